@@ -1,0 +1,269 @@
+"""The ``sigprop`` command line: a thin layer over the Python API.
+
+Every subcommand parses its arguments, calls the API, and prints a table, JSON
+or CSV.  Invalid input is refused with one line naming the argument and exit
+code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from . import io as sio
+from .localization import METRICS, localization_metrics
+from .montecarlo import simulate
+from .propagation import theory, theory_spectrum
+from .spectrum import SHAPES, eig_mean, eig_var, make_weights
+
+
+class UsageError(Exception):
+    """A command-line argument that cannot be used; exits with code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+# --- argument types -------------------------------------------------------------
+
+def _number(kind, minimum=None, positive=False, maximum=None):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {'an integer' if kind is int else 'a number'}, "
+                                             f"got {text!r}") from None
+        if not np.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be finite, got {text!r}")
+        if positive and value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        if minimum is not None and value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {text}")
+        if maximum is not None and value >= maximum:
+            raise argparse.ArgumentTypeError(f"must be < {maximum}, got {text}")
+        return value
+    return parse
+
+
+def _npy(text):
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"file not found: {text}")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is one usage error
+        raise argparse.ArgumentTypeError(f"cannot read {text} as a .npy array ({type(exc).__name__})") from None
+    if not isinstance(arr, np.ndarray) or not np.issubdtype(arr.dtype, np.number) \
+            or np.issubdtype(arr.dtype, np.complexfloating):
+        raise argparse.ArgumentTypeError(f"{text} must hold a real numeric array")
+    if not np.all(np.isfinite(arr)):
+        raise argparse.ArgumentTypeError(f"{text} has non-finite entries (NaN or inf)")
+    return path, arr.astype(float)
+
+
+def _add_model(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model (SPEC §1-3)")
+    g.add_argument("--mean", type=_number(float), help="eigenvalue mean m of a symmetric W")
+    g.add_argument("--var", type=_number(float, minimum=0), help="eigenvalue variance v >= 0")
+    g.add_argument("--dim", type=_number(int, minimum=1), help="embedding dimension d >= 1")
+    g.add_argument("--length", type=_number(int, minimum=2), required=True,
+                   help="sequence length T >= 2")
+    g.add_argument("--weights", type=_npy, metavar="FILE.npy",
+                   help="a d x d query-key matrix W instead of --mean/--var")
+    g.add_argument("--step-cov", type=_npy, metavar="FILE.npy",
+                   help="step covariance Sigma (d x d matrix or length-d diagonal); with --weights")
+    g.add_argument("--scale", type=_number(float, positive=True),
+                   help="logit scale c > 0 (default 1/sqrt(d))")
+    g.add_argument("--form", choices=("finite", "limit", "published"), default="finite",
+                   help="closed form: exact finite T (default), T -> inf in s = i/T, or the "
+                        "published form quoted in SPEC §3 (eigenspectrum input only)")
+    o = p.add_argument_group("output")
+    o.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    o.add_argument("--plot", metavar="FILE.png", help="draw the profile to this file")
+    o.add_argument("--out", metavar="FILE.json", help="also write the JSON result here (atomically)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="sigprop", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"sigprop {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    p = sub.add_parser("predict", help="closed-form signal propagation profile rho_i",
+                       description="Closed-form signal propagation probability of every position.")
+    _add_model(p)
+    v = sub.add_parser("validate", help="closed form beside Monte Carlo, with intervals",
+                       description="Closed form beside a Monte Carlo simulation of the random walk.")
+    _add_model(v)
+    g = v.add_argument_group("simulation")
+    g.add_argument("--samples", type=_number(int, minimum=2), default=100_000,
+                   help="number of simulated sequences (>= 2, default 100000)")
+    g.add_argument("--seed", type=_number(int, minimum=0), default=0, help="random seed (>= 0)")
+    g.add_argument("--confidence", type=_number(float, positive=True, maximum=1), default=0.95,
+                   help="level of the Wilson intervals, in (0, 1)")
+    g.add_argument("--shape", choices=SHAPES, default="gaussian",
+                   help="spectrum shape of the W built from --mean/--var")
+    g.add_argument("--batch-size", type=_number(int, minimum=1),
+                   help="sequences per batch (default: ~2^20 numbers per batch)")
+    g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser
+
+
+# --- commands -------------------------------------------------------------------
+
+def _model(args) -> tuple[dict, np.ndarray | None, np.ndarray | None]:
+    """Configuration, weight matrix (or None) and step covariance from the arguments."""
+    cfg = dict(length=args.length, form=args.form)
+    sigma = None
+    if args.weights is not None:
+        if args.mean is not None or args.var is not None:
+            raise UsageError("argument --weights: not allowed with --mean/--var")
+        path, W = args.weights
+        if W.ndim != 2 or W.shape[0] != W.shape[1]:
+            raise UsageError(f"argument --weights: must be a square d x d matrix, got shape {W.shape}")
+        if args.dim is not None and args.dim != W.shape[0]:
+            raise UsageError(f"argument --dim: {args.dim} does not match the {W.shape[0]} x "
+                             f"{W.shape[0]} matrix in --weights")
+        if args.form == "published":
+            raise UsageError("argument --form: 'published' needs --mean/--var, not --weights")
+        d = W.shape[0]
+        cfg.update(weights=str(path), dim=d, eig_mean=float(eig_mean(W)), eig_var=float(eig_var(W)),
+                   symmetric=bool(np.allclose(W, W.T)))
+        if args.step_cov is not None:
+            spath, sigma = args.step_cov
+            cfg["step_cov"] = str(spath)
+    else:
+        missing = [n for n, val in (("--mean", args.mean), ("--var", args.var), ("--dim", args.dim))
+                   if val is None]
+        if missing:
+            raise UsageError(f"argument {missing[0]}: required unless --weights is given")
+        if args.step_cov is not None:
+            raise UsageError("argument --step-cov: only with --weights (the eigenspectrum form "
+                             "assumes Sigma = I)")
+        if args.dim == 1 and args.var > 0:
+            raise UsageError(f"argument --var: must be 0 when --dim is 1, got {args.var}")
+        if args.form == "published" and args.scale is not None:
+            raise UsageError("argument --scale: the published form fixes c = 1/sqrt(d)")
+        d, W = args.dim, None
+        cfg.update(mean=args.mean, var=args.var, dim=d)
+    cfg["scale"] = args.scale if args.scale is not None else 1.0 / np.sqrt(d)
+    return cfg, W, sigma
+
+
+def _theory(args, cfg, W, sigma):
+    if W is None:
+        return theory_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"],
+                               scale=args.scale, form=args.form)
+    return theory(W, cfg["length"], step_cov=sigma, scale=args.scale, form=args.form)
+
+
+def run_predict(args) -> dict:
+    cfg, W, sigma = _model(args)
+    prof = _theory(args, cfg, W, sigma)
+    return dict(command="predict", version=__version__, config=cfg, method="gaussian",
+                positions=prof.positions, rho=prof.rho, mean=prof.mean, variance=prof.variance,
+                localization={k: float(x) for k, x in localization_metrics(prof.rho).items()})
+
+
+def run_validate(args) -> dict:
+    out = run_predict(args)
+    out["command"] = "validate"
+    cfg = out["config"]
+    cfg.update(samples=args.samples, seed=args.seed, confidence=args.confidence,
+               batch_size=args.batch_size)
+    _, W, sigma = _model(args)
+    w_seed, mc_seed = np.random.SeedSequence(args.seed).spawn(2)
+    if W is None:
+        cfg["shape"] = args.shape
+        W = make_weights(cfg["mean"], cfg["var"], cfg["dim"], shape=args.shape, seed=w_seed)
+    sim = simulate(W, cfg["length"], step_cov=sigma, scale=args.scale, samples=args.samples,
+                   seed=mc_seed, batch_size=args.batch_size, confidence=args.confidence,
+                   progress=not args.no_progress)
+    rho = out["rho"]
+    inside = (rho >= sim.ci_low) & (rho <= sim.ci_high)
+    err = np.abs(rho - sim.rho)
+    out.update(rho_mc=sim.rho, ci_low=sim.ci_low, ci_high=sim.ci_high, mean_mc=sim.mean,
+               mean_se=sim.mean_se, variance_mc=sim.variance, variance_se=sim.variance_se,
+               max_abs_error=float(err.max()), max_error_position=int(err.argmax()) + 1,
+               coverage=float(inside.mean()),
+               mean_max_z=float(np.max(np.abs(sim.mean - out["mean"]) / sim.mean_se)),
+               variance_max_z=float(np.max(np.abs(sim.variance - out["variance"]) / sim.variance_se)),
+               localization_mc={k: float(x) for k, x in localization_metrics(sim.rho).items()})
+    return out
+
+
+# --- output ---------------------------------------------------------------------
+
+_COLUMNS = {"predict": ("positions", "rho", "mean", "variance"),
+            "validate": ("positions", "rho", "rho_mc", "ci_low", "ci_high", "mean", "mean_mc",
+                         "mean_se", "variance", "variance_mc", "variance_se")}
+
+
+def _csv(result: dict) -> str:
+    cols = _COLUMNS[result["command"]]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["position" if c == "positions" else c for c in cols])
+    for row in zip(*(result[c] for c in cols)):
+        w.writerow([int(row[0])] + [f"{x:.10g}" for x in row[1:]])
+    return buf.getvalue()
+
+
+def _table(result: dict) -> str:
+    cfg = result["config"]
+    cols = _COLUMNS[result["command"]]
+    head = " ".join(f"{('i' if c == 'positions' else c):>11}" for c in cols)
+    lines = [_describe(cfg), head]
+    for row in zip(*(result[c] for c in cols)):
+        lines.append(f"{int(row[0]):>11d} " + " ".join(f"{x:11.5g}" for x in row[1:]))
+    loc = result["localization"]
+    lines.append("localization: " + ", ".join(
+        f"{k} = {'undefined (no token propagates)' if not np.isfinite(loc[k]) else format(loc[k], '.4g')}"
+        for k in METRICS))
+    if result["command"] == "validate":
+        lines.append(
+            f"summary: largest |rho - rho_mc| = {result['max_abs_error']:.4g} at i = "
+            f"{result['max_error_position']}; the {cfg['confidence']:.0%} interval holds the closed "
+            f"form at {result['coverage']:.1%} of positions; mean and variance deviate by at most "
+            f"{result['mean_max_z']:.2f} and {result['variance_max_z']:.2f} standard errors")
+    return "\n".join(lines)
+
+
+def _describe(cfg: dict) -> str:
+    if "weights" in cfg:
+        model = (f"W = {cfg['weights']} (d = {cfg['dim']}, eigenvalue mean {cfg['eig_mean']:.4g}, "
+                 f"variance {cfg['eig_var']:.4g})")
+    else:
+        model = f"m = {cfg['mean']:g}, v = {cfg['var']:g}, d = {cfg['dim']}"
+    extra = f", {cfg['samples']} samples, seed {cfg['seed']}" if "samples" in cfg else ""
+    return f"# {model}, T = {cfg['length']}, c = {cfg['scale']:.4g}, form = {cfg['form']}{extra}"
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = {"predict": run_predict, "validate": run_validate}[args.command](args)
+        if args.out:
+            sio.write_json(args.out, result)
+        if args.plot:
+            from .plotting import profile_figure
+            profile_figure(result, args.plot)
+    except (UsageError, ValueError) as exc:
+        print(f"sigprop {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"sigprop {args.command}: error: cannot write output: {exc}", file=sys.stderr)
+        return 2
+    text = {"json": sio.dumps, "csv": _csv, "table": _table}[args.format](result)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

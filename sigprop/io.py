@@ -1,0 +1,67 @@
+"""Result files: JSON conversion and atomic writes.
+
+A result file is written to a temporary file in the same folder and renamed into
+place, so that an interrupted run leaves the previous file or none, never a
+truncated one.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+def jsonable(obj):
+    """Plain Python data for ``obj``: arrays become lists, NaN becomes ``None``."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer, int)):
+        return int(obj)
+    if isinstance(obj, (np.floating, float)):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def dumps(obj) -> str:
+    return json.dumps(jsonable(obj), indent=2)
+
+
+def atomic_write(path, write) -> None:
+    """Call ``write(tmp_path)`` and move the result to ``path`` atomically."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
+                               prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path, obj) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically."""
+    text = dumps(obj) + "\n"
+
+    def write(tmp):
+        with open(tmp, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    atomic_write(path, write)

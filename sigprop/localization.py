@@ -1,0 +1,48 @@
+"""Localization metrics of a signal propagation profile ``rho`` (SPEC §4).
+
+A profile is *localized* when few positions carry most of it.  With
+``q_i = rho_i / sum_j rho_j`` (the normalized profile) over positions ``i = 1..T``:
+
+* ``total = sum_i rho_i``: expected number of propagating tokens;
+* ``entropy = -sum_i q_i log q_i`` (nats) and ``entropy_normalized = entropy / log T``
+  (1 for a flat profile, 0 for a single position);
+* ``effective_tokens = exp(entropy)``;
+* ``peak``: position of the largest ``rho_i`` (first if tied), ``peak_s = peak / T``;
+* ``centroid = sum_i q_i i`` and ``width = sqrt(sum_i q_i (i - centroid)^2)``, in
+  positions.
+
+When no position propagates (``total == 0``) the normalized profile is undefined:
+every metric except ``total`` is NaN then (``null`` in JSON output).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+METRICS = ("total", "entropy", "entropy_normalized", "effective_tokens", "peak", "peak_s",
+           "centroid", "width")
+
+
+def localization_metrics(rho, axis: int = -1) -> dict[str, np.ndarray]:
+    """Localization metrics of ``rho`` along ``axis`` (other axes broadcast)."""
+    rho = np.moveaxis(np.asarray(rho, dtype=float), axis, -1)
+    if rho.shape[-1] < 2:
+        raise ValueError(f"rho must have at least 2 positions, got {rho.shape[-1]}")
+    if np.any(~np.isfinite(rho)) or np.any(rho < 0) or np.any(rho > 1):
+        raise ValueError("rho must hold probabilities in [0, 1]")
+    T = rho.shape[-1]
+    pos = np.arange(1, T + 1, dtype=float)
+    total = rho.sum(axis=-1)
+    empty = total == 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        q = rho / np.where(empty, 1.0, total)[..., None]
+        logq = np.where(q > 0, np.log(np.where(q > 0, q, 1.0)), 0.0)
+        entropy = -(q * logq).sum(axis=-1)
+        centroid = (q * pos).sum(axis=-1)
+        width = np.sqrt(np.maximum((q * (pos - centroid[..., None]) ** 2).sum(axis=-1), 0.0))
+    peak = rho.argmax(axis=-1) + 1.0
+    out = dict(total=total, entropy=entropy, entropy_normalized=entropy / np.log(T),
+               effective_tokens=np.exp(entropy), peak=peak, peak_s=peak / T,
+               centroid=centroid, width=width)
+    for key in METRICS[1:]:
+        out[key] = np.where(empty, np.nan, out[key])
+    return out

@@ -1,0 +1,217 @@
+"""Closed-form signal propagation probability of [BHK24] (SPEC §3).
+
+The query is the last token and the logits are ``z_i = c x_i^T W x_T``.  The
+centered logit ``zc_i = z_i - (1/T) sum_j z_j = c u_i^T W x_T`` with
+``u_i = x_i - xbar`` is a bilinear form in jointly Gaussian vectors, whose exact
+mean and variance follow from ``Cov(u_i, u_i) = alpha_i Sigma``,
+``Cov(u_i, x_T) = beta_i Sigma``, ``Cov(x_T, x_T) = Sigma`` and Isserlis' theorem
+(``derivations/walk_moments.py`` and ``derivations/bilinear_variance.py``)::
+
+    beta_i  = (2 i - T - 1) / (2 T)
+    alpha_i = (2 T^2 - 6 T i + 3 T + 6 i^2 - 6 i + 1) / (6 T^2)
+    mu_i    = c beta_i tr(W Sigma)
+    v_i     = c^2 [alpha_i tr(Sigma W Sigma W^T) + beta_i^2 tr(W Sigma W Sigma)]
+
+As ``T -> infinity`` with ``s = i/T``: ``beta -> s - 1/2`` and
+``alpha -> s^2 - s + 1/3``.  For symmetric ``W`` and ``Sigma = I`` the traces are
+``tr(W) = d m`` and ``tr(W^2) = ||W||_F^2 = d (v + m^2)`` with eigenvalue mean
+``m`` and variance ``v``, so that, with the default ``c = 1/sqrt(d)``::
+
+    mu_i = sqrt(d) m beta_i,    v_i = (v + m^2) (alpha_i + beta_i^2)
+
+and in the limit ``alpha + beta^2 -> 2 s^2 - 2 s + 7/12``.
+
+The signal propagation probability ``rho_i = P(0 < zc_i < 1)`` is approximated by
+treating ``zc_i`` as Gaussian with these exact moments (the paper's approach)::
+
+    rho_i = Phi((1 - mu_i) / sqrt(v_i)) - Phi(-mu_i / sqrt(v_i))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import ndtr
+
+from . import _checks
+from .walk import step_covariance
+
+FORMS = ("finite", "limit", "published")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Per-position prediction (or estimate) of the centered logits.
+
+    ``mean``, ``variance`` and ``rho`` have shape ``(..., T)``; ``positions`` is
+    ``1..T``.  ``config`` records what produced it.
+    """
+    positions: np.ndarray
+    mean: np.ndarray
+    variance: np.ndarray
+    rho: np.ndarray
+    config: dict = field(default_factory=dict)
+
+
+def coefficients(T: int, *, limit: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``(alpha_i, beta_i)`` for ``i = 1..T``, exact or in the ``T -> inf`` limit.
+
+    ``Cov(x_i - xbar) = alpha_i Sigma`` and ``Cov(x_i - xbar, x_T) = beta_i Sigma``.
+    With ``limit=True`` the limiting functions of ``s = i/T`` are returned.
+    """
+    T = _checks.integer("T", T, 2)
+    i = np.arange(1, T + 1, dtype=float)
+    if limit:
+        s = i / T
+        return s * s - s + 1.0 / 3.0, s - 0.5
+    beta = (2 * i - T - 1) / (2 * T)
+    alpha = (2 * T * T - 6 * T * i + 3 * T + 6 * i * i - 6 * i + 1) / (6 * T * T)
+    return alpha, beta
+
+
+def band_probability(mean, variance) -> np.ndarray:
+    """``P(0 < Z < 1)`` for ``Z ~ N(mean, variance)``, safe in the tails.
+
+    Differences of ``Phi`` are taken on the side where both terms are small, so
+    that probabilities far below ``1e-16`` keep their relative precision.  For
+    ``variance == 0`` the value is the exact ``1[0 < mean < 1]``.
+    """
+    mean = np.asarray(mean, dtype=float)
+    variance = np.asarray(variance, dtype=float)
+    sd = np.sqrt(variance)
+    degenerate = sd == 0
+    safe_sd = np.where(degenerate, 1.0, sd)
+    upper = (1.0 - mean) / safe_sd
+    lower = -mean / safe_sd
+    rho = np.where(lower > 0, ndtr(-lower) - ndtr(-upper), ndtr(upper) - ndtr(lower))
+    rho = np.where(degenerate, ((mean > 0) & (mean < 1)).astype(float), rho)
+    return np.clip(rho, 0.0, 1.0)
+
+
+def _from_traces(tr1, tr_frob, tr_sq, c, T: int, limit: bool):
+    alpha, beta = coefficients(T, limit=limit)
+    tr1, tr_frob, tr_sq, c = (np.asarray(a, dtype=float)[..., None] for a in (tr1, tr_frob, tr_sq, c))
+    mean = c * tr1 * beta
+    variance = c * c * (alpha * tr_frob + beta * beta * tr_sq)
+    return mean, np.maximum(variance, 0.0)
+
+
+def logit_moments(W, T: int, *, step_cov=None, scale=None, limit: bool = False):
+    """Exact mean and variance of every centered logit for a general ``W``.
+
+    Parameters
+    ----------
+    W : (..., d, d) array
+        Query-key matrix (need not be symmetric); leading axes broadcast.
+    T : int
+        Sequence length, ``T >= 2``.
+    step_cov : None, float, (d,) or (d, d) array
+        Step covariance ``Sigma`` (see :func:`sigprop.walk.step_covariance`).
+    scale : float, optional
+        Logit scale ``c > 0``; default ``1/sqrt(d)``.
+    limit : bool
+        Use the ``T -> infinity`` coefficients at ``s = i/T``.
+
+    Returns
+    -------
+    mean, variance : (..., T) arrays
+        ``mu_i = c beta_i tr(W S)`` and
+        ``v_i = c^2 [alpha_i tr(S W S W^T) + beta_i^2 tr(W S W S)]``.
+    """
+    W = _checks.square_matrix("W", W)
+    d = W.shape[-1]
+    T = _checks.integer("T", T, 2)
+    S = step_covariance(step_cov, d)
+    c = _scale(scale, d)
+    WS = W @ S
+    tr1 = np.trace(WS, axis1=-2, axis2=-1)
+    tr_sq = np.einsum("...ij,...ji->...", WS, WS)
+    tr_frob = np.einsum("...ij,...ij->...", S @ WS, WS)  # tr(S W S W^T)
+    return _from_traces(tr1, tr_frob, tr_sq, c, T, limit)
+
+
+def spectrum_moments(m, v, d, T: int, *, scale=None, limit: bool = False):
+    """Mean and variance of the centered logits in the eigenspectrum form.
+
+    For symmetric ``W`` with eigenvalue mean ``m`` and variance ``v`` and
+    ``Sigma = I``: ``mu_i = c d m beta_i`` and
+    ``v_i = c^2 d (v + m^2)(alpha_i + beta_i^2)``.  ``m``, ``v``, ``d`` and
+    ``scale`` broadcast; the result has shape ``broadcast + (T,)``.
+    """
+    m = _checks.real("m", m)
+    v = _checks.real("v", v, minimum=0.0)
+    d = _checks.real("d", d, minimum=1.0)
+    if np.any(d != np.round(d)):
+        raise ValueError(f"d must be an integer >= 1, got {d!r}")
+    if np.any((d == 1) & (v > 0)):
+        raise ValueError("v must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
+    c = _scale(scale, d)
+    second = d * (v + m * m)
+    return _from_traces(d * m, second, second, c, T, limit)
+
+
+def published_moments(m, v, d, T: int):
+    """The form of a public re-implementation, quoted in SPEC §3 (a claim).
+
+    ``mu_i = (i/T - 1/2) tr(W)/sqrt(d)`` and
+    ``v_i = (2 i^2/T^2 + 7/12) tr(W^2)/d^2`` with ``tr(W) = d m`` and
+    ``tr(W^2) = d (v + m^2)``.  Monte Carlo finds the mean right up to an
+    ``O(1/T)`` offset and the variance wrong (see the README); kept so that the
+    verdict can be reproduced.
+    """
+    m = _checks.real("m", m)
+    v = _checks.real("v", v, minimum=0.0)
+    d = _checks.real("d", d, minimum=1.0)
+    T = _checks.integer("T", T, 2)
+    s = np.arange(1, T + 1) / T
+    m, v, d = (a[..., None] for a in np.broadcast_arrays(m, v, d))
+    mean = (s - 0.5) * d * m / np.sqrt(d)
+    variance = (2 * s * s + 7.0 / 12.0) * d * (v + m * m) / (d * d)
+    return mean, variance
+
+
+def theory(W, T: int, *, step_cov=None, scale=None, form: str = "finite") -> Profile:
+    """Closed-form profile for a weight matrix ``W``; ``form`` is finite or limit.
+
+    Shares its signature with :func:`sigprop.montecarlo.simulate`, so that a
+    check reads ``theory(W, T) ~ simulate(W, T, samples=n)``.
+    """
+    if form not in ("finite", "limit"):
+        raise ValueError(f"form must be 'finite' or 'limit' for a weight matrix, got {form!r}")
+    mean, variance = logit_moments(W, T, step_cov=step_cov, scale=scale, limit=form == "limit")
+    return _profile(mean, variance, dict(T=int(T), form=form, scale=scale))
+
+
+def theory_spectrum(m, v, d, T: int, *, scale=None, form: str = "finite") -> Profile:
+    """Closed-form profile from the eigenspectrum ``(m, v)`` at dimension ``d``.
+
+    ``form`` is ``finite`` (exact finite-T moments), ``limit`` (``T -> inf`` in
+    ``s = i/T``) or ``published`` (the quoted public form, for comparison).
+    ``m``, ``v``, ``d`` broadcast: a grid of ``(m, v)`` is one call.
+
+    Examples
+    --------
+    >>> p = theory_spectrum(np.array([[0.5], [1.0]]), np.array([0.01, 0.1, 1.0]), 64, 128)
+    >>> p.rho.shape
+    (2, 3, 128)
+    """
+    if form not in FORMS:
+        raise ValueError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+    if form == "published":
+        if scale is not None:
+            raise ValueError("scale is fixed to 1/sqrt(d) in the published form")
+        mean, variance = published_moments(m, v, d, T)
+    else:
+        mean, variance = spectrum_moments(m, v, d, T, scale=scale, limit=form == "limit")
+    return _profile(mean, variance, dict(T=int(T), form=form, scale=scale))
+
+
+def _profile(mean, variance, config) -> Profile:
+    T = mean.shape[-1]
+    return Profile(np.arange(1, T + 1), mean, variance, band_probability(mean, variance), config)
+
+
+def _scale(scale, d):
+    if scale is None:
+        return 1.0 / np.sqrt(d)
+    return _checks.real("scale", scale, positive=True)
