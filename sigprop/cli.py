@@ -222,9 +222,10 @@ def _table(result: dict) -> str:
     for row in zip(*(result[c] for c in cols)):
         lines.append(f"{int(row[0]):>11d} " + " ".join(f"{x:11.5g}" for x in row[1:]))
     loc = result["localization"]
-    lines.append("localization: " + ", ".join(
-        f"{k} = {'undefined (no token propagates)' if not np.isfinite(loc[k]) else format(loc[k], '.4g')}"
-        for k in METRICS))
+    if loc["total"] == 0:
+        lines.append("localization: total = 0 (no token propagates; the other metrics are undefined)")
+    else:
+        lines.append("localization: " + ", ".join(f"{k} = {loc[k]:.4g}" for k in METRICS))
     if result["command"] == "validate":
         lines.append(
             f"summary: largest |rho - rho_mc| = {result['max_abs_error']:.4g} at i = "

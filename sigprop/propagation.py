@@ -91,7 +91,7 @@ def band_probability(mean, variance) -> np.ndarray:
 def _from_traces(tr1, tr_frob, tr_sq, c, T: int, limit: bool):
     alpha, beta = coefficients(T, limit=limit)
     tr1, tr_frob, tr_sq, c = (np.asarray(a, dtype=float)[..., None] for a in (tr1, tr_frob, tr_sq, c))
-    mean = c * tr1 * beta
+    mean = c * tr1 * beta + 0.0          # + 0.0 turns -0.0 into 0.0
     variance = c * c * (alpha * tr_frob + beta * beta * tr_sq)
     return mean, np.maximum(variance, 0.0)
 
@@ -126,7 +126,7 @@ def logit_moments(W, T: int, *, step_cov=None, scale=None, limit: bool = False):
     WS = W @ S
     tr1 = np.trace(WS, axis1=-2, axis2=-1)
     tr_sq = np.einsum("...ij,...ji->...", WS, WS)
-    tr_frob = np.einsum("...ij,...ij->...", S @ WS, WS)  # tr(S W S W^T)
+    tr_frob = np.einsum("...ij,...ij->...", S @ WS, W)  # tr(S W S W^T)
     return _from_traces(tr1, tr_frob, tr_sq, c, T, limit)
 
 
