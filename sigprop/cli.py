@@ -14,12 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from . import __version__, gradcheck
 from . import io as sio
 from .localization import METRICS, localization_metrics
 from .montecarlo import simulate
 from .propagation import theory, theory_spectrum
 from .spectrum import SHAPES, eig_mean, eig_var, make_weights
+from .sweep import sweep
+from .train import TASKS, TrainConfig, train
 
 
 class UsageError(Exception):
@@ -111,7 +113,76 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--batch-size", type=_number(int, minimum=1),
                    help="sequences per batch (default: ~2^20 numbers per batch)")
     g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+    t = sub.add_parser("train", help="train one-layer attention (hand-written gradients)",
+                       description="Train one-layer attention on the random walk, with instrumentation.")
+    _add_training(t)
+    t.add_argument("--seed", type=_number(int, minimum=0), default=0, help="random seed (>= 0)")
+    t.add_argument("--locater", type=_number(float, minimum=0), default=0.0, metavar="LAMBDA",
+                   help="LocAteR strength lambda >= 0 (default 0)")
+    t.add_argument("--format", choices=("table", "json"), default="table")
+    t.add_argument("--out", metavar="FILE.json", help="write the run record here (atomically)")
+    t.add_argument("--plot", metavar="FILE.png", help="draw the history to this file")
+
+    s = sub.add_parser("locater-sweep", help="train for several LocAteR lambdas and seeds",
+                       description="Train the same model for several LocAteR strengths and seeds.")
+    _add_training(s, task="next-token")
+    s.add_argument("--lambdas", type=_list(float, minimum=0), default=[0.0, 0.01, 0.1, 1.0],
+                   help="comma-separated lambdas >= 0 (default 0,0.01,0.1,1)")
+    s.add_argument("--seeds", type=_list(int, minimum=0), default=[0, 1, 2],
+                   help="comma-separated seeds >= 0 (default 0,1,2)")
+    s.add_argument("--format", choices=("table", "json"), default="table")
+    s.add_argument("--out", metavar="FILE.json", help="write the result here (atomically)")
+
+    c = sub.add_parser("gradcheck", help="hand-written gradients against finite differences",
+                       description="Central finite differences (float64) against the hand-written "
+                                   "gradients, for every attention, mode and parametrization.")
+    c.add_argument("--dim", type=_number(int, minimum=1), default=5)
+    c.add_argument("--dk", type=_number(int, minimum=1), default=3)
+    c.add_argument("--length", type=_number(int, minimum=2), default=6)
+    c.add_argument("--batch", type=_number(int, minimum=1), default=3)
+    c.add_argument("--seed", type=_number(int, minimum=0), default=0)
+    c.add_argument("--threshold", type=_number(float, positive=True), default=1e-6,
+                   help="largest relative error accepted (default 1e-6); exit 1 above it")
+    c.add_argument("--format", choices=("table", "json"), default="table")
     return parser
+
+
+def _list(kind, minimum):
+    item = _number(kind, minimum=minimum)
+
+    def parse(text):
+        return [item(x.strip()) for x in text.split(",") if x.strip()] or item("")
+    return parse
+
+
+def _add_training(p: argparse.ArgumentParser, task: str = "teacher") -> None:
+    g = p.add_argument_group("model and training")
+    g.add_argument("--task", choices=TASKS, default=task)
+    g.add_argument("--attention", choices=("softmax", "pwl"), default="softmax")
+    g.add_argument("--steps", type=_number(int, minimum=0), default=300)
+    g.add_argument("--dim", type=_number(int, minimum=1), default=16, help="d (default 16)")
+    g.add_argument("--dk", type=_number(int, minimum=1), default=16,
+                   help="d_k of W_Q, W_K (default 16)")
+    g.add_argument("--full-rank", action="store_true", help="train W itself instead of W_Q W_K^T")
+    g.add_argument("--length", type=_number(int, minimum=2), default=32, help="T (default 32)")
+    g.add_argument("--batch", type=_number(int, minimum=1), default=64)
+    g.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    g.add_argument("--lr", type=_number(float, positive=True), default=0.01)
+    g.add_argument("--log-every", type=_number(int, minimum=1), default=10)
+    g.add_argument("--probe", type=_number(int, minimum=2), default=2048,
+                   help="held-out sequences measured at every record")
+    g.add_argument("--teacher-mean", type=_number(float), default=0.5)
+    g.add_argument("--teacher-var", type=_number(float, minimum=0), default=0.1)
+    g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _train_config(args, **extra) -> TrainConfig:
+    return TrainConfig(task=args.task, attention=args.attention, d=args.dim,
+                       d_k=None if args.full_rank else args.dk, T=args.length, batch=args.batch,
+                       steps=args.steps, optimizer=args.optimizer, lr=args.lr,
+                       log_every=args.log_every, probe=args.probe, teacher_mean=args.teacher_mean,
+                       teacher_var=args.teacher_var, **extra)
 
 
 # --- commands -------------------------------------------------------------------
@@ -197,6 +268,23 @@ def run_validate(args) -> dict:
     return out
 
 
+def run_train(args) -> dict:
+    return train(_train_config(args, locater=args.locater, seed=args.seed), progress=not args.no_progress)
+
+
+def run_sweep(args) -> dict:
+    return sweep(_train_config(args), args.lambdas, args.seeds, progress=not args.no_progress)
+
+
+def run_gradcheck(args) -> dict:
+    rows = gradcheck.check_all(d=args.dim, d_k=args.dk, batch=args.batch, T=args.length, seed=args.seed)
+    worst = max(max(r["errors"].values()) for r in rows)
+    return dict(command="gradcheck", version=__version__,
+                config=dict(dim=args.dim, dk=args.dk, length=args.length, batch=args.batch,
+                            seed=args.seed, threshold=args.threshold),
+                rows=rows, max_error=worst, passed=bool(worst <= args.threshold))
+
+
 # --- output ---------------------------------------------------------------------
 
 _COLUMNS = {"predict": ("positions", "rho", "mean", "variance"),
@@ -235,6 +323,57 @@ def _table(result: dict) -> str:
     return "\n".join(lines)
 
 
+_HISTORY = ("step", "train_loss", "heldout_loss", "eig_mean", "eig_var", "attention_entropy",
+            "profile_distance", "rank_residual", "max_attention")
+
+
+def _train_table(result: dict) -> str:
+    cfg = result["config"]
+    lines = [f"# task {cfg['task']}, {cfg['attention']} attention, d = {cfg['d']}, d_k = {cfg['d_k']}, "
+             f"T = {cfg['T']}, batch {cfg['batch']}, {cfg['optimizer']} lr {cfg['lr']}, "
+             f"LocAteR lambda = {cfg['locater']}, seed {cfg['seed']}",
+             " ".join(f"{c:>17}" for c in _HISTORY)]
+    for rec in result["history"]:
+        lines.append(" ".join(f"{_fmt(rec[c]):>17}" for c in _HISTORY))
+    last = result["history"][-1]
+    if "rho_coverage" in last:
+        lines.append(f"final: empirical rho vs closed form: largest |difference| "
+                     f"{last['rho_max_abs_error']:.4g}, 95% intervals hold the closed form at "
+                     f"{last['rho_coverage']:.1%} of positions ({cfg['probe']} probe sequences)")
+    return "\n".join(lines)
+
+
+def _sweep_table(result: dict) -> str:
+    cols = ("eig_mean", "eig_var", "rho_total", "rho_entropy", "attention_entropy", "rank_residual",
+            "train_loss", "heldout_loss")
+    cfg = result["config"]
+    lines = [f"# LocAteR sweep: task {cfg['task']}, {cfg['attention']} attention, d = {cfg['d']}, "
+             f"T = {cfg['T']}, {cfg['steps']} steps, seeds {cfg['seeds']}; mean +- sd over seeds "
+             f"of the final record", f"{'lambda':>8} " + " ".join(f"{c:>19}" for c in cols)]
+    for e in result["summary"]:
+        lines.append(f"{e['locater']:>8g} " + " ".join(
+            f"{_fmt(e[c]) + ' +- ' + format(e[c + '_sd'], '.2g'):>19}" for c in cols))
+    return "\n".join(lines)
+
+
+def _gradcheck_table(result: dict) -> str:
+    lines = [f"{'attention':>9} {'mode':>4} {'causal':>6} {'W':>8}  largest relative error per parameter"]
+    for r in result["rows"]:
+        errs = "  ".join(f"{k} {v:.1e}" for k, v in r["errors"].items())
+        lines.append(f"{r['attention']:>9} {r['mode']:>4} {str(r['causal']):>6} "
+                     f"{'W_Q W_K' if r['factored'] else 'full':>8}  {errs}")
+    verdict = "passed" if result["passed"] else "FAILED"
+    lines.append(f"{verdict}: largest error {result['max_error']:.2e} "
+                 f"(threshold {result['config']['threshold']:g})")
+    return "\n".join(lines)
+
+
+def _fmt(x) -> str:
+    if x is None or (isinstance(x, float) and not np.isfinite(x)):
+        return "-"
+    return f"{x:d}" if isinstance(x, (int, np.integer)) else f"{x:.5g}"
+
+
 def _describe(cfg: dict) -> str:
     if "weights" in cfg:
         model = (f"W = {cfg['weights']} (d = {cfg['dim']}, eigenvalue mean {cfg['eig_mean']:.4g}, "
@@ -248,21 +387,27 @@ def _describe(cfg: dict) -> str:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    runners = {"predict": run_predict, "validate": run_validate, "train": run_train,
+               "locater-sweep": run_sweep, "gradcheck": run_gradcheck}
     try:
-        result = {"predict": run_predict, "validate": run_validate}[args.command](args)
-        if args.out:
+        result = runners[args.command](args)
+        if getattr(args, "out", None):
             sio.write_json(args.out, result)
-        if args.plot:
-            from .plotting import profile_figure
-            profile_figure(result, args.plot)
-    except (UsageError, ValueError) as exc:
+        if getattr(args, "plot", None):
+            from . import plotting
+            (plotting.history_figure if args.command == "train" else plotting.profile_figure)(result, args.plot)
+    except (UsageError, ValueError, FloatingPointError) as exc:
         print(f"sigprop {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
         print(f"sigprop {args.command}: error: cannot write output: {exc}", file=sys.stderr)
         return 2
-    text = {"json": sio.dumps, "csv": _csv, "table": _table}[args.format](result)
+    tables = {"predict": _table, "validate": _table, "train": _train_table,
+              "locater-sweep": _sweep_table, "gradcheck": _gradcheck_table}
+    text = {"json": sio.dumps, "csv": _csv, "table": tables[args.command]}[args.format](result)
     print(text)
+    if args.command == "gradcheck" and not result["passed"]:
+        return 1
     return 0
 
 

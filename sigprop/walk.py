@@ -99,11 +99,12 @@ def standard_steps(samples: int, T: int, d: int, *, seed=None, batch_size: int |
 
 
 def sample(samples: int, T: int, d: int, *, step_cov=None, seed=None,
-           batch_size: int | None = None, dtype=np.float64) -> Iterator[np.ndarray]:
-    """Yield batches of random-walk sequences ``x`` of shape ``(b, T, d)``.
+           batch_size: int | None = None, dtype=np.float64, extra: int = 0) -> Iterator[np.ndarray]:
+    """Yield batches of random-walk sequences ``x`` of shape ``(b, T + extra, d)``.
 
-    ``x[:, t-1]`` is the token ``x_t``.  The batches together hold ``samples``
-    sequences; the same ``seed`` gives the same numbers.
+    ``x[:, t-1]`` is the token ``x_t``; the step variance is ``Sigma / T`` for all
+    ``T + extra`` steps (``extra = 1`` adds the next token ``x_{T+1}``).  The batches
+    together hold ``samples`` sequences; the same ``seed`` gives the same numbers.
 
     Examples
     --------
@@ -113,7 +114,8 @@ def sample(samples: int, T: int, d: int, *, step_cov=None, seed=None,
     """
     factor = step_factor(step_covariance(step_cov, _checks.integer("d", d, 1)))
     scale = 1.0 / np.sqrt(_checks.integer("T", T, 2))
-    for steps in standard_steps(samples, T, d, seed=seed, batch_size=batch_size, dtype=dtype):
+    extra = _checks.integer("extra", extra, 0)
+    for steps in standard_steps(samples, T + extra, d, seed=seed, batch_size=batch_size, dtype=dtype):
         if factor is not None:
             steps = steps @ factor.T.astype(dtype)
         steps *= scale

@@ -63,3 +63,28 @@ def test_batched_jacobians_have_the_right_shape():
     z = np.random.default_rng(0).standard_normal((3, 2, 5))
     assert sm.softmax_jacobian(z).shape == (3, 2, 5, 5)
     assert sm.pwl_softmax_jacobian(z).shape == (3, 2, 5, 5)
+
+
+@given(logits, st.integers(0, 2**31))
+def test_vjps_equal_jacobian_transpose_products(z, seed):
+    rng = np.random.default_rng(seed)
+    dp = rng.standard_normal(z.shape)
+    allowed = rng.random(z.shape) < 0.7
+    allowed[0] = True
+    for mask in (None, allowed):
+        p = sm.softmax(z, mask)
+        assert np.allclose(sm.softmax_vjp(p, dp), sm.softmax_jacobian(z, mask).T @ dp, atol=1e-12)
+        assert np.allclose(sm.pwl_softmax_vjp(z, dp, mask), sm.pwl_softmax_jacobian(z, mask).T @ dp,
+                           atol=1e-12)
+
+
+@given(logits, st.integers(0, 2**31))
+def test_masked_rows_ignore_masked_positions(z, seed):
+    rng = np.random.default_rng(seed)
+    allowed = rng.random(z.shape) < 0.6
+    allowed[-1] = True
+    junk = np.where(allowed, z, rng.standard_normal(z.shape) * 100)
+    for f in (sm.softmax, sm.pwl_softmax):
+        p = f(junk, allowed)
+        assert np.all(p[~allowed] == 0)
+        assert np.allclose(p[allowed], f(z[allowed]), atol=1e-12)
