@@ -117,45 +117,51 @@ def forward(params: dict, X: np.ndarray, cfg: Config):
     W = qk_matrix(params)
     Z, allowed = logits(X, W, cfg)
     A = weights(Z, allowed, cfg)
-    V = X @ params["W_V"]
-    Y = np.einsum("bt,btv->bv", A, V) if cfg.mode == "last" else A @ V
-    return Y, dict(X=X, W=W, Z=Z, A=A, V=V, allowed=allowed)
+    B, T, d = X.shape
+    if cfg.mode == "last":
+        pooled = np.einsum("bt,btd->bd", A, X)          # sum_i p_i x_i
+        return pooled @ params["W_V"], dict(X=X, W=W, Z=Z, A=A, pooled=pooled, allowed=allowed)
+    V = (X.reshape(-1, d) @ params["W_V"]).reshape(B, T, -1)
+    return A @ V, dict(X=X, W=W, Z=Z, A=A, V=V, allowed=allowed)
 
 
 def backward(params: dict, cache: dict, dY: np.ndarray, cfg: Config, *, inputs: bool = True) -> dict:
     """Gradients of ``L`` given ``dY = dL/dY``, for every parameter and ``X``.
 
-    With ``V = X W_V``: ``dV = A^T dY`` and ``dA = dY V^T`` (last mode: ``dV_i = p_i dy``,
-    ``dp_i = V_i . dy``); ``dZ = J^T dA`` row-wise (softmax or piecewise-linear).
-    ``dW_V = X^T dV``.  Last mode, ``z_i = c x_i^T W x_T``: ``dW = c g x_T^T`` with
+    All mode, ``V = X W_V``: ``dV = A^T dY``, ``dA = dY V^T``, ``dW_V = X^T dV``, ``dX = dV W_V^T``.
+    Last mode, ``y = W_V^T sum_i p_i x_i``: with ``u = W_V dy``, ``dp_i = x_i . u``,
+    ``dW_V = (sum_i p_i x_i) dy^T`` and ``dx_i = p_i u``.  Then ``dZ = J^T dA`` row-wise
+    (softmax or piecewise-linear).  Last mode, ``z_i = c x_i^T W x_T``: ``dW = c g x_T^T`` with
     ``g = sum_i dz_i x_i``, ``dx_i += c dz_i W x_T`` and ``dx_T += c W^T g``.  All mode,
     ``Z = c X W^T X^T``: ``dW = c X^T dZ^T X`` and ``dX += c (dZ X W + dZ^T X W^T)``.
     Factored: ``dW_Q = dW W_K`` and ``dW_K = dW^T W_Q``.  Sums run over the batch.
     ``inputs=False`` skips the gradient of ``X``.
     """
-    X, W, Z, A, V, allowed = (cache[k] for k in ("X", "W", "Z", "A", "V", "allowed"))
+    X, W, Z, A, allowed = (cache[k] for k in ("X", "W", "Z", "A", "allowed"))
     c = cfg.c
-    if cfg.mode == "last":
-        dA = np.einsum("btv,bv->bt", V, dY)
-        dV = A[:, :, None] * dY[:, None, :]
-    else:
-        dA = dY @ V.transpose(0, 2, 1)
-        dV = A.transpose(0, 2, 1) @ dY
-    dZ = softmax_vjp(A, dA) if cfg.attention == "softmax" else pwl_softmax_vjp(Z, dA, allowed)
     d = X.shape[2]
-    grads = {"W_V": X.reshape(-1, d).T @ dV.reshape(-1, dV.shape[2])}
+    W_V = params["W_V"]
+    if cfg.mode == "last":
+        u = dY @ W_V.T                                   # W_V dy, one row per sample
+        dA = np.einsum("btd,bd->bt", X, u)
+        grads = {"W_V": cache["pooled"].T @ dY}
+    else:
+        dA = dY @ cache["V"].transpose(0, 2, 1)
+        dV = A.transpose(0, 2, 1) @ dY
+        grads = {"W_V": X.reshape(-1, d).T @ dV.reshape(-1, dV.shape[2])}
+    dZ = softmax_vjp(A, dA) if cfg.attention == "softmax" else pwl_softmax_vjp(Z, dA, allowed)
     if cfg.mode == "last":
         x_last = X[:, -1]
         g = np.einsum("bt,btd->bd", dZ, X)
         dW = c * g.T @ x_last
         if inputs:
-            dX = dV @ params["W_V"].T + c * dZ[:, :, None] * (x_last @ W.T)[:, None, :]
+            dX = A[:, :, None] * u[:, None, :] + c * dZ[:, :, None] * (x_last @ W.T)[:, None, :]
             dX[:, -1] += c * g @ W
     else:
         back = dZ.transpose(0, 2, 1) @ X            # (dZ^T X)[i] = sum_q dZ_qi x_q
         dW = c * X.reshape(-1, d).T @ back.reshape(-1, d)
         if inputs:
-            dX = dV @ params["W_V"].T + c * ((dZ @ X) @ W + back @ W.T)
+            dX = dV @ W_V.T + c * ((dZ @ X) @ W + back @ W.T)
     if cfg.factored:
         grads["W_Q"] = dW @ params["W_K"]
         grads["W_K"] = dW.T @ params["W_Q"]

@@ -17,7 +17,9 @@ on a fixed held-out *probe* batch:
 * ``heldout_loss``; ``eig_mean``, ``eig_var`` of ``W``; ``spread = R(W)``;
 * ``attention_entropy``: normalized entropy of the last query's attention;
 * ``rho_theory``: the closed form of :func:`sigprop.propagation.theory` on the
-  current ``W``;
+  current ``W``; ``logit_moments_max_z``: the largest deviation, in standard
+  errors, of the probe's mean and variance of the centered logits from their
+  exact closed form (should stay O(1) throughout training);
 * ``profile_empirical``: piecewise-linear attention: the share of probe
   sequences in which each position is in the linear regime (a Monte Carlo
   estimate of ``rho_i``, with Wilson intervals ``rho_ci_low/high``); softmax:
@@ -45,9 +47,9 @@ from . import attention as att
 from .collapse import attention_entropy, max_attention, nanmean, rank_residual
 from .localization import localization_metrics
 from .propagation import theory
-from .softmax import linear_regime
+from .softmax import centered, linear_regime
 from .spectrum import eig_mean, eig_var, make_weights
-from .stats import wilson_interval
+from .stats import Moments, wilson_interval
 
 TASKS = ("teacher", "next-token")
 
@@ -132,8 +134,14 @@ def measure(params: dict, X, target, cfg: TrainConfig) -> dict:
     resid = Y - target
     W, A, Z = cache["W"], cache["A"], cache["Z"]
     n = X.shape[0]
-    rho_th = theory(W, cfg.T, scale=model.c).rho
+    prof = theory(W, cfg.T, scale=model.c)
+    rho_th = prof.rho
+    moments = Moments()
+    moments.add(centered(Z))
+    mean, var, mean_se, var_se = moments.result()
     out = dict(heldout_loss=0.5 * float(np.sum(resid * resid)) / n,
+               logit_moments_max_z=float(max(np.max(np.abs(mean - prof.mean) / mean_se),
+                                             np.max(np.abs(var - prof.variance) / var_se))),
                eig_mean=float(eig_mean(W)), eig_var=float(eig_var(W)), spread=locater.penalty(W),
                attention_entropy=nanmean(attention_entropy(A)), rho_theory=rho_th)
     if cfg.attention == "pwl":
@@ -182,7 +190,8 @@ def train(cfg: TrainConfig, *, progress: bool = False) -> dict:
     for step in tqdm(range(1, cfg.steps + 1), disable=not progress, desc="training", unit="step",
                      mininterval=0.5):
         X, target = task.draw(data, cfg.batch)
-        loss, _, grads = loss_and_grads(params, X, target, model, cfg.locater)
+        with np.errstate(all="ignore"):        # divergence is caught just below
+            loss, _, grads = loss_and_grads(params, X, target, model, cfg.locater)
         if not np.isfinite(loss):
             raise FloatingPointError(f"loss became {loss} at step {step}: lower lr (now {cfg.lr})")
         losses.append(loss)
