@@ -344,8 +344,8 @@ def _train_table(result: dict) -> str:
 
 
 def _sweep_table(result: dict) -> str:
-    cols = ("eig_mean", "eig_var", "rho_total", "rho_entropy", "attention_entropy", "rank_residual",
-            "train_loss", "heldout_loss")
+    cols = ("eig_mean", "eig_var", "spread", "rho_total", "rho_entropy", "attention_entropy",
+            "rank_residual", "train_loss", "heldout_loss")
     cfg = result["config"]
     lines = [f"# LocAteR sweep: task {cfg['task']}, {cfg['attention']} attention, d = {cfg['d']}, "
              f"T = {cfg['T']}, {cfg['steps']} steps, seeds {cfg['seeds']}; mean +- sd over seeds "
