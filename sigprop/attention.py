@@ -12,6 +12,9 @@ SPEC §2, ``z_i = c x_i^T W x_q`` for key ``x_i`` and query ``x_q``, default
   lets query ``q`` see keys ``i <= q`` only.
 
 ``attention`` is ``"softmax"`` or ``"pwl"`` (the piecewise-linear approximation).
+``remove_gap=True`` mixes the values with ``gap_scale (A - U)`` instead of ``A``, where
+``U`` is the uniform attention over the visible positions (``1 1^T / T`` without a
+mask): the spectral-gap fix of [NNT24] (SPEC §6), optionally rescaled.
 :func:`forward` returns the output and a cache; :func:`backward` maps the output
 gradient to the gradient of every parameter and of the input ``X`` (key ``"X"``).
 No autodiff: the derivation is in the docstring of :func:`backward`.
@@ -39,6 +42,8 @@ class Config:
     mode: str = "last"
     causal: bool = False
     scale: float | None = None      # None: 1/sqrt(d)
+    remove_gap: bool = False        # mix with gap_scale (A - U), U the uniform attention
+    gap_scale: float = 1.0
 
     def __post_init__(self):
         _checks.integer("d", self.d, 1)
@@ -54,6 +59,7 @@ class Config:
             raise ValueError("causal=True needs mode='all'")
         if self.scale is not None:
             _checks.real("scale", self.scale, positive=True)
+        _checks.real("gap_scale", self.gap_scale, positive=True)
 
     @property
     def c(self) -> float:
@@ -109,6 +115,19 @@ def weights(Z: np.ndarray, allowed, cfg: Config) -> np.ndarray:
     return softmax(Z, allowed) if cfg.attention == "softmax" else pwl_softmax(Z, allowed)
 
 
+def uniform(shape, allowed) -> np.ndarray:
+    """Uniform attention over the allowed positions of each row."""
+    if allowed is None:
+        return np.full(shape, 1.0 / shape[-1])
+    allowed = np.broadcast_to(allowed, shape)
+    return allowed / allowed.sum(axis=-1, keepdims=True)
+
+
+def mixing(A: np.ndarray, allowed, cfg: Config) -> np.ndarray:
+    """The matrix that mixes the values: ``A``, or ``gap_scale (A - U)`` with the gap removed."""
+    return cfg.gap_scale * (A - uniform(A.shape, allowed)) if cfg.remove_gap else A
+
+
 def forward(params: dict, X: np.ndarray, cfg: Config):
     """Output ``y`` (``(B, d_v)`` or ``(B, T, d_v)``) and the cache for :func:`backward`."""
     X = np.asarray(X, dtype=float)
@@ -117,12 +136,13 @@ def forward(params: dict, X: np.ndarray, cfg: Config):
     W = qk_matrix(params)
     Z, allowed = logits(X, W, cfg)
     A = weights(Z, allowed, cfg)
+    mix = mixing(A, allowed, cfg)
     B, T, d = X.shape
     if cfg.mode == "last":
-        pooled = np.einsum("bt,btd->bd", A, X)          # sum_i p_i x_i
-        return pooled @ params["W_V"], dict(X=X, W=W, Z=Z, A=A, pooled=pooled, allowed=allowed)
+        pooled = np.einsum("bt,btd->bd", mix, X)        # sum_i p_i x_i
+        return pooled @ params["W_V"], dict(X=X, W=W, Z=Z, A=A, mix=mix, pooled=pooled, allowed=allowed)
     V = (X.reshape(-1, d) @ params["W_V"]).reshape(B, T, -1)
-    return A @ V, dict(X=X, W=W, Z=Z, A=A, V=V, allowed=allowed)
+    return mix @ V, dict(X=X, W=W, Z=Z, A=A, mix=mix, V=V, allowed=allowed)
 
 
 def backward(params: dict, cache: dict, dY: np.ndarray, cfg: Config, *, inputs: bool = True) -> dict:
@@ -135,9 +155,10 @@ def backward(params: dict, cache: dict, dY: np.ndarray, cfg: Config, *, inputs: 
     ``g = sum_i dz_i x_i``, ``dx_i += c dz_i W x_T`` and ``dx_T += c W^T g``.  All mode,
     ``Z = c X W^T X^T``: ``dW = c X^T dZ^T X`` and ``dX += c (dZ X W + dZ^T X W^T)``.
     Factored: ``dW_Q = dW W_K`` and ``dW_K = dW^T W_Q``.  Sums run over the batch.
-    ``inputs=False`` skips the gradient of ``X``.
+    With the gap removed, ``A`` is replaced by ``gap_scale (A - U)`` in the mixing and
+    ``dA`` is multiplied by ``gap_scale``.  ``inputs=False`` skips the gradient of ``X``.
     """
-    X, W, Z, A, allowed = (cache[k] for k in ("X", "W", "Z", "A", "allowed"))
+    X, W, Z, A, mix, allowed = (cache[k] for k in ("X", "W", "Z", "A", "mix", "allowed"))
     c = cfg.c
     d = X.shape[2]
     W_V = params["W_V"]
@@ -147,15 +168,17 @@ def backward(params: dict, cache: dict, dY: np.ndarray, cfg: Config, *, inputs: 
         grads = {"W_V": cache["pooled"].T @ dY}
     else:
         dA = dY @ cache["V"].transpose(0, 2, 1)
-        dV = A.transpose(0, 2, 1) @ dY
+        dV = mix.transpose(0, 2, 1) @ dY
         grads = {"W_V": X.reshape(-1, d).T @ dV.reshape(-1, dV.shape[2])}
+    if cfg.remove_gap:
+        dA = cfg.gap_scale * dA                          # U does not depend on the logits
     dZ = softmax_vjp(A, dA) if cfg.attention == "softmax" else pwl_softmax_vjp(Z, dA, allowed)
     if cfg.mode == "last":
         x_last = X[:, -1]
         g = np.einsum("bt,btd->bd", dZ, X)
         dW = c * g.T @ x_last
         if inputs:
-            dX = A[:, :, None] * u[:, None, :] + c * dZ[:, :, None] * (x_last @ W.T)[:, None, :]
+            dX = mix[:, :, None] * u[:, None, :] + c * dZ[:, :, None] * (x_last @ W.T)[:, None, :]
             dX[:, -1] += c * g @ W
     else:
         back = dZ.transpose(0, 2, 1) @ X            # (dZ^T X)[i] = sum_q dZ_qi x_q

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, gradcheck
+from . import __version__, gap, gradcheck, rankcollapse
 from . import io as sio
 from .localization import METRICS, localization_metrics
 from .montecarlo import simulate
+from .gap import MODELS
 from .propagation import theory, theory_spectrum
 from .spectrum import SHAPES, eig_mean, eig_var, make_weights
 from .sweep import sweep
@@ -134,6 +135,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("table", "json"), default="table")
     s.add_argument("--out", metavar="FILE.json", help="write the result here (atomically)")
 
+    g = sub.add_parser("gap", help="spectral gap of attention at initialisation [NNT24]",
+                       description="Simulated and predicted outlier and bulk of softmax attention.")
+    _add_gap_model(g)
+    g.add_argument("--length", type=_number(int, minimum=2), required=True, help="T >= 2")
+    g.add_argument("--format", choices=("table", "json"), default="table")
+    g.add_argument("--plot", metavar="FILE.png", help="eigenvalues and singular values")
+
+    w = sub.add_parser("width", help="rank collapse in width for the three variants",
+                       description="Rank residual of one attention layer's output against T.")
+    _add_gap_model(w)
+    w.add_argument("--lengths", type=_list(int, minimum=2), default=[64, 256, 1024, 4096],
+                   help="comma-separated T (default 64,256,1024,4096)")
+    w.add_argument("--samples", type=_number(int, minimum=2), default=8)
+    w.add_argument("--format", choices=("table", "json"), default="table")
+    w.add_argument("--plot", metavar="FILE.png")
+
+    dp = sub.add_parser("depth", help="rank collapse and gradients through an attention-only stack",
+                        description="By-layer rank residual, scale and gradient norms of an "
+                                    "attention-only stack: vanilla, gap removed, gap removed and rescaled.")
+    _add_gap_model(dp)
+    dp.add_argument("--layers", type=_number(int, minimum=1), required=True, help="L >= 1")
+    dp.add_argument("--length", type=_number(int, minimum=2), default=256, help="T (default 256)")
+    dp.add_argument("--values", action="store_true", help="random value matrices W_V in every layer")
+    dp.add_argument("--format", choices=("table", "json"), default="table")
+    dp.add_argument("--plot", metavar="FILE.png")
+
     c = sub.add_parser("gradcheck", help="hand-written gradients against finite differences",
                        description="Central finite differences (float64) against the hand-written "
                                    "gradients, for every attention, mode and parametrization.")
@@ -175,6 +202,18 @@ def _add_training(p: argparse.ArgumentParser, task: str = "teacher") -> None:
     g.add_argument("--teacher-mean", type=_number(float), default=0.5)
     g.add_argument("--teacher-var", type=_number(float, minimum=0), default=0.1)
     g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _add_gap_model(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("attention at initialisation (SPEC §6)")
+    g.add_argument("--sigma", type=_number(float, minimum=0), default=0.5,
+                   help="logit standard deviation sigma >= 0 (default 0.5)")
+    g.add_argument("--model", choices=MODELS, default="markov",
+                   help="markov: rowsoftmax of i.i.d. N(0, sigma^2); attention: key-query "
+                        "attention with Gaussian X, W_Q, W_K at the same logit variance")
+    g.add_argument("--dim", type=_number(int, minimum=1), default=64, help="d (attention model)")
+    g.add_argument("--dk", type=_number(int, minimum=1), help="d_k (default d)")
+    g.add_argument("--seed", type=_number(int, minimum=0), default=0)
 
 
 def _train_config(args, **extra) -> TrainConfig:
@@ -276,6 +315,29 @@ def run_sweep(args) -> dict:
     return sweep(_train_config(args), args.lambdas, args.seeds, progress=not args.no_progress)
 
 
+def run_gap(args) -> dict:
+    out = gap.report(args.length, args.sigma, model=args.model, seed=args.seed, d=args.dim,
+                     d_k=args.dk, keep_spectrum=bool(args.plot))
+    return dict(command="gap", version=__version__, **out)
+
+
+def run_width(args) -> dict:
+    if args.sigma == 0:
+        raise UsageError("argument --sigma: must be > 0 for rank collapse (sigma = 0 leaves no bulk)")
+    rows = [rankcollapse.width(T, args.sigma, model=args.model, d=args.dim, samples=args.samples,
+                               seed=args.seed) for T in args.lengths]
+    return dict(command="width", version=__version__,
+                config=dict(rows[0]["config"], lengths=args.lengths, length=None), rows=rows)
+
+
+def run_depth(args) -> dict:
+    if args.sigma == 0:
+        raise UsageError("argument --sigma: must be > 0 for rank collapse (sigma = 0 leaves no bulk)")
+    out = rankcollapse.depth(args.layers, args.length, args.sigma, model=args.model, d=args.dim,
+                             d_k=args.dk, values=args.values, seed=args.seed)
+    return dict(command="depth", version=__version__, **out)
+
+
 def run_gradcheck(args) -> dict:
     rows = gradcheck.check_all(d=args.dim, d_k=args.dk, batch=args.batch, T=args.length, seed=args.seed)
     worst = max(max(r["errors"].values()) for r in rows)
@@ -357,14 +419,63 @@ def _sweep_table(result: dict) -> str:
 
 
 def _gradcheck_table(result: dict) -> str:
-    lines = [f"{'attention':>9} {'mode':>4} {'causal':>6} {'W':>8}  largest relative error per parameter"]
+    lines = [f"{'attention':>9} {'mode':>4} {'causal':>6} {'W':>8} {'gap':>8}  "
+             "largest relative error per parameter"]
     for r in result["rows"]:
         errs = "  ".join(f"{k} {v:.1e}" for k, v in r["errors"].items())
         lines.append(f"{r['attention']:>9} {r['mode']:>4} {str(r['causal']):>6} "
-                     f"{'W_Q W_K' if r['factored'] else 'full':>8}  {errs}")
+                     f"{'W_Q W_K' if r['factored'] else 'full':>8} "
+                     f"{'removed' if r['remove_gap'] else 'kept':>8}  {errs}")
     verdict = "passed" if result["passed"] else "FAILED"
     lines.append(f"{verdict}: largest error {result['max_error']:.2e} "
                  f"(threshold {result['config']['threshold']:g})")
+    return "\n".join(lines)
+
+
+def _gap_table(result: dict) -> str:
+    cfg = result["config"]
+    lines = [f"# {cfg['model']} attention at initialisation, T = {cfg['length']}, sigma = {cfg['sigma']}, "
+             f"seed {cfg['seed']}" + (f", d = {cfg['d']}, d_k = {cfg['d_k']}" if cfg["model"] == "attention"
+                                      else ""),
+             f"{'':>28} {'simulated':>12} {'predicted':>12}"]
+    for name, sim, pred in (("sigma_1 (largest s.v.)", "sigma_1", "predicted_sigma_1"),
+                            ("sigma_2 (bulk edge)", "sigma_2", "predicted_bulk_edge"),
+                            ("|eig_1|", "eig_1", "predicted_eig_1"),
+                            ("|eig_2| (bulk radius)", "eig_2", "predicted_eig_radius")):
+        lines.append(f"{name:>28} {result[sim]:12.5g} {result[pred]:12.5g}")
+    lines.append(f"{'gap sigma_1 - sigma_2':>28} {result['gap']:12.5g} "
+                 f"{result['predicted_sigma_1'] - result['predicted_bulk_edge']:12.5g}")
+    if "predicted_low_rank_sigma_2" in result:
+        lines.append(f"low-rank logits: sigma_2 -> {result['predicted_low_rank_sigma_2']:.4g} for T >> d "
+                     "(the i.i.d. predictions assume T is not much larger than d)")
+    return "\n".join(lines)
+
+
+def _width_table(result: dict) -> str:
+    cfg = result["config"]
+    lines = [f"# rank residual ||Y - mean row|| / ||Y|| of Y = M X, X = 1 b^T + Z; {cfg['model']} attention, "
+             f"sigma = {cfg['sigma']}, d = {cfg['d']}, mean +- se over {cfg['samples']} draws (predicted)",
+             f"{'T':>6} " + " ".join(f"{v:>28}" for v in rankcollapse.VARIANTS) + f" {'kappa':>8}"]
+    for row in result["rows"]:
+        cells = [f"{row[v]['rank_residual']:.4f} +- {row[v]['rank_residual_se']:.1g} ({row[v]['predicted']:.4f})"
+                 for v in rankcollapse.VARIANTS]
+        lines.append(f"{row['config']['length']:>6} " + " ".join(f"{c:>28}" for c in cells)
+                     + f" {row['kappa_measured']:8.3g}")
+    return "\n".join(lines)
+
+
+def _depth_table(result: dict) -> str:
+    cfg = result["config"]
+    keys = ["rank_residual", "scale", "grad_x"] + (["grad_w"] if cfg["model"] == "attention" else [])
+    lines = [f"# {cfg['layers']}-layer attention-only stack, {cfg['model']}, T = {cfg['length']}, "
+             f"sigma = {cfg['sigma']}, values {'on' if cfg['values'] else 'off'}; predicted factor per layer "
+             f"s/sqrt(T) = {result['predicted_layer_factor']:.3g}, kappa = sqrt(T)/s = {result['kappa_predicted']:.3g}",
+             f"{'variant':>9} {'layer':>5} " + " ".join(f"{k:>13}" for k in keys)]
+    for v in rankcollapse.VARIANTS:
+        rec = result[v]
+        for layer in range(cfg["layers"] + 1):
+            vals = [rec[k][layer] if k != "grad_w" else (rec[k][layer - 1] if layer > 0 else None) for k in keys]
+            lines.append(f"{v:>9} {layer:>5} " + " ".join(f"{_fmt(x):>13}" for x in vals))
     return "\n".join(lines)
 
 
@@ -388,14 +499,19 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     runners = {"predict": run_predict, "validate": run_validate, "train": run_train,
-               "locater-sweep": run_sweep, "gradcheck": run_gradcheck}
+               "locater-sweep": run_sweep, "gradcheck": run_gradcheck, "gap": run_gap,
+               "width": run_width, "depth": run_depth}
     try:
         result = runners[args.command](args)
         if getattr(args, "out", None):
             sio.write_json(args.out, result)
         if getattr(args, "plot", None):
             from . import plotting
-            (plotting.history_figure if args.command == "train" else plotting.profile_figure)(result, args.plot)
+            figure = {"train": plotting.history_figure, "gap": plotting.spectrum_figure,
+                      "width": plotting.width_figure, "depth": plotting.depth_figure}
+            figure.get(args.command, plotting.profile_figure)(result, args.plot)
+            result.pop("eigenvalues", None)
+            result.pop("singular_values", None)
     except (UsageError, ValueError, FloatingPointError) as exc:
         print(f"sigprop {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -403,7 +519,8 @@ def main(argv=None) -> int:
         print(f"sigprop {args.command}: error: cannot write output: {exc}", file=sys.stderr)
         return 2
     tables = {"predict": _table, "validate": _table, "train": _train_table,
-              "locater-sweep": _sweep_table, "gradcheck": _gradcheck_table}
+              "locater-sweep": _sweep_table, "gradcheck": _gradcheck_table, "gap": _gap_table,
+              "width": _width_table, "depth": _depth_table}
     text = {"json": sio.dumps, "csv": _csv, "table": tables[args.command]}[args.format](result)
     print(text)
     if args.command == "gradcheck" and not result["passed"]:

@@ -18,11 +18,14 @@ import numpy as np
 
 
 def rank_residual(Y: np.ndarray) -> np.ndarray:
-    """``||Y - mean row||_F / ||Y||_F`` over the last two axes (tokens x features)."""
+    """``||Y - mean row||_F / ||Y||_F`` over the last two axes (tokens x features).
+
+    NaN for ``Y = 0`` (no signal left, e.g. after underflow): undefined, not collapsed.
+    """
     Y = np.asarray(Y, dtype=float)
     norm = np.linalg.norm(Y, axis=(-2, -1))
     resid = np.linalg.norm(Y - Y.mean(axis=-2, keepdims=True), axis=(-2, -1))
-    return np.where(norm > 0, resid / np.where(norm > 0, norm, 1.0), 0.0)
+    return np.where(norm > 0, resid / np.where(norm > 0, norm, 1.0), np.nan)
 
 
 def _normalized_rows(A: np.ndarray):

@@ -14,9 +14,10 @@ import numpy as np
 from . import attention as att
 from . import walk
 
-VARIANTS = [dict(attention=a, mode=m, causal=c, factored=f)
-            for a, m, c, f in itertools.product(att.ATTENTIONS, att.MODES, (False, True), (True, False))
-            if not (c and m == "last")]
+VARIANTS = [dict(attention=a, mode=m, causal=c, factored=f, remove_gap=g)
+            for a, m, c, f, g in itertools.product(att.ATTENTIONS, att.MODES, (False, True), (True, False),
+                                                   (False, True))
+            if not (c and m == "last") and not (g and a == "pwl")]
 
 
 def numerical_gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
@@ -80,6 +81,7 @@ def check_all(*, d: int = 5, d_k: int = 3, batch: int = 3, T: int = 6, seed: int
     rows = []
     for v in VARIANTS:
         cfg = att.Config(d=d, d_k=d_k if v["factored"] else None, attention=v["attention"],
-                         mode=v["mode"], causal=v["causal"])
+                         mode=v["mode"], causal=v["causal"], remove_gap=v["remove_gap"],
+                         gap_scale=1.7 if v["remove_gap"] else 1.0)
         rows.append(dict(v, **check(cfg, batch=batch, T=T, seed=seed)))
     return rows

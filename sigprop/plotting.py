@@ -104,3 +104,74 @@ def history_figure(record: dict, path) -> None:
                  f"LocAteR $\\lambda$ = {cfg['locater']}, seed {cfg['seed']}", fontsize=10)
     fig.tight_layout()
     save(fig, path)
+
+
+def spectrum_figure(result: dict, path) -> None:
+    """Eigenvalues in the complex plane with the predicted circle; singular values with the gap."""
+    plt = _pyplot()
+    cfg = result["config"]
+    ev, sv = np.asarray(result["eigenvalues"]), np.asarray(result["singular_values"])
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.6))
+    a1.plot(ev.real, ev.imag, ".", ms=2, color="0.35", label="eigenvalues of A")
+    t = np.linspace(0, 2 * np.pi, 400)
+    r = result["predicted_eig_radius"]
+    a1.plot(r * np.cos(t), r * np.sin(t), "k--", lw=1.2, label=f"predicted bulk radius {r:.3g}")
+    lim = 1.6 * max(r, float(np.abs(ev[1:]).max()))
+    a1.set(xlabel="Re $\\lambda$", ylabel="Im $\\lambda$", xlim=(-lim, lim), ylim=(-lim, lim),
+           title=f"bulk eigenvalues (the outlier |$\\lambda_1$| = {abs(ev[0]):.4f} is off scale)")
+    a1.set_aspect("equal")
+    a1.legend(fontsize=8, loc="upper left")
+    a2.hist(sv[1:], bins=60, color="0.6", edgecolor="0.3", label="singular values 2..T")
+    edge = result["predicted_bulk_edge"]
+    a2.axvline(edge, color="k", ls="--", lw=1.2, label=f"predicted bulk edge {edge:.3g}")
+    a2.set(xlabel="singular value of A", ylabel="count",
+           title=f"singular values: $\\sigma_1$ = {sv[0]:.4f} (outside), gap {sv[0] - sv[1]:.3f}")
+    a2.legend(fontsize=8)
+    fig.suptitle(f"{cfg['model']} attention at initialisation, T = {cfg['length']}, $\\sigma$ = {cfg['sigma']}",
+                 fontsize=10)
+    fig.tight_layout()
+    save(fig, path)
+
+
+_VARIANT_STYLE = {"vanilla": ("k", "o", "-"), "removed": ("0.45", "s", "--"), "rescaled": ("0.2", "^", ":")}
+_VARIANT_LABEL = {"vanilla": "vanilla A", "removed": "gap removed, A - U", "rescaled": "gap removed, rescaled"}
+
+
+def width_figure(result: dict, path) -> None:
+    """Rank residual of one layer's output against T, simulated and predicted, per variant."""
+    plt = _pyplot()
+    cfg = result["config"]
+    T = np.array([row["config"]["length"] for row in result["rows"]])
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for v, (color, marker, ls) in _VARIANT_STYLE.items():
+        r = np.array([row[v]["rank_residual"] for row in result["rows"]])
+        se = np.array([row[v]["rank_residual_se"] for row in result["rows"]])
+        pred = np.array([row[v]["predicted"] for row in result["rows"]])
+        ax.errorbar(T, r, yerr=se, fmt=marker, color=color, mfc="white", label=f"{_VARIANT_LABEL[v]} (simulated)")
+        ax.plot(T, pred, ls, color=color, lw=1, label=f"{_VARIANT_LABEL[v]} (predicted)")
+    ax.set(xscale="log", yscale="log", xlabel="context length T",
+           ylabel=r"rank residual $\|Y - 1\bar y^T\|_F / \|Y\|_F$",
+           title=f"rank collapse in width, {cfg['model']} attention, $\\sigma$ = {cfg['sigma']}")
+    ax.legend(fontsize=7)
+    save(fig, path)
+
+
+def depth_figure(result: dict, path) -> None:
+    """By-layer rank residual, signal scale and gradient norm for the three variants."""
+    plt = _pyplot()
+    cfg = result["config"]
+    layers = np.arange(cfg["layers"] + 1)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    titles = {"rank_residual": "rank residual of $X_l$", "scale": r"scale $\|X_l\|_F/\sqrt{Td}$",
+              "grad_x": r"gradient $\|\partial L/\partial X_l\|_F/\sqrt{Td}$"}
+    for ax, key in zip(axes, titles):
+        for v, (color, marker, ls) in _VARIANT_STYLE.items():
+            y = np.array(result[v][key], dtype=float)
+            y = np.where(y > 0, y, np.nan)
+            ax.plot(layers, y, ls, marker=marker, color=color, mfc="white", label=_VARIANT_LABEL[v])
+        ax.set(yscale="log", xlabel="layer l", title=titles[key])
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"{cfg['layers']}-layer attention-only stack, {cfg['model']} attention, T = {cfg['length']}, "
+                 f"$\\sigma$ = {cfg['sigma']}" + (", random $W_V$" if cfg["values"] else ""), fontsize=10)
+    fig.tight_layout()
+    save(fig, path)

@@ -156,7 +156,7 @@ def measure(params: dict, X, target, cfg: TrainConfig) -> dict:
     out["profile_distance"] = _tv(emp, rho_th)
     out["theory_localization"] = {k: float(v) for k, v in localization_metrics(rho_th).items()}
     Y_all, cache_all = att.forward(params, X[: min(n, 512)], replace(model, mode="all"))
-    out.update(rank_residual=float(rank_residual(Y_all).mean()),
+    out.update(rank_residual=nanmean(rank_residual(Y_all)),
                all_entropy=nanmean(attention_entropy(cache_all["A"])),
                max_attention=nanmean(max_attention(cache_all["A"])))
     return out
