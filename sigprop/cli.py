@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, gap, gradcheck, rankcollapse
+from . import __version__, accuracy, gap, gradcheck, rankcollapse
 from . import io as sio
 from .localization import METRICS, localization_metrics
 from .montecarlo import simulate
@@ -84,6 +84,11 @@ def _add_model(p: argparse.ArgumentParser) -> None:
                    help="step covariance Sigma (d x d matrix or length-d diagonal); with --weights")
     g.add_argument("--scale", type=_number(float, positive=True),
                    help="logit scale c > 0 (default 1/sqrt(d))")
+    g.add_argument("--method", choices=("gaussian", "exact"), default="gaussian",
+                   help="rho from the paper's Gaussian approximation (default) or exactly, from "
+                        "the chi-square decomposition (finite form only)")
+    g.add_argument("--shape", choices=SHAPES, default="gaussian",
+                   help="spectrum shape of the W built from --mean/--var (exact method, simulation)")
     g.add_argument("--form", choices=("finite", "limit", "published"), default="finite",
                    help="closed form: exact finite T (default), T -> inf in s = i/T, or the "
                         "published form quoted in SPEC §3 (eigenspectrum input only)")
@@ -109,8 +114,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=_number(int, minimum=0), default=0, help="random seed (>= 0)")
     g.add_argument("--confidence", type=_number(float, positive=True, maximum=1), default=0.95,
                    help="level of the Wilson intervals, in (0, 1)")
-    g.add_argument("--shape", choices=SHAPES, default="gaussian",
-                   help="spectrum shape of the W built from --mean/--var")
     g.add_argument("--batch-size", type=_number(int, minimum=1),
                    help="sequences per batch (default: ~2^20 numbers per batch)")
     g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -160,6 +163,22 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--values", action="store_true", help="random value matrices W_V in every layer")
     dp.add_argument("--format", choices=("table", "json"), default="table")
     dp.add_argument("--plot", metavar="FILE.png")
+
+    ge = sub.add_parser("gaussian-error", help="error of the Gaussian approximation against d and v",
+                        description="Largest error over positions of the Gaussian rho, against the exact "
+                                    "method and Monte Carlo, for a range of d and eigenvalue variances.")
+    ge.add_argument("--dims", type=_list(int, minimum=1), default=[2, 4, 8, 16, 32, 64, 128, 256])
+    ge.add_argument("--vars", type=_list(float, minimum=0), default=[0.01, 0.1, 1.0])
+    ge.add_argument("--mean", type=_number(float), default=0.5)
+    ge.add_argument("--length", type=_number(int, minimum=2), default=64)
+    ge.add_argument("--shape", choices=SHAPES, default="gaussian")
+    ge.add_argument("--samples", type=_number(int, minimum=2), default=20_000)
+    ge.add_argument("--seed", type=_number(int, minimum=0), default=0)
+    ge.add_argument("--quick", action="store_true", help="d in 2,8,32 and v in 0.1, 1; 4000 samples")
+    ge.add_argument("--format", choices=("table", "json"), default="table")
+    ge.add_argument("--plot", metavar="FILE.png")
+    ge.add_argument("--out", metavar="FILE.json")
+    ge.add_argument("--no-progress", action="store_true")
 
     c = sub.add_parser("gradcheck", help="hand-written gradients against finite differences",
                        description="Central finite differences (float64) against the hand-written "
@@ -228,8 +247,10 @@ def _train_config(args, **extra) -> TrainConfig:
 
 def _model(args) -> tuple[dict, np.ndarray | None, np.ndarray | None]:
     """Configuration, weight matrix (or None) and step covariance from the arguments."""
-    cfg = dict(length=args.length, form=args.form)
+    cfg = dict(length=args.length, form=args.form, method=args.method)
     sigma = None
+    if args.method == "exact" and args.form != "finite":
+        raise UsageError(f"argument --method: 'exact' needs --form finite, got {args.form}")
     if args.weights is not None:
         if args.mean is not None or args.var is not None:
             raise UsageError("argument --weights: not allowed with --mean/--var")
@@ -265,19 +286,24 @@ def _model(args) -> tuple[dict, np.ndarray | None, np.ndarray | None]:
     return cfg, W, sigma
 
 
-def _theory(args, cfg, W, sigma):
+def _theory(args, cfg, W, sigma, method):
     if W is None:
-        return theory_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"],
-                               scale=args.scale, form=args.form)
-    return theory(W, cfg["length"], step_cov=sigma, scale=args.scale, form=args.form)
+        return theory_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"], scale=args.scale,
+                               form=args.form, method=method, shape=args.shape)
+    return theory(W, cfg["length"], step_cov=sigma, scale=args.scale, form=args.form, method=method)
 
 
 def run_predict(args) -> dict:
     cfg, W, sigma = _model(args)
-    prof = _theory(args, cfg, W, sigma)
-    return dict(command="predict", version=__version__, config=cfg, method="gaussian",
-                positions=prof.positions, rho=prof.rho, mean=prof.mean, variance=prof.variance,
-                localization={k: float(x) for k, x in localization_metrics(prof.rho).items()})
+    if W is None and args.method == "exact":
+        cfg["shape"] = args.shape
+    prof = _theory(args, cfg, W, sigma, args.method)
+    out = dict(command="predict", version=__version__, config=cfg, method=args.method,
+               positions=prof.positions, rho=prof.rho, mean=prof.mean, variance=prof.variance,
+               localization={k: float(x) for k, x in localization_metrics(prof.rho).items()})
+    if args.method == "exact":
+        out["rho_error"] = prof.config["rho_error"]
+    return out
 
 
 def run_validate(args) -> dict:
@@ -297,6 +323,14 @@ def run_validate(args) -> dict:
     rho = out["rho"]
     inside = (rho >= sim.ci_low) & (rho <= sim.ci_high)
     err = np.abs(rho - sim.rho)
+    methods = {}
+    if args.form == "finite":
+        for method in ("gaussian", "exact"):
+            r = rho if method == args.method else _theory(args, cfg, W if "weights" in cfg else None,
+                                                          sigma, method).rho
+            methods[method] = dict(rho=r, max_abs_error=float(np.abs(r - sim.rho).max()),
+                                   coverage=float(np.mean((r >= sim.ci_low) & (r <= sim.ci_high))))
+    out.update(methods=methods)
     out.update(rho_mc=sim.rho, ci_low=sim.ci_low, ci_high=sim.ci_high, mean_mc=sim.mean,
                mean_se=sim.mean_se, variance_mc=sim.variance, variance_se=sim.variance_se,
                max_abs_error=float(err.max()), max_error_position=int(err.argmax()) + 1,
@@ -338,6 +372,13 @@ def run_depth(args) -> dict:
     return dict(command="depth", version=__version__, **out)
 
 
+def run_gaussian_error(args) -> dict:
+    if args.quick:
+        args.dims, args.vars, args.samples = [2, 8, 32], [0.1, 1.0], 4000
+    return accuracy.study(args.dims, args.vars, mean=args.mean, T=args.length, shape=args.shape,
+                          samples=args.samples, seed=args.seed, progress=not args.no_progress)
+
+
 def run_gradcheck(args) -> dict:
     rows = gradcheck.check_all(d=args.dim, d_k=args.dk, batch=args.batch, T=args.length, seed=args.seed)
     worst = max(max(r["errors"].values()) for r in rows)
@@ -377,6 +418,9 @@ def _table(result: dict) -> str:
     else:
         lines.append("localization: " + ", ".join(f"{k} = {loc[k]:.4g}" for k in METRICS))
     if result["command"] == "validate":
+        for name, m in result.get("methods", {}).items():
+            lines.append(f"method {name}: largest |rho - rho_mc| = {m['max_abs_error']:.4g}, "
+                         f"interval holds it at {m['coverage']:.1%} of positions")
         lines.append(
             f"summary: largest |rho - rho_mc| = {result['max_abs_error']:.4g} at i = "
             f"{result['max_error_position']}; the {cfg['confidence']:.0%} interval holds the closed "
@@ -479,6 +523,19 @@ def _depth_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _gaussian_error_table(result: dict) -> str:
+    cfg = result["config"]
+    lines = [f"# largest |difference| over positions 1..{cfg['length']}; m = {cfg['mean']}, {cfg['shape']} "
+             f"spectrum, {cfg['samples']} Monte Carlo samples",
+             f"{'d':>5} {'v':>6} {'gauss-exact':>12} {'at i':>5} {'gauss-MC':>10} {'exact-MC':>10} "
+             f"{'CI half':>8} {'exact in CI':>11} {'exact err':>10}"]
+    for r in result["rows"]:
+        lines.append(f"{r['d']:>5} {r['v']:>6g} {r['gauss_vs_exact']:12.4f} {r['position']:>5} "
+                     f"{r['gauss_vs_mc']:10.4f} {r['exact_vs_mc']:10.4f} {r['ci_halfwidth']:8.4f} "
+                     f"{r['exact_coverage']:11.1%} {r['exact_error_bound']:10.1e}")
+    return "\n".join(lines)
+
+
 def _fmt(x) -> str:
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
         return "-"
@@ -492,7 +549,8 @@ def _describe(cfg: dict) -> str:
     else:
         model = f"m = {cfg['mean']:g}, v = {cfg['var']:g}, d = {cfg['dim']}"
     extra = f", {cfg['samples']} samples, seed {cfg['seed']}" if "samples" in cfg else ""
-    return f"# {model}, T = {cfg['length']}, c = {cfg['scale']:.4g}, form = {cfg['form']}{extra}"
+    return (f"# {model}, T = {cfg['length']}, c = {cfg['scale']:.4g}, form = {cfg['form']}, "
+            f"method = {cfg['method']}{extra}")
 
 
 def main(argv=None) -> int:
@@ -500,7 +558,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     runners = {"predict": run_predict, "validate": run_validate, "train": run_train,
                "locater-sweep": run_sweep, "gradcheck": run_gradcheck, "gap": run_gap,
-               "width": run_width, "depth": run_depth}
+               "width": run_width, "depth": run_depth, "gaussian-error": run_gaussian_error}
     try:
         result = runners[args.command](args)
         if getattr(args, "out", None):
@@ -508,7 +566,8 @@ def main(argv=None) -> int:
         if getattr(args, "plot", None):
             from . import plotting
             figure = {"train": plotting.history_figure, "gap": plotting.spectrum_figure,
-                      "width": plotting.width_figure, "depth": plotting.depth_figure}
+                      "width": plotting.width_figure, "depth": plotting.depth_figure,
+                      "gaussian-error": plotting.gaussian_error_figure}
             figure.get(args.command, plotting.profile_figure)(result, args.plot)
             result.pop("eigenvalues", None)
             result.pop("singular_values", None)
@@ -520,7 +579,7 @@ def main(argv=None) -> int:
         return 2
     tables = {"predict": _table, "validate": _table, "train": _train_table,
               "locater-sweep": _sweep_table, "gradcheck": _gradcheck_table, "gap": _gap_table,
-              "width": _width_table, "depth": _depth_table}
+              "width": _width_table, "depth": _depth_table, "gaussian-error": _gaussian_error_table}
     text = {"json": sio.dumps, "csv": _csv, "table": tables[args.command]}[args.format](result)
     print(text)
     if args.command == "gradcheck" and not result["passed"]:

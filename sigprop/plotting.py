@@ -175,3 +175,27 @@ def depth_figure(result: dict, path) -> None:
                  f"$\\sigma$ = {cfg['sigma']}" + (", random $W_V$" if cfg["values"] else ""), fontsize=10)
     fig.tight_layout()
     save(fig, path)
+
+
+def gaussian_error_figure(result: dict, path) -> None:
+    """Largest error of the Gaussian rho against d, per eigenvalue variance."""
+    plt = _pyplot()
+    cfg, rows = result["config"], result["rows"]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    greys = ("k", "0.35", "0.6", "0.8")
+    markers = ("o", "s", "^", "D")
+    for j, v in enumerate(sorted({r["v"] for r in rows})):
+        sub = [r for r in rows if r["v"] == v]
+        d = np.array([r["d"] for r in sub])
+        color, marker = greys[j % 4], markers[j % 4]
+        ax.plot(d, [r["gauss_vs_exact"] for r in sub], "-", color=color, marker=marker, mfc=color,
+                label=f"v = {v:g}: Gaussian vs exact")
+        ax.plot(d, [r["gauss_vs_mc"] for r in sub], "none", marker=marker, mec=color, mfc="white", ms=8,
+                label=f"v = {v:g}: Gaussian vs Monte Carlo")
+    half = max(r["ci_halfwidth"] for r in rows)
+    ax.axhline(half, color="0.5", ls=":", lw=1, label=f"Monte Carlo 95% half-width ({cfg['samples']} samples)")
+    ax.set(xscale="log", yscale="log", xlabel="dimension d",
+           ylabel=r"$\max_i |\rho_i^{\mathrm{Gauss}} - \rho_i|$",
+           title=f"error of the Gaussian approximation, m = {cfg['mean']}, T = {cfg['length']}")
+    ax.legend(fontsize=7)
+    save(fig, path)

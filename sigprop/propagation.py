@@ -37,6 +37,7 @@ from . import _checks
 from .walk import step_covariance
 
 FORMS = ("finite", "limit", "published")
+METHODS = ("gaussian", "exact")
 
 
 @dataclass(frozen=True)
@@ -170,24 +171,34 @@ def published_moments(m, v, d, T: int):
     return mean, variance
 
 
-def theory(W, T: int, *, step_cov=None, scale=None, form: str = "finite") -> Profile:
+def theory(W, T: int, *, step_cov=None, scale=None, form: str = "finite",
+           method: str = "gaussian") -> Profile:
     """Closed-form profile for a weight matrix ``W``; ``form`` is finite or limit.
 
-    Shares its signature with :func:`sigprop.montecarlo.simulate`, so that a
-    check reads ``theory(W, T) ~ simulate(W, T, samples=n)``.
+    ``method="gaussian"`` is the paper's approximation; ``"exact"`` computes ``rho``
+    from the chi-square decomposition (:mod:`sigprop.exact`, finite form only) and
+    puts its error bound in ``config["rho_error"]``.  Shares its signature with
+    :func:`sigprop.montecarlo.simulate`, so that a check reads
+    ``theory(W, T) ~ simulate(W, T, samples=n)``.
     """
     if form not in ("finite", "limit"):
         raise ValueError(f"form must be 'finite' or 'limit' for a weight matrix, got {form!r}")
+    if _method(method, form) == "exact":
+        from . import exact
+        return exact.theory(W, T, step_cov=step_cov, scale=scale)
     mean, variance = logit_moments(W, T, step_cov=step_cov, scale=scale, limit=form == "limit")
-    return _profile(mean, variance, dict(T=int(T), form=form, scale=scale))
+    return _profile(mean, variance, dict(T=int(T), form=form, scale=scale, method="gaussian"))
 
 
-def theory_spectrum(m, v, d, T: int, *, scale=None, form: str = "finite") -> Profile:
+def theory_spectrum(m, v, d, T: int, *, scale=None, form: str = "finite", method: str = "gaussian",
+                    shape: str = "gaussian") -> Profile:
     """Closed-form profile from the eigenspectrum ``(m, v)`` at dimension ``d``.
 
     ``form`` is ``finite`` (exact finite-T moments), ``limit`` (``T -> inf`` in
     ``s = i/T``) or ``published`` (the quoted public form, for comparison).
-    ``m``, ``v``, ``d`` broadcast: a grid of ``(m, v)`` is one call.
+    ``m``, ``v``, ``d`` broadcast: a grid of ``(m, v)`` is one call.  ``method="exact"``
+    needs the whole spectrum, not only ``(m, v)``: the eigenvalues are
+    ``m + sqrt(v) z`` with ``z = standard_spectrum(d, shape)`` (``d`` a scalar then).
 
     Examples
     --------
@@ -197,13 +208,27 @@ def theory_spectrum(m, v, d, T: int, *, scale=None, form: str = "finite") -> Pro
     """
     if form not in FORMS:
         raise ValueError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+    if _method(method, form) == "exact":
+        from . import exact
+        mean, variance = spectrum_moments(m, v, d, T, scale=scale)
+        rho, error = exact.band(exact.spectrum_weights(m, v, int(d), T, shape=shape, scale=scale))
+        return Profile(np.arange(1, T + 1), mean, variance, rho,
+                       dict(T=int(T), form=form, scale=scale, method="exact", shape=shape, rho_error=error))
     if form == "published":
         if scale is not None:
             raise ValueError("scale is fixed to 1/sqrt(d) in the published form")
         mean, variance = published_moments(m, v, d, T)
     else:
         mean, variance = spectrum_moments(m, v, d, T, scale=scale, limit=form == "limit")
-    return _profile(mean, variance, dict(T=int(T), form=form, scale=scale))
+    return _profile(mean, variance, dict(T=int(T), form=form, scale=scale, method="gaussian"))
+
+
+def _method(method: str, form: str) -> str:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if method == "exact" and form != "finite":
+        raise ValueError(f"method 'exact' needs form 'finite', got {form!r}")
+    return method
 
 
 def _profile(mean, variance, config) -> Profile:

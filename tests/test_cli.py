@@ -24,7 +24,7 @@ def test_predict_json(capsys):
     assert code == 0
     assert res["positions"] == list(range(1, 129))
     assert len(res["rho"]) == len(res["mean"]) == len(res["variance"]) == 128
-    assert res["config"] == {"length": 128, "form": "finite", "mean": 0.5, "var": 0.1, "dim": 64,
+    assert res["config"] == {"length": 128, "form": "finite", "method": "gaussian", "mean": 0.5, "var": 0.1, "dim": 64,
                              "scale": 0.125}
     assert set(res["localization"]) >= {"total", "entropy", "peak", "width"}
 
@@ -114,3 +114,25 @@ def test_console_script_runs():
     proc = subprocess.run([sys.executable, "-m", "sigprop.cli", "predict", "--length", "1"],
                           capture_output=True, text=True)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_exact_method_on_the_command_line(capsys):
+    code, out, _ = run(capsys, "predict", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8",
+                       "--method", "exact", "--format", "json")
+    res = json.loads(out)
+    assert code == 0 and res["method"] == "exact" and max(res["rho_error"]) < 1e-6
+    code, out, _ = run(capsys, "validate", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8",
+                       "--samples", "20000", "--no-progress", "--format", "json")
+    res = json.loads(out)
+    assert set(res["methods"]) == {"gaussian", "exact"}
+    assert res["methods"]["exact"]["max_abs_error"] < res["methods"]["gaussian"]["max_abs_error"]
+
+
+def test_gaussian_error_quick(capsys, tmp_path):
+    code, out, _ = run(capsys, "gaussian-error", "--quick", "--no-progress", "--format", "json",
+                       "--plot", str(tmp_path / "g.png"))
+    res = json.loads(out)
+    assert code == 0 and len(res["rows"]) == 6 and (tmp_path / "g.png").stat().st_size > 10_000
+    small = [r for r in res["rows"] if r["d"] == 2]
+    large = [r for r in res["rows"] if r["d"] == 32]
+    assert min(r["gauss_vs_exact"] for r in small) > max(r["gauss_vs_exact"] for r in large)
