@@ -180,6 +180,25 @@ def build_parser() -> argparse.ArgumentParser:
     ge.add_argument("--out", metavar="FILE.json")
     ge.add_argument("--no-progress", action="store_true")
 
+    hd = sub.add_parser("heads", help="query-key eigenspectra and predictions of a real checkpoint",
+                        description="Per-head query-key matrix, eigenvalue statistics and predicted rho "
+                                    "profile of a BERT, GPT-2 or LLaMA style .safetensors checkpoint.")
+    hd.add_argument("checkpoint", metavar="CHECKPOINT.safetensors")
+    hd.add_argument("--config", metavar="config.json", help="default: config.json beside the checkpoint")
+    hd.add_argument("--length", type=_number(int, minimum=2), default=128, help="T of the prediction")
+    hd.add_argument("--format", choices=("table", "json"), default="table")
+    hd.add_argument("--plot", metavar="FILE.png", help="layers x heads heat maps")
+
+    ht = sub.add_parser("heads-text", help="real text through a BERT-style checkpoint, head by head",
+                        description="Run a BERT-style encoder on real English text and relate each head's "
+                                    "measured localization to its eigenvalue variance.")
+    ht.add_argument("checkpoint", metavar="CHECKPOINT.safetensors")
+    ht.add_argument("--config", metavar="config.json")
+    ht.add_argument("--tokenizer", metavar="tokenizer.json", help="default: tokenizer.json beside the checkpoint")
+    ht.add_argument("--layers", type=_list(int, minimum=0), help="layers to measure (default all)")
+    ht.add_argument("--max-tokens", type=_number(int, minimum=2), default=128)
+    ht.add_argument("--format", choices=("table", "json"), default="table")
+
     c = sub.add_parser("gradcheck", help="hand-written gradients against finite differences",
                        description="Central finite differences (float64) against the hand-written "
                                    "gradients, for every attention, mode and parametrization.")
@@ -379,6 +398,21 @@ def run_gaussian_error(args) -> dict:
                           samples=args.samples, seed=args.seed, progress=not args.no_progress)
 
 
+def run_heads(args) -> dict:
+    from . import heads
+    out = heads.analyse(args.checkpoint, args.config, T=args.length)
+    out["version"] = __version__
+    return out
+
+
+def run_heads_text(args) -> dict:
+    from . import realtext
+    out = realtext.study(args.checkpoint, args.config, tokenizer=args.tokenizer, max_tokens=args.max_tokens,
+                         layers=args.layers)
+    out["version"] = __version__
+    return out
+
+
 def run_gradcheck(args) -> dict:
     rows = gradcheck.check_all(d=args.dim, d_k=args.dk, batch=args.batch, T=args.length, seed=args.seed)
     worst = max(max(r["errors"].values()) for r in rows)
@@ -536,6 +570,32 @@ def _gaussian_error_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _heads_table(result: dict) -> str:
+    cfg = result["config"]
+    cols = ("eig_mean", "eig_var", "frobenius", "rho_total", "rho_entropy", "rho_peak", "rho_width")
+    lines = [f"# {cfg['checkpoint']}: {cfg['layout']} layout, d = {cfg['d_model']}, {cfg['heads']} heads; "
+             f"predicted rho under the random walk at T = {cfg['length']}",
+             f"{'layer':>5} {'head':>4} " + " ".join(f"{c:>11}" for c in cols)]
+    for r in result["records"]:
+        lines.append(f"{r['layer']:>5} {r['head']:>4} " + " ".join(f"{r[c]:11.4g}" for c in cols))
+    return "\n".join(lines)
+
+
+def _heads_text_table(result: dict) -> str:
+    cfg = result["config"]
+    cols = ("eig_mean", "eig_var", "frobenius", "attention_entropy", "linear_share", "max_attention")
+    lines = [f"# {cfg['text']} ({len(cfg['modules'])} texts, {cfg['tokens']} tokens, Python {cfg['python']}), "
+             f"at most {cfg['max_tokens']} tokens each; layers {cfg['layers']}",
+             f"{'layer':>5} {'head':>4} " + " ".join(f"{c:>17}" for c in cols)]
+    for r in result["records"]:
+        lines.append(f"{r['layer']:>5} {r['head']:>4} " + " ".join(f"{r[c]:17.4g}" for c in cols))
+    for name, key in (("eig_var", "correlation_with_eig_var"), ("frobenius (control)", "correlation_with_frobenius")):
+        for measure, c in result[key].items():
+            lines.append(f"Spearman({name}, {measure}) = {c['rho']:+.3f}, 95% CI [{c['low']:+.3f}, "
+                         f"{c['high']:+.3f}], n = {c['n']} heads")
+    return "\n".join(lines)
+
+
 def _fmt(x) -> str:
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
         return "-"
@@ -558,7 +618,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     runners = {"predict": run_predict, "validate": run_validate, "train": run_train,
                "locater-sweep": run_sweep, "gradcheck": run_gradcheck, "gap": run_gap,
-               "width": run_width, "depth": run_depth, "gaussian-error": run_gaussian_error}
+               "width": run_width, "depth": run_depth, "gaussian-error": run_gaussian_error,
+               "heads": run_heads, "heads-text": run_heads_text}
     try:
         result = runners[args.command](args)
         if getattr(args, "out", None):
@@ -567,7 +628,7 @@ def main(argv=None) -> int:
             from . import plotting
             figure = {"train": plotting.history_figure, "gap": plotting.spectrum_figure,
                       "width": plotting.width_figure, "depth": plotting.depth_figure,
-                      "gaussian-error": plotting.gaussian_error_figure}
+                      "gaussian-error": plotting.gaussian_error_figure, "heads": plotting.heads_figure}
             figure.get(args.command, plotting.profile_figure)(result, args.plot)
             result.pop("eigenvalues", None)
             result.pop("singular_values", None)
@@ -579,7 +640,11 @@ def main(argv=None) -> int:
         return 2
     tables = {"predict": _table, "validate": _table, "train": _train_table,
               "locater-sweep": _sweep_table, "gradcheck": _gradcheck_table, "gap": _gap_table,
-              "width": _width_table, "depth": _depth_table, "gaussian-error": _gaussian_error_table}
+              "width": _width_table, "depth": _depth_table, "gaussian-error": _gaussian_error_table,
+              "heads": _heads_table, "heads-text": _heads_text_table}
+    if args.command == "heads" and args.format == "json":      # a list, one record per head
+        result = [dict(r, layout=result["config"]["layout"], length=result["config"]["length"],
+                       checkpoint=result["config"]["checkpoint"]) for r in result["records"]]
     text = {"json": sio.dumps, "csv": _csv, "table": tables[args.command]}[args.format](result)
     print(text)
     if args.command == "gradcheck" and not result["passed"]:

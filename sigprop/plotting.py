@@ -1,6 +1,8 @@
 """Figures of signal propagation profiles, in one consistent, greyscale-safe style."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from .io import atomic_write
@@ -198,4 +200,29 @@ def gaussian_error_figure(result: dict, path) -> None:
            ylabel=r"$\max_i |\rho_i^{\mathrm{Gauss}} - \rho_i|$",
            title=f"error of the Gaussian approximation, m = {cfg['mean']}, T = {cfg['length']}")
     ax.legend(fontsize=7)
+    save(fig, path)
+
+
+def heads_figure(result: dict, path) -> None:
+    """Layers x heads heat maps: eigenvalue variance and predicted localization."""
+    plt = _pyplot()
+    recs = result["records"]
+    L = max(r["layer"] for r in recs) + 1
+    H = max(r["head"] for r in recs) + 1
+    panels = (("eig_var", "eigenvalue variance of $W_h$ (log10 |v|)"),
+              ("rho_entropy", r"normalized entropy of the predicted $\rho$ profile"))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 0.5 * L + 2.2))
+    for ax, (key, title) in zip(axes, panels):
+        grid = np.full((L, H), np.nan)
+        for r in recs:
+            value = r[key]
+            grid[r["layer"], r["head"]] = np.log10(abs(value) + 1e-12) if key == "eig_var" else value
+        im = ax.imshow(grid, cmap="Greys", aspect="auto", origin="lower")
+        ax.set(xlabel="head", ylabel="layer", title=title, xticks=range(H), yticks=range(L))
+        ax.grid(False)
+        fig.colorbar(im, ax=ax, shrink=0.85)
+    cfg = result["config"]
+    fig.suptitle(f"{Path(cfg['checkpoint']).name}: {cfg['layout']} layout, d = {cfg['d_model']}, "
+                 f"T = {cfg['length']}", fontsize=10)
+    fig.tight_layout()
     save(fig, path)
