@@ -114,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=_number(int, minimum=0), default=0, help="random seed (>= 0)")
     g.add_argument("--confidence", type=_number(float, positive=True, maximum=1), default=0.95,
                    help="level of the Wilson intervals, in (0, 1)")
+    g.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                   help="precision of the simulation (float32: faster, other numbers per seed)")
     g.add_argument("--batch-size", type=_number(int, minimum=1),
                    help="sequences per batch (default: ~2^20 numbers per batch)")
     g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -198,6 +200,26 @@ def build_parser() -> argparse.ArgumentParser:
     ht.add_argument("--layers", type=_list(int, minimum=0), help="layers to measure (default all)")
     ht.add_argument("--max-tokens", type=_number(int, minimum=2), default=128)
     ht.add_argument("--format", choices=("table", "json"), default="table")
+
+    cl = sub.add_parser("claims", help="one measured check per claim of the two papers, with verdicts",
+                        description="Run one check per claim of [BHK24] and [NNT24] and print the claim, the "
+                                    "check, the numbers and a verdict (supported, refuted or partly).")
+    cl.add_argument("--quick", action="store_true", help="smaller problems (under 2 minutes)")
+    cl.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    cl.add_argument("--out", metavar="FILE", help="also write the output here (atomically)")
+    cl.add_argument("--no-progress", action="store_true")
+
+    fg = sub.add_parser("figures", help="regenerate every figure (PNG and PDF)",
+                        description="Run every script in figures/ with fixed seeds.")
+    fg.add_argument("--quick", action="store_true", help="smaller problems (under 2 minutes)")
+    fg.add_argument("--out", metavar="DIR", default="figures/out", help="output folder (default figures/out)")
+    fg.add_argument("--format", choices=("table", "json"), default="table")
+    fg.add_argument("--no-progress", action="store_true")
+
+    bn = sub.add_parser("bench", help="performance ratios against NumPy's RNG and PyTorch",
+                        description="Every performance ratio, each taken within one run (code in benchmarks/).")
+    bn.add_argument("--quick", action="store_true", help="fewer samples and repeats (under 2 minutes)")
+    bn.add_argument("--format", choices=("table", "json"), default="table")
 
     c = sub.add_parser("gradcheck", help="hand-written gradients against finite differences",
                        description="Central finite differences (float64) against the hand-written "
@@ -330,7 +352,7 @@ def run_validate(args) -> dict:
     out["command"] = "validate"
     cfg = out["config"]
     cfg.update(samples=args.samples, seed=args.seed, confidence=args.confidence,
-               batch_size=args.batch_size)
+               batch_size=args.batch_size, dtype=args.dtype)
     _, W, sigma = _model(args)
     w_seed, mc_seed = np.random.SeedSequence(args.seed).spawn(2)
     if W is None:
@@ -338,7 +360,7 @@ def run_validate(args) -> dict:
         W = make_weights(cfg["mean"], cfg["var"], cfg["dim"], shape=args.shape, seed=w_seed)
     sim = simulate(W, cfg["length"], step_cov=sigma, scale=args.scale, samples=args.samples,
                    seed=mc_seed, batch_size=args.batch_size, confidence=args.confidence,
-                   progress=not args.no_progress)
+                   progress=not args.no_progress, dtype=np.dtype(args.dtype))
     rho = out["rho"]
     inside = (rho >= sim.ci_low) & (rho <= sim.ci_high)
     err = np.abs(rho - sim.rho)
@@ -411,6 +433,30 @@ def run_heads_text(args) -> dict:
                          layers=args.layers)
     out["version"] = __version__
     return out
+
+
+def run_claims(args) -> dict:
+    from . import claims
+    return claims.run(quick=args.quick, progress=not args.no_progress)
+
+
+def run_figures(args) -> dict:
+    try:
+        from sigprop_figures import make_all
+    except ImportError:
+        raise UsageError("the figure scripts are not installed (install sigprop from its repository)") from None
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = make_all(out, quick=args.quick, progress=not args.no_progress)
+    return dict(command="figures", version=__version__, config=dict(quick=args.quick, out=str(out)), files=files)
+
+
+def run_bench(args) -> dict:
+    try:
+        from sigprop_benchmarks import suite
+    except ImportError:
+        raise UsageError("the benchmarks are not installed (install sigprop from its repository)") from None
+    return dict(command="bench", **suite.run(quick=args.quick))
 
 
 def run_gradcheck(args) -> dict:
@@ -596,6 +642,23 @@ def _heads_text_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _bench_table(result: dict) -> str:
+    from sigprop_benchmarks import suite
+    return suite.table(result)
+
+
+def _claims_table(result: dict) -> str:
+    lines = []
+    for e in result["claims"]:
+        lines += [f"[{e['verdict'].upper()}] {e['id']}: {e['claim']}", f"    check: {e['check']}",
+                  f"    why: {e['reason']}"]
+    return "\n".join(lines)
+
+
+def _figures_table(result: dict) -> str:
+    return "\n".join(f"wrote {f}" for f in result["files"])
+
+
 def _fmt(x) -> str:
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
         return "-"
@@ -619,10 +682,11 @@ def main(argv=None) -> int:
     runners = {"predict": run_predict, "validate": run_validate, "train": run_train,
                "locater-sweep": run_sweep, "gradcheck": run_gradcheck, "gap": run_gap,
                "width": run_width, "depth": run_depth, "gaussian-error": run_gaussian_error,
-               "heads": run_heads, "heads-text": run_heads_text}
+               "heads": run_heads, "heads-text": run_heads_text, "bench": run_bench, "claims": run_claims,
+               "figures": run_figures}
     try:
         result = runners[args.command](args)
-        if getattr(args, "out", None):
+        if getattr(args, "out", None) and args.command not in ("claims", "figures"):
             sio.write_json(args.out, result)
         if getattr(args, "plot", None):
             from . import plotting
@@ -641,11 +705,18 @@ def main(argv=None) -> int:
     tables = {"predict": _table, "validate": _table, "train": _train_table,
               "locater-sweep": _sweep_table, "gradcheck": _gradcheck_table, "gap": _gap_table,
               "width": _width_table, "depth": _depth_table, "gaussian-error": _gaussian_error_table,
-              "heads": _heads_table, "heads-text": _heads_text_table}
+              "heads": _heads_table, "heads-text": _heads_text_table, "bench": _bench_table,
+              "claims": _claims_table, "figures": _figures_table}
     if args.command == "heads" and args.format == "json":      # a list, one record per head
         result = [dict(r, layout=result["config"]["layout"], length=result["config"]["length"],
                        checkpoint=result["config"]["checkpoint"]) for r in result["records"]]
-    text = {"json": sio.dumps, "csv": _csv, "table": tables[args.command]}[args.format](result)
+    if args.command == "claims" and args.format == "json":     # a list, one object per claim
+        result = result["claims"]
+    from .claims import markdown
+    text = {"json": sio.dumps, "csv": _csv, "table": tables[args.command],
+            "markdown": markdown}[args.format](result)
+    if args.command == "claims" and args.out:
+        sio.atomic_write(args.out, lambda tmp: Path(tmp).write_text(text + "\n"))
     print(text)
     if args.command == "gradcheck" and not result["passed"]:
         return 1

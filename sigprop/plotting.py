@@ -18,11 +18,16 @@ def _pyplot():
 
 
 def save(fig, path) -> None:
-    """Save ``fig`` to ``path`` atomically and close it."""
-    fmt = str(path).rsplit(".", 1)[-1] if "." in str(path) else "png"
-    atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, bbox_inches="tight"))
-    fig.canvas.figure.clf()
+    """Save ``fig`` atomically to ``path`` (or to each path of a list) and close it."""
+    for one in ([path] if isinstance(path, (str, Path)) else path):
+        fmt = str(one).rsplit(".", 1)[-1] if "." in str(one) else "png"
+        atomic_write(one, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, bbox_inches="tight"))
     _pyplot().close(fig)
+
+
+def figure_paths(out, name: str) -> list[Path]:
+    """``out/name.png`` and ``out/name.pdf``."""
+    return [Path(out) / f"{name}.png", Path(out) / f"{name}.pdf"]
 
 
 def profile_figure(result: dict, path) -> None:

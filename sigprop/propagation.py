@@ -28,6 +28,8 @@ treating ``zc_i`` as Gaussian with these exact moments (the paper's approach)::
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -78,23 +80,44 @@ def band_probability(mean, variance) -> np.ndarray:
     ``variance == 0`` the value is the exact ``1[0 < mean < 1]``.
     """
     mean = np.asarray(mean, dtype=float)
-    variance = np.asarray(variance, dtype=float)
-    sd = np.sqrt(variance)
-    degenerate = sd == 0
-    safe_sd = np.where(degenerate, 1.0, sd)
-    upper = (1.0 - mean) / safe_sd
-    lower = -mean / safe_sd
-    rho = np.where(lower > 0, ndtr(-lower) - ndtr(-upper), ndtr(upper) - ndtr(lower))
-    rho = np.where(degenerate, ((mean > 0) & (mean < 1)).astype(float), rho)
-    return np.clip(rho, 0.0, 1.0)
+    sd = np.sqrt(np.asarray(variance, dtype=float))
+    return _band(mean, sd, np.ones_like(sd), mean)
+
+
+def _band(num, q, scale, mean=None) -> np.ndarray:
+    """``P(0 < Z < 1)`` for ``Z ~ N(scale num, (scale q)^2)``.
+
+    The logit's mean and standard deviation share the positive factor ``scale``
+    (the size of ``W``), so ``mean/sd = num/q`` is formed without it and stays
+    exact however small ``W`` is; only ``1/sd`` may overflow, to the right limit.
+    ``q == 0`` means a deterministic logit, ``scale num``: ``rho = 1[0 < mean < 1]``.
+    """
+    num, q, scale = (np.asarray(a, dtype=float) for a in (num, q, scale))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        z = num / q
+        lower = -z
+        upper = 1.0 / (scale * q) - z
+    # P(lower < N(0,1) < upper); when both bounds are positive, use the mirror image
+    # P(-upper < N < -lower) so that both terms are small and keep their precision
+    flip = lower > 0
+    lo = np.where(flip, -upper, lower)
+    hi = np.where(flip, -lower, upper)
+    rho = ndtr(hi)
+    rho -= ndtr(lo)
+    if not np.all(q > 0):
+        m = scale * num if mean is None else mean
+        rho = np.where(q > 0, rho, ((m > 0) & (m < 1)).astype(float))
+    return np.clip(rho, 0.0, 1.0, out=rho if isinstance(rho, np.ndarray) and rho.ndim else None)
 
 
 def _from_traces(tr1, tr_frob, tr_sq, c, T: int, limit: bool):
+    """``(num, q, c)`` with ``mean = c num`` and ``sd = c q``, from traces of matrices
+    normalized to order one and the overall factor ``c`` (see :func:`_band`)."""
     alpha, beta = coefficients(T, limit=limit)
     tr1, tr_frob, tr_sq, c = (np.asarray(a, dtype=float)[..., None] for a in (tr1, tr_frob, tr_sq, c))
-    mean = c * tr1 * beta + 0.0          # + 0.0 turns -0.0 into 0.0
-    variance = c * c * (alpha * tr_frob + beta * beta * tr_sq)
-    return mean, np.maximum(variance, 0.0)
+    num = tr1 * beta + 0.0               # + 0.0 turns -0.0 into 0.0
+    q = np.sqrt(np.maximum(alpha * tr_frob + beta * beta * tr_sq, 0.0))
+    return num, q, c
 
 
 def logit_moments(W, T: int, *, step_cov=None, scale=None, limit: bool = False):
@@ -119,16 +142,26 @@ def logit_moments(W, T: int, *, step_cov=None, scale=None, limit: bool = False):
         ``mu_i = c beta_i tr(W S)`` and
         ``v_i = c^2 [alpha_i tr(S W S W^T) + beta_i^2 tr(W S W S)]``.
     """
+    num, q, c = _general_parts(W, T, step_cov, scale, limit)
+    return c * num + 0.0, (c * q) ** 2
+
+
+def _general_parts(W, T, step_cov, scale, limit):
     W = _checks.square_matrix("W", W)
     d = W.shape[-1]
     T = _checks.integer("T", T, 2)
     S = step_covariance(step_cov, d)
     c = _scale(scale, d)
-    WS = W @ S
+    w_size = np.abs(W).max(axis=(-2, -1))            # normalize: traces of order one
+    s_size = np.abs(S).max()
+    w_size = np.where(w_size > 0, w_size, 1.0)
+    s_size = s_size if s_size > 0 else 1.0
+    Wn, Sn = W / w_size[..., None, None], S / s_size
+    WS = Wn @ Sn
     tr1 = np.trace(WS, axis1=-2, axis2=-1)
     tr_sq = np.einsum("...ij,...ji->...", WS, WS)
-    tr_frob = np.einsum("...ij,...ij->...", S @ WS, W)  # tr(S W S W^T)
-    return _from_traces(tr1, tr_frob, tr_sq, c, T, limit)
+    tr_frob = np.einsum("...ij,...ij->...", Sn @ WS, Wn)  # tr(S W S W^T)
+    return _from_traces(tr1, tr_frob, tr_sq, c * w_size * s_size, T, limit)
 
 
 def spectrum_moments(m, v, d, T: int, *, scale=None, limit: bool = False):
@@ -139,6 +172,11 @@ def spectrum_moments(m, v, d, T: int, *, scale=None, limit: bool = False):
     ``v_i = c^2 d (v + m^2)(alpha_i + beta_i^2)``.  ``m``, ``v``, ``d`` and
     ``scale`` broadcast; the result has shape ``broadcast + (T,)``.
     """
+    num, q, c = _spectrum_parts(*_spectrum_args(m, v, d, scale), T, limit)
+    return c * num + 0.0, (c * q) ** 2
+
+
+def _spectrum_args(m, v, d, scale):
     m = _checks.real("m", m)
     v = _checks.real("v", v, minimum=0.0)
     d = _checks.real("d", d, minimum=1.0)
@@ -146,9 +184,23 @@ def spectrum_moments(m, v, d, T: int, *, scale=None, limit: bool = False):
         raise ValueError(f"d must be an integer >= 1, got {d!r}")
     if np.any((d == 1) & (v > 0)):
         raise ValueError("v must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
-    c = _scale(scale, d)
-    second = d * (v + m * m)
-    return _from_traces(d * m, second, second, c, T, limit)
+    return m, v, d, _scale(scale, d)
+
+
+def _spectrum_parts(m, v, d, c, T, limit):
+    """``(num, q, scale)`` of the eigenspectrum form (see :func:`_band`).
+
+    ``tr(W) = d m`` and ``tr(W^2) = ||W||_F^2 = d (v + m^2)``; with the spread
+    ``r = hypot(sqrt(v), m)`` (which does not underflow), ``mean = c sqrt(d) r num`` with
+    ``num = sqrt(d) (m / r) beta`` and ``sd = c sqrt(d) r sqrt(alpha + beta^2)``.
+    """
+    alpha, beta = coefficients(T, limit=limit)
+    r = np.hypot(np.sqrt(v), m)
+    zero = r == 0
+    ratio = np.where(zero, 0.0, m / np.where(zero, 1.0, r))
+    num = (np.sqrt(d) * ratio)[..., None] * beta + 0.0
+    q = np.where(zero, 0.0, 1.0)[..., None] * np.sqrt(alpha + beta * beta)
+    return num, q, (c * np.sqrt(d) * np.where(zero, 1.0, r))[..., None]
 
 
 def published_moments(m, v, d, T: int):
@@ -186,8 +238,8 @@ def theory(W, T: int, *, step_cov=None, scale=None, form: str = "finite",
     if _method(method, form) == "exact":
         from . import exact
         return exact.theory(W, T, step_cov=step_cov, scale=scale)
-    mean, variance = logit_moments(W, T, step_cov=step_cov, scale=scale, limit=form == "limit")
-    return _profile(mean, variance, dict(T=int(T), form=form, scale=scale, method="gaussian"))
+    parts = _general_parts(W, T, step_cov, scale, form == "limit")
+    return _profile(*parts, dict(T=int(T), form=form, scale=scale, method="gaussian"))
 
 
 def theory_spectrum(m, v, d, T: int, *, scale=None, form: str = "finite", method: str = "gaussian",
@@ -218,9 +270,10 @@ def theory_spectrum(m, v, d, T: int, *, scale=None, form: str = "finite", method
         if scale is not None:
             raise ValueError("scale is fixed to 1/sqrt(d) in the published form")
         mean, variance = published_moments(m, v, d, T)
+        parts = (mean, np.sqrt(variance), np.ones_like(mean))
     else:
-        mean, variance = spectrum_moments(m, v, d, T, scale=scale, limit=form == "limit")
-    return _profile(mean, variance, dict(T=int(T), form=form, scale=scale, method="gaussian"))
+        parts = _spectrum_parts(*_spectrum_args(m, v, d, scale), T, form == "limit")
+    return _profile(*parts, dict(T=int(T), form=form, scale=scale, method="gaussian"))
 
 
 def _method(method: str, form: str) -> str:
@@ -231,9 +284,33 @@ def _method(method: str, form: str) -> str:
     return method
 
 
-def _profile(mean, variance, config) -> Profile:
-    T = mean.shape[-1]
-    return Profile(np.arange(1, T + 1), mean, variance, band_probability(mean, variance), config)
+def _profile(num, q, scale, config) -> Profile:
+    num, q, scale = np.broadcast_arrays(num, q, scale)
+    T = num.shape[-1]
+    mean = scale * num + 0.0
+    return Profile(np.arange(1, T + 1), mean, (scale * q) ** 2, _threaded_band(num, q, scale), config)
+
+
+def _threaded_band(num, q, scale, min_chunk: int = 1 << 18):
+    """:func:`_band` split over the machine's cores for large grids.
+
+    NumPy and SciPy ufuncs release the GIL, so threads run the chunks in parallel;
+    the values are those of a single call.
+    """
+    workers = min(os.cpu_count() or 1, num.size // min_chunk)
+    if workers < 2:
+        return _band(num, q, scale)
+    flat = [a.reshape(-1) for a in (num, q, scale)]
+    bounds = np.linspace(0, flat[0].size, 4 * workers + 1).astype(int)
+    out = np.empty(flat[0].size)
+
+    def run(k):
+        sl = slice(bounds[k], bounds[k + 1])
+        out[sl] = _band(*(a[sl] for a in flat))
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(run, range(bounds.size - 1)))
+    return out.reshape(num.shape)
 
 
 def _scale(scale, d):

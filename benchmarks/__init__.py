@@ -1,0 +1,1 @@
+"""sigprop's benchmarks (installed as ``sigprop_benchmarks``; run with ``sigprop bench``)."""

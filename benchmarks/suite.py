@@ -1,0 +1,169 @@
+"""``sigprop bench``: every performance ratio, each taken within one run.
+
+Keys (medians over repeats, warm-up excluded):
+
+* ``mc_over_rng``: :func:`sigprop.simulate` at ``d = 64, T = 128`` over the time NumPy
+  needs to draw the same Gaussian numbers in the same dtype (float64; also
+  ``mc_over_rng_float32``);
+* ``mc_over_torch``: the same Monte Carlo over a straightforward PyTorch CPU version
+  (same dtype; also ``mc_over_torch_float32``), ``None`` with a note without PyTorch;
+* ``train_step_over_torch``: one training step of the one-layer model (``d = 64,
+  T = 64``, batch 64, softmax, Adam, float64) over PyTorch autograd on the same
+  model and the same fixed batch;
+* ``closed_form_evals_per_s``: closed-form ``rho`` evaluations per second over a
+  grid of 250 000 ``(m, v)`` pairs times 128 positions;
+* ``exact_ms_per_position``: the exact method at ``d = 256, T = 128``;
+* ``peak_mb``: peak NumPy memory of each measurement (``tracemalloc``).
+"""
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import time
+import tracemalloc
+
+import numpy as np
+
+from sigprop import __version__, exact, make_weights, optim, simulate, theory_spectrum, walk
+from sigprop import attention as att
+from sigprop.train import Task, TrainConfig, loss_and_grads
+
+from . import torch_peers
+
+
+def _median_time(fn, repeats):
+    fn()                                              # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _peak_mb(fn):
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2 ** 20
+    finally:
+        tracemalloc.stop()
+
+
+def _ratio(fa, fb, repeats):
+    """Median over repeats of time(fa)/time(fb), the two timed back to back."""
+    fa(), fb()
+    ratios, ta, tb = [], [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fa()
+        t1 = time.perf_counter()
+        fb()
+        t2 = time.perf_counter()
+        ratios.append((t1 - t0) / (t2 - t1))
+        ta.append(t1 - t0)
+        tb.append(t2 - t1)
+    return statistics.median(ratios), statistics.median(ta), statistics.median(tb)
+
+
+def run(quick: bool = False) -> dict:
+    repeats = 3 if quick else 7
+    samples = 4000 if quick else 20_000
+    d, T = 64, 128
+    W = make_weights(0.5, 0.1, d, seed=0)
+    out = dict(version=__version__,
+               config=dict(quick=quick, repeats=repeats, mc=dict(d=d, T=T, samples=samples),
+                           train=dict(d=64, T=64, batch=64), closed_form_grid=[500, 500, 128],
+                           exact=dict(d=256, T=128)),
+               machine=dict(platform=platform.platform(), processor=platform.processor(),
+                            cpus=os.cpu_count(), python=platform.python_version(), numpy=np.__version__),
+               notes=[], peak_mb={})
+    batch = walk.batch_sizes(samples, T * d)[0]
+    for name, dtype in (("", np.float64), ("_float32", np.float32)):
+        def mc(dtype=dtype):
+            simulate(W, T, samples=samples, seed=1, dtype=dtype)
+
+        def rng(dtype=dtype):
+            for _ in walk.standard_steps(samples, T, d, seed=1, dtype=dtype):
+                pass
+        out["mc_over_rng" + name], t_mc, _ = _ratio(mc, rng, repeats)
+        out["mc_samples_per_s" + name] = samples / t_mc
+        out["peak_mb"]["mc" + name] = _peak_mb(mc)
+        if torch_peers.available():
+            def peer(dtype=dtype):
+                torch_peers.monte_carlo(W, T, samples, batch, 1, np.dtype(dtype).name)
+            out["mc_over_torch" + name] = _ratio(mc, peer, repeats)[0]
+        else:
+            out["mc_over_torch" + name] = None
+    if not torch_peers.available():
+        out["notes"].append("PyTorch is not installed: mc_over_torch and train_step_over_torch skipped "
+                            "(pip install 'sigprop[bench]')")
+
+    cfg = TrainConfig(task="teacher", d=64, d_k=64, T=64, batch=64)
+    model = cfg.model()
+    params = att.init_params(model, 0)
+    X, target = Task(cfg, 1).draw(np.random.default_rng(2), 64)
+    peer_params = {k: v.copy() for k, v in params.items()}
+    opt = optim.make("adam", cfg.lr)
+    steps = 20 if quick else 50
+
+    def ours():
+        for _ in range(steps):
+            _, _, grads = loss_and_grads(params, X, target, model, 0.0)
+            opt.step(params, grads)
+    out["train_step_ms"] = 1e3 * _median_time(ours, repeats) / steps
+    out["peak_mb"]["train_step"] = _peak_mb(ours)
+    if torch_peers.available():
+        import torch
+        torch.set_num_threads(os.cpu_count() or 1)
+        step = torch_peers.train_step(peer_params, X, target)
+
+        def theirs():
+            for _ in range(steps):
+                step()
+        out["train_step_over_torch"] = _ratio(ours, theirs, repeats)[0]
+    else:
+        out["train_step_over_torch"] = None
+
+    m = np.linspace(-1, 1, 500)[:, None]
+    v = np.linspace(0, 2, 500)
+
+    def grid():
+        theory_spectrum(m, v, d, T)
+    out["closed_form_evals_per_s"] = m.size * v.size * T / _median_time(grid, repeats)
+    out["peak_mb"]["closed_form"] = _peak_mb(grid)
+
+    We = make_weights(0.5, 0.1, 256, seed=0)
+    Te = 32 if quick else 128
+
+    def ex():
+        exact.theory(We, Te)
+    out["exact_ms_per_position"] = 1e3 * _median_time(ex, 1 if quick else 3) / Te
+    out["config"]["exact"]["T"] = Te
+    out["peak_mb"]["exact"] = _peak_mb(ex)
+    return out
+
+
+KEYS = ("mc_over_rng", "mc_over_torch", "train_step_over_torch", "closed_form_evals_per_s",
+        "exact_ms_per_position", "mc_over_rng_float32", "mc_over_torch_float32", "mc_samples_per_s",
+        "train_step_ms")
+TARGETS = {"mc_over_rng": ("<=", 1.3), "mc_over_torch": ("<=", 0.7), "train_step_over_torch": ("<=", 1.0),
+           "closed_form_evals_per_s": (">=", 1e7)}
+
+
+def table(res: dict) -> str:
+    lines = [f"# sigprop {res['version']} on {res['machine']['platform']}, {res['machine']['cpus']} cpus"
+             f"{' (quick)' if res['config']['quick'] else ''}; medians of {res['config']['repeats']}",
+             f"{'measure':>26} {'value':>12} {'target':>10}"]
+    for key in KEYS:
+        value = res.get(key)
+        target = TARGETS.get(key)
+        shown = "skipped" if value is None else f"{value:.4g}"
+        met = "" if target is None or value is None else (
+            " met" if (value <= target[1] if target[0] == "<=" else value >= target[1]) else " MISSED")
+        tgt = "" if target is None else f"{target[0]} {target[1]:g}"
+        lines.append(f"{key:>26} {shown:>12} {tgt:>10}{met}")
+    lines.append("peak memory (MB): " + ", ".join(f"{k} {v:.1f}" for k, v in res["peak_mb"].items()))
+    lines.extend(f"note: {n}" for n in res["notes"])
+    return "\n".join(lines)
