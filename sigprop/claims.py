@@ -216,7 +216,8 @@ def depth_and_fix(quick):
                       key_query_rescaled_scale=kq["rescaled"]["scale"]),
                  "partly" if keeps and not (0.5 < kq_scale < 2) else ("supported" if keeps else "refuted"),
                  "for Markov attention the rescaled fix keeps diversity, scale and gradients; removal alone "
-                 f"vanishes the signal; for key-query attention the rescaled stack grows {kq_scale:.3g}-fold")
+                 f"vanishes the signal; for key-query attention the rescaled stack's scale goes from "
+                 f"{kq['rescaled']['scale'][0]:.3g} to {kq_scale:.3g}")
     return [depth, fix]
 
 

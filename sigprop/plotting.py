@@ -134,12 +134,13 @@ def spectrum_figure(result: dict, path) -> None:
     a2.set(xlabel="singular value of A", ylabel="count",
            title=f"singular values: $\\sigma_1$ = {sv[0]:.4f} (outside), gap {sv[0] - sv[1]:.3f}")
     a2.legend(fontsize=8)
-    fig.suptitle(f"{cfg['model']} attention at initialisation, T = {cfg['length']}, $\\sigma$ = {cfg['sigma']}",
+    fig.suptitle(f"{_MODEL_LABEL[cfg['model']]} at initialisation, T = {cfg['length']}, $\\sigma$ = {cfg['sigma']}",
                  fontsize=10)
     fig.tight_layout()
     save(fig, path)
 
 
+_MODEL_LABEL = {"markov": "random Markov attention", "attention": "key-query attention"}
 _VARIANT_STYLE = {"vanilla": ("k", "o", "-"), "removed": ("0.45", "s", "--"), "rescaled": ("0.2", "^", ":")}
 _VARIANT_LABEL = {"vanilla": "vanilla A", "removed": "gap removed, A - U", "rescaled": "gap removed, rescaled"}
 
@@ -158,7 +159,7 @@ def width_figure(result: dict, path) -> None:
         ax.plot(T, pred, ls, color=color, lw=1, label=f"{_VARIANT_LABEL[v]} (predicted)")
     ax.set(xscale="log", yscale="log", xlabel="context length T",
            ylabel=r"rank residual $\|Y - 1\bar y^T\|_F / \|Y\|_F$",
-           title=f"rank collapse in width, {cfg['model']} attention, $\\sigma$ = {cfg['sigma']}")
+           title=f"rank collapse in width, {_MODEL_LABEL[cfg['model']]}, $\\sigma$ = {cfg['sigma']}")
     ax.legend(fontsize=7)
     save(fig, path)
 
@@ -178,7 +179,7 @@ def depth_figure(result: dict, path) -> None:
             ax.plot(layers, y, ls, marker=marker, color=color, mfc="white", label=_VARIANT_LABEL[v])
         ax.set(yscale="log", xlabel="layer l", title=titles[key])
     axes[0].legend(fontsize=8)
-    fig.suptitle(f"{cfg['layers']}-layer attention-only stack, {cfg['model']} attention, T = {cfg['length']}, "
+    fig.suptitle(f"{cfg['layers']}-layer attention-only stack, {_MODEL_LABEL[cfg['model']]}, T = {cfg['length']}, "
                  f"$\\sigma$ = {cfg['sigma']}" + (", random $W_V$" if cfg["values"] else ""), fontsize=10)
     fig.tight_layout()
     save(fig, path)
