@@ -20,9 +20,9 @@ def make(out, quick: bool = False):
         step = np.array([h["step"] for h in hist])
         label = "no LocAteR" if lam == 0 else f"LocAteR $\\lambda$ = {lam}"
         series = {k: np.array([np.nan if h[k] is None else h[k] for h in hist], dtype=float)
-                  for k in ("eig_mean", "eig_var", "attention_entropy", "heldout_loss", "train_loss")}
+                  for k in ("eig_mean", "spread", "attention_entropy", "heldout_loss", "train_loss")}
         axes[0, 0].plot(step, series["eig_mean"], ls, color=color, label=label)
-        axes[0, 1].semilogy(step, np.maximum(series["eig_var"], 1e-6), ls, color=color, label=label)
+        axes[0, 1].semilogy(step, series["spread"], ls, color=color, label=label)
         axes[0, 2].plot(step, series["attention_entropy"], ls, color=color, label=label)
         axes[1, 0].semilogy(step, series["heldout_loss"], ls, color=color, label=label)
         pos = np.arange(1, len(hist[-1]["rho_theory"]) + 1)
@@ -32,7 +32,7 @@ def make(out, quick: bool = False):
         axes[1, 1].plot(pos, emp / emp.sum(), "o", ms=3, mfc="white", color=color,
                         label=f"$E[p_i(1-p_i)]$, {label}")
         axes[1, 2].plot(step, [h["rank_residual"] for h in hist], ls, color=color, label=label)
-    titles = [("eigenvalue mean m of W", "m"), ("eigenvalue variance v of W", "v"),
+    titles = [("eigenvalue mean m of W", "m"), ("spread $\\|W - mI\\|_F^2/d$ (= v if W symmetric)", "spread"),
               ("attention entropy / log T (last query)", "entropy"), ("held-out loss", "loss L"),
               ("final profiles, as shares", "share"), ("rank residual (all queries)", "residual")]
     for ax, (title, ylabel) in zip(axes.ravel(), titles):
