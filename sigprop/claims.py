@@ -210,7 +210,7 @@ def depth_and_fix(quick):
                  "Removing the gap, A - 1 1^T / T (with the bulk rescaled), resolves rank collapse in width and "
                  "slows it in depth.",
                  "[NNT24], SPEC §6",
-                 f"same stacks; rescaling kappa = sqrt(T)/||A - U||_F calibrated at initialisation",
+                 "same stacks; rescaling kappa = sqrt(T)/||A - U||_F calibrated at initialisation",
                  dict(markov_removed_scale=mk["removed"]["scale"], markov_rescaled_scale=res["scale"],
                       markov_rescaled_rank_residual=res["rank_residual"], markov_rescaled_grad_x=res["grad_x"],
                       key_query_rescaled_scale=kq["rescaled"]["scale"]),
