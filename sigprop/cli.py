@@ -334,8 +334,8 @@ def _theory(args, cfg, W, sigma, method):
     return theory(W, cfg["length"], step_cov=sigma, scale=args.scale, form=args.form, method=method)
 
 
-def run_predict(args) -> dict:
-    cfg, W, sigma = _model(args)
+def run_predict(args, model=None) -> dict:
+    cfg, W, sigma = _model(args) if model is None else model
     if W is None and args.method == "exact":
         cfg["shape"] = args.shape
     prof = _theory(args, cfg, W, sigma, args.method)
@@ -348,12 +348,11 @@ def run_predict(args) -> dict:
 
 
 def run_validate(args) -> dict:
-    out = run_predict(args)
+    cfg, W, sigma = _model(args)
+    out = run_predict(args, (cfg, W, sigma))
     out["command"] = "validate"
-    cfg = out["config"]
     cfg.update(samples=args.samples, seed=args.seed, confidence=args.confidence,
                batch_size=args.batch_size, dtype=args.dtype)
-    _, W, sigma = _model(args)
     w_seed, mc_seed = np.random.SeedSequence(args.seed).spawn(2)
     if W is None:
         cfg["shape"] = args.shape

@@ -56,14 +56,14 @@ def weight_std(sigma: float, d: int, sigma_x: float = 1.0) -> float:
     return float(np.sqrt(sigma / (d * sigma_x ** 2)))
 
 
-def low_rank_sigma_2(sigma: float, d: int, d_k: int) -> float:
+def low_rank_sigma_2(sigma: float, d_k: int) -> float:
     """Large-``T`` value of ``sigma_2`` of key-query attention: ``sx^2 ||W_Q W_K^T|| / sqrt(d_k)``.
 
     For square Gaussian factors (``d_k = d``) the top singular value of
     ``W_Q W_K^T`` is ``sqrt(27/4) d sw^2`` (edge of the Fuss-Catalan law), so this is
-    ``sqrt(27/4) sigma / sqrt(d)``; for ``d_k != d`` it is a rough guide only.
+    ``sqrt(27/4) sigma / sqrt(d_k)`` (``sw^2 = sigma / d``); for ``d_k != d`` a rough guide only.
     """
-    return float(np.sqrt(27 / 4) * sigma * np.sqrt(d) / np.sqrt(d_k) / np.sqrt(d))
+    return float(np.sqrt(27 / 4) * sigma / np.sqrt(d_k))
 
 
 def markov_matrix(T: int, sigma: float, rng) -> np.ndarray:
@@ -122,7 +122,7 @@ def report(T: int, sigma: float, *, model: str = "markov", seed=0, d: int = 64,
                eig_2=float(abs(ev[1])), gap=float(sv[0] - sv[1]))
     out.update({k: float(v) for k, v in predictions(T, sigma).items()})
     if model == "attention":
-        out["predicted_low_rank_sigma_2"] = low_rank_sigma_2(sigma, d, d_k)
+        out["predicted_low_rank_sigma_2"] = low_rank_sigma_2(sigma, d_k)
     if keep_spectrum:
         out.update(eigenvalues=ev, singular_values=sv)
     return out

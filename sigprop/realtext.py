@@ -25,6 +25,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import platform
+import re
 from pathlib import Path
 
 import numpy as np
@@ -66,30 +67,43 @@ def _gelu(x):
     return 0.5 * x * (1 + erf(x / np.sqrt(2)))
 
 
-def _find(tensors, suffix):
-    for key in tensors:
-        if key.endswith(suffix) and (key == suffix or key[-len(suffix) - 1] == "."):
-            return tensors[key].astype(np.float64)
-    raise ValueError(f"checkpoint: no tensor named ...{suffix} (needed to run the BERT encoder)")
+class _Weights(dict):
+    """Encoder tensors by their name without a model prefix (``bert.`` ...), converted to
+    float64 once; the word embeddings stay as stored and only the rows in use are converted."""
+
+    def __init__(self, tensors: dict):
+        super().__init__()
+        for key, value in tensors.items():
+            match = re.search(r"(?:^|\.)((?:embeddings|encoder)\..*)$", key)
+            if match:
+                name = match.group(1)
+                self[name] = value if name == _WORDS else value.astype(np.float64)
+
+    def __missing__(self, name):
+        raise ValueError(f"checkpoint: no tensor named ...{name} (needed to run the BERT encoder)")
+
+
+_WORDS = "embeddings.word_embeddings.weight"
 
 
 def encoder_attention(tensors: dict, cfg: dict, ids: np.ndarray):
     """Run the encoder on one sequence; yield ``(layer, logits, attention)`` per layer.
 
+    ``tensors`` may be the checkpoint's tensors or a prepared :class:`_Weights`.
     ``logits`` and ``attention`` have shape ``(heads, T, T)`` (query rows).
     """
+    w = tensors if isinstance(tensors, _Weights) else _Weights(tensors)
     eps = float(cfg.get("layer_norm_eps", 1e-12))
     n_heads = int(cfg["num_attention_heads"])
     T = ids.size
-    x = (_find(tensors, "embeddings.word_embeddings.weight")[ids]
-         + _find(tensors, "embeddings.position_embeddings.weight")[:T]
-         + _find(tensors, "embeddings.token_type_embeddings.weight")[0])
-    x = _layer_norm(x, _find(tensors, "embeddings.LayerNorm.weight"), _find(tensors, "embeddings.LayerNorm.bias"), eps)
+    x = (w[_WORDS][ids].astype(np.float64) + w["embeddings.position_embeddings.weight"][:T]
+         + w["embeddings.token_type_embeddings.weight"][0])
+    x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
     for layer in range(int(cfg["num_hidden_layers"])):
         p = f"encoder.layer.{layer}."
 
         def lin(name, inp, p=p):
-            return inp @ _find(tensors, p + name + ".weight").T + _find(tensors, p + name + ".bias")
+            return inp @ w[p + name + ".weight"].T + w[p + name + ".bias"]
 
         q, k, v = (lin(f"attention.self.{n}", x) for n in ("query", "key", "value"))
         dh = q.shape[1] // n_heads
@@ -98,11 +112,11 @@ def encoder_attention(tensors: dict, cfg: dict, ids: np.ndarray):
         A = softmax(logits)
         yield layer, logits, A
         ctx = (A @ split[2]).transpose(1, 0, 2).reshape(T, -1)
-        x = _layer_norm(x + lin("attention.output.dense", ctx), _find(tensors, p + "attention.output.LayerNorm.weight"),
-                        _find(tensors, p + "attention.output.LayerNorm.bias"), eps)
+        x = _layer_norm(x + lin("attention.output.dense", ctx), w[p + "attention.output.LayerNorm.weight"],
+                        w[p + "attention.output.LayerNorm.bias"], eps)
         h = _gelu(lin("intermediate.dense", x))
-        x = _layer_norm(x + lin("output.dense", h), _find(tensors, p + "output.LayerNorm.weight"),
-                        _find(tensors, p + "output.LayerNorm.bias"), eps)
+        x = _layer_norm(x + lin("output.dense", h), w[p + "output.LayerNorm.weight"],
+                        w[p + "output.LayerNorm.bias"], eps)
 
 
 def spearman_ci(x, y, level: float = 0.95) -> dict:
@@ -138,10 +152,11 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
     n_heads = int(cfg["num_attention_heads"])
     sums = {key: np.zeros((n_layers, n_heads)) for key in ("attention_entropy", "linear_share", "max_attention")}
     tokens = 0
+    weights = _Weights(tensors)                  # converted once for all texts
     for _, doc in docs:
         ids = np.array(tok.encode(doc).ids)
         tokens += ids.size
-        for layer, logits, A in encoder_attention(tensors, cfg, ids):
+        for layer, logits, A in encoder_attention(weights, cfg, ids):
             if layer not in keep:
                 continue
             sums["attention_entropy"][layer] += attention_entropy(A).mean(axis=1)
