@@ -18,7 +18,8 @@ import time
 
 import numpy as np
 
-from sigprop import exact, make_weights
+from sigprop import make_weights
+from sigprop.rho import exact
 
 
 def measure(dims=(4, 16, 64, 256), T: int = 128, repeats: int = 3) -> dict:

@@ -25,9 +25,13 @@ import tracemalloc
 
 import numpy as np
 
-from sigprop import __version__, exact, make_weights, optim, simulate, theory_spectrum, walk
-from sigprop import attention as att
-from sigprop.train import Task, TrainConfig, loss_and_grads
+from sigprop import make_weights, simulate, theory_spectrum
+from sigprop._version import __version__
+from sigprop.rho import exact
+from sigprop.model import optim
+from sigprop.rho import walk
+from sigprop.model import attention as att
+from sigprop.model.train import Task, TrainConfig, loss_and_grads
 
 from . import torch_peers
 

@@ -1,7 +1,7 @@
 """Largest error of the Gaussian approximation of rho against d and v (exact and Monte Carlo)."""
 from __future__ import annotations
 
-from sigprop import accuracy
+from sigprop.rho import gaussian_error as accuracy
 from sigprop.plotting import figure_paths, gaussian_error_figure
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from sigprop.plotting import _pyplot, figure_paths, save
-from sigprop.train import TrainConfig, train
+from sigprop.model.train import TrainConfig, train
 
 
 def make(out, quick: bool = False):

@@ -1,20 +1,29 @@
 """sigprop: signal propagation and spectral-gap theory of self-attention, checked.
 
-The closed forms of [BHK24] (signal propagation probability, localization) are in
-:mod:`sigprop.propagation`; their Monte Carlo counterparts, with the same
-signature, in :mod:`sigprop.montecarlo`.  See the README for a tour.
-"""
-from .localization import localization_metrics
-from .montecarlo import Simulation, simulate
-from .propagation import (Profile, band_probability, coefficients, logit_moments,
-                          published_moments, spectrum_moments, theory, theory_spectrum)
-from .spectrum import eig_mean, eig_var, make_weights
-from .walk import sample
+The package is grouped by idea (see the README's layout section):
 
-__version__ = "0.1.0"
+* :mod:`sigprop.rho` -- [BHK24]: the signal propagation probability ``rho_i``, its
+  closed forms (Gaussian and exact) beside its Monte Carlo estimate, localization;
+* :mod:`sigprop.gap` -- [NNT24]: the spectral gap of softmax attention and rank collapse;
+* :mod:`sigprop.model` -- one-layer attention with hand-written gradients, training, LocAteR;
+* :mod:`sigprop.checkpoints` -- real pretrained heads and real text;
+* :mod:`sigprop.claims` -- the ledger of the papers' claims with measured verdicts;
+* :mod:`sigprop.core` -- argument checks, statistics, result files.
+
+The formulas are stated and numbered in ``docs/theory.md``.  The most used names are
+re-exported here: ``import sigprop as sp; sp.theory_spectrum(0.5, 0.1, 64, 128)``.
+"""
+from sigprop._version import __version__
+from sigprop.rho.localization import localization_metrics
+from sigprop.rho.montecarlo import Simulation, simulate
+from sigprop.rho.propagation import (Profile, band_probability, coefficients, logit_moments,
+                                     published_moments, spectrum_moments)
+from sigprop.rho.spectrum import eig_mean, eig_var, make_weights
+from sigprop.rho.theory import theory, theory_spectrum
+from sigprop.rho.walk import sample
 
 __all__ = [
-    "Profile", "Simulation", "band_probability", "coefficients", "eig_mean", "eig_var",
-    "localization_metrics", "logit_moments", "make_weights", "published_moments", "sample",
-    "simulate", "spectrum_moments", "theory", "theory_spectrum",
+    "Profile", "Simulation", "__version__", "band_probability", "coefficients", "eig_mean",
+    "eig_var", "localization_metrics", "logit_moments", "make_weights", "published_moments",
+    "sample", "simulate", "spectrum_moments", "theory", "theory_spectrum",
 ]

@@ -14,15 +14,19 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, accuracy, gap, gradcheck, rankcollapse
-from . import io as sio
-from .localization import METRICS, localization_metrics
-from .montecarlo import simulate
-from .gap import MODELS
-from .propagation import theory, theory_spectrum
-from .spectrum import SHAPES, eig_mean, eig_var, make_weights
-from .sweep import sweep
-from .train import TASKS, TrainConfig, train
+from sigprop._version import __version__
+from sigprop.rho import gaussian_error as accuracy
+from sigprop.gap import spectra as gap
+from sigprop.model import gradcheck
+from sigprop.gap import collapse as rankcollapse
+from sigprop.core import results as sio
+from sigprop.rho.localization import METRICS, localization_metrics
+from sigprop.rho.montecarlo import simulate
+from sigprop.gap.spectra import MODELS
+from sigprop.rho.theory import theory, theory_spectrum
+from sigprop.rho.spectrum import SHAPES, eig_mean, eig_var, make_weights
+from sigprop.model.locater_sweep import sweep
+from sigprop.model.train import TASKS, TrainConfig, train
 
 
 class UsageError(Exception):
@@ -420,14 +424,14 @@ def run_gaussian_error(args) -> dict:
 
 
 def run_heads(args) -> dict:
-    from . import heads
+    from sigprop.checkpoints import heads
     out = heads.analyse(args.checkpoint, args.config, T=args.length)
     out["version"] = __version__
     return out
 
 
 def run_heads_text(args) -> dict:
-    from . import realtext
+    from sigprop.checkpoints import realtext
     out = realtext.study(args.checkpoint, args.config, tokenizer=args.tokenizer, max_tokens=args.max_tokens,
                          layers=args.layers)
     out["version"] = __version__
@@ -435,7 +439,7 @@ def run_heads_text(args) -> dict:
 
 
 def run_claims(args) -> dict:
-    from . import claims
+    from sigprop.claims import ledger as claims
     return claims.run(quick=args.quick, progress=not args.no_progress)
 
 
@@ -688,7 +692,7 @@ def main(argv=None) -> int:
         if getattr(args, "out", None) and args.command not in ("claims", "figures"):
             sio.write_json(args.out, result)
         if getattr(args, "plot", None):
-            from . import plotting
+            from sigprop import plotting
             figure = {"train": plotting.history_figure, "gap": plotting.spectrum_figure,
                       "width": plotting.width_figure, "depth": plotting.depth_figure,
                       "gaussian-error": plotting.gaussian_error_figure, "heads": plotting.heads_figure}
@@ -711,7 +715,7 @@ def main(argv=None) -> int:
                        checkpoint=result["config"]["checkpoint"]) for r in result["records"]]
     if args.command == "claims" and args.format == "json":     # a list, one object per claim
         result = result["claims"]
-    from .claims import markdown
+    from sigprop.claims.ledger import markdown
     text = {"json": sio.dumps, "csv": _csv, "table": tables[args.command],
             "markdown": markdown}[args.format](result)
     if args.command == "claims" and args.out:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import atomic_write
+from sigprop.core.results import atomic_write
 
 
 def _pyplot():

@@ -1,0 +1,2 @@
+"""Real pretrained attention: per-head query-key matrices of checkpoints (``heads``) and
+real text through a BERT-style encoder (``realtext``)."""

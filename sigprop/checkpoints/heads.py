@@ -1,0 +1,162 @@
+"""Query-key matrices of real pretrained attention heads, and what the theory predicts.
+
+A checkpoint is read with the ``safetensors`` NumPy API (no PyTorch).  Three layouts:
+
+* **BERT** (``encoder.layer.{l}.attention.self.query.weight``, PyTorch ``Linear``:
+  ``q = W_q x + b_q``), ``num_attention_heads`` from the config;
+* **GPT-2** (``h.{l}.attn.c_attn.weight``, a fused ``Conv1D`` of shape
+  ``(d, 3d)``: ``[q, k, v] = x W + b``), ``n_head`` from the config;
+* **LLaMA** (``model.layers.{l}.self_attn.{q,k}_proj.weight``), with grouped-query
+  attention: query head ``h`` uses key head ``h // (n_heads / n_kv_heads)``.
+
+For head ``h`` with query and key rows ``Q_h, K_h`` (``d_head x d``) the logit of
+query ``x_q`` and key ``x_k`` is ``x_q^T Q_h^T K_h x_k / sqrt(d_head)``.  In SPEC's
+convention ``z_i = c x_i^T W x_T`` (key on the left) this is ``c = 1`` and
+
+    W_h = K_h^T Q_h / sqrt(d_head)      (d x d, rank <= d_head)
+
+so the model's own logit scale is inside ``W_h``.  Biases are left out (they shift
+logits by terms linear in the tokens), and so are LLaMA's rotary position
+embeddings: ``W_h`` is the query-key matrix at relative distance 0.  The
+predicted ``rho`` profile applies the closed form of SPEC §3 to ``W_h`` under the
+random-walk model with ``Sigma = I``.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from sigprop.rho.localization import localization_metrics
+from sigprop.rho.theory import theory
+from sigprop.rho.spectrum import eig_mean, eig_var
+
+LAYOUTS = ("bert", "gpt2", "llama")
+_PATTERNS = {
+    "bert": re.compile(r"^(?:.*\.)?encoder\.layer\.(\d+)\.attention\.self\.query\.weight$"),
+    "gpt2": re.compile(r"^(?:.*\.)?h\.(\d+)\.attn\.c_attn\.weight$"),
+    "llama": re.compile(r"^(?:.*\.)?layers\.(\d+)\.self_attn\.q_proj\.weight$"),
+}
+
+
+def _safetensors():
+    try:
+        from safetensors.numpy import load_file
+    except ImportError:
+        raise ValueError("reading checkpoints needs the 'safetensors' package: "
+                         "pip install 'sigprop[heads]'") from None
+    return load_file
+
+
+def load(path, config=None) -> tuple[dict, dict]:
+    """Tensors of a ``.safetensors`` file and its config (``config.json`` beside it by default)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"checkpoint: file not found: {path}")
+    try:
+        tensors = _safetensors()(str(path))
+    except ValueError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is one clear error
+        raise ValueError(f"checkpoint: cannot read {path} as safetensors ({type(exc).__name__})") from None
+    cfg_path = Path(config) if config is not None else path.with_name("config.json")
+    if config is not None and not cfg_path.is_file():
+        raise ValueError(f"config: file not found: {cfg_path}")
+    cfg = {}
+    if cfg_path.is_file():
+        try:
+            cfg = json.loads(cfg_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"config: {cfg_path} is not valid JSON ({exc.msg})") from None
+    return tensors, cfg
+
+
+def detect_layout(tensors: dict) -> tuple[str, dict]:
+    """``(layout, {layer: key prefix})`` from the tensor names."""
+    for layout, pattern in _PATTERNS.items():
+        layers = {}
+        for key in tensors:
+            match = pattern.match(key)
+            if match:
+                layers[int(match.group(1))] = key
+        if layers:
+            return layout, dict(sorted(layers.items()))
+    names = sorted(tensors)
+    shown = ", ".join(names[:8]) + (f", ... ({len(names)} in all)" if len(names) > 8 else "")
+    raise ValueError(f"checkpoint: unknown layout (expected BERT, GPT-2 or LLaMA attention weights); "
+                     f"keys found: {shown or 'none'}")
+
+
+def _config_int(cfg: dict, names, what: str) -> int:
+    for name in names:
+        if name in cfg:
+            return int(cfg[name])
+    raise ValueError(f"config: {what} unknown (none of {', '.join(names)} in the config); "
+                     "give --config with the checkpoint's config.json")
+
+
+def head_matrices(tensors: dict, cfg: dict) -> tuple[str, list[dict]]:
+    """Layout and one record per head: ``layer``, ``head``, ``W`` (``d x d``), ``d_head``."""
+    layout, layers = detect_layout(tensors)
+    out = []
+    for layer, key in layers.items():
+        if layout == "bert":
+            Q, K = tensors[key], tensors[key.replace("query.weight", "key.weight")]
+            n_heads = _config_int(cfg, ("num_attention_heads", "n_head"), "number of heads")
+            n_kv = n_heads
+        elif layout == "gpt2":
+            fused = tensors[key]
+            if fused.ndim != 2 or fused.shape[1] != 3 * fused.shape[0]:
+                raise ValueError(f"checkpoint: {key} has shape {fused.shape}, expected (d, 3d)")
+            d = fused.shape[0]
+            Q, K = fused[:, :d].T, fused[:, d:2 * d].T
+            n_heads = _config_int(cfg, ("n_head", "num_attention_heads"), "number of heads")
+            n_kv = n_heads
+        else:
+            Q, K = tensors[key], tensors[key.replace("q_proj", "k_proj")]
+            n_heads = _config_int(cfg, ("num_attention_heads",), "number of heads")
+            n_kv = int(cfg.get("num_key_value_heads", n_heads))
+        out.extend(_split_heads(layer, np.asarray(Q, dtype=np.float64), np.asarray(K, dtype=np.float64),
+                                n_heads, n_kv))
+    return layout, out
+
+
+def _split_heads(layer, Q, K, n_heads, n_kv):
+    d = Q.shape[1]
+    if Q.shape[0] % n_heads:
+        raise ValueError(f"inconsistent head counts: layer {layer} has {Q.shape[0]} query rows, "
+                         f"not divisible by {n_heads} heads")
+    d_head = Q.shape[0] // n_heads
+    if n_kv < 1 or n_heads % n_kv:
+        raise ValueError(f"inconsistent head counts: {n_heads} query heads cannot share {n_kv} key heads")
+    if K.shape != (n_kv * d_head, d):
+        raise ValueError(f"inconsistent head counts: layer {layer} key weight has shape {K.shape}, "
+                         f"expected ({n_kv * d_head}, {d}) for {n_kv} key heads of size {d_head}")
+    group = n_heads // n_kv
+    recs = []
+    for h in range(n_heads):
+        Qh = Q[h * d_head:(h + 1) * d_head]
+        g = h // group
+        Kh = K[g * d_head:(g + 1) * d_head]
+        recs.append(dict(layer=layer, head=h, d_head=d_head, W=Kh.T @ Qh / np.sqrt(d_head)))
+    return recs
+
+
+def analyse(path, config=None, *, T: int = 128) -> dict:
+    """Per-head eigenvalue statistics and predicted ``rho`` profile under the random walk."""
+    tensors, cfg = load(path, config)
+    layout, recs = head_matrices(tensors, cfg)
+    rows = []
+    for r in recs:
+        W = r["W"]
+        prof = theory(W, T, scale=1.0)
+        loc = localization_metrics(prof.rho)
+        rows.append(dict(layer=r["layer"], head=r["head"], eig_mean=float(eig_mean(W)),
+                         eig_var=float(eig_var(W)), frobenius=float(np.linalg.norm(W)),
+                         rho_total=float(loc["total"]), rho_entropy=float(loc["entropy_normalized"]),
+                         rho_peak=float(loc["peak"]), rho_width=float(loc["width"]), rho=prof.rho))
+    d = recs[0]["W"].shape[0] if recs else 0
+    return dict(command="heads", config=dict(checkpoint=str(path), layout=layout, d_model=d,
+                                             heads=len(rows), length=T), records=rows)

@@ -1,0 +1,184 @@
+"""What real text does in a real BERT-style model, head by head.
+
+The encoder of a BERT-style checkpoint (embeddings, LayerNorm, self-attention,
+feed-forward with exact GELU) runs in NumPy on real English text tokenized with
+the checkpoint's own ``tokenizer.json``.  For every head of every layer it
+measures, averaged over the texts and the query positions:
+
+* ``attention_entropy``: entropy of the attention row divided by ``log T``;
+* ``linear_share``: share of keys whose centered logit ``zc = z - mean(z)`` lies in
+  ``(0, 1)``, i.e. in the linear regime of the piecewise-linear softmax (the
+  empirical counterpart of ``rho``);
+* ``max_attention``: the largest weight of the row,
+
+beside the eigenvalue statistics of the head's query-key matrix
+(:mod:`sigprop.heads`).  Across heads it reports Spearman's rank correlation of
+``eig_var`` with each measure (and, as a control, of the Frobenius norm of ``W``), with a 95% interval from Fisher's transform with
+the Fieller-Hartley-Pearson standard error ``1.06 / sqrt(n - 3)``.
+
+The text is Python's own documentation: the docstrings of a fixed list of
+standard-library modules (:data:`MODULES`), real English prose available offline
+on every machine that runs sigprop; the Python version is recorded.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import platform
+import re
+from pathlib import Path
+
+import numpy as np
+from scipy.special import erf
+from scipy.stats import spearmanr
+
+from sigprop.model.measures import attention_entropy, max_attention
+from sigprop.checkpoints.heads import head_matrices, load
+from sigprop.model.softmax import linear_regime, softmax
+from sigprop.rho.spectrum import eig_mean, eig_var
+
+MODULES = ("argparse", "bisect", "calendar", "collections", "contextlib", "csv", "dataclasses",
+           "datetime", "decimal", "difflib", "doctest", "email", "fractions", "functools", "heapq",
+           "inspect", "json", "logging", "operator", "pathlib", "pickle", "pprint", "random", "shutil",
+           "statistics", "string", "subprocess", "tarfile", "textwrap", "threading", "typing",
+           "unittest", "zipfile")
+
+
+def texts(min_words: int = 40) -> list[tuple[str, str]]:
+    """``(module, docstring)`` for the modules of :data:`MODULES` with enough prose."""
+    out = []
+    for name in MODULES:
+        try:
+            doc = inspect.getdoc(importlib.import_module(name)) or ""
+        except ImportError:
+            continue
+        if len(doc.split()) >= min_words:
+            out.append((name, doc))
+    return out
+
+
+def _layer_norm(x, weight, bias, eps):
+    mu = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * weight + bias
+
+
+def _gelu(x):
+    return 0.5 * x * (1 + erf(x / np.sqrt(2)))
+
+
+class _Weights(dict):
+    """Encoder tensors by their name without a model prefix (``bert.`` ...), converted to
+    float64 once; the word embeddings stay as stored and only the rows in use are converted."""
+
+    def __init__(self, tensors: dict):
+        super().__init__()
+        for key, value in tensors.items():
+            match = re.search(r"(?:^|\.)((?:embeddings|encoder)\..*)$", key)
+            if match:
+                name = match.group(1)
+                self[name] = value if name == _WORDS else value.astype(np.float64)
+
+    def __missing__(self, name):
+        raise ValueError(f"checkpoint: no tensor named ...{name} (needed to run the BERT encoder)")
+
+
+_WORDS = "embeddings.word_embeddings.weight"
+
+
+def encoder_attention(tensors: dict, cfg: dict, ids: np.ndarray):
+    """Run the encoder on one sequence; yield ``(layer, logits, attention)`` per layer.
+
+    ``tensors`` may be the checkpoint's tensors or a prepared :class:`_Weights`.
+    ``logits`` and ``attention`` have shape ``(heads, T, T)`` (query rows).
+    """
+    w = tensors if isinstance(tensors, _Weights) else _Weights(tensors)
+    eps = float(cfg.get("layer_norm_eps", 1e-12))
+    n_heads = int(cfg["num_attention_heads"])
+    T = ids.size
+    x = (w[_WORDS][ids].astype(np.float64) + w["embeddings.position_embeddings.weight"][:T]
+         + w["embeddings.token_type_embeddings.weight"][0])
+    x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
+    for layer in range(int(cfg["num_hidden_layers"])):
+        p = f"encoder.layer.{layer}."
+
+        def lin(name, inp, p=p):
+            return inp @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+
+        q, k, v = (lin(f"attention.self.{n}", x) for n in ("query", "key", "value"))
+        dh = q.shape[1] // n_heads
+        split = [a.reshape(T, n_heads, dh).transpose(1, 0, 2) for a in (q, k, v)]
+        logits = split[0] @ split[1].transpose(0, 2, 1) / np.sqrt(dh)
+        A = softmax(logits)
+        yield layer, logits, A
+        ctx = (A @ split[2]).transpose(1, 0, 2).reshape(T, -1)
+        x = _layer_norm(x + lin("attention.output.dense", ctx), w[p + "attention.output.LayerNorm.weight"],
+                        w[p + "attention.output.LayerNorm.bias"], eps)
+        h = _gelu(lin("intermediate.dense", x))
+        x = _layer_norm(x + lin("output.dense", h), w[p + "output.LayerNorm.weight"],
+                        w[p + "output.LayerNorm.bias"], eps)
+
+
+def spearman_ci(x, y, level: float = 0.95) -> dict:
+    """Spearman's rho with a Fisher-z interval (standard error ``1.06 / sqrt(n - 3)``)."""
+    n = len(x)
+    r = float(spearmanr(x, y).statistic)
+    if n < 4:
+        return dict(rho=r, low=float("nan"), high=float("nan"), n=n)
+    from scipy.special import ndtri
+    z, se = np.arctanh(np.clip(r, -0.999999, 0.999999)), 1.06 / np.sqrt(n - 3)
+    q = ndtri(0.5 + level / 2)
+    return dict(rho=r, low=float(np.tanh(z - q * se)), high=float(np.tanh(z + q * se)), n=n)
+
+
+def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, layers=None) -> dict:
+    """Per-head measurements on real text and their rank correlation with ``eig_var``."""
+    tensors, cfg = load(checkpoint, config)
+    layout, recs = head_matrices(tensors, cfg)
+    if layout != "bert":
+        raise ValueError(f"the real-text study runs BERT-style encoders only, this checkpoint is {layout}")
+    tok_path = Path(tokenizer) if tokenizer else Path(checkpoint).with_name("tokenizer.json")
+    if not tok_path.is_file():
+        raise ValueError(f"tokenizer: file not found: {tok_path}")
+    try:
+        from tokenizers import Tokenizer
+    except ImportError:
+        raise ValueError("the real-text study needs the 'tokenizers' package: pip install 'sigprop[heads]'") from None
+    tok = Tokenizer.from_file(str(tok_path))
+    tok.enable_truncation(max_length=max_tokens)
+    docs = texts()
+    n_layers = int(cfg.get("num_hidden_layers", 0))
+    keep = set(range(n_layers) if layers is None else layers)
+    n_heads = int(cfg["num_attention_heads"])
+    sums = {key: np.zeros((n_layers, n_heads)) for key in ("attention_entropy", "linear_share", "max_attention")}
+    tokens = 0
+    weights = _Weights(tensors)                  # converted once for all texts
+    for _, doc in docs:
+        ids = np.array(tok.encode(doc).ids)
+        tokens += ids.size
+        for layer, logits, A in encoder_attention(weights, cfg, ids):
+            if layer not in keep:
+                continue
+            sums["attention_entropy"][layer] += attention_entropy(A).mean(axis=1)
+            sums["linear_share"][layer] += linear_regime(logits).mean(axis=(1, 2))
+            sums["max_attention"][layer] += max_attention(A).mean(axis=1)
+            if layer == max(keep):
+                break
+    rows = []
+    for r in recs:
+        if r["layer"] not in keep:
+            continue
+        W = r["W"]
+        rows.append(dict(layer=r["layer"], head=r["head"], eig_mean=float(eig_mean(W)), eig_var=float(eig_var(W)),
+                         frobenius=float(np.linalg.norm(W)),
+                         **{k: float(v[r["layer"], r["head"]] / len(docs)) for k, v in sums.items()}))
+    ev = [r["eig_var"] for r in rows]
+    corr = {k: spearman_ci(ev, [r[k] for r in rows]) for k in sums}
+    # control: the overall scale of W, which also sharpens attention
+    control = {k: spearman_ci([r["frobenius"] for r in rows], [r[k] for r in rows]) for k in sums}
+    return dict(command="heads-text", config=dict(checkpoint=str(checkpoint), tokenizer=str(tok_path),
+                                                  layers=sorted(keep), max_tokens=max_tokens,
+                                                  text="docstrings of Python standard-library modules",
+                                                  modules=[m for m, _ in docs], tokens=tokens,
+                                                  python=platform.python_version()),
+                records=rows, correlation_with_eig_var=corr, correlation_with_frobenius=control)

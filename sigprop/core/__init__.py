@@ -1,0 +1,1 @@
+"""Infrastructure shared by every study: argument checks, statistics, result files."""

@@ -1,0 +1,78 @@
+"""Sampling statistics: binomial confidence intervals and streaming moments."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import ndtri
+
+from sigprop.core import checks as _checks
+
+
+def z_value(confidence: float) -> float:
+    """Two-sided standard normal quantile for ``confidence`` in ``(0, 1)``."""
+    confidence = float(_checks.real("confidence", confidence, positive=True, maximum=1.0, open_max=True))
+    return float(ndtri(0.5 + confidence / 2))
+
+
+def wilson_interval(successes, n, confidence: float = 0.95):
+    """Wilson score interval for a binomial proportion.
+
+    With ``p = k/n`` and ``z`` the two-sided normal quantile::
+
+        center = (p + z^2/(2n)) / (1 + z^2/n)
+        half   = z sqrt(p(1-p)/n + z^2/(4 n^2)) / (1 + z^2/n)
+
+    Returns ``(low, high)``, clipped to ``[0, 1]``; vectorized.
+    """
+    z = z_value(confidence)
+    k = np.asarray(successes, dtype=float)
+    n = np.asarray(n, dtype=float)
+    if np.any(n < 1) or np.any(k < 0) or np.any(k > n):
+        raise ValueError("successes must lie in [0, n] with n >= 1")
+    p = k / n
+    denom = 1 + z * z / n
+    center = (p + z * z / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
+
+
+class Moments:
+    """Streaming mean and variance over axis 0, with their standard errors.
+
+    Power sums are taken about a shift (the first batch's mean) so that the
+    moments keep their precision however large the offset.
+    """
+
+    def __init__(self):
+        self.n = 0
+        self._shift = None
+        self._sums = None
+
+    def add(self, batch: np.ndarray) -> None:
+        batch = np.asarray(batch, dtype=np.float64)
+        if self._shift is None:
+            self._shift = batch.mean(axis=0)
+            self._sums = [np.zeros_like(self._shift) for _ in range(4)]
+        dev = batch - self._shift
+        power = dev.copy()
+        for k in range(4):
+            self._sums[k] += power.sum(axis=0)
+            if k < 3:
+                power *= dev
+        self.n += batch.shape[0]
+
+    def result(self):
+        """``(mean, variance, mean_se, variance_se)``; variance is unbiased.
+
+        ``mean_se = sqrt(var/n)``; ``variance_se = sqrt((m4 - m2^2)/n)`` is the
+        large-``n`` standard error of the sample variance.
+        """
+        if self.n < 2:
+            raise ValueError("at least 2 samples are needed for a variance")
+        n = self.n
+        a1, a2, a3, a4 = (s / n for s in self._sums)
+        m2 = a2 - a1 ** 2
+        m4 = a4 - 4 * a1 * a3 + 6 * a1 ** 2 * a2 - 3 * a1 ** 4
+        m2 = np.maximum(m2, 0.0)
+        variance = m2 * n / (n - 1)
+        return (self._shift + a1, variance, np.sqrt(variance / n),
+                np.sqrt(np.maximum(m4 - m2 ** 2, 0.0) / n))

@@ -1,0 +1,6 @@
+"""[NNT24]: the spectral gap of softmax attention, rank collapse and the fix.
+
+``spectra`` (random Markov and key-query attention matrices, their outlier and bulk, and
+the predictions) and ``collapse`` (rank collapse in width and depth, with the gap kept,
+removed, or removed and rescaled).
+"""

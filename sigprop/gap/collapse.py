@@ -1,0 +1,191 @@
+"""Rank collapse in width and depth, and the spectral-gap fix [NNT24] (SPEC §6).
+
+Inputs share a common row plus independent noise, as real token embeddings do:
+``X = 1 b^T + Z`` with ``b ~ N(0, common^2 I_d)`` and ``Z_ij ~ N(0, noise^2)``.
+Distance to rank one: :func:`sigprop.collapse.rank_residual`,
+``r(Y) = ||Y - 1 ybar^T||_F / ||Y||_F``.
+
+Three variants of the attention matrix ``A`` mix the values:
+
+* ``vanilla``: ``A``;
+* ``removed``: ``A - U`` with ``U = 1 1^T / T`` (the outlier removed);
+* ``rescaled``: ``kappa (A - U)`` with ``kappa = sqrt(T) / ||A - U||_F``, the inverse
+  root-mean-square singular value of the remaining bulk.  Then
+  ``E||kappa (A - U) Z||_F^2 = ||Z||_F^2`` for isotropic noise: the signal keeps its
+  scale.  For the Markov model ``||A - U||_F^2 ~ s^2``, so ``kappa ~ sqrt(T) / s``
+  (:func:`sigprop.gap.rescale_factor`); for key-query attention, whose bulk is wider
+  (its logits have low rank), the measured factor is smaller.  In the depth study it
+  is computed once per layer at initialisation and then held fixed.
+
+Predictions (``derivations/spectral_gap.py``): ``r(A X)^2 ~ noise^2 d s^2 (1 - 1/T) /
+(T ||b||^2 + noise^2 d (1 + s^2))``, falling like ``T^{-1/2}`` in ``r``; without the gap
+``r^2 ~ 1 - 1/T``; per layer the non-common part (vanilla) or everything (removed)
+shrinks by about ``s / sqrt(T)``, and the rescaled variant keeps the scale.
+
+The depth study stacks ``L`` layers, forward and backward by hand: for ``markov``
+each layer has its own random Markov matrix (independent of the input); for
+``attention`` each layer is :mod:`sigprop.attention` in all-queries mode with its
+own Gaussian ``W_Q, W_K`` (and ``W_V`` if ``values``).  The loss is ``sum(G * X_L)``
+with a fixed Gaussian ``G``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sigprop.core import checks as _checks
+from sigprop.model import attention as att
+from sigprop.model.measures import rank_residual
+from sigprop.gap.spectra import MODELS, key_query_matrix, markov_matrix, rescale_factor, spread, weight_std
+
+VARIANTS = ("vanilla", "removed", "rescaled")
+
+
+def structured_inputs(T: int, d: int, common: float, noise: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, b)`` with ``X = 1 b^T + Z`` (``T x d``)."""
+    b = common * rng.standard_normal(d)
+    return b[None, :] + noise * rng.standard_normal((T, d)), b
+
+
+def bulk_rescale(A: np.ndarray) -> float:
+    """``kappa = sqrt(T) / ||A - U||_F`` (inverse RMS singular value of the bulk).
+
+    NaN when ``A = U`` exactly (no bulk left: the input has collapsed to rank one).
+    """
+    norm = np.linalg.norm(A - 1.0 / A.shape[-1])
+    return float(np.sqrt(A.shape[-1]) / norm) if norm > 0 else float("nan")
+
+
+def mix(A: np.ndarray, variant: str) -> np.ndarray:
+    """The matrix that mixes the values in ``variant``."""
+    if variant == "vanilla":
+        return A
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+    kappa = bulk_rescale(A) if variant == "rescaled" else 1.0
+    return np.nan_to_num(kappa) * (A - 1.0 / A.shape[-1])
+
+
+def predicted_width(T, sigma, d: int, common: float, noise: float, b2=None) -> dict:
+    """Predicted ``r`` for each variant, given ``||b||^2 = b2`` (default its mean ``d common^2``)."""
+    T = np.asarray(T, dtype=float)
+    s2 = spread(sigma) ** 2
+    b2 = d * common ** 2 if b2 is None else np.asarray(b2, dtype=float)
+    vanilla = np.sqrt(noise ** 2 * d * s2 * (1 - 1 / T) / (T * b2 + noise ** 2 * d * (1 + s2)))
+    fixed = np.sqrt(1 - 1 / T)
+    return dict(vanilla=vanilla, removed=fixed, rescaled=fixed)
+
+
+def _check(T, sigma, model, d, common, noise):
+    T = _checks.integer("T", T, 2)
+    sigma = float(_checks.real("sigma", sigma, positive=True))
+    d = _checks.integer("d", d, 1)
+    _checks.real("common", common, minimum=0.0)
+    _checks.real("noise", noise, positive=True)
+    if model not in MODELS:
+        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
+    return T, sigma, d
+
+
+def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: int = 8,
+          common: float = 1.0, noise: float = 1.0, seed=0) -> dict:
+    """Rank residual of one attention layer's output at length ``T``, per variant.
+
+    Mean and standard error over ``samples`` independent draws of ``A`` and ``X``,
+    beside the mean of :func:`predicted_width` given each draw's ``||b||^2``;
+    ``scale`` is ``||Y||_F / ||X||_F``.
+    """
+    T, sigma, d = _check(T, sigma, model, d, common, noise)
+    samples = _checks.integer("samples", samples, 2)
+    rng = np.random.default_rng(seed)
+    sw = weight_std(sigma, d, np.sqrt(common ** 2 + noise ** 2))
+    r = {v: [] for v in VARIANTS}
+    scale = {v: [] for v in VARIANTS}
+    kappas, preds = [], []
+    for _ in range(samples):
+        X, b = structured_inputs(T, d, common, noise, rng)
+        preds.append(predicted_width(T, sigma, d, common, noise, b2=b @ b)["vanilla"])
+        if model == "markov":
+            A = markov_matrix(T, sigma, rng)
+        else:
+            A = key_query_matrix(X, sw * rng.standard_normal((d, d)), sw * rng.standard_normal((d, d)))
+        kappas.append(bulk_rescale(A))
+        for v in VARIANTS:
+            Y = mix(A, v) @ X
+            r[v].append(rank_residual(Y))
+            scale[v].append(np.linalg.norm(Y) / np.linalg.norm(X))
+    pred = dict(predicted_width(T, sigma, d, common, noise), vanilla=float(np.mean(preds)))
+    out = dict(config=dict(length=T, sigma=sigma, model=model, d=d, samples=samples, common=common,
+                           noise=noise, seed=seed),
+               kappa_predicted=float(rescale_factor(T, sigma)), kappa_measured=float(np.mean(kappas)))
+    for v in VARIANTS:
+        vals = np.array(r[v])
+        out[v] = dict(rank_residual=float(vals.mean()), rank_residual_se=float(vals.std(ddof=1) / np.sqrt(samples)),
+                      predicted=float(pred[v]), scale=float(np.mean(scale[v])))
+    return out
+
+
+def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d_k: int | None = None,
+          values: bool = False, common: float = 1.0, noise: float = 1.0, seed=0) -> dict:
+    """By-layer rank residual, signal scale and gradient norms for the three variants.
+
+    Returns, per variant, lists over layers ``l = 0..L`` of ``rank_residual`` of
+    ``X_l``, ``scale = ||X_l||_F / sqrt(T d)`` and ``grad_x = ||dL/dX_l||_F / sqrt(T d)``;
+    ``kappa`` per layer (:func:`bulk_rescale` of the layer's attention matrix); for
+    ``attention`` also ``grad_w[l] = ||dL/dW_Q||_F`` of layer ``l + 1``.  Every
+    variant sees the same inputs, matrices (``markov``) or weights (``attention``).
+    """
+    L = _checks.integer("L", L, 1)
+    T, sigma, d = _check(T, sigma, model, d, common, noise)
+    d_k = _checks.integer("d_k", d_k, 1) if d_k is not None else d
+    rng = np.random.default_rng(seed)
+    X0, _ = structured_inputs(T, d, common, noise, rng)
+    G = rng.standard_normal((T, d))
+    W_V = [rng.standard_normal((d, d)) / np.sqrt(d) if values else np.eye(d) for _ in range(L)]
+    if model == "markov":
+        layers = [markov_matrix(T, sigma, rng) for _ in range(L)]
+    else:
+        sw = weight_std(sigma, d, np.sqrt(common ** 2 + noise ** 2))
+        layers = [dict(W_Q=sw * rng.standard_normal((d, d_k)), W_K=sw * rng.standard_normal((d, d_k)))
+                  for _ in range(L)]
+    norm = np.sqrt(T * d)
+    out = dict(config=dict(layers=L, length=T, sigma=sigma, model=model, d=d, d_k=d_k, values=values,
+                           common=common, noise=noise, seed=seed),
+               kappa_predicted=float(rescale_factor(T, sigma)),
+               predicted_layer_factor=float(spread(sigma) / np.sqrt(T)))
+    for v in VARIANTS:
+        xs, backs, grad_w, kappas = [X0], [], [], []
+        for layer, wv in zip(layers, W_V):
+            if model == "markov":
+                M = mix(layer, v)
+                backs.append(lambda g, M=M, wv=wv: (M.T @ g @ wv.T, None))
+                xs.append(M @ xs[-1] @ wv)
+                kappas.append(bulk_rescale(layer))
+                continue
+            cfg = att.Config(d=d, d_k=d_k, mode="all", remove_gap=v != "vanilla", scale=1 / np.sqrt(d_k))
+            params = dict(layer, W_V=wv)
+            Z, allowed = att.logits(xs[-1][None], att.qk_matrix(params), cfg)
+            kappas.append(bulk_rescale(att.weights(Z, allowed, cfg)[0]))
+            if v == "rescaled" and np.isfinite(kappas[-1]):   # calibrated at initialisation, then fixed
+                cfg = att.Config(d=d, d_k=d_k, mode="all", remove_gap=True, gap_scale=kappas[-1],
+                                 scale=1 / np.sqrt(d_k))
+            Y, cache = att.forward(params, xs[-1][None], cfg)
+            backs.append(lambda g, p=params, c=cache, f=cfg: _attention_back(p, c, f, g))
+            xs.append(Y[0])
+        grads = [G]
+        for back in reversed(backs):
+            g, gw = back(grads[-1])
+            grads.append(g)
+            grad_w.append(gw)
+        grads.reverse()
+        grad_w.reverse()
+        out[v] = dict(rank_residual=[float(rank_residual(x)) for x in xs],
+                      scale=[float(np.linalg.norm(x) / norm) for x in xs],
+                      grad_x=[float(np.linalg.norm(g) / norm) for g in grads], kappa=kappas)
+        if model == "attention":
+            out[v]["grad_w"] = grad_w
+    return out
+
+
+def _attention_back(params, cache, cfg, g):
+    grads = att.backward(params, cache, g[None], cfg)
+    return grads["X"][0], float(np.linalg.norm(grads["W_Q"]))

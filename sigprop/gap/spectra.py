@@ -1,0 +1,128 @@
+"""The spectral gap of softmax attention at initialisation [NNT24] (SPEC §6).
+
+Two attention matrices at initialisation (``T x T``, rows sum to 1):
+
+* ``markov``: ``A = rowsoftmax(G)`` with i.i.d. ``G_ij ~ N(0, sigma^2)`` (the idealization);
+* ``attention``: ``A = rowsoftmax(X W_Q W_K^T X^T / sqrt(d_k))`` with Gaussian ``X``
+  (entries ``N(0, sx^2)``), ``W_Q``, ``W_K`` (entries ``N(0, sw^2)``); the off-diagonal
+  logit variance is ``(d sx^2 sw^2)^2`` (``derivations/spectral_gap.py``), so
+  ``sw^2 = sigma / (d sx^2)`` puts it at the same ``sigma``.
+
+Predictions to leading order in ``1/T``, with ``s^2 = e^{sigma^2} - 1``
+(``derivations/spectral_gap.py``)::
+
+    eigenvalue 1 (outlier),   bulk eigenvalue radius  s / sqrt(T)
+    sigma_1 = sqrt(1 + s^2/T), singular bulk edge     2 s / sqrt(T)
+
+They need ``e^{sigma^2} << T``.  For the ``attention`` model they hold only while
+``T`` is not much larger than ``d``: its logits have rank ``min(d, d_k)``, and the
+linear part ``G (I - P) / T`` of ``A`` keeps singular values of order
+``sx^2 ||W_Q W_K^T|| / sqrt(d_k)`` however long the context (:func:`low_rank_sigma_2`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sigprop.core import checks as _checks
+from sigprop.model.softmax import softmax
+
+MODELS = ("markov", "attention")
+
+
+def spread(sigma) -> np.ndarray:
+    """``s = sqrt(e^{sigma^2} - 1)``: the relative standard deviation of ``e^G``."""
+    sigma = _checks.real("sigma", sigma, minimum=0.0)
+    return np.sqrt(np.expm1(sigma * sigma))
+
+
+def predictions(T, sigma) -> dict:
+    """Leading-order predictions; ``T`` and ``sigma`` broadcast."""
+    T = _checks.real("T", T, minimum=2.0)
+    s = spread(sigma)
+    return dict(predicted_sigma_1=np.sqrt(1 + s * s / T), predicted_eig_1=np.ones_like(s * T),
+                predicted_eig_radius=s / np.sqrt(T), predicted_bulk_edge=2 * s / np.sqrt(T))
+
+
+def rescale_factor(T, sigma) -> np.ndarray:
+    """``kappa = sqrt(T) / s``: scales the gap-removed bulk back to unit radius."""
+    s = spread(sigma)
+    if np.any(s == 0):
+        raise ValueError("sigma must be > 0 for the rescaling (sigma = 0 leaves no bulk)")
+    return np.sqrt(_checks.real("T", T, minimum=2.0)) / s
+
+
+def weight_std(sigma: float, d: int, sigma_x: float = 1.0) -> float:
+    """``sw`` that gives key-query logits of standard deviation ``sigma``."""
+    return float(np.sqrt(sigma / (d * sigma_x ** 2)))
+
+
+def low_rank_sigma_2(sigma: float, d_k: int) -> float:
+    """Large-``T`` value of ``sigma_2`` of key-query attention: ``sx^2 ||W_Q W_K^T|| / sqrt(d_k)``.
+
+    For square Gaussian factors (``d_k = d``) the top singular value of
+    ``W_Q W_K^T`` is ``sqrt(27/4) d sw^2`` (edge of the Fuss-Catalan law), so this is
+    ``sqrt(27/4) sigma / sqrt(d_k)`` (``sw^2 = sigma / d``); for ``d_k != d`` a rough guide only.
+    """
+    return float(np.sqrt(27 / 4) * sigma / np.sqrt(d_k))
+
+
+def markov_matrix(T: int, sigma: float, rng) -> np.ndarray:
+    """``rowsoftmax(G)``, ``G_ij ~ N(0, sigma^2)`` i.i.d."""
+    return softmax(sigma * rng.standard_normal((T, T)))
+
+
+def key_query_matrix(X: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray) -> np.ndarray:
+    """``rowsoftmax(X W_Q W_K^T X^T / sqrt(d_k))``."""
+    return softmax((X @ W_Q) @ (X @ W_K).T / np.sqrt(W_Q.shape[1]))
+
+
+def sample_matrix(model: str, T: int, sigma: float, rng, d: int = 64, d_k: int | None = None,
+                  sigma_x: float = 1.0) -> np.ndarray:
+    """One attention matrix of ``model`` at logit scale ``sigma``."""
+    if model == "markov":
+        return markov_matrix(T, sigma, rng)
+    if model != "attention":
+        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
+    d_k = d_k or d
+    sw = weight_std(sigma, d, sigma_x)
+    X = sigma_x * rng.standard_normal((T, d))
+    return key_query_matrix(X, sw * rng.standard_normal((d, d_k)), sw * rng.standard_normal((d, d_k)))
+
+
+def spectrum(A: np.ndarray, top: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Complex eigenvalues sorted by decreasing modulus, and singular values (decreasing).
+
+    With ``top = k`` only the ``k`` largest singular values are computed (Lanczos,
+    ``scipy.sparse.linalg.svds``), which is much faster for large ``T``.
+    """
+    ev = np.linalg.eigvals(A)
+    ev = ev[np.argsort(-np.abs(ev), kind="stable")]
+    if top is not None and top < min(A.shape) - 1:
+        from scipy.sparse.linalg import svds
+        sv = np.sort(svds(A, k=top, return_singular_vectors=False, random_state=0))[::-1]
+    else:
+        sv = np.linalg.svd(A, compute_uv=False)
+    return ev, sv
+
+
+def report(T: int, sigma: float, *, model: str = "markov", seed=0, d: int = 64,
+           d_k: int | None = None, keep_spectrum: bool = False) -> dict:
+    """Simulated ``sigma_1``, ``sigma_2``, ``eig_2`` beside the predictions.
+
+    ``keep_spectrum=True`` adds the arrays ``eigenvalues`` and ``singular_values``.
+    """
+    T = _checks.integer("T", T, 2)
+    sigma = float(_checks.real("sigma", sigma, minimum=0.0))
+    d = _checks.integer("d", d, 1)
+    d_k = _checks.integer("d_k", d_k, 1) if d_k is not None else d
+    A = sample_matrix(model, T, sigma, np.random.default_rng(seed), d=d, d_k=d_k)
+    ev, sv = spectrum(A, top=None if keep_spectrum or T <= 1024 else 2)
+    out = dict(config=dict(length=T, sigma=sigma, model=model, seed=seed, d=d, d_k=d_k),
+               sigma_1=float(sv[0]), sigma_2=float(sv[1]), eig_1=float(abs(ev[0])),
+               eig_2=float(abs(ev[1])), gap=float(sv[0] - sv[1]))
+    out.update({k: float(v) for k, v in predictions(T, sigma).items()})
+    if model == "attention":
+        out["predicted_low_rank_sigma_2"] = low_rank_sigma_2(sigma, d_k)
+    if keep_spectrum:
+        out.update(eigenvalues=ev, singular_values=sv)
+    return out

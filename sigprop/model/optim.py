@@ -1,0 +1,65 @@
+"""Optimizers in NumPy: SGD with momentum and Adam.
+
+Both update a dict of parameter arrays in place from a dict of gradients.
+
+* SGD with (heavy-ball) momentum ``mu``: ``b <- mu b + g``, ``theta <- theta - lr b``.
+* Adam (Kingma & Ba): ``m <- b1 m + (1-b1) g``, ``v <- b2 v + (1-b2) g^2``,
+  ``theta <- theta - lr m_hat / (sqrt(v_hat) + eps)`` with bias-corrected
+  ``m_hat = m / (1 - b1^t)``, ``v_hat = v / (1 - b2^t)``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sigprop.core import checks as _checks
+
+OPTIMIZERS = ("sgd", "adam")
+
+
+class SGD:
+    def __init__(self, lr: float = 0.1, momentum: float = 0.9):
+        self.lr = float(_checks.real("lr", lr, positive=True))
+        self.momentum = float(_checks.real("momentum", momentum, minimum=0.0, maximum=1.0, open_max=True))
+        self.buffers: dict[str, np.ndarray] = {}
+
+    def step(self, params: dict, grads: dict) -> None:
+        for name, g in grads.items():
+            if name not in params:
+                continue
+            b = self.buffers.setdefault(name, np.zeros_like(g))
+            b *= self.momentum
+            b += g
+            params[name] -= self.lr * b
+
+
+class Adam:
+    def __init__(self, lr: float = 1e-2, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
+        self.lr = float(_checks.real("lr", lr, positive=True))
+        self.beta1 = float(_checks.real("beta1", beta1, minimum=0.0, maximum=1.0, open_max=True))
+        self.beta2 = float(_checks.real("beta2", beta2, minimum=0.0, maximum=1.0, open_max=True))
+        self.eps = float(_checks.real("eps", eps, positive=True))
+        self.t = 0
+        self.m: dict[str, np.ndarray] = {}
+        self.v: dict[str, np.ndarray] = {}
+
+    def step(self, params: dict, grads: dict) -> None:
+        self.t += 1
+        c1 = 1 - self.beta1 ** self.t
+        c2 = 1 - self.beta2 ** self.t
+        for name, g in grads.items():
+            if name not in params:
+                continue
+            m = self.m.setdefault(name, np.zeros_like(g))
+            v = self.v.setdefault(name, np.zeros_like(g))
+            m *= self.beta1
+            m += (1 - self.beta1) * g
+            v *= self.beta2
+            v += (1 - self.beta2) * g * g
+            params[name] -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+
+
+def make(name: str, lr: float):
+    """``"sgd"`` or ``"adam"`` with learning rate ``lr`` and default hyper-parameters."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+    return SGD(lr) if name == "sgd" else Adam(lr)

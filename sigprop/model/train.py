@@ -1,0 +1,206 @@
+"""Training the one-layer attention model on the random walk, with instrumentation.
+
+Tasks (fresh, seeded batches every step; inputs follow SPEC §1 with ``Sigma = I``):
+
+* ``teacher``: the target is the output of a teacher attention of the same kind
+  (softmax or piecewise-linear, query = last token) with a symmetric query-key
+  matrix of eigenvalue mean ``teacher_mean`` and variance ``teacher_var`` and
+  ``W_V = I``;
+* ``next-token``: the target is the next token ``x_{T+1} = x_T + eps_{T+1}``.
+
+Loss: ``L = (1/2B) sum_b ||y_b - target_b||^2``; the optimizer minimizes
+``L + lambda R(W)`` (LocAteR, see :mod:`sigprop.locater`), and ``train_loss`` in the
+history is ``L`` alone (averaged over the steps since the previous record), so
+that runs with different ``lambda`` compare directly.  Every ``log_every`` steps the current model is measured
+on a fixed held-out *probe* batch:
+
+* ``heldout_loss``; ``eig_mean``, ``eig_var`` of ``W``; ``spread = R(W)``;
+* ``attention_entropy``: normalized entropy of the last query's attention;
+* ``rho_theory``: the closed form of :func:`sigprop.rho.theory.theory` on the
+  current ``W``; ``logit_moments_max_z``: the largest deviation, in standard
+  errors, of the probe's mean and variance of the centered logits from their
+  exact closed form (should stay O(1) throughout training);
+* ``profile_empirical``: piecewise-linear attention: the share of probe
+  sequences in which each position is in the linear regime (a Monte Carlo
+  estimate of ``rho_i``, with Wilson intervals ``rho_ci_low/high``); softmax:
+  ``E[p_i (1 - p_i)]``, the expected self-sensitivity ``dp_i/dz_i``, which for the
+  piecewise-linear softmax is ``(1 - 1/T) 1[linear]`` and so the softmax
+  counterpart of ``rho_i`` up to a constant;
+* ``profile_distance``: total variation between the two profiles normalized to
+  sum to one (comparable for both attentions); for piecewise-linear attention
+  also ``rho_max_abs_error`` and ``rho_coverage`` (share of positions whose
+  interval holds the closed form);
+* ``rank_residual``: :func:`sigprop.collapse.rank_residual` of the all-queries
+  output (0 = rank collapse); ``all_entropy`` and ``max_attention`` of the
+  all-queries attention rows (entropy collapse when the entropy nears 0 and the
+  largest weight nears 1).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from sigprop._version import __version__
+from sigprop.core import checks as _checks
+from sigprop.model import locater
+from sigprop.model import optim
+from sigprop.rho import walk
+from sigprop.model import attention as att
+from sigprop.model.measures import attention_entropy, max_attention, nanmean, rank_residual
+from sigprop.rho.localization import localization_metrics
+from sigprop.rho.theory import theory
+from sigprop.model.softmax import centered, linear_regime
+from sigprop.rho.spectrum import eig_mean, eig_var, make_weights
+from sigprop.core.stats import Moments, wilson_interval
+
+TASKS = ("teacher", "next-token")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a run; stored in the run record."""
+    task: str = "teacher"
+    attention: str = "softmax"
+    d: int = 16
+    d_k: int | None = 16            # None: full-rank W
+    T: int = 32
+    batch: int = 64
+    steps: int = 300
+    optimizer: str = "adam"
+    lr: float = 0.01
+    locater: float = 0.0
+    seed: int = 0
+    log_every: int = 10
+    probe: int = 2048
+    teacher_mean: float = 0.5
+    teacher_var: float = 0.1
+    init_scale: float = 1.0
+
+    def __post_init__(self):
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        for name, low in (("d", 1), ("T", 2), ("batch", 1), ("steps", 0), ("seed", 0),
+                          ("log_every", 1), ("probe", 2)):
+            _checks.integer(name, getattr(self, name), low)
+        _checks.real("lr", self.lr, positive=True)
+        _checks.real("locater", self.locater, minimum=0.0)
+        _checks.real("teacher_mean", self.teacher_mean)
+        _checks.real("teacher_var", self.teacher_var, minimum=0.0)
+        _checks.real("init_scale", self.init_scale, positive=True)
+        if self.d == 1 and self.teacher_var > 0:
+            raise ValueError("teacher_var must be 0 when d = 1")
+        optim.make(self.optimizer, self.lr)
+        self.model()
+
+    def model(self) -> att.Config:
+        return att.Config(d=self.d, d_k=self.d_k, attention=self.attention, mode="last")
+
+
+class Task:
+    """Draws ``(X, target)`` batches for a task from a generator."""
+
+    def __init__(self, cfg: TrainConfig, seed):
+        self.cfg = cfg
+        if cfg.task == "teacher":
+            W = make_weights(cfg.teacher_mean, cfg.teacher_var, cfg.d, seed=seed)
+            self.teacher = {"W": W, "W_V": np.eye(cfg.d)}
+            self.teacher_cfg = att.Config(d=cfg.d, attention=cfg.attention, mode="last")
+
+    def draw(self, rng: np.random.Generator, n: int):
+        cfg = self.cfg
+        extra = 1 if cfg.task == "next-token" else 0
+        seqs = next(walk.sample(n, cfg.T, cfg.d, seed=rng, batch_size=n, extra=extra))
+        if extra:
+            return seqs[:, :-1], seqs[:, -1]
+        return seqs, att.forward(self.teacher, seqs, self.teacher_cfg)[0]
+
+
+def loss_and_grads(params: dict, X, target, model: att.Config, lam: float):
+    """Mean-squared loss, LocAteR penalty and the gradient of their sum."""
+    Y, cache = att.forward(params, X, model)
+    resid = Y - target
+    loss = 0.5 * float(np.sum(resid * resid)) / X.shape[0]
+    grads = att.backward(params, cache, resid / X.shape[0], model, inputs=False)
+    W = cache["W"]
+    penalty = locater.penalty(W)
+    if lam > 0:
+        for name, g in locater.gradients(params, lam).items():
+            grads[name] = grads[name] + g
+    return loss, penalty, grads
+
+
+def measure(params: dict, X, target, cfg: TrainConfig) -> dict:
+    """Instrumentation of the current model on the probe batch (see module doc)."""
+    model = cfg.model()
+    Y, cache = att.forward(params, X, model)
+    resid = Y - target
+    W, A, Z = cache["W"], cache["A"], cache["Z"]
+    n = X.shape[0]
+    prof = theory(W, cfg.T, scale=model.c)
+    rho_th = prof.rho
+    moments = Moments()
+    moments.add(centered(Z))
+    mean, var, mean_se, var_se = moments.result()
+    out = dict(heldout_loss=0.5 * float(np.sum(resid * resid)) / n,
+               logit_moments_max_z=float(max(np.max(np.abs(mean - prof.mean) / mean_se),
+                                             np.max(np.abs(var - prof.variance) / var_se))),
+               eig_mean=float(eig_mean(W)), eig_var=float(eig_var(W)), spread=locater.penalty(W),
+               attention_entropy=nanmean(attention_entropy(A)), rho_theory=rho_th)
+    if cfg.attention == "pwl":
+        inside = np.count_nonzero(linear_regime(Z), axis=0)
+        emp = inside / n
+        low, high = wilson_interval(inside, n, 0.95)
+        out.update(rho_ci_low=low, rho_ci_high=high, rho_max_abs_error=float(np.abs(emp - rho_th).max()),
+                   rho_coverage=float(np.mean((rho_th >= low) & (rho_th <= high))))
+    else:
+        emp = np.mean(A * (1 - A), axis=0)
+    out["profile_empirical"] = emp
+    out["profile_distance"] = _tv(emp, rho_th)
+    out["theory_localization"] = {k: float(v) for k, v in localization_metrics(rho_th).items()}
+    Y_all, cache_all = att.forward(params, X[: min(n, 512)], replace(model, mode="all"))
+    out.update(rank_residual=nanmean(rank_residual(Y_all)),
+               all_entropy=nanmean(attention_entropy(cache_all["A"])),
+               max_attention=nanmean(max_attention(cache_all["A"])))
+    return out
+
+
+def _tv(a, b) -> float:
+    sa, sb = a.sum(), b.sum()
+    if sa == 0 or sb == 0:
+        return float("nan")
+    return 0.5 * float(np.abs(a / sa - b / sb).sum())
+
+
+def train(cfg: TrainConfig, *, progress: bool = False) -> dict:
+    """Run the training and return the run record (configuration and history)."""
+    seeds = np.random.SeedSequence(cfg.seed).spawn(4)       # init, teacher, data, probe
+    model = cfg.model()
+    params = att.init_params(model, seeds[0], qk_std=cfg.init_scale)
+    task = Task(cfg, seeds[1])
+    data = np.random.default_rng(seeds[2])
+    probe_X, probe_target = task.draw(np.random.default_rng(seeds[3]), cfg.probe)
+    opt = optim.make(cfg.optimizer, cfg.lr)
+    history, losses = [], []
+
+    def log(step):
+        rec = dict(step=step, train_loss=float(np.mean(losses)) if losses else None)
+        rec.update(measure(params, probe_X, probe_target, cfg))
+        history.append(rec)
+        losses.clear()
+
+    log(0)
+    for step in tqdm(range(1, cfg.steps + 1), disable=not progress, desc="training", unit="step",
+                     mininterval=0.5):
+        X, target = task.draw(data, cfg.batch)
+        with np.errstate(all="ignore"):        # divergence is caught just below
+            loss, _, grads = loss_and_grads(params, X, target, model, cfg.locater)
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss} at step {step}: lower lr (now {cfg.lr})")
+        losses.append(loss)
+        opt.step(params, grads)
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            log(step)
+    return dict(command="train", version=__version__, config=asdict(cfg), history=history,
+                final=dict(W=att.qk_matrix(params), W_V=params["W_V"]))

@@ -1,0 +1,256 @@
+"""Closed-form signal propagation probability of [BHK24] (SPEC §3).
+
+The query is the last token and the logits are ``z_i = c x_i^T W x_T``.  The
+centered logit ``zc_i = z_i - (1/T) sum_j z_j = c u_i^T W x_T`` with
+``u_i = x_i - xbar`` is a bilinear form in jointly Gaussian vectors, whose exact
+mean and variance follow from ``Cov(u_i, u_i) = alpha_i Sigma``,
+``Cov(u_i, x_T) = beta_i Sigma``, ``Cov(x_T, x_T) = Sigma`` and Isserlis' theorem
+(``derivations/walk_moments.py`` and ``derivations/bilinear_variance.py``)::
+
+    beta_i  = (2 i - T - 1) / (2 T)
+    alpha_i = (2 T^2 - 6 T i + 3 T + 6 i^2 - 6 i + 1) / (6 T^2)
+    mu_i    = c beta_i tr(W Sigma)
+    v_i     = c^2 [alpha_i tr(Sigma W Sigma W^T) + beta_i^2 tr(W Sigma W Sigma)]
+
+As ``T -> infinity`` with ``s = i/T``: ``beta -> s - 1/2`` and
+``alpha -> s^2 - s + 1/3``.  For symmetric ``W`` and ``Sigma = I`` the traces are
+``tr(W) = d m`` and ``tr(W^2) = ||W||_F^2 = d (v + m^2)`` with eigenvalue mean
+``m`` and variance ``v``, so that, with the default ``c = 1/sqrt(d)``::
+
+    mu_i = sqrt(d) m beta_i,    v_i = (v + m^2) (alpha_i + beta_i^2)
+
+and in the limit ``alpha + beta^2 -> 2 s^2 - 2 s + 7/12``.
+
+The signal propagation probability ``rho_i = P(0 < zc_i < 1)`` is approximated by
+treating ``zc_i`` as Gaussian with these exact moments (the paper's approach)::
+
+    rho_i = Phi((1 - mu_i) / sqrt(v_i)) - Phi(-mu_i / sqrt(v_i))
+"""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import ndtr
+
+from sigprop.core import checks as _checks
+from sigprop.rho.walk import step_covariance
+
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Per-position prediction (or estimate) of the centered logits.
+
+    ``mean``, ``variance`` and ``rho`` have shape ``(..., T)``; ``positions`` is
+    ``1..T``.  ``config`` records what produced it.
+    """
+    positions: np.ndarray
+    mean: np.ndarray
+    variance: np.ndarray
+    rho: np.ndarray
+    config: dict = field(default_factory=dict)
+
+
+def coefficients(T: int, *, limit: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``(alpha_i, beta_i)`` for ``i = 1..T``, exact or in the ``T -> inf`` limit.
+
+    ``Cov(x_i - xbar) = alpha_i Sigma`` and ``Cov(x_i - xbar, x_T) = beta_i Sigma``.
+    With ``limit=True`` the limiting functions of ``s = i/T`` are returned.
+    """
+    T = _checks.integer("T", T, 2)
+    i = np.arange(1, T + 1, dtype=float)
+    if limit:
+        s = i / T
+        return s * s - s + 1.0 / 3.0, s - 0.5
+    beta = (2 * i - T - 1) / (2 * T)
+    alpha = (2 * T * T - 6 * T * i + 3 * T + 6 * i * i - 6 * i + 1) / (6 * T * T)
+    return alpha, beta
+
+
+def band_probability(mean, variance) -> np.ndarray:
+    """``P(0 < Z < 1)`` for ``Z ~ N(mean, variance)``, safe in the tails.
+
+    Differences of ``Phi`` are taken on the side where both terms are small, so
+    that probabilities far below ``1e-16`` keep their relative precision.  For
+    ``variance == 0`` the value is the exact ``1[0 < mean < 1]``.
+    """
+    mean = np.asarray(mean, dtype=float)
+    sd = np.sqrt(np.asarray(variance, dtype=float))
+    return _band(mean, sd, np.ones_like(sd), mean)
+
+
+def _band(num, q, scale, mean=None) -> np.ndarray:
+    """``P(0 < Z < 1)`` for ``Z ~ N(scale num, (scale q)^2)``.
+
+    The logit's mean and standard deviation share the positive factor ``scale``
+    (the size of ``W``), so ``mean/sd = num/q`` is formed without it and stays
+    exact however small ``W`` is; only ``1/sd`` may overflow, to the right limit.
+    ``q == 0`` means a deterministic logit, ``scale num``: ``rho = 1[0 < mean < 1]``.
+    """
+    num, q, scale = (np.asarray(a, dtype=float) for a in (num, q, scale))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        z = num / q
+        lower = -z
+        upper = 1.0 / (scale * q) - z
+    # P(lower < N(0,1) < upper); when both bounds are positive, use the mirror image
+    # P(-upper < N < -lower) so that both terms are small and keep their precision
+    flip = lower > 0
+    lo = np.where(flip, -upper, lower)
+    hi = np.where(flip, -lower, upper)
+    rho = ndtr(hi)
+    rho -= ndtr(lo)
+    if not np.all(q > 0):
+        m = scale * num if mean is None else mean
+        rho = np.where(q > 0, rho, ((m > 0) & (m < 1)).astype(float))
+    return np.clip(rho, 0.0, 1.0, out=rho if isinstance(rho, np.ndarray) and rho.ndim else None)
+
+
+def _from_traces(tr1, tr_frob, tr_sq, c, T: int, limit: bool):
+    """``(num, q, c)`` with ``mean = c num`` and ``sd = c q``, from traces of matrices
+    normalized to order one and the overall factor ``c`` (see :func:`_band`)."""
+    alpha, beta = coefficients(T, limit=limit)
+    tr1, tr_frob, tr_sq, c = (np.asarray(a, dtype=float)[..., None] for a in (tr1, tr_frob, tr_sq, c))
+    num = tr1 * beta + 0.0               # + 0.0 turns -0.0 into 0.0
+    q = np.sqrt(np.maximum(alpha * tr_frob + beta * beta * tr_sq, 0.0))
+    return num, q, c
+
+
+def logit_moments(W, T: int, *, step_cov=None, scale=None, limit: bool = False):
+    """Exact mean and variance of every centered logit for a general ``W``.
+
+    Parameters
+    ----------
+    W : (..., d, d) array
+        Query-key matrix (need not be symmetric); leading axes broadcast.
+    T : int
+        Sequence length, ``T >= 2``.
+    step_cov : None, float, (d,) or (d, d) array
+        Step covariance ``Sigma`` (see :func:`sigprop.walk.step_covariance`).
+    scale : float, optional
+        Logit scale ``c > 0``; default ``1/sqrt(d)``.
+    limit : bool
+        Use the ``T -> infinity`` coefficients at ``s = i/T``.
+
+    Returns
+    -------
+    mean, variance : (..., T) arrays
+        ``mu_i = c beta_i tr(W S)`` and
+        ``v_i = c^2 [alpha_i tr(S W S W^T) + beta_i^2 tr(W S W S)]``.
+    """
+    num, q, c = _general_parts(W, T, step_cov, scale, limit)
+    return c * num + 0.0, (c * q) ** 2
+
+
+def _general_parts(W, T, step_cov, scale, limit):
+    W = _checks.square_matrix("W", W)
+    d = W.shape[-1]
+    T = _checks.integer("T", T, 2)
+    S = step_covariance(step_cov, d)
+    c = _scale(scale, d)
+    w_size = np.abs(W).max(axis=(-2, -1))            # normalize: traces of order one
+    s_size = np.abs(S).max()
+    w_size = np.where(w_size > 0, w_size, 1.0)
+    s_size = s_size if s_size > 0 else 1.0
+    Wn, Sn = W / w_size[..., None, None], S / s_size
+    WS = Wn @ Sn
+    tr1 = np.trace(WS, axis1=-2, axis2=-1)
+    tr_sq = np.einsum("...ij,...ji->...", WS, WS)
+    tr_frob = np.einsum("...ij,...ij->...", Sn @ WS, Wn)  # tr(S W S W^T)
+    return _from_traces(tr1, tr_frob, tr_sq, c * w_size * s_size, T, limit)
+
+
+def spectrum_moments(m, v, d, T: int, *, scale=None, limit: bool = False):
+    """Mean and variance of the centered logits in the eigenspectrum form.
+
+    For symmetric ``W`` with eigenvalue mean ``m`` and variance ``v`` and
+    ``Sigma = I``: ``mu_i = c d m beta_i`` and
+    ``v_i = c^2 d (v + m^2)(alpha_i + beta_i^2)``.  ``m``, ``v``, ``d`` and
+    ``scale`` broadcast; the result has shape ``broadcast + (T,)``.
+    """
+    num, q, c = _spectrum_parts(*_spectrum_args(m, v, d, scale), T, limit)
+    return c * num + 0.0, (c * q) ** 2
+
+
+def _spectrum_args(m, v, d, scale):
+    m = _checks.real("m", m)
+    v = _checks.real("v", v, minimum=0.0)
+    d = _checks.real("d", d, minimum=1.0)
+    if np.any(d != np.round(d)):
+        raise ValueError(f"d must be an integer >= 1, got {d!r}")
+    if np.any((d == 1) & (v > 0)):
+        raise ValueError("v must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
+    return m, v, d, _scale(scale, d)
+
+
+def _spectrum_parts(m, v, d, c, T, limit):
+    """``(num, q, scale)`` of the eigenspectrum form (see :func:`_band`).
+
+    ``tr(W) = d m`` and ``tr(W^2) = ||W||_F^2 = d (v + m^2)``; with the spread
+    ``r = hypot(sqrt(v), m)`` (which does not underflow), ``mean = c sqrt(d) r num`` with
+    ``num = sqrt(d) (m / r) beta`` and ``sd = c sqrt(d) r sqrt(alpha + beta^2)``.
+    """
+    alpha, beta = coefficients(T, limit=limit)
+    r = np.hypot(np.sqrt(v), m)
+    zero = r == 0
+    ratio = np.where(zero, 0.0, m / np.where(zero, 1.0, r))
+    num = (np.sqrt(d) * ratio)[..., None] * beta + 0.0
+    q = np.where(zero, 0.0, 1.0)[..., None] * np.sqrt(alpha + beta * beta)
+    return num, q, (c * np.sqrt(d) * np.where(zero, 1.0, r))[..., None]
+
+
+def published_moments(m, v, d, T: int):
+    """The form of a public re-implementation, quoted in SPEC §3 (a claim).
+
+    ``mu_i = (i/T - 1/2) tr(W)/sqrt(d)`` and
+    ``v_i = (2 i^2/T^2 + 7/12) tr(W^2)/d^2`` with ``tr(W) = d m`` and
+    ``tr(W^2) = d (v + m^2)``.  Monte Carlo finds the mean right up to an
+    ``O(1/T)`` offset and the variance wrong (see the README); kept so that the
+    verdict can be reproduced.
+    """
+    m = _checks.real("m", m)
+    v = _checks.real("v", v, minimum=0.0)
+    d = _checks.real("d", d, minimum=1.0)
+    T = _checks.integer("T", T, 2)
+    s = np.arange(1, T + 1) / T
+    m, v, d = (a[..., None] for a in np.broadcast_arrays(m, v, d))
+    mean = (s - 0.5) * d * m / np.sqrt(d)
+    variance = (2 * s * s + 7.0 / 12.0) * d * (v + m * m) / (d * d)
+    return mean, variance
+
+
+def _profile(num, q, scale, config) -> Profile:
+    num, q, scale = np.broadcast_arrays(num, q, scale)
+    T = num.shape[-1]
+    mean = scale * num + 0.0
+    return Profile(np.arange(1, T + 1), mean, (scale * q) ** 2, _threaded_band(num, q, scale), config)
+
+
+def _threaded_band(num, q, scale, min_chunk: int = 1 << 18):
+    """:func:`_band` split over the machine's cores for large grids.
+
+    NumPy and SciPy ufuncs release the GIL, so threads run the chunks in parallel;
+    the values are those of a single call.
+    """
+    workers = min(os.cpu_count() or 1, num.size // min_chunk)
+    if workers < 2:
+        return _band(num, q, scale)
+    flat = [a.reshape(-1) for a in (num, q, scale)]
+    bounds = np.linspace(0, flat[0].size, 4 * workers + 1).astype(int)
+    out = np.empty(flat[0].size)
+
+    def run(k):
+        sl = slice(bounds[k], bounds[k + 1])
+        out[sl] = _band(*(a[sl] for a in flat))
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(run, range(bounds.size - 1)))
+    return out.reshape(num.shape)
+
+
+def _scale(scale, d):
+    if scale is None:
+        return 1.0 / np.sqrt(d)
+    return _checks.real("scale", scale, positive=True)

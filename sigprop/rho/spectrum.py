@@ -1,0 +1,82 @@
+"""Eigenspectrum statistics of a query-key matrix ``W = W_Q W_K^T``.
+
+* ``eig_mean(W) = tr(W) / d`` and ``eig_var(W) = tr(W^2) / d - eig_mean(W)^2`` are
+  the mean and variance of the (possibly complex) eigenvalues: ``tr(W^k)`` is the
+  sum of the ``k``-th powers of the eigenvalues for any square ``W``.  For a
+  non-symmetric ``W`` the "variance" is ``mean(lambda^2) - mean(lambda)^2`` over
+  complex eigenvalues and can be negative; note ``||W||_F^2 != tr(W^2)`` then.
+* ``make_weights(m, v, d)`` builds a symmetric ``W`` whose eigenvalues have mean
+  ``m`` and variance ``v`` exactly, with a chosen spectrum shape.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from sigprop.core import checks as _checks
+
+SHAPES = ("gaussian", "uniform", "two-point")
+
+
+def eig_mean(W) -> np.ndarray:
+    """Mean eigenvalue ``tr(W) / d`` of ``W`` (shape ``(..., d, d)``)."""
+    W = _checks.square_matrix("W", W)
+    return np.trace(W, axis1=-2, axis2=-1) / W.shape[-1]
+
+
+def eig_var(W) -> np.ndarray:
+    """Eigenvalue variance ``tr(W^2)/d - (tr(W)/d)^2`` of ``W``."""
+    W = _checks.square_matrix("W", W)
+    second = np.einsum("...ij,...ji->...", W, W) / W.shape[-1]
+    return second - eig_mean(W) ** 2
+
+
+def standard_spectrum(d: int, shape: str = "gaussian") -> np.ndarray:
+    """``d`` deterministic values with mean exactly 0 and variance exactly 1.
+
+    ``gaussian``: normal quantiles at ``(k - 1/2)/d``; ``uniform``: evenly spaced
+    points; ``two-point``: ``floor(d/2)`` values at ``-a`` and the rest at ``+b``
+    (``a = b = 1`` for even ``d``).  ``d = 1`` gives ``[0]`` (variance 0).
+    """
+    d = _checks.integer("d", d, 1)
+    if shape not in SHAPES:
+        raise ValueError(f"shape must be one of {', '.join(SHAPES)}, got {shape!r}")
+    if d == 1:
+        return np.zeros(1)
+    k = np.arange(1, d + 1)
+    if shape == "gaussian":
+        z = special.ndtri((k - 0.5) / d)
+    elif shape == "uniform":
+        z = k.astype(float)
+    else:
+        low = d // 2
+        p = low / d
+        z = np.where(k <= low, -np.sqrt((1 - p) / p), np.sqrt(p / (1 - p)))
+    z = z - z.mean()
+    return z / np.sqrt(np.mean(z ** 2))
+
+
+def make_weights(m: float, v: float, d: int, *, shape: str = "gaussian",
+                 basis: str = "random", seed=None) -> np.ndarray:
+    """A symmetric ``d x d`` matrix with eigenvalue mean ``m`` and variance ``v``.
+
+    Eigenvalues are ``m + sqrt(v) z`` with ``z = standard_spectrum(d, shape)``, so
+    both moments hold to rounding.  ``basis="random"`` rotates them by a Haar
+    orthogonal matrix drawn with ``seed``; ``basis="identity"`` returns the
+    diagonal matrix.
+    """
+    m = float(_checks.real("m", m))
+    v = float(_checks.real("v", v, minimum=0.0))
+    d = _checks.integer("d", d, 1)
+    if d == 1 and v > 0:
+        raise ValueError(f"v must be 0 when d = 1 (one eigenvalue has no spread), got {v!r}")
+    lam = m + np.sqrt(v) * standard_spectrum(d, shape)
+    if basis == "identity":
+        return np.diag(lam)
+    if basis != "random":
+        raise ValueError(f"basis must be 'random' or 'identity', got {basis!r}")
+    rng = np.random.default_rng(seed)
+    q, r = np.linalg.qr(rng.standard_normal((d, d)))
+    q = q * np.sign(np.diag(r))
+    W = (q * lam) @ q.T
+    return 0.5 * (W + W.T)

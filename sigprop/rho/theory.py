@@ -1,0 +1,76 @@
+"""The closed-form profile, by either method: ``theory`` and ``theory_spectrum``.
+
+``method="gaussian"`` is [BHK24]'s Gaussian approximation
+(:mod:`sigprop.rho.propagation`); ``method="exact"`` computes ``rho`` from the
+chi-square decomposition (:mod:`sigprop.rho.exact`).  Both share the signature of
+:func:`sigprop.rho.montecarlo.simulate`, so that a check reads
+``theory(W, T) ~ simulate(W, T, samples=n)``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sigprop.rho import exact, propagation
+from sigprop.rho.propagation import Profile
+
+FORMS = ("finite", "limit", "published")
+METHODS = ("gaussian", "exact")
+
+
+def theory(W, T: int, *, step_cov=None, scale=None, form: str = "finite",
+           method: str = "gaussian") -> Profile:
+    """Closed-form profile for a weight matrix ``W``; ``form`` is finite or limit.
+
+    ``method="gaussian"`` is the paper's approximation; ``"exact"`` computes ``rho``
+    from the chi-square decomposition (:mod:`sigprop.exact`, finite form only) and
+    puts its error bound in ``config["rho_error"]``.  Shares its signature with
+    :func:`sigprop.montecarlo.simulate`, so that a check reads
+    ``theory(W, T) ~ simulate(W, T, samples=n)``.
+    """
+    if form not in ("finite", "limit"):
+        raise ValueError(f"form must be 'finite' or 'limit' for a weight matrix, got {form!r}")
+    if _method(method, form) == "exact":
+        return exact.theory(W, T, step_cov=step_cov, scale=scale)
+    parts = propagation._general_parts(W, T, step_cov, scale, form == "limit")
+    return propagation._profile(*parts, dict(T=int(T), form=form, scale=scale, method="gaussian"))
+
+
+def theory_spectrum(m, v, d, T: int, *, scale=None, form: str = "finite", method: str = "gaussian",
+                    shape: str = "gaussian") -> Profile:
+    """Closed-form profile from the eigenspectrum ``(m, v)`` at dimension ``d``.
+
+    ``form`` is ``finite`` (exact finite-T moments), ``limit`` (``T -> inf`` in
+    ``s = i/T``) or ``published`` (the quoted public form, for comparison).
+    ``m``, ``v``, ``d`` broadcast: a grid of ``(m, v)`` is one call.  ``method="exact"``
+    needs the whole spectrum, not only ``(m, v)``: the eigenvalues are
+    ``m + sqrt(v) z`` with ``z = standard_spectrum(d, shape)`` (``d`` a scalar then).
+
+    Examples
+    --------
+    >>> p = theory_spectrum(np.array([[0.5], [1.0]]), np.array([0.01, 0.1, 1.0]), 64, 128)
+    >>> p.rho.shape
+    (2, 3, 128)
+    """
+    if form not in FORMS:
+        raise ValueError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+    if _method(method, form) == "exact":
+        mean, variance = propagation.spectrum_moments(m, v, d, T, scale=scale)
+        rho, error = exact.band(exact.spectrum_weights(m, v, int(d), T, shape=shape, scale=scale))
+        return propagation.Profile(np.arange(1, T + 1), mean, variance, rho,
+                       dict(T=int(T), form=form, scale=scale, method="exact", shape=shape, rho_error=error))
+    if form == "published":
+        if scale is not None:
+            raise ValueError("scale is fixed to 1/sqrt(d) in the published form")
+        mean, variance = propagation.published_moments(m, v, d, T)
+        parts = (mean, np.sqrt(variance), np.ones_like(mean))
+    else:
+        parts = propagation._spectrum_parts(*propagation._spectrum_args(m, v, d, scale), T, form == "limit")
+    return propagation._profile(*parts, dict(T=int(T), form=form, scale=scale, method="gaussian"))
+
+
+def _method(method: str, form: str) -> str:
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if method == "exact" and form != "finite":
+        raise ValueError(f"method 'exact' needs form 'finite', got {form!r}")
+    return method

@@ -1,0 +1,122 @@
+"""The Gaussian random-walk data model of [BHK24] (SPEC §1).
+
+Tokens are ``x_0 = 0``, ``x_t = x_{t-1} + eps_t`` with ``eps_t ~ N(0, Sigma / T)``
+i.i.d., ``t = 1..T``.  With the default ``Sigma = I_d`` the last token is
+``x_T ~ N(0, I_d)``.  Positions are ``i = 1..T`` and ``s = i / T``.
+
+This module holds the step covariance handling, the exact covariance of the
+positions, and seeded, batched sampling whose memory does not grow with the
+number of samples asked for.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from sigprop.core import checks as _checks
+
+#: Number of floats one batch of random steps may hold (8 MiB in float64).
+BATCH_ELEMENTS = 1 << 20
+
+
+def step_covariance(step_cov, d: int) -> np.ndarray:
+    """The ``d x d`` step covariance ``Sigma`` from a flexible description.
+
+    Parameters
+    ----------
+    step_cov : None, float, (d,) array or (d, d) array
+        ``None`` means ``I_d``; a scalar ``a`` means ``a I_d``; a vector its
+        diagonal; a matrix must be symmetric positive semi-definite.
+    d : int
+        Embedding dimension.
+    """
+    d = _checks.integer("d", d, 1)
+    if step_cov is None:
+        return np.eye(d)
+    arr = np.asarray(step_cov, dtype=float)
+    if arr.ndim == 0:
+        _checks.real("step_cov", arr, minimum=0.0)
+        return float(arr) * np.eye(d)
+    if arr.ndim == 1:
+        if arr.shape != (d,):
+            raise ValueError(f"step_cov as a vector must have length d={d}, got {arr.shape[0]}")
+        _checks.real("step_cov", arr, minimum=0.0)
+        return np.diag(arr)
+    arr = _checks.square_matrix("step_cov", arr)
+    if arr.shape != (d, d):
+        raise ValueError(f"step_cov must be {d} x {d}, got shape {arr.shape}")
+    if not np.allclose(arr, arr.T, rtol=1e-10, atol=1e-12 * max(1.0, np.abs(arr).max())):
+        raise ValueError("step_cov must be symmetric")
+    if np.linalg.eigvalsh(arr).min() < -1e-10 * max(1.0, np.abs(arr).max()):
+        raise ValueError("step_cov must be positive semi-definite")
+    return arr
+
+
+def step_factor(sigma: np.ndarray) -> np.ndarray | None:
+    """A matrix ``L`` with ``L L^T = Sigma``, or ``None`` when ``Sigma = I``."""
+    if np.array_equal(sigma, np.eye(sigma.shape[0])):
+        return None
+    w, v = np.linalg.eigh(sigma)
+    return v * np.sqrt(np.clip(w, 0.0, None))
+
+
+def position_covariance(T: int) -> np.ndarray:
+    """``K[i-1, j-1] = min(i, j) / T``, so that ``Cov(x_i, x_j) = K_ij Sigma``."""
+    T = _checks.integer("T", T, 2)
+    i = np.arange(1, T + 1)
+    return np.minimum.outer(i, i) / T
+
+
+def batch_sizes(samples: int, per_sample: int, batch_size: int | None = None) -> list[int]:
+    """Split ``samples`` into batches of at most ``batch_size`` samples.
+
+    By default a batch holds about :data:`BATCH_ELEMENTS` floats in all, so memory
+    stays bounded however many samples are asked for.
+    """
+    samples = _checks.integer("samples", samples, 1)
+    if batch_size is None:
+        batch_size = max(1, BATCH_ELEMENTS // max(1, per_sample))
+    batch_size = _checks.integer("batch_size", batch_size, 1)
+    full, rest = divmod(samples, batch_size)
+    return [batch_size] * full + ([rest] if rest else [])
+
+
+def standard_steps(samples: int, T: int, d: int, *, seed=None, batch_size: int | None = None,
+                   dtype=np.float64) -> Iterator[np.ndarray]:
+    """Yield batches of i.i.d. ``N(0, 1)`` arrays of shape ``(b, T, d)``.
+
+    The raw material of every simulation: ``eps_t = L n_t / sqrt(T)`` turns them
+    into steps.  The batches hold ``samples`` sequences in all, drawn from
+    ``numpy.random.default_rng(seed)`` in order, so the numbers do not depend on
+    ``batch_size``.
+    """
+    T = _checks.integer("T", T, 2)
+    d = _checks.integer("d", d, 1)
+    rng = np.random.default_rng(seed)
+    for b in batch_sizes(samples, T * d, batch_size):
+        yield rng.standard_normal((b, T, d), dtype=dtype)
+
+
+def sample(samples: int, T: int, d: int, *, step_cov=None, seed=None,
+           batch_size: int | None = None, dtype=np.float64, extra: int = 0) -> Iterator[np.ndarray]:
+    """Yield batches of random-walk sequences ``x`` of shape ``(b, T + extra, d)``.
+
+    ``x[:, t-1]`` is the token ``x_t``; the step variance is ``Sigma / T`` for all
+    ``T + extra`` steps (``extra = 1`` adds the next token ``x_{T+1}``).  The batches
+    together hold ``samples`` sequences; the same ``seed`` gives the same numbers.
+
+    Examples
+    --------
+    >>> xs = np.concatenate(list(sample(10, 8, 3, seed=0)))
+    >>> xs.shape
+    (10, 8, 3)
+    """
+    factor = step_factor(step_covariance(step_cov, _checks.integer("d", d, 1)))
+    scale = 1.0 / np.sqrt(_checks.integer("T", T, 2))
+    extra = _checks.integer("extra", extra, 0)
+    for steps in standard_steps(samples, T + extra, d, seed=seed, batch_size=batch_size, dtype=dtype):
+        if factor is not None:
+            steps = steps @ factor.T.astype(dtype)
+        steps *= scale
+        yield np.cumsum(steps, axis=1, out=steps)

@@ -1,0 +1,138 @@
+"""The command line: outputs, plots, result files and refusal of bad input."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sigprop import cli
+from tests.helpers import bonferroni_z
+
+MODEL = ["--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "128"]
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_predict_json(capsys):
+    code, out, _ = run(capsys, "predict", *MODEL, "--format", "json")
+    res = json.loads(out)
+    assert code == 0
+    assert res["positions"] == list(range(1, 129))
+    assert len(res["rho"]) == len(res["mean"]) == len(res["variance"]) == 128
+    assert res["config"] == {"length": 128, "form": "finite", "method": "gaussian", "mean": 0.5, "var": 0.1, "dim": 64,
+                             "scale": 0.125}
+    assert set(res["localization"]) >= {"total", "entropy", "peak", "width"}
+
+
+def test_predict_table_csv_and_plot(capsys, tmp_path):
+    code, out, _ = run(capsys, "predict", *MODEL, "--plot", str(tmp_path / "p.png"))
+    assert code == 0 and "localization: total =" in out and len(out.splitlines()) == 128 + 3
+    assert (tmp_path / "p.png").stat().st_size > 1000
+    code, out, _ = run(capsys, "predict", *MODEL, "--format", "csv")
+    lines = out.strip().splitlines()
+    assert lines[0] == "position,rho,mean,variance" and len(lines) == 129
+
+
+def test_validate_json_and_result_file(capsys, tmp_path):
+    out_file = tmp_path / "v.json"
+    code, out, _ = run(capsys, "validate", *MODEL, "--samples", "2000", "--seed", "0", "--format", "json",
+                       "--no-progress", "--out", str(out_file))
+    res = json.loads(out)
+    assert code == 0 and json.loads(out_file.read_text()) == res
+    for key in ("rho_mc", "ci_low", "ci_high", "mean_mc", "variance_mc", "max_abs_error"):
+        assert key in res
+    assert res["config"]["samples"] == 2000 and res["config"]["seed"] == 0
+    assert np.isclose(res["max_abs_error"], np.max(np.abs(np.subtract(res["rho"], res["rho_mc"]))))
+    code, again, _ = run(capsys, "validate", *MODEL, "--samples", "2000", "--seed", "0", "--format", "json",
+                         "--no-progress")
+    assert json.loads(again) == res                     # same seed, same numbers
+
+
+def test_validate_non_symmetric_weights(capsys, tmp_path):
+    # closed-form mean and variance of a non-symmetric W within sampling error
+    W = np.random.default_rng(0).standard_normal((6, 6))
+    np.save(tmp_path / "W.npy", W)
+    code, out, err = run(capsys, "validate", "--weights", str(tmp_path / "W.npy"), "--length", "10",
+                         "--samples", "100000", "--seed", "0", "--format", "json")
+    res = json.loads(out)
+    assert code == 0 and "simulating" in err           # progress bar on stderr
+    assert res["config"]["symmetric"] is False
+    z = bonferroni_z(1e-3, 20)
+    assert res["mean_max_z"] <= z and res["variance_max_z"] <= z
+
+
+def test_validate_table_summary(capsys):
+    code, out, _ = run(capsys, "validate", "--mean", "1", "--var", "0.5", "--dim", "4", "--length", "6",
+                       "--samples", "500", "--no-progress")
+    assert code == 0 and out.splitlines()[-1].startswith("summary: largest |rho - rho_mc|")
+
+
+@pytest.fixture
+def bad_files(tmp_path):
+    np.save(tmp_path / "rect.npy", np.ones((2, 3)))
+    np.save(tmp_path / "nan.npy", np.array([[1.0, np.nan], [0.0, 1.0]]))
+    (tmp_path / "text.npy").write_text("not an array")
+    return tmp_path
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["predict", "--mean", "0.5", "--var", "-1", "--dim", "4", "--length", "8"], "argument --var: must be >= 0"),
+    (["predict", "--mean", "0.5", "--var", "1", "--dim", "4", "--length", "1"], "argument --length: must be >= 2"),
+    (["predict", "--mean", "0.5", "--var", "1", "--dim", "0", "--length", "8"], "argument --dim: must be >= 1"),
+    (["predict", "--mean", "0.5", "--var", "1", "--dim", "x", "--length", "8"], "argument --dim: must be an integer"),
+    (["predict", "--mean", "nan", "--var", "1", "--dim", "4", "--length", "8"], "argument --mean: must be finite"),
+    (["predict", "--var", "1", "--dim", "4", "--length", "8"], "argument --mean: required"),
+    (["predict", "--weights", "{d}/rect.npy", "--length", "8"], "argument --weights: must be a square"),
+    (["predict", "--weights", "{d}/nan.npy", "--length", "8"], "non-finite"),
+    (["predict", "--weights", "{d}/text.npy", "--length", "8"], "cannot read"),
+    (["predict", "--weights", "{d}/missing.npy", "--length", "8"], "file not found"),
+    (["predict", "--weights", "{d}/rect.npy", "--mean", "1", "--length", "8"], "argument --weights"),
+    (["validate", "--mean", "0.5", "--var", "1", "--dim", "4", "--length", "8", "--samples", "0"],
+     "argument --samples: must be >= 2"),
+    (["validate", "--mean", "0.5", "--var", "1", "--dim", "1", "--length", "8"], "argument --var: must be 0"),
+    (["validate", "--mean", "0.5", "--var", "1", "--dim", "4", "--length", "8", "--seed", "-3"],
+     "argument --seed: must be >= 0"),
+])
+def test_bad_input_one_line_exit_2(capsys, bad_files, argv, needle):
+    argv = [a.replace("{d}", str(bad_files)) for a in argv]
+    with pytest.raises(SystemExit) as exc:       # argparse-level errors exit directly
+        sys.exit(cli.main(argv))
+    _, err = capsys.readouterr()
+    assert exc.value.code == 2
+    assert len(err.strip().splitlines()) == 1 and needle in err, err
+
+
+def test_console_script_runs():
+    proc = subprocess.run([sys.executable, "-m", "sigprop.cli", "predict", "--mean", "0.5", "--var", "0.1",
+                           "--dim", "4", "--length", "4", "--format", "csv"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("position,rho")
+    proc = subprocess.run([sys.executable, "-m", "sigprop.cli", "predict", "--length", "1"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_exact_method_on_the_command_line(capsys):
+    code, out, _ = run(capsys, "predict", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8",
+                       "--method", "exact", "--format", "json")
+    res = json.loads(out)
+    assert code == 0 and res["method"] == "exact" and max(res["rho_error"]) < 1e-6
+    code, out, _ = run(capsys, "validate", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8",
+                       "--samples", "20000", "--no-progress", "--format", "json")
+    res = json.loads(out)
+    assert set(res["methods"]) == {"gaussian", "exact"}
+    assert res["methods"]["exact"]["max_abs_error"] < res["methods"]["gaussian"]["max_abs_error"]
+
+
+def test_gaussian_error_quick(capsys, tmp_path):
+    code, out, _ = run(capsys, "gaussian-error", "--quick", "--no-progress", "--format", "json",
+                       "--plot", str(tmp_path / "g.png"))
+    res = json.loads(out)
+    assert code == 0 and len(res["rows"]) == 6 and (tmp_path / "g.png").stat().st_size > 10_000
+    small = [r for r in res["rows"] if r["d"] == 2]
+    large = [r for r in res["rows"] if r["d"] == 32]
+    assert min(r["gauss_vs_exact"] for r in small) > max(r["gauss_vs_exact"] for r in large)

@@ -1,0 +1,142 @@
+"""One-layer attention: hand-written gradients, forward invariants, LocAteR, optimizers."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sigprop.model import attention as att
+from sigprop.model import gradcheck
+from sigprop.model import locater
+from sigprop.model import optim
+from sigprop.rho import spectrum
+from sigprop.rho import walk
+
+
+@pytest.mark.parametrize("variant", gradcheck.VARIANTS,
+                         ids=lambda v: "-".join(f"{k}={v[k]}" for k in v))
+def test_gradients_match_finite_differences(variant):
+    cfg = att.Config(d=5, d_k=3 if variant["factored"] else None, attention=variant["attention"],
+                     mode=variant["mode"], causal=variant["causal"], remove_gap=variant["remove_gap"],
+                     gap_scale=1.7 if variant["remove_gap"] else 1.0)
+    out = gradcheck.check(cfg, seed=1)
+    assert max(out["errors"].values()) < 1e-6, out["errors"]
+    assert min(out["norms"].values()) > 1e-3          # the check is not vacuous
+
+
+def test_gradcheck_detects_a_wrong_gradient():
+    a = np.random.default_rng(0).standard_normal((4, 3))
+    assert gradcheck.relative_error(a, a * (1 + 1e-4)) > 1e-6
+
+
+def _inputs(d=4, T=7, B=3, seed=0):
+    return np.concatenate(list(walk.sample(B, T, d, seed=seed))) * 2
+
+
+@pytest.mark.parametrize("attention", att.ATTENTIONS)
+def test_last_query_is_the_last_row_of_all_queries(attention):
+    X = _inputs()
+    cfg = att.Config(d=4, d_k=2, attention=attention)
+    params = att.init_params(cfg, 0, qk_std=2.0)
+    y_last, _ = att.forward(params, X, cfg)
+    y_all, _ = att.forward(params, X, att.Config(d=4, d_k=2, attention=attention, mode="all"))
+    assert np.allclose(y_last, y_all[:, -1])
+
+
+def test_causal_first_token_sees_only_itself():
+    X = _inputs()
+    params = att.init_params(att.Config(d=4), 0)
+    y, cache = att.forward(params, X, att.Config(d=4, mode="all", causal=True))
+    assert np.allclose(y[:, 0], X[:, 0] @ params["W_V"])
+    assert np.allclose(np.triu(cache["A"], 1), 0)
+    y_pwl, _ = att.forward(params, X, att.Config(d=4, mode="all", causal=True, attention="pwl"))
+    assert np.allclose(y_pwl[:, 0], 0)       # one position: centered logit 0, outside (0, 1)
+
+
+def test_logits_follow_the_spec_convention():
+    # z_i = c x_i^T W x_T with W = W_Q W_K^T
+    X = _inputs(d=3, T=5)
+    cfg = att.Config(d=3, d_k=2, scale=0.7)
+    params = att.init_params(cfg, 3)
+    W = params["W_Q"] @ params["W_K"].T
+    Z, _ = att.logits(X, W, cfg)
+    assert np.allclose(Z[1, 2], 0.7 * X[1, 2] @ W @ X[1, -1])
+
+
+@pytest.mark.parametrize("kwargs, message", [(dict(d=0), "d must be"), (dict(d=4, attention="relu"), "attention"),
+                                             (dict(d=4, mode="first"), "mode"),
+                                             (dict(d=4, causal=True), "causal")])
+def test_bad_configurations_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        att.Config(**kwargs)
+
+
+# --- LocAteR ---------------------------------------------------------------------
+
+@given(st.floats(-2, 2), st.floats(0, 3), st.integers(2, 20))
+def test_locater_penalty_is_the_eigenvalue_variance_for_symmetric_W(m, v, d):
+    W = spectrum.make_weights(m, v, d, seed=0)
+    assert np.isclose(locater.penalty(W), v, atol=1e-9 * (1 + v + m * m))
+
+
+@given(st.integers(1, 8), st.integers(0, 2**31))
+def test_locater_is_nonnegative_and_zero_only_at_multiples_of_identity(d, seed):
+    W = np.random.default_rng(seed).standard_normal((d, d))
+    assert locater.penalty(W) >= 0
+    assert np.isclose(locater.penalty(2.5 * np.eye(d)), 0)
+
+
+@given(st.integers(2, 6), st.integers(1, 4), st.integers(0, 2**31))
+def test_locater_gradients_match_finite_differences(d, dk, seed):
+    rng = np.random.default_rng(seed)
+    for params in ({"W": rng.standard_normal((d, d))},
+                   {"W_Q": rng.standard_normal((d, dk)), "W_K": rng.standard_normal((d, dk))}):
+        grads = locater.gradients(params, 0.7)
+        for name, value in params.items():
+            fd = gradcheck.numerical_gradient(lambda: 0.7 * locater.penalty(att.qk_matrix(params)), value)
+            assert gradcheck.relative_error(grads[name], fd) < 1e-6
+
+
+@given(st.integers(2, 10), st.floats(0.001, 0.2), st.floats(0.1, 5), st.integers(0, 2**31))
+def test_a_locater_step_keeps_the_mean_and_shrinks_the_spread(d, lr, lam, seed):
+    W = np.random.default_rng(seed).standard_normal((d, d))
+    step = W - lr * locater.gradients({"W": W}, lam)["W"]
+    assert np.isclose(np.trace(step), np.trace(W))                       # mean kept exactly
+    factor = 1 - 2 * lr * lam / d
+    assert np.isclose(locater.penalty(step), factor ** 2 * locater.penalty(W))
+
+
+# --- optimizers ----------------------------------------------------------------
+
+def test_sgd_with_momentum_follows_its_recursion():
+    p = {"w": np.array([1.0, -2.0])}
+    opt = optim.SGD(lr=0.1, momentum=0.5)
+    g = {"w": np.array([1.0, 1.0])}
+    opt.step(p, g)                     # b = g
+    assert np.allclose(p["w"], [0.9, -2.1])
+    opt.step(p, g)                     # b = 0.5 g + g
+    assert np.allclose(p["w"], [0.75, -2.25])
+
+
+def test_adam_first_step_is_lr_times_sign():
+    p = {"w": np.array([1.0, -2.0, 3.0])}
+    optim.Adam(lr=0.01).step(p, {"w": np.array([5.0, -0.001, 1e3])})
+    assert np.allclose(p["w"], [0.99, -1.99, 2.99], atol=1e-6)
+
+
+@pytest.mark.parametrize("name, lr", [("sgd", 0.05), ("adam", 0.05)])
+def test_optimizers_minimize_a_quadratic(name, lr):
+    A = np.diag([1.0, 4.0, 9.0])
+    p = {"w": np.ones(3)}
+    opt = optim.make(name, lr)
+    for _ in range(500):
+        opt.step(p, {"w": A @ p["w"]})
+    assert np.linalg.norm(p["w"]) < 1e-3
+
+
+def test_bad_optimizer_settings_are_refused():
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        optim.SGD(lr=0)
+    with pytest.raises(ValueError, match="momentum must be < 1"):
+        optim.SGD(momentum=1.0)
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        optim.make("lbfgs", 0.1)

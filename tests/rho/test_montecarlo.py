@@ -1,0 +1,131 @@
+"""Theory equals simulation within sampling error.
+
+Tolerances: each comparison uses the estimate's own standard error (mean, variance)
+or Wilson interval (rho), widened by a Bonferroni factor so that the whole family
+of comparisons in a test has probability at most 1e-3 of a false alarm.  Seeds are
+fixed, so the outcome is the same on every run.
+"""
+import numpy as np
+import pytest
+from scipy import integrate
+from scipy.special import ndtr
+
+from sigprop.rho import propagation as P
+from sigprop.rho.theory import theory, theory_spectrum
+from sigprop.rho import montecarlo as M
+from sigprop.rho import spectrum
+from sigprop.core import stats
+from tests.helpers import bonferroni_z
+
+
+def assert_moments_agree(theory, sim, family_alpha=1e-3):
+    z = bonferroni_z(family_alpha, 2 * theory.mean.size)
+    assert np.all(np.abs(sim.mean - theory.mean) <= z * sim.mean_se)
+    assert np.all(np.abs(sim.variance - theory.variance) <= z * sim.variance_se)
+
+
+def test_general_W_sigma_and_scale():
+    rng = np.random.default_rng(0)
+    d, T = 5, 7
+    W = rng.standard_normal((d, d))                     # non-symmetric
+    B = rng.standard_normal((d, d))
+    sigma = B @ B.T / d + 0.2 * np.eye(d)
+    kwargs = dict(step_cov=sigma, scale=0.4)
+    assert_moments_agree(theory(W, T, **kwargs), M.simulate(W, T, samples=200_000, seed=1, **kwargs))
+
+
+def test_eigenspectrum_form_at_d64_T128():
+    W = spectrum.make_weights(0.5, 0.1, 64, seed=2)
+    assert_moments_agree(theory_spectrum(0.5, 0.1, 64, 128),
+                         M.simulate(W, 128, samples=20_000, seed=3))
+
+
+def test_a_wrong_theory_is_rejected():
+    # the same check must fail for a slightly wrong variance (power of the test)
+    W = spectrum.make_weights(0.5, 0.1, 8, seed=2)
+    expected = theory(W, 16)
+    wrong = P.Profile(expected.positions, expected.mean, 1.05 * expected.variance, expected.rho)
+    with pytest.raises(AssertionError):
+        assert_moments_agree(wrong, M.simulate(W, 16, samples=200_000, seed=4))
+
+
+def exact_rho_d1(w, T, c, sigma2):
+    """Exact rho_i for d = 1 by conditioning on x_T (independent of sigprop's formulas
+    but for alpha, beta): given x_T = x, u_i = x_i - xbar is Gaussian with mean
+    beta x and variance (alpha - beta^2) sigma2, so zc_i = c w u_i x is Gaussian."""
+    alpha, beta = P.coefficients(T)
+    out = []
+    for a, b in zip(alpha, beta):
+        def f(t, a=a, b=b):
+            x = np.sqrt(sigma2) * t
+            mu, sd = c * w * b * x * x, abs(c * w * x) * np.sqrt((a - b * b) * sigma2)
+            return np.exp(-t * t / 2) / np.sqrt(2 * np.pi) * (ndtr((1 - mu) / sd) - ndtr(-mu / sd))
+        out.append(2 * integrate.quad(f, 0, np.inf, epsabs=1e-12, epsrel=1e-10)[0])
+    return np.array(out)
+
+
+def test_rho_estimate_covers_the_exact_value_at_d1():
+    # every position at once: Wilson intervals at level 1 - 1e-3/T (union bound)
+    T = 8
+    W = np.array([[2.0]])
+    exact = exact_rho_d1(2.0, T, c=0.7, sigma2=1.5)
+    sim = M.simulate(W, T, step_cov=1.5, scale=0.7, samples=200_000, seed=5, confidence=1 - 1e-3 / T)
+    assert np.all((sim.ci_low <= exact) & (exact <= sim.ci_high))
+    # ...while the Gaussian approximation, exact in mean and variance, is not a
+    # distribution this skewed product follows: it falls outside every interval.
+    gauss = theory(W, T, step_cov=1.5, scale=0.7).rho
+    assert np.all((gauss < sim.ci_low) | (gauss > sim.ci_high))
+
+
+def test_gaussian_approximation_improves_with_dimension():
+    # largest |rho_gauss - rho_mc| over positions, at d = 2 and d = 128 (m = 0.5, v = 0.1)
+    errors = []
+    for d in (2, 128):
+        W = spectrum.make_weights(0.5, 0.1, d, seed=6)
+        sim = M.simulate(W, 32, samples=20_000, seed=7)
+        errors.append(np.abs(theory(W, 32).rho - sim.rho).max())
+    # Wilson half-widths at n = 20000 are below 0.007: the drop is far beyond noise
+    assert errors[1] < errors[0] - 0.05
+
+
+def test_same_seed_same_numbers():
+    W = spectrum.make_weights(0.3, 0.2, 6, seed=1)
+    a = M.simulate(W, 10, samples=3000, seed=9, batch_size=100)
+    b = M.simulate(W, 10, samples=3000, seed=9, batch_size=1000)
+    c = M.simulate(W, 10, samples=3000, seed=10, batch_size=100)
+    assert np.array_equal(a.rho, b.rho)
+    assert np.allclose(a.mean, b.mean, rtol=1e-12) and np.allclose(a.variance, b.variance, rtol=1e-10)
+    assert not np.array_equal(a.rho, c.rho)
+
+
+def test_shapes_match_the_closed_form():
+    W = spectrum.make_weights(0.3, 0.2, 6, seed=1)
+    sim, th = M.simulate(W, 10, samples=100, seed=0), theory(W, 10)
+    for name in ("positions", "mean", "variance", "rho"):
+        assert getattr(sim, name).shape == getattr(th, name).shape
+    assert sim.ci_low.shape == sim.ci_high.shape == (10,)
+
+
+@pytest.mark.parametrize("kwargs, message", [(dict(samples=1), "samples"), (dict(samples=0), "samples"),
+                                             (dict(confidence=1.0), "confidence")])
+def test_bad_simulation_requests_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        M.simulate(np.eye(2), 4, **kwargs)
+
+
+def test_wilson_interval_known_values():
+    low, high = stats.wilson_interval(0, 10, 0.95)
+    assert low == 0 and np.isclose(high, 0.27753, atol=1e-5)
+    low, high = stats.wilson_interval(5, 10, 0.95)
+    assert np.isclose(low, 0.23659, atol=1e-5) and np.isclose(high, 0.76341, atol=1e-5)
+
+
+def test_streaming_moments_equal_numpy():
+    x = np.random.default_rng(0).standard_normal((1000, 4)) * 3 + 1e6
+    acc = stats.Moments()
+    for part in np.array_split(x, 7):
+        acc.add(part)
+    mean, var, mean_se, var_se = acc.result()
+    assert np.allclose(mean, x.mean(0), rtol=1e-14) and np.allclose(var, x.var(0, ddof=1), rtol=1e-9)
+    assert np.allclose(mean_se, np.sqrt(var / 1000))
+    assert np.allclose(var_se, np.sqrt(2 / 1000) * 9, rtol=0.2)   # Gaussian: sqrt(2/n) sigma^2
