@@ -38,6 +38,7 @@ on a fixed held-out *probe* batch:
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from types import SimpleNamespace
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -50,6 +51,7 @@ from sigprop.rho import walk
 from sigprop.model import attention as att
 from sigprop.model.measures import attention_entropy, max_attention, nanmean, rank_residual
 from sigprop.rho.localization import localization_metrics
+from sigprop.rho.compare import compare, z_scores
 from sigprop.rho.theory import theory
 from sigprop.model.softmax import centered, linear_regime
 from sigprop.rho.spectrum import eig_mean, eig_var, make_weights
@@ -143,17 +145,19 @@ def measure(params: dict, X, target, cfg: TrainConfig) -> dict:
     moments = Moments()
     moments.add(centered(Z))
     mean, var, mean_se, var_se = moments.result()
+    logits = SimpleNamespace(mean=mean, mean_se=mean_se, variance=var, variance_se=var_se)
     out = dict(heldout_loss=0.5 * float(np.sum(resid * resid)) / n,
-               logit_moments_max_z=float(max(np.max(np.abs(mean - prof.mean) / mean_se),
-                                             np.max(np.abs(var - prof.variance) / var_se))),
+               logit_moments_max_z=float(max(np.max(z_scores(prof.mean, mean, mean_se)),
+                                             np.max(z_scores(prof.variance, var, var_se)))),
                eig_mean=float(eig_mean(W)), eig_var=float(eig_var(W)), spread=locater.penalty(W),
                attention_entropy=nanmean(attention_entropy(A)), rho_theory=rho_th)
     if cfg.attention == "pwl":
         inside = np.count_nonzero(linear_regime(Z), axis=0)
         emp = inside / n
         low, high = wilson_interval(inside, n, 0.95)
-        out.update(rho_ci_low=low, rho_ci_high=high, rho_max_abs_error=float(np.abs(emp - rho_th).max()),
-                   rho_coverage=float(np.mean((rho_th >= low) & (rho_th <= high))))
+        c = compare(prof, SimpleNamespace(rho=emp, ci_low=low, ci_high=high, **vars(logits)))
+        out.update(rho_ci_low=low, rho_ci_high=high, rho_max_abs_error=c.max_abs_error,
+                   rho_coverage=c.coverage)
     else:
         emp = np.mean(A * (1 - A), axis=0)
     out["profile_empirical"] = emp

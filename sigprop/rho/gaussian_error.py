@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 
 from sigprop._version import __version__
 from sigprop.rho.montecarlo import simulate
+from sigprop.rho.compare import compare
 from sigprop.rho.theory import theory_spectrum
 from sigprop.rho.spectrum import make_weights
 
@@ -29,14 +30,14 @@ def study(dims=(2, 4, 8, 16, 32, 64, 128, 256), variances=(0.01, 0.1, 1.0), *, m
         ex = theory_spectrum(mean, v, d, T, method="exact", shape=shape)
         W = make_weights(mean, v, d, shape=shape, seed=[seed, k, 0])
         sim = simulate(W, T, samples=samples, seed=[seed, k, 1])
-        inside = (ex.rho >= sim.ci_low) & (ex.rho <= sim.ci_high)
+        exact_vs_mc = compare(ex, sim)
         gap = np.abs(gauss - ex.rho)
         rows.append(dict(d=d, v=v, gauss_vs_exact=float(gap.max()), position=int(gap.argmax()) + 1,
-                         gauss_vs_mc=float(np.abs(gauss - sim.rho).max()),
-                         exact_vs_mc=float(np.abs(ex.rho - sim.rho).max()),
+                         gauss_vs_mc=compare(ex, sim, rho=gauss).max_abs_error,
+                         exact_vs_mc=exact_vs_mc.max_abs_error,
                          exact_error_bound=float(ex.config["rho_error"].max()),
                          ci_halfwidth=float(np.max(sim.ci_high - sim.ci_low) / 2),
-                         exact_coverage=float(inside.mean())))
+                         exact_coverage=exact_vs_mc.coverage))
     return dict(command="gaussian-error", version=__version__,
                 config=dict(dims=list(dims), variances=list(variances), mean=mean, length=T, shape=shape,
                             samples=samples, seed=seed), rows=rows)
