@@ -214,6 +214,11 @@ def _other(key: str, value: Any) -> list[str]:
         return [f"{key}: {v}" for v in value]
     if _is_records(value):
         return [f"{key}:"] + records_table(value)
+    if isinstance(value, dict) and value and all(_is_numbers(v) for v in value.values()):
+        n = max(len(v) for v in value.values())       # shorter arrays end at the last row
+        rows = [[k] + [v[k - n + len(v)] if k - n + len(v) >= 0 else None for v in value.values()]
+                for k in range(n)]
+        return [f"{key}:"] + grid(["#"] + list(value), rows)
     if isinstance(value, dict) and all(_is_scalar(v) or _is_numbers(v) and len(v) <= 8
                                        for v in value.values()):
         return [f"{key}: " + ", ".join(f"{k} = {cell(v)}" for k, v in value.items())]
@@ -222,11 +227,6 @@ def _other(key: str, value: Any) -> list[str]:
         fields = ("name",) + tuple(dict.fromkeys(k for r in rows for k, v in r.items()
                                                  if k != "name" and _is_scalar(v)))
         return [f"{key}:"] + records_table(rows, fields)
-    if isinstance(value, dict) and all(isinstance(v, list) for v in value.values()):
-        n = max(len(v) for v in value.values())       # shorter arrays end at the last row
-        rows = [[k] + [v[k - n + len(v)] if k - n + len(v) >= 0 else None for v in value.values()]
-                for k in range(n)]
-        return [f"{key}:"] + grid(["#"] + list(value), rows)
     return []                                          # large arrays are for JSON only
 
 
