@@ -15,6 +15,7 @@ re-exported here: ``import sigprop as sp; sp.theory_spectrum(0.5, 0.1, 64, 128)`
 """
 from sigprop._version import __version__
 from sigprop.rho.localization import localization_metrics
+from sigprop.rho.logits import LogitModel
 from sigprop.rho.montecarlo import Simulation, simulate
 from sigprop.rho.propagation import (Profile, band_probability, coefficients, logit_moments,
                                      published_moments, spectrum_moments)
@@ -23,7 +24,7 @@ from sigprop.rho.theory import theory, theory_spectrum
 from sigprop.rho.walk import sample
 
 __all__ = [
-    "Profile", "Simulation", "__version__", "band_probability", "coefficients", "eig_mean",
+    "LogitModel", "Profile", "Simulation", "__version__", "band_probability", "coefficients", "eig_mean",
     "eig_var", "localization_metrics", "logit_moments", "make_weights", "published_moments",
     "sample", "simulate", "spectrum_moments", "theory", "theory_spectrum",
 ]
