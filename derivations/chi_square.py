@@ -14,7 +14,7 @@ that the weights reproduce the exact mean ``c beta tr B`` and variance
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -23,7 +23,7 @@ beta = sp.symbols("beta", real=True)
 mu = sp.symbols("mu", real=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def weights():
     """``(w_plus, w_minus)`` per eigenvalue ``mu`` of ``B``, as SymPy expressions."""
     gamma = sp.sqrt(alpha - beta ** 2)

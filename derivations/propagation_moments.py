@@ -17,7 +17,7 @@ Run ``python derivations/propagation_moments.py`` to print the results.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import sympy as sp
@@ -35,14 +35,14 @@ m = sp.symbols("m", real=True)
 v, d = sp.symbols("v d", positive=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def trace_form():
     """``(mu_i, v_i)`` in terms of ``i, T, c`` and the three traces."""
     alpha, beta = walk_moments.coefficients()
     return c * beta * tr1, c ** 2 * (alpha * tr_frob + beta ** 2 * tr_sq)
 
 
-@lru_cache(maxsize=None)
+@cache
 def spectrum_form():
     """``(mu_i, v_i)`` for symmetric ``W``, ``Sigma = I``, ``c = 1/sqrt(d)``."""
     mean, var = trace_form()
@@ -50,7 +50,7 @@ def spectrum_form():
     return sp.simplify(mean.subs(sub)), sp.factor(sp.simplify(var.subs(sub)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def limit_form():
     """``T -> infinity`` limit of :func:`spectrum_form` at ``i = s T``."""
     return tuple(sp.factor(sp.limit(e.subs(i, s * T), T, sp.oo)) for e in spectrum_form())

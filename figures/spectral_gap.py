@@ -1,8 +1,8 @@
 """[NNT24]: spectrum of random Markov attention, rank collapse in width, and the depth study."""
 from __future__ import annotations
 
-from sigprop.gap import spectra as gap
 from sigprop.gap import collapse as rankcollapse
+from sigprop.gap import spectra as gap
 from sigprop.plotting import depth_figure, figure_paths, spectrum_figure, width_figure
 
 

@@ -16,8 +16,14 @@ re-exported here: ``import sigprop as sp; sp.theory_spectrum(0.5, 0.1, 64, 128)`
 from sigprop._version import __version__
 from sigprop.rho.localization import localization_metrics
 from sigprop.rho.montecarlo import Simulation, simulate
-from sigprop.rho.propagation import (Profile, band_probability, coefficients, logit_moments,
-                                     published_moments, spectrum_moments)
+from sigprop.rho.propagation import (
+    Profile,
+    band_probability,
+    coefficients,
+    logit_moments,
+    published_moments,
+    spectrum_moments,
+)
 from sigprop.rho.spectrum import eig_mean, eig_var, make_weights
 from sigprop.rho.theory import theory, theory_spectrum
 from sigprop.rho.walk import sample

@@ -172,7 +172,7 @@ def depth_figure(result: dict, path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
     titles = {"rank_residual": "rank residual of $X_l$", "scale": r"scale $\|X_l\|_F/\sqrt{Td}$",
               "grad_x": r"gradient $\|\partial L/\partial X_l\|_F/\sqrt{Td}$"}
-    for ax, key in zip(axes, titles):
+    for ax, key in zip(axes, titles, strict=True):
         for v, (color, marker, ls) in _VARIANT_STYLE.items():
             y = np.array(result[v][key], dtype=float)
             y = np.where(y > 0, y, np.nan)
@@ -218,7 +218,7 @@ def heads_figure(result: dict, path) -> None:
     panels = (("eig_var", "eigenvalue variance of $W_h$ (log10 |v|)"),
               ("rho_entropy", r"normalized entropy of the predicted $\rho$ profile"))
     fig, axes = plt.subplots(1, 2, figsize=(12, 0.5 * L + 2.2))
-    for ax, (key, title) in zip(axes, panels):
+    for ax, (key, title) in zip(axes, panels, strict=True):
         grid = np.full((L, H), np.nan)
         for r in recs:
             value = r[key]

@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from sigprop.rho.localization import localization_metrics
-from sigprop.rho.theory import theory
 from sigprop.rho.spectrum import eig_mean, eig_var
+from sigprop.rho.theory import theory
 
 LAYOUTS = ("bert", "gpt2", "llama")
 _PATTERNS = {

@@ -32,8 +32,8 @@ import numpy as np
 from scipy.special import erf
 from scipy.stats import spearmanr
 
-from sigprop.model.measures import attention_entropy, max_attention
 from sigprop.checkpoints.heads import head_matrices, load
+from sigprop.model.measures import attention_entropy, max_attention
 from sigprop.model.softmax import linear_regime, softmax
 from sigprop.rho.spectrum import eig_mean, eig_var
 

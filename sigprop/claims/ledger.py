@@ -11,15 +11,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from sigprop._version import __version__
-from sigprop.gap import spectra as gap
 from sigprop.gap import collapse as rankcollapse
+from sigprop.gap import spectra as gap
+from sigprop.model.locater_sweep import sweep
+from sigprop.model.train import TrainConfig
 from sigprop.rho.localization import localization_metrics
 from sigprop.rho.montecarlo import simulate
 from sigprop.rho.propagation import published_moments, spectrum_moments
-from sigprop.rho.theory import theory_spectrum
 from sigprop.rho.spectrum import make_weights
-from sigprop.model.locater_sweep import sweep
-from sigprop.model.train import TrainConfig
+from sigprop.rho.theory import theory_spectrum
 
 VERDICTS = ("supported", "refuted", "partly")
 

@@ -33,9 +33,9 @@ from __future__ import annotations
 import numpy as np
 
 from sigprop.core import checks as _checks
+from sigprop.gap.spectra import MODELS, key_query_matrix, markov_matrix, rescale_factor, spread, weight_std
 from sigprop.model import attention as att
 from sigprop.model.measures import rank_residual
-from sigprop.gap.spectra import MODELS, key_query_matrix, markov_matrix, rescale_factor, spread, weight_std
 
 VARIANTS = ("vanilla", "removed", "rescaled")
 
@@ -154,7 +154,7 @@ def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d
                predicted_layer_factor=float(spread(sigma) / np.sqrt(T)))
     for v in VARIANTS:
         xs, backs, grad_w, kappas = [X0], [], [], []
-        for layer, wv in zip(layers, W_V):
+        for layer, wv in zip(layers, W_V, strict=True):
             if model == "markov":
                 M = mix(layer, v)
                 backs.append(lambda g, M=M, wv=wv: (M.T @ g @ wv.T, None))

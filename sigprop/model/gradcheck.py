@@ -58,7 +58,7 @@ def check(cfg: att.Config, *, batch: int = 3, T: int = 6, seed: int = 0, h: floa
     piecewise-linear softmax are redrawn (the derivative does not exist there).
     """
     rng = np.random.default_rng(seed)
-    for attempt in range(100):
+    for _attempt in range(100):
         params = att.init_params(cfg, rng.integers(2**32), qk_std=1.5)
         X = np.concatenate(list(walk.sample(batch, T, cfg.d, seed=rng.integers(2**32)))) * 2.0
         Y, cache = att.forward(params, X, cfg)

@@ -45,17 +45,16 @@ from tqdm.auto import tqdm
 
 from sigprop._version import __version__
 from sigprop.core import checks as _checks
-from sigprop.model import locater
-from sigprop.model import optim
-from sigprop.rho import walk
-from sigprop.model import attention as att
-from sigprop.model.measures import attention_entropy, max_attention, nanmean, rank_residual
-from sigprop.rho.localization import localization_metrics
-from sigprop.rho.compare import compare, z_scores
-from sigprop.rho.theory import theory
-from sigprop.model.softmax import centered, linear_regime
-from sigprop.rho.spectrum import eig_mean, eig_var, make_weights
 from sigprop.core.stats import Moments, wilson_interval
+from sigprop.model import attention as att
+from sigprop.model import locater, optim
+from sigprop.model.measures import attention_entropy, max_attention, nanmean, rank_residual
+from sigprop.model.softmax import centered, linear_regime
+from sigprop.rho import walk
+from sigprop.rho.compare import compare, z_scores
+from sigprop.rho.localization import localization_metrics
+from sigprop.rho.spectrum import eig_mean, eig_var, make_weights
+from sigprop.rho.theory import theory
 
 TASKS = ("teacher", "next-token")
 

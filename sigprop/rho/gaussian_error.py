@@ -11,10 +11,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from sigprop._version import __version__
-from sigprop.rho.montecarlo import simulate
 from sigprop.rho.compare import compare
-from sigprop.rho.theory import theory_spectrum
+from sigprop.rho.montecarlo import simulate
 from sigprop.rho.spectrum import make_weights
+from sigprop.rho.theory import theory_spectrum
 
 
 def study(dims=(2, 4, 8, 16, 32, 64, 128, 256), variances=(0.01, 0.1, 1.0), *, mean: float = 0.5,

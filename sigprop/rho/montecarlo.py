@@ -17,9 +17,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from sigprop.core import checks as _checks
+from sigprop.core.stats import Moments, wilson_interval
 from sigprop.rho import walk
 from sigprop.rho.propagation import Profile, _scale
-from sigprop.core.stats import Moments, wilson_interval
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,6 @@ from sigprop.core import checks as _checks
 from sigprop.rho.walk import step_covariance
 
 
-
 @dataclass(frozen=True)
 class Profile:
     """Per-position prediction (or estimate) of the centered logits.

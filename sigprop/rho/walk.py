@@ -10,7 +10,7 @@ number of samples asked for.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 

@@ -7,9 +7,7 @@ from hypothesis import strategies as st
 from scipy.special import ndtr
 
 from derivations import chi_square
-from sigprop.rho import exact
-from sigprop.rho import montecarlo
-from sigprop.rho import spectrum
+from sigprop.rho import exact, montecarlo, spectrum
 from sigprop.rho import propagation as P
 from sigprop.rho.theory import theory, theory_spectrum
 
@@ -30,7 +28,7 @@ def test_derivation_weights_match_package():
     mu = np.linalg.eigvalsh(W)
     alpha, beta = P.coefficients(9)
     f = sp.lambdify((chi_square.alpha, chi_square.beta, chi_square.c, chi_square.mu), [wp, wm])
-    want = np.sort(np.concatenate([np.array(f(a, b, 0.7, mu)).ravel() for a, b in zip(alpha, beta)])
+    want = np.sort(np.concatenate([np.array(f(a, b, 0.7, mu)).ravel() for a, b in zip(alpha, beta, strict=True)])
                    .reshape(9, -1), axis=1)
     assert np.allclose(np.sort(exact.chi2_weights(W, 9, scale=0.7), axis=1), want)
 

@@ -14,8 +14,8 @@ import numpy as np
 
 from sigprop.rho import montecarlo as M
 from sigprop.rho import propagation as P
-from sigprop.rho.theory import theory, theory_spectrum
 from sigprop.rho import spectrum
+from sigprop.rho.theory import theory_spectrum
 from tests.helpers import bonferroni_z
 
 M_, V_, D_, T_ = 0.5, 0.1, 16, 8
