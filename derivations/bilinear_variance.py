@@ -1,4 +1,4 @@
-"""Mean and variance of a bilinear form in jointly Gaussian vectors (SymPy).
+"""Mean and variance of a bilinear form in jointly Gaussian vectors (SymPy; docs/theory.md (3.4)).
 
 For zero-mean jointly Gaussian ``u, w`` in ``R^d`` with ``C_uu = E[u u^T]``,
 ``C_ww = E[w w^T]``, ``C_uw = E[u w^T]`` and ``C_wu = C_uw^T``, and any ``W``:

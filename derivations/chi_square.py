@@ -1,4 +1,4 @@
-"""The centered logit as a weighted sum of chi-squares (SymPy).
+"""The centered logit as a weighted sum of chi-squares (SymPy; docs/theory.md (3.16)-(3.20)).
 
 With ``u_i = S(beta h_2 + gamma h_1)``, ``x_T = S h_2`` (``S = Sigma^{1/2}``,
 ``gamma^2 = alpha - beta^2``) the centered logit is ``h^T M h`` with

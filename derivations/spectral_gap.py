@@ -1,4 +1,4 @@
-"""The spectral gap of softmax attention at initialisation [NNT24] (SymPy).
+"""The spectral gap of softmax attention at initialisation [NNT24] (SymPy; docs/theory.md §6).
 
 1. **Logit variance of key-query attention.**  ``G = X W_Q W_K^T X^T / sqrt(d_k)``
    with ``X`` (``T x d``) entries ``N(0, sx^2)`` and ``W_Q, W_K`` (``d x d_k``) entries

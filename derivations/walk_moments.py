@@ -1,6 +1,6 @@
-"""Covariances of the centered random walk, by symbolic summation (SymPy).
+"""Covariances of the centered random walk, by symbolic summation (SymPy; docs/theory.md (3.2)-(3.3)).
 
-Model (SPEC §1): ``x_i = sum_{t <= i} eps_t`` with ``eps_t ~ N(0, Sigma/T)`` i.i.d.
+Model (docs/theory.md (1.1)): ``x_i = sum_{t <= i} eps_t`` with ``eps_t ~ N(0, Sigma/T)`` i.i.d.
 The centered token ``u_i = x_i - xbar``, ``xbar = (1/T) sum_j x_j``, is a linear
 combination of the steps, ``u_i = sum_t a_it eps_t`` with
 

@@ -44,7 +44,7 @@ def published_form(quick):
     return _entry("published-form",
                   "The published closed form mu_i = (i/T - 1/2) tr(W)/sqrt(d), v_i = (2 i^2/T^2 + 7/12) "
                   "tr(W^2)/d^2 gives the mean and variance of the centered logits.",
-                  "SPEC §3 (public re-implementation of [BHK24])",
+                  "docs/theory.md §3.4 (public re-implementation of [BHK24])",
                   f"Monte Carlo, symmetric W with m = {m}, v = {v}, d = {d}, T = {T}, {n} samples; largest "
                   "|difference| over positions in standard errors, for the published and the derived form",
                   dict(published_mean_z=pm, published_variance_z=pv, derived_mean_z=dm, derived_variance_z=dv),
@@ -65,7 +65,7 @@ def gaussian_approximation(quick):
     return _entry("gaussian-approximation",
                   "Approximating the centered logit by a Gaussian with its exact mean and variance gives "
                   "the signal propagation probability accurately.",
-                  "[BHK24], SPEC §3",
+                  "[BHK24], docs/theory.md §3.5",
                   f"largest |rho_gauss - rho_exact| over positions, m = 0.5, v = 0.1, T = {T}, d = 4 and {d_big} "
                   "(exact: chi-square decomposition and Imhof inversion, error < 1e-6)",
                   nums, verdict, f"off by {small:.3f} at d = 4 but {big:.3f} at d = {d_big}: the error falls "
@@ -84,7 +84,7 @@ def spectrum_only(quick):
     half = 1.96 * np.sqrt(0.25 / n) * np.sqrt(2)
     return _entry("mean-variance-only",
                   "For symmetric W and Sigma = I, rho depends on W only through the eigenvalue mean and variance.",
-                  "[BHK24], SPEC §3",
+                  "[BHK24], docs/theory.md §3.3",
                   f"exact rho for a Gaussian and a two-point spectrum with the same m = {m}, v = {v}, d = {d}, "
                   f"T = {T}; Monte Carlo of both with {n} samples",
                   dict(max_exact_difference=diff, max_mc_difference=mc_diff, mc_difference_halfwidth=float(half),
@@ -103,7 +103,7 @@ def localization_by_variance(quick):
     return _entry("small-variance-localizes",
                   "With a non-zero eigenvalue mean, a small eigenvalue variance localizes the rho profile and a "
                   "large variance spreads it thin.",
-                  "[BHK24], SPEC §4",
+                  "[BHK24], docs/theory.md §4",
                   "closed form (Gaussian), m = 0.5, d = 64, T = 128, v in 0.01, 0.1, 1, 10: normalized entropy and "
                   "total of the profile",
                   dict(variances=vs, entropy_normalized=ent.tolist(), total=tot.tolist(),
@@ -118,7 +118,7 @@ def zero_mean(quick):
     ent_m = localization_metrics(theory_spectrum(0.5, np.array(vs), 64, 128).rho)["entropy_normalized"]
     return _entry("zero-mean-no-localization",
                   "With zero eigenvalue mean there is no localization.",
-                  "[BHK24], SPEC §4",
+                  "[BHK24], docs/theory.md §4",
                   "closed form, m = 0 against m = 0.5, d = 64, T = 128, v in 0.01, 0.1, 1, 10: normalized entropy",
                   dict(variances=vs, entropy_m0=ent.tolist(), entropy_m05=ent_m.tolist()),
                   "supported" if np.all(ent > 0.95) and np.all(ent >= ent_m - 1e-9) else "partly",
@@ -142,7 +142,7 @@ def locater_claims(quick):
     up = b["attention_entropy"] > a["attention_entropy"] + a["attention_entropy_sd"] + b["attention_entropy_sd"]
     better = b["heldout_loss"] < a["heldout_loss"] - a["heldout_loss_sd"] - b["heldout_loss_sd"]
     first = _entry("locater-entropy-loss", "LocAteR increases attention entropy and improves the loss.",
-                   "[BHK24], SPEC §4", check, nums,
+                   "[BHK24], docs/theory.md §4", check, nums,
                    "supported" if up and better else ("partly" if up or better else "refuted"),
                    f"attention entropy {a['attention_entropy']:.3f} -> {b['attention_entropy']:.3f}, held-out loss "
                    f"{a['heldout_loss']:.4f} -> {b['heldout_loss']:.4f} (next-token); on the teacher task a strong "
@@ -150,7 +150,7 @@ def locater_claims(quick):
     rank_better = b["rank_residual"] > a["rank_residual"]
     second = _entry("localization-avoids-collapse",
                     "Localized attention (small eigenvalue variance) avoids both rank collapse and entropy collapse.",
-                    "[BHK24], SPEC §4", check + "; rank residual of the all-queries output (0 = rank collapse)",
+                    "[BHK24], docs/theory.md §4", check + "; rank residual of the all-queries output (0 = rank collapse)",
                     nums, "supported" if up and rank_better else ("partly" if up or rank_better else "refuted"),
                     f"entropy rises ({a['attention_entropy']:.3f} -> {b['attention_entropy']:.3f}) but the rank "
                     f"residual does not ({a['rank_residual']:.3f} -> {b['rank_residual']:.3f})")
@@ -167,7 +167,7 @@ def spectral_gap(quick):
     return _entry("spectral-gap",
                   "Softmax attention at initialisation has the outlier eigenvalue 1, sigma_1 near 1 and a bulk of "
                   "radius and width O(T^(-1/2)): a spectral gap that widens with T.",
-                  "[NNT24], SPEC §6",
+                  "[NNT24], docs/theory.md §6",
                   f"random Markov attention, sigma = 0.5, T in {Ts}: sigma_2 and |eig_2| over the predictions "
                   "2 s/sqrt(T) and s/sqrt(T); key-query attention (d = 64) sigma_2 at T = 256 and 1024",
                   dict(T=Ts, sigma_2_over_prediction=ratio_s, eig_2_over_prediction=ratio_e,
@@ -183,7 +183,7 @@ def width_collapse(quick):
     slope = float(np.polyfit(np.log([64, 256, 1024]), np.log(van), 1)[0])
     return _entry("rank-collapse-width",
                   "The spectral gap causes rank collapse in width: A X approaches rank one as T grows.",
-                  "[NNT24], SPEC §6",
+                  "[NNT24], docs/theory.md §6",
                   "one Markov attention layer, sigma = 0.5, X = common row + noise, d = 64, T in 64, 256, 1024; "
                   "rank residual ||Y - mean row||/||Y||",
                   dict(T=[64, 256, 1024], rank_residual=van, predicted=[r["vanilla"]["predicted"] for r in rows],
@@ -199,7 +199,7 @@ def depth_and_fix(quick):
     van, res = mk["vanilla"], mk["rescaled"]
     depth = _entry("rank-collapse-depth",
                    "The gap worsens rank collapse in depth and makes gradients vanish in attention-only stacks.",
-                   "[NNT24], SPEC §6",
+                   "[NNT24], docs/theory.md §6",
                    f"{L}-layer stacks, T = {T}, sigma = 0.5: Markov attention, and key-query attention with W_V",
                    dict(markov_rank_residual=van["rank_residual"], markov_grad_x=van["grad_x"],
                         key_query_rank_residual=kq["vanilla"]["rank_residual"],
@@ -212,7 +212,7 @@ def depth_and_fix(quick):
     fix = _entry("gap-removal-fix",
                  "Removing the gap, A - 1 1^T / T (with the bulk rescaled), resolves rank collapse in width and "
                  "slows it in depth.",
-                 "[NNT24], SPEC §6",
+                 "[NNT24], docs/theory.md §6",
                  "same stacks; rescaling kappa = sqrt(T)/||A - U||_F calibrated at initialisation",
                  dict(markov_removed_scale=mk["removed"]["scale"], markov_rescaled_scale=res["scale"],
                       markov_rescaled_rank_residual=res["rank_residual"], markov_rescaled_grad_x=res["grad_x"],
@@ -268,7 +268,7 @@ def run(quick: bool = False, progress: bool = False) -> dict:
 def markdown(result: dict) -> str:
     lines = ["# Claims ledger", "",
              f"Generated by `sigprop claims{' --quick' if result['config']['quick'] else ''} --format markdown` "
-             f"(sigprop {result['version']}). Each claim of [BHK24] and [NNT24] (SPEC §3-6) with the check that "
+             f"(sigprop {result['version']}). Each claim of [BHK24] and [NNT24] (docs/theory.md §3-§6) with the check that "
              "was run, the numbers it measured and a verdict. A refuted claim is a finding, not a failure.", ""]
     counts = {v: sum(e["verdict"] == v for e in result["claims"]) for v in VERDICTS}
     lines.append("Verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".")

@@ -1,4 +1,4 @@
-"""Rank collapse in width and depth, and the spectral-gap fix [NNT24] (SPEC §6).
+"""Rank collapse in width and depth, and the spectral-gap fix [NNT24] (docs/theory.md §6).
 
 Inputs share a common row plus independent noise, as real token embeddings do:
 ``X = 1 b^T + Z`` with ``b ~ N(0, common^2 I_d)`` and ``Z_ij ~ N(0, noise^2)``.

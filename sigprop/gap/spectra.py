@@ -1,4 +1,4 @@
-"""The spectral gap of softmax attention at initialisation [NNT24] (SPEC §6).
+"""The spectral gap of softmax attention at initialisation [NNT24] (docs/theory.md §6).
 
 Two attention matrices at initialisation (``T x T``, rows sum to 1):
 

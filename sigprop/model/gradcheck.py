@@ -1,4 +1,4 @@
-"""Central finite differences against the hand-written gradients.
+"""Central finite differences against the hand-written gradients (docs/theory.md (5.4)).
 
 For a random linear loss ``L = sum(G * Y)`` (so ``dL/dY = G``) the analytic
 gradient of every parameter and of the input is compared with

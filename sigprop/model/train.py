@@ -1,6 +1,6 @@
 """Training the one-layer attention model on the random walk, with instrumentation.
 
-Tasks (fresh, seeded batches every step; inputs follow SPEC §1 with ``Sigma = I``):
+Tasks (fresh, seeded batches every step; inputs follow docs/theory.md §1 with ``Sigma = I``):
 
 * ``teacher``: the target is the output of a teacher attention of the same kind
   (softmax or piecewise-linear, query = last token) with a symmetric query-key

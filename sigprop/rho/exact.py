@@ -1,4 +1,4 @@
-"""Exact signal propagation probability, beyond the Gaussian approximation.
+"""Exact signal propagation probability, beyond the Gaussian approximation (docs/theory.md §3.5).
 
 The centered logit is a quadratic form in Gaussian variables.  With
 ``S = Sigma^{1/2}``, ``B = S W S``, ``gamma_i = sqrt(alpha_i - beta_i^2)`` and

@@ -1,4 +1,4 @@
-"""How far the paper's Gaussian approximation of ``rho`` is from the truth.
+"""How far the paper's Gaussian approximation of ``rho`` is from the truth (docs/theory.md §3.5).
 
 For a symmetric ``W`` with eigenvalue mean ``m``, variance ``v`` and a chosen
 spectrum shape, the study compares, over all positions, the Gaussian ``rho`` with

@@ -1,4 +1,4 @@
-"""Localization metrics of a signal propagation profile ``rho`` (SPEC §4).
+"""Localization metrics of a signal propagation profile ``rho`` (docs/theory.md (4.1)).
 
 A profile is *localized* when few positions carry most of it.  With
 ``q_i = rho_i / sum_j rho_j`` (the normalized profile) over positions ``i = 1..T``:

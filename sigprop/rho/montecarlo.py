@@ -1,4 +1,4 @@
-"""Monte Carlo estimates of the centered logits and of ``rho_i`` (SPEC §3).
+"""Monte Carlo estimates of the centered logits and of ``rho_i`` (docs/theory.md §3.6).
 
 :func:`simulate` takes the same model arguments as
 :func:`sigprop.rho.theory.theory` and returns the same fields, plus their

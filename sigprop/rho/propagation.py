@@ -1,4 +1,4 @@
-"""Closed-form signal propagation probability of [BHK24] (SPEC §3).
+"""Closed-form signal propagation probability of [BHK24] (docs/theory.md §3.1-§3.4).
 
 The query is the last token and the logits are ``z_i = c x_i^T W x_T``.  The
 centered logit ``zc_i = z_i - (1/T) sum_j z_j = c u_i^T W x_T`` with
@@ -201,7 +201,7 @@ def _spectrum_parts(m, v, d, c, T, limit):
 
 
 def published_moments(m, v, d, T: int):
-    """The form of a public re-implementation, quoted in SPEC §3 (a claim).
+    """The form of a public re-implementation, quoted in docs/theory.md (3.14) (a claim).
 
     ``mu_i = (i/T - 1/2) tr(W)/sqrt(d)`` and
     ``v_i = (2 i^2/T^2 + 7/12) tr(W^2)/d^2`` with ``tr(W) = d m`` and

@@ -1,4 +1,4 @@
-"""Eigenspectrum statistics of a query-key matrix ``W = W_Q W_K^T``.
+"""Eigenspectrum statistics of a query-key matrix ``W = W_Q W_K^T`` (docs/theory.md §3.3).
 
 * ``eig_mean(W) = tr(W) / d`` and ``eig_var(W) = tr(W^2) / d - eig_mean(W)^2`` are
   the mean and variance of the (possibly complex) eigenvalues: ``tr(W^k)`` is the

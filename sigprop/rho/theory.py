@@ -1,4 +1,4 @@
-"""The closed-form profile, by either method: ``theory`` and ``theory_spectrum``.
+"""The closed-form profile, by either method: ``theory`` and ``theory_spectrum`` (docs/theory.md §3).
 
 ``method="gaussian"`` is [BHK24]'s Gaussian approximation
 (:mod:`sigprop.rho.propagation`); ``method="exact"`` computes ``rho`` from the

@@ -1,4 +1,4 @@
-"""The Gaussian random-walk data model of [BHK24] (SPEC §1).
+"""The Gaussian random-walk data model of [BHK24] (docs/theory.md §1).
 
 Tokens are ``x_0 = 0``, ``x_t = x_{t-1} + eps_t`` with ``eps_t ~ N(0, Sigma / T)``
 i.i.d., ``t = 1..T``.  With the default ``Sigma = I_d`` the last token is
