@@ -119,7 +119,8 @@ def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: 
                kappa_predicted=float(rescale_factor(T, sigma)), kappa_measured=float(np.mean(kappas)))
     for v in VARIANTS:
         vals = np.array(r[v])
-        out[v] = dict(rank_residual=float(vals.mean()), rank_residual_se=float(vals.std(ddof=1) / np.sqrt(samples)),
+        out[v] = dict(rank_residual=float(vals.mean()),
+                      rank_residual_se=float(vals.std(ddof=1) / np.sqrt(samples)),
                       predicted=float(pred[v]), scale=float(np.mean(scale[v])))
     return out
 

@@ -70,7 +70,8 @@ def test_real_minilm_checkpoint(capsys):
     recs = json.loads(capsys.readouterr().out)
     assert len(recs) == 72
     assert {(r["layer"], r["head"]) for r in recs} == {(layer, h) for layer in range(6) for h in range(12)}
-    assert all(np.isfinite(r["eig_mean"]) and np.isfinite(r["eig_var"]) and len(r["rho"]) == 128 for r in recs)
+    assert all(np.isfinite(r["eig_mean"]) and np.isfinite(r["eig_var"]) and len(r["rho"]) == 128
+               for r in recs)
 
 
 def test_minilm_bert_matrix_is_the_model_logit_form():

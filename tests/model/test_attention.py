@@ -59,7 +59,8 @@ def test_logits_follow_the_spec_convention():
     assert np.allclose(Z[1, 2], 0.7 * X[1, 2] @ W @ X[1, -1])
 
 
-@pytest.mark.parametrize("kwargs, message", [(dict(d=0), "d must be"), (dict(d=4, attention="relu"), "attention"),
+@pytest.mark.parametrize("kwargs, message", [(dict(d=0), "d must be"),
+                                             (dict(d=4, attention="relu"), "attention"),
                                              (dict(d=4, mode="first"), "mode"),
                                              (dict(d=4, causal=True), "causal")])
 def test_bad_configurations_are_refused(kwargs, message):
