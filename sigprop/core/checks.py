@@ -5,10 +5,12 @@ accepted range; the command line turns that line into exit code 2.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
-def integer(name: str, value, minimum: int) -> int:
+def integer(name: str, value: Any, minimum: int) -> int:
     """``value`` as an ``int`` that is at least ``minimum``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         if not (isinstance(value, (float, np.floating)) and float(value).is_integer()):
@@ -18,7 +20,7 @@ def integer(name: str, value, minimum: int) -> int:
     return int(value)
 
 
-def real(name: str, value, *, minimum: float | None = None, positive: bool = False,
+def real(name: str, value: Any, *, minimum: float | None = None, positive: bool = False,
          maximum: float | None = None, open_max: bool = False) -> np.ndarray:
     """``value`` as a finite float array, optionally bounded below/above."""
     try:
@@ -37,7 +39,7 @@ def real(name: str, value, *, minimum: float | None = None, positive: bool = Fal
     return arr
 
 
-def square_matrix(name: str, value) -> np.ndarray:
+def square_matrix(name: str, value: Any) -> np.ndarray:
     """``value`` as a finite float array of shape ``(..., d, d)`` with ``d >= 1``."""
     try:
         arr = np.asarray(value, dtype=float)

@@ -83,7 +83,7 @@ def init_params(cfg: Config, seed=None, *, qk_std: float = 1.0, v_std: float = 1
     d, d_v = cfg.d, cfg.d_v or cfg.d
     sd = 1.0 / np.sqrt(d)
     params = {}
-    if cfg.factored:
+    if cfg.d_k is not None:
         params["W_Q"] = rng.standard_normal((d, cfg.d_k)) * qk_std * sd
         params["W_K"] = rng.standard_normal((d, cfg.d_k)) * qk_std * sd
     else:

@@ -8,13 +8,14 @@ of a parameter is ``||g_analytic - g_fd|| / max(||g_analytic||, ||g_fd||)``.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 
 from sigprop.model import attention as att
 from sigprop.rho import walk
 
-VARIANTS = [dict(attention=a, mode=m, causal=c, factored=f, remove_gap=g)
+VARIANTS: list[dict[str, Any]] = [dict(attention=a, mode=m, causal=c, factored=f, remove_gap=g)
             for a, m, c, f, g in itertools.product(att.ATTENTIONS, att.MODES, (False, True), (True, False),
                                                    (False, True))
             if not (c and m == "last") and not (g and a == "pwl")]

@@ -185,7 +185,8 @@ def train(cfg: TrainConfig, *, progress: bool = False) -> dict:
     data = np.random.default_rng(seeds[2])
     probe_X, probe_target = task.draw(np.random.default_rng(seeds[3]), cfg.probe)
     opt = optim.make(cfg.optimizer, cfg.lr)
-    history, losses = [], []
+    history: list[dict] = []
+    losses: list[float] = []
 
     def log(step):
         rec = dict(step=step, train_loss=float(np.mean(losses)) if losses else None)

@@ -40,6 +40,7 @@ import numpy as np
 from scipy.special import erf, erfc, roots_legendre
 
 from sigprop.core import checks as _checks
+from sigprop.core.aliases import ArrayLike
 from sigprop.rho.propagation import Profile, _scale, coefficients, logit_moments
 from sigprop.rho.spectrum import standard_spectrum
 from sigprop.rho.walk import step_covariance
@@ -66,7 +67,8 @@ GAUSS_WEIGHTS[7] = _WG[3]
 _MAX_FLOATS = 1 << 22          # working memory of one block of the Imhof integral
 
 
-def chi2_weights(W, T: int, *, step_cov=None, scale=None) -> np.ndarray:
+def chi2_weights(W: ArrayLike, T: int, *, step_cov: ArrayLike | None = None,
+                 scale: ArrayLike | None = None) -> np.ndarray:
     """The ``2d`` chi-square weights of every position's centered logit, shape ``(T, 2d)``."""
     W = _checks.square_matrix("W", W)
     if W.ndim != 2:
@@ -94,7 +96,8 @@ def chi2_weights(W, T: int, *, step_cov=None, scale=None) -> np.ndarray:
     return out
 
 
-def spectrum_weights(m, v, d: int, T: int, *, shape: str = "gaussian", scale=None) -> np.ndarray:
+def spectrum_weights(m: ArrayLike, v: ArrayLike, d: int, T: int, *, shape: str = "gaussian",
+                     scale: ArrayLike | None = None) -> np.ndarray:
     """Chi-square weights for a symmetric ``W`` with eigenvalues ``m + sqrt(v) z`` (``Sigma = I``).
 
     ``z = standard_spectrum(d, shape)``: unlike the Gaussian form, the exact
@@ -117,7 +120,7 @@ def _symmetric_weights(mu, alpha, beta, c):
     return 0.5 * c * np.concatenate([(beta[:, None] + root) * mu, (beta[:, None] - root) * mu], axis=-1)
 
 
-def cdf(weights, x, *, tail: float = 1e-7):
+def cdf(weights: ArrayLike, x: ArrayLike, *, tail: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
     """``P(sum_k w_k chi2_1 <= x)`` and a bound on its absolute error.
 
     ``weights`` has shape ``(..., n)``; ``x`` broadcasts against ``weights[..., 0]``.
@@ -219,14 +222,15 @@ def _panel_integral(lam, x, U, panels):
     return kronrod * U, gauss * U
 
 
-def band(weights, *, tail: float = 1e-7):
+def band(weights: ArrayLike, *, tail: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
     """``P(0 < Q < 1)`` and its error bound for chi-square weights ``(..., n)``."""
     F1, e1 = cdf(weights, 1.0, tail=tail)
     F0, e0 = cdf(weights, 0.0, tail=tail)
     return np.clip(F1 - F0, 0.0, 1.0), e1 + e0
 
 
-def theory(W, T: int, *, step_cov=None, scale=None) -> Profile:
+def theory(W: ArrayLike, T: int, *, step_cov: ArrayLike | None = None,
+           scale: ArrayLike | None = None) -> Profile:
     """Exact ``rho_i`` for a weight matrix; ``config["rho_error"]`` bounds its error.
 
     Same signature as :func:`sigprop.rho.theory.theory`; ``mean`` and ``variance``

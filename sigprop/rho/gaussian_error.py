@@ -7,6 +7,8 @@ dimensions ``d`` and variances ``v``.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -17,7 +19,8 @@ from sigprop.rho.spectrum import make_weights
 from sigprop.rho.theory import theory_spectrum
 
 
-def study(dims=(2, 4, 8, 16, 32, 64, 128, 256), variances=(0.01, 0.1, 1.0), *, mean: float = 0.5,
+def study(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256),
+          variances: Sequence[float] = (0.01, 0.1, 1.0), *, mean: float = 0.5,
           T: int = 64, shape: str = "gaussian", samples: int = 20_000, seed: int = 0,
           progress: bool = False) -> dict:
     """Largest errors over positions for every ``(d, v)``; see the module doc."""

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from sigprop.core.aliases import ArrayLike
+
 METRICS = ("total", "entropy", "entropy_normalized", "effective_tokens", "peak", "peak_s",
            "centroid", "width")
 
 
-def localization_metrics(rho, axis: int = -1) -> dict[str, np.ndarray]:
+def localization_metrics(rho: ArrayLike, axis: int = -1) -> dict[str, np.ndarray]:
     """Localization metrics of ``rho`` along ``axis`` (other axes broadcast)."""
     rho = np.moveaxis(np.asarray(rho, dtype=float), axis, -1)
     if rho.shape[-1] < 2:

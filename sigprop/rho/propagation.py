@@ -36,6 +36,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from sigprop.core import checks as _checks
+from sigprop.core.aliases import ArrayLike
 from sigprop.rho.walk import step_covariance
 
 
@@ -69,7 +70,7 @@ def coefficients(T: int, *, limit: bool = False) -> tuple[np.ndarray, np.ndarray
     return alpha, beta
 
 
-def band_probability(mean, variance) -> np.ndarray:
+def band_probability(mean: ArrayLike, variance: ArrayLike) -> np.ndarray:
     """``P(0 < Z < 1)`` for ``Z ~ N(mean, variance)``, safe in the tails.
 
     Differences of ``Phi`` are taken on the side where both terms are small, so
@@ -107,7 +108,7 @@ def _band(num, q, scale, mean=None) -> np.ndarray:
     return np.clip(rho, 0.0, 1.0, out=rho if isinstance(rho, np.ndarray) and rho.ndim else None)
 
 
-def _from_traces(tr1, tr_frob, tr_sq, c, T: int, limit: bool):
+def _from_traces(tr1, tr_frob, tr_sq, c, T: int, limit: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(num, q, c)`` with ``mean = c num`` and ``sd = c q``, from traces of matrices
     normalized to order one and the overall factor ``c`` (see :func:`_band`)."""
     alpha, beta = coefficients(T, limit=limit)
@@ -117,7 +118,8 @@ def _from_traces(tr1, tr_frob, tr_sq, c, T: int, limit: bool):
     return num, q, c
 
 
-def logit_moments(W, T: int, *, step_cov=None, scale=None, limit: bool = False):
+def logit_moments(W: ArrayLike, T: int, *, step_cov: ArrayLike | None = None, scale: ArrayLike | None = None,
+                  limit: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Exact mean and variance of every centered logit for a general ``W``.
 
     Parameters
@@ -143,7 +145,7 @@ def logit_moments(W, T: int, *, step_cov=None, scale=None, limit: bool = False):
     return c * num + 0.0, (c * q) ** 2
 
 
-def _general_parts(W, T, step_cov, scale, limit):
+def _general_parts(W, T, step_cov, scale, limit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     W = _checks.square_matrix("W", W)
     d = W.shape[-1]
     T = _checks.integer("T", T, 2)
@@ -161,7 +163,8 @@ def _general_parts(W, T, step_cov, scale, limit):
     return _from_traces(tr1, tr_frob, tr_sq, c * w_size * s_size, T, limit)
 
 
-def spectrum_moments(m, v, d, T: int, *, scale=None, limit: bool = False):
+def spectrum_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: ArrayLike | None = None,
+                     limit: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Mean and variance of the centered logits in the eigenspectrum form.
 
     For symmetric ``W`` with eigenvalue mean ``m`` and variance ``v`` and
@@ -173,7 +176,7 @@ def spectrum_moments(m, v, d, T: int, *, scale=None, limit: bool = False):
     return c * num + 0.0, (c * q) ** 2
 
 
-def _spectrum_args(m, v, d, scale):
+def _spectrum_args(m, v, d, scale) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     m = _checks.real("m", m)
     v = _checks.real("v", v, minimum=0.0)
     d = _checks.real("d", d, minimum=1.0)
@@ -184,7 +187,7 @@ def _spectrum_args(m, v, d, scale):
     return m, v, d, _scale(scale, d)
 
 
-def _spectrum_parts(m, v, d, c, T, limit):
+def _spectrum_parts(m, v, d, c, T, limit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(num, q, scale)`` of the eigenspectrum form (see :func:`_band`).
 
     ``tr(W) = d m`` and ``tr(W^2) = ||W||_F^2 = d (v + m^2)``; with the spread
@@ -200,7 +203,7 @@ def _spectrum_parts(m, v, d, c, T, limit):
     return num, q, (c * np.sqrt(d) * np.where(zero, 1.0, r))[..., None]
 
 
-def published_moments(m, v, d, T: int):
+def published_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int) -> tuple[np.ndarray, np.ndarray]:
     """The form of a public re-implementation, quoted in docs/theory.md (3.14) (a claim).
 
     ``mu_i = (i/T - 1/2) tr(W)/sqrt(d)`` and

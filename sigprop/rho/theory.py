@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sigprop.core.aliases import ArrayLike
 from sigprop.rho import exact, propagation
 from sigprop.rho.propagation import Profile
 
@@ -17,7 +18,8 @@ FORMS = ("finite", "limit", "published")
 METHODS = ("gaussian", "exact")
 
 
-def theory(W, T: int, *, step_cov=None, scale=None, form: str = "finite",
+def theory(W: ArrayLike, T: int, *, step_cov: ArrayLike | None = None, scale: ArrayLike | None = None,
+           form: str = "finite",
            method: str = "gaussian") -> Profile:
     """Closed-form profile for a weight matrix ``W``; ``form`` is finite or limit.
 
@@ -35,7 +37,8 @@ def theory(W, T: int, *, step_cov=None, scale=None, form: str = "finite",
     return propagation._profile(*parts, dict(T=int(T), form=form, scale=scale, method="gaussian"))
 
 
-def theory_spectrum(m, v, d, T: int, *, scale=None, form: str = "finite", method: str = "gaussian",
+def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: ArrayLike | None = None,
+                    form: str = "finite", method: str = "gaussian",
                     shape: str = "gaussian") -> Profile:
     """Closed-form profile from the eigenspectrum ``(m, v)`` at dimension ``d``.
 
@@ -55,7 +58,7 @@ def theory_spectrum(m, v, d, T: int, *, scale=None, form: str = "finite", method
         raise ValueError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
     if _method(method, form) == "exact":
         mean, variance = propagation.spectrum_moments(m, v, d, T, scale=scale)
-        rho, error = exact.band(exact.spectrum_weights(m, v, int(d), T, shape=shape, scale=scale))
+        rho, error = exact.band(exact.spectrum_weights(m, v, int(np.asarray(d)), T, shape=shape, scale=scale))
         return propagation.Profile(np.arange(1, T + 1), mean, variance, rho,
                        dict(T=int(T), form=form, scale=scale, method="exact", shape=shape, rho_error=error))
     if form == "published":

@@ -15,12 +15,13 @@ from collections.abc import Iterator
 import numpy as np
 
 from sigprop.core import checks as _checks
+from sigprop.core.aliases import ArrayLike, DTypeLike, Seed
 
 #: Number of floats one batch of random steps may hold (8 MiB in float64).
 BATCH_ELEMENTS = 1 << 20
 
 
-def step_covariance(step_cov, d: int) -> np.ndarray:
+def step_covariance(step_cov: ArrayLike | None, d: int) -> np.ndarray:
     """The ``d x d`` step covariance ``Sigma`` from a flexible description.
 
     Parameters
@@ -82,8 +83,8 @@ def batch_sizes(samples: int, per_sample: int, batch_size: int | None = None) ->
     return [batch_size] * full + ([rest] if rest else [])
 
 
-def standard_steps(samples: int, T: int, d: int, *, seed=None, batch_size: int | None = None,
-                   dtype=np.float64) -> Iterator[np.ndarray]:
+def standard_steps(samples: int, T: int, d: int, *, seed: Seed = None, batch_size: int | None = None,
+                   dtype: DTypeLike = np.float64) -> Iterator[np.ndarray]:
     """Yield batches of i.i.d. ``N(0, 1)`` arrays of shape ``(b, T, d)``.
 
     The raw material of every simulation: ``eps_t = L n_t / sqrt(T)`` turns them
@@ -95,11 +96,12 @@ def standard_steps(samples: int, T: int, d: int, *, seed=None, batch_size: int |
     d = _checks.integer("d", d, 1)
     rng = np.random.default_rng(seed)
     for b in batch_sizes(samples, T * d, batch_size):
-        yield rng.standard_normal((b, T, d), dtype=dtype)
+        yield rng.standard_normal((b, T, d), dtype=dtype)  # type: ignore[arg-type]  # float32/64 only
 
 
-def sample(samples: int, T: int, d: int, *, step_cov=None, seed=None,
-           batch_size: int | None = None, dtype=np.float64, extra: int = 0) -> Iterator[np.ndarray]:
+def sample(samples: int, T: int, d: int, *, step_cov: ArrayLike | None = None, seed: Seed = None,
+           batch_size: int | None = None, dtype: DTypeLike = np.float64,
+           extra: int = 0) -> Iterator[np.ndarray]:
     """Yield batches of random-walk sequences ``x`` of shape ``(b, T + extra, d)``.
 
     ``x[:, t-1]`` is the token ``x_t``; the step variance is ``Sigma / T`` for all
