@@ -38,6 +38,7 @@ import numpy as np
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike, Seed
 from sigprop.core.memory import matrices, require
+from sigprop.core.progress import progress_bar
 from sigprop.gap.spectra import MODELS, key_query_matrix, markov_matrix, rescale_factor, spread, weight_std
 from sigprop.model import attention as att
 from sigprop.model.measures import rank_residual
@@ -99,7 +100,7 @@ def _check(T, sigma, model, d, common, noise):
 
 
 def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: int = 8,
-          common: float = 1.0, noise: float = 1.0, seed: Seed = 0) -> dict:
+          common: float = 1.0, noise: float = 1.0, seed: Seed = 0, progress: bool = False) -> dict:
     """Rank residual of one attention layer's output at length ``T``, per variant.
 
     Mean and standard error over ``samples`` independent draws of ``A`` and ``X``,
@@ -115,7 +116,9 @@ def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: 
     r: dict[str, list[Any]] = {v: [] for v in VARIANTS}
     scale: dict[str, list[float]] = {v: [] for v in VARIANTS}
     kappas, preds = [], []
+    bar = progress_bar(samples, progress, desc=f"T = {T}", unit="draw", leave=False)
     for _ in range(samples):
+        bar.update(1)
         X, b = structured_inputs(T, d, common, noise, rng)
         preds.append(predicted_width(T, sigma, d, common, noise, b2=b @ b)["vanilla"])
         if model == "markov":
@@ -127,6 +130,7 @@ def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: 
             Y = mix(A, v) @ X
             r[v].append(rank_residual(Y))
             scale[v].append(np.linalg.norm(Y) / np.linalg.norm(X))
+    bar.close()
     pred = dict(predicted_width(T, sigma, d, common, noise), vanilla=float(np.mean(preds)))
     out = dict(config=dict(length=T, sigma=sigma, model=model, d=d, samples=samples, common=common,
                            noise=noise, seed=seed),
@@ -140,7 +144,8 @@ def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: 
 
 
 def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d_k: int | None = None,
-          values: bool = False, common: float = 1.0, noise: float = 1.0, seed: Seed = 0) -> dict:
+          values: bool = False, common: float = 1.0, noise: float = 1.0, seed: Seed = 0,
+          progress: bool = False) -> dict:
     """By-layer rank residual, signal scale and gradient norms for the three variants.
 
     Returns, per variant, lists over layers ``l = 0..L`` of ``rank_residual`` of
@@ -173,10 +178,12 @@ def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d
                            common=common, noise=noise, seed=seed),
                kappa_predicted=float(rescale_factor(T, sigma)),
                predicted_layer_factor=float(spread(sigma) / np.sqrt(T)))
+    bar = progress_bar(len(VARIANTS) * L, progress, desc="layers", unit="layer")
     for v in VARIANTS:
         xs, grad_w, kappas = [X0], [], []
         backs: list[Callable[..., tuple[Any, Any]]] = []
         for layer, wv in zip(layers, W_V, strict=True):
+            bar.update(1)
             if model == "markov":
                 M = mix(layer, v)
                 backs.append(lambda g, M=M, wv=wv: (M.T @ g @ wv.T, None))
@@ -205,6 +212,7 @@ def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d
                       grad_x=[float(np.linalg.norm(g) / norm) for g in grads], kappa=kappas)
         if model == "attention":
             out[v]["grad_w"] = grad_w
+    bar.close()
     return out
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike, Seed
 from sigprop.core.memory import matrices, require
+from sigprop.core.progress import activity
 from sigprop.model.softmax import softmax
 
 MODELS = ("markov", "attention")
@@ -116,10 +117,12 @@ def spectrum(A: np.ndarray, top: int | None = None) -> tuple[np.ndarray, np.ndar
 
 
 def report(T: int, sigma: float, *, model: str = "markov", seed: Seed = 0, d: int = 64,
-           d_k: int | None = None, keep_spectrum: bool = False) -> dict:
+           d_k: int | None = None, keep_spectrum: bool = False, progress: bool = False) -> dict:
     """Simulated ``sigma_1``, ``sigma_2``, ``eig_2`` beside the predictions.
 
-    ``keep_spectrum=True`` adds the arrays ``eigenvalues`` and ``singular_values``.
+    ``keep_spectrum=True`` adds the arrays ``eigenvalues`` and ``singular_values``;
+    ``progress`` shows the time spent on standard error (an eigendecomposition of a
+    ``T x T`` matrix takes minutes beyond ``T ~ 5000``).
     """
     T = _checks.integer("T", T, 2)
     sigma = float(_checks.real("sigma", sigma, minimum=0.0))
@@ -131,7 +134,8 @@ def report(T: int, sigma: float, *, model: str = "markov", seed: Seed = 0, d: in
     # the matrix, its logits, and the eigenvalue routine's copy and workspace
     require(matrices(4, T, T) + matrices(2, T, d), "T", f"{T} x {T} float64 matrices")
     A = sample_matrix(model, T, sigma, np.random.default_rng(_checks.seed("seed", seed)), d=d, d_k=d_k)
-    ev, sv = spectrum(A, top=None if keep_spectrum or T <= 1024 else 2)
+    with activity(f"spectrum of a {T} x {T} matrix", progress):
+        ev, sv = spectrum(A, top=None if keep_spectrum or T <= 1024 else 2)
     out = dict(config=dict(length=T, sigma=sigma, model=model, seed=seed, d=d, d_k=d_k),
                sigma_1=float(sv[0]), sigma_2=float(sv[1]), eig_1=float(abs(ev[0])),
                eig_2=float(abs(ev[1])), gap=float(sv[0] - sv[1]))
