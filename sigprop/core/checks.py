@@ -85,7 +85,9 @@ def _floats(name: str, value: Any, what: str) -> np.ndarray:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
+    if isinstance(value, np.ndarray) and value.size > 1:
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    text = " ".join(repr(value).split())
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -103,6 +105,14 @@ def real(name: str, value: Any, *, minimum: float | None = None, positive: bool 
         op = "<" if open_max else "<="
         raise ArgumentError(name, f"must be {op} {maximum:g}, got {_show(value)}")
     return arr
+
+
+def scalar(name: str, value: Any, **bounds: Any) -> float:
+    """``value`` as one finite float within ``bounds`` (those of :func:`real`)."""
+    arr = real(name, value, **bounds)
+    if arr.ndim != 0:
+        raise ArgumentError(name, f"must be a single number, got {_short(value)}")
+    return float(arr)
 
 
 def square_matrix(name: str, value: Any) -> np.ndarray:

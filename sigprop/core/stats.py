@@ -65,7 +65,7 @@ class Moments:
     def add(self, batch: np.ndarray) -> None:
         batch = np.asarray(batch, dtype=np.float64)
         if not np.all(np.isfinite(batch)):
-            raise FloatingPointError("values must be finite (the computation overflowed)")
+            raise ValueError("values must be finite (the computation overflowed)")
         if self._shift is None:
             self._shift = batch.mean(axis=0)
             self._sums = [np.zeros_like(self._shift) for _ in range(4)]
@@ -100,5 +100,5 @@ class Moments:
             out = (self._shift + u * a1, u * u * variance, u * np.sqrt(variance / n),
                    u * u * np.sqrt(np.maximum(m4 - m2 ** 2, 0.0) / n))
         if not all(np.all(np.isfinite(x)) for x in out):
-            raise FloatingPointError("the sample moments overflow float64 (values too large)")
+            raise ValueError("the sample moments overflow float64 (values too large)")
         return out

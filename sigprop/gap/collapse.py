@@ -89,11 +89,11 @@ def predicted_width(T: ArrayLike, sigma: ArrayLike, d: int, common: float, noise
 
 def _check(T, sigma, model, d, common, noise):
     T = _checks.integer("T", T, 2)
-    sigma = float(_checks.real("sigma", sigma, positive=True))
+    sigma = _checks.scalar("sigma", sigma, positive=True)
     spread(sigma)
     d = _checks.integer("d", d, 1)
-    _checks.real("common", common, minimum=0.0)
-    _checks.real("noise", noise, positive=True)
+    _checks.scalar("common", common, minimum=0.0, maximum=1e100)
+    _checks.scalar("noise", noise, positive=True, maximum=1e100)
     if model not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
     return T, sigma, d

@@ -125,7 +125,7 @@ def report(T: int, sigma: float, *, model: str = "markov", seed: Seed = 0, d: in
     ``T x T`` matrix takes minutes beyond ``T ~ 5000``).
     """
     T = _checks.integer("T", T, 2)
-    sigma = float(_checks.real("sigma", sigma, minimum=0.0))
+    sigma = _checks.scalar("sigma", sigma, minimum=0.0)
     d = _checks.integer("d", d, 1)
     d_k = _checks.integer("d_k", d_k, 1) if d_k is not None else d
     spread(sigma)

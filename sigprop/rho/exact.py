@@ -37,8 +37,9 @@ removes the square-root kink).
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import erf, erfc, roots_legendre
+from scipy.special import chdtrc, erf, erfc, roots_legendre
 
+from sigprop.core import checks as _checks
 from sigprop.rho.logits import LogitModel, as_model
 from sigprop.rho.propagation import Profile, moments
 
@@ -90,10 +91,9 @@ def cdf(weights: ArrayLike, x: ArrayLike, *, tail: float = 1e-7) -> tuple[np.nda
     ``weights`` has shape ``(..., n)``; ``x`` broadcasts against ``weights[..., 0]``.
     Returns ``(F, error)`` of the broadcast shape.
     """
-    lam = np.asarray(weights, dtype=float)
-    if not np.all(np.isfinite(lam)):
-        raise ValueError("weights must be finite")
-    x = np.asarray(x, dtype=float)
+    lam, x = _checks.real("weights", weights, minimum=-1e150, maximum=1e150), _checks.real("x", x)
+    if lam.ndim == 0 or lam.shape[-1] == 0:
+        raise _checks.ArgumentError("weights", f"must have shape (..., n) with n >= 1, got {lam.shape}")
     shape = np.broadcast_shapes(lam.shape[:-1], x.shape)
     lam = np.broadcast_to(lam, shape + lam.shape[-1:]).reshape(-1, lam.shape[-1])
     x = np.broadcast_to(x, shape).ravel()
@@ -101,6 +101,12 @@ def cdf(weights: ArrayLike, x: ArrayLike, *, tail: float = 1e-7) -> tuple[np.nda
     lam = np.where(np.abs(lam) > 1e-13 * big, lam, 0.0)
     count = np.count_nonzero(lam, axis=1)
     F, err = np.empty(x.size), np.zeros(x.size)
+    # far tails: P(|Q| > |x|) <= P(max|w| chi2_n > |x|); below ``tail`` the answer is 0 or 1
+    with np.errstate(divide="ignore", over="ignore"):
+        far_mass = chdtrc(np.maximum(count, 1), np.abs(x) / np.where(big[:, 0] > 0, big[:, 0], 1.0))
+    far = (count > 0) & (far_mass <= tail)
+    F[far], err[far] = (x[far] > 0).astype(float), far_mass[far]
+    count = np.where(far, -1, count)                     # done: skip the methods below
     zero = count == 0
     F[zero] = (x[zero] >= 0).astype(float)
     one = count == 1

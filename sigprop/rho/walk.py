@@ -170,7 +170,12 @@ def sample(samples: int, T: int, d: int, *, step_cov: ArrayLike | None = None, s
     factor = step_factor(step_covariance(step_cov, _checks.integer("d", d, 1)))
     scale = 1.0 / np.sqrt(_checks.integer("T", T, 2))
     extra = _checks.integer("extra", extra, 0)
-    for steps in standard_steps(samples, T + extra, d, seed=seed, batch_size=batch_size, dtype=dtype):
+    batches = standard_steps(samples, T + extra, d, seed=seed, batch_size=batch_size, dtype=dtype)
+    return _walks(batches, factor, scale, dtype)        # arguments checked now, not at the first batch
+
+
+def _walks(batches: Iterator[np.ndarray], factor, scale: float, dtype) -> Iterator[np.ndarray]:
+    for steps in batches:
         if factor is not None:
             steps = steps @ factor.T.astype(dtype)
         steps *= scale
