@@ -121,7 +121,7 @@ _MODEL = ("m", "v", "d", "T", "scale", "shape")
 _GAP = ("sigma_1", "sigma_2", "eig_1", "eig_2", "gap", "predicted_sigma_1", "predicted_eig_1",
         "predicted_eig_radius", "predicted_bulk_edge", "predicted_low_rank_sigma_2")
 _TRAIN_AXES = ("task", "attention", "d", "d_k", "T", "batch", "steps", "optimizer", "lr", "locater",
-               "log_every", "probe", "teacher_mean", "teacher_var", "init_scale")
+               "log_every", "probe", "teacher_mean", "teacher_var", "init_scale", "full_rank")
 _FINAL = ("eig_mean", "eig_var", "spread", "rho_total", "rho_entropy", "rho_width", "attention_entropy",
           "rank_residual", "max_attention", "train_loss", "heldout_loss")
 _HISTORY = ("step", "train_loss", "heldout_loss", "attention_entropy", "eig_mean", "eig_var", "rank_residual")

@@ -93,18 +93,22 @@ def collapse_depth(L: int, T: int, sigma: float, *, model: str = "markov", d: in
 _TRAIN_FIELDS = tuple(f.name for f in fields(TrainConfig))
 
 
-def _config(kwargs: dict, seed) -> TrainConfig:
-    return TrainConfig(**kwargs, seed=int(seed))
+def _config(args: dict) -> TrainConfig:
+    kwargs = {k: v for k, v in args.items() if k in _TRAIN_FIELDS}
+    if args["full_rank"]:
+        kwargs["d_k"] = None
+    return TrainConfig(**kwargs)
 
 
 def training(*, task: str = "teacher", attention: str = "softmax", d: int = 16, d_k=16, T: int = 32,
              batch: int = 64, steps: int = 300, optimizer: str = "adam", lr: float = 0.01,
              locater: float = 0.0, log_every: int = 10, probe: int = 2048, teacher_mean: float = 0.5,
-             teacher_var: float = 0.1, init_scale: float = 1.0, seed=0) -> dict:
-    """``sigprop.model.train(TrainConfig(..., seed=seed))``: final measurements and the history."""
-    args = dict(locals())
-    kwargs = {k: v for k, v in args.items() if k in _TRAIN_FIELDS and k != "seed"}
-    record = train(_config(kwargs, seed))
+             teacher_var: float = 0.1, init_scale: float = 1.0, full_rank: bool = False, seed=0) -> dict:
+    """``sigprop.model.train(TrainConfig(..., seed=seed))``: final measurements and the history.
+
+    ``full_rank=True`` trains ``W`` itself (``d_k = None``), as ``sigprop train --full-rank``.
+    """
+    record = train(_config(dict(locals())))
     out = {f"final_{k}": v for k, v in final_row(record).items()}
     for key in ("step", "train_loss", "heldout_loss", "attention_entropy", "eig_mean", "eig_var",
                 "rank_residual"):
@@ -115,10 +119,8 @@ def training(*, task: str = "teacher", attention: str = "softmax", d: int = 16, 
 def locater(*, task: str = "teacher", attention: str = "softmax", d: int = 16, d_k=16, T: int = 32,
             batch: int = 64, steps: int = 300, optimizer: str = "adam", lr: float = 0.01,
             locater: float = 0.0, log_every: int = 10, probe: int = 2048, teacher_mean: float = 0.5,
-            teacher_var: float = 0.1, init_scale: float = 1.0, seed=0) -> dict:
+            teacher_var: float = 0.1, init_scale: float = 1.0, full_rank: bool = False, seed=0) -> dict:
     """One run of the LocAteR sweep: :func:`sigprop.model.locater_sweep.final_row` of
     ``train(TrainConfig(..., locater=locater, seed=seed))``."""
-    args = dict(locals())
-    kwargs = {k: v for k, v in args.items() if k in _TRAIN_FIELDS and k != "seed"}
-    row = final_row(train(_config(kwargs, seed)))
+    row = final_row(train(_config(dict(locals()))))
     return {k: row[k] for k in COLUMNS}
