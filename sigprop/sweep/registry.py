@@ -138,9 +138,9 @@ STUDIES: dict[str, Study] = {
          "mean": ("position",), "mean_mc": ("position",), "mean_se": ("position",),
          "variance": ("position",), "variance_mc": ("position",), "variance_se": ("position",),
          "max_abs_error": (), "max_error_position": (), "coverage": (), "mean_max_z": (),
-         "variance_max_z": ()},
+         "variance_max_z": (), "rho_exact": ("position",), "exact_max_abs_error": (), "exact_coverage": ()},
         {"position": POSITION},
-        "Monte Carlo validation: the closed form beside simulate, compared by sigprop.rho.compare"),
+        "Monte Carlo validation: Gaussian and exact closed forms beside simulate (sigprop.rho.compare)"),
     "exact": Study(
         "sigprop.sweep.studies:exact", _MODEL,
         {"rho": ("position",), "rho_error": ("position",), "rho_gaussian": ("position",)},
