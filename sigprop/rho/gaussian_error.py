@@ -50,6 +50,6 @@ def study(dims=(2, 4, 8, 16, 32, 64, 128, 256), variances=(0.01, 0.1, 1.0), *, m
         raise ValueError("dims and variances give no valid (d, v) pair (v must be 0 when d = 1)")
     rows = [case(d, v, mean=mean, T=T, shape=shape, samples=samples, seed=[seed, k])
             for k, (d, v) in enumerate(tqdm(jobs, disable=not progress, desc="study", unit="case"))]
-    return dict(command="gaussian-error", version=__version__,
+    return dict(version=__version__,
                 config=dict(dims=list(dims), variances=list(variances), mean=mean, length=T, shape=shape,
                             samples=samples, seed=seed), rows=rows)

@@ -14,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from sigprop.core import checks as _checks
+from sigprop.core.progress import progress_bar
 from sigprop.rho import walk
-from sigprop.rho.propagation import Profile, _scale
+from sigprop.rho.logits import as_model
+from sigprop.rho.propagation import Profile
 from sigprop.core.stats import Moments, wilson_interval
 
 
@@ -57,7 +58,7 @@ def centered_logits(steps: np.ndarray, W: np.ndarray, c: float, factor=None) -> 
     return z
 
 
-def simulate(W, T: int, *, step_cov=None, scale=None, samples: int = 100_000, seed=None,
+def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int = 100_000, seed=None,
              batch_size: int | None = None, confidence: float = 0.95,
              progress: bool = False, dtype=np.float64) -> Simulation:
     """Simulate the random walk and estimate every position's statistics.
@@ -65,7 +66,8 @@ def simulate(W, T: int, *, step_cov=None, scale=None, samples: int = 100_000, se
     Parameters
     ----------
     W, T, step_cov, scale
-        As in :func:`sigprop.rho.theory.theory`.
+        As in :func:`sigprop.rho.theory.theory`: an array with ``T`` and the keywords, or
+        a :class:`~sigprop.rho.logits.LogitModel` alone.
     samples : int
         Number of independent sequences, ``>= 2``.
     seed : int or None
@@ -84,22 +86,19 @@ def simulate(W, T: int, *, step_cov=None, scale=None, samples: int = 100_000, se
         probability), but a float32 run draws different numbers from the same seed.
         Moments are always accumulated in float64.
     """
-    W = _checks.square_matrix("W", W)
-    if W.ndim != 2:
-        raise ValueError(f"W must be a single d x d matrix for simulation, got shape {W.shape}")
-    d = W.shape[0]
-    T = _checks.integer("T", T, 2)
+    model = as_model(W, T, step_cov, scale).single("simulation")
+    T, d = model.T, model.d
     samples = _checks.integer("samples", samples, 2)
-    c = float(_scale(scale, d))
+    c = float(model.c)
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    W = W.astype(dtype)
-    factor = walk.step_factor(walk.step_covariance(step_cov, d))
+        raise _checks.ArgumentError("dtype", f"must be float32 or float64, got {dtype}")
+    W = model.W.astype(dtype)
+    factor = model.step_factor
     factor = None if factor is None else factor.astype(dtype)
     moments = Moments()
     inside = np.zeros(T, dtype=np.int64)
-    with tqdm(total=samples, disable=not progress, unit="seq", desc="simulating") as bar:
+    with progress_bar(samples, progress, unit="seq", desc="simulating") as bar:
         for steps in walk.standard_steps(samples, T, d, seed=seed, batch_size=batch_size, dtype=dtype):
             zc = centered_logits(steps, W, c, factor)
             inside += np.count_nonzero((zc > 0) & (zc < 1), axis=0)
@@ -107,7 +106,7 @@ def simulate(W, T: int, *, step_cov=None, scale=None, samples: int = 100_000, se
             bar.update(steps.shape[0])
     mean, variance, mean_se, variance_se = moments.result()
     low, high = wilson_interval(inside, samples, confidence)
-    config = dict(T=T, scale=scale, samples=samples, seed=seed, confidence=confidence, dtype=dtype.name)
+    config = dict(T=T, scale=model.scale, samples=samples, seed=seed, confidence=confidence, dtype=dtype.name)
     return Simulation(np.arange(1, T + 1), mean, variance, inside / samples, config,
                       ci_low=low, ci_high=high, mean_se=mean_se, variance_se=variance_se,
                       samples=samples)

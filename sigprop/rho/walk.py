@@ -53,12 +53,45 @@ def step_covariance(step_cov, d: int) -> np.ndarray:
     return arr
 
 
+def square_roots(sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(L, S)``: a factor ``L L^T = Sigma`` and the symmetric square root ``S = Sigma^{1/2}``.
+
+    From one eigendecomposition ``Sigma = V diag(w) V^T``: ``L = V diag(sqrt(w))`` and
+    ``S = L V^T`` (eigenvalues below zero by rounding are clipped to 0).  The package's
+    only square root of ``Sigma``: :class:`sigprop.rho.logits.LogitModel` caches it.
+    """
+    w, v = np.linalg.eigh(sigma)
+    factor = v * np.sqrt(np.clip(w, 0.0, None))
+    return factor, factor @ v.T
+
+
 def step_factor(sigma: np.ndarray) -> np.ndarray | None:
     """A matrix ``L`` with ``L L^T = Sigma``, or ``None`` when ``Sigma = I``."""
     if np.array_equal(sigma, np.eye(sigma.shape[0])):
         return None
-    w, v = np.linalg.eigh(sigma)
-    return v * np.sqrt(np.clip(w, 0.0, None))
+    return square_roots(sigma)[0]
+
+
+def coefficients(T: int, *, limit: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``(alpha_i, beta_i)`` for ``i = 1..T``, exact or in the ``T -> inf`` limit.
+
+    ``Cov(x_i - xbar) = alpha_i Sigma`` and ``Cov(x_i - xbar, x_T) = beta_i Sigma``
+    (``derivations/walk_moments.py``)::
+
+        beta_i  = (2 i - T - 1) / (2 T)
+        alpha_i = (2 T^2 - 6 T i + 3 T + 6 i^2 - 6 i + 1) / (6 T^2)
+
+    With ``limit=True`` the limiting functions of ``s = i/T`` are returned,
+    ``alpha -> s^2 - s + 1/3`` and ``beta -> s - 1/2``.
+    """
+    T = _checks.integer("T", T, 2)
+    i = np.arange(1, T + 1, dtype=float)
+    if limit:
+        s = i / T
+        return s * s - s + 1.0 / 3.0, s - 0.5
+    beta = (2 * i - T - 1) / (2 * T)
+    alpha = (2 * T * T - 6 * T * i + 3 * T + 6 * i * i - 6 * i + 1) / (6 * T * T)
+    return alpha, beta
 
 
 def position_covariance(T: int) -> np.ndarray:
