@@ -7,7 +7,10 @@
 * :mod:`~sigprop.sweep.studies` -- one cell of each existing study;
 * :mod:`~sigprop.sweep.store` -- the Zarr store written cell by cell, and its status;
 * :mod:`~sigprop.sweep.engine` -- running the cells on a local or remote Dask cluster;
-* :mod:`~sigprop.sweep.command` -- the command line (``sigprop sweep``).
+* :mod:`~sigprop.sweep.plot` -- a stored variable against the first axis.
+
+The command line is ``sigprop sweep`` (:mod:`sigprop.cli.sweep`); ``docs/sweeps.md`` shows
+a sweep end to end.
 
 The store needs the ``sweep`` extra (xarray, zarr, dask[distributed]); the specification
 and the registry do not, and ``import sigprop.sweep`` works without it.  Usage::
@@ -23,8 +26,7 @@ from sigprop.sweep import store as _store
 from sigprop.sweep.registry import STUDIES, Dim, Study, register
 from sigprop.sweep.spec import Spec, cell_seed, load
 
-__all__ = ["Dim", "STUDIES", "Spec", "Study", "cell_seed", "load", "main", "open", "register", "run",
-           "status"]
+__all__ = ["Dim", "STUDIES", "Spec", "Study", "cell_seed", "load", "open", "register", "run", "status"]
 
 
 def run(spec, store, **options) -> dict:
@@ -41,8 +43,3 @@ def open(store):  # noqa: A001 -- sigprop.sweep.open(store), as xarray.open_zarr
     """The store as an ``xarray.Dataset`` (lazily loaded)."""
     return _store.open_dataset(store)
 
-
-def main(argv=None) -> int:
-    """``sigprop sweep ...`` as a function; see :mod:`sigprop.sweep.command`."""
-    from sigprop.sweep import command
-    return command.main(argv)

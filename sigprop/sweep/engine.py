@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from tqdm.auto import tqdm
 
+from sigprop.core.checks import ArgumentError
 from sigprop.sweep import _deps
 from sigprop.sweep.cell import describe, execute
 from sigprop.sweep.spec import Spec
@@ -54,7 +55,7 @@ def run(spec, store, *, workers: int | None = None, scheduler: str | None = None
     """
     spec = Spec.load(spec)
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
-        raise ValueError(f"workers must be an integer >= 0, got {workers!r}")
+        raise ArgumentError("workers", f"must be an integer >= 0, got {workers!r}")
     if sum(x is not None for x in (workers, scheduler, client)) > 1:
         raise ValueError("give at most one of workers, scheduler and client")
     _deps.require()

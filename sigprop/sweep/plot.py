@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 
+from sigprop.core.checks import ArgumentError
 from sigprop.plotting import _pyplot, save
 
 MAX_LEGEND = 10
@@ -18,8 +20,7 @@ def sweep_figure(ds, var: str, path) -> None:
     """
     if var not in ds.data_vars or var in ("status", "error"):
         names = [v for v in ds.data_vars if v not in ("status", "error")]
-        raise ValueError(f"argument --plot: no variable {var!r} in the store (variables: {', '.join(names)})")
-    import json
+        raise ArgumentError("var", f"must be a variable of the store ({', '.join(names)}), got {var!r}")
     axes = list(json.loads(ds.attrs["sweep_spec"])["axes"])
     first = axes[0]
     da = ds[var].load()

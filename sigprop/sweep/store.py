@@ -52,9 +52,17 @@ class Store:
             raise ValueError(f"{self.path} is a zarr store but not a sweep store (no sweep_spec attribute)")
         self.spec_dict = json.loads(attrs["sweep_spec"])
         self.spec = Spec.from_dict(self.spec_dict)
-        study = self.spec.registered
-        self.outputs = dict(study.outputs)
-        self._arrays = {name: self.group[name] for name in (*self.outputs, "status", "error")}
+        self.outputs = dict(self.spec.registered.outputs)
+        self._arrays = {name: self.group[name] for name in ("status", "error")}
+
+    def check_outputs(self) -> None:
+        """Refuse (one line) a store whose variables are not the study's current outputs."""
+        stored = set(self.group.array_keys())
+        missing = [name for name in self.outputs if name not in stored]
+        if missing:
+            raise ValueError(f"{self.path} was written by another version of study {self.spec.study!r} "
+                             f"(no variable {missing[0]!r}); use overwrite (--overwrite) to start it again")
+        self._arrays.update({name: self.group[name] for name in self.outputs})
 
     # --- reading ------------------------------------------------------------------
     def status(self) -> np.ndarray:
@@ -163,7 +171,9 @@ def create(path, spec: Spec) -> Store:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return Store(path)
+    store = Store(path)
+    store.check_outputs()
+    return store
 
 
 def prepare(path, spec: Spec, *, overwrite: bool = False) -> Store:
@@ -180,6 +190,7 @@ def prepare(path, spec: Spec, *, overwrite: bool = False) -> Store:
         if diff:
             raise ValueError(f"{path} holds a different sweep (differs in {', '.join(diff)}); "
                              "use overwrite (--overwrite) to replace it, or another store")
+        existing.check_outputs()
         return existing
     trash = path.parent / f".{path.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     os.rename(path, trash)

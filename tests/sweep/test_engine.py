@@ -86,7 +86,7 @@ def test_a_killed_sweep_resumes_to_the_same_store(tmp_path, client):
     spec.write_text('study = "validation"\nseed = 5\n[args]\nm = 0.5\nT = 16\nsamples = 20000\n'
                     '[axes]\nd = [4, 8]\nv = [0.1, 1.0]\nseed = {start = 0, stop = 4}\n')
     store = tmp_path / "mc.zarr"
-    argv = [sys.executable, "-m", "sigprop.sweep", str(spec), "--store", str(store), "--workers", "2",
+    argv = [sys.executable, "-m", "sigprop.cli", "sweep", str(spec), "--store", str(store), "--workers", "2",
             "--no-progress"]
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     proc = subprocess.Popen(argv, env=env, start_new_session=True, stdout=subprocess.DEVNULL,

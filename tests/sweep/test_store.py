@@ -4,7 +4,6 @@ import pytest
 
 import sigprop.sweep as sw
 from sigprop._version import __version__
-from sigprop.sweep import command
 from sigprop.sweep.registry import Dim, register
 from sigprop.sweep.store import Store
 
@@ -41,8 +40,9 @@ def test_a_registered_study_runs_and_failures_are_recorded(tmp_path):
     assert ds.status.sel(x=3.0).values.tolist() == [2, 2] and np.isnan(ds.y.sel(x=3.0)).all()
     assert ds.attrs["sigprop_version"] == __version__ and ds.attrs["study"] == "test-ramp"
     assert sw.Spec.from_dict(__import__("json").loads(ds.attrs["sweep_spec"])) == sw.Spec.load(SPEC)
-    text = command.status_text(tmp_path / "s.zarr")
-    assert "4 done, 2 failed, 0 pending of 6 cells" in text and "failed at x=3.0, n=2: ArithmeticError" in text
+    st = sw.status(tmp_path / "s.zarr")
+    assert (st["done"], st["failed"], st["pending"], st["total"]) == (4, 2, 0, 6)
+    assert st["failures"][1] == (dict(x=3.0, n=3), "ArithmeticError: x = 3.0 is too large")
     # a rerun computes the failed cells again (and only them)
     assert sw.run(SPEC, tmp_path / "s.zarr", workers=0, progress=False)["ran"] == 2
     assert sw.run(SPEC, tmp_path / "s.zarr", workers=0, progress=False, retry_failed=False)["ran"] == 0
@@ -60,8 +60,8 @@ def test_interrupted_and_half_written_cells_are_recomputed(tmp_path):
     st = Store(tmp_path / "s.zarr")
     assert st.counts() == dict(pending=4, done=2, failed=0, total=6)
     todo = st.todo()
-    st._arrays["y"][todo[0]] = 99.0               # a cell killed after its data, before its status
-    st._arrays["ramp"][todo[0]] = np.full(3, 99.0)
+    st.group["y"][todo[0]] = 99.0               # a cell killed after its data, before its status
+    st.group["ramp"][todo[0]] = np.full(3, 99.0)
     assert st.counts()["pending"] == 4
     res = sw.run(SPEC, tmp_path / "s.zarr", workers=0, progress=False)
     assert res["ran"] == 4
@@ -84,30 +84,15 @@ def test_a_changed_spec_is_refused_unless_overwrite(tmp_path):
         sw.run(SPEC, tmp_path / "plain", workers=0, progress=False)
 
 
-def test_command_line(tmp_path, capsys):
-    spec = tmp_path / "s.toml"
-    spec.write_text('study = "profile"\n[args]\nd = 8\nT = 6\n[axes]\nm = [0.25, 0.5, 1.0]\nv = [0.1, 1.0]\n')
-    store = tmp_path / "p.zarr"
-    assert command.main([str(spec), "--store", str(store), "--workers", "0", "--no-progress"]) == 0
-    assert "6 done, 0 failed, 0 pending of 6 cells" in capsys.readouterr().out
-    assert command.main(["--status", str(store)]) == 0
-    assert "(study profile): 6 done" in capsys.readouterr().out
-    assert command.main(["--plot", "localization_peak", str(store), "--out", str(tmp_path / "f.png")]) == 0
-    assert (tmp_path / "f.png").stat().st_size > 1000
-    for argv, words in ((["--plot", "nope", str(store)], "no variable 'nope'"),
-                        ([str(spec)], "argument --store: required"),
-                        (["--status"], "argument --store: required"),
-                        ([str(tmp_path / "no.toml"), "--store", str(store)], "is not a file"),
-                        ([str(spec), "--store", str(store), "--workers", "-1"], "must be an integer >= 0"),
-                        ([str(spec), "--store", str(store), "--workers", "1", "--scheduler", "tcp://x:1"],
-                         "not allowed with")):
-        assert exit_code(argv) == 2
-        err = capsys.readouterr().err
-        assert words in err and err.count("\n") == 1, err
-
-
-def exit_code(argv):
+def test_a_store_of_another_version_of_the_study_is_refused(tmp_path):
+    path = tmp_path / "s.zarr"
+    sw.run(SPEC, path, workers=0, progress=False)
+    study = sw.STUDIES["test-ramp"]
+    sw.STUDIES["test-ramp"] = sw.Study(study.function, study.axes, {**study.outputs, "z": ()}, study.dims)
     try:
-        return command.main(argv)
-    except SystemExit as exc:            # argparse's own refusals
-        return exc.code
+        with pytest.raises(ValueError, match="written by another version of study 'test-ramp' "
+                                             "\\(no variable 'z'\\); use overwrite"):
+            sw.run(SPEC, path, workers=0, progress=False)
+        assert sw.status(path)["done"] == 4                 # still readable
+    finally:
+        sw.STUDIES["test-ramp"] = study
