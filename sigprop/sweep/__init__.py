@@ -26,7 +26,7 @@ from sigprop.sweep import store as _store
 from sigprop.sweep.registry import STUDIES, Dim, Study, register
 from sigprop.sweep.spec import Spec, cell_seed, load
 
-__all__ = ["Dim", "STUDIES", "Spec", "Study", "cell_seed", "load", "open", "register", "run", "status"]
+__all__ = ["STUDIES", "Dim", "Spec", "Study", "cell_seed", "load", "open", "register", "run", "status"]
 
 
 def run(spec, store, **options) -> dict:
@@ -39,7 +39,7 @@ def status(store) -> dict:
     return _engine.status(store)
 
 
-def open(store):  # noqa: A001 -- sigprop.sweep.open(store), as xarray.open_zarr
+def open(store):
     """The store as an ``xarray.Dataset`` (lazily loaded)."""
     return _store.open_dataset(store)
 

@@ -16,7 +16,8 @@ import logging
 import os
 import sys
 import time
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from tqdm.auto import tqdm
 
@@ -108,7 +109,11 @@ def _dask(tasks, function, outputs, record, state, bar, *, workers, scheduler, c
     own = client is None
     if client is None:
         if scheduler is not None:
-            client = distributed.Client(scheduler, timeout="30s")
+            try:
+                client = distributed.Client(scheduler, timeout="30s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise ArgumentError("scheduler", f"cannot reach a Dask scheduler at {scheduler!r}: "
+                                    f"{' '.join(str(exc).split())}") from None
         else:
             cluster = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                                                processes=True, dashboard_address=":0",

@@ -27,9 +27,10 @@ from __future__ import annotations
 import importlib
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
+from collections.abc import Callable, Mapping
 
-__all__ = ["Dim", "STUDIES", "Study", "get", "register", "resolve"]
+__all__ = ["STUDIES", "Dim", "Study", "get", "register", "resolve"]
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,8 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
@@ -55,7 +56,7 @@ class Spec:
 
     # --- construction -----------------------------------------------------------
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Spec":
+    def from_dict(cls, data: Mapping[str, Any]) -> Spec:
         """Validate ``data`` (the TOML layout above); one-line ``ValueError`` otherwise."""
         if not isinstance(data, Mapping):
             raise ValueError(f"a sweep specification must be a table (dict), got {type(data).__name__}")
@@ -84,7 +85,7 @@ class Spec:
         return spec
 
     @classmethod
-    def load(cls, source) -> "Spec":
+    def load(cls, source) -> Spec:
         """A :class:`Spec` from a TOML file path, a ``dict`` or a :class:`Spec`."""
         if isinstance(source, Spec):
             return source

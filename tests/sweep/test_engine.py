@@ -48,7 +48,7 @@ def test_a_dead_worker_loses_nothing(tmp_path, client):
         busy = {w: keys for w, keys in client.processing().items() if keys}
         if not busy:
             return                         # both idle this instant: try after the next cell
-        worker = sorted(busy)[0]
+        worker = min(busy)
         pid = client.run(os.getpid, workers=[worker])[worker]
         killed.update(worker=worker, cells=len(busy[worker]), done=counts["done"])
         os.kill(pid, signal.SIGKILL)
