@@ -61,6 +61,15 @@ def run(spec, store, *, workers: int | None = None, scheduler: str | None = None
         raise ValueError("give at most one of workers, scheduler and client")
     _deps.require()
     st = prepare(store, spec, overwrite=overwrite)
+    st.lock()
+    try:
+        return _run(spec, st, workers=workers, scheduler=scheduler, client=client, retry_failed=retry_failed,
+                    progress=progress, callback=callback)
+    finally:
+        st.unlock()
+
+
+def _run(spec, st, *, workers, scheduler, client, retry_failed, progress, callback) -> dict:
     todo = st.todo(retry_failed=retry_failed)
     start = time.perf_counter()
     counts = st.counts()

@@ -88,6 +88,30 @@ class Store:
         return [tuple(int(i) for i in ix) for ix in np.argwhere(mask)]
 
     # --- writing ------------------------------------------------------------------
+    def lock(self) -> None:
+        """Hold the store's lock until this process ends or :meth:`unlock`; refuse a second runner.
+
+        An advisory ``flock`` on ``.sweep.lock`` in the store: the kernel releases it when the
+        process dies, however it dies.
+        """
+        try:
+            import fcntl
+        except ImportError:                    # not POSIX: no lock
+            return
+        self._lock = open(self.path / ".sweep.lock", "a")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise ValueError(f"{self.path} is being written by another sigprop sweep (one runner per "
+                             "store; --status reads it meanwhile)") from None
+
+    def unlock(self) -> None:
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.close()                       # closing the file releases the lock
+            self._lock = None
+
     def write(self, index: tuple[int, ...], outcome: tuple[str, Any]) -> str:
         """Record one cell's outcome (data first, status last); returns ``"done"`` or ``"failed"``."""
         state, payload = outcome

@@ -96,3 +96,17 @@ def test_a_store_of_another_version_of_the_study_is_refused(tmp_path):
         assert sw.status(path)["done"] == 4                 # still readable
     finally:
         sw.STUDIES["test-ramp"] = study
+
+
+def test_one_runner_per_store(tmp_path):
+    path = tmp_path / "s.zarr"
+    sw.run(SPEC, path, workers=0, progress=False, retry_failed=False)
+    holder = Store(path)
+    holder.lock()
+    try:
+        with pytest.raises(ValueError, match="is being written by another sigprop sweep"):
+            sw.run(SPEC, path, workers=0, progress=False)
+        assert sw.status(path)["done"] == 4                  # reading is allowed meanwhile
+    finally:
+        holder.unlock()
+    assert sw.run(SPEC, path, workers=0, progress=False)["ran"] == 2
