@@ -1,4 +1,4 @@
-"""Exact signal propagation probability, beyond the Gaussian approximation.
+"""Exact signal propagation probability, beyond the Gaussian approximation (docs/theory.md §3.5).
 
 The centered logit is a quadratic form in Gaussian variables.  With
 ``S = Sigma^{1/2}``, ``B = S W S``, ``gamma_i = sqrt(alpha_i - beta_i^2)`` and
@@ -73,7 +73,8 @@ def chi2_weights(W, T: int | None = None, *, step_cov=None, scale=None) -> np.nd
     return as_model(W, T, step_cov, scale).chi2_weights
 
 
-def spectrum_weights(m, v, d: int, T: int, *, shape: str = "gaussian", scale=None) -> np.ndarray:
+def spectrum_weights(m: ArrayLike, v: ArrayLike, d: int, T: int, *, shape: str = "gaussian",
+                     scale: ArrayLike | None = None) -> np.ndarray:
     """Chi-square weights for a symmetric ``W`` with eigenvalues ``m + sqrt(v) z`` (``Sigma = I``).
 
     ``z = standard_spectrum(d, shape)``: unlike the Gaussian form, the exact
@@ -83,7 +84,7 @@ def spectrum_weights(m, v, d: int, T: int, *, shape: str = "gaussian", scale=Non
     return LogitModel.from_spectrum(m, v, d, T, shape=shape, scale=scale).chi2_weights
 
 
-def cdf(weights, x, *, tail: float = 1e-7):
+def cdf(weights: ArrayLike, x: ArrayLike, *, tail: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
     """``P(sum_k w_k chi2_1 <= x)`` and a bound on its absolute error.
 
     ``weights`` has shape ``(..., n)``; ``x`` broadcasts against ``weights[..., 0]``.
@@ -185,7 +186,7 @@ def _panel_integral(lam, x, U, panels):
     return kronrod * U, gauss * U
 
 
-def band(weights, *, tail: float = 1e-7):
+def band(weights: ArrayLike, *, tail: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
     """``P(0 < Q < 1)`` and its error bound for chi-square weights ``(..., n)``."""
     F1, e1 = cdf(weights, 1.0, tail=tail)
     F0, e0 = cdf(weights, 0.0, tail=tail)

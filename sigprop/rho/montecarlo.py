@@ -1,4 +1,4 @@
-"""Monte Carlo estimates of the centered logits and of ``rho_i`` (SPEC §3).
+"""Monte Carlo estimates of the centered logits and of ``rho_i`` (docs/theory.md §3.6).
 
 :func:`simulate` takes the same model arguments as
 :func:`sigprop.rho.theory.theory` and returns the same fields, plus their
@@ -23,7 +23,7 @@ from sigprop.rho.propagation import Profile
 from sigprop.core.stats import Moments, wilson_interval
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Simulation(Profile):
     """A simulated :class:`~sigprop.propagation.Profile` with its errors.
 
@@ -31,14 +31,15 @@ class Simulation(Profile):
     its Wilson interval at ``confidence``; ``mean_se`` and ``variance_se`` the
     standard errors of ``mean`` and ``variance``.
     """
-    ci_low: np.ndarray = None
-    ci_high: np.ndarray = None
-    mean_se: np.ndarray = None
-    variance_se: np.ndarray = None
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    mean_se: np.ndarray
+    variance_se: np.ndarray
     samples: int = 0
 
 
-def centered_logits(steps: np.ndarray, W: np.ndarray, c: float, factor=None) -> np.ndarray:
+def centered_logits(steps: np.ndarray, W: np.ndarray, c: float,
+                    factor: np.ndarray | None = None) -> np.ndarray:
     """Centered logits ``zc`` (shape ``(b, T)``) from standard normal steps.
 
     ``steps`` has shape ``(b, T, d)`` with i.i.d. ``N(0, 1)`` entries; the walk's
@@ -60,7 +61,7 @@ def centered_logits(steps: np.ndarray, W: np.ndarray, c: float, factor=None) -> 
 
 def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int = 100_000, seed=None,
              batch_size: int | None = None, confidence: float = 0.95,
-             progress: bool = False, dtype=np.float64) -> Simulation:
+             progress: bool = False, dtype: DTypeLike = np.float64) -> Simulation:
     """Simulate the random walk and estimate every position's statistics.
 
     Parameters

@@ -1,4 +1,4 @@
-"""Closed-form signal propagation probability of [BHK24] (SPEC §3).
+"""Closed-form signal propagation probability of [BHK24] (docs/theory.md §3.1-§3.4).
 
 The query is the last token and the logits are ``z_i = c x_i^T W x_T``.  The
 centered logit ``zc_i = z_i - (1/T) sum_j z_j = c u_i^T W x_T`` with
@@ -38,7 +38,6 @@ from scipy.special import ndtr
 from sigprop.core import checks as _checks
 from sigprop.rho.logits import LogitModel, as_model, resolve_scale
 from sigprop.rho.walk import coefficients
-
 
 
 @dataclass(frozen=True)
@@ -93,7 +92,7 @@ def _band(num, q, scale, mean=None) -> np.ndarray:
     return np.clip(rho, 0.0, 1.0, out=rho if isinstance(rho, np.ndarray) and rho.ndim else None)
 
 
-def _from_traces(tr1, tr_frob, tr_sq, c, T: int, limit: bool):
+def _from_traces(tr1, tr_frob, tr_sq, c, T: int, limit: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(num, q, c)`` with ``mean = c num`` and ``sd = c q``, from traces of matrices
     normalized to order one and the overall factor ``c`` (see :func:`_band`)."""
     alpha, beta = coefficients(T, limit=limit)
@@ -141,7 +140,8 @@ def model_parts(model: LogitModel, limit: bool = False):
     return _from_traces(tr1, tr_frob, tr_sq, size, model.T, limit)
 
 
-def spectrum_moments(m, v, d, T: int, *, scale=None, limit: bool = False):
+def spectrum_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: ArrayLike | None = None,
+                     limit: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Mean and variance of the centered logits in the eigenspectrum form.
 
     For symmetric ``W`` with eigenvalue mean ``m`` and variance ``v`` and
@@ -153,7 +153,7 @@ def spectrum_moments(m, v, d, T: int, *, scale=None, limit: bool = False):
     return c * num + 0.0, (c * q) ** 2
 
 
-def _spectrum_args(m, v, d, scale):
+def _spectrum_args(m, v, d, scale) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     m = _checks.real("m", m)
     v = _checks.real("v", v, minimum=0.0)
     d = _checks.real("d", d, minimum=1.0)
@@ -164,7 +164,7 @@ def _spectrum_args(m, v, d, scale):
     return m, v, d, resolve_scale(scale, d)
 
 
-def _spectrum_parts(m, v, d, c, T, limit):
+def _spectrum_parts(m, v, d, c, T, limit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(num, q, scale)`` of the eigenspectrum form (see :func:`_band`).
 
     ``tr(W) = d m`` and ``tr(W^2) = ||W||_F^2 = d (v + m^2)``; with the spread
@@ -180,8 +180,8 @@ def _spectrum_parts(m, v, d, c, T, limit):
     return num, q, (c * np.sqrt(d) * np.where(zero, 1.0, r))[..., None]
 
 
-def published_moments(m, v, d, T: int):
-    """The form of a public re-implementation, quoted in SPEC §3 (a claim).
+def published_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """The form of a public re-implementation, quoted in docs/theory.md (3.14) (a claim).
 
     ``mu_i = (i/T - 1/2) tr(W)/sqrt(d)`` and
     ``v_i = (2 i^2/T^2 + 7/12) tr(W^2)/d^2`` with ``tr(W) = d m`` and

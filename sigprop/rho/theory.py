@@ -1,4 +1,4 @@
-"""The closed-form profile, by either method: ``theory`` and ``theory_spectrum``.
+"""The closed-form profile, by either method: ``theory`` and ``theory_spectrum`` (docs/theory.md §3).
 
 ``method="gaussian"`` is [BHK24]'s Gaussian approximation
 (:mod:`sigprop.rho.propagation`); ``method="exact"`` computes ``rho`` from the
@@ -42,7 +42,8 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None, form: str = "f
     return propagation._profile(*parts, dict(T=model.T, form=form, scale=model.scale, method="gaussian"))
 
 
-def theory_spectrum(m, v, d, T: int, *, scale=None, form: str = "finite", method: str = "gaussian",
+def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: ArrayLike | None = None,
+                    form: str = "finite", method: str = "gaussian",
                     shape: str = "gaussian") -> Profile:
     """Closed-form profile from the eigenspectrum ``(m, v)`` at dimension ``d``.
 
