@@ -5,7 +5,8 @@
 * speed-up: the same ``validation`` sweep (``cells`` cells of Monte Carlo, each about a
   second) on a local Dask cluster of 1 and then 2 worker processes; wall time of
   :func:`sigprop.sweep.run` with the cluster already started and its workers' imports done
-  (start-up, a few seconds, is reported apart), and the 1-minute load average before and after each run, since the
+  (start-up, a few seconds, is reported apart), and the 1-minute load average before and after
+  each run, since the
   machine may be shared;
 * overhead: ``noop`` cells of a study that does nothing (:func:`noop`), on 2 workers and in
   this process (``workers=0``): wall time per cell, i.e. scheduling, transfer and the

@@ -25,7 +25,8 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     engine = p.add_mutually_exclusive_group()
     engine.add_argument("--workers", type=a.number(int), metavar="N",
                         help="local Dask worker processes (default: one per core; 0: in this process)")
-    engine.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="address of an existing Dask scheduler")
+    engine.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                        help="address of an existing Dask scheduler")
     p.add_argument("--overwrite", action="store_true", help="replace a store that holds a different sweep")
     p.add_argument("--status", action="store_true", help="count done / failed / pending cells, list failures")
     p.add_argument("--plot", metavar="VAR", help="draw VAR against the first axis")
@@ -38,7 +39,8 @@ def _arguments(p: argparse.ArgumentParser) -> None:
                      "xarray Dataset to a Zarr store cell by cell; or report (--status) or plot (--plot VAR) "
                      "a store.",
          arguments=_arguments, flags=FLAGS, out=None,
-         view=View(records="failures", show=("done", "failed", "pending", "total", "ran", "seconds", "figure")),
+         view=View(records="failures",
+                   show=("done", "failed", "pending", "total", "ran", "seconds", "figure")),
          exit_code=lambda result: 1 if result.get("failed") and "ran" in result else 0)
 def sweep(args: argparse.Namespace) -> dict:
     from sigprop._version import __version__
@@ -72,7 +74,8 @@ def _read(args: argparse.Namespace) -> dict:
     if args.status:
         st = sw.status(path)
         failures = [dict(coords, error=error) for coords, error in st.pop("failures")]
-        return dict(config=dict(store=str(path), study=st.pop("study")), store=str(path), failures=failures, **st)
+        return dict(config=dict(store=str(path), study=st.pop("study")), store=str(path), failures=failures,
+                    **st)
     figure = args.figure or str(Path(path).with_name(f"{Path(path).stem}-{args.plot}.png"))
     if not Path(figure).parent.is_dir():
         raise UsageError(f"argument --figure: folder not found: {Path(figure).parent}")

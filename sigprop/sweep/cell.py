@@ -6,8 +6,8 @@ a cell that raises never stops the sweep.  Only plain values cross the wire.
 """
 from __future__ import annotations
 
-from typing import Any
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 

@@ -16,8 +16,8 @@ import logging
 import os
 import sys
 import time
-from typing import Any
 from collections.abc import Callable
+from typing import Any
 
 from tqdm.auto import tqdm
 

@@ -31,8 +31,8 @@ def sweep_figure(ds, var: str, path) -> None:
     combos = list(itertools.product(*(range(da.sizes[d]) for d in others)))
     cmap = plt.get_cmap("viridis")
     for k, combo in enumerate(combos):
-        y = da.isel(dict(zip(others, combo))).values
-        label = ", ".join(f"{d}={_fmt(da[d].values[i])}" for d, i in zip(others, combo)) or var
+        y = da.isel(dict(zip(others, combo, strict=True))).values
+        label = ", ".join(f"{d}={_fmt(da[d].values[i])}" for d, i in zip(others, combo, strict=True)) or var
         color = "k" if len(combos) == 1 else cmap(k / max(1, len(combos) - 1))
         ax.plot(x if np.issubdtype(np.asarray(x).dtype, np.number) else [str(v) for v in x], y, "o-",
                 ms=3, lw=1.2, color=color, label=label)

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Callable, Mapping
 
 __all__ = ["STUDIES", "Dim", "Study", "get", "register", "resolve"]
 
@@ -45,7 +45,11 @@ class Dim:
     start: int = 0
 
     def length(self, args: Mapping[str, Any]) -> int:
-        return len(self.labels) if self.labels is not None else int(self.size(args))
+        if self.labels is not None:
+            return len(self.labels)
+        if self.size is None:
+            raise ValueError("a Dim needs size or labels")
+        return int(self.size(args))
 
     def coords(self, n: int) -> list:
         return list(self.labels) if self.labels is not None else list(range(self.start, self.start + n))
@@ -74,7 +78,8 @@ class Study:
         return dict(inspect.signature(self.load()).parameters)
 
     def defaults(self) -> dict[str, Any]:
-        return {k: p.default for k, p in self.parameters().items() if p.default is not inspect.Parameter.empty}
+        return {k: p.default for k, p in self.parameters().items()
+                if p.default is not inspect.Parameter.empty}
 
     def takes_seed(self) -> bool:
         return "seed" in self.parameters()
@@ -153,7 +158,8 @@ STUDIES: dict[str, Study] = {
         {}, "error of the Gaussian approximation against exact rho and Monte Carlo (one (d, v) a cell)"),
     "spectral-gap": Study(
         "sigprop.sweep.studies:spectral_gap", ("T", "sigma", "model", "d", "d_k"),
-        {k: () for k in _GAP}, {}, "spectral gap of attention at initialisation (sigprop.gap.spectra.report)"),
+        {k: () for k in _GAP}, {},
+        "spectral gap of attention at initialisation (sigprop.gap.spectra.report)"),
     "collapse-width": Study(
         "sigprop.sweep.studies:collapse_width", ("T", "sigma", "model", "d", "samples", "common", "noise"),
         {"rank_residual": ("variant",), "rank_residual_se": ("variant",), "predicted": ("variant",),
@@ -170,15 +176,16 @@ STUDIES: dict[str, Study] = {
     "training": Study(
         "sigprop.sweep.studies:training", _TRAIN_AXES,
         {**{f"final_{k}": () for k in _FINAL}, **{f"history_{k}": ("record",) for k in _HISTORY}},
-        {"record": RECORD}, "training of the one-layer model (sigprop.model.train): final values and history"),
+        {"record": RECORD},
+        "training of the one-layer model (sigprop.model.train): final values and history"),
     "locater": Study(
         "sigprop.sweep.studies:locater", _TRAIN_AXES, {k: () for k in _FINAL}, {},
         "the LocAteR sweep: final measurements of a training run per (locater, seed)"),
 }
 
 
-def register(name: str, *, axes, outputs: Mapping[str, tuple[str, ...]], dims: Mapping[str, Dim] | None = None,
-             description: str = ""):
+def register(name: str, *, axes, outputs: Mapping[str, tuple[str, ...]],
+             dims: Mapping[str, Dim] | None = None, description: str = ""):
     """Decorator: register the decorated function as study ``name`` (one table entry)."""
     def wrap(fn):
         STUDIES[name] = Study(f"{fn.__module__}:{fn.__qualname__}", tuple(axes), dict(outputs),

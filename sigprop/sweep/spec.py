@@ -30,10 +30,10 @@ import inspect
 import itertools
 import json
 import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from collections.abc import Iterator, Mapping
 
 import numpy as np
 
@@ -62,7 +62,8 @@ class Spec:
             raise ValueError(f"a sweep specification must be a table (dict), got {type(data).__name__}")
         unknown = [k for k in data if k not in _TOP]
         if unknown:
-            raise ValueError(f"unknown key {unknown[0]!r} in the sweep specification (expected {', '.join(_TOP)})")
+            raise ValueError(f"unknown key {unknown[0]!r} in the sweep specification "
+                             f"(expected {', '.join(_TOP)})")
         if "study" not in data or not isinstance(data["study"], str):
             raise ValueError("the sweep specification needs study = \"NAME\" "
                              f"(one of {', '.join(sorted(registry.STUDIES))})")
@@ -143,12 +144,13 @@ class Spec:
         return itertools.product(*(range(n) for n in self.shape))
 
     def coords(self, index: tuple[int, ...]) -> dict[str, Any]:
-        return {name: values[i] for (name, values), i in zip(self.axes.items(), index)}
+        return {name: values[i] for (name, values), i in zip(self.axes.items(), index, strict=True)}
 
     def cell_seed(self, index: tuple[int, ...]) -> int:
         return cell_seed(self.seed, self.coords(index))
 
-    def arguments(self, index: tuple[int, ...], *, defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def arguments(self, index: tuple[int, ...], *,
+                  defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The keyword arguments of the study function for cell ``index``.
 
         With ``defaults`` (the function's defaults) the result is the full set of values,
@@ -233,8 +235,8 @@ def _expand(name: str, value) -> list:
     if not values:
         raise ValueError(f"{where} is empty")
     values = [_plain(v) for v in values]
-    kinds = {str if isinstance(v, str) else bool if isinstance(v, bool) else float if isinstance(v, (int, float))
-             else None for v in values}
+    kinds = {str if isinstance(v, str) else bool if isinstance(v, bool)
+             else float if isinstance(v, (int, float)) else None for v in values}
     if None in kinds or len(kinds) != 1:
         raise ValueError(f"{where} must hold numbers, strings or booleans of one kind, got {values!r}")
     if kinds == {float} and any(isinstance(v, float) for v in values):
@@ -264,7 +266,8 @@ def _range(where: str, table: Mapping) -> list:
             vals = np.linspace(start, stop, num)
         elif spacing == "log":
             if start <= 0 or stop <= 0:
-                raise ValueError(f"{where}: a log range needs start > 0 and stop > 0, got {start!r}, {stop!r}")
+                raise ValueError(f"{where}: a log range needs start > 0 and stop > 0, "
+                                 f"got {start!r}, {stop!r}")
             vals = np.geomspace(start, stop, num)
         else:
             raise ValueError(f"{where}.spacing must be 'linear' or 'log', got {spacing!r}")
@@ -277,6 +280,6 @@ def _range(where: str, table: Mapping) -> list:
     count = int(np.ceil((stop - start) / step - 1e-9))
     if count > 1_000_000:
         raise ValueError(f"{where}: the range has {count} values (at most 1000000)")
-    if all(isinstance(x, int) for x in (start, stop, step)):
+    if isinstance(start, int) and isinstance(stop, int) and isinstance(step, int):
         return list(range(start, stop, step))
     return [float(np.round(start + k * step, 12)) for k in range(max(count, 0))]

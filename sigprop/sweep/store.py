@@ -24,9 +24,9 @@ import json
 import os
 import shutil
 import uuid
-from pathlib import Path
-from typing import Any
 from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -72,7 +72,8 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         s = self.status()
-        return {name: int(np.count_nonzero(s == code)) for code, name in STATES.items()} | {"total": int(s.size)}
+        counts = {name: int(np.count_nonzero(s == code)) for code, name in STATES.items()}
+        return counts | {"total": int(s.size)}
 
     def failures(self, limit: int | None = None) -> list[tuple[dict, str]]:
         """``(coordinates, error)`` of failed cells (the first ``limit``)."""
@@ -98,11 +99,12 @@ class Store:
             import fcntl
         except ImportError:                    # not POSIX: no lock
             return
-        self._lock = open(self.path / ".sweep.lock", "a")
+        self._lock: IO[str] | None = open(self.path / ".sweep.lock", "a")   # held until unlock
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self._lock.close()
+            self._lock = None
             raise ValueError(f"{self.path} is being written by another sigprop sweep (one runner per "
                              "store; --status reads it meanwhile)") from None
 
@@ -131,7 +133,7 @@ class Store:
     def _pad(self, name: str, value) -> np.ndarray:
         full = self._arrays[name].shape[len(self.spec.shape):]
         value = np.asarray(value, dtype=float)
-        if value.ndim != len(full) or any(n > m for n, m in zip(value.shape, full)):
+        if value.ndim != len(full) or any(n > m for n, m in zip(value.shape, full, strict=True)):
             raise ValueError(f"output {name!r} has shape {value.shape}, the store holds at most {full}")
         if value.shape == full:
             return value

@@ -91,7 +91,8 @@ def collapse_depth(L: int, T: int, sigma: float, *, model: str = "markov", d: in
                          seed=seed)
     out = {k: [res[v][k] for v in collapse.VARIANTS] for k in ("rank_residual", "scale", "grad_x", "kappa")}
     out["grad_w"] = [res[v].get("grad_w", [np.nan] * L) for v in collapse.VARIANTS]
-    return dict(out, kappa_predicted=res["kappa_predicted"], predicted_layer_factor=res["predicted_layer_factor"])
+    return dict(out, kappa_predicted=res["kappa_predicted"],
+                predicted_layer_factor=res["predicted_layer_factor"])
 
 
 _TRAIN_FIELDS = tuple(f.name for f in fields(TrainConfig))

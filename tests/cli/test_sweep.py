@@ -24,9 +24,11 @@ def test_run_status_and_plot(tmp_path, capsys):
     assert "# study = profile" in out and "done = 6" in out and "failed = 0" in out
     assert cli.main(["sweep", "--status", str(store), "--format", "json"]) == 0
     res = json.loads(capsys.readouterr().out)
-    assert (res["done"], res["failed"], res["pending"], res["total"]) == (6, 0, 0, 6) and res["failures"] == []
+    assert (res["done"], res["failed"], res["pending"], res["total"]) == (6, 0, 0, 6)
+    assert res["failures"] == []
     assert "command" not in res and res["config"]["study"] == "profile"
-    assert cli.main(["sweep", "--plot", "localization_peak", str(store), "--figure", str(tmp_path / "f.png")]) == 0
+    figure = str(tmp_path / "f.png")
+    assert cli.main(["sweep", "--plot", "localization_peak", str(store), "--figure", figure]) == 0
     assert (tmp_path / "f.png").stat().st_size > 1000
     assert cli.main(["sweep", "--plot", "rho", "--store", str(store)]) == 0          # default figure path
     assert (tmp_path / "p-rho.png").stat().st_size > 1000

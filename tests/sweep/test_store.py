@@ -8,7 +8,8 @@ from sigprop.sweep.registry import Dim, register
 from sigprop.sweep.store import Store
 
 
-@register("test-ramp", axes=("x", "n"), outputs={"y": (), "ramp": ("k",)}, dims={"k": Dim(size=lambda a: a["n"])})
+@register("test-ramp", axes=("x", "n"), outputs={"y": (), "ramp": ("k",)},
+          dims={"k": Dim(size=lambda a: a["n"])})
 def ramp(x: float, n: int, *, fail_above: float = np.inf, seed=0) -> dict:
     """A toy study: fails for x above ``fail_above``; ``ramp`` has ``n`` entries."""
     if x > fail_above:
@@ -74,8 +75,8 @@ def test_a_changed_spec_is_refused_unless_overwrite(tmp_path):
     changed = dict(SPEC, axes=dict(x=[1.0, 2.0], n=[2, 3]))
     with pytest.raises(ValueError) as err:
         sw.run(changed, path, workers=0, progress=False)
-    assert str(err.value) == (f"{path} holds a different sweep (differs in axes.x); use overwrite (--overwrite) "
-                              "to replace it, or another store")
+    assert str(err.value) == (f"{path} holds a different sweep (differs in axes.x); "
+                              "use overwrite (--overwrite) to replace it, or another store")
     res = sw.run(changed, path, workers=0, progress=False, overwrite=True)
     assert res["total"] == 4 and res["ran"] == 4
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.zarr"]          # no temporary left behind

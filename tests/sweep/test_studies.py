@@ -59,14 +59,16 @@ def test_spectral_gap_and_collapse(tmp_path):
     for T in (8, 16):
         rep = report(T, 1.0, seed=int(ds.cell_seed.sel(T=T)))
         assert ds.sigma_2.sel(T=T).item() == rep["sigma_2"] and ds.gap.sel(T=T).item() == rep["gap"]
-    w = run(tmp_path / "w", dict(study="collapse-width", args=dict(sigma=1.0, d=4, samples=2), axes=dict(T=[8])))
+    w = run(tmp_path / "w", dict(study="collapse-width", args=dict(sigma=1.0, d=4, samples=2),
+                                 axes=dict(T=[8])))
     res = collapse.width(8, 1.0, d=4, samples=2, seed=int(w.cell_seed.sel(T=8)))
     assert list(w.variant.values) == list(collapse.VARIANTS)
     assert w.rank_residual.sel(T=8, variant="removed").item() == res["removed"]["rank_residual"]
     dp = run(tmp_path / "d", dict(study="collapse-depth", args=dict(T=8, sigma=1.0, d=4),
                                   axes=dict(L=[1, 2], model=["markov", "attention"])))
     assert dp.sizes["layer"] == 3 and dp.sizes["attention_layer"] == 2
-    res = collapse.depth(2, 8, 1.0, model="attention", d=4, seed=int(dp.cell_seed.sel(L=2, model="attention")))
+    seed = int(dp.cell_seed.sel(L=2, model="attention"))
+    res = collapse.depth(2, 8, 1.0, model="attention", d=4, seed=seed)
     np.testing.assert_array_equal(dp.grad_x.sel(L=2, model="attention", variant="vanilla").values,
                                   res["vanilla"]["grad_x"])
     assert np.isnan(dp.grad_w.sel(model="markov")).all()
@@ -78,7 +80,8 @@ def test_training_and_locater(tmp_path):
     cfg = TrainConfig(**TRAIN, locater=0.1, seed=int(ds.cell_seed.sel(locater=0.1)))
     rec = train(cfg)
     assert ds.final_heldout_loss.sel(locater=0.1).item() == final_row(rec)["heldout_loss"]
-    np.testing.assert_array_equal(ds.history_step.sel(locater=0.1).values, [h["step"] for h in rec["history"]])
+    np.testing.assert_array_equal(ds.history_step.sel(locater=0.1).values,
+                                  [h["step"] for h in rec["history"]])
     lo = run(tmp_path / "l", dict(study="locater", args=dict(TRAIN, full_rank=True),
                                   axes=dict(locater=[0.1], seed={"start": 0, "stop": 2})))
     seed = int(lo.cell_seed.sel(locater=0.1, seed=1))
