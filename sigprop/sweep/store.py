@@ -176,7 +176,8 @@ def create(path, spec: Spec) -> Store:
         data["cell_seed"] = (axes, seeds.reshape(spec.shape),
                              {"description": "the seed each cell's study function received"})
     attrs = dict(sweep_spec=json.dumps(spec.to_dict()), study=spec.study, study_function=study.function,
-                 sigprop_version=__version__, description=spec.description or study.description)
+                 study_defaults=_defaults(spec), sigprop_version=__version__,
+                 description=spec.description or study.description)
     tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         xr.Dataset(data, coords=coords, attrs=attrs).to_zarr(str(tmp), mode="w-", zarr_format=2,
@@ -218,6 +219,12 @@ def prepare(path, spec: Spec, *, overwrite: bool = False) -> Store:
             raise ValueError(f"{path} holds a different sweep (differs in {', '.join(diff)}); "
                              "use overwrite (--overwrite) to replace it, or another store")
         existing.check_outputs()
+        before = existing.group.attrs.get("study_defaults")
+        if before is not None and before != _defaults(spec):
+            old, new = json.loads(before), json.loads(_defaults(spec))
+            changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+            raise ValueError(f"{path} was written when study {spec.study!r} had other defaults (for "
+                             f"{', '.join(changed)}); use overwrite (--overwrite) to start it again")
         return existing
     trash = path.parent / f".{path.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     os.rename(path, trash)
@@ -225,6 +232,13 @@ def prepare(path, spec: Spec, *, overwrite: bool = False) -> Store:
         return create(path, spec)
     finally:
         shutil.rmtree(trash, ignore_errors=True) if trash.is_dir() else trash.unlink(missing_ok=True)
+
+
+def _defaults(spec: Spec) -> str:
+    """The study's defaults of the arguments the spec leaves to it, as JSON."""
+    given = set(spec.args) | set(spec.axes) | {"seed"}
+    defaults = {k: v for k, v in spec.registered.defaults().items() if k not in given}
+    return json.dumps(json.loads(json.dumps(defaults, default=repr)), sort_keys=True)
 
 
 def open_dataset(path):

@@ -97,6 +97,19 @@ def test_a_store_of_another_version_of_the_study_is_refused(tmp_path):
         assert sw.status(path)["done"] == 4                 # still readable
     finally:
         sw.STUDIES["test-ramp"] = study
+    spec = dict(SPEC, args={})                              # fail_above left to its default
+    sw.run(spec, tmp_path / "d.zarr", workers=0, progress=False)
+    changed = sw.Study(f"{__name__}:ramp_with_another_default", study.axes, study.outputs, study.dims)
+    sw.STUDIES["test-ramp"] = changed
+    try:
+        with pytest.raises(ValueError, match="had other defaults \\(for fail_above\\)"):
+            sw.run(spec, tmp_path / "d.zarr", workers=0, progress=False)
+    finally:
+        sw.STUDIES["test-ramp"] = study
+
+
+def ramp_with_another_default(x: float, n: int, *, fail_above: float = 1.5, seed=0) -> dict:
+    return ramp(x, n, fail_above=fail_above, seed=seed)
 
 
 def test_one_runner_per_store(tmp_path):
