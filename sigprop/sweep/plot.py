@@ -16,7 +16,8 @@ def sweep_figure(ds, var: str, path) -> None:
     """Draw ``ds[var]`` against the first axis of the sweep and save it to ``path``.
 
     Every other dimension (axes and the study's own, e.g. ``position``) gives one line per
-    combination of its values; cells not done are NaN and leave gaps.
+    combination of its values; cells not done are NaN and leave gaps.  An axis of positive
+    values spanning more than a factor 20 is drawn on a log scale.
     """
     if var not in ds.data_vars or var in ("status", "error"):
         names = [v for v in ds.data_vars if v not in ("status", "error")]
@@ -36,6 +37,9 @@ def sweep_figure(ds, var: str, path) -> None:
         color = "k" if len(combos) == 1 else cmap(k / max(1, len(combos) - 1))
         ax.plot(x if np.issubdtype(np.asarray(x).dtype, np.number) else [str(v) for v in x], y, "o-",
                 ms=3, lw=1.2, color=color, label=label)
+    numeric = np.issubdtype(np.asarray(x).dtype, np.number) and np.asarray(x).dtype != bool
+    if numeric and np.all(np.asarray(x) > 0) and np.max(x) >= 20 * np.min(x):
+        ax.set_xscale("log")                    # an axis over decades, e.g. a log range
     ax.set_xlabel(first)
     ax.set_ylabel(var)
     ax.set_title(f"sweep of {ds.attrs.get('study', '?')}: {var} against {first}", fontsize=9)
