@@ -8,6 +8,8 @@
   (start-up, a few seconds, is reported apart), and the 1-minute load average before and after
   each run, since the
   machine may be shared;
+  ``cores_used`` is the workers' CPU time over the wall time: on a busy machine it shows how
+  much of the 2 cores the workers obtained (a speed-up cannot exceed it);
 * overhead: ``noop`` cells of a study that does nothing (:func:`noop`), on 2 workers and in
   this process (``workers=0``): wall time per cell, i.e. scheduling, transfer and the
   writes of the cell's region and status.
@@ -45,13 +47,21 @@ def _cluster(n: int):
     return cluster, client, time.perf_counter() - t0
 
 
-def _timed(spec, store, **engine) -> dict:
+def _cpu(client) -> float:
+    """CPU seconds used so far by all worker processes of ``client``."""
+    return sum(client.run(time.process_time).values()) if client is not None else time.process_time()
+
+
+def _timed(spec, store, client=None, **engine) -> dict:
     load = os.getloadavg()[0]
+    cpu = _cpu(client)
     t0 = time.perf_counter()
-    res = run(spec, store, progress=False, **engine)
+    res = run(spec, store, progress=False, client=client, **engine)
     wall = time.perf_counter() - t0
+    cpu = _cpu(client) - cpu
     assert res["done"] == res["total"], res
-    return dict(seconds=wall, load_before=load, load_after=os.getloadavg()[0])
+    return dict(seconds=wall, worker_cpu_seconds=cpu, cores_used=cpu / wall, load_before=load,
+                load_after=os.getloadavg()[0])
 
 
 def measure(cells: int = 16, samples: int = 200_000, noop_cells: int = 200) -> dict:
@@ -94,6 +104,7 @@ def main(argv=None) -> None:
     print(f"CPU-bound sweep: {args.cells} cells of {res['config']['cell']}, {args.samples} samples each")
     for n, w in ((1, w1), (2, w2)):
         print(f"  {n} worker(s): {w['seconds']:7.2f} s (cluster start-up {w['startup']:.1f} s apart), "
+              f"{w['cores_used']:.2f} cores used, "
               f"load average {w['load_before']:.2f} -> {w['load_after']:.2f}")
     print(f"  speed-up 2 over 1: {res['speedup_2_over_1']:.2f} (on {res['machine']['cpus']} cores)")
     print(f"engine overhead: {res['overhead_ms_per_cell']:.1f} ms per cell on 2 workers "
