@@ -651,11 +651,8 @@ def _bench_table(result: dict) -> str:
 
 
 def _claims_table(result: dict) -> str:
-    lines = [f"note: {n}" for n in result.get("notes", [])]
-    for e in result["claims"]:
-        lines += [f"[{e['verdict'].upper()}] {e['id']}: {e['claim']}", f"    check: {e['check']}",
-                  f"    why: {e['reason']}"]
-    return "\n".join(lines)
+    from sigprop.claims.ledger import table
+    return table(result)
 
 
 def _figures_table(result: dict) -> str:

@@ -18,10 +18,12 @@ from sigprop.model.train import TrainConfig, train
 #: Final measurements reported per run, with the key path into the history record.
 COLUMNS = {
     "eig_mean": ("eig_mean",), "eig_var": ("eig_var",), "spread": ("spread",),
+    "spread_symmetric": ("spread_symmetric",), "spread_abs": ("spread_abs",),
     "rho_total": ("theory_localization", "total"),
     "rho_entropy": ("theory_localization", "entropy_normalized"),
     "rho_width": ("theory_localization", "width"),
-    "attention_entropy": ("attention_entropy",), "rank_residual": ("rank_residual",),
+    "attention_entropy": ("attention_entropy",), "all_entropy": ("all_entropy",),
+    "rank_residual": ("rank_residual",),
     "max_attention": ("max_attention",), "train_loss": ("train_loss",),
     "heldout_loss": ("heldout_loss",),
 }
