@@ -202,7 +202,7 @@ def locater_study(quick: bool, progress: bool = False) -> dict:
     Returns ``config``, ``runs`` (per task: the sweep's per-run rows) and ``summary``
     (per task and strength: mean and 95% bootstrap interval over seeds of every metric).
     """
-    seeds = list(range(5 if quick else 8))
+    seeds = list(range(5 if quick else 10))
     lambdas = [0.0, 0.1] if quick else [0.0, 0.01, 0.1, 1.0]
     steps, probe = (200, 512) if quick else (300, 2048)
     config = dict(tasks=["next-token", "teacher"], lambdas=lambdas, seeds=seeds, steps=steps, probe=probe,

@@ -2,8 +2,11 @@
 
 For every ``lambda`` the final measurements of :func:`sigprop.train.train` are
 averaged over seeds (mean and standard deviation): eigenvalue mean and variance,
-localization of the closed-form ``rho`` profile, attention entropy, rank
-residual of the all-queries output, training and held-out loss.
+the LocAteR spreads (Frobenius, symmetric part, complex eigenvalues),
+localization of the closed-form ``rho`` profile, attention entropy (last query and
+all queries), rank residual of the all-queries output, training and held-out loss.
+The penalty variant and how the mean is held come from ``base``
+(``locater_variant``, ``locater_mean``; docs/locater.md).
 """
 from __future__ import annotations
 
