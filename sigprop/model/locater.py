@@ -44,7 +44,8 @@ VARIANTS = ("frobenius", "symmetric", "complex", "complex-abs")
 DEFAULT = "frobenius"
 
 
-def _variant(variant: str) -> str:
+def check_variant(variant: str) -> str:
+    """``variant`` if it is one of :data:`VARIANTS`, else a one-line ``ValueError``."""
     if variant not in VARIANTS:
         raise ValueError(f"locater_variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
     return variant
@@ -61,7 +62,7 @@ def _eig(W: np.ndarray):
 
 def penalty(W: np.ndarray, variant: str = DEFAULT) -> float:
     """The spread ``R(W)`` of ``W`` around ``m I`` for ``variant`` (see the module doc)."""
-    _variant(variant)
+    check_variant(variant)
     W = np.asarray(W, dtype=float)
     d = W.shape[0]
     m = np.trace(W) / d
@@ -78,7 +79,7 @@ def penalty(W: np.ndarray, variant: str = DEFAULT) -> float:
 
 def penalty_grad_W(W: np.ndarray, variant: str = DEFAULT) -> np.ndarray:
     """``dR/dW`` for ``variant`` (see the module doc)."""
-    _variant(variant)
+    check_variant(variant)
     W = np.asarray(W, dtype=float)
     d = W.shape[0]
     m = np.trace(W) / d

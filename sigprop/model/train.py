@@ -102,7 +102,7 @@ class TrainConfig:
             _checks.integer(name, getattr(self, name), low)
         _checks.real("lr", self.lr, positive=True)
         _checks.real("locater", self.locater, minimum=0.0)
-        locater._variant(self.locater_variant)
+        locater.check_variant(self.locater_variant)
         if self.locater_mean not in LOCATER_MEANS and (
                 isinstance(self.locater_mean, (str, bool)) or not np.isfinite(float(self.locater_mean))):
             raise ValueError(f"locater_mean must be 'task', 'initial' or a finite number, "

@@ -98,3 +98,13 @@ def test_figures_quick(capsys, tmp_path):
     assert len(pngs) == 9 and [p[:-4] for p in pngs] == [p[:-4] for p in pdfs]
     assert all((tmp_path / p).stat().st_size > 10_000 for p in pngs)
     assert sum(w.endswith(".png") for w in written) == 9
+
+
+def test_claims_table_shows_rule_and_evidence(capsys, monkeypatch):
+    fake = dict(command="claims", version="x", config=dict(quick=True), notes=["n"],
+                claims=[dict(id="a", claim="c", source="s", evidence="theory", theory_only=True, check="k",
+                             rule="the rule", numbers=dict(x=1.0), verdict="partly", reason="r")])
+    monkeypatch.setattr(claims, "run", lambda quick=False, progress=False: fake)
+    assert cli.main(["claims", "--quick", "--format", "table", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "[PARTLY] a (theory, theory only): c" in out and "rule: the rule" in out and "note: n" in out
