@@ -90,6 +90,9 @@ def simulate(W, T: int, *, step_cov=None, scale=None, samples: int = 100_000, se
     d = W.shape[0]
     T = _checks.integer("T", T, 2)
     samples = _checks.integer("samples", samples, 2)
+    _checks.real("confidence", confidence, positive=True, maximum=1.0, open_max=True)   # before the work
+    if batch_size is not None:
+        batch_size = _checks.integer("batch_size", batch_size, 1)
     c = float(_scale(scale, d))
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
