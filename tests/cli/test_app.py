@@ -147,3 +147,9 @@ def test_imports_stay_light():
     for modules in (light, predict, helped):
         assert not {m for m in modules if m.split(".")[0] in HEAVY or m in HEAVY}
     assert not {m for m in helped if m.split(".")[0] in ("scipy", "numpy")}
+
+
+def test_public_names_load_on_first_use():
+    import sigprop
+    assert set(sigprop.__all__) == set(sigprop._PUBLIC) | {"__version__"}
+    assert all(callable(getattr(sigprop, name)) for name in sigprop._PUBLIC)

@@ -82,7 +82,8 @@ def bad_files(tmp_path):
 
 @pytest.mark.parametrize("argv, needle", [
     (["predict", "--mean", "0.5", "--var", "-1", "--dim", "4", "--length", "8"], "argument --var: must be >= 0"),
-    (["predict", "--mean", "0.5", "--var", "1", "--dim", "4", "--length", "1"], "argument --length: must be an integer >= 2"),
+    (["predict", "--mean", "0.5", "--var", "1", "--dim", "4", "--length", "1"],
+     "argument --length: must be an integer >= 2"),
     (["predict", "--mean", "0.5", "--var", "1", "--dim", "0", "--length", "8"], "argument --dim: must be >= 1"),
     (["predict", "--mean", "0.5", "--var", "1", "--dim", "x", "--length", "8"], "argument --dim: must be an integer"),
     (["predict", "--mean", "nan", "--var", "1", "--dim", "4", "--length", "8"], "argument --mean: must be finite"),
