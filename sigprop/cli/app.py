@@ -227,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"{prog}: error: cannot write output: {_one_line(str(exc))}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
     print(text)
     return cmd.exit_code(result) if cmd.exit_code else 0
 

@@ -152,3 +152,13 @@ def test_public_names_load_on_first_use():
     import sigprop
     assert set(sigprop.__all__) == set(sigprop._PUBLIC) | {"__version__"}
     assert all(callable(getattr(sigprop, name)) for name in sigprop._PUBLIC)
+
+
+def test_interrupt_is_one_line_and_exit_130(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    cmd = app.commands()["predict"]
+    monkeypatch.setitem(app._COMMANDS, "predict", app.Command(**{**cmd.__dict__, "run": interrupted}))
+    assert cli.main(["predict", "--length", "4"]) == 130
+    assert capsys.readouterr().err == "sigprop predict: interrupted\n"
