@@ -51,7 +51,7 @@ def bulk_rescale(A: np.ndarray) -> float:
 
     NaN when ``A = U`` exactly (no bulk left: the input has collapsed to rank one).
     """
-    norm = np.linalg.norm(A - 1.0 / A.shape[-1])
+    norm = np.linalg.norm(att.remove_gap(A))
     return float(np.sqrt(A.shape[-1]) / norm) if norm > 0 else float("nan")
 
 
@@ -62,7 +62,7 @@ def mix(A: np.ndarray, variant: str) -> np.ndarray:
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
     kappa = bulk_rescale(A) if variant == "rescaled" else 1.0
-    return np.nan_to_num(kappa) * (A - 1.0 / A.shape[-1])
+    return att.remove_gap(A, scale=np.nan_to_num(kappa))
 
 
 def predicted_width(T, sigma, d: int, common: float, noise: float, b2=None) -> dict:

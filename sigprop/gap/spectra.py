@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from sigprop.core import checks as _checks
+from sigprop.model import attention as att
 from sigprop.model.softmax import softmax
 
 MODELS = ("markov", "attention")
@@ -72,8 +73,13 @@ def markov_matrix(T: int, sigma: float, rng) -> np.ndarray:
 
 
 def key_query_matrix(X: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray) -> np.ndarray:
-    """``rowsoftmax(X W_Q W_K^T X^T / sqrt(d_k))``."""
-    return softmax((X @ W_Q) @ (X @ W_K).T / np.sqrt(W_Q.shape[1]))
+    """``rowsoftmax(X W_Q W_K^T X^T / sqrt(d_k))``: the all-queries attention of
+    :mod:`sigprop.model.attention` (whose logits ``Z[q, i] = c x_i^T W x_q`` give this
+    matrix for ``W = W_K W_Q^T`` and ``c = 1/sqrt(d_k)``)."""
+    d, d_k = W_Q.shape
+    cfg = att.Config(d=d, d_k=d_k, mode="all", scale=1 / np.sqrt(d_k))
+    Z, allowed = att.logits(np.asarray(X, dtype=float)[None], W_K @ W_Q.T, cfg)
+    return att.weights(Z, allowed, cfg)[0]
 
 
 def sample_matrix(model: str, T: int, sigma: float, rng, d: int = 64, d_k: int | None = None,
