@@ -1,8 +1,8 @@
-"""Rank collapse in width and depth, and the spectral-gap fix [NNT24] (SPEC §6).
+"""Rank collapse in width and depth, and the spectral-gap fix [NNT24] (``docs/theory.md`` §6).
 
 Inputs share a common row plus independent noise, as real token embeddings do:
 ``X = 1 b^T + Z`` with ``b ~ N(0, common^2 I_d)`` and ``Z_ij ~ N(0, noise^2)``.
-Distance to rank one: :func:`sigprop.collapse.rank_residual`,
+Distance to rank one: :func:`sigprop.model.measures.rank_residual`,
 ``r(Y) = ||Y - 1 ybar^T||_F / ||Y||_F``.
 
 Three variants of the attention matrix ``A`` mix the values:
