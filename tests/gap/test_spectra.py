@@ -49,15 +49,10 @@ def test_key_query_logit_variance_matches_derivation():
 
 def test_derivation_matches_package():
     pred = D.predictions()
+    # (the spectral predictions: test_predictions_are_the_derived_ones, on drawn sigma and T)
     for T, sigma in ((256, 0.5), (1000, 1.3), (50, 0.1)):
-        num = gap.predictions(T, sigma)
-        sub = {D.T: T, D.sigma: sigma}
-        assert np.isclose(float(pred["eig_radius"].subs(sub)), num["predicted_eig_radius"])
-        assert np.isclose(float(pred["bulk_edge"].subs(sub)), num["predicted_bulk_edge"])
-        assert np.isclose(float(pred["sigma_1"].subs(sub)), num["predicted_sigma_1"])
-        assert np.isclose(float(pred["rescale"].subs(sub)), gap.rescale_factor(T, sigma))
         w = rc.predicted_width(T, sigma, 8, 1.3, 0.7)
-        sub.update({D.tau: 0.7, D.d: 8, D.b2: 8 * 1.3 ** 2})
+        sub = {D.T: T, D.sigma: sigma, D.tau: 0.7, D.d: 8, D.b2: 8 * 1.3 ** 2}
         assert np.isclose(float(pred["width_residual"].subs(sub)), w["vanilla"])
     assert sp.simplify(D.exp_moments()[2] - (sp.exp(D.sigma ** 2) - 1)) == 0
     for dim, dim_k in ((1, 1), (2, 2), (3, 1)):
