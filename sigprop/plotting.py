@@ -274,7 +274,7 @@ def validity_figure(result: dict, path) -> None:
     ax.axhspan(1 - tol, 1 + tol, color="0.85", zorder=0)
     ax.set(xlabel="$\\theta$ = largest entry / (s/$\\sqrt{T}$)",
            ylabel="$\\sigma_2$ / (2s/$\\sqrt{T}$)", title="$\\sigma_2$ and the largest entry")
-    ax.legend(fontsize=6.5)
+    ax.legend(fontsize=6.5, loc="upper left")
     fig.suptitle(f"random Markov attention: where the spectral-gap predictions hold to {100 * tol:g}% "
                  f"({cfg['seeds']} seeds per cell, {100 * cfg['confidence']:g}% t-intervals)", fontsize=10)
     fig.tight_layout()
