@@ -23,8 +23,10 @@ and ``sigma_2`` is lifted above the edge by the largest single entry of ``A - 1 
 needs lengths far beyond 2048.  Measured (10 seeds, 95% t-intervals inside [0.95, 1.05]):
 ``sigma_2`` holds from ``T = 128`` at ``sigma <= 0.5``, from 512 at 0.75, nowhere up to 2048
 at ``sigma >= 1``; ``|eig_2|`` from 256 at ``sigma <= 1``; ``sigma_1`` everywhere except
-``sigma = 2``, ``T <= 256`` and ``sigma = 1.5``, ``T <= 32``.  For the ``attention`` model they hold only while
-``T`` is not much larger than ``d``: its logits have rank ``min(d, d_k)``, and the
+``sigma = 2``, ``T <= 256``, ``sigma = 1.5``, ``T <= 32`` and ``sigma = 1.25``, ``T = 16``;
+``kappa`` (:func:`rescale_factor`) where ``c/T < 0.093``.
+
+For the ``attention`` model they hold only while ``T`` is not much larger than ``d``: its logits have rank ``min(d, d_k)``, and the
 linear part ``G (I - P) / T`` of ``A`` keeps singular values of order
 ``sx^2 ||W_Q W_K^T|| / sqrt(d_k)`` however long the context (:func:`low_rank_sigma_2`).
 """
