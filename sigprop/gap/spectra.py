@@ -26,8 +26,9 @@ at ``sigma >= 1``; ``|eig_2|`` from 256 at ``sigma <= 1``; ``sigma_1`` everywher
 ``sigma = 2``, ``T <= 256``, ``sigma = 1.5``, ``T <= 32`` and ``sigma = 1.25``, ``T = 16``;
 ``kappa`` (:func:`rescale_factor`) where ``c/T < 0.093``.
 
-For the ``attention`` model they hold only while ``T`` is not much larger than ``d``: its logits have rank ``min(d, d_k)``, and the
-linear part ``G (I - P) / T`` of ``A`` keeps singular values of order
+For the ``attention`` model they hold only while ``T`` is not much larger than ``d``: its
+logits have rank ``min(d, d_k)``, and the linear part ``G (I - P) / T`` of ``A`` keeps
+singular values of order
 ``sx^2 ||W_Q W_K^T|| / sqrt(d_k)`` however long the context (:func:`low_rank_sigma_2`).
 """
 from __future__ import annotations
