@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-SCRIPTS = ("rho_profiles", "theory_vs_mc", "training", "spectral_gap", "gap_validity", "gaussian_error")
+SCRIPTS = ("rho_profiles", "theory_vs_mc", "training", "spectral_gap", "gaussian_error")
 
 
 def make_all(out, quick: bool = False, progress: bool = False) -> list[str]:
