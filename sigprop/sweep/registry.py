@@ -8,7 +8,8 @@ profile).  Its entry in :data:`STUDIES` names:
 
 * ``function``: the import path ``"package.module:function"`` (imported where the cell
   runs, so that a study may live in any layer of sigprop or in the user's own package);
-* ``axes``: the parameters that may be swept (any other parameter may be a fixed argument);
+* ``axes``: the parameters that may be swept (any other parameter may be a fixed argument;
+  ``None``: every parameter);
 * ``outputs``: every output variable and its dimensions;
 * ``dims``: for each own dimension, its size and coordinates as functions of the cell's
   full arguments (defaults included); when the size depends on an axis (``T``), the
@@ -29,6 +30,9 @@ import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from sigprop.model.locater_sweep import COLUMNS
+from sigprop.sweep.studies import HISTORY
 
 __all__ = ["STUDIES", "Dim", "Study", "get", "register", "resolve"]
 
@@ -59,7 +63,7 @@ class Dim:
 class Study:
     """A registered study (see the module doc)."""
     function: str
-    axes: tuple[str, ...]
+    axes: tuple[str, ...] | None       # None: every parameter of the function
     outputs: Mapping[str, tuple[str, ...]]
     dims: Mapping[str, Dim] = field(default_factory=dict)
     description: str = ""
@@ -126,11 +130,7 @@ _PROFILE = {"rho": ("position",), "mean": ("position",), "variance": ("position"
 _MODEL = ("m", "v", "d", "T", "scale", "shape")
 _GAP = ("sigma_1", "sigma_2", "eig_1", "eig_2", "gap", "predicted_sigma_1", "predicted_eig_1",
         "predicted_eig_radius", "predicted_bulk_edge", "predicted_low_rank_sigma_2")
-_TRAIN_AXES = ("task", "attention", "d", "d_k", "T", "batch", "steps", "optimizer", "lr", "locater",
-               "log_every", "probe", "teacher_mean", "teacher_var", "init_scale", "full_rank")
-_FINAL = ("eig_mean", "eig_var", "spread", "rho_total", "rho_entropy", "rho_width", "attention_entropy",
-          "rank_residual", "max_attention", "train_loss", "heldout_loss")
-_HISTORY = ("step", "train_loss", "heldout_loss", "attention_entropy", "eig_mean", "eig_var", "rank_residual")
+_FINAL = tuple(COLUMNS)                  # the LocAteR sweep's final measurements
 
 #: The registry: study name -> :class:`Study`.  Later studies add one entry here (or use
 #: :func:`register`).
@@ -174,12 +174,12 @@ STUDIES: dict[str, Study] = {
         {"variant": VARIANT, "layer": LAYER, "attention_layer": ATTENTION_LAYER},
         "rank collapse and gradients through depth (sigprop.gap.collapse.depth)"),
     "training": Study(
-        "sigprop.sweep.studies:training", _TRAIN_AXES,
-        {**{f"final_{k}": () for k in _FINAL}, **{f"history_{k}": ("record",) for k in _HISTORY}},
+        "sigprop.sweep.studies:training", None,
+        {**{f"final_{k}": () for k in _FINAL}, **{f"history_{k}": ("record",) for k in HISTORY}},
         {"record": RECORD},
         "training of the one-layer model (sigprop.model.train): final values and history"),
     "locater": Study(
-        "sigprop.sweep.studies:locater", _TRAIN_AXES, {k: () for k in _FINAL}, {},
+        "sigprop.sweep.studies:locater", None, {k: () for k in _FINAL}, {},
         "the LocAteR sweep: final measurements of a training run per (locater, seed)"),
 }
 
@@ -188,7 +188,8 @@ def register(name: str, *, axes, outputs: Mapping[str, tuple[str, ...]],
              dims: Mapping[str, Dim] | None = None, description: str = ""):
     """Decorator: register the decorated function as study ``name`` (one table entry)."""
     def wrap(fn):
-        STUDIES[name] = Study(f"{fn.__module__}:{fn.__qualname__}", tuple(axes), dict(outputs),
+        STUDIES[name] = Study(f"{fn.__module__}:{fn.__qualname__}", None if axes is None else tuple(axes),
+                              dict(outputs),
                               dict(dims or {}), description or (fn.__doc__ or "").strip().split("\n")[0])
         return fn
     return wrap

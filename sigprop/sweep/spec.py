@@ -106,7 +106,7 @@ class Spec:
     def _check(self, study: registry.Study) -> None:
         params = study.parameters()
         takes_seed = "seed" in params
-        allowed = set(study.axes) | ({"seed"} if takes_seed else set())
+        allowed = set(params if study.axes is None else study.axes) | ({"seed"} if takes_seed else set())
         for name in self.axes:
             if name not in allowed:
                 raise ValueError(f"axis {name!r} is not an axis of study {self.study!r} "

@@ -7,6 +7,7 @@ each docstring, so that the same numbers come from a direct call with that seed.
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import fields
 
 import numpy as np
@@ -95,37 +96,44 @@ def collapse_depth(L: int, T: int, sigma: float, *, model: str = "markov", d: in
                 predicted_layer_factor=res["predicted_layer_factor"])
 
 
-_TRAIN_FIELDS = tuple(f.name for f in fields(TrainConfig))
+def _train_signature() -> inspect.Signature:
+    """Every field of :class:`~sigprop.model.train.TrainConfig` (keyword-only, with its default),
+    ``full_rank`` and ``seed``: the training studies follow the configuration as it grows."""
+    kw = inspect.Parameter.KEYWORD_ONLY
+    params = [inspect.Parameter(f.name, kw, default=f.default) for f in fields(TrainConfig)
+              if f.name != "seed"]
+    params += [inspect.Parameter("full_rank", kw, default=False), inspect.Parameter("seed", kw, default=0)]
+    return inspect.Signature(params)
 
 
 def _config(args: dict) -> TrainConfig:
-    kwargs = {k: v for k, v in args.items() if k in _TRAIN_FIELDS}
-    if args["full_rank"]:
-        kwargs["d_k"] = None
-    return TrainConfig(**kwargs)
+    args = dict(args)
+    if args.pop("full_rank", False):
+        args["d_k"] = None
+    return TrainConfig(**args)
 
 
-def training(*, task: str = "teacher", attention: str = "softmax", d: int = 16, d_k=16, T: int = 32,
-             batch: int = 64, steps: int = 300, optimizer: str = "adam", lr: float = 0.01,
-             locater: float = 0.0, log_every: int = 10, probe: int = 2048, teacher_mean: float = 0.5,
-             teacher_var: float = 0.1, init_scale: float = 1.0, full_rank: bool = False, seed=0) -> dict:
-    """``sigprop.model.train(TrainConfig(..., seed=seed))``: final measurements and the history.
+def training(**args) -> dict:
+    """``sigprop.model.train(TrainConfig(**args))`` with the cell's seed: final values and history.
 
-    ``full_rank=True`` trains ``W`` itself (``d_k = None``), as ``sigprop train --full-rank``.
+    The arguments are the fields of ``TrainConfig``; ``full_rank=True`` trains ``W`` itself
+    (``d_k = None``), as ``sigprop train --full-rank``.
     """
-    record = train(_config(dict(locals())))
+    record = train(_config(args))
     out = {f"final_{k}": v for k, v in final_row(record).items()}
-    for key in ("step", "train_loss", "heldout_loss", "attention_entropy", "eig_mean", "eig_var",
-                "rank_residual"):
+    for key in HISTORY:
         out[f"history_{key}"] = [np.nan if h[key] is None else h[key] for h in record["history"]]
     return out
 
 
-def locater(*, task: str = "teacher", attention: str = "softmax", d: int = 16, d_k=16, T: int = 32,
-            batch: int = 64, steps: int = 300, optimizer: str = "adam", lr: float = 0.01,
-            locater: float = 0.0, log_every: int = 10, probe: int = 2048, teacher_mean: float = 0.5,
-            teacher_var: float = 0.1, init_scale: float = 1.0, full_rank: bool = False, seed=0) -> dict:
+def locater(**args) -> dict:
     """One run of the LocAteR sweep: :func:`sigprop.model.locater_sweep.final_row` of
-    ``train(TrainConfig(..., locater=locater, seed=seed))``."""
-    row = final_row(train(_config(dict(locals()))))
+    ``train(TrainConfig(**args))`` with the cell's seed (arguments as :func:`training`)."""
+    row = final_row(train(_config(args)))
     return {k: row[k] for k in COLUMNS}
+
+
+#: History entries a training cell keeps, over the dimension ``record``.
+HISTORY = ("step", "train_loss", "heldout_loss", "attention_entropy", "eig_mean", "eig_var", "rank_residual")
+training.__signature__ = _train_signature()      # type: ignore[attr-defined]
+locater.__signature__ = _train_signature()       # type: ignore[attr-defined]

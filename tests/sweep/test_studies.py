@@ -2,6 +2,7 @@
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 import sigprop.sweep as sw
 from sigprop.gap import collapse
@@ -88,3 +89,8 @@ def test_training_and_locater(tmp_path):
     row = final_row(train(replace(cfg, d_k=None, seed=seed)))
     assert lo.eig_var.sel(locater=0.1, seed=1).item() == row["eig_var"]
     assert lo.cell_seed.sel(seed=0).item() != seed
+    # every field of TrainConfig may be an axis, as the configuration grows
+    spec = sw.Spec.from_dict(dict(study="locater", args=TRAIN, axes=dict(locater_variant=["a"], lr=[0.1])))
+    assert spec.arguments((0, 0))["locater_variant"] == "a"
+    with pytest.raises(ValueError, match="has no argument 'colour'"):
+        sw.Spec.from_dict(dict(study="training", args=dict(colour=1), axes=dict(lr=[0.1])))
