@@ -30,7 +30,8 @@ for each row (one weight vector and one point ``x``), computed as follows:
      and ``b = |x|/2 - A > 0`` (``|theta'| >= b`` beyond ``U``); ``U`` is the smallest point
      where either is below ``tol/4``.
    * *Panels*: ``[0, U]`` is cut into octaves; on each, panels over which the phase can move
-     by at most ``pi`` (from the bound ``|theta'(u)| <= (1/2) sum |lambda|/(1 + lambda^2 u^2) + |x|/2``,
+     by at most ``2 pi`` (one period of the sine, integrated by the 15-point Kronrod rule to
+     about 1e-11 relative; from the bound ``|theta'(u)| <= (1/2) sum |lambda|/(1 + lambda^2 u^2) + |x|/2``,
      largest at the octave's left end), each integrated by Gauss-Kronrod 7/15; the sum over
      panels of ``|Kronrod - Gauss|`` is the quadrature error estimate (QUADPACK's, conservative
      for these analytic integrands; checked against mpmath, ``docs/exact.md``).  Rows whose
@@ -39,8 +40,9 @@ for each row (one weight vector and one point ``x``), computed as follows:
      all); a row over the cap is truncated earlier and its larger, still rigorous, truncation
      bound is reported.  A ``RuntimeWarning`` says when any returned bound exceeds ``10 tol``.
 
-The returned error is the sum of the rigorous parts (Chernoff, dropped weights, truncation)
-and the quadrature estimate.
+The returned error is the sum of the rigorous parts (Chernoff, dropped weights, truncation),
+the quadrature estimate, and a bound on the floating-point rounding of the sums
+(``N eps sum |terms|`` for ``N`` terms; at least ``4 eps``).
 """
 from __future__ import annotations
 
@@ -71,9 +73,11 @@ GAUSS_WEIGHTS[[9, 11, 13]] = _WG[2::-1]
 GAUSS_WEIGHTS[7] = _WG[3]
 
 _MAX_FLOATS = 1 << 22          # working memory of one block of the Imhof integral
+_EPS = np.finfo(float).eps
 WORK = 2e8                     # default budget of integrand terms (node x weight) per call
 _OCTAVES_FROM = 0.25           # octaves start here (weights are scaled to max |lambda| in [1, 2))
 _REFINE = 3                    # times the panels may be doubled
+PHASE_PER_PANEL = 2 * np.pi    # largest phase change of theta over one panel (one period)
 
 
 def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WORK
@@ -141,6 +145,7 @@ def _normalized(lam, x, tol, work):
         a = lam[one].sum(axis=1)
         inside = erf(np.sqrt(np.clip(x[one] / a, 0, None) / 2))          # P(chi2_1 <= x/a)
         F[todo[one]] = np.where(a > 0, inside, 1 - inside)
+        err[todo[one]] += 4 * _EPS                                        # rounding of erf
     two = count == 2
     if two.any():
         f2, e2 = _two_weights(lam[two], x[two])
@@ -203,9 +208,14 @@ def drop_negligible(lam, budget):
 
 
 def _two_weights(lam, x, nodes: int = 96):
-    """``P(a Z^2 + b Y <= x)``, ``Z ~ N(0,1)``, ``Y ~ chi2_1``: 1-D quadrature in ``|Z| <= 10``."""
-    srt = np.sort(np.where(lam != 0, lam, np.nan), axis=1)[:, :2]
-    a, b = srt[:, 0], srt[:, 1]                         # the two non-zero weights
+    """``P(a Z^2 + b Y <= x)``, ``Z ~ N(0,1)``, ``Y ~ chi2_1``: 1-D quadrature in ``|Z| <= 10``.
+
+    ``a`` is the weight of smaller modulus, so that ``G(v) = P(b Y <= v)`` varies on a scale
+    at least as wide as ``a Z^2`` does and the integrand is smooth in ``Z`` (beside the kink).
+    """
+    order = np.argsort(-np.abs(lam), axis=1)[:, :2]
+    top = np.take_along_axis(lam, order, axis=1)
+    b, a = top[:, 0], top[:, 1]                         # |b| >= |a| > 0: the two non-zero weights
 
     def G(vv):                                          # P(b Y <= vv)
         y = vv / b[:, None]
@@ -226,7 +236,8 @@ def _two_weights(lam, x, nodes: int = 96):
         return total
 
     coarse, fine = integral(nodes), integral(2 * nodes)
-    return fine, np.abs(fine - coarse) + erfc(10 / np.sqrt(2))      # + the mass beyond |Z| = 10
+    # + the mass beyond |Z| = 10, + rounding of a sum of 4n terms of modulus <= 1
+    return fine, np.abs(fine - coarse) + erfc(10 / np.sqrt(2)) + 8 * nodes * _EPS
 
 
 def truncation_bound(lam, x, U):
@@ -270,7 +281,7 @@ def _cut_point(lam, x, target):
 
 def _octaves(lam, x, U):
     """Knots (rows, J + 1) from 0 to ``U`` (octaves above ``_OCTAVES_FROM``) and the cumulative
-    number of panels each needs for a phase change of at most ``pi`` per panel."""
+    number of panels each needs for a phase change of at most ``PHASE_PER_PANEL`` per panel."""
     low = np.minimum(U, _OCTAVES_FROM)
     count = np.ceil(np.log2(U / low)).astype(int)                   # octaves per row
     J = int(count.max()) + 1
@@ -283,7 +294,7 @@ def _octaves(lam, x, U):
     lu = lam[:, None, :] * left[:, :, None]
     speed = 0.5 * np.sum(np.abs(lam)[:, None, :] / (1 + lu * lu), axis=2) + 0.5 * np.abs(x)[:, None]
     width = np.diff(knots, axis=1)
-    need = np.where(width > 0, np.maximum(1, np.ceil(width * speed / np.pi)), 0)
+    need = np.where(width > 0, np.maximum(1, np.ceil(width * speed / PHASE_PER_PANEL)), 0)
     return knots, np.concatenate([np.zeros((U.size, 1)), np.cumsum(need, axis=1)], axis=1)
 
 
@@ -327,7 +338,8 @@ def _water_level(need, budget):
 
 def _panel_integral(lam, x, knots, cum, P):
     """``int_0^U sin(theta)/(u rho) du`` on ``P`` panels per row placed by the panel needs
-    ``cum`` over ``knots``: (Kronrod estimate, sum over panels of |Kronrod - Gauss|)."""
+    ``cum`` over ``knots``: (Kronrod estimate, sum over panels of |Kronrod - Gauss| plus the
+    rounding bound ``N eps sum |terms|`` of a sum of ``N = 15 P`` terms)."""
     m, n = lam.shape
     total = cum[:, -1]
     t = np.arange(P + 1)[None, :] * (total / P)[:, None]              # (m, P + 1)
@@ -349,5 +361,5 @@ def _panel_integral(lam, x, knots, cum, P):
         k = half * (f @ GK_WEIGHTS)
         g = half * (f @ GAUSS_WEIGHTS)
         kron += k.sum(axis=1)
-        est += np.abs(k - g).sum(axis=1)
+        est += np.abs(k - g).sum(axis=1) + (q * P * _EPS) * np.abs(half[:, :, None] * f).sum(axis=(1, 2))
     return kron, est

@@ -21,6 +21,9 @@ from sigprop.rho import exact
 from tests.helpers import chi2_cdf_mp
 
 
+ROUNDING = 1e-15
+
+
 def cdf_cases(cases: int, seed: int) -> list[dict]:
     rng = np.random.default_rng(seed)
     rows = []
@@ -57,8 +60,11 @@ def rho_cases(seed: int) -> list[dict]:
 
 
 def summary(rows: list[dict]) -> dict:
-    ratio = [r["actual"] / r["bound"] if r["bound"] > 0 else (0.0 if r["actual"] == 0 else np.inf) for r in rows]
-    return dict(cases=len(rows), violations=int(sum(q > 1 for q in ratio)), max_ratio=float(max(ratio)),
+    # the reference is rounded to float64 (and its quadrature of a probability that is 0 returns
+    # values like -8e-22), so differences below ROUNDING are not resolved
+    ratio = [r["actual"] / max(r["bound"], ROUNDING) for r in rows]
+    return dict(cases=len(rows), violations=int(sum(r["actual"] > r["bound"] + ROUNDING for r in rows)),
+                max_ratio=float(max(ratio)),
                 median_ratio=float(np.median(ratio)), max_bound=float(max(r["bound"] for r in rows)),
                 max_actual=float(max(r["actual"] for r in rows)),
                 max_seconds=float(max(r["seconds"] for r in rows)))

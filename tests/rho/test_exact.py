@@ -71,7 +71,7 @@ def test_cdf_matches_a_direct_simulation_of_the_weighted_chi_square(n):
 
 def test_one_weight_closed_form():
     F, err = exact.cdf(np.array([[2.0, 0, 0], [-2.0, 0, 0]]), np.array([1.0, -1.0]))
-    assert np.allclose(F, [0.5204998778130465, 0.4795001221869535]) and np.all(err == 0)
+    assert np.allclose(F, [0.5204998778130465, 0.4795001221869535]) and np.all(err <= 1e-15)
 
 
 @given(st.lists(st.floats(-3, 3).filter(lambda w: abs(w) > 0.05), min_size=3, max_size=10),
@@ -210,22 +210,26 @@ def test_small_w_limit_is_the_sign_probability():
     assert np.all(np.abs(p.rho - (1 - sign)) <= p.config["rho_error"] + err + 1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:chi-square distribution:RuntimeWarning")
 @given(st.lists(st.floats(-2, 2).filter(lambda w: abs(w) > 0.05), min_size=2, max_size=6),
        st.floats(-8, 8))
 def test_chernoff_bound_is_an_upper_bound(lam, x):
+    """(the reference F may warn that its own bound exceeds the 1e-9 asked; the bound is used)"""
     lam = np.array(lam)
     bound, side = chi2sum.chernoff(lam[None], np.array([x]))
     assume(bound[0] < 0.5)
-    F, err = exact.cdf(lam[None], np.array([x]), tol=1e-10)
+    F, err = exact.cdf(lam[None], np.array([x]), tol=1e-9)
     tail = 1 - F[0] if side[0] else F[0]
     assert tail <= bound[0] + err[0]
 
 
+@pytest.mark.filterwarnings("ignore:chi-square distribution:RuntimeWarning")
 @settings(max_examples=25, deadline=None)
 @given(st.integers(3, 8), st.integers(0, 2**31), st.floats(-14, -6), st.floats(-1, 2))
 def test_dropped_weights_move_the_cdf_by_less_than_the_bound(n, seed, log_small, x):
     rng = np.random.default_rng(seed)
-    lam = rng.choice([-1, 1], n) * np.concatenate([rng.uniform(0.5, 1.5, 2), 10 ** (log_small + rng.uniform(0, 1, n - 2))])
+    small = 10 ** (log_small + rng.uniform(0, 1, n - 2))
+    lam = rng.choice([-1, 1], n) * np.concatenate([rng.uniform(0.5, 1.5, 2), small])
     kept, bound = chi2sum.drop_negligible(lam[None], 1e-8)
     full, e1 = exact.cdf(lam[None], np.array([x]), tol=1e-9)
     part, e2 = exact.cdf(kept, np.array([x]), tol=1e-9)
