@@ -7,12 +7,10 @@ from hypothesis import strategies as st
 from scipy.special import ndtr
 
 from derivations import chi_square
-from tests.helpers import chi2_cdf_mp
-from sigprop.rho import chi2sum, exact
-from sigprop.rho import montecarlo
-from sigprop.rho import spectrum
+from sigprop.rho import chi2sum, exact, montecarlo, spectrum
 from sigprop.rho import propagation as P
 from sigprop.rho.theory import theory, theory_spectrum
+from tests.helpers import chi2_cdf_mp
 
 
 def test_gauss_kronrod_rule_is_exact_to_its_degree():
