@@ -12,7 +12,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-SCRIPTS = ("rho_profiles", "theory_vs_mc", "training", "spectral_gap", "gaussian_error")
+SCRIPTS = ("rho_profiles", "theory_vs_mc", "training", "spectral_gap", "gaussian_error",
+           "nnt_stable_rank", "nnt_gradients", "nnt_training", "nnt_encoder")
 
 
 def make_all(out, quick: bool = False, progress: bool = False) -> list[str]:

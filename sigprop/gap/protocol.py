@@ -31,10 +31,10 @@ variants ``A_resc...``/``A(X)_resc...``.  ``double_skip=True`` reproduces a quir
 code: with an unscaled skip and no MLP its block returns ``2 LayerNorm(Z)`` (the MLP's residual
 adds the block's output to itself), which for ``A(X)`` changes the next layer's logit scale.
 
-Seeds are vectorized: every array carries a leading seed axis ``S``; seed ``s`` draws from
-``numpy.random.default_rng(s)``, in a fixed order (``X_0``, then per layer ``G, W_Q, W_K, W_V``
-whatever the configuration), so every configuration at the same ``(gamma, T, seed)`` sees the same
-input and weights (paired comparisons) and a seed's numbers do not depend on the other seeds run.
+Seeds are vectorized: every array carries a leading seed axis ``S``; each array of seed ``s``
+has its own stream (``default_rng([s, layer, kind])``, :class:`Draws`), so every configuration at
+the same ``(gamma, T, seed)`` sees the same input and weights (paired comparisons) and a seed's
+numbers do not depend on the other seeds run.
 """
 from __future__ import annotations
 
@@ -144,30 +144,36 @@ def haar_rows(T: int, d: int, rng) -> np.ndarray:
     return (q * np.sign(np.diag(r)))[:T]
 
 
+_STREAMS = {"X0": 0, "G": 1, "W_Q": 2, "W_K": 3, "W_V": 4}
+
+
 class Draws:
     """Inputs and weights for every seed, stacked on a leading seed axis, drawn layer by layer.
 
     ``X0`` ``(S, T, d)``; :meth:`layer` gives the next layer's ``G`` ``(S, T, T)``,
-    ``W_Q, W_K`` ``(S, d, d)`` (``N(0, 1/d)``) and ``W_V`` ``(S, d, d)`` (``N(0, 1)``).  Every array
-    is drawn whatever the configuration (so the streams stay aligned); ``keep`` drops the others.
+    ``W_Q, W_K`` ``(S, d, d)`` (``N(0, 1/d)``) and ``W_V`` ``(S, d, d)`` (``N(0, 1)``).  Each array
+    of each layer has its own stream, ``default_rng([seed, layer, kind])``, so a configuration
+    draws only what it uses and every configuration still sees the same arrays.
     """
 
     def __init__(self, seeds, T: int, d: int):
-        self.rngs = [np.random.default_rng(int(s)) for s in seeds]
+        self.seeds = [int(s) for s in seeds]
         self.T, self.d = T, d
-        self.X0 = np.stack([haar_rows(T, d, rng) for rng in self.rngs])
+        self.index = 0
+        self.X0 = np.stack([haar_rows(T, d, self._rng(s, 0, "X0")) for s in self.seeds])
+
+    @staticmethod
+    def _rng(seed, layer, kind):
+        return np.random.default_rng([seed, layer, _STREAMS[kind]])
 
     def layer(self, keep=("G", "W_Q", "W_K", "W_V")) -> dict:
-        T, d = self.T, self.d
-        out = {k: [] for k in keep}
-        for rng in self.rngs:
-            one = dict(G=MARKOV_MEAN + math.sqrt(MARKOV_VAR) * rng.standard_normal((T, T)),
-                       W_Q=rng.standard_normal((d, d)) / math.sqrt(d),
-                       W_K=rng.standard_normal((d, d)) / math.sqrt(d),
-                       W_V=rng.standard_normal((d, d)))
-            for k in keep:
-                out[k].append(one[k])
-        return {k: np.stack(v) for k, v in out.items()}
+        self.index += 1
+        T, d, i = self.T, self.d, self.index
+        shapes = {"G": (T, T), "W_Q": (d, d), "W_K": (d, d), "W_V": (d, d)}
+        loc = {"G": MARKOV_MEAN}
+        scale = {"G": math.sqrt(MARKOV_VAR), "W_Q": 1 / math.sqrt(d), "W_K": 1 / math.sqrt(d), "W_V": 1.0}
+        return {k: np.stack([loc.get(k, 0.0) + scale[k] * self._rng(s, i, k).standard_normal(shapes[k])
+                             for s in self.seeds]) for k in keep}
 
 
 def needed(cfg: Config) -> tuple[str, ...]:
