@@ -370,23 +370,33 @@ def nnt_encoder_figure(result: dict, path) -> None:
     cfg = result["config"]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     styles = {"pretrained": ("k", "o", "-"), "random": ("0.45", "s", "--"), "random-causal": ("0.2", "^", ":")}
-    for key, ax, title in (("sigma_2", axes[0], r"bulk edge $\sigma_2(A)$"), ("eig_2", axes[1], r"$|\lambda_2(A)|$")):
-        for model in cfg["models"]:
-            rows = [r for r in result["spectra"] if r["model"] == model]
-            heads = sorted({(r["layer"], r["head"]) for r in rows})
-            Ts = sorted({r["length"] for r in rows})
-            grid = np.full((len(heads), len(Ts)), np.nan)
-            sums: dict = {}
-            for r in rows:
-                sums.setdefault((heads.index((r["layer"], r["head"])), Ts.index(r["length"])), []).append(r[key])
-            for (h, t), v in sums.items():
-                grid[h, t] = np.mean(v)
-            _band_plot(ax, np.array(Ts, float), grid, styles[model], f"{model} (mean over heads)")
+    panels = ((("sigma_1", "sigma_2"), axes[0], r"outlier $\sigma_1(A)$ (filled) and bulk edge $\sigma_2(A)$ (open)"),
+              (("eig_2",), axes[1], r"second eigenvalue modulus $|\lambda_2(A)|$"))
+    for keys, ax, title in panels:
+        for key in keys:
+            for model in cfg["models"]:
+                rows = [r for r in result["spectra"] if r["model"] == model]
+                heads = sorted({(r["layer"], r["head"]) for r in rows})
+                Ts = sorted({r["length"] for r in rows})
+                grid = np.full((len(heads), len(Ts)), np.nan)
+                sums: dict = {}
+                for r in rows:
+                    sums.setdefault((heads.index((r["layer"], r["head"])), Ts.index(r["length"])), []).append(r[key])
+                for (h, t), v in sums.items():
+                    grid[h, t] = np.mean(v)
+                color, marker, ls = styles[model]
+                _band_plot(ax, np.array(Ts, float), grid, (color, marker, ls), f"{model} {key}")
+                if key == "sigma_1":
+                    ax.lines[-1].set_markerfacecolor(color)
         T = np.array(cfg["lengths"], float)
-        ax.plot(T, 2 / np.sqrt(T) if key == "sigma_2" else 1 / np.sqrt(T), color="0.75", lw=1,
-                label=("$2/\\sqrt{T}$" if key == "sigma_2" else "$1/\\sqrt{T}$") + " (random Markov, s = 1)")
+        ref = 2 / np.sqrt(T) if keys[-1] == "sigma_2" else 1 / np.sqrt(T)
+        ax.plot(T, ref, color="0.75", lw=1,
+                label=("$2/\\sqrt{T}$" if keys[-1] == "sigma_2" else "$1/\\sqrt{T}$") + " (random Markov, s = 1)")
         ax.set(xscale="log", yscale="log", xlabel="tokens T", title=title)
-        ax.legend(fontsize=7)
+        ax.set_xticks(T)
+        ax.set_xticklabels([f"{t:g}" for t in T])
+        ax.minorticks_off()
+        ax.legend(fontsize=6.5)
     ax = axes[2]
     T = max(cfg["lengths"])
     for model in cfg["models"]:
@@ -402,7 +412,7 @@ def nnt_encoder_figure(result: dict, path) -> None:
             _band_plot(ax, np.array(layers, float), grid, (color, marker, "--" if removed else "-"),
                        f"{model}, {'A - U' if removed else 'A'}")
     ax.set(yscale="log", xlabel="layer (0 = embeddings)", ylabel="stable rank of $X_l X_l^T$",
-           title=f"stable rank through the encoder, T = {T}")
+           title=f"stable rank through the encoder, T = {T} (dashed: A - U in every layer)")
     ax.legend(fontsize=6.5)
     fig.suptitle("all-MiniLM-L6-v2 on real text (Python docstrings): pretrained, random initialization, "
                  "random causal", fontsize=10)

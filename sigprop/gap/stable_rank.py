@@ -163,10 +163,15 @@ def seed_summary(records, value: str = "stable_rank", by=("config", "gamma", "le
 
 
 def width_slopes(records, config: str, gamma: float, layer: int) -> np.ndarray:
-    """Per seed, the least-squares slope of ``log srank`` against ``log T`` (the growth exponent)."""
+    """Per seed, the least-squares slope of ``log srank`` against ``log T`` (the growth exponent).
+
+    NaN stable ranks (a signal that vanished to exactly 0, or ``None`` read back from JSON) are
+    left out; a seed with fewer than two lengths left gives no slope.
+    """
     by_seed: dict = {}
     for r in records:
-        if r["config"] == config and r["gamma"] == gamma and r["layer"] == layer and np.isfinite(r["stable_rank"]):
+        v = r["stable_rank"]
+        if r["config"] == config and r["gamma"] == gamma and r["layer"] == layer and v is not None and np.isfinite(v):
             by_seed.setdefault(r["seed"], []).append((r["length"], r["stable_rank"]))
     slopes = []
     for pts in by_seed.values():
