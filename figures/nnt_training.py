@@ -7,8 +7,8 @@ from sigprop.plotting import figure_paths, nnt_training_figure
 
 def make(out, quick: bool = False, result: dict | None = None):
     if result is None:
-        result = (TR.train(targets=["identity", "heaviside"], lrs=[1e-2], length=8, layers=3, seeds=range(5),
-                           samples=8, steps=20) if quick else TR.train())
+        result = (TR.train(["A(X)+skip+LN", "A(X)_perp+skip+LN"], targets=["identity", "heaviside"], lrs=[1e-2],
+                           length=6, layers=2, seeds=range(3), samples=4, steps=10) if quick else TR.train())
     nnt_training_figure(result, figure_paths(out, "nnt_training"))
     return figure_paths(out, "nnt_training")
 

@@ -352,6 +352,8 @@ def nnt_training_figure(result: dict, path) -> None:
                 if grid.size:
                     _band_plot(ax, np.arange(grid.shape[1]), grid, style, name)
             ax.set(yscale="log", title=f"{target}, lr = {lr:g}")
+            from matplotlib.ticker import NullFormatter
+            ax.yaxis.set_minor_formatter(NullFormatter())
             if i == len(lrs) - 1:
                 ax.set_xlabel("Adam step")
             if j == 0:
