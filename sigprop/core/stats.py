@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import ndtri
+from scipy.special import ndtri, stdtrit
 
 from sigprop.core import checks as _checks
+from sigprop.core.aliases import ArrayLike
 
 
 def z_value(confidence: float) -> float:
@@ -13,7 +14,8 @@ def z_value(confidence: float) -> float:
     return float(ndtri(0.5 + confidence / 2))
 
 
-def wilson_interval(successes, n, confidence: float = 0.95):
+def wilson_interval(successes: ArrayLike, n: ArrayLike,
+                    confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for a binomial proportion.
 
     With ``p = k/n`` and ``z`` the two-sided normal quantile::
@@ -35,6 +37,26 @@ def wilson_interval(successes, n, confidence: float = 0.95):
     return np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
 
 
+def t_interval(values, confidence: float = 0.95, axis: int = -1):
+    """Mean of ``values`` along ``axis`` and its Student-t interval.
+
+    With ``n`` values, sample standard deviation ``sd`` and ``t`` the two-sided
+    quantile of Student's t with ``n - 1`` degrees of freedom::
+
+        mean +- t sd / sqrt(n)
+
+    Returns ``(mean, low, high)``; vectorized over the other axes.  Needs ``n >= 2``.
+    """
+    x = np.moveaxis(np.asarray(values, dtype=float), axis, -1)
+    n = x.shape[-1]
+    if n < 2:
+        raise ValueError(f"values must hold at least 2 samples along axis {axis}, got {n}")
+    confidence = float(_checks.real("confidence", confidence, positive=True, maximum=1.0, open_max=True))
+    mean = x.mean(axis=-1)
+    half = stdtrit(n - 1, 0.5 + confidence / 2) * x.std(axis=-1, ddof=1) / np.sqrt(n)
+    return mean, mean - half, mean + half
+
+
 class Moments:
     """Streaming mean and variance over axis 0, with their standard errors.
 
@@ -44,8 +66,8 @@ class Moments:
 
     def __init__(self):
         self.n = 0
-        self._shift = None
-        self._sums = None
+        self._shift: np.ndarray | None = None
+        self._sums: list[np.ndarray] = []
 
     def add(self, batch: np.ndarray) -> None:
         batch = np.asarray(batch, dtype=np.float64)
@@ -60,7 +82,7 @@ class Moments:
                 power *= dev
         self.n += batch.shape[0]
 
-    def result(self):
+    def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(mean, variance, mean_se, variance_se)``; variance is unbiased.
 
         ``mean_se = sqrt(var/n)``; ``variance_se = sqrt((m4 - m2^2)/n)`` is the
@@ -68,6 +90,7 @@ class Moments:
         """
         if self.n < 2:
             raise ValueError("at least 2 samples are needed for a variance")
+        assert self._shift is not None
         n = self.n
         a1, a2, a3, a4 = (s / n for s in self._sums)
         m2 = a2 - a1 ** 2
