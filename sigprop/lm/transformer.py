@@ -1,6 +1,8 @@
 """The transformer language model: configuration, parameters, forward and backward.
 
-``x_0 = E[tokens] + P[positions]``, then ``L`` layers; with ``norm="post"`` (Post-LN, the
+``x_0 = sqrt(D) E[tokens] + P[positions]`` (unit-variance coordinates at initialization, the
+scale of the random-walk tokens of ``docs/theory.md`` §1, while tied output logits
+``x E^T`` start with unit variance), then ``L`` layers; with ``norm="post"`` (Post-LN, the
 paper's placement, ``docs/theory.md`` §7)::
 
     x <- LN_1(x + drop(Attn(x)))          x <- LN_2(x + drop(FF(x)))
@@ -19,8 +21,8 @@ Parameters live in a flat dict: ``tok_emb (V, D)``, ``pos_emb (T, D)``, per laye
 ``l{i}.b_2``, ``l{i}.ln1.g/b``, ``l{i}.ln2.g/b``; ``lnf.g/b`` (Pre-LN), ``W_out`` (untied),
 ``b_out``; ``l{i}.lnq.g/b``, ``l{i}.lnk.g`` (QK-LayerNorm, size ``dh``; a key bias would add a
 constant to each row of logits and is left out); ``l{i}.gamma_*``
-(sigma-reparametrization).  Initialization: matrices ``N(0, 1/fan_in)`` (embeddings
-``N(0, 1/D)``), gains 1, biases 0, ``gamma`` 1.
+(sigma-reparametrization).  Initialization: matrices ``N(0, 1/fan_in)`` (token embeddings
+``N(0, 1/D)``, position embeddings ``N(0, 1)``), gains 1, biases 0, ``gamma`` 1.
 """
 from __future__ import annotations
 
@@ -94,7 +96,7 @@ def init_params(cfg: Config, seed=None, dtype=np.float32) -> dict:
     def normal(shape, fan_in):
         return (rng.standard_normal(shape) / np.sqrt(fan_in)).astype(dtype)
 
-    p = {"tok_emb": normal((V, D), D), "pos_emb": normal((cfg.length, D), D)}
+    p = {"tok_emb": normal((V, D), D), "pos_emb": normal((cfg.length, D), 1)}
     name, _ = cfg.reg
     for i in range(cfg.layers):
         for w in ("W_Q", "W_K", "W_V", "W_O"):
@@ -137,7 +139,7 @@ def forward(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, keep: bo
         raise ValueError(f"sequence length must be <= {cfg.length}, got {T}")
     P, rcache = reg.reparam_forward(params, reparametrized(cfg))
     dtype = P["tok_emb"].dtype
-    x = P["tok_emb"][inp] + P["pos_emb"][:T]
+    x = P["tok_emb"][inp] * dtype.type(np.sqrt(cfg.width)) + P["pos_emb"][:T]
     masks = {"emb": nn.dropout_mask(x.shape, cfg.dropout, rng, dtype)}
     if masks["emb"] is not None:
         x = x * masks["emb"]
@@ -246,7 +248,7 @@ def backward(params: dict, cache: dict, cfg: Config) -> dict:
     g["pos_emb"] = np.zeros_like(P["pos_emb"])
     g["pos_emb"][:T] = dx.sum(axis=0)
     dE = np.zeros_like(P["tok_emb"])
-    np.add.at(dE, cache["inp"].reshape(-1), dx.reshape(-1, D))
+    np.add.at(dE, cache["inp"].reshape(-1), dx.reshape(-1, D) * dx.dtype.type(np.sqrt(D)))
     g["tok_emb"] = dE if g["tok_emb"] is None else g["tok_emb"] + dE
     g = reg.reparam_backward(params, g, cache["rcache"])
     for name in params:
