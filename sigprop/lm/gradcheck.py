@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sigprop.lm import transformer as tf
+from sigprop.lm.regularizers import locater_penalty
 from sigprop.model.gradcheck import numerical_gradient, relative_error
 
 TOLERANCE = 1e-6
@@ -43,7 +44,6 @@ def _evaluate(params, tokens, cfg, seed, drop, grads):
     name, lam = cfg.reg
     penalty = 0.0
     if name == "locater":
-        from sigprop.lm.regularizers import locater_penalty
         penalty = lam * float(locater_penalty(params, cfg.layers, cfg.heads).sum())
     return loss, penalty, None
 
