@@ -7,7 +7,8 @@ attention, cross-entropy, each with its backward), ``transformer`` (the model, P
 Pre-LN, forward and backward by hand), ``regularizers`` (LocAteR per head,
 sigma-reparametrization, QK-LayerNorm, a fixed logit temperature), ``gradcheck`` (finite
 differences in float64), ``instruments`` (validation measurements), ``train`` (AdamW,
-checkpoints, run records) and ``sweep`` (regularizers x strengths x seeds).
+checkpoints, run records), ``sweep`` (regularizers x strengths x seeds, summaries with
+intervals) and ``plots`` (the run figure).  User guide: ``docs/lm.md``.
 
 Layer: above :mod:`sigprop.model` and :mod:`sigprop.rho`, below :mod:`sigprop.claims`.
 """
