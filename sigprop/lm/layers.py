@@ -124,17 +124,23 @@ def attention_backward(dy, cache, W_Q, W_K, W_V, W_O):
 
 
 def cross_entropy(logits, targets):
-    """Mean token cross-entropy and the softmax probabilities (for the backward)."""
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    s = e.sum(axis=-1, keepdims=True)
-    P = e / s
-    picked = np.take_along_axis(z, targets[..., None], axis=-1)[..., 0]
+    """Mean token cross-entropy and the softmax probabilities (for the backward).
+
+    ``logits`` is overwritten by the probabilities (it is not needed afterwards).
+    """
+    logits -= logits.max(axis=-1, keepdims=True)
+    picked = np.take_along_axis(logits, targets[..., None], axis=-1)[..., 0]
+    np.exp(logits, out=logits)
+    s = logits.sum(axis=-1, keepdims=True)
     loss = float(np.mean(np.log(s[..., 0], dtype=np.float64) - picked))
-    return loss, P
+    logits /= s
+    return loss, logits
 
 
-def cross_entropy_backward(P, targets):
-    dz = P.copy()
-    np.put_along_axis(dz, targets[..., None], np.take_along_axis(dz, targets[..., None], axis=-1) - 1, axis=-1)
-    return dz / dz.dtype.type(targets.size)
+def cross_entropy_backward(P, targets, *, overwrite: bool = False):
+    """``(P - onehot(targets)) / N``; ``overwrite`` reuses ``P``'s memory."""
+    dz = P if overwrite else P.copy()
+    idx = targets[..., None]
+    np.put_along_axis(dz, idx, np.take_along_axis(dz, idx, axis=-1) - 1, axis=-1)
+    dz *= dz.dtype.type(1.0 / targets.size)
+    return dz

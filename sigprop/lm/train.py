@@ -116,7 +116,7 @@ def learning_rate(step: int, cfg: TrainConfig) -> float:
 
 def clip_gradients(grads: dict, max_norm: float) -> float:
     """Scale ``grads`` in place to global norm at most ``max_norm``; return the norm before."""
-    norm = float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads.values())))
+    norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
     if norm > max_norm:
         for g in grads.values():
             g *= max_norm / norm

@@ -181,27 +181,31 @@ def forward(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, keep: bo
     if cfg.norm == "pre":
         x, lnf = nn.layer_norm(x, P["lnf.g"], P["lnf.b"])
     W_out = P["tok_emb"].T if cfg.tied else P["W_out"]
-    logits = x @ W_out + P["b_out"]
+    logits = x @ W_out
+    logits += P["b_out"]
     loss, probs = nn.cross_entropy(logits, tgt)
     cache = dict(P=P, rcache=rcache, inp=inp, tgt=tgt, masks=masks, layers=layers, lnf=lnf, x=x, probs=probs)
     return loss, cache
 
 
-def backward(params: dict, cache: dict, cfg: Config) -> dict:
-    """Gradients of the mean cross-entropy with respect to every parameter."""
+def backward(params: dict, cache: dict, cfg: Config, *, overwrite: bool = False) -> dict:
+    """Gradients of the mean cross-entropy with respect to every parameter.
+
+    ``overwrite`` lets the backward reuse the cached probabilities' memory (the cache is
+    then spent).
+    """
     P, layers = cache["P"], cache["layers"]
     g = {k: None for k in P}
-    dz = nn.cross_entropy_backward(cache["probs"], cache["tgt"])
+    dz = nn.cross_entropy_backward(cache["probs"], cache["tgt"], overwrite=overwrite)
     D = cfg.width
     x = cache["x"]
     dzf = dz.reshape(-1, dz.shape[-1])
     g["b_out"] = dzf.sum(axis=0)
     W_out = P["tok_emb"].T if cfg.tied else P["W_out"]
-    dW_out = x.reshape(-1, D).T @ dzf
     if cfg.tied:
-        g["tok_emb"] = dW_out.T
+        g["tok_emb"] = dzf.T @ x.reshape(-1, D)
     else:
-        g["W_out"] = dW_out
+        g["W_out"] = x.reshape(-1, D).T @ dzf
     dx = dz @ W_out.T
     if cfg.norm == "pre":
         dx, g["lnf.g"], g["lnf.b"] = nn.layer_norm_backward(dx, cache["lnf"])
@@ -249,7 +253,10 @@ def backward(params: dict, cache: dict, cfg: Config) -> dict:
     g["pos_emb"][:T] = dx.sum(axis=0)
     dE = np.zeros_like(P["tok_emb"])
     np.add.at(dE, cache["inp"].reshape(-1), dx.reshape(-1, D) * dx.dtype.type(np.sqrt(D)))
-    g["tok_emb"] = dE if g["tok_emb"] is None else g["tok_emb"] + dE
+    if g["tok_emb"] is None:
+        g["tok_emb"] = dE
+    else:
+        g["tok_emb"] += dE
     g = reg.reparam_backward(params, g, cache["rcache"])
     for name in params:
         if g.get(name) is None:
@@ -263,7 +270,7 @@ def loss_and_grads(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None):
     The penalty is LocAteR's ``lambda sum_heads R(W_h)`` (0 for the other regularizers).
     """
     loss, cache = forward(params, tokens, cfg, rng=rng)
-    grads = backward(params, cache, cfg)
+    grads = backward(params, cache, cfg, overwrite=True)
     name, lam = cfg.reg
     penalty = 0.0
     if name == "locater" and lam > 0:
