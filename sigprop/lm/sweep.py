@@ -112,3 +112,24 @@ def summarize(records, confidence: float = 0.95) -> list[dict]:
             row[k] = mean_interval([f.get(k) for f in finals], confidence)
         rows.append(row)
     return rows
+
+
+def markdown(rows) -> str:
+    """The summary as a Markdown table: mean [95% interval] per measure."""
+    cols = [("perplexity", "val. perplexity", 1), ("entropy_mean", "attn. entropy (nats)", 3),
+            ("eig_mean", "eig. mean", 4), ("eig_var", "eig. var.", 4), ("rho_theory_mean", "rho (theory)", 3),
+            ("linear_share_last_mean", "linear share", 3), ("seconds", "s / run", 0)]
+
+    def cell(v, digits):
+        m, lo, hi = v
+        if np.isnan(m):
+            return "-"
+        if np.isnan(lo):
+            return f"{m:.{digits}f}"
+        return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+    head = "| layers x heads | regularizer | seeds | " + " | ".join(c[1] for c in cols) + " |"
+    lines = [head, "|" + "---|" * (3 + len(cols))]
+    for r in rows:
+        lines.append(f"| {r['layers']} x {r['heads']} | {r['regularizer']} | {r['n']} | "
+                     + " | ".join(cell(r[k], dg) for k, _, dg in cols) + " |")
+    return "\n".join(lines)

@@ -24,6 +24,8 @@ def test_sweep_resumes_and_summarizes(data, tmp_path):  # noqa: F811
     m, lo, hi = rows[0]["perplexity"]
     half = stats.t.ppf(0.975, 1) * np.std(ppl, ddof=1) / np.sqrt(2)
     assert m == pytest.approx(np.mean(ppl)) and hi - m == pytest.approx(half)
+    table = sw.markdown(rows)
+    assert table.count("\n") == 3 and f"{m:.1f} [{lo:.1f}, {hi:.1f}]" in table
 
 
 def test_plan_shapes():
