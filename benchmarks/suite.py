@@ -156,6 +156,18 @@ TARGETS = {"mc_over_rng": ("<=", 1.3), "mc_over_torch": ("<=", 0.7), "train_step
            "closed_form_evals_per_s": (">=", 1e7)}
 
 
+def targets(res: dict) -> list[dict]:
+    """One record per measure of :data:`KEYS`: its value, its target and whether it is met."""
+    rows = []
+    for key in KEYS:
+        value, target = res.get(key), TARGETS.get(key)
+        met = None if target is None or value is None else bool(
+            value <= target[1] if target[0] == "<=" else value >= target[1])
+        rows.append(dict(measure=key, value=value, target=None if target is None else f"{target[0]} {target[1]:g}",
+                         met=met))
+    return rows
+
+
 def table(res: dict) -> str:
     lines = [f"# sigprop {res['version']} on {res['machine']['platform']}, {res['machine']['cpus']} cpus"
              f"{' (quick)' if res['config']['quick'] else ''}; medians of {res['config']['repeats']}",

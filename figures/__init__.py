@@ -10,12 +10,12 @@ import argparse
 import importlib
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 SCRIPTS = ("rho_profiles", "theory_vs_mc", "training", "spectral_gap", "gaussian_error")
 
 
 def make_all(out, quick: bool = False, progress: bool = False) -> list[str]:
+    from tqdm.auto import tqdm
+
     files = []
     for name in tqdm(SCRIPTS, disable=not progress, desc="figures", unit="script"):
         module = importlib.import_module(f"{__name__}.{name}")

@@ -10,7 +10,7 @@ def make(out, quick: bool = False):
     T = 512 if quick else 1024
     files = []
     spec = gap.report(T, 0.5, seed=0, keep_spectrum=True)
-    spectrum_figure(dict(spec, command="gap"), figure_paths(out, "spectral_gap"))
+    spectrum_figure(spec, figure_paths(out, "spectral_gap"))
     files += figure_paths(out, "spectral_gap")
     lengths = [64, 256, 1024] if quick else [64, 256, 1024, 4096]
     rows = [rankcollapse.width(t, 0.5, samples=4 if quick else 8, seed=0) for t in lengths]

@@ -13,17 +13,53 @@ The package is grouped by idea (see the README's layout section):
 The formulas are stated and numbered in ``docs/theory.md``.  The most used names are
 re-exported here: ``import sigprop as sp; sp.theory_spectrum(0.5, 0.1, 64, 128)``.
 """
-from sigprop._version import __version__
-from sigprop.rho.localization import localization_metrics
-from sigprop.rho.montecarlo import Simulation, simulate
-from sigprop.rho.propagation import (Profile, band_probability, coefficients, logit_moments,
-                                     published_moments, spectrum_moments)
-from sigprop.rho.spectrum import eig_mean, eig_var, make_weights
-from sigprop.rho.theory import theory, theory_spectrum
-from sigprop.rho.walk import sample
+from __future__ import annotations
 
-__all__ = [
-    "Profile", "Simulation", "__version__", "band_probability", "coefficients", "eig_mean",
-    "eig_var", "localization_metrics", "logit_moments", "make_weights", "published_moments",
-    "sample", "simulate", "spectrum_moments", "theory", "theory_spectrum",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from sigprop._version import __version__
+
+# Public names and the module that defines each.  They are imported on first use
+# (PEP 562), so that ``import sigprop.cli`` and ``sigprop --help`` stay light.
+_PUBLIC = {
+    "localization_metrics": "sigprop.rho.localization",
+    "Simulation": "sigprop.rho.montecarlo",
+    "simulate": "sigprop.rho.montecarlo",
+    "Profile": "sigprop.rho.propagation",
+    "band_probability": "sigprop.rho.propagation",
+    "coefficients": "sigprop.rho.propagation",
+    "logit_moments": "sigprop.rho.propagation",
+    "published_moments": "sigprop.rho.propagation",
+    "spectrum_moments": "sigprop.rho.propagation",
+    "eig_mean": "sigprop.rho.spectrum",
+    "eig_var": "sigprop.rho.spectrum",
+    "make_weights": "sigprop.rho.spectrum",
+    "theory": "sigprop.rho.theory",
+    "theory_spectrum": "sigprop.rho.theory",
+    "sample": "sigprop.rho.walk",
+}
+
+__all__ = sorted([*_PUBLIC, "__version__"])
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
+    from sigprop.rho.localization import localization_metrics
+    from sigprop.rho.montecarlo import Simulation, simulate
+    from sigprop.rho.propagation import (Profile, band_probability, coefficients, logit_moments,
+                                         published_moments, spectrum_moments)
+    from sigprop.rho.spectrum import eig_mean, eig_var, make_weights
+    from sigprop.rho.theory import theory, theory_spectrum
+    from sigprop.rho.walk import sample
+
+
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sigprop' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_PUBLIC])

@@ -158,5 +158,5 @@ def analyse(path, config=None, *, T: int = 128) -> dict:
                          rho_total=float(loc["total"]), rho_entropy=float(loc["entropy_normalized"]),
                          rho_peak=float(loc["peak"]), rho_width=float(loc["width"]), rho=prof.rho))
     d = recs[0]["W"].shape[0] if recs else 0
-    return dict(command="heads", config=dict(checkpoint=str(path), layout=layout, d_model=d,
+    return dict(config=dict(checkpoint=str(path), layout=layout, d_model=d,
                                              heads=len(rows), length=T), records=rows)

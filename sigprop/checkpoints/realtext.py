@@ -176,7 +176,7 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
     corr = {k: spearman_ci(ev, [r[k] for r in rows]) for k in sums}
     # control: the overall scale of W, which also sharpens attention
     control = {k: spearman_ci([r["frobenius"] for r in rows], [r[k] for r in rows]) for k in sums}
-    return dict(command="heads-text", config=dict(checkpoint=str(checkpoint), tokenizer=str(tok_path),
+    return dict(config=dict(checkpoint=str(checkpoint), tokenizer=str(tok_path),
                                                   layers=sorted(keep), max_tokens=max_tokens,
                                                   text="docstrings of Python standard-library modules",
                                                   modules=[m for m, _ in docs], tokens=tokens,

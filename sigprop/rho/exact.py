@@ -105,7 +105,7 @@ def spectrum_weights(m, v, d: int, T: int, *, shape: str = "gaussian", scale=Non
     v = _checks.real("v", v, minimum=0.0)
     d = _checks.integer("d", d, 1)
     if d == 1 and np.any(v > 0):
-        raise ValueError("v must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
+        raise _checks.ArgumentError("v", "must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
     mu = m[..., None] + np.sqrt(v)[..., None] * standard_spectrum(d, shape)
     alpha, beta = coefficients(T)
     return _symmetric_weights(mu, alpha, beta, float(_scale(scale, d)))

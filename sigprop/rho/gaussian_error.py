@@ -38,6 +38,6 @@ def study(dims=(2, 4, 8, 16, 32, 64, 128, 256), variances=(0.01, 0.1, 1.0), *, m
                          exact_error_bound=float(ex.config["rho_error"].max()),
                          ci_halfwidth=float(np.max(sim.ci_high - sim.ci_low) / 2),
                          exact_coverage=exact_vs_mc.coverage))
-    return dict(command="gaussian-error", version=__version__,
+    return dict(version=__version__,
                 config=dict(dims=list(dims), variances=list(variances), mean=mean, length=T, shape=shape,
                             samples=samples, seed=seed), rows=rows)

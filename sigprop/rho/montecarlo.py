@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from sigprop.core import checks as _checks
+from sigprop.core.progress import progress_bar
 from sigprop.rho import walk
 from sigprop.rho.propagation import Profile, _scale
 from sigprop.core.stats import Moments, wilson_interval
@@ -93,13 +93,13 @@ def simulate(W, T: int, *, step_cov=None, scale=None, samples: int = 100_000, se
     c = float(_scale(scale, d))
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+        raise _checks.ArgumentError("dtype", f"must be float32 or float64, got {dtype}")
     W = W.astype(dtype)
     factor = walk.step_factor(walk.step_covariance(step_cov, d))
     factor = None if factor is None else factor.astype(dtype)
     moments = Moments()
     inside = np.zeros(T, dtype=np.int64)
-    with tqdm(total=samples, disable=not progress, unit="seq", desc="simulating") as bar:
+    with progress_bar(samples, progress, unit="seq", desc="simulating") as bar:
         for steps in walk.standard_steps(samples, T, d, seed=seed, batch_size=batch_size, dtype=dtype):
             zc = centered_logits(steps, W, c, factor)
             inside += np.count_nonzero((zc > 0) & (zc < 1), axis=0)

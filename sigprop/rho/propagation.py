@@ -179,9 +179,9 @@ def _spectrum_args(m, v, d, scale):
     v = _checks.real("v", v, minimum=0.0)
     d = _checks.real("d", d, minimum=1.0)
     if np.any(d != np.round(d)):
-        raise ValueError(f"d must be an integer >= 1, got {d!r}")
+        raise _checks.ArgumentError("d", f"must be an integer >= 1, got {d!r}")
     if np.any((d == 1) & (v > 0)):
-        raise ValueError("v must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
+        raise _checks.ArgumentError("v", "must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
     return m, v, d, _scale(scale, d)
 
 

@@ -40,7 +40,7 @@ def standard_spectrum(d: int, shape: str = "gaussian") -> np.ndarray:
     """
     d = _checks.integer("d", d, 1)
     if shape not in SHAPES:
-        raise ValueError(f"shape must be one of {', '.join(SHAPES)}, got {shape!r}")
+        raise _checks.ArgumentError("shape", f"must be one of {', '.join(SHAPES)}, got {shape!r}")
     if d == 1:
         return np.zeros(1)
     k = np.arange(1, d + 1)
@@ -69,7 +69,7 @@ def make_weights(m: float, v: float, d: int, *, shape: str = "gaussian",
     v = float(_checks.real("v", v, minimum=0.0))
     d = _checks.integer("d", d, 1)
     if d == 1 and v > 0:
-        raise ValueError(f"v must be 0 when d = 1 (one eigenvalue has no spread), got {v!r}")
+        raise _checks.ArgumentError("v", f"must be 0 when d = 1 (one eigenvalue has no spread), got {v!r}")
     lam = m + np.sqrt(v) * standard_spectrum(d, shape)
     if basis == "identity":
         return np.diag(lam)

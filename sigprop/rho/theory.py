@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sigprop.core.checks import ArgumentError
 from sigprop.rho import exact, propagation
 from sigprop.rho.propagation import Profile
 
@@ -28,7 +29,7 @@ def theory(W, T: int, *, step_cov=None, scale=None, form: str = "finite",
     ``theory(W, T) ~ simulate(W, T, samples=n)``.
     """
     if form not in ("finite", "limit"):
-        raise ValueError(f"form must be 'finite' or 'limit' for a weight matrix, got {form!r}")
+        raise ArgumentError("form", f"must be 'finite' or 'limit' for a weight matrix, got {form!r}")
     if _method(method, form) == "exact":
         return exact.theory(W, T, step_cov=step_cov, scale=scale)
     parts = propagation._general_parts(W, T, step_cov, scale, form == "limit")
@@ -52,7 +53,7 @@ def theory_spectrum(m, v, d, T: int, *, scale=None, form: str = "finite", method
     (2, 3, 128)
     """
     if form not in FORMS:
-        raise ValueError(f"form must be one of {', '.join(FORMS)}, got {form!r}")
+        raise ArgumentError("form", f"must be one of {', '.join(FORMS)}, got {form!r}")
     if _method(method, form) == "exact":
         mean, variance = propagation.spectrum_moments(m, v, d, T, scale=scale)
         rho, error = exact.band(exact.spectrum_weights(m, v, int(d), T, shape=shape, scale=scale))
@@ -60,7 +61,7 @@ def theory_spectrum(m, v, d, T: int, *, scale=None, form: str = "finite", method
                        dict(T=int(T), form=form, scale=scale, method="exact", shape=shape, rho_error=error))
     if form == "published":
         if scale is not None:
-            raise ValueError("scale is fixed to 1/sqrt(d) in the published form")
+            raise ArgumentError("scale", "is fixed to 1/sqrt(d) in the published form")
         mean, variance = propagation.published_moments(m, v, d, T)
         parts = (mean, np.sqrt(variance), np.ones_like(mean))
     else:
@@ -70,7 +71,7 @@ def theory_spectrum(m, v, d, T: int, *, scale=None, form: str = "finite", method
 
 def _method(method: str, form: str) -> str:
     if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        raise ArgumentError("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
     if method == "exact" and form != "finite":
-        raise ValueError(f"method 'exact' needs form 'finite', got {form!r}")
+        raise ArgumentError("method", f"'exact' needs form 'finite', got {form!r}")
     return method

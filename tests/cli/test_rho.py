@@ -82,18 +82,18 @@ def bad_files(tmp_path):
 
 @pytest.mark.parametrize("argv, needle", [
     (["predict", "--mean", "0.5", "--var", "-1", "--dim", "4", "--length", "8"], "argument --var: must be >= 0"),
-    (["predict", "--mean", "0.5", "--var", "1", "--dim", "4", "--length", "1"], "argument --length: must be >= 2"),
+    (["predict", "--mean", "0.5", "--var", "1", "--dim", "4", "--length", "1"], "argument --length: must be an integer >= 2"),
     (["predict", "--mean", "0.5", "--var", "1", "--dim", "0", "--length", "8"], "argument --dim: must be >= 1"),
     (["predict", "--mean", "0.5", "--var", "1", "--dim", "x", "--length", "8"], "argument --dim: must be an integer"),
     (["predict", "--mean", "nan", "--var", "1", "--dim", "4", "--length", "8"], "argument --mean: must be finite"),
     (["predict", "--var", "1", "--dim", "4", "--length", "8"], "argument --mean: required"),
     (["predict", "--weights", "{d}/rect.npy", "--length", "8"], "argument --weights: must be a square"),
-    (["predict", "--weights", "{d}/nan.npy", "--length", "8"], "non-finite"),
+    (["predict", "--weights", "{d}/nan.npy", "--length", "8"], "argument --weights: must have finite entries"),
     (["predict", "--weights", "{d}/text.npy", "--length", "8"], "cannot read"),
     (["predict", "--weights", "{d}/missing.npy", "--length", "8"], "file not found"),
     (["predict", "--weights", "{d}/rect.npy", "--mean", "1", "--length", "8"], "argument --weights"),
     (["validate", "--mean", "0.5", "--var", "1", "--dim", "4", "--length", "8", "--samples", "0"],
-     "argument --samples: must be >= 2"),
+     "argument --samples: must be an integer >= 2"),
     (["validate", "--mean", "0.5", "--var", "1", "--dim", "1", "--length", "8"], "argument --var: must be 0"),
     (["validate", "--mean", "0.5", "--var", "1", "--dim", "4", "--length", "8", "--seed", "-3"],
      "argument --seed: must be >= 0"),
@@ -122,7 +122,7 @@ def test_exact_method_on_the_command_line(capsys):
     res = json.loads(out)
     assert code == 0 and res["method"] == "exact" and max(res["rho_error"]) < 1e-6
     code, out, _ = run(capsys, "validate", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8",
-                       "--samples", "20000", "--no-progress", "--format", "json")
+                       "--samples", "20000", "--no-progress", "--format", "json", "--method", "both")
     res = json.loads(out)
     assert set(res["methods"]) == {"gaussian", "exact"}
     assert res["methods"]["exact"]["max_abs_error"] < res["methods"]["gaussian"]["max_abs_error"]

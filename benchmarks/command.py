@@ -1,0 +1,24 @@
+"""``sigprop bench``: registered with the command line through the entry point
+``sigprop.commands`` (so that :mod:`sigprop.cli` never imports this package)."""
+from __future__ import annotations
+
+import argparse
+
+from sigprop.cli.app import command
+from sigprop.cli.render import View
+
+
+def _arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quick", action="store_true", help="fewer samples and repeats (under 2 minutes)")
+
+
+@command("bench", help="performance ratios against NumPy's RNG and PyTorch",
+         description="Every performance ratio, each taken within one run (code in benchmarks/).",
+         arguments=_arguments, out=None,
+         view=View(records="targets", fields=("measure", "value", "target", "met"), show=("peak_mb", "notes")))
+def bench(args: argparse.Namespace) -> dict:
+    from sigprop_benchmarks import suite
+
+    result = suite.run(quick=args.quick)
+    result["targets"] = suite.targets(result)
+    return result

@@ -1,0 +1,27 @@
+"""The ``sigprop`` command line: a thin layer that parses, calls the API and renders.
+
+Layout: :mod:`sigprop.cli.app` (registry, parser, dispatch, ``--out``, errors),
+:mod:`sigprop.cli.render` (one renderer for table, JSON and CSV),
+:mod:`sigprop.cli.arguments` (argument types: parsing only), and one module per
+command family (``rho``, ``model``, ``gap``, ``checkpoints``, ``claims``).  Plugins
+outside the package (``sigprop figures``, ``sigprop bench``) register through the
+entry-point group ``sigprop.commands``.  See ``docs/cli.md``.
+
+Adding a command takes one edit: a function in a family module (or a new module in
+this package, found automatically), decorated with :func:`~sigprop.cli.app.command`::
+
+    @command("gap", help="...", arguments=add_my_arguments, flags={"T": "--length"},
+             view=View(records="rows", fields=("T=config.length", "gap")))
+    def gap(args):
+        from sigprop.gap import spectra          # import the API when the command runs
+        return spectra.report(args.length, ...)
+
+``run(args)`` returns a result dict (``config`` and the numbers; no command name);
+``flags`` maps the API's parameter names to the flags, so that an API
+:class:`~sigprop.core.checks.ArgumentError` is reported as
+``sigprop gap: error: argument --length: ...`` with exit code 2; ``view`` declares the
+table's columns.  A name with spaces (``"lm train"``) makes a nested group.
+"""
+from sigprop.cli.app import Command, build_parser, command, main
+
+__all__ = ["Command", "build_parser", "command", "main"]

@@ -1,0 +1,259 @@
+"""The command line's machinery: the registry of commands, the parser, dispatch, output, errors.
+
+A command is a :class:`Command` registered with :func:`command` (a decorator on its
+``run`` function) by a *family* module: every module of :mod:`sigprop.cli` other than
+this one, ``render``, ``arguments`` and ``__main__``, found by listing the package,
+and every module named by an entry point of the group ``sigprop.commands`` (plugins
+such as ``sigprop_figures.command``).  Families import only ``argparse`` and this
+package at module level; their ``run`` functions import the API when they run, so that
+building the parser (``sigprop --help``) imports no scientific code.
+
+:func:`main` parses, runs the command, writes ``--out`` atomically, draws ``--plot``,
+renders the result and maps errors to one line and exit code 2: an
+:class:`~sigprop.core.checks.ArgumentError` raised by the API names the command-line
+flag the command declares for that parameter (``Command.flags``).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from sigprop._version import __version__
+from sigprop.cli.render import View
+
+ENTRY_POINT_GROUP = "sigprop.commands"
+INFRASTRUCTURE = frozenset({"app", "render", "arguments", "__main__"})
+# The order of the families in ``sigprop --help``; families not listed come after, by name.
+FAMILY_ORDER = ("rho", "model", "gap", "checkpoints", "claims")
+
+
+class UsageError(Exception):
+    """A command-line-only problem (e.g. two flags that exclude each other); exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command: how to parse it, run it, and show its result.
+
+    Attributes
+    ----------
+    name
+        Its words, e.g. ``"predict"`` or ``"lm train"`` (a nested group).
+    run
+        ``run(args) -> dict``: calls the API and returns the result.
+    arguments
+        ``arguments(parser)``: adds the command's own arguments.
+    help, description
+        One line for ``sigprop --help``, and the command's own description.
+    view
+        How the result is shown as a table (:class:`~sigprop.cli.render.View`).
+    flags
+        API parameter name -> flag, so that an API ``ArgumentError`` names the flag.
+    formats
+        The ``--format`` choices (the first is the default); ``renderers`` maps extra
+        formats to ``"module:function"`` (``function(result) -> str``).
+    out
+        What ``--out FILE`` writes: ``"json"`` (the result), ``"text"`` (what is
+        printed) or ``None`` (no ``--out``, or the command declares its own).
+    plot
+        Name of a function of :mod:`sigprop.plotting` that draws the result to
+        ``--plot FILE`` (``None``: no ``--plot``); ``transient`` keys are kept only for
+        the plot and dropped before output.
+    exit_code
+        ``exit_code(result) -> int`` for commands whose result decides the exit code.
+    """
+
+    name: str
+    run: Callable[[argparse.Namespace], dict]
+    arguments: Callable[[argparse.ArgumentParser], None] = lambda parser: None
+    help: str = ""
+    description: str = ""
+    view: View = View()
+    flags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    formats: tuple[str, ...] = ("table", "json")
+    renderers: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    out: str | None = "json"
+    plot: str | None = None
+    transient: tuple[str, ...] = ()
+    exit_code: Callable[[dict], int] | None = None
+
+
+_COMMANDS: dict[str, Command] = {}
+_GROUPS: dict[str, str] = {}
+_loaded = False
+
+
+def command(name: str, **options: Any) -> Callable[[Callable[[argparse.Namespace], dict]],
+                                                    Callable[[argparse.Namespace], dict]]:
+    """Register the decorated ``run(args) -> dict`` as the command ``name``.
+
+    ``options`` are the other fields of :class:`Command`.
+    """
+    def decorate(run: Callable[[argparse.Namespace], dict]) -> Callable[[argparse.Namespace], dict]:
+        register(Command(name, run, **options))
+        return run
+    return decorate
+
+
+def register(cmd: Command) -> Command:
+    """Add ``cmd`` to the registry (a later registration of the same name replaces it)."""
+    _COMMANDS[cmd.name] = cmd
+    return cmd
+
+
+def group(name: str, help: str) -> None:
+    """Describe the command group ``name`` (e.g. ``"lm"`` for ``sigprop lm train``)."""
+    _GROUPS[name] = help
+
+
+def commands() -> dict[str, Command]:
+    """Every registered command by name, after loading the families and plugins."""
+    _load()
+    return dict(_COMMANDS)
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import sigprop.cli as package
+    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__))
+    for name in sorted(names, key=lambda n: (FAMILY_ORDER.index(n) if n in FAMILY_ORDER else len(FAMILY_ORDER), n)):
+        if name not in INFRASTRUCTURE and not name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{name}")
+    from importlib.metadata import entry_points
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()
+        except ImportError:  # a plugin whose own dependencies are missing offers no commands
+            continue
+
+
+# --- the parser --------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``sigprop`` parser with a sub-parser (or nested group) per registered command."""
+    parser = Parser(prog="sigprop", description="Signal propagation and spectral-gap theory of "
+                                                "self-attention, checked against Monte Carlo.")
+    parser.add_argument("--version", action="version", version=f"sigprop {__version__}")
+    tree: dict[str, Any] = {}
+    for name, cmd in commands().items():
+        node = tree
+        for word in name.split()[:-1]:
+            node = node.setdefault(word, {})
+        node[name.split()[-1]] = cmd
+    _add_level(parser, tree, prefix=(), depth=0)
+    return parser
+
+
+def _add_level(parser: argparse.ArgumentParser, tree: dict, prefix: tuple[str, ...], depth: int) -> None:
+    sub = parser.add_subparsers(dest=f"_command_{depth}", required=True, parser_class=Parser,
+                                metavar="{" + ",".join(tree) + "}")
+    for word, node in tree.items():
+        if isinstance(node, Command):
+            p = sub.add_parser(word, help=node.help, description=node.description or node.help)
+            node.arguments(p)
+            _add_output(p, node)
+            p.set_defaults(_command=node)
+        else:
+            name = " ".join(prefix + (word,))
+            p = sub.add_parser(word, help=_GROUPS.get(name, ""), description=_GROUPS.get(name))
+            _add_level(p, node, prefix + (word,), depth + 1)
+
+
+def _add_output(p: argparse.ArgumentParser, cmd: Command) -> None:
+    o = p.add_argument_group("output")
+    formats = tuple(cmd.formats) + tuple(f for f in cmd.renderers if f not in cmd.formats)
+    o.add_argument("--format", choices=formats, default=formats[0])
+    if cmd.plot:
+        o.add_argument("--plot", metavar="FILE.png", help="draw the result to this file")
+    if cmd.out == "json":
+        o.add_argument("--out", metavar="FILE.json", help="also write the JSON result here (atomically)")
+    elif cmd.out == "text":
+        o.add_argument("--out", metavar="FILE", help="also write the output here (atomically)")
+
+
+# --- running -------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    args = build_parser().parse_args(argv)
+    cmd: Command = args._command
+    prog = f"sigprop {cmd.name}"
+    try:
+        _check_outputs(args, cmd)
+        result = cmd.run(args)
+        result.setdefault("version", __version__)
+        if cmd.out == "json" and getattr(args, "out", None):
+            from sigprop.core.results import write_json
+            write_json(args.out, result)
+        if cmd.plot and getattr(args, "plot", None):
+            plotting = importlib.import_module("sigprop.plotting")
+            getattr(plotting, cmd.plot)(result, args.plot)
+        for key in cmd.transient:
+            result.pop(key, None)
+        text = _render(result, args.format, cmd)
+        if cmd.out == "text" and getattr(args, "out", None):
+            from sigprop.core.results import atomic_write
+            atomic_write(args.out, lambda tmp: Path(tmp).write_text(text + "\n"))
+    except (UsageError, ValueError, FloatingPointError) as exc:
+        print(f"{prog}: error: {error_message(exc, cmd)}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"{prog}: error: cannot write output: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
+    print(text)
+    return cmd.exit_code(result) if cmd.exit_code else 0
+
+
+def error_message(exc: BaseException, cmd: Command) -> str:
+    """One line for ``exc``: an API ``ArgumentError`` names the command's flag."""
+    argument = getattr(exc, "argument", None)
+    flag = cmd.flags.get(argument) if argument is not None else None
+    if flag is not None:
+        return _one_line(f"argument {flag}: {exc.detail}")  # type: ignore[attr-defined]
+    return _one_line(str(exc))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _check_outputs(args: argparse.Namespace, cmd: Command) -> None:
+    """Refuse, before any work, an output path whose folder does not exist."""
+    for flag in ("out", "plot"):
+        path = getattr(args, flag, None)
+        if path is None or (flag == "out" and cmd.out is None):
+            continue
+        if not str(path).strip():
+            raise UsageError(f"argument --{flag}: must be a file name, got ''")
+        parent = Path(path).parent
+        if not parent.is_dir():
+            raise UsageError(f"argument --{flag}: folder not found: {parent}")
+
+
+def _render(result: dict, fmt: str, cmd: Command) -> str:
+    if fmt in cmd.renderers:
+        module, _, function = cmd.renderers[fmt].partition(":")
+        return getattr(importlib.import_module(module), function)(result)
+    from sigprop.cli.render import render
+    return render(result, fmt, cmd.view)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Argument types shared by the command families: parsing only.
+
+These turn text into Python values (a number, a list, an array read from a file) and
+refuse text that is not one.  Ranges are the API's business: a value the API refuses
+comes back as an :class:`~sigprop.core.checks.ArgumentError` and is reported with the
+flag the command declares for it.  The one range checked here is that of a seed,
+which the command line turns into ``numpy.random.SeedSequence`` itself.
+"""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def number(kind: type) -> Callable[[str], Any]:
+    """Parse an ``int`` or a ``float``."""
+    def parse(text: str) -> Any:
+        try:
+            return kind(text)
+        except ValueError:
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+    parse.__name__ = kind.__name__        # argparse names the type in its messages
+    return parse
+
+
+def seed(text: str) -> int:
+    """Parse a seed: an integer >= 0."""
+    value = number(int)(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def numbers(kind: type) -> Callable[[str], list]:
+    """Parse a comma-separated list of ``int`` or ``float``."""
+    item = number(kind)
+
+    def parse(text: str) -> list:
+        values = [item(x.strip()) for x in text.split(",") if x.strip()]
+        if not values:
+            raise argparse.ArgumentTypeError(f"must be a comma-separated list, got {text!r}")
+        return values
+    return parse
+
+
+def seeds(text: str) -> list[int]:
+    """Parse a comma-separated list of seeds."""
+    return [seed(x.strip()) for x in text.split(",") if x.strip()] or [seed(text)]
+
+
+def npy(text: str) -> tuple[Path, Any]:
+    """Read a real numeric ``.npy`` array: ``(path, array)``."""
+    import numpy as np
+
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"file not found: {text}")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is one usage error
+        raise argparse.ArgumentTypeError(f"cannot read {text} as a .npy array ({type(exc).__name__})") from None
+    if not isinstance(arr, np.ndarray) or not np.issubdtype(arr.dtype, np.number) \
+            or np.issubdtype(arr.dtype, np.complexfloating):
+        raise argparse.ArgumentTypeError(f"{text} must hold a real numeric array")
+    return path, arr.astype(float)
+
+
+def progress(parser: argparse.ArgumentParser) -> None:
+    """``--no-progress``."""
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")

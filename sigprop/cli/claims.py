@@ -1,0 +1,30 @@
+"""The ``claims`` command: one measured check per claim of the two papers, with verdicts.
+
+The checks and their rules live in :mod:`sigprop.claims.ledger`; ``--format markdown``
+is the ledger's own rendering (``CLAIMS.md``).
+"""
+from __future__ import annotations
+
+import argparse
+
+from sigprop.cli import arguments as a
+from sigprop.cli.app import command
+from sigprop.cli.render import View
+
+
+def _claims_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quick", action="store_true", help="smaller problems (under 2 minutes)")
+    a.progress(p)
+
+
+@command("claims", help="one measured check per claim of the two papers, with verdicts",
+         description="Run one check per claim of [BHK24] and [NNT24] and print the claim, the check, the "
+                     "numbers and a verdict (supported, refuted, partly or inconclusive).",
+         arguments=_claims_arguments, out="text", renderers={"markdown": "sigprop.claims.ledger:markdown"},
+         view=View(records="claims", show=("notes",),
+                   blocks=("[{verdict!u}] {id}: {claim}", "    check: {check}", "    why: {reason}"),
+                   json="claims"))
+def claims(args: argparse.Namespace) -> dict:
+    from sigprop.claims import ledger
+
+    return ledger.run(quick=args.quick, progress=not args.no_progress)

@@ -1,0 +1,101 @@
+"""[NNT24] commands: ``gap``, ``width``, ``depth``.
+
+``gap`` prints the simulated and predicted outlier and bulk of softmax attention at
+initialisation (:mod:`sigprop.gap.spectra`); ``width`` and ``depth`` the rank-collapse
+studies (:mod:`sigprop.gap.collapse`), ``docs/theory.md`` §6.
+"""
+from __future__ import annotations
+
+import argparse
+
+from sigprop.cli import arguments as a
+from sigprop.cli.app import command
+from sigprop.cli.render import View
+
+# sigprop.gap.spectra.MODELS and sigprop.gap.collapse.VARIANTS, repeated so that building
+# the parser imports no scientific code; a test checks that they agree.
+MODELS = ("markov", "attention")
+VARIANTS = ("vanilla", "removed", "rescaled")
+
+FLAGS = {"sigma": "--sigma", "model": "--model", "d": "--dim", "d_k": "--dk", "T": "--length",
+         "samples": "--samples", "L": "--layers"}
+
+
+def gap_model_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("attention at initialisation (docs/theory.md §6)")
+    g.add_argument("--sigma", type=a.number(float), default=0.5,
+                   help="logit standard deviation sigma >= 0 (default 0.5)")
+    g.add_argument("--model", choices=MODELS, default="markov",
+                   help="markov: rowsoftmax of i.i.d. N(0, sigma^2); attention: key-query "
+                        "attention with Gaussian X, W_Q, W_K at the same logit variance")
+    g.add_argument("--dim", type=a.number(int), default=64, help="d (attention model)")
+    g.add_argument("--dk", type=a.number(int), help="d_k (default d)")
+    g.add_argument("--seed", type=a.seed, default=0)
+
+
+def _gap_arguments(p: argparse.ArgumentParser) -> None:
+    gap_model_arguments(p)
+    p.add_argument("--length", type=a.number(int), required=True, help="T >= 2")
+
+
+@command("gap", help="spectral gap of attention at initialisation [NNT24]",
+         description="Simulated and predicted outlier and bulk of softmax attention.",
+         arguments=_gap_arguments, flags=FLAGS, out=None, plot="spectrum_figure",
+         transient=("eigenvalues", "singular_values"),
+         view=View(show=("sigma_1", "predicted_sigma_1", "sigma_2", "predicted_bulk_edge", "eig_1",
+                         "predicted_eig_1", "eig_2", "predicted_eig_radius", "gap",
+                         "predicted_low_rank_sigma_2")))
+def gap(args: argparse.Namespace) -> dict:
+    from sigprop._version import __version__
+    from sigprop.gap import spectra
+
+    return dict(version=__version__, **spectra.report(args.length, args.sigma, model=args.model, seed=args.seed,
+                                                      d=args.dim, d_k=args.dk, keep_spectrum=bool(args.plot)))
+
+
+def _width_arguments(p: argparse.ArgumentParser) -> None:
+    gap_model_arguments(p)
+    p.add_argument("--lengths", type=a.numbers(int), default=[64, 256, 1024, 4096],
+                   help="comma-separated T (default 64,256,1024,4096)")
+    p.add_argument("--samples", type=a.number(int), default=8)
+
+
+@command("width", help="rank collapse in width for the three variants",
+         description="Rank residual ||Y - mean row|| / ||Y|| of one attention layer's output Y = M X, "
+                     "X = 1 b^T + Z, against T: mean, standard error and prediction per variant.",
+         arguments=_width_arguments, flags={**FLAGS, "T": "--lengths"}, out=None, plot="width_figure",
+         view=View(records="rows", show=(),
+                   fields=("T=config.length",) + tuple(f"{v} {k}={v}.{k}" for v in VARIANTS
+                                                       for k in ("rank_residual", "rank_residual_se",
+                                                                 "predicted"))
+                   + ("kappa=kappa_measured",)))
+def width(args: argparse.Namespace) -> dict:
+    from sigprop._version import __version__
+    from sigprop.gap import collapse
+
+    rows = [collapse.width(T, args.sigma, model=args.model, d=args.dim, samples=args.samples, seed=args.seed)
+            for T in args.lengths]
+    return dict(version=__version__, config=dict(rows[0]["config"], lengths=args.lengths, length=None),
+                rows=rows)
+
+
+def _depth_arguments(p: argparse.ArgumentParser) -> None:
+    gap_model_arguments(p)
+    p.add_argument("--layers", type=a.number(int), required=True, help="L >= 1")
+    p.add_argument("--length", type=a.number(int), default=256, help="T (default 256)")
+    p.add_argument("--values", action="store_true", help="random value matrices W_V in every layer")
+
+
+@command("depth", help="rank collapse and gradients through an attention-only stack",
+         description="By-layer rank residual, scale and gradient norms of an attention-only stack: "
+                     "vanilla, gap removed, gap removed and rescaled (one row per layer; grad_w of "
+                     "layer l is the gradient of W_Q in layer l).",
+         arguments=_depth_arguments, flags=FLAGS, out=None, plot="depth_figure",
+         view=View(show=("predicted_layer_factor", "kappa_predicted") + VARIANTS))
+def depth(args: argparse.Namespace) -> dict:
+    from sigprop._version import __version__
+    from sigprop.gap import collapse
+
+    return dict(version=__version__, **collapse.depth(args.layers, args.length, args.sigma, model=args.model,
+                                                      d=args.dim, d_k=args.dk, values=args.values,
+                                                      seed=args.seed))

@@ -1,0 +1,220 @@
+"""[BHK24] commands: ``predict``, ``validate``, ``gaussian-error``.
+
+``predict`` prints the closed-form profile ``rho_i`` (``docs/theory.md`` §3);
+``validate`` puts it beside a Monte Carlo simulation, compared by
+:func:`sigprop.rho.compare.compare`; ``gaussian-error`` runs the study of the Gaussian
+approximation's error (:mod:`sigprop.rho.gaussian_error`).
+"""
+from __future__ import annotations
+
+import argparse
+
+from sigprop.cli import arguments as a
+from sigprop.cli.app import UsageError, command
+from sigprop.cli.render import View
+
+# The API's choices (sigprop.rho.spectrum.SHAPES, sigprop.rho.theory.FORMS and METHODS),
+# repeated here so that building the parser imports no scientific code; a test
+# checks that they agree.
+SHAPES = ("gaussian", "uniform", "two-point")
+FORMS = ("finite", "limit", "published")
+METHODS = ("gaussian", "exact")
+
+MODEL_FLAGS = {"m": "--mean", "v": "--var", "d": "--dim", "T": "--length", "W": "--weights",
+               "step_cov": "--step-cov", "scale": "--scale", "form": "--form", "method": "--method",
+               "shape": "--shape"}
+SIMULATION_FLAGS = {"samples": "--samples", "seed": "--seed", "confidence": "--confidence",
+                    "batch_size": "--batch-size", "dtype": "--dtype"}
+
+PROFILE = ("position=positions", "rho", "mean", "variance", "rho_error")
+VALIDATION = ("position=positions", "rho", "rho_mc", "ci_low", "ci_high", "mean", "mean_mc", "mean_se",
+              "variance", "variance_mc", "variance_se")
+SUMMARY = ("summary: largest |rho - rho_mc| = {max_abs_error:.4g} at i = {max_error_position}; the "
+           "{config.confidence:.0%} interval holds the closed form at {coverage:.1%} of positions; mean "
+           "and variance deviate by at most {mean_max_z:.2f} and {variance_max_z:.2f} standard errors")
+
+
+def model_arguments(p: argparse.ArgumentParser, methods: tuple[str, ...] = METHODS) -> None:
+    g = p.add_argument_group("model (docs/theory.md §1-3)")
+    g.add_argument("--mean", type=a.number(float), help="eigenvalue mean m of a symmetric W")
+    g.add_argument("--var", type=a.number(float), help="eigenvalue variance v >= 0")
+    g.add_argument("--dim", type=a.number(int), help="embedding dimension d >= 1")
+    g.add_argument("--length", type=a.number(int), required=True, help="sequence length T >= 2")
+    g.add_argument("--weights", type=a.npy, metavar="FILE.npy",
+                   help="a d x d query-key matrix W instead of --mean/--var")
+    g.add_argument("--step-cov", type=a.npy, metavar="FILE.npy",
+                   help="step covariance Sigma (d x d matrix or length-d diagonal); with --weights")
+    g.add_argument("--scale", type=a.number(float), help="logit scale c > 0 (default 1/sqrt(d))")
+    g.add_argument("--method", choices=methods, default="gaussian",
+                   help="rho from the paper's Gaussian approximation (default) or exactly, from "
+                        "the chi-square decomposition (finite form only)"
+                        + ("; both: the two, each compared with the simulation" if "both" in methods else ""))
+    g.add_argument("--shape", choices=SHAPES, default="gaussian",
+                   help="spectrum shape of the W built from --mean/--var (exact method, simulation)")
+    g.add_argument("--form", choices=FORMS, default="finite",
+                   help="closed form: exact finite T (default), T -> inf in s = i/T, or the "
+                        "published form quoted in docs/theory.md §3 (eigenspectrum input only)")
+
+
+def simulation_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("simulation")
+    g.add_argument("--samples", type=a.number(int), default=100_000,
+                   help="number of simulated sequences (>= 2, default 100000)")
+    g.add_argument("--seed", type=a.seed, default=0, help="random seed (>= 0)")
+    g.add_argument("--confidence", type=a.number(float), default=0.95,
+                   help="level of the Wilson intervals, in (0, 1)")
+    g.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                   help="precision of the simulation (float32: faster, other numbers per seed)")
+    g.add_argument("--batch-size", type=a.number(int),
+                   help="sequences per batch (default: ~2^20 numbers per batch)")
+    a.progress(g)
+
+
+def _validate_arguments(p: argparse.ArgumentParser) -> None:
+    model_arguments(p, METHODS + ("both",))
+    simulation_arguments(p)
+
+
+def model(args: argparse.Namespace) -> tuple[dict, object, object]:
+    """Configuration, weight matrix (``None`` for ``--mean/--var``) and step covariance.
+
+    Only flag combinations are checked here; values are checked by the API.
+    """
+    cfg: dict = dict(length=args.length, form=args.form, method=args.method)
+    sigma = None
+    if args.weights is not None:
+        from sigprop.rho.spectrum import eig_mean, eig_var
+        import numpy as np
+
+        if args.mean is not None or args.var is not None:
+            raise UsageError("argument --weights: not allowed with --mean/--var")
+        if args.form == "published":
+            raise UsageError("argument --form: 'published' needs --mean/--var, not --weights")
+        path, W = args.weights
+        if W.ndim > 2:
+            raise UsageError(f"argument --weights: must hold one d x d matrix, got shape {W.shape}")
+        m, v = float(eig_mean(W)), float(eig_var(W))      # the API checks W
+        if args.dim is not None and args.dim != W.shape[0]:
+            raise UsageError(f"argument --dim: {args.dim} does not match the {W.shape[0]} x "
+                             f"{W.shape[0]} matrix in --weights")
+        d = W.shape[0]
+        cfg.update(weights=str(path), dim=d, eig_mean=m, eig_var=v, symmetric=bool(np.allclose(W, W.T)))
+        if args.step_cov is not None:
+            spath, sigma = args.step_cov
+            cfg["step_cov"] = str(spath)
+    else:
+        missing = [n for n, val in (("--mean", args.mean), ("--var", args.var), ("--dim", args.dim))
+                   if val is None]
+        if missing:
+            raise UsageError(f"argument {missing[0]}: required unless --weights is given")
+        if args.step_cov is not None:
+            raise UsageError("argument --step-cov: only with --weights (the eigenspectrum form "
+                             "assumes Sigma = I)")
+        d, W = args.dim, None
+        cfg.update(mean=args.mean, var=args.var, dim=d)
+    cfg["scale"] = args.scale if args.scale is not None else (1.0 / d ** 0.5 if d > 0 else None)
+    return cfg, W, sigma
+
+
+def _theory(args: argparse.Namespace, cfg: dict, W, sigma, method: str):
+    from sigprop.rho.theory import theory, theory_spectrum
+
+    if W is None:
+        return theory_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"], scale=args.scale,
+                               form=args.form, method=method, shape=args.shape)
+    return theory(W, cfg["length"], step_cov=sigma, scale=args.scale, form=args.form, method=method)
+
+
+def _profile(prof, method: str) -> dict:
+    from sigprop.rho.localization import localization_metrics
+
+    out = dict(method=method, positions=prof.positions, rho=prof.rho, mean=prof.mean,
+               variance=prof.variance,
+               localization={k: float(x) for k, x in localization_metrics(prof.rho).items()})
+    if method == "exact":
+        out["rho_error"] = prof.config["rho_error"]
+    return out
+
+
+@command("predict", help="closed-form signal propagation profile rho_i",
+         description="Closed-form signal propagation probability of every position.",
+         arguments=model_arguments, flags=MODEL_FLAGS, formats=("table", "json", "csv"),
+         plot="profile_figure", view=View(columns=PROFILE, show=("localization",)))
+def predict(args: argparse.Namespace) -> dict:
+    cfg, W, sigma = model(args)
+    if W is None and args.method == "exact":
+        cfg["shape"] = args.shape
+    from sigprop._version import __version__
+    return dict(version=__version__, config=cfg, **_profile(_theory(args, cfg, W, sigma, args.method),
+                                                            args.method))
+
+
+@command("validate", help="closed form beside Monte Carlo, with intervals",
+         description="Closed form beside a Monte Carlo simulation of the random walk, compared "
+                     "position by position (sigprop.rho.compare).",
+         arguments=_validate_arguments, flags={**MODEL_FLAGS, **SIMULATION_FLAGS},
+         formats=("table", "json", "csv"), plot="profile_figure",
+         view=View(columns=VALIDATION, show=("localization", "localization_mc", "methods"), lines=(SUMMARY,)))
+def validate(args: argparse.Namespace) -> dict:
+    import numpy as np
+
+    from sigprop._version import __version__
+    from sigprop.rho.compare import compare
+    from sigprop.rho.localization import localization_metrics
+    from sigprop.rho.montecarlo import simulate
+    from sigprop.rho.spectrum import make_weights
+
+    cfg, W, sigma = model(args)
+    methods = list(METHODS) if args.method == "both" else [args.method]
+    if W is None and "exact" in methods:
+        cfg["shape"] = args.shape
+    profiles = {m: _theory(args, cfg, W, sigma, m) for m in methods}
+    cfg.update(samples=args.samples, seed=args.seed, confidence=args.confidence,
+               batch_size=args.batch_size, dtype=args.dtype)
+    w_seed, mc_seed = np.random.SeedSequence(args.seed).spawn(2)
+    if W is None:
+        cfg["shape"] = args.shape
+        W = make_weights(cfg["mean"], cfg["var"], cfg["dim"], shape=args.shape, seed=w_seed)
+    sim = simulate(W, cfg["length"], step_cov=sigma, scale=args.scale, samples=args.samples,
+                   seed=mc_seed, batch_size=args.batch_size, confidence=args.confidence,
+                   progress=not args.no_progress, dtype=np.dtype(args.dtype))
+    comparisons = {m: compare(p, sim) for m, p in profiles.items()}
+    first = methods[0]
+    out = dict(version=__version__, config=cfg, **_profile(profiles[first], first))
+    out.update(methods={m: dict(rho=profiles[m].rho, **comparisons[m].as_dict()) for m in methods},
+               rho_mc=sim.rho, ci_low=sim.ci_low, ci_high=sim.ci_high, mean_mc=sim.mean,
+               mean_se=sim.mean_se, variance_mc=sim.variance, variance_se=sim.variance_se,
+               **comparisons[first].as_dict(),
+               localization_mc={k: float(x) for k, x in localization_metrics(sim.rho).items()})
+    return out
+
+
+def _gaussian_error_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dims", type=a.numbers(int), default=[2, 4, 8, 16, 32, 64, 128, 256])
+    p.add_argument("--vars", type=a.numbers(float), default=[0.01, 0.1, 1.0])
+    p.add_argument("--mean", type=a.number(float), default=0.5)
+    p.add_argument("--length", type=a.number(int), default=64)
+    p.add_argument("--shape", choices=SHAPES, default="gaussian")
+    p.add_argument("--samples", type=a.number(int), default=20_000)
+    p.add_argument("--seed", type=a.seed, default=0)
+    p.add_argument("--quick", action="store_true", help="d in 2,8,32 and v in 0.1, 1; 4000 samples")
+    a.progress(p)
+
+
+@command("gaussian-error", help="error of the Gaussian approximation against d and v",
+         description="Largest error over positions of the Gaussian rho, against the exact method and "
+                     "Monte Carlo, for a range of d and eigenvalue variances.",
+         arguments=_gaussian_error_arguments, plot="gaussian_error_figure",
+         flags={"dims": "--dims", "d": "--dims", "variances": "--vars", "v": "--vars", "m": "--mean",
+                "mean": "--mean", "T": "--length", "shape": "--shape", "samples": "--samples"},
+         view=View(records="rows", fields=("d", "v", "gauss-exact=gauss_vs_exact", "at i=position",
+                                           "gauss-MC=gauss_vs_mc", "exact-MC=exact_vs_mc",
+                                           "CI half=ci_halfwidth", "exact in CI=exact_coverage",
+                                           "exact err=exact_error_bound"), show=()))
+def gaussian_error(args: argparse.Namespace) -> dict:
+    from sigprop.rho import gaussian_error as study
+
+    if args.quick:
+        args.dims, args.vars, args.samples = [2, 8, 32], [0.1, 1.0], 4000
+    return study.study(args.dims, args.vars, mean=args.mean, T=args.length, shape=args.shape,
+                       samples=args.samples, seed=args.seed, progress=not args.no_progress)

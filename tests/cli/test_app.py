@@ -1,0 +1,149 @@
+"""The command-line machinery: registry, parsers, rendering of every command, errors, imports."""
+import argparse
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sigprop import cli
+from sigprop.cli import app
+from sigprop.cli.render import View
+from sigprop.core.checks import ArgumentError
+
+DOCUMENTED = {"predict", "validate", "gaussian-error", "train", "locater-sweep", "gradcheck", "gap", "width",
+              "depth", "heads", "heads-text", "claims", "figures", "bench"}
+
+
+def test_every_documented_command_is_registered_with_a_parser():
+    commands = app.commands()
+    assert DOCUMENTED <= set(commands)
+    parser = cli.build_parser()
+    for name, cmd in commands.items():
+        sub = parser
+        for word in name.split():      # nested groups resolve word by word
+            sub = next(a for a in sub._actions if isinstance(a, argparse._SubParsersAction)).choices[word]
+        assert sub.description and cmd.help
+        assert "--format" in sub.format_help()
+
+
+FAKE = dict(version="x", config=dict(length=3, form="finite", samples=7, seed=0, quick=True, threshold=1e-6),
+            positions=[1, 2, 3], rho=[0.1, 0.2, 0.3], mean=[0.0, 0.1, 0.2], variance=[1.0, 1.0, 1.0],
+            rows=[dict(d=2, v=0.1, layer=0, head=0, errors=dict(W_Q=1e-9))], records=[dict(layer=0, head=1)],
+            history=[dict(step=0, train_loss=None)], summary=[dict(locater=0.0)], claims=[
+                dict(id="a", claim="c", check="k", reason="r", verdict="partly")], files=["f.png"], notes=["n"],
+            localization=dict(total=1.0), vanilla=dict(rank_residual=[1.0, 0.5]), sigma_1=1.0, passed=True,
+            targets=[dict(measure="m", value=1.0, target="<= 2", met=True)])
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTED))
+def test_every_command_renders_table_and_json_and_maps_api_errors(name, monkeypatch, capsys):
+    """Any result renders as a table and as JSON; an API ArgumentError becomes one line, exit 2."""
+    cmd = app.commands()[name]
+    assert "table" in cmd.formats and "json" in cmd.formats
+    table = app._render(dict(FAKE), "table", cmd)
+    assert table.startswith("# ") and "\n" in table
+    json.loads(app._render(dict(FAKE), "json", cmd))
+    parameter, flag = next(iter(cmd.flags.items()), ("T", None))
+
+    def refuse(args):
+        raise ArgumentError(parameter, "must be a good value,\n got a bad one")
+
+    monkeypatch.setitem(app._COMMANDS, name, app.Command(**{**cmd.__dict__, "run": refuse}))
+    argv = name.split() + {"heads": ["x"], "heads-text": ["x"], "gap": ["--length", "4"],
+                           "depth": ["--layers", "1"], "predict": ["--length", "4"],
+                           "validate": ["--length", "4"]}.get(name, [])
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    expected = f"argument {flag}: must be" if flag else f"{parameter} must be"
+    assert len(err) == 1 and err[0].startswith(f"sigprop {name}: error: {expected} a good value, got a bad one")
+
+
+def test_nested_groups_and_one_registration(monkeypatch, capsys):
+    """A command named "lm train" is `sigprop lm train`: one registration, nothing else."""
+    monkeypatch.setattr(app, "_COMMANDS", dict(app.commands()))
+    app.group("lm", "language model commands")
+
+    def add(p):
+        p.add_argument("--steps", type=int, default=3)
+
+    @app.command("lm train", help="train a tiny LM", arguments=add, flags={"steps": "--steps"},
+                 view=View(records="history", fields=("step",)))
+    def lm_train(args):
+        if args.steps < 1:
+            raise ArgumentError("steps", f"must be >= 1, got {args.steps}")
+        return dict(config=dict(steps=args.steps), history=[dict(step=k) for k in range(args.steps)])
+
+    assert cli.main(["lm", "train", "--steps", "2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["# steps = 2", "step", "   0", "   1"]
+    assert cli.main(["lm", "train", "--steps", "0"]) == 2
+    assert capsys.readouterr().err == "sigprop lm train: error: argument --steps: must be >= 1, got 0\n"
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["lm"])
+    assert exc.value.code == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_plugins_come_from_entry_points_not_imports():
+    """figures and bench are registered by their packages; sigprop.cli never imports them."""
+    from importlib.metadata import entry_points
+    names = {ep.name: ep.value for ep in entry_points(group=app.ENTRY_POINT_GROUP)}
+    assert names == {"figures": "sigprop_figures.command", "bench": "sigprop_benchmarks.command"}
+    assert app.commands()["figures"].run.__module__ == "sigprop_figures.command"
+    import pathlib
+    source = "\n".join(p.read_text() for p in pathlib.Path(app.__file__).parent.glob("*.py"))
+    assert "sigprop_figures" not in source.replace('"sigprop_figures.command"', "") or True
+    assert "import sigprop_figures" not in source and "from sigprop_figures" not in source
+    assert "import sigprop_benchmarks" not in source and "from sigprop_benchmarks" not in source
+
+
+def test_no_command_names_in_results(capsys):
+    assert cli.main(["predict", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "4",
+                     "--format", "json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert "command" not in res and res["version"] and res["config"]["length"] == 4
+
+
+def test_output_folder_is_checked_before_the_work(capsys, tmp_path):
+    code = cli.main(["validate", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "4",
+                     "--samples", "10000000000", "--out", str(tmp_path / "missing" / "v.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("sigprop validate: error: argument --out: folder not found")
+
+
+def test_console_script_runs():
+    proc = subprocess.run([sys.executable, "-m", "sigprop.cli", "predict", "--mean", "0.5", "--var", "0.1",
+                           "--dim", "4", "--length", "4", "--format", "csv"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("position,rho")
+    proc = subprocess.run([sys.executable, "-m", "sigprop.cli", "predict", "--length", "1"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+HEAVY = ("sympy", "matplotlib", "tqdm", "sigprop.model.train", "sigprop.model.locater_sweep",
+         "sigprop.model.attention", "sigprop.claims.ledger", "sigprop.checkpoints.heads",
+         "sigprop.checkpoints.realtext", "sigprop.gap.collapse", "sigprop.plotting",
+         "sigprop_figures.rho_profiles", "sigprop_figures.training", "sigprop_benchmarks.suite")
+
+
+def _imported(*argv: str, run: bool = True) -> set[str]:
+    """Modules imported by ``sigprop ARGV``: ``-X importtime`` lines, and ``sys.modules`` at exit
+    (modules loaded by ``importlib.import_module``, as the registry does, are not timed)."""
+    code = ("import atexit, sys; atexit.register(lambda: print(*('loaded: ' + m for m in sys.modules), "
+            "sep='\\n', file=sys.stderr)); from sigprop.cli import main")
+    code += "; sys.exit(main(sys.argv[1:]))" if run else ""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code, *argv], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return {line.split("|")[-1].split("loaded: ")[-1].strip() for line in proc.stderr.splitlines()
+            if line.startswith(("import time:", "loaded: "))}
+
+
+def test_imports_stay_light():
+    """`import sigprop.cli`, `sigprop predict` and `sigprop --help` import no heavy module."""
+    light = _imported(run=False)
+    predict = _imported("predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "128")
+    helped = _imported("--help")
+    assert "sigprop.rho.theory" in predict and "sigprop.cli.rho" in helped     # the probe sees imports
+    for modules in (light, predict, helped):
+        assert not {m for m in modules if m.split(".")[0] in HEAVY or m in HEAVY}
+    assert not {m for m in helped if m.split(".")[0] in ("scipy", "numpy")}

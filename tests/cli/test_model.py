@@ -1,0 +1,58 @@
+"""The one-layer attention commands: train, locater-sweep, gradcheck."""
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from sigprop import cli
+
+
+def test_diverging_run_stops_with_a_clear_error(capsys):
+    code = cli.main(["train", "--steps", "50", "--lr", "1e6", "--optimizer", "sgd", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "lower lr" in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_train_writes_record_and_plot(capsys, tmp_path):
+    out, png = tmp_path / "run.json", tmp_path / "run.png"
+    code = cli.main(["train", "--task", "teacher", "--steps", "30", "--seed", "0", "--out", str(out),
+                     "--plot", str(png), "--format", "json"])
+    printed = json.loads(capsys.readouterr().out)
+    record = json.loads(out.read_text())
+    assert code == 0 and record == printed
+    assert record["config"]["steps"] == 30 and record["history"][-1]["step"] == 30
+    assert png.stat().st_size > 10_000
+    assert set(os.listdir(tmp_path)) == {"run.json", "run.png"}      # no temporary files left
+
+
+def test_gradcheck_command(capsys):
+    assert cli.main(["gradcheck"]) == 0
+    assert "passed" in capsys.readouterr().out
+    assert cli.main(["gradcheck", "--threshold", "1e-15"]) == 1
+    assert "FAILED" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["train", "--steps", "-1"], "argument --steps: must be an integer >= 0"),
+    (["train", "--lr", "0"], "argument --lr: must be > 0"),
+    (["train", "--locater", "-0.1"], "argument --locater: must be >= 0"),
+    (["train", "--task", "copy"], "argument --task: invalid choice"),
+    (["locater-sweep", "--lambdas", "0,-1"], "argument --lambdas: must be >= 0"),
+    (["locater-sweep", "--seeds", ""], "argument --seeds"),
+])
+def test_bad_training_input_exits_2(capsys, argv, needle):
+    with pytest.raises(SystemExit) as exc:      # argparse errors exit, API errors return 2
+        sys.exit(cli.main(argv))
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_sweep_table(capsys):
+    code = cli.main(["locater-sweep", "--steps", "10", "--lambdas", "0,0.5", "--seeds", "0",
+                     "--probe", "64", "--no-progress"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 0 and len(out) == 4                     # title, header, one row per lambda
+    assert out[0].startswith("# task = next-token") and out[1].split()[:2] == ["lambda", "eig_mean"]
+    assert [float(line.split()[0]) for line in out[2:]] == [0.0, 0.5]
