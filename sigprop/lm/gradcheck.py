@@ -65,10 +65,14 @@ def configurations(*, vocab: int = 11, width: int = 8, length: int = 5, ff: int 
     return [tf.Config(**base, **c) for c in cases]
 
 
-def check_all(**kwargs) -> list[dict]:
-    """One row per configuration: the configuration, the largest error and its parameter."""
+configurations_default = configurations
+
+
+def check_all() -> list[dict]:
+    """One row per configuration of :func:`configurations`: the configuration, the largest
+    error and its parameter, every parameter's error."""
     rows = []
-    for cfg in configurations(**kwargs):
+    for cfg in configurations():
         errors = check(cfg)
         worst = max(errors, key=errors.get)
         rows.append(dict(config=cfg.to_dict(), max_error=errors[worst], worst=worst,

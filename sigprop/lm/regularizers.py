@@ -33,29 +33,30 @@ from __future__ import annotations
 
 import numpy as np
 
+from sigprop.core.checks import ArgumentError
 from sigprop.model import locater
 
 REGULARIZERS = ("none", "locater", "sigma-reparam", "qk-norm", "temperature")
 REPARAM = ("W_Q", "W_K", "W_V", "W_O", "W_1", "W_2")
-_USAGE = "regularizer must be locater:LAMBDA, sigma-reparam, qk-norm, temperature:T or none"
+_USAGE = "must be locater:LAMBDA, sigma-reparam, qk-norm, temperature:T or none"
 
 
 def parse(spec: str) -> tuple[str, float]:
     """``"locater:0.1" -> ("locater", 0.1)``; strength 0 for the regularizers without one."""
     name, _, value = str(spec).partition(":")
     if name not in REGULARIZERS:
-        raise ValueError(f"{_USAGE}, got {spec!r}")
+        raise ArgumentError("regularizer", f"{_USAGE}, got {spec!r}")
     if name in ("locater", "temperature"):
         try:
             strength = float(value)
         except ValueError:
-            raise ValueError(f"{_USAGE} (a number after the colon), got {spec!r}") from None
+            raise ArgumentError("regularizer", f"{_USAGE} (a number after the colon), got {spec!r}") from None
         if not np.isfinite(strength) or strength < 0 or (name == "temperature" and strength <= 0):
             bound = "> 0" if name == "temperature" else ">= 0"
-            raise ValueError(f"the strength of {name} must be {bound}, got {spec!r}")
+            raise ArgumentError("regularizer", f"strength of {name} must be {bound}, got {spec!r}")
         return name, strength
     if value:
-        raise ValueError(f"{name} takes no strength, got {spec!r}")
+        raise ArgumentError("regularizer", f"{name} takes no strength, got {spec!r}")
     return name, 0.0
 
 

@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from sigprop._version import __version__
 from sigprop.core import checks as _checks
+from sigprop.core.checks import ArgumentError
 from sigprop.core.results import atomic_write, write_json
 from sigprop.lm import corpus as _corpus
 from sigprop.lm import instruments
@@ -74,7 +75,7 @@ class TrainConfig:
         _checks.integer("probe", self.probe, 1)
         _checks.integer("checkpoint_every", self.checkpoint_every, 1)
         if self.tokenizer not in _corpus.TOKENIZERS:
-            raise ValueError(f"tokenizer must be one of {', '.join(_corpus.TOKENIZERS)}, got {self.tokenizer!r}")
+            raise ArgumentError("tokenizer", f"must be one of {', '.join(_corpus.TOKENIZERS)}, got {self.tokenizer!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -166,7 +167,7 @@ def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progr
     """
     model = cfg.model
     if data.vocab_size > model.vocab:
-        raise ValueError(f"vocab must be >= the tokenizer's {data.vocab_size}, got {model.vocab}")
+        raise ArgumentError("vocab", f"must be >= the tokenizer's {data.vocab_size}, got {model.vocab}")
     out = Path(out) if out is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from sigprop.core import checks as _checks
+from sigprop.core.checks import ArgumentError
 from sigprop.lm import layers as nn
 from sigprop.lm import regularizers as reg
 
@@ -61,11 +62,11 @@ class Config:
         _checks.integer("length", self.length, 1)
         _checks.integer("ff", self.ff, 1)
         if self.width % self.heads:
-            raise ValueError(f"width must be a multiple of heads ({self.heads}), got {self.width}")
+            raise ArgumentError("width", f"must be a multiple of heads ({self.heads}), got {self.width}")
         if self.norm not in NORMS:
-            raise ValueError(f"norm must be one of {', '.join(NORMS)}, got {self.norm!r}")
+            raise ArgumentError("norm", f"must be one of {', '.join(NORMS)}, got {self.norm!r}")
         if self.activation not in nn.ACTIVATIONS:
-            raise ValueError(f"activation must be one of {', '.join(nn.ACTIVATIONS)}, got {self.activation!r}")
+            raise ArgumentError("activation", f"must be one of {', '.join(nn.ACTIVATIONS)}, got {self.activation!r}")
         _checks.real("dropout", self.dropout, minimum=0.0, maximum=1.0, open_max=True)
         reg.parse(self.regularizer)
 
