@@ -7,7 +7,7 @@ A step is forward, backward, gradient clipping and the AdamW update of the defau
 (1 layer, 1 head, width 128, feed-forward 128, Post-LN, ReLU, tied output, ``T = 128``).
 Both sides start from the same weights and batch; their losses and gradients are compared
 first (largest relative difference per parameter).  Times are medians over ``repeats`` steps
-after one warm-up step, with every BLAS/OpenMP pool pinned to one thread
+after one warm-up step, the two sides timed in alternation, with every BLAS/OpenMP pool pinned to one thread
 (``threadpoolctl``, ``torch.set_num_threads(1)``) and again with all threads; the ratio is
 sigprop's time over PyTorch's (target <= 1.0), and tokens per second is ``batch * T`` over
 the step time.  The 1-minute load average before and after is recorded: other processes on
@@ -107,14 +107,18 @@ def numpy_step(params: dict, tokens: np.ndarray, cfg: tf.Config, lr: float = 1e-
     return step
 
 
-def _median_time(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+def _median_times(fns, repeats: int) -> list[float]:
+    """Median time of each function, timed in alternation (so that a change of the machine's
+    load during the measurement hits every side alike), after one warm-up call each."""
+    for fn in fns:
         fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, ts in zip(fns, times):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+    return [statistics.median(ts) for ts in times]
 
 
 def measure(vocab: int = 4096, batch: int = 16, repeats: int = 7, quick: bool = False) -> dict:
@@ -146,9 +150,13 @@ def measure(vocab: int = 4096, batch: int = 16, repeats: int = 7, quick: bool = 
         with threadpool_limits(limits=threads):
             if torch is not None:
                 torch.set_num_threads(threads or all_threads)
-            row = dict(numpy_s=_median_time(numpy_step(params, tokens, cfg), repeats))
+            fns = [numpy_step(params, tokens, cfg)]
             if torch is not None:
-                row["torch_s"] = _median_time(torch_step(params, tokens, cfg)[0], repeats)
+                fns.append(torch_step(params, tokens, cfg)[0])
+            times = _median_times(fns, repeats)
+            row = dict(numpy_s=times[0])
+            if torch is not None:
+                row["torch_s"] = times[1]
                 row["ratio"] = row["numpy_s"] / row["torch_s"]
                 row["torch_tokens_per_s"] = tokens_per_step / row["torch_s"]
             row["numpy_tokens_per_s"] = tokens_per_step / row["numpy_s"]
