@@ -123,7 +123,7 @@ def _median_times(fns, repeats: int) -> list[float]:
 
 def measure(vocab: int = 4096, batch: int = 16, repeats: int = 7, quick: bool = False) -> dict:
     if quick:
-        vocab, batch, repeats = 512, 4, 2
+        vocab, batch, repeats = 256, 2, 1
     cfg = tf.Config(vocab=vocab)
     params = tf.init_params(cfg, 0)
     tokens = np.random.default_rng(0).integers(0, vocab, size=(batch, cfg.length + 1))
