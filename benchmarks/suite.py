@@ -27,11 +27,10 @@ import numpy as np
 
 from sigprop import make_weights, simulate, theory_spectrum
 from sigprop._version import __version__
-from sigprop.rho import exact
-from sigprop.model import optim
-from sigprop.rho import walk
 from sigprop.model import attention as att
+from sigprop.model import optim
 from sigprop.model.train import Task, TrainConfig, loss_and_grads
+from sigprop.rho import exact, walk
 
 from . import torch_peers
 

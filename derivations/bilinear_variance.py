@@ -1,4 +1,4 @@
-"""Mean and variance of a bilinear form in jointly Gaussian vectors (SymPy).
+"""Mean and variance of a bilinear form in jointly Gaussian vectors (SymPy; docs/theory.md (3.4)).
 
 For zero-mean jointly Gaussian ``u, w`` in ``R^d`` with ``C_uu = E[u u^T]``,
 ``C_ww = E[w w^T]``, ``C_uw = E[u w^T]`` and ``C_wu = C_uw^T``, and any ``W``:
@@ -18,7 +18,7 @@ Run ``python derivations/bilinear_variance.py`` to print the check.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from itertools import product
 
 import sympy as sp
@@ -59,7 +59,7 @@ def _tr(M):
     return M.trace() if isinstance(M, sp.MatrixBase) else M.trace(axis1=-2, axis2=-1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def derive(d: int = 2):
     """Moments of ``u^T W w`` from the MGF, and their difference from the trace formulas.
 

@@ -1,4 +1,4 @@
-"""The centered logit as a weighted sum of chi-squares (SymPy).
+"""The centered logit as a weighted sum of chi-squares (SymPy; docs/theory.md (3.16)-(3.20)).
 
 With ``u_i = S(beta h_2 + gamma h_1)``, ``x_T = S h_2`` (``S = Sigma^{1/2}``,
 ``gamma^2 = alpha - beta^2``) the centered logit is ``h^T M h`` with
@@ -14,7 +14,7 @@ that the weights reproduce the exact mean ``c beta tr B`` and variance
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -23,7 +23,7 @@ beta = sp.symbols("beta", real=True)
 mu = sp.symbols("mu", real=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def weights():
     """``(w_plus, w_minus)`` per eigenvalue ``mu`` of ``B``, as SymPy expressions."""
     gamma = sp.sqrt(alpha - beta ** 2)

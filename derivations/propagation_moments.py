@@ -1,4 +1,4 @@
-"""Exact moments of the centered logits and their limits (SymPy).
+"""Exact moments of the centered logits and their limits (SymPy; docs/theory.md (3.5)-(3.15)).
 
 Combines the two other derivations.  The centered logit is the bilinear form
 ``zc_i = c u_i^T W x_T`` with ``u_i = x_i - xbar``; with ``C_uu = alpha_i Sigma``,
@@ -11,13 +11,13 @@ Combines the two other derivations.  The centered logit is the bilinear form
 This script writes them in terms of the three traces, specializes them to the
 eigenspectrum form (symmetric ``W``, ``Sigma = I``: ``tr(W) = d m``,
 ``tr(W^2) = ||W||_F^2 = d (v + m^2)``, ``c = 1/sqrt(d)``), takes ``T -> infinity``
-at ``s = i/T``, and sets them beside the published form quoted in SPEC §3.
+at ``s = i/T``, and sets them beside the published form quoted in docs/theory.md (3.14).
 
 Run ``python derivations/propagation_moments.py`` to print the results.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import sympy as sp
@@ -35,14 +35,14 @@ m = sp.symbols("m", real=True)
 v, d = sp.symbols("v d", positive=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def trace_form():
     """``(mu_i, v_i)`` in terms of ``i, T, c`` and the three traces."""
     alpha, beta = walk_moments.coefficients()
     return c * beta * tr1, c ** 2 * (alpha * tr_frob + beta ** 2 * tr_sq)
 
 
-@lru_cache(maxsize=None)
+@cache
 def spectrum_form():
     """``(mu_i, v_i)`` for symmetric ``W``, ``Sigma = I``, ``c = 1/sqrt(d)``."""
     mean, var = trace_form()
@@ -50,14 +50,14 @@ def spectrum_form():
     return sp.simplify(mean.subs(sub)), sp.factor(sp.simplify(var.subs(sub)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def limit_form():
     """``T -> infinity`` limit of :func:`spectrum_form` at ``i = s T``."""
     return tuple(sp.factor(sp.limit(e.subs(i, s * T), T, sp.oo)) for e in spectrum_form())
 
 
 def published_form():
-    """The form quoted in SPEC §3, in the same symbols (a claim, not a result)."""
+    """The form quoted in docs/theory.md (3.14), in the same symbols (a claim, not a result)."""
     return ((s - sp.Rational(1, 2)) * d * m / sp.sqrt(d),
             (2 * s ** 2 + sp.Rational(7, 12)) * d * (v + m ** 2) / d ** 2)
 

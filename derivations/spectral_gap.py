@@ -1,4 +1,4 @@
-"""The spectral gap of softmax attention at initialisation [NNT24] (SymPy).
+"""The spectral gap of softmax attention at initialisation [NNT24] (SymPy; docs/theory.md §6).
 
 1. **Logit variance of key-query attention.**  ``G = X W_Q W_K^T X^T / sqrt(d_k)``
    with ``X`` (``T x d``) entries ``N(0, sx^2)`` and ``W_Q, W_K`` (``d x d_k``) entries
@@ -41,7 +41,7 @@ Run ``python derivations/spectral_gap.py`` to print the results.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from itertools import product
 
 import sympy as sp
@@ -50,7 +50,7 @@ sigma, T, tau, b2, d, sx, sw = sp.symbols("sigma T tau b2 d s_x s_w", positive=T
 g = sp.symbols("g", real=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def exp_moments():
     """``(E[e^G], E[e^{2G}], s^2)`` for ``G ~ N(0, sigma^2)``, by integration."""
     density = sp.exp(-g ** 2 / (2 * sigma ** 2)) / sp.sqrt(2 * sp.pi * sigma ** 2)
@@ -59,7 +59,7 @@ def exp_moments():
     return m1, m2, sp.simplify((m2 - m1 ** 2) / m1 ** 2)
 
 
-@lru_cache(maxsize=None)
+@cache
 def predictions():
     """Closed forms in ``sigma`` and ``T``: dict of sympy expressions."""
     s2 = exp_moments()[2]
@@ -83,7 +83,7 @@ def _gaussian_expectation(poly: sp.Poly, variances: dict) -> sp.Expr:
     gens = poly.gens
     for powers, coeff in poly.terms():
         term = coeff
-        for var, p in zip(gens, powers):
+        for var, p in zip(gens, powers, strict=True):
             if p % 2:
                 term = 0
                 break
@@ -92,7 +92,7 @@ def _gaussian_expectation(poly: sp.Poly, variances: dict) -> sp.Expr:
     return sp.expand(total)
 
 
-@lru_cache(maxsize=None)
+@cache
 def logit_second_moments(dim: int, dim_k: int):
     """``(E[G_12^2], E[G_11^2])`` by exact expectation for explicit ``d, d_k``."""
     X = sp.Matrix(2, dim, lambda i, a: sp.Symbol(f"x{i}{a}"))
@@ -123,7 +123,7 @@ def main() -> None:
         got = logit_second_moments(dim, dim_k)
         want = tuple(e.subs(d, dim) for e in logit_variance_formulas())
         print(f"  d = {dim}, d_k = {dim_k}: exact expectation {got}, formula holds:",
-              all(sp.simplify(a - b) == 0 for a, b in zip(got, want)))
+              all(sp.simplify(a - b) == 0 for a, b in zip(got, want, strict=True)))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""Covariances of the centered random walk, by symbolic summation (SymPy).
+"""Covariances of the centered random walk, by symbolic summation (SymPy; docs/theory.md (3.2)-(3.3)).
 
-Model (SPEC §1): ``x_i = sum_{t <= i} eps_t`` with ``eps_t ~ N(0, Sigma/T)`` i.i.d.
+Model (docs/theory.md (1.1)): ``x_i = sum_{t <= i} eps_t`` with ``eps_t ~ N(0, Sigma/T)`` i.i.d.
 The centered token ``u_i = x_i - xbar``, ``xbar = (1/T) sum_j x_j``, is a linear
 combination of the steps, ``u_i = sum_t a_it eps_t`` with
 
@@ -19,7 +19,7 @@ Run ``python derivations/walk_moments.py`` to print the results.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -27,7 +27,7 @@ i, t, T = sp.symbols("i t T", integer=True, positive=True)
 s = sp.symbols("s", positive=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def coefficients():
     """``(alpha_i, beta_i)`` as rational functions of ``i`` and ``T``."""
     before = 1 - (T - t + 1) / T        # a_it for t <= i
@@ -37,7 +37,7 @@ def coefficients():
     return sp.factor(sp.simplify(alpha)), sp.factor(sp.simplify(beta))
 
 
-@lru_cache(maxsize=None)
+@cache
 def limits():
     """``T -> infinity`` limits of ``alpha``, ``beta`` and ``alpha + beta^2`` at ``i = sT``."""
     alpha, beta = coefficients()

@@ -15,8 +15,8 @@ def make(out, quick: bool = False):
     prof = theory_spectrum(np.array(means)[:, None], np.array(variances), D, T).rho
     fig, axes = plt.subplots(1, len(means), figsize=(14, 3.4), sharey=True)
     styles = ("k-", "k--", "k-.", "k:")
-    for ax, m, rows in zip(axes, means, prof):
-        for style, v, rho in zip(styles, variances, rows):
+    for ax, m, rows in zip(axes, means, prof, strict=True):
+        for style, v, rho in zip(styles, variances, rows, strict=True):
             ax.plot(np.arange(1, T + 1), rho, style, label=f"v = {v:g}")
         ax.set(title=f"eigenvalue mean m = {m:g}", xlabel="position i")
     axes[0].set_ylabel(r"$\rho_i = P(0 < zc_i < 1)$")

@@ -15,7 +15,7 @@ def make(out, quick: bool = False):
     samples = 20_000 if quick else 200_000
     fig, axes = plt.subplots(1, len(dims), figsize=(14, 3.8), sharey=True)
     pos = np.arange(1, T + 1)
-    for k, (ax, d) in enumerate(zip(axes, dims)):
+    for k, (ax, d) in enumerate(zip(axes, dims, strict=True)):
         W = make_weights(0.5, 0.1, d, seed=k)
         sim = simulate(W, T, samples=samples, seed=100 + k)
         ax.fill_between(pos, sim.ci_low, sim.ci_high, color="0.8", label="Monte Carlo 95% Wilson band")

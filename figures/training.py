@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sigprop.plotting import _pyplot, figure_paths, save
 from sigprop.model.train import TrainConfig, train
+from sigprop.plotting import _pyplot, figure_paths, save
 
 
 def make(out, quick: bool = False):
@@ -35,7 +35,7 @@ def make(out, quick: bool = False):
     titles = [("eigenvalue mean m of W", "m"), ("spread $\\|W - mI\\|_F^2/d$ (= v if W symmetric)", "spread"),
               ("attention entropy / log T (last query)", "entropy"), ("held-out loss", "loss L"),
               ("final profiles, as shares", "share"), ("rank residual (all queries)", "residual")]
-    for ax, (title, ylabel) in zip(axes.ravel(), titles):
+    for ax, (title, ylabel) in zip(axes.ravel(), titles, strict=True):
         ax.set(title=title, ylabel=ylabel, xlabel="position i" if "profiles" in title else "step")
         ax.legend(fontsize=7)
     fig.suptitle(f"one-layer softmax attention, next-token task, d = 16, T = 32, {steps} steps, seed 0",

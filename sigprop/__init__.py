@@ -24,6 +24,7 @@ from sigprop._version import __version__
 # (PEP 562), so that ``import sigprop.cli`` and ``sigprop --help`` stay light.
 _PUBLIC = {
     "localization_metrics": "sigprop.rho.localization",
+    "LogitModel": "sigprop.rho.logits",
     "Simulation": "sigprop.rho.montecarlo",
     "simulate": "sigprop.rho.montecarlo",
     "Profile": "sigprop.rho.propagation",
@@ -44,6 +45,7 @@ __all__ = sorted([*_PUBLIC, "__version__"])
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from sigprop.rho.localization import localization_metrics
+    from sigprop.rho.logits import LogitModel
     from sigprop.rho.montecarlo import Simulation, simulate
     from sigprop.rho.propagation import (Profile, band_probability, coefficients, logit_moments,
                                          published_moments, spectrum_moments)

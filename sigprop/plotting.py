@@ -134,7 +134,8 @@ def spectrum_figure(result: dict, path) -> None:
     a2.set(xlabel="singular value of A", ylabel="count",
            title=f"singular values: $\\sigma_1$ = {sv[0]:.4f} (outside), gap {sv[0] - sv[1]:.3f}")
     a2.legend(fontsize=8)
-    fig.suptitle(f"{_MODEL_LABEL[cfg['model']]} at initialisation, T = {cfg['length']}, $\\sigma$ = {cfg['sigma']}",
+    fig.suptitle(f"{_MODEL_LABEL[cfg['model']]} at initialisation, T = {cfg['length']}, $\\sigma$ = "
+                 f"{cfg['sigma']}",
                  fontsize=10)
     fig.tight_layout()
     save(fig, path)
@@ -142,7 +143,8 @@ def spectrum_figure(result: dict, path) -> None:
 
 _MODEL_LABEL = {"markov": "random Markov attention", "attention": "key-query attention"}
 _VARIANT_STYLE = {"vanilla": ("k", "o", "-"), "removed": ("0.45", "s", "--"), "rescaled": ("0.2", "^", ":")}
-_VARIANT_LABEL = {"vanilla": "vanilla A", "removed": "gap removed, A - U", "rescaled": "gap removed, rescaled"}
+_VARIANT_LABEL = {"vanilla": "vanilla A", "removed": "gap removed, A - U",
+                  "rescaled": "gap removed, rescaled"}
 
 
 def width_figure(result: dict, path) -> None:
@@ -155,7 +157,8 @@ def width_figure(result: dict, path) -> None:
         r = np.array([row[v]["rank_residual"] for row in result["rows"]])
         se = np.array([row[v]["rank_residual_se"] for row in result["rows"]])
         pred = np.array([row[v]["predicted"] for row in result["rows"]])
-        ax.errorbar(T, r, yerr=se, fmt=marker, color=color, mfc="white", label=f"{_VARIANT_LABEL[v]} (simulated)")
+        ax.errorbar(T, r, yerr=se, fmt=marker, color=color, mfc="white",
+                    label=f"{_VARIANT_LABEL[v]} (simulated)")
         ax.plot(T, pred, ls, color=color, lw=1, label=f"{_VARIANT_LABEL[v]} (predicted)")
     ax.set(xscale="log", yscale="log", xlabel="context length T",
            ylabel=r"rank residual $\|Y - 1\bar y^T\|_F / \|Y\|_F$",
@@ -172,14 +175,15 @@ def depth_figure(result: dict, path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
     titles = {"rank_residual": "rank residual of $X_l$", "scale": r"scale $\|X_l\|_F/\sqrt{Td}$",
               "grad_x": r"gradient $\|\partial L/\partial X_l\|_F/\sqrt{Td}$"}
-    for ax, key in zip(axes, titles):
+    for ax, key in zip(axes, titles, strict=True):
         for v, (color, marker, ls) in _VARIANT_STYLE.items():
             y = np.array(result[v][key], dtype=float)
             y = np.where(y > 0, y, np.nan)
             ax.plot(layers, y, ls, marker=marker, color=color, mfc="white", label=_VARIANT_LABEL[v])
         ax.set(yscale="log", xlabel="layer l", title=titles[key])
     axes[0].legend(fontsize=8)
-    fig.suptitle(f"{cfg['layers']}-layer attention-only stack, {_MODEL_LABEL[cfg['model']]}, T = {cfg['length']}, "
+    fig.suptitle(f"{cfg['layers']}-layer attention-only stack, {_MODEL_LABEL[cfg['model']]}, T = "
+                 f"{cfg['length']}, "
                  f"$\\sigma$ = {cfg['sigma']}" + (", random $W_V$" if cfg["values"] else ""), fontsize=10)
     fig.tight_layout()
     save(fig, path)
@@ -201,7 +205,8 @@ def gaussian_error_figure(result: dict, path) -> None:
         ax.plot(d, [r["gauss_vs_mc"] for r in sub], "none", marker=marker, mec=color, mfc="white", ms=8,
                 label=f"v = {v:g}: Gaussian vs Monte Carlo")
     half = max(r["ci_halfwidth"] for r in rows)
-    ax.axhline(half, color="0.5", ls=":", lw=1, label=f"Monte Carlo 95% half-width ({cfg['samples']} samples)")
+    ax.axhline(half, color="0.5", ls=":", lw=1,
+               label=f"Monte Carlo 95% half-width ({cfg['samples']} samples)")
     ax.set(xscale="log", yscale="log", xlabel="dimension d",
            ylabel=r"$\max_i |\rho_i^{\mathrm{Gauss}} - \rho_i|$",
            title=f"error of the Gaussian approximation, m = {cfg['mean']}, T = {cfg['length']}")
@@ -218,7 +223,7 @@ def heads_figure(result: dict, path) -> None:
     panels = (("eig_var", "eigenvalue variance of $W_h$ (log10 |v|)"),
               ("rho_entropy", r"normalized entropy of the predicted $\rho$ profile"))
     fig, axes = plt.subplots(1, 2, figsize=(12, 0.5 * L + 2.2))
-    for ax, (key, title) in zip(axes, panels):
+    for ax, (key, title) in zip(axes, panels, strict=True):
         grid = np.full((L, H), np.nan)
         for r in recs:
             value = r[key]

@@ -10,15 +10,15 @@ A checkpoint is read with the ``safetensors`` NumPy API (no PyTorch).  Three lay
   attention: query head ``h`` uses key head ``h // (n_heads / n_kv_heads)``.
 
 For head ``h`` with query and key rows ``Q_h, K_h`` (``d_head x d``) the logit of
-query ``x_q`` and key ``x_k`` is ``x_q^T Q_h^T K_h x_k / sqrt(d_head)``.  In SPEC's
-convention ``z_i = c x_i^T W x_T`` (key on the left) this is ``c = 1`` and
+query ``x_q`` and key ``x_k`` is ``x_q^T Q_h^T K_h x_k / sqrt(d_head)``.  In the
+convention ``z_i = c x_i^T W x_T`` of docs/theory.md (2.2) (key on the left) this is ``c = 1`` and
 
     W_h = K_h^T Q_h / sqrt(d_head)      (d x d, rank <= d_head)
 
 so the model's own logit scale is inside ``W_h``.  Biases are left out (they shift
 logits by terms linear in the tokens), and so are LLaMA's rotary position
 embeddings: ``W_h`` is the query-key matrix at relative distance 0.  The
-predicted ``rho`` profile applies the closed form of SPEC §3 to ``W_h`` under the
+predicted ``rho`` profile applies the closed form (docs/theory.md (3.6)) to ``W_h`` under the
 random-walk model with ``Sigma = I``.
 """
 from __future__ import annotations
@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from sigprop.rho.localization import localization_metrics
-from sigprop.rho.theory import theory
 from sigprop.rho.spectrum import eig_mean, eig_var
+from sigprop.rho.theory import theory
 
 LAYOUTS = ("bert", "gpt2", "llama")
 _PATTERNS = {

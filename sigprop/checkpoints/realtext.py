@@ -13,7 +13,8 @@ measures, averaged over the texts and the query positions:
 
 beside the eigenvalue statistics of the head's query-key matrix
 (:mod:`sigprop.heads`).  Across heads it reports Spearman's rank correlation of
-``eig_var`` with each measure (and, as a control, of the Frobenius norm of ``W``), with a 95% interval from Fisher's transform with
+``eig_var`` with each measure (and, as a control, of the Frobenius norm of ``W``), with a 95%
+interval from Fisher's transform with
 the Fieller-Hartley-Pearson standard error ``1.06 / sqrt(n - 3)``.
 
 The text is Python's own documentation: the docstrings of a fixed list of
@@ -32,8 +33,8 @@ import numpy as np
 from scipy.special import erf
 from scipy.stats import spearmanr
 
-from sigprop.model.measures import attention_entropy, max_attention
 from sigprop.checkpoints.heads import head_matrices, load
+from sigprop.model.measures import attention_entropy, max_attention
 from sigprop.model.softmax import linear_regime, softmax
 from sigprop.rho.spectrum import eig_mean, eig_var
 
@@ -143,14 +144,16 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
     try:
         from tokenizers import Tokenizer
     except ImportError:
-        raise ValueError("the real-text study needs the 'tokenizers' package: pip install 'sigprop[heads]'") from None
+        raise ValueError("the real-text study needs the 'tokenizers' package: pip install "
+                         "'sigprop[heads]'") from None
     tok = Tokenizer.from_file(str(tok_path))
     tok.enable_truncation(max_length=max_tokens)
     docs = texts()
     n_layers = int(cfg.get("num_hidden_layers", 0))
     keep = set(range(n_layers) if layers is None else layers)
     n_heads = int(cfg["num_attention_heads"])
-    sums = {key: np.zeros((n_layers, n_heads)) for key in ("attention_entropy", "linear_share", "max_attention")}
+    sums = {key: np.zeros((n_layers, n_heads)) for key in ("attention_entropy", "linear_share",
+                                                           "max_attention")}
     tokens = 0
     weights = _Weights(tensors)                  # converted once for all texts
     for _, doc in docs:
@@ -169,7 +172,8 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
         if r["layer"] not in keep:
             continue
         W = r["W"]
-        rows.append(dict(layer=r["layer"], head=r["head"], eig_mean=float(eig_mean(W)), eig_var=float(eig_var(W)),
+        rows.append(dict(layer=r["layer"], head=r["head"], eig_mean=float(eig_mean(W)),
+                         eig_var=float(eig_var(W)),
                          frobenius=float(np.linalg.norm(W)),
                          **{k: float(v[r["layer"], r["head"]] / len(docs)) for k, v in sums.items()}))
     ev = [r["eig_var"] for r in rows]

@@ -11,22 +11,23 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from sigprop._version import __version__
-from sigprop.gap import spectra as gap
 from sigprop.gap import collapse as rankcollapse
+from sigprop.gap import spectra as gap
+from sigprop.model.locater_sweep import sweep
+from sigprop.model.train import TrainConfig
 from sigprop.rho.localization import localization_metrics
 from sigprop.rho.montecarlo import simulate
 from sigprop.rho.propagation import published_moments, spectrum_moments
-from sigprop.rho.theory import theory_spectrum
 from sigprop.rho.spectrum import make_weights
-from sigprop.model.locater_sweep import sweep
-from sigprop.model.train import TrainConfig
+from sigprop.rho.theory import theory_spectrum
 
 VERDICTS = ("supported", "refuted", "partly")
 
 
 def _entry(cid, claim, source, check, numbers, verdict, reason):
     assert verdict in VERDICTS
-    return dict(id=cid, claim=claim, source=source, check=check, numbers=numbers, verdict=verdict, reason=reason)
+    return dict(id=cid, claim=claim, source=source, check=check, numbers=numbers, verdict=verdict,
+                reason=reason)
 
 
 def published_form(quick):
@@ -44,10 +45,11 @@ def published_form(quick):
     return _entry("published-form",
                   "The published closed form mu_i = (i/T - 1/2) tr(W)/sqrt(d), v_i = (2 i^2/T^2 + 7/12) "
                   "tr(W^2)/d^2 gives the mean and variance of the centered logits.",
-                  "SPEC §3 (public re-implementation of [BHK24])",
+                  "docs/theory.md §3.4 (public re-implementation of [BHK24])",
                   f"Monte Carlo, symmetric W with m = {m}, v = {v}, d = {d}, T = {T}, {n} samples; largest "
                   "|difference| over positions in standard errors, for the published and the derived form",
-                  dict(published_mean_z=pm, published_variance_z=pv, derived_mean_z=dm, derived_variance_z=dv),
+                  dict(published_mean_z=pm, published_variance_z=pv, derived_mean_z=dm,
+                       derived_variance_z=dv),
                   verdict, "the published variance is about d times too small with the wrong shape in s; "
                   "its mean misses the finite-T offset sqrt(d) m/(2T); the derived exact moments agree")
 
@@ -65,9 +67,9 @@ def gaussian_approximation(quick):
     return _entry("gaussian-approximation",
                   "Approximating the centered logit by a Gaussian with its exact mean and variance gives "
                   "the signal propagation probability accurately.",
-                  "[BHK24], SPEC §3",
-                  f"largest |rho_gauss - rho_exact| over positions, m = 0.5, v = 0.1, T = {T}, d = 4 and {d_big} "
-                  "(exact: chi-square decomposition and Imhof inversion, error < 1e-6)",
+                  "[BHK24], docs/theory.md §3.5",
+                  f"largest |rho_gauss - rho_exact| over positions, m = 0.5, v = 0.1, T = {T}, d = 4 and "
+                  f"{d_big} (exact: chi-square decomposition and Imhof inversion, error < 1e-6)",
                   nums, verdict, f"off by {small:.3f} at d = 4 but {big:.3f} at d = {d_big}: the error falls "
                                  "roughly like d^(-1/2)")
 
@@ -83,11 +85,13 @@ def spectrum_only(quick):
     mc_diff = float(np.abs(sims["gaussian"] - sims["two-point"]).max())
     half = 1.96 * np.sqrt(0.25 / n) * np.sqrt(2)
     return _entry("mean-variance-only",
-                  "For symmetric W and Sigma = I, rho depends on W only through the eigenvalue mean and variance.",
-                  "[BHK24], SPEC §3",
-                  f"exact rho for a Gaussian and a two-point spectrum with the same m = {m}, v = {v}, d = {d}, "
-                  f"T = {T}; Monte Carlo of both with {n} samples",
-                  dict(max_exact_difference=diff, max_mc_difference=mc_diff, mc_difference_halfwidth=float(half),
+                  "For symmetric W and Sigma = I, rho depends on W only through the eigenvalue mean and "
+                  "variance.",
+                  "[BHK24], docs/theory.md §3.3",
+                  f"exact rho for a Gaussian and a two-point spectrum with the same m = {m}, v = {v}, d = "
+                  f"{d}, T = {T}; Monte Carlo of both with {n} samples",
+                  dict(max_exact_difference=diff, max_mc_difference=mc_diff,
+                       mc_difference_halfwidth=float(half),
                        gaussian_form_difference=0.0, max_gauss_rho=float(gauss.max())),
                   "partly" if diff > 3 * half else "supported",
                   "true of the Gaussian approximation (it sees only the first two moments); the exact rho "
@@ -101,11 +105,11 @@ def localization_by_variance(quick):
     ent, tot = loc["entropy_normalized"], loc["total"]
     increasing = bool(np.all(np.diff(ent) > 0))
     return _entry("small-variance-localizes",
-                  "With a non-zero eigenvalue mean, a small eigenvalue variance localizes the rho profile and a "
-                  "large variance spreads it thin.",
-                  "[BHK24], SPEC §4",
-                  "closed form (Gaussian), m = 0.5, d = 64, T = 128, v in 0.01, 0.1, 1, 10: normalized entropy and "
-                  "total of the profile",
+                  "With a non-zero eigenvalue mean, a small eigenvalue variance localizes the rho profile "
+                  "and a large variance spreads it thin.",
+                  "[BHK24], docs/theory.md §4",
+                  "closed form (Gaussian), m = 0.5, d = 64, T = 128, v in 0.01, 0.1, 1, 10: normalized "
+                  "entropy and total of the profile",
                   dict(variances=vs, entropy_normalized=ent.tolist(), total=tot.tolist(),
                        width=loc["width"].tolist()),
                   "supported" if increasing and tot[-1] < tot[0] else "partly",
@@ -118,8 +122,9 @@ def zero_mean(quick):
     ent_m = localization_metrics(theory_spectrum(0.5, np.array(vs), 64, 128).rho)["entropy_normalized"]
     return _entry("zero-mean-no-localization",
                   "With zero eigenvalue mean there is no localization.",
-                  "[BHK24], SPEC §4",
-                  "closed form, m = 0 against m = 0.5, d = 64, T = 128, v in 0.01, 0.1, 1, 10: normalized entropy",
+                  "[BHK24], docs/theory.md §4",
+                  "closed form, m = 0 against m = 0.5, d = 64, T = 128, v in 0.01, 0.1, 1, 10: normalized "
+                  "entropy",
                   dict(variances=vs, entropy_m0=ent.tolist(), entropy_m05=ent_m.tolist()),
                   "supported" if np.all(ent > 0.95) and np.all(ent >= ent_m - 1e-9) else "partly",
                   "at m = 0 the profile stays nearly flat (normalized entropy above 0.95) for every variance")
@@ -139,21 +144,26 @@ def locater_claims(quick):
                                       "max_attention")}
     nums.update({k + "_sd": [a[k + "_sd"], b[k + "_sd"]] for k in ("attention_entropy", "heldout_loss",
                                                                    "rank_residual")})
-    up = b["attention_entropy"] > a["attention_entropy"] + a["attention_entropy_sd"] + b["attention_entropy_sd"]
+    up = (b["attention_entropy"]
+          > a["attention_entropy"] + a["attention_entropy_sd"] + b["attention_entropy_sd"])
     better = b["heldout_loss"] < a["heldout_loss"] - a["heldout_loss_sd"] - b["heldout_loss_sd"]
     first = _entry("locater-entropy-loss", "LocAteR increases attention entropy and improves the loss.",
-                   "[BHK24], SPEC §4", check, nums,
+                   "[BHK24], docs/theory.md §4", check, nums,
                    "supported" if up and better else ("partly" if up or better else "refuted"),
-                   f"attention entropy {a['attention_entropy']:.3f} -> {b['attention_entropy']:.3f}, held-out loss "
-                   f"{a['heldout_loss']:.4f} -> {b['heldout_loss']:.4f} (next-token); on the teacher task a strong "
-                   "penalty hurts (README)")
+                   f"attention entropy {a['attention_entropy']:.3f} -> {b['attention_entropy']:.3f}, "
+                   f"held-out loss "
+                   f"{a['heldout_loss']:.4f} -> {b['heldout_loss']:.4f} (next-token); on the teacher task a "
+                   f"strong penalty hurts (README)")
     rank_better = b["rank_residual"] > a["rank_residual"]
     second = _entry("localization-avoids-collapse",
-                    "Localized attention (small eigenvalue variance) avoids both rank collapse and entropy collapse.",
-                    "[BHK24], SPEC §4", check + "; rank residual of the all-queries output (0 = rank collapse)",
-                    nums, "supported" if up and rank_better else ("partly" if up or rank_better else "refuted"),
-                    f"entropy rises ({a['attention_entropy']:.3f} -> {b['attention_entropy']:.3f}) but the rank "
-                    f"residual does not ({a['rank_residual']:.3f} -> {b['rank_residual']:.3f})")
+                    "Localized attention (small eigenvalue variance) avoids both rank collapse and entropy "
+                    "collapse.",
+                    "[BHK24], docs/theory.md §4", check + "; rank residual of the all-queries output (0 = "
+                                                          "rank collapse)",
+                    nums,
+                    "supported" if up and rank_better else ("partly" if up or rank_better else "refuted"),
+                    f"entropy rises ({a['attention_entropy']:.3f} -> {b['attention_entropy']:.3f}) but the "
+                    f"rank residual does not ({a['rank_residual']:.3f} -> {b['rank_residual']:.3f})")
     return [first, second]
 
 
@@ -165,16 +175,18 @@ def spectral_gap(quick):
     att = [gap.report(T, 0.5, model="attention", d=64, seed=T)["sigma_2"] for T in (256, 1024)]
     markov_ok = all(abs(x - 1) < 0.1 for x in ratio_s + ratio_e)
     return _entry("spectral-gap",
-                  "Softmax attention at initialisation has the outlier eigenvalue 1, sigma_1 near 1 and a bulk of "
-                  "radius and width O(T^(-1/2)): a spectral gap that widens with T.",
-                  "[NNT24], SPEC §6",
-                  f"random Markov attention, sigma = 0.5, T in {Ts}: sigma_2 and |eig_2| over the predictions "
+                  "Softmax attention at initialisation has the outlier eigenvalue 1, sigma_1 near 1 and a "
+                  "bulk of radius and width O(T^(-1/2)): a spectral gap that widens with T.",
+                  "[NNT24], docs/theory.md §6",
+                  f"random Markov attention, sigma = 0.5, T in {Ts}: sigma_2 and |eig_2| over the "
+                  f"predictions "
                   "2 s/sqrt(T) and s/sqrt(T); key-query attention (d = 64) sigma_2 at T = 256 and 1024",
                   dict(T=Ts, sigma_2_over_prediction=ratio_s, eig_2_over_prediction=ratio_e,
                        sigma_1=[r["sigma_1"] for r in rep], key_query_sigma_2=att),
-                  "partly" if markov_ok and att[1] > 0.8 * att[0] else ("supported" if markov_ok else "refuted"),
-                  "holds within 10% for i.i.d. logits; with key-query logits of rank d the bulk stops shrinking "
-                  "once T exceeds d")
+                  ("partly" if markov_ok and att[1] > 0.8 * att[0]
+                   else ("supported" if markov_ok else "refuted")),
+                  "holds within 10% for i.i.d. logits; with key-query logits of rank d the bulk stops "
+                  "shrinking once T exceeds d")
 
 
 def width_collapse(quick):
@@ -183,10 +195,11 @@ def width_collapse(quick):
     slope = float(np.polyfit(np.log([64, 256, 1024]), np.log(van), 1)[0])
     return _entry("rank-collapse-width",
                   "The spectral gap causes rank collapse in width: A X approaches rank one as T grows.",
-                  "[NNT24], SPEC §6",
-                  "one Markov attention layer, sigma = 0.5, X = common row + noise, d = 64, T in 64, 256, 1024; "
-                  "rank residual ||Y - mean row||/||Y||",
-                  dict(T=[64, 256, 1024], rank_residual=van, predicted=[r["vanilla"]["predicted"] for r in rows],
+                  "[NNT24], docs/theory.md §6",
+                  "one Markov attention layer, sigma = 0.5, X = common row + noise, d = 64, T in 64, 256, "
+                  "1024; rank residual ||Y - mean row||/||Y||",
+                  dict(T=[64, 256, 1024], rank_residual=van,
+                       predicted=[r["vanilla"]["predicted"] for r in rows],
                        slope=slope),
                   "supported" if abs(slope + 0.5) < 0.1 else "partly",
                   f"the residual falls like T^{slope:.2f}, as predicted (T^-0.5)")
@@ -198,9 +211,11 @@ def depth_and_fix(quick):
     kq = rankcollapse.depth(L, T, 0.5, model="attention", values=True, d=64, seed=0)
     van, res = mk["vanilla"], mk["rescaled"]
     depth = _entry("rank-collapse-depth",
-                   "The gap worsens rank collapse in depth and makes gradients vanish in attention-only stacks.",
-                   "[NNT24], SPEC §6",
-                   f"{L}-layer stacks, T = {T}, sigma = 0.5: Markov attention, and key-query attention with W_V",
+                   "The gap worsens rank collapse in depth and makes gradients vanish in attention-only "
+                   "stacks.",
+                   "[NNT24], docs/theory.md §6",
+                   f"{L}-layer stacks, T = {T}, sigma = 0.5: Markov attention, and key-query attention with "
+                   f"W_V",
                    dict(markov_rank_residual=van["rank_residual"], markov_grad_x=van["grad_x"],
                         key_query_rank_residual=kq["vanilla"]["rank_residual"],
                         key_query_grad_WQ=kq["vanilla"]["grad_w"]),
@@ -210,12 +225,13 @@ def depth_and_fix(quick):
     keeps = 0.8 < res["scale"][-1] < 1.25 and min(res["rank_residual"][1:]) > 0.99
     kq_scale = kq["rescaled"]["scale"][-1]
     fix = _entry("gap-removal-fix",
-                 "Removing the gap, A - 1 1^T / T (with the bulk rescaled), resolves rank collapse in width and "
-                 "slows it in depth.",
-                 "[NNT24], SPEC §6",
+                 "Removing the gap, A - 1 1^T / T (with the bulk rescaled), resolves rank collapse in width "
+                 "and slows it in depth.",
+                 "[NNT24], docs/theory.md §6",
                  "same stacks; rescaling kappa = sqrt(T)/||A - U||_F calibrated at initialisation",
                  dict(markov_removed_scale=mk["removed"]["scale"], markov_rescaled_scale=res["scale"],
-                      markov_rescaled_rank_residual=res["rank_residual"], markov_rescaled_grad_x=res["grad_x"],
+                      markov_rescaled_rank_residual=res["rank_residual"],
+                      markov_rescaled_grad_x=res["grad_x"],
                       key_query_rescaled_scale=kq["rescaled"]["scale"]),
                  "partly" if keeps and not (0.5 < kq_scale < 2) else ("supported" if keeps else "refuted"),
                  "for Markov attention the rescaled fix keeps diversity, scale and gradients; removal alone "
@@ -239,14 +255,15 @@ def real_heads(quick):
                          layers=[0] if quick else None)
     c, f = res["correlation_with_eig_var"], res["correlation_with_frobenius"]
     return [_entry("real-heads",
-                   "In a real pretrained model, heads with a small QK eigenvalue variance have higher attention "
-                   "entropy (no entropy collapse) and more tokens in the linear regime.",
+                   "In a real pretrained model, heads with a small QK eigenvalue variance have higher "
+                   "attention entropy (no entropy collapse) and more tokens in the linear regime.",
                    "[BHK24] (summaries), beyond the paper's experiments",
                    f"all-MiniLM-L6-v2, layers {res['config']['layers']}, Python docstrings "
                    f"({res['config']['tokens']} tokens); Spearman over heads with 95% interval",
                    dict(entropy_vs_eig_var=c["attention_entropy"], linear_share_vs_eig_var=c["linear_share"],
                         entropy_vs_frobenius=f["attention_entropy"]),
-                   "partly", "the direction agrees (larger variance, sharper attention) but the overall scale of W "
+                   "partly", "the direction agrees (larger variance, sharper attention) but the overall "
+                             "scale of W "
                              "correlates as strongly, and real heads have eigenvalue means near zero")]
 
 
@@ -267,9 +284,12 @@ def run(quick: bool = False, progress: bool = False) -> dict:
 
 def markdown(result: dict) -> str:
     lines = ["# Claims ledger", "",
-             f"Generated by `sigprop claims{' --quick' if result['config']['quick'] else ''} --format markdown` "
-             f"(sigprop {result['version']}). Each claim of [BHK24] and [NNT24] (SPEC §3-6) with the check that "
-             "was run, the numbers it measured and a verdict. A refuted claim is a finding, not a failure.", ""]
+             f"Generated by `sigprop claims{' --quick' if result['config']['quick'] else ''} --format "
+             f"markdown` "
+             f"(sigprop {result['version']}). Each claim of [BHK24] and [NNT24] (docs/theory.md §3-§6) with "
+             f"the check that "
+             "was run, the numbers it measured and a verdict. A refuted claim is a finding, not a "
+             "failure.", ""]
     counts = {v: sum(e["verdict"] == v for e in result["claims"]) for v in VERDICTS}
     lines.append("Verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".")
     lines.extend(f"\nNote: {n}." for n in result.get("notes", []))

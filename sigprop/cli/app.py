@@ -131,11 +131,11 @@ def _load() -> None:
     if _loaded:
         return
     _loaded = True
-    import sigprop.cli as package
-    names = sorted(m.name for m in pkgutil.iter_modules(package.__path__))
+    package = __name__.rpartition(".")[0]            # this module's package, sigprop.cli
+    names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]))
     for name in sorted(names, key=lambda n: (FAMILY_ORDER.index(n) if n in FAMILY_ORDER else len(FAMILY_ORDER), n)):
         if name not in INFRASTRUCTURE and not name.startswith("_"):
-            importlib.import_module(f"{package.__name__}.{name}")
+            importlib.import_module(f"{package}.{name}")
     from importlib.metadata import entry_points
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:

@@ -1,1 +1,1 @@
-"""Infrastructure shared by every study: argument checks, statistics, result files."""
+"""Infrastructure shared by every study: argument checks, statistics, result files, type aliases."""

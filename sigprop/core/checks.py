@@ -8,6 +8,8 @@ exit with code 2.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -29,7 +31,7 @@ class ArgumentError(ValueError):
         self.detail = detail
 
 
-def integer(name: str, value, minimum: int) -> int:
+def integer(name: str, value: Any, minimum: int) -> int:
     """``value`` as an ``int`` that is at least ``minimum``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         if not (isinstance(value, (float, np.floating)) and float(value).is_integer()):
@@ -39,7 +41,7 @@ def integer(name: str, value, minimum: int) -> int:
     return int(value)
 
 
-def real(name: str, value, *, minimum: float | None = None, positive: bool = False,
+def real(name: str, value: Any, *, minimum: float | None = None, positive: bool = False,
          maximum: float | None = None, open_max: bool = False) -> np.ndarray:
     """``value`` as a finite float array, optionally bounded below/above."""
     try:
@@ -58,7 +60,7 @@ def real(name: str, value, *, minimum: float | None = None, positive: bool = Fal
     return arr
 
 
-def square_matrix(name: str, value) -> np.ndarray:
+def square_matrix(name: str, value: Any) -> np.ndarray:
     """``value`` as a finite float array of shape ``(..., d, d)`` with ``d >= 1``."""
     try:
         arr = np.asarray(value, dtype=float)

@@ -10,12 +10,14 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 
-def jsonable(obj):
+def jsonable(obj: Any) -> Any:
     """Plain Python data for ``obj``: arrays become lists, NaN becomes ``None``."""
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
@@ -35,11 +37,11 @@ def jsonable(obj):
     return obj
 
 
-def dumps(obj) -> str:
+def dumps(obj: Any) -> str:
     return json.dumps(jsonable(obj), indent=2)
 
 
-def atomic_write(path, write) -> None:
+def atomic_write(path: str | os.PathLike[str], write: Callable[..., Any]) -> None:
     """Call ``write(tmp_path)`` and move the result to ``path`` atomically."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
@@ -57,7 +59,7 @@ def atomic_write(path, write) -> None:
         raise
 
 
-def write_json(path, obj) -> None:
+def write_json(path: str | os.PathLike[str], obj: Any) -> None:
     """Write ``obj`` as JSON to ``path`` atomically."""
     text = dumps(obj) + "\n"
 

@@ -5,6 +5,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from sigprop.core import checks as _checks
+from sigprop.core.aliases import ArrayLike
 
 
 def z_value(confidence: float) -> float:
@@ -13,7 +14,8 @@ def z_value(confidence: float) -> float:
     return float(ndtri(0.5 + confidence / 2))
 
 
-def wilson_interval(successes, n, confidence: float = 0.95):
+def wilson_interval(successes: ArrayLike, n: ArrayLike,
+                    confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for a binomial proportion.
 
     With ``p = k/n`` and ``z`` the two-sided normal quantile::
@@ -44,8 +46,8 @@ class Moments:
 
     def __init__(self):
         self.n = 0
-        self._shift = None
-        self._sums = None
+        self._shift: np.ndarray | None = None
+        self._sums: list[np.ndarray] = []
 
     def add(self, batch: np.ndarray) -> None:
         batch = np.asarray(batch, dtype=np.float64)
@@ -60,7 +62,7 @@ class Moments:
                 power *= dev
         self.n += batch.shape[0]
 
-    def result(self):
+    def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(mean, variance, mean_se, variance_se)``; variance is unbiased.
 
         ``mean_se = sqrt(var/n)``; ``variance_se = sqrt((m4 - m2^2)/n)`` is the
@@ -68,6 +70,7 @@ class Moments:
         """
         if self.n < 2:
             raise ValueError("at least 2 samples are needed for a variance")
+        assert self._shift is not None
         n = self.n
         a1, a2, a3, a4 = (s / n for s in self._sums)
         m2 = a2 - a1 ** 2

@@ -1,4 +1,4 @@
-"""Rank collapse in width and depth, and the spectral-gap fix [NNT24] (SPEC §6).
+"""Rank collapse in width and depth, and the spectral-gap fix [NNT24] (docs/theory.md §6).
 
 Inputs share a common row plus independent noise, as real token embeddings do:
 ``X = 1 b^T + Z`` with ``b ~ N(0, common^2 I_d)`` and ``Z_ij ~ N(0, noise^2)``.
@@ -30,17 +30,22 @@ with a fixed Gaussian ``G``.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from sigprop.core import checks as _checks
+from sigprop.core.aliases import ArrayLike, Seed
+from sigprop.gap.spectra import MODELS, key_query_matrix, markov_matrix, rescale_factor, spread, weight_std
 from sigprop.model import attention as att
 from sigprop.model.measures import rank_residual
-from sigprop.gap.spectra import MODELS, key_query_matrix, markov_matrix, rescale_factor, spread, weight_std
 
 VARIANTS = ("vanilla", "removed", "rescaled")
 
 
-def structured_inputs(T: int, d: int, common: float, noise: float, rng) -> tuple[np.ndarray, np.ndarray]:
+def structured_inputs(T: int, d: int, common: float, noise: float,
+                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """``(X, b)`` with ``X = 1 b^T + Z`` (``T x d``)."""
     b = common * rng.standard_normal(d)
     return b[None, :] + noise * rng.standard_normal((T, d)), b
@@ -65,7 +70,8 @@ def mix(A: np.ndarray, variant: str) -> np.ndarray:
     return np.nan_to_num(kappa) * (A - 1.0 / A.shape[-1])
 
 
-def predicted_width(T, sigma, d: int, common: float, noise: float, b2=None) -> dict:
+def predicted_width(T: ArrayLike, sigma: ArrayLike, d: int, common: float, noise: float,
+                    b2: ArrayLike | None = None) -> dict:
     """Predicted ``r`` for each variant, given ``||b||^2 = b2`` (default its mean ``d common^2``)."""
     T = np.asarray(T, dtype=float)
     s2 = spread(sigma) ** 2
@@ -87,7 +93,7 @@ def _check(T, sigma, model, d, common, noise):
 
 
 def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: int = 8,
-          common: float = 1.0, noise: float = 1.0, seed=0) -> dict:
+          common: float = 1.0, noise: float = 1.0, seed: Seed = 0) -> dict:
     """Rank residual of one attention layer's output at length ``T``, per variant.
 
     Mean and standard error over ``samples`` independent draws of ``A`` and ``X``,
@@ -98,8 +104,8 @@ def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: 
     samples = _checks.integer("samples", samples, 2)
     rng = np.random.default_rng(seed)
     sw = weight_std(sigma, d, np.sqrt(common ** 2 + noise ** 2))
-    r = {v: [] for v in VARIANTS}
-    scale = {v: [] for v in VARIANTS}
+    r: dict[str, list[Any]] = {v: [] for v in VARIANTS}
+    scale: dict[str, list[float]] = {v: [] for v in VARIANTS}
     kappas, preds = [], []
     for _ in range(samples):
         X, b = structured_inputs(T, d, common, noise, rng)
@@ -119,13 +125,14 @@ def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: 
                kappa_predicted=float(rescale_factor(T, sigma)), kappa_measured=float(np.mean(kappas)))
     for v in VARIANTS:
         vals = np.array(r[v])
-        out[v] = dict(rank_residual=float(vals.mean()), rank_residual_se=float(vals.std(ddof=1) / np.sqrt(samples)),
+        out[v] = dict(rank_residual=float(vals.mean()),
+                      rank_residual_se=float(vals.std(ddof=1) / np.sqrt(samples)),
                       predicted=float(pred[v]), scale=float(np.mean(scale[v])))
     return out
 
 
 def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d_k: int | None = None,
-          values: bool = False, common: float = 1.0, noise: float = 1.0, seed=0) -> dict:
+          values: bool = False, common: float = 1.0, noise: float = 1.0, seed: Seed = 0) -> dict:
     """By-layer rank residual, signal scale and gradient norms for the three variants.
 
     Returns, per variant, lists over layers ``l = 0..L`` of ``rank_residual`` of
@@ -141,6 +148,7 @@ def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d
     X0, _ = structured_inputs(T, d, common, noise, rng)
     G = rng.standard_normal((T, d))
     W_V = [rng.standard_normal((d, d)) / np.sqrt(d) if values else np.eye(d) for _ in range(L)]
+    layers: list[Any]
     if model == "markov":
         layers = [markov_matrix(T, sigma, rng) for _ in range(L)]
     else:
@@ -148,13 +156,15 @@ def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d
         layers = [dict(W_Q=sw * rng.standard_normal((d, d_k)), W_K=sw * rng.standard_normal((d, d_k)))
                   for _ in range(L)]
     norm = np.sqrt(T * d)
-    out = dict(config=dict(layers=L, length=T, sigma=sigma, model=model, d=d, d_k=d_k, values=values,
+    out: dict[str, Any] = dict(config=dict(layers=L, length=T, sigma=sigma, model=model, d=d, d_k=d_k,
+                                           values=values,
                            common=common, noise=noise, seed=seed),
                kappa_predicted=float(rescale_factor(T, sigma)),
                predicted_layer_factor=float(spread(sigma) / np.sqrt(T)))
     for v in VARIANTS:
-        xs, backs, grad_w, kappas = [X0], [], [], []
-        for layer, wv in zip(layers, W_V):
+        xs, grad_w, kappas = [X0], [], []
+        backs: list[Callable[..., tuple[Any, Any]]] = []
+        for layer, wv in zip(layers, W_V, strict=True):
             if model == "markov":
                 M = mix(layer, v)
                 backs.append(lambda g, M=M, wv=wv: (M.T @ g @ wv.T, None))

@@ -1,4 +1,4 @@
-"""The spectral gap of softmax attention at initialisation [NNT24] (SPEC §6).
+"""The spectral gap of softmax attention at initialisation [NNT24] (docs/theory.md §6).
 
 Two attention matrices at initialisation (``T x T``, rows sum to 1):
 
@@ -24,18 +24,19 @@ from __future__ import annotations
 import numpy as np
 
 from sigprop.core import checks as _checks
+from sigprop.core.aliases import ArrayLike, Seed
 from sigprop.model.softmax import softmax
 
 MODELS = ("markov", "attention")
 
 
-def spread(sigma) -> np.ndarray:
+def spread(sigma: ArrayLike) -> np.ndarray:
     """``s = sqrt(e^{sigma^2} - 1)``: the relative standard deviation of ``e^G``."""
     sigma = _checks.real("sigma", sigma, minimum=0.0)
     return np.sqrt(np.expm1(sigma * sigma))
 
 
-def predictions(T, sigma) -> dict:
+def predictions(T: ArrayLike, sigma: ArrayLike) -> dict:
     """Leading-order predictions; ``T`` and ``sigma`` broadcast."""
     T = _checks.real("T", T, minimum=2.0)
     s = spread(sigma)
@@ -43,7 +44,7 @@ def predictions(T, sigma) -> dict:
                 predicted_eig_radius=s / np.sqrt(T), predicted_bulk_edge=2 * s / np.sqrt(T))
 
 
-def rescale_factor(T, sigma) -> np.ndarray:
+def rescale_factor(T: ArrayLike, sigma: ArrayLike) -> np.ndarray:
     """``kappa = sqrt(T) / s``: scales the gap-removed bulk back to unit radius."""
     s = spread(sigma)
     if np.any(s == 0):
@@ -66,7 +67,7 @@ def low_rank_sigma_2(sigma: float, d_k: int) -> float:
     return float(np.sqrt(27 / 4) * sigma / np.sqrt(d_k))
 
 
-def markov_matrix(T: int, sigma: float, rng) -> np.ndarray:
+def markov_matrix(T: int, sigma: float, rng: np.random.Generator) -> np.ndarray:
     """``rowsoftmax(G)``, ``G_ij ~ N(0, sigma^2)`` i.i.d."""
     return softmax(sigma * rng.standard_normal((T, T)))
 
@@ -76,7 +77,8 @@ def key_query_matrix(X: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray) -> np.ndar
     return softmax((X @ W_Q) @ (X @ W_K).T / np.sqrt(W_Q.shape[1]))
 
 
-def sample_matrix(model: str, T: int, sigma: float, rng, d: int = 64, d_k: int | None = None,
+def sample_matrix(model: str, T: int, sigma: float, rng: np.random.Generator, d: int = 64,
+                  d_k: int | None = None,
                   sigma_x: float = 1.0) -> np.ndarray:
     """One attention matrix of ``model`` at logit scale ``sigma``."""
     if model == "markov":
@@ -105,7 +107,7 @@ def spectrum(A: np.ndarray, top: int | None = None) -> tuple[np.ndarray, np.ndar
     return ev, sv
 
 
-def report(T: int, sigma: float, *, model: str = "markov", seed=0, d: int = 64,
+def report(T: int, sigma: float, *, model: str = "markov", seed: Seed = 0, d: int = 64,
            d_k: int | None = None, keep_spectrum: bool = False) -> dict:
     """Simulated ``sigma_1``, ``sigma_2``, ``eig_2`` beside the predictions.
 

@@ -1,8 +1,8 @@
-"""One-layer, single-head self-attention with hand-written gradients (SPEC §5).
+"""One-layer, single-head self-attention with hand-written gradients (docs/theory.md §5).
 
 Parameters: ``W_Q, W_K`` (``d x d_k``), giving ``W = W_Q W_K^T``, or a full-rank
 ``W`` (``d x d``) when ``d_k`` is ``None``; and ``W_V`` (``d x d_v``).  Logits follow
-SPEC §2, ``z_i = c x_i^T W x_q`` for key ``x_i`` and query ``x_q``, default
+docs/theory.md (2.2), ``z_i = c x_i^T W x_q`` for key ``x_i`` and query ``x_q``, default
 ``c = 1/sqrt(d)``:
 
 * ``mode="last"``: the query is the last token; ``y = sum_i p_i W_V^T x_i``,
@@ -14,7 +14,7 @@ SPEC §2, ``z_i = c x_i^T W x_q`` for key ``x_i`` and query ``x_q``, default
 ``attention`` is ``"softmax"`` or ``"pwl"`` (the piecewise-linear approximation).
 ``remove_gap=True`` mixes the values with ``gap_scale (A - U)`` instead of ``A``, where
 ``U`` is the uniform attention over the visible positions (``1 1^T / T`` without a
-mask): the spectral-gap fix of [NNT24] (SPEC §6), optionally rescaled.
+mask): the spectral-gap fix of [NNT24] (docs/theory.md (6.7)), optionally rescaled.
 :func:`forward` returns the output and a cache; :func:`backward` maps the output
 gradient to the gradient of every parameter and of the input ``X`` (key ``"X"``).
 No autodiff: the derivation is in the docstring of :func:`backward`.
@@ -83,7 +83,7 @@ def init_params(cfg: Config, seed=None, *, qk_std: float = 1.0, v_std: float = 1
     d, d_v = cfg.d, cfg.d_v or cfg.d
     sd = 1.0 / np.sqrt(d)
     params = {}
-    if cfg.factored:
+    if cfg.d_k is not None:
         params["W_Q"] = rng.standard_normal((d, cfg.d_k)) * qk_std * sd
         params["W_K"] = rng.standard_normal((d, cfg.d_k)) * qk_std * sd
     else:

@@ -1,4 +1,4 @@
-"""Central finite differences against the hand-written gradients.
+"""Central finite differences against the hand-written gradients (docs/theory.md (5.4)).
 
 For a random linear loss ``L = sum(G * Y)`` (so ``dL/dY = G``) the analytic
 gradient of every parameter and of the input is compared with
@@ -8,13 +8,14 @@ of a parameter is ``||g_analytic - g_fd|| / max(||g_analytic||, ||g_fd||)``.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 
 from sigprop.model import attention as att
 from sigprop.rho import walk
 
-VARIANTS = [dict(attention=a, mode=m, causal=c, factored=f, remove_gap=g)
+VARIANTS: list[dict[str, Any]] = [dict(attention=a, mode=m, causal=c, factored=f, remove_gap=g)
             for a, m, c, f, g in itertools.product(att.ATTENTIONS, att.MODES, (False, True), (True, False),
                                                    (False, True))
             if not (c and m == "last") and not (g and a == "pwl")]
@@ -58,7 +59,7 @@ def check(cfg: att.Config, *, batch: int = 3, T: int = 6, seed: int = 0, h: floa
     piecewise-linear softmax are redrawn (the derivative does not exist there).
     """
     rng = np.random.default_rng(seed)
-    for attempt in range(100):
+    for _attempt in range(100):
         params = att.init_params(cfg, rng.integers(2**32), qk_std=1.5)
         X = np.concatenate(list(walk.sample(batch, T, cfg.d, seed=rng.integers(2**32)))) * 2.0
         Y, cache = att.forward(params, X, cfg)

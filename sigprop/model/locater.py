@@ -1,4 +1,4 @@
-"""LocAteR, localized attention regularization [BHK24] (SPEC §4).
+"""LocAteR, localized attention regularization [BHK24] (docs/theory.md (4.3)-(4.4)).
 
 The paper's regularizer shrinks the scale of the QK eigenspectrum while keeping
 its mean.  sigprop uses
@@ -9,7 +9,7 @@ the mean squared distance of ``W`` from the multiple of the identity with the
 same eigenvalue mean.  Why this form:
 
 * for symmetric ``W``, ``R(W) = tr(W^2)/d - m^2`` is exactly the eigenvalue
-  variance ``v`` of SPEC §3; for any ``W`` it is ``>= 0`` and 0 only at ``W = m I``
+  variance ``v`` of docs/theory.md (3.9); for any ``W`` it is ``>= 0`` and 0 only at ``W = m I``
   (``eig_var`` itself can be negative for non-symmetric ``W``);
 * its gradient ``dR/dW = (2/d)(W - m I)`` has zero trace, so a gradient step
   leaves ``tr(W)`` -- the eigenvalue mean -- unchanged, and multiplies the spread

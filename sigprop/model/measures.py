@@ -1,4 +1,4 @@
-"""Collapse measures of attention outputs and weights.
+"""Collapse measures of attention outputs and weights (docs/theory.md (4.2)).
 
 * **Rank collapse** (token representations become alike): for token outputs
   ``Y`` (``T x d``), ``rank_residual(Y) = ||Y - 1 ybar^T||_F / ||Y||_F`` with

@@ -1,4 +1,4 @@
-"""The exact softmax and the piecewise-linear approximation of [BHK24] (SPEC §2).
+"""The exact softmax and the piecewise-linear approximation of [BHK24] (docs/theory.md §2).
 
 All functions act on the last axis and broadcast over the leading ones.  An
 optional boolean ``allowed`` mask (broadcastable to ``z``) restricts a row to some

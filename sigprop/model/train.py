@@ -1,6 +1,6 @@
 """Training the one-layer attention model on the random walk, with instrumentation.
 
-Tasks (fresh, seeded batches every step; inputs follow SPEC §1 with ``Sigma = I``):
+Tasks (fresh, seeded batches every step; inputs follow docs/theory.md §1 with ``Sigma = I``):
 
 * ``teacher``: the target is the output of a teacher attention of the same kind
   (softmax or piecewise-linear, query = last token) with a symmetric query-key
@@ -45,17 +45,16 @@ from tqdm.auto import tqdm
 
 from sigprop._version import __version__
 from sigprop.core import checks as _checks
-from sigprop.model import locater
-from sigprop.model import optim
-from sigprop.rho import walk
-from sigprop.model import attention as att
-from sigprop.model.measures import attention_entropy, max_attention, nanmean, rank_residual
-from sigprop.rho.localization import localization_metrics
-from sigprop.rho.compare import compare, z_scores
-from sigprop.rho.theory import theory
-from sigprop.model.softmax import centered, linear_regime
-from sigprop.rho.spectrum import eig_mean, eig_var, make_weights
 from sigprop.core.stats import Moments, wilson_interval
+from sigprop.model import attention as att
+from sigprop.model import locater, optim
+from sigprop.model.measures import attention_entropy, max_attention, nanmean, rank_residual
+from sigprop.model.softmax import centered, linear_regime
+from sigprop.rho import walk
+from sigprop.rho.compare import compare, z_scores
+from sigprop.rho.localization import localization_metrics
+from sigprop.rho.spectrum import eig_mean, eig_var, make_weights
+from sigprop.rho.theory import theory
 
 TASKS = ("teacher", "next-token")
 
@@ -186,7 +185,8 @@ def train(cfg: TrainConfig, *, progress: bool = False) -> dict:
     data = np.random.default_rng(seeds[2])
     probe_X, probe_target = task.draw(np.random.default_rng(seeds[3]), cfg.probe)
     opt = optim.make(cfg.optimizer, cfg.lr)
-    history, losses = [], []
+    history: list[dict] = []
+    losses: list[float] = []
 
     def log(step):
         rec = dict(step=step, train_loss=float(np.mean(losses)) if losses else None)

@@ -1,4 +1,4 @@
-"""Theory against simulation: the one comparison every check in sigprop uses.
+"""Theory against simulation: the one comparison every check in sigprop uses (docs/theory.md §3.6).
 
 A closed form (a :class:`~sigprop.rho.propagation.Profile`) and a Monte Carlo
 estimate (a :class:`~sigprop.rho.montecarlo.Simulation`, or anything with the same

@@ -1,4 +1,4 @@
-"""Exact signal propagation probability, beyond the Gaussian approximation.
+"""Exact signal propagation probability, beyond the Gaussian approximation (docs/theory.md §3.5).
 
 The centered logit is a quadratic form in Gaussian variables.  With
 ``S = Sigma^{1/2}``, ``B = S W S``, ``gamma_i = sqrt(alpha_i - beta_i^2)`` and
@@ -39,10 +39,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import erf, erfc, roots_legendre
 
-from sigprop.core import checks as _checks
-from sigprop.rho.propagation import Profile, _scale, coefficients, logit_moments
-from sigprop.rho.spectrum import standard_spectrum
-from sigprop.rho.walk import step_covariance
+from sigprop.rho.logits import LogitModel, as_model
+from sigprop.rho.propagation import Profile, moments
 
 #: Gauss-Kronrod 7/15 rule on [-1, 1] (QUADPACK's qk15): the 15-point Kronrod
 #: estimate and the embedded 7-point Gauss estimate share their nodes, and their
@@ -66,58 +64,27 @@ GAUSS_WEIGHTS[7] = _WG[3]
 _MAX_FLOATS = 1 << 22          # working memory of one block of the Imhof integral
 
 
-def chi2_weights(W, T: int, *, step_cov=None, scale=None) -> np.ndarray:
-    """The ``2d`` chi-square weights of every position's centered logit, shape ``(T, 2d)``."""
-    W = _checks.square_matrix("W", W)
-    if W.ndim != 2:
-        raise ValueError(f"W must be a single d x d matrix, got shape {W.shape}")
-    d = W.shape[0]
-    T = _checks.integer("T", T, 2)
-    sigma = step_covariance(step_cov, d)
-    w, v = np.linalg.eigh(sigma)
-    S = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
-    B = S @ W @ S
-    c = float(_scale(scale, d))
-    alpha, beta = coefficients(T)
-    if np.allclose(B, B.T, rtol=1e-12, atol=1e-14 * max(1.0, np.abs(B).max())):
-        return _symmetric_weights(np.linalg.eigvalsh(0.5 * (B + B.T)), alpha, beta, c)
-    gamma = np.sqrt(np.clip(alpha - beta * beta, 0.0, None))
-    out = np.empty((T, 2 * d))
-    step = max(1, _MAX_FLOATS // (4 * d * d))
-    for lo in range(0, T, step):               # blocks of positions bound the memory
-        g, b = gamma[lo:lo + step, None, None], beta[lo:lo + step, None, None]
-        M = np.zeros((g.shape[0], 2 * d, 2 * d))
-        M[:, :d, d:] = g * B
-        M[:, d:, :d] = g * B.T
-        M[:, d:, d:] = b * (B + B.T)
-        out[lo:lo + step] = 0.5 * c * np.linalg.eigvalsh(M)
-    return out
+def chi2_weights(W, T: int | None = None, *, step_cov=None, scale=None) -> np.ndarray:
+    """The ``2d`` chi-square weights of every position's centered logit, shape ``(T, 2d)``.
+
+    ``W`` may be a :class:`~sigprop.rho.logits.LogitModel` (then ``T`` and the keywords
+    are omitted); the weights are :attr:`LogitModel.chi2_weights`.
+    """
+    return as_model(W, T, step_cov, scale).chi2_weights
 
 
-def spectrum_weights(m, v, d: int, T: int, *, shape: str = "gaussian", scale=None) -> np.ndarray:
+def spectrum_weights(m: ArrayLike, v: ArrayLike, d: int, T: int, *, shape: str = "gaussian",
+                     scale: ArrayLike | None = None) -> np.ndarray:
     """Chi-square weights for a symmetric ``W`` with eigenvalues ``m + sqrt(v) z`` (``Sigma = I``).
 
     ``z = standard_spectrum(d, shape)``: unlike the Gaussian form, the exact
     distribution depends on the whole spectrum, not only on ``(m, v)``.  ``m`` and
     ``v`` broadcast; the result has shape ``broadcast + (T, 2d)``.
     """
-    m = _checks.real("m", m)
-    v = _checks.real("v", v, minimum=0.0)
-    d = _checks.integer("d", d, 1)
-    if d == 1 and np.any(v > 0):
-        raise _checks.ArgumentError("v", "must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
-    mu = m[..., None] + np.sqrt(v)[..., None] * standard_spectrum(d, shape)
-    alpha, beta = coefficients(T)
-    return _symmetric_weights(mu, alpha, beta, float(_scale(scale, d)))
+    return LogitModel.from_spectrum(m, v, d, T, shape=shape, scale=scale).chi2_weights
 
 
-def _symmetric_weights(mu, alpha, beta, c):
-    mu = np.asarray(mu)[..., None, :]                      # (..., 1, d)
-    root = np.sqrt(alpha)[:, None]
-    return 0.5 * c * np.concatenate([(beta[:, None] + root) * mu, (beta[:, None] - root) * mu], axis=-1)
-
-
-def cdf(weights, x, *, tail: float = 1e-7):
+def cdf(weights: ArrayLike, x: ArrayLike, *, tail: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
     """``P(sum_k w_k chi2_1 <= x)`` and a bound on its absolute error.
 
     ``weights`` has shape ``(..., n)``; ``x`` broadcasts against ``weights[..., 0]``.
@@ -219,20 +186,22 @@ def _panel_integral(lam, x, U, panels):
     return kronrod * U, gauss * U
 
 
-def band(weights, *, tail: float = 1e-7):
+def band(weights: ArrayLike, *, tail: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
     """``P(0 < Q < 1)`` and its error bound for chi-square weights ``(..., n)``."""
     F1, e1 = cdf(weights, 1.0, tail=tail)
     F0, e0 = cdf(weights, 0.0, tail=tail)
     return np.clip(F1 - F0, 0.0, 1.0), e1 + e0
 
 
-def theory(W, T: int, *, step_cov=None, scale=None) -> Profile:
+def theory(W, T: int | None = None, *, step_cov=None, scale=None) -> Profile:
     """Exact ``rho_i`` for a weight matrix; ``config["rho_error"]`` bounds its error.
 
-    Same signature as :func:`sigprop.rho.theory.theory`; ``mean`` and ``variance``
-    are the (exact) closed-form moments.
+    Same signature as :func:`sigprop.rho.theory.theory` (``W`` may be a
+    :class:`~sigprop.rho.logits.LogitModel`); ``mean`` and ``variance`` are the exact
+    closed-form moments of :func:`sigprop.rho.propagation.moments`.
     """
-    mean, variance = logit_moments(W, T, step_cov=step_cov, scale=scale)
-    rho, error = band(chi2_weights(W, T, step_cov=step_cov, scale=scale))
-    return Profile(np.arange(1, T + 1), mean, variance, rho,
-                   dict(T=int(T), form="finite", method="exact", rho_error=error))
+    model = as_model(W, T, step_cov, scale).single("the exact method")
+    mean, variance = moments(model)
+    rho, error = band(model.chi2_weights)
+    return Profile(np.arange(1, model.T + 1), mean, variance, rho,
+                   dict(T=model.T, form="finite", method="exact", rho_error=error))

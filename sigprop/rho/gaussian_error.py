@@ -1,4 +1,4 @@
-"""How far the paper's Gaussian approximation of ``rho`` is from the truth.
+"""How far the paper's Gaussian approximation of ``rho`` is from the truth (docs/theory.md §3.5).
 
 For a symmetric ``W`` with eigenvalue mean ``m``, variance ``v`` and a chosen
 spectrum shape, the study compares, over all positions, the Gaussian ``rho`` with
@@ -7,17 +7,20 @@ dimensions ``d`` and variances ``v``.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from tqdm.auto import tqdm
 
 from sigprop._version import __version__
-from sigprop.rho.montecarlo import simulate
 from sigprop.rho.compare import compare
-from sigprop.rho.theory import theory_spectrum
+from sigprop.rho.montecarlo import simulate
 from sigprop.rho.spectrum import make_weights
+from sigprop.rho.theory import theory_spectrum
 
 
-def study(dims=(2, 4, 8, 16, 32, 64, 128, 256), variances=(0.01, 0.1, 1.0), *, mean: float = 0.5,
+def study(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256),
+          variances: Sequence[float] = (0.01, 0.1, 1.0), *, mean: float = 0.5,
           T: int = 64, shape: str = "gaussian", samples: int = 20_000, seed: int = 0,
           progress: bool = False) -> dict:
     """Largest errors over positions for every ``(d, v)``; see the module doc."""

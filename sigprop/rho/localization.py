@@ -1,4 +1,4 @@
-"""Localization metrics of a signal propagation profile ``rho`` (SPEC §4).
+"""Localization metrics of a signal propagation profile ``rho`` (docs/theory.md (4.1)).
 
 A profile is *localized* when few positions carry most of it.  With
 ``q_i = rho_i / sum_j rho_j`` (the normalized profile) over positions ``i = 1..T``:
@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from sigprop.core.aliases import ArrayLike
+
 METRICS = ("total", "entropy", "entropy_normalized", "effective_tokens", "peak", "peak_s",
            "centroid", "width")
 
 
-def localization_metrics(rho, axis: int = -1) -> dict[str, np.ndarray]:
+def localization_metrics(rho: ArrayLike, axis: int = -1) -> dict[str, np.ndarray]:
     """Localization metrics of ``rho`` along ``axis`` (other axes broadcast)."""
     rho = np.moveaxis(np.asarray(rho, dtype=float), axis, -1)
     if rho.shape[-1] < 2:

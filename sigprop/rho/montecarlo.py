@@ -1,4 +1,4 @@
-"""Monte Carlo estimates of the centered logits and of ``rho_i`` (SPEC §3).
+"""Monte Carlo estimates of the centered logits and of ``rho_i`` (docs/theory.md §3.6).
 
 :func:`simulate` takes the same model arguments as
 :func:`sigprop.rho.theory.theory` and returns the same fields, plus their
@@ -18,11 +18,12 @@ import numpy as np
 from sigprop.core import checks as _checks
 from sigprop.core.progress import progress_bar
 from sigprop.rho import walk
-from sigprop.rho.propagation import Profile, _scale
+from sigprop.rho.logits import as_model
+from sigprop.rho.propagation import Profile
 from sigprop.core.stats import Moments, wilson_interval
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Simulation(Profile):
     """A simulated :class:`~sigprop.propagation.Profile` with its errors.
 
@@ -30,14 +31,15 @@ class Simulation(Profile):
     its Wilson interval at ``confidence``; ``mean_se`` and ``variance_se`` the
     standard errors of ``mean`` and ``variance``.
     """
-    ci_low: np.ndarray = None
-    ci_high: np.ndarray = None
-    mean_se: np.ndarray = None
-    variance_se: np.ndarray = None
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    mean_se: np.ndarray
+    variance_se: np.ndarray
     samples: int = 0
 
 
-def centered_logits(steps: np.ndarray, W: np.ndarray, c: float, factor=None) -> np.ndarray:
+def centered_logits(steps: np.ndarray, W: np.ndarray, c: float,
+                    factor: np.ndarray | None = None) -> np.ndarray:
     """Centered logits ``zc`` (shape ``(b, T)``) from standard normal steps.
 
     ``steps`` has shape ``(b, T, d)`` with i.i.d. ``N(0, 1)`` entries; the walk's
@@ -57,15 +59,16 @@ def centered_logits(steps: np.ndarray, W: np.ndarray, c: float, factor=None) -> 
     return z
 
 
-def simulate(W, T: int, *, step_cov=None, scale=None, samples: int = 100_000, seed=None,
+def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int = 100_000, seed=None,
              batch_size: int | None = None, confidence: float = 0.95,
-             progress: bool = False, dtype=np.float64) -> Simulation:
+             progress: bool = False, dtype: DTypeLike = np.float64) -> Simulation:
     """Simulate the random walk and estimate every position's statistics.
 
     Parameters
     ----------
     W, T, step_cov, scale
-        As in :func:`sigprop.rho.theory.theory`.
+        As in :func:`sigprop.rho.theory.theory`: an array with ``T`` and the keywords, or
+        a :class:`~sigprop.rho.logits.LogitModel` alone.
     samples : int
         Number of independent sequences, ``>= 2``.
     seed : int or None
@@ -84,18 +87,15 @@ def simulate(W, T: int, *, step_cov=None, scale=None, samples: int = 100_000, se
         probability), but a float32 run draws different numbers from the same seed.
         Moments are always accumulated in float64.
     """
-    W = _checks.square_matrix("W", W)
-    if W.ndim != 2:
-        raise ValueError(f"W must be a single d x d matrix for simulation, got shape {W.shape}")
-    d = W.shape[0]
-    T = _checks.integer("T", T, 2)
+    model = as_model(W, T, step_cov, scale).single("simulation")
+    T, d = model.T, model.d
     samples = _checks.integer("samples", samples, 2)
-    c = float(_scale(scale, d))
+    c = float(model.c)
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise _checks.ArgumentError("dtype", f"must be float32 or float64, got {dtype}")
-    W = W.astype(dtype)
-    factor = walk.step_factor(walk.step_covariance(step_cov, d))
+    W = model.W.astype(dtype)
+    factor = model.step_factor
     factor = None if factor is None else factor.astype(dtype)
     moments = Moments()
     inside = np.zeros(T, dtype=np.int64)
@@ -107,7 +107,7 @@ def simulate(W, T: int, *, step_cov=None, scale=None, samples: int = 100_000, se
             bar.update(steps.shape[0])
     mean, variance, mean_se, variance_se = moments.result()
     low, high = wilson_interval(inside, samples, confidence)
-    config = dict(T=T, scale=scale, samples=samples, seed=seed, confidence=confidence, dtype=dtype.name)
+    config = dict(T=T, scale=model.scale, samples=samples, seed=seed, confidence=confidence, dtype=dtype.name)
     return Simulation(np.arange(1, T + 1), mean, variance, inside / samples, config,
                       ci_low=low, ci_high=high, mean_se=mean_se, variance_se=variance_se,
                       samples=samples)

@@ -1,4 +1,4 @@
-"""Closed-form signal propagation probability of [BHK24] (SPEC §3).
+"""Closed-form signal propagation probability of [BHK24] (docs/theory.md §3.1-§3.4).
 
 The query is the last token and the logits are ``z_i = c x_i^T W x_T``.  The
 centered logit ``zc_i = z_i - (1/T) sum_j z_j = c u_i^T W x_T`` with
@@ -36,8 +36,8 @@ import numpy as np
 from scipy.special import ndtr
 
 from sigprop.core import checks as _checks
-from sigprop.rho.walk import step_covariance
-
+from sigprop.rho.logits import LogitModel, as_model, resolve_scale
+from sigprop.rho.walk import coefficients
 
 
 @dataclass(frozen=True)
@@ -52,22 +52,6 @@ class Profile:
     variance: np.ndarray
     rho: np.ndarray
     config: dict = field(default_factory=dict)
-
-
-def coefficients(T: int, *, limit: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """``(alpha_i, beta_i)`` for ``i = 1..T``, exact or in the ``T -> inf`` limit.
-
-    ``Cov(x_i - xbar) = alpha_i Sigma`` and ``Cov(x_i - xbar, x_T) = beta_i Sigma``.
-    With ``limit=True`` the limiting functions of ``s = i/T`` are returned.
-    """
-    T = _checks.integer("T", T, 2)
-    i = np.arange(1, T + 1, dtype=float)
-    if limit:
-        s = i / T
-        return s * s - s + 1.0 / 3.0, s - 0.5
-    beta = (2 * i - T - 1) / (2 * T)
-    alpha = (2 * T * T - 6 * T * i + 3 * T + 6 * i * i - 6 * i + 1) / (6 * T * T)
-    return alpha, beta
 
 
 def band_probability(mean, variance) -> np.ndarray:
@@ -108,7 +92,7 @@ def _band(num, q, scale, mean=None) -> np.ndarray:
     return np.clip(rho, 0.0, 1.0, out=rho if isinstance(rho, np.ndarray) and rho.ndim else None)
 
 
-def _from_traces(tr1, tr_frob, tr_sq, c, T: int, limit: bool):
+def _from_traces(tr1, tr_frob, tr_sq, c, T: int, limit: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(num, q, c)`` with ``mean = c num`` and ``sd = c q``, from traces of matrices
     normalized to order one and the overall factor ``c`` (see :func:`_band`)."""
     alpha, beta = coefficients(T, limit=limit)
@@ -118,17 +102,18 @@ def _from_traces(tr1, tr_frob, tr_sq, c, T: int, limit: bool):
     return num, q, c
 
 
-def logit_moments(W, T: int, *, step_cov=None, scale=None, limit: bool = False):
+def logit_moments(W, T: int | None = None, *, step_cov=None, scale=None, limit: bool = False):
     """Exact mean and variance of every centered logit for a general ``W``.
 
     Parameters
     ----------
-    W : (..., d, d) array
-        Query-key matrix (need not be symmetric); leading axes broadcast.
+    W : (..., d, d) array or LogitModel
+        Query-key matrix (need not be symmetric); leading axes broadcast.  A
+        :class:`~sigprop.rho.logits.LogitModel` stands for ``(W, T, step_cov, scale)``.
     T : int
-        Sequence length, ``T >= 2``.
+        Sequence length, ``T >= 2`` (omitted with a model).
     step_cov : None, float, (d,) or (d, d) array
-        Step covariance ``Sigma`` (see :func:`sigprop.walk.step_covariance`).
+        Step covariance ``Sigma`` (see :func:`sigprop.rho.walk.step_covariance`).
     scale : float, optional
         Logit scale ``c > 0``; default ``1/sqrt(d)``.
     limit : bool
@@ -140,29 +125,23 @@ def logit_moments(W, T: int, *, step_cov=None, scale=None, limit: bool = False):
         ``mu_i = c beta_i tr(W S)`` and
         ``v_i = c^2 [alpha_i tr(S W S W^T) + beta_i^2 tr(W S W S)]``.
     """
-    num, q, c = _general_parts(W, T, step_cov, scale, limit)
+    return moments(as_model(W, T, step_cov, scale), limit=limit)
+
+
+def moments(model: LogitModel, *, limit: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``(mean, variance)`` of every centered logit of a :class:`~sigprop.rho.logits.LogitModel`."""
+    num, q, c = model_parts(model, limit)
     return c * num + 0.0, (c * q) ** 2
 
 
-def _general_parts(W, T, step_cov, scale, limit):
-    W = _checks.square_matrix("W", W)
-    d = W.shape[-1]
-    T = _checks.integer("T", T, 2)
-    S = step_covariance(step_cov, d)
-    c = _scale(scale, d)
-    w_size = np.abs(W).max(axis=(-2, -1))            # normalize: traces of order one
-    s_size = np.abs(S).max()
-    w_size = np.where(w_size > 0, w_size, 1.0)
-    s_size = s_size if s_size > 0 else 1.0
-    Wn, Sn = W / w_size[..., None, None], S / s_size
-    WS = Wn @ Sn
-    tr1 = np.trace(WS, axis1=-2, axis2=-1)
-    tr_sq = np.einsum("...ij,...ji->...", WS, WS)
-    tr_frob = np.einsum("...ij,...ij->...", Sn @ WS, Wn)  # tr(S W S W^T)
-    return _from_traces(tr1, tr_frob, tr_sq, c * w_size * s_size, T, limit)
+def model_parts(model: LogitModel, limit: bool = False):
+    """``(num, q, size)`` of a model, with ``mean = size num`` and ``sd = size q`` (see :func:`_band`)."""
+    tr1, tr_frob, tr_sq, size = model.traces
+    return _from_traces(tr1, tr_frob, tr_sq, size, model.T, limit)
 
 
-def spectrum_moments(m, v, d, T: int, *, scale=None, limit: bool = False):
+def spectrum_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: ArrayLike | None = None,
+                     limit: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Mean and variance of the centered logits in the eigenspectrum form.
 
     For symmetric ``W`` with eigenvalue mean ``m`` and variance ``v`` and
@@ -174,7 +153,7 @@ def spectrum_moments(m, v, d, T: int, *, scale=None, limit: bool = False):
     return c * num + 0.0, (c * q) ** 2
 
 
-def _spectrum_args(m, v, d, scale):
+def _spectrum_args(m, v, d, scale) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     m = _checks.real("m", m)
     v = _checks.real("v", v, minimum=0.0)
     d = _checks.real("d", d, minimum=1.0)
@@ -182,10 +161,10 @@ def _spectrum_args(m, v, d, scale):
         raise _checks.ArgumentError("d", f"must be an integer >= 1, got {d!r}")
     if np.any((d == 1) & (v > 0)):
         raise _checks.ArgumentError("v", "must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
-    return m, v, d, _scale(scale, d)
+    return m, v, d, resolve_scale(scale, d)
 
 
-def _spectrum_parts(m, v, d, c, T, limit):
+def _spectrum_parts(m, v, d, c, T, limit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(num, q, scale)`` of the eigenspectrum form (see :func:`_band`).
 
     ``tr(W) = d m`` and ``tr(W^2) = ||W||_F^2 = d (v + m^2)``; with the spread
@@ -201,8 +180,8 @@ def _spectrum_parts(m, v, d, c, T, limit):
     return num, q, (c * np.sqrt(d) * np.where(zero, 1.0, r))[..., None]
 
 
-def published_moments(m, v, d, T: int):
-    """The form of a public re-implementation, quoted in SPEC §3 (a claim).
+def published_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """The form of a public re-implementation, quoted in docs/theory.md (3.14) (a claim).
 
     ``mu_i = (i/T - 1/2) tr(W)/sqrt(d)`` and
     ``v_i = (2 i^2/T^2 + 7/12) tr(W^2)/d^2`` with ``tr(W) = d m`` and
@@ -248,9 +227,3 @@ def _threaded_band(num, q, scale, min_chunk: int = 1 << 18):
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(run, range(bounds.size - 1)))
     return out.reshape(num.shape)
-
-
-def _scale(scale, d):
-    if scale is None:
-        return 1.0 / np.sqrt(d)
-    return _checks.real("scale", scale, positive=True)

@@ -1,4 +1,4 @@
-"""Eigenspectrum statistics of a query-key matrix ``W = W_Q W_K^T``.
+"""Eigenspectrum statistics of a query-key matrix ``W = W_Q W_K^T`` (docs/theory.md §3.3).
 
 * ``eig_mean(W) = tr(W) / d`` and ``eig_var(W) = tr(W^2) / d - eig_mean(W)^2`` are
   the mean and variance of the (possibly complex) eigenvalues: ``tr(W^k)`` is the
@@ -14,17 +14,18 @@ import numpy as np
 from scipy import special
 
 from sigprop.core import checks as _checks
+from sigprop.core.aliases import ArrayLike, Seed
 
 SHAPES = ("gaussian", "uniform", "two-point")
 
 
-def eig_mean(W) -> np.ndarray:
+def eig_mean(W: ArrayLike) -> np.ndarray:
     """Mean eigenvalue ``tr(W) / d`` of ``W`` (shape ``(..., d, d)``)."""
     W = _checks.square_matrix("W", W)
     return np.trace(W, axis1=-2, axis2=-1) / W.shape[-1]
 
 
-def eig_var(W) -> np.ndarray:
+def eig_var(W: ArrayLike) -> np.ndarray:
     """Eigenvalue variance ``tr(W^2)/d - (tr(W)/d)^2`` of ``W``."""
     W = _checks.square_matrix("W", W)
     second = np.einsum("...ij,...ji->...", W, W) / W.shape[-1]
@@ -57,7 +58,7 @@ def standard_spectrum(d: int, shape: str = "gaussian") -> np.ndarray:
 
 
 def make_weights(m: float, v: float, d: int, *, shape: str = "gaussian",
-                 basis: str = "random", seed=None) -> np.ndarray:
+                 basis: str = "random", seed: Seed = None) -> np.ndarray:
     """A symmetric ``d x d`` matrix with eigenvalue mean ``m`` and variance ``v``.
 
     Eigenvalues are ``m + sqrt(v) z`` with ``z = standard_spectrum(d, shape)``, so

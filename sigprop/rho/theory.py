@@ -1,4 +1,4 @@
-"""The closed-form profile, by either method: ``theory`` and ``theory_spectrum``.
+"""The closed-form profile, by either method: ``theory`` and ``theory_spectrum`` (docs/theory.md §3).
 
 ``method="gaussian"`` is [BHK24]'s Gaussian approximation
 (:mod:`sigprop.rho.propagation`); ``method="exact"`` computes ``rho`` from the
@@ -12,31 +12,38 @@ import numpy as np
 
 from sigprop.core.checks import ArgumentError
 from sigprop.rho import exact, propagation
+from sigprop.rho.logits import LogitModel, as_model
 from sigprop.rho.propagation import Profile
 
 FORMS = ("finite", "limit", "published")
 METHODS = ("gaussian", "exact")
 
 
-def theory(W, T: int, *, step_cov=None, scale=None, form: str = "finite",
+def theory(W, T: int | None = None, *, step_cov=None, scale=None, form: str = "finite",
            method: str = "gaussian") -> Profile:
     """Closed-form profile for a weight matrix ``W``; ``form`` is finite or limit.
 
+    ``W`` is a ``(..., d, d)`` array with ``T``, ``step_cov`` and ``scale`` as in
+    :class:`~sigprop.rho.logits.LogitModel`, or a ``LogitModel`` itself (validated
+    once; ``T`` and the keywords are then omitted).
     ``method="gaussian"`` is the paper's approximation; ``"exact"`` computes ``rho``
-    from the chi-square decomposition (:mod:`sigprop.exact`, finite form only) and
+    from the chi-square decomposition (:mod:`sigprop.rho.exact`, finite form only) and
     puts its error bound in ``config["rho_error"]``.  Shares its signature with
-    :func:`sigprop.montecarlo.simulate`, so that a check reads
+    :func:`sigprop.rho.montecarlo.simulate`, so that a check reads
     ``theory(W, T) ~ simulate(W, T, samples=n)``.
     """
     if form not in ("finite", "limit"):
         raise ArgumentError("form", f"must be 'finite' or 'limit' for a weight matrix, got {form!r}")
-    if _method(method, form) == "exact":
-        return exact.theory(W, T, step_cov=step_cov, scale=scale)
-    parts = propagation._general_parts(W, T, step_cov, scale, form == "limit")
-    return propagation._profile(*parts, dict(T=int(T), form=form, scale=scale, method="gaussian"))
+    method = _method(method, form)
+    model = as_model(W, T, step_cov, scale)
+    if method == "exact":
+        return exact.theory(model)
+    parts = propagation.model_parts(model, form == "limit")
+    return propagation._profile(*parts, dict(T=model.T, form=form, scale=model.scale, method="gaussian"))
 
 
-def theory_spectrum(m, v, d, T: int, *, scale=None, form: str = "finite", method: str = "gaussian",
+def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: ArrayLike | None = None,
+                    form: str = "finite", method: str = "gaussian",
                     shape: str = "gaussian") -> Profile:
     """Closed-form profile from the eigenspectrum ``(m, v)`` at dimension ``d``.
 
@@ -55,10 +62,9 @@ def theory_spectrum(m, v, d, T: int, *, scale=None, form: str = "finite", method
     if form not in FORMS:
         raise ArgumentError("form", f"must be one of {', '.join(FORMS)}, got {form!r}")
     if _method(method, form) == "exact":
-        mean, variance = propagation.spectrum_moments(m, v, d, T, scale=scale)
-        rho, error = exact.band(exact.spectrum_weights(m, v, int(d), T, shape=shape, scale=scale))
-        return propagation.Profile(np.arange(1, T + 1), mean, variance, rho,
-                       dict(T=int(T), form=form, scale=scale, method="exact", shape=shape, rho_error=error))
+        prof = exact.theory(LogitModel.from_spectrum(m, v, d, T, shape=shape, scale=scale))
+        prof.config.update(scale=scale, shape=shape)
+        return prof
     if form == "published":
         if scale is not None:
             raise ArgumentError("scale", "is fixed to 1/sqrt(d) in the published form")

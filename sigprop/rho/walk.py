@@ -1,4 +1,4 @@
-"""The Gaussian random-walk data model of [BHK24] (SPEC §1).
+"""The Gaussian random-walk data model of [BHK24] (docs/theory.md §1).
 
 Tokens are ``x_0 = 0``, ``x_t = x_{t-1} + eps_t`` with ``eps_t ~ N(0, Sigma / T)``
 i.i.d., ``t = 1..T``.  With the default ``Sigma = I_d`` the last token is
@@ -10,17 +10,18 @@ number of samples asked for.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
 from sigprop.core import checks as _checks
+from sigprop.core.aliases import ArrayLike, DTypeLike, Seed
 
 #: Number of floats one batch of random steps may hold (8 MiB in float64).
 BATCH_ELEMENTS = 1 << 20
 
 
-def step_covariance(step_cov, d: int) -> np.ndarray:
+def step_covariance(step_cov: ArrayLike | None, d: int) -> np.ndarray:
     """The ``d x d`` step covariance ``Sigma`` from a flexible description.
 
     Parameters
@@ -53,12 +54,45 @@ def step_covariance(step_cov, d: int) -> np.ndarray:
     return arr
 
 
+def square_roots(sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(L, S)``: a factor ``L L^T = Sigma`` and the symmetric square root ``S = Sigma^{1/2}``.
+
+    From one eigendecomposition ``Sigma = V diag(w) V^T``: ``L = V diag(sqrt(w))`` and
+    ``S = L V^T`` (eigenvalues below zero by rounding are clipped to 0).  The package's
+    only square root of ``Sigma``: :class:`sigprop.rho.logits.LogitModel` caches it.
+    """
+    w, v = np.linalg.eigh(sigma)
+    factor = v * np.sqrt(np.clip(w, 0.0, None))
+    return factor, factor @ v.T
+
+
 def step_factor(sigma: np.ndarray) -> np.ndarray | None:
     """A matrix ``L`` with ``L L^T = Sigma``, or ``None`` when ``Sigma = I``."""
     if np.array_equal(sigma, np.eye(sigma.shape[0])):
         return None
-    w, v = np.linalg.eigh(sigma)
-    return v * np.sqrt(np.clip(w, 0.0, None))
+    return square_roots(sigma)[0]
+
+
+def coefficients(T: int, *, limit: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``(alpha_i, beta_i)`` for ``i = 1..T``, exact or in the ``T -> inf`` limit.
+
+    ``Cov(x_i - xbar) = alpha_i Sigma`` and ``Cov(x_i - xbar, x_T) = beta_i Sigma``
+    (``derivations/walk_moments.py``)::
+
+        beta_i  = (2 i - T - 1) / (2 T)
+        alpha_i = (2 T^2 - 6 T i + 3 T + 6 i^2 - 6 i + 1) / (6 T^2)
+
+    With ``limit=True`` the limiting functions of ``s = i/T`` are returned,
+    ``alpha -> s^2 - s + 1/3`` and ``beta -> s - 1/2``.
+    """
+    T = _checks.integer("T", T, 2)
+    i = np.arange(1, T + 1, dtype=float)
+    if limit:
+        s = i / T
+        return s * s - s + 1.0 / 3.0, s - 0.5
+    beta = (2 * i - T - 1) / (2 * T)
+    alpha = (2 * T * T - 6 * T * i + 3 * T + 6 * i * i - 6 * i + 1) / (6 * T * T)
+    return alpha, beta
 
 
 def position_covariance(T: int) -> np.ndarray:
@@ -82,8 +116,8 @@ def batch_sizes(samples: int, per_sample: int, batch_size: int | None = None) ->
     return [batch_size] * full + ([rest] if rest else [])
 
 
-def standard_steps(samples: int, T: int, d: int, *, seed=None, batch_size: int | None = None,
-                   dtype=np.float64) -> Iterator[np.ndarray]:
+def standard_steps(samples: int, T: int, d: int, *, seed: Seed = None, batch_size: int | None = None,
+                   dtype: DTypeLike = np.float64) -> Iterator[np.ndarray]:
     """Yield batches of i.i.d. ``N(0, 1)`` arrays of shape ``(b, T, d)``.
 
     The raw material of every simulation: ``eps_t = L n_t / sqrt(T)`` turns them
@@ -95,11 +129,12 @@ def standard_steps(samples: int, T: int, d: int, *, seed=None, batch_size: int |
     d = _checks.integer("d", d, 1)
     rng = np.random.default_rng(seed)
     for b in batch_sizes(samples, T * d, batch_size):
-        yield rng.standard_normal((b, T, d), dtype=dtype)
+        yield rng.standard_normal((b, T, d), dtype=dtype)  # type: ignore[arg-type]  # float32/64 only
 
 
-def sample(samples: int, T: int, d: int, *, step_cov=None, seed=None,
-           batch_size: int | None = None, dtype=np.float64, extra: int = 0) -> Iterator[np.ndarray]:
+def sample(samples: int, T: int, d: int, *, step_cov: ArrayLike | None = None, seed: Seed = None,
+           batch_size: int | None = None, dtype: DTypeLike = np.float64,
+           extra: int = 0) -> Iterator[np.ndarray]:
     """Yield batches of random-walk sequences ``x`` of shape ``(b, T + extra, d)``.
 
     ``x[:, t-1]`` is the token ``x_t``; the step variance is ``Sigma / T`` for all

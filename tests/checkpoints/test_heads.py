@@ -32,13 +32,13 @@ def test_gpt2_layout_recovers_the_written_matrices(tmp_path):
     d, n_head, layers = 8, 2, 2
     dh = d // n_head
     tensors, want = {}, {}
-    for l in range(layers):
+    for layer in range(layers):
         fused = rng.standard_normal((d, 3 * d)).astype(np.float32)     # Conv1D: [q, k, v] = x W
-        tensors[f"h.{l}.attn.c_attn.weight"] = fused
-        tensors[f"h.{l}.attn.c_attn.bias"] = np.zeros(3 * d, np.float32)
+        tensors[f"h.{layer}.attn.c_attn.weight"] = fused
+        tensors[f"h.{layer}.attn.c_attn.bias"] = np.zeros(3 * d, np.float32)
         Q, K = fused[:, :d].T.astype(float), fused[:, d:2 * d].T.astype(float)
         for h in range(n_head):
-            want[l, h] = K[h * dh:(h + 1) * dh].T @ Q[h * dh:(h + 1) * dh] / np.sqrt(dh)
+            want[layer, h] = K[h * dh:(h + 1) * dh].T @ Q[h * dh:(h + 1) * dh] / np.sqrt(dh)
     path = _write(tmp_path, tensors, {"n_head": n_head, "n_embd": d, "n_layer": layers})
     layout, recs = heads.head_matrices(*heads.load(path))
     assert layout == "gpt2" and len(recs) == layers * n_head
@@ -69,8 +69,9 @@ def test_real_minilm_checkpoint(capsys):
     assert cli.main(["heads", path, "--format", "json"]) == 0
     recs = json.loads(capsys.readouterr().out)
     assert len(recs) == 72
-    assert {(r["layer"], r["head"]) for r in recs} == {(l, h) for l in range(6) for h in range(12)}
-    assert all(np.isfinite(r["eig_mean"]) and np.isfinite(r["eig_var"]) and len(r["rho"]) == 128 for r in recs)
+    assert {(r["layer"], r["head"]) for r in recs} == {(layer, h) for layer in range(6) for h in range(12)}
+    assert all(np.isfinite(r["eig_mean"]) and np.isfinite(r["eig_var"]) and len(r["rho"]) == 128
+               for r in recs)
 
 
 def test_minilm_bert_matrix_is_the_model_logit_form():

@@ -1,8 +1,8 @@
 """The claims ledger and the figures, in their quick variants."""
 import json
 
-from sigprop.claims import ledger as claims
 from sigprop import cli
+from sigprop.claims import ledger as claims
 
 
 def test_claims_quick_json(capsys):

@@ -10,9 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from derivations import bilinear_variance, propagation_moments, walk_moments
-from sigprop.rho import propagation
-from sigprop.rho import spectrum
-from sigprop.rho import walk
+from sigprop.rho import propagation, spectrum, walk
 
 lengths = st.integers(2, 300)
 
@@ -81,7 +79,7 @@ def test_spectrum_form_matches_package(m, v, d, T):
 def test_spectrum_form_is_the_general_form_on_a_matching_W(m, v, d, seed):
     W = spectrum.make_weights(m, v, d, seed=seed)
     T = 17
-    for a, b in zip(propagation.spectrum_moments(m, v, d, T), propagation.logit_moments(W, T)):
+    for a, b in zip(propagation.spectrum_moments(m, v, d, T), propagation.logit_moments(W, T), strict=True):
         assert np.allclose(a, b, rtol=1e-8, atol=1e-10)
 
 

@@ -5,11 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sigprop.model import attention as att
-from sigprop.model import gradcheck
-from sigprop.model import locater
-from sigprop.model import optim
-from sigprop.rho import spectrum
-from sigprop.rho import walk
+from sigprop.model import gradcheck, locater, optim
+from sigprop.rho import spectrum, walk
 
 
 @pytest.mark.parametrize("variant", gradcheck.VARIANTS,
@@ -62,7 +59,8 @@ def test_logits_follow_the_spec_convention():
     assert np.allclose(Z[1, 2], 0.7 * X[1, 2] @ W @ X[1, -1])
 
 
-@pytest.mark.parametrize("kwargs, message", [(dict(d=0), "d must be"), (dict(d=4, attention="relu"), "attention"),
+@pytest.mark.parametrize("kwargs, message", [(dict(d=0), "d must be"),
+                                             (dict(d=4, attention="relu"), "attention"),
                                              (dict(d=4, mode="first"), "mode"),
                                              (dict(d=4, causal=True), "causal")])
 def test_bad_configurations_are_refused(kwargs, message):
@@ -92,7 +90,7 @@ def test_locater_gradients_match_finite_differences(d, dk, seed):
                    {"W_Q": rng.standard_normal((d, dk)), "W_K": rng.standard_normal((d, dk))}):
         grads = locater.gradients(params, 0.7)
         for name, value in params.items():
-            fd = gradcheck.numerical_gradient(lambda: 0.7 * locater.penalty(att.qk_matrix(params)), value)
+            fd = gradcheck.numerical_gradient(lambda p=params: 0.7 * locater.penalty(att.qk_matrix(p)), value)
             assert gradcheck.relative_error(grads[name], fd) < 1e-6
 
 

@@ -5,10 +5,10 @@ import os
 import numpy as np
 import pytest
 
-from sigprop.core import stats
 from sigprop.core import results as sio
-from sigprop.model.measures import attention_entropy, max_attention, rank_residual
+from sigprop.core import stats
 from sigprop.model.locater_sweep import sweep
+from sigprop.model.measures import attention_entropy, max_attention, rank_residual
 from sigprop.model.train import TrainConfig, train
 from tests.helpers import bonferroni_z
 

@@ -7,9 +7,7 @@ from hypothesis import strategies as st
 from scipy.special import ndtr
 
 from derivations import chi_square
-from sigprop.rho import exact
-from sigprop.rho import montecarlo
-from sigprop.rho import spectrum
+from sigprop.rho import exact, montecarlo, spectrum
 from sigprop.rho import propagation as P
 from sigprop.rho.theory import theory, theory_spectrum
 
@@ -30,7 +28,8 @@ def test_derivation_weights_match_package():
     mu = np.linalg.eigvalsh(W)
     alpha, beta = P.coefficients(9)
     f = sp.lambdify((chi_square.alpha, chi_square.beta, chi_square.c, chi_square.mu), [wp, wm])
-    want = np.sort(np.concatenate([np.array(f(a, b, 0.7, mu)).ravel() for a, b in zip(alpha, beta)])
+    want = np.sort(np.concatenate([np.array(f(a, b, 0.7, mu)).ravel()
+                                   for a, b in zip(alpha, beta, strict=True)])
                    .reshape(9, -1), axis=1)
     assert np.allclose(np.sort(exact.chi2_weights(W, 9, scale=0.7), axis=1), want)
 
@@ -85,7 +84,8 @@ def test_cdf_is_a_distribution_function(lam, x, dx):
 def test_cdf_approaches_the_gaussian_as_the_number_of_weights_grows(n, seed, z):
     # Berry-Esseen for independent summands lambda_k (Z^2 - 1): |F - Phi| <= 0.56 sum E|X|^3 / s^3,
     # E|Z^2 - 1|^3 = 8.6916 (test_berry_esseen_constant_input), s^2 = 2 sum lambda^2
-    lam = np.random.default_rng(seed).uniform(0.2, 1.0, n) * np.random.default_rng(seed + 1).choice([-1, 1], n)
+    lam = (np.random.default_rng(seed).uniform(0.2, 1.0, n)
+           * np.random.default_rng(seed + 1).choice([-1, 1], n))
     mean, sd = lam.sum(), np.sqrt(2 * np.sum(lam ** 2))
     F, err = exact.cdf(lam[None], np.array([mean + z * sd]))
     bound = 0.56 * 8.6916 * np.sum(np.abs(lam) ** 3) / sd ** 3
@@ -114,7 +114,8 @@ def test_exact_rho_within_monte_carlo_intervals(d, symmetric):
     """
     T = 32
     rng = np.random.default_rng(d)
-    W = spectrum.make_weights(0.5, 0.1, d, seed=d) if symmetric else rng.standard_normal((d, d)) * 0.7 / np.sqrt(d)
+    W = (spectrum.make_weights(0.5, 0.1, d, seed=d) if symmetric
+         else rng.standard_normal((d, d)) * 0.7 / np.sqrt(d))
     sim = montecarlo.simulate(W, T, samples=100_000, seed=d + symmetric, confidence=1 - 1e-3 / T)
     ex = theory(W, T, method="exact")
     assert ex.config["rho_error"].max() < 1e-6

@@ -10,11 +10,11 @@ import pytest
 from scipy import integrate
 from scipy.special import ndtr
 
-from sigprop.rho import propagation as P
-from sigprop.rho.theory import theory, theory_spectrum
-from sigprop.rho import montecarlo as M
-from sigprop.rho import spectrum
 from sigprop.core import stats
+from sigprop.rho import montecarlo as M
+from sigprop.rho import propagation as P
+from sigprop.rho import spectrum
+from sigprop.rho.theory import theory, theory_spectrum
 from tests.helpers import bonferroni_z
 
 
@@ -55,7 +55,7 @@ def exact_rho_d1(w, T, c, sigma2):
     beta x and variance (alpha - beta^2) sigma2, so zc_i = c w u_i x is Gaussian."""
     alpha, beta = P.coefficients(T)
     out = []
-    for a, b in zip(alpha, beta):
+    for a, b in zip(alpha, beta, strict=True):
         def f(t, a=a, b=b):
             x = np.sqrt(sigma2) * t
             mu, sd = c * w * b * x * x, abs(c * w * x) * np.sqrt((a - b * b) * sigma2)

@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sigprop.rho import propagation as P
-from sigprop.rho.theory import theory, theory_spectrum
 from sigprop.rho import spectrum
+from sigprop.rho.theory import theory, theory_spectrum
 
 means = st.floats(-50, 50)
 variances = st.floats(0, 1e6)

@@ -1,4 +1,4 @@
-"""Verdict on the published form quoted in SPEC §3, decided by Monte Carlo.
+"""Verdict on the published form quoted in docs/theory.md (3.14), decided by Monte Carlo.
 
 The public re-implementation uses ``mu_i = (i/T - 1/2) tr(W)/sqrt(d)`` and
 ``v_i = (2 i^2/T^2 + 7/12) tr(W^2)/d^2``.  Our derivation gives
@@ -14,8 +14,8 @@ import numpy as np
 
 from sigprop.rho import montecarlo as M
 from sigprop.rho import propagation as P
-from sigprop.rho.theory import theory, theory_spectrum
 from sigprop.rho import spectrum
+from sigprop.rho.theory import theory_spectrum
 from tests.helpers import bonferroni_z
 
 M_, V_, D_, T_ = 0.5, 0.1, 16, 8

@@ -1,0 +1,233 @@
+"""The centered logit of the random-walk model as one validated value: :class:`LogitModel`.
+
+A model is the query-key matrix ``W``, the sequence length ``T``, the step covariance
+``Sigma`` and the logit scale ``c`` (``docs/theory.md`` §1-2).  It is validated once,
+frozen, and caches what every method derives from it:
+
+* ``Sigma^{1/2}`` (and the factor ``L L^T = Sigma`` the simulation draws with), from the
+  package's one square root, :func:`sigprop.rho.walk.square_roots`;
+* the covariance coefficients ``alpha_i, beta_i`` of ``(u_i, x_T)``, ``u_i = x_i - xbar``
+  (:func:`sigprop.rho.walk.coefficients`);
+* the three traces the exact moments need (``docs/theory.md`` §3), normalized to order one;
+* the chi-square weights of every position's centered logit (§3, exact ``rho``): with
+  ``B = Sigma^{1/2} W Sigma^{1/2}`` and ``gamma_i = sqrt(alpha_i - beta_i^2)``,
+  ``zc_i = h^T M_i h`` for ``h ~ N(0, I_2d)`` and
+  ``M_i = (c/2) [[0, gamma_i B], [gamma_i B^T, beta_i (B + B^T)]]``; the weights are the
+  ``2d`` eigenvalues of ``M_i``, and for symmetric ``B`` they are
+  ``(c/2)(beta_i +- sqrt(alpha_i)) mu_j`` for the eigenvalues ``mu_j`` of ``B``
+  (``derivations/chi_square.py``).
+
+:func:`sigprop.rho.theory.theory`, :func:`sigprop.rho.exact.theory` and
+:func:`sigprop.rho.montecarlo.simulate` accept a model in place of ``(W, T, step_cov,
+scale)``; their keyword forms build one with :func:`as_model`.  The temporal structure
+(the random walk, query at ``T``) enters only through :attr:`LogitModel.coefficients`.
+
+Examples
+--------
+>>> import numpy as np
+>>> model = LogitModel(np.eye(4), 16, scale=0.5)
+>>> model.d, model.T, float(model.c), model.chi2_weights.shape
+(4, 16, 0.5, (16, 8))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from sigprop.core import checks as _checks
+from sigprop.rho import walk
+from sigprop.rho.spectrum import standard_spectrum
+
+_MAX_FLOATS = 1 << 22          # working memory of one block of eigenproblems
+
+
+def resolve_scale(scale, d) -> np.ndarray | float:
+    """The logit scale ``c``: ``1/sqrt(d)`` when ``scale`` is None, else ``scale > 0``."""
+    if scale is None:
+        return 1.0 / np.sqrt(d)
+    return _checks.real("scale", scale, positive=True)
+
+
+@dataclass(frozen=True, eq=False, init=False)
+class LogitModel:
+    """A validated, frozen random-walk logit model ``(W, T, Sigma, scale)``.
+
+    Parameters
+    ----------
+    W : (..., d, d) array_like
+        Query-key matrix (need not be symmetric); leading axes are a batch of models
+        (the Gaussian closed form broadcasts over them; the exact method and the
+        simulation need a single matrix).
+    T : int
+        Sequence length, ``T >= 2``.
+    step_cov : None, float, (d,) or (d, d) array_like
+        Step covariance ``Sigma`` (:func:`sigprop.rho.walk.step_covariance`); stored,
+        resolved to a ``d x d`` matrix, as :attr:`Sigma`.
+    scale : float or array_like, optional
+        Logit scale ``c > 0``; default ``1/sqrt(d)`` (kept as given in :attr:`scale`,
+        resolved in :attr:`c`).
+    """
+    W: np.ndarray
+    T: int
+    Sigma: np.ndarray
+    scale: object
+
+    def __init__(self, W: ArrayLike, T: int, *, step_cov=None, scale=None) -> None:
+        W = np.array(_checks.square_matrix("W", W))
+        T = _checks.integer("T", T, 2)
+        Sigma = np.array(walk.step_covariance(step_cov, W.shape[-1]))
+        if scale is not None:
+            _checks.real("scale", scale, positive=True)
+        W.flags.writeable = False
+        Sigma.flags.writeable = False
+        for name, value in (("W", W), ("T", T), ("Sigma", Sigma), ("scale", scale)):
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def from_spectrum(cls, m: ArrayLike, v: ArrayLike, d: int, T: int, *, shape: str = "gaussian",
+                      scale=None) -> LogitModel:
+        """The diagonal ``W`` with eigenvalues ``m + sqrt(v) z``, ``z = standard_spectrum(d, shape)``.
+
+        ``Sigma = I``; ``m`` and ``v`` broadcast to a batch of models.  The eigenvalues
+        are kept, so the chi-square weights need no eigenproblem.
+        """
+        m = _checks.real("m", m)
+        v = _checks.real("v", v, minimum=0.0)
+        d = _checks.integer("d", d, 1)
+        if d == 1 and np.any(v > 0):
+            raise _checks.ArgumentError("v", "must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
+        mu = m[..., None] + np.sqrt(v)[..., None] * standard_spectrum(d, shape)
+        model = cls(mu[..., :, None] * np.eye(d), T, scale=scale)
+        model.__dict__["_symmetric_spectrum"] = mu       # cached: eigenvalues of B = W
+        return model
+
+    @property
+    def d(self) -> int:
+        """Embedding dimension."""
+        return self.W.shape[-1]
+
+    @cached_property
+    def c(self) -> np.ndarray | float:
+        """The logit scale: ``scale``, or ``1/sqrt(d)`` by default."""
+        return resolve_scale(self.scale, self.d)
+
+    @cached_property
+    def identity_step(self) -> bool:
+        """Whether ``Sigma`` is exactly the identity."""
+        return bool(np.array_equal(self.Sigma, np.eye(self.d)))
+
+    @cached_property
+    def _roots(self) -> tuple[np.ndarray, np.ndarray]:
+        if self.identity_step:
+            eye = np.eye(self.d)
+            return eye, eye
+        return walk.square_roots(self.Sigma)
+
+    @property
+    def sigma_sqrt(self) -> np.ndarray:
+        """The symmetric square root ``Sigma^{1/2}``."""
+        return self._roots[1]
+
+    @property
+    def step_factor(self) -> np.ndarray | None:
+        """``L`` with ``L L^T = Sigma`` (what the simulation draws with), None for ``Sigma = I``."""
+        return None if self.identity_step else self._roots[0]
+
+    @cached_property
+    def coefficients(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(alpha_i, beta_i)``: ``Cov(u_i) = alpha_i Sigma``, ``Cov(u_i, x_T) = beta_i Sigma``."""
+        return walk.coefficients(self.T)
+
+    @cached_property
+    def traces(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(tr1, tr_frob, tr_sq, size)`` for the exact moments.
+
+        With ``Wn = W / max|W|`` and ``Sn = Sigma / max|Sigma|`` (order one, so that no
+        trace underflows however small ``W`` is): ``tr1 = tr(Wn Sn)``,
+        ``tr_frob = tr(Sn Wn Sn Wn^T)``, ``tr_sq = tr(Wn Sn Wn Sn)`` and
+        ``size = c max|W| max|Sigma|``, so ``mu_i = size beta_i tr1`` and
+        ``v_i = size^2 (alpha_i tr_frob + beta_i^2 tr_sq)``.
+        """
+        W, S = self.W, self.Sigma
+        w_size = np.abs(W).max(axis=(-2, -1))
+        s_size = np.abs(S).max()
+        w_size = np.where(w_size > 0, w_size, 1.0)
+        s_size = s_size if s_size > 0 else 1.0
+        Wn, Sn = W / w_size[..., None, None], S / s_size
+        WS = Wn @ Sn
+        tr1 = np.trace(WS, axis1=-2, axis2=-1)
+        tr_sq = np.einsum("...ij,...ji->...", WS, WS)
+        tr_frob = np.einsum("...ij,...ij->...", Sn @ WS, Wn)  # tr(S W S W^T)
+        return tr1, tr_frob, tr_sq, self.c * w_size * s_size
+
+    def single(self, what: str) -> LogitModel:
+        """This model if it holds one ``W``, else a one-line ``ValueError`` naming ``what``."""
+        if self.W.ndim != 2 and "_symmetric_spectrum" not in self.__dict__:
+            raise _checks.ArgumentError("W", f"must be a single d x d matrix for {what}, got shape {self.W.shape}")
+        if np.ndim(self.c) != 0:
+            raise _checks.ArgumentError("scale", f"must be a single number for {what}, got shape {np.shape(self.c)}")
+        return self
+
+    @cached_property
+    def _symmetric_spectrum(self) -> np.ndarray | None:
+        """Eigenvalues of ``B = Sigma^{1/2} W Sigma^{1/2}`` when ``B`` is symmetric, else None."""
+        B = self.B
+        if np.allclose(B, B.T, rtol=1e-12, atol=1e-14 * max(1.0, np.abs(B).max())):
+            return np.linalg.eigvalsh(0.5 * (B + B.T))
+        return None
+
+    @cached_property
+    def B(self) -> np.ndarray:
+        """``Sigma^{1/2} W Sigma^{1/2}`` (single ``W`` only)."""
+        self.single("the chi-square weights")
+        S = self.sigma_sqrt
+        return S @ self.W @ S
+
+    @cached_property
+    def chi2_weights(self) -> np.ndarray:
+        """The ``2d`` chi-square weights of every position's centered logit, shape ``(..., T, 2d)``."""
+        self.single("the chi-square weights")
+        alpha, beta = self.coefficients
+        c = float(self.c)
+        mu = self._symmetric_spectrum
+        if mu is not None:
+            return symmetric_weights(mu, alpha, beta, c)
+        B, d, T = self.B, self.d, self.T
+        gamma = np.sqrt(np.clip(alpha - beta * beta, 0.0, None))
+        out = np.empty((T, 2 * d))
+        step = max(1, _MAX_FLOATS // (4 * d * d))
+        for lo in range(0, T, step):               # blocks of positions bound the memory
+            g, b = gamma[lo:lo + step, None, None], beta[lo:lo + step, None, None]
+            M = np.zeros((g.shape[0], 2 * d, 2 * d))
+            M[:, :d, d:] = g * B
+            M[:, d:, :d] = g * B.T
+            M[:, d:, d:] = b * (B + B.T)
+            out[lo:lo + step] = 0.5 * c * np.linalg.eigvalsh(M)
+        return out
+
+
+def symmetric_weights(mu, alpha, beta, c) -> np.ndarray:
+    """Chi-square weights ``(c/2)(beta_i +- sqrt(alpha_i)) mu_j`` for eigenvalues ``mu`` (..., d).
+
+    Returns shape ``(..., T, 2d)``: the ``+`` weights, then the ``-`` weights.
+    """
+    mu = np.asarray(mu)[..., None, :]                      # (..., 1, d)
+    root = np.sqrt(alpha)[:, None]
+    return 0.5 * c * np.concatenate([(beta[:, None] + root) * mu, (beta[:, None] - root) * mu], axis=-1)
+
+
+def as_model(W, T: int | None = None, step_cov=None, scale=None) -> LogitModel:
+    """``W`` itself if it is a :class:`LogitModel` (then ``T``, ``step_cov``, ``scale`` must be
+    None or agree), else ``LogitModel(W, T, step_cov=step_cov, scale=scale)``."""
+    if isinstance(W, LogitModel):
+        if step_cov is not None or scale is not None:
+            raise _checks.ArgumentError("step_cov", "and scale must be None when W is a LogitModel (they are part of it)")
+        if T is not None and _checks.integer("T", T, 2) != W.T:
+            raise _checks.ArgumentError("T", f"must be None or the model's T = {W.T} when W is a LogitModel, got {T!r}")
+        return W
+    if T is None:
+        raise _checks.ArgumentError("T", "must be given (an integer >= 2) unless W is a LogitModel")
+    return LogitModel(W, T, step_cov=step_cov, scale=scale)
