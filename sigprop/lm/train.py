@@ -75,13 +75,14 @@ class TrainConfig:
         _checks.integer("probe", self.probe, 1)
         _checks.integer("checkpoint_every", self.checkpoint_every, 1)
         if self.tokenizer not in _corpus.TOKENIZERS:
-            raise ArgumentError("tokenizer", f"must be one of {', '.join(_corpus.TOKENIZERS)}, got {self.tokenizer!r}")
+            raise ArgumentError("tokenizer", f"must be one of {', '.join(_corpus.TOKENIZERS)}, "
+                                             f"got {self.tokenizer!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict) -> TrainConfig:
         d = dict(d)
         d["model"] = tf.Config(**d["model"])
         return cls(**d)

@@ -66,7 +66,8 @@ class Config:
         if self.norm not in NORMS:
             raise ArgumentError("norm", f"must be one of {', '.join(NORMS)}, got {self.norm!r}")
         if self.activation not in nn.ACTIVATIONS:
-            raise ArgumentError("activation", f"must be one of {', '.join(nn.ACTIVATIONS)}, got {self.activation!r}")
+            raise ArgumentError("activation", f"must be one of {', '.join(nn.ACTIVATIONS)}, "
+                                              f"got {self.activation!r}")
         _checks.real("dropout", self.dropout, minimum=0.0, maximum=1.0, open_max=True)
         reg.parse(self.regularizer)
 
@@ -237,10 +238,10 @@ def backward(params: dict, cache: dict, cfg: Config, *, overwrite: bool = False)
             da = da * c["m1"]
         W = [P[f"l{i}.{w}"] for w in ("W_Q", "W_K", "W_V", "W_O")]
         dh, *dW, dln = nn.attention_backward(da, c["attn"], *W)
-        for w, d in zip(("W_Q", "W_K", "W_V", "W_O"), dW):
+        for w, d in zip(("W_Q", "W_K", "W_V", "W_O"), dW, strict=True):
             g[f"l{i}.{w}"] = d
         if dln is not None:
-            for n, d in zip(("lnq.g", "lnq.b", "lnk.g"), dln):
+            for n, d in zip(("lnq.g", "lnq.b", "lnk.g"), dln, strict=True):
                 g[f"l{i}.{n}"] = d
         if cfg.norm == "pre":
             dxh, g[f"l{i}.ln1.g"], g[f"l{i}.ln1.b"] = nn.layer_norm_backward(dh, c["ln1"])

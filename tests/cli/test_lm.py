@@ -47,7 +47,8 @@ def test_lm_train_record_plot_and_resume(capsys, tmp_path, folder):
     (["lm", "train", "--dropout", "1"], "argument --dropout"),
     (["lm", "train", "--norm", "mid"], "argument --norm: invalid choice"),
     (["lm", "train", "--resume"], "argument --resume: needs --run-dir"),
-    (["lm", "train", "--corpus", "/no/such/folder"], "argument --corpus: must be 'shakespeare' or a directory"),
+    (["lm", "train", "--corpus", "/no/such/folder"],
+     "argument --corpus: must be 'shakespeare' or a directory"),
     (["lm", "sweep", "--dir", "x", "--shapes", "2by1"], "argument --shapes: must be LAYERSxHEADS"),
     (["lm", "sweep", "--dir", "x", "--regularizers", "none,bogus"], "argument --regularizers"),
 ])

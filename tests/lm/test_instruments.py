@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from sigprop.lm import instruments, regularizers, transformer as tf
+from sigprop.lm import instruments, regularizers
+from sigprop.lm import transformer as tf
 from sigprop.rho.theory import theory
 
 CFG = tf.Config(vocab=13, width=8, heads=2, layers=2, length=6, ff=8)

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sigprop.lm import plots, sweep as sw
+from sigprop.lm import plots
+from sigprop.lm import sweep as sw
 from tests.lm.test_train import config, data  # noqa: F401  (fixture)
 
 

@@ -4,7 +4,9 @@ import json
 import numpy as np
 import pytest
 
-from sigprop.lm import corpus, train as tr, transformer as tf
+from sigprop.lm import corpus
+from sigprop.lm import train as tr
+from sigprop.lm import transformer as tf
 
 WORDS = "the king is dead long live the king and the queen is here to see the king".split()
 
@@ -15,8 +17,8 @@ def small_corpus(tmp_path):
     idx = np.cumsum(rng.choice([1, 1, 1, 2], size=6000)) % len(WORDS)
     text = " ".join(WORDS[i] for i in idx)
     n = len(text)
-    for split, part in zip(("train", "valid", "test"), (text[:8 * n // 10], text[8 * n // 10:9 * n // 10],
-                                                        text[9 * n // 10:])):
+    parts = (text[:8 * n // 10], text[8 * n // 10:9 * n // 10], text[9 * n // 10:])
+    for split, part in zip(("train", "valid", "test"), parts, strict=True):
         (tmp_path / f"wiki.{split}.raw").write_text(part)
     return corpus.load(str(tmp_path))
 
@@ -96,7 +98,8 @@ def test_vocab_too_small(data):
         tr.train(config(model=dict(vocab=100)), data)
 
 
-@pytest.mark.parametrize("kw, word", [(dict(steps=0), "steps"), (dict(lr=-1), "lr"), (dict(tokenizer="x"), "tokenizer")])
+@pytest.mark.parametrize("kw, word", [(dict(steps=0), "steps"), (dict(lr=-1), "lr"),
+                                      (dict(tokenizer="x"), "tokenizer")])
 def test_config_rejects(kw, word):
     with pytest.raises(ValueError, match=word):
         config(**kw)

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from sigprop.lm import gradcheck, layers, regularizers, transformer as tf
+from sigprop.lm import gradcheck, layers, regularizers
+from sigprop.lm import transformer as tf
 from sigprop.model import locater
 
 SMALL = dict(vocab=11, width=8, length=5, ff=12)
@@ -23,7 +24,8 @@ def test_gradcheck_catches_a_wrong_backward(monkeypatch):
     def wrong(dy, cache):
         xhat, rstd, g = cache
         dxhat = dy * g
-        return rstd * (dxhat - dxhat.mean(axis=-1, keepdims=True)), (dy * xhat).sum(axis=(0, 1)), dy.sum(axis=(0, 1))
+        dx = rstd * (dxhat - dxhat.mean(axis=-1, keepdims=True))
+        return dx, (dy * xhat).sum(axis=(0, 1)), dy.sum(axis=(0, 1))
     monkeypatch.setattr(layers, "layer_norm_backward", wrong)
     errors = gradcheck.check(tf.Config(**SMALL))
     assert max(errors.values()) > 1e-3
@@ -95,15 +97,16 @@ def test_parse(spec, expected):
     assert regularizers.parse(spec) == expected
 
 
-@pytest.mark.parametrize("spec", ["locater", "locater:-1", "temperature:0", "qk-norm:3", "dropout", "locater:x"])
+@pytest.mark.parametrize("spec", ["locater", "locater:-1", "temperature:0", "qk-norm:3", "dropout",
+                                  "locater:x"])
 def test_parse_rejects(spec):
     with pytest.raises(ValueError, match="regularizer|strength|takes no"):
         regularizers.parse(spec)
 
 
-@pytest.mark.parametrize("kwargs, word", [(dict(width=10, heads=3), "multiple of heads"), (dict(norm="mid"), "norm"),
-                                          (dict(activation="tanh"), "activation"), (dict(layers=0), "layers"),
-                                          (dict(dropout=1.0), "dropout")])
+@pytest.mark.parametrize("kwargs, word", [(dict(width=10, heads=3), "multiple of heads"),
+                                          (dict(norm="mid"), "norm"), (dict(activation="tanh"), "activation"),
+                                          (dict(layers=0), "layers"), (dict(dropout=1.0), "dropout")])
 def test_config_rejects(kwargs, word):
     with pytest.raises(ValueError, match=word):
         tf.Config(**kwargs)
