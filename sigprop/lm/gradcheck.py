@@ -8,6 +8,8 @@ with central differences ``(L(theta + h e) - L(theta - h e)) / 2h`` entry by ent
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sigprop.lm import transformer as tf
@@ -51,8 +53,8 @@ def _evaluate(params, tokens, cfg, seed, drop, grads):
 def configurations(*, vocab: int = 11, width: int = 8, length: int = 5, ff: int = 12) -> list[tf.Config]:
     """Post-LN and Pre-LN, one to three heads and layers, tied and untied, ReLU and GELU,
     dropout, and every regularizer."""
-    base = dict(vocab=vocab, width=width, length=length, ff=ff)
-    cases = [dict(norm="post", heads=1, layers=1, tied=True, activation="relu"),
+    base: dict[str, Any] = dict(vocab=vocab, width=width, length=length, ff=ff)
+    cases: list[dict[str, Any]] = [dict(norm="post", heads=1, layers=1, tied=True, activation="relu"),
              dict(norm="post", heads=2, layers=2, tied=False, activation="gelu"),
              dict(norm="pre", heads=2, layers=2, tied=True, activation="gelu"),
              dict(norm="pre", heads=4, layers=3, tied=False, activation="relu"),
@@ -74,7 +76,7 @@ def check_all() -> list[dict]:
     rows = []
     for cfg in configurations():
         errors = check(cfg)
-        worst = max(errors, key=errors.get)
+        worst = max(errors, key=lambda k: errors[k])
         rows.append(dict(config=cfg.to_dict(), max_error=errors[worst], worst=worst,
                          passed=errors[worst] < TOLERANCE, errors=errors))
     return rows

@@ -25,6 +25,8 @@
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sigprop.lm import regularizers as reg
@@ -56,7 +58,7 @@ def heads(params: dict, windows: np.ndarray, cfg: tf.Config) -> dict:
     P = cache["P"]
     T = windows.shape[1] - 1
     allowed = causal_mask(T)
-    out = {k: [] for k in ("entropy", "entropy_normalized", "max_attention", "eig_mean", "eig_var",
+    out: dict[str, Any] = {k: [] for k in ("entropy", "entropy_normalized", "max_attention", "eig_mean", "eig_var",
                            "spread", "rho_theory", "linear_share_last", "linear_share", "rank_residual")}
     for i, c in enumerate(cache["layers"]):
         A, S = c["attn"]["A"], c["attn"]["S"]

@@ -150,7 +150,7 @@ class Checkpoint:
     def load(self) -> dict:
         with np.load(self.path) as z:
             meta = json.loads(bytes(z["meta"]).decode())
-            parts = {"p": {}, "m": {}, "v": {}}
+            parts: dict[str, dict[str, np.ndarray]] = {"p": {}, "m": {}, "v": {}}
             for key in z.files:
                 if key != "meta":
                     kind, _, name = key.partition("/")

@@ -27,6 +27,7 @@ constant to each row of logits and is left out); ``l{i}.gamma_*``
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -197,7 +198,7 @@ def backward(params: dict, cache: dict, cfg: Config, *, overwrite: bool = False)
     then spent).
     """
     P, layers = cache["P"], cache["layers"]
-    g = {k: None for k in P}
+    g: dict[str, Any] = {k: None for k in P}
     dz = nn.cross_entropy_backward(cache["probs"], cache["tgt"], overwrite=overwrite)
     D = cfg.width
     x = cache["x"]
