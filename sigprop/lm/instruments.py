@@ -58,8 +58,9 @@ def heads(params: dict, windows: np.ndarray, cfg: tf.Config) -> dict:
     P = cache["P"]
     T = windows.shape[1] - 1
     allowed = causal_mask(T)
-    out: dict[str, Any] = {k: [] for k in ("entropy", "entropy_normalized", "max_attention", "eig_mean", "eig_var",
-                           "spread", "rho_theory", "linear_share_last", "linear_share", "rank_residual")}
+    keys = ("entropy", "entropy_normalized", "max_attention", "eig_mean", "eig_var", "spread", "rho_theory",
+            "linear_share_last", "linear_share", "rank_residual")
+    out: dict[str, Any] = {k: [] for k in keys}
     for i, c in enumerate(cache["layers"]):
         A, S = c["attn"]["A"], c["attn"]["S"]
         Sf = np.where(allowed, S, 0.0).astype(np.float64)
