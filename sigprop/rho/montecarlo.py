@@ -90,6 +90,9 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     model = as_model(W, T, step_cov, scale).single("simulation")
     T, d = model.T, model.d
     samples = _checks.integer("samples", samples, 2)
+    _checks.real("confidence", confidence, positive=True, maximum=1.0, open_max=True)   # before the work
+    if batch_size is not None:
+        batch_size = _checks.integer("batch_size", batch_size, 1)
     c = float(model.c)
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
