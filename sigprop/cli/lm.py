@@ -17,11 +17,12 @@ from sigprop.cli.app import command, group
 from sigprop.cli.render import View
 
 # The API's choices (sigprop.lm.transformer.NORMS, sigprop.lm.layers.ACTIVATIONS,
-# sigprop.lm.corpus.TOKENIZERS), repeated so that building the parser imports no
+# sigprop.lm.corpus.TOKENIZERS, sigprop.lm.train.LOCATER_MEANS), repeated so that building the parser imports no
 # training code; a test checks that they agree.
 NORMS = ("post", "pre")
 ACTIVATIONS = ("relu", "gelu")
 TOKENIZERS = ("bpe", "bytes")
+LOCATER_MEANS = ("task", "free")
 
 FLAGS = {"vocab": "--vocab", "width": "--width", "heads": "--heads", "layers": "--layers",
          "length": "--length", "ff": "--ff", "dropout": "--dropout", "regularizer": "--regularizer",
@@ -65,6 +66,9 @@ def model_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--eval-tokens", type=a.number(int), default=16384)
     t.add_argument("--probe", type=a.number(int), default=16, help="validation windows for the head measures")
     t.add_argument("--checkpoint-every", type=a.number(int), default=500)
+    t.add_argument("--locater-mean", choices=LOCATER_MEANS, default="task",
+                   help="with locater: hold each head's eigenvalue mean where the task loss alone puts it "
+                        "(task, default) or let the penalty move it (free)")
     a.progress(p)
 
 
@@ -79,7 +83,8 @@ def train_config(args: argparse.Namespace, regularizer: str = "none", seed: int 
     return TrainConfig(model=model, corpus=args.corpus, tokenizer=args.tokenizer, steps=args.steps,
                        batch=args.batch, lr=args.lr, warmup=min(args.warmup, args.steps), min_lr=args.min_lr,
                        weight_decay=args.weight_decay, clip=args.clip, seed=seed, eval_every=args.eval_every,
-                       eval_tokens=args.eval_tokens, probe=args.probe, checkpoint_every=args.checkpoint_every)
+                       eval_tokens=args.eval_tokens, probe=args.probe, checkpoint_every=args.checkpoint_every,
+                       locater_mean=args.locater_mean)
 
 
 def _data(cfg):

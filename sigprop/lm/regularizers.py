@@ -8,8 +8,11 @@ regularizer acts on the QK eigenspectrum (eigenvalue mean ``m = tr(W_h)/D``, var
 * ``locater:LAMBDA`` -- LocAteR, the penalty ``LAMBDA * sum_heads R(W_h)`` of
   :mod:`sigprop.model.locater` added to the loss, per head (its gradient through
   ``W_Q, W_K`` by :func:`sigprop.model.locater.gradients`).  It pulls each ``W_h`` towards
-  ``m I``: it shrinks the spread of the eigenspectrum around its mean and is meant to keep
-  the mean (see that module for what it keeps exactly).
+  ``m I``: it shrinks the spread of the eigenspectrum around its mean.  The penalty alone
+  moves the mean too (through the factors ``W_Q, W_K``); with ``locater_mean="task"``
+  (default) the training holds each head's mean exactly where the task loss alone would put
+  it (:func:`hold_means` after every step, :mod:`sigprop.lm.train`), as
+  :mod:`sigprop.model.train` does for the one-layer model.
 * ``sigma-reparam`` -- sigma-reparametrization (Zhai et al. 2023): every weight matrix ``W``
   of a layer (``W_Q, W_K, W_V, W_O, W_1, W_2``) is used as ``W_hat = gamma / sigma_max(W) W``
   with a learnt scalar ``gamma`` (starting at 1).  Then ``||W_hat||_2 = |gamma|``, so every
@@ -106,6 +109,32 @@ def locater_penalty(params: dict, layers: int, heads: int) -> np.ndarray:
     """``R(W_h)`` of every head, shape ``(layers, heads)``."""
     return np.array([[locater.penalty(W) for W in head_qk(params[f"l{i}.W_Q"], params[f"l{i}.W_K"], heads)]
                      for i in range(layers)])
+
+
+def qk_names(layers: int) -> list[str]:
+    """``l{i}.W_Q``, ``l{i}.W_K`` of every layer."""
+    return [f"l{i}.{w}" for i in range(layers) for w in ("W_Q", "W_K")]
+
+
+def head_traces(params: dict, layers: int, heads: int) -> np.ndarray:
+    """``tr(W_h) = <W_Q[:, h], W_K[:, h]>_F`` of every head, shape ``(layers, heads)``."""
+    out = np.empty((layers, heads))
+    for i in range(layers):
+        Q, K = params[f"l{i}.W_Q"], params[f"l{i}.W_K"]
+        D = Q.shape[0]
+        out[i] = (Q.astype(np.float64) * K).reshape(D, heads, -1).sum(axis=(0, 2))
+    return out
+
+
+def hold_means(params: dict, targets: np.ndarray, heads: int) -> None:
+    """Set every head's ``tr(W_h)`` to ``targets[layer, head]`` in place, by
+    :func:`sigprop.model.locater.project` on the head's columns of ``W_Q, W_K``."""
+    for i in range(targets.shape[0]):
+        Q, K = params[f"l{i}.W_Q"], params[f"l{i}.W_K"]
+        dh = Q.shape[1] // heads
+        for h in range(heads):
+            cols = slice(h * dh, (h + 1) * dh)
+            locater.project({"W_Q": Q[:, cols], "W_K": K[:, cols]}, float(targets[i, h]))
 
 
 def locater_gradients(params: dict, layers: int, heads: int, lam: float) -> dict:

@@ -16,6 +16,13 @@
   atomically; ``resume=True`` continues from it and gives the same numbers as an
   uninterrupted run.  The run record ``out/run.json`` (configuration, data description,
   whole history, timing) is rewritten atomically at every evaluation.
+* LocAteR and the eigenvalue mean: with ``locater_mean="task"`` (default) every head's
+  ``tr(W_h)`` is set after each step, by :func:`sigprop.lm.regularizers.hold_means`, to the
+  value the same step would give without the penalty: a shadow Adam fed the cross-entropy's
+  own gradients of ``W_Q, W_K`` (same clipping factor, same weight decay) says where that is.
+  The penalty then never moves the mean; the task loss does.  ``locater_mean="free"``: the
+  penalty alone, the mean free to drift.  ``locater_mean_drift`` in the record is the largest
+  relative deviation of a head's trace from its target after any step.
 * Every ``eval_every`` steps: :func:`sigprop.lm.instruments.measure` on the validation windows.
 """
 from __future__ import annotations
@@ -35,8 +42,11 @@ from sigprop.core.checks import ArgumentError
 from sigprop.core.results import atomic_write, write_json
 from sigprop.lm import corpus as _corpus
 from sigprop.lm import instruments
+from sigprop.lm import regularizers as reg
 from sigprop.lm import transformer as tf
 from sigprop.model.optim import Adam
+
+LOCATER_MEANS = ("task", "free")
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,7 @@ class TrainConfig:
     eval_tokens: int = 16384
     probe: int = 16
     checkpoint_every: int = 500
+    locater_mean: str = "task"
 
     def __post_init__(self):
         _checks.integer("steps", self.steps, 1)
@@ -74,6 +85,9 @@ class TrainConfig:
         _checks.integer("eval_tokens", self.eval_tokens, 1)
         _checks.integer("probe", self.probe, 1)
         _checks.integer("checkpoint_every", self.checkpoint_every, 1)
+        if self.locater_mean not in LOCATER_MEANS:
+            raise ArgumentError("locater_mean", f"must be one of {', '.join(LOCATER_MEANS)}, "
+                                                f"got {self.locater_mean!r}")
         if self.tokenizer not in _corpus.TOKENIZERS:
             raise ArgumentError("tokenizer", f"must be one of {', '.join(_corpus.TOKENIZERS)}, "
                                              f"got {self.tokenizer!r}")
@@ -139,9 +153,13 @@ class Checkpoint:
         arrays = {f"p/{k}": v for k, v in state["params"].items()}
         arrays.update({f"m/{k}": v for k, v in state["opt"].m.items()})
         arrays.update({f"v/{k}": v for k, v in state["opt"].v.items()})
+        if state["shadow"] is not None:
+            arrays.update({f"sm/{k}": v for k, v in state["shadow"].m.items()})
+            arrays.update({f"sv/{k}": v for k, v in state["shadow"].v.items()})
         meta = dict(step=state["step"], t=state["opt"].t, data_rng=state["data_rng"].bit_generator.state,
                     drop_rng=state["drop_rng"].bit_generator.state, history=state["history"],
-                    losses=state["losses"], config=state["config"], elapsed=state["elapsed"])
+                    losses=state["losses"], config=state["config"], elapsed=state["elapsed"],
+                    shadow_t=state["shadow"].t if state["shadow"] is not None else 0, drift=state["drift"])
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         buf = io.BytesIO()
         np.savez(buf, **arrays)
@@ -150,12 +168,12 @@ class Checkpoint:
     def load(self) -> dict:
         with np.load(self.path) as z:
             meta = json.loads(bytes(z["meta"]).decode())
-            parts: dict[str, dict[str, np.ndarray]] = {"p": {}, "m": {}, "v": {}}
+            parts: dict[str, dict[str, np.ndarray]] = {"p": {}, "m": {}, "v": {}, "sm": {}, "sv": {}}
             for key in z.files:
                 if key != "meta":
                     kind, _, name = key.partition("/")
                     parts[kind][name] = z[key]
-        meta.update(params=parts["p"], m=parts["m"], v=parts["v"])
+        meta.update(params=parts["p"], m=parts["m"], v=parts["v"], sm=parts["sm"], sv=parts["sv"])
         return meta
 
 
@@ -176,6 +194,10 @@ def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progr
     init_seed, data_seed, drop_seed = np.random.SeedSequence(cfg.seed).spawn(3)
     valid = _corpus.eval_windows(data.ids["valid"], model.length, cfg.eval_tokens)
     opt = Adam(cfg.lr, beta2=cfg.beta2)
+    name, lam = model.reg
+    hold = name == "locater" and lam > 0 and cfg.locater_mean == "task"
+    shadow = Adam(cfg.lr, beta2=cfg.beta2) if hold else None
+    qk = reg.qk_names(model.layers)
     config = cfg.to_dict()
     if resume and ckpt is not None and ckpt.path.exists():
         st = ckpt.load()
@@ -185,10 +207,14 @@ def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progr
         data_rng, drop_rng = np.random.default_rng(), np.random.default_rng()
         data_rng.bit_generator.state, drop_rng.bit_generator.state = st["data_rng"], st["drop_rng"]
         start, history, losses, elapsed = st["step"], st["history"], st["losses"], st["elapsed"]
+        drift = st["drift"]
+        if shadow is not None:
+            shadow.m, shadow.v, shadow.t = st["sm"], st["sv"], st["shadow_t"]
     else:
         params = tf.init_params(model, init_seed)
         data_rng, drop_rng = np.random.default_rng(data_seed), np.random.default_rng(drop_seed)
         start, history, losses, elapsed = 0, [], [], 0.0
+        drift = 0.0
     drop = drop_rng if model.dropout > 0 else None
     record = dict(kind="lm-train", version=__version__, config=config, data=data.description,
                   history=history)
@@ -196,7 +222,8 @@ def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progr
 
     def state(step):
         return dict(params=params, opt=opt, data_rng=data_rng, drop_rng=drop_rng, history=history,
-                    losses=losses, config=config, step=step, elapsed=time.perf_counter() - t0)
+                    losses=losses, config=config, step=step, elapsed=time.perf_counter() - t0,
+                    shadow=shadow, drift=drift)
 
     def evaluate(step):
         row = dict(step=step, train_loss=float(np.mean([x[0] for x in losses])) if losses else None,
@@ -216,16 +243,27 @@ def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progr
     for step in bar:
         batch = _corpus.random_windows(data.ids["train"], model.length, cfg.batch, data_rng)
         with np.errstate(over="ignore", invalid="ignore"):
-            loss, penalty, grads = tf.loss_and_grads(params, batch, model, rng=drop)
+            task: dict = {}
+            loss, penalty, grads = tf.loss_and_grads(params, batch, model, rng=drop, task=task)
         if not np.isfinite(loss):
             raise FloatingPointError(f"loss became {loss} at step {step}: lower lr (now {cfg.lr})")
         norm = clip_gradients(grads, cfg.clip)
         lr = learning_rate(step, cfg)
-        for name, value in params.items():
-            if _decayed(name, value):
+        for key, value in params.items():
+            if _decayed(key, value):
                 value *= value.dtype.type(1 - lr * cfg.weight_decay)
+        if shadow is not None:                 # where the task loss alone would move each tr(W_h)
+            factor = min(1.0, cfg.clip / norm) if norm > 0 else 1.0
+            ghost = {k: params[k].copy() for k in qk}
+            shadow.lr = lr
+            shadow.step(ghost, {k: task[k] * task[k].dtype.type(factor) for k in qk})
+            targets = reg.head_traces(ghost, model.layers, model.heads)
         opt.lr = lr
         opt.step(params, grads)
+        if shadow is not None:
+            reg.hold_means(params, targets, model.heads)
+            now = reg.head_traces(params, model.layers, model.heads)
+            drift = max(drift, float(np.max(np.abs(now - targets) / np.maximum(np.abs(targets), 1e-30))))
         losses.append((loss, penalty, norm))
         if progress:
             bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
@@ -238,6 +276,7 @@ def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progr
     bar.close()
     final = history[-1]
     record.update(seconds=time.perf_counter() - t0, steps_done=final["step"],
+                  locater_mean_drift=drift if hold else None,
                   final=dict(perplexity=final["perplexity"], entropy_mean=final["entropy_mean"],
                              unigram_perplexity=data.description["unigram_perplexity"]["valid"]))
     if out is not None:

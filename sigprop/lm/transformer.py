@@ -267,15 +267,19 @@ def backward(params: dict, cache: dict, cfg: Config, *, overwrite: bool = False)
     return g
 
 
-def loss_and_grads(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None):
+def loss_and_grads(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, task: dict | None = None):
     """``(cross-entropy, penalty, gradients)`` of ``cross-entropy + penalty``.
 
     The penalty is LocAteR's ``lambda sum_heads R(W_h)`` (0 for the other regularizers).
+    ``task``, a dict, receives the cross-entropy's own gradients of ``W_Q, W_K`` (what
+    the mean-holding step of :mod:`sigprop.lm.train` follows).
     """
     loss, cache = forward(params, tokens, cfg, rng=rng)
     grads = backward(params, cache, cfg, overwrite=True)
     name, lam = cfg.reg
     penalty = 0.0
+    if task is not None:
+        task.update({k: grads[k] for k in reg.qk_names(cfg.layers)})
     if name == "locater" and lam > 0:
         penalty = lam * float(reg.locater_penalty(params, cfg.layers, cfg.heads).sum())
         for k, v in reg.locater_gradients(params, cfg.layers, cfg.heads, lam).items():

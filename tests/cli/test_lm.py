@@ -6,7 +6,7 @@ import pytest
 
 from sigprop import cli
 from sigprop.cli import lm as lmcli
-from sigprop.lm import corpus, gradcheck, layers, transformer
+from sigprop.lm import corpus, gradcheck, layers, train, transformer
 from tests.lm.test_train import small_corpus
 
 SMALL = ["--vocab", "300", "--width", "16", "--heads", "2", "--length", "16", "--batch", "8", "--lr", "0.01",
@@ -22,7 +22,7 @@ def folder(tmp_path_factory):
 
 def test_choices_agree_with_the_api():
     assert lmcli.NORMS == transformer.NORMS and lmcli.ACTIVATIONS == layers.ACTIVATIONS
-    assert lmcli.TOKENIZERS == corpus.TOKENIZERS
+    assert lmcli.TOKENIZERS == corpus.TOKENIZERS and lmcli.LOCATER_MEANS == train.LOCATER_MEANS
 
 
 def test_lm_train_record_plot_and_resume(capsys, tmp_path, folder):

@@ -103,3 +103,18 @@ def test_vocab_too_small(data):
 def test_config_rejects(kw, word):
     with pytest.raises(ValueError, match=word):
         config(**kw)
+
+
+def test_locater_holds_each_head_mean(data):
+    """With locater_mean="task" every head's tr(W_h) sits on its target after every step
+    (float32: relative 1e-5); the penalty alone ("free") moves it."""
+    from sigprop.lm import regularizers as reg
+    held = tr.train(config(model=dict(regularizer="locater:1", heads=2)), data)
+    assert held["locater_mean_drift"] < 1e-5
+    free = tr.train(config(model=dict(regularizer="locater:1", heads=2), locater_mean="free"), data)
+    assert free["locater_mean_drift"] is None
+    plain = tr.train(config(model=dict(regularizer="none", heads=2)), data)
+    # the held run's means stay with the unregularized run's more closely than the free run's
+    t_held, t_free, t_plain = (reg.head_traces(r["params"], 1, 2) for r in (held, free, plain))
+    assert np.abs(t_held - t_plain).sum() < np.abs(t_free - t_plain).sum()
+    assert not np.allclose(t_held, t_free)
