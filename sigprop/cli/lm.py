@@ -17,8 +17,8 @@ from sigprop.cli.app import command, group
 from sigprop.cli.render import View
 
 # The API's choices (sigprop.lm.transformer.NORMS, sigprop.lm.layers.ACTIVATIONS,
-# sigprop.lm.corpus.TOKENIZERS, sigprop.lm.train.LOCATER_MEANS), repeated so that building the parser imports no
-# training code; a test checks that they agree.
+# sigprop.lm.corpus.TOKENIZERS, sigprop.lm.train.LOCATER_MEANS), repeated so that building
+# the parser imports no training code; a test checks that they agree.
 NORMS = ("post", "pre")
 ACTIVATIONS = ("relu", "gelu")
 TOKENIZERS = ("bpe", "bytes")
