@@ -104,8 +104,11 @@ def summarize(records, confidence: float = 0.95) -> list[dict]:
     for key, recs in groups.items():
         cfg = json.loads(key)
         finals = [_final(r) for r in recs]
+        label = cfg["model"]["regularizer"]
+        if label.startswith("locater"):      # records written before locater_mean existed held nothing
+            label += " (mean held)" if cfg.get("locater_mean", "free") == "task" else " (penalty only)"
         row = dict(layers=cfg["model"]["layers"], heads=cfg["model"]["heads"], width=cfg["model"]["width"],
-                   norm=cfg["model"]["norm"], regularizer=cfg["model"]["regularizer"], steps=cfg["steps"],
+                   norm=cfg["model"]["norm"], regularizer=label, steps=cfg["steps"],
                    seeds=sorted(r["config"]["seed"] for r in recs), n=len(recs),
                    unigram_perplexity=recs[0]["data"]["unigram_perplexity"]["valid"])
         for k in SUMMARY:

@@ -20,7 +20,7 @@ def test_sweep_resumes_and_summarizes(data, tmp_path):  # noqa: F811
     again = sw.sweep(configs, data, tmp_path, log=logged.append)       # all finished: nothing runs
     assert len(logged) == 4 and [r["history"] for r in again] == [r["history"] for r in records]
     rows = sw.summarize(records)
-    assert [r["regularizer"] for r in rows] == ["none", "locater:0.1"] and rows[0]["n"] == 2
+    assert [r["regularizer"] for r in rows] == ["none", "locater:0.1 (mean held)"] and rows[0]["n"] == 2
     ppl = [r["history"][-1]["perplexity"] for r in records[:2]]
     m, lo, hi = rows[0]["perplexity"]
     half = stats.t.ppf(0.975, 1) * np.std(ppl, ddof=1) / np.sqrt(2)
