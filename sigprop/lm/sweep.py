@@ -118,7 +118,8 @@ def summarize(records, confidence: float = 0.95) -> list[dict]:
 
 
 def markdown(rows) -> str:
-    """The summary as a Markdown table: mean [95% interval] per measure."""
+    """The summary as a Markdown table: mean [95% interval] per measure (time: the mean only,
+    it measures the machine's load more than the run)."""
     cols = [("perplexity", "val. perplexity", 1), ("entropy_mean", "attn. entropy (nats)", 3),
             ("eig_mean", "eig. mean", 4), ("eig_var", "eig. var.", 4), ("rho_theory_mean", "rho (theory)", 3),
             ("linear_share_last_mean", "linear share", 3), ("seconds", "s / run", 0)]
@@ -134,5 +135,6 @@ def markdown(rows) -> str:
     lines = [head, "|" + "---|" * (3 + len(cols))]
     for r in rows:
         lines.append(f"| {r['layers']} x {r['heads']} | {r['regularizer']} | {r['n']} | "
-                     + " | ".join(cell(r[k], dg) for k, _, dg in cols) + " |")
+                     + " | ".join(cell(r[k], dg) if k != "seconds" else f"{r[k][0]:.0f}" for k, _, dg in cols)
+                     + " |")
     return "\n".join(lines)
