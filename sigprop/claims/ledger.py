@@ -17,17 +17,19 @@ and decorate it with ``@register(id, claim=..., source=..., evidence=...)``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from sigprop._version import __version__
 from sigprop.claims import rules
-from sigprop.claims.statistics import bootstrap_interval, bonferroni_z, holm, t_interval, welch
+from sigprop.claims.statistics import bonferroni_z, bootstrap_interval, holm, t_interval, welch
 from sigprop.gap import collapse as rankcollapse
 from sigprop.gap import spectra as gap
+from sigprop.gap import validity
 from sigprop.model.locater_sweep import sweep
 from sigprop.model.train import TrainConfig
 from sigprop.rho.localization import localization_metrics
@@ -205,7 +207,8 @@ def locater_study(quick: bool, progress: bool = False) -> dict:
     seeds = list(range(5 if quick else 10))
     lambdas = [0.0, 0.1] if quick else [0.0, 0.01, 0.1, 1.0]
     steps, probe = (200, 512) if quick else (300, 2048)
-    config = dict(tasks=["next-token", "teacher"], lambdas=lambdas, seeds=seeds, steps=steps, probe=probe,
+    config: dict[str, Any] = dict(tasks=["next-token", "teacher"], lambdas=lambdas, seeds=seeds, steps=steps,
+                                  probe=probe,
                   locater_variant="frobenius", locater_mean="task", d=16, d_k=16, T=32, batch=64,
                   optimizer="adam", lr=0.01, attention="softmax")
     runs, summary = {}, []
@@ -248,7 +251,8 @@ def _locater_check(study: dict) -> str:
 
 def _locater_numbers(study: dict, metrics, tests) -> dict:
     summary = {f"{e['task']} lambda={e['locater']:g}": {k: e[k] for k in metrics} for e in study["summary"]}
-    return dict(seeds=len(study["config"]["seeds"]), summary=summary, tests=[{k: t[k] for k in ("group", "strength", "metric", "diff", "p", "p_holm")}
+    return dict(seeds=len(study["config"]["seeds"]), summary=summary,
+        tests=[{k: t[k] for k in ("group", "strength", "metric", "diff", "p", "p_holm")}
                                         for t in tests])
 
 
@@ -311,6 +315,23 @@ def spectral_gap(ctx):
                 numbers=numbers, decision=rules.intervals(parts))
 
 
+@register("gap-validity-condition", source="[NNT24] (docs/theory.md §6, docs/gap.md)", evidence="simulation",
+          claim="The random-matrix predictions of the spectral gap (sigma_1, the bulk edge sigma_2, the bulk radius "
+                "|eig_2|) hold where e^(sigma^2) << T, the regime the gap analysis assumes.")
+def gap_validity_condition(ctx):
+    sigmas, Ts = (0.5, 1.0, 1.5), ((64, 256) if ctx.quick else (64, 256, 1024))
+    reg = validity.region(validity.measure(sigmas, Ts, seeds=MIN_SEEDS, seed=7))
+    inside = [(i, j) for i, s in enumerate(sigmas) for j, T in enumerate(Ts) if T >= 10 * np.exp(s * s)]
+    cells = {q: [reg[q]["verdict"][i][j] for i, j in inside] for q in ("sigma_1", "sigma_2", "eig_2")}
+    return dict(check=f"random Markov attention, sigma in {list(sigmas)}, T in {list(Ts)}, {MIN_SEEDS} seeds per "
+                      f"cell: ratio measured/predicted of each quantity; a cell holds when its 95% t-interval lies "
+                      f"in [0.95, 1.05] (sigprop.gap.validity); cells with T >= 10 e^(sigma^2) ('<<' read as a "
+                      f"factor 10): {[(sigmas[i], Ts[j]) for i, j in inside]}",
+                numbers=dict(cells=cells, from_length={q: reg[q]["from_length"] for q in cells},
+                             sigmas=list(sigmas), lengths=list(Ts)),
+                decision=rules.within_condition(cells, "T >= 10 e^(sigma^2)"))
+
+
 @register("rank-collapse-width", source="[NNT24] (docs/theory.md §6)", evidence="simulation",
           claim="The spectral gap causes rank collapse in width: A X approaches rank one as T grows.")
 def rank_collapse_width(ctx):
@@ -348,8 +369,8 @@ def rank_collapse_depth(ctx):
 
 
 @register("gap-removal-fix", source="[NNT24] (docs/theory.md §6)", evidence="simulation",
-          claim="Removing the gap, A - 1 1^T / T (with the bulk rescaled), resolves rank collapse in width and slows it "
-                "in depth.")
+          claim="Removing the gap, A - 1 1^T / T (with the bulk rescaled), resolves rank collapse in width and "
+                "slows it in depth.")
 def gap_removal_fix(ctx):
     dr = ctx.shared("depth", lambda: _depth_runs(ctx))
     scale = [r["markov"]["rescaled"]["scale"][-1] for r in dr["runs"]]
@@ -433,4 +454,4 @@ def _short(v):
 
 
 __all__ = ["CLAIMS", "Claim", "Context", "NotRun", "VERDICTS", "evaluate", "locater_study", "markdown", "register",
-           "run", "table"]
+           "run"]
