@@ -15,7 +15,8 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 @command("bench", help="performance ratios against NumPy's RNG and PyTorch",
          description="Every performance ratio, each taken within one run (code in benchmarks/).",
          arguments=_arguments, out=None,
-         view=View(records="targets", fields=("measure", "value", "target", "met"), show=("peak_mb", "notes")))
+         view=View(records="targets", fields=("measure", "value", "target", "met"),
+                   show=("machine", "peak_mb", "notes")))
 def bench(args: argparse.Namespace) -> dict:
     from sigprop_benchmarks import suite
 

@@ -41,14 +41,24 @@ _PUBLIC = {
     "sample": "sigprop.rho.walk",
 }
 
-__all__ = sorted([*_PUBLIC, "__version__"])
+__all__ = [
+    "LogitModel", "Profile", "Simulation", "__version__", "band_probability", "coefficients", "eig_mean",
+    "eig_var", "localization_metrics", "logit_moments", "make_weights", "published_moments",
+    "sample", "simulate", "spectrum_moments", "theory", "theory_spectrum",
+]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from sigprop.rho.localization import localization_metrics
     from sigprop.rho.logits import LogitModel
     from sigprop.rho.montecarlo import Simulation, simulate
-    from sigprop.rho.propagation import (Profile, band_probability, coefficients, logit_moments,
-                                         published_moments, spectrum_moments)
+    from sigprop.rho.propagation import (
+        Profile,
+        band_probability,
+        coefficients,
+        logit_moments,
+        published_moments,
+        spectrum_moments,
+    )
     from sigprop.rho.spectrum import eig_mean, eig_var, make_weights
     from sigprop.rho.theory import theory, theory_spectrum
     from sigprop.rho.walk import sample

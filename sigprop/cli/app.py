@@ -94,7 +94,7 @@ class Command:
 
 _COMMANDS: dict[str, Command] = {}
 _GROUPS: dict[str, str] = {}
-_loaded = False
+_loaded: set[str] = set()
 
 
 def command(name: str, **options: Any) -> Callable[[Callable[[argparse.Namespace], dict]],
@@ -120,23 +120,30 @@ def group(name: str, help: str) -> None:
     _GROUPS[name] = help
 
 
-def commands() -> dict[str, Command]:
-    """Every registered command by name, after loading the families and plugins."""
-    _load()
+def commands(plugins: bool = True) -> dict[str, Command]:
+    """Every registered command by name: the families', and the plugins' unless ``plugins=False``."""
+    _load_families()
+    if plugins:
+        _load_plugins()
     return dict(_COMMANDS)
 
 
-def _load() -> None:
-    global _loaded
-    if _loaded:
+def _load_families() -> None:
+    if "families" in _loaded:
         return
-    _loaded = True
+    _loaded.add("families")
     package = __name__.rpartition(".")[0]            # this module's package, sigprop.cli
     names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]))
     for name in sorted(names, key=lambda n: (FAMILY_ORDER.index(n) if n in FAMILY_ORDER else len(FAMILY_ORDER), n)):
         if name not in INFRASTRUCTURE and not name.startswith("_"):
             importlib.import_module(f"{package}.{name}")
-    from importlib.metadata import entry_points
+
+
+def _load_plugins() -> None:
+    if "plugins" in _loaded:
+        return
+    _loaded.add("plugins")
+    from importlib.metadata import entry_points  # costs ~0.1 s: only when a plugin may be asked for
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             ep.load()
@@ -146,13 +153,13 @@ def _load() -> None:
 
 # --- the parser --------------------------------------------------------------------
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(plugins: bool = True) -> argparse.ArgumentParser:
     """The ``sigprop`` parser with a sub-parser (or nested group) per registered command."""
     parser = Parser(prog="sigprop", description="Signal propagation and spectral-gap theory of "
                                                 "self-attention, checked against Monte Carlo.")
     parser.add_argument("--version", action="version", version=f"sigprop {__version__}")
     tree: dict[str, Any] = {}
-    for name, cmd in commands().items():
+    for name, cmd in commands(plugins).items():
         node = tree
         for word in name.split()[:-1]:
             node = node.setdefault(word, {})
@@ -192,7 +199,10 @@ def _add_output(p: argparse.ArgumentParser, cmd: Command) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line on ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    first = argv[0].split()[0] if argv and argv[0].strip() else ""
+    builtin = any(name.split()[0] == first for name in commands(plugins=False))
+    args = build_parser(plugins=not builtin).parse_args(argv)
     cmd: Command = args._command
     prog = f"sigprop {cmd.name}"
     try:
@@ -217,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"{prog}: error: cannot write output: {_one_line(str(exc))}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
     print(text)
     return cmd.exit_code(result) if cmd.exit_code else 0
 

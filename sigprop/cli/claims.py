@@ -22,7 +22,8 @@ def _claims_arguments(p: argparse.ArgumentParser) -> None:
                      "numbers and a verdict (supported, refuted, partly or inconclusive).",
          arguments=_claims_arguments, out="text", renderers={"markdown": "sigprop.claims.ledger:markdown"},
          view=View(records="claims", show=("notes",),
-                   blocks=("[{verdict!u}] {id}: {claim}", "    check: {check}", "    why: {reason}"),
+                   blocks=("[{verdict!u}] {id} ({evidence}): {claim}", "    check: {check}", "    rule: {rule}",
+                           "    why: {reason}"),
                    json="claims"))
 def claims(args: argparse.Namespace) -> dict:
     from sigprop.claims import ledger

@@ -61,13 +61,14 @@ def _width_arguments(p: argparse.ArgumentParser) -> None:
 
 
 @command("width", help="rank collapse in width for the three variants",
-         description="Rank residual ||Y - mean row|| / ||Y|| of one attention layer's output Y = M X, "
-                     "X = 1 b^T + Z, against T: mean, standard error and prediction per variant.",
+         description="Rank residual r = ||Y - mean row|| / ||Y|| of one attention layer's output Y = M X, "
+                     "X = 1 b^T + Z, against T: mean (r), standard error (se) and prediction per variant.",
          arguments=_width_arguments, flags={**FLAGS, "T": "--lengths"}, out=None, plot="width_figure",
          view=View(records="rows", show=(),
-                   fields=("T=config.length",) + tuple(f"{v} {k}={v}.{k}" for v in VARIANTS
-                                                       for k in ("rank_residual", "rank_residual_se",
-                                                                 "predicted"))
+                   fields=("T=config.length",) + tuple(f"{v}.{short}={v}.{k}" for v in VARIANTS
+                                                       for short, k in (("r", "rank_residual"),
+                                                                        ("se", "rank_residual_se"),
+                                                                        ("predicted", "predicted")))
                    + ("kappa=kappa_measured",)))
 def width(args: argparse.Namespace) -> dict:
     from sigprop._version import __version__

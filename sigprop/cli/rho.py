@@ -83,8 +83,9 @@ def model(args: argparse.Namespace) -> tuple[dict, object, object]:
     cfg: dict = dict(length=args.length, form=args.form, method=args.method)
     sigma = None
     if args.weights is not None:
-        from sigprop.rho.spectrum import eig_mean, eig_var
         import numpy as np
+
+        from sigprop.rho.spectrum import eig_mean, eig_var
 
         if args.mean is not None or args.var is not None:
             raise UsageError("argument --weights: not allowed with --mean/--var")

@@ -2,8 +2,11 @@
 
 For every ``lambda`` the final measurements of :func:`sigprop.train.train` are
 averaged over seeds (mean and standard deviation): eigenvalue mean and variance,
-localization of the closed-form ``rho`` profile, attention entropy, rank
-residual of the all-queries output, training and held-out loss.
+the LocAteR spreads (Frobenius, symmetric part, complex eigenvalues),
+localization of the closed-form ``rho`` profile, attention entropy (last query and
+all queries), rank residual of the all-queries output, training and held-out loss.
+The penalty variant and how the mean is held come from ``base``
+(``locater_variant``, ``locater_mean``; docs/locater.md).
 """
 from __future__ import annotations
 
@@ -19,10 +22,12 @@ from sigprop.model.train import TrainConfig, train
 #: Final measurements reported per run, with the key path into the history record.
 COLUMNS = {
     "eig_mean": ("eig_mean",), "eig_var": ("eig_var",), "spread": ("spread",),
+    "spread_symmetric": ("spread_symmetric",), "spread_abs": ("spread_abs",),
     "rho_total": ("theory_localization", "total"),
     "rho_entropy": ("theory_localization", "entropy_normalized"),
     "rho_width": ("theory_localization", "width"),
-    "attention_entropy": ("attention_entropy",), "rank_residual": ("rank_residual",),
+    "attention_entropy": ("attention_entropy",), "all_entropy": ("all_entropy",),
+    "rank_residual": ("rank_residual",),
     "max_attention": ("max_attention",), "train_loss": ("train_loss",),
     "heldout_loss": ("heldout_loss",),
 }

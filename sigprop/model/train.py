@@ -9,9 +9,18 @@ Tasks (fresh, seeded batches every step; inputs follow docs/theory.md §1 with `
 * ``next-token``: the target is the next token ``x_{T+1} = x_T + eps_{T+1}``.
 
 Loss: ``L = (1/2B) sum_b ||y_b - target_b||^2``; the optimizer minimizes
-``L + lambda R(W)`` (LocAteR, see :mod:`sigprop.locater`), and ``train_loss`` in the
-history is ``L`` alone (averaged over the steps since the previous record), so
-that runs with different ``lambda`` compare directly.  Every ``log_every`` steps the current model is measured
+``L + lambda R(W)`` (LocAteR, see :mod:`sigprop.model.locater`; ``R`` is the
+``locater_variant`` spread), and ``train_loss`` in the history is ``L`` alone
+(averaged over the steps since the previous record), so that runs with different
+``lambda`` compare directly.  With ``lambda > 0`` the eigenvalue mean is held
+exactly: after every optimizer step :func:`sigprop.model.locater.project` sets
+``tr(W)`` to its target, by ``locater_mean``: ``"task"`` (default) the value the
+same optimizer step would give without the penalty (a shadow optimizer fed the
+task gradients alone: the penalty never moves the mean, the task loss does);
+``"initial"`` its value at initialization, for the whole run; a number ``m``:
+``d m`` (the first projection happens before step 1).  The run record's
+``locater_mean_drift`` is the largest relative deviation of ``tr(W)`` from its
+target after any step.  Every ``log_every`` steps the current model is measured
 on a fixed held-out *probe* batch:
 
 * ``heldout_loss``; ``eig_mean``, ``eig_var`` of ``W``; ``spread = R(W)``;
@@ -58,6 +67,9 @@ from sigprop.rho.spectrum import eig_mean, eig_var, make_weights
 from sigprop.rho.theory import theory
 
 TASKS = ("teacher", "next-token")
+_DEFAULT_VARIANT = locater.DEFAULT
+LOCATER_MEANS = ("task", "initial")
+QK_NAMES = ("W", "W_Q", "W_K")
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,8 @@ class TrainConfig:
     optimizer: str = "adam"
     lr: float = 0.01
     locater: float = 0.0
+    locater_variant: str = _DEFAULT_VARIANT
+    locater_mean: float | str = "task"      # held when locater > 0: "task", "initial" or a value
     seed: int = 0
     log_every: int = 10
     probe: int = 2048
@@ -88,6 +102,11 @@ class TrainConfig:
             _checks.integer(name, getattr(self, name), low)
         _checks.real("lr", self.lr, positive=True)
         _checks.real("locater", self.locater, minimum=0.0)
+        locater.check_variant(self.locater_variant)
+        if self.locater_mean not in LOCATER_MEANS and (
+                isinstance(self.locater_mean, (str, bool)) or not np.isfinite(float(self.locater_mean))):
+            raise _checks.ArgumentError("locater_mean", f"must be 'task', 'initial' or a finite number, "
+                                                        f"got {self.locater_mean!r}")
         _checks.real("teacher_mean", self.teacher_mean)
         _checks.real("teacher_var", self.teacher_var, minimum=0.0)
         _checks.real("init_scale", self.init_scale, positive=True)
@@ -123,16 +142,17 @@ class Task:
         return seqs, att.forward(self.teacher, seqs, self.teacher_cfg)[0]
 
 
-def loss_and_grads(params: dict, X, target, model: att.Config, lam: float):
+def loss_and_grads(params: dict, X, target, model: att.Config, lam: float,
+                   variant: str = locater.DEFAULT):
     """Mean-squared loss, LocAteR penalty and the gradient of their sum."""
     Y, cache = att.forward(params, X, model)
     resid = Y - target
     loss = 0.5 * float(np.sum(resid * resid)) / X.shape[0]
     grads = att.backward(params, cache, resid / X.shape[0], model, inputs=False)
     W = cache["W"]
-    penalty = locater.penalty(W)
+    penalty = locater.penalty(W, variant)
     if lam > 0:
-        for name, g in locater.gradients(params, lam).items():
+        for name, g in locater.gradients(params, lam, variant).items():
             grads[name] = grads[name] + g
     return loss, penalty, grads
 
@@ -154,6 +174,8 @@ def measure(params: dict, X, target, cfg: TrainConfig) -> dict:
                logit_moments_max_z=float(max(np.max(z_scores(prof.mean, mean, mean_se)),
                                              np.max(z_scores(prof.variance, var, var_se)))),
                eig_mean=float(eig_mean(W)), eig_var=float(eig_var(W)), spread=locater.penalty(W),
+               spread_symmetric=locater.penalty(W, "symmetric"),
+               spread_abs=locater.penalty(W, "complex-abs"),
                attention_entropy=nanmean(attention_entropy(A)), rho_theory=rho_th)
     if cfg.attention == "pwl":
         inside = np.count_nonzero(linear_regime(Z), axis=0)
@@ -213,6 +235,11 @@ def train(cfg: TrainConfig, *, progress: bool = False) -> dict:
     opt = optim.make(cfg.optimizer, cfg.lr)
     history: list[dict] = []
     losses: list[float] = []
+    hold = cfg.locater > 0
+    shadow = optim.make(cfg.optimizer, cfg.lr) if hold and cfg.locater_mean == "task" else None
+    if hold and cfg.locater_mean not in ("initial", "task"):
+        locater.project(params, cfg.d * float(cfg.locater_mean))
+    target_trace, drift = locater.trace(params), 0.0
 
     def log(step):
         rec = dict(step=step, train_loss=float(np.mean(losses)) if losses else None)
@@ -226,11 +253,24 @@ def train(cfg: TrainConfig, *, progress: bool = False) -> dict:
                      mininterval=0.5):
         X, target = task.draw(data, cfg.batch)
         with np.errstate(all="ignore"):        # divergence is caught just below
-            loss, _, grads = loss_and_grads(params, X, target, model, cfg.locater)
+            loss, _, grads = loss_and_grads(params, X, target, model, 0.0)
+            _check_step(step, loss, grads, cfg, losses_seen)
+        losses.append(loss)
+        if shadow is not None:                 # where the task loss alone would move tr(W)
+            qk = {k: params[k].copy() for k in QK_NAMES if k in params}
+            shadow.step(qk, {k: grads[k] for k in qk})
+            target_trace = locater.trace(qk)
+        if hold:
+            for name, g in locater.gradients(params, cfg.locater, cfg.locater_variant).items():
+                grads[name] = grads[name] + g
+        with np.errstate(all="ignore"):
             _check_step(step, loss, grads, cfg, losses_seen)
             opt.step(params, grads)
-        losses.append(loss)
+        if hold:
+            locater.project(params, target_trace)
+            drift = max(drift, abs(locater.trace(params) - target_trace) / max(abs(target_trace), 1e-300))
         if step % cfg.log_every == 0 or step == cfg.steps:
             log(step)
     return dict(version=__version__, config=asdict(cfg), history=history,
+                locater_mean_drift=drift if hold else None,
                 final=dict(W=att.qk_matrix(params), W_V=params["W_V"]))

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from sigprop.core import checks as _checks
+from sigprop.core.aliases import DTypeLike
 from sigprop.core.progress import progress_bar
+from sigprop.core.stats import Moments, wilson_interval
 from sigprop.rho import walk
 from sigprop.rho.logits import as_model
 from sigprop.rho.propagation import Profile
-from sigprop.core.stats import Moments, wilson_interval
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +115,9 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     model = as_model(W, T, step_cov, scale).single("simulation")
     T, d = model.T, model.d
     samples = _checks.integer("samples", samples, 3)
+    _checks.real("confidence", confidence, positive=True, maximum=1.0, open_max=True)   # before the work
+    if batch_size is not None:
+        batch_size = _checks.integer("batch_size", batch_size, 1)
     c = float(model.c)
     dtype = _checks.dtype("dtype", dtype)
     _checks.seed("seed", seed)

@@ -82,7 +82,8 @@ def bad_files(tmp_path):
 
 @pytest.mark.parametrize("argv, needle", [
     (["predict", "--mean", "0.5", "--var", "-1", "--dim", "4", "--length", "8"], "argument --var: must be >= 0"),
-    (["predict", "--mean", "0.5", "--var", "1", "--dim", "4", "--length", "1"], "argument --length: must be an integer >= 2"),
+    (["predict", "--mean", "0.5", "--var", "1", "--dim", "4", "--length", "1"],
+     "argument --length: must be an integer >= 2"),
     (["predict", "--mean", "0.5", "--var", "1", "--dim", "0", "--length", "8"], "argument --dim: must be >= 1"),
     (["predict", "--mean", "0.5", "--var", "1", "--dim", "x", "--length", "8"], "argument --dim: must be an integer"),
     (["predict", "--mean", "nan", "--var", "1", "--dim", "4", "--length", "8"], "argument --mean: must be finite"),
@@ -136,3 +137,64 @@ def test_gaussian_error_quick(capsys, tmp_path):
     small = [r for r in res["rows"] if r["d"] == 2]
     large = [r for r in res["rows"] if r["d"] == 32]
     assert min(r["gauss_vs_exact"] for r in small) > max(r["gauss_vs_exact"] for r in large)
+
+
+def test_choices_agree_with_the_api():
+    """The families repeat the API's choices so that building the parser stays light."""
+    from sigprop.cli import gap as gap_cli
+    from sigprop.cli import model as model_cli
+    from sigprop.cli import rho as rho_cli
+    from sigprop.gap import collapse, spectra
+    from sigprop.model import attention, locater, optim, train
+    from sigprop.rho import spectrum, theory
+
+    assert rho_cli.SHAPES == spectrum.SHAPES and rho_cli.FORMS == theory.FORMS and rho_cli.METHODS == theory.METHODS
+    assert model_cli.TASKS == train.TASKS and model_cli.ATTENTIONS == attention.ATTENTIONS
+    assert set(model_cli.OPTIMIZERS) == set(optim.OPTIMIZERS)
+    assert model_cli.LOCATER_VARIANTS == locater.VARIANTS
+    assert gap_cli.MODELS == spectra.MODELS and gap_cli.VARIANTS == collapse.VARIANTS
+
+
+def test_validate_runs_only_the_method_asked_for(capsys, monkeypatch):
+    """--method gaussian (the default) never calls the exact method; the summary is compare()'s."""
+    import sigprop as sp
+    from sigprop.rho import exact
+    from sigprop.rho.compare import compare
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the exact method ran")
+
+    monkeypatch.setattr(exact, "band", forbidden)
+    monkeypatch.setattr(exact, "theory", forbidden)
+    code, out, _ = run(capsys, "validate", *MODEL, "--samples", "2000", "--seed", "3", "--no-progress",
+                       "--format", "json")
+    res = json.loads(out)
+    assert code == 0 and set(res["methods"]) == {"gaussian"} and res["config"]["method"] == "gaussian"
+    w_seed, mc_seed = np.random.SeedSequence(3).spawn(2)
+    W = sp.make_weights(0.5, 0.1, 64, seed=w_seed)
+    c = compare(sp.theory_spectrum(0.5, 0.1, 64, 128), sp.simulate(W, 128, samples=2000, seed=mc_seed))
+    for key, value in c.as_dict().items():
+        assert np.isclose(res[key], value) and np.isclose(res["methods"]["gaussian"][key], value)
+
+
+def test_validate_exact_only(capsys):
+    code, out, _ = run(capsys, "validate", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8",
+                       "--samples", "2000", "--no-progress", "--format", "json", "--method", "exact")
+    res = json.loads(out)
+    assert code == 0 and set(res["methods"]) == {"exact"} and max(res["rho_error"]) < 1e-6
+    assert res["config"]["shape"] == "gaussian"
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8", "--scale", "0"],
+     "argument --scale: must be > 0"),
+    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8", "--form", "limit",
+      "--method", "exact"], "argument --method: 'exact' needs form 'finite'"),
+    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8", "--form", "published",
+      "--scale", "0.3"], "argument --scale: is fixed to 1/sqrt(d)"),
+    (["validate", *MODEL, "--confidence", "1.5"], "argument --confidence: must be < 1"),
+    (["validate", *MODEL, "--batch-size", "0"], "argument --batch-size: must be an integer >= 1"),
+])
+def test_api_errors_name_the_flag(capsys, argv, needle):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and needle in err, err

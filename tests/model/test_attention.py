@@ -3,10 +3,12 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy.optimize import linear_sum_assignment
 
 from sigprop.model import attention as att
-from sigprop.model import gradcheck, locater, optim
-from sigprop.rho import spectrum, walk
+from sigprop.model import gradcheck, optim
+from sigprop.model.softmax import softmax
+from sigprop.rho import walk
 
 
 @pytest.mark.parametrize("variant", gradcheck.VARIANTS,
@@ -59,48 +61,30 @@ def test_logits_follow_the_spec_convention():
     assert np.allclose(Z[1, 2], 0.7 * X[1, 2] @ W @ X[1, -1])
 
 
-@pytest.mark.parametrize("kwargs, message", [(dict(d=0), "d must be"),
-                                             (dict(d=4, attention="relu"), "attention"),
+@given(st.integers(2, 30), st.floats(0.1, 3), st.booleans(), st.integers(0, 2**31))
+def test_gap_removal_takes_out_the_outlier_and_keeps_the_rest(T, sigma, causal, seed):
+    # Brauer: for A 1 = 1, A - 1 w^T with w^T 1 = 1 has eigenvalues {0} u (those of A without the 1)
+    Z = sigma * np.random.default_rng(seed).standard_normal((T, T))
+    allowed = att.causal_mask(T) if causal else None
+    A = softmax(Z, allowed)
+    R = att.remove_gap(A, allowed, scale=1.3)
+    assert np.allclose(R.sum(axis=1), 0, atol=1e-12)
+    if causal:
+        assert np.allclose(np.triu(R, 1), 0)                 # the mask is kept
+    else:
+        ev_A = np.linalg.eigvals(A)
+        want = np.append(np.delete(ev_A, np.argmin(np.abs(ev_A - 1))), 0)
+        got = np.linalg.eigvals(R / 1.3)
+        rows, cols = linear_sum_assignment(np.abs(want[:, None] - got[None, :]))
+        assert np.abs(want[rows] - got[cols]).max() < 1e-6
+
+
+@pytest.mark.parametrize("kwargs, message", [(dict(d=0), "d must be"), (dict(d=4, attention="relu"), "attention"),
                                              (dict(d=4, mode="first"), "mode"),
                                              (dict(d=4, causal=True), "causal")])
 def test_bad_configurations_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         att.Config(**kwargs)
-
-
-# --- LocAteR ---------------------------------------------------------------------
-
-@given(st.floats(-2, 2), st.floats(0, 3), st.integers(2, 20))
-def test_locater_penalty_is_the_eigenvalue_variance_for_symmetric_W(m, v, d):
-    W = spectrum.make_weights(m, v, d, seed=0)
-    assert np.isclose(locater.penalty(W), v, atol=1e-9 * (1 + v + m * m))
-
-
-@given(st.integers(1, 8), st.integers(0, 2**31))
-def test_locater_is_nonnegative_and_zero_only_at_multiples_of_identity(d, seed):
-    W = np.random.default_rng(seed).standard_normal((d, d))
-    assert locater.penalty(W) >= 0
-    assert np.isclose(locater.penalty(2.5 * np.eye(d)), 0)
-
-
-@given(st.integers(2, 6), st.integers(1, 4), st.integers(0, 2**31))
-def test_locater_gradients_match_finite_differences(d, dk, seed):
-    rng = np.random.default_rng(seed)
-    for params in ({"W": rng.standard_normal((d, d))},
-                   {"W_Q": rng.standard_normal((d, dk)), "W_K": rng.standard_normal((d, dk))}):
-        grads = locater.gradients(params, 0.7)
-        for name, value in params.items():
-            fd = gradcheck.numerical_gradient(lambda p=params: 0.7 * locater.penalty(att.qk_matrix(p)), value)
-            assert gradcheck.relative_error(grads[name], fd) < 1e-6
-
-
-@given(st.integers(2, 10), st.floats(0.001, 0.2), st.floats(0.1, 5), st.integers(0, 2**31))
-def test_a_locater_step_keeps_the_mean_and_shrinks_the_spread(d, lr, lam, seed):
-    W = np.random.default_rng(seed).standard_normal((d, d))
-    step = W - lr * locater.gradients({"W": W}, lam)["W"]
-    assert np.isclose(np.trace(step), np.trace(W))                       # mean kept exactly
-    factor = 1 - 2 * lr * lam / d
-    assert np.isclose(locater.penalty(step), factor ** 2 * locater.penalty(W))
 
 
 # --- optimizers ----------------------------------------------------------------

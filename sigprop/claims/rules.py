@@ -1,0 +1,321 @@
+"""Decision rules of the claims ledger: pure functions from measured numbers to a verdict.
+
+Every rule returns a :class:`Decision`: the ``verdict`` (one of :data:`VERDICTS`),
+the ``reason`` (generated from the numbers it was given, never a fixed sentence)
+and ``rule`` (the rule in words, with its thresholds, test and multiplicity
+correction).  Rules know nothing of how the numbers were measured
+(:mod:`sigprop.claims.ledger` does that), so tests can feed them synthetic numbers
+on both sides of every threshold.
+
+Interval rules classify an interval ``[low, high]`` against an acceptance band
+``[a, b]``: ``inside`` (``a <= low`` and ``high <= b``), ``outside`` (disjoint)
+or ``straddles``.  :func:`combine` turns the statuses of a claim's parts into a
+verdict: all inside -> ``supported``; all outside -> ``refuted``; at least one
+inside and one outside -> ``partly``; otherwise (a straddling interval decides the
+verdict) -> ``inconclusive``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sigprop.claims.statistics import bonferroni_z
+
+VERDICTS = ("supported", "partly", "refuted", "inconclusive")
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: str
+    reason: str
+    rule: str
+
+    def __post_init__(self):
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {self.verdict!r}")
+
+
+def _g(x) -> str:
+    return f"{x:.3g}"
+
+
+# --- intervals against bands -------------------------------------------------------
+
+def status(low: float, high: float, band: tuple[float, float]) -> str:
+    """``inside``, ``outside`` or ``straddles``: ``[low, high]`` against ``band``."""
+    a, b = band
+    if a <= low and high <= b:
+        return "inside"
+    if high < a or low > b:
+        return "outside"
+    return "straddles"
+
+
+def combine(statuses) -> str:
+    """Verdict from the statuses of a claim's parts (see the module doc)."""
+    statuses = list(statuses)
+    if not statuses:
+        raise ValueError("combine needs at least one status")
+    inside, outside = statuses.count("inside"), statuses.count("outside")
+    if inside == len(statuses):
+        return "supported"
+    if outside == len(statuses):
+        return "refuted"
+    if inside and outside:
+        return "partly"
+    return "inconclusive"
+
+
+def _band(band) -> str:
+    a, b = band
+    if a == -np.inf:
+        return f"<= {_g(b)}"
+    if b == np.inf:
+        return f">= {_g(a)}"
+    return f"in [{_g(a)}, {_g(b)}]"
+
+
+def intervals(parts: list[dict], *, interval: str = "95% t-interval over seeds") -> Decision:
+    """Each part ``dict(name, estimate, low, high, band)``: its interval must lie in its band.
+
+    Verdict by :func:`combine` over the parts' statuses.
+    """
+    sts = [status(p["low"], p["high"], p["band"]) for p in parts]
+    verdict = combine(sts)
+    reason = "; ".join(f"{p['name']} {_g(p['estimate'])} [{_g(p['low'])}, {_g(p['high'])}] "
+                       f"{ {'inside': 'within', 'outside': 'outside', 'straddles': 'straddles'}[s]} "
+                       f"the band {_band(p['band'])}" for p, s in zip(parts, sts))
+    rule = (f"each part's {interval} is compared with its acceptance band: every interval inside -> supported; "
+            "every interval outside -> refuted; some inside and some outside -> partly; "
+            "otherwise (an interval straddles its band) -> inconclusive")
+    return Decision(verdict, reason, rule)
+
+
+def within_condition(cells: dict[str, list[str]], condition: str) -> Decision:
+    """Cells of a validity map that satisfy a stated condition: does each prediction hold there?
+
+    ``cells`` maps a prediction's name to the verdicts (``holds``, ``fails``, ``undecided``)
+    of the map's cells that satisfy ``condition``.  A cell that holds counts as inside its
+    band, one that fails as outside, an undecided one as straddling; verdict by
+    :func:`combine` over every cell of every prediction.
+    """
+    statuses = [{"holds": "inside", "fails": "outside"}.get(v, "straddles")
+                for verdicts in cells.values() for v in verdicts]
+    verdict = combine(statuses)
+    reason = "; ".join(f"{name}: {vs.count('holds')} of {len(vs)} cells hold, {vs.count('fails')} fail"
+                       for name, vs in cells.items())
+    rule = (f"over the cells of the map where {condition}: every cell of every prediction holds -> supported; "
+            "every cell fails -> refuted; some hold and some fail -> partly; otherwise -> inconclusive")
+    return Decision(verdict, reason, rule)
+
+
+# --- Monte Carlo against closed forms -------------------------------------------------
+
+def closed_form_vs_monte_carlo(published_z: float, derived_z: float, comparisons: int,
+                               alpha: float = 0.05) -> Decision:
+    """Published closed form against Monte Carlo, with the derived form as the control.
+
+    ``*_z``: the largest ``|closed form - Monte Carlo| / se`` over the logit means and
+    variances at every position (``comparisons`` of them per form).
+    """
+    zc = bonferroni_z(alpha, comparisons)
+    rule = (f"largest |z| over the {comparisons} mean and variance comparisons per form against the Bonferroni "
+            f"critical value z* = {zc:.2f} (family level {alpha}); derived form above z* -> inconclusive "
+            "(the check itself failed); else published above z* -> refuted; else supported")
+    if derived_z > zc:
+        return Decision("inconclusive", f"the derived form's largest |z| = {_g(derived_z)} exceeds z* = {zc:.2f}: "
+                                        "the Monte Carlo check does not hold for the reference", rule)
+    if published_z > zc:
+        return Decision("refuted", f"the published form's largest |z| = {_g(published_z)} exceeds z* = {zc:.2f}, "
+                                   f"while the derived form's is {_g(derived_z)}", rule)
+    return Decision("supported", f"the published form's largest |z| = {_g(published_z)} is below z* = {zc:.2f} "
+                                 f"(derived form {_g(derived_z)})", rule)
+
+
+def approximation_error(errors: dict, tolerance: float = 0.02) -> Decision:
+    """``errors``: label -> largest ``|approximation - reference|``; accurate when ``< tolerance``."""
+    sts = ["inside" if e < tolerance else "outside" for e in errors.values()]
+    verdict = combine(sts)
+    good = [k for k, s in zip(errors, sts) if s == "inside"]
+    bad = [k for k, s in zip(errors, sts) if s == "outside"]
+    parts = [f"{k}: {_g(e)}" for k, e in errors.items()]
+    reason = "largest error " + ", ".join(parts)
+    if good:
+        reason += f"; accurate (< {tolerance}) at {', '.join(good)}"
+    if bad:
+        reason += f"; not accurate at {', '.join(bad)}"
+    rule = (f"accurate where the largest absolute error over positions is below {tolerance}: accurate everywhere "
+            "checked -> supported; nowhere -> refuted; in part -> partly (numerical comparison, no sampling)")
+    return Decision(verdict, reason, rule)
+
+
+def shape_independence(max_difference: float, max_z: float, comparisons: int, halfwidth: float,
+                       delta: float = 0.01, alpha: float = 0.05) -> Decision:
+    """Does ``rho`` differ between two spectra with the same mean and variance?
+
+    ``max_z``: the largest two-sample ``|z|`` over positions; ``halfwidth``: the
+    Bonferroni half-width of the difference (the resolution of the Monte Carlo).
+    """
+    zc = bonferroni_z(alpha, comparisons)
+    rule = (f"two-sample z-test of the Monte Carlo rho at each of {comparisons} positions, Bonferroni z* = {zc:.2f} "
+            f"(family level {alpha}), relevance threshold delta = {delta}: a significant difference of at least "
+            "delta -> refuted; significant but smaller -> partly; no significant difference with resolution "
+            "(Bonferroni half-width) below delta -> supported; otherwise inconclusive")
+    sig = max_z > zc
+    desc = f"largest difference {_g(max_difference)}, largest |z| {_g(max_z)} (z* = {zc:.2f})"
+    if sig and max_difference >= delta:
+        return Decision("refuted", desc + f": rho depends on the spectrum's shape by at least {delta}", rule)
+    if sig:
+        return Decision("partly", desc + f": a detectable dependence on the shape, below {delta}", rule)
+    if halfwidth < delta:
+        return Decision("supported", desc + f": no dependence on the shape, resolution {_g(halfwidth)} < {delta}",
+                        rule)
+    return Decision("inconclusive", desc + f": not significant, but the resolution {_g(halfwidth)} is not below "
+                                           f"{delta}", rule)
+
+
+# --- closed-form trends ----------------------------------------------------------------
+
+def increasing(x, y, *, what: str, along: str) -> Decision:
+    """``y`` should increase strictly with ``x``: strictly increasing -> supported,
+    non-increasing -> refuted, neither -> partly (closed form, no sampling)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    steps = np.diff(y[np.argsort(x)])
+    if np.all(steps > 0):
+        verdict, trend = "supported", "rises strictly"
+    elif np.all(steps <= 0):
+        verdict, trend = "refuted", "never rises"
+    else:
+        verdict, trend = "partly", f"is not monotone (rises in {int(np.sum(steps > 0))} of {steps.size} steps)"
+    reason = f"{what} {trend} with {along}: " + ", ".join(_g(v) for v in y)
+    return Decision(verdict, reason, f"{what} strictly increasing in {along} -> supported; non-increasing -> "
+                                     "refuted; otherwise partly (closed form, no sampling)")
+
+
+def trend_words(x, y) -> str:
+    """``rises``, ``falls``, ``is not monotone`` or ``is constant``: the direction of ``y`` along ``x``."""
+    steps = np.diff(np.asarray(y, dtype=float)[np.argsort(x)])
+    if np.all(steps > 0):
+        return "rises"
+    if np.all(steps < 0):
+        return "falls"
+    if np.all(steps == 0):
+        return "is constant"
+    return "is not monotone"
+
+
+def flat_and_flatter(entropy_zero_mean, entropy_reference, floor: float = 0.95) -> Decision:
+    """No localization at zero mean: every normalized entropy at ``m = 0`` at least
+    ``floor`` (nearly flat profile) and at least the reference's at the same variance."""
+    e0, e1 = np.asarray(entropy_zero_mean, dtype=float), np.asarray(entropy_reference, dtype=float)
+    flat = e0 >= floor
+    flatter = e0 >= e1 - 1e-9
+    sts = ["inside" if f and g else "outside" for f, g in zip(flat, flatter)]
+    reason = (f"normalized entropy at m = 0: {', '.join(_g(v) for v in e0)} ({int(flat.sum())} of {e0.size} at least "
+              f"{floor}); at the reference mean: {', '.join(_g(v) for v in e1)}")
+    return Decision(combine(sts), reason,
+                    f"at each variance, 'no localization' means normalized entropy >= {floor} and >= the reference "
+                    "mean's: at every variance -> supported; at none -> refuted; at some -> partly "
+                    "(closed form, no sampling)")
+
+
+# --- interventions over seeds ------------------------------------------------------------
+
+def intervention(tests: list[dict], *, metrics: dict, manipulation: str, alpha: float = 0.05) -> Decision:
+    """Did an intervention (e.g. LocAteR at strength ``lambda``) move every metric the claimed way?
+
+    ``tests``: one dict per (group, strength, metric) with ``group`` (e.g. the task),
+    ``strength``, ``metric``, ``diff`` (treated - control mean), ``p_holm`` (Holm-adjusted
+    Welch p over all tests of the claim).  ``metrics``: metric -> ``+1`` (should rise)
+    or ``-1`` (should fall); ``manipulation``: the metric (direction ``-1``) that shows the
+    intervention took effect.
+    A strength is *effective* when the manipulation metric fell significantly;
+    *favorable* when effective and every metric moved significantly the claimed way;
+    *adverse* when effective and some metric moved significantly the other way.
+    A group *holds* if some strength is favorable, *fails* if none is and some is adverse.
+    Verdict: every group holds -> supported; some hold -> partly; every group fails ->
+    refuted, some fail (none hold) -> refuted as well; otherwise inconclusive.
+    """
+    def sig(t, sign):
+        return t["p_holm"] < alpha and np.sign(t["diff"]) == sign
+
+    groups = list(dict.fromkeys(t["group"] for t in tests))
+    lines, holds, fails = [], [], []
+    for g in groups:
+        strengths = list(dict.fromkeys(t["strength"] for t in tests if t["group"] == g))
+        fav, adv, ineff = [], [], []
+        for s in strengths:
+            by = {t["metric"]: t for t in tests if t["group"] == g and t["strength"] == s}
+            if not sig(by[manipulation], -1):
+                ineff.append(s)
+                continue
+            if all(sig(by[m], d) for m, d in metrics.items()):
+                fav.append(s)
+            elif any(sig(by[m], -d) for m, d in metrics.items()):
+                adv.append(s)
+        if fav:
+            holds.append(g)
+            state = f"holds at lambda {', '.join(_g(s) for s in fav)}"
+        elif adv:
+            fails.append(g)
+            state = f"fails (adverse at lambda {', '.join(_g(s) for s in adv)})"
+        else:
+            state = "undecided"
+        details = ", ".join(
+            f"{t['metric']} {'+' if t['diff'] >= 0 else ''}{_g(t['diff'])} (p_holm {_g(t['p_holm'])}) "
+            f"at {_g(t['strength'])}"
+            for t in tests if t["group"] == g and t["metric"] in metrics)
+        extra = f"; no effect on {manipulation} at lambda {', '.join(_g(s) for s in ineff)}" if ineff else ""
+        lines.append(f"{g}: {state}{extra} [{details}]")
+    if len(holds) == len(groups):
+        verdict = "supported"
+    elif holds:
+        verdict = "partly"
+    elif fails:
+        verdict = "refuted"
+    else:
+        verdict = "inconclusive"
+    want = ", ".join(f"{m} {'up' if d > 0 else 'down'}" for m, d in metrics.items())
+    rule = (f"Welch t-test of each strength against lambda = 0 for every metric, Holm-corrected over all "
+            f"{len(tests)} tests of the claim, family level {alpha}; a strength is favorable when {manipulation} "
+            f"fell significantly (the penalty acted) and {want} all significantly, adverse when a metric moved "
+            "significantly the other way; a task holds if some strength is favorable, fails if none is and one is "
+            "adverse; all tasks hold -> supported, some -> partly, none hold but some fail -> refuted, "
+            "else inconclusive")
+    return Decision(verdict, "; ".join(lines), rule)
+
+
+# --- correlations over real heads ---------------------------------------------------------
+
+def negative_correlations(correlations: dict, control: dict, level: float) -> Decision:
+    """Claimed negative Spearman correlations with a control variable.
+
+    ``correlations``: name -> ``dict(rho, low, high)`` against the claimed variable
+    (eigenvalue variance); ``control``: the same against a competing explanation (the
+    Frobenius norm of ``W``).  Every interval below 0 and each claimed correlation
+    stronger than its control's -> supported; every interval below 0 but some control
+    at least as strong -> partly (the data do not single out the claimed variable);
+    some interval above 0 -> refuted; otherwise inconclusive (or partly if some but
+    not all are below 0).
+    """
+    below = {k: c["high"] < 0 for k, c in correlations.items()}
+    above = {k: c["low"] > 0 for k, c in correlations.items()}
+    stronger = {k: abs(c["rho"]) > abs(control[k]["rho"]) for k, c in correlations.items()}
+    parts = [f"{k}: rho {_g(c['rho'])} [{_g(c['low'])}, {_g(c['high'])}] (control {_g(control[k]['rho'])})"
+             for k, c in correlations.items()]
+    if any(above.values()):
+        verdict, why = "refuted", "a correlation is significantly positive"
+    elif all(below.values()) and all(stronger.values()):
+        verdict, why = "supported", "every correlation is significantly negative and stronger than its control"
+    elif all(below.values()):
+        verdict, why = "partly", "every correlation is significantly negative, but the control is as strong"
+    elif any(below.values()):
+        verdict, why = "partly", "only some correlations are significantly negative"
+    else:
+        verdict, why = "inconclusive", "no correlation is significant"
+    rule = (f"Spearman correlation over heads with a Fisher-z interval at level {level:.4g} (Bonferroni over the "
+            f"{len(correlations)} correlations): every interval below 0 and stronger than the control variable's "
+            "-> supported; below 0 but not stronger -> partly; some below 0 -> partly; some above 0 -> refuted; "
+            "none significant -> inconclusive")
+    return Decision(verdict, why + ": " + "; ".join(parts), rule)
