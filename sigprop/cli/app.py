@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
 import os
+import pkgutil
 import sys
 import warnings
 from collections.abc import Callable, Mapping
@@ -216,9 +216,13 @@ def main(argv: list[str] | None = None) -> int:
     failed: list[str] = []
     try:
         _check_outputs(args, cmd)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", RuntimeWarning)    # numerical trouble is refused, not printed
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            # NumPy's floating-point warnings ("overflow encountered in ...") are refused
+            warnings.filterwarnings("error", message=".*encountered", category=RuntimeWarning)
             result = cmd.run(args)
+        notes = list(dict.fromkeys(_one_line(str(w.message)) for w in caught
+                                   if issubclass(w.category, (RuntimeWarning, UserWarning))))
         result.setdefault("version", __version__)
         if cmd.out == "json" and getattr(args, "out", None):
             from sigprop.core.results import write_json
@@ -244,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     print(text)
+    for note in notes:                          # a deliberate warning of the API: one line, no source
+        print(f"{prog}: warning: {note}", file=sys.stderr)
     for message in failed:                      # the result is printed even when a file is not written
         print(f"{prog}: error: {message}", file=sys.stderr)
     if failed:

@@ -51,8 +51,9 @@ def _finite(prof: Profile, name) -> Profile:
     overflows float64 there (``rho`` itself is computed without overflow)."""
     if not (np.all(np.isfinite(prof.mean)) and np.all(np.isfinite(prof.variance))
             and np.all(np.isfinite(prof.rho))):
-        raise ArgumentError(name if isinstance(name, str) else name(), "is too large: the variance of the logits overflows float64 "
-                                  "(beyond 1.8e308); scale it down")
+        raise ArgumentError(name if isinstance(name, str) else name(),
+                            "is too large: the variance of the logits overflows float64 (beyond 1.8e308); "
+                            "scale it down")
     return prof
 
 
