@@ -39,7 +39,8 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None, form: str = "f
     if method == "exact":
         return exact.theory(model)
     parts = propagation.model_parts(model, form == "limit")
-    return propagation._profile(*parts, dict(T=model.T, form=form, scale=model.scale, method="gaussian"))
+    return propagation._profile(*parts, dict(T=model.T, form=form, scale=model.scale, method="gaussian",
+                                             **({} if model.is_walk else model.data_config)))
 
 
 def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: ArrayLike | None = None,
