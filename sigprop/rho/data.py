@@ -131,7 +131,8 @@ def check_covariance(name: str, K: ArrayLike, T: int | None = None) -> np.ndarra
         raise _checks.ArgumentError(name, f"must be {T} x {T} (T = {T}), got shape {K.shape}")
     size = max(np.abs(K).max(), np.finfo(float).tiny)
     if np.abs(K - K.T).max() > PSD_TOLERANCE * size:
-        raise _checks.ArgumentError(name, f"must be symmetric (largest |K - K^T| = {np.abs(K - K.T).max():.3g})")
+        gap = np.abs(K - K.T).max()
+        raise _checks.ArgumentError(name, f"must be symmetric (largest |K - K^T| = {gap:.3g})")
     low = float(np.linalg.eigvalsh(0.5 * (K + K.T)).min())
     if low < -PSD_TOLERANCE * size * K.shape[0]:
         raise _checks.ArgumentError(name, f"must be positive semi-definite (smallest eigenvalue {low:.3g})")
@@ -156,7 +157,8 @@ def empirical(tokens: ArrayLike) -> tuple[DataModel, np.ndarray, np.ndarray]:
     """
     X = np.asarray(tokens, dtype=float)
     if X.ndim != 3 or X.shape[0] < 2 or X.shape[1] < 2:
-        raise _checks.ArgumentError("tokens", f"must be an n x T x d array with n, T >= 2, got shape {X.shape}")
+        raise _checks.ArgumentError("tokens", f"must be an n x T x d array with n, T >= 2, "
+                                    f"got shape {X.shape}")
     if not np.all(np.isfinite(X)):
         raise _checks.ArgumentError("tokens", "must be finite (found NaN or inf)")
     n, T, _ = X.shape
@@ -207,7 +209,8 @@ def factor(K: np.ndarray) -> np.ndarray:
     return v * np.sqrt(np.clip(w, 0.0, None))
 
 
-def coefficients(K: np.ndarray, query="all", causal: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def coefficients(K: np.ndarray, query: int | str = "all",
+                 causal: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(alpha, beta, kappa)`` of the centered tokens for any temporal covariance ``K``.
 
     The query is token ``q``; the centering weights are ``m_q = 1/T`` on every token or, with

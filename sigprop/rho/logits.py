@@ -94,7 +94,8 @@ class LogitModel:
         elif not (isinstance(query, str) and query == "all"):
             query = _checks.integer("query", query, 1)
             if query > T:
-                raise _checks.ArgumentError("query", f"must be 'all' or an integer in 1..T = {T}, got {query}")
+                raise _checks.ArgumentError("query", f"must be 'all' or an integer in 1..T = {T}, "
+                                            f"got {query}")
         if not isinstance(causal, (bool, np.bool_)):
             raise _checks.ArgumentError("causal", f"must be True or False, got {causal!r}")
         if token_mean is not None:
@@ -259,7 +260,8 @@ class LogitModel:
         """The ``2d`` chi-square weights of every position's centered logit, shape ``(..., T, 2d)``."""
         self.single("the chi-square weights")
         if self.query == "all":
-            raise _checks.ArgumentError("query", "must be a single position for the chi-square weights, got 'all'")
+            raise _checks.ArgumentError("query", "must be a single position for the chi-square weights, "
+                                        "got 'all'")
         if self.token_mean is not None:
             raise _checks.ArgumentError("token_mean", "must be None for the chi-square weights (a token mean "
                                         "makes the chi-square mixture non-central)")

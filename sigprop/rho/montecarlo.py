@@ -140,7 +140,8 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
         batch_size = max(1, walk.BATCH_ELEMENTS // (T * d + int(np.prod(shape))))
     with progress_bar(samples, progress, unit="seq", desc="simulating") as bar:
         for steps in walk.standard_steps(samples, T, d, seed=seed, batch_size=batch_size, dtype=dtype):
-            zc = centered_logits(steps, W, c, factor) if model.is_walk else general_logits(steps, model, dtype)
+            zc = (centered_logits(steps, W, c, factor) if model.is_walk
+                  else general_logits(steps, model, dtype))
             inside += np.count_nonzero((zc > 0) & (zc < 1), axis=0)
             moments.add(zc)
             bar.update(steps.shape[0])
