@@ -122,9 +122,10 @@ def fbm(hurst: float) -> DataModel:
 def check_covariance(name: str, K: ArrayLike, T: int | None = None) -> np.ndarray:
     """``K`` as a finite, symmetric, positive semi-definite ``T x T`` float matrix (``T >= 2``),
     else a one-line :class:`~sigprop.core.checks.ArgumentError` naming ``name``."""
-    K = _checks.square_matrix(name, K)
-    if K.ndim != 2:
+    K = np.asarray(K, dtype=float)
+    if K.ndim != 2 or K.shape[0] != K.shape[1]:
         raise _checks.ArgumentError(name, f"must be one T x T matrix, got shape {K.shape}")
+    K = _checks.square_matrix(name, K)
     if K.shape[0] < 2:
         raise _checks.ArgumentError(name, f"must be T x T with T >= 2, got shape {K.shape}")
     if T is not None and K.shape[0] != T:

@@ -126,8 +126,10 @@ class LogitModel:
 
     @classmethod
     def from_spectrum(cls, m: ArrayLike, v: ArrayLike, d: int, T: int, *, shape: str = "gaussian",
-                      scale=None) -> LogitModel:
+                      scale=None, **data) -> LogitModel:
         """The diagonal ``W`` with eigenvalues ``m + sqrt(v) z``, ``z = standard_spectrum(d, shape)``.
+
+        ``data`` are the data-model keywords of the constructor (``data``, ``query``, ...).
 
         ``Sigma = I``; ``m`` and ``v`` broadcast to a batch of models.  The eigenvalues
         are kept, so the chi-square weights need no eigenproblem.
@@ -138,7 +140,7 @@ class LogitModel:
         if d == 1 and np.any(v > 0):
             raise _checks.ArgumentError("v", "must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
         mu = m[..., None] + np.sqrt(v)[..., None] * standard_spectrum(d, shape)
-        model = cls(mu[..., :, None] * np.eye(d), T, scale=scale)
+        model = cls(mu[..., :, None] * np.eye(d), T, scale=scale, **data)
         model.__dict__["_symmetric_spectrum"] = mu       # cached: eigenvalues of B = W
         return model
 

@@ -65,7 +65,7 @@ def test_named_covariances():
     ("iid:3", "data 'iid' takes no parameter"),
     (np.array([[1.0, 2.0], [2.0, 1.0]]), "data must be positive semi-definite"),
     (np.array([[1.0, 0.5], [0.0, 1.0]]), "data must be symmetric"),
-    (np.ones((2, 3)), "data must be a square"),
+    (np.ones((2, 3)), "data must be one T x T matrix"),
     (np.array([[1.0, np.nan], [np.nan, 1.0]]), "data must have finite entries"),
     (np.ones((1, 1)), "data must be T x T with T >= 2"),
 ])
