@@ -193,6 +193,11 @@ class LogitModel:
         return alpha * kappa, beta
 
     @cached_property
+    def data_factor(self) -> np.ndarray:
+        """``L_K`` with ``L_K L_K^T = K`` (what the simulation of a data model draws with)."""
+        return _data.factor(self.data.covariance(self.T))
+
+    @cached_property
     def mean_coefficient(self) -> np.ndarray:
         """``alpha_i`` alone (``Cov(u_i) = alpha_i Sigma``), the factor of the token-mean term."""
         if self.data.is_random_walk and self.query == self.T and not self.causal:

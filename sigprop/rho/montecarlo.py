@@ -17,7 +17,6 @@ import numpy as np
 
 from sigprop.core import checks as _checks
 from sigprop.core.progress import progress_bar
-from sigprop.rho import data as _data
 from sigprop.rho import walk
 from sigprop.rho.logits import as_model
 from sigprop.rho.propagation import Profile
@@ -71,13 +70,12 @@ def general_logits(standard: np.ndarray, model, dtype=np.float64) -> np.ndarray:
     ``(b, T, T)`` indexed ``[:, q - 1, i - 1]`` for ``query="all"``.
     """
     T = model.T
-    K = model.data.covariance(T)
-    X = np.matmul(_data.factor(K).astype(dtype), standard)
+    X = np.matmul(model.data_factor.astype(dtype), standard)
     if model.step_factor is not None:
         X = X @ model.step_factor.T.astype(dtype)
     if model.token_mean is not None:
         X += model.token_mean.astype(dtype)
-    c = dtype.type(model.c) if hasattr(dtype, "type") else float(model.c)
+    c = np.dtype(dtype).type(float(model.c))
     Wx = X @ model.W.T.astype(dtype)                          # rows W x_j
     j = np.arange(1, T + 1)
     if model.query == "all":
