@@ -63,20 +63,23 @@ class DataModel:
         """``K`` (``T x T``): ``Cov(y_i, y_j) = K_ij Sigma``."""
         T = _checks.integer("T", T, 2)
         i = np.arange(1, T + 1, dtype=float)
+        p = float(self.parameter) if self.parameter is not None else 0.0
         if self.name == "random-walk":
             return np.minimum.outer(i, i) / T
         if self.name == "iid":
             return np.eye(T)
         if self.name == "ar1":
-            return np.exp(-np.abs(i[:, None] - i[None, :]) / self.parameter)
+            return np.exp(-np.abs(i[:, None] - i[None, :]) / p)
         if self.name == "fbm":
-            h2 = 2.0 * self.parameter
+            h2 = 2.0 * p
             s = i / T
             return 0.5 * (s[:, None] ** h2 + s[None, :] ** h2 - np.abs(s[:, None] - s[None, :]) ** h2)
-        if self.K.shape[0] != T:
-            raise _checks.ArgumentError("T", f"must be {self.K.shape[0]} for the {self.K.shape[0]} x "
-                                        f"{self.K.shape[0]} data covariance, got {T}")
-        return self.K
+        K = self.K
+        assert K is not None                                # matrix and empirical models hold K
+        if K.shape[0] != T:
+            raise _checks.ArgumentError("T", f"must be {K.shape[0]} for the {K.shape[0]} x "
+                                        f"{K.shape[0]} data covariance, got {T}")
+        return K
 
     def describe(self) -> dict:
         """A JSON-ready description (for ``config``)."""

@@ -178,7 +178,8 @@ class LogitModel:
 
     @cached_property
     def _general(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return _data.coefficients(self.data.covariance(self.T), self.query, self.causal)
+        query: int | str = self.query  # type: ignore[assignment]  # validated: 1..T or "all"
+        return _data.coefficients(self.data.covariance(self.T), query, self.causal)
 
     @cached_property
     def coefficients(self) -> tuple[np.ndarray, np.ndarray]:

@@ -146,7 +146,7 @@ def model_parts(model: LogitModel, limit: bool = False):
                          (tr1, tr_frob, tr_sq, model.mean_trace), size)
 
 
-def general_parts(coefficients, mean_coefficient, traces, size):
+def general_parts(coefficients, mean_coefficient, traces, size) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(num, q, size)`` for any data model (docs/data-models.md (D.4)-(D.5)).
 
     With ``(alpha_i kappa, beta_i) = coefficients``, ``alpha_i = mean_coefficient`` and the
@@ -160,7 +160,7 @@ def general_parts(coefficients, mean_coefficient, traces, size):
     """
     akappa, beta = coefficients
     extra = (None,) * beta.ndim
-    tr1, tr_frob, tr_sq, tr_mean, size = (np.asarray(a, dtype=float)[(..., *extra)]
+    tr1, tr_frob, tr_sq, tr_mean, size = (np.asarray(a, dtype=float)[(Ellipsis,) + extra]
                                           for a in (*traces, size))
     num = tr1 * beta + 0.0
     q = np.sqrt(np.maximum(akappa * tr_frob + beta * beta * tr_sq + mean_coefficient * tr_mean, 0.0))
