@@ -289,3 +289,15 @@ def test_exact_method_refuses_a_token_mean_and_all_queries():
     with pytest.raises(ValueError, match="^form 'limit' is for the random walk"):
         theory(LogitModel(np.eye(2), 4, data="iid"), form="limit")
     assert sp.LogitModel is LogitModel
+
+
+@given(st.integers(2, 10), st.integers(0, 2**31), st.booleans(), st.integers(1, 9))
+def test_coefficients_obey_cauchy_schwarz(T, seed, causal, rank):
+    # alpha_i kappa >= beta_i^2 (Var(u_i) Var(y_q) >= Cov^2), so the chi-square weights are real
+    K = _psd(T, seed % 10_000, rank=min(rank, T))
+    alpha, beta, kappa = data.coefficients(K, "all", causal)
+    scale = np.abs(K).max() ** 2
+    assert np.all(alpha >= 0) and np.all(kappa >= 0)
+    assert np.all(alpha * kappa - beta ** 2 >= -1e-10 * scale)
+    model = LogitModel(np.eye(2), T, data=K, query="all", causal=causal)
+    assert np.all((theory(model).rho >= 0) & (theory(model).rho <= 1))
