@@ -10,7 +10,8 @@ import argparse
 import importlib
 from pathlib import Path
 
-SCRIPTS = ("rho_profiles", "theory_vs_mc", "training", "spectral_gap", "gaussian_error", "data_models")
+SCRIPTS = ("rho_profiles", "theory_vs_mc", "training", "spectral_gap", "gaussian_error", "gap_validity",
+           "data_models")
 
 
 def make_all(out, quick: bool = False, progress: bool = False) -> list[str]:
