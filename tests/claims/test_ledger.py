@@ -15,7 +15,7 @@ QUICK_VERDICTS = {
     "small-variance-localizes": "supported", "zero-mean-no-localization": "supported",
     "locater-entropy-loss": "partly", "localization-avoids-collapse": "refuted", "spectral-gap": "partly",
     "gap-validity-condition": "partly", "rank-collapse-width": "supported", "rank-collapse-depth": "supported", "gap-removal-fix": "partly",
-    "real-heads": "inconclusive",
+    "real-heads": "inconclusive", "localization-beyond-walk": "supported", "iid-no-localization": "supported",
 }
 
 
