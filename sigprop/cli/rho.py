@@ -233,7 +233,7 @@ def validate(args: argparse.Namespace) -> dict:
     scale = args.scale
     if opts is not None:                    # the model carries step_cov and scale
         from sigprop.rho.logits import LogitModel
-        W, sigma, scale = LogitModel(W, cfg["length"], step_cov=sigma, scale=scale, **opts), None, None
+        W, sigma, scale = LogitModel(np.asarray(W), cfg["length"], step_cov=sigma, scale=scale, **opts), None, None
     sim = simulate(W, cfg["length"], step_cov=sigma, scale=scale, samples=args.samples,
                    seed=mc_seed, batch_size=args.batch_size, confidence=args.confidence,
                    progress=not args.no_progress, dtype=np.dtype(args.dtype))
