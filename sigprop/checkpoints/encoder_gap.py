@@ -102,7 +102,8 @@ def study(checkpoint, *, lengths=(16, 32, 64, 128, 256), windows: int = 4, seed:
     weights = {"pretrained": _Weights(tensors)}
     if any(m != "pretrained" for m in models):
         weights["random"] = _Weights(random_weights(tensors, cfg, seed))
-    spectra, ranks = [], []
+    spectra: list = []
+    ranks: list = []
     used = {}
     todo = [(m, T) for m in models for T in lengths]
     for model, T in tqdm(todo, disable=not progress, desc="encoder", unit="run"):

@@ -100,7 +100,7 @@ def data_options(args: argparse.Namespace, cfg: dict) -> dict | None:
 def simulation_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("simulation")
     g.add_argument("--samples", type=a.number(int), default=100_000,
-                   help="number of simulated sequences (>= 2, default 100000)")
+                   help="number of simulated sequences (>= 3, default 100000)")
     g.add_argument("--seed", type=a.seed, default=0, help="random seed (>= 0)")
     g.add_argument("--confidence", type=a.number(float), default=0.95,
                    help="level of the Wilson intervals, in (0, 1)")
@@ -159,18 +159,20 @@ def model(args: argparse.Namespace) -> tuple[dict, object, object]:
 
 
 def _theory(args: argparse.Namespace, cfg: dict, W, sigma, method: str, opts: dict | None = None):
+    from sigprop.core.progress import activity
     from sigprop.rho.theory import theory, theory_spectrum
 
-    if opts is not None:
-        from sigprop.rho.logits import LogitModel
-        model = (LogitModel.from_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"],
-                                          shape=args.shape, scale=args.scale, **opts) if W is None else
-                 LogitModel(W, cfg["length"], step_cov=sigma, scale=args.scale, **opts))
-        return theory(model, form=args.form, method=method)
-    if W is None:
-        return theory_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"], scale=args.scale,
-                               form=args.form, method=method, shape=args.shape)
-    return theory(W, cfg["length"], step_cov=sigma, scale=args.scale, form=args.form, method=method)
+    with activity(f"{method} rho", method == "exact" and not getattr(args, "no_progress", True)):
+        if opts is not None:
+            from sigprop.rho.logits import LogitModel
+            model = (LogitModel.from_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"],
+                                              shape=args.shape, scale=args.scale, **opts) if W is None else
+                     LogitModel(W, cfg["length"], step_cov=sigma, scale=args.scale, **opts))
+            return theory(model, form=args.form, method=method)
+        if W is None:
+            return theory_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"], scale=args.scale,
+                                   form=args.form, method=method, shape=args.shape)
+        return theory(W, cfg["length"], step_cov=sigma, scale=args.scale, form=args.form, method=method)
 
 
 def _plain(x):

@@ -72,7 +72,7 @@ def stable_ranks(configs="all", lengths=PAPER_LENGTHS, gammas=PAPER_GAMMAS, laye
     weights for every seed.
     """
     cfgs, lengths, gammas, layers, seeds = _grid(configs, lengths, gammas, layers, seeds)
-    records = []
+    records: list[dict] = []
     todo = [(c, g, t) for c in cfgs for g in gammas for t in lengths]
     for cfg, gamma, T in tqdm(todo, disable=not progress, desc="stable rank", unit="run"):
         d = P.width(T, gamma)
@@ -85,8 +85,8 @@ def stable_ranks(configs="all", lengths=PAPER_LENGTHS, gammas=PAPER_GAMMAS, laye
                 X = P.layer_forward(cfg, p, X)[0]
                 rows.append(stable_rank(X[:, 0]) if np.all(np.isfinite(X)) else np.full(len(chunk), np.nan))
             for i, s in enumerate(chunk):
-                records.extend(dict(config=cfg.name, paper=cfg.paper, gamma=gamma, length=T, d=d, seed=s, layer=l,
-                                    stable_rank=float(rows[l][i])) for l in range(layers + 1))
+                records.extend(dict(config=cfg.name, paper=cfg.paper, gamma=gamma, length=T, d=d, seed=s, layer=k,
+                                    stable_rank=float(rows[k][i])) for k in range(layers + 1))
     return dict(config=_config("stable_rank", cfgs, lengths, gammas, layers, seeds), records=records)
 
 
@@ -120,16 +120,16 @@ def gradient_norms(configs="all", lengths=(20, 50, 100), gammas=PAPER_GAMMAS, la
             for j in range(probes):
                 g = np.stack([r.standard_normal((1, T, d)) for r in rngs])
                 grads, _ = P.backward(cfg, params, caches, g)
-                for l, gl in enumerate(grads):
+                for layer, gl in enumerate(grads):
                     for k in names:
                         with np.errstate(over="ignore", invalid="ignore"):
-                            sq[k][j, l] = (gl[k] ** 2).sum(axis=(1, 2))
+                            sq[k][j, layer] = (gl[k] ** 2).sum(axis=(1, 2))
             for i, s in enumerate(chunk):
-                for l in range(layers):
-                    rec = dict(config=cfg.name, paper=cfg.paper, gamma=gamma, length=T, d=d, seed=s, layer=l + 1,
+                for layer in range(layers):
+                    rec = dict(config=cfg.name, paper=cfg.paper, gamma=gamma, length=T, d=d, seed=s, layer=layer + 1,
                                probes=probes)
                     for k in names:
-                        v = sq[k][:, l, i]
+                        v = sq[k][:, layer, i]
                         ok = bool(finite[i] and np.all(np.isfinite(v)))
                         rec[f"grad_{k}"] = float(np.sqrt(v.mean())) if ok else float("nan")
                         if k == "W_V":

@@ -58,7 +58,7 @@ def run(cfg: P.Config, target: str, lr: float, seeds, *, length: int = 32, gamma
     X0, params = P.init_params(cfg, seeds, length, d, layers, output_projection=True)
     X = inputs(seeds, samples, length, d)
     Y = f(X)
-    flat = {f"{l}.{k}": v for l, p in enumerate(params) for k, v in p.items() if k != "kappa"}
+    flat = {f"{i}.{k}": v for i, p in enumerate(params) for k, v in p.items() if k != "kappa"}
     opt = Adam(lr)
     losses = np.full((len(seeds), steps + 1), np.nan)
     alive = np.ones(len(seeds), dtype=bool)
@@ -73,7 +73,7 @@ def run(cfg: P.Config, target: str, lr: float, seeds, *, length: int = 32, gamma
             if t == steps or not alive.any():
                 break
             grads, _ = P.backward(cfg, params, caches, 2 * err / n)
-            opt.step(flat, {f"{l}.{k}": v for l, g in enumerate(grads) for k, v in g.items()})
+            opt.step(flat, {f"{i}.{k}": v for i, g in enumerate(grads) for k, v in g.items()})
     return losses
 
 

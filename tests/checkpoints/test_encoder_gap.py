@@ -47,7 +47,7 @@ def test_states_without_the_fix_are_the_encoder_and_with_it_rows_sum_to_zero():
     ids = np.array([101, 2023, 2003, 1037, 3231, 102])
     plain = list(realtext.encoder_attention(w, cfg, ids))
     states = list(realtext.encoder_states(w, cfg, ids))
-    for (l1, z1, a1), (l2, z2, a2, _) in zip(plain, states):
+    for (l1, _z1, a1), (l2, _z2, a2, _) in zip(plain, states):
         assert l1 == l2 and np.array_equal(a1, a2)
     causal = list(realtext.encoder_states(w, cfg, ids, causal=True))
     A = causal[0][2]

@@ -120,13 +120,13 @@ def test_backward_matches_finite_differences(name):
 
     scale = max(np.linalg.norm(g[k]) for g in grads for k in g)
     checked = 0
-    for l, p in enumerate(params):
+    for layer, p in enumerate(params):
         for k in p:
             if k == "kappa":
                 continue
             num = numerical_gradient(loss, p[k])
-            norm = np.linalg.norm(grads[l][k])
-            assert np.linalg.norm(num - grads[l][k]) <= 1e-6 * norm + 1e-9 * scale, (l, k)
+            norm = np.linalg.norm(grads[layer][k])
+            assert np.linalg.norm(num - grads[layer][k]) <= 1e-6 * norm + 1e-9 * scale, (layer, k)
             checked += norm > 1e-4 * scale
     assert checked >= 2 * len(params)
     assert relative_error(dX0, numerical_gradient(loss, X0)) < 1e-6
