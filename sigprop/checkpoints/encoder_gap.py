@@ -116,7 +116,8 @@ def study(
     weights = {"pretrained": _Weights(tensors)}
     if any(m != "pretrained" for m in models):
         weights["random"] = _Weights(random_weights(tensors, cfg, seed))
-    spectra, ranks = [], []
+    spectra: list = []
+    ranks: list = []
     used = {}
     todo = [(m, T) for m in models for T in lengths]
     for model, T in tqdm(todo, disable=not progress, desc="encoder", unit="run"):

@@ -120,7 +120,7 @@ def encoder_states(tensors: dict, cfg: dict, ids: np.ndarray, *, remove_outlier:
     n_heads = int(cfg["num_attention_heads"])
     T = ids.size
     allowed = np.tril(np.ones((T, T), dtype=bool)) if causal else None
-    uniform = (allowed / allowed.sum(axis=1, keepdims=True)) if causal else np.full((T, T), 1.0 / T)
+    uniform = (allowed / allowed.sum(axis=1, keepdims=True)) if allowed is not None else np.full((T, T), 1.0 / T)
     x = embed(w, cfg, ids)
     for layer in range(int(cfg["num_hidden_layers"])):
         p = f"encoder.layer.{layer}."

@@ -139,7 +139,7 @@ def parse(name: str) -> Config:
 def parse_many(names) -> list[Config]:
     """Configurations from names; ``"all"`` means :func:`paper_configs`."""
     names = [names] if isinstance(names, str) else list(names)
-    out = []
+    out: list = []
     for n in names:
         out.extend(parse(m) for m in (paper_configs() if str(n).strip() == "all" else [n]))
     if not out:

@@ -14,7 +14,6 @@ Both studies return one record per (configuration, gamma, T, seed, layer) with t
 inside; :func:`seed_summary` gives means over seeds with Student-t intervals and
 :func:`width_verdict` applies the stated rule on rank collapse in width.
 """
-
 from __future__ import annotations
 
 import math
@@ -39,7 +38,7 @@ def stable_rank(X) -> np.ndarray:
         s = np.linalg.svd(X, compute_uv=False)
         top = s.max(axis=-1, keepdims=True)
         r = np.where(top > 0, s / np.where(top > 0, top, 1.0), np.nan)
-        return (r**4).sum(axis=-1)
+        return (r ** 4).sum(axis=-1)
 
 
 def _grid(configs, lengths, gammas, layers, seeds):
@@ -53,43 +52,27 @@ def _grid(configs, lengths, gammas, layers, seeds):
     return cfgs, lengths, gammas, layers, seeds
 
 
-def seed_chunks(seeds, bytes_per_seed: float, budget: float = 2**28):
+def seed_chunks(seeds, bytes_per_seed: float, budget: float = 2 ** 28):
     """Split ``seeds`` into groups whose working memory stays under ``budget`` bytes."""
     n = max(1, int(budget // max(bytes_per_seed, 1)))
-    return [seeds[i : i + n] for i in range(0, len(seeds), n)]
+    return [seeds[i:i + n] for i in range(0, len(seeds), n)]
 
 
 def _config(kind, cfgs, lengths, gammas, layers, seeds, **extra):
-    return dict(
-        study=kind,
-        protocol="[NNT24] (isometric inputs, d = T/gamma, single head, no MLP)",
-        configs=[c.name for c in cfgs],
-        lengths=lengths,
-        gammas=gammas,
-        layers=layers,
-        seeds=seeds,
-        markov_logits=dict(mean=P.MARKOV_MEAN, var=P.MARKOV_VAR),
-        layernorm_eps=P.LN_EPS,
-        **extra,
-    )
+    return dict(study=kind, protocol="[NNT24] (isometric inputs, d = T/gamma, single head, no MLP)",
+                configs=[c.name for c in cfgs], lengths=lengths, gammas=gammas, layers=layers, seeds=seeds,
+                markov_logits=dict(mean=P.MARKOV_MEAN, var=P.MARKOV_VAR), layernorm_eps=P.LN_EPS, **extra)
 
 
-def stable_ranks(
-    configs="all",
-    lengths=PAPER_LENGTHS,
-    gammas=PAPER_GAMMAS,
-    layers: int = 10,
-    seeds=range(5),
-    *,
-    progress: bool = False,
-) -> dict:
+def stable_ranks(configs="all", lengths=PAPER_LENGTHS, gammas=PAPER_GAMMAS, layers: int = 10, seeds=range(5), *,
+                 progress: bool = False) -> dict:
     """Stable rank of ``X_l X_l^T`` for ``l = 0..layers``, per configuration, gamma, T and seed.
 
     Seeds run together (vectorized); layers are drawn one at a time, so memory is one layer's
     weights for every seed.
     """
     cfgs, lengths, gammas, layers, seeds = _grid(configs, lengths, gammas, layers, seeds)
-    records = []
+    records: list[dict] = []
     todo = [(c, g, t) for c in cfgs for g in gammas for t in lengths]
     for cfg, gamma, T in tqdm(todo, disable=not progress, desc="stable rank", unit="run"):
         d = P.width(T, gamma)
@@ -102,36 +85,17 @@ def stable_ranks(
                 X = P.layer_forward(cfg, p, X)[0]
                 rows.append(stable_rank(X[:, 0]) if np.all(np.isfinite(X)) else np.full(len(chunk), np.nan))
             for i, s in enumerate(chunk):
-                records.extend(
-                    dict(
-                        config=cfg.name,
-                        paper=cfg.paper,
-                        gamma=gamma,
-                        length=T,
-                        d=d,
-                        seed=s,
-                        layer=li,
-                        stable_rank=float(rows[li][i]),
-                    )
-                    for li in range(layers + 1)
-                )
+                records.extend(dict(config=cfg.name, paper=cfg.paper, gamma=gamma, length=T, d=d, seed=s, layer=k,
+                                    stable_rank=float(rows[k][i])) for k in range(layers + 1))
     return dict(config=_config("stable_rank", cfgs, lengths, gammas, layers, seeds), records=records)
 
 
 def _probe_rng(seed: int):
-    return np.random.default_rng([int(seed), 1])  # a stream of its own, apart from the weights'
+    return np.random.default_rng([int(seed), 1])           # a stream of its own, apart from the weights'
 
 
-def gradient_norms(
-    configs="all",
-    lengths=(20, 50, 100),
-    gammas=PAPER_GAMMAS,
-    layers: int = 10,
-    seeds=range(5),
-    *,
-    probes: int = 8,
-    progress: bool = False,
-) -> dict:
+def gradient_norms(configs="all", lengths=(20, 50, 100), gammas=PAPER_GAMMAS, layers: int = 10, seeds=range(5), *,
+                   probes: int = 8, progress: bool = False) -> dict:
     """``||d X_L / d W_l||_F`` for every layer ``l = 1..L`` and weight, by Gaussian probes.
 
     Records: ``grad_W_V`` (and ``grad_W_Q``, ``grad_W_K`` for key-query attention, ``grad_G`` for
@@ -156,41 +120,28 @@ def gradient_norms(
             for j in range(probes):
                 g = np.stack([r.standard_normal((1, T, d)) for r in rngs])
                 grads, _ = P.backward(cfg, params, caches, g)
-                for li, gl in enumerate(grads):
+                for layer, gl in enumerate(grads):
                     for k in names:
                         with np.errstate(over="ignore", invalid="ignore"):
-                            sq[k][j, li] = (gl[k] ** 2).sum(axis=(1, 2))
+                            sq[k][j, layer] = (gl[k] ** 2).sum(axis=(1, 2))
             for i, s in enumerate(chunk):
-                for li in range(layers):
-                    rec = dict(
-                        config=cfg.name,
-                        paper=cfg.paper,
-                        gamma=gamma,
-                        length=T,
-                        d=d,
-                        seed=s,
-                        layer=li + 1,
-                        probes=probes,
-                    )
+                for layer in range(layers):
+                    rec = dict(config=cfg.name, paper=cfg.paper, gamma=gamma, length=T, d=d, seed=s, layer=layer + 1,
+                               probes=probes)
                     for k in names:
-                        v = sq[k][:, li, i]
+                        v = sq[k][:, layer, i]
                         ok = bool(finite[i] and np.all(np.isfinite(v)))
                         rec[f"grad_{k}"] = float(np.sqrt(v.mean())) if ok else float("nan")
                         if k == "W_V":
-                            rec["rel_se_W_V"] = (
-                                float(v.std(ddof=1) / math.sqrt(probes) / v.mean())
-                                if ok and v.mean() > 0
-                                else float("nan")
-                            )
+                            rec["rel_se_W_V"] = (float(v.std(ddof=1) / math.sqrt(probes) / v.mean())
+                                                 if ok and v.mean() > 0 else float("nan"))
                     records.append(rec)
-    return dict(
-        config=_config("gradient_norms", cfgs, lengths, gammas, layers, seeds, probes=probes), records=records
-    )
+    return dict(config=_config("gradient_norms", cfgs, lengths, gammas, layers, seeds, probes=probes),
+                records=records)
 
 
-def seed_summary(
-    records, value: str = "stable_rank", by=("config", "gamma", "length", "layer"), level: float = 0.95
-) -> list[dict]:
+def seed_summary(records, value: str = "stable_rank", by=("config", "gamma", "length", "layer"),
+                 level: float = 0.95) -> list[dict]:
     """Mean over seeds of ``value`` per group, its standard deviation and a Student-t interval.
 
     NaN values (a stack whose signal overflowed) are counted in ``nan`` and left out.
@@ -206,18 +157,8 @@ def seed_summary(
         mean = float(ok.mean()) if n else float("nan")
         sd = float(ok.std(ddof=1)) if n > 1 else float("nan")
         half = float(stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n)) if n > 1 else float("nan")
-        out.append(
-            dict(
-                zip(by, key, strict=True),
-                value=value,
-                n=n,
-                nan=int(v.size - n),
-                mean=mean,
-                sd=sd,
-                low=mean - half,
-                high=mean + half,
-            )
-        )
+        out.append(dict(zip(by, key), value=value, n=n, nan=int(v.size - n), mean=mean, sd=sd,
+                        low=mean - half, high=mean + half))
     return out
 
 
@@ -230,13 +171,7 @@ def width_slopes(records, config: str, gamma: float, layer: int) -> np.ndarray:
     by_seed: dict = {}
     for r in records:
         v = r["stable_rank"]
-        if (
-            r["config"] == config
-            and r["gamma"] == gamma
-            and r["layer"] == layer
-            and v is not None
-            and np.isfinite(v)
-        ):
+        if r["config"] == config and r["gamma"] == gamma and r["layer"] == layer and v is not None and np.isfinite(v):
             by_seed.setdefault(r["seed"], []).append((r["length"], r["stable_rank"]))
     slopes = []
     for pts in by_seed.values():
@@ -246,11 +181,9 @@ def width_slopes(records, config: str, gamma: float, layer: int) -> np.ndarray:
     return np.array(slopes)
 
 
-WIDTH_RULE = (
-    "rank collapse in width is avoided when the growth exponent of the stable rank with T "
-    "(per-seed least-squares slope of log srank on log T, mean over >= 5 seeds, 95% t-interval) has "
-    "its interval above 0.5; it collapses when the interval lies below 0.25; otherwise inconclusive"
-)
+WIDTH_RULE = ("rank collapse in width is avoided when the growth exponent of the stable rank with T "
+              "(per-seed least-squares slope of log srank on log T, mean over >= 5 seeds, 95% t-interval) has "
+              "its interval above 0.5; it collapses when the interval lies below 0.25; otherwise inconclusive")
 
 
 def width_verdict(records, config: str, gamma: float, layer: int, level: float = 0.95) -> dict:

@@ -7,14 +7,14 @@ from sigprop import cli
 from sigprop.claims import ledger as claims
 from sigprop.claims import rules
 
-
 #: The quick ledger's verdicts: the ledger's own run is the experiment, this test pins its outcome
 #: (a change in any measured number that flips a verdict shows up here).
 QUICK_VERDICTS = {
     "published-form": "refuted", "gaussian-approximation": "refuted", "mean-variance-only": "refuted",
     "small-variance-localizes": "supported", "zero-mean-no-localization": "supported",
     "locater-entropy-loss": "partly", "localization-avoids-collapse": "refuted", "spectral-gap": "partly",
-    "gap-validity-condition": "partly", "rank-collapse-width": "supported", "rank-collapse-depth": "supported", "gap-removal-fix": "partly",
+    "gap-validity-condition": "partly",
+    "rank-collapse-width": "supported", "rank-collapse-depth": "supported", "gap-removal-fix": "partly",
     "real-heads": "inconclusive",
 }
 

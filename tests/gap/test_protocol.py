@@ -1,6 +1,4 @@
-"""[NNT24]'s protocol: names, inputs, draws, forward against its definition, backward by finite
-differences."""
-
+"""[NNT24]'s protocol: names, inputs, draws, forward against its definition, backward by finite differences."""
 import math
 
 import numpy as np
@@ -41,7 +39,7 @@ def test_isometric_inputs_and_weight_laws():
     # moments of 40000 draws: 5 standard errors
     assert abs(G.mean() - P.MARKOV_MEAN) < 5 * math.sqrt(P.MARKOV_VAR / G.size)
     assert abs(G.var() / P.MARKOV_VAR - 1) < 5 * math.sqrt(2 / G.size)
-    e = np.exp(G)  # E e^G = 1, Var e^G = 1
+    e = np.exp(G)                                        # E e^G = 1, Var e^G = 1
     assert abs(e.mean() - 1) < 5 * e.std() / math.sqrt(e.size)
     assert abs(big["W_Q"].var() * 200 - 1) < 5 * math.sqrt(2 / big["W_Q"].size)
     assert abs(big["W_V"].var() - 1) < 5 * math.sqrt(2 / big["W_V"].size)
@@ -61,7 +59,7 @@ def test_forward_matches_the_definition_layer_by_layer():
         X0, params = P.init_params(cfg, [2], T, d, 2)
         xs, _ = P.forward(cfg, params, X0)
         X = X0[0]
-        for p, got in zip(params, xs[1:], strict=True):
+        for p, got in zip(params, xs[1:]):
             if cfg.attention == "markov":
                 E = np.exp(p["G"][0])
                 A = E / E.sum(1, keepdims=True)
@@ -107,7 +105,7 @@ def test_backward_matches_finite_differences(name):
     T, d = 4, 6
     X0, params = P.init_params(cfg, [0, 1], T, d, 3, output_projection=True)
     rng = np.random.default_rng(5)
-    X0 = np.concatenate([2 * X0[:, None], 2.6 * X0[:, None]], axis=1)  # logits of order 1
+    X0 = np.concatenate([2 * X0[:, None], 2.6 * X0[:, None]], axis=1)   # logits of order 1
     for p in params:
         p["W_V"] = p["W_V"] / math.sqrt(d)
         for k in p:
@@ -122,13 +120,13 @@ def test_backward_matches_finite_differences(name):
 
     scale = max(np.linalg.norm(g[k]) for g in grads for k in g)
     checked = 0
-    for li, p in enumerate(params):
+    for layer, p in enumerate(params):
         for k in p:
             if k == "kappa":
                 continue
             num = numerical_gradient(loss, p[k])
-            norm = np.linalg.norm(grads[li][k])
-            assert np.linalg.norm(num - grads[li][k]) <= 1e-6 * norm + 1e-9 * scale, (li, k)
+            norm = np.linalg.norm(grads[layer][k])
+            assert np.linalg.norm(num - grads[layer][k]) <= 1e-6 * norm + 1e-9 * scale, (layer, k)
             checked += norm > 1e-4 * scale
     assert checked >= 2 * len(params)
     assert relative_error(dX0, numerical_gradient(loss, X0)) < 1e-6
