@@ -137,3 +137,14 @@ def test_summary_intervals():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SR.stable_ranks(**dict(dict(configs="A", lengths=[4], gammas=[1.0], layers=1, seeds=[0]), **kwargs))
+
+
+def test_registered_as_a_sweep_study_with_the_same_numbers():
+    from sigprop.sweep.registry import STUDIES
+    from sigprop.sweep.studies import nnt_stable_rank
+
+    study = STUDIES["nnt-stable-rank"]
+    assert study.outputs == {"stable_rank": ("layer",)}
+    cell = nnt_stable_rank("A(X)_perp+skip", 6, 0.5, L=2, seed=123456789012345)
+    direct = SR.stable_ranks("A(X)_perp+skip", lengths=[6], gammas=[0.5], layers=2, seeds=[123456789012345])
+    assert cell["stable_rank"] == [r["stable_rank"] for r in direct["records"]] and len(cell["stable_rank"]) == 3
