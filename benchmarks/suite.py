@@ -82,7 +82,7 @@ def run(quick: bool = False) -> dict:
                machine=dict(platform=platform.platform(), processor=platform.processor(),
                             cpus=os.cpu_count(), python=platform.python_version(), numpy=np.__version__),
                notes=[], peak_mb={})
-    batch = walk.batch_sizes(samples, T * d)[0]
+    batch = next(walk.batch_sizes(samples, T * d))
     for name, dtype in (("", np.float64), ("_float32", np.float32)):
         def mc(dtype=dtype):
             simulate(W, T, samples=samples, seed=1, dtype=dtype)

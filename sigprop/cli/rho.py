@@ -59,7 +59,7 @@ def model_arguments(p: argparse.ArgumentParser, methods: tuple[str, ...] = METHO
 def simulation_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("simulation")
     g.add_argument("--samples", type=a.number(int), default=100_000,
-                   help="number of simulated sequences (>= 2, default 100000)")
+                   help="number of simulated sequences (>= 3, default 100000)")
     g.add_argument("--seed", type=a.seed, default=0, help="random seed (>= 0)")
     g.add_argument("--confidence", type=a.number(float), default=0.95,
                    help="level of the Wilson intervals, in (0, 1)")
@@ -118,12 +118,14 @@ def model(args: argparse.Namespace) -> tuple[dict, object, object]:
 
 
 def _theory(args: argparse.Namespace, cfg: dict, W, sigma, method: str):
+    from sigprop.core.progress import activity
     from sigprop.rho.theory import theory, theory_spectrum
 
-    if W is None:
-        return theory_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"], scale=args.scale,
-                               form=args.form, method=method, shape=args.shape)
-    return theory(W, cfg["length"], step_cov=sigma, scale=args.scale, form=args.form, method=method)
+    with activity(f"{method} rho", method == "exact" and not getattr(args, "no_progress", True)):
+        if W is None:
+            return theory_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"], scale=args.scale,
+                                   form=args.form, method=method, shape=args.shape)
+        return theory(W, cfg["length"], step_cov=sigma, scale=args.scale, form=args.form, method=method)
 
 
 def _profile(prof, method: str) -> dict:

@@ -38,6 +38,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from sigprop.core import checks as _checks
+from sigprop.core.memory import matrices, require
 from sigprop.rho import walk
 from sigprop.rho.spectrum import standard_spectrum
 
@@ -97,6 +98,7 @@ class LogitModel:
         m = _checks.real("m", m)
         v = _checks.real("v", v, minimum=0.0)
         d = _checks.integer("d", d, 1)
+        require(matrices(2 * max(1, np.broadcast(m, v).size), d, d), "d", f"{d} x {d} float64 matrices")
         if d == 1 and np.any(v > 0):
             raise _checks.ArgumentError("v", "must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
         mu = m[..., None] + np.sqrt(v)[..., None] * standard_spectrum(d, shape)
@@ -207,8 +209,11 @@ class LogitModel:
         mu = self._symmetric_spectrum
         c = c * self.w_size
         if mu is not None:
+            require(matrices(3 * max(1, mu[..., 0].size), self.T, 2 * mu.shape[-1]), "T",
+                    f"the chi-square weights of {self.T} positions")
             return symmetric_weights(mu, alpha, beta, c)
         B, d, T = self.B, self.d, self.T
+        require(matrices(3, T, 2 * d) + matrices(1, 2 * d, 2 * d), "T", f"the chi-square weights of {T} positions")
         gamma = np.sqrt(np.clip(alpha - beta * beta, 0.0, None))
         out = np.empty((T, 2 * d))
         step = max(1, _MAX_FLOATS // (4 * d * d))

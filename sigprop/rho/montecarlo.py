@@ -60,6 +60,29 @@ def centered_logits(steps: np.ndarray, W: np.ndarray, c: float,
     return z
 
 
+#: Largest |centered logit| the simulation accepts, as a share of the dtype's range:
+#: products and sums of the logits must stay finite.
+_HEADROOM = 1e-6
+
+
+def _check_range(model, dtype: np.dtype) -> None:
+    """Refuse a model whose logits would overflow ``dtype`` before simulating.
+
+    ``|zc_i| <= 2 c ||W||_F |x_i| |x_T|`` and ``|x_t|^2 <= ||Sigma||_F chi2_d``; with
+    ``chi2_d <= d + 60 sqrt(d) + 200`` (beyond any sample ever drawn) this bounds every
+    logit a run can produce.
+    """
+    d = model.d
+    with np.errstate(over="ignore"):
+        size = float(np.linalg.norm(model.W)) * float(np.linalg.norm(model.Sigma)) * float(model.c)
+        bound = 2.0 * size * (d + 60.0 * np.sqrt(d) + 200.0)
+    top = float(np.finfo(dtype).max) * _HEADROOM
+    if not bound <= top:
+        raise _checks.ArgumentError("W", f"is too large to simulate in {dtype.name}: logits up to about "
+                                         f"{bound:.3g} would overflow (largest accepted {top:.3g}); "
+                                         "scale W or the logit scale down")
+
+
 def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int = 100_000, seed=None,
              batch_size: int | None = None, confidence: float = 0.95,
              progress: bool = False, dtype: DTypeLike = np.float64) -> Simulation:
@@ -71,7 +94,8 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
         As in :func:`sigprop.rho.theory.theory`: an array with ``T`` and the keywords, or
         a :class:`~sigprop.rho.logits.LogitModel` alone.
     samples : int
-        Number of independent sequences, ``>= 2``.
+        Number of independent sequences, ``>= 3`` (two samples give no standard error of
+        the variance: their fourth and squared second moments coincide).
     seed : int or None
         Seed of ``numpy.random.default_rng``; the same seed gives the same numbers.
     batch_size : int, optional
@@ -90,21 +114,23 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     """
     model = as_model(W, T, step_cov, scale).single("simulation")
     T, d = model.T, model.d
-    samples = _checks.integer("samples", samples, 2)
+    samples = _checks.integer("samples", samples, 3)
     _checks.real("confidence", confidence, positive=True, maximum=1.0, open_max=True)   # before the work
     if batch_size is not None:
         batch_size = _checks.integer("batch_size", batch_size, 1)
     c = float(model.c)
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise _checks.ArgumentError("dtype", f"must be float32 or float64, got {dtype}")
+    dtype = _checks.dtype("dtype", dtype)
+    _checks.seed("seed", seed)
+    _checks.real("confidence", confidence, positive=True, maximum=1.0, open_max=True)
+    _check_range(model, dtype)
     W = model.W.astype(dtype)
     factor = model.step_factor
     factor = None if factor is None else factor.astype(dtype)
     moments = Moments()
     inside = np.zeros(T, dtype=np.int64)
-    with progress_bar(samples, progress, unit="seq", desc="simulating") as bar:
-        for steps in walk.standard_steps(samples, T, d, seed=seed, batch_size=batch_size, dtype=dtype):
+    batches = walk.standard_steps(samples, T, d, seed=seed, batch_size=batch_size, dtype=dtype)
+    with progress_bar(samples, progress, unit="seq", desc="simulating") as bar, np.errstate(over="raise"):
+        for steps in batches:
             zc = centered_logits(steps, W, c, factor)
             inside += np.count_nonzero((zc > 0) & (zc < 1), axis=0)
             moments.add(zc)

@@ -62,8 +62,9 @@ def band_probability(mean, variance) -> np.ndarray:
     that probabilities far below ``1e-16`` keep their relative precision.  For
     ``variance == 0`` the value is the exact ``1[0 < mean < 1]``.
     """
-    mean = np.asarray(mean, dtype=float)
-    sd = np.sqrt(np.asarray(variance, dtype=float))
+    mean = _checks.real("mean", mean)
+    sd = np.sqrt(_checks.real("variance", variance, minimum=0.0))
+    mean, sd = np.broadcast_arrays(mean, sd)
     return _band(mean, sd, np.ones_like(sd), mean)
 
 
