@@ -181,6 +181,9 @@ STUDIES: dict[str, Study] = {
          "kappa_predicted": (), "predicted_layer_factor": ()},
         {"variant": VARIANT, "layer": LAYER, "attention_layer": ATTENTION_LAYER},
         "rank collapse and gradients through depth (sigprop.gap.collapse.depth)"),
+    "nnt-stable-rank": Study(
+        "sigprop.sweep.studies:nnt_stable_rank", ("config", "T", "gamma", "L"), {"stable_rank": ("layer",)},
+        {"layer": LAYER}, "[NNT24]'s protocol: stable rank of X_l X_l^T, l = 0..L (sigprop.gap.stable_rank)"),
     "training": Study(
         "sigprop.sweep.studies:training", None,
         {**{f"final_{k}": () for k in _FINAL}, **{f"history_{k}": ("record",) for k in HISTORY}},
