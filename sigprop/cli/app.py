@@ -228,8 +228,8 @@ def main(argv: list[str] | None = None) -> int:
             from sigprop.core.results import write_json
             _write(failed, "--out", args.out, lambda: write_json(args.out, result))
         if cmd.plot and getattr(args, "plot", None):
-            plotting = importlib.import_module("sigprop.plotting")
-            _write(failed, "--plot", args.plot, lambda: getattr(plotting, cmd.plot)(result, args.plot))
+            draw = getattr(importlib.import_module("sigprop.plotting"), cmd.plot)
+            _write(failed, "--plot", args.plot, lambda: draw(result, args.plot))
         for key in cmd.transient:
             result.pop(key, None)
         text = _render(result, args.format, cmd)

@@ -60,6 +60,37 @@ def centered_logits(steps: np.ndarray, W: np.ndarray, c: float,
     return z
 
 
+def general_logits(standard: np.ndarray, model, dtype=np.float64) -> np.ndarray:
+    """Centered logits for any data model of a :class:`~sigprop.rho.logits.LogitModel`.
+
+    ``standard`` (``b x T x d``, i.i.d. ``N(0, 1)``) becomes the tokens
+    ``X = mu_x + L_K Z L_Sigma^T`` (``L_K L_K^T = K``, ``L_Sigma L_Sigma^T = Sigma``), so that
+    ``Cov(x_i, x_j) = K_ij Sigma``; then ``z_i = c x_i^T W x_q`` and
+    ``zc_i = z_i - sum_j m_qj z_j`` with the centering weights of the model (all tokens,
+    or ``1..q`` when causal; masked positions ``i > q`` are 0).  Returns ``(b, T)``, or
+    ``(b, T, T)`` indexed ``[:, q - 1, i - 1]`` for ``query="all"``.
+    """
+    T = model.T
+    X = np.matmul(model.data_factor.astype(dtype), standard)
+    if model.step_factor is not None:
+        X = X @ model.step_factor.T.astype(dtype)
+    if model.token_mean is not None:
+        X += model.token_mean.astype(dtype)
+    c = np.dtype(dtype).type(float(model.c))
+    Wx = X @ model.W.T.astype(dtype)                          # rows W x_j
+    j = np.arange(1, T + 1)
+    if model.query == "all":
+        z = c * np.matmul(Wx, X.swapaxes(1, 2))               # z[:, q-1, i-1] = c x_i^T W x_q
+        inside = (j[None, :] <= j[:, None]) if model.causal else np.ones((T, T), dtype=bool)
+    else:
+        q = model.query
+        z = c * np.matmul(X, Wx[:, q - 1, :, None])[:, :, 0]  # z[:, i-1] = c x_i^T W x_q
+        inside = (j <= q) if model.causal else np.ones(T, dtype=bool)
+    weights = inside / inside.sum(axis=-1, keepdims=True)
+    z -= np.sum(z * weights, axis=-1, keepdims=True)
+    return np.where(inside, z, 0.0)
+
+
 #: Largest |centered logit| the simulation accepts, as a share of the dtype's range:
 #: products and sums of the logits must stay finite.
 _HEADROOM = 1e-6
@@ -127,17 +158,22 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     factor = model.step_factor
     factor = None if factor is None else factor.astype(dtype)
     moments = Moments()
-    inside = np.zeros(T, dtype=np.int64)
+    shape = (T,) if model.query != "all" else (T, T)
+    inside = np.zeros(shape, dtype=np.int64)
+    if not model.is_walk and batch_size is None:          # a sample holds T d numbers and the logits
+        batch_size = max(1, walk.BATCH_ELEMENTS // (T * d + int(np.prod(shape))))
     batches = walk.standard_steps(samples, T, d, seed=seed, batch_size=batch_size, dtype=dtype)
     with progress_bar(samples, progress, unit="seq", desc="simulating") as bar, np.errstate(over="raise"):
         for steps in batches:
-            zc = centered_logits(steps, W, c, factor)
+            zc = (centered_logits(steps, W, c, factor) if model.is_walk
+                  else general_logits(steps, model, dtype))
             inside += np.count_nonzero((zc > 0) & (zc < 1), axis=0)
             moments.add(zc)
             bar.update(steps.shape[0])
     mean, variance, mean_se, variance_se = moments.result()
     low, high = wilson_interval(inside, samples, confidence)
-    config = dict(T=T, scale=model.scale, samples=samples, seed=seed, confidence=confidence, dtype=dtype.name)
+    config = dict(T=T, scale=model.scale, samples=samples, seed=seed, confidence=confidence, dtype=dtype.name,
+                  **({} if model.is_walk else model.data_config))
     return Simulation(np.arange(1, T + 1), mean, variance, inside / samples, config,
                       ci_low=low, ci_high=high, mean_se=mean_se, variance_se=variance_se,
                       samples=samples)

@@ -42,7 +42,8 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None, form: str = "f
         return _finite(exact.theory(model), "W")
     with np.errstate(over="ignore"):
         parts = propagation.model_parts(model, form == "limit")
-        prof = propagation._profile(*parts, dict(T=model.T, form=form, scale=model.scale, method="gaussian"))
+        prof = propagation._profile(*parts, dict(T=model.T, form=form, scale=model.scale, method="gaussian",
+                                                 **({} if model.is_walk else model.data_config)))
     return _finite(prof, "W")
 
 

@@ -60,7 +60,7 @@ def test_validate_non_symmetric_weights(capsys, tmp_path):
     code, out, err = run(capsys, "validate", "--weights", str(tmp_path / "W.npy"), "--length", "10",
                          "--samples", "100000", "--seed", "0", "--format", "json")
     res = json.loads(out)
-    assert code == 0 and "simulating" not in err       # stderr is not a terminal: no progress (docs/contract.md)
+    assert code == 0 and "simulating" not in err       # no progress bar: stderr is not a terminal here
     assert res["config"]["symmetric"] is False
     z = bonferroni_z(1e-3, 20)
     assert res["mean_max_z"] <= z and res["variance_max_z"] <= z
