@@ -174,7 +174,7 @@ def error_bound(d: ArrayLike) -> np.ndarray:
 
 
 #: ``|rho_saddlepoint - rho_exact| <= BOUND_COEFFICIENT / d`` over the measured grid.
-BOUND_COEFFICIENT = 0.02
+BOUND_COEFFICIENT = 0.15
 
 
 def theory(W, T: int | None = None, *, step_cov=None, scale=None, order: int = 2) -> Profile:
