@@ -258,7 +258,7 @@ def run(quick: bool = False) -> dict:
     out["saddlepoint_ms_per_position"] = 1e3 * t_sp / Te
     out["saddlepoint_max_error"] = float(np.abs(saddlepoint.band(lam) - reference).max())
 
-    out.update(_startup(3 if quick else 10))
+    out.update(_startup(1 if quick else 10))
     load_end = _load()
     out["machine"]["load"]["end"] = load_end
     busy = max([x[0] for x in (load_start, load_end) if x] or [0.0])

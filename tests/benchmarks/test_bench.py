@@ -11,8 +11,8 @@ import sys
 
 def test_bench_quick_json():
     # one quick run with --check: its structure only (speed is never asserted)
-    proc = subprocess.run([sys.executable, "-m", "sigprop.cli", "bench", "--quick", "--check", "--format", "json"],
-                          capture_output=True, text=True, timeout=900)
+    cmd = [sys.executable, "-m", "sigprop.cli", "bench", "--quick", "--check", "--format", "json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     res = json.loads(proc.stdout)
     from sigprop_benchmarks import suite
     first_round = ("mc_over_rng", "mc_over_torch", "train_step_over_torch", "closed_form_evals_per_s",

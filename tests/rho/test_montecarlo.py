@@ -155,7 +155,7 @@ def test_threaded_simulation_depends_only_on_seed_and_streams():
     assert np.allclose(runs[0].mean, runs[2].mean, rtol=1e-12, atol=1e-14)
     seq = np.random.SeedSequence(7)
     assert np.array_equal(M.simulate(W, 8, samples=3001, seed=seq, threads=3).rho,
-                          M.simulate(W, 8, samples=3001, seed=seq, threads=3).rho)   # seed object not consumed
+                          M.simulate(W, 8, samples=3001, seed=seq, threads=3).rho)   # seed not consumed
     other = M.simulate(W, 8, samples=3001, seed=7, threads=2)
     assert not np.array_equal(other.rho, runs[0].rho) and other.config["threads"] == 2
 
