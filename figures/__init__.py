@@ -10,7 +10,7 @@ import argparse
 import importlib
 from pathlib import Path
 
-SCRIPTS = ("rho_profiles", "theory_vs_mc", "training", "spectral_gap", "gaussian_error")
+SCRIPTS = ("rho_profiles", "theory_vs_mc", "training", "spectral_gap", "gaussian_error", "gap_validity")
 
 
 def make_all(out, quick: bool = False, progress: bool = False) -> list[str]:

@@ -237,3 +237,50 @@ def heads_figure(result: dict, path) -> None:
                  f"T = {cfg['length']}", fontsize=10)
     fig.tight_layout()
     save(fig, path)
+
+
+_VALIDITY_MARK = {"holds": "", "fails": "x", "undecided": "?"}
+
+
+def validity_figure(result: dict, path) -> None:
+    """The gap's validity map: mean ratio measured/predicted per ``(sigma, T)`` for each
+    quantity (grey scale centred on 1; ``x`` fails, ``?`` undecided, blank holds), and the
+    ``sigma_2`` diagnostic: ratio to the edge against the largest entry over the edge.
+
+    ``result`` is :func:`sigprop.gap.validity.region` output."""
+    plt = _pyplot()
+    cfg = result["config"]
+    sig, Ts = cfg["sigmas"], cfg["lengths"]
+    names = dict(sigma_1="$\\sigma_1$", sigma_2="$\\sigma_2$", eig_2="$|\\lambda_2|$", kappa="$\\kappa$")
+    fig, axes = plt.subplots(1, 5, figsize=(19, 3.9))
+    tol = cfg["tol"]
+    for ax, (k, label) in zip(axes, names.items()):
+        m = np.asarray(result[k]["mean"])
+        im = ax.imshow(np.log2(m), cmap="RdGy_r", vmin=-1, vmax=1, origin="lower", aspect="auto")
+        for i in range(len(sig)):
+            for j in range(len(Ts)):
+                v = result[k]["verdict"][i][j]
+                ax.text(j, i, f"{m[i, j]:.2f}{_VALIDITY_MARK[v]}", ha="center", va="center", fontsize=6.5,
+                        color="w" if abs(np.log2(m[i, j])) > 0.6 else "k")
+        ax.set_xticks(range(len(Ts)), [str(t) for t in Ts], fontsize=7, rotation=45)
+        ax.set_yticks(range(len(sig)), [f"{s:g}" for s in sig], fontsize=7)
+        ax.set(xlabel="T", ylabel="$\\sigma$", title=f"{label}: measured / predicted")
+        ax.grid(False)
+    fig.colorbar(im, ax=axes[3], label="log$_2$ ratio", shrink=0.8)
+    ax = axes[4]
+    x = np.asarray(result["largest_entry_ratio"]["mean"])
+    y = np.asarray(result["sigma_2"]["mean"])
+    for i, s in enumerate(sig):
+        ax.plot(2 * x[i], y[i], "o-", ms=3, lw=0.8, color=str(0.75 * i / max(len(sig) - 1, 1)),
+                label=f"$\\sigma$ = {s:g}")
+    th = np.linspace(0.0, max(2.0, 2.1 * x.max()), 400)[1:]
+    ax.plot(th, np.where(th > 1, (th + 1 / th) / 2, 1.0), "k--", lw=1.2,
+            label="one spike: ($\\theta$+1/$\\theta$)/2 for $\\theta$ > 1")
+    ax.axhspan(1 - tol, 1 + tol, color="0.85", zorder=0)
+    ax.set(xlabel="$\\theta$ = largest entry / (s/$\\sqrt{T}$)",
+           ylabel="$\\sigma_2$ / (2s/$\\sqrt{T}$)", title="$\\sigma_2$ and the largest entry")
+    ax.legend(fontsize=6.5, loc="upper left")
+    fig.suptitle(f"random Markov attention: where the spectral-gap predictions hold to {100 * tol:g}% "
+                 f"({cfg['seeds']} seeds per cell, {100 * cfg['confidence']:g}% t-intervals)", fontsize=10)
+    fig.tight_layout()
+    save(fig, path)

@@ -28,6 +28,7 @@ from sigprop.claims import rules
 from sigprop.claims.statistics import bootstrap_interval, bonferroni_z, holm, t_interval, welch
 from sigprop.gap import collapse as rankcollapse
 from sigprop.gap import spectra as gap
+from sigprop.gap import validity
 from sigprop.model.locater_sweep import sweep
 from sigprop.model.train import TrainConfig
 from sigprop.rho.localization import localization_metrics
@@ -309,6 +310,23 @@ def spectral_gap(ctx):
                       "predicted bulk edge 2 s/sqrt(T) and radius s/sqrt(T) (10% band), and the slope of sigma_2 "
                       "against T on log scales (predicted -1/2, band +-0.1)",
                 numbers=numbers, decision=rules.intervals(parts))
+
+
+@register("gap-validity-condition", source="[NNT24] (docs/theory.md §6, docs/gap.md)", evidence="simulation",
+          claim="The random-matrix predictions of the spectral gap (sigma_1, the bulk edge sigma_2, the bulk radius "
+                "|eig_2|) hold where e^(sigma^2) << T, the regime the gap analysis assumes.")
+def gap_validity_condition(ctx):
+    sigmas, Ts = (0.5, 1.0, 1.5), ((64, 256) if ctx.quick else (64, 256, 1024))
+    reg = validity.region(validity.measure(sigmas, Ts, seeds=MIN_SEEDS, seed=7))
+    inside = [(i, j) for i, s in enumerate(sigmas) for j, T in enumerate(Ts) if T >= 10 * np.exp(s * s)]
+    cells = {q: [reg[q]["verdict"][i][j] for i, j in inside] for q in ("sigma_1", "sigma_2", "eig_2")}
+    return dict(check=f"random Markov attention, sigma in {list(sigmas)}, T in {list(Ts)}, {MIN_SEEDS} seeds per "
+                      f"cell: ratio measured/predicted of each quantity; a cell holds when its 95% t-interval lies "
+                      f"in [0.95, 1.05] (sigprop.gap.validity); cells with T >= 10 e^(sigma^2) ('<<' read as a "
+                      f"factor 10): {[(sigmas[i], Ts[j]) for i, j in inside]}",
+                numbers=dict(cells=cells, from_length={q: reg[q]["from_length"] for q in cells},
+                             sigmas=list(sigmas), lengths=list(Ts)),
+                decision=rules.within_condition(cells, "T >= 10 e^(sigma^2)"))
 
 
 @register("rank-collapse-width", source="[NNT24] (docs/theory.md §6)", evidence="simulation",

@@ -92,6 +92,24 @@ def intervals(parts: list[dict], *, interval: str = "95% t-interval over seeds")
     return Decision(verdict, reason, rule)
 
 
+def within_condition(cells: dict[str, list[str]], condition: str) -> Decision:
+    """Cells of a validity map that satisfy a stated condition: does each prediction hold there?
+
+    ``cells`` maps a prediction's name to the verdicts (``holds``, ``fails``, ``undecided``)
+    of the map's cells that satisfy ``condition``.  A cell that holds counts as inside its
+    band, one that fails as outside, an undecided one as straddling; verdict by
+    :func:`combine` over every cell of every prediction.
+    """
+    statuses = [{"holds": "inside", "fails": "outside"}.get(v, "straddles")
+                for verdicts in cells.values() for v in verdicts]
+    verdict = combine(statuses)
+    reason = "; ".join(f"{name}: {vs.count('holds')} of {len(vs)} cells hold, {vs.count('fails')} fail"
+                       for name, vs in cells.items())
+    rule = (f"over the cells of the map where {condition}: every cell of every prediction holds -> supported; "
+            "every cell fails -> refuted; some hold and some fail -> partly; otherwise -> inconclusive")
+    return Decision(verdict, reason, rule)
+
+
 # --- Monte Carlo against closed forms -------------------------------------------------
 
 def closed_form_vs_monte_carlo(published_z: float, derived_z: float, comparisons: int,

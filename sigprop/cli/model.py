@@ -20,12 +20,13 @@ from sigprop.cli.render import View
 TASKS = ("teacher", "next-token")
 ATTENTIONS = ("softmax", "pwl")
 OPTIMIZERS = ("adam", "sgd")
+LOCATER_VARIANTS = ("frobenius", "symmetric", "complex", "complex-abs")   # sigprop.model.locater.VARIANTS
 
 TRAIN_FLAGS = {"task": "--task", "attention": "--attention", "steps": "--steps", "d": "--dim",
                "d_k": "--dk", "T": "--length", "batch": "--batch", "optimizer": "--optimizer",
                "lr": "--lr", "log_every": "--log-every", "probe": "--probe",
                "teacher_mean": "--teacher-mean", "teacher_var": "--teacher-var", "locater": "--locater",
-               "seed": "--seed"}
+               "locater_variant": "--locater-variant", "locater_mean": "--locater-mean", "seed": "--seed"}
 
 HISTORY = ("step", "train_loss", "heldout_loss", "eig_mean", "eig_var", "attention_entropy",
            "profile_distance", "rank_residual", "max_attention")
@@ -53,6 +54,11 @@ def training_arguments(p: argparse.ArgumentParser, task: str = "teacher") -> Non
                    help="held-out sequences measured at every record")
     g.add_argument("--teacher-mean", type=a.number(float), default=0.5)
     g.add_argument("--teacher-var", type=a.number(float), default=0.1)
+    g.add_argument("--locater-variant", choices=LOCATER_VARIANTS, default="frobenius",
+                   help="which spread LocAteR penalizes (docs/locater.md; default frobenius)")
+    g.add_argument("--locater-mean", default="task", metavar="task|initial|VALUE",
+                   help="the eigenvalue mean LocAteR holds exactly: where the task moves it (default), "
+                        "its initial value, or a number")
     a.progress(g)
 
 
@@ -63,7 +69,15 @@ def train_config(args: argparse.Namespace, **extra):
                        d_k=None if args.full_rank else args.dk, T=args.length, batch=args.batch,
                        steps=args.steps, optimizer=args.optimizer, lr=args.lr,
                        log_every=args.log_every, probe=args.probe, teacher_mean=args.teacher_mean,
-                       teacher_var=args.teacher_var, **extra)
+                       teacher_var=args.teacher_var, locater_variant=args.locater_variant,
+                       locater_mean=_mean_mode(args.locater_mean), **extra)
+
+
+def _mean_mode(text: str) -> str | float:
+    try:
+        return float(text)
+    except ValueError:
+        return text                   # "task", "initial", or refused by TrainConfig
 
 
 def _train_arguments(p: argparse.ArgumentParser) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import ndtri
+from scipy.special import ndtri, stdtrit
 
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike
@@ -37,6 +37,26 @@ def wilson_interval(successes: ArrayLike, n: ArrayLike,
     center = (p + z * z / (2 * n)) / denom
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
+
+
+def t_interval(values, confidence: float = 0.95, axis: int = -1):
+    """Mean of ``values`` along ``axis`` and its Student-t interval.
+
+    With ``n`` values, sample standard deviation ``sd`` and ``t`` the two-sided
+    quantile of Student's t with ``n - 1`` degrees of freedom::
+
+        mean +- t sd / sqrt(n)
+
+    Returns ``(mean, low, high)``; vectorized over the other axes.  Needs ``n >= 2``.
+    """
+    x = np.moveaxis(np.asarray(values, dtype=float), axis, -1)
+    n = x.shape[-1]
+    if n < 2:
+        raise ValueError(f"values must hold at least 2 samples along axis {axis}, got {n}")
+    confidence = float(_checks.real("confidence", confidence, positive=True, maximum=1.0, open_max=True))
+    mean = x.mean(axis=-1)
+    half = stdtrit(n - 1, 0.5 + confidence / 2) * x.std(axis=-1, ddof=1) / np.sqrt(n)
+    return mean, mean - half, mean + half
 
 
 class Moments:

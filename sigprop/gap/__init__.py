@@ -1,6 +1,7 @@
 """[NNT24]: the spectral gap of softmax attention, rank collapse and the fix.
 
 ``spectra`` (random Markov and key-query attention matrices, their outlier and bulk, and
-the predictions) and ``collapse`` (rank collapse in width and depth, with the gap kept,
-removed, or removed and rescaled).
+the predictions), ``validity`` (where the predictions hold: measured/predicted over a grid of
+``sigma`` and ``T`` with seeds and intervals) and ``collapse`` (rank collapse in width and
+depth, with the gap kept, removed, or removed and rescaled).
 """

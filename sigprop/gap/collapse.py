@@ -1,8 +1,8 @@
-"""Rank collapse in width and depth, and the spectral-gap fix [NNT24] (docs/theory.md §6).
+"""Rank collapse in width and depth, and the spectral-gap fix [NNT24] (``docs/theory.md`` §6).
 
 Inputs share a common row plus independent noise, as real token embeddings do:
 ``X = 1 b^T + Z`` with ``b ~ N(0, common^2 I_d)`` and ``Z_ij ~ N(0, noise^2)``.
-Distance to rank one: :func:`sigprop.collapse.rank_residual`,
+Distance to rank one: :func:`sigprop.model.measures.rank_residual`,
 ``r(Y) = ||Y - 1 ybar^T||_F / ||Y||_F``.
 
 Three variants of the attention matrix ``A`` mix the values:
@@ -56,7 +56,7 @@ def bulk_rescale(A: np.ndarray) -> float:
 
     NaN when ``A = U`` exactly (no bulk left: the input has collapsed to rank one).
     """
-    norm = np.linalg.norm(A - 1.0 / A.shape[-1])
+    norm = np.linalg.norm(att.remove_gap(A))
     return float(np.sqrt(A.shape[-1]) / norm) if norm > 0 else float("nan")
 
 
@@ -67,7 +67,7 @@ def mix(A: np.ndarray, variant: str) -> np.ndarray:
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
     kappa = bulk_rescale(A) if variant == "rescaled" else 1.0
-    return np.nan_to_num(kappa) * (A - 1.0 / A.shape[-1])
+    return att.remove_gap(A, scale=np.nan_to_num(kappa))
 
 
 def predicted_width(T: ArrayLike, sigma: ArrayLike, d: int, common: float, noise: float,

@@ -123,9 +123,20 @@ def uniform(shape, allowed) -> np.ndarray:
     return allowed / allowed.sum(axis=-1, keepdims=True)
 
 
+def remove_gap(A: np.ndarray, allowed=None, scale: float = 1.0) -> np.ndarray:
+    """The spectral-gap fix of [NNT24]: ``scale (A - U)``, ``U`` the uniform attention.
+
+    ``U = 1 1^T / T`` without a mask (:func:`uniform`); its rows, like those of ``A``,
+    sum to 1, so the rows of the result sum to 0 and the outlier eigenvalue 1 is gone
+    (``docs/theory.md`` §6).  The one implementation of gap removal in the package.
+    """
+    A = np.asarray(A, dtype=float)
+    return scale * (A - uniform(A.shape, allowed))
+
+
 def mixing(A: np.ndarray, allowed, cfg: Config) -> np.ndarray:
     """The matrix that mixes the values: ``A``, or ``gap_scale (A - U)`` with the gap removed."""
-    return cfg.gap_scale * (A - uniform(A.shape, allowed)) if cfg.remove_gap else A
+    return remove_gap(A, allowed, cfg.gap_scale) if cfg.remove_gap else A
 
 
 def forward(params: dict, X: np.ndarray, cfg: Config):

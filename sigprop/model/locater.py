@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sigprop.core import checks as _checks
+
 VARIANTS = ("frobenius", "symmetric", "complex", "complex-abs")
 DEFAULT = "frobenius"
 
@@ -47,7 +49,7 @@ DEFAULT = "frobenius"
 def check_variant(variant: str) -> str:
     """``variant`` if it is one of :data:`VARIANTS`, else a one-line ``ValueError``."""
     if variant not in VARIANTS:
-        raise ValueError(f"locater_variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+        raise _checks.ArgumentError("locater_variant", f"must be one of {', '.join(VARIANTS)}, got {variant!r}")
     return variant
 
 

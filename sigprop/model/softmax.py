@@ -74,13 +74,7 @@ def pwl_softmax_jacobian(z, allowed=None) -> np.ndarray:
 
 def pwl_softmax_vjp(z, dp, allowed=None) -> np.ndarray:
     """``J^T dp``: ``dz_j = a_j (m_j dp_j - (1/n) sum_i m_i dp_i)``, ``m`` the linear regime."""
-    z = np.asarray(z, dtype=float)
-    g = linear_regime(z, allowed) * dp
-    if allowed is None:
-        return g - g.mean(axis=-1, keepdims=True)
-    allowed = np.broadcast_to(allowed, z.shape)
-    n = allowed.sum(axis=-1, keepdims=True)
-    return np.where(allowed, g - g.sum(axis=-1, keepdims=True) / n, 0.0)
+    return centered(linear_regime(z, allowed) * dp, allowed)
 
 
 def _diag(p: np.ndarray) -> np.ndarray:

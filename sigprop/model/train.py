@@ -104,8 +104,8 @@ class TrainConfig:
         locater.check_variant(self.locater_variant)
         if self.locater_mean not in LOCATER_MEANS and (
                 isinstance(self.locater_mean, (str, bool)) or not np.isfinite(float(self.locater_mean))):
-            raise ValueError(f"locater_mean must be 'task', 'initial' or a finite number, "
-                             f"got {self.locater_mean!r}")
+            raise _checks.ArgumentError("locater_mean", f"must be 'task', 'initial' or a finite number, "
+                                                        f"got {self.locater_mean!r}")
         _checks.real("teacher_mean", self.teacher_mean)
         _checks.real("teacher_var", self.teacher_var, minimum=0.0)
         _checks.real("init_scale", self.init_scale, positive=True)

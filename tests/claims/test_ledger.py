@@ -14,7 +14,7 @@ QUICK_VERDICTS = {
     "published-form": "refuted", "gaussian-approximation": "refuted", "mean-variance-only": "refuted",
     "small-variance-localizes": "supported", "zero-mean-no-localization": "supported",
     "locater-entropy-loss": "partly", "localization-avoids-collapse": "refuted", "spectral-gap": "partly",
-    "rank-collapse-width": "supported", "rank-collapse-depth": "supported", "gap-removal-fix": "partly",
+    "gap-validity-condition": "partly", "rank-collapse-width": "supported", "rank-collapse-depth": "supported", "gap-removal-fix": "partly",
     "real-heads": "inconclusive",
 }
 
@@ -95,9 +95,9 @@ def test_figures_quick(capsys, tmp_path):
     written = capsys.readouterr().out.split()
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))
     pdfs = sorted(p.name for p in tmp_path.glob("*.pdf"))
-    assert len(pngs) == 9 and [p[:-4] for p in pngs] == [p[:-4] for p in pdfs]
+    assert len(pngs) == 10 and [p[:-4] for p in pngs] == [p[:-4] for p in pdfs]
     assert all((tmp_path / p).stat().st_size > 10_000 for p in pngs)
-    assert sum(w.endswith(".png") for w in written) == 9
+    assert sum(w.endswith(".png") for w in written) == 10
 
 
 def test_claims_table_shows_rule_and_evidence(capsys, monkeypatch):

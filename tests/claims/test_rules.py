@@ -204,3 +204,12 @@ def test_negative_correlations_flips():
 def test_a_decision_rejects_unknown_verdicts():
     with pytest.raises(ValueError, match="verdict must be one of"):
         rules.Decision("maybe", "r", "rule")
+
+
+def test_within_condition_flips():
+    assert rules.within_condition({"a": ["holds", "holds"], "b": ["holds"]}, "c").verdict == "supported"
+    assert rules.within_condition({"a": ["fails", "fails"], "b": ["fails"]}, "c").verdict == "refuted"
+    assert rules.within_condition({"a": ["holds", "fails"]}, "c").verdict == "partly"
+    assert rules.within_condition({"a": ["holds", "undecided"]}, "c").verdict == "inconclusive"
+    d = rules.within_condition({"sigma_2": ["holds", "fails", "fails"]}, "T >= 10")
+    assert "1 of 3 cells hold, 2 fail" in d.reason and "T >= 10" in d.rule

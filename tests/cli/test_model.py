@@ -55,3 +55,23 @@ def test_sweep_table(capsys):
     assert code == 0 and len(out) == 4                     # title, header, one row per lambda
     assert out[0].startswith("# task = next-token") and out[1].split()[:2] == ["lambda", "eig_mean"]
     assert [float(line.split()[0]) for line in out[2:]] == [0.0, 0.5]
+
+
+def test_locater_variant_and_mean_reach_the_run(tmp_path):
+    out = tmp_path / "run.json"
+    assert cli.main(["train", "--steps", "4", "--log-every", "2", "--probe", "16", "--locater", "0.5",
+                     "--locater-variant", "symmetric", "--locater-mean", "initial", "--format", "json",
+                     "--no-progress", "--out", str(out)]) == 0
+    cfg = json.loads(out.read_text())["config"]
+    assert cfg["locater_variant"] == "symmetric" and cfg["locater_mean"] == "initial"
+
+
+@pytest.mark.parametrize("flag, value", [("--locater-mean", "banana"), ("--locater-variant", "nope")])
+def test_bad_locater_choices_are_refused(flag, value, capsys):
+    try:                              # argparse exits; an API refusal returns
+        code = cli.main(["train", "--steps", "1", flag, value, "--no-progress"])
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and flag in err

@@ -145,12 +145,13 @@ def test_choices_agree_with_the_api():
     from sigprop.cli import model as model_cli
     from sigprop.cli import rho as rho_cli
     from sigprop.gap import collapse, spectra
-    from sigprop.model import attention, optim, train
+    from sigprop.model import attention, locater, optim, train
     from sigprop.rho import spectrum, theory
 
     assert rho_cli.SHAPES == spectrum.SHAPES and rho_cli.FORMS == theory.FORMS and rho_cli.METHODS == theory.METHODS
     assert model_cli.TASKS == train.TASKS and model_cli.ATTENTIONS == attention.ATTENTIONS
     assert set(model_cli.OPTIMIZERS) == set(optim.OPTIMIZERS)
+    assert model_cli.LOCATER_VARIANTS == locater.VARIANTS
     assert gap_cli.MODELS == spectra.MODELS and gap_cli.VARIANTS == collapse.VARIANTS
 
 

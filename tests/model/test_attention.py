@@ -4,10 +4,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scipy.optimize import linear_sum_assignment
+
 from sigprop.model import attention as att
 from sigprop.model import gradcheck
 from sigprop.model import optim
-from sigprop.rho import spectrum
+from sigprop.model.softmax import softmax
 from sigprop.rho import walk
 
 
@@ -61,8 +63,25 @@ def test_logits_follow_the_spec_convention():
     assert np.allclose(Z[1, 2], 0.7 * X[1, 2] @ W @ X[1, -1])
 
 
-@pytest.mark.parametrize("kwargs, message", [(dict(d=0), "d must be"),
-                                             (dict(d=4, attention="relu"), "attention"),
+@given(st.integers(2, 30), st.floats(0.1, 3), st.booleans(), st.integers(0, 2**31))
+def test_gap_removal_takes_out_the_outlier_and_keeps_the_rest(T, sigma, causal, seed):
+    # Brauer: for A 1 = 1, A - 1 w^T with w^T 1 = 1 has eigenvalues {0} u (those of A without the 1)
+    Z = sigma * np.random.default_rng(seed).standard_normal((T, T))
+    allowed = att.causal_mask(T) if causal else None
+    A = softmax(Z, allowed)
+    R = att.remove_gap(A, allowed, scale=1.3)
+    assert np.allclose(R.sum(axis=1), 0, atol=1e-12)
+    if causal:
+        assert np.allclose(np.triu(R, 1), 0)                 # the mask is kept
+    else:
+        ev_A = np.linalg.eigvals(A)
+        want = np.append(np.delete(ev_A, np.argmin(np.abs(ev_A - 1))), 0)
+        got = np.linalg.eigvals(R / 1.3)
+        rows, cols = linear_sum_assignment(np.abs(want[:, None] - got[None, :]))
+        assert np.abs(want[rows] - got[cols]).max() < 1e-6
+
+
+@pytest.mark.parametrize("kwargs, message", [(dict(d=0), "d must be"), (dict(d=4, attention="relu"), "attention"),
                                              (dict(d=4, mode="first"), "mode"),
                                              (dict(d=4, causal=True), "causal")])
 def test_bad_configurations_are_refused(kwargs, message):

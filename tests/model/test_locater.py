@@ -1,7 +1,7 @@
 """LocAteR: the penalty variants, their exact gradients, and the mean held exactly in training."""
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 
 from sigprop.model import attention as att

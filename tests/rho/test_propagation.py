@@ -130,10 +130,14 @@ def test_grid_call_broadcasts_like_pointwise_calls(m0, v0, d):
     assert np.allclose(grid[1, 2], theory_spectrum(m0 + 0.5, v0 + 2.0, d, 16).rho)
 
 
-def test_zero_mean_profile_peaks_in_the_middle_and_is_symmetric():
-    rho = theory_spectrum(0.0, 1.0, 64, 128).rho
-    assert np.allclose(rho, rho[::-1])
-    assert np.all(theory_spectrum(0.0, 1.0, 64, 128).mean == 0)
+@given(st.floats(0.01, 4), st.integers(2, 64), st.integers(2, 300))
+def test_zero_mean_profile_peaks_in_the_middle_and_is_symmetric(v, d, T):
+    # m = 0: v_i ~ alpha_i + beta_i^2 is smallest in the middle, so rho_i = Phi(1/sd_i) - 1/2 peaks there
+    rho = theory_spectrum(0.0, v, d, T).rho
+    assert np.allclose(rho, rho[::-1], rtol=1e-12, atol=1e-15)
+    middle = [(T - 1) // 2, T // 2]                       # 0-based centre position(s)
+    assert np.isclose(rho[middle[0]], rho[middle[1]], rtol=1e-12) and rho.max() <= rho[middle].max() + 1e-15
+    assert np.all(np.diff(rho[: middle[0] + 1]) >= -1e-15)   # rises up to the middle
 
 
 def test_published_form_differs_from_the_derived_one():
