@@ -55,6 +55,7 @@ from tqdm.auto import tqdm
 from sigprop._version import __version__
 from sigprop.core import checks as _checks
 from sigprop.core.stats import Moments, wilson_interval
+from sigprop.core.threads import blas_threads
 from sigprop.model import attention as att
 from sigprop.model import locater, optim
 from sigprop.model.measures import attention_entropy, max_attention, nanmean, rank_residual
@@ -225,7 +226,7 @@ def train(cfg: TrainConfig, *, progress: bool = False) -> dict:
     for step in tqdm(range(1, cfg.steps + 1), disable=not progress, desc="training", unit="step",
                      mininterval=0.5):
         X, target = task.draw(data, cfg.batch)
-        with np.errstate(all="ignore"):        # divergence is caught just below
+        with np.errstate(all="ignore"), blas_threads(1):   # small products: one BLAS thread
             loss, _, grads = loss_and_grads(params, X, target, model, 0.0)
         if not np.isfinite(loss):
             raise FloatingPointError(f"loss became {loss} at step {step}: lower lr (now {cfg.lr})")
