@@ -143,13 +143,14 @@ def _davies_band(weights: np.ndarray):
 def run(quick: bool = False) -> dict:
     load_start = _load()
     cores = threads.cores()
-    repeats = 3 if quick else 7
-    samples = 4000 if quick else 20_000
+    repeats = 1 if quick else 7
+    samples = 1000 if quick else 20_000
+    grid_n = 50 if quick else 500
     d, T = 64, 128
     W = make_weights(0.5, 0.1, d, seed=0)
     out = dict(version=__version__,
                config=dict(quick=quick, repeats=repeats, mc=dict(d=d, T=T, samples=samples),
-                           train=dict(d=64, T=64, batch=64), closed_form_grid=[500, 500, 128],
+                           train=dict(d=64, T=64, batch=64), closed_form_grid=[grid_n, grid_n, 128],
                            exact=dict(d=256, T=128),
                            threads=dict(all=cores, blas_control=threads.available())),
                machine=dict(platform=platform.platform(), processor=platform.processor(),
@@ -197,7 +198,7 @@ def run(quick: bool = False) -> dict:
     X, target = Task(cfg, 1).draw(np.random.default_rng(2), 64)
     peer_params = {k: v.copy() for k, v in params.items()}
     opt = optim.make("adam", cfg.lr)
-    steps = 20 if quick else 50
+    steps = 3 if quick else 50
 
     def ours():
         for _ in range(steps):
@@ -222,8 +223,8 @@ def run(quick: bool = False) -> dict:
     else:
         out["train_step_over_torch"] = out["train_step_over_torch_1thread"] = None
 
-    m = np.linspace(-1, 1, 500)[:, None]
-    v = np.linspace(0, 2, 500)
+    m = np.linspace(-1, 1, grid_n)[:, None]
+    v = np.linspace(0, 2, grid_n)
 
     def grid():
         theory_spectrum(m, v, d, T)
@@ -231,7 +232,7 @@ def run(quick: bool = False) -> dict:
     out["peak_mb"]["closed_form"] = _peak_mb(grid)
 
     We = make_weights(0.5, 0.1, 256, seed=0)
-    Te = 16 if quick else 128
+    Te = 4 if quick else 128
     lam = LogitModel(We, Te).chi2_weights
     ex_repeats = 1 if quick else 3
 
