@@ -171,11 +171,13 @@ def test_threaded_memory_is_bounded():
 
     W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
     peaks = []
-    for n in (4000, 16000):
+    for n in (4000, 64000):
         tracemalloc.start()
         M.simulate(W, 16, samples=n, seed=1, batch_size=500, threads=2)
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
-    assert peaks[1] < 1.5 * peaks[0]
+    # 16 times the samples: the peak stays a few batches per thread (it varies with how the two
+    # threads interleave, by up to 2x), never 16 times larger
+    assert peaks[1] < 3 * peaks[0]
     with pytest.raises(ValueError, match="threads"):
         M.simulate(W, 16, samples=10, threads=0)
