@@ -33,6 +33,8 @@ ratio is like for like.
 * ``machine.load``: the load average (1, 5, 15 min) before and after the run; when the
   1-minute load exceeds half the cores the machine is *loaded*: ``machine.loaded`` is true
   and a note says the ratios are unreliable.
+* ``data_map_ms``, ``data_mc_over_rng``: the data models (:func:`_data_models`);
+* ``peak_mb``: peak NumPy memory of each measurement (``tracemalloc``).
 """
 from __future__ import annotations
 
@@ -163,7 +165,7 @@ def run(quick: bool = False) -> dict:
     if not threads.available():
         out["notes"].append("threadpoolctl is not installed: BLAS threads are left as they are "
                             "(pip install 'sigprop[threads]')")
-    batch = walk.batch_sizes(samples, T * d)[0]
+    batch = next(walk.batch_sizes(samples, T * d))
     for name, dtype in (("", np.float64), ("_float32", np.float32)):
         def mc(dtype=dtype, n=1):
             simulate(W, T, samples=samples, seed=1, dtype=dtype, threads=n)
@@ -259,6 +261,7 @@ def run(quick: bool = False) -> dict:
     out["saddlepoint_ms_per_position"] = 1e3 * t_sp / Te
     out["saddlepoint_max_error"] = float(np.abs(saddlepoint.band(lam) - reference).max())
 
+    _data_models(out, W, d, T, samples, repeats, quick)
     out.update(_startup(1 if quick else 10))
     load_end = _load()
     out["machine"]["load"]["end"] = load_end
@@ -271,10 +274,38 @@ def run(quick: bool = False) -> dict:
     return out
 
 
+def _data_models(out: dict, W, d: int, T: int, samples: int, repeats: int, quick: bool) -> None:
+    """``data_map_ms``: the closed-form map ``rho[q, i]`` (``query="all"``, causal AR(1), ``d = 64``,
+    ``T = 512``, 128 quick); ``data_mc_over_rng``: the simulation of an AR(1) data model at
+    ``d = 64, T = 128`` over drawing its Gaussian numbers (docs/data-models.md)."""
+    from sigprop.rho.logits import LogitModel
+    from sigprop.rho.theory import theory
+
+    Tm = 128 if quick else 512
+    out["config"]["data_map"] = dict(d=d, T=Tm, data="ar1:16", causal=True)
+
+    def data_map():
+        theory(LogitModel.from_spectrum(0.5, 0.1, d, Tm, data="ar1:16", query="all", causal=True))
+    out["data_map_ms"] = 1e3 * _median_time(data_map, repeats)
+    out["peak_mb"]["data_map"] = _peak_mb(data_map)
+    model = LogitModel(W, T, data="ar1:16")
+    n = 1000 if quick else samples
+    out["config"]["data_mc"] = dict(d=d, T=T, data="ar1:16", samples=n)
+
+    def mc():
+        simulate(model, samples=n, seed=1)
+
+    def rng():
+        for _ in walk.standard_steps(n, T, d, seed=1, batch_size=walk.BATCH_ELEMENTS // (T * d + T)):
+            pass
+    out["data_mc_over_rng"] = _ratio(mc, rng, repeats)[0]
+    out["peak_mb"]["data_mc"] = _peak_mb(mc)
+
+
 #: The first round's keys, then the second's.
 KEYS = ("mc_over_rng", "mc_over_torch", "train_step_over_torch", "closed_form_evals_per_s",
         "exact_ms_per_position", "mc_over_rng_float32", "mc_over_torch_float32", "mc_samples_per_s",
-        "train_step_ms",
+        "train_step_ms", "data_map_ms", "data_mc_over_rng",
         "mc_over_torch_1thread", "mc_over_torch_1thread_float32", "mc_threads_speedup",
         "mc_threads_speedup_float32", "train_step_over_torch_1thread", "exact_speedup_vs_round1",
         "exact_over_davies", "saddlepoint_ms_per_position", "saddlepoint_max_error", "startup_help_s",

@@ -34,6 +34,8 @@ from scipy.special import erf
 from scipy.stats import spearmanr
 
 from sigprop.checkpoints.heads import head_matrices, load
+from sigprop.core import checks as _checks
+from sigprop.core.progress import progress_bar
 from sigprop.model.measures import attention_entropy, max_attention
 from sigprop.model.softmax import linear_regime, softmax
 from sigprop.rho.spectrum import eig_mean, eig_var
@@ -93,13 +95,35 @@ def encoder_attention(tensors: dict, cfg: dict, ids: np.ndarray):
     ``tensors`` may be the checkpoint's tensors or a prepared :class:`_Weights`.
     ``logits`` and ``attention`` have shape ``(heads, T, T)`` (query rows).
     """
+    for layer, logits, A, _ in encoder_states(tensors, cfg, ids):
+        yield layer, logits, A
+
+
+def embed(tensors: dict, cfg: dict, ids: np.ndarray) -> np.ndarray:
+    """The encoder's input ``T x d``: word + position + token-type embeddings, then LayerNorm."""
+    w = tensors if isinstance(tensors, _Weights) else _Weights(tensors)
+    x = (w[_WORDS][ids].astype(np.float64) + w["embeddings.position_embeddings.weight"][:ids.size]
+         + w["embeddings.token_type_embeddings.weight"][0])
+    return _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"],
+                       float(cfg.get("layer_norm_eps", 1e-12)))
+
+
+def encoder_states(tensors: dict, cfg: dict, ids: np.ndarray, *, remove_outlier: bool = False,
+                   causal: bool = False):
+    """Run the encoder; yield ``(layer, logits, attention, hidden)`` per layer.
+
+    ``hidden`` (``T x d``) is the layer's output.  ``remove_outlier=True`` mixes the values with
+    ``A - U`` instead of ``A`` in every attention layer (``U`` the uniform attention over the
+    visible keys, ``1 1^T / T`` without a mask): the fix of [NNT24].  ``causal=True`` lets
+    query ``q`` see keys ``i <= q`` only (a decoder's triangular attention).
+    """
     w = tensors if isinstance(tensors, _Weights) else _Weights(tensors)
     eps = float(cfg.get("layer_norm_eps", 1e-12))
     n_heads = int(cfg["num_attention_heads"])
     T = ids.size
-    x = (w[_WORDS][ids].astype(np.float64) + w["embeddings.position_embeddings.weight"][:T]
-         + w["embeddings.token_type_embeddings.weight"][0])
-    x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
+    allowed = np.tril(np.ones((T, T), dtype=bool)) if causal else None
+    uniform = (allowed / allowed.sum(axis=1, keepdims=True)) if allowed is not None else np.full((T, T), 1.0 / T)
+    x = embed(w, cfg, ids)
     for layer in range(int(cfg["num_hidden_layers"])):
         p = f"encoder.layer.{layer}."
 
@@ -110,14 +134,15 @@ def encoder_attention(tensors: dict, cfg: dict, ids: np.ndarray):
         dh = q.shape[1] // n_heads
         split = [a.reshape(T, n_heads, dh).transpose(1, 0, 2) for a in (q, k, v)]
         logits = split[0] @ split[1].transpose(0, 2, 1) / np.sqrt(dh)
-        A = softmax(logits)
-        yield layer, logits, A
-        ctx = (A @ split[2]).transpose(1, 0, 2).reshape(T, -1)
+        A = softmax(logits, allowed)
+        mix = A - uniform if remove_outlier else A
+        ctx = (mix @ split[2]).transpose(1, 0, 2).reshape(T, -1)
         x = _layer_norm(x + lin("attention.output.dense", ctx), w[p + "attention.output.LayerNorm.weight"],
                         w[p + "attention.output.LayerNorm.bias"], eps)
         h = _gelu(lin("intermediate.dense", x))
         x = _layer_norm(x + lin("output.dense", h), w[p + "output.LayerNorm.weight"],
                         w[p + "output.LayerNorm.bias"], eps)
+        yield layer, logits, A, x
 
 
 def spearman_ci(x, y, level: float = 0.95) -> dict:
@@ -132,8 +157,16 @@ def spearman_ci(x, y, level: float = 0.95) -> dict:
     return dict(rho=r, low=float(np.tanh(z - q * se)), high=float(np.tanh(z + q * se)), n=n)
 
 
-def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, layers=None) -> dict:
-    """Per-head measurements on real text and their rank correlation with ``eig_var``."""
+def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, layers=None,
+          progress: bool = False) -> dict:
+    """Per-head measurements on real text and their rank correlation with ``eig_var``.
+
+    Every text is cut to its first ``max_tokens`` tokens (``2 <= max_tokens <=`` the
+    model's ``max_position_embeddings``) and only its real tokens are run: no padding
+    (the tokenizer's own padding is switched off and the attention mask applied), so
+    that shorter texts are measured on their own tokens.  ``layers`` must exist in the
+    model (default: all).
+    """
     tensors, cfg = load(checkpoint, config)
     layout, recs = head_matrices(tensors, cfg)
     if layout != "bert":
@@ -146,18 +179,33 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
     except ImportError:
         raise ValueError("the real-text study needs the 'tokenizers' package: pip install "
                          "'sigprop[heads]'") from None
-    tok = Tokenizer.from_file(str(tok_path))
+    n_layers = int(cfg.get("num_hidden_layers", 0)) or len({r["layer"] for r in recs})
+    positions = _Weights(tensors)["embeddings.position_embeddings.weight"].shape[0]
+    limit = min(positions, int(cfg.get("max_position_embeddings", positions)))
+    max_tokens = _checks.integer("max_tokens", max_tokens, 2, limit)
+    if layers is not None:
+        layers = [_checks.integer("layers", layer, 0, n_layers - 1) for layer in np.ravel(layers).tolist()]
+        if not layers:
+            raise _checks.ArgumentError("layers", f"must name at least one layer in [0, {n_layers - 1}]")
+    try:
+        tok = Tokenizer.from_file(str(tok_path))
+    except Exception as exc:  # noqa: BLE001 - any unreadable tokenizer is one clear error
+        raise _checks.ArgumentError("tokenizer", f"cannot read {tok_path} as a tokenizer.json "
+                                                 f"({' '.join(str(exc).split())[:80]})") from None
+    tok.no_padding()
     tok.enable_truncation(max_length=max_tokens)
     docs = texts()
-    n_layers = int(cfg.get("num_hidden_layers", 0))
     keep = set(range(n_layers) if layers is None else layers)
     n_heads = int(cfg["num_attention_heads"])
     sums = {key: np.zeros((n_layers, n_heads)) for key in ("attention_entropy", "linear_share",
                                                            "max_attention")}
     tokens = 0
     weights = _Weights(tensors)                  # converted once for all texts
+    bar = progress_bar(len(docs), progress, desc="texts", unit="text")
     for _, doc in docs:
-        ids = np.array(tok.encode(doc).ids)
+        bar.update(1)
+        enc = tok.encode(doc)
+        ids = np.array(enc.ids)[np.array(enc.attention_mask, dtype=bool)]   # real tokens only
         tokens += ids.size
         for layer, logits, A in encoder_attention(weights, cfg, ids):
             if layer not in keep:
@@ -167,6 +215,7 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
             sums["max_attention"][layer] += max_attention(A).mean(axis=1)
             if layer == max(keep):
                 break
+    bar.close()
     rows = []
     for r in recs:
         if r["layer"] not in keep:

@@ -31,5 +31,6 @@ def test_bench_quick_json():
                                            if r["target"] and r["met"] is not True)
     assert proc.returncode == (1 if res["missed"] else 0), proc.stderr
     assert res["mc_over_rng"] > 0 and res["closed_form_evals_per_s"] > 0
+    assert res["data_map_ms"] > 0 and res["data_mc_over_rng"] > 0 and "data_mc" in res["peak_mb"]
     if res["mc_over_torch"] is None:
         assert any("PyTorch is not installed" in n for n in res["notes"])
