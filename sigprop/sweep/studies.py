@@ -72,6 +72,18 @@ def exact(m: float, v: float, d: int, T: int, *, scale=None, shape: str = "gauss
                 rho_gaussian=theory_spectrum(m, v, d, T, scale=scale).rho)
 
 
+def saddlepoint(m: float, v: float, d: int, T: int, *, scale=None, shape: str = "gaussian") -> dict:
+    """``theory_spectrum(..., method="saddlepoint")`` beside ``method="exact"``: where it is good to 1e-3.
+
+    ``max_abs_error`` is the largest ``|rho_saddlepoint - rho_exact|`` over positions;
+    ``exact_error_bound`` the reference's own largest error bound (docs/saddlepoint.md).
+    """
+    sp = theory_spectrum(m, v, d, T, scale=scale, method="saddlepoint", shape=shape)
+    ex = theory_spectrum(m, v, d, T, scale=scale, method="exact", shape=shape)
+    return dict(rho=sp.rho, rho_exact=ex.rho, max_abs_error=float(np.abs(sp.rho - ex.rho).max()),
+                exact_error_bound=float(ex.config["rho_error"].max()))
+
+
 def spectral_gap(T: int, sigma: float, *, model: str = "markov", d: int = 64, d_k=None, seed=0) -> dict:
     """``sigprop.gap.spectra.report(T, sigma, model=model, seed=seed, d=d, d_k=d_k)``."""
     rep = report(T, sigma, model=model, seed=seed, d=d, d_k=d_k)

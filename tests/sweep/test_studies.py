@@ -23,8 +23,8 @@ def run(tmp_path, spec):
 
 
 def test_every_study_is_covered():
-    tested = {"profile", "exact", "gaussian-error", "spectral-gap", "collapse-width", "collapse-depth",
-              "training", "locater", "lm", "nnt-stable-rank"}
+    tested = {"profile", "exact", "saddlepoint", "gaussian-error", "spectral-gap", "collapse-width",
+              "collapse-depth", "training", "locater", "lm", "nnt-stable-rank"}
     builtin = {name for name, st in sw.STUDIES.items() if st.function.startswith("sigprop.")}
     assert tested | {"validation"} == builtin              # validation: tests/sweep/test_engine.py
 
@@ -42,6 +42,16 @@ def test_profile_and_exact(tmp_path):
     ref = theory_spectrum(0.5, 0.1, 4, 5, method="exact")
     np.testing.assert_array_equal(ex.rho.sel(v=0.1).values, ref.rho)
     np.testing.assert_array_equal(ex.rho_error.sel(v=0.1).values, ref.config["rho_error"])
+
+
+def test_saddlepoint_map(tmp_path):
+    ds = run(tmp_path, dict(study="saddlepoint", args=dict(T=5, m=0.5), axes=dict(d=[4, 64], v=[0.1])))
+    for d in (4, 64):
+        sp = theory_spectrum(0.5, 0.1, d, 5, method="saddlepoint").rho
+        ex = theory_spectrum(0.5, 0.1, d, 5, method="exact").rho
+        np.testing.assert_array_equal(ds.rho.sel(d=d, v=0.1).values, sp)
+        assert float(ds.max_abs_error.sel(d=d, v=0.1)) == np.abs(sp - ex).max()
+    assert float(ds.max_abs_error.sel(d=64, v=0.1)) < 1e-3      # good to 1e-3 at d = 64 (docs/saddlepoint.md)
 
 
 def test_gaussian_error_cells_are_the_study_cases(tmp_path):
