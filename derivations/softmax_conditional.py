@@ -1,4 +1,4 @@
-"""The logits given the query token: a Brownian bridge with a drift, set by two scalars (SymPy; docs/softmax.md §2).
+"""Logits given the query token: a drifting Brownian bridge set by two scalars (SymPy; docs/softmax.md §2).
 
 Whiten the walk: ``x_i = Sigma^{1/2} g_i`` with ``g`` a standard walk (steps ``N(0, I/T)``), so
 ``z_i = c g_i^T B g_T`` with ``B = Sigma^{1/2} W Sigma^{1/2}``; write ``y = g_T ~ N(0, I_d)``.
@@ -73,7 +73,7 @@ def diagonal_r2_variance():
     """``Var R^2 - 2 c^4 sum mu^4`` for ``B = diag(mu1, mu2, mu3)`` (zero)."""
     ys = sp.symbols("y1 y2 y3")
     mu = sp.symbols("mu1 mu2 mu3")
-    R2 = c ** 2 * sum(u ** 2 * yy ** 2 for u, yy in zip(mu, ys))
+    R2 = c ** 2 * sum(u ** 2 * yy ** 2 for u, yy in zip(mu, ys, strict=True))
     var = gaussian_expectation(R2 ** 2, ys) - gaussian_expectation(R2, ys) ** 2
     return sp.simplify(var - 2 * c ** 4 * sum(u ** 4 for u in mu))
 

@@ -65,7 +65,8 @@ class SoftmaxProfile:
         names = self.config["quantity"]
         if isinstance(names, str):
             if quantity != names:
-                raise _checks.ArgumentError("quantity", f"must be {names!r} for this profile, got {quantity!r}")
+                raise _checks.ArgumentError("quantity",
+                                            f"must be {names!r} for this profile, got {quantity!r}")
             return self
         if quantity not in names:
             raise _checks.ArgumentError("quantity", f"must be one of {', '.join(names)}, got {quantity!r}")
@@ -178,7 +179,7 @@ def bridges(xi: np.ndarray, sd: np.ndarray) -> np.ndarray:
 
 
 def conditional_scalars(model, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(A, R)`` for whitened query tokens ``y`` of shape ``(n, d)``: ``A = c y^T B y``, ``R = c ||B y||``."""
+    """``(A, R)`` for whitened query tokens ``y`` (shape ``(n, d)``): ``A = c y^T B y``, ``R = c ||B y||``."""
     c = float(model.c)
     By = y @ model.B.T
     return c * np.einsum("nd,nd->n", y, By), c * np.sqrt(np.einsum("nd,nd->n", By, By))
@@ -193,7 +194,8 @@ def _rqmc(dim: int, points: int, replicates: int, seed, evaluate, progress: bool
     if points & (points - 1):
         raise _checks.ArgumentError("points", f"must be a power of 2, got {points}")
     chunk = min(points, max(64, 1 << int(np.log2(max(1, _BATCH_FLOATS // max(dim, 1))))))
-    seeds = np.random.SeedSequence(seed).spawn(replicates)
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    seeds = root.spawn(replicates)
     estimates = []
     with progress_bar(replicates * points, progress, unit="pt", desc=desc) as bar:
         for ss in seeds:
@@ -206,6 +208,15 @@ def _rqmc(dim: int, points: int, replicates: int, seed, evaluate, progress: bool
             estimates.append(total / points)
     est = np.array(estimates)
     return est.mean(axis=0), est.std(axis=0, ddof=1) / np.sqrt(replicates)
+
+
+def _points(samples: int, replicates: int) -> int:
+    """Points per replicate; ``samples`` must be ``replicates`` times a power of 2."""
+    points = samples // replicates
+    if points < 1 or points & (points - 1) or points * replicates != samples:
+        raise _checks.ArgumentError("samples",
+                                    f"must be replicates ({replicates}) times a power of 2, got {samples}")
+    return points
 
 
 def _normal(u: np.ndarray) -> np.ndarray:
@@ -228,9 +239,7 @@ def semi_analytic(W, T: int | None = None, *, quantity="weight", step_cov=None, 
     names, single = _quantities(quantity)
     samples = _checks.integer("samples", samples, 2)
     replicates = _checks.integer("replicates", replicates, 2)
-    points = samples // replicates
-    if points < 1 or points & (points - 1) or points * replicates != samples:
-        raise _checks.ArgumentError("samples", f"must be replicates ({replicates}) times a power of 2, got {samples}")
+    points = _points(samples, replicates)
     T, d = model.T, model.d
     s = np.arange(1, T + 1) / T
     sd = bridge_basis(T)
@@ -242,7 +251,8 @@ def semi_analytic(W, T: int | None = None, *, quantity="weight", step_cov=None, 
         return softmax_quantities(z, names)
 
     mean, se = _rqmc(d + T - 1, points, replicates, seed, evaluate, progress, "semi-analytic softmax")
-    config = _config(model, names, single, method="semi-analytic", samples=samples, replicates=replicates, seed=seed)
+    config = _config(model, names, single, method="semi-analytic", samples=samples, replicates=replicates,
+                     seed=seed)
     if single:
         mean, se = mean[0], se[0]
     return SoftmaxProfile(positions=np.arange(1, T + 1), value=mean, se=se, config=config)
@@ -273,9 +283,7 @@ def limit(W, T: int | None = None, *, quantity="weight", step_cov=None, scale=No
     samples = _checks.integer("samples", samples, 2)
     replicates = _checks.integer("replicates", replicates, 2)
     nodes = _checks.integer("nodes", nodes, 1)
-    points = samples // replicates
-    if points < 1 or points & (points - 1) or points * replicates != samples:
-        raise _checks.ArgumentError("samples", f"must be replicates ({replicates}) times a power of 2, got {samples}")
+    points = _points(samples, replicates)
     T = model.T
     mean_a, sd_a, r = limit_scalars(model)
     x, w = special.roots_hermitenorm(nodes)
@@ -286,7 +294,7 @@ def limit(W, T: int | None = None, *, quantity="weight", step_cov=None, scale=No
 
     def evaluate(u):
         b = r * bridges(_normal(u), sd)                        # (n, T)
-        return sum(wk * softmax_quantities(ak * s + b, names) for ak, wk in zip(A, w))
+        return sum(wk * softmax_quantities(ak * s + b, names) for ak, wk in zip(A, w, strict=True))
 
     mean, se = _rqmc(T - 1, points, replicates, seed, evaluate, progress, "softmax limit")
     config = _config(model, names, single, method="limit", samples=samples, replicates=replicates,
