@@ -241,6 +241,9 @@ def semi_analytic(W, T: int | None = None, *, quantity="weight", step_cov=None, 
     replicates = _checks.integer("replicates", replicates, 2)
     points = _points(samples, replicates)
     T, d = model.T, model.d
+    if d + T - 1 > qmc.Sobol.MAXDIM:
+        raise _checks.ArgumentError("T", f"plus d - 1 must be at most {qmc.Sobol.MAXDIM} (Sobol dimensions) "
+                                         f"for the semi-analytic method, got T = {T}, d = {d}")
     s = np.arange(1, T + 1) / T
     sd = bridge_basis(T)
 
@@ -285,6 +288,8 @@ def limit(W, T: int | None = None, *, quantity="weight", step_cov=None, scale=No
     nodes = _checks.integer("nodes", nodes, 1)
     points = _points(samples, replicates)
     T = model.T
+    if T - 1 > qmc.Sobol.MAXDIM:
+        raise _checks.ArgumentError("T", f"must be at most {qmc.Sobol.MAXDIM + 1} for the limit, got {T}")
     mean_a, sd_a, r = limit_scalars(model)
     x, w = special.roots_hermitenorm(nodes)
     w = w / w.sum()

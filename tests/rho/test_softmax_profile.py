@@ -161,3 +161,8 @@ def test_zero_w_gives_uniform_attention():
 def test_bad_arguments_name_the_parameter(kwargs, name):
     with pytest.raises(ValueError, match=f"^{name} "):
         S.semi_analytic(np.eye(2), 8, **kwargs)
+
+
+def test_too_many_sobol_dimensions_is_refused():
+    with pytest.raises(ValueError, match="^T plus d - 1 must be at most"):
+        S.semi_analytic(np.eye(2), 30_000)
