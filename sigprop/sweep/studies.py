@@ -1,0 +1,139 @@
+"""One cell of each registered study: the public API called once, its result as named arrays.
+
+Each function takes one cell's arguments (fixed arguments and coordinates; ``seed`` is the
+cell's seed, derived by the sweep from its coordinates) and returns the output variables
+declared in :data:`sigprop.sweep.registry.STUDIES`.  How a cell uses its seed is stated in
+each docstring, so that the same numbers come from a direct call with that seed.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import fields
+
+import numpy as np
+
+from sigprop.gap import collapse
+from sigprop.gap.spectra import report
+from sigprop.model.locater_sweep import COLUMNS, final_row
+from sigprop.model.train import TrainConfig, train
+from sigprop.rho.compare import compare
+from sigprop.rho.localization import localization_metrics
+from sigprop.rho.montecarlo import simulate
+from sigprop.rho.spectrum import make_weights
+from sigprop.rho.theory import theory_spectrum
+
+_LOCALIZATION = ("total", "entropy_normalized", "peak", "width")
+
+
+def profile(m: float, v: float, d: int, T: int, *, scale=None, form: str = "finite",
+            method: str = "gaussian", shape: str = "gaussian") -> dict:
+    """``theory_spectrum(m, v, d, T, ...)``: ``rho``, ``mean``, ``variance`` and localization."""
+    p = theory_spectrum(m, v, d, T, scale=scale, form=form, method=method, shape=shape)
+    out = dict(rho=p.rho, mean=p.mean, variance=p.variance)
+    loc = localization_metrics(p.rho)
+    out.update({f"localization_{k}": loc[k] for k in _LOCALIZATION})
+    return out
+
+
+def validation(m: float, v: float, d: int, T: int, *, samples: int = 20_000, scale=None,
+               shape: str = "gaussian", basis: str = "random", confidence: float = 0.95, seed=0) -> dict:
+    """Both closed forms beside Monte Carlo, as ``sigprop validate --seed SEED`` does it.
+
+    ``w_seed, mc_seed = numpy.random.SeedSequence(seed).spawn(2)``;
+    ``W = make_weights(m, v, d, shape=shape, basis=basis, seed=w_seed)``;
+    ``simulate(W, T, scale=scale, samples=samples, seed=mc_seed, confidence=confidence)``
+    against ``theory_spectrum(m, v, d, T, scale=scale)`` (the Gaussian form: ``rho``,
+    ``max_abs_error``, ``coverage``, ...) and against ``method="exact"`` with the same spectrum
+    shape (``rho_exact``, ``exact_max_abs_error``, ``exact_coverage``), compared by
+    :func:`sigprop.rho.compare.compare`.
+    """
+    w_seed, mc_seed = np.random.SeedSequence(seed).spawn(2)
+    th = theory_spectrum(m, v, d, T, scale=scale)
+    ex = theory_spectrum(m, v, d, T, scale=scale, method="exact", shape=shape)
+    W = make_weights(m, v, d, shape=shape, basis=basis, seed=w_seed)
+    sim = simulate(W, T, scale=scale, samples=samples, seed=mc_seed, confidence=confidence)
+    c, e = compare(th, sim), compare(ex, sim)
+    return dict(rho=th.rho, rho_mc=sim.rho, ci_low=sim.ci_low, ci_high=sim.ci_high, mean=th.mean,
+                mean_mc=sim.mean, mean_se=sim.mean_se, variance=th.variance, variance_mc=sim.variance,
+                variance_se=sim.variance_se, max_abs_error=c.max_abs_error,
+                max_error_position=c.max_error_position, coverage=c.coverage, mean_max_z=c.mean_max_z,
+                variance_max_z=c.variance_max_z, rho_exact=ex.rho, exact_max_abs_error=e.max_abs_error,
+                exact_coverage=e.coverage)
+
+
+def exact(m: float, v: float, d: int, T: int, *, scale=None, shape: str = "gaussian") -> dict:
+    """``theory_spectrum(..., method="exact")``: ``rho``, its error bound, and the Gaussian ``rho``."""
+    ex = theory_spectrum(m, v, d, T, scale=scale, method="exact", shape=shape)
+    return dict(rho=ex.rho, rho_error=ex.config["rho_error"],
+                rho_gaussian=theory_spectrum(m, v, d, T, scale=scale).rho)
+
+
+def spectral_gap(T: int, sigma: float, *, model: str = "markov", d: int = 64, d_k=None, seed=0) -> dict:
+    """``sigprop.gap.spectra.report(T, sigma, model=model, seed=seed, d=d, d_k=d_k)``."""
+    rep = report(T, sigma, model=model, seed=seed, d=d, d_k=d_k)
+    rep.setdefault("predicted_low_rank_sigma_2", np.nan)
+    rep.pop("config")
+    return rep
+
+
+def collapse_width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: int = 8,
+                   common: float = 1.0, noise: float = 1.0, seed=0) -> dict:
+    """``sigprop.gap.collapse.width(...)`` with the same seed; per-variant values over ``variant``."""
+    res = collapse.width(T, sigma, model=model, d=d, samples=samples, common=common, noise=noise, seed=seed)
+    out = {k: [res[v][k] for v in collapse.VARIANTS] for k in ("rank_residual", "rank_residual_se",
+                                                                 "predicted", "scale")}
+    return dict(out, kappa_predicted=res["kappa_predicted"], kappa_measured=res["kappa_measured"])
+
+
+def collapse_depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d_k=None,
+                   values: bool = False, common: float = 1.0, noise: float = 1.0, seed=0) -> dict:
+    """``sigprop.gap.collapse.depth(...)`` with the same seed (``grad_w`` is NaN for ``markov``)."""
+    res = collapse.depth(L, T, sigma, model=model, d=d, d_k=d_k, values=values, common=common, noise=noise,
+                         seed=seed)
+    out = {k: [res[v][k] for v in collapse.VARIANTS] for k in ("rank_residual", "scale", "grad_x", "kappa")}
+    out["grad_w"] = [res[v].get("grad_w", [np.nan] * L) for v in collapse.VARIANTS]
+    return dict(out, kappa_predicted=res["kappa_predicted"],
+                predicted_layer_factor=res["predicted_layer_factor"])
+
+
+def _train_signature() -> inspect.Signature:
+    """Every field of :class:`~sigprop.model.train.TrainConfig` (keyword-only, with its default),
+    ``full_rank`` and ``seed``: the training studies follow the configuration as it grows."""
+    kw = inspect.Parameter.KEYWORD_ONLY
+    params = [inspect.Parameter(f.name, kw, default=f.default) for f in fields(TrainConfig)
+              if f.name != "seed"]
+    params += [inspect.Parameter("full_rank", kw, default=False), inspect.Parameter("seed", kw, default=0)]
+    return inspect.Signature(params)
+
+
+def _config(args: dict) -> TrainConfig:
+    args = dict(args)
+    if args.pop("full_rank", False):
+        args["d_k"] = None
+    return TrainConfig(**args)
+
+
+def training(**args) -> dict:
+    """``sigprop.model.train(TrainConfig(**args))`` with the cell's seed: final values and history.
+
+    The arguments are the fields of ``TrainConfig``; ``full_rank=True`` trains ``W`` itself
+    (``d_k = None``), as ``sigprop train --full-rank``.
+    """
+    record = train(_config(args))
+    out = {f"final_{k}": v for k, v in final_row(record).items()}
+    for key in HISTORY:
+        out[f"history_{key}"] = [np.nan if h[key] is None else h[key] for h in record["history"]]
+    return out
+
+
+def locater(**args) -> dict:
+    """One run of the LocAteR sweep: :func:`sigprop.model.locater_sweep.final_row` of
+    ``train(TrainConfig(**args))`` with the cell's seed (arguments as :func:`training`)."""
+    row = final_row(train(_config(args)))
+    return {k: row[k] for k in COLUMNS}
+
+
+#: History entries a training cell keeps, over the dimension ``record``.
+HISTORY = ("step", "train_loss", "heldout_loss", "attention_entropy", "eig_mean", "eig_var", "rank_residual")
+training.__signature__ = _train_signature()      # type: ignore[attr-defined]
+locater.__signature__ = _train_signature()       # type: ignore[attr-defined]
