@@ -76,7 +76,7 @@ Run ``python derivations/spectral_gap.py`` to print the results.
 """
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import cache
 from itertools import product
 
 import sympy as sp
@@ -91,14 +91,14 @@ def raw_exp_moment(k: int) -> sp.Expr:
     return sp.simplify(sp.integrate(sp.exp(k * g) * density, (g, -sp.oo, sp.oo)).rewrite(sp.erf))
 
 
-@lru_cache(maxsize=None)
+@cache
 def exp_moments():
     """``(E[e^G], E[e^{2G}], s^2)`` for ``G ~ N(0, sigma^2)``, by integration."""
     m1, m2 = raw_exp_moment(1), raw_exp_moment(2)
     return m1, m2, sp.simplify((m2 - m1 ** 2) / m1 ** 2)
 
 
-@lru_cache(maxsize=None)
+@cache
 def relative_central_moment(k: int) -> sp.Expr:
     """``E[(Y - 1)^k]`` for ``Y = e^G / E[e^G]`` (``k = 2``: ``s^2``)."""
     m1 = raw_exp_moment(1)
@@ -106,7 +106,7 @@ def relative_central_moment(k: int) -> sp.Expr:
                                      for j in range(k + 1))))
 
 
-@lru_cache(maxsize=None)
+@cache
 def entry_moments():
     """``(mean, variance, covariance)`` of the entries of one row of ``A = rowsoftmax(G)``.
 
@@ -129,7 +129,7 @@ def entry_moments():
     return mean, variance, sp.simplify(covariance)
 
 
-@lru_cache(maxsize=None)
+@cache
 def entry_variance_expansion():
     """``T^2 Var(A_ij) = s^2 + a_1 / T + O(T^-2)``: returns ``(s^2, a_1)``.
 
@@ -168,7 +168,7 @@ def leading(expr: sp.Expr) -> sp.Expr:
     return sp.simplify(expr.subs(T, 1 / e).as_leading_term(e).subs(e, 1 / T))
 
 
-@lru_cache(maxsize=None)
+@cache
 def predictions_finite():
     """Steps 4-7 with the finite-``T`` entry variance ``v`` of :func:`entry_moments`."""
     v = entry_moments()[1]
@@ -176,7 +176,7 @@ def predictions_finite():
                 rescale=sp.sqrt(T) / sp.sqrt(T ** 2 * v), frobenius_squared=T ** 2 * v)
 
 
-@lru_cache(maxsize=None)
+@cache
 def predictions():
     """Closed forms in ``sigma`` and ``T`` to leading order in ``1/T``: dict of sympy expressions."""
     s2 = exp_moments()[2]

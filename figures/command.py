@@ -21,9 +21,8 @@ def _arguments(p: argparse.ArgumentParser) -> None:
 def figures(args: argparse.Namespace) -> dict:
     from pathlib import Path
 
-    from sigprop_figures import make_all
-
     from sigprop._version import __version__
+    from sigprop_figures import make_all
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -17,15 +17,16 @@ and decorate it with ``@register(id, claim=..., source=..., evidence=...)``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from sigprop._version import __version__
 from sigprop.claims import rules
-from sigprop.claims.statistics import bootstrap_interval, bonferroni_z, holm, t_interval, welch
+from sigprop.claims.statistics import bonferroni_z, bootstrap_interval, holm, t_interval, welch
 from sigprop.gap import collapse as rankcollapse
 from sigprop.gap import spectra as gap
 from sigprop.gap import validity
@@ -259,7 +260,7 @@ def locater_study(quick: bool, progress: bool = False) -> dict:
     seeds = list(range(5 if quick else 10))
     lambdas = [0.0, 0.1] if quick else [0.0, 0.01, 0.1, 1.0]
     steps, probe = (200, 512) if quick else (300, 2048)
-    config = dict(tasks=["next-token", "teacher"], lambdas=lambdas, seeds=seeds, steps=steps, probe=probe,
+    config: dict[str, Any] = dict(tasks=["next-token", "teacher"], lambdas=lambdas, seeds=seeds, steps=steps, probe=probe,
                   locater_variant="frobenius", locater_mean="task", d=16, d_k=16, T=32, batch=64,
                   optimizer="adam", lr=0.01, attention="softmax")
     runs, summary = {}, []
@@ -302,7 +303,8 @@ def _locater_check(study: dict) -> str:
 
 def _locater_numbers(study: dict, metrics, tests) -> dict:
     summary = {f"{e['task']} lambda={e['locater']:g}": {k: e[k] for k in metrics} for e in study["summary"]}
-    return dict(seeds=len(study["config"]["seeds"]), summary=summary, tests=[{k: t[k] for k in ("group", "strength", "metric", "diff", "p", "p_holm")}
+    return dict(seeds=len(study["config"]["seeds"]), summary=summary,
+        tests=[{k: t[k] for k in ("group", "strength", "metric", "diff", "p", "p_holm")}
                                         for t in tests])
 
 
@@ -419,8 +421,8 @@ def rank_collapse_depth(ctx):
 
 
 @register("gap-removal-fix", source="[NNT24] (docs/theory.md §6)", evidence="simulation",
-          claim="Removing the gap, A - 1 1^T / T (with the bulk rescaled), resolves rank collapse in width and slows it "
-                "in depth.")
+          claim="Removing the gap, A - 1 1^T / T (with the bulk rescaled), resolves rank collapse in width and "
+                "slows it in depth.")
 def gap_removal_fix(ctx):
     dr = ctx.shared("depth", lambda: _depth_runs(ctx))
     scale = [r["markov"]["rescaled"]["scale"][-1] for r in dr["runs"]]
@@ -504,4 +506,4 @@ def _short(v):
 
 
 __all__ = ["CLAIMS", "Claim", "Context", "NotRun", "VERDICTS", "evaluate", "locater_study", "markdown", "register",
-           "run", "table"]
+           "run"]

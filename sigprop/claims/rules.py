@@ -263,7 +263,8 @@ def intervention(tests: list[dict], *, metrics: dict, manipulation: str, alpha: 
         else:
             state = "undecided"
         details = ", ".join(
-            f"{t['metric']} {'+' if t['diff'] >= 0 else ''}{_g(t['diff'])} (p_holm {_g(t['p_holm'])}) at {_g(t['strength'])}"
+            f"{t['metric']} {'+' if t['diff'] >= 0 else ''}{_g(t['diff'])} (p_holm {_g(t['p_holm'])}) "
+            f"at {_g(t['strength'])}"
             for t in tests if t["group"] == g and t["metric"] in metrics)
         extra = f"; no effect on {manipulation} at lambda {', '.join(_g(s) for s in ineff)}" if ineff else ""
         lines.append(f"{g}: {state}{extra} [{details}]")

@@ -68,6 +68,6 @@ def npy(text: str) -> tuple[Path, Any]:
     return path, arr.astype(float)
 
 
-def progress(parser: argparse.ArgumentParser) -> None:
+def progress(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """``--no-progress``."""
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import string
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -223,10 +224,10 @@ def _other(key: str, value: Any) -> list[str]:
                                        for v in value.values()):
         return [f"{key}: " + ", ".join(f"{k} = {cell(v)}" for k, v in value.items())]
     if isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()):
-        rows = [dict(name=k, **v) for k, v in value.items()]
-        fields = ("name",) + tuple(dict.fromkeys(k for r in rows for k, v in r.items()
+        named: list[dict] = [dict(name=k, **v) for k, v in value.items()]
+        fields = ("name",) + tuple(dict.fromkeys(k for r in named for k, v in r.items()
                                                  if k != "name" and _is_scalar(v)))
-        return [f"{key}:"] + records_table(rows, fields)
+        return [f"{key}:"] + records_table(named, fields)
     return []                                          # large arrays are for JSON only
 
 
@@ -272,7 +273,7 @@ def csv_text(data: dict, view: View) -> str:
     cols = _position_columns(data, view)
     if cols:
         w.writerow([label for label, _ in cols])
-        rows = zip(*(c for _, c in cols))
+        rows: Iterable[Sequence[Any]] = zip(*(c for _, c in cols))
     else:
         key = view.records or next((k for k, v in data.items() if _is_records(v)), None)
         records = data.get(key) or [] if key else []

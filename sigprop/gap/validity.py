@@ -36,6 +36,8 @@ where ``sigma_2`` does not.  The bulk scale itself has the derived first correct
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike
 from tqdm.auto import tqdm
@@ -108,7 +110,7 @@ def summarize(result: dict, *, tol: float = 0.05, confidence: float = 0.95) -> d
     """
     tol = float(_checks.real("tol", tol, positive=True, maximum=1.0, open_max=True))
     meas, pred = result["measured"], result["predicted"]
-    out = {}
+    out: dict[str, Any] = {}
     for k in QUANTITIES:
         mean, low, high = t_interval(np.asarray(meas[k]) / np.asarray(pred[k])[..., None], confidence)
         verdict = np.where((low >= 1 - tol) & (high <= 1 + tol), "holds",

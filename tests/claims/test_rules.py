@@ -8,7 +8,6 @@ from scipy import stats
 from sigprop.claims import rules
 from sigprop.claims import statistics as cs
 
-
 # --- statistics ------------------------------------------------------------------------------
 
 def test_welch_matches_scipy():

@@ -31,7 +31,8 @@ FAKE = dict(version="x", config=dict(length=3, form="finite", samples=7, seed=0,
             positions=[1, 2, 3], rho=[0.1, 0.2, 0.3], mean=[0.0, 0.1, 0.2], variance=[1.0, 1.0, 1.0],
             rows=[dict(d=2, v=0.1, layer=0, head=0, errors=dict(W_Q=1e-9))], records=[dict(layer=0, head=1)],
             history=[dict(step=0, train_loss=None)], summary=[dict(locater=0.0)], claims=[
-                dict(id="a", claim="c", check="k", reason="r", verdict="partly", evidence="theory", theory_only=True, rule="x")], files=["f.png"], notes=["n"],
+                dict(id="a", claim="c", check="k", reason="r", verdict="partly", evidence="theory", theory_only=True,
+                     rule="x")], files=["f.png"], notes=["n"],
             localization=dict(total=1.0), vanilla=dict(rank_residual=[1.0, 0.5]), sigma_1=1.0, passed=True,
             targets=[dict(measure="m", value=1.0, target="<= 2", met=True)])
 

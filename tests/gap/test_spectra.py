@@ -1,5 +1,5 @@
 """The spectral gap [NNT24]: spectra, rank collapse in width and depth, derivations."""
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -12,7 +12,6 @@ from sigprop.gap import collapse as rc
 from sigprop.gap import spectra as gap
 from sigprop.model.softmax import softmax
 from tests.helpers import bonferroni_z
-
 
 # The predictions at several sigma and T, with seeds and intervals: tests/gap/test_validity.py.
 
@@ -93,7 +92,7 @@ def test_entry_variance_matches_simulation_to_first_order(sigma):
     assert abs(est - 1) > z * se + second
 
 
-@lru_cache(maxsize=None)
+@cache
 def _derived(name):
     return sp.lambdify((D.T, D.sigma), D.predictions()[name], "numpy")
 

@@ -3,12 +3,10 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from scipy.optimize import linear_sum_assignment
 
 from sigprop.model import attention as att
-from sigprop.model import gradcheck
-from sigprop.model import optim
+from sigprop.model import gradcheck, optim
 from sigprop.model.softmax import softmax
 from sigprop.rho import walk
 

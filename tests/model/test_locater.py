@@ -5,9 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sigprop.model import attention as att
-from sigprop.model import gradcheck
-from sigprop.model import locater
-from sigprop.model import optim
+from sigprop.model import gradcheck, locater, optim
 from sigprop.model.train import TrainConfig, train
 from sigprop.rho import spectrum
 
@@ -69,7 +67,7 @@ def test_gradients_match_finite_differences(variant, seed):
         grads = locater.gradients(params, 0.7, variant)
         for name, value in params.items():
             fd = gradcheck.numerical_gradient(
-                lambda: 0.7 * locater.penalty(att.qk_matrix(params), variant), value)
+                lambda p=params: 0.7 * locater.penalty(att.qk_matrix(p), variant), value)
             assert np.linalg.norm(fd) > 1e-3
             assert gradcheck.relative_error(grads[name], fd) < 1e-6, (variant, name)
 
