@@ -200,10 +200,9 @@ def _rqmc(dim: int, points: int, replicates: int, seed, evaluate, progress: bool
     with progress_bar(replicates * points, progress, unit="pt", desc=desc) as bar:
         for ss in seeds:
             engine = qmc.Sobol(dim, scramble=True, seed=np.random.default_rng(ss))
-            total = None
+            total: np.ndarray | float = 0.0
             for _ in range(points // chunk):
-                values = evaluate(engine.random(chunk)).sum(axis=0)
-                total = values if total is None else total + values
+                total = total + evaluate(engine.random(chunk)).sum(axis=0)
                 bar.update(chunk)
             estimates.append(total / points)
     est = np.array(estimates)
