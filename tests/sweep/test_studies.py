@@ -23,7 +23,7 @@ def run(tmp_path, spec):
 
 def test_every_study_is_covered():
     tested = {"profile", "exact", "gaussian-error", "spectral-gap", "collapse-width", "collapse-depth",
-              "training", "locater"}
+              "training", "locater", "softmax"}
     builtin = {name for name, st in sw.STUDIES.items() if st.function.startswith("sigprop.")}
     assert tested | {"validation"} == builtin              # validation: tests/sweep/test_engine.py
 
@@ -41,6 +41,20 @@ def test_profile_and_exact(tmp_path):
     ref = theory_spectrum(0.5, 0.1, 4, 5, method="exact")
     np.testing.assert_array_equal(ex.rho.sel(v=0.1).values, ref.rho)
     np.testing.assert_array_equal(ex.rho_error.sel(v=0.1).values, ref.config["rho_error"])
+
+
+def test_softmax_cells_are_direct_calls(tmp_path):
+    from sigprop.rho.softmax_map import KINDS
+    from sigprop.sweep import registry
+    from sigprop.sweep.studies import softmax
+
+    assert registry._SOFTMAX == KINDS
+    ds = run(tmp_path, dict(study="softmax", seed=3, args=dict(d=4, T=6, m=0.5, samples=64),
+                            axes=dict(v=[0.1, 1.0])))
+    for v in (0.1, 1.0):
+        ref = softmax(0.5, v, 4, 6, samples=64, seed=int(ds.cell_seed.sel(v=v)))
+        np.testing.assert_array_equal(ds.weight.sel(v=v).values, ref["weight"])
+        assert ds.gradient_entropy_normalized.sel(v=v).item() == ref["gradient_entropy_normalized"]
 
 
 def test_gaussian_error_cells_are_the_study_cases(tmp_path):
