@@ -27,11 +27,15 @@ i, t, T = sp.symbols("i t T", integer=True, positive=True)
 s = sp.symbols("s", positive=True)
 
 
+def step_weights():
+    """``(a_it for t <= i, a_it for t > i)``: ``u_i = x_i - xbar = sum_t a_it eps_t``."""
+    return 1 - (T - t + 1) / T, -(T - t + 1) / T
+
+
 @cache
 def coefficients():
     """``(alpha_i, beta_i)`` as rational functions of ``i`` and ``T``."""
-    before = 1 - (T - t + 1) / T        # a_it for t <= i
-    after = -(T - t + 1) / T            # a_it for t > i
+    before, after = step_weights()
     alpha = (sp.summation(before ** 2, (t, 1, i)) + sp.summation(after ** 2, (t, i + 1, T))) / T
     beta = (sp.summation(before, (t, 1, i)) + sp.summation(after, (t, i + 1, T))) / T
     return sp.factor(sp.simplify(alpha)), sp.factor(sp.simplify(beta))

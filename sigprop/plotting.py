@@ -239,6 +239,192 @@ def heads_figure(result: dict, path) -> None:
     save(fig, path)
 
 
+# --- [NNT24]'s own protocol (sigprop.gap.protocol): stable rank, gradients, training, MiniLM ---
+
+_NNT_BASES = ("A", "A_perp", "A(X)", "A(X)_perp")
+_NNT_SUFFIXES = ("", "+LN", "+skip", "+skip/sqrt(d)", "+skip+LN", "+skip/sqrt(d)+LN")
+_NNT_STYLE = {"": ("k", "o", "-"), "+LN": ("0.45", "s", "-"), "+skip": ("k", "^", "--"),
+              "+skip/sqrt(d)": ("0.45", "v", "--"), "+skip+LN": ("k", "D", ":"), "+skip/sqrt(d)+LN": ("0.45", "x", ":")}
+
+
+def _t_band(values):
+    """Mean and 95% Student-t half-width over the first axis (NaN ignored)."""
+    from scipy import stats
+    v = np.asarray(values, dtype=float)
+    n = np.isfinite(v).sum(axis=0)
+    mean = np.nanmean(v, axis=0)
+    sd = np.nanstd(v, axis=0, ddof=1) if v.shape[0] > 1 else np.zeros_like(mean)
+    half = np.where(n > 1, stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(np.maximum(n, 1)), np.nan)
+    return mean, half
+
+
+def _series(records, value, x_key, **match):
+    """``(x, values[seed, x])`` of ``value`` for the records matching ``match``."""
+    rows = [r for r in records if all(r.get(k) == v for k, v in match.items())]
+    xs = sorted({r[x_key] for r in rows})
+    seeds = sorted({r["seed"] for r in rows})
+    grid = np.full((len(seeds), len(xs)), np.nan)
+    for r in rows:
+        grid[seeds.index(r["seed"]), xs.index(r[x_key])] = r[value]
+    return np.array(xs, dtype=float), grid
+
+
+def _band_plot(ax, x, grid, style, label):
+    color, marker, ls = style
+    mean, half = _t_band(grid)
+    ax.plot(x, mean, ls, color=color, marker=marker, ms=3.5, mfc="white", lw=1.2, label=label)
+    ax.fill_between(x, mean - half, mean + half, color=color, alpha=0.15, lw=0)
+
+
+def nnt_stable_rank_figure(result: dict, path, *, against: str = "length", gamma: float = 1.0,
+                           layer: int | None = None, length: int | None = None) -> None:
+    """Stable rank of ``X_l X_l^T`` against ``T`` (at ``layer``) or depth (at ``length``), per configuration.
+
+    One panel per attention ``{A, A_perp, A(X), A(X)_perp}``, one line per skip/LayerNorm variant,
+    the identity-attention baseline dashed in every panel; bands are 95% t-intervals over seeds.
+    """
+    plt = _pyplot()
+    cfg, recs = result["config"], result["records"]
+    layer = cfg["layers"] if layer is None else layer
+    length = max(cfg["lengths"]) if length is None else length
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.9), sharey=True)
+    for ax, base in zip(axes, _NNT_BASES):
+        for suffix, style in _NNT_STYLE.items():
+            name = base + suffix
+            if name not in cfg["configs"]:
+                continue
+            if against == "length":
+                x, grid = _series(recs, "stable_rank", "length", config=name, gamma=gamma, layer=layer)
+            else:
+                x, grid = _series(recs, "stable_rank", "layer", config=name, gamma=gamma, length=length)
+            _band_plot(ax, x, grid, style, name)
+        if "I" in cfg["configs"]:
+            if against == "length":
+                x, grid = _series(recs, "stable_rank", "length", config="I", gamma=gamma, layer=layer)
+            else:
+                x, grid = _series(recs, "stable_rank", "layer", config="I", gamma=gamma, length=length)
+            _band_plot(ax, x, grid, ("0.7", "", "-."), "I (identity attention)")
+        if against == "length":
+            ax.plot(x, x, color="0.8", lw=0.8, label="T (isometric input)")
+        ax.set(yscale="log", xlabel="context length T" if against == "length" else "layer l", title=base)
+        ax.legend(fontsize=6.5, loc="best")
+    axes[0].set_ylabel(r"stable rank of $X_l X_l^T$")
+    where = f"after layer {layer}" if against == "length" else f"T = {length}"
+    fig.suptitle(f"[NNT24] protocol: isometric inputs, d = T/$\\gamma$, $\\gamma$ = {gamma:g}, {where}; "
+                 f"{len(cfg['seeds'])} seeds, 95% t-bands", fontsize=10)
+    fig.tight_layout()
+    save(fig, path)
+
+
+def nnt_gradients_figure(result: dict, path, *, gamma: float = 1.0, length: int | None = None,
+                         weight: str = "W_V") -> None:
+    """``||d X_L / d W_l||_F`` against the layer ``l``, per configuration (bands over seeds)."""
+    plt = _pyplot()
+    cfg, recs = result["config"], result["records"]
+    length = max(cfg["lengths"]) if length is None else length
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.9), sharey=True)
+    for ax, base in zip(axes, _NNT_BASES):
+        for suffix, style in _NNT_STYLE.items():
+            name = base + suffix
+            if name in cfg["configs"]:
+                x, grid = _series(recs, f"grad_{weight}", "layer", config=name, gamma=gamma, length=length)
+                _band_plot(ax, x, grid, style, name)
+        ax.set(yscale="log", xlabel="layer l", title=base)
+        ax.legend(fontsize=6.5, loc="best")
+    axes[0].set_ylabel(f"$\\|\\partial X_L / \\partial {weight}^{{(l)}}\\|_F$")
+    fig.suptitle(f"[NNT24] protocol: gradient of the last layer's output, T = {length}, $\\gamma$ = {gamma:g}, "
+                 f"L = {cfg['layers']}, {cfg['probes']} Gaussian probes; {len(cfg['seeds'])} seeds, 95% t-bands",
+                 fontsize=10)
+    fig.tight_layout()
+    save(fig, path)
+
+
+def nnt_training_figure(result: dict, path) -> None:
+    """Training loss against step, one panel per (target, learning rate), with and without the fix."""
+    plt = _pyplot()
+    cfg, recs = result["config"], result["records"]
+    targets, lrs = cfg["targets"], cfg["lrs"]
+    fig, axes = plt.subplots(len(lrs), len(targets), figsize=(3.6 * len(targets), 2.8 * len(lrs)),
+                             squeeze=False, sharex=True)
+    styles = [("k", "", "-"), ("k", "", "--"), ("0.5", "", "-"), ("0.5", "", "--"), ("0.25", "", ":"),
+              ("0.65", "", ":")]
+    for i, lr in enumerate(lrs):
+        for j, target in enumerate(targets):
+            ax = axes[i, j]
+            for name, style in zip(cfg["configs"], styles):
+                rows = [r for r in recs if r["config"] == name and r["target"] == target and r["lr"] == lr]
+                grid = np.array([r["losses"] for r in rows], dtype=float)
+                if grid.size:
+                    _band_plot(ax, np.arange(grid.shape[1]), grid, style, name)
+            ax.set(yscale="log", title=f"{target}, lr = {lr:g}")
+            from matplotlib.ticker import NullFormatter
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            if i == len(lrs) - 1:
+                ax.set_xlabel("Adam step")
+            if j == 0:
+                ax.set_ylabel("training MSE")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(f"[NNT24] trainability: T = {cfg['length']}, d = {cfg['d']}, {cfg['layers']} layers, "
+                 f"{cfg['samples']} isometric inputs, full batch; {len(cfg['seeds'])} seeds, 95% t-bands",
+                 fontsize=10)
+    fig.tight_layout()
+    save(fig, path)
+
+
+def nnt_encoder_figure(result: dict, path) -> None:
+    """MiniLM on real text: bulk edge against T per variant; stable rank through the layers with/without the fix."""
+    plt = _pyplot()
+    cfg = result["config"]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    styles = {"pretrained": ("k", "o", "-"), "random": ("0.45", "s", "--"), "random-causal": ("0.2", "^", ":")}
+    panels = ((("sigma_1", "sigma_2"), axes[0], r"outlier $\sigma_1(A)$ (filled) and bulk edge $\sigma_2(A)$ (open)"),
+              (("eig_2",), axes[1], r"second eigenvalue modulus $|\lambda_2(A)|$"))
+    for keys, ax, title in panels:
+        for key in keys:
+            for model in cfg["models"]:
+                rows = [r for r in result["spectra"] if r["model"] == model]
+                heads = sorted({(r["layer"], r["head"]) for r in rows})
+                Ts = sorted({r["length"] for r in rows})
+                grid = np.full((len(heads), len(Ts)), np.nan)
+                sums: dict = {}
+                for r in rows:
+                    sums.setdefault((heads.index((r["layer"], r["head"])), Ts.index(r["length"])), []).append(r[key])
+                for (h, t), v in sums.items():
+                    grid[h, t] = np.mean(v)
+                color, marker, ls = styles[model]
+                _band_plot(ax, np.array(Ts, float), grid, (color, marker, ls), f"{model} {key}")
+                if key == "sigma_1":
+                    ax.lines[-1].set_markerfacecolor(color)
+        T = np.array(cfg["lengths"], float)
+        ref = 2 / np.sqrt(T) if keys[-1] == "sigma_2" else 1 / np.sqrt(T)
+        ax.plot(T, ref, color="0.75", lw=1,
+                label=("$2/\\sqrt{T}$" if keys[-1] == "sigma_2" else "$1/\\sqrt{T}$") + " (random Markov, s = 1)")
+        ax.set(xscale="log", yscale="log", xlabel="tokens T", title=title)
+        ax.set_xticks(T)
+        ax.set_xticklabels([f"{t:g}" for t in T])
+        ax.minorticks_off()
+        ax.legend(fontsize=6.5)
+    ax = axes[2]
+    T = max(cfg["lengths"])
+    for model in cfg["models"]:
+        for removed in (False, True):
+            rows = [r for r in result["stable_rank"] if r["model"] == model and r["removed"] == removed
+                    and r["length"] == T]
+            layers = sorted({r["layer"] for r in rows})
+            wins = sorted({r["window"] for r in rows})
+            grid = np.full((len(wins), len(layers)), np.nan)
+            for r in rows:
+                grid[wins.index(r["window"]), layers.index(r["layer"])] = r["stable_rank"]
+            color, marker, _ = styles[model]
+            _band_plot(ax, np.array(layers, float), grid, (color, marker, "--" if removed else "-"),
+                       f"{model}, {'A - U' if removed else 'A'}")
+    ax.set(yscale="log", xlabel="layer (0 = embeddings)", ylabel="stable rank of $X_l X_l^T$",
+           title=f"stable rank through the encoder, T = {T} (dashed: A - U in every layer)")
+    ax.legend(fontsize=6.5)
+    fig.suptitle("all-MiniLM-L6-v2 on real text (Python docstrings): pretrained, random initialization, "
+                 "random causal", fontsize=10)
+
+
 _VALIDITY_MARK = {"holds": "", "fails": "x", "undecided": "?"}
 
 

@@ -93,13 +93,35 @@ def encoder_attention(tensors: dict, cfg: dict, ids: np.ndarray):
     ``tensors`` may be the checkpoint's tensors or a prepared :class:`_Weights`.
     ``logits`` and ``attention`` have shape ``(heads, T, T)`` (query rows).
     """
+    for layer, logits, A, _ in encoder_states(tensors, cfg, ids):
+        yield layer, logits, A
+
+
+def embed(tensors: dict, cfg: dict, ids: np.ndarray) -> np.ndarray:
+    """The encoder's input ``T x d``: word + position + token-type embeddings, then LayerNorm."""
+    w = tensors if isinstance(tensors, _Weights) else _Weights(tensors)
+    x = (w[_WORDS][ids].astype(np.float64) + w["embeddings.position_embeddings.weight"][:ids.size]
+         + w["embeddings.token_type_embeddings.weight"][0])
+    return _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"],
+                       float(cfg.get("layer_norm_eps", 1e-12)))
+
+
+def encoder_states(tensors: dict, cfg: dict, ids: np.ndarray, *, remove_outlier: bool = False,
+                   causal: bool = False):
+    """Run the encoder; yield ``(layer, logits, attention, hidden)`` per layer.
+
+    ``hidden`` (``T x d``) is the layer's output.  ``remove_outlier=True`` mixes the values with
+    ``A - U`` instead of ``A`` in every attention layer (``U`` the uniform attention over the
+    visible keys, ``1 1^T / T`` without a mask): the fix of [NNT24].  ``causal=True`` lets
+    query ``q`` see keys ``i <= q`` only (a decoder's triangular attention).
+    """
     w = tensors if isinstance(tensors, _Weights) else _Weights(tensors)
     eps = float(cfg.get("layer_norm_eps", 1e-12))
     n_heads = int(cfg["num_attention_heads"])
     T = ids.size
-    x = (w[_WORDS][ids].astype(np.float64) + w["embeddings.position_embeddings.weight"][:T]
-         + w["embeddings.token_type_embeddings.weight"][0])
-    x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
+    allowed = np.tril(np.ones((T, T), dtype=bool)) if causal else None
+    uniform = (allowed / allowed.sum(axis=1, keepdims=True)) if allowed is not None else np.full((T, T), 1.0 / T)
+    x = embed(w, cfg, ids)
     for layer in range(int(cfg["num_hidden_layers"])):
         p = f"encoder.layer.{layer}."
 
@@ -110,14 +132,15 @@ def encoder_attention(tensors: dict, cfg: dict, ids: np.ndarray):
         dh = q.shape[1] // n_heads
         split = [a.reshape(T, n_heads, dh).transpose(1, 0, 2) for a in (q, k, v)]
         logits = split[0] @ split[1].transpose(0, 2, 1) / np.sqrt(dh)
-        A = softmax(logits)
-        yield layer, logits, A
-        ctx = (A @ split[2]).transpose(1, 0, 2).reshape(T, -1)
+        A = softmax(logits, allowed)
+        mix = A - uniform if remove_outlier else A
+        ctx = (mix @ split[2]).transpose(1, 0, 2).reshape(T, -1)
         x = _layer_norm(x + lin("attention.output.dense", ctx), w[p + "attention.output.LayerNorm.weight"],
                         w[p + "attention.output.LayerNorm.bias"], eps)
         h = _gelu(lin("intermediate.dense", x))
         x = _layer_norm(x + lin("output.dense", h), w[p + "output.LayerNorm.weight"],
                         w[p + "output.LayerNorm.bias"], eps)
+        yield layer, logits, A, x
 
 
 def spearman_ci(x, y, level: float = 0.95) -> dict:

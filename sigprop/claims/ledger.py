@@ -260,7 +260,8 @@ def locater_study(quick: bool, progress: bool = False) -> dict:
     seeds = list(range(5 if quick else 10))
     lambdas = [0.0, 0.1] if quick else [0.0, 0.01, 0.1, 1.0]
     steps, probe = (200, 512) if quick else (300, 2048)
-    config: dict[str, Any] = dict(tasks=["next-token", "teacher"], lambdas=lambdas, seeds=seeds, steps=steps, probe=probe,
+    config: dict[str, Any] = dict(tasks=["next-token", "teacher"], lambdas=lambdas, seeds=seeds, steps=steps,
+                                  probe=probe,
                   locater_variant="frobenius", locater_mean="task", d=16, d_k=16, T=32, batch=64,
                   optimizer="adam", lr=0.01, attention="softmax")
     runs, summary = {}, []

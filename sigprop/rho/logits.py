@@ -175,16 +175,26 @@ class LogitModel:
     def _symmetric_spectrum(self) -> np.ndarray | None:
         """Eigenvalues of ``B = Sigma^{1/2} W Sigma^{1/2}`` when ``B`` is symmetric, else None."""
         B = self.B
-        if np.allclose(B, B.T, rtol=1e-12, atol=1e-14 * max(1.0, np.abs(B).max())):
-            return np.linalg.eigvalsh(0.5 * (B + B.T))
+        if np.allclose(B, B.T, rtol=1e-12, atol=1e-14 * np.abs(B).max()):
+            return _rounding_to_zero(np.linalg.eigvalsh(0.5 * (B + B.T)))
         return None
 
     @cached_property
     def B(self) -> np.ndarray:
-        """``Sigma^{1/2} W Sigma^{1/2}`` (single ``W`` only)."""
+        """``Sigma^{1/2} W_n Sigma^{1/2}`` with ``W_n = W / max|W|`` (single ``W`` only).
+
+        The size of ``W`` is kept apart (:attr:`w_size`) so that no weight under- or
+        overflows however small or large ``W`` is.
+        """
         self.single("the chi-square weights")
         S = self.sigma_sqrt
-        return S @ self.W @ S
+        return S @ (self.W / self.w_size) @ S
+
+    @property
+    def w_size(self) -> float:
+        """``max |W|`` (1 for ``W = 0``)."""
+        size = float(np.abs(self.W).max())
+        return size if size > 0 else 1.0
 
     @cached_property
     def chi2_weights(self) -> np.ndarray:
@@ -192,7 +202,10 @@ class LogitModel:
         self.single("the chi-square weights")
         alpha, beta = self.coefficients
         c = float(self.c)
+        if "_symmetric_spectrum" in self.__dict__ and self.__dict__["_symmetric_spectrum"] is not None:
+            return symmetric_weights(self._symmetric_spectrum, alpha, beta, c)   # given eigenvalues
         mu = self._symmetric_spectrum
+        c = c * self.w_size
         if mu is not None:
             return symmetric_weights(mu, alpha, beta, c)
         B, d, T = self.B, self.d, self.T
@@ -205,8 +218,18 @@ class LogitModel:
             M[:, :d, d:] = g * B
             M[:, d:, :d] = g * B.T
             M[:, d:, d:] = b * (B + B.T)
-            out[lo:lo + step] = 0.5 * c * np.linalg.eigvalsh(M)
+            out[lo:lo + step] = 0.5 * c * _rounding_to_zero(np.linalg.eigvalsh(M))
         return out
+
+
+def _rounding_to_zero(eig: np.ndarray) -> np.ndarray:
+    """Computed eigenvalues within the solver's rounding of zero (``4 n eps max|eig|``, per
+    row) set to 0: they are indistinguishable from 0, and a rank-deficient ``W`` would
+    otherwise carry ``2d - 2 rank`` spurious weights of order ``1e-17`` into the
+    distribution function (``docs/exact.md``)."""
+    n = eig.shape[-1]
+    big = np.abs(eig).max(axis=-1, keepdims=True)
+    return np.where(np.abs(eig) > 4 * n * np.finfo(float).eps * big, eig, 0.0)
 
 
 def symmetric_weights(mu, alpha, beta, c) -> np.ndarray:
@@ -224,7 +247,8 @@ def as_model(W, T: int | None = None, step_cov=None, scale=None) -> LogitModel:
     None or agree), else ``LogitModel(W, T, step_cov=step_cov, scale=scale)``."""
     if isinstance(W, LogitModel):
         if step_cov is not None or scale is not None:
-            raise _checks.ArgumentError("step_cov", "and scale must be None when W is a LogitModel (they are part of it)")
+            raise _checks.ArgumentError("step_cov",
+                                        "and scale must be None when W is a LogitModel (they are part of it)")
         if T is not None and _checks.integer("T", T, 2) != W.T:
             raise _checks.ArgumentError("T", f"must be None or the model's T = {W.T} when W is a LogitModel, got {T!r}")
         return W

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from sigprop.core import checks as _checks
+from sigprop.core.aliases import DTypeLike
 from sigprop.core.progress import progress_bar
+from sigprop.core.stats import Moments, wilson_interval
 from sigprop.rho import walk
 from sigprop.rho.logits import as_model
 from sigprop.rho.propagation import Profile
-from sigprop.core.stats import Moments, wilson_interval
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -36,6 +36,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from sigprop.core import checks as _checks
+from sigprop.core.aliases import ArrayLike
 from sigprop.rho.logits import LogitModel, as_model, resolve_scale
 from sigprop.rho.walk import coefficients
 
@@ -134,7 +135,7 @@ def moments(model: LogitModel, *, limit: bool = False) -> tuple[np.ndarray, np.n
     return c * num + 0.0, (c * q) ** 2
 
 
-def model_parts(model: LogitModel, limit: bool = False):
+def model_parts(model: LogitModel, limit: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(num, q, size)`` of a model, with ``mean = size num`` and ``sd = size q`` (see :func:`_band`)."""
     tr1, tr_frob, tr_sq, size = model.traces
     return _from_traces(tr1, tr_frob, tr_sq, size, model.T, limit)
@@ -153,7 +154,7 @@ def spectrum_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale:
     return c * num + 0.0, (c * q) ** 2
 
 
-def _spectrum_args(m, v, d, scale) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _spectrum_args(m, v, d, scale) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | float]:
     m = _checks.real("m", m)
     v = _checks.real("v", v, minimum=0.0)
     d = _checks.real("d", d, minimum=1.0)

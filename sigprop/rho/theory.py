@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sigprop.core import checks as _checks
+from sigprop.core.aliases import ArrayLike
 from sigprop.core.checks import ArgumentError
 from sigprop.rho import exact, propagation
 from sigprop.rho.logits import LogitModel, as_model
@@ -62,7 +64,7 @@ def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: 
     if form not in FORMS:
         raise ArgumentError("form", f"must be one of {', '.join(FORMS)}, got {form!r}")
     if _method(method, form) == "exact":
-        prof = exact.theory(LogitModel.from_spectrum(m, v, d, T, shape=shape, scale=scale))
+        prof = exact.theory(LogitModel.from_spectrum(m, v, _checks.integer("d", d, 1), T, shape=shape, scale=scale))
         prof.config.update(scale=scale, shape=shape)
         return prof
     if form == "published":

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sigprop.model.locater_sweep import COLUMNS
-from sigprop.sweep.studies import HISTORY
+from sigprop.sweep.studies import HISTORY, LM_FINAL, LM_HISTORY
 
 __all__ = ["STUDIES", "Dim", "Study", "get", "register", "resolve"]
 
@@ -124,6 +124,14 @@ LAYER = Dim(size=_arg("L", 1))                 # X_0 .. X_L
 ATTENTION_LAYER = Dim(size=_arg("L"), start=1)  # layers 1 .. L
 RECORD = Dim(size=_records)
 
+
+def _lm_records(args: Mapping[str, Any]) -> int:
+    steps, every = int(args["steps"]), int(args["eval_every"])
+    return 1 + steps // every + (1 if steps % every else 0)
+
+
+LM_RECORD = Dim(size=_lm_records)
+
 _LOCALIZATION = ("total", "entropy_normalized", "peak", "width")
 _PROFILE = {"rho": ("position",), "mean": ("position",), "variance": ("position",),
             **{f"localization_{k}": () for k in _LOCALIZATION}}
@@ -188,6 +196,12 @@ STUDIES: dict[str, Study] = {
     "locater": Study(
         "sigprop.sweep.studies:locater", None, {k: () for k in _FINAL}, {},
         "the LocAteR sweep: final measurements of a training run per (locater, seed)"),
+    "lm": Study(
+        "sigprop.sweep.studies:lm", None,
+        {**{k: () for k in LM_FINAL}, **{f"history_{k}": ("lm_record",) for k in LM_HISTORY}},
+        {"lm_record": LM_RECORD},
+        "the transformer language model on real text (sigprop.lm.train): final validation measures "
+        "and history"),
 }
 
 

@@ -14,6 +14,9 @@ import numpy as np
 
 from sigprop.gap import collapse
 from sigprop.gap.spectra import report
+from sigprop.lm import corpus as lmcorpus
+from sigprop.lm import train as lmtrain
+from sigprop.lm.transformer import Config as LMConfig
 from sigprop.model.locater_sweep import COLUMNS, final_row
 from sigprop.model.train import TrainConfig, train
 from sigprop.rho.compare import compare
@@ -155,6 +158,45 @@ def locater(**args) -> dict:
     row = final_row(train(_config(args)))
     return {k: row[k] for k in COLUMNS}
 
+
+def lm(*, seed: int = 0, **args) -> dict:
+    """One language-model run (:func:`sigprop.lm.train.train`, ``docs/lm.md``) with the cell's
+    seed as its ``seed``: the final validation measures (head measures averaged over layers
+    and heads, ``rank_residual`` of the last layer) and the history over ``lm_record``.
+
+    The arguments are the fields of :class:`sigprop.lm.transformer.Config` and of
+    :class:`sigprop.lm.train.TrainConfig` (``model`` excepted), flat.
+    """
+    model_fields = {f.name for f in fields(LMConfig)}
+    cfg = lmtrain.TrainConfig(model=LMConfig(**{k: v for k, v in args.items() if k in model_fields}),
+                              seed=seed, **{k: v for k, v in args.items() if k not in model_fields})
+    data = lmtrain.prepare(lmcorpus.load(cfg.corpus), cfg.tokenizer, cfg.model.vocab,
+                           cache=lmcorpus.cache_dir() / "tokenizers")
+    record = lmtrain.train(cfg, data)
+    last = record["history"][-1]
+    out = {k: last[k] for k in LM_FINAL[:6]}
+    out.update(eig_mean=float(np.mean(last["eig_mean"])), eig_var=float(np.mean(last["eig_var"])),
+               rank_residual=float(last["rank_residual"][-1]),
+               unigram_perplexity=record["data"]["unigram_perplexity"]["valid"], seconds=record["seconds"])
+    for key in LM_HISTORY:
+        out[f"history_{key}"] = [h[key] for h in record["history"]]
+    return out
+
+
+def _lm_signature() -> inspect.Signature:
+    """Every field of the language model's ``Config`` and ``TrainConfig`` (keyword-only)."""
+    kw = inspect.Parameter.KEYWORD_ONLY
+    params = [inspect.Parameter(f.name, kw, default=f.default) for f in fields(LMConfig)]
+    params += [inspect.Parameter(f.name, kw, default=f.default) for f in fields(lmtrain.TrainConfig)
+               if f.name not in ("model", "seed")]
+    return inspect.Signature(params + [inspect.Parameter("seed", kw, default=0)])
+
+
+#: Final values and history entries of a language-model cell.
+LM_FINAL = ("perplexity", "loss", "entropy_mean", "entropy_normalized_mean", "rho_theory_mean",
+            "linear_share_last_mean", "eig_mean", "eig_var", "rank_residual", "unigram_perplexity", "seconds")
+LM_HISTORY = ("step", "perplexity", "entropy_mean", "linear_share_last_mean")
+lm.__signature__ = _lm_signature()               # type: ignore[attr-defined]
 
 #: History entries a training cell keeps, over the dimension ``record``.
 HISTORY = ("step", "train_loss", "heldout_loss", "attention_entropy", "eig_mean", "eig_var", "rank_residual")

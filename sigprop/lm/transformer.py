@@ -1,0 +1,287 @@
+"""The transformer language model: configuration, parameters, forward and backward.
+
+``x_0 = sqrt(D) E[tokens] + P[positions]`` (unit-variance coordinates at initialization, the
+scale of the random-walk tokens of ``docs/theory.md`` §1, while tied output logits
+``x E^T`` start with unit variance), then ``L`` layers; with ``norm="post"`` (Post-LN, the
+paper's placement, ``docs/theory.md`` §7)::
+
+    x <- LN_1(x + drop(Attn(x)))          x <- LN_2(x + drop(FF(x)))
+
+and with ``norm="pre"`` (Pre-LN, a final LayerNorm after the last layer)::
+
+    x <- x + drop(Attn(LN_1(x)))          x <- x + drop(FF(LN_2(x)))
+
+``FF(x) = act(x W_1 + b_1) W_2 + b_2`` (ReLU or GELU), output logits ``x E^T + b`` (tied) or
+``x W_out + b`` (untied), loss the mean next-token cross-entropy.  The blocks and their
+backward passes are in :mod:`sigprop.lm.layers`; the regularizers that change the model
+(sigma-reparametrization, QK-LayerNorm, temperature) in :mod:`sigprop.lm.regularizers`.
+
+Parameters live in a flat dict: ``tok_emb (V, D)``, ``pos_emb (T, D)``, per layer ``i``
+``l{i}.W_Q, W_K, W_V, W_O (D, D)``, ``l{i}.W_1 (D, F)``, ``l{i}.b_1``, ``l{i}.W_2 (F, D)``,
+``l{i}.b_2``, ``l{i}.ln1.g/b``, ``l{i}.ln2.g/b``; ``lnf.g/b`` (Pre-LN), ``W_out`` (untied),
+``b_out``; ``l{i}.lnq.g/b``, ``l{i}.lnk.g`` (QK-LayerNorm, size ``dh``; a key bias would add a
+constant to each row of logits and is left out); ``l{i}.gamma_*``
+(sigma-reparametrization).  Initialization: matrices ``N(0, 1/fan_in)`` (token embeddings
+``N(0, 1/D)``, position embeddings ``N(0, 1)``), gains 1, biases 0, ``gamma`` 1.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from sigprop.core import checks as _checks
+from sigprop.core.checks import ArgumentError
+from sigprop.lm import layers as nn
+from sigprop.lm import regularizers as reg
+
+NORMS = ("post", "pre")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Model shape and options; ``regularizer`` as in :func:`sigprop.lm.regularizers.parse`."""
+
+    vocab: int = 4096
+    width: int = 128
+    heads: int = 1
+    layers: int = 1
+    length: int = 128
+    ff: int = 128
+    norm: str = "post"
+    activation: str = "relu"
+    tied: bool = True
+    dropout: float = 0.0
+    regularizer: str = "none"
+
+    def __post_init__(self):
+        _checks.integer("vocab", self.vocab, 2)
+        _checks.integer("width", self.width, 1)
+        _checks.integer("heads", self.heads, 1)
+        _checks.integer("layers", self.layers, 1)
+        _checks.integer("length", self.length, 1)
+        _checks.integer("ff", self.ff, 1)
+        if self.width % self.heads:
+            raise ArgumentError("width", f"must be a multiple of heads ({self.heads}), got {self.width}")
+        if self.norm not in NORMS:
+            raise ArgumentError("norm", f"must be one of {', '.join(NORMS)}, got {self.norm!r}")
+        if self.activation not in nn.ACTIVATIONS:
+            raise ArgumentError("activation", f"must be one of {', '.join(nn.ACTIVATIONS)}, "
+                                              f"got {self.activation!r}")
+        _checks.real("dropout", self.dropout, minimum=0.0, maximum=1.0, open_max=True)
+        reg.parse(self.regularizer)
+
+    @property
+    def head_dim(self) -> int:
+        return self.width // self.heads
+
+    @property
+    def reg(self) -> tuple[str, float]:
+        return reg.parse(self.regularizer)
+
+    @property
+    def scale(self) -> float:
+        """Logit scale ``c = 1 / (tau sqrt(dh))`` (``tau`` the temperature, else 1)."""
+        name, value = self.reg
+        tau = value if name == "temperature" else 1.0
+        return 1.0 / (tau * np.sqrt(self.head_dim))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def init_params(cfg: Config, seed=None, dtype=np.float32) -> dict:
+    """Parameters drawn from ``seed`` (see the module doc)."""
+    rng = np.random.default_rng(seed)
+    D, F, V = cfg.width, cfg.ff, cfg.vocab
+
+    def normal(shape, fan_in):
+        return (rng.standard_normal(shape) / np.sqrt(fan_in)).astype(dtype)
+
+    p = {"tok_emb": normal((V, D), D), "pos_emb": normal((cfg.length, D), 1)}
+    name, _ = cfg.reg
+    for i in range(cfg.layers):
+        for w in ("W_Q", "W_K", "W_V", "W_O"):
+            p[f"l{i}.{w}"] = normal((D, D), D)
+        p[f"l{i}.W_1"], p[f"l{i}.b_1"] = normal((D, F), D), np.zeros(F, dtype)
+        p[f"l{i}.W_2"], p[f"l{i}.b_2"] = normal((F, D), F), np.zeros(D, dtype)
+        for ln in ("ln1", "ln2"):
+            p[f"l{i}.{ln}.g"], p[f"l{i}.{ln}.b"] = np.ones(D, dtype), np.zeros(D, dtype)
+        if name == "qk-norm":              # no key bias: it adds a constant to each logit row
+            p[f"l{i}.lnq.g"], p[f"l{i}.lnq.b"] = np.ones(cfg.head_dim, dtype), np.zeros(cfg.head_dim, dtype)
+            p[f"l{i}.lnk.g"] = np.ones(cfg.head_dim, dtype)
+        if name == "sigma-reparam":
+            for w in reg.REPARAM:
+                p[reg.gamma_name(f"l{i}.{w}")] = np.ones((), dtype)
+    if cfg.norm == "pre":
+        p["lnf.g"], p["lnf.b"] = np.ones(D, dtype), np.zeros(D, dtype)
+    if not cfg.tied:
+        p["W_out"] = normal((D, V), D)
+    p["b_out"] = np.zeros(V, dtype)
+    return p
+
+
+def reparametrized(cfg: Config) -> list[str]:
+    """Names of the matrices that sigma-reparametrization rescales."""
+    if cfg.reg[0] != "sigma-reparam":
+        return []
+    return [f"l{i}.{w}" for i in range(cfg.layers) for w in reg.REPARAM]
+
+
+def forward(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, keep: bool = False):
+    """Mean cross-entropy of predicting ``tokens[:, 1:]`` from ``tokens[:, :-1]``, and the cache.
+
+    ``rng`` (a Generator) switches dropout on; ``keep`` keeps per-layer attention and
+    hidden states in the cache for the instruments.
+    """
+    tokens = np.asarray(tokens)
+    inp, tgt = tokens[:, :-1], tokens[:, 1:]
+    B, T = inp.shape
+    if T > cfg.length:
+        raise ValueError(f"sequence length must be <= {cfg.length}, got {T}")
+    P, rcache = reg.reparam_forward(params, reparametrized(cfg))
+    dtype = P["tok_emb"].dtype
+    x = P["tok_emb"][inp] * dtype.type(np.sqrt(cfg.width)) + P["pos_emb"][:T]
+    masks = {"emb": nn.dropout_mask(x.shape, cfg.dropout, rng, dtype)}
+    if masks["emb"] is not None:
+        x = x * masks["emb"]
+    layers = []
+    for i in range(cfg.layers):
+        c = {}
+        qk_ln = (tuple(P[f"l{i}.{n}"] for n in ("lnq.g", "lnq.b", "lnk.g"))
+                 if cfg.reg[0] == "qk-norm" else None)
+        W = [P[f"l{i}.{w}"] for w in ("W_Q", "W_K", "W_V", "W_O")]
+        if cfg.norm == "pre":
+            h, c["ln1"] = nn.layer_norm(x, P[f"l{i}.ln1.g"], P[f"l{i}.ln1.b"])
+        else:
+            h = x
+        a, c["attn"] = nn.attention(h, *W, heads=cfg.heads, scale=cfg.scale, qk_ln=qk_ln)
+        c["m1"] = nn.dropout_mask(a.shape, cfg.dropout, rng, dtype)
+        if c["m1"] is not None:
+            a = a * c["m1"]
+        if cfg.norm == "pre":
+            x = x + a
+            h, c["ln2"] = nn.layer_norm(x, P[f"l{i}.ln2.g"], P[f"l{i}.ln2.b"])
+        else:
+            x, c["ln1"] = nn.layer_norm(x + a, P[f"l{i}.ln1.g"], P[f"l{i}.ln1.b"])
+            h = x
+        c["u"] = h @ P[f"l{i}.W_1"] + P[f"l{i}.b_1"]
+        c["act"] = nn.activation(c["u"], cfg.activation)
+        c["h"] = h
+        f = c["act"] @ P[f"l{i}.W_2"] + P[f"l{i}.b_2"]
+        c["m2"] = nn.dropout_mask(f.shape, cfg.dropout, rng, dtype)
+        if c["m2"] is not None:
+            f = f * c["m2"]
+        if cfg.norm == "pre":
+            x = x + f
+        else:
+            x, c["ln2"] = nn.layer_norm(x + f, P[f"l{i}.ln2.g"], P[f"l{i}.ln2.b"])
+        if keep:
+            c["out"] = x
+        layers.append(c)
+    lnf = None
+    if cfg.norm == "pre":
+        x, lnf = nn.layer_norm(x, P["lnf.g"], P["lnf.b"])
+    W_out = P["tok_emb"].T if cfg.tied else P["W_out"]
+    logits = x @ W_out
+    logits += P["b_out"]
+    loss, probs = nn.cross_entropy(logits, tgt)
+    cache = dict(P=P, rcache=rcache, inp=inp, tgt=tgt, masks=masks, layers=layers, lnf=lnf, x=x, probs=probs)
+    return loss, cache
+
+
+def backward(params: dict, cache: dict, cfg: Config, *, overwrite: bool = False) -> dict:
+    """Gradients of the mean cross-entropy with respect to every parameter.
+
+    ``overwrite`` lets the backward reuse the cached probabilities' memory (the cache is
+    then spent).
+    """
+    P, layers = cache["P"], cache["layers"]
+    g: dict[str, Any] = {k: None for k in P}
+    dz = nn.cross_entropy_backward(cache["probs"], cache["tgt"], overwrite=overwrite)
+    D = cfg.width
+    x = cache["x"]
+    dzf = dz.reshape(-1, dz.shape[-1])
+    g["b_out"] = dzf.sum(axis=0)
+    W_out = P["tok_emb"].T if cfg.tied else P["W_out"]
+    if cfg.tied:
+        g["tok_emb"] = dzf.T @ x.reshape(-1, D)
+    else:
+        g["W_out"] = x.reshape(-1, D).T @ dzf
+    dx = dz @ W_out.T
+    if cfg.norm == "pre":
+        dx, g["lnf.g"], g["lnf.b"] = nn.layer_norm_backward(dx, cache["lnf"])
+    for i in reversed(range(cfg.layers)):
+        c = layers[i]
+        if cfg.norm == "post":
+            dr, g[f"l{i}.ln2.g"], g[f"l{i}.ln2.b"] = nn.layer_norm_backward(dx, c["ln2"])
+            df, dx = dr, dr
+        else:
+            df = dx
+        if c["m2"] is not None:
+            df = df * c["m2"]
+        g[f"l{i}.b_2"] = df.reshape(-1, D).sum(axis=0)
+        g[f"l{i}.W_2"] = c["act"].reshape(-1, c["act"].shape[-1]).T @ df.reshape(-1, D)
+        du = nn.activation_backward(df @ P[f"l{i}.W_2"].T, c["u"], cfg.activation)
+        g[f"l{i}.b_1"] = du.reshape(-1, du.shape[-1]).sum(axis=0)
+        g[f"l{i}.W_1"] = c["h"].reshape(-1, D).T @ du.reshape(-1, du.shape[-1])
+        dh = du @ P[f"l{i}.W_1"].T
+        if cfg.norm == "post":
+            dx = dx + dh
+            dr, g[f"l{i}.ln1.g"], g[f"l{i}.ln1.b"] = nn.layer_norm_backward(dx, c["ln1"])
+            da, dx = dr, dr
+        else:
+            dxh, g[f"l{i}.ln2.g"], g[f"l{i}.ln2.b"] = nn.layer_norm_backward(dh, c["ln2"])
+            dx = dx + dxh
+            da = dx
+        if c["m1"] is not None:
+            da = da * c["m1"]
+        W = [P[f"l{i}.{w}"] for w in ("W_Q", "W_K", "W_V", "W_O")]
+        dh, *dW, dln = nn.attention_backward(da, c["attn"], *W)
+        for w, d in zip(("W_Q", "W_K", "W_V", "W_O"), dW, strict=True):
+            g[f"l{i}.{w}"] = d
+        if dln is not None:
+            for n, d in zip(("lnq.g", "lnq.b", "lnk.g"), dln, strict=True):
+                g[f"l{i}.{n}"] = d
+        if cfg.norm == "pre":
+            dxh, g[f"l{i}.ln1.g"], g[f"l{i}.ln1.b"] = nn.layer_norm_backward(dh, c["ln1"])
+            dx = dx + dxh
+        else:
+            dx = dx + dh
+    if cache["masks"]["emb"] is not None:
+        dx = dx * cache["masks"]["emb"]
+    T = dx.shape[1]
+    g["pos_emb"] = np.zeros_like(P["pos_emb"])
+    g["pos_emb"][:T] = dx.sum(axis=0)
+    dE = np.zeros_like(P["tok_emb"])
+    np.add.at(dE, cache["inp"].reshape(-1), dx.reshape(-1, D) * dx.dtype.type(np.sqrt(D)))
+    if g["tok_emb"] is None:
+        g["tok_emb"] = dE
+    else:
+        g["tok_emb"] += dE
+    g = reg.reparam_backward(params, g, cache["rcache"])
+    for name in params:
+        if g.get(name) is None:
+            g[name] = np.zeros_like(params[name])
+    return g
+
+
+def loss_and_grads(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, task: dict | None = None):
+    """``(cross-entropy, penalty, gradients)`` of ``cross-entropy + penalty``.
+
+    The penalty is LocAteR's ``lambda sum_heads R(W_h)`` (0 for the other regularizers).
+    ``task``, a dict, receives the cross-entropy's own gradients of ``W_Q, W_K`` (what
+    the mean-holding step of :mod:`sigprop.lm.train` follows).
+    """
+    loss, cache = forward(params, tokens, cfg, rng=rng)
+    grads = backward(params, cache, cfg, overwrite=True)
+    name, lam = cfg.reg
+    penalty = 0.0
+    if task is not None:
+        task.update({k: grads[k] for k in reg.qk_names(cfg.layers)})
+    if name == "locater" and lam > 0:
+        penalty = lam * float(reg.locater_penalty(params, cfg.layers, cfg.heads).sum())
+        for k, v in reg.locater_gradients(params, cfg.layers, cfg.heads, lam).items():
+            grads[k] = grads[k] + v.astype(grads[k].dtype)
+    return loss, penalty, grads

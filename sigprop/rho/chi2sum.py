@@ -1,0 +1,365 @@
+"""Distribution function of a weighted sum of chi-squares, with an error bound that holds.
+
+``Q = sum_k lambda_k Z_k^2`` with independent ``Z_k ~ N(0, 1)`` and real weights of either
+sign (``docs/theory.md`` §3, exact ``rho``; ``docs/exact.md`` for where the bound holds and
+how it was checked).  :func:`cdf` returns ``F = P(Q <= x)`` and a bound on ``|F - P(Q <= x)|``
+for each row (one weight vector and one point ``x``), computed as follows:
+
+1. **Scale.**  The problem is invariant under ``(lambda, x) -> (lambda, x) / s``; ``s`` is the
+   power of two just below ``max |lambda|``, so the division is exact and every later step
+   sees weights of order one, whatever the size of ``W``.
+2. **Far tails** (Chernoff).  ``P(Q >= x) <= exp(K(t) - t x)`` for ``0 <= t < 1/(2 max lambda)``
+   with ``K(t) = -(1/2) sum log(1 - 2 t lambda_k)`` (and the mirror image below the mean).  When
+   the bound at the (bisected) optimal ``t`` is below the tolerance, ``F`` is 0 or 1 and the
+   bound is the error: a tiny ``W`` puts ``x = 1`` there.
+3. **Negligible weights.**  Dropping weights with ``sum |lambda_j| = delta`` moves ``F`` by at most
+   ``f_max delta`` (``f_max`` a bound on the density of the kept part) and by at most
+   ``sqrt(2 delta / (pi |lambda_1|))`` (the largest weight alone has that modulus of
+   continuity); the fewest weights whose bound is below ``tol/4`` are kept, the bound is
+   added to the error.  ``f_max <= Gamma(m/4 - 1/2) / (4 sqrt(pi) Gamma(m/4) a_m)`` for the
+   ``m >= 3`` largest kept weights, all of modulus at least ``a_m``.
+4. **One kept weight**: the closed form.  **Two**: ``P(a Z^2 + b Y <= x)`` as a 1-D quadrature
+   over ``Z`` (substitution at the kink), error estimated by doubling the nodes.
+5. **Three or more** (Imhof): ``F = 1/2 - (1/pi) int_0^inf sin(theta(u)) / (u rho(u)) du`` with
+   ``theta = (1/2) sum arctan(lambda_k u) - x u / 2``, ``rho = prod (1 + lambda_k^2 u^2)^{1/4}``.
+
+   * *Truncation* at ``U``, with two rigorous bounds on ``(1/pi) int_U^inf``: the decay bound
+     ``min_m 2 / (pi m U^{m/2} prod_{j <= m} |lambda_(j)|^{1/2})`` over the ``m`` largest
+     weights (small weights do not spoil it), and for ``x != 0`` an integration by parts,
+     ``g(U) (2 + A/b) / (pi b)`` with ``g = 1/(u rho)``, ``A = (1/2) sum |lambda|/(1 + lambda^2 U^2)``
+     and ``b = |x|/2 - A > 0`` (``|theta'| >= b`` beyond ``U``); ``U`` is the smallest point
+     where either is below ``tol/4``.
+   * *Panels*: ``[0, U]`` is cut into octaves; on each, panels over which the phase can move
+     by at most ``2 pi`` (one period of the sine, integrated by the 15-point Kronrod rule to
+     about 1e-11 relative; from the bound ``|theta'(u)| <= (1/2) sum |lambda|/(1 + lambda^2 u^2) + |x|/2``,
+     largest at the octave's left end), each integrated by Gauss-Kronrod 7/15; the sum over
+     panels of ``|Kronrod - Gauss|`` is the quadrature error estimate (QUADPACK's, conservative
+     for these analytic integrands; checked against mpmath, ``docs/exact.md``).  Rows whose
+     estimate exceeds ``tol/2`` are integrated again on twice as many panels (up to 3 times).
+   * *Cost*: the number of panels per row is capped (about ``work`` integrand evaluations in
+     all); a row over the cap is truncated earlier and its larger, still rigorous, truncation
+     bound is reported.  A ``RuntimeWarning`` says when any returned bound exceeds ``10 tol``.
+
+The returned error is the sum of the rigorous parts (Chernoff, dropped weights, truncation),
+the quadrature estimate, and a bound on the floating-point rounding of the sums
+(``N eps sum |terms|`` for ``N`` terms; at least ``4 eps``).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.special import erf, erfc, gammaln, roots_legendre
+
+#: Gauss-Kronrod 7/15 rule on [-1, 1] (QUADPACK's qk15): the 15-point Kronrod
+#: estimate and the embedded 7-point Gauss estimate share their nodes, and their
+#: difference is the quadrature error estimate.
+_XK = np.array([0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
+                0.864864423359769072789712788640926, 0.741531185599394439863864773280788,
+                0.586087235467691130294144845693013, 0.405845151377397166906606412076961,
+                0.207784955007898467600689403773245, 0.0])
+_WK = np.array([0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
+                0.104790010322250183839876322541518, 0.140653259715525918745189590510238,
+                0.169004726639267902826583426598550, 0.190350578064785409913256402421014,
+                0.204432940075298892414161999234649, 0.209482141084727828012999174891714])
+_WG = np.array([0.129484966168869693270611432679082, 0.279705391489276667901467771423780,
+                0.381830050505118944950369775488975, 0.417959183673469387755102040816327])
+GK_NODES = np.concatenate([-_XK[:-1], _XK[::-1]])                  # 15 nodes, increasing
+GK_WEIGHTS = np.concatenate([_WK[:-1], _WK[::-1]])
+GAUSS_WEIGHTS = np.zeros(15)                                         # 7-point Gauss on the same nodes
+GAUSS_WEIGHTS[[1, 3, 5]] = _WG[:3]
+GAUSS_WEIGHTS[[9, 11, 13]] = _WG[2::-1]
+GAUSS_WEIGHTS[7] = _WG[3]
+
+_MAX_FLOATS = 1 << 22          # working memory of one block of the Imhof integral
+_EPS = np.finfo(float).eps
+WORK = 2e8                     # default budget of integrand terms (node x weight) per call
+_OCTAVES_FROM = 0.25           # octaves start here (weights are scaled to max |lambda| in [1, 2))
+_REFINE = 3                    # times the panels may be doubled
+PHASE_PER_PANEL = 2 * np.pi    # largest phase change of theta over one panel (one period)
+
+
+def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WORK
+        ) -> tuple[np.ndarray, np.ndarray]:
+    """``P(sum_k w_k chi2_1 <= x)`` and a bound on its absolute error (see the module docstring).
+
+    Parameters
+    ----------
+    weights : (..., n) array_like
+        Finite chi-square weights, any sign; zeros allowed.
+    x : array_like
+        Points; broadcasts against ``weights[..., 0]``.
+    tol : float
+        Target absolute error per value (the bound returned may exceed it only when the
+        cost cap bites, with a ``RuntimeWarning``).
+    work : float
+        Budget of integrand terms (nodes times weights) for the whole call.
+
+    Returns
+    -------
+    F, error : arrays of the broadcast shape
+    """
+    lam = np.asarray(weights, dtype=float)
+    if lam.ndim < 1 or not np.all(np.isfinite(lam)):
+        raise ValueError("weights must be a finite array of shape (..., n)")
+    xs = np.asarray(x, dtype=float)
+    if not np.all(np.isfinite(xs)):
+        raise ValueError("x must be finite")
+    if not tol > 0:
+        raise ValueError(f"tol must be > 0, got {tol!r}")
+    shape = np.broadcast_shapes(lam.shape[:-1], xs.shape)
+    lam = np.broadcast_to(lam, shape + lam.shape[-1:]).reshape(-1, lam.shape[-1])
+    xs = np.broadcast_to(xs, shape).ravel()
+    F, err = np.empty(xs.size), np.zeros(xs.size)
+    big = np.abs(lam).max(axis=1) if lam.shape[1] else np.zeros(xs.size)
+    zero = big == 0
+    F[zero] = (xs[zero] >= 0).astype(float)
+    rows = np.flatnonzero(~zero)
+    if rows.size:
+        s = np.ldexp(1.0, np.frexp(big[rows])[1] - 1)          # exact: max |lambda| / s in [1, 2)
+        Fr, er = _normalized(lam[rows] / s[:, None], xs[rows] / s, tol, work)
+        F[rows], err[rows] = Fr, er
+    bad = err > 10 * tol
+    if bad.any():
+        warnings.warn(f"chi-square distribution: the error bound reaches {err.max():.1e} (asked {tol:.0e}) "
+                      f"for {int(bad.sum())} of {err.size} values; the bound is returned with them",
+                      RuntimeWarning, stacklevel=2)
+    return np.clip(F, 0.0, 1.0).reshape(shape), err.reshape(shape)
+
+
+def _normalized(lam, x, tol, work):
+    """:func:`cdf` for weights with ``max |lambda|`` in ``[1, 2)``."""
+    F, err = np.empty(x.size), np.zeros(x.size)
+    todo = np.arange(x.size)
+    bound, upper = chernoff(lam, x)
+    far = bound <= tol
+    F[far], err[far] = upper[far], bound[far]
+    todo = todo[~far]
+    lam, x = lam[todo], x[todo]
+    lam, dropped = drop_negligible(lam, tol / 4)
+    err[todo] = dropped
+    count = np.count_nonzero(lam, axis=1)
+    one = count == 1
+    if one.any():
+        a = lam[one].sum(axis=1)
+        inside = erf(np.sqrt(np.clip(x[one] / a, 0, None) / 2))          # P(chi2_1 <= x/a)
+        F[todo[one]] = np.where(a > 0, inside, 1 - inside)
+        err[todo[one]] += 4 * _EPS                                        # rounding of erf
+    two = count == 2
+    if two.any():
+        f2, e2 = _two_weights(lam[two], x[two])
+        F[todo[two]], err[todo[two]] = f2, err[todo[two]] + e2
+    many = count >= 3
+    if many.any():
+        fm, em = _imhof(lam[many], x[many], tol, work)
+        F[todo[many]], err[todo[many]] = fm, err[todo[many]] + em
+    return F, err
+
+
+def chernoff(lam, x, iterations: int = 100):
+    """``(bound, side)``: ``P(Q >= x) <= bound`` with ``side = 1`` (``F`` is then near 1) above
+    the mean ``sum lambda``, ``P(Q <= x) <= bound`` with ``side = 0`` below it; ``bound = 1`` at
+    the mean.  ``t`` is found by bisection on ``K'(t) = x``; any ``t`` gives a valid bound."""
+    mean = lam.sum(axis=1)
+    sign = np.where(x > mean, 1.0, -1.0)
+    sl, sx = sign[:, None] * lam, sign * x                  # bound P(sl . Z^2 >= sx)
+    top = sl.max(axis=1)
+    hi = np.where(top > 0, 0.5 / np.where(top > 0, top, 1.0) * (1 - 2.0 ** -40), 2.0 ** 40)
+    lo = np.zeros_like(hi)
+    for _ in range(iterations):
+        t = 0.5 * (lo + hi)
+        slope = np.sum(sl / (1 - 2 * t[:, None] * sl), axis=1) - sx
+        lo, hi = np.where(slope < 0, t, lo), np.where(slope < 0, hi, t)
+    h = -0.5 * np.sum(np.log1p(-2 * lo[:, None] * sl), axis=1) - lo * sx
+    bound = np.where(x == mean, 1.0, np.exp(np.minimum(h, 0.0)))
+    return bound, (sign > 0).astype(float)
+
+
+def _density_constant(m):
+    """``Gamma(m/4 - 1/2) / (4 sqrt(pi) Gamma(m/4))`` for ``m >= 3``."""
+    return np.exp(gammaln(m / 4 - 0.5) - gammaln(m / 4)) / (4 * np.sqrt(np.pi))
+
+
+def drop_negligible(lam, budget):
+    """Zero the most weights whose effect on ``F`` is provably at most ``budget``.
+
+    Returns ``(kept, bound)``: the weights with the dropped ones set to 0, and the bound on
+    ``|P(Q <= x) - P(Q_kept <= x)|`` (module docstring, step 3).
+    """
+    m, n = lam.shape
+    order = np.argsort(-np.abs(lam), axis=1)
+    a = np.take_along_axis(np.abs(lam), order, axis=1)               # descending
+    delta = np.cumsum(a[:, ::-1], axis=1)[:, ::-1]                   # delta[:, j] = sum_{i >= j} a_i
+    delta = np.concatenate([delta[:, 1:], np.zeros((m, 1))], axis=1)  # dropped mass keeping j + 1
+    bound = np.sqrt(2 * delta / (np.pi * a[:, :1]))
+    if n >= 3:
+        k = np.arange(1, n + 1)
+        with np.errstate(divide="ignore"):
+            dens = np.where(k >= 3, _density_constant(np.maximum(k, 3)) / a, np.inf)
+        dens = np.minimum.accumulate(dens, axis=1)
+        with np.errstate(invalid="ignore"):                           # inf * 0 where nothing is dropped
+            bound = np.minimum(bound, np.where(delta > 0, dens * delta, 0.0))
+    keep = np.argmax(bound <= budget, axis=1) + 1                     # bound[:, -1] == 0
+    mask = np.arange(n)[None, :] < keep[:, None]
+    kept = np.zeros_like(lam)
+    np.put_along_axis(kept, order, np.where(mask, np.take_along_axis(lam, order, axis=1), 0.0), axis=1)
+    return kept, bound[np.arange(m), keep - 1]
+
+
+def _two_weights(lam, x, nodes: int = 96):
+    """``P(a Z^2 + b Y <= x)``, ``Z ~ N(0,1)``, ``Y ~ chi2_1``: 1-D quadrature in ``|Z| <= 10``.
+
+    ``a`` is the weight of smaller modulus, so that ``G(v) = P(b Y <= v)`` varies on a scale
+    at least as wide as ``a Z^2`` does and the integrand is smooth in ``Z`` (beside the kink).
+    """
+    order = np.argsort(-np.abs(lam), axis=1)[:, :2]
+    top = np.take_along_axis(lam, order, axis=1)
+    b, a = top[:, 0], top[:, 1]                         # |b| >= |a| > 0: the two non-zero weights
+
+    def G(vv):                                          # P(b Y <= vv)
+        y = vv / b[:, None]
+        pos = erf(np.sqrt(np.clip(y, 0, None) / 2))    # P(Y <= y) for y >= 0
+        return np.where(b[:, None] > 0, pos, np.where(y <= 0, 1.0, 1 - pos))
+
+    z_star = np.minimum(np.sqrt(np.clip(x / a, 0, None)), 10.0)     # the kink of G(x - a z^2)
+
+    def integral(n):
+        t, w = roots_legendre(n)
+        total = np.zeros_like(x)
+        # [0, z*]: z = z* - s^2, s in [0, sqrt(z*)]; [z*, 10]: z = z* + s^2, s in [0, sqrt(10 - z*)]
+        for sign, top in ((-1.0, np.sqrt(z_star)), (1.0, np.sqrt(10.0 - z_star))):
+            s = 0.5 * top[:, None] * (t + 1)
+            z = z_star[:, None] + sign * s * s
+            dens = np.exp(-0.5 * z * z) * np.sqrt(2 / np.pi)     # 2 phi(z): both signs of Z
+            total += 0.5 * top * np.sum(w * dens * G(x[:, None] - a[:, None] * z * z) * 2 * s, axis=1)
+        return total
+
+    coarse, fine = integral(nodes), integral(2 * nodes)
+    # + the mass beyond |Z| = 10, + rounding of a sum of 4n terms of modulus <= 1
+    return fine, np.abs(fine - coarse) + erfc(10 / np.sqrt(2)) + 8 * nodes * _EPS
+
+
+def truncation_bound(lam, x, U):
+    """Rigorous bound on ``(1/pi) |int_U^inf sin(theta)/(u rho) du|`` (module docstring, step 5)."""
+    a = -np.sort(-np.abs(lam), axis=1)
+    m = np.arange(1, a.shape[1] + 1)
+    with np.errstate(divide="ignore"):
+        log_prod = np.cumsum(np.log(a), axis=1)                      # -inf once a_m = 0
+        log_b = np.log(2 / (np.pi * m)) - 0.5 * m * np.log(U)[:, None] - 0.5 * log_prod
+    decay = np.exp(np.min(np.where(a > 0, log_b, np.inf), axis=1))
+    return np.minimum(decay, _ibp_bound(lam, x, U))
+
+
+def _ibp_bound(lam, x, U):
+    lu = lam * U[:, None]
+    A = 0.5 * np.sum(np.abs(lam) / (1 + lu * lu), axis=1)
+    b = 0.5 * np.abs(x) - A
+    g = np.exp(-0.25 * np.sum(np.log1p(lu * lu), axis=1)) / U
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = g * (2 + A / b) / (np.pi * b)
+    return np.where(b > 0, out, np.inf)
+
+
+def _cut_point(lam, x, target):
+    """The smallest ``U`` (on a grid of powers of two) whose truncation bound is below ``target``."""
+    a = -np.sort(-np.abs(lam), axis=1)
+    m = np.arange(1, a.shape[1] + 1)
+    with np.errstate(divide="ignore"):
+        log_prod = np.cumsum(np.log(a), axis=1)
+        log_U = (2 / m) * (np.log(2 / (np.pi * m)) - np.log(target) - 0.5 * log_prod)
+    U = np.exp(np.min(np.where(a > 0, log_U, np.inf), axis=1))       # from the decay bound
+    cand = np.ldexp(1.0, np.ceil(np.log2(U)).astype(int))
+    for _ in range(80):                                               # integration by parts
+        cand = cand / 2
+        ok = _ibp_bound(lam, x, cand) <= target
+        U = np.where(ok, np.minimum(U, cand), U)
+        if not (ok.any() or np.any(cand > 1e-3)):
+            break
+    return U
+
+
+def _octaves(lam, x, U):
+    """Knots (rows, J + 1) from 0 to ``U`` (octaves above ``_OCTAVES_FROM``) and the cumulative
+    number of panels each needs for a phase change of at most ``PHASE_PER_PANEL`` per panel."""
+    low = np.minimum(U, _OCTAVES_FROM)
+    count = np.ceil(np.log2(U / low)).astype(int)                   # octaves per row
+    J = int(count.max()) + 1
+    j = np.arange(J)[None, :] - (J - 1 - count[:, None])             # <= 0: collapsed at 0
+    ratio = (U / low) ** (1.0 / np.maximum(count, 1))
+    knots = np.where(j >= 0, low[:, None] * ratio[:, None] ** np.maximum(j, 0), 0.0)
+    knots = np.concatenate([np.zeros((U.size, 1)), knots], axis=1)
+    knots[:, -1] = U
+    left = knots[:, :-1]
+    lu = lam[:, None, :] * left[:, :, None]
+    speed = 0.5 * np.sum(np.abs(lam)[:, None, :] / (1 + lu * lu), axis=2) + 0.5 * np.abs(x)[:, None]
+    width = np.diff(knots, axis=1)
+    need = np.where(width > 0, np.maximum(1, np.ceil(width * speed / PHASE_PER_PANEL)), 0)
+    return knots, np.concatenate([np.zeros((U.size, 1)), np.cumsum(need, axis=1)], axis=1)
+
+
+def _imhof(lam, x, tol, work):
+    rows, n = lam.shape
+    U = _cut_point(lam, x, tol / 4)
+    knots, cum = _octaves(lam, x, U)
+    cap = _water_level(cum[:, -1], work / (2 * GK_NODES.size * n))   # panels per row
+    for _ in range(200):                   # over the cap: cut earlier, report the larger bound
+        over = cum[:, -1] > cap
+        if not over.any():
+            break
+        U = np.where(over, U / 2, U)
+        knots, cum = _octaves(lam, x, U)
+    trunc = truncation_bound(lam, x, U)
+    panels = np.ldexp(1.0, np.ceil(np.log2(np.maximum(cum[:, -1], 16))).astype(int))
+    F, quad = np.empty(rows), np.empty(rows)
+    todo = np.arange(rows)
+    for _ in range(_REFINE + 1):
+        for p in np.unique(panels[todo]):
+            sel = todo[panels[todo] == p]
+            kron, est = _panel_integral(lam[sel], x[sel], knots[sel], cum[sel], int(p))
+            F[sel], quad[sel] = 0.5 - kron / np.pi, est / np.pi
+        todo = todo[quad[todo] > tol / 2]
+        if todo.size == 0:
+            break
+        panels[todo] *= 2
+    return F, trunc + quad
+
+
+def _water_level(need, budget):
+    """The largest cap ``c >= 64`` with ``sum(min(need, c)) <= budget`` (``inf`` if all fit)."""
+    if need.sum() <= budget:
+        return np.inf
+    lo, hi = 0.0, float(need.max())
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if np.minimum(need, mid).sum() <= budget else (lo, mid)
+    return max(64.0, lo)
+
+
+def _panel_integral(lam, x, knots, cum, P):
+    """``int_0^U sin(theta)/(u rho) du`` on ``P`` panels per row placed by the panel needs
+    ``cum`` over ``knots``: (Kronrod estimate, sum over panels of |Kronrod - Gauss| plus the
+    rounding bound ``N eps sum |terms|`` of a sum of ``N = 15 P`` terms)."""
+    m, n = lam.shape
+    total = cum[:, -1]
+    t = np.arange(P + 1)[None, :] * (total / P)[:, None]              # (m, P + 1)
+    off = (np.arange(m) * (total.max() + 1.0))[:, None]               # rows apart: one interp
+    edges = np.interp((t + off).ravel(), (cum + off).ravel(), knots.ravel()).reshape(m, P + 1)
+    edges[:, 0], edges[:, -1] = 0.0, knots[:, -1]
+    q = GK_NODES.size
+    kron, est = np.zeros(m), np.zeros(m)
+    chunk = max(1, _MAX_FLOATS // max(1, m * n * q))
+    for lo in range(0, P, chunk):                       # blocks of panels bound the memory
+        hi = min(lo + chunk, P)
+        a, b = edges[:, lo:hi], edges[:, lo + 1:hi + 1]
+        half = 0.5 * (b - a)
+        u = (a + half)[:, :, None] + half[:, :, None] * GK_NODES           # (m, c, q)
+        lu = lam[:, None, None, :] * u[..., None]                          # (m, c, q, n)
+        theta = 0.5 * np.arctan(lu).sum(axis=3) - 0.5 * x[:, None, None] * u
+        log_rho = 0.25 * np.log1p(lu * lu).sum(axis=3)
+        f = np.sin(theta) / u * np.exp(-log_rho)
+        k = half * (f @ GK_WEIGHTS)
+        g = half * (f @ GAUSS_WEIGHTS)
+        kron += k.sum(axis=1)
+        est += np.abs(k - g).sum(axis=1) + (q * P * _EPS) * np.abs(half[:, :, None] * f).sum(axis=(1, 2))
+    return kron, est

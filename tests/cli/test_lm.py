@@ -1,0 +1,76 @@
+"""The language-model commands: lm train, lm gradcheck, lm sweep (small corpora written here)."""
+import json
+import sys
+
+import pytest
+
+from sigprop import cli
+from sigprop.cli import lm as lmcli
+from sigprop.lm import corpus, gradcheck, layers, train, transformer
+from tests.lm.test_train import small_corpus
+
+SMALL = ["--vocab", "300", "--width", "16", "--heads", "2", "--length", "16", "--batch", "8", "--lr", "0.01",
+         "--warmup", "5", "--eval-every", "5", "--eval-tokens", "256", "--probe", "4", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    path = tmp_path_factory.mktemp("corpus")
+    small_corpus(path)
+    return str(path)
+
+
+def test_choices_agree_with_the_api():
+    assert lmcli.NORMS == transformer.NORMS and lmcli.ACTIVATIONS == layers.ACTIVATIONS
+    assert lmcli.TOKENIZERS == corpus.TOKENIZERS and lmcli.LOCATER_MEANS == train.LOCATER_MEANS
+
+
+def test_lm_train_record_plot_and_resume(capsys, tmp_path, folder):
+    out, png, run = tmp_path / "r.json", tmp_path / "r.png", tmp_path / "run"
+    argv = ["lm", "train", "--corpus", folder, *SMALL, "--steps", "10", "--regularizer", "qk-norm",
+            "--run-dir", str(run)]
+    assert cli.main(argv + ["--out", str(out), "--plot", str(png), "--format", "json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    record = json.loads(out.read_text())
+    assert record == printed and record["config"]["model"]["regularizer"] == "qk-norm"
+    assert record["history"][-1]["step"] == 10 and png.stat().st_size > 1000
+    assert (run / "checkpoint.npz").exists()
+    assert cli.main(argv + ["--resume"]) == 0                # finished: resuming changes nothing
+    table = capsys.readouterr().out
+    assert "final validation perplexity" in table
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["lm", "train", "--regularizer", "locater"], "argument --regularizer: must be locater:LAMBDA"),
+    (["lm", "train", "--width", "10", "--heads", "3"], "argument --width: must be a multiple of heads"),
+    (["lm", "train", "--steps", "0"], "argument --steps: must be an integer >= 1"),
+    (["lm", "train", "--dropout", "1"], "argument --dropout"),
+    (["lm", "train", "--norm", "mid"], "argument --norm: invalid choice"),
+    (["lm", "train", "--resume"], "argument --resume: needs --run-dir"),
+    (["lm", "train", "--corpus", "/no/such/folder"],
+     "argument --corpus: must be 'shakespeare' or a directory"),
+    (["lm", "sweep", "--dir", "x", "--shapes", "2by1"], "argument --shapes: must be LAYERSxHEADS"),
+    (["lm", "sweep", "--dir", "x", "--regularizers", "none,bogus"], "argument --regularizers"),
+])
+def test_bad_input_exits_2(capsys, argv, needle):
+    with pytest.raises(SystemExit) as exc:
+        sys.exit(cli.main(argv))
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_lm_gradcheck_command(capsys, monkeypatch):
+    monkeypatch.setattr(gradcheck, "configurations", lambda: gradcheck.configurations_default()[:1])
+    assert cli.main(["lm", "gradcheck"]) == 0
+    assert "passed" in capsys.readouterr().out
+    assert cli.main(["lm", "gradcheck", "--threshold", "1e-15"]) == 1
+    assert "FAILED" in capsys.readouterr().out
+
+
+def test_lm_sweep_command(capsys, tmp_path, folder):
+    argv = ["lm", "sweep", "--corpus", folder, *SMALL, "--steps", "5", "--dir", str(tmp_path),
+            "--regularizers", "none,temperature:2", "--seeds", "0,1", "--format", "json"]
+    assert cli.main(argv) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert [r["regularizer"] for r in res["summary"]] == ["none", "temperature:2"]
+    assert all(r["n"] == 2 for r in res["summary"]) and len(list(tmp_path.iterdir())) == 4

@@ -1,0 +1,64 @@
+"""Validation instruments: perplexity, attention entropy, eigenvalues, rho, linear regime."""
+import numpy as np
+import pytest
+
+from sigprop.lm import instruments, regularizers
+from sigprop.lm import transformer as tf
+from sigprop.rho.theory import theory
+
+CFG = tf.Config(vocab=13, width=8, heads=2, layers=2, length=6, ff=8)
+
+
+def windows(n=5):
+    return np.random.default_rng(4).integers(0, 13, size=(n, 7))
+
+
+def test_uniform_attention():
+    """W_Q = 0: every row uniform, entropy log n, normalized 1, W_h = 0, no key in (0, 1)."""
+    p = tf.init_params(CFG, 0, dtype=np.float64)
+    for i in range(2):
+        p[f"l{i}.W_Q"][:] = 0
+    m = instruments.heads(p, windows(), CFG)
+    n = np.arange(2, 7)                                    # queries that see >= 2 keys
+    assert m["entropy"][0][1] == pytest.approx(np.mean(np.log(n)), rel=1e-12)
+    assert m["entropy_normalized"][1][0] == pytest.approx(1.0, rel=1e-12)
+    assert m["max_attention"][0][0] == pytest.approx(np.mean(1 / n), rel=1e-12)
+    assert m["eig_mean"] == [[0.0, 0.0], [0.0, 0.0]] and m["eig_var"] == [[0.0, 0.0], [0.0, 0.0]]
+    assert m["linear_share_last"][0] == [0.0, 0.0]
+
+
+def test_linear_share_and_rho_by_hand():
+    """The shares against a direct count on the logits, rho against the closed form of W_h."""
+    p = tf.init_params(CFG, 1, dtype=np.float64)
+    X = windows()
+    m = instruments.heads(p, X, CFG)
+    _, cache = tf.forward(p, X, CFG, keep=True)
+    for i in range(2):
+        S = cache["layers"][i]["attn"]["S"]
+        for h in range(2):
+            last = S[:, h, -1, :]                          # last query sees all 6 keys
+            zc = last - last.mean(axis=-1, keepdims=True)
+            assert m["linear_share_last"][i][h] == pytest.approx(np.mean((zc > 0) & (zc < 1)))
+            count = total = 0
+            for t in range(6):
+                row = S[:, h, t, : t + 1]
+                zc = row - row.mean(axis=-1, keepdims=True)
+                count += np.sum((zc > 0) & (zc < 1))
+                total += row.size
+            assert m["linear_share"][i][h] == pytest.approx(count / total)
+        W = regularizers.head_qk(p[f"l{i}.W_Q"], p[f"l{i}.W_K"], 2)
+        assert m["rho_theory"][i][1] == pytest.approx(theory(W[1], 6, scale=CFG.scale).rho.mean())
+        assert m["eig_mean"][i][0] == pytest.approx(np.trace(W[0]) / 8)
+
+
+def test_perplexity_is_exp_of_token_mean():
+    p = tf.init_params(CFG, 2)
+    X = windows(40)
+    loss, ppl = instruments.perplexity(p, X, CFG, chunk=7)
+    whole, _ = tf.forward(p, X, CFG)
+    assert loss == pytest.approx(whole, rel=1e-5) and ppl == pytest.approx(np.exp(loss))
+
+
+def test_rank_residual_per_layer():
+    m = instruments.measure(tf.init_params(CFG, 0), windows(), CFG, probe=3)
+    assert len(m["rank_residual"]) == 2 and all(0 < r <= 1 for r in m["rank_residual"])

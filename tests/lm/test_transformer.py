@@ -1,0 +1,112 @@
+"""The language model: finite-difference gradients in float64, shapes, float32, regularizers."""
+import numpy as np
+import pytest
+
+from sigprop.lm import gradcheck, layers, regularizers
+from sigprop.lm import transformer as tf
+from sigprop.model import locater
+
+SMALL = dict(vocab=11, width=8, length=5, ff=12)
+
+
+@pytest.mark.parametrize("cfg", gradcheck.configurations(), ids=lambda c: f"{c.norm}-h{c.heads}-l{c.layers}-"
+                         f"{'tied' if c.tied else 'untied'}-{c.activation}-{c.regularizer}-p{c.dropout}")
+def test_gradcheck(cfg):
+    errors = gradcheck.check(cfg)
+    params = tf.init_params(cfg, 0)
+    assert set(errors) == set(params)                 # every parameter is checked
+    worst = max(errors, key=errors.get)
+    assert errors[worst] < gradcheck.TOLERANCE, (worst, errors[worst])
+
+
+def test_gradcheck_catches_a_wrong_backward(monkeypatch):
+    """The check can fail: a LayerNorm backward that forgets one term is caught."""
+    def wrong(dy, cache):
+        xhat, rstd, g = cache
+        dxhat = dy * g
+        dx = rstd * (dxhat - dxhat.mean(axis=-1, keepdims=True))
+        return dx, (dy * xhat).sum(axis=(0, 1)), dy.sum(axis=(0, 1))
+    monkeypatch.setattr(layers, "layer_norm_backward", wrong)
+    errors = gradcheck.check(tf.Config(**SMALL))
+    assert max(errors.values()) > 1e-3
+
+
+def test_causal_and_float32():
+    """Changing a later token leaves the loss terms of earlier positions unchanged;
+    float32 agrees with float64 to float32 precision."""
+    cfg = tf.Config(**SMALL, heads=2, layers=2, norm="pre")
+    p64 = tf.init_params(cfg, 3, dtype=np.float64)
+    tok = np.random.default_rng(0).integers(0, 11, size=(3, 6))
+    _, c = tf.forward(p64, tok, cfg)
+    tok2 = tok.copy()
+    tok2[:, 4] = (tok2[:, 4] + 1) % 11
+    _, c2 = tf.forward(p64, tok2, cfg)
+    np.testing.assert_allclose(c["probs"][:, :4], c2["probs"][:, :4], rtol=1e-12)
+    assert not np.allclose(c["probs"][:, 4], c2["probs"][:, 4])
+    p32 = {k: v.astype(np.float32) for k, v in p64.items()}
+    l32, c32 = tf.forward(p32, tok, cfg)
+    l64, _ = tf.forward(p64, tok, cfg)
+    assert c32["probs"].dtype == np.float32
+    assert l32 == pytest.approx(l64, rel=1e-5)
+    g32 = tf.loss_and_grads(p32, tok, cfg)[2]
+    assert all(g.dtype == np.float32 for g in g32.values())
+
+
+def test_initial_loss_near_log_vocab():
+    cfg = tf.Config(vocab=64, width=16, length=8, ff=16)
+    loss, _ = tf.forward(tf.init_params(cfg, 0), np.random.default_rng(0).integers(0, 64, (8, 9)), cfg)
+    assert abs(loss - np.log(64)) < 1.0
+
+
+def test_sigma_reparam_bounds_spectral_norm():
+    cfg = tf.Config(**SMALL, regularizer="sigma-reparam")
+    p = tf.init_params(cfg, 0, dtype=np.float64)
+    p["l0.gamma_Q"] = np.asarray(0.7)
+    eff, _ = regularizers.reparam_forward(p, tf.reparametrized(cfg))
+    assert np.linalg.norm(eff["l0.W_Q"], 2) == pytest.approx(0.7, rel=1e-12)
+    assert np.linalg.norm(eff["l0.W_1"], 2) == pytest.approx(1.0, rel=1e-12)
+
+
+def test_temperature_divides_the_logits():
+    base, hot = tf.Config(**SMALL), tf.Config(**SMALL, regularizer="temperature:4")
+    assert hot.scale == pytest.approx(base.scale / 4)
+
+
+def test_qk_norm_bounds_logits():
+    """With unit gains and zero bias, |c LN(q)^T LN(k)| <= c dh whatever the weights."""
+    cfg = tf.Config(**SMALL, heads=2, regularizer="qk-norm")
+    p = tf.init_params(cfg, 0, dtype=np.float64)
+    p["l0.W_Q"] *= 1e3
+    _, c = tf.forward(p, np.random.default_rng(0).integers(0, 11, (2, 6)), cfg, keep=True)
+    S = c["layers"][0]["attn"]["S"]
+    assert np.max(np.abs(S[np.isfinite(S)])) <= cfg.scale * cfg.head_dim + 1e-9
+
+
+def test_locater_per_head_matches_model_locater():
+    cfg = tf.Config(**SMALL, heads=2, regularizer="locater:1")
+    p = tf.init_params(cfg, 0, dtype=np.float64)
+    R = regularizers.locater_penalty(p, 1, 2)
+    W1 = p["l0.W_Q"][:, 4:] @ p["l0.W_K"][:, 4:].T
+    assert R.shape == (1, 2) and R[0, 1] == pytest.approx(locater.penalty(W1), rel=1e-12)
+
+
+@pytest.mark.parametrize("spec, expected", [("none", ("none", 0.0)), ("locater:0.5", ("locater", 0.5)),
+                                            ("sigma-reparam", ("sigma-reparam", 0.0)),
+                                            ("temperature:2", ("temperature", 2.0))])
+def test_parse(spec, expected):
+    assert regularizers.parse(spec) == expected
+
+
+@pytest.mark.parametrize("spec", ["locater", "locater:-1", "temperature:0", "qk-norm:3", "dropout",
+                                  "locater:x"])
+def test_parse_rejects(spec):
+    with pytest.raises(ValueError, match="regularizer|strength|takes no"):
+        regularizers.parse(spec)
+
+
+@pytest.mark.parametrize("kwargs, word", [(dict(width=10, heads=3), "multiple of heads"),
+                                          (dict(norm="mid"), "norm"), (dict(activation="tanh"), "activation"),
+                                          (dict(layers=0), "layers"), (dict(dropout=1.0), "dropout")])
+def test_config_rejects(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        tf.Config(**kwargs)
