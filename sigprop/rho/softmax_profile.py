@@ -180,7 +180,7 @@ def bridges(xi: np.ndarray, sd: np.ndarray) -> np.ndarray:
 
 def conditional_scalars(model, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(A, R)`` for whitened query tokens ``y`` (shape ``(n, d)``): ``A = c y^T B y``, ``R = c ||B y||``."""
-    c = float(model.c)
+    c = float(model.c) * model.w_size         # LogitModel.B is Sigma^{1/2} (W / max|W|) Sigma^{1/2}
     By = y @ model.B.T
     return c * np.einsum("nd,nd->n", y, By), c * np.sqrt(np.einsum("nd,nd->n", By, By))
 
@@ -267,7 +267,7 @@ def limit_scalars(model) -> tuple[float, float, float]:
     ``d -> infinity`` with ``c = 1/sqrt(d)`` and the spectrum's ``(m, v)`` fixed, ``R``
     concentrates at ``sqrt(m^2 + v)`` and ``A - sqrt(d) m`` tends to ``N(0, 2(m^2 + v))``.
     """
-    B, c = model.B, float(model.c)
+    B, c = model.B, float(model.c) * model.w_size    # LogitModel.B holds W / max|W|
     frob = float(np.sum(B * B))
     return c * float(np.trace(B)), c * np.sqrt(max(float(np.sum(B * B.T)) + frob, 0.0)), c * np.sqrt(frob)
 
