@@ -13,6 +13,7 @@ Keys (medians over repeats, warm-up excluded):
 * ``closed_form_evals_per_s``: closed-form ``rho`` evaluations per second over a
   grid of 250 000 ``(m, v)`` pairs times 128 positions;
 * ``exact_ms_per_position``: the exact method at ``d = 256, T = 128``;
+* ``data_map_ms``, ``data_mc_over_rng``: the data models (:func:`_data_models`);
 * ``peak_mb``: peak NumPy memory of each measurement (``tracemalloc``).
 """
 from __future__ import annotations
@@ -82,7 +83,7 @@ def run(quick: bool = False) -> dict:
                machine=dict(platform=platform.platform(), processor=platform.processor(),
                             cpus=os.cpu_count(), python=platform.python_version(), numpy=np.__version__),
                notes=[], peak_mb={})
-    batch = walk.batch_sizes(samples, T * d)[0]
+    batch = next(walk.batch_sizes(samples, T * d))
     for name, dtype in (("", np.float64), ("_float32", np.float32)):
         def mc(dtype=dtype):
             simulate(W, T, samples=samples, seed=1, dtype=dtype)
@@ -145,12 +146,41 @@ def run(quick: bool = False) -> dict:
     out["exact_ms_per_position"] = 1e3 * _median_time(ex, 1 if quick else 3) / Te
     out["config"]["exact"]["T"] = Te
     out["peak_mb"]["exact"] = _peak_mb(ex)
+    _data_models(out, W, d, T, samples, repeats, quick)
     return out
+
+
+def _data_models(out: dict, W, d: int, T: int, samples: int, repeats: int, quick: bool) -> None:
+    """``data_map_ms``: the closed-form map ``rho[q, i]`` (``query="all"``, causal AR(1), ``d = 64``,
+    ``T = 512``, 128 quick); ``data_mc_over_rng``: the simulation of an AR(1) data model at
+    ``d = 64, T = 128`` over drawing its Gaussian numbers (docs/data-models.md)."""
+    from sigprop.rho.logits import LogitModel
+    from sigprop.rho.theory import theory
+
+    Tm = 128 if quick else 512
+    out["config"]["data_map"] = dict(d=d, T=Tm, data="ar1:16", causal=True)
+
+    def data_map():
+        theory(LogitModel.from_spectrum(0.5, 0.1, d, Tm, data="ar1:16", query="all", causal=True))
+    out["data_map_ms"] = 1e3 * _median_time(data_map, repeats)
+    out["peak_mb"]["data_map"] = _peak_mb(data_map)
+    model = LogitModel(W, T, data="ar1:16")
+    n = 1000 if quick else samples
+    out["config"]["data_mc"] = dict(d=d, T=T, data="ar1:16", samples=n)
+
+    def mc():
+        simulate(model, samples=n, seed=1)
+
+    def rng():
+        for _ in walk.standard_steps(n, T, d, seed=1, batch_size=walk.BATCH_ELEMENTS // (T * d + T)):
+            pass
+    out["data_mc_over_rng"] = _ratio(mc, rng, repeats)[0]
+    out["peak_mb"]["data_mc"] = _peak_mb(mc)
 
 
 KEYS = ("mc_over_rng", "mc_over_torch", "train_step_over_torch", "closed_form_evals_per_s",
         "exact_ms_per_position", "mc_over_rng_float32", "mc_over_torch_float32", "mc_samples_per_s",
-        "train_step_ms")
+        "train_step_ms", "data_map_ms", "data_mc_over_rng")
 TARGETS = {"mc_over_rng": ("<=", 1.3), "mc_over_torch": ("<=", 0.7), "train_step_over_torch": ("<=", 1.0),
            "closed_form_evals_per_s": (">=", 1e7)}
 

@@ -423,6 +423,7 @@ def nnt_encoder_figure(result: dict, path) -> None:
     ax.legend(fontsize=6.5)
     fig.suptitle("all-MiniLM-L6-v2 on real text (Python docstrings): pretrained, random initialization, "
                  "random causal", fontsize=10)
+    save(fig, path)
 
 
 _VALIDITY_MARK = {"holds": "", "fails": "x", "undecided": "?"}

@@ -103,7 +103,7 @@ def head_matrices(tensors: dict, cfg: dict) -> tuple[str, list[dict]]:
     out = []
     for layer, key in layers.items():
         if layout == "bert":
-            Q, K = tensors[key], tensors[key.replace("query.weight", "key.weight")]
+            Q, K = tensors[key], _partner(tensors, key, key.replace("query.weight", "key.weight"))
             n_heads = _config_int(cfg, ("num_attention_heads", "n_head"), "number of heads")
             n_kv = n_heads
         elif layout == "gpt2":
@@ -115,12 +115,19 @@ def head_matrices(tensors: dict, cfg: dict) -> tuple[str, list[dict]]:
             n_heads = _config_int(cfg, ("n_head", "num_attention_heads"), "number of heads")
             n_kv = n_heads
         else:
-            Q, K = tensors[key], tensors[key.replace("q_proj", "k_proj")]
+            Q, K = tensors[key], _partner(tensors, key, key.replace("q_proj", "k_proj"))
             n_heads = _config_int(cfg, ("num_attention_heads",), "number of heads")
             n_kv = int(cfg.get("num_key_value_heads", n_heads))
         out.extend(_split_heads(layer, np.asarray(Q, dtype=np.float64), np.asarray(K, dtype=np.float64),
                                 n_heads, n_kv))
     return layout, out
+
+
+def _partner(tensors: dict, query: str, key: str) -> np.ndarray:
+    """The key weight that goes with the query weight ``query``, or a one-line refusal."""
+    if key not in tensors:
+        raise ValueError(f"checkpoint: {query} has no key weight {key}")
+    return tensors[key]
 
 
 def _split_heads(layer, Q, K, n_heads, n_kv):

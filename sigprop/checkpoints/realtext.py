@@ -34,6 +34,8 @@ from scipy.special import erf
 from scipy.stats import spearmanr
 
 from sigprop.checkpoints.heads import head_matrices, load
+from sigprop.core import checks as _checks
+from sigprop.core.progress import progress_bar
 from sigprop.model.measures import attention_entropy, max_attention
 from sigprop.model.softmax import linear_regime, softmax
 from sigprop.rho.spectrum import eig_mean, eig_var
@@ -155,8 +157,16 @@ def spearman_ci(x, y, level: float = 0.95) -> dict:
     return dict(rho=r, low=float(np.tanh(z - q * se)), high=float(np.tanh(z + q * se)), n=n)
 
 
-def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, layers=None) -> dict:
-    """Per-head measurements on real text and their rank correlation with ``eig_var``."""
+def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, layers=None,
+          progress: bool = False) -> dict:
+    """Per-head measurements on real text and their rank correlation with ``eig_var``.
+
+    Every text is cut to its first ``max_tokens`` tokens (``2 <= max_tokens <=`` the
+    model's ``max_position_embeddings``) and only its real tokens are run: no padding
+    (the tokenizer's own padding is switched off and the attention mask applied), so
+    that shorter texts are measured on their own tokens.  ``layers`` must exist in the
+    model (default: all).
+    """
     tensors, cfg = load(checkpoint, config)
     layout, recs = head_matrices(tensors, cfg)
     if layout != "bert":
@@ -169,18 +179,33 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
     except ImportError:
         raise ValueError("the real-text study needs the 'tokenizers' package: pip install "
                          "'sigprop[heads]'") from None
-    tok = Tokenizer.from_file(str(tok_path))
+    n_layers = int(cfg.get("num_hidden_layers", 0)) or len({r["layer"] for r in recs})
+    positions = _Weights(tensors)["embeddings.position_embeddings.weight"].shape[0]
+    limit = min(positions, int(cfg.get("max_position_embeddings", positions)))
+    max_tokens = _checks.integer("max_tokens", max_tokens, 2, limit)
+    if layers is not None:
+        layers = [_checks.integer("layers", layer, 0, n_layers - 1) for layer in np.ravel(layers).tolist()]
+        if not layers:
+            raise _checks.ArgumentError("layers", f"must name at least one layer in [0, {n_layers - 1}]")
+    try:
+        tok = Tokenizer.from_file(str(tok_path))
+    except Exception as exc:  # noqa: BLE001 - any unreadable tokenizer is one clear error
+        raise _checks.ArgumentError("tokenizer", f"cannot read {tok_path} as a tokenizer.json "
+                                                 f"({' '.join(str(exc).split())[:80]})") from None
+    tok.no_padding()
     tok.enable_truncation(max_length=max_tokens)
     docs = texts()
-    n_layers = int(cfg.get("num_hidden_layers", 0))
     keep = set(range(n_layers) if layers is None else layers)
     n_heads = int(cfg["num_attention_heads"])
     sums = {key: np.zeros((n_layers, n_heads)) for key in ("attention_entropy", "linear_share",
                                                            "max_attention")}
     tokens = 0
     weights = _Weights(tensors)                  # converted once for all texts
+    bar = progress_bar(len(docs), progress, desc="texts", unit="text")
     for _, doc in docs:
-        ids = np.array(tok.encode(doc).ids)
+        bar.update(1)
+        enc = tok.encode(doc)
+        ids = np.array(enc.ids)[np.array(enc.attention_mask, dtype=bool)]   # real tokens only
         tokens += ids.size
         for layer, logits, A in encoder_attention(weights, cfg, ids):
             if layer not in keep:
@@ -190,6 +215,7 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
             sums["max_attention"][layer] += max_attention(A).mean(axis=1)
             if layer == max(keep):
                 break
+    bar.close()
     rows = []
     for r in recs:
         if r["layer"] not in keep:

@@ -33,6 +33,7 @@ from sigprop.gap import validity
 from sigprop.model.locater_sweep import sweep
 from sigprop.model.train import TrainConfig
 from sigprop.rho import softmax_map
+from sigprop.rho.data_study import localization_over_data
 from sigprop.rho.localization import localization_metrics
 from sigprop.rho.montecarlo import simulate
 from sigprop.rho.propagation import published_moments, spectrum_moments
@@ -244,6 +245,35 @@ def zero_mean_softmax(ctx):
                     kind: r[f"{kind}.entropy_normalized"] for kind in softmax_map.KINDS} for r in rows],
                     samples=res["config"]["samples"]),
                 decision=_softmax_decision(softmax_map.verdicts(res), "zero-mean-does-not-localize"))
+
+
+_DATA_MODELS = ("ar1:16", "ar1:64", "fbm:0.3", "fbm:0.7")
+
+
+@register("localization-beyond-walk", evidence="theory",
+          source="[BHK24] (docs/theory.md §4), beyond the paper (docs/data-models.md)",
+          claim="Localization by a small eigenvalue variance does not need the random walk: it holds for other "
+                "correlated token sequences (AR(1), fractional Brownian motion).")
+def localization_beyond_walk(ctx):
+    rows = localization_over_data(0.5, _VARIANCES, 64, 128, _DATA_MODELS)
+    ent = {s: [r["entropy_normalized"] for r in rows if f"{r['data']}:{r['parameter']:g}" == s]
+           for s in _DATA_MODELS}
+    return dict(check="closed form (Gaussian approximation, general moments), m = 0.5, d = 64, T = 128, query "
+                      "at T, v in 0.01, 0.1, 1, 10, data AR(1) L = 16, 64 and fBm H = 0.3, 0.7: normalized entropy",
+                numbers=dict(variances=_VARIANCES, entropy_normalized=ent),
+                decision=rules.localizes_per_model(ent, _VARIANCES))
+
+
+@register("iid-no-localization", source="beyond the paper (docs/data-models.md)", evidence="theory",
+          claim="With i.i.d. tokens (no correlation between positions) the profile does not localize.")
+def iid_no_localization(ctx):
+    iid = [r["entropy_normalized"] for r in localization_over_data(0.5, _VARIANCES, 64, 128, ("iid",))]
+    walk = [r["entropy_normalized"] for r in localization_over_data(0.5, _VARIANCES, 64, 128, ("random-walk",))]
+    return dict(check="closed form, m = 0.5, d = 64, T = 128, v in 0.01, 0.1, 1, 10: normalized entropy with "
+                      "i.i.d. tokens against the random walk's",
+                numbers=dict(variances=_VARIANCES, entropy_iid=iid, entropy_random_walk=walk),
+                decision=rules.flat_and_flatter(iid, walk, floor=0.95, label="i.i.d. tokens",
+                                                reference="the random walk"))
 
 
 # --- [BHK24]: LocAteR in training ----------------------------------------------------------

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,6 +195,9 @@ def _add_output(p: argparse.ArgumentParser, cmd: Command) -> None:
         o.add_argument("--out", metavar="FILE.json", help="also write the JSON result here (atomically)")
     elif cmd.out == "text":
         o.add_argument("--out", metavar="FILE", help="also write the output here (atomically)")
+    if not any("--no-progress" in a.option_strings for a in p._actions):
+        o.add_argument("--no-progress", action="store_true",
+                       help="hide progress (also hidden when standard error is not a terminal)")
 
 
 # --- running -------------------------------------------------------------------------
@@ -205,33 +210,60 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(plugins=not builtin).parse_args(argv)
     cmd: Command = args._command
     prog = f"sigprop {cmd.name}"
+    from sigprop.core.progress import wanted
+    if hasattr(args, "no_progress"):            # progress only on a terminal
+        args.no_progress = not wanted(not args.no_progress)
+    failed: list[str] = []
     try:
         _check_outputs(args, cmd)
-        result = cmd.run(args)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            # NumPy's floating-point warnings ("overflow encountered in ...") are refused
+            warnings.filterwarnings("error", message=".*encountered", category=RuntimeWarning)
+            result = cmd.run(args)
+        notes = list(dict.fromkeys(_one_line(str(w.message)) for w in caught
+                                   if issubclass(w.category, (RuntimeWarning, UserWarning))))
         result.setdefault("version", __version__)
         if cmd.out == "json" and getattr(args, "out", None):
             from sigprop.core.results import write_json
-            write_json(args.out, result)
+            _write(failed, "--out", args.out, lambda: write_json(args.out, result))
         if cmd.plot and getattr(args, "plot", None):
-            plotting = importlib.import_module("sigprop.plotting")
-            getattr(plotting, cmd.plot)(result, args.plot)
+            draw = getattr(importlib.import_module("sigprop.plotting"), cmd.plot)
+            _write(failed, "--plot", args.plot, lambda: draw(result, args.plot))
         for key in cmd.transient:
             result.pop(key, None)
         text = _render(result, args.format, cmd)
         if cmd.out == "text" and getattr(args, "out", None):
             from sigprop.core.results import atomic_write
-            atomic_write(args.out, lambda tmp: Path(tmp).write_text(text + "\n"))
+            _write(failed, "--out", args.out,
+                   lambda: atomic_write(args.out, lambda tmp: Path(tmp).write_text(text + "\n")))
     except (UsageError, ValueError, FloatingPointError) as exc:
         print(f"{prog}: error: {error_message(exc, cmd)}", file=sys.stderr)
         return 2
-    except OSError as exc:
-        print(f"{prog}: error: cannot write output: {_one_line(str(exc))}", file=sys.stderr)
+    except RuntimeWarning as exc:
+        print(f"{prog}: error: numerical trouble ({_one_line(str(exc))}): the arguments are beyond what "
+              "the computation supports", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
     print(text)
+    for note in notes:                          # a deliberate warning of the API: one line, no source
+        print(f"{prog}: warning: {note}", file=sys.stderr)
+    for message in failed:                      # the result is printed even when a file is not written
+        print(f"{prog}: error: {message}", file=sys.stderr)
+    if failed:
+        return 2
     return cmd.exit_code(result) if cmd.exit_code else 0
+
+
+def _write(failed: list[str], flag: str, path: str, write: Callable[[], None]) -> None:
+    """Run ``write()``; on an ``OSError`` record one line naming the user's ``path``."""
+    try:
+        write()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        failed.append(f"argument {flag}: cannot write {path}: {reason}")
 
 
 def error_message(exc: BaseException, cmd: Command) -> str:
@@ -258,6 +290,10 @@ def _check_outputs(args: argparse.Namespace, cmd: Command) -> None:
         parent = Path(path).parent
         if not parent.is_dir():
             raise UsageError(f"argument --{flag}: folder not found: {parent}")
+        if Path(path).is_dir():
+            raise UsageError(f"argument --{flag}: {path} is a folder, not a file")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise UsageError(f"argument --{flag}: folder not writable: {parent}")
 
 
 def _render(result: dict, fmt: str, cmd: Command) -> str:

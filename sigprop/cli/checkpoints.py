@@ -62,4 +62,4 @@ def heads_text(args: argparse.Namespace) -> dict:
     from sigprop.checkpoints import realtext
 
     return realtext.study(args.checkpoint, args.config, tokenizer=args.tokenizer, max_tokens=args.max_tokens,
-                          layers=args.layers)
+                          layers=args.layers, progress=not args.no_progress)

@@ -50,7 +50,8 @@ def gap(args: argparse.Namespace) -> dict:
     from sigprop.gap import spectra
 
     return dict(version=__version__, **spectra.report(args.length, args.sigma, model=args.model, seed=args.seed,
-                                                      d=args.dim, d_k=args.dk, keep_spectrum=bool(args.plot)))
+                                                      d=args.dim, d_k=args.dk, keep_spectrum=bool(args.plot),
+                                                      progress=not args.no_progress))
 
 
 def _width_arguments(p: argparse.ArgumentParser) -> None:
@@ -74,8 +75,8 @@ def width(args: argparse.Namespace) -> dict:
     from sigprop._version import __version__
     from sigprop.gap import collapse
 
-    rows = [collapse.width(T, args.sigma, model=args.model, d=args.dim, samples=args.samples, seed=args.seed)
-            for T in args.lengths]
+    rows = [collapse.width(T, args.sigma, model=args.model, d=args.dim, samples=args.samples, seed=args.seed,
+                           progress=not args.no_progress) for T in args.lengths]
     return dict(version=__version__, config=dict(rows[0]["config"], lengths=args.lengths, length=None),
                 rows=rows)
 
@@ -99,4 +100,4 @@ def depth(args: argparse.Namespace) -> dict:
 
     return dict(version=__version__, **collapse.depth(args.layers, args.length, args.sigma, model=args.model,
                                                       d=args.dim, d_k=args.dk, values=args.values,
-                                                      seed=args.seed))
+                                                      seed=args.seed, progress=not args.no_progress))

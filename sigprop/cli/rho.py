@@ -24,7 +24,8 @@ QUANTITIES = ("weight", "sensitivity", "gradient")    # sigprop.rho.softmax_prof
 
 MODEL_FLAGS = {"m": "--mean", "v": "--var", "d": "--dim", "T": "--length", "W": "--weights",
                "step_cov": "--step-cov", "scale": "--scale", "form": "--form", "method": "--method",
-               "shape": "--shape", "quantity": "--quantity"}
+               "shape": "--shape", "data": "--data", "query": "--query", "causal": "--causal",
+               "token_mean": "--token-mean", "quantity": "--quantity"}
 SIMULATION_FLAGS = {"samples": "--samples", "seed": "--seed", "confidence": "--confidence",
                     "batch_size": "--batch-size", "dtype": "--dtype"}
 
@@ -61,6 +62,46 @@ def model_arguments(p: argparse.ArgumentParser, methods: tuple[str, ...] = METHO
     g.add_argument("--form", choices=FORMS, default="finite",
                    help="closed form: exact finite T (default), T -> inf in s = i/T, or the "
                         "published form quoted in docs/theory.md §3 (eigenspectrum input only)")
+    data_arguments(p)
+
+
+def data_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("data model (docs/data-models.md)")
+    g.add_argument("--data", default="random-walk", metavar="MODEL",
+                   help="token covariance K: random-walk (default), iid, ar1:LENGTH, fbm:H, or FILE.npy "
+                        "(a T x T covariance)")
+    g.add_argument("--query", metavar="Q",
+                   help="query position 1..T (default T), or 'all': rho[q, i] as T x T")
+    g.add_argument("--causal", action="store_true", help="center over tokens 1..q (causal attention)")
+    g.add_argument("--token-mean", type=a.npy, metavar="FILE.npy", help="mean embedding mu_x (length d)")
+
+
+def data_options(args: argparse.Namespace, cfg: dict) -> dict | None:
+    """:class:`~sigprop.rho.logits.LogitModel` keywords of the data flags (None: the random walk,
+    query at T); records them in ``cfg``.  Values are checked by the API."""
+    if args.data == "random-walk" and args.query is None and not args.causal and args.token_mean is None:
+        return None
+    spec = args.data
+    cfg["data"] = spec
+    if spec.endswith(".npy") or "/" in spec:
+        try:
+            path, spec = a.npy(spec)
+        except argparse.ArgumentTypeError as exc:
+            raise UsageError(f"argument --data: {exc}") from None
+        cfg["data"] = str(path)
+    query = args.query
+    if query is not None and query != "all":
+        try:
+            query = int(query)
+        except ValueError:
+            raise UsageError(f"argument --query: must be an integer in 1..T or 'all', "
+                             f"got {query!r}") from None
+    cfg.update(query=query if query is not None else cfg["length"], causal=args.causal)
+    mean = None
+    if args.token_mean is not None:
+        path, mean = args.token_mean
+        cfg["token_mean"] = str(path)
+    return dict(data=spec, query=query, causal=args.causal, token_mean=mean)
 
 
 def attention_arguments(p: argparse.ArgumentParser, seed: bool = False) -> None:
@@ -84,7 +125,7 @@ def _predict_arguments(p: argparse.ArgumentParser) -> None:
 def simulation_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("simulation")
     g.add_argument("--samples", type=a.number(int), default=100_000,
-                   help="number of simulated sequences (>= 2, default 100000)")
+                   help="number of simulated sequences (>= 3, default 100000)")
     g.add_argument("--seed", type=a.seed, default=0, help="random seed (>= 0)")
     g.add_argument("--confidence", type=a.number(float), default=0.95,
                    help="level of the Wilson intervals, in (0, 1)")
@@ -143,13 +184,26 @@ def model(args: argparse.Namespace) -> tuple[dict, object, object]:
     return cfg, W, sigma
 
 
-def _theory(args: argparse.Namespace, cfg: dict, W, sigma, method: str):
+def _theory(args: argparse.Namespace, cfg: dict, W, sigma, method: str, opts: dict | None = None):
+    from sigprop.core.progress import activity
     from sigprop.rho.theory import theory, theory_spectrum
 
-    if W is None:
-        return theory_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"], scale=args.scale,
-                               form=args.form, method=method, shape=args.shape)
-    return theory(W, cfg["length"], step_cov=sigma, scale=args.scale, form=args.form, method=method)
+    with activity(f"{method} rho", method == "exact" and not getattr(args, "no_progress", True)):
+        if opts is not None:
+            from sigprop.rho.logits import LogitModel
+            model = (LogitModel.from_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"],
+                                              shape=args.shape, scale=args.scale, **opts) if W is None else
+                     LogitModel(W, cfg["length"], step_cov=sigma, scale=args.scale, **opts))
+            return theory(model, form=args.form, method=method)
+        if W is None:
+            return theory_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"], scale=args.scale,
+                                   form=args.form, method=method, shape=args.shape)
+        return theory(W, cfg["length"], step_cov=sigma, scale=args.scale, form=args.form, method=method)
+
+
+def _plain(x):
+    """A float, or a list of floats (one per query with ``--query all``)."""
+    return x.tolist() if getattr(x, "ndim", 0) else float(x)
 
 
 def _profile(prof, method: str) -> dict:
@@ -157,7 +211,7 @@ def _profile(prof, method: str) -> dict:
 
     out = dict(method=method, positions=prof.positions, rho=prof.rho, mean=prof.mean,
                variance=prof.variance,
-               localization={k: float(x) for k, x in localization_metrics(prof.rho).items()})
+               localization={k: _plain(x) for k, x in localization_metrics(prof.rho).items()})
     if method == "exact":
         out["rho_error"] = prof.config["rho_error"]
     return out
@@ -173,8 +227,9 @@ def predict(args: argparse.Namespace) -> dict:
         return _softmax_predict(args, cfg, W, sigma)
     if W is None and args.method == "exact":
         cfg["shape"] = args.shape
+    opts = data_options(args, cfg)
     from sigprop._version import __version__
-    return dict(version=__version__, config=cfg, **_profile(_theory(args, cfg, W, sigma, args.method),
+    return dict(version=__version__, config=cfg, **_profile(_theory(args, cfg, W, sigma, args.method, opts),
                                                             args.method))
 
 
@@ -200,14 +255,19 @@ def validate(args: argparse.Namespace) -> dict:
     methods = list(METHODS) if args.method == "both" else [args.method]
     if W is None and "exact" in methods:
         cfg["shape"] = args.shape
-    profiles = {m: _theory(args, cfg, W, sigma, m) for m in methods}
+    opts = data_options(args, cfg)
+    profiles = {m: _theory(args, cfg, W, sigma, m, opts) for m in methods}
     cfg.update(samples=args.samples, seed=args.seed, confidence=args.confidence,
                batch_size=args.batch_size, dtype=args.dtype)
     w_seed, mc_seed = np.random.SeedSequence(args.seed).spawn(2)
     if W is None:
         cfg["shape"] = args.shape
         W = make_weights(cfg["mean"], cfg["var"], cfg["dim"], shape=args.shape, seed=w_seed)
-    sim = simulate(W, cfg["length"], step_cov=sigma, scale=args.scale, samples=args.samples,
+    scale = args.scale
+    if opts is not None:                    # the model carries step_cov and scale
+        from sigprop.rho.logits import LogitModel
+        W, sigma, scale = LogitModel(np.asarray(W), cfg["length"], step_cov=sigma, scale=scale, **opts), None, None
+    sim = simulate(W, cfg["length"], step_cov=sigma, scale=scale, samples=args.samples,
                    seed=mc_seed, batch_size=args.batch_size, confidence=args.confidence,
                    progress=not args.no_progress, dtype=np.dtype(args.dtype))
     comparisons = {m: compare(p, sim) for m, p in profiles.items()}
@@ -217,7 +277,7 @@ def validate(args: argparse.Namespace) -> dict:
                rho_mc=sim.rho, ci_low=sim.ci_low, ci_high=sim.ci_high, mean_mc=sim.mean,
                mean_se=sim.mean_se, variance_mc=sim.variance, variance_se=sim.variance_se,
                **comparisons[first].as_dict(),
-               localization_mc={k: float(x) for k, x in localization_metrics(sim.rho).items()})
+               localization_mc={k: _plain(x) for k, x in localization_metrics(sim.rho).items()})
     return out
 
 
@@ -225,6 +285,9 @@ def _softmax_model(args: argparse.Namespace, cfg: dict, W, sigma):
     """The :class:`~sigprop.rho.logits.LogitModel` of a softmax command, ``cfg`` completed."""
     from sigprop.rho.logits import LogitModel
 
+    if args.data != "random-walk" or args.query is not None or args.causal or args.token_mean is not None:
+        raise UsageError("argument --data: softmax attention covers the random walk only (no --data, --query, "
+                         "--causal or --token-mean)")
     if args.form != "finite" or args.method != "gaussian":
         flag = "--form" if args.form != "finite" else "--method"
         raise UsageError(f"argument {flag}: only for --attention pwl (softmax uses the semi-analytic method)")

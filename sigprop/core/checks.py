@@ -31,23 +31,70 @@ class ArgumentError(ValueError):
         self.detail = detail
 
 
-def integer(name: str, value: Any, minimum: int) -> int:
-    """``value`` as an ``int`` that is at least ``minimum``."""
+def integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
+    """``value`` as an ``int`` in ``[minimum, maximum]``."""
+    rng = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         if not (isinstance(value, (float, np.floating)) and float(value).is_integer()):
-            raise ArgumentError(name, f"must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ArgumentError(name, f"must be an integer >= {minimum}, got {value!r}")
+            raise ArgumentError(name, f"must be an integer {rng}, got {_short(value)}")
+    if value < minimum or (maximum is not None and value > maximum):
+        raise ArgumentError(name, f"must be an integer {rng}, got {_short(value)}")
     return int(value)
+
+
+def seed(name: str, value: Any) -> Any:
+    """``value`` if ``numpy.random.default_rng`` accepts it as a seed: None, an integer
+    ``>= 0``, a sequence of them, a ``SeedSequence`` or a ``Generator``."""
+    if value is None or isinstance(value, (np.random.SeedSequence, np.random.Generator,
+                                           np.random.BitGenerator)):
+        return value
+    items = value if isinstance(value, (list, tuple, np.ndarray)) else [value]
+    for item in np.ravel(np.asarray(items, dtype=object)) if len(items) else [None]:
+        if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, np.integer)) or item < 0:
+            raise ArgumentError(name, f"must be None, an integer >= 0 or a sequence of them, got {_short(value)}")
+    return value
+
+
+def dtype(name: str, value: Any, allowed: tuple[str, ...] = ("float32", "float64")) -> np.dtype:
+    """``value`` as a NumPy dtype among ``allowed``."""
+    try:
+        dt = np.dtype(value)
+    except (TypeError, ValueError):
+        dt = None
+    if dt is None or dt.name not in allowed:
+        raise ArgumentError(name, f"must be one of {', '.join(allowed)}, got {_short(value)}")
+    return dt
+
+
+def _floats(name: str, value: Any, what: str) -> np.ndarray:
+    """``value`` as a float array; complex, text, objects and ragged lists are refused."""
+    if isinstance(value, (str, bytes)):
+        raise ArgumentError(name, f"must be {what}, got {_short(value)}")
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError):
+        raise ArgumentError(name, f"must be {what}, got {_short(value)}") from None
+    if np.issubdtype(raw.dtype, np.complexfloating):
+        raise ArgumentError(name, "must be real, got a complex array (its imaginary part would be dropped)")
+    if raw.dtype != object and not (np.issubdtype(raw.dtype, np.number) or raw.dtype == np.bool_):
+        raise ArgumentError(name, f"must be {what}, got {_short(value)}")
+    try:
+        return np.asarray(raw, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise ArgumentError(name, f"must be {what}, got {_short(value)}") from None
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, np.ndarray) and value.size > 1:
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def real(name: str, value: Any, *, minimum: float | None = None, positive: bool = False,
          maximum: float | None = None, open_max: bool = False) -> np.ndarray:
     """``value`` as a finite float array, optionally bounded below/above."""
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ArgumentError(name, f"must be a real number, got {value!r}") from None
+    arr = _floats(name, value, "a real number")
     if not np.all(np.isfinite(arr)):
         raise ArgumentError(name, f"must be finite, got {_show(value)}")
     if positive and np.any(arr <= 0):
@@ -60,12 +107,17 @@ def real(name: str, value: Any, *, minimum: float | None = None, positive: bool 
     return arr
 
 
+def scalar(name: str, value: Any, **bounds: Any) -> float:
+    """``value`` as one finite float within ``bounds`` (those of :func:`real`)."""
+    arr = real(name, value, **bounds)
+    if arr.ndim != 0:
+        raise ArgumentError(name, f"must be a single number, got {_short(value)}")
+    return float(arr)
+
+
 def square_matrix(name: str, value: Any) -> np.ndarray:
     """``value`` as a finite float array of shape ``(..., d, d)`` with ``d >= 1``."""
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise ArgumentError(name, "must be a real square matrix") from None
+    arr = _floats(name, value, "a real square matrix")
     if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2] or arr.shape[-1] < 1:
         raise ArgumentError(name, f"must be a square d x d matrix with d >= 1, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):

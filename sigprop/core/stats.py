@@ -23,18 +23,28 @@ def wilson_interval(successes: ArrayLike, n: ArrayLike,
         center = (p + z^2/(2n)) / (1 + z^2/n)
         half   = z sqrt(p(1-p)/n + z^2/(4 n^2)) / (1 + z^2/n)
 
-    Returns ``(low, high)``, clipped to ``[0, 1]``; vectorized.
+    Returns ``(low, high)`` in ``[0, 1]``; vectorized.  The end points are exact: at
+    ``k = 0`` the lower bound is exactly 0 and at ``k = n`` the upper bound exactly 1
+    (the formula gives them only up to rounding, e.g. ``2e-19``).  The bound away from
+    the end is computed as ``(k + z^2/2 -+ root) / (n + z^2)`` with
+    ``root = z sqrt(k (n - k) / n + z^2 / 4)``, and the lower bound as
+    ``k^2 / n / (k + z^2/2 + root)`` (no cancellation).
     """
     z = z_value(confidence)
-    k = np.asarray(successes, dtype=float)
-    n = np.asarray(n, dtype=float)
-    if np.any(n < 1) or np.any(k < 0) or np.any(k > n):
-        raise ValueError("successes must lie in [0, n] with n >= 1")
-    p = k / n
-    denom = 1 + z * z / n
-    center = (p + z * z / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
+    k = _checks.real("successes", successes, minimum=0.0)
+    n = _checks.real("n", n, minimum=1.0)
+    if np.any(k > n):
+        raise _checks.ArgumentError("successes", "must lie in [0, n]")
+    z2 = z * z
+    root = z * np.sqrt(k * (n - k) / n + z2 / 4)
+    upper_num = k + z2 / 2 + root
+    low = k * k / n / upper_num                     # = (k + z^2/2 - root) / (n + z^2), rationalized
+    # upper: by symmetry, 1 - low(n - k)
+    m = n - k
+    high = 1.0 - m * m / n / (m + z2 / 2 + root)
+    low = np.where(k == 0, 0.0, np.clip(low, 0.0, 1.0))
+    high = np.where(k == n, 1.0, np.clip(high, 0.0, 1.0))
+    return low, high
 
 
 def t_interval(values, confidence: float = 0.95, axis: int = -1):
@@ -61,20 +71,28 @@ class Moments:
     """Streaming mean and variance over axis 0, with their standard errors.
 
     Power sums are taken about a shift (the first batch's mean) so that the
-    moments keep their precision however large the offset.
+    moments keep their precision however large the offset, and in units of the
+    first batch's largest deviation, so that fourth powers do not overflow however
+    large the values (up to the float64 range).
     """
 
     def __init__(self):
         self.n = 0
         self._shift: np.ndarray | None = None
+        self._unit = 1.0
         self._sums: list[np.ndarray] = []
 
     def add(self, batch: np.ndarray) -> None:
         batch = np.asarray(batch, dtype=np.float64)
+        if not np.all(np.isfinite(batch)):
+            raise ValueError("values must be finite (the computation overflowed)")
         if self._shift is None:
             self._shift = batch.mean(axis=0)
             self._sums = [np.zeros_like(self._shift) for _ in range(4)]
+            spread = float(np.max(np.abs(batch - self._shift), initial=0.0))
+            self._unit = spread if spread > 0 and np.isfinite(spread) else 1.0
         dev = batch - self._shift
+        dev /= self._unit
         power = dev.copy()
         for k in range(4):
             self._sums[k] += power.sum(axis=0)
@@ -96,6 +114,11 @@ class Moments:
         m2 = a2 - a1 ** 2
         m4 = a4 - 4 * a1 * a3 + 6 * a1 ** 2 * a2 - 3 * a1 ** 4
         m2 = np.maximum(m2, 0.0)
+        u = self._unit
         variance = m2 * n / (n - 1)
-        return (self._shift + a1, variance, np.sqrt(variance / n),
-                np.sqrt(np.maximum(m4 - m2 ** 2, 0.0) / n))
+        with np.errstate(over="ignore"):
+            out = (self._shift + u * a1, u * u * variance, u * np.sqrt(variance / n),
+                   u * u * np.sqrt(np.maximum(m4 - m2 ** 2, 0.0) / n))
+        if not all(np.all(np.isfinite(x)) for x in out):
+            raise ValueError("the sample moments overflow float64 (values too large)")
+        return out

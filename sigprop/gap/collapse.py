@@ -37,6 +37,8 @@ import numpy as np
 
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike, Seed
+from sigprop.core.memory import matrices, require
+from sigprop.core.progress import progress_bar
 from sigprop.gap.spectra import MODELS, key_query_matrix, markov_matrix, rescale_factor, spread, weight_std
 from sigprop.model import attention as att
 from sigprop.model.measures import rank_residual
@@ -76,24 +78,29 @@ def predicted_width(T: ArrayLike, sigma: ArrayLike, d: int, common: float, noise
     T = np.asarray(T, dtype=float)
     s2 = spread(sigma) ** 2
     b2 = d * common ** 2 if b2 is None else np.asarray(b2, dtype=float)
-    vanilla = np.sqrt(noise ** 2 * d * s2 * (1 - 1 / T) / (T * b2 + noise ** 2 * d * (1 + s2)))
+    # numerator and denominator divided by s^2, which may be as large as 1e308
+    with np.errstate(divide="ignore", over="ignore"):
+        inv = np.where(s2 > 0, 1.0 / np.where(s2 > 0, s2, 1.0), np.inf)
+        vanilla = np.where(s2 > 0, np.sqrt(noise ** 2 * d * (1 - 1 / T)
+                                           / (T * b2 * inv + noise ** 2 * d * (inv + 1))), 0.0)
     fixed = np.sqrt(1 - 1 / T)
     return dict(vanilla=vanilla, removed=fixed, rescaled=fixed)
 
 
 def _check(T, sigma, model, d, common, noise):
     T = _checks.integer("T", T, 2)
-    sigma = float(_checks.real("sigma", sigma, positive=True))
+    sigma = _checks.scalar("sigma", sigma, positive=True)
+    spread(sigma)
     d = _checks.integer("d", d, 1)
-    _checks.real("common", common, minimum=0.0)
-    _checks.real("noise", noise, positive=True)
+    _checks.scalar("common", common, minimum=0.0, maximum=1e100)
+    _checks.scalar("noise", noise, positive=True, maximum=1e100)
     if model not in MODELS:
         raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
     return T, sigma, d
 
 
 def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: int = 8,
-          common: float = 1.0, noise: float = 1.0, seed: Seed = 0) -> dict:
+          common: float = 1.0, noise: float = 1.0, seed: Seed = 0, progress: bool = False) -> dict:
     """Rank residual of one attention layer's output at length ``T``, per variant.
 
     Mean and standard error over ``samples`` independent draws of ``A`` and ``X``,
@@ -102,12 +109,16 @@ def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: 
     """
     T, sigma, d = _check(T, sigma, model, d, common, noise)
     samples = _checks.integer("samples", samples, 2)
-    rng = np.random.default_rng(seed)
+    # A, its mixes and their products with X, and the logits of the attention model
+    require(matrices(5, T, T) + matrices(6, T, d), "T", f"{T} x {T} float64 matrices")
+    rng = np.random.default_rng(_checks.seed("seed", seed))
     sw = weight_std(sigma, d, np.sqrt(common ** 2 + noise ** 2))
     r: dict[str, list[Any]] = {v: [] for v in VARIANTS}
     scale: dict[str, list[float]] = {v: [] for v in VARIANTS}
     kappas, preds = [], []
+    bar = progress_bar(samples, progress, desc=f"T = {T}", unit="draw", leave=False)
     for _ in range(samples):
+        bar.update(1)
         X, b = structured_inputs(T, d, common, noise, rng)
         preds.append(predicted_width(T, sigma, d, common, noise, b2=b @ b)["vanilla"])
         if model == "markov":
@@ -119,6 +130,7 @@ def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: 
             Y = mix(A, v) @ X
             r[v].append(rank_residual(Y))
             scale[v].append(np.linalg.norm(Y) / np.linalg.norm(X))
+    bar.close()
     pred = dict(predicted_width(T, sigma, d, common, noise), vanilla=float(np.mean(preds)))
     out = dict(config=dict(length=T, sigma=sigma, model=model, d=d, samples=samples, common=common,
                            noise=noise, seed=seed),
@@ -132,7 +144,8 @@ def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: 
 
 
 def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d_k: int | None = None,
-          values: bool = False, common: float = 1.0, noise: float = 1.0, seed: Seed = 0) -> dict:
+          values: bool = False, common: float = 1.0, noise: float = 1.0, seed: Seed = 0,
+          progress: bool = False) -> dict:
     """By-layer rank residual, signal scale and gradient norms for the three variants.
 
     Returns, per variant, lists over layers ``l = 0..L`` of ``rank_residual`` of
@@ -144,7 +157,11 @@ def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d
     L = _checks.integer("L", L, 1)
     T, sigma, d = _check(T, sigma, model, d, common, noise)
     d_k = _checks.integer("d_k", d_k, 1) if d_k is not None else d
-    rng = np.random.default_rng(seed)
+    # one T x T matrix per layer (markov), per-layer caches and activations
+    per_layer = matrices(3, T, T) + matrices(4, T, d) + matrices(3, d, max(d, d_k))
+    require(L * per_layer + matrices(4, T, T), "T" if T * T > d * d else "d",
+            f"{L} layers of {T} x {T} attention")
+    rng = np.random.default_rng(_checks.seed("seed", seed))
     X0, _ = structured_inputs(T, d, common, noise, rng)
     G = rng.standard_normal((T, d))
     W_V = [rng.standard_normal((d, d)) / np.sqrt(d) if values else np.eye(d) for _ in range(L)]
@@ -161,10 +178,12 @@ def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d
                            common=common, noise=noise, seed=seed),
                kappa_predicted=float(rescale_factor(T, sigma)),
                predicted_layer_factor=float(spread(sigma) / np.sqrt(T)))
+    bar = progress_bar(len(VARIANTS) * L, progress, desc="layers", unit="layer")
     for v in VARIANTS:
         xs, grad_w, kappas = [X0], [], []
         backs: list[Callable[..., tuple[Any, Any]]] = []
         for layer, wv in zip(layers, W_V, strict=True):
+            bar.update(1)
             if model == "markov":
                 M = mix(layer, v)
                 backs.append(lambda g, M=M, wv=wv: (M.T @ g @ wv.T, None))
@@ -193,6 +212,7 @@ def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d
                       grad_x=[float(np.linalg.norm(g) / norm) for g in grads], kappa=kappas)
         if model == "attention":
             out[v]["grad_w"] = grad_w
+    bar.close()
     return out
 
 

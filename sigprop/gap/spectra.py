@@ -37,15 +37,24 @@ import numpy as np
 
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike, Seed
+from sigprop.core.memory import matrices, require
+from sigprop.core.progress import activity
 from sigprop.model import attention as att
 from sigprop.model.softmax import softmax
 
 MODELS = ("markov", "attention")
 
 
+#: Largest logit standard deviation: beyond it ``e^{sigma^2}`` overflows float64 (``sigma^2 > 709.78``).
+SIGMA_MAX = 26.6
+
+
 def spread(sigma: ArrayLike) -> np.ndarray:
-    """``s = sqrt(e^{sigma^2} - 1)``: the relative standard deviation of ``e^G``."""
-    sigma = _checks.real("sigma", sigma, minimum=0.0)
+    """``s = sqrt(e^{sigma^2} - 1)``: the relative standard deviation of ``e^G``.
+
+    ``sigma`` must lie in ``[0, SIGMA_MAX]`` (26.6), where ``e^{sigma^2}`` is finite.
+    """
+    sigma = _checks.real("sigma", sigma, minimum=0.0, maximum=SIGMA_MAX)
     return np.sqrt(np.expm1(sigma * sigma))
 
 
@@ -126,17 +135,25 @@ def spectrum(A: np.ndarray, top: int | None = None) -> tuple[np.ndarray, np.ndar
 
 
 def report(T: int, sigma: float, *, model: str = "markov", seed: Seed = 0, d: int = 64,
-           d_k: int | None = None, keep_spectrum: bool = False) -> dict:
+           d_k: int | None = None, keep_spectrum: bool = False, progress: bool = False) -> dict:
     """Simulated ``sigma_1``, ``sigma_2``, ``eig_2`` beside the predictions.
 
-    ``keep_spectrum=True`` adds the arrays ``eigenvalues`` and ``singular_values``.
+    ``keep_spectrum=True`` adds the arrays ``eigenvalues`` and ``singular_values``;
+    ``progress`` shows the time spent on standard error (an eigendecomposition of a
+    ``T x T`` matrix takes minutes beyond ``T ~ 5000``).
     """
     T = _checks.integer("T", T, 2)
-    sigma = float(_checks.real("sigma", sigma, minimum=0.0))
+    sigma = _checks.scalar("sigma", sigma, minimum=0.0)
     d = _checks.integer("d", d, 1)
     d_k = _checks.integer("d_k", d_k, 1) if d_k is not None else d
-    A = sample_matrix(model, T, sigma, np.random.default_rng(seed), d=d, d_k=d_k)
-    ev, sv = spectrum(A, top=None if keep_spectrum or T <= 1024 else 2)
+    spread(sigma)
+    if model not in MODELS:
+        raise _checks.ArgumentError("model", f"must be one of {', '.join(MODELS)}, got {model!r}")
+    # the matrix, its logits, and the eigenvalue routine's copy and workspace
+    require(matrices(4, T, T) + matrices(2, T, d), "T", f"{T} x {T} float64 matrices")
+    A = sample_matrix(model, T, sigma, np.random.default_rng(_checks.seed("seed", seed)), d=d, d_k=d_k)
+    with activity(f"spectrum of a {T} x {T} matrix", progress):
+        ev, sv = spectrum(A, top=None if keep_spectrum or T <= 1024 else 2)
     out = dict(config=dict(length=T, sigma=sigma, model=model, seed=seed, d=d, d_k=d_k),
                sigma_1=float(sv[0]), sigma_2=float(sv[1]), eig_1=float(abs(ev[0])),
                eig_2=float(abs(ev[1])), gap=float(sv[0] - sv[1]))

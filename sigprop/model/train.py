@@ -54,6 +54,7 @@ from tqdm.auto import tqdm
 
 from sigprop._version import __version__
 from sigprop.core import checks as _checks
+from sigprop.core.memory import matrices, require
 from sigprop.core.stats import Moments, wilson_interval
 from sigprop.model import attention as att
 from sigprop.model import locater, optim
@@ -113,6 +114,10 @@ class TrainConfig:
             raise _checks.ArgumentError("teacher_var", "must be 0 when d = 1")
         optim.make(self.optimizer, self.lr)
         self.model()
+        # probe and batch sequences, the all-queries attention of the probe, the logits
+        need = (matrices(4, self.probe + self.batch, (self.T + 1) * self.d)
+                + matrices(3 * min(self.probe, 512) + 2 * self.batch, self.T, self.T))
+        require(need, "T", f"{self.probe} probe and {self.batch} batch sequences of length {self.T}")
 
     def model(self) -> att.Config:
         return att.Config(d=self.d, d_k=self.d_k, attention=self.attention, mode="last")
@@ -198,6 +203,27 @@ def _tv(a, b) -> float:
     return 0.5 * float(np.abs(a / sa - b / sb).sum())
 
 
+#: A run has diverged when its loss exceeds this multiple of its first step's loss.
+DIVERGED = 1e6
+#: Largest gradient entry the optimizers accept (Adam squares it).
+GRADIENT_MAX = 1e150
+
+
+def _check_step(step: int, loss: float, grads: dict, cfg: TrainConfig, seen: list) -> None:
+    """Refuse a run that diverges (loss non-finite or ``DIVERGED`` times its first value) or
+    whose gradients would overflow the optimizer, naming ``lr`` (or ``locater``)."""
+    if not seen:
+        seen.append(loss)
+    first = seen[0]
+    biggest = max((float(np.max(np.abs(g), initial=0.0)) for g in grads.values()), default=0.0)
+    blame = "locater" if cfg.locater > 0 and biggest > GRADIENT_MAX else "lr"
+    if not np.isfinite(loss) or loss > DIVERGED * max(first, 1e-300) or not biggest <= GRADIENT_MAX:
+        what = (f"gradients of size {biggest:.3g}" if not biggest <= GRADIENT_MAX
+                else f"a loss of {loss:.3g} (first step: {first:.3g})")
+        raise _checks.ArgumentError(blame, f"is too large for this run ({getattr(cfg, blame):g}): training "
+                                           f"diverged, with {what} at step {step}; lower it")
+
+
 def train(cfg: TrainConfig, *, progress: bool = False) -> dict:
     """Run the training and return the run record (configuration and history)."""
     seeds = np.random.SeedSequence(cfg.seed).spawn(4)       # init, teacher, data, probe
@@ -221,14 +247,14 @@ def train(cfg: TrainConfig, *, progress: bool = False) -> dict:
         history.append(rec)
         losses.clear()
 
+    losses_seen: list[float] = []
     log(0)
     for step in tqdm(range(1, cfg.steps + 1), disable=not progress, desc="training", unit="step",
                      mininterval=0.5):
         X, target = task.draw(data, cfg.batch)
         with np.errstate(all="ignore"):        # divergence is caught just below
             loss, _, grads = loss_and_grads(params, X, target, model, 0.0)
-        if not np.isfinite(loss):
-            raise FloatingPointError(f"loss became {loss} at step {step}: lower lr (now {cfg.lr})")
+            _check_step(step, loss, grads, cfg, losses_seen)
         losses.append(loss)
         if shadow is not None:                 # where the task loss alone would move tr(W)
             qk = {k: params[k].copy() for k in QK_NAMES if k in params}
@@ -237,7 +263,9 @@ def train(cfg: TrainConfig, *, progress: bool = False) -> dict:
         if hold:
             for name, g in locater.gradients(params, cfg.locater, cfg.locater_variant).items():
                 grads[name] = grads[name] + g
-        opt.step(params, grads)
+        with np.errstate(all="ignore"):
+            _check_step(step, loss, grads, cfg, losses_seen)
+            opt.step(params, grads)
         if hold:
             locater.project(params, target_trace)
             drift = max(drift, abs(locater.trace(params) - target_trace) / max(abs(target_trace), 1e-300))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike
 
 METRICS = ("total", "entropy", "entropy_normalized", "effective_tokens", "peak", "peak_s",
@@ -26,11 +27,12 @@ METRICS = ("total", "entropy", "entropy_normalized", "effective_tokens", "peak",
 
 def localization_metrics(rho: ArrayLike, axis: int = -1) -> dict[str, np.ndarray]:
     """Localization metrics of ``rho`` along ``axis`` (other axes broadcast)."""
-    rho = np.moveaxis(np.asarray(rho, dtype=float), axis, -1)
+    rho = _checks.real("rho", rho, minimum=0.0, maximum=1.0)    # refuses complex, text, NaN, out of [0, 1]
+    if rho.ndim == 0:
+        raise _checks.ArgumentError("rho", "must have at least 2 positions, got a scalar")
+    rho = np.moveaxis(rho, axis, -1)
     if rho.shape[-1] < 2:
-        raise ValueError(f"rho must have at least 2 positions, got {rho.shape[-1]}")
-    if np.any(~np.isfinite(rho)) or np.any(rho < 0) or np.any(rho > 1):
-        raise ValueError("rho must hold probabilities in [0, 1]")
+        raise _checks.ArgumentError("rho", f"must have at least 2 positions, got {rho.shape[-1]}")
     T = rho.shape[-1]
     pos = np.arange(1, T + 1, dtype=float)
     total = rho.sum(axis=-1)

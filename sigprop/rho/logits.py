@@ -38,6 +38,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from sigprop.core import checks as _checks
+from sigprop.core.memory import matrices, require
+from sigprop.rho import data as _data
 from sigprop.rho import walk
 from sigprop.rho.spectrum import standard_spectrum
 
@@ -74,22 +76,61 @@ class LogitModel:
     T: int
     Sigma: np.ndarray
     scale: object
+    data: _data.DataModel
+    query: object
+    causal: bool
+    token_mean: np.ndarray | None
 
-    def __init__(self, W: ArrayLike, T: int, *, step_cov=None, scale=None) -> None:
+    def __init__(self, W: ArrayLike, T: int, *, step_cov=None, scale=None, data=None, query=None,
+                 causal: bool = False, token_mean: ArrayLike | None = None) -> None:
         W = np.array(_checks.square_matrix("W", W))
         T = _checks.integer("T", T, 2)
         Sigma = np.array(walk.step_covariance(step_cov, W.shape[-1]))
         if scale is not None:
             _checks.real("scale", scale, positive=True)
+        data = _data.data_model(data)
+        data.covariance(T)                                  # checks T against a stored K
+        if query is None:
+            query = T
+        elif not (isinstance(query, str) and query == "all"):
+            query = _checks.integer("query", query, 1)
+            if query > T:
+                raise _checks.ArgumentError("query", f"must be 'all' or an integer in 1..T = {T}, "
+                                            f"got {query}")
+        if not isinstance(causal, (bool, np.bool_)):
+            raise _checks.ArgumentError("causal", f"must be True or False, got {causal!r}")
+        if token_mean is not None:
+            token_mean = np.array(_checks.real("token_mean", token_mean))
+            if token_mean.shape != (W.shape[-1],):
+                raise _checks.ArgumentError("token_mean", f"must be a vector of length d = {W.shape[-1]}, "
+                                            f"got shape {token_mean.shape}")
+            token_mean.flags.writeable = False
         W.flags.writeable = False
         Sigma.flags.writeable = False
-        for name, value in (("W", W), ("T", T), ("Sigma", Sigma), ("scale", scale)):
+        for name, value in (("W", W), ("T", T), ("Sigma", Sigma), ("scale", scale), ("data", data),
+                            ("query", query), ("causal", bool(causal)), ("token_mean", token_mean)):
             object.__setattr__(self, name, value)
+
+    @property
+    def is_walk(self) -> bool:
+        """[BHK24]'s case: the random walk, the query at ``T``, full centering, no token mean."""
+        return (self.data.is_random_walk and self.query == self.T and not self.causal
+                and self.token_mean is None)
+
+    @property
+    def data_config(self) -> dict:
+        """The data model, query and centering, for ``config``."""
+        out = dict(data=self.data.describe(), query=self.query, causal=self.causal)
+        if self.token_mean is not None:
+            out["token_mean_norm"] = float(np.linalg.norm(self.token_mean))
+        return out
 
     @classmethod
     def from_spectrum(cls, m: ArrayLike, v: ArrayLike, d: int, T: int, *, shape: str = "gaussian",
-                      scale=None) -> LogitModel:
+                      scale=None, **data) -> LogitModel:
         """The diagonal ``W`` with eigenvalues ``m + sqrt(v) z``, ``z = standard_spectrum(d, shape)``.
+
+        ``data`` are the data-model keywords of the constructor (``data``, ``query``, ...).
 
         ``Sigma = I``; ``m`` and ``v`` broadcast to a batch of models.  The eigenvalues
         are kept, so the chi-square weights need no eigenproblem.
@@ -97,10 +138,11 @@ class LogitModel:
         m = _checks.real("m", m)
         v = _checks.real("v", v, minimum=0.0)
         d = _checks.integer("d", d, 1)
+        require(matrices(2 * max(1, np.broadcast(m, v).size), d, d), "d", f"{d} x {d} float64 matrices")
         if d == 1 and np.any(v > 0):
             raise _checks.ArgumentError("v", "must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
         mu = m[..., None] + np.sqrt(v)[..., None] * standard_spectrum(d, shape)
-        model = cls(mu[..., :, None] * np.eye(d), T, scale=scale)
+        model = cls(mu[..., :, None] * np.eye(d), T, scale=scale, **data)
         model.__dict__["_symmetric_spectrum"] = mu       # cached: eigenvalues of B = W
         return model
 
@@ -137,9 +179,46 @@ class LogitModel:
         return None if self.identity_step else self._roots[0]
 
     @cached_property
+    def _general(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        query: int | str = self.query  # type: ignore[assignment]  # validated: 1..T or "all"
+        return _data.coefficients(self.data.covariance(self.T), query, self.causal)
+
+    @cached_property
     def coefficients(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(alpha_i, beta_i)``: ``Cov(u_i) = alpha_i Sigma``, ``Cov(u_i, x_T) = beta_i Sigma``."""
-        return walk.coefficients(self.T)
+        """``(alpha_i kappa, beta_i)``: ``Cov(u_i) = alpha_i Sigma``, ``Cov(u_i, y_q) = beta_i Sigma``,
+        ``Cov(y_q) = kappa Sigma`` (:func:`sigprop.rho.data.coefficients`); shape ``(T,)``, or
+        ``(T, T)`` indexed ``[q - 1, i - 1]`` for ``query="all"``.  For the random walk with
+        the query at ``T`` (``kappa = 1``), [BHK24]'s :func:`sigprop.rho.walk.coefficients`.
+        The zero-mean centered logit depends on the data model only through these two."""
+        if self.data.is_random_walk and self.query == self.T and not self.causal:
+            return walk.coefficients(self.T)
+        alpha, beta, kappa = self._general
+        return alpha * kappa, beta
+
+    @cached_property
+    def data_factor(self) -> np.ndarray:
+        """``L_K`` with ``L_K L_K^T = K`` (what the simulation of a data model draws with)."""
+        return _data.factor(self.data.covariance(self.T))
+
+    @cached_property
+    def mean_coefficient(self) -> np.ndarray:
+        """``alpha_i`` alone (``Cov(u_i) = alpha_i Sigma``), the factor of the token-mean term."""
+        if self.data.is_random_walk and self.query == self.T and not self.causal:
+            return walk.coefficients(self.T)[0]
+        return self._general[0]
+
+    @cached_property
+    def mean_trace(self) -> np.ndarray:
+        """``(Wn mu)^T Sn (Wn mu) / max|Sigma|`` (normalized as :attr:`traces`; 0 without a token
+        mean): ``v_i`` gains ``size^2 alpha_i mean_trace = c^2 alpha_i (W mu)^T Sigma (W mu)``."""
+        if self.token_mean is None:
+            return np.zeros(self.W.shape[:-2])
+        w_size = np.abs(self.W).max(axis=(-2, -1))
+        w_size = np.where(w_size > 0, w_size, 1.0)
+        s_size = np.abs(self.Sigma).max()
+        s_size = s_size if s_size > 0 else 1.0
+        b = (self.W / w_size[..., None, None]) @ self.token_mean
+        return np.einsum("...i,ij,...j->...", b, self.Sigma / s_size, b) / s_size
 
     @cached_property
     def traces(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -200,6 +279,12 @@ class LogitModel:
     def chi2_weights(self) -> np.ndarray:
         """The ``2d`` chi-square weights of every position's centered logit, shape ``(..., T, 2d)``."""
         self.single("the chi-square weights")
+        if self.query == "all":
+            raise _checks.ArgumentError("query", "must be a single position for the chi-square weights, "
+                                        "got 'all'")
+        if self.token_mean is not None:
+            raise _checks.ArgumentError("token_mean", "must be None for the chi-square weights (a token mean "
+                                        "makes the chi-square mixture non-central)")
         alpha, beta = self.coefficients
         c = float(self.c)
         if "_symmetric_spectrum" in self.__dict__ and self.__dict__["_symmetric_spectrum"] is not None:
@@ -207,8 +292,11 @@ class LogitModel:
         mu = self._symmetric_spectrum
         c = c * self.w_size
         if mu is not None:
+            require(matrices(3 * max(1, mu[..., 0].size), self.T, 2 * mu.shape[-1]), "T",
+                    f"the chi-square weights of {self.T} positions")
             return symmetric_weights(mu, alpha, beta, c)
         B, d, T = self.B, self.d, self.T
+        require(matrices(3, T, 2 * d) + matrices(1, 2 * d, 2 * d), "T", f"the chi-square weights of {T} positions")
         gamma = np.sqrt(np.clip(alpha - beta * beta, 0.0, None))
         out = np.empty((T, 2 * d))
         step = max(1, _MAX_FLOATS // (4 * d * d))

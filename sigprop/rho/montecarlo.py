@@ -60,6 +60,60 @@ def centered_logits(steps: np.ndarray, W: np.ndarray, c: float,
     return z
 
 
+def general_logits(standard: np.ndarray, model, dtype=np.float64) -> np.ndarray:
+    """Centered logits for any data model of a :class:`~sigprop.rho.logits.LogitModel`.
+
+    ``standard`` (``b x T x d``, i.i.d. ``N(0, 1)``) becomes the tokens
+    ``X = mu_x + L_K Z L_Sigma^T`` (``L_K L_K^T = K``, ``L_Sigma L_Sigma^T = Sigma``), so that
+    ``Cov(x_i, x_j) = K_ij Sigma``; then ``z_i = c x_i^T W x_q`` and
+    ``zc_i = z_i - sum_j m_qj z_j`` with the centering weights of the model (all tokens,
+    or ``1..q`` when causal; masked positions ``i > q`` are 0).  Returns ``(b, T)``, or
+    ``(b, T, T)`` indexed ``[:, q - 1, i - 1]`` for ``query="all"``.
+    """
+    T = model.T
+    X = np.matmul(model.data_factor.astype(dtype), standard)
+    if model.step_factor is not None:
+        X = X @ model.step_factor.T.astype(dtype)
+    if model.token_mean is not None:
+        X += model.token_mean.astype(dtype)
+    c = np.dtype(dtype).type(float(model.c))
+    Wx = X @ model.W.T.astype(dtype)                          # rows W x_j
+    j = np.arange(1, T + 1)
+    if model.query == "all":
+        z = c * np.matmul(Wx, X.swapaxes(1, 2))               # z[:, q-1, i-1] = c x_i^T W x_q
+        inside = (j[None, :] <= j[:, None]) if model.causal else np.ones((T, T), dtype=bool)
+    else:
+        q = model.query
+        z = c * np.matmul(X, Wx[:, q - 1, :, None])[:, :, 0]  # z[:, i-1] = c x_i^T W x_q
+        inside = (j <= q) if model.causal else np.ones(T, dtype=bool)
+    weights = inside / inside.sum(axis=-1, keepdims=True)
+    z -= np.sum(z * weights, axis=-1, keepdims=True)
+    return np.where(inside, z, 0.0)
+
+
+#: Largest |centered logit| the simulation accepts, as a share of the dtype's range:
+#: products and sums of the logits must stay finite.
+_HEADROOM = 1e-6
+
+
+def _check_range(model, dtype: np.dtype) -> None:
+    """Refuse a model whose logits would overflow ``dtype`` before simulating.
+
+    ``|zc_i| <= 2 c ||W||_F |x_i| |x_T|`` and ``|x_t|^2 <= ||Sigma||_F chi2_d``; with
+    ``chi2_d <= d + 60 sqrt(d) + 200`` (beyond any sample ever drawn) this bounds every
+    logit a run can produce.
+    """
+    d = model.d
+    with np.errstate(over="ignore"):
+        size = float(np.linalg.norm(model.W)) * float(np.linalg.norm(model.Sigma)) * float(model.c)
+        bound = 2.0 * size * (d + 60.0 * np.sqrt(d) + 200.0)
+    top = float(np.finfo(dtype).max) * _HEADROOM
+    if not bound <= top:
+        raise _checks.ArgumentError("W", f"is too large to simulate in {dtype.name}: logits up to about "
+                                         f"{bound:.3g} would overflow (largest accepted {top:.3g}); "
+                                         "scale W or the logit scale down")
+
+
 def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int = 100_000, seed=None,
              batch_size: int | None = None, confidence: float = 0.95,
              progress: bool = False, dtype: DTypeLike = np.float64) -> Simulation:
@@ -71,7 +125,8 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
         As in :func:`sigprop.rho.theory.theory`: an array with ``T`` and the keywords, or
         a :class:`~sigprop.rho.logits.LogitModel` alone.
     samples : int
-        Number of independent sequences, ``>= 2``.
+        Number of independent sequences, ``>= 3`` (two samples give no standard error of
+        the variance: their fourth and squared second moments coincide).
     seed : int or None
         Seed of ``numpy.random.default_rng``; the same seed gives the same numbers.
     batch_size : int, optional
@@ -90,28 +145,35 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     """
     model = as_model(W, T, step_cov, scale).single("simulation")
     T, d = model.T, model.d
-    samples = _checks.integer("samples", samples, 2)
+    samples = _checks.integer("samples", samples, 3)
     _checks.real("confidence", confidence, positive=True, maximum=1.0, open_max=True)   # before the work
     if batch_size is not None:
         batch_size = _checks.integer("batch_size", batch_size, 1)
     c = float(model.c)
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise _checks.ArgumentError("dtype", f"must be float32 or float64, got {dtype}")
+    dtype = _checks.dtype("dtype", dtype)
+    _checks.seed("seed", seed)
+    _checks.real("confidence", confidence, positive=True, maximum=1.0, open_max=True)
+    _check_range(model, dtype)
     W = model.W.astype(dtype)
     factor = model.step_factor
     factor = None if factor is None else factor.astype(dtype)
     moments = Moments()
-    inside = np.zeros(T, dtype=np.int64)
-    with progress_bar(samples, progress, unit="seq", desc="simulating") as bar:
-        for steps in walk.standard_steps(samples, T, d, seed=seed, batch_size=batch_size, dtype=dtype):
-            zc = centered_logits(steps, W, c, factor)
+    shape = (T,) if model.query != "all" else (T, T)
+    inside = np.zeros(shape, dtype=np.int64)
+    if not model.is_walk and batch_size is None:          # a sample holds T d numbers and the logits
+        batch_size = max(1, walk.BATCH_ELEMENTS // (T * d + int(np.prod(shape))))
+    batches = walk.standard_steps(samples, T, d, seed=seed, batch_size=batch_size, dtype=dtype)
+    with progress_bar(samples, progress, unit="seq", desc="simulating") as bar, np.errstate(over="raise"):
+        for steps in batches:
+            zc = (centered_logits(steps, W, c, factor) if model.is_walk
+                  else general_logits(steps, model, dtype))
             inside += np.count_nonzero((zc > 0) & (zc < 1), axis=0)
             moments.add(zc)
             bar.update(steps.shape[0])
     mean, variance, mean_se, variance_se = moments.result()
     low, high = wilson_interval(inside, samples, confidence)
-    config = dict(T=T, scale=model.scale, samples=samples, seed=seed, confidence=confidence, dtype=dtype.name)
+    config = dict(T=T, scale=model.scale, samples=samples, seed=seed, confidence=confidence, dtype=dtype.name,
+                  **({} if model.is_walk else model.data_config))
     return Simulation(np.arange(1, T + 1), mean, variance, inside / samples, config,
                       ci_low=low, ci_high=high, mean_se=mean_se, variance_se=variance_se,
                       samples=samples)

@@ -62,8 +62,9 @@ def band_probability(mean, variance) -> np.ndarray:
     that probabilities far below ``1e-16`` keep their relative precision.  For
     ``variance == 0`` the value is the exact ``1[0 < mean < 1]``.
     """
-    mean = np.asarray(mean, dtype=float)
-    sd = np.sqrt(np.asarray(variance, dtype=float))
+    mean = _checks.real("mean", mean)
+    sd = np.sqrt(_checks.real("variance", variance, minimum=0.0))
+    mean, sd = np.broadcast_arrays(mean, sd)
     return _band(mean, sd, np.ones_like(sd), mean)
 
 
@@ -138,7 +139,34 @@ def moments(model: LogitModel, *, limit: bool = False) -> tuple[np.ndarray, np.n
 def model_parts(model: LogitModel, limit: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(num, q, size)`` of a model, with ``mean = size num`` and ``sd = size q`` (see :func:`_band`)."""
     tr1, tr_frob, tr_sq, size = model.traces
-    return _from_traces(tr1, tr_frob, tr_sq, size, model.T, limit)
+    if model.is_walk or limit:
+        if limit and not model.is_walk:
+            raise _checks.ArgumentError("form", "'limit' is for the random walk with the query at T, "
+                                        f"got data {model.data}, query {model.query}")
+        return _from_traces(tr1, tr_frob, tr_sq, size, model.T, limit)
+    return general_parts(model.coefficients, model.mean_coefficient,
+                         (tr1, tr_frob, tr_sq, model.mean_trace), size)
+
+
+def general_parts(coefficients, mean_coefficient, traces, size) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(num, q, size)`` for any data model (docs/data-models.md (D.4)-(D.5)).
+
+    With ``(alpha_i kappa, beta_i) = coefficients``, ``alpha_i = mean_coefficient`` and the
+    normalized traces ``(tr1, tr_frob, tr_sq, tr_mean)`` of :attr:`LogitModel.traces` and
+    :attr:`LogitModel.mean_trace`::
+
+        mu_i = size beta_i tr1
+        v_i  = size^2 [alpha_i kappa tr_frob + beta_i^2 tr_sq + alpha_i tr_mean]
+
+    The coefficients may be ``(T,)`` or ``(T, T)`` (every query); the traces carry the batch.
+    """
+    akappa, beta = coefficients
+    extra = (None,) * beta.ndim
+    tr1, tr_frob, tr_sq, tr_mean, size = (np.asarray(a, dtype=float)[(Ellipsis,) + extra]
+                                          for a in (*traces, size))
+    num = tr1 * beta + 0.0
+    q = np.sqrt(np.maximum(akappa * tr_frob + beta * beta * tr_sq + mean_coefficient * tr_mean, 0.0))
+    return num, q, size
 
 
 def spectrum_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: ArrayLike | None = None,

@@ -15,6 +15,7 @@ from scipy import special
 
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike, Seed
+from sigprop.core.memory import matrices, require
 
 SHAPES = ("gaussian", "uniform", "two-point")
 
@@ -22,14 +23,22 @@ SHAPES = ("gaussian", "uniform", "two-point")
 def eig_mean(W: ArrayLike) -> np.ndarray:
     """Mean eigenvalue ``tr(W) / d`` of ``W`` (shape ``(..., d, d)``)."""
     W = _checks.square_matrix("W", W)
-    return np.trace(W, axis1=-2, axis2=-1) / W.shape[-1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.trace(W, axis1=-2, axis2=-1) / W.shape[-1]
+    if not np.all(np.isfinite(out)):
+        raise _checks.ArgumentError("W", "is too large: tr(W) overflows float64; scale it down")
+    return out
 
 
 def eig_var(W: ArrayLike) -> np.ndarray:
     """Eigenvalue variance ``tr(W^2)/d - (tr(W)/d)^2`` of ``W``."""
     W = _checks.square_matrix("W", W)
-    second = np.einsum("...ij,...ji->...", W, W) / W.shape[-1]
-    return second - eig_mean(W) ** 2
+    with np.errstate(over="ignore", invalid="ignore"):
+        second = np.einsum("...ij,...ji->...", W, W) / W.shape[-1]
+        out = second - eig_mean(W) ** 2
+    if not np.all(np.isfinite(out)):
+        raise _checks.ArgumentError("W", "is too large: tr(W^2) overflows float64; scale it down")
+    return out
 
 
 def standard_spectrum(d: int, shape: str = "gaussian") -> np.ndarray:
@@ -71,12 +80,13 @@ def make_weights(m: float, v: float, d: int, *, shape: str = "gaussian",
     d = _checks.integer("d", d, 1)
     if d == 1 and v > 0:
         raise _checks.ArgumentError("v", f"must be 0 when d = 1 (one eigenvalue has no spread), got {v!r}")
+    require(matrices(3, d, d), "d", f"{d} x {d} float64 matrices")
     lam = m + np.sqrt(v) * standard_spectrum(d, shape)
     if basis == "identity":
         return np.diag(lam)
     if basis != "random":
         raise ValueError(f"basis must be 'random' or 'identity', got {basis!r}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(_checks.seed("seed", seed))
     q, r = np.linalg.qr(rng.standard_normal((d, d)))
     q = q * np.sign(np.diag(r))
     W = (q * lam) @ q.T

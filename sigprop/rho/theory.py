@@ -39,9 +39,23 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None, form: str = "f
     method = _method(method, form)
     model = as_model(W, T, step_cov, scale)
     if method == "exact":
-        return exact.theory(model)
-    parts = propagation.model_parts(model, form == "limit")
-    return propagation._profile(*parts, dict(T=model.T, form=form, scale=model.scale, method="gaussian"))
+        return _finite(exact.theory(model), "W")
+    with np.errstate(over="ignore"):
+        parts = propagation.model_parts(model, form == "limit")
+        prof = propagation._profile(*parts, dict(T=model.T, form=form, scale=model.scale, method="gaussian",
+                                                 **({} if model.is_walk else model.data_config)))
+    return _finite(prof, "W")
+
+
+def _finite(prof: Profile, name) -> Profile:
+    """``prof`` if its moments are finite, else a refusal naming ``name``: the closed form
+    overflows float64 there (``rho`` itself is computed without overflow)."""
+    if not (np.all(np.isfinite(prof.mean)) and np.all(np.isfinite(prof.variance))
+            and np.all(np.isfinite(prof.rho))):
+        raise ArgumentError(name if isinstance(name, str) else name(),
+                            "is too large: the variance of the logits overflows float64 (beyond 1.8e308); "
+                            "scale it down")
+    return prof
 
 
 def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: ArrayLike | None = None,
@@ -63,18 +77,25 @@ def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: 
     """
     if form not in FORMS:
         raise ArgumentError("form", f"must be one of {', '.join(FORMS)}, got {form!r}")
+    def name() -> str:            # called once m and v are known to be valid
+        with np.errstate(over="ignore"):
+            return "v" if np.max(np.abs(v)) >= np.max(np.square(m)) else "m"
+
     if _method(method, form) == "exact":
         prof = exact.theory(LogitModel.from_spectrum(m, v, _checks.integer("d", d, 1), T, shape=shape, scale=scale))
         prof.config.update(scale=scale, shape=shape)
-        return prof
-    if form == "published":
-        if scale is not None:
-            raise ArgumentError("scale", "is fixed to 1/sqrt(d) in the published form")
-        mean, variance = propagation.published_moments(m, v, d, T)
-        parts = (mean, np.sqrt(variance), np.ones_like(mean))
-    else:
-        parts = propagation._spectrum_parts(*propagation._spectrum_args(m, v, d, scale), T, form == "limit")
-    return propagation._profile(*parts, dict(T=int(T), form=form, scale=scale, method="gaussian"))
+        return _finite(prof, name)
+    with np.errstate(over="ignore"):
+        if form == "published":
+            if scale is not None:
+                raise ArgumentError("scale", "is fixed to 1/sqrt(d) in the published form")
+            mean, variance = propagation.published_moments(m, v, d, T)
+            parts = (mean, np.sqrt(variance), np.ones_like(mean))
+        else:
+            parts = propagation._spectrum_parts(*propagation._spectrum_args(m, v, d, scale), T, form == "limit")
+        prof = propagation._profile(*parts, dict(T=_checks.integer("T", T, 2), form=form, scale=scale,
+                                                 method="gaussian"))
+    return _finite(prof, name)
 
 
 def _method(method: str, form: str) -> str:

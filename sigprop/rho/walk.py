@@ -16,6 +16,7 @@ import numpy as np
 
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike, DTypeLike, Seed
+from sigprop.core.memory import require
 
 #: Number of floats one batch of random steps may hold (8 MiB in float64).
 BATCH_ELEMENTS = 1 << 20
@@ -102,18 +103,32 @@ def position_covariance(T: int) -> np.ndarray:
     return np.minimum.outer(i, i) / T
 
 
-def batch_sizes(samples: int, per_sample: int, batch_size: int | None = None) -> list[int]:
-    """Split ``samples`` into batches of at most ``batch_size`` samples.
+def batch_sizes(samples: int, per_sample: int, batch_size: int | None = None,
+                itemsize: int = 8) -> Iterator[int]:
+    """Split ``samples`` into batches of at most ``batch_size`` samples (a generator).
 
     By default a batch holds about :data:`BATCH_ELEMENTS` floats in all, so memory
-    stays bounded however many samples are asked for.
+    stays bounded however many samples are asked for: the schedule is generated
+    batch by batch, never held as a list.  The arguments are checked, and a batch
+    that would not fit in the machine's memory refused, when this is called (not at
+    the first batch).
     """
     samples = _checks.integer("samples", samples, 1)
     if batch_size is None:
         batch_size = max(1, BATCH_ELEMENTS // max(1, per_sample))
-    batch_size = _checks.integer("batch_size", batch_size, 1)
+    batch_size = min(_checks.integer("batch_size", batch_size, 1), samples)
+    # one batch of steps, plus its logits and their products (about twice the steps)
+    require(3.0 * batch_size * per_sample * itemsize, "batch_size" if batch_size > 1 else "T",
+            f"{batch_size} sequence(s) of {per_sample} numbers per batch")
+    return _schedule(samples, batch_size)
+
+
+def _schedule(samples: int, batch_size: int) -> Iterator[int]:
     full, rest = divmod(samples, batch_size)
-    return [batch_size] * full + ([rest] if rest else [])
+    for _ in range(full):
+        yield batch_size
+    if rest:
+        yield rest
 
 
 def standard_steps(samples: int, T: int, d: int, *, seed: Seed = None, batch_size: int | None = None,
@@ -127,9 +142,14 @@ def standard_steps(samples: int, T: int, d: int, *, seed: Seed = None, batch_siz
     """
     T = _checks.integer("T", T, 2)
     d = _checks.integer("d", d, 1)
-    rng = np.random.default_rng(seed)
-    for b in batch_sizes(samples, T * d, batch_size):
-        yield rng.standard_normal((b, T, d), dtype=dtype)  # type: ignore[arg-type]  # float32/64 only
+    dtype = _checks.dtype("dtype", dtype)
+    rng = np.random.default_rng(_checks.seed("seed", seed))
+    return _draw(rng, batch_sizes(samples, T * d, batch_size, dtype.itemsize), T, d, dtype)
+
+
+def _draw(rng: np.random.Generator, sizes: Iterator[int], T: int, d: int, dtype) -> Iterator[np.ndarray]:
+    for b in sizes:
+        yield rng.standard_normal((b, T, d), dtype=dtype)
 
 
 def sample(samples: int, T: int, d: int, *, step_cov: ArrayLike | None = None, seed: Seed = None,
@@ -150,7 +170,12 @@ def sample(samples: int, T: int, d: int, *, step_cov: ArrayLike | None = None, s
     factor = step_factor(step_covariance(step_cov, _checks.integer("d", d, 1)))
     scale = 1.0 / np.sqrt(_checks.integer("T", T, 2))
     extra = _checks.integer("extra", extra, 0)
-    for steps in standard_steps(samples, T + extra, d, seed=seed, batch_size=batch_size, dtype=dtype):
+    batches = standard_steps(samples, T + extra, d, seed=seed, batch_size=batch_size, dtype=dtype)
+    return _walks(batches, factor, scale, dtype)        # arguments checked now, not at the first batch
+
+
+def _walks(batches: Iterator[np.ndarray], factor, scale: float, dtype) -> Iterator[np.ndarray]:
+    for steps in batches:
         if factor is not None:
             steps = steps @ factor.T.astype(dtype)
         steps *= scale

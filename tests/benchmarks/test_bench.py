@@ -18,5 +18,6 @@ def test_bench_quick_json():
                 "exact_ms_per_position", "peak_mb", "machine", "config"):
         assert key in res
     assert res["mc_over_rng"] > 0 and res["closed_form_evals_per_s"] > 0
+    assert res["data_map_ms"] > 0 and res["data_mc_over_rng"] > 0 and "data_mc" in res["peak_mb"]
     if res["mc_over_torch"] is None:
         assert any("PyTorch is not installed" in n for n in res["notes"])

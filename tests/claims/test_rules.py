@@ -139,6 +139,17 @@ def test_flat_and_flatter_flips():
     assert rules.flat_and_flatter([0.99, 0.90], [0.8, 0.85]).verdict == "partly"
     assert rules.flat_and_flatter([0.8, 0.7], [0.9, 0.95]).verdict == "refuted"
     assert rules.flat_and_flatter([0.96, 0.97], [0.98, 0.9]).verdict == "partly"     # flat but not flatter
+    d = rules.flat_and_flatter([0.99, 0.97], [0.8, 0.9], label="i.i.d. tokens", reference="the random walk")
+    assert "at i.i.d. tokens: 0.99" in d.reason and "the random walk's" in d.rule
+
+
+def test_localizes_per_model_flips():
+    v = [0.01, 0.1, 1.0]
+    assert rules.localizes_per_model({"a": [0.8, 0.9, 0.95], "b": [0.7, 0.8, 0.9]}, v).verdict == "supported"
+    assert rules.localizes_per_model({"a": [0.8, 0.9, 0.95], "b": [0.97, 0.98, 0.99]}, v).verdict == "partly"
+    assert rules.localizes_per_model({"a": [0.9, 0.85, 0.95]}, v).verdict == "refuted"      # not monotone
+    assert rules.localizes_per_model({"a": [0.96, 0.97, 0.99]}, v).verdict == "refuted"     # never localized
+    assert "a: 0.8, 0.9, 0.95 (rises, localized" in rules.localizes_per_model({"a": [0.8, 0.9, 0.95]}, v).reason
 
 
 # --- interventions -----------------------------------------------------------------------------------

@@ -41,9 +41,21 @@ def test_same_seed_same_numbers_whatever_the_batch_size():
 
 
 def test_batches_bound_memory():
-    sizes = walk.batch_sizes(10**9, 128 * 64)
-    assert sum(sizes) == 10**9
+    sizes = walk.batch_sizes(10**6, 128 * 64)
+    assert not isinstance(sizes, list)               # a generator: no list of every batch
+    sizes = list(sizes)
+    assert sum(sizes) == 10**6
     assert max(sizes) * 128 * 64 <= walk.BATCH_ELEMENTS
+
+
+def test_the_batch_schedule_of_a_huge_run_is_not_held_in_memory():
+    import tracemalloc
+    tracemalloc.start()
+    sizes = walk.batch_sizes(10**15, 128 * 64)
+    first = next(sizes)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert first * 128 * 64 <= walk.BATCH_ELEMENTS and peak < 100_000
 
 
 @pytest.mark.parametrize("step_cov, message", [

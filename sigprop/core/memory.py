@@ -1,0 +1,59 @@
+"""Memory needs checked before the work: refuse what the machine cannot hold.
+
+A computation whose working memory grows with its arguments (a ``T x T`` attention
+matrix, a ``d x d`` weight matrix, one batch of a simulation) calls :func:`require`
+with its estimated need first.  When the need exceeds the machine's physical memory
+the call raises an :class:`~sigprop.core.checks.ArgumentError` naming the argument
+that drives it and both sizes, e.g. ``T needs about 240 GB of memory (three 100000 x
+100000 float64 matrices), more than this machine's 23 GB``, before any work is done.
+The limit is the physical memory (not the memory free at the moment), so that the
+same arguments give the same answer on the same machine.
+"""
+from __future__ import annotations
+
+import os
+
+from sigprop.core.checks import ArgumentError
+
+#: Environment variable that lowers the limit (bytes), e.g. for tests.
+LIMIT_VARIABLE = "SIGPROP_MEMORY_LIMIT"
+
+
+def machine_bytes() -> int:
+    """The limit: physical memory, or ``$SIGPROP_MEMORY_LIMIT`` bytes if smaller."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):    # pragma: no cover - non-POSIX
+        total = 1 << 34
+    limit = os.environ.get(LIMIT_VARIABLE)
+    if limit:
+        try:
+            total = min(total, int(float(limit)))
+        except ValueError:
+            pass
+    return int(total)
+
+
+def human(n: float) -> str:
+    """``n`` bytes as text: ``512 MB``, ``3.2 GB``, ``8e+06 TB``."""
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= size:
+            value = n / size
+            return f"{value:.3g} {unit}" if value < 1e4 else f"{value:.2g} {unit}"
+    return f"{int(n)} B"
+
+
+def require(nbytes: float, argument: str, what: str) -> None:
+    """Refuse (``ArgumentError`` on ``argument``) when ``nbytes`` exceed the machine.
+
+    ``what`` says what the memory holds, e.g. ``"two 100000 x 100000 float64 matrices"``.
+    """
+    limit = machine_bytes()
+    if not nbytes <= limit:              # also refuses NaN and inf
+        raise ArgumentError(argument, f"needs about {human(float(nbytes))} of memory ({what}), more than "
+                                      f"this machine's {human(limit)}")
+
+
+def matrices(count: int, rows: int, cols: int, itemsize: int = 8) -> float:
+    """Bytes of ``count`` dense ``rows x cols`` arrays (as a float: no integer overflow)."""
+    return float(count) * float(rows) * float(cols) * itemsize
