@@ -20,20 +20,27 @@ SHAPES = ("gaussian", "uniform", "two-point")
 FORMS = ("finite", "limit", "published")
 METHODS = ("gaussian", "exact", "saddlepoint")
 CHI2_METHODS = ("exact", "saddlepoint")      # need the whole spectrum (--shape)
+ATTENTIONS = ("pwl", "softmax")
+QUANTITIES = ("weight", "sensitivity", "gradient")    # sigprop.rho.softmax_profile.QUANTITIES
 
 MODEL_FLAGS = {"m": "--mean", "v": "--var", "d": "--dim", "T": "--length", "W": "--weights",
                "step_cov": "--step-cov", "scale": "--scale", "form": "--form", "method": "--method",
                "shape": "--shape", "data": "--data", "query": "--query", "causal": "--causal",
-               "token_mean": "--token-mean"}
+               "token_mean": "--token-mean", "quantity": "--quantity"}
 SIMULATION_FLAGS = {"samples": "--samples", "seed": "--seed", "confidence": "--confidence",
                     "batch_size": "--batch-size", "dtype": "--dtype", "threads": "--threads"}
 
-PROFILE = ("position=positions", "rho", "mean", "variance", "rho_error")
+PROFILE = ("position=positions", "rho", "mean", "variance", "rho_error", "value", "se")
 VALIDATION = ("position=positions", "rho", "rho_mc", "ci_low", "ci_high", "mean", "mean_mc", "mean_se",
-              "variance", "variance_mc", "variance_se")
+              "variance", "variance_mc", "variance_se", "value", "se", "value_mc", "se_mc")
 SUMMARY = ("summary: largest |rho - rho_mc| = {max_abs_error:.4g} at i = {max_error_position}; the "
            "{config.confidence:.0%} interval holds the closed form at {coverage:.1%} of positions; mean "
            "and variance deviate by at most {mean_max_z:.2f} and {variance_max_z:.2f} standard errors")
+
+
+SOFTMAX_SUMMARY = ("summary: largest |semi-analytic - MC| = {max_abs_error:.4g} at i = {max_error_position}; "
+                   "the MC {config.confidence:.0%} interval holds it at {coverage:.1%} of positions; largest "
+                   "|z| = {max_z:.2f} (Bonferroni bound {bonferroni_z:.2f}: agree = {agree})")
 
 
 def model_arguments(p: argparse.ArgumentParser, methods: tuple[str, ...] = METHODS) -> None:
@@ -100,6 +107,24 @@ def data_options(args: argparse.Namespace, cfg: dict) -> dict | None:
     return dict(data=spec, query=query, causal=args.causal, token_mean=mean)
 
 
+def attention_arguments(p: argparse.ArgumentParser, seed: bool = False) -> None:
+    g = p.add_argument_group("softmax attention (docs/softmax.md)")
+    g.add_argument("--attention", choices=ATTENTIONS, default="pwl",
+                   help="pwl: rho of the piecewise-linear softmax (default); softmax: a softmax "
+                        "quantity by the semi-analytic method (--mean/--var or --weights only)")
+    g.add_argument("--quantity", choices=QUANTITIES, default="weight",
+                   help="softmax quantity: E[p_i], E[p_i(1-p_i)] or the gradient share (docs/softmax.md)")
+    g.add_argument("--points", type=a.number(int), default=1 << 16,
+                   help="semi-analytic points: 16 replicates times a power of 2 (default 65536)")
+    if seed:
+        g.add_argument("--seed", type=a.seed, default=0, help="seed of the semi-analytic method (>= 0)")
+
+
+def _predict_arguments(p: argparse.ArgumentParser) -> None:
+    model_arguments(p)
+    attention_arguments(p, seed=True)
+
+
 def simulation_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("simulation")
     g.add_argument("--samples", type=a.number(int), default=100_000,
@@ -120,6 +145,7 @@ def simulation_arguments(p: argparse.ArgumentParser) -> None:
 def _validate_arguments(p: argparse.ArgumentParser) -> None:
     model_arguments(p, METHODS + ("both",))
     simulation_arguments(p)
+    attention_arguments(p)
 
 
 def model(args: argparse.Namespace) -> tuple[dict, object, object]:
@@ -199,10 +225,12 @@ def _profile(prof, method: str) -> dict:
 
 @command("predict", help="closed-form signal propagation profile rho_i",
          description="Closed-form signal propagation probability of every position.",
-         arguments=model_arguments, flags=MODEL_FLAGS, formats=("table", "json", "csv"),
+         arguments=_predict_arguments, flags=MODEL_FLAGS, formats=("table", "json", "csv"),
          plot="profile_figure", view=View(columns=PROFILE, show=("localization",)))
 def predict(args: argparse.Namespace) -> dict:
     cfg, W, sigma = model(args)
+    if args.attention == "softmax":
+        return _softmax_predict(args, cfg, W, sigma)
     if W is None and args.method in CHI2_METHODS:
         cfg["shape"] = args.shape
     opts = data_options(args, cfg)
@@ -216,7 +244,8 @@ def predict(args: argparse.Namespace) -> dict:
                      "position by position (sigprop.rho.compare).",
          arguments=_validate_arguments, flags={**MODEL_FLAGS, **SIMULATION_FLAGS},
          formats=("table", "json", "csv"), plot="profile_figure",
-         view=View(columns=VALIDATION, show=("localization", "localization_mc", "methods"), lines=(SUMMARY,)))
+         view=View(columns=VALIDATION, show=("localization", "localization_mc", "methods"),
+                   lines=(SUMMARY, SOFTMAX_SUMMARY)))
 def validate(args: argparse.Namespace) -> dict:
     import numpy as np
 
@@ -227,6 +256,8 @@ def validate(args: argparse.Namespace) -> dict:
     from sigprop.rho.spectrum import make_weights
 
     cfg, W, sigma = model(args)
+    if args.attention == "softmax":
+        return _softmax_validate(args, cfg, W, sigma)
     methods = ["gaussian", "exact"] if args.method == "both" else [args.method]
     if W is None and set(CHI2_METHODS) & set(methods):
         cfg["shape"] = args.shape
@@ -255,6 +286,79 @@ def validate(args: argparse.Namespace) -> dict:
                **comparisons[first].as_dict(),
                localization_mc={k: _plain(x) for k, x in localization_metrics(sim.rho).items()})
     return out
+
+
+def _softmax_model(args: argparse.Namespace, cfg: dict, W, sigma):
+    """The :class:`~sigprop.rho.logits.LogitModel` of a softmax command, ``cfg`` completed."""
+    from sigprop.rho.logits import LogitModel
+
+    if args.data != "random-walk" or args.query is not None or args.causal or args.token_mean is not None:
+        raise UsageError("argument --data: softmax attention covers the random walk only (no --data, --query, "
+                         "--causal or --token-mean)")
+    if args.form != "finite" or args.method != "gaussian":
+        flag = "--form" if args.form != "finite" else "--method"
+        raise UsageError(f"argument {flag}: only for --attention pwl (softmax uses the semi-analytic method)")
+    points, replicates = args.points, 16
+    if points < replicates or points % replicates or (points // replicates) & (points // replicates - 1):
+        raise UsageError(f"argument --points: must be 16 times a power of 2, got {points}")
+    for key in ("form", "method"):
+        cfg.pop(key, None)
+    cfg.update(attention="softmax", quantity=args.quantity, points=points, replicates=replicates)
+    if W is None:
+        cfg["shape"] = args.shape
+        return LogitModel.from_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"], shape=args.shape,
+                                        scale=args.scale)
+    return LogitModel(W, cfg["length"], step_cov=sigma, scale=args.scale)
+
+
+def _softmax_predict(args: argparse.Namespace, cfg: dict, W, sigma) -> dict:
+    from sigprop._version import __version__
+    from sigprop.rho.localization import localization_metrics
+    from sigprop.rho.softmax_profile import semi_analytic
+
+    lm = _softmax_model(args, cfg, W, sigma)
+    cfg["seed"] = args.seed
+    prof = semi_analytic(lm, quantity=args.quantity, samples=args.points, seed=args.seed)
+    return dict(version=__version__, config=cfg, method="semi-analytic", positions=prof.positions,
+                value=prof.value, se=prof.se,
+                localization={k: float(x) for k, x in localization_metrics(prof.value).items()})
+
+
+def _softmax_validate(args: argparse.Namespace, cfg: dict, W, sigma) -> dict:
+    import types
+
+    import numpy as np
+
+    from sigprop._version import __version__
+    from sigprop.core.stats import z_value
+    from sigprop.rho.compare import compare, z_scores
+    from sigprop.rho.localization import localization_metrics
+    from sigprop.rho.softmax_profile import semi_analytic, simulate
+
+    lm = _softmax_model(args, cfg, W, sigma)
+    z = z_value(args.confidence)
+    cfg.update(samples=args.samples, seed=args.seed, confidence=args.confidence, batch_size=args.batch_size)
+    sa_seed, mc_seed = np.random.SeedSequence(args.seed).spawn(2)
+    sa = semi_analytic(lm, quantity=args.quantity, samples=args.points, seed=sa_seed,
+                       progress=not args.no_progress)
+    mc = simulate(lm, quantity=args.quantity, samples=args.samples, seed=mc_seed, batch_size=args.batch_size,
+                  progress=not args.no_progress)
+    low, high = mc.value - z * mc.se, mc.value + z * mc.se
+    comparison = compare(types.SimpleNamespace(rho=sa.value),
+                         types.SimpleNamespace(rho=mc.value, ci_low=low, ci_high=high))
+    combined = z_scores(sa.value, mc.value, np.sqrt(sa.se ** 2 + mc.se ** 2))
+    T = lm.T
+    bound = float(z_value(1 - (1 - args.confidence) / T))       # Bonferroni over the T positions
+    summary = comparison.as_dict()
+    for key in ("mean_max_z", "variance_max_z"):
+        summary.pop(key)
+    return dict(version=__version__, config=cfg, method="semi-analytic", positions=sa.positions,
+                value=sa.value, se=sa.se, value_mc=mc.value, se_mc=mc.se, ci_low=low, ci_high=high,
+                **summary, max_z=float(combined.max()), bonferroni_z=bound,
+                agree=bool(combined.max() <= bound),
+                localization={k: float(x) for k, x in localization_metrics(sa.value).items()},
+                localization_mc={k: float(x) for k, x in
+                                 localization_metrics(np.clip(mc.value, 0, 1)).items()})
 
 
 def _gaussian_error_arguments(p: argparse.ArgumentParser) -> None:

@@ -136,6 +136,7 @@ _LOCALIZATION = ("total", "entropy_normalized", "peak", "width")
 _PROFILE = {"rho": ("position",), "mean": ("position",), "variance": ("position",),
             **{f"localization_{k}": () for k in _LOCALIZATION}}
 _MODEL = ("m", "v", "d", "T", "scale", "shape")
+_SOFTMAX = ("rho", "weight", "sensitivity", "gradient")   # sigprop.rho.softmax_map.KINDS
 _GAP = ("sigma_1", "sigma_2", "eig_1", "eig_2", "gap", "predicted_sigma_1", "predicted_eig_1",
         "predicted_eig_radius", "predicted_bulk_edge", "predicted_low_rank_sigma_2")
 _FINAL = tuple(COLUMNS)                  # the LocAteR sweep's final measurements
@@ -163,6 +164,12 @@ STUDIES: dict[str, Study] = {
         "sigprop.sweep.studies:saddlepoint", _MODEL,
         {"rho": ("position",), "rho_exact": ("position",), "max_abs_error": (), "exact_error_bound": ()},
         {"position": POSITION}, "saddle-point rho beside the exact method: where it is good to 1e-3"),
+    "softmax": Study(
+        "sigprop.sweep.studies:softmax", _MODEL + ("samples",),
+        {**{k: ("position",) for k in _SOFTMAX + tuple(f"{q}_se" for q in _SOFTMAX[1:])},
+         **{f"{k}_{m}": () for k in _SOFTMAX for m in _LOCALIZATION}},
+        {"position": POSITION},
+        "semi-analytic softmax weight, sensitivity and gradient share beside rho, with localization"),
     "gaussian-error": Study(
         "sigprop.rho.gaussian_error:case", ("d", "v", "mean", "T", "shape", "samples"),
         {k: () for k in ("gauss_vs_exact", "position", "gauss_vs_mc", "exact_vs_mc", "exact_error_bound",

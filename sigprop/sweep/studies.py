@@ -22,7 +22,9 @@ from sigprop.model.locater_sweep import COLUMNS, final_row
 from sigprop.model.train import TrainConfig, train
 from sigprop.rho.compare import compare
 from sigprop.rho.localization import localization_metrics
+from sigprop.rho.logits import LogitModel
 from sigprop.rho.montecarlo import simulate
+from sigprop.rho.softmax_profile import QUANTITIES, semi_analytic
 from sigprop.rho.spectrum import make_weights
 from sigprop.rho.theory import theory_spectrum
 
@@ -82,6 +84,27 @@ def saddlepoint(m: float, v: float, d: int, T: int, *, scale=None, shape: str = 
     ex = theory_spectrum(m, v, d, T, scale=scale, method="exact", shape=shape)
     return dict(rho=sp.rho, rho_exact=ex.rho, max_abs_error=float(np.abs(sp.rho - ex.rho).max()),
                 exact_error_bound=float(ex.config["rho_error"].max()))
+
+
+def softmax(m: float, v: float, d: int, T: int, *, scale=None, shape: str = "gaussian", samples: int = 1 << 13,
+            seed=0) -> dict:
+    """The semi-analytic softmax quantities beside ``rho`` (docs/softmax.md), with localization.
+
+    ``semi_analytic(LogitModel.from_spectrum(m, v, d, T, shape=shape, scale=scale),
+    quantity=QUANTITIES, samples=samples, seed=seed)``: each quantity and its ``_se``; ``rho``
+    from ``theory_spectrum(m, v, d, T, scale=scale)``; ``<kind>_<metric>`` the localization
+    metrics of ``rho`` and of each quantity.
+    """
+    sa = semi_analytic(LogitModel.from_spectrum(m, v, d, T, shape=shape, scale=scale), quantity=QUANTITIES,
+                       samples=samples, seed=seed)
+    profiles = {"rho": theory_spectrum(m, v, d, T, scale=scale).rho,
+                **dict(zip(QUANTITIES, np.clip(sa.value, 0.0, 1.0), strict=True))}
+    out = dict(profiles)
+    out.update({f"{q}_se": se for q, se in zip(QUANTITIES, sa.se, strict=True)})
+    for kind, prof in profiles.items():
+        loc = localization_metrics(prof)
+        out.update({f"{kind}_{k}": loc[k] for k in _LOCALIZATION})
+    return out
 
 
 def spectral_gap(T: int, sigma: float, *, model: str = "markov", d: int = 64, d_k=None, seed=0) -> dict:

@@ -12,6 +12,7 @@ from sigprop.claims import rules
 QUICK_VERDICTS = {
     "published-form": "refuted", "gaussian-approximation": "refuted", "mean-variance-only": "refuted",
     "small-variance-localizes": "supported", "zero-mean-no-localization": "supported",
+    "small-variance-localizes-softmax": "supported", "zero-mean-no-localization-softmax": "supported",
     "locater-entropy-loss": "partly", "localization-avoids-collapse": "refuted", "spectral-gap": "partly",
     "gap-validity-condition": "partly",
     "rank-collapse-width": "supported", "rank-collapse-depth": "supported", "gap-removal-fix": "partly",

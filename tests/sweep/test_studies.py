@@ -24,7 +24,7 @@ def run(tmp_path, spec):
 
 def test_every_study_is_covered():
     tested = {"profile", "exact", "saddlepoint", "gaussian-error", "spectral-gap", "collapse-width",
-              "collapse-depth", "training", "locater", "lm", "nnt-stable-rank"}
+              "collapse-depth", "training", "locater", "lm", "nnt-stable-rank", "softmax"}
     builtin = {name for name, st in sw.STUDIES.items() if st.function.startswith("sigprop.")}
     assert tested | {"validation"} == builtin              # validation: tests/sweep/test_engine.py
 
@@ -52,6 +52,20 @@ def test_saddlepoint_map(tmp_path):
         np.testing.assert_array_equal(ds.rho.sel(d=d, v=0.1).values, sp)
         assert float(ds.max_abs_error.sel(d=d, v=0.1)) == np.abs(sp - ex).max()
     assert float(ds.max_abs_error.sel(d=64, v=0.1)) < 1e-3      # good to 1e-3 at d = 64 (docs/saddlepoint.md)
+
+
+def test_softmax_cells_are_direct_calls(tmp_path):
+    from sigprop.rho.softmax_map import KINDS
+    from sigprop.sweep import registry
+    from sigprop.sweep.studies import softmax
+
+    assert registry._SOFTMAX == KINDS
+    ds = run(tmp_path, dict(study="softmax", seed=3, args=dict(d=4, T=6, m=0.5, samples=64),
+                            axes=dict(v=[0.1, 1.0])))
+    for v in (0.1, 1.0):
+        ref = softmax(0.5, v, 4, 6, samples=64, seed=int(ds.cell_seed.sel(v=v)))
+        np.testing.assert_array_equal(ds.weight.sel(v=v).values, ref["weight"])
+        assert ds.gradient_entropy_normalized.sel(v=v).item() == ref["gradient_entropy_normalized"]
 
 
 def test_gaussian_error_cells_are_the_study_cases(tmp_path):

@@ -1,0 +1,308 @@
+"""Softmax counterparts of ``rho`` for the random walk: Monte Carlo and semi-analytic (docs/softmax.md).
+
+With logits ``z_i = c x_i^T W x_T`` (query = last token) and ``p = softmax(z)`` over
+``i = 1..T``, three per-position quantities play the role ``rho_i`` plays for the
+piecewise-linear softmax (definitions and reasons in docs/softmax.md §1):
+
+* ``weight``: ``E[p_i]``, the expected attention weight;
+* ``sensitivity``: ``E[p_i (1 - p_i)]``, the diagonal of the softmax Jacobian
+  ``J = diag(p) - p p^T``;
+* ``gradient``: ``E[g_i]`` with ``g_i = ||J e_i||^2 / ||J||_F^2``, the share of an isotropic
+  upstream gradient's squared norm that reaches logit ``i`` through the attention weights
+  (``||J e_i||^2 = p_i^2 (1 - 2 p_i + ||p||^2)``; ``g`` sums to 1).
+
+Two estimators with one signature ``(W, T, *, quantity, step_cov, scale, samples, seed)``:
+
+* :func:`simulate` - plain Monte Carlo over whole random walks (the walks and logits of
+  :mod:`sigprop.rho.montecarlo`, batched with bounded memory);
+* :func:`semi_analytic` - conditional on ``y = Sigma^{-1/2} x_T``, the logits are
+  ``z_i = A s_i + R b_i`` with ``s_i = i/T``, a scalar discrete Brownian bridge ``b``
+  (``Cov(b_i, b_j) = min(i,j)/T - ij/T^2``) and two scalars ``A = c y^T B y``,
+  ``R = c ||B y||``, ``B = Sigma^{1/2} W Sigma^{1/2}`` (``derivations/softmax_conditional.py``).
+  The integral over ``(y, b)`` is done by randomized quasi-Monte Carlo (scrambled Sobol,
+  independent replicates for the standard error), with ``b`` built from its Karhunen-Loeve
+  (sine) expansion so that the first Sobol coordinates carry most of the path's variance.
+
+:func:`limit` is the ``d -> infinity`` form: ``R^2`` concentrates at ``c^2 tr(B^T B)``
+and ``A`` becomes Gaussian with mean ``c tr B`` and variance ``c^2 (tr B^2 + tr B^T B)``;
+a Gauss-Hermite rule over ``A`` replaces the integral over ``y``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import fft, special
+from scipy.stats import qmc
+
+from sigprop.core import checks as _checks
+from sigprop.core.progress import progress_bar
+from sigprop.core.stats import Moments
+from sigprop.rho import walk
+from sigprop.rho.logits import as_model
+from sigprop.rho.montecarlo import centered_logits
+
+QUANTITIES = ("weight", "sensitivity", "gradient")
+
+#: Floats one batch of logits may hold (8 MiB in float64), for every estimator here.
+_BATCH_FLOATS = 1 << 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class SoftmaxProfile:
+    """A per-position softmax quantity and its standard error.
+
+    ``value`` and ``se`` have shape ``(T,)`` for one quantity, ``(k, T)`` for ``k``
+    quantities (in the order of ``config["quantity"]``); ``positions`` is ``1..T``.
+    """
+    positions: np.ndarray
+    value: np.ndarray
+    se: np.ndarray
+    config: dict = field(default_factory=dict)
+
+    def select(self, quantity: str) -> SoftmaxProfile:
+        """The profile of one ``quantity`` out of a multi-quantity result."""
+        names = self.config["quantity"]
+        if isinstance(names, str):
+            if quantity != names:
+                raise _checks.ArgumentError("quantity",
+                                            f"must be {names!r} for this profile, got {quantity!r}")
+            return self
+        if quantity not in names:
+            raise _checks.ArgumentError("quantity", f"must be one of {', '.join(names)}, got {quantity!r}")
+        k = list(names).index(quantity)
+        return SoftmaxProfile(positions=self.positions, value=self.value[k], se=self.se[k],
+                              config={**self.config, "quantity": quantity})
+
+
+def _quantities(quantity) -> tuple[list[str], bool]:
+    single = isinstance(quantity, str)
+    names = [quantity] if single else list(quantity)
+    if not names:
+        raise _checks.ArgumentError("quantity", f"must name at least one of {', '.join(QUANTITIES)}")
+    for q in names:
+        if q not in QUANTITIES:
+            raise _checks.ArgumentError("quantity", f"must be one of {', '.join(QUANTITIES)}, got {q!r}")
+    return names, single
+
+
+def softmax_quantities(z: np.ndarray, names=QUANTITIES) -> np.ndarray:
+    """Per-sample quantities from logits ``z`` of shape ``(..., T)``: shape ``(..., k, T)``.
+
+    ``weight = p``, ``sensitivity = p (1 - p)``, ``gradient = p^2 (1 - 2p + ||p||^2) / ||J||_F^2``
+    with ``||J||_F^2 = sum_i p_i^2 (1 - 2 p_i + ||p||^2)``.  Where ``||J||_F^2`` underflows
+    to 0 (``p`` one-hot in floating point) the share is split 1/2, 1/2 between the two
+    largest logits, its limit when the other weights vanish faster.
+    """
+    p = special.softmax(z, axis=-1)
+    out = []
+    for q in names:
+        if q == "weight":
+            out.append(p)
+        elif q == "sensitivity":
+            out.append(p * (1.0 - p))
+        else:
+            norm2 = np.sum(p * p, axis=-1, keepdims=True)
+            col = p * p * (1.0 - 2.0 * p + norm2)
+            total = col.sum(axis=-1, keepdims=True)
+            share = col / np.where(total > 0, total, 1.0)
+            if np.any(total == 0):
+                top2 = np.argsort(z, axis=-1)[..., -2:]
+                fallback = np.zeros_like(p)
+                np.put_along_axis(fallback, top2, 0.5, axis=-1)
+                share = np.where(total > 0, share, fallback)
+            out.append(share)
+    return np.stack(out, axis=-2)
+
+
+def _config(model, names, single, **extra) -> dict:
+    return dict(T=model.T, d=model.d, scale=model.scale, quantity=names[0] if single else names, **extra)
+
+
+def simulate(W, T: int | None = None, *, quantity="weight", step_cov=None, scale=None,
+             samples: int = 100_000, seed=None, batch_size: int | None = None,
+             progress: bool = False) -> SoftmaxProfile:
+    """Plain Monte Carlo estimate of a softmax quantity over whole random walks.
+
+    Parameters
+    ----------
+    W, T, step_cov, scale
+        As in :func:`sigprop.rho.montecarlo.simulate` (an array with ``T``, or a
+        :class:`~sigprop.rho.logits.LogitModel` alone).
+    quantity : str or sequence of str
+        ``weight``, ``sensitivity``, ``gradient`` (or several).
+    samples, seed, batch_size, progress
+        As in :func:`sigprop.rho.montecarlo.simulate`; ``se`` is the sample standard
+        deviation over ``sqrt(samples)``.
+    """
+    model = as_model(W, T, step_cov, scale).single("simulation")
+    names, single = _quantities(quantity)
+    samples = _checks.integer("samples", samples, 2)
+    T, d, c = model.T, model.d, float(model.c)
+    moments = Moments()
+    with progress_bar(samples, progress, unit="seq", desc="simulating softmax") as bar:
+        for steps in walk.standard_steps(samples, T, d, seed=seed, batch_size=batch_size):
+            z = centered_logits(steps, model.W, c, model.step_factor)
+            moments.add(softmax_quantities(z, names))
+            bar.update(steps.shape[0])
+    mean, _, se, _ = moments.result()
+    config = _config(model, names, single, method="monte-carlo", samples=samples, seed=seed)
+    if single:
+        mean, se = mean[0], se[0]
+    return SoftmaxProfile(positions=np.arange(1, T + 1), value=mean, se=se, config=config)
+
+
+def bridge_basis(T: int) -> np.ndarray:
+    """Standard deviations ``sqrt(lambda_k)``, ``k = 1..T-1``, of the bridge's sine modes.
+
+    The discrete Brownian bridge ``b_i = w_i - (i/T) w_T`` (``w`` a walk of ``T`` steps of
+    variance ``1/T``) has ``Cov(b_i, b_j) = min(i,j)/T - ij/T^2 = (1/T) (L^{-1})_ij`` for
+    the ``(T-1) x (T-1)`` second-difference matrix ``L = tridiag(-1, 2, -1)``, whose
+    eigenvectors are ``sqrt(2/T) sin(pi k i / T)`` with eigenvalues ``4 sin^2(pi k / (2T))``;
+    so ``lambda_k = 1 / (4 T sin^2(pi k / (2T)))``, decreasing in ``k``.
+    """
+    T = _checks.integer("T", T, 2)
+    k = np.arange(1, T)
+    return 1.0 / (2.0 * np.sqrt(T) * np.sin(np.pi * k / (2 * T)))
+
+
+def bridges(xi: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """Bridges ``b`` of shape ``(n, T)`` (``b_T = 0``) from mode coefficients ``xi`` ``(n, T-1)``.
+
+    ``b_i = sum_k sd_k xi_k sqrt(2/T) sin(pi k i / T)`` by a type-I discrete sine transform
+    (``O(T log T)`` per path).
+    """
+    T = xi.shape[-1] + 1
+    out = np.zeros(xi.shape[:-1] + (T,))
+    out[..., :-1] = fft.dst(xi * sd, type=1, axis=-1) / np.sqrt(2.0 * T)
+    return out
+
+
+def conditional_scalars(model, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(A, R)`` for whitened query tokens ``y`` (shape ``(n, d)``): ``A = c y^T B y``, ``R = c ||B y||``."""
+    c = float(model.c) * model.w_size         # LogitModel.B is Sigma^{1/2} (W / max|W|) Sigma^{1/2}
+    By = y @ model.B.T
+    return c * np.einsum("nd,nd->n", y, By), c * np.sqrt(np.einsum("nd,nd->n", By, By))
+
+
+def _rqmc(dim: int, points: int, replicates: int, seed, evaluate, progress: bool, desc: str):
+    """Mean over ``replicates`` scrambled-Sobol replicates of ``evaluate(u)``, and its se.
+
+    ``evaluate`` maps uniform points ``(n, dim)`` to per-point values ``(n, ...)``; the
+    points of one replicate are drawn in chunks so memory stays bounded.
+    """
+    if points & (points - 1):
+        raise _checks.ArgumentError("points", f"must be a power of 2, got {points}")
+    chunk = min(points, max(64, 1 << int(np.log2(max(1, _BATCH_FLOATS // max(dim, 1))))))
+    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    seeds = root.spawn(replicates)
+    estimates = []
+    with progress_bar(replicates * points, progress, unit="pt", desc=desc) as bar:
+        for ss in seeds:
+            engine = qmc.Sobol(dim, scramble=True, seed=np.random.default_rng(ss))
+            total: np.ndarray | float = 0.0
+            for _ in range(points // chunk):
+                total = total + evaluate(engine.random(chunk)).sum(axis=0)
+                bar.update(chunk)
+            estimates.append(total / points)
+    est = np.array(estimates)
+    return est.mean(axis=0), est.std(axis=0, ddof=1) / np.sqrt(replicates)
+
+
+def _points(samples: int, replicates: int) -> int:
+    """Points per replicate; ``samples`` must be ``replicates`` times a power of 2."""
+    points = samples // replicates
+    if points < 1 or points & (points - 1) or points * replicates != samples:
+        raise _checks.ArgumentError("samples",
+                                    f"must be replicates ({replicates}) times a power of 2, got {samples}")
+    return points
+
+
+def _normal(u: np.ndarray) -> np.ndarray:
+    return special.ndtri(np.clip(u, 1e-16, 1 - 1e-16))
+
+
+def semi_analytic(W, T: int | None = None, *, quantity="weight", step_cov=None, scale=None,
+                  samples: int = 1 << 16, seed=None, replicates: int = 16,
+                  progress: bool = False) -> SoftmaxProfile:
+    """Softmax quantity from the conditional Gaussian process, by randomized quasi-Monte Carlo.
+
+    ``z_i = A s_i + R b_i`` given ``y`` (module doc); the ``d + T - 1`` coordinates
+    ``(y, xi)`` of each point are normal quantiles of a scrambled Sobol point, ``y`` first
+    and the bridge's sine modes in decreasing variance.  ``samples`` points in all, split
+    into ``replicates`` independent scramblings (``samples / replicates`` a power of 2);
+    ``se`` is the standard deviation of the replicate means over ``sqrt(replicates)``.
+    The estimate is unbiased for every ``samples``.
+    """
+    model = as_model(W, T, step_cov, scale).single("the semi-analytic method")
+    names, single = _quantities(quantity)
+    samples = _checks.integer("samples", samples, 2)
+    replicates = _checks.integer("replicates", replicates, 2)
+    points = _points(samples, replicates)
+    T, d = model.T, model.d
+    if d + T - 1 > qmc.Sobol.MAXDIM:
+        raise _checks.ArgumentError("T", f"plus d - 1 must be at most {qmc.Sobol.MAXDIM} (Sobol dimensions) "
+                                         f"for the semi-analytic method, got T = {T}, d = {d}")
+    s = np.arange(1, T + 1) / T
+    sd = bridge_basis(T)
+
+    def evaluate(u):
+        y = _normal(u[:, :d])
+        A, R = conditional_scalars(model, y)
+        z = A[:, None] * s + R[:, None] * bridges(_normal(u[:, d:]), sd)
+        return softmax_quantities(z, names)
+
+    mean, se = _rqmc(d + T - 1, points, replicates, seed, evaluate, progress, "semi-analytic softmax")
+    config = _config(model, names, single, method="semi-analytic", samples=samples, replicates=replicates,
+                     seed=seed)
+    if single:
+        mean, se = mean[0], se[0]
+    return SoftmaxProfile(positions=np.arange(1, T + 1), value=mean, se=se, config=config)
+
+
+def limit_scalars(model) -> tuple[float, float, float]:
+    """``(E A, sd A, sqrt(E R^2))`` = ``(c tr B, c sqrt(tr B^2 + tr B^T B), c ||B||_F)``.
+
+    Exact moments for every ``d`` (``derivations/softmax_conditional.py``); as
+    ``d -> infinity`` with ``c = 1/sqrt(d)`` and the spectrum's ``(m, v)`` fixed, ``R``
+    concentrates at ``sqrt(m^2 + v)`` and ``A - sqrt(d) m`` tends to ``N(0, 2(m^2 + v))``.
+    """
+    B, c = model.B, float(model.c) * model.w_size    # LogitModel.B holds W / max|W|
+    frob = float(np.sum(B * B))
+    return c * float(np.trace(B)), c * np.sqrt(max(float(np.sum(B * B.T)) + frob, 0.0)), c * np.sqrt(frob)
+
+
+def limit(W, T: int | None = None, *, quantity="weight", step_cov=None, scale=None,
+          samples: int = 1 << 14, seed=None, replicates: int = 16, nodes: int = 40,
+          progress: bool = False) -> SoftmaxProfile:
+    """The ``d -> infinity`` form: ``A ~ N(E A, sd A^2)`` by Gauss-Hermite, ``R = sqrt(E R^2)``.
+
+    The bridge integral uses the same randomized quasi-Monte Carlo as
+    :func:`semi_analytic` (common points across the ``nodes`` values of ``A``).
+    """
+    model = as_model(W, T, step_cov, scale).single("the d -> infinity limit")
+    names, single = _quantities(quantity)
+    samples = _checks.integer("samples", samples, 2)
+    replicates = _checks.integer("replicates", replicates, 2)
+    nodes = _checks.integer("nodes", nodes, 1)
+    points = _points(samples, replicates)
+    T = model.T
+    if T - 1 > qmc.Sobol.MAXDIM:
+        raise _checks.ArgumentError("T", f"must be at most {qmc.Sobol.MAXDIM + 1} for the limit, got {T}")
+    mean_a, sd_a, r = limit_scalars(model)
+    x, w = special.roots_hermitenorm(nodes)
+    w = w / w.sum()
+    A = mean_a + sd_a * x
+    s = np.arange(1, T + 1) / T
+    sd = bridge_basis(T)
+
+    def evaluate(u):
+        b = r * bridges(_normal(u), sd)                        # (n, T)
+        return sum(wk * softmax_quantities(ak * s + b, names) for ak, wk in zip(A, w, strict=True))
+
+    mean, se = _rqmc(T - 1, points, replicates, seed, evaluate, progress, "softmax limit")
+    config = _config(model, names, single, method="limit", samples=samples, replicates=replicates,
+                     nodes=nodes, seed=seed)
+    if single:
+        mean, se = mean[0], se[0]
+    return SoftmaxProfile(positions=np.arange(1, T + 1), value=mean, se=se, config=config)
