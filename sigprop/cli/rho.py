@@ -135,8 +135,8 @@ def simulation_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="precision of the simulation (float32: faster, other numbers per seed)")
     g.add_argument("--threads", type=a.number(int),
-                   help="worker threads, one random stream each (default: every core); the numbers "
-                        "depend only on --seed and --threads, and --threads 1 gives those of one stream")
+                   help="worker threads, one random stream each (default 1: the same numbers on every "
+                        "machine); the numbers depend only on --seed and --threads")
     g.add_argument("--batch-size", type=a.number(int),
                    help="sequences per batch (default: ~2^20 numbers per batch)")
     a.progress(g)

@@ -145,8 +145,9 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
         probability), but a float32 run draws different numbers from the same seed.
         Moments are always accumulated in float64.
     threads : int, optional
-        Worker threads, one random stream each (default: every core, see
-        :func:`sigprop.core.threads.cores`).  With ``threads=1`` the numbers are those of
+        Worker threads, one random stream each (default 1, so that a seed gives the same
+        numbers on every machine; :func:`sigprop.core.threads.cores` tells how many cores
+        there are).  With ``threads=1`` the numbers are those of
         ``numpy.random.default_rng(seed)`` drawn in order; with ``k > 1`` the seed's
         ``SeedSequence`` is spawned into ``k`` independent streams and stream ``j`` simulates
         ``samples // k`` sequences (one more for ``j < samples % k``).  The result depends
@@ -172,7 +173,7 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     shape = (T,) if model.query != "all" else (T, T)
     if not model.is_walk and batch_size is None:          # a sample holds T d numbers and the logits
         batch_size = max(1, walk.BATCH_ELEMENTS // (T * d + int(np.prod(shape))))
-    threads = _threads.cores() if threads is None else _checks.integer("threads", threads, 1)
+    threads = 1 if threads is None else _checks.integer("threads", threads, 1)
     shares = [samples // threads + (k < samples % threads) for k in range(threads)]
     seeds = [seed] if threads == 1 else _spawn(seed, threads)    # one stream: default_rng(seed), as before
     with progress_bar(samples, progress, unit="seq", desc="simulating") as bar, _threads.blas_threads(1):
