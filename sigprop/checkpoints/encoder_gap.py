@@ -21,6 +21,7 @@ stable rank of the hidden states (``sum sigma^4 / max sigma^4`` over the singula
 layers, with the attention as is and with the outlier removed in every attention layer
 (``A - U``, ``U`` the uniform attention over the visible keys).
 """
+
 from __future__ import annotations
 
 import math
@@ -60,8 +61,10 @@ def token_windows(tokenizer, T: int, n: int, cls_id: int, sep_id: int) -> list[n
     for _, doc in texts():
         stream.extend(tokenizer.encode(doc, add_special_tokens=False).ids)
     body = T - 2
-    return [np.array([cls_id] + stream[i * body:(i + 1) * body] + [sep_id])
-            for i in range(min(n, len(stream) // body))]
+    return [
+        np.array([cls_id] + stream[i * body : (i + 1) * body] + [sep_id])
+        for i in range(min(n, len(stream) // body))
+    ]
 
 
 def _tokenizer(checkpoint):
@@ -71,7 +74,9 @@ def _tokenizer(checkpoint):
     try:
         from tokenizers import Tokenizer
     except ImportError:
-        raise ValueError("the encoder study needs the 'tokenizers' package: pip install 'sigprop[heads]'") from None
+        raise ValueError(
+            "the encoder study needs the 'tokenizers' package: pip install 'sigprop[heads]'"
+        ) from None
     tok = Tokenizer.from_file(str(path))
     tok.no_padding()
     tok.no_truncation()
@@ -85,9 +90,16 @@ def head_spectra(A: np.ndarray) -> dict:
     return dict(sigma_1=sv[:, 0], sigma_2=sv[:, 1], eig_1=ev[:, 0], eig_2=ev[:, 1])
 
 
-def study(checkpoint, *, lengths=(16, 32, 64, 128, 256), windows: int = 4, seed: int = 0, models=MODELS,
-          progress: bool = False) -> dict:
-    """Per-head outlier and bulk as ``T`` grows, and stable rank through the layers with and without the fix."""
+def study(
+    checkpoint,
+    *,
+    lengths=(16, 32, 64, 128, 256),
+    windows: int = 4,
+    seed: int = 0,
+    models=MODELS,
+    progress: bool = False,
+) -> dict:
+    """Per-head outlier and bulk as ``T`` grows; stable rank through the layers with and without the fix."""
     lengths = [_checks.integer("lengths", t, 3) for t in np.atleast_1d(lengths).tolist()]
     windows = _checks.integer("windows", windows, 1)
     for m in models:
@@ -96,7 +108,9 @@ def study(checkpoint, *, lengths=(16, 32, 64, 128, 256), windows: int = 4, seed:
     tensors, cfg = load(checkpoint)
     limit = int(cfg.get("max_position_embeddings", 512))
     if max(lengths) > limit:
-        raise ValueError(f"lengths must be <= {limit} (the checkpoint's max_position_embeddings), got {max(lengths)}")
+        raise ValueError(
+            f"lengths must be <= {limit} (the checkpoint's max_position_embeddings), got {max(lengths)}"
+        )
     tok = _tokenizer(checkpoint)
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     weights = {"pretrained": _Weights(tensors)}
@@ -114,17 +128,44 @@ def study(checkpoint, *, lengths=(16, 32, 64, 128, 256), windows: int = 4, seed:
         for i, ids in enumerate(wins):
             x0 = stable_rank(embed(w, cfg, ids))
             for removed in (False, True):
-                ranks.append(dict(model=model, removed=removed, length=T, window=i, layer=0, stable_rank=float(x0)))
+                ranks.append(
+                    dict(model=model, removed=removed, length=T, window=i, layer=0, stable_rank=float(x0))
+                )
                 for layer, _, A, x in encoder_states(w, cfg, ids, remove_outlier=removed, causal=causal):
-                    ranks.append(dict(model=model, removed=removed, length=T, window=i, layer=layer + 1,
-                                      stable_rank=float(stable_rank(x))))
+                    ranks.append(
+                        dict(
+                            model=model,
+                            removed=removed,
+                            length=T,
+                            window=i,
+                            layer=layer + 1,
+                            stable_rank=float(stable_rank(x)),
+                        )
+                    )
                     if not removed:
                         hs = head_spectra(A)
-                        spectra.extend(dict(model=model, length=T, window=i, layer=layer, head=h,
-                                            **{k: float(v[h]) for k, v in hs.items()}) for h in range(A.shape[0]))
-    config = dict(study="encoder_gap", checkpoint=str(checkpoint), models=list(models), lengths=lengths,
-                  windows=windows, windows_used=used, seed=seed, initializer_range=cfg.get("initializer_range", 0.02),
-                  text="docstrings of Python standard-library modules, concatenated")
+                        spectra.extend(
+                            dict(
+                                model=model,
+                                length=T,
+                                window=i,
+                                layer=layer,
+                                head=h,
+                                **{k: float(v[h]) for k, v in hs.items()},
+                            )
+                            for h in range(A.shape[0])
+                        )
+    config = dict(
+        study="encoder_gap",
+        checkpoint=str(checkpoint),
+        models=list(models),
+        lengths=lengths,
+        windows=windows,
+        windows_used=used,
+        seed=seed,
+        initializer_range=cfg.get("initializer_range", 0.02),
+        text="docstrings of Python standard-library modules, concatenated",
+    )
     return dict(config=config, spectra=spectra, stable_rank=ranks)
 
 
@@ -146,7 +187,15 @@ def bulk_exponents(spectra, model: str, key: str = "sigma_2", level: float = 0.9
                 slopes.append(np.polyfit(np.log(T), np.log(y), 1)[0])
     s = np.array(slopes)
     n = s.size
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * s.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
-    return dict(model=model, key=key, heads=n, mean=float(s.mean()) if n else float("nan"),
-                low=float(s.mean() - half) if n else float("nan"), high=float(s.mean() + half) if n else float("nan"),
-                median=float(np.median(s)) if n else float("nan"))
+    half = (
+        float(stats.t.ppf(0.5 + level / 2, n - 1) * s.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
+    )
+    return dict(
+        model=model,
+        key=key,
+        heads=n,
+        mean=float(s.mean()) if n else float("nan"),
+        low=float(s.mean() - half) if n else float("nan"),
+        high=float(s.mean() + half) if n else float("nan"),
+        median=float(np.median(s)) if n else float("nan"),
+    )

@@ -18,7 +18,8 @@ from sigprop.cli.render import View
 # checks that they agree.
 SHAPES = ("gaussian", "uniform", "two-point")
 FORMS = ("finite", "limit", "published")
-METHODS = ("gaussian", "exact")
+METHODS = ("gaussian", "exact", "saddlepoint")
+CHI2_METHODS = ("exact", "saddlepoint")      # need the whole spectrum (--shape)
 ATTENTIONS = ("pwl", "softmax")
 QUANTITIES = ("weight", "sensitivity", "gradient")    # sigprop.rho.softmax_profile.QUANTITIES
 
@@ -27,7 +28,7 @@ MODEL_FLAGS = {"m": "--mean", "v": "--var", "d": "--dim", "T": "--length", "W": 
                "shape": "--shape", "data": "--data", "query": "--query", "causal": "--causal",
                "token_mean": "--token-mean", "quantity": "--quantity"}
 SIMULATION_FLAGS = {"samples": "--samples", "seed": "--seed", "confidence": "--confidence",
-                    "batch_size": "--batch-size", "dtype": "--dtype"}
+                    "batch_size": "--batch-size", "dtype": "--dtype", "threads": "--threads"}
 
 PROFILE = ("position=positions", "rho", "mean", "variance", "rho_error", "value", "se")
 VALIDATION = ("position=positions", "rho", "rho_mc", "ci_low", "ci_high", "mean", "mean_mc", "mean_se",
@@ -54,9 +55,11 @@ def model_arguments(p: argparse.ArgumentParser, methods: tuple[str, ...] = METHO
                    help="step covariance Sigma (d x d matrix or length-d diagonal); with --weights")
     g.add_argument("--scale", type=a.number(float), help="logit scale c > 0 (default 1/sqrt(d))")
     g.add_argument("--method", choices=methods, default="gaussian",
-                   help="rho from the paper's Gaussian approximation (default) or exactly, from "
-                        "the chi-square decomposition (finite form only)"
-                        + ("; both: the two, each compared with the simulation" if "both" in methods else ""))
+                   help="rho from the paper's Gaussian approximation (default), exactly from "
+                        "the chi-square decomposition, or by its saddle-point approximation "
+                        "(docs/saddlepoint.md; both finite form only)"
+                        + ("; both: gaussian and exact, each compared with the simulation"
+                           if "both" in methods else ""))
     g.add_argument("--shape", choices=SHAPES, default="gaussian",
                    help="spectrum shape of the W built from --mean/--var (exact method, simulation)")
     g.add_argument("--form", choices=FORMS, default="finite",
@@ -131,6 +134,9 @@ def simulation_arguments(p: argparse.ArgumentParser) -> None:
                    help="level of the Wilson intervals, in (0, 1)")
     g.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="precision of the simulation (float32: faster, other numbers per seed)")
+    g.add_argument("--threads", type=a.number(int),
+                   help="worker threads, one random stream each (default: every core); the numbers "
+                        "depend only on --seed and --threads, and --threads 1 gives those of one stream")
     g.add_argument("--batch-size", type=a.number(int),
                    help="sequences per batch (default: ~2^20 numbers per batch)")
     a.progress(g)
@@ -212,7 +218,7 @@ def _profile(prof, method: str) -> dict:
     out = dict(method=method, positions=prof.positions, rho=prof.rho, mean=prof.mean,
                variance=prof.variance,
                localization={k: _plain(x) for k, x in localization_metrics(prof.rho).items()})
-    if method == "exact":
+    if method in CHI2_METHODS:
         out["rho_error"] = prof.config["rho_error"]
     return out
 
@@ -225,7 +231,7 @@ def predict(args: argparse.Namespace) -> dict:
     cfg, W, sigma = model(args)
     if args.attention == "softmax":
         return _softmax_predict(args, cfg, W, sigma)
-    if W is None and args.method == "exact":
+    if W is None and args.method in CHI2_METHODS:
         cfg["shape"] = args.shape
     opts = data_options(args, cfg)
     from sigprop._version import __version__
@@ -250,10 +256,10 @@ def validate(args: argparse.Namespace) -> dict:
     from sigprop.rho.spectrum import make_weights
 
     cfg, W, sigma = model(args)
-    if args.attention == "softmax":
-        return _softmax_validate(args, cfg, W, sigma)
-    methods = list(METHODS) if args.method == "both" else [args.method]
-    if W is None and "exact" in methods:
+    methods = ["gaussian", "exact"] if args.method == "both" else [args.method]
+    if W is None and set(CHI2_METHODS) & set(methods):
+ATTENTIONS = ("pwl", "softmax")
+QUANTITIES = ("weight", "sensitivity", "gradient")    # sigprop.rho.softmax_profile.QUANTITIES
         cfg["shape"] = args.shape
     opts = data_options(args, cfg)
     profiles = {m: _theory(args, cfg, W, sigma, m, opts) for m in methods}
@@ -269,7 +275,8 @@ def validate(args: argparse.Namespace) -> dict:
         W, sigma, scale = LogitModel(np.asarray(W), cfg["length"], step_cov=sigma, scale=scale, **opts), None, None
     sim = simulate(W, cfg["length"], step_cov=sigma, scale=scale, samples=args.samples,
                    seed=mc_seed, batch_size=args.batch_size, confidence=args.confidence,
-                   progress=not args.no_progress, dtype=np.dtype(args.dtype))
+                   progress=not args.no_progress, dtype=np.dtype(args.dtype), threads=args.threads)
+    cfg["threads"] = sim.config["threads"]
     comparisons = {m: compare(p, sim) for m, p in profiles.items()}
     first = methods[0]
     out = dict(version=__version__, config=cfg, **_profile(profiles[first], first))

@@ -1,6 +1,8 @@
 """Sampling statistics: binomial confidence intervals and streaming moments."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.special import ndtri, stdtrit
 
@@ -99,6 +101,24 @@ class Moments:
             if k < 3:
                 power *= dev
         self.n += batch.shape[0]
+
+    def merge(self, other: Moments) -> None:
+        """Add the samples another accumulator has seen (its sums moved to this shift).
+
+        ``sum (x - a)^k = sum_j C(k, j) S_j (b - a)^(k - j)`` for sums ``S_j`` about ``b``;
+        the shifts are batch means, so ``b - a`` is small and no precision is lost.
+        """
+        if other.n == 0:
+            return
+        if self._shift is None:
+            assert other._shift is not None and other._sums is not None
+            self.n, self._shift, self._sums = other.n, other._shift.copy(), [s.copy() for s in other._sums]
+            return
+        delta = other._shift - self._shift
+        sums = [np.full_like(delta, float(other.n)), *other._sums]          # S_0 .. S_4 about b
+        for k in range(1, 5):
+            self._sums[k - 1] += sum(math.comb(k, j) * sums[j] * delta ** (k - j) for j in range(k + 1))
+        self.n += other.n
 
     def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(mean, variance, mean_se, variance_se)``; variance is unbiased.

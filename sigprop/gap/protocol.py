@@ -36,6 +36,7 @@ has its own stream (``default_rng([s, layer, kind])``, :class:`Draws`), so every
 the same ``(gamma, T, seed)`` sees the same input and weights (paired comparisons) and a seed's
 numbers do not depend on the other seeds run.
 """
+
 from __future__ import annotations
 
 import math
@@ -54,15 +55,28 @@ SKIPS = ("none", "skip", "scaled")
 LN_EPS = 1e-5
 MARKOV_MEAN, MARKOV_VAR = -math.log(2) / 2, math.log(2)
 
-_BASES = {"A": ("markov", "none"), "A_perp": ("markov", "perp"), "A_resc": ("markov", "rescaled"),
-          "A(X)": ("keyquery", "none"), "A(X)_perp": ("keyquery", "perp"), "A(X)_resc": ("keyquery", "rescaled")}
-_SUFFIX = {"": ("none", False), "+LN": ("none", True), "+skip": ("skip", False),
-           "+skip/sqrt(d)": ("scaled", False), "+skip+LN": ("skip", True), "+skip/sqrt(d)+LN": ("scaled", True)}
+_BASES = {
+    "A": ("markov", "none"),
+    "A_perp": ("markov", "perp"),
+    "A_resc": ("markov", "rescaled"),
+    "A(X)": ("keyquery", "none"),
+    "A(X)_perp": ("keyquery", "perp"),
+    "A(X)_resc": ("keyquery", "rescaled"),
+}
+_SUFFIX = {
+    "": ("none", False),
+    "+LN": ("none", True),
+    "+skip": ("skip", False),
+    "+skip/sqrt(d)": ("scaled", False),
+    "+skip+LN": ("skip", True),
+    "+skip/sqrt(d)+LN": ("scaled", True),
+}
 
 
 @dataclass(frozen=True)
 class Config:
     """One configuration of the attention-only stack."""
+
     attention: str = "markov"
     fix: str = "none"
     skip: str = "none"
@@ -106,18 +120,20 @@ def parse(name: str) -> Config:
     name = re.sub(r"\s+", "", str(name))
     double = name.endswith("+double")
     if double:
-        name = name[:-len("+double")]
+        name = name[: -len("+double")]
     for base in sorted(_BASES, key=len, reverse=True) + ["I"]:
-        if name.startswith(base) and name[len(base):] in _SUFFIX:
-            skip, ln = _SUFFIX[name[len(base):]]
+        if name.startswith(base) and name[len(base) :] in _SUFFIX:
+            skip, ln = _SUFFIX[name[len(base) :]]
             if base == "I":
                 if (skip, ln) != ("none", False) or double:
                     break
                 return Config("identity")
             attention, fix = _BASES[base]
             return Config(attention, fix, skip, ln, double)
-    raise ValueError(f"config must be a name like 'A(X)_perp+skip+LN' (one of {', '.join(paper_configs())}, "
-                     f"or A_resc/A(X)_resc variants, optionally '+double'), or 'all'; got {raw!r}")
+    raise ValueError(
+        f"config must be a name like 'A(X)_perp+skip+LN' (one of {', '.join(paper_configs())}, "
+        f"or A_resc/A(X)_resc variants, optionally '+double'), or 'all'; got {raw!r}"
+    )
 
 
 def parse_many(names) -> list[Config]:
@@ -172,8 +188,15 @@ class Draws:
         shapes = {"G": (T, T), "W_Q": (d, d), "W_K": (d, d), "W_V": (d, d)}
         loc = {"G": MARKOV_MEAN}
         scale = {"G": math.sqrt(MARKOV_VAR), "W_Q": 1 / math.sqrt(d), "W_K": 1 / math.sqrt(d), "W_V": 1.0}
-        return {k: np.stack([loc.get(k, 0.0) + scale[k] * self._rng(s, i, k).standard_normal(shapes[k])
-                             for s in self.seeds]) for k in keep}
+        return {
+            k: np.stack(
+                [
+                    loc.get(k, 0.0) + scale[k] * self._rng(s, i, k).standard_normal(shapes[k])
+                    for s in self.seeds
+                ]
+            )
+            for k in keep
+        }
 
 
 def needed(cfg: Config) -> tuple[str, ...]:
@@ -199,7 +222,9 @@ def init_layer(cfg: Config, drawn: dict, *, output_projection: bool = False) -> 
 def init_params(cfg: Config, seeds, T: int, d: int, layers: int, *, output_projection: bool = False):
     """``(X0, params)``: the isometric inputs and every layer's parameters (rescaled fix calibrated)."""
     dr = Draws(seeds, T, d)
-    params = [init_layer(cfg, dr.layer(needed(cfg)), output_projection=output_projection) for _ in range(layers)]
+    params = [
+        init_layer(cfg, dr.layer(needed(cfg)), output_projection=output_projection) for _ in range(layers)
+    ]
     return dr.X0, calibrate(cfg, params, dr.X0)
 
 

@@ -16,6 +16,7 @@ loss exactly); seed ``s`` draws its weights as in :mod:`sigprop.gap.protocol` an
 ``default_rng([s, 2])``, the same for every configuration, target and learning rate (paired).
 A seed whose loss becomes NaN or infinite is recorded as diverged (its later losses NaN).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,8 +51,18 @@ def inputs(seeds, samples: int, T: int, d: int) -> np.ndarray:
     return np.stack(out)
 
 
-def run(cfg: P.Config, target: str, lr: float, seeds, *, length: int = 32, gamma: float = 1.0, layers: int = 10,
-        samples: int = 50, steps: int = 50) -> np.ndarray:
+def run(
+    cfg: P.Config,
+    target: str,
+    lr: float,
+    seeds,
+    *,
+    length: int = 32,
+    gamma: float = 1.0,
+    layers: int = 10,
+    samples: int = 50,
+    steps: int = 50,
+) -> np.ndarray:
     """Training losses ``(S, steps + 1)``: the loss before each Adam step, then after the last."""
     d = P.width(length, gamma)
     f = TARGETS[target]
@@ -67,7 +78,7 @@ def run(cfg: P.Config, target: str, lr: float, seeds, *, length: int = 32, gamma
         for t in range(steps + 1):
             xs, caches = P.forward(cfg, params, X, keep=t < steps)
             err = xs[-1] - Y
-            loss = (err ** 2).sum(axis=(1, 2, 3)) / n
+            loss = (err**2).sum(axis=(1, 2, 3)) / n
             alive &= np.isfinite(loss)
             losses[alive, t] = loss[alive]
             if t == steps or not alive.any():
@@ -77,9 +88,19 @@ def run(cfg: P.Config, target: str, lr: float, seeds, *, length: int = 32, gamma
     return losses
 
 
-def train(configs=DEFAULT_CONFIGS, *, targets=("identity", "square", "shifted_sigmoid", "heaviside"),
-          lrs=(1e-3, 3e-3, 1e-2), length: int = 32, gamma: float = 1.0, layers: int = 10, seeds=range(5),
-          samples: int = 50, steps: int = 50, progress: bool = False) -> dict:
+def train(
+    configs=DEFAULT_CONFIGS,
+    *,
+    targets=("identity", "square", "shifted_sigmoid", "heaviside"),
+    lrs=(1e-3, 3e-3, 1e-2),
+    length: int = 32,
+    gamma: float = 1.0,
+    layers: int = 10,
+    seeds=range(5),
+    samples: int = 50,
+    steps: int = 50,
+    progress: bool = False,
+) -> dict:
     """Loss curves for every configuration, target, learning rate and seed (one record each)."""
     cfgs = P.parse_many(configs)
     targets = [targets] if isinstance(targets, str) else list(targets)
@@ -99,16 +120,51 @@ def train(configs=DEFAULT_CONFIGS, *, targets=("identity", "square", "shifted_si
     records = []
     todo = [(c, t, lr) for c in cfgs for t in targets for lr in lrs]
     for cfg, target, lr in tqdm(todo, disable=not progress, desc="train", unit="run"):
-        for chunk in seed_chunks(seeds, per_seed, budget=2 ** 29):
-            losses = run(cfg, target, lr, chunk, length=length, gamma=gamma, layers=layers, samples=samples,
-                         steps=steps)
-            for s, curve in zip(chunk, losses):
-                records.append(dict(config=cfg.name, paper=cfg.paper, target=target, lr=lr, gamma=gamma,
-                                    length=length, d=d, seed=s, layers=layers, initial=float(curve[0]),
-                                    final=float(curve[-1]), diverged=bool(not np.isfinite(curve[-1])),
-                                    losses=[float(v) for v in curve]))
-    config = dict(study="trainability", protocol="[NNT24] (isometric inputs, Adam on MSE, entrywise targets)",
-                  configs=[c.name for c in cfgs], targets=targets, lrs=lrs, length=length, gamma=gamma, d=d,
-                  layers=layers, seeds=seeds, samples=samples, steps=steps, optimizer="adam", full_batch=True,
-                  paper_values=dict(length=500, gamma=1, layers=10, samples=50, epochs=50, batch_size=64))
+        for chunk in seed_chunks(seeds, per_seed, budget=2**29):
+            losses = run(
+                cfg,
+                target,
+                lr,
+                chunk,
+                length=length,
+                gamma=gamma,
+                layers=layers,
+                samples=samples,
+                steps=steps,
+            )
+            for s, curve in zip(chunk, losses, strict=True):
+                records.append(
+                    dict(
+                        config=cfg.name,
+                        paper=cfg.paper,
+                        target=target,
+                        lr=lr,
+                        gamma=gamma,
+                        length=length,
+                        d=d,
+                        seed=s,
+                        layers=layers,
+                        initial=float(curve[0]),
+                        final=float(curve[-1]),
+                        diverged=bool(not np.isfinite(curve[-1])),
+                        losses=[float(v) for v in curve],
+                    )
+                )
+    config = dict(
+        study="trainability",
+        protocol="[NNT24] (isometric inputs, Adam on MSE, entrywise targets)",
+        configs=[c.name for c in cfgs],
+        targets=targets,
+        lrs=lrs,
+        length=length,
+        gamma=gamma,
+        d=d,
+        layers=layers,
+        seeds=seeds,
+        samples=samples,
+        steps=steps,
+        optimizer="adam",
+        full_batch=True,
+        paper_values=dict(length=500, gamma=1, layers=10, samples=50, epochs=50, batch_size=64),
+    )
     return dict(config=config, records=records)

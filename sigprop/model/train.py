@@ -56,6 +56,7 @@ from sigprop._version import __version__
 from sigprop.core import checks as _checks
 from sigprop.core.memory import matrices, require
 from sigprop.core.stats import Moments, wilson_interval
+from sigprop.core.threads import blas_threads
 from sigprop.model import attention as att
 from sigprop.model import locater, optim
 from sigprop.model.measures import attention_entropy, max_attention, nanmean, rank_residual
@@ -252,7 +253,7 @@ def train(cfg: TrainConfig, *, progress: bool = False) -> dict:
     for step in tqdm(range(1, cfg.steps + 1), disable=not progress, desc="training", unit="step",
                      mininterval=0.5):
         X, target = task.draw(data, cfg.batch)
-        with np.errstate(all="ignore"):        # divergence is caught just below
+        with np.errstate(all="ignore"), blas_threads(1):   # small products: one BLAS thread
             loss, _, grads = loss_and_grads(params, X, target, model, 0.0)
             _check_step(step, loss, grads, cfg, losses_seen)
         losses.append(loss)

@@ -11,11 +11,13 @@ sample is one pass over the ``T d`` random numbers beyond drawing them.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from sigprop.core import checks as _checks
+from sigprop.core import threads as _threads
 from sigprop.core.aliases import DTypeLike
 from sigprop.core.progress import progress_bar
 from sigprop.core.stats import Moments, wilson_interval
@@ -116,7 +118,7 @@ def _check_range(model, dtype: np.dtype) -> None:
 
 def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int = 100_000, seed=None,
              batch_size: int | None = None, confidence: float = 0.95,
-             progress: bool = False, dtype: DTypeLike = np.float64) -> Simulation:
+             progress: bool = False, dtype: DTypeLike = np.float64, threads: int | None = None) -> Simulation:
     """Simulate the random walk and estimate every position's statistics.
 
     Parameters
@@ -142,6 +144,15 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
         band indicator only for samples that close to 0 or 1 (a set of tiny
         probability), but a float32 run draws different numbers from the same seed.
         Moments are always accumulated in float64.
+    threads : int, optional
+        Worker threads, one random stream each (default: every core, see
+        :func:`sigprop.core.threads.cores`).  With ``threads=1`` the numbers are those of
+        ``numpy.random.default_rng(seed)`` drawn in order; with ``k > 1`` the seed's
+        ``SeedSequence`` is spawned into ``k`` independent streams and stream ``j`` simulates
+        ``samples // k`` sequences (one more for ``j < samples % k``).  The result depends
+        only on ``seed`` and ``threads`` (not on timing, batch order or the machine), and
+        is recorded in ``config["threads"]``.  Memory: one batch per thread.  BLAS is held
+        to one thread meanwhile (:func:`sigprop.core.threads.blas_threads`).
     """
     model = as_model(W, T, step_cov, scale).single("simulation")
     T, d = model.T, model.d
@@ -159,21 +170,50 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     factor = None if factor is None else factor.astype(dtype)
     moments = Moments()
     shape = (T,) if model.query != "all" else (T, T)
-    inside = np.zeros(shape, dtype=np.int64)
     if not model.is_walk and batch_size is None:          # a sample holds T d numbers and the logits
         batch_size = max(1, walk.BATCH_ELEMENTS // (T * d + int(np.prod(shape))))
-    batches = walk.standard_steps(samples, T, d, seed=seed, batch_size=batch_size, dtype=dtype)
-    with progress_bar(samples, progress, unit="seq", desc="simulating") as bar, np.errstate(over="raise"):
-        for steps in batches:
-            zc = (centered_logits(steps, W, c, factor) if model.is_walk
-                  else general_logits(steps, model, dtype))
-            inside += np.count_nonzero((zc > 0) & (zc < 1), axis=0)
-            moments.add(zc)
-            bar.update(steps.shape[0])
+    threads = _threads.cores() if threads is None else _checks.integer("threads", threads, 1)
+    shares = [samples // threads + (k < samples % threads) for k in range(threads)]
+    seeds = [seed] if threads == 1 else _spawn(seed, threads)    # one stream: default_rng(seed), as before
+    with progress_bar(samples, progress, unit="seq", desc="simulating") as bar, _threads.blas_threads(1):
+        def stream(k: int) -> tuple[np.ndarray, Moments]:
+            moments = Moments()
+            inside = np.zeros(shape, dtype=np.int64)
+            if shares[k] == 0:
+                return inside, moments
+            with np.errstate(over="raise"):
+                for steps in walk.standard_steps(shares[k], T, d, seed=seeds[k], batch_size=batch_size,
+                                                 dtype=dtype):
+                    zc = (centered_logits(steps, W, c, factor) if model.is_walk
+                          else general_logits(steps, model, dtype))
+                    inside += np.count_nonzero((zc > 0) & (zc < 1), axis=0)
+                    moments.add(zc)
+                    bar.update(steps.shape[0])
+            return inside, moments
+        if threads == 1:
+            parts = [stream(0)]
+        else:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                parts = list(pool.map(stream, range(threads)))   # merged in stream order
+    inside, moments = parts[0]
+    for more, other in parts[1:]:
+        inside = inside + more
+        moments.merge(other)
     mean, variance, mean_se, variance_se = moments.result()
     low, high = wilson_interval(inside, samples, confidence)
     config = dict(T=T, scale=model.scale, samples=samples, seed=seed, confidence=confidence, dtype=dtype.name,
-                  **({} if model.is_walk else model.data_config))
+                  threads=threads, **({} if model.is_walk else model.data_config))
     return Simulation(np.arange(1, T + 1), mean, variance, inside / samples, config,
                       ci_low=low, ci_high=high, mean_se=mean_se, variance_se=variance_se,
                       samples=samples)
+
+
+def _spawn(seed, streams: int) -> list[np.random.SeedSequence]:
+    """``streams`` independent child seeds of ``seed`` (``SeedSequence.spawn``), the same on every call."""
+    if isinstance(seed, np.random.Generator):
+        return list(seed.bit_generator.seed_seq.spawn(streams))  # type: ignore[attr-defined]  # advances it
+    if isinstance(seed, np.random.SeedSequence):                   # a copy: spawn() on the caller's object
+        seed = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size)
+    else:                                                          # would give new children every call
+        seed = np.random.SeedSequence(seed)
+    return seed.spawn(streams)

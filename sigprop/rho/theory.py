@@ -2,7 +2,8 @@
 
 ``method="gaussian"`` is [BHK24]'s Gaussian approximation
 (:mod:`sigprop.rho.propagation`); ``method="exact"`` computes ``rho`` from the
-chi-square decomposition (:mod:`sigprop.rho.exact`).  Both share the signature of
+chi-square decomposition (:mod:`sigprop.rho.exact`); ``method="saddlepoint"`` by the
+Lugannani-Rice approximation (:mod:`sigprop.rho.saddlepoint`).  Both share the signature of
 :func:`sigprop.rho.montecarlo.simulate`, so that a check reads
 ``theory(W, T) ~ simulate(W, T, samples=n)``.
 """
@@ -13,12 +14,13 @@ import numpy as np
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike
 from sigprop.core.checks import ArgumentError
-from sigprop.rho import exact, propagation
+from sigprop.rho import exact, propagation, saddlepoint
 from sigprop.rho.logits import LogitModel, as_model
 from sigprop.rho.propagation import Profile
 
 FORMS = ("finite", "limit", "published")
-METHODS = ("gaussian", "exact")
+METHODS = ("gaussian", "exact", "saddlepoint")
+SOLVERS = {"exact": exact.theory, "saddlepoint": saddlepoint.theory}   # chi-square methods
 
 
 def theory(W, T: int | None = None, *, step_cov=None, scale=None, form: str = "finite",
@@ -30,7 +32,8 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None, form: str = "f
     once; ``T`` and the keywords are then omitted).
     ``method="gaussian"`` is the paper's approximation; ``"exact"`` computes ``rho``
     from the chi-square decomposition (:mod:`sigprop.rho.exact`, finite form only) and
-    puts its error bound in ``config["rho_error"]``.  Shares its signature with
+    puts its error bound in ``config["rho_error"]``; ``"saddlepoint"`` approximates it
+    (:mod:`sigprop.rho.saddlepoint`, finite form only; documented error bound).  Shares its signature with
     :func:`sigprop.rho.montecarlo.simulate`, so that a check reads
     ``theory(W, T) ~ simulate(W, T, samples=n)``.
     """
@@ -38,8 +41,8 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None, form: str = "f
         raise ArgumentError("form", f"must be 'finite' or 'limit' for a weight matrix, got {form!r}")
     method = _method(method, form)
     model = as_model(W, T, step_cov, scale)
-    if method == "exact":
-        return _finite(exact.theory(model), "W")
+    if method in SOLVERS:
+        return _finite(SOLVERS[method](model), "W")
     with np.errstate(over="ignore"):
         parts = propagation.model_parts(model, form == "limit")
         prof = propagation._profile(*parts, dict(T=model.T, form=form, scale=model.scale, method="gaussian",
@@ -81,8 +84,8 @@ def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: 
         with np.errstate(over="ignore"):
             return "v" if np.max(np.abs(v)) >= np.max(np.square(m)) else "m"
 
-    if _method(method, form) == "exact":
-        prof = exact.theory(LogitModel.from_spectrum(m, v, _checks.integer("d", d, 1), T, shape=shape, scale=scale))
+    if _method(method, form) in SOLVERS:
+        prof = SOLVERS[method](LogitModel.from_spectrum(m, v, _checks.integer("d", d, 1), T, shape=shape, scale=scale))
         prof.config.update(scale=scale, shape=shape)
         return _finite(prof, name)
     with np.errstate(over="ignore"):
@@ -101,6 +104,6 @@ def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: 
 def _method(method: str, form: str) -> str:
     if method not in METHODS:
         raise ArgumentError("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
-    if method == "exact" and form != "finite":
-        raise ArgumentError("method", f"'exact' needs form 'finite', got {form!r}")
+    if method in SOLVERS and form != "finite":
+        raise ArgumentError("method", f"{method!r} needs form 'finite', got {form!r}")
     return method

@@ -166,6 +166,10 @@ STUDIES: dict[str, Study] = {
          **{f"{k}_{m}": () for k in _SOFTMAX for m in _LOCALIZATION}},
         {"position": POSITION},
         "semi-analytic softmax weight, sensitivity and gradient share beside rho, with localization"),
+    "saddlepoint": Study(
+        "sigprop.sweep.studies:saddlepoint", _MODEL,
+        {"rho": ("position",), "rho_exact": ("position",), "max_abs_error": (), "exact_error_bound": ()},
+        {"position": POSITION}, "saddle-point rho beside the exact method: where it is good to 1e-3"),
     "gaussian-error": Study(
         "sigprop.rho.gaussian_error:case", ("d", "v", "mean", "T", "shape", "samples"),
         {k: () for k in ("gauss_vs_exact", "position", "gauss_vs_mc", "exact_vs_mc", "exact_error_bound",
@@ -188,6 +192,9 @@ STUDIES: dict[str, Study] = {
          "kappa_predicted": (), "predicted_layer_factor": ()},
         {"variant": VARIANT, "layer": LAYER, "attention_layer": ATTENTION_LAYER},
         "rank collapse and gradients through depth (sigprop.gap.collapse.depth)"),
+    "nnt-stable-rank": Study(
+        "sigprop.sweep.studies:nnt_stable_rank", ("config", "T", "gamma", "L"), {"stable_rank": ("layer",)},
+        {"layer": LAYER}, "[NNT24]'s protocol: stable rank of X_l X_l^T, l = 0..L (sigprop.gap.stable_rank)"),
     "training": Study(
         "sigprop.sweep.studies:training", None,
         {**{f"final_{k}": () for k in _FINAL}, **{f"history_{k}": ("record",) for k in HISTORY}},

@@ -13,6 +13,7 @@ from dataclasses import fields
 import numpy as np
 
 from sigprop.gap import collapse
+from sigprop.gap import stable_rank as nnt_stable_rank_study
 from sigprop.gap.spectra import report
 from sigprop.lm import corpus as lmcorpus
 from sigprop.lm import train as lmtrain
@@ -94,6 +95,18 @@ def softmax(m: float, v: float, d: int, T: int, *, scale=None, shape: str = "gau
     return out
 
 
+def saddlepoint(m: float, v: float, d: int, T: int, *, scale=None, shape: str = "gaussian") -> dict:
+    """``theory_spectrum(..., method="saddlepoint")`` beside ``method="exact"``: where it is good to 1e-3.
+
+    ``max_abs_error`` is the largest ``|rho_saddlepoint - rho_exact|`` over positions;
+    ``exact_error_bound`` the reference's own largest error bound (docs/saddlepoint.md).
+    """
+    sp = theory_spectrum(m, v, d, T, scale=scale, method="saddlepoint", shape=shape)
+    ex = theory_spectrum(m, v, d, T, scale=scale, method="exact", shape=shape)
+    return dict(rho=sp.rho, rho_exact=ex.rho, max_abs_error=float(np.abs(sp.rho - ex.rho).max()),
+                exact_error_bound=float(ex.config["rho_error"].max()))
+
+
 def spectral_gap(T: int, sigma: float, *, model: str = "markov", d: int = 64, d_k=None, seed=0) -> dict:
     """``sigprop.gap.spectra.report(T, sigma, model=model, seed=seed, d=d, d_k=d_k)``."""
     rep = report(T, sigma, model=model, seed=seed, d=d, d_k=d_k)
@@ -109,6 +122,16 @@ def collapse_width(T: int, sigma: float, *, model: str = "markov", d: int = 64, 
     out = {k: [res[v][k] for v in collapse.VARIANTS] for k in ("rank_residual", "rank_residual_se",
                                                                  "predicted", "scale")}
     return dict(out, kappa_predicted=res["kappa_predicted"], kappa_measured=res["kappa_measured"])
+
+
+def nnt_stable_rank(config: str, T: int, gamma: float = 1.0, *, L: int = 10, seed=0) -> dict:
+    """[NNT24]'s protocol: ``sigprop.gap.stable_rank.stable_ranks(config, [T], [gamma], L, [seed])``.
+
+    The stable rank of ``X_l X_l^T`` for ``l = 0..L`` (over ``layer``); the cell's seed is the
+    protocol's seed (its streams ``default_rng([seed, layer, kind])``).
+    """
+    res = nnt_stable_rank_study.stable_ranks(config, lengths=[T], gammas=[gamma], layers=L, seeds=[seed])
+    return {"stable_rank": [r["stable_rank"] for r in res["records"]]}
 
 
 def collapse_depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d_k=None,

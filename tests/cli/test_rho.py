@@ -198,3 +198,16 @@ def test_validate_exact_only(capsys):
 def test_api_errors_name_the_flag(capsys, argv, needle):
     code, _, err = run(capsys, *argv)
     assert code == 2 and len(err.strip().splitlines()) == 1 and needle in err, err
+
+
+def test_saddlepoint_method_and_threads(capsys):
+    small = ["--mean", "0.5", "--var", "0.1", "--dim", "8", "--length", "16"]
+    code, out, _ = run(capsys, "predict", *small, "--method", "saddlepoint", "--format", "json")
+    res = json.loads(out)
+    assert code == 0 and res["method"] == "saddlepoint" and len(res["rho_error"]) == 16
+    code, out, _ = run(capsys, "validate", *small, "--samples", "2000", "--threads", "2", "--no-progress",
+                       "--method", "saddlepoint", "--format", "json")
+    res = json.loads(out)
+    assert code == 0 and res["config"]["threads"] == 2
+    code, _, err = run(capsys, "validate", *small, "--samples", "2000", "--threads", "0", "--no-progress")
+    assert code == 2 and "argument --threads" in err

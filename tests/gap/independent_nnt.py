@@ -4,6 +4,7 @@ Written apart from sigprop.gap.protocol and sharing no code with it: plain loops
 rows and tokens, its own random numbers (NumPy's legacy RandomState and SciPy's ortho_group for
 the Haar matrix), its own softmax and LayerNorm.  Used only by the tests.
 """
+
 import math
 
 import numpy as np
@@ -34,10 +35,14 @@ def draw(T, d, layers, seed):
     X0 = ortho_group.rvs(d, random_state=rs)[:T]
     weights = []
     for _ in range(layers):
-        weights.append(dict(G=rs.normal(-math.log(2) / 2, math.sqrt(math.log(2)), size=(T, T)),
-                            W_Q=rs.normal(0, math.sqrt(2 / (d + d)), size=(d, d)),
-                            W_K=rs.normal(0, math.sqrt(2 / (d + d)), size=(d, d)),
-                            W_V=rs.normal(0, 1, size=(d, d))))
+        weights.append(
+            dict(
+                G=rs.normal(-math.log(2) / 2, math.sqrt(math.log(2)), size=(T, T)),
+                W_Q=rs.normal(0, math.sqrt(2 / (d + d)), size=(d, d)),
+                W_K=rs.normal(0, math.sqrt(2 / (d + d)), size=(d, d)),
+                W_V=rs.normal(0, 1, size=(d, d)),
+            )
+        )
     return X0, weights
 
 

@@ -1,4 +1,5 @@
 """Stable rank and gradient norms of [NNT24]'s protocol, against an independent implementation."""
+
 import math
 
 import numpy as np
@@ -65,9 +66,13 @@ def test_study_agrees_with_the_independent_implementation_within_seed_spread():
     t = stats.t.ppf(1 - 0.01 / (2 * comparisons), 2 * seeds - 2)
     for T, gamma in cases:
         d = P.width(T, gamma)
-        res = SR.stable_ranks("all", lengths=[T], gammas=[gamma], layers=layers, seeds=range(seeds))["records"]
+        res = SR.stable_ranks("all", lengths=[T], gammas=[gamma], layers=layers, seeds=range(seeds))[
+            "records"
+        ]
         for name in names:
-            other = np.array([indep.stable_ranks(name, *indep.draw(T, d, layers, 1000 + s)) for s in range(seeds)])
+            other = np.array(
+                [indep.stable_ranks(name, *indep.draw(T, d, layers, 1000 + s)) for s in range(seeds)]
+            )
             for layer in (1, layers):
                 a = np.array([r["stable_rank"] for r in res if r["config"] == name and r["layer"] == layer])
                 b = other[:, layer]
@@ -84,7 +89,9 @@ def test_gradient_norm_estimate_matches_the_exact_jacobian_norm():
     T, d, layers = 3, 4, 3
     for name in ("A(X)+skip+LN", "A_perp"):
         cfg = P.parse(name)
-        res = SR.gradient_norms(name, lengths=[T], gammas=[T / d], layers=layers, seeds=[0], probes=400)["records"]
+        res = SR.gradient_norms(name, lengths=[T], gammas=[T / d], layers=layers, seeds=[0], probes=400)[
+            "records"
+        ]
         X0, params = P.init_params(cfg, [0], T, d, layers)
         xs, caches = P.forward(cfg, params, X0, keep=True)
         exact = np.zeros(layers)
@@ -100,8 +107,9 @@ def test_gradient_norm_estimate_matches_the_exact_jacobian_norm():
 
 
 def test_width_rule_on_clear_cases():
-    res = SR.stable_ranks(["A(X)", "A(X)_perp+skip"], lengths=[10, 20, 40], gammas=[1.0], layers=1,
-                          seeds=range(5))["records"]
+    res = SR.stable_ranks(
+        ["A(X)", "A(X)_perp+skip"], lengths=[10, 20, 40], gammas=[1.0], layers=1, seeds=range(5)
+    )["records"]
     assert SR.width_verdict(res, "A(X)", 1.0, 1)["verdict"] == "collapsed"
     assert SR.width_verdict(res, "A(X)_perp+skip", 1.0, 1)["verdict"] == "high"
     assert SR.width_verdict(res, "A(X)", 1.0, 1)["seeds"] == 5
@@ -116,9 +124,27 @@ def test_summary_intervals():
     assert s["high"] - s["mean"] == pytest.approx(stats.t.ppf(0.975, 2) * 1.0 / math.sqrt(3))
 
 
-@pytest.mark.parametrize("kwargs, match", [(dict(lengths=[1]), "lengths"), (dict(gammas=[0]), "gammas"),
-                                           (dict(layers=0), "layers"), (dict(seeds=[-1]), "seeds"),
-                                           (dict(configs="B"), "config")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(lengths=[1]), "lengths"),
+        (dict(gammas=[0]), "gammas"),
+        (dict(layers=0), "layers"),
+        (dict(seeds=[-1]), "seeds"),
+        (dict(configs="B"), "config"),
+    ],
+)
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SR.stable_ranks(**dict(dict(configs="A", lengths=[4], gammas=[1.0], layers=1, seeds=[0]), **kwargs))
+
+
+def test_registered_as_a_sweep_study_with_the_same_numbers():
+    from sigprop.sweep.registry import STUDIES
+    from sigprop.sweep.studies import nnt_stable_rank
+
+    study = STUDIES["nnt-stable-rank"]
+    assert study.outputs == {"stable_rank": ("layer",)}
+    cell = nnt_stable_rank("A(X)_perp+skip", 6, 0.5, L=2, seed=123456789012345)
+    direct = SR.stable_ranks("A(X)_perp+skip", lengths=[6], gammas=[0.5], layers=2, seeds=[123456789012345])
+    assert cell["stable_rank"] == [r["stable_rank"] for r in direct["records"]] and len(cell["stable_rank"]) == 3

@@ -1,4 +1,5 @@
 """Trainability of [NNT24]'s stacks: seeds independent, losses fall, bad input is one line."""
+
 import numpy as np
 import pytest
 
@@ -10,7 +11,7 @@ def test_targets_are_the_papers_maps():
     x = np.array([-1.0, -0.5, 0.0, 0.3])
     np.testing.assert_allclose(TR.TARGETS["shifted_sigmoid"](x), 1 / (1 + np.exp(-(x + 0.5))))
     np.testing.assert_array_equal(TR.TARGETS["heaviside"](x), [0, 0, 0, 1])
-    np.testing.assert_allclose(TR.TARGETS["square"](x), x ** 2)
+    np.testing.assert_allclose(TR.TARGETS["square"](x), x**2)
 
 
 def test_seeds_run_together_equal_seeds_run_alone():
@@ -30,20 +31,28 @@ def test_initial_loss_is_the_mse_of_the_initial_stack_and_training_lowers_it():
     want = float(((P.forward(cfg, params, X)[0][-1] - X) ** 2).mean())
     assert losses[0, 0] == pytest.approx(want, rel=1e-12)
     assert losses[0, -1] < 0.8 * losses[0, 0]
-    assert np.all(np.diff(losses[0, :10]) < 0)         # a small Adam step on a smooth loss: monotone at first
+    assert np.all(np.diff(losses[0, :10]) < 0)  # a small Adam step on a smooth loss: monotone at first
 
 
 def test_records_and_config():
-    res = TR.train(["A", "A_perp"], targets="heaviside", lrs=[1e-2], length=4, layers=1, seeds=[0, 1], samples=2,
-                   steps=2)
+    res = TR.train(
+        ["A", "A_perp"], targets="heaviside", lrs=[1e-2], length=4, layers=1, seeds=[0, 1], samples=2, steps=2
+    )
     assert len(res["records"]) == 4 and res["config"]["paper_values"]["length"] == 500
     r = res["records"][0]
     assert len(r["losses"]) == 3 and r["final"] == r["losses"][-1] and not r["diverged"]
 
 
-@pytest.mark.parametrize("kwargs, match", [(dict(targets=["cube"]), "targets"), (dict(lrs=[0]), "lrs"),
-                                           (dict(length=1), "length"), (dict(steps=0), "steps"),
-                                           (dict(gamma=2), "gamma")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(targets=["cube"]), "targets"),
+        (dict(lrs=[0]), "lrs"),
+        (dict(length=1), "length"),
+        (dict(steps=0), "steps"),
+        (dict(gamma=2), "gamma"),
+    ],
+)
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TR.train(**dict(dict(configs="A", length=4, layers=1, seeds=[0], samples=1, steps=1), **kwargs))

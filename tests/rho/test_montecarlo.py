@@ -129,3 +129,55 @@ def test_streaming_moments_equal_numpy():
     assert np.allclose(mean, x.mean(0), rtol=1e-14) and np.allclose(var, x.var(0, ddof=1), rtol=1e-9)
     assert np.allclose(mean_se, np.sqrt(var / 1000))
     assert np.allclose(var_se, np.sqrt(2 / 1000) * 9, rtol=0.2)   # Gaussian: sqrt(2/n) sigma^2
+
+
+def test_one_thread_gives_the_single_stream_numbers():
+    # threads=1 is today's simulation: default_rng(seed) drawn in order, batch by batch
+    from sigprop.core.stats import Moments
+    from sigprop.rho import walk
+
+    W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
+    sim = M.simulate(W, 8, samples=3000, seed=7, batch_size=700, threads=1)
+    inside, moments = np.zeros(8, dtype=np.int64), Moments()
+    for steps in walk.standard_steps(3000, 8, 4, seed=7, batch_size=700):
+        zc = M.centered_logits(steps, W, 0.5)
+        inside += np.count_nonzero((zc > 0) & (zc < 1), axis=0)
+        moments.add(zc)
+    assert np.array_equal(sim.rho, inside / 3000)
+    assert np.array_equal(sim.mean, moments.result()[0]) and sim.config["threads"] == 1
+
+
+def test_threaded_simulation_depends_only_on_seed_and_streams():
+    W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
+    runs = [M.simulate(W, 8, samples=3001, seed=7, threads=3, batch_size=b) for b in (250, 250, 1000)]
+    assert np.array_equal(runs[0].rho, runs[1].rho) and np.array_equal(runs[0].mean, runs[1].mean)
+    assert np.array_equal(runs[0].rho, runs[2].rho)                 # batches do not matter
+    assert np.allclose(runs[0].mean, runs[2].mean, rtol=1e-12, atol=1e-14)
+    seq = np.random.SeedSequence(7)
+    assert np.array_equal(M.simulate(W, 8, samples=3001, seed=seq, threads=3).rho,
+                          M.simulate(W, 8, samples=3001, seed=seq, threads=3).rho)   # seed not consumed
+    other = M.simulate(W, 8, samples=3001, seed=7, threads=2)
+    assert not np.array_equal(other.rho, runs[0].rho) and other.config["threads"] == 2
+
+
+def test_threaded_simulation_is_unbiased():
+    # independent streams: same law as one stream (moments within Bonferroni bounds)
+    W = spectrum.make_weights(0.5, 0.1, 8, seed=2)
+    assert_moments_agree(theory(W, 16), M.simulate(W, 16, samples=40_000, seed=8, threads=2))
+
+
+def test_threaded_memory_is_bounded():
+    import tracemalloc
+
+    W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
+    peaks = []
+    for n in (4000, 64000):
+        tracemalloc.start()
+        M.simulate(W, 16, samples=n, seed=1, batch_size=500, threads=2)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    # 16 times the samples: the peak stays a few batches per thread (it varies with how the two
+    # threads interleave, by up to 2x), never 16 times larger
+    assert peaks[1] < 3 * peaks[0]
+    with pytest.raises(ValueError, match="threads"):
+        M.simulate(W, 16, samples=10, threads=0)

@@ -6,6 +6,7 @@ import pytest
 
 import sigprop.sweep as sw
 from sigprop.gap import collapse
+from sigprop.gap import stable_rank as nnt_sr
 from sigprop.gap.spectra import report
 from sigprop.model.locater_sweep import final_row
 from sigprop.model.train import TrainConfig, train
@@ -22,8 +23,8 @@ def run(tmp_path, spec):
 
 
 def test_every_study_is_covered():
-    tested = {"profile", "exact", "gaussian-error", "spectral-gap", "collapse-width", "collapse-depth",
-              "training", "locater", "lm", "softmax"}
+    tested = {"profile", "exact", "saddlepoint", "gaussian-error", "spectral-gap", "collapse-width",
+              "collapse-depth", "training", "locater", "lm", "nnt-stable-rank", "softmax"}
     builtin = {name for name, st in sw.STUDIES.items() if st.function.startswith("sigprop.")}
     assert tested | {"validation"} == builtin              # validation: tests/sweep/test_engine.py
 
@@ -55,6 +56,16 @@ def test_softmax_cells_are_direct_calls(tmp_path):
         ref = softmax(0.5, v, 4, 6, samples=64, seed=int(ds.cell_seed.sel(v=v)))
         np.testing.assert_array_equal(ds.weight.sel(v=v).values, ref["weight"])
         assert ds.gradient_entropy_normalized.sel(v=v).item() == ref["gradient_entropy_normalized"]
+
+
+def test_saddlepoint_map(tmp_path):
+    ds = run(tmp_path, dict(study="saddlepoint", args=dict(T=5, m=0.5), axes=dict(d=[4, 64], v=[0.1])))
+    for d in (4, 64):
+        sp = theory_spectrum(0.5, 0.1, d, 5, method="saddlepoint").rho
+        ex = theory_spectrum(0.5, 0.1, d, 5, method="exact").rho
+        np.testing.assert_array_equal(ds.rho.sel(d=d, v=0.1).values, sp)
+        assert float(ds.max_abs_error.sel(d=d, v=0.1)) == np.abs(sp - ex).max()
+    assert float(ds.max_abs_error.sel(d=64, v=0.1)) < 1e-3      # good to 1e-3 at d = 64 (docs/saddlepoint.md)
 
 
 def test_gaussian_error_cells_are_the_study_cases(tmp_path):
@@ -129,3 +140,14 @@ def test_lm(tmp_path):
     rec = lmtrain.train(cfg, lmtrain.prepare(lmcorpus.load(str(tmp_path)), "bpe", 300))
     assert ds.perplexity.sel(regularizer="locater:0.1").item() == rec["history"][-1]["perplexity"]
     np.testing.assert_array_equal(ds.history_step.sel(regularizer="none").values, [0, 2, 4])
+
+
+def test_nnt_stable_rank(tmp_path):
+    ds = run(tmp_path, dict(study="nnt-stable-rank", args=dict(config="A(X)_perp+skip", L=2),
+                            axes=dict(T=[6, 8], gamma=[1.0, 0.5])))
+    assert ds.stable_rank.sizes["layer"] == 3
+    for T in (6, 8):
+        seed = int(ds.cell_seed.sel(T=T, gamma=0.5))
+        res = nnt_sr.stable_ranks("A(X)_perp+skip", lengths=[T], gammas=[0.5], layers=2, seeds=[seed])
+        np.testing.assert_array_equal(ds.stable_rank.sel(T=T, gamma=0.5).values,
+                                      [r["stable_rank"] for r in res["records"]])
