@@ -256,10 +256,10 @@ def validate(args: argparse.Namespace) -> dict:
     from sigprop.rho.spectrum import make_weights
 
     cfg, W, sigma = model(args)
+    if args.attention == "softmax":
+        return _softmax_validate(args, cfg, W, sigma)
     methods = ["gaussian", "exact"] if args.method == "both" else [args.method]
     if W is None and set(CHI2_METHODS) & set(methods):
-ATTENTIONS = ("pwl", "softmax")
-QUANTITIES = ("weight", "sensitivity", "gradient")    # sigprop.rho.softmax_profile.QUANTITIES
         cfg["shape"] = args.shape
     opts = data_options(args, cfg)
     profiles = {m: _theory(args, cfg, W, sigma, m, opts) for m in methods}
