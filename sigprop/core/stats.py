@@ -103,19 +103,24 @@ class Moments:
         self.n += batch.shape[0]
 
     def merge(self, other: Moments) -> None:
-        """Add the samples another accumulator has seen (its sums moved to this shift).
+        """Add the samples another accumulator has seen (its sums moved to this shift and unit).
 
-        ``sum (x - a)^k = sum_j C(k, j) S_j (b - a)^(k - j)`` for sums ``S_j`` about ``b``;
-        the shifts are batch means, so ``b - a`` is small and no precision is lost.
+        With ``S_j = sum ((x - b)/u_o)^j`` the other's sums about its shift ``b`` in its unit
+        ``u_o``, the sums about this shift ``a`` in this unit ``u`` are
+        ``sum ((x - a)/u)^k = sum_j C(k, j) S_j (u_o/u)^j ((b - a)/u)^(k - j)``; the shifts are
+        batch means, so ``b - a`` is small and no precision is lost.
         """
         if other.n == 0:
             return
         if self._shift is None:
             assert other._shift is not None and other._sums is not None
-            self.n, self._shift, self._sums = other.n, other._shift.copy(), [s.copy() for s in other._sums]
+            self.n, self._shift, self._unit = other.n, other._shift.copy(), other._unit
+            self._sums = [s.copy() for s in other._sums]
             return
-        delta = other._shift - self._shift
-        sums = [np.full_like(delta, float(other.n)), *other._sums]          # S_0 .. S_4 about b
+        assert other._shift is not None
+        ratio = other._unit / self._unit
+        delta = (other._shift - self._shift) / self._unit
+        sums = [np.full_like(delta, float(other.n)), *(s * ratio ** (j + 1) for j, s in enumerate(other._sums))]
         for k in range(1, 5):
             self._sums[k - 1] += sum(math.comb(k, j) * sums[j] * delta ** (k - j) for j in range(k + 1))
         self.n += other.n

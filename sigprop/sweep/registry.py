@@ -160,16 +160,16 @@ STUDIES: dict[str, Study] = {
         "sigprop.sweep.studies:exact", _MODEL,
         {"rho": ("position",), "rho_error": ("position",), "rho_gaussian": ("position",)},
         {"position": POSITION}, "exact rho (chi-square decomposition) beside the Gaussian form"),
+    "saddlepoint": Study(
+        "sigprop.sweep.studies:saddlepoint", _MODEL,
+        {"rho": ("position",), "rho_exact": ("position",), "max_abs_error": (), "exact_error_bound": ()},
+        {"position": POSITION}, "saddle-point rho beside the exact method: where it is good to 1e-3"),
     "softmax": Study(
         "sigprop.sweep.studies:softmax", _MODEL + ("samples",),
         {**{k: ("position",) for k in _SOFTMAX + tuple(f"{q}_se" for q in _SOFTMAX[1:])},
          **{f"{k}_{m}": () for k in _SOFTMAX for m in _LOCALIZATION}},
         {"position": POSITION},
         "semi-analytic softmax weight, sensitivity and gradient share beside rho, with localization"),
-    "saddlepoint": Study(
-        "sigprop.sweep.studies:saddlepoint", _MODEL,
-        {"rho": ("position",), "rho_exact": ("position",), "max_abs_error": (), "exact_error_bound": ()},
-        {"position": POSITION}, "saddle-point rho beside the exact method: where it is good to 1e-3"),
     "gaussian-error": Study(
         "sigprop.rho.gaussian_error:case", ("d", "v", "mean", "T", "shape", "samples"),
         {k: () for k in ("gauss_vs_exact", "position", "gauss_vs_mc", "exact_vs_mc", "exact_error_bound",

@@ -74,6 +74,18 @@ def exact(m: float, v: float, d: int, T: int, *, scale=None, shape: str = "gauss
                 rho_gaussian=theory_spectrum(m, v, d, T, scale=scale).rho)
 
 
+def saddlepoint(m: float, v: float, d: int, T: int, *, scale=None, shape: str = "gaussian") -> dict:
+    """``theory_spectrum(..., method="saddlepoint")`` beside ``method="exact"``: where it is good to 1e-3.
+
+    ``max_abs_error`` is the largest ``|rho_saddlepoint - rho_exact|`` over positions;
+    ``exact_error_bound`` the reference's own largest error bound (docs/saddlepoint.md).
+    """
+    sp = theory_spectrum(m, v, d, T, scale=scale, method="saddlepoint", shape=shape)
+    ex = theory_spectrum(m, v, d, T, scale=scale, method="exact", shape=shape)
+    return dict(rho=sp.rho, rho_exact=ex.rho, max_abs_error=float(np.abs(sp.rho - ex.rho).max()),
+                exact_error_bound=float(ex.config["rho_error"].max()))
+
+
 def softmax(m: float, v: float, d: int, T: int, *, scale=None, shape: str = "gaussian", samples: int = 1 << 13,
             seed=0) -> dict:
     """The semi-analytic softmax quantities beside ``rho`` (docs/softmax.md), with localization.
@@ -93,18 +105,6 @@ def softmax(m: float, v: float, d: int, T: int, *, scale=None, shape: str = "gau
         loc = localization_metrics(prof)
         out.update({f"{kind}_{k}": loc[k] for k in _LOCALIZATION})
     return out
-
-
-def saddlepoint(m: float, v: float, d: int, T: int, *, scale=None, shape: str = "gaussian") -> dict:
-    """``theory_spectrum(..., method="saddlepoint")`` beside ``method="exact"``: where it is good to 1e-3.
-
-    ``max_abs_error`` is the largest ``|rho_saddlepoint - rho_exact|`` over positions;
-    ``exact_error_bound`` the reference's own largest error bound (docs/saddlepoint.md).
-    """
-    sp = theory_spectrum(m, v, d, T, scale=scale, method="saddlepoint", shape=shape)
-    ex = theory_spectrum(m, v, d, T, scale=scale, method="exact", shape=shape)
-    return dict(rho=sp.rho, rho_exact=ex.rho, max_abs_error=float(np.abs(sp.rho - ex.rho).max()),
-                exact_error_bound=float(ex.config["rho_error"].max()))
 
 
 def spectral_gap(T: int, sigma: float, *, model: str = "markov", d: int = 64, d_k=None, seed=0) -> dict:

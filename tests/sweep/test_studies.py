@@ -44,6 +44,16 @@ def test_profile_and_exact(tmp_path):
     np.testing.assert_array_equal(ex.rho_error.sel(v=0.1).values, ref.config["rho_error"])
 
 
+def test_saddlepoint_map(tmp_path):
+    ds = run(tmp_path, dict(study="saddlepoint", args=dict(T=5, m=0.5), axes=dict(d=[4, 64], v=[0.1])))
+    for d in (4, 64):
+        sp = theory_spectrum(0.5, 0.1, d, 5, method="saddlepoint").rho
+        ex = theory_spectrum(0.5, 0.1, d, 5, method="exact").rho
+        np.testing.assert_array_equal(ds.rho.sel(d=d, v=0.1).values, sp)
+        assert float(ds.max_abs_error.sel(d=d, v=0.1)) == np.abs(sp - ex).max()
+    assert float(ds.max_abs_error.sel(d=64, v=0.1)) < 1e-3      # good to 1e-3 at d = 64 (docs/saddlepoint.md)
+
+
 def test_softmax_cells_are_direct_calls(tmp_path):
     from sigprop.rho.softmax_map import KINDS
     from sigprop.sweep import registry
@@ -56,16 +66,6 @@ def test_softmax_cells_are_direct_calls(tmp_path):
         ref = softmax(0.5, v, 4, 6, samples=64, seed=int(ds.cell_seed.sel(v=v)))
         np.testing.assert_array_equal(ds.weight.sel(v=v).values, ref["weight"])
         assert ds.gradient_entropy_normalized.sel(v=v).item() == ref["gradient_entropy_normalized"]
-
-
-def test_saddlepoint_map(tmp_path):
-    ds = run(tmp_path, dict(study="saddlepoint", args=dict(T=5, m=0.5), axes=dict(d=[4, 64], v=[0.1])))
-    for d in (4, 64):
-        sp = theory_spectrum(0.5, 0.1, d, 5, method="saddlepoint").rho
-        ex = theory_spectrum(0.5, 0.1, d, 5, method="exact").rho
-        np.testing.assert_array_equal(ds.rho.sel(d=d, v=0.1).values, sp)
-        assert float(ds.max_abs_error.sel(d=d, v=0.1)) == np.abs(sp - ex).max()
-    assert float(ds.max_abs_error.sel(d=64, v=0.1)) < 1e-3      # good to 1e-3 at d = 64 (docs/saddlepoint.md)
 
 
 def test_gaussian_error_cells_are_the_study_cases(tmp_path):
