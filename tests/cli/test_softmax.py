@@ -47,6 +47,7 @@ def test_validate_softmax_agrees(capsys):
 
 @pytest.mark.parametrize("argv, flag", [
     (["--points", "100"], "--points"), (["--form", "limit"], "--form"), (["--method", "exact"], "--method"),
+    (["--data", "iid"], "--data"),
 ])
 def test_bad_softmax_flags(capsys, argv, flag):
     code, _, err = run(capsys, "predict", *MODEL, *argv)
