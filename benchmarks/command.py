@@ -21,9 +21,11 @@ def _arguments(p: argparse.ArgumentParser) -> None:
          view=View(records="targets", fields=("measure", "value", "target", "met"),
                    show=("machine", "peak_mb", "notes", "missed")))
 def bench(args: argparse.Namespace) -> dict:
+    from sigprop.core.progress import activity, wanted
     from sigprop_benchmarks import suite
 
-    result = suite.run(quick=args.quick)
+    with activity("benchmarking", wanted(not getattr(args, "no_progress", False))):
+        result = suite.run(quick=args.quick)
     result["targets"] = suite.targets(result)
     result["missed"] = suite.missed(result["targets"])
     result["config"]["check"] = bool(args.check)

@@ -190,11 +190,13 @@ def model(args: argparse.Namespace) -> tuple[dict, object, object]:
     return cfg, W, sigma
 
 
-def _theory(args: argparse.Namespace, cfg: dict, W, sigma, method: str, opts: dict | None = None):
+def _theory(args: argparse.Namespace, cfg: dict, W, sigma, method: str, opts: dict | None = None, model=None):
     from sigprop.core.progress import activity
     from sigprop.rho.theory import theory, theory_spectrum
 
     with activity(f"{method} rho", method == "exact" and not getattr(args, "no_progress", True)):
+        if model is not None:                      # validated once by the caller
+            return theory(model, form=args.form, method=method)
         if opts is not None:
             from sigprop.rho.logits import LogitModel
             model = (LogitModel.from_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"],
@@ -261,19 +263,21 @@ def validate(args: argparse.Namespace) -> dict:
     methods = ["gaussian", "exact"] if args.method == "both" else [args.method]
     if W is None and set(CHI2_METHODS) & set(methods):
         cfg["shape"] = args.shape
+    from sigprop.rho.logits import LogitModel
+
     opts = data_options(args, cfg)
-    profiles = {m: _theory(args, cfg, W, sigma, m, opts) for m in methods}
+    # one validated model for every closed form and the simulation (W from --weights)
+    lm = None if W is None else LogitModel(np.asarray(W), cfg["length"], step_cov=sigma, scale=args.scale,
+                                           **(opts or {}))
+    profiles = {m: _theory(args, cfg, W, sigma, m, opts, model=lm) for m in methods}
     cfg.update(samples=args.samples, seed=args.seed, confidence=args.confidence,
                batch_size=args.batch_size, dtype=args.dtype)
     w_seed, mc_seed = np.random.SeedSequence(args.seed).spawn(2)
-    if W is None:
+    if lm is None:
         cfg["shape"] = args.shape
         W = make_weights(cfg["mean"], cfg["var"], cfg["dim"], shape=args.shape, seed=w_seed)
-    scale = args.scale
-    if opts is not None:                    # the model carries step_cov and scale
-        from sigprop.rho.logits import LogitModel
-        W, sigma, scale = LogitModel(np.asarray(W), cfg["length"], step_cov=sigma, scale=scale, **opts), None, None
-    sim = simulate(W, cfg["length"], step_cov=sigma, scale=scale, samples=args.samples,
+        lm = LogitModel(W, cfg["length"], scale=args.scale, **(opts or {}))
+    sim = simulate(lm, cfg["length"], samples=args.samples,
                    seed=mc_seed, batch_size=args.batch_size, confidence=args.confidence,
                    progress=not args.no_progress, dtype=np.dtype(args.dtype), threads=args.threads)
     cfg["threads"] = sim.config["threads"]
