@@ -20,7 +20,8 @@ from sigprop.sweep.store import Store
 
 distributed = pytest.importorskip("distributed")
 
-MC = dict(study="validation", seed=11, args=dict(m=0.5, T=16, samples=10_000),
+# cells of ~0.5 s each: long enough that a worker is still busy when the kill callback runs
+MC = dict(study="validation", seed=11, args=dict(m=0.5, T=16, samples=100_000),
           axes=dict(d=[4, 8], v=[0.1, 1.0], seed={"start": 0, "stop": 2}))
 
 
@@ -29,7 +30,7 @@ def direct(d, v, seed):
     w_seed, mc_seed = np.random.SeedSequence(seed).spawn(2)
     W = make_weights(0.5, v, d, seed=w_seed)
     return (theory_spectrum(0.5, v, d, 16), theory_spectrum(0.5, v, d, 16, method="exact"),
-            simulate(W, 16, samples=10_000, seed=mc_seed))
+            simulate(W, 16, samples=100_000, seed=mc_seed))
 
 
 @pytest.fixture(scope="module")
