@@ -1,6 +1,5 @@
 """The command line: outputs, plots, result files and refusal of bad input."""
 import json
-import subprocess
 import sys
 
 import numpy as np
@@ -106,15 +105,6 @@ def test_bad_input_one_line_exit_2(capsys, bad_files, argv, needle):
     _, err = capsys.readouterr()
     assert exc.value.code == 2
     assert len(err.strip().splitlines()) == 1 and needle in err, err
-
-
-def test_console_script_runs():
-    proc = subprocess.run([sys.executable, "-m", "sigprop.cli", "predict", "--mean", "0.5", "--var", "0.1",
-                           "--dim", "4", "--length", "4", "--format", "csv"], capture_output=True, text=True)
-    assert proc.returncode == 0 and proc.stdout.startswith("position,rho")
-    proc = subprocess.run([sys.executable, "-m", "sigprop.cli", "predict", "--length", "1"],
-                          capture_output=True, text=True)
-    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_exact_method_on_the_command_line(capsys):
