@@ -111,7 +111,7 @@ def attention_arguments(p: argparse.ArgumentParser, seed: bool = False) -> None:
     g = p.add_argument_group("softmax attention (docs/softmax.md)")
     g.add_argument("--attention", choices=ATTENTIONS, default="pwl",
                    help="pwl: rho of the piecewise-linear softmax (default); softmax: a softmax "
-                        "quantity by the semi-analytic method (--mean/--var or --weights only)")
+                        "quantity by the semi-analytic method (every --data model, one --query)")
     g.add_argument("--quantity", choices=QUANTITIES, default="weight",
                    help="softmax quantity: E[p_i], E[p_i(1-p_i)] or the gradient share (docs/softmax.md)")
     g.add_argument("--points", type=a.number(int), default=1 << 16,
@@ -296,9 +296,8 @@ def _softmax_model(args: argparse.Namespace, cfg: dict, W, sigma):
     """The :class:`~sigprop.rho.logits.LogitModel` of a softmax command, ``cfg`` completed."""
     from sigprop.rho.logits import LogitModel
 
-    if args.data != "random-walk" or args.query is not None or args.causal or args.token_mean is not None:
-        raise UsageError("argument --data: softmax attention covers the random walk only (no --data, --query, "
-                         "--causal or --token-mean)")
+    if args.query == "all":
+        raise UsageError("argument --query: must be one position 1..T for --attention softmax, got 'all'")
     if args.form != "finite" or args.method != "gaussian":
         flag = "--form" if args.form != "finite" else "--method"
         raise UsageError(f"argument {flag}: only for --attention pwl (softmax uses the semi-analytic method)")
@@ -308,11 +307,12 @@ def _softmax_model(args: argparse.Namespace, cfg: dict, W, sigma):
     for key in ("form", "method"):
         cfg.pop(key, None)
     cfg.update(attention="softmax", quantity=args.quantity, points=points, replicates=replicates)
+    opts = data_options(args, cfg) or {}
     if W is None:
         cfg["shape"] = args.shape
         return LogitModel.from_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"], shape=args.shape,
-                                        scale=args.scale)
-    return LogitModel(W, cfg["length"], step_cov=sigma, scale=args.scale)
+                                        scale=args.scale, **opts)
+    return LogitModel(W, cfg["length"], step_cov=sigma, scale=args.scale, **opts)
 
 
 def _softmax_predict(args: argparse.Namespace, cfg: dict, W, sigma) -> dict:
