@@ -30,6 +30,10 @@ def models() -> dict:
         "m=0 v=2 d=2 T=64": LogitModel.from_spectrum(0.0, 2.0, 2, 64),
         "m=0.5 v=0.5 d=64 T=128": LogitModel.from_spectrum(0.5, 0.5, 64, 128),
         "non-symmetric d=3 T=24": LogitModel(rng.normal(0.3, 0.8, (3, 3)), 24),
+        "ar1:8 m=0.5 v=0.5 d=4 T=32": LogitModel.from_spectrum(0.5, 0.5, 4, 32, data="ar1:8"),
+        "iid m=0.5 v=0.5 d=64 T=128": LogitModel.from_spectrum(0.5, 0.5, 64, 128, data="iid"),
+        "fbm:0.3 causal q=24 d=4 T=32": LogitModel.from_spectrum(0.5, 0.5, 4, 32, data="fbm:0.3", query=24,
+                                                                causal=True),
     }
 
 

@@ -5,7 +5,8 @@ Writes ``softmax_map.json`` (every grid point's localization metrics, the verdic
 ``softmax_map.png/.pdf``: (left) normalized entropy against the eigenvalue variance ``v`` at
 ``d = 64, T = 128`` for ``m = 0.5, 1``; (middle) the four profiles, each normalized to sum 1,
 at ``m = 1, v = 0.1, d = 64, T = 128``; (right) where each piecewise-linear conclusion holds,
-fails or is undecided, per profile kind and grid cell (:func:`sigprop.rho.softmax_map.cell_verdicts`).  The full grid (m in 0, 0.5, 1; v in 0.01, 0.1, 1, 4;
+fails or is undecided, per profile kind and grid cell
+(:func:`sigprop.rho.softmax_map.cell_verdicts`).  The full grid (m in 0, 0.5, 1; v in 0.01, 0.1, 1, 4;
 d in 4, 64; T in 32, 128) takes about 20 s on one core; ``--quick`` runs d = 4, 64 at T = 32.
 """
 from __future__ import annotations

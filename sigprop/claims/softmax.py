@@ -196,8 +196,8 @@ def localization_beyond_walk_softmax(ctx):
         prof = _data_profiles(ctx, data, VARIANCES[0]).value
         peaks[data] = [int(np.argmax(p)) + 1 for p in prof]
     return dict(check=f"semi-analytic softmax quantities ({_points(ctx, 10, 13)} points), m = 0.5, d = 64, "
-                      f"T = {_data_length(ctx)}, query at T, data {', '.join(DATA_MODELS)}: normalized entropy at v = {VARIANCES[0]} "
-                      f"and {VARIANCES[-1]}",
+                      f"T = {_data_length(ctx)}, query at T, data {', '.join(DATA_MODELS)}: normalized entropy "
+                      f"at v = {VARIANCES[0]} and {VARIANCES[-1]}",
                 numbers=dict(entropy_small_large_v=cells, peak_position_small_v=peaks),
                 decision=srules.localizes(cells, margin=MARGIN, floor=FLOOR))
 
@@ -215,8 +215,8 @@ def iid_no_localization_softmax(ctx):
             cells[f"v = {v} {q}"] = (float(e_iid[k]), float(e_walk[k]))
         query[f"v = {v}"] = dict(iid=float(iid.value[0, -1]), random_walk=float(walk.value[0, -1]))
     return dict(check=f"semi-analytic softmax quantities ({_points(ctx, 10, 13)} points), m = 0.5, d = 64, "
-                      f"T = {_data_length(ctx)}, v = {VARIANCES[0]} and {VARIANCES[-1]}: normalized entropy with i.i.d. tokens "
-                      "against the random walk's; the query token's own expected weight E[p_T] beside it",
+                      f"T = {_data_length(ctx)}, v = {VARIANCES[0]} and {VARIANCES[-1]}: normalized entropy with "
+                      "i.i.d. tokens against the random walk's; the query token's own expected weight E[p_T] beside it",
                 numbers=dict(entropy_iid_walk=cells, weight_on_query_token=query),
                 decision=srules.flat(cells, floor=FLOOR, margin=MARGIN, reference="the random walk"))
 

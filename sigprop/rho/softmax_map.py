@@ -75,7 +75,8 @@ def cell_verdicts(result: dict) -> list[dict]:
     ``small-variance-localizes`` per ``(m != 0, d, T)`` and ``zero-mean-does-not-localize`` per
     ``(m = 0, v, d, T)`` by the rules of the module doc; ``peaks-inside`` (the piecewise-linear
     profile's peak lies inside the sequence, not on the query token) per ``(m != 0, v, d, T)``:
-    *holds* where the peak is not the last token, *fails* where it is.  Returns rows ``dict(conclusion, kind, m, v, d, T, outcome)``
+    *holds* where the peak is not the last token, *fails* where it is.  Returns rows
+    ``dict(conclusion, kind, m, v, d, T, outcome)``
     (``v`` is None for the first conclusion, a comparison of the smallest and largest ``v``).
     """
     rows = result["rows"]
