@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from sigprop.rho import softmax_profile as S
+from sigprop.rho.compare import z_scores
 from sigprop.rho.logits import LogitModel
 
 
@@ -57,7 +58,7 @@ def measure(mc_samples: int = 1 << 16, seed: int = 0) -> dict:
             if sa.se.max() <= target or n >= mc_samples:
                 break
             k += 1
-        z = float(np.max(np.abs(mc.value - sa.value) / np.sqrt(mc.se ** 2 + sa.se ** 2)))
+        z = float(np.max(z_scores(sa.value, mc.value, np.sqrt(mc.se ** 2 + sa.se ** 2))))   # 0/0 = 0 (masked)
         rows.append(dict(model=name, mc_samples=mc_samples, mc_seconds=t_mc, target_se=target,
                          sa_samples=n, sa_seconds=t_sa, sa_max_se=float(sa.se.max()),
                          speedup=t_mc / t_sa, max_z=z))
