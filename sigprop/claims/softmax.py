@@ -149,9 +149,16 @@ def _map_decision(counts: dict, what: str) -> rules.Decision:
     return rules.Decision(rules.combine(sts), reason, rule)
 
 
-def _map_cells(rows):
-    return [{k: r[k] for k in ("m", "v", "d", "T")} | {kind: r[f"{kind}.entropy_normalized"]
-                                                       for kind in softmax_map.KINDS} for r in rows]
+def _map_row(ctx, *, zero_mean: bool, conclusion: str, check: str) -> dict:
+    """A row judged on the softmax map's cells with ``m = 0`` (``zero_mean``) or ``m != 0``."""
+    res = _softmax_map(ctx)
+    rows = [r for r in res["rows"] if (r["m"] == 0) == zero_mean]
+    numbers: dict = dict(cells=[{k: r[k] for k in ("m", "v", "d", "T")} | {
+        kind: r[f"{kind}.entropy_normalized"] for kind in softmax_map.KINDS} for r in rows])
+    if not zero_mean:
+        numbers["peak_s"] = {kind: sorted({r[f"{kind}.peak_s"] for r in rows}) for kind in softmax_map.KINDS}
+    numbers["samples"] = res["config"]["samples"]
+    return dict(check=check, numbers=numbers, decision=_map_decision(softmax_map.verdicts(res), conclusion))
 
 
 @register("small-variance-localizes-softmax", source="[BHK24] for softmax (docs/softmax.md §5)",
@@ -160,14 +167,9 @@ def _map_cells(rows):
                 "localizes the expected attention weights E[p_i], the sensitivities E[p_i(1-p_i)] and the "
                 "gradient shares.")
 def small_variance_localizes_softmax(ctx):
-    res = _softmax_map(ctx)
-    rows = [r for r in res["rows"] if r["m"] != 0]
-    return dict(check="semi-analytic softmax quantities (randomized quasi-Monte Carlo), m = 0.5 and 1, "
-                      f"d = 64, T = 128: normalized entropy at v = {VARIANCES[0]} against v = {VARIANCES[-1]}",
-                numbers=dict(cells=_map_cells(rows),
-                             peak_s={kind: sorted({r[f"{kind}.peak_s"] for r in rows}) for kind in softmax_map.KINDS},
-                             samples=res["config"]["samples"]),
-                decision=_map_decision(softmax_map.verdicts(res), "small-variance-localizes"))
+    return _map_row(ctx, zero_mean=False, conclusion="small-variance-localizes",
+                    check="semi-analytic softmax quantities (randomized quasi-Monte Carlo), m = 0.5 and 1, d = 64, "
+                          f"T = 128: normalized entropy at v = {VARIANCES[0]} against v = {VARIANCES[-1]}")
 
 
 @register("zero-mean-no-localization-softmax", source="[BHK24] for softmax (docs/softmax.md §5)",
@@ -175,12 +177,9 @@ def small_variance_localizes_softmax(ctx):
           claim="For softmax attention: with zero eigenvalue mean the expected attention weights, "
                 "sensitivities and gradient shares do not localize.")
 def zero_mean_softmax(ctx):
-    res = _softmax_map(ctx)
-    rows = [r for r in res["rows"] if r["m"] == 0]
-    return dict(check=f"semi-analytic softmax quantities, m = 0, v = {VARIANCES[0]} and {VARIANCES[-1]}, "
-                      "d = 64, T = 128: normalized entropy",
-                numbers=dict(cells=_map_cells(rows), samples=res["config"]["samples"]),
-                decision=_map_decision(softmax_map.verdicts(res), "zero-mean-does-not-localize"))
+    return _map_row(ctx, zero_mean=True, conclusion="zero-mean-does-not-localize",
+                    check=f"semi-analytic softmax quantities, m = 0, v = {VARIANCES[0]} and {VARIANCES[-1]}, d = 64, "
+                          "T = 128: normalized entropy")
 
 
 @register("localization-beyond-walk-softmax", source="[BHK24] for softmax, beyond the paper (docs/softmax.md §8)",

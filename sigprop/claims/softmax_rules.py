@@ -8,7 +8,17 @@ inconclusive).  Entropies are normalized entropies of expected softmax profiles
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sigprop.claims.rules import Decision, _g, combine
+
+
+def _cells(cells: dict, classify: Callable, words: Callable) -> tuple[str, str]:
+    """The verdict over ``cells`` (name -> numbers) classified by ``classify(*numbers)``, and the
+    reason joining ``words(name, numbers, status)``."""
+    sts = [classify(*numbers) for numbers in cells.values()]
+    parts = [words(name, numbers, st) for (name, numbers), st in zip(cells.items(), sts, strict=True)]
+    return combine(sts), "; ".join(parts)
 
 
 def localizes(cells: dict, *, margin: float, floor: float) -> Decision:
@@ -20,22 +30,19 @@ def localizes(cells: dict, *, margin: float, floor: float) -> Decision:
     variance), *outside* when ``H_large - H_small < -margin`` or ``H_small >= floor + margin``,
     else it *straddles*.
     """
-    sts, parts = [], []
-    for name, (small, large) in cells.items():
-        gain = large - small
-        if gain > margin and small < floor:
-            st = "inside"
-        elif gain < -margin or small >= floor + margin:
-            st = "outside"
-        else:
-            st = "straddles"
-        sts.append(st)
-        parts.append(f"{name}: {_g(small)} -> {_g(large)} ({st})")
+    def classify(small, large):
+        if large - small > margin and small < floor:
+            return "inside"
+        if large - small < -margin or small >= floor + margin:
+            return "outside"
+        return "straddles"
+
+    verdict, reason = _cells(cells, classify, lambda name, n, st: f"{name}: {_g(n[0])} -> {_g(n[1])} ({st})")
     rule = (f"per cell, normalized entropy H at the smallest and the largest variance: H rises by more than "
             f"{margin} and H < {floor} at the smallest variance -> holds; H falls by more than {margin} or "
             f"H >= {_g(floor + margin)} at the smallest variance -> fails; otherwise undecided; every cell "
             "holds -> supported, every cell fails -> refuted, both -> partly, else inconclusive")
-    return Decision(combine(sts), "H at small -> large variance: " + "; ".join(parts), rule)
+    return Decision(verdict, "H at small -> large variance: " + reason, rule)
 
 
 def flat(cells: dict, *, floor: float, margin: float, reference: str) -> Decision:
@@ -44,21 +51,18 @@ def flat(cells: dict, *, floor: float, margin: float, reference: str) -> Decisio
     *inside* when ``H >= floor`` and ``H >= H_reference - margin``; *outside* when
     ``H < floor - margin`` or ``H < H_reference - margin``; else *straddles*.
     """
-    sts, parts = [], []
-    for name, (h, ref) in cells.items():
+    def classify(h, ref):
         if h < floor - margin or h < ref - margin:
-            st = "outside"
-        elif h >= floor:
-            st = "inside"
-        else:
-            st = "straddles"
-        sts.append(st)
-        parts.append(f"{name}: {_g(h)} ({reference} {_g(ref)}; {st})")
+            return "outside"
+        return "inside" if h >= floor else "straddles"
+
+    verdict, reason = _cells(cells, classify,
+                             lambda name, n, st: f"{name}: {_g(n[0])} ({reference} {_g(n[1])}; {st})")
     rule = (f"per cell, 'no localization' means normalized entropy H >= {floor} and no more than {margin} below "
             f"{reference}'s: holds; H < {_g(floor - margin)} or more than {margin} below {reference}'s -> fails; "
             "otherwise undecided; every cell holds -> supported, every cell fails -> refuted, both -> partly, "
             "else inconclusive")
-    return Decision(combine(sts), "normalized entropy " + "; ".join(parts), rule)
+    return Decision(verdict, "normalized entropy " + reason, rule)
 
 
 def accurate(parts: dict, *, tolerance: float) -> Decision:
@@ -68,15 +72,13 @@ def accurate(parts: dict, *, tolerance: float) -> Decision:
     the profile's largest value; *inside* when ``high < tolerance``, *outside* when
     ``low > tolerance``, else *straddles*.
     """
-    sts, words = [], []
-    for name, (est, low, high) in parts.items():
-        st = "inside" if high < tolerance else "outside" if low > tolerance else "straddles"
-        sts.append(st)
-        words.append(f"{name}: {_g(est)} [{_g(low)}, {_g(high)}] ({st})")
+    verdict, reason = _cells(
+        parts, lambda est, low, high: "inside" if high < tolerance else "outside" if low > tolerance else "straddles",
+        lambda name, n, st: f"{name}: {_g(n[0])} [{_g(n[1])}, {_g(n[2])}] ({st})")
     rule = (f"largest |approximation - reference| over positions over the profile's largest value, with a "
             f"Bonferroni interval from both standard errors: interval below {tolerance} -> accurate; above -> "
             "not accurate; every part accurate -> supported, none -> refuted, some -> partly, else inconclusive")
-    return Decision(combine(sts), "relative error " + "; ".join(words), rule)
+    return Decision(verdict, "relative error " + reason, rule)
 
 
 def inherited(decision: Decision, why: str) -> Decision:
