@@ -504,3 +504,5 @@ __all__ = ["CLAIMS", "CLAIM_MODULES", "Claim", "Context", "NotRun", "VERDICTS", 
 
 #: Claim modules registered beside this one (each a ``sigprop/claims/<topic>.py``), imported by :func:`run`.
 CLAIM_MODULES = ("sigprop.claims.softmax",)
+
+load_claim_modules()     # at import, so that every reader of CLAIMS sees the rows of the claim modules
