@@ -10,18 +10,9 @@ window.MathJax = {
     tags: "none"
   },
   options: {
-    ignoreHtmlClass: ".*|",
-    processHtmlClass: "arithmatex|jp-MarkdownOutput"   // only math markup and notebook Markdown
+    // the whole page, but for code (MathJax skips pre and code anyway) and notebook code cells with
+    // their outputs; the table of contents shows headings' math typeset as well
+    ignoreHtmlClass: "tex2jax_ignore|jp-CodeCell",
+    processHtmlClass: "arithmatex|tex2jax_process"
   }
 };
-
-if (typeof document$ !== "undefined") {
-  document$.subscribe(() => {
-    if (window.MathJax && MathJax.startup && MathJax.typesetPromise) {
-      MathJax.startup.output.clearCache();
-      MathJax.typesetClear();
-      MathJax.texReset();
-      MathJax.typesetPromise();
-    }
-  });
-}

@@ -37,7 +37,7 @@ $\\tilde z_i$ and $\\rho_i$."""),
         ("code", """m, v, d, T = 0.5, 0.1, 64, 64
 prof = sp.theory_spectrum(m, v, d, T)
 print(prof.rho.shape, prof.rho[:4].round(4))
-sp.localization_metrics(prof.rho)"""),
+{k: round(float(val), 3) for k, val in sp.localization_metrics(prof.rho).items()}"""),
         ("md", """## The same model, simulated
 
 `make_weights` draws a symmetric $W$ with exactly that eigenvalue mean and variance; `simulate` samples
