@@ -149,7 +149,8 @@ plt.tight_layout(); plt.show()"""),
         ("code", """for lam, run in runs.items():
     _, mean = series(run, "eig_mean")
     _, spread = series(run, "spread")
-    print(f"lambda = {lam}: eigenvalue mean {mean[0]:+.4f} -> {mean[-1]:+.4f}, spread {spread[0]:.3f} -> {spread[-1]:.4f}")"""),
+    print(f"lambda = {lam}: eigenvalue mean {mean[0]:+.4f} -> {mean[-1]:+.4f}, "
+          f"spread {spread[0]:.3f} -> {spread[-1]:.4f}")"""),
         ("md", """The penalty shrinks the spread. The eigenvalue mean is not penalized: with `locater_mean="task"` (the
 default) it moves only with the task gradients (over 300 steps and 10 seeds the ledger finds the same
 learned mean with and without the penalty; in one short run the trajectories differ). Whether
@@ -218,6 +219,8 @@ def main() -> None:
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nb.cells = [nbf.v4.new_markdown_cell(src) if kind == "md" else nbf.v4.new_code_cell(src)
                     for kind, src in cells]
+        for i, cell in enumerate(nb.cells):
+            cell.id = f"cell-{i}"                  # stable ids: regenerating changes nothing
         nbf.write(nb, HERE / f"{name}.ipynb")
 
 
