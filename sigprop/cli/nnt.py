@@ -96,6 +96,18 @@ def _with_summary(result: dict, value: str, by=("config", "gamma", "length", "la
     view=SUMMARY,
 )
 def stable_rank(args: argparse.Namespace) -> dict:
+    """Run ``sigprop nnt stable-rank``: stable rank through [NNT24]'s attention-only stacks.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     from sigprop.gap import stable_rank as SR
 
     res = SR.stable_ranks(
@@ -126,6 +138,18 @@ def _gradient_arguments(p: argparse.ArgumentParser) -> None:
     view=SUMMARY,
 )
 def gradients(args: argparse.Namespace) -> dict:
+    """Run ``sigprop nnt gradients``: gradient norms of every layer of [NNT24]'s stacks.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     import math
 
     from sigprop.gap import stable_rank as SR
@@ -183,6 +207,18 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     view=View(records="summary", show=(), fields=("config", "target", "lr", "n", "mean", "low", "high")),
 )
 def train(args: argparse.Namespace) -> dict:
+    """Run ``sigprop nnt train``: trainability of [NNT24]'s stacks, with and without the fix.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     from sigprop.gap import trainability as TR
 
     res = TR.train(
@@ -230,6 +266,18 @@ def _encoder_arguments(p: argparse.ArgumentParser) -> None:
     ),
 )
 def encoder(args: argparse.Namespace) -> dict:
+    """Run ``sigprop nnt encoder``: outlier, bulk and stable rank of the MiniLM encoder.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     import os
 
     from sigprop._version import __version__

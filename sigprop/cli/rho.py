@@ -44,6 +44,15 @@ SOFTMAX_SUMMARY = ("summary: largest |semi-analytic - MC| = {max_abs_error:.4g} 
 
 
 def model_arguments(p: argparse.ArgumentParser, methods: tuple[str, ...] = METHODS) -> None:
+    """Add the options of the model: ``--mean/--var/--dim`` or ``--weights``, ``--length``, ``--method``, ...
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The command's parser.
+    methods : tuple of str
+        The ``--method`` choices.
+    """
     g = p.add_argument_group("model (docs/theory.md §1-3)")
     g.add_argument("--mean", type=a.number(float), help="eigenvalue mean m of a symmetric W")
     g.add_argument("--var", type=a.number(float), help="eigenvalue variance v >= 0")
@@ -69,6 +78,13 @@ def model_arguments(p: argparse.ArgumentParser, methods: tuple[str, ...] = METHO
 
 
 def data_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of the data model (``--data``, ``--query``, ``--causal``, ``--token-mean``).
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The command's parser.
+    """
     g = p.add_argument_group("data model (docs/data-models.md)")
     g.add_argument("--data", default="random-walk", metavar="MODEL",
                    help="token covariance K: random-walk (default), iid, ar1:LENGTH, fbm:H, or FILE.npy "
@@ -108,6 +124,15 @@ def data_options(args: argparse.Namespace, cfg: dict) -> dict | None:
 
 
 def attention_arguments(p: argparse.ArgumentParser, seed: bool = False) -> None:
+    """Add the options of softmax attention (``--attention``, ``--quantity``, ``--points``).
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The command's parser.
+    seed : bool
+        Also add ``--seed`` for the semi-analytic method.
+    """
     g = p.add_argument_group("softmax attention (docs/softmax.md)")
     g.add_argument("--attention", choices=ATTENTIONS, default="pwl",
                    help="pwl: rho of the piecewise-linear softmax (default); softmax: a softmax "
@@ -126,6 +151,13 @@ def _predict_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def simulation_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of the Monte Carlo simulation (``--samples``, ``--seed``, ...).
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The command's parser.
+    """
     g = p.add_argument_group("simulation")
     g.add_argument("--samples", type=a.number(int), default=100_000,
                    help="number of simulated sequences (>= 3, default 100000)")
@@ -230,6 +262,18 @@ def _profile(prof, method: str) -> dict:
          arguments=_predict_arguments, flags=MODEL_FLAGS, formats=("table", "json", "csv"),
          plot="profile_figure", view=View(columns=PROFILE, show=("localization",)))
 def predict(args: argparse.Namespace) -> dict:
+    """Run ``sigprop predict``: the closed-form signal propagation profile ``rho_i``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     cfg, W, sigma = model(args)
     if args.attention == "softmax":
         return _softmax_predict(args, cfg, W, sigma)
@@ -249,6 +293,18 @@ def predict(args: argparse.Namespace) -> dict:
          view=View(columns=VALIDATION, show=("localization", "localization_mc", "methods"),
                    lines=(SUMMARY, SOFTMAX_SUMMARY)))
 def validate(args: argparse.Namespace) -> dict:
+    """Run ``sigprop validate``: the closed form beside Monte Carlo, with intervals.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     import numpy as np
 
     from sigprop._version import __version__
@@ -388,6 +444,18 @@ def _gaussian_error_arguments(p: argparse.ArgumentParser) -> None:
                                            "CI half=ci_halfwidth", "exact in CI=exact_coverage",
                                            "exact err=exact_error_bound"), show=()))
 def gaussian_error(args: argparse.Namespace) -> dict:
+    """Run ``sigprop gaussian-error``: the error of the Gaussian approximation against ``d`` and ``v``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     from sigprop.rho import gaussian_error as study
 
     if args.quick:
