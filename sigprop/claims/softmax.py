@@ -256,3 +256,6 @@ def real_heads_softmax(ctx):
                 numbers=dict(correlation_with_eig_var=dict(attention_entropy=c),
                              correlation_with_frobenius=dict(attention_entropy=k)),
                 decision=rules.negative_correlations(dict(attention_entropy=c), dict(attention_entropy=k), level))
+
+
+__all__ = ["DATA_MODELS", "FLOOR", "MARGIN", "VARIANCES"]
