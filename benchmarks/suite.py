@@ -22,8 +22,8 @@ ratio is like for like.
 * ``exact_ms_per_position``: the exact method at ``d = 256, T = 128``;
   ``exact_speedup_vs_round1``: the first round's exact method (frozen in
   :mod:`sigprop_benchmarks.round1_exact`) over today's, same weights, same run;
-  ``exact_over_davies``: over Davies' algorithm (``chi2comb``), ``None`` with a note when
-  ``chi2comb`` does not install;
+  ``exact_over_davies``: over Davies' algorithm (:mod:`sigprop_benchmarks.davies`, same
+  accuracy asked, ``1e-7`` per value), ``None`` with a note when it is not installed;
 * ``saddlepoint_ms_per_position`` and ``saddlepoint_max_error`` (against the exact method)
   at the same ``d, T``;
 * ``startup_help_s``, ``startup_predict_s`` (``predict`` at ``d = 64, T = 128``) and the
@@ -58,7 +58,7 @@ from sigprop.model.train import Task, TrainConfig, loss_and_grads
 from sigprop.rho import exact, saddlepoint, walk
 from sigprop.rho.logits import LogitModel
 
-from . import round1_exact, torch_peers
+from . import davies, round1_exact, torch_peers
 
 
 def _median_time(fn, repeats):
@@ -124,21 +124,6 @@ def _startup(repeats: int) -> dict:
     out = {k: statistics.median(v) for k, v in times.items()}
     out["startup_help_over_pass"] = out["startup_help_s"] / out["python_pass_s"]
     out["startup_predict_over_numpy"] = out["startup_predict_s"] / out["python_numpy_s"]
-    return out
-
-
-def _davies_band(weights: np.ndarray):
-    """``P(0 < Q < 1)`` per row by Davies' algorithm (chi2comb), or None if it is not installed."""
-    try:
-        from chi2comb import ChiSquared, chi2comb_cdf
-    except ImportError:
-        return None
-    out = np.empty(weights.shape[0])
-    for i, lam in enumerate(weights):                 # chi2comb takes one form at a time
-        terms = [ChiSquared(float(c), 0.0, 1) for c in lam if c != 0]
-        F1 = chi2comb_cdf(1.0, terms, 0.0, atol=1e-7)[0]
-        F0 = chi2comb_cdf(0.0, terms, 0.0, atol=1e-7)[0]
-        out[i] = F1 - F0
     return out
 
 
@@ -248,15 +233,15 @@ def run(quick: bool = False) -> dict:
     out["exact_speedup_vs_round1"] = t_round1 / t_exact
     reference, _ = exact.band(lam)
     t0 = time.perf_counter()
-    davies = _davies_band(lam)
+    davies_rho = davies.band(lam)
     t_davies = time.perf_counter() - t0
-    if davies is None:
+    if davies_rho is None:
         out["exact_over_davies"] = None
-        out["notes"].append("chi2comb (Davies' algorithm) is not installed: exact_over_davies missing "
-                            "(pip install chi2comb fails here: its source archive lacks chi2comb.h)")
+        out["notes"].append("Davies' algorithm is not installed (pip install fastlmmclib, in sigprop[bench]): "
+                            "exact_over_davies missing")
     else:
         out["exact_over_davies"] = t_exact / t_davies
-        out["davies_max_difference"] = float(np.abs(davies - reference).max())
+        out["davies_max_difference"] = float(np.abs(davies_rho - reference).max())
     t_sp = _median_time(lambda: saddlepoint.band(lam), ex_repeats)
     out["saddlepoint_ms_per_position"] = 1e3 * t_sp / Te
     out["saddlepoint_max_error"] = float(np.abs(saddlepoint.band(lam) - reference).max())

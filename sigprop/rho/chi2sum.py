@@ -10,8 +10,8 @@ for each row (one weight vector and one point ``x``), computed as follows:
    sees weights of order one, whatever the size of ``W``.
 2. **Far tails** (Chernoff).  ``P(Q >= x) <= exp(K(t) - t x)`` for ``0 <= t < 1/(2 max lambda)``
    with ``K(t) = -(1/2) sum log(1 - 2 t lambda_k)`` (and the mirror image below the mean).  When
-   the bound at the (bisected) optimal ``t`` is below the tolerance, ``F`` is 0 or 1 and the
-   bound is the error: a tiny ``W`` puts ``x = 1`` there.
+   the bound at the optimal ``t`` (Newton steps within a bisection bracket) is below the
+   tolerance, ``F`` is 0 or 1 and the bound is the error: a tiny ``W`` puts ``x = 1`` there.
 3. **Negligible weights.**  Dropping weights with ``sum |lambda_j| = delta`` moves ``F`` by at most
    ``f_max delta`` (``f_max`` a bound on the density of the kept part) and by at most
    ``sqrt(2 delta / (pi |lambda_1|))`` (the largest weight alone has that modulus of
@@ -25,13 +25,13 @@ for each row (one weight vector and one point ``x``), computed as follows:
    ``t_- < Re t < t_+`` (``t_+- = 1/(2 lambda_max/min)``), the inversion formula on the line
    ``Re t = c`` gives ``P(Q > x) = (1/pi) int_0^inf Re f(y) dy`` for ``0 < c < t_+`` and
    ``P(Q <= x) = -(1/pi) int_0^inf Re f(y) dy`` for ``t_- < c < 0``, with
-   ``f(y) = M(c + iy) exp(-(c + iy) x) / (c + iy)``.  ``c`` minimizes
-   ``log M(t) - t x - log|t|`` (bisection) on the side of ``0`` where the saddle point of
-   ``log M(t) - t x`` lies, so ``f`` neither oscillates nor peaks there: it falls off like a
-   Gaussian of width ``(K''(c) + 1/c^2)^{-1/2}``, and the trapezoidal rule converges
-   geometrically (error ``~ exp(-2 pi a / h)`` for step ``h`` and strip half-width ``a``, the
-   distance from ``c`` to ``0`` or ``t_+-``).  The step starts at
-   ``min(width/2, a/2)``.
+   ``f(y) = M(c + iy) exp(-(c + iy) x) / (c + iy)``.  ``c`` minimizes ``log M(t) - t x - log|t|``
+   (same root finder) on the side of ``0`` where the saddle point of ``log M(t) - t x`` lies,
+   so ``f`` neither oscillates nor peaks there: it falls off like a Gaussian of width
+   ``(K''(c) + 1/c^2)^{-1/2}``, and the trapezoidal rule converges geometrically (error
+   ``~ exp(-2 pi a / h)`` for step ``h`` and strip half-width ``a``, the distance from ``c``
+   to ``0`` or ``t_+-``).  The step starts at ``min(width, a/2)``; the products
+   ``prod (1 + (g y)^2)`` are taken in blocks of 8 before one logarithm.
 
    * *Truncation* at ``Y``: ``|f(y)| <= M(c) e^{-cx} prod_{j <= m} (g_j y)^{-1/2} / y`` with
      ``g = 2 |lambda| / (1 - 2 c lambda)`` (the ``m`` largest), so
@@ -104,6 +104,7 @@ WORK = 2e8                     # default budget of integrand terms (node x weigh
 _OCTAVES_FROM = 0.25           # octaves start here (weights are scaled to max |lambda| in [1, 2))
 _REFINE = 3                    # times the panels may be doubled
 PHASE_PER_PANEL = 2 * np.pi    # largest phase change of theta over one panel (one period)
+_BLOCK = 8                     # factors (1 + (g y)^2) multiplied before one log
 _BROMWICH_NODES = 4096         # rows needing more nodes on the saddle-point line go to Imhof
 
 
@@ -188,23 +189,36 @@ def _normalized(lam, x, tol, work):
     return F, err
 
 
-def chernoff(lam, x, iterations: int = 50):
+def chernoff(lam, x, iterations: int = 16):
     """``(bound, side)``: ``P(Q >= x) <= bound`` with ``side = 1`` (``F`` is then near 1) above
     the mean ``sum lambda``, ``P(Q <= x) <= bound`` with ``side = 0`` below it; ``bound = 1`` at
-    the mean.  ``t`` is found by bisection on ``K'(t) = x``; any ``t`` gives a valid bound."""
+    the mean.  ``t`` solves ``K'(t) = x`` (:func:`_root`); any ``t`` gives a valid bound."""
     mean = lam.sum(axis=1)
     sign = np.where(x > mean, 1.0, -1.0)
     sl, sx = sign[:, None] * lam, sign * x                  # bound P(sl . Z^2 >= sx)
     top = sl.max(axis=1)
     hi = np.where(top > 0, 0.5 / np.where(top > 0, top, 1.0) * (1 - 2.0 ** -40), 2.0 ** 40)
-    lo = np.zeros_like(hi)
-    for _ in range(iterations):
-        t = 0.5 * (lo + hi)
-        slope = np.sum(sl / (1 - 2 * t[:, None] * sl), axis=1) - sx
-        lo, hi = np.where(slope < 0, t, lo), np.where(slope < 0, hi, t)
-    h = -0.5 * np.sum(np.log1p(-2 * lo[:, None] * sl), axis=1) - lo * sx
+
+    def slope(t):
+        r = sl / (1 - 2 * t[:, None] * sl)
+        return r.sum(axis=1) - sx, 2 * (r * r).sum(axis=1)
+    t = _root(slope, np.zeros_like(hi), hi, iterations)
+    h = -0.5 * np.sum(np.log1p(-2 * t[:, None] * sl), axis=1) - t * sx
     bound = np.where(x == mean, 1.0, np.exp(np.minimum(h, 0.0)))
     return bound, (sign > 0).astype(float)
+
+
+def _root(fun, lo, hi, iterations):
+    """The root in ``(lo, hi)`` of the increasing ``g`` with ``(g, g') = fun(t)``, by Newton steps
+    kept inside the bracket (bisection otherwise), row by row; strictly inside ``(lo, hi)``."""
+    t = 0.5 * (lo + hi)
+    for _ in range(iterations):
+        g, dg = fun(t)
+        lo, hi = np.where(g < 0, t, lo), np.where(g < 0, hi, t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = t - g / dg
+        t = np.where((step > lo) & (step < hi), step, 0.5 * (lo + hi))
+    return t
 
 
 def _density_constant(m):
@@ -396,7 +410,7 @@ def _panel_integral(lam, x, knots, cum, P):
     return kron, est
 
 
-def _saddle(lam, x, iterations: int = 60):
+def _saddle(lam, x, iterations: int = 16):
     """``(c, side)``: the minimum ``c`` of ``K(t) - t x - log|t|`` on the side of ``0`` where the
     saddle point of ``K(t) - t x`` lies (``side = 1``: ``0 < c < t_+``, ``-1``: ``t_- < c < 0``)."""
     mean = lam.sum(axis=1)
@@ -406,12 +420,11 @@ def _saddle(lam, x, iterations: int = 60):
     side = np.where((side < 0) & (bottom >= 0), 1.0, side)
     sl = side[:, None] * lam                                   # side -1: t -> -t, lam -> -lam
     edge = 0.5 / sl.max(axis=1)                                # > 0: the singularity of M
-    lo, hi = np.zeros_like(edge), edge.copy()
-    for _ in range(iterations):                                # K'(t) - x - 1/t increases
-        t = 0.5 * (lo + hi)
-        g = np.sum(sl / (1 - 2 * t[:, None] * sl), axis=1) - side * x - 1 / t
-        lo, hi = np.where(g < 0, t, lo), np.where(g < 0, hi, t)
-    return side * 0.5 * (lo + hi), side, edge
+
+    def slope(t):                                              # K'(t) - x - 1/t and its derivative
+        r = sl / (1 - 2 * t[:, None] * sl)
+        return r.sum(axis=1) - side * x - 1 / t, 2 * (r * r).sum(axis=1) + 1 / (t * t)
+    return side * _root(slope, np.zeros_like(edge), edge, iterations), side, edge
 
 
 def _bromwich_plan(lam, x, tol):
@@ -421,23 +434,19 @@ def _bromwich_plan(lam, x, tol):
     log_scale = -0.5 * np.sum(np.log(beta), axis=1) - c * x    # log (M(c) exp(-c x))
     var = np.sum(2 * (lam / beta) ** 2, axis=1) + 1 / c ** 2   # (K(t) - t x - log t)'' at c
     a = np.minimum(np.abs(c), edge - np.abs(c))                # half-width of the analytic strip
-    h = np.minimum(0.5 / np.sqrt(var), a / 2)
-    Y = _bromwich_tail(lam, beta, log_scale, target=tol / 16)
-    return c, side, h, Y, log_scale
+    h = np.minimum(1 / np.sqrt(var), a / 2)
+    return c, side, h, _bromwich_cut(lam, beta, log_scale, tol / 16)
 
 
-def _bromwich_tail(lam, beta, log_scale, Y=None, target=None):
-    """The tail bound ``(1/pi) int_Y^inf |f(y)| dy`` at ``Y`` (module docstring, step 5), or,
-    given ``target`` instead, the smallest ``Y`` where it is at most ``target``."""
+def _bromwich_cut(lam, beta, log_scale, target):
+    """The smallest ``Y`` where the tail bound ``(1/pi) int_Y^inf |f(y)| dy``, minimized over
+    ``m`` (module docstring, step 5), is ``target``; beyond ``Y`` it is smaller."""
     gam = -np.sort(-2 * np.abs(lam) / beta, axis=1)
     m = np.arange(1, gam.shape[1] + 1)
     with np.errstate(divide="ignore"):
         log_c = np.log(2 / (np.pi * m)) + log_scale[:, None] - 0.5 * np.cumsum(np.log(gam), axis=1)
-        if target is None:                      # log of C_m Y^{-m/2}
-            log_b = log_c - 0.5 * m * np.log(Y)[:, None]
-        else:                                   # log of the Y where C_m Y^{-m/2} = target
-            log_b = (2 / m) * (log_c - np.log(target))
-    return np.exp(np.min(np.where(gam > 0, log_b, np.inf), axis=1))
+        log_Y = (2 / m) * (log_c - np.log(target))               # C_m Y^{-m/2} = target
+    return np.exp(np.min(np.where(gam > 0, log_Y, np.inf), axis=1))
 
 
 def _trapezoid(lam, x, c, h, N):
@@ -449,16 +458,21 @@ def _trapezoid(lam, x, c, h, N):
     """
     m, n = lam.shape
     beta = 1 - 2 * c[:, None] * lam
-    g = 2 * lam / beta
     base = -0.5 * np.log(beta).sum(axis=1) - c * x
+    g = np.zeros((m, -(-n // _BLOCK) * _BLOCK))                       # padded: weight 0 is factor 1
+    g[:, :n] = 2 * lam / beta
     even, odd, mod = np.zeros(m), np.zeros(m), np.zeros(m)
-    chunk = max(1, _MAX_FLOATS // max(1, m * n))
+    chunk = max(1, _MAX_FLOATS // max(1, m * g.shape[1]))
     for lo in range(0, N + 1, chunk):
         k = np.arange(lo, min(lo + chunk, N + 1))
         y = h[:, None] * k                                                  # (m, c)
         gy = g[:, None, :] * y[..., None]                                   # (m, c, n)
-        modulus = base[:, None] - 0.25 * np.log1p(gy * gy).sum(axis=2)
         phase = 0.5 * np.arctan(gy).sum(axis=2) - x[:, None] * y
+        gy *= gy
+        gy += 1
+        with np.errstate(over="ignore"):      # a product over 1e308 is a modulus of 0, as it should
+            blocks = gy.reshape(m, k.size, -1, _BLOCK).prod(axis=3)        # one log per block
+        modulus = base[:, None] - 0.25 * np.log(blocks).sum(axis=2)
         f = (np.exp(modulus + 1j * phase) / (c[:, None] + 1j * y)).real * np.where(k == 0, 0.5, 1.0)
         even += f[:, k % 2 == 0].sum(axis=1)
         odd += f[:, k % 2 == 1].sum(axis=1)
@@ -470,13 +484,12 @@ def _bromwich(lam, x, tol):
     """Step 6 on the rows where it needs at most ``_BROMWICH_NODES`` nodes: ``(F, error, done)``."""
     rows = x.size
     F, err, done = np.empty(rows), np.zeros(rows), np.zeros(rows, bool)
-    c, side, h, Y, log_scale = _bromwich_plan(lam, x, tol)
+    c, side, h, Y = _bromwich_plan(lam, x, tol)
     nodes = 2 * Y / h
     ok = np.flatnonzero(np.isfinite(nodes) & (nodes <= _BROMWICH_NODES))
     if ok.size == 0:
         return F, err, done
-    lam, x, c, side, h, Y, log_scale = lam[ok], x[ok], c[ok], side[ok], h[ok], Y[ok], log_scale[ok]
-    beta = 1 - 2 * c[:, None] * lam
+    lam, x, c, side, h, Y = lam[ok], x[ok], c[ok], side[ok], h[ok], Y[ok]
     todo = np.arange(ok.size)
     S, est = np.empty(ok.size), np.empty(ok.size)
     for _ in range(_REFINE + 1):
@@ -490,8 +503,7 @@ def _bromwich(lam, x, tol):
         if todo.size == 0:
             break
         h[todo] /= 2
-    tail = _bromwich_tail(lam, beta, log_scale, Y)
     F[ok] = np.where(side > 0, 1.0, 0.0) - S / np.pi
-    err[ok] = est + 3 * tail + 4 * _EPS
+    err[ok] = est + 3 * (tol / 16) + 4 * _EPS             # + the tails beyond Y (_bromwich_cut)
     done[ok] = True
     return F, err, done
