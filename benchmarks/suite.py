@@ -278,7 +278,7 @@ def _data_models(out: dict, W, d: int, T: int, samples: int, repeats: int, quick
     out["config"]["data_mc"] = dict(d=d, T=T, data="ar1:16", samples=n)
 
     def mc():
-        simulate(model, samples=n, seed=1)
+        simulate(model, samples=n, seed=1, threads=1)
 
     def rng():
         for _ in walk.standard_steps(n, T, d, seed=1, batch_size=walk.BATCH_ELEMENTS // (T * d + T)):
