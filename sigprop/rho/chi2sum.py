@@ -480,6 +480,13 @@ def _trapezoid(lam, x, c, h, N):
     return even, odd, mod
 
 
+def _node_counts(need):
+    """Node counts at least ``need``, from the few values ``16 * 2^(k/2)`` rounded up to 16, so that
+    rows fall into few groups (one vectorized sum each) and at most ~40% of the nodes are spare."""
+    k = np.ceil(2 * np.log2(np.maximum(need, 16) / 16))
+    return 16 * np.ceil(2 ** (k / 2))
+
+
 def _bromwich(lam, x, tol):
     """Step 6 on the rows where it needs at most ``_BROMWICH_NODES`` nodes: ``(F, error, done)``."""
     rows = x.size
@@ -493,7 +500,7 @@ def _bromwich(lam, x, tol):
     todo = np.arange(ok.size)
     S, est = np.empty(ok.size), np.empty(ok.size)
     for _ in range(_REFINE + 1):
-        N = 16 * np.ceil(np.maximum(2 * Y[todo] / h[todo], 16) / 16)
+        N = _node_counts(2 * Y[todo] / h[todo])
         for p in np.unique(N):
             sel = todo[N == p]
             even, odd, mod = _trapezoid(lam[sel], x[sel], c[sel], h[sel] / 2, int(p))
