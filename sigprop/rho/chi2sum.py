@@ -105,7 +105,7 @@ _OCTAVES_FROM = 0.25           # octaves start here (weights are scaled to max |
 _REFINE = 3                    # times the panels may be doubled
 PHASE_PER_PANEL = 2 * np.pi    # largest phase change of theta over one panel (one period)
 _BLOCK = 8                     # factors (1 + (g y)^2) multiplied before one log
-_BROMWICH_NODES = 4096         # rows needing more nodes on the saddle-point line go to Imhof
+_BROMWICH_NODES = 512   # rows needing more nodes on the saddle-point line go to Imhof
 
 
 def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WORK
@@ -461,18 +461,21 @@ def _trapezoid(lam, x, c, h, N):
     base = -0.5 * np.log(beta).sum(axis=1) - c * x
     g = np.zeros((m, -(-n // _BLOCK) * _BLOCK))                       # padded: weight 0 is factor 1
     g[:, :n] = 2 * lam / beta
+    ones = np.ones(g.shape[1])
     even, odd, mod = np.zeros(m), np.zeros(m), np.zeros(m)
     chunk = max(1, _MAX_FLOATS // max(1, m * g.shape[1]))
     for lo in range(0, N + 1, chunk):
         k = np.arange(lo, min(lo + chunk, N + 1))
         y = h[:, None] * k                                                  # (m, c)
         gy = g[:, None, :] * y[..., None]                                   # (m, c, n)
-        phase = 0.5 * np.arctan(gy).sum(axis=2) - x[:, None] * y
+        phase = 0.5 * (np.arctan(gy) @ ones) - x[:, None] * y          # sums as products: fast for small n
         gy *= gy
         gy += 1
+        blocks = gy[..., ::_BLOCK].copy()
         with np.errstate(over="ignore"):      # a product over 1e308 is a modulus of 0, as it should
-            blocks = gy.reshape(m, k.size, -1, _BLOCK).prod(axis=3)        # one log per block
-        modulus = base[:, None] - 0.25 * np.log(blocks).sum(axis=2)
+            for j in range(1, _BLOCK):        # one log per block of factors
+                blocks *= gy[..., j::_BLOCK]
+        modulus = base[:, None] - 0.25 * (np.log(blocks) @ ones[:blocks.shape[-1]])
         f = (np.exp(modulus + 1j * phase) / (c[:, None] + 1j * y)).real * np.where(k == 0, 0.5, 1.0)
         even += f[:, k % 2 == 0].sum(axis=1)
         odd += f[:, k % 2 == 1].sum(axis=1)
