@@ -11,8 +11,8 @@ sample is one pass over the ``T d`` random numbers beyond drawing them.
 """
 from __future__ import annotations
 
+import itertools
 import threading
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -204,21 +204,7 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
                     moments.add(zc)
                     bar.update(steps.shape[0])
             return inside, moments
-        workers = min(threads, streams)
-        if workers == 1:
-            parts = [stream(k) for k in range(streams)]
-        else:
-            pool = ThreadPoolExecutor(max_workers=workers)
-            try:
-                futures = [pool.submit(stream, k) for k in range(streams)]
-                while wait(futures, timeout=0.2, return_when=FIRST_EXCEPTION).not_done:
-                    pass                             # the main thread wakes to take Ctrl-C at once
-                parts = [f.result() for f in futures]   # merged in stream order
-            except BaseException:
-                stop.set()
-                raise
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
+        parts = _run_streams(stream, streams, min(threads, streams), stop)
     inside, moments = parts[0]
     for more, other in parts[1:]:
         inside = inside + more
@@ -230,6 +216,46 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     return Simulation(np.arange(1, T + 1), mean, variance, inside / samples, config,
                       ci_low=low, ci_high=high, mean_se=mean_se, variance_se=variance_se,
                       samples=samples)
+
+
+def _run_streams(stream, streams: int, workers: int, stop: threading.Event) -> list:
+    """``[stream(0), ..., stream(streams - 1)]`` computed by ``workers`` threads taking the next
+    stream in turn.  The main thread waits in steps of 0.05 s, so that Ctrl-C is taken at once;
+    then (or when a stream raises) ``stop`` is set, every started thread is joined (each ends at
+    its next batch) and the exception is raised again."""
+    if workers == 1:
+        return [stream(k) for k in range(streams)]
+    results: list = [None] * streams
+    errors: list[BaseException] = []
+    counter = itertools.count()
+
+    def work() -> None:
+        for k in iter(lambda: next(counter), None):
+            if k >= streams or stop.is_set():
+                return
+            try:
+                results[k] = stream(k)
+            except BaseException as exc:      # noqa: BLE001 - handed to the main thread
+                errors.append(exc)
+                stop.set()
+                return
+    pool = [threading.Thread(target=work, name=f"sigprop-stream-worker-{j}", daemon=True) for j in range(workers)]
+    try:
+        for t in pool:
+            t.start()
+        while any(t.is_alive() for t in pool):
+            for t in pool:
+                t.join(timeout=0.05)
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        for t in pool:
+            if t.ident is not None:           # started, even if Ctrl-C came during its start
+                t.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def _spawn(seed, streams: int) -> list[np.random.SeedSequence]:
