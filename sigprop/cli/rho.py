@@ -28,7 +28,8 @@ MODEL_FLAGS = {"m": "--mean", "v": "--var", "d": "--dim", "T": "--length", "W": 
                "shape": "--shape", "data": "--data", "query": "--query", "causal": "--causal",
                "token_mean": "--token-mean", "quantity": "--quantity"}
 SIMULATION_FLAGS = {"samples": "--samples", "seed": "--seed", "confidence": "--confidence",
-                    "batch_size": "--batch-size", "dtype": "--dtype", "threads": "--threads"}
+                    "batch_size": "--batch-size", "dtype": "--dtype", "threads": "--threads",
+                    "streams": "--streams"}
 
 PROFILE = ("position=positions", "rho", "mean", "variance", "rho_error", "value", "se")
 VALIDATION = ("position=positions", "rho", "rho_mc", "ci_low", "ci_high", "mean", "mean_mc", "mean_se",
@@ -166,9 +167,12 @@ def simulation_arguments(p: argparse.ArgumentParser) -> None:
                    help="level of the Wilson intervals, in (0, 1)")
     g.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="precision of the simulation (float32: faster, other numbers per seed)")
+    g.add_argument("--streams", type=a.number(int),
+                   help="independent random streams (default 8): the numbers depend only on --seed and "
+                        "--streams, the same on every machine (1: the single stream of earlier versions)")
     g.add_argument("--threads", type=a.number(int),
-                   help="worker threads, one random stream each (default 1: the same numbers on every "
-                        "machine); the numbers depend only on --seed and --threads")
+                   help="worker threads running the streams (default: every core); speed only, never "
+                        "the numbers")
     g.add_argument("--batch-size", type=a.number(int),
                    help="sequences per batch (default: ~2^20 numbers per batch)")
     a.progress(g)
@@ -335,8 +339,9 @@ def validate(args: argparse.Namespace) -> dict:
         lm = LogitModel(W, cfg["length"], scale=args.scale, **(opts or {}))
     sim = simulate(lm, cfg["length"], samples=args.samples,
                    seed=mc_seed, batch_size=args.batch_size, confidence=args.confidence,
-                   progress=not args.no_progress, dtype=np.dtype(args.dtype), threads=args.threads)
-    cfg["threads"] = sim.config["threads"]
+                   progress=not args.no_progress, dtype=np.dtype(args.dtype), streams=args.streams,
+                   threads=args.threads)
+    cfg["streams"] = sim.config["streams"]
     comparisons = {m: compare(p, sim) for m, p in profiles.items()}
     first = methods[0]
     out = dict(version=__version__, config=cfg, **_profile(profiles[first], first))
