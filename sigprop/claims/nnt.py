@@ -79,24 +79,21 @@ FIXED = [c for c in P.paper_configs() if "_perp" in c]
                 "output stays of order 1 as the context length T grows: rank collapse in width, after one layer "
                 "and through depth.")
 def rank_collapse_width(ctx):
-    sr = ctx.shared("nnt-stable-rank", lambda: _srank(ctx))
-    parts = [_exponent_part(sr["records"], c, layer, "collapsed") for layer in (1, 10) for c in VANILLA]
-    return dict(check=PROTOCOL + "; " + _WIDTH_CHECK.format(lengths=sr["lengths"])
-                + f"collapse when the interval lies below {LOW}, avoided when above {HIGH}, for each of the "
-                  f"{len(VANILLA)} configurations without the fix after layers 1 and 10",
-                numbers=dict(lengths=sr["lengths"], seeds=_seeds(),
-                             **_srank_numbers(sr["records"], VANILLA, (1, 10), sr["lengths"])),
-                decision=rules.intervals(parts))
+    return _width_row(ctx, VANILLA, (1, 10), "collapsed")
 
 
-def _fix(ctx, layer: int):
+def _width_row(ctx, configs, layers, claimed: str):
     sr = ctx.shared("nnt-stable-rank", lambda: _srank(ctx))
-    parts = [_exponent_part(sr["records"], c, layer, "high") for c in FIXED]
+    parts = [_exponent_part(sr["records"], c, layer, claimed) for layer in layers for c in configs]
+    good, bad = (f"stays high when the interval lies above {HIGH}", f"collapses when below {LOW}")
+    if claimed == "collapsed":
+        good, bad = (f"collapses when the interval lies below {LOW}", f"is avoided when above {HIGH}")
     return dict(check=PROTOCOL + "; " + _WIDTH_CHECK.format(lengths=sr["lengths"])
-                + f"the stable rank stays high when the interval lies above {HIGH}, collapses when below {LOW}, "
-                  f"for each of the {len(FIXED)} configurations with the fix after layer {layer}",
+                + f"the stable rank {good}, {bad}, for each of the {len(configs)} configurations "
+                  f"{'without' if claimed == 'collapsed' else 'with'} the fix after layer "
+                  f"{' and '.join(str(v) for v in layers)}",
                 numbers=dict(lengths=sr["lengths"], seeds=_seeds(),
-                             **_srank_numbers(sr["records"], FIXED, (layer,), sr["lengths"])),
+                             **_srank_numbers(sr["records"], configs, layers, sr["lengths"])),
                 decision=rules.intervals(parts))
 
 
@@ -105,14 +102,14 @@ def _fix(ctx, layer: int):
           claim="Removing the outlier, A_perp = A - 1 1^T/T, prevents rank collapse in width: after one layer the "
                 "stable rank grows with T.")
 def fix_width_layer1(ctx):
-    return _fix(ctx, 1)
+    return _width_row(ctx, FIXED, (1,), "high")
 
 
 @register("nnt-fix-width-layer10", evidence="simulation",
           source="[NNT24], the paper's protocol (docs/nnt.md); sigprop's variant (rescaled fix): gap-removal-fix",
           claim="With A_perp = A - 1 1^T/T in every layer the stable rank keeps growing with T through 10 layers.")
 def fix_width_layer10(ctx):
-    return _fix(ctx, 10)
+    return _width_row(ctx, FIXED, (10,), "high")
 
 
 GRADIENT_PAIRS = (("A", "A_perp"), ("A+skip", "A_perp+skip"), ("A(X)+skip", "A(X)_perp+skip"),
