@@ -105,6 +105,10 @@ def load_claim_modules() -> None:
 def run(quick: bool = False, progress: bool = False, only=None) -> dict:
     """Run every registered claim (or those whose id is in ``only``)."""
     load_claim_modules()
+    if only is not None:
+        unknown = sorted(set(only) - {c.id for c in CLAIMS})
+        if unknown:
+            raise ValueError(f"only must name registered claims (ids as in CLAIMS.md), got {', '.join(unknown)}")
     ctx = Context(quick)
     entries, notes = [], []
     todo = [c for c in CLAIMS if only is None or c.id in only]

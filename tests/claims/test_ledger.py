@@ -117,7 +117,16 @@ def test_claims_table_shows_rule_and_evidence(capsys, monkeypatch):
     fake = dict(version="x", config=dict(quick=True), notes=["n"],
                 claims=[dict(id="a", claim="c", source="s", evidence="theory", theory_only=True, check="k",
                              rule="the rule", numbers=dict(x=1.0), verdict="partly", reason="r")])
-    monkeypatch.setattr(claims, "run", lambda quick=False, progress=False: fake)
+    monkeypatch.setattr(claims, "run", lambda quick=False, progress=False, only=None: fake)
     assert cli.main(["claims", "--quick", "--format", "table", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "[PARTLY] a (theory): c" in out and "rule: the rule" in out and "notes: n" in out
+
+
+def test_claims_only_runs_the_named_rows_and_refuses_unknown_ids(capsys):
+    assert cli.main(["claims", "--quick", "--only", "nnt-trainability", "--format", "json", "--no-progress"]) == 0
+    assert [e["id"] for e in json.loads(capsys.readouterr().out)] == ["nnt-trainability"]
+    assert cli.main(["claims", "--only", "nnt-trainability,no-such-claim", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "only" in err and "no-such-claim" in err and "Traceback" not in err
+
