@@ -19,7 +19,7 @@ QUICK_VERDICTS = {
     "real-heads": "inconclusive", "localization-beyond-walk": "supported", "iid-no-localization": "supported",
     # [NNT24] under the paper's protocol (sigprop/claims/nnt.py); quick mode: T in {12, 24, 48}
     "nnt-rank-collapse-width": "partly", "nnt-fix-width-layer1": "inconclusive", "nnt-fix-width-layer10": "partly",
-    "nnt-gradients": "partly", "nnt-trainability": "TRAIN", "nnt-real-encoder": "partly",
+    "nnt-gradients": "partly", "nnt-trainability": "partly", "nnt-real-encoder": "partly",
 }
 
 
