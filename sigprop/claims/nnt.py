@@ -8,12 +8,13 @@ claims in sigprop's own set-up (a common row plus noise, ``sigma`` parametrizati
 residual, a rescaled fix) and are labelled so.  Each row's source names the paper's protocol
 first and the matching sigprop variant second.
 
-Costs (two shared cores, other jobs running): the stable-rank rows share one computation
-(24 configurations, 10 layers, 5 seeds, gamma = 1; ~5 s quick with T in {12, 24, 48}, ~35 s full
-with T in {20, 30, 50, 70, 100, 150}); gradients ~1 s quick (T = 8, 16), ~15 s full (T = 20, 50,
-100); the trainability row reads the stored T = 500 runs (``results/nnt/``, hours of training;
-produced by the commands in docs/nnt.md) in both modes; the encoder row ~5 s quick (T = 16, 32, 64)
-and ~90 s full (T = 16 ... 256), 5 random-initialisation seeds.
+Costs, measured in CPU time (one BLAS thread): the six rows together take about 30 s in full mode
+(28 s; 6 minutes of wall time at load 12) and about 5 s in quick mode (4 s of it the encoder row).
+The stable-rank rows share one computation (24 configurations, 10 layers, 5 seeds, gamma = 1; T in
+{12, 24, 48} quick, {20, 30, 50, 70, 100, 150} full); gradients use T in {8, 16} quick, {20, 50, 100}
+full; the trainability row reads the stored T = 500 runs (``results/nnt/``: CPU-hours of training,
+produced by the commands in docs/nnt.md) in both modes; the encoder row runs MiniLM at T in
+{16, 32, 64} (quick) or {16, ..., 256} (full), 5 random-initialisation seeds and the pretrained weights.
 """
 from __future__ import annotations
 
