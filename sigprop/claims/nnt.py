@@ -13,7 +13,7 @@ Costs, measured in CPU time (one BLAS thread): the six rows together take about 
 The stable-rank rows share one computation (24 configurations, 10 layers, 5 seeds, gamma = 1; T in
 {12, 24, 48} quick, {20, 30, 50, 70, 100, 150} full); gradients use T in {8, 16} quick, {20, 50, 100}
 full; the trainability row reads the stored T = 500 runs (``results/nnt/``: 4.5 CPU-minutes per target
-in the subset that was run, about 45 CPU-hours per target at the paper's size; produced by the commands
+in the subset that was run, about 12 CPU-hours per target and rate at the paper's size; produced by the commands
 in docs/nnt.md) in both modes; the encoder row runs MiniLM at T in
 {16, 32, 64} (quick) or {16, ..., 256} (full), 5 random-initialisation seeds and the pretrained weights.
 """
