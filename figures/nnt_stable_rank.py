@@ -38,11 +38,14 @@ def main(make_fn, doc):
     p = argparse.ArgumentParser(description=doc)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--out", default="figures/out")
-    p.add_argument("--results", help="a JSON result file of the matching sigprop nnt command (skips the run)")
+    p.add_argument("--results", help="a JSON result file of the matching sigprop nnt command (skips the run); "
+                                     "several, comma-separated, where the figure merges them (nnt_training)")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    result = json.loads(Path(args.results).read_text()) if args.results else None
+    files = args.results.split(",") if args.results else []
+    loaded = [json.loads(Path(f).read_text()) for f in files]
+    result = (loaded[0] if len(loaded) == 1 else loaded) if loaded else None
     for f in make_fn(out, args.quick, result):
         print("wrote", f)
 

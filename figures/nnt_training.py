@@ -6,7 +6,9 @@ from sigprop.gap import trainability as TR
 from sigprop.plotting import figure_paths, nnt_training_figure
 
 
-def make(out, quick: bool = False, result: dict | None = None):
+def make(out, quick: bool = False, result: dict | list | None = None):
+    if isinstance(result, list):
+        result = TR.merge(result)
     if result is None:
         result = (
             TR.train(

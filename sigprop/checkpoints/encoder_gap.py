@@ -51,7 +51,7 @@ def random_weights(tensors: dict, cfg: dict, seed: int = 0) -> dict:
         elif name.endswith("bias") or name.endswith(".beta"):
             out[name] = np.zeros(shape)
         else:
-            out[name] = (r * rng.standard_normal(shape)).astype(np.float32)
+            out[name] = rng.standard_normal(shape, dtype=np.float32) * np.float32(r)
     return out
 
 
@@ -97,9 +97,13 @@ def study(
     windows: int = 4,
     seed: int = 0,
     models=MODELS,
+    ranks: bool = True,
     progress: bool = False,
 ) -> dict:
-    """Per-head outlier and bulk as ``T`` grows; stable rank through the layers with and without the fix."""
+    """Per-head outlier and bulk as ``T`` grows; stable rank through the layers with and without the fix.
+
+    ``ranks=False`` skips the stable ranks (and the second pass with the outlier removed).
+    """
     lengths = [_checks.integer("lengths", t, 3) for t in np.atleast_1d(lengths).tolist()]
     windows = _checks.integer("windows", windows, 1)
     for m in models:
@@ -117,7 +121,7 @@ def study(
     if any(m != "pretrained" for m in models):
         weights["random"] = _Weights(random_weights(tensors, cfg, seed))
     spectra: list = []
-    ranks: list = []
+    rank_records: list = []
     used = {}
     todo = [(m, T) for m in models for T in lengths]
     for model, T in tqdm(todo, disable=not progress, desc="encoder", unit="run"):
@@ -126,33 +130,20 @@ def study(
         wins = token_windows(tok, T, windows, cls_id, sep_id)
         used[T] = len(wins)
         for i, ids in enumerate(wins):
-            x0 = stable_rank(embed(w, cfg, ids))
-            for removed in (False, True):
-                ranks.append(
-                    dict(model=model, removed=removed, length=T, window=i, layer=0, stable_rank=float(x0))
-                )
-                for layer, _, A, x in encoder_states(w, cfg, ids, remove_outlier=removed, causal=causal):
-                    ranks.append(
-                        dict(
-                            model=model,
-                            removed=removed,
-                            length=T,
-                            window=i,
-                            layer=layer + 1,
-                            stable_rank=float(stable_rank(x)),
-                        )
-                    )
+            for removed in (False, True) if ranks else (False,):
+                states = encoder_states(w, cfg, ids, remove_outlier=removed, causal=causal)
+                if ranks:
+                    rank_records.append(dict(model=model, removed=removed, length=T, window=i, layer=0,
+                                             stable_rank=float(stable_rank(embed(w, cfg, ids)))))
+                for layer, _, A, x in states:
+                    if ranks:
+                        rank_records.append(dict(model=model, removed=removed, length=T, window=i, layer=layer + 1,
+                                                 stable_rank=float(stable_rank(x))))
                     if not removed:
                         hs = head_spectra(A)
                         spectra.extend(
-                            dict(
-                                model=model,
-                                length=T,
-                                window=i,
-                                layer=layer,
-                                head=h,
-                                **{k: float(v[h]) for k, v in hs.items()},
-                            )
+                            dict(model=model, length=T, window=i, layer=layer, head=h,
+                                 **{k: float(v[h]) for k, v in hs.items()})
                             for h in range(A.shape[0])
                         )
     config = dict(
@@ -163,10 +154,11 @@ def study(
         windows=windows,
         windows_used=used,
         seed=seed,
+        ranks=ranks,
         initializer_range=cfg.get("initializer_range", 0.02),
         text="docstrings of Python standard-library modules, concatenated",
     )
-    return dict(config=config, spectra=spectra, stable_rank=ranks)
+    return dict(config=config, spectra=spectra, stable_rank=rank_records)
 
 
 def bulk_exponents(spectra, model: str, key: str = "sigma_2", level: float = 0.95) -> dict:

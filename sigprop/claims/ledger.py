@@ -141,6 +141,10 @@ def load_claim_modules() -> None:
 def run(quick: bool = False, progress: bool = False, only=None) -> dict:
     """Run every registered claim (or those whose id is in ``only``)."""
     load_claim_modules()
+    if only is not None:
+        unknown = sorted(set(only) - {c.id for c in CLAIMS})
+        if unknown:
+            raise ValueError(f"only must name registered claims (ids as in CLAIMS.md), got {', '.join(unknown)}")
     ctx = Context(quick)
     entries, notes = [], []
     todo = [c for c in CLAIMS if only is None or c.id in only]
@@ -365,9 +369,11 @@ def _part(name, values, band, log10=False):
     return dict(name=name, estimate=est, low=low, high=high, band=band)
 
 
-@register("spectral-gap", source="[NNT24] (docs/theory.md §6)", evidence="simulation",
-          claim="Softmax attention at initialisation has the outlier eigenvalue 1, sigma_1 near 1 and a bulk of radius "
-                "and width O(T^(-1/2)): a spectral gap that widens with T.")
+@register("spectral-gap", evidence="simulation",
+          source="[NNT24] in sigprop's own set-up (docs/theory.md §6); the paper's protocol: nnt-real-encoder, "
+                 "docs/nnt.md",
+          claim="sigprop's variant: softmax attention at initialisation has the outlier eigenvalue 1, sigma_1 near 1 "
+                "and a bulk of radius and width O(T^(-1/2)): a spectral gap that widens with T.")
 def spectral_gap(ctx):
     Ts = [128, 256] if ctx.quick else [256, 512, 1024]
     seeds = _seeds()
@@ -407,8 +413,10 @@ def gap_validity_condition(ctx):
                 decision=rules.within_condition(cells, "T >= 10 e^(sigma^2)"))
 
 
-@register("rank-collapse-width", source="[NNT24] (docs/theory.md §6)", evidence="simulation",
-          claim="The spectral gap causes rank collapse in width: A X approaches rank one as T grows.")
+@register("rank-collapse-width", evidence="simulation",
+          source="[NNT24] in sigprop's own set-up (docs/theory.md §6); the paper's protocol: nnt-rank-collapse-width",
+          claim="sigprop's variant: the spectral gap causes rank collapse in width: A X approaches rank one as T "
+                "grows.")
 def rank_collapse_width(ctx):
     Ts, seeds = [64, 256, 1024], _seeds()
     samples = 4 if ctx.quick else 8
@@ -429,8 +437,11 @@ def _depth_runs(ctx):
     return dict(L=L, T=T, runs=runs)
 
 
-@register("rank-collapse-depth", source="[NNT24] (docs/theory.md §6)", evidence="simulation",
-          claim="The gap worsens rank collapse in depth and makes gradients vanish in attention-only stacks.")
+@register("rank-collapse-depth", evidence="simulation",
+          source="[NNT24] in sigprop's own set-up (docs/theory.md §6); the paper's protocol: nnt-gradients, "
+                 "nnt-rank-collapse-width",
+          claim="sigprop's variant: the gap worsens rank collapse in depth and makes gradients vanish in "
+                "attention-only stacks.")
 def rank_collapse_depth(ctx):
     dr = ctx.shared("depth", lambda: _depth_runs(ctx))
     res = [r["markov"]["vanilla"]["rank_residual"][-1] for r in dr["runs"]]
@@ -443,9 +454,11 @@ def rank_collapse_depth(ctx):
                 decision=rules.intervals(parts))
 
 
-@register("gap-removal-fix", source="[NNT24] (docs/theory.md §6)", evidence="simulation",
-          claim="Removing the gap, A - 1 1^T / T (with the bulk rescaled), resolves rank collapse in width and "
-                "slows it in depth.")
+@register("gap-removal-fix", evidence="simulation",
+          source="[NNT24], sigprop's own rescaled fix (docs/theory.md §6); the paper's protocol (fix not rescaled): "
+                 "nnt-fix-width-layer1, nnt-fix-width-layer10",
+          claim="sigprop's variant: removing the gap, A - 1 1^T / T (with the bulk rescaled), resolves rank collapse "
+                "in width and slows it in depth.")
 def gap_removal_fix(ctx):
     dr = ctx.shared("depth", lambda: _depth_runs(ctx))
     scale = [r["markov"]["rescaled"]["scale"][-1] for r in dr["runs"]]
@@ -544,6 +557,6 @@ __all__ = ["CLAIMS", "CLAIM_MODULES", "Claim", "Context", "NotRun", "VERDICTS", 
            "locater_study", "markdown", "measured", "register", "run"]
 
 #: Claim modules registered beside this one (each a ``sigprop/claims/<topic>.py``), imported by :func:`run`.
-CLAIM_MODULES = ("sigprop.claims.softmax",)
+CLAIM_MODULES = ("sigprop.claims.softmax", "sigprop.claims.nnt")
 
 load_claim_modules()     # at import, so that every reader of CLAIMS sees the rows of the claim modules

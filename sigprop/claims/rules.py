@@ -42,11 +42,19 @@ def _g(x) -> str:
 
 # --- intervals against bands -------------------------------------------------------
 
-def status(low: float, high: float, band: tuple[float, float]) -> str:
-    """``inside``, ``outside`` or ``straddles``: ``[low, high]`` against ``band``."""
+def status(low: float, high: float, band: tuple[float, float], refute: tuple[float, float] | None = None) -> str:
+    """``inside``, ``outside`` or ``straddles``: ``[low, high]`` against ``band``.
+
+    With a ``refute`` band (disjoint from ``band``, a gap between them), ``outside`` needs the
+    interval to lie inside ``refute``; an interval in the gap straddles (undecided).  A NaN
+    bound (an undefined measurement) always straddles.
+    """
     a, b = band
     if a <= low and high <= b:
         return "inside"
+    if refute is not None:
+        c, e = refute
+        return "outside" if c <= low and high <= e else "straddles"
     if high < a or low > b:
         return "outside"
     return "straddles"
@@ -79,16 +87,24 @@ def _band(band) -> str:
 def intervals(parts: list[dict], *, interval: str = "95% t-interval over seeds") -> Decision:
     """Each part ``dict(name, estimate, low, high, band)``: its interval must lie in its band.
 
-    Verdict by :func:`combine` over the parts' statuses.
+    A part may add ``refute``: a band the interval must lie in to count against the claim
+    (:func:`status`).  Verdict by :func:`combine` over the parts' statuses.
     """
-    sts = [status(p["low"], p["high"], p["band"]) for p in parts]
+    sts = [status(p["low"], p["high"], p["band"], p.get("refute")) for p in parts]
     verdict = combine(sts)
+    words = {"inside": "within", "outside": "outside", "straddles": "straddles"}
     reason = "; ".join(f"{p['name']} {_g(p['estimate'])} [{_g(p['low'])}, {_g(p['high'])}] "
-                       f"{ {'inside': 'within', 'outside': 'outside', 'straddles': 'straddles'}[s]} "
-                       f"the band {_band(p['band'])}" for p, s in zip(parts, sts))
-    rule = (f"each part's {interval} is compared with its acceptance band: every interval inside -> supported; "
-            "every interval outside -> refuted; some inside and some outside -> partly; "
-            "otherwise (an interval straddles its band) -> inconclusive")
+                       + (f"{words[s]} the band {_band(p['band'])}" if "refute" not in p else
+                          {"inside": f"within the band {_band(p['band'])}",
+                           "outside": f"within the refuting band {_band(p['refute'])}",
+                           "straddles": f"in neither {_band(p['band'])} nor {_band(p['refute'])}"}[s])
+                       for p, s in zip(parts, sts))
+    refuting = any("refute" in p for p in parts)
+    rule = (f"each part's {interval} is compared with its acceptance band"
+            + (" (and, where given, its refuting band: outside means inside the refuting band, an interval in "
+               "the gap between the bands is undecided)" if refuting else "")
+            + ": every interval inside -> supported; every interval outside -> refuted; some inside and some "
+            "outside -> partly; otherwise (an interval straddles its band) -> inconclusive")
     return Decision(verdict, reason, rule)
 
 

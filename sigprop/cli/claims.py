@@ -14,6 +14,8 @@ from sigprop.cli.render import View
 
 def _claims_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="smaller problems (under 2 minutes)")
+    p.add_argument("--only", type=lambda v: [x.strip() for x in v.split(",") if x.strip()], metavar="ID[,ID...]",
+                   help="run only these claims (ids as in CLAIMS.md)")
     a.progress(p)
 
 
@@ -40,4 +42,4 @@ def claims(args: argparse.Namespace) -> dict:
     """
     from sigprop.claims import ledger
 
-    return ledger.run(quick=args.quick, progress=not args.no_progress)
+    return ledger.run(quick=args.quick, progress=not args.no_progress, only=args.only)

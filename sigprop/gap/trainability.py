@@ -168,3 +168,24 @@ def train(
         paper_values=dict(length=500, gamma=1, layers=10, samples=50, epochs=50, batch_size=64),
     )
     return dict(config=config, records=records)
+
+
+def merge(results) -> dict:
+    """One result from several runs of :func:`train` that differ only in targets and learning rates.
+
+    The records are concatenated; ``targets`` and ``lrs`` are the union in order of appearance.
+    """
+    results = list(results)
+    if not results:
+        raise ValueError("results must hold at least one trainability result")
+    same = {k: v for k, v in results[0]["config"].items() if k not in ("targets", "lrs")}
+    for r in results[1:]:
+        other = {k: v for k, v in r["config"].items() if k not in ("targets", "lrs")}
+        if other != same:
+            diff = sorted(k for k in set(same) | set(other) if same.get(k) != other.get(k))
+            raise ValueError(f"results must differ only in targets and lrs; they differ in {', '.join(diff)}")
+    config = dict(results[0]["config"],
+                  targets=list(dict.fromkeys(t for r in results for t in r["config"]["targets"])),
+                  lrs=list(dict.fromkeys(lr for r in results for lr in r["config"]["lrs"])))
+    return dict(config=config, records=[rec for r in results for rec in r["records"]])
+

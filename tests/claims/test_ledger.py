@@ -21,6 +21,9 @@ QUICK_VERDICTS = {
     "mean-variance-only-softmax": "partly", "localization-beyond-walk-softmax": "supported",
     "iid-no-localization-softmax": "partly", "locater-entropy-loss-softmax": "partly",
     "localization-avoids-collapse-softmax": "refuted", "real-heads-softmax": "supported",
+    # [NNT24] under the paper's protocol (sigprop/claims/nnt.py); quick mode: T in {12, 24, 48}
+    "nnt-rank-collapse-width": "partly", "nnt-fix-width-layer1": "inconclusive", "nnt-fix-width-layer10": "partly",
+    "nnt-gradients": "partly", "nnt-trainability": "partly", "nnt-real-encoder": "partly",
 }
 
 
@@ -42,6 +45,7 @@ def test_quick_ledger_verdicts(quick_entries):
     except ImportError:
         expected.pop("real-heads")
         expected.pop("real-heads-softmax")
+        expected.pop("nnt-real-encoder")
     assert got == expected
 
 
@@ -67,6 +71,8 @@ def test_multi_seed_claims_use_at_least_five_seeds(quick_entries):
     assert len(by_id["rank-collapse-width"]["numbers"]["slopes"]) >= claims.MIN_SEEDS
     assert len(by_id["rank-collapse-depth"]["numbers"]["markov_final_rank_residual"]) >= claims.MIN_SEEDS
     assert by_id["locater-entropy-loss"]["numbers"]["seeds"] >= claims.MIN_SEEDS
+    for cid in ("nnt-rank-collapse-width", "nnt-fix-width-layer1", "nnt-fix-width-layer10", "nnt-gradients"):
+        assert len(by_id[cid]["numbers"]["seeds"]) >= claims.MIN_SEEDS
 
 
 def test_adding_a_claim_is_one_function_and_one_registration(monkeypatch):
@@ -116,7 +122,16 @@ def test_claims_table_shows_rule_and_evidence(capsys, monkeypatch):
     fake = dict(version="x", config=dict(quick=True), notes=["n"],
                 claims=[dict(id="a", claim="c", source="s", evidence="theory", theory_only=True, check="k",
                              rule="the rule", numbers=dict(x=1.0), verdict="partly", reason="r")])
-    monkeypatch.setattr(claims, "run", lambda quick=False, progress=False: fake)
+    monkeypatch.setattr(claims, "run", lambda quick=False, progress=False, only=None: fake)
     assert cli.main(["claims", "--quick", "--format", "table", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "[PARTLY] a (theory): c" in out and "rule: the rule" in out and "notes: n" in out
+
+
+def test_claims_only_runs_the_named_rows_and_refuses_unknown_ids(capsys):
+    assert cli.main(["claims", "--quick", "--only", "nnt-trainability", "--format", "json", "--no-progress"]) == 0
+    assert [e["id"] for e in json.loads(capsys.readouterr().out)] == ["nnt-trainability"]
+    assert cli.main(["claims", "--only", "nnt-trainability,no-such-claim", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "only" in err and "no-such-claim" in err and "Traceback" not in err
+

@@ -87,6 +87,17 @@ def test_intervals_rule_partly():
     assert d.verdict == "partly" and "<= -6" in d.reason
 
 
+@pytest.mark.parametrize("low, high, verdict", [(0.6, 0.9, "supported"), (0.0, 0.2, "refuted"),
+                                                (0.3, 0.45, "inconclusive"), (0.4, 0.9, "inconclusive"),
+                                                (float("nan"), float("nan"), "inconclusive")])
+def test_intervals_rule_with_a_refuting_band_flips(low, high, verdict):
+    # claimed: above 0.5; refuted only inside <= 0.25; the gap between the bands is undecided
+    part = dict(name="exponent", estimate=(low + high) / 2, low=low, high=high, band=(0.5, np.inf),
+                refute=(-np.inf, 0.25))
+    d = rules.intervals([part])
+    assert d.verdict == verdict and "refuting band" in d.rule
+
+
 # --- closed form against Monte Carlo -------------------------------------------------------------
 
 def test_closed_form_vs_monte_carlo_flips():

@@ -43,6 +43,17 @@ def test_records_and_config():
     assert len(r["losses"]) == 3 and r["final"] == r["losses"][-1] and not r["diverged"]
 
 
+def test_merge_joins_runs_that_differ_in_targets_and_lrs_only():
+    small = dict(length=4, layers=1, seeds=[0], samples=1, steps=1)
+    a = TR.train("A", targets="identity", lrs=[1e-2], **small)
+    b = TR.train("A", targets="heaviside", lrs=[1e-3], **small)
+    m = TR.merge([a, b])
+    assert m["config"]["targets"] == ["identity", "heaviside"] and m["config"]["lrs"] == [1e-2, 1e-3]
+    assert m["records"] == a["records"] + b["records"] and m["config"]["length"] == 4
+    with pytest.raises(ValueError, match="differ in steps"):
+        TR.merge([a, TR.train("A", targets="identity", lrs=[1e-2], **dict(small, steps=2))])
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
