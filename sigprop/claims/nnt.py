@@ -268,3 +268,6 @@ def real_encoder(ctx):
                              exponent_random_causal=enc["per_seed"]["random-causal"],
                              exponent_pretrained=[p["mean"], p["low"], p["high"]]),
                 decision=rules.intervals(parts))
+
+
+__all__ = ["FIXED", "GRADIENT_PAIRS", "PROTOCOL", "RESULTS", "VANILLA", "fixed_name", "load_training", "training_parts"]
