@@ -77,6 +77,9 @@ class Command:
         the plot and dropped before output.
     exit_code
         ``exit_code(result) -> int`` for commands whose result decides the exit code.
+    keys
+        For each list of records in the result, the fields that identify a record (its
+        dimensions in ``sigprop.load(FILE).to_xarray()``); inferred when not given.
     """
 
     name: str
@@ -92,6 +95,7 @@ class Command:
     plot: str | None = None
     transient: tuple[str, ...] = ()
     exit_code: Callable[[dict], int] | None = None
+    keys: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 _COMMANDS: dict[str, Command] = {}
@@ -225,8 +229,8 @@ def main(argv: list[str] | None = None) -> int:
                                    if issubclass(w.category, (RuntimeWarning, UserWarning))))
         result.setdefault("version", __version__)
         if cmd.out == "json" and getattr(args, "out", None):
-            from sigprop.core.results import write_json
-            _write(failed, "--out", args.out, lambda: write_json(args.out, result))
+            tagged = tagged_result(result, cmd)
+            _write(failed, "--out", args.out, lambda: tagged.save(args.out))
         if cmd.plot and getattr(args, "plot", None):
             draw = getattr(importlib.import_module("sigprop.plotting"), cmd.plot)
             _write(failed, "--plot", args.plot, lambda: draw(result, args.plot))
@@ -255,6 +259,16 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         return 2
     return cmd.exit_code(result) if cmd.exit_code else 0
+
+
+def tagged_result(result: dict, cmd: Command):
+    """``result`` as a :class:`~sigprop.core.labelled.Result`: the study's own when the API returned
+    one, else tagged with the command's name (``"lm train"`` -> ``"lm-train"``), for ``sigprop.load``."""
+    from sigprop.core.labelled import Result
+
+    if isinstance(result, Result):
+        return Result(result, kind=result.kind, keys={**cmd.keys, **result.keys_of})
+    return Result(result, kind=cmd.name.replace(" ", "-"), keys=cmd.keys)
 
 
 def _write(failed: list[str], flag: str, path: str, write: Callable[[], None]) -> None:

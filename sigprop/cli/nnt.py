@@ -80,9 +80,11 @@ def _grid_arguments(p: argparse.ArgumentParser, lengths: str, layers: int = 10) 
 
 def _with_summary(result: dict, value: str, by=("config", "gamma", "length", "layer")) -> dict:
     from sigprop._version import __version__
+    from sigprop.core.labelled import Result
     from sigprop.gap.stable_rank import seed_summary
 
-    return dict(version=__version__, **result, summary=seed_summary(result["records"], value, by=by))
+    return Result(dict(version=__version__, **result, summary=seed_summary(result["records"], value, by=by)),
+                  kind=result.kind, keys={**result.keys_of, "summary": tuple(by)})
 
 
 @command(
@@ -261,4 +263,7 @@ def encoder(args: argparse.Namespace) -> dict:
         for m in res["config"]["models"]
         for k in ("sigma_1", "sigma_2", "eig_2")
     }
-    return dict(version=__version__, **res, summary=summary, exponents=exponents)
+    from sigprop.core.labelled import Result
+
+    return Result(dict(version=__version__, **res, summary=summary, exponents=exponents), kind=res.kind,
+                  keys={**res.keys_of, "summary": ("model", "removed", "length", "layer")})

@@ -23,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from sigprop.core import checks as _checks
+from sigprop.core.labelled import Result
 from sigprop.gap import protocol as P
 from sigprop.gap.stable_rank import seed_chunks
 from sigprop.model.optim import Adam
@@ -167,4 +168,5 @@ def train(
         full_batch=True,
         paper_values=dict(length=500, gamma=1, layers=10, samples=50, epochs=50, batch_size=64),
     )
-    return dict(config=config, records=records)
+    return Result(dict(config=config, records=records), kind="trainability",
+                  keys={"records": ("config", "target", "lr", "seed")})

@@ -14,6 +14,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from sigprop._version import __version__
+from sigprop.core.labelled import Result
 from sigprop.rho.compare import compare
 from sigprop.rho.montecarlo import simulate
 from sigprop.rho.spectrum import make_weights
@@ -53,6 +54,7 @@ def study(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256),
         raise ValueError("dims and variances give no valid (d, v) pair (v must be 0 when d = 1)")
     rows = [case(d, v, mean=mean, T=T, shape=shape, samples=samples, seed=[seed, k])
             for k, (d, v) in enumerate(tqdm(jobs, disable=not progress, desc="study", unit="case"))]
-    return dict(version=__version__,
-                config=dict(dims=list(dims), variances=list(variances), mean=mean, length=T, shape=shape,
-                            samples=samples, seed=seed), rows=rows)
+    return Result(dict(version=__version__,
+                       config=dict(dims=list(dims), variances=list(variances), mean=mean, length=T, shape=shape,
+                                   samples=samples, seed=seed), rows=rows),
+                  kind="gaussian-error", keys={"rows": ("d", "v")})

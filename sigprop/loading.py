@@ -1,0 +1,76 @@
+"""``sigprop.load``: read back any result file sigprop writes, as the object that wrote it.
+
+A result file is JSON with a type tag ``"sigprop_type"`` (:mod:`sigprop.core.labelled`):
+
+* ``"Profile"``, ``"Simulation"``: a :class:`~sigprop.rho.propagation.Profile` or
+  :class:`~sigprop.rho.montecarlo.Simulation` (written by their ``save``);
+* any other tag (a study, or a command's ``--out`` file, e.g. ``"validate"``,
+  ``"gaussian-error"``, ``"lm-train"``): a :class:`~sigprop.core.labelled.Result`, the
+  ``dict`` the study returned, whose ``to_xarray()`` labels it.
+
+Files written before the tag existed are recognised where their fields say what they
+are (a run record's ``"kind"``, a profile's ``positions`` and ``rho``); anything else is
+refused with one line.  A Zarr store written by ``sigprop sweep`` (a folder) is opened
+as the :class:`xarray.Dataset` it holds.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from sigprop.core.labelled import TAG, Result
+
+CLASSES = {"Profile": "sigprop.rho.propagation", "Simulation": "sigprop.rho.montecarlo"}
+
+
+def load(path: str | os.PathLike[str]) -> Any:
+    """Read the result file ``path`` back as the object that wrote it (see the module doc).
+
+    Raises ``ValueError`` (one line naming the file) for a file sigprop did not write or
+    cannot tell the type of, ``FileNotFoundError`` for a missing file.
+
+    Examples
+    --------
+    >>> import tempfile, sigprop as sp
+    >>> p = sp.theory_spectrum(0.5, 0.1, 16, 8)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p.save(f"{tmp}/p.json")
+    ...     q = sp.load(f"{tmp}/p.json")
+    >>> type(q).__name__, bool(q.to_xarray().identical(p.to_xarray()))
+    ('Profile', True)
+    """
+    path = Path(path)
+    if path.is_dir():
+        if (path / "zarr.json").exists() or (path / ".zgroup").exists():
+            from sigprop.core.labelled import xarray
+
+            return xarray().open_zarr(path)
+        raise ValueError(f"{path}: a folder, not a result file (nor a Zarr store)")
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        data = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a sigprop result file (not JSON: {exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a sigprop result file (JSON {type(data).__name__}, not an object)")
+    kind = data.get(TAG) or _infer(data)
+    if kind is None:
+        raise ValueError(f"{path}: no {TAG!r} tag and no known fields: not a result file sigprop wrote, "
+                         "or one written before its type was recorded")
+    if kind in CLASSES:
+        import importlib
+
+        return getattr(importlib.import_module(CLASSES[kind]), kind).from_json(data)
+    return Result(data, kind=kind)
+
+
+def _infer(data: dict) -> str | None:
+    """The tag of an untagged file from its fields, or ``None``."""
+    if isinstance(data.get("kind"), str):                   # run records: kind="lm-train"
+        return data["kind"]
+    if "positions" in data and "config" in data:
+        return "validate" if "rho_mc" in data or "value_mc" in data else "predict"
+    return None
