@@ -294,7 +294,7 @@ def records(rows: Sequence[Mapping[str, Any]], name: str, keys: Sequence[str] | 
         return xr.Dataset(data)
     index = pd.MultiIndex.from_arrays([[r[k] for r in rows] for k in keys], names=list(keys))
     ds = xr.Dataset(data, coords=xr.Coordinates.from_pandas_multiindex(index, dim))
-    return ds.unstack(dim)
+    return ds.unstack(dim).transpose(*keys, ...)
 
 
 def _flatten(row: Mapping[str, Any], prefix: str = ""):
