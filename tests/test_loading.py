@@ -131,7 +131,7 @@ def test_command_line_results(tmp_path):
     assert cli.main(["predict", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "5", "--query", "all",
                      "--out", str(out), "--format", "json"]) == 0
     ds = sp.load(out).to_xarray()
-    assert ds.rho.dims == ("query", "position") and ds.localization_total.dims == ("localization_total_axis_0",)
+    assert ds.rho.dims == ("query", "position") and ds.localization_total.dims == ("query",)
 
 
 def test_untagged_files_are_inferred_or_refused_in_one_line(tmp_path):

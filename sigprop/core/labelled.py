@@ -252,6 +252,8 @@ def _array(value: Any) -> np.ndarray | None:
 
 
 def _dims(name: str, shape: tuple[int, ...], T: int | None, lead: str | None) -> tuple[str, ...]:
+    if lead and shape == (T,):               # with every query (a T x T profile): one value per query
+        return (lead,)
     if T is not None and shape and shape[-1] == T:
         first = [lead] if lead and len(shape) == 2 and shape[0] == T else []
         rest = [f"{name}_axis_{k}" for k in range(len(shape) - 1 - len(first))]
