@@ -4,7 +4,7 @@ A result file is JSON with a type tag ``"sigprop_type"`` (:mod:`sigprop.core.lab
 
 * ``"Profile"``, ``"Simulation"``: a :class:`~sigprop.rho.propagation.Profile` or
   :class:`~sigprop.rho.montecarlo.Simulation` (written by their ``save``);
-* any other tag (a study, or a command's ``--out`` file, e.g. ``"validate"``,
+* any other tag (a study, or a command's ``--out`` file, e.g. ``"validation"``,
   ``"gaussian-error"``, ``"lm-train"``): a :class:`~sigprop.core.labelled.Result`, the
   ``dict`` the study returned, whose ``to_xarray()`` labels it.
 
@@ -72,5 +72,5 @@ def _infer(data: dict) -> str | None:
     if isinstance(data.get("kind"), str):                   # run records: kind="lm-train"
         return data["kind"]
     if "positions" in data and "config" in data:
-        return "validate" if "rho_mc" in data or "value_mc" in data else "predict"
+        return "validation" if "rho_mc" in data or "value_mc" in data else "prediction"
     return None

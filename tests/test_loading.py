@@ -120,7 +120,7 @@ def test_command_line_results(tmp_path):
     assert cli.main(["validate", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "6", "--method",
                      "both", "--samples", "400", "--out", str(out), "--no-progress", "--format", "json"]) == 0
     res = sp.load(out)
-    assert isinstance(res, Result) and res.kind == "validate"
+    assert isinstance(res, Result) and res.kind == "validation"
     ds = res.to_xarray()
     assert ds.rho.dims == ("position",) and ds.methods_rho.dims == ("method", "position")
     np.testing.assert_allclose(ds.methods_rho.sel({"method": "exact"}), res["methods"]["exact"]["rho"])
@@ -138,7 +138,7 @@ def test_untagged_files_are_inferred_or_refused_in_one_line(tmp_path):
     p = sp.theory_spectrum(0.5, 0.1, 4, 6)
     old = dict(config={"length": 6}, positions=p.positions.tolist(), rho=p.rho.tolist())
     (tmp_path / "old.json").write_text(json.dumps(old))
-    assert sp.load(tmp_path / "old.json").kind == "predict"
+    assert sp.load(tmp_path / "old.json").kind == "prediction"
     (tmp_path / "run.json").write_text(json.dumps(dict(kind="lm-train", config={}, history=[])))
     assert sp.load(tmp_path / "run.json").kind == "lm-train"
     (tmp_path / "x.json").write_text(json.dumps({"a": 1}))

@@ -77,9 +77,11 @@ class Command:
         the plot and dropped before output.
     exit_code
         ``exit_code(result) -> int`` for commands whose result decides the exit code.
-    keys
+    keys, kind
         For each list of records in the result, the fields that identify a record (its
-        dimensions in ``sigprop.load(FILE).to_xarray()``); inferred when not given.
+        dimensions in ``sigprop.load(FILE).to_xarray()``; inferred when not given), and the
+        type tag of the ``--out`` file (default: the name, ``"lm sweep"`` -> ``"lm-sweep"``)
+        when the API does not return a :class:`~sigprop.core.labelled.Result` of its own.
     """
 
     name: str
@@ -96,6 +98,7 @@ class Command:
     transient: tuple[str, ...] = ()
     exit_code: Callable[[dict], int] | None = None
     keys: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    kind: str | None = None
 
 
 _COMMANDS: dict[str, Command] = {}
@@ -263,12 +266,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def tagged_result(result: dict, cmd: Command):
     """``result`` as a :class:`~sigprop.core.labelled.Result`: the study's own when the API returned
-    one, else tagged with the command's name (``"lm train"`` -> ``"lm-train"``), for ``sigprop.load``."""
+    one, else tagged with the command's ``kind``, for ``sigprop.load``."""
     from sigprop.core.labelled import Result
 
     if isinstance(result, Result):
         return Result(result, kind=result.kind, keys={**cmd.keys, **result.keys_of})
-    return Result(result, kind=cmd.name.replace(" ", "-"), keys=cmd.keys)
+    return Result(result, kind=cmd.kind or cmd.name.replace(" ", "-"), keys=cmd.keys)
 
 
 def _write(failed: list[str], flag: str, path: str, write: Callable[[], None]) -> None:

@@ -49,14 +49,11 @@ def make_document(doc: Any, initial: compute.State | None = None) -> None:
         Band,
         Button,
         ColumnDataSource,
-        DataTable,
         Div,
-        NumberFormatter,
         RadioButtonGroup,
         Select,
         Slider,
         Span,
-        TableColumn,
     )
     from bokeh.plotting import figure
 
@@ -105,13 +102,20 @@ def make_document(doc: Any, initial: compute.State | None = None) -> None:
     diff.add_layout(Band(base="x", lower="low", upper="high", source=diff_src, fill_alpha=0.3,
                          fill_color="#d62728", line_color=None))
     diff.line("x", "y", source=diff_src, color="#d62728", line_width=2)
-    number = NumberFormatter(format="0.0000", nan_format="-")
-    table = DataTable(source=table_src, height=260, width=520, index_position=None, name="metrics",
-                      reorderable=False, sortable=False,
-                      columns=[TableColumn(field="metric", title="localization (docs/theory.md (4.1))"),
-                               TableColumn(field="gaussian", title="Gaussian", formatter=number),
-                               TableColumn(field="method", title="exact / softmax", formatter=number),
-                               TableColumn(field="monte_carlo", title="Monte Carlo", formatter=number)])
+    table = Div(text="", name="metrics", width=460)
+
+    def render_table() -> None:
+        # an HTML table of the metrics (the metrics_source columns), one row per metric
+        data = table_src.data
+        head = "".join(f"<th style='padding:2px 10px;text-align:right'>{t}</th>"
+                       for t in ("Gaussian", "exact / softmax", "Monte Carlo"))
+        rows = "".join(
+            f"<tr><td style='padding:2px 10px'>{name}</td>"
+            + "".join(f"<td style='padding:2px 10px;text-align:right'>{_fmt(data[col][i])}</td>"
+                      for col in ("gaussian", "method", "monte_carlo")) + "</tr>"
+            for i, name in enumerate(METRICS))
+        table.text = (f"<b>localization</b> (docs/theory.md (4.1))<table style='border-collapse:collapse'>"
+                      f"<tr><th></th>{head}</tr>{rows}</table>")
 
     def state() -> compute.State:
         name = compute.DATA[compute.DATA.index(data.value)]
@@ -124,8 +128,9 @@ def make_document(doc: Any, initial: compute.State | None = None) -> None:
         status.text = f'<span style="color:{colour}">{text}</span>'
 
     def column_of(key: str, values: dict | None) -> None:
-        table_src.patch({key: [(slice(0, len(METRICS)), [np.nan if values is None else values[k]
-                                                         for k in METRICS])]})
+        column = [np.nan if values is None else values[k] for k in METRICS]
+        table_src.data = {**table_src.data, key: column}
+        render_table()
 
     def clear_requested() -> None:
         other_src.data = dict(x=[], y=[])
@@ -225,7 +230,12 @@ def make_document(doc: Any, initial: compute.State | None = None) -> None:
     controls = column(Div(text="<b>sigprop explore</b>"), m, v, d, T, data, parameter, method, run, samples,
                       band, status, width=300)
     doc.add_root(row(controls, column(prof, diff), table))
+    doc.add_root(table_src)                    # the numbers of the table, for scripts and the browser test
     doc.title = "sigprop explore"
+
+
+def _fmt(x: float) -> str:
+    return "-" if x is None or not np.isfinite(x) else f"{x:.4g}"
 
 
 def free_port() -> int:
