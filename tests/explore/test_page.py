@@ -28,11 +28,13 @@ SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "explore.png
 
 if not os.path.exists(CHROMIUM):
     pytest.skip(f"no browser: {CHROMIUM} is not installed (apt-get install -y chromium)", allow_module_level=True)
-pytest.importorskip("bokeh", reason="sigprop explore needs Bokeh (pip install 'sigprop[explore]')")
-sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs Playwright (pip install playwright)")
+pytest.importorskip("bokeh", reason="sigprop explore needs Bokeh (pip install -e '.[test]')")
+sync_api = pytest.importorskip("playwright.sync_api",
+                               reason="the browser test needs Playwright (pip install -e '.[test]')")
 
 from sigprop.explore import compute  # noqa: E402
 from sigprop.explore.page import free_port  # noqa: E402
+
 
 def data(page, name: str, column: str = "y") -> np.ndarray:
     return np.array(page.evaluate("([name, column]) => Array.from(Bokeh.documents[0].get_model_by_name(name)"
@@ -115,7 +117,8 @@ def test_page_loads_moves_computes_without_console_errors(server):
         np.testing.assert_allclose(data(page, "difference_source"), want["difference"], rtol=1e-9, atol=1e-12)
         shown = data(page, "metrics_source", "method")           # the localization table's exact column
         np.testing.assert_allclose(shown, [want["metrics"][k] for k in compute.METRICS], rtol=1e-9)
-        assert f"{want['metrics']['entropy']:.4g}" in page.locator(".bk-clearfix", has_text="localization").first.inner_text()
+        table = page.locator(".bk-clearfix", has_text="localization").first.inner_text()     # as rendered
+        assert f"{want['metrics']['entropy']:.4g}" in table
         seen = page.evaluate("() => window.seen")
         assert any("computing exact" in t for t in seen) and "largest |exact - Gaussian|" in seen[-1], seen
 
