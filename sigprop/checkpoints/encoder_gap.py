@@ -99,7 +99,7 @@ def study(
     seed: int = 0,
     models=MODELS,
     progress: bool = False,
-) -> dict:
+) -> Result:
     """Per-head outlier and bulk as ``T`` grows; stable rank through the layers with and without the fix."""
     lengths = [_checks.integer("lengths", t, 3) for t in np.atleast_1d(lengths).tolist()]
     windows = _checks.integer("windows", windows, 1)

@@ -45,12 +45,13 @@ def make_document(doc: Any, initial: compute.State | None = None) -> None:
     """Fill the Bokeh ``doc`` with the explorer (one per browser tab)."""
     from bokeh.document import without_document_lock
     from bokeh.layouts import column, row
-    from bokeh.models import (
+    from bokeh.models import (  # type: ignore[attr-defined]  # bokeh.models exports them at run time
         Band,
         Button,
         ColumnDataSource,
         Div,
         RadioButtonGroup,
+        Range1d,
         Select,
         Slider,
         Span,
@@ -61,14 +62,14 @@ def make_document(doc: Any, initial: compute.State | None = None) -> None:
     executor = ThreadPoolExecutor(max_workers=1)
     generation = [0]                               # bumped by every change of the controls
 
-    def slider(title: str, start: float, end: float, step: float, value: float, name: str) -> Any:
+    def make_slider(title: str, start: float, end: float, step: float, value: float, name: str) -> Any:
         # a starting value beyond the usual range widens it
         return Slider(title=title, start=min(start, value), end=max(end, value), step=step, value=value, name=name)
 
-    m = slider("eigenvalue mean m", -2.0, 2.0, 0.05, state0.m, "m")
-    v = slider("eigenvalue variance v", 0.0, 2.0, 0.01, state0.v, "v")
-    d = slider("dimension d", 1, 256, 1, state0.d, "d")
-    T = slider("length T", 2, 512, 1, state0.T, "T")
+    m = make_slider("eigenvalue mean m", -2.0, 2.0, 0.05, state0.m, "m")
+    v = make_slider("eigenvalue variance v", 0.0, 2.0, 0.01, state0.v, "v")
+    d = make_slider("dimension d", 1, 256, 1, state0.d, "d")
+    T = make_slider("length T", 2, 512, 1, state0.T, "T")
     data = Select(title="data model", options=list(compute.DATA), value=state0.data, name="data")
     parameter = Slider(title="parameter", start=0.5, end=64.0, step=0.5, value=compute.PARAMETER["ar1"],
                        name="parameter", visible=False)
@@ -87,7 +88,7 @@ def make_document(doc: Any, initial: compute.State | None = None) -> None:
                                  name="metrics_source")
 
     prof = figure(height=340, width=620, title="signal propagation probability", x_axis_label="position i",
-                  y_axis_label="rho_i (softmax: E[p_i])", y_range=(-0.02, 1.02), name="profile",
+                  y_axis_label="rho_i (softmax: E[p_i])", y_range=Range1d(start=-0.02, end=1.02), name="profile",
                   tools="pan,box_zoom,reset,save")
     prof.add_layout(Band(base="x", lower="low", upper="high", source=mc_src, fill_alpha=0.25,
                          fill_color="gray", line_color=None))

@@ -70,7 +70,7 @@ def _config(kind, cfgs, lengths, gammas, layers, seeds, **extra):
 
 
 def stable_ranks(configs="all", lengths=PAPER_LENGTHS, gammas=PAPER_GAMMAS, layers: int = 10, seeds=range(5), *,
-                 progress: bool = False) -> dict:
+                 progress: bool = False) -> Result:
     """Stable rank of ``X_l X_l^T`` for ``l = 0..layers``, per configuration, gamma, T and seed.
 
     Seeds run together (vectorized); layers are drawn one at a time, so memory is one layer's
@@ -101,7 +101,7 @@ def _probe_rng(seed: int):
 
 
 def gradient_norms(configs="all", lengths=(20, 50, 100), gammas=PAPER_GAMMAS, layers: int = 10, seeds=range(5), *,
-                   probes: int = 8, progress: bool = False) -> dict:
+                   probes: int = 8, progress: bool = False) -> Result:
     """``||d X_L / d W_l||_F`` for every layer ``l = 1..L`` and weight, by Gaussian probes.
 
     Records: ``grad_W_V`` (and ``grad_W_Q``, ``grad_W_K`` for key-query attention, ``grad_G`` for

@@ -101,7 +101,7 @@ def train(
     samples: int = 50,
     steps: int = 50,
     progress: bool = False,
-) -> dict:
+) -> Result:
     """Loss curves for every configuration, target, learning rate and seed (one record each)."""
     cfgs = P.parse_many(configs)
     targets = [targets] if isinstance(targets, str) else list(targets)

@@ -179,7 +179,7 @@ class Checkpoint:
 
 
 def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progress: bool = False,
-          stop_after: int | None = None) -> dict:
+          stop_after: int | None = None) -> Result:
     """Run the training and return the run record (also written to ``out/run.json``).
 
     ``stop_after`` ends the run early at that step (after saving a checkpoint), as an

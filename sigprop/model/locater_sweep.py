@@ -45,7 +45,7 @@ def final_row(record: dict) -> dict:
     return row
 
 
-def sweep(base: TrainConfig, lambdas, seeds, *, progress: bool = False) -> dict:
+def sweep(base: TrainConfig, lambdas, seeds, *, progress: bool = False) -> Result:
     """Train ``base`` for every ``lambda`` in ``lambdas`` and seed in ``seeds``."""
     if not len(lambdas) or not len(seeds):
         raise ValueError("lambdas and seeds must not be empty")

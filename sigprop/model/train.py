@@ -226,7 +226,7 @@ def _check_step(step: int, loss: float, grads: dict, cfg: TrainConfig, seen: lis
                                            f"diverged, with {what} at step {step}; lower it")
 
 
-def train(cfg: TrainConfig, *, progress: bool = False) -> dict:
+def train(cfg: TrainConfig, *, progress: bool = False) -> Result:
     """Run the training and return the run record (configuration and history)."""
     seeds = np.random.SeedSequence(cfg.seed).spawn(4)       # init, teacher, data, probe
     model = cfg.model()

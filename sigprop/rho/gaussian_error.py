@@ -47,7 +47,7 @@ def case(d: int, v: float, *, mean: float = 0.5, T: int = 64, shape: str = "gaus
 def study(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256),
           variances: Sequence[float] = (0.01, 0.1, 1.0), *, mean: float = 0.5,
           T: int = 64, shape: str = "gaussian", samples: int = 20_000, seed: int = 0,
-          progress: bool = False) -> dict:
+          progress: bool = False) -> Result:
     """Largest errors over positions for every ``(d, v)``; see the module doc."""
     jobs = [(int(d), float(v)) for d in dims for v in variances if not (d == 1 and v > 0)]
     if not jobs:

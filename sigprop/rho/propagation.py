@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtr
@@ -56,7 +57,8 @@ class Profile:
 
     def _split(self) -> tuple[dict, dict]:
         """The per-position arrays and the other fields (``positions`` and ``config`` aside)."""
-        arrays, scalars = {}, {}
+        arrays: dict[str, Any] = {}
+        scalars: dict[str, Any] = {}
         for f in fields(self):
             if f.name not in ("positions", "config"):
                 value = getattr(self, f.name)
