@@ -43,11 +43,11 @@ def load(path: str | os.PathLike[str]) -> Any:
     """
     path = Path(path)
     if path.is_dir():
-        if (path / "zarr.json").exists() or (path / ".zgroup").exists():
-            from sigprop.core.labelled import xarray
+        if (path / ".zattrs").is_file():
+            from sigprop.sweep.store import open_dataset
 
-            return xarray().open_zarr(path)
-        raise ValueError(f"{path}: a folder, not a result file (nor a Zarr store)")
+            return open_dataset(path)
+        raise ValueError(f"{path}: a folder, not a result file (nor a sweep store)")
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     try:

@@ -150,3 +150,14 @@ def test_untagged_files_are_inferred_or_refused_in_one_line(tmp_path):
         sp.load(tmp_path / "y.json")
     with pytest.raises(FileNotFoundError):
         sp.load(tmp_path / "missing.json")
+
+
+def test_a_sweep_store_opens_as_its_dataset(tmp_path):
+    pytest.importorskip("zarr")
+    ds = xr.Dataset({"rho": (("v", "position"), np.arange(6.0).reshape(2, 3))}, coords={"v": [0.1, 1.0]},
+                    attrs={"study": "validation"})
+    ds.to_zarr(tmp_path / "s.zarr", zarr_format=2, consolidated=True)      # as sigprop sweep writes it
+    assert sp.load(tmp_path / "s.zarr").load().identical(ds)
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(ValueError, match="a folder, not a result file"):
+        sp.load(tmp_path / "folder")
