@@ -2,8 +2,9 @@
 
 A result file is JSON with a type tag ``"sigprop_type"`` (:mod:`sigprop.core.labelled`):
 
-* ``"Profile"``, ``"Simulation"``: a :class:`~sigprop.rho.propagation.Profile` or
-  :class:`~sigprop.rho.montecarlo.Simulation` (written by their ``save``);
+* ``"Profile"``, ``"Simulation"``, ``"SoftmaxProfile"``: a
+  :class:`~sigprop.rho.propagation.Profile`, :class:`~sigprop.rho.montecarlo.Simulation` or
+  :class:`~sigprop.rho.softmax_profile.SoftmaxProfile` (written by their ``save``);
 * any other tag (a study, or a command's ``--out`` file, e.g. ``"validation"``,
   ``"gaussian-error"``, ``"lm-train"``): a :class:`~sigprop.core.labelled.Result`, the
   ``dict`` the study returned, whose ``to_xarray()`` labels it.
@@ -22,7 +23,8 @@ from typing import Any
 
 from sigprop.core.labelled import TAG, Result
 
-CLASSES = {"Profile": "sigprop.rho.propagation", "Simulation": "sigprop.rho.montecarlo"}
+CLASSES = {"Profile": "sigprop.rho.propagation", "Simulation": "sigprop.rho.montecarlo",
+           "SoftmaxProfile": "sigprop.rho.softmax_profile"}
 
 
 def load(path: str | os.PathLike[str]) -> Any:

@@ -62,6 +62,18 @@ def test_simulation_with_a_seed_sequence_round_trips(tmp_path):
     np.testing.assert_array_equal(back.ci_high, sim.ci_high)
 
 
+def test_softmax_profile_with_several_quantities(tmp_path):
+    from sigprop.rho.softmax_profile import semi_analytic
+
+    W = sp.make_weights(0.5, 0.1, 4, seed=0)
+    prof = semi_analytic(W, 6, quantity=["weight", "gradient"], samples=256, seed=0)
+    ds = prof.to_xarray()
+    assert ds.value.dims == ("quantity", "position") and ds.quantity.values.tolist() == ["weight", "gradient"]
+    np.testing.assert_array_equal(ds.se.sel(quantity="gradient"), prof.select("gradient").se)
+    back = roundtrip(prof, tmp_path)
+    np.testing.assert_array_equal(back.value, prof.value)
+
+
 def check_records(result, tmp_path, name, dims, value, where):
     """``result`` round-trips and ``records_<value>`` sits at the coordinates of its record."""
     back = roundtrip(result, tmp_path)

@@ -5,8 +5,8 @@ Every result sigprop writes carries a *type tag* (``"sigprop_type"``) so that
 result exist:
 
 * dataclasses with arrays over positions (:class:`~sigprop.rho.propagation.Profile`,
-  :class:`~sigprop.rho.montecarlo.Simulation`): their ``to_xarray`` is built from
-  :func:`profile_dataset`;
+  :class:`~sigprop.rho.montecarlo.Simulation`, :class:`~sigprop.rho.softmax_profile.SoftmaxProfile`):
+  they share :class:`LabelledProfile` (``to_xarray``, ``save``), built on :func:`profile_dataset`;
 * study results: a plain ``dict`` of a configuration and measured numbers, returned as a
   :class:`Result` (a ``dict`` that knows its kind and the key fields of its records).
 
@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from typing import Any
 
 import numpy as np
@@ -85,6 +86,74 @@ class Result(dict):
         return f"Result(kind={self.kind!r}, {dict.__repr__(self)})"
 
 
+class LabelledProfile:
+    """What every per-position result dataclass shares (:class:`~sigprop.rho.propagation.Profile`,
+    :class:`~sigprop.rho.montecarlo.Simulation`, :class:`~sigprop.rho.softmax_profile.SoftmaxProfile`):
+    ``to_xarray()``, ``to_json()``, ``save(path)`` and ``from_json(data)``.
+
+    The dataclass has ``positions`` (``1..T``), arrays of shape ``(..., T)``, maybe scalars,
+    and ``config``; ``AXES`` names the parameters of ``config`` that may label its leading axes.
+
+    Examples
+    --------
+    >>> import numpy as np, sigprop as sp
+    >>> ds = sp.theory_spectrum(np.array([[0.5], [1.0]]), [0.01, 0.1, 1.0], 64, 128).to_xarray()
+    >>> ds.rho.dims, ds.sizes["v"]
+    (('m', 'v', 'position'), 3)
+    """
+
+    AXES: tuple[str, ...] = ("m", "v", "d")
+
+    def _split(self) -> tuple[dict, dict]:
+        """The per-position arrays and the other fields (``positions`` and ``config`` aside)."""
+        arrays: dict[str, Any] = {}
+        scalars: dict[str, Any] = {}
+        for f in fields(self):  # type: ignore[arg-type]
+            if f.name not in ("positions", "config"):
+                value = getattr(self, f.name)
+                (arrays if isinstance(value, np.ndarray) else scalars)[f.name] = value
+        return arrays, scalars
+
+    def to_xarray(self) -> Any:
+        """The result as an :class:`xarray.Dataset` over ``(..., position)`` (:func:`profile_dataset`)."""
+        arrays, scalars = self._split()
+        return profile_dataset(type(self).__name__, self.positions, arrays,  # type: ignore[attr-defined]
+                               self.config, scalars, axes=self.AXES)  # type: ignore[attr-defined]
+
+    def to_json(self) -> dict:
+        """JSON-able data, with the type tag (``sigprop.load`` reads it back)."""
+        arrays, scalars = self._split()
+        return jsonable({TAG: type(self).__name__, "positions": self.positions,  # type: ignore[attr-defined]
+                         **arrays, **scalars, "config": _plain(self.config)})  # type: ignore[attr-defined]
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the result to ``path`` as JSON, atomically."""
+        write_json(path, self.to_json())
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Any:
+        """The result saved as ``data`` by :meth:`to_json` (lists become arrays, ``null`` NaN)."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):  # type: ignore[arg-type]
+            if f.name not in data:
+                continue
+            value = data[f.name]
+            if f.name == "positions":
+                value = np.asarray(value, dtype=np.int64)
+            elif f.name == "config":
+                value = {k: np.asarray(v, dtype=float) if isinstance(v, list) and _numeric(v) else v
+                         for k, v in value.items()}
+            elif isinstance(value, list):
+                value = np.asarray(value, dtype=float)
+            values[f.name] = value
+        return cls(**values)
+
+
+def _numeric(value: list) -> bool:
+    flat = np.asarray(value, dtype=object).ravel()
+    return all(x is None or (isinstance(x, (int, float)) and not isinstance(x, bool)) for x in flat)
+
+
 # --- attributes ----------------------------------------------------------------------
 
 def attributes(kind: str, config: Mapping[str, Any], version: Any = None) -> dict:
@@ -116,11 +185,12 @@ def _plain(obj: Any) -> Any:
 # --- profiles --------------------------------------------------------------------------
 
 def profile_dataset(kind: str, positions: Any, arrays: Mapping[str, Any], config: Mapping[str, Any],
-                    scalars: Mapping[str, Any] | None = None) -> Any:
+                    scalars: Mapping[str, Any] | None = None, axes: Sequence[str] = ("m", "v", "d")) -> Any:
     """A Dataset of per-position ``arrays`` of shape ``(..., T)``.
 
-    The leading (batch) axes are named after the parameter of ``config`` (``m``, ``v``, ``d``)
-    that varies along that axis alone, which becomes its coordinate; an axis no parameter
+    The leading (batch) axes are named after the parameter of ``config`` named in ``axes``
+    (``m``, ``v``, ``d``; ``quantity`` for softmax profiles) that varies along that axis alone,
+    which becomes its coordinate; an axis no parameter
     names is ``axis_k``.  Arrays of ``config`` with the profile's shape (e.g. ``rho_error``)
     become variables; the rest of ``config`` goes to the attributes.
     """
@@ -132,11 +202,11 @@ def profile_dataset(kind: str, positions: Any, arrays: Mapping[str, Any], config
     coords: dict[str, Any] = {"position": ("position", positions)}
     rest = dict(config)
     later = []
-    for name in ("m", "v", "d"):
+    for name in axes:
         if rest.get(name) is None:
             continue
         value = np.asarray(rest[name])
-        if value.ndim > len(batch) or value.dtype.kind not in "biuf":
+        if value.ndim > len(batch) or value.dtype.kind not in "biufU":
             continue
         try:
             full = np.broadcast_to(value, batch)

@@ -30,97 +30,31 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import ndtr
 
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike
+from sigprop.core.labelled import LabelledProfile
 from sigprop.rho.logits import LogitModel, as_model, resolve_scale
 from sigprop.rho.walk import coefficients
 
 
 @dataclass(frozen=True)
-class Profile:
+class Profile(LabelledProfile):
     """Per-position prediction (or estimate) of the centered logits.
 
     ``mean``, ``variance`` and ``rho`` have shape ``(..., T)``; ``positions`` is
-    ``1..T``.  ``config`` records what produced it.
+    ``1..T``.  ``config`` records what produced it.  ``to_xarray()``, ``save(path)``
+    and ``sigprop.load(path)``: see :class:`~sigprop.core.labelled.LabelledProfile`.
     """
     positions: np.ndarray
     mean: np.ndarray
     variance: np.ndarray
     rho: np.ndarray
     config: dict = field(default_factory=dict)
-
-    def _split(self) -> tuple[dict, dict]:
-        """The per-position arrays and the other fields (``positions`` and ``config`` aside)."""
-        arrays: dict[str, Any] = {}
-        scalars: dict[str, Any] = {}
-        for f in fields(self):
-            if f.name not in ("positions", "config"):
-                value = getattr(self, f.name)
-                (arrays if isinstance(value, np.ndarray) else scalars)[f.name] = value
-        return arrays, scalars
-
-    def to_xarray(self):
-        """The profile as an :class:`xarray.Dataset` over ``(m, v, ..., position)``.
-
-        Every array is a variable over the position (and the leading axes of a grid, named
-        after the parameter ``m``, ``v`` or ``d`` that varies along each); the configuration
-        is in the attributes (:func:`sigprop.core.labelled.profile_dataset`).  Needs xarray.
-
-        Examples
-        --------
-        >>> import sigprop as sp
-        >>> ds = sp.theory_spectrum(np.array([[0.5], [1.0]]), [0.01, 0.1, 1.0], 64, 128).to_xarray()
-        >>> ds.rho.dims, ds.sizes["v"]
-        (('m', 'v', 'position'), 3)
-        """
-        from sigprop.core.labelled import profile_dataset
-
-        arrays, scalars = self._split()
-        return profile_dataset(type(self).__name__, self.positions, arrays, self.config, scalars)
-
-    def to_json(self) -> dict:
-        """JSON-able data of the profile, with its type tag (``sigprop.load`` reads it back)."""
-        from sigprop.core.labelled import TAG, _plain
-        from sigprop.core.results import jsonable
-
-        arrays, scalars = self._split()
-        return jsonable({TAG: type(self).__name__, "positions": self.positions, **arrays, **scalars,
-                         "config": _plain(self.config)})
-
-    def save(self, path) -> None:
-        """Write the profile to ``path`` as JSON, atomically."""
-        from sigprop.core.results import write_json
-
-        write_json(path, self.to_json())
-
-    @classmethod
-    def from_json(cls, data: dict):
-        """The profile saved as ``data`` by :meth:`to_json` (lists become arrays; ``null``, NaN)."""
-        values = {}
-        for f in fields(cls):
-            if f.name not in data:
-                continue
-            value = data[f.name]
-            if f.name == "positions":
-                value = np.asarray(value, dtype=np.int64)
-            elif f.name == "config":
-                value = {k: np.asarray(v, dtype=float) if isinstance(v, list) and _numeric(v) else v
-                         for k, v in value.items()}
-            elif isinstance(value, list):
-                value = np.asarray(value, dtype=float)
-            values[f.name] = value
-        return cls(**values)
-
-
-def _numeric(value: list) -> bool:
-    flat = np.asarray(value, dtype=object).ravel()
-    return all(x is None or (isinstance(x, (int, float)) and not isinstance(x, bool)) for x in flat)
 
 
 def band_probability(mean, variance) -> np.ndarray:
