@@ -61,6 +61,8 @@ def make_document(doc: Any, initial: compute.State | None = None) -> None:
     state0 = initial or compute.State()
     executor = ThreadPoolExecutor(max_workers=1)
     generation = [0]                               # bumped by every change of the controls
+    busy = [""]                                    # what the worker computes now ("" when idle)
+    doc.on_session_destroyed(lambda context: executor.shutdown(wait=False))
 
     def make_slider(title: str, start: float, end: float, step: float, value: float, name: str) -> Any:
         # a starting value beyond the usual range widens it
@@ -154,7 +156,10 @@ def make_document(doc: Any, initial: compute.State | None = None) -> None:
             return
         gauss_src.data = dict(x=g["positions"], y=g["rho"])
         column_of("gaussian", g["metrics"])
-        say("Gaussian closed form (docs/theory.md §3): follows the sliders")
+        if busy[0]:                                # the busy line stays while the worker runs
+            say(f"computing {busy[0]}... (the parameters moved: its result will be dropped)", "busy")
+        else:
+            say("Gaussian closed form (docs/theory.md §3): follows the sliders")
 
     def data_changed(attr: str, old: Any, new: Any) -> None:
         if new in PARAMETER_RANGE:
@@ -166,7 +171,7 @@ def make_document(doc: Any, initial: compute.State | None = None) -> None:
         closed_form()
 
     def method_changed(attr: str, old: Any, new: Any) -> None:
-        run.disabled = new == 0
+        run.disabled = new == 0 or bool(busy[0])
         run.label = ("compute exact rho", "compute exact rho", "compute softmax E[p_i]")[new]
         closed_form()
 
@@ -176,6 +181,7 @@ def make_document(doc: Any, initial: compute.State | None = None) -> None:
         what = {"method": f"{st.method} ({'chi-square' if st.method == 'exact' else 'semi-analytic'})",
                 "monte_carlo": f"Monte Carlo, {n} samples"}[kind]
         say(f"computing {what}...", "busy")
+        busy[0] = what
         run.disabled = band.disabled = True
 
         def work() -> dict:
@@ -189,13 +195,14 @@ def make_document(doc: Any, initial: compute.State | None = None) -> None:
         async def unlocked() -> None:
             try:
                 result, error = await asyncio.get_running_loop().run_in_executor(executor, work), None
-            except (ValueError, FloatingPointError) as exc:
-                result, error = None, str(exc)
+            except Exception as exc:               # shown in one line; the page stays usable
+                result, error = None, " ".join(str(exc).split()) or type(exc).__name__
             doc.add_next_tick_callback(lambda: show(kind, st, gen, result, error))
 
         doc.add_next_tick_callback(unlocked)
 
     def show(kind: str, st: compute.State, gen: int, result: dict | None, error: str | None) -> None:
+        busy[0] = ""
         run.disabled, band.disabled = method.active == 0, False
         if error is not None:
             say(error, "error")
