@@ -10,9 +10,9 @@ A result file is JSON with a type tag ``"sigprop_type"`` (:mod:`sigprop.core.lab
   ``dict`` the study returned, whose ``to_xarray()`` labels it.
 
 Files written before the tag existed are recognised where their fields say what they
-are (a run record's ``"kind"``, a profile's ``positions`` and ``rho``); anything else is
-refused with one line.  A Zarr store written by ``sigprop sweep`` (a folder) is opened
-as the :class:`xarray.Dataset` it holds.
+are (a run record's ``"kind"``, a profile's ``positions`` and ``rho``, the two study files
+kept in ``docs/figures``); anything else is refused with one line.  A Zarr store written by
+``sigprop sweep`` (a folder) is opened as the :class:`xarray.Dataset` it holds.
 """
 from __future__ import annotations
 
@@ -66,13 +66,26 @@ def load(path: str | os.PathLike[str]) -> Any:
         import importlib
 
         return getattr(importlib.import_module(CLASSES[kind]), kind).from_json(data)
-    return Result(data, kind=kind)
+    return Result(data, kind=kind, **(UNTAGGED.get(kind, {}) if TAG not in data else {}))
+
+
+# Labels of the untagged result files kept in the repository (docs/figures/*.json)
+UNTAGGED: dict[str, dict] = {
+    "gap-validity": dict(dims={"measured": ("sigma", "length", "seed"), "predicted": ("sigma", "length"),
+                               "region": ("sigma", "length")}),
+    "softmax-map": dict(keys={"rows": ("m", "v", "d", "T")}),
+}
 
 
 def _infer(data: dict) -> str | None:
     """The tag of an untagged file from its fields, or ``None``."""
     if isinstance(data.get("kind"), str):                   # run records: kind="lm-train"
         return data["kind"]
+    if "measured" in data and "predicted" in data:          # figures/gap_validity.py
+        return "gap-validity"
+    rows = data.get("rows")
+    if isinstance(rows, list) and rows and isinstance(rows[0], dict) and {"m", "v", "d", "T", "max_se"} <= set(rows[0]):
+        return "softmax-map"                                # figures/softmax_map.py
     if "positions" in data and "config" in data:
         return "validation" if "rho_mc" in data or "value_mc" in data else "prediction"
     return None

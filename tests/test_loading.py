@@ -7,6 +7,7 @@ wrong coordinate (a value under the wrong seed or layer) fails.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -173,3 +174,34 @@ def test_a_sweep_store_opens_as_its_dataset(tmp_path):
     (tmp_path / "folder").mkdir()
     with pytest.raises(ValueError, match="a folder, not a result file"):
         sp.load(tmp_path / "folder")
+
+
+def test_gap_validity_arrays_are_labelled_by_sigma_length_seed(tmp_path):
+    from sigprop.gap import validity
+
+    raw = validity.measure([0.5, 1.0], [8, 16, 32], seeds=3)
+    ds = roundtrip(raw, tmp_path).to_xarray()
+    assert ds.measured_sigma_2.dims == ("sigma", "length", "seed") and ds.predicted_kappa.dims == ("sigma", "length")
+    assert ds.length.values.tolist() == [8, 16, 32] and ds.sigma.values.tolist() == [0.5, 1.0]
+    assert float(ds.measured_eig_2.sel(sigma=1.0, length=16, seed=2)) == raw["measured"]["eig_2"][1, 1, 2]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name, kind", [("gap_validity.json", "gap-validity"), ("softmax_map.json", "softmax-map")])
+def test_the_study_files_kept_in_the_docs_are_recognised(name, kind):
+    raw = json.loads((ROOT / "docs" / "figures" / name).read_text())
+    res = sp.load(ROOT / "docs" / "figures" / name)
+    assert res.kind == kind
+    ds = res.to_xarray()
+    if kind == "gap-validity":
+        cfg = raw["config"]
+        assert dict(ds.measured_sigma_1.sizes) == dict(sigma=len(cfg["sigmas"]), length=len(cfg["lengths"]),
+                                                       seed=cfg["seeds"])
+        assert float(ds.measured_sigma_1.isel(sigma=-1, length=0, seed=1)) == raw["measured"]["sigma_1"][-1][0][1]
+        assert ds.region_sigma_1_verdict.dims == ("sigma", "length")
+    else:
+        row = raw["rows"][-1]
+        at = {k: row[k] for k in ("m", "v", "d", "T")}
+        assert float(ds["rows_weight.entropy_normalized"].sel(at)) == pytest.approx(row["weight.entropy_normalized"])

@@ -8,7 +8,8 @@ such as ``sigprop_figures.command``).  Families import only ``argparse`` and thi
 package at module level; their ``run`` functions import the API when they run, so that
 building the parser (``sigprop --help``) imports no scientific code.
 
-:func:`main` parses, runs the command, writes ``--out`` atomically, draws ``--plot``,
+:func:`main` parses, runs the command, writes ``--out`` atomically (JSON with its type tag,
+read back by ``sigprop.load``), draws ``--plot``,
 renders the result and maps errors to one line and exit code 2: an
 :class:`~sigprop.core.checks.ArgumentError` raised by the API names the command-line
 flag the command declares for that parameter (``Command.flags``).

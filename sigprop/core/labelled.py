@@ -41,6 +41,7 @@ from sigprop.core.results import jsonable, write_json
 
 TAG = "sigprop_type"
 KEYS = "sigprop_keys"            # the key fields of each list of records, stored beside the tag
+DIMS = "sigprop_dims"            # the axes of the arrays under a field, stored beside the tag
 
 
 def xarray() -> Any:
@@ -53,29 +54,34 @@ def xarray() -> Any:
 
 
 class Result(dict):
-    """A study result: a ``dict`` that knows its ``kind`` and its records' key fields.
+    """A study result: a ``dict`` that knows its ``kind``, its records' key fields and its arrays' axes.
 
     ``keys`` maps the name of each list of records to the fields that identify a record
     (its dimensions in :meth:`to_xarray`); lists not named there have their keys inferred.
+    ``dims`` names the axes of the arrays under a field (:func:`dataset`).
     """
 
     def __init__(self, data: Mapping[str, Any] = (), *, kind: str,  # type: ignore[assignment]
-                 keys: Mapping[str, Sequence[str]] | None = None) -> None:
+                 keys: Mapping[str, Sequence[str]] | None = None,
+                 dims: Mapping[str, Sequence[str]] | None = None) -> None:
         super().__init__(data)
         self.pop(TAG, None)
-        stored = self.pop(KEYS, None) or {}
+        stored, stored_dims = self.pop(KEYS, None) or {}, self.pop(DIMS, None) or {}
         self.kind = kind
         self.keys_of = {str(k): tuple(v) for k, v in {**stored, **(keys or {})}.items()}
+        self.dims_of = {str(k): tuple(v) for k, v in {**stored_dims, **(dims or {})}.items()}
 
     def to_xarray(self) -> Any:
         """The result as an :class:`xarray.Dataset` (see the module doc)."""
-        return dataset(self, self.kind, self.keys_of)
+        return dataset(self, self.kind, self.keys_of, self.dims_of)
 
     def to_json(self) -> dict:
         """The result as JSON-able data, type tag first."""
         head: dict = {TAG: self.kind}
         if self.keys_of:
             head[KEYS] = {k: list(v) for k, v in self.keys_of.items()}
+        if self.dims_of:
+            head[DIMS] = {k: list(v) for k, v in self.dims_of.items()}
         return jsonable({**head, **self})
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -253,58 +259,98 @@ def _per_position(value: Any, shape: tuple[int, ...]) -> bool:
 
 # --- study results -----------------------------------------------------------------------
 
-def dataset(result: Mapping[str, Any], kind: str, keys: Mapping[str, Sequence[str]] | None = None) -> Any:
-    """An :class:`xarray.Dataset` of a study result ``dict`` (see the module doc)."""
+def dataset(result: Mapping[str, Any], kind: str, keys: Mapping[str, Sequence[str]] | None = None,
+            dims: Mapping[str, Sequence[str]] | None = None) -> Any:
+    """An :class:`xarray.Dataset` of a study result ``dict`` (see the module doc).
+
+    ``keys`` names the key fields of each list of records; ``dims`` names the axes of the arrays
+    under a field (``{"measured": ("sigma", "length", "seed")}`` labels ``measured_sigma_1`` and
+    every other array under ``measured``; an array with fewer axes takes the first ones).  The
+    coordinate of an axis ``x`` is ``config["xs"]`` (or ``config["x"]``) when it is a list of the
+    right length, ``0..n-1`` when it is the count ``n``; an array whose shape does not fit is
+    left with unnamed axes.
+    """
     xr = xarray()
-    keys = dict(keys or {})
     config = result.get("config", {})
     config = config if isinstance(config, Mapping) else {"config": config}
-    T = len(result["positions"]) if "positions" in result else None
-    lead = "query" if config.get("query") == "all" else None
-    parts: list[Any] = []
-    data: dict[str, Any] = {}
-    coords: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    if T is not None:
-        coords["position"] = ("position", np.asarray(result["positions"]))
+    ctx = _Context(T=len(result["positions"]) if "positions" in result else None,
+                   lead="query" if config.get("query") == "all" else None, keys=dict(keys or {}),
+                   dims={k: tuple(v) for k, v in (dims or {}).items()}, config=config)
+    if ctx.T is not None:
+        ctx.coords["position"] = ("position", np.asarray(result["positions"]))
     for name, value in result.items():
-        if name in (TAG, KEYS, "version", "config", "positions"):
-            continue
-        _add(name, value, T, lead, keys, data, parts, extra)
-    ds = xr.Dataset(data, coords=coords)
-    if parts:
-        ds = xr.merge([ds, *parts], join="outer", compat="no_conflicts", combine_attrs="drop")
+        if name not in (TAG, KEYS, DIMS, "version", "config", "positions"):
+            ctx.add(name, value)
+    ds = xr.Dataset(ctx.data, coords=ctx.coords)
+    if ctx.parts:
+        ds = xr.merge([ds, *ctx.parts], join="outer", compat="no_conflicts", combine_attrs="drop")
     ds.attrs = attributes(kind, config, result.get("version"))
-    for key, value in extra.items():
+    for key, value in ctx.extra.items():
         ds.attrs.setdefault(key, value)
     return ds
 
 
-def _add(name: str, value: Any, T: int | None, lead: str | None, keys: dict, data: dict, parts: list,
-         extra: dict) -> None:
-    if value is None or isinstance(value, str):
-        if value is not None:
-            extra[name] = value
-        return
-    if isinstance(value, (bool, int, float, np.generic)):
-        data[name] = ((), value)
-        return
-    if isinstance(value, Mapping):
-        if value and all(isinstance(v, Mapping) for v in value.values()):
-            dim = name[:-1] if name.endswith("s") and len(name) > 1 else f"{name}_key"
-            parts.append(records([dict(v, **{dim: k}) for k, v in value.items()], name, (dim,), T))
+class _Context:
+    """What :func:`dataset` gathers while it walks a result."""
+
+    def __init__(self, T: int | None, lead: str | None, keys: dict, dims: dict, config: Mapping[str, Any]):
+        self.T, self.lead, self.keys, self.dims, self.config = T, lead, keys, dims, config
+        self.data: dict[str, Any] = {}
+        self.coords: dict[str, Any] = {}
+        self.parts: list[Any] = []
+        self.extra: dict[str, Any] = {}
+
+    def add(self, name: str, value: Any) -> None:
+        if value is None or isinstance(value, str):
+            if value is not None:
+                self.extra[name] = value
             return
-        for k, v in value.items():
-            _add(f"{name}_{k}", v, T, lead, keys, data, parts, extra)
-        return
-    if isinstance(value, (list, tuple)) and value and all(isinstance(v, Mapping) for v in value):
-        parts.append(records(value, name, keys.get(name), T))
-        return
-    arr = _array(value)
-    if arr is None:
-        extra[name] = json.dumps(jsonable(value))
-        return
-    data[name] = (_dims(name, arr.shape, T, lead), arr)
+        if isinstance(value, (bool, int, float, np.generic)):
+            self.data[name] = ((), value)
+            return
+        if isinstance(value, Mapping):
+            if value and all(isinstance(v, Mapping) for v in value.values()):
+                dim = name[:-1] if name.endswith("s") and len(name) > 1 else f"{name}_key"
+                self.parts.append(records([dict(v, **{dim: k}) for k, v in value.items()], name, (dim,), self.T))
+                return
+            for k, v in value.items():
+                self.add(f"{name}_{k}", v)
+            return
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, Mapping) for v in value):
+            self.parts.append(records(value, name, self.keys.get(name), self.T))
+            return
+        arr = _array(value)
+        if arr is None:
+            self.extra[name] = json.dumps(jsonable(value))
+            return
+        self.data[name] = (self.named(name, arr.shape) or _dims(name, arr.shape, self.T, self.lead), arr)
+
+    def named(self, name: str, shape: tuple[int, ...]) -> tuple[str, ...] | None:
+        """The declared axes of the array ``name`` (with their coordinates), or None."""
+        owners = [k for k in self.dims if name == k or name.startswith(k + "_")]
+        if not owners or not shape:
+            return None
+        axes = self.dims[max(owners, key=len)][:len(shape)]
+        if len(axes) < len(shape):
+            return None
+        values = [self.coordinate(axis, n) for axis, n in zip(axes, shape)]
+        if any(v is None for v in values):
+            return None
+        for axis, v in zip(axes, values):
+            self.coords.setdefault(axis, (axis, v))
+        return axes
+
+    def coordinate(self, axis: str, n: int) -> np.ndarray | None:
+        known = self.coords.get(axis)
+        if known is not None:
+            return known[1] if len(known[1]) == n else None
+        for key in (axis + "s", axis):
+            value = self.config.get(key)
+            if isinstance(value, (list, tuple)) and len(value) == n:
+                return np.asarray(value)
+            if isinstance(value, int) and not isinstance(value, bool) and value == n:
+                return np.arange(n)
+        return np.arange(n) if not any(k in self.config for k in (axis + "s", axis)) else None
 
 
 def _array(value: Any) -> np.ndarray | None:
