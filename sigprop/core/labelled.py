@@ -194,11 +194,11 @@ def profile_dataset(kind: str, positions: Any, arrays: Mapping[str, Any], config
                     scalars: Mapping[str, Any] | None = None, axes: Sequence[str] = ("m", "v", "d")) -> Any:
     """A Dataset of per-position ``arrays`` of shape ``(..., T)``.
 
-    The leading (batch) axes are named after the parameter of ``config`` named in ``axes``
+    The leading (batch) axes are named after the parameter of ``config`` listed in ``axes``
     (``m``, ``v``, ``d``; ``quantity`` for softmax profiles) that varies along that axis alone,
-    which becomes its coordinate; an axis no parameter
-    names is ``axis_k``.  Arrays of ``config`` with the profile's shape (e.g. ``rho_error``)
-    become variables; the rest of ``config`` goes to the attributes.
+    which becomes its coordinate (a parameter that varies along no axis is a scalar coordinate;
+    an axis no parameter names is ``axis_k``).  Arrays of ``config`` with the profile's shape
+    (e.g. ``rho_error``) become variables; the rest of ``config`` goes to the attributes.
     """
     xr = xarray()
     positions = np.asarray(positions)
