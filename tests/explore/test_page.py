@@ -56,8 +56,11 @@ def server():
     proc = subprocess.Popen([sys.executable, "-m", "sigprop.cli", "explore", "--port", str(port), "--no-browser",
                              "--dim", "16", "--length", "24"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    line = proc.stderr.readline()             # "sigprop explore: serving http://localhost:PORT/ ..."
-    assert f"serving http://localhost:{port}/" in line, line + proc.stderr.read() if proc.poll() is not None else line
+    lines: list[str] = []                     # until "sigprop explore: serving http://localhost:PORT/ ..."
+    while not any(f"serving http://localhost:{port}/" in x for x in lines):
+        line = proc.stderr.readline()
+        assert line, "the server stopped before serving:\n" + "".join(lines)
+        lines.append(line)
     yield f"http://localhost:{port}/", proc
     if proc.poll() is None:
         proc.send_signal(signal.SIGINT)
