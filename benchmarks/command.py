@@ -12,6 +12,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="fewer samples and repeats (under 2 minutes)")
     p.add_argument("--check", action="store_true",
                    help="exit with code 1 when a target is missed or cannot be measured")
+    p.add_argument("--only", metavar="KEY[,KEY...]",
+                   help="measure only these keys (and the others their group measures at the same time), "
+                        "e.g. mc_threads_speedup,startup_help_s")
 
 
 @command("bench", help="performance ratios against NumPy's RNG and PyTorch",
@@ -24,8 +27,10 @@ def bench(args: argparse.Namespace) -> dict:
     from sigprop.core.progress import activity, wanted
     from sigprop_benchmarks import suite
 
+    if args.only is not None:
+        suite.selected(args.only.split(","))     # an unknown key: one line, exit code 2, before any work
     with activity("benchmarking", wanted(not getattr(args, "no_progress", False))):
-        result = suite.run(quick=args.quick)
+        result = suite.run(quick=args.quick, only=None if args.only is None else args.only.split(","))
     result["targets"] = suite.targets(result)
     result["missed"] = suite.missed(result["targets"])
     result["config"]["check"] = bool(args.check)

@@ -20,6 +20,7 @@ import time
 import numpy as np
 
 from sigprop.rho import softmax_profile as S
+from sigprop.rho.compare import z_scores
 from sigprop.rho.logits import LogitModel
 
 
@@ -30,6 +31,10 @@ def models() -> dict:
         "m=0 v=2 d=2 T=64": LogitModel.from_spectrum(0.0, 2.0, 2, 64),
         "m=0.5 v=0.5 d=64 T=128": LogitModel.from_spectrum(0.5, 0.5, 64, 128),
         "non-symmetric d=3 T=24": LogitModel(rng.normal(0.3, 0.8, (3, 3)), 24),
+        "ar1:8 m=0.5 v=0.5 d=4 T=32": LogitModel.from_spectrum(0.5, 0.5, 4, 32, data="ar1:8"),
+        "iid m=0.5 v=0.5 d=64 T=128": LogitModel.from_spectrum(0.5, 0.5, 64, 128, data="iid"),
+        "fbm:0.3 causal q=24 d=4 T=32": LogitModel.from_spectrum(0.5, 0.5, 4, 32, data="fbm:0.3", query=24,
+                                                                causal=True),
     }
 
 
@@ -53,7 +58,7 @@ def measure(mc_samples: int = 1 << 16, seed: int = 0) -> dict:
             if sa.se.max() <= target or n >= mc_samples:
                 break
             k += 1
-        z = float(np.max(np.abs(mc.value - sa.value) / np.sqrt(mc.se ** 2 + sa.se ** 2)))
+        z = float(np.max(z_scores(sa.value, mc.value, np.sqrt(mc.se ** 2 + sa.se ** 2))))   # 0/0 = 0 (masked)
         rows.append(dict(model=name, mc_samples=mc_samples, mc_seconds=t_mc, target_se=target,
                          sa_samples=n, sa_seconds=t_sa, sa_max_se=float(sa.se.max()),
                          speedup=t_mc / t_sa, max_z=z))

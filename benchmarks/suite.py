@@ -22,8 +22,8 @@ ratio is like for like.
 * ``exact_ms_per_position``: the exact method at ``d = 256, T = 128``;
   ``exact_speedup_vs_round1``: the first round's exact method (frozen in
   :mod:`sigprop_benchmarks.round1_exact`) over today's, same weights, same run;
-  ``exact_over_davies``: over Davies' algorithm (``chi2comb``), ``None`` with a note when
-  ``chi2comb`` does not install;
+  ``exact_over_davies``: over Davies' algorithm (:mod:`sigprop_benchmarks.davies`, same
+  accuracy asked, ``1e-7`` per value), ``None`` with a note when it is not installed;
 * ``saddlepoint_ms_per_position`` and ``saddlepoint_max_error`` (against the exact method)
   at the same ``d, T``;
 * ``startup_help_s``, ``startup_predict_s`` (``predict`` at ``d = 64, T = 128``) and the
@@ -46,6 +46,7 @@ import subprocess
 import sys
 import time
 import tracemalloc
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -58,7 +59,7 @@ from sigprop.model.train import Task, TrainConfig, loss_and_grads
 from sigprop.rho import exact, saddlepoint, walk
 from sigprop.rho.logits import LogitModel
 
-from . import round1_exact, torch_peers
+from . import davies, round1_exact, torch_peers
 
 
 def _median_time(fn, repeats):
@@ -127,22 +128,9 @@ def _startup(repeats: int) -> dict:
     return out
 
 
-def _davies_band(weights: np.ndarray):
-    """``P(0 < Q < 1)`` per row by Davies' algorithm (chi2comb), or None if it is not installed."""
-    try:
-        from chi2comb import ChiSquared, chi2comb_cdf
-    except ImportError:
-        return None
-    out = np.empty(weights.shape[0])
-    for i, lam in enumerate(weights):                 # chi2comb takes one form at a time
-        terms = [ChiSquared(float(c), 0.0, 1) for c in lam if c != 0]
-        F1 = chi2comb_cdf(1.0, terms, 0.0, atol=1e-7)[0]
-        F0 = chi2comb_cdf(0.0, terms, 0.0, atol=1e-7)[0]
-        out[i] = F1 - F0
-    return out
-
-
-def run(quick: bool = False) -> dict:
+def run(quick: bool = False, only: Iterable[str] | None = None) -> dict:
+    """Every measure (:data:`KEYS`), or with ``only`` the groups (:data:`GROUPS`) holding those keys."""
+    groups = selected(only)
     load_start = _load()
     cores = threads.cores()
     repeats = 1 if quick else 7
@@ -158,111 +146,117 @@ def run(quick: bool = False) -> dict:
                machine=dict(platform=platform.platform(), processor=platform.processor(),
                             cpus=os.cpu_count(), cores=cores, python=platform.python_version(),
                             numpy=np.__version__, load=dict(start=load_start)),
+               only=sorted(groups) if only is not None else None,
                notes=[], peak_mb={})
-    have_torch = torch_peers.available()
+    have_torch = bool(groups & {"mc", "train"}) and torch_peers.available()   # PyTorch: seconds to import
     if have_torch:
         import torch
     if not threads.available():
         out["notes"].append("threadpoolctl is not installed: BLAS threads are left as they are "
                             "(pip install 'sigprop[threads]')")
-    batch = next(walk.batch_sizes(samples, T * d))
-    for name, dtype in (("", np.float64), ("_float32", np.float32)):
-        def mc(dtype=dtype, n=1):
-            simulate(W, T, samples=samples, seed=1, dtype=dtype, threads=n)
+    if "mc" in groups:
+        batch = next(walk.batch_sizes(samples, T * d))
+        for name, dtype in (("", np.float64), ("_float32", np.float32)):
+            def mc(dtype=dtype, n=1):
+                simulate(W, T, samples=samples, seed=1, dtype=dtype, threads=n)
 
-        def mc_all(dtype=dtype):
-            mc(dtype, cores)
+            def mc_all(dtype=dtype):
+                mc(dtype, cores)
 
-        def rng(dtype=dtype):
-            for _ in walk.standard_steps(samples, T, d, seed=1, dtype=dtype):
-                pass
-        out["mc_over_rng" + name], t_mc, _ = _ratio(mc, rng, repeats)
-        out["mc_samples_per_s" + name] = samples / t_mc
-        out["mc_threads_speedup" + name] = _ratio(mc, mc_all, repeats)[0]
-        out["peak_mb"]["mc" + name] = _peak_mb(mc)
-        out["peak_mb"]["mc_all_threads" + name] = _peak_mb(mc_all)
-        if have_torch:
-            def peer(dtype=dtype):
-                torch_peers.monte_carlo(W, T, samples, batch, 1, np.dtype(dtype).name)
-            torch.set_num_threads(1)
-            out["mc_over_torch_1thread" + name] = _ratio(mc, peer, repeats)[0]
-            torch.set_num_threads(cores)
-            out["mc_over_torch" + name] = _ratio(mc_all, peer, repeats)[0]
-        else:
-            out["mc_over_torch" + name] = out["mc_over_torch_1thread" + name] = None
-    if not have_torch:
-        out["notes"].append("PyTorch is not installed: mc_over_torch and train_step_over_torch skipped "
-                            "(pip install 'sigprop[bench]')")
+            def rng(dtype=dtype):
+                for _ in walk.standard_steps(samples, T, d, seed=1, dtype=dtype):
+                    pass
+            out["mc_over_rng" + name], t_mc, _ = _ratio(mc, rng, repeats)
+            out["mc_samples_per_s" + name] = samples / t_mc
+            out["mc_threads_speedup" + name] = _ratio(mc, mc_all, repeats)[0]
+            out["peak_mb"]["mc" + name] = _peak_mb(mc)
+            out["peak_mb"]["mc_all_threads" + name] = _peak_mb(mc_all)
+            if have_torch:
+                def peer(dtype=dtype):
+                    torch_peers.monte_carlo(W, T, samples, batch, 1, np.dtype(dtype).name)
+                torch.set_num_threads(1)
+                out["mc_over_torch_1thread" + name] = _ratio(mc, peer, repeats)[0]
+                torch.set_num_threads(cores)
+                out["mc_over_torch" + name] = _ratio(mc_all, peer, repeats)[0]
+            else:
+                out["mc_over_torch" + name] = out["mc_over_torch_1thread" + name] = None
+        if not have_torch:
+            out["notes"].append("PyTorch is not installed: mc_over_torch and train_step_over_torch skipped "
+                                "(pip install 'sigprop[bench]')")
 
-    cfg = TrainConfig(task="teacher", d=64, d_k=64, T=64, batch=64)
-    model = cfg.model()
-    params = att.init_params(model, 0)
-    X, target = Task(cfg, 1).draw(np.random.default_rng(2), 64)
-    peer_params = {k: v.copy() for k, v in params.items()}
-    opt = optim.make("adam", cfg.lr)
-    steps = 3 if quick else 50
+    if "train" in groups:
+        cfg = TrainConfig(task="teacher", d=64, d_k=64, T=64, batch=64)
+        model = cfg.model()
+        params = att.init_params(model, 0)
+        X, target = Task(cfg, 1).draw(np.random.default_rng(2), 64)
+        peer_params = {k: v.copy() for k, v in params.items()}
+        opt = optim.make("adam", cfg.lr)
+        steps = 3 if quick else 50
 
-    def ours():
-        for _ in range(steps):
-            _, _, grads = loss_and_grads(params, X, target, model, 0.0)
-            opt.step(params, grads)
-
-    def ours_1thread():
-        with threads.blas_threads(1):
-            ours()
-    out["train_step_ms"] = 1e3 * _median_time(ours_1thread, repeats) / steps
-    out["peak_mb"]["train_step"] = _peak_mb(ours)
-    if have_torch:
-        step = torch_peers.train_step(peer_params, X, target)
-
-        def theirs():
+        def ours():
             for _ in range(steps):
-                step()
-        torch.set_num_threads(1)
-        out["train_step_over_torch_1thread"] = _ratio(ours_1thread, theirs, repeats)[0]
-        torch.set_num_threads(cores)
-        out["train_step_over_torch"] = _ratio(ours, theirs, repeats)[0]
-    else:
-        out["train_step_over_torch"] = out["train_step_over_torch_1thread"] = None
+                _, _, grads = loss_and_grads(params, X, target, model, 0.0)
+                opt.step(params, grads)
 
-    m = np.linspace(-1, 1, grid_n)[:, None]
-    v = np.linspace(0, 2, grid_n)
+        def ours_1thread():
+            with threads.blas_threads(1):
+                ours()
+        out["train_step_ms"] = 1e3 * _median_time(ours_1thread, repeats) / steps
+        out["peak_mb"]["train_step"] = _peak_mb(ours)
+        if have_torch:
+            step = torch_peers.train_step(peer_params, X, target)
 
-    def grid():
-        theory_spectrum(m, v, d, T)
-    out["closed_form_evals_per_s"] = m.size * v.size * T / _median_time(grid, repeats)
-    out["peak_mb"]["closed_form"] = _peak_mb(grid)
+            def theirs():
+                for _ in range(steps):
+                    step()
+            torch.set_num_threads(1)
+            out["train_step_over_torch_1thread"] = _ratio(ours_1thread, theirs, repeats)[0]
+            torch.set_num_threads(cores)
+            out["train_step_over_torch"] = _ratio(ours, theirs, repeats)[0]
+        else:
+            out["train_step_over_torch"] = out["train_step_over_torch_1thread"] = None
 
-    We = make_weights(0.5, 0.1, 256, seed=0)
-    Te = 4 if quick else 128
-    lam = LogitModel(We, Te).chi2_weights
-    ex_repeats = 1 if quick else 3
+    if "closed_form" in groups:
+        m = np.linspace(-1, 1, grid_n)[:, None]
+        v = np.linspace(0, 2, grid_n)
 
-    def ex():
-        exact.theory(We, Te)
-    t_exact = _median_time(ex, ex_repeats)
-    out["exact_ms_per_position"] = 1e3 * t_exact / Te
-    out["config"]["exact"]["T"] = Te
-    out["peak_mb"]["exact"] = _peak_mb(ex)
-    t_round1 = _median_time(lambda: round1_exact.band(lam), ex_repeats)
-    out["exact_speedup_vs_round1"] = t_round1 / t_exact
-    reference, _ = exact.band(lam)
-    t0 = time.perf_counter()
-    davies = _davies_band(lam)
-    t_davies = time.perf_counter() - t0
-    if davies is None:
-        out["exact_over_davies"] = None
-        out["notes"].append("chi2comb (Davies' algorithm) is not installed: exact_over_davies missing "
-                            "(pip install chi2comb fails here: its source archive lacks chi2comb.h)")
-    else:
-        out["exact_over_davies"] = t_exact / t_davies
-        out["davies_max_difference"] = float(np.abs(davies - reference).max())
-    t_sp = _median_time(lambda: saddlepoint.band(lam), ex_repeats)
-    out["saddlepoint_ms_per_position"] = 1e3 * t_sp / Te
-    out["saddlepoint_max_error"] = float(np.abs(saddlepoint.band(lam) - reference).max())
+        def grid():
+            theory_spectrum(m, v, d, T)
+        out["closed_form_evals_per_s"] = m.size * v.size * T / _median_time(grid, repeats)
+        out["peak_mb"]["closed_form"] = _peak_mb(grid)
 
-    _data_models(out, W, d, T, samples, repeats, quick)
-    out.update(_startup(1 if quick else 10))
+    if "exact" in groups:
+        We = make_weights(0.5, 0.1, 256, seed=0)
+        Te = 4 if quick else 128
+        lam = LogitModel(We, Te).chi2_weights
+        ex_repeats = 1 if quick else 3
+
+        def ex():
+            exact.theory(We, Te)
+        t_exact = _median_time(ex, ex_repeats)
+        out["exact_ms_per_position"] = 1e3 * t_exact / Te
+        out["config"]["exact"]["T"] = Te
+        out["peak_mb"]["exact"] = _peak_mb(ex)
+        t_round1 = _median_time(lambda: round1_exact.band(lam), ex_repeats)
+        out["exact_speedup_vs_round1"] = t_round1 / t_exact
+        reference, _ = exact.band(lam)
+        davies_rho = davies.band(lam)
+        t_davies = _median_time(lambda: davies.band(lam), ex_repeats) if davies_rho is not None else 0.0
+        if davies_rho is None:
+            out["exact_over_davies"] = None
+            out["notes"].append("Davies' algorithm is not installed (pip install fastlmmclib, in sigprop[bench]): "
+                                "exact_over_davies missing")
+        else:
+            out["exact_over_davies"] = t_exact / t_davies
+            out["davies_max_difference"] = float(np.abs(davies_rho - reference).max())
+        t_sp = _median_time(lambda: saddlepoint.band(lam), ex_repeats)
+        out["saddlepoint_ms_per_position"] = 1e3 * t_sp / Te
+        out["saddlepoint_max_error"] = float(np.abs(saddlepoint.band(lam) - reference).max())
+
+    if "data" in groups:
+        _data_models(out, W, d, T, samples, repeats, quick)
+    if "startup" in groups:
+        out.update(_startup(1 if quick else 10))
     load_end = _load()
     out["machine"]["load"]["end"] = load_end
     busy = max([x[0] for x in (load_start, load_end) if x] or [0.0])
@@ -293,13 +287,36 @@ def _data_models(out: dict, W, d: int, T: int, samples: int, repeats: int, quick
     out["config"]["data_mc"] = dict(d=d, T=T, data="ar1:16", samples=n)
 
     def mc():
-        simulate(model, samples=n, seed=1)
+        simulate(model, samples=n, seed=1, threads=1)
 
     def rng():
         for _ in walk.standard_steps(n, T, d, seed=1, batch_size=walk.BATCH_ELEMENTS // (T * d + T)):
             pass
     out["data_mc_over_rng"] = _ratio(mc, rng, repeats)[0]
     out["peak_mb"]["data_mc"] = _peak_mb(mc)
+
+
+#: The groups of measures ``run(only=...)`` can run alone, by key prefix (first match).
+GROUPS = (("mc", ("mc_",)), ("train", ("train_",)), ("closed_form", ("closed_form_",)),
+          ("exact", ("exact_", "saddlepoint_")), ("data", ("data_",)),
+          ("startup", ("startup_", "python_")))
+
+
+def group_of(key: str) -> str:
+    """The group (:data:`GROUPS`) that measures ``key``."""
+    return next(name for name, prefixes in GROUPS if key.startswith(prefixes))
+
+
+def selected(only: Iterable[str] | None) -> set[str]:
+    """The groups to run for the keys ``only`` (every group for ``None``); an unknown key is a
+    ``ValueError`` naming the known ones."""
+    if only is None:
+        return {name for name, _ in GROUPS}
+    keys = [k.strip() for k in only if k.strip()]
+    unknown = [k for k in keys if k not in KEYS]
+    if unknown or not keys:
+        raise ValueError(f"argument --only: unknown measure {', '.join(unknown) or '(none)'}; known: {', '.join(KEYS)}")
+    return {group_of(k) for k in keys}
 
 
 #: The first round's keys, then the second's.
@@ -325,7 +342,7 @@ def targets(res: dict) -> list[dict]:
     ``met`` is None for a measure without a target, or one that could not be measured.
     """
     rows = []
-    for key in KEYS:
+    for key in _shown(res):
         value, target = res.get(key), TARGETS.get(key)
         met = None if target is None or value is None else bool(
             value <= target[1] if target[0] == "<=" else value >= target[1])
@@ -338,7 +355,7 @@ def table(res: dict) -> str:
     lines = [f"# sigprop {res['version']} on {res['machine']['platform']}, {res['machine']['cpus']} cpus"
              f"{' (quick)' if res['config']['quick'] else ''}; medians of {res['config']['repeats']}",
              f"{'measure':>30} {'value':>12} {'target':>10}"]
-    for key in KEYS:
+    for key in _shown(res):
         value = res.get(key)
         target = TARGETS.get(key)
         shown = "skipped" if value is None else f"{value:.4g}"
@@ -352,6 +369,12 @@ def table(res: dict) -> str:
     lines.append("peak memory (MB): " + ", ".join(f"{k} {v:.1f}" for k, v in res["peak_mb"].items()))
     lines.extend(f"note: {n}" for n in res["notes"])
     return "\n".join(lines)
+
+
+def _shown(res: dict) -> list[str]:
+    """The keys a result measured: all of :data:`KEYS`, or those of the groups run with ``only``."""
+    only = res.get("only")
+    return list(KEYS) if only is None else [k for k in KEYS if group_of(k) in only]
 
 
 def missed(rows: list[dict]) -> list[str]:

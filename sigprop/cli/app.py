@@ -45,6 +45,13 @@ class Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line and exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        """Print ``message`` as one line and exit with code 2.
+
+        Parameters
+        ----------
+        message : str
+            What argparse found wrong.
+        """
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 

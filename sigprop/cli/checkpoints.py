@@ -30,6 +30,18 @@ def _heads_arguments(p: argparse.ArgumentParser) -> None:
                            "rho_peak", "rho_width"),
                    json="records", json_config=("layout", "length", "checkpoint")))
 def heads(args: argparse.Namespace) -> dict:
+    """Run ``sigprop heads``: each head's query-key eigenspectrum and predicted ``rho`` profile.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     from sigprop.checkpoints import heads as study
 
     return study.analyse(args.checkpoint, args.config, T=args.length)
@@ -59,6 +71,18 @@ def _heads_text_arguments(p: argparse.ArgumentParser) -> None:
                 "checkpoint": "CHECKPOINT", "config": "--config"},
          view=View(records="records", show=(), fields=("layer", "head") + MEASURES_OF_HEADS, lines=SPEARMAN))
 def heads_text(args: argparse.Namespace) -> dict:
+    """Run ``sigprop heads-text``: real text through a BERT-style encoder, head by head.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     from sigprop.checkpoints import realtext
 
     return realtext.study(args.checkpoint, args.config, tokenizer=args.tokenizer, max_tokens=args.max_tokens,

@@ -22,6 +22,13 @@ FLAGS = {"sigma": "--sigma", "model": "--model", "d": "--dim", "d_k": "--dk", "T
 
 
 def gap_model_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of the attention model at initialisation (``--sigma``, ``--model``, ...).
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The command's parser.
+    """
     g = p.add_argument_group("attention at initialisation (docs/theory.md §6)")
     g.add_argument("--sigma", type=a.number(float), default=0.5,
                    help="logit standard deviation sigma >= 0 (default 0.5)")
@@ -46,6 +53,18 @@ def _gap_arguments(p: argparse.ArgumentParser) -> None:
                          "predicted_eig_1", "eig_2", "predicted_eig_radius", "gap",
                          "predicted_low_rank_sigma_2")))
 def gap(args: argparse.Namespace) -> dict:
+    """Run ``sigprop gap``: the simulated spectral gap of attention beside its predictions.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     from sigprop._version import __version__
     from sigprop.gap import spectra
 
@@ -72,6 +91,18 @@ def _width_arguments(p: argparse.ArgumentParser) -> None:
                                                                         ("predicted", "predicted")))
                    + ("kappa=kappa_measured",)))
 def width(args: argparse.Namespace) -> dict:
+    """Run ``sigprop width``: rank collapse in width for the three variants.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     from sigprop._version import __version__
     from sigprop.gap import collapse
 
@@ -95,6 +126,18 @@ def _depth_arguments(p: argparse.ArgumentParser) -> None:
          arguments=_depth_arguments, flags=FLAGS, out=None, plot="depth_figure",
          view=View(show=("predicted_layer_factor", "kappa_predicted") + VARIANTS))
 def depth(args: argparse.Namespace) -> dict:
+    """Run ``sigprop depth``: rank collapse and gradients through an attention-only stack.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     from sigprop._version import __version__
     from sigprop.gap import collapse
 

@@ -39,6 +39,13 @@ group("lm", "the transformer language model on real text, LocAteR and its peers 
 
 
 def model_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of the language model and its training.
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The command's parser.
+    """
     g = p.add_argument_group("model (defaults: the paper's 1 layer, 1 head, width 128, Post-LN)")
     g.add_argument("--layers", type=a.number(int), default=1)
     g.add_argument("--heads", type=a.number(int), default=1)
@@ -73,6 +80,23 @@ def model_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def train_config(args: argparse.Namespace, regularizer: str = "none", seed: int = 0, layers=None, heads=None):
+    """The language model's training configuration from the command line.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+    regularizer : str
+        The regularizer of this run (``none``, or one of the language model's regularizers).
+    seed : int
+        The run's seed.
+    layers, heads : int, optional
+        Override ``--layers`` and ``--heads`` (used by ``sigprop lm sweep`` over shapes).
+
+    Returns
+    -------
+    sigprop.lm.train.TrainConfig
+    """
     from sigprop.lm.train import TrainConfig
     from sigprop.lm.transformer import Config
 
@@ -117,6 +141,18 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
                           "validation perplexity {final.perplexity:.1f} after {steps_done} steps in "
                           "{seconds:.0f} s",)))
 def train(args: argparse.Namespace) -> dict:
+    """Run ``sigprop lm train``: train the transformer language model on real text.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     from pathlib import Path
 
     from sigprop.lm import train as lmtrain
@@ -153,6 +189,18 @@ def _gradcheck_arguments(p: argparse.ArgumentParser) -> None:
                                    "arrays (threshold {config.threshold:g})",)),
          exit_code=lambda result: 0 if result["passed"] else 1)
 def gradcheck(args: argparse.Namespace) -> dict:
+    """Run ``sigprop lm gradcheck``: the language model's gradients against finite differences.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     from sigprop.core.checks import real
     from sigprop.lm import gradcheck as check
 
@@ -199,6 +247,18 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
                                               "entropy_mean", "eig_mean", "eig_var", "rho_theory_mean",
                                               "linear_share_last_mean"), show=()))
 def sweep(args: argparse.Namespace) -> dict:
+    """Run ``sigprop lm sweep``: regularizers x seeds (x shapes), resumable, with 95% intervals.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     import sys
 
     from sigprop.lm import sweep as sw

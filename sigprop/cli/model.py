@@ -38,6 +38,15 @@ SWEEP = ("eig_mean", "eig_var", "spread", "rho_total", "rho_entropy", "attention
 
 
 def training_arguments(p: argparse.ArgumentParser, task: str = "teacher") -> None:
+    """Add the options of one-layer attention and its training.
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The command's parser.
+    task : str
+        The default ``--task``.
+    """
     g = p.add_argument_group("model and training (docs/theory.md §5)")
     g.add_argument("--task", choices=TASKS, default=task)
     g.add_argument("--attention", choices=ATTENTIONS, default="softmax")
@@ -63,6 +72,19 @@ def training_arguments(p: argparse.ArgumentParser, task: str = "teacher") -> Non
 
 
 def train_config(args: argparse.Namespace, **extra):
+    """The training configuration of one-layer attention from the command line.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+    **extra
+        Further fields of :class:`sigprop.model.train.TrainConfig` (e.g. ``locater``, ``seed``).
+
+    Returns
+    -------
+    sigprop.model.train.TrainConfig
+    """
     from sigprop.model.train import TrainConfig
 
     return TrainConfig(task=args.task, attention=args.attention, d=args.dim,
@@ -92,6 +114,18 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
          arguments=_train_arguments, flags=TRAIN_FLAGS, plot="history_figure",
          view=View(records="history", fields=HISTORY, show=(), lines=(FINAL,)))
 def train(args: argparse.Namespace) -> dict:
+    """Run ``sigprop train``: train one-layer attention on the random walk, with instrumentation.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     from sigprop.model.train import train as run
 
     return run(train_config(args, locater=args.locater, seed=args.seed), progress=not args.no_progress)
@@ -114,6 +148,18 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
                    fields=("lambda=locater",) + tuple(f for c in SWEEP for f in (c, c + "_sd")),
                    show=()))
 def locater_sweep(args: argparse.Namespace) -> dict:
+    """Run ``sigprop locater-sweep``: train for several LocAteR strengths and seeds.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     from sigprop.model.locater_sweep import sweep
 
     return sweep(train_config(args), args.lambdas, args.seeds, progress=not args.no_progress)
@@ -140,6 +186,18 @@ def _gradcheck_arguments(p: argparse.ArgumentParser) -> None:
                                    "{config.threshold:g})",)),
          exit_code=lambda result: 0 if result["passed"] else 1)
 def gradcheck(args: argparse.Namespace) -> dict:
+    """Run ``sigprop gradcheck``: the hand-written gradients against finite differences.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     from sigprop._version import __version__
     from sigprop.core.checks import real
     from sigprop.model import gradcheck as check

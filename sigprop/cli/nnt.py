@@ -102,6 +102,18 @@ def _with_summary(result: Result, value: str, by=("config", "gamma", "length", "
     view=SUMMARY,
 )
 def stable_rank(args: argparse.Namespace) -> dict:
+    """Run ``sigprop nnt stable-rank``: stable rank through [NNT24]'s attention-only stacks.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     from sigprop.gap import stable_rank as SR
 
     res = SR.stable_ranks(
@@ -132,6 +144,18 @@ def _gradient_arguments(p: argparse.ArgumentParser) -> None:
     view=SUMMARY,
 )
 def gradients(args: argparse.Namespace) -> dict:
+    """Run ``sigprop nnt gradients``: gradient norms of every layer of [NNT24]'s stacks.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     import math
 
     from sigprop.gap import stable_rank as SR
@@ -189,6 +213,18 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     view=View(records="summary", show=(), fields=("config", "target", "lr", "n", "mean", "low", "high")),
 )
 def train(args: argparse.Namespace) -> dict:
+    """Run ``sigprop nnt train``: trainability of [NNT24]'s stacks, with and without the fix.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     from sigprop.gap import trainability as TR
 
     res = TR.train(
@@ -236,6 +272,18 @@ def _encoder_arguments(p: argparse.ArgumentParser) -> None:
     ),
 )
 def encoder(args: argparse.Namespace) -> dict:
+    """Run ``sigprop nnt encoder``: outlier, bulk and stable rank of the MiniLM encoder.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     import os
 
     from sigprop._version import __version__

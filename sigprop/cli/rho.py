@@ -28,7 +28,8 @@ MODEL_FLAGS = {"m": "--mean", "v": "--var", "d": "--dim", "T": "--length", "W": 
                "shape": "--shape", "data": "--data", "query": "--query", "causal": "--causal",
                "token_mean": "--token-mean", "quantity": "--quantity"}
 SIMULATION_FLAGS = {"samples": "--samples", "seed": "--seed", "confidence": "--confidence",
-                    "batch_size": "--batch-size", "dtype": "--dtype", "threads": "--threads"}
+                    "batch_size": "--batch-size", "dtype": "--dtype", "threads": "--threads",
+                    "streams": "--streams"}
 
 PROFILE = ("position=positions", "rho", "mean", "variance", "rho_error", "value", "se")
 VALIDATION = ("position=positions", "rho", "rho_mc", "ci_low", "ci_high", "mean", "mean_mc", "mean_se",
@@ -44,6 +45,15 @@ SOFTMAX_SUMMARY = ("summary: largest |semi-analytic - MC| = {max_abs_error:.4g} 
 
 
 def model_arguments(p: argparse.ArgumentParser, methods: tuple[str, ...] = METHODS) -> None:
+    """Add the options of the model: ``--mean/--var/--dim`` or ``--weights``, ``--length``, ``--method``, ...
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The command's parser.
+    methods : tuple of str
+        The ``--method`` choices.
+    """
     g = p.add_argument_group("model (docs/theory.md §1-3)")
     g.add_argument("--mean", type=a.number(float), help="eigenvalue mean m of a symmetric W")
     g.add_argument("--var", type=a.number(float), help="eigenvalue variance v >= 0")
@@ -69,6 +79,13 @@ def model_arguments(p: argparse.ArgumentParser, methods: tuple[str, ...] = METHO
 
 
 def data_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of the data model (``--data``, ``--query``, ``--causal``, ``--token-mean``).
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The command's parser.
+    """
     g = p.add_argument_group("data model (docs/data-models.md)")
     g.add_argument("--data", default="random-walk", metavar="MODEL",
                    help="token covariance K: random-walk (default), iid, ar1:LENGTH, fbm:H, or FILE.npy "
@@ -108,10 +125,19 @@ def data_options(args: argparse.Namespace, cfg: dict) -> dict | None:
 
 
 def attention_arguments(p: argparse.ArgumentParser, seed: bool = False) -> None:
+    """Add the options of softmax attention (``--attention``, ``--quantity``, ``--points``).
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The command's parser.
+    seed : bool
+        Also add ``--seed`` for the semi-analytic method.
+    """
     g = p.add_argument_group("softmax attention (docs/softmax.md)")
     g.add_argument("--attention", choices=ATTENTIONS, default="pwl",
                    help="pwl: rho of the piecewise-linear softmax (default); softmax: a softmax "
-                        "quantity by the semi-analytic method (--mean/--var or --weights only)")
+                        "quantity by the semi-analytic method (every --data model, one --query)")
     g.add_argument("--quantity", choices=QUANTITIES, default="weight",
                    help="softmax quantity: E[p_i], E[p_i(1-p_i)] or the gradient share (docs/softmax.md)")
     g.add_argument("--points", type=a.number(int), default=1 << 16,
@@ -126,6 +152,13 @@ def _predict_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def simulation_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of the Monte Carlo simulation (``--samples``, ``--seed``, ...).
+
+    Parameters
+    ----------
+    p : argparse.ArgumentParser
+        The command's parser.
+    """
     g = p.add_argument_group("simulation")
     g.add_argument("--samples", type=a.number(int), default=100_000,
                    help="number of simulated sequences (>= 3, default 100000)")
@@ -134,9 +167,12 @@ def simulation_arguments(p: argparse.ArgumentParser) -> None:
                    help="level of the Wilson intervals, in (0, 1)")
     g.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="precision of the simulation (float32: faster, other numbers per seed)")
+    g.add_argument("--streams", type=a.number(int),
+                   help="independent random streams (default 8): the numbers depend only on --seed and "
+                        "--streams, the same on every machine (1: the single stream of earlier versions)")
     g.add_argument("--threads", type=a.number(int),
-                   help="worker threads, one random stream each (default 1: the same numbers on every "
-                        "machine); the numbers depend only on --seed and --threads")
+                   help="worker threads running the streams (default: every core); speed only, never "
+                        "the numbers")
     g.add_argument("--batch-size", type=a.number(int),
                    help="sequences per batch (default: ~2^20 numbers per batch)")
     a.progress(g)
@@ -230,6 +266,18 @@ def _profile(prof, method: str) -> dict:
          arguments=_predict_arguments, flags=MODEL_FLAGS, formats=("table", "json", "csv"), kind="prediction",
          plot="profile_figure", view=View(columns=PROFILE, show=("localization",)))
 def predict(args: argparse.Namespace) -> dict:
+    """Run ``sigprop predict``: the closed-form signal propagation profile ``rho_i``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     cfg, W, sigma = model(args)
     if args.attention == "softmax":
         return _softmax_predict(args, cfg, W, sigma)
@@ -249,6 +297,18 @@ def predict(args: argparse.Namespace) -> dict:
          view=View(columns=VALIDATION, show=("localization", "localization_mc", "methods"),
                    lines=(SUMMARY, SOFTMAX_SUMMARY)))
 def validate(args: argparse.Namespace) -> dict:
+    """Run ``sigprop validate``: the closed form beside Monte Carlo, with intervals.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     import numpy as np
 
     from sigprop._version import __version__
@@ -279,8 +339,9 @@ def validate(args: argparse.Namespace) -> dict:
         lm = LogitModel(W, cfg["length"], scale=args.scale, **(opts or {}))
     sim = simulate(lm, cfg["length"], samples=args.samples,
                    seed=mc_seed, batch_size=args.batch_size, confidence=args.confidence,
-                   progress=not args.no_progress, dtype=np.dtype(args.dtype), threads=args.threads)
-    cfg["threads"] = sim.config["threads"]
+                   progress=not args.no_progress, dtype=np.dtype(args.dtype), streams=args.streams,
+                   threads=args.threads)
+    cfg["streams"] = sim.config["streams"]
     comparisons = {m: compare(p, sim) for m, p in profiles.items()}
     first = methods[0]
     out = dict(version=__version__, config=cfg, **_profile(profiles[first], first))
@@ -296,9 +357,8 @@ def _softmax_model(args: argparse.Namespace, cfg: dict, W, sigma):
     """The :class:`~sigprop.rho.logits.LogitModel` of a softmax command, ``cfg`` completed."""
     from sigprop.rho.logits import LogitModel
 
-    if args.data != "random-walk" or args.query is not None or args.causal or args.token_mean is not None:
-        raise UsageError("argument --data: softmax attention covers the random walk only (no --data, --query, "
-                         "--causal or --token-mean)")
+    if args.query == "all":
+        raise UsageError("argument --query: must be one position 1..T for --attention softmax, got 'all'")
     if args.form != "finite" or args.method != "gaussian":
         flag = "--form" if args.form != "finite" else "--method"
         raise UsageError(f"argument {flag}: only for --attention pwl (softmax uses the semi-analytic method)")
@@ -308,11 +368,12 @@ def _softmax_model(args: argparse.Namespace, cfg: dict, W, sigma):
     for key in ("form", "method"):
         cfg.pop(key, None)
     cfg.update(attention="softmax", quantity=args.quantity, points=points, replicates=replicates)
+    opts = data_options(args, cfg) or {}
     if W is None:
         cfg["shape"] = args.shape
         return LogitModel.from_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"], shape=args.shape,
-                                        scale=args.scale)
-    return LogitModel(W, cfg["length"], step_cov=sigma, scale=args.scale)
+                                        scale=args.scale, **opts)
+    return LogitModel(W, cfg["length"], step_cov=sigma, scale=args.scale, **opts)
 
 
 def _softmax_predict(args: argparse.Namespace, cfg: dict, W, sigma) -> dict:
@@ -388,6 +449,18 @@ def _gaussian_error_arguments(p: argparse.ArgumentParser) -> None:
                                            "CI half=ci_halfwidth", "exact in CI=exact_coverage",
                                            "exact err=exact_error_bound"), show=()))
 def gaussian_error(args: argparse.Namespace) -> dict:
+    """Run ``sigprop gaussian-error``: the error of the Gaussian approximation against ``d`` and ``v``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     from sigprop.rho import gaussian_error as study
 
     if args.quick:

@@ -38,6 +38,17 @@ def jsonable(obj: Any) -> Any:
 
 
 def dumps(obj: Any) -> str:
+    """``obj`` as indented JSON, NumPy values converted (:func:`jsonable`).
+
+    Parameters
+    ----------
+    obj : object
+        A result: dicts, lists, numbers, NumPy arrays and scalars.
+
+    Returns
+    -------
+    str
+    """
     return json.dumps(jsonable(obj), indent=2)
 
 

@@ -85,6 +85,18 @@ class Moments:
         self._sums: list[np.ndarray] = []
 
     def add(self, batch: np.ndarray) -> None:
+        """Add a batch of samples (the first axis indexes samples).
+
+        Parameters
+        ----------
+        batch : numpy.ndarray
+            Finite values, shape ``(n, ...)``; the trailing shape is that of the first batch.
+
+        Raises
+        ------
+        ValueError
+            If a value is not finite.
+        """
         batch = np.asarray(batch, dtype=np.float64)
         if not np.all(np.isfinite(batch)):
             raise ValueError("values must be finite (the computation overflowed)")

@@ -105,6 +105,12 @@ class Config:
         return self.fix != "rescaled" and not self.double_skip
 
     def as_dict(self) -> dict:
+        """The configuration as a dict, with its ``name`` and its ``paper`` label.
+
+        Returns
+        -------
+        dict
+        """
         return dict(asdict(self), name=self.name, paper=self.paper)
 
 
@@ -183,6 +189,18 @@ class Draws:
         return np.random.default_rng([seed, layer, _STREAMS[kind]])
 
     def layer(self, keep=("G", "W_Q", "W_K", "W_V")) -> dict:
+        """The random parameters of the next layer, one draw per seed.
+
+        Parameters
+        ----------
+        keep : tuple of str
+            Which of ``G`` (Markov logits), ``W_Q``, ``W_K``, ``W_V`` to return.
+
+        Returns
+        -------
+        dict
+            Name -> array of shape ``(seeds, ...)``.
+        """
         self.index += 1
         T, d, i = self.T, self.d, self.index
         shapes = {"G": (T, T), "W_Q": (d, d), "W_K": (d, d), "W_V": (d, d)}
@@ -274,6 +292,22 @@ def _as_batch(X):
 
 
 def layer_forward(cfg: Config, p: dict, X: np.ndarray):
+    """One attention layer of the paper's protocol: attention, the fix, values, skip and LayerNorm.
+
+    Parameters
+    ----------
+    cfg : Config
+        The configuration (attention, fix, skip, LayerNorm).
+    p : dict
+        The layer's parameters (per seed on the first axis).
+    X : numpy.ndarray
+        Inputs of shape ``(seeds, N, T, d)``.
+
+    Returns
+    -------
+    tuple
+        The layer's output and what its backward pass needs.
+    """
     S, N, T, d = X.shape
     A, qk = _attention(cfg, p, X)
     if cfg.fix == "none":

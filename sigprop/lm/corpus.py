@@ -59,6 +59,13 @@ class Corpus:
     works: dict = field(default_factory=dict)
 
     def describe(self) -> dict:
+        """The corpus' source, works and sizes per split.
+
+        Returns
+        -------
+        dict
+            ``source``, ``works``, ``characters`` and ``words`` per split.
+        """
         return dict(source=self.source, works=self.works,
                     characters={k: len(v) for k, v in self.texts.items()},
                     words={k: len(v.split()) for k, v in self.texts.items()})
@@ -139,12 +146,39 @@ class ByteTokenizer:
     vocab_size = 256
 
     def encode(self, text: str) -> np.ndarray:
+        """The UTF-8 bytes of ``text`` as token ids.
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        numpy.ndarray
+            ``int32`` ids in 0..255.
+        """
         return np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.int32)
 
     def decode(self, ids) -> str:
+        """The text of byte ids (invalid UTF-8 replaced).
+
+        Parameters
+        ----------
+        ids : array_like of int
+
+        Returns
+        -------
+        str
+        """
         return bytes(np.asarray(ids, dtype=np.uint8).tolist()).decode("utf-8", errors="replace")
 
     def to_str(self) -> str:
+        """The tokenizer as a string (``"bytes"``), for the run record.
+
+        Returns
+        -------
+        str
+        """
         return "bytes"
 
 
@@ -159,6 +193,19 @@ class BPETokenizer:
 
     @classmethod
     def train(cls, text: str, vocab_size: int) -> BPETokenizer:
+        """Train a byte-level BPE tokenizer on ``text``.
+
+        Parameters
+        ----------
+        text : str
+            The training text.
+        vocab_size : int
+            Vocabulary size, at least 257.
+
+        Returns
+        -------
+        BPETokenizer
+        """
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
         vocab_size = _checks.integer("vocab", vocab_size, 257)
         tok = Tokenizer(models.BPE())
@@ -171,17 +218,54 @@ class BPETokenizer:
 
     @classmethod
     def from_str(cls, data: str) -> BPETokenizer:
+        """A tokenizer from its serialized form (:meth:`to_str`).
+
+        Parameters
+        ----------
+        data : str
+
+        Returns
+        -------
+        BPETokenizer
+        """
         from tokenizers import Tokenizer
         return cls(Tokenizer.from_str(data))
 
     def encode(self, text: str) -> np.ndarray:
+        """Token ids of ``text``.
+
+        Parameters
+        ----------
+        text : str
+
+        Returns
+        -------
+        numpy.ndarray
+            ``int32`` ids.
+        """
         parts = self.tok.encode_batch(list(_chunks(text)))
         return np.fromiter((i for p in parts for i in p.ids), dtype=np.int32)
 
     def decode(self, ids) -> str:
+        """The text of token ids.
+
+        Parameters
+        ----------
+        ids : array_like of int
+
+        Returns
+        -------
+        str
+        """
         return self.tok.decode([int(i) for i in ids])
 
     def to_str(self) -> str:
+        """The tokenizer serialized as JSON (the ``tokenizers`` format).
+
+        Returns
+        -------
+        str
+        """
         return self.tok.to_str()
 
 

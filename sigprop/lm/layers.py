@@ -28,6 +28,22 @@ ACTIVATIONS = ("relu", "gelu")
 
 
 def layer_norm(x, g, b, eps: float = EPS):
+    """LayerNorm over the last axis: ``(x - mean) / sqrt(var + eps) * g + b``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Inputs, features on the last axis.
+    g, b : numpy.ndarray
+        Gain and bias, one per feature.
+    eps : float
+        Added to the variance.
+
+    Returns
+    -------
+    tuple
+        The output, and the cache ``(xhat, rstd, g)`` for :func:`layer_norm_backward`.
+    """
     mu = x.mean(axis=-1, keepdims=True)
     xc = x - mu
     rstd = 1.0 / np.sqrt((xc * xc).mean(axis=-1, keepdims=True) + eps)
@@ -36,6 +52,20 @@ def layer_norm(x, g, b, eps: float = EPS):
 
 
 def layer_norm_backward(dy, cache):
+    """Gradients of :func:`layer_norm`.
+
+    Parameters
+    ----------
+    dy : numpy.ndarray
+        Gradient with respect to the output.
+    cache : tuple
+        What :func:`layer_norm` returned beside its output.
+
+    Returns
+    -------
+    tuple
+        ``(dx, dg, db)``.
+    """
     xhat, rstd, g = cache
     axes = tuple(range(dy.ndim - 1))
     dg = (dy * xhat).sum(axis=axes)
@@ -47,12 +77,39 @@ def layer_norm_backward(dy, cache):
 
 
 def activation(x, kind: str):
+    """The feed-forward activation: ReLU, or the exact GELU ``x Phi(x)``.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+    kind : str
+        ``"relu"`` or ``"gelu"``.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     if kind == "relu":
         return np.maximum(x, 0)
     return x * (0.5 * (1.0 + erf(x * np.sqrt(0.5).astype(x.dtype))))
 
 
 def activation_backward(dy, x, kind: str):
+    """Gradient of :func:`activation` with respect to its input.
+
+    Parameters
+    ----------
+    dy : numpy.ndarray
+        Gradient with respect to the output.
+    x : numpy.ndarray
+        The input of the forward pass.
+    kind : str
+        ``"relu"`` or ``"gelu"``.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     if kind == "relu":
         return dy * (x > 0)
     cdf = 0.5 * (1.0 + erf(x * np.sqrt(0.5).astype(x.dtype)))
@@ -68,11 +125,34 @@ def dropout_mask(shape, p: float, rng, dtype):
 
 
 def split_heads(x, H: int):
+    """``(B, T, D)`` to ``(B, H, T, D/H)``: one slice of the features per head.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Shape ``(B, T, D)``.
+    H : int
+        Number of heads (divides ``D``).
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     B, T, D = x.shape
     return x.reshape(B, T, H, D // H).transpose(0, 2, 1, 3)
 
 
 def merge_heads(x):
+    """``(B, H, T, dh)`` to ``(B, T, H dh)``: the inverse of :func:`split_heads`.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+
+    Returns
+    -------
+    numpy.ndarray
+    """
     B, H, T, dh = x.shape
     return x.transpose(0, 2, 1, 3).reshape(B, T, H * dh)
 

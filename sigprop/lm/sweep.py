@@ -46,6 +46,17 @@ def plan(base: tr.TrainConfig, regularizers, seeds, shapes=((None, None),)) -> l
 
 
 def finished(folder: Path) -> dict | None:
+    """The record of a finished run in ``folder``, or ``None``.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        A run's folder; finished when its ``run.json`` holds a ``final`` record.
+
+    Returns
+    -------
+    dict or None
+    """
     path = Path(folder) / "run.json"
     if not path.exists():
         return None

@@ -94,10 +94,26 @@ class TrainConfig:
                                              f"got {self.tokenizer!r}")
 
     def to_dict(self) -> dict:
+        """The configuration as a plain dict (the model's configuration nested).
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
+        """The configuration from :meth:`to_dict`'s output.
+
+        Parameters
+        ----------
+        d : dict
+
+        Returns
+        -------
+        TrainConfig
+        """
         d = dict(d)
         d["model"] = tf.Config(**d["model"])
         return cls(**d)
@@ -151,6 +167,13 @@ class Checkpoint:
         self.path = Path(path)
 
     def save(self, state: dict) -> None:
+        """Write the training state atomically (parameters, optimizer moments, random states, history).
+
+        Parameters
+        ----------
+        state : dict
+            The trainer's state.
+        """
         arrays = {f"p/{k}": v for k, v in state["params"].items()}
         arrays.update({f"m/{k}": v for k, v in state["opt"].m.items()})
         arrays.update({f"v/{k}": v for k, v in state["opt"].v.items()})
@@ -167,6 +190,13 @@ class Checkpoint:
         atomic_write(self.path, lambda tmp: Path(tmp).write_bytes(buf.getvalue()))
 
     def load(self) -> dict:
+        """Read the training state written by :meth:`save`.
+
+        Returns
+        -------
+        dict
+            The metadata, with ``params`` and the optimizer moments ``m``, ``v``, ``sm``, ``sv``.
+        """
         with np.load(self.path) as z:
             meta = json.loads(bytes(z["meta"]).decode())
             parts: dict[str, dict[str, np.ndarray]] = {"p": {}, "m": {}, "v": {}, "sm": {}, "sv": {}}

@@ -88,6 +88,12 @@ class Config:
         return 1.0 / (tau * np.sqrt(self.head_dim))
 
     def to_dict(self) -> dict:
+        """The configuration as a plain dict.
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
 
 

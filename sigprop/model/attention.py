@@ -70,6 +70,12 @@ class Config:
         return self.d_k is not None
 
     def as_dict(self) -> dict:
+        """The configuration as a plain dict.
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
 
 

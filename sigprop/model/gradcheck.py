@@ -37,6 +37,17 @@ def numerical_gradient(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> float:
+    """``||a - b|| / max(||a||, ||b||)`` (Frobenius norms; 0 when both vanish).
+
+    Parameters
+    ----------
+    a, b : numpy.ndarray
+        Two gradients of the same shape.
+
+    Returns
+    -------
+    float
+    """
     scale = max(np.linalg.norm(a), np.linalg.norm(b))
     return 0.0 if scale == 0 else float(np.linalg.norm(a - b) / scale)
 

@@ -35,6 +35,18 @@ COLUMNS = {
 
 
 def final_row(record: dict) -> dict:
+    """The summary columns of a training record's last history entry (``None`` becomes NaN).
+
+    Parameters
+    ----------
+    record : dict
+        What :func:`sigprop.model.train.train` returns.
+
+    Returns
+    -------
+    dict
+        Column name -> float.
+    """
     last = record["history"][-1]
     row = {}
     for name, path in COLUMNS.items():

@@ -17,12 +17,30 @@ OPTIMIZERS = ("sgd", "adam")
 
 
 class SGD:
+    """Stochastic gradient descent with heavy-ball momentum: ``b <- momentum b + g``, ``p <- p - lr b``.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate, > 0.
+    momentum : float
+        Momentum in [0, 1).
+    """
     def __init__(self, lr: float = 0.1, momentum: float = 0.9):
         self.lr = float(_checks.real("lr", lr, positive=True))
         self.momentum = float(_checks.real("momentum", momentum, minimum=0.0, maximum=1.0, open_max=True))
         self.buffers: dict[str, np.ndarray] = {}
 
     def step(self, params: dict, grads: dict) -> None:
+        """Update ``params`` in place from ``grads`` (names missing from ``params`` are skipped).
+
+        Parameters
+        ----------
+        params : dict
+            Name -> array, updated in place.
+        grads : dict
+            Name -> gradient of the same shape.
+        """
         for name, g in grads.items():
             if name not in params:
                 continue
@@ -33,6 +51,17 @@ class SGD:
 
 
 class Adam:
+    """Adam with bias correction: ``p <- p - lr m_hat / (sqrt(v_hat) + eps)``.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate, > 0.
+    beta1, beta2 : float
+        Decay rates of the first and second moments, in [0, 1).
+    eps : float
+        Added to the denominator, > 0.
+    """
     def __init__(self, lr: float = 1e-2, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8):
         self.lr = float(_checks.real("lr", lr, positive=True))
         self.beta1 = float(_checks.real("beta1", beta1, minimum=0.0, maximum=1.0, open_max=True))
@@ -43,6 +72,15 @@ class Adam:
         self.v: dict[str, np.ndarray] = {}
 
     def step(self, params: dict, grads: dict) -> None:
+        """Update ``params`` in place from ``grads`` (names missing from ``params`` are skipped).
+
+        Parameters
+        ----------
+        params : dict
+            Name -> array, updated in place.
+        grads : dict
+            Name -> gradient of the same shape.
+        """
         self.t += 1
         c1 = 1 - self.beta1 ** self.t
         c2 = 1 - self.beta2 ** self.t

@@ -122,6 +122,12 @@ class TrainConfig:
         require(need, "T", f"{self.probe} probe and {self.batch} batch sequences of length {self.T}")
 
     def model(self) -> att.Config:
+        """The attention model this configuration trains (last token as query).
+
+        Returns
+        -------
+        sigprop.model.attention.Config
+        """
         return att.Config(d=self.d, d_k=self.d_k, attention=self.attention, mode="last")
 
 
@@ -136,6 +142,19 @@ class Task:
             self.teacher_cfg = att.Config(d=cfg.d, attention=cfg.attention, mode="last")
 
     def draw(self, rng: np.random.Generator, n: int):
+        """A fresh batch of random walks and its targets.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+        n : int
+            Number of sequences.
+
+        Returns
+        -------
+        tuple
+            Sequences ``(n, T, d)`` and targets: the next token (``next-token``) or the teacher's output.
+        """
         cfg = self.cfg
         extra = 1 if cfg.task == "next-token" else 0
         seqs = next(walk.sample(n, cfg.T, cfg.d, seed=rng, batch_size=n, extra=extra))

@@ -10,8 +10,8 @@ for each row (one weight vector and one point ``x``), computed as follows:
    sees weights of order one, whatever the size of ``W``.
 2. **Far tails** (Chernoff).  ``P(Q >= x) <= exp(K(t) - t x)`` for ``0 <= t < 1/(2 max lambda)``
    with ``K(t) = -(1/2) sum log(1 - 2 t lambda_k)`` (and the mirror image below the mean).  When
-   the bound at the (bisected) optimal ``t`` is below the tolerance, ``F`` is 0 or 1 and the
-   bound is the error: a tiny ``W`` puts ``x = 1`` there.
+   the bound at the optimal ``t`` (Newton steps within a bisection bracket) is below the
+   tolerance, ``F`` is 0 or 1 and the bound is the error: a tiny ``W`` puts ``x = 1`` there.
 3. **Negligible weights.**  Dropping weights with ``sum |lambda_j| = delta`` moves ``F`` by at most
    ``f_max delta`` (``f_max`` a bound on the density of the kept part) and by at most
    ``sqrt(2 delta / (pi |lambda_1|))`` (the largest weight alone has that modulus of
@@ -20,7 +20,33 @@ for each row (one weight vector and one point ``x``), computed as follows:
    ``m >= 3`` largest kept weights, all of modulus at least ``a_m``.
 4. **One kept weight**: the closed form.  **Two**: ``P(a Z^2 + b Y <= x)`` as a 1-D quadrature
    over ``Z`` (substitution at the kink), error estimated by doubling the nodes.
-5. **Three or more** (Imhof): ``F = 1/2 - (1/pi) int_0^inf sin(theta(u)) / (u rho(u)) du`` with
+5. **Three or more, on the line through the saddle point** (first choice).  With the moment
+   generating function ``M(t) = prod (1 - 2 t lambda_k)^{-1/2}``, analytic on the strip
+   ``t_- < Re t < t_+`` (``t_+- = 1/(2 lambda_max/min)``), the inversion formula on the line
+   ``Re t = c`` gives ``P(Q > x) = (1/pi) int_0^inf Re f(y) dy`` for ``0 < c < t_+`` and
+   ``P(Q <= x) = -(1/pi) int_0^inf Re f(y) dy`` for ``t_- < c < 0``, with
+   ``f(y) = M(c + iy) exp(-(c + iy) x) / (c + iy)``.  ``c`` minimizes ``log M(t) - t x - log|t|``
+   (same root finder) on the side of ``0`` where the saddle point of ``log M(t) - t x`` lies,
+   so ``f`` neither oscillates nor peaks there: it falls off like a Gaussian of width
+   ``(K''(c) + 1/c^2)^{-1/2}``, and the trapezoidal rule converges geometrically (error
+   ``~ exp(-2 pi a / h)`` for step ``h`` and strip half-width ``a``, the distance from ``c``
+   to ``0`` or ``t_+-``).  The step starts at ``min(width, a/2)``; the products
+   ``prod (1 + (g y)^2)`` are taken in blocks of 8 before one logarithm.
+
+   * *Truncation* at ``Y``: ``|f(y)| <= M(c) e^{-cx} prod_{j <= m} (g_j y)^{-1/2} / y`` with
+     ``g = 2 |lambda| / (1 - 2 c lambda)`` (the ``m`` largest), so
+     ``(1/pi) int_Y^inf |f| <= (2 / (pi m)) M(c) e^{-cx} Y^{-m/2} prod_{j <= m} g_j^{-1/2}``,
+     **rigorous**; ``Y`` is the smallest point where the best ``m`` puts it below ``tol/16``.
+     The bound decreases in ``y``, so it also bounds the sum's terms beyond ``Y``.
+   * *Discretization*: the sums with steps ``h`` and ``h/2`` share their nodes; their
+     difference estimates the error of the finer one (it is about the coarse one's error,
+     whose square is the fine one's: conservative, like the Kronrod estimate of step 6).
+     Rows over ``tol/2`` are summed again with half the step (up to 3 times).
+   * The error is the estimate plus three tails (the integral's, and the sums' at both
+     steps) plus rounding.  Rows that would need more than ``_BROMWICH_NODES`` nodes (few
+     weights: ``|f|`` then decays like a low power of ``y``; a narrow strip) go to step 6.
+
+6. **Otherwise** (Imhof): ``F = 1/2 - (1/pi) int_0^inf sin(theta(u)) / (u rho(u)) du`` with
    ``theta = (1/2) sum arctan(lambda_k u) - x u / 2``, ``rho = prod (1 + lambda_k^2 u^2)^{1/4}``.
 
    * *Truncation* at ``U``, with two rigorous bounds on ``(1/pi) int_U^inf``: the decay bound
@@ -78,6 +104,8 @@ WORK = 2e8                     # default budget of integrand terms (node x weigh
 _OCTAVES_FROM = 0.25           # octaves start here (weights are scaled to max |lambda| in [1, 2))
 _REFINE = 3                    # times the panels may be doubled
 PHASE_PER_PANEL = 2 * np.pi    # largest phase change of theta over one panel (one period)
+_BLOCK = 8                     # factors (1 + (g y)^2) multiplied before one log
+_BROMWICH_NODES = 512   # rows needing more nodes on the saddle-point line go to Imhof
 
 
 def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WORK
@@ -150,30 +178,47 @@ def _normalized(lam, x, tol, work):
     if two.any():
         f2, e2 = _two_weights(lam[two], x[two])
         F[todo[two]], err[todo[two]] = f2, err[todo[two]] + e2
-    many = count >= 3
-    if many.any():
+    many = np.flatnonzero(count >= 3)
+    if many.size:
+        fb, eb, done = _bromwich(lam[many], x[many], tol)
+        F[todo[many[done]]], err[todo[many[done]]] = fb[done], err[todo[many[done]]] + eb[done]
+        many = many[~done]
+    if many.size:
         fm, em = _imhof(lam[many], x[many], tol, work)
         F[todo[many]], err[todo[many]] = fm, err[todo[many]] + em
     return F, err
 
 
-def chernoff(lam, x, iterations: int = 100):
+def chernoff(lam, x, iterations: int = 16):
     """``(bound, side)``: ``P(Q >= x) <= bound`` with ``side = 1`` (``F`` is then near 1) above
     the mean ``sum lambda``, ``P(Q <= x) <= bound`` with ``side = 0`` below it; ``bound = 1`` at
-    the mean.  ``t`` is found by bisection on ``K'(t) = x``; any ``t`` gives a valid bound."""
+    the mean.  ``t`` solves ``K'(t) = x`` (:func:`_root`); any ``t`` gives a valid bound."""
     mean = lam.sum(axis=1)
     sign = np.where(x > mean, 1.0, -1.0)
     sl, sx = sign[:, None] * lam, sign * x                  # bound P(sl . Z^2 >= sx)
     top = sl.max(axis=1)
     hi = np.where(top > 0, 0.5 / np.where(top > 0, top, 1.0) * (1 - 2.0 ** -40), 2.0 ** 40)
-    lo = np.zeros_like(hi)
-    for _ in range(iterations):
-        t = 0.5 * (lo + hi)
-        slope = np.sum(sl / (1 - 2 * t[:, None] * sl), axis=1) - sx
-        lo, hi = np.where(slope < 0, t, lo), np.where(slope < 0, hi, t)
-    h = -0.5 * np.sum(np.log1p(-2 * lo[:, None] * sl), axis=1) - lo * sx
+
+    def slope(t):
+        r = sl / (1 - 2 * t[:, None] * sl)
+        return r.sum(axis=1) - sx, 2 * (r * r).sum(axis=1)
+    t = _root(slope, np.zeros_like(hi), hi, iterations)
+    h = -0.5 * np.sum(np.log1p(-2 * t[:, None] * sl), axis=1) - t * sx
     bound = np.where(x == mean, 1.0, np.exp(np.minimum(h, 0.0)))
     return bound, (sign > 0).astype(float)
+
+
+def _root(fun, lo, hi, iterations):
+    """The root in ``(lo, hi)`` of the increasing ``g`` with ``(g, g') = fun(t)``, by Newton steps
+    kept inside the bracket (bisection otherwise), row by row; strictly inside ``(lo, hi)``."""
+    t = 0.5 * (lo + hi)
+    for _ in range(iterations):
+        g, dg = fun(t)
+        lo, hi = np.where(g < 0, t, lo), np.where(g < 0, hi, t)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = t - g / dg
+        t = np.where((step > lo) & (step < hi), step, 0.5 * (lo + hi))
+    return t
 
 
 def _density_constant(m):
@@ -241,7 +286,7 @@ def _two_weights(lam, x, nodes: int = 96):
 
 
 def truncation_bound(lam, x, U):
-    """Rigorous bound on ``(1/pi) |int_U^inf sin(theta)/(u rho) du|`` (module docstring, step 5)."""
+    """Rigorous bound on ``(1/pi) |int_U^inf sin(theta)/(u rho) du|`` (module docstring, step 6)."""
     a = -np.sort(-np.abs(lam), axis=1)
     m = np.arange(1, a.shape[1] + 1)
     with np.errstate(divide="ignore"):
@@ -363,3 +408,112 @@ def _panel_integral(lam, x, knots, cum, P):
         kron += k.sum(axis=1)
         est += np.abs(k - g).sum(axis=1) + (q * P * _EPS) * np.abs(half[:, :, None] * f).sum(axis=(1, 2))
     return kron, est
+
+
+def _saddle(lam, x, iterations: int = 16):
+    """``(c, side)``: the minimum ``c`` of ``K(t) - t x - log|t|`` on the side of ``0`` where the
+    saddle point of ``K(t) - t x`` lies (``side = 1``: ``0 < c < t_+``, ``-1``: ``t_- < c < 0``)."""
+    mean = lam.sum(axis=1)
+    top, bottom = lam.max(axis=1), lam.min(axis=1)
+    side = np.where(x >= mean, 1.0, -1.0)
+    side = np.where((side > 0) & (top <= 0), -1.0, side)      # that side has no finite bound
+    side = np.where((side < 0) & (bottom >= 0), 1.0, side)
+    sl = side[:, None] * lam                                   # side -1: t -> -t, lam -> -lam
+    edge = 0.5 / sl.max(axis=1)                                # > 0: the singularity of M
+
+    def slope(t):                                              # K'(t) - x - 1/t and its derivative
+        r = sl / (1 - 2 * t[:, None] * sl)
+        return r.sum(axis=1) - side * x - 1 / t, 2 * (r * r).sum(axis=1) + 1 / (t * t)
+    return side * _root(slope, np.zeros_like(edge), edge, iterations), side, edge
+
+
+def _bromwich_plan(lam, x, tol):
+    """Saddle ``c``, side, step ``h`` and node count of :func:`_bromwich` for every row."""
+    c, side, edge = _saddle(lam, x)
+    beta = 1 - 2 * c[:, None] * lam                            # > 0 on the open strip
+    log_scale = -0.5 * np.sum(np.log(beta), axis=1) - c * x    # log (M(c) exp(-c x))
+    var = np.sum(2 * (lam / beta) ** 2, axis=1) + 1 / c ** 2   # (K(t) - t x - log t)'' at c
+    a = np.minimum(np.abs(c), edge - np.abs(c))                # half-width of the analytic strip
+    h = np.minimum(1 / np.sqrt(var), a / 2)
+    return c, side, h, _bromwich_cut(lam, beta, log_scale, tol / 16)
+
+
+def _bromwich_cut(lam, beta, log_scale, target):
+    """The smallest ``Y`` where the tail bound ``(1/pi) int_Y^inf |f(y)| dy``, minimized over
+    ``m`` (module docstring, step 5), is ``target``; beyond ``Y`` it is smaller."""
+    gam = -np.sort(-2 * np.abs(lam) / beta, axis=1)
+    m = np.arange(1, gam.shape[1] + 1)
+    with np.errstate(divide="ignore"):
+        log_c = np.log(2 / (np.pi * m)) + log_scale[:, None] - 0.5 * np.cumsum(np.log(gam), axis=1)
+        log_Y = (2 / m) * (log_c - np.log(target))               # C_m Y^{-m/2} = target
+    return np.exp(np.min(np.where(gam > 0, log_Y, np.inf), axis=1))
+
+
+def _trapezoid(lam, x, c, h, N):
+    """``f(0)/2 + sum Re f(k h)`` over even ``k`` in ``2..N``, the same over odd ``k`` (without
+    ``f(0)``), and ``h sum |Re f(k h)|``; ``f(y) = M(c+iy) exp(-(c+iy) x) / (c+iy)``.
+
+    With ``beta = 1 - 2 c lambda`` and ``g = 2 lambda / beta``,
+    ``log M(c+iy) = -(1/2) sum log beta - (1/4) sum log(1 + (g y)^2) + (i/2) sum arctan(g y)``.
+    """
+    m, n = lam.shape
+    beta = 1 - 2 * c[:, None] * lam
+    base = -0.5 * np.log(beta).sum(axis=1) - c * x
+    g = np.zeros((m, -(-n // _BLOCK) * _BLOCK))                       # padded: weight 0 is factor 1
+    g[:, :n] = 2 * lam / beta
+    ones = np.ones(g.shape[1])
+    even, odd, mod = np.zeros(m), np.zeros(m), np.zeros(m)
+    chunk = max(1, _MAX_FLOATS // max(1, m * g.shape[1]))
+    for lo in range(0, N + 1, chunk):
+        k = np.arange(lo, min(lo + chunk, N + 1))
+        y = h[:, None] * k                                                  # (m, c)
+        gy = g[:, None, :] * y[..., None]                                   # (m, c, n)
+        phase = 0.5 * (np.arctan(gy) @ ones) - x[:, None] * y          # sums as products: fast for small n
+        gy *= gy
+        gy += 1
+        blocks = gy[..., ::_BLOCK].copy()
+        with np.errstate(over="ignore"):      # a product over 1e308 is a modulus of 0, as it should
+            for j in range(1, _BLOCK):        # one log per block of factors
+                blocks *= gy[..., j::_BLOCK]
+        modulus = base[:, None] - 0.25 * (np.log(blocks) @ ones[:blocks.shape[-1]])
+        f = (np.exp(modulus + 1j * phase) / (c[:, None] + 1j * y)).real * np.where(k == 0, 0.5, 1.0)
+        even += f[:, k % 2 == 0].sum(axis=1)
+        odd += f[:, k % 2 == 1].sum(axis=1)
+        mod += h * np.abs(f).sum(axis=1)
+    return even, odd, mod
+
+
+def _node_counts(need):
+    """Node counts at least ``need``, from the few values ``16 * 2^(k/2)`` rounded up to 16, so that
+    rows fall into few groups (one vectorized sum each) and at most ~40% of the nodes are spare."""
+    k = np.ceil(2 * np.log2(np.maximum(need, 16) / 16))
+    return 16 * np.ceil(2 ** (k / 2))
+
+
+def _bromwich(lam, x, tol):
+    """Step 6 on the rows where it needs at most ``_BROMWICH_NODES`` nodes: ``(F, error, done)``."""
+    rows = x.size
+    F, err, done = np.empty(rows), np.zeros(rows), np.zeros(rows, bool)
+    c, side, h, Y = _bromwich_plan(lam, x, tol)
+    nodes = 2 * Y / h
+    ok = np.flatnonzero(np.isfinite(nodes) & (nodes <= _BROMWICH_NODES))
+    if ok.size == 0:
+        return F, err, done
+    lam, x, c, side, h, Y = lam[ok], x[ok], c[ok], side[ok], h[ok], Y[ok]
+    todo = np.arange(ok.size)
+    S, est = np.empty(ok.size), np.empty(ok.size)
+    for _ in range(_REFINE + 1):
+        N = _node_counts(2 * Y[todo] / h[todo])
+        for p in np.unique(N):
+            sel = todo[N == p]
+            even, odd, mod = _trapezoid(lam[sel], x[sel], c[sel], h[sel] / 2, int(p))
+            S[sel] = 0.5 * h[sel] * (even + odd)
+            est[sel] = (0.5 * h[sel] * np.abs(even - odd) + 2 * p * _EPS * mod) / np.pi
+        todo = todo[est[todo] > tol / 2]
+        if todo.size == 0:
+            break
+        h[todo] /= 2
+    F[ok] = np.where(side > 0, 1.0, 0.0) - S / np.pi
+    err[ok] = est + 3 * (tol / 16) + 4 * _EPS             # + the tails beyond Y (_bromwich_cut)
+    done[ok] = True
+    return F, err, done

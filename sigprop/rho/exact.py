@@ -44,9 +44,9 @@ def band(weights, *, tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
 
     The bound is the sum of the bounds of ``F(1)`` and ``F(0)``, each targeted at ``tol``.
     """
-    F1, e1 = cdf(weights, 1.0, tol=tol)
-    F0, e0 = cdf(weights, 0.0, tol=tol)
-    return np.clip(F1 - F0, 0.0, 1.0), e1 + e0
+    w = np.asarray(weights, dtype=float)
+    F, e = cdf(np.stack([w, w]), np.array([1.0, 0.0]).reshape((2,) + (1,) * (w.ndim - 1)), tol=tol)
+    return np.clip(F[0] - F[1], 0.0, 1.0), e[0] + e[1]            # both points in one call
 
 
 def theory(W, T: int | None = None, *, step_cov=None, scale=None) -> Profile:

@@ -11,7 +11,8 @@ sample is one pass over the ``T d`` random numbers beyond drawing them.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import itertools
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,6 +94,10 @@ def general_logits(standard: np.ndarray, model, dtype=np.float64) -> np.ndarray:
     return np.where(inside, z, 0.0)
 
 
+#: Default number of random streams: fixed, so that a seed gives the same numbers on every
+#: machine whatever its number of cores (the threads only set the speed).
+STREAMS = 8
+
 #: Largest |centered logit| the simulation accepts, as a share of the dtype's range:
 #: products and sums of the logits must stay finite.
 _HEADROOM = 1e-6
@@ -118,7 +123,8 @@ def _check_range(model, dtype: np.dtype) -> None:
 
 def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int = 100_000, seed=None,
              batch_size: int | None = None, confidence: float = 0.95,
-             progress: bool = False, dtype: DTypeLike = np.float64, threads: int | None = None) -> Simulation:
+             progress: bool = False, dtype: DTypeLike = np.float64, streams: int | None = None,
+             threads: int | None = None) -> Simulation:
     """Simulate the random walk and estimate every position's statistics.
 
     Parameters
@@ -144,16 +150,19 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
         band indicator only for samples that close to 0 or 1 (a set of tiny
         probability), but a float32 run draws different numbers from the same seed.
         Moments are always accumulated in float64.
+    streams : int, optional
+        Independent random streams (default :data:`STREAMS` = 8): **the numbers depend only on
+        ``seed`` and ``streams``**, recorded in ``config["streams"]``.  With ``streams=1`` they
+        are those of ``numpy.random.default_rng(seed)`` drawn in order (the simulation before
+        streams existed); with ``k > 1`` the seed's ``SeedSequence`` is spawned into ``k``
+        children and stream ``j`` simulates ``samples // k`` sequences (one more for
+        ``j < samples % k``); the streams' counts and moments are merged in stream order.
     threads : int, optional
-        Worker threads, one random stream each (default 1, so that a seed gives the same
-        numbers on every machine; :func:`sigprop.core.threads.cores` tells how many cores
-        there are).  With ``threads=1`` the numbers are those of
-        ``numpy.random.default_rng(seed)`` drawn in order; with ``k > 1`` the seed's
-        ``SeedSequence`` is spawned into ``k`` independent streams and stream ``j`` simulates
-        ``samples // k`` sequences (one more for ``j < samples % k``).  The result depends
-        only on ``seed`` and ``threads`` (not on timing, batch order or the machine), and
-        is recorded in ``config["threads"]``.  Memory: one batch per thread.  BLAS is held
-        to one thread meanwhile (:func:`sigprop.core.threads.blas_threads`).
+        Worker threads running the streams (default: every core,
+        :func:`sigprop.core.threads.cores`; at most ``streams``).  They set the speed only,
+        never the numbers.  Memory: one batch per thread.  BLAS is held to one thread
+        meanwhile (:func:`sigprop.core.threads.blas_threads`).  Ctrl-C stops every thread
+        at its next batch and raises ``KeyboardInterrupt`` in the caller.
     """
     model = as_model(W, T, step_cov, scale).single("simulation")
     T, d = model.T, model.d
@@ -173,9 +182,11 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     shape = (T,) if model.query != "all" else (T, T)
     if not model.is_walk and batch_size is None:          # a sample holds T d numbers and the logits
         batch_size = max(1, walk.BATCH_ELEMENTS // (T * d + int(np.prod(shape))))
-    threads = 1 if threads is None else _checks.integer("threads", threads, 1)
-    shares = [samples // threads + (k < samples % threads) for k in range(threads)]
-    seeds = [seed] if threads == 1 else _spawn(seed, threads)    # one stream: default_rng(seed), as before
+    streams = STREAMS if streams is None else _checks.integer("streams", streams, 1)
+    threads = _threads.cores() if threads is None else _checks.integer("threads", threads, 1)
+    shares = [samples // streams + (k < samples % streams) for k in range(streams)]
+    seeds = [seed] if streams == 1 else _spawn(seed, streams)    # one stream: default_rng(seed), as before
+    stop = threading.Event()                                      # set on Ctrl-C: workers end at a batch
     with progress_bar(samples, progress, unit="seq", desc="simulating") as bar, _threads.blas_threads(1):
         def stream(k: int) -> tuple[np.ndarray, Moments]:
             moments = Moments()
@@ -185,17 +196,15 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
             with np.errstate(over="raise"):
                 for steps in walk.standard_steps(shares[k], T, d, seed=seeds[k], batch_size=batch_size,
                                                  dtype=dtype):
+                    if stop.is_set():
+                        raise KeyboardInterrupt
                     zc = (centered_logits(steps, W, c, factor) if model.is_walk
                           else general_logits(steps, model, dtype))
                     inside += np.count_nonzero((zc > 0) & (zc < 1), axis=0)
                     moments.add(zc)
                     bar.update(steps.shape[0])
             return inside, moments
-        if threads == 1:
-            parts = [stream(0)]
-        else:
-            with ThreadPoolExecutor(max_workers=threads) as pool:
-                parts = list(pool.map(stream, range(threads)))   # merged in stream order
+        parts = _run_streams(stream, streams, min(threads, streams), stop)
     inside, moments = parts[0]
     for more, other in parts[1:]:
         inside = inside + more
@@ -203,10 +212,50 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     mean, variance, mean_se, variance_se = moments.result()
     low, high = wilson_interval(inside, samples, confidence)
     config = dict(T=T, scale=model.scale, samples=samples, seed=seed, confidence=confidence, dtype=dtype.name,
-                  threads=threads, **({} if model.is_walk else model.data_config))
+                  streams=streams, **({} if model.is_walk else model.data_config))
     return Simulation(np.arange(1, T + 1), mean, variance, inside / samples, config,
                       ci_low=low, ci_high=high, mean_se=mean_se, variance_se=variance_se,
                       samples=samples)
+
+
+def _run_streams(stream, streams: int, workers: int, stop: threading.Event) -> list:
+    """``[stream(0), ..., stream(streams - 1)]`` computed by ``workers`` threads taking the next
+    stream in turn.  The main thread waits in steps of 0.05 s, so that Ctrl-C is taken at once;
+    then (or when a stream raises) ``stop`` is set, every started thread is joined (each ends at
+    its next batch) and the exception is raised again."""
+    if workers == 1:
+        return [stream(k) for k in range(streams)]
+    results: list = [None] * streams
+    errors: list[BaseException] = []
+    counter = itertools.count()
+
+    def work() -> None:
+        for k in iter(lambda: next(counter), None):
+            if k >= streams or stop.is_set():
+                return
+            try:
+                results[k] = stream(k)
+            except BaseException as exc:      # noqa: BLE001 - handed to the main thread
+                errors.append(exc)
+                stop.set()
+                return
+    pool = [threading.Thread(target=work, name=f"sigprop-stream-worker-{j}", daemon=True) for j in range(workers)]
+    try:
+        for t in pool:
+            t.start()
+        while any(t.is_alive() for t in pool):
+            for t in pool:
+                t.join(timeout=0.05)
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        for t in pool:
+            if t.ident is not None:           # started, even if Ctrl-C came during its start
+                t.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def _spawn(seed, streams: int) -> list[np.random.SeedSequence]:

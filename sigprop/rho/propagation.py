@@ -217,7 +217,7 @@ def published_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int) -> tuple
     ``mu_i = (i/T - 1/2) tr(W)/sqrt(d)`` and
     ``v_i = (2 i^2/T^2 + 7/12) tr(W^2)/d^2`` with ``tr(W) = d m`` and
     ``tr(W^2) = d (v + m^2)``.  Monte Carlo finds the mean right up to an
-    ``O(1/T)`` offset and the variance wrong (see the README); kept so that the
+    ``O(1/T)`` offset and the variance wrong (``docs/findings.md``); kept so that the
     verdict can be reproduced.
     """
     m = _checks.real("m", m)

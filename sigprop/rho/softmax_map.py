@@ -12,7 +12,9 @@ normalized entropy ``H`` (1 = flat, 0 = one position):
   smallest ``v`` is below ``H`` at the largest ``v`` by more than ``MARGIN``, *fails* where it
   is above by more than ``MARGIN``, else *inconclusive*;
 * ``zero-mean-does-not-localize`` (at ``m = 0``, every ``v``, ``d``, ``T``): *holds* where
-  ``H >= FLAT``, *fails* where ``H < FLAT - MARGIN``, else *inconclusive*.
+  ``H >= FLAT``, *fails* where ``H < FLAT - MARGIN``, else *inconclusive*;
+* ``peaks-inside`` (at ``m != 0``, every ``v``, ``d``, ``T``; [BHK24]'s ``rho`` peaks inside the
+  sequence): *holds* where the profile's peak is not the last (query) token, else *fails*.
 
 ``MARGIN = 0.01`` is about ten times the entropy error of the semi-analytic profiles at the
 default ``samples`` (their standard errors are ~1e-4 of weights ~1/T), so a verdict is not
@@ -65,22 +67,44 @@ def localization_map(means, variances, dims, lengths, *, samples: int = 1 << 13,
     return Result(dict(config=config, rows=rows), kind="softmax-map", keys={"rows": ("m", "v", "d", "T")})
 
 
-def verdicts(result: dict) -> dict:
-    """The two conclusions' verdicts per profile kind, with the counts behind them."""
+CONCLUSIONS = ("small-variance-localizes", "zero-mean-does-not-localize", "peaks-inside")
+
+
+def cell_verdicts(result: dict) -> list[dict]:
+    """Each conclusion's outcome (``holds``, ``fails``, ``inconclusive``) per cell and profile kind.
+
+    ``small-variance-localizes`` per ``(m != 0, d, T)`` and ``zero-mean-does-not-localize`` per
+    ``(m = 0, v, d, T)`` by the rules of the module doc; ``peaks-inside`` (the piecewise-linear
+    profile's peak lies inside the sequence, not on the query token) per ``(m != 0, v, d, T)``:
+    *holds* where the peak is not the last token, *fails* where it is.  Returns rows
+    ``dict(conclusion, kind, m, v, d, T, outcome)``
+    (``v`` is None for the first conclusion, a comparison of the smallest and largest ``v``).
+    """
     rows = result["rows"]
-    out: dict = {}
     vs = sorted({r["v"] for r in rows})
+    out: list[dict] = []
     for kind in KINDS:
         key = f"{kind}.entropy_normalized"
-        small: dict[str, int] = {"holds": 0, "fails": 0, "inconclusive": 0}
         for (m, d, T) in sorted({(r["m"], r["d"], r["T"]) for r in rows if r["m"] != 0}):
             h = {r["v"]: r[key] for r in rows if (r["m"], r["d"], r["T"]) == (m, d, T)}
             diff = h[vs[-1]] - h[vs[0]]
-            small["holds" if diff > MARGIN else "fails" if diff < -MARGIN else "inconclusive"] += 1
-        zero: dict[str, int] = {"holds": 0, "fails": 0, "inconclusive": 0}
+            outcome = "holds" if diff > MARGIN else "fails" if diff < -MARGIN else "inconclusive"
+            out.append(dict(conclusion=CONCLUSIONS[0], kind=kind, m=m, v=None, d=d, T=T, outcome=outcome))
         for r in rows:
+            cell = dict(kind=kind, m=r["m"], v=r["v"], d=r["d"], T=r["T"])
             if r["m"] == 0:
                 h = r[key]
-                zero["holds" if h >= FLAT else "fails" if h < FLAT - MARGIN else "inconclusive"] += 1
-        out[kind] = {"small-variance-localizes": small, "zero-mean-does-not-localize": zero}
+                outcome = "holds" if h >= FLAT else "fails" if h < FLAT - MARGIN else "inconclusive"
+                out.append(dict(conclusion=CONCLUSIONS[1], **cell, outcome=outcome))
+            else:
+                last = r[f"{kind}.peak_s"] >= 1.0 - 0.5 / r["T"]
+                out.append(dict(conclusion=CONCLUSIONS[2], **cell, outcome="fails" if last else "holds"))
+    return out
+
+
+def verdicts(result: dict) -> dict:
+    """The conclusions' outcome counts per profile kind (from :func:`cell_verdicts`)."""
+    out: dict = {kind: {c: {"holds": 0, "fails": 0, "inconclusive": 0} for c in CONCLUSIONS} for kind in KINDS}
+    for c in cell_verdicts(result):
+        out[c["kind"]][c["conclusion"]][c["outcome"]] += 1
     return out

@@ -1,4 +1,4 @@
-"""Softmax counterparts of ``rho`` for the random walk: Monte Carlo and semi-analytic (docs/softmax.md).
+"""Softmax counterparts of ``rho`` for every data model: Monte Carlo and semi-analytic (docs/softmax.md).
 
 With logits ``z_i = c x_i^T W x_T`` (query = last token) and ``p = softmax(z)`` over
 ``i = 1..T``, three per-position quantities play the role ``rho_i`` plays for the
@@ -23,6 +23,14 @@ Two estimators with one signature ``(W, T, *, quantity, step_cov, scale, samples
   independent replicates for the standard error), with ``b`` built from its Karhunen-Loeve
   (sine) expansion so that the first Sobol coordinates carry most of the path's variance.
 
+Every data model of :mod:`sigprop.rho.data` (temporal covariance ``K``, query ``q``, causal
+masking, token mean ``mu_x``) has the same structure (docs/theory.md (3.30)): with
+``kappa = K_qq``, ``y = Sigma^{-1/2} (x_q - mu_x) / sqrt(kappa)`` and
+``v = c Sigma^{1/2} W x_q``, the logits over the attended positions are, up to a constant,
+``z_i = A s_i + R b_i`` with ``A = y^T v``, ``R = ||v||``, ``s_i = K_iq / sqrt(kappa)`` and ``b``
+a scalar Gaussian process of covariance ``C = K - K_q K_q^T / kappa`` (the walk: a bridge),
+built from the eigenvectors of ``C`` (:func:`conditional_process`).
+
 :func:`limit` is the ``d -> infinity`` form: ``R^2`` concentrates at ``c^2 tr(B^T B)``
 and ``A`` becomes Gaussian with mean ``c tr B`` and variance ``c^2 (tr B^2 + tr B^T B)``;
 a Gauss-Hermite rule over ``A`` replaces the integral over ``y``.
@@ -41,7 +49,7 @@ from sigprop.core.progress import progress_bar
 from sigprop.core.stats import Moments
 from sigprop.rho import walk
 from sigprop.rho.logits import as_model
-from sigprop.rho.montecarlo import centered_logits
+from sigprop.rho.montecarlo import centered_logits, general_logits
 
 QUANTITIES = ("weight", "sensitivity", "gradient")
 
@@ -118,7 +126,34 @@ def softmax_quantities(z: np.ndarray, names=QUANTITIES) -> np.ndarray:
 
 
 def _config(model, names, single, **extra) -> dict:
-    return dict(T=model.T, d=model.d, scale=model.scale, quantity=names[0] if single else names, **extra)
+    data = {} if model.is_walk else model.data_config
+    return dict(T=model.T, d=model.d, scale=model.scale, quantity=names[0] if single else names,
+                **data, **extra)
+
+
+def _single_query(model):
+    """``model`` if its query is one position (softmax profiles are per query)."""
+    if isinstance(model.query, str):
+        raise _checks.ArgumentError("query", "must be one position 1..T for softmax quantities, got 'all'")
+    return model
+
+
+def _attended(model) -> np.ndarray:
+    """Indices (0-based) of the positions the query attends to: ``1..q`` if causal, else all."""
+    return np.arange(model.query if model.causal else model.T)
+
+
+def _profile(model, inside, mean, se, config, single) -> SoftmaxProfile:
+    """A :class:`SoftmaxProfile` over ``1..T``; positions a causal query does not attend to hold 0
+    (no weight, no sensitivity, no gradient; standard error 0)."""
+    T = model.T
+    value = np.zeros(mean.shape[:-1] + (T,))
+    error = np.zeros_like(value)
+    value[..., inside] = mean
+    error[..., inside] = se
+    if single:
+        value, error = value[0], error[0]
+    return SoftmaxProfile(positions=np.arange(1, T + 1), value=value, se=error, config=config)
 
 
 def simulate(W, T: int | None = None, *, quantity="weight", step_cov=None, scale=None,
@@ -137,21 +172,23 @@ def simulate(W, T: int | None = None, *, quantity="weight", step_cov=None, scale
         As in :func:`sigprop.rho.montecarlo.simulate`; ``se`` is the sample standard
         deviation over ``sqrt(samples)``.
     """
-    model = as_model(W, T, step_cov, scale).single("simulation")
+    model = _single_query(as_model(W, T, step_cov, scale).single("simulation"))
     names, single = _quantities(quantity)
     samples = _checks.integer("samples", samples, 2)
     T, d, c = model.T, model.d, float(model.c)
+    inside = _attended(model)
+    if not model.is_walk and batch_size is None:          # a sample holds T d numbers
+        batch_size = max(1, walk.BATCH_ELEMENTS // (T * (d + 1)))
     moments = Moments()
     with progress_bar(samples, progress, unit="seq", desc="simulating softmax") as bar:
         for steps in walk.standard_steps(samples, T, d, seed=seed, batch_size=batch_size):
-            z = centered_logits(steps, model.W, c, model.step_factor)
+            z = (centered_logits(steps, model.W, c, model.step_factor) if model.is_walk
+                 else general_logits(steps, model)[:, inside])
             moments.add(softmax_quantities(z, names))
             bar.update(steps.shape[0])
     mean, _, se, _ = moments.result()
     config = _config(model, names, single, method="monte-carlo", samples=samples, seed=seed)
-    if single:
-        mean, se = mean[0], se[0]
-    return SoftmaxProfile(positions=np.arange(1, T + 1), value=mean, se=se, config=config)
+    return _profile(model, inside, mean, se, config, single)
 
 
 def bridge_basis(T: int) -> np.ndarray:
@@ -180,11 +217,69 @@ def bridges(xi: np.ndarray, sd: np.ndarray) -> np.ndarray:
     return out
 
 
+def _mean_shift(model) -> np.ndarray:
+    """``a0 = Sigma^{1/2} (W / max|W|) mu_x`` (zeros without a token mean)."""
+    if model.token_mean is None:
+        return np.zeros(model.d)
+    return model.sigma_sqrt @ ((model.W / model.w_size) @ model.token_mean)
+
+
 def conditional_scalars(model, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(A, R)`` for whitened query tokens ``y`` (shape ``(n, d)``): ``A = c y^T B y``, ``R = c ||B y||``."""
+    """``(A, R)`` for whitened query tokens ``y`` (shape ``(n, d)``): ``A = y^T v``, ``R = ||v||``.
+
+    ``v = c Sigma^{1/2} W x_q = c (sqrt(kappa) B y + Sigma^{1/2} W mu_x)`` with
+    ``B = Sigma^{1/2} W Sigma^{1/2}`` and ``kappa = K_qq`` (the walk, query at ``T``:
+    ``A = c y^T B y``, ``R = c ||B y||``).
+    """
     c = float(model.c) * model.w_size         # LogitModel.B is Sigma^{1/2} (W / max|W|) Sigma^{1/2}
-    By = y @ model.B.T
-    return c * np.einsum("nd,nd->n", y, By), c * np.sqrt(np.einsum("nd,nd->n", By, By))
+    kappa = _kappa(model)
+    v = c * (np.sqrt(kappa) * (y @ model.B.T) + _mean_shift(model))
+    return np.einsum("nd,nd->n", y, v), np.sqrt(np.einsum("nd,nd->n", v, v))
+
+
+def _kappa(model) -> float:
+    if model.is_walk:
+        return 1.0
+    K = model.data.covariance(model.T)
+    return float(K[model.query - 1, model.query - 1])
+
+
+def conditional_process(model) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(s, sd, U)``: the drift ``s_i`` and the modes of ``b`` over the attended positions.
+
+    ``s_i = K_iq / sqrt(K_qq)`` and ``C = K - K_q K_q^T / K_qq`` restricted to the attended
+    positions (docs/theory.md (3.30)); ``C = U diag(sd^2) U^T`` with the modes in decreasing
+    variance and those below ``1e-12`` of the largest dropped.  For the random walk with the
+    query at ``T``, ``U`` is None: the modes are the bridge's sines (:func:`bridge_basis`,
+    applied by :func:`bridges`).  A query with ``K_qq = 0`` (a deterministic query token) has
+    ``s = 0`` and ``C = K``.
+    """
+    T = model.T
+    if model.is_walk:
+        return np.arange(1, T + 1) / T, bridge_basis(T), None
+    K = model.data.covariance(T)
+    inside = _attended(model)
+    q = model.query - 1
+    kappa = float(K[q, q])
+    col = K[inside, q]
+    KI = K[np.ix_(inside, inside)]
+    if kappa > 1e-300:
+        s = col / np.sqrt(kappa)
+        C = KI - np.outer(col, col) / kappa
+    else:
+        s, C = np.zeros(inside.size), KI
+    lam, U = np.linalg.eigh(0.5 * (C + C.T))
+    order = np.argsort(lam)[::-1]
+    lam, U = lam[order], U[:, order]
+    keep = lam > 1e-12 * max(float(lam[0]), np.finfo(float).tiny)
+    return s, np.sqrt(lam[keep]), U[:, keep]
+
+
+def _paths(xi: np.ndarray, sd: np.ndarray, U: np.ndarray | None) -> np.ndarray:
+    """Paths of ``b`` from standard normal mode coefficients ``xi`` (``n x modes``)."""
+    if U is None:
+        return bridges(xi, sd)
+    return (xi * sd) @ U.T
 
 
 def _rqmc(dim: int, points: int, replicates: int, seed, evaluate, progress: bool, desc: str):
@@ -236,42 +331,45 @@ def semi_analytic(W, T: int | None = None, *, quantity="weight", step_cov=None, 
     ``se`` is the standard deviation of the replicate means over ``sqrt(replicates)``.
     The estimate is unbiased for every ``samples``.
     """
-    model = as_model(W, T, step_cov, scale).single("the semi-analytic method")
+    model = _single_query(as_model(W, T, step_cov, scale).single("the semi-analytic method"))
     names, single = _quantities(quantity)
     samples = _checks.integer("samples", samples, 2)
     replicates = _checks.integer("replicates", replicates, 2)
     points = _points(samples, replicates)
     T, d = model.T, model.d
-    if d + T - 1 > qmc.Sobol.MAXDIM:
+    s, sd, U = conditional_process(model)
+    if d + sd.size > qmc.Sobol.MAXDIM:
         raise _checks.ArgumentError("T", f"plus d - 1 must be at most {qmc.Sobol.MAXDIM} (Sobol dimensions) "
                                          f"for the semi-analytic method, got T = {T}, d = {d}")
-    s = np.arange(1, T + 1) / T
-    sd = bridge_basis(T)
 
     def evaluate(u):
         y = _normal(u[:, :d])
         A, R = conditional_scalars(model, y)
-        z = A[:, None] * s + R[:, None] * bridges(_normal(u[:, d:]), sd)
+        z = A[:, None] * s + R[:, None] * _paths(_normal(u[:, d:]), sd, U)
         return softmax_quantities(z, names)
 
-    mean, se = _rqmc(d + T - 1, points, replicates, seed, evaluate, progress, "semi-analytic softmax")
+    mean, se = _rqmc(d + sd.size, points, replicates, seed, evaluate, progress, "semi-analytic softmax")
     config = _config(model, names, single, method="semi-analytic", samples=samples, replicates=replicates,
                      seed=seed)
-    if single:
-        mean, se = mean[0], se[0]
-    return SoftmaxProfile(positions=np.arange(1, T + 1), value=mean, se=se, config=config)
+    return _profile(model, _attended(model), mean, se, config, single)
 
 
 def limit_scalars(model) -> tuple[float, float, float]:
-    """``(E A, sd A, sqrt(E R^2))`` = ``(c tr B, c sqrt(tr B^2 + tr B^T B), c ||B||_F)``.
+    """``(E A, sd A, sqrt(E R^2))``: with ``kappa = K_qq`` and ``a0 = Sigma^{1/2} W mu_x``,
+    ``E A = c sqrt(kappa) tr B``, ``Var A = c^2 (kappa (tr B^2 + tr B^T B) + ||a0||^2)``,
+    ``E R^2 = c^2 (kappa ||B||_F^2 + ||a0||^2)`` (docs/theory.md (3.31)).
 
-    Exact moments for every ``d`` (``derivations/softmax_conditional.py``); as
+    Exact moments for every ``d`` (``derivations/softmax_conditional.py``); for the walk, as
     ``d -> infinity`` with ``c = 1/sqrt(d)`` and the spectrum's ``(m, v)`` fixed, ``R``
     concentrates at ``sqrt(m^2 + v)`` and ``A - sqrt(d) m`` tends to ``N(0, 2(m^2 + v))``.
     """
     B, c = model.B, float(model.c) * model.w_size    # LogitModel.B holds W / max|W|
+    kappa = _kappa(model)
+    a2 = float(np.sum(_mean_shift(model) ** 2))
     frob = float(np.sum(B * B))
-    return c * float(np.trace(B)), c * np.sqrt(max(float(np.sum(B * B.T)) + frob, 0.0)), c * np.sqrt(frob)
+    var_a = kappa * (float(np.sum(B * B.T)) + frob) + a2
+    return (c * np.sqrt(kappa) * float(np.trace(B)), c * np.sqrt(max(var_a, 0.0)),
+            c * np.sqrt(kappa * frob + a2))
 
 
 def limit(W, T: int | None = None, *, quantity="weight", step_cov=None, scale=None,
@@ -282,29 +380,26 @@ def limit(W, T: int | None = None, *, quantity="weight", step_cov=None, scale=No
     The bridge integral uses the same randomized quasi-Monte Carlo as
     :func:`semi_analytic` (common points across the ``nodes`` values of ``A``).
     """
-    model = as_model(W, T, step_cov, scale).single("the d -> infinity limit")
+    model = _single_query(as_model(W, T, step_cov, scale).single("the d -> infinity limit"))
     names, single = _quantities(quantity)
     samples = _checks.integer("samples", samples, 2)
     replicates = _checks.integer("replicates", replicates, 2)
     nodes = _checks.integer("nodes", nodes, 1)
     points = _points(samples, replicates)
     T = model.T
-    if T - 1 > qmc.Sobol.MAXDIM:
+    s, sd, U = conditional_process(model)
+    if sd.size > qmc.Sobol.MAXDIM:
         raise _checks.ArgumentError("T", f"must be at most {qmc.Sobol.MAXDIM + 1} for the limit, got {T}")
     mean_a, sd_a, r = limit_scalars(model)
     x, w = special.roots_hermitenorm(nodes)
     w = w / w.sum()
     A = mean_a + sd_a * x
-    s = np.arange(1, T + 1) / T
-    sd = bridge_basis(T)
 
     def evaluate(u):
-        b = r * bridges(_normal(u), sd)                        # (n, T)
+        b = r * _paths(_normal(u[:, :sd.size]), sd, U)         # (n, attended)
         return sum(wk * softmax_quantities(ak * s + b, names) for ak, wk in zip(A, w, strict=True))
 
-    mean, se = _rqmc(T - 1, points, replicates, seed, evaluate, progress, "softmax limit")
+    mean, se = _rqmc(max(sd.size, 1), points, replicates, seed, evaluate, progress, "softmax limit")
     config = _config(model, names, single, method="limit", samples=samples, replicates=replicates,
                      nodes=nodes, seed=seed)
-    if single:
-        mean, se = mean[0], se[0]
-    return SoftmaxProfile(positions=np.arange(1, T + 1), value=mean, se=se, config=config)
+    return _profile(model, _attended(model), mean, se, config, single)

@@ -9,18 +9,25 @@ Lugannani-Rice approximation (:mod:`sigprop.rho.saddlepoint`).  Both share the s
 """
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike
 from sigprop.core.checks import ArgumentError
-from sigprop.rho import exact, propagation, saddlepoint
+from sigprop.rho import propagation
 from sigprop.rho.logits import LogitModel, as_model
 from sigprop.rho.propagation import Profile
 
 FORMS = ("finite", "limit", "published")
 METHODS = ("gaussian", "exact", "saddlepoint")
-SOLVERS = {"exact": exact.theory, "saddlepoint": saddlepoint.theory}   # chi-square methods
+# The chi-square methods, by module: imported when first asked for (``sigprop predict``'s start-up).
+SOLVERS = {"exact": "sigprop.rho.exact", "saddlepoint": "sigprop.rho.saddlepoint"}
+
+
+def _solve(method: str, model: LogitModel) -> Profile:
+    return importlib.import_module(SOLVERS[method]).theory(model)
 
 
 def theory(W, T: int | None = None, *, step_cov=None, scale=None, form: str = "finite",
@@ -42,7 +49,7 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None, form: str = "f
     method = _method(method, form)
     model = as_model(W, T, step_cov, scale)
     if method in SOLVERS:
-        return _finite(SOLVERS[method](model), "W")
+        return _finite(_solve(method, model), "W")
     with np.errstate(over="ignore"):
         parts = propagation.model_parts(model, form == "limit")
         prof = propagation._profile(*parts, dict(T=model.T, form=form, scale=model.scale, method="gaussian",
@@ -85,7 +92,7 @@ def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: 
             return "v" if np.max(np.abs(v)) >= np.max(np.square(m)) else "m"
 
     if _method(method, form) in SOLVERS:
-        prof = SOLVERS[method](LogitModel.from_spectrum(m, v, _checks.integer("d", d, 1), T, shape=shape, scale=scale))
+        prof = _solve(method, LogitModel.from_spectrum(m, v, _checks.integer("d", d, 1), T, shape=shape, scale=scale))
         prof.config.update(scale=scale, shape=shape)
         return _labelled(_finite(prof, name), m, v, d)
     with np.errstate(over="ignore"):

@@ -49,6 +49,22 @@ class Dim:
     start: int = 0
 
     def length(self, args: Mapping[str, Any]) -> int:
+        """The dimension's length for the study's arguments.
+
+        Parameters
+        ----------
+        args : mapping
+            The cell's arguments.
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        ValueError
+            If the dimension has neither labels nor a size.
+        """
         if self.labels is not None:
             return len(self.labels)
         if self.size is None:
@@ -56,6 +72,16 @@ class Dim:
         return int(self.size(args))
 
     def coords(self, n: int) -> list:
+        """The coordinate labels of a dimension of length ``n``.
+
+        Parameters
+        ----------
+        n : int
+
+        Returns
+        -------
+        list
+        """
         return list(self.labels) if self.labels is not None else list(range(self.start, self.start + n))
 
 
@@ -79,13 +105,31 @@ class Study:
         return resolve(self.function)
 
     def parameters(self) -> dict[str, inspect.Parameter]:
+        """The study function's parameters, by name.
+
+        Returns
+        -------
+        dict
+        """
         return dict(inspect.signature(self.load()).parameters)
 
     def defaults(self) -> dict[str, Any]:
+        """The study function's default arguments, by name.
+
+        Returns
+        -------
+        dict
+        """
         return {k: p.default for k, p in self.parameters().items()
                 if p.default is not inspect.Parameter.empty}
 
     def takes_seed(self) -> bool:
+        """Whether the study function takes a ``seed``.
+
+        Returns
+        -------
+        bool
+        """
         return "seed" in self.parameters()
 
 

@@ -144,9 +144,31 @@ class Spec:
         return itertools.product(*(range(n) for n in self.shape))
 
     def coords(self, index: tuple[int, ...]) -> dict[str, Any]:
+        """The axis values of the cell at ``index``.
+
+        Parameters
+        ----------
+        index : tuple of int
+            One index per axis.
+
+        Returns
+        -------
+        dict
+            Axis name -> value.
+        """
         return {name: values[i] for (name, values), i in zip(self.axes.items(), index, strict=True)}
 
     def cell_seed(self, index: tuple[int, ...]) -> int:
+        """The seed of the cell at ``index``, derived from the sweep's seed and the cell's coordinates.
+
+        Parameters
+        ----------
+        index : tuple of int
+
+        Returns
+        -------
+        int
+        """
         return cell_seed(self.seed, self.coords(index))
 
     def arguments(self, index: tuple[int, ...], *,

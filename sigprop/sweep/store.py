@@ -71,6 +71,12 @@ class Store:
         return np.asarray(self._arrays["status"][...])
 
     def counts(self) -> dict[str, int]:
+        """How many cells are done, failed and pending, and the total.
+
+        Returns
+        -------
+        dict
+        """
         s = self.status()
         counts = {name: int(np.count_nonzero(s == code)) for code, name in STATES.items()}
         return counts | {"total": int(s.size)}
@@ -109,6 +115,7 @@ class Store:
                              "store; --status reads it meanwhile)") from None
 
     def unlock(self) -> None:
+        """Release the store's lock (closing the lock file); nothing if it holds none."""
         lock = getattr(self, "_lock", None)
         if lock is not None:
             lock.close()                       # closing the file releases the lock

@@ -43,11 +43,11 @@ def profile(m: float, v: float, d: int, T: int, *, scale=None, form: str = "fini
 
 def validation(m: float, v: float, d: int, T: int, *, samples: int = 20_000, scale=None,
                shape: str = "gaussian", basis: str = "random", confidence: float = 0.95, seed=0) -> dict:
-    """Both closed forms beside Monte Carlo, as ``sigprop validate --seed SEED`` does it.
+    """Both closed forms beside Monte Carlo, as ``sigprop validate --seed SEED --streams 1`` does it.
 
     ``w_seed, mc_seed = numpy.random.SeedSequence(seed).spawn(2)``;
     ``W = make_weights(m, v, d, shape=shape, basis=basis, seed=w_seed)``;
-    ``simulate(W, T, scale=scale, samples=samples, seed=mc_seed, confidence=confidence)``
+    ``simulate(W, T, scale=scale, samples=samples, seed=mc_seed, confidence=confidence, streams=1)``
     against ``theory_spectrum(m, v, d, T, scale=scale)`` (the Gaussian form: ``rho``,
     ``max_abs_error``, ``coverage``, ...) and against ``method="exact"`` with the same spectrum
     shape (``rho_exact``, ``exact_max_abs_error``, ``exact_coverage``), compared by
@@ -57,7 +57,8 @@ def validation(m: float, v: float, d: int, T: int, *, samples: int = 20_000, sca
     th = theory_spectrum(m, v, d, T, scale=scale)
     ex = theory_spectrum(m, v, d, T, scale=scale, method="exact", shape=shape)
     W = make_weights(m, v, d, shape=shape, basis=basis, seed=w_seed)
-    sim = simulate(W, T, scale=scale, samples=samples, seed=mc_seed, confidence=confidence)
+    sim = simulate(W, T, scale=scale, samples=samples, seed=mc_seed, confidence=confidence,
+                   streams=1, threads=1)        # one process per core already
     c, e = compare(th, sim), compare(ex, sim)
     return dict(rho=th.rho, rho_mc=sim.rho, ci_low=sim.ci_low, ci_high=sim.ci_high, mean=th.mean,
                 mean_mc=sim.mean, mean_se=sim.mean_se, variance=th.variance, variance_mc=sim.variance,

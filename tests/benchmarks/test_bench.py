@@ -25,7 +25,9 @@ def test_bench_quick_json():
     if res["machine"]["loaded"]:
         assert any("loaded" in n for n in res["notes"])
     if res["exact_over_davies"] is None:
-        assert any("chi2comb" in n for n in res["notes"])
+        assert any("Davies" in n for n in res["notes"])
+    else:
+        assert res["davies_max_difference"] < 1e-6                  # both asked 1e-7 per value
     # --check: exit 1 exactly when a target is missed or missing
     assert sorted(res["missed"]) == sorted(r["measure"] for r in res["targets"]
                                            if r["target"] and r["met"] is not True)
@@ -34,3 +36,19 @@ def test_bench_quick_json():
     assert res["data_map_ms"] > 0 and res["data_mc_over_rng"] > 0 and "data_mc" in res["peak_mb"]
     if res["mc_over_torch"] is None:
         assert any("PyTorch is not installed" in n for n in res["notes"])
+
+
+def test_bench_only_measures_the_groups_asked():
+    cmd = [sys.executable, "-m", "sigprop.cli", "bench", "--quick", "--only", "exact_over_davies,saddlepoint_max_error",
+           "--format", "json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    res = json.loads(proc.stdout)
+    assert proc.returncode == 0, proc.stderr
+    assert res["only"] == ["exact"] and res["exact_speedup_vs_round1"] > 0
+    assert "mc_over_rng" not in res and "train_step_ms" not in res and "startup_help_s" not in res
+    from sigprop_benchmarks import suite
+    assert [r["measure"] for r in res["targets"]] == [k for k in suite.KEYS
+                                                      if suite.group_of(k) == "exact"]
+    bad = subprocess.run([sys.executable, "-m", "sigprop.cli", "bench", "--only", "banana"],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "--only" in bad.stderr

@@ -196,9 +196,11 @@ def test_saddlepoint_method_and_threads(capsys):
     code, out, _ = run(capsys, "predict", *small, "--method", "saddlepoint", "--format", "json")
     res = json.loads(out)
     assert code == 0 and res["method"] == "saddlepoint" and len(res["rho_error"]) == 16
-    code, out, _ = run(capsys, "validate", *small, "--samples", "2000", "--threads", "2", "--no-progress",
-                       "--method", "saddlepoint", "--format", "json")
+    code, out, _ = run(capsys, "validate", *small, "--samples", "2000", "--threads", "2", "--streams", "3",
+                       "--no-progress", "--method", "saddlepoint", "--format", "json")
     res = json.loads(out)
-    assert code == 0 and res["config"]["threads"] == 2
+    assert code == 0 and res["config"]["streams"] == 3
     code, _, err = run(capsys, "validate", *small, "--samples", "2000", "--threads", "0", "--no-progress")
     assert code == 2 and "argument --threads" in err
+    code, _, err = run(capsys, "validate", *small, "--samples", "2000", "--streams", "0", "--no-progress")
+    assert code == 2 and "argument --streams" in err

@@ -45,9 +45,22 @@ def test_validate_softmax_agrees(capsys):
     assert code == 0 and "Bonferroni bound" in out
 
 
+def test_softmax_data_models(capsys):
+    """predict and validate with a data model, a query q < T, causal masking: the attended positions
+    sum to 1, the masked ones are 0, and the semi-analytic profile agrees with Monte Carlo."""
+    argv = [*MODEL, "--data", "ar1:3", "--query", "6", "--causal", "--points", "1024"]
+    code, out, _ = run(capsys, "predict", *argv, "--format", "json")
+    res = json.loads(out)
+    assert code == 0 and res["config"]["data"] == "ar1:3" and res["config"]["query"] == 6
+    assert abs(sum(res["value"][:6]) - 1) < 1e-12 and res["value"][6:] == [0.0, 0.0]
+    code, out, _ = run(capsys, "validate", *argv, "--samples", "8000", "--format", "json", "--no-progress")
+    res = json.loads(out)
+    assert code == 0 and res["agree"] is True and res["config"]["causal"] is True
+
+
 @pytest.mark.parametrize("argv, flag", [
     (["--points", "100"], "--points"), (["--form", "limit"], "--form"), (["--method", "exact"], "--method"),
-    (["--data", "iid"], "--data"),
+    (["--query", "all"], "--query"), (["--data", "fbm:2"], "data"), (["--query", "9"], "query"),
 ])
 def test_bad_softmax_flags(capsys, argv, flag):
     code, _, err = run(capsys, "predict", *MODEL, *argv)

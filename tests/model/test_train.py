@@ -54,8 +54,8 @@ def test_pwl_profile_agrees_with_closed_form_at_start_and_end():
     is a Monte Carlo estimate of rho_i for the current W.  Each position's Wilson
     interval at level 1 - 1e-3/(2T) (both records together: family-wise 1e-3) must
     hold the closed form.  The closed form is the Gaussian approximation; at d = 128
-    its error (about 0.01, README) is below this resolution (half-width ~0.05 at
-    n = 4096).  At d <= 64 the approximation error shows (see the README)."""
+    its error (about 0.01, docs/findings.md) is below this resolution (half-width ~0.05 at
+    n = 4096).  At d <= 64 the approximation error shows (see docs/findings.md)."""
     cfg = TrainConfig(task="teacher", attention="pwl", d=128, d_k=128, T=32, steps=300,
                       log_every=300, probe=4096, seed=0)
     hist = train(cfg)["history"]

@@ -1,4 +1,6 @@
 """The exact signal propagation probability (chi-square decomposition, Imhof)."""
+from unittest.mock import patch
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -155,6 +157,31 @@ def test_cdf_meets_its_bound_against_mpmath(signs, log_mag, log_scale, x):
     ref = chi2_cdf_mp(lam, x)
     assert abs(F[0] - ref) <= err[0] + 1e-15          # 1e-15: the reference rounded to float64
     assert err[0] < 1e-6
+
+
+@settings(max_examples=8, deadline=None)
+@given(st.integers(8, 32), st.integers(0, 2**31), st.floats(-2.5, 0), st.floats(-8, 4),
+       st.sampled_from([0.0, 1.0, -0.4, 2.5, "mean"]), st.booleans())
+def test_saddle_line_meets_its_bound_against_mpmath(n, seed, log_spread, log_scale, x, dominant):
+    """Many weights (the random walk's case): the trapezoidal rule on the line through the saddle
+    point (``chi2sum._bromwich``; its node cap raised to 8192 here, so that it is the path taken
+    and tested even where the cap of 512 would hand the row to Imhof) meets its bound:
+    |F - F_mpmath| <= the returned bound < 1e-6, also with one dominant weight (a narrow analytic
+    strip) and at the mean."""
+    rng = np.random.default_rng(seed)
+    lam = rng.choice([-1.0, 1.0], n) * 10.0 ** rng.uniform(log_spread, 0.3, n)
+    if dominant:
+        lam[0] *= 20
+    lam *= 10.0 ** log_scale
+    x = float(lam.sum()) if x == "mean" else x
+    s = np.ldexp(1.0, np.frexp(np.abs(lam).max())[1] - 1)
+    bound, _ = chi2sum.chernoff(lam[None] / s, np.array([x / s]))
+    assume(bound[0] > 1e-7)                                     # not in the far tail
+    with patch.object(chi2sum, "_BROMWICH_NODES", 8192):
+        assert chi2sum._bromwich(lam[None] / s, np.array([x / s]), 1e-7)[2][0]
+        F, err = exact.cdf(lam[None], np.array([x]))
+    ref = chi2_cdf_mp(lam, x)
+    assert abs(F[0] - ref) <= err[0] + 1e-15 and err[0] < 1e-6
 
 
 @pytest.mark.parametrize("lam, x", [

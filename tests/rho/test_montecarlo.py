@@ -131,39 +131,78 @@ def test_streaming_moments_equal_numpy():
     assert np.allclose(var_se, np.sqrt(2 / 1000) * 9, rtol=0.2)   # Gaussian: sqrt(2/n) sigma^2
 
 
-def test_one_thread_gives_the_single_stream_numbers():
-    # threads=1 is today's simulation: default_rng(seed) drawn in order, batch by batch
+def test_one_stream_gives_the_single_stream_numbers():
+    # streams=1 is the simulation before streams: default_rng(seed) drawn in order, batch by batch
     from sigprop.core.stats import Moments
     from sigprop.rho import walk
 
     W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
-    sim = M.simulate(W, 8, samples=3000, seed=7, batch_size=700, threads=1)
+    sim = M.simulate(W, 8, samples=3000, seed=7, batch_size=700, streams=1, threads=2)
     inside, moments = np.zeros(8, dtype=np.int64), Moments()
     for steps in walk.standard_steps(3000, 8, 4, seed=7, batch_size=700):
         zc = M.centered_logits(steps, W, 0.5)
         inside += np.count_nonzero((zc > 0) & (zc < 1), axis=0)
         moments.add(zc)
     assert np.array_equal(sim.rho, inside / 3000)
-    assert np.array_equal(sim.mean, moments.result()[0]) and sim.config["threads"] == 1
+    assert np.array_equal(sim.mean, moments.result()[0]) and sim.config["streams"] == 1
 
 
 def test_threaded_simulation_depends_only_on_seed_and_streams():
     W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
-    runs = [M.simulate(W, 8, samples=3001, seed=7, threads=3, batch_size=b) for b in (250, 250, 1000)]
-    assert np.array_equal(runs[0].rho, runs[1].rho) and np.array_equal(runs[0].mean, runs[1].mean)
-    assert np.array_equal(runs[0].rho, runs[2].rho)                 # batches do not matter
-    assert np.allclose(runs[0].mean, runs[2].mean, rtol=1e-12, atol=1e-14)
+    runs = [M.simulate(W, 8, samples=3001, seed=7, streams=3, threads=t, batch_size=b)
+            for t, b in ((1, 250), (2, 250), (3, 250), (2, 1000))]
+    for run in runs[1:3]:                                           # threads do not matter
+        assert np.array_equal(runs[0].rho, run.rho) and np.array_equal(runs[0].mean, run.mean)
+        assert np.array_equal(runs[0].variance, run.variance)
+    assert np.array_equal(runs[0].rho, runs[3].rho)                 # batches do not matter
+    assert np.allclose(runs[0].mean, runs[3].mean, rtol=1e-12, atol=1e-14)
     seq = np.random.SeedSequence(7)
-    assert np.array_equal(M.simulate(W, 8, samples=3001, seed=seq, threads=3).rho,
-                          M.simulate(W, 8, samples=3001, seed=seq, threads=3).rho)   # seed not consumed
-    other = M.simulate(W, 8, samples=3001, seed=7, threads=2)
-    assert not np.array_equal(other.rho, runs[0].rho) and other.config["threads"] == 2
+    assert np.array_equal(M.simulate(W, 8, samples=3001, seed=seq, streams=3).rho,
+                          M.simulate(W, 8, samples=3001, seed=seq, streams=3).rho)   # seed not consumed
+    other = M.simulate(W, 8, samples=3001, seed=7, streams=2)
+    assert not np.array_equal(other.rho, runs[0].rho) and other.config["streams"] == 2
+    assert "threads" not in other.config                            # not part of what fixes the numbers
+
+
+def test_default_streams_are_fixed_whatever_the_cores():
+    W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
+    default = M.simulate(W, 8, samples=2000, seed=3)
+    assert default.config["streams"] == M.STREAMS == 8
+    for t in (1, 3):
+        same = M.simulate(W, 8, samples=2000, seed=3, threads=t, streams=8)
+        assert np.array_equal(default.rho, same.rho) and np.array_equal(default.mean, same.mean)
+
+
+def test_ctrl_c_stops_every_worker_thread(monkeypatch):
+    """Ctrl-C (``interrupt_main``) while two threads simulate: KeyboardInterrupt in the caller,
+    and the workers stop at their next batch: far fewer batches than the run holds are drawn."""
+    import _thread
+    import threading
+
+    from sigprop.rho import walk
+    drawn, real, lock = [], walk.standard_steps, threading.Lock()
+
+    def counting(*args, **kwargs):
+        for steps in real(*args, **kwargs):
+            with lock:
+                drawn.append(1)
+                if len(drawn) == 40:             # once both workers run
+                    _thread.interrupt_main()
+            yield steps
+    monkeypatch.setattr(walk, "standard_steps", counting)
+    before = set(threading.enumerate())
+    W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
+    with pytest.raises(KeyboardInterrupt):
+        M.simulate(W, 8, samples=10**6, seed=1, batch_size=100, threads=2)   # 10^4 batches: fails, not hangs
+    left = [t for t in threading.enumerate() if t not in before and t.is_alive()
+            and t.name.startswith("sigprop-stream")]
+    assert len(drawn) < 5000 and not left, left                # stopped well before the end, workers ended
 
 
 def test_threaded_simulation_is_unbiased():
     # independent streams: same law as one stream (moments within Bonferroni bounds)
     W = spectrum.make_weights(0.5, 0.1, 8, seed=2)
-    assert_moments_agree(theory(W, 16), M.simulate(W, 16, samples=40_000, seed=8, threads=2))
+    assert_moments_agree(theory(W, 16), M.simulate(W, 16, samples=40_000, seed=8, streams=3, threads=2))
 
 
 def test_threaded_memory_is_bounded():
@@ -181,3 +220,5 @@ def test_threaded_memory_is_bounded():
     assert peaks[1] < 3 * peaks[0]
     with pytest.raises(ValueError, match="threads"):
         M.simulate(W, 16, samples=10, threads=0)
+    with pytest.raises(ValueError, match="streams"):
+        M.simulate(W, 16, samples=10, streams=0)

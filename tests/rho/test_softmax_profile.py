@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from derivations import softmax_conditional as deriv
+from sigprop.rho import data as D
 from sigprop.rho import softmax_profile as S
 from sigprop.rho.logits import LogitModel
 from tests.helpers import bonferroni_z
@@ -43,6 +44,70 @@ def test_semi_analytic_agrees_with_plain_monte_carlo():
         assert np.median(sa.se / mc.se) < 0.5, name
 
 
+def _data_models():
+    rng = np.random.default_rng(11)
+    nonsym = rng.normal(0.3, 0.8, (3, 3))
+    G = rng.normal(size=(10, 4))
+    return {
+        "iid d4 T12": LogitModel.from_spectrum(0.5, 0.5, 4, 12, data="iid"),
+        "ar1:4 nonsymmetric d3 T16, Sigma diag": LogitModel(nonsym, 16, data="ar1:4", step_cov=[1.0, 0.5, 2.0],
+                                                             scale=0.8),
+        "fbm:0.3 causal q10 d2 T16": LogitModel.from_spectrum(1.0, 0.3, 2, 16, data="fbm:0.3", query=10,
+                                                              causal=True),
+        "walk q7 token mean d3 T12": LogitModel(nonsym, 12, query=7, token_mean=[0.5, -1.0, 0.3]),
+        "user rank-4 K causal q8 token mean d2 T10": LogitModel(
+            [[0.9, -0.4], [0.6, 0.2]], 10, data=D.matrix(G @ G.T / 4), query=8, causal=True,
+            token_mean=[1.0, 0.5]),
+    }
+
+
+def test_data_models_agree_with_monte_carlo():
+    """The conditional process (3.30) for five data models (iid, AR(1) with a non-symmetric W and a
+    step covariance, causal fBm with q < T, the walk with q < T and a token mean, a user rank-4 K,
+    causal, with a token mean; d <= 4): |semi-analytic - MC| <= z sqrt(se_sa^2 + se_mc^2) with the
+    Bonferroni z for family error 1e-3 over every compared position (positions a causal query
+    does not attend to are 0 in both, exactly)."""
+    models = _data_models()
+    total = sum(3 * (m.query if m.causal else m.T) for m in models.values())
+    z = bonferroni_z(1e-3, total)
+    for k, (name, model) in enumerate(models.items()):
+        mc = S.simulate(model, quantity=ALL, samples=1 << 14, seed=300 + k)
+        sa = S.semi_analytic(model, quantity=ALL, samples=1 << 13, seed=400 + k)
+        inside = np.arange(model.T) < (model.query if model.causal else model.T)
+        assert np.all(mc.value[:, ~inside] == 0) and np.all(sa.value[:, ~inside] == 0), name
+        se = np.sqrt(mc.se ** 2 + sa.se ** 2)[:, inside]
+        assert np.all(np.abs(mc.value - sa.value)[:, inside] <= z * se), name
+        np.testing.assert_allclose(sa.value[[0, 2]].sum(axis=1), 1.0, atol=1e-12)
+        assert np.median(sa.se[:, inside] / mc.se[:, inside]) < 0.8, name
+
+
+def test_data_model_check_has_power():
+    """The same rule rejects the random-walk semi-analytic profile for AR(1) tokens."""
+    W = LogitModel.from_spectrum(1.0, 0.2, 3, 16).W
+    mc = S.simulate(LogitModel(W, 16, data="ar1:2"), quantity=ALL, samples=1 << 14, seed=5)
+    sa = S.semi_analytic(LogitModel(W, 16), quantity=ALL, samples=1 << 13, seed=6)
+    se = np.sqrt(mc.se ** 2 + sa.se ** 2)
+    assert np.any(np.abs(mc.value - sa.value) > bonferroni_z(1e-3, 48) * se)
+
+
+def test_general_process_of_the_walk_is_the_bridge():
+    """The eigen-decomposed process of the walk's K fed as a user matrix has the bridge's drift and
+    covariance (3.30), to rounding."""
+    T = 9
+    i = np.arange(1, T + 1)
+    model = LogitModel(np.eye(2), T, data=D.matrix(np.minimum.outer(i, i) / T))
+    s, sd, U = S.conditional_process(model)
+    np.testing.assert_allclose(s, i / T, atol=1e-12)
+    np.testing.assert_allclose((U * sd ** 2) @ U.T, np.minimum.outer(i, i) / T - np.outer(i, i) / T ** 2,
+                               atol=1e-12)
+    assert sd.size == T - 1
+
+
+def test_softmax_refuses_all_queries():
+    with pytest.raises(ValueError, match="^query "):
+        S.semi_analytic(LogitModel(np.eye(2), 8, data="iid", query="all"))
+
+
 def test_monte_carlo_detects_a_wrong_model():
     """The agreement test can fail: a different drift (W scaled by 1.3) is rejected."""
     model = LogitModel.from_spectrum(0.5, 0.5, 4, 32)
@@ -58,6 +123,9 @@ def test_derivation_residuals_vanish():
     assert list(coef) == [deriv.i / deriv.T, deriv.j / deriv.T]
     assert sp.simplify(cov[0, 1] - (deriv.i / deriv.T - deriv.i * deriv.j / deriv.T ** 2)) == 0
     assert deriv.scalar_moments() == (0, 0, 0)
+    assert deriv.general_scalar_moments() == (0, 0, 0)
+    coef, cov = deriv.general_conditional()
+    assert coef.is_zero_matrix and cov.is_zero_matrix
     assert deriv.diagonal_r2_variance() == 0
     moments, limits = deriv.large_d()
     assert limits == (2 * deriv.m ** 2 + 2 * deriv.v, deriv.m ** 2 + deriv.v, 0)
@@ -73,11 +141,13 @@ def test_bridge_basis_gives_the_bridge_covariance():
         np.testing.assert_allclose(cov, exact, atol=1e-12)
 
 
-def test_conditional_scalars_match_their_derived_moments():
-    """Monte Carlo moments of (A, R^2) against limit_scalars (the derived E A, sd A, E R^2);
-    z = 4 per moment (3 moments, family error < 2e-4)."""
+@pytest.mark.parametrize("data", [{}, dict(data="ar1:3", query=5, token_mean=[0.4, -0.8, 1.2])])
+def test_conditional_scalars_match_their_derived_moments(data):
+    """Monte Carlo moments of (A, R^2) against limit_scalars (the derived E A, sd A, E R^2 of
+    (3.31), with kappa != 1 and a token mean in the second case); z = 4 per moment (3 moments,
+    family error < 2e-4 per case)."""
     rng = np.random.default_rng(3)
-    model = LogitModel(rng.normal(0.2, 1.0, (3, 3)), 8, step_cov=[1.0, 2.0, 0.5])
+    model = LogitModel(rng.normal(0.2, 1.0, (3, 3)), 8, step_cov=[1.0, 2.0, 0.5], **data)
     y = rng.standard_normal((200_000, 3))
     A, R = S.conditional_scalars(model, y)
     mean_a, sd_a, r = S.limit_scalars(model)

@@ -1,0 +1,228 @@
+"""Write the tutorial notebooks (docs/tutorials/*.ipynb) from the cells below, without outputs.
+
+The site executes them at every build (mkdocs-jupyter, ``execute: true``), so the outputs shown
+are always those of the current code. Edit a notebook in Jupyter directly, or here and rerun
+``python docs/tutorials/make_notebooks.py``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat as nbf
+
+HERE = Path(__file__).parent
+
+SETUP = """import numpy as np
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import sigprop as sp
+%matplotlib inline"""
+
+TUTORIALS = {
+    "closed-form-vs-simulation": [
+        ("md", """# The closed form against simulation
+
+The signal propagation probability $\\rho_i = P(0 < \\tilde z_i < 1)$ of [BHK24] has a closed form
+([theory](../theory.md) §3): the mean and variance of the centered logit $\\tilde z_i$ are exact at finite
+$T$, and $\\rho_i$ follows from a Gaussian with those moments. Here we compute it and check it against
+a Monte Carlo simulation of the random walk with the **same signature**. Parameters are kept small so
+that the notebook runs in seconds (the site executes it at every build)."""),
+        ("code", SETUP),
+        ("md", """## The closed form
+
+`theory_spectrum(m, v, d, T)` takes the eigenvalue mean $m$ and variance $v$ of $W = W_Q W_K^\\top$, the
+dimension $d$ and the length $T$, and returns a `Profile`: positions, the exact mean and variance of
+$\\tilde z_i$ and $\\rho_i$."""),
+        ("code", """m, v, d, T = 0.5, 0.1, 64, 64
+prof = sp.theory_spectrum(m, v, d, T)
+print(prof.rho.shape, prof.rho[:4].round(4))
+{k: round(float(val), 3) for k, val in sp.localization_metrics(prof.rho).items()}"""),
+        ("md", """## The same model, simulated
+
+`make_weights` draws a symmetric $W$ with exactly that eigenvalue mean and variance; `simulate` samples
+random walks and returns the estimate of $\\rho_i$ with Wilson intervals, and the simulated moments
+with their standard errors."""),
+        ("code", """W = sp.make_weights(m, v, d, seed=0)
+print("eigenvalue mean and variance:", round(sp.eig_mean(W), 6), round(sp.eig_var(W), 6))
+th = sp.theory(W, T)                                 # the closed form for this very W
+mc = sp.simulate(W, T, samples=20_000, seed=1)       # Monte Carlo, same signature
+z_mean = np.abs(mc.mean - th.mean) / mc.mean_se
+z_var = np.abs(mc.variance - th.variance) / mc.variance_se
+print(f"largest |z| of the mean: {z_mean.max():.2f}, of the variance: {z_var.max():.2f}")"""),
+        ("md", """The moments agree to a few standard errors at every position (the derivation is exact). The
+probability itself carries the Gaussian approximation's error, which shrinks with $d$:
+`sigprop.rho.compare.compare` is the one comparison used everywhere (coverage = share of positions
+whose interval holds the closed form)."""),
+        ("code", """from sigprop.rho.compare import compare
+c = compare(th, mc)
+print(f"largest |rho_theory - rho_mc| = {c.max_abs_error:.4f} at position {c.max_error_position}, "
+      f"coverage {c.coverage:.0%}")
+fig, ax = plt.subplots(figsize=(6, 3.5))
+ax.fill_between(mc.positions, mc.ci_low, mc.ci_high, color="0.8", label="Monte Carlo, 95% Wilson")
+ax.plot(th.positions, th.rho, "k-", label="closed form (Gaussian)")
+ax.set_xlabel("position i"); ax.set_ylabel(r"$\\rho_i$"); ax.legend()
+plt.show()"""),
+        ("md", """## A grid in one call
+
+Arguments broadcast (scipy.stats style), positions on the last axis: a whole $(m, v)$ map is one call."""),
+        ("code", """grid = sp.theory_spectrum(np.array([0.25, 0.5, 1.0])[:, None], np.logspace(-3, 1, 30), 64, 64)
+print(grid.rho.shape)
+ent = sp.localization_metrics(grid.rho)["entropy_normalized"]
+fig, ax = plt.subplots(figsize=(6, 3.5))
+for k, mm in enumerate([0.25, 0.5, 1.0]):
+    ax.semilogx(np.logspace(-3, 1, 30), ent[k], label=f"m = {mm}")
+ax.set_xlabel("eigenvalue variance v"); ax.set_ylabel("normalized entropy of rho"); ax.legend()
+plt.show()"""),
+        ("md", """A small variance with a non-zero mean localizes $\\rho$ (lower entropy); findings and verdicts:
+[findings](../findings.md), [claims ledger](../claims.md). The same check from the command line:
+`sigprop validate --mean 0.5 --var 0.1 --dim 64 --length 128 --samples 100000 --seed 0`."""),
+    ],
+    "exact-vs-gaussian": [
+        ("md", """# Exact versus Gaussian
+
+The centered logit is a quadratic form in Gaussians, a weighted sum of $\\chi^2_1$ variables, so
+$\\rho_i$ can be computed exactly (Imhof's inversion, with an error bound): [exact method](../exact.md).
+The paper's Gaussian approximation is good only at large $d$. This notebook measures the difference at
+small $d$ and checks both against simulation."""),
+        ("code", SETUP),
+        ("code", """m, v, d, T = 0.5, 0.1, 4, 32
+gauss = sp.theory_spectrum(m, v, d, T, shape="two-point")
+exact = sp.theory_spectrum(m, v, d, T, method="exact", shape="two-point")
+print("largest |rho_gauss - rho_exact| =", np.abs(gauss.rho - exact.rho).max().round(4))"""),
+        ("md", """With `--mean/--var` the exact answer needs the whole spectrum, not only $(m, v)$: `shape` picks it
+(here a two-point spectrum, the same that `make_weights(..., shape="two-point")` builds). Now both
+against a simulation of the same $W$:"""),
+        ("code", """from sigprop.rho.compare import compare
+W = sp.make_weights(m, v, d, shape="two-point", seed=1)
+mc = sp.simulate(W, T, samples=40_000, seed=2)
+for name, prof in [("gaussian", sp.theory(W, T)), ("exact", sp.theory(W, T, method="exact"))]:
+    c = compare(prof, mc)
+    print(f"{name:9s} largest error {c.max_abs_error:.4f}, coverage {c.coverage:.0%}")"""),
+        ("code", """fig, ax = plt.subplots(figsize=(6, 3.5))
+ax.fill_between(mc.positions, mc.ci_low, mc.ci_high, color="0.8", label="Monte Carlo, 95%")
+ax.plot(gauss.positions, gauss.rho, "k--", label="Gaussian")
+ax.plot(exact.positions, exact.rho, "k-", label="exact")
+ax.set_xlabel("position i"); ax.set_ylabel(r"$\\rho_i$"); ax.set_title(f"d = {d}"); ax.legend()
+plt.show()"""),
+        ("md", """## How the error shrinks with $d$
+
+The error of the Gaussian form falls roughly like $d^{-1/2}$ (the skewness of the chi-square mixture).
+A few values of $d$ (the full study is `sigprop gaussian-error`, about 2.5 minutes):"""),
+        ("code", """for dd in (2, 8, 32, 128):
+    g = sp.theory_spectrum(m, v, dd, T)
+    e = sp.theory_spectrum(m, v, dd, T, method="exact")
+    print(f"d = {dd:4d}: largest |rho_gauss - rho_exact| = {np.abs(g.rho - e.rho).max():.4f}")"""),
+        ("md", """Use `method="exact"` (or `sigprop predict --method exact`) at $d \\le 16$; at large $d$ the
+saddle-point method is a cheap alternative ([saddle point](../saddlepoint.md))."""),
+    ],
+    "training-locater": [
+        ("md", """# Training one-layer attention with LocAteR
+
+`sigprop.model` trains single-head attention with hand-written NumPy gradients. LocAteR [BHK24] adds
+$\\lambda R(W)$, a penalty on the spread of $W$ around $mI$, holding the eigenvalue mean $m$ exactly
+([LocAteR](../locater.md), [training](../training.md)). Here: two short runs of the next-token task,
+with and without the penalty (quick parameters: the ledger's study uses 300 steps and 10 seeds)."""),
+        ("code", SETUP),
+        ("code", """import warnings
+warnings.filterwarnings("ignore", message="IProgress not found")   # tqdm without ipywidgets
+from sigprop.model.train import TrainConfig, train
+
+runs = {}
+for lam in (0.0, 0.1):
+    cfg = TrainConfig(task="next-token", attention="softmax", d=16, T=16, batch=32, steps=80,
+                      locater=lam, seed=0, log_every=20, probe=256)
+    runs[lam] = train(cfg)
+print("logged each record:", ", ".join(sorted(runs[0.0]["history"][0])))"""),
+        ("code", """def series(run, key):
+    # steps and one logged quantity from a run's history (one record per logged step)
+    h = run["history"]
+    return [r["step"] for r in h], [r[key] for r in h]
+
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
+for lam, run in runs.items():
+    axes[0].plot(*series(run, "heldout_loss"), label=f"lambda = {lam}")
+    axes[1].semilogy(*series(run, "spread"), label=f"lambda = {lam}")
+axes[0].set_xlabel("step"); axes[0].set_ylabel("held-out loss"); axes[0].legend()
+axes[1].set_xlabel("step"); axes[1].set_ylabel("spread R(W)")
+plt.tight_layout(); plt.show()"""),
+        ("code", """for lam, run in runs.items():
+    _, mean = series(run, "eig_mean")
+    _, spread = series(run, "spread")
+    print(f"lambda = {lam}: eigenvalue mean {mean[0]:+.4f} -> {mean[-1]:+.4f}, "
+          f"spread {spread[0]:.3f} -> {spread[-1]:.4f}")"""),
+        ("md", """The penalty shrinks the spread. The eigenvalue mean is not penalized: with `locater_mean="task"` (the
+default) it moves only with the task gradients (over 300 steps and 10 seeds the ledger finds the same
+learned mean with and without the penalty; in one short run the trajectories differ). Whether
+this raises attention entropy **and** improves the loss is a claim of the paper the ledger tests over 10
+seeds (it is refuted on both toy tasks): [findings](../findings.md#what-locater-does-in-training). The
+same runs from the command line: `sigprop train --task next-token --locater 0.1 --steps 80`."""),
+    ],
+    "spectral-gap": [
+        ("md", """# The spectral gap and its fix
+
+[NNT24]: a softmax attention matrix $A$ with i.i.d. $\\mathcal N(0, \\sigma^2)$ logits is
+$\\mathbf 1\\mathbf 1^\\top/T + E$: one outlier singular value near 1 and a bulk of radius about
+$s/\\sqrt T$, $s^2 = e^{\\sigma^2} - 1$ ([theory](../theory.md) §6). The gap makes tokens collapse to
+their common row; removing the outlier, $A_\\perp = A - \\mathbf 1\\mathbf 1^\\top/T$, and rescaling fixes
+it ([spectral gap](../gap.md))."""),
+        ("code", SETUP),
+        ("code", """from sigprop.gap import collapse, spectra
+
+T, sigma = 256, 0.5
+rng = np.random.default_rng(0)
+A = spectra.markov_matrix(T, sigma, rng)
+eig, sv = spectra.spectrum(A)
+pred = spectra.predictions(T, sigma)
+print("sigma_1 =", sv[0].round(4), " sigma_2 =", sv[1].round(4), " |eig_2| =", np.abs(eig[1]).round(4))
+print("predicted:", {k: np.round(val, 4) for k, val in pred.items() if np.ndim(val) == 0})"""),
+        ("code", """fig, ax = plt.subplots(figsize=(4.5, 4.5))
+ax.plot(eig.real, eig.imag, "k.", ms=3)
+r = np.sqrt(np.expm1(sigma**2) / T)
+t = np.linspace(0, 2 * np.pi, 200)
+ax.plot(r * np.cos(t), r * np.sin(t), "k--", lw=1, label="predicted bulk radius")
+ax.set_aspect("equal"); ax.set_title(f"eigenvalues of A, T = {T}"); ax.legend(loc="upper left")
+plt.show()"""),
+        ("md", """## Rank collapse in width, and the fix
+
+Tokens $X = \\mathbf 1 b^\\top + Z$ share a common row. The rank residual
+$r = \\|Y - \\mathbf 1\\bar y^\\top\\|_F / \\|Y\\|_F$ of one layer's output $Y$ measures what is left
+besides the common row."""),
+        ("code", """for TT in (64, 256):
+    res = collapse.width(TT, sigma, samples=4, seed=0)
+    print(f"T = {TT}:", ", ".join(f"{k} {res[k]['rank_residual']:.4f} (predicted {res[k]['predicted']:.4f})"
+                                  for k in ("vanilla", "removed", "rescaled")),
+          f"| scale of the removed variant {res['removed']['scale']:.3f}")"""),
+        ("md", """## In depth
+
+Vanilla attention contracts the non-common part by about $s/\\sqrt T$ per layer; with the gap removed
+and rescaled, residual, scale and gradient are kept."""),
+        ("code", """deep = collapse.depth(4, 128, sigma, seed=0)
+fig, ax = plt.subplots(figsize=(6, 3.5))
+for variant in ("vanilla", "removed", "rescaled"):
+    ax.semilogy(deep[variant]["rank_residual"], marker="o", label=variant)
+ax.set_xlabel("layer"); ax.set_ylabel("rank residual"); ax.legend()
+plt.show()
+for variant in ("vanilla", "removed", "rescaled"):
+    rec = deep[variant]
+    print(f"{variant:9s} scale at the last layer {rec['scale'][-1]:.3g}, input gradient {rec['grad_x'][0]:.3g}")"""),
+        ("md", """The same from the command line: `sigprop gap`, `sigprop width`, `sigprop depth`
+([command-line reference](../cli-reference.md)). Where the predictions hold and where they fail (key-query
+attention once $T > d$): [findings](../findings.md)."""),
+    ],
+}
+
+
+def main() -> None:
+    for name, cells in TUTORIALS.items():
+        nb = nbf.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nb.cells = [nbf.v4.new_markdown_cell(src) if kind == "md" else nbf.v4.new_code_cell(src)
+                    for kind, src in cells]
+        for i, cell in enumerate(nb.cells):
+            cell.id = f"cell-{i}"                  # stable ids: regenerating changes nothing
+        nbf.write(nb, HERE / f"{name}.ipynb")
+
+
+if __name__ == "__main__":
+    main()
