@@ -37,6 +37,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
          flags={"port": "--port", "m": "--mean", "v": "--var", "d": "--dim", "T": "--length",
                 "data": "--data", "method": "--method"})
 def explore(args: argparse.Namespace) -> dict:
+    """Check the flags, then serve the page until Ctrl-C; returns the address and ``stopped``."""
     from sigprop.core.checks import ArgumentError
     from sigprop.explore import compute, page
 

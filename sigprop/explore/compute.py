@@ -58,6 +58,7 @@ class State:
         return LogitModel.from_spectrum(self.m, self.v, self.d, self.T, data=self.data_spec)
 
     def config(self) -> dict:
+        """The controls as a JSON-ready ``dict`` (the data model as its spec, e.g. ``ar1:4``)."""
         return dict(asdict(self), data=self.data_spec)
 
 

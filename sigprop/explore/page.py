@@ -34,6 +34,7 @@ PARAMETER_RANGE = {"ar1": ("ar1 correlation length L", 0.5, 64.0, 0.5),
 
 
 def bokeh_available() -> bool:
+    """Whether Bokeh (the optional extra ``explore``) can be imported."""
     try:
         import bokeh  # noqa: F401
     except ImportError:
