@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sigprop.core.results import write_json
+from sigprop.core.labelled import Result
 from sigprop.gap import validity
 from sigprop.plotting import figure_paths, validity_figure
 
@@ -20,7 +20,8 @@ def make(out, quick: bool = False, progress: bool = False):
     else:
         raw = validity.measure(validity.SIGMAS, validity.LENGTHS, seeds=10, progress=progress)
     reg = validity.region(raw)
-    write_json(Path(out) / "gap_validity.json", dict(raw, region=reg))
+    Result(dict(raw, region=reg), kind=raw.kind,                  # sigprop.load reads it back, labelled
+           dims={**raw.dims_of, "region": ("sigma", "length")}).save(Path(out) / "gap_validity.json")
     validity_figure(reg, figure_paths(out, "gap_validity"))
     return [Path(out) / "gap_validity.json"] + figure_paths(out, "gap_validity")
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from sigprop.core.results import write_json
 from sigprop.plotting import _pyplot, figure_paths, save
 from sigprop.rho import softmax_map as M
 from sigprop.rho.logits import LogitModel
@@ -76,7 +75,7 @@ def make(out, quick: bool = False, progress: bool = False):
     lengths = (32,) if quick else LENGTHS
     raw = M.localization_map(MEANS, VARIANCES, DIMS, lengths, progress=progress)
     raw["verdicts"] = M.verdicts(raw)
-    write_json(Path(out) / "softmax_map.json", raw)
+    raw.save(Path(out) / "softmax_map.json")                   # type-tagged: sigprop.load reads it back
     T = max(lengths)
     model = LogitModel.from_spectrum(1.0, 0.1, 64, T)
     sa = semi_analytic(model, quantity=QUANTITIES, samples=1 << 13, seed=0)

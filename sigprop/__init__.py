@@ -8,7 +8,9 @@ The package is grouped by idea (see ``docs/layout.md``):
 * :mod:`sigprop.model` -- one-layer attention with hand-written gradients, training, LocAteR;
 * :mod:`sigprop.checkpoints` -- real pretrained heads and real text;
 * :mod:`sigprop.claims` -- the ledger of the papers' claims with measured verdicts;
-* :mod:`sigprop.core` -- argument checks, statistics, result files.
+* :mod:`sigprop.core` -- argument checks, statistics, result files, labelled results;
+* :func:`sigprop.load` -- any result file sigprop writes, read back as the object that wrote it;
+* :mod:`sigprop.explore` -- the interactive page of ``sigprop explore`` (Bokeh server).
 
 The formulas are stated and numbered in ``docs/theory.md``.  The most used names are
 re-exported here: ``import sigprop as sp; sp.theory_spectrum(0.5, 0.1, 64, 128)``.
@@ -23,6 +25,8 @@ from sigprop._version import __version__
 # Public names and the module that defines each.  They are imported on first use
 # (PEP 562), so that ``import sigprop.cli`` and ``sigprop --help`` stay light.
 _PUBLIC = {
+    "load": "sigprop.loading",
+    "Result": "sigprop.core.labelled",
     "localization_metrics": "sigprop.rho.localization",
     "LogitModel": "sigprop.rho.logits",
     "Simulation": "sigprop.rho.montecarlo",
@@ -42,12 +46,14 @@ _PUBLIC = {
 }
 
 __all__ = [
-    "LogitModel", "Profile", "Simulation", "__version__", "band_probability", "coefficients", "eig_mean",
-    "eig_var", "localization_metrics", "logit_moments", "make_weights", "published_moments",
+    "LogitModel", "Profile", "Result", "Simulation", "__version__", "band_probability", "coefficients", "eig_mean",
+    "eig_var", "load", "localization_metrics", "logit_moments", "make_weights", "published_moments",
     "sample", "simulate", "spectrum_moments", "theory", "theory_spectrum",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
+    from sigprop.core.labelled import Result
+    from sigprop.loading import load
     from sigprop.rho.localization import localization_metrics
     from sigprop.rho.logits import LogitModel
     from sigprop.rho.montecarlo import Simulation, simulate

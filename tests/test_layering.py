@@ -25,8 +25,9 @@ LAYERS = {
     "sigprop.lm": 6,
     "sigprop.sweep": 7,
     "sigprop.claims": 8,
-    "sigprop.cli": 9,
-    "sigprop": 10,          # the package's __init__ re-exports public names
+    "sigprop.explore": 9,   # the interactive page of ``sigprop explore`` (a top layer, beside the CLI)
+    "sigprop.cli": 10,
+    "sigprop": 11,          # the package's __init__ and sigprop.loading (``sigprop.load``, every result type)
 }
 
 

@@ -34,6 +34,7 @@ from tqdm import tqdm
 from sigprop.checkpoints.heads import load
 from sigprop.checkpoints.realtext import _Weights, embed, encoder_states, texts
 from sigprop.core import checks as _checks
+from sigprop.core.labelled import Result
 from sigprop.gap.stable_rank import stable_rank
 
 MODELS = ("pretrained", "random", "random-causal")
@@ -99,7 +100,7 @@ def study(
     models=MODELS,
     ranks: bool = True,
     progress: bool = False,
-) -> dict:
+) -> Result:
     """Per-head outlier and bulk as ``T`` grows; stable rank through the layers with and without the fix.
 
     ``ranks=False`` skips the stable ranks (and the second pass with the outlier removed).
@@ -158,7 +159,9 @@ def study(
         initializer_range=cfg.get("initializer_range", 0.02),
         text="docstrings of Python standard-library modules, concatenated",
     )
-    return dict(config=config, spectra=spectra, stable_rank=rank_records)
+    return Result(dict(config=config, spectra=spectra, stable_rank=rank_records), kind="encoder-gap",
+                  keys={"spectra": ("model", "length", "window", "layer", "head"),
+                        "stable_rank": ("model", "removed", "length", "window", "layer")})
 
 
 def bulk_exponents(spectra, model: str, key: str = "sigma_2", level: float = 0.95) -> dict:

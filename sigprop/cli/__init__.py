@@ -3,7 +3,7 @@
 Layout: :mod:`sigprop.cli.app` (registry, parser, dispatch, ``--out``, errors),
 :mod:`sigprop.cli.render` (one renderer for table, JSON and CSV),
 :mod:`sigprop.cli.arguments` (argument types: parsing only), and one module per
-command family (``rho``, ``model``, ``gap``, ``checkpoints``, ``claims``).  Plugins
+command family (``rho``, ``model``, ``gap``, ``checkpoints``, ``claims``, ``explore``, ...).  Plugins
 outside the package (``sigprop figures``, ``sigprop bench``) register through the
 entry-point group ``sigprop.commands``.  See ``docs/cli.md``.
 

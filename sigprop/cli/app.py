@@ -8,7 +8,8 @@ such as ``sigprop_figures.command``).  Families import only ``argparse`` and thi
 package at module level; their ``run`` functions import the API when they run, so that
 building the parser (``sigprop --help``) imports no scientific code.
 
-:func:`main` parses, runs the command, writes ``--out`` atomically, draws ``--plot``,
+:func:`main` parses, runs the command, writes ``--out`` atomically (JSON with its type tag,
+read back by ``sigprop.load``), draws ``--plot``,
 renders the result and maps errors to one line and exit code 2: an
 :class:`~sigprop.core.checks.ArgumentError` raised by the API names the command-line
 flag the command declares for that parameter (``Command.flags``).
@@ -84,6 +85,11 @@ class Command:
         the plot and dropped before output.
     exit_code
         ``exit_code(result) -> int`` for commands whose result decides the exit code.
+    keys, kind
+        For each list of records in the result, the fields that identify a record (its
+        dimensions in ``sigprop.load(FILE).to_xarray()``; inferred when not given), and the
+        type tag of the ``--out`` file (default: the name, ``"lm sweep"`` -> ``"lm-sweep"``)
+        when the API does not return a :class:`~sigprop.core.labelled.Result` of its own.
     """
 
     name: str
@@ -99,6 +105,8 @@ class Command:
     plot: str | None = None
     transient: tuple[str, ...] = ()
     exit_code: Callable[[dict], int] | None = None
+    keys: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    kind: str | None = None
 
 
 _COMMANDS: dict[str, Command] = {}
@@ -232,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
                                    if issubclass(w.category, (RuntimeWarning, UserWarning))))
         result.setdefault("version", __version__)
         if cmd.out == "json" and getattr(args, "out", None):
-            from sigprop.core.results import write_json
-            _write(failed, "--out", args.out, lambda: write_json(args.out, result))
+            tagged = tagged_result(result, cmd)
+            _write(failed, "--out", args.out, lambda: tagged.save(args.out))
         if cmd.plot and getattr(args, "plot", None):
             draw = getattr(importlib.import_module("sigprop.plotting"), cmd.plot)
             _write(failed, "--plot", args.plot, lambda: draw(result, args.plot))
@@ -262,6 +270,16 @@ def main(argv: list[str] | None = None) -> int:
     if failed:
         return 2
     return cmd.exit_code(result) if cmd.exit_code else 0
+
+
+def tagged_result(result: dict, cmd: Command):
+    """``result`` as a :class:`~sigprop.core.labelled.Result`: the study's own when the API returned
+    one, else tagged with the command's ``kind``, for ``sigprop.load``."""
+    from sigprop.core.labelled import Result
+
+    if isinstance(result, Result):
+        return Result(result, kind=result.kind, keys={**cmd.keys, **result.keys_of})
+    return Result(result, kind=cmd.kind or cmd.name.replace(" ", "-"), keys=cmd.keys)
 
 
 def _write(failed: list[str], flag: str, path: str, write: Callable[[], None]) -> None:

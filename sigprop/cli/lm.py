@@ -242,6 +242,7 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
                      "runs are skipped, interrupted ones resume from their checkpoint), and summarize the "
                      "final validation measures with 95% Student-t intervals over seeds.",
          arguments=_sweep_arguments, flags={**FLAGS, "regularizer": "--regularizers", "seed": "--seeds"},
+         keys={"summary": ("layers", "heads", "regularizer")},
          view=View(records="summary", fields=("layers", "heads", "regularizer", "n", "perplexity",
                                               "entropy_mean", "eig_mean", "eig_var", "rho_theory_mean",
                                               "linear_share_last_mean"), show=()))

@@ -11,10 +11,14 @@ one record per (configuration, gamma, T, seed, layer); the table shows the means
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from sigprop.cli import arguments as a
 from sigprop.cli.app import command, group
 from sigprop.cli.render import View
+
+if TYPE_CHECKING:
+    from sigprop.core.labelled import Result
 
 group(
     "nnt", "[NNT24] as the paper ran it: stable rank, gradients, trainability, a real encoder (docs/nnt.md)"
@@ -78,11 +82,13 @@ def _grid_arguments(p: argparse.ArgumentParser, lengths: str, layers: int = 10) 
     a.progress(p)
 
 
-def _with_summary(result: dict, value: str, by=("config", "gamma", "length", "layer")) -> dict:
+def _with_summary(result: Result, value: str, by=("config", "gamma", "length", "layer")) -> Result:
     from sigprop._version import __version__
+    from sigprop.core.labelled import Result
     from sigprop.gap.stable_rank import seed_summary
 
-    return dict(version=__version__, **result, summary=seed_summary(result["records"], value, by=by))
+    return Result(dict(version=__version__, **result, summary=seed_summary(result["records"], value, by=by)),
+                  kind=result.kind, keys={**result.keys_of, "summary": tuple(by)})
 
 
 @command(
@@ -309,4 +315,7 @@ def encoder(args: argparse.Namespace) -> dict:
         for m in res["config"]["models"]
         for k in ("sigma_1", "sigma_2", "eig_2")
     }
-    return dict(version=__version__, **res, summary=summary, exponents=exponents)
+    from sigprop.core.labelled import Result
+
+    return Result(dict(version=__version__, **res, summary=summary, exponents=exponents), kind=res.kind,
+                  keys={**res.keys_of, "summary": ("model", "removed", "length", "layer")})

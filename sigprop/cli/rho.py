@@ -263,7 +263,7 @@ def _profile(prof, method: str) -> dict:
 
 @command("predict", help="closed-form signal propagation profile rho_i",
          description="Closed-form signal propagation probability of every position.",
-         arguments=_predict_arguments, flags=MODEL_FLAGS, formats=("table", "json", "csv"),
+         arguments=_predict_arguments, flags=MODEL_FLAGS, formats=("table", "json", "csv"), kind="prediction",
          plot="profile_figure", view=View(columns=PROFILE, show=("localization",)))
 def predict(args: argparse.Namespace) -> dict:
     """Run ``sigprop predict``: the closed-form signal propagation profile ``rho_i``.
@@ -292,7 +292,7 @@ def predict(args: argparse.Namespace) -> dict:
 @command("validate", help="closed form beside Monte Carlo, with intervals",
          description="Closed form beside a Monte Carlo simulation of the random walk, compared "
                      "position by position (sigprop.rho.compare).",
-         arguments=_validate_arguments, flags={**MODEL_FLAGS, **SIMULATION_FLAGS},
+         arguments=_validate_arguments, flags={**MODEL_FLAGS, **SIMULATION_FLAGS}, kind="validation",
          formats=("table", "json", "csv"), plot="profile_figure",
          view=View(columns=VALIDATION, show=("localization", "localization_mc", "methods"),
                    lines=(SUMMARY, SOFTMAX_SUMMARY)))

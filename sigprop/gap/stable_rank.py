@@ -23,6 +23,7 @@ from scipy import stats
 from tqdm import tqdm
 
 from sigprop.core import checks as _checks
+from sigprop.core.labelled import Result
 from sigprop.gap import protocol as P
 
 PAPER_LENGTHS = tuple(range(20, 151, 10))
@@ -39,6 +40,10 @@ def stable_rank(X) -> np.ndarray:
         top = s.max(axis=-1, keepdims=True)
         r = np.where(top > 0, s / np.where(top > 0, top, 1.0), np.nan)
         return (r ** 4).sum(axis=-1)
+
+
+# the fields that identify a record: its dimensions in ``Result.to_xarray()``
+RECORD_KEYS = ("config", "gamma", "length", "seed", "layer")
 
 
 def _grid(configs, lengths, gammas, layers, seeds):
@@ -65,7 +70,7 @@ def _config(kind, cfgs, lengths, gammas, layers, seeds, **extra):
 
 
 def stable_ranks(configs="all", lengths=PAPER_LENGTHS, gammas=PAPER_GAMMAS, layers: int = 10, seeds=range(5), *,
-                 progress: bool = False) -> dict:
+                 progress: bool = False) -> Result:
     """Stable rank of ``X_l X_l^T`` for ``l = 0..layers``, per configuration, gamma, T and seed.
 
     Seeds run together (vectorized); layers are drawn one at a time, so memory is one layer's
@@ -87,7 +92,8 @@ def stable_ranks(configs="all", lengths=PAPER_LENGTHS, gammas=PAPER_GAMMAS, laye
             for i, s in enumerate(chunk):
                 records.extend(dict(config=cfg.name, paper=cfg.paper, gamma=gamma, length=T, d=d, seed=s, layer=k,
                                     stable_rank=float(rows[k][i])) for k in range(layers + 1))
-    return dict(config=_config("stable_rank", cfgs, lengths, gammas, layers, seeds), records=records)
+    return Result(dict(config=_config("stable_rank", cfgs, lengths, gammas, layers, seeds), records=records),
+                  kind="stable-ranks", keys={"records": RECORD_KEYS})
 
 
 def _probe_rng(seed: int):
@@ -95,7 +101,7 @@ def _probe_rng(seed: int):
 
 
 def gradient_norms(configs="all", lengths=(20, 50, 100), gammas=PAPER_GAMMAS, layers: int = 10, seeds=range(5), *,
-                   probes: int = 8, progress: bool = False) -> dict:
+                   probes: int = 8, progress: bool = False) -> Result:
     """``||d X_L / d W_l||_F`` for every layer ``l = 1..L`` and weight, by Gaussian probes.
 
     Records: ``grad_W_V`` (and ``grad_W_Q``, ``grad_W_K`` for key-query attention, ``grad_G`` for
@@ -136,8 +142,8 @@ def gradient_norms(configs="all", lengths=(20, 50, 100), gammas=PAPER_GAMMAS, la
                             rec["rel_se_W_V"] = (float(v.std(ddof=1) / math.sqrt(probes) / v.mean())
                                                  if ok and v.mean() > 0 else float("nan"))
                     records.append(rec)
-    return dict(config=_config("gradient_norms", cfgs, lengths, gammas, layers, seeds, probes=probes),
-                records=records)
+    return Result(dict(config=_config("gradient_norms", cfgs, lengths, gammas, layers, seeds, probes=probes),
+                       records=records), kind="gradient-norms", keys={"records": RECORD_KEYS})
 
 
 def seed_summary(records, value: str = "stable_rank", by=("config", "gamma", "length", "layer"),

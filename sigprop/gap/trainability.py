@@ -23,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from sigprop.core import checks as _checks
+from sigprop.core.labelled import Result
 from sigprop.gap import protocol as P
 from sigprop.gap.stable_rank import seed_chunks
 from sigprop.model.optim import Adam
@@ -100,7 +101,7 @@ def train(
     samples: int = 50,
     steps: int = 50,
     progress: bool = False,
-) -> dict:
+) -> Result:
     """Loss curves for every configuration, target, learning rate and seed (one record each)."""
     cfgs = P.parse_many(configs)
     targets = [targets] if isinstance(targets, str) else list(targets)
@@ -167,10 +168,15 @@ def train(
         full_batch=True,
         paper_values=dict(length=500, gamma=1, layers=10, samples=50, epochs=50, batch_size=64),
     )
-    return dict(config=config, records=records)
+    return Result(dict(config=config, records=records), kind="trainability",
+                  keys=RECORD_KEYS)
 
 
-def merge(results) -> dict:
+#: The fields that identify one trainability record (its labelled dimensions).
+RECORD_KEYS = {"records": ("config", "target", "lr", "seed")}
+
+
+def merge(results) -> Result:
     """One result from several runs of :func:`train` that differ only in targets and learning rates.
 
     The records are concatenated; ``targets`` and ``lrs`` are the union in order of appearance.
@@ -187,5 +193,6 @@ def merge(results) -> dict:
     config = dict(results[0]["config"],
                   targets=list(dict.fromkeys(t for r in results for t in r["config"]["targets"])),
                   lrs=list(dict.fromkeys(lr for r in results for lr in r["config"]["lrs"])))
-    return dict(config=config, records=[rec for r in results for rec in r["records"]])
+    return Result(dict(config=config, records=[rec for r in results for rec in r["records"]]), kind="trainability",
+                  keys=RECORD_KEYS)
 

@@ -43,6 +43,7 @@ from numpy.typing import ArrayLike
 from tqdm.auto import tqdm
 
 from sigprop.core import checks as _checks
+from sigprop.core.labelled import Result
 from sigprop.core.stats import t_interval
 from sigprop.gap.collapse import bulk_rescale
 from sigprop.gap.spectra import markov_matrix, predictions, rescale_factor, spectrum, spread
@@ -66,7 +67,7 @@ def _cell(T: int, sigma: float, rng) -> dict:
 
 
 def measure(sigmas: ArrayLike = SIGMAS, lengths: ArrayLike = LENGTHS, *, seeds: int = 8, seed: int = 0,
-            progress: bool = False) -> dict:
+            progress: bool = False) -> Result:
     """Measured and predicted quantities for every ``(sigma, T, seed)``.
 
     Returns ``config`` and, for each of :data:`QUANTITIES` and ``largest_entry``, an array
@@ -94,8 +95,9 @@ def measure(sigmas: ArrayLike = SIGMAS, lengths: ArrayLike = LENGTHS, *, seeds: 
     p = predictions(L, S)
     predicted = dict(sigma_1=p["predicted_sigma_1"], sigma_2=p["predicted_bulk_edge"],
                      eig_2=p["predicted_eig_radius"], kappa=rescale_factor(L, S))
-    return dict(config=dict(model="markov", sigmas=sig.tolist(), lengths=Ts.tolist(), seeds=seeds, seed=seed),
-                measured=out, predicted=predicted)
+    return Result(dict(config=dict(model="markov", sigmas=sig.tolist(), lengths=Ts.tolist(), seeds=seeds,
+                                   seed=seed), measured=out, predicted=predicted),
+                  kind="gap-validity", dims={"measured": ("sigma", "length", "seed"), "predicted": ("sigma", "length")})
 
 
 def summarize(result: dict, *, tol: float = 0.05, confidence: float = 0.95) -> dict:

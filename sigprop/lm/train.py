@@ -39,7 +39,8 @@ from tqdm import tqdm
 from sigprop._version import __version__
 from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
-from sigprop.core.results import atomic_write, write_json
+from sigprop.core.labelled import Result
+from sigprop.core.results import atomic_write
 from sigprop.lm import corpus as _corpus
 from sigprop.lm import instruments
 from sigprop.lm import regularizers as reg
@@ -208,7 +209,7 @@ class Checkpoint:
 
 
 def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progress: bool = False,
-          stop_after: int | None = None) -> dict:
+          stop_after: int | None = None) -> Result:
     """Run the training and return the run record (also written to ``out/run.json``).
 
     ``stop_after`` ends the run early at that step (after saving a checkpoint), as an
@@ -246,8 +247,8 @@ def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progr
         start, history, losses, elapsed = 0, [], [], 0.0
         drift = 0.0
     drop = drop_rng if model.dropout > 0 else None
-    record = dict(kind="lm-train", version=__version__, config=config, data=data.description,
-                  history=history)
+    record = Result(dict(kind="lm-train", version=__version__, config=config, data=data.description,
+                         history=history), kind="lm-train", keys={"history": ("step",)})
     t0 = time.perf_counter() - elapsed
 
     def state(step):
@@ -264,7 +265,8 @@ def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progr
         history.append(row)
         losses.clear()
         if out is not None:
-            write_json(out / "run.json", dict(record, seconds=row["seconds"], steps_done=step))
+            Result(dict(record, seconds=row["seconds"], steps_done=step), kind=record.kind,
+                   keys=record.keys_of).save(out / "run.json")
 
     if start == 0:
         evaluate(0)
@@ -310,6 +312,6 @@ def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progr
                   final=dict(perplexity=final["perplexity"], entropy_mean=final["entropy_mean"],
                              unigram_perplexity=data.description["unigram_perplexity"]["valid"]))
     if out is not None:
-        write_json(out / "run.json", record)
+        record.save(out / "run.json")
     record["params"] = params
     return record

@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from sigprop._version import __version__
 from sigprop.core import checks as _checks
+from sigprop.core.labelled import Result
 from sigprop.model.train import TrainConfig, train
 
 #: Final measurements reported per run, with the key path into the history record.
@@ -56,7 +57,7 @@ def final_row(record: dict) -> dict:
     return row
 
 
-def sweep(base: TrainConfig, lambdas, seeds, *, progress: bool = False) -> dict:
+def sweep(base: TrainConfig, lambdas, seeds, *, progress: bool = False) -> Result:
     """Train ``base`` for every ``lambda`` in ``lambdas`` and seed in ``seeds``."""
     if not len(lambdas) or not len(seeds):
         raise ValueError("lambdas and seeds must not be empty")
@@ -75,5 +76,6 @@ def sweep(base: TrainConfig, lambdas, seeds, *, progress: bool = False) -> dict:
             entry[name] = float(np.mean(vals))
             entry[name + "_sd"] = float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0
         summary.append(entry)
-    return dict(version=__version__,
-                config=dict(asdict(base), lambdas=lambdas, seeds=seeds), runs=runs, summary=summary)
+    return Result(dict(version=__version__, config=dict(asdict(base), lambdas=lambdas, seeds=seeds), runs=runs,
+                       summary=summary), kind="locater-sweep", keys={"runs": ("locater", "seed"),
+                                                                       "summary": ("locater",)})

@@ -54,6 +54,7 @@ from tqdm.auto import tqdm
 
 from sigprop._version import __version__
 from sigprop.core import checks as _checks
+from sigprop.core.labelled import Result
 from sigprop.core.memory import matrices, require
 from sigprop.core.stats import Moments, wilson_interval
 from sigprop.core.threads import blas_threads
@@ -244,7 +245,7 @@ def _check_step(step: int, loss: float, grads: dict, cfg: TrainConfig, seen: lis
                                            f"diverged, with {what} at step {step}; lower it")
 
 
-def train(cfg: TrainConfig, *, progress: bool = False) -> dict:
+def train(cfg: TrainConfig, *, progress: bool = False) -> Result:
     """Run the training and return the run record (configuration and history)."""
     seeds = np.random.SeedSequence(cfg.seed).spawn(4)       # init, teacher, data, probe
     model = cfg.model()
@@ -291,6 +292,7 @@ def train(cfg: TrainConfig, *, progress: bool = False) -> dict:
             drift = max(drift, abs(locater.trace(params) - target_trace) / max(abs(target_trace), 1e-300))
         if step % cfg.log_every == 0 or step == cfg.steps:
             log(step)
-    return dict(version=__version__, config=asdict(cfg), history=history,
-                locater_mean_drift=drift if hold else None,
-                final=dict(W=att.qk_matrix(params), W_V=params["W_V"]))
+    return Result(dict(version=__version__, config=asdict(cfg), history=history,
+                       locater_mean_drift=drift if hold else None,
+                       final=dict(W=att.qk_matrix(params), W_V=params["W_V"])),
+                  kind="attention-training", keys={"history": ("step",)})

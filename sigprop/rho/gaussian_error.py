@@ -14,6 +14,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from sigprop._version import __version__
+from sigprop.core.labelled import Result
 from sigprop.rho.compare import compare
 from sigprop.rho.montecarlo import simulate
 from sigprop.rho.spectrum import make_weights
@@ -46,13 +47,14 @@ def case(d: int, v: float, *, mean: float = 0.5, T: int = 64, shape: str = "gaus
 def study(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256),
           variances: Sequence[float] = (0.01, 0.1, 1.0), *, mean: float = 0.5,
           T: int = 64, shape: str = "gaussian", samples: int = 20_000, seed: int = 0,
-          progress: bool = False) -> dict:
+          progress: bool = False) -> Result:
     """Largest errors over positions for every ``(d, v)``; see the module doc."""
     jobs = [(int(d), float(v)) for d in dims for v in variances if not (d == 1 and v > 0)]
     if not jobs:
         raise ValueError("dims and variances give no valid (d, v) pair (v must be 0 when d = 1)")
     rows = [case(d, v, mean=mean, T=T, shape=shape, samples=samples, seed=[seed, k])
             for k, (d, v) in enumerate(tqdm(jobs, disable=not progress, desc="study", unit="case"))]
-    return dict(version=__version__,
-                config=dict(dims=list(dims), variances=list(variances), mean=mean, length=T, shape=shape,
-                            samples=samples, seed=seed), rows=rows)
+    return Result(dict(version=__version__,
+                       config=dict(dims=list(dims), variances=list(variances), mean=mean, length=T, shape=shape,
+                                   samples=samples, seed=seed), rows=rows),
+                  kind="gaussian-error", keys={"rows": ("d", "v")})

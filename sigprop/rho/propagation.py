@@ -37,16 +37,18 @@ from scipy.special import ndtr
 
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike
+from sigprop.core.labelled import LabelledProfile
 from sigprop.rho.logits import LogitModel, as_model, resolve_scale
 from sigprop.rho.walk import coefficients
 
 
 @dataclass(frozen=True)
-class Profile:
+class Profile(LabelledProfile):
     """Per-position prediction (or estimate) of the centered logits.
 
     ``mean``, ``variance`` and ``rho`` have shape ``(..., T)``; ``positions`` is
-    ``1..T``.  ``config`` records what produced it.
+    ``1..T``.  ``config`` records what produced it.  ``to_xarray()``, ``save(path)``
+    and ``sigprop.load(path)``: see :class:`~sigprop.core.labelled.LabelledProfile`.
     """
     positions: np.ndarray
     mean: np.ndarray

@@ -26,6 +26,7 @@ import itertools
 
 import numpy as np
 
+from sigprop.core.labelled import Result
 from sigprop.core.progress import progress_bar
 from sigprop.rho.localization import localization_metrics
 from sigprop.rho.logits import LogitModel
@@ -39,7 +40,7 @@ METRICS = ("total", "entropy_normalized", "peak_s", "width")
 
 
 def localization_map(means, variances, dims, lengths, *, samples: int = 1 << 13, seed: int = 0,
-                     progress: bool = False) -> dict:
+                     progress: bool = False) -> Result:
     """Localization metrics of ``rho`` and of each softmax quantity at every grid point.
 
     Returns ``dict(config=..., rows=[...])``; a row holds ``m, v, d, T`` and, for each kind in
@@ -63,7 +64,7 @@ def localization_map(means, variances, dims, lengths, *, samples: int = 1 << 13,
     config = dict(means=list(map(float, means)), variances=list(map(float, variances)),
                   dims=list(map(int, dims)), lengths=list(map(int, lengths)), samples=samples, seed=seed,
                   margin=MARGIN, flat=FLAT)
-    return dict(config=config, rows=rows)
+    return Result(dict(config=config, rows=rows), kind="softmax-map", keys={"rows": ("m", "v", "d", "T")})
 
 
 CONCLUSIONS = ("small-variance-localizes", "zero-mean-does-not-localize", "peaks-inside")

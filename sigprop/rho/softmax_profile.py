@@ -44,6 +44,7 @@ from scipy import fft, special
 from scipy.stats import qmc
 
 from sigprop.core import checks as _checks
+from sigprop.core.labelled import LabelledProfile
 from sigprop.core.progress import progress_bar
 from sigprop.core.stats import Moments
 from sigprop.rho import walk
@@ -57,7 +58,7 @@ _BATCH_FLOATS = 1 << 20
 
 
 @dataclass(frozen=True, kw_only=True)
-class SoftmaxProfile:
+class SoftmaxProfile(LabelledProfile):
     """A per-position softmax quantity and its standard error.
 
     ``value`` and ``se`` have shape ``(T,)`` for one quantity, ``(k, T)`` for ``k``
@@ -67,6 +68,7 @@ class SoftmaxProfile:
     value: np.ndarray
     se: np.ndarray
     config: dict = field(default_factory=dict)
+    AXES = ("quantity",)                # the leading axis of several quantities, in to_xarray()
 
     def select(self, quantity: str) -> SoftmaxProfile:
         """The profile of one ``quantity`` out of a multi-quantity result."""

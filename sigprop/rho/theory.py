@@ -94,7 +94,7 @@ def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: 
     if _method(method, form) in SOLVERS:
         prof = _solve(method, LogitModel.from_spectrum(m, v, _checks.integer("d", d, 1), T, shape=shape, scale=scale))
         prof.config.update(scale=scale, shape=shape)
-        return _finite(prof, name)
+        return _labelled(_finite(prof, name), m, v, d)
     with np.errstate(over="ignore"):
         if form == "published":
             if scale is not None:
@@ -105,7 +105,14 @@ def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: 
             parts = propagation._spectrum_parts(*propagation._spectrum_args(m, v, d, scale), T, form == "limit")
         prof = propagation._profile(*parts, dict(T=_checks.integer("T", T, 2), form=form, scale=scale,
                                                  method="gaussian"))
-    return _finite(prof, name)
+    return _labelled(_finite(prof, name), m, v, d)
+
+
+def _labelled(prof: Profile, m, v, d) -> Profile:
+    """``prof`` with the (already validated) spectrum parameters in its ``config``: the
+    coordinates of :meth:`~sigprop.rho.propagation.Profile.to_xarray`."""
+    prof.config.update(m=np.asarray(m, dtype=float), v=np.asarray(v, dtype=float), d=np.asarray(d))
+    return prof
 
 
 def _method(method: str, form: str) -> str:

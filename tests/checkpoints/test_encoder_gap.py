@@ -79,3 +79,17 @@ def test_bad_arguments():
         E.study(_minilm(), lengths=[1024])
     with pytest.raises(ValueError, match="models"):
         E.study(_minilm(), lengths=[8], models=["gpt"])
+
+
+def test_study_reads_back_labelled(quick, tmp_path):
+    pytest.importorskip("xarray")
+    import sigprop
+
+    quick.save(tmp_path / "e.json")
+    back = sigprop.load(tmp_path / "e.json")
+    assert back.kind == "encoder-gap" and back.to_xarray().identical(quick.to_xarray())
+    ds = back.to_xarray()
+    row = quick["spectra"][-1]
+    assert ds.spectra_sigma_2.dims == ("model", "length", "window", "layer", "head")
+    sel = {k: row[k] for k in ("model", "length", "window", "layer", "head")}
+    assert float(ds.spectra_sigma_2.sel(sel)) == pytest.approx(row["sigma_2"])

@@ -12,7 +12,7 @@ from sigprop.cli.render import View
 from sigprop.core.checks import ArgumentError
 
 DOCUMENTED = {"predict", "validate", "gaussian-error", "train", "locater-sweep", "gradcheck", "gap", "width",
-              "depth", "heads", "heads-text", "claims", "figures", "bench", "sweep"}
+              "depth", "heads", "heads-text", "claims", "figures", "bench", "sweep", "explore"}
 
 
 def test_every_documented_command_is_registered_with_a_parser():

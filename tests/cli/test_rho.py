@@ -42,7 +42,8 @@ def test_validate_json_and_result_file(capsys, tmp_path):
     code, out, _ = run(capsys, "validate", *MODEL, "--samples", "2000", "--seed", "0", "--format", "json",
                        "--no-progress", "--out", str(out_file))
     res = json.loads(out)
-    assert code == 0 and json.loads(out_file.read_text()) == res
+    written = json.loads(out_file.read_text())
+    assert code == 0 and written.pop("sigprop_type") == "validation" and written == res   # plus its type tag
     for key in ("rho_mc", "ci_low", "ci_high", "mean_mc", "variance_mc", "max_abs_error"):
         assert key in res
     assert res["config"]["samples"] == 2000 and res["config"]["seed"] == 0

@@ -48,6 +48,15 @@ def test_learns_below_unigram(data, tmp_path):
         assert key in h[-1]
     assert np.array(h[-1]["entropy"]).shape == (1, 2)
     assert all(0 <= r <= 1 for r in np.ravel(h[-1]["rho_theory"]))
+    # run.json reads back as the run record, labelled by step (tests/test_loading.py covers the rest)
+    pytest.importorskip("xarray")
+    import sigprop
+
+    back = sigprop.load(tmp_path / "run.json")
+    assert back.kind == "lm-train" and back["history"] == on_disk["history"]
+    ds = back.to_xarray()
+    assert ds.history_perplexity.dims == ("step",) and ds.step.values.tolist() == [r["step"] for r in h]
+    assert float(ds.history_perplexity.sel(step=h[-1]["step"])) == pytest.approx(h[-1]["perplexity"])
 
 
 def strip(history):

@@ -1,0 +1,121 @@
+"""What the explorer shows, computed without Bokeh (so that it is tested on its own).
+
+A :class:`State` is the page's controls: the eigenspectrum ``(m, v)`` of a diagonal ``W``
+(``d`` eigenvalues ``m + sqrt(v) z``), the length ``T``, the data model (docs/data-models.md)
+and the method.  The Gaussian closed form (docs/theory.md §3) is cheap and follows every slider
+move; the exact ``rho`` (chi-square decomposition), the softmax weight ``E[p_i]`` (semi-analytic,
+docs/softmax.md) and the Monte Carlo band are computed on request.
+
+Every function returns a ``dict`` of plain arrays and numbers: positions, the curve(s) and the
+localization metrics of the curve (docs/theory.md (4.1)).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from sigprop.core.checks import ArgumentError
+from sigprop.core.stats import z_value
+from sigprop.rho.localization import METRICS, localization_metrics
+from sigprop.rho.logits import LogitModel
+
+METHODS = ("gaussian", "exact", "softmax")
+DATA = ("random-walk", "iid", "ar1", "fbm")
+#: The default parameter of each data model with one (ar1: correlation length; fbm: Hurst index).
+PARAMETER = {"ar1": 4.0, "fbm": 0.7}
+
+
+@dataclass(frozen=True)
+class State:
+    """The explorer's controls; ``parameter`` is the correlation length of ``ar1`` or the Hurst
+    index of ``fbm`` (ignored by the other data models)."""
+
+    m: float = 0.5
+    v: float = 0.1
+    d: int = 64
+    T: int = 64
+    data: str = "random-walk"
+    parameter: float | None = None
+    method: str = "gaussian"
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ArgumentError("method", f"must be one of {', '.join(METHODS)}, got {self.method!r}")
+        if self.data not in DATA:
+            raise ArgumentError("data", f"must be one of {', '.join(DATA)}, got {self.data!r}")
+
+    @property
+    def data_spec(self) -> str:
+        """The data model as ``LogitModel`` takes it: ``random-walk``, ``iid``, ``ar1:L``, ``fbm:H``."""
+        if self.data in PARAMETER:
+            value = PARAMETER[self.data] if self.parameter is None else self.parameter
+            return f"{self.data}:{value:g}"
+        return self.data
+
+    def model(self) -> LogitModel:
+        """The validated model (a diagonal ``W`` with the Gaussian-shaped spectrum)."""
+        return LogitModel.from_spectrum(self.m, self.v, self.d, self.T, data=self.data_spec)
+
+    def config(self) -> dict:
+        """The controls as a JSON-ready ``dict`` (the data model as its spec, e.g. ``ar1:4``)."""
+        return dict(asdict(self), data=self.data_spec)
+
+
+def metrics(rho) -> dict[str, float]:
+    """The localization metrics of one profile, as floats (NaN where undefined)."""
+    return {k: float(x) for k, x in localization_metrics(np.clip(rho, 0.0, 1.0)).items()}
+
+
+def gaussian(state: State) -> dict:
+    """The Gaussian closed form ``rho_i`` (fast: every slider move)."""
+    from sigprop.rho.theory import theory
+
+    prof = theory(state.model())
+    return dict(positions=prof.positions, rho=prof.rho, metrics=metrics(prof.rho), config=state.config())
+
+
+def exact(state: State, closed: dict | None = None) -> dict:
+    """The exact ``rho_i`` (chi-square), its error bound, and ``exact - gaussian`` per position."""
+    from sigprop.rho.theory import theory
+
+    model = state.model()
+    prof = theory(model, method="exact")
+    base = (closed or gaussian(state))["rho"]
+    return dict(positions=prof.positions, rho=prof.rho, rho_error=prof.config["rho_error"],
+                difference=prof.rho - base, metrics=metrics(prof.rho), config=state.config())
+
+
+def softmax(state: State, points: int = 1 << 12, seed: int = 0) -> dict:
+    """The softmax weight ``E[p_i]`` by the semi-analytic method, with its standard error."""
+    from sigprop.rho.softmax_profile import semi_analytic
+
+    if state.data != "random-walk":
+        raise ArgumentError("data", f"softmax covers the random walk only, got {state.data_spec!r}")
+    prof = semi_analytic(state.model(), quantity="weight", samples=points, seed=seed)
+    return dict(positions=prof.positions, value=prof.value, se=prof.se, metrics=metrics(prof.value),
+                config=dict(state.config(), points=points, seed=seed))
+
+
+def monte_carlo(state: State, samples: int = 4000, seed: int = 0, confidence: float = 0.95) -> dict:
+    """A Monte Carlo band: ``rho_i`` simulated (piecewise-linear attention) with its Wilson interval;
+    for the softmax method, ``E[p_i]`` simulated with ``+-z se``."""
+    if state.method == "softmax":
+        from sigprop.rho.softmax_profile import simulate as simulate_softmax
+
+        if state.data != "random-walk":
+            raise ArgumentError("data", f"softmax covers the random walk only, got {state.data_spec!r}")
+        prof = simulate_softmax(state.model(), quantity="weight", samples=samples, seed=seed)
+        z = z_value(confidence)
+        centre, low, high = prof.value, prof.value - z * prof.se, prof.value + z * prof.se
+    else:
+        from sigprop.rho.montecarlo import simulate
+
+        sim = simulate(state.model(), samples=samples, seed=seed, confidence=confidence)
+        centre, low, high = sim.rho, sim.ci_low, sim.ci_high
+    return dict(positions=np.arange(1, state.T + 1), estimate=centre, low=low, high=high,
+                metrics=metrics(centre), config=dict(state.config(), samples=samples, seed=seed,
+                                                     confidence=confidence))
+
+
+__all__ = ["DATA", "METHODS", "METRICS", "State", "exact", "gaussian", "metrics", "monte_carlo", "softmax"]

@@ -1,0 +1,280 @@
+"""The Bokeh document and server of ``sigprop explore``.
+
+Controls: sliders for ``m``, ``v``, ``d``, ``T`` and the data model's parameter, the data model,
+the method (Gaussian, exact, softmax), the Monte Carlo sample count.  Panels: the profile
+(``rho_i`` or the softmax weight against ``i``, with the Monte Carlo band on request), the
+Gaussian-versus-exact difference ``rho_exact - rho_gauss`` with the exact method's error bound,
+and the localization metrics of every curve shown.
+
+Responsiveness: the Gaussian closed form is recomputed on every slider move (milliseconds);
+the exact and softmax methods and the Monte Carlo band run on a button, in a worker thread,
+while a busy line says what runs and the buttons wait.  A result whose parameters were moved
+while it ran is dropped (the line says so).  Every model name the browser test reads is a
+``name=`` of a Bokeh model (``gaussian_source``, ``status``, ...).
+"""
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from sigprop.core.checks import ArgumentError
+from sigprop.explore import compute
+from sigprop.rho.localization import METRICS
+
+INSTALL = "sigprop explore needs Bokeh: pip install 'sigprop[explore]'"
+LABELS = ("Gaussian", "exact", "softmax")
+SAMPLES = ("1000", "4000", "16000", "64000")
+PARAMETER_RANGE = {"ar1": ("ar1 correlation length L", 0.5, 64.0, 0.5),
+                   "fbm": ("fbm Hurst index H", 0.05, 0.95, 0.05)}
+
+
+def bokeh_available() -> bool:
+    """Whether Bokeh (the optional extra ``explore``) can be imported."""
+    try:
+        import bokeh  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def make_document(doc: Any, initial: compute.State | None = None) -> None:
+    """Fill the Bokeh ``doc`` with the explorer (one per browser tab)."""
+    from bokeh.document import without_document_lock
+    from bokeh.layouts import column, row
+    from bokeh.models import (  # type: ignore[attr-defined]  # bokeh.models exports them at run time
+        Band,
+        Button,
+        ColumnDataSource,
+        Div,
+        RadioButtonGroup,
+        Range1d,
+        Select,
+        Slider,
+        Span,
+    )
+    from bokeh.plotting import figure
+
+    state0 = initial or compute.State()
+    executor = ThreadPoolExecutor(max_workers=1)
+    generation = [0]                               # bumped by every change of the controls
+    busy = [""]                                    # what the worker computes now ("" when idle)
+    doc.on_session_destroyed(lambda context: executor.shutdown(wait=False))
+
+    def make_slider(title: str, start: float, end: float, step: float, value: float, name: str) -> Any:
+        # a starting value beyond the usual range widens it
+        return Slider(title=title, start=min(start, value), end=max(end, value), step=step, value=value, name=name)
+
+    m = make_slider("eigenvalue mean m", -2.0, 2.0, 0.05, state0.m, "m")
+    v = make_slider("eigenvalue variance v", 0.0, 2.0, 0.01, state0.v, "v")
+    d = make_slider("dimension d", 1, 256, 1, state0.d, "d")
+    T = make_slider("length T", 2, 512, 1, state0.T, "T")
+    data = Select(title="data model", options=list(compute.DATA), value=state0.data, name="data")
+    parameter = Slider(title="parameter", start=0.5, end=64.0, step=0.5, value=compute.PARAMETER["ar1"],
+                       name="parameter", visible=False)
+    method = RadioButtonGroup(labels=list(LABELS), active=compute.METHODS.index(state0.method), name="method")
+    samples = Select(title="Monte Carlo samples", options=list(SAMPLES), value="4000", name="samples")
+    run = Button(label="compute exact rho", button_type="primary", name="compute", disabled=True)
+    band = Button(label="Monte Carlo band", button_type="default", name="monte_carlo")
+    status = Div(text="", name="status", styles={"min-height": "1.5em"})
+
+    gauss_src = ColumnDataSource(dict(x=[], y=[]), name="gaussian_source")
+    other_src = ColumnDataSource(dict(x=[], y=[]), name="method_source")
+    mc_src = ColumnDataSource(dict(x=[], y=[], low=[], high=[]), name="monte_carlo_source")
+    diff_src = ColumnDataSource(dict(x=[], y=[], low=[], high=[]), name="difference_source")
+    table_src = ColumnDataSource(dict(metric=list(METRICS), gaussian=[np.nan] * len(METRICS),
+                                      method=[np.nan] * len(METRICS), monte_carlo=[np.nan] * len(METRICS)),
+                                 name="metrics_source")
+
+    prof = figure(height=340, width=620, title="signal propagation probability", x_axis_label="position i",
+                  y_axis_label="rho_i (softmax: E[p_i])", y_range=Range1d(start=-0.02, end=1.02), name="profile",
+                  tools="pan,box_zoom,reset,save")
+    prof.add_layout(Band(base="x", lower="low", upper="high", source=mc_src, fill_alpha=0.25,
+                         fill_color="gray", line_color=None))
+    prof.line("x", "y", source=mc_src, color="gray", line_dash="dashed", legend_label="Monte Carlo")
+    prof.line("x", "y", source=gauss_src, color="#1f77b4", line_width=2, legend_label="Gaussian")
+    prof.line("x", "y", source=other_src, color="#d62728", line_width=2, legend_label="exact / softmax")
+    prof.legend.location = "top_left"
+    diff = figure(height=220, width=620, title="exact - Gaussian (band: the exact method's error bound)",
+                  x_axis_label="position i", y_axis_label="rho_exact - rho_gauss", name="difference",
+                  tools="pan,box_zoom,reset,save")
+    diff.add_layout(Span(location=0, dimension="width", line_color="black", line_width=1))
+    diff.add_layout(Band(base="x", lower="low", upper="high", source=diff_src, fill_alpha=0.3,
+                         fill_color="#d62728", line_color=None))
+    diff.line("x", "y", source=diff_src, color="#d62728", line_width=2)
+    table = Div(text="", name="metrics", width=460)
+
+    def render_table() -> None:
+        # an HTML table of the metrics (the metrics_source columns), one row per metric
+        data = table_src.data
+        head = "".join(f"<th style='padding:2px 10px;text-align:right'>{t}</th>"
+                       for t in ("Gaussian", "exact / softmax", "Monte Carlo"))
+        rows = "".join(
+            f"<tr><td style='padding:2px 10px'>{name}</td>"
+            + "".join(f"<td style='padding:2px 10px;text-align:right'>{_fmt(data[col][i])}</td>"
+                      for col in ("gaussian", "method", "monte_carlo")) + "</tr>"
+            for i, name in enumerate(METRICS))
+        table.text = (f"<b>localization</b> (docs/theory.md (4.1))<table style='border-collapse:collapse'>"
+                      f"<tr><th></th>{head}</tr>{rows}</table>")
+
+    def state() -> compute.State:
+        name = compute.DATA[compute.DATA.index(data.value)]
+        return compute.State(m=float(m.value), v=float(v.value), d=int(d.value), T=int(T.value), data=name,
+                             parameter=float(parameter.value) if name in compute.PARAMETER else None,
+                             method=compute.METHODS[method.active])
+
+    def say(text: str, kind: str = "info") -> None:
+        colour = {"info": "#444", "busy": "#b36b00", "error": "#c00"}[kind]
+        status.text = f'<span style="color:{colour}">{text}</span>'
+
+    def column_of(key: str, values: dict | None) -> None:
+        column = [np.nan if values is None else values[k] for k in METRICS]
+        table_src.data = {**table_src.data, key: column}
+        render_table()
+
+    def clear_requested() -> None:
+        other_src.data = dict(x=[], y=[])
+        mc_src.data = dict(x=[], y=[], low=[], high=[])
+        diff_src.data = dict(x=[], y=[], low=[], high=[])
+        column_of("method", None)
+        column_of("monte_carlo", None)
+
+    def closed_form(*_: Any) -> None:
+        generation[0] += 1
+        clear_requested()
+        try:
+            if d.value == 1 and v.value > 0:
+                raise ArgumentError("v", "must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
+            g = compute.gaussian(state())
+        except ValueError as exc:
+            gauss_src.data = dict(x=[], y=[])
+            column_of("gaussian", None)
+            say(str(exc), "error")
+            return
+        gauss_src.data = dict(x=g["positions"], y=g["rho"])
+        column_of("gaussian", g["metrics"])
+        if busy[0]:                                # the busy line stays while the worker runs
+            say(f"computing {busy[0]}... (the parameters moved: its result will be dropped)", "busy")
+        else:
+            say("Gaussian closed form (docs/theory.md §3): follows the sliders")
+
+    def data_changed(attr: str, old: Any, new: Any) -> None:
+        if new in PARAMETER_RANGE:
+            title, start, end, step = PARAMETER_RANGE[new]
+            parameter.update(title=title, start=start, end=end, step=step, value=compute.PARAMETER[new],
+                             visible=True)
+        else:
+            parameter.visible = False
+        closed_form()
+
+    def method_changed(attr: str, old: Any, new: Any) -> None:
+        run.disabled = new == 0 or bool(busy[0])
+        run.label = ("compute exact rho", "compute exact rho", "compute softmax E[p_i]")[new]
+        closed_form()
+
+    def launch(kind: str) -> None:
+        st, gen = state(), generation[0]
+        n = int(samples.value)
+        what = {"method": f"{st.method} ({'chi-square' if st.method == 'exact' else 'semi-analytic'})",
+                "monte_carlo": f"Monte Carlo, {n} samples"}[kind]
+        say(f"computing {what}...", "busy")
+        busy[0] = what
+        run.disabled = band.disabled = True
+
+        def work() -> dict:
+            if kind == "monte_carlo":
+                return compute.monte_carlo(st, samples=n)
+            if st.method == "exact":
+                return compute.exact(st)
+            return compute.softmax(st)
+
+        @without_document_lock
+        async def unlocked() -> None:
+            try:
+                result, error = await asyncio.get_running_loop().run_in_executor(executor, work), None
+            except Exception as exc:               # shown in one line; the page stays usable
+                result, error = None, " ".join(str(exc).split()) or type(exc).__name__
+            doc.add_next_tick_callback(lambda: show(kind, st, gen, result, error))
+
+        doc.add_next_tick_callback(unlocked)
+
+    def show(kind: str, st: compute.State, gen: int, result: dict | None, error: str | None) -> None:
+        busy[0] = ""
+        run.disabled, band.disabled = method.active == 0, False
+        if error is not None:
+            say(error, "error")
+            return
+        assert result is not None
+        if gen != generation[0]:
+            say("the parameters moved while computing: press the button again", "error")
+            return
+        x = result["positions"]
+        if kind == "monte_carlo":
+            mc_src.data = dict(x=x, y=result["estimate"], low=result["low"], high=result["high"])
+            column_of("monte_carlo", result["metrics"])
+            say(f"Monte Carlo band: {result['config']['samples']} samples, 95% intervals")
+            return
+        if st.method == "exact":
+            other_src.data = dict(x=x, y=result["rho"])
+            err = result["rho_error"]
+            diff_src.data = dict(x=x, y=result["difference"], low=-err, high=err)
+            say(f"exact rho: largest |exact - Gaussian| = {np.max(np.abs(result['difference'])):.3g}")
+        else:
+            other_src.data = dict(x=x, y=result["value"])
+            say(f"softmax E[p_i]: semi-analytic, largest standard error {np.max(result['se']):.2g}")
+        column_of("method", result["metrics"])
+
+    for slider in (m, v, d, T, parameter):
+        slider.on_change("value", lambda attr, old, new: closed_form())
+    data.on_change("value", data_changed)
+    method.on_change("active", method_changed)
+    run.on_click(lambda: launch("method"))
+    band.on_click(lambda: launch("monte_carlo"))
+    closed_form()
+    method_changed("active", None, method.active)
+    controls = column(Div(text="<b>sigprop explore</b>"), m, v, d, T, data, parameter, method, run, samples,
+                      band, status, width=300)
+    doc.add_root(row(controls, column(prof, diff), table))
+    doc.add_root(table_src)                    # the numbers of the table, for scripts and the browser test
+    doc.title = "sigprop explore"
+
+
+def _fmt(x: float) -> str:
+    return "-" if x is None or not np.isfinite(x) else f"{x:.4g}"
+
+
+def free_port() -> int:
+    """A port on localhost that is free now."""
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return int(s.getsockname()[1])
+
+
+def serve(port: int = 5006, *, show: bool = True, address: str = "localhost",
+          initial: compute.State | None = None) -> None:
+    """Serve the explorer at ``http://address:port/`` until interrupted; open a browser if ``show``.
+
+    Raises ``ArgumentError`` (``port``) when the port cannot be listened on, ``ImportError``
+    without Bokeh.
+    """
+    if not bokeh_available():
+        raise ImportError(INSTALL)
+    from bokeh.server.server import Server
+
+    try:
+        server = Server({"/": lambda doc: make_document(doc, initial)}, port=port, address=address, num_procs=1,
+                        allow_websocket_origin=[f"{host}:{port}" for host in ("localhost", "127.0.0.1", address)])
+    except OSError as exc:
+        raise ArgumentError("port", f"cannot listen on {address}:{port}: {exc.strerror or exc}") from None
+    server.start()
+    print(f"sigprop explore: serving http://{address}:{port}/ (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    if show:
+        server.io_loop.add_callback(server.show, "/")
+    try:
+        server.io_loop.start()
+    finally:
+        server.stop()

@@ -1,0 +1,91 @@
+"""``sigprop.load``: read back any result file sigprop writes, as the object that wrote it.
+
+A result file is JSON with a type tag ``"sigprop_type"`` (:mod:`sigprop.core.labelled`):
+
+* ``"Profile"``, ``"Simulation"``, ``"SoftmaxProfile"``: a
+  :class:`~sigprop.rho.propagation.Profile`, :class:`~sigprop.rho.montecarlo.Simulation` or
+  :class:`~sigprop.rho.softmax_profile.SoftmaxProfile` (written by their ``save``);
+* any other tag (a study, or a command's ``--out`` file, e.g. ``"validation"``,
+  ``"gaussian-error"``, ``"lm-train"``): a :class:`~sigprop.core.labelled.Result`, the
+  ``dict`` the study returned, whose ``to_xarray()`` labels it.
+
+Files written before the tag existed are recognised where their fields say what they
+are (a run record's ``"kind"``, a profile's ``positions`` and ``rho``, the two study files
+kept in ``docs/figures``); anything else is refused with one line.  A Zarr store written by
+``sigprop sweep`` (a folder) is opened as the :class:`xarray.Dataset` it holds.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from sigprop.core.labelled import TAG, Result
+
+CLASSES = {"Profile": "sigprop.rho.propagation", "Simulation": "sigprop.rho.montecarlo",
+           "SoftmaxProfile": "sigprop.rho.softmax_profile"}
+
+
+def load(path: str | os.PathLike[str]) -> Any:
+    """Read the result file ``path`` back as the object that wrote it (see the module doc).
+
+    Raises ``ValueError`` (one line naming the file) for a file sigprop did not write or
+    cannot tell the type of, ``FileNotFoundError`` for a missing file.
+
+    Examples
+    --------
+    >>> import tempfile, sigprop as sp
+    >>> p = sp.theory_spectrum(0.5, 0.1, 16, 8)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     p.save(f"{tmp}/p.json")
+    ...     q = sp.load(f"{tmp}/p.json")
+    >>> type(q).__name__, bool(q.to_xarray().identical(p.to_xarray()))
+    ('Profile', True)
+    """
+    path = Path(path)
+    if path.is_dir():
+        if (path / ".zattrs").is_file():
+            from sigprop.sweep.store import open_dataset
+
+            return open_dataset(path)
+        raise ValueError(f"{path}: a folder, not a result file (nor a sweep store)")
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        data = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a sigprop result file (not JSON: {exc})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a sigprop result file (JSON {type(data).__name__}, not an object)")
+    kind = data.get(TAG) or _infer(data)
+    if kind is None:
+        raise ValueError(f"{path}: no {TAG!r} tag and no known fields: not a result file sigprop wrote, "
+                         "or one written before its type was recorded")
+    if kind in CLASSES:
+        import importlib
+
+        return getattr(importlib.import_module(CLASSES[kind]), kind).from_json(data)
+    return Result(data, kind=kind, **(UNTAGGED.get(kind, {}) if TAG not in data else {}))
+
+
+# Labels of the untagged result files kept in the repository (docs/figures/*.json)
+UNTAGGED: dict[str, dict] = {
+    "gap-validity": dict(dims={"measured": ("sigma", "length", "seed"), "predicted": ("sigma", "length"),
+                               "region": ("sigma", "length")}),
+    "softmax-map": dict(keys={"rows": ("m", "v", "d", "T")}),
+}
+
+
+def _infer(data: dict) -> str | None:
+    """The tag of an untagged file from its fields, or ``None``."""
+    if isinstance(data.get("kind"), str):                   # run records: kind="lm-train"
+        return data["kind"]
+    if "measured" in data and "predicted" in data:          # figures/gap_validity.py
+        return "gap-validity"
+    rows = data.get("rows")
+    if isinstance(rows, list) and rows and isinstance(rows[0], dict) and {"m", "v", "d", "T", "max_se"} <= set(rows[0]):
+        return "softmax-map"                                # figures/softmax_map.py
+    if "positions" in data and "config" in data:
+        return "validation" if "rho_mc" in data or "value_mc" in data else "prediction"
+    return None
