@@ -24,6 +24,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from sigprop_results import folder
 
 from sigprop.claims import rules
 from sigprop.claims.ledger import ALPHA, MIN_SEEDS, NotRun, _part, _seeds, register
@@ -32,7 +33,7 @@ from sigprop.gap import protocol as P
 from sigprop.gap import stable_rank as SR
 
 #: The stored trainability runs at the paper's T = 500 (``sigprop nnt train ... --out``, docs/nnt.md).
-RESULTS = Path(__file__).resolve().parents[2] / "results" / "nnt"
+RESULTS = folder("nnt")
 HIGH, LOW = 0.5, 0.25          # the thresholds of sigprop.gap.stable_rank.WIDTH_RULE
 PROTOCOL = ("the paper's protocol (docs/nnt.md): isometric inputs X_0 X_0^T = I_T, d = T, single head, no MLP, "
             "W_V with N(0, 1) entries, Xavier-normal W_Q, W_K, A = rowsoftmax(N(-log(2)/2, log 2)) or "
