@@ -15,7 +15,8 @@ def chi2_cdf_mp(weights, x, dps: int = 20, linear=None):
     ``w_k (Z_k + a_k)^2 - w_k a_k^2`` with ``a_k = l_k / (2 w_k)``, so ``x`` is shifted by
     ``sum w_k a_k^2`` and ``phi`` gains ``exp(i u w_k a_k^2 / (1 - 2 i w_k u))`` (bounded on the
     rays below); a ``w_k = 0`` term is normal, ``phi`` gains ``exp(-u^2 l_k^2 / 2)`` (which
-    decays on the rays, ``Re u^2 > 0``).
+    decays on the rays, ``Re u^2 > 0``; the rays are then at angle pi/8, not pi/4, so that ``u^2``
+    does not oscillate ever faster along them).
 
     ``F = 1/2 - (1/pi) int_0^inf Im(exp(-iux) phi(u)) / u du`` with
     ``phi(u) = prod_k (1 - 2 i w_k u)^{-1/2}``.  For ``x != 0`` the part beyond
@@ -49,7 +50,8 @@ def chi2_cdf_mp(weights, x, dps: int = 20, linear=None):
             integral = mp.quad(lambda u: mp.im(h(u)), pts)
         else:
             a = min(1 / max(abs(w) for w in lam), 1 / abs(x))
-            e = mp.expjpi(-mp.mpf(1) / 4 if x > 0 else mp.mpf(1) / 4)
+            angle = mp.mpf(1) / (8 if s2 > 0 else 4)   # a normal term: a flatter ray keeps Re u^2 > 0
+            e = mp.expjpi(-angle if x > 0 else angle)
             integral = (mp.quad(lambda u: mp.im(h(u)), [0, a])
                         + mp.im(mp.quad(lambda r: h(a + r * e) * e, [0, 1 / abs(x), mp.inf])))
         return float(mp.mpf(1) / 2 - integral / mp.pi)

@@ -85,7 +85,7 @@ def test_query_all_gives_a_T_by_T_map(capsys, files):
     (["--query", "9"], "argument --query: must be 'all' or an integer in 1..T = 8"),
     (["--query", "first"], "argument --query: must be an integer in 1..T or 'all'"),
     (["--token-mean", "K"], "argument --token-mean: must be a vector of length d = 4"),
-    (["--token-mean", "mu", "--method", "exact"], "argument --token-mean: must be None for the chi-square"),
+    (["--token-mean", "mu", "--method", "saddlepoint"], "argument --token-mean: must be None for the saddle-point"),
 ])
 def test_bad_data_flags_are_refused_with_one_line(capsys, files, flags, message):
     paths, _ = files
