@@ -14,7 +14,7 @@ and ``u_i`` does not see ``mu_x`` ((D.2)), so
    ``alpha -> alpha kappa``), the linear part ``l^T h`` with ``l = c [g b; r b]``, ``b = S W mu_x``.
 2. **Diagonalization.**  ``M = P diag(lambda) P^T`` gives, with ``Z = P^T h ~ N(0, I)``,
 
-       zc_i = sum_k lambda_k Z_k^2 + l'_k Z_k,   l' = P^T l                      (3.12)
+       zc_i = sum_k lambda_k Z_k^2 + l'_k Z_k,   l' = P^T l                     (3.30)
 
    For symmetric ``B = sum_j mu_j v_j v_j^T`` the blocks are ``2 x 2``: ``(c/2) mu_j [[0, gamma],
    [gamma, 2 beta]]`` with eigenvalues ``(c/2) mu_j (beta +- sqrt(alpha kappa))`` and unit

@@ -40,6 +40,20 @@ for each row (one weight vector and one point ``x``), computed as follows:
      all); a row over the cap is truncated earlier and its larger, still rigorous, truncation
      bound is reported.  A ``RuntimeWarning`` says when any returned bound exceeds ``10 tol``.
 
+**Non-central** (``linear``, a token mean; docs/theory.md (3.30)-(3.31)): ``Q = sum lambda_k Z_k^2 +
+l_k Z_k``.  Scaling divides ``l`` by ``s`` too.  The Chernoff bound adds
+``sum t^2 l^2 / (2 (1 - 2 t lambda))`` to ``K(t)``.  Dropping weights drops only ``lambda_k Z_k^2``
+(``l_k Z_k`` stays): conditionally on the dropped ``Z_k`` the kept part is shifted by
+``sum lambda_k Z_k^2``, so both bounds of step 3 hold as they are (the non-central factor only
+lowers ``|phi|``; no shift raises the modulus of continuity of ``lambda_1 (Z + a)^2``).  Rows with
+linear terms go to the Imhof integral whatever the number of kept weights (a row whose weights are
+all zero is ``N(0, |l|^2)``), with ``theta -= sum l^2 lambda u^3 / (8 (1 + lambda^2 u^2))`` and
+``log rho += sum l^2 u^2 / (8 (1 + lambda^2 u^2))``; the truncation bound is the decay bound times
+``exp(-sum_{lambda != 0} l^2 U^2 / (8 (1 + lambda^2 U^2)))`` (the factor increases in ``u``) and,
+with normal terms of variance ``s2``, ``min(decay exp(-s2 U^2/8), 4 exp(-s2 U^2/8) / (pi s2 U^2))``;
+the integration-by-parts bound is not used; panel speeds add
+``(l^2 |lambda| / 8) min(3 u^2, 3 / (4 lambda^2))``.
+
 The returned error is the sum of the rigorous parts (Chernoff, dropped weights, truncation),
 the quadrature estimate, and a bound on the floating-point rounding of the sums
 (``N eps sum |terms|`` for ``N`` terms; at least ``4 eps``).

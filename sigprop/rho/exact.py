@@ -4,7 +4,7 @@ The centered logit is a quadratic form in Gaussian variables: ``zc_i = sum_k lam
 with the chi-square weights ``lambda_ik`` of :attr:`sigprop.rho.logits.LogitModel.chi2_weights`
 (``derivations/chi_square.py``).  A token mean adds a linear term:
 ``zc_i = sum_k lambda_ik Z_k^2 + l_ik Z_k`` (:attr:`~sigprop.rho.logits.LogitModel.noncentral_weights`,
-``derivations/noncentral.py``, docs/theory.md (3.12)), a non-central mixture handled by the same
+``derivations/noncentral.py``, docs/theory.md (3.30)), a non-central mixture handled by the same
 integration (:func:`sigprop.rho.chi2sum.cdf` with ``linear``).  ``rho_i = P(0 < zc_i < 1) = F_i(1) - F_i(0)`` with the
 distribution function ``F_i`` of :func:`sigprop.rho.chi2sum.cdf`, whose error bound holds for
 any finite weights (``docs/exact.md``: where it is guaranteed and how it was checked).
@@ -64,7 +64,7 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None) -> Profile:
     mean, variance = moments(model)
     if model.token_mean is None:
         rho, error = band(model.chi2_weights)
-    else:                                    # a token mean: the non-central mixture (3.12)
+    else:                                    # a token mean: the non-central mixture (3.30)
         rho, error = band(*model.noncentral_weights[:1], linear=model.noncentral_weights[1])
     return Profile(np.arange(1, model.T + 1), mean, variance, rho,
                    dict(T=model.T, form="finite", method="exact", rho_error=error))

@@ -316,7 +316,7 @@ class LogitModel:
         ``r_i = beta_i/sqrt(kappa)``, ``g_i^2 = alpha_i - r_i^2``) the second term is ``l_i^T h`` with
         ``l_i = c [g_i b; r_i b]``, ``b = S W mu_x``; in the eigenbasis ``P_i`` of ``M_i``
         (``zc_i = h^T M_i h + l_i^T h``) the weights are the eigenvalues and the linear
-        coefficients ``P_i^T l_i`` (docs/theory.md (3.12), ``derivations/noncentral.py``).  For
+        coefficients ``P_i^T l_i`` (docs/theory.md (3.30), ``derivations/noncentral.py``).  For
         symmetric ``B = sum_j mu_j v_j v_j^T`` the pairs are, per ``j`` and sign,
         ``((c/2) mu_j (beta_i +- sqrt(alpha_i kappa)), c (v_j^T b) sqrt((alpha_i +- sqrt(alpha_i) r_i)/2))``.
         Without a token mean ``l = 0`` and ``lambda`` is :attr:`chi2_weights`.

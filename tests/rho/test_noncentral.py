@@ -1,4 +1,4 @@
-"""The exact rho with a token mean: the non-central chi-square mixture (docs/theory.md (3.12)).
+"""The exact rho with a token mean: the non-central chi-square mixture (docs/theory.md (3.30)).
 
 Three faces: the SymPy decomposition (``derivations/noncentral.py``), the NumPy weights and
 linear coefficients (``LogitModel.noncentral_weights``) with the non-central integration
@@ -88,7 +88,7 @@ def test_zero_token_mean_equals_the_central_method_to_rounding():
 
 
 def test_weights_reproduce_the_moments():
-    """sum lambda = mean and 2 sum lambda^2 + sum l^2 = variance: (3.12) against (D.4)-(D.5)."""
+    """sum lambda = mean and 2 sum lambda^2 + sum l^2 = variance: (3.30) against (D.4)-(D.5)."""
     rng = np.random.default_rng(5)
     W, mu = rng.standard_normal((3, 3)), rng.standard_normal(3)
     for Wk in (W, W + W.T):
