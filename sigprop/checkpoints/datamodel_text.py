@@ -30,7 +30,8 @@ is collected on every window.  Windows alternate between a **fit** split (even) 
    profile error (mean over keys ``i`` of the difference of the query-averaged profiles);
    Spearman's rank correlation across heads with Fisher's interval
    (:func:`sigprop.checkpoints.realtext.spearman_ci`) and the mean absolute calibration error
-   with a bootstrap interval over heads (``seed``), for both data models.
+   with a bootstrap interval over heads (``seed``), for both data models, and the paired
+   difference of the two absolute errors (random walk minus empirical) with its interval.
 """
 from __future__ import annotations
 
@@ -96,11 +97,11 @@ def kronecker_error(Y: np.ndarray, iterations: int = 50, rtol: float = 1e-7) -> 
     return float(np.sqrt(max(0.0, 1.0 - sigma ** 2 / total)))
 
 
-def _bootstrap_mae(err: np.ndarray, seed: int, reps: int = 2000) -> dict:
+def _bootstrap_mean(values: np.ndarray, seed: int, reps: int = 2000) -> dict:
+    """Mean over heads with a 95% percentile bootstrap interval (heads resampled, ``seed``)."""
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, err.size, size=(reps, err.size))
-    boot = np.abs(err[idx]).mean(axis=1)
-    return dict(mae=float(np.abs(err).mean()), low=float(np.quantile(boot, 0.025)),
+    boot = values[rng.integers(0, values.size, size=(reps, values.size))].mean(axis=1)
+    return dict(mean=float(values.mean()), low=float(np.quantile(boot, 0.025)),
                 high=float(np.quantile(boot, 0.975)), reps=reps)
 
 
@@ -208,12 +209,16 @@ def study(checkpoint, *, length: int = 64, windows: int = 64, layers=None, seed:
                 row[f"profile_error_{name}"] = float(np.abs(pred.mean(axis=0) - measured.mean(axis=0)).mean())
             rows.append(row)
     measured = np.array([r["measured"] for r in rows])
-    summary = {}
+    summary: dict = {}
+    abs_err = {}
     for name in MODELS:
         pred = np.array([r[f"predicted_{name}"] for r in rows])
+        abs_err[name] = np.abs(pred - measured)
         summary[name] = dict(spearman=spearman_ci(pred, measured),
-                             calibration=_bootstrap_mae(pred - measured, seed),
+                             calibration=_bootstrap_mean(abs_err[name], seed),
                              mean_profile_error=float(np.mean([r[f"profile_error_{name}"] for r in rows])))
+    # what the better data model buys: the paired difference of absolute errors, head by head
+    summary["walk_minus_empirical"] = _bootstrap_mean(abs_err["random_walk"] - abs_err["empirical"], seed)
     return dict(config=dict(checkpoint=str(checkpoint), length=T, windows=len(wins), fit_windows=len(wins) - held,
                             held_out_windows=held, layers=layers, seed=seed, queries="all", centering="all keys",
                             method="gaussian", scale=1.0, lags=list(LAGS),

@@ -97,6 +97,7 @@ def evaluate(c: Claim, ctx: Context) -> dict:
 
 def run(quick: bool = False, progress: bool = False, only=None) -> dict:
     """Run every registered claim (or those whose id is in ``only``)."""
+    load_claim_modules()
     ctx = Context(quick)
     entries, notes = [], []
     todo = [c for c in CLAIMS if only is None or c.id in only]
@@ -536,5 +537,16 @@ def _short(v):
     return str(v)
 
 
-__all__ = ["CLAIMS", "Claim", "Context", "NotRun", "VERDICTS", "evaluate", "locater_study", "markdown", "register",
-           "run"]
+#: Claim modules of their own topic (``sigprop/claims/<topic>.py``), imported by :func:`run`.
+CLAIM_MODULES = ("sigprop.claims.data",)
+
+
+def load_claim_modules() -> None:
+    """Import every module of :data:`CLAIM_MODULES` (their ``@register`` rows join :data:`CLAIMS`)."""
+    import importlib
+    for name in CLAIM_MODULES:
+        importlib.import_module(name)
+
+
+__all__ = ["CLAIMS", "CLAIM_MODULES", "Claim", "Context", "NotRun", "VERDICTS", "evaluate", "load_claim_modules",
+           "locater_study", "markdown", "register", "run"]

@@ -78,7 +78,7 @@ def _heads_datamodel_arguments(p: argparse.ArgumentParser) -> None:
 DATAMODEL_LINES = tuple(
     f"{label}: Spearman(predicted, measured) = {{summary.{key}.spearman.rho:+.3f}}, 95% CI "
     f"[{{summary.{key}.spearman.low:+.3f}}, {{summary.{key}.spearman.high:+.3f}}], n = {{summary.{key}.spearman.n}} "
-    f"heads; mean |predicted - measured| = {{summary.{key}.calibration.mae:.4f}}, 95% CI "
+    f"heads; mean |predicted - measured| = {{summary.{key}.calibration.mean:.4f}}, 95% CI "
     f"[{{summary.{key}.calibration.low:.4f}}, {{summary.{key}.calibration.high:.4f}}]"
     for label, key in (("empirical data model", "empirical"), ("random walk (same scale)", "random_walk")))
 
