@@ -156,7 +156,7 @@ def study(checkpoint, *, length: int = 64, windows: int = 64, layers=None, seed:
         raise _checks.ArgumentError("windows", f"needs at least 8 windows of {T} tokens, the text gives {len(wins)}")
     weights = _Weights(tensors)
     n_heads = int(cfg["num_attention_heads"])
-    X = {la: [] for la in layers}
+    X: dict[int, list[np.ndarray]] = {la: [] for la in layers}
     share = {la: np.zeros((n_heads, T, T)) for la in layers}
     held = 0
     bar = progress_bar(len(wins), progress, desc="windows", unit="window")

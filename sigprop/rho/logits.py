@@ -328,8 +328,8 @@ class LogitModel:
         if self.data.is_random_walk and self.query == self.T and not self.causal:
             kappa, beta = 1.0, walk.coefficients(self.T)[1]
         else:
-            _, beta, kappa = self._general
-        kappa = float(kappa)
+            _, beta, k_q = self._general
+            kappa = float(k_q)
         r = beta / np.sqrt(kappa) if kappa > 0 else np.zeros_like(beta)      # |r_i| <= sqrt(alpha_i)
         c, cw = float(self.c), float(self.c) * self.w_size
         b = self.sigma_sqrt @ self.W @ self.token_mean
