@@ -119,7 +119,7 @@ def _inputs(weights, cfg, ids, layers):
     return out
 
 
-def study(checkpoint, *, length: int = 64, windows: int = 64, layers=None, seed: int = 0,
+def study(checkpoint, *, length: int = 64, windows: int = 160, layers=None, seed: int = 0,
           progress: bool = False) -> dict:
     """Predicted against measured linear-regime shares per head (module docstring).
 
@@ -130,7 +130,8 @@ def study(checkpoint, *, length: int = 64, windows: int = 64, layers=None, seed:
     length : int
         Window length ``T`` (``4 <= T <=`` the checkpoint's ``max_position_embeddings``).
     windows : int
-        Number of windows (``>= 8``), half for the fit, half held out.
+        Number of windows (``>= 8``; at most what the text gives: 110 at ``T = 64``), alternately fit
+        and held out.
     layers : list of int, optional
         Layers to study (default: all).
     seed : int
