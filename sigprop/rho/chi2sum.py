@@ -46,13 +46,15 @@ l_k Z_k``.  Scaling divides ``l`` by ``s`` too.  The Chernoff bound adds
 (``l_k Z_k`` stays): conditionally on the dropped ``Z_k`` the kept part is shifted by
 ``sum lambda_k Z_k^2``, so both bounds of step 3 hold as they are (the non-central factor only
 lowers ``|phi|``; no shift raises the modulus of continuity of ``lambda_1 (Z + a)^2``).  Rows with
-linear terms go to the Imhof integral whatever the number of kept weights (a row whose weights are
-all zero is ``N(0, |l|^2)``), with ``theta -= sum l^2 lambda u^3 / (8 (1 + lambda^2 u^2))`` and
+linear terms and one kept weight are two normal probabilities, or, with normal terms (zero weights
+with ``l != 0``), a 1-D Gauss-Legendre integral of an entire integrand with a doubling error estimate;
+rows with more weights go to the Imhof integral (a row whose weights are all zero is ``N(0, |l|^2)``), with ``theta -= sum l^2 lambda u^3 / (8 (1 + lambda^2 u^2))`` and
 ``log rho += sum l^2 u^2 / (8 (1 + lambda^2 u^2))``; the truncation bound is the decay bound times
 ``exp(-sum_{lambda != 0} l^2 U^2 / (8 (1 + lambda^2 U^2)))`` (the factor increases in ``u``) and,
 with normal terms of variance ``s2``, ``min(decay exp(-s2 U^2/8), 4 exp(-s2 U^2/8) / (pi s2 U^2))``;
 the integration-by-parts bound is not used; panel speeds add
-``(l^2 |lambda| / 8) min(3 u^2, 3 / (4 lambda^2))``.
+``(l^2 |lambda| / 8) min(3 u^2, 3 / (4 lambda^2))`` (the phase) and ``sum l^2 u / 4`` (the slope of
+the log-modulus, so that panels also resolve its decay).
 
 The returned error is the sum of the rigorous parts (Chernoff, dropped weights, truncation),
 the quadrature estimate, and a bound on the floating-point rounding of the sums
@@ -368,15 +370,62 @@ def _octaves(lam, x, U, lin=None):
         with np.errstate(divide="ignore", invalid="ignore"):
             extra = np.where(a > 0, np.minimum(3 * right * right, 0.75 / (a * a)), 0.0)
         speed = speed + 0.125 * np.sum((lin * lin)[:, None, :] * a * extra, axis=2)
+        # and the log-modulus, whose slope is at most sum l^2 u / 4: panels also follow its decay
+        speed = speed + 0.25 * right[..., 0] * np.sum(lin * lin, axis=1)[:, None]
     width = np.diff(knots, axis=1)
     need = np.where(width > 0, np.maximum(1, np.ceil(width * speed / PHASE_PER_PANEL)), 0)
     return knots, np.concatenate([np.zeros((U.size, 1)), np.cumsum(need, axis=1)], axis=1)
 
 
 def _noncentral(lam, lin, x, tol, work):
-    """Non-central rows (any non-zero ``l``): the Imhof integral with the non-central phase and
-    modulus, whatever the number of kept weights (module docstring, "Non-central")."""
-    return _imhof(lam, x, tol, work, lin)
+    """Non-central rows (any non-zero ``l``): one kept weight by :func:`_one_noncentral`, more by
+    the Imhof integral with the non-central phase and modulus (module docstring, "Non-central")."""
+    F, err = np.empty(x.size), np.zeros(x.size)
+    one = np.count_nonzero(lam, axis=1) == 1
+    if one.any():
+        F[one], err[one] = _one_noncentral(lam[one], lin[one], x[one], tol)
+    if (~one).any():
+        F[~one], err[~one] = _imhof(lam[~one], x[~one], tol, work, lin[~one])
+    return F, err
+
+
+def _one_noncentral(lam, lin, x, tol: float = 1e-7, nodes: int = 128):
+    """``P(a Z^2 + l Z + s Y <= x)`` for the one kept weight ``a`` (its linear coefficient ``l``)
+    and the normal part ``s^2 = sum l_k^2`` of the zero weights.
+
+    ``s = 0``: ``a (Z + l/(2a))^2 <= x + l^2/(4a)``, two normal probabilities (erf).  ``s > 0``:
+    ``E_Z Phi((x - a Z^2 - l Z)/s)``, an entire integrand, by Gauss-Legendre on ``|Z| <= 12`` with
+    ``n`` and ``2n`` nodes (their difference is the error estimate; ``n`` doubles, up to 8 times,
+    until it is below ``tol/2``) plus the mass beyond 12.
+    """
+    k = np.argmax(lam != 0, axis=1)
+    rows = np.arange(x.size)
+    a, l1 = lam[rows, k], lin[rows, k]
+    s = np.sqrt(np.sum(np.where(lam == 0, lin * lin, 0.0), axis=1))
+    F, err = np.empty(x.size), np.full(x.size, 8 * _EPS)
+    c = s == 0
+    if c.any():
+        shift = l1[c] / (2 * a[c])
+        y = (x[c] + a[c] * shift * shift) / a[c]
+        r = np.sqrt(np.clip(y, 0.0, None))
+        inside = 0.5 * (erf((r - shift) / np.sqrt(2)) - erf((-r - shift) / np.sqrt(2)))   # P(|Z + shift| <= r)
+        F[c] = np.where(a[c] > 0, inside, 1.0 - inside)
+    g = ~c
+    if g.any():
+        def integral(n):
+            t, w = roots_legendre(n)
+            z = 12.0 * t
+            arg = (x[g, None] - a[g, None] * z * z - l1[g, None] * z) / (s[g, None] * np.sqrt(2))
+            return 12.0 * np.sum(w * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi) * 0.5 * erfc(-arg), axis=1)
+        coarse = integral(nodes)
+        for _ in range(8):
+            fine = integral(2 * nodes)
+            if np.abs(fine - coarse).max() <= tol / 2:
+                break
+            nodes, coarse = 2 * nodes, fine
+        F[g] = fine
+        err[g] = np.abs(fine - coarse) + erfc(12 / np.sqrt(2)) + 16 * nodes * _EPS
+    return F, err
 
 
 def _imhof(lam, x, tol, work, lin=None):
