@@ -48,9 +48,10 @@ l_k Z_k``.  Scaling divides ``l`` by ``s`` too.  The Chernoff bound adds
 lowers ``|phi|``; no shift raises the modulus of continuity of ``lambda_1 (Z + a)^2``).  Rows with
 linear terms and one kept weight are two normal probabilities, or, with normal terms (zero weights
 with ``l != 0``), a 1-D Gauss-Legendre integral of an entire integrand with a doubling error estimate;
-rows with more weights go to the Imhof integral (a row whose weights are all zero is ``N(0, |l|^2)``), with ``theta -= sum l^2 lambda u^3 / (8 (1 + lambda^2 u^2))`` and
+rows with more weights go to the Imhof integral (a row whose weights are all zero is
+``N(0, |l|^2)``), with ``theta -= sum l^2 lambda u^3 / (8 (1 + lambda^2 u^2))`` and
 ``log rho += sum l^2 u^2 / (8 (1 + lambda^2 u^2))``; the truncation bound is the decay bound times
-``exp(-sum_{lambda != 0} l^2 U^2 / (8 (1 + lambda^2 U^2)))`` (the factor increases in ``u``) and,
+``exp(-sum_{lambda != 0} l^2 U^2 / (8 (1 + lambda^2 U^2)))`` (the factor decreases in ``u``) and,
 with normal terms of variance ``s2``, ``min(decay exp(-s2 U^2/8), 4 exp(-s2 U^2/8) / (pi s2 U^2))``;
 the integration-by-parts bound is not used; panel speeds add
 ``(l^2 |lambda| / 8) min(3 u^2, 3 / (4 lambda^2))`` (the phase) and ``sum l^2 u / 4`` (the slope of
