@@ -311,7 +311,7 @@ def truncation_bound(lam, x, U, lin=None):
     decay = np.exp(np.min(np.where(a > 0, log_b, np.inf), axis=1))
     if lin is None:
         return np.minimum(decay, _ibp_bound(lam, x, U))
-    # the extra factor exp(-sum u^2 l^2 / (8 (1 + lambda^2 u^2))) increases in u: its value at U
+    # the extra factor exp(-sum u^2 l^2 / (8 (1 + lambda^2 u^2))) decreases in u: its value at U
     # bounds it beyond U; the normal part (lambda = 0) also integrates in closed form
     l2 = lin * lin
     lu = lam * U[:, None]
