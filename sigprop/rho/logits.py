@@ -89,7 +89,8 @@ class LogitModel:
         if scale is not None:
             _checks.real("scale", scale, positive=True)
         data = _data.data_model(data)
-        data.covariance(T)                                  # checks T against a stored K
+        if data.K is not None:
+            data.covariance(T)                              # checks T against a stored K
         if query is None:
             query = T
         elif not (isinstance(query, str) and query == "all"):
