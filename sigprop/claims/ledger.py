@@ -557,6 +557,6 @@ __all__ = ["CLAIMS", "CLAIM_MODULES", "Claim", "Context", "NotRun", "VERDICTS", 
            "locater_study", "markdown", "measured", "register", "run"]
 
 #: Claim modules registered beside this one (each a ``sigprop/claims/<topic>.py``), imported by :func:`run`.
-CLAIM_MODULES = ("sigprop.claims.softmax", "sigprop.claims.nnt")
+CLAIM_MODULES = ("sigprop.claims.data", "sigprop.claims.softmax", "sigprop.claims.nnt")
 
 load_claim_modules()     # at import, so that every reader of CLAIMS sees the rows of the claim modules

@@ -87,3 +87,39 @@ def heads_text(args: argparse.Namespace) -> dict:
 
     return realtext.study(args.checkpoint, args.config, tokenizer=args.tokenizer, max_tokens=args.max_tokens,
                           layers=args.layers, progress=not args.no_progress)
+
+
+def _heads_datamodel_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", metavar="CHECKPOINT.safetensors",
+                   help="BERT-style checkpoint with config.json and tokenizer.json beside it")
+    p.add_argument("--length", type=a.number(int), default=64, help="window length T (default 64)")
+    p.add_argument("--windows", type=a.number(int), default=160,
+                   help="windows of real text, alternately fit and held out (default 160: all there are at T = 64)")
+    p.add_argument("--layers", type=a.numbers(int), help="layers to study (default all)")
+    p.add_argument("--seed", type=a.seed, default=0, help="seed of the surrogate and the bootstrap (>= 0)")
+
+
+DATAMODEL_LINES = tuple(
+    f"{label}: Spearman(predicted, measured) = {{summary.{key}.spearman.rho:+.3f}}, 95% CI "
+    f"[{{summary.{key}.spearman.low:+.3f}}, {{summary.{key}.spearman.high:+.3f}}], n = {{summary.{key}.spearman.n}} "
+    f"heads; mean |predicted - measured| = {{summary.{key}.calibration.mean:.4f}}, 95% CI "
+    f"[{{summary.{key}.calibration.low:.4f}}, {{summary.{key}.calibration.high:.4f}}]"
+    for label, key in (("empirical data model", "empirical"), ("random walk (same scale)", "random_walk")))
+
+
+@command("heads-datamodel", help="each head's rho predicted from a data model fitted to real text, and measured",
+         description="Fit the token mean, Sigma and K of every layer's input of a BERT-style encoder on real "
+                     "English text, predict each head's linear-regime share (rho) from its own W with that data "
+                     "model and with the random walk, and measure it on held-out text (docs/data-models.md).",
+         arguments=_heads_datamodel_arguments,
+         flags={"length": "--length", "windows": "--windows", "layers": "--layers", "seed": "--seed",
+                "checkpoint": "CHECKPOINT"},
+         view=View(records="records", show=("layers",),
+                   fields=("layer", "head", "measured", "predicted_empirical", "predicted_random_walk",
+                           "profile_error_empirical", "profile_error_random_walk"),
+                   lines=DATAMODEL_LINES))
+def heads_datamodel(args: argparse.Namespace) -> dict:
+    from sigprop.checkpoints import datamodel_text
+
+    return datamodel_text.study(args.checkpoint, length=args.length, windows=args.windows, layers=args.layers,
+                                seed=args.seed, progress=not args.no_progress)

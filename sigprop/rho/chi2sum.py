@@ -66,6 +66,23 @@ for each row (one weight vector and one point ``x``), computed as follows:
      all); a row over the cap is truncated earlier and its larger, still rigorous, truncation
      bound is reported.  A ``RuntimeWarning`` says when any returned bound exceeds ``10 tol``.
 
+**Non-central** (``linear``, a token mean; docs/theory.md (3.30)-(3.31)): ``Q = sum lambda_k Z_k^2 +
+l_k Z_k``.  Scaling divides ``l`` by ``s`` too.  The Chernoff bound adds
+``sum t^2 l^2 / (2 (1 - 2 t lambda))`` to ``K(t)``.  Dropping weights drops only ``lambda_k Z_k^2``
+(``l_k Z_k`` stays): conditionally on the dropped ``Z_k`` the kept part is shifted by
+``sum lambda_k Z_k^2``, so both bounds of step 3 hold as they are (the non-central factor only
+lowers ``|phi|``; no shift raises the modulus of continuity of ``lambda_1 (Z + a)^2``).  Rows with
+linear terms and one kept weight are two normal probabilities, or, with normal terms (zero weights
+with ``l != 0``), a 1-D Gauss-Legendre integral of an entire integrand with a doubling error estimate;
+rows with more weights go to the Imhof integral (a row whose weights are all zero is
+``N(0, |l|^2)``), with ``theta -= sum l^2 lambda u^3 / (8 (1 + lambda^2 u^2))`` and
+``log rho += sum l^2 u^2 / (8 (1 + lambda^2 u^2))``; the truncation bound is the decay bound times
+``exp(-sum_{lambda != 0} l^2 U^2 / (8 (1 + lambda^2 U^2)))`` (the factor decreases in ``u``) and,
+with normal terms of variance ``s2``, ``min(decay exp(-s2 U^2/8), 4 exp(-s2 U^2/8) / (pi s2 U^2))``;
+the integration-by-parts bound is not used; panel speeds add
+``(l^2 |lambda| / 8) min(3 u^2, 3 / (4 lambda^2))`` (the phase) and ``sum l^2 u / 4`` (the slope of
+the log-modulus, so that panels also resolve its decay).
+
 The returned error is the sum of the rigorous parts (Chernoff, dropped weights, truncation),
 the quadrature estimate, and a bound on the floating-point rounding of the sums
 (``N eps sum |terms|`` for ``N`` terms; at least ``4 eps``).
@@ -108,9 +125,13 @@ _BLOCK = 8                     # factors (1 + (g y)^2) multiplied before one log
 _BROMWICH_NODES = 512   # rows needing more nodes on the saddle-point line go to Imhof
 
 
-def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WORK
-        ) -> tuple[np.ndarray, np.ndarray]:
-    """``P(sum_k w_k chi2_1 <= x)`` and a bound on its absolute error (see the module docstring).
+def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WORK,
+        linear: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``P(sum_k (w_k Z_k^2 + l_k Z_k) <= x)`` and a bound on its absolute error (module docstring).
+
+    Without ``linear`` (or with ``linear = 0``) this is the central mixture ``sum_k w_k chi2_1``;
+    with it, the non-central mixture of :mod:`sigprop.rho.exact` (a token mean), computed by the
+    same integration with the non-central phase and modulus (module docstring, "Non-central").
 
     Parameters
     ----------
@@ -123,6 +144,9 @@ def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WO
         cost cap bites, with a ``RuntimeWarning``).
     work : float
         Budget of integrand terms (nodes times weights) for the whole call.
+    linear : (..., n) array_like, optional
+        Finite coefficients ``l_k`` of the linear terms, paired with ``weights`` (broadcast
+        against them); a zero weight with a non-zero ``l_k`` is a normal term.
 
     Returns
     -------
@@ -136,17 +160,36 @@ def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WO
         raise ValueError("x must be finite")
     if not tol > 0:
         raise ValueError(f"tol must be > 0, got {tol!r}")
+    lin = None
+    if linear is not None:
+        lin = np.asarray(linear, dtype=float)
+        if lin.ndim < 1 or not np.all(np.isfinite(lin)):
+            raise ValueError("linear must be a finite array of shape (..., n)")
+        lam, lin = np.broadcast_arrays(lam, lin)
+        if not lin.any():
+            lin = None
     shape = np.broadcast_shapes(lam.shape[:-1], xs.shape)
-    lam = np.broadcast_to(lam, shape + lam.shape[-1:]).reshape(-1, lam.shape[-1])
+    n = lam.shape[-1]
+    lam = np.broadcast_to(lam, shape + (n,)).reshape(-1, n)
+    if lin is not None:
+        lin = np.broadcast_to(lin, shape + (n,)).reshape(-1, n)
     xs = np.broadcast_to(xs, shape).ravel()
     F, err = np.empty(xs.size), np.zeros(xs.size)
-    big = np.abs(lam).max(axis=1) if lam.shape[1] else np.zeros(xs.size)
+    big = np.abs(lam).max(axis=1) if n else np.zeros(xs.size)
     zero = big == 0
-    F[zero] = (xs[zero] >= 0).astype(float)
+    if lin is not None:                                 # zero weights: a normal term N(0, |l|^2), or 0
+        sd = np.sqrt(np.sum(lin[zero] ** 2, axis=1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            F[zero] = np.where(sd > 0, 0.5 * erfc(-xs[zero] / np.where(sd > 0, sd, 1.0) / np.sqrt(2)),
+                               (xs[zero] >= 0).astype(float))
+        err[zero] = 4 * _EPS
+    else:
+        F[zero] = (xs[zero] >= 0).astype(float)
     rows = np.flatnonzero(~zero)
     if rows.size:
         s = np.ldexp(1.0, np.frexp(big[rows])[1] - 1)          # exact: max |lambda| / s in [1, 2)
-        Fr, er = _normalized(lam[rows] / s[:, None], xs[rows] / s, tol, work)
+        ln = None if lin is None else lin[rows] / s[:, None]
+        Fr, er = _normalized(lam[rows] / s[:, None], xs[rows] / s, tol, work, ln)
         F[rows], err[rows] = Fr, er
     bad = err > 10 * tol
     if bad.any():
@@ -156,17 +199,25 @@ def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WO
     return np.clip(F, 0.0, 1.0).reshape(shape), err.reshape(shape)
 
 
-def _normalized(lam, x, tol, work):
+def _normalized(lam, x, tol, work, lin=None):
     """:func:`cdf` for weights with ``max |lambda|`` in ``[1, 2)``."""
     F, err = np.empty(x.size), np.zeros(x.size)
     todo = np.arange(x.size)
-    bound, upper = chernoff(lam, x)
+    bound, upper = chernoff(lam, x, linear=lin)
     far = bound <= tol
     F[far], err[far] = upper[far], bound[far]
     todo = todo[~far]
     lam, x = lam[todo], x[todo]
     lam, dropped = drop_negligible(lam, tol / 4)
     err[todo] = dropped
+    if lin is not None:                    # non-central: the rows with linear terms go apart
+        lin = lin[todo]
+        nc = np.any(lin != 0, axis=1)
+        if nc.any():
+            fn, en = _noncentral(lam[nc], lin[nc], x[nc], tol, work)
+            F[todo[nc]], err[todo[nc]] = fn, err[todo[nc]] + en
+        keep = ~nc
+        todo, lam, x = todo[keep], lam[keep], x[keep]
     count = np.count_nonzero(lam, axis=1)
     one = count == 1
     if one.any():
@@ -189,21 +240,35 @@ def _normalized(lam, x, tol, work):
     return F, err
 
 
-def chernoff(lam, x, iterations: int = 16):
+def chernoff(lam, x, iterations: int = 16, linear=None):
     """``(bound, side)``: ``P(Q >= x) <= bound`` with ``side = 1`` (``F`` is then near 1) above
     the mean ``sum lambda``, ``P(Q <= x) <= bound`` with ``side = 0`` below it; ``bound = 1`` at
-    the mean.  ``t`` solves ``K'(t) = x`` (:func:`_root`); any ``t`` gives a valid bound."""
+    the mean.  ``t`` solves ``K'(t) = x`` (:func:`_root`); any ``t`` gives a valid bound.
+    With ``linear`` (``Q = sum lambda_k Z_k^2 + l_k Z_k``, same mean) the cumulant generating
+    function gains ``sum t^2 l_k^2 / (2 (1 - 2 t lambda_k))``, whose ``t``-derivative is
+    ``sum l_k^2 t q_k^2 (1 - t lambda_k)`` and second derivative ``sum l_k^2 q_k^3``
+    (``q_k = 1 / (1 - 2 t lambda_k)``)."""
     mean = lam.sum(axis=1)
     sign = np.where(x > mean, 1.0, -1.0)
     sl, sx = sign[:, None] * lam, sign * x                  # bound P(sl . Z^2 >= sx)
+    l2 = None if linear is None else linear * linear
     top = sl.max(axis=1)
     hi = np.where(top > 0, 0.5 / np.where(top > 0, top, 1.0) * (1 - 2.0 ** -40), 2.0 ** 40)
 
     def slope(t):
-        r = sl / (1 - 2 * t[:, None] * sl)
-        return r.sum(axis=1) - sx, 2 * (r * r).sum(axis=1)
-    t = _root(slope, np.zeros_like(hi), hi, iterations)
-    h = -0.5 * np.sum(np.log1p(-2 * t[:, None] * sl), axis=1) - t * sx
+        tt = t[:, None]
+        q = 1 / (1 - 2 * tt * sl)
+        r = sl * q
+        g, dg = r.sum(axis=1) - sx, 2 * (r * r).sum(axis=1)
+        if l2 is not None:
+            g = g + np.sum(l2 * tt * q * q * (1 - tt * sl), axis=1)
+            dg = dg + np.sum(l2 * q ** 3, axis=1)
+        return g, dg
+    with np.errstate(over="ignore", invalid="ignore"):
+        t = _root(slope, np.zeros_like(hi), hi, iterations)
+        h = -0.5 * np.sum(np.log1p(-2 * t[:, None] * sl), axis=1) - t * sx
+        if l2 is not None:
+            h = h + 0.5 * np.sum(l2 * t[:, None] ** 2 / (1 - 2 * t[:, None] * sl), axis=1)
     bound = np.where(x == mean, 1.0, np.exp(np.minimum(h, 0.0)))
     return bound, (sign > 0).astype(float)
 
@@ -285,15 +350,27 @@ def _two_weights(lam, x, nodes: int = 96):
     return fine, np.abs(fine - coarse) + erfc(10 / np.sqrt(2)) + 8 * nodes * _EPS
 
 
-def truncation_bound(lam, x, U):
-    """Rigorous bound on ``(1/pi) |int_U^inf sin(theta)/(u rho) du|`` (module docstring, step 6)."""
+def truncation_bound(lam, x, U, lin=None):
+    """Rigorous bound on ``(1/pi) |int_U^inf sin(theta)/(u rho) du|`` (module docstring, step 6;
+    with ``lin``, the non-central bound of "Non-central")."""
     a = -np.sort(-np.abs(lam), axis=1)
     m = np.arange(1, a.shape[1] + 1)
     with np.errstate(divide="ignore"):
         log_prod = np.cumsum(np.log(a), axis=1)                      # -inf once a_m = 0
         log_b = np.log(2 / (np.pi * m)) - 0.5 * m * np.log(U)[:, None] - 0.5 * log_prod
     decay = np.exp(np.min(np.where(a > 0, log_b, np.inf), axis=1))
-    return np.minimum(decay, _ibp_bound(lam, x, U))
+    if lin is None:
+        return np.minimum(decay, _ibp_bound(lam, x, U))
+    # the extra factor exp(-sum u^2 l^2 / (8 (1 + lambda^2 u^2))) decreases in u: its value at U
+    # bounds it beyond U; the normal part (lambda = 0) also integrates in closed form
+    l2 = lin * lin
+    lu = lam * U[:, None]
+    damp = np.exp(-0.125 * np.sum(np.where(lam != 0, l2 * U[:, None] ** 2 / (1 + lu * lu), 0.0), axis=1))
+    s2 = np.sum(np.where(lam == 0, l2, 0.0), axis=1)
+    gauss = np.exp(-0.125 * s2 * U * U)
+    with np.errstate(divide="ignore"):
+        tail = np.where(s2 > 0, 4 * gauss / (np.pi * s2 * U * U), np.inf)
+    return damp * np.minimum(decay * gauss, tail)
 
 
 def _ibp_bound(lam, x, U):
@@ -306,7 +383,7 @@ def _ibp_bound(lam, x, U):
     return np.where(b > 0, out, np.inf)
 
 
-def _cut_point(lam, x, target):
+def _cut_point(lam, x, target, lin=None):
     """The smallest ``U`` (on a grid of powers of two) whose truncation bound is below ``target``."""
     a = -np.sort(-np.abs(lam), axis=1)
     m = np.arange(1, a.shape[1] + 1)
@@ -315,16 +392,16 @@ def _cut_point(lam, x, target):
         log_U = (2 / m) * (np.log(2 / (np.pi * m)) - np.log(target) - 0.5 * log_prod)
     U = np.exp(np.min(np.where(a > 0, log_U, np.inf), axis=1))       # from the decay bound
     cand = np.ldexp(1.0, np.ceil(np.log2(U)).astype(int))
-    for _ in range(80):                                               # integration by parts
+    for _ in range(80):                                 # integration by parts, or the non-central bound
         cand = cand / 2
-        ok = _ibp_bound(lam, x, cand) <= target
+        ok = (_ibp_bound(lam, x, cand) if lin is None else truncation_bound(lam, x, cand, lin)) <= target
         U = np.where(ok, np.minimum(U, cand), U)
         if not (ok.any() or np.any(cand > 1e-3)):
             break
     return U
 
 
-def _octaves(lam, x, U):
+def _octaves(lam, x, U, lin=None):
     """Knots (rows, J + 1) from 0 to ``U`` (octaves above ``_OCTAVES_FROM``) and the cumulative
     number of panels each needs for a phase change of at most ``PHASE_PER_PANEL`` per panel."""
     low = np.minimum(U, _OCTAVES_FROM)
@@ -338,30 +415,90 @@ def _octaves(lam, x, U):
     left = knots[:, :-1]
     lu = lam[:, None, :] * left[:, :, None]
     speed = 0.5 * np.sum(np.abs(lam)[:, None, :] / (1 + lu * lu), axis=2) + 0.5 * np.abs(x)[:, None]
+    if lin is not None:     # |d/du| of the non-central phase <= (l^2 |lambda| / 8) min(3 u^2, 3 / (4 lambda^2))
+        right = knots[:, 1:, None]
+        a = np.abs(lam)[:, None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            extra = np.where(a > 0, np.minimum(3 * right * right, 0.75 / (a * a)), 0.0)
+        speed = speed + 0.125 * np.sum((lin * lin)[:, None, :] * a * extra, axis=2)
+        # and the log-modulus, whose slope is at most sum l^2 u / 4: panels also follow its decay
+        speed = speed + 0.25 * right[..., 0] * np.sum(lin * lin, axis=1)[:, None]
     width = np.diff(knots, axis=1)
     need = np.where(width > 0, np.maximum(1, np.ceil(width * speed / PHASE_PER_PANEL)), 0)
     return knots, np.concatenate([np.zeros((U.size, 1)), np.cumsum(need, axis=1)], axis=1)
 
 
-def _imhof(lam, x, tol, work):
+def _noncentral(lam, lin, x, tol, work):
+    """Non-central rows (any non-zero ``l``): one kept weight by :func:`_one_noncentral`, more by
+    the Imhof integral with the non-central phase and modulus (module docstring, "Non-central")."""
+    F, err = np.empty(x.size), np.zeros(x.size)
+    one = np.count_nonzero(lam, axis=1) == 1
+    if one.any():
+        F[one], err[one] = _one_noncentral(lam[one], lin[one], x[one], tol)
+    if (~one).any():
+        F[~one], err[~one] = _imhof(lam[~one], x[~one], tol, work, lin[~one])
+    return F, err
+
+
+def _one_noncentral(lam, lin, x, tol: float = 1e-7, nodes: int = 128):
+    """``P(a Z^2 + l Z + s Y <= x)`` for the one kept weight ``a`` (its linear coefficient ``l``)
+    and the normal part ``s^2 = sum l_k^2`` of the zero weights.
+
+    ``s = 0``: ``a (Z + l/(2a))^2 <= x + l^2/(4a)``, two normal probabilities (erf).  ``s > 0``:
+    ``E_Z Phi((x - a Z^2 - l Z)/s)``, an entire integrand, by Gauss-Legendre on ``|Z| <= 12`` with
+    ``n`` and ``2n`` nodes (their difference is the error estimate; ``n`` doubles, up to 8 times,
+    until it is below ``tol/2``) plus the mass beyond 12.
+    """
+    k = np.argmax(lam != 0, axis=1)
+    rows = np.arange(x.size)
+    a, l1 = lam[rows, k], lin[rows, k]
+    s = np.sqrt(np.sum(np.where(lam == 0, lin * lin, 0.0), axis=1))
+    F, err = np.empty(x.size), np.full(x.size, 8 * _EPS)
+    c = s == 0
+    if c.any():
+        shift = l1[c] / (2 * a[c])
+        y = (x[c] + a[c] * shift * shift) / a[c]
+        r = np.sqrt(np.clip(y, 0.0, None))
+        inside = 0.5 * (erf((r - shift) / np.sqrt(2)) - erf((-r - shift) / np.sqrt(2)))   # P(|Z + shift| <= r)
+        F[c] = np.where(a[c] > 0, inside, 1.0 - inside)
+    g = ~c
+    if g.any():
+        def integral(n):
+            t, w = roots_legendre(n)
+            z = 12.0 * t
+            arg = (x[g, None] - a[g, None] * z * z - l1[g, None] * z) / (s[g, None] * np.sqrt(2))
+            return 12.0 * np.sum(w * np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi) * 0.5 * erfc(-arg), axis=1)
+        coarse = integral(nodes)
+        for _ in range(8):
+            fine = integral(2 * nodes)
+            if np.abs(fine - coarse).max() <= tol / 2:
+                break
+            nodes, coarse = 2 * nodes, fine
+        F[g] = fine
+        err[g] = np.abs(fine - coarse) + erfc(12 / np.sqrt(2)) + 16 * nodes * _EPS
+    return F, err
+
+
+def _imhof(lam, x, tol, work, lin=None):
     rows, n = lam.shape
-    U = _cut_point(lam, x, tol / 4)
-    knots, cum = _octaves(lam, x, U)
+    U = _cut_point(lam, x, tol / 4, lin)
+    knots, cum = _octaves(lam, x, U, lin)
     cap = _water_level(cum[:, -1], work / (2 * GK_NODES.size * n))   # panels per row
     for _ in range(200):                   # over the cap: cut earlier, report the larger bound
         over = cum[:, -1] > cap
         if not over.any():
             break
         U = np.where(over, U / 2, U)
-        knots, cum = _octaves(lam, x, U)
-    trunc = truncation_bound(lam, x, U)
+        knots, cum = _octaves(lam, x, U, lin)
+    trunc = truncation_bound(lam, x, U, lin)
     panels = np.ldexp(1.0, np.ceil(np.log2(np.maximum(cum[:, -1], 16))).astype(int))
     F, quad = np.empty(rows), np.empty(rows)
     todo = np.arange(rows)
     for _ in range(_REFINE + 1):
         for p in np.unique(panels[todo]):
             sel = todo[panels[todo] == p]
-            kron, est = _panel_integral(lam[sel], x[sel], knots[sel], cum[sel], int(p))
+            kron, est = _panel_integral(lam[sel], x[sel], knots[sel], cum[sel], int(p),
+                                        None if lin is None else lin[sel])
             F[sel], quad[sel] = 0.5 - kron / np.pi, est / np.pi
         todo = todo[quad[todo] > tol / 2]
         if todo.size == 0:
@@ -381,7 +518,7 @@ def _water_level(need, budget):
     return max(64.0, lo)
 
 
-def _panel_integral(lam, x, knots, cum, P):
+def _panel_integral(lam, x, knots, cum, P, lin=None):
     """``int_0^U sin(theta)/(u rho) du`` on ``P`` panels per row placed by the panel needs
     ``cum`` over ``knots``: (Kronrod estimate, sum over panels of |Kronrod - Gauss| plus the
     rounding bound ``N eps sum |terms|`` of a sum of ``N = 15 P`` terms)."""
@@ -402,6 +539,10 @@ def _panel_integral(lam, x, knots, cum, P):
         lu = lam[:, None, None, :] * u[..., None]                          # (m, c, q, n)
         theta = 0.5 * np.arctan(lu).sum(axis=3) - 0.5 * x[:, None, None] * u
         log_rho = 0.25 * np.log1p(lu * lu).sum(axis=3)
+        if lin is not None:                         # non-central: u^2 l^2 / (8 (1 + lambda^2 u^2)) (1 + i lambda u)
+            w = (lin * lin)[:, None, None, :] * (u * u)[..., None] / (8 * (1 + lu * lu))
+            theta -= (w * lu).sum(axis=3)
+            log_rho += w.sum(axis=3)
         f = np.sin(theta) / u * np.exp(-log_rho)
         k = half * (f @ GK_WEIGHTS)
         g = half * (f @ GAUSS_WEIGHTS)

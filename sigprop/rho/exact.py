@@ -2,7 +2,10 @@
 
 The centered logit is a quadratic form in Gaussian variables: ``zc_i = sum_k lambda_ik chi2_1``
 with the chi-square weights ``lambda_ik`` of :attr:`sigprop.rho.logits.LogitModel.chi2_weights`
-(``derivations/chi_square.py``).  ``rho_i = P(0 < zc_i < 1) = F_i(1) - F_i(0)`` with the
+(``derivations/chi_square.py``).  A token mean adds a linear term:
+``zc_i = sum_k lambda_ik Z_k^2 + l_ik Z_k`` (:attr:`~sigprop.rho.logits.LogitModel.noncentral_weights`,
+``derivations/noncentral.py``, docs/theory.md (3.30)), a non-central mixture handled by the same
+integration (:func:`sigprop.rho.chi2sum.cdf` with ``linear``).  ``rho_i = P(0 < zc_i < 1) = F_i(1) - F_i(0)`` with the
 distribution function ``F_i`` of :func:`sigprop.rho.chi2sum.cdf`, whose error bound holds for
 any finite weights (``docs/exact.md``: where it is guaranteed and how it was checked).
 """
@@ -39,14 +42,17 @@ def spectrum_weights(m: ArrayLike, v: ArrayLike, d: int, T: int, *, shape: str =
     return LogitModel.from_spectrum(m, v, d, T, shape=shape, scale=scale).chi2_weights
 
 
-def band(weights, *, tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray]:
-    """``P(0 < Q < 1)`` and its error bound for chi-square weights ``(..., n)``.
+def band(weights, *, tol: float = 1e-7, linear=None) -> tuple[np.ndarray, np.ndarray]:
+    """``P(0 < Q < 1)`` and its error bound for chi-square weights ``(..., n)`` (with the
+    linear coefficients ``linear`` of a non-central mixture, if given).
 
     The bound is the sum of the bounds of ``F(1)`` and ``F(0)``, each targeted at ``tol``.
     """
     w = np.asarray(weights, dtype=float)
-    F, e = cdf(np.stack([w, w]), np.array([1.0, 0.0]).reshape((2,) + (1,) * (w.ndim - 1)), tol=tol)
-    return np.clip(F[0] - F[1], 0.0, 1.0), e[0] + e[1]            # both points in one call
+    pair = np.array([1.0, 0.0]).reshape((2,) + (1,) * (w.ndim - 1))
+    lin = None if linear is None else np.stack([np.asarray(linear, dtype=float)] * 2)
+    F, e = cdf(np.stack([w, w]), pair, tol=tol, linear=lin)         # both points in one call
+    return np.clip(F[0] - F[1], 0.0, 1.0), e[0] + e[1]
 
 
 def theory(W, T: int | None = None, *, step_cov=None, scale=None) -> Profile:
@@ -58,6 +64,9 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None) -> Profile:
     """
     model = as_model(W, T, step_cov, scale).single("the exact method")
     mean, variance = moments(model)
-    rho, error = band(model.chi2_weights)
+    if model.token_mean is None:
+        rho, error = band(model.chi2_weights)
+    else:                                    # a token mean: the non-central mixture (3.30)
+        rho, error = band(*model.noncentral_weights[:1], linear=model.noncentral_weights[1])
     return Profile(np.arange(1, model.T + 1), mean, variance, rho,
                    dict(T=model.T, form="finite", method="exact", rho_error=error))

@@ -283,9 +283,6 @@ class LogitModel:
         if self.query == "all":
             raise _checks.ArgumentError("query", "must be a single position for the chi-square weights, "
                                         "got 'all'")
-        if self.token_mean is not None:
-            raise _checks.ArgumentError("token_mean", "must be None for the chi-square weights (a token mean "
-                                        "makes the chi-square mixture non-central)")
         alpha, beta = self.coefficients
         c = float(self.c)
         if "_symmetric_spectrum" in self.__dict__ and self.__dict__["_symmetric_spectrum"] is not None:
@@ -309,6 +306,59 @@ class LogitModel:
             M[:, d:, d:] = b * (B + B.T)
             out[lo:lo + step] = 0.5 * c * _rounding_to_zero(np.linalg.eigvalsh(M))
         return out
+
+
+    @cached_property
+    def noncentral_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(lambda, l)``, each ``(T, 2d)``: ``zc_i = sum_k lambda_ik Z_k^2 + l_ik Z_k``, ``Z ~ N(0, I)``.
+
+        With ``x_q = mu_x + y_q``, ``zc_i = c u_i^T W y_q + c u_i^T W mu_x``; writing
+        ``y_q = sqrt(kappa) S h_2``, ``u_i = S (g_i h_1 + r_i h_2)`` (``S = Sigma^{1/2}``,
+        ``r_i = beta_i/sqrt(kappa)``, ``g_i^2 = alpha_i - r_i^2``) the second term is ``l_i^T h`` with
+        ``l_i = c [g_i b; r_i b]``, ``b = S W mu_x``; in the eigenbasis ``P_i`` of ``M_i``
+        (``zc_i = h^T M_i h + l_i^T h``) the weights are the eigenvalues and the linear
+        coefficients ``P_i^T l_i`` (docs/theory.md (3.30), ``derivations/noncentral.py``).  For
+        symmetric ``B = sum_j mu_j v_j v_j^T`` the pairs are, per ``j`` and sign,
+        ``((c/2) mu_j (beta_i +- sqrt(alpha_i kappa)), c (v_j^T b) sqrt((alpha_i +- sqrt(alpha_i) r_i)/2))``.
+        Without a token mean ``l = 0`` and ``lambda`` is :attr:`chi2_weights`.
+        """
+        weights = self.chi2_weights
+        if self.token_mean is None:
+            return weights, np.zeros_like(weights)
+        alpha = self.mean_coefficient
+        if self.data.is_random_walk and self.query == self.T and not self.causal:
+            kappa, beta = 1.0, walk.coefficients(self.T)[1]
+        else:
+            _, beta, k_q = self._general
+            kappa = float(k_q)
+        r = beta / np.sqrt(kappa) if kappa > 0 else np.zeros_like(beta)      # |r_i| <= sqrt(alpha_i)
+        c, cw = float(self.c), float(self.c) * self.w_size
+        b = self.sigma_sqrt @ self.W @ self.token_mean
+        A, beta_c = self.coefficients                                       # alpha_i kappa, beta_i
+        B, d, T = self.B, self.d, self.T
+        if self._symmetric_spectrum is not None:
+            mu, V = np.linalg.eigh(0.5 * (B + B.T))
+            bt = V.T @ b
+            root = np.sqrt(alpha)[:, None]
+            plus = np.sqrt(np.clip(alpha[:, None] + root * r[:, None], 0.0, None) / 2)
+            minus = np.sqrt(np.clip(alpha[:, None] - root * r[:, None], 0.0, None) / 2)
+            return (symmetric_weights(_rounding_to_zero(mu), A, beta_c, cw),
+                    c * np.concatenate([plus * bt, minus * bt], axis=-1))
+        g = np.sqrt(np.clip(alpha - r * r, 0.0, None))
+        gamma = np.sqrt(np.clip(A - beta_c * beta_c, 0.0, None))
+        lam, out = np.empty((T, 2 * d)), np.empty((T, 2 * d))
+        step = max(1, _MAX_FLOATS // (4 * d * d))
+        for lo in range(0, T, step):               # blocks of positions bound the memory
+            gg, bb = gamma[lo:lo + step, None, None], beta_c[lo:lo + step, None, None]
+            M = np.zeros((gg.shape[0], 2 * d, 2 * d))
+            M[:, :d, d:] = gg * B
+            M[:, d:, :d] = gg * B.T
+            M[:, d:, d:] = bb * (B + B.T)
+            e, P = np.linalg.eigh(M)
+            lam[lo:lo + step] = 0.5 * cw * _rounding_to_zero(e)
+            lvec = c * np.concatenate([g[lo:lo + step, None] * b, r[lo:lo + step, None] * b], axis=-1)
+            out[lo:lo + step] = np.einsum("tkj,tk->tj", P, lvec)
+        return lam, out
 
 
 def _rounding_to_zero(eig: np.ndarray) -> np.ndarray:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from sigprop.core.checks import ArgumentError
 from sigprop.rho.logits import as_model
 from sigprop.rho.propagation import Profile, moments
 
@@ -184,6 +185,9 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None, order: int = 2
     is the documented bound :func:`error_bound` (measured, not proven).
     """
     model = as_model(W, T, step_cov, scale).single("the saddle-point method")
+    if model.token_mean is not None:
+        raise ArgumentError("token_mean", "must be None for the saddle-point method (the non-central "
+                            "mixture of a token mean needs method 'exact')")
     mean, variance = moments(model)
     rho = band(model.chi2_weights, order=order)
     return Profile(np.arange(1, model.T + 1), mean, variance, rho,

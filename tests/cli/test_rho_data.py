@@ -85,7 +85,7 @@ def test_query_all_gives_a_T_by_T_map(capsys, files):
     (["--query", "9"], "argument --query: must be 'all' or an integer in 1..T = 8"),
     (["--query", "first"], "argument --query: must be an integer in 1..T or 'all'"),
     (["--token-mean", "K"], "argument --token-mean: must be a vector of length d = 4"),
-    (["--token-mean", "mu", "--method", "exact"], "argument --token-mean: must be None for the chi-square"),
+    (["--token-mean", "mu", "--method", "saddlepoint"], "argument --token-mean: must be None for the saddle-point"),
 ])
 def test_bad_data_flags_are_refused_with_one_line(capsys, files, flags, message):
     paths, _ = files
@@ -96,3 +96,14 @@ def test_bad_data_flags_are_refused_with_one_line(capsys, files, flags, message)
             run(capsys, command, "--weights", paths["W"], "--length", str(T), *flags)
         assert code == 2 and out == ""
         assert err.startswith(f"sigprop {command}: error: {message}") and err.count("\n") == 1
+
+
+def test_exact_method_takes_a_token_mean(capsys, files):
+    """The non-central exact method on the command line equals the API, with its bound."""
+    paths, arrays = files
+    code, out, _ = run(capsys, "predict", "--data", "ar1:3", "--weights", paths["W"], "--length", str(T),
+                       "--token-mean", paths["mu"], "--method", "exact", "--format", "json")
+    res = json.loads(out)
+    api = theory(LogitModel(arrays["W"], T, data="ar1:3", token_mean=arrays["mu"]), method="exact")
+    assert code == 0 and np.allclose(res["rho"], api.rho, rtol=0, atol=1e-12)
+    assert res["config"]["token_mean"] == paths["mu"]

@@ -281,9 +281,9 @@ def test_empirical_recovers_a_known_model():
     assert model.describe() == dict(name="empirical", T=T)
 
 
-def test_exact_method_refuses_a_token_mean_and_all_queries():
-    with pytest.raises(ValueError, match="^token_mean must be None for the chi-square weights"):
-        theory(LogitModel(np.eye(2), 4, token_mean=np.ones(2)), method="exact")
+def test_exact_method_refuses_all_queries_saddlepoint_a_token_mean():
+    with pytest.raises(ValueError, match="^token_mean must be None for the saddle-point method"):
+        theory(LogitModel(np.eye(2), 4, token_mean=np.ones(2)), method="saddlepoint")
     with pytest.raises(ValueError, match="^query must be a single position"):
         theory(LogitModel(np.eye(2), 4, query="all"), method="exact")
     with pytest.raises(ValueError, match="^form 'limit' is for the random walk"):

