@@ -87,8 +87,9 @@ def summary_figure(result: dict, path) -> None:
     ax.axvline(0, color="0.5", lw=0.8)
     ax.set(xlabel="entropy minus none (nats)", ylabel="perplexity minus none", title="paired by seed")
     ax.legend(fontsize=6)
-    n = sorted({r["n"] for r in rows})
-    fig.suptitle(f"final validation measures, mean and 95% Student-t interval over {'/'.join(map(str, n))} seeds "
-                 f"(layers x heads; steps {'/'.join(str(s) for s in dict.fromkeys(s[2] for s in shapes))})", fontsize=10)
+    n = "/".join(map(str, sorted({r["n"] for r in rows})))
+    steps = "/".join(str(s) for s in dict.fromkeys(s[2] for s in shapes))
+    fig.suptitle(f"final validation measures, mean and 95% Student-t interval over {n} seeds "
+                 f"(layers x heads; {steps} steps)", fontsize=10)
     fig.tight_layout()
     save(fig, path)
