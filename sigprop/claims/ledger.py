@@ -16,6 +16,7 @@ and decorate it with ``@register(id, claim=..., source=..., evidence=...)``.
 """
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -97,6 +98,8 @@ def evaluate(c: Claim, ctx: Context) -> dict:
 
 def run(quick: bool = False, progress: bool = False, only=None) -> dict:
     """Run every registered claim (or those whose id is in ``only``)."""
+    for name in CLAIM_MODULES:          # each registers its rows when first imported
+        importlib.import_module(name)
     ctx = Context(quick)
     entries, notes = [], []
     todo = [c for c in CLAIMS if only is None or c.id in only]
@@ -538,3 +541,8 @@ def _short(v):
 
 __all__ = ["CLAIMS", "Claim", "Context", "NotRun", "VERDICTS", "evaluate", "locater_study", "markdown", "register",
            "run"]
+
+
+#: Modules of further claims (``sigprop/claims/<topic>.py``, registered with :func:`register`), imported by
+#: :func:`run`.
+CLAIM_MODULES = ("sigprop.claims.lm",)

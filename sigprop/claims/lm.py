@@ -1,0 +1,142 @@
+"""Ledger rows of [BHK24]'s training claims re-judged on the transformer language model (``docs/lm.md``).
+
+The runs take hours, so the rows read stored results instead of training: the summaries
+``results/lm/regularizers.json`` (the paper's model: 1 layer, 1 head, width 128, Post-LN,
+2000 steps; ``none``, LocAteR at two strengths and three peers, 3 seeds) and
+``results/lm/depth.json`` (2 and 4 layers, 1 and 4 heads, 1000 steps; ``none`` and LocAteR 0.1,
+3 seeds), each written by ``sigprop lm summarize`` from the run folders of ``sigprop lm sweep``
+with every run's full configuration inside (:mod:`sigprop.lm.summary`).  Both files hold, per
+regularizer and seed, the difference from the ``none`` run of the same seed (same
+initialization, same batches) and its paired t-test; the rows Holm-correct those tests over
+each claim and decide with :func:`sigprop.claims.rules.intervention`, the rule of the toy
+rows (``locater-entropy-loss``, ``localization-avoids-collapse``), which stay beside these.
+
+Cost: reading two JSON files, well under a second in full and in quick mode alike (quick mode
+changes nothing here).  Without the files (an installation without the repository's
+``results/``) the rows are not run and say so.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sigprop.claims import rules
+from sigprop.claims.ledger import ALPHA, MIN_SEEDS, NotRun, register
+from sigprop.claims.statistics import holm
+
+RESULTS = Path(__file__).resolve().parents[2] / "results" / "lm"
+FILES = dict(regularizers="regularizers.json", depth="depth.json")
+#: The strength compared across shapes in the depth-and-heads row.
+DEPTH_STRENGTH = 0.1
+TEST = "paired t-test (by seed: same initialization and batches) of each LocAteR strength against none"
+
+
+def results(ctx, name: str) -> dict:
+    """The stored summary ``name`` (a key of :data:`FILES`), read once per ledger run."""
+    from sigprop.lm import summary
+
+    path = RESULTS / FILES[name]
+    if not path.exists():
+        raise NotRun(f"needs {path} (written by sigprop lm summarize, docs/lm.md)")
+    return ctx.shared(f"lm-{name}", lambda: summary.read(path))
+
+
+def strength(regularizer: str) -> float | None:
+    """LocAteR's lambda in a summary's regularizer label (``"locater:0.1 (mean held)"`` -> 0.1)."""
+    if not regularizer.startswith("locater:"):
+        return None
+    return float(regularizer.split(":")[1].split()[0])
+
+
+def shape(row: dict) -> str:
+    """A row's model shape and length in words, e.g. ``"2 layers, 1 head, 1000 steps"``."""
+    def n(k, word):
+        return f"{k} {word}{'s' if k != 1 else ''}"
+    return f"{n(row['layers'], 'layer')}, {n(row['heads'], 'head')}, {row['steps']} steps"
+
+
+def tests(rows, metrics, *, strengths=None) -> list[dict]:
+    """One test per (shape, LocAteR strength, metric) of the paired rows, Holm-adjusted over all.
+
+    ``diff``, ``low``, ``high``: mean paired difference (LocAteR minus none) and its 95%
+    Student-t interval; ``p``: the paired t-test's two-sided p-value."""
+    out = []
+    for r in rows:
+        lam = strength(r["regularizer"])
+        if lam is None or (strengths is not None and lam not in strengths):
+            continue
+        for k in metrics:
+            v = r[k]
+            out.append(dict(group=shape(r), strength=lam, metric=k, diff=v["mean"], low=v["low"], high=v["high"],
+                            p=v["p"], seeds=r["n"]))
+    if not out:
+        raise NotRun("the stored results hold no LocAteR run paired with a none run")
+    for t, p in zip(out, holm([t["p"] for t in out])):
+        t["p_holm"] = float(p)
+    return out
+
+
+def _check(doc: dict, tests_: list[dict], measures: str) -> str:
+    base = doc["runs"][0]["config"]
+    m = base["model"]
+    shapes = sorted({t["group"] for t in tests_})
+    seeds = sorted({t["seeds"] for t in tests_})
+    data = doc["data"][doc["runs"][0]["data"]]
+    return (f"NumPy transformer language model on {data.get('source', base['corpus'])} (split by whole works, BPE "
+            f"{m['vocab']}), width {m['width']}, {m['norm']}-LN, T = {m['length']}, AdamW lr {base['lr']}, batch "
+            f"{base['batch']}; {'; '.join(shapes)}; LocAteR per head with each head's eigenvalue mean held "
+            f"({base['locater_mean']}); {'/'.join(map(str, seeds))} seeds (fewer than the ledger's {MIN_SEEDS}: "
+            f"the paired t-tests have {seeds[0] - 1} degrees of freedom); final {measures} on the validation split; "
+            "stored results (results/lm/, sigprop lm summarize)")
+
+
+def _numbers(tests_: list[dict], doc: dict, peers: bool = False) -> dict:
+    out = dict(seeds=max(t["seeds"] for t in tests_),
+               tests=[{k: t[k] for k in ("group", "strength", "metric", "diff", "low", "high", "p", "p_holm")}
+                      for t in tests_])
+    if peers:
+        out["peers"] = {f"{shape(r)} {r['regularizer']}": {k: [r[k]["mean"], r[k]["low"], r[k]["high"]]
+                                                          for k in ("perplexity", "entropy_mean")}
+                        for r in doc["paired"] if strength(r["regularizer"]) is None}
+    return out
+
+
+@register("locater-entropy-perplexity-lm", source="[BHK24] (docs/theory.md §7, docs/lm.md)", evidence="training",
+          claim="LocAteR increases attention entropy and improves perplexity (the paper's language model: 1 layer, "
+                "1 head, width 128, Post-LN, on real text).")
+def locater_entropy_perplexity(ctx):
+    doc = results(ctx, "regularizers")
+    metrics = dict(entropy_mean=+1, perplexity=-1)
+    ts = tests(doc["paired"], ["spread", *metrics])
+    return dict(check=_check(doc, ts, "attention entropy (nats) and perplexity") + "; the peers' paired "
+                                                                                   "differences for reference",
+                numbers=_numbers(ts, doc, peers=True),
+                decision=rules.intervention(ts, metrics=metrics, manipulation="spread", alpha=ALPHA, test=TEST,
+                                            group="model shape"))
+
+
+@register("localization-avoids-collapse-lm", source="[BHK24] (docs/theory.md §4, docs/lm.md)", evidence="training",
+          claim="Localized attention (small eigenvalue variance, here by LocAteR) avoids both rank collapse and "
+                "entropy collapse in the language model.")
+def localization_avoids_collapse_lm(ctx):
+    doc = results(ctx, "regularizers")
+    metrics = dict(rank_residual_last=+1, entropy_normalized_mean=+1)
+    ts = tests(doc["paired"], ["spread", *metrics])
+    return dict(check=_check(doc, ts, "rank residual of the last layer's output (0 = rank collapse) and "
+                                      "attention entropy normalized by log n (0 = entropy collapse)"),
+                numbers=_numbers(ts, doc),
+                decision=rules.intervention(ts, metrics=metrics, manipulation="spread", alpha=ALPHA, test=TEST,
+                                            group="model shape"))
+
+
+@register("locater-depth-heads-lm", source="beyond the paper (issue 17, docs/lm.md)", evidence="training",
+          claim="The LocAteR effect on the language model (attention entropy up, perplexity down) does not depend "
+                "on depth and heads: it holds with 1, 2 and 4 layers and with 1 and 4 heads.")
+def locater_depth_heads(ctx):
+    reg, depth = results(ctx, "regularizers"), results(ctx, "depth")
+    metrics = dict(entropy_mean=+1, perplexity=-1)
+    ts = tests(reg["paired"] + depth["paired"], ["spread", *metrics], strengths={DEPTH_STRENGTH})
+    return dict(check=_check(depth, ts, "attention entropy (nats, mean over layers and heads) and perplexity")
+                + f"; lambda = {DEPTH_STRENGTH} in every shape",
+                numbers=_numbers(ts, depth),
+                decision=rules.intervention(ts, metrics=metrics, manipulation="spread", alpha=ALPHA, test=TEST,
+                                            group="model shape"))
