@@ -35,8 +35,8 @@ def record(regularizer: str, seed: int, ppl: float, entropy: float, *, layers=1,
 
 def write(folder, records):
     for rec in records:
-        cfg = rec["config"]
-        run = folder / f"L{cfg['model']['layers']}-H{cfg['model']['heads']}-{cfg['model']['regularizer']}-s{cfg['seed']}"
+        m = rec["config"]["model"]
+        run = folder / f"L{m['layers']}-H{m['heads']}-{m['regularizer']}-s{rec['config']['seed']}"
         run.mkdir(parents=True)
         (run / "run.json").write_text(json.dumps(rec))
 
