@@ -100,18 +100,24 @@ def _numbers(tests_: list[dict], doc: dict, peers: bool = False) -> dict:
     return out
 
 
+def judge(doc: dict, rows: list[dict], metrics: dict, measures: str, *, strengths=None, peers: bool = False,
+          note: str = "") -> dict:
+    """A row's check, numbers and decision: LocAteR's paired tests on ``rows`` (the spread, which
+    shows that the penalty acted, and ``metrics``: measure -> claimed direction) by
+    :func:`sigprop.claims.rules.intervention`."""
+    ts = tests(rows, ["spread", *metrics], strengths=strengths)
+    return dict(check=_check(doc, ts, measures) + note, numbers=_numbers(ts, doc, peers=peers),
+                decision=rules.intervention(ts, metrics=metrics, manipulation="spread", alpha=ALPHA, test=TEST,
+                                            group="model shape"))
+
+
 @register("locater-entropy-perplexity-lm", source="[BHK24] (docs/theory.md §7, docs/lm.md)", evidence="training",
           claim="LocAteR increases attention entropy and improves perplexity (the paper's language model: 1 layer, "
                 "1 head, width 128, Post-LN, on real text).")
 def locater_entropy_perplexity(ctx):
     doc = results(ctx, "regularizers")
-    metrics = dict(entropy_mean=+1, perplexity=-1)
-    ts = tests(doc["paired"], ["spread", *metrics])
-    return dict(check=_check(doc, ts, "attention entropy (nats) and perplexity") + "; the peers' paired "
-                                                                                   "differences for reference",
-                numbers=_numbers(ts, doc, peers=True),
-                decision=rules.intervention(ts, metrics=metrics, manipulation="spread", alpha=ALPHA, test=TEST,
-                                            group="model shape"))
+    return judge(doc, doc["paired"], dict(entropy_mean=+1, perplexity=-1), "attention entropy (nats) and perplexity",
+                 peers=True, note="; the peers' paired differences for reference")
 
 
 @register("localization-avoids-collapse-lm", source="[BHK24] (docs/theory.md §4, docs/lm.md)", evidence="training",
@@ -119,13 +125,9 @@ def locater_entropy_perplexity(ctx):
                 "entropy collapse in the language model.")
 def localization_avoids_collapse_lm(ctx):
     doc = results(ctx, "regularizers")
-    metrics = dict(rank_residual_last=+1, entropy_normalized_mean=+1)
-    ts = tests(doc["paired"], ["spread", *metrics])
-    return dict(check=_check(doc, ts, "rank residual of the last layer's output (0 = rank collapse) and "
-                                      "attention entropy normalized by log n (0 = entropy collapse)"),
-                numbers=_numbers(ts, doc),
-                decision=rules.intervention(ts, metrics=metrics, manipulation="spread", alpha=ALPHA, test=TEST,
-                                            group="model shape"))
+    return judge(doc, doc["paired"], dict(rank_residual_last=+1, entropy_normalized_mean=+1),
+                 "rank residual of the last layer's output (0 = rank collapse) and attention entropy normalized by "
+                 "log n (0 = entropy collapse)")
 
 
 @register("locater-depth-heads-lm", source="beyond the paper (issue 17, docs/lm.md)", evidence="training",
@@ -133,10 +135,6 @@ def localization_avoids_collapse_lm(ctx):
                 "on depth and heads: it holds with 1, 2 and 4 layers and with 1 and 4 heads.")
 def locater_depth_heads(ctx):
     reg, depth = results(ctx, "regularizers"), results(ctx, "depth")
-    metrics = dict(entropy_mean=+1, perplexity=-1)
-    ts = tests(reg["paired"] + depth["paired"], ["spread", *metrics], strengths={DEPTH_STRENGTH})
-    return dict(check=_check(depth, ts, "attention entropy (nats, mean over layers and heads) and perplexity")
-                + f"; lambda = {DEPTH_STRENGTH} in every shape",
-                numbers=_numbers(ts, depth),
-                decision=rules.intervention(ts, metrics=metrics, manipulation="spread", alpha=ALPHA, test=TEST,
-                                            group="model shape"))
+    return judge(depth, reg["paired"] + depth["paired"], dict(entropy_mean=+1, perplexity=-1),
+                 "attention entropy (nats, mean over layers and heads) and perplexity", strengths={DEPTH_STRENGTH},
+                 note=f"; lambda = {DEPTH_STRENGTH} in every shape")
