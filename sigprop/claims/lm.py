@@ -54,43 +54,47 @@ def shape(row: dict) -> str:
     return f"{n(row['layers'], 'layer')}, {n(row['heads'], 'head')}, {row['steps']} steps"
 
 
+def _locater(rows, strengths=None) -> list[dict]:
+    return [r for r in rows if strength(r["regularizer"]) is not None
+            and (strengths is None or strength(r["regularizer"]) in strengths)]
+
+
 def tests(rows, metrics, *, strengths=None) -> list[dict]:
-    """One test per (shape, LocAteR strength, metric) of the paired rows, Holm-adjusted over all.
+    """One test per (shape, LocAteR strength, metric) of the paired rows with at least two seeds,
+    Holm-adjusted over all.
 
     ``diff``, ``low``, ``high``: mean paired difference (LocAteR minus none) and its 95%
     Student-t interval; ``p``: the paired t-test's two-sided p-value."""
     out = []
-    for r in rows:
-        lam = strength(r["regularizer"])
-        if lam is None or (strengths is not None and lam not in strengths):
+    for r in _locater(rows, strengths):
+        if r["n"] < 2:
             continue
         for k in metrics:
             v = r[k]
-            out.append(dict(group=shape(r), strength=lam, metric=k, diff=v["mean"], low=v["low"], high=v["high"],
-                            p=v["p"], seeds=r["n"]))
-    if not out:
-        raise NotRun("the stored results hold no LocAteR run paired with a none run")
+            out.append(dict(group=shape(r), strength=strength(r["regularizer"]), metric=k, diff=v["mean"],
+                            low=v["low"], high=v["high"], p=v["p"], seeds=r["n"]))
     for t, p in zip(out, holm([t["p"] for t in out])):
         t["p_holm"] = float(p)
     return out
 
 
-def _check(doc: dict, tests_: list[dict], measures: str) -> str:
+def _check(doc: dict, rows: list[dict], measures: str) -> str:
     base = doc["runs"][0]["config"]
     m = base["model"]
-    shapes = sorted({t["group"] for t in tests_})
-    seeds = sorted({t["seeds"] for t in tests_})
+    shapes = list(dict.fromkeys(f"{shape(r)} ({r['n']} seed{'s' if r['n'] != 1 else ''})" for r in rows))
+    few = min(r["n"] for r in rows) < MIN_SEEDS
     data = doc["data"][doc["runs"][0]["data"]]
     return (f"NumPy transformer language model on {data.get('source', base['corpus'])} (split by whole works, BPE "
             f"{m['vocab']}), width {m['width']}, {m['norm']}-LN, T = {m['length']}, AdamW lr {base['lr']}, batch "
-            f"{base['batch']}; {'; '.join(shapes)}; LocAteR per head with each head's eigenvalue mean held "
-            f"({base['locater_mean']}); {'/'.join(map(str, seeds))} seeds (fewer than the ledger's {MIN_SEEDS}: "
-            f"the paired t-tests have {seeds[0] - 1} degrees of freedom); final {measures} on the validation split; "
-            "stored results (results/lm/, sigprop lm summarize)")
+            f"{base['batch']}; LocAteR per head with each head's eigenvalue mean held ({base['locater_mean']}), "
+            f"paired with none by seed: {'; '.join(shapes)}"
+            + (f" (fewer seeds than the ledger's {MIN_SEEDS}: a paired t-test over n seeds has n - 1 degrees of "
+               "freedom; a shape with one seed is not tested)" if few else "")
+            + f"; final {measures} on the validation split; stored results (results/lm/, sigprop lm summarize)")
 
 
-def _numbers(tests_: list[dict], doc: dict, peers: bool = False) -> dict:
-    out = dict(seeds=max(t["seeds"] for t in tests_),
+def _numbers(tests_: list[dict], rows: list[dict], doc: dict, peers: bool = False) -> dict:
+    out = dict(seeds={f"{shape(r)} {r['regularizer']}": r["seeds"] for r in rows},
                tests=[{k: t[k] for k in ("group", "strength", "metric", "diff", "low", "high", "p", "p_holm")}
                       for t in tests_])
     if peers:
@@ -104,11 +108,19 @@ def judge(doc: dict, rows: list[dict], metrics: dict, measures: str, *, strength
           note: str = "") -> dict:
     """A row's check, numbers and decision: LocAteR's paired tests on ``rows`` (the spread, which
     shows that the penalty acted, and ``metrics``: measure -> claimed direction) by
-    :func:`sigprop.claims.rules.intervention`."""
-    ts = tests(rows, ["spread", *metrics], strengths=strengths)
-    return dict(check=_check(doc, ts, measures) + note, numbers=_numbers(ts, doc, peers=peers),
-                decision=rules.intervention(ts, metrics=metrics, manipulation="spread", alpha=ALPHA, test=TEST,
-                                            group="model shape"))
+    :func:`sigprop.claims.rules.intervention`; ``inconclusive`` when no shape has two seeds."""
+    rows = _locater(rows, strengths)
+    if not rows:
+        raise NotRun("the stored results hold no LocAteR run paired with a none run")
+    ts = tests(rows, ["spread", *metrics])
+    if ts:
+        decision = rules.intervention(ts, metrics=metrics, manipulation="spread", alpha=ALPHA, test=TEST,
+                                      group="model shape")
+    else:
+        decision = rules.Decision("inconclusive", "no shape has two seeds paired with none: nothing to test",
+                                  f"{TEST}, Holm-corrected; needs at least two seeds per shape")
+    return dict(check=_check(doc, rows, measures) + note, numbers=_numbers(ts, rows, doc, peers=peers),
+                decision=decision)
 
 
 @register("locater-entropy-perplexity-lm", source="[BHK24] (docs/theory.md §7, docs/lm.md)", evidence="training",

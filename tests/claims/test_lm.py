@@ -42,13 +42,16 @@ def test_rule_flips_with_the_paired_differences(tmp_path, monkeypatch):
         "locater-entropy-perplexity-lm": "supported", "localization-avoids-collapse-lm": "supported",
         "locater-depth-heads-lm": "partly"}
     e = got["locater-entropy-perplexity-lm"]
-    assert "paired t-test" in e["rule"] and "Holm" in e["rule"] and e["numbers"]["seeds"] == 3
-    assert len(e["numbers"]["tests"]) == 3 and "2 degrees of freedom" in e["check"]
+    assert "paired t-test" in e["rule"] and "Holm" in e["rule"] and list(e["numbers"]["seeds"].values()) == [[0, 1, 2]]
+    assert len(e["numbers"]["tests"]) == 3 and "1 head, 20 steps (3 seeds)" in e["check"]
     assert "4 layers, 1 head, 20 steps: fails" in got["locater-depth-heads-lm"]["reason"]
     got = _ledger(tmp_path / "b", monkeypatch, WORSE, [(2, WORSE)])
     assert {k: e["verdict"] for k, e in got.items()} == dict.fromkeys(IDS, "refuted")
     got = _ledger(tmp_path / "c", monkeypatch, NOISY, [(2, NOISY)])
     assert {k: e["verdict"] for k, e in got.items()} == dict.fromkeys(IDS, "inconclusive")
+    got = _ledger(tmp_path / "d", monkeypatch, GOOD[:1], [(2, GOOD[:1])])      # one seed: nothing to test
+    assert {k: e["verdict"] for k, e in got.items()} == dict.fromkeys(IDS, "inconclusive")
+    assert "nothing to test" in got["locater-entropy-perplexity-lm"]["reason"]
 
 
 def test_rows_without_stored_results_are_not_run(tmp_path, monkeypatch):
