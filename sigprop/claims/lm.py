@@ -1,18 +1,24 @@
 """Ledger rows of [BHK24]'s training claims re-judged on the transformer language model (``docs/lm.md``).
 
-The runs take hours, so the rows read stored results instead of training: the summaries
-``results/lm/regularizers.json`` (the paper's model: 1 layer, 1 head, width 128, Post-LN,
-2000 steps; ``none``, LocAteR at two strengths and three peers, 3 seeds) and
-``results/lm/depth.json`` (2 and 4 layers, 1 and 4 heads, 1000 steps; ``none`` and LocAteR 0.1,
-3 seeds), each written by ``sigprop lm summarize`` from the run folders of ``sigprop lm sweep``
-with every run's full configuration inside (:mod:`sigprop.lm.summary`).  Both files hold, per
-regularizer and seed, the difference from the ``none`` run of the same seed (same
-initialization, same batches) and its paired t-test; the rows Holm-correct those tests over
-each claim and decide with :func:`sigprop.claims.rules.intervention`, the rule of the toy
-rows (``locater-entropy-loss``, ``localization-avoids-collapse``), which stay beside these.
+The runs take hours, so the rows read stored results instead of training, the summaries of
+``results/lm/`` (:data:`FILES`), each written by ``sigprop lm summarize`` from the run folders
+of ``sigprop lm sweep`` with every run's full configuration inside (:mod:`sigprop.lm.summary`):
+``regularizers.json`` (the paper's model, 1 layer, 1 head, width 128, Post-LN, at its full
+2000 steps: ``none``, LocAteR at two strengths and three peers), ``depth.json`` (2 and 4 layers,
+4 heads, 1000 steps: ``none`` and LocAteR 0.1) and ``short150.json`` (the same model and 4
+heads after 150 steps).  Each holds, per regularizer and seed, the difference from the
+``none`` run of the same seed (same initialization, same batches) and its paired t-test.
 
-Cost: reading two JSON files, well under a second in full and in quick mode alike (quick mode
-changes nothing here).  Without the files (an installation without the repository's
+A row takes LocAteR's rows (each head's eigenvalue mean held, the default) of the files it
+reads, one group per shape and length; tests those with two or more seeds, Holm-corrected over
+the row, by :func:`sigprop.claims.rules.intervention` (the rule of the toy rows
+``locater-entropy-loss`` and ``localization-avoids-collapse``, which stay beside these); and
+keeps the verdict only if the groups the claim is about were tested
+(:func:`sigprop.claims.rules.coverage`): the paper's model at full length for the LocAteR and
+collapse rows, a model with 2 or more layers and one with 2 or more heads for the depth row.
+
+Cost: reading three JSON files, well under a second in full and in quick mode alike (quick mode
+changes nothing here).  Without any of the files (an installation without the repository's
 ``results/``) the rows are not run and say so.
 """
 from __future__ import annotations
@@ -24,20 +30,24 @@ from sigprop.claims.ledger import ALPHA, MIN_SEEDS, NotRun, register
 from sigprop.claims.statistics import holm
 
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "lm"
-FILES = dict(regularizers="regularizers.json", depth="depth.json")
+FILES = dict(regularizers="regularizers.json", depth="depth.json", short="short150.json")
+#: The paper's model at full length: ``sigprop lm train``'s default number of steps.
+FULL_STEPS = 2000
 #: The strength compared across shapes in the depth-and-heads row.
 DEPTH_STRENGTH = 0.1
 TEST = "paired t-test (by seed: same initialization and batches) of each LocAteR strength against none"
 
 
-def results(ctx, name: str) -> dict:
-    """The stored summary ``name`` (a key of :data:`FILES`), read once per ledger run."""
+def stored(ctx, *names: str) -> list[dict]:
+    """The stored summaries ``names`` (keys of :data:`FILES`) that exist, each read once per ledger run."""
     from sigprop.lm import summary
 
-    path = RESULTS / FILES[name]
-    if not path.exists():
-        raise NotRun(f"needs {path} (written by sigprop lm summarize, docs/lm.md)")
-    return ctx.shared(f"lm-{name}", lambda: summary.read(path))
+    docs = [dict(ctx.shared(f"lm-{n}", lambda n=n: summary.read(RESULTS / FILES[n])), file=FILES[n])
+            for n in names if (RESULTS / FILES[n]).exists()]
+    if not docs:
+        raise NotRun(f"needs {' or '.join(FILES[n] for n in names)} in {RESULTS} (written by sigprop lm "
+                     "summarize, docs/lm.md)")
+    return docs
 
 
 def strength(regularizer: str) -> float | None:
@@ -55,7 +65,8 @@ def shape(row: dict) -> str:
 
 
 def _locater(rows, strengths=None) -> list[dict]:
-    return [r for r in rows if strength(r["regularizer"]) is not None
+    """LocAteR's paired rows with the eigenvalue mean held (at ``strengths`` if given)."""
+    return [r for r in rows if strength(r["regularizer"]) is not None and r["regularizer"].endswith("(mean held)")
             and (strengths is None or strength(r["regularizer"]) in strengths)]
 
 
@@ -78,38 +89,41 @@ def tests(rows, metrics, *, strengths=None) -> list[dict]:
     return out
 
 
-def _check(doc: dict, rows: list[dict], measures: str) -> str:
-    base = doc["runs"][0]["config"]
+def _check(docs: list[dict], rows: list[dict], measures: str) -> str:
+    base = docs[0]["runs"][0]["config"]
     m = base["model"]
     shapes = list(dict.fromkeys(f"{shape(r)} ({r['n']} seed{'s' if r['n'] != 1 else ''})" for r in rows))
     few = min(r["n"] for r in rows) < MIN_SEEDS
-    data = doc["data"][doc["runs"][0]["data"]]
+    data = docs[0]["data"][docs[0]["runs"][0]["data"]]
     return (f"NumPy transformer language model on {data.get('source', base['corpus'])} (split by whole works, BPE "
             f"{m['vocab']}), width {m['width']}, {m['norm']}-LN, T = {m['length']}, AdamW lr {base['lr']}, batch "
-            f"{base['batch']}; LocAteR per head with each head's eigenvalue mean held ({base['locater_mean']}), "
-            f"paired with none by seed: {'; '.join(shapes)}"
+            f"{base['batch']}; LocAteR per head with each head's eigenvalue mean held, paired with none by seed: "
+            f"{'; '.join(shapes)}"
             + (f" (fewer seeds than the ledger's {MIN_SEEDS}: a paired t-test over n seeds has n - 1 degrees of "
                "freedom; a shape with one seed is not tested)" if few else "")
-            + f"; final {measures} on the validation split; stored results (results/lm/, sigprop lm summarize)")
+            + f"; final {measures} on the validation split; stored results "
+              f"({', '.join('results/lm/' + d['file'] for d in docs)}, sigprop lm summarize)")
 
 
-def _numbers(tests_: list[dict], rows: list[dict], doc: dict, peers: bool = False) -> dict:
+def _numbers(tests_: list[dict], rows: list[dict], docs: list[dict], peers: bool = False) -> dict:
     out = dict(seeds={f"{shape(r)} {r['regularizer']}": r["seeds"] for r in rows},
                tests=[{k: t[k] for k in ("group", "strength", "metric", "diff", "low", "high", "p", "p_holm")}
                       for t in tests_])
     if peers:
         out["peers"] = {f"{shape(r)} {r['regularizer']}": {k: [r[k]["mean"], r[k]["low"], r[k]["high"]]
                                                           for k in ("perplexity", "entropy_mean")}
-                        for r in doc["paired"] if strength(r["regularizer"]) is None}
+                        for d in docs for r in d["paired"] if strength(r["regularizer"]) is None}
     return out
 
 
-def judge(doc: dict, rows: list[dict], metrics: dict, measures: str, *, strengths=None, peers: bool = False,
-          note: str = "") -> dict:
-    """A row's check, numbers and decision: LocAteR's paired tests on ``rows`` (the spread, which
-    shows that the penalty acted, and ``metrics``: measure -> claimed direction) by
-    :func:`sigprop.claims.rules.intervention`; ``inconclusive`` when no shape has two seeds."""
-    rows = _locater(rows, strengths)
+def judge(docs: list[dict], metrics: dict, measures: str, required: dict, *, strengths=None, where=None,
+          peers: bool = False, note: str = "") -> dict:
+    """A row's check, numbers and decision: LocAteR's paired tests on the rows of ``docs`` (the
+    spread, which shows that the penalty acted, and ``metrics``: measure -> claimed direction) by
+    :func:`sigprop.claims.rules.intervention`, ``inconclusive`` when no shape has two seeds; then
+    :func:`sigprop.claims.rules.coverage` with ``required``: description -> ``test(row)``, met
+    when a row with two or more seeds passes it.  ``where(row)``: the rows to use (default all)."""
+    rows = [r for r in _locater([r for d in docs for r in d["paired"]], strengths) if where is None or where(r)]
     if not rows:
         raise NotRun("the stored results hold no LocAteR run paired with a none run")
     ts = tests(rows, ["spread", *metrics])
@@ -119,34 +133,44 @@ def judge(doc: dict, rows: list[dict], metrics: dict, measures: str, *, strength
     else:
         decision = rules.Decision("inconclusive", "no shape has two seeds paired with none: nothing to test",
                                   f"{TEST}, Holm-corrected; needs at least two seeds per shape")
-    return dict(check=_check(doc, rows, measures) + note, numbers=_numbers(ts, rows, doc, peers=peers),
+    decision = rules.coverage(decision, {k: any(r["n"] >= 2 and need(r) for r in rows) for k, need in required.items()})
+    return dict(check=_check(docs, rows, measures) + note, numbers=_numbers(ts, rows, docs, peers=peers),
                 decision=decision)
+
+
+def _paper(row: dict) -> bool:
+    return row["layers"] == 1 and row["heads"] == 1
+
+
+def _full_model() -> dict:
+    return {f"the paper's model (1 layer, 1 head) at {FULL_STEPS} steps":
+            lambda r: _paper(r) and r["steps"] >= FULL_STEPS}
 
 
 @register("locater-entropy-perplexity-lm", source="[BHK24] (docs/theory.md §7, docs/lm.md)", evidence="training",
           claim="LocAteR increases attention entropy and improves perplexity (the paper's language model: 1 layer, "
                 "1 head, width 128, Post-LN, on real text).")
 def locater_entropy_perplexity(ctx):
-    doc = results(ctx, "regularizers")
-    return judge(doc, doc["paired"], dict(entropy_mean=+1, perplexity=-1), "attention entropy (nats) and perplexity",
-                 peers=True, note="; the peers' paired differences for reference")
+    return judge(stored(ctx, "regularizers", "short"), dict(entropy_mean=+1, perplexity=-1),
+                 "attention entropy (nats) and perplexity", _full_model(), where=_paper, peers=True,
+                 note="; the peers' paired differences for reference")
 
 
 @register("localization-avoids-collapse-lm", source="[BHK24] (docs/theory.md §4, docs/lm.md)", evidence="training",
           claim="Localized attention (small eigenvalue variance, here by LocAteR) avoids both rank collapse and "
                 "entropy collapse in the language model.")
 def localization_avoids_collapse_lm(ctx):
-    doc = results(ctx, "regularizers")
-    return judge(doc, doc["paired"], dict(rank_residual_last=+1, entropy_normalized_mean=+1),
+    return judge(stored(ctx, "regularizers", "short"), dict(rank_residual_last=+1, entropy_normalized_mean=+1),
                  "rank residual of the last layer's output (0 = rank collapse) and attention entropy normalized by "
-                 "log n (0 = entropy collapse)")
+                 "log n (0 = entropy collapse)", _full_model(), where=_paper)
 
 
 @register("locater-depth-heads-lm", source="beyond the paper (issue 17, docs/lm.md)", evidence="training",
           claim="The LocAteR effect on the language model (attention entropy up, perplexity down) does not depend "
                 "on depth and heads: it holds with 1, 2 and 4 layers and with 1 and 4 heads.")
 def locater_depth_heads(ctx):
-    reg, depth = results(ctx, "regularizers"), results(ctx, "depth")
-    return judge(depth, reg["paired"] + depth["paired"], dict(entropy_mean=+1, perplexity=-1),
-                 "attention entropy (nats, mean over layers and heads) and perplexity", strengths={DEPTH_STRENGTH},
-                 note=f"; lambda = {DEPTH_STRENGTH} in every shape")
+    return judge(stored(ctx, "regularizers", "depth", "short"), dict(entropy_mean=+1, perplexity=-1),
+                 "attention entropy (nats, mean over layers and heads) and perplexity",
+                 {"a model with 2 or more layers": lambda r: r["layers"] >= 2,
+                  "a model with 2 or more heads": lambda r: r["heads"] >= 2},
+                 strengths={DEPTH_STRENGTH}, note=f"; lambda = {DEPTH_STRENGTH} in every shape")

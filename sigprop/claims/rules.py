@@ -290,6 +290,21 @@ def intervention(tests: list[dict], *, metrics: dict, manipulation: str, alpha: 
     return Decision(verdict, "; ".join(lines), rule)
 
 
+def coverage(decision: Decision, required: dict[str, bool]) -> Decision:
+    """A verdict stands only where the data cover what the claim is about.
+
+    ``required``: a description of each group the claim needs tested -> whether it was
+    (e.g. ``"2 or more layers": True``).  Any untested -> ``inconclusive``, the measured
+    reason kept; otherwise ``decision`` unchanged.
+    """
+    missing = [k for k, tested in required.items() if not tested]
+    rule = (decision.rule + f"; the verdict stands only if these were tested: {', '.join(required)} "
+            "(else inconclusive)")
+    if not missing:
+        return Decision(decision.verdict, decision.reason, rule)
+    return Decision("inconclusive", f"not tested: {', '.join(missing)} (tested: {decision.reason})", rule)
+
+
 # --- correlations over real heads ---------------------------------------------------------
 
 def negative_correlations(correlations: dict, control: dict, level: float) -> Decision:

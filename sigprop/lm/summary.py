@@ -64,7 +64,7 @@ def _key(config: dict, *drop: str) -> str:
         if k == "regularizer":
             cfg["model"].pop("regularizer")
         else:
-            cfg.pop(k)
+            cfg.pop(k, None)
     return json.dumps(cfg, sort_keys=True)
 
 
@@ -88,13 +88,14 @@ def paired(records, confidence: float = 0.95, measures=PAIRED) -> list[dict]:
     ``n``, ``differences`` (measure -> per-seed list) and, per measure, ``{mean, low, high, p}``.
     """
     finals = [(r, sw.final(r)) for r in records]
-    base = {(_key(r["config"], "seed", "regularizer"), r["config"]["seed"]): f
+    # LocAteR's mean treatment does nothing without LocAteR: a none run pairs with either
+    base = {(_key(r["config"], "seed", "regularizer", "locater_mean"), r["config"]["seed"]): f
             for r, f in finals if r["config"]["model"]["regularizer"] == "none"}
     groups: dict = {}
     for r, f in finals:
         if r["config"]["model"]["regularizer"] == "none":
             continue
-        ref = base.get((_key(r["config"], "seed", "regularizer"), r["config"]["seed"]))
+        ref = base.get((_key(r["config"], "seed", "regularizer", "locater_mean"), r["config"]["seed"]))
         if ref is not None:
             groups.setdefault(_key(r["config"], "seed"), []).append((r, f, ref))
     rows = []

@@ -14,10 +14,10 @@ DATA = dict(source="synthetic", unigram_perplexity=dict(valid=500.0))
 
 
 def record(regularizer: str, seed: int, ppl: float, entropy: float, *, layers=1, heads=1, finished=True,
-           spread: float = 1.0, rank: float = 0.9) -> dict:
+           spread: float = 1.0, rank: float = 0.9, locater_mean: str = "task") -> dict:
     """A run record as ``sigprop.lm.train`` writes it, with made-up measures."""
     cfg = TrainConfig(model=Config(layers=layers, heads=heads, regularizer=regularizer), steps=20, eval_every=10,
-                      seed=seed)
+                      seed=seed, locater_mean=locater_mean)
     shape = np.full((layers, heads), 1.0)
 
     def row(step, scale):
@@ -80,6 +80,11 @@ def test_pairs_only_within_a_shape(tmp_path):
     rows = summary.paired(summary.load([tmp_path]))
     assert len(rows) == 1 and rows[0]["layers"] == 2
     assert rows[0]["differences"]["perplexity"] == pytest.approx([-50.0, -30.0])
+    # LocAteR's mean treatment is not part of a none run: LocAteR with the penalty only pairs with it too
+    write(tmp_path / "free", [record("locater:0.1", s, 280.0, 2.0, locater_mean="free") for s in (0, 1)])
+    rows = summary.paired(summary.load([tmp_path, tmp_path / "free"]))
+    free = next(r for r in rows if r["layers"] == 1)
+    assert free["regularizer"] == "locater:0.1 (penalty only)" and free["differences"]["perplexity"] == [-20, -30]
 
 
 def test_summarize_command(runs, tmp_path, capsys):
