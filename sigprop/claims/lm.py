@@ -3,11 +3,11 @@
 The runs take hours, so the rows read stored results instead of training, the summaries of
 ``results/lm/`` (:data:`FILES`), each written by ``sigprop lm summarize`` from the run folders
 of ``sigprop lm sweep`` with every run's full configuration inside (:mod:`sigprop.lm.summary`):
-``regularizers.json`` (the paper's model, 1 layer, 1 head, width 128, Post-LN, at its full
-2000 steps: ``none``, LocAteR at two strengths and three peers), ``depth.json`` (2 and 4 layers,
-4 heads, 1000 steps: ``none`` and LocAteR 0.1) and ``short150.json`` (the same model and 4
-heads after 150 steps).  Each holds, per regularizer and seed, the difference from the
-``none`` run of the same seed (same initialization, same batches) and its paired t-test.
+``summary.json`` (the paper's model, 1 layer, 1 head, width 128, Post-LN, at its full 2000
+steps with ``none``, LocAteR at two strengths and three peers; and 2 and 4 layers, 4 heads with
+``none`` and LocAteR 0.1) and ``short150.json`` (the paper's model and 4 heads after 150
+steps).  Each holds, per regularizer and seed, the difference from the ``none`` run of the same
+seed (same initialization, same batches) and its paired t-test.
 
 A row takes LocAteR's rows (each head's eigenvalue mean held, the default) of the files it
 reads, one group per shape and length; tests those with two or more seeds, Holm-corrected over
@@ -17,8 +17,8 @@ keeps the verdict only if the groups the claim is about were tested
 (:func:`sigprop.claims.rules.coverage`): the paper's model at full length for the LocAteR and
 collapse rows, a model with 2 or more layers and one with 2 or more heads for the depth row.
 
-Cost: reading three JSON files, well under a second in full and in quick mode alike (quick mode
-changes nothing here).  Without any of the files (an installation without the repository's
+Cost: reading two JSON files, well under a second in full and in quick mode alike (quick mode
+changes nothing here).  Without the files (an installation without the repository's
 ``results/``) the rows are not run and say so.
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ from sigprop.claims.ledger import ALPHA, MIN_SEEDS, NotRun, register
 from sigprop.claims.statistics import holm
 
 RESULTS = Path(__file__).resolve().parents[2] / "results" / "lm"
-FILES = dict(regularizers="regularizers.json", depth="depth.json", short="short150.json")
+FILES = dict(runs="summary.json", short="short150.json")
 #: The paper's model at full length: ``sigprop lm train``'s default number of steps.
 FULL_STEPS = 2000
 #: The strength compared across shapes in the depth-and-heads row.
@@ -151,7 +151,7 @@ def _full_model() -> dict:
           claim="LocAteR increases attention entropy and improves perplexity (the paper's language model: 1 layer, "
                 "1 head, width 128, Post-LN, on real text).")
 def locater_entropy_perplexity(ctx):
-    return judge(stored(ctx, "regularizers", "short"), dict(entropy_mean=+1, perplexity=-1),
+    return judge(stored(ctx, "runs", "short"), dict(entropy_mean=+1, perplexity=-1),
                  "attention entropy (nats) and perplexity", _full_model(), where=_paper, peers=True,
                  note="; the peers' paired differences for reference")
 
@@ -160,7 +160,7 @@ def locater_entropy_perplexity(ctx):
           claim="Localized attention (small eigenvalue variance, here by LocAteR) avoids both rank collapse and "
                 "entropy collapse in the language model.")
 def localization_avoids_collapse_lm(ctx):
-    return judge(stored(ctx, "regularizers", "short"), dict(rank_residual_last=+1, entropy_normalized_mean=+1),
+    return judge(stored(ctx, "runs", "short"), dict(rank_residual_last=+1, entropy_normalized_mean=+1),
                  "rank residual of the last layer's output (0 = rank collapse) and attention entropy normalized by "
                  "log n (0 = entropy collapse)", _full_model(), where=_paper)
 
@@ -169,7 +169,7 @@ def localization_avoids_collapse_lm(ctx):
           claim="The LocAteR effect on the language model (attention entropy up, perplexity down) does not depend "
                 "on depth and heads: it holds with 1, 2 and 4 layers and with 1 and 4 heads.")
 def locater_depth_heads(ctx):
-    return judge(stored(ctx, "regularizers", "depth", "short"), dict(entropy_mean=+1, perplexity=-1),
+    return judge(stored(ctx, "runs", "short"), dict(entropy_mean=+1, perplexity=-1),
                  "attention entropy (nats, mean over layers and heads) and perplexity",
                  {"a model with 2 or more layers": lambda r: r["layers"] >= 2,
                   "a model with 2 or more heads": lambda r: r["heads"] >= 2},

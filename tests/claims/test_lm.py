@@ -31,9 +31,8 @@ def _ledger(tmp_path, monkeypatch, reg, depth=(), full=20):
     _runs(tmp_path / "reg", reg)
     for layers, heads, effects in depth:
         _runs(tmp_path / "depth", effects, layers=layers, heads=heads)
-    write_json(tmp_path / "regularizers.json", summary.collect([tmp_path / "reg"]))
-    if depth:
-        write_json(tmp_path / "depth.json", summary.collect([tmp_path / "depth"]))
+    folders = [tmp_path / "reg"] + ([tmp_path / "depth"] if depth else [])
+    write_json(tmp_path / "summary.json", summary.collect(folders))
     monkeypatch.setattr(claims_lm, "RESULTS", tmp_path)
     monkeypatch.setattr(claims_lm, "FULL_STEPS", full)
     out = ledger.run(only=set(IDS))
