@@ -226,7 +226,7 @@ def _summarize_arguments(p: argparse.ArgumentParser) -> None:
                      "validation measures and history, the mean and 95% Student-t interval over seeds per "
                      "configuration, and the paired-by-seed differences regularizer minus none with their "
                      "intervals (the documents of results/lm/).",
-         arguments=_summarize_arguments, flags={"folders": "DIR", "path": "--plot"},
+         arguments=_summarize_arguments, flags={"folders": "DIR"},
          renderers={"markdown": "sigprop.lm.summary:tables"},
          view=View(records="summary", fields=("layers", "heads", "steps", "regularizer", "n", "perplexity",
                                               "entropy_mean", "eig_mean", "eig_var", "rank_residual_last"),

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from sigprop.core.checks import ArgumentError
 from sigprop.lm import sweep as sw
 
 #: Final measures compared between a regularizer and ``none`` (see :func:`sigprop.lm.sweep.final`).
@@ -39,7 +40,7 @@ def load(folders) -> list[dict]:
     for folder in folders:
         folder = Path(folder)
         if not folder.is_dir():
-            raise ValueError(f"folders: not a folder: {folder}")
+            raise ArgumentError("folders", f"must be folders of runs, not found: {folder}")
         runs = [folder] if (folder / "run.json").exists() else sorted(p for p in folder.iterdir() if p.is_dir())
         for run in runs:
             record = sw.finished(run)
@@ -117,7 +118,7 @@ def collect(folders, confidence: float = 0.95, *, history: bool = True) -> dict:
     """The document of ``results/lm/`` for the finished runs under ``folders`` (module doc)."""
     records = load(folders)
     if not records:
-        raise ValueError(f"folders: no finished run under {', '.join(map(str, folders))}")
+        raise ArgumentError("folders", f"hold no finished run: {', '.join(map(str, folders))}")
     data: list = []
     runs = []
     for r in records:

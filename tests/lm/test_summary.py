@@ -95,6 +95,9 @@ def test_summarize_command(runs, tmp_path, capsys):
     doc = summary.read(out)
     assert doc["kind"] == "lm-summary" and doc["config"]["sources"] == ["reg"] and png.stat().st_size > 1000
     assert cli.main(["lm", "summarize", str(tmp_path / "missing")]) == 2
-    assert "not a folder" in capsys.readouterr().err
+    assert "argument DIR: must be folders of runs, not found" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert cli.main(["lm", "summarize", str(tmp_path / "empty")]) == 2
+    assert "argument DIR: hold no finished run" in capsys.readouterr().err
     with pytest.raises(ValueError, match="not a language-model summary"):
         summary.read(runs / "L1-H1-none-s0" / "run.json")
