@@ -4,10 +4,11 @@ The runs take hours, so the rows read stored results instead of training, the su
 ``results/lm/`` (:data:`FILES`), each written by ``sigprop lm summarize`` from the run folders
 of ``sigprop lm sweep`` with every run's full configuration inside (:mod:`sigprop.lm.summary`):
 ``summary.json`` (the paper's model, 1 layer, 1 head, width 128, Post-LN, at its full 2000
-steps with ``none``, LocAteR at two strengths and three peers; and 2 and 4 layers, 4 heads with
-``none`` and LocAteR 0.1) and ``short150.json`` (the paper's model and 4 heads after 150
-steps).  Each holds, per regularizer and seed, the difference from the ``none`` run of the same
-seed (same initialization, same batches) and its paired t-test.
+steps with ``none``, LocAteR at two strengths and three peers; and 1 x 1, 4 layers x 1 head and
+1 layer x 4 heads at 500 steps with ``none`` and LocAteR 0.1) and ``short150.json`` (the
+paper's model and 4 heads after 150 steps).  Each holds, per regularizer and seed, the
+difference from the ``none`` run of the same seed (same initialization, same batches) and its
+paired t-test.
 
 A row takes LocAteR's rows (each head's eigenvalue mean held, the default) of the files it
 reads, one group per shape and length; tests those with two or more seeds, Holm-corrected over
@@ -167,7 +168,7 @@ def localization_avoids_collapse_lm(ctx):
 
 @register("locater-depth-heads-lm", source="beyond the paper (issue 17, docs/lm.md)", evidence="training",
           claim="The LocAteR effect on the language model (attention entropy up, perplexity down) does not depend "
-                "on depth and heads: it holds with 1, 2 and 4 layers and with 1 and 4 heads.")
+                "on depth and heads: it holds with 1 and 4 layers and with 1 and 4 heads.")
 def locater_depth_heads(ctx):
     return judge(stored(ctx, "runs", "short"), dict(entropy_mean=+1, perplexity=-1),
                  "attention entropy (nats, mean over layers and heads) and perplexity",
