@@ -35,7 +35,8 @@ PAIRED = ("perplexity", "loss", "entropy_mean", "entropy_normalized_mean", "spre
 
 def load(folders) -> list[dict]:
     """The finished run records under each of ``folders`` (a run folder, or a folder of run
-    folders), sorted by folder name; unfinished runs are left out."""
+    folders), sorted by folder name; unfinished runs are left out.  Each record gets its
+    ``name``: ``folder/run`` (or ``run`` for a run folder given itself)."""
     records = []
     for folder in folders:
         folder = Path(folder)
@@ -45,17 +46,17 @@ def load(folders) -> list[dict]:
         for run in runs:
             record = sw.finished(run)
             if record is not None:
-                record["name"] = run.name
+                record["name"] = run.name if run == folder else f"{folder.name}/{run.name}"
                 records.append(record)
     return records
 
 
 def unfinished(folders) -> list[str]:
-    """Names of the run folders under ``folders`` without a finished record."""
+    """Names (as in :func:`load`) of the run folders under ``folders`` without a finished record."""
     out = []
     for folder in map(Path, folders):
         runs = [folder] if (folder / "run.json").exists() else sorted(p for p in folder.iterdir() if p.is_dir())
-        out += [r.name for r in runs if sw.finished(r) is None]
+        out += [r.name if r == folder else f"{folder.name}/{r.name}" for r in runs if sw.finished(r) is None]
     return out
 
 

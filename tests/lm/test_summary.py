@@ -55,7 +55,7 @@ def runs(tmp_path):
 
 def test_paired_differences_are_the_paired_t_test(runs):
     doc = summary.collect([runs])
-    assert len(doc["runs"]) == 7 and doc["unfinished"] == ["L1-H1-qk-norm-s1"] and len(doc["data"]) == 1
+    assert len(doc["runs"]) == 7 and doc["unfinished"] == ["reg/L1-H1-qk-norm-s1"] and len(doc["data"]) == 1
     assert all("history" in r and r["config"]["model"] for r in doc["runs"])
     loc = next(r for r in doc["paired"] if r["regularizer"].startswith("locater"))
     d = np.array([LOC[s][0] - NONE[s][0] for s in (0, 1, 2)])
