@@ -68,8 +68,8 @@ def summary_figure(result: dict, path) -> None:
             m, lo, hi = (np.nan if v is None else v for v in r[k])
             ax.errorbar([x], [m], yerr=[[m - lo], [hi - m]], fmt="o", color=c, capsize=3)
         ticks.append(x)
-        labels.append(f"{r['layers']}x{r['heads']} {r['regularizer'].replace(' (mean held)', '')}"
-                      if len(shapes) > 1 else r["regularizer"].replace(" (mean held)", ""))
+        reg = r["regularizer"].replace(" (mean held)", "")
+        labels.append(f"{r['layers']}x{r['heads']} ({r['steps']}) {reg}" if len(shapes) > 1 else reg)
     for ax, ylabel in zip(axes[:2], ("validation perplexity", "attention entropy (nats)")):
         ax.set_xticks(ticks)
         ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
@@ -90,6 +90,6 @@ def summary_figure(result: dict, path) -> None:
     n = "/".join(map(str, sorted({r["n"] for r in rows})))
     steps = "/".join(str(s) for s in dict.fromkeys(s[2] for s in shapes))
     fig.suptitle(f"final validation measures, mean and 95% Student-t interval over {n} seeds "
-                 f"(layers x heads; {steps} steps)", fontsize=10)
+                 f"(layers x heads (steps); {steps} steps)", fontsize=10)
     fig.tight_layout()
     save(fig, path)
