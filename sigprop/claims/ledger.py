@@ -16,6 +16,7 @@ and decorate it with ``@register(id, claim=..., source=..., evidence=...)``.
 """
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -133,7 +134,6 @@ def measured(cid: str, ctx: Context) -> dict:
 
 def load_claim_modules() -> None:
     """Import the claim modules of :data:`CLAIM_MODULES` (each registers its rows)."""
-    import importlib
     for name in CLAIM_MODULES:
         importlib.import_module(name)
 
@@ -557,6 +557,6 @@ __all__ = ["CLAIMS", "CLAIM_MODULES", "Claim", "Context", "NotRun", "VERDICTS", 
            "locater_study", "markdown", "measured", "register", "run"]
 
 #: Claim modules registered beside this one (each a ``sigprop/claims/<topic>.py``), imported by :func:`run`.
-CLAIM_MODULES = ("sigprop.claims.data", "sigprop.claims.softmax", "sigprop.claims.nnt")
+CLAIM_MODULES = ("sigprop.claims.data", "sigprop.claims.softmax", "sigprop.claims.lm", "sigprop.claims.nnt")
 
 load_claim_modules()     # at import, so that every reader of CLAIMS sees the rows of the claim modules

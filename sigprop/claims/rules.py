@@ -239,7 +239,8 @@ def flat_and_flatter(entropy_zero_mean, entropy_reference, floor: float = 0.95, 
 
 # --- interventions over seeds ------------------------------------------------------------
 
-def intervention(tests: list[dict], *, metrics: dict, manipulation: str, alpha: float = 0.05) -> Decision:
+def intervention(tests: list[dict], *, metrics: dict, manipulation: str, alpha: float = 0.05,
+                 test: str = "Welch t-test of each strength against lambda = 0", group: str = "task") -> Decision:
     """Did an intervention (e.g. LocAteR at strength ``lambda``) move every metric the claimed way?
 
     ``tests``: one dict per (group, strength, metric) with ``group`` (e.g. the task),
@@ -251,6 +252,8 @@ def intervention(tests: list[dict], *, metrics: dict, manipulation: str, alpha: 
     *favorable* when effective and every metric moved significantly the claimed way;
     *adverse* when effective and some metric moved significantly the other way.
     A group *holds* if some strength is favorable, *fails* if none is and some is adverse.
+    ``test`` and ``group`` name, in the rule's words, the test that gave the p-values and
+    what a group is.
     Verdict: every group holds -> supported; some hold -> partly; every group fails ->
     refuted, some fail (none hold) -> refuted as well; otherwise inconclusive.
     """
@@ -294,13 +297,28 @@ def intervention(tests: list[dict], *, metrics: dict, manipulation: str, alpha: 
     else:
         verdict = "inconclusive"
     want = ", ".join(f"{m} {'up' if d > 0 else 'down'}" for m, d in metrics.items())
-    rule = (f"Welch t-test of each strength against lambda = 0 for every metric, Holm-corrected over all "
+    rule = (f"{test} for every metric, Holm-corrected over all "
             f"{len(tests)} tests of the claim, family level {alpha}; a strength is favorable when {manipulation} "
             f"fell significantly (the penalty acted) and {want} all significantly, adverse when a metric moved "
-            "significantly the other way; a task holds if some strength is favorable, fails if none is and one is "
-            "adverse; all tasks hold -> supported, some -> partly, none hold but some fail -> refuted, "
+            f"significantly the other way; a {group} holds if some strength is favorable, fails if none is and one "
+            f"is adverse; all {group}s hold -> supported, some -> partly, none hold but some fail -> refuted, "
             "else inconclusive")
     return Decision(verdict, "; ".join(lines), rule)
+
+
+def coverage(decision: Decision, required: dict[str, bool]) -> Decision:
+    """A verdict stands only where the data cover what the claim is about.
+
+    ``required``: a description of each group the claim needs tested -> whether it was
+    (e.g. ``"2 or more layers": True``).  Any untested -> ``inconclusive``, the measured
+    reason kept; otherwise ``decision`` unchanged.
+    """
+    missing = [k for k, tested in required.items() if not tested]
+    rule = (decision.rule + f"; the verdict stands only if these were tested: {', '.join(required)} "
+            "(else inconclusive)")
+    if not missing:
+        return Decision(decision.verdict, decision.reason, rule)
+    return Decision("inconclusive", f"not tested: {', '.join(missing)} (tested: {decision.reason})", rule)
 
 
 # --- correlations over real heads ---------------------------------------------------------

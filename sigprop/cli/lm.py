@@ -272,3 +272,35 @@ def sweep(args: argparse.Namespace) -> dict:
     return dict(config=dict(regularizers=regs, seeds=args.seeds, shapes=shapes, dir=args.dir,
                             base=configs[0].to_dict()),
                 summary=sw.summarize(records), markdown=sw.markdown(sw.summarize(records)))
+
+
+def _summarize_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("folders", nargs="+", metavar="DIR",
+                   help="run folders, or folders of run folders (as written by lm sweep --dir)")
+    p.add_argument("--no-history", action="store_true", help="leave each run's history out of the result")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="draw perplexity and entropy per regularizer and shape with their intervals")
+
+
+@command("lm summarize", help="summarize finished runs: intervals over seeds, paired differences to none",
+         description="Read the finished runs under the given folders and report every run's configuration, final "
+                     "validation measures and history, the mean and 95% Student-t interval over seeds per "
+                     "configuration, and the paired-by-seed differences regularizer minus none with their "
+                     "intervals (the documents of results/lm/).",
+         arguments=_summarize_arguments, flags={"folders": "DIR"},
+         renderers={"markdown": "sigprop.lm.summary:tables"},
+         view=View(records="summary", fields=("layers", "heads", "steps", "regularizer", "n", "perplexity",
+                                              "entropy_mean", "eig_mean", "eig_var", "rank_residual_last"),
+                   show=("unfinished",)))
+def summarize(args: argparse.Namespace) -> dict:
+    from pathlib import Path
+
+    from sigprop.lm import summary
+
+    if args.plot and not Path(args.plot).parent.is_dir():
+        raise ValueError(f"argument --plot: folder not found: {Path(args.plot).parent}")
+    result = summary.collect(args.folders, history=not args.no_history)
+    if args.plot:
+        from sigprop.lm.plots import summary_figure
+        summary_figure(result, args.plot)
+    return result

@@ -46,3 +46,50 @@ def run_figure(record: dict, path) -> None:
                  f"{m['regularizer']}, seed {record['config']['seed']}", fontsize=10)
     fig.tight_layout()
     save(fig, path)
+
+
+def summary_figure(result: dict, path) -> None:
+    """Three panels from a summary (:func:`sigprop.lm.summary.collect`): the final validation
+    perplexity and attention entropy per shape and regularizer, mean and 95% interval over
+    seeds, and the paired differences from ``none`` (entropy against perplexity, both
+    intervals)."""
+    plt = _pyplot()
+    rows = sorted(result["summary"], key=lambda r: (r["layers"], r["heads"], r["steps"],
+                                                   r["regularizer"] != "none", r["regularizer"]))
+    shapes = list(dict.fromkeys((r["layers"], r["heads"], r["steps"]) for r in rows))
+    regs = list(dict.fromkeys(r["regularizer"] for r in rows))
+    colors = plt.get_cmap("tab10")
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    ticks, labels = [], []
+    for i, r in enumerate(rows):
+        x = i + shapes.index((r["layers"], r["heads"], r["steps"]))        # a gap between shapes
+        c = colors(regs.index(r["regularizer"]) % 10)
+        for ax, k in zip(axes[:2], ("perplexity", "entropy_mean")):
+            m, lo, hi = (np.nan if v is None else v for v in r[k])
+            ax.errorbar([x], [m], yerr=[[m - lo], [hi - m]], fmt="o", color=c, capsize=3)
+        ticks.append(x)
+        reg = r["regularizer"].replace(" (mean held)", "")
+        labels.append(f"{r['layers']}x{r['heads']} ({r['steps']}) {reg}" if len(shapes) > 1 else reg)
+    for ax, ylabel in zip(axes[:2], ("validation perplexity", "attention entropy (nats)")):
+        ax.set_xticks(ticks)
+        ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
+        ax.set_ylabel(ylabel)
+    ax = axes[2]
+    markers = "osD^v<>"
+    for r in result["paired"]:
+        e, p = r["entropy_mean"], r["perplexity"]
+        shape = (r["layers"], r["heads"], r["steps"])
+        ax.errorbar([e["mean"]], [p["mean"]], xerr=[[e["mean"] - e["low"]], [e["high"] - e["mean"]]],
+                    yerr=[[p["mean"] - p["low"]], [p["high"] - p["mean"]]], capsize=3,
+                    fmt=markers[shapes.index(shape) % len(markers)], color=colors(regs.index(r["regularizer"]) % 10),
+                    label=f"{r['layers']}x{r['heads']} ({r['steps']} steps) {r['regularizer']}")
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.axvline(0, color="0.5", lw=0.8)
+    ax.set(xlabel="entropy minus none (nats)", ylabel="perplexity minus none", title="paired by seed")
+    ax.legend(fontsize=6)
+    n = "/".join(map(str, sorted({r["n"] for r in rows})))
+    steps = "/".join(str(s) for s in dict.fromkeys(s[2] for s in shapes))
+    fig.suptitle(f"final validation measures, mean and 95% Student-t interval over {n} seeds "
+                 f"(layers x heads (steps); {steps} steps)", fontsize=10)
+    fig.tight_layout()
+    save(fig, path)

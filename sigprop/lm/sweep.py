@@ -23,8 +23,8 @@ from scipy import stats
 from sigprop.core.results import jsonable
 from sigprop.lm import train as tr
 
-SUMMARY = ("perplexity", "entropy_mean", "entropy_normalized_mean", "eig_mean", "eig_var", "rho_theory_mean",
-           "linear_share_last_mean", "rank_residual_last", "seconds")
+SUMMARY = ("perplexity", "loss", "entropy_mean", "entropy_normalized_mean", "eig_mean", "eig_var", "spread",
+           "rho_theory_mean", "linear_share_last_mean", "rank_residual_last", "seconds")
 
 
 def run_name(cfg: tr.TrainConfig) -> str:
@@ -93,14 +93,25 @@ def mean_interval(values, confidence: float = 0.95) -> tuple[float, float, float
     return m, m - half, m + half
 
 
-def _final(record: dict) -> dict:
+def final(record: dict) -> dict:
+    """The final validation measures of a run: the last evaluation's, with ``eig_mean``,
+    ``eig_var`` and ``spread`` averaged over layers and heads and ``rank_residual_last`` the
+    last layer's rank residual."""
     last = record["history"][-1]
     out = {k: last.get(k) for k in SUMMARY if k in last}
-    out["eig_mean"] = float(np.mean(last["eig_mean"]))
-    out["eig_var"] = float(np.mean(last["eig_var"]))
+    for k in ("eig_mean", "eig_var", "spread"):
+        out[k] = float(np.mean(last[k]))
     out["rank_residual_last"] = float(last["rank_residual"][-1])
     out["seconds"] = record.get("seconds")
     return out
+
+
+def label(config: dict) -> str:
+    """The regularizer of a run configuration, with LocAteR's mean treatment."""
+    reg = config["model"]["regularizer"]
+    if reg.startswith("locater"):      # records written before locater_mean existed held nothing
+        reg += " (mean held)" if config.get("locater_mean", "free") == "task" else " (penalty only)"
+    return reg
 
 
 def summarize(records, confidence: float = 0.95) -> list[dict]:
@@ -114,12 +125,9 @@ def summarize(records, confidence: float = 0.95) -> list[dict]:
     rows = []
     for key, recs in groups.items():
         cfg = json.loads(key)
-        finals = [_final(r) for r in recs]
-        label = cfg["model"]["regularizer"]
-        if label.startswith("locater"):      # records written before locater_mean existed held nothing
-            label += " (mean held)" if cfg.get("locater_mean", "free") == "task" else " (penalty only)"
+        finals = [final(r) for r in recs]
         row = dict(layers=cfg["model"]["layers"], heads=cfg["model"]["heads"], width=cfg["model"]["width"],
-                   norm=cfg["model"]["norm"], regularizer=label, steps=cfg["steps"],
+                   norm=cfg["model"]["norm"], regularizer=label(cfg), steps=cfg["steps"],
                    seeds=sorted(r["config"]["seed"] for r in recs), n=len(recs),
                    unigram_perplexity=recs[0]["data"]["unigram_perplexity"]["valid"])
         for k in SUMMARY:
@@ -142,10 +150,10 @@ def markdown(rows) -> str:
         if np.isnan(lo):
             return f"{m:.{digits}f}"
         return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
-    head = "| layers x heads | regularizer | seeds | " + " | ".join(c[1] for c in cols) + " |"
-    lines = [head, "|" + "---|" * (3 + len(cols))]
+    head = "| layers x heads | steps | regularizer | seeds | " + " | ".join(c[1] for c in cols) + " |"
+    lines = [head, "|" + "---|" * (4 + len(cols))]
     for r in rows:
-        lines.append(f"| {r['layers']} x {r['heads']} | {r['regularizer']} | {r['n']} | "
+        lines.append(f"| {r['layers']} x {r['heads']} | {r['steps']} | {r['regularizer']} | {r['n']} | "
                      + " | ".join(cell(r[k], dg) if k != "seconds" else f"{r[k][0]:.0f}" for k, _, dg in cols)
                      + " |")
     return "\n".join(lines)

@@ -234,3 +234,12 @@ def test_within_condition_flips():
     assert rules.within_condition({"a": ["holds", "undecided"]}, "c").verdict == "inconclusive"
     d = rules.within_condition({"sigma_2": ["holds", "fails", "fails"]}, "T >= 10")
     assert "1 of 3 cells hold, 2 fail" in d.reason and "T >= 10" in d.rule
+
+
+def test_coverage_flips_on_a_missing_group():
+    d = rules.Decision("supported", "holds", "a rule")
+    assert rules.coverage(d, {"2 layers": True}).verdict == "supported"
+    out = rules.coverage(d, {"2 layers": True, "4 heads": False})
+    assert out.verdict == "inconclusive" and "not tested: 4 heads" in out.reason and "holds" in out.reason
+    assert "2 layers, 4 heads" in out.rule
+    assert rules.coverage(rules.Decision("refuted", "fails", "r"), {"x": False}).verdict == "inconclusive"

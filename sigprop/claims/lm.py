@@ -1,0 +1,177 @@
+"""Ledger rows of [BHK24]'s training claims re-judged on the transformer language model (``docs/lm.md``).
+
+The runs take hours, so the rows read stored results instead of training, the summaries of
+``results/lm/`` (:data:`FILES`), each written by ``sigprop lm summarize`` from the run folders
+of ``sigprop lm sweep`` with every run's full configuration inside (:mod:`sigprop.lm.summary`):
+``summary.json`` (the paper's model, 1 layer, 1 head, width 128, Post-LN, at its full 2000
+steps with ``none``, LocAteR at two strengths and three peers; and 1 x 1, 4 layers x 1 head and
+1 layer x 4 heads at 500 steps with ``none`` and LocAteR 0.1) and ``short150.json`` (the
+paper's model and 4 heads after 150 steps).  Each holds, per regularizer and seed, the
+difference from the ``none`` run of the same seed (same initialization, same batches) and its
+paired t-test.
+
+A row takes LocAteR's rows (each head's eigenvalue mean held, the default) of the files it
+reads, one group per shape and length; tests those with two or more seeds, Holm-corrected over
+the row, by :func:`sigprop.claims.rules.intervention` (the rule of the toy rows
+``locater-entropy-loss`` and ``localization-avoids-collapse``, which stay beside these); and
+keeps the verdict only if the groups the claim is about were tested
+(:func:`sigprop.claims.rules.coverage`): the paper's model at full length for the LocAteR and
+collapse rows, a model with 2 or more layers and one with 2 or more heads for the depth row.
+
+Cost: reading two JSON files, well under a second in full and in quick mode alike (quick mode
+changes nothing here).  The files are installed with the package (``results/`` of the repository,
+the package ``sigprop_results``); without them the rows are not run and say so.
+"""
+from __future__ import annotations
+
+from sigprop_results import folder
+
+from sigprop.claims import rules
+from sigprop.claims.ledger import ALPHA, MIN_SEEDS, NotRun, register
+from sigprop.claims.statistics import holm
+
+RESULTS = folder("lm")
+FILES = dict(runs="summary.json", short="short150.json")
+#: The paper's model at full length: ``sigprop lm train``'s default number of steps.
+FULL_STEPS = 2000
+#: The strength compared across shapes in the depth-and-heads row.
+DEPTH_STRENGTH = 0.1
+TEST = "paired t-test (by seed: same initialization and batches) of each LocAteR strength against none"
+
+
+def stored(ctx, *names: str) -> list[dict]:
+    """The stored summaries ``names`` (keys of :data:`FILES`) that exist, each read once per ledger run."""
+    from sigprop.lm import summary
+
+    docs = [dict(ctx.shared(f"lm-{n}", lambda n=n: summary.read(RESULTS / FILES[n])), file=FILES[n])
+            for n in names if (RESULTS / FILES[n]).exists()]
+    if not docs:
+        raise NotRun(f"needs {' or '.join(FILES[n] for n in names)} in {RESULTS} (written by sigprop lm "
+                     "summarize, docs/lm.md)")
+    return docs
+
+
+def strength(regularizer: str) -> float | None:
+    """LocAteR's lambda in a summary's regularizer label (``"locater:0.1 (mean held)"`` -> 0.1)."""
+    if not regularizer.startswith("locater:"):
+        return None
+    return float(regularizer.split(":")[1].split()[0])
+
+
+def shape(row: dict) -> str:
+    """A row's model shape and length in words, e.g. ``"2 layers, 1 head, 1000 steps"``."""
+    def n(k, word):
+        return f"{k} {word}{'s' if k != 1 else ''}"
+    return f"{n(row['layers'], 'layer')}, {n(row['heads'], 'head')}, {row['steps']} steps"
+
+
+def _locater(rows, strengths=None) -> list[dict]:
+    """LocAteR's paired rows with the eigenvalue mean held (at ``strengths`` if given)."""
+    return [r for r in rows if strength(r["regularizer"]) is not None and r["regularizer"].endswith("(mean held)")
+            and (strengths is None or strength(r["regularizer"]) in strengths)]
+
+
+def tests(rows, metrics, *, strengths=None) -> list[dict]:
+    """One test per (shape, LocAteR strength, metric) of the paired rows with at least two seeds,
+    Holm-adjusted over all.
+
+    ``diff``, ``low``, ``high``: mean paired difference (LocAteR minus none) and its 95%
+    Student-t interval; ``p``: the paired t-test's two-sided p-value."""
+    out = []
+    for r in _locater(rows, strengths):
+        if r["n"] < 2:
+            continue
+        for k in metrics:
+            v = r[k]
+            out.append(dict(group=shape(r), strength=strength(r["regularizer"]), metric=k, diff=v["mean"],
+                            low=v["low"], high=v["high"], p=v["p"], seeds=r["n"]))
+    for t, p in zip(out, holm([t["p"] for t in out])):
+        t["p_holm"] = float(p)
+    return out
+
+
+def _check(docs: list[dict], rows: list[dict], measures: str) -> str:
+    base = docs[0]["runs"][0]["config"]
+    m = base["model"]
+    shapes = list(dict.fromkeys(f"{shape(r)} ({r['n']} seed{'s' if r['n'] != 1 else ''})" for r in rows))
+    few = min(r["n"] for r in rows) < MIN_SEEDS
+    data = docs[0]["data"][docs[0]["runs"][0]["data"]]
+    return (f"NumPy transformer language model on {data.get('source', base['corpus'])} (split by whole works, BPE "
+            f"{m['vocab']}), width {m['width']}, {m['norm']}-LN, T = {m['length']}, AdamW lr {base['lr']}, batch "
+            f"{base['batch']}; LocAteR per head with each head's eigenvalue mean held, paired with none by seed: "
+            f"{'; '.join(shapes)}"
+            + (f" (fewer seeds than the ledger's {MIN_SEEDS}: a paired t-test over n seeds has n - 1 degrees of "
+               "freedom; a shape with one seed is not tested)" if few else "")
+            + f"; final {measures} on the validation split; stored results "
+              f"({', '.join('results/lm/' + d['file'] for d in docs)}, sigprop lm summarize)")
+
+
+def _numbers(tests_: list[dict], rows: list[dict], docs: list[dict], peers: bool = False) -> dict:
+    out = dict(seeds={f"{shape(r)} {r['regularizer']}": r["seeds"] for r in rows},
+               tests=[{k: t[k] for k in ("group", "strength", "metric", "diff", "low", "high", "p", "p_holm")}
+                      for t in tests_])
+    if peers:
+        out["peers"] = {f"{shape(r)} {r['regularizer']}": {k: [r[k]["mean"], r[k]["low"], r[k]["high"]]
+                                                          for k in ("perplexity", "entropy_mean")}
+                        for d in docs for r in d["paired"] if strength(r["regularizer"]) is None}
+    return out
+
+
+def judge(docs: list[dict], metrics: dict, measures: str, required: dict, *, strengths=None, where=None,
+          peers: bool = False, note: str = "") -> dict:
+    """A row's check, numbers and decision: LocAteR's paired tests on the rows of ``docs`` (the
+    spread, which shows that the penalty acted, and ``metrics``: measure -> claimed direction) by
+    :func:`sigprop.claims.rules.intervention`, ``inconclusive`` when no shape has two seeds; then
+    :func:`sigprop.claims.rules.coverage` with ``required``: description -> ``test(row)``, met
+    when a row with two or more seeds passes it.  ``where(row)``: the rows to use (default all)."""
+    rows = [r for r in _locater([r for d in docs for r in d["paired"]], strengths) if where is None or where(r)]
+    if not rows:
+        raise NotRun("the stored results hold no LocAteR run paired with a none run")
+    ts = tests(rows, ["spread", *metrics])
+    if ts:
+        decision = rules.intervention(ts, metrics=metrics, manipulation="spread", alpha=ALPHA, test=TEST,
+                                      group="model shape")
+    else:
+        decision = rules.Decision("inconclusive", "no shape has two seeds paired with none: nothing to test",
+                                  f"{TEST}, Holm-corrected; needs at least two seeds per shape")
+    decision = rules.coverage(decision, {k: any(r["n"] >= 2 and need(r) for r in rows) for k, need in required.items()})
+    return dict(check=_check(docs, rows, measures) + note, numbers=_numbers(ts, rows, docs, peers=peers),
+                decision=decision)
+
+
+def _paper(row: dict) -> bool:
+    return row["layers"] == 1 and row["heads"] == 1
+
+
+def _full_model() -> dict:
+    return {f"the paper's model (1 layer, 1 head) at {FULL_STEPS} steps":
+            lambda r: _paper(r) and r["steps"] >= FULL_STEPS}
+
+
+@register("locater-entropy-perplexity-lm", source="[BHK24] (docs/theory.md §7, docs/lm.md)", evidence="training",
+          claim="LocAteR increases attention entropy and improves perplexity (the paper's language model: 1 layer, "
+                "1 head, width 128, Post-LN, on real text).")
+def locater_entropy_perplexity(ctx):
+    return judge(stored(ctx, "runs", "short"), dict(entropy_mean=+1, perplexity=-1),
+                 "attention entropy (nats) and perplexity", _full_model(), where=_paper, peers=True,
+                 note="; the peers' paired differences for reference")
+
+
+@register("localization-avoids-collapse-lm", source="[BHK24] (docs/theory.md §4, docs/lm.md)", evidence="training",
+          claim="Localized attention (small eigenvalue variance, here by LocAteR) avoids both rank collapse and "
+                "entropy collapse in the language model.")
+def localization_avoids_collapse_lm(ctx):
+    return judge(stored(ctx, "runs", "short"), dict(rank_residual_last=+1, entropy_normalized_mean=+1),
+                 "rank residual of the last layer's output (0 = rank collapse) and attention entropy normalized by "
+                 "log n (0 = entropy collapse)", _full_model(), where=_paper)
+
+
+@register("locater-depth-heads-lm", source="beyond the paper (issue 17, docs/lm.md)", evidence="training",
+          claim="The LocAteR effect on the language model (attention entropy up, perplexity down) does not depend "
+                "on depth and heads: it holds with 1 and 4 layers and with 1 and 4 heads.")
+def locater_depth_heads(ctx):
+    return judge(stored(ctx, "runs", "short"), dict(entropy_mean=+1, perplexity=-1),
+                 "attention entropy (nats, mean over layers and heads) and perplexity",
+                 {"a model with 2 or more layers": lambda r: r["layers"] >= 2,
+                  "a model with 2 or more heads": lambda r: r["heads"] >= 2},
+                 strengths={DEPTH_STRENGTH}, note=f"; lambda = {DEPTH_STRENGTH} in every shape")
