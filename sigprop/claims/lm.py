@@ -175,3 +175,6 @@ def locater_depth_heads(ctx):
                  {"a model with 2 or more layers": lambda r: r["layers"] >= 2,
                   "a model with 2 or more heads": lambda r: r["heads"] >= 2},
                  strengths={DEPTH_STRENGTH}, note=f"; lambda = {DEPTH_STRENGTH} in every shape")
+
+
+__all__ = ["DEPTH_STRENGTH", "FILES", "FULL_STEPS", "RESULTS", "TEST", "judge", "shape", "stored", "strength", "tests"]

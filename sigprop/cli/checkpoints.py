@@ -119,6 +119,19 @@ DATAMODEL_LINES = tuple(
                            "profile_error_empirical", "profile_error_random_walk"),
                    lines=DATAMODEL_LINES))
 def heads_datamodel(args: argparse.Namespace) -> dict:
+    """Run ``sigprop heads-datamodel``: each head's linear-regime share predicted from a data model fitted to real text,
+    against the share measured on held-out text.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     from sigprop.checkpoints import datamodel_text
 
     return datamodel_text.study(args.checkpoint, length=args.length, windows=args.windows, layers=args.layers,

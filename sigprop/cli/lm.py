@@ -293,6 +293,19 @@ def _summarize_arguments(p: argparse.ArgumentParser) -> None:
                                               "entropy_mean", "eig_mean", "eig_var", "rank_residual_last"),
                    show=("unfinished",)))
 def summarize(args: argparse.Namespace) -> dict:
+    """Run ``sigprop lm summarize``: the finished runs of sweep folders, with intervals over seeds
+    and paired differences.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed command line.
+
+    Returns
+    -------
+    dict
+        The result: its ``config`` and the numbers, rendered by the command's view.
+    """
     from pathlib import Path
 
     from sigprop.lm import summary
