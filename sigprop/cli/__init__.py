@@ -16,7 +16,9 @@ this package, found automatically), decorated with :func:`~sigprop.cli.app.comma
         from sigprop.gap import spectra          # import the API when the command runs
         return spectra.report(args.length, ...)
 
-``run(args)`` returns a result dict (``config`` and the numbers; no command name);
+``run(args)`` takes the parsed :class:`argparse.Namespace` and returns a result dict (``config`` and
+the numbers, rendered by the command's view; no command name); every command function below follows
+this, so their docstrings give only what the command does;
 ``flags`` maps the API's parameter names to the flags, so that an API
 :class:`~sigprop.core.checks.ArgumentError` is reported as
 ``sigprop gap: error: argument --length: ...`` with exit code 2; ``view`` declares the

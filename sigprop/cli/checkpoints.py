@@ -31,16 +31,6 @@ def _heads_arguments(p: argparse.ArgumentParser) -> None:
                    json="records", json_config=("layout", "length", "checkpoint")))
 def heads(args: argparse.Namespace) -> dict:
     """Run ``sigprop heads``: each head's query-key eigenspectrum and predicted ``rho`` profile.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     from sigprop.checkpoints import heads as study
 
@@ -72,16 +62,6 @@ def _heads_text_arguments(p: argparse.ArgumentParser) -> None:
          view=View(records="records", show=(), fields=("layer", "head") + MEASURES_OF_HEADS, lines=SPEARMAN))
 def heads_text(args: argparse.Namespace) -> dict:
     """Run ``sigprop heads-text``: real text through a BERT-style encoder, head by head.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     from sigprop.checkpoints import realtext
 
@@ -121,16 +101,6 @@ DATAMODEL_LINES = tuple(
 def heads_datamodel(args: argparse.Namespace) -> dict:
     """Run ``sigprop heads-datamodel``: each head's linear-regime share predicted from a data model fitted to real text,
     against the share measured on held-out text.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     from sigprop.checkpoints import datamodel_text
 

@@ -29,16 +29,6 @@ def _claims_arguments(p: argparse.ArgumentParser) -> None:
                    json="claims"))
 def claims(args: argparse.Namespace) -> dict:
     """Run ``sigprop claims``: one measured check per claim of the two papers, with verdicts.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     from sigprop.claims import ledger
 

@@ -54,16 +54,6 @@ def _gap_arguments(p: argparse.ArgumentParser) -> None:
                          "predicted_low_rank_sigma_2")))
 def gap(args: argparse.Namespace) -> dict:
     """Run ``sigprop gap``: the simulated spectral gap of attention beside its predictions.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     from sigprop._version import __version__
     from sigprop.gap import spectra
@@ -92,16 +82,6 @@ def _width_arguments(p: argparse.ArgumentParser) -> None:
                    + ("kappa=kappa_measured",)))
 def width(args: argparse.Namespace) -> dict:
     """Run ``sigprop width``: rank collapse in width for the three variants.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     from sigprop._version import __version__
     from sigprop.gap import collapse
@@ -127,16 +107,6 @@ def _depth_arguments(p: argparse.ArgumentParser) -> None:
          view=View(show=("predicted_layer_factor", "kappa_predicted") + VARIANTS))
 def depth(args: argparse.Namespace) -> dict:
     """Run ``sigprop depth``: rank collapse and gradients through an attention-only stack.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     from sigprop._version import __version__
     from sigprop.gap import collapse

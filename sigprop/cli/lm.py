@@ -142,16 +142,6 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
                           "{seconds:.0f} s",)))
 def train(args: argparse.Namespace) -> dict:
     """Run ``sigprop lm train``: train the transformer language model on real text.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     from pathlib import Path
 
@@ -190,16 +180,6 @@ def _gradcheck_arguments(p: argparse.ArgumentParser) -> None:
          exit_code=lambda result: 0 if result["passed"] else 1)
 def gradcheck(args: argparse.Namespace) -> dict:
     """Run ``sigprop lm gradcheck``: the language model's gradients against finite differences.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     from sigprop.core.checks import real
     from sigprop.lm import gradcheck as check
@@ -248,16 +228,6 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
                                               "linear_share_last_mean"), show=()))
 def sweep(args: argparse.Namespace) -> dict:
     """Run ``sigprop lm sweep``: regularizers x seeds (x shapes), resumable, with 95% intervals.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     import sys
 
@@ -295,16 +265,6 @@ def _summarize_arguments(p: argparse.ArgumentParser) -> None:
 def summarize(args: argparse.Namespace) -> dict:
     """Run ``sigprop lm summarize``: the finished runs of sweep folders, with intervals over seeds
     and paired differences.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     from pathlib import Path
 

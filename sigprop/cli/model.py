@@ -115,16 +115,6 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
          view=View(records="history", fields=HISTORY, show=(), lines=(FINAL,)))
 def train(args: argparse.Namespace) -> dict:
     """Run ``sigprop train``: train one-layer attention on the random walk, with instrumentation.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     from sigprop.model.train import train as run
 
@@ -149,16 +139,6 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
                    show=()))
 def locater_sweep(args: argparse.Namespace) -> dict:
     """Run ``sigprop locater-sweep``: train for several LocAteR strengths and seeds.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     from sigprop.model.locater_sweep import sweep
 
@@ -187,16 +167,6 @@ def _gradcheck_arguments(p: argparse.ArgumentParser) -> None:
          exit_code=lambda result: 0 if result["passed"] else 1)
 def gradcheck(args: argparse.Namespace) -> dict:
     """Run ``sigprop gradcheck``: the hand-written gradients against finite differences.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     from sigprop._version import __version__
     from sigprop.core.checks import real

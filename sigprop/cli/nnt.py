@@ -103,16 +103,6 @@ def _with_summary(result: Result, value: str, by=("config", "gamma", "length", "
 )
 def stable_rank(args: argparse.Namespace) -> dict:
     """Run ``sigprop nnt stable-rank``: stable rank through [NNT24]'s attention-only stacks.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     from sigprop.gap import stable_rank as SR
 
@@ -145,16 +135,6 @@ def _gradient_arguments(p: argparse.ArgumentParser) -> None:
 )
 def gradients(args: argparse.Namespace) -> dict:
     """Run ``sigprop nnt gradients``: gradient norms of every layer of [NNT24]'s stacks.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     import math
 
@@ -214,16 +194,6 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
 )
 def train(args: argparse.Namespace) -> dict:
     """Run ``sigprop nnt train``: trainability of [NNT24]'s stacks, with and without the fix.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     from sigprop.gap import trainability as TR
 
@@ -273,16 +243,6 @@ def _encoder_arguments(p: argparse.ArgumentParser) -> None:
 )
 def encoder(args: argparse.Namespace) -> dict:
     """Run ``sigprop nnt encoder``: outlier, bulk and stable rank of the MiniLM encoder.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     import os
 

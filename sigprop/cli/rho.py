@@ -267,16 +267,6 @@ def _profile(prof, method: str) -> dict:
          plot="profile_figure", view=View(columns=PROFILE, show=("localization",)))
 def predict(args: argparse.Namespace) -> dict:
     """Run ``sigprop predict``: the closed-form signal propagation profile ``rho_i``.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     cfg, W, sigma = model(args)
     if args.attention == "softmax":
@@ -298,16 +288,6 @@ def predict(args: argparse.Namespace) -> dict:
                    lines=(SUMMARY, SOFTMAX_SUMMARY)))
 def validate(args: argparse.Namespace) -> dict:
     """Run ``sigprop validate``: the closed form beside Monte Carlo, with intervals.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     import numpy as np
 
@@ -450,16 +430,6 @@ def _gaussian_error_arguments(p: argparse.ArgumentParser) -> None:
                                            "exact err=exact_error_bound"), show=()))
 def gaussian_error(args: argparse.Namespace) -> dict:
     """Run ``sigprop gaussian-error``: the error of the Gaussian approximation against ``d`` and ``v``.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     from sigprop.rho import gaussian_error as study
 

@@ -44,16 +44,6 @@ def _arguments(p: argparse.ArgumentParser) -> None:
          exit_code=lambda result: 1 if result.get("failed") and "ran" in result else 0)
 def sweep(args: argparse.Namespace) -> dict:
     """Run ``sigprop sweep``: run, resume, show the status of or plot a sweep.
-
-    Parameters
-    ----------
-    args : argparse.Namespace
-        The parsed command line.
-
-    Returns
-    -------
-    dict
-        The result: its ``config`` and the numbers, rendered by the command's view.
     """
     from sigprop._version import __version__
 
