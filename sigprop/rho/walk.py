@@ -10,11 +10,13 @@ number of samples asked for.
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 import numpy as np
 
 from sigprop.core import checks as _checks
+from sigprop.core import normal
 from sigprop.core.aliases import ArrayLike, DTypeLike, Seed
 from sigprop.core.memory import require
 
@@ -137,8 +139,8 @@ def standard_steps(samples: int, T: int, d: int, *, seed: Seed = None, batch_siz
 
     The raw material of every simulation: ``eps_t = L n_t / sqrt(T)`` turns them
     into steps.  The batches hold ``samples`` sequences in all, drawn from
-    ``numpy.random.default_rng(seed)`` in order, so the numbers do not depend on
-    ``batch_size``.
+    ``numpy.random.default_rng(seed)`` in order (float32 by Box-Muller,
+    :func:`sigprop.core.normal.numbers`), so the numbers do not depend on ``batch_size``.
     """
     T = _checks.integer("T", T, 2)
     d = _checks.integer("d", d, 1)
@@ -148,8 +150,9 @@ def standard_steps(samples: int, T: int, d: int, *, seed: Seed = None, batch_siz
 
 
 def _draw(rng: np.random.Generator, sizes: Iterator[int], T: int, d: int, dtype) -> Iterator[np.ndarray]:
-    for b in sizes:
-        yield rng.standard_normal((b, T, d), dtype=dtype)
+    sizes, counts = itertools.tee(sizes)
+    for b, flat in zip(sizes, normal.numbers(rng, (b * T * d for b in counts), dtype)):
+        yield flat.reshape(b, T, d)
 
 
 def sample(samples: int, T: int, d: int, *, step_cov: ArrayLike | None = None, seed: Seed = None,

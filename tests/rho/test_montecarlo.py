@@ -40,6 +40,18 @@ def test_eigenspectrum_form_at_d64_T128():
                          M.simulate(W, 128, samples=20_000, seed=3))
 
 
+def test_float32_simulation_agrees_with_theory():
+    # float32 draws its normals by Box-Muller (sigprop.core.normal): same law, so the same
+    # Bonferroni bounds as float64 hold for the moments and Wilson intervals for rho (exact rho)
+    W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
+    T = 16
+    sim = M.simulate(W, T, samples=100_000, seed=13, dtype=np.float32, confidence=1 - 1e-3 / T)
+    assert sim.config["dtype"] == "float32"
+    assert_moments_agree(theory(W, T), sim)
+    exact = theory(W, T, method="exact").rho
+    assert np.all((sim.ci_low <= exact) & (exact <= sim.ci_high))
+
+
 def test_a_wrong_theory_is_rejected():
     # the same check must fail for a slightly wrong variance (power of the test)
     W = spectrum.make_weights(0.5, 0.1, 8, seed=2)
