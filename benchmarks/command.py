@@ -15,11 +15,15 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--only", metavar="KEY[,KEY...]",
                    help="measure only these keys (and the others their group measures at the same time), "
                         "e.g. mc_threads_speedup,startup_help_s")
+    p.add_argument("--from", dest="source", metavar="FILE",
+                   help="show a stored result (a file written by --out) instead of measuring, "
+                        "e.g. --from results/bench.json --format markdown")
 
 
 @command("bench", help="performance ratios against NumPy's RNG and PyTorch",
          description="Every performance ratio, each taken within one run (code in benchmarks/).",
-         arguments=_arguments, out=None,
+         arguments=_arguments, out="json", formats=("table", "json", "markdown"),
+         renderers={"markdown": "sigprop_benchmarks.suite:markdown"}, flags={"source": "--from"},
          exit_code=lambda result: 1 if result.get("config", {}).get("check") and result.get("missed") else 0,
          view=View(records="targets", fields=("measure", "value", "target", "met"),
                    show=("machine", "peak_mb", "notes", "missed")))
@@ -27,11 +31,30 @@ def bench(args: argparse.Namespace) -> dict:
     from sigprop.core.progress import activity, wanted
     from sigprop_benchmarks import suite
 
+    if args.source is not None:
+        return _stored(args)
     if args.only is not None:
         suite.selected(args.only.split(","))     # an unknown key: one line, exit code 2, before any work
     with activity("benchmarking", wanted(not getattr(args, "no_progress", False))):
         result = suite.run(quick=args.quick, only=None if args.only is None else args.only.split(","))
     result["targets"] = suite.targets(result)
     result["missed"] = suite.missed(result["targets"])
+    result["config"]["check"] = bool(args.check)
+    return result
+
+
+def _stored(args: argparse.Namespace) -> dict:
+    """The result stored in ``--from FILE`` (written by ``sigprop bench --out``), re-rendered."""
+    import json
+
+    from sigprop.core.checks import ArgumentError
+    try:
+        with open(args.source, encoding="utf-8") as f:
+            result = json.load(f)
+    except (OSError, ValueError) as exc:
+        raise ArgumentError("source", f"must be a JSON file written by `sigprop bench --out`: {exc}") from None
+    if not isinstance(result, dict) or "targets" not in result or "machine" not in result:
+        raise ArgumentError("source", f"{args.source} is not a `sigprop bench --out` result")
+    result.pop("sigprop_type", None)
     result["config"]["check"] = bool(args.check)
     return result

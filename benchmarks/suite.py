@@ -104,6 +104,15 @@ def _load() -> list[float]:
         return []
 
 
+def _version(package: str) -> str:
+    """The installed version of the distribution ``package`` ("?" when it has no metadata)."""
+    from importlib import metadata
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
 def _startup(repeats: int) -> dict:
     """Median wall time of fresh processes: the two baselines and two commands."""
     cli = [sys.executable, "-m", "sigprop.cli"]
@@ -146,11 +155,14 @@ def run(quick: bool = False, only: Iterable[str] | None = None) -> dict:
                machine=dict(platform=platform.platform(), processor=platform.processor(),
                             cpus=os.cpu_count(), cores=cores, python=platform.python_version(),
                             numpy=np.__version__, load=dict(start=load_start)),
+               date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                only=sorted(groups) if only is not None else None,
                notes=[], peak_mb={})
     have_torch = bool(groups & {"mc", "train"}) and torch_peers.available()   # PyTorch: seconds to import
     if have_torch:
         import torch
+    peers = (["torch"] if have_torch else []) + ([davies.available()] if "exact" in groups else [])
+    out["machine"]["peers"] = {p: _version(p) for p in peers if p}     # name -> version, those used
     if not threads.available():
         out["notes"].append("threadpoolctl is not installed: BLAS threads are left as they are "
                             "(pip install 'sigprop[threads]')")
@@ -380,3 +392,25 @@ def _shown(res: dict) -> list[str]:
 def missed(rows: list[dict]) -> list[str]:
     """Measures whose target is missed or could not be measured (``--check`` fails on them)."""
     return [r["measure"] for r in rows if r["target"] is not None and r["met"] is not True]
+
+
+def markdown(res: dict) -> str:
+    """The result as a Markdown table (measure, value, target, met) with the machine and load
+    under it: what the README's performance table is made from (``sigprop bench --from FILE
+    --format markdown``)."""
+    def shown(value):
+        return "skipped" if value is None else f"{value:.3g}"
+    rows = res.get("targets") or targets(res)
+    lines = ["| measure | value | target | met |", "|---|---|---|---|"]
+    lines += [f"| `{r['measure']}` | {shown(r['value'])} | {r['target'] or '-'} | "
+              f"{'-' if r['met'] is None else ('yes' if r['met'] else '**no**')} |" for r in rows]
+    m = res["machine"]
+    load = m.get("load", {})
+    peers = ", ".join(f"{k} {v}" for k, v in m.get("peers", {}).items() if v) or "none"
+    lines += ["", f"sigprop {res['version']}{' (quick)' if res['config']['quick'] else ''}, "
+                  f"{res.get('date', 'date not recorded')}: {m['platform']}, {m['cores']} cores, Python {m['python']}, "
+                  f"NumPy {m['numpy']}; peers: {peers}; medians of {res['config']['repeats']} repeats; "
+                  f"load average (1, 5, 15 min) {load.get('start')} at the start, {load.get('end')} at the end"
+                  + (" (LOADED: ratios unreliable)" if m.get("loaded") else "") + "."]
+    lines += [f"Note: {n}" for n in res.get("notes", [])]
+    return "\n".join(lines) + "\n"

@@ -262,7 +262,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
-    print(text)
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:                     # `sigprop ... | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     for note in notes:                          # a deliberate warning of the API: one line, no source
         print(f"{prog}: warning: {note}", file=sys.stderr)
     for message in failed:                      # the result is printed even when a file is not written

@@ -38,12 +38,21 @@ def test_bench_quick_json():
         assert any("PyTorch is not installed" in n for n in res["notes"])
 
 
-def test_bench_only_measures_the_groups_asked():
+def test_bench_only_measures_the_groups_asked(tmp_path):
+    stored = tmp_path / "bench.json"
     cmd = [sys.executable, "-m", "sigprop.cli", "bench", "--quick", "--only", "exact_over_davies,saddlepoint_max_error",
-           "--format", "json"]
+           "--format", "json", "--out", str(stored)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     res = json.loads(proc.stdout)
     assert proc.returncode == 0, proc.stderr
+    # --from re-renders the stored run without measuring: the same result, and its Markdown table
+    again = subprocess.run([sys.executable, "-m", "sigprop.cli", "bench", "--from", str(stored), "--format", "json"],
+                           capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and json.loads(again.stdout) == res
+    md = subprocess.run([sys.executable, "-m", "sigprop.cli", "bench", "--from", str(stored), "--format", "markdown"],
+                        capture_output=True, text=True, timeout=120).stdout
+    assert md.startswith("| measure | value | target | met |")
+    assert "| `exact_over_davies` | " in md and res["date"] in md and str(res["machine"]["load"]["start"]) in md
     assert res["only"] == ["exact"] and res["exact_speedup_vs_round1"] > 0
     assert "mc_over_rng" not in res and "train_step_ms" not in res and "startup_help_s" not in res
     from sigprop_benchmarks import suite
@@ -52,3 +61,8 @@ def test_bench_only_measures_the_groups_asked():
     bad = subprocess.run([sys.executable, "-m", "sigprop.cli", "bench", "--only", "banana"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "--only" in bad.stderr
+    (tmp_path / "other.json").write_text('{"version": 1}')
+    for source in (tmp_path / "missing.json", tmp_path / "other.json"):
+        bad = subprocess.run([sys.executable, "-m", "sigprop.cli", "bench", "--from", str(source)],
+                             capture_output=True, text=True, timeout=120)
+        assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "--from" in bad.stderr

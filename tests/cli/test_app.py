@@ -160,6 +160,17 @@ def test_public_names_load_on_first_use():
     assert all(callable(getattr(sigprop, name)) for name in sigprop._PUBLIC)
 
 
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    # `sigprop predict ... | head -1`: the pipe closes before the output is written
+    proc = subprocess.Popen([sys.executable, "-m", "sigprop.cli", "predict", "--mean", "0.5", "--var", "0.1",
+                             "--dim", "8", "--length", "4000", "--format", "csv"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert "Traceback" not in err and proc.returncode == 141, err
+
+
 def test_interrupt_is_one_line_and_exit_130(monkeypatch, capsys):
     def interrupted(args):
         raise KeyboardInterrupt
