@@ -414,3 +414,9 @@ def markdown(res: dict) -> str:
                   + (" (LOADED: ratios unreliable)" if m.get("loaded") else "") + "."]
     lines += [f"Note: {n}" for n in res.get("notes", [])]
     return "\n".join(lines) + "\n"
+
+
+#: The README's performance table sits between these two lines (a test checks that it is
+#: ``markdown`` of the stored full run ``results/bench/full.json``).
+README_START = "<!-- sigprop bench --from results/bench/full.json --format markdown -->"
+README_END = "<!-- end of the sigprop bench table -->"

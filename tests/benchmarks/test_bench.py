@@ -66,3 +66,19 @@ def test_bench_only_measures_the_groups_asked(tmp_path):
         bad = subprocess.run([sys.executable, "-m", "sigprop.cli", "bench", "--from", str(source)],
                              capture_output=True, text=True, timeout=120)
         assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "--from" in bad.stderr
+
+
+def test_the_readme_table_is_the_stored_full_run():
+    # the README's performance table is the Markdown rendering of one full `sigprop bench` run,
+    # stored with its configuration, machine and load (results/bench/full.json), not hand-typed
+    from pathlib import Path
+
+    from sigprop_benchmarks import suite
+    from sigprop_results import folder
+    res = json.loads((folder("bench") / "full.json").read_text())
+    assert res["only"] is None and not res["config"]["quick"]             # a full run
+    assert all(key in res for key in suite.KEYS)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = readme.index(suite.README_START) + len(suite.README_START)
+    end = readme.index(suite.README_END)
+    assert readme[start:end].strip() == suite.markdown(res).strip()
