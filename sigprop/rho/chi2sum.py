@@ -123,6 +123,11 @@ _REFINE = 3                    # times the panels may be doubled
 PHASE_PER_PANEL = 2 * np.pi    # largest phase change of theta over one panel (one period)
 _BLOCK = 8                     # factors (1 + (g y)^2) multiplied before one log
 _BROMWICH_NODES = 512   # rows needing more nodes on the saddle-point line go to Imhof
+_SINH_SCALE = 0.5       # y = alpha sinh(s) on the saddle-point line, alpha = this times the strip half-width
+_SINH_STEP = 0.5        # first step in s (x = 0)
+_SINH_OSCILLATION = 8.0  # ... and at most this over |x| Y (the phase x y turns |x| Y over [0, Y])
+_CUT_TOP = 32           # largest g used by the convexity tail bound
+_SQRT_HALF = 2 ** -0.5
 
 
 def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WORK,
@@ -569,30 +574,50 @@ def _saddle(lam, x, iterations: int = 16):
 
 
 def _bromwich_plan(lam, x, tol):
-    """Saddle ``c``, side, step ``h`` and node count of :func:`_bromwich` for every row."""
+    """Saddle ``c``, side, map scale ``alpha``, coarse step ``h`` (in ``s``, ``y = alpha sinh s``)
+    and truncation point ``S`` (in ``s``) of :func:`_bromwich` for every row."""
     c, side, edge = _saddle(lam, x)
     beta = 1 - 2 * c[:, None] * lam                            # > 0 on the open strip
     log_scale = -0.5 * np.sum(np.log(beta), axis=1) - c * x    # log (M(c) exp(-c x))
-    var = np.sum(2 * (lam / beta) ** 2, axis=1) + 1 / c ** 2   # (K(t) - t x - log t)'' at c
     a = np.minimum(np.abs(c), edge - np.abs(c))                # half-width of the analytic strip
-    h = np.minimum(1 / np.sqrt(var), a / 2)
-    return c, side, h, _bromwich_cut(lam, beta, log_scale, tol / 16)
+    alpha = _SINH_SCALE * a
+    Y = _bromwich_cut(lam, beta, log_scale, tol / 16)
+    with np.errstate(divide="ignore", over="ignore"):          # x = 0: no oscillation to follow
+        h = np.minimum(_SINH_STEP, _SINH_OSCILLATION / (np.abs(x) * Y))
+    return c, side, alpha, h, np.arcsinh(Y / alpha)
 
 
-def _bromwich_cut(lam, beta, log_scale, target):
-    """The smallest ``Y`` where the tail bound ``(1/pi) int_Y^inf |f(y)| dy``, minimized over
-    ``m`` (module docstring, step 5), is ``target``; beyond ``Y`` it is smaller."""
+def _bromwich_cut(lam, beta, log_scale, target, *, tries: int = 10):
+    """The smallest ``Y`` where a tail bound ``(1/pi) int_Y^inf |f(y)| dy`` is below ``target``
+    (module docstring, step 5): the power bound minimized over ``m``, then tightened (``Y`` times
+    ``2^{-1/2}``, up to ``tries`` times) by the convexity bound over the ``_CUT_TOP`` largest ``g``; both
+    bounds decrease in ``Y``."""
     gam = -np.sort(-2 * np.abs(lam) / beta, axis=1)
     m = np.arange(1, gam.shape[1] + 1)
     with np.errstate(divide="ignore"):
         log_c = np.log(2 / (np.pi * m)) + log_scale[:, None] - 0.5 * np.cumsum(np.log(gam), axis=1)
         log_Y = (2 / m) * (log_c - np.log(target))               # C_m Y^{-m/2} = target
-    return np.exp(np.min(np.where(gam > 0, log_Y, np.inf), axis=1))
+    Y = np.exp(np.min(np.where(gam > 0, log_Y, np.inf), axis=1))
+    top = gam[:, :_CUT_TOP]
+    cand = Y.copy()
+    for _ in range(tries):
+        cand = cand * _SQRT_HALF
+        gy = top * cand[:, None]
+        gy *= gy
+        S = np.sum(gy / (1 + gy), axis=1)
+        with np.errstate(divide="ignore"):
+            bound = 2 / (np.pi * S) * np.exp(log_scale - 0.25 * np.sum(np.log1p(gy), axis=1))
+        ok = bound <= target
+        if not ok.any():
+            break
+        Y = np.where(ok, cand, Y)
+    return Y
 
 
-def _trapezoid(lam, x, c, h, N):
-    """``f(0)/2 + sum Re f(k h)`` over even ``k`` in ``2..N``, the same over odd ``k`` (without
-    ``f(0)``), and ``h sum |Re f(k h)|``; ``f(y) = M(c+iy) exp(-(c+iy) x) / (c+iy)``.
+def _trapezoid(lam, x, c, alpha, h, N):
+    """With ``y = alpha sinh(s)`` and ``g(s) = Re f(y) alpha cosh(s)``: ``g(0)/2 + sum g(k h)`` over
+    even ``k`` in ``2..N``, the same over odd ``k`` (without ``g(0)``), and ``h sum |g(k h)|``;
+    ``f(y) = M(c+iy) exp(-(c+iy) x) / (c+iy)``.
 
     With ``beta = 1 - 2 c lambda`` and ``g = 2 lambda / beta``,
     ``log M(c+iy) = -(1/2) sum log beta - (1/4) sum log(1 + (g y)^2) + (i/2) sum arctan(g y)``.
@@ -607,7 +632,9 @@ def _trapezoid(lam, x, c, h, N):
     chunk = max(1, _MAX_FLOATS // max(1, m * g.shape[1]))
     for lo in range(0, N + 1, chunk):
         k = np.arange(lo, min(lo + chunk, N + 1))
-        y = h[:, None] * k                                                  # (m, c)
+        s = h[:, None] * k                                                  # (m, c)
+        y = alpha[:, None] * np.sinh(s)
+        jac = alpha[:, None] * np.cosh(s) * np.where(k == 0, 0.5, 1.0)
         gy = g[:, None, :] * y[..., None]                                   # (m, c, n)
         phase = 0.5 * (np.arctan(gy) @ ones) - x[:, None] * y          # sums as products: fast for small n
         gy *= gy
@@ -617,7 +644,7 @@ def _trapezoid(lam, x, c, h, N):
             for j in range(1, _BLOCK):        # one log per block of factors
                 blocks *= gy[..., j::_BLOCK]
         modulus = base[:, None] - 0.25 * (np.log(blocks) @ ones[:blocks.shape[-1]])
-        f = (np.exp(modulus + 1j * phase) / (c[:, None] + 1j * y)).real * np.where(k == 0, 0.5, 1.0)
+        f = (np.exp(modulus + 1j * phase) / (c[:, None] + 1j * y)).real * jac
         even += f[:, k % 2 == 0].sum(axis=1)
         odd += f[:, k % 2 == 1].sum(axis=1)
         mod += h * np.abs(f).sum(axis=1)
@@ -632,29 +659,30 @@ def _node_counts(need):
 
 
 def _bromwich(lam, x, tol):
-    """Step 6 on the rows where it needs at most ``_BROMWICH_NODES`` nodes: ``(F, error, done)``."""
+    """Step 5 on the rows where it needs at most ``_BROMWICH_NODES`` nodes: ``(F, error, done)``."""
     rows = x.size
     F, err, done = np.empty(rows), np.zeros(rows), np.zeros(rows, bool)
-    c, side, h, Y = _bromwich_plan(lam, x, tol)
-    nodes = 2 * Y / h
+    c, side, alpha, h, S = _bromwich_plan(lam, x, tol)
+    with np.errstate(invalid="ignore"):
+        nodes = 2 * S / h
     ok = np.flatnonzero(np.isfinite(nodes) & (nodes <= _BROMWICH_NODES))
     if ok.size == 0:
         return F, err, done
-    lam, x, c, side, h, Y = lam[ok], x[ok], c[ok], side[ok], h[ok], Y[ok]
+    lam, x, c, side, alpha, h, S = lam[ok], x[ok], c[ok], side[ok], alpha[ok], h[ok], S[ok]
     todo = np.arange(ok.size)
-    S, est = np.empty(ok.size), np.empty(ok.size)
+    total, est = np.empty(ok.size), np.empty(ok.size)
     for _ in range(_REFINE + 1):
-        N = _node_counts(2 * Y[todo] / h[todo])
+        N = _node_counts(2 * S[todo] / h[todo])
         for p in np.unique(N):
             sel = todo[N == p]
-            even, odd, mod = _trapezoid(lam[sel], x[sel], c[sel], h[sel] / 2, int(p))
-            S[sel] = 0.5 * h[sel] * (even + odd)
+            even, odd, mod = _trapezoid(lam[sel], x[sel], c[sel], alpha[sel], h[sel] / 2, int(p))
+            total[sel] = 0.5 * h[sel] * (even + odd)
             est[sel] = (0.5 * h[sel] * np.abs(even - odd) + 2 * p * _EPS * mod) / np.pi
         todo = todo[est[todo] > tol / 2]
         if todo.size == 0:
             break
         h[todo] /= 2
-    F[ok] = np.where(side > 0, 1.0, 0.0) - S / np.pi
-    err[ok] = est + 3 * (tol / 16) + 4 * _EPS             # + the tails beyond Y (_bromwich_cut)
+    F[ok] = np.where(side > 0, 1.0, 0.0) - total / np.pi
+    err[ok] = est + 3 * (tol / 16) + 4 * _EPS             # + the tails beyond S (_bromwich_cut)
     done[ok] = True
     return F, err, done
