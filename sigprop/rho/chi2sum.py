@@ -27,24 +27,40 @@ for each row (one weight vector and one point ``x``), computed as follows:
    ``P(Q <= x) = -(1/pi) int_0^inf Re f(y) dy`` for ``t_- < c < 0``, with
    ``f(y) = M(c + iy) exp(-(c + iy) x) / (c + iy)``.  ``c`` minimizes ``log M(t) - t x - log|t|``
    (same root finder) on the side of ``0`` where the saddle point of ``log M(t) - t x`` lies,
-   so ``f`` neither oscillates nor peaks there: it falls off like a Gaussian of width
-   ``(K''(c) + 1/c^2)^{-1/2}``, and the trapezoidal rule converges geometrically (error
-   ``~ exp(-2 pi a / h)`` for step ``h`` and strip half-width ``a``, the distance from ``c``
-   to ``0`` or ``t_+-``).  The step starts at ``min(width, a/2)``; the products
+   so ``f`` neither oscillates nor peaks there.  ``f`` is analytic in ``y`` except on the
+   imaginary axis at ``|Im y| >= a`` (``a``, the distance from ``c`` to ``0`` or ``t_+-``: the
+   singularities of ``M`` and the pole ``1/t`` are real in ``t``).  The variable change
+   ``y = alpha sinh(s)``, ``alpha = a/2``, maps the strip ``|Im s| < pi/2`` into that region, so
+   ``g(s) = f(alpha sinh s) alpha cosh s`` is analytic on a strip of fixed width whatever ``a``,
+   the trapezoidal rule in ``s`` converges geometrically, and the slow power-law tail of ``f``
+   (few weights) becomes an exponential one in ``s``: tens of nodes where the uniform step
+   in ``y`` needed hundreds.  ``Re f`` is even in ``y`` and the map odd, so
+   ``int_0^inf Re f dy = h (g(0)/2 + sum_{k >= 1} Re g(k h)) + error``.  The step starts at
+   ``min(1/2, 8 / (|x| Y))`` (the phase ``x y`` turns ``|x| Y`` over ``[0, Y]``); the products
    ``prod (1 + (g y)^2)`` are taken in blocks of 8 before one logarithm.
 
-   * *Truncation* at ``Y``: ``|f(y)| <= M(c) e^{-cx} prod_{j <= m} (g_j y)^{-1/2} / y`` with
-     ``g = 2 |lambda| / (1 - 2 c lambda)`` (the ``m`` largest), so
-     ``(1/pi) int_Y^inf |f| <= (2 / (pi m)) M(c) e^{-cx} Y^{-m/2} prod_{j <= m} g_j^{-1/2}``,
-     **rigorous**; ``Y`` is the smallest point where the best ``m`` puts it below ``tol/16``.
-     The bound decreases in ``y``, so it also bounds the sum's terms beyond ``Y``.
+   * *Truncation* at ``Y`` (at ``S = asinh(Y / alpha)`` in ``s``), two **rigorous** bounds on
+     ``(1/pi) int_Y^inf |f| dy``, with ``g_j = 2 |lambda_j| / (1 - 2 c lambda_j)`` and
+     ``|f(y)| = M(c) e^{-cx} prod_j (1 + g_j^2 y^2)^{-1/4} / |c + iy|``, ``|c + iy| >= y``:
+     the power bound ``(2 / (pi m)) M(c) e^{-cx} Y^{-m/2} prod_{j <= m} g_j^{-1/2}`` (the ``m``
+     largest ``g``, best ``m``), and the convexity bound
+     ``(2 / (pi S_Y)) M(c) e^{-cx} prod_{j <= J} (1 + g_j^2 Y^2)^{-1/4}`` with
+     ``S_Y = sum_{j <= J} g_j^2 Y^2 / (1 + g_j^2 Y^2)`` over the ``J = _CUT_TOP`` largest ``g``
+     (``log(1 + g^2 e^{2v})`` is convex in ``v = log y``, so each factor is at most its value at
+     ``Y`` times ``(y/Y)^{-s_j/2}``, and ``int_Y^inf (y/Y)^{-S_Y/2} dy / y = 2 / S_Y``; the factors
+     left out are at most 1).  ``Y`` is the smallest point where the power bound is below
+     ``tol/16``, lowered by factors ``2^{-1/2}`` while the convexity bound stays below it.
+     Both bounds come from majorants ``G(y)`` of ``|f|`` such that ``G(alpha sinh s) alpha cosh s``
+     decreases in ``s`` beyond ``S`` (``coth s`` times a decreasing function), so they also bound
+     the sums' terms beyond ``S``.
    * *Discretization*: the sums with steps ``h`` and ``h/2`` share their nodes; their
      difference estimates the error of the finer one (it is about the coarse one's error,
      whose square is the fine one's: conservative, like the Kronrod estimate of step 6).
      Rows over ``tol/2`` are summed again with half the step (up to 3 times).
    * The error is the estimate plus three tails (the integral's, and the sums' at both
      steps) plus rounding.  Rows that would need more than ``_BROMWICH_NODES`` nodes (few
-     weights: ``|f|`` then decays like a low power of ``y``; a narrow strip) go to step 6.
+     weights and ``x`` far from ``0``: the phase ``x y`` turns many times before ``f`` has
+     decayed) go to step 6.
 
 6. **Otherwise** (Imhof): ``F = 1/2 - (1/pi) int_0^inf sin(theta(u)) / (u rho(u)) du`` with
    ``theta = (1/2) sum arctan(lambda_k u) - x u / 2``, ``rho = prod (1 + lambda_k^2 u^2)^{1/4}``.

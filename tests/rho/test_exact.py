@@ -184,6 +184,58 @@ def test_saddle_line_meets_its_bound_against_mpmath(n, seed, log_spread, log_sca
     assert abs(F[0] - ref) <= err[0] + 1e-15 and err[0] < 1e-6
 
 
+@settings(max_examples=12, deadline=None)
+@given(st.integers(3, 7), st.integers(0, 2**31), st.floats(-2, 0), st.floats(-6, 3),
+       st.sampled_from([0.0, 1.0, -0.4, 2.5, "mean"]))
+def test_sinh_map_with_few_weights_meets_its_bound_against_mpmath(n, seed, log_spread, log_scale, x):
+    """Few weights (3 to 7), where ``|f|`` decays like a low power of ``y``: the saddle-point line
+    in the variable ``y = alpha sinh(s)`` takes the row with its default node cap, and
+    |F - F_mpmath| <= the returned bound < 1e-6."""
+    rng = np.random.default_rng(seed)
+    lam = rng.choice([-1.0, 1.0], n) * 10.0 ** rng.uniform(log_spread, 0.3, n) * 10.0 ** log_scale
+    x = float(lam.sum()) if x == "mean" else x
+    s = np.ldexp(1.0, np.frexp(np.abs(lam).max())[1] - 1)
+    bound, _ = chi2sum.chernoff(lam[None] / s, np.array([x / s]))
+    assume(bound[0] > 1e-7)
+    kept, _ = chi2sum.drop_negligible(lam[None] / s, 1e-7 / 4)
+    assume(np.count_nonzero(kept) >= 3)
+    assume(chi2sum._bromwich(kept, np.array([x / s]), 1e-7)[2][0])    # the saddle-point line's row
+    F, err = exact.cdf(lam[None], np.array([x]))
+    ref = chi2_cdf_mp(lam, x)
+    assert abs(F[0] - ref) <= err[0] + 1e-15 and err[0] < 1e-6
+
+
+@pytest.mark.parametrize("lam, x", [
+    ([1.0, -0.5, 0.25], 0.0), ([1.0, 0.9, 0.8, -0.1], 1.5), ([1.5, -1.0, 0.5, 0.2, -0.1, 0.05], -0.3),
+    ([1.0] * 40, 30.0), ([1.9, -0.2, 0.1], 0.0), ("walk", 0.0),
+])
+def test_saddle_line_tail_bounds_hold(lam, x):
+    """The truncation point ``Y`` of the saddle-point line (power and convexity bounds): the tail
+    ``(1/pi) int_Y^inf |f(y)| dy``, integrated in mpmath, is below the target it was set for.
+    ("walk": the random walk's 64 weights at position 11, where the convexity bound lowers ``Y``.)"""
+    import mpmath as mp
+    walk = isinstance(lam, str)
+    if walk:
+        lam = exact.chi2_weights(spectrum.make_weights(0.5, 0.1, 32, seed=0), 128)[10]
+    lam = np.array([lam])
+    xs = np.array([x])
+    c, side, edge = chi2sum._saddle(lam, xs)
+    beta = 1 - 2 * c[:, None] * lam
+    log_scale = -0.5 * np.log(beta).sum(axis=1) - c * xs
+    target = 1e-8
+    Y = chi2sum._bromwich_cut(lam, beta, log_scale, target)[0]
+    if walk:
+        assert Y < 0.75 * chi2sum._bromwich_cut(lam, beta, log_scale, target, tries=0)[0]
+    g = [mp.mpf(v) for v in 2 * lam[0] / beta[0]]
+    with mp.workdps(30):                             # |f(y)| = M(c) e^{-cx} prod (1 + g^2 y^2)^{-1/4} / |c + iy|
+        def modulus(y):
+            return (mp.exp(log_scale[0]) * mp.fprod([(1 + (gj * y) ** 2) ** mp.mpf(-0.25) for gj in g])
+                    / mp.sqrt(mp.mpf(c[0]) ** 2 + y * y))
+        tail = float(mp.quad(modulus, [Y, 10 * Y, 100 * Y, mp.inf]) / mp.pi)
+    assert tail <= target
+    assert tail > target / 1e4                        # and the point is not needlessly far out
+
+
 @pytest.mark.parametrize("lam, x", [
     ([1.0, 1.0, 1.0, -1.0], 0.0),          # x = 0 with few weights: the truncation error is near its bound
     ([1.3, -0.7, 0.4], 0.0),
