@@ -57,10 +57,24 @@ for each row (one weight vector and one point ``x``), computed as follows:
      difference estimates the error of the finer one (it is about the coarse one's error,
      whose square is the fine one's: conservative, like the Kronrod estimate of step 6).
      Rows over ``tol/2`` are summed again with half the step (up to 3 times).
+   * *Bent* (rows with ``x != 0`` and at most ``_BENT_WEIGHTS`` weights that need more than
+     ``_BENT_FROM`` nodes on the line: the phase ``x y`` turns many times before ``f`` has
+     decayed).  The line is bent into the parabola ``t(y) = c + iy + kappa y^2``,
+     ``kappa = sign(x) / (2a)``: it meets the real axis only at ``c``, so no singularity lies
+     between it and the line (Cauchy; the arcs at infinity vanish for three weights or more),
+     ``P = (1/pi) int_0^inf Re[M(t) e^{-tx} (1 - 2i kappa y) / t] dy``, and
+     ``|e^{-tx}| = e^{-cx - kappa x y^2}`` decays like a Gaussian.  The integrand is analytic in
+     ``y`` on the strip ``|Im y| < `` the distance of the nearest root of ``t(y) = r`` (``r = 0`` or
+     ``1/(2 lambda)``): ``|sqrt(D) - 1| / (2 |kappa|)`` for ``D = 1 + 4 kappa (c - r) >= 0``,
+     ``1/(2 |kappa|)`` otherwise; uniform step ``h = `` half of it.  ``log(1 - 2 t lambda)`` is
+     the principal one (its imaginary part ``-2 lambda y`` keeps one sign for ``y > 0``).
+     *Truncation*, **rigorous** (:func:`_bent_cut`): ``|1 - 2 t lambda| >= 2 |lambda| y`` and
+     ``|1 - 2 t lambda|^2 >= min_{z >= Y^2} ((beta - 2 lambda kappa z)^2 + 4 lambda^2 z)``,
+     ``|t'| <= 1 + 2 |kappa| y``, ``|t| >= y``, and the Gaussian integrated exactly (``erfc``).
+     The node cost is taken as ``_BENT_COST`` times the line's; the cheaper path is used.
    * The error is the estimate plus three tails (the integral's, and the sums' at both
-     steps) plus rounding.  Rows that would need more than ``_BROMWICH_NODES`` nodes (few
-     weights and ``x`` far from ``0``: the phase ``x y`` turns many times before ``f`` has
-     decayed) go to step 6.
+     steps) plus rounding.  Rows that would need more than ``_BROMWICH_NODES`` nodes on both
+     go to step 6.
 
 6. **Otherwise** (Imhof): ``F = 1/2 - (1/pi) int_0^inf sin(theta(u)) / (u rho(u)) du`` with
    ``theta = (1/2) sum arctan(lambda_k u) - x u / 2``, ``rho = prod (1 + lambda_k^2 u^2)^{1/4}``.
@@ -109,7 +123,7 @@ import warnings
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import erf, erfc, gammaln, roots_legendre
+from scipy.special import erf, erfc, erfcx, gammaln, roots_legendre
 
 #: Gauss-Kronrod 7/15 rule on [-1, 1] (QUADPACK's qk15): the 15-point Kronrod
 #: estimate and the embedded 7-point Gauss estimate share their nodes, and their
@@ -144,6 +158,9 @@ _SINH_STEP = 0.5        # first step in s (x = 0)
 _SINH_OSCILLATION = 8.0  # ... and at most this over |x| Y (the phase x y turns |x| Y over [0, Y])
 _CUT_TOP = 32           # largest g used by the convexity tail bound
 _SQRT_HALF = 2 ** -0.5
+_BENT_FROM = 128        # rows (x != 0) needing more nodes on the line are tried on the parabola
+_BENT_WEIGHTS = 64      # ... if they have at most this many weights
+_BENT_COST = 2.0        # cost of a node on the parabola, in nodes on the line
 
 
 def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WORK,
@@ -582,11 +599,18 @@ def _saddle(lam, x, iterations: int = 16):
     side = np.where((side < 0) & (bottom >= 0), 1.0, side)
     sl = side[:, None] * lam                                   # side -1: t -> -t, lam -> -lam
     edge = 0.5 / sl.max(axis=1)                                # > 0: the singularity of M
+    side_all = side
 
     def slope(t):                                              # K'(t) - x - 1/t and its derivative
         r = sl / (1 - 2 * t[:, None] * sl)
         return r.sum(axis=1) - side * x - 1 / t, 2 * (r * r).sum(axis=1) + 1 / (t * t)
-    return side * _root(slope, np.zeros_like(edge), edge, iterations), side, edge
+    t = _root(slope, np.zeros_like(edge), edge, iterations)
+    g, dg = slope(t)
+    late = np.flatnonzero(~(np.abs(g / dg) <= 1e-3 * np.minimum(t, edge - t)))
+    if late.size:                  # a bracket of many decades (tiny weights of one sign): bisect on
+        sl, x, side = sl[late], x[late], side[late]
+        t[late] = _root(slope, np.zeros(late.size), edge[late], 8 * iterations)
+    return side_all * t, side_all, edge
 
 
 def _bromwich_plan(lam, x, tol):
@@ -600,7 +624,7 @@ def _bromwich_plan(lam, x, tol):
     Y = _bromwich_cut(lam, beta, log_scale, tol / 16)
     with np.errstate(divide="ignore", over="ignore"):          # x = 0: no oscillation to follow
         h = np.minimum(_SINH_STEP, _SINH_OSCILLATION / (np.abs(x) * Y))
-    return c, side, alpha, h, np.arcsinh(Y / alpha)
+    return c, side, alpha, h, np.arcsinh(Y / alpha), a
 
 
 def _bromwich_cut(lam, beta, log_scale, target, *, tries: int = 10):
@@ -674,31 +698,135 @@ def _node_counts(need):
     return 16 * np.ceil(2 ** (k / 2))
 
 
+def _bent_plan(lam, x, c, a, tol):
+    """The parabola ``t(y) = c + iy + kappa y^2`` (module docstring, step 5, "bent"): ``kappa``,
+    the half-width of its analytic strip in ``y``, and the truncation point ``Y``."""
+    kappa = np.sign(x) / (2 * a)
+    r = np.zeros((lam.shape[0], lam.shape[1] + 1))               # the singular points of M(t)/t: 0, 1/(2 lambda)
+    with np.errstate(divide="ignore"):
+        r[:, 1:] = np.where(lam != 0, 0.5 / lam, np.inf)
+    D = 1 + 4 * kappa[:, None] * (c[:, None] - r)
+    with np.errstate(invalid="ignore"):
+        dist = np.where(D >= 0, np.abs(np.sqrt(np.abs(D)) - 1), 1.0) / (2 * np.abs(kappa[:, None]))
+    strip = np.min(np.where(np.isfinite(r), dist, np.inf), axis=1)
+    return kappa, strip, _bent_cut(lam, x, c, kappa, tol / 16)
+
+
+def _bent_cut(lam, x, c, kappa, target, *, top: int = 32, iterations: int = 16):
+    """The smallest ``Y`` (bisection in ``log Y``) where the bent path's tail bound is below ``target``.
+
+    For ``y >= Y``: ``|1 - 2 t lambda| >= 2 |lambda| y`` (its imaginary part), and
+    ``|1 - 2 t lambda|^2 = (beta - p z)^2 + q z`` (``z = y^2``, ``p = 2 lambda kappa``,
+    ``q = 4 lambda^2``) is at least its minimum ``L(Y)`` over ``z >= Y^2``; with the first for the
+    ``m`` largest ``|lambda|`` and the second for the others, ``|t'(y)| <= 1 + 2 |kappa| y``,
+    ``|t| >= y`` and ``|e^{-tx}| = e^{-cx - kappa x y^2}``: ``(1/pi) int_Y^inf |integrand| <=
+    (1/pi) e^{-cx} prod_{j <= m} (2 |lambda_j|)^{-1/2} prod_{k > m} L_k(Y)^{-1/4} Y^{-m/2} (1/Y + 2 |kappa|)
+    int_Y^inf e^{-kappa x y^2} dy``, minimized over ``m <= top``; the majorant decreases in ``y``."""
+    order = np.argsort(-np.abs(lam), axis=1)
+    lam = np.take_along_axis(lam, order, axis=1)
+    beta = 1 - 2 * c[:, None] * lam
+    p, q = 2 * lam * kappa[:, None], 4 * lam * lam
+    kx = kappa * x                                             # > 0
+    rows, n = lam.shape
+    m = np.arange(min(n, top) + 1)
+    with np.errstate(divide="ignore"):
+        log_two_lam = np.concatenate([np.zeros((rows, 1)), np.cumsum(np.log(2 * np.abs(lam[:, :top])), axis=1)], axis=1)
+
+    def log_bound(Y):
+        zs = np.where(p > 0, np.maximum((Y * Y)[:, None], (2 * beta * p - q) / np.where(p > 0, 2 * p * p, 1.0)),
+                      (Y * Y)[:, None])
+        low = np.log((beta - p * zs) ** 2 + q * zs)           # log L_k(Y)
+        rest = np.concatenate([np.cumsum(low[:, ::-1], axis=1)[:, ::-1], np.zeros((rows, 1))], axis=1)[:, m]
+        sk = np.sqrt(kx) * Y
+        log_gauss = np.log(0.5 * np.sqrt(np.pi / kx) * erfcx(sk)) - sk * sk
+        return (np.min(-0.5 * log_two_lam[:, m] - 0.25 * rest - 0.5 * m * np.log(Y)[:, None], axis=1)
+                - c * x + np.log(1 / Y + 2 * np.abs(kappa)) + log_gauss - np.log(np.pi))
+    lo, hi = np.full(rows, -20.0), np.full(rows, 12.0)          # log Y to within 32 / 2^16
+    log_target = np.log(target)
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        ok = log_bound(np.exp(mid)) <= log_target
+        lo, hi = np.where(ok, lo, mid), np.where(ok, mid, hi)
+    return np.exp(hi)
+
+
+def _trapezoid_bent(lam, x, c, kappa, h, N):
+    """:func:`_trapezoid` on the parabola ``t(y) = c + iy + kappa y^2``, nodes ``y = k h``:
+    ``Re[M(t) e^{-tx} t'(y) / (i t)]``, ``t'(y) / i = 1 - 2 i kappa y``, with the principal
+    ``log(1 - 2 t lambda)`` (its imaginary part ``-2 lambda y`` keeps one sign for ``y > 0``, so
+    the principal branch is the continuation from ``t = c``)."""
+    m, n = lam.shape
+    width = -(-n // _BLOCK) * _BLOCK
+    two = np.zeros((m, width))
+    two[:, :n] = 2 * lam
+    ones = np.ones(width)
+    even, odd, mod = np.zeros(m), np.zeros(m), np.zeros(m)
+    chunk = max(1, _MAX_FLOATS // max(1, m * width))
+    for lo in range(0, N + 1, chunk):
+        k = np.arange(lo, min(lo + chunk, N + 1))
+        y = h[:, None] * k
+        re_t = c[:, None] + kappa[:, None] * y * y
+        u = 1 - two[:, None, :] * re_t[..., None]                          # (m, c, n); padding: 1
+        v = -two[:, None, :] * y[..., None]
+        phase = -0.5 * (np.arctan2(v, u) @ ones) - x[:, None] * y
+        u *= u
+        v *= v
+        u += v
+        blocks = u[..., ::_BLOCK].copy()
+        with np.errstate(over="ignore"):
+            for j in range(1, _BLOCK):
+                blocks *= u[..., j::_BLOCK]
+        modulus = -0.25 * (np.log(blocks) @ ones[:blocks.shape[-1]]) - x[:, None] * re_t
+        t = re_t + 1j * y
+        f = (np.exp(modulus + 1j * phase) * (1 - 2j * kappa[:, None] * y) / t).real * np.where(k == 0, 0.5, 1.0)
+        even += f[:, k % 2 == 0].sum(axis=1)
+        odd += f[:, k % 2 == 1].sum(axis=1)
+        mod += h * np.abs(f).sum(axis=1)
+    return even, odd, mod
+
+
 def _bromwich(lam, x, tol):
     """Step 5 on the rows where it needs at most ``_BROMWICH_NODES`` nodes: ``(F, error, done)``."""
     rows = x.size
     F, err, done = np.empty(rows), np.zeros(rows), np.zeros(rows, bool)
-    c, side, alpha, h, S = _bromwich_plan(lam, x, tol)
+    c, side, alpha, h, S, a = _bromwich_plan(lam, x, tol)
     with np.errstate(invalid="ignore"):
         nodes = 2 * S / h
-    ok = np.flatnonzero(np.isfinite(nodes) & (nodes <= _BROMWICH_NODES))
+    nodes = np.where(np.isfinite(nodes), nodes, np.inf)
+    kappa, size = np.zeros(rows), S.copy()                    # size: S (line) or Y (bent)
+    try_bent = np.flatnonzero((nodes > _BENT_FROM) & (x != 0) & (np.count_nonzero(lam, axis=1) <= _BENT_WEIGHTS))
+    if try_bent.size:
+        kb, strip, Yb = _bent_plan(lam[try_bent], x[try_bent], c[try_bent], a[try_bent], tol)
+        hb = strip / 2
+        nb = 2 * Yb / hb
+        better = np.isfinite(nb) & (hb > 0) & (_BENT_COST * nb < nodes[try_bent])
+        sel = try_bent[better]
+        kappa[sel], h[sel], size[sel], nodes[sel] = kb[better], hb[better], Yb[better], nb[better]
+    ok = np.flatnonzero(nodes <= _BROMWICH_NODES)
     if ok.size == 0:
         return F, err, done
-    lam, x, c, side, alpha, h, S = lam[ok], x[ok], c[ok], side[ok], alpha[ok], h[ok], S[ok]
+    lam, x, c, side, alpha, h, size, kappa = (v[ok] for v in (lam, x, c, side, alpha, h, size, kappa))
+    bent = kappa != 0
     todo = np.arange(ok.size)
     total, est = np.empty(ok.size), np.empty(ok.size)
     for _ in range(_REFINE + 1):
-        N = _node_counts(2 * S[todo] / h[todo])
+        N = _node_counts(2 * size[todo] / h[todo])
         for p in np.unique(N):
-            sel = todo[N == p]
-            even, odd, mod = _trapezoid(lam[sel], x[sel], c[sel], alpha[sel], h[sel] / 2, int(p))
-            total[sel] = 0.5 * h[sel] * (even + odd)
-            est[sel] = (0.5 * h[sel] * np.abs(even - odd) + 2 * p * _EPS * mod) / np.pi
+            for on_bent in (False, True):
+                sel = todo[(N == p) & (bent[todo] == on_bent)]
+                if sel.size == 0:
+                    continue
+                if on_bent:
+                    even, odd, mod = _trapezoid_bent(lam[sel], x[sel], c[sel], kappa[sel], h[sel] / 2, int(p))
+                else:
+                    even, odd, mod = _trapezoid(lam[sel], x[sel], c[sel], alpha[sel], h[sel] / 2, int(p))
+                total[sel] = 0.5 * h[sel] * (even + odd)
+                est[sel] = (0.5 * h[sel] * np.abs(even - odd) + 2 * p * _EPS * mod) / np.pi
         todo = todo[est[todo] > tol / 2]
         if todo.size == 0:
             break
         h[todo] /= 2
     F[ok] = np.where(side > 0, 1.0, 0.0) - total / np.pi
-    err[ok] = est + 3 * (tol / 16) + 4 * _EPS             # + the tails beyond S (_bromwich_cut)
+    err[ok] = est + 3 * (tol / 16) + 4 * _EPS             # + the tails beyond the truncation point
     done[ok] = True
     return F, err, done
