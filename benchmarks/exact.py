@@ -177,7 +177,8 @@ def main(argv=None) -> None:
     if args.peers:
         peer_dims = PEER_DIMS if args.peers == "all" else [int(x) for x in args.peers.split(",")]
         res["peers"] = measure_peers(peer_dims, args.length, args.peer_repeats)
-        res["config"].update(peer_tol=PEER_TOL, peer_repeats=args.peer_repeats, peer_time="CPU (process_time), one thread")
+        res["config"].update(peer_tol=PEER_TOL, peer_repeats=args.peer_repeats,
+                             peer_time="CPU (process_time), one thread")
     res["machine"] = dict(res.get("machine", {}), load=os.getloadavg())
     if args.format == "json":
         print(json.dumps(res, indent=2))
