@@ -311,16 +311,22 @@ def chernoff(lam, x, iterations: int = 16, linear=None):
     return bound, (sign > 0).astype(float)
 
 
-def _root(fun, lo, hi, iterations):
+def _root(fun, lo, hi, iterations, rtol: float = 1e-4):
     """The root in ``(lo, hi)`` of the increasing ``g`` with ``(g, g') = fun(t)``, by Newton steps
-    kept inside the bracket (bisection otherwise), row by row; strictly inside ``(lo, hi)``."""
+    kept inside the bracket (bisection otherwise), row by row; strictly inside ``(lo, hi)``;
+    ``iterations`` at most, fewer once every Newton step is below ``rtol t`` (any ``t`` gives a
+    valid Chernoff bound and a valid line of integration: the root only makes them good)."""
     t = 0.5 * (lo + hi)
     for _ in range(iterations):
         g, dg = fun(t)
         lo, hi = np.where(g < 0, t, lo), np.where(g < 0, hi, t)
         with np.errstate(divide="ignore", invalid="ignore"):
-            step = t - g / dg
-        t = np.where((step > lo) & (step < hi), step, 0.5 * (lo + hi))
+            move = g / dg
+            step = t - move
+        inside = (step > lo) & (step < hi)
+        t = np.where(inside, step, 0.5 * (lo + hi))
+        if np.all(inside & (np.abs(move) <= rtol * np.abs(t))):      # every row converged
+            break
     return t
 
 
@@ -605,11 +611,19 @@ def _saddle(lam, x, iterations: int = 16):
         r = sl / (1 - 2 * t[:, None] * sl)
         return r.sum(axis=1) - side * x - 1 / t, 2 * (r * r).sum(axis=1) + 1 / (t * t)
     t = _root(slope, np.zeros_like(edge), edge, iterations)
-    g, dg = slope(t)
-    late = np.flatnonzero(~(np.abs(g / dg) <= 1e-3 * np.minimum(t, edge - t)))
-    if late.size:                  # a bracket of many decades (tiny weights of one sign): bisect on
-        sl, x, side = sl[late], x[late], side[late]
-        t[late] = _root(slope, np.zeros(late.size), edge[late], 8 * iterations)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        g, dg = slope(t)
+        late = np.flatnonzero(~(np.abs(g / dg) <= 0.5 * np.minimum(t, edge - t)))
+    if late.size:     # far from the root: a bracket of many decades (tiny weights of one sign);
+        sl, x, side = sl[late], x[late], side[late]     # bisect on log t (g increases in t)
+        hi = np.log(edge[late])
+        lo = hi - 700.0
+        for _ in range(48):
+            mid = 0.5 * (lo + hi)
+            with np.errstate(over="ignore", invalid="ignore"):
+                below = slope(np.exp(mid))[0] < 0
+            lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+        t[late] = np.exp(0.5 * (lo + hi))
     return side_all * t, side_all, edge
 
 
