@@ -146,6 +146,7 @@ GAUSS_WEIGHTS[[9, 11, 13]] = _WG[2::-1]
 GAUSS_WEIGHTS[7] = _WG[3]
 
 _MAX_FLOATS = 1 << 22          # working memory of one block of the Imhof integral
+_TRAPEZOID_FLOATS = 1 << 15    # ... and of the trapezoidal sums (kept small: in cache, no page faults)
 _EPS = np.finfo(float).eps
 WORK = 2e8                     # default budget of integrand terms (node x weight) per call
 _OCTAVES_FROM = 0.25           # octaves start here (weights are scaled to max |lambda| in [1, 2))
@@ -293,14 +294,22 @@ def chernoff(lam, x, iterations: int = 16, linear=None):
     top = sl.max(axis=1)
     hi = np.where(top > 0, 0.5 / np.where(top > 0, top, 1.0) * (1 - 2.0 ** -40), 2.0 ** 40)
 
+    buf = np.empty_like(sl)        # one buffer for every step: no fresh pages per iteration
+
     def slope(t):
         tt = t[:, None]
+        if l2 is None:             # r = sl / (1 - 2 t sl): g = sum r - sx, g' = 2 sum r^2
+            np.multiply(sl, -2 * tt, out=buf)
+            np.add(buf, 1, out=buf)
+            np.divide(sl, buf, out=buf)
+            g = buf.sum(axis=1) - sx
+            np.multiply(buf, buf, out=buf)
+            return g, 2 * buf.sum(axis=1)
         q = 1 / (1 - 2 * tt * sl)
         r = sl * q
         g, dg = r.sum(axis=1) - sx, 2 * (r * r).sum(axis=1)
-        if l2 is not None:
-            g = g + np.sum(l2 * tt * q * q * (1 - tt * sl), axis=1)
-            dg = dg + np.sum(l2 * q ** 3, axis=1)
+        g = g + np.sum(l2 * tt * q * q * (1 - tt * sl), axis=1)
+        dg = dg + np.sum(l2 * q ** 3, axis=1)
         return g, dg
     with np.errstate(over="ignore", invalid="ignore"):
         t = _root(slope, np.zeros_like(hi), hi, iterations)
@@ -608,8 +617,12 @@ def _saddle(lam, x, iterations: int = 16):
     side_all = side
 
     def slope(t):                                              # K'(t) - x - 1/t and its derivative
-        r = sl / (1 - 2 * t[:, None] * sl)
-        return r.sum(axis=1) - side * x - 1 / t, 2 * (r * r).sum(axis=1) + 1 / (t * t)
+        buf = np.multiply(sl, -2 * t[:, None])
+        buf += 1
+        np.divide(sl, buf, out=buf)                            # r = sl / (1 - 2 t sl)
+        g = buf.sum(axis=1) - side * x - 1 / t
+        np.multiply(buf, buf, out=buf)
+        return g, 2 * buf.sum(axis=1) + 1 / (t * t)
     t = _root(slope, np.zeros_like(edge), edge, iterations)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         g, dg = slope(t)
@@ -683,7 +696,7 @@ def _trapezoid(lam, x, c, alpha, h, N):
     g[:, :n] = 2 * lam / beta
     ones = np.ones(g.shape[1])
     even, odd, mod = np.zeros(m), np.zeros(m), np.zeros(m)
-    chunk = max(1, _MAX_FLOATS // max(1, m * g.shape[1]))
+    chunk = max(1, _TRAPEZOID_FLOATS // max(1, m * g.shape[1]))
     for lo in range(0, N + 1, chunk):
         k = np.arange(lo, min(lo + chunk, N + 1))
         s = h[:, None] * k                                                  # (m, c)
@@ -775,7 +788,7 @@ def _trapezoid_bent(lam, x, c, kappa, h, N):
     two[:, :n] = 2 * lam
     ones = np.ones(width)
     even, odd, mod = np.zeros(m), np.zeros(m), np.zeros(m)
-    chunk = max(1, _MAX_FLOATS // max(1, m * width))
+    chunk = max(1, _TRAPEZOID_FLOATS // max(1, m * width))
     for lo in range(0, N + 1, chunk):
         k = np.arange(lo, min(lo + chunk, N + 1))
         y = h[:, None] * k
@@ -827,15 +840,16 @@ def _bromwich(lam, x, tol):
         N = _node_counts(2 * size[todo] / h[todo])
         for p in np.unique(N):
             for on_bent in (False, True):
-                sel = todo[(N == p) & (bent[todo] == on_bent)]
-                if sel.size == 0:
-                    continue
-                if on_bent:
-                    even, odd, mod = _trapezoid_bent(lam[sel], x[sel], c[sel], kappa[sel], h[sel] / 2, int(p))
-                else:
-                    even, odd, mod = _trapezoid(lam[sel], x[sel], c[sel], alpha[sel], h[sel] / 2, int(p))
-                total[sel] = 0.5 * h[sel] * (even + odd)
-                est[sel] = (0.5 * h[sel] * np.abs(even - odd) + 2 * p * _EPS * mod) / np.pi
+                group = todo[(N == p) & (bent[todo] == on_bent)]
+                piece = max(1, _TRAPEZOID_FLOATS // (8 * lam.shape[1]))      # rows: blocks of >= 8 nodes
+                for r0 in range(0, group.size, piece):
+                    sel = group[r0:r0 + piece]
+                    if on_bent:
+                        even, odd, mod = _trapezoid_bent(lam[sel], x[sel], c[sel], kappa[sel], h[sel] / 2, int(p))
+                    else:
+                        even, odd, mod = _trapezoid(lam[sel], x[sel], c[sel], alpha[sel], h[sel] / 2, int(p))
+                    total[sel] = 0.5 * h[sel] * (even + odd)
+                    est[sel] = (0.5 * h[sel] * np.abs(even - odd) + 2 * p * _EPS * mod) / np.pi
         todo = todo[est[todo] > tol / 2]
         if todo.size == 0:
             break
