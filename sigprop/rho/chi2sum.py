@@ -30,7 +30,7 @@ for each row (one weight vector and one point ``x``), computed as follows:
    so ``f`` neither oscillates nor peaks there.  ``f`` is analytic in ``y`` except on the
    imaginary axis at ``|Im y| >= a`` (``a``, the distance from ``c`` to ``0`` or ``t_+-``: the
    singularities of ``M`` and the pole ``1/t`` are real in ``t``).  The variable change
-   ``y = alpha sinh(s)``, ``alpha = a/2``, maps the strip ``|Im s| < pi/2`` into that region, so
+   ``y = alpha sinh(s)``, ``alpha = 3a/4``, maps the strip ``|Im s| < pi/2`` into that region, so
    ``g(s) = f(alpha sinh s) alpha cosh s`` is analytic on a strip of fixed width whatever ``a``,
    the trapezoidal rule in ``s`` converges geometrically, and the slow power-law tail of ``f``
    (few weights) becomes an exponential one in ``s``: tens of nodes where the uniform step
@@ -154,7 +154,7 @@ _REFINE = 3                    # times the panels may be doubled
 PHASE_PER_PANEL = 2 * np.pi    # largest phase change of theta over one panel (one period)
 _BLOCK = 8                     # factors (1 + (g y)^2) multiplied before one log
 _BROMWICH_NODES = 512   # rows needing more nodes on the saddle-point line go to Imhof
-_SINH_SCALE = 0.5       # y = alpha sinh(s) on the saddle-point line, alpha = this times the strip half-width
+_SINH_SCALE = 0.75      # y = alpha sinh(s) on the saddle-point line, alpha = this times the strip half-width
 _SINH_STEP = 0.5        # first step in s (x = 0)
 _SINH_OSCILLATION = 8.0  # ... and at most this over |x| Y (the phase x y turns |x| Y over [0, Y])
 _CUT_TOP = 32           # largest g used by the convexity tail bound
