@@ -3,7 +3,8 @@
 ``python -m sigprop_benchmarks.exact [--dims 4,16,64,256] [--length 128] [--repeats 3] [--scales 8,64]
 [--peers all|2,4,16,64,256,1024] [--peer-repeats 5] [--format table|json|markdown]``
 (``--dims ''``: no per-position table; ``--peers all``: every ``d`` of :data:`PEER_DIMS`, the
-comparison with Davies' algorithm of :func:`measure_peers`)
+comparison with Davies' algorithm of :func:`measure_peers`; ``--peer-model m,v,seed``: the
+spectrum of ``W`` for it, default ``0.5,0.1,0``)
 
 For each ``d``: a symmetric ``W`` (closed-form chi-square weights) and a
 non-symmetric one (one ``2d x 2d`` eigenproblem per position), ``T = 128``; the
@@ -84,10 +85,12 @@ PEER_DIMS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 128, 256, 512, 1024)
 PEER_TOL = 1e-7
 
 
-def peer_weights(d: int, T: int = 128) -> np.ndarray:
-    """The chi-square weights of the comparison: ``make_weights(0.5, 0.1, d, seed=0)``, ``T`` positions."""
+def peer_weights(d: int, T: int = 128, model: tuple = (0.5, 0.1, 0)) -> np.ndarray:
+    """The chi-square weights of the comparison: ``make_weights(m, v, d, seed=seed)`` for
+    ``model = (m, v, seed)`` (default ``(0.5, 0.1, 0)``), ``T`` positions."""
     from sigprop.rho.logits import LogitModel
-    return LogitModel(make_weights(0.5, 0.1, d, seed=0), T).chi2_weights
+    m, v, seed = model
+    return LogitModel(make_weights(m, v, d, seed=int(seed)), T).chi2_weights
 
 
 def peer_times(lam: np.ndarray, repeats: int = 5, tol: float = PEER_TOL) -> tuple[float, float]:
@@ -111,7 +114,7 @@ def peer_times(lam: np.ndarray, repeats: int = 5, tol: float = PEER_TOL) -> tupl
 
 
 def measure_peers(dims=PEER_DIMS, T: int = 128, repeats: int = 5, reference_positions: int = 4,
-                  reference_max_d: int = 16, tol: float = PEER_TOL) -> list[dict]:
+                  reference_max_d: int = 16, tol: float = PEER_TOL, model: tuple = (0.5, 0.1, 0)) -> list[dict]:
     """The exact method against Davies' algorithm, at equal accuracy, for each ``d``.
 
     Equal accuracy: both are asked the same absolute error ``tol`` per value ``F(1)`` and
@@ -127,7 +130,7 @@ def measure_peers(dims=PEER_DIMS, T: int = 128, repeats: int = 5, reference_posi
         raise ImportError("Davies' algorithm is not installed (pip install fastlmmclib, in sigprop[bench])")
     rows = []
     for d in dims:
-        lam = peer_weights(d, T)
+        lam = peer_weights(d, T, model)
         t_ours, t_peer = peer_times(lam, repeats, tol)
         ours, bound = exact.band(lam, tol=tol)
         peer = davies.band(lam, acc=tol)
@@ -168,6 +171,7 @@ def main(argv=None) -> None:
     p.add_argument("--peers", default="", help="dimensions for the comparison with Davies' algorithm "
                                                "(e.g. 2,4,16,64,256,1024; 'all': every d of PEER_DIMS)")
     p.add_argument("--peer-repeats", type=int, default=5, help="timed repeats per method and d (median)")
+    p.add_argument("--peer-model", default="0.5,0.1,0", help="mean, variance and seed of make_weights for the peers")
     p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     args = p.parse_args(argv)
     dims = [int(x) for x in args.dims.split(",") if x]
@@ -176,8 +180,9 @@ def main(argv=None) -> None:
         res["scales"] = measure_scales([int(x) for x in args.scales.split(",")], args.length)
     if args.peers:
         peer_dims = PEER_DIMS if args.peers == "all" else [int(x) for x in args.peers.split(",")]
-        res["peers"] = measure_peers(peer_dims, args.length, args.peer_repeats)
-        res["config"].update(peer_tol=PEER_TOL, peer_repeats=args.peer_repeats,
+        model = tuple(float(v) for v in args.peer_model.split(","))
+        res["peers"] = measure_peers(peer_dims, args.length, args.peer_repeats, model=model)
+        res["config"].update(peer_tol=PEER_TOL, peer_repeats=args.peer_repeats, peer_model=list(model),
                              peer_time="CPU (process_time), one thread")
     res["machine"] = dict(res.get("machine", {}), load=os.getloadavg())
     if args.format == "json":
