@@ -56,7 +56,8 @@ for each row (one weight vector and one point ``x``), computed as follows:
    * *Discretization*: the sums with steps ``h`` and ``h/2`` share their nodes; their
      difference estimates the error of the finer one (it is about the coarse one's error,
      whose square is the fine one's: conservative, like the Kronrod estimate of step 6).
-     Rows over ``tol/2`` are summed again with half the step (up to 3 times).
+     Rows over ``tol/2`` are summed again with half the step (up to 3 times); only the nodes
+     that step adds are evaluated (the former nodes are the new even ones).
    * *Bent* (rows with ``x != 0`` and at most ``_BENT_WEIGHTS`` weights that need more than
      ``_BENT_FROM`` nodes on the line: the phase ``x y`` turns many times before ``f`` has
      decayed).  The line is bent into the parabola ``t(y) = c + iy + kappa y^2``,
@@ -681,7 +682,7 @@ def _bromwich_cut(lam, beta, log_scale, target, *, tries: int = 10):
     return Y
 
 
-def _trapezoid(lam, x, c, alpha, h, N):
+def _trapezoid(lam, x, c, alpha, h, N, added=False):
     """With ``y = alpha sinh(s)`` and ``g(s) = Re f(y) alpha cosh(s)``: ``g(0)/2 + sum g(k h)`` over
     even ``k`` in ``2..N``, the same over odd ``k`` (without ``g(0)``), and ``h sum |g(k h)|``;
     ``f(y) = M(c+iy) exp(-(c+iy) x) / (c+iy)``.
@@ -697,8 +698,9 @@ def _trapezoid(lam, x, c, alpha, h, N):
     ones = np.ones(g.shape[1])
     even, odd, mod = np.zeros(m), np.zeros(m), np.zeros(m)
     chunk = max(1, _TRAPEZOID_FLOATS // max(1, m * g.shape[1]))
-    for lo in range(0, N + 1, chunk):
-        k = np.arange(lo, min(lo + chunk, N + 1))
+    nodes = np.arange(1, N, 2) if added else np.arange(N + 1)    # added: the nodes a halved step adds
+    for lo in range(0, nodes.size, chunk):
+        k = nodes[lo:lo + chunk]
         s = h[:, None] * k                                                  # (m, c)
         y = alpha[:, None] * np.sinh(s)
         jac = alpha[:, None] * np.cosh(s) * np.where(k == 0, 0.5, 1.0)
@@ -777,7 +779,7 @@ def _bent_cut(lam, x, c, kappa, target, *, top: int = 32, iterations: int = 16):
     return np.exp(hi)
 
 
-def _trapezoid_bent(lam, x, c, kappa, h, N):
+def _trapezoid_bent(lam, x, c, kappa, h, N, added=False):
     """:func:`_trapezoid` on the parabola ``t(y) = c + iy + kappa y^2``, nodes ``y = k h``:
     ``Re[M(t) e^{-tx} t'(y) / (i t)]``, ``t'(y) / i = 1 - 2 i kappa y``, with the principal
     ``log(1 - 2 t lambda)`` (its imaginary part ``-2 lambda y`` keeps one sign for ``y > 0``, so
@@ -789,8 +791,9 @@ def _trapezoid_bent(lam, x, c, kappa, h, N):
     ones = np.ones(width)
     even, odd, mod = np.zeros(m), np.zeros(m), np.zeros(m)
     chunk = max(1, _TRAPEZOID_FLOATS // max(1, m * width))
-    for lo in range(0, N + 1, chunk):
-        k = np.arange(lo, min(lo + chunk, N + 1))
+    nodes = np.arange(1, N, 2) if added else np.arange(N + 1)    # added: the nodes a halved step adds
+    for lo in range(0, nodes.size, chunk):
+        k = nodes[lo:lo + chunk]
         y = h[:, None] * k
         re_t = c[:, None] + kappa[:, None] * y * y
         u = 1 - two[:, None, :] * re_t[..., None]                          # (m, c, n); padding: 1
@@ -835,25 +838,32 @@ def _bromwich(lam, x, tol):
     lam, x, c, side, alpha, h, size, kappa = (v[ok] for v in (lam, x, c, side, alpha, h, size, kappa))
     bent = kappa != 0
     todo = np.arange(ok.size)
-    total, est = np.empty(ok.size), np.empty(ok.size)
-    for _ in range(_REFINE + 1):
-        N = _node_counts(2 * size[todo] / h[todo])
-        for p in np.unique(N):
+    N = _node_counts(2 * size / h).astype(int)          # fine nodes 0..N at step h/2 (N h/2 >= size)
+    even, odd, mod = np.zeros(ok.size), np.zeros(ok.size), np.zeros(ok.size)
+    piece = max(1, _TRAPEZOID_FLOATS // (8 * lam.shape[1]))      # rows: blocks of >= 8 nodes
+    for refine in range(_REFINE + 1):
+        if refine:                # halve the step: the old nodes are the new even ones, add the odd
+            h[todo] /= 2
+            N[todo] *= 2
+            even[todo] += odd[todo]
+            mod[todo] /= 2
+        for p in np.unique(N[todo]):
             for on_bent in (False, True):
-                group = todo[(N == p) & (bent[todo] == on_bent)]
-                piece = max(1, _TRAPEZOID_FLOATS // (8 * lam.shape[1]))      # rows: blocks of >= 8 nodes
+                group = todo[(N[todo] == p) & (bent[todo] == on_bent)]
                 for r0 in range(0, group.size, piece):
                     sel = group[r0:r0 + piece]
-                    if on_bent:
-                        even, odd, mod = _trapezoid_bent(lam[sel], x[sel], c[sel], kappa[sel], h[sel] / 2, int(p))
+                    args = (lam[sel], x[sel], c[sel], (kappa if on_bent else alpha)[sel], h[sel] / 2, int(p),
+                            refine > 0)
+                    e, o, m = _trapezoid_bent(*args) if on_bent else _trapezoid(*args)
+                    if refine:
+                        odd[sel], mod[sel] = o, mod[sel] + m
                     else:
-                        even, odd, mod = _trapezoid(lam[sel], x[sel], c[sel], alpha[sel], h[sel] / 2, int(p))
-                    total[sel] = 0.5 * h[sel] * (even + odd)
-                    est[sel] = (0.5 * h[sel] * np.abs(even - odd) + 2 * p * _EPS * mod) / np.pi
+                        even[sel], odd[sel], mod[sel] = e, o, m
+        total = 0.5 * h * (even + odd)
+        est = (0.5 * h * np.abs(even - odd) + 2 * N * _EPS * mod) / np.pi
         todo = todo[est[todo] > tol / 2]
         if todo.size == 0:
             break
-        h[todo] /= 2
     F[ok] = np.where(side > 0, 1.0, 0.0) - total / np.pi
     err[ok] = est + 3 * (tol / 16) + 4 * _EPS             # + the tails beyond the truncation point
     done[ok] = True
