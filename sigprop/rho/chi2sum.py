@@ -160,6 +160,7 @@ _SINH_STEP = 0.5        # first step in s (x = 0)
 _SINH_OSCILLATION = 8.0  # ... and at most this over |x| Y (the phase x y turns |x| Y over [0, Y])
 _CUT_TOP = 32           # largest g used by the convexity tail bound
 _SQRT_HALF = 2 ** -0.5
+_WIDE_BRACKET = 1e4      # saddle-point brackets wider than this times 1/max|lambda| are bisected on log t
 _BENT_FROM = 128        # rows (x != 0) needing more nodes on the line are tried on the parabola
 _BENT_WEIGHTS = 64      # ... if they have at most this many weights
 _BENT_COST = 2.0        # cost of a node on the parabola, in nodes on the line
@@ -321,22 +322,22 @@ def chernoff(lam, x, iterations: int = 16, linear=None):
     return bound, (sign > 0).astype(float)
 
 
-def _root(fun, lo, hi, iterations, rtol: float = 1e-4):
+def _root(fun, lo, hi, iterations):
     """The root in ``(lo, hi)`` of the increasing ``g`` with ``(g, g') = fun(t)``, by Newton steps
-    kept inside the bracket (bisection otherwise), row by row; strictly inside ``(lo, hi)``;
-    ``iterations`` at most, fewer once every Newton step is below ``rtol t`` (any ``t`` gives a
-    valid Chernoff bound and a valid line of integration: the root only makes them good)."""
+    kept inside the bracket (bisection otherwise), row by row; strictly inside ``(lo, hi)``.
+    Always ``iterations`` steps (no early exit), so that the result is a continuous function of
+    the weights wherever the steps converged (any ``t`` gives a valid Chernoff bound and a
+    valid line of integration: the root only makes them good).  A converged row, whose Newton
+    step no longer moves it (it then sits on an end of its bracket), stays: formerly the
+    bisection fallback threw it off by half its bracket."""
     t = 0.5 * (lo + hi)
     for _ in range(iterations):
         g, dg = fun(t)
         lo, hi = np.where(g < 0, t, lo), np.where(g < 0, hi, t)
         with np.errstate(divide="ignore", invalid="ignore"):
-            move = g / dg
-            step = t - move
-        inside = (step > lo) & (step < hi)
-        t = np.where(inside, step, 0.5 * (lo + hi))
-        if np.all(inside & (np.abs(move) <= rtol * np.abs(t))):      # every row converged
-            break
+            step = t - g / dg
+        # a converged row has step == t == lo or hi: it stays (bisecting would throw it off)
+        t = np.where(((step > lo) & (step < hi)) | (step == t), step, 0.5 * (lo + hi))
     return t
 
 
@@ -605,9 +606,17 @@ def _panel_integral(lam, x, knots, cum, P, lin=None):
     return kron, est
 
 
-def _saddle(lam, x, iterations: int = 16):
+def _saddle(lam, x, iterations: int = 20):
     """``(c, side)``: the minimum ``c`` of ``K(t) - t x - log|t|`` on the side of ``0`` where the
-    saddle point of ``K(t) - t x`` lies (``side = 1``: ``0 < c < t_+``, ``-1``: ``t_- < c < 0``)."""
+    saddle point of ``K(t) - t x`` lies (``side = 1``: ``0 < c < t_+``, ``-1``: ``t_- < c < 0``).
+
+    ``iterations`` Newton-or-bisection steps (:func:`_root`: converged to rounding on the
+    benchmark's weights after 16, so that ``c``, hence ``F``, follows the weights
+    continuously), except on rows whose bracket
+    ``(0, 1/(2 lambda_max))`` spans more than ``_WIDE_BRACKET`` (the side's weights all tiny):
+    16 steps from the middle of such a bracket stay far from the root, so those rows are
+    bisected on ``log t`` instead.  Any ``c`` in the strip gives a valid formula; a good one
+    makes the integrand smooth."""
     mean = lam.sum(axis=1)
     top, bottom = lam.max(axis=1), lam.min(axis=1)
     side = np.where(x >= mean, 1.0, -1.0)
@@ -615,30 +624,34 @@ def _saddle(lam, x, iterations: int = 16):
     side = np.where((side < 0) & (bottom >= 0), 1.0, side)
     sl = side[:, None] * lam                                   # side -1: t -> -t, lam -> -lam
     edge = 0.5 / sl.max(axis=1)                                # > 0: the singularity of M
-    side_all = side
+    sx = side * x
 
-    def slope(t):                                              # K'(t) - x - 1/t and its derivative
-        buf = np.multiply(sl, -2 * t[:, None])
-        buf += 1
-        np.divide(sl, buf, out=buf)                            # r = sl / (1 - 2 t sl)
-        g = buf.sum(axis=1) - side * x - 1 / t
-        np.multiply(buf, buf, out=buf)
-        return g, 2 * buf.sum(axis=1) + 1 / (t * t)
-    t = _root(slope, np.zeros_like(edge), edge, iterations)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        g, dg = slope(t)
-        late = np.flatnonzero(~(np.abs(g / dg) <= 0.5 * np.minimum(t, edge - t)))
-    if late.size:     # far from the root: a bracket of many decades (tiny weights of one sign);
-        sl, x, side = sl[late], x[late], side[late]     # bisect on log t (g increases in t)
+    def slope_of(sl, sx):
+        def slope(t):                                          # K'(t) - x - 1/t and its derivative
+            buf = np.multiply(sl, -2 * t[:, None])
+            buf += 1
+            np.divide(sl, buf, out=buf)                        # r = sl / (1 - 2 t sl)
+            g = buf.sum(axis=1) - sx - 1 / t
+            np.multiply(buf, buf, out=buf)
+            return g, 2 * buf.sum(axis=1) + 1 / (t * t)
+        return slope
+    wide = edge > _WIDE_BRACKET * np.abs(lam).max(axis=1) ** -1
+    t = np.empty_like(edge)
+    fine = np.flatnonzero(~wide)
+    if fine.size:
+        t[fine] = _root(slope_of(sl[fine], sx[fine]), np.zeros(fine.size), edge[fine], iterations)
+    late = np.flatnonzero(wide)
+    if late.size:                                               # bisect on log t (g increases in t)
+        slope = slope_of(sl[late], sx[late])
         hi = np.log(edge[late])
         lo = hi - 700.0
-        for _ in range(48):
+        for _ in range(60):
             mid = 0.5 * (lo + hi)
             with np.errstate(over="ignore", invalid="ignore"):
                 below = slope(np.exp(mid))[0] < 0
             lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
         t[late] = np.exp(0.5 * (lo + hi))
-    return side_all * t, side_all, edge
+    return side * t, side, edge
 
 
 def _bromwich_plan(lam, x, tol):
@@ -652,7 +665,8 @@ def _bromwich_plan(lam, x, tol):
     Y = _bromwich_cut(lam, beta, log_scale, tol / 16)
     with np.errstate(divide="ignore", over="ignore"):          # x = 0: no oscillation to follow
         h = np.minimum(_SINH_STEP, _SINH_OSCILLATION / (np.abs(x) * Y))
-    return c, side, alpha, h, np.arcsinh(Y / alpha), a
+    S = np.where(np.isfinite(log_scale) & (log_scale < 600), np.arcsinh(Y / alpha), np.inf)   # else Imhof
+    return c, side, alpha, h, S, a
 
 
 def _bromwich_cut(lam, beta, log_scale, target, *, tries: int = 10):
@@ -824,7 +838,8 @@ def _bromwich(lam, x, tol):
         nodes = 2 * S / h
     nodes = np.where(np.isfinite(nodes), nodes, np.inf)
     kappa, size = np.zeros(rows), S.copy()                    # size: S (line) or Y (bent)
-    try_bent = np.flatnonzero((nodes > _BENT_FROM) & (x != 0) & (np.count_nonzero(lam, axis=1) <= _BENT_WEIGHTS))
+    try_bent = np.flatnonzero((nodes > _BENT_FROM) & np.isfinite(S) & (x != 0)
+                              & (np.count_nonzero(lam, axis=1) <= _BENT_WEIGHTS))
     if try_bent.size:
         kb, strip, Yb = _bent_plan(lam[try_bent], x[try_bent], c[try_bent], a[try_bent], tol)
         hb = strip / 2
