@@ -1,7 +1,10 @@
 """Cost of the exact signal propagation probability per position, and at extreme scales.
 
-``python benchmarks/exact.py [--dims 4,16,64,256] [--length 128] [--repeats 3] [--scales 8,64]
-[--peers 2,4,16,64,256,1024] [--format table|json]`` (``--dims ''``: no per-position table)
+``python -m sigprop_benchmarks.exact [--dims 4,16,64,256] [--length 128] [--repeats 3] [--scales 8,64]
+[--peers all|2,4,16,64,256,1024] [--peer-repeats 5] [--format table|json|markdown]``
+(``--dims ''``: no per-position table; ``--peers all``: every ``d`` of :data:`PEER_DIMS`, the
+comparison with Davies' algorithm of :func:`measure_peers`; ``--peer-model m,v,seed``: the
+spectrum of ``W`` for it, default ``0.5,0.1,0``)
 
 For each ``d``: a symmetric ``W`` (closed-form chi-square weights) and a
 non-symmetric one (one ``2d x 2d`` eigenproblem per position), ``T = 128``; the
@@ -76,33 +79,87 @@ def measure_scales(dims=(8, 64), T: int = 128) -> list[dict]:
     return rows
 
 
-def measure_peers(dims=(2, 4, 16, 64, 256, 1024), T: int = 128, reference_positions: int = 4) -> list[dict]:
-    """The exact method against Davies' algorithm (same weights, ``1e-7`` asked of both per value):
-    time per position, the largest difference, and for ``d <= 16`` the largest error of each
-    against mpmath (``tests.helpers.chi2_cdf_mp``) on ``reference_positions`` positions."""
+#: The dimensions of the comparison with Davies' algorithm (issue 19: every ``d`` from 2 to 1024).
+PEER_DIMS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 128, 256, 512, 1024)
+#: Absolute error asked of both methods for each value ``F(1)``, ``F(0)`` (Davies' ``acc``, our ``tol``).
+PEER_TOL = 1e-7
+
+
+def peer_weights(d: int, T: int = 128, model: tuple = (0.5, 0.1, 0)) -> np.ndarray:
+    """The chi-square weights of the comparison: ``make_weights(m, v, d, seed=seed)`` for
+    ``model = (m, v, seed)`` (default ``(0.5, 0.1, 0)``), ``T`` positions."""
     from sigprop.rho.logits import LogitModel
+    m, v, seed = model
+    return LogitModel(make_weights(m, v, d, seed=int(seed)), T).chi2_weights
+
+
+def peer_times(lam: np.ndarray, repeats: int = 5, tol: float = PEER_TOL) -> tuple[float, float]:
+    """CPU seconds (``time.process_time``, median of ``repeats`` after one warm-up, the two
+    methods alternated) of ``exact.band(lam, tol=tol)`` and of Davies' ``band(lam, acc=tol)``,
+    both on one thread (BLAS held to one thread; Davies' C code is single-threaded)."""
+    from sigprop.core.threads import blas_threads
     from sigprop_benchmarks import davies
+    ours, theirs = [], []
+    with blas_threads(1):
+        exact.band(lam, tol=tol)
+        davies.band(lam, acc=tol)
+        for _ in range(repeats):
+            t0 = time.process_time()
+            exact.band(lam, tol=tol)
+            ours.append(time.process_time() - t0)
+            t0 = time.process_time()
+            davies.band(lam, acc=tol)
+            theirs.append(time.process_time() - t0)
+    return statistics.median(ours), statistics.median(theirs)
+
+
+def measure_peers(dims=PEER_DIMS, T: int = 128, repeats: int = 5, reference_positions: int = 4,
+                  reference_max_d: int = 16, tol: float = PEER_TOL, model: tuple = (0.5, 0.1, 0)) -> list[dict]:
+    """The exact method against Davies' algorithm, at equal accuracy, for each ``d``.
+
+    Equal accuracy: both are asked the same absolute error ``tol`` per value ``F(1)`` and
+    ``F(0)`` (Davies' ``acc``, our ``tol``), so ``rho = F(1) - F(0)`` is asked ``2 tol`` of
+    both.  Per ``d`` (weights :func:`peer_weights`): CPU ms per position of each
+    (:func:`peer_times`), their ratio, our largest error bound, the largest difference of the
+    two, and for ``d <= reference_max_d`` the largest actual error of each against mpmath
+    (``tests.helpers.chi2_cdf_mp``, 20 digits) on ``reference_positions`` positions spread over
+    ``1..T`` (for larger ``d`` the two are compared with each other only).
+    """
+    from sigprop_benchmarks import davies
+    if davies.available() is None:
+        raise ImportError("Davies' algorithm is not installed (pip install fastlmmclib, in sigprop[bench])")
     rows = []
     for d in dims:
-        lam = LogitModel(make_weights(0.5, 0.1, d, seed=0), T).chi2_weights
-        t0 = time.perf_counter()
-        ours, bound = exact.band(lam)
-        t_ours = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        peer = davies.band(lam)
-        t_peer = time.perf_counter() - t0
-        row = dict(d=d, exact_ms=1e3 * t_ours / T, max_bound=float(bound.max()))
-        if peer is not None:
-            row.update(davies_ms=1e3 * t_peer / T, exact_over_davies=t_ours / t_peer,
-                       max_difference=float(np.abs(ours - peer).max()))
-            if d <= 16:
-                from tests.helpers import chi2_cdf_mp
-                idx = np.linspace(0, T - 1, reference_positions).astype(int)
-                ref = np.array([chi2_cdf_mp(lam[i], 1.0) - chi2_cdf_mp(lam[i], 0.0) for i in idx])
-                row.update(exact_error=float(np.abs(ours[idx] - ref).max()),
-                           davies_error=float(np.abs(peer[idx] - ref).max()))
+        lam = peer_weights(d, T, model)
+        t_ours, t_peer = peer_times(lam, repeats, tol)
+        ours, bound = exact.band(lam, tol=tol)
+        peer = davies.band(lam, acc=tol)
+        row = dict(d=d, exact_ms=1e3 * t_ours / T, davies_ms=1e3 * t_peer / T, exact_over_davies=t_ours / t_peer,
+                   exact_bound=float(bound.max()), davies_acc=2 * tol,
+                   max_difference=float(np.abs(ours - peer).max()), exact_error=None, davies_error=None)
+        if d <= reference_max_d:
+            from tests.helpers import chi2_cdf_mp
+            idx = np.linspace(0, T - 1, reference_positions).astype(int)
+            ref = np.array([chi2_cdf_mp(lam[i], 1.0) - chi2_cdf_mp(lam[i], 0.0) for i in idx])
+            row.update(exact_error=float(np.abs(ours[idx] - ref).max()),
+                       davies_error=float(np.abs(peer[idx] - ref).max()),
+                       bound_holds=bool(np.all(np.abs(ours[idx] - ref) <= bound[idx])))
         rows.append(row)
     return rows
+
+
+def peers_markdown(rows: list[dict]) -> str:
+    """The comparison as a Markdown table (one row per ``d``)."""
+    def e(v):
+        return "-" if v is None else f"{v:.1e}"
+    lines = ["| d | sigprop, CPU ms per position | Davies, CPU ms per position | sigprop / Davies | "
+             "sigprop error (mpmath) | Davies error (mpmath) | largest difference | sigprop bound |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['d']} | {r['exact_ms']:.3f} | {r['davies_ms']:.3f} | {r['exact_over_davies']:.2f} | "
+                     f"{e(r['exact_error'])} | {e(r['davies_error'])} | {e(r['max_difference'])} | "
+                     f"{e(r['exact_bound'])} |")
+    return "\n".join(lines)
 
 
 def main(argv=None) -> None:
@@ -112,17 +169,33 @@ def main(argv=None) -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--scales", default="", help="dimensions for the extreme-scale study (e.g. 8,64)")
     p.add_argument("--peers", default="", help="dimensions for the comparison with Davies' algorithm "
-                                               "(e.g. 2,4,16,64,256,1024)")
-    p.add_argument("--format", choices=("table", "json"), default="table")
+                                               "(e.g. 2,4,16,64,256,1024; 'all': every d of PEER_DIMS)")
+    p.add_argument("--peer-repeats", type=int, default=5, help="timed repeats per method and d (median)")
+    p.add_argument("--peer-model", default="0.5,0.1,0", help="mean, variance and seed of make_weights for the peers")
+    p.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     args = p.parse_args(argv)
     dims = [int(x) for x in args.dims.split(",") if x]
     res = measure(dims, args.length, args.repeats) if dims else dict(config=dict(T=args.length), rows=[])
     if args.scales:
         res["scales"] = measure_scales([int(x) for x in args.scales.split(",")], args.length)
     if args.peers:
-        res["peers"] = measure_peers([int(x) for x in args.peers.split(",")], args.length)
+        peer_dims = PEER_DIMS if args.peers == "all" else [int(x) for x in args.peers.split(",")]
+        model = tuple(float(v) for v in args.peer_model.split(","))
+        res["peers"] = measure_peers(peer_dims, args.length, args.peer_repeats, model=model)
+        res["config"].update(peer_tol=PEER_TOL, peer_repeats=args.peer_repeats, peer_model=list(model),
+                             peer_time="CPU (process_time), one thread")
+    res["machine"] = dict(res.get("machine", {}), load=os.getloadavg())
     if args.format == "json":
         print(json.dumps(res, indent=2))
+        return
+    if args.format == "markdown":
+        if res.get("peers"):
+            print(peers_markdown(res["peers"]))
+        if res["rows"]:
+            print("\n| d | W | wall ms per position | largest bound |\n|---|---|---|---|")
+        for r in res["rows"]:
+            print(f"| {r['d']} | {r['kind']} | {r['ms_per_position']:.3f} | {r['max_error_bound']:.1e} |")
+        print(f"\nload average {' '.join(f'{v:.2f}' for v in res['machine']['load'])}")
         return
     print(f"exact rho, T = {res['config']['T']}, median of {res['config'].get('repeats', 1)}")
     for r in res["rows"]:

@@ -27,24 +27,55 @@ for each row (one weight vector and one point ``x``), computed as follows:
    ``P(Q <= x) = -(1/pi) int_0^inf Re f(y) dy`` for ``t_- < c < 0``, with
    ``f(y) = M(c + iy) exp(-(c + iy) x) / (c + iy)``.  ``c`` minimizes ``log M(t) - t x - log|t|``
    (same root finder) on the side of ``0`` where the saddle point of ``log M(t) - t x`` lies,
-   so ``f`` neither oscillates nor peaks there: it falls off like a Gaussian of width
-   ``(K''(c) + 1/c^2)^{-1/2}``, and the trapezoidal rule converges geometrically (error
-   ``~ exp(-2 pi a / h)`` for step ``h`` and strip half-width ``a``, the distance from ``c``
-   to ``0`` or ``t_+-``).  The step starts at ``min(width, a/2)``; the products
+   so ``f`` neither oscillates nor peaks there.  ``f`` is analytic in ``y`` except on the
+   imaginary axis at ``|Im y| >= a`` (``a``, the distance from ``c`` to ``0`` or ``t_+-``: the
+   singularities of ``M`` and the pole ``1/t`` are real in ``t``).  The variable change
+   ``y = alpha sinh(s)``, ``alpha = 3a/4``, maps the strip ``|Im s| < pi/2`` into that region, so
+   ``g(s) = f(alpha sinh s) alpha cosh s`` is analytic on a strip of fixed width whatever ``a``,
+   the trapezoidal rule in ``s`` converges geometrically, and the slow power-law tail of ``f``
+   (few weights) becomes an exponential one in ``s``: tens of nodes where the uniform step
+   in ``y`` needed hundreds.  ``Re f`` is even in ``y`` and the map odd, so
+   ``int_0^inf Re f dy = h (g(0)/2 + sum_{k >= 1} Re g(k h)) + error``.  The step starts at
+   ``min(1/2, 8 / (|x| Y))`` (the phase ``x y`` turns ``|x| Y`` over ``[0, Y]``); the products
    ``prod (1 + (g y)^2)`` are taken in blocks of 8 before one logarithm.
 
-   * *Truncation* at ``Y``: ``|f(y)| <= M(c) e^{-cx} prod_{j <= m} (g_j y)^{-1/2} / y`` with
-     ``g = 2 |lambda| / (1 - 2 c lambda)`` (the ``m`` largest), so
-     ``(1/pi) int_Y^inf |f| <= (2 / (pi m)) M(c) e^{-cx} Y^{-m/2} prod_{j <= m} g_j^{-1/2}``,
-     **rigorous**; ``Y`` is the smallest point where the best ``m`` puts it below ``tol/16``.
-     The bound decreases in ``y``, so it also bounds the sum's terms beyond ``Y``.
+   * *Truncation* at ``Y`` (at ``S = asinh(Y / alpha)`` in ``s``), two **rigorous** bounds on
+     ``(1/pi) int_Y^inf |f| dy``, with ``g_j = 2 |lambda_j| / (1 - 2 c lambda_j)`` and
+     ``|f(y)| = M(c) e^{-cx} prod_j (1 + g_j^2 y^2)^{-1/4} / |c + iy|``, ``|c + iy| >= y``:
+     the power bound ``(2 / (pi m)) M(c) e^{-cx} Y^{-m/2} prod_{j <= m} g_j^{-1/2}`` (the ``m``
+     largest ``g``, best ``m``), and the convexity bound
+     ``(2 / (pi S_Y)) M(c) e^{-cx} prod_{j <= J} (1 + g_j^2 Y^2)^{-1/4}`` with
+     ``S_Y = sum_{j <= J} g_j^2 Y^2 / (1 + g_j^2 Y^2)`` over the ``J = _CUT_TOP`` largest ``g``
+     (``log(1 + g^2 e^{2v})`` is convex in ``v = log y``, so each factor is at most its value at
+     ``Y`` times ``(y/Y)^{-s_j/2}``, and ``int_Y^inf (y/Y)^{-S_Y/2} dy / y = 2 / S_Y``; the factors
+     left out are at most 1).  ``Y`` is the smallest point where the power bound is below
+     ``tol/16``, lowered by factors ``2^{-1/2}`` while the convexity bound stays below it.
+     Both bounds come from majorants ``G(y)`` of ``|f|`` such that ``G(alpha sinh s) alpha cosh s``
+     decreases in ``s`` beyond ``S`` (``coth s`` times a decreasing function), so they also bound
+     the sums' terms beyond ``S``.
    * *Discretization*: the sums with steps ``h`` and ``h/2`` share their nodes; their
      difference estimates the error of the finer one (it is about the coarse one's error,
      whose square is the fine one's: conservative, like the Kronrod estimate of step 6).
-     Rows over ``tol/2`` are summed again with half the step (up to 3 times).
+     Rows over ``tol/2`` are summed again with half the step (up to 3 times); only the nodes
+     that step adds are evaluated (the former nodes are the new even ones).
+   * *Bent* (rows with ``x != 0`` and at most ``_BENT_WEIGHTS`` weights that need more than
+     ``_BENT_FROM`` nodes on the line: the phase ``x y`` turns many times before ``f`` has
+     decayed).  The line is bent into the parabola ``t(y) = c + iy + kappa y^2``,
+     ``kappa = sign(x) / (2a)``: it meets the real axis only at ``c``, so no singularity lies
+     between it and the line (Cauchy; the arcs at infinity vanish for three weights or more),
+     ``P = (1/pi) int_0^inf Re[M(t) e^{-tx} (1 - 2i kappa y) / t] dy``, and
+     ``|e^{-tx}| = e^{-cx - kappa x y^2}`` decays like a Gaussian.  The integrand is analytic in
+     ``y`` on the strip ``|Im y| < `` the distance of the nearest root of ``t(y) = r`` (``r = 0`` or
+     ``1/(2 lambda)``): ``|sqrt(D) - 1| / (2 |kappa|)`` for ``D = 1 + 4 kappa (c - r) >= 0``,
+     ``1/(2 |kappa|)`` otherwise; uniform step ``h = `` half of it.  ``log(1 - 2 t lambda)`` is
+     the principal one (its imaginary part ``-2 lambda y`` keeps one sign for ``y > 0``).
+     *Truncation*, **rigorous** (:func:`_bent_cut`): ``|1 - 2 t lambda| >= 2 |lambda| y`` and
+     ``|1 - 2 t lambda|^2 >= min_{z >= Y^2} ((beta - 2 lambda kappa z)^2 + 4 lambda^2 z)``,
+     ``|t'| <= 1 + 2 |kappa| y``, ``|t| >= y``, and the Gaussian integrated exactly (``erfc``).
+     The node cost is taken as ``_BENT_COST`` times the line's; the cheaper path is used.
    * The error is the estimate plus three tails (the integral's, and the sums' at both
-     steps) plus rounding.  Rows that would need more than ``_BROMWICH_NODES`` nodes (few
-     weights: ``|f|`` then decays like a low power of ``y``; a narrow strip) go to step 6.
+     steps) plus rounding.  Rows that would need more than ``_BROMWICH_NODES`` nodes on both
+     go to step 6.
 
 6. **Otherwise** (Imhof): ``F = 1/2 - (1/pi) int_0^inf sin(theta(u)) / (u rho(u)) du`` with
    ``theta = (1/2) sum arctan(lambda_k u) - x u / 2``, ``rho = prod (1 + lambda_k^2 u^2)^{1/4}``.
@@ -93,7 +124,7 @@ import warnings
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import erf, erfc, gammaln, roots_legendre
+from scipy.special import erf, erfc, erfcx, gammaln, roots_legendre
 
 #: Gauss-Kronrod 7/15 rule on [-1, 1] (QUADPACK's qk15): the 15-point Kronrod
 #: estimate and the embedded 7-point Gauss estimate share their nodes, and their
@@ -116,6 +147,7 @@ GAUSS_WEIGHTS[[9, 11, 13]] = _WG[2::-1]
 GAUSS_WEIGHTS[7] = _WG[3]
 
 _MAX_FLOATS = 1 << 22          # working memory of one block of the Imhof integral
+_TRAPEZOID_FLOATS = 1 << 15    # ... and of the trapezoidal sums (kept small: in cache, no page faults)
 _EPS = np.finfo(float).eps
 WORK = 2e8                     # default budget of integrand terms (node x weight) per call
 _OCTAVES_FROM = 0.25           # octaves start here (weights are scaled to max |lambda| in [1, 2))
@@ -123,6 +155,15 @@ _REFINE = 3                    # times the panels may be doubled
 PHASE_PER_PANEL = 2 * np.pi    # largest phase change of theta over one panel (one period)
 _BLOCK = 8                     # factors (1 + (g y)^2) multiplied before one log
 _BROMWICH_NODES = 512   # rows needing more nodes on the saddle-point line go to Imhof
+_SINH_SCALE = 0.75      # y = alpha sinh(s) on the saddle-point line, alpha = this times the strip half-width
+_SINH_STEP = 0.5        # first step in s (x = 0)
+_SINH_OSCILLATION = 8.0  # ... and at most this over |x| Y (the phase x y turns |x| Y over [0, Y])
+_CUT_TOP = 32           # largest g used by the convexity tail bound
+_SQRT_HALF = 2 ** -0.5
+_WIDE_BRACKET = 1e4      # saddle-point brackets wider than this times 1/max|lambda| are bisected on log t
+_BENT_FROM = 128        # rows (x != 0) needing more nodes on the line are tried on the parabola
+_BENT_WEIGHTS = 64      # ... if they have at most this many weights
+_BENT_COST = 2.0        # cost of a node on the parabola, in nodes on the line
 
 
 def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WORK,
@@ -255,14 +296,22 @@ def chernoff(lam, x, iterations: int = 16, linear=None):
     top = sl.max(axis=1)
     hi = np.where(top > 0, 0.5 / np.where(top > 0, top, 1.0) * (1 - 2.0 ** -40), 2.0 ** 40)
 
+    buf = np.empty_like(sl)        # one buffer for every step: no fresh pages per iteration
+
     def slope(t):
         tt = t[:, None]
+        if l2 is None:             # r = sl / (1 - 2 t sl): g = sum r - sx, g' = 2 sum r^2
+            np.multiply(sl, -2 * tt, out=buf)
+            np.add(buf, 1, out=buf)
+            np.divide(sl, buf, out=buf)
+            g = buf.sum(axis=1) - sx
+            np.multiply(buf, buf, out=buf)
+            return g, 2 * buf.sum(axis=1)
         q = 1 / (1 - 2 * tt * sl)
         r = sl * q
         g, dg = r.sum(axis=1) - sx, 2 * (r * r).sum(axis=1)
-        if l2 is not None:
-            g = g + np.sum(l2 * tt * q * q * (1 - tt * sl), axis=1)
-            dg = dg + np.sum(l2 * q ** 3, axis=1)
+        g = g + np.sum(l2 * tt * q * q * (1 - tt * sl), axis=1)
+        dg = dg + np.sum(l2 * q ** 3, axis=1)
         return g, dg
     with np.errstate(over="ignore", invalid="ignore"):
         t = _root(slope, np.zeros_like(hi), hi, iterations)
@@ -275,14 +324,20 @@ def chernoff(lam, x, iterations: int = 16, linear=None):
 
 def _root(fun, lo, hi, iterations):
     """The root in ``(lo, hi)`` of the increasing ``g`` with ``(g, g') = fun(t)``, by Newton steps
-    kept inside the bracket (bisection otherwise), row by row; strictly inside ``(lo, hi)``."""
+    kept inside the bracket (bisection otherwise), row by row; strictly inside ``(lo, hi)``.
+    Always ``iterations`` steps (no early exit), so that the result is a continuous function of
+    the weights wherever the steps converged (any ``t`` gives a valid Chernoff bound and a
+    valid line of integration: the root only makes them good).  A converged row, whose Newton
+    step no longer moves it (it then sits on an end of its bracket), stays: formerly the
+    bisection fallback threw it off by half its bracket."""
     t = 0.5 * (lo + hi)
     for _ in range(iterations):
         g, dg = fun(t)
         lo, hi = np.where(g < 0, t, lo), np.where(g < 0, hi, t)
         with np.errstate(divide="ignore", invalid="ignore"):
             step = t - g / dg
-        t = np.where((step > lo) & (step < hi), step, 0.5 * (lo + hi))
+        # a converged row has step == t == lo or hi: it stays (bisecting would throw it off)
+        t = np.where(((step > lo) & (step < hi)) | (step == t), step, 0.5 * (lo + hi))
     return t
 
 
@@ -551,9 +606,17 @@ def _panel_integral(lam, x, knots, cum, P, lin=None):
     return kron, est
 
 
-def _saddle(lam, x, iterations: int = 16):
+def _saddle(lam, x, iterations: int = 20):
     """``(c, side)``: the minimum ``c`` of ``K(t) - t x - log|t|`` on the side of ``0`` where the
-    saddle point of ``K(t) - t x`` lies (``side = 1``: ``0 < c < t_+``, ``-1``: ``t_- < c < 0``)."""
+    saddle point of ``K(t) - t x`` lies (``side = 1``: ``0 < c < t_+``, ``-1``: ``t_- < c < 0``).
+
+    ``iterations`` Newton-or-bisection steps (:func:`_root`: converged to rounding on the
+    benchmark's weights after 16, so that ``c``, hence ``F``, follows the weights
+    continuously), except on rows whose bracket
+    ``(0, 1/(2 lambda_max))`` spans more than ``_WIDE_BRACKET`` (the side's weights all tiny):
+    16 steps from the middle of such a bracket stay far from the root, so those rows are
+    bisected on ``log t`` instead.  Any ``c`` in the strip gives a valid formula; a good one
+    makes the integrand smooth."""
     mean = lam.sum(axis=1)
     top, bottom = lam.max(axis=1), lam.min(axis=1)
     side = np.where(x >= mean, 1.0, -1.0)
@@ -561,38 +624,82 @@ def _saddle(lam, x, iterations: int = 16):
     side = np.where((side < 0) & (bottom >= 0), 1.0, side)
     sl = side[:, None] * lam                                   # side -1: t -> -t, lam -> -lam
     edge = 0.5 / sl.max(axis=1)                                # > 0: the singularity of M
+    sx = side * x
 
-    def slope(t):                                              # K'(t) - x - 1/t and its derivative
-        r = sl / (1 - 2 * t[:, None] * sl)
-        return r.sum(axis=1) - side * x - 1 / t, 2 * (r * r).sum(axis=1) + 1 / (t * t)
-    return side * _root(slope, np.zeros_like(edge), edge, iterations), side, edge
+    def slope_of(sl, sx):
+        def slope(t):                                          # K'(t) - x - 1/t and its derivative
+            buf = np.multiply(sl, -2 * t[:, None])
+            buf += 1
+            np.divide(sl, buf, out=buf)                        # r = sl / (1 - 2 t sl)
+            g = buf.sum(axis=1) - sx - 1 / t
+            np.multiply(buf, buf, out=buf)
+            return g, 2 * buf.sum(axis=1) + 1 / (t * t)
+        return slope
+    wide = edge > _WIDE_BRACKET * np.abs(lam).max(axis=1) ** -1
+    t = np.empty_like(edge)
+    fine = np.flatnonzero(~wide)
+    if fine.size:
+        t[fine] = _root(slope_of(sl[fine], sx[fine]), np.zeros(fine.size), edge[fine], iterations)
+    late = np.flatnonzero(wide)
+    if late.size:                                               # bisect on log t (g increases in t)
+        slope = slope_of(sl[late], sx[late])
+        hi = np.log(edge[late])
+        lo = hi - 700.0
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            with np.errstate(over="ignore", invalid="ignore"):
+                below = slope(np.exp(mid))[0] < 0
+            lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+        t[late] = np.exp(0.5 * (lo + hi))
+    return side * t, side, edge
 
 
 def _bromwich_plan(lam, x, tol):
-    """Saddle ``c``, side, step ``h`` and node count of :func:`_bromwich` for every row."""
+    """Saddle ``c``, side, map scale ``alpha``, coarse step ``h`` (in ``s``, ``y = alpha sinh s``)
+    and truncation point ``S`` (in ``s``) of :func:`_bromwich` for every row."""
     c, side, edge = _saddle(lam, x)
     beta = 1 - 2 * c[:, None] * lam                            # > 0 on the open strip
     log_scale = -0.5 * np.sum(np.log(beta), axis=1) - c * x    # log (M(c) exp(-c x))
-    var = np.sum(2 * (lam / beta) ** 2, axis=1) + 1 / c ** 2   # (K(t) - t x - log t)'' at c
     a = np.minimum(np.abs(c), edge - np.abs(c))                # half-width of the analytic strip
-    h = np.minimum(1 / np.sqrt(var), a / 2)
-    return c, side, h, _bromwich_cut(lam, beta, log_scale, tol / 16)
+    alpha = _SINH_SCALE * a
+    Y = _bromwich_cut(lam, beta, log_scale, tol / 16)
+    with np.errstate(divide="ignore", over="ignore"):          # x = 0: no oscillation to follow
+        h = np.minimum(_SINH_STEP, _SINH_OSCILLATION / (np.abs(x) * Y))
+    S = np.where(np.isfinite(log_scale) & (log_scale < 600), np.arcsinh(Y / alpha), np.inf)   # else Imhof
+    return c, side, alpha, h, S, a
 
 
-def _bromwich_cut(lam, beta, log_scale, target):
-    """The smallest ``Y`` where the tail bound ``(1/pi) int_Y^inf |f(y)| dy``, minimized over
-    ``m`` (module docstring, step 5), is ``target``; beyond ``Y`` it is smaller."""
+def _bromwich_cut(lam, beta, log_scale, target, *, tries: int = 10):
+    """The smallest ``Y`` where a tail bound ``(1/pi) int_Y^inf |f(y)| dy`` is below ``target``
+    (module docstring, step 5): the power bound minimized over ``m``, then tightened (``Y`` times
+    ``2^{-1/2}``, up to ``tries`` times) by the convexity bound over the ``_CUT_TOP`` largest ``g``; both
+    bounds decrease in ``Y``."""
     gam = -np.sort(-2 * np.abs(lam) / beta, axis=1)
     m = np.arange(1, gam.shape[1] + 1)
     with np.errstate(divide="ignore"):
         log_c = np.log(2 / (np.pi * m)) + log_scale[:, None] - 0.5 * np.cumsum(np.log(gam), axis=1)
         log_Y = (2 / m) * (log_c - np.log(target))               # C_m Y^{-m/2} = target
-    return np.exp(np.min(np.where(gam > 0, log_Y, np.inf), axis=1))
+    Y = np.exp(np.min(np.where(gam > 0, log_Y, np.inf), axis=1))
+    top = gam[:, :_CUT_TOP]
+    cand = Y.copy()
+    for _ in range(tries):
+        cand = cand * _SQRT_HALF
+        gy = top * cand[:, None]
+        gy *= gy
+        S = np.sum(gy / (1 + gy), axis=1)
+        with np.errstate(divide="ignore"):
+            bound = 2 / (np.pi * S) * np.exp(log_scale - 0.25 * np.sum(np.log1p(gy), axis=1))
+        ok = bound <= target
+        if not ok.any():
+            break
+        Y = np.where(ok, cand, Y)
+    return Y
 
 
-def _trapezoid(lam, x, c, h, N):
-    """``f(0)/2 + sum Re f(k h)`` over even ``k`` in ``2..N``, the same over odd ``k`` (without
-    ``f(0)``), and ``h sum |Re f(k h)|``; ``f(y) = M(c+iy) exp(-(c+iy) x) / (c+iy)``.
+def _trapezoid(lam, x, c, alpha, h, N, added=False):
+    """With ``y = alpha sinh(s)`` and ``g(s) = Re f(y) alpha cosh(s)``: ``g(0)/2 + sum g(k h)`` over
+    even ``k`` in ``2..N``, the same over odd ``k`` (without ``g(0)``), and ``h sum |g(k h)|``;
+    ``f(y) = M(c+iy) exp(-(c+iy) x) / (c+iy)``.
 
     With ``beta = 1 - 2 c lambda`` and ``g = 2 lambda / beta``,
     ``log M(c+iy) = -(1/2) sum log beta - (1/4) sum log(1 + (g y)^2) + (i/2) sum arctan(g y)``.
@@ -604,10 +711,13 @@ def _trapezoid(lam, x, c, h, N):
     g[:, :n] = 2 * lam / beta
     ones = np.ones(g.shape[1])
     even, odd, mod = np.zeros(m), np.zeros(m), np.zeros(m)
-    chunk = max(1, _MAX_FLOATS // max(1, m * g.shape[1]))
-    for lo in range(0, N + 1, chunk):
-        k = np.arange(lo, min(lo + chunk, N + 1))
-        y = h[:, None] * k                                                  # (m, c)
+    chunk = max(1, _TRAPEZOID_FLOATS // max(1, m * g.shape[1]))
+    nodes = np.arange(1, N, 2) if added else np.arange(N + 1)    # added: the nodes a halved step adds
+    for lo in range(0, nodes.size, chunk):
+        k = nodes[lo:lo + chunk]
+        s = h[:, None] * k                                                  # (m, c)
+        y = alpha[:, None] * np.sinh(s)
+        jac = alpha[:, None] * np.cosh(s) * np.where(k == 0, 0.5, 1.0)
         gy = g[:, None, :] * y[..., None]                                   # (m, c, n)
         phase = 0.5 * (np.arctan(gy) @ ones) - x[:, None] * y          # sums as products: fast for small n
         gy *= gy
@@ -617,7 +727,7 @@ def _trapezoid(lam, x, c, h, N):
             for j in range(1, _BLOCK):        # one log per block of factors
                 blocks *= gy[..., j::_BLOCK]
         modulus = base[:, None] - 0.25 * (np.log(blocks) @ ones[:blocks.shape[-1]])
-        f = (np.exp(modulus + 1j * phase) / (c[:, None] + 1j * y)).real * np.where(k == 0, 0.5, 1.0)
+        f = (np.exp(modulus + 1j * phase) / (c[:, None] + 1j * y)).real * jac
         even += f[:, k % 2 == 0].sum(axis=1)
         odd += f[:, k % 2 == 1].sum(axis=1)
         mod += h * np.abs(f).sum(axis=1)
@@ -631,30 +741,145 @@ def _node_counts(need):
     return 16 * np.ceil(2 ** (k / 2))
 
 
+def _bent_plan(lam, x, c, a, tol):
+    """The parabola ``t(y) = c + iy + kappa y^2`` (module docstring, step 5, "bent"): ``kappa``,
+    the half-width of its analytic strip in ``y``, and the truncation point ``Y``."""
+    kappa = np.sign(x) / (2 * a)
+    r = np.zeros((lam.shape[0], lam.shape[1] + 1))               # the singular points of M(t)/t: 0, 1/(2 lambda)
+    with np.errstate(divide="ignore"):
+        r[:, 1:] = np.where(lam != 0, 0.5 / lam, np.inf)
+    D = 1 + 4 * kappa[:, None] * (c[:, None] - r)
+    with np.errstate(invalid="ignore"):
+        dist = np.where(D >= 0, np.abs(np.sqrt(np.abs(D)) - 1), 1.0) / (2 * np.abs(kappa[:, None]))
+    strip = np.min(np.where(np.isfinite(r), dist, np.inf), axis=1)
+    return kappa, strip, _bent_cut(lam, x, c, kappa, tol / 16)
+
+
+def _bent_cut(lam, x, c, kappa, target, *, top: int = 32, iterations: int = 16):
+    """The smallest ``Y`` (bisection in ``log Y``) where the bent path's tail bound is below ``target``.
+
+    For ``y >= Y``: ``|1 - 2 t lambda| >= 2 |lambda| y`` (its imaginary part), and
+    ``|1 - 2 t lambda|^2 = (beta - p z)^2 + q z`` (``z = y^2``, ``p = 2 lambda kappa``,
+    ``q = 4 lambda^2``) is at least its minimum ``L(Y)`` over ``z >= Y^2``; with the first for the
+    ``m`` largest ``|lambda|`` and the second for the others, ``|t'(y)| <= 1 + 2 |kappa| y``,
+    ``|t| >= y`` and ``|e^{-tx}| = e^{-cx - kappa x y^2}``: ``(1/pi) int_Y^inf |integrand| <=
+    (1/pi) e^{-cx} prod_{j <= m} (2 |lambda_j|)^{-1/2} prod_{k > m} L_k(Y)^{-1/4} Y^{-m/2} (1/Y + 2 |kappa|)
+    int_Y^inf e^{-kappa x y^2} dy``, minimized over ``m <= top``; the majorant decreases in ``y``."""
+    order = np.argsort(-np.abs(lam), axis=1)
+    lam = np.take_along_axis(lam, order, axis=1)
+    beta = 1 - 2 * c[:, None] * lam
+    p, q = 2 * lam * kappa[:, None], 4 * lam * lam
+    kx = kappa * x                                             # > 0
+    rows, n = lam.shape
+    m = np.arange(min(n, top) + 1)
+    with np.errstate(divide="ignore"):
+        log_two_lam = np.concatenate([np.zeros((rows, 1)), np.cumsum(np.log(2 * np.abs(lam[:, :top])), axis=1)], axis=1)
+
+    def log_bound(Y):
+        zs = np.where(p > 0, np.maximum((Y * Y)[:, None], (2 * beta * p - q) / np.where(p > 0, 2 * p * p, 1.0)),
+                      (Y * Y)[:, None])
+        low = np.log((beta - p * zs) ** 2 + q * zs)           # log L_k(Y)
+        rest = np.concatenate([np.cumsum(low[:, ::-1], axis=1)[:, ::-1], np.zeros((rows, 1))], axis=1)[:, m]
+        sk = np.sqrt(kx) * Y
+        log_gauss = np.log(0.5 * np.sqrt(np.pi / kx) * erfcx(sk)) - sk * sk
+        return (np.min(-0.5 * log_two_lam[:, m] - 0.25 * rest - 0.5 * m * np.log(Y)[:, None], axis=1)
+                - c * x + np.log(1 / Y + 2 * np.abs(kappa)) + log_gauss - np.log(np.pi))
+    lo, hi = np.full(rows, -20.0), np.full(rows, 12.0)          # log Y to within 32 / 2^16
+    log_target = np.log(target)
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        ok = log_bound(np.exp(mid)) <= log_target
+        lo, hi = np.where(ok, lo, mid), np.where(ok, mid, hi)
+    return np.exp(hi)
+
+
+def _trapezoid_bent(lam, x, c, kappa, h, N, added=False):
+    """:func:`_trapezoid` on the parabola ``t(y) = c + iy + kappa y^2``, nodes ``y = k h``:
+    ``Re[M(t) e^{-tx} t'(y) / (i t)]``, ``t'(y) / i = 1 - 2 i kappa y``, with the principal
+    ``log(1 - 2 t lambda)`` (its imaginary part ``-2 lambda y`` keeps one sign for ``y > 0``, so
+    the principal branch is the continuation from ``t = c``)."""
+    m, n = lam.shape
+    width = -(-n // _BLOCK) * _BLOCK
+    two = np.zeros((m, width))
+    two[:, :n] = 2 * lam
+    ones = np.ones(width)
+    even, odd, mod = np.zeros(m), np.zeros(m), np.zeros(m)
+    chunk = max(1, _TRAPEZOID_FLOATS // max(1, m * width))
+    nodes = np.arange(1, N, 2) if added else np.arange(N + 1)    # added: the nodes a halved step adds
+    for lo in range(0, nodes.size, chunk):
+        k = nodes[lo:lo + chunk]
+        y = h[:, None] * k
+        re_t = c[:, None] + kappa[:, None] * y * y
+        u = 1 - two[:, None, :] * re_t[..., None]                          # (m, c, n); padding: 1
+        v = -two[:, None, :] * y[..., None]
+        phase = -0.5 * (np.arctan2(v, u) @ ones) - x[:, None] * y
+        u *= u
+        v *= v
+        u += v
+        blocks = u[..., ::_BLOCK].copy()
+        with np.errstate(over="ignore"):
+            for j in range(1, _BLOCK):
+                blocks *= u[..., j::_BLOCK]
+        modulus = -0.25 * (np.log(blocks) @ ones[:blocks.shape[-1]]) - x[:, None] * re_t
+        t = re_t + 1j * y
+        f = (np.exp(modulus + 1j * phase) * (1 - 2j * kappa[:, None] * y) / t).real * np.where(k == 0, 0.5, 1.0)
+        even += f[:, k % 2 == 0].sum(axis=1)
+        odd += f[:, k % 2 == 1].sum(axis=1)
+        mod += h * np.abs(f).sum(axis=1)
+    return even, odd, mod
+
+
 def _bromwich(lam, x, tol):
-    """Step 6 on the rows where it needs at most ``_BROMWICH_NODES`` nodes: ``(F, error, done)``."""
+    """Step 5 on the rows where it needs at most ``_BROMWICH_NODES`` nodes: ``(F, error, done)``."""
     rows = x.size
     F, err, done = np.empty(rows), np.zeros(rows), np.zeros(rows, bool)
-    c, side, h, Y = _bromwich_plan(lam, x, tol)
-    nodes = 2 * Y / h
-    ok = np.flatnonzero(np.isfinite(nodes) & (nodes <= _BROMWICH_NODES))
+    c, side, alpha, h, S, a = _bromwich_plan(lam, x, tol)
+    with np.errstate(invalid="ignore"):
+        nodes = 2 * S / h
+    nodes = np.where(np.isfinite(nodes), nodes, np.inf)
+    kappa, size = np.zeros(rows), S.copy()                    # size: S (line) or Y (bent)
+    try_bent = np.flatnonzero((nodes > _BENT_FROM) & np.isfinite(S) & (x != 0)
+                              & (np.count_nonzero(lam, axis=1) <= _BENT_WEIGHTS))
+    if try_bent.size:
+        kb, strip, Yb = _bent_plan(lam[try_bent], x[try_bent], c[try_bent], a[try_bent], tol)
+        hb = strip / 2
+        nb = 2 * Yb / hb
+        better = np.isfinite(nb) & (hb > 0) & (_BENT_COST * nb < nodes[try_bent])
+        sel = try_bent[better]
+        kappa[sel], h[sel], size[sel], nodes[sel] = kb[better], hb[better], Yb[better], nb[better]
+    ok = np.flatnonzero(nodes <= _BROMWICH_NODES)
     if ok.size == 0:
         return F, err, done
-    lam, x, c, side, h, Y = lam[ok], x[ok], c[ok], side[ok], h[ok], Y[ok]
+    lam, x, c, side, alpha, h, size, kappa = (v[ok] for v in (lam, x, c, side, alpha, h, size, kappa))
+    bent = kappa != 0
     todo = np.arange(ok.size)
-    S, est = np.empty(ok.size), np.empty(ok.size)
-    for _ in range(_REFINE + 1):
-        N = _node_counts(2 * Y[todo] / h[todo])
-        for p in np.unique(N):
-            sel = todo[N == p]
-            even, odd, mod = _trapezoid(lam[sel], x[sel], c[sel], h[sel] / 2, int(p))
-            S[sel] = 0.5 * h[sel] * (even + odd)
-            est[sel] = (0.5 * h[sel] * np.abs(even - odd) + 2 * p * _EPS * mod) / np.pi
+    N = _node_counts(2 * size / h).astype(int)          # fine nodes 0..N at step h/2 (N h/2 >= size)
+    even, odd, mod = np.zeros(ok.size), np.zeros(ok.size), np.zeros(ok.size)
+    piece = max(1, _TRAPEZOID_FLOATS // (8 * lam.shape[1]))      # rows: blocks of >= 8 nodes
+    for refine in range(_REFINE + 1):
+        if refine:                # halve the step: the old nodes are the new even ones, add the odd
+            h[todo] /= 2
+            N[todo] *= 2
+            even[todo] += odd[todo]
+            mod[todo] /= 2
+        for p in np.unique(N[todo]):
+            for on_bent in (False, True):
+                group = todo[(N[todo] == p) & (bent[todo] == on_bent)]
+                for r0 in range(0, group.size, piece):
+                    sel = group[r0:r0 + piece]
+                    args = (lam[sel], x[sel], c[sel], (kappa if on_bent else alpha)[sel], h[sel] / 2, int(p),
+                            refine > 0)
+                    e, o, m = _trapezoid_bent(*args) if on_bent else _trapezoid(*args)
+                    if refine:
+                        odd[sel], mod[sel] = o, mod[sel] + m
+                    else:
+                        even[sel], odd[sel], mod[sel] = e, o, m
+        total = 0.5 * h * (even + odd)
+        est = (0.5 * h * np.abs(even - odd) + 2 * N * _EPS * mod) / np.pi
         todo = todo[est[todo] > tol / 2]
         if todo.size == 0:
             break
-        h[todo] /= 2
-    F[ok] = np.where(side > 0, 1.0, 0.0) - S / np.pi
-    err[ok] = est + 3 * (tol / 16) + 4 * _EPS             # + the tails beyond Y (_bromwich_cut)
+    F[ok] = np.where(side > 0, 1.0, 0.0) - total / np.pi
+    err[ok] = est + 3 * (tol / 16) + 4 * _EPS             # + the tails beyond the truncation point
     done[ok] = True
     return F, err, done
