@@ -73,8 +73,9 @@ def test_the_readme_table_is_the_stored_full_run():
     # stored with its configuration, machine and load (results/bench/full.json), not hand-typed
     from pathlib import Path
 
-    from sigprop_benchmarks import suite
     from sigprop_results import folder
+
+    from sigprop_benchmarks import suite
     res = json.loads((folder("bench") / "full.json").read_text())
     assert res["only"] is None and not res["config"]["quick"]             # a full run
     assert all(key in res for key in suite.KEYS)
