@@ -34,9 +34,12 @@ ratio is like for like.
   baselines ``python_pass_s``, ``python_numpy_s`` (fresh processes, medians), with the
   ratios ``startup_help_over_pass`` and ``startup_predict_over_numpy``;
 * ``peak_mb``: peak NumPy memory of each measurement (``tracemalloc``);
-* ``machine.load``: the load average (1, 5, 15 min) before and after the run; when the
-  1-minute load exceeds half the cores the machine is *loaded*: ``machine.loaded`` is true
-  and a note says the ratios are unreliable.
+* ``machine.load``: the load average (1, 5, 15 min) before and after the run (it counts the
+  bench's own threads); ``machine.other_cpu_share``: the share of the machine's CPU time that
+  *other* processes used during the run (``/proc/stat`` less this process and its children).
+  Above :data:`OTHERS_LOADED` (where ``/proc/stat`` is missing: a 1-minute load above half the
+  cores) the machine is *loaded*: ``machine.loaded`` is true and a note says the ratios are
+  unreliable.
 * ``data_map_ms``, ``data_mc_over_rng``: the data models (:func:`_data_models`);
 * ``peak_mb``: peak NumPy memory of each measurement (``tracemalloc``).
 """
@@ -102,6 +105,37 @@ def _ratio(fa, fb, repeats):
     return statistics.median(ratios), statistics.median(ta), statistics.median(tb)
 
 
+#: ``machine.loaded`` when other processes took more than this share of the machine's CPU time
+#: while the bench ran.
+OTHERS_LOADED = 0.1
+
+
+def _cpu_seconds() -> tuple[float, float, float] | None:
+    """(busy CPU seconds of the whole machine, of this process and its waited-for children,
+    wall time), or None where ``/proc/stat`` cannot be read.  Busy counts user, nice, system,
+    interrupts and steal (time the hypervisor gave to others)."""
+    import resource
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    tick = os.sysconf("SC_CLK_TCK")
+    own = sum(getattr(resource.getrusage(who), k) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for k in ("ru_utime", "ru_stime"))
+    return (user + nice + system + irq + softirq + steal) / tick, own, time.monotonic()
+
+
+def _other_cpu_share(start, end, cores: int) -> float | None:
+    """Share of the machine's CPU time (``cores`` times the wall time) that other processes used
+    between two :func:`_cpu_seconds` readings."""
+    if start is None or end is None or end[2] <= start[2]:
+        return None
+    others = (end[0] - start[0]) - (end[1] - start[1])
+    return round(max(others, 0.0) / (cores * (end[2] - start[2])), 4)
+
+
 def _load() -> list[float]:
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -146,6 +180,7 @@ def run(quick: bool = False, only: Iterable[str] | None = None) -> dict:
     """Every measure (:data:`KEYS`), or with ``only`` the groups (:data:`GROUPS`) holding those keys."""
     groups = selected(only)
     load_start = _load()
+    cpu_start = _cpu_seconds()
     cores = threads.cores()
     repeats = 1 if quick else 7
     samples = 1000 if quick else 20_000
@@ -288,11 +323,17 @@ def run(quick: bool = False, only: Iterable[str] | None = None) -> dict:
         out.update(_startup(1 if quick else 10))
     load_end = _load()
     out["machine"]["load"]["end"] = load_end
-    busy = max([x[0] for x in (load_start, load_end) if x] or [0.0])
-    out["machine"]["loaded"] = bool(busy > cores / 2)
+    others = _other_cpu_share(cpu_start, _cpu_seconds(), cores)
+    out["machine"]["other_cpu_share"] = others
+    if others is not None:             # what other processes took of the machine during the run
+        out["machine"]["loaded"] = bool(others > OTHERS_LOADED)
+        busy_text = f"other processes used {100 * others:.0f}% of the {cores} cores during the run"
+    else:                              # no /proc/stat: the load average, which counts the bench too
+        busy = max([x[0] for x in (load_start, load_end) if x] or [0.0])
+        out["machine"]["loaded"] = bool(busy > cores / 2)
+        busy_text = f"1-minute load average up to {busy:g} on {cores} cores"
     if out["machine"]["loaded"]:
-        out["notes"].append(f"the machine was loaded (1-minute load average up to {busy:g} on {cores} "
-                            "cores): "
+        out["notes"].append(f"the machine was loaded ({busy_text}): "
                             "timings are inflated and ratios unreliable; repeat on a quiet machine")
     return out
 
@@ -395,7 +436,9 @@ def table(res: dict) -> str:
         tgt = "" if target is None else f"{target[0]} {target[1]:g}"
         lines.append(f"{key:>30} {shown:>12} {tgt:>10}{met}")
     load = res["machine"].get("load", {})
+    others = res["machine"].get("other_cpu_share")
     lines.append(f"load average (1, 5, 15 min): start {load.get('start')}, end {load.get('end')}"
+                 + ("" if others is None else f"; other processes' share of the cores: {100 * others:.1f}%")
                  + (" -- LOADED: ratios unreliable" if res["machine"].get("loaded") else ""))
     lines.append("peak memory (MB): " + ", ".join(f"{k} {v:.1f}" for k, v in res["peak_mb"].items()))
     lines.extend(f"note: {n}" for n in res["notes"])
@@ -430,6 +473,8 @@ def markdown(res: dict) -> str:
                   f"{res.get('date', 'date not recorded')}: {m['platform']}, {m['cores']} cores, Python {m['python']}, "
                   f"NumPy {m['numpy']}; peers: {peers}; medians of {res['config']['repeats']} repeats; "
                   f"load average (1, 5, 15 min) {load.get('start')} at the start, {load.get('end')} at the end"
+                  + ("" if m.get("other_cpu_share") is None else
+                     f"; other processes used {100 * m['other_cpu_share']:.1f}% of the cores meanwhile")
                   + (" (LOADED: ratios unreliable)" if m.get("loaded") else "") + "."]
     lines += [f"Note: {n}" for n in res.get("notes", [])]
     return "\n".join(lines) + "\n"

@@ -23,8 +23,9 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
-#: Pairs per block of :func:`box_muller`: the temporaries of a block (about 3.5 MB) stay
-#: in a core's cache.
+#: Pairs per block of the Box-Muller transform: a block's temporaries (about 5 MB) are
+#: allocated once per :class:`Normals` and reused, so that no batch touches fresh memory pages;
+#: blocks this long keep the many threads' hand-overs of Python's GIL rare.
 BLOCK = 1 << 17
 
 _RADIUS_BITS = 40
@@ -34,12 +35,93 @@ _RADIUS_SCALE = 2.0 ** -_RADIUS_BITS
 _ANGLE_SCALE = np.float32(2.0 * np.pi / 2 ** _ANGLE_BITS)
 
 
+class Normals:
+    """One sequence of i.i.d. ``N(0, 1)`` numbers, handed out in pieces of any length.
+
+    The sequence depends only on the generator's state and ``dtype``, never on how it is cut:
+    the concatenated pieces are the same for any lengths with the same total.  float64 numbers
+    are NumPy's ziggurat (``rng.standard_normal``); float32 numbers the Box-Muller transform of
+    the module docstring, the spare member of a pair cut by a piece of odd length opening the
+    next piece.  Workspace is allocated once and reused.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The source of randomness (its bit generator supplies one 64-bit word per float32 pair).
+    dtype : numpy.float64 or numpy.float32
+        Precision of the numbers.
+
+    Examples
+    --------
+    >>> stream = Normals(np.random.default_rng(0), np.float32)
+    >>> stream.fill(np.empty(5, dtype=np.float32)).shape
+    (5,)
+    """
+
+    def __init__(self, rng: np.random.Generator, dtype: np.dtype | type = np.float64) -> None:
+        self.rng = rng
+        self.dtype = np.dtype(dtype)
+        self._spare: list[float] = []
+        self._work: tuple[np.ndarray, ...] | None = None
+
+    def fill(self, out: np.ndarray) -> np.ndarray:
+        """Fill the flat, contiguous array ``out`` (of this stream's dtype) with the next numbers.
+
+        Parameters
+        ----------
+        out : numpy.ndarray
+            One-dimensional and C-contiguous, of dtype ``self.dtype``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``out``.
+        """
+        if self.dtype != np.float32:
+            self.rng.standard_normal(out=out)
+            return out
+        start = 0
+        if self._spare and out.size:
+            out[0] = self._spare.pop()
+            start = 1
+        pairs, odd = divmod(out.size - start, 2)
+        self._pairs(out[start:start + 2 * pairs].reshape(pairs, 2))
+        if odd:
+            last = np.empty((1, 2), dtype=np.float32)
+            self._pairs(last)
+            out[-1] = last[0, 0]
+            self._spare.append(float(last[0, 1]))
+        return out
+
+    def _pairs(self, out: np.ndarray) -> None:
+        """Fill ``out`` (``k x 2`` float32) with ``k`` Box-Muller pairs, block by block."""
+        if self._work is None:
+            self._work = (np.empty(BLOCK, dtype=np.uint64), np.empty(BLOCK),
+                          *(np.empty(BLOCK, dtype=np.float32) for _ in range(4)))
+        bits, radius64, radius, angle, cos, sin = self._work
+        raw = self.rng.bit_generator.random_raw
+        pairs = out.shape[0]
+        for start in range(0, pairs, BLOCK):     # blocks of memory, not samples: a few per batch
+            k = min(BLOCK, pairs - start)
+            words = raw(k)
+            b, r64, r, a = bits[:k], radius64[:k], radius[:k], angle[:k]
+            np.right_shift(words, np.uint64(_ANGLE_BITS), out=b)
+            np.multiply(b, _RADIUS_SCALE, out=r64)
+            np.add(r64, _RADIUS_SCALE / 2, out=r64)          # u in (0, 1), never 0
+            np.log(r64, out=r64)
+            np.multiply(r64, -2.0, out=r, casting="same_kind")
+            np.sqrt(r, out=r)
+            np.bitwise_and(words, _ANGLE_MASK, out=b)
+            np.multiply(b, _ANGLE_SCALE, out=a, casting="same_kind")
+            np.cos(a, out=cos[:k])
+            np.sin(a, out=sin[:k])
+            np.multiply(cos[:k], r, out=out[start:start + k, 0])
+            np.multiply(sin[:k], r, out=out[start:start + k, 1])
+
+
 def numbers(rng: np.random.Generator, sizes: Iterable[int],
             dtype: np.dtype | type = np.float64) -> Iterator[np.ndarray]:
-    """Consecutive pieces of one sequence of i.i.d. ``N(0, 1)`` numbers, of the given sizes.
-
-    The sequence depends only on the generator's state and ``dtype``, never on how it is
-    cut: the concatenated pieces are the same for any ``sizes`` with the same total.
+    """Consecutive pieces of one :class:`Normals` sequence, of the given sizes.
 
     Parameters
     ----------
@@ -48,69 +130,33 @@ def numbers(rng: np.random.Generator, sizes: Iterable[int],
     sizes : iterable of int
         Length of each piece (a generator is consumed lazily).
     dtype : numpy.float64 or numpy.float32
-        float64: ``rng.standard_normal`` (NumPy's ziggurat); float32: :func:`box_muller`, the
-        odd number left over by a piece of odd length opening the next piece.
+        Precision of the numbers.
 
     Yields
     ------
     numpy.ndarray
         A new flat array per piece.
     """
-    if np.dtype(dtype) != np.float32:
-        for n in sizes:
-            yield rng.standard_normal(n)
-        return
-    spare = np.empty(0, dtype=np.float32)
+    stream = Normals(rng, dtype)
     for n in sizes:
-        fresh = box_muller(rng, n - spare.size) if n > spare.size else spare[:0]
-        pool = np.concatenate([spare, fresh]) if spare.size else fresh
-        piece, spare = pool[:n], pool[n:].copy()       # 0 or 1 number left for the next piece
-        yield piece
+        yield stream.fill(np.empty(n, dtype=stream.dtype))
 
 
 def box_muller(rng: np.random.Generator, n: int) -> np.ndarray:
-    """``2 ceil(n / 2)`` i.i.d. ``N(0, 1)`` float32 numbers by the Box-Muller transform.
+    """``n`` i.i.d. ``N(0, 1)`` float32 numbers by the Box-Muller transform (module docstring).
 
-    Word ``j`` of the bit generator gives the pair at places ``2j`` and ``2j + 1`` (module
-    docstring), so that the numbers do not depend on how a sequence is cut into calls.
+    Word ``j`` of the bit generator gives the numbers at places ``2j`` and ``2j + 1``.
 
     Parameters
     ----------
     rng : numpy.random.Generator
         Its bit generator supplies one 64-bit word (``random_raw``) per pair.
     n : int
-        How many numbers are needed (one more is made when ``n`` is odd).
+        How many numbers.
 
     Returns
     -------
     numpy.ndarray
-        A float32 vector of even length.
+        A float32 vector of length ``n``.
     """
-    pairs = (n + 1) // 2
-    out = np.empty((pairs, 2), dtype=np.float32)
-    block = min(BLOCK, max(pairs, 1))
-    bits = np.empty(block, dtype=np.uint64)
-    radius64 = np.empty(block)
-    radius, angle = np.empty(block, dtype=np.float32), np.empty(block, dtype=np.float32)
-    cos, sin = np.empty(block, dtype=np.float32), np.empty(block, dtype=np.float32)
-    raw = rng.bit_generator.random_raw
-    for start in range(0, pairs, block):       # blocks of memory, not samples: a few per batch
-        k = min(block, pairs - start)
-        words = raw(k)
-        b, r64, r, a = bits[:k], radius64[:k], radius[:k], angle[:k]
-        np.right_shift(words, np.uint64(_ANGLE_BITS), out=b)
-        r64[...] = b
-        np.add(r64, 0.5, out=r64)
-        np.multiply(r64, _RADIUS_SCALE, out=r64)       # u in (0, 1), never 0
-        np.log(r64, out=r64)
-        np.multiply(r64, -2.0, out=r64)
-        r[...] = r64
-        np.sqrt(r, out=r)
-        np.bitwise_and(words, _ANGLE_MASK, out=b)
-        a[...] = b
-        np.multiply(a, _ANGLE_SCALE, out=a)
-        np.cos(a, out=cos[:k])
-        np.sin(a, out=sin[:k])
-        np.multiply(cos[:k], r, out=out[start:start + k, 0])
-        np.multiply(sin[:k], r, out=out[start:start + k, 1])
-    return out.reshape(-1)
+    return Normals(rng, np.float32).fill(np.empty(n, dtype=np.float32))

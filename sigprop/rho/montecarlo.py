@@ -138,8 +138,8 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     seed : int or None
         Seed of ``numpy.random.default_rng``; the same seed gives the same numbers.
     batch_size : int, optional
-        Sequences per batch (default: about 2^20 random numbers per batch), which
-        bounds memory whatever ``samples`` is.
+        Sequences per batch (default: about 8 MiB of random numbers per batch, 2^20 in
+        float64 and 2^21 in float32), which bounds memory whatever ``samples`` is.
     confidence : float
         Level of the Wilson intervals on ``rho``.
     progress : bool
@@ -196,7 +196,7 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
                 return inside, moments
             with np.errstate(over="raise"):
                 for steps in walk.standard_steps(shares[k], T, d, seed=seeds[k], batch_size=batch_size,
-                                                 dtype=dtype):
+                                                 dtype=dtype, reuse=True):
                     if stop.is_set():
                         raise KeyboardInterrupt
                     zc = (centered_logits(steps, W, c, factor) if model.is_walk

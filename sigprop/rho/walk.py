@@ -10,7 +10,6 @@ number of samples asked for.
 """
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 
 import numpy as np
@@ -20,7 +19,8 @@ from sigprop.core import normal
 from sigprop.core.aliases import ArrayLike, DTypeLike, Seed
 from sigprop.core.memory import require
 
-#: Number of floats one batch of random steps may hold (8 MiB in float64).
+#: Number of float64 numbers one batch of random steps may hold (8 MiB); a float32 batch holds
+#: twice as many, the same bytes (:func:`batch_sizes`).
 BATCH_ELEMENTS = 1 << 20
 
 
@@ -109,7 +109,8 @@ def batch_sizes(samples: int, per_sample: int, batch_size: int | None = None,
                 itemsize: int = 8) -> Iterator[int]:
     """Split ``samples`` into batches of at most ``batch_size`` samples (a generator).
 
-    By default a batch holds about :data:`BATCH_ELEMENTS` floats in all, so memory
+    By default a batch holds about 8 MiB of numbers (:data:`BATCH_ELEMENTS` float64 numbers,
+    twice as many of ``itemsize`` 4), so memory
     stays bounded however many samples are asked for: the schedule is generated
     batch by batch, never held as a list.  The arguments are checked, and a batch
     that would not fit in the machine's memory refused, when this is called (not at
@@ -117,7 +118,7 @@ def batch_sizes(samples: int, per_sample: int, batch_size: int | None = None,
     """
     samples = _checks.integer("samples", samples, 1)
     if batch_size is None:
-        batch_size = max(1, BATCH_ELEMENTS // max(1, per_sample))
+        batch_size = max(1, BATCH_ELEMENTS * 8 // (max(1, per_sample) * itemsize))
     batch_size = min(_checks.integer("batch_size", batch_size, 1), samples)
     # one batch of steps, plus its logits and their products (about twice the steps)
     require(3.0 * batch_size * per_sample * itemsize, "batch_size" if batch_size > 1 else "T",
@@ -134,25 +135,34 @@ def _schedule(samples: int, batch_size: int) -> Iterator[int]:
 
 
 def standard_steps(samples: int, T: int, d: int, *, seed: Seed = None, batch_size: int | None = None,
-                   dtype: DTypeLike = np.float64) -> Iterator[np.ndarray]:
+                   dtype: DTypeLike = np.float64, reuse: bool = False) -> Iterator[np.ndarray]:
     """Yield batches of i.i.d. ``N(0, 1)`` arrays of shape ``(b, T, d)``.
 
     The raw material of every simulation: ``eps_t = L n_t / sqrt(T)`` turns them
     into steps.  The batches hold ``samples`` sequences in all, drawn from
     ``numpy.random.default_rng(seed)`` in order (float32 by Box-Muller,
     :func:`sigprop.core.normal.numbers`), so the numbers do not depend on ``batch_size``.
+    With ``reuse`` every batch is written into the same array (a view of it for a shorter
+    last batch): a batch is overwritten by the next, so use it before asking for the next.
+    This spares the memory pages a fresh batch would touch (the simulation's hot loop).
     """
     T = _checks.integer("T", T, 2)
     d = _checks.integer("d", d, 1)
     dtype = _checks.dtype("dtype", dtype)
     rng = np.random.default_rng(_checks.seed("seed", seed))
-    return _draw(rng, batch_sizes(samples, T * d, batch_size, dtype.itemsize), T, d, dtype)
+    return _draw(rng, batch_sizes(samples, T * d, batch_size, dtype.itemsize), T, d, dtype, reuse)
 
 
-def _draw(rng: np.random.Generator, sizes: Iterator[int], T: int, d: int, dtype) -> Iterator[np.ndarray]:
-    sizes, counts = itertools.tee(sizes)
-    for b, flat in zip(sizes, normal.numbers(rng, (b * T * d for b in counts), dtype)):
-        yield flat.reshape(b, T, d)
+def _draw(rng: np.random.Generator, sizes: Iterator[int], T: int, d: int, dtype,
+          reuse: bool = False) -> Iterator[np.ndarray]:
+    stream = normal.Normals(rng, dtype)
+    buffer = None
+    for b in sizes:
+        if not reuse or buffer is None or buffer.shape[0] < b:
+            buffer = np.empty((b, T, d), dtype=dtype)
+        batch = buffer[:b]
+        stream.fill(batch.reshape(-1))
+        yield batch
 
 
 def sample(samples: int, T: int, d: int, *, step_cov: ArrayLike | None = None, seed: Seed = None,

@@ -22,6 +22,9 @@ def test_bench_quick_json():
     for key in (*suite.KEYS, "peak_mb", "machine", "config", "targets", "missed"):
         assert key in res, key
     assert len(res["machine"]["load"]["start"]) == 3 and isinstance(res["machine"]["loaded"], bool)
+    if sys.platform.startswith("linux"):                      # measured from /proc/stat
+        assert 0 <= res["machine"]["other_cpu_share"] <= 1
+        assert res["machine"]["loaded"] == (res["machine"]["other_cpu_share"] > suite.OTHERS_LOADED)
     if res["machine"]["loaded"]:
         assert any("loaded" in n for n in res["notes"])
     if res["exact_over_davies"] is None:

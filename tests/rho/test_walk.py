@@ -46,6 +46,8 @@ def test_batches_bound_memory():
     sizes = list(sizes)
     assert sum(sizes) == 10**6
     assert max(sizes) * 128 * 64 <= walk.BATCH_ELEMENTS
+    # float32 batches hold the same bytes: twice the numbers
+    assert next(walk.batch_sizes(10**6, 128 * 64, itemsize=4)) == 2 * max(sizes)
 
 
 def test_the_batch_schedule_of_a_huge_run_is_not_held_in_memory():
