@@ -299,11 +299,7 @@ class LogitModel:
         out = np.empty((T, 2 * d))
         step = max(1, _MAX_FLOATS // (4 * d * d))
         for lo in range(0, T, step):               # blocks of positions bound the memory
-            g, b = gamma[lo:lo + step, None, None], beta[lo:lo + step, None, None]
-            M = np.zeros((g.shape[0], 2 * d, 2 * d))
-            M[:, :d, d:] = g * B
-            M[:, d:, :d] = g * B.T
-            M[:, d:, d:] = b * (B + B.T)
+            M = _block_forms(B, gamma[lo:lo + step], beta[lo:lo + step])
             out[lo:lo + step] = 0.5 * c * _rounding_to_zero(np.linalg.eigvalsh(M))
         return out
 
@@ -349,16 +345,23 @@ class LogitModel:
         lam, out = np.empty((T, 2 * d)), np.empty((T, 2 * d))
         step = max(1, _MAX_FLOATS // (4 * d * d))
         for lo in range(0, T, step):               # blocks of positions bound the memory
-            gg, bb = gamma[lo:lo + step, None, None], beta_c[lo:lo + step, None, None]
-            M = np.zeros((gg.shape[0], 2 * d, 2 * d))
-            M[:, :d, d:] = gg * B
-            M[:, d:, :d] = gg * B.T
-            M[:, d:, d:] = bb * (B + B.T)
-            e, P = np.linalg.eigh(M)
+            e, P = np.linalg.eigh(_block_forms(B, gamma[lo:lo + step], beta_c[lo:lo + step]))
             lam[lo:lo + step] = 0.5 * cw * _rounding_to_zero(e)
             lvec = c * np.concatenate([g[lo:lo + step, None] * b, r[lo:lo + step, None] * b], axis=-1)
             out[lo:lo + step] = np.einsum("tkj,tk->tj", P, lvec)
         return lam, out
+
+
+def _block_forms(B: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """The symmetric ``2d x 2d`` matrices ``[[0, g B], [g B^T, b (B + B^T)]]``, one per pair
+    ``(g, b)`` of ``gamma, beta``: the quadratic forms whose eigenvalues are the chi-square weights."""
+    d = B.shape[0]
+    g, b = gamma[:, None, None], beta[:, None, None]
+    M = np.zeros((g.shape[0], 2 * d, 2 * d))
+    M[:, :d, d:] = g * B
+    M[:, d:, :d] = g * B.T
+    M[:, d:, d:] = b * (B + B.T)
+    return M
 
 
 def _rounding_to_zero(eig: np.ndarray) -> np.ndarray:
