@@ -19,8 +19,6 @@ resolution of ``[0, 1)``).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-
 import numpy as np
 
 #: Pairs per block of the Box-Muller transform: a block's temporaries (about 5 MB) are
@@ -117,29 +115,6 @@ class Normals:
             np.sin(a, out=sin[:k])
             np.multiply(cos[:k], r, out=out[start:start + k, 0])
             np.multiply(sin[:k], r, out=out[start:start + k, 1])
-
-
-def numbers(rng: np.random.Generator, sizes: Iterable[int],
-            dtype: np.dtype | type = np.float64) -> Iterator[np.ndarray]:
-    """Consecutive pieces of one :class:`Normals` sequence, of the given sizes.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        The source of randomness.
-    sizes : iterable of int
-        Length of each piece (a generator is consumed lazily).
-    dtype : numpy.float64 or numpy.float32
-        Precision of the numbers.
-
-    Yields
-    ------
-    numpy.ndarray
-        A new flat array per piece.
-    """
-    stream = Normals(rng, dtype)
-    for n in sizes:
-        yield stream.fill(np.empty(n, dtype=stream.dtype))
 
 
 def box_muller(rng: np.random.Generator, n: int) -> np.ndarray:

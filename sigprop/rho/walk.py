@@ -141,7 +141,7 @@ def standard_steps(samples: int, T: int, d: int, *, seed: Seed = None, batch_siz
     The raw material of every simulation: ``eps_t = L n_t / sqrt(T)`` turns them
     into steps.  The batches hold ``samples`` sequences in all, drawn from
     ``numpy.random.default_rng(seed)`` in order (float32 by Box-Muller,
-    :func:`sigprop.core.normal.numbers`), so the numbers do not depend on ``batch_size``.
+    :class:`sigprop.core.normal.Normals`), so the numbers do not depend on ``batch_size``.
     With ``reuse`` every batch is written into the same array (a view of it for a shorter
     last batch): a batch is overwritten by the next, so use it before asking for the next.
     This spares the memory pages a fresh batch would touch (the simulation's hot loop).

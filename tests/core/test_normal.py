@@ -47,8 +47,9 @@ def test_each_word_gives_the_documented_pair():
 @settings(max_examples=40, deadline=None)
 @given(cuts=st.lists(st.integers(0, 40), min_size=1, max_size=8), dtype=st.sampled_from([np.float32, np.float64]))
 def test_the_sequence_does_not_depend_on_how_it_is_cut(cuts, dtype):
-    pieces = list(normal.numbers(np.random.default_rng(5), cuts, dtype))
-    whole = next(normal.numbers(np.random.default_rng(5), [sum(cuts)], dtype))
+    stream = normal.Normals(np.random.default_rng(5), dtype)
+    pieces = [stream.fill(np.empty(n, dtype=dtype)) for n in cuts]
+    whole = normal.Normals(np.random.default_rng(5), dtype).fill(np.empty(sum(cuts), dtype=dtype))
     assert [p.size for p in pieces] == cuts
     assert all(p.dtype == np.dtype(dtype) for p in pieces)
     assert np.array_equal(np.concatenate(pieces), whole)
