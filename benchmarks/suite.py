@@ -12,8 +12,9 @@ ratio is like for like.
 * ``mc_over_torch``: the same Monte Carlo over a straightforward PyTorch CPU version
   (same dtype; also ``mc_over_torch_float32`` and the ``_1thread`` variants), ``None``
   with a note without PyTorch;
-* ``mc_threads_speedup``: one-thread over all-thread time of :func:`sigprop.simulate`
-  (float64; also ``mc_threads_speedup_float32``);
+* ``mc_threads_speedup``: one-worker over all-worker time of :func:`sigprop.simulate`
+  (``threads=1`` against ``threads=cores``, its default workers: forked processes on Linux,
+  threads elsewhere; float64; also ``mc_threads_speedup_float32``);
 * ``train_step_over_torch``: one training step of the one-layer model (``d = 64,
   T = 64``, batch 64, softmax, Adam, float64) over PyTorch autograd on the same
   model and the same fixed batch (also ``train_step_over_torch_1thread``);
@@ -33,7 +34,8 @@ ratio is like for like.
 * ``startup_help_s``, ``startup_predict_s`` (``predict`` at ``d = 64, T = 128``) and the
   baselines ``python_pass_s``, ``python_numpy_s`` (fresh processes, medians), with the
   ratios ``startup_help_over_pass`` and ``startup_predict_over_numpy``;
-* ``peak_mb``: peak NumPy memory of each measurement (``tracemalloc``);
+* ``peak_mb``: peak NumPy memory of each measurement (``tracemalloc``, this process only:
+  ``mc_all_threads`` runs the workers as threads);
 * ``machine.load``: the load average (1, 5, 15 min) before and after the run (it counts the
   bench's own threads); ``machine.other_cpu_share``: the share of the machine's CPU time that
   *other* processes used during the run (``/proc/stat`` less this process and its children).
@@ -209,8 +211,8 @@ def run(quick: bool = False, only: Iterable[str] | None = None) -> dict:
     if "mc" in groups:
         batch = next(walk.batch_sizes(samples, T * d))
         for name, dtype in (("", np.float64), ("_float32", np.float32)):
-            def mc(dtype=dtype, n=1):
-                simulate(W, T, samples=samples, seed=1, dtype=dtype, threads=n)
+            def mc(dtype=dtype, n=1, processes=None):
+                simulate(W, T, samples=samples, seed=1, dtype=dtype, threads=n, processes=processes)
 
             def mc_all(dtype=dtype):
                 mc(dtype, cores)
@@ -222,7 +224,9 @@ def run(quick: bool = False, only: Iterable[str] | None = None) -> dict:
             out["mc_samples_per_s" + name] = samples / t_mc
             out["mc_threads_speedup" + name] = _ratio(mc, mc_all, repeats)[0]
             out["peak_mb"]["mc" + name] = _peak_mb(mc)
-            out["peak_mb"]["mc_all_threads" + name] = _peak_mb(mc_all)
+            # tracemalloc sees this process only: the peak of all workers as threads (each worker
+            # process holds at most what one thread does)
+            out["peak_mb"]["mc_all_threads" + name] = _peak_mb(lambda dtype=dtype: mc(dtype, cores, False))
             if have_torch:
                 def peer(dtype=dtype):
                     torch_peers.monte_carlo(W, T, samples, batch, 1, np.dtype(dtype).name)

@@ -171,8 +171,8 @@ def simulation_arguments(p: argparse.ArgumentParser) -> None:
                    help="independent random streams (default 8): the numbers depend only on --seed and "
                         "--streams, the same on every machine (1: the single stream of earlier versions)")
     g.add_argument("--threads", type=a.number(int),
-                   help="worker threads running the streams (default: every core); speed only, never "
-                        "the numbers")
+                   help="workers running the streams in parallel (default: every core; forked "
+                        "processes on Linux, threads elsewhere); speed only, never the numbers")
     g.add_argument("--batch-size", type=a.number(int),
                    help="sequences per batch (default: ~2^20 numbers per batch)")
     a.progress(g)

@@ -30,6 +30,10 @@ class ArgumentError(ValueError):
         self.argument = argument
         self.detail = detail
 
+    def __reduce__(self):
+        """Pickle as ``(argument, detail)``: a worker process sends its errors to the caller."""
+        return type(self), (self.argument, self.detail)
+
 
 def integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
     """``value`` as an ``int`` in ``[minimum, maximum]``."""

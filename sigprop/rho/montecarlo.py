@@ -11,14 +11,13 @@ sample is one pass over the ``T d`` random numbers beyond drawing them.
 """
 from __future__ import annotations
 
-import itertools
-import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from sigprop.core import checks as _checks
 from sigprop.core import threads as _threads
+from sigprop.core import workers as _workers
 from sigprop.core.aliases import DTypeLike
 from sigprop.core.progress import progress_bar
 from sigprop.core.stats import Moments, wilson_interval
@@ -50,14 +49,17 @@ def centered_logits(steps: np.ndarray, W: np.ndarray, c: float,
     steps are ``eps_t = L n_t / sqrt(T)`` with ``L = factor`` (identity if None).
     """
     T = steps.shape[1]
-    x_last = steps.sum(axis=1)
+    x_last = steps.sum(axis=1)[:, :, None]
+    # Products one sample at a time (a stack of matrix-vector products), never one matrix product
+    # over the batch: BLAS rounds a row of a matrix product differently with the number of rows,
+    # and a sample's logits must not depend on how many are computed together.
     if factor is not None:
-        x_last = x_last @ factor.T
-    y = x_last @ W.T                      # W x_T, one row per sample
+        x_last = np.matmul(factor, x_last)
+    y = np.matmul(W, x_last)              # W x_T, one column per sample
     if factor is not None:
-        y = y @ factor
+        y = np.matmul(factor.T, y)
     y *= steps.dtype.type(c / T)          # both sqrt(T)'s and the logit scale
-    z = np.matmul(steps, y[:, :, None])[:, :, 0]
+    z = np.matmul(steps, y)[:, :, 0]
     np.cumsum(z, axis=1, out=z)
     z -= z.mean(axis=1, keepdims=True)
     return z
@@ -98,6 +100,11 @@ def general_logits(standard: np.ndarray, model, dtype=np.float64) -> np.ndarray:
 #: machine whatever its number of cores (the threads only set the speed).
 STREAMS = 8
 
+#: Bytes of random numbers drawn and read at a time by a worker process or a single thread: a
+#: piece this small stays in a core's cache (2 MiB of L2 here) between being drawn and being read
+#: twice, so that two workers do not queue for memory (docs/performance.md).
+CHUNK_BYTES = 1 << 19
+
 #: Largest |centered logit| the simulation accepts, as a share of the dtype's range:
 #: products and sums of the logits must stay finite.
 _HEADROOM = 1e-6
@@ -124,7 +131,7 @@ def _check_range(model, dtype: np.dtype) -> None:
 def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int = 100_000, seed=None,
              batch_size: int | None = None, confidence: float = 0.95,
              progress: bool = False, dtype: DTypeLike = np.float64, streams: int | None = None,
-             threads: int | None = None) -> Simulation:
+             threads: int | None = None, processes: bool | None = None) -> Simulation:
     """Simulate the random walk and estimate every position's statistics.
 
     Parameters
@@ -159,11 +166,19 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
         children and stream ``j`` simulates ``samples // k`` sequences (one more for
         ``j < samples % k``); the streams' counts and moments are merged in stream order.
     threads : int, optional
-        Worker threads running the streams (default: every core,
-        :func:`sigprop.core.threads.cores`; at most ``streams``).  They set the speed only,
-        never the numbers.  Memory: one batch per thread.  BLAS is held to one thread
-        meanwhile (:func:`sigprop.core.threads.blas_threads`).  Ctrl-C stops every thread
-        at its next batch and raises ``KeyboardInterrupt`` in the caller.
+        Workers running the streams in parallel (default: every core,
+        :func:`sigprop.core.threads.cores`; at most ``streams``), each taking the next stream
+        in turn.  They set the speed only, never the numbers.  Memory: one batch of logits and
+        one piece of random numbers per worker.  BLAS is held to one thread meanwhile
+        (:func:`sigprop.core.threads.blas_threads`).  Ctrl-C stops every worker and raises
+        ``KeyboardInterrupt`` in the caller.
+    processes : bool, optional
+        Whether the workers are forked processes (:mod:`sigprop.core.workers`) or threads.
+        Default: processes on Linux when there is more than one worker, threads elsewhere.
+        Processes share no GIL, so each draws and uses its numbers in pieces of
+        :data:`CHUNK_BYTES` that stay in cache (about 2.0 times the one-worker speed on two
+        cores against 1.6 for threads in float32, docs/performance.md); threads work on whole
+        batches, as their short calls would otherwise queue for the GIL.
     """
     model = as_model(W, T, step_cov, scale).single("simulation")
     T, d = model.T, model.d
@@ -179,33 +194,50 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     W = model.W.astype(dtype)
     factor = model.step_factor
     factor = None if factor is None else factor.astype(dtype)
-    moments = Moments()
     shape = (T,) if model.query != "all" else (T, T)
-    if not model.is_walk and batch_size is None:          # a sample holds T d numbers and the logits
+    if batch_size is None and model.is_walk:              # 8 MiB of random numbers per batch
+        batch_size = max(1, walk.BATCH_ELEMENTS * 8 // (T * d * dtype.itemsize))
+    elif batch_size is None:                              # a sample holds T d numbers and the logits
         batch_size = max(1, walk.BATCH_ELEMENTS // (T * d + int(np.prod(shape))))
     streams = STREAMS if streams is None else _checks.integer("streams", streams, 1)
     threads = _threads.cores() if threads is None else _checks.integer("threads", threads, 1)
+    workers = min(threads, streams)
+    if processes is None:
+        processes = workers > 1 and _workers.forking()
+    elif processes and not _workers.forking():
+        raise _checks.ArgumentError("processes", "worker processes need os.fork on Linux; "
+                                                 "use processes=False (threads)")
+    # A batch's moments are taken at once; its numbers are drawn and turned into logits in
+    # pieces that stay in cache, except where threads would queue for the GIL on short calls.
+    piece = batch_size if workers > 1 and not processes else max(1, CHUNK_BYTES // (T * d * dtype.itemsize))
     shares = [samples // streams + (k < samples % streams) for k in range(streams)]
+    walk.batch_sizes(shares[0], T * d, batch_size, dtype.itemsize)   # refuse a batch too large, here
     seeds = [seed] if streams == 1 else _spawn(seed, streams)    # one stream: default_rng(seed), as before
-    stop = threading.Event()                                      # set on Ctrl-C: workers end at a batch
-    with progress_bar(samples, progress, unit="seq", desc="simulating") as bar, _threads.blas_threads(1):
-        def stream(k: int) -> tuple[np.ndarray, Moments]:
-            moments = Moments()
-            inside = np.zeros(shape, dtype=np.int64)
-            if shares[k] == 0:
-                return inside, moments
-            with np.errstate(over="raise"):
-                for steps in walk.standard_steps(shares[k], T, d, seed=seeds[k], batch_size=batch_size,
-                                                 dtype=dtype, reuse=True):
-                    if stop.is_set():
-                        raise KeyboardInterrupt
-                    zc = (centered_logits(steps, W, c, factor) if model.is_walk
-                          else general_logits(steps, model, dtype))
-                    inside += np.count_nonzero((zc > 0) & (zc < 1), axis=0)
-                    moments.add(zc)
-                    bar.update(steps.shape[0])
+
+    def stream(k: int, report) -> tuple[np.ndarray, Moments]:
+        moments = Moments()
+        inside = np.zeros(shape, dtype=np.int64)
+        left = shares[k]
+        if left == 0:
             return inside, moments
-        parts = _run_streams(stream, streams, min(threads, streams), stop)
+        zc = np.empty((min(batch_size, left), *shape), dtype=dtype)
+        rows = 0
+        with np.errstate(over="raise"):
+            for steps in walk.standard_steps(left, T, d, seed=seeds[k], batch_size=batch_size, dtype=dtype,
+                                             reuse=True, piece=piece):
+                b = steps.shape[0]
+                zc[rows:rows + b] = (centered_logits(steps, W, c, factor) if model.is_walk
+                                     else general_logits(steps, model, dtype))
+                rows += b
+                report(b)
+                if rows == min(batch_size, left):           # a whole batch
+                    inside += np.count_nonzero((zc[:rows] > 0) & (zc[:rows] < 1), axis=0)
+                    moments.add(zc[:rows])
+                    left -= rows
+                    rows = 0
+        return inside, moments
+    with progress_bar(samples, progress, unit="seq", desc="simulating") as bar, _threads.blas_threads(1):
+        parts = _workers.run(stream, streams, workers, processes=processes, progress=bar.update)
     inside, moments = parts[0]
     for more, other in parts[1:]:
         inside = inside + more
@@ -217,46 +249,6 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     return Simulation(np.arange(1, T + 1), mean, variance, inside / samples, config,
                       ci_low=low, ci_high=high, mean_se=mean_se, variance_se=variance_se,
                       samples=samples)
-
-
-def _run_streams(stream, streams: int, workers: int, stop: threading.Event) -> list:
-    """``[stream(0), ..., stream(streams - 1)]`` computed by ``workers`` threads taking the next
-    stream in turn.  The main thread waits in steps of 0.05 s, so that Ctrl-C is taken at once;
-    then (or when a stream raises) ``stop`` is set, every started thread is joined (each ends at
-    its next batch) and the exception is raised again."""
-    if workers == 1:
-        return [stream(k) for k in range(streams)]
-    results: list = [None] * streams
-    errors: list[BaseException] = []
-    counter = itertools.count()
-
-    def work() -> None:
-        for k in iter(lambda: next(counter), None):
-            if k >= streams or stop.is_set():
-                return
-            try:
-                results[k] = stream(k)
-            except BaseException as exc:      # noqa: BLE001 - handed to the main thread
-                errors.append(exc)
-                stop.set()
-                return
-    pool = [threading.Thread(target=work, name=f"sigprop-stream-worker-{j}", daemon=True) for j in range(workers)]
-    try:
-        for t in pool:
-            t.start()
-        while any(t.is_alive() for t in pool):
-            for t in pool:
-                t.join(timeout=0.05)
-    except BaseException:
-        stop.set()
-        raise
-    finally:
-        for t in pool:
-            if t.ident is not None:           # started, even if Ctrl-C came during its start
-                t.join()
-    if errors:
-        raise errors[0]
-    return results
 
 
 def _spawn(seed, streams: int) -> list[np.random.SeedSequence]:

@@ -135,7 +135,8 @@ def _schedule(samples: int, batch_size: int) -> Iterator[int]:
 
 
 def standard_steps(samples: int, T: int, d: int, *, seed: Seed = None, batch_size: int | None = None,
-                   dtype: DTypeLike = np.float64, reuse: bool = False) -> Iterator[np.ndarray]:
+                   dtype: DTypeLike = np.float64, reuse: bool = False,
+                   piece: int | None = None) -> Iterator[np.ndarray]:
     """Yield batches of i.i.d. ``N(0, 1)`` arrays of shape ``(b, T, d)``.
 
     The raw material of every simulation: ``eps_t = L n_t / sqrt(T)`` turns them
@@ -145,12 +146,22 @@ def standard_steps(samples: int, T: int, d: int, *, seed: Seed = None, batch_siz
     With ``reuse`` every batch is written into the same array (a view of it for a shorter
     last batch): a batch is overwritten by the next, so use it before asking for the next.
     This spares the memory pages a fresh batch would touch (the simulation's hot loop).
+    With ``piece``, each batch is handed out in consecutive pieces of at most ``piece``
+    sequences (the same numbers): small enough to stay in cache while they are used.
     """
     T = _checks.integer("T", T, 2)
     d = _checks.integer("d", d, 1)
     dtype = _checks.dtype("dtype", dtype)
     rng = np.random.default_rng(_checks.seed("seed", seed))
-    return _draw(rng, batch_sizes(samples, T * d, batch_size, dtype.itemsize), T, d, dtype, reuse)
+    sizes = batch_sizes(samples, T * d, batch_size, dtype.itemsize)
+    if piece is not None:
+        sizes = _pieces(sizes, _checks.integer("piece", piece, 1))
+    return _draw(rng, sizes, T, d, dtype, reuse)
+
+
+def _pieces(sizes: Iterator[int], piece: int) -> Iterator[int]:
+    for size in sizes:
+        yield from _schedule(size, min(piece, size))
 
 
 def _draw(rng: np.random.Generator, sizes: Iterator[int], T: int, d: int, dtype,

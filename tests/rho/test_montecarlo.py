@@ -161,11 +161,13 @@ def test_one_stream_gives_the_single_stream_numbers():
 
 def test_threaded_simulation_depends_only_on_seed_and_streams():
     W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
-    runs = [M.simulate(W, 8, samples=3001, seed=7, streams=3, threads=t, batch_size=b)
-            for t, b in ((1, 250), (2, 250), (3, 250), (2, 1000))]
-    for run in runs[1:3]:                                           # threads do not matter
+    runs = [M.simulate(W, 8, samples=3001, seed=7, streams=3, threads=t, batch_size=b, processes=p)
+            for t, b, p in ((1, 250, None), (2, 250, None), (3, 250, None), (2, 1000, None),
+                            (2, 250, False), (3, 250, False), (2, 250, True))]
+    for run in runs[1:3] + runs[4:]:         # workers, threads or processes, do not matter
         assert np.array_equal(runs[0].rho, run.rho) and np.array_equal(runs[0].mean, run.mean)
         assert np.array_equal(runs[0].variance, run.variance)
+        assert np.array_equal(runs[0].variance_se, run.variance_se)
     assert np.array_equal(runs[0].rho, runs[3].rho)                 # batches do not matter
     assert np.allclose(runs[0].mean, runs[3].mean, rtol=1e-12, atol=1e-14)
     seq = np.random.SeedSequence(7)
@@ -183,6 +185,40 @@ def test_default_streams_are_fixed_whatever_the_cores():
     for t in (1, 3):
         same = M.simulate(W, 8, samples=2000, seed=3, threads=t, streams=8)
         assert np.array_equal(default.rho, same.rho) and np.array_equal(default.mean, same.mean)
+
+
+def test_a_sample_does_not_depend_on_its_neighbours():
+    # logits computed one piece of samples at a time (worker processes) or a whole batch at a
+    # time (threads) are the same bits: products are taken sample by sample (BLAS would round
+    # a row of a matrix product by the number of rows)
+    from sigprop.rho import walk
+    for dtype in (np.float64, np.float32):
+        W = spectrum.make_weights(0.5, 0.1, 64, seed=0).astype(dtype)
+        L = np.linalg.cholesky(np.eye(64) + 0.1).astype(dtype)
+        for factor in (None, L):
+            whole = next(walk.standard_steps(300, 32, 64, seed=1, dtype=dtype))
+            pieces = np.concatenate([M.centered_logits(whole[a:a + b], W, 0.7, factor)
+                                     for a, b in ((0, 8), (8, 1), (9, 100), (109, 191))])
+            assert np.array_equal(M.centered_logits(whole, W, 0.7, factor), pieces)
+
+
+def test_processes_are_refused_where_fork_is_missing(monkeypatch):
+    from sigprop.core import workers
+    monkeypatch.setattr(workers, "forking", lambda: False)
+    W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
+    with pytest.raises(ValueError, match="^processes worker processes need os.fork"):
+        M.simulate(W, 8, samples=100, seed=1, threads=2, processes=True)
+    default = M.simulate(W, 8, samples=100, seed=1, threads=2)       # threads instead
+    assert np.array_equal(default.rho, M.simulate(W, 8, samples=100, seed=1, threads=1).rho)
+
+
+def test_an_error_in_a_worker_process_reaches_the_caller(monkeypatch):
+    def overflow(*args):
+        raise FloatingPointError("overflow encountered in matmul")
+    monkeypatch.setattr(M, "centered_logits", overflow)        # the forked workers inherit it
+    W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
+    with pytest.raises(FloatingPointError, match="overflow encountered in matmul"):
+        M.simulate(W, 8, samples=100, seed=1, threads=2, processes=True)
 
 
 def test_ctrl_c_stops_every_worker_thread(monkeypatch):
@@ -205,9 +241,10 @@ def test_ctrl_c_stops_every_worker_thread(monkeypatch):
     before = set(threading.enumerate())
     W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
     with pytest.raises(KeyboardInterrupt):
-        M.simulate(W, 8, samples=10**6, seed=1, batch_size=100, threads=2)   # 10^4 batches: fails, not hangs
+        M.simulate(W, 8, samples=10**6, seed=1, batch_size=100, threads=2,   # 10^4 batches: fails, not hangs
+                   processes=False)
     left = [t for t in threading.enumerate() if t not in before and t.is_alive()
-            and t.name.startswith("sigprop-stream")]
+            and t.name.startswith("sigprop-worker")]
     assert len(drawn) < 5000 and not left, left                # stopped well before the end, workers ended
 
 
@@ -224,7 +261,7 @@ def test_threaded_memory_is_bounded():
     peaks = []
     for n in (4000, 64000):
         tracemalloc.start()
-        M.simulate(W, 16, samples=n, seed=1, batch_size=500, threads=2)
+        M.simulate(W, 16, samples=n, seed=1, batch_size=500, threads=2, processes=False)
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
     # 16 times the samples: the peak stays a few batches per thread (it varies with how the two
@@ -234,3 +271,25 @@ def test_threaded_memory_is_bounded():
         M.simulate(W, 16, samples=10, threads=0)
     with pytest.raises(ValueError, match="streams"):
         M.simulate(W, 16, samples=10, streams=0)
+
+
+@pytest.mark.parametrize("processes", [False, True])
+def test_progress_counts_every_sequence(monkeypatch, processes):
+    from sigprop.core import workers
+    if processes and not workers.forking():
+        pytest.skip("no fork")
+    counted = []
+
+    class Bar:
+        def update(self, n):
+            counted.append(n)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return None
+    monkeypatch.setattr(M, "progress_bar", lambda total, enabled, **kw: Bar())
+    W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
+    M.simulate(W, 8, samples=5001, seed=1, batch_size=300, threads=2, processes=processes)
+    assert sum(counted) == 5001

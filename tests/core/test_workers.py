@@ -1,0 +1,114 @@
+"""Tests of sigprop.core.workers: tasks in worker threads or forked worker processes."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from sigprop.core import workers
+from sigprop.core.checks import ArgumentError
+
+MODES = [False, pytest.param(True, marks=pytest.mark.skipif(not workers.forking(), reason="no fork"))]
+
+
+def _children() -> set[int]:
+    """This process's live children (Linux)."""
+    pids = set()
+    for tid in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{tid}/children") as f:
+            pids.update(int(p) for p in f.read().split())
+    return pids
+
+
+@pytest.mark.parametrize("processes", MODES)
+@pytest.mark.parametrize("n_workers", [1, 2, 3])
+def test_results_come_back_in_task_order_with_all_progress(processes, n_workers):
+    def task(k, report):
+        for _ in range(k + 1):
+            report(2)
+        return k, np.full(3, k ** 2), os.getpid()
+    reported = []
+    before = _children()
+    out = workers.run(task, 7, n_workers, processes=processes, progress=reported.append)
+    assert [k for k, _, _ in out] == list(range(7))
+    assert all(np.array_equal(a, np.full(3, k ** 2)) for k, a, _ in out)
+    assert sum(reported) == 2 * sum(range(1, 8))
+    in_caller = {pid for _, _, pid in out} == {os.getpid()}
+    assert in_caller == (n_workers == 1 or not processes)           # processes ran elsewhere
+    assert _children() == before                                    # every worker process reaped
+
+
+@pytest.mark.parametrize("processes", MODES)
+def test_an_error_in_a_task_is_raised_in_the_caller(processes):
+    def task(k, report):
+        if k == 3:
+            raise ArgumentError("T", "must be an integer >= 2, got 1")
+        return k
+    with pytest.raises(ArgumentError) as info:
+        workers.run(task, 6, 2, processes=processes)
+    assert info.value.argument == "T" and str(info.value) == "T must be an integer >= 2, got 1"
+
+
+@pytest.mark.skipif(not workers.forking(), reason="no fork")
+def test_an_exception_that_does_not_pickle_becomes_a_runtime_error():
+    class Local(Exception):                 # a local class cannot be pickled
+        pass
+
+    def task(k, report):
+        raise Local("no pickle")
+    with pytest.raises(RuntimeError, match="^Local: no pickle$"):
+        workers.run(task, 2, 2, processes=True)
+
+
+@pytest.mark.skipif(not workers.forking(), reason="no fork")
+def test_a_killed_worker_is_reported_and_the_others_ended():
+    def task(k, report):
+        if k == 0:
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.01)
+        return k
+    before = _children()
+    with pytest.raises(workers.WorkerDied, match="killed by SIGKILL"):
+        workers.run(task, 4, 2, processes=True)
+    assert _children() == before
+
+
+def test_processes_need_fork(monkeypatch):
+    monkeypatch.setattr(workers, "forking", lambda: False)
+    with pytest.raises(ValueError, match="^argument processes: worker processes need os.fork"):
+        workers.run(lambda k, report: k, 2, 2, processes=True)
+    assert workers.run(lambda k, report: k, 2, 2, processes=False) == [0, 1]
+
+
+@pytest.mark.skipif(not workers.forking(), reason="no fork")
+def test_ctrl_c_ends_the_worker_processes(tmp_path):
+    """SIGINT to the caller (as Ctrl-C sends it): KeyboardInterrupt there, at once, and no
+    worker process left running."""
+    pids = tmp_path / "pids"
+    script = textwrap.dedent(f"""
+        import os, time
+        from sigprop.core import workers
+        def task(k, report):
+            with open({str(pids)!r}, "a") as f:
+                f.write(f"{{os.getpid()}}\\n")
+            time.sleep(60)
+        try:
+            workers.run(task, 4, 2, processes=True)
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert out.strip() == "interrupted" and time.monotonic() - started < 5
+    for pid in map(int, pids.read_text().split()):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
