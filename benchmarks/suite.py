@@ -91,10 +91,11 @@ def _peak_mb(fn):
         tracemalloc.stop()
 
 
-def _ratio(fa, fb, repeats):
-    """Median over repeats of time(fa)/time(fb), the two timed back to back."""
+def _ratio(fa, fb, repeats, ratios=None):
+    """Median over repeats of time(fa)/time(fb), the two timed back to back (every ratio is
+    appended to the list ``ratios`` when one is given)."""
     fa(), fb()
-    ratios, ta, tb = [], [], []
+    ratios, ta, tb = [] if ratios is None else ratios, [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fa()
@@ -185,12 +186,13 @@ def run(quick: bool = False, only: Iterable[str] | None = None) -> dict:
     cpu_start = _cpu_seconds()
     cores = threads.cores()
     repeats = 1 if quick else 7
+    speedup_repeats = 1 if quick else 15       # the ratio most sensitive to the machine's noise
     samples = 1000 if quick else 20_000
     grid_n = 50 if quick else 500
     d, T = 64, 128
     W = make_weights(0.5, 0.1, d, seed=0)
     out = dict(version=__version__,
-               config=dict(quick=quick, repeats=repeats, mc=dict(d=d, T=T, samples=samples),
+               config=dict(quick=quick, repeats=repeats, speedup_repeats=speedup_repeats, mc=dict(d=d, T=T, samples=samples),
                            train=dict(d=64, T=64, batch=64), closed_form_grid=[grid_n, grid_n, 128],
                            exact=dict(d=256, T=128),
                            threads=dict(all=cores, blas_control=threads.available())),
@@ -200,9 +202,7 @@ def run(quick: bool = False, only: Iterable[str] | None = None) -> dict:
                date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                only=sorted(groups) if only is not None else None,
                notes=[], peak_mb={})
-    have_torch = bool(groups & {"mc", "train"}) and torch_peers.available()   # PyTorch: seconds to import
-    if have_torch:
-        import torch
+    have_torch = bool(groups & {"mc", "train"}) and torch_peers.available(load=False)
     peers = (["torch"] if have_torch else []) + ([davies.available()] if "exact" in groups else [])
     out["machine"]["peers"] = {p: _version(p) for p in peers if p}     # name -> version, those used
     if not threads.available():
@@ -210,30 +210,38 @@ def run(quick: bool = False, only: Iterable[str] | None = None) -> dict:
                             "(pip install 'sigprop[threads]')")
     if "mc" in groups:
         batch = next(walk.batch_sizes(samples, T * d))
-        for name, dtype in (("", np.float64), ("_float32", np.float32)):
-            def mc(dtype=dtype, n=1, processes=None):
-                simulate(W, T, samples=samples, seed=1, dtype=dtype, threads=n, processes=processes)
+        speedups: dict[str, list[float]] = {}
+        out["config"]["mc_threads_speedup_ratios"] = speedups
+        kinds = (("", np.float64), ("_float32", np.float32))
 
-            def mc_all(dtype=dtype):
-                mc(dtype, cores)
-
+        def mc(dtype, n=1, processes=None):
+            simulate(W, T, samples=samples, seed=1, dtype=dtype, threads=n, processes=processes)
+        # Before PyTorch is imported: a process that holds it (200 MB of mappings) forks each worker
+        # in 17 ms instead of 2.5 ms here, a cost no sigprop user pays.
+        for name, dtype in kinds:
             def rng(dtype=dtype):
                 for _ in walk.standard_steps(samples, T, d, seed=1, dtype=dtype):
                     pass
-            out["mc_over_rng" + name], t_mc, _ = _ratio(mc, rng, repeats)
+            out["mc_over_rng" + name], t_mc, _ = _ratio(lambda dtype=dtype: mc(dtype), rng, repeats)
             out["mc_samples_per_s" + name] = samples / t_mc
-            out["mc_threads_speedup" + name] = _ratio(mc, mc_all, repeats)[0]
-            out["peak_mb"]["mc" + name] = _peak_mb(mc)
+            speedups[name or "_float64"] = ratios = []
+            out["mc_threads_speedup" + name] = _ratio(lambda dtype=dtype: mc(dtype), lambda dtype=dtype: mc(dtype, cores),
+                                                      speedup_repeats, ratios)[0]
+            out["peak_mb"]["mc" + name] = _peak_mb(lambda dtype=dtype: mc(dtype))
             # tracemalloc sees this process only: the peak of all workers as threads (each worker
             # process holds at most what one thread does)
             out["peak_mb"]["mc_all_threads" + name] = _peak_mb(lambda dtype=dtype: mc(dtype, cores, False))
+    if have_torch:
+        import torch
+    if "mc" in groups:
+        for name, dtype in kinds:
             if have_torch:
                 def peer(dtype=dtype):
                     torch_peers.monte_carlo(W, T, samples, batch, 1, np.dtype(dtype).name)
                 torch.set_num_threads(1)
-                out["mc_over_torch_1thread" + name] = _ratio(mc, peer, repeats)[0]
+                out["mc_over_torch_1thread" + name] = _ratio(lambda dtype=dtype: mc(dtype), peer, repeats)[0]
                 torch.set_num_threads(cores)
-                out["mc_over_torch" + name] = _ratio(mc_all, peer, repeats)[0]
+                out["mc_over_torch" + name] = _ratio(lambda dtype=dtype: mc(dtype, cores), peer, repeats)[0]
             else:
                 out["mc_over_torch" + name] = out["mc_over_torch_1thread" + name] = None
         if not have_torch:
@@ -480,6 +488,12 @@ def markdown(res: dict) -> str:
                   + ("" if m.get("other_cpu_share") is None else
                      f"; other processes used {100 * m['other_cpu_share']:.1f}% of the cores meanwhile")
                   + (" (LOADED: ratios unreliable)" if m.get("loaded") else "") + "."]
+    spread = res["config"].get("mc_threads_speedup_ratios")
+    if spread:
+        lines += ["The two Monte Carlo speed-ups are medians of "
+                  f"{res['config']['speedup_repeats']} repeats, measured before PyTorch is imported; "
+                  "every repeat fell in " + ", ".join(f"{min(v):.2f}-{max(v):.2f} ({k.lstrip('_')})"
+                                                      for k, v in spread.items() if v) + "."]
     lines += [f"Note: {n}" for n in res.get("notes", [])]
     return "\n".join(lines) + "\n"
 

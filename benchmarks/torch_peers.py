@@ -8,7 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def available() -> bool:
+def available(load: bool = True) -> bool:
+    """Whether PyTorch can be imported (with ``load=False``: is installed, without importing it)."""
+    if not load:
+        import importlib.util
+        return importlib.util.find_spec("torch") is not None
     try:
         import torch  # noqa: F401
     except ImportError:

@@ -105,6 +105,11 @@ STREAMS = 8
 #: twice, so that two workers do not queue for memory (docs/performance.md).
 CHUNK_BYTES = 1 << 19
 
+#: Random numbers a run must draw before its workers are processes rather than threads by
+#: default (2^24, about 0.05 s of float32 work on one core here): forking costs about 3 ms a
+#: worker (17 ms in a process holding PyTorch), threads about 0.1 ms.
+PROCESS_MIN_NUMBERS = 1 << 24
+
 #: Largest |centered logit| the simulation accepts, as a share of the dtype's range:
 #: products and sums of the logits must stay finite.
 _HEADROOM = 1e-6
@@ -174,7 +179,8 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
         ``KeyboardInterrupt`` in the caller.
     processes : bool, optional
         Whether the workers are forked processes (:mod:`sigprop.core.workers`) or threads.
-        Default: processes on Linux when there is more than one worker, threads elsewhere.
+        Default: processes on Linux when there is more than one worker and the run draws at
+        least :data:`PROCESS_MIN_NUMBERS` random numbers (``samples T d``), threads otherwise.
         Processes share no GIL, so each draws and uses its numbers in pieces of
         :data:`CHUNK_BYTES` that stay in cache (about 2.0 times the one-worker speed on two
         cores against 1.6 for threads in float32, docs/performance.md); threads work on whole
@@ -202,8 +208,8 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     streams = STREAMS if streams is None else _checks.integer("streams", streams, 1)
     threads = _threads.cores() if threads is None else _checks.integer("threads", threads, 1)
     workers = min(threads, streams)
-    if processes is None:
-        processes = workers > 1 and _workers.forking()
+    if processes is None:                        # forking costs ~3 ms a worker: worth it for long runs only
+        processes = workers > 1 and _workers.forking() and samples * T * d >= PROCESS_MIN_NUMBERS
     elif processes and not _workers.forking():
         raise _checks.ArgumentError("processes", "worker processes need os.fork on Linux; "
                                                  "use processes=False (threads)")

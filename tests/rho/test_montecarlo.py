@@ -293,3 +293,17 @@ def test_progress_counts_every_sequence(monkeypatch, processes):
     W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
     M.simulate(W, 8, samples=5001, seed=1, batch_size=300, threads=2, processes=processes)
     assert sum(counted) == 5001
+
+
+def test_short_runs_use_threads_long_runs_processes(monkeypatch):
+    from sigprop.core import workers
+    modes = []
+    real = workers.run
+    monkeypatch.setattr(workers, "run", lambda *a, **kw: modes.append(kw["processes"]) or real(*a, **kw))
+    monkeypatch.setattr(workers, "forking", lambda: True)
+    W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
+    n = M.PROCESS_MIN_NUMBERS // (8 * 4)
+    for samples in (n - 1, n):
+        M.simulate(W, 8, samples=samples, seed=1, threads=2, batch_size=n)
+    M.simulate(W, 8, samples=n, seed=1, threads=1)
+    assert modes == [False, True, False]
