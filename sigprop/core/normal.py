@@ -94,6 +94,27 @@ class Normals:
             self._spare.append(float(last[0, 1]))
         return out
 
+    def skip(self, count: int) -> None:
+        """Pass over the next ``count`` numbers without computing them (float32 only).
+
+        A float32 pair is one word of the bit generator, so the stream jumps ahead by the bit
+        generator's ``advance`` (PCG64, NumPy's default); a float64 number takes a varying number
+        of words (the ziggurat's rejections), so float64 streams cannot skip.
+        """
+        if count < 0:
+            raise ValueError(f"count must be >= 0, got {count}")
+        if self.dtype != np.float32 or not hasattr(self.rng.bit_generator, "advance"):
+            raise ValueError("skip needs float32 numbers from a bit generator with advance (PCG64)")
+        if self._spare and count:
+            self._spare.pop()
+            count -= 1
+        words, odd = divmod(count, 2)
+        self.rng.bit_generator.advance(words)
+        if odd:                                  # the first member of the next pair is skipped
+            last = np.empty((1, 2), dtype=np.float32)
+            self._pairs(last)
+            self._spare.append(float(last[0, 1]))
+
     def _pairs(self, out: np.ndarray) -> None:
         """Fill ``out`` (``k x 2`` float32) with ``k`` Box-Muller pairs, block by block.
 

@@ -105,6 +105,12 @@ STREAMS = 8
 #: twice, so that two workers do not queue for memory (docs/performance.md).
 CHUNK_BYTES = 1 << 19
 
+#: Parts a float32 stream is cut into (runs of whole batches, each reached by a jump of the
+#: generator): finer units of work share the workers better when one core runs slower than the
+#: other.  float64 streams stay whole (NumPy's float64 normals cannot be jumped to).  The moments
+#: of the parts are merged in order, so the numbers depend on this constant, never on the workers.
+PARTS = 4
+
 #: Random numbers a run must draw before its workers are processes rather than threads by
 #: default (2^24, about 0.05 s of float32 work on one core here): forking costs about 3 ms a
 #: worker (17 ms in a process holding PyTorch), threads about 0.1 ms.
@@ -169,7 +175,9 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
         are those of ``numpy.random.default_rng(seed)`` drawn in order (the simulation before
         streams existed); with ``k > 1`` the seed's ``SeedSequence`` is spawned into ``k``
         children and stream ``j`` simulates ``samples // k`` sequences (one more for
-        ``j < samples % k``); the streams' counts and moments are merged in stream order.
+        ``j < samples % k``); the streams' counts and moments are merged in stream order.  A
+        float32 stream is simulated in :data:`PARTS` runs of whole batches, each reached by a
+        jump of its generator (the same numbers), whose moments are merged in order.
     threads : int, optional
         Workers running the streams in parallel (default: every core,
         :func:`sigprop.core.threads.cores`; at most ``streams``), each taking the next stream
@@ -218,19 +226,26 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     piece = batch_size if workers > 1 and not processes else max(1, CHUNK_BYTES // (T * d * dtype.itemsize))
     shares = [samples // streams + (k < samples % streams) for k in range(streams)]
     walk.batch_sizes(shares[0], T * d, batch_size, dtype.itemsize)   # refuse a batch too large, here
-    seeds = [seed] if streams == 1 else _spawn(seed, streams)    # one stream: default_rng(seed), as before
+    if streams > 1:
+        seeds = _spawn(seed, streams)
+    else:                                   # one stream: default_rng(seed), as before
+        seeds = [np.random.SeedSequence() if seed is None else seed]   # a part re-creates its stream
+    # float32 streams are cut into PARTS parts of whole batches, each jumped to, so that the
+    # workers share finer units of work (a Generator given as seed is one state: it cannot be cut)
+    parts = PARTS if dtype == np.float32 and not isinstance(seed, np.random.Generator) else 1
+    units = [(k, first, count) for k, share in enumerate(shares) for first, count in _cut(share, batch_size, parts)]
 
-    def stream(k: int, report) -> tuple[np.ndarray, Moments]:
+    def stream(u: int, report) -> tuple[np.ndarray, Moments]:
+        k, first, left = units[u]
         moments = Moments()
         inside = np.zeros(shape, dtype=np.int64)
-        left = shares[k]
         if left == 0:
             return inside, moments
         zc = np.empty((min(batch_size, left), *shape), dtype=dtype)
         rows = 0
         with np.errstate(over="raise"):
             for steps in walk.standard_steps(left, T, d, seed=seeds[k], batch_size=batch_size, dtype=dtype,
-                                             reuse=True, piece=piece):
+                                             reuse=True, piece=piece, start=first):
                 b = steps.shape[0]
                 zc[rows:rows + b] = (centered_logits(steps, W, c, factor) if model.is_walk
                                      else general_logits(steps, model, dtype))
@@ -243,9 +258,9 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
                     rows = 0
         return inside, moments
     with progress_bar(samples, progress, unit="seq", desc="simulating") as bar, _threads.blas_threads(1):
-        parts = _workers.run(stream, streams, workers, processes=processes, progress=bar.update)
-    inside, moments = parts[0]
-    for more, other in parts[1:]:
+        results = _workers.run(stream, len(units), workers, processes=processes, progress=bar.update)
+    inside, moments = results[0]
+    for more, other in results[1:]:
         inside = inside + more
         moments.merge(other)
     mean, variance, mean_se, variance_se = moments.result()
@@ -255,6 +270,18 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     return Simulation(np.arange(1, T + 1), mean, variance, inside / samples, config,
                       ci_low=low, ci_high=high, mean_se=mean_se, variance_se=variance_se,
                       samples=samples)
+
+
+def _cut(share: int, batch_size: int, parts: int) -> list[tuple[int, int]]:
+    """``(first, count)`` of up to ``parts`` consecutive runs of whole batches covering ``share``
+    sequences (one ``(0, 0)`` for an empty stream).
+
+    >>> _cut(10, 3, 2)
+    [(0, 6), (6, 4)]
+    """
+    batches = -(-share // batch_size)
+    bounds = sorted({min(share, round(j * batches / parts) * batch_size) for j in range(parts + 1)})
+    return [(a, b - a) for a, b in zip(bounds, bounds[1:])] or [(0, 0)]
 
 
 def _spawn(seed, streams: int) -> list[np.random.SeedSequence]:

@@ -136,7 +136,7 @@ def _schedule(samples: int, batch_size: int) -> Iterator[int]:
 
 def standard_steps(samples: int, T: int, d: int, *, seed: Seed = None, batch_size: int | None = None,
                    dtype: DTypeLike = np.float64, reuse: bool = False,
-                   piece: int | None = None) -> Iterator[np.ndarray]:
+                   piece: int | None = None, start: int = 0) -> Iterator[np.ndarray]:
     """Yield batches of i.i.d. ``N(0, 1)`` arrays of shape ``(b, T, d)``.
 
     The raw material of every simulation: ``eps_t = L n_t / sqrt(T)`` turns them
@@ -148,6 +148,8 @@ def standard_steps(samples: int, T: int, d: int, *, seed: Seed = None, batch_siz
     This spares the memory pages a fresh batch would touch (the simulation's hot loop).
     With ``piece``, each batch is handed out in consecutive pieces of at most ``piece``
     sequences (the same numbers): small enough to stay in cache while they are used.
+    With ``start``, the sequences are those from number ``start`` on of the seed's stream, reached
+    by a jump (float32 only, :meth:`sigprop.core.normal.Normals.skip`).
     """
     T = _checks.integer("T", T, 2)
     d = _checks.integer("d", d, 1)
@@ -156,7 +158,10 @@ def standard_steps(samples: int, T: int, d: int, *, seed: Seed = None, batch_siz
     sizes = batch_sizes(samples, T * d, batch_size, dtype.itemsize)
     if piece is not None:
         sizes = _pieces(sizes, _checks.integer("piece", piece, 1))
-    return _draw(rng, sizes, T, d, dtype, reuse)
+    start = _checks.integer("start", start, 0)
+    if start and dtype != np.float32:
+        raise _checks.ArgumentError("start", "needs dtype float32 (float64 streams cannot jump ahead)")
+    return _draw(rng, sizes, T, d, dtype, reuse, start * T * d)
 
 
 def _pieces(sizes: Iterator[int], piece: int) -> Iterator[int]:
@@ -165,8 +170,10 @@ def _pieces(sizes: Iterator[int], piece: int) -> Iterator[int]:
 
 
 def _draw(rng: np.random.Generator, sizes: Iterator[int], T: int, d: int, dtype,
-          reuse: bool = False) -> Iterator[np.ndarray]:
+          reuse: bool = False, skip: int = 0) -> Iterator[np.ndarray]:
     stream = normal.Normals(rng, dtype)
+    if skip:
+        stream.skip(skip)
     buffer = None
     for b in sizes:
         if not reuse or buffer is None or buffer.shape[0] < b:

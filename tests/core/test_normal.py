@@ -87,3 +87,24 @@ def test_the_check_has_power():
     zq = bonferroni_z(1e-3, 15)
     p = stats.norm.cdf(-1.0)
     assert abs((z <= -1.0).mean() - p) > zq * np.sqrt(p * (1 - p) / n)
+
+
+@settings(max_examples=40, deadline=None)
+@given(before=st.integers(0, 9), skip=st.integers(0, 41), after=st.integers(1, 30))
+def test_skipping_jumps_to_the_same_numbers(before, skip, after):
+    # skip(n) passes over n numbers by advancing the bit generator: what follows is what drawing
+    # them would have given, whatever the spare member carried from an odd piece before
+    whole = normal.Normals(np.random.default_rng(5), np.float32).fill(
+        np.empty(before + skip + after, dtype=np.float32))
+    stream = normal.Normals(np.random.default_rng(5), np.float32)
+    head = stream.fill(np.empty(before, dtype=np.float32))
+    stream.skip(skip)
+    tail = stream.fill(np.empty(after, dtype=np.float32))
+    assert np.array_equal(head, whole[:before]) and np.array_equal(tail, whole[before + skip:])
+
+
+def test_float64_numbers_cannot_be_skipped():
+    with pytest.raises(ValueError, match="float32"):
+        normal.Normals(np.random.default_rng(5), np.float64).skip(2)
+    with pytest.raises(ValueError, match="count"):
+        normal.Normals(np.random.default_rng(5), np.float32).skip(-1)

@@ -307,3 +307,29 @@ def test_short_runs_use_threads_long_runs_processes(monkeypatch):
         M.simulate(W, 8, samples=samples, seed=1, threads=2, batch_size=n)
     M.simulate(W, 8, samples=n, seed=1, threads=1)
     assert modes == [False, True, False]
+
+
+@pytest.mark.parametrize("T, d", [(8, 4), (7, 3)])      # T d odd: parts start inside a Box-Muller pair
+def test_float32_parts_give_the_counts_of_whole_streams(monkeypatch, T, d):
+    # a float32 stream cut into PARTS runs of batches, each reached by a jump of the generator,
+    # draws the same numbers as the whole stream: the same counts, moments equal to rounding
+    W = spectrum.make_weights(0.5, 0.1, d, seed=2)
+    kw = dict(samples=3001, seed=7, dtype=np.float32, batch_size=97)
+    parts = [M.simulate(W, T, streams=s, threads=t, processes=p, **kw)
+             for s, t, p in ((3, 1, None), (3, 2, False), (3, 3, False), (3, 2, True), (1, 1, None))]
+    for run in parts[1:4]:                                    # and the workers do not matter
+        assert np.array_equal(parts[0].rho, run.rho) and np.array_equal(parts[0].mean, run.mean)
+        assert np.array_equal(parts[0].variance_se, run.variance_se)
+    monkeypatch.setattr(M, "PARTS", 1)
+    for cut, whole in zip(parts[::4], (M.simulate(W, T, streams=s, **kw) for s in (3, 1))):
+        assert np.array_equal(cut.rho, whole.rho)
+        np.testing.assert_allclose(cut.mean, whole.mean, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(cut.variance, whole.variance, rtol=1e-12)
+
+
+def test_a_generator_seed_is_not_cut():
+    W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
+    a = M.simulate(W, 8, samples=1000, seed=np.random.default_rng(3), streams=1, dtype=np.float32,
+                   batch_size=50)
+    b = M.simulate(W, 8, samples=1000, seed=3, streams=1, dtype=np.float32, batch_size=50)
+    assert np.array_equal(a.rho, b.rho)        # the generator drawn in order: the seed's numbers

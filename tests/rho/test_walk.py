@@ -77,3 +77,11 @@ def test_bad_step_covariance_is_refused(step_cov, message):
 def test_bad_sizes_are_refused(kwargs, name):
     with pytest.raises(ValueError, match=name):
         next(walk.sample(**kwargs))
+
+
+def test_a_float32_stream_starts_anywhere_a_float64_one_only_at_0():
+    whole = np.concatenate(list(walk.standard_steps(10, 3, 5, seed=4, dtype=np.float32)))
+    later = np.concatenate(list(walk.standard_steps(7, 3, 5, seed=4, dtype=np.float32, start=3)))
+    assert np.array_equal(whole[3:], later)                  # 3 * 15 numbers skipped: inside a pair
+    with pytest.raises(ValueError, match="^start needs dtype float32"):
+        walk.standard_steps(7, 3, 5, seed=4, start=3)
