@@ -16,7 +16,10 @@ ratio is like for like.
   (``threads=1`` against ``threads=cores``, its default workers: forked processes on Linux,
   threads elsewhere; float64; also ``mc_threads_speedup_float32``): the median of 15
   back-to-back ratios (:func:`_speedup`), taken before PyTorch is imported, every time in
-  ``config["mc_threads_speedup_times"]``;
+  ``config["mc_threads_speedup_times"]``; ``machine_parallel_ceiling``: the same ratio for a
+  reference of pure arithmetic in cache timed right after each pair (:func:`_ceiling_tasks`:
+  what the machine gave two workers at that moment), and ``mc_threads_over_ceiling(_float32)``
+  the median of the pairs' speed-up over the reference's;
 * ``train_step_over_torch``: one training step of the one-layer model (``d = 64,
   T = 64``, batch 64, softmax, Adam, float64) over PyTorch autograd on the same
   model and the same fixed batch (also ``train_step_over_torch_1thread``);
@@ -109,22 +112,48 @@ def _ratio(fa, fb, repeats):
     return statistics.median(ratios), statistics.median(ta), statistics.median(tb)
 
 
-def _speedup(fa, fb, repeats, record: dict) -> float:
+def _speedup(fa, fb, repeats, record: dict, reference=None) -> float:
     """Median over ``repeats`` of ``time(fa) / time(fb)``, the two timed back to back (as
     :func:`_ratio`: a pair shares the machine's state of the moment, which drifts by 30% here).
 
-    ``record`` receives every time (``one``, ``all``) and, for comparison, the least one-worker
-    time over the least all-worker time (``least_ratio``): kept beside the figure.
+    ``record`` receives every time (``one``, ``all``) and the least one-worker time over the
+    least all-worker time (``least_ratio``).  With ``reference = (ra, rb)``, the same ratio for a
+    reference workload is timed right after each pair (``reference_one``, ``reference_all``):
+    what the machine gives two workers at that moment (:func:`_ceiling_tasks`).
     """
     fa(), fb()
-    one, all_ = [], []
+    times: dict[str, list[float]] = {"one": [], "all": []}
+    steps = [("one", fa), ("all", fb)]
+    if reference is not None:
+        times.update(reference_one=[], reference_all=[])
+        steps += [("reference_one", reference[0]), ("reference_all", reference[1])]
     for _ in range(repeats):
-        for f, times in ((fa, one), (fb, all_)):
+        for key, f in steps:
             t0 = time.perf_counter()
             f()
-            times.append(time.perf_counter() - t0)
-    record.update(one=one, all=all_, least_ratio=min(one) / min(all_))
-    return statistics.median(a / b for a, b in zip(one, all_))
+            times[key].append(time.perf_counter() - t0)
+    record.update(times, least_ratio=min(times["one"]) / min(times["all"]))
+    return statistics.median(a / b for a, b in zip(times["one"], times["all"]))
+
+
+def _ceiling_tasks(count: int = 8, size: int = 1 << 16, calls: int = 1500):
+    """A reference for the speed-ups: ``count`` equal tasks of pure arithmetic on arrays that stay
+    in a core's cache (``np.sin`` on ``size`` float32 numbers, ``calls`` times), run by
+    :func:`sigprop.core.workers.run` on one worker and on every core, as ``simulate`` runs its
+    streams.  Its ratio is what the machine gives to two workers at that moment: two vCPUs of
+    a shared host are not always two cores."""
+    from sigprop.core import workers
+
+    def task(k, report):
+        a = np.random.default_rng(k).random(size).astype(np.float32)
+        b = np.empty_like(a)
+        for _ in range(calls):
+            np.sin(a, out=b)
+        return float(b[0])
+
+    def run(n):
+        workers.run(task, count, n, processes=n > 1 and workers.forking())
+    return run
 
 
 #: ``machine.loaded`` when other processes took more than this share of the machine's CPU time
@@ -233,6 +262,7 @@ def run(quick: bool = False, only: Iterable[str] | None = None) -> dict:
         speedups: dict[str, dict] = {}
         out["config"]["mc_threads_speedup_times"] = speedups
         kinds = (("", np.float64), ("_float32", np.float32))
+        ceiling, ceilings = _ceiling_tasks(calls=3 if quick else 1500), []
 
         def mc(dtype, n=1, processes=None):
             simulate(W, T, samples=samples, seed=1, dtype=dtype, threads=n, processes=processes)
@@ -246,11 +276,17 @@ def run(quick: bool = False, only: Iterable[str] | None = None) -> dict:
             out["mc_samples_per_s" + name] = samples / t_mc
             speedups[name or "_float64"] = record = {}
             out["mc_threads_speedup" + name] = _speedup(lambda dtype=dtype: mc(dtype),
-                                                        lambda dtype=dtype: mc(dtype, cores), speedup_repeats, record)
+                                                        lambda dtype=dtype: mc(dtype, cores), speedup_repeats, record,
+                                                        (lambda: ceiling(1), lambda: ceiling(cores)))
+            ratios = [(a / b) / (c / e) for a, b, c, e in zip(record["one"], record["all"], record["reference_one"],
+                                                               record["reference_all"])]
+            out["mc_threads_over_ceiling" + name] = statistics.median(ratios)
+            ceilings.extend(c / e for c, e in zip(record["reference_one"], record["reference_all"]))
             out["peak_mb"]["mc" + name] = _peak_mb(lambda dtype=dtype: mc(dtype))
             # tracemalloc sees this process only: the peak of all workers as threads (each worker
             # process holds at most what one thread does)
             out["peak_mb"]["mc_all_threads" + name] = _peak_mb(lambda dtype=dtype: mc(dtype, cores, False))
+        out["machine_parallel_ceiling"] = statistics.median(ceilings)
     if have_torch:
         import torch
     if "mc" in groups:
@@ -399,7 +435,7 @@ def _data_models(out: dict, W, d: int, T: int, samples: int, repeats: int, quick
 
 
 #: The groups of measures ``run(only=...)`` can run alone, by key prefix (first match).
-GROUPS = (("mc", ("mc_",)), ("train", ("train_",)), ("closed_form", ("closed_form_",)),
+GROUPS = (("mc", ("mc_", "machine_parallel_")), ("train", ("train_",)), ("closed_form", ("closed_form_",)),
           ("exact", ("exact_", "saddlepoint_")), ("data", ("data_",)),
           ("startup", ("startup_", "python_")))
 
@@ -426,7 +462,8 @@ KEYS = ("mc_over_rng", "mc_over_torch", "train_step_over_torch", "closed_form_ev
         "exact_ms_per_position", "mc_over_rng_float32", "mc_over_torch_float32", "mc_samples_per_s",
         "train_step_ms", "data_map_ms", "data_mc_over_rng",
         "mc_over_torch_1thread", "mc_over_torch_1thread_float32", "mc_threads_speedup",
-        "mc_threads_speedup_float32", "train_step_over_torch_1thread", "exact_speedup_vs_round1",
+        "mc_threads_speedup_float32", "machine_parallel_ceiling", "mc_threads_over_ceiling",
+        "mc_threads_over_ceiling_float32", "train_step_over_torch_1thread", "exact_speedup_vs_round1",
         "exact_over_davies", "exact_over_davies_worst", "saddlepoint_ms_per_position", "saddlepoint_max_error",
         "startup_help_s",
         "startup_predict_s", "python_pass_s", "python_numpy_s", "startup_help_over_pass",
