@@ -31,6 +31,7 @@ import itertools
 import mmap
 import os
 import pickle
+import select
 import selectors
 import signal
 import sys
@@ -135,17 +136,18 @@ def _threads(task: Task, count: int, workers: int, progress: Callable[[int], Non
 def _processes(task: Task, count: int, workers: int, progress: Callable[[int], None]) -> list:
     """Forked worker processes.
 
-    The task numbers wait in a pipe (4 bytes each, written before the fork: reads of 4 bytes
-    from a pipe holding whole records are whole); each child reads the next until the pipe is
-    empty, reports progress in its own slot of a shared counter array, and at the end writes
-    ``(ok, payload)`` pickled to its own result pipe: ``(True, [(k, result), ...])`` or
-    ``(False, exception)``.
+    The task numbers go through a pipe, 4 bytes each, written without blocking in whole blocks
+    of at most ``PIPE_BUF`` bytes (atomic), as many as the pipe takes before the fork and the rest
+    as the children read (a pipe may hold as little as 4 KiB); the write end is closed once all
+    are written.  A child reads 4 bytes at a time (whole records: everything in the pipe is
+    whole records) until the pipe ends, reports progress in its own slot of a shared counter
+    array, and at the end writes ``(ok, payload)`` pickled to its own result pipe:
+    ``(True, [(k, result), ...])`` or ``(False, exception)``.
     """
-    if 4 * count > 65536:                     # the pipe's capacity: never block before forking
-        raise ValueError(f"argument count: at most 16384 tasks for worker processes, got {count}")
     jobs_r, jobs_w = os.pipe()
-    os.write(jobs_w, b"".join(k.to_bytes(4, "little") for k in range(count)))
-    os.close(jobs_w)                          # the children see the end once the tasks are taken
+    os.set_blocking(jobs_w, False)
+    feed = _Feed(jobs_w, b"".join(k.to_bytes(4, "little") for k in range(count)))
+    feed.write()
     shared = mmap.mmap(-1, 8 * workers)       # anonymous, shared with the children
     done = memoryview(shared).cast("q")
     children: dict[int, int] = {}             # pid -> read end of its result pipe
@@ -157,18 +159,21 @@ def _processes(task: Task, count: int, workers: int, progress: Callable[[int], N
                 pid = os.fork()
             if pid == 0:                      # pragma: no cover - the child (coverage does not follow it)
                 os.close(read)
+                if feed.fd >= 0:
+                    os.close(feed.fd)         # else the task pipe would never end
                 _child(task, jobs_r, write, done, slot)
             os.close(write)
             children[pid] = read
         os.close(jobs_r)
         jobs_r = -1
-        payloads = _collect(children, done, progress)
+        payloads = _collect(children, done, progress, feed)
     except BaseException:
         for pid in children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         raise
     finally:
+        feed.close()
         if jobs_r >= 0:
             os.close(jobs_r)
         statuses = {pid: os.waitpid(pid, 0)[1] for pid in children}
@@ -217,16 +222,51 @@ def _child(task: Task, jobs: int, out: int, done: memoryview, slot: int) -> None
         os._exit(code)                        # no atexit handlers, no flushing of the caller's buffers
 
 
-def _collect(children: dict[int, int], done: memoryview, progress: Callable[[int], None]) -> dict[int, bytes]:
-    """Read every child's result pipe to its end, passing on progress every :data:`POLL_S`."""
+class _Feed:
+    """The write end of the task pipe and the bytes still to be written to it."""
+
+    def __init__(self, fd: int, data: bytes) -> None:
+        self.fd, self.data = fd, memoryview(data)
+
+    def write(self) -> None:
+        """Write whole blocks of at most ``PIPE_BUF`` bytes while the pipe takes them; close the
+        pipe once everything is written (or once no child reads it any more)."""
+        block = select.PIPE_BUF - select.PIPE_BUF % 4
+        try:
+            while self.data:
+                self.data = self.data[os.write(self.fd, self.data[:block]):]
+        except BlockingIOError:
+            return
+        except BrokenPipeError:               # every child has ended: what they left is reported
+            pass
+        self.close()
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def _collect(children: dict[int, int], done: memoryview, progress: Callable[[int], None],
+             feed: _Feed) -> dict[int, bytes]:
+    """Read every child's result pipe to its end, feeding the task pipe and passing on progress
+    every :data:`POLL_S`."""
     chunks: dict[int, list[bytes]] = {pid: [] for pid in children}
     shown = 0
     with selectors.DefaultSelector() as selector:
         for pid, fd in children.items():
             selector.register(fd, selectors.EVENT_READ, pid)
+        if feed.fd >= 0:
+            selector.register(feed.fd, selectors.EVENT_WRITE, None)
         open_ = len(children)
         while open_:
             for key, _ in selector.select(timeout=POLL_S):
+                if key.data is None:          # the task pipe has room
+                    selector.unregister(key.fd)
+                    feed.write()
+                    if feed.fd >= 0:
+                        selector.register(feed.fd, selectors.EVENT_WRITE, None)
+                    continue
                 data = os.read(key.fd, 1 << 20)
                 if data:
                     chunks[key.data].append(data)

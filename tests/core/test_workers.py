@@ -112,3 +112,27 @@ def test_ctrl_c_ends_the_worker_processes(tmp_path):
     for pid in map(int, pids.read_text().split()):
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+@pytest.mark.skipif(not workers.forking(), reason="no fork")
+def test_more_tasks_than_the_task_pipe_holds():
+    # 20 000 task numbers are 80 000 bytes: more than a pipe holds (64 KiB, or 4 KiB under memory
+    # pressure), so the caller feeds the pipe as the workers read it
+    out = workers.run(lambda k, report: k * k, 20_000, 2, processes=True)
+    assert out == [k * k for k in range(20_000)]
+
+
+@pytest.mark.skipif(not workers.forking(), reason="no fork")
+def test_pipes_of_one_page(monkeypatch):
+    # every pipe cut to 4 KiB (what Linux gives a user past its pipe quota): the task numbers and
+    # the results (about 80 KB pickled per worker) still get through
+    import fcntl
+    real = os.pipe
+
+    def small():
+        r, w = real()
+        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 4096)
+        return r, w
+    monkeypatch.setattr(os, "pipe", small)
+    out = workers.run(lambda k, report: np.full(10, k), 2_000, 2, processes=True)
+    assert all(np.array_equal(a, np.full(10, k)) for k, a in enumerate(out))
