@@ -130,7 +130,12 @@ class Moments:
             self._sums = [s.copy() for s in other._sums]
             return
         assert other._shift is not None
-        ratio = other._unit / self._unit
+        if not any(np.any(s) for s in other._sums):      # no spread: its unit is arbitrary, take ours
+            ratio = 1.0
+        elif not any(np.any(s) for s in self._sums):     # no spread here: our sums are 0 in any unit
+            self._unit, ratio = other._unit, 1.0
+        else:
+            ratio = other._unit / self._unit
         delta = (other._shift - self._shift) / self._unit
         sums = [np.full_like(delta, float(other.n)), *(s * ratio ** (j + 1) for j, s in enumerate(other._sums))]
         for k in range(1, 5):

@@ -16,8 +16,9 @@ Two kinds of worker:
   threads and 2.0 times on two processes (docs/performance.md).  Forking costs about 3 ms a
   worker.  The children ignore Ctrl-C; the caller takes it, ends them and raises
   ``KeyboardInterrupt``.  An exception in a task ends the run and is raised again in the
-  caller (its traceback stays in the child); a child that dies without a result (killed, out of
-  memory) raises :class:`WorkerDied`.
+  caller at once, the other workers killed (its traceback stays in the child); a child that
+  dies without a result (killed, out of memory) raises :class:`WorkerDied`.  Runs in several
+  threads of one process may fork at the same time (:data:`_FORK_LOCK`).
 
 ``report(n)`` counts ``n`` units of progress: it calls ``progress(n)`` in the caller (from the
 worker's thread, or from the caller's thread for processes, polled every 0.05 s).  In a worker
@@ -42,6 +43,13 @@ from typing import Any
 
 #: Seconds between the caller's checks for progress, results and Ctrl-C.
 POLL_S = 0.05
+
+#: Held while a run creates its pipes and forks, so that a run in another thread never forks
+#: with half-made pipes; the write ends of the task pipes still being fed are listed in
+#: ``_FEEDS``, and every child closes them all (a child keeping another run's write end open
+#: would make that run's workers wait for the end of their tasks forever).
+_FORK_LOCK = threading.Lock()
+_FEEDS: set[int] = set()
 
 Task = Callable[[int, Callable[[int], None]], Any]
 
@@ -144,51 +152,52 @@ def _processes(task: Task, count: int, workers: int, progress: Callable[[int], N
     array, and at the end writes ``(ok, payload)`` pickled to its own result pipe:
     ``(True, [(k, result), ...])`` or ``(False, exception)``.
     """
-    jobs_r, jobs_w = os.pipe()
-    os.set_blocking(jobs_w, False)
+    with _FORK_LOCK:
+        jobs_r, jobs_w = os.pipe()
+        os.set_blocking(jobs_w, False)
+        _FEEDS.add(jobs_w)
     feed = _Feed(jobs_w, b"".join(k.to_bytes(4, "little") for k in range(count)))
     feed.write()
     shared = mmap.mmap(-1, 8 * workers)       # anonymous, shared with the children
     done = memoryview(shared).cast("q")
     children: dict[int, int] = {}             # pid -> read end of its result pipe
+    reaped: dict[int, int] = {}               # pid -> wait status
     try:
         for slot in range(workers):
-            read, write = os.pipe()
-            with warnings.catch_warnings():   # Python >= 3.12 warns on fork with threads alive:
-                warnings.simplefilter("ignore", DeprecationWarning)   # the child runs only the task
+            with _FORK_LOCK, warnings.catch_warnings():   # Python >= 3.12 warns on fork with threads
+                warnings.simplefilter("ignore", DeprecationWarning)   # alive: the child runs only the task
+                read, write = os.pipe()
                 pid = os.fork()
-            if pid == 0:                      # pragma: no cover - the child (coverage does not follow it)
-                os.close(read)
-                if feed.fd >= 0:
-                    os.close(feed.fd)         # else the task pipe would never end
-                _child(task, jobs_r, write, done, slot)
-            os.close(write)
-            children[pid] = read
+                if pid == 0:                  # pragma: no cover - the child (coverage does not follow it)
+                    os.close(read)
+                    for fd in _FEEDS:         # this run's and any other thread's run's
+                        os.close(fd)
+                    _child(task, jobs_r, write, done, slot)
+                children[pid] = read
+                os.close(write)
         os.close(jobs_r)
         jobs_r = -1
-        payloads = _collect(children, done, progress, feed)
+        payloads = _collect(children, done, progress, feed, reaped)
     except BaseException:
         for pid in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+            if pid not in reaped:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
         raise
     finally:
         feed.close()
         if jobs_r >= 0:
             os.close(jobs_r)
-        statuses = {pid: os.waitpid(pid, 0)[1] for pid in children}
+        for pid in children:
+            if pid not in reaped:
+                reaped[pid] = os.waitpid(pid, 0)[1]
         for fd in children.values():
             with contextlib.suppress(OSError):
                 os.close(fd)
         done.release()
         shared.close()
     results: list = [None] * count
-    for pid, data in payloads.items():
-        if not data:
-            raise WorkerDied(f"a worker process (pid {pid}) ended without its results: {_status(statuses[pid])}")
-        ok, payload = pickle.loads(data)
-        if not ok:
-            raise payload
+    for payload in payloads:
         for k, result in payload:
             results[k] = result
     return results
@@ -243,15 +252,20 @@ class _Feed:
 
     def close(self) -> None:
         if self.fd >= 0:
-            os.close(self.fd)
+            with _FORK_LOCK:
+                _FEEDS.discard(self.fd)
+                os.close(self.fd)
             self.fd = -1
 
 
 def _collect(children: dict[int, int], done: memoryview, progress: Callable[[int], None],
-             feed: _Feed) -> dict[int, bytes]:
+             feed: _Feed, reaped: dict[int, int]) -> list:
     """Read every child's result pipe to its end, feeding the task pipe and passing on progress
-    every :data:`POLL_S`."""
+    every :data:`POLL_S`; return the children's lists of ``(k, result)``.  As soon as a child
+    ends with an error, or without results (it is then reaped into ``reaped``), raise: the
+    caller ends the others."""
     chunks: dict[int, list[bytes]] = {pid: [] for pid in children}
+    results: list = []
     shown = 0
     with selectors.DefaultSelector() as selector:
         for pid, fd in children.items():
@@ -270,14 +284,29 @@ def _collect(children: dict[int, int], done: memoryview, progress: Callable[[int
                 data = os.read(key.fd, 1 << 20)
                 if data:
                     chunks[key.data].append(data)
-                else:
-                    selector.unregister(key.fd)
-                    open_ -= 1
+                    continue
+                selector.unregister(key.fd)
+                open_ -= 1
+                results.append(_outcome(key.data, b"".join(chunks.pop(key.data)), reaped))
             total = sum(done)
             if total > shown:
                 progress(total - shown)
                 shown = total
-    return {pid: b"".join(parts) for pid, parts in chunks.items()}
+    return results
+
+
+def _outcome(pid: int, data: bytes, reaped: dict[int, int]) -> list:
+    """The ``(k, result)`` list a child sent, or its exception raised, or :class:`WorkerDied`
+    when it sent nothing whole (it is reaped to tell how it ended)."""
+    try:
+        ok, payload = pickle.loads(data)
+    except Exception:                         # noqa: BLE001 - nothing, or cut short: the child died
+        reaped[pid] = os.waitpid(pid, 0)[1]
+        raise WorkerDied(f"a worker process (pid {pid}) ended without its results: "
+                         f"{_status(reaped[pid])}") from None
+    if not ok:
+        raise payload
+    return payload
 
 
 def _status(status: int) -> str:

@@ -216,6 +216,8 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     streams = STREAMS if streams is None else _checks.integer("streams", streams, 1)
     threads = _threads.cores() if threads is None else _checks.integer("threads", threads, 1)
     workers = min(threads, streams)
+    if processes is not None and not isinstance(processes, (bool, np.bool_)):
+        raise _checks.ArgumentError("processes", f"must be True, False or None, got {processes!r}")
     if processes is None:                        # forking costs ~3 ms a worker: worth it for long runs only
         processes = workers > 1 and _workers.forking() and samples * T * d >= PROCESS_MIN_NUMBERS
     elif processes and not _workers.forking():
@@ -231,8 +233,10 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     else:                                   # one stream: default_rng(seed), as before
         seeds = [np.random.SeedSequence() if seed is None else seed]   # a part re-creates its stream
     # float32 streams are cut into PARTS parts of whole batches, each jumped to, so that the
-    # workers share finer units of work (a Generator given as seed is one state: it cannot be cut)
-    parts = PARTS if dtype == np.float32 and not isinstance(seed, np.random.Generator) else 1
+    # workers share finer units of work (a Generator or bit generator given as the one stream's
+    # seed is one state: it cannot be cut)
+    whole = streams == 1 and isinstance(seed, (np.random.Generator, np.random.BitGenerator))
+    parts = PARTS if dtype == np.float32 and not whole else 1
     units = [(k, first, count) for k, share in enumerate(shares) for first, count in _cut(share, batch_size, parts)]
 
     def stream(u: int, report) -> tuple[np.ndarray, Moments]:
@@ -287,7 +291,9 @@ def _cut(share: int, batch_size: int, parts: int) -> list[tuple[int, int]]:
 def _spawn(seed, streams: int) -> list[np.random.SeedSequence]:
     """``streams`` independent child seeds of ``seed`` (``SeedSequence.spawn``), the same on every call."""
     if isinstance(seed, np.random.Generator):
-        return list(seed.bit_generator.seed_seq.spawn(streams))  # type: ignore[attr-defined]  # advances it
+        seed = seed.bit_generator
+    if isinstance(seed, np.random.BitGenerator):
+        return list(seed.seed_seq.spawn(streams))  # type: ignore[attr-defined]  # advances it
     if isinstance(seed, np.random.SeedSequence):                   # a copy: spawn() on the caller's object
         seed = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size)
     else:                                                          # would give new children every call

@@ -136,3 +136,40 @@ def test_pipes_of_one_page(monkeypatch):
     monkeypatch.setattr(os, "pipe", small)
     out = workers.run(lambda k, report: np.full(10, k), 2_000, 2, processes=True)
     assert all(np.array_equal(a, np.full(10, k)) for k, a in enumerate(out))
+
+
+@pytest.mark.skipif(not workers.forking(), reason="no fork")
+def test_two_runs_at_once_in_two_threads():
+    # each run feeds a task pipe longer than a pipe holds while the other forks: a child must not
+    # keep the other run's pipe open (it did, and both runs waited for ever)
+    import threading
+    outs, errors = {}, []
+
+    def one(j):
+        try:
+            outs[j] = workers.run(lambda k, report: k + j, 30_000, 2, processes=True)
+        except BaseException as exc:         # noqa: BLE001
+            errors.append(exc)
+    before = _children()
+    threads = [threading.Thread(target=one, args=(j,), daemon=True) for j in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "the two runs hang"
+    assert not errors and all(outs[j] == [k + j for k in range(30_000)] for j in range(2))
+    assert _children() == before
+
+
+@pytest.mark.skipif(not workers.forking(), reason="no fork")
+def test_an_error_ends_the_run_at_once():
+    # the failing task is the first; the other worker's 40 tasks of 0.2 s are not waited for
+    def task(k, report):
+        if k == 0:
+            raise ValueError("task 0 failed")
+        time.sleep(0.2)
+        return k
+    before, start = _children(), time.monotonic()
+    with pytest.raises(ValueError, match="task 0 failed"):
+        workers.run(task, 40, 2, processes=True)
+    assert time.monotonic() - start < 2.0 and _children() == before

@@ -333,3 +333,28 @@ def test_a_generator_seed_is_not_cut():
                    batch_size=50)
     b = M.simulate(W, 8, samples=1000, seed=3, streams=1, dtype=np.float32, batch_size=50)
     assert np.array_equal(a.rho, b.rho)        # the generator drawn in order: the seed's numbers
+
+
+def test_a_bit_generator_seed_is_its_generator_drawn_in_order():
+    W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
+    kw = dict(samples=1000, streams=1, dtype=np.float32, batch_size=50)
+    by_int = M.simulate(W, 8, seed=11, **kw)
+    for seed in (np.random.PCG64(11), np.random.default_rng(11)):
+        same = M.simulate(W, 8, seed=seed, **kw)
+        assert np.array_equal(same.rho, by_int.rho)
+    M.simulate(W, 8, seed=np.random.MT19937(11), **kw)           # no jump needed, none tried
+    spawned = M.simulate(W, 8, samples=1000, seed=np.random.PCG64(11), streams=3)
+    assert spawned.config["streams"] == 3
+    with pytest.raises(ValueError, match="^processes must be True, False or None, got 'no'$"):
+        M.simulate(W, 8, samples=100, processes="no")
+
+
+def test_streams_of_one_sample_merge_at_any_scale():
+    # a one-sample stream has no spread; merging it with the others' sums must not overflow
+    # (it did: its unit 1 against theirs of 1e-90) and the moments scale exactly with W
+    W = np.eye(2)
+    for n in (9, 9000):
+        tiny = M.simulate(W * 1e-90, 4, samples=n, streams=8, seed=1)
+        unit = M.simulate(W, 4, samples=n, streams=8, seed=1)
+        np.testing.assert_allclose(tiny.variance, 1e-180 * unit.variance, rtol=1e-12)
+        np.testing.assert_allclose(tiny.variance_se, 1e-180 * unit.variance_se, rtol=1e-12)
