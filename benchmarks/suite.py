@@ -96,20 +96,24 @@ def _peak_mb(fn):
         tracemalloc.stop()
 
 
+def _times(fns: dict, repeats: int) -> dict[str, list[float]]:
+    """Every function once (warm-up), then ``repeats`` rounds timing each in turn, back to back."""
+    for f in fns.values():
+        f()
+    times: dict[str, list[float]] = {key: [] for key in fns}
+    for _ in range(repeats):
+        for key, f in fns.items():
+            t0 = time.perf_counter()
+            f()
+            times[key].append(time.perf_counter() - t0)
+    return times
+
+
 def _ratio(fa, fb, repeats):
     """Median over repeats of time(fa)/time(fb), the two timed back to back."""
-    fa(), fb()
-    ratios, ta, tb = [], [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fa()
-        t1 = time.perf_counter()
-        fb()
-        t2 = time.perf_counter()
-        ratios.append((t1 - t0) / (t2 - t1))
-        ta.append(t1 - t0)
-        tb.append(t2 - t1)
-    return statistics.median(ratios), statistics.median(ta), statistics.median(tb)
+    t = _times({"a": fa, "b": fb}, repeats)
+    return (statistics.median(a / b for a, b in zip(t["a"], t["b"])),
+            statistics.median(t["a"]), statistics.median(t["b"]))
 
 
 def _speedup(fa, fb, repeats, record: dict, reference=None) -> float:
@@ -121,17 +125,10 @@ def _speedup(fa, fb, repeats, record: dict, reference=None) -> float:
     reference workload is timed right after each pair (``reference_one``, ``reference_all``):
     what the machine gives two workers at that moment (:func:`_ceiling_tasks`).
     """
-    fa(), fb()
-    times: dict[str, list[float]] = {"one": [], "all": []}
-    steps = [("one", fa), ("all", fb)]
+    fns = {"one": fa, "all": fb}
     if reference is not None:
-        times.update(reference_one=[], reference_all=[])
-        steps += [("reference_one", reference[0]), ("reference_all", reference[1])]
-    for _ in range(repeats):
-        for key, f in steps:
-            t0 = time.perf_counter()
-            f()
-            times[key].append(time.perf_counter() - t0)
+        fns.update(reference_one=reference[0], reference_all=reference[1])
+    times = _times(fns, repeats)
     record.update(times, least_ratio=min(times["one"]) / min(times["all"]))
     return statistics.median(a / b for a, b in zip(times["one"], times["all"]))
 

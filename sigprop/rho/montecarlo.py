@@ -203,14 +203,13 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     c = float(model.c)
     dtype = _checks.dtype("dtype", dtype)
     _checks.seed("seed", seed)
-    _checks.real("confidence", confidence, positive=True, maximum=1.0, open_max=True)
     _check_range(model, dtype)
     W = model.W.astype(dtype)
     factor = model.step_factor
     factor = None if factor is None else factor.astype(dtype)
     shape = (T,) if model.query != "all" else (T, T)
     if batch_size is None and model.is_walk:              # 8 MiB of random numbers per batch
-        batch_size = max(1, walk.BATCH_ELEMENTS * 8 // (T * d * dtype.itemsize))
+        batch_size = walk.default_batch_size(T * d, dtype.itemsize)
     elif batch_size is None:                              # a sample holds T d numbers and the logits
         batch_size = max(1, walk.BATCH_ELEMENTS // (T * d + int(np.prod(shape))))
     streams = STREAMS if streams is None else _checks.integer("streams", streams, 1)

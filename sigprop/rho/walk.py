@@ -118,12 +118,17 @@ def batch_sizes(samples: int, per_sample: int, batch_size: int | None = None,
     """
     samples = _checks.integer("samples", samples, 1)
     if batch_size is None:
-        batch_size = max(1, BATCH_ELEMENTS * 8 // (max(1, per_sample) * itemsize))
+        batch_size = default_batch_size(per_sample, itemsize)
     batch_size = min(_checks.integer("batch_size", batch_size, 1), samples)
     # one batch of steps, plus its logits and their products (about twice the steps)
     require(3.0 * batch_size * per_sample * itemsize, "batch_size" if batch_size > 1 else "T",
             f"{batch_size} sequence(s) of {per_sample} numbers per batch")
     return _schedule(samples, batch_size)
+
+
+def default_batch_size(per_sample: int, itemsize: int = 8) -> int:
+    """Samples of ``per_sample`` numbers of ``itemsize`` bytes in one 8 MiB batch (at least 1)."""
+    return max(1, BATCH_ELEMENTS * 8 // (max(1, per_sample) * itemsize))
 
 
 def _schedule(samples: int, batch_size: int) -> Iterator[int]:
