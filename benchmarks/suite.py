@@ -1,6 +1,8 @@
 """``sigprop bench``: every performance ratio, each taken within one run.
 
-Keys (medians over repeats, warm-up excluded).  Threads are set deliberately on both
+Keys (medians over repeats, warm-up excluded; the repeats behind each median are kept in
+``repeats[key]``, and :func:`targets` judges a target on the median's distribution-free 95%
+interval: met, missed or inconclusive).  Threads are set deliberately on both
 sides: ``*_1thread`` figures run sigprop on one thread (``simulate(threads=1)``, BLAS held
 to one thread) against PyTorch with ``torch.set_num_threads(1)``; the others run both on
 every core (``simulate()``'s default threads, ``torch.set_num_threads(cores)``), so every
@@ -47,8 +49,7 @@ ratio is like for like.
   Above :data:`OTHERS_LOADED` (where ``/proc/stat`` is missing: a 1-minute load above half the
   cores) the machine is *loaded*: ``machine.loaded`` is true and a note says the ratios are
   unreliable.
-* ``data_map_ms``, ``data_mc_over_rng``: the data models (:func:`_data_models`);
-* ``peak_mb``: peak NumPy memory of each measurement (``tracemalloc``).
+* ``data_map_ms``, ``data_mc_over_rng``: the data models (:func:`_data_models`).
 """
 from __future__ import annotations
 
@@ -77,14 +78,27 @@ from . import davies, round1_exact, torch_peers
 from . import exact as exact_peers
 
 
-def _median_time(fn, repeats):
+def _all_times(fn, repeats) -> list[float]:
+    """Wall times of ``repeats`` calls after one warm-up call."""
     fn()                                              # warm-up
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return times
+
+
+def _median_time(fn, repeats):
+    return statistics.median(_all_times(fn, repeats))
+
+
+def _keep(out: dict, key: str, values) -> None:
+    """``out[key]``: the median of ``values``, every one of them kept in ``out["repeats"][key]``
+    (:func:`targets` judges a target on their median's interval)."""
+    values = [float(v) for v in values]
+    out.setdefault("repeats", {})[key] = values
+    out[key] = statistics.median(values)
 
 
 def _peak_mb(fn):
@@ -110,14 +124,15 @@ def _times(fns: dict, repeats: int) -> dict[str, list[float]]:
 
 
 def _ratio(fa, fb, repeats):
-    """Median over repeats of time(fa)/time(fb), the two timed back to back."""
+    """``(ratios, median time(fa), median time(fb))``: the ``repeats`` ratios time(fa)/time(fb),
+    the two timed back to back."""
     t = _times({"a": fa, "b": fb}, repeats)
-    return (statistics.median(a / b for a, b in zip(t["a"], t["b"])),
+    return ([a / b for a, b in zip(t["a"], t["b"])],
             statistics.median(t["a"]), statistics.median(t["b"]))
 
 
-def _speedup(fa, fb, repeats, record: dict, reference=None) -> float:
-    """Median over ``repeats`` of ``time(fa) / time(fb)``, the two timed back to back (as
+def _speedup(fa, fb, repeats, record: dict, reference=None) -> list[float]:
+    """The ``repeats`` ratios ``time(fa) / time(fb)``, the two timed back to back (as
     :func:`_ratio`: a pair shares the machine's state of the moment, which drifts by 30% here).
 
     ``record`` receives every time (``one``, ``all``) and the least one-worker time over the
@@ -130,7 +145,7 @@ def _speedup(fa, fb, repeats, record: dict, reference=None) -> float:
         fns.update(reference_one=reference[0], reference_all=reference[1])
     times = _times(fns, repeats)
     record.update(times, least_ratio=min(times["one"]) / min(times["all"]))
-    return statistics.median(a / b for a, b in zip(times["one"], times["all"]))
+    return [a / b for a, b in zip(times["one"], times["all"])]
 
 
 def _ceiling_tasks(count: int = 8, size: int = 1 << 16, calls: int = 1500):
@@ -200,7 +215,7 @@ def _version(package: str) -> str:
         return "?"
 
 
-def _startup(repeats: int) -> dict:
+def _startup(out: dict, repeats: int) -> None:
     """Median wall time of fresh processes: the two baselines and two commands."""
     cli = [sys.executable, "-m", "sigprop.cli"]
     cmds = {"python_pass_s": [sys.executable, "-c", "pass"],
@@ -218,10 +233,10 @@ def _startup(repeats: int) -> dict:
             t0 = time.perf_counter()
             subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
             times[key].append(time.perf_counter() - t0)
-    out = {k: statistics.median(v) for k, v in times.items()}
+    for key, values in times.items():
+        _keep(out, key, values)
     out["startup_help_over_pass"] = out["startup_help_s"] / out["python_pass_s"]
     out["startup_predict_over_numpy"] = out["startup_predict_s"] / out["python_numpy_s"]
-    return out
 
 
 def run(quick: bool = False, only: Iterable[str] | None = None) -> dict:
@@ -269,21 +284,22 @@ def run(quick: bool = False, only: Iterable[str] | None = None) -> dict:
             def rng(dtype=dtype):
                 for _ in walk.standard_steps(samples, T, d, seed=1, dtype=dtype):
                     pass
-            out["mc_over_rng" + name], t_mc, _ = _ratio(lambda dtype=dtype: mc(dtype), rng, repeats)
+            ratios, t_mc, _ = _ratio(lambda dtype=dtype: mc(dtype), rng, repeats)
+            _keep(out, "mc_over_rng" + name, ratios)
             out["mc_samples_per_s" + name] = samples / t_mc
             speedups[name or "_float64"] = record = {}
-            out["mc_threads_speedup" + name] = _speedup(lambda dtype=dtype: mc(dtype),
-                                                        lambda dtype=dtype: mc(dtype, cores), speedup_repeats, record,
-                                                        (lambda: ceiling(1), lambda: ceiling(cores)))
-            ratios = [(a / b) / (c / e) for a, b, c, e in zip(record["one"], record["all"], record["reference_one"],
-                                                               record["reference_all"])]
-            out["mc_threads_over_ceiling" + name] = statistics.median(ratios)
+            _keep(out, "mc_threads_speedup" + name,
+                  _speedup(lambda dtype=dtype: mc(dtype), lambda dtype=dtype: mc(dtype, cores), speedup_repeats,
+                           record, (lambda: ceiling(1), lambda: ceiling(cores))))
+            _keep(out, "mc_threads_over_ceiling" + name,
+                  [(a / b) / (c / e) for a, b, c, e in zip(record["one"], record["all"], record["reference_one"],
+                                                            record["reference_all"])])
             ceilings.extend(c / e for c, e in zip(record["reference_one"], record["reference_all"]))
             out["peak_mb"]["mc" + name] = _peak_mb(lambda dtype=dtype: mc(dtype))
             # tracemalloc sees this process only: the peak of all workers as threads (each worker
             # process holds at most what one thread does)
             out["peak_mb"]["mc_all_threads" + name] = _peak_mb(lambda dtype=dtype: mc(dtype, cores, False))
-        out["machine_parallel_ceiling"] = statistics.median(ceilings)
+        _keep(out, "machine_parallel_ceiling", ceilings)
     if have_torch:
         import torch
     if "mc" in groups:
@@ -292,9 +308,9 @@ def run(quick: bool = False, only: Iterable[str] | None = None) -> dict:
                 def peer(dtype=dtype):
                     torch_peers.monte_carlo(W, T, samples, batch, 1, np.dtype(dtype).name)
                 torch.set_num_threads(1)
-                out["mc_over_torch_1thread" + name] = _ratio(lambda dtype=dtype: mc(dtype), peer, repeats)[0]
+                _keep(out, "mc_over_torch_1thread" + name, _ratio(lambda dtype=dtype: mc(dtype), peer, repeats)[0])
                 torch.set_num_threads(cores)
-                out["mc_over_torch" + name] = _ratio(lambda dtype=dtype: mc(dtype, cores), peer, repeats)[0]
+                _keep(out, "mc_over_torch" + name, _ratio(lambda dtype=dtype: mc(dtype, cores), peer, repeats)[0])
             else:
                 out["mc_over_torch" + name] = out["mc_over_torch_1thread" + name] = None
         if not have_torch:
@@ -327,9 +343,9 @@ def run(quick: bool = False, only: Iterable[str] | None = None) -> dict:
                 for _ in range(steps):
                     step()
             torch.set_num_threads(1)
-            out["train_step_over_torch_1thread"] = _ratio(ours_1thread, theirs, repeats)[0]
+            _keep(out, "train_step_over_torch_1thread", _ratio(ours_1thread, theirs, repeats)[0])
             torch.set_num_threads(cores)
-            out["train_step_over_torch"] = _ratio(ours, theirs, repeats)[0]
+            _keep(out, "train_step_over_torch", _ratio(ours, theirs, repeats)[0])
         else:
             out["train_step_over_torch"] = out["train_step_over_torch_1thread"] = None
 
@@ -339,7 +355,7 @@ def run(quick: bool = False, only: Iterable[str] | None = None) -> dict:
 
         def grid():
             theory_spectrum(m, v, d, T)
-        out["closed_form_evals_per_s"] = m.size * v.size * T / _median_time(grid, repeats)
+        _keep(out, "closed_form_evals_per_s", [m.size * v.size * T / t for t in _all_times(grid, repeats)])
         out["peak_mb"]["closed_form"] = _peak_mb(grid)
 
     if "exact" in groups:
@@ -385,7 +401,7 @@ def run(quick: bool = False, only: Iterable[str] | None = None) -> dict:
     if "data" in groups:
         _data_models(out, W, d, T, samples, repeats, quick)
     if "startup" in groups:
-        out.update(_startup(1 if quick else 10))
+        _startup(out, 1 if quick else 10)
     load_end = _load()
     out["machine"]["load"]["end"] = load_end
     others = _other_cpu_share(cpu_start, _cpu_seconds(), cores)
@@ -427,7 +443,7 @@ def _data_models(out: dict, W, d: int, T: int, samples: int, repeats: int, quick
     def rng():
         for _ in walk.standard_steps(n, T, d, seed=1, batch_size=walk.BATCH_ELEMENTS // (T * d + T)):
             pass
-    out["data_mc_over_rng"] = _ratio(mc, rng, repeats)[0]
+    _keep(out, "data_mc_over_rng", _ratio(mc, rng, repeats)[0])
     out["peak_mb"]["data_mc"] = _peak_mb(mc)
 
 
@@ -475,40 +491,47 @@ TARGETS = {"mc_over_rng": ("<=", 1.3), "mc_over_torch": ("<=", 0.7), "train_step
 
 
 def targets(res: dict) -> list[dict]:
-    """One record per measure of :data:`KEYS`: its value, its target and whether it is met.
+    """One record per measure of :data:`KEYS`: its value, the distribution-free 95% interval of
+    its median (:func:`sigprop.core.stats.median_interval`, over the repeats kept in
+    ``res["repeats"]``), its target and the verdict.
 
-    ``met`` is None for a measure without a target, or one that could not be measured.
+    The rule: a target is ``met`` when the whole interval lies on its side, ``missed`` when the
+    whole interval lies on the other side, ``inconclusive`` otherwise; a measure without an
+    interval (fewer than 6 repeats: the exact method's, a quick run's) is judged on its value.
+    ``met`` is True, False, or None (inconclusive, not measured, or no target); ``verdict``
+    says which.
     """
+    from sigprop.core.stats import median_interval
+
     rows = []
     for key in _shown(res):
         value, target = res.get(key), TARGETS.get(key)
-        met = None if target is None or value is None else bool(
-            value <= target[1] if target[0] == "<=" else value >= target[1])
-        rows.append(dict(measure=key, value=value, target=None if target is None else f"{target[0]} {target[1]:g}",
-                         met=met))
+        repeats = res.get("repeats", {}).get(key)
+        found = median_interval(repeats) if repeats else None
+        interval = None if found is None else [found[1], found[2]]
+        verdict = None
+        if target is not None:
+            low, high = interval or (value, value)
+            if value is None:
+                verdict = "not measured"
+            elif target[0] == "<=":
+                verdict = "met" if high <= target[1] else "missed" if low > target[1] else "inconclusive"
+            else:
+                verdict = "met" if low >= target[1] else "missed" if high < target[1] else "inconclusive"
+        rows.append(dict(measure=key, value=value, interval=interval,
+                         target=None if target is None else f"{target[0]} {target[1]:g}",
+                         met={"met": True, "missed": False}.get(verdict or ""), verdict=verdict))
     return rows
 
 
-def table(res: dict) -> str:
-    lines = [f"# sigprop {res['version']} on {res['machine']['platform']}, {res['machine']['cpus']} cpus"
-             f"{' (quick)' if res['config']['quick'] else ''}; medians of {res['config']['repeats']}",
-             f"{'measure':>30} {'value':>12} {'target':>10}"]
-    for key in _shown(res):
-        value = res.get(key)
-        target = TARGETS.get(key)
-        shown = "skipped" if value is None else f"{value:.4g}"
-        met = "" if target is None or value is None else (
-            " met" if (value <= target[1] if target[0] == "<=" else value >= target[1]) else " MISSED")
-        tgt = "" if target is None else f"{target[0]} {target[1]:g}"
-        lines.append(f"{key:>30} {shown:>12} {tgt:>10}{met}")
-    load = res["machine"].get("load", {})
-    others = res["machine"].get("other_cpu_share")
-    lines.append(f"load average (1, 5, 15 min): start {load.get('start')}, end {load.get('end')}"
-                 + ("" if others is None else f"; other processes' share of the cores: {100 * others:.1f}%")
-                 + (" -- LOADED: ratios unreliable" if res["machine"].get("loaded") else ""))
-    lines.append("peak memory (MB): " + ", ".join(f"{k} {v:.1f}" for k, v in res["peak_mb"].items()))
-    lines.extend(f"note: {n}" for n in res["notes"])
-    return "\n".join(lines)
+def _number(value: float) -> str:
+    """Three significant digits, trailing zeros kept (``2.00``, ``0.270``, ``113``)."""
+    text = f"{value:#.3g}"
+    return text[:-1] if text.endswith(".") else text
+
+
+def _interval_text(interval) -> str:
+    return "-" if interval is None else f"[{_number(interval[0])}, {_number(interval[1])}]"
 
 
 def _shown(res: dict) -> list[str]:
@@ -518,8 +541,15 @@ def _shown(res: dict) -> list[str]:
 
 
 def missed(rows: list[dict]) -> list[str]:
-    """Measures whose target is missed or could not be measured (``--check`` fails on them)."""
+    """Measures whose target is missed, inconclusive or could not be measured (``--check`` fails on them)."""
     return [r["measure"] for r in rows if r["target"] is not None and r["met"] is not True]
+
+
+def _verdict_text(row: dict) -> str:
+    verdict = row.get("verdict")
+    if "verdict" not in row:                         # a result stored before verdicts were recorded
+        verdict = None if row["met"] is None else ("met" if row["met"] else "missed")
+    return "-" if verdict is None else verdict if verdict == "met" else f"**{verdict}**"
 
 
 def markdown(res: dict) -> str:
@@ -527,17 +557,18 @@ def markdown(res: dict) -> str:
     under it: what the README's performance table is made from (``sigprop bench --from FILE
     --format markdown``)."""
     def shown(value):
-        return "skipped" if value is None else f"{value:.3g}"
-    rows = res.get("targets") or targets(res)
-    lines = ["| measure | value | target | met |", "|---|---|---|---|"]
-    lines += [f"| `{r['measure']}` | {shown(r['value'])} | {r['target'] or '-'} | "
-              f"{'-' if r['met'] is None else ('yes' if r['met'] else '**no**')} |" for r in rows]
+        return "skipped" if value is None else _number(value)
+    rows = targets(res)
+    lines = ["| measure | value | 95% interval | target | verdict |", "|---|---|---|---|---|"]
+    lines += [f"| `{r['measure']}` | {shown(r['value'])} | {_interval_text(r.get('interval'))} | "
+              f"{r['target'] or '-'} | {_verdict_text(r)} |" for r in rows]
     m = res["machine"]
     load = m.get("load", {})
     peers = ", ".join(f"{k} {v}" for k, v in m.get("peers", {}).items() if v) or "none"
     lines += ["", f"sigprop {res['version']}{' (quick)' if res['config']['quick'] else ''}, "
                   f"{res.get('date', 'date not recorded')}: {m['platform']}, {m['cores']} cores, Python {m['python']}, "
-                  f"NumPy {m['numpy']}; peers: {peers}; medians of {res['config']['repeats']} repeats; "
+                  f"NumPy {m['numpy']}; peers: {peers}; medians of {res['config']['repeats']} repeats"
+                  + (" (95% intervals: order statistics of the repeats)" if res.get("repeats") else "") + "; "
                   f"load average (1, 5, 15 min) {load.get('start')} at the start, {load.get('end')} at the end"
                   + ("" if m.get("other_cpu_share") is None else
                      f"; other processes used {100 * m['other_cpu_share']:.1f}% of the cores meanwhile")

@@ -17,15 +17,14 @@ from numpy.typing import ArrayLike
 from scipy import stats
 from scipy.special import ndtri
 
+from sigprop.core import stats as _stats
+
 
 def t_interval(x: ArrayLike, level: float = 0.95) -> tuple[float, float, float]:
-    """``(mean, low, high)``: Student-t interval of the mean of ``x`` (``n >= 2``)."""
-    x = np.asarray(x, dtype=float)
-    if x.size < 2:
-        raise ValueError(f"t_interval needs at least 2 values, got {x.size}")
-    m, se = float(x.mean()), float(x.std(ddof=1) / np.sqrt(x.size))
-    q = float(stats.t.ppf(0.5 + level / 2, x.size - 1))
-    return m, m - q * se, m + q * se
+    """``(mean, low, high)``: Student-t interval of the mean of ``x`` (``n >= 2``), as floats
+    (:func:`sigprop.core.stats.t_interval` on the flattened values)."""
+    mean, low, high = _stats.t_interval(np.ravel(np.asarray(x, dtype=float)), level)
+    return float(mean), float(low), float(high)
 
 
 def bootstrap_interval(x: ArrayLike, level: float = 0.95, *, resamples: int = 4000,

@@ -1,4 +1,4 @@
-"""Sampling statistics: binomial confidence intervals and streaming moments."""
+"""Sampling statistics: binomial, Student-t and median (order-statistic) intervals, and streaming moments."""
 from __future__ import annotations
 
 import math
@@ -67,6 +67,47 @@ def t_interval(values, confidence: float = 0.95, axis: int = -1):
     mean = x.mean(axis=-1)
     half = stdtrit(n - 1, 0.5 + confidence / 2) * x.std(axis=-1, ddof=1) / np.sqrt(n)
     return mean, mean - half, mean + half
+
+
+def median_rank(n: int, confidence: float = 0.95) -> int | None:
+    """The rank ``k`` of the distribution-free interval ``[x_(k), x_(n+1-k)]`` for a median.
+
+    For ``n`` independent values of any continuous distribution, the number below the median
+    is Binomial(n, 1/2), so the interval between the ``k``-th smallest and the ``k``-th largest
+    value covers the median with probability::
+
+        coverage(k) = 1 - 2 P(Binomial(n, 1/2) <= k - 1)
+
+    The largest ``k`` whose coverage is at least ``confidence`` (the shortest such interval);
+    ``None`` when even ``[min, max]`` falls short (``coverage(1) = 1 - 2^(1-n)``: fewer than 6
+    values at 95%).
+    """
+    n = int(_checks.integer("n", n, minimum=1))
+    confidence = float(_checks.real("confidence", confidence, positive=True, maximum=1.0, open_max=True))
+    k, below = None, 0                      # below = #{outcomes with at most j - 1 values below}
+    for j in range(1, (n + 1) // 2 + 1):
+        below += math.comb(n, j - 1)
+        if 1 - 2 * below / 2 ** n < confidence:
+            break
+        k = j
+    return k
+
+
+def median_interval(values: ArrayLike, confidence: float = 0.95) -> tuple[float, float, float] | None:
+    """``(median, low, high)``: the median of ``values`` and its distribution-free interval.
+
+    ``low, high = x_(k), x_(n+1-k)`` (order statistics, :func:`median_rank`): it covers the
+    population median with probability at least ``confidence`` whatever the distribution, which
+    suits timings (skewed, with the host's bursts).  ``None`` when there are too few values for
+    that confidence (fewer than 6 at 95%).
+    """
+    x = np.sort(np.asarray(values, dtype=float).ravel())
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        raise ValueError("values must be one or more finite numbers")
+    k = median_rank(x.size, confidence)
+    if k is None:
+        return None
+    return float(np.median(x)), float(x[k - 1]), float(x[x.size - k])
 
 
 class Moments:

@@ -18,9 +18,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from sigprop.core.results import jsonable
+from sigprop.core.stats import t_interval
 from sigprop.lm import train as tr
 
 SUMMARY = ("perplexity", "loss", "entropy_mean", "entropy_normalized_mean", "eig_mean", "eig_var", "spread",
@@ -86,11 +86,10 @@ def mean_interval(values, confidence: float = 0.95) -> tuple[float, float, float
     x = np.asarray([v for v in values if v is not None], dtype=float)
     if x.size == 0:
         return float("nan"), float("nan"), float("nan")
-    m = float(x.mean())
     if x.size < 2:
-        return m, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
-    return m, m - half, m + half
+        return float(x.mean()), float("nan"), float("nan")
+    m, low, high = t_interval(x, confidence)
+    return float(m), float(low), float(high)
 
 
 def final(record: dict) -> dict:
