@@ -1,8 +1,9 @@
 """``sigprop bench``: every performance ratio, each taken within one run.
 
-Keys (medians over repeats, warm-up excluded; the repeats behind each median are kept in
-``repeats[key]``, and :func:`targets` judges a target on the median's distribution-free 95%
-interval: met, missed or inconclusive).  Threads are set deliberately on both
+Keys (medians over repeats, warm-up excluded; the repeats behind the ratios, speed-ups,
+start-up times and the closed-form rate are kept in ``repeats[key]``, and :func:`targets` judges
+a target on the median's distribution-free 95% interval: met, missed or inconclusive; the exact
+method's three targets, ratios of minima or of medians of 3, on their value).  Threads are set deliberately on both
 sides: ``*_1thread`` figures run sigprop on one thread (``simulate(threads=1)``, BLAS held
 to one thread) against PyTorch with ``torch.set_num_threads(1)``; the others run both on
 every core (``simulate()``'s default threads, ``torch.set_num_threads(cores)``), so every
@@ -497,17 +498,19 @@ def targets(res: dict) -> list[dict]:
 
     The rule: a target is ``met`` when the whole interval lies on its side, ``missed`` when the
     whole interval lies on the other side, ``inconclusive`` otherwise; a measure without an
-    interval (fewer than 6 repeats: the exact method's, a quick run's) is judged on its value.
-    ``met`` is True, False, or None (inconclusive, not measured, or no target); ``verdict``
-    says which.
+    interval (the exact method's three keys, a quick run's, one whose repeats are not all finite)
+    is judged on its value.  ``met`` is True, False, or None (inconclusive, not measured, or no
+    target); ``verdict`` says which.  A result stored before repeats were kept has them rebuilt
+    from its speed-up times (:func:`_repeats`).
     """
     from sigprop.core.stats import median_interval
 
     rows = []
+    kept = _repeats(res)
     for key in _shown(res):
         value, target = res.get(key), TARGETS.get(key)
-        repeats = res.get("repeats", {}).get(key)
-        found = median_interval(repeats) if repeats else None
+        repeats = kept.get(key)
+        found = median_interval(repeats) if repeats and np.all(np.isfinite(repeats)) else None
         interval = None if found is None else [found[1], found[2]]
         verdict = None
         if target is not None:
@@ -522,6 +525,26 @@ def targets(res: dict) -> list[dict]:
                          target=None if target is None else f"{target[0]} {target[1]:g}",
                          met={"met": True, "missed": False}.get(verdict or ""), verdict=verdict))
     return rows
+
+
+def _repeats(res: dict) -> dict[str, list[float]]:
+    """``res["repeats"]``; for a result stored before it was kept, the speed-ups' repeats rebuilt
+    from the times in ``config["mc_threads_speedup_times"]`` (the other keys kept no repeats)."""
+    if "repeats" in res:
+        return res["repeats"]
+    rebuilt: dict[str, list[float]] = {}
+    ceilings: list[float] = []
+    for kind, t in (res.get("config", {}).get("mc_threads_speedup_times") or {}).items():
+        suffix = "" if kind == "_float64" else kind
+        rebuilt["mc_threads_speedup" + suffix] = [a / b for a, b in zip(t["one"], t["all"])]
+        if "reference_one" in t:
+            ref = [c / e for c, e in zip(t["reference_one"], t["reference_all"])]
+            rebuilt["mc_threads_over_ceiling" + suffix] = [
+                a / b / r for a, b, r in zip(t["one"], t["all"], ref)]
+            ceilings += ref
+    if ceilings:
+        rebuilt["machine_parallel_ceiling"] = ceilings
+    return rebuilt
 
 
 def _number(value: float) -> str:
@@ -546,14 +569,13 @@ def missed(rows: list[dict]) -> list[str]:
 
 
 def _verdict_text(row: dict) -> str:
-    verdict = row.get("verdict")
-    if "verdict" not in row:                         # a result stored before verdicts were recorded
-        verdict = None if row["met"] is None else ("met" if row["met"] else "missed")
+    verdict = row["verdict"]
     return "-" if verdict is None else verdict if verdict == "met" else f"**{verdict}**"
 
 
 def markdown(res: dict) -> str:
-    """The result as a Markdown table (measure, value, target, met) with the machine and load
+    """The result as a Markdown table (measure, value, 95% interval, target, verdict by
+    :func:`targets`' rule) with the machine and load
     under it: what the README's performance table is made from (``sigprop bench --from FILE
     --format markdown``)."""
     def shown(value):

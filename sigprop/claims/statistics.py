@@ -20,10 +20,10 @@ from scipy.special import ndtri
 from sigprop.core import stats as _stats
 
 
-def t_interval(x: ArrayLike, level: float = 0.95) -> tuple[float, float, float]:
-    """``(mean, low, high)``: Student-t interval of the mean of ``x`` (``n >= 2``), as floats
+def t_interval(values: ArrayLike, confidence: float = 0.95) -> tuple[float, float, float]:
+    """``(mean, low, high)``: Student-t interval of the mean of ``values`` (``n >= 2``), as floats
     (:func:`sigprop.core.stats.t_interval` on the flattened values)."""
-    mean, low, high = _stats.t_interval(np.ravel(np.asarray(x, dtype=float)), level)
+    mean, low, high = _stats.t_interval(np.ravel(np.asarray(values, dtype=float)), confidence)
     return float(mean), float(low), float(high)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import ndtri, stdtrit
+from scipy.special import bdtr, ndtri, stdtrit
 
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike
@@ -12,7 +12,7 @@ from sigprop.core.aliases import ArrayLike
 
 def z_value(confidence: float) -> float:
     """Two-sided standard normal quantile for ``confidence`` in ``(0, 1)``."""
-    confidence = float(_checks.real("confidence", confidence, positive=True, maximum=1.0, open_max=True))
+    confidence = _checks.scalar("confidence", confidence, positive=True, maximum=1.0, open_max=True)
     return float(ndtri(0.5 + confidence / 2))
 
 
@@ -63,7 +63,7 @@ def t_interval(values, confidence: float = 0.95, axis: int = -1):
     n = x.shape[-1]
     if n < 2:
         raise ValueError(f"values must hold at least 2 samples along axis {axis}, got {n}")
-    confidence = float(_checks.real("confidence", confidence, positive=True, maximum=1.0, open_max=True))
+    confidence = _checks.scalar("confidence", confidence, positive=True, maximum=1.0, open_max=True)
     mean = x.mean(axis=-1)
     half = stdtrit(n - 1, 0.5 + confidence / 2) * x.std(axis=-1, ddof=1) / np.sqrt(n)
     return mean, mean - half, mean + half
@@ -83,14 +83,10 @@ def median_rank(n: int, confidence: float = 0.95) -> int | None:
     values at 95%).
     """
     n = int(_checks.integer("n", n, minimum=1))
-    confidence = float(_checks.real("confidence", confidence, positive=True, maximum=1.0, open_max=True))
-    k, below = None, 0                      # below = #{outcomes with at most j - 1 values below}
-    for j in range(1, (n + 1) // 2 + 1):
-        below += math.comb(n, j - 1)
-        if 1 - 2 * below / 2 ** n < confidence:
-            break
-        k = j
-    return k
+    confidence = _checks.scalar("confidence", confidence, positive=True, maximum=1.0, open_max=True)
+    j = np.arange((n + 1) // 2)                      # k - 1 for every candidate k
+    ok = np.flatnonzero(1 - 2 * bdtr(j, n, 0.5) >= confidence * (1 - 1e-12))
+    return int(ok[-1]) + 1 if ok.size else None     # coverage falls as k grows
 
 
 def median_interval(values: ArrayLike, confidence: float = 0.95) -> tuple[float, float, float] | None:
@@ -103,7 +99,7 @@ def median_interval(values: ArrayLike, confidence: float = 0.95) -> tuple[float,
     """
     x = np.sort(np.asarray(values, dtype=float).ravel())
     if x.size == 0 or not np.all(np.isfinite(x)):
-        raise ValueError("values must be one or more finite numbers")
+        raise _checks.ArgumentError("values", f"must be one or more finite numbers, got {_checks._short(values)}")
     k = median_rank(x.size, confidence)
     if k is None:
         return None

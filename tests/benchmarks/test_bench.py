@@ -120,3 +120,21 @@ def test_a_target_without_enough_repeats_is_judged_on_its_value():
     assert rows["startup_predict_s"]["interval"] is None and rows["startup_predict_s"]["verdict"] == "met"
     assert rows["startup_help_s"]["verdict"] == "missed"
     assert rows["python_pass_s"]["verdict"] is None and rows["python_pass_s"]["value"] is None
+
+
+def test_a_result_stored_before_repeats_were_kept_is_judged_on_its_speedup_times():
+    from sigprop_benchmarks import suite
+    one = [1.8 + 0.02 * k for k in range(15)]          # ratios 1.80..2.08 (all = 1)
+    times = dict(one=one, all=[1.0] * 15, reference_one=[2.0] * 15, reference_all=[1.0] * 15)
+    res = dict(only=["mc"], config=dict(mc_threads_speedup_times=dict(_float64=times)),
+               mc_threads_speedup=statistics.median(one))
+    rows = {r["measure"]: r for r in suite.targets(res)}
+    assert rows["mc_threads_speedup"]["interval"] == [one[3], one[11]]         # [x_(4), x_(12)] of 15
+    assert rows["mc_threads_speedup"]["verdict"] == "met"
+    assert rows["machine_parallel_ceiling"]["interval"] == [2.0, 2.0]
+    times["one"] = [1.7 + 0.02 * k for k in range(15)]                          # 1.70..1.98: straddles 1.8
+    assert {r["measure"]: r for r in suite.targets(res)}["mc_threads_speedup"]["verdict"] == "inconclusive"
+    # a repeat that is not finite: no interval, judged on the value
+    res["repeats"] = dict(mc_threads_speedup=[float("nan")] + one[1:])
+    row = {r["measure"]: r for r in suite.targets(res)}["mc_threads_speedup"]
+    assert row["interval"] is None and row["verdict"] == "met"
