@@ -1,12 +1,33 @@
-"""[NNT24]'s trainability experiment: Adam on entrywise targets, with and without the fix."""
+"""[NNT24]'s trainability experiment: Adam on entrywise targets, with and without the fix.
+
+``nnt_training``: computed (``sigprop nnt train``'s defaults, T = 32; ``--quick`` a small case) or
+drawn from ``--results``.  ``nnt_training_T500``: the stored runs at the paper's T = 500
+(``results/nnt/train_T500_*.json``, docs/nnt.md), redrawn whenever no ``--results`` is given.
+"""
 
 from __future__ import annotations
+
+import json
 
 from sigprop.gap import trainability as TR
 from sigprop.plotting import figure_paths, nnt_training_figure
 
+#: The stored T = 500 runs, one file per target, merged in this order (docs/nnt.md).
+T500_TARGETS = ("identity", "square", "shifted_sigmoid", "heaviside")
+
+
+def stored_T500() -> dict:
+    """The stored trainability runs at T = 500, merged into one result."""
+    from sigprop_results import folder
+
+    return TR.merge([json.loads((folder("nnt") / f"train_T500_{t}.json").read_text()) for t in T500_TARGETS])
+
 
 def make(out, quick: bool = False, result: dict | list | None = None):
+    files = []
+    if result is None:
+        nnt_training_figure(stored_T500(), figure_paths(out, "nnt_training_T500"))
+        files += figure_paths(out, "nnt_training_T500")
     if isinstance(result, list):
         result = TR.merge(result)
     if result is None:
@@ -25,7 +46,7 @@ def make(out, quick: bool = False, result: dict | list | None = None):
             else TR.train()
         )
     nnt_training_figure(result, figure_paths(out, "nnt_training"))
-    return figure_paths(out, "nnt_training")
+    return files + figure_paths(out, "nnt_training")
 
 
 if __name__ == "__main__":

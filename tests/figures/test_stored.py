@@ -1,0 +1,25 @@
+"""`sigprop figures` redraws the figures of stored results (runs too long to repeat) with the rest."""
+from sigprop_figures import SCRIPTS, lm_summary, nnt_training
+
+
+def test_every_figure_script_runs_with_sigprop_figures():
+    # softmax_map, lm_summary and the T = 500 trainability figure were once drawn only by hand
+    assert {"softmax_map", "lm_summary", "nnt_training"} <= set(SCRIPTS)
+    assert len(set(SCRIPTS)) == len(SCRIPTS)
+
+
+def test_the_language_model_summary_is_redrawn(tmp_path):
+    files = lm_summary.make(tmp_path)
+    assert [f.name for f in files] == ["lm_summary.png", "lm_summary.pdf"]
+    assert all(f.stat().st_size > 10_000 for f in files)
+
+
+def test_the_stored_T500_runs_are_redrawn_unless_results_are_given(tmp_path):
+    runs = nnt_training.stored_T500()
+    assert runs["config"]["targets"] == list(nnt_training.T500_TARGETS)
+    assert runs["config"]["length"] == 500 and runs["config"]["seeds"] == [0, 1, 2, 3, 4]
+    names = [f.name for f in nnt_training.make(tmp_path, quick=True)]
+    assert names == ["nnt_training_T500.png", "nnt_training_T500.pdf", "nnt_training.png", "nnt_training.pdf"]
+    (tmp_path / "given").mkdir()
+    given = [f.name for f in nnt_training.make(tmp_path / "given", quick=True, result=runs)]
+    assert given == ["nnt_training.png", "nnt_training.pdf"]
