@@ -253,7 +253,11 @@ def main(argv: list[str] | None = None) -> int:
             _write(failed, "--plot", args.plot, lambda: draw(result, args.plot))
         for key in cmd.transient:
             result.pop(key, None)
-        text = _render(result, args.format, cmd)
+        if args.format == "json" and cmd.out == "json" and cmd.view.json is None and "json" not in cmd.renderers:
+            from sigprop.core.results import dumps
+            text = dumps(tagged_result(result, cmd).to_json())   # what --out writes, type tag included
+        else:
+            text = _render(result, args.format, cmd)
         if cmd.out == "text" and getattr(args, "out", None):
             from sigprop.core.results import atomic_write
             _write(failed, "--out", args.out,
