@@ -36,7 +36,9 @@ def test_gradcheck_command(capsys):
 
 
 @pytest.mark.parametrize("argv, needle", [
-    (["train", "--steps", "-1"], "argument --steps: must be an integer >= 0"),
+    (["train", "--steps", "-1"], "argument --steps: must be an integer >= 1, got -1"),
+    (["train", "--steps", "0"], "argument --steps: must be an integer >= 1, got 0"),          # as `lm train`
+    (["locater-sweep", "--steps", "0"], "argument --steps: must be an integer >= 1, got 0"),
     (["train", "--lr", "0"], "argument --lr: must be > 0"),
     (["train", "--locater", "-0.1"], "argument --locater: must be >= 0"),
     (["train", "--task", "copy"], "argument --task: invalid choice"),
