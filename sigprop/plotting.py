@@ -20,7 +20,7 @@ def _pyplot():
 def save(fig, path) -> None:
     """Save ``fig`` atomically to ``path`` (or to each path of a list) and close it."""
     for one in ([path] if isinstance(path, (str, Path)) else path):
-        fmt = str(one).rsplit(".", 1)[-1] if "." in str(one) else "png"
+        fmt = Path(one).suffix.lstrip(".").lower() or "png"
         atomic_write(one, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, bbox_inches="tight"))
     _pyplot().close(fig)
 

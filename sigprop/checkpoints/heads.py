@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sigprop.core.checks import ArgumentError
 from sigprop.rho.localization import localization_metrics
 from sigprop.rho.spectrum import eig_mean, eig_var
 from sigprop.rho.theory import theory
@@ -87,22 +88,26 @@ def load(path, config=None) -> tuple[dict, dict]:
     """Tensors of a ``.safetensors`` file and its config (``config.json`` beside it by default)."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"checkpoint: file not found: {path}")
+        raise ArgumentError("checkpoint", f"file not found: {path}")
     try:
         tensors = _safetensors()(str(path))
     except ValueError:
         raise
     except Exception as exc:  # noqa: BLE001 - any unreadable file is one clear error
-        raise ValueError(f"checkpoint: cannot read {path} as safetensors ({type(exc).__name__})") from None
+        raise ArgumentError("checkpoint", f"cannot read {path} as safetensors ({type(exc).__name__})") from None
     cfg_path = Path(config) if config is not None else path.with_name("config.json")
     if config is not None and not cfg_path.is_file():
-        raise ValueError(f"config: file not found: {cfg_path}")
+        raise ArgumentError("config", f"file not found: {cfg_path}")
     cfg = {}
     if cfg_path.is_file():
         try:
             cfg = json.loads(cfg_path.read_text())
         except json.JSONDecodeError as exc:
-            raise ValueError(f"config: {cfg_path} is not valid JSON ({exc.msg})") from None
+            raise ArgumentError("config", f"{cfg_path} is not valid JSON ({exc.msg}); expected the "
+                                          "checkpoint's config.json") from None
+        except (UnicodeDecodeError, OSError) as exc:
+            raise ArgumentError("config", f"cannot read {cfg_path} as JSON text ({type(exc).__name__}); "
+                                          "expected the checkpoint's config.json") from None
     return tensors, cfg
 
 

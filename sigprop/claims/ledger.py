@@ -20,6 +20,7 @@ import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from tqdm.auto import tqdm
 from sigprop._version import __version__
 from sigprop.claims import rules
 from sigprop.claims.statistics import bonferroni_z, bootstrap_interval, holm, t_interval, welch
+from sigprop.core.checks import ArgumentError
 from sigprop.gap import collapse as rankcollapse
 from sigprop.gap import spectra as gap
 from sigprop.gap import validity
@@ -139,12 +141,19 @@ def load_claim_modules() -> None:
 
 
 def run(quick: bool = False, progress: bool = False, only=None) -> dict:
-    """Run every registered claim (or those whose id is in ``only``)."""
+    """Run every registered claim (or those whose id is in ``only``).
+
+    Returns ``dict(version, config=dict(quick, only, date), claims, notes)``: ``only`` is the
+    list of ids asked for (``None``: all), ``date`` the UTC date of the run (ISO 8601).
+    """
     load_claim_modules()
     if only is not None:
+        only = sorted(only) if isinstance(only, (set, frozenset)) else list(only)
+        if not only:
+            raise ArgumentError("only", "must name at least one registered claim (ids as in CLAIMS.md), got none")
         unknown = sorted(set(only) - {c.id for c in CLAIMS})
         if unknown:
-            raise ValueError(f"only must name registered claims (ids as in CLAIMS.md), got {', '.join(unknown)}")
+            raise ArgumentError("only", f"must name registered claims (ids as in CLAIMS.md), got {', '.join(unknown)}")
     ctx = Context(quick)
     entries, notes = [], []
     todo = [c for c in CLAIMS if only is None or c.id in only]
@@ -153,7 +162,8 @@ def run(quick: bool = False, progress: bool = False, only=None) -> dict:
             entries.append(evaluate(c, ctx))
         except NotRun as exc:
             notes.append(f"{c.id}: not run ({exc})")
-    return dict(version=__version__, config=dict(quick=quick), claims=entries, notes=notes)
+    date = datetime.now(timezone.utc).date().isoformat()
+    return dict(version=__version__, config=dict(quick=quick, only=only, date=date), claims=entries, notes=notes)
 
 
 # --- [BHK24]: the closed forms -----------------------------------------------------------

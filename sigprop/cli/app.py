@@ -20,6 +20,7 @@ import argparse
 import importlib
 import os
 import pkgutil
+import re
 import sys
 import warnings
 from collections.abc import Callable, Mapping
@@ -83,6 +84,10 @@ class Command:
         Name of a function of :mod:`sigprop.plotting` that draws the result to
         ``--plot FILE`` (``None``: no ``--plot``); ``transient`` keys are kept only for
         the plot and dropped before output.
+    figures
+        Other flags holding a figure path that the command draws itself (e.g. ``("--plot",)``
+        when ``plot`` is ``None``): their folder and format are checked before the work, as
+        ``--plot``'s are.
     exit_code
         ``exit_code(result) -> int`` for commands whose result decides the exit code.
     keys, kind
@@ -104,6 +109,7 @@ class Command:
     out: str | None = "json"
     plot: str | None = None
     transient: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()
     exit_code: Callable[[dict], int] | None = None
     keys: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     kind: str | None = None
@@ -193,7 +199,7 @@ def _add_level(parser: argparse.ArgumentParser, tree: dict, prefix: tuple[str, .
             p = sub.add_parser(word, help=node.help, description=node.description or node.help)
             node.arguments(p)
             _add_output(p, node)
-            p.set_defaults(_command=node)
+            p.set_defaults(_command=node, _parser=p)
         else:
             name = " ".join(prefix + (word,))
             p = sub.add_parser(word, help=_GROUPS.get(name, ""), description=_GROUPS.get(name))
@@ -247,13 +253,17 @@ def main(argv: list[str] | None = None) -> int:
             _write(failed, "--plot", args.plot, lambda: draw(result, args.plot))
         for key in cmd.transient:
             result.pop(key, None)
-        text = _render(result, args.format, cmd)
+        if args.format == "json" and cmd.out == "json" and cmd.view.json is None and "json" not in cmd.renderers:
+            from sigprop.core.results import dumps
+            text = dumps(tagged_result(result, cmd).to_json())   # what --out writes, type tag included
+        else:
+            text = _render(result, args.format, cmd)
         if cmd.out == "text" and getattr(args, "out", None):
             from sigprop.core.results import atomic_write
             _write(failed, "--out", args.out,
                    lambda: atomic_write(args.out, lambda tmp: Path(tmp).write_text(text + "\n")))
     except (UsageError, ValueError, FloatingPointError) as exc:
-        print(f"{prog}: error: {error_message(exc, cmd)}", file=sys.stderr)
+        print(f"{prog}: error: {error_message(exc, cmd, getattr(args, '_parser', None))}", file=sys.stderr)
         return 2
     except RuntimeWarning as exc:
         print(f"{prog}: error: numerical trouble ({_one_line(str(exc))}): the arguments are beyond what "
@@ -296,13 +306,41 @@ def _write(failed: list[str], flag: str, path: str, write: Callable[[], None]) -
         failed.append(f"argument {flag}: cannot write {path}: {reason}")
 
 
-def error_message(exc: BaseException, cmd: Command) -> str:
-    """One line for ``exc``: an API ``ArgumentError`` names the command's flag."""
+def error_message(exc: BaseException, cmd: Command, parser: argparse.ArgumentParser | None = None) -> str:
+    """One line for ``exc``: an API error names the command's flag.
+
+    An :class:`~sigprop.core.checks.ArgumentError` names the flag the command declares for
+    its parameter (``Command.flags``) or, when it declares none, the argument of ``parser``
+    whose destination is the parameter (``step_cov`` -> ``--step-cov``, ``checkpoint`` ->
+    ``CHECKPOINT.safetensors``) or whose flag is ``--name-with-dashes``.  A plain ``ValueError``
+    whose message opens with such a name (``only must name ...``, ``checkpoint: file not
+    found: ...``) is named the same way; any other error is printed as it is, on one line.
+    """
     argument = getattr(exc, "argument", None)
-    flag = cmd.flags.get(argument) if argument is not None else None
+    detail = getattr(exc, "detail", None)
+    if argument is None and type(exc) is ValueError:
+        match = re.match(r"([A-Za-z_]\w*):? (.+)", _one_line(str(exc)), re.DOTALL)
+        if match:
+            argument, detail = match.groups()
+    flag = _flag_of(argument, cmd, parser) if argument is not None and detail is not None else None
     if flag is not None:
-        return _one_line(f"argument {flag}: {exc.detail}")  # type: ignore[attr-defined]
+        return _one_line(f"argument {flag}: {detail}")
     return _one_line(str(exc))
+
+
+def _flag_of(argument: str, cmd: Command, parser: argparse.ArgumentParser | None) -> str | None:
+    """The flag (or positional metavar) of the API parameter ``argument`` in this command."""
+    if argument in cmd.flags:
+        return cmd.flags[argument]
+    if parser is None:
+        return None
+    dashed = "--" + argument.replace("_", "-")
+    for action in parser._actions:
+        if action.dest == argument or dashed in action.option_strings:
+            if not action.option_strings:                 # a positional: as its usage shows it
+                return str(action.metavar or action.dest)
+            return dashed if dashed in action.option_strings else max(action.option_strings, key=len)
+    return None
 
 
 def _one_line(text: str) -> str:
@@ -310,20 +348,44 @@ def _one_line(text: str) -> str:
 
 
 def _check_outputs(args: argparse.Namespace, cmd: Command) -> None:
-    """Refuse, before any work, an output path whose folder does not exist."""
-    for flag in ("out", "plot"):
-        path = getattr(args, flag, None)
-        if path is None or (flag == "out" and cmd.out is None):
+    """Refuse, before any work, an output path whose folder does not exist, and a figure path
+    whose format matplotlib cannot write."""
+    flags = (["--out"] if cmd.out is not None else []) + (["--plot"] if cmd.plot else []) + list(cmd.figures)
+    for flag in dict.fromkeys(flags):
+        path = getattr(args, flag[2:].replace("-", "_"), None)
+        if path is None:
             continue
         if not str(path).strip():
-            raise UsageError(f"argument --{flag}: must be a file name, got ''")
+            raise UsageError(f"argument {flag}: must be a file name, got ''")
         parent = Path(path).parent
         if not parent.is_dir():
-            raise UsageError(f"argument --{flag}: folder not found: {parent}")
+            raise UsageError(f"argument {flag}: folder not found: {parent}")
         if Path(path).is_dir():
-            raise UsageError(f"argument --{flag}: {path} is a folder, not a file")
+            raise UsageError(f"argument {flag}: {path} is a folder, not a file")
         if not os.access(parent, os.W_OK | os.X_OK):
-            raise UsageError(f"argument --{flag}: folder not writable: {parent}")
+            raise UsageError(f"argument {flag}: folder not writable: {parent}")
+        if flag != "--out":
+            check_figure_format(flag, path)
+
+
+def figure_formats() -> tuple[str, ...]:
+    """The file formats matplotlib writes (``png``, ``pdf``, ``svg``, ...), asked of matplotlib
+    without importing ``pyplot``."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    return tuple(sorted(FigureCanvasBase.get_supported_filetypes()))
+
+
+def check_figure_format(flag: str, path: str) -> None:
+    """Refuse a figure ``path`` whose extension matplotlib cannot write (no extension: PNG, as
+    :func:`sigprop.plotting.save` writes it)."""
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if not suffix:
+        return
+    formats = figure_formats()
+    if suffix not in formats:
+        raise UsageError(f"argument {flag}: cannot draw a figure as .{suffix} ({path}); use one of "
+                         f"{', '.join('.' + f for f in formats)}")
 
 
 def _render(result: dict, fmt: str, cmd: Command) -> str:

@@ -23,7 +23,8 @@ def _heads_arguments(p: argparse.ArgumentParser) -> None:
 @command("heads", help="query-key eigenspectra and predictions of a real checkpoint",
          description="Per-head query-key matrix, eigenvalue statistics and predicted rho profile of a "
                      "BERT, GPT-2 or LLaMA style .safetensors checkpoint.",
-         arguments=_heads_arguments, flags={"T": "--length", "checkpoint": "CHECKPOINT", "config": "--config"},
+         arguments=_heads_arguments,
+         flags={"T": "--length", "checkpoint": "CHECKPOINT.safetensors", "config": "--config"},
          out=None, plot="heads_figure",
          view=View(records="records", show=(),
                    fields=("layer", "head", "eig_mean", "eig_var", "frobenius", "rho_total", "rho_entropy",
@@ -58,7 +59,7 @@ def _heads_text_arguments(p: argparse.ArgumentParser) -> None:
                      "localization to its eigenvalue variance (Spearman correlations with 95% intervals).",
          arguments=_heads_text_arguments, out=None,
          flags={"max_tokens": "--max-tokens", "layers": "--layers", "tokenizer": "--tokenizer",
-                "checkpoint": "CHECKPOINT", "config": "--config"},
+                "checkpoint": "CHECKPOINT.safetensors", "config": "--config"},
          view=View(records="records", show=(), fields=("layer", "head") + MEASURES_OF_HEADS, lines=SPEARMAN))
 def heads_text(args: argparse.Namespace) -> dict:
     """Run ``sigprop heads-text``: real text through a BERT-style encoder, head by head.
@@ -93,7 +94,7 @@ DATAMODEL_LINES = tuple(
                      "model and with the random walk, and measure it on held-out text (docs/data-models.md).",
          arguments=_heads_datamodel_arguments,
          flags={"length": "--length", "windows": "--windows", "layers": "--layers", "seed": "--seed",
-                "checkpoint": "CHECKPOINT"},
+                "checkpoint": "CHECKPOINT.safetensors"},
          view=View(records="records", show=("layers",),
                    fields=("layer", "head", "measured", "predicted_empirical", "predicted_random_walk",
                            "profile_error_empirical", "profile_error_random_walk"),

@@ -25,8 +25,7 @@ def _claims_arguments(p: argparse.ArgumentParser) -> None:
          arguments=_claims_arguments, out="text", renderers={"markdown": "sigprop.claims.ledger:markdown"},
          view=View(records="claims", show=("notes",),
                    blocks=("[{verdict!u}] {id} ({evidence}): {claim}", "    check: {check}", "    rule: {rule}",
-                           "    why: {reason}"),
-                   json="claims"))
+                           "    why: {reason}")))
 def claims(args: argparse.Namespace) -> dict:
     """Run ``sigprop claims``: one measured check per claim of the two papers, with verdicts.
     """

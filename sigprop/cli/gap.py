@@ -88,8 +88,8 @@ def width(args: argparse.Namespace) -> dict:
 
     rows = [collapse.width(T, args.sigma, model=args.model, d=args.dim, samples=args.samples, seed=args.seed,
                            progress=not args.no_progress) for T in args.lengths]
-    return dict(version=__version__, config=dict(rows[0]["config"], lengths=args.lengths, length=None),
-                rows=rows)
+    shared = {k: v for k, v in rows[0]["config"].items() if k != "length"}      # each row holds its own T
+    return dict(version=__version__, config=dict(shared, lengths=args.lengths), rows=rows)
 
 
 def _depth_arguments(p: argparse.ArgumentParser) -> None:

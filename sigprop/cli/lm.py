@@ -25,7 +25,7 @@ TOKENIZERS = ("bpe", "bytes")
 LOCATER_MEANS = ("task", "free")
 
 FLAGS = {"vocab": "--vocab", "width": "--width", "heads": "--heads", "layers": "--layers",
-         "length": "--length", "ff": "--ff", "dropout": "--dropout", "regularizer": "--regularizer",
+         "length": "--length", "T": "--length", "ff": "--ff", "dropout": "--dropout", "regularizer": "--regularizer",
          "steps": "--steps",
          "batch": "--batch", "lr": "--lr", "warmup": "--warmup", "weight_decay": "--weight-decay",
          "clip": "--clip", "seed": "--seed", "eval_every": "--eval-every", "eval_tokens": "--eval-tokens",
@@ -135,7 +135,7 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
          description="Train the NumPy transformer language model on real text, measuring the validation "
                      "split every --eval-every steps. Defaults: the paper's 1-layer, 1-head, width-128 "
                      "Post-LN model.",
-         arguments=_train_arguments, flags=FLAGS,
+         arguments=_train_arguments, flags=FLAGS, figures=("--plot",),
          view=View(records="history", fields=HISTORY, show=(),
                    lines=("unigram perplexity (validation): {data.unigram_perplexity.valid:.1f}; final "
                           "validation perplexity {final.perplexity:.1f} after {steps_done} steps in "
@@ -143,14 +143,10 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
 def train(args: argparse.Namespace) -> dict:
     """Run ``sigprop lm train``: train the transformer language model on real text.
     """
-    from pathlib import Path
-
     from sigprop.lm import train as lmtrain
 
     if args.resume and not args.run_dir:
         raise ValueError("argument --resume: needs --run-dir")
-    if args.plot and not Path(args.plot).parent.is_dir():
-        raise ValueError(f"argument --plot: folder not found: {Path(args.plot).parent}")
     cfg = train_config(args, regularizer=args.regularizer, seed=args.seed)
     record = lmtrain.train(cfg, _data(cfg), out=args.run_dir, resume=args.resume,
                            progress=not args.no_progress)
@@ -257,7 +253,7 @@ def _summarize_arguments(p: argparse.ArgumentParser) -> None:
                      "validation measures and history, the mean and 95% Student-t interval over seeds per "
                      "configuration, and the paired-by-seed differences regularizer minus none with their "
                      "intervals (the documents of results/lm/).",
-         arguments=_summarize_arguments, flags={"folders": "DIR"},
+         arguments=_summarize_arguments, flags={"folders": "DIR"}, figures=("--plot",),
          renderers={"markdown": "sigprop.lm.summary:tables"},
          view=View(records="summary", fields=("layers", "heads", "steps", "regularizer", "n", "perplexity",
                                               "entropy_mean", "eig_mean", "eig_var", "rank_residual_last"),
@@ -266,12 +262,8 @@ def summarize(args: argparse.Namespace) -> dict:
     """Run ``sigprop lm summarize``: the finished runs of sweep folders, with intervals over seeds
     and paired differences.
     """
-    from pathlib import Path
-
     from sigprop.lm import summary
 
-    if args.plot and not Path(args.plot).parent.is_dir():
-        raise ValueError(f"argument --plot: folder not found: {Path(args.plot).parent}")
     result = summary.collect(args.folders, history=not args.no_history)
     if args.plot:
         from sigprop.lm.plots import summary_figure

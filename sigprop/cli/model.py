@@ -85,8 +85,12 @@ def train_config(args: argparse.Namespace, **extra):
     -------
     sigprop.model.train.TrainConfig
     """
+    from sigprop.core.checks import integer
     from sigprop.model.train import TrainConfig
 
+    # TrainConfig accepts 0 steps (the initial model); a command-line run of no step is refused,
+    # as `sigprop lm train` refuses it
+    integer("steps", args.steps, 1)
     return TrainConfig(task=args.task, attention=args.attention, d=args.dim,
                        d_k=None if args.full_rank else args.dk, T=args.length, batch=args.batch,
                        steps=args.steps, optimizer=args.optimizer, lr=args.lr,

@@ -70,8 +70,9 @@ def model_arguments(p: argparse.ArgumentParser, methods: tuple[str, ...] = METHO
                         "(docs/saddlepoint.md; both finite form only)"
                         + ("; both: gaussian and exact, each compared with the simulation"
                            if "both" in methods else ""))
-    g.add_argument("--shape", choices=SHAPES, default="gaussian",
-                   help="spectrum shape of the W built from --mean/--var (exact method, simulation)")
+    g.add_argument("--shape", choices=SHAPES,
+                   help="spectrum shape of the W built from --mean/--var (exact and saddle-point methods, "
+                        "simulation; default gaussian)")
     g.add_argument("--form", choices=FORMS, default="finite",
                    help="closed form: exact finite T (default), T -> inf in s = i/T, or the "
                         "published form quoted in docs/theory.md §3 (eigenspectrum input only)")
@@ -143,7 +144,7 @@ def attention_arguments(p: argparse.ArgumentParser, seed: bool = False) -> None:
     g.add_argument("--points", type=a.number(int), default=1 << 16,
                    help="semi-analytic points: 16 replicates times a power of 2 (default 65536)")
     if seed:
-        g.add_argument("--seed", type=a.seed, default=0, help="seed of the semi-analytic method (>= 0)")
+        g.add_argument("--seed", type=a.seed, help="seed of the semi-analytic method (>= 0, default 0)")
 
 
 def _predict_arguments(p: argparse.ArgumentParser) -> None:
@@ -187,8 +188,12 @@ def _validate_arguments(p: argparse.ArgumentParser) -> None:
 def model(args: argparse.Namespace) -> tuple[dict, object, object]:
     """Configuration, weight matrix (``None`` for ``--mean/--var``) and step covariance.
 
-    Only flag combinations are checked here; values are checked by the API.
+    Only flag combinations are checked here; values are checked by the API.  A ``--shape`` that
+    cannot change the numbers (the spectrum of ``--weights`` is W's own) gives a one-line warning.
     """
+    _unused(args, "--shape", args.shape is not None and args.weights is not None,
+            "the spectrum is that of the matrix in --weights")
+    args.shape = args.shape or "gaussian"
     cfg: dict = dict(length=args.length, form=args.form, method=args.method)
     sigma = None
     if args.weights is not None:
@@ -224,6 +229,15 @@ def model(args: argparse.Namespace) -> tuple[dict, object, object]:
         cfg.update(mean=args.mean, var=args.var, dim=d)
     cfg["scale"] = args.scale if args.scale is not None else (1.0 / d ** 0.5 if d > 0 else None)
     return cfg, W, sigma
+
+
+def _unused(args: argparse.Namespace, flag: str, unused: bool, why: str) -> None:
+    """Warn in one line (``sigprop CMD: warning: ...``, after the result) that ``flag`` was given
+    but cannot change the numbers; it is then not recorded in ``config``."""
+    if unused:
+        import warnings
+
+        warnings.warn(f"argument {flag}: has no effect here ({why}); not recorded", UserWarning, stacklevel=2)
 
 
 def _theory(args: argparse.Namespace, cfg: dict, W, sigma, method: str, opts: dict | None = None, model=None):
@@ -268,9 +282,15 @@ def _profile(prof, method: str) -> dict:
 def predict(args: argparse.Namespace) -> dict:
     """Run ``sigprop predict``: the closed-form signal propagation profile ``rho_i``.
     """
+    shape_given = args.shape is not None
     cfg, W, sigma = model(args)
     if args.attention == "softmax":
         return _softmax_predict(args, cfg, W, sigma)
+    _unused(args, "--seed", args.seed is not None,
+            "the closed form uses no random numbers; --seed is for --attention softmax")
+    _unused(args, "--shape", shape_given and W is None and args.method not in CHI2_METHODS,
+            f"the {args.method} form depends on the spectrum only through its mean and variance; "
+            "--method exact or saddlepoint uses its shape")
     if W is None and args.method in CHI2_METHODS:
         cfg["shape"] = args.shape
     opts = data_options(args, cfg)
@@ -362,8 +382,8 @@ def _softmax_predict(args: argparse.Namespace, cfg: dict, W, sigma) -> dict:
     from sigprop.rho.softmax_profile import semi_analytic
 
     lm = _softmax_model(args, cfg, W, sigma)
-    cfg["seed"] = args.seed
-    prof = semi_analytic(lm, quantity=args.quantity, samples=args.points, seed=args.seed)
+    cfg["seed"] = seed = args.seed if args.seed is not None else 0
+    prof = semi_analytic(lm, quantity=args.quantity, samples=args.points, seed=seed)
     return dict(version=__version__, config=cfg, method="semi-analytic", positions=prof.positions,
                 value=prof.value, se=prof.se,
                 localization={k: float(x) for k, x in localization_metrics(prof.value).items()})

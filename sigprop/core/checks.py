@@ -130,8 +130,17 @@ def square_matrix(name: str, value: Any) -> np.ndarray:
 
 
 def _show(value) -> str:
+    """A numeric value in a message: a scalar as it is; an array by its finite range and the count of
+    its NaN and infinite entries (``array of 2 entries with 1 NaN (finite entries: min 0.1 and max 0.1)``)."""
     arr = np.asarray(value)
     if arr.size == 1:
         return repr(arr.item())
-    bad = arr.ravel()
-    return f"array with min {np.nanmin(bad)!r} and max {np.nanmax(bad)!r}"
+    flat = arr.ravel()
+    finite = flat[np.isfinite(flat)]
+    span = f"min {finite.min().item()!r} and max {finite.max().item()!r}" if finite.size else "no finite entry"
+    bad = [f"{n} {what}" for n, what in ((np.isnan(flat).sum(), "NaN"), (np.isposinf(flat).sum(), "inf"),
+                                         (np.isneginf(flat).sum(), "-inf")) if n]
+    if not bad:
+        return f"array with {span}"
+    return f"array of {flat.size} entries with {', '.join(bad)} (" + (
+        f"finite entries: {span})" if finite.size else "no finite entry)")

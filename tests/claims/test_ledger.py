@@ -40,7 +40,7 @@ def quick_entries():
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert cli.main(["claims", "--quick", "--format", "json", "--no-progress"]) == 0
-    return json.loads(out.getvalue())
+    return json.loads(out.getvalue())["claims"]
 
 
 #: Rows judged from results stored in the repository (results/lm/): their verdicts follow the stored runs, which
@@ -143,7 +143,9 @@ def test_claims_table_shows_rule_and_evidence(capsys, monkeypatch):
 
 def test_claims_only_runs_the_named_rows_and_refuses_unknown_ids(capsys):
     assert cli.main(["claims", "--quick", "--only", "nnt-trainability", "--format", "json", "--no-progress"]) == 0
-    assert [e["id"] for e in json.loads(capsys.readouterr().out)] == ["nnt-trainability"]
+    res = json.loads(capsys.readouterr().out)
+    assert [e["id"] for e in res["claims"]] == ["nnt-trainability"]
+    assert res["config"]["only"] == ["nnt-trainability"] and res["config"]["quick"] and "version" in res
     assert cli.main(["claims", "--only", "nnt-trainability,no-such-claim", "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "only" in err and "no-such-claim" in err and "Traceback" not in err

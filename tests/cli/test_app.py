@@ -179,3 +179,56 @@ def test_interrupt_is_one_line_and_exit_130(monkeypatch, capsys):
     monkeypatch.setitem(app._COMMANDS, "predict", app.Command(**{**cmd.__dict__, "run": interrupted}))
     assert cli.main(["predict", "--length", "4"]) == 130
     assert capsys.readouterr().err == "sigprop predict: interrupted\n"
+
+
+@pytest.fixture
+def audit_files(tmp_path):
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    np.save(tmp_path / "W.npy", np.arange(16.0).reshape(4, 4))          # not symmetric, and not text
+    save_file({"x": np.zeros(2, dtype=np.float32)}, str(tmp_path / "tiny.safetensors"))
+    return tmp_path
+
+
+@pytest.mark.parametrize("argv, expected", [
+    ("predict --weights {d}/W.npy --step-cov {d}/W.npy --length 8", "argument --step-cov: must be symmetric"),
+    ("lm train --length 1", "argument --length: must be an integer >= 2, got 1"),
+    ("claims --only NOPE", "argument --only: must name registered claims (ids as in CLAIMS.md), got NOPE"),
+    ("claims --only=", "argument --only: must name at least one registered claim"),
+    ("claims --only=,", "argument --only: must name at least one registered claim"),
+    ("nnt stable-rank --config bogus", "argument --config: must be a name like"),
+    ("heads {d}/tiny.safetensors --config {d}/W.npy", "argument --config: cannot read {d}/W.npy as JSON text"),
+    ("heads {d}/missing.safetensors", "argument CHECKPOINT.safetensors: file not found: {d}/missing.safetensors"),
+])
+def test_refusals_name_the_flag(argv, expected, audit_files, capsys):
+    """Each was a bare API message (``step_cov must be symmetric``, ``T must be ...``, a UnicodeDecodeError) or
+    accepted (``--only ''`` ran no claim and exited 0)."""
+    d = str(audit_files)
+    code = cli.main(argv.replace("{d}", d).split())
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    name = " ".join(w for w in argv.split()[:2] if not w.startswith("-") and "{" not in w)
+    assert code == 2 and not out and len(lines) == 1, err
+    assert lines[0].startswith(f"sigprop {name}: error: {expected.replace('{d}', d)}"), err
+
+
+def test_error_message_finds_the_flag_of_an_unmapped_parameter():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("path", metavar="FILE.npz")
+    parser.add_argument("--step-cov")
+    parser.add_argument("--config", dest="configs")
+    cmd = app.Command("x", run=lambda args: {}, flags={"T": "--length"})
+    cases = [(ArgumentError("T", "must be >= 2"), "argument --length: must be >= 2"),
+             (ArgumentError("step_cov", "must be symmetric"), "argument --step-cov: must be symmetric"),
+             (ArgumentError("config", "must be a name"), "argument --config: must be a name"),
+             (ArgumentError("path", "file not found: a"), "argument FILE.npz: file not found: a"),
+             (ValueError("step_cov must be\n symmetric"), "argument --step-cov: must be symmetric"),
+             (ValueError("path: file not found: a"), "argument FILE.npz: file not found: a"),
+             (ArgumentError("d", "must be >= 1"), "d must be >= 1"),            # no such flag: as it is
+             (ValueError("the run diverged"), "the run diverged"),
+             (UnicodeDecodeError("utf-8", b"\x93", 0, 1, "invalid start byte"),
+              "'utf-8' codec can't decode byte 0x93 in position 0: invalid start byte")]
+    for exc, expected in cases:
+        assert app.error_message(exc, cmd, parser) == expected
+    assert app.error_message(ArgumentError("step_cov", "must be symmetric"), cmd) == "step_cov must be symmetric"

@@ -19,7 +19,9 @@ def test_gap_command_json_and_errors(capsys, tmp_path):
 
 def test_width_and_depth_commands(capsys, tmp_path):
     assert cli.main(["width", "--lengths", "32,64", "--samples", "2", "--plot", str(tmp_path / "w.png")]) == 0
-    assert "rescaled" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "rescaled" in out and "lengths = [32, 64]" in out.splitlines()[0]
+    assert "length =" not in out.splitlines()[0]          # was "length = -": each row holds its own T
     assert cli.main(["depth", "--layers", "2", "--length", "32", "--format", "json",
                      "--plot", str(tmp_path / "d.png")]) == 0
     res = json.loads(capsys.readouterr().out)

@@ -32,8 +32,9 @@ def test_lm_train_record_plot_and_resume(capsys, tmp_path, folder):
     assert cli.main(argv + ["--out", str(out), "--plot", str(png), "--format", "json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     record = json.loads(out.read_text())
+    assert record == printed                             # the printed JSON is the file, type tag included
     assert record.pop("sigprop_type") == "lm-train" and record.pop("sigprop_keys") == {"history": ["step"]}
-    assert record == printed and record["config"]["model"]["regularizer"] == "qk-norm"      # plus its type tag
+    assert record["config"]["model"]["regularizer"] == "qk-norm"
     assert record["history"][-1]["step"] == 10 and png.stat().st_size > 1000
     assert (run / "checkpoint.npz").exists()
     assert cli.main(argv + ["--resume"]) == 0                # finished: resuming changes nothing

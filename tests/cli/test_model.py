@@ -21,8 +21,8 @@ def test_cli_train_writes_record_and_plot(capsys, tmp_path):
                      "--plot", str(png), "--format", "json"])
     printed = json.loads(capsys.readouterr().out)
     record = json.loads(out.read_text())
-    assert code == 0 and record.pop("sigprop_type") == "attention-training"              # the type tag
-    assert record.pop("sigprop_keys") == {"history": ["step"]} and record == printed
+    assert code == 0 and record == printed            # the printed JSON is the file, type tag included
+    assert record.pop("sigprop_type") == "attention-training" and record.pop("sigprop_keys") == {"history": ["step"]}
     assert record["config"]["steps"] == 30 and record["history"][-1]["step"] == 30
     assert png.stat().st_size > 10_000
     assert set(os.listdir(tmp_path)) == {"run.json", "run.png"}      # no temporary files left
@@ -36,7 +36,9 @@ def test_gradcheck_command(capsys):
 
 
 @pytest.mark.parametrize("argv, needle", [
-    (["train", "--steps", "-1"], "argument --steps: must be an integer >= 0"),
+    (["train", "--steps", "-1"], "argument --steps: must be an integer >= 1, got -1"),
+    (["train", "--steps", "0"], "argument --steps: must be an integer >= 1, got 0"),          # as `lm train`
+    (["locater-sweep", "--steps", "0"], "argument --steps: must be an integer >= 1, got 0"),
     (["train", "--lr", "0"], "argument --lr: must be > 0"),
     (["train", "--locater", "-0.1"], "argument --locater: must be >= 0"),
     (["train", "--task", "copy"], "argument --task: invalid choice"),

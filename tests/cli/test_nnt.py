@@ -141,7 +141,7 @@ def test_gradients_train_and_encoder_commands(capsys, tmp_path):
 @pytest.mark.parametrize(
     "argv, needle",
     [
-        (["nnt", "stable-rank", "--config", "B"], "config must be"),
+        (["nnt", "stable-rank", "--config", "B"], "argument --config: must be"),
         (["nnt", "stable-rank", "--lengths", "1"], "--lengths"),
         (["nnt", "stable-rank", "--gammas", "2"], "--gammas"),
         (["nnt", "stable-rank", "--layers", "0"], "--layers"),

@@ -43,7 +43,7 @@ def test_validate_json_and_result_file(capsys, tmp_path):
                        "--no-progress", "--out", str(out_file))
     res = json.loads(out)
     written = json.loads(out_file.read_text())
-    assert code == 0 and written.pop("sigprop_type") == "validation" and written == res   # plus its type tag
+    assert code == 0 and written == res and res["sigprop_type"] == "validation"     # the file, type tag included
     for key in ("rho_mc", "ci_low", "ci_high", "mean_mc", "variance_mc", "max_abs_error"):
         assert key in res
     assert res["config"]["samples"] == 2000 and res["config"]["seed"] == 0
@@ -204,3 +204,19 @@ def test_saddlepoint_method_and_threads(capsys):
     assert code == 2 and "argument --threads" in err
     code, _, err = run(capsys, "validate", *small, "--samples", "2000", "--streams", "0", "--no-progress")
     assert code == 2 and "argument --streams" in err
+
+
+@pytest.mark.parametrize("extra, flag", [(["--seed", "5"], "--seed"), (["--shape", "uniform"], "--shape"),
+                                         (["--shape", "uniform", "--method", "saddlepoint"], None)])
+def test_predict_warns_of_flags_that_cannot_change_the_numbers(capsys, extra, flag):
+    """The closed form draws no random numbers and its Gaussian form sees only m and v: such a flag was
+    silently ignored; now one warning line after the result, and it is not recorded in ``config``."""
+    small = ["--mean", "0.5", "--var", "0.1", "--dim", "8", "--length", "16", "--format", "json"]
+    code, out, err = run(capsys, "predict", *small, *extra)
+    config = json.loads(out)["config"]
+    assert code == 0 and "seed" not in config
+    if flag is None:                                           # the saddle-point method uses the shape
+        assert not err and config["shape"] == "uniform"
+    else:
+        assert err.splitlines() == [err.strip()] and "shape" not in config
+        assert err.startswith(f"sigprop predict: warning: argument {flag}: has no effect here (")

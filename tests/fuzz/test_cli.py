@@ -99,11 +99,31 @@ def test_unparsable_values_and_bad_output_paths_are_refused_before_any_work(name
             if code is not None:
                 assert code == 2, (name, flag, text, code)
                 assert_contract(code, out, err, base + [flag, text])
-    for flag, declared in (("--out", cmd.out), ("--plot", cmd.plot)):
+    figures = (["--plot"] if cmd.plot else []) + list(cmd.figures)
+    for flag, declared in [("--out", cmd.out)] + [(f, True) for f in figures]:
         if declared:                          # the app's own output flags (a command may own another --out)
             for path in ("", str(tmp_path / "missing" / "f.json"), str(tmp_path)):
                 code, out, err = run(base + [f"{flag}={path}"], capsys)
                 assert code == 2 and len(err.strip().splitlines()) == 1, (name, flag, path, err)
+    for flag in figures:                      # a format matplotlib cannot write: refused before the work
+        code, out, err = run(base + [f"{flag}={tmp_path / 'f.txt'}"], capsys)
+        lines = err.strip().splitlines()
+        assert code == 2 and not out and len(lines) == 1, (name, flag, err)
+        assert lines[0].startswith(f"sigprop {name}: error: argument {flag}: cannot draw a figure as .txt"), err
+        assert ".png" in lines[0] and ".pdf" in lines[0] and ".svg" in lines[0]
+
+
+def test_every_figure_path_flag_is_declared():
+    """A flag whose value is a figure file (metavar ``*.png``) is checked by the app: declared as ``plot``
+    or in ``figures`` (lm train draws its own ``--plot``, sweep its ``--figure``)."""
+    declared = set()
+    for name, cmd in app.commands().items():
+        parser, _ = _valued_options(name)
+        figure_flags = {a.option_strings[-1] for a in parser._actions
+                        if a.option_strings and str(a.metavar or "").lower().endswith(".png")}
+        assert figure_flags <= set((["--plot"] if cmd.plot else []) + list(cmd.figures)), name
+        declared |= {(name, f) for f in cmd.figures}
+    assert {("lm train", "--plot"), ("lm summarize", "--plot"), ("sweep", "--figure")} <= declared
 
 
 @pytest.mark.parametrize("name", sorted(CHEAP))
