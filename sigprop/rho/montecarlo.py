@@ -139,7 +139,9 @@ def _check_range(model, dtype: np.dtype) -> None:
         bound = 2.0 * size * (d + 60.0 * np.sqrt(d) + 200.0)
     top = float(np.finfo(dtype).max) * _HEADROOM
     if not bound <= top:
-        raise _checks.ArgumentError("W", f"is too large to simulate in {dtype.name}: logits up to about "
+        # the scale drives it when the default scale 1/sqrt(d) would have kept the logits in range
+        name = "scale" if model.scale is not None and bound / float(model.c) / np.sqrt(d) <= top else "W"
+        raise _checks.ArgumentError(name, f"is too large to simulate in {dtype.name}: logits up to about "
                                          f"{bound:.3g} would overflow (largest accepted {top:.3g}); "
                                          "scale W or the logit scale down")
 

@@ -59,12 +59,13 @@ class Profile(LabelledProfile):
 
 
 #: Float64 arrays of the profile's shape the Gaussian closed form holds at its peak, per model of
-#: the batch and once more for the coefficients: ``8 (G + 1) T`` numbers for ``G`` models (or a
-#: grid of ``G`` spectra) and ``T`` positions, ``8 (G + 1) T^2`` with ``query="all"``.  Measured
-#: peaks (tracemalloc): 7.8 G T numbers for a 500 x 500 grid at T = 128 (2.0 GB), for G = 100 at
-#: T = 10^4 and G = 1 at T = 10^6; 12 T at G = 1, T = 4096; 14 T^2 and 9.8 T^2 with ``query="all"``
-#: at T = 500 and 1000.
-PROFILE_ARRAYS = 8
+#: the batch and once more for the coefficients: ``12 (G + 1) T`` numbers for ``G`` models (or a
+#: grid of ``G`` spectra) and ``T`` positions, ``12 (G + 1) T^2`` with ``query="all"``.  Measured
+#: peaks (tracemalloc): 7.8 G T numbers when the band is computed in threaded chunks (a 500 x 500
+#: grid at T = 128: 2.0 GB against 3.1 GB estimated; G = 100 at T = 10^4; G = 1 at T = 10^6),
+#: 11 G T below 2^18 numbers (G = 50, T = 2000), 12 T at G = 1, T = 4096; 14 T^2 and 9.8 T^2 with
+#: ``query="all"`` at T = 500 and 1000.
+PROFILE_ARRAYS = 12
 
 
 def require_profile(models: int, T: int, rows: int = 1, grid: str = "m") -> None:

@@ -204,3 +204,24 @@ def test_saddlepoint_method_and_threads(capsys):
     assert code == 2 and "argument --threads" in err
     code, _, err = run(capsys, "validate", *small, "--samples", "2000", "--streams", "0", "--no-progress")
     assert code == 2 and "argument --streams" in err
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "1000000000"],
+     "argument --length: needs about 192 GB"),
+    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "100000", "--query", "all"],
+     "argument --length: needs about 320 GB"),
+    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "100000", "--method", "exact"],
+     "argument --length: needs about 2.46 GB"),
+    (["validate", "--mean", "0.5", "--var", "0.1", "--dim", "8", "--length", "16", "--samples", "100",
+      "--streams", "100000000"], "argument --streams: must be an integer in 1..min(samples, 65536) = 100"),
+    (["validate", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8", "--samples", "100",
+      "--dtype", "float32", "--scale", "1e30"], "argument --scale: is too large to simulate in float32"),
+    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "128", "--scale", "1e300"],
+     "argument --scale: is too large"),
+])
+def test_memory_and_range_refusals_name_the_driving_flag(capsys, monkeypatch, argv, needle):
+    """Refused before any allocation (a 1 GB limit), in one line naming the flag that drives it."""
+    monkeypatch.setenv("SIGPROP_MEMORY_LIMIT", "1000000000")
+    code, out, err = run(capsys, *argv, "--no-progress")
+    assert code == 2 and not out and len(err.strip().splitlines()) == 1 and needle in err, err
