@@ -54,7 +54,7 @@ def require(nbytes: float, argument: str, what: str) -> None:
                                       f"this machine's {human(limit)}")
 
 
-def matrices(count: int, rows: int, cols: int, itemsize: int = 8) -> float:
+def matrices(count: float, rows: float, cols: float, itemsize: int = 8) -> float:
     """Bytes of ``count`` dense ``rows x cols`` arrays (as a float: no integer overflow)."""
     return float(count) * float(rows) * float(cols) * itemsize
 

@@ -24,7 +24,6 @@ from tqdm import tqdm
 
 from sigprop.core import checks as _checks
 from sigprop.core.labelled import Result
-from sigprop.core.memory import require
 from sigprop.gap import protocol as P
 from sigprop.gap.stable_rank import seed_chunks
 from sigprop.model.optim import Adam
@@ -119,8 +118,6 @@ def train(
     if not (seeds and lrs and targets):
         raise ValueError("seeds, lrs and targets must each hold at least one value")
     per_seed = 8.0 * layers * samples * (14 * length * d + 3 * length * length) + 8.0 * layers * 5 * d * d
-    require(per_seed, "length" if length * length >= samples else "samples",
-            f"one seed's {layers} layers of {samples} samples of float64 activations at T = {length}, d = {d}")
     records = []
     todo = [(c, t, lr) for c in cfgs for t in targets for lr in lrs]
     for cfg, target, lr in tqdm(todo, disable=not progress, desc="train", unit="run"):

@@ -59,13 +59,15 @@ class Profile(LabelledProfile):
 
 
 #: Float64 arrays of the profile's shape the Gaussian closed form holds at its peak, per model of
-#: the batch and once more for the coefficients: ``12 (G + 1) T`` numbers for ``G`` models (or a
-#: grid of ``G`` spectra) and ``T`` positions, ``12 (G + 1) T^2`` with ``query="all"``.  Measured
+#: the batch, with :data:`COEFFICIENT_ARRAYS` more for the coefficients: ``(12 G + 4) T`` numbers for
+#: ``G`` models (or a grid of ``G`` spectra) and ``T`` positions, ``(12 G + 4) T^2`` with
+#: ``query="all"``.  Measured
 #: peaks (tracemalloc): 7.8 G T numbers when the band is computed in threaded chunks (a 500 x 500
 #: grid at T = 128: 2.0 GB against 3.1 GB estimated; G = 100 at T = 10^4; G = 1 at T = 10^6),
 #: 11 G T below 2^18 numbers (G = 50, T = 2000), 12 T at G = 1, T = 4096; 14 T^2 and 9.8 T^2 with
 #: ``query="all"`` at T = 500 and 1000.
 PROFILE_ARRAYS = 12
+COEFFICIENT_ARRAYS = 4
 
 
 def require_profile(models: int, T: int, rows: int = 1, grid: str = "m") -> None:
@@ -74,10 +76,10 @@ def require_profile(models: int, T: int, rows: int = 1, grid: str = "m") -> None
     machine's memory (:func:`sigprop.core.memory.require`): named ``T`` when the positions
     drive the need, else ``grid`` (the argument that spans the models)."""
     models = max(1, int(models))
-    need = matrices(PROFILE_ARRAYS * (models + 1), rows, T)
+    arrays = PROFILE_ARRAYS * models + COEFFICIENT_ARRAYS
     shape = f"{T} x {T}" if rows > 1 else f"{T}"
-    require(need, "T" if rows * T >= models else grid,
-            f"{PROFILE_ARRAYS * (models + 1)} float64 arrays of {shape} positions for {models} model(s)")
+    require(matrices(arrays, rows, T), "T" if rows * T >= models else grid,
+            f"{arrays} float64 arrays of {shape} positions for {models} model(s)")
 
 
 def band_probability(mean, variance) -> np.ndarray:

@@ -208,7 +208,7 @@ def test_saddlepoint_method_and_threads(capsys):
 
 @pytest.mark.parametrize("argv, needle", [
     (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "1000000000"],
-     "argument --length: needs about 192 GB"),
+     "argument --length: needs about 128 GB"),
     (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "100000", "--query", "all"],
      "argument --length: needs about 320 GB"),
     (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "100000", "--method", "exact"],
