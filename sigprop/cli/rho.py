@@ -169,8 +169,9 @@ def simulation_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="precision of the simulation (float32: faster, other numbers per seed)")
     g.add_argument("--streams", type=a.number(int),
-                   help="independent random streams (default 8): the numbers depend only on --seed and "
-                        "--streams, the same on every machine (1: the single stream of earlier versions)")
+                   help="independent random streams, 1 to min(samples, 65536) (default 8, or samples if fewer): the "
+                        "numbers depend only on --seed and --streams, the same on every machine (1: the single "
+                        "stream of earlier versions)")
     g.add_argument("--threads", type=a.number(int),
                    help="workers running the streams in parallel (default: every core; forked "
                         "processes on Linux, threads elsewhere); speed only, never the numbers")

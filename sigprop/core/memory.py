@@ -54,6 +54,17 @@ def require(nbytes: float, argument: str, what: str) -> None:
                                       f"this machine's {human(limit)}")
 
 
-def matrices(count: int, rows: int, cols: int, itemsize: int = 8) -> float:
+def matrices(count: float, rows: float, cols: float, itemsize: int = 8) -> float:
     """Bytes of ``count`` dense ``rows x cols`` arrays (as a float: no integer overflow)."""
     return float(count) * float(rows) * float(cols) * itemsize
+
+
+def driver(need, arguments: dict[str, tuple[float, float]]) -> str:
+    """The argument that drives ``need(**values)``, to be named by :func:`require`.
+
+    ``arguments`` maps each name to ``(value, smallest)``: the driver is the argument whose
+    reset to its smallest accepted value lowers the need most (ties: the first listed), e.g.
+    the batch, not the sequence length, for a batch of ``10^8`` short sequences.
+    """
+    values = {k: float(v) for k, (v, _) in arguments.items()}
+    return min(arguments, key=lambda k: need(**{**values, k: float(arguments[k][1])}))

@@ -37,7 +37,7 @@ import numpy as np
 
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike, Seed
-from sigprop.core.memory import matrices, require
+from sigprop.core.memory import driver, matrices, require
 from sigprop.core.progress import progress_bar
 from sigprop.gap.spectra import MODELS, key_query_matrix, markov_matrix, rescale_factor, spread, weight_std
 from sigprop.model import attention as att
@@ -110,7 +110,9 @@ def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: 
     T, sigma, d = _check(T, sigma, model, d, common, noise)
     samples = _checks.integer("samples", samples, 2)
     # A, its mixes and their products with X, and the logits of the attention model
-    require(matrices(5, T, T) + matrices(6, T, d), "T", f"{T} x {T} float64 matrices")
+    def need(T: float, d: float) -> float:
+        return matrices(5, T, T) + matrices(6, T, d) + (matrices(2, d, d) if model == "attention" else 0.0)
+    require(need(T, d), driver(need, dict(T=(T, 2), d=(d, 1))), f"{T} x {T} and {T} x {d} float64 matrices")
     rng = np.random.default_rng(_checks.seed("seed", seed))
     sw = weight_std(sigma, d, np.sqrt(common ** 2 + noise ** 2))
     r: dict[str, list[Any]] = {v: [] for v in VARIANTS}
@@ -158,9 +160,10 @@ def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d
     T, sigma, d = _check(T, sigma, model, d, common, noise)
     d_k = _checks.integer("d_k", d_k, 1) if d_k is not None else d
     # one T x T matrix per layer (markov), per-layer caches and activations
-    per_layer = matrices(3, T, T) + matrices(4, T, d) + matrices(3, d, max(d, d_k))
-    require(L * per_layer + matrices(4, T, T), "T" if T * T > d * d else "d",
-            f"{L} layers of {T} x {T} attention")
+    def need(L: float, T: float, d: float, d_k: float) -> float:
+        return L * (matrices(3, T, T) + matrices(4, T, d) + matrices(3, d, max(d, d_k))) + matrices(4, T, T)
+    require(need(L, T, d, d_k), driver(need, dict(L=(L, 1), T=(T, 2), d=(d, 1), d_k=(d_k, 1))),
+            f"{L} layers of {T} x {T} attention, {T} x {d} activations and {d} x {max(d, d_k)} weights")
     rng = np.random.default_rng(_checks.seed("seed", seed))
     X0, _ = structured_inputs(T, d, common, noise, rng)
     G = rng.standard_normal((T, d))

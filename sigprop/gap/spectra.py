@@ -37,7 +37,7 @@ import numpy as np
 
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike, Seed
-from sigprop.core.memory import matrices, require
+from sigprop.core.memory import driver, matrices, require
 from sigprop.core.progress import activity
 from sigprop.model import attention as att
 from sigprop.model.softmax import softmax
@@ -150,7 +150,11 @@ def report(T: int, sigma: float, *, model: str = "markov", seed: Seed = 0, d: in
     if model not in MODELS:
         raise _checks.ArgumentError("model", f"must be one of {', '.join(MODELS)}, got {model!r}")
     # the matrix, its logits, and the eigenvalue routine's copy and workspace
-    require(matrices(4, T, T) + matrices(2, T, d), "T", f"{T} x {T} float64 matrices")
+    def need(T: float, d: float, d_k: float) -> float:      # + X and the two weights for attention
+        return matrices(4, T, T) + matrices(2, T, d) + (matrices(2, d + T, d_k) if model == "attention" else 0.0)
+    require(need(T, d, d_k), driver(need, dict(T=(T, 2), d=(d, 1), d_k=(d_k, 1))),
+            f"{T} x {T} and {T} x {d} float64 matrices" + (f" and two {d} x {d_k} weights" if model == "attention"
+                                                          else ""))
     A = sample_matrix(model, T, sigma, np.random.default_rng(_checks.seed("seed", seed)), d=d, d_k=d_k)
     with activity(f"spectrum of a {T} x {T} matrix", progress):
         ev, sv = spectrum(A, top=None if keep_spectrum or T <= 1024 else 2)

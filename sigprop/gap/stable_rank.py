@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from sigprop.core import checks as _checks
 from sigprop.core.labelled import Result
+from sigprop.core.memory import require
 from sigprop.gap import protocol as P
 
 PAPER_LENGTHS = tuple(range(20, 151, 10))
@@ -57,6 +58,14 @@ def _grid(configs, lengths, gammas, layers, seeds):
     return cfgs, lengths, gammas, layers, seeds
 
 
+def _require(todo, per_seed, what: str) -> None:
+    """Refuse, before any work, a run of ``todo`` (configuration, gamma, T) whose one seed needs
+    ``per_seed(T, d)`` bytes beyond the machine (``d = T / gamma`` grows with ``T``: named ``lengths``)."""
+    for _, gamma, T in todo:
+        d = P.width(T, gamma)
+        require(per_seed(T, d), "lengths", f"{what} at T = {T}, d = {d}")
+
+
 def seed_chunks(seeds, bytes_per_seed: float, budget: float = 2 ** 28):
     """Split ``seeds`` into groups whose working memory stays under ``budget`` bytes."""
     n = max(1, int(budget // max(bytes_per_seed, 1)))
@@ -79,9 +88,12 @@ def stable_ranks(configs="all", lengths=PAPER_LENGTHS, gammas=PAPER_GAMMAS, laye
     cfgs, lengths, gammas, layers, seeds = _grid(configs, lengths, gammas, layers, seeds)
     records: list[dict] = []
     todo = [(c, g, t) for c in cfgs for g in gammas for t in lengths]
+    def per_seed(T: int, d: int) -> float:       # X X^T, a layer's d x d weights, the T x d activations
+        return 8.0 * (T * T + 5 * d * d + 4 * T * d)
+    _require(todo, per_seed, "one seed's T x T, d x d and T x d float64 matrices")
     for cfg, gamma, T in tqdm(todo, disable=not progress, desc="stable rank", unit="run"):
         d = P.width(T, gamma)
-        for chunk in seed_chunks(seeds, 8.0 * (T * T + 5 * d * d + 4 * T * d)):
+        for chunk in seed_chunks(seeds, per_seed(T, d)):
             dr = P.Draws(chunk, T, d)
             X = dr.X0[:, None]
             rows = [stable_rank(X[:, 0])]
@@ -113,10 +125,12 @@ def gradient_norms(configs="all", lengths=(20, 50, 100), gammas=PAPER_GAMMAS, la
     probes = _checks.integer("probes", probes, 2)
     records = []
     todo = [(c, g, t) for c in cfgs for g in gammas for t in lengths]
+    def need(T: int, d: int) -> float:           # every layer's weights, activations and caches
+        return 8.0 * layers * (4 * d * d + 8 * T * d + 3 * T * T)
+    _require(todo, need, f"one seed's {layers} layers of float64 weights and caches")
     for cfg, gamma, T in tqdm(todo, disable=not progress, desc="gradient norms", unit="run"):
         d = P.width(T, gamma)
-        per_seed = 8.0 * layers * (4 * d * d + 8 * T * d + 3 * T * T)
-        for chunk in seed_chunks(seeds, per_seed):
+        for chunk in seed_chunks(seeds, need(T, d)):
             X0, params = P.init_params(cfg, chunk, T, d, layers)
             xs, caches = P.forward(cfg, params, X0, keep=True)
             names = [k for k in ("W_V", "W_Q", "W_K", "G") if k in params[0]]

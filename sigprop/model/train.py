@@ -55,7 +55,7 @@ from tqdm.auto import tqdm
 from sigprop._version import __version__
 from sigprop.core import checks as _checks
 from sigprop.core.labelled import Result
-from sigprop.core.memory import matrices, require
+from sigprop.core.memory import driver, matrices, require
 from sigprop.core.stats import Moments, wilson_interval
 from sigprop.core.threads import blas_threads
 from sigprop.model import attention as att
@@ -117,9 +117,11 @@ class TrainConfig:
         optim.make(self.optimizer, self.lr)
         self.model()
         # probe and batch sequences, the all-queries attention of the probe, the logits
-        need = (matrices(4, self.probe + self.batch, (self.T + 1) * self.d)
-                + matrices(3 * min(self.probe, 512) + 2 * self.batch, self.T, self.T))
-        require(need, "T", f"{self.probe} probe and {self.batch} batch sequences of length {self.T}")
+        def need(probe: float, batch: float, T: float, d: float) -> float:
+            return matrices(4, probe + batch, (T + 1) * d) + matrices(3 * min(probe, 512) + 2 * batch, T, T)
+        require(need(self.probe, self.batch, self.T, self.d),
+                driver(need, dict(T=(self.T, 2), batch=(self.batch, 1), probe=(self.probe, 1), d=(self.d, 1))),
+                f"{self.probe} probe and {self.batch} batch sequences of length {self.T}")
 
     def model(self) -> att.Config:
         """The attention model this configuration trains (last token as query).

@@ -15,7 +15,7 @@ import numpy as np
 
 from sigprop.core.aliases import ArrayLike
 from sigprop.rho.chi2sum import GAUSS_WEIGHTS, GK_NODES, GK_WEIGHTS, cdf
-from sigprop.rho.logits import LogitModel, as_model
+from sigprop.rho.logits import LogitModel, as_model, require_chi2
 from sigprop.rho.propagation import Profile, moments
 
 __all__ = ["GAUSS_WEIGHTS", "GK_NODES", "GK_WEIGHTS", "band", "cdf", "chi2_weights", "spectrum_weights",
@@ -63,6 +63,7 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None) -> Profile:
     closed-form moments of :func:`sigprop.rho.propagation.moments`.
     """
     model = as_model(W, T, step_cov, scale).single("the exact method")
+    require_chi2(model)
     mean, variance = moments(model)
     if model.token_mean is None:
         rho, error = band(model.chi2_weights)

@@ -89,6 +89,10 @@ class LogitModel:
         if scale is not None:
             _checks.real("scale", scale, positive=True)
         data = _data.data_model(data)
+        if not (data.is_random_walk and (query is None or query == T) and not causal):
+            # the data covariance K, its factor and the coefficients of every position (T x T)
+            require(matrices(4, T, T), "T", f"four {T} x {T} float64 matrices (the data covariance and "
+                                            "its coefficients)")
         if data.K is not None:
             data.covariance(T)                              # checks T against a stored K
         if query is None:
@@ -350,6 +354,20 @@ class LogitModel:
             lvec = c * np.concatenate([g[lo:lo + step, None] * b, r[lo:lo + step, None] * b], axis=-1)
             out[lo:lo + step] = np.einsum("tkj,tk->tj", P, lvec)
         return lam, out
+
+
+#: Float64 arrays of the chi-square weights' shape ``(T, 2d)`` the exact and saddlepoint methods hold
+#: at their peak (measured with tracemalloc on ``theory_spectrum(0.5, 0.1, d, T, method=...)``:
+#: 19-20 for d = 16 at T = 2000 and 4000; 13 (exact) and 19.5 (saddlepoint) for d = 64, T = 2000).
+CHI2_ARRAYS = 24
+
+
+def require_chi2(model: LogitModel) -> None:
+    """Refuse (``ArgumentError`` naming ``T``, or ``d`` when ``2d > T``) a chi-square method whose
+    ``CHI2_ARRAYS T 2d`` float64 numbers exceed the machine's memory, before any work."""
+    T, d = model.T, model.d
+    require(matrices(CHI2_ARRAYS, T, 2 * d), "T" if T >= 2 * d else "d",
+            f"{CHI2_ARRAYS} float64 arrays of {T} positions x {2 * d} chi-square weights")
 
 
 def _block_forms(B: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:

@@ -100,6 +100,11 @@ def general_logits(standard: np.ndarray, model, dtype=np.float64) -> np.ndarray:
 #: machine whatever its number of cores (the threads only set the speed).
 STREAMS = 8
 
+#: Largest number of streams (and never more than ``samples``, so that no stream is empty): a
+#: stream costs a ``SeedSequence`` and its unit of work (about 1 kB), so 65536 of them hold
+#: well under 100 MB however many are asked for.
+MAX_STREAMS = 1 << 16
+
 #: Bytes of random numbers drawn and read at a time by a worker process or a single thread: a
 #: piece this small stays in a core's cache (2 MiB of L2 here) between being drawn and being read
 #: twice, so that two workers do not queue for memory (docs/performance.md).
@@ -134,7 +139,9 @@ def _check_range(model, dtype: np.dtype) -> None:
         bound = 2.0 * size * (d + 60.0 * np.sqrt(d) + 200.0)
     top = float(np.finfo(dtype).max) * _HEADROOM
     if not bound <= top:
-        raise _checks.ArgumentError("W", f"is too large to simulate in {dtype.name}: logits up to about "
+        # the scale drives it when the default scale 1/sqrt(d) would have kept the logits in range
+        name = "scale" if model.scale is not None and bound / float(model.c) / np.sqrt(d) <= top else "W"
+        raise _checks.ArgumentError(name, f"is too large to simulate in {dtype.name}: logits up to about "
                                          f"{bound:.3g} would overflow (largest accepted {top:.3g}); "
                                          "scale W or the logit scale down")
 
@@ -175,7 +182,10 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
         are those of ``numpy.random.default_rng(seed)`` drawn in order (the simulation before
         streams existed); with ``k > 1`` the seed's ``SeedSequence`` is spawned into ``k``
         children and stream ``j`` simulates ``samples // k`` sequences (one more for
-        ``j < samples % k``); the streams' counts and moments are merged in stream order.  A
+        ``j < samples % k``); the streams' counts and moments are merged in stream order.
+        Accepted: ``1 <= streams <= min(samples, MAX_STREAMS)`` (:data:`MAX_STREAMS` = 65536), so
+        that no stream is empty; the default is ``min(8, samples)`` (the same numbers as 8
+        streams, whose streams beyond ``samples`` would be empty).  A
         float32 stream is simulated in :data:`PARTS` runs of whole batches, each reached by a
         jump of its generator (the same numbers), whose moments are merged in order.
     threads : int, optional
@@ -212,7 +222,14 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
         batch_size = walk.default_batch_size(T * d, dtype.itemsize)
     elif batch_size is None:                              # a sample holds T d numbers and the logits
         batch_size = max(1, walk.BATCH_ELEMENTS // (T * d + int(np.prod(shape))))
-    streams = STREAMS if streams is None else _checks.integer("streams", streams, 1)
+    if streams is None:                   # the first min(8, samples) children: the numbers of 8 streams
+        streams = min(STREAMS, samples)
+    else:
+        streams = _checks.integer("streams", streams, 1)
+        if streams > min(samples, MAX_STREAMS):
+            raise _checks.ArgumentError("streams", f"must be an integer in 1..min(samples, {MAX_STREAMS}) = "
+                                                   f"{min(samples, MAX_STREAMS)} (every stream simulates at "
+                                                   f"least one sequence), got {streams}")
     threads = _threads.cores() if threads is None else _checks.integer("threads", threads, 1)
     workers = min(threads, streams)
     if processes is not None and not isinstance(processes, (bool, np.bool_)):

@@ -38,6 +38,7 @@ from scipy.special import ndtr
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike
 from sigprop.core.labelled import LabelledProfile
+from sigprop.core.memory import matrices, require
 from sigprop.rho.logits import LogitModel, as_model, resolve_scale
 from sigprop.rho.walk import coefficients
 
@@ -55,6 +56,30 @@ class Profile(LabelledProfile):
     variance: np.ndarray
     rho: np.ndarray
     config: dict = field(default_factory=dict)
+
+
+#: Float64 arrays of the profile's shape the Gaussian closed form holds at its peak, per model of
+#: the batch, with :data:`COEFFICIENT_ARRAYS` more for the coefficients: ``(12 G + 4) T`` numbers for
+#: ``G`` models (or a grid of ``G`` spectra) and ``T`` positions, ``(12 G + 4) T^2`` with
+#: ``query="all"``.  Measured
+#: peaks (tracemalloc): 7.8 G T numbers when the band is computed in threaded chunks (a 500 x 500
+#: grid at T = 128: 2.0 GB against 3.1 GB estimated; G = 100 at T = 10^4; G = 1 at T = 10^6),
+#: 11 G T below 2^18 numbers (G = 50, T = 2000), 12 T at G = 1, T = 4096; 14 T^2 and 9.8 T^2 with
+#: ``query="all"`` at T = 500 and 1000.
+PROFILE_ARRAYS = 12
+COEFFICIENT_ARRAYS = 4
+
+
+def require_profile(models: int, T: int, rows: int = 1, grid: str = "m") -> None:
+    """Refuse (``ArgumentError``) a closed-form profile of ``models`` models (or grid points) at
+    ``T`` positions, ``rows`` queries each, whose arrays (:data:`PROFILE_ARRAYS`) exceed the
+    machine's memory (:func:`sigprop.core.memory.require`): named ``T`` when the positions
+    drive the need, else ``grid`` (the argument that spans the models)."""
+    models = max(1, int(models))
+    arrays = PROFILE_ARRAYS * models + COEFFICIENT_ARRAYS
+    shape = f"{T} x {T}" if rows > 1 else f"{T}"
+    require(matrices(arrays, rows, T), "T" if rows * T >= models else grid,
+            f"{arrays} float64 arrays of {shape} positions for {models} model(s)")
 
 
 def band_probability(mean, variance) -> np.ndarray:
@@ -140,6 +165,8 @@ def moments(model: LogitModel, *, limit: bool = False) -> tuple[np.ndarray, np.n
 
 def model_parts(model: LogitModel, limit: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(num, q, size)`` of a model, with ``mean = size num`` and ``sd = size q`` (see :func:`_band`)."""
+    require_profile(np.broadcast(np.empty(model.W.shape[:-2]), model.c).size, model.T,
+                    model.T if model.query == "all" else 1, "W")
     tr1, tr_frob, tr_sq, size = model.traces
     if model.is_walk or limit:
         if limit and not model.is_walk:
@@ -202,6 +229,8 @@ def _spectrum_parts(m, v, d, c, T, limit) -> tuple[np.ndarray, np.ndarray, np.nd
     ``r = hypot(sqrt(v), m)`` (which does not underflow), ``mean = c sqrt(d) r num`` with
     ``num = sqrt(d) (m / r) beta`` and ``sd = c sqrt(d) r sqrt(alpha + beta^2)``.
     """
+    T = _checks.integer("T", T, 2)
+    require_profile(np.broadcast(m, v, d, c).size, T, grid=_grid_name(m, v, d, c))
     alpha, beta = coefficients(T, limit=limit)
     r = np.hypot(np.sqrt(v), m)
     zero = r == 0
@@ -209,6 +238,12 @@ def _spectrum_parts(m, v, d, c, T, limit) -> tuple[np.ndarray, np.ndarray, np.nd
     num = (np.sqrt(d) * ratio)[..., None] * beta + 0.0
     q = np.where(zero, 0.0, 1.0)[..., None] * np.sqrt(alpha + beta * beta)
     return num, q, (c * np.sqrt(d) * np.where(zero, 1.0, r))[..., None]
+
+
+def _grid_name(m, v, d, c) -> str:
+    """The spectrum argument with the most values (the one spanning a grid)."""
+    sizes = {"m": np.size(m), "v": np.size(v), "d": np.size(d), "scale": np.size(c)}
+    return max(sizes, key=lambda k: sizes[k])
 
 
 def published_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int) -> tuple[np.ndarray, np.ndarray]:
@@ -224,6 +259,7 @@ def published_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int) -> tuple
     v = _checks.real("v", v, minimum=0.0)
     d = _checks.real("d", d, minimum=1.0)
     T = _checks.integer("T", T, 2)
+    require_profile(np.broadcast(m, v, d).size, T, grid=_grid_name(m, v, d, 1.0))
     s = np.arange(1, T + 1) / T
     m, v, d = (a[..., None] for a in np.broadcast_arrays(m, v, d))
     mean = (s - 0.5) * d * m / np.sqrt(d)

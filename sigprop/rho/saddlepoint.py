@@ -37,7 +37,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from sigprop.core.checks import ArgumentError
-from sigprop.rho.logits import as_model
+from sigprop.rho.logits import as_model, require_chi2
 from sigprop.rho.propagation import Profile, moments
 
 _SMALL_W = 1e-2          # below 2 _SMALL_W in |w| the formula is interpolated
@@ -185,6 +185,7 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None, order: int = 2
     is the documented bound :func:`error_bound` (measured, not proven).
     """
     model = as_model(W, T, step_cov, scale).single("the saddle-point method")
+    require_chi2(model)
     if model.token_mean is not None:
         raise ArgumentError("token_mean", "must be None for the saddle-point method (the non-central "
                             "mixture of a token mean needs method 'exact')")

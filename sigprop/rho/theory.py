@@ -57,6 +57,12 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None, form: str = "f
     return _finite(prof, "W")
 
 
+#: ``v + m^2`` up to which the default scale ``1/sqrt(d)`` keeps every logit variance
+#: ``(v + m^2)(alpha_i + beta_i^2) <= v + m^2`` finite: beyond it an overflow is the spectrum's doing,
+#: below it a given scale's.
+_DEFAULT_SCALE_ROOM = 1e300
+
+
 def _finite(prof: Profile, name) -> Profile:
     """``prof`` if its moments are finite, else a refusal naming ``name``: the closed form
     overflows float64 there (``rho`` itself is computed without overflow)."""
@@ -89,6 +95,9 @@ def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: 
         raise ArgumentError("form", f"must be one of {', '.join(FORMS)}, got {form!r}")
     def name() -> str:            # called once m and v are known to be valid
         with np.errstate(over="ignore"):
+            spread = np.max(np.abs(v)) + np.max(np.square(m))
+            if scale is not None and spread <= _DEFAULT_SCALE_ROOM:   # finite at the default scale
+                return "scale"
             return "v" if np.max(np.abs(v)) >= np.max(np.square(m)) else "m"
 
     if _method(method, form) in SOLVERS:

@@ -42,3 +42,16 @@ def test_bad_gap_input_exits_2(capsys, argv, needle):
         sys.exit(cli.main(argv))
     err = capsys.readouterr().err
     assert exc.value.code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["gap", "--length", "64", "--model", "attention", "--dim", "100000000"], "argument --dim: needs about"),
+    (["gap", "--length", "100000"], "argument --length: needs about"),
+    (["depth", "--layers", "100000000", "--length", "8"], "argument --layers: needs about"),
+    (["width", "--lengths", "100000"], "argument --lengths: needs about"),
+])
+def test_memory_refusal_names_the_flag_that_drives_it(capsys, monkeypatch, argv, needle):
+    monkeypatch.setenv("SIGPROP_MEMORY_LIMIT", "1000000000")
+    code = cli.main([*argv, "--no-progress"])
+    out, err = capsys.readouterr()
+    assert code == 2 and not out and len(err.strip().splitlines()) == 1 and needle in err, err

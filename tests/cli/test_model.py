@@ -79,3 +79,14 @@ def test_bad_locater_choices_are_refused(flag, value, capsys):
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and flag in err
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["train", "--steps", "5", "--batch", "100000000"], "argument --batch: needs about"),
+    (["train", "--steps", "5", "--length", "100000"], "argument --length: needs about"),
+])
+def test_train_memory_refusal_names_the_flag_that_drives_it(capsys, monkeypatch, argv, needle):
+    monkeypatch.setenv("SIGPROP_MEMORY_LIMIT", "1000000000")
+    code = cli.main([*argv, "--no-progress"])
+    out, err = capsys.readouterr()
+    assert code == 2 and not out and len(err.strip().splitlines()) == 1 and needle in err, err

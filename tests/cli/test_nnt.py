@@ -156,3 +156,12 @@ def test_bad_input_exits_2(capsys, argv, needle):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert needle in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_stable_rank_memory_refused_before_the_work(capsys, monkeypatch):
+    monkeypatch.setenv("SIGPROP_MEMORY_LIMIT", "1000000000")
+    code = cli.main(["nnt", "stable-rank", "--config", "A", "--lengths", "100000", "--gammas", "0.001",
+                     "--seeds", "0", "--layers", "2", "--no-progress"])
+    out, err = capsys.readouterr()
+    assert code == 2 and not out and len(err.strip().splitlines()) == 1, err
+    assert "argument --lengths: needs about" in err, err

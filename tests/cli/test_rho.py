@@ -220,3 +220,24 @@ def test_predict_warns_of_flags_that_cannot_change_the_numbers(capsys, extra, fl
     else:
         assert err.splitlines() == [err.strip()] and "shape" not in config
         assert err.startswith(f"sigprop predict: warning: argument {flag}: has no effect here (")
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "1000000000"],
+     "argument --length: needs about 128 GB"),
+    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "100000", "--query", "all"],
+     "argument --length: needs about 320 GB"),
+    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "100000", "--method", "exact"],
+     "argument --length: needs about 2.46 GB"),
+    (["validate", "--mean", "0.5", "--var", "0.1", "--dim", "8", "--length", "16", "--samples", "100",
+      "--streams", "100000000"], "argument --streams: must be an integer in 1..min(samples, 65536) = 100"),
+    (["validate", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8", "--samples", "100",
+      "--dtype", "float32", "--scale", "1e30"], "argument --scale: is too large to simulate in float32"),
+    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "128", "--scale", "1e300"],
+     "argument --scale: is too large"),
+])
+def test_memory_and_range_refusals_name_the_driving_flag(capsys, monkeypatch, argv, needle):
+    """Refused before any allocation (a 1 GB limit), in one line naming the flag that drives it."""
+    monkeypatch.setenv("SIGPROP_MEMORY_LIMIT", "1000000000")
+    code, out, err = run(capsys, *argv, "--no-progress")
+    assert code == 2 and not out and len(err.strip().splitlines()) == 1 and needle in err, err

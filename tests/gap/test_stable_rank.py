@@ -148,3 +148,12 @@ def test_registered_as_a_sweep_study_with_the_same_numbers():
     cell = nnt_stable_rank("A(X)_perp+skip", 6, 0.5, L=2, seed=123456789012345)
     direct = SR.stable_ranks("A(X)_perp+skip", lengths=[6], gammas=[0.5], layers=2, seeds=[123456789012345])
     assert cell["stable_rank"] == [r["stable_rank"] for r in direct["records"]] and len(cell["stable_rank"]) == 3
+
+
+def test_memory_checked_before_the_work(monkeypatch):
+    """A length whose one seed exceeds the limit is refused up front, naming lengths."""
+    monkeypatch.setenv("SIGPROP_MEMORY_LIMIT", "1000000000")
+    for study in (SR.stable_ranks, SR.gradient_norms):
+        with pytest.raises(ValueError, match="needs about") as exc:
+            study("A", lengths=[8, 100_000], gammas=[0.001], layers=2, seeds=[0])
+        assert exc.value.argument == "lengths"

@@ -358,3 +358,17 @@ def test_streams_of_one_sample_merge_at_any_scale():
         unit = M.simulate(W, 4, samples=n, streams=8, seed=1)
         np.testing.assert_allclose(tiny.variance, 1e-180 * unit.variance, rtol=1e-12)
         np.testing.assert_allclose(tiny.variance_se, 1e-180 * unit.variance_se, rtol=1e-12)
+
+
+def test_streams_bounded_by_samples_and_maximum():
+    """1 <= streams <= min(samples, MAX_STREAMS): refused before spawning, naming streams; the
+    default min(8, samples) keeps every stream non-empty and gives the numbers of 8 streams."""
+    W = np.eye(2)
+    for streams in (10**8, M.MAX_STREAMS + 1, 101, 0):
+        with pytest.raises(ValueError, match="streams") as exc:
+            M.simulate(W, 4, samples=100 if streams != M.MAX_STREAMS + 1 else 10**6, streams=streams, seed=0)
+        assert exc.value.argument == "streams"
+    default = M.simulate(W, 4, samples=5, seed=3)
+    assert default.config["streams"] == 5
+    np.testing.assert_array_equal(default.mean, M.simulate(W, 4, samples=5, streams=5, seed=3).mean)
+    assert M.simulate(W, 4, samples=100, streams=100, seed=0).config["streams"] == 100
