@@ -334,14 +334,23 @@ def validate(args: argparse.Namespace) -> dict:
     cfg.update(samples=args.samples, seed=args.seed, confidence=args.confidence,
                batch_size=args.batch_size, dtype=args.dtype)
     w_seed, mc_seed = np.random.SeedSequence(args.seed).spawn(2)
-    if lm is None:
+    from sigprop.core.checks import ArgumentError
+
+    from_spectrum = lm is None
+    if from_spectrum:
         cfg["shape"] = args.shape
         W = make_weights(cfg["mean"], cfg["var"], cfg["dim"], shape=args.shape, seed=w_seed)
         lm = LogitModel(W, cfg["length"], scale=args.scale, **(opts or {}))
-    sim = simulate(lm, cfg["length"], samples=args.samples,
-                   seed=mc_seed, batch_size=args.batch_size, confidence=args.confidence,
-                   progress=not args.no_progress, dtype=np.dtype(args.dtype), streams=args.streams,
-                   threads=args.threads)
+    try:
+        sim = simulate(lm, cfg["length"], samples=args.samples,
+                       seed=mc_seed, batch_size=args.batch_size, confidence=args.confidence,
+                       progress=not args.no_progress, dtype=np.dtype(args.dtype), streams=args.streams,
+                       threads=args.threads)
+    except ArgumentError as exc:
+        if not (from_spectrum and exc.argument == "W"):
+            raise
+        # W was drawn from --mean/--var: name the one that makes it large (||W||_F^2 ~ d (m^2 + v))
+        raise ArgumentError("v" if cfg["var"] >= cfg["mean"] ** 2 else "m", exc.detail) from None
     cfg["streams"] = sim.config["streams"]
     comparisons = {m: compare(p, sim) for m, p in profiles.items()}
     first = methods[0]

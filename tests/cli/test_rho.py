@@ -235,6 +235,11 @@ def test_predict_warns_of_flags_that_cannot_change_the_numbers(capsys, extra, fl
       "--dtype", "float32", "--scale", "1e30"], "argument --scale: is too large to simulate in float32"),
     (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "128", "--scale", "1e300"],
      "argument --scale: is too large"),
+    # W drawn from --mean/--var: the one that makes it large is named, not --weights
+    (["validate", "--mean", "0.5", "--var", "1e300", "--dim", "4", "--length", "8", "--samples", "100",
+      "--dtype", "float32"], "argument --var: is too large to simulate in float32"),
+    (["validate", "--mean", "1e150", "--var", "0.1", "--dim", "4", "--length", "8", "--samples", "100",
+      "--dtype", "float32"], "argument --mean: is too large to simulate in float32"),
 ])
 def test_memory_and_range_refusals_name_the_driving_flag(capsys, monkeypatch, argv, needle):
     """Refused before any allocation (a 1 GB limit), in one line naming the flag that drives it."""
