@@ -136,8 +136,8 @@ def parse(name: str) -> Config:
                 return Config("identity")
             attention, fix = _BASES[base]
             return Config(attention, fix, skip, ln, double)
-    raise ValueError(
-        f"config must be a name like 'A(X)_perp+skip+LN' (one of {', '.join(paper_configs())}, "
+    raise _checks.ArgumentError(
+        "config", f"must be a name like 'A(X)_perp+skip+LN' (one of {', '.join(paper_configs())}, "
         f"or A_resc/A(X)_resc variants, optionally '+double'), or 'all'; got {raw!r}"
     )
 
@@ -149,7 +149,7 @@ def parse_many(names) -> list[Config]:
     for n in names:
         out.extend(parse(m) for m in (paper_configs() if str(n).strip() == "all" else [n]))
     if not out:
-        raise ValueError("config: at least one configuration is needed")
+        raise _checks.ArgumentError("config", "needs at least one configuration")
     return out
 
 

@@ -44,16 +44,16 @@ def step_covariance(step_cov: ArrayLike | None, d: int) -> np.ndarray:
         return float(arr) * np.eye(d)
     if arr.ndim == 1:
         if arr.shape != (d,):
-            raise ValueError(f"step_cov as a vector must have length d={d}, got {arr.shape[0]}")
+            raise _checks.ArgumentError("step_cov", f"as a vector must have length d={d}, got {arr.shape[0]}")
         _checks.real("step_cov", arr, minimum=0.0)
         return np.diag(arr)
     arr = _checks.square_matrix("step_cov", arr)
     if arr.shape != (d, d):
-        raise ValueError(f"step_cov must be {d} x {d}, got shape {arr.shape}")
+        raise _checks.ArgumentError("step_cov", f"must be {d} x {d}, got shape {arr.shape}")
     if not np.allclose(arr, arr.T, rtol=1e-10, atol=1e-12 * max(1.0, np.abs(arr).max())):
-        raise ValueError("step_cov must be symmetric")
+        raise _checks.ArgumentError("step_cov", "must be symmetric")
     if np.linalg.eigvalsh(arr).min() < -1e-10 * max(1.0, np.abs(arr).max()):
-        raise ValueError("step_cov must be positive semi-definite")
+        raise _checks.ArgumentError("step_cov", "must be positive semi-definite")
     return arr
 
 
