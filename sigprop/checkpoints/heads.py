@@ -29,8 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
+from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
+from sigprop.core.memory import matrices, require
 from sigprop.rho.localization import localization_metrics
+from sigprop.rho.propagation import COEFFICIENT_ARRAYS, PROFILE_ARRAYS
 from sigprop.rho.spectrum import eig_mean, eig_var
 from sigprop.rho.theory import theory
 
@@ -193,6 +196,10 @@ def analyse(path, config=None, *, T: int = 128) -> dict:
     """Per-head eigenvalue statistics and predicted ``rho`` profile under the random walk."""
     tensors, cfg = load(path, config)
     layout, recs = head_matrices(tensors, cfg)
+    T = _checks.integer("T", T, 2)
+    # every head's rho is kept (8 bytes a position, about 24 more as JSON text) beside one profile's work
+    require(matrices(4 * len(recs) + PROFILE_ARRAYS + COEFFICIENT_ARRAYS, 1, T), "T",
+            f"{len(recs)} heads' rho profiles of {T} positions")
     rows = []
     for r in recs:
         W = r["W"]

@@ -196,7 +196,11 @@ def _shapes(text: str) -> list:
         except ValueError:
             raise argparse.ArgumentTypeError("must be LAYERSxHEADS pairs separated by commas "
                                              f"(e.g. 1x1,2x4), got {text!r}") from None
+        if layers < 1 or heads < 1:
+            raise argparse.ArgumentTypeError(f"layers and heads must be >= 1, got {part!r}")
         out.append((layers, heads))
+    if len(set(out)) < len(out):
+        raise argparse.ArgumentTypeError(f"must not repeat a shape, got {text!r}")
     return out
 
 
@@ -227,9 +231,15 @@ def sweep(args: argparse.Namespace) -> dict:
     """
     import sys
 
+    from sigprop.core.checks import ArgumentError
     from sigprop.lm import sweep as sw
 
-    regs = [r for r in args.regularizers.split(",") if r]
+    regs = [r.strip() for r in args.regularizers.split(",") if r.strip()]
+    if not regs or len(set(regs)) < len(regs):
+        raise ArgumentError("regularizer", f"must name one or more distinct regularizers, got {args.regularizers!r}")
+    if len(set(args.seeds)) < len(args.seeds):
+        raise ArgumentError("seed", f"must be distinct (a repeated seed would count one run twice), got "
+                                    f"{','.join(map(str, args.seeds))}")
     shapes = args.shapes or [(args.layers, args.heads)]
     configs = [train_config(args, regularizer=r, seed=s, layers=L, heads=H)
                for s in args.seeds for (L, H) in shapes for r in regs]

@@ -40,6 +40,7 @@ from sigprop._version import __version__
 from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
+from sigprop.core.memory import driver, matrices, require
 from sigprop.core.results import atomic_write
 from sigprop.lm import corpus as _corpus
 from sigprop.lm import instruments
@@ -92,6 +93,22 @@ class TrainConfig:
         if self.tokenizer not in _corpus.TOKENIZERS:
             raise ArgumentError("tokenizer", f"must be one of {', '.join(_corpus.TOKENIZERS)}, "
                                              f"got {self.tokenizer!r}")
+        self._require_memory()
+
+    def _require_memory(self) -> None:
+        """Refuse (before any work) a run whose attention tensors exceed the machine's memory: per
+        layer, ``batch x heads`` float32 ``T x T`` score, probability and gradient arrays (three)
+        for the larger of the training batch and the probe, and the boolean causal mask."""
+        m = self.model
+
+        def need(length: float, batch: float, heads: float, layers: float) -> float:
+            return matrices(3 * layers * heads * batch, length, length, 4) + matrices(1, length, length, 1)
+        rows = max(self.batch, self.probe)
+        require(need(m.length, rows, m.heads, m.layers),
+                driver(need, dict(length=(m.length, 1), batch=(rows, 1), heads=(m.heads, 1),
+                                  layers=(m.layers, 1))),
+                f"{m.layers} layer(s) of {m.heads} head(s) x {rows} sequences of {m.length} x {m.length} "
+                "float32 attention arrays")
 
     def to_dict(self) -> dict:
         """The configuration as a plain dict (the model's configuration nested).

@@ -39,6 +39,18 @@ def test_gpt2_layout_recovers_the_written_matrices(tmp_path):
         assert np.array_equal(r["W"], want[r["layer"], r["head"]])
 
 
+def test_a_length_beyond_memory_is_refused_before_the_work(tmp_path, monkeypatch):
+    # every head's rho profile is kept: 2 heads x 10^8 positions need several GB (once OOM-killed)
+    d, n_head = 8, 2
+    tensors = {"h.0.attn.c_attn.weight": np.zeros((d, 3 * d), np.float32),
+               "h.0.attn.c_attn.bias": np.zeros(3 * d, np.float32)}
+    path = _write(tmp_path, tensors, {"n_head": n_head, "n_embd": d, "n_layer": 1})
+    monkeypatch.setenv("SIGPROP_MEMORY_LIMIT", "1000000000")
+    with pytest.raises(ValueError, match=r"^T needs about .*\(2 heads' rho profiles of 100000000 positions\)"):
+        heads.analyse(path, T=10**8)
+    assert heads.analyse(path, T=16)["config"]["heads"] == 2
+
+
 def test_llama_layout_with_grouped_query_heads(tmp_path):
     rng = np.random.default_rng(1)
     d, n_heads, n_kv = 12, 6, 2

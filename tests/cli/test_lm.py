@@ -53,6 +53,14 @@ def test_lm_train_record_plot_and_resume(capsys, tmp_path, folder):
      "argument --corpus: must be 'shakespeare' or a directory"),
     (["lm", "sweep", "--dir", "x", "--shapes", "2by1"], "argument --shapes: must be LAYERSxHEADS"),
     (["lm", "sweep", "--dir", "x", "--regularizers", "none,bogus"], "argument --regularizers"),
+    # once silently replaced by the default shape, counted twice, or a traceback
+    (["lm", "sweep", "--dir", "x", "--shapes", "0x1"], "argument --shapes: layers and heads must be >= 1"),
+    (["lm", "sweep", "--dir", "x", "--shapes", "1x1,1x1"], "argument --shapes: must not repeat a shape"),
+    (["lm", "sweep", "--dir", "x", "--seeds", "0,0"], "argument --seeds: must be distinct"),
+    (["lm", "sweep", "--dir", "x", "--regularizers", ","], "argument --regularizers: must name one or more"),
+    # refused before any allocation (a 100000 x 100000 causal mask alone is 10 GB)
+    (["lm", "train", "--length", "100000", "--batch", "2"], "argument --length: needs about 1.93 TB"),
+    (["lm", "train", "--batch", "10000000", "--probe", "1"], "argument --batch: needs about"),
 ])
 def test_bad_input_exits_2(capsys, argv, needle):
     with pytest.raises(SystemExit) as exc:
