@@ -16,12 +16,17 @@ MODES = [False, pytest.param(True, marks=pytest.mark.skipif(not workers.forking(
 
 
 def _children() -> set[int]:
-    """This process's live children (Linux)."""
-    pids = set()
-    for tid in os.listdir("/proc/self/task"):
-        with open(f"/proc/self/task/{tid}/children") as f:
-            pids.update(int(p) for p in f.read().split())
-    return pids
+    """This process's live children (Linux).  A thread may end between the listing and the read
+    (its children then move to another thread): the scan starts again."""
+    while True:
+        pids: set[int] = set()
+        try:
+            for tid in os.listdir("/proc/self/task"):
+                with open(f"/proc/self/task/{tid}/children") as f:
+                    pids.update(int(p) for p in f.read().split())
+        except FileNotFoundError:
+            continue
+        return pids
 
 
 @pytest.mark.parametrize("processes", MODES)
