@@ -185,10 +185,30 @@ def test_validate_exact_only(capsys):
       "--scale", "0.3"], "argument --scale: is fixed to 1/sqrt(d)"),
     (["validate", *MODEL, "--confidence", "1.5"], "argument --confidence: must be < 1"),
     (["validate", *MODEL, "--batch-size", "0"], "argument --batch-size: must be an integer >= 1"),
+    # memory and range: refused before any allocation, naming the flag that drives the need
+    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "1000000000"],
+     "argument --length: needs about 128 GB"),
+    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "100000", "--query", "all"],
+     "argument --length: needs about 320 GB"),
+    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "100000", "--method", "exact"],
+     "argument --length: needs about 2.46 GB"),
+    (["validate", "--mean", "0.5", "--var", "0.1", "--dim", "8", "--length", "16", "--samples", "100",
+      "--streams", "100000000"], "argument --streams: must be an integer in 1..min(samples, 65536) = 100"),
+    (["validate", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8", "--samples", "100",
+      "--dtype", "float32", "--scale", "1e30"], "argument --scale: is too large to simulate in float32"),
+    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "128", "--scale", "1e300"],
+     "argument --scale: is too large"),
+    # W drawn from --mean/--var: the one that makes it large is named, not --weights
+    (["validate", "--mean", "0.5", "--var", "1e300", "--dim", "4", "--length", "8", "--samples", "100",
+      "--dtype", "float32"], "argument --var: is too large to simulate in float32"),
+    (["validate", "--mean", "1e150", "--var", "0.1", "--dim", "4", "--length", "8", "--samples", "100",
+      "--dtype", "float32"], "argument --mean: is too large to simulate in float32"),
 ])
-def test_api_errors_name_the_flag(capsys, argv, needle):
-    code, _, err = run(capsys, *argv)
-    assert code == 2 and len(err.strip().splitlines()) == 1 and needle in err, err
+def test_api_errors_name_the_flag(capsys, monkeypatch, argv, needle):
+    """Refused in one line naming the flag; memory needs against a 1 GB limit, before any allocation."""
+    monkeypatch.setenv("SIGPROP_MEMORY_LIMIT", "1000000000")
+    code, out, err = run(capsys, *argv, "--no-progress")
+    assert code == 2 and not out and len(err.strip().splitlines()) == 1 and needle in err, err
 
 
 def test_saddlepoint_method_and_threads(capsys):
@@ -220,29 +240,3 @@ def test_predict_warns_of_flags_that_cannot_change_the_numbers(capsys, extra, fl
     else:
         assert err.splitlines() == [err.strip()] and "shape" not in config
         assert err.startswith(f"sigprop predict: warning: argument {flag}: has no effect here (")
-
-
-@pytest.mark.parametrize("argv, needle", [
-    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "1000000000"],
-     "argument --length: needs about 128 GB"),
-    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "100000", "--query", "all"],
-     "argument --length: needs about 320 GB"),
-    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "100000", "--method", "exact"],
-     "argument --length: needs about 2.46 GB"),
-    (["validate", "--mean", "0.5", "--var", "0.1", "--dim", "8", "--length", "16", "--samples", "100",
-      "--streams", "100000000"], "argument --streams: must be an integer in 1..min(samples, 65536) = 100"),
-    (["validate", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8", "--samples", "100",
-      "--dtype", "float32", "--scale", "1e30"], "argument --scale: is too large to simulate in float32"),
-    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "128", "--scale", "1e300"],
-     "argument --scale: is too large"),
-    # W drawn from --mean/--var: the one that makes it large is named, not --weights
-    (["validate", "--mean", "0.5", "--var", "1e300", "--dim", "4", "--length", "8", "--samples", "100",
-      "--dtype", "float32"], "argument --var: is too large to simulate in float32"),
-    (["validate", "--mean", "1e150", "--var", "0.1", "--dim", "4", "--length", "8", "--samples", "100",
-      "--dtype", "float32"], "argument --mean: is too large to simulate in float32"),
-])
-def test_memory_and_range_refusals_name_the_driving_flag(capsys, monkeypatch, argv, needle):
-    """Refused before any allocation (a 1 GB limit), in one line naming the flag that drives it."""
-    monkeypatch.setenv("SIGPROP_MEMORY_LIMIT", "1000000000")
-    code, out, err = run(capsys, *argv, "--no-progress")
-    assert code == 2 and not out and len(err.strip().splitlines()) == 1 and needle in err, err
