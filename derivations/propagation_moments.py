@@ -11,7 +11,7 @@ Combines the two other derivations.  The centered logit is the bilinear form
 This script writes them in terms of the three traces, specializes them to the
 eigenspectrum form (symmetric ``W``, ``Sigma = I``: ``tr(W) = d m``,
 ``tr(W^2) = ||W||_F^2 = d (v + m^2)``, ``c = 1/sqrt(d)``), takes ``T -> infinity``
-at ``s = i/T``, and sets them beside the published form quoted in docs/theory.md (3.14).
+at ``s = i/T``, and sets them beside the closed form of the ANTRP code (Everlyn-Labs/ANTRP) quoted in docs/theory.md (3.14).
 
 Run ``python derivations/propagation_moments.py`` to print the results.
 """
@@ -56,7 +56,7 @@ def limit_form():
     return tuple(sp.factor(sp.limit(e.subs(i, s * T), T, sp.oo)) for e in spectrum_form())
 
 
-def published_form():
+def antrp_form():
     """The form quoted in docs/theory.md (3.14), in the same symbols (a claim, not a result)."""
     return ((s - sp.Rational(1, 2)) * d * m / sp.sqrt(d),
             (2 * s ** 2 + sp.Rational(7, 12)) * d * (v + m ** 2) / d ** 2)
@@ -86,10 +86,10 @@ def main() -> None:
     print("eigenspectrum form (c = 1/sqrt(d)):  mu_i =", sm, "   v_i =", sv)
     lm, lv = limit_form()
     print("T -> oo at i = sT:                   mu(s) =", lm, "   v(s) =", lv)
-    pm, pv = published_form()
-    print("published form:                      mu(s) =", sp.factor(pm), "   v(s) =", sp.factor(pv))
-    print("published minus limit:   mean:", sp.simplify(pm - lm),
-          "   variance ratio published/derived:", sp.factor(sp.simplify(pv / lv)))
+    pm, pv = antrp_form()
+    print("ANTRP code form:                     mu(s) =", sp.factor(pm), "   v(s) =", sp.factor(pv))
+    print("ANTRP minus limit:       mean:", sp.simplify(pm - lm),
+          "   variance ratio ANTRP/derived:", sp.factor(sp.simplify(pv / lv)))
     print("finite-T mean offset (derived - limit at s = i/T):",
           sp.simplify(sm - lm.subs(s, i / T)))
 

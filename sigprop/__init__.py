@@ -35,6 +35,7 @@ _PUBLIC = {
     "band_probability": "sigprop.rho.propagation",
     "coefficients": "sigprop.rho.propagation",
     "logit_moments": "sigprop.rho.propagation",
+    "antrp_moments": "sigprop.rho.propagation",
     "published_moments": "sigprop.rho.propagation",
     "spectrum_moments": "sigprop.rho.propagation",
     "eig_mean": "sigprop.rho.spectrum",
@@ -46,7 +47,7 @@ _PUBLIC = {
 }
 
 __all__ = [
-    "LogitModel", "Profile", "Result", "Simulation", "__version__", "band_probability", "coefficients", "eig_mean",
+    "LogitModel", "Profile", "Result", "Simulation", "__version__", "antrp_moments", "band_probability", "coefficients", "eig_mean",
     "eig_var", "load", "localization_metrics", "logit_moments", "make_weights", "published_moments",
     "sample", "simulate", "spectrum_moments", "theory", "theory_spectrum",
 ]
@@ -59,6 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from sigprop.rho.montecarlo import Simulation, simulate
     from sigprop.rho.propagation import (
         Profile,
+        antrp_moments,
         band_probability,
         coefficients,
         logit_moments,

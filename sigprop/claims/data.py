@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 
-from sigprop.claims.ledger import NotRun, register
+from sigprop.claims.ledger import REAL_HEADS, NotRun, register
+from sigprop.claims.provenance import sigprop, summary
 from sigprop.claims.rules import Decision, _g
 
 #: Rule thresholds (stated in the rows' rules).
@@ -86,8 +87,8 @@ def _check(res: dict, model: str) -> str:
             "the fitted token mean and Sigma, against the share measured on held-out text")
 
 
-@register("realtext-datamodel-prediction", evidence="real-model",
-          source="beyond the paper (docs/data-models.md)",
+@register("realtext-datamodel-prediction", evidence="real-model", regime=REAL_HEADS,
+          sources=sigprop("docs/data-models.md: the empirical data model"),
           claim="With the data model fitted to real text (token mean, Sigma, K), the theory predicts each MiniLM "
                 "head's linear-regime share on held-out text: it ranks the heads and is calibrated.")
 def realtext_datamodel_prediction(ctx):
@@ -102,8 +103,8 @@ def realtext_datamodel_prediction(ctx):
                 decision=prediction_rule(s["spearman"], s["calibration"], "empirical data model"))
 
 
-@register("realtext-walk-prediction", evidence="real-model",
-          source="[BHK24]'s random-walk model (docs/theory.md §1), beyond the paper (docs/data-models.md)",
+@register("realtext-walk-prediction", evidence="real-model", regime=REAL_HEADS,
+          sources=[summary("random-walk"), sigprop("docs/data-models.md: the random walk asked of real text")],
           claim="With the random-walk data model at the same scale (and the fitted token mean and Sigma), the "
                 "theory predicts each MiniLM head's linear-regime share on held-out text.")
 def realtext_walk_prediction(ctx):
@@ -115,7 +116,8 @@ def realtext_walk_prediction(ctx):
                 decision=prediction_rule(s["spearman"], s["calibration"], "random walk"))
 
 
-@register("realtext-datamodel-beats-walk", evidence="real-model", source="beyond the paper (docs/data-models.md)",
+@register("realtext-datamodel-beats-walk", evidence="real-model", regime=REAL_HEADS,
+          sources=sigprop("docs/data-models.md: the empirical data model against the random walk"),
           claim="On real text the empirical data model predicts each head's linear-regime share better than the "
                 "random walk does.")
 def realtext_datamodel_beats_walk(ctx):

@@ -3,16 +3,21 @@
 A claim is one registered function (:func:`register`) that measures numbers and hands
 them to a decision rule of :mod:`sigprop.claims.rules`; the rule returns the verdict,
 the reason (generated from the numbers) and the rule in words.  Every entry has
-``id``, ``claim``, ``source``, ``evidence`` (what kind of data decided it: ``theory``
-= closed forms only, no sampling; ``monte-carlo``; ``simulation`` of random
-matrices; ``training`` over seeds; ``real-model``), ``theory_only`` (the claim is
-about attention but was checked only inside the theory), ``check`` (what was run),
-``rule``, ``numbers``, ``verdict`` (:data:`VERDICTS`) and ``reason``.
+``id``, ``claim``, ``sources`` (where the claim comes from, as data:
+:class:`sigprop.claims.provenance.Source`), ``source`` (the same in words), ``regime`` (the
+setting the check runs in: :class:`sigprop.claims.provenance.Regime`), ``evidence`` (what
+kind of data decided it: ``theory`` = closed forms only, no sampling; ``monte-carlo``;
+``simulation`` of random matrices; ``training`` over seeds; ``real-model``),
+``theory_only`` (the claim is about attention but was checked only inside the theory),
+``check`` (what was run), ``rule``, ``numbers``, ``verdict`` (:data:`VERDICTS`), ``reason``
+and ``stability`` (for a randomized check in full mode: its verdict on a second, disjoint
+set of seeds; the row is ``inconclusive`` when the two disagree).
 
 ``quick=True`` runs the same checks on smaller problems (fewer samples, shorter
 training, smaller matrices); multi-seed checks keep at least 5 seeds in both.
 Adding a claim: write ``def my_claim(ctx) -> dict(check=..., numbers=..., decision=...)``
-and decorate it with ``@register(id, claim=..., source=..., evidence=...)``.
+(drawing every seed through ``ctx.seed(...)`` if it is randomized) and decorate it with
+``@register(id, claim=..., sources=[...], regime=Regime(...), evidence=..., randomized=...)``.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from tqdm.auto import tqdm
 
 from sigprop._version import __version__
 from sigprop.claims import rules
+from sigprop.claims.provenance import ANTRP_CODE, Regime, Source, sigprop, summary
 from sigprop.claims.statistics import bonferroni_z, bootstrap_interval, holm, t_interval, welch
 from sigprop.core.checks import ArgumentError
 from sigprop.gap import collapse as rankcollapse
@@ -38,7 +44,7 @@ from sigprop.model.train import TrainConfig
 from sigprop.rho.data_study import localization_over_data
 from sigprop.rho.localization import localization_metrics
 from sigprop.rho.montecarlo import simulate
-from sigprop.rho.propagation import published_moments, spectrum_moments
+from sigprop.rho.propagation import antrp_moments, spectrum_moments
 from sigprop.rho.spectrum import make_weights
 from sigprop.rho.theory import theory_spectrum
 
@@ -48,36 +54,84 @@ ALPHA = 0.05
 MIN_SEEDS = 5
 
 
+#: Offset between two seed sets: set ``k`` draws seed ``s`` as ``s + k * SEED_SET_STRIDE``.
+SEED_SET_STRIDE = 1_000_003
+
+
 @dataclass(frozen=True)
 class Claim:
     id: str
     claim: str
-    source: str
+    sources: tuple[Source, ...]
+    regime: Regime
     evidence: str
     measure: Callable
+    randomized: bool = False
+
+    @property
+    def source(self) -> str:
+        """The sources in words, one after the other."""
+        return "; ".join(s.words() for s in self.sources)
 
 
 CLAIMS: list[Claim] = []
 
 
-def register(cid: str, *, claim: str, source: str, evidence: str):
-    """Decorator: add ``measure(ctx)`` to the ledger as claim ``cid``."""
+def register(cid: str, *, claim: str, sources, regime: Regime, evidence: str, randomized: bool = False):
+    """Decorator: add ``measure(ctx)`` to the ledger as claim ``cid``.
+
+    Parameters
+    ----------
+    cid : str
+        The claim's id (unique).
+    claim : str
+        The claim in words.
+    sources : Source or sequence of Source
+        Where the claim comes from (:mod:`sigprop.claims.provenance`).
+    regime : Regime
+        The setting the check runs in.
+    evidence : str
+        One of :data:`EVIDENCE`.
+    randomized : bool
+        The check draws random numbers through ``ctx.seed``: in full mode it is run again on a
+        disjoint seed set and is ``inconclusive`` when the two verdicts disagree.
+    """
     if evidence not in EVIDENCE:
-        raise ValueError(f"evidence must be one of {', '.join(EVIDENCE)}, got {evidence!r}")
+        raise ArgumentError("evidence", f"must be one of {', '.join(EVIDENCE)}, got {evidence!r}")
+    sources = (sources,) if isinstance(sources, Source) else tuple(sources)
+    if not sources or not all(isinstance(s, Source) for s in sources):
+        raise ArgumentError("sources", f"must be one or more provenance.Source, got {sources!r}")
+    if not isinstance(regime, Regime):
+        raise ArgumentError("regime", f"must be a provenance.Regime, got {regime!r}")
 
     def deco(fn):
         if any(c.id == cid for c in CLAIMS):
-            raise ValueError(f"claim {cid!r} is registered twice")
-        CLAIMS.append(Claim(cid, claim, source, evidence, fn))
+            raise ArgumentError("cid", f"must be unique: claim {cid!r} is registered twice")
+        CLAIMS.append(Claim(cid, claim, sources, regime, evidence, fn, randomized))
         return fn
     return deco
 
 
 @dataclass
 class Context:
-    """What a check sees: ``quick`` and a cache for experiments shared by several claims."""
+    """What a check sees: ``quick``, the seed set and a cache for experiments shared by several claims."""
     quick: bool = False
     cache: dict = field(default_factory=dict)
+    seed_set: int = 0
+
+    def seed(self, base):
+        """The seed ``base`` (an int or a list of ints) in this context's seed set.
+
+        Set 0 returns ``base`` unchanged; set ``k`` shifts every int by ``k * SEED_SET_STRIDE``,
+        so that two sets never share a seed.
+        """
+        if isinstance(base, (list, tuple)):
+            return [int(b) + self.seed_set * SEED_SET_STRIDE for b in base]
+        return int(base) + self.seed_set * SEED_SET_STRIDE
+
+    def replica(self) -> "Context":
+        """The context of the second seed set (one per run, with its own cache)."""
+        return self.shared("replica", lambda: Context(self.quick, seed_set=self.seed_set + 1))
 
     def shared(self, key: str, compute: Callable):
         """A value computed once per run and shared by the claims that need it.
@@ -116,21 +170,42 @@ def evaluate(c: Claim, ctx: Context) -> dict:
     Returns
     -------
     dict
-        ``id``, ``claim``, ``source``, ``evidence``, ``theory_only``, ``check``, ``rule``, ``numbers``,
-        ``verdict`` and ``reason``.
+        ``id``, ``claim``, ``sources``, ``source``, ``regime``, ``evidence``, ``theory_only``, ``check``,
+        ``rule``, ``numbers``, ``verdict``, ``reason`` and ``stability``.
+
+    Notes
+    -----
+    A randomized claim in full mode is measured a second time on a disjoint seed set
+    (:meth:`Context.replica`); if the two verdicts differ the row is ``inconclusive``.
+    ``stability`` records both verdicts, or why the check was not repeated.
     """
     out = measured(c.id, ctx)
     d = out["decision"]
-    return dict(id=c.id, claim=c.claim, source=c.source, evidence=c.evidence,
-                theory_only=c.evidence == "theory", check=out["check"], rule=d.rule, numbers=out["numbers"],
-                verdict=d.verdict, reason=d.reason)
+    verdict, reason, rule = d.verdict, d.reason, d.rule
+    if not c.randomized:
+        stability = dict(checked=False, why="not randomized, or reads stored runs: nothing to re-draw")
+    elif ctx.quick:
+        stability = dict(checked=False, why="quick mode: the second seed set runs in full mode only")
+    else:
+        again = measured(c.id, ctx.replica())["decision"]
+        stability = dict(checked=True, seed_sets=[ctx.seed_set, ctx.seed_set + 1], verdicts=[d.verdict, again.verdict],
+                         reasons=[d.reason, again.reason])
+        rule += "; repeated on a disjoint seed set, inconclusive unless both sets give the same verdict"
+        if again.verdict != d.verdict:
+            verdict = "inconclusive"
+            reason = (f"the two seed sets disagree: {d.verdict} on the first ({d.reason}), {again.verdict} on the "
+                      f"second ({again.reason})")
+    return dict(id=c.id, claim=c.claim, sources=[s.as_dict() for s in c.sources], source=c.source,
+                regime=c.regime.as_dict(), evidence=c.evidence, theory_only=c.evidence == "theory",
+                check=out["check"], rule=rule, numbers=out["numbers"], verdict=verdict, reason=reason,
+                stability=stability)
 
 
 def measured(cid: str, ctx: Context) -> dict:
     """Claim ``cid``'s measurement, computed once per :class:`Context` (rows may share one)."""
     c = next((c for c in CLAIMS if c.id == cid), None)
     if c is None:
-        raise ValueError(f"claim must be a registered id, got {cid!r}")
+        raise ArgumentError("cid", f"must be a registered claim id, got {cid!r}")
     return ctx.shared(f"claim:{cid}", lambda: c.measure(ctx))
 
 
@@ -168,26 +243,36 @@ def run(quick: bool = False, progress: bool = False, only=None) -> dict:
 
 # --- [BHK24]: the closed forms -----------------------------------------------------------
 
-@register("published-form", source="[BHK24]; public re-implementation (docs/theory.md §3)", evidence="monte-carlo",
-          claim="The published closed form mu_i = (i/T - 1/2) tr(W)/sqrt(d), v_i = (2 i^2/T^2 + 7/12) tr(W^2)/d^2 "
-                "gives the mean and variance of the centered logits.")
-def published_form(ctx):
+#: The random-walk model of docs/theory.md §1 with the piecewise-linear softmax, the setting of [BHK24]'s analysis.
+WALK = "the random-walk data model and the piecewise-linear softmax of [BHK24]'s analysis (docs/theory.md §1-3)"
+#: Where the closed form of the ANTRP code is judged: the random-walk model it is meant to describe.
+ANTRP_REGIME = Regime("sigprop-setup", "the random-walk model (docs/theory.md §1), the model that sigprop's own "
+                                       "derivation describes; the ANTRP code applies the form to post-softmax maps")
+
+
+@register("antrp-form", sources=Source("third-party-code", ANTRP_CODE,
+                                       "mu_i = (i/T - 1/2) tr(W)/sqrt(d), v_i = (2 i^2/T^2 + 7/12) tr(W^2)/d^2"),
+          regime=ANTRP_REGIME, evidence="monte-carlo", randomized=True,
+          claim="The closed form of the ANTRP code, mu_i = (i/T - 1/2) tr(W)/sqrt(d), v_i = (2 i^2/T^2 + 7/12) "
+                "tr(W^2)/d^2, gives the mean and variance of the centered logits of the random-walk model.")
+def antrp_form(ctx):
     n = 50_000 if ctx.quick else 200_000
     m, v, d, T = 0.5, 0.1, 16, 8
-    sim = simulate(make_weights(m, v, d, seed=11), T, samples=n, seed=12)
+    sim = simulate(make_weights(m, v, d, seed=ctx.seed(11)), T, samples=n, seed=ctx.seed(12))
 
     def zmax(mean, var):
         return float(max(np.max(np.abs(sim.mean - mean) / sim.mean_se),
                          np.max(np.abs(sim.variance - var) / sim.variance_se)))
-    dz, pz = zmax(*spectrum_moments(m, v, d, T)), zmax(*published_moments(m, v, d, T))
-    return dict(check=f"Monte Carlo, symmetric W with m = {m}, v = {v}, d = {d}, T = {T}, {n} samples (seed 12); "
-                      "largest |difference| / standard error over the logit means and variances at all positions, "
-                      "for the published and the derived (exact finite-T) form",
-                numbers=dict(published_max_z=pz, derived_max_z=dz, comparisons_per_form=2 * T, samples=n),
+    dz, pz = zmax(*spectrum_moments(m, v, d, T)), zmax(*antrp_moments(m, v, d, T))
+    return dict(check=f"Monte Carlo, symmetric W with m = {m}, v = {v}, d = {d}, T = {T}, {n} samples (seed "
+                      f"{ctx.seed(12)}); largest |difference| / standard error over the logit means and variances at "
+                      "all positions, for the ANTRP code's form and the derived (exact finite-T) form",
+                numbers=dict(antrp_max_z=pz, derived_max_z=dz, comparisons_per_form=2 * T, samples=n),
                 decision=rules.closed_form_vs_monte_carlo(pz, dz, 2 * T, ALPHA))
 
 
-@register("gaussian-approximation", source="[BHK24] (docs/theory.md §3)", evidence="theory",
+@register("gaussian-approximation", sources=[summary("closed-form"), sigprop("docs/theory.md §3, docs/exact.md")],
+          regime=Regime("paper-setting", WALK + ", Sigma = I"), evidence="theory",
           claim="Approximating the centered logit by a Gaussian with its exact mean and variance gives the signal "
                 "propagation probability accurately.")
 def gaussian_approximation(ctx):
@@ -204,12 +289,13 @@ def gaussian_approximation(ctx):
                 decision=rules.approximation_error(errors, tolerance=0.02))
 
 
-@register("mean-variance-only", source="[BHK24] (docs/theory.md §3)", evidence="monte-carlo",
+@register("mean-variance-only", sources=[summary("localizes"), sigprop("SPEC.md §3, docs/theory.md §3")],
+          regime=Regime("paper-setting", WALK + ", symmetric W, Sigma = I"), evidence="monte-carlo", randomized=True,
           claim="For symmetric W and Sigma = I, rho depends on W only through the eigenvalue mean and variance.")
 def mean_variance_only(ctx):
     m, v, d, T = 0.5, 0.5, 4, 32
     n = 50_000 if ctx.quick else 400_000
-    sims = {s: simulate(make_weights(m, v, d, shape=s, seed=3), T, samples=n, seed=4 + i).rho
+    sims = {s: simulate(make_weights(m, v, d, shape=s, seed=ctx.seed(3)), T, samples=n, seed=ctx.seed(4 + i)).rho
             for i, s in enumerate(("gaussian", "two-point"))}
     p1, p2 = sims["gaussian"], sims["two-point"]
     se = np.sqrt(p1 * (1 - p1) / n + p2 * (1 - p2) / n)
@@ -229,7 +315,8 @@ def mean_variance_only(ctx):
 _VARIANCES = [0.01, 0.1, 1.0, 10.0]
 
 
-@register("small-variance-localizes", source="[BHK24] (docs/theory.md §4)", evidence="theory",
+@register("small-variance-localizes", sources=summary("localizes"), regime=Regime("paper-setting", WALK),
+          evidence="theory",
           claim="With a non-zero eigenvalue mean, a small eigenvalue variance localizes the rho profile and a large "
                 "variance spreads it thin.")
 def small_variance_localizes(ctx):
@@ -243,7 +330,8 @@ def small_variance_localizes(ctx):
                 decision=rules.increasing(_VARIANCES, ent, what="the normalized entropy", along="the variance v"))
 
 
-@register("zero-mean-no-localization", source="[BHK24] (docs/theory.md §4)", evidence="theory",
+@register("zero-mean-no-localization", sources=[summary("localizes"), sigprop("SPEC.md §4: the converse")],
+          regime=Regime("paper-setting", WALK), evidence="theory",
           claim="With zero eigenvalue mean there is no localization.")
 def zero_mean(ctx):
     ent0 = localization_metrics(theory_spectrum(0.0, np.array(_VARIANCES), 64, 128).rho)["entropy_normalized"]
@@ -257,7 +345,9 @@ _DATA_MODELS = ("ar1:16", "ar1:64", "fbm:0.3", "fbm:0.7")
 
 
 @register("localization-beyond-walk", evidence="theory",
-          source="[BHK24] (docs/theory.md §4), beyond the paper (docs/data-models.md)",
+          sources=[summary("random-walk"), sigprop("docs/data-models.md")],
+          regime=Regime("sigprop-setup", "Gaussian token sequences other than the random walk (AR(1), fBm), "
+                                         "piecewise-linear softmax"),
           claim="Localization by a small eigenvalue variance does not need the random walk: it holds for other "
                 "correlated token sequences (AR(1), fractional Brownian motion).")
 def localization_beyond_walk(ctx):
@@ -270,7 +360,8 @@ def localization_beyond_walk(ctx):
                 decision=rules.localizes_per_model(ent, _VARIANCES))
 
 
-@register("iid-no-localization", source="beyond the paper (docs/data-models.md)", evidence="theory",
+@register("iid-no-localization", sources=sigprop("docs/data-models.md"), evidence="theory",
+          regime=Regime("sigprop-setup", "i.i.d. Gaussian tokens, piecewise-linear softmax"),
           claim="With i.i.d. tokens (no correlation between positions) the profile does not localize.")
 def iid_no_localization(ctx):
     iid = [r["entropy_normalized"] for r in localization_over_data(0.5, _VARIANCES, 64, 128, ("iid",))]
@@ -287,13 +378,13 @@ def iid_no_localization(ctx):
 LOCATER_METRICS = ("spread", "attention_entropy", "heldout_loss", "rank_residual", "all_entropy", "max_attention")
 
 
-def locater_study(quick: bool, progress: bool = False) -> dict:
+def locater_study(quick: bool, progress: bool = False, first_seed: int = 0) -> dict:
     """LocAteR (Frobenius spread, mean held by the task) against no penalty, two tasks, >= 5 seeds.
 
     Returns ``config``, ``runs`` (per task: the sweep's per-run rows) and ``summary``
     (per task and strength: mean and 95% bootstrap interval over seeds of every metric).
     """
-    seeds = list(range(5 if quick else 10))
+    seeds = list(range(first_seed, first_seed + (5 if quick else 10)))
     lambdas = [0.0, 0.1] if quick else [0.0, 0.01, 0.1, 1.0]
     steps, probe = (200, 512) if quick else (300, 2048)
     config: dict[str, Any] = dict(tasks=["next-token", "teacher"], lambdas=lambdas, seeds=seeds, steps=steps,
@@ -345,59 +436,89 @@ def _locater_numbers(study: dict, metrics, tests) -> dict:
                                         for t in tests])
 
 
-@register("locater-entropy-loss", source="[BHK24] (docs/theory.md §4)", evidence="training",
+#: The toy tasks LocAteR's toy rows run on.
+TOY = Regime("toy-task", "one softmax attention layer (d = 16, T = 32) trained on next-token and teacher toy tasks; "
+                         "the paper's claim is about a language model (see the -lm rows)")
+
+
+@register("locater-entropy-loss", sources=summary("locater"), regime=TOY, evidence="training", randomized=True,
           claim="LocAteR increases attention entropy and improves the loss.")
 def locater_entropy_loss(ctx):
-    study = ctx.shared("locater", lambda: locater_study(ctx.quick))
+    study = ctx.shared("locater", lambda: locater_study(ctx.quick, first_seed=ctx.seed(0)))
     metrics = dict(attention_entropy=+1, heldout_loss=-1)
     tests = _locater_tests(study, ["spread", *metrics])
     return dict(check=_locater_check(study), numbers=_locater_numbers(study, ["spread", *metrics], tests),
                 decision=rules.intervention(tests, metrics=metrics, manipulation="spread", alpha=ALPHA))
 
 
-@register("localization-avoids-collapse", source="[BHK24] (docs/theory.md §4)", evidence="training",
+#: Below this level (the control's whole 95% interval) the toy rows count a collapse (rank residual or
+#: normalized entropy; 0 is the collapse): the same level as the language-model row's.
+TOY_COLLAPSE_LEVEL = 0.25
+
+
+@register("localization-avoids-collapse", sources=summary("avoids-collapse"), regime=TOY, evidence="training",
+          randomized=True,
           claim="Localized attention (small eigenvalue variance) avoids both rank collapse and entropy collapse.")
 def localization_avoids_collapse(ctx):
-    study = ctx.shared("locater", lambda: locater_study(ctx.quick))
+    study = ctx.shared("locater", lambda: locater_study(ctx.quick, first_seed=ctx.seed(0)))
     metrics = dict(rank_residual=+1, all_entropy=+1)
     tests = _locater_tests(study, ["spread", *metrics])
+    pre = {e["task"]: {k: dict(control=[e[k]["mean"], e[k]["low"], e[k]["high"]], level=TOY_COLLAPSE_LEVEL,
+                               occurs=rules.collapse_occurs((e[k]["mean"], e[k]["low"], e[k]["high"]),
+                                                            TOY_COLLAPSE_LEVEL)) for k in metrics}
+           for e in study["summary"] if e["locater"] == 0.0}
+    present = {(g, k) for g, p in pre.items() for k, v in p.items() if v["occurs"]}
+    words = "; ".join(f"{g}: " + ", ".join(f"{k} control {v['control'][0]:.3g} [{v['control'][1]:.3g}, "
+                                           f"{v['control'][2]:.3g}] {'<' if v['occurs'] else 'not <'} {v['level']}"
+                                           for k, v in p.items()) for g, p in pre.items())
+    numbers = _locater_numbers(study, ["spread", *metrics], tests)
+    numbers["preconditions"] = pre
     return dict(check=_locater_check(study) + "; rank residual of the all-queries output (0 = rank collapse) and "
-                                              "normalized entropy of all attention rows (0 = entropy collapse)",
-                numbers=_locater_numbers(study, ["spread", *metrics], tests),
-                decision=rules.intervention(tests, metrics=metrics, manipulation="spread", alpha=ALPHA))
+                                              "normalized entropy of all attention rows (0 = entropy collapse); a "
+                                              "collapse occurs in a task when the control's (lambda = 0) 95% "
+                                              f"interval lies wholly below {TOY_COLLAPSE_LEVEL}",
+                numbers=numbers,
+                decision=rules.avoidance(tests, present, metrics=metrics, manipulation="spread", alpha=ALPHA,
+                                         levels_words=str(TOY_COLLAPSE_LEVEL), preconditions_words=words))
 
 
 # --- [NNT24]: the spectral gap and rank collapse --------------------------------------------
 
-def _seeds():
-    return list(range(MIN_SEEDS))
+def seed_list(ctx: Context) -> list[int]:
+    """The :data:`MIN_SEEDS` seeds of ``ctx``'s seed set."""
+    return ctx.seed(list(range(MIN_SEEDS)))
 
 
-def _part(name, values, band, log10=False):
+def interval_part(name, values, band, log10=False):
+    """One part of an interval rule: the 95% t-interval of ``values`` (log10 if asked) and its band."""
     values = np.log10(values) if log10 else np.asarray(values, dtype=float)
     est, low, high = t_interval(values)
     return dict(name=name, estimate=est, low=low, high=high, band=band)
 
 
-@register("spectral-gap", evidence="simulation",
-          source="[NNT24] in sigprop's own set-up (docs/theory.md §6); the paper's protocol: nnt-real-encoder, "
-                 "docs/nnt.md",
+#: The regime of the [NNT24] rows in sigprop's own set-up.
+NNT_SETUP = Regime("sigprop-setup", "sigprop's Markov (i.i.d. N(0, sigma^2) logits) and key-query attention with "
+                                    "Gaussian inputs (docs/theory.md §6); the paper's protocol: the nnt- rows")
+
+
+@register("spectral-gap", evidence="simulation", randomized=True, regime=NNT_SETUP,
+          sources=[summary("rank-collapse-width"), sigprop("docs/theory.md §6: the random-matrix predictions")],
           claim="sigprop's variant: softmax attention at initialisation has the outlier eigenvalue 1, sigma_1 near 1 "
                 "and a bulk of radius and width O(T^(-1/2)): a spectral gap that widens with T.")
 def spectral_gap(ctx):
     Ts = [128, 256] if ctx.quick else [256, 512, 1024]
-    seeds = _seeds()
+    seeds = seed_list(ctx)
     parts, numbers = [], dict(T=Ts, seeds=seeds)
     for T in Ts:
         reps = [gap.report(T, 0.5, seed=1000 * T + s) for s in seeds]
         s2 = [r["sigma_2"] / r["predicted_bulk_edge"] for r in reps]
         e2 = [r["eig_2"] / r["predicted_eig_radius"] for r in reps]
-        parts += [_part(f"Markov sigma_2/prediction at T = {T}", s2, (0.9, 1.1)),
-                  _part(f"Markov |eig_2|/prediction at T = {T}", e2, (0.9, 1.1))]
+        parts += [interval_part(f"Markov sigma_2/prediction at T = {T}", s2, (0.9, 1.1)),
+                  interval_part(f"Markov |eig_2|/prediction at T = {T}", e2, (0.9, 1.1))]
         numbers[f"T={T}"] = dict(sigma_2_ratio=s2, eig_2_ratio=e2, sigma_1=[r["sigma_1"] for r in reps])
     kq = {T: [gap.report(T, 0.5, model="attention", d=64, seed=2000 * T + s)["sigma_2"] for s in seeds] for T in Ts}
     slopes = [float(np.polyfit(np.log(Ts), np.log([kq[T][i] for T in Ts]), 1)[0]) for i in range(len(seeds))]
-    parts.append(_part("key-query (d = 64) log-log slope of sigma_2 in T", slopes, (-0.6, -0.4)))
+    parts.append(interval_part("key-query (d = 64) log-log slope of sigma_2 in T", slopes, (-0.6, -0.4)))
     numbers.update(key_query_sigma_2={str(T): v for T, v in kq.items()}, key_query_slopes=slopes)
     return dict(check=f"random Markov attention (i.i.d. N(0, 0.25) logits) and key-query attention (d = 64, Gaussian "
                       f"X, W_Q, W_K), sigma = 0.5, T in {Ts}, {len(seeds)} seeds each: sigma_2 and |eig_2| over the "
@@ -406,12 +527,13 @@ def spectral_gap(ctx):
                 numbers=numbers, decision=rules.intervals(parts))
 
 
-@register("gap-validity-condition", source="[NNT24] (docs/theory.md §6, docs/gap.md)", evidence="simulation",
+@register("gap-validity-condition", sources=sigprop("docs/gap.md: where the random-matrix predictions hold"),
+          regime=NNT_SETUP, evidence="simulation", randomized=True,
           claim="The random-matrix predictions of the spectral gap (sigma_1, the bulk edge sigma_2, the bulk radius "
                 "|eig_2|) hold where e^(sigma^2) << T, the regime the gap analysis assumes.")
 def gap_validity_condition(ctx):
     sigmas, Ts = (0.5, 1.0, 1.5), ((64, 256) if ctx.quick else (64, 256, 1024))
-    reg = validity.region(validity.measure(sigmas, Ts, seeds=MIN_SEEDS, seed=7))
+    reg = validity.region(validity.measure(sigmas, Ts, seeds=MIN_SEEDS, seed=ctx.seed(7)))
     inside = [(i, j) for i, s in enumerate(sigmas) for j, T in enumerate(Ts) if T >= 10 * np.exp(s * s)]
     cells = {q: [reg[q]["verdict"][i][j] for i, j in inside] for q in ("sigma_1", "sigma_2", "eig_2")}
     return dict(check=f"random Markov attention, sigma in {list(sigmas)}, T in {list(Ts)}, {MIN_SEEDS} seeds per "
@@ -423,12 +545,12 @@ def gap_validity_condition(ctx):
                 decision=rules.within_condition(cells, "T >= 10 e^(sigma^2)"))
 
 
-@register("rank-collapse-width", evidence="simulation",
-          source="[NNT24] in sigprop's own set-up (docs/theory.md §6); the paper's protocol: nnt-rank-collapse-width",
+@register("rank-collapse-width", evidence="simulation", randomized=True, regime=NNT_SETUP,
+          sources=summary("rank-collapse-width"),
           claim="sigprop's variant: the spectral gap causes rank collapse in width: A X approaches rank one as T "
                 "grows.")
 def rank_collapse_width(ctx):
-    Ts, seeds = [64, 256, 1024], _seeds()
+    Ts, seeds = [64, 256, 1024], seed_list(ctx)
     samples = 4 if ctx.quick else 8
     res = {s: [rankcollapse.width(T, 0.5, samples=samples, seed=100 * s + T)["vanilla"]["rank_residual"]
                for T in Ts] for s in seeds}
@@ -437,36 +559,34 @@ def rank_collapse_width(ctx):
                       f"{samples} matrices per T, {len(seeds)} seeds: slope of log rank residual against log T "
                       "(predicted -1/2, band +-0.1)",
                 numbers=dict(T=Ts, rank_residual={str(s): v for s, v in res.items()}, slopes=slopes),
-                decision=rules.intervals([_part("slope of the rank residual in T", slopes, (-0.6, -0.4))]))
+                decision=rules.intervals([interval_part("slope of the rank residual in T", slopes, (-0.6, -0.4))]))
 
 
 def _depth_runs(ctx):
     L, T = (4, 128) if ctx.quick else (6, 256)
     runs = [dict(markov=rankcollapse.depth(L, T, 0.5, seed=s),
-                 kq=rankcollapse.depth(L, T, 0.5, model="attention", values=True, d=64, seed=s)) for s in _seeds()]
+                 kq=rankcollapse.depth(L, T, 0.5, model="attention", values=True, d=64, seed=s)) for s in seed_list(ctx)]
     return dict(L=L, T=T, runs=runs)
 
 
-@register("rank-collapse-depth", evidence="simulation",
-          source="[NNT24] in sigprop's own set-up (docs/theory.md §6); the paper's protocol: nnt-gradients, "
-                 "nnt-rank-collapse-width",
+@register("rank-collapse-depth", evidence="simulation", randomized=True, regime=NNT_SETUP,
+          sources=[summary("rank-collapse-width"), sigprop("SPEC.md §6: depth and gradients")],
           claim="sigprop's variant: the gap worsens rank collapse in depth and makes gradients vanish in "
                 "attention-only stacks.")
 def rank_collapse_depth(ctx):
     dr = ctx.shared("depth", lambda: _depth_runs(ctx))
     res = [r["markov"]["vanilla"]["rank_residual"][-1] for r in dr["runs"]]
     grad = [r["kq"]["vanilla"]["grad_w"][-1] / r["kq"]["vanilla"]["grad_w"][0] for r in dr["runs"]]
-    parts = [_part(f"log10 Markov rank residual after {dr['L']} layers", res, (-np.inf, -4.0), log10=True),
-             _part("log10 key-query W_Q gradient, last layer over first", grad, (-np.inf, -3.0), log10=True)]
+    parts = [interval_part(f"log10 Markov rank residual after {dr['L']} layers", res, (-np.inf, -4.0), log10=True),
+             interval_part("log10 key-query W_Q gradient, last layer over first", grad, (-np.inf, -3.0), log10=True)]
     return dict(check=f"{dr['L']}-layer attention-only stacks, T = {dr['T']}, sigma = 0.5, {len(dr['runs'])} seeds: "
                       "Markov attention, and key-query attention with W_V (d = 64)",
                 numbers=dict(markov_final_rank_residual=res, key_query_grad_ratio=grad),
                 decision=rules.intervals(parts))
 
 
-@register("gap-removal-fix", evidence="simulation",
-          source="[NNT24], sigprop's own rescaled fix (docs/theory.md §6); the paper's protocol (fix not rescaled): "
-                 "nnt-fix-width-layer1, nnt-fix-width-layer10",
+@register("gap-removal-fix", evidence="simulation", randomized=True, regime=NNT_SETUP,
+          sources=[summary("gap-fix"), sigprop("docs/theory.md §6: the rescaled fix")],
           claim="sigprop's variant: removing the gap, A - 1 1^T / T (with the bulk rescaled), resolves rank collapse "
                 "in width and slows it in depth.")
 def gap_removal_fix(ctx):
@@ -474,9 +594,9 @@ def gap_removal_fix(ctx):
     scale = [r["markov"]["rescaled"]["scale"][-1] for r in dr["runs"]]
     keep = [min(r["markov"]["rescaled"]["rank_residual"][1:]) for r in dr["runs"]]
     kq_scale = [r["kq"]["rescaled"]["scale"][-1] / r["kq"]["rescaled"]["scale"][0] for r in dr["runs"]]
-    parts = [_part("Markov rescaled: final signal scale", scale, (0.8, 1.25)),
-             _part("Markov rescaled: smallest rank residual over layers", keep, (0.99, np.inf)),
-             _part("key-query rescaled: final over initial scale", kq_scale, (0.5, 2.0))]
+    parts = [interval_part("Markov rescaled: final signal scale", scale, (0.8, 1.25)),
+             interval_part("Markov rescaled: smallest rank residual over layers", keep, (0.99, np.inf)),
+             interval_part("key-query rescaled: final over initial scale", kq_scale, (0.5, 2.0))]
     return dict(check="the same stacks with A - 1 1^T/T rescaled by kappa = sqrt(T)/||A - U||_F (calibrated at "
                       "initialisation)",
                 numbers=dict(markov_rescaled_scale=scale, markov_rescaled_min_rank_residual=keep,
@@ -487,7 +607,11 @@ def gap_removal_fix(ctx):
 
 # --- a real checkpoint -----------------------------------------------------------------------
 
-@register("real-heads", source="[BHK24] (summaries), beyond the paper's experiments", evidence="real-model",
+#: The regime of the rows measured on MiniLM's heads.
+REAL_HEADS = Regime("real-model", "all-MiniLM-L6-v2's 72 heads on real text (beyond the paper's experiments)")
+
+
+@register("real-heads", sources=[summary("localizes"), summary("entropy")], regime=REAL_HEADS, evidence="real-model",
           claim="In a real pretrained model, heads with a small QK eigenvalue variance have higher attention entropy "
                 "(no entropy collapse) and more tokens in the linear regime.")
 def real_heads(ctx):
@@ -532,22 +656,35 @@ def markdown(result: dict) -> str:
     """
     lines = ["# Claims ledger", "",
              f"Generated by `sigprop claims{' --quick' if result['config']['quick'] else ''} --format markdown` "
-             f"(sigprop {result['version']}). Each claim of [BHK24] and [NNT24] (docs/theory.md §3-6) with the check "
-             "that was run, its decision rule, the numbers it measured and the verdict the rule computes from them. "
-             "*Evidence* says what decided it; claims about attention checked only inside the theory say so. "
-             "A refuted claim is a finding, not a failure.", ""]
+             f"(sigprop {result['version']}). Each claim of [BHK24] and [NNT24] (docs/theory.md §3-6), and of sigprop's "
+             "own extensions, with where it comes from (*source*: the paper's own words, its official code, a "
+             "third-party summary or implementation, or sigprop's own extension; the full texts of the papers are "
+             "not available to this project, so [BHK24]'s claims are quoted from third-party summaries), the "
+             "*regime* its check runs in, the check, its decision rule, the numbers it measured and the verdict "
+             "the rule computes from them. *Evidence* says what decided it; claims about attention checked only "
+             "inside the theory say so. A randomized check is repeated on a second, disjoint seed set in full mode "
+             "and is inconclusive when the two disagree. A refuted claim is a finding, not a failure.", ""]
     counts = {v: sum(e["verdict"] == v for e in result["claims"]) for v in VERDICTS}
     lines.append("Verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".")
     lines.extend(f"\nNote: {n}." for n in result.get("notes", []))
-    lines += ["", "| claim | verdict | evidence |", "|---|---|---|"]
-    lines += [f"| [{e['id']}](#{e['id']}) | {e['verdict']} | {e['evidence']}"
-              f"{' (theory only)' if e['theory_only'] else ''} |" for e in result["claims"]]
+    lines += ["", "| claim | verdict | source | regime | evidence |", "|---|---|---|---|---|"]
+    lines += [f"| [{e['id']}](#{e['id']}) | {e['verdict']} | {', '.join(s['kind'] for s in e['sources'])} | "
+              f"{e['regime']['kind']} | {e['evidence']}{' (theory only)' if e['theory_only'] else ''} |"
+              for e in result["claims"]]
     for e in result["claims"]:
+        st = e["stability"]
+        stability = (f"same verdict on a second, disjoint seed set ({st['verdicts'][1]})"
+                     if st["checked"] and len(set(st["verdicts"])) == 1 else
+                     f"the seed sets disagree ({' / '.join(st['verdicts'])})" if st["checked"] else
+                     f"not repeated ({st['why']})")
         lines += ["", f"## {e['id']}", "", f"**{e['verdict']}** (evidence: {e['evidence']}"
                   f"{'; checked only inside the theory' if e['theory_only'] else ''})", "",
-                  f"*Claim* ({e['source']}): {e['claim']}", "",
+                  f"*Claim*: {e['claim']}", ""]
+        lines += ["*Source*:", ""] + [f"- {s['kind_text']}: {s['reference']}" + (f' -- "{s["quote"]}"' if s["quote"]
+                                                                                else "") for s in e["sources"]]
+        lines += ["", f"*Regime*: {e['regime']['kind_text']}: {e['regime']['description']}.", "",
                   f"*Check*: {e['check']}.", "", f"*Rule*: {e['rule']}.", "", f"*Why*: {e['reason']}.", "",
-                  "*Numbers*:", ""]
+                  f"*Stability*: {stability}.", "", "*Numbers*:", ""]
         for k, v in e["numbers"].items():
             lines.append(f"- `{k}`: {_short(v)}")
     return "\n".join(lines) + "\n"
@@ -564,7 +701,7 @@ def _short(v):
 
 
 __all__ = ["CLAIMS", "CLAIM_MODULES", "Claim", "Context", "NotRun", "VERDICTS", "evaluate", "load_claim_modules",
-           "locater_study", "markdown", "measured", "register", "run"]
+           "interval_part", "locater_study", "markdown", "measured", "register", "run", "seed_list"]
 
 #: Claim modules registered beside this one (each a ``sigprop/claims/<topic>.py``), imported by :func:`run`.
 CLAIM_MODULES = ("sigprop.claims.data", "sigprop.claims.softmax", "sigprop.claims.lm", "sigprop.claims.nnt")

@@ -28,14 +28,17 @@ from sigprop_results import folder
 
 from sigprop.claims import rules
 from sigprop.claims.ledger import ALPHA, MIN_SEEDS, NotRun, register
+from sigprop.claims.provenance import Regime, sigprop, summary
+from sigprop.claims.rules import _g
 from sigprop.claims.statistics import holm
 
 RESULTS = folder("lm")
 FILES = dict(runs="summary.json", short="short150.json")
 #: The paper's model at full length: ``sigprop lm train``'s default number of steps.
 FULL_STEPS = 2000
-#: The strength compared across shapes in the depth-and-heads row.
+#: The strength compared across shapes in the depth-and-heads row, and the one length run for every shape.
 DEPTH_STRENGTH = 0.1
+DEPTH_STEPS = 500
 TEST = "paired t-test (by seed: same initialization and batches) of each LocAteR strength against none"
 
 
@@ -124,9 +127,10 @@ def judge(docs: list[dict], metrics: dict, measures: str, required: dict, *, str
     :func:`sigprop.claims.rules.intervention`, ``inconclusive`` when no shape has two seeds; then
     :func:`sigprop.claims.rules.coverage` with ``required``: description -> ``test(row)``, met
     when a row with two or more seeds passes it.  ``where(row)``: the rows to use (default all)."""
-    rows = [r for r in _locater([r for d in docs for r in d["paired"]], strengths) if where is None or where(r)]
-    if not rows:
+    every = _locater([r for d in docs for r in d["paired"]], strengths)
+    if not every:
         raise NotRun("the stored results hold no LocAteR run paired with a none run")
+    rows = [r for r in every if where is None or where(r)]
     ts = tests(rows, ["spread", *metrics])
     if ts:
         decision = rules.intervention(ts, metrics=metrics, manipulation="spread", alpha=ALPHA, test=TEST,
@@ -135,7 +139,7 @@ def judge(docs: list[dict], metrics: dict, measures: str, required: dict, *, str
         decision = rules.Decision("inconclusive", "no shape has two seeds paired with none: nothing to test",
                                   f"{TEST}, Holm-corrected; needs at least two seeds per shape")
     decision = rules.coverage(decision, {k: any(r["n"] >= 2 and need(r) for r in rows) for k, need in required.items()})
-    return dict(check=_check(docs, rows, measures) + note, numbers=_numbers(ts, rows, docs, peers=peers),
+    return dict(check=_check(docs, rows or every, measures) + note, numbers=_numbers(ts, rows, docs, peers=peers),
                 decision=decision)
 
 
@@ -143,38 +147,116 @@ def _paper(row: dict) -> bool:
     return row["layers"] == 1 and row["heads"] == 1
 
 
+def _paper_full(row: dict) -> bool:
+    return _paper(row) and row["steps"] >= FULL_STEPS
+
+
 def _full_model() -> dict:
-    return {f"the paper's model (1 layer, 1 head) at {FULL_STEPS} steps":
-            lambda r: _paper(r) and r["steps"] >= FULL_STEPS}
+    return {f"the paper's model (1 layer, 1 head) at {FULL_STEPS} steps": _paper_full}
 
 
-@register("locater-entropy-perplexity-lm", source="[BHK24] (docs/theory.md §7, docs/lm.md)", evidence="training",
+def other_regimes(docs: list[dict], metrics: dict, in_regime, *, strengths=None) -> dict:
+    """The paired tests of the LocAteR rows *outside* a row's regime, Holm-corrected among
+    themselves: reported beside the verdict, never pooled into it."""
+    rows = [r for r in _locater([r for d in docs for r in d["paired"]], strengths) if not in_regime(r)]
+    return {t["group"] + f" lambda {t['strength']:g}": {k: t[k] for k in ("metric", "diff", "low", "high", "p_holm")}
+            for t in tests(rows, list(metrics))} if rows else {}
+
+
+#: The paper's model at full length: the regime of [BHK24]'s language-model claim.
+PAPER_LM = Regime("paper-setting", f"the paper's model (1 layer, 1 head, width 128, Post-LN) trained for {FULL_STEPS} "
+                                   "steps on real text (Shakespeare; [BHK24] used WikiText-2); shorter runs and other "
+                                   "shapes reported beside the verdict")
+
+
+@register("locater-entropy-perplexity-lm", sources=summary("locater"), regime=PAPER_LM, evidence="training",
           claim="LocAteR increases attention entropy and improves perplexity (the paper's language model: 1 layer, "
                 "1 head, width 128, Post-LN, on real text).")
 def locater_entropy_perplexity(ctx):
-    return judge(stored(ctx, "runs", "short"), dict(entropy_mean=+1, perplexity=-1),
-                 "attention entropy (nats) and perplexity", _full_model(), where=_paper, peers=True,
-                 note="; the peers' paired differences for reference")
+    docs = stored(ctx, "runs", "short")
+    metrics = dict(entropy_mean=+1, perplexity=-1)
+    out = judge(docs, metrics, "attention entropy (nats) and perplexity", _full_model(), where=_paper_full, peers=True,
+                note="; the peers' paired differences for reference; runs of other lengths and shapes are reported "
+                     "in other_regimes, not used by the verdict")
+    out["numbers"]["other_regimes"] = other_regimes(docs, metrics, _paper_full)
+    return out
 
 
-@register("localization-avoids-collapse-lm", source="[BHK24] (docs/theory.md §4, docs/lm.md)", evidence="training",
+#: Below these levels (the control arm's whole 95% interval) a collapse occurs: the precondition of
+#: "localization avoids collapse".  Rank residual: 1 for tokens spread in every direction, 0 for rank
+#: collapse; normalized attention entropy: 1 for uniform attention, 0 for attention on one token.
+COLLAPSE_LEVELS = dict(rank_residual_last=0.25, entropy_normalized_mean=0.25)
+
+
+def collapse_preconditions(docs: list[dict], levels: dict = COLLAPSE_LEVELS) -> dict:
+    """For each trained shape (layers, heads, steps) with a ``none`` arm: does each collapse occur in it?
+
+    Returns ``shape -> metric -> dict(control=[mean, low, high], level, occurs, seeds)``; a
+    collapse *occurs* when the control's 95% interval lies wholly below ``levels[metric]``
+    (:func:`sigprop.claims.rules.collapse_occurs`).
+    """
+    out: dict = {}
+    for d in docs:
+        for r in d["summary"]:
+            if r["regularizer"] == "none":
+                out[shape(r)] = {k: dict(control=[None if x is None else float(x) for x in r[k]], level=lvl, seeds=r["n"],
+                                         occurs=rules.collapse_occurs(r[k], lvl)) for k, lvl in levels.items()}
+    return out
+
+
+def preconditions_words(pre: dict) -> str:
+    """Each shape's control values against the collapse levels, in words."""
+    return "; ".join(f"{g}: " + ", ".join(f"{k} control {_g(v['control'][0])} [{_g(v['control'][1] or 0)}, "
+                                          f"{_g(v['control'][2] or 0)}] {'<' if v['occurs'] else 'not <'} "
+                                          f"{v['level']}"
+                                          for k, v in p.items()) for g, p in pre.items())
+
+
+@register("localization-avoids-collapse-lm", sources=summary("avoids-collapse"), evidence="training",
+          regime=Regime("paper-setting", "trained language models of every shape that was run with at least "
+                                         f"{MIN_SEEDS} seeds (the claim is about trained models), decided only where "
+                                         "the control arm collapses"),
           claim="Localized attention (small eigenvalue variance, here by LocAteR) avoids both rank collapse and "
                 "entropy collapse in the language model.")
 def localization_avoids_collapse_lm(ctx):
-    return judge(stored(ctx, "runs", "short"), dict(rank_residual_last=+1, entropy_normalized_mean=+1),
-                 "rank residual of the last layer's output (0 = rank collapse) and attention entropy normalized by "
-                 "log n (0 = entropy collapse)", _full_model(), where=_paper)
+    docs = stored(ctx, "runs", "short")
+    metrics = dict(rank_residual_last=+1, entropy_normalized_mean=+1)
+    pre = collapse_preconditions(docs)
+    pre = {g: p for g, p in pre.items() if all(v["seeds"] >= MIN_SEEDS for v in p.values())}
+    present = {(g, k) for g, p in pre.items() for k, v in p.items() if v["occurs"]}
+    words = preconditions_words(pre)
+    out = judge(docs, metrics, "rank residual of the last layer's output (0 = rank collapse) and attention entropy "
+                               "normalized by log n (0 = entropy collapse)", {},
+                note=f"; precondition per shape (a collapse occurs when the control's 95% interval lies wholly below "
+                     f"its level): {words}")
+    rows = _locater([r for d in docs for r in d["paired"] if shape(r) in pre])
+    out["decision"] = rules.avoidance(tests(rows, ["spread", *metrics]), present, metrics=metrics,
+                                      manipulation="spread", alpha=ALPHA, test=TEST, group="model shape",
+                                      levels_words=str(COLLAPSE_LEVELS), preconditions_words=words)
+    out["numbers"]["preconditions"] = pre
+    return out
 
 
-@register("locater-depth-heads-lm", source="beyond the paper (issue 17, docs/lm.md)", evidence="training",
+@register("locater-depth-heads-lm", sources=sigprop("docs/lm.md: LocAteR across depth and heads"), evidence="training",
+          regime=Regime("early-training", "language models with 1 or 4 layers and 1 or 4 heads at 500 steps (the "
+                                          "only length run for every shape)"),
           claim="The LocAteR effect on the language model (attention entropy up, perplexity down) does not depend "
                 "on depth and heads: it holds with 1 and 4 layers and with 1 and 4 heads.")
 def locater_depth_heads(ctx):
-    return judge(stored(ctx, "runs", "short"), dict(entropy_mean=+1, perplexity=-1),
-                 "attention entropy (nats, mean over layers and heads) and perplexity",
-                 {"a model with 2 or more layers": lambda r: r["layers"] >= 2,
-                  "a model with 2 or more heads": lambda r: r["heads"] >= 2},
-                 strengths={DEPTH_STRENGTH}, note=f"; lambda = {DEPTH_STRENGTH} in every shape")
+    docs, metrics = stored(ctx, "runs", "short"), dict(entropy_mean=+1, perplexity=-1)
+
+    def in_regime(r):
+        return r["steps"] == DEPTH_STEPS
+
+    out = judge(docs, metrics, "attention entropy (nats, mean over layers and heads) and perplexity",
+                {"a model with 2 or more layers": lambda r: r["layers"] >= 2,
+                 "a model with 2 or more heads": lambda r: r["heads"] >= 2},
+                strengths={DEPTH_STRENGTH}, where=in_regime,
+                note=f"; lambda = {DEPTH_STRENGTH} in every shape, {DEPTH_STEPS} steps; runs of other lengths are "
+                     "reported in other_regimes, not used by the verdict")
+    out["numbers"]["other_regimes"] = other_regimes(docs, metrics, in_regime, strengths={DEPTH_STRENGTH})
+    return out
 
 
-__all__ = ["DEPTH_STRENGTH", "FILES", "FULL_STEPS", "RESULTS", "TEST", "judge", "shape", "stored", "strength", "tests"]
+__all__ = ["COLLAPSE_LEVELS", "DEPTH_STEPS", "DEPTH_STRENGTH", "FILES", "FULL_STEPS", "PAPER_LM", "RESULTS", "TEST", "collapse_preconditions",
+           "judge", "other_regimes", "preconditions_words", "shape", "stored", "strength", "tests"]

@@ -27,7 +27,8 @@ import numpy as np
 from sigprop_results import folder
 
 from sigprop.claims import rules
-from sigprop.claims.ledger import ALPHA, MIN_SEEDS, NotRun, _part, _seeds, register
+from sigprop.claims.ledger import ALPHA, MIN_SEEDS, REAL_HEADS, NotRun, interval_part, register, seed_list
+from sigprop.claims.provenance import Regime, nnt_code, sigprop, summary
 from sigprop.claims.statistics import t_interval
 from sigprop.gap import protocol as P
 from sigprop.gap import stable_rank as SR
@@ -43,7 +44,7 @@ PROTOCOL = ("the paper's protocol (docs/nnt.md): isometric inputs X_0 X_0^T = I_
 def _srank(ctx):
     lengths = (12, 24, 48) if ctx.quick else (20, 30, 50, 70, 100, 150)
     names = [c for c in P.paper_configs() if c != "I"]
-    res = SR.stable_ranks(names, lengths=lengths, gammas=(1.0,), layers=10, seeds=_seeds())
+    res = SR.stable_ranks(names, lengths=lengths, gammas=(1.0,), layers=10, seeds=seed_list(ctx))
     return dict(lengths=list(lengths), records=res["records"])
 
 
@@ -72,12 +73,16 @@ def _srank_numbers(records, configs, layers, lengths):
 _WIDTH_CHECK = ("stable rank of X_l X_l^T (sum s^2 / max s^2) after layer l, T in {lengths}, gamma = 1, 10 layers, "
                 f"{MIN_SEEDS} seeds; per seed the least-squares slope of log srank on log T (the width exponent: 1 "
                 "for srank ~ T, 0 for collapse), mean over seeds with a 95% t-interval; ")
+#: The regime of the rows that run [NNT24]'s own protocol.
+PAPER = Regime("paper-setting", "[NNT24]'s protocol as its public code runs it (isometric inputs, Markov and "
+                                "key-query attention stacks, docs/nnt.md)")
 VANILLA = [c for c in P.paper_configs() if c != "I" and "_perp" not in c]
 FIXED = [c for c in P.paper_configs() if "_perp" in c]
 
 
-@register("nnt-rank-collapse-width", evidence="simulation",
-          source="[NNT24], the paper's protocol (docs/nnt.md); sigprop's variant: rank-collapse-width",
+@register("nnt-rank-collapse-width", evidence="simulation", randomized=True,
+          sources=[summary("rank-collapse-width"), nnt_code("stable rank of X X^T through attention stacks")],
+          regime=PAPER,
           claim="With the spectral gap (attention as initialised, no fix), the stable rank of the attention stack's "
                 "output stays of order 1 as the context length T grows: rank collapse in width, after one layer "
                 "and through depth.")
@@ -95,21 +100,21 @@ def _width_row(ctx, configs, layers, claimed: str):
                 + f"the stable rank {good}, {bad}, for each of the {len(configs)} configurations "
                   f"{'without' if claimed == 'collapsed' else 'with'} the fix after layer "
                   f"{' and '.join(str(v) for v in layers)}",
-                numbers=dict(lengths=sr["lengths"], seeds=_seeds(),
+                numbers=dict(lengths=sr["lengths"], seeds=seed_list(ctx),
                              **_srank_numbers(sr["records"], configs, layers, sr["lengths"])),
                 decision=rules.intervals(parts))
 
 
-@register("nnt-fix-width-layer1", evidence="simulation",
-          source="[NNT24], the paper's protocol (docs/nnt.md); sigprop's variant (rescaled fix): gap-removal-fix",
+@register("nnt-fix-width-layer1", evidence="simulation", randomized=True,
+          sources=[summary("gap-fix"), nnt_code("A - 1 1^T/T in every layer, no rescaling")], regime=PAPER,
           claim="Removing the outlier, A_perp = A - 1 1^T/T, prevents rank collapse in width: after one layer the "
                 "stable rank grows with T.")
 def fix_width_layer1(ctx):
     return _width_row(ctx, FIXED, (1,), "high")
 
 
-@register("nnt-fix-width-layer10", evidence="simulation",
-          source="[NNT24], the paper's protocol (docs/nnt.md); sigprop's variant (rescaled fix): gap-removal-fix",
+@register("nnt-fix-width-layer10", evidence="simulation", randomized=True,
+          sources=[summary("gap-fix"), nnt_code("A - 1 1^T/T in every layer, no rescaling")], regime=PAPER,
           claim="With A_perp = A - 1 1^T/T in every layer the stable rank keeps growing with T through 10 layers.")
 def fix_width_layer10(ctx):
     return _width_row(ctx, FIXED, (10,), "high")
@@ -119,25 +124,25 @@ GRADIENT_PAIRS = (("A", "A_perp"), ("A+skip", "A_perp+skip"), ("A(X)+skip", "A(X
                   ("A+LN", "A_perp+LN"), ("A(X)+skip+LN", "A(X)_perp+skip+LN"))
 
 
-@register("nnt-gradients", evidence="simulation",
-          source="[NNT24], the paper's protocol (docs/nnt.md); sigprop's variant: rank-collapse-depth",
+@register("nnt-gradients", evidence="simulation", randomized=True,
+          sources=nnt_code("gradient norms of attention-only stacks"), regime=PAPER,
           claim="The spectral gap makes the gradients of attention-only stacks explode with width; removing it "
                 "(A_perp) brings them down.")
 def gradients(ctx):
     lengths = (8, 16) if ctx.quick else (20, 50, 100)
     names = [c for pair in GRADIENT_PAIRS for c in pair]
-    res = SR.gradient_norms(names, lengths=lengths, gammas=(1.0,), layers=10, seeds=_seeds(), probes=4)
+    res = SR.gradient_norms(names, lengths=lengths, gammas=(1.0,), layers=10, seeds=seed_list(ctx), probes=4)
     top = max(lengths)
     g = {(r["config"], r["length"], r["seed"]): np.log10(r["grad_W_V"]) for r in res["records"] if r["layer"] == 1}
-    parts, numbers = [], dict(lengths=list(lengths), seeds=_seeds(), probes=4)
+    parts, numbers = [], dict(lengths=list(lengths), seeds=seed_list(ctx), probes=4)
     for plain, fixed in GRADIENT_PAIRS:
-        diff = [g[plain, top, s] - g[fixed, top, s] for s in _seeds()]
+        diff = [g[plain, top, s] - g[fixed, top, s] for s in seed_list(ctx)]
         est, low, high = t_interval(diff)
         parts.append(dict(name=f"log10 ratio {plain} / {fixed} at T = {top}", estimate=est, low=low, high=high,
                           band=(1.0, np.inf), refute=(-np.inf, 0.5)))
         for c in (plain, fixed):
-            slopes = [np.polyfit(np.log10(lengths), [g[c, t, s] for t in lengths], 1)[0] for s in _seeds()]
-            numbers[c] = dict(log10_grad_at_T_max=float(np.mean([g[c, top, s] for s in _seeds()])),
+            slopes = [np.polyfit(np.log10(lengths), [g[c, t, s] for t in lengths], 1)[0] for s in seed_list(ctx)]
+            numbers[c] = dict(log10_grad_at_T_max=float(np.mean([g[c, top, s] for s in seed_list(ctx)])),
                               width_slope=float(np.mean(slopes)))
     return dict(check=PROTOCOL + f"; ||d X_10 / d W_V^(1)||_F (4 Gaussian probes), T in {list(lengths)}, gamma = 1, "
                       f"10 layers, {MIN_SEEDS} seeds; per configuration pair, the paired (same seed, input and "
@@ -196,8 +201,8 @@ def training_parts(runs: list[dict], alpha: float = ALPHA) -> tuple[list[dict], 
 
 
 @register("nnt-trainability", evidence="training",
-          source="[NNT24], the paper's protocol at T = 500 (docs/nnt.md, stored runs in results/nnt/); "
-                 "no sigprop variant",
+          sources=nnt_code("training attention-only stacks with skip and LayerNorm"),
+          regime=Regime("paper-setting", "[NNT24]'s protocol at T = 500, stored runs (results/nnt/)"),
           claim="Removing the outlier (A_perp) makes attention-only stacks with skip and LayerNorm train faster: "
                 "lower training loss after the same Adam steps, for every target and learning rate.")
 def trainability(ctx):
@@ -234,7 +239,7 @@ def _encoder(ctx):
     lengths = (16, 32, 64) if ctx.quick else (16, 32, 64, 128, 256)
     per_seed: dict[str, list[float]] = {m: [] for m in ("random", "random-causal")}
     sigma_1 = []
-    for s in _seeds():
+    for s in seed_list(ctx):
         res = E.study(ck, lengths=lengths, windows=1, seed=s, models=("random", "random-causal"), ranks=False)
         for m in per_seed:
             per_seed[m].append(E.bulk_exponents(res["spectra"], m)["mean"])
@@ -245,17 +250,17 @@ def _encoder(ctx):
                 pretrained=E.bulk_exponents(pre["spectra"], "pretrained"))
 
 
-@register("nnt-real-encoder", evidence="real-model",
-          source="[NNT24]'s random-matrix prediction, beyond the paper's experiments (docs/nnt.md); "
-                 "sigprop's variant: spectral-gap",
+@register("nnt-real-encoder", evidence="real-model", randomized=True,
+          sources=[summary("rank-collapse-width"), sigprop("docs/nnt.md: the prediction tested in a real encoder")],
+          regime=REAL_HEADS,
           claim="The spectral gap of random attention (an outlier sigma_1 ~ 1 and a bulk sigma_2 shrinking as "
                 "T^(-1/2)) holds in a real encoder (all-MiniLM-L6-v2) on real text: at random initialisation, its "
                 "causal (decoder) variant, and pretrained.")
 def real_encoder(ctx):
     enc = ctx.shared("nnt-encoder", lambda: _encoder(ctx))
-    parts = [_part("random init: sigma_1 at the largest T", enc["sigma_1"], (0.9, 1.1))]
+    parts = [interval_part("random init: sigma_1 at the largest T", enc["sigma_1"], (0.9, 1.1))]
     for m, label in (("random", "random init"), ("random-causal", "random init, causal")):
-        parts.append(_part(f"{label}: exponent of sigma_2 in T", enc["per_seed"][m], (-0.6, -0.4)))
+        parts.append(interval_part(f"{label}: exponent of sigma_2 in T", enc["per_seed"][m], (-0.6, -0.4)))
     p = enc["pretrained"]
     parts.append(dict(name="pretrained: exponent of sigma_2 in T (interval over heads)", estimate=p["mean"],
                       low=p["low"], high=p["high"], band=(-0.6, -0.4)))
@@ -264,7 +269,7 @@ def real_encoder(ctx):
                       f"log T, mean over heads; random initialisation (BERT's N(0, 0.02^2)) over {MIN_SEEDS} seeds "
                       "with a 95% t-interval over seeds; pretrained: 95% t-interval over heads; predicted exponent "
                       "-1/2 (band +-0.1), sigma_1 within 10% of 1",
-                numbers=dict(lengths=enc["lengths"], seeds=_seeds(), sigma_1_random=enc["sigma_1"],
+                numbers=dict(lengths=enc["lengths"], seeds=seed_list(ctx), sigma_1_random=enc["sigma_1"],
                              exponent_random=enc["per_seed"]["random"],
                              exponent_random_causal=enc["per_seed"]["random-causal"],
                              exponent_pretrained=[p["mean"], p["low"], p["high"]]),

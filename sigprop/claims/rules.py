@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sigprop.claims.statistics import bonferroni_z
+from sigprop.claims.statistics import bonferroni_z, holm
 
 VERDICTS = ("supported", "partly", "refuted", "inconclusive")
 
@@ -128,9 +128,9 @@ def within_condition(cells: dict[str, list[str]], condition: str) -> Decision:
 
 # --- Monte Carlo against closed forms -------------------------------------------------
 
-def closed_form_vs_monte_carlo(published_z: float, derived_z: float, comparisons: int,
+def closed_form_vs_monte_carlo(quoted_z: float, derived_z: float, comparisons: int,
                                alpha: float = 0.05) -> Decision:
-    """Published closed form against Monte Carlo, with the derived form as the control.
+    """A quoted closed form (e.g. the ANTRP code's) against Monte Carlo, with the derived form as the control.
 
     ``*_z``: the largest ``|closed form - Monte Carlo| / se`` over the logit means and
     variances at every position (``comparisons`` of them per form).
@@ -138,14 +138,14 @@ def closed_form_vs_monte_carlo(published_z: float, derived_z: float, comparisons
     zc = bonferroni_z(alpha, comparisons)
     rule = (f"largest |z| over the {comparisons} mean and variance comparisons per form against the Bonferroni "
             f"critical value z* = {zc:.2f} (family level {alpha}); derived form above z* -> inconclusive "
-            "(the check itself failed); else published above z* -> refuted; else supported")
+            "(the check itself failed); else the quoted form above z* -> refuted; else supported")
     if derived_z > zc:
         return Decision("inconclusive", f"the derived form's largest |z| = {_g(derived_z)} exceeds z* = {zc:.2f}: "
                                         "the Monte Carlo check does not hold for the reference", rule)
-    if published_z > zc:
-        return Decision("refuted", f"the published form's largest |z| = {_g(published_z)} exceeds z* = {zc:.2f}, "
+    if quoted_z > zc:
+        return Decision("refuted", f"the quoted form's largest |z| = {_g(quoted_z)} exceeds z* = {zc:.2f}, "
                                    f"while the derived form's is {_g(derived_z)}", rule)
-    return Decision("supported", f"the published form's largest |z| = {_g(published_z)} is below z* = {zc:.2f} "
+    return Decision("supported", f"the quoted form's largest |z| = {_g(quoted_z)} is below z* = {zc:.2f} "
                                  f"(derived form {_g(derived_z)})", rule)
 
 
@@ -304,6 +304,42 @@ def intervention(tests: list[dict], *, metrics: dict, manipulation: str, alpha: 
             f"is adverse; all {group}s hold -> supported, some -> partly, none hold but some fail -> refuted, "
             "else inconclusive")
     return Decision(verdict, "; ".join(lines), rule)
+
+
+def collapse_occurs(control, level: float) -> bool:
+    """The precondition of "X avoids a collapse": the collapse occurs in the control arm, i.e. the
+    control's 95% interval ``(mean, low, high)`` of a measure on which 0 means collapse lies wholly
+    below ``level`` (no interval, e.g. one seed: not established)."""
+    return control[2] is not None and bool(control[2] < level)
+
+
+def avoidance(tests: list[dict], present: set, *, metrics: dict, manipulation: str, alpha: float = 0.05,
+              test: str = "Welch t-test of each strength against lambda = 0", group: str = "task",
+              levels_words: str = "", preconditions_words: str = "") -> Decision:
+    """Did an intervention avoid a collapse *where the collapse occurs*?
+
+    ``present``: the ``(group, metric)`` pairs whose control arm shows the collapse
+    (:func:`collapse_occurs`).  Only those pairs are tested (with the manipulation's tests of
+    their groups), Holm-corrected among themselves, by :func:`intervention`; none present ->
+    ``inconclusive`` (nothing to avoid).  ``tests`` as in :func:`intervention` with ``p``
+    (unadjusted) in each.
+    """
+    pre = (f"precondition: a collapse can be avoided only where it occurs in the control arm (its 95% interval "
+           f"wholly below {levels_words}); only those (group, measure) pairs are tested; none -> inconclusive "
+           "(nothing to avoid)")
+    if not present:
+        return Decision("inconclusive", f"nothing to avoid: no collapse occurs in the control arm "
+                                        f"({preconditions_words})",
+                        f"{test}, Holm-corrected, on the pairs where the collapse occurs; " + pre)
+    groups = {g for g, _ in present}
+    used = [dict(t) for t in tests if t["group"] in groups and (t["metric"] == manipulation
+                                                                 or (t["group"], t["metric"]) in present)]
+    for t, p in zip(used, holm([t["p"] for t in used])):
+        t["p_holm"] = float(p)
+    kept = {k: v for k, v in metrics.items() if any(m == k for _, m in present)}
+    d = intervention(used, metrics=kept, manipulation=manipulation, alpha=alpha, test=test, group=group)
+    return Decision(d.verdict, d.reason + (f"; preconditions: {preconditions_words}" if preconditions_words else ""),
+                    d.rule + "; " + pre)
 
 
 def coverage(decision: Decision, required: dict[str, bool]) -> Decision:

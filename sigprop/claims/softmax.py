@@ -19,7 +19,8 @@ import numpy as np
 
 from sigprop.claims import rules
 from sigprop.claims import softmax_rules as srules
-from sigprop.claims.ledger import ALPHA, Context, measured, register
+from sigprop.claims.ledger import ALPHA, REAL_HEADS, TOY, Context, measured, register
+from sigprop.claims.provenance import ANTRP_CODE, Regime, Source, sigprop, summary
 from sigprop.claims.statistics import bonferroni_z
 from sigprop.rho import softmax_map
 from sigprop.rho.localization import localization_metrics
@@ -55,24 +56,29 @@ def _data_profiles(ctx: Context, data: str, v: float):
     samples = _points(ctx, 10, 13)
     return ctx.shared(f"softmax-data:{data}:{v}", lambda: semi_analytic(
         LogitModel.from_spectrum(0.5, v, 64, _data_length(ctx), data=data), quantity=QUANTITIES,
-        samples=samples, seed=[17, int(1000 * v), len(data)]))
+        samples=samples, seed=ctx.seed([17, int(1000 * v), len(data)])))
+
+
+#: The regime of the softmax rows that are sigprop's own set-up.
+SOFTMAX = "softmax attention on the random-walk model (docs/softmax.md)"
 
 
 # --- formulas -------------------------------------------------------------------------------
 
-@register("published-form-softmax", source="[BHK24] for softmax (docs/softmax.md §8)", evidence="monte-carlo",
-          claim="For softmax attention: the published closed form gives the mean and variance of the centered "
+@register("antrp-form-softmax", sources=Source("third-party-code", ANTRP_CODE), regime=Regime("sigprop-setup", SOFTMAX),
+          evidence="monte-carlo", randomized=True,
+          claim="For softmax attention: the closed form of the ANTRP code gives the mean and variance of the centered "
                 "logits.")
-def published_form_softmax(ctx):
-    out = measured("published-form", ctx)
-    return dict(check="the measurement of published-form (the logits feed softmax unchanged)",
+def antrp_form_softmax(ctx):
+    out = measured("antrp-form", ctx)
+    return dict(check="the measurement of antrp-form (the logits feed softmax unchanged)",
                 numbers=out["numbers"],
                 decision=srules.inherited(out["decision"], "the claim is about the logits' moments, which do not "
                                                           "depend on the softmax that follows them"))
 
 
-@register("gaussian-approximation-softmax", source="[BHK24] for softmax (docs/softmax.md §8)",
-          evidence="monte-carlo",
+@register("gaussian-approximation-softmax", sources=[summary("closed-form"), sigprop("docs/softmax.md §8")],
+          regime=Regime("sigprop-setup", SOFTMAX), evidence="monte-carlo", randomized=True,
           claim="For softmax attention: the Gaussian (d -> infinity) form of the logits given the query, A Gaussian "
                 "and R at its root mean square (docs/theory.md (3.31)), gives the expected weights, sensitivities "
                 "and gradient shares accurately.")
@@ -84,8 +90,8 @@ def gaussian_approximation_softmax(ctx):
     parts, errors = {}, {}
     for d in ds:
         model = LogitModel.from_spectrum(m, v, d, T)
-        sa = semi_analytic(model, quantity=QUANTITIES, samples=n_sa, seed=[5, d])
-        li = limit(model, quantity=QUANTITIES, samples=n_lim, seed=[6, d])
+        sa = semi_analytic(model, quantity=QUANTITIES, samples=n_sa, seed=ctx.seed([5, d]))
+        li = limit(model, quantity=QUANTITIES, samples=n_lim, seed=ctx.seed([6, d]))
         diff, se = np.abs(sa.value - li.value), np.sqrt(sa.se ** 2 + li.se ** 2)
         for k, q in enumerate(QUANTITIES):
             top = float(sa.value[k].max())
@@ -101,14 +107,15 @@ def gaussian_approximation_softmax(ctx):
                 decision=srules.accurate(parts, tolerance=0.02))
 
 
-@register("mean-variance-only-softmax", source="[BHK24] for softmax (docs/softmax.md §8)", evidence="monte-carlo",
+@register("mean-variance-only-softmax", sources=[summary("localizes"), sigprop("docs/softmax.md §8")],
+          regime=Regime("sigprop-setup", SOFTMAX + ", symmetric W, Sigma = I"), evidence="monte-carlo", randomized=True,
           claim="For softmax attention, symmetric W and Sigma = I: the expected weights, sensitivities and gradient "
                 "shares depend on W only through the eigenvalue mean and variance.")
 def mean_variance_only_softmax(ctx):
     m, v, d, T = 0.5, 0.5, 4, 32
     n = _points(ctx, 14, 16)
-    prof = {s: semi_analytic(LogitModel(make_weights(m, v, d, shape=s, seed=3), T), quantity=QUANTITIES,
-                             samples=n, seed=[8, i]) for i, s in enumerate(("gaussian", "two-point"))}
+    prof = {s: semi_analytic(LogitModel(make_weights(m, v, d, shape=s, seed=ctx.seed(3)), T), quantity=QUANTITIES,
+                             samples=n, seed=ctx.seed([8, i])) for i, s in enumerate(("gaussian", "two-point"))}
     a, b = prof["gaussian"], prof["two-point"]
     top = a.value.max(axis=1, keepdims=True)
     diff = np.abs(a.value - b.value)
@@ -133,7 +140,7 @@ def mean_variance_only_softmax(ctx):
 def _softmax_map(ctx):
     samples = _points(ctx, 11, 13)
     return ctx.shared("softmax-map", lambda: softmax_map.localization_map(
-        [0.0, 0.5, 1.0], list(VARIANCES), [64], [128], samples=samples))
+        [0.0, 0.5, 1.0], list(VARIANCES), [64], [128], samples=samples, seed=ctx.seed(0)))
 
 
 def _map_decision(counts: dict, what: str) -> rules.Decision:
@@ -161,8 +168,8 @@ def _map_row(ctx, *, zero_mean: bool, conclusion: str, check: str) -> dict:
     return dict(check=check, numbers=numbers, decision=_map_decision(softmax_map.verdicts(res), conclusion))
 
 
-@register("small-variance-localizes-softmax", source="[BHK24] for softmax (docs/softmax.md §5)",
-          evidence="monte-carlo",
+@register("small-variance-localizes-softmax", sources=[summary("localizes"), sigprop("docs/softmax.md §5")],
+          regime=Regime("sigprop-setup", SOFTMAX), evidence="monte-carlo", randomized=True,
           claim="For softmax attention: with a non-zero eigenvalue mean, a small eigenvalue variance "
                 "localizes the expected attention weights E[p_i], the sensitivities E[p_i(1-p_i)] and the "
                 "gradient shares.")
@@ -172,8 +179,8 @@ def small_variance_localizes_softmax(ctx):
                           f"T = 128: normalized entropy at v = {VARIANCES[0]} against v = {VARIANCES[-1]}")
 
 
-@register("zero-mean-no-localization-softmax", source="[BHK24] for softmax (docs/softmax.md §5)",
-          evidence="monte-carlo",
+@register("zero-mean-no-localization-softmax", sources=[summary("localizes"), sigprop("docs/softmax.md §5")],
+          regime=Regime("sigprop-setup", SOFTMAX), evidence="monte-carlo", randomized=True,
           claim="For softmax attention: with zero eigenvalue mean the expected attention weights, "
                 "sensitivities and gradient shares do not localize.")
 def zero_mean_softmax(ctx):
@@ -182,8 +189,9 @@ def zero_mean_softmax(ctx):
                           "T = 128: normalized entropy")
 
 
-@register("localization-beyond-walk-softmax", source="[BHK24] for softmax, beyond the paper (docs/softmax.md §8)",
-          evidence="monte-carlo",
+@register("localization-beyond-walk-softmax", sources=[summary("random-walk"), sigprop("docs/softmax.md §8")],
+          regime=Regime("sigprop-setup", "softmax attention on AR(1) and fBm token sequences"), evidence="monte-carlo",
+          randomized=True,
           claim="For softmax attention: localization by a small eigenvalue variance holds for other correlated "
                 "token sequences (AR(1), fractional Brownian motion).")
 def localization_beyond_walk_softmax(ctx):
@@ -201,8 +209,9 @@ def localization_beyond_walk_softmax(ctx):
                 decision=srules.localizes(cells, margin=MARGIN, floor=FLOOR))
 
 
-@register("iid-no-localization-softmax", source="beyond the paper, for softmax (docs/softmax.md §8)",
-          evidence="monte-carlo",
+@register("iid-no-localization-softmax", sources=sigprop("docs/softmax.md §8"),
+          regime=Regime("sigprop-setup", "softmax attention on i.i.d. Gaussian tokens"), evidence="monte-carlo",
+          randomized=True,
           claim="For softmax attention: with i.i.d. tokens the expected weights, sensitivities and gradient shares "
                 "do not localize.")
 def iid_no_localization_softmax(ctx):
@@ -222,7 +231,7 @@ def iid_no_localization_softmax(ctx):
 
 # --- already about softmax attention ------------------------------------------------------------
 
-@register("locater-entropy-loss-softmax", source="[BHK24] for softmax (docs/softmax.md §8)", evidence="training",
+@register("locater-entropy-loss-softmax", sources=summary("locater"), regime=TOY, evidence="training", randomized=True,
           claim="For softmax attention: LocAteR increases attention entropy and improves the loss.")
 def locater_entropy_loss_softmax(ctx):
     out = measured("locater-entropy-loss", ctx)
@@ -230,8 +239,8 @@ def locater_entropy_loss_softmax(ctx):
                 decision=srules.inherited(out["decision"], "the LocAteR study trains softmax attention already"))
 
 
-@register("localization-avoids-collapse-softmax", source="[BHK24] for softmax (docs/softmax.md §8)",
-          evidence="training",
+@register("localization-avoids-collapse-softmax", sources=summary("avoids-collapse"), regime=TOY,
+          evidence="training", randomized=True,
           claim="For softmax attention: localized attention (small eigenvalue variance) avoids both rank collapse and "
                 "entropy collapse.")
 def localization_avoids_collapse_softmax(ctx):
@@ -240,7 +249,8 @@ def localization_avoids_collapse_softmax(ctx):
                 decision=srules.inherited(out["decision"], "the LocAteR study trains softmax attention already"))
 
 
-@register("real-heads-softmax", source="[BHK24] for softmax (docs/softmax.md §8)", evidence="real-model",
+@register("real-heads-softmax", sources=[summary("entropy"), sigprop("docs/softmax.md §8")], regime=REAL_HEADS,
+          evidence="real-model",
           claim="For softmax attention in a real pretrained model: heads with a small QK eigenvalue variance have "
                 "higher softmax attention entropy (the linear-regime share, a piecewise-linear notion, left out).")
 def real_heads_softmax(ctx):

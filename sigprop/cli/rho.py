@@ -8,6 +8,7 @@ approximation's error (:mod:`sigprop.rho.gaussian_error`).
 from __future__ import annotations
 
 import argparse
+import sys
 
 from sigprop.cli import arguments as a
 from sigprop.cli.app import UsageError, command
@@ -17,7 +18,7 @@ from sigprop.cli.render import View
 # repeated here so that building the parser imports no scientific code; a test
 # checks that they agree.
 SHAPES = ("gaussian", "uniform", "two-point")
-FORMS = ("finite", "limit", "published")
+FORMS = ("finite", "limit", "antrp", "published")
 METHODS = ("gaussian", "exact", "saddlepoint")
 CHI2_METHODS = ("exact", "saddlepoint")      # need the whole spectrum (--shape)
 ATTENTIONS = ("pwl", "softmax")
@@ -74,8 +75,9 @@ def model_arguments(p: argparse.ArgumentParser, methods: tuple[str, ...] = METHO
                    help="spectrum shape of the W built from --mean/--var (exact and saddle-point methods, "
                         "simulation; default gaussian)")
     g.add_argument("--form", choices=FORMS, default="finite",
-                   help="closed form: exact finite T (default), T -> inf in s = i/T, or the "
-                        "published form quoted in docs/theory.md §3 (eigenspectrum input only)")
+                   help="closed form: exact finite T (default), T -> inf in s = i/T, or the form of the "
+                        "ANTRP code quoted in docs/theory.md §3.4 (eigenspectrum input only; 'published' is "
+                        "its deprecated alias: the form is not [BHK24]'s)")
     data_arguments(p)
 
 
@@ -195,6 +197,10 @@ def model(args: argparse.Namespace) -> tuple[dict, object, object]:
     _unused(args, "--shape", args.shape is not None and args.weights is not None,
             "the spectrum is that of the matrix in --weights")
     args.shape = args.shape or "gaussian"
+    if args.form == "published":
+        print("sigprop: --form published is a deprecated alias of --form antrp: the closed form of the ANTRP code "
+              "(Everlyn-Labs/ANTRP), not of [BHK24] (docs/theory.md §3.4)", file=sys.stderr)
+        args.form = "antrp"
     cfg: dict = dict(length=args.length, form=args.form, method=args.method)
     sigma = None
     if args.weights is not None:
@@ -204,8 +210,8 @@ def model(args: argparse.Namespace) -> tuple[dict, object, object]:
 
         if args.mean is not None or args.var is not None:
             raise UsageError("argument --weights: not allowed with --mean/--var")
-        if args.form == "published":
-            raise UsageError("argument --form: 'published' needs --mean/--var, not --weights")
+        if args.form == "antrp":
+            raise UsageError("argument --form: 'antrp' needs --mean/--var, not --weights")
         path, W = args.weights
         if W.ndim > 2:
             raise UsageError(f"argument --weights: must hold one d x d matrix, got shape {W.shape}")

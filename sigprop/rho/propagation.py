@@ -29,6 +29,7 @@ treating ``zc_i`` as Gaussian with these exact moments (the paper's approach)::
 from __future__ import annotations
 
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -246,14 +247,17 @@ def _grid_name(m, v, d, c) -> str:
     return max(sizes, key=lambda k: sizes[k])
 
 
-def published_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int) -> tuple[np.ndarray, np.ndarray]:
-    """The form of a public re-implementation, quoted in docs/theory.md (3.14) (a claim).
+def antrp_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """The closed form of the ANTRP code, docs/theory.md (3.14): a claim to check, not a result.
 
     ``mu_i = (i/T - 1/2) tr(W)/sqrt(d)`` and
     ``v_i = (2 i^2/T^2 + 7/12) tr(W^2)/d^2`` with ``tr(W) = d m`` and
-    ``tr(W^2) = d (v + m^2)``.  Monte Carlo finds the mean right up to an
-    ``O(1/T)`` offset and the variance wrong (``docs/findings.md``); kept so that the
-    verdict can be reproduced.
+    ``tr(W^2) = d (v + m^2)``: the function ``calculate_signal_propagation`` of the public code
+    of Tang et al., *Intervening Anchor Token* (ICLR 2025, repository Everlyn-Labs/ANTRP),
+    which applies it to post-softmax attention maps.  [BHK24] has no public code; what its
+    own lemma states is not known to this project.  Monte Carlo on the random-walk model finds
+    the mean right up to an ``O(1/T)`` offset and the variance too small by a factor of about
+    ``d`` (ledger row ``antrp-form``); kept so that the verdict can be reproduced.
     """
     m = _checks.real("m", m)
     v = _checks.real("v", v, minimum=0.0)
@@ -265,6 +269,13 @@ def published_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int) -> tuple
     mean = (s - 0.5) * d * m / np.sqrt(d)
     variance = (2 * s * s + 7.0 / 12.0) * d * (v + m * m) / (d * d)
     return mean, variance
+
+
+def published_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """Deprecated alias of :func:`antrp_moments` (the form comes from the ANTRP code, not from [BHK24])."""
+    warnings.warn("published_moments is deprecated: the form is the ANTRP code's (Everlyn-Labs/ANTRP), not "
+                  "[BHK24]'s; use antrp_moments", DeprecationWarning, stacklevel=2)
+    return antrp_moments(m, v, d, T)
 
 
 def _profile(num, q, scale, config) -> Profile:

@@ -10,6 +10,7 @@ Lugannani-Rice approximation (:mod:`sigprop.rho.saddlepoint`).  Both share the s
 from __future__ import annotations
 
 import importlib
+import warnings
 
 import numpy as np
 
@@ -20,7 +21,8 @@ from sigprop.rho import propagation
 from sigprop.rho.logits import LogitModel, as_model
 from sigprop.rho.propagation import Profile
 
-FORMS = ("finite", "limit", "published")
+#: ``published`` is a deprecated alias of ``antrp`` (the form comes from the ANTRP code, not from [BHK24]).
+FORMS = ("finite", "limit", "antrp", "published")
 METHODS = ("gaussian", "exact", "saddlepoint")
 # The chi-square methods, by module: imported when first asked for (``sigprop predict``'s start-up).
 SOLVERS = {"exact": "sigprop.rho.exact", "saddlepoint": "sigprop.rho.saddlepoint"}
@@ -80,7 +82,8 @@ def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: 
     """Closed-form profile from the eigenspectrum ``(m, v)`` at dimension ``d``.
 
     ``form`` is ``finite`` (exact finite-T moments), ``limit`` (``T -> inf`` in
-    ``s = i/T``) or ``published`` (the quoted public form, for comparison).
+    ``s = i/T``) or ``antrp`` (the closed form of the ANTRP code, docs/theory.md §3.4, for
+    comparison; ``published`` is its deprecated alias).
     ``m``, ``v``, ``d`` broadcast: a grid of ``(m, v)`` is one call.  ``method="exact"``
     needs the whole spectrum, not only ``(m, v)``: the eigenvalues are
     ``m + sqrt(v) z`` with ``z = standard_spectrum(d, shape)`` (``d`` a scalar then).
@@ -93,6 +96,10 @@ def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: 
     """
     if form not in FORMS:
         raise ArgumentError("form", f"must be one of {', '.join(FORMS)}, got {form!r}")
+    if form == "published":
+        warnings.warn("form='published' is deprecated: the form is the ANTRP code's (Everlyn-Labs/ANTRP), not "
+                      "[BHK24]'s; use form='antrp'", DeprecationWarning, stacklevel=2)
+        form = "antrp"
     def name() -> str:            # called once m and v are known to be valid
         with np.errstate(over="ignore"):
             spread = np.max(np.abs(v)) + np.max(np.square(m))
@@ -105,10 +112,10 @@ def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: 
         prof.config.update(scale=scale, shape=shape)
         return _labelled(_finite(prof, name), m, v, d)
     with np.errstate(over="ignore"):
-        if form == "published":
+        if form == "antrp":
             if scale is not None:
-                raise ArgumentError("scale", "is fixed to 1/sqrt(d) in the published form")
-            mean, variance = propagation.published_moments(m, v, d, T)
+                raise ArgumentError("scale", "is fixed to 1/sqrt(d) in the ANTRP code's form")
+            mean, variance = propagation.antrp_moments(m, v, d, T)
             parts = (mean, np.sqrt(variance), np.ones_like(mean))
         else:
             parts = propagation._spectrum_parts(*propagation._spectrum_args(m, v, d, scale), T, form == "limit")

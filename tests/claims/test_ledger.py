@@ -7,18 +7,20 @@ import pytest
 from sigprop import cli
 from sigprop.claims import ledger as claims
 from sigprop.claims import rules
+from sigprop.claims.provenance import REGIME_KINDS, SOURCE_KINDS, Regime, Source
+from sigprop.core.checks import ArgumentError
 
 #: The quick ledger's verdicts: the ledger's own run is the experiment, this test pins its outcome
 #: (a change in any measured number that flips a verdict shows up here).
 QUICK_VERDICTS = {
-    "published-form": "refuted", "gaussian-approximation": "refuted", "mean-variance-only": "refuted",
+    "antrp-form": "refuted", "gaussian-approximation": "refuted", "mean-variance-only": "refuted",
     "small-variance-localizes": "supported", "zero-mean-no-localization": "supported",
     "small-variance-localizes-softmax": "supported", "zero-mean-no-localization-softmax": "supported",
     "locater-entropy-loss": "partly", "localization-avoids-collapse": "refuted", "spectral-gap": "partly",
     "gap-validity-condition": "partly",
     "rank-collapse-width": "supported", "rank-collapse-depth": "supported", "gap-removal-fix": "partly",
     "real-heads": "inconclusive", "localization-beyond-walk": "supported", "iid-no-localization": "supported",
-    "published-form-softmax": "refuted", "gaussian-approximation-softmax": "partly",
+    "antrp-form-softmax": "refuted", "gaussian-approximation-softmax": "partly",
     "mean-variance-only-softmax": "partly", "localization-beyond-walk-softmax": "supported",
     "iid-no-localization-softmax": "partly", "locater-entropy-loss-softmax": "partly",
     "localization-avoids-collapse-softmax": "refuted", "real-heads-softmax": "supported",
@@ -87,31 +89,86 @@ def test_multi_seed_claims_use_at_least_five_seeds(quick_entries):
         assert len(by_id[cid]["numbers"]["seeds"]) >= claims.MIN_SEEDS
 
 
+TOY_SOURCE = Source("sigprop-extension", "a test")
+TOY_REGIME = Regime("toy-task", "a test")
+
+
 def test_adding_a_claim_is_one_function_and_one_registration(monkeypatch):
     monkeypatch.setattr(claims, "CLAIMS", list(claims.CLAIMS))
 
-    @claims.register("toy", claim="c", source="s", evidence="theory")
+    @claims.register("toy", claim="c", sources=TOY_SOURCE, regime=TOY_REGIME, evidence="theory")
     def toy(ctx):
         x = 0.5 if ctx.quick else 2.0
         return dict(check="k", numbers=dict(x=x), decision=rules.approximation_error({"x": x}, 1.0))
 
     res = claims.run(quick=True, only={"toy"})
     assert [e["verdict"] for e in res["claims"]] == ["supported"]
+    assert res["claims"][0]["sources"][0]["kind"] == "sigprop-extension"
+    assert res["claims"][0]["regime"]["kind"] == "toy-task"
     assert claims.run(quick=False, only={"toy"})["claims"][0]["verdict"] == "refuted"
-    with pytest.raises(ValueError, match="registered twice"):
-        claims.register("toy", claim="c", source="s", evidence="theory")(toy)
-    with pytest.raises(ValueError, match="evidence must be one of"):
-        claims.register("other", claim="c", source="s", evidence="vibes")
+    with pytest.raises(ArgumentError, match="registered twice"):
+        claims.register("toy", claim="c", sources=TOY_SOURCE, regime=TOY_REGIME, evidence="theory")(toy)
+    with pytest.raises(ArgumentError, match="evidence must be one of"):
+        claims.register("other", claim="c", sources=TOY_SOURCE, regime=TOY_REGIME, evidence="vibes")
+    with pytest.raises(ArgumentError, match="sources must be one or more"):
+        claims.register("other", claim="c", sources="[BHK24]", regime=TOY_REGIME, evidence="theory")
+    with pytest.raises(ArgumentError, match="regime must be"):
+        claims.register("other", claim="c", sources=TOY_SOURCE, regime="toy", evidence="theory")
+    with pytest.raises(ArgumentError, match="kind must be one of"):
+        Source("the paper", "x")
+
+
+def _flipping(monkeypatch, disagree: bool):
+    """A randomized toy claim whose verdict depends on the seed set when ``disagree``."""
+    monkeypatch.setattr(claims, "CLAIMS", [c for c in claims.CLAIMS if c.id != "coin"])
+
+    @claims.register("coin", claim="c", sources=TOY_SOURCE, regime=TOY_REGIME, evidence="monte-carlo",
+                     randomized=True)
+    def coin(ctx):
+        x = 0.5 if (ctx.seed(0) == 0 or not disagree) else 2.0     # seed set 0 draws seed 0, set 1 another
+        return dict(check="k", numbers=dict(x=x, seed=ctx.seed(0)), decision=rules.approximation_error({"x": x}, 1.0))
+    return claims.run(quick=False, only={"coin"})["claims"][0]
+
+
+def test_a_randomized_verdict_must_hold_on_a_disjoint_seed_set(monkeypatch):
+    row = _flipping(monkeypatch, disagree=True)
+    assert row["verdict"] == "inconclusive" and "the two seed sets disagree" in row["reason"]
+    assert row["stability"]["checked"] and row["stability"]["verdicts"] == ["supported", "refuted"]
+    assert row["stability"]["seed_sets"] == [0, 1] and "disjoint seed set" in row["rule"]
+    row = _flipping(monkeypatch, disagree=False)
+    assert row["verdict"] == "supported" and row["stability"]["verdicts"] == ["supported", "supported"]
+    # the seed sets never share a seed
+    one, two = claims.Context(), claims.Context(seed_set=1)
+    assert not set(one.seed(list(range(10_000)))) & set(two.seed(list(range(10_000))))
+
+
+def test_every_row_is_sourced_and_no_row_credits_the_antrp_form_to_bhk24(quick_entries):
+    for e in quick_entries:
+        assert e["sources"] and all(s["kind"] in SOURCE_KINDS and s["reference"] for s in e["sources"])
+        assert e["regime"]["kind"] in REGIME_KINDS and e["regime"]["description"]
+        assert e["source"] == "; ".join(f"{s['kind_text']}: {s['reference']}" + (f' ("{s["quote"]}")' if s["quote"]
+                                                                                else "") for s in e["sources"])
+        if "7/12" in e["claim"] or "antrp" in e["id"]:
+            assert [s["kind"] for s in e["sources"]] == ["third-party-code"]
+            assert "Everlyn-Labs/ANTRP" in e["sources"][0]["reference"] and "[BHK24] has no public code" in e["source"]
+    ids = {e["id"] for e in quick_entries}
+    assert "published-form" not in ids and {"antrp-form", "antrp-form-softmax"} <= ids
 
 
 def test_claims_markdown_renders_every_claim():
     fake = dict(version="x", config=dict(quick=True),
-                claims=[dict(id="a", claim="c", source="s", evidence="theory", theory_only=True, check="k",
-                             rule="the rule", numbers=dict(x=1.0, y=[1, 2]), verdict="partly", reason="r")])
+                claims=[dict(FAKE_ROW, numbers=dict(x=1.0, y=[1, 2]))])
     md = claims.markdown(fake)
     assert "## a" in md and "**partly**" in md and "`x`: 1" in md and "*Rule*: the rule." in md
     assert "checked only inside the theory" in md
     assert "Verdicts: 0 supported, 1 partly, 0 refuted, 0 inconclusive." in md
+    assert "- sigprop's own extension: a test" in md and "*Regime*: a toy task: a test." in md
+    assert "*Stability*: not repeated (quick mode)." in md
+
+
+FAKE_ROW = dict(id="a", claim="c", sources=[TOY_SOURCE.as_dict()], source=TOY_SOURCE.words(),
+                regime=TOY_REGIME.as_dict(), evidence="theory", theory_only=True, check="k", rule="the rule",
+                numbers=dict(x=1.0), verdict="partly", reason="r", stability=dict(checked=False, why="quick mode"))
 
 
 def test_figures_quick(capsys, tmp_path):
@@ -133,8 +190,7 @@ def test_figures_quick(capsys, tmp_path):
 
 def test_claims_table_shows_rule_and_evidence(capsys, monkeypatch):
     fake = dict(version="x", config=dict(quick=True), notes=["n"],
-                claims=[dict(id="a", claim="c", source="s", evidence="theory", theory_only=True, check="k",
-                             rule="the rule", numbers=dict(x=1.0), verdict="partly", reason="r")])
+                claims=[FAKE_ROW])
     monkeypatch.setattr(claims, "run", lambda quick=False, progress=False, only=None: fake)
     assert cli.main(["claims", "--quick", "--format", "table", "--no-progress"]) == 0
     out = capsys.readouterr().out

@@ -10,31 +10,40 @@ from tests.lm.test_summary import record, write
 IDS = ("locater-entropy-perplexity-lm", "localization-avoids-collapse-lm", "locater-depth-heads-lm")
 
 
-def _runs(folder, effects, layers=1, heads=1):
-    """Seeds of none and locater:0.1; ``effects``: (perplexity, entropy, rank residual) shifts, one per seed."""
+def _runs(folder, effects, layers=1, heads=1, rank=0.8, steps=None):
+    """Seeds of none and locater:0.1; ``effects``: (perplexity, entropy, rank residual) shifts, one per seed;
+    ``rank``: the control's rank residual (below 0.25: rank collapse occurs); ``steps``: the runs' length."""
     recs = []
     for seed, (dp, de, dr) in enumerate(effects):
         recs.append(record("none", seed, 300.0 + 5 * seed, 1.5 + 0.1 * seed, layers=layers, heads=heads,
-                           spread=1.0, rank=0.8))
+                           spread=1.0, rank=rank + 0.001 * seed))
         recs.append(record("locater:0.1", seed, 300.0 + 5 * seed + dp, 1.5 + 0.1 * seed + de, layers=layers,
-                           heads=heads, spread=0.1 + 0.01 * seed, rank=0.8 + dr))
+                           heads=heads, spread=0.1 + 0.01 * seed, rank=rank + 0.001 * seed + dr))
+    if steps is not None:
+        for r in recs:
+            r["config"]["steps"] = steps
     write(folder, recs)
 
 
-GOOD = [(-10.0, 1.5, 0.02), (-11.0, 1.6, 0.021), (-9.5, 1.45, 0.019)]
-WORSE = [(+10.0, 1.5, -0.02), (+11.0, 1.6, -0.021), (+9.5, 1.45, -0.019)]
-NOISY = [(-10.0, 1.5, 0.02), (+8.0, -1.0, -0.03), (-1.0, 0.2, 0.01)]
+GOOD = [(-10.0, 1.5, 0.02), (-11.0, 1.6, 0.021), (-9.5, 1.45, 0.019), (-10.5, 1.55, 0.0205), (-9.8, 1.5, 0.0198)]
+WORSE = [(+10.0, 1.5, -0.02), (+11.0, 1.6, -0.021), (+9.5, 1.45, -0.019), (+10.5, 1.55, -0.0205),
+         (+9.8, 1.5, -0.0198)]
+NOISY = [(-10.0, 1.5, 0.02), (+8.0, -1.0, -0.03), (-1.0, 0.2, 0.01), (+3.0, -0.5, -0.01), (-2.0, 0.1, 0.005)]
 
 
-def _ledger(tmp_path, monkeypatch, reg, depth=(), full=20):
-    """The three rows on synthetic runs of 20 steps; ``full``: the length the LocAteR rows require."""
-    _runs(tmp_path / "reg", reg)
+def _ledger(tmp_path, monkeypatch, reg, depth=(), full=20, rank=0.8, extra=()):
+    """The three rows on synthetic runs of 20 steps; ``full``: the length the LocAteR rows require (and the
+    depth row's length); ``extra``: (folder name, effects, steps) of runs of other lengths."""
+    _runs(tmp_path / "reg", reg, rank=rank)
     for layers, heads, effects in depth:
-        _runs(tmp_path / "depth", effects, layers=layers, heads=heads)
-    folders = [tmp_path / "reg"] + ([tmp_path / "depth"] if depth else [])
+        _runs(tmp_path / "depth", effects, layers=layers, heads=heads, rank=rank)
+    for name, effects, steps in extra:
+        _runs(tmp_path / name, effects, rank=rank, steps=steps)
+    folders = [tmp_path / "reg"] + ([tmp_path / "depth"] if depth else []) + [tmp_path / n for n, _, _ in extra]
     write_json(tmp_path / "summary.json", summary.collect(folders))
     monkeypatch.setattr(claims_lm, "RESULTS", tmp_path)
     monkeypatch.setattr(claims_lm, "FULL_STEPS", full)
+    monkeypatch.setattr(claims_lm, "DEPTH_STEPS", full)
     out = ledger.run(only=set(IDS))
     return {e["id"]: e for e in out["claims"]}
 
@@ -44,17 +53,50 @@ def _verdicts(got):
 
 
 def test_rule_flips_with_the_paired_differences(tmp_path, monkeypatch):
-    got = _ledger(tmp_path / "a", monkeypatch, GOOD, [(2, 1, GOOD), (4, 1, WORSE), (1, 4, GOOD)])
+    # rank 0.1 in the control arm: rank collapse occurs, so the collapse row is decided on it
+    got = _ledger(tmp_path / "a", monkeypatch, GOOD, [(2, 1, GOOD), (4, 1, WORSE), (1, 4, GOOD)], rank=0.1)
     assert _verdicts(got) == {"locater-entropy-perplexity-lm": "supported",
-                              "localization-avoids-collapse-lm": "supported", "locater-depth-heads-lm": "partly"}
+                              "localization-avoids-collapse-lm": "partly", "locater-depth-heads-lm": "partly"}
     e = got["locater-entropy-perplexity-lm"]
-    assert "paired t-test" in e["rule"] and "Holm" in e["rule"] and list(e["numbers"]["seeds"].values()) == [[0, 1, 2]]
-    assert len(e["numbers"]["tests"]) == 3 and "1 head, 20 steps (3 seeds)" in e["check"]
+    assert "paired t-test" in e["rule"] and "Holm" in e["rule"]
+    assert list(e["numbers"]["seeds"].values()) == [[0, 1, 2, 3, 4]]
+    assert len(e["numbers"]["tests"]) == 3 and "1 head, 20 steps (5 seeds)" in e["check"]
     assert "4 layers, 1 head, 20 steps: fails" in got["locater-depth-heads-lm"]["reason"]
-    got = _ledger(tmp_path / "b", monkeypatch, WORSE, [(2, 1, WORSE), (1, 4, WORSE)])
+    assert "4 layers, 1 head, 20 steps: fails" in got["localization-avoids-collapse-lm"]["reason"]
+    got = _ledger(tmp_path / "b", monkeypatch, WORSE, [(2, 1, WORSE), (1, 4, WORSE)], rank=0.1)
     assert _verdicts(got) == dict.fromkeys(IDS, "refuted")
-    got = _ledger(tmp_path / "c", monkeypatch, NOISY, [(2, 1, NOISY), (1, 4, NOISY)])
+    got = _ledger(tmp_path / "c", monkeypatch, NOISY, [(2, 1, NOISY), (1, 4, NOISY)], rank=0.1)
     assert _verdicts(got) == dict.fromkeys(IDS, "inconclusive")
+
+
+def test_collapse_is_decided_only_where_the_control_collapses(tmp_path, monkeypatch):
+    # the same favourable effect, but the control's rank residual is 0.8: there is no collapse to avoid
+    got = _ledger(tmp_path / "a", monkeypatch, GOOD, [(2, 1, GOOD)], rank=0.8)
+    row = got["localization-avoids-collapse-lm"]
+    assert row["verdict"] == "inconclusive" and row["reason"].startswith("nothing to avoid")
+    pre = row["numbers"]["preconditions"]
+    assert set(pre) == {"1 layer, 1 head, 20 steps", "2 layers, 1 head, 20 steps"}
+    assert not any(v["occurs"] for p in pre.values() for v in p.values())
+    assert "precondition" in row["rule"]
+    # rank collapse in the control: decided, and the entropy (no entropy collapse there) is not tested
+    got = _ledger(tmp_path / "b", monkeypatch, GOOD, [(2, 1, GOOD)], rank=0.1)
+    row = got["localization-avoids-collapse-lm"]
+    assert row["verdict"] == "supported" and "entropy_normalized_mean" not in row["reason"].split("; preconditions")[0]
+
+
+def test_other_regimes_are_reported_beside_the_verdict_not_pooled(tmp_path, monkeypatch):
+    # the paper's length (20 here) shows nothing; a shorter run (10 steps) shows the effect: the verdict follows
+    # the claim's regime and the short runs are reported in other_regimes
+    got = _ledger(tmp_path / "a", monkeypatch, NOISY, [(2, 1, GOOD), (1, 4, GOOD)], extra=[("short", GOOD, 10)])
+    row = got["locater-entropy-perplexity-lm"]
+    assert row["verdict"] == "inconclusive" and row["regime"]["kind"] == "paper-setting"
+    assert any(k.startswith("1 layer, 1 head, 10 steps") for k in row["numbers"]["other_regimes"])
+    assert "10 steps" not in row["reason"]
+    # and the reverse: the effect at the paper's length, nothing early
+    got = _ledger(tmp_path / "b", monkeypatch, GOOD, [(2, 1, GOOD), (1, 4, GOOD)], extra=[("short", NOISY, 10)])
+    assert got["locater-entropy-perplexity-lm"]["verdict"] == "supported"
+    assert got["locater-depth-heads-lm"]["verdict"] == "supported"
+    assert "10 steps" not in got["locater-depth-heads-lm"]["reason"]
 
 
 def test_verdicts_need_the_groups_the_claim_is_about(tmp_path, monkeypatch):
@@ -63,10 +105,11 @@ def test_verdicts_need_the_groups_the_claim_is_about(tmp_path, monkeypatch):
     assert _verdicts(got) == dict.fromkeys(IDS, "inconclusive")
     assert "nothing to test" in got["locater-entropy-perplexity-lm"]["reason"]
     # the effect everywhere, but the runs are shorter than the paper's model's full length, and no 4-head model
-    got = _ledger(tmp_path / "b", monkeypatch, GOOD, [(2, 1, GOOD)], full=2000)
-    assert _verdicts(got) == dict.fromkeys(IDS, "inconclusive")
-    assert "not tested: the paper's model (1 layer, 1 head) at 2000 steps" in got["locater-entropy-perplexity-lm"][
-        "reason"]
+    got = _ledger(tmp_path / "b", monkeypatch, GOOD, [(2, 1, GOOD)])
+    monkeypatch.setattr(claims_lm, "FULL_STEPS", 2000)
+    got = {e["id"]: e for e in ledger.run(only=set(IDS))["claims"]}
+    assert got["locater-entropy-perplexity-lm"]["verdict"] == "inconclusive"
+    assert "the paper's model (1 layer, 1 head) at 2000 steps" in got["locater-entropy-perplexity-lm"]["reason"]
     assert "not tested: a model with 2 or more heads" in got["locater-depth-heads-lm"]["reason"]
 
 

@@ -181,7 +181,7 @@ def test_validate_exact_only(capsys):
      "argument --scale: must be > 0"),
     (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8", "--form", "limit",
       "--method", "exact"], "argument --method: 'exact' needs form 'finite'"),
-    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8", "--form", "published",
+    (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8", "--form", "antrp",
       "--scale", "0.3"], "argument --scale: is fixed to 1/sqrt(d)"),
     (["validate", *MODEL, "--confidence", "1.5"], "argument --confidence: must be < 1"),
     (["validate", *MODEL, "--batch-size", "0"], "argument --batch-size: must be an integer >= 1"),

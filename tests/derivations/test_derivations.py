@@ -84,16 +84,16 @@ def test_spectrum_form_is_the_general_form_on_a_matching_W(m, v, d, seed):
 
 
 @given(st.floats(-3, 3), st.floats(0, 4), st.integers(2, 128), lengths)
-def test_limit_and_published_forms_match_package(m, v, d, T):
+def test_limit_and_antrp_forms_match_package(m, v, d, T):
     sym = propagation_moments
     s = np.arange(1, T + 1) / T
     args = (sym.s, sym.m, sym.v, sym.d)
     lm, lv = (sp.lambdify(args, e, "numpy") for e in sym.limit_form())
-    pm, pv = (sp.lambdify(args, e, "numpy") for e in sym.published_form())
+    pm, pv = (sp.lambdify(args, e, "numpy") for e in sym.antrp_form())
     mean, var = propagation.spectrum_moments(m, v, d, T, limit=True)
     assert np.allclose(mean, lm(s, m, v, d), rtol=1e-10, atol=1e-12)
     assert np.allclose(var, lv(s, m, v, d), rtol=1e-10, atol=1e-12)
-    pub_mean, pub_var = propagation.published_moments(m, v, d, T)
+    pub_mean, pub_var = propagation.antrp_moments(m, v, d, T)
     assert np.allclose(pub_mean, pm(s, m, v, d), rtol=1e-10, atol=1e-12)
     assert np.allclose(pub_var, pv(s, m, v, d), rtol=1e-10, atol=1e-12)
 

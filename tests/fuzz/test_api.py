@@ -33,14 +33,14 @@ def matrices():
 @FEW
 @given(W=matrices(), T=sizes(), scale=st.one_of(st.none(), reals()), method=st.sampled_from(["gaussian", "exact",
                                                                                               "banana", 3]),
-       form=st.sampled_from(["finite", "limit", "published", None]))
+       form=st.sampled_from(["finite", "limit", "antrp", None]))
 def test_theory(W, T, scale, method, form):
     holds(lambda: sp.theory(W, T, scale=scale, method=method, form=form), probabilities=("rho",))
 
 
 @FEW
 @given(m=reals(), v=reals(), d=sizes(), T=sizes(), scale=st.one_of(st.none(), reals()),
-       form=st.sampled_from(["finite", "limit", "published"]), method=st.sampled_from(["gaussian", "exact"]),
+       form=st.sampled_from(["finite", "limit", "antrp"]), method=st.sampled_from(["gaussian", "exact"]),
        shape=st.sampled_from(["gaussian", "uniform", "two-point", "x"]))
 def test_theory_spectrum(m, v, d, T, scale, form, method, shape):
     holds(lambda: sp.theory_spectrum(m, v, d, T, scale=scale, form=form, method=method, shape=shape),
@@ -51,7 +51,7 @@ def test_theory_spectrum(m, v, d, T, scale, form, method, shape):
 @given(m=reals(), v=reals(), d=sizes(), T=sizes())
 def test_moments(m, v, d, T):
     holds(lambda: sp.spectrum_moments(m, v, d, T))
-    holds(lambda: sp.published_moments(m, v, d, T))
+    holds(lambda: sp.antrp_moments(m, v, d, T))
 
 
 @FEW

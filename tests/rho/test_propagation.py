@@ -140,8 +140,8 @@ def test_zero_mean_profile_peaks_in_the_middle_and_is_symmetric(v, d, T):
     assert np.all(np.diff(rho[: middle[0] + 1]) >= -1e-15)   # rises up to the middle
 
 
-def test_published_form_differs_from_the_derived_one():
-    pm, pv = P.published_moments(0.5, 0.1, 64, 128)
+def test_antrp_form_differs_from_the_derived_one():
+    pm, pv = P.antrp_moments(0.5, 0.1, 64, 128)
     lm, lv = P.spectrum_moments(0.5, 0.1, 64, 128, limit=True)
     s = np.arange(1, 129) / 128
     assert np.allclose(pm, lm)                     # same mean in the limit
