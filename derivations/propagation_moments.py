@@ -11,7 +11,8 @@ Combines the two other derivations.  The centered logit is the bilinear form
 This script writes them in terms of the three traces, specializes them to the
 eigenspectrum form (symmetric ``W``, ``Sigma = I``: ``tr(W) = d m``,
 ``tr(W^2) = ||W||_F^2 = d (v + m^2)``, ``c = 1/sqrt(d)``), takes ``T -> infinity``
-at ``s = i/T``, and sets them beside the closed form of the ANTRP code (Everlyn-Labs/ANTRP) quoted in docs/theory.md (3.14).
+at ``s = i/T``, and sets them beside the closed form of the ANTRP code (Everlyn-Labs/ANTRP) quoted
+in docs/theory.md (3.14).
 
 Run ``python derivations/propagation_moments.py`` to print the results.
 """

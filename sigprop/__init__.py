@@ -47,7 +47,8 @@ _PUBLIC = {
 }
 
 __all__ = [
-    "LogitModel", "Profile", "Result", "Simulation", "__version__", "antrp_moments", "band_probability", "coefficients", "eig_mean",
+    "LogitModel", "Profile", "Result", "Simulation", "__version__", "antrp_moments", "band_probability", "coefficients",
+    "eig_mean",
     "eig_var", "load", "localization_metrics", "logit_moments", "make_weights", "published_moments",
     "sample", "simulate", "spectrum_moments", "theory", "theory_spectrum",
 ]

@@ -29,7 +29,6 @@ from sigprop_results import folder
 from sigprop.claims import rules
 from sigprop.claims.ledger import ALPHA, MIN_SEEDS, NotRun, register
 from sigprop.claims.provenance import Regime, sigprop, summary
-from sigprop.claims.rules import _g
 from sigprop.claims.statistics import holm
 
 RESULTS = folder("lm")
@@ -199,17 +198,10 @@ def collapse_preconditions(docs: list[dict], levels: dict = COLLAPSE_LEVELS) -> 
     for d in docs:
         for r in d["summary"]:
             if r["regularizer"] == "none":
-                out[shape(r)] = {k: dict(control=[None if x is None else float(x) for x in r[k]], level=lvl, seeds=r["n"],
-                                         occurs=rules.collapse_occurs(r[k], lvl)) for k, lvl in levels.items()}
+                out[shape(r)] = {k: dict(control=[None if x is None else float(x) for x in r[k]], level=lvl,
+                                         seeds=r["n"], occurs=rules.collapse_occurs(r[k], lvl))
+                                 for k, lvl in levels.items()}
     return out
-
-
-def preconditions_words(pre: dict) -> str:
-    """Each shape's control values against the collapse levels, in words."""
-    return "; ".join(f"{g}: " + ", ".join(f"{k} control {_g(v['control'][0])} [{_g(v['control'][1] or 0)}, "
-                                          f"{_g(v['control'][2] or 0)}] {'<' if v['occurs'] else 'not <'} "
-                                          f"{v['level']}"
-                                          for k, v in p.items()) for g, p in pre.items())
 
 
 @register("localization-avoids-collapse-lm", sources=summary("avoids-collapse"), evidence="training",
@@ -224,7 +216,7 @@ def localization_avoids_collapse_lm(ctx):
     pre = collapse_preconditions(docs)
     pre = {g: p for g, p in pre.items() if all(v["seeds"] >= MIN_SEEDS for v in p.values())}
     present = {(g, k) for g, p in pre.items() for k, v in p.items() if v["occurs"]}
-    words = preconditions_words(pre)
+    words = rules.preconditions_words(pre)
     out = judge(docs, metrics, "rank residual of the last layer's output (0 = rank collapse) and attention entropy "
                                "normalized by log n (0 = entropy collapse)", {},
                 note=f"; precondition per shape (a collapse occurs when the control's 95% interval lies wholly below "
@@ -258,5 +250,6 @@ def locater_depth_heads(ctx):
     return out
 
 
-__all__ = ["COLLAPSE_LEVELS", "DEPTH_STEPS", "DEPTH_STRENGTH", "FILES", "FULL_STEPS", "PAPER_LM", "RESULTS", "TEST", "collapse_preconditions",
-           "judge", "other_regimes", "preconditions_words", "shape", "stored", "strength", "tests"]
+__all__ = ["COLLAPSE_LEVELS", "DEPTH_STEPS", "DEPTH_STRENGTH", "FILES", "FULL_STEPS", "PAPER_LM", "RESULTS", "TEST",
+           "collapse_preconditions",
+           "judge", "other_regimes", "shape", "stored", "strength", "tests"]

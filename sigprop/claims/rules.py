@@ -313,6 +313,15 @@ def collapse_occurs(control, level: float) -> bool:
     return control[2] is not None and bool(control[2] < level)
 
 
+def preconditions_words(pre: dict) -> str:
+    """``group -> measure -> dict(control=[mean, low, high], level, occurs)`` in words."""
+    def value(x) -> str:
+        return "-" if x is None else _g(x)
+    return "; ".join(f"{g}: " + ", ".join(f"{k} control {value(v['control'][0])} [{value(v['control'][1])}, "
+                                          f"{value(v['control'][2])}] {'<' if v['occurs'] else 'not <'} {v['level']}"
+                                          for k, v in p.items()) for g, p in pre.items())
+
+
 def avoidance(tests: list[dict], present: set, *, metrics: dict, manipulation: str, alpha: float = 0.05,
               test: str = "Welch t-test of each strength against lambda = 0", group: str = "task",
               levels_words: str = "", preconditions_words: str = "") -> Decision:

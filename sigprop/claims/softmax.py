@@ -56,7 +56,7 @@ def _data_profiles(ctx: Context, data: str, v: float):
     samples = _points(ctx, 10, 13)
     return ctx.shared(f"softmax-data:{data}:{v}", lambda: semi_analytic(
         LogitModel.from_spectrum(0.5, v, 64, _data_length(ctx), data=data), quantity=QUANTITIES,
-        samples=samples, seed=ctx.seed([17, int(1000 * v), len(data)])))
+        samples=samples, seed=ctx.seeds([17, int(1000 * v), len(data)])))
 
 
 #: The regime of the softmax rows that are sigprop's own set-up.
@@ -90,8 +90,8 @@ def gaussian_approximation_softmax(ctx):
     parts, errors = {}, {}
     for d in ds:
         model = LogitModel.from_spectrum(m, v, d, T)
-        sa = semi_analytic(model, quantity=QUANTITIES, samples=n_sa, seed=ctx.seed([5, d]))
-        li = limit(model, quantity=QUANTITIES, samples=n_lim, seed=ctx.seed([6, d]))
+        sa = semi_analytic(model, quantity=QUANTITIES, samples=n_sa, seed=ctx.seeds([5, d]))
+        li = limit(model, quantity=QUANTITIES, samples=n_lim, seed=ctx.seeds([6, d]))
         diff, se = np.abs(sa.value - li.value), np.sqrt(sa.se ** 2 + li.se ** 2)
         for k, q in enumerate(QUANTITIES):
             top = float(sa.value[k].max())
@@ -115,7 +115,7 @@ def mean_variance_only_softmax(ctx):
     m, v, d, T = 0.5, 0.5, 4, 32
     n = _points(ctx, 14, 16)
     prof = {s: semi_analytic(LogitModel(make_weights(m, v, d, shape=s, seed=ctx.seed(3)), T), quantity=QUANTITIES,
-                             samples=n, seed=ctx.seed([8, i])) for i, s in enumerate(("gaussian", "two-point"))}
+                             samples=n, seed=ctx.seeds([8, i])) for i, s in enumerate(("gaussian", "two-point"))}
     a, b = prof["gaussian"], prof["two-point"]
     top = a.value.max(axis=1, keepdims=True)
     diff = np.abs(a.value - b.value)

@@ -139,7 +139,7 @@ def test_a_randomized_verdict_must_hold_on_a_disjoint_seed_set(monkeypatch):
     assert row["verdict"] == "supported" and row["stability"]["verdicts"] == ["supported", "supported"]
     # the seed sets never share a seed
     one, two = claims.Context(), claims.Context(seed_set=1)
-    assert not set(one.seed(list(range(10_000)))) & set(two.seed(list(range(10_000))))
+    assert not set(one.seeds(range(10_000))) & set(two.seeds(range(10_000)))
 
 
 def test_every_row_is_sourced_and_no_row_credits_the_antrp_form_to_bhk24(quick_entries):

@@ -243,3 +243,24 @@ def test_coverage_flips_on_a_missing_group():
     assert out.verdict == "inconclusive" and "not tested: 4 heads" in out.reason and "holds" in out.reason
     assert "2 layers, 4 heads" in out.rule
     assert rules.coverage(rules.Decision("refuted", "fails", "r"), {"x": False}).verdict == "inconclusive"
+
+
+def _avoid_tests(diff):
+    return [dict(group="g", strength=0.1, metric="spread", diff=-1.0, p=1e-4),
+            dict(group="g", strength=0.1, metric="rank", diff=diff, p=1e-4),
+            dict(group="g", strength=0.1, metric="entropy", diff=diff, p=1e-4)]
+
+
+def test_avoidance_is_decided_only_where_the_collapse_occurs():
+    assert rules.collapse_occurs((0.1, 0.05, 0.2), 0.25) and not rules.collapse_occurs((0.3, 0.2, 0.3), 0.25)
+    assert not rules.collapse_occurs((0.1, None, None), 0.25)          # one seed: not established
+    metrics = dict(rank=+1, entropy=+1)
+    # nothing collapses in the control: nothing to avoid, whatever the treated arm does
+    for diff in (+0.5, -0.5):
+        d = rules.avoidance(_avoid_tests(diff), set(), metrics=metrics, manipulation="spread")
+        assert d.verdict == "inconclusive" and d.reason.startswith("nothing to avoid")
+    # rank collapse occurs: decided on rank only (the entropy test is not used)
+    d = rules.avoidance(_avoid_tests(+0.5), {("g", "rank")}, metrics=metrics, manipulation="spread")
+    assert d.verdict == "supported" and "entropy" not in d.reason and "precondition" in d.rule
+    d = rules.avoidance(_avoid_tests(-0.5), {("g", "rank")}, metrics=metrics, manipulation="spread")
+    assert d.verdict == "refuted"
