@@ -24,7 +24,8 @@ def _claims_arguments(p: argparse.ArgumentParser) -> None:
                      "numbers and a verdict (supported, refuted, partly or inconclusive).",
          arguments=_claims_arguments, out="text", renderers={"markdown": "sigprop.claims.ledger:markdown"},
          view=View(records="claims", show=("notes",),
-                   blocks=("[{verdict!u}] {id} ({evidence}): {claim}", "    check: {check}", "    rule: {rule}",
+                   blocks=("[{verdict!u}] {id} ({evidence}): {claim}", "    source: {source}",
+                           "    regime: {regime_text}", "    check: {check}", "    rule: {rule}",
                            "    why: {reason}")))
 def claims(args: argparse.Namespace) -> dict:
     """Run ``sigprop claims``: one measured check per claim of the two papers, with verdicts.
