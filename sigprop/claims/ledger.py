@@ -199,7 +199,8 @@ def evaluate(c: Claim, ctx: Context) -> dict:
             reason = (f"the two seed sets disagree: {d.verdict} on the first ({d.reason}), {again.verdict} on the "
                       f"second ({again.reason})")
     return dict(id=c.id, claim=c.claim, sources=[s.as_dict() for s in c.sources], source=c.source,
-                regime=c.regime.as_dict(), regime_text=c.regime.words(), evidence=c.evidence, theory_only=c.evidence == "theory",
+                regime=c.regime.as_dict(), regime_text=c.regime.words(),
+                evidence=c.evidence, theory_only=c.evidence == "theory",
                 check=out["check"], rule=rule, numbers=out["numbers"], verdict=verdict, reason=reason,
                 stability=stability)
 

@@ -167,7 +167,8 @@ def test_claims_markdown_renders_every_claim():
 
 
 FAKE_ROW = dict(id="a", claim="c", sources=[TOY_SOURCE.as_dict()], source=TOY_SOURCE.words(),
-                regime=TOY_REGIME.as_dict(), regime_text=TOY_REGIME.words(), evidence="theory", theory_only=True, check="k", rule="the rule",
+                regime=TOY_REGIME.as_dict(), regime_text=TOY_REGIME.words(), evidence="theory", theory_only=True,
+                check="k", rule="the rule",
                 numbers=dict(x=1.0), verdict="partly", reason="r", stability=dict(checked=False, why="quick mode"))
 
 
