@@ -22,16 +22,35 @@ is collected on every window.  Windows alternate between a **fit** split (even) 
    ``b_Q`` adds ``u_i^T W_K^T b_Q / sqrt(d_head)``, which lies in the range of ``W_h`` and is
    carried as an effective token mean ``mu_x + W_h^+ W_K^T b_Q / sqrt(d_head)``.  Two data
    models: the **empirical** ``K`` and the **random walk** ``K_ij = s min(i, j)/T`` with ``s``
-   so that ``tr K = T`` (the same scale), each with the fitted ``Sigma`` and token mean.
+   so that ``tr K = T`` (the same scale), each with the fitted ``Sigma`` and token mean; and two
+   **null models** that share everything with the empirical model but its temporal correlation:
+   ``iid`` (``K = I``: no correlation between positions) and ``shuffled`` (the fitted ``K`` with
+   its positions permuted, ``K_{p(i) p(j)}``, by one permutation ``p`` of ``0..T-1`` drawn from
+   ``numpy.random.default_rng([seed, 1])``: the same diagonal (marginal variances) and the same
+   set of correlations, without their temporal order).
 3. **Measurement** (held-out split): the share of centered logits ``zc = z - mean_keys(z)`` in
    ``(0, 1)`` per ``(query, key)`` (:func:`sigprop.model.softmax.linear_regime`, the definition
    of ``rho``), averaged over windows.
 4. **Comparison** per head: predicted and measured shares averaged over all ``(q, i)``; the
-   profile error (mean over keys ``i`` of the difference of the query-averaged profiles);
-   Spearman's rank correlation across heads with Fisher's interval
-   (:func:`sigprop.checkpoints.realtext.spearman_ci`) and the mean absolute calibration error
-   with a bootstrap interval over heads (``seed``), for both data models, and the paired
-   difference of the two absolute errors (random walk minus empirical) with its interval.
+   profile error (mean over keys ``i`` of the difference of the query-averaged profiles).  Over
+   heads, for every model: Spearman's rank correlation and the mean absolute calibration error,
+   with 95% **cluster-bootstrap** intervals (the heads of one layer share its input and are not
+   independent: the layers are resampled with replacement, all 12 heads of a drawn layer kept;
+   :data:`RESAMPLES` resamples, ``seed``; :func:`sigprop.core.stats.cluster_bootstrap`), the
+   error also with the Student-t interval over the layer means
+   (:func:`sigprop.core.stats.cluster_t_interval`, the balanced random-intercept model), and
+   Fisher's interval for Spearman as if heads were independent (reported only).  **Paired**
+   comparisons (``summary["paired"]``), head by head on the same resamples: the difference of
+   absolute calibration errors (other minus model: positive when the model is closer), of
+   Spearman (model minus other) and of profile errors (other minus model), for the empirical
+   model against each null, the random walk against ``iid``, and the empirical model against the
+   random walk.
+
+With all queries and centering over all keys, the head's share averaged over every ``(q, i)`` is
+invariant under a permutation of positions of ``K`` (``zc_{q,i}`` of the permuted model is
+``zc_{p(q),p(i)}`` of the original; the token mean is the same at every position), so the
+``shuffled`` null predicts the same averaged share as the empirical model (to rounding): the
+per-head share cannot credit the temporal order of ``K``; only the position profile can.
 """
 from __future__ import annotations
 
@@ -43,6 +62,7 @@ from sigprop.checkpoints.encoder_gap import _tokenizer, token_windows
 from sigprop.checkpoints.heads import describe, head_matrices, load
 from sigprop.checkpoints.realtext import MODULES, _Weights, embed, encoder_states, spearman_ci
 from sigprop.core import checks as _checks
+from sigprop.core import stats as _stats
 from sigprop.core.progress import progress_bar
 from sigprop.model.softmax import linear_regime
 from sigprop.rho import data as _data
@@ -50,7 +70,13 @@ from sigprop.rho.logits import LogitModel
 from sigprop.rho.theory import theory
 
 MODELS = ("empirical", "random_walk")
+#: The null models of the empirical one (everything shared but the temporal correlation ``K``).
+NULLS = ("iid", "shuffled")
+#: The paired comparisons ``(model, other)`` of ``summary["paired"]``.
+PAIRS = (("empirical", "iid"), ("empirical", "shuffled"), ("random_walk", "iid"), ("empirical", "random_walk"))
 LAGS = (1, 2, 4, 8)
+#: Cluster-bootstrap resamples of every interval over heads.
+RESAMPLES = 2000
 
 
 def lag_errors(Y: np.ndarray, lags=LAGS) -> list[float]:
@@ -97,12 +123,55 @@ def kronecker_error(Y: np.ndarray, iterations: int = 50, rtol: float = 1e-7) -> 
     return float(np.sqrt(max(0.0, 1.0 - sigma ** 2 / total)))
 
 
-def _bootstrap_mean(values: np.ndarray, seed: int, reps: int = 2000) -> dict:
-    """Mean over heads with a 95% percentile bootstrap interval (heads resampled, ``seed``)."""
-    rng = np.random.default_rng(seed)
-    boot = values[rng.integers(0, values.size, size=(reps, values.size))].mean(axis=1)
-    return dict(mean=float(values.mean()), low=float(np.quantile(boot, 0.025)),
-                high=float(np.quantile(boot, 0.975)), reps=reps)
+def _mean_rows(x):
+    return x.mean(axis=-1)
+
+
+def _t_or_none(values, layers):
+    """The cluster-means t-interval, or ``None`` with fewer than 2 layers."""
+    if np.unique(layers).size < 2:
+        return None
+    t = _stats.cluster_t_interval(values, layers)
+    return dict(low=t["low"], high=t["high"], df=t["df"])
+
+
+def _mean_interval(values: np.ndarray, layers: np.ndarray, seed: int) -> dict:
+    """Mean over heads with its 95% cluster-bootstrap interval (layers resampled) and the
+    Student-t interval over the layer means (``t``; ``None`` with one layer)."""
+    b = _stats.cluster_bootstrap(_mean_rows, layers, values, resamples=RESAMPLES, seed=seed)
+    return dict(mean=b["estimate"], low=b["low"], high=b["high"], t=_t_or_none(values, layers),
+                layers=b["clusters"], resamples=RESAMPLES, seed=seed)
+
+
+def _spearman_interval(pred: np.ndarray, measured: np.ndarray, layers: np.ndarray, seed: int) -> dict:
+    """Spearman's rho over heads with its 95% cluster-bootstrap interval, and Fisher's interval
+    (heads as if independent) beside it."""
+    b = _stats.cluster_bootstrap(_stats.spearman_rows, layers, pred, measured, resamples=RESAMPLES, seed=seed)
+    fisher = spearman_ci(pred, measured)
+    return dict(rho=b["estimate"], low=b["low"], high=b["high"], n=int(pred.size), layers=b["clusters"],
+                resamples=RESAMPLES, seed=seed, fisher=dict(low=fisher["low"], high=fisher["high"]))
+
+
+def _paired(rows: list[dict], model: str, other: str, seed: int) -> dict:
+    """Head-by-head comparison of ``model`` with ``other`` (module docstring, step 4)."""
+    layers = np.array([r["layer"] for r in rows])
+    measured = np.array([r["measured"] for r in rows])
+    pm = np.array([r[f"predicted_{model}"] for r in rows])
+    po = np.array([r[f"predicted_{other}"] for r in rows])
+    calib = np.abs(po - measured) - np.abs(pm - measured)
+    profile = (np.array([r[f"profile_error_{other}"] for r in rows])
+               - np.array([r[f"profile_error_{model}"] for r in rows]))
+
+    def spearman_gain(a, b, m):
+        return _stats.spearman_rows(a, m) - _stats.spearman_rows(b, m)
+
+    sp = _stats.cluster_bootstrap(spearman_gain, layers, pm, po, measured, resamples=RESAMPLES, seed=seed)
+    return dict(model=model, other=other,
+                calibration_gain=_mean_interval(calib, layers, seed),
+                spearman_gain=dict(mean=sp["estimate"], low=sp["low"], high=sp["high"], layers=sp["clusters"],
+                                   resamples=RESAMPLES, seed=seed),
+                profile_gain=_mean_interval(profile, layers, seed),
+                largest_prediction_difference=float(np.max(np.abs(pm - po))))
 
 
 def _inputs(weights, cfg, ids, layers):
@@ -174,6 +243,7 @@ def study(checkpoint, *, length: int = 64, windows: int = 160, layers=None, seed
                 share[la] += linear_regime(logits)
     bar.close()
     rng = np.random.default_rng(seed)
+    order = np.random.default_rng([seed, 1]).permutation(T)     # the shuffled null's positions
     heads = {(r["layer"], r["head"]): r for r in recs}
     rows, layer_rows = [], []
     for la in layers:
@@ -203,25 +273,31 @@ def study(checkpoint, *, length: int = 64, windows: int = 160, layers=None, seed
             measured = measured_all[h]
             row = dict(layer=la, head=h, measured=float(measured.mean()),
                        bias_residual=float(np.linalg.norm(W @ (mu_eff - mu) - w0) / max(np.linalg.norm(w0), 1e-300)))
-            for name, Kd in (("empirical", K), ("random_walk", rw)):
+            for name, Kd in (("empirical", K), ("random_walk", rw), ("iid", np.eye(T)),
+                             ("shuffled", K[np.ix_(order, order)])):
                 pred = theory(LogitModel(W, T, step_cov=Sigma, scale=1.0, data=Kd, query="all",
                                          token_mean=mu_eff)).rho
                 row[f"predicted_{name}"] = float(pred.mean())
                 row[f"profile_error_{name}"] = float(np.abs(pred.mean(axis=0) - measured.mean(axis=0)).mean())
             rows.append(row)
     measured = np.array([r["measured"] for r in rows])
+    layer_of = np.array([r["layer"] for r in rows])
     summary: dict = {}
-    abs_err = {}
-    for name in MODELS:
+    for name in MODELS + NULLS:
         pred = np.array([r[f"predicted_{name}"] for r in rows])
-        abs_err[name] = np.abs(pred - measured)
-        summary[name] = dict(spearman=spearman_ci(pred, measured),
-                             calibration=_bootstrap_mean(abs_err[name], seed),
+        summary[name] = dict(spearman=_spearman_interval(pred, measured, layer_of, seed),
+                             calibration=_mean_interval(np.abs(pred - measured), layer_of, seed),
                              mean_profile_error=float(np.mean([r[f"profile_error_{name}"] for r in rows])))
+    summary["paired"] = {f"{m}-vs-{o}": _paired(rows, m, o, seed) for m, o in PAIRS}
     # what the better data model buys: the paired difference of absolute errors, head by head
-    summary["walk_minus_empirical"] = _bootstrap_mean(abs_err["random_walk"] - abs_err["empirical"], seed)
+    summary["walk_minus_empirical"] = summary["paired"]["empirical-vs-random_walk"]["calibration_gain"]
     return dict(config=dict(checkpoint=describe(checkpoint), length=T, windows=len(wins), fit_windows=len(wins) - held,
                             held_out_windows=held, layers=layers, seed=seed, queries="all", centering="all keys",
+                            nulls=dict(iid="K = I", shuffled="K[p][:, p], p = default_rng([seed, 1]).permutation(T)",
+                                       permutation=order.tolist()),
+                            intervals=dict(method="percentile cluster bootstrap over layers (all heads of a drawn "
+                                                  "layer kept) and Student t over the layer means",
+                                           resamples=RESAMPLES, level=0.95, seed=seed),
                             method="gaussian", scale=1.0, lags=list(LAGS),
                             text="docstrings of Python standard-library modules", modules=list(MODULES),
                             python=platform.python_version()),

@@ -26,15 +26,32 @@ def test_quick_study_is_complete_and_in_range(quick):
     rows = quick["records"]
     assert len(rows) == 12 and {r["head"] for r in rows} == set(range(12))
     for r in rows:
-        for key in ("measured", "predicted_empirical", "predicted_random_walk"):
+        for key in ("measured", "predicted_empirical", "predicted_random_walk", "predicted_iid", "predicted_shuffled"):
             assert 0.0 <= r[key] <= 1.0
         assert r["bias_residual"] < 1e-8                 # the query bias lies in the range of W_h
-    for name in D.MODELS:
+    for name in D.MODELS + D.NULLS:
         s = quick["summary"][name]
         assert -1 <= s["spearman"]["low"] <= s["spearman"]["rho"] <= s["spearman"]["high"] <= 1
         assert s["calibration"]["low"] <= s["calibration"]["mean"] <= s["calibration"]["high"]
     layer = quick["layers"][0]
     assert len(layer["lag_error"]) == len(D.LAGS) and 0 <= layer["kronecker_error"] <= 1
+
+
+def test_shuffled_null_predicts_the_same_share_and_the_iid_null_does_not(quick):
+    """With all queries and centering over all keys the share averaged over every (q, i) is
+    invariant under a permutation of the positions of K (module docstring): the shuffled null
+    equals the empirical model head by head to rounding, while its position profile and the K = I
+    null's share differ."""
+    rows = quick["records"]
+    emp = np.array([r["predicted_empirical"] for r in rows])
+    assert np.max(np.abs(emp - [r["predicted_shuffled"] for r in rows])) < 1e-12
+    assert np.max(np.abs(emp - [r["predicted_iid"] for r in rows])) > 1e-4
+    assert max(abs(r["profile_error_empirical"] - r["profile_error_shuffled"]) for r in rows) > 1e-5
+    order = quick["config"]["nulls"]["permutation"]
+    assert sorted(order) == list(range(16)) and order != list(range(16))
+    paired = quick["summary"]["paired"]
+    assert set(paired) == {f"{m}-vs-{o}" for m, o in D.PAIRS}
+    assert not claims_data.null_beaten(paired["empirical-vs-shuffled"])       # a tie is not a win
 
 
 def test_separability_statistics_tell_separable_from_not():
@@ -66,29 +83,67 @@ def test_command_line_writes_the_study_and_refuses_bad_values(capsys):
         assert out == "" and err.startswith(f"sigprop heads-datamodel: error: {message}") and err.count("\n") == 1
 
 
-def _sp(rho, low, high, n=72):
-    return dict(rho=rho, low=low, high=high, n=n)
+def _sp(rho, low, high, n=72, layers=6):
+    return dict(rho=rho, low=low, high=high, n=n, layers=layers)
 
 
-def _cal(mean, low, high):
-    return dict(mean=mean, low=low, high=high)
+def _cal(mean, low, high, t=None, layers=6):
+    """A mean with its cluster-bootstrap interval and (``t = (low, high)``) its layer-means t interval."""
+    return dict(mean=mean, low=low, high=high, layers=layers,
+                t=None if t is None else dict(low=t[0], high=t[1], df=layers - 1))
 
 
 def test_prediction_rule_flips():
     rule = claims_data.prediction_rule
     assert rule(_sp(0.9, 0.8, 0.95), _cal(0.02, 0.01, 0.03), "x").verdict == "supported"
+    assert rule(_sp(0.9, 0.8, 0.95), _cal(0.02, 0.01, 0.03, t=(0.0, 0.06)), "x").verdict == "partly"  # t too wide
     assert rule(_sp(0.9, 0.8, 0.95), _cal(0.06, 0.05, 0.07), "x").verdict == "partly"      # not calibrated enough
     assert rule(_sp(0.5, 0.3, 0.7), _cal(0.02, 0.01, 0.03), "x").verdict == "partly"       # ranks too loosely
     assert rule(_sp(0.1, -0.2, 0.4), _cal(0.02, 0.01, 0.03), "x").verdict == "refuted"     # ranks not predicted
     assert rule(_sp(0.9, 0.8, 0.95), _cal(0.12, 0.11, 0.13), "x").verdict == "refuted"     # miscalibrated
     assert rule(_sp(0.9, 0.8, 0.95, n=8), _cal(0.02, 0.01, 0.03), "x").verdict == "inconclusive"
+    assert rule(_sp(0.9, 0.8, 0.95, layers=1), _cal(0.02, 0.01, 0.03, layers=1), "x").verdict == "inconclusive"
+
+
+def _pair(gain, spearman=(0.0, -0.01, 0.01), layers=6):
+    """A paired comparison: ``gain = (mean, low, high[, t_low, t_high])`` of the calibration gain."""
+    t = gain[3:] if len(gain) > 3 else None
+    return dict(calibration_gain=_cal(*gain[:3], t=t, layers=layers),
+                spearman_gain=dict(mean=spearman[0], low=spearman[1], high=spearman[2], layers=layers))
+
+
+def test_null_rule_flips_on_whether_every_null_is_beaten():
+    rule = claims_data.null_rule
+    good = claims_data.prediction_rule(_sp(0.9, 0.8, 0.95), _cal(0.02, 0.01, 0.03), "model")
+    assert good.verdict == "supported"
+    beaten = _pair((0.01, 0.005, 0.015, 0.004, 0.016))
+    assert rule(good, {"a": beaten, "b": beaten}).verdict == "supported"
+    # the null not beaten: its calibration gain's interval holds 0
+    partly = rule(good, {"a": beaten, "b": _pair((0.004, -0.001, 0.008, -0.002, 0.01))})
+    assert partly.verdict == "partly" and "null not beaten: b" in partly.reason
+    # bootstrap excludes 0, the layer-means t interval does not: not beaten
+    assert rule(good, {"a": _pair((0.004, 0.0004, 0.008, -0.0015, 0.01))}).verdict == "partly"
+    # an exact tie (a null predicting the same shares, up to rounding) is not a win
+    assert rule(good, {"a": _pair((3e-18, -6e-18, 8e-19, -8e-18, 2e-18), (0.0, 0.0, 0.0))}).verdict == "partly"
+    # better calibrated but ranking significantly worse: not beaten
+    assert rule(good, {"a": _pair((0.01, 0.005, 0.015, 0.004, 0.016), (-0.05, -0.08, -0.02))}).verdict == "partly"
+    # a prediction that is only partly, or refuted, keeps its verdict whatever the nulls do
+    loose = claims_data.prediction_rule(_sp(0.9, 0.8, 0.95), _cal(0.06, 0.05, 0.07), "model")
+    assert rule(loose, {"a": beaten}).verdict == "partly"
+    bad = claims_data.prediction_rule(_sp(0.1, -0.2, 0.4), _cal(0.02, 0.01, 0.03), "model")
+    assert rule(bad, {"a": beaten}).verdict == "refuted"
+    # too few layers (clusters) for the paired intervals, or no null at all
+    assert rule(good, {"a": _pair((0.01, 0.005, 0.015), layers=1)}).verdict == "inconclusive"
+    assert rule(good, {}).verdict == "inconclusive"
 
 
 def test_improvement_rule_flips():
     rule = claims_data.improvement_rule
-    assert rule(_cal(0.07, 0.06, 0.08), "x").verdict == "supported"
-    assert rule(_cal(-0.07, -0.08, -0.06), "x").verdict == "refuted"
-    assert rule(_cal(0.01, -0.01, 0.03), "x").verdict == "inconclusive"
+    assert rule(_cal(0.07, 0.06, 0.08, t=(0.055, 0.09)), "x").verdict == "supported"
+    assert rule(_cal(0.07, 0.06, 0.08, t=(-0.01, 0.15)), "x").verdict == "inconclusive"   # t interval holds 0
+    assert rule(_cal(-0.07, -0.08, -0.06, t=(-0.09, -0.05)), "x").verdict == "refuted"
+    assert rule(_cal(0.01, -0.01, 0.03, t=(-0.02, 0.04)), "x").verdict == "inconclusive"
+    assert rule(_cal(0.07, 0.06, 0.08, layers=1), "x").verdict == "inconclusive"
 
 
 def test_ledger_rows_run_in_quick_mode():
