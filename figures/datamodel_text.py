@@ -1,7 +1,9 @@
 """Closing the loop on real text: each MiniLM head's linear-regime share, predicted against measured.
 
 Left: the empirical data model fitted to the text; right: the random walk at the same scale
-(both with the fitted token mean and Sigma; docs/data-models.md).  Full mode reads the stored
+(both with the fitted token mean and Sigma; docs/data-models.md).  The left panel also states the
+null model ``K = I`` (same Sigma and token mean) and the paired calibration gain over it; intervals
+over heads are cluster-bootstrap intervals over layers.  Full mode reads the stored
 result ``results/heads_datamodel.json`` (``sigprop heads-datamodel CHECKPOINT --format json --out
 results/heads_datamodel.json``) when it is there, else runs the study; quick mode runs layer 0
 at ``T = 16``.
@@ -57,6 +59,11 @@ def make(out, quick: bool = False):
                             f"{s['spearman']['high']:.3f}]\nmean |error| {s['calibration']['mean']:.3f} "
                             f"[{s['calibration']['low']:.3f}, {s['calibration']['high']:.3f}]",
                 transform=ax.transAxes, va="top", fontsize=8)
+    if "iid" in res["summary"]:
+        s, g = res["summary"]["iid"], res["summary"]["paired"]["empirical-vs-iid"]["calibration_gain"]
+        axes[0].text(0.03, 0.84, f"null K = I: mean |error| {s['calibration']['mean']:.3f}; paired gain "
+                                 f"{g['mean']:.4f} [{g['low']:.4f}, {g['high']:.4f}]",
+                     transform=axes[0].transAxes, va="top", fontsize=7)
     axes[0].set_ylabel("measured share on held-out text")
     axes[1].legend(fontsize=7, loc="lower right")
     c = res["config"]

@@ -85,7 +85,17 @@ DATAMODEL_LINES = tuple(
     f"[{{summary.{key}.spearman.low:+.3f}}, {{summary.{key}.spearman.high:+.3f}}], n = {{summary.{key}.spearman.n}} "
     f"heads; mean |predicted - measured| = {{summary.{key}.calibration.mean:.4f}}, 95% CI "
     f"[{{summary.{key}.calibration.low:.4f}}, {{summary.{key}.calibration.high:.4f}}]"
-    for label, key in (("empirical data model", "empirical"), ("random walk (same scale)", "random_walk")))
+    for label, key in (("empirical data model", "empirical"), ("random walk (same scale)", "random_walk"),
+                       ("null K = I", "iid"), ("null K with shuffled positions", "shuffled"))) + tuple(
+    f"paired, {label}: calibration gain {{summary.paired.{key}.calibration_gain.mean:+.4f}}, 95% CI "
+    f"[{{summary.paired.{key}.calibration_gain.low:+.4f}}, {{summary.paired.{key}.calibration_gain.high:+.4f}}]; "
+    f"Spearman gain {{summary.paired.{key}.spearman_gain.mean:+.4f}}, 95% CI "
+    f"[{{summary.paired.{key}.spearman_gain.low:+.4f}}, {{summary.paired.{key}.spearman_gain.high:+.4f}}]"
+    for label, key in (("empirical against K = I", "empirical-vs-iid"),
+                       ("empirical against shuffled K", "empirical-vs-shuffled"),
+                       ("empirical against the random walk", "empirical-vs-random_walk"))) + (
+    "(intervals over heads: cluster bootstrap over layers, {config.intervals.resamples} resamples, seed "
+    "{config.intervals.seed}; the layer-means t intervals are in the JSON)",)
 
 
 @command("heads-datamodel", help="each head's rho predicted from a data model fitted to real text, and measured",
@@ -97,7 +107,8 @@ DATAMODEL_LINES = tuple(
                 "checkpoint": "CHECKPOINT.safetensors"},
          view=View(records="records", show=("layers",),
                    fields=("layer", "head", "measured", "predicted_empirical", "predicted_random_walk",
-                           "profile_error_empirical", "profile_error_random_walk"),
+                           "predicted_iid", "profile_error_empirical", "profile_error_random_walk",
+                           "profile_error_shuffled"),
                    lines=DATAMODEL_LINES))
 def heads_datamodel(args: argparse.Namespace) -> dict:
     """Run ``sigprop heads-datamodel``: each head's linear-regime share predicted from a data model fitted to real text,
