@@ -224,7 +224,8 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
          arguments=_sweep_arguments, flags={**FLAGS, "regularizer": "--regularizers", "seed": "--seeds"},
          keys={"summary": ("layers", "heads", "regularizer")},
          view=View(records="summary", fields=("layers", "heads", "regularizer", "n", "perplexity",
-                                              "entropy_mean", "eig_mean", "eig_var", "rho_theory_mean",
+                                              "entropy_mean", "eig_mean", "tr(W^2)/D-m^2=eig_var",
+                                              "mean|lambda-m|^2=spread_abs", "R(W)=spread", "rho_theory_mean",
                                               "linear_share_last_mean"), show=()))
 def sweep(args: argparse.Namespace) -> dict:
     """Run ``sigprop lm sweep``: regularizers x seeds (x shapes), resumable, with 95% intervals.
@@ -266,7 +267,8 @@ def _summarize_arguments(p: argparse.ArgumentParser) -> None:
          arguments=_summarize_arguments, flags={"folders": "DIR"}, figures=("--plot",),
          renderers={"markdown": "sigprop.lm.summary:tables"},
          view=View(records="summary", fields=("layers", "heads", "steps", "regularizer", "n", "perplexity",
-                                              "entropy_mean", "eig_mean", "eig_var", "rank_residual_last"),
+                                              "entropy_mean", "eig_mean", "tr(W^2)/D-m^2=eig_var",
+                                              "mean|lambda-m|^2=spread_abs", "R(W)=spread", "rank_residual_last"),
                    show=("unfinished",)))
 def summarize(args: argparse.Namespace) -> dict:
     """Run ``sigprop lm summarize``: the finished runs of sweep folders, with intervals over seeds

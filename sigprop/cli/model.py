@@ -28,13 +28,20 @@ TRAIN_FLAGS = {"task": "--task", "attention": "--attention", "steps": "--steps",
                "teacher_mean": "--teacher-mean", "teacher_var": "--teacher-var", "locater": "--locater",
                "locater_variant": "--locater-variant", "locater_mean": "--locater-mean", "seed": "--seed"}
 
-HISTORY = ("step", "train_loss", "heldout_loss", "eig_mean", "eig_var", "attention_entropy",
+#: ``eig_var`` is ``tr(W^2)/d - m^2`` (the theory's second moment, negative for mostly complex
+#: eigenvalues), shown under that name beside the spread of the complex eigenvalues
+#: ``spread_abs = mean |lambda - m|^2`` and LocAteR's ``R(W) = spread``.
+HISTORY = ("step", "train_loss", "heldout_loss", "eig_mean", "tr(W^2)/d-m^2=eig_var",
+           "mean|lambda-m|^2=spread_abs", "R(W)=spread", "attention_entropy",
            "profile_distance", "rank_residual", "max_attention")
 FINAL = ("final: empirical rho vs closed form: largest |difference| {history.-1.rho_max_abs_error:.4g}, "
          "95% intervals hold the closed form at {history.-1.rho_coverage:.1%} of positions "
          "({config.probe} probe sequences)")
-SWEEP = ("eig_mean", "eig_var", "spread", "rho_total", "rho_entropy", "attention_entropy",
-         "rank_residual", "train_loss", "heldout_loss")
+#: The LocAteR sweep's columns as ``(label, key)``: each with its standard deviation over seeds.
+SWEEP = (("eig_mean", "eig_mean"), ("tr(W^2)/d-m^2", "eig_var"), ("mean|lambda-m|^2", "spread_abs"),
+         ("R(W)", "spread"), ("rho_total", "rho_total"), ("rho_entropy", "rho_entropy"),
+         ("attention_entropy", "attention_entropy"), ("rank_residual", "rank_residual"),
+         ("train_loss", "train_loss"), ("heldout_loss", "heldout_loss"))
 
 
 def training_arguments(p: argparse.ArgumentParser, task: str = "teacher") -> None:
@@ -139,7 +146,8 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
          arguments=_sweep_arguments, flags={**TRAIN_FLAGS, "locater": "--lambdas", "lambdas": "--lambdas",
                                             "seed": "--seeds", "seeds": "--seeds"},
          view=View(records="summary",
-                   fields=("lambda=locater",) + tuple(f for c in SWEEP for f in (c, c + "_sd")),
+                   fields=("lambda=locater",) + tuple(f for label, c in SWEEP
+                                                     for f in (f"{label}={c}", f"{label}_sd={c}_sd")),
                    show=()))
 def locater_sweep(args: argparse.Namespace) -> dict:
     """Run ``sigprop locater-sweep``: train for several LocAteR strengths and seeds.

@@ -7,9 +7,12 @@
     two visible keys; ``entropy_normalized``: divided by ``log n`` (``n`` the visible keys),
     so 1 is uniform and 0 one-hot (:func:`sigprop.model.measures.attention_entropy`);
     ``max_attention``: mean largest weight of a row;
-  - ``eig_mean``, ``eig_var``: eigenvalue mean ``tr(W_h)/D`` and variance
-    ``tr(W_h^2)/D - mean^2`` of ``W_h = W_Q[:, h] W_K[:, h]^T`` (effective weights, i.e.
-    after sigma-reparametrization), and LocAteR's spread ``R(W_h)``;
+  - ``eig_mean``, ``eig_var``: eigenvalue mean ``m = tr(W_h)/D`` and the theory's second
+    moment ``tr(W_h^2)/D - m^2 = mean_k Re((lambda_k - m)^2)`` of ``W_h = W_Q[:, h] W_K[:, h]^T``
+    (effective weights, i.e. after sigma-reparametrization): not a variance, negative when the
+    eigenvalues are mostly complex; ``spread_abs``: the spread of the complex eigenvalues
+    ``mean_k |lambda_k - m|^2`` (:func:`sigprop.rho.spectrum.eig_spread`); ``spread``:
+    LocAteR's ``R(W_h) = ||W_h - m I||_F^2 / D``, which bounds ``spread_abs`` from above;
   - ``rho_theory``: the mean over positions of the closed-form ``rho_i`` of ``W_h`` under
     the random walk with unit step covariance, length ``T`` and the model's logit scale
     ``c`` (:func:`sigprop.rho.theory.theory`, Gaussian method): what [BHK24]'s theory
@@ -35,7 +38,7 @@ from sigprop.model import locater
 from sigprop.model.attention import causal_mask
 from sigprop.model.measures import attention_entropy, max_attention, nanmean, rank_residual
 from sigprop.model.softmax import linear_regime
-from sigprop.rho.spectrum import eig_mean, eig_var
+from sigprop.rho.spectrum import eig_mean, eig_spread, eig_var
 from sigprop.rho.theory import theory
 
 
@@ -58,8 +61,8 @@ def heads(params: dict, windows: np.ndarray, cfg: tf.Config) -> dict:
     P = cache["P"]
     T = windows.shape[1] - 1
     allowed = causal_mask(T)
-    keys = ("entropy", "entropy_normalized", "max_attention", "eig_mean", "eig_var", "spread", "rho_theory",
-            "linear_share_last", "linear_share", "rank_residual")
+    keys = ("entropy", "entropy_normalized", "max_attention", "eig_mean", "eig_var", "spread_abs", "spread",
+            "rho_theory", "linear_share_last", "linear_share", "rank_residual")
     out: dict[str, Any] = {k: [] for k in keys}
     for i, c in enumerate(cache["layers"]):
         A, S = c["attn"]["A"], c["attn"]["S"]
@@ -74,6 +77,7 @@ def heads(params: dict, windows: np.ndarray, cfg: tf.Config) -> dict:
         out["max_attention"].append([nanmean(max_attention(A[:, h][:, rows])) for h in range(cfg.heads)])
         out["eig_mean"].append([float(x) for x in eig_mean(W)])
         out["eig_var"].append([float(x) for x in eig_var(W)])
+        out["spread_abs"].append([float(x) for x in eig_spread(W)])
         out["spread"].append([locater.penalty(w) for w in W])
         out["rho_theory"].append([float(theory(w, T, scale=cfg.scale).rho.mean()) for w in W])
         out["linear_share_last"].append([float(inside[:, h, -1].mean()) for h in range(cfg.heads)])

@@ -21,7 +21,8 @@ def run_figure(record: dict, path) -> None:
     ax.set(xlabel="step", ylabel="perplexity")
     ax.legend(fontsize=8)
     per_head = {k: np.array([r[k] for r in h], dtype=float)
-                for k in ("entropy", "eig_mean", "eig_var", "rho_theory", "linear_share_last")}
+                for k in ("entropy", "eig_mean", "eig_var", "spread_abs", "rho_theory", "linear_share_last")
+                if k in h[0]}
     L, H = per_head["entropy"].shape[1:]
     styles = ["-", "--", ":", "-."]
     for layer in range(L):
@@ -30,13 +31,17 @@ def run_figure(record: dict, path) -> None:
             st = styles[layer % 4]
             axes[0, 1].plot(steps, per_head["entropy"][:, layer, head], st, label=lab)
             axes[1, 0].plot(steps, per_head["eig_mean"][:, layer, head], st, color="k", label=f"{lab} mean")
-            axes[1, 0].plot(steps, per_head["eig_var"][:, layer, head], st, color="0.6", label=f"{lab} var")
+            axes[1, 0].plot(steps, per_head["eig_var"][:, layer, head], st, color="0.6",
+                            label=f"{lab} tr(W^2)/D - m^2")
+            if "spread_abs" in per_head:
+                axes[1, 0].plot(steps, per_head["spread_abs"][:, layer, head], st, color="tab:blue",
+                                label=f"{lab} mean |lambda - m|^2")
             axes[1, 1].plot(steps, per_head["rho_theory"][:, layer, head], st, color="k",
                             label=f"{lab} theory")
             axes[1, 1].plot(steps, per_head["linear_share_last"][:, layer, head], st, color="0.6",
                             label=f"{lab} measured")
     axes[0, 1].set(xlabel="step", ylabel="attention entropy (nats)")
-    axes[1, 0].set(xlabel="step", ylabel="W_QK eigenvalue mean / variance")
+    axes[1, 0].set(xlabel="step", ylabel="W_QK eigenvalues: mean m, tr(W^2)/D - m^2, spread")
     axes[1, 1].set(xlabel="step", ylabel="rho (mean over positions)")
     for ax in (axes[0, 1], axes[1, 0], axes[1, 1]):
         if L * H <= 4:

@@ -158,8 +158,10 @@ def markdown(rows) -> str:
 
 
 def tables(result: dict) -> str:
-    """The Markdown tables of a summary document (``--format markdown``)."""
-    return result["markdown"]
+    """The Markdown tables of a summary document (``--format markdown``), rendered from its
+    ``summary`` and ``paired`` rows with the current column labels (a stored document's own
+    ``markdown`` keeps the labels of when it was written)."""
+    return sw.markdown(result["summary"]) + "\n\n" + markdown(result["paired"])
 
 
 def read(path) -> dict:

@@ -23,8 +23,8 @@ from sigprop.core.results import jsonable
 from sigprop.core.stats import t_interval
 from sigprop.lm import train as tr
 
-SUMMARY = ("perplexity", "loss", "entropy_mean", "entropy_normalized_mean", "eig_mean", "eig_var", "spread",
-           "rho_theory_mean", "linear_share_last_mean", "rank_residual_last", "seconds")
+SUMMARY = ("perplexity", "loss", "entropy_mean", "entropy_normalized_mean", "eig_mean", "eig_var", "spread_abs",
+           "spread", "rho_theory_mean", "linear_share_last_mean", "rank_residual_last", "seconds")
 
 
 def run_name(cfg: tr.TrainConfig) -> str:
@@ -94,12 +94,13 @@ def mean_interval(values, confidence: float = 0.95) -> tuple[float, float, float
 
 def final(record: dict) -> dict:
     """The final validation measures of a run: the last evaluation's, with ``eig_mean``,
-    ``eig_var`` and ``spread`` averaged over layers and heads and ``rank_residual_last`` the
-    last layer's rank residual."""
+    ``eig_var``, ``spread_abs`` (absent from runs recorded before it was measured) and ``spread``
+    averaged over layers and heads and ``rank_residual_last`` the last layer's rank residual."""
     last = record["history"][-1]
     out = {k: last.get(k) for k in SUMMARY if k in last}
-    for k in ("eig_mean", "eig_var", "spread"):
-        out[k] = float(np.mean(last[k]))
+    for k in ("eig_mean", "eig_var", "spread_abs", "spread"):
+        if k in last:
+            out[k] = float(np.mean(last[k]))
     out["rank_residual_last"] = float(last["rank_residual"][-1])
     out["seconds"] = record.get("seconds")
     return out
@@ -137,10 +138,17 @@ def summarize(records, confidence: float = 0.95) -> list[dict]:
 
 def markdown(rows) -> str:
     """The summary as a Markdown table: mean [95% interval] per measure (time: the mean only,
-    it measures the machine's load more than the run)."""
+    it measures the machine's load more than the run).  The eigenvalue columns: ``m = tr(W)/D``,
+    ``tr(W^2)/D - m^2`` (the theory's second moment, not a variance: negative for mostly complex
+    eigenvalues), the spread of the complex eigenvalues ``mean |lambda - m|^2`` and LocAteR's
+    ``R(W) = ||W - m I||_F^2 / D``; a column no row has (runs recorded before it was measured) is
+    left out."""
     cols = [("perplexity", "val. perplexity", 1), ("entropy_mean", "attn. entropy (nats)", 3),
-            ("eig_mean", "eig. mean", 4), ("eig_var", "eig. var.", 4), ("rho_theory_mean", "rho (theory)", 3),
-            ("linear_share_last_mean", "linear share", 3), ("seconds", "s / run", 0)]
+            ("eig_mean", "eig. mean m", 4), ("eig_var", "tr(W^2)/D - m^2", 4),
+            ("spread_abs", "mean \\|lambda - m\\|^2", 4), ("spread", "R(W)", 4),
+            ("rho_theory_mean", "rho (theory)", 3), ("linear_share_last_mean", "linear share", 3),
+            ("seconds", "s / run", 0)]
+    cols = [c for c in cols if any(r.get(c[0]) is not None and not np.isnan(r[c[0]][0]) for r in rows)]
 
     def cell(v, digits):
         m, lo, hi = v

@@ -4,7 +4,12 @@
   the mean and variance of the (possibly complex) eigenvalues: ``tr(W^k)`` is the
   sum of the ``k``-th powers of the eigenvalues for any square ``W``.  For a
   non-symmetric ``W`` the "variance" is ``mean(lambda^2) - mean(lambda)^2`` over
-  complex eigenvalues and can be negative; note ``||W||_F^2 != tr(W^2)`` then.
+  complex eigenvalues and can be negative; note ``||W||_F^2 != tr(W^2)`` then.  It is the
+  theory's ``v`` (the logit variances depend on ``W`` through ``tr(W^2)``), not a spread: tables
+  label it ``tr(W^2)/d - m^2``.
+* ``eig_spread(W) = mean_k |lambda_k - m|^2`` is the spread of the complex eigenvalues
+  around their mean: ``>= eig_var(W)`` (``|z|^2 >= Re(z^2)``), equal for real eigenvalues (a
+  symmetric ``W``), and ``<= ||W - m I||_F^2 / d`` (Schur), LocAteR's ``R(W)``.
 * ``make_weights(m, v, d)`` builds a symmetric ``W`` whose eigenvalues have mean
   ``m`` and variance ``v`` exactly, with a chosen spectrum shape.
 """
@@ -38,6 +43,24 @@ def eig_var(W: ArrayLike) -> np.ndarray:
         out = second - eig_mean(W) ** 2
     if not np.all(np.isfinite(out)):
         raise _checks.ArgumentError("W", "is too large: tr(W^2) overflows float64; scale it down")
+    return out
+
+
+def eig_spread(W: ArrayLike) -> np.ndarray:
+    """Spread of the complex eigenvalues ``mean_k |lambda_k - m|^2`` of ``W`` (shape ``(..., d, d)``),
+    ``m = tr(W)/d``; by :func:`numpy.linalg.eigvals`.
+
+    Always ``>= 0``; ``>= eig_var(W) = mean_k Re((lambda_k - m)^2)``, with equality when every
+    eigenvalue is real; ``<= ||W - m I||_F^2 / d`` (Schur's inequality), with equality when ``W``
+    is normal.
+    """
+    W = _checks.square_matrix("W", W)
+    with np.errstate(over="ignore", invalid="ignore"):
+        lam = np.linalg.eigvals(W)
+        centered = lam - lam.mean(axis=-1, keepdims=True)
+        out = np.mean(centered.real ** 2 + centered.imag ** 2, axis=-1)
+    if not np.all(np.isfinite(out)):
+        raise _checks.ArgumentError("W", "is too large: |lambda - m|^2 overflows float64; scale it down")
     return out
 
 

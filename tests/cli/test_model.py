@@ -28,6 +28,16 @@ def test_cli_train_writes_record_and_plot(capsys, tmp_path):
     assert set(os.listdir(tmp_path)) == {"run.json", "run.png"}      # no temporary files left
 
 
+def test_train_table_names_the_eigenvalue_columns(capsys):
+    """tr(W^2)/d - m^2 goes negative for a non-symmetric W: the table calls it that, beside the
+    spread of the complex eigenvalues and LocAteR's R(W), never "var"."""
+    assert cli.main(["train", "--steps", "4", "--log-every", "2", "--dim", "4", "--length", "8",
+                     "--probe", "64"]) == 0
+    header = capsys.readouterr().out.splitlines()[1].split()
+    assert header[3:7] == ["eig_mean", "tr(W^2)/d-m^2", "mean|lambda-m|^2", "R(W)"]
+    assert not any("var" in h for h in header)
+
+
 def test_gradcheck_command(capsys):
     assert cli.main(["gradcheck"]) == 0
     assert "passed" in capsys.readouterr().out

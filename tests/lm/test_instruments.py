@@ -49,6 +49,12 @@ def test_linear_share_and_rho_by_hand():
         W = regularizers.head_qk(p[f"l{i}.W_Q"], p[f"l{i}.W_K"], 2)
         assert m["rho_theory"][i][1] == pytest.approx(theory(W[1], 6, scale=CFG.scale).rho.mean())
         assert m["eig_mean"][i][0] == pytest.approx(np.trace(W[0]) / 8)
+        for h in range(2):
+            # the spread of the complex eigenvalues, between tr(W^2)/D - m^2 and R(W) (Schur)
+            lam = np.linalg.eigvals(W[h].astype(np.float64))
+            assert m["spread_abs"][i][h] == pytest.approx(np.mean(np.abs(lam - lam.mean()) ** 2), rel=1e-6)
+            assert m["eig_var"][i][h] <= m["spread_abs"][i][h] * (1 + 1e-9) + 1e-12
+            assert m["spread_abs"][i][h] <= m["spread"][i][h] * (1 + 1e-9) + 1e-12
 
 
 def test_perplexity_is_exp_of_token_mean():

@@ -27,6 +27,15 @@ def test_sweep_resumes_and_summarizes(data, tmp_path):  # noqa: F811
     assert m == pytest.approx(np.mean(ppl)) and hi - m == pytest.approx(half)
     table = sw.markdown(rows)
     assert table.count("\n") == 3 and f"{m:.1f} [{lo:.1f}, {hi:.1f}]" in table
+    # the eigenvalue columns say what they are: tr(W^2)/D - m^2 is not called a variance
+    header = table.splitlines()[0]
+    assert "| tr(W^2)/D - m^2 | mean \\|lambda - m\\|^2 | R(W) |" in header and "var" not in header
+    # a run recorded before the spread of the complex eigenvalues was measured: that column is left out
+    for r in records:
+        for e in r["history"]:
+            e.pop("spread_abs")
+    old = sw.markdown(sw.summarize(records)).splitlines()[0]
+    assert "lambda" not in old and "| tr(W^2)/D - m^2 | R(W) |" in old
 
 
 def test_plan_shapes():

@@ -61,3 +61,27 @@ def test_bad_spectrum_requests_are_refused(kwargs, name):
 def test_non_square_matrix_is_refused():
     with pytest.raises(ValueError, match="square"):
         spectrum.eig_mean(np.ones((2, 3)))
+
+
+@given(st.integers(1, 10), st.integers(0, 2**31))
+def test_eig_spread_is_the_complex_spread_between_eig_var_and_schur(d, seed):
+    """mean |lambda - m|^2 from the eigenvalues, >= eig_var (|z|^2 >= Re z^2), <= ||W - mI||_F^2/d
+    (Schur), equal to LocAteR's complex-abs penalty."""
+    from sigprop.model import locater
+    W = np.random.default_rng(seed).standard_normal((d, d))
+    lam = np.linalg.eigvals(W)
+    spread = float(spectrum.eig_spread(W))
+    assert np.isclose(spread, np.mean(np.abs(lam - lam.mean()) ** 2), rtol=1e-10, atol=1e-12)
+    assert spread >= spectrum.eig_var(W) - 1e-9 * (1 + spread)
+    m = np.trace(W) / d
+    assert spread <= np.sum((W - m * np.eye(d)) ** 2) / d + 1e-9 * (1 + spread)
+    assert np.isclose(spread, locater.penalty(W, "complex-abs"), rtol=1e-9, atol=1e-12)
+
+
+def test_eig_spread_of_a_rotation_is_positive_where_eig_var_is_negative():
+    """A rotation by 90 degrees has eigenvalues +-i: m = 0, tr(W^2)/2 = -1, mean |lambda|^2 = 1."""
+    W = np.array([[0.0, -1.0], [1.0, 0.0]])
+    assert np.isclose(spectrum.eig_var(W), -1.0) and np.isclose(spectrum.eig_spread(W), 1.0)
+    S = spectrum.make_weights(0.3, 0.7, 5, seed=2)                  # symmetric: the two agree
+    assert np.isclose(spectrum.eig_spread(S), 0.7) and np.isclose(spectrum.eig_var(S), 0.7)
+    assert np.allclose(spectrum.eig_spread(np.stack([W, 2 * W])), [1.0, 4.0])
