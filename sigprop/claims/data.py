@@ -57,7 +57,9 @@ def prediction_rule(spearman: dict, calibration: dict, label: str) -> Decision:
     err_low = min(calibration["low"], _t(calibration, "low", calibration["low"]))
     reason = (f"{label}: Spearman {_g(spearman['rho'])} [{_g(spearman['low'])}, {_g(spearman['high'])}] over "
               f"{spearman['n']} heads in {_layers(spearman, calibration)} layers; mean |predicted - measured| "
-              f"{_g(calibration['mean'])} [{_g(err_low)}, {_g(err_high)}]")
+              f"{_g(calibration['mean'])} [{_g(err_low)}, {_g(err_high)}]"
+              + (f" (cluster bootstrap: {spearman['resamples']} resamples, seed {spearman['seed']})"
+                 if "resamples" in spearman else ""))
     if spearman["n"] < MIN_HEADS or _layers(spearman, calibration) < MIN_LAYERS:
         verdict = "inconclusive"
     elif spearman["low"] >= RANK_FLOOR and err_high <= CALIBRATED:
