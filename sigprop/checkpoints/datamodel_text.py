@@ -174,6 +174,26 @@ def _paired(rows: list[dict], model: str, other: str, seed: int) -> dict:
                 largest_prediction_difference=float(np.max(np.abs(pm - po))))
 
 
+def summarize(rows: list[dict], seed: int = 0) -> dict:
+    """The summary over heads of the per-head ``rows`` of :func:`study` (module docstring, step 4):
+    per model its Spearman, calibration error (cluster-bootstrap intervals with ``seed``, layer-means
+    t) and mean profile error; ``paired``: the comparisons of :data:`PAIRS`; ``walk_minus_empirical``:
+    the random walk's calibration gain's complement (``paired["empirical-vs-random_walk"]``'s gain).
+    A function of the rows alone: another bootstrap seed re-summarizes a stored result."""
+    measured = np.array([r["measured"] for r in rows])
+    layer_of = np.array([r["layer"] for r in rows])
+    summary: dict = {}
+    for name in MODELS + NULLS:
+        pred = np.array([r[f"predicted_{name}"] for r in rows])
+        summary[name] = dict(spearman=_spearman_interval(pred, measured, layer_of, seed),
+                             calibration=_mean_interval(np.abs(pred - measured), layer_of, seed),
+                             mean_profile_error=float(np.mean([r[f"profile_error_{name}"] for r in rows])))
+    summary["paired"] = {f"{m}-vs-{o}": _paired(rows, m, o, seed) for m, o in PAIRS}
+    # what the better data model buys: the paired difference of absolute errors, head by head
+    summary["walk_minus_empirical"] = summary["paired"]["empirical-vs-random_walk"]["calibration_gain"]
+    return summary
+
+
 def _inputs(weights, cfg, ids, layers):
     """The input ``T x d`` of every layer in ``layers`` and the logits ``(heads, T, T)``."""
     top = max(layers)
@@ -280,17 +300,7 @@ def study(checkpoint, *, length: int = 64, windows: int = 160, layers=None, seed
                 row[f"predicted_{name}"] = float(pred.mean())
                 row[f"profile_error_{name}"] = float(np.abs(pred.mean(axis=0) - measured.mean(axis=0)).mean())
             rows.append(row)
-    measured = np.array([r["measured"] for r in rows])
-    layer_of = np.array([r["layer"] for r in rows])
-    summary: dict = {}
-    for name in MODELS + NULLS:
-        pred = np.array([r[f"predicted_{name}"] for r in rows])
-        summary[name] = dict(spearman=_spearman_interval(pred, measured, layer_of, seed),
-                             calibration=_mean_interval(np.abs(pred - measured), layer_of, seed),
-                             mean_profile_error=float(np.mean([r[f"profile_error_{name}"] for r in rows])))
-    summary["paired"] = {f"{m}-vs-{o}": _paired(rows, m, o, seed) for m, o in PAIRS}
-    # what the better data model buys: the paired difference of absolute errors, head by head
-    summary["walk_minus_empirical"] = summary["paired"]["empirical-vs-random_walk"]["calibration_gain"]
+    summary = summarize(rows, seed)
     return dict(config=dict(checkpoint=describe(checkpoint), length=T, windows=len(wins), fit_windows=len(wins) - held,
                             held_out_windows=held, layers=layers, seed=seed, queries="all", centering="all keys",
                             nulls=dict(iid="K = I", shuffled="K[p][:, p], p = default_rng([seed, 1]).permutation(T)",

