@@ -58,3 +58,12 @@ def test_the_citation_rule_fails_on_a_wrong_verdict(tmp_path):
     (tmp_path / "R.md").write_text(text)
     [(got_id, said)] = CITATION.findall(headlines(tmp_path / "R.md", "## Headline findings")[0])
     assert got_id == cid and said != verdicts[cid]
+
+
+def test_the_readme_counts_the_ledger_as_it_is():
+    text = (ROOT / "CLAIMS.md").read_text(encoding="utf-8")
+    counts = dict((v, int(n)) for n, v in re.findall(r"(\d+) (" + "|".join(VERDICTS) + r")\b",
+                                                       text.split("Verdicts: ", 1)[1].split("\n", 1)[0]))
+    assert sum(counts.values()) == len(ledger_verdicts())
+    words = ", ".join(f"{counts[v]} {v}" for v in VERDICTS)
+    assert f"({sum(counts.values())} rows: {words})" in (ROOT / "README.md").read_text(encoding="utf-8")

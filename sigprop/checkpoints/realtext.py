@@ -38,7 +38,7 @@ from sigprop.core import checks as _checks
 from sigprop.core.progress import progress_bar
 from sigprop.model.measures import attention_entropy, max_attention
 from sigprop.model.softmax import linear_regime, softmax
-from sigprop.rho.spectrum import eig_mean, eig_var
+from sigprop.rho.spectrum import eig_mean, eig_spread, eig_var
 
 MODULES = ("argparse", "bisect", "calendar", "collections", "contextlib", "csv", "dataclasses",
            "datetime", "decimal", "difflib", "doctest", "email", "fractions", "functools", "heapq",
@@ -222,7 +222,7 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
             continue
         W = r["W"]
         rows.append(dict(layer=r["layer"], head=r["head"], eig_mean=float(eig_mean(W)),
-                         eig_var=float(eig_var(W)),
+                         eig_var=float(eig_var(W)), eig_spread=float(eig_spread(W)),
                          frobenius=float(np.linalg.norm(W)),
                          **{k: float(v[r["layer"], r["head"]] / len(docs)) for k, v in sums.items()}))
     ev = [r["eig_var"] for r in rows]
