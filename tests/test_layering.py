@@ -23,6 +23,7 @@ LAYERS = {
     "sigprop.gap": 4,
     "sigprop.checkpoints": 5,
     "sigprop.lm": 6,
+    "sigprop.stack": 6,     # the deep-stack recursion and its simulation (uses sigprop.gap)
     "sigprop.sweep": 7,
     "sigprop.claims": 8,
     "sigprop.explore": 9,   # the interactive page of ``sigprop explore`` (a top layer, beside the CLI)

@@ -1,0 +1,147 @@
+"""The configuration of a deep transformer stack at initialisation: :class:`StackConfig`.
+
+One block, Post-LN (``norm="post"``, [GG26]'s BERT-style encoder)::
+
+    x <- LN(alpha_A x + Attn(x))           Attn(x)_i = W_O sum_j a_ij (W_V x_j + b_V)
+    x <- LN(alpha_MLP x + MLP(x))          MLP(x) = W_2 phi(W_1 x + b_1) + b_2
+
+or Pre-LN (``norm="pre"``)::
+
+    x <- alpha_A x + Attn(LN(x))
+    x <- alpha_MLP x + MLP(LN(x))
+
+with ``a_i = softmax_j(s_ij)``, ``s_ij = (W_Q x_i) . (W_K x_j) / sqrt(d)`` and, at
+initialisation, independent Gaussian weights of fan-in variances
+
+* ``W_Q, W_K``: ``N(0, beta sqrt(log T_init) / d)`` entries ([GG26]'s REM scaling, so that a
+  logit has variance ``beta^2 log T_init`` for unit-norm-per-coordinate tokens), no bias;
+* ``W_V``: ``N(0, var_v / d)``, ``b_V``: ``N(0, var_b)``;
+* ``W_O`` (only when ``var_o`` is given): ``N(0, var_o / d)``, no bias ([GG26] have no ``W_O``);
+* ``W_1`` (``d_ff x d``, ``d_ff = d``), ``W_2``: ``N(0, var_w / fan_in)``, ``b_1, b_2``: ``N(0, var_b)``.
+
+``alpha_A`` and ``alpha_MLP`` multiply the skip connection, as in [GG26]'s code
+(``LayerNorm(hidden + alpha * input)``).  LayerNorm has no affine parameters.  The input
+tokens have unit second moment per coordinate and pairwise cosine ``cosine0``.
+
+[GG26] Giorlandino & Goldt, *Two failure modes of deep transformers and how to avoid them*
+(ICLR 2026, arXiv:2505.24333); official code ``aGiorlandino/ICLR-Signal-Propagation-Transformers``.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from sigprop.core import checks as _checks
+
+NORMS = ("post", "pre")
+ACTIVATIONS = ("relu", "gelu", "none")
+RECURSIONS = ("gg", "sigprop")
+# [GG26]'s published encoder configuration (deep_prop_encoder.ipynb of the official code)
+GG_CONFIG = dict(var_w=0.2, var_v=0.2, var_b=4e-4, alpha_attention=1.0, alpha_mlp=1.0, layers=50,
+                 activation="relu", norm="post", d=720, T_init=512)
+GG_BETAS = (0.5, 3.0)
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """A validated stack configuration (see the module doc for the block and the weights).
+
+    Parameters
+    ----------
+    layers : int
+        Number of blocks ``L >= 1``.
+    beta : float
+        Query-key strength ``beta >= 0``: a logit's variance is ``beta^2 log T_init``.
+    T : int
+        Sequence length ``T >= 2`` (number of tokens).
+    d : int
+        Width ``d >= 2`` (the simulation's; the recursion is its ``d -> infinity`` limit).
+    norm : {"post", "pre"}
+        Where LayerNorm sits.
+    activation : {"relu", "gelu", "none"}
+        The MLP's activation; ``"none"`` drops the MLP sub-block.
+    var_w, var_v, var_b : float
+        Fan-in variances of the MLP weights, the value weights, and every bias (``>= 0``).
+    var_o : float or None
+        Fan-in variance of the output map ``W_O`` (``> 0``); None: no output map.
+    alpha_attention, alpha_mlp : float
+        Strengths ``>= 0`` of the two skip connections.
+    cosine0 : float
+        The input tokens' pairwise cosine, in ``[0, 1)``.
+    T_init : int or None
+        The ``T`` of the query-key initialisation ``sqrt(beta) log(T_init)^{1/4} / sqrt(d)``;
+        None: ``T`` ([GG26] use their context length 512 whatever the sentence's length).
+    recursion : {"gg", "sigprop"}
+        ``"gg"``: [GG26]'s recursion as published (REM attention, ``T -> infinity``);
+        ``"sigprop"``: the same blocks with the attention overlaps exact in ``T``.
+    """
+    layers: int = 50
+    beta: float = 0.5
+    T: int = 64
+    d: int = 128
+    norm: str = "post"
+    activation: str = "relu"
+    var_w: float = 0.2
+    var_v: float = 0.2
+    var_b: float = 4e-4
+    var_o: float | None = None
+    alpha_attention: float = 1.0
+    alpha_mlp: float = 1.0
+    cosine0: float = 0.2
+    T_init: int | None = None
+    recursion: str = "sigprop"
+
+    def __post_init__(self) -> None:
+        def put(name, value):
+            object.__setattr__(self, name, value)
+        put("layers", _checks.integer("layers", self.layers, 1, 10_000))
+        put("beta", _checks.scalar("beta", self.beta, minimum=0.0, maximum=100.0))
+        put("T", _checks.integer("T", self.T, 2, 1 << 16))
+        put("d", _checks.integer("d", self.d, 2, 1 << 16))
+        for name, choices in (("norm", NORMS), ("activation", ACTIVATIONS), ("recursion", RECURSIONS)):
+            value = getattr(self, name)
+            if value not in choices:
+                raise _checks.ArgumentError(name, f"must be one of {', '.join(choices)}, got {value!r}")
+        for name in ("var_w", "var_v", "var_b"):
+            put(name, _checks.scalar(name, getattr(self, name), minimum=0.0, maximum=1e6))
+        if self.var_o is not None:
+            put("var_o", _checks.scalar("var_o", self.var_o, positive=True, maximum=1e6))
+        for name in ("alpha_attention", "alpha_mlp"):
+            put(name, _checks.scalar(name, getattr(self, name), minimum=0.0, maximum=1e3))
+        put("cosine0", _checks.scalar("cosine0", self.cosine0, minimum=0.0, maximum=1.0, open_max=True))
+        if self.T_init is not None:
+            put("T_init", _checks.integer("T_init", self.T_init, 2, 1 << 30))
+        if self.norm == "post" and self.alpha_attention == 0 and self.var_v == 0 and self.var_b == 0:
+            raise _checks.ArgumentError("var_v", "must be > 0 (or var_b > 0, or alpha_attention > 0): "
+                                        "the Post-LN attention sub-block would output zeros")
+        if (self.norm == "post" and self.activation != "none" and self.alpha_mlp == 0
+                and self.var_w == 0 and self.var_b == 0):
+            raise _checks.ArgumentError("var_w", "must be > 0 (or var_b > 0, or alpha_mlp > 0): "
+                                        "the Post-LN MLP sub-block would output zeros")
+
+    @property
+    def logit_variance(self) -> float:
+        """``sigma^2 = beta^2 log T_init``: the variance of a logit between unit-norm-per-coordinate tokens."""
+        import math
+        return self.beta ** 2 * math.log(self.T_init or self.T)
+
+    def to_dict(self) -> dict:
+        """Every field, JSON-able."""
+        return asdict(self)
+
+    def replace(self, **changes) -> StackConfig:
+        """A copy with ``changes`` (validated again)."""
+        return StackConfig(**{**self.to_dict(), **changes})
+
+
+def as_config(config=None, **fields) -> StackConfig:
+    """``config`` (a :class:`StackConfig` or a dict of its fields) updated with ``fields``."""
+    if config is None:
+        return StackConfig(**fields)
+    if isinstance(config, StackConfig):
+        return config.replace(**fields) if fields else config
+    if isinstance(config, dict):
+        unknown = sorted(set(config) - set(StackConfig.__dataclass_fields__))
+        if unknown:
+            raise _checks.ArgumentError("config", f"has unknown fields: {', '.join(unknown)}")
+        return StackConfig(**{**config, **fields})
+    raise _checks.ArgumentError("config", f"must be a StackConfig or a dict, got {type(config).__name__}")

@@ -1,0 +1,167 @@
+"""The layer-to-layer recursion of a deep transformer at initialisation: :func:`predict`.
+
+The state after each block is the residual stream's per-coordinate second moment
+``q = |x_i|^2 / d`` and cross moment ``p = x_i . x_j / d`` (``i != j``), averaged over the
+weights at ``d -> infinity``; the mean cosine similarity is ``p / q``.  Each sub-block maps
+``(q, p)`` in closed form (``derivations/stack_block.py``):
+
+* **LayerNorm** (no affine): ``(q, p) -> (1, p / q)``.
+* **Attention** on tokens of cosine ``c`` (after LN): with ``Y_self``, ``Y_cross`` the row overlaps
+  of :mod:`sigprop.stack.softmax` at ``s^2 = sigma^2 (1 - c)``, ``sigma^2 = beta^2 log T_init``::
+
+      q_A = var_o^* (var_v (c + (1 - c) Y_self) + var_b),
+      p_A = var_o^* (var_v (c + (1 - c) Y_cross) + var_b)      (var_o^* = var_o, or 1 without W_O)
+
+* **MLP** on tokens of cosine ``c``: ``q_1 = var_w + var_b``, ``p_1 = var_w c + var_b`` and
+  ``q_M = var_w K(q_1, q_1) + var_b``, ``p_M = var_w K(q_1, p_1) + var_b`` with
+  ``K(q, p) = E phi(u) phi(v)``, ``(u, v)`` Gaussian of variances ``q`` and covariance ``p``;
+  for ReLU ``K = (q / 2) rho(p / q)``, ``rho(c) = (sqrt(1 - c^2) + c (pi - arccos c)) / pi``
+  (the arc-cosine kernel), for GELU a Gauss-Hermite quadrature.
+* **Skip**: ``(q, p) -> (alpha^2 q + q_branch, alpha^2 p + p_branch)`` (the branch's weights are
+  independent of its input, so the cross terms vanish in expectation).
+
+``recursion="gg"`` takes the attention overlaps in the REM limit, ``Y_self = max(0, 1 - beta_c /
+beta)``, ``Y_cross = 0``, ``beta_c = sqrt(2 / (1 - c))``: Giorlandino & Goldt's recursion
+(``theory_update_relu.py`` of ``aGiorlandino/ICLR-Signal-Propagation-Transformers``, Post-LN;
+the Pre-LN update of their ``Gain-controlled-propagation.ipynb``, whose ``beta_c`` is
+``sqrt(2 / (q (q - p)))`` on the residual stream's un-normalized ``(q, p)``, kept as published).
+``recursion="sigprop"`` uses the overlaps exact in ``T`` (:func:`sigprop.stack.softmax.overlaps`)
+and, in Pre-LN, ``beta_c`` of the normalized tokens.
+
+Per layer the result also holds the attention entropy (exact in ``T`` at the layer's input
+cosine, for both recursions) and [NNT24]'s stable rank of ``X X^T`` for the equicorrelated
+Gram matrix of cosine ``c`` (``d -> infinity``)::
+
+    srank = (lambda_1^2 + (T - 1) (1 - c)^2) / lambda_1^2,      lambda_1 = 1 + (T - 1) c.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import erf
+
+from sigprop._version import __version__
+from sigprop.core.labelled import Result
+from sigprop.stack import softmax as _softmax
+from sigprop.stack.config import StackConfig, as_config
+
+KIND = "stack"
+RECORD_KEYS = {"layers": ("layer",)}
+_GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(64)
+_GH_WEIGHTS = _GH_WEIGHTS / math.sqrt(2 * math.pi)
+
+
+def relu_kernel(q: float, p: float) -> float:
+    """``E relu(u) relu(v)`` for Gaussian ``(u, v)`` of variances ``q`` and covariance ``p``.
+
+    ``(q / 2) rho(p / q)`` with ``rho(c) = (sqrt(1 - c^2) + c (pi - arccos c)) / pi``; ``rho(1) = 1``.
+    """
+    if q <= 0:
+        return 0.0
+    c = min(1.0, max(-1.0, p / q))
+    return q / 2 * (math.sqrt(1 - c * c) + c * (math.pi - math.acos(c))) / math.pi
+
+
+def gelu(x):
+    """``GELU(x) = x Phi(x)`` (the exact, erf form)."""
+    return 0.5 * x * (1.0 + erf(np.asarray(x) / math.sqrt(2.0)))
+
+
+def gelu_kernel(q: float, p: float) -> float:
+    """``E gelu(u) gelu(v)`` for Gaussian ``(u, v)`` of variances ``q``, covariance ``p`` (64^2-node Gauss-Hermite)."""
+    if q <= 0:
+        return float(gelu(0.0) ** 2)
+    c = min(1.0, max(-1.0, p / q))
+    z1, z2 = _GH_NODES[:, None], _GH_NODES[None, :]
+    u = math.sqrt(q) * z1
+    v = math.sqrt(q) * (c * z1 + math.sqrt(max(0.0, 1 - c * c)) * z2)
+    return float(_GH_WEIGHTS @ (gelu(u) * gelu(v)) @ _GH_WEIGHTS)
+
+
+KERNELS = {"relu": relu_kernel, "gelu": gelu_kernel}
+
+
+def stable_rank_equicorrelated(c: float, T: int) -> float:
+    """[NNT24]'s stable rank of ``G = (1 - c) I + c 1 1^T`` (``T x T``): ``sum lambda^2 / max lambda^2``."""
+    lam1 = 1 + (T - 1) * c
+    rest = 1 - c
+    top = max(lam1, rest)
+    return float((lam1 ** 2 + (T - 1) * rest ** 2) / top ** 2)
+
+
+def attention_step(cfg: StackConfig, c: float, q: float, p: float) -> dict:
+    """The attention branch on tokens of cosine ``c`` after LayerNorm: ``q_A, p_A`` and the row statistics.
+
+    ``q, p`` are the residual stream's (before LN), used only by [GG26]'s Pre-LN ``beta_c``.
+    """
+    sigma2 = cfg.logit_variance
+    s = math.sqrt(max(0.0, sigma2 * (1.0 - c)))
+    exact = _softmax.overlaps(c, s, cfg.T, cross=cfg.recursion == "sigprop")
+    if cfg.recursion == "gg":
+        if cfg.norm == "pre":
+            gap = q * (q - p)
+            beta_c = math.sqrt(2.0 / gap) if gap > 0 else math.inf
+        else:
+            beta_c = math.sqrt(2.0 / (1.0 - c)) if c < 1 else math.inf
+        y_self = max(0.0, 1.0 - beta_c / cfg.beta) if cfg.beta > 0 else 0.0
+        y_cross = 0.0
+    else:
+        y_self, y_cross = exact["y_self"], exact["y_cross"]
+    scale = cfg.var_o if cfg.var_o is not None else 1.0
+    q_a = scale * (cfg.var_v * (c + (1 - c) * y_self) + cfg.var_b)
+    p_a = scale * (cfg.var_v * (c + (1 - c) * y_cross) + cfg.var_b)
+    return dict(q=q_a, p=p_a, y_self=y_self, y_cross=y_cross, entropy=exact["entropy"])
+
+
+def mlp_step(cfg: StackConfig, c: float) -> tuple[float, float]:
+    """The MLP branch on tokens of cosine ``c`` after LayerNorm: ``(q_M, p_M)``."""
+    kernel = KERNELS[cfg.activation]
+    q1 = cfg.var_w + cfg.var_b
+    p1 = cfg.var_w * c + cfg.var_b
+    return cfg.var_w * kernel(q1, q1) + cfg.var_b, cfg.var_w * kernel(q1, p1) + cfg.var_b
+
+
+def _cosine(q: float, p: float) -> float:
+    return min(1.0, p / q) if q > 0 else 1.0
+
+
+def predict(config=None, **fields) -> Result:
+    """Per-layer predictions of the recursion (module doc) for a :class:`StackConfig`.
+
+    Parameters
+    ----------
+    config : StackConfig or dict, optional
+        The stack; ``fields`` update it (e.g. ``predict(beta=3.0, recursion="gg")``).
+
+    Returns
+    -------
+    Result
+        ``method="theory"``, ``config`` (every field) and ``layers``: one record per layer
+        ``l = 0..L`` (0 is the input) with ``cosine`` (``p / q``), ``norm`` (``sqrt(q)``,
+        the residual stream's root mean square per coordinate), ``stable_rank``, and for
+        ``l >= 1`` the block's ``attention_overlap`` (``Y_self``), ``attention_cross``
+        (``Y_cross``), ``attention_entropy`` and ``attention_norm`` (``sqrt(q_A)``).
+    """
+    cfg = as_config(config, **fields)
+    q, p = 1.0, cfg.cosine0
+    nan = float("nan")
+    rows = [dict(layer=0, cosine=p, norm=1.0, stable_rank=stable_rank_equicorrelated(p, cfg.T),
+                 attention_overlap=nan, attention_cross=nan, attention_entropy=nan, attention_norm=nan)]
+    for layer in range(1, cfg.layers + 1):
+        c = _cosine(q, p)
+        att = attention_step(cfg, c, q, p)
+        q, p = cfg.alpha_attention ** 2 * q + att["q"], cfg.alpha_attention ** 2 * p + att["p"]
+        if cfg.norm == "post":
+            q, p = 1.0, _cosine(q, p)
+        if cfg.activation != "none":
+            q_m, p_m = mlp_step(cfg, _cosine(q, p))
+            q, p = cfg.alpha_mlp ** 2 * q + q_m, cfg.alpha_mlp ** 2 * p + p_m
+            if cfg.norm == "post":
+                q, p = 1.0, _cosine(q, p)
+        c = _cosine(q, p)
+        rows.append(dict(layer=layer, cosine=c, norm=math.sqrt(q), stable_rank=stable_rank_equicorrelated(c, cfg.T),
+                         attention_overlap=att["y_self"], attention_cross=att["y_cross"],
+                         attention_entropy=att["entropy"], attention_norm=math.sqrt(att["q"])))
+    return Result(dict(version=__version__, method="theory", config=cfg.to_dict(), layers=rows),
+                  kind=KIND, keys=RECORD_KEYS)
