@@ -58,7 +58,7 @@ def rem_overlaps(p: float, beta: float) -> tuple[float, float]:
 
 def _z_grid(s: float) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and trapezoid weights of ``E f(z)``, ``z ~ N(0, 1)``, fine enough for ``f(e^{s z})`` steps."""
-    h = min(0.05, 0.25 / max(s, 1e-12))
+    h = min(0.1, 0.5 / max(s, 1e-12))
     n = int(math.ceil(2 * _Z_HALF_RANGE / h)) + 1
     z = np.linspace(-_Z_HALF_RANGE, _Z_HALF_RANGE, n)
     w = np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi) * (z[1] - z[0])
@@ -132,7 +132,7 @@ def _cross(p: float, s: float, T: int, tau: np.ndarray) -> float:
     v, wv = _z_grid(max(a, b))
     u, wu = _z_grid(max(a, b)) if a > 0 else (np.zeros(1), np.ones(1))
     # row functions of x = tau + a u: f1 = E_v[e^{x + b v} exp(-e^{x + b v})], f0 = E_v[-expm1(-e^{x + b v})]
-    xs = np.arange(tau[0] - a * _Z_HALF_RANGE - 1.0, tau[-1] + a * _Z_HALF_RANGE + 1.0, 0.01)
+    xs = np.arange(tau[0] - a * _Z_HALF_RANGE - 1.0, tau[-1] + a * _Z_HALF_RANGE + 1.0, 0.04)
     y = np.exp(xs[:, None] + b * v[None, :])
     f1 = (y * np.exp(-y)) @ wv
     f0 = (-np.expm1(-y)) @ wv
