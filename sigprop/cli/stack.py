@@ -1,0 +1,106 @@
+"""``sigprop stack predict`` and ``sigprop stack simulate``: signal propagation through a deep stack.
+
+``predict`` runs the layer-to-layer recursion of :mod:`sigprop.stack.recursion` (``--recursion gg``:
+Giorlandino & Goldt's, as published; ``--recursion sigprop``: attention overlaps exact in ``T``);
+``simulate`` draws the same stacks in NumPy and measures them (:mod:`sigprop.stack.simulation`).
+Both print one row per layer; ``--format json`` prints the result, whose ``layers`` list holds
+``cosine`` per layer, and ``--out`` writes it with the full configuration (``docs/stack.md``).
+"""
+from __future__ import annotations
+
+import argparse
+
+from sigprop.cli import arguments as a
+from sigprop.cli.app import command, group
+from sigprop.cli.render import View
+
+# sigprop.stack.config.NORMS, ACTIVATIONS and RECURSIONS, repeated so that building the parser
+# imports no scientific code; a test checks that they agree.
+NORMS = ("post", "pre")
+ACTIVATIONS = ("relu", "gelu", "none")
+RECURSIONS = ("gg", "sigprop")
+
+FLAGS = {"layers": "--layers", "beta": "--beta", "T": "--length", "d": "--dim", "norm": "--norm",
+         "activation": "--activation", "var_w": "--var-w", "var_v": "--var-v", "var_b": "--var-b",
+         "var_o": "--var-o", "alpha_attention": "--alpha-attention", "alpha_mlp": "--alpha-mlp",
+         "cosine0": "--cosine0", "T_init": "--t-init", "recursion": "--recursion", "seeds": "--seeds",
+         "confidence": "--confidence"}
+
+group("stack", "signal propagation through a deep transformer at initialisation (docs/stack.md)")
+
+
+def _stack_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("the stack (defaults: Giorlandino & Goldt's encoder, Post-LN, ReLU MLP)")
+    g.add_argument("--layers", type=a.number(int), default=50, help="number of blocks L >= 1 (default 50)")
+    g.add_argument("--beta", type=a.number(float), default=0.5,
+                   help="query-key strength beta >= 0: logit variance beta^2 log T_init (default 0.5)")
+    g.add_argument("--length", type=a.number(int), default=64, help="tokens T >= 2 (default 64)")
+    g.add_argument("--t-init", type=a.number(int), default=None,
+                   help="the T of the query-key initialisation sqrt(beta) log(T)^(1/4) / sqrt(d) (default: --length)")
+    g.add_argument("--norm", choices=NORMS, default="post", help="Post-LN or Pre-LN blocks (default post)")
+    g.add_argument("--activation", choices=ACTIVATIONS, default="relu",
+                   help="the MLP's activation; none drops the MLP (default relu)")
+    g.add_argument("--var-w", type=a.number(float), default=0.2, help="MLP weights' fan-in variance (default 0.2)")
+    g.add_argument("--var-v", type=a.number(float), default=0.2, help="value weights' fan-in variance (default 0.2)")
+    g.add_argument("--var-b", type=a.number(float), default=4e-4, help="every bias's variance (default 4e-4)")
+    g.add_argument("--var-o", type=a.number(float), default=None,
+                   help="output map's fan-in variance (default: no output map, as Giorlandino & Goldt)")
+    g.add_argument("--alpha-attention", type=a.number(float), default=1.0,
+                   help="strength of the attention block's skip connection (default 1)")
+    g.add_argument("--alpha-mlp", type=a.number(float), default=1.0,
+                   help="strength of the MLP block's skip connection (default 1)")
+    g.add_argument("--cosine0", type=a.number(float), default=0.2,
+                   help="the input tokens' pairwise cosine in [0, 1) (default 0.2)")
+
+
+def _predict_arguments(p: argparse.ArgumentParser) -> None:
+    _stack_arguments(p)
+    p.add_argument("--recursion", choices=RECURSIONS, default="sigprop",
+                   help="gg: Giorlandino & Goldt's recursion as published (REM attention, T -> infinity); "
+                        "sigprop: attention overlaps exact in T (default)")
+
+
+def _simulate_arguments(p: argparse.ArgumentParser) -> None:
+    _stack_arguments(p)
+    p.add_argument("--dim", type=a.number(int), default=128, help="width d >= 2 (default 128)")
+    p.add_argument("--seeds", type=a.seeds, default=[0, 1, 2, 3, 4],
+                   help="comma-separated seeds, at least 2 (default 0,1,2,3,4)")
+    p.add_argument("--confidence", type=a.number(float), default=0.95, help="level of the intervals (default 0.95)")
+
+
+def _config(args: argparse.Namespace, **extra):
+    from sigprop.stack import StackConfig
+
+    return StackConfig(layers=args.layers, beta=args.beta, T=args.length, norm=args.norm, activation=args.activation,
+                       var_w=args.var_w, var_v=args.var_v, var_b=args.var_b, var_o=args.var_o,
+                       alpha_attention=args.alpha_attention, alpha_mlp=args.alpha_mlp, cosine0=args.cosine0,
+                       T_init=args.t_init, **extra)
+
+
+THEORY_FIELDS = ("layer", "cosine", "norm", "stable_rank", "attention_overlap", "attention_entropy")
+
+
+@command("stack predict", help="per-layer predictions of the deep-stack recursion",
+         description="The layer-to-layer recursion of the tokens' mean cosine similarity and norm through "
+                     "Post-LN or Pre-LN blocks at initialisation, with the attention's participation and "
+                     "entropy and [NNT24]'s stable rank per layer.",
+         arguments=_predict_arguments, flags=FLAGS, view=View(records="layers", fields=THEORY_FIELDS, show=()))
+def predict(args: argparse.Namespace) -> dict:
+    """Run ``sigprop stack predict``."""
+    from sigprop.stack import predict as run
+
+    return run(_config(args, recursion=args.recursion))
+
+
+@command("stack simulate", help="per-layer measurements of random stacks, with intervals over seeds",
+         description="The same stacks drawn in NumPy, one per seed, measured layer by layer: mean and "
+                     "Student-t interval over seeds of each quantity of 'sigprop stack predict'.",
+         arguments=_simulate_arguments, flags=FLAGS,
+         view=View(records="layers", fields=("layer", "cosine", "cosine_low", "cosine_high", "norm", "stable_rank",
+                                             "attention_overlap", "attention_entropy"), show=()))
+def simulate(args: argparse.Namespace) -> dict:
+    """Run ``sigprop stack simulate``."""
+    from sigprop.stack import simulate as run
+
+    config = _config(args, d=args.dim)
+    return run(config, seeds=args.seeds, confidence=args.confidence)
