@@ -42,6 +42,7 @@ import numpy as np
 from scipy.special import erf
 
 from sigprop._version import __version__
+from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
 from sigprop.stack import softmax as _softmax
 from sigprop.stack.config import StackConfig, as_config
@@ -159,6 +160,9 @@ def predict(config=None, **fields) -> Result:
             q, p = cfg.alpha_mlp ** 2 * q + q_m, cfg.alpha_mlp ** 2 * p + p_m
             if cfg.norm == "post":
                 q, p = 1.0, _cosine(q, p)
+        if not (math.isfinite(q) and math.isfinite(p)):
+            raise ArgumentError("layers", f"the residual stream's norm overflows at layer {layer}: fewer layers "
+                                "or smaller variances are needed")
         c = _cosine(q, p)
         rows.append(dict(layer=layer, cosine=c, norm=math.sqrt(q), stable_rank=stable_rank_equicorrelated(c, cfg.T),
                          attention_overlap=att["y_self"], attention_cross=att["y_cross"],

@@ -28,6 +28,8 @@ CHEAP = {
     "gap": "--length 16",
     "width": "--lengths 16 --samples 2 --dim 4",
     "depth": "--layers 2 --length 16 --dim 4",
+    "stack predict": "--layers 3 --length 8",
+    "stack simulate": "--layers 2 --length 8 --dim 8",
 }
 #: Text that parses as a number (or list) but is out of any range, non-finite or extreme.
 PARSED = ["-1", "-7", "0", "nan", "inf", "-inf", "1e400", "-1e308", "1e308", "1,nan", "2.5", "-0"]
