@@ -1,0 +1,78 @@
+"""Where rank collapse and entropy collapse occur: the recursion swept over (beta, alpha, depth).
+
+:func:`phase_diagram` runs :func:`sigprop.stack.recursion.predict` for every query-key strength
+``beta`` and skip strength ``alpha`` (``alpha_attention = alpha_mlp = alpha``) and labels every
+layer by stated rules on the predicted quantities:
+
+* ``"rank collapse"``: the tokens' mean cosine ``p_l >= RANK_COSINE`` (0.9);
+* ``"entropy collapse"``: the attention entropy ``H_l <= ENTROPY_NATS`` (``log 2``: a row's weight
+  effectively on two keys or fewer), at the layer's input cosine, exact in ``T``;
+* ``"healthy"`` otherwise.
+
+Each record also holds ``condensed``: whether ``beta > beta_c(p) = sqrt(2 / (1 - p))`` at the
+layer's input (the REM's condensed phase).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sigprop._version import __version__
+from sigprop.core import checks as _checks
+from sigprop.core.labelled import Result
+from sigprop.stack.config import as_config
+from sigprop.stack.recursion import predict
+
+RANK_COSINE = 0.9
+ENTROPY_NATS = math.log(2.0)
+REGIMES = ("healthy", "rank collapse", "entropy collapse")
+
+
+def regime(cosine: float, entropy: float) -> str:
+    """The label of a layer by the module's rules (rank collapse takes precedence)."""
+    if cosine >= RANK_COSINE:
+        return "rank collapse"
+    if entropy <= ENTROPY_NATS:
+        return "entropy collapse"
+    return "healthy"
+
+
+def phase_diagram(betas, alphas, config=None, **fields) -> Result:
+    """Label every layer of the recursion at each ``(beta, alpha)``.
+
+    Parameters
+    ----------
+    betas, alphas : sequence of float
+        Query-key strengths ``>= 0`` and skip strengths ``>= 0`` (both skips).
+    config : StackConfig or dict, optional
+        The rest of the stack (``fields`` update it); its ``layers`` is the deepest layer.
+
+    Returns
+    -------
+    Result
+        ``kind="stack-phase"``, ``config``, ``rules`` and ``rows``: one record per
+        ``(beta, alpha, layer)`` with ``cosine``, ``attention_entropy``, ``attention_overlap``,
+        ``condensed`` and ``regime``.
+    """
+    betas = [float(b) for b in np.atleast_1d(_checks.real("betas", betas, minimum=0.0))]
+    alphas = [float(a) for a in np.atleast_1d(_checks.real("alphas", alphas, minimum=0.0))]
+    if not betas or not alphas:
+        raise _checks.ArgumentError("betas", "and alphas must each hold at least one value")
+    base = as_config(config, **fields)
+    rows = []
+    for beta in betas:
+        for alpha in alphas:
+            result = predict(base.replace(beta=beta, alpha_attention=alpha, alpha_mlp=alpha))
+            layers = result["layers"]
+            for prev, row in zip(layers[:-1], layers[1:]):
+                p_in = prev["cosine"]
+                condensed = bool(p_in < 1 and beta > math.sqrt(2 / (1 - p_in)))
+                rows.append(dict(beta=beta, alpha=alpha, layer=row["layer"], cosine=row["cosine"],
+                                 attention_entropy=row["attention_entropy"],
+                                 attention_overlap=row["attention_overlap"], condensed=condensed,
+                                 regime=regime(row["cosine"], row["attention_entropy"])))
+    rules = dict(rank_collapse=f"cosine >= {RANK_COSINE}", entropy_collapse="attention entropy <= log 2 nats",
+                 condensed="beta > sqrt(2 / (1 - p)) at the layer's input")
+    return Result(dict(version=__version__, config=dict(base.to_dict(), betas=betas, alphas=alphas), rules=rules,
+                       rows=rows), kind="stack-phase", keys={"rows": ("beta", "alpha", "layer")})
