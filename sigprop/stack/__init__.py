@@ -10,10 +10,10 @@
 from __future__ import annotations
 
 from sigprop.stack.config import GG_BETAS, GG_CONFIG, StackConfig, as_config
+from sigprop.stack.phase import phase_diagram
 from sigprop.stack.recursion import predict
 from sigprop.stack.simulation import simulate
-from sigprop.stack.phase import phase_diagram
 from sigprop.stack.softmax import beta_critical, overlaps, rem_overlaps
 
-__all__ = ["GG_BETAS", "GG_CONFIG", "StackConfig", "as_config", "beta_critical", "overlaps", "phase_diagram", "predict",
-           "rem_overlaps", "simulate"]
+__all__ = ["GG_BETAS", "GG_CONFIG", "StackConfig", "as_config", "beta_critical", "overlaps",
+           "phase_diagram", "predict", "rem_overlaps", "simulate"]

@@ -234,3 +234,28 @@ def test_bad_seeds_and_config_refused():
         simulate(StackConfig(layers=1, T=4, d=8), seeds=[1, -2])
     with pytest.raises(ArgumentError, match="config"):
         predict(dict(layers=2, depth=3))
+
+
+# --- the phase diagram -----------------------------------------------------------------------------
+
+def test_phase_rules_and_depth_drift():
+    """By the stated rules: a strongly condensed stack (beta = 6, [GG26]'s variances, REM recursion) starts
+    in entropy collapse and, as depth raises the cosine, never returns to it once it left; a weak one
+    (beta = 0.5, alpha = 0.5) ends in rank collapse.  The cosine rises with depth in both."""
+    from sigprop.stack import GG_CONFIG, phase_diagram
+    from sigprop.stack.phase import regime
+
+    assert regime(0.95, 0.1) == "rank collapse" and regime(0.5, 0.5) == "entropy collapse"
+    assert regime(0.5, 2.0) == "healthy"
+    result = phase_diagram([0.5, 6.0], [0.5], dict(GG_CONFIG, T=32, T_init=512, cosine0=0.1, layers=30,
+                                                   recursion="gg"))
+    order = {"entropy collapse": 0, "healthy": 1, "rank collapse": 2}
+    for beta in (0.5, 6.0):
+        rows = [r for r in result["rows"] if r["beta"] == beta]
+        assert np.all(np.diff([r["cosine"] for r in rows]) > 0)
+        assert np.all(np.diff([order[r["regime"]] for r in rows]) >= 0)
+        assert rows[-1]["regime"] == "rank collapse"
+        assert rows[0]["condensed"] == (beta == 6.0)
+    assert next(r for r in result["rows"] if r["beta"] == 6.0)["regime"] == "entropy collapse"
+    with pytest.raises(ArgumentError, match="betas"):
+        phase_diagram([-1.0], [1.0])
