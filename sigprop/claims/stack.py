@@ -1,0 +1,109 @@
+"""Ledger rows of the deep-stack recursion (``docs/stack.md``): Giorlandino & Goldt's claims and sigprop's.
+
+Each row simulates [GG26]'s published encoder configuration (``sigprop.stack.GG_CONFIG``:
+Post-LN, ReLU MLP, ``var_w = var_v = 0.2``, ``var_b = 4e-4``, ``alpha = 1``, ``T_init = 512``) at
+``beta`` in {0.5, 3} on ``T = 128`` input tokens of cosine 0.1, ``d = 720``, 50 layers, 5 seeds
+(quick: ``d = 128``, ``T = 64``, 12 layers), shared by the rows, and compares the simulated
+per-layer means with the predictions through Student-t intervals over seeds at the Bonferroni
+level ``0.05 / (number of parts)``, against stated bands.
+"""
+from __future__ import annotations
+
+from sigprop.claims import rules
+from sigprop.claims.ledger import ALPHA, MIN_SEEDS, _seeds, register
+from sigprop.claims.statistics import t_interval
+from sigprop.stack import GG_BETAS, GG_CONFIG, StackConfig, predict, simulate
+
+COSINE_BAND = 0.05          # |simulated - predicted| mean cosine within it: agreement
+COSINE_REFUTE = 0.1         # beyond it: disagreement
+OVERLAP_BAND = 0.05
+OVERLAP_REFUTE = 0.1
+
+
+def _config(ctx, beta: float) -> StackConfig:
+    fields = dict(GG_CONFIG, beta=beta, T=128, cosine0=0.1)
+    if ctx.quick:
+        fields.update(d=128, T=64, layers=12)
+    return StackConfig(**fields)
+
+
+def _runs(ctx) -> dict:
+    def compute():
+        out = {}
+        for beta in GG_BETAS:
+            cfg = _config(ctx, beta)
+            out[beta] = dict(gg=predict(cfg, recursion="gg"), sigprop=predict(cfg, recursion="sigprop"),
+                             simulation=simulate(cfg, seeds=_seeds()))
+        return out
+    return ctx.shared("stack-gg-runs", compute)
+
+
+def _layers(ctx) -> list[int]:
+    top = 12 if ctx.quick else 50
+    return sorted({1, top // 5, 2 * top // 5, 3 * top // 5, top})
+
+
+def _parts(ctx, recursion: str, measure: str, band: float, refute: float, betas=GG_BETAS,
+           family: int = 1) -> list[dict]:
+    """One part per (beta, layer); ``family`` = how many such groups the row holds (for Bonferroni)."""
+    runs = _runs(ctx)
+    layers = _layers(ctx)
+    level = 1 - ALPHA / (family * len(betas) * len(layers))
+    parts = []
+    for beta in betas:
+        theory = runs[beta][recursion]["layers"]
+        per_seed = runs[beta]["simulation"]["per_seed"][measure]
+        for layer in layers:
+            diff = [v - theory[layer][measure] for v in per_seed[layer]]
+            est, low, high = t_interval(diff, level)
+            parts.append(dict(name=f"simulated - predicted {measure}, beta = {beta:g}, layer {layer}",
+                              estimate=est, low=low, high=high, band=(-band, band),
+                              refute=(refute, float("inf")) if est > 0 else (float("-inf"), -refute)))
+    return parts
+
+
+def _check(ctx, what: str) -> str:
+    cfg = _config(ctx, GG_BETAS[0])
+    return (f"[GG26]'s encoder (Post-LN, ReLU MLP, var_w = var_v = 0.2, var_b = 4e-4, alpha = 1, T_init = 512) "
+            f"at beta in {list(GG_BETAS)}, d = {cfg.d}, T = {cfg.T}, input cosine {cfg.cosine0}, {cfg.layers} layers, "
+            f"{MIN_SEEDS} seeds (sigprop.stack.simulate); {what}; per layer in {_layers(ctx)} the Student-t interval "
+            f"over seeds of the simulated minus the predicted value at the Bonferroni level 1 - {ALPHA} / parts")
+
+
+def _numbers(parts: list[dict]) -> dict:
+    return {p["name"]: dict(estimate=p["estimate"], low=p["low"], high=p["high"]) for p in parts}
+
+
+@register("gg-recursion-cosine", evidence="simulation",
+          source="[GG26] Giorlandino & Goldt, ICLR 2026 (paper's own words, Result 1); recursion from the official "
+                 "code (aGiorlandino/ICLR-Signal-Propagation-Transformers, theory_update_relu.py)",
+          claim="The layer-to-layer recursion with REM attention predicts the tokens' mean cosine similarity at every "
+                "layer of a deep Post-LN encoder at initialisation, for beta below and above beta_c.")
+def gg_recursion_cosine(ctx):
+    parts = _parts(ctx, "gg", "cosine", COSINE_BAND, COSINE_REFUTE)
+    return dict(check=_check(ctx, f"agreement band |difference| <= {COSINE_BAND}, refuting beyond {COSINE_REFUTE}"),
+                numbers=_numbers(parts), decision=rules.intervals(parts))
+
+
+@register("gg-rem-participation-finite-T", evidence="simulation",
+          source="[GG26] (the REM step: participation 1 - beta_c / beta above beta_c, 0 below, a T -> infinity "
+                 "result; official code theory_update_relu.py); checked here at the finite T of their encoder",
+          claim="The attention's participation sum_j a_ij^2 in each layer is the REM's max(0, 1 - beta_c / beta), "
+                "beta_c = sqrt(2 / (1 - p)).")
+def gg_rem_participation(ctx):
+    parts = _parts(ctx, "gg", "attention_overlap", OVERLAP_BAND, OVERLAP_REFUTE, betas=(max(GG_BETAS),))
+    return dict(check=_check(ctx, f"participation; agreement band |difference| <= {OVERLAP_BAND}, refuting beyond "
+                                  f"{OVERLAP_REFUTE}; beta = {max(GG_BETAS):g} only (the condensed case)"),
+                numbers=_numbers(parts), decision=rules.intervals(parts))
+
+
+@register("stack-exact-T-recursion", evidence="simulation",
+          source="sigprop's own extension (docs/stack.md): attention overlaps exact in T (sigprop.stack.softmax)",
+          claim="With the attention overlaps exact in T in place of the REM limit, the recursion predicts both the "
+                "mean cosine and the attention participation of every layer of [GG26]'s encoder.")
+def stack_exact_recursion(ctx):
+    parts = (_parts(ctx, "sigprop", "cosine", COSINE_BAND, COSINE_REFUTE, family=2)
+             + _parts(ctx, "sigprop", "attention_overlap", OVERLAP_BAND, OVERLAP_REFUTE, family=2))
+    return dict(check=_check(ctx, f"cosine band {COSINE_BAND} (refuting {COSINE_REFUTE}), participation band "
+                                  f"{OVERLAP_BAND} (refuting {OVERLAP_REFUTE})"),
+                numbers=_numbers(parts), decision=rules.intervals(parts))
