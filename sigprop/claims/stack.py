@@ -10,7 +10,8 @@ level ``0.05 / (number of parts)``, against stated bands.
 from __future__ import annotations
 
 from sigprop.claims import rules
-from sigprop.claims.ledger import ALPHA, MIN_SEEDS, _seeds, register
+from sigprop.claims.ledger import ALPHA, MIN_SEEDS, register, seed_list
+from sigprop.claims.provenance import Regime, Source, sigprop
 from sigprop.claims.statistics import t_interval
 from sigprop.stack import GG_BETAS, GG_CONFIG, StackConfig, predict, simulate
 
@@ -18,6 +19,20 @@ COSINE_BAND = 0.05          # |simulated - predicted| mean cosine within it: agr
 COSINE_REFUTE = 0.1         # beyond it: disagreement
 OVERLAP_BAND = 0.05
 OVERLAP_REFUTE = 0.1
+
+GG_REPO = "aGiorlandino/ICLR-Signal-Propagation-Transformers"
+#: The README of [GG26]'s official code, on Result 1 (the paper's text is not available to this project).
+GG_README_WORDS = "comparison between theoretical predictions and experiments for signal propagation in encoder models"
+#: [GG26]'s published encoder configuration, simulated by sigprop (NumPy, not their PyTorch BERT).
+GG_SETTING = Regime("paper-setting", "[GG26]'s encoder configuration of deep_prop_encoder.ipynb (Post-LN, one head, "
+                                     "ReLU MLP, var_w = var_v = 0.2, var_b = 4e-4, alpha = 1, T_init = 512, d = 720, "
+                                     "50 layers, beta 0.5 and 3) drawn in NumPy by sigprop.stack.simulate, on T = 128 "
+                                     "Gaussian input tokens of cosine 0.1 instead of TinyStories text")
+
+
+def gg_code(what: str) -> Source:
+    """[GG26]'s official code, naming the file used."""
+    return Source("paper-code", f"{GG_REPO}: {what}")
 
 
 def _config(ctx, beta: float) -> StackConfig:
@@ -33,7 +48,7 @@ def _runs(ctx) -> dict:
         for beta in GG_BETAS:
             cfg = _config(ctx, beta)
             out[beta] = dict(gg=predict(cfg, recursion="gg"), sigprop=predict(cfg, recursion="sigprop"),
-                             simulation=simulate(cfg, seeds=_seeds()))
+                             simulation=simulate(cfg, seeds=seed_list(ctx)))
         return out
     return ctx.shared("stack-gg-runs", compute)
 
@@ -74,9 +89,9 @@ def _numbers(parts: list[dict]) -> dict:
     return {p["name"]: dict(estimate=p["estimate"], low=p["low"], high=p["high"]) for p in parts}
 
 
-@register("gg-recursion-cosine", evidence="simulation",
-          source="[GG26] Giorlandino & Goldt, ICLR 2026 (paper's own words, Result 1); recursion from the official "
-                 "code (aGiorlandino/ICLR-Signal-Propagation-Transformers, theory_update_relu.py)",
+@register("gg-recursion-cosine", evidence="simulation", randomized=True, regime=GG_SETTING,
+          sources=[gg_code("README.md, 'Result 1 / Figure 1: " + GG_README_WORDS + "'"),
+                   gg_code("theory_update_relu.py, get_block_update_wres (the recursion run here)")],
           claim="The layer-to-layer recursion with REM attention predicts the tokens' mean cosine similarity at every "
                 "layer of a deep Post-LN encoder at initialisation, for beta below and above beta_c.")
 def gg_recursion_cosine(ctx):
@@ -85,9 +100,9 @@ def gg_recursion_cosine(ctx):
                 numbers=_numbers(parts), decision=rules.intervals(parts))
 
 
-@register("gg-rem-participation-finite-T", evidence="simulation",
-          source="[GG26] (the REM step: participation 1 - beta_c / beta above beta_c, 0 below, a T -> infinity "
-                 "result; official code theory_update_relu.py); checked here at the finite T of their encoder",
+@register("gg-rem-participation-finite-T", evidence="simulation", randomized=True, regime=GG_SETTING,
+          sources=[gg_code("theory_update_relu.py, get_attention_update (the REM step, a T -> infinity result, "
+                           "checked here at the finite T of their encoder)")],
           claim="The attention's participation sum_j a_ij^2 in each layer is the REM's max(0, 1 - beta_c / beta), "
                 "beta_c = sqrt(2 / (1 - p)).")
 def gg_rem_participation(ctx):
@@ -97,8 +112,8 @@ def gg_rem_participation(ctx):
                 numbers=_numbers(parts), decision=rules.intervals(parts))
 
 
-@register("stack-exact-T-recursion", evidence="simulation",
-          source="sigprop's own extension (docs/stack.md): attention overlaps exact in T (sigprop.stack.softmax)",
+@register("stack-exact-T-recursion", evidence="simulation", randomized=True, regime=GG_SETTING,
+          sources=[sigprop("docs/stack.md: attention overlaps exact in T, sigprop.stack.softmax")],
           claim="With the attention overlaps exact in T in place of the REM limit, the recursion predicts both the "
                 "mean cosine and the attention participation of every layer of [GG26]'s encoder.")
 def stack_exact_recursion(ctx):
