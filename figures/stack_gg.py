@@ -43,7 +43,13 @@ def compute(quick: bool = False) -> dict:
     return dict(study="stack-gg", T=T, cosine0=COSINE0, seeds=list(SEEDS), runs=runs)
 
 
+def _value(x) -> float:
+    """A stored number; NaN for a missing one (JSON stores NaN as null)."""
+    return float("nan") if x is None else float(x)
+
+
 def draw(result: dict, path) -> None:
+    """Draw the figure from :func:`compute`'s result, or from ``stack_gg.json`` read back."""
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     for k, (beta, run) in enumerate(result["runs"].items()):
@@ -51,13 +57,14 @@ def draw(result: dict, path) -> None:
         for ax, name in ((left, "cosine"), (right, "attention_overlap")):
             sim = run["simulation"]["layers"]
             layers = np.array([r["layer"] for r in sim])
-            mean = np.array([r[name] for r in sim])
-            err = np.array([[r[name] - r[f"{name}_low"], r[f"{name}_high"] - r[name]] for r in sim]).T
+            mean = np.array([_value(r[name]) for r in sim])
+            err = np.array([[_value(r[name]) - _value(r[f"{name}_low"]), _value(r[f"{name}_high"]) - _value(r[name])]
+                            for r in sim]).T
             ax.errorbar(layers, mean, yerr=err, fmt="o", ms=3, color=colour, alpha=0.8,
                         label=f"NumPy stacks, beta = {beta}")
             for key, style, label in (("gg", "--", "G&G recursion (REM)"), ("sigprop", "-", "exact-T recursion")):
                 rows = run[key]["layers"]
-                ax.plot([r["layer"] for r in rows], [r[name] for r in rows], style, color=colour,
+                ax.plot([r["layer"] for r in rows], [_value(r[name]) for r in rows], style, color=colour,
                         label=f"{label}, beta = {beta}")
     left.set_xlabel("layer")
     left.set_ylabel("mean cosine similarity p_l")
@@ -65,7 +72,7 @@ def draw(result: dict, path) -> None:
     right.set_ylabel("attention participation sum_j a_ij^2")
     cfg = next(iter(result["runs"].values()))["simulation"]["config"]
     left.set_title(f"Post-LN, d = {cfg['d']}, T = {cfg['T']}, T_init = {cfg['T_init']}")
-    right.set_title("REM: max(0, 1 - beta_c / beta) at T -> infinity")
+    right.set_title("dashed: the REM, max(0, 1 - beta_c / beta), T -> infinity")
     left.legend(fontsize=7)
     fig.tight_layout()
     save(fig, path)
