@@ -200,6 +200,22 @@ def test_small_length_breaks_the_rem_recursion():
         assert mc["attention_overlap"] - rem["layers"][k]["attention_overlap"] > tol
 
 
+def test_rem_error_is_largest_near_beta_c_measured():
+    """One attention layer (T = 64, d = 64, cosine 0.2, 32 seeds): the measured participation exceeds the REM's
+    by more at beta = beta_c (REM: 0) than at 2 beta_c (REM: 1/2) -- Bonferroni intervals over the two."""
+    from sigprop.stack import beta_critical
+
+    beta_c = float(beta_critical(0.2))
+    gaps = []
+    for beta in (beta_c, 2 * beta_c):
+        cfg = StackConfig(layers=1, T=64, d=64, beta=beta, cosine0=0.2, activation="none")
+        mc = simulate(cfg, seeds=range(32))["layers"][1]
+        rem = predict(cfg, recursion="gg")["layers"][1]["attention_overlap"]
+        tol = t_tolerance(mc["attention_overlap_se"], 32, 2)
+        gaps.append((mc["attention_overlap"] - rem - tol, mc["attention_overlap"] - rem + tol))
+    assert gaps[0][0] > gaps[1][1] > 0
+
+
 # --- interface ------------------------------------------------------------------------------------
 
 def test_same_result_type_and_seeds_reproduce():
