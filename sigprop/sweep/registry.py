@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sigprop.model.locater_sweep import COLUMNS
-from sigprop.sweep.studies import HISTORY, LM_FINAL, LM_HISTORY
+from sigprop.sweep.studies import HISTORY, LM_FINAL, LM_HISTORY, STACK_OUTPUTS
 
 __all__ = ["STUDIES", "Dim", "Study", "get", "register", "resolve"]
 
@@ -239,6 +239,10 @@ STUDIES: dict[str, Study] = {
     "nnt-stable-rank": Study(
         "sigprop.sweep.studies:nnt_stable_rank", ("config", "T", "gamma", "L"), {"stable_rank": ("layer",)},
         {"layer": LAYER}, "[NNT24]'s protocol: stable rank of X_l X_l^T, l = 0..L (sigprop.gap.stable_rank)"),
+    "stack-predict": Study(
+        "sigprop.sweep.studies:stack_predict", None, {k: ("layer",) for k in STACK_OUTPUTS}, {"layer": LAYER},
+        "the deep-stack recursion: cosine, norm, stable rank, attention participation and entropy per layer "
+        "l = 0..L (sigprop.stack.predict; alpha sets both skips)"),
     "training": Study(
         "sigprop.sweep.studies:training", None,
         {**{f"final_{k}": () for k in _FINAL}, **{f"history_{k}": ("record",) for k in HISTORY}},

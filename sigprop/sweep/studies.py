@@ -27,6 +27,7 @@ from sigprop.rho.montecarlo import simulate
 from sigprop.rho.softmax_profile import QUANTITIES, semi_analytic
 from sigprop.rho.spectrum import make_weights
 from sigprop.rho.theory import theory_spectrum
+from sigprop.stack import recursion as stack_recursion
 
 _LOCALIZATION = ("total", "entropy_normalized", "peak", "width")
 
@@ -144,6 +145,20 @@ def collapse_depth(L: int, T: int, sigma: float, *, model: str = "markov", d: in
     out["grad_w"] = [res[v].get("grad_w", [np.nan] * L) for v in collapse.VARIANTS]
     return dict(out, kappa_predicted=res["kappa_predicted"],
                 predicted_layer_factor=res["predicted_layer_factor"])
+
+
+STACK_OUTPUTS = ("cosine", "norm", "stable_rank", "attention_overlap", "attention_entropy")
+
+
+def stack_predict(beta: float, alpha: float, T: int, *, L: int = 50, recursion: str = "gg", norm: str = "post",
+                  activation: str = "relu", var_w: float = 0.2, var_v: float = 0.2, var_b: float = 4e-4,
+                  var_o=None, cosine0: float = 0.1, T_init=None) -> dict:
+    """``sigprop.stack.predict`` with ``alpha_attention = alpha_mlp = alpha`` and ``L`` layers; per layer
+    ``l = 0..L`` (over ``layer``) the cosine, norm, stable rank, attention participation and entropy."""
+    res = stack_recursion.predict(layers=L, beta=beta, T=T, norm=norm, activation=activation, var_w=var_w,
+                                  var_v=var_v, var_b=var_b, var_o=var_o, alpha_attention=alpha, alpha_mlp=alpha,
+                                  cosine0=cosine0, T_init=T_init, recursion=recursion)
+    return {k: [row[k] for row in res["layers"]] for k in STACK_OUTPUTS}
 
 
 def _train_signature() -> inspect.Signature:
