@@ -276,13 +276,3 @@ def test_phase_rules_and_depth_drift():
     with pytest.raises(ArgumentError, match="betas"):
         phase_diagram([-1.0], [1.0])
 
-
-def test_sweep_study_is_the_recursion():
-    from sigprop.sweep import STUDIES
-    from sigprop.sweep.studies import STACK_OUTPUTS, stack_predict
-
-    assert STUDIES["stack-predict"].function == "sigprop.sweep.studies:stack_predict"
-    cell = stack_predict(beta=3.0, alpha=0.7, T=16, L=4, cosine0=0.2)
-    api = predict(layers=4, beta=3.0, T=16, alpha_attention=0.7, alpha_mlp=0.7, cosine0=0.2, recursion="gg")
-    for name in STACK_OUTPUTS:
-        np.testing.assert_array_equal(cell[name], [row[name] for row in api["layers"]])

@@ -24,7 +24,7 @@ def run(tmp_path, spec):
 
 def test_every_study_is_covered():
     tested = {"profile", "exact", "saddlepoint", "gaussian-error", "spectral-gap", "collapse-width",
-              "collapse-depth", "training", "locater", "lm", "nnt-stable-rank", "softmax"}
+              "collapse-depth", "training", "locater", "lm", "nnt-stable-rank", "softmax", "stack-predict"}
     builtin = {name for name, st in sw.STUDIES.items() if st.function.startswith("sigprop.")}
     assert tested | {"validation"} == builtin              # validation: tests/sweep/test_engine.py
 
@@ -151,3 +151,17 @@ def test_nnt_stable_rank(tmp_path):
         res = nnt_sr.stable_ranks("A(X)_perp+skip", lengths=[T], gammas=[0.5], layers=2, seeds=[seed])
         np.testing.assert_array_equal(ds.stable_rank.sel(T=T, gamma=0.5).values,
                                       [r["stable_rank"] for r in res["records"]])
+
+
+def test_stack_predict_cells_are_the_recursion(tmp_path):
+    from sigprop.stack import predict
+    from sigprop.sweep.studies import STACK_OUTPUTS
+
+    ds = run(tmp_path, dict(study="stack-predict", args=dict(L=3, T=16, cosine0=0.2),
+                            axes=dict(beta=[0.5, 3.0], alpha=[0.7])))
+    assert ds.cosine.dims == ("beta", "alpha", "layer") and ds.sizes["layer"] == 4
+    for beta in (0.5, 3.0):
+        api = predict(layers=3, beta=beta, T=16, alpha_attention=0.7, alpha_mlp=0.7, cosine0=0.2, recursion="gg")
+        for name in STACK_OUTPUTS:
+            np.testing.assert_array_equal(ds[name].sel(beta=beta, alpha=0.7).values,
+                                          [row[name] for row in api["layers"]])
