@@ -95,6 +95,7 @@ def _numbers(parts: list[dict]) -> dict:
           claim="The layer-to-layer recursion with REM attention predicts the tokens' mean cosine similarity at every "
                 "layer of a deep Post-LN encoder at initialisation, for beta below and above beta_c.")
 def gg_recursion_cosine(ctx):
+    """[GG26]'s REM recursion against the simulated mean cosine, per (beta, layer)."""
     parts = _parts(ctx, "gg", "cosine", COSINE_BAND, COSINE_REFUTE)
     return dict(check=_check(ctx, f"agreement band |difference| <= {COSINE_BAND}, refuting beyond {COSINE_REFUTE}"),
                 numbers=_numbers(parts), decision=rules.intervals(parts))
@@ -106,6 +107,7 @@ def gg_recursion_cosine(ctx):
           claim="The attention's participation sum_j a_ij^2 in each layer is the REM's max(0, 1 - beta_c / beta), "
                 "beta_c = sqrt(2 / (1 - p)).")
 def gg_rem_participation(ctx):
+    """The REM's participation ``max(0, 1 - beta_c / beta)`` against the simulated one at beta = 3."""
     parts = _parts(ctx, "gg", "attention_overlap", OVERLAP_BAND, OVERLAP_REFUTE, betas=(max(GG_BETAS),))
     return dict(check=_check(ctx, f"participation; agreement band |difference| <= {OVERLAP_BAND}, refuting beyond "
                                   f"{OVERLAP_REFUTE}; beta = {max(GG_BETAS):g} only (the condensed case)"),
@@ -117,6 +119,7 @@ def gg_rem_participation(ctx):
           claim="With the attention overlaps exact in T in place of the REM limit, the recursion predicts both the "
                 "mean cosine and the attention participation of every layer of [GG26]'s encoder.")
 def stack_exact_recursion(ctx):
+    """The exact-T recursion against the simulated mean cosine and participation, per (beta, layer)."""
     parts = (_parts(ctx, "sigprop", "cosine", COSINE_BAND, COSINE_REFUTE, family=2)
              + _parts(ctx, "sigprop", "attention_overlap", OVERLAP_BAND, OVERLAP_REFUTE, family=2))
     return dict(check=_check(ctx, f"cosine band {COSINE_BAND} (refuting {COSINE_REFUTE}), participation band "

@@ -29,6 +29,7 @@ tokens have unit second moment per coordinate and pairwise cosine ``cosine0``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from sigprop.core import checks as _checks
 
@@ -36,7 +37,7 @@ NORMS = ("post", "pre")
 ACTIVATIONS = ("relu", "gelu", "none")
 RECURSIONS = ("gg", "sigprop")
 # [GG26]'s published encoder configuration (deep_prop_encoder.ipynb of the official code)
-GG_CONFIG = dict(var_w=0.2, var_v=0.2, var_b=4e-4, alpha_attention=1.0, alpha_mlp=1.0, layers=50,
+GG_CONFIG: dict[str, Any] = dict(var_w=0.2, var_v=0.2, var_b=4e-4, alpha_attention=1.0, alpha_mlp=1.0, layers=50,
                  activation="relu", norm="post", d=720, T_init=512)
 GG_BETAS = (0.5, 3.0)
 
