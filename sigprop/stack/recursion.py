@@ -1,4 +1,4 @@
-"""The layer-to-layer recursion of a deep transformer at initialisation: :func:`predict`.
+"""The layer-to-layer recursion of a deep transformer at initialisation: :func:`predict` (``docs/theory.md`` §8).
 
 The state after each block is the residual stream's per-coordinate second moment
 ``q = |x_i|^2 / d`` and cross moment ``p = x_i . x_j / d`` (``i != j``), averaged over the

@@ -1,4 +1,5 @@
-"""Overlaps and entropy of softmax attention rows with Gaussian logits, exact in ``T`` and in the REM limit.
+"""Overlaps and entropy of softmax attention rows with Gaussian logits, exact in ``T`` and in the REM limit
+(``docs/theory.md`` (8.1), (8.3), (8.4)).
 
 In a block whose input tokens have unit second moment and mean cosine ``p`` (a Gram matrix
 ``G = (1 - p) I + p 1 1^T`` per coordinate), the logits ``s_ij = c x_i^T W_Q^T W_K x_j`` with
