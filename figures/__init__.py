@@ -12,7 +12,7 @@ from pathlib import Path
 
 SCRIPTS = ("rho_profiles", "theory_vs_mc", "training", "spectral_gap", "gaussian_error", "gap_validity",
            "nnt_stable_rank", "nnt_gradients", "nnt_training", "nnt_encoder",
-           "data_models", "datamodel_text", "softmax_map", "lm_summary", "stack_gg")
+           "data_models", "datamodel_text", "softmax_map", "lm_summary", "stack_gg", "stack_phase")
 
 
 def make_all(out, quick: bool = False, progress: bool = False) -> list[str]:
