@@ -74,5 +74,7 @@ def phase_diagram(betas, alphas, config=None, **fields) -> Result:
                                  regime=regime(row["cosine"], row["attention_entropy"])))
     rules = dict(rank_collapse=f"cosine >= {RANK_COSINE}", entropy_collapse="attention entropy <= log 2 nats",
                  condensed="beta > sqrt(2 / (1 - p)) at the layer's input")
-    return Result(dict(version=__version__, config=dict(base.to_dict(), betas=betas, alphas=alphas), rules=rules,
+    swept = ("beta", "alpha_attention", "alpha_mlp")
+    config = {k: v for k, v in base.to_dict().items() if k not in swept}
+    return Result(dict(version=__version__, config=dict(config, betas=betas, alphas=alphas), rules=rules,
                        rows=rows), kind="stack-phase", keys={"rows": ("beta", "alpha", "layer")})
