@@ -8,7 +8,8 @@ output map, one head, width ``d = 720``, ReLU MLP of width 720, ``var_w = var_v 
 TinyStories sentences; here the input is ``T = 128`` tokens of pairwise cosine 0.1 (sigprop's
 choice: the recursion starts from the measured layer-0 cosine in their notebook).
 
-Writes ``stack_gg.json`` (the three results per beta, each with its configuration) and
+Writes ``stack_gg.json`` (the three results per beta, each with its configuration; the simulation's
+per-layer means, intervals and standard errors, without the per-seed values) and
 ``stack_gg.png``: (left) the mean cosine similarity per layer, [GG26]'s recursion (dashed),
 sigprop's recursion exact in ``T`` (solid) and the simulation (5 seeds, 95% intervals); (right)
 the attention participation ``sum_j a_ij^2`` per layer (the REM's ``Y_2``).  About 2 minutes on
@@ -78,9 +79,17 @@ def draw(result: dict, path) -> None:
     save(fig, path)
 
 
+def stored(result: dict) -> dict:
+    """``result`` without the simulations' per-seed values (their means, intervals and standard errors
+    stay): what ``stack_gg.json`` holds."""
+    runs = {beta: {k: ({f: v for f, v in r.items() if f != "per_seed"} if k == "simulation" else r)
+                   for k, r in run.items()} for beta, run in result["runs"].items()}
+    return dict(result, runs=runs)
+
+
 def make(out, quick: bool = False):
     result = compute(quick)
-    write_json(Path(out) / "stack_gg.json", result)
+    write_json(Path(out) / "stack_gg.json", stored(result))
     png = Path(out) / "stack_gg.png"
     draw(result, png)
     return [Path(out) / "stack_gg.json", png]
