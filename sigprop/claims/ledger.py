@@ -713,6 +713,7 @@ __all__ = ["CLAIMS", "CLAIM_MODULES", "Claim", "Context", "NotRun", "VERDICTS", 
            "interval_part", "locater_study", "markdown", "measured", "register", "run", "seed_list"]
 
 #: Claim modules registered beside this one (each a ``sigprop/claims/<topic>.py``), imported by :func:`run`.
-CLAIM_MODULES = ("sigprop.claims.data", "sigprop.claims.softmax", "sigprop.claims.lm", "sigprop.claims.nnt")
+CLAIM_MODULES = ("sigprop.claims.data", "sigprop.claims.softmax", "sigprop.claims.lm", "sigprop.claims.nnt",
+                 "sigprop.claims.stack")
 
 load_claim_modules()     # at import, so that every reader of CLAIMS sees the rows of the claim modules

@@ -31,6 +31,9 @@ QUICK_VERDICTS = {
     # cluster-bootstrap intervals need
     "realtext-datamodel-prediction": "inconclusive", "realtext-walk-prediction": "inconclusive",
     "realtext-datamodel-beats-walk": "inconclusive",
+    # deep stacks at initialisation (sigprop/claims/stack.py); quick mode: fewer layers and seeds
+    "gg-recursion-cosine": "inconclusive", "gg-rem-participation-finite-T": "inconclusive",
+    "stack-exact-T-recursion": "inconclusive",
 }
 MINILM_ROWS = ("real-heads", "real-heads-softmax", "nnt-real-encoder", "realtext-datamodel-prediction",
                "realtext-walk-prediction", "realtext-datamodel-beats-walk")
