@@ -183,14 +183,14 @@ def depth_figure(result: dict, path) -> None:
             y = np.where(y > 0, y, np.nan)
             ax.plot(layers, y, ls, marker=marker, color=color, mfc="white", label=_VARIANT_LABEL[v])
         ax.set(yscale="log", xlabel="layer l", ylabel=ylabels[key], title=titles[key])
-    if np.allclose(result["removed"]["rank_residual"], result["rescaled"]["rank_residual"], rtol=1e-6):
-        axes[0].text(0.98, 0.02, "removed and rescaled coincide:\nrescaling leaves the residual unchanged",
-                     transform=axes[0].transAxes, ha="right", va="bottom", fontsize=7)
     fig.suptitle(f"{cfg['layers']}-layer attention-only stack, {_MODEL_LABEL[cfg['model']]}, T = "
                  f"{cfg['length']}, "
                  f"$\\sigma$ = {cfg['sigma']}" + (", random $W_V$" if cfg["values"] else ""), fontsize=10)
     fig.tight_layout()
-    figure_legend_below(fig, axes, ncol=3)
+    legend = figure_legend_below(fig, axes, ncol=3)
+    if np.allclose(result["removed"]["rank_residual"], result["rescaled"]["rank_residual"], rtol=1e-6):
+        legend.set_title("rank residual: the two gap-removed variants coincide (rescaling leaves it unchanged)",
+                         prop=dict(size=8))
     save(fig, path)
 
 
