@@ -69,3 +69,47 @@ def test_the_claims_sources_name_no_issue():
 
     ledger.load_claim_modules()
     assert [c.id for c in ledger.CLAIMS if mentions(c.source) or mentions(c.claim)] == []
+
+
+NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?!\w|\.\d)")
+
+
+def _prose(section: str) -> str:
+    """A question's answer without the quoted question, code spans and blocks, links and headings."""
+    section = re.sub(r"```.*?```", " ", section, flags=re.S)
+    section = re.sub(r"`[^`]*`", " ", section)
+    section = re.sub(r"\]\([^)]*\)", "]", section)
+    section = re.sub(r"§\d+(?:-§\d+)?", " ", section)                  # section numbers of other pages
+    return "\n".join(line for line in section.splitlines() if not line.startswith((">", "#")))
+
+
+def _ledger_rows() -> dict[str, str]:
+    text = (ROOT / "CLAIMS.md").read_text()
+    parts = re.split(r"^## ", text, flags=re.M)[1:]
+    return {p.split("\n", 1)[0].strip(): p for p in parts}
+
+
+def test_the_questions_page_answers_ten_questions_from_the_ledger_rows_it_cites():
+    page = (ROOT / "docs" / "questions.md").read_text()
+    sections = re.split(r"^## ", page, flags=re.M)[1:]
+    rows = _ledger_rows()
+    assert [s.split(".", 1)[0] for s in sections] == [str(k) for k in range(1, 11)]
+    for section in sections:
+        title = section.split("\n", 1)[0]
+        cited = re.findall(r"\(claims\.md#([\w-]+)\)", section)
+        assert cited and set(cited) <= set(rows), (title, sorted(set(cited) - set(rows)))
+        assert "sigprop claims --only" in section and "**Answer.**" in section, title
+        source = " ".join(rows[c] for c in cited)
+        known = set(NUMBER.findall(source))
+        # every number of the answer is one the cited rows measured (or a parameter they state)
+        answer = _prose(section.split("\n", 1)[1])
+        missing = [n for n in NUMBER.findall(answer) if n not in known and n.lstrip("+") not in known]
+        assert missing == [], (title, missing)
+
+
+def test_the_number_rule_of_the_questions_page_can_fail():
+    rows = _ledger_rows()
+    assert "0.979" in set(NUMBER.findall(rows["realtext-datamodel-prediction"]))
+    assert "0.978" not in set(NUMBER.findall(rows["realtext-datamodel-prediction"]))
+    prose = _prose("x `--steps 2000` 0.5 [0.1, -0.2] and +1.37 §4.\n> 7\n")
+    assert NUMBER.findall(prose) == ["0.5", "0.1", "-0.2", "+1.37"]
