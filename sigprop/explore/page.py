@@ -103,9 +103,16 @@ def make_document(doc: Any, initial: compute.State | None = None) -> None:
     prof.legend.location = "top_left"
     prof.legend.name = "profile_legend"
     # a legend entry shows only once its curve holds data (no entry without a glyph before a computation)
-    for item, source in zip(prof.legend.items, (gauss_src, other_src, mc_src), strict=True):
+    def legend_follows(item: Any, source: Any) -> None:
         item.visible = len(source.data["x"]) > 0
-        source.on_change("data", lambda attr, old, new, item=item: setattr(item, "visible", len(new["x"]) > 0))
+
+        def changed(attr: str, old: Any, new: Any) -> None:
+            item.visible = len(new["x"]) > 0
+
+        source.on_change("data", changed)
+
+    for item, source in zip(prof.legend.items, (gauss_src, other_src, mc_src), strict=True):
+        legend_follows(item, source)
     diff = figure(height=220, width=620, title="exact - Gaussian (band: the exact method's error bound)",
                   x_axis_label="position i", y_axis_label="rho_exact - rho_gauss", name="difference",
                   tools="pan,box_zoom,reset,save")
