@@ -1,5 +1,7 @@
 """The readability rule of tests/figures/readable.py catches what it is meant to catch, and the
 plots drawn outside ``sigprop figures`` (sweeps, the tutorials' helpers) follow it."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -94,3 +96,25 @@ def test_every_sweep_line_has_a_3_to_1_contrast_on_white(tmp_path, monkeypatch):
                     attrs=dict(sweep_spec=json.dumps(dict(axes=dict(T=T.tolist(), v=v.tolist()))), study="rho"))
     sweep_figure(ds, "total", tmp_path / "s.png")
     assert len(colours) == 12 and min(_contrast_on_white(c) for c in colours) >= 3.0
+
+
+TUTORIALS = sorted((Path(__file__).resolve().parents[2] / "docs" / "tutorials").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("notebook", TUTORIALS, ids=lambda p: p.stem)
+def test_every_tutorial_figure_is_readable(notebook, plt, monkeypatch, tmp_path, capsys):
+    # the notebook's code cells in order, as the site executes them; each figure checked at plt.show()
+    import json
+
+    cells = json.loads(notebook.read_text())["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith("%"))
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda *a, **k: shown.append(plt.gcf()))
+    monkeypatch.chdir(tmp_path)                                   # files a tutorial writes stay here
+    try:
+        exec(compile(code, str(notebook), "exec"), {"__name__": "tutorial"})
+    except ImportError as exc:                                    # an optional package (e.g. MiniLM's)
+        pytest.skip(f"{notebook.name} needs {exc.name}")
+    assert shown, f"{notebook.name} shows no figure"
+    assert [p for fig in shown for p in problems(fig, notebook.stem)] == []
