@@ -23,6 +23,7 @@ def make(out, quick: bool = False):
         ax.set(title=f"{title}, m = {M}, v = 0.01", xlabel="position i")
         ax.legend(fontsize=7)
     axes[0].set_ylabel(r"$\rho_i$ (closed form, query at T)")
+    axes[1].set_ylabel(r"$\rho_i$ (closed form, query at T)")
     lengths = (1, 2, 4, 8, 16, 32, 64, 128, 256) if not quick else (1, 4, 16, 64, 256)
     for style, v in zip(("k-", "k--", "k:"), (0.01, 0.1, 1.0), strict=True):
         rows = localization_over_data(M, (v,), D, T, [f"ar1:{L}" for L in lengths])

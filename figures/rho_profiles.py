@@ -31,12 +31,13 @@ def make(out, quick: bool = False):
     v_grid = np.logspace(-3, 1.5, n)
     loc = localization_metrics(theory_spectrum(m_grid[:, None], v_grid, D, T).rho)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, key, title in ((axes[0], "total", r"expected propagating tokens $\sum_i \rho_i$"),
-                           (axes[1], "entropy_normalized", "normalized entropy of the profile")):
+    for ax, key, title, unit in ((axes[0], "total", r"expected propagating tokens $\sum_i \rho_i$", r"$\sum_i \rho_i$"),
+                                 (axes[1], "entropy_normalized", "normalized entropy of the profile",
+                                  "entropy / log T")):
         im = ax.pcolormesh(v_grid, m_grid, loc[key], cmap="Greys", shading="auto")
         ax.set(xscale="log", xlabel="eigenvalue variance v", ylabel="eigenvalue mean m", title=title)
         ax.grid(False)
-        fig.colorbar(im, ax=ax)
+        fig.colorbar(im, ax=ax, label=unit)
     fig.suptitle(f"localization metrics over (m, v), d = {D}, T = {T}", fontsize=10)
     fig.tight_layout()
     more = figure_paths(out, "localization_maps")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sigprop.plotting import _pyplot, figure_paths, save
+from sigprop.plotting import _pyplot, figure_paths, legend_below, save
 from sigprop.rho import softmax_map as M
 from sigprop.rho.logits import LogitModel
 from sigprop.rho.softmax_profile import QUANTITIES, semi_analytic
@@ -42,7 +42,7 @@ def draw(result: dict, profiles: dict, paths) -> None:
     left.set_xlabel("eigenvalue variance v")
     left.set_ylabel("normalized entropy of the profile")
     left.set_title(f"d = {d}, T = {T}")
-    left.legend(fontsize=6)
+    legend_below(left, ncol=2, fontsize=6, offset=0.16)
     for kind, prof in profiles.items():
         right.plot(np.arange(1, prof.size + 1), prof / prof.sum(), STYLES[kind], label=LABELS[kind])
     right.set_xlabel("position i")
@@ -66,6 +66,7 @@ def verdict_grid(ax, cells: list[dict]) -> None:
         for x, c in enumerate(mine):
             ax.scatter(x, y, marker="s", s=36, color=COLOURS[c["outcome"]])
     ax.set_yticks(range(len(rows)), [f"{c}: {LABELS[k]}" for c, k in rows], fontsize=6)
+    ax.set_ylabel("conclusion: profile")
     ax.invert_yaxis()
     ax.set_xlabel("cell: (m, d, T) for small-variance, (m, v, d, T) otherwise, in grid order")
     ax.set_title("green holds, red fails, grey inconclusive")

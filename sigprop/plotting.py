@@ -175,17 +175,22 @@ def depth_figure(result: dict, path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
     titles = {"rank_residual": "rank residual of $X_l$", "scale": r"scale $\|X_l\|_F/\sqrt{Td}$",
               "grad_x": r"gradient $\|\partial L/\partial X_l\|_F/\sqrt{Td}$"}
+    ylabels = {"rank_residual": r"$\|X_l - 1\bar x_l^T\|_F / \|X_l\|_F$", "scale": r"$\|X_l\|_F/\sqrt{Td}$",
+               "grad_x": r"$\|\partial L/\partial X_l\|_F/\sqrt{Td}$"}
     for ax, key in zip(axes, titles, strict=True):
         for v, (color, marker, ls) in _VARIANT_STYLE.items():
             y = np.array(result[v][key], dtype=float)
             y = np.where(y > 0, y, np.nan)
             ax.plot(layers, y, ls, marker=marker, color=color, mfc="white", label=_VARIANT_LABEL[v])
-        ax.set(yscale="log", xlabel="layer l", title=titles[key])
-    axes[0].legend(fontsize=8)
+        ax.set(yscale="log", xlabel="layer l", ylabel=ylabels[key], title=titles[key])
     fig.suptitle(f"{cfg['layers']}-layer attention-only stack, {_MODEL_LABEL[cfg['model']]}, T = "
                  f"{cfg['length']}, "
                  f"$\\sigma$ = {cfg['sigma']}" + (", random $W_V$" if cfg["values"] else ""), fontsize=10)
     fig.tight_layout()
+    legend = figure_legend_below(fig, axes, ncol=3)
+    if np.allclose(result["removed"]["rank_residual"], result["rescaled"]["rank_residual"], rtol=1e-6):
+        legend.set_title("rank residual: the two gap-removed variants coincide (rescaling leaves it unchanged)",
+                         prop=dict(size=8))
     save(fig, path)
 
 
@@ -277,6 +282,27 @@ def _band_plot(ax, x, grid, style, label):
     ax.fill_between(x, mean - half, mean + half, color=color, alpha=0.15, lw=0)
 
 
+def legend_below(ax, ncol: int = 2, fontsize: float = 7, offset: float = 0.2):
+    """The legend of ``ax`` under its x label, outside the panel: it covers no data."""
+    return ax.legend(fontsize=fontsize, loc="upper center", bbox_to_anchor=(0.5, -offset), ncol=ncol,
+                     frameon=False)
+
+
+def figure_legend_below(fig, axes, ncol: int, fontsize: float = 8):
+    """One legend under all panels with every entry of ``axes`` once (panels sharing line styles)."""
+    entries: dict = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            entries.setdefault(label, handle)
+    return fig.legend(list(entries.values()), list(entries), loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                      ncol=ncol, fontsize=fontsize, frameon=False)
+
+
+#: Legend text of the skip/LayerNorm variants; each panel's title names the attention.
+_NNT_SUFFIX_LABEL = {"": "attention alone", "+LN": "+LN", "+skip": "+skip", "+skip/sqrt(d)": "+skip/sqrt(d)",
+                     "+skip+LN": "+skip+LN", "+skip/sqrt(d)+LN": "+skip/sqrt(d)+LN"}
+
+
 def nnt_stable_rank_figure(result: dict, path, *, against: str = "length", gamma: float = 1.0,
                            layer: int | None = None, length: int | None = None) -> None:
     """Stable rank of ``X_l X_l^T`` against ``T`` (at ``layer``) or depth (at ``length``), per configuration.
@@ -298,7 +324,7 @@ def nnt_stable_rank_figure(result: dict, path, *, against: str = "length", gamma
                 x, grid = _series(recs, "stable_rank", "length", config=name, gamma=gamma, layer=layer)
             else:
                 x, grid = _series(recs, "stable_rank", "layer", config=name, gamma=gamma, length=length)
-            _band_plot(ax, x, grid, style, name)
+            _band_plot(ax, x, grid, style, _NNT_SUFFIX_LABEL[suffix])
         if "I" in cfg["configs"]:
             if against == "length":
                 x, grid = _series(recs, "stable_rank", "length", config="I", gamma=gamma, layer=layer)
@@ -307,13 +333,14 @@ def nnt_stable_rank_figure(result: dict, path, *, against: str = "length", gamma
             _band_plot(ax, x, grid, ("0.7", "", "-."), "I (identity attention)")
         if against == "length":
             ax.plot(x, x, color="0.8", lw=0.8, label="T (isometric input)")
-        ax.set(yscale="log", xlabel="context length T" if against == "length" else "layer l", title=base)
-        ax.legend(fontsize=6.5, loc="best")
+        ax.set(yscale="log", xlabel="context length T" if against == "length" else "layer l",
+               title=f"{base} (+ variant)")
     axes[0].set_ylabel(r"stable rank of $X_l X_l^T$")
     where = f"after layer {layer}" if against == "length" else f"T = {length}"
     fig.suptitle(f"[NNT24] protocol: isometric inputs, d = T/$\\gamma$, $\\gamma$ = {gamma:g}, {where}; "
                  f"{len(cfg['seeds'])} seeds, 95% t-bands", fontsize=10)
     fig.tight_layout()
+    figure_legend_below(fig, axes, ncol=8)
     save(fig, path)
 
 
@@ -329,15 +356,15 @@ def nnt_gradients_figure(result: dict, path, *, gamma: float = 1.0, length: int 
             name = base + suffix
             if name in cfg["configs"]:
                 x, grid = _series(recs, f"grad_{weight}", "layer", config=name, gamma=gamma, length=length)
-                _band_plot(ax, x, grid, style, name)
-        ax.set(yscale="log", xlabel="layer l", title=base)
-        ax.legend(fontsize=6.5, loc="best")
+                _band_plot(ax, x, grid, style, _NNT_SUFFIX_LABEL[suffix])
+        ax.set(yscale="log", xlabel="layer l", title=f"{base} (+ variant)")
     axes[0].set_ylabel(f"$\\|\\partial X_L / \\partial {weight}^{{(l)}}\\|_F$")
     fig.suptitle(f"[NNT24] protocol: gradient of the last layer's output, T = {length}, "
                  f"$\\gamma$ = {gamma:g}, L = {cfg['layers']}, {cfg['probes']} Gaussian probes; "
                  f"{len(cfg['seeds'])} seeds, 95% t-bands",
                  fontsize=10)
     fig.tight_layout()
+    figure_legend_below(fig, axes, ncol=6)
     save(fig, path)
 
 
@@ -363,13 +390,12 @@ def nnt_training_figure(result: dict, path) -> None:
             ax.yaxis.set_minor_formatter(NullFormatter())
             if i == len(lrs) - 1:
                 ax.set_xlabel("Adam step")
-            if j == 0:
-                ax.set_ylabel("training MSE")
-    axes[0, 0].legend(fontsize=7)
+            ax.set_ylabel("training MSE")
     fig.suptitle(f"[NNT24] trainability: T = {cfg['length']}, d = {cfg['d']}, {cfg['layers']} layers, "
                  f"{cfg['samples']} isometric inputs, full batch; {len(cfg['seeds'])} seeds, 95% t-bands",
                  fontsize=10)
     fig.tight_layout()
+    figure_legend_below(fig, axes.ravel(), ncol=min(len(cfg["configs"]), 4))
     save(fig, path)
 
 
@@ -377,13 +403,15 @@ def nnt_encoder_figure(result: dict, path) -> None:
     """MiniLM on real text: outlier and bulk against T; stable rank with and without the fix."""
     plt = _pyplot()
     cfg = result["config"]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5))
     styles = {"pretrained": ("k", "o", "-"), "random": ("0.45", "s", "--"),
               "random-causal": ("0.2", "^", ":")}
     panels = ((("sigma_1", "sigma_2"), axes[0],
-               r"outlier $\sigma_1(A)$ (filled) and bulk edge $\sigma_2(A)$ (open)"),
-              (("eig_2",), axes[1], r"second eigenvalue modulus $|\lambda_2(A)|$"))
-    for keys, ax, title in panels:
+               r"outlier $\sigma_1(A)$ (filled) and bulk edge $\sigma_2(A)$ (open)",
+               "singular value of A (mean over heads)"),
+              (("eig_2",), axes[1], r"second eigenvalue modulus $|\lambda_2(A)|$",
+               r"$|\lambda_2(A)|$ (mean over heads)"))
+    for keys, ax, title, ylabel in panels:
         for key in keys:
             for model in cfg["models"]:
                 rows = [r for r in result["spectra"] if r["model"] == model]
@@ -405,13 +433,14 @@ def nnt_encoder_figure(result: dict, path) -> None:
         ax.plot(T, ref, color="0.75", lw=1,
                 label=("$2/\\sqrt{T}$" if keys[-1] == "sigma_2" else "$1/\\sqrt{T}$")
                 + " (random Markov, s = 1)")
-        ax.set(xscale="log", yscale="log", xlabel="tokens T", title=title)
+        ax.set(xscale="log", yscale="log", xlabel="tokens T", ylabel=ylabel, title=title)
         ax.set_xticks(T)
         ax.set_xticklabels([f"{t:g}" for t in T])
         ax.minorticks_off()
-        ax.legend(fontsize=6.5)
+        legend_below(ax, ncol=2, offset=0.16)
     ax = axes[2]
     T = max(cfg["lengths"])
+    ends = {}
     for model in cfg["models"]:
         for removed in (False, True):
             rows = [r for r in result["stable_rank"] if r["model"] == model and r["removed"] == removed
@@ -424,9 +453,17 @@ def nnt_encoder_figure(result: dict, path) -> None:
             color, marker, _ = styles[model]
             _band_plot(ax, np.array(layers, float), grid, (color, marker, "--" if removed else "-"),
                        f"{model}, {'A - U' if removed else 'A'}")
+            ends[f"{model}, {'A - U' if removed else 'A'}"] = np.nanmean(grid, axis=0)
+    # curves within 2% of each other at every layer are drawn on top of one another: say which
+    names = list(ends)
+    together = [[b for b in names if np.allclose(ends[a], ends[b], rtol=0.02)] for a in names]
+    groups = sorted({tuple(g) for g in together if len(g) > 1})
     ax.set(yscale="log", xlabel="layer (0 = embeddings)", ylabel="stable rank of $X_l X_l^T$",
-           title=f"stable rank through the encoder, T = {T} (dashed: A - U in every layer)")
-    ax.legend(fontsize=6.5)
+           title=f"stable rank through the encoder, T = {T}\n(dashed: A - U in every layer)")
+    legend = legend_below(ax, ncol=2, offset=0.16)
+    if groups:
+        legend.set_title("\n".join(f"drawn on one another (within 2%): {'; '.join(g)}" for g in groups),
+                         prop=dict(size=6.5))
     fig.suptitle("all-MiniLM-L6-v2 on real text (Python docstrings): pretrained, random initialization, "
                  "random causal", fontsize=10)
     fig.tight_layout()
@@ -446,7 +483,10 @@ def validity_figure(result: dict, path) -> None:
     cfg = result["config"]
     sig, Ts = cfg["sigmas"], cfg["lengths"]
     names = dict(sigma_1="$\\sigma_1$", sigma_2="$\\sigma_2$", eig_2="$|\\lambda_2|$", kappa="$\\kappa$")
-    fig, axes = plt.subplots(1, 5, figsize=(19, 3.9))
+    fig = plt.figure(figsize=(15, 8.4), layout="constrained")
+    grid = fig.add_gridspec(2, 3, width_ratios=(1, 1, 1.05))
+    axes = [fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, 0]),
+            fig.add_subplot(grid[1, 1]), fig.add_subplot(grid[:, 2])]
     tol = cfg["tol"]
     for ax, (k, label) in zip(axes, names.items()):
         m = np.asarray(result[k]["mean"])
@@ -454,13 +494,13 @@ def validity_figure(result: dict, path) -> None:
         for i in range(len(sig)):
             for j in range(len(Ts)):
                 v = result[k]["verdict"][i][j]
-                ax.text(j, i, f"{m[i, j]:.2f}{_VALIDITY_MARK[v]}", ha="center", va="center", fontsize=6.5,
+                ax.text(j, i, f"{m[i, j]:.2f}{_VALIDITY_MARK[v]}", ha="center", va="center", fontsize=9,
                         color="w" if abs(np.log2(m[i, j])) > 0.6 else "k")
-        ax.set_xticks(range(len(Ts)), [str(t) for t in Ts], fontsize=7, rotation=45)
-        ax.set_yticks(range(len(sig)), [f"{s:g}" for s in sig], fontsize=7)
+        ax.set_xticks(range(len(Ts)), [str(t) for t in Ts], fontsize=9)
+        ax.set_yticks(range(len(sig)), [f"{s:g}" for s in sig], fontsize=9)
         ax.set(xlabel="T", ylabel="$\\sigma$", title=f"{label}: measured / predicted")
         ax.grid(False)
-    fig.colorbar(im, ax=axes[3], label="log$_2$ ratio", shrink=0.8)
+    fig.colorbar(im, ax=axes[:4], label="log$_2$ ratio (x: fails, ?: undecided)", shrink=0.6)
     ax = axes[4]
     x = np.asarray(result["largest_entry_ratio"]["mean"])
     y = np.asarray(result["sigma_2"]["mean"])
@@ -473,8 +513,7 @@ def validity_figure(result: dict, path) -> None:
     ax.axhspan(1 - tol, 1 + tol, color="0.85", zorder=0)
     ax.set(xlabel="$\\theta$ = largest entry / (s/$\\sqrt{T}$)",
            ylabel="$\\sigma_2$ / (2s/$\\sqrt{T}$)", title="$\\sigma_2$ and the largest entry")
-    ax.legend(fontsize=6.5, loc="upper left")
+    legend_below(ax, ncol=2, fontsize=8, offset=0.08)
     fig.suptitle(f"random Markov attention: where the spectral-gap predictions hold to {100 * tol:g}% "
-                 f"({cfg['seeds']} seeds per cell, {100 * cfg['confidence']:g}% t-intervals)", fontsize=10)
-    fig.tight_layout()
+                 f"({cfg['seeds']} seeds per cell, {100 * cfg['confidence']:g}% t-intervals)", fontsize=11)
     save(fig, path)

@@ -176,12 +176,24 @@ eig, sv = spectra.spectrum(A)
 pred = spectra.predictions(T, sigma)
 print("sigma_1 =", sv[0].round(4), " sigma_2 =", sv[1].round(4), " |eig_2| =", np.abs(eig[1]).round(4))
 print("predicted:", {k: np.round(val, 4) for k, val in pred.items() if np.ndim(val) == 0})"""),
-        ("code", """fig, ax = plt.subplots(figsize=(4.5, 4.5))
-ax.plot(eig.real, eig.imag, "k.", ms=3)
+        ("md", """Left: the bulk of the eigenvalues in the complex plane against the predicted radius (the
+outlier at 1 is off this scale); right: all singular values, the outlier far above the bulk."""),
+        ("code", """from sigprop.plotting import legend_below
+
 r = np.sqrt(np.expm1(sigma**2) / T)
 t = np.linspace(0, 2 * np.pi, 200)
-ax.plot(r * np.cos(t), r * np.sin(t), "k--", lw=1, label="predicted bulk radius")
-ax.set_aspect("equal"); ax.set_title(f"eigenvalues of A, T = {T}"); ax.legend(loc="upper left")
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.4))
+bulk = np.abs(eig) < 0.5
+left.plot(eig.real[bulk], eig.imag[bulk], "k.", ms=3, label=f"eigenvalues of A ({bulk.sum()} of {T})")
+left.plot(r * np.cos(t), r * np.sin(t), "k--", lw=1, label=r"predicted bulk radius $s/\\sqrt{T}$")
+left.set_aspect("equal")
+left.set(xlabel=r"Re $\\lambda$", ylabel=r"Im $\\lambda$", title=f"the bulk, T = {T}")
+legend_below(left, ncol=1, fontsize=8, offset=0.18)
+right.semilogy(np.arange(1, T + 1), sv, "k.", ms=3, label="singular values of A")
+right.axhline(2 * r, color="0.5", ls="--", lw=1, label=r"predicted bulk edge $2s/\\sqrt{T}$")
+right.set(xlabel="index k", ylabel=r"$\\sigma_k(A)$", title=r"the gap: outlier $\\sigma_1$ and the bulk")
+legend_below(right, ncol=1, fontsize=8, offset=0.18)
+fig.tight_layout()
 plt.show()"""),
         ("md", """## Rank collapse in width, and the fix
 
@@ -197,11 +209,22 @@ besides the common row."""),
 
 Vanilla attention contracts the non-common part by about $s/\\sqrt T$ per layer; with the gap removed
 and rescaled, residual, scale and gradient are kept."""),
+        ("md", """Rescaling multiplies a layer's output by a constant, which leaves the rank residual unchanged:
+the `removed` and `rescaled` residuals are the same numbers (large open squares and small filled
+triangles on the left); the two differ in scale (right)."""),
         ("code", """deep = collapse.depth(4, 128, sigma, seed=0)
-fig, ax = plt.subplots(figsize=(6, 3.5))
-for variant in ("vanilla", "removed", "rescaled"):
-    ax.semilogy(deep[variant]["rank_residual"], marker="o", label=variant)
-ax.set_xlabel("layer"); ax.set_ylabel("rank residual"); ax.legend()
+styles = {"vanilla": dict(color="k", marker="o", ls="-"),
+          "removed": dict(color="0.45", marker="s", ms=9, mfc="none", ls="--"),
+          "rescaled": dict(color="0.1", marker="^", ms=4, ls=":")}
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+for variant, style in styles.items():
+    left.semilogy(deep[variant]["rank_residual"], label=variant, **style)
+    right.semilogy(deep[variant]["scale"], label=variant, **style)
+left.set(xlabel="layer", ylabel="rank residual", title="what is left besides the common row")
+right.set(xlabel="layer", ylabel=r"scale $\\|X_l\\|_F/\\sqrt{Td}$", title="signal scale")
+legend_below(left, ncol=3, fontsize=8, offset=0.2)
+legend_below(right, ncol=3, fontsize=8, offset=0.2)
+fig.tight_layout()
 plt.show()
 for variant in ("vanilla", "removed", "rescaled"):
     rec = deep[variant]

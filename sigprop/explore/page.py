@@ -93,12 +93,26 @@ def make_document(doc: Any, initial: compute.State | None = None) -> None:
     prof = figure(height=340, width=620, title="signal propagation probability", x_axis_label="position i",
                   y_axis_label="rho_i (softmax: E[p_i])", y_range=Range1d(start=-0.02, end=1.02), name="profile",
                   tools="pan,box_zoom,reset,save")
-    prof.add_layout(Band(base="x", lower="low", upper="high", source=mc_src, fill_alpha=0.25,
-                         fill_color="gray", line_color=None))
-    prof.line("x", "y", source=mc_src, color="gray", line_dash="dashed", legend_label="Monte Carlo")
     prof.line("x", "y", source=gauss_src, color="#1f77b4", line_width=2, legend_label="Gaussian")
     prof.line("x", "y", source=other_src, color="#d62728", line_width=2, legend_label="exact / softmax")
+    # the Monte Carlo band on top of the curves (level "overlay"), outlined, with its estimates as points:
+    # a narrow band stays visible where the closed forms run through it
+    prof.add_layout(Band(base="x", lower="low", upper="high", source=mc_src, fill_alpha=0.3, fill_color="gray",
+                         line_color="black", line_alpha=0.6, line_dash="dotted", level="overlay"))
+    prof.scatter("x", "y", source=mc_src, color="black", size=4, legend_label="Monte Carlo (95% band)")
     prof.legend.location = "top_left"
+    prof.legend.name = "profile_legend"
+    # a legend entry shows only once its curve holds data (no entry without a glyph before a computation)
+    def legend_follows(item: Any, source: Any) -> None:
+        item.visible = len(source.data["x"]) > 0
+
+        def changed(attr: str, old: Any, new: Any) -> None:
+            item.visible = len(new["x"]) > 0
+
+        source.on_change("data", changed)
+
+    for item, source in zip(prof.legend.items, (gauss_src, other_src, mc_src), strict=True):
+        legend_follows(item, source)
     diff = figure(height=220, width=620, title="exact - Gaussian (band: the exact method's error bound)",
                   x_axis_label="position i", y_axis_label="rho_exact - rho_gauss", name="difference",
                   tools="pan,box_zoom,reset,save")

@@ -76,6 +76,7 @@ def summary_figure(result: dict, path) -> None:
         reg = r["regularizer"].replace(" (mean held)", "")
         labels.append(f"{r['layers']}x{r['heads']} ({r['steps']}) {reg}" if len(shapes) > 1 else reg)
     for ax, ylabel in zip(axes[:2], ("validation perplexity", "attention entropy (nats)")):
+        ax.set_xlabel("shape and regularizer" if len(shapes) > 1 else "regularizer")
         ax.set_xticks(ticks)
         ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
         ax.set_ylabel(ylabel)
@@ -91,7 +92,7 @@ def summary_figure(result: dict, path) -> None:
     ax.axhline(0, color="0.5", lw=0.8)
     ax.axvline(0, color="0.5", lw=0.8)
     ax.set(xlabel="entropy minus none (nats)", ylabel="perplexity minus none", title="paired by seed")
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)   # beside: covers no data
     n = "/".join(map(str, sorted({r["n"] for r in rows})))
     steps = "/".join(str(s) for s in dict.fromkeys(s[2] for s in shapes))
     fig.suptitle(f"final validation measures, mean and 95% Student-t interval over {n} seeds "

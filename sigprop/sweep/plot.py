@@ -10,6 +10,9 @@ from sigprop.core.checks import ArgumentError
 from sigprop.plotting import _pyplot, save
 
 MAX_LEGEND = 10
+#: Where the lines' colours stop on viridis (its lighter end is pale yellow on white).
+DARKEST_END = 0.6
+MARKERS = "os^Dvp<>h*"
 
 
 def sweep_figure(ds, var: str, path) -> None:
@@ -34,9 +37,10 @@ def sweep_figure(ds, var: str, path) -> None:
     for k, combo in enumerate(combos):
         y = da.isel(dict(zip(others, combo, strict=True))).values
         label = ", ".join(f"{d}={_fmt(da[d].values[i])}" for d, i in zip(others, combo, strict=True)) or var
-        color = "k" if len(combos) == 1 else cmap(k / max(1, len(combos) - 1))
-        ax.plot(x if np.issubdtype(np.asarray(x).dtype, np.number) else [str(v) for v in x], y, "o-",
-                ms=3, lw=1.2, color=color, label=label)
+        # viridis up to DARKEST_END: every line keeps a 3:1 contrast against the white page
+        color = "k" if len(combos) == 1 else cmap(DARKEST_END * k / max(1, len(combos) - 1))
+        ax.plot(x if np.issubdtype(np.asarray(x).dtype, np.number) else [str(v) for v in x], y,
+                marker=MARKERS[k % len(MARKERS)], ls="-", ms=3.5, lw=1.2, color=color, label=label)
     numeric = np.issubdtype(np.asarray(x).dtype, np.number) and np.asarray(x).dtype != bool
     if numeric and np.all(np.asarray(x) > 0) and np.max(x) >= 20 * np.min(x):
         ax.set_xscale("log")                    # an axis over decades, e.g. a log range
@@ -44,7 +48,7 @@ def sweep_figure(ds, var: str, path) -> None:
     ax.set_ylabel(var)
     ax.set_title(f"sweep of {ds.attrs.get('study', '?')}: {var} against {first}", fontsize=9)
     if 1 < len(combos) <= MAX_LEGEND:
-        ax.legend(fontsize=7, loc="best")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)  # beside the data
     elif len(combos) > MAX_LEGEND:
         ax.text(0.99, 0.01, f"{len(combos)} lines over {', '.join(others)}", transform=ax.transAxes,
                 ha="right", va="bottom", fontsize=7)

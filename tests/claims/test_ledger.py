@@ -176,8 +176,23 @@ FAKE_ROW = dict(id="a", claim="c", sources=[TOY_SOURCE.as_dict()], source=TOY_SO
                 numbers=dict(x=1.0), verdict="partly", reason="r", stability=dict(checked=False, why="quick mode"))
 
 
-def test_figures_quick(capsys, tmp_path):
+def test_figures_quick(capsys, tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    from tests.figures.readable import problems
+
+    unreadable, seen, savefig = [], set(), Figure.savefig
+
+    def checked(fig, fname, *args, **kwargs):              # each figure checked once, before its first file
+        if id(fig) not in seen:
+            seen.add(id(fig))
+            unreadable.extend(problems(fig, str(fname)))
+        return savefig(fig, fname, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", checked)
     assert cli.main(["figures", "--quick", "--out", str(tmp_path), "--no-progress"]) == 0
+    # every figure readable: each axis labelled, no legend over plotted data (tests/figures/readable.py)
+    assert len(seen) >= 20 and unreadable == []
     written = capsys.readouterr().out.split()
     pngs = sorted(p.name for p in tmp_path.glob("*.png"))
     pdfs = sorted(p.name for p in tmp_path.glob("*.pdf"))

@@ -68,3 +68,22 @@ def test_command_line_choices_are_the_explorers():
     from sigprop.cli import explore
 
     assert explore.DATA == compute.DATA and explore.METHODS == compute.METHODS
+
+
+def test_the_profile_legend_shows_an_entry_only_once_its_curve_has_data():
+    pytest.importorskip("bokeh")
+    from bokeh.document import Document
+
+    from sigprop.explore.page import make_document
+    doc = Document()
+    make_document(doc, compute.State(m=0.5, d=16, T=24))
+    items = {i.label["value"]: i for i in doc.get_model_by_name("profile_legend").items}
+    assert {k: i.visible for k, i in items.items()} == {
+        "Gaussian": True, "exact / softmax": False, "Monte Carlo (95% band)": False}
+    mc = doc.get_model_by_name("monte_carlo_source")
+    mc.data = dict(x=[1, 2], y=[0.1, 0.2], low=[0.0, 0.1], high=[0.2, 0.3])
+    assert items["Monte Carlo (95% band)"].visible
+    mc.data = dict(x=[], y=[], low=[], high=[])
+    assert not items["Monte Carlo (95% band)"].visible
+    band = next(r for r in doc.get_model_by_name("profile").center if type(r).__name__ == "Band")
+    assert band.level == "overlay"                     # drawn over the curves, not hidden under them

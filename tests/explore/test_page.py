@@ -73,6 +73,12 @@ def server():
             proc.wait()
 
 
+def legend(page) -> dict:
+    """The profile legend's entries as the browser holds them: label -> visible."""
+    return dict(page.evaluate("() => Bokeh.documents[0].get_model_by_name('profile_legend').items"
+                              ".map(i => [i.label.value ?? i.label, i.visible])"))
+
+
 def test_page_loads_moves_computes_without_console_errors(server, tmp_path):
     url, proc = server
     problems: list[str] = []
@@ -87,6 +93,8 @@ def test_page_loads_moves_computes_without_console_errors(server, tmp_path):
         wait_for(page, "() => window.Bokeh && Bokeh.documents.length > 0 && "
                        "Bokeh.documents[0].get_model_by_name('gaussian_source').data.y.length > 0")
         before = data(page, "gaussian_source")
+        # before any computation only the closed form has a legend entry (no entry without a glyph)
+        assert legend(page) == {"Gaussian": True, "exact / softmax": False, "Monte Carlo (95% band)": False}
         m0 = value(page, "m")
         state = compute.State(m=m0, d=16, T=24)
         np.testing.assert_allclose(before, compute.gaussian(state)["rho"], rtol=1e-12)
@@ -137,6 +145,8 @@ def test_page_loads_moves_computes_without_console_errors(server, tmp_path):
         want = compute.monte_carlo(state, samples=1000)                   # same seed: the same numbers
         np.testing.assert_allclose(mid, want["estimate"], rtol=1e-12)
         assert "Monte Carlo band" in page.evaluate("() => Bokeh.documents[0].get_model_by_name('status').text")
+        wait_for(page, "() => Bokeh.documents[0].get_model_by_name('profile_legend').items.every(i => i.visible)")
+        assert legend(page) == {"Gaussian": True, "exact / softmax": True, "Monte Carlo (95% band)": True}
         shot = Path(os.environ.get(SCREENSHOT_ENV) or tmp_path / "explore.png")
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot))
