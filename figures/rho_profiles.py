@@ -12,7 +12,7 @@ D, T = 64, 128
 def make(out, quick: bool = False):
     plt = _pyplot()
     means, variances = (0.0, 0.25, 0.5, 1.0), (0.01, 0.1, 1.0, 10.0)
-    prof = theory_spectrum(np.array(means)[:, None], np.array(variances), D, T).rho
+    prof = theory_spectrum(np.array(means)[:, None], np.array(variances), D, T, method="gaussian").rho
     fig, axes = plt.subplots(1, len(means), figsize=(14, 3.4), sharey=True)
     styles = ("k-", "k--", "k-.", "k:")
     for ax, m, rows in zip(axes, means, prof, strict=True):
@@ -29,7 +29,7 @@ def make(out, quick: bool = False):
     n = 41 if quick else 121
     m_grid = np.linspace(-1.5, 1.5, n)
     v_grid = np.logspace(-3, 1.5, n)
-    loc = localization_metrics(theory_spectrum(m_grid[:, None], v_grid, D, T).rho)
+    loc = localization_metrics(theory_spectrum(m_grid[:, None], v_grid, D, T, method="gaussian").rho)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, key, title, unit in ((axes[0], "total", r"expected propagating tokens $\sum_i \rho_i$", r"$\sum_i \rho_i$"),
                                  (axes[1], "entropy_normalized", "normalized entropy of the profile",

@@ -80,7 +80,8 @@ def make(out, quick: bool = False, progress: bool = False):
     T = max(lengths)
     model = LogitModel.from_spectrum(1.0, 0.1, 64, T)
     sa = semi_analytic(model, quantity=QUANTITIES, samples=1 << 13, seed=0)
-    profiles = {"rho": theory_spectrum(1.0, 0.1, 64, T).rho, **dict(zip(QUANTITIES, sa.value, strict=True))}
+    profiles = {"rho": theory_spectrum(1.0, 0.1, 64, T, method="gaussian").rho,
+                **dict(zip(QUANTITIES, sa.value, strict=True))}
     draw(raw, profiles, figure_paths(out, "softmax_map"))
     return [Path(out) / "softmax_map.json"] + figure_paths(out, "softmax_map")
 

@@ -20,7 +20,7 @@ def make(out, quick: bool = False):
         sim = simulate(W, T, samples=samples, seed=100 + k)
         ax.fill_between(pos, sim.ci_low, sim.ci_high, color="0.8", label="Monte Carlo 95% Wilson band")
         ax.plot(pos, sim.rho, color="0.5", lw=0.8, label=f"Monte Carlo ({samples} samples)")
-        ax.plot(pos, theory(W, T).rho, "k--", lw=1.2, label="Gaussian approximation")
+        ax.plot(pos, theory(W, T, method="gaussian").rho, "k--", lw=1.2, label="Gaussian approximation")
         ax.plot(pos, theory(W, T, method="exact").rho, "k-", lw=1.2, label="exact (chi-square)")
         ax.set(title=f"d = {d}, m = 0.5, v = 0.1", xlabel="position i")
     axes[0].set_ylabel(r"$\rho_i$")

@@ -296,7 +296,7 @@ def study(checkpoint, *, length: int = 64, windows: int = 160, layers=None, seed
             for name, Kd in (("empirical", K), ("random_walk", rw), ("iid", np.eye(T)),
                              ("shuffled", K[np.ix_(order, order)])):
                 pred = theory(LogitModel(W, T, step_cov=Sigma, scale=1.0, data=Kd, query="all",
-                                         token_mean=mu_eff)).rho
+                                         token_mean=mu_eff), method="gaussian").rho
                 row[f"predicted_{name}"] = float(pred.mean())
                 row[f"profile_error_{name}"] = float(np.abs(pred.mean(axis=0) - measured.mean(axis=0)).mean())
             rows.append(row)

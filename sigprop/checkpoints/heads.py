@@ -203,7 +203,7 @@ def analyse(path, config=None, *, T: int = 128) -> dict:
     rows = []
     for r in recs:
         W = r["W"]
-        prof = theory(W, T, scale=1.0)
+        prof = theory(W, T, scale=1.0, method="gaussian")
         loc = localization_metrics(prof.rho)
         rows.append(dict(layer=r["layer"], head=r["head"], eig_mean=float(eig_mean(W)),
                          eig_var=float(eig_var(W)), frobenius=float(np.linalg.norm(W)),

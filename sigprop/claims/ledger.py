@@ -283,7 +283,7 @@ def gaussian_approximation(ctx):
     T, ds = 64, ((4, 16, 64) if ctx.quick else (4, 16, 64, 256))
     errors = {}
     for d in ds:
-        g = theory_spectrum(0.5, 0.1, d, T).rho
+        g = theory_spectrum(0.5, 0.1, d, T, method="gaussian").rho
         e = theory_spectrum(0.5, 0.1, d, T, method="exact").rho
         errors[f"d = {d}"] = float(np.abs(g - e).max())
     slope = float(np.polyfit(np.log(ds), np.log(list(errors.values())), 1)[0])
@@ -324,7 +324,7 @@ _VARIANCES = [0.01, 0.1, 1.0, 10.0]
           claim="With a non-zero eigenvalue mean, a small eigenvalue variance localizes the rho profile and a large "
                 "variance spreads it thin.")
 def small_variance_localizes(ctx):
-    loc = localization_metrics(theory_spectrum(0.5, np.array(_VARIANCES), 64, 128).rho)
+    loc = localization_metrics(theory_spectrum(0.5, np.array(_VARIANCES), 64, 128, method="gaussian").rho)
     ent, tot = loc["entropy_normalized"], loc["total"]
     return dict(check="closed form (Gaussian approximation), m = 0.5, d = 64, T = 128, v in 0.01, 0.1, 1, 10: "
                       "normalized entropy of the profile (1 = flat), total and width reported beside it",
@@ -338,8 +338,10 @@ def small_variance_localizes(ctx):
           regime=Regime("paper-setting", WALK), evidence="theory",
           claim="With zero eigenvalue mean there is no localization.")
 def zero_mean(ctx):
-    ent0 = localization_metrics(theory_spectrum(0.0, np.array(_VARIANCES), 64, 128).rho)["entropy_normalized"]
-    ent5 = localization_metrics(theory_spectrum(0.5, np.array(_VARIANCES), 64, 128).rho)["entropy_normalized"]
+    ent0 = localization_metrics(theory_spectrum(0.0, np.array(_VARIANCES), 64, 128,
+                                                method="gaussian").rho)["entropy_normalized"]
+    ent5 = localization_metrics(theory_spectrum(0.5, np.array(_VARIANCES), 64, 128,
+                                                method="gaussian").rho)["entropy_normalized"]
     return dict(check="closed form, m = 0 against m = 0.5, d = 64, T = 128, v in 0.01, 0.1, 1, 10: normalized entropy",
                 numbers=dict(variances=_VARIANCES, entropy_m0=ent0.tolist(), entropy_m05=ent5.tolist()),
                 decision=rules.flat_and_flatter(ent0, ent5, floor=0.95))

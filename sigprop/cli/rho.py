@@ -19,7 +19,7 @@ from sigprop.cli.render import View
 # checks that they agree.
 SHAPES = ("gaussian", "uniform", "two-point")
 FORMS = ("finite", "limit", "antrp", "published")
-METHODS = ("gaussian", "exact", "saddlepoint")
+METHODS = ("auto", "gaussian", "exact", "saddlepoint")
 CHI2_METHODS = ("exact", "saddlepoint")      # need the whole spectrum (--shape)
 ATTENTIONS = ("pwl", "softmax")
 QUANTITIES = ("weight", "sensitivity", "gradient")    # sigprop.rho.softmax_profile.QUANTITIES
@@ -38,6 +38,8 @@ VALIDATION = ("position=positions", "rho", "rho_mc", "ci_low", "ci_high", "mean"
 SUMMARY = ("summary: largest |rho - rho_mc| = {max_abs_error:.4g} at i = {max_error_position}; the "
            "{config.confidence:.0%} interval holds the closed form at {coverage:.1%} of positions; mean "
            "and variance deviate by at most {mean_max_z:.2f} and {variance_max_z:.2f} standard errors")
+#: The method that ran and why, when ``--method auto`` chose it.
+METHOD_LINE = "method: {method} ({method_reason})"
 
 
 SOFTMAX_SUMMARY = ("summary: largest |semi-analytic - MC| = {max_abs_error:.4g} at i = {max_error_position}; "
@@ -65,15 +67,17 @@ def model_arguments(p: argparse.ArgumentParser, methods: tuple[str, ...] = METHO
     g.add_argument("--step-cov", type=a.npy, metavar="FILE.npy",
                    help="step covariance Sigma (d x d matrix or length-d diagonal); with --weights")
     g.add_argument("--scale", type=a.number(float), help="logit scale c > 0 (default 1/sqrt(d))")
-    g.add_argument("--method", choices=methods, default="gaussian",
-                   help="rho from the paper's Gaussian approximation (default), exactly from "
-                        "the chi-square decomposition, or by its saddle-point approximation "
-                        "(docs/saddlepoint.md; both finite form only)"
+    g.add_argument("--method", choices=methods, default="auto",
+                   help="auto (default): exactly where the Gaussian approximation's error, estimated from "
+                        "the measured map of docs/exact.md, exceeds 0.01, else Gaussian (the output says which "
+                        "ran and why); gaussian: the paper's approximation; exact: from the chi-square "
+                        "decomposition; saddlepoint: its saddle-point approximation "
+                        "(docs/saddlepoint.md; exact and saddlepoint: finite form only)"
                         + ("; both: gaussian and exact, each compared with the simulation"
                            if "both" in methods else ""))
     g.add_argument("--shape", choices=SHAPES,
-                   help="spectrum shape of the W built from --mean/--var (exact and saddle-point methods, "
-                        "simulation; default gaussian)")
+                   help="spectrum shape of the W built from --mean/--var (exact, saddle-point and auto "
+                        "methods, simulation; default gaussian)")
     g.add_argument("--form", choices=FORMS, default="finite",
                    help="closed form: exact finite T (default), T -> inf in s = i/T, or the form of the "
                         "ANTRP code quoted in docs/theory.md §3.4 (eigenspectrum input only; 'published' is "
@@ -251,7 +255,7 @@ def _theory(args: argparse.Namespace, cfg: dict, W, sigma, method: str, opts: di
     from sigprop.core.progress import activity
     from sigprop.rho.theory import theory, theory_spectrum
 
-    with activity(f"{method} rho", method == "exact" and not getattr(args, "no_progress", True)):
+    with activity(f"{method} rho", method in ("exact", "auto") and not getattr(args, "no_progress", True)):
         if model is not None:                      # validated once by the caller
             return theory(model, form=args.form, method=method)
         if opts is not None:
@@ -271,10 +275,12 @@ def _plain(x):
     return x.tolist() if getattr(x, "ndim", 0) else float(x)
 
 
-def _profile(prof, method: str) -> dict:
+def _profile(prof) -> dict:
     from sigprop.rho.localization import localization_metrics
 
-    out = dict(method=method, positions=prof.positions, rho=prof.rho, mean=prof.mean,
+    method = prof.config["method"]
+    out = dict(method=method, **({"method_reason": prof.config["auto"]["reason"]} if "auto" in prof.config else {}),
+               positions=prof.positions, rho=prof.rho, mean=prof.mean,
                variance=prof.variance,
                localization={k: _plain(x) for k, x in localization_metrics(prof.rho).items()})
     if method in CHI2_METHODS:
@@ -285,7 +291,7 @@ def _profile(prof, method: str) -> dict:
 @command("predict", help="closed-form signal propagation profile rho_i",
          description="Closed-form signal propagation probability of every position.",
          arguments=_predict_arguments, flags=MODEL_FLAGS, formats=("table", "json", "csv"), kind="prediction",
-         plot="profile_figure", view=View(columns=PROFILE, show=("localization",)))
+         plot="profile_figure", view=View(columns=PROFILE, show=("localization",), lines=(METHOD_LINE,)))
 def predict(args: argparse.Namespace) -> dict:
     """Run ``sigprop predict``: the closed-form signal propagation profile ``rho_i``.
     """
@@ -295,15 +301,14 @@ def predict(args: argparse.Namespace) -> dict:
         return _softmax_predict(args, cfg, W, sigma)
     _unused(args, "--seed", args.seed is not None,
             "the closed form uses no random numbers; --seed is for --attention softmax")
-    _unused(args, "--shape", shape_given and W is None and args.method not in CHI2_METHODS,
+    _unused(args, "--shape", shape_given and W is None and args.method == "gaussian",
             f"the {args.method} form depends on the spectrum only through its mean and variance; "
-            "--method exact or saddlepoint uses its shape")
-    if W is None and args.method in CHI2_METHODS:
+            "--method exact, saddlepoint or auto uses its shape")
+    if W is None and args.method in CHI2_METHODS + ("auto",):
         cfg["shape"] = args.shape
     opts = data_options(args, cfg)
     from sigprop._version import __version__
-    return dict(version=__version__, config=cfg, **_profile(_theory(args, cfg, W, sigma, args.method, opts),
-                                                            args.method))
+    return dict(version=__version__, config=cfg, **_profile(_theory(args, cfg, W, sigma, args.method, opts)))
 
 
 @command("validate", help="closed form beside Monte Carlo, with intervals",
@@ -312,7 +317,7 @@ def predict(args: argparse.Namespace) -> dict:
          arguments=_validate_arguments, flags={**MODEL_FLAGS, **SIMULATION_FLAGS}, kind="validation",
          formats=("table", "json", "csv"), plot="profile_figure",
          view=View(columns=VALIDATION, show=("localization", "localization_mc", "methods"),
-                   lines=(SUMMARY, SOFTMAX_SUMMARY)))
+                   lines=(METHOD_LINE, SUMMARY, SOFTMAX_SUMMARY)))
 def validate(args: argparse.Namespace) -> dict:
     """Run ``sigprop validate``: the closed form beside Monte Carlo, with intervals.
     """
@@ -328,7 +333,7 @@ def validate(args: argparse.Namespace) -> dict:
     if args.attention == "softmax":
         return _softmax_validate(args, cfg, W, sigma)
     methods = ["gaussian", "exact"] if args.method == "both" else [args.method]
-    if W is None and set(CHI2_METHODS) & set(methods):
+    if W is None and set(CHI2_METHODS + ("auto",)) & set(methods):
         cfg["shape"] = args.shape
     from sigprop.rho.logits import LogitModel
 
@@ -337,6 +342,8 @@ def validate(args: argparse.Namespace) -> dict:
     lm = None if W is None else LogitModel(np.asarray(W), cfg["length"], step_cov=sigma, scale=args.scale,
                                            **(opts or {}))
     profiles = {m: _theory(args, cfg, W, sigma, m, opts, model=lm) for m in methods}
+    profiles = {p.config["method"]: p for p in profiles.values()}      # auto: keyed by the method that ran
+    methods = list(profiles)
     cfg.update(samples=args.samples, seed=args.seed, confidence=args.confidence,
                batch_size=args.batch_size, dtype=args.dtype)
     w_seed, mc_seed = np.random.SeedSequence(args.seed).spawn(2)
@@ -360,7 +367,7 @@ def validate(args: argparse.Namespace) -> dict:
     cfg["streams"] = sim.config["streams"]
     comparisons = {m: compare(p, sim) for m, p in profiles.items()}
     first = methods[0]
-    out = dict(version=__version__, config=cfg, **_profile(profiles[first], first))
+    out = dict(version=__version__, config=cfg, **_profile(profiles[first]))
     out.update(methods={m: dict(rho=profiles[m].rho, **comparisons[m].as_dict()) for m in methods},
                rho_mc=sim.rho, ci_low=sim.ci_low, ci_high=sim.ci_high, mean_mc=sim.mean,
                mean_se=sim.mean_se, variance_mc=sim.variance, variance_se=sim.variance_se,
@@ -375,7 +382,7 @@ def _softmax_model(args: argparse.Namespace, cfg: dict, W, sigma):
 
     if args.query == "all":
         raise UsageError("argument --query: must be one position 1..T for --attention softmax, got 'all'")
-    if args.form != "finite" or args.method != "gaussian":
+    if args.form != "finite" or args.method not in ("gaussian", "auto"):
         flag = "--form" if args.form != "finite" else "--method"
         raise UsageError(f"argument {flag}: only for --attention pwl (softmax uses the semi-analytic method)")
     points, replicates = args.points, 16
@@ -451,6 +458,10 @@ def _gaussian_error_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=a.number(int), default=20_000)
     p.add_argument("--seed", type=a.seed, default=0)
     p.add_argument("--quick", action="store_true", help="d in 2,8,32 and v in 0.1, 1; 4000 samples")
+    p.add_argument("--map", action="store_true",
+                   help="the map method='auto' reads (results/gaussian_error/map.json): Gaussian against exact "
+                        "only, over d = 2..1024, the rank of W, m in 0, 0.5, 2, v in 0.01, 0.1, 1, T in 8, 64, 512 "
+                        "(the other options are ignored but --seed)")
     a.progress(p)
 
 
@@ -469,6 +480,8 @@ def gaussian_error(args: argparse.Namespace) -> dict:
     """
     from sigprop.rho import gaussian_error as study
 
+    if args.map:
+        return study.error_map(seed=args.seed, progress=not args.no_progress)
     if args.quick:
         args.dims, args.vars, args.samples = [2, 8, 32], [0.1, 1.0], 4000
     return study.study(args.dims, args.vars, mean=args.mean, T=args.length, shape=args.shape,

@@ -71,7 +71,7 @@ def gaussian(state: State) -> dict:
     """The Gaussian closed form ``rho_i`` (fast: every slider move)."""
     from sigprop.rho.theory import theory
 
-    prof = theory(state.model())
+    prof = theory(state.model(), method="gaussian")
     return dict(positions=prof.positions, rho=prof.rho, metrics=metrics(prof.rho), config=state.config())
 
 

@@ -79,7 +79,7 @@ def heads(params: dict, windows: np.ndarray, cfg: tf.Config) -> dict:
         out["eig_var"].append([float(x) for x in eig_var(W)])
         out["spread_abs"].append([float(x) for x in eig_spread(W)])
         out["spread"].append([locater.penalty(w) for w in W])
-        out["rho_theory"].append([float(theory(w, T, scale=cfg.scale).rho.mean()) for w in W])
+        out["rho_theory"].append([float(theory(w, T, scale=cfg.scale, method="gaussian").rho.mean()) for w in W])
         out["linear_share_last"].append([float(inside[:, h, -1].mean()) for h in range(cfg.heads)])
         out["linear_share"].append([float(inside[:, h].sum() / (allowed.sum() * inside.shape[0]))
                                     for h in range(cfg.heads)])

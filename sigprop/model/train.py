@@ -187,7 +187,7 @@ def measure(params: dict, X, target, cfg: TrainConfig) -> dict:
     resid = Y - target
     W, A, Z = cache["W"], cache["A"], cache["Z"]
     n = X.shape[0]
-    prof = theory(W, cfg.T, scale=model.c)
+    prof = theory(W, cfg.T, scale=model.c, method="gaussian")
     rho_th = prof.rho
     moments = Moments()
     moments.add(centered(Z))

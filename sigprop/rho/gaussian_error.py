@@ -30,7 +30,7 @@ def case(d: int, v: float, *, mean: float = 0.5, T: int = 64, shape: str = "gaus
     """
     d, v = int(d), float(v)
     seed = [int(s) for s in np.atleast_1d(seed)]
-    gauss = theory_spectrum(mean, v, d, T).rho
+    gauss = theory_spectrum(mean, v, d, T, method="gaussian").rho
     ex = theory_spectrum(mean, v, d, T, method="exact", shape=shape)
     W = make_weights(mean, v, d, shape=shape, seed=[*seed, 0])
     sim = simulate(W, T, samples=samples, seed=[*seed, 1])
@@ -58,3 +58,79 @@ def study(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256),
                        config=dict(dims=list(dims), variances=list(variances), mean=mean, length=T, shape=shape,
                                    samples=samples, seed=seed), rows=rows),
                   kind="gaussian-error", keys={"rows": ("d", "v")})
+
+
+#: The map's families of ``W``: ``symmetric`` (eigenvalues ``m + sqrt(v) z`` on ``rank`` of the ``d``
+#: coordinates, ``z = standard_spectrum(rank)``, 0 elsewhere) and ``general`` (the low-rank product
+#: ``sqrt(v / (d rank)) Q K^T + m Q Q^T / rank`` of ``d x rank`` standard normal ``Q, K``: eigenvalue
+#: mean ``m`` on average, the first term of squared Frobenius norm ``~ d v`` as in the symmetric
+#: family, not symmetric).
+FAMILIES = ("symmetric", "general")
+
+
+def map_weights(family: str, d: int, rank: int, mean: float, v: float, seed=0) -> np.ndarray:
+    """The ``d x d`` matrix ``W`` of one map row (see :data:`FAMILIES`)."""
+    if family == "symmetric":
+        from sigprop.rho.spectrum import standard_spectrum
+
+        lam = np.zeros(d)
+        lam[:rank] = mean + np.sqrt(v) * standard_spectrum(rank)
+        return np.diag(lam)
+    rng = np.random.default_rng([int(s) for s in np.atleast_1d(seed)] + [d, rank])
+    Q, K = rng.standard_normal((2, d, rank))
+    return np.sqrt(v / (d * rank)) * Q @ K.T + mean * Q @ Q.T / rank
+
+
+def map_case(family: str, d: int, rank: int, mean: float, v: float, T: int, seed=0) -> dict:
+    """One row of the map: ``max_i |rho_gauss - rho_exact|`` with the rule's features of ``W``
+    (:func:`sigprop.rho.auto.features`)."""
+    from sigprop.rho.auto import features
+    from sigprop.rho.logits import LogitModel
+    from sigprop.rho.theory import theory
+
+    W = map_weights(family, d, rank, mean, v, seed)
+    model = LogitModel(W, T)
+    if family == "symmetric":                       # the eigenvalues are known: no eigenproblem
+        model.__dict__["_symmetric_spectrum"] = np.diag(W).copy()
+    f = features(model)
+    gauss = theory(model, method="gaussian").rho
+    ex = theory(model, method="exact")
+    gap = np.abs(gauss - ex.rho)
+    return dict(family=family, d=int(d), rank=int(rank), m=float(mean), v=float(v), T=int(T),
+                effective_rank=float(f["effective_rank"]), size=float(f["size"]),
+                symmetric=bool(f["symmetric"]), gauss_vs_exact=float(gap.max()), position=int(gap.argmax()) + 1,
+                exact_error_bound=float(ex.config["rho_error"].max()))
+
+
+def error_map(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
+              means: Sequence[float] = (0.0, 0.5, 2.0), variances: Sequence[float] = (0.01, 0.1, 1.0),
+              lengths: Sequence[int] = (8, 64, 512), *,
+              general_dims: int = 256, general_lengths: Sequence[int] = (8, 64), seed: int = 0,
+              progress: bool = False) -> Result:
+    """The measured map of the Gaussian error that :mod:`sigprop.rho.auto` reads.
+
+    Rows: every family, ``d`` in ``dims``, rank in the powers of 2 up to ``d`` (and ``d``; the
+    ``general`` family: powers of 4 and ``d``, ``d <= general_dims``, ``T`` in ``general_lengths``),
+    every ``(m, v)`` and ``T``.
+    """
+    jobs = []
+    for d in dims:
+        for family in FAMILIES:
+            if family == "general" and d > general_dims:
+                continue
+            base = 2 if family == "symmetric" else 4
+            ranks = sorted({base ** k for k in range(0, 11) if base ** k <= d} | {int(d)})
+            for rank in ranks:
+                for mean in means:
+                    for v in variances:
+                        for T in (lengths if family == "symmetric" else general_lengths):
+                            jobs.append((family, int(d), rank, float(mean), float(v), int(T)))
+    rows = [map_case(family, d, rank, mean, v, T, seed=seed)
+            for family, d, rank, mean, v, T in tqdm(jobs, disable=not progress, desc="map", unit="case")]
+    return Result(dict(version=__version__,
+                       config=dict(command=f"sigprop gaussian-error --map --seed {seed}",
+                                   dims=[int(d) for d in dims], means=list(means), variances=list(variances),
+                                   lengths=list(lengths), general_dims=general_dims,
+                                   general_lengths=list(general_lengths), seed=seed, families=list(FAMILIES)),
+                       rows=rows),
+                  kind="gaussian-error-map", keys={"rows": ("family", "d", "rank", "m", "v", "T")})

@@ -51,7 +51,7 @@ def localization_map(means, variances, dims, lengths, *, samples: int = 1 << 13,
     with progress_bar(len(grid), progress, unit="pt", desc="softmax map") as bar:
         for k, (m, v, d, T) in enumerate(grid):
             row: dict = dict(m=float(m), v=float(v), d=int(d), T=int(T))
-            profiles = {"rho": theory_spectrum(m, v, d, T).rho}
+            profiles = {"rho": theory_spectrum(m, v, d, T, method="gaussian").rho}
             sa = semi_analytic(LogitModel.from_spectrum(m, v, d, T), quantity=QUANTITIES, samples=samples,
                                seed=[seed, k])
             profiles.update(zip(QUANTITIES, np.clip(sa.value, 0.0, 1.0), strict=True))

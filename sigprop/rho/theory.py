@@ -1,5 +1,8 @@
-"""The closed-form profile, by either method: ``theory`` and ``theory_spectrum`` (docs/theory.md §3).
+"""The closed-form profile, by any method: ``theory`` and ``theory_spectrum`` (docs/theory.md §3).
 
+``method="auto"`` (the default) runs the exact method where the Gaussian approximation's
+estimated error exceeds ``0.01`` and the Gaussian method elsewhere (:mod:`sigprop.rho.auto`);
+the profile's ``config["method"]`` is the method that ran and ``config["auto"]`` says why.
 ``method="gaussian"`` is [BHK24]'s Gaussian approximation
 (:mod:`sigprop.rho.propagation`); ``method="exact"`` computes ``rho`` from the
 chi-square decomposition (:mod:`sigprop.rho.exact`); ``method="saddlepoint"`` by the
@@ -23,7 +26,7 @@ from sigprop.rho.propagation import Profile
 
 #: ``published`` is a deprecated alias of ``antrp`` (the form comes from the ANTRP code, not from [BHK24]).
 FORMS = ("finite", "limit", "antrp", "published")
-METHODS = ("gaussian", "exact", "saddlepoint")
+METHODS = ("auto", "gaussian", "exact", "saddlepoint")
 # The chi-square methods, by module: imported when first asked for (``sigprop predict``'s start-up).
 SOLVERS = {"exact": "sigprop.rho.exact", "saddlepoint": "sigprop.rho.saddlepoint"}
 
@@ -32,14 +35,48 @@ def _solve(method: str, model: LogitModel) -> Profile:
     return importlib.import_module(SOLVERS[method]).theory(model)
 
 
+def _exact_items(model: LogitModel) -> Profile:
+    """The exact method on every model of a batch (one at a time), stacked: each item's profile is
+    what ``method="exact"`` gives for it alone."""
+    batch = np.broadcast_shapes(model.W.shape[:-2], np.shape(model.c))
+    if not batch:
+        return _solve("exact", model)
+    W = np.broadcast_to(model.W, batch + model.W.shape[-2:])
+    c = np.broadcast_to(np.asarray(model.c, dtype=float), batch)
+    mu = model.__dict__.get("_symmetric_spectrum")
+    mu = None if mu is None else np.broadcast_to(mu, batch + mu.shape[-1:])
+    parts = []
+    for idx in np.ndindex(*batch):
+        item = LogitModel(W[idx], model.T, step_cov=model.Sigma, scale=float(c[idx]), data=model.data,
+                          query=model.query, causal=model.causal, token_mean=model.token_mean)
+        if mu is not None:
+            item.__dict__["_symmetric_spectrum"] = mu[idx]
+        parts.append(_solve("exact", item))
+
+    def stack(key):
+        return np.stack([getattr(p, key) for p in parts]).reshape(batch + (model.T,))
+
+    return Profile(parts[0].positions, stack("mean"), stack("variance"), stack("rho"),
+                   dict(parts[0].config, rho_error=np.stack([p.config["rho_error"] for p in parts]
+                                                            ).reshape(batch + (model.T,))))
+
+
+def _auto(prof: Profile, reason: str, details: dict) -> Profile:
+    prof.config["auto"] = dict(reason=reason, **details)
+    return prof
+
+
 def theory(W, T: int | None = None, *, step_cov=None, scale=None, form: str = "finite",
-           method: str = "gaussian") -> Profile:
+           method: str = "auto") -> Profile:
     """Closed-form profile for a weight matrix ``W``; ``form`` is finite or limit.
 
     ``W`` is a ``(..., d, d)`` array with ``T``, ``step_cov`` and ``scale`` as in
     :class:`~sigprop.rho.logits.LogitModel`, or a ``LogitModel`` itself (validated
     once; ``T`` and the keywords are then omitted).
-    ``method="gaussian"`` is the paper's approximation; ``"exact"`` computes ``rho``
+    ``method="auto"`` (default) chooses between the exact and the Gaussian method by the
+    measured map of the Gaussian error (:mod:`sigprop.rho.auto`; a batch runs the exact method
+    model by model when any model needs it) and records the choice in ``config["method"]`` and
+    ``config["auto"]``; ``"gaussian"`` is the paper's approximation; ``"exact"`` computes ``rho``
     from the chi-square decomposition (:mod:`sigprop.rho.exact`, finite form only) and
     puts its error bound in ``config["rho_error"]``; ``"saddlepoint"`` approximates it
     (:mod:`sigprop.rho.saddlepoint`, finite form only; documented error bound).  Shares its signature with
@@ -50,6 +87,15 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None, form: str = "f
         raise ArgumentError("form", f"must be 'finite' or 'limit' for a weight matrix, got {form!r}")
     method = _method(method, form)
     model = as_model(W, T, step_cov, scale)
+    if method == "auto":
+        from sigprop.rho import auto
+
+        chosen, reason, details = auto.choose(model, form)
+        if chosen == "exact":
+            prof = _finite(_exact_items(model), "W")
+            prof.config.update({} if model.is_walk else model.data_config)
+            return _auto(prof, reason, details)
+        return _auto(theory(model, form=form, method="gaussian"), reason, details)
     if method in SOLVERS:
         return _finite(_solve(method, model), "W")
     with np.errstate(over="ignore"):
@@ -77,7 +123,7 @@ def _finite(prof: Profile, name) -> Profile:
 
 
 def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: ArrayLike | None = None,
-                    form: str = "finite", method: str = "gaussian",
+                    form: str = "finite", method: str = "auto",
                     shape: str = "gaussian") -> Profile:
     """Closed-form profile from the eigenspectrum ``(m, v)`` at dimension ``d``.
 
@@ -87,6 +133,8 @@ def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: 
     ``m``, ``v``, ``d`` broadcast: a grid of ``(m, v)`` is one call.  ``method="exact"``
     needs the whole spectrum, not only ``(m, v)``: the eigenvalues are
     ``m + sqrt(v) z`` with ``z = standard_spectrum(d, shape)`` (``d`` a scalar then).
+    ``method="auto"`` (default) chooses by :mod:`sigprop.rho.auto` (exact for every grid point,
+    one at a time, when any point needs it; the ``limit`` and ``antrp`` forms are Gaussian only).
 
     Examples
     --------
@@ -107,6 +155,8 @@ def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: 
                 return "scale"
             return "v" if np.max(np.abs(v)) >= np.max(np.square(m)) else "m"
 
+    if _method(method, form) == "auto":
+        return _spectrum_auto(m, v, d, T, scale, form, shape)
     if _method(method, form) in SOLVERS:
         prof = _solve(method, LogitModel.from_spectrum(m, v, _checks.integer("d", d, 1), T, shape=shape, scale=scale))
         prof.config.update(scale=scale, shape=shape)
@@ -122,6 +172,41 @@ def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: 
         prof = propagation._profile(*parts, dict(T=_checks.integer("T", T, 2), form=form, scale=scale,
                                                  method="gaussian"))
     return _labelled(_finite(prof, name), m, v, d)
+
+
+def _spectrum_auto(m, v, d, T, scale, form: str, shape: str) -> Profile:
+    """``theory_spectrum(..., method="auto")``: the rule on the spectra's features, then the chosen method."""
+    from sigprop.rho import auto
+
+    # the Gaussian profile first: it checks every argument (the same refusals as method="gaussian")
+    gauss = theory_spectrum(m, v, d, T, scale=scale, form=form, method="gaussian", shape=shape)
+    m, v = _checks.real("m", m), _checks.real("v", v, minimum=0.0)
+    dd, T = np.asarray(d).astype(int), int(gauss.config["T"])
+    if form != "finite":
+        return _auto(gauss, f"auto: the exact method needs form 'finite', got {form!r}",
+                     dict(tolerance=auto.TOLERANCE))
+    f = auto.spectrum_features(m, v, dd, scale, shape)
+    d_max, models = int(np.max(dd)), int(np.size(f["effective_rank"]))
+    chosen, reason, details = auto.decide(f, T, lambda: auto.require_exact(T, d_max, models))
+    if chosen == "gaussian":
+        return _auto(gauss, reason, details)
+    del gauss
+    batch = np.broadcast_shapes(np.shape(m), np.shape(v), np.shape(dd), np.shape(scale) if scale is not None else ())
+    if not batch:
+        return _auto(theory_spectrum(m, v, d, T, scale=scale, form=form, method="exact", shape=shape),
+                     reason, details)
+    items = [np.broadcast_to(x, batch) for x in (m, v, dd)]
+    sc = None if scale is None else np.broadcast_to(np.asarray(scale, dtype=float), batch)
+    parts = [theory_spectrum(float(items[0][i]), float(items[1][i]), int(items[2][i]), T, method="exact",
+                             scale=None if sc is None else float(sc[i]), shape=shape) for i in np.ndindex(*batch)]
+
+    def stack(key):
+        return np.stack([getattr(p, key) for p in parts]).reshape(batch + (T,))
+
+    prof = Profile(parts[0].positions, stack("mean"), stack("variance"), stack("rho"),
+                   dict(parts[0].config, scale=scale,
+                        rho_error=np.stack([p.config["rho_error"] for p in parts]).reshape(batch + (T,))))
+    return _auto(_labelled(prof, m, v, d), reason, details)
 
 
 def _labelled(prof: Profile, m, v, d) -> Profile:

@@ -55,7 +55,7 @@ def validation(m: float, v: float, d: int, T: int, *, samples: int = 20_000, sca
     :func:`sigprop.rho.compare.compare`.
     """
     w_seed, mc_seed = np.random.SeedSequence(seed).spawn(2)
-    th = theory_spectrum(m, v, d, T, scale=scale)
+    th = theory_spectrum(m, v, d, T, scale=scale, method="gaussian")
     ex = theory_spectrum(m, v, d, T, scale=scale, method="exact", shape=shape)
     W = make_weights(m, v, d, shape=shape, basis=basis, seed=w_seed)
     sim = simulate(W, T, scale=scale, samples=samples, seed=mc_seed, confidence=confidence,
@@ -73,7 +73,7 @@ def exact(m: float, v: float, d: int, T: int, *, scale=None, shape: str = "gauss
     """``theory_spectrum(..., method="exact")``: ``rho``, its error bound, and the Gaussian ``rho``."""
     ex = theory_spectrum(m, v, d, T, scale=scale, method="exact", shape=shape)
     return dict(rho=ex.rho, rho_error=ex.config["rho_error"],
-                rho_gaussian=theory_spectrum(m, v, d, T, scale=scale).rho)
+                rho_gaussian=theory_spectrum(m, v, d, T, scale=scale, method="gaussian").rho)
 
 
 def saddlepoint(m: float, v: float, d: int, T: int, *, scale=None, shape: str = "gaussian") -> dict:
@@ -99,7 +99,7 @@ def softmax(m: float, v: float, d: int, T: int, *, scale=None, shape: str = "gau
     """
     sa = semi_analytic(LogitModel.from_spectrum(m, v, d, T, shape=shape, scale=scale), quantity=QUANTITIES,
                        samples=samples, seed=seed)
-    profiles = {"rho": theory_spectrum(m, v, d, T, scale=scale).rho,
+    profiles = {"rho": theory_spectrum(m, v, d, T, scale=scale, method="gaussian").rho,
                 **dict(zip(QUANTITIES, np.clip(sa.value, 0.0, 1.0), strict=True))}
     out = dict(profiles)
     out.update({f"{q}_se": se for q, se in zip(QUANTITIES, sa.se, strict=True)})

@@ -139,17 +139,21 @@ def _imported(*argv: str, run: bool = True) -> set[str]:
 
 
 def test_imports_stay_light():
-    """`import sigprop.cli`, `sigprop predict` and `sigprop --help` import no heavy module."""
+    """`import sigprop.cli`, `sigprop predict` (Gaussian, asked for or chosen by auto) and `sigprop --help`
+    import no heavy module."""
     light = _imported(run=False)
-    predict = _imported("predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "128")
+    predict = _imported("predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "128",
+                        "--method", "gaussian")
+    chosen = _imported("predict", "--mean", "2", "--var", "0.01", "--dim", "1024", "--length", "128")  # auto: Gaussian
     helped = _imported("--help")
     assert "sigprop.rho.theory" in predict and "sigprop.cli.rho" in helped     # the probe sees imports
-    for modules in (light, predict, helped):
+    assert "sigprop.rho.auto" in chosen
+    for modules in (light, predict, chosen, helped):
         assert not {m for m in modules if m.split(".")[0] in HEAVY or m in HEAVY}
     assert not {m for m in helped if m.split(".")[0] in ("scipy", "numpy")}
     # the Gaussian closed form needs NumPy and scipy.special (ndtr) only: the chi-square methods,
     # the simulation and the other SciPy sub-packages load when asked for
-    assert not predict & {"sigprop.rho.exact", "sigprop.rho.chi2sum", "sigprop.rho.saddlepoint",
+    assert not (predict | chosen) & {"sigprop.rho.exact", "sigprop.rho.chi2sum", "sigprop.rho.saddlepoint",
                           "sigprop.rho.montecarlo", "threadpoolctl", "torch", "scipy.stats", "scipy.optimize",
                           "scipy.fft", "scipy.linalg"}
 

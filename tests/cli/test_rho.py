@@ -23,18 +23,20 @@ def test_predict_json(capsys):
     assert code == 0
     assert res["positions"] == list(range(1, 129))
     assert len(res["rho"]) == len(res["mean"]) == len(res["variance"]) == 128
-    assert res["config"] == {"length": 128, "form": "finite", "method": "gaussian", "mean": 0.5, "var": 0.1, "dim": 64,
-                             "scale": 0.125}
+    assert res["config"] == {"length": 128, "form": "finite", "method": "auto", "mean": 0.5, "var": 0.1, "dim": 64,
+                             "scale": 0.125, "shape": "gaussian"}
+    assert res["method"] in ("gaussian", "exact") and res["method_reason"].startswith("auto: ")
     assert set(res["localization"]) >= {"total", "entropy", "peak", "width"}
 
 
 def test_predict_table_csv_and_plot(capsys, tmp_path):
     code, out, _ = run(capsys, "predict", *MODEL, "--plot", str(tmp_path / "p.png"))
-    assert code == 0 and "localization: total =" in out and len(out.splitlines()) == 128 + 3
+    assert code == 0 and "localization: total =" in out and len(out.splitlines()) == 128 + 4
+    assert out.splitlines()[-1].startswith("method: ") and "(auto: " in out.splitlines()[-1]
     assert (tmp_path / "p.png").stat().st_size > 1000
     code, out, _ = run(capsys, "predict", *MODEL, "--format", "csv")
     lines = out.strip().splitlines()
-    assert lines[0] == "position,rho,mean,variance" and len(lines) == 129
+    assert lines[0] == "position,rho,mean,variance,rho_error" and len(lines) == 129     # auto ran exact
 
 
 def test_validate_json_and_result_file(capsys, tmp_path):
@@ -147,7 +149,7 @@ def test_choices_agree_with_the_api():
 
 
 def test_validate_runs_only_the_method_asked_for(capsys, monkeypatch):
-    """--method gaussian (the default) never calls the exact method; the summary is compare()'s."""
+    """--method gaussian never calls the exact method; the summary is compare()'s."""
     import sigprop as sp
     from sigprop.rho import exact
     from sigprop.rho.compare import compare
@@ -158,12 +160,13 @@ def test_validate_runs_only_the_method_asked_for(capsys, monkeypatch):
     monkeypatch.setattr(exact, "band", forbidden)
     monkeypatch.setattr(exact, "theory", forbidden)
     code, out, _ = run(capsys, "validate", *MODEL, "--samples", "2000", "--seed", "3", "--no-progress",
-                       "--format", "json")
+                       "--method", "gaussian", "--format", "json")
     res = json.loads(out)
     assert code == 0 and set(res["methods"]) == {"gaussian"} and res["config"]["method"] == "gaussian"
     w_seed, mc_seed = np.random.SeedSequence(3).spawn(2)
     W = sp.make_weights(0.5, 0.1, 64, seed=w_seed)
-    c = compare(sp.theory_spectrum(0.5, 0.1, 64, 128), sp.simulate(W, 128, samples=2000, seed=mc_seed))
+    c = compare(sp.theory_spectrum(0.5, 0.1, 64, 128, method="gaussian"),
+                sp.simulate(W, 128, samples=2000, seed=mc_seed))
     for key, value in c.as_dict().items():
         assert np.isclose(res[key], value) and np.isclose(res["methods"]["gaussian"][key], value)
 
@@ -226,8 +229,10 @@ def test_saddlepoint_method_and_threads(capsys):
     assert code == 2 and "argument --streams" in err
 
 
-@pytest.mark.parametrize("extra, flag", [(["--seed", "5"], "--seed"), (["--shape", "uniform"], "--shape"),
-                                         (["--shape", "uniform", "--method", "saddlepoint"], None)])
+@pytest.mark.parametrize("extra, flag", [(["--seed", "5"], "--seed"),
+                                         (["--shape", "uniform", "--method", "gaussian"], "--shape"),
+                                         (["--shape", "uniform", "--method", "saddlepoint"], None),
+                                         (["--shape", "uniform"], None)])
 def test_predict_warns_of_flags_that_cannot_change_the_numbers(capsys, extra, flag):
     """The closed form draws no random numbers and its Gaussian form sees only m and v: such a flag was
     silently ignored; now one warning line after the result, and it is not recorded in ``config``."""
@@ -235,8 +240,21 @@ def test_predict_warns_of_flags_that_cannot_change_the_numbers(capsys, extra, fl
     code, out, err = run(capsys, "predict", *small, *extra)
     config = json.loads(out)["config"]
     assert code == 0 and "seed" not in config
-    if flag is None:                                           # the saddle-point method uses the shape
+    if flag is None:                              # the saddle-point and auto (exact) methods use the shape
         assert not err and config["shape"] == "uniform"
     else:
-        assert err.splitlines() == [err.strip()] and "shape" not in config
+        assert err.splitlines() == [err.strip()] and (flag != "--shape" or "shape" not in config)
         assert err.startswith(f"sigprop predict: warning: argument {flag}: has no effect here (")
+
+
+def test_readme_main_job_prints_the_documented_summary(capsys):
+    """The README's main job (same command, same seed: same numbers on every machine) ends with the
+    summary line the README quotes, after the line saying which method `auto` ran and why."""
+    from pathlib import Path
+
+    code, out, _ = run(capsys, "validate", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "128",
+                       "--samples", "100000", "--seed", "0", "--no-progress")
+    lines = out.strip().splitlines()
+    assert code == 0 and lines[-2].startswith("method: exact (auto: estimated Gaussian error ")
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    assert f"The main job ends with `{lines[-2]}`" in readme and f"and `{lines[-1]}`" in readme

@@ -63,10 +63,11 @@ def test_query_all_gives_a_T_by_T_map(capsys, files):
     code, out, _ = run(capsys, "predict", "--data", "ar1:3", "--mean", "0.5", "--var", "0.1", "--dim", "8",
                        "--length", str(T), "--query", "all", "--causal", "--format", "json")
     res = json.loads(out)
+    assert res["method"] == "gaussian" and "one query position" in res["method_reason"]     # auto
     rho = np.array(res["rho"])
     assert code == 0 and rho.shape == (T, T) and np.all(np.triu(rho, 1) == 0)
     last = json.loads(run(capsys, "predict", "--data", "ar1:3", "--mean", "0.5", "--var", "0.1", "--dim", "8",
-                          "--length", str(T), "--causal", "--format", "json")[1])
+                          "--length", str(T), "--causal", "--method", "gaussian", "--format", "json")[1])
     assert np.allclose(rho[-1], last["rho"], rtol=1e-12)
     assert len(res["localization"]["total"]) == T
 

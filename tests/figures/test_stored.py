@@ -23,3 +23,18 @@ def test_the_stored_T500_runs_are_redrawn_unless_results_are_given(tmp_path):
     (tmp_path / "given").mkdir()
     given = [f.name for f in nnt_training.make(tmp_path / "given", quick=True, result=runs)]
     assert given == ["nnt_training.png", "nnt_training.pdf"]
+
+
+def test_the_gaussian_error_map_is_redrawn(tmp_path, monkeypatch):
+    """docs/figures/gaussian_error_map.png: drawn from the stored map the auto rule reads."""
+    from pathlib import Path
+
+    import sigprop_results
+    from figures import gaussian_error_map
+
+    here = Path(__file__).resolve().parents[2] / "results"      # this checkout's stored results
+    monkeypatch.setattr(sigprop_results, "folder", lambda name: here / name)
+    assert "gaussian_error_map" in SCRIPTS
+    files = gaussian_error_map.make(tmp_path)
+    assert [f.name for f in files] == ["gaussian_error_map.png", "gaussian_error_map.pdf"]
+    assert all(f.stat().st_size > 10_000 for f in files)

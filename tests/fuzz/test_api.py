@@ -31,8 +31,8 @@ def matrices():
 
 
 @FEW
-@given(W=matrices(), T=sizes(), scale=st.one_of(st.none(), reals()), method=st.sampled_from(["gaussian", "exact",
-                                                                                              "banana", 3]),
+@given(W=matrices(), T=sizes(), scale=st.one_of(st.none(), reals()),
+       method=st.sampled_from(["auto", "gaussian", "exact", "banana", 3]),
        form=st.sampled_from(["finite", "limit", "antrp", None]))
 def test_theory(W, T, scale, method, form):
     holds(lambda: sp.theory(W, T, scale=scale, method=method, form=form), probabilities=("rho",))
@@ -40,7 +40,7 @@ def test_theory(W, T, scale, method, form):
 
 @FEW
 @given(m=reals(), v=reals(), d=sizes(), T=sizes(), scale=st.one_of(st.none(), reals()),
-       form=st.sampled_from(["finite", "limit", "antrp"]), method=st.sampled_from(["gaussian", "exact"]),
+       form=st.sampled_from(["finite", "limit", "antrp"]), method=st.sampled_from(["auto", "gaussian", "exact"]),
        shape=st.sampled_from(["gaussian", "uniform", "two-point", "x"]))
 def test_theory_spectrum(m, v, d, T, scale, form, method, shape):
     holds(lambda: sp.theory_spectrum(m, v, d, T, scale=scale, form=form, method=method, shape=shape),

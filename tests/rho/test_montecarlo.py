@@ -85,7 +85,7 @@ def test_rho_estimate_covers_the_exact_value_at_d1():
     assert np.all((sim.ci_low <= exact) & (exact <= sim.ci_high))
     # ...while the Gaussian approximation, exact in mean and variance, is not a
     # distribution this skewed product follows: it falls outside every interval.
-    gauss = theory(W, T, step_cov=1.5, scale=0.7).rho
+    gauss = theory(W, T, step_cov=1.5, scale=0.7, method="gaussian").rho
     assert np.all((gauss < sim.ci_low) | (gauss > sim.ci_high))
 
 
@@ -95,7 +95,7 @@ def test_gaussian_approximation_improves_with_dimension():
     for d in (2, 128):
         W = spectrum.make_weights(0.5, 0.1, d, seed=6)
         sim = M.simulate(W, 32, samples=20_000, seed=7)
-        errors.append(np.abs(theory(W, 32).rho - sim.rho).max())
+        errors.append(np.abs(theory(W, 32, method="gaussian").rho - sim.rho).max())
     # Wilson half-widths at n = 20000 are below 0.007: the drop is far beyond noise
     assert errors[1] < errors[0] - 0.05
 

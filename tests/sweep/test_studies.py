@@ -34,7 +34,7 @@ def test_profile_and_exact(tmp_path):
     assert ds.rho.dims == ("v", "T", "position") and ds.sizes["position"] == 6
     for v in (0.1, 1.0):
         for T in (4, 6):
-            p = theory_spectrum(0.5, v, 8, T)
+            p = theory_spectrum(0.5, v, 8, T, method="gaussian")
             got = ds.rho.sel(v=v, T=T).values
             np.testing.assert_array_equal(got[:T], p.rho)
             assert np.all(np.isnan(got[T:]))                 # padded to the longest T
