@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 
-from sigprop.plotting import _pyplot, figure_paths
+from sigprop.plotting import _pyplot, figure_paths, legend_below, save
 from sigprop.rho import auto
 
 
@@ -18,7 +18,7 @@ def make(out, quick: bool = False):
 
     rows = json.loads((folder("gaussian_error") / "map.json").read_text())["rows"]
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), sharey=True)
     for ax, family in zip(axes, ("symmetric", "general")):
         fam = [r for r in rows if r["family"] == family]
         for T, marker in zip(sorted({r["T"] for r in fam}), ("o", "s", "^")):
@@ -36,13 +36,11 @@ def make(out, quick: bool = False):
         ax.set_yscale("log")
         ax.set_xlabel("effective rank of W")
         ax.set_title(f"{family} W ({len(fam)} rows)")
-        ax.legend(fontsize=7, loc="lower left")
+        legend_below(ax, ncol=3, offset=0.16)
     axes[0].set_ylabel("max_i |rho_gauss - rho_exact|")
     fig.colorbar(sc, ax=axes, label="log2 d")
     files = figure_paths(out, "gaussian_error_map")
-    for f in files:
-        fig.savefig(f, dpi=130)
-    plt.close(fig)
+    save(fig, files)
     return files
 
 

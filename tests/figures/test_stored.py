@@ -30,11 +30,20 @@ def test_the_gaussian_error_map_is_redrawn(tmp_path, monkeypatch):
     from pathlib import Path
 
     import sigprop_results
+    from matplotlib.figure import Figure
+
+    from figures import SCRIPTS as checkout_scripts
     from figures import gaussian_error_map
+    from tests.figures.readable import problems
 
     here = Path(__file__).resolve().parents[2] / "results"      # this checkout's stored results
     monkeypatch.setattr(sigprop_results, "folder", lambda name: here / name)
-    assert "gaussian_error_map" in SCRIPTS
+    assert "gaussian_error_map" in checkout_scripts
+    found: list = []
+    save = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda fig, f, *a, **k: (found.extend(problems(fig)),
+                                                                      save(fig, f, *a, **k))[1])
     files = gaussian_error_map.make(tmp_path)
+    assert found == []                                          # the readability rule
     assert [f.name for f in files] == ["gaussian_error_map.png", "gaussian_error_map.pdf"]
     assert all(f.stat().st_size > 10_000 for f in files)
