@@ -1,4 +1,5 @@
 """``method="auto"``: the rule, its stored map, and its accuracy against Monte Carlo."""
+import inspect
 import json
 from pathlib import Path
 
@@ -24,7 +25,11 @@ def stored_map() -> dict:
 def test_the_rule_constants_are_the_stored_map_envelope():
     """ENVELOPE is what envelope_table derives from results/gaussian_error/map.json (no hand-set number)."""
     res = stored_map()
-    assert res["config"]["seed"] == 0 and len(res["rows"]) > 1000
+    assert res["config"]["command"] == "sigprop gaussian-error --map --seed 0" and len(res["rows"]) == 2259
+    defaults = {k: p.default for k, p in inspect.signature(gaussian_error.error_map).parameters.items()
+                if k not in ("progress",)}                  # the stored map is the command's default grid
+    assert {k: res["config"][k] for k in defaults} == {k: list(v) if isinstance(v, tuple) else v
+                                                       for k, v in defaults.items()}
     table = auto.envelope_table(res["rows"])
     assert table == auto.ENVELOPE
     assert sorted({r["T"] for r in res["rows"]})[::2] == list(auto.T_RANGE)
