@@ -45,8 +45,8 @@ def draw(result, path) -> None:
     betas, alphas = result["config"]["betas"], result["config"]["alphas"]
     first, entropy = grids(result)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, grid, title in ((axes[0], first, "first layer in rank collapse (blank: none in 50)"),
-                            (axes[1], entropy, "layers in entropy collapse")):
+    for ax, grid, title, unit in ((axes[0], first, "first layer in rank collapse (blank: none in 50)", "layer"),
+                                  (axes[1], entropy, "layers in entropy collapse", "number of layers")):
         image = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
         ax.set_xticks(range(len(alphas)), [f"{a:g}" for a in alphas])
         ax.set_yticks(range(len(betas)), [f"{b:g}" for b in betas])
@@ -56,7 +56,7 @@ def draw(result, path) -> None:
         for (i, j), value in np.ndenumerate(grid):
             if np.isfinite(value):
                 ax.text(j, i, f"{value:.0f}", ha="center", va="center", fontsize=7, color="w")
-        fig.colorbar(image, ax=ax)
+        fig.colorbar(image, ax=ax, label=unit)
     fig.tight_layout()
     save(fig, path)
 
