@@ -314,6 +314,8 @@ def nnt_stable_rank_figure(result: dict, path, *, against: str = "length", gamma
     cfg, recs = result["config"], result["records"]
     layer = cfg["layers"] if layer is None else layer
     length = max(cfg["lengths"]) if length is None else length
+    gamma = gamma if gamma in cfg["gammas"] else cfg["gammas"][0]     # the first one run, when 1 was not
+    lengths = np.array(sorted(cfg["lengths"]), dtype=float)
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.9), sharey=True)
     for ax, base in zip(axes, _NNT_BASES, strict=True):
         for suffix, style in _NNT_STYLE.items():
@@ -331,10 +333,12 @@ def nnt_stable_rank_figure(result: dict, path, *, against: str = "length", gamma
             else:
                 x, grid = _series(recs, "stable_rank", "layer", config="I", gamma=gamma, length=length)
             _band_plot(ax, x, grid, ("0.7", "", "-."), "I (identity attention)")
-        if against == "length":
-            ax.plot(x, x, color="0.8", lw=0.8, label="T (isometric input)")
+        if against == "length":               # the stable rank of the isometric input itself
+            ax.plot(lengths, lengths, color="0.8", lw=0.8, label="T (isometric input)")
         ax.set(yscale="log", xlabel="context length T" if against == "length" else "layer l",
                title=f"{base} (+ variant)")
+        if not any(base + suffix in cfg["configs"] for suffix in _NNT_STYLE):   # a panel none of the runs is in
+            ax.text(0.5, 0.5, "not run", transform=ax.transAxes, ha="center", va="center", color="0.5")
     axes[0].set_ylabel(r"stable rank of $X_l X_l^T$")
     where = f"after layer {layer}" if against == "length" else f"T = {length}"
     fig.suptitle(f"[NNT24] protocol: isometric inputs, d = T/$\\gamma$, $\\gamma$ = {gamma:g}, {where}; "

@@ -90,6 +90,10 @@ class Command:
         ``--plot``'s are.
     exit_code
         ``exit_code(result) -> int`` for commands whose result decides the exit code.
+    reads
+        ``reads(args) -> [(argument, path), ...]``: files the command reads that no argument names
+        itself (e.g. the ``run.json`` records inside the folders of ``lm summarize``); an output
+        path that is one of them is refused before the work, as one naming an input file is.
     keys, kind
         For each list of records in the result, the fields that identify a record (its
         dimensions in ``sigprop.load(FILE).to_xarray()``; inferred when not given), and the
@@ -111,6 +115,7 @@ class Command:
     transient: tuple[str, ...] = ()
     figures: tuple[str, ...] = ()
     exit_code: Callable[[dict], int] | None = None
+    reads: Callable[[argparse.Namespace], list[tuple[str, str]]] | None = None
     keys: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     kind: str | None = None
 
@@ -235,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(args, "no_progress"):            # progress only on a terminal
         args.no_progress = not wanted(not args.no_progress)
     failed: list[str] = []
+    FIGURE_FAILURES.clear()
     try:
         _check_outputs(args, cmd)
         with warnings.catch_warnings(record=True) as caught:
@@ -242,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             # NumPy's floating-point warnings ("overflow encountered in ...") are refused
             warnings.filterwarnings("error", message=".*encountered", category=RuntimeWarning)
             result = cmd.run(args)
+        failed += FIGURE_FAILURES
         notes = list(dict.fromkeys(_one_line(str(w.message)) for w in caught
                                    if issubclass(w.category, (RuntimeWarning, UserWarning))))
         result.setdefault("version", __version__)
@@ -249,8 +256,8 @@ def main(argv: list[str] | None = None) -> int:
             tagged = tagged_result(result, cmd)
             _write(failed, "--out", args.out, lambda: tagged.save(args.out))
         if cmd.plot and getattr(args, "plot", None):
-            draw = getattr(importlib.import_module("sigprop.plotting"), cmd.plot)
-            _write(failed, "--plot", args.plot, lambda: draw(result, args.plot))
+            drawing = getattr(importlib.import_module("sigprop.plotting"), cmd.plot)
+            draw(failed, "--plot", args.plot, lambda: drawing(result, args.plot))
         for key in cmd.transient:
             result.pop(key, None)
         if args.format == "json" and cmd.out == "json" and cmd.view.json is None and "json" not in cmd.renderers:
@@ -306,6 +313,25 @@ def _write(failed: list[str], flag: str, path: str, write: Callable[[], None]) -
         failed.append(f"argument {flag}: cannot write {path}: {reason}")
 
 
+def draw(failed: list[str], flag: str, path: str, drawing: Callable[[], None]) -> None:
+    """Run ``drawing()``, which writes a figure to ``path``; on any error record one line naming
+    the user's ``path`` in ``failed``, so that the result it draws is still printed and written.
+
+    A command that draws a figure inside its ``run`` passes :data:`FIGURE_FAILURES` (emptied by
+    :func:`main` before every command; its lines are reported after the result).
+    """
+    try:
+        drawing()
+    except OSError as exc:
+        failed.append(f"argument {flag}: cannot write {path}: {exc.strerror or type(exc).__name__}")
+    except Exception as exc:                  # noqa: BLE001 - a figure never loses the result it draws
+        failed.append(f"argument {flag}: cannot draw {path}: {type(exc).__name__}: {_one_line(str(exc))}")
+
+
+#: The failures of figures a command drew inside its ``run`` (see :func:`draw`).
+FIGURE_FAILURES: list[str] = []
+
+
 def error_message(exc: BaseException, cmd: Command, parser: argparse.ArgumentParser | None = None) -> str:
     """One line for ``exc``: an API error names the command's flag.
 
@@ -348,24 +374,110 @@ def _one_line(text: str) -> str:
 
 
 def _check_outputs(args: argparse.Namespace, cmd: Command) -> None:
-    """Refuse, before any work, an output path whose folder does not exist, and a figure path
-    whose format matplotlib cannot write."""
+    """Refuse, before any work, an output path that cannot be written or would destroy something.
+
+    Refused: an empty name; a folder that does not exist or is not writable; a path that exists
+    and is not a regular file (a folder, a FIFO, a device: an atomic write would replace it); a
+    path that is, or resolves to (symbolic or hard link), a file the command reads (an argument
+    naming a file, the ``config.json`` and ``tokenizer.json`` beside a ``.safetensors`` argument,
+    and what ``Command.reads`` lists); two outputs naming the same file; a figure path whose
+    format matplotlib cannot write.
+    """
+    from sigprop.core.results import check_target
+
     flags = (["--out"] if cmd.out is not None else []) + (["--plot"] if cmd.plot else []) + list(cmd.figures)
+    outputs: dict[str, str] = {}
     for flag in dict.fromkeys(flags):
         path = getattr(args, flag[2:].replace("-", "_"), None)
         if path is None:
             continue
         if not str(path).strip():
             raise UsageError(f"argument {flag}: must be a file name, got ''")
+        _check_name(flag, str(path))
         parent = Path(path).parent
         if not parent.is_dir():
             raise UsageError(f"argument {flag}: folder not found: {parent}")
         if Path(path).is_dir():
             raise UsageError(f"argument {flag}: {path} is a folder, not a file")
+        try:
+            check_target(path, flag)
+        except ValueError as exc:
+            raise UsageError(f"argument {flag}: {getattr(exc, 'detail', exc)}") from None
         if not os.access(parent, os.W_OK | os.X_OK):
             raise UsageError(f"argument {flag}: folder not writable: {parent}")
         if flag != "--out":
             check_figure_format(flag, path)
+        for other, other_path in outputs.items():
+            if _same_file(path, other_path):
+                raise UsageError(f"argument {flag}: {path} is also the file of {other}; give each output its own file")
+        outputs[flag] = str(path)
+    if not outputs:
+        return
+    for name, source in _inputs(args, cmd, set(outputs)):
+        for flag, path in outputs.items():
+            if _same_file(path, source):
+                raise UsageError(f"argument {flag}: {path} is the input {name} ({source}); writing it would "
+                                 "destroy it, choose another file")
+
+
+def _check_name(flag: str, path: str) -> None:
+    """Refuse a path the system cannot name: a file name longer than the folder allows, or a path
+    longer than the system's limit (``File name too long``)."""
+    folder = str(Path(path).parent)
+    try:
+        name_max = os.pathconf(folder, "PC_NAME_MAX") if os.path.isdir(folder) else 255
+        path_max = os.pathconf(folder, "PC_PATH_MAX") if os.path.isdir(folder) else 4096
+    except (OSError, ValueError):
+        name_max, path_max = 255, 4096
+    # the temporary file of the atomic write adds about 40 characters to the name
+    longest = max((len(part.encode()) for part in Path(path).parts), default=0)
+    if longest + 40 > name_max or len(os.fsencode(os.path.abspath(path))) + 40 >= path_max:
+        raise UsageError(f"argument {flag}: the file name is too long ({len(path)} characters; at most about "
+                         f"{name_max - 40} per name and {path_max - 41} in all)")
+
+
+def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """Whether ``a`` and ``b`` are one file: the same resolved path, or (both existing) the same inode."""
+    try:
+        if os.path.realpath(a) == os.path.realpath(b):
+            return True
+        return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
+
+
+def _inputs(args: argparse.Namespace, cmd: Command, outputs: set[str]) -> list[tuple[str, Path]]:
+    """``(argument, path)`` of the existing files the command reads: every argument (other than the
+    outputs) naming an existing file, as text, a path, a list of them or the ``(path, array)`` of
+    an ``.npy`` argument; the ``config.json`` and ``tokenizer.json`` beside a ``.safetensors``;
+    and what ``cmd.reads(args)`` lists."""
+    parser = getattr(args, "_parser", None)
+    found: list[tuple[str, Path]] = []
+    for dest, value in vars(args).items():
+        if dest.startswith("_"):
+            continue
+        name = _flag_of(dest, cmd, parser) or dest
+        if name in outputs:
+            continue
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if isinstance(item, tuple) and item and isinstance(item[0], (str, Path)):
+                item = item[0]
+            if not isinstance(item, (str, Path)) or not str(item) or "\0" in str(item):
+                continue
+            try:
+                path = Path(item)
+                if not path.is_file():
+                    continue
+            except (OSError, ValueError):
+                continue
+            found.append((name, path))
+            if path.suffix == ".safetensors":
+                found += [(name, path.with_name(n)) for n in ("config.json", "tokenizer.json")
+                          if path.with_name(n).is_file()]
+    if cmd.reads is not None:
+        found += [(name, Path(path)) for name, path in cmd.reads(args)]
+    return found
 
 
 def figure_formats() -> tuple[str, ...]:

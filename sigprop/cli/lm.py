@@ -152,8 +152,9 @@ def train(args: argparse.Namespace) -> dict:
                            progress=not args.no_progress)
     record.pop("params")
     if args.plot:
+        from sigprop.cli.app import FIGURE_FAILURES, draw
         from sigprop.lm.plots import run_figure
-        run_figure(record, args.plot)
+        draw(FIGURE_FAILURES, "--plot", args.plot, lambda: run_figure(record, args.plot))
     return record
 
 
@@ -259,12 +260,20 @@ def _summarize_arguments(p: argparse.ArgumentParser) -> None:
                    help="draw perplexity and entropy per regularizer and shape with their intervals")
 
 
+def _summarize_reads(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The run records ``lm summarize`` reads: every ``run.json`` under its folders."""
+    from pathlib import Path
+
+    return [("DIR", str(record)) for folder in args.folders if Path(folder).is_dir()
+            for record in Path(folder).rglob("run.json")]
+
+
 @command("lm summarize", help="summarize finished runs: intervals over seeds, paired differences to none",
          description="Read the finished runs under the given folders and report every run's configuration, final "
                      "validation measures and history, the mean and 95% Student-t interval over seeds per "
                      "configuration, and the paired-by-seed differences regularizer minus none with their "
                      "intervals (the documents of results/lm/).",
-         arguments=_summarize_arguments, flags={"folders": "DIR"}, figures=("--plot",),
+         arguments=_summarize_arguments, flags={"folders": "DIR"}, figures=("--plot",), reads=_summarize_reads,
          renderers={"markdown": "sigprop.lm.summary:tables"},
          view=View(records="summary", fields=("layers", "heads", "steps", "regularizer", "n", "perplexity",
                                               "entropy_mean", "eig_mean", "tr(W^2)/D-m^2=eig_var",
@@ -278,6 +287,7 @@ def summarize(args: argparse.Namespace) -> dict:
 
     result = summary.collect(args.folders, history=not args.no_history)
     if args.plot:
+        from sigprop.cli.app import FIGURE_FAILURES, draw
         from sigprop.lm.plots import summary_figure
-        summary_figure(result, args.plot)
+        draw(FIGURE_FAILURES, "--plot", args.plot, lambda: summary_figure(result, args.plot))
     return result

@@ -31,6 +31,7 @@ from typing import IO, Any
 import numpy as np
 
 from sigprop._version import __version__
+from sigprop.core.results import remove_stale_temporaries, temporary_name
 from sigprop.sweep import _deps
 from sigprop.sweep.cell import ERROR_CHARS
 from sigprop.sweep.spec import Spec, cell_seed
@@ -185,7 +186,7 @@ def create(path, spec: Spec) -> Store:
     attrs = dict(sweep_spec=json.dumps(spec.to_dict()), study=spec.study, study_function=study.function,
                  study_defaults=_defaults(spec), sigprop_version=__version__,
                  description=spec.description or study.description)
-    tmp = path.parent / f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = path.parent / f"{temporary_name(path)}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
         xr.Dataset(data, coords=coords, attrs=attrs).to_zarr(str(tmp), mode="w-", zarr_format=2,
                                                             consolidated=False)
@@ -206,6 +207,7 @@ def create(path, spec: Spec) -> Store:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+    remove_stale_temporaries(path)
     store = Store(path)
     store.check_outputs()
     return store
