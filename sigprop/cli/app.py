@@ -17,11 +17,14 @@ flag the command declares for that parameter (``Command.flags``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import pkgutil
 import re
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -228,8 +231,55 @@ def _add_output(p: argparse.ArgumentParser, cmd: Command) -> None:
 
 # --- running -------------------------------------------------------------------------
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a scheduler or a CI cancelling the job), raised in the main
+    thread as Ctrl-C raises ``KeyboardInterrupt``: every clean-up of an interrupt runs (worker
+    processes ended, temporary files removed); the command ends with ``terminated``, exit code 143."""
+
+
+#: Exit codes of the two signals that stop a command: 128 + the signal's number.
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt():
+    """While the block runs (in the main thread), SIGTERM raises :class:`Terminated`; a second
+    SIGTERM during the clean-up ends the process at once (the default action)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise Terminated
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except (ValueError, OSError):             # pragma: no cover - no signals here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line on ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``); returns the exit code.
+
+    Ctrl-C (SIGINT) ends a command with ``sigprop CMD: interrupted`` and exit code 130, SIGTERM
+    with ``sigprop CMD: terminated`` and exit code 143, both after the clean-up (no partial or
+    temporary file, no worker process left).
+    """
+    prog = "sigprop"
+    try:
+        with terminate_as_interrupt():
+            return _main(argv)
+    except Terminated:                        # between the command's end and the handler's removal
+        print(f"{prog}: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
+
+
+def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     first = argv[0].split()[0] if argv and argv[0].strip() else ""
     builtin = any(name.split()[0] == first for name in commands(plugins=False))
@@ -276,9 +326,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{prog}: error: numerical trouble ({_one_line(str(exc))}): the arguments are beyond what "
               "the computation supports", file=sys.stderr)
         return 2
+    except Terminated:
+        print(f"{prog}: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     try:
         print(text)
         sys.stdout.flush()

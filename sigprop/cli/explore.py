@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from sigprop.cli import arguments as a
-from sigprop.cli.app import UsageError, command
+from sigprop.cli.app import Terminated, UsageError, command
 
 DATA = ("random-walk", "iid", "ar1", "fbm")           # sigprop.explore.compute.DATA (a test checks)
 METHODS = ("gaussian", "exact", "softmax")            # sigprop.explore.compute.METHODS
@@ -49,6 +49,8 @@ def explore(args: argparse.Namespace) -> dict:
     compute.gaussian(state)                          # the API checks the starting values
     try:
         page.serve(args.port, show=not args.no_browser, initial=state)
-    except KeyboardInterrupt:
+    except Terminated:                               # SIGTERM: exit code 143, as every command
+        raise
+    except KeyboardInterrupt:                        # Ctrl-C is how the page is closed
         pass
     return dict(url=f"http://localhost:{args.port}/", status="stopped")

@@ -78,7 +78,7 @@ def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     prefix = temporary_name(path)
-    removed = []
+    removed: list[Path] = []
     try:
         names = [n for n in os.listdir(folder) if n.startswith(prefix)]
     except OSError:

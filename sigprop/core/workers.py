@@ -15,10 +15,13 @@ Two kinds of worker:
   waiting: on this project's two-core machine float32 Monte Carlo ran 1.6 times faster on two
   threads and 2.0 times on two processes (docs/performance.md).  Forking costs about 3 ms a
   worker.  The children ignore Ctrl-C; the caller takes it, ends them and raises
-  ``KeyboardInterrupt``.  An exception in a task ends the run and is raised again in the
-  caller at once, the other workers killed (its traceback stays in the child); a child that
-  dies without a result (killed, out of memory) raises :class:`WorkerDied`.  Runs in several
-  threads of one process may fork at the same time (:data:`_FORK_LOCK`).
+  ``KeyboardInterrupt`` (SIGTERM, which the command line turns into a ``KeyboardInterrupt``,
+  likewise).  A child ends with its caller however the caller ends, SIGKILL included: Linux
+  sends it SIGKILL when the thread that forked it ends (``prctl(PR_SET_PDEATHSIG)``), and a
+  child whose caller ended before that request ends at once.  An exception in a task ends the
+  run and is raised again in the caller at once, the other workers killed (its traceback stays
+  in the child); a child that dies without a result (killed, out of memory) raises
+  :class:`WorkerDied`.  Runs in several threads of one process may fork at the same time (:data:`_FORK_LOCK`).
 
 ``report(n)`` counts ``n`` units of progress: it calls ``progress(n)`` in the caller (from the
 worker's thread, or from the caller's thread for processes, polled every 0.05 s).  In a worker
@@ -162,17 +165,19 @@ def _processes(task: Task, count: int, workers: int, progress: Callable[[int], N
     done = memoryview(shared).cast("q")
     children: dict[int, int] = {}             # pid -> read end of its result pipe
     reaped: dict[int, int] = {}               # pid -> wait status
+    parent = os.getpid()
+    die_with_parent = _parent_death_signal()  # looked up before the fork, not in every child
     try:
         for slot in range(workers):
-            with _FORK_LOCK, warnings.catch_warnings():   # Python >= 3.12 warns on fork with threads
-                warnings.simplefilter("ignore", DeprecationWarning)   # alive: the child runs only the task
+            with _FORK_LOCK, _signals_deferred(), warnings.catch_warnings():   # Python >= 3.12 warns on fork
+                warnings.simplefilter("ignore", DeprecationWarning)   # with threads alive: the child runs only the task
                 read, write = os.pipe()
                 pid = os.fork()
                 if pid == 0:                  # pragma: no cover - the child (coverage does not follow it)
                     os.close(read)
                     for fd in _FEEDS:         # this run's and any other thread's run's
                         os.close(fd)
-                    _child(task, jobs_r, write, done, slot)
+                    _child(task, jobs_r, write, done, slot, parent, die_with_parent)
                 children[pid] = read
                 os.close(write)
         os.close(jobs_r)
@@ -203,11 +208,69 @@ def _processes(task: Task, count: int, workers: int, progress: Callable[[int], N
     return results
 
 
-def _child(task: Task, jobs: int, out: int, done: memoryview, slot: int) -> None:  # pragma: no cover
+@contextlib.contextmanager
+def _signals_deferred():
+    """In the main thread: SIGINT and SIGTERM received inside the block are handled when it ends.
+
+    ``os.fork`` runs the at-fork callbacks of other modules (``logging`` releases its lock); a
+    ``KeyboardInterrupt`` raised by a signal handler inside one of them is printed and dropped by
+    Python, so that a Ctrl-C at the moment of a fork would be lost and the child never registered.
+    Deferred, the signal is taken once the child is in ``children`` and can be ended.  In another
+    thread no handler runs (Python runs them in the main thread), so nothing is deferred.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[tuple[int, Any]] = []
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(sig)
+        if callable(handler):
+            previous[sig] = handler
+            signal.signal(sig, lambda signum, frame: caught.append((signum, frame)))
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for signum, frame in caught:
+            previous[signum](signum, frame)   # raises KeyboardInterrupt (or the command's Terminated)
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """``request()``: ask Linux to send this process SIGKILL when its parent thread ends
+    (``prctl(PR_SET_PDEATHSIG, SIGKILL)`` through ``ctypes``); ``None`` where there is no ``prctl``."""
+    global _PDEATHSIG
+    if _PDEATHSIG is False:
+        _PDEATHSIG = None
+        try:
+            import ctypes
+
+            prctl = ctypes.CDLL(None, use_errno=True).prctl
+            prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+            prctl.restype = ctypes.c_int
+            _PDEATHSIG = lambda: prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)  # noqa: E731
+        except (OSError, AttributeError, ImportError):
+            pass
+    return _PDEATHSIG
+
+
+#: ``prctl``'s option that sets the signal a process receives when its parent ends (linux/prctl.h).
+PR_SET_PDEATHSIG = 1
+_PDEATHSIG: Any = False                       # not looked up yet
+
+
+def _child(task: Task, jobs: int, out: int, done: memoryview, slot: int, parent: int,
+           die_with_parent: Callable[[], None] | None) -> None:  # pragma: no cover
     """The body of a worker process: never returns."""
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the caller's to take
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)     # not the caller's handler: a SIGTERM ends it
+        if die_with_parent is not None:
+            die_with_parent()
+        if os.getppid() != parent:                        # the caller ended before the request
+            os._exit(1)
 
         def report(n: int) -> None:
             done[slot] += n

@@ -11,6 +11,7 @@ import pytest
 
 from sigprop.core import workers
 from sigprop.core.checks import ArgumentError
+from tests.helpers import start, stop
 
 MODES = [False, pytest.param(True, marks=pytest.mark.skipif(not workers.forking(), reason="no fork"))]
 
@@ -106,17 +107,20 @@ def test_ctrl_c_ends_the_worker_processes(tmp_path):
         except KeyboardInterrupt:
             print("interrupted", flush=True)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 30
-    while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    started = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
-    assert out.strip() == "interrupted" and time.monotonic() - started < 5
-    for pid in map(int, pids.read_text().split()):
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
+    proc = start([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+        assert out.strip() == "interrupted" and time.monotonic() - started < 5
+        for pid in map(int, pids.read_text().split()):
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+    finally:
+        stop(proc)
 
 
 @pytest.mark.skipif(not workers.forking(), reason="no fork")

@@ -36,6 +36,7 @@ sync_api = pytest.importorskip("playwright.sync_api",
 
 from sigprop.explore import compute  # noqa: E402
 from sigprop.explore.page import free_port  # noqa: E402
+from tests.helpers import start, stop  # noqa: E402
 
 
 def data(page, name: str, column: str = "y") -> np.ndarray:
@@ -55,9 +56,9 @@ def wait_for(page, expression: str, arg=None, timeout: float = 60_000) -> None:
 def server():
     port = free_port()
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    proc = subprocess.Popen([sys.executable, "-m", "sigprop.cli", "explore", "--port", str(port), "--no-browser",
-                             "--dim", "16", "--length", "24"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = start([sys.executable, "-m", "sigprop.cli", "explore", "--port", str(port), "--no-browser",
+                  "--dim", "16", "--length", "24"],
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines: list[str] = []                     # until "sigprop explore: serving http://localhost:PORT/ ..."
     while not any(f"serving http://localhost:{port}/" in x for x in lines):
         line = proc.stderr.readline()
@@ -69,8 +70,8 @@ def server():
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            pass
+    stop(proc)
 
 
 def legend(page) -> dict:

@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+from tests.helpers import start, stop
+
 PEAK = """
 import resource, signal, sys
 from sigprop import cli
@@ -63,10 +65,13 @@ def test_huge_matrices_are_refused_up_front_with_the_need(argv, capsys):
 
 
 def test_interrupt_of_a_running_command_is_one_line_and_exit_130():
-    proc = subprocess.Popen([sys.executable, "-m", "sigprop.cli", "validate", "--mean", "0.5", "--var", "0.1",
-                             "--dim", "16", "--length", "64", "--samples", "1000000000000", "--no-progress"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(4)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    proc = start([sys.executable, "-m", "sigprop.cli", "validate", "--mean", "0.5", "--var", "0.1",
+                  "--dim", "16", "--length", "64", "--samples", "1000000000000", "--no-progress"],
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(4)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        stop(proc)
     assert proc.returncode == 130 and err.strip() == "sigprop validate: interrupted" and not out
