@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 from sigprop.core.stats import z_value
 from sigprop.rho.localization import METRICS, localization_metrics
@@ -24,6 +25,18 @@ METHODS = ("gaussian", "exact", "softmax")
 DATA = ("random-walk", "iid", "ar1", "fbm")
 #: The default parameter of each data model with one (ar1: correlation length; fbm: Hurst index).
 PARAMETER = {"ar1": 4.0, "fbm": 0.7}
+#: The range of each data model's parameter the page offers and the server accepts.
+PARAMETER_LIMITS = {"ar1": (0.5, 64.0), "fbm": (0.05, 0.95)}
+#: The largest ``d`` and ``T`` the explorer computes.  The Gaussian closed form follows every
+#: slider move in the server's event loop; its cost grows as ``d^3`` (0.6 s at ``d = 1024``,
+#: 5 s at 2048, 38 s at 4096 on this project's machine, ``T = 512``) and as ``T`` (0.03 s at
+#: ``T = 4096``, ``d = 256``).  The command line's ``--dim`` and ``--length`` are held to them.
+MAX_D, MAX_T = 1024, 4096
+#: The Monte Carlo sample counts the page offers and the server accepts.
+SAMPLES = (1000, 4000, 16000, 64000)
+#: The largest ``|m|`` and ``v``: beyond, every profile is flat or saturated (the page's sliders span
+#: ``[-2, 2]`` and ``[0, 2]``).
+MAX_M, MAX_V = 100.0, 100.0
 
 
 @dataclass(frozen=True)
@@ -40,10 +53,20 @@ class State:
     method: str = "gaussian"
 
     def __post_init__(self) -> None:
+        """Check every control as the API checks its arguments, with the explorer's bounds: a value
+        from the browser is never trusted (a websocket client may send any)."""
         if self.method not in METHODS:
-            raise ArgumentError("method", f"must be one of {', '.join(METHODS)}, got {self.method!r}")
+            raise ArgumentError("method", f"must be one of {', '.join(METHODS)}, got {_checks._short(self.method)}")
         if self.data not in DATA:
-            raise ArgumentError("data", f"must be one of {', '.join(DATA)}, got {self.data!r}")
+            raise ArgumentError("data", f"must be one of {', '.join(DATA)}, got {_checks._short(self.data)}")
+        checked = dict(m=_checks.scalar("m", self.m, minimum=-MAX_M, maximum=MAX_M),
+                       v=_checks.scalar("v", self.v, minimum=0.0, maximum=MAX_V),
+                       d=_checks.integer("d", self.d, 1, MAX_D), T=_checks.integer("T", self.T, 2, MAX_T))
+        if self.data in PARAMETER_LIMITS and self.parameter is not None:
+            low, high = PARAMETER_LIMITS[self.data]
+            checked["parameter"] = _checks.scalar("parameter", self.parameter, minimum=low, maximum=high)
+        for name, value in checked.items():          # as plain float and int, whatever was given
+            object.__setattr__(self, name, value)
 
     @property
     def data_spec(self) -> str:
@@ -99,7 +122,9 @@ def softmax(state: State, points: int = 1 << 12, seed: int = 0) -> dict:
 
 def monte_carlo(state: State, samples: int = 4000, seed: int = 0, confidence: float = 0.95) -> dict:
     """A Monte Carlo band: ``rho_i`` simulated (piecewise-linear attention) with its Wilson interval;
-    for the softmax method, ``E[p_i]`` simulated with ``+-z se``."""
+    for the softmax method, ``E[p_i]`` simulated with ``+-z se``.  ``samples``: at most the page's
+    largest count (:data:`SAMPLES`)."""
+    samples = _checks.integer("samples", samples, 3, max(SAMPLES))
     if state.method == "softmax":
         from sigprop.rho.softmax_profile import simulate as simulate_softmax
 
@@ -118,4 +143,5 @@ def monte_carlo(state: State, samples: int = 4000, seed: int = 0, confidence: fl
                                                      confidence=confidence))
 
 
-__all__ = ["DATA", "METHODS", "METRICS", "State", "exact", "gaussian", "metrics", "monte_carlo", "softmax"]
+__all__ = ["DATA", "MAX_D", "MAX_T", "METHODS", "METRICS", "PARAMETER_LIMITS", "SAMPLES", "State",
+           "exact", "gaussian", "metrics", "monte_carlo", "softmax"]

@@ -15,9 +15,12 @@ while it ran is dropped (the line says so).  Every model name the browser test r
 from __future__ import annotations
 
 import asyncio
+import html
 import socket
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
@@ -28,9 +31,26 @@ from sigprop.rho.localization import METRICS
 
 INSTALL = "sigprop explore needs Bokeh: pip install 'sigprop[explore]'"
 LABELS = ("Gaussian", "exact", "softmax")
-SAMPLES = ("1000", "4000", "16000", "64000")
-PARAMETER_RANGE = {"ar1": ("ar1 correlation length L", 0.5, 64.0, 0.5),
-                   "fbm": ("fbm Hurst index H", 0.05, 0.95, 0.05)}
+SAMPLES = tuple(str(n) for n in compute.SAMPLES)
+PARAMETER_RANGE = {"ar1": ("ar1 correlation length L", *compute.PARAMETER_LIMITS["ar1"], 0.5),
+                   "fbm": ("fbm Hurst index H", *compute.PARAMETER_LIMITS["fbm"], 0.05)}
+
+
+def in_background(work: Callable[[], Any]) -> Future:
+    """``work()`` run in a daemon thread; its future.  A daemon thread never holds the process at
+    its exit: Ctrl-C stops the server at once, even while a long computation runs (the threads of a
+    ``ThreadPoolExecutor`` are joined at exit, so the server waited for the computation)."""
+    future: Future = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(work())
+        except BaseException as exc:              # noqa: BLE001 - handed to the awaiting callback
+            future.set_exception(exc)
+    threading.Thread(target=run, name="sigprop-explore-work", daemon=True).start()
+    return future
 
 
 def bokeh_available() -> bool:
@@ -60,10 +80,8 @@ def make_document(doc: Any, initial: compute.State | None = None) -> None:
     from bokeh.plotting import figure
 
     state0 = initial or compute.State()
-    executor = ThreadPoolExecutor(max_workers=1)
     generation = [0]                               # bumped by every change of the controls
     busy = [""]                                    # what the worker computes now ("" when idle)
-    doc.on_session_destroyed(lambda context: executor.shutdown(wait=False))
 
     def make_slider(title: str, start: float, end: float, step: float, value: float, name: str) -> Any:
         # a starting value beyond the usual range widens it
@@ -136,14 +154,18 @@ def make_document(doc: Any, initial: compute.State | None = None) -> None:
                       f"<tr><th></th>{head}</tr>{rows}</table>")
 
     def state() -> compute.State:
-        name = compute.DATA[compute.DATA.index(data.value)]
-        return compute.State(m=float(m.value), v=float(v.value), d=int(d.value), T=int(T.value), data=name,
-                             parameter=float(parameter.value) if name in compute.PARAMETER else None,
-                             method=compute.METHODS[method.active])
+        # every value as the browser sent it, checked by compute.State (the API's checks): a
+        # websocket client may send any value, beyond the sliders' ranges
+        active = method.active
+        if isinstance(active, bool) or not isinstance(active, int) or not 0 <= active < len(compute.METHODS):
+            raise ArgumentError("method", f"must be one of 0..{len(compute.METHODS) - 1}, got {active!r}")
+        return compute.State(m=m.value, v=v.value, d=d.value, T=T.value, data=data.value,
+                             parameter=parameter.value if data.value in compute.PARAMETER else None,
+                             method=compute.METHODS[active])
 
     def say(text: str, kind: str = "info") -> None:
         colour = {"info": "#444", "busy": "#b36b00", "error": "#c00"}[kind]
-        status.text = f'<span style="color:{colour}">{text}</span>'
+        status.text = f'<span style="color:{colour}">{html.escape(text)}</span>'
 
     def column_of(key: str, values: dict | None) -> None:
         column = [np.nan if values is None else values[k] for k in METRICS]
@@ -186,13 +208,25 @@ def make_document(doc: Any, initial: compute.State | None = None) -> None:
         closed_form()
 
     def method_changed(attr: str, old: Any, new: Any) -> None:
+        labels = ("compute exact rho", "compute exact rho", "compute softmax E[p_i]")
         run.disabled = new == 0 or bool(busy[0])
-        run.label = ("compute exact rho", "compute exact rho", "compute softmax E[p_i]")[new]
+        if isinstance(new, int) and 0 <= new < len(labels):     # else closed_form says what is wrong
+            run.label = labels[new]
         closed_form()
 
     def launch(kind: str) -> None:
-        st, gen = state(), generation[0]
-        n = int(samples.value)
+        if busy[0]:                                # one computation at a time, whatever the client sends
+            return
+        try:
+            st, gen = state(), generation[0]
+            if samples.value not in SAMPLES:
+                raise ArgumentError("samples", f"must be one of {', '.join(SAMPLES)}, got {samples.value!r}")
+            n = int(samples.value)
+            if kind == "method" and st.method == "gaussian":
+                raise ArgumentError("method", "must be exact or softmax to compute on request")
+        except ValueError as exc:
+            say(str(exc), "error")
+            return
         what = {"method": f"{st.method} ({'chi-square' if st.method == 'exact' else 'semi-analytic'})",
                 "monte_carlo": f"Monte Carlo, {n} samples"}[kind]
         say(f"computing {what}...", "busy")
@@ -209,7 +243,7 @@ def make_document(doc: Any, initial: compute.State | None = None) -> None:
         @without_document_lock
         async def unlocked() -> None:
             try:
-                result, error = await asyncio.get_running_loop().run_in_executor(executor, work), None
+                result, error = await asyncio.wrap_future(in_background(work)), None
             except Exception as exc:               # shown in one line; the page stays usable
                 result, error = None, " ".join(str(exc).split()) or type(exc).__name__
             doc.add_next_tick_callback(lambda: show(kind, st, gen, result, error))

@@ -12,9 +12,12 @@
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -124,10 +127,11 @@ def _dask(tasks, function, outputs, record, state, bar, *, workers, scheduler, c
                 raise ArgumentError("scheduler", f"cannot reach a Dask scheduler at {scheduler!r}: "
                                     f"{' '.join(str(exc).split())}") from None
         else:
-            cluster = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                               processes=True, dashboard_address=":0",
-                                               silence_logs=logging.ERROR)
-            client = distributed.Client(cluster)
+            with _workers_ignore_sigint():
+                cluster = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                                                   processes=True, dashboard_address=":0",
+                                                   silence_logs=logging.ERROR)
+                client = distributed.Client(cluster)
     try:
         if progress and _has_dashboard():
             bar.write(f"Dask dashboard: {client.dashboard_link}", file=sys.stderr)
@@ -170,6 +174,30 @@ def _dask(tasks, function, outputs, record, state, bar, *, workers, scheduler, c
             client.close()
             if cluster is not None:
                 cluster.close()
+
+
+@contextlib.contextmanager
+def _workers_ignore_sigint():
+    """While a local cluster starts, its worker processes are made to ignore SIGINT.
+
+    Ctrl-C is sent by the terminal to the whole process group; workers that took it printed the
+    tracebacks of their interrupted imports or tasks (up to 79 lines).  A process started while
+    SIGINT is ignored ignores it too (``SIG_IGN`` survives ``exec``, and Python then installs no
+    handler of its own), so SIGINT is ignored while the cluster starts; it is also blocked in this
+    thread meanwhile, so that a Ctrl-C pressed then stays pending (Linux never drops a signal
+    that is blocked) and is taken here once the handler is back.  The caller closes the workers.
+    Only in the main thread (signal handlers live there).
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _has_dashboard() -> bool:

@@ -13,7 +13,10 @@ from sigprop.explore import page
 @pytest.mark.parametrize("argv, message", [
     (["--port", "70000"], "argument --port: must be in 1..65535, got 70000"),
     (["--port", "x"], "argument --port: must be an integer, got 'x'"),
-    (["--dim", "0"], "argument --dim: must be an integer >= 1, got 0"),
+    (["--dim", "0"], "argument --dim: must be an integer in [1, 1024], got 0"),
+    (["--dim", "5000"], "argument --dim: must be an integer in [1, 1024], got 5000"),
+    (["--length", "100000000"], "argument --length: must be an integer in [2, 4096], got 100000000"),
+    (["--mean", "1e6"], "argument --mean: must be <= 100, got 1000000.0"),
     (["--var", "-1"], "argument --var: "),
     (["--method", "fast"], "argument --method: invalid choice: 'fast'"),
 ])

@@ -127,3 +127,29 @@ def test_a_killed_sweep_resumes_to_the_same_store(tmp_path, client):
     assert got.attrs == ref.attrs and set(got.data_vars) == set(ref.data_vars)
     for name in ref.data_vars:
         np.testing.assert_array_equal(got[name].values, ref[name].values, err_msg=name)
+
+
+def test_ctrl_c_of_a_local_sweep_is_one_line(tmp_path):
+    # the terminal sends Ctrl-C to the whole process group: the Dask workers (spawned processes) must
+    # not print the tracebacks of their interrupted imports or tasks (up to 79 lines before)
+    from tests.helpers import start, stop
+
+    spec = tmp_path / "mc.toml"
+    spec.write_text('study = "validation"\nseed = 5\n[args]\nm = 0.5\nT = 16\nsamples = 2000000\n'
+                    '[axes]\nd = [4, 8]\nv = [0.1, 1.0]\n')
+    store = tmp_path / "mc.zarr"
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    proc = start([sys.executable, "-m", "sigprop.cli", "sweep", str(spec), "--store", str(store), "--workers", "2",
+                  "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (store / "status").is_dir() and any(f[0].isdigit() for f in os.listdir(store / "status")):
+                break                                      # a cell is recorded: the workers are running
+            time.sleep(0.02)
+        assert proc.poll() is None, "the sweep ended before it could be interrupted"
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130 and err == "sigprop sweep: interrupted\n" and not out, err
+    finally:
+        stop(proc)
