@@ -93,6 +93,10 @@ class Command:
         ``--plot``'s are.
     exit_code
         ``exit_code(result) -> int`` for commands whose result decides the exit code.
+    output_size
+        ``output_size(args) -> (numbers, parameter)``: how many numbers the result holds and the
+        API parameter that drives the count; a result whose text would exceed the machine's memory
+        (:func:`sigprop.core.memory.require_output`) is refused before the work.
     reads
         ``reads(args) -> [(argument, path), ...]``: files the command reads that no argument names
         itself (e.g. the ``run.json`` records inside the folders of ``lm summarize``); an output
@@ -119,6 +123,7 @@ class Command:
     figures: tuple[str, ...] = ()
     exit_code: Callable[[dict], int] | None = None
     reads: Callable[[argparse.Namespace], list[tuple[str, str]]] | None = None
+    output_size: Callable[[argparse.Namespace], tuple[float, str]] | None = None
     keys: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     kind: str | None = None
 
@@ -293,6 +298,9 @@ def _main(argv: list[str] | None) -> int:
     FIGURE_FAILURES.clear()
     try:
         _check_outputs(args, cmd)
+        if cmd.output_size is not None:
+            from sigprop.core.memory import require_output
+            require_output(*cmd.output_size(args))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             # NumPy's floating-point warnings ("overflow encountered in ...") are refused

@@ -52,12 +52,32 @@ def seeds(text: str) -> list[int]:
 
 
 def npy(text: str) -> tuple[Path, Any]:
-    """Read a real numeric ``.npy`` array: ``(path, array)``."""
+    """Read a real numeric ``.npy`` array: ``(path, array)``.
+
+    The header is read first (``numpy.lib.format``): an array that is not real and numeric, or
+    whose reading (the array and its float64 copy) would exceed the machine's memory
+    (:func:`sigprop.core.memory.require`), is refused before its data are read.
+    """
     import numpy as np
+
+    from sigprop.core.memory import human, machine_bytes
 
     path = Path(text)
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"file not found: {text}")
+    try:
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            shape, _, dtype = (np.lib.format.read_array_header_1_0(fh) if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0(fh))
+    except Exception as exc:  # noqa: BLE001 - any unreadable header is one usage error
+        raise argparse.ArgumentTypeError(f"cannot read {text} as a .npy array ({type(exc).__name__})") from None
+    if not np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.complexfloating):
+        raise argparse.ArgumentTypeError(f"{text} must hold a real numeric array, its header says {dtype}")
+    need = float(np.prod([float(n) for n in shape])) * (dtype.itemsize + 8)
+    if not need <= machine_bytes():
+        raise argparse.ArgumentTypeError(f"{text} holds an array of shape {tuple(shape)}: reading it needs about "
+                                         f"{human(need)} of memory, more than this machine's {human(machine_bytes())}")
     try:
         arr = np.load(path, allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is one usage error

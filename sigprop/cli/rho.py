@@ -291,7 +291,8 @@ def _profile(prof) -> dict:
 @command("predict", help="closed-form signal propagation profile rho_i",
          description="Closed-form signal propagation probability of every position.",
          arguments=_predict_arguments, flags=MODEL_FLAGS, formats=("table", "json", "csv"), kind="prediction",
-         plot="profile_figure", view=View(columns=PROFILE, show=("localization",), lines=(METHOD_LINE,)))
+         plot="profile_figure", view=View(columns=PROFILE, show=("localization",), lines=(METHOD_LINE,)),
+         output_size=lambda args: (5 * (args.length or 0), "T"))   # positions, rho, mean, variance, rho_error
 def predict(args: argparse.Namespace) -> dict:
     """Run ``sigprop predict``: the closed-form signal propagation profile ``rho_i``.
     """
@@ -317,7 +318,8 @@ def predict(args: argparse.Namespace) -> dict:
          arguments=_validate_arguments, flags={**MODEL_FLAGS, **SIMULATION_FLAGS}, kind="validation",
          formats=("table", "json", "csv"), plot="profile_figure",
          view=View(columns=VALIDATION, show=("localization", "localization_mc", "methods"),
-                   lines=(METHOD_LINE, SUMMARY, SOFTMAX_SUMMARY)))
+                   lines=(METHOD_LINE, SUMMARY, SOFTMAX_SUMMARY)),
+         output_size=lambda args: (12 * (args.length or 0), "T"))  # 11 arrays of T positions, rho_error
 def validate(args: argparse.Namespace) -> dict:
     """Run ``sigprop validate``: the closed form beside Monte Carlo, with intervals.
     """

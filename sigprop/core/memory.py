@@ -68,3 +68,19 @@ def driver(need, arguments: dict[str, tuple[float, float]]) -> str:
     """
     values = {k: float(v) for k, (v, _) in arguments.items()}
     return min(arguments, key=lambda k: need(**{**values, k: float(arguments[k][1])}))
+
+
+#: Bytes per number of a result shown as a table or JSON text (``--format table|json|csv`` and
+#: ``--out``): its float64 array, the Python float and list entry of the JSON-ready copy, the text
+#: chunks of the encoder and the joined text.  Measured (peak RSS, two sizes, slope) for
+#: ``predict`` at T = 2 x 10^5 and 4 x 10^5: 192 (table), 163 (json) and 70 (csv) bytes per
+#: number; ``tests/fuzz/test_sizes.py`` checks the constant against a new measurement.
+OUTPUT_BYTES_PER_NUMBER = 240
+
+
+def require_output(numbers: float, argument: str) -> None:
+    """Refuse (``ArgumentError`` on ``argument``) a result of ``numbers`` numbers whose text (table or
+    JSON, :data:`OUTPUT_BYTES_PER_NUMBER` bytes each) exceeds the machine's memory, before the work."""
+    require(OUTPUT_BYTES_PER_NUMBER * float(numbers), argument,
+            f"a result of {float(numbers):.3g} numbers written as a table or JSON, about "
+            f"{OUTPUT_BYTES_PER_NUMBER} bytes each")

@@ -128,6 +128,9 @@ def gradient_norms(configs="all", lengths=(20, 50, 100), gammas=PAPER_GAMMAS, la
     def need(T: int, d: int) -> float:           # every layer's weights, activations and caches
         return 8.0 * layers * (4 * d * d + 8 * T * d + 3 * T * T)
     _require(todo, need, f"one seed's {layers} layers of float64 weights and caches")
+    require(8.0 * 4 * probes * layers * len(seeds), "probes",    # the seeds of one chunk: at most all
+            f"{probes} probes x {layers} layers x {len(seeds)} seeds of squared gradient norms of up to 4 "
+            "weights (float64)")
     for cfg, gamma, T in tqdm(todo, disable=not progress, desc="gradient norms", unit="run"):
         d = P.width(T, gamma)
         for chunk in seed_chunks(seeds, need(T, d)):

@@ -110,6 +110,18 @@ class TrainConfig:
                 f"{m.layers} layer(s) of {m.heads} head(s) x {rows} sequences of {m.length} x {m.length} "
                 "float32 attention arrays")
 
+        def weights(vocab: float, width: float, ff: float, layers: float, batch: float, length: float) -> float:
+            # float32 parameters, gradients, Adam's two moments and the shadow's two (6 copies), the
+            # float64 draw of the largest matrix, and the logits, softmax and their gradient of a batch
+            count = vocab * width * (1 if m.tied else 2) + length * width + layers * (4 * width ** 2 + 2 * width * ff)
+            return 4.0 * 6 * count + 8.0 * max(vocab, ff, width) * width + 4.0 * 3 * batch * length * vocab
+        sizes: dict[str, tuple[float, float]] = dict(
+            vocab=(m.vocab, 2), width=(m.width, m.heads), ff=(m.ff, 1), layers=(m.layers, 1), batch=(rows, 1),
+            length=(m.length, 1))
+        require(weights(*(float(v) for v, _ in sizes.values())), driver(weights, sizes),
+                f"the parameters and optimizer state of a {m.vocab} x {m.width} embedding and {m.layers} layer(s), "
+                f"and {rows} x {m.length} x {m.vocab} float32 logits")
+
     def to_dict(self) -> dict:
         """The configuration as a plain dict (the model's configuration nested).
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from sigprop.core import checks as _checks
+from sigprop.core.memory import driver
 from sigprop.model import attention as att
 from sigprop.rho import walk
 
@@ -88,8 +90,36 @@ def check(cfg: att.Config, *, batch: int = 3, T: int = 6, seed: int = 0, h: floa
     return dict(errors=errors, norms={k: float(np.linalg.norm(g)) for k, g in grads.items()})
 
 
+#: The longest finite-difference check accepted, in seconds of the model of :func:`seconds`.
+MAX_SECONDS = 600.0
+
+
+def seconds(d: float, d_k: float, batch: float, T: float) -> float:
+    """The time of :func:`check_all` at these sizes: ``1.5e-4 s`` per forward pass plus ``8e-10 s``
+    per multiply-add, fitted to ``(d, d_k, T, batch) = (5, 3, 6, 3), (16, 8, 16, 3), (32, 8, 16, 3)``
+    (1.1, 7.6 and 22.7 s on this project's busy two-core machine).  Two forward passes per entry of
+    ``W_Q, W_K`` (or ``W``) and ``X``, for each of the :data:`VARIANTS`; a pass is
+    ``batch T (T d + d max(d, d_k))`` multiply-adds."""
+    entries = d * d + 2 * d * d_k + batch * T * d
+    passes = 2.0 * len(VARIANTS) * entries
+    return 1.5e-4 * passes + 8e-10 * passes * batch * T * (T * d + d * max(d, d_k))
+
+
 def check_all(*, d: int = 5, d_k: int = 3, batch: int = 3, T: int = 6, seed: int = 0) -> list[dict]:
-    """:func:`check` for every attention, mode, causal flag and parametrization."""
+    """:func:`check` for every attention, mode, causal flag and parametrization.
+
+    Refused before any work (``ArgumentError`` naming the size that drives it): sizes whose check
+    would take more than :data:`MAX_SECONDS` by :func:`seconds` (finite differences are for small
+    sizes; the defaults take about a second).
+    """
+    sizes: dict[str, tuple[float, float]] = dict(
+        d=(_checks.integer("d", d, 1), 1), d_k=(_checks.integer("d_k", d_k, 1), 1),
+        batch=(_checks.integer("batch", batch, 1), 1), T=(_checks.integer("T", T, 2), 2))
+    need = seconds(*(float(v) for v, _ in sizes.values()))
+    if not need <= MAX_SECONDS:
+        raise _checks.ArgumentError(driver(seconds, sizes), f"makes the finite-difference check take about "
+                                    f"{need:.2g} s (more than {MAX_SECONDS:g} s): it is for small sizes, e.g. "
+                                    "d = 5, d_k = 3, T = 6, batch = 3")
     rows = []
     for v in VARIANTS:
         cfg = att.Config(d=d, d_k=d_k if v["factored"] else None, attention=v["attention"],

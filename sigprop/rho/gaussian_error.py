@@ -14,8 +14,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from sigprop._version import __version__
+from sigprop.core import checks as _checks
 from sigprop.core.labelled import Result
+from sigprop.core.memory import matrices, require
 from sigprop.rho.compare import compare
+from sigprop.rho.logits import CHI2_ARRAYS
 from sigprop.rho.montecarlo import simulate
 from sigprop.rho.spectrum import make_weights
 from sigprop.rho.theory import theory_spectrum
@@ -48,7 +51,21 @@ def study(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256),
           variances: Sequence[float] = (0.01, 0.1, 1.0), *, mean: float = 0.5,
           T: int = 64, shape: str = "gaussian", samples: int = 20_000, seed: int = 0,
           progress: bool = False) -> Result:
-    """Largest errors over positions for every ``(d, v)``; see the module doc."""
+    """Largest errors over positions for every ``(d, v)``; see the module doc.
+
+    Every argument is checked before the first case runs, and the memory of the largest case's
+    exact method (``CHI2_ARRAYS`` float64 arrays of ``T x 2d``, as :func:`sigprop.rho.logits.require_chi2`
+    counts them).
+    """
+    T = _checks.integer("T", T, 2)
+    samples = _checks.integer("samples", samples, 3)
+    _checks.scalar("mean", mean)
+    dims = [_checks.integer("d", d, 1) for d in np.atleast_1d(np.asarray(dims, dtype=object)).tolist()]
+    variances = _checks.real("v", variances, minimum=0.0).ravel().tolist()
+    if dims:
+        largest = max(dims)
+        require(matrices(CHI2_ARRAYS, T, 2 * largest), "T" if T >= 2 * largest else "d",
+                f"{CHI2_ARRAYS} float64 arrays of {T} positions x {2 * largest} chi-square weights")
     jobs = [(int(d), float(v)) for d in dims for v in variances if not (d == 1 and v > 0)]
     if not jobs:
         raise ValueError("dims and variances give no valid (d, v) pair (v must be 0 when d = 1)")

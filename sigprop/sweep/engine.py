@@ -58,8 +58,9 @@ def run(spec, store, *, workers: int | None = None, scheduler: str | None = None
         by this call) and ``seconds``.
     """
     spec = Spec.load(spec)
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
-        raise ArgumentError("workers", f"must be an integer >= 0, got {workers!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or not 0 <= workers <= max_workers()):
+        raise ArgumentError("workers", f"must be an integer in [0, {max_workers()}] (4 per core), got {workers!r}")
     if sum(x is not None for x in (workers, scheduler, client)) > 1:
         raise ValueError("give at most one of workers, scheduler and client")
     _deps.require()
@@ -70,6 +71,12 @@ def run(spec, store, *, workers: int | None = None, scheduler: str | None = None
                     progress=progress, callback=callback)
     finally:
         st.unlock()
+
+
+def max_workers() -> int:
+    """The most local worker processes a sweep starts: 4 per core (each is a Python process of its
+    own, ~100 MB, and the cells are computations: more workers than cores only share them)."""
+    return 4 * (os.cpu_count() or 1)
 
 
 def _run(spec, st, *, workers, scheduler, client, retry_failed, progress, callback) -> dict:

@@ -42,6 +42,9 @@ from sigprop.sweep import registry
 __all__ = ["Spec", "cell_seed", "load"]
 
 _TOP = ("study", "seed", "args", "axes", "description")
+#: The most values of one axis, and the most cells of a grid: the grid is listed cell by cell
+#: (sizes, seeds, the store's status array) before any cell runs.
+MAX_AXIS_VALUES, MAX_CELLS = 1_000_000, 1_000_000
 _SCALAR = (bool, int, float, str)
 
 
@@ -82,6 +85,9 @@ class Spec:
         if not isinstance(description, str):
             raise ValueError(f"description must be a string, got {description!r}")
         spec = cls(name, axes, dict(args), int(seed), description)
+        if spec.size > MAX_CELLS:
+            raise ValueError(f"axes: the grid has {spec.size} cells (at most {MAX_CELLS}; "
+                             f"{' x '.join(map(str, spec.shape))})")
         spec._check(study)
         return spec
 
@@ -282,8 +288,8 @@ def _range(where: str, table: Mapping) -> list:
             raise ValueError(f"{where}.{key} must be a number, got {table[key]!r}")
     if "num" in table:
         num, spacing = table["num"], table.get("spacing", "linear")
-        if isinstance(num, bool) or not isinstance(num, int) or num < 1:
-            raise ValueError(f"{where}.num must be an integer >= 1, got {num!r}")
+        if isinstance(num, bool) or not isinstance(num, int) or not 1 <= num <= MAX_AXIS_VALUES:
+            raise ValueError(f"{where}.num must be an integer in [1, {MAX_AXIS_VALUES}], got {num!r}")
         if spacing == "linear":
             vals = np.linspace(start, stop, num)
         elif spacing == "log":
@@ -300,8 +306,8 @@ def _range(where: str, table: Mapping) -> list:
     if isinstance(step, bool) or not isinstance(step, (int, float)) or step == 0:
         raise ValueError(f"{where}.step must be a non-zero number, got {step!r}")
     count = int(np.ceil((stop - start) / step - 1e-9))
-    if count > 1_000_000:
-        raise ValueError(f"{where}: the range has {count} values (at most 1000000)")
+    if count > MAX_AXIS_VALUES:
+        raise ValueError(f"{where}: the range has {count} values (at most {MAX_AXIS_VALUES})")
     if isinstance(start, int) and isinstance(stop, int) and isinstance(step, int):
         return list(range(start, stop, step))
     return [float(np.round(start + k * step, 12)) for k in range(max(count, 0))]

@@ -31,6 +31,7 @@ from typing import IO, Any
 import numpy as np
 
 from sigprop._version import __version__
+from sigprop.core.memory import require
 from sigprop.core.results import remove_stale_temporaries, temporary_name
 from sigprop.sweep import _deps
 from sigprop.sweep.cell import ERROR_CHARS
@@ -166,7 +167,29 @@ def own_sizes(spec: Spec) -> dict[str, int]:
                 raise ValueError(f"cannot size dimension {name!r} of study {spec.study!r} from the "
                                  f"arguments: {exc!r}") from None
             sizes[name] = max(sizes[name], n)
+    _require_cell_outputs(spec, sizes)
     return sizes
+
+
+#: Copies of one cell's outputs held at once: the study's result, its float64 arrays, the pickled
+#: message from the worker and the arrays written to the store.
+CELL_OUTPUT_COPIES = 4
+
+
+def _require_cell_outputs(spec: Spec, sizes: dict[str, int]) -> None:
+    """Refuse, before the store is created or any cell runs, a grid whose one cell's outputs (float64,
+    sized by the study's own dimensions, e.g. ``T`` positions) exceed the machine's memory; the
+    argument named is the one the largest dimension is sized from (``args.T``), as the spec holds it."""
+    study = spec.registered
+    numbers = sum(float(np.prod([sizes[d] for d in dims])) for dims in study.outputs.values())
+    if not sizes:
+        return
+    largest = max(sizes, key=lambda name: sizes[name])
+    source = getattr(study.dims[largest].size, "__qualname__", "").removeprefix("size_from_")
+    where = ("axes." if source in spec.axes else "args.") + source if source else f"dimension {largest}"
+    require(CELL_OUTPUT_COPIES * 8.0 * numbers, "spec",
+            f"{CELL_OUTPUT_COPIES} copies of one cell's {numbers:.0f} float64 outputs; {largest} has "
+            f"{sizes[largest]} values, from {where}")
 
 
 def create(path, spec: Spec) -> Store:
