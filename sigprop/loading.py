@@ -27,6 +27,11 @@ CLASSES = {"Profile": "sigprop.rho.propagation", "Simulation": "sigprop.rho.mont
            "SoftmaxProfile": "sigprop.rho.softmax_profile"}
 
 
+#: Memory per byte of a result file while it is read: the text, and the Python objects of its
+#: numbers (a 20-character number becomes a float and a list entry, 32 bytes).
+READ_BYTES_PER_BYTE = 4
+
+
 def load(path: str | os.PathLike[str]) -> Any:
     """Read the result file ``path`` back as the object that wrote it (see the module doc).
 
@@ -52,10 +57,24 @@ def load(path: str | os.PathLike[str]) -> Any:
         raise ValueError(f"{path}: a folder, not a result file (nor a sweep store)")
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
+    import stat
+
+    from sigprop.core.memory import human, machine_bytes
+    from sigprop.core.results import file_kind
+
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):                  # a FIFO or a device would be read for ever
+        raise ValueError(f"{path}: {file_kind(info.st_mode)}, not a result file")
+    if not READ_BYTES_PER_BYTE * info.st_size <= machine_bytes():
+        raise ValueError(f"{path}: reading its {human(info.st_size)} needs about "
+                         f"{human(READ_BYTES_PER_BYTE * info.st_size)} of memory, more than this machine's "
+                         f"{human(machine_bytes())}")
     try:
         data = json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path}: not a sigprop result file (not JSON: {exc})") from None
+    except RecursionError:                              # e.g. a 100 000-deep array
+        raise ValueError(f"{path}: not a sigprop result file (JSON nested too deeply to read)") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: not a sigprop result file (JSON {type(data).__name__}, not an object)")
     kind = data.get(TAG) or _infer(data)

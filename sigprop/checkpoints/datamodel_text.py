@@ -59,7 +59,7 @@ import platform
 import numpy as np
 
 from sigprop.checkpoints.encoder_gap import _tokenizer, token_windows
-from sigprop.checkpoints.heads import describe, head_matrices, load
+from sigprop.checkpoints.heads import config_int, describe, head_matrices, load
 from sigprop.checkpoints.realtext import MODULES, _Weights, embed, encoder_states, spearman_ci
 from sigprop.core import checks as _checks
 from sigprop.core import stats as _stats
@@ -234,7 +234,7 @@ def study(checkpoint, *, length: int = 64, windows: int = 160, layers=None, seed
     T = _checks.integer("length", length, 4, limit)
     windows = _checks.integer("windows", windows, 8)
     seed = _checks.integer("seed", seed, 0)
-    n_layers = int(cfg["num_hidden_layers"])
+    n_layers = config_int(cfg, "num_hidden_layers", "number of layers")
     if layers is None:
         layers = list(range(n_layers))
     layers = sorted({_checks.integer("layers", la, 0, n_layers - 1) for la in np.ravel(layers).tolist()})
@@ -245,7 +245,7 @@ def study(checkpoint, *, length: int = 64, windows: int = 160, layers=None, seed
     if len(wins) < 8:
         raise _checks.ArgumentError("windows", f"needs at least 8 windows of {T} tokens, the text gives {len(wins)}")
     weights = _Weights(tensors)
-    n_heads = int(cfg["num_attention_heads"])
+    n_heads = config_int(cfg, "num_attention_heads", "number of heads")
     X: dict[int, list[np.ndarray]] = {la: [] for la in layers}
     share = {la: np.zeros((n_heads, T, T)) for la in layers}
     held = 0

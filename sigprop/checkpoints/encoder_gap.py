@@ -78,7 +78,11 @@ def _tokenizer(checkpoint):
         raise ValueError(
             "the encoder study needs the 'tokenizers' package: pip install 'sigprop[heads]'"
         ) from None
-    tok = Tokenizer.from_file(str(path))
+    try:
+        tok = Tokenizer.from_file(str(path))
+    except Exception as exc:  # noqa: BLE001 - any unreadable tokenizer is one clear error
+        raise ValueError(f"tokenizer: cannot read {path} as a tokenizer.json "
+                         f"({' '.join(str(exc).split())[:80]})") from None
     tok.no_padding()
     tok.no_truncation()
     return tok

@@ -114,6 +114,26 @@ def load(path, config=None) -> tuple[dict, dict]:
     return tensors, cfg
 
 
+#: The key weight of each layout, to find a layer whose query weight is missing (GPT-2 fuses them).
+_KEY_PATTERNS = {
+    "bert": re.compile(r"^(?:.*\.)?encoder\.layer\.(\d+)\.attention\.self\.key\.weight$"),
+    "llama": re.compile(r"^(?:.*\.)?layers\.(\d+)\.self_attn\.k_proj\.weight$"),
+}
+
+
+def _require_every_query(tensors: dict, layout: str, layers: dict) -> None:
+    """Refuse a checkpoint in which a layer has a key weight but no query weight: its heads would be
+    left out of the answer without a word."""
+    pattern = _KEY_PATTERNS.get(layout)
+    if pattern is None:
+        return
+    missing = sorted({int(m.group(1)) for key in tensors if (m := pattern.match(key))} - set(layers))
+    if missing:
+        raise ValueError(f"checkpoint: layer {missing[0]} has a key weight but no query weight"
+                         + (f" (layers without one: {', '.join(map(str, missing))})" if len(missing) > 1 else "")
+                         + "; a damaged or partial checkpoint")
+
+
 def detect_layout(tensors: dict) -> tuple[str, dict]:
     """``(layout, {layer: key prefix})`` from the tensor names."""
     for layout, pattern in _PATTERNS.items():
@@ -123,6 +143,7 @@ def detect_layout(tensors: dict) -> tuple[str, dict]:
             if match:
                 layers[int(match.group(1))] = key
         if layers:
+            _require_every_query(tensors, layout, layers)
             return layout, dict(sorted(layers.items()))
     names = sorted(tensors)
     shown = ", ".join(names[:8]) + (f", ... ({len(names)} in all)" if len(names) > 8 else "")
@@ -130,12 +151,25 @@ def detect_layout(tensors: dict) -> tuple[str, dict]:
                      f"keys found: {shown or 'none'}")
 
 
-def _config_int(cfg: dict, names, what: str) -> int:
+def _config_int(cfg: dict, names, what: str, default: int | None = None) -> int:
+    """The config's entry ``names[0]`` (or the first other name present) as an integer >= 1, or a
+    one-line refusal naming ``config`` and the entry (``num_attention_heads = 0`` would divide by 0)."""
     for name in names:
         if name in cfg:
-            return int(cfg[name])
+            value = cfg[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 1:
+                raise ArgumentError("config", f"{name} ({what}) must be an integer >= 1, got {value!r}")
+            return int(value)
+    if default is not None:
+        return default
     raise ValueError(f"config: {what} unknown (none of {', '.join(names)} in the config); "
                      "give --config with the checkpoint's config.json")
+
+
+def config_int(cfg: dict, name: str, what: str) -> int:
+    """The config's ``name`` as an integer >= 1 (``num_hidden_layers``, ``num_attention_heads``), or
+    a one-line refusal naming ``config``."""
+    return _config_int(cfg, (name,), what)
 
 
 def head_matrices(tensors: dict, cfg: dict) -> tuple[str, list[dict]]:
@@ -158,7 +192,7 @@ def head_matrices(tensors: dict, cfg: dict) -> tuple[str, list[dict]]:
         else:
             Q, K = tensors[key], _partner(tensors, key, key.replace("q_proj", "k_proj"))
             n_heads = _config_int(cfg, ("num_attention_heads",), "number of heads")
-            n_kv = int(cfg.get("num_key_value_heads", n_heads))
+            n_kv = _config_int(cfg, ("num_key_value_heads",), "number of key-value heads", default=n_heads)
         out.extend(_split_heads(layer, np.asarray(Q, dtype=np.float64), np.asarray(K, dtype=np.float64),
                                 n_heads, n_kv))
     return layout, out
@@ -204,7 +238,7 @@ def analyse(path, config=None, *, T: int = 128) -> dict:
     for r in recs:
         W = r["W"]
         prof = theory(W, T, scale=1.0, method="gaussian")
-        loc = localization_metrics(prof.rho)
+        loc = localization_metrics(prof.rho, empty="nan")
         rows.append(dict(layer=r["layer"], head=r["head"], eig_mean=float(eig_mean(W)),
                          eig_var=float(eig_var(W)), frobenius=float(np.linalg.norm(W)),
                          rho_total=float(loc["total"]), rho_entropy=float(loc["entropy_normalized"]),

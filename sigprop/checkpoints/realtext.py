@@ -33,7 +33,7 @@ import numpy as np
 from scipy.special import erf
 from scipy.stats import spearmanr
 
-from sigprop.checkpoints.heads import describe, head_matrices, load
+from sigprop.checkpoints.heads import _config_int, config_int, describe, head_matrices, load
 from sigprop.core import checks as _checks
 from sigprop.core.progress import progress_bar
 from sigprop.model.measures import attention_entropy, max_attention
@@ -119,12 +119,12 @@ def encoder_states(tensors: dict, cfg: dict, ids: np.ndarray, *, remove_outlier:
     """
     w = tensors if isinstance(tensors, _Weights) else _Weights(tensors)
     eps = float(cfg.get("layer_norm_eps", 1e-12))
-    n_heads = int(cfg["num_attention_heads"])
+    n_heads = config_int(cfg, "num_attention_heads", "number of heads")
     T = ids.size
     allowed = np.tril(np.ones((T, T), dtype=bool)) if causal else None
     uniform = (allowed / allowed.sum(axis=1, keepdims=True)) if allowed is not None else np.full((T, T), 1.0 / T)
     x = embed(w, cfg, ids)
-    for layer in range(int(cfg["num_hidden_layers"])):
+    for layer in range(config_int(cfg, "num_hidden_layers", "number of layers")):
         p = f"encoder.layer.{layer}."
 
         def lin(name, inp, p=p):
@@ -179,7 +179,7 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
     except ImportError:
         raise ValueError("the real-text study needs the 'tokenizers' package: pip install "
                          "'sigprop[heads]'") from None
-    n_layers = int(cfg.get("num_hidden_layers", 0)) or len({r["layer"] for r in recs})
+    n_layers = _config_int(cfg, ("num_hidden_layers",), "number of layers", default=len({r["layer"] for r in recs}))
     positions = _Weights(tensors)["embeddings.position_embeddings.weight"].shape[0]
     limit = min(positions, int(cfg.get("max_position_embeddings", positions)))
     max_tokens = _checks.integer("max_tokens", max_tokens, 2, limit)
@@ -196,7 +196,7 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
     tok.enable_truncation(max_length=max_tokens)
     docs = texts()
     keep = set(range(n_layers) if layers is None else layers)
-    n_heads = int(cfg["num_attention_heads"])
+    n_heads = config_int(cfg, "num_attention_heads", "number of heads")
     sums = {key: np.zeros((n_layers, n_heads)) for key in ("attention_entropy", "linear_share",
                                                            "max_attention")}
     tokens = 0

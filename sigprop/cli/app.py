@@ -330,6 +330,9 @@ def _main(argv: list[str] | None) -> int:
     except (UsageError, ValueError, FloatingPointError) as exc:
         print(f"{prog}: error: {error_message(exc, cmd, getattr(args, '_parser', None))}", file=sys.stderr)
         return 2
+    except OSError as exc:                       # a file or folder the system refused: one line naming it
+        print(f"{prog}: error: {os_error_message(exc, args, cmd)}", file=sys.stderr)
+        return 2
     except RuntimeWarning as exc:
         print(f"{prog}: error: numerical trouble ({_one_line(str(exc))}): the arguments are beyond what "
               "the computation supports", file=sys.stderr)
@@ -391,6 +394,30 @@ def draw(failed: list[str], flag: str, path: str, drawing: Callable[[], None]) -
 
 #: The failures of figures a command drew inside its ``run`` (see :func:`draw`).
 FIGURE_FAILURES: list[str] = []
+
+
+def os_error_message(exc: OSError, args: argparse.Namespace, cmd: Command) -> str:
+    """One line for an ``OSError`` of the work (a folder that is a file or read-only, a full disk):
+    the argument whose path holds the file the system refused, as the user wrote it, and why."""
+    reason = exc.strerror or type(exc).__name__
+    filename = exc.filename if isinstance(exc.filename, str) else None
+    if filename is not None:
+        target = os.path.abspath(filename)
+        parser = getattr(args, "_parser", None)
+        for dest, value in vars(args).items():
+            values = value if isinstance(value, list) else [value]
+            for item in values:
+                item = item[0] if isinstance(item, tuple) and item else item
+                if dest.startswith("_") or not isinstance(item, (str, Path)) or not str(item):
+                    continue
+                mine = os.path.abspath(item)
+                if target == mine or target.startswith(mine.rstrip(os.sep) + os.sep) \
+                        or Path(target).parent == Path(mine).parent and Path(target).name.startswith(
+                            f".{Path(mine).name}."):         # the temporary file of an atomic write
+                    flag = _flag_of(dest, cmd, parser) or dest
+                    return f"argument {flag}: cannot use {item}: {reason}"
+        return f"cannot use {filename}: {reason}"
+    return _one_line(f"{reason}: {exc}")
 
 
 def error_message(exc: BaseException, cmd: Command, parser: argparse.ArgumentParser | None = None) -> str:

@@ -282,7 +282,7 @@ def _profile(prof) -> dict:
     out = dict(method=method, **({"method_reason": prof.config["auto"]["reason"]} if "auto" in prof.config else {}),
                positions=prof.positions, rho=prof.rho, mean=prof.mean,
                variance=prof.variance,
-               localization={k: _plain(x) for k, x in localization_metrics(prof.rho).items()})
+               localization={k: _plain(x) for k, x in localization_metrics(prof.rho, empty="nan").items()})
     if method in CHI2_METHODS:
         out["rho_error"] = prof.config["rho_error"]
     return out
@@ -374,7 +374,7 @@ def validate(args: argparse.Namespace) -> dict:
                rho_mc=sim.rho, ci_low=sim.ci_low, ci_high=sim.ci_high, mean_mc=sim.mean,
                mean_se=sim.mean_se, variance_mc=sim.variance, variance_se=sim.variance_se,
                **comparisons[first].as_dict(),
-               localization_mc={k: _plain(x) for k, x in localization_metrics(sim.rho).items()})
+               localization_mc={k: _plain(x) for k, x in localization_metrics(sim.rho, empty="nan").items()})
     return out
 
 
@@ -411,7 +411,7 @@ def _softmax_predict(args: argparse.Namespace, cfg: dict, W, sigma) -> dict:
     prof = semi_analytic(lm, quantity=args.quantity, samples=args.points, seed=seed)
     return dict(version=__version__, config=cfg, method="semi-analytic", positions=prof.positions,
                 value=prof.value, se=prof.se,
-                localization={k: float(x) for k, x in localization_metrics(prof.value).items()})
+                localization={k: float(x) for k, x in localization_metrics(prof.value, empty="nan").items()})
 
 
 def _softmax_validate(args: argparse.Namespace, cfg: dict, W, sigma) -> dict:
@@ -446,9 +446,9 @@ def _softmax_validate(args: argparse.Namespace, cfg: dict, W, sigma) -> dict:
                 value=sa.value, se=sa.se, value_mc=mc.value, se_mc=mc.se, ci_low=low, ci_high=high,
                 **summary, max_z=float(combined.max()), bonferroni_z=bound,
                 agree=bool(combined.max() <= bound),
-                localization={k: float(x) for k, x in localization_metrics(sa.value).items()},
+                localization={k: float(x) for k, x in localization_metrics(sa.value, empty="nan").items()},
                 localization_mc={k: float(x) for k, x in
-                                 localization_metrics(np.clip(mc.value, 0, 1)).items()})
+                                 localization_metrics(np.clip(mc.value, 0, 1), empty="nan").items()})
 
 
 def _gaussian_error_arguments(p: argparse.ArgumentParser) -> None:

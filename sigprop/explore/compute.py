@@ -87,7 +87,7 @@ class State:
 
 def metrics(rho) -> dict[str, float]:
     """The localization metrics of one profile, as floats (NaN where undefined)."""
-    return {k: float(x) for k, x in localization_metrics(np.clip(rho, 0.0, 1.0)).items()}
+    return {k: float(x) for k, x in localization_metrics(np.clip(rho, 0.0, 1.0), empty="nan").items()}
 
 
 def gaussian(state: State) -> dict:

@@ -211,7 +211,7 @@ def measure(params: dict, X, target, cfg: TrainConfig) -> dict:
         emp = np.mean(A * (1 - A), axis=0)
     out["profile_empirical"] = emp
     out["profile_distance"] = _tv(emp, rho_th)
-    out["theory_localization"] = {k: float(v) for k, v in localization_metrics(rho_th).items()}
+    out["theory_localization"] = {k: float(v) for k, v in localization_metrics(rho_th, empty="nan").items()}
     Y_all, cache_all = att.forward(params, X[: min(n, 512)], replace(model, mode="all"))
     out.update(rank_residual=nanmean(rank_residual(Y_all)),
                all_entropy=nanmean(attention_entropy(cache_all["A"])),

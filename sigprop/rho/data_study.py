@@ -34,7 +34,7 @@ def localization_over_data(m: float = 0.5, variances=(0.01, 0.1, 1.0), d: int = 
     rows = []
     for v in variances:
         for spec, rho in profiles(m, v, d, T, specs, method=method).items():
-            loc = localization_metrics(rho)
+            loc = localization_metrics(rho, empty="nan")
             name, _, param = spec.partition(":")
             rows.append(dict(data=name, parameter=float(param) if param else None, v=float(v),
                              **{k: float(loc[k]) for k in ("total", "entropy_normalized", "peak_s", "width")},

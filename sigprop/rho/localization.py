@@ -11,8 +11,10 @@ A profile is *localized* when few positions carry most of it.  With
 * ``centroid = sum_i q_i i`` and ``width = sqrt(sum_i q_i (i - centroid)^2)``, in
   positions.
 
-When no position propagates (``total == 0``) the normalized profile is undefined:
-every metric except ``total`` is NaN then (``null`` in JSON output).
+When no position propagates (``total == 0``) the normalized profile is undefined: such a
+profile is refused (``ArgumentError`` on ``rho``), or, with ``empty="nan"`` (what the commands
+use, a simulation may see no propagation), every metric except ``total`` is NaN (``null`` in JSON
+output, ``-`` in tables).
 """
 from __future__ import annotations
 
@@ -25,8 +27,14 @@ METRICS = ("total", "entropy", "entropy_normalized", "effective_tokens", "peak",
            "centroid", "width")
 
 
-def localization_metrics(rho: ArrayLike, axis: int = -1) -> dict[str, np.ndarray]:
-    """Localization metrics of ``rho`` along ``axis`` (other axes broadcast)."""
+def localization_metrics(rho: ArrayLike, axis: int = -1, *, empty: str = "refuse") -> dict[str, np.ndarray]:
+    """Localization metrics of ``rho`` along ``axis`` (other axes broadcast).
+
+    ``empty``: what a profile with no propagating position (all zero) gives: ``"refuse"`` (an
+    ``ArgumentError``: its normalized profile is undefined) or ``"nan"`` (NaN metrics but ``total``).
+    """
+    if empty not in ("refuse", "nan"):
+        raise _checks.ArgumentError("empty", f"must be 'refuse' or 'nan', got {empty!r}")
     rho = _checks.real("rho", rho, minimum=0.0, maximum=1.0)    # refuses complex, text, NaN, out of [0, 1]
     if rho.ndim == 0:
         raise _checks.ArgumentError("rho", "must have at least 2 positions, got a scalar")
@@ -36,9 +44,12 @@ def localization_metrics(rho: ArrayLike, axis: int = -1) -> dict[str, np.ndarray
     T = rho.shape[-1]
     pos = np.arange(1, T + 1, dtype=float)
     total = rho.sum(axis=-1)
-    empty = total == 0
+    if empty == "refuse" and np.any(total == 0):
+        raise _checks.ArgumentError("rho", "must have a propagating position (a positive entry): the "
+                                           "localization of an all-zero profile is undefined")
+    empty_rows = total == 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        q = rho / np.where(empty, 1.0, total)[..., None]
+        q = rho / np.where(empty_rows, 1.0, total)[..., None]
         logq = np.where(q > 0, np.log(np.where(q > 0, q, 1.0)), 0.0)
         entropy = -(q * logq).sum(axis=-1)
         centroid = (q * pos).sum(axis=-1)
@@ -48,5 +59,5 @@ def localization_metrics(rho: ArrayLike, axis: int = -1) -> dict[str, np.ndarray
                effective_tokens=np.exp(entropy), peak=peak, peak_s=peak / T,
                centroid=centroid, width=width)
     for key in METRICS[1:]:
-        out[key] = np.where(empty, np.nan, out[key])
+        out[key] = np.where(empty_rows, np.nan, out[key])
     return out

@@ -57,7 +57,7 @@ def localization_map(means, variances, dims, lengths, *, samples: int = 1 << 13,
             profiles.update(zip(QUANTITIES, np.clip(sa.value, 0.0, 1.0), strict=True))
             row["max_se"] = float(sa.se.max())
             for kind, prof in profiles.items():
-                metrics = localization_metrics(prof)
+                metrics = localization_metrics(prof, empty="nan")
                 row.update({f"{kind}.{key}": float(metrics[key]) for key in METRICS})
             rows.append(row)
             bar.update(1)

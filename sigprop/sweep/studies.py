@@ -37,7 +37,7 @@ def profile(m: float, v: float, d: int, T: int, *, scale=None, form: str = "fini
     """``theory_spectrum(m, v, d, T, ...)``: ``rho``, ``mean``, ``variance`` and localization."""
     p = theory_spectrum(m, v, d, T, scale=scale, form=form, method=method, shape=shape)
     out = dict(rho=p.rho, mean=p.mean, variance=p.variance)
-    loc = localization_metrics(p.rho)
+    loc = localization_metrics(p.rho, empty="nan")
     out.update({f"localization_{k}": loc[k] for k in _LOCALIZATION})
     return out
 
@@ -104,7 +104,7 @@ def softmax(m: float, v: float, d: int, T: int, *, scale=None, shape: str = "gau
     out = dict(profiles)
     out.update({f"{q}_se": se for q, se in zip(QUANTITIES, sa.se, strict=True)})
     for kind, prof in profiles.items():
-        loc = localization_metrics(prof)
+        loc = localization_metrics(prof, empty="nan")
         out.update({f"{kind}_{k}": loc[k] for k in _LOCALIZATION})
     return out
 

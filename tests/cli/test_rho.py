@@ -190,7 +190,7 @@ def test_validate_exact_only(capsys):
     (["validate", *MODEL, "--batch-size", "0"], "argument --batch-size: must be an integer >= 1"),
     # memory and range: refused before any allocation, naming the flag that drives the need
     (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "1000000000"],
-     "argument --length: needs about 128 GB"),
+     "argument --length: needs about 1.2 TB of memory (a result of 5e+09 numbers written as a table or JSON"),
     (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "100000", "--query", "all"],
      "argument --length: needs about 320 GB"),
     (["predict", "--mean", "0.5", "--var", "0.1", "--dim", "64", "--length", "100000", "--method", "exact"],

@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sigprop import localization_metrics, theory_spectrum
+from sigprop.core.checks import ArgumentError
 
 profiles = arrays(np.float64, st.integers(2, 64), elements=st.floats(0, 1)).filter(lambda r: r.sum() > 0)
 
@@ -42,9 +43,15 @@ def test_reversal_mirrors_position_metrics(rho):
     assert np.isclose(a["centroid"], rho.size + 1 - b["centroid"])
 
 
-def test_empty_profile_is_undefined_not_zero():
-    out = localization_metrics(np.zeros(5))
+def test_empty_profile_is_refused_or_undefined_not_zero():
+    with pytest.raises(ArgumentError, match="^rho must have a propagating position"):
+        localization_metrics(np.zeros(3))
+    with pytest.raises(ArgumentError, match="^rho must have a propagating position"):
+        localization_metrics(np.array([[0.1, 0.2], [0.0, 0.0]]))        # one empty row of a grid
+    out = localization_metrics(np.zeros(5), empty="nan")                 # what the commands ask for
     assert out["total"] == 0 and np.isnan(out["entropy"]) and np.isnan(out["peak"])
+    with pytest.raises(ArgumentError, match="^empty must be"):
+        localization_metrics(np.ones(3), empty="zero")
 
 
 def test_vectorized_over_a_grid():
