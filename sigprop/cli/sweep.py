@@ -63,6 +63,10 @@ def sweep(args: argparse.Namespace) -> dict:
         return dict(version=__version__, config=dict(config, store=args.store), store=args.store, **res)
     except ImportError as exc:              # the sweep extra is missing: one line, exit 2
         raise UsageError(str(exc)) from None
+    except RuntimeError as exc:             # a damaged chunk of the store (e.g. blosc cannot decompress it)
+        store = args.store or args.spec
+        raise UsageError(f"argument --store: cannot read {store}: {' '.join(str(exc).split())[:100]}; "
+                         "the store is damaged (--overwrite starts it again)") from None
 
 
 def _read(args: argparse.Namespace) -> dict:

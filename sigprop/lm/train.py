@@ -226,13 +226,17 @@ class Checkpoint:
         dict
             The metadata, with ``params`` and the optimizer moments ``m``, ``v``, ``sm``, ``sv``.
         """
-        with np.load(self.path) as z:
-            meta = json.loads(bytes(z["meta"]).decode())
-            parts: dict[str, dict[str, np.ndarray]] = {"p": {}, "m": {}, "v": {}, "sm": {}, "sv": {}}
-            for key in z.files:
-                if key != "meta":
-                    kind, _, name = key.partition("/")
-                    parts[kind][name] = z[key]
+        parts: dict[str, dict[str, np.ndarray]] = {"p": {}, "m": {}, "v": {}, "sm": {}, "sv": {}}
+        try:
+            with np.load(self.path, allow_pickle=False) as z:
+                meta = json.loads(bytes(z["meta"]).decode())
+                for key in z.files:
+                    if key != "meta":
+                        kind, _, name = key.partition("/")
+                        parts[kind][name] = z[key]
+        except Exception as exc:  # noqa: BLE001 - a truncated or damaged file (zip, JSON, key errors): one line
+            raise ArgumentError("run_dir", f"cannot resume from {self.path}: the checkpoint is damaged or "
+                                           f"incomplete ({type(exc).__name__}); remove it to start again") from None
         meta.update(params=parts["p"], m=parts["m"], v=parts["v"], sm=parts["sm"], sv=parts["sv"])
         return meta
 

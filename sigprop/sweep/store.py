@@ -70,7 +70,12 @@ class Store:
     # --- reading ------------------------------------------------------------------
     def status(self) -> np.ndarray:
         """Every cell's state (``PENDING``, ``DONE`` or ``FAILED``), shape ``spec.shape``."""
-        return np.asarray(self._arrays["status"][...])
+        try:
+            return np.asarray(self._arrays["status"][...])
+        except Exception as exc:  # noqa: BLE001 - a damaged chunk (decompression, shape): one line
+            raise ValueError(f"store: {self.path} is damaged: its status cannot be read "
+                             f"({type(exc).__name__}: {' '.join(str(exc).split())[:100]}); "
+                             "use overwrite (--overwrite) to start it again") from None
 
     def counts(self) -> dict[str, int]:
         """How many cells are done, failed and pending, and the total.
