@@ -97,6 +97,10 @@ class Command:
         ``output_size(args) -> (numbers, parameter)``: how many numbers the result holds and the
         API parameter that drives the count; a result whose text would exceed the machine's memory
         (:func:`sigprop.core.memory.require_output`) is refused before the work.
+    folders
+        Flags naming a folder the command writes into (created when missing, e.g. ``--run-dir``):
+        refused before the work when the path exists and is not a folder, or is a folder that
+        cannot be written, or when the first existing folder above it cannot be written.
     reads
         ``reads(args) -> [(argument, path), ...]``: files the command reads that no argument names
         itself (e.g. the ``run.json`` records inside the folders of ``lm summarize``); an output
@@ -123,6 +127,7 @@ class Command:
     figures: tuple[str, ...] = ()
     exit_code: Callable[[dict], int] | None = None
     reads: Callable[[argparse.Namespace], list[tuple[str, str]]] | None = None
+    folders: tuple[str, ...] = ()
     output_size: Callable[[argparse.Namespace], tuple[float, str]] | None = None
     keys: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     kind: str | None = None
@@ -473,6 +478,8 @@ def _check_outputs(args: argparse.Namespace, cmd: Command) -> None:
     """
     from sigprop.core.results import check_target
 
+    for flag in cmd.folders:
+        _check_folder(flag, getattr(args, flag[2:].replace("-", "_"), None))
     flags = (["--out"] if cmd.out is not None else []) + (["--plot"] if cmd.plot else []) + list(cmd.figures)
     outputs: dict[str, str] = {}
     for flag in dict.fromkeys(flags):
@@ -506,6 +513,23 @@ def _check_outputs(args: argparse.Namespace, cmd: Command) -> None:
             if _same_file(path, source):
                 raise UsageError(f"argument {flag}: {path} is the input {name} ({source}); writing it would "
                                  "destroy it, choose another file")
+
+
+def _check_folder(flag: str, path: str | None) -> None:
+    """Refuse an output folder that is a file, or that cannot be written or created."""
+    if path is None:
+        return
+    if not str(path).strip():
+        raise UsageError(f"argument {flag}: must be a folder name, got ''")
+    folder = Path(path)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        what = "is not a folder" if existing == folder else f"cannot be created: {existing} is not a folder"
+        raise UsageError(f"argument {flag}: {path} {what}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"argument {flag}: folder not writable: {existing}")
 
 
 def _check_name(flag: str, path: str) -> None:

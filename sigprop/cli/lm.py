@@ -135,7 +135,7 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
          description="Train the NumPy transformer language model on real text, measuring the validation "
                      "split every --eval-every steps. Defaults: the paper's 1-layer, 1-head, width-128 "
                      "Post-LN model.",
-         arguments=_train_arguments, flags=FLAGS, figures=("--plot",),
+         arguments=_train_arguments, flags=FLAGS, figures=("--plot",), folders=("--run-dir",),
          view=View(records="history", fields=HISTORY, show=(),
                    lines=("unigram perplexity (validation): {data.unigram_perplexity.valid:.1f}; final "
                           "validation perplexity {final.perplexity:.1f} after {steps_done} steps in "
@@ -223,6 +223,7 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
                      "runs are skipped, interrupted ones resume from their checkpoint), and summarize the "
                      "final validation measures with 95% Student-t intervals over seeds.",
          arguments=_sweep_arguments, flags={**FLAGS, "regularizer": "--regularizers", "seed": "--seeds"},
+         folders=("--dir",),
          keys={"summary": ("layers", "heads", "regularizer")},
          view=View(records="summary", fields=("layers", "heads", "regularizer", "n", "perplexity",
                                               "entropy_mean", "eig_mean", "tr(W^2)/D-m^2=eig_var",

@@ -38,7 +38,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
          description="Run (or resume) every cell of a sweep specification on a Dask cluster, writing an "
                      "xarray Dataset to a Zarr store cell by cell; or report (--status) or plot (--plot VAR) "
                      "a store.",
-         arguments=_arguments, flags=FLAGS, out=None, figures=("--figure",),
+         arguments=_arguments, flags=FLAGS, out=None, figures=("--figure",), folders=("--store",),
          view=View(records="failures",
                    show=("done", "failed", "pending", "total", "ran", "seconds", "figure")),
          exit_code=lambda result: 1 if result.get("failed") and "ran" in result else 0)

@@ -32,14 +32,29 @@ def test_a_file_given_as_an_output_folder(tmp_path, afile, capsys):
     spec = tmp_path / "p.toml"
     spec.write_text('study = "profile"\n[args]\nm = 0.5\nT = 8\n[axes]\nd = [4]\nv = [0.1]\n')
     err = _one_line(["sweep", spec, "--store", afile / "x.zarr", "--workers", "0", "--no-progress"], capsys,
-                    "argument --store:", "Not a directory")
+                    "argument --store:", f"cannot be created: {afile} is not a folder")
     assert len(err.strip().splitlines()) == 1
     from tests.lm.test_train import small_corpus
     (tmp_path / "corpus").mkdir()
     small_corpus(tmp_path / "corpus")
-    _one_line(["lm", "sweep", "--dir", afile, "--corpus", tmp_path / "corpus", "--tokenizer", "bytes", "--steps", "1",
-               "--width", "16", "--heads", "2", "--length", "16", "--batch", "2", "--no-progress"], capsys,
-              "argument --dir:", "Not a directory")
+    err = _one_line(["lm", "sweep", "--dir", afile, "--corpus", tmp_path / "corpus", "--tokenizer", "bytes",
+                     "--steps", "1", "--width", "16", "--heads", "2", "--length", "16", "--batch", "2",
+                     "--no-progress"], capsys, "argument --dir:", "is not a folder")
+    assert len(err.strip().splitlines()) == 1                  # refused before the first run's log line
+    _one_line(["lm", "train", "--run-dir", afile, "--steps", "1"], capsys, "argument --run-dir:", "is not a folder")
+
+
+def test_an_os_error_of_the_work_names_the_argument_holding_the_path(tmp_path, capsys, monkeypatch):
+    # what the folder checks cannot foresee (a full disk, a folder made read-only meanwhile)
+    from sigprop.cli import app
+
+    def full(args):
+        raise OSError(28, "No space left on device", str(tmp_path / "runs" / "r0" / "checkpoint.npz"))
+    cmd = app.commands()["lm sweep"]
+    monkeypatch.setitem(app._COMMANDS, "lm sweep", app.Command(**{**cmd.__dict__, "run": full}))
+    err = _one_line(["lm", "sweep", "--dir", tmp_path / "runs"], capsys,
+                    f"argument --dir: cannot use {tmp_path / 'runs'}: No space left on device")
+    assert len(err.strip().splitlines()) == 1
 
 
 def _checkpoint(folder, layers=2, drop=None, config='{"num_attention_heads": 2, "num_hidden_layers": 2}'):
