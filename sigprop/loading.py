@@ -25,7 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from sigprop.core.labelled import TAG, Result
+from sigprop.core.vocabulary import canonical_config
 
+# Results whose configuration once used the flags' words (length, mean, var, dim): read with the
+# names of docs/theory.md (T, m, v, d), the old keys still readable (sigprop.core.vocabulary)
+RHO_KINDS = frozenset({"prediction", "validation", "gaussian-error"})
 CLASSES = {"Profile": "sigprop.rho.propagation", "Simulation": "sigprop.rho.montecarlo",
            "SoftmaxProfile": "sigprop.rho.softmax_profile"}
 
@@ -71,6 +75,8 @@ def load(path: str | os.PathLike[str]) -> Any:
         import importlib
 
         return getattr(importlib.import_module(CLASSES[kind]), kind).from_json(data)
+    if kind in RHO_KINDS and isinstance(data.get("config"), dict):
+        data["config"] = canonical_config(data["config"])
     return Result(data, kind=kind, **(UNTAGGED.get(kind, {}) if TAG not in data else {}))
 
 

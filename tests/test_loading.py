@@ -153,7 +153,7 @@ def test_command_line_results(tmp_path):
     assert ds.rho.dims == ("position",) and ds.methods_rho.dims == ("method", "position")
     np.testing.assert_allclose(ds.methods_rho.sel({"method": "exact"}), res["methods"]["exact"]["rho"])
     np.testing.assert_allclose(ds.rho_mc, res["rho_mc"])
-    assert ds.attrs["length"] == 6 and ds.attrs["samples"] == 400
+    assert ds.attrs["T"] == 6 and ds.attrs["samples"] == 400
     assert sp.load(out).to_xarray().identical(ds)
     out = tmp_path / "q.json"
     assert cli.main(["predict", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "5", "--query", "all",

@@ -16,6 +16,8 @@ every metric except ``total`` is NaN then (``null`` in JSON output).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sigprop.core import checks as _checks
@@ -25,8 +27,22 @@ METRICS = ("total", "entropy", "entropy_normalized", "effective_tokens", "peak",
            "centroid", "width")
 
 
-def localization_metrics(rho: ArrayLike, axis: int = -1) -> dict[str, np.ndarray]:
-    """Localization metrics of ``rho`` along ``axis`` (other axes broadcast)."""
+def localization_metrics(rho: ArrayLike, axis: int = -1) -> dict[str, Any]:
+    """Localization metrics of ``rho`` along ``axis`` (other axes broadcast).
+
+    Parameters
+    ----------
+    rho : array_like, values in [0, 1]
+        One profile (1-D, ``T >= 2`` positions) or several (the positions along ``axis``).
+    axis : int
+        The axis of the positions.
+
+    Returns
+    -------
+    dict
+        :data:`METRICS` -> a ``float`` for one profile, else an array of the other axes' shape
+        (see the module doc for the formulas; ``peak`` is a position, as a float).
+    """
     rho = _checks.real("rho", rho, minimum=0.0, maximum=1.0)    # refuses complex, text, NaN, out of [0, 1]
     if rho.ndim == 0:
         raise _checks.ArgumentError("rho", "must have at least 2 positions, got a scalar")
@@ -49,4 +65,6 @@ def localization_metrics(rho: ArrayLike, axis: int = -1) -> dict[str, np.ndarray
                centroid=centroid, width=width)
     for key in METRICS[1:]:
         out[key] = np.where(empty, np.nan, out[key])
+    if rho.ndim == 1:                                   # one profile: plain floats
+        return {key: float(value) for key, value in out.items()}
     return out
