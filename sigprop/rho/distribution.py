@@ -251,14 +251,15 @@ class LogitDistribution:
         ``size`` must broadcast with ``shape`` (scipy's rule: the positions are the trailing axes);
         ``random_state`` is anything :func:`numpy.random.default_rng` takes.
         """
-        size = self.shape if size is None else ((size,) if np.isscalar(size) else tuple(size))
+        shape: tuple[int, ...] = (self.shape if size is None else (int(size),) if isinstance(size, (int, np.integer))
+                                  else tuple(int(n) for n in size))
         try:
-            np.broadcast_shapes(tuple(size), self.shape)
+            np.broadcast_shapes(shape, self.shape)
         except ValueError:
             raise _checks.ArgumentError("size", f"must broadcast with the positions' shape {self.shape}, "
-                                                f"got {tuple(size)}") from None
+                                                f"got {shape}") from None
         rng = np.random.default_rng(random_state)
-        Z = rng.standard_normal(tuple(size) + self.weights.shape[-1:])
+        Z = rng.standard_normal(shape + self.weights.shape[-1:])
         return self._out(np.sum(self.weights * Z * Z + self.linear * Z, axis=-1))
 
     def __repr__(self) -> str:
