@@ -3,7 +3,8 @@
 The package is grouped by idea (see ``docs/layout.md``):
 
 * :mod:`sigprop.rho` -- [BHK24]: the signal propagation probability ``rho_i``, its
-  closed forms (Gaussian and exact) beside its Monte Carlo estimate, localization;
+  closed forms (Gaussian and exact) beside its Monte Carlo estimate, localization, the exact
+  distribution of a centered logit (:func:`sigprop.logit_distribution`);
 * :mod:`sigprop.gap` -- [NNT24]: the spectral gap of softmax attention and rank collapse;
 * :mod:`sigprop.model` -- one-layer attention with hand-written gradients, training, LocAteR;
 * :mod:`sigprop.checkpoints` -- real pretrained heads and real text;
@@ -29,6 +30,8 @@ _PUBLIC = {
     "Result": "sigprop.core.labelled",
     "localization_metrics": "sigprop.rho.localization",
     "LogitModel": "sigprop.rho.logits",
+    "LogitDistribution": "sigprop.rho.distribution",
+    "logit_distribution": "sigprop.rho.distribution",
     "Simulation": "sigprop.rho.montecarlo",
     "simulate": "sigprop.rho.montecarlo",
     "Profile": "sigprop.rho.propagation",
@@ -47,15 +50,16 @@ _PUBLIC = {
 }
 
 __all__ = [
-    "LogitModel", "Profile", "Result", "Simulation", "__version__", "antrp_moments", "band_probability", "coefficients",
-    "eig_mean",
-    "eig_var", "load", "localization_metrics", "logit_moments", "make_weights", "published_moments",
-    "sample", "simulate", "spectrum_moments", "theory", "theory_spectrum",
+    "LogitDistribution", "LogitModel", "Profile", "Result", "Simulation", "__version__", "antrp_moments",
+    "band_probability", "coefficients", "eig_mean", "eig_var", "load", "localization_metrics", "logit_distribution",
+    "logit_moments", "make_weights", "published_moments", "sample", "simulate", "spectrum_moments", "theory",
+    "theory_spectrum",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
     from sigprop.core.labelled import Result
     from sigprop.loading import load
+    from sigprop.rho.distribution import LogitDistribution, logit_distribution
     from sigprop.rho.localization import localization_metrics
     from sigprop.rho.logits import LogitModel
     from sigprop.rho.montecarlo import Simulation, simulate

@@ -9,10 +9,13 @@ A result file is JSON with a type tag ``"sigprop_type"`` (:mod:`sigprop.core.lab
   ``"gaussian-error"``, ``"lm-train"``): a :class:`~sigprop.core.labelled.Result`, the
   ``dict`` the study returned, whose ``to_xarray()`` labels it.
 
-Files written before the tag existed are recognised where their fields say what they
-are (a run record's ``"kind"``, a profile's ``positions`` and ``rho``, the two study files
-kept in ``docs/figures``); anything else is refused with one line.  A Zarr store written by
-``sigprop sweep`` (a folder) is opened as the :class:`xarray.Dataset` it holds.
+The JSON list that ``sigprop heads --format json`` prints (one record per head, with the
+configuration's ``layout``, ``length`` and ``checkpoint`` in every record) is read as the
+``"heads"`` result its ``--out`` file holds.  Files written before the tag existed are
+recognised where their fields say what they are (a run record's ``"kind"``, a profile's
+``positions`` and ``rho``, the two study files kept in ``docs/figures``); anything else is
+refused with one line.  A Zarr store written by ``sigprop sweep`` (a folder) is opened as the
+:class:`xarray.Dataset` it holds.
 """
 from __future__ import annotations
 
@@ -22,7 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from sigprop.core.labelled import TAG, Result
+from sigprop.core.vocabulary import canonical_config
 
+# Results whose configuration once used the flags' words (length, mean, var, dim): read with the
+# names of docs/theory.md (T, m, v, d), the old keys still readable (sigprop.core.vocabulary)
+RHO_KINDS = frozenset({"prediction", "validation", "gaussian-error"})
 CLASSES = {"Profile": "sigprop.rho.propagation", "Simulation": "sigprop.rho.montecarlo",
            "SoftmaxProfile": "sigprop.rho.softmax_profile"}
 
@@ -75,6 +82,8 @@ def load(path: str | os.PathLike[str]) -> Any:
         raise ValueError(f"{path}: not a sigprop result file (not JSON: {exc})") from None
     except RecursionError:                              # e.g. a 100 000-deep array
         raise ValueError(f"{path}: not a sigprop result file (JSON nested too deeply to read)") from None
+    if _heads_list(data):
+        return _heads_result(data)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: not a sigprop result file (JSON {type(data).__name__}, not an object)")
     kind = data.get(TAG) or _infer(data)
@@ -85,6 +94,8 @@ def load(path: str | os.PathLike[str]) -> Any:
         import importlib
 
         return getattr(importlib.import_module(CLASSES[kind]), kind).from_json(data)
+    if kind in RHO_KINDS and isinstance(data.get("config"), dict):
+        data["config"] = canonical_config(data["config"])
     return Result(data, kind=kind, **(UNTAGGED.get(kind, {}) if TAG not in data else {}))
 
 
@@ -108,3 +119,22 @@ def _infer(data: dict) -> str | None:
     if "positions" in data and "config" in data:
         return "validation" if "rho_mc" in data or "value_mc" in data else "prediction"
     return None
+
+
+HEAD_FIELDS = frozenset({"layer", "head", "eig_mean", "eig_var", "rho"})
+HEAD_CONFIG = ("checkpoint", "layout", "length")
+
+
+def _heads_list(data: Any) -> bool:
+    """Whether ``data`` is the list of head records printed by ``sigprop heads --format json``."""
+    return (isinstance(data, list) and bool(data) and all(isinstance(r, dict) for r in data)
+            and all(HEAD_FIELDS <= set(r) for r in data))
+
+
+def _heads_result(data: list) -> Result:
+    """The ``"heads"`` result of the records ``data`` (:func:`_heads_list`), as its ``--out`` file reads."""
+    config = {k: data[0][k] for k in HEAD_CONFIG if k in data[0]}
+    records = [{k: v for k, v in r.items() if k not in HEAD_CONFIG} for r in data]
+    length = len(records[0]["rho"])
+    return Result(dict(config=dict(config, heads=len(records)), positions=list(range(1, length + 1)),
+                       records=records), kind="heads", keys={"records": ("layer", "head")})

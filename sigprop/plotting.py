@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from sigprop.core.results import atomic_write
+from sigprop.core.vocabulary import canonical_config
 
 
 def _pyplot():
@@ -51,11 +52,12 @@ def profile_figure(result: dict, path) -> None:
 
 
 def _title(cfg: dict) -> str:
+    cfg = canonical_config(cfg)
     if cfg.get("weights"):
         head = f"W from {cfg['weights']}"
     else:
-        head = f"eigenvalue mean m = {cfg['mean']:g}, variance v = {cfg['var']:g}"
-    return f"{head}; d = {cfg['dim']}, T = {cfg['length']}, c = {cfg['scale']:.4g}"
+        head = f"eigenvalue mean m = {cfg['m']:g}, variance v = {cfg['v']:g}"
+    return f"{head}; d = {cfg['d']}, T = {cfg['T']}, c = {cfg['scale']:.4g}"
 
 
 def history_figure(record: dict, path) -> None:
@@ -197,7 +199,7 @@ def depth_figure(result: dict, path) -> None:
 def gaussian_error_figure(result: dict, path) -> None:
     """Largest error of the Gaussian rho against d, per eigenvalue variance."""
     plt = _pyplot()
-    cfg, rows = result["config"], result["rows"]
+    cfg, rows = canonical_config(result["config"]), result["rows"]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     greys = ("k", "0.35", "0.6", "0.8")
     markers = ("o", "s", "^", "D")
@@ -214,7 +216,7 @@ def gaussian_error_figure(result: dict, path) -> None:
                label=f"Monte Carlo 95% half-width ({cfg['samples']} samples)")
     ax.set(xscale="log", yscale="log", xlabel="dimension d",
            ylabel=r"$\max_i |\rho_i^{\mathrm{Gauss}} - \rho_i|$",
-           title=f"error of the Gaussian approximation, m = {cfg['mean']}, T = {cfg['length']}")
+           title=f"error of the Gaussian approximation, m = {cfg['m']}, T = {cfg['T']}")
     ax.legend(fontsize=7)
     save(fig, path)
 

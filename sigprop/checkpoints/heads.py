@@ -227,7 +227,12 @@ def _split_heads(layer, Q, K, n_heads, n_kv):
 
 
 def analyse(path, config=None, *, T: int = 128) -> dict:
-    """Per-head eigenvalue statistics and predicted ``rho`` profile under the random walk."""
+    """Per-head eigenvalue statistics and predicted ``rho`` profile under the random walk.
+
+    Returns ``dict(config, positions, records)``: ``positions`` is ``1..T`` and each record
+    holds ``layer``, ``head``, the eigenvalue statistics and the head's ``rho`` over the positions
+    (``sigprop.load`` of the ``--out`` file labels it ``records_rho(layer, head, position)``).
+    """
     tensors, cfg = load(path, config)
     layout, recs = head_matrices(tensors, cfg)
     T = _checks.integer("T", T, 2)
@@ -244,5 +249,5 @@ def analyse(path, config=None, *, T: int = 128) -> dict:
                          rho_total=float(loc["total"]), rho_entropy=float(loc["entropy_normalized"]),
                          rho_peak=float(loc["peak"]), rho_width=float(loc["width"]), rho=prof.rho))
     d = recs[0]["W"].shape[0] if recs else 0
-    return dict(config=dict(checkpoint=describe(path), layout=layout, d_model=d,
-                                             heads=len(rows), length=T), records=rows)
+    return dict(config=dict(checkpoint=describe(path), layout=layout, d_model=d, heads=len(rows), length=T),
+                positions=np.arange(1, T + 1), records=rows)

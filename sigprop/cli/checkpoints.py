@@ -25,7 +25,7 @@ def _heads_arguments(p: argparse.ArgumentParser) -> None:
                      "BERT, GPT-2 or LLaMA style .safetensors checkpoint.",
          arguments=_heads_arguments,
          flags={"T": "--length", "checkpoint": "CHECKPOINT.safetensors", "config": "--config"},
-         out=None, plot="heads_figure",
+         plot="heads_figure", keys={"records": ("layer", "head")},
          view=View(records="records", show=(),
                    fields=("layer", "head", "eig_mean", "eig_var", "frobenius", "rho_total", "rho_entropy",
                            "rho_peak", "rho_width"),
@@ -57,7 +57,7 @@ def _heads_text_arguments(p: argparse.ArgumentParser) -> None:
 @command("heads-text", help="real text through a BERT-style checkpoint, head by head",
          description="Run a BERT-style encoder on real English text and relate each head's measured "
                      "localization to its eigenvalue variance (Spearman correlations with 95% intervals).",
-         arguments=_heads_text_arguments, out=None,
+         arguments=_heads_text_arguments, keys={"records": ("layer", "head")},
          flags={"max_tokens": "--max-tokens", "layers": "--layers", "tokenizer": "--tokenizer",
                 "checkpoint": "CHECKPOINT.safetensors", "config": "--config"},
          view=View(records="records", show=(), fields=("layer", "head") + MEASURES_OF_HEADS, lines=SPEARMAN))

@@ -47,7 +47,7 @@ def _gap_arguments(p: argparse.ArgumentParser) -> None:
 
 @command("gap", help="spectral gap of attention at initialisation [NNT24]",
          description="Simulated and predicted outlier and bulk of softmax attention.",
-         arguments=_gap_arguments, flags=FLAGS, out=None, plot="spectrum_figure",
+         arguments=_gap_arguments, flags=FLAGS, plot="spectrum_figure",
          transient=("eigenvalues", "singular_values"),
          view=View(show=("sigma_1", "predicted_sigma_1", "sigma_2", "predicted_bulk_edge", "eig_1",
                          "predicted_eig_1", "eig_2", "predicted_eig_radius", "gap",
@@ -73,7 +73,7 @@ def _width_arguments(p: argparse.ArgumentParser) -> None:
 @command("width", help="rank collapse in width for the three variants",
          description="Rank residual r = ||Y - mean row|| / ||Y|| of one attention layer's output Y = M X, "
                      "X = 1 b^T + Z, against T: mean (r), standard error (se) and prediction per variant.",
-         arguments=_width_arguments, flags={**FLAGS, "T": "--lengths"}, out=None, plot="width_figure",
+         arguments=_width_arguments, flags={**FLAGS, "T": "--lengths"}, plot="width_figure", keys={"rows": ("length",)},
          view=View(records="rows", show=(),
                    fields=("T=config.length",) + tuple(f"{v}.{short}={v}.{k}" for v in VARIANTS
                                                        for short, k in (("r", "rank_residual"),
@@ -86,8 +86,9 @@ def width(args: argparse.Namespace) -> dict:
     from sigprop._version import __version__
     from sigprop.gap import collapse
 
-    rows = [collapse.width(T, args.sigma, model=args.model, d=args.dim, samples=args.samples, seed=args.seed,
-                           progress=not args.no_progress) for T in args.lengths]
+    rows = [dict(length=T, **collapse.width(T, args.sigma, model=args.model, d=args.dim, samples=args.samples,
+                                            seed=args.seed, progress=not args.no_progress))
+            for T in args.lengths]
     shared = {k: v for k, v in rows[0]["config"].items() if k != "length"}      # each row holds its own T
     return dict(version=__version__, config=dict(shared, lengths=args.lengths), rows=rows)
 
@@ -103,7 +104,7 @@ def _depth_arguments(p: argparse.ArgumentParser) -> None:
          description="By-layer rank residual, scale and gradient norms of an attention-only stack: "
                      "vanilla, gap removed, gap removed and rescaled (one row per layer; grad_w of "
                      "layer l is the gradient of W_Q in layer l).",
-         arguments=_depth_arguments, flags=FLAGS, out=None, plot="depth_figure",
+         arguments=_depth_arguments, flags=FLAGS, plot="depth_figure",
          view=View(show=("predicted_layer_factor", "kappa_predicted") + VARIANTS))
 def depth(args: argparse.Namespace) -> dict:
     """Run ``sigprop depth``: rank collapse and gradients through an attention-only stack.

@@ -167,7 +167,7 @@ def _gradcheck_arguments(p: argparse.ArgumentParser) -> None:
          description="Central finite differences (float64) against the hand-written gradients of every "
                      "parameter, for Post-LN and Pre-LN, several heads and layers, tied and untied output, "
                      "ReLU and GELU, dropout and every regularizer.",
-         arguments=_gradcheck_arguments, out=None, flags={"threshold": "--threshold"},
+         arguments=_gradcheck_arguments, flags={"threshold": "--threshold"},
          view=View(records="rows", fields=("norm=config.norm", "heads=config.heads", "layers=config.layers",
                                            "tied=config.tied", "activation=config.activation",
                                            "dropout=config.dropout", "regularizer=config.regularizer",

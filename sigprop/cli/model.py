@@ -170,7 +170,7 @@ def _gradcheck_arguments(p: argparse.ArgumentParser) -> None:
 @command("gradcheck", help="hand-written gradients against finite differences",
          description="Central finite differences (float64) against the hand-written gradients, for "
                      "every attention, mode and parametrization.",
-         arguments=_gradcheck_arguments, out=None,
+         arguments=_gradcheck_arguments,
          flags={"d": "--dim", "d_k": "--dk", "T": "--length", "batch": "--batch",
                 "threshold": "--threshold"},
          view=View(records="rows", fields=("attention", "mode", "causal", "factored", "remove_gap", "errors"),

@@ -123,7 +123,7 @@ def data_options(args: argparse.Namespace, cfg: dict) -> dict | None:
         except ValueError:
             raise UsageError(f"argument --query: must be an integer in 1..T or 'all', "
                              f"got {query!r}") from None
-    cfg.update(query=query if query is not None else cfg["length"], causal=args.causal)
+    cfg.update(query=query if query is not None else cfg["T"], causal=args.causal)
     mean = None
     if args.token_mean is not None:
         path, mean = args.token_mean
@@ -205,7 +205,7 @@ def model(args: argparse.Namespace) -> tuple[dict, object, object]:
         print("sigprop: --form published is a deprecated alias of --form antrp: the closed form of the ANTRP code "
               "(Everlyn-Labs/ANTRP), not of [BHK24] (docs/theory.md §3.4)", file=sys.stderr)
         args.form = "antrp"
-    cfg: dict = dict(length=args.length, form=args.form, method=args.method)
+    cfg: dict = dict(T=args.length, form=args.form, method=args.method)
     sigma = None
     if args.weights is not None:
         import numpy as np
@@ -224,7 +224,7 @@ def model(args: argparse.Namespace) -> tuple[dict, object, object]:
             raise UsageError(f"argument --dim: {args.dim} does not match the {W.shape[0]} x "
                              f"{W.shape[0]} matrix in --weights")
         d = W.shape[0]
-        cfg.update(weights=str(path), dim=d, eig_mean=m, eig_var=v, symmetric=bool(np.allclose(W, W.T)))
+        cfg.update(weights=str(path), d=d, m=m, v=v, symmetric=bool(np.allclose(W, W.T)))
         if args.step_cov is not None:
             spath, sigma = args.step_cov
             cfg["step_cov"] = str(spath)
@@ -237,7 +237,7 @@ def model(args: argparse.Namespace) -> tuple[dict, object, object]:
             raise UsageError("argument --step-cov: only with --weights (the eigenspectrum form "
                              "assumes Sigma = I)")
         d, W = args.dim, None
-        cfg.update(mean=args.mean, var=args.var, dim=d)
+        cfg.update(m=args.mean, v=args.var, d=d)
     cfg["scale"] = args.scale if args.scale is not None else (1.0 / d ** 0.5 if d > 0 else None)
     return cfg, W, sigma
 
@@ -260,14 +260,14 @@ def _theory(args: argparse.Namespace, cfg: dict, W, sigma, method: str, opts: di
             return theory(model, form=args.form, method=method)
         if opts is not None:
             from sigprop.rho.logits import LogitModel
-            model = (LogitModel.from_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"],
+            model = (LogitModel.from_spectrum(cfg["m"], cfg["v"], cfg["d"], cfg["T"],
                                               shape=args.shape, scale=args.scale, **opts) if W is None else
-                     LogitModel(W, cfg["length"], step_cov=sigma, scale=args.scale, **opts))
+                     LogitModel(W, cfg["T"], step_cov=sigma, scale=args.scale, **opts))
             return theory(model, form=args.form, method=method)
         if W is None:
-            return theory_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"], scale=args.scale,
+            return theory_spectrum(cfg["m"], cfg["v"], cfg["d"], cfg["T"], scale=args.scale,
                                    form=args.form, method=method, shape=args.shape)
-        return theory(W, cfg["length"], step_cov=sigma, scale=args.scale, form=args.form, method=method)
+        return theory(W, cfg["T"], step_cov=sigma, scale=args.scale, form=args.form, method=method)
 
 
 def _plain(x):
@@ -341,7 +341,7 @@ def validate(args: argparse.Namespace) -> dict:
 
     opts = data_options(args, cfg)
     # one validated model for every closed form and the simulation (W from --weights)
-    lm = None if W is None else LogitModel(np.asarray(W), cfg["length"], step_cov=sigma, scale=args.scale,
+    lm = None if W is None else LogitModel(np.asarray(W), cfg["T"], step_cov=sigma, scale=args.scale,
                                            **(opts or {}))
     profiles = {m: _theory(args, cfg, W, sigma, m, opts, model=lm) for m in methods}
     profiles = {p.config["method"]: p for p in profiles.values()}      # auto: keyed by the method that ran
@@ -354,10 +354,10 @@ def validate(args: argparse.Namespace) -> dict:
     from_spectrum = lm is None
     if from_spectrum:
         cfg["shape"] = args.shape
-        W = make_weights(cfg["mean"], cfg["var"], cfg["dim"], shape=args.shape, seed=w_seed)
-        lm = LogitModel(W, cfg["length"], scale=args.scale, **(opts or {}))
+        W = make_weights(cfg["m"], cfg["v"], cfg["d"], shape=args.shape, seed=w_seed)
+        lm = LogitModel(W, cfg["T"], scale=args.scale, **(opts or {}))
     try:
-        sim = simulate(lm, cfg["length"], samples=args.samples,
+        sim = simulate(lm, cfg["T"], samples=args.samples,
                        seed=mc_seed, batch_size=args.batch_size, confidence=args.confidence,
                        progress=not args.no_progress, dtype=np.dtype(args.dtype), streams=args.streams,
                        threads=args.threads)
@@ -365,7 +365,7 @@ def validate(args: argparse.Namespace) -> dict:
         if not (from_spectrum and exc.argument == "W"):
             raise
         # W was drawn from --mean/--var: name the one that makes it large (||W||_F^2 ~ d (m^2 + v))
-        raise ArgumentError("v" if cfg["var"] >= cfg["mean"] ** 2 else "m", exc.detail) from None
+        raise ArgumentError("v" if cfg["v"] >= cfg["m"] ** 2 else "m", exc.detail) from None
     cfg["streams"] = sim.config["streams"]
     comparisons = {m: compare(p, sim) for m, p in profiles.items()}
     first = methods[0]
@@ -396,9 +396,9 @@ def _softmax_model(args: argparse.Namespace, cfg: dict, W, sigma):
     opts = data_options(args, cfg) or {}
     if W is None:
         cfg["shape"] = args.shape
-        return LogitModel.from_spectrum(cfg["mean"], cfg["var"], cfg["dim"], cfg["length"], shape=args.shape,
+        return LogitModel.from_spectrum(cfg["m"], cfg["v"], cfg["d"], cfg["T"], shape=args.shape,
                                         scale=args.scale, **opts)
-    return LogitModel(W, cfg["length"], step_cov=sigma, scale=args.scale, **opts)
+    return LogitModel(W, cfg["T"], step_cov=sigma, scale=args.scale, **opts)
 
 
 def _softmax_predict(args: argparse.Namespace, cfg: dict, W, sigma) -> dict:
@@ -486,5 +486,5 @@ def gaussian_error(args: argparse.Namespace) -> dict:
         return study.error_map(seed=args.seed, progress=not args.no_progress)
     if args.quick:
         args.dims, args.vars, args.samples = [2, 8, 32], [0.1, 1.0], 4000
-    return study.study(args.dims, args.vars, mean=args.mean, T=args.length, shape=args.shape,
+    return study.study(args.dims, args.vars, m=args.mean, T=args.length, shape=args.shape,
                        samples=args.samples, seed=args.seed, progress=not args.no_progress)

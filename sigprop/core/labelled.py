@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from sigprop.core.results import jsonable, write_json
+from sigprop.core.results import atomic_write, jsonable, write_json
 
 TAG = "sigprop_type"
 KEYS = "sigprop_keys"            # the key fields of each list of records, stored beside the tag
@@ -74,6 +74,10 @@ class Result(dict):
     def to_xarray(self) -> Any:
         """The result as an :class:`xarray.Dataset` (see the module doc)."""
         return dataset(self, self.kind, self.keys_of, self.dims_of)
+
+    def to_netcdf(self, path: str | os.PathLike[str], engine: str | None = None) -> None:
+        """Write :meth:`to_xarray` to ``path`` as netCDF, atomically (:func:`write_netcdf`)."""
+        write_netcdf(self.to_xarray(), path, engine)
 
     def to_json(self) -> dict:
         """The result as JSON-able data, type tag first."""
@@ -126,6 +130,10 @@ class LabelledProfile:
         return profile_dataset(type(self).__name__, self.positions, arrays,  # type: ignore[attr-defined]
                                self.config, scalars, axes=self.AXES)  # type: ignore[attr-defined]
 
+    def to_netcdf(self, path: str | os.PathLike[str], engine: str | None = None) -> None:
+        """Write :meth:`to_xarray` to ``path`` as netCDF, atomically (:func:`write_netcdf`)."""
+        write_netcdf(self.to_xarray(), path, engine)
+
     def to_json(self) -> dict:
         """JSON-able data, with the type tag (``sigprop.load`` reads it back)."""
         arrays, scalars = self._split()
@@ -158,6 +166,38 @@ class LabelledProfile:
 def _numeric(value: list) -> bool:
     flat = np.asarray(value, dtype=object).ravel()
     return all(x is None or (isinstance(x, (int, float)) and not isinstance(x, bool)) for x in flat)
+
+
+# --- netCDF ----------------------------------------------------------------------------
+
+NETCDF_ENGINES = (("netCDF4", "netcdf4"), ("h5netcdf", "h5netcdf"), ("scipy", "scipy"))
+INT32 = (-2**31, 2**31 - 1)
+
+
+def netcdf_engine() -> str:
+    """The netCDF writer xarray would pick: ``netcdf4``, ``h5netcdf``, else ``scipy`` (netCDF3,
+    always there with SciPy)."""
+    import importlib.util
+
+    for module, engine in NETCDF_ENGINES:
+        if importlib.util.find_spec(module) is not None:
+            return engine
+    return "scipy"
+
+
+def write_netcdf(ds: Any, path: str | os.PathLike[str], engine: str | None = None) -> None:
+    """Write the Dataset ``ds`` to ``path`` as netCDF, atomically; ``xarray.open_dataset(path)`` reads it back.
+
+    ``engine`` is xarray's (default :func:`netcdf_engine`).  With ``scipy`` the file is netCDF3,
+    which holds no 64-bit integers: an integer attribute outside the 32-bit range (a large seed)
+    is written as text; the attribute ``config`` keeps the whole configuration as JSON either way.
+    """
+    engine = engine or netcdf_engine()
+    if engine == "scipy":
+        ds = ds.copy()
+        ds.attrs = {k: str(v) if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+                    and not INT32[0] <= int(v) <= INT32[1] else v for k, v in ds.attrs.items()}
+    atomic_write(path, lambda tmp: ds.to_netcdf(tmp, engine=engine))
 
 
 # --- attributes ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from sigprop._version import __version__
 from sigprop.core import checks as _checks
 from sigprop.core.labelled import Result
 from sigprop.core.memory import matrices, require
+from sigprop.core.vocabulary import keyword
 from sigprop.rho.compare import compare
 from sigprop.rho.logits import CHI2_ARRAYS
 from sigprop.rho.montecarlo import simulate
@@ -24,13 +25,15 @@ from sigprop.rho.spectrum import make_weights
 from sigprop.rho.theory import theory_spectrum
 
 
-def case(d: int, v: float, *, mean: float = 0.5, T: int = 64, shape: str = "gaussian",
-         samples: int = 20_000, seed=0) -> dict:
+def case(d: int, v: float, *, m: float = 0.5, T: int = 64, shape: str = "gaussian",
+         samples: int = 20_000, seed=0, mean: float | None = None) -> dict:
     """Largest errors over positions at one ``(d, v)``.
 
-    ``W = make_weights(mean, v, d, shape=shape, seed=[*seed, 0])`` and the simulation
-    uses ``seed=[*seed, 1]`` (``seed`` an int or a list of ints).
+    ``W = make_weights(m, v, d, shape=shape, seed=[*seed, 0])`` and the simulation
+    uses ``seed=[*seed, 1]`` (``seed`` an int or a list of ints).  ``mean`` is the deprecated
+    name of ``m`` (:mod:`sigprop.core.vocabulary`).
     """
+    mean = keyword("m", m, "mean", mean, 0.5)
     d, v = int(d), float(v)
     seed = [int(s) for s in np.atleast_1d(seed)]
     gauss = theory_spectrum(mean, v, d, T, method="gaussian").rho
@@ -48,18 +51,19 @@ def case(d: int, v: float, *, mean: float = 0.5, T: int = 64, shape: str = "gaus
 
 
 def study(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256),
-          variances: Sequence[float] = (0.01, 0.1, 1.0), *, mean: float = 0.5,
+          variances: Sequence[float] = (0.01, 0.1, 1.0), *, m: float = 0.5,
           T: int = 64, shape: str = "gaussian", samples: int = 20_000, seed: int = 0,
-          progress: bool = False) -> Result:
+          progress: bool = False, mean: float | None = None) -> Result:
     """Largest errors over positions for every ``(d, v)``; see the module doc.
 
     Every argument is checked before the first case runs, and the memory of the largest case's
     exact method (``CHI2_ARRAYS`` float64 arrays of ``T x 2d``, as :func:`sigprop.rho.logits.require_chi2`
-    counts them).
+    counts them). ``mean`` is the deprecated name of ``m`` (:mod:`sigprop.core.vocabulary`).
     """
+    m = keyword("m", m, "mean", mean, 0.5)
     T = _checks.integer("T", T, 2)
     samples = _checks.integer("samples", samples, 3)
-    _checks.scalar("mean", mean)
+    _checks.scalar("m", m)
     dims = [_checks.integer("d", d, 1) for d in np.atleast_1d(np.asarray(dims, dtype=object)).tolist()]
     variances = _checks.real("v", variances, minimum=0.0).ravel().tolist()
     if dims:
@@ -69,10 +73,10 @@ def study(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256),
     jobs = [(int(d), float(v)) for d in dims for v in variances if not (d == 1 and v > 0)]
     if not jobs:
         raise ValueError("dims and variances give no valid (d, v) pair (v must be 0 when d = 1)")
-    rows = [case(d, v, mean=mean, T=T, shape=shape, samples=samples, seed=[seed, k])
+    rows = [case(d, v, m=m, T=T, shape=shape, samples=samples, seed=[seed, k])
             for k, (d, v) in enumerate(tqdm(jobs, disable=not progress, desc="study", unit="case"))]
     return Result(dict(version=__version__,
-                       config=dict(dims=list(dims), variances=list(variances), mean=mean, length=T, shape=shape,
+                       config=dict(dims=list(dims), variances=list(variances), m=m, T=T, shape=shape,
                                    samples=samples, seed=seed), rows=rows),
                   kind="gaussian-error", keys={"rows": ("d", "v")})
 

@@ -18,6 +18,8 @@ output, ``-`` in tables).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sigprop.core import checks as _checks
@@ -27,11 +29,24 @@ METRICS = ("total", "entropy", "entropy_normalized", "effective_tokens", "peak",
            "centroid", "width")
 
 
-def localization_metrics(rho: ArrayLike, axis: int = -1, *, empty: str = "refuse") -> dict[str, np.ndarray]:
+def localization_metrics(rho: ArrayLike, axis: int = -1, *, empty: str = "refuse") -> dict[str, Any]:
     """Localization metrics of ``rho`` along ``axis`` (other axes broadcast).
 
-    ``empty``: what a profile with no propagating position (all zero) gives: ``"refuse"`` (an
-    ``ArgumentError``: its normalized profile is undefined) or ``"nan"`` (NaN metrics but ``total``).
+    Parameters
+    ----------
+    rho : array_like, values in [0, 1]
+        One profile (1-D, ``T >= 2`` positions) or several (the positions along ``axis``).
+    axis : int
+        The axis of the positions.
+    empty : {"refuse", "nan"}
+        What a profile with no propagating position (all zero) gives: an ``ArgumentError`` (its
+        normalized profile is undefined) or NaN metrics but ``total``.
+
+    Returns
+    -------
+    dict
+        :data:`METRICS` -> a ``float`` for one profile, else an array of the other axes' shape
+        (see the module doc for the formulas; ``peak`` is a position, as a float).
     """
     if empty not in ("refuse", "nan"):
         raise _checks.ArgumentError("empty", f"must be 'refuse' or 'nan', got {empty!r}")
@@ -60,4 +75,6 @@ def localization_metrics(rho: ArrayLike, axis: int = -1, *, empty: str = "refuse
                centroid=centroid, width=width)
     for key in METRICS[1:]:
         out[key] = np.where(empty_rows, np.nan, out[key])
+    if rho.ndim == 1:                                   # one profile: plain floats
+        return {key: float(value) for key, value in out.items()}
     return out

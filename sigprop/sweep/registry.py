@@ -215,7 +215,7 @@ STUDIES: dict[str, Study] = {
         {"position": POSITION},
         "semi-analytic softmax weight, sensitivity and gradient share beside rho, with localization"),
     "gaussian-error": Study(
-        "sigprop.rho.gaussian_error:case", ("d", "v", "mean", "T", "shape", "samples"),
+        "sigprop.rho.gaussian_error:case", ("d", "v", "m", "T", "shape", "samples"),
         {k: () for k in ("gauss_vs_exact", "position", "gauss_vs_mc", "exact_vs_mc", "exact_error_bound",
                          "ci_halfwidth", "exact_coverage")},
         {}, "error of the Gaussian approximation against exact rho and Monte Carlo (one (d, v) a cell)"),

@@ -101,7 +101,7 @@ def test_no_command_names_in_results(capsys):
     assert cli.main(["predict", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "4",
                      "--format", "json"]) == 0
     res = json.loads(capsys.readouterr().out)
-    assert "command" not in res and res["version"] and res["config"]["length"] == 4
+    assert "command" not in res and res["version"] and res["config"]["T"] == 4
 
 
 def test_output_folder_is_checked_before_the_work(capsys, tmp_path):

@@ -23,7 +23,7 @@ def test_predict_json(capsys):
     assert code == 0
     assert res["positions"] == list(range(1, 129))
     assert len(res["rho"]) == len(res["mean"]) == len(res["variance"]) == 128
-    assert res["config"] == {"length": 128, "form": "finite", "method": "auto", "mean": 0.5, "var": 0.1, "dim": 64,
+    assert res["config"] == {"T": 128, "form": "finite", "method": "auto", "m": 0.5, "v": 0.1, "d": 64,
                              "scale": 0.125, "shape": "gaussian"}
     assert res["method"] in ("gaussian", "exact") and res["method_reason"].startswith("auto: ")
     assert set(res["localization"]) >= {"total", "entropy", "peak", "width"}

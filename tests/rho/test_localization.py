@@ -65,3 +65,13 @@ def test_bad_profiles_are_refused():
         localization_metrics(np.array([0.5, 1.5]))
     with pytest.raises(ValueError, match="at least 2"):
         localization_metrics(np.array([0.5]))
+
+
+@given(profiles)
+def test_one_profile_gives_plain_floats_and_a_grid_gives_arrays(rho):
+    one = localization_metrics(rho)
+    assert all(type(one[key]) is float for key in one)          # not 0-d arrays, not NumPy scalars
+    grid = localization_metrics(np.stack([rho, rho]))
+    for key, value in grid.items():
+        assert isinstance(value, np.ndarray) and value.shape == (2,)
+        np.testing.assert_array_equal(value, [one[key], one[key]])
