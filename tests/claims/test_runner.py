@@ -1,0 +1,137 @@
+"""The ledger's runner: groups of rows that share experiments, worker processes, the row cache."""
+import numpy as np
+import pytest
+
+from sigprop.claims import ledger, rules, runner
+from sigprop.core import workers
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "sigprop" / "claims"
+
+
+def _decision(x):
+    return rules.approximation_error({"x": x}, 1.0)
+
+
+def _toys(data_file, hidden_key=False):
+    """Five toy rows: two share an experiment, one measures another row, one reads ``data_file``;
+    with ``hidden_key`` two more share a value through a call the source reading cannot see."""
+    from sigprop.claims.ledger import Claim, measured
+
+    def base(ctx):
+        x = float(ctx.shared("toy-experiment", lambda: np.random.default_rng(0).random()))
+        return dict(check="k", numbers=dict(x=x), decision=_decision(x))
+
+    def sibling(ctx):
+        x = float(ctx.shared("toy-experiment", lambda: np.random.default_rng(0).random()))
+        return dict(check="k", numbers=dict(x=2 * x), decision=_decision(2 * x))
+
+    def derived(ctx):
+        out = measured("toy-alone", ctx)
+        return dict(out, numbers=dict(out["numbers"], derived=True))
+
+    def alone(ctx):
+        x = float(np.random.default_rng(1).random())
+        return dict(check="k", numbers=dict(x=x), decision=_decision(x))
+
+    def reader(ctx):
+        with open(data_file, encoding="utf-8") as f:
+            x = float(f.read())
+        return dict(check="k", numbers=dict(x=x), decision=_decision(x))
+
+    rows = [Claim("toy-base", "c", "s", "theory", base), Claim("toy-sibling", "c", "s", "theory", sibling),
+            Claim("toy-derived", "c", "s", "theory", derived), Claim("toy-alone", "c", "s", "theory", alone),
+            Claim("toy-reader", "c", "s", "theory", reader)]
+    if hidden_key:
+        def hidden(ctx):
+            get = ctx.shared                                  # not read as a `shared` call
+            x = float(get("toy-hidden", lambda: 0.25))
+            return dict(check="k", numbers=dict(x=x), decision=_decision(x))
+        rows += [Claim("toy-hidden-1", "c", "s", "theory", hidden), Claim("toy-hidden-2", "c", "s", "theory", hidden)]
+    return rows
+
+
+def _run(rows, monkeypatch, **kw):
+    monkeypatch.setattr(ledger, "CLAIMS", rows)
+    return runner.run_rows(rows, True, evaluate=ledger.evaluate, context=ledger.Context, not_run=ledger.NotRun,
+                           claims=rows, **kw)
+
+
+def test_rows_sharing_an_experiment_are_grouped(tmp_path):
+    rows = _toys(tmp_path / "x.txt")
+    assert runner.shared_keys(rows[0]) == {"claim:toy-base", "toy-experiment"}
+    assert runner.shared_keys(rows[2]) == {"claim:toy-derived", "claim:toy-alone"}
+    assert [[c.id for c in g] for g in runner.groups(rows)] == [
+        ["toy-base", "toy-sibling"], ["toy-derived", "toy-alone"], ["toy-reader"]]
+    # the ledger's own rows: an f-string key stands for its prefix; measured(id) joins that row's group
+    ledger.load_claim_modules()
+    found = {tuple(c.id for c in g) for g in runner.groups(ledger.CLAIMS)}
+    assert ("published-form", "published-form-softmax") in found
+    assert ("rank-collapse-depth", "gap-removal-fix") in found
+    assert ("localization-beyond-walk-softmax", "iid-no-localization-softmax") in found
+    assert sum(len(g) for g in found) == len(ledger.CLAIMS) and len(found) > 10
+
+    def opaque(ctx):                                          # a key the reading cannot know: shares anything
+        key = "toy-" + "x"
+        return ctx.shared(key, lambda: None)
+    rows.append(ledger.Claim("toy-opaque", "c", "s", "theory", opaque))
+    assert runner.shared_keys(rows[-1]) == {"claim:toy-opaque", "*"} and len(runner.groups(rows)) == 1
+
+
+@pytest.mark.skipif(not workers.forking(), reason="worker processes need os.fork")
+def test_parallel_and_cached_rows_equal_the_sequential_ones(tmp_path, cache, monkeypatch):
+    data = tmp_path / "x.txt"
+    data.write_text("0.5", encoding="utf-8")
+    rows = _toys(data)
+    sequential, notes, stats = _run(rows, monkeypatch, workers=1)
+    assert notes == [] and stats["cached"] == [] and len(sequential) == 5
+    parallel, notes, stats = _run(rows, monkeypatch, workers=2, cache=True)
+    assert parallel == sequential and notes == [] and len(stats["groups"]) == 3
+    assert len(list(cache.glob("*.pkl"))) == 5
+    again, notes, stats = _run(rows, monkeypatch, workers=2, cache=True)
+    assert again == sequential and stats["cached"] == [c.id for c in rows] and stats["computed"] == []
+    # a changed data file recomputes the row that read it, and only that one
+    data.write_text("0.75", encoding="utf-8")
+    changed, _, stats = _run(rows, monkeypatch, workers=2, cache=True)
+    assert stats["computed"] == ["toy-reader"] and changed[4]["numbers"]["x"] == 0.75
+    assert changed[:4] == sequential[:4]
+    # --fresh recomputes every row
+    _, _, stats = _run(rows, monkeypatch, workers=2, cache=True, fresh=True)
+    assert stats["computed"] == [c.id for c in rows] and stats["cached"] == []
+
+
+@pytest.mark.skipif(not workers.forking(), reason="worker processes need os.fork")
+def test_a_shared_value_computed_in_two_workers_is_reported(tmp_path, monkeypatch):
+    rows = _toys(tmp_path / "x.txt", hidden_key=True)
+    (tmp_path / "x.txt").write_text("0.5", encoding="utf-8")
+    entries, notes, stats = _run(rows, monkeypatch, workers=2)
+    assert ["toy-hidden-1"] in stats["groups"] and ["toy-hidden-2"] in stats["groups"]
+    assert len(notes) == 1 and "toy-hidden" in notes[0] and "more than one group" in notes[0]
+    assert entries == _run(rows, monkeypatch, workers=1)[0]     # the same numbers, computed twice
+
+
+def test_a_row_depends_on_the_modules_its_code_can_import():
+    closure = runner.module_closure("sigprop.claims.ledger")
+    assert {"sigprop.gap.spectra", "sigprop.rho.logits", "sigprop.core.checks", "sigprop"} <= set(closure)
+    assert "sigprop.claims.nnt" not in closure and "sigprop.explore.page" not in closure    # imports, not importers
+    lm_rows = runner.module_closure("sigprop.claims.lm")
+    assert "sigprop.lm.summary" in lm_rows and "sigprop.claims.ledger" in lm_rows
+    ledger.load_claim_modules()
+    keys = {runner.row_key(c, quick, ledger.CLAIMS) for c in ledger.CLAIMS for quick in (True, False)}
+    assert len(keys) == 2 * len(ledger.CLAIMS)                  # one per (row, mode)
+
+
+def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert runner.cache_dir() == tmp_path / "sigprop"
+    monkeypatch.setenv("XDG_CACHE_HOME", "")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert runner.cache_dir() == tmp_path / "home" / ".cache" / "sigprop"
+
+
+def test_workers_must_be_a_positive_integer():
+    with pytest.raises(ledger.ArgumentError, match="workers"):
+        ledger.run(quick=True, only=["published-form"], workers=0)
