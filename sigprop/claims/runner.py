@@ -198,7 +198,8 @@ def module_closure(name: str) -> dict[str, Path]:
     return _CLOSURES[name]
 
 
-def _file_hash(path: Path | str) -> str:
+def file_hash(path: Path | str) -> str:
+    """SHA-256 of a file's bytes (hex)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -268,19 +269,21 @@ def recording_reads():
 
 # --- running ------------------------------------------------------------------------------
 
-def _stored(path: Path) -> dict | None:
-    """The cache entry at ``path`` if it is readable and every file it read is unchanged."""
+def stored(path: Path) -> dict | None:
+    """The cache entry at ``path`` if it is readable and every file of its ``files`` (path -> SHA-256:
+    what the row read) is unchanged."""
     try:
         with open(path, "rb") as f:
             entry = pickle.load(f)
-        if all(os.path.isfile(p) and _file_hash(p) == h for p, h in entry["files"].items()):
+        if all(os.path.isfile(p) and file_hash(p) == h for p, h in entry["files"].items()):
             return entry
     except Exception:                                 # noqa: BLE001 - a damaged entry is recomputed
         return None
     return None
 
 
-def _store(path: Path, entry: dict) -> None:
+def store(path: Path, entry: dict) -> None:
+    """Write ``entry`` at ``path`` (pickled; written aside, then moved in place)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
@@ -325,7 +328,7 @@ def run_rows(todo: list, quick: bool, *, evaluate: Callable, context: Callable, 
     cached: list[str] = []
     if cache and not fresh:
         for c in todo:
-            entry = _stored(folder / f"{keys[c.id]}.pkl")
+            entry = stored(folder / f"{keys[c.id]}.pkl")
             if entry is not None:
                 results[c.id] = entry
                 cached.append(c.id)
@@ -352,7 +355,7 @@ def run_rows(todo: list, quick: bool, *, evaluate: Callable, context: Callable, 
                         row: dict[str, Any] = dict(entry=evaluate(c, ctx))
                     except not_run as exc:
                         row = dict(note=f"{c.id}: not run ({exc})")
-                hashes = {p: _file_hash(p) for p in sorted(files) if os.path.isfile(p)}
+                hashes = {p: file_hash(p) for p in sorted(files) if os.path.isfile(p)}
                 out.append(dict(row, id=c.id, files=hashes, seconds=time.perf_counter() - t0))
                 report(1)
         out.append(dict(computed=ctx.computed))
@@ -376,7 +379,7 @@ def run_rows(todo: list, quick: bool, *, evaluate: Callable, context: Callable, 
         for row in rows[:-1]:
             results[row["id"]] = row
             if cache and "entry" in row:
-                _store(folder / f"{keys[row['id']]}.pkl", row)
+                store(folder / f"{keys[row['id']]}.pkl", row)
     twice = sorted(key for key, where in computed_keys.items() if len(where) > 1)
     if twice:
         notes.append("runner: shared experiments computed in more than one group of rows (a key the source "

@@ -135,3 +135,48 @@ def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
 def test_workers_must_be_a_positive_integer():
     with pytest.raises(ledger.ArgumentError, match="workers"):
         ledger.run(quick=True, only=["published-form"], workers=0)
+
+
+@pytest.mark.skipif(not workers.forking(), reason="worker processes need os.fork")
+def test_figures_in_workers_are_cached_while_their_files_stay(tmp_path, cache, monkeypatch):
+    """Two toy figure scripts (the real ones take a minute under load): run in workers, then read
+    back while their code, their data and their files are unchanged."""
+    import sys
+    import types
+
+    import sigprop_figures as figures
+    data = tmp_path / "data.txt"
+    data.write_text("1", encoding="utf-8")
+    for name in ("toy_a", "toy_b"):
+        module = types.ModuleType(f"{figures.__name__}.{name}")
+
+        def make(out, quick, name=name):
+            text = data.read_text(encoding="utf-8") if name == "toy_b" else "a"
+            path = out / f"{name}.txt"
+            path.write_text(text, encoding="utf-8")
+            with open(tmp_path / "runs.log", "a", encoding="utf-8") as log:
+                log.write(name + "\n")
+            return [path]
+        module.make = make
+        monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setattr(figures, "SCRIPTS", ("toy_a", "toy_b"))
+    from sigprop.claims import runner as _runner
+    monkeypatch.setattr(_runner, "source_hash", lambda names: "toy-" + ",".join(names))
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def runs():
+        log = tmp_path / "runs.log"
+        text = log.read_text(encoding="utf-8").split() if log.exists() else []
+        log.unlink(missing_ok=True)
+        return sorted(text)
+    files = figures.make_all(out, quick=True, workers=2, cache=True)["files"]
+    assert [f.rsplit("/", 1)[1] for f in files] == ["toy_a.txt", "toy_b.txt"] and runs() == ["toy_a", "toy_b"]
+    assert figures.make_all(out, quick=True, workers=2, cache=True)["files"] == files and runs() == []   # nothing run
+    (out / "toy_a.txt").unlink()                                   # a file gone: that script again
+    assert figures.make_all(out, quick=True, workers=2, cache=True)["files"] == files and runs() == ["toy_a"]
+    data.write_text("2", encoding="utf-8")                         # its data changed: that script again
+    figures.make_all(out, quick=True, workers=2, cache=True)
+    assert runs() == ["toy_b"] and (out / "toy_b.txt").read_text(encoding="utf-8") == "2"
+    figures.make_all(out, quick=True, workers=2, cache=True, fresh=True)
+    assert runs() == ["toy_a", "toy_b"]
