@@ -169,7 +169,7 @@ def _imports(name: str, path: Path) -> frozenset[str]:
                 base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
             found.add(base)
             found.update(f"{base}.{a.name}" for a in node.names)      # a submodule, when it is one
-    out = set()
+    out: set[str] = set()
     for mod in found:
         if mod.split(".")[0] in OWN_PACKAGES:
             parts = mod.split(".")
@@ -260,7 +260,8 @@ def recording_reads():
     if not _HOOKED:
         sys.addaudithook(_audit)
         _HOOKED = True
-    _READS.files = files = set()
+    files: set[str] = set()
+    _READS.files = files
     try:
         yield files
     finally:
@@ -291,7 +292,7 @@ def store(path: Path, entry: dict) -> None:
     os.replace(tmp, path)
 
 
-def run_rows(todo: list, quick: bool, *, evaluate: Callable, context: Callable, not_run: type,
+def run_rows(todo: list, quick: bool, *, evaluate: Callable, context: Callable, not_run: type[Exception],
              workers: int | None = None, cache: bool = False, fresh: bool = False,
              progress: bool = False, claims: list | None = None) -> tuple[list[dict], list[str], dict]:
     """``(entries, notes, stats)`` for the rows ``todo`` (in their order).
