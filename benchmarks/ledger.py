@@ -63,14 +63,17 @@ def compare(a: dict, b: dict) -> dict:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("base")
+    p.add_argument("--code", default=None, help="the checkout to time as 'after' (default: this one)")
     p.add_argument("--quick-pairs", type=int, default=3)
     p.add_argument("--full-pairs", type=int, default=1)
     args = p.parse_args(argv)
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    here = args.code or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, XDG_CACHE_HOME=tempfile.mkdtemp(prefix="sigprop-ledger-bench-"))
     out: dict = dict(base=args.base, code=here, cores=os.cpu_count(), modes={})
     for mode, pairs in (("quick", args.quick_pairs), ("full", args.full_pairs)):
         flag = ["--quick"] if mode == "quick" else []
+        if pairs == 0:
+            continue
         rows = []
         for k in range(pairs):
             order = ("before", "after") if k % 2 == 0 else ("after", "before")
