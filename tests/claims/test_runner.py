@@ -12,6 +12,11 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "cache" / "sigprop" / "claims"
 
 
+def _claim(cid, fn):
+    from sigprop.claims.provenance import Regime, Source
+    return ledger.Claim(cid, "c", (Source("sigprop-extension", "a test"),), Regime("toy-task", "a test"), "theory", fn)
+
+
 def _decision(x):
     return rules.approximation_error({"x": x}, 1.0)
 
@@ -19,7 +24,7 @@ def _decision(x):
 def _toys(data_file, hidden_key=False):
     """Five toy rows: two share an experiment, one measures another row, one reads ``data_file``;
     with ``hidden_key`` two more share a value through a call the source reading cannot see."""
-    from sigprop.claims.ledger import Claim, measured
+    from sigprop.claims.ledger import measured
 
     def base(ctx):
         x = float(ctx.shared("toy-experiment", lambda: np.random.default_rng(0).random()))
@@ -42,15 +47,15 @@ def _toys(data_file, hidden_key=False):
             x = float(f.read())
         return dict(check="k", numbers=dict(x=x), decision=_decision(x))
 
-    rows = [Claim("toy-base", "c", "s", "theory", base), Claim("toy-sibling", "c", "s", "theory", sibling),
-            Claim("toy-derived", "c", "s", "theory", derived), Claim("toy-alone", "c", "s", "theory", alone),
-            Claim("toy-reader", "c", "s", "theory", reader)]
+    rows = [_claim("toy-base", base), _claim("toy-sibling", sibling),
+            _claim("toy-derived", derived), _claim("toy-alone", alone),
+            _claim("toy-reader", reader)]
     if hidden_key:
         def hidden(ctx):
             get = ctx.shared                                  # not read as a `shared` call
             x = float(get("toy-hidden", lambda: 0.25))
             return dict(check="k", numbers=dict(x=x), decision=_decision(x))
-        rows += [Claim("toy-hidden-1", "c", "s", "theory", hidden), Claim("toy-hidden-2", "c", "s", "theory", hidden)]
+        rows += [_claim("toy-hidden-1", hidden), _claim("toy-hidden-2", hidden)]
     return rows
 
 
@@ -69,7 +74,7 @@ def test_rows_sharing_an_experiment_are_grouped(tmp_path):
     # the ledger's own rows: an f-string key stands for its prefix; measured(id) joins that row's group
     ledger.load_claim_modules()
     found = {tuple(c.id for c in g) for g in runner.groups(ledger.CLAIMS)}
-    assert ("published-form", "published-form-softmax") in found
+    assert ("antrp-form", "antrp-form-softmax") in found
     assert ("rank-collapse-depth", "gap-removal-fix") in found
     assert ("localization-beyond-walk-softmax", "iid-no-localization-softmax") in found
     assert sum(len(g) for g in found) == len(ledger.CLAIMS) and len(found) > 10
@@ -77,7 +82,7 @@ def test_rows_sharing_an_experiment_are_grouped(tmp_path):
     def opaque(ctx):                                          # a key the reading cannot know: shares anything
         key = "toy-" + "x"
         return ctx.shared(key, lambda: None)
-    rows.append(ledger.Claim("toy-opaque", "c", "s", "theory", opaque))
+    rows.append(_claim("toy-opaque", opaque))
     assert runner.shared_keys(rows[-1]) == {"claim:toy-opaque", "*"} and len(runner.groups(rows)) == 1
 
 
@@ -134,7 +139,7 @@ def test_cache_dir_follows_xdg(monkeypatch, tmp_path):
 
 def test_workers_must_be_a_positive_integer():
     with pytest.raises(ledger.ArgumentError, match="workers"):
-        ledger.run(quick=True, only=["published-form"], workers=0)
+        ledger.run(quick=True, only=["antrp-form"], workers=0)
 
 
 @pytest.mark.skipif(not workers.forking(), reason="worker processes need os.fork")
