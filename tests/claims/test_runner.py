@@ -185,3 +185,11 @@ def test_figures_in_workers_are_cached_while_their_files_stay(tmp_path, cache, m
     assert runs() == ["toy_b"] and (out / "toy_b.txt").read_text(encoding="utf-8") == "2"
     figures.make_all(out, quick=True, workers=2, cache=True, fresh=True)
     assert runs() == ["toy_a", "toy_b"]
+
+
+def test_cli_refuses_zero_workers_in_one_line(capsys):
+    from sigprop import cli
+    for command in (["claims", "--quick"], ["figures", "--quick"]):
+        assert cli.main([*command, "--workers", "0", "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "--workers" in err and ">= 1" in err
