@@ -24,11 +24,11 @@ def _previous(W, T, step_cov):
     """The general path (``Sigma`` taken as a dense matrix: two ``d x d`` products)."""
     model = LogitModel(W, T, step_cov=step_cov)
     model.__dict__["diagonal_step"] = None
-    return theory(model)
+    return theory(model, method="gaussian")
 
 
 def _now(W, T, step_cov):
-    return theory(LogitModel(W, T, step_cov=step_cov))
+    return theory(LogitModel(W, T, step_cov=step_cov), method="gaussian")
 
 
 def compare(d: int = 1024, T: int = 128, repeats: int = 11) -> dict:
