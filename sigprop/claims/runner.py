@@ -316,8 +316,15 @@ def run_rows(todo: list, quick: bool, *, evaluate: Callable, context: Callable, 
     claims : list of Claim, optional
         Every registered claim (to find the modules of the rows a row measures); default ``todo``.
 
-    ``stats`` holds ``computed`` and ``cached`` (row ids), ``groups`` (the ids of each group run)
-    and ``seconds`` (per computed row, its group's wall time shared by its rows).
+    Returns
+    -------
+    entries : list of dict
+        The rows' results (:func:`~sigprop.claims.ledger.evaluate`), in ``todo``'s order.
+    notes : list of str
+        Rows that could not run, and shared experiments computed by more than one group.
+    stats : dict
+        ``computed`` and ``cached`` (row ids), ``groups`` (the ids of each group run) and
+        ``seconds`` (per computed row, its wall time in its worker).
     """
     from sigprop.core import threads
     from sigprop.core import workers as _workers
