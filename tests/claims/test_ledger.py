@@ -193,7 +193,8 @@ def test_figures_quick(capsys, tmp_path, monkeypatch):
         return savefig(fig, fname, *args, **kwargs)
 
     monkeypatch.setattr(Figure, "savefig", checked)
-    assert cli.main(["figures", "--quick", "--out", str(tmp_path), "--no-progress"]) == 0
+    # one worker: the scripts draw in this process, where the check sees their figures
+    assert cli.main(["figures", "--quick", "--out", str(tmp_path), "--no-progress", "--workers", "1"]) == 0
     # every figure readable: each axis labelled, no legend over plotted data (tests/figures/readable.py)
     assert len(seen) >= 20 and unreadable == []
     written = capsys.readouterr().out.split()
