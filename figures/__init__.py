@@ -59,8 +59,11 @@ def make_all(out, quick: bool = False, progress: bool = False, only=None, *, wor
     def key(name: str) -> str:
         import hashlib
         import json
+
+        import matplotlib
         text = json.dumps([__version__, "quick" if quick else "full", str(out.resolve()), name,
-                           runner.source_hash([f"{__name__}.{name}"])])
+                           runner.source_hash([f"{__name__}.{name}"]), runner.library_versions(),
+                           matplotlib.__version__])
         return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def still_there(entry: dict) -> bool:

@@ -10,7 +10,8 @@ Linux), its BLAS held to one thread, with its own context.  A shared value compu
 groups (a key the reading missed) is reported in the run's notes.
 
 **Cache.** A row's result is stored under
-``(version, mode, claim id, hash of the source of the modules its code can import)``
+``(version, mode, claim id, hash of the source of the modules its code can import, the versions
+of Python, NumPy and SciPy)``
 (:func:`row_key`; the modules are the static import closure, inside the ``sigprop`` packages,
 of the modules of the row and of the rows it measures) in :func:`cache_dir`, together with the
 hash of every data file the row opened for reading (recorded through Python's audit hook
@@ -224,8 +225,16 @@ def row_key(claim, quick: bool, claims: list) -> str:
     by_id = {c.id: c for c in claims}
     measured = [k[len("claim:"):] for k in shared_keys(claim) if k.startswith("claim:") and not k.endswith("*")]
     modules = {claim.measure.__module__} | {by_id[m].measure.__module__ for m in measured if m in by_id}
-    text = json.dumps([__version__, "quick" if quick else "full", claim.id, source_hash(sorted(modules))])
+    text = json.dumps([__version__, "quick" if quick else "full", claim.id, source_hash(sorted(modules)),
+                       library_versions()])
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def library_versions() -> list[str]:
+    """Python's, NumPy's and SciPy's versions: part of every key (a new NumPy may round differently)."""
+    import numpy
+    import scipy
+    return [sys.version.split()[0], numpy.__version__, scipy.__version__]
 
 
 # --- the files a row reads ----------------------------------------------------------------
