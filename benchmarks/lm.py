@@ -7,11 +7,15 @@ A step is forward, backward, gradient clipping and the AdamW update of the defau
 (1 layer, 1 head, width 128, feed-forward 128, Post-LN, ReLU, tied output, ``T = 128``).
 Both sides start from the same weights and batch; their losses and gradients are compared
 first (largest relative difference per parameter).  Times are medians over ``repeats`` steps
-after one warm-up step, the two sides timed in alternation, with every BLAS/OpenMP pool pinned to one thread
-(``threadpoolctl``, ``torch.set_num_threads(1)``) and again with all threads; the ratio is
-sigprop's time over PyTorch's (target <= 1.0), and tokens per second is ``batch * T`` over
-the step time.  The 1-minute load average before and after is recorded: other processes on
-the machine slow both sides.
+after one warm-up step, every side timed in alternation (the order reversed every other round),
+with every BLAS/OpenMP pool pinned to one thread (``threadpoolctl``, ``torch.set_num_threads(1)``)
+and again with all threads.  Reported with the median and distribution-free 95% interval of the
+per-round ratios: ``step_over_floor``, the NumPy step over the three output-layer products it
+cannot avoid (:func:`output_products`; target <= 1.25), ``step_over_torch``, sigprop's step over
+PyTorch's (target <= 1.0; at one thread also in CPU time, ``*_cpu``), and
+``torch_blas_over_numpy_blas``, PyTorch's time for the same three products over NumPy's (how much
+of the comparison is the BLAS library).  Tokens per second is ``batch * T`` over the step time.
+The load averages before and after are recorded: other processes on the machine slow every side.
 """
 from __future__ import annotations
 
@@ -107,27 +111,70 @@ def numpy_step(params: dict, tokens: np.ndarray, cfg: tf.Config, lr: float = 1e-
     return step
 
 
-def _median_times(fns, repeats: int) -> list[float]:
-    """Median time of each function, timed in alternation (so that a change of the machine's
-    load during the measurement hits every side alike), after one warm-up call each."""
-    for fn in fns:
+def _paired(fns: dict, repeats: int) -> dict[str, dict[str, list[float]]]:
+    """Every function once (warm-up), then ``repeats`` rounds timing each in turn, the order
+    reversed every other round (so that a drift of the machine's load hits every side alike):
+    ``{name: dict(wall=[...], cpu=[...])}``, CPU time of this process (all its threads)."""
+    for fn in fns.values():
         fn()
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, ts in zip(fns, times, strict=True):
-            t0 = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t0)
-    return [statistics.median(ts) for ts in times]
+    out = {k: dict(wall=[], cpu=[]) for k in fns}
+    names = list(fns)
+    for r in range(repeats):
+        for k in (names if r % 2 == 0 else names[::-1]):
+            c0, t0 = time.process_time(), time.perf_counter()
+            fns[k]()
+            out[k]["wall"].append(time.perf_counter() - t0)
+            out[k]["cpu"].append(time.process_time() - c0)
+    return out
+
+
+def _ratio(times: dict, a: str, b: str, clock: str = "wall") -> dict:
+    """The per-round ratios ``a / b``: median and distribution-free 95% interval (None under 6 rounds)."""
+    from sigprop.core.stats import median_interval
+    ratios = [x / y for x, y in zip(times[a][clock], times[b][clock], strict=True)]
+    found = median_interval(ratios)
+    return dict(ratio=statistics.median(ratios), interval=None if found is None else [found[1], found[2]],
+                clock=clock)
+
+
+def output_products(params: dict, tokens: np.ndarray, cfg: tf.Config):
+    """The three products of the output layer a step cannot avoid, at the step's shapes and dtype:
+    ``logits = x W_out`` (``N x D`` by ``D x V``), ``dW_out = dz^T x`` and ``dx = dz W_out^T``
+    (``N = batch x T`` tokens), for NumPy and for PyTorch on the same arrays."""
+    N, D = tokens.shape[0] * (tokens.shape[1] - 1), cfg.width
+    rng = np.random.default_rng(1)
+    dtype = params["tok_emb"].dtype
+    x = rng.standard_normal((N, D)).astype(dtype)
+    W = np.ascontiguousarray(params["tok_emb"].T)                      # D x V, as the tied model uses it
+    dz = rng.standard_normal((N, cfg.vocab)).astype(dtype)
+
+    def numpy_floor():
+        x @ W
+        dz.T @ x
+        dz @ W.T
+
+    def torch_floor_fn():
+        import torch
+        tx, tW, tdz = (torch.from_numpy(a) for a in (x, W, dz))
+
+        def run():
+            tx @ tW
+            tdz.T @ tx
+            tdz @ tW.T
+        return run
+    return numpy_floor, torch_floor_fn
 
 
 def measure(vocab: int = 4096, batch: int = 16, repeats: int = 7, quick: bool = False) -> dict:
+    """Per thread setting (1 thread, all threads): the NumPy step, PyTorch's step, the output layer's
+    three products in NumPy (the floor) and in PyTorch, timed in alternation; the ratios step / floor,
+    NumPy step / PyTorch step and PyTorch products / NumPy products with their 95% intervals."""
     if quick:
         vocab, batch, repeats = 256, 2, 1
     cfg = tf.Config(vocab=vocab)
     params = tf.init_params(cfg, 0)
     tokens = np.random.default_rng(0).integers(0, vocab, size=(batch, cfg.length + 1))
-    load_before = os.getloadavg()[0]
+    load_before = os.getloadavg()
     res = dict(config=dict(model=cfg.to_dict(), batch=batch, repeats=repeats),
                machine=dict(platform=platform.platform(), cpus=os.cpu_count(), numpy=np.__version__),
                notes=[])
@@ -145,23 +192,30 @@ def measure(vocab: int = 4096, batch: int = 16, repeats: int = 7, quick: bool = 
         res["loss_numpy"], res["loss_torch"] = loss_np, loss_t
         res["max_grad_rel_diff"] = max(
             float(np.linalg.norm(g_np[k] - g_t[k]) / max(np.linalg.norm(g_t[k]), 1e-30)) for k in g_np)
-    all_threads = torch.get_num_threads() if torch is not None else None
+    all_threads = torch.get_num_threads() if torch is not None else os.cpu_count()
+    numpy_floor, torch_floor_fn = output_products(params, tokens, cfg)
     for label, threads in (("1 thread", 1), ("all threads", None)):
         with threadpool_limits(limits=threads):
+            fns = dict(numpy=numpy_step(params, tokens, cfg), floor=numpy_floor)
             if torch is not None:
                 torch.set_num_threads(threads or all_threads)
-            fns = [numpy_step(params, tokens, cfg)]
+                fns.update(torch=torch_step(params, tokens, cfg)[0], torch_floor=torch_floor_fn())
+            times = _paired(fns, repeats)
+            row = dict(threads=threads or all_threads, numpy_s=statistics.median(times["numpy"]["wall"]),
+                       floor_s=statistics.median(times["floor"]["wall"]),
+                       step_over_floor=_ratio(times, "numpy", "floor"))
             if torch is not None:
-                fns.append(torch_step(params, tokens, cfg)[0])
-            times = _median_times(fns, repeats)
-            row = dict(numpy_s=times[0])
-            if torch is not None:
-                row["torch_s"] = times[1]
+                row["torch_s"] = statistics.median(times["torch"]["wall"])
                 row["ratio"] = row["numpy_s"] / row["torch_s"]
+                row["step_over_torch"] = _ratio(times, "numpy", "torch")
+                row["torch_blas_over_numpy_blas"] = _ratio(times, "torch_floor", "floor")
                 row["torch_tokens_per_s"] = tokens_per_step / row["torch_s"]
+                if threads == 1:             # one thread each: CPU time is the load-robust measure
+                    row["step_over_torch_cpu"] = _ratio(times, "numpy", "torch", "cpu")
+                    row["step_over_floor_cpu"] = _ratio(times, "numpy", "floor", "cpu")
             row["numpy_tokens_per_s"] = tokens_per_step / row["numpy_s"]
         res[label] = row
-    res["load_average"] = [load_before, os.getloadavg()[0]]
+    res["load_average"] = [list(load_before), list(os.getloadavg())]
     return res
 
 
@@ -183,12 +237,17 @@ def main(argv=None) -> None:
     if "max_grad_rel_diff" in res:
         print(f"  same model: loss {res['loss_numpy']:.6f} (NumPy) vs {res['loss_torch']:.6f} (PyTorch), "
               f"largest gradient difference {res['max_grad_rel_diff']:.1e}")
+    def shown(r):
+        iv = r["interval"]
+        return f"{r['ratio']:.2f}" + ("" if iv is None else f" [{iv[0]:.2f}, {iv[1]:.2f}]")
     for label in ("1 thread", "all threads"):
         r = res[label]
-        line = f"  {label:>11}: NumPy {1e3 * r['numpy_s']:8.1f} ms ({r['numpy_tokens_per_s']:8.0f} tok/s)"
+        line = (f"  {label:>11}: NumPy {1e3 * r['numpy_s']:8.1f} ms ({r['numpy_tokens_per_s']:8.0f} tok/s), "
+                f"output-layer floor {1e3 * r['floor_s']:.1f} ms, step / floor {shown(r['step_over_floor'])}")
         if "torch_s" in r:
-            line += (f", PyTorch {1e3 * r['torch_s']:8.1f} ms ({r['torch_tokens_per_s']:8.0f} tok/s),"
-                     f" ratio {r['ratio']:.2f}")
+            line += (f"\n{'':15}PyTorch {1e3 * r['torch_s']:8.1f} ms ({r['torch_tokens_per_s']:8.0f} tok/s),"
+                     f" NumPy / PyTorch {shown(r['step_over_torch'])},"
+                     f" PyTorch's BLAS / NumPy's on the floor's products {shown(r['torch_blas_over_numpy_blas'])}")
         print(line)
     for n in res["notes"]:
         print("  note:", n)

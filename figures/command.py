@@ -14,6 +14,10 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", default="figures/out", help="output folder (default figures/out)")
     p.add_argument("--only", type=lambda v: [x.strip() for x in v.split(",") if x.strip()], metavar="NAME[,NAME...]",
                    help="run only these scripts of figures/ (e.g. spectral_gap,gap_validity)")
+    p.add_argument("--workers", type=a.number(int), default=None, metavar="N",
+                   help="worker processes, one BLAS thread each (default: every core)")
+    p.add_argument("--fresh", action="store_true",
+                   help="run every script, even those whose code, data and files in --out are unchanged")
     a.progress(p)
 
 
@@ -25,8 +29,11 @@ def figures(args: argparse.Namespace) -> dict:
     from pathlib import Path
 
     from sigprop._version import __version__
+    from sigprop.core.checks import ArgumentError
     from sigprop_figures import make_all
-
+    if args.workers is not None and args.workers < 1:
+        raise ArgumentError("workers", f"must be an integer >= 1, got {args.workers}")
     out = Path(args.out)
-    drawn = make_all(out, quick=args.quick, progress=not args.no_progress, only=args.only)
+    drawn = make_all(out, quick=args.quick, progress=not args.no_progress, only=args.only, workers=args.workers,
+                     cache=True, fresh=args.fresh)
     return dict(version=__version__, config=dict(quick=args.quick, only=args.only, out=str(out)), **drawn)

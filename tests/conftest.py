@@ -12,6 +12,15 @@ settings.register_profile("sigprop", derandomize=True, deadline=None, max_exampl
 settings.load_profile("sigprop")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_home(tmp_path_factory):
+    """The user cache (``sigprop claims`` stores its rows there) in a temporary folder."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)

@@ -29,7 +29,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from sigprop._version import __version__
 from sigprop.claims import rules
@@ -219,12 +218,20 @@ def load_claim_modules() -> None:
         importlib.import_module(name)
 
 
-def run(quick: bool = False, progress: bool = False, only=None) -> dict:
+def run(quick: bool = False, progress: bool = False, only=None, *, workers: int | None = None,
+        cache: bool = False, fresh: bool = False) -> dict:
     """Run every registered claim (or those whose id is in ``only``).
+
+    The rows run in ``workers`` worker processes (default: every core; rows that share an
+    experiment in one worker) and, with ``cache``, are read back from the user's cache when
+    nothing they depend on changed (``fresh`` recomputes them): :func:`sigprop.claims.runner.run_rows`.
+    The numbers depend on neither.
 
     Returns ``dict(version, config=dict(quick, only, date), claims, notes)``: ``only`` is the
     list of ids asked for (``None``: all), ``date`` the UTC date of the run (ISO 8601).
     """
+    from sigprop.claims import runner
+
     load_claim_modules()
     if only is not None:
         only = sorted(only) if isinstance(only, (set, frozenset)) else list(only)
@@ -233,14 +240,12 @@ def run(quick: bool = False, progress: bool = False, only=None) -> dict:
         unknown = sorted(set(only) - {c.id for c in CLAIMS})
         if unknown:
             raise ArgumentError("only", f"must name registered claims (ids as in CLAIMS.md), got {', '.join(unknown)}")
-    ctx = Context(quick)
-    entries, notes = [], []
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ArgumentError("workers", f"must be an integer >= 1, got {workers!r}")
     todo = [c for c in CLAIMS if only is None or c.id in only]
-    for c in tqdm(todo, disable=not progress, desc="claims", unit="claim"):
-        try:
-            entries.append(evaluate(c, ctx))
-        except NotRun as exc:
-            notes.append(f"{c.id}: not run ({exc})")
+    entries, notes, _ = runner.run_rows(todo, quick, evaluate=evaluate, context=Context, not_run=NotRun,
+                                        workers=workers, cache=cache, fresh=fresh, progress=progress,
+                                        claims=list(CLAIMS))
     date = datetime.now(timezone.utc).date().isoformat()
     return dict(version=__version__, config=dict(quick=quick, only=only, date=date), claims=entries, notes=notes)
 

@@ -16,6 +16,12 @@ def _claims_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="smaller problems (under 2 minutes)")
     p.add_argument("--only", type=lambda v: [x.strip() for x in v.split(",") if x.strip()], metavar="ID[,ID...]",
                    help="run only these claims (ids as in CLAIMS.md)")
+    p.add_argument("--workers", type=a.number(int), default=None, metavar="N",
+                   help="worker processes, one BLAS thread each (default: every core); the numbers do not "
+                        "depend on it")
+    p.add_argument("--fresh", action="store_true",
+                   help="recompute every row instead of reading unchanged ones back from the cache "
+                        "($XDG_CACHE_HOME/sigprop, default ~/.cache/sigprop)")
     a.progress(p)
 
 
@@ -32,4 +38,5 @@ def claims(args: argparse.Namespace) -> dict:
     """
     from sigprop.claims import ledger
 
-    return ledger.run(quick=args.quick, progress=not args.no_progress, only=args.only)
+    return ledger.run(quick=args.quick, progress=not args.no_progress, only=args.only, workers=args.workers,
+                      cache=True, fresh=args.fresh)

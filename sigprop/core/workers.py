@@ -54,6 +54,11 @@ POLL_S = 0.05
 _FORK_LOCK = threading.Lock()
 _FEEDS: set[int] = set()
 
+#: True in a worker process: a run started there (a Monte Carlo inside a ledger row that runs in a
+#: worker) takes its tasks in turn in that process.  The child was forked while its parent held
+#: :data:`_FORK_LOCK` (it would wait for it forever), and its parent's workers already use the cores.
+_IN_WORKER = False
+
 Task = Callable[[int, Callable[[int], None]], Any]
 
 
@@ -91,7 +96,7 @@ def run(task: Task, count: int, workers: int, *, processes: bool = False,
         The results in task order.
     """
     progress = progress or (lambda n: None)
-    workers = max(1, min(workers, count))
+    workers = 1 if _IN_WORKER else max(1, min(workers, count))
     if workers == 1:
         return [task(k, progress) for k in range(count)]
     if processes:
@@ -263,6 +268,8 @@ _PDEATHSIG: Any = False                       # not looked up yet
 def _child(task: Task, jobs: int, out: int, done: memoryview, slot: int, parent: int,
            die_with_parent: Callable[[], None] | None) -> None:  # pragma: no cover
     """The body of a worker process: never returns."""
+    global _IN_WORKER
+    _IN_WORKER = True
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the caller's to take

@@ -13,7 +13,9 @@ Everything keeps the dtype of its inputs (float32 training, float64 gradient che
   (causal) keys, output ``concat_h(A_h V_h) W_O``.  Backward:
   ``dS = c A * (dA - rowsum(A * dA))``, ``dQ_h = dS K_h``, ``dK_h = dS^T Q_h``.
 * Softmax cross-entropy averaged over tokens: ``L = -mean log softmax(z)[y]``,
-  ``dz = (softmax(z) - onehot(y)) / N``.
+  ``dz = (softmax(z) - onehot(y)) / N``; fused (:func:`softmax_cross_entropy`):
+  ``dz = exp(z - max z) / (N s) - onehot(y) / N`` with ``s = sum exp(z - max z)``, in the
+  logits' memory, one pass over them fewer than the loss followed by its backward.
 * Inverted dropout: keep with probability ``1 - p`` and divide by it.
 """
 from __future__ import annotations
@@ -214,6 +216,29 @@ def cross_entropy(logits, targets):
     s = logits.sum(axis=-1, keepdims=True)
     loss = float(np.mean(np.log(s[..., 0], dtype=np.float64) - picked))
     logits /= s
+    return loss, logits
+
+
+def softmax_cross_entropy(logits, targets):
+    """Mean token cross-entropy and its gradient in one: ``(L, dz)``.
+
+    ``L = mean_n [log s_n - (z_n[y_n] - max z_n)]`` with ``s_n = sum_v exp(z_nv - max z_n)``, and
+    ``dz = exp(z - max z) / (N s) - onehot(y) / N`` (``N`` tokens): the probabilities' division
+    by ``s`` and the mean's ``1/N`` are one multiplication.  ``logits`` is overwritten by ``dz``
+    (returned).  Equal to :func:`cross_entropy` followed by :func:`cross_entropy_backward` up to
+    rounding (``tests/lm/test_transformer.py``).
+    """
+    logits -= logits.max(axis=-1, keepdims=True)
+    idx = targets[..., None]
+    picked = np.take_along_axis(logits, idx, axis=-1)[..., 0]
+    np.exp(logits, out=logits)
+    s = logits.sum(axis=-1, keepdims=True)
+    loss = float(np.mean(np.log(s[..., 0], dtype=np.float64) - picked))
+    inv_n = 1.0 / targets.size
+    np.reciprocal(s, out=s)
+    s *= s.dtype.type(inv_n)
+    logits *= s
+    np.put_along_axis(logits, idx, np.take_along_axis(logits, idx, axis=-1) - logits.dtype.type(inv_n), axis=-1)
     return loss, logits
 
 

@@ -135,11 +135,14 @@ def reparametrized(cfg: Config) -> list[str]:
     return [f"l{i}.{w}" for i in range(cfg.layers) for w in reg.REPARAM]
 
 
-def forward(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, keep: bool = False):
+def forward(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, keep: bool = False,
+            fused: bool = False):
     """Mean cross-entropy of predicting ``tokens[:, 1:]`` from ``tokens[:, :-1]``, and the cache.
 
     ``rng`` (a Generator) switches dropout on; ``keep`` keeps per-layer attention and
-    hidden states in the cache for the instruments.
+    hidden states in the cache for the instruments.  ``fused`` computes the loss's gradient
+    with respect to the logits at once (:func:`sigprop.lm.layers.softmax_cross_entropy`) and
+    caches it in place of the probabilities.
     """
     tokens = np.asarray(tokens)
     inp, tgt = tokens[:, :-1], tokens[:, 1:]
@@ -192,8 +195,13 @@ def forward(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, keep: bo
     W_out = P["tok_emb"].T if cfg.tied else P["W_out"]
     logits = x @ W_out
     logits += P["b_out"]
-    loss, probs = nn.cross_entropy(logits, tgt)
-    cache = dict(P=P, rcache=rcache, inp=inp, tgt=tgt, masks=masks, layers=layers, lnf=lnf, x=x, probs=probs)
+    if fused:
+        loss, dz = nn.softmax_cross_entropy(logits, tgt)
+        out = dict(dz=dz)
+    else:
+        loss, probs = nn.cross_entropy(logits, tgt)
+        out = dict(probs=probs)
+    cache = dict(P=P, rcache=rcache, inp=inp, tgt=tgt, masks=masks, layers=layers, lnf=lnf, x=x, **out)
     return loss, cache
 
 
@@ -205,7 +213,10 @@ def backward(params: dict, cache: dict, cfg: Config, *, overwrite: bool = False)
     """
     P, layers = cache["P"], cache["layers"]
     g: dict[str, Any] = {k: None for k in P}
-    dz = nn.cross_entropy_backward(cache["probs"], cache["tgt"], overwrite=overwrite)
+    if "dz" in cache:                                   # fused forward: the gradient is there
+        dz = cache["dz"] if overwrite else cache["dz"].copy()
+    else:
+        dz = nn.cross_entropy_backward(cache["probs"], cache["tgt"], overwrite=overwrite)
     D = cfg.width
     x = cache["x"]
     dzf = dz.reshape(-1, dz.shape[-1])
@@ -280,7 +291,7 @@ def loss_and_grads(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, t
     ``task``, a dict, receives the cross-entropy's own gradients of ``W_Q, W_K`` (what
     the mean-holding step of :mod:`sigprop.lm.train` follows).
     """
-    loss, cache = forward(params, tokens, cfg, rng=rng)
+    loss, cache = forward(params, tokens, cfg, rng=rng, fused=True)
     grads = backward(params, cache, cfg, overwrite=True)
     name, lam = cfg.reg
     penalty = 0.0

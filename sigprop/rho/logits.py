@@ -241,11 +241,30 @@ class LogitModel:
         w_size = np.where(w_size > 0, w_size, 1.0)
         s_size = s_size if s_size > 0 else 1.0
         Wn, Sn = W / w_size[..., None, None], S / s_size
-        WS = Wn @ Sn
+        step = self.diagonal_step
+        if step is None:
+            WS = Wn @ Sn
+            SWS = Sn @ WS
+        elif self.identity_step:                         # Sn = I: no product, O(d^2)
+            WS = SWS = Wn
+        else:                                            # Sn = diag(s): (Wn Sn)_ij = Wn_ij s_j, O(d^2)
+            s = step / s_size
+            WS = Wn * s
+            SWS = s[:, None] * WS
         tr1 = np.trace(WS, axis1=-2, axis2=-1)
         tr_sq = np.einsum("...ij,...ji->...", WS, WS)
-        tr_frob = np.einsum("...ij,...ij->...", Sn @ WS, Wn)  # tr(S W S W^T)
+        tr_frob = np.einsum("...ij,...ij->...", SWS, Wn)  # tr(S W S W^T)
         return tr1, tr_frob, tr_sq, self.c * w_size * s_size
+
+    @cached_property
+    def diagonal_step(self) -> np.ndarray | None:
+        """The diagonal of ``Sigma`` when ``Sigma`` is diagonal (every off-diagonal entry exactly 0),
+        else None: the traces of :attr:`traces` then take ``O(d^2)`` operations instead of two
+        ``d x d`` products."""
+        diagonal = np.diagonal(self.Sigma)
+        if np.count_nonzero(self.Sigma) != np.count_nonzero(diagonal):
+            return None
+        return diagonal.copy()
 
     def single(self, what: str) -> LogitModel:
         """This model if it holds one ``W``, else a one-line ``ValueError`` naming ``what``."""

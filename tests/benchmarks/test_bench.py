@@ -124,17 +124,63 @@ def test_a_target_without_enough_repeats_is_judged_on_its_value():
 
 def test_a_result_stored_before_repeats_were_kept_is_judged_on_its_speedup_times():
     from sigprop_benchmarks import suite
-    one = [1.8 + 0.02 * k for k in range(15)]          # ratios 1.80..2.08 (all = 1)
+    one = [1.8 + 0.02 * k for k in range(15)]          # ratios 1.80..2.08 (all = 1), ceiling 2: 0.90..1.04
     times = dict(one=one, all=[1.0] * 15, reference_one=[2.0] * 15, reference_all=[1.0] * 15)
     res = dict(only=["mc"], config=dict(mc_threads_speedup_times=dict(_float64=times)),
-               mc_threads_speedup=statistics.median(one))
+               mc_threads_speedup=statistics.median(one), mc_threads_over_ceiling=statistics.median(one) / 2)
     rows = {r["measure"]: r for r in suite.targets(res)}
     assert rows["mc_threads_speedup"]["interval"] == [one[3], one[11]]         # [x_(4), x_(12)] of 15
-    assert rows["mc_threads_speedup"]["verdict"] == "met"
+    assert rows["mc_threads_speedup"]["verdict"] is None                       # reported, judged over the ceiling
+    assert rows["mc_threads_over_ceiling"]["interval"] == [one[3] / 2, one[11] / 2]
+    assert rows["mc_threads_over_ceiling"]["verdict"] == "met"
     assert rows["machine_parallel_ceiling"]["interval"] == [2.0, 2.0]
-    times["one"] = [1.7 + 0.02 * k for k in range(15)]                          # 1.70..1.98: straddles 1.8
-    assert {r["measure"]: r for r in suite.targets(res)}["mc_threads_speedup"]["verdict"] == "inconclusive"
+    times["one"] = [1.7 + 0.02 * k for k in range(15)]                          # 0.85..0.99: straddles 0.9
+    assert {r["measure"]: r for r in suite.targets(res)}["mc_threads_over_ceiling"]["verdict"] == "inconclusive"
     # a repeat that is not finite: no interval, judged on the value
-    res["repeats"] = dict(mc_threads_speedup=[float("nan")] + one[1:])
-    row = {r["measure"]: r for r in suite.targets(res)}["mc_threads_speedup"]
+    res["repeats"] = dict(mc_threads_over_ceiling=[float("nan")] + [x / 2 for x in one[1:]])
+    row = {r["measure"]: r for r in suite.targets(res)}["mc_threads_over_ceiling"]
     assert row["interval"] is None and row["verdict"] == "met"
+
+
+def test_quick_runs_do_not_judge_what_they_cannot_measure():
+    from sigprop_benchmarks import suite
+    res = dict(only=["exact", "mc"], config=dict(quick=True), exact_over_davies=5.56, exact_over_davies_worst=1.39,
+               exact_speedup_vs_round1=3.0, mc_over_rng=1.1, mc_threads_over_ceiling=16.5,
+               machine_parallel_ceiling=0.047, mc_over_torch_1thread=0.5)
+    rows = {r["measure"]: r for r in suite.targets(res)}
+    for key in ("exact_over_davies", "exact_over_davies_worst", "exact_speedup_vs_round1", "mc_threads_over_ceiling"):
+        assert rows[key]["verdict"] == suite.NOT_JUDGED_QUICK and rows[key]["met"] is None, key
+    assert rows["mc_over_rng"]["verdict"] == "met" and rows["mc_over_torch_1thread"]["verdict"] == "met"
+    assert suite.missed(list(rows.values())) == [k for k, r in rows.items()       # only what was not measured
+                                                 if r["verdict"] == "not measured"]
+    res["config"]["quick"] = False                              # the same numbers in a full run are judged
+    rows = {r["measure"]: r for r in suite.targets(res)}
+    assert rows["exact_over_davies"]["verdict"] == "missed" and "exact_over_davies" in suite.missed(list(rows.values()))
+
+
+def test_torch_is_judged_at_one_thread_and_parallel_speedups_against_the_ceiling():
+    from sigprop_benchmarks import suite
+    judged = set(suite.TARGETS)
+    assert {"mc_over_torch_1thread", "mc_over_torch_1thread_float32", "train_step_over_torch_1thread",
+            "mc_threads_over_ceiling", "mc_threads_over_ceiling_float32"} <= judged
+    assert not judged & {"mc_over_torch", "mc_over_torch_float32", "train_step_over_torch", "mc_threads_speedup",
+                         "mc_threads_speedup_float32"}
+    assert suite.TARGETS["mc_threads_over_ceiling"] == (">=", 0.9)
+    res = dict(version="x", only=["mc"], config=dict(quick=False, repeats=7), mc_over_torch=0.25,
+               mc_over_torch_1thread=0.5, all_thread_load={"mc_over_torch": [12.5, 9.0, 4.0]},
+               machine=dict(platform="p", cores=2, python="3", numpy="2", load={}))
+    assert "`mc_over_torch` 0.250 at load 12.5" in suite.markdown(res)
+
+
+def test_timed_rounds_alternate_their_order():
+    from sigprop_benchmarks import suite
+    calls = []
+    suite._times({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, 4)
+    assert calls == ["a", "b"] + ["a", "b", "b", "a", "a", "b", "b", "a"]      # warm-up, then alternated
+
+
+def test_sweep_target_is_judged_on_the_interval():
+    from sigprop_benchmarks import sweep
+    assert sweep.judge([0.9, 0.91, 0.92, 0.93, 0.95, 0.97, 0.99], 0.85)["verdict"] == "met"
+    assert sweep.judge([0.80, 0.91, 0.92, 0.93, 0.95, 0.97, 0.99], 0.85)["verdict"] == "inconclusive"
+    assert sweep.judge([0.5, 0.6, 0.7, 0.7, 0.8, 0.8, 0.84], 0.85)["verdict"] == "missed"

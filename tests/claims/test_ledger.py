@@ -46,7 +46,10 @@ def quick_entries():
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         assert cli.main(["claims", "--quick", "--format", "json", "--no-progress"]) == 0
-    return json.loads(out.getvalue())["claims"]
+    result = json.loads(out.getvalue())
+    # rows in worker processes: no experiment shared by rows of two groups (sigprop.claims.runner)
+    assert not any(n.startswith("runner:") for n in result["notes"])
+    return result["claims"]
 
 
 #: Rows judged from results stored in the repository (results/lm/): their verdicts follow the stored runs, which
@@ -190,7 +193,8 @@ def test_figures_quick(capsys, tmp_path, monkeypatch):
         return savefig(fig, fname, *args, **kwargs)
 
     monkeypatch.setattr(Figure, "savefig", checked)
-    assert cli.main(["figures", "--quick", "--out", str(tmp_path), "--no-progress"]) == 0
+    # one worker: the scripts draw in this process, where the check sees their figures
+    assert cli.main(["figures", "--quick", "--out", str(tmp_path), "--no-progress", "--workers", "1"]) == 0
     # every figure readable: each axis labelled, no legend over plotted data (tests/figures/readable.py)
     assert len(seen) >= 20 and unreadable == []
     written = capsys.readouterr().out.split()
@@ -211,7 +215,7 @@ def test_figures_quick(capsys, tmp_path, monkeypatch):
 def test_claims_table_shows_rule_and_evidence(capsys, monkeypatch):
     fake = dict(version="x", config=dict(quick=True), notes=["n"],
                 claims=[FAKE_ROW])
-    monkeypatch.setattr(claims, "run", lambda quick=False, progress=False, only=None: fake)
+    monkeypatch.setattr(claims, "run", lambda quick=False, progress=False, only=None, **run: fake)
     assert cli.main(["claims", "--quick", "--format", "table", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "[PARTLY] a (theory): c" in out and "rule: the rule" in out and "notes: n" in out

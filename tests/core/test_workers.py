@@ -182,3 +182,23 @@ def test_an_error_ends_the_run_at_once():
     with pytest.raises(ValueError, match="task 0 failed"):
         workers.run(task, 40, 2, processes=True)
     assert time.monotonic() - start < 2.0 and _children() == before
+
+
+@pytest.mark.skipif(not workers.forking(), reason="worker processes need os.fork")
+def test_a_run_inside_a_worker_process_runs_in_that_process():
+    """A worker's own run (a Monte Carlo inside a ledger row) takes its tasks in that process: it
+    was forked while the caller held the fork lock, so forking again from it would wait forever."""
+    def inner(k, report):
+        return os.getpid(), k
+
+    def outer(k, report):
+        return os.getpid(), workers.run(inner, 3, 2, processes=True)
+    alarm = signal.signal(signal.SIGALRM, lambda *_: pytest.fail("a nested run hangs"))
+    signal.alarm(120)
+    try:
+        results = workers.run(outer, 2, 2, processes=True)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, alarm)
+    for pid, inner_results in results:
+        assert pid != os.getpid() and inner_results == [(pid, 0), (pid, 1), (pid, 2)]

@@ -143,3 +143,17 @@ def test_depth_attention_model_runs_and_vanilla_weight_gradients_vanish():
     g = out["vanilla"]["grad_w"]
     assert len(g) == 4 and g[-1] < 1e-3 * g[0]
     assert out["vanilla"]["rank_residual"][-1] < 0.01
+
+
+@pytest.mark.parametrize("model", ["markov", "attention"])
+def test_report_top_singular_values_by_lanczos_equal_the_full_svd(model):
+    """``report`` takes sigma_1, sigma_2 from ``svds`` (Lanczos, tol 0: to machine precision); they
+    equal the full SVD's to 1e-12 relative, and the eigenvalues are the dense ones."""
+    for T in (64, 300):
+        rep = gap.report(T, 0.5, model=model, seed=3)
+        A = gap.sample_matrix(model, T, 0.5, np.random.default_rng(3))
+        sv = np.linalg.svd(A, compute_uv=False)
+        ev = np.sort(np.abs(np.linalg.eigvals(A)))[::-1]
+        assert rep["sigma_1"] == pytest.approx(sv[0], rel=1e-12, abs=0)
+        assert rep["sigma_2"] == pytest.approx(sv[1], rel=1e-12, abs=0)
+        assert rep["eig_2"] == pytest.approx(ev[1], rel=1e-12, abs=0)

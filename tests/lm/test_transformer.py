@@ -1,6 +1,8 @@
 """The language model: finite-difference gradients in float64, shapes, float32, regularizers."""
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sigprop.lm import gradcheck, layers, regularizers
 from sigprop.lm import transformer as tf
@@ -50,6 +52,37 @@ def test_causal_and_float32():
     assert l32 == pytest.approx(l64, rel=1e-5)
     g32 = tf.loss_and_grads(p32, tok, cfg)[2]
     assert all(g.dtype == np.float32 for g in g32.values())
+
+
+@given(st.integers(1, 4), st.integers(1, 6), st.integers(2, 50), st.floats(1e-3, 30.0), st.integers(0, 2**31))
+def test_fused_softmax_cross_entropy_equals_the_loss_and_its_backward(batch, T, vocab, spread, seed):
+    """``softmax_cross_entropy`` gives the loss and ``dz`` of ``cross_entropy`` followed by
+    ``cross_entropy_backward`` to 1e-12 (float64; ``dz`` relative to its scale ``1/N``), logits
+    of any spread."""
+    rng = np.random.default_rng(seed)
+    z = spread * rng.standard_normal((batch, T, vocab)) + rng.normal(0, 100)
+    y = rng.integers(0, vocab, size=(batch, T))
+    loss, P = layers.cross_entropy(z.copy(), y)
+    dz = layers.cross_entropy_backward(P, y)
+    fused_loss, fused_dz = layers.softmax_cross_entropy(z.copy(), y)
+    assert fused_loss == pytest.approx(loss, rel=1e-12, abs=1e-12)
+    np.testing.assert_allclose(fused_dz, dz, rtol=0, atol=1e-12 / y.size)
+    assert np.abs(fused_dz.sum(axis=-1)).max() < 1e-14        # each row of dz sums to 0
+
+
+@pytest.mark.parametrize("norm", ["pre", "post"])
+def test_fused_training_gradients_equal_the_unfused_ones(norm):
+    """Every parameter's gradient of the model, fused loss against the unfused path, to 1e-12 relative."""
+    cfg = tf.Config(**SMALL, heads=2, layers=2, norm=norm)
+    params = tf.init_params(cfg, 5, dtype=np.float64)
+    tok = np.random.default_rng(1).integers(0, 11, size=(3, 6))
+    loss, _, grads = tf.loss_and_grads(params, tok, cfg)                  # fused
+    loss0, cache = tf.forward(params, tok, cfg)
+    grads0 = tf.backward(params, cache, cfg)
+    assert "probs" in cache and loss == pytest.approx(loss0, rel=1e-12)
+    for k in grads0:
+        scale = np.abs(grads0[k]).max()
+        np.testing.assert_allclose(grads[k], grads0[k], rtol=0, atol=1e-12 * max(scale, 1e-300), err_msg=k)
 
 
 def test_initial_loss_near_log_vocab():

@@ -105,3 +105,36 @@ def test_as_model_passes_a_model_through():
 
 def test_coefficients_live_in_the_walk():
     assert propagation.coefficients is walk.coefficients is sp.coefficients
+
+
+def _general_path(model: LogitModel) -> LogitModel:
+    """``model`` with its diagonal shortcut switched off: the traces by the two ``d x d`` products."""
+    model.__dict__["diagonal_step"] = None
+    return model
+
+
+@given(st.integers(1, 12), st.integers(0, 2), st.sampled_from(["identity", "diagonal", "dense"]),
+       st.floats(1e-3, 1e3), st.integers(0, 2**31))
+def test_diagonal_step_traces_equal_the_general_products(d, batch, kind, size, seed):
+    """Sigma = I or diagonal: the O(d^2) traces agree with the two d x d products to 1e-12
+    (relative to the traces' scale, sum |Wn| |Sn| ...; only the order of the sums differs)."""
+    rng = np.random.default_rng(seed)
+    W = size * rng.standard_normal((batch, d, d) if batch else (d, d))
+    if kind == "identity":
+        step = None
+    elif kind == "diagonal":
+        step = rng.uniform(0.0, 3.0, d) * (rng.random(d) > 0.2)  # some zero variances
+    else:
+        B = rng.standard_normal((d, d))
+        step = B @ B.T + 0.1 * np.eye(d)
+    fast = LogitModel(W, 9, step_cov=step)
+    slow = _general_path(LogitModel(W, 9, step_cov=step))
+    assert (fast.diagonal_step is None) == (kind == "dense" and d > 1)
+    assert fast.identity_step == (kind == "identity")
+    Wn = np.abs(W) / np.abs(W).max(axis=(-2, -1), keepdims=True)
+    scale = np.abs(Wn).sum(axis=(-2, -1)) ** 2 + 1.0           # bound on every |trace| (|Sn| <= 1)
+    for a, b in zip(fast.traces[:3], slow.traces[:3]):
+        assert np.all(np.abs(a - b) <= 1e-12 * scale)
+    assert np.array_equal(fast.traces[3], slow.traces[3])
+    for x, y in zip(propagation.moments(fast), propagation.moments(slow)):
+        assert np.allclose(x, y, rtol=1e-12, atol=1e-12 * np.abs(y).max())
