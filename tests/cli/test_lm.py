@@ -50,7 +50,11 @@ def test_lm_train_record_plot_and_resume(capsys, tmp_path, folder):
     (["lm", "train", "--norm", "mid"], "argument --norm: invalid choice"),
     (["lm", "train", "--resume"], "argument --resume: needs --run-dir"),
     (["lm", "train", "--corpus", "/no/such/folder"],
-     "argument --corpus: must be 'shakespeare' or a directory"),
+     "argument --corpus: must be 'shakespeare', 'wikipedia' or a directory"),
+    (["lm", "train", "--threads", "0"], "argument --threads: must be an integer >= 1"),
+    (["lm", "train", "--patience", "-1"], "argument --patience: must be an integer >= 0"),
+    (["lm", "train", "--min-improvement", "1"], "argument --min-improvement"),
+    (["lm", "sweep", "--dir", "x", "--workers", "0"], "argument --workers: must be an integer >= 1"),
     (["lm", "sweep", "--dir", "x", "--shapes", "2by1"], "argument --shapes: must be LAYERSxHEADS"),
     (["lm", "sweep", "--dir", "x", "--regularizers", "none,bogus"], "argument --regularizers"),
     # once silently replaced by the default shape, counted twice, or a traceback
@@ -84,3 +88,22 @@ def test_lm_sweep_command(capsys, tmp_path, folder):
     res = json.loads(capsys.readouterr().out)
     assert [r["regularizer"] for r in res["summary"]] == ["none", "temperature:2"]
     assert all(r["n"] == 2 for r in res["summary"]) and len(list(tmp_path.iterdir())) == 4
+
+
+def test_lm_sweep_workers_same_numbers(capsys, tmp_path, folder):
+    """Two worker processes store the same numbers as one (each run depends on its seed alone)."""
+    stored = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}"
+        argv = ["lm", "sweep", "--corpus", folder, *SMALL, "--steps", "5", "--dir", str(out),
+                "--regularizers", "none,locater:0.1", "--seeds", "0,1", "--workers", workers, "--format", "json"]
+        assert cli.main(argv) == 0
+        res = json.loads(capsys.readouterr().out)
+        assert res["config"]["workers"] == int(workers) and res["config"]["threads"] == 1
+        runs = {}
+        for run in sorted(out.iterdir()):
+            record = json.loads((run / "run.json").read_text())
+            runs[run.name] = ([{k: v for k, v in row.items() if k != "seconds"} for row in record["history"]],
+                              record["final"])
+        stored.append((runs, [{k: v for k, v in r.items() if k != "seconds"} for r in res["summary"]]))
+    assert len(stored[0][0]) == 4 and stored[0] == stored[1]
