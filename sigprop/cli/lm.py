@@ -32,10 +32,10 @@ FLAGS = {"vocab": "--vocab", "width": "--width", "heads": "--heads", "layers": "
          "checkpoint_every": "--checkpoint-every", "corpus": "--corpus", "tokenizer": "--tokenizer",
          "norm": "--norm", "activation": "--activation", "min_lr": "--min-lr", "probe": "--probe",
          "patience": "--patience", "min_improvement": "--min-improvement", "threads": "--threads",
-         "workers": "--workers", "qk_init": "--qk-init"}
+         "workers": "--workers", "qk_init": "--qk-init", "datamodel": "--datamodel"}
 
 HISTORY = ("step", "train_loss", "loss", "perplexity", "entropy_mean", "entropy_normalized_mean",
-           "rho_theory_mean", "linear_share_last_mean", "seconds")
+           "rho_theory_mean", "rho_datamodel_mean", "linear_share_last_mean", "seconds")
 
 group("lm", "the transformer language model on real text, LocAteR and its peers (docs/lm.md)")
 
@@ -87,6 +87,12 @@ def model_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--eval-tokens", type=a.number(int), default=16384)
     t.add_argument("--probe", type=a.number(int), default=16, help="validation windows for the head measures")
     t.add_argument("--checkpoint-every", type=a.number(int), default=500)
+    t.add_argument("--datamodel", type=a.number(int), default=0, metavar="N",
+                   help="theory in the loop: at every evaluation fit the empirical data model to each layer's "
+                        "attention input on N validation windows (after the probe windows) and predict each "
+                        "head's linear-regime share (default 0: off)")
+    t.add_argument("--datamodel-exact", action="store_true",
+                   help="with --datamodel: also the exact method (seconds a head)")
     t.add_argument("--locater-mean", choices=LOCATER_MEANS, default="task",
                    help="with locater: hold each head's eigenvalue mean where the task loss alone puts it "
                         "(task, default) or let the penalty move it (free)")
@@ -123,7 +129,8 @@ def train_config(args: argparse.Namespace, regularizer: str = "none", seed: int 
                        weight_decay=args.weight_decay, clip=args.clip, seed=seed, eval_every=args.eval_every,
                        eval_tokens=args.eval_tokens, probe=args.probe, checkpoint_every=args.checkpoint_every,
                        locater_mean=args.locater_mean, patience=args.patience,
-                       min_improvement=args.min_improvement)
+                       min_improvement=args.min_improvement, datamodel=args.datamodel,
+                       datamodel_exact=args.datamodel_exact)
 
 
 def _data(cfg):

@@ -23,7 +23,12 @@
   The penalty then never moves the mean; the task loss does.  ``locater_mean="free"``: the
   penalty alone, the mean free to drift.  ``locater_mean_drift`` in the record is the largest
   relative deviation of a head's trace from its target after any step.
-* Every ``eval_every`` steps: :func:`sigprop.lm.instruments.measure` on the validation windows.
+* Every ``eval_every`` steps: :func:`sigprop.lm.instruments.measure` on the validation windows;
+  with ``datamodel = n > 0`` also the data model fitted on the ``n`` validation windows after
+  the probe windows and its prediction of each head's linear-regime share
+  (:func:`sigprop.lm.instruments.datamodel`; ``datamodel_exact`` adds the exact method); the
+  record's ``calibration`` sets every prediction beside the measured share over all heads and
+  evaluations (:func:`sigprop.lm.instruments.calibration`).
 * Stopping rule (``patience > 0``): an evaluation *improves* when its validation perplexity is
   below ``best (1 - min_improvement)``, ``best`` the lowest perplexity of the evaluations before
   it; the run stops after ``patience`` evaluations in a row without improvement, or at ``steps``
@@ -86,6 +91,8 @@ class TrainConfig:
     locater_mean: str = "task"
     patience: int = 0
     min_improvement: float = 0.0
+    datamodel: int = 0
+    datamodel_exact: bool = False
 
     def __post_init__(self):
         _checks.integer("steps", self.steps, 1)
@@ -102,6 +109,7 @@ class TrainConfig:
         _checks.integer("probe", self.probe, 1)
         _checks.integer("checkpoint_every", self.checkpoint_every, 1)
         _checks.integer("patience", self.patience, 0)
+        _checks.integer("datamodel", self.datamodel, 0)
         _checks.real("min_improvement", self.min_improvement, minimum=0.0, maximum=1.0, open_max=True)
         if self.locater_mean not in LOCATER_MEANS:
             raise ArgumentError("locater_mean", f"must be one of {', '.join(LOCATER_MEANS)}, "
@@ -357,7 +365,8 @@ def _train(cfg: TrainConfig, data: Data, *, out, resume: bool, progress: bool, s
                    penalty=float(np.mean([x[1] for x in losses])) if losses else None,
                    grad_norm=float(np.mean([x[2] for x in losses])) if losses else None,
                    lr=learning_rate(max(step, 1), cfg), seconds=time.perf_counter() - t0)
-        row.update(instruments.measure(params, valid, model, probe=cfg.probe))
+        row.update(instruments.measure(params, valid, model, probe=cfg.probe, fit=cfg.datamodel,
+                                       exact=cfg.datamodel_exact))
         history.append(row)
         losses.clear()
         if out is not None:
@@ -423,7 +432,7 @@ def _train(cfg: TrainConfig, data: Data, *, out, resume: bool, progress: bool, s
     record.update(seconds=time.perf_counter() - t0, steps_done=history[-1]["step"],
                   locater_mean_drift=drift if hold else None, stopped_early=stopped,
                   best=dict(step=history[best]["step"], index=best, perplexity=history[best]["perplexity"]),
-                  blas_threads=_blas_limit())
+                  blas_threads=_blas_limit(), calibration=instruments.calibration(history))
     if final is not None:
         record.update(final=dict(step=final["step"], perplexity=final["perplexity"],
                                  entropy_mean=final["entropy_mean"],

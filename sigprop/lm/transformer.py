@@ -168,6 +168,8 @@ def forward(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, keep: bo
             h, c["ln1"] = nn.layer_norm(x, P[f"l{i}.ln1.g"], P[f"l{i}.ln1.b"])
         else:
             h = x
+        if keep:
+            c["attn_in"] = h                           # the attention's input (the data model's tokens)
         a, c["attn"] = nn.attention(h, *W, heads=cfg.heads, scale=cfg.scale, qk_ln=qk_ln)
         c["m1"] = nn.dropout_mask(a.shape, cfg.dropout, rng, dtype)
         if c["m1"] is not None:

@@ -179,3 +179,12 @@ def test_blas_threads_held_during_training(data):
 def test_stopping_config_rejects(kw, word):
     with pytest.raises(ValueError, match=word):
         config(**kw)
+
+
+def test_theory_in_the_loop_recorded(data):
+    rec = tr.train(config(steps=4, eval_every=2, datamodel=6), data)
+    for row in rec["history"]:
+        assert np.array(row["rho_datamodel"]).shape == (1, 2) and 0 <= row["rho_datamodel_mean"] <= 1
+    cal = rec["calibration"]
+    assert cal["rho_datamodel"]["n"] == 6 and cal["rho_theory"]["n"] == 6
+    assert "rho_datamodel" not in tr.train(config(steps=2), data)["calibration"]
