@@ -310,3 +310,58 @@ def summarize(args: argparse.Namespace) -> dict:
         from sigprop.lm.plots import summary_figure
         summary_figure(result, args.plot)
     return result
+
+
+def _collapse_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", default="shakespeare",
+                   help="'shakespeare', 'wikipedia' or a WikiText-2 folder (its validation split is measured)")
+    p.add_argument("--tokenizer", choices=TOKENIZERS, default="bpe")
+    p.add_argument("--vocab", type=a.number(int), default=4096)
+    p.add_argument("--layers", type=a.numbers(int), default=[1, 2, 4, 8], help="comma-separated (default 1,2,4,8)")
+    p.add_argument("--norms", default="post,pre", help="comma-separated post, pre (default post,pre)")
+    p.add_argument("--qk-inits", type=a.numbers(float), default=[0.5, 1.0, 2.0, 4.0],
+                   help="comma-separated initial query-key scales (default 0.5,1,2,4)")
+    p.add_argument("--seeds", type=a.seeds, default=[0, 1], help="comma-separated seeds (default 0,1)")
+    p.add_argument("--windows", type=a.number(int), default=16, help="validation windows measured (default 16)")
+    p.add_argument("--threshold", type=a.number(float), default=0.5,
+                   help="rank residual below which a shape counts as collapsed (default 0.5)")
+
+
+@command("lm collapse", help="rank residual of the last layer at initialization over depth, norm and qk scale",
+         description="Draw the language model at initialization for every layers x LayerNorm placement x initial "
+                     "query-key scale and measure the last layer's rank residual and the normalized attention "
+                     "entropy on validation windows: where the control arm starts collapsed.",
+         arguments=_collapse_arguments,
+         flags={"layers": "--layers", "norms": "--norms", "qk_inits": "--qk-inits", "seeds": "--seeds",
+                "windows": "--windows", "threshold": "--threshold", "corpus": "--corpus", "vocab": "--vocab",
+                "tokenizer": "--tokenizer", "qk_init": "--qk-inits", "norm": "--norms"},
+         view=View(records="rows", fields=("layers", "norm", "qk_init", "rank_residual_last", "entropy_normalized",
+                                           "collapsed"), show=()))
+def collapse(args: argparse.Namespace) -> dict:
+    """Run ``sigprop lm collapse``: the last layer's rank residual at initialization over a grid of shapes.
+    """
+    from sigprop.core.checks import ArgumentError, integer
+    from sigprop.lm import collapse as col
+    from sigprop.lm import corpus
+    from sigprop.lm.transformer import Config
+
+    norms = [n.strip() for n in args.norms.split(",") if n.strip()]
+    if not norms or any(n not in NORMS for n in norms):
+        raise ArgumentError("norm", f"must be post and/or pre, got {args.norms!r}")
+    for L in args.layers:
+        integer("layers", L, 1)
+    vocab = 256 if args.tokenizer == "bytes" else args.vocab
+    base = Config(vocab=vocab)
+    for s in args.qk_inits:
+        Config(qk_init=s)
+    try:
+        text = corpus.load(args.corpus)
+    except FileNotFoundError as err:
+        raise ValueError(f"corpus: {err}") from None
+    from sigprop.lm import train
+    data = train.prepare(text, args.tokenizer, vocab, cache=corpus.cache_dir() / "tokenizers")
+    result = col.at_init(data.ids["valid"], layers=args.layers, norms=norms, qk_inits=args.qk_inits, seeds=args.seeds,
+                         windows=args.windows, threshold=args.threshold, base=base)
+    result["config"].update(corpus=args.corpus, tokenizer=args.tokenizer)
+    result["data"] = data.description
+    return result

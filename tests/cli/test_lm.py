@@ -107,3 +107,38 @@ def test_lm_sweep_workers_same_numbers(capsys, tmp_path, folder):
                               record["final"])
         stored.append((runs, [{k: v for k, v in r.items() if k != "seconds"} for r in res["summary"]]))
     assert len(stored[0][0]) == 4 and stored[0] == stored[1]
+
+
+def test_lm_collapse_command(capsys, folder):
+    import numpy as np
+
+    from sigprop.lm import instruments
+
+    argv = ["lm", "collapse", "--corpus", folder, "--vocab", "300", "--layers", "1,3", "--norms", "post",
+            "--qk-inits", "1,3", "--seeds", "0,1", "--windows", "2", "--threshold", "0.9", "--format", "json"]
+    assert cli.main(argv) == 0
+    res = json.loads(capsys.readouterr().out)
+    rows = res["rows"]
+    assert [(r["layers"], r["qk_init"]) for r in rows] == [(1, 1.0), (1, 3.0), (3, 1.0), (3, 3.0)]
+    assert res["config"]["threshold"] == 0.9 and res["config"]["windows"] == 2
+    # the measure is the instruments' own, on the model the training would draw for that seed
+    cfg = transformer.Config(vocab=300, layers=3, qk_init=3.0)
+    data = train.prepare(corpus.load(folder), "bpe", 300, cache=corpus.cache_dir() / "tokenizers")
+    probe = corpus.eval_windows(data.ids["valid"], 128)[:2]
+    m = instruments.heads(transformer.init_params(cfg, np.random.SeedSequence(1).spawn(3)[0]), probe, cfg)
+    assert rows[3]["rank_residual_by_seed"][1] == m["rank_residual"][-1]
+    for r in rows:
+        assert r["collapsed"] == (r["rank_residual_last"] < 0.9)
+        assert r["rank_residual_last"] == np.mean(r["rank_residual_by_seed"])
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["lm", "collapse", "--norms", "mid"], "argument --norms: must be post and/or pre"),
+    (["lm", "collapse", "--qk-inits", "0"], "argument --qk-inits"),
+    (["lm", "collapse", "--layers", "0"], "argument --layers: must be an integer >= 1"),
+])
+def test_lm_collapse_bad_input(capsys, argv, needle):
+    with pytest.raises(SystemExit) as exc:
+        sys.exit(cli.main(argv))
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and needle in err and len(err.strip().splitlines()) == 1
