@@ -87,11 +87,26 @@ class Corpus:
             100 works (articles) is described by their count and the SHA-256 of their names
             joined by newlines, not by the list.
         """
-        works = {k: v if len(v) <= 100 else dict(count=len(v), sha256=hashlib.sha256("\n".join(v).encode()).hexdigest())
-                 for k, v in self.works.items()}
-        return dict(source=self.source, works=works,
+        return dict(source=self.source, works=compact_works(self.works),
                     characters={k: len(v) for k, v in self.texts.items()},
                     words={k: len(v.split()) for k, v in self.texts.items()})
+
+
+def compact_works(works: dict) -> dict:
+    """``{split: names}`` with every list of more than 100 names replaced by
+    ``{"count": n, "sha256": hex digest of the names joined by newlines}`` (dicts kept as they are).
+
+    Parameters
+    ----------
+    works : dict
+
+    Returns
+    -------
+    dict
+    """
+    return {k: v if not isinstance(v, list) or len(v) <= 100
+            else dict(count=len(v), sha256=hashlib.sha256("\n".join(v).encode()).hexdigest())
+            for k, v in works.items()}
 
 
 def cache_dir() -> Path:

@@ -27,6 +27,7 @@ from scipy import stats
 
 from sigprop.core.checks import ArgumentError
 from sigprop.lm import sweep as sw
+from sigprop.lm.corpus import compact_works
 
 #: Final measures compared between a regularizer and ``none`` (see :func:`sigprop.lm.sweep.final`).
 PAIRED = ("perplexity", "loss", "entropy_mean", "entropy_normalized_mean", "spread", "eig_mean", "eig_var",
@@ -124,6 +125,8 @@ def collect(folders, confidence: float = 0.95, *, history: bool = True) -> dict:
     data: list = []
     runs = []
     for r in records:
+        if isinstance(r["data"].get("works"), dict):        # long title lists as count and hash
+            r["data"] = dict(r["data"], works=compact_works(r["data"]["works"]))
         if r["data"] not in data:
             data.append(r["data"])
         run = dict(name=r["name"], config=r["config"], data=data.index(r["data"]), final=sw.final(r),

@@ -211,3 +211,11 @@ def test_wikipedia_cached_package():
         pytest.skip(f"not in the cache: {err}")
     assert {s: len(c.works[s]) for s in corpus.SPLITS} == {"train": 8980, "valid": 510, "test": 543}
     assert c.describe()["words"] == {"train": 694442, "valid": 39499, "test": 41893}
+
+
+def test_compact_works():
+    names = [f"t{i}" for i in range(101)]
+    import hashlib
+    out = corpus.compact_works({"train": names, "valid": names[:100], "test": dict(count=3, sha256="x")})
+    assert out["train"] == dict(count=101, sha256=hashlib.sha256("\n".join(names).encode()).hexdigest())
+    assert out["valid"] == names[:100] and out["test"] == dict(count=3, sha256="x")
