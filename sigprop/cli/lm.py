@@ -160,7 +160,8 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
          arguments=_train_arguments, flags=FLAGS, figures=("--plot",),
          view=View(records="history", fields=HISTORY, show=(),
                    lines=("unigram perplexity (validation): {data.unigram_perplexity.valid:.1f}; final "
-                          "validation perplexity {final.perplexity:.1f} after {steps_done} steps in "
+                          "validation perplexity {final.perplexity:.1f} (evaluation at step {final.step}) "
+                          "after {steps_done} steps in "
                           "{seconds:.0f} s",)))
 def train(args: argparse.Namespace) -> dict:
     """Run ``sigprop lm train``: train the transformer language model on real text.

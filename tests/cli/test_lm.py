@@ -142,3 +142,13 @@ def test_lm_collapse_bad_input(capsys, argv, needle):
         sys.exit(cli.main(argv))
     err = capsys.readouterr().err
     assert exc.value.code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_lm_train_stopping_rule(capsys, tmp_path, folder):
+    out = tmp_path / "r.json"
+    argv = ["lm", "train", "--corpus", folder, *SMALL, "--steps", "30", "--patience", "1", "--min-improvement", "0.9",
+            "--out", str(out)]
+    assert cli.main(argv) == 0
+    record = json.loads(out.read_text())
+    assert record["stopped_early"] and record["steps_done"] < 30 and record["config"]["patience"] == 1
+    assert f"(evaluation at step {record['final']['step']})" in capsys.readouterr().out
