@@ -203,10 +203,12 @@ def gradcheck(args: argparse.Namespace) -> dict:
     """Run ``sigprop lm gradcheck``: the language model's gradients against finite differences.
     """
     from sigprop.core.checks import real
+    from sigprop.core.threads import blas_threads
     from sigprop.lm import gradcheck as check
 
     threshold = float(real("threshold", args.threshold, positive=True))
-    rows = check.check_all()
+    with blas_threads(1):                       # small float64 products: one BLAS thread
+        rows = check.check_all()
     worst = max(r["max_error"] for r in rows)
     return dict(config=dict(threshold=threshold, tolerance_kind="relative error per parameter array"),
                 rows=rows, max_error=worst, parameters=sum(len(r["errors"]) for r in rows),
@@ -361,8 +363,11 @@ def collapse(args: argparse.Namespace) -> dict:
         raise ValueError(f"corpus: {err}") from None
     from sigprop.lm import train
     data = train.prepare(text, args.tokenizer, vocab, cache=corpus.cache_dir() / "tokenizers")
-    result = col.at_init(data.ids["valid"], layers=args.layers, norms=norms, qk_inits=args.qk_inits, seeds=args.seeds,
-                         windows=args.windows, threshold=args.threshold, base=base)
+    from sigprop.core.threads import blas_threads
+
+    with blas_threads(1):
+        result = col.at_init(data.ids["valid"], layers=args.layers, norms=norms, qk_inits=args.qk_inits,
+                             seeds=args.seeds, windows=args.windows, threshold=args.threshold, base=base)
     result["config"].update(corpus=args.corpus, tokenizer=args.tokenizer)
     result["data"] = data.description
     return result
