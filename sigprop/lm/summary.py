@@ -27,6 +27,7 @@ from scipy import stats
 
 from sigprop.core.checks import ArgumentError
 from sigprop.lm import sweep as sw
+from sigprop.lm.corpus import compact_works
 
 #: Final measures compared between a regularizer and ``none`` (see :func:`sigprop.lm.sweep.final`).
 PAIRED = ("perplexity", "loss", "entropy_mean", "entropy_normalized_mean", "spread", "eig_mean", "eig_var",
@@ -104,7 +105,8 @@ def paired(records, confidence: float = 0.95, measures=PAIRED) -> list[dict]:
     for key, members in groups.items():
         members.sort(key=lambda m: m[0]["config"]["seed"])
         cfg = json.loads(key)
-        row = dict(layers=cfg["model"]["layers"], heads=cfg["model"]["heads"], steps=cfg["steps"],
+        row = dict(corpus=cfg["corpus"], layers=cfg["model"]["layers"], heads=cfg["model"]["heads"],
+                   norm=cfg["model"]["norm"], steps=cfg["steps"], patience=cfg.get("patience", 0),
                    regularizer=sw.label(cfg), seeds=[m[0]["config"]["seed"] for m in members], n=len(members),
                    differences={})
         for k in measures:
@@ -123,11 +125,14 @@ def collect(folders, confidence: float = 0.95, *, history: bool = True) -> dict:
     data: list = []
     runs = []
     for r in records:
+        if isinstance(r["data"].get("works"), dict):        # long title lists as count and hash
+            r["data"] = dict(r["data"], works=compact_works(r["data"]["works"]))
         if r["data"] not in data:
             data.append(r["data"])
         run = dict(name=r["name"], config=r["config"], data=data.index(r["data"]), final=sw.final(r),
                    steps_done=r["steps_done"], seconds=r.get("seconds"),
-                   locater_mean_drift=r.get("locater_mean_drift"))
+                   locater_mean_drift=r.get("locater_mean_drift"), best=r.get("best"),
+                   stopped_early=r.get("stopped_early"))
         if history:
             run["history"] = r["history"]
         runs.append(run)

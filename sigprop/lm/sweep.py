@@ -4,7 +4,9 @@
 ``out/<name>/`` (``run.json`` and ``checkpoint.npz``); a finished run (``run.json`` with a
 ``final`` entry) is skipped, an interrupted one resumes from its checkpoint.  The folders can
 be run by independent processes (one run per process) since runs share nothing but the
-tokenized corpus.
+tokenized corpus; ``workers=N`` does that itself: ``N`` forked processes
+(:func:`sigprop.core.workers.run`) take the runs in turn, each with ``threads`` BLAS threads,
+and every run's numbers are those of ``workers=1`` (each run depends on its seed alone).
 
 :func:`summarize` groups finished runs by configuration without the seed and reports, for
 each group, the mean and the 95% Student-t interval over seeds
@@ -19,19 +21,21 @@ from pathlib import Path
 
 import numpy as np
 
+from sigprop.core import workers as _workers
 from sigprop.core.results import jsonable
 from sigprop.core.stats import t_interval
 from sigprop.lm import train as tr
 
 SUMMARY = ("perplexity", "loss", "entropy_mean", "entropy_normalized_mean", "eig_mean", "eig_var", "spread_abs",
-           "spread", "rho_theory_mean", "linear_share_last_mean", "rank_residual_last", "seconds")
+           "spread", "rho_theory_mean", "linear_share_last_mean", "rank_residual_last", "seconds", "step")
 
 
 def run_name(cfg: tr.TrainConfig) -> str:
     """A folder name from the settings that differ between runs of a sweep."""
     m = cfg.model
     reg = m.regularizer.replace(":", "-")
-    return f"L{m.layers}-H{m.heads}-D{m.width}-{m.norm}-{reg}-seed{cfg.seed}"
+    qk = f"-qk{m.qk_init:g}" if m.qk_init != 1.0 else ""
+    return f"L{m.layers}-H{m.heads}-D{m.width}-{m.norm}{qk}-{reg}-seed{cfg.seed}"
 
 
 def plan(base: tr.TrainConfig, regularizers, seeds, shapes=((None, None),)) -> list[tr.TrainConfig]:
@@ -61,24 +65,66 @@ def finished(folder: Path) -> dict | None:
     if not path.exists():
         return None
     record = json.loads(path.read_text())
-    return record if "final" in record else None
+    if "final" not in record:
+        return None
+    try:              # every field, those added later with their defaults, so that configurations compare
+        record["config"] = json.loads(json.dumps(tr.TrainConfig.from_dict(record["config"]).to_dict()))
+    except (TypeError, ValueError):
+        pass
+    return record
 
 
-def sweep(configs, data: tr.Data, out, *, progress: bool = False, log=None) -> list[dict]:
-    """Run (or resume, or skip when finished) every configuration; return the run records."""
+def sweep(configs, data: tr.Data, out, *, progress: bool = False, log=None, workers: int = 1,
+          threads: int | None = 1) -> list[dict]:
+    """Run (or resume, or skip when finished) every configuration; return the run records.
+
+    Parameters
+    ----------
+    configs : sequence of TrainConfig
+        The runs, each in ``out/<run_name(cfg)>``.
+    data : Data
+        The tokenized corpus.
+    out : path-like
+        The sweep's folder.
+    progress : bool
+        Show each run's progress bar (one worker only).
+    log : callable, optional
+        Called with a line naming each run as it starts.
+    workers : int
+        Runs trained at once, one per forked process (1: in this process).
+    threads : int or None
+        BLAS threads of each run (:func:`sigprop.lm.train.train`).
+
+    Returns
+    -------
+    list of dict
+        The run records in the order of ``configs``.
+    """
+    from sigprop.core import checks
+
     out = Path(out)
-    records = []
-    for i, cfg in enumerate(configs):
-        folder = out / run_name(cfg)
-        record = finished(folder)
-        if record is None or record["config"] != json.loads(json.dumps(cfg.to_dict())):
-            if log:
-                log(f"[{i + 1}/{len(configs)}] {folder.name}")
-            record = tr.train(cfg, data, out=folder, resume=True, progress=progress)
-            record.pop("params", None)
-            record = json.loads(json.dumps(jsonable(record)))
-        records.append(record)
-    return records
+    workers = checks.integer("workers", workers, 1)
+    todo = []
+    records: list = []
+    for cfg in configs:
+        record = finished(out / run_name(cfg))
+        records.append(record if record is not None and cfg.same(record["config"]) else None)
+        if records[-1] is None:
+            todo.append(cfg)
+
+    def task(k, report):
+        cfg = todo[k]
+        if log:
+            log(f"[{configs.index(cfg) + 1}/{len(configs)}] {run_name(cfg)}")
+        record = tr.train(cfg, data, out=out / run_name(cfg), resume=True, progress=progress and workers == 1,
+                          threads=threads)
+        record.pop("params", None)
+        report(1)
+        return json.loads(json.dumps(jsonable(record)))
+    done = _workers.run(task, len(todo), min(workers, max(len(todo), 1)),
+                        processes=workers > 1 and _workers.forking())
+    fresh = iter(done)
+    return [r if r is not None else next(fresh) for r in records]
 
 
 def mean_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -93,16 +139,20 @@ def mean_interval(values, confidence: float = 0.95) -> tuple[float, float, float
 
 
 def final(record: dict) -> dict:
-    """The final validation measures of a run: the last evaluation's, with ``eig_mean``,
-    ``eig_var``, ``spread_abs`` (absent from runs recorded before it was measured) and ``spread``
-    averaged over layers and heads and ``rank_residual_last`` the last layer's rank residual."""
-    last = record["history"][-1]
+    """The final validation measures of a run: the last evaluation's (with a stopping rule: the
+    best evaluation's, ``record["best"]["index"]``), with ``eig_mean``, ``eig_var``,
+    ``spread_abs`` (absent from runs recorded before it was measured) and ``spread`` averaged
+    over layers and heads and ``rank_residual_last`` the last layer's rank residual; ``step``
+    the evaluation's step."""
+    patience = record["config"].get("patience", 0)
+    last = record["history"][record["best"]["index"] if patience and "best" in record else -1]
     out = {k: last.get(k) for k in SUMMARY if k in last}
     for k in ("eig_mean", "eig_var", "spread_abs", "spread"):
         if k in last:
             out[k] = float(np.mean(last[k]))
     out["rank_residual_last"] = float(last["rank_residual"][-1])
     out["seconds"] = record.get("seconds")
+    out["step"] = last["step"]
     return out
 
 
@@ -126,8 +176,9 @@ def summarize(records, confidence: float = 0.95) -> list[dict]:
     for key, recs in groups.items():
         cfg = json.loads(key)
         finals = [final(r) for r in recs]
-        row = dict(layers=cfg["model"]["layers"], heads=cfg["model"]["heads"], width=cfg["model"]["width"],
-                   norm=cfg["model"]["norm"], regularizer=label(cfg), steps=cfg["steps"],
+        row = dict(corpus=cfg["corpus"], layers=cfg["model"]["layers"], heads=cfg["model"]["heads"],
+                   width=cfg["model"]["width"], norm=cfg["model"]["norm"], regularizer=label(cfg), steps=cfg["steps"],
+                   patience=cfg.get("patience", 0),
                    seeds=sorted(r["config"]["seed"] for r in recs), n=len(recs),
                    unigram_perplexity=recs[0]["data"]["unigram_perplexity"]["valid"])
         for k in SUMMARY:

