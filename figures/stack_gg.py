@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from sigprop.core.results import write_json
-from sigprop.plotting import _pyplot, save
+from sigprop.plotting import _pyplot, figure_paths, save
 from sigprop.stack import GG_BETAS, GG_CONFIG, StackConfig, predict, simulate
 
 T, COSINE0, SEEDS = 128, 0.1, (0, 1, 2, 3, 4)
@@ -90,9 +90,9 @@ def stored(result: dict) -> dict:
 def make(out, quick: bool = False):
     result = compute(quick)
     write_json(Path(out) / "stack_gg.json", stored(result))
-    png = Path(out) / "stack_gg.png"
-    draw(result, png)
-    return [Path(out) / "stack_gg.json", png]
+    paths = figure_paths(out, "stack_gg")
+    draw(result, paths)
+    return [Path(out) / "stack_gg.json", *paths]
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from sigprop.core.results import write_json
-from sigprop.plotting import _pyplot, save
+from sigprop.plotting import _pyplot, figure_paths, save
 from sigprop.stack import GG_CONFIG, phase_diagram
 
 BETAS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0)
@@ -73,9 +73,9 @@ def summary(result) -> dict:
 def make(out, quick: bool = False):
     result = compute(quick)
     write_json(Path(out) / "stack_phase.json", summary(result))
-    png = Path(out) / "stack_phase.png"
-    draw(result, png)
-    return [Path(out) / "stack_phase.json", png]
+    paths = figure_paths(out, "stack_phase")
+    draw(result, paths)
+    return [Path(out) / "stack_phase.json", *paths]
 
 
 if __name__ == "__main__":
