@@ -15,8 +15,8 @@ import pytest
 from sigprop.claims.ledger import VERDICTS
 
 ROOT = Path(__file__).resolve().parents[1]
-CITATION = re.compile(r"\[([a-z0-9-]+)\]\((?:CLAIMS|claims)\.md#\1\)\s+\**(" + "|".join(VERDICTS) + r")\b")
-ROW = re.compile(r"^\| \[([a-z0-9-]+)\]\(#\1\) \| (" + "|".join(VERDICTS) + r") \|", re.M)
+CITATION = re.compile(r"\[([A-Za-z0-9-]+)\]\((?:CLAIMS|claims)\.md#\1\)\s+\**(" + "|".join(VERDICTS) + r")\b")
+ROW = re.compile(r"^\| \[([A-Za-z0-9-]+)\]\(#\1\) \| (" + "|".join(VERDICTS) + r") \|", re.M)
 
 
 def ledger_verdicts() -> dict[str, str]:
