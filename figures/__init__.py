@@ -89,17 +89,8 @@ def make_all(out, quick: bool = False, progress: bool = False, only=None, *, wor
         return dict(outputs={f: runner.file_hash(f) for f in files},
                     files={p: runner.file_hash(p) for p in sorted(reads - set(files)) if os.path.isfile(p)})
 
-    bar = None
-    if progress and todo:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(todo), desc="figures", unit="script")
-    n = threads.cores() if workers is None else workers
-    try:
-        results = _workers.run(task, len(todo), n, processes=n > 1 and len(todo) > 1 and _workers.forking(),
-                               progress=None if bar is None else bar.update)
-    finally:
-        if bar is not None:
-            bar.close()
+    results = _workers.run_shown(task, len(todo), workers, total=len(todo), show=progress, desc="figures",
+                                 unit="script")
     for name, entry in zip(todo, results, strict=True):
         done[name] = entry
         if cache and "outputs" in entry:

@@ -378,17 +378,8 @@ def run_rows(todo: list, quick: bool, *, evaluate: Callable, context: Callable, 
         out.append(dict(computed=ctx.computed))
         return out
 
-    bar = None
-    if progress and pending:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(pending), desc="claims", unit="claim")
-    n = threads.cores() if workers is None else workers
-    try:
-        done = _workers.run(task, len(parts), n, processes=n > 1 and len(parts) > 1 and _workers.forking(),
-                            progress=None if bar is None else bar.update)
-    finally:
-        if bar is not None:
-            bar.close()
+    done = _workers.run_shown(task, len(parts), workers, total=len(pending), show=progress, desc="claims",
+                              unit="claim")
     notes: list[str] = []
     for k, rows in enumerate(done):
         for key in rows[-1]["computed"]:

@@ -72,6 +72,23 @@ def forking() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork")
 
 
+def run_shown(task: Task, count: int, workers: int | None, *, total: int, show: bool, desc: str,
+              unit: str) -> list:
+    """:func:`run` on ``workers`` processes (default: every core; one runs in the caller) with a
+    progress bar of ``total`` units (``desc``, ``unit``) when ``show``, through
+    :func:`sigprop.core.progress.progress_bar`."""
+    from sigprop.core import threads
+    from sigprop.core.progress import progress_bar
+
+    n = threads.cores() if workers is None else workers
+    bar = progress_bar(total, show and total > 0, desc=desc, unit=unit)
+    try:
+        return run(task, count, n, processes=n > 1 and count > 1 and forking(),
+                   progress=bar.update if show and total > 0 else None)
+    finally:
+        bar.close()
+
+
 def run(task: Task, count: int, workers: int, *, processes: bool = False,
         progress: Callable[[int], None] | None = None) -> list:
     """``[task(k, report) for k in range(count)]`` computed by ``workers`` workers.
