@@ -101,7 +101,7 @@ def gg_recursion_cosine(ctx):
                 numbers=_numbers(parts), decision=rules.intervals(parts))
 
 
-@register("gg-rem-participation-finite-T", evidence="simulation", randomized=True, regime=GG_SETTING,
+@register("gg-rem-participation-finite-length", evidence="simulation", randomized=True, regime=GG_SETTING,
           sources=[gg_code("theory_update_relu.py, get_attention_update (the REM step, a T -> infinity result, "
                            "checked here at the finite T of their encoder)")],
           claim="The attention's participation sum_j a_ij^2 in each layer is the REM's max(0, 1 - beta_c / beta), "
@@ -114,7 +114,7 @@ def gg_rem_participation(ctx):
                 numbers=_numbers(parts), decision=rules.intervals(parts))
 
 
-@register("stack-exact-T-recursion", evidence="simulation", randomized=True, regime=GG_SETTING,
+@register("stack-recursion-exact-in-length", evidence="simulation", randomized=True, regime=GG_SETTING,
           sources=[sigprop("docs/stack.md: attention overlaps exact in T, sigprop.stack.softmax")],
           claim="With the attention overlaps exact in T in place of the REM limit, the recursion predicts both the "
                 "mean cosine and the attention participation of every layer of [GG26]'s encoder.")

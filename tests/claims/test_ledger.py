@@ -1,5 +1,6 @@
 """The claims ledger and the figures, in their quick variants."""
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -32,8 +33,8 @@ QUICK_VERDICTS = {
     "realtext-datamodel-prediction": "inconclusive", "realtext-walk-prediction": "inconclusive",
     "realtext-datamodel-beats-walk": "inconclusive",
     # deep stacks at initialisation (sigprop/claims/stack.py); quick mode: fewer layers and seeds
-    "gg-recursion-cosine": "inconclusive", "gg-rem-participation-finite-T": "inconclusive",
-    "stack-exact-T-recursion": "inconclusive",
+    "gg-recursion-cosine": "inconclusive", "gg-rem-participation-finite-length": "inconclusive",
+    "stack-recursion-exact-in-length": "inconclusive",
 }
 MINILM_ROWS = ("real-heads", "real-heads-softmax", "nnt-real-encoder", "realtext-datamodel-prediction",
                "realtext-walk-prediction", "realtext-datamodel-beats-walk")
@@ -151,6 +152,7 @@ def test_a_randomized_verdict_must_hold_on_a_disjoint_seed_set(monkeypatch):
 
 def test_every_row_is_sourced_and_no_row_credits_the_antrp_form_to_bhk24(quick_entries):
     for e in quick_entries:
+        assert re.fullmatch(r"[a-z0-9-]+", e["id"]), e["id"]      # Markdown anchors are lower case
         assert e["sources"] and all(s["kind"] in SOURCE_KINDS and s["reference"] for s in e["sources"])
         assert e["regime"]["kind"] in REGIME_KINDS and e["regime"]["description"]
         assert e["source"] == "; ".join(f"{s['kind_text']}: {s['reference']}" + (f' ("{s["quote"]}")' if s["quote"]
