@@ -33,6 +33,8 @@ def figures(args: argparse.Namespace) -> dict:
     from sigprop_figures import make_all
     if args.workers is not None and args.workers < 1:
         raise ArgumentError("workers", f"must be an integer >= 1, got {args.workers}")
+    if not args.out.strip():
+        raise ArgumentError("out", "must name a folder, got an empty name")
     out = Path(args.out)
     drawn = make_all(out, quick=args.quick, progress=not args.no_progress, only=args.only, workers=args.workers,
                      cache=True, fresh=args.fresh)

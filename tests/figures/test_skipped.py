@@ -30,3 +30,11 @@ def test_figures_only_refuses_unknown_names_before_any_work(capsys, tmp_path):
     err = capsys.readouterr().err
     assert "--only" in err and "nope" in err and "\n" == err[-1] and err.count("\n") == 1
     assert not out.exists()
+
+
+def test_figures_refuses_an_empty_output_folder_before_any_work(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["figures", "--quick", "--out", "", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "--out" in err and "empty" in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []                   # nothing written into the current folder
