@@ -99,6 +99,20 @@ def make_all(out, quick: bool = False, progress: bool = False, only=None, *, wor
                 skipped=[done[name]["skipped"] for name in names if "skipped" in done[name]])
 
 
+def stored_figure(out, name: str, record: dict, draw, result) -> list:
+    """``out/name.json`` holding ``record``, and ``draw(result, paths)`` to ``out/name.png`` and
+    ``.pdf``; returns the files written (a script's ``make``)."""
+    from pathlib import Path
+
+    from sigprop.core.results import write_json
+    from sigprop.plotting import figure_paths
+
+    write_json(Path(out) / f"{name}.json", record)
+    paths = figure_paths(out, name)
+    draw(result, paths)
+    return [Path(out) / f"{name}.json", *paths]
+
+
 def script_main(make, description: str) -> None:
     """Command line of one figure script."""
     p = argparse.ArgumentParser(description=description)

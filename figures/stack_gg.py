@@ -17,12 +17,9 @@ one core; ``--quick``: ``d = 128``, 12 layers.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from sigprop.core.results import write_json
-from sigprop.plotting import _pyplot, figure_paths, save
+from sigprop.plotting import _pyplot, save
 from sigprop.stack import GG_BETAS, GG_CONFIG, StackConfig, predict, simulate
 
 T, COSINE0, SEEDS = 128, 0.1, (0, 1, 2, 3, 4)
@@ -88,11 +85,10 @@ def stored(result: dict) -> dict:
 
 
 def make(out, quick: bool = False):
+    from sigprop_figures import stored_figure
+
     result = compute(quick)
-    write_json(Path(out) / "stack_gg.json", stored(result))
-    paths = figure_paths(out, "stack_gg")
-    draw(result, paths)
-    return [Path(out) / "stack_gg.json", *paths]
+    return stored_figure(out, "stack_gg", stored(result), draw, result)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,9 @@ About 40 s of CPU; ``--quick``: a 4 x 3 grid.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from sigprop.core.results import write_json
-from sigprop.plotting import _pyplot, figure_paths, save
+from sigprop.plotting import _pyplot, save
 from sigprop.stack import GG_CONFIG, phase_diagram
 
 BETAS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0)
@@ -71,11 +68,10 @@ def summary(result) -> dict:
 
 
 def make(out, quick: bool = False):
+    from sigprop_figures import stored_figure
+
     result = compute(quick)
-    write_json(Path(out) / "stack_phase.json", summary(result))
-    paths = figure_paths(out, "stack_phase")
-    draw(result, paths)
-    return [Path(out) / "stack_phase.json", *paths]
+    return stored_figure(out, "stack_phase", summary(result), draw, result)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ another project's code states.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 from sigprop.core.checks import ArgumentError
 
@@ -37,8 +38,27 @@ REGIME_KINDS = {
 }
 
 
+class _Kinded:
+    """What :class:`Source` and :class:`Regime` share: a ``kind`` among ``KINDS`` and one text
+    field (``TEXT``) that must not be empty, checked at construction, and the dict form."""
+    KINDS: ClassVar[dict[str, str]]
+    TEXT: ClassVar[tuple[str, str]]            # (field, what it must say)
+    kind: str
+
+    def __post_init__(self):
+        if self.kind not in self.KINDS:
+            raise ArgumentError("kind", f"must be one of {', '.join(self.KINDS)}, got {self.kind!r}")
+        field, what = self.TEXT
+        if not getattr(self, field):
+            raise ArgumentError(field, f"must {what}, got ''")
+
+    def as_dict(self) -> dict:
+        """The fields and ``kind_text`` (the kind in words)."""
+        return dict(asdict(self), kind_text=self.KINDS[self.kind])  # type: ignore[call-overload]
+
+
 @dataclass(frozen=True)
-class Source:
+class Source(_Kinded):
     """One source of a claim.
 
     Parameters
@@ -50,19 +70,11 @@ class Source:
     quote : str, optional
         The source's words for the claim, where they are known; empty when only a paraphrase is.
     """
+    KINDS: ClassVar[dict[str, str]] = SOURCE_KINDS
+    TEXT: ClassVar[tuple[str, str]] = ("reference", "name the text or code the claim comes from")
     kind: str
     reference: str
     quote: str = ""
-
-    def __post_init__(self):
-        if self.kind not in SOURCE_KINDS:
-            raise ArgumentError("kind", f"must be one of {', '.join(SOURCE_KINDS)}, got {self.kind!r}")
-        if not self.reference:
-            raise ArgumentError("reference", "must name the text or code the claim comes from, got ''")
-
-    def as_dict(self) -> dict:
-        """``kind``, ``kind_text`` (the kind in words), ``reference`` and ``quote``."""
-        return dict(asdict(self), kind_text=SOURCE_KINDS[self.kind])
 
     def words(self) -> str:
         """The source in one line, e.g. ``a third-party implementation: X ("...")``."""
@@ -71,7 +83,7 @@ class Source:
 
 
 @dataclass(frozen=True)
-class Regime:
+class Regime(_Kinded):
     """The regime a row's check runs in.
 
     Parameters
@@ -81,18 +93,10 @@ class Regime:
     description : str
         The setting in words (model, data, length of training, ...).
     """
+    KINDS: ClassVar[dict[str, str]] = REGIME_KINDS
+    TEXT: ClassVar[tuple[str, str]] = ("description", "state the setting")
     kind: str
     description: str
-
-    def __post_init__(self):
-        if self.kind not in REGIME_KINDS:
-            raise ArgumentError("kind", f"must be one of {', '.join(REGIME_KINDS)}, got {self.kind!r}")
-        if not self.description:
-            raise ArgumentError("description", "must state the setting, got ''")
-
-    def as_dict(self) -> dict:
-        """``kind``, ``kind_text`` and ``description``."""
-        return dict(asdict(self), kind_text=REGIME_KINDS[self.kind])
 
     def words(self) -> str:
         """The regime in one line."""
