@@ -1,7 +1,9 @@
 """The package's architecture, enforced: no import cycle and no upward import.
 
 Every ``import`` statement in ``sigprop/`` (at module level or inside a function: a lazy
-import may not hide a cycle) is read from the source.  Sub-packages are ranked; a module
+import may not hide a cycle), and every ``importlib.import_module`` of a literal name, is read
+from the source; a module's imports come before its code (none at the bottom, where an import
+would run only after the module's own definitions and could hide a cycle from a reader).  Sub-packages are ranked; a module
 may import from its own layer or a lower one, never a higher one, and the graph of
 modules must have no cycle.
 """
@@ -56,6 +58,9 @@ def imports(name: str, path: Path, known: set[str]) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
+        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+              and isinstance(node.args[0].value, str) and _is_import_module(node.func)):
+            targets = [node.args[0].value]             # importlib.import_module("sigprop.x"): an edge too
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 prefix = base[: len(base) - node.level + 1]
@@ -72,6 +77,11 @@ def imports(name: str, path: Path, known: set[str]) -> set[str]:
             if t.startswith("sigprop") and t != name:
                 found.add(t)
     return found
+
+
+def _is_import_module(func: ast.AST) -> bool:
+    return (isinstance(func, ast.Attribute) and func.attr == "import_module") or (
+        isinstance(func, ast.Name) and func.id == "import_module")
 
 
 def graph() -> dict[str, set[str]]:
@@ -127,3 +137,36 @@ def test_the_check_sees_a_planted_cycle(tmp_path):
     known = {"sigprop", "sigprop.rho", "sigprop.rho.a", "sigprop.rho.b"}
     assert imports("sigprop.rho.a", pkg / "a.py", known) == {"sigprop.rho.b"}
     assert imports("sigprop.rho.b", pkg / "b.py", known) == {"sigprop.rho.a"}
+
+
+def test_module_level_imports_come_first():
+    # an import below a module's code runs after its definitions, where it can hide a cycle from a reader
+    late = []
+    for name, path in modules().items():
+        body = ast.parse(path.read_text(), str(path)).body
+        code_seen = False
+        for node in body:
+            is_doc = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                if code_seen:
+                    late.append(f"{name}:{node.lineno}")
+            elif not is_doc and not isinstance(node, ast.If):     # `if TYPE_CHECKING:` blocks may import
+                code_seen = True
+    assert not late, "imports below a module's code: " + ", ".join(late)
+
+
+def test_the_ledger_imports_its_row_modules_where_the_check_sees_them():
+    # the runner imports every row module by name at the top, and no row module imports the runner
+    g = graph()
+    rows = {"sigprop.claims.bhk24", "sigprop.claims.nnt_variants", "sigprop.claims.data", "sigprop.claims.softmax",
+            "sigprop.claims.lm", "sigprop.claims.nnt", "sigprop.claims.stack"}
+    assert rows <= g["sigprop.claims.ledger"]
+    assert not [r for r in rows if "sigprop.claims.ledger" in g[r]]
+
+
+def test_the_check_sees_import_module_of_a_literal_name(tmp_path):
+    pkg = tmp_path / "sigprop" / "rho"
+    pkg.mkdir(parents=True)
+    (pkg / "a.py").write_text("import importlib\n\ndef f():\n    return importlib.import_module('sigprop.rho.b')\n")
+    known = {"sigprop", "sigprop.rho", "sigprop.rho.a", "sigprop.rho.b"}
+    assert imports("sigprop.rho.a", pkg / "a.py", known) == {"sigprop.rho.b"}

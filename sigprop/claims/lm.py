@@ -27,8 +27,8 @@ from __future__ import annotations
 from sigprop_results import folder
 
 from sigprop.claims import rules
-from sigprop.claims.ledger import ALPHA, MIN_SEEDS, NotRun, register
 from sigprop.claims.provenance import Regime, sigprop, summary
+from sigprop.claims.registry import ALPHA, MIN_SEEDS, NotRun, register
 from sigprop.claims.statistics import holm
 
 RESULTS = folder("lm")

@@ -3,7 +3,7 @@
 The rows here measure what [NNT24] claims with the paper's set-up (:mod:`sigprop.gap.protocol`:
 isometric inputs, ``d = T/gamma``, ``N(0, 1)`` values, the fix ``A_perp = A - 1 1^T/T`` without
 rescaling, the 24 attention configurations); the rows ``spectral-gap``, ``rank-collapse-width``,
-``rank-collapse-depth`` and ``gap-removal-fix`` of :mod:`sigprop.claims.ledger` measure the same
+``rank-collapse-depth`` and ``gap-removal-fix`` of :mod:`sigprop.claims.nnt_variants` measure the same
 claims in sigprop's own set-up (a common row plus noise, ``sigma`` parametrization, a rank
 residual, a rescaled fix) and are labelled so.  Each row's source names the paper's protocol
 first and the matching sigprop variant second.
@@ -27,8 +27,8 @@ import numpy as np
 from sigprop_results import folder
 
 from sigprop.claims import rules
-from sigprop.claims.ledger import ALPHA, MIN_SEEDS, REAL_HEADS, NotRun, interval_part, register, seed_list
 from sigprop.claims.provenance import Regime, nnt_code, sigprop, summary
+from sigprop.claims.registry import ALPHA, MIN_SEEDS, REAL_HEADS, NotRun, interval_part, register, seed_list
 from sigprop.claims.statistics import t_interval
 from sigprop.gap import protocol as P
 from sigprop.gap import stable_rank as SR

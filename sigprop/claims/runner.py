@@ -19,7 +19,7 @@ hash of every data file the row opened for reading (recorded through Python's au
 ``config.json``; a file opened by compiled code alone, such as a ``.safetensors`` model read by
 the Rust library, is not seen, and is covered by its package's version).  A stored row is read back only
 when its key matches and every file it read is unchanged; ``fresh=True`` recomputes every row
-(and stores it again).  A row that could not run (:class:`~sigprop.claims.ledger.NotRun`) is
+(and stores it again).  A row that could not run (:class:`~sigprop.claims.registry.NotRun`) is
 never stored.
 """
 from __future__ import annotations
@@ -313,8 +313,8 @@ def run_rows(todo: list, quick: bool, *, evaluate: Callable, context: Callable, 
     quick : bool
         The ledger's mode.
     evaluate, context, not_run
-        :func:`sigprop.claims.ledger.evaluate`, :class:`~sigprop.claims.ledger.Context` and
-        :class:`~sigprop.claims.ledger.NotRun` (passed in: this module does not import the ledger).
+        :func:`sigprop.claims.registry.evaluate`, :class:`~sigprop.claims.registry.Context` and
+        :class:`~sigprop.claims.registry.NotRun` (passed in: this module does not import the ledger).
     workers : int, optional
         Worker processes (default: every core, :func:`sigprop.core.threads.cores`); 1 runs the
         rows in this process.  The numbers do not depend on it.
@@ -328,7 +328,7 @@ def run_rows(todo: list, quick: bool, *, evaluate: Callable, context: Callable, 
     Returns
     -------
     entries : list of dict
-        The rows' results (:func:`~sigprop.claims.ledger.evaluate`), in ``todo``'s order.
+        The rows' results (:func:`~sigprop.claims.registry.evaluate`), in ``todo``'s order.
     notes : list of str
         Rows that could not run, and shared experiments computed by more than one group.
     stats : dict

@@ -19,8 +19,8 @@ import numpy as np
 
 from sigprop.claims import rules
 from sigprop.claims import softmax_rules as srules
-from sigprop.claims.ledger import ALPHA, REAL_HEADS, TOY, Context, measured, register
 from sigprop.claims.provenance import ANTRP_CODE, Regime, Source, sigprop, summary
+from sigprop.claims.registry import ALPHA, REAL_HEADS, TOY, Context, measured, register
 from sigprop.claims.statistics import bonferroni_z
 from sigprop.rho import softmax_map
 from sigprop.rho.localization import localization_metrics

@@ -10,8 +10,8 @@ level ``0.05 / (number of parts)``, against stated bands.
 from __future__ import annotations
 
 from sigprop.claims import rules
-from sigprop.claims.ledger import ALPHA, MIN_SEEDS, register, seed_list
 from sigprop.claims.provenance import Regime, Source, sigprop
+from sigprop.claims.registry import ALPHA, MIN_SEEDS, register, seed_list
 from sigprop.claims.statistics import t_interval
 from sigprop.stack import GG_BETAS, GG_CONFIG, StackConfig, predict, simulate
 

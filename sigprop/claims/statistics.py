@@ -18,6 +18,7 @@ from scipy import stats
 from scipy.special import ndtri
 
 from sigprop.core import stats as _stats
+from sigprop.core.stats import bootstrap_interval
 
 
 def t_interval(values: ArrayLike, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -25,18 +26,6 @@ def t_interval(values: ArrayLike, confidence: float = 0.95) -> tuple[float, floa
     (:func:`sigprop.core.stats.t_interval` on the flattened values)."""
     mean, low, high = _stats.t_interval(np.ravel(np.asarray(values, dtype=float)), confidence)
     return float(mean), float(low), float(high)
-
-
-def bootstrap_interval(x: ArrayLike, level: float = 0.95, *, resamples: int = 4000,
-                       seed: int = 0) -> tuple[float, float, float]:
-    """``(mean, low, high)``: percentile bootstrap interval of the mean of ``x``."""
-    x = np.asarray(x, dtype=float)
-    if x.size < 2:
-        raise ValueError(f"bootstrap_interval needs at least 2 values, got {x.size}")
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, x.size, size=(resamples, x.size))].mean(axis=1)
-    low, high = np.quantile(means, [0.5 - level / 2, 0.5 + level / 2])
-    return float(x.mean()), float(low), float(high)
 
 
 def welch(a: ArrayLike, b: ArrayLike) -> dict:
@@ -71,3 +60,6 @@ def holm(p: ArrayLike) -> np.ndarray:
 def bonferroni_z(alpha: float, comparisons: int) -> float:
     """Two-sided normal critical value for ``comparisons`` tests at family level ``alpha``."""
     return float(ndtri(1 - alpha / (2 * comparisons)))
+
+
+__all__ = ["bonferroni_z", "bootstrap_interval", "holm", "t_interval", "welch"]

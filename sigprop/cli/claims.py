@@ -1,7 +1,7 @@
 """The ``claims`` command: one measured check per claim of the two papers, with verdicts.
 
-The checks and their rules live in :mod:`sigprop.claims.ledger`; ``--format markdown``
-is the ledger's own rendering (``CLAIMS.md``).
+The checks live in the row modules of :mod:`sigprop.claims.ledger`; ``--format markdown``
+is the ledger's own rendering (:mod:`sigprop.claims.render`, ``CLAIMS.md``).
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def _claims_arguments(p: argparse.ArgumentParser) -> None:
 @command("claims", help="one measured check per claim of the two papers, with verdicts",
          description="Run one check per claim of [BHK24] and [NNT24] and print the claim, the check, the "
                      "numbers and a verdict (supported, refuted, partly or inconclusive).",
-         arguments=_claims_arguments, out="text", renderers={"markdown": "sigprop.claims.ledger:markdown"},
+         arguments=_claims_arguments, out="text", renderers={"markdown": "sigprop.claims.render:markdown"},
          view=View(records="claims", show=("notes",),
                    blocks=("[{verdict!u}] {id} ({evidence}): {claim}", "    source: {source}",
                            "    regime: {regime_text}", "    check: {check}", "    rule: {rule}",

@@ -1,4 +1,4 @@
-"""Sampling statistics: binomial, Student-t and median (order-statistic) intervals, the cluster bootstrap
+"""Sampling statistics: binomial, Student-t, bootstrap and median (order-statistic) intervals, the cluster bootstrap
 and the cluster-means t-interval, and streaming moments."""
 from __future__ import annotations
 
@@ -69,6 +69,19 @@ def t_interval(values, confidence: float = 0.95, axis: int = -1):
     mean = x.mean(axis=-1)
     half = stdtrit(n - 1, 0.5 + confidence / 2) * x.std(axis=-1, ddof=1) / np.sqrt(n)
     return mean, mean - half, mean + half
+
+
+def bootstrap_interval(x: ArrayLike, level: float = 0.95, *, resamples: int = 4000,
+                       seed: int = 0) -> tuple[float, float, float]:
+    """``(mean, low, high)``: percentile bootstrap interval of the mean of ``x`` (``resamples`` resamples
+    drawn with ``seed``)."""
+    x = np.asarray(x, dtype=float)
+    if x.size < 2:
+        raise ValueError(f"bootstrap_interval needs at least 2 values, got {x.size}")
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, x.size, size=(resamples, x.size))].mean(axis=1)
+    low, high = np.quantile(means, [0.5 - level / 2, 0.5 + level / 2])
+    return float(x.mean()), float(low), float(high)
 
 
 def _balanced_clusters(groups) -> np.ndarray:

@@ -7,7 +7,7 @@ import pytest
 
 from sigprop import cli
 from sigprop.claims import ledger as claims
-from sigprop.claims import rules
+from sigprop.claims import registry, rules
 from sigprop.claims.provenance import REGIME_KINDS, SOURCE_KINDS, Regime, Source
 from sigprop.core.checks import ArgumentError
 
@@ -102,7 +102,7 @@ TOY_REGIME = Regime("toy-task", "a test")
 
 
 def test_adding_a_claim_is_one_function_and_one_registration(monkeypatch):
-    monkeypatch.setattr(claims, "CLAIMS", list(claims.CLAIMS))
+    monkeypatch.setattr(registry, "CLAIMS", list(claims.CLAIMS))   # where register() adds rows
 
     @claims.register("toy", claim="c", sources=TOY_SOURCE, regime=TOY_REGIME, evidence="theory")
     def toy(ctx):
@@ -128,7 +128,7 @@ def test_adding_a_claim_is_one_function_and_one_registration(monkeypatch):
 
 def _flipping(monkeypatch, disagree: bool):
     """A randomized toy claim whose verdict depends on the seed set when ``disagree``."""
-    monkeypatch.setattr(claims, "CLAIMS", [c for c in claims.CLAIMS if c.id != "coin"])
+    monkeypatch.setattr(registry, "CLAIMS", [c for c in claims.CLAIMS if c.id != "coin"])
 
     @claims.register("coin", claim="c", sources=TOY_SOURCE, regime=TOY_REGIME, evidence="monte-carlo",
                      randomized=True)

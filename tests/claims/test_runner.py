@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from sigprop.claims import ledger, rules, runner
+from sigprop.claims import ledger, registry, rules, runner
 from sigprop.core import workers
 
 
@@ -60,7 +60,7 @@ def _toys(data_file, hidden_key=False):
 
 
 def _run(rows, monkeypatch, **kw):
-    monkeypatch.setattr(ledger, "CLAIMS", rows)
+    monkeypatch.setattr(registry, "CLAIMS", rows)     # where measured() looks rows up
     return runner.run_rows(rows, True, evaluate=ledger.evaluate, context=ledger.Context, not_run=ledger.NotRun,
                            claims=rows, **kw)
 
@@ -119,11 +119,12 @@ def test_a_shared_value_computed_in_two_workers_is_reported(tmp_path, monkeypatc
 
 
 def test_a_row_depends_on_the_modules_its_code_can_import():
-    closure = runner.module_closure("sigprop.claims.ledger")
+    # the row modules of [BHK24] and of [NNT24] in sigprop's set-up
+    closure = {**runner.module_closure("sigprop.claims.bhk24"), **runner.module_closure("sigprop.claims.nnt_variants")}
     assert {"sigprop.gap.spectra", "sigprop.rho.logits", "sigprop.core.checks", "sigprop"} <= set(closure)
     assert "sigprop.claims.nnt" not in closure and "sigprop.explore.page" not in closure    # imports, not importers
     lm_rows = runner.module_closure("sigprop.claims.lm")
-    assert "sigprop.lm.summary" in lm_rows and "sigprop.claims.ledger" in lm_rows
+    assert "sigprop.lm.summary" in lm_rows and "sigprop.claims.registry" in lm_rows
     ledger.load_claim_modules()
     keys = {runner.row_key(c, quick, ledger.CLAIMS) for c in ledger.CLAIMS for quick in (True, False)}
     assert len(keys) == 2 * len(ledger.CLAIMS)                  # one per (row, mode)
