@@ -3,9 +3,9 @@
 Every ``import`` statement in ``sigprop/`` (at module level or inside a function: a lazy
 import may not hide a cycle), and every ``importlib.import_module`` of a literal name, is read
 from the source; a module's imports come before its code (none at the bottom, where an import
-would run only after the module's own definitions and could hide a cycle from a reader).  Sub-packages are ranked; a module
-may import from its own layer or a lower one, never a higher one, and the graph of
-modules must have no cycle.
+would run only after the module's own definitions and could hide a cycle from a reader).
+Sub-packages are ranked; a module may import from its own layer or a lower one, never a higher
+one, and the graph of modules must have no cycle.
 """
 from __future__ import annotations
 

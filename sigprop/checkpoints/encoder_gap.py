@@ -29,12 +29,12 @@ from pathlib import Path
 
 import numpy as np
 from scipy import stats
-from tqdm import tqdm
 
 from sigprop.checkpoints.heads import describe, load
 from sigprop.checkpoints.realtext import _Weights, embed, encoder_states, texts
 from sigprop.core import checks as _checks
 from sigprop.core.labelled import Result
+from sigprop.core.progress import iterate
 from sigprop.gap.stable_rank import stable_rank
 
 MODELS = ("pretrained", "random", "random-causal")
@@ -129,7 +129,7 @@ def study(
     rank_records: list = []
     used = {}
     todo = [(m, T) for m in models for T in lengths]
-    for model, T in tqdm(todo, disable=not progress, desc="encoder", unit="run"):
+    for model, T in iterate(todo, progress, desc="encoder", unit="run"):
         w = weights["pretrained" if model == "pretrained" else "random"]
         causal = model == "random-causal"
         wins = token_windows(tok, T, windows, cls_id, sep_id)

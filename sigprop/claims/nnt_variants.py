@@ -16,8 +16,7 @@ from sigprop.claims import rules
 from sigprop.claims.provenance import Regime, sigprop, summary
 from sigprop.claims.registry import MIN_SEEDS, interval_part, register, seed_list
 from sigprop.gap import collapse as rankcollapse
-from sigprop.gap import spectra as gap
-from sigprop.gap import validity
+from sigprop.gap import spectra, validity
 
 #: The regime of the [NNT24] rows in sigprop's own set-up.
 NNT_SETUP = Regime("sigprop-setup", "sigprop's Markov (i.i.d. N(0, sigma^2) logits) and key-query attention with "
@@ -34,13 +33,13 @@ def spectral_gap(ctx):
     parts: list[dict] = []
     numbers: dict[str, Any] = dict(T=Ts, seeds=seeds)
     for T in Ts:
-        reps = [gap.report(T, 0.5, seed=1000 * T + s) for s in seeds]
+        reps = [spectra.report(T, 0.5, seed=1000 * T + s) for s in seeds]
         s2 = [r["sigma_2"] / r["predicted_bulk_edge"] for r in reps]
         e2 = [r["eig_2"] / r["predicted_eig_radius"] for r in reps]
         parts += [interval_part(f"Markov sigma_2/prediction at T = {T}", s2, (0.9, 1.1)),
                   interval_part(f"Markov |eig_2|/prediction at T = {T}", e2, (0.9, 1.1))]
         numbers[f"T={T}"] = dict(sigma_2_ratio=s2, eig_2_ratio=e2, sigma_1=[r["sigma_1"] for r in reps])
-    kq = {T: [gap.report(T, 0.5, model="attention", d=64, seed=2000 * T + s)["sigma_2"] for s in seeds] for T in Ts}
+    kq = {T: [spectra.report(T, 0.5, model="attention", d=64, seed=2000 * T + s)["sigma_2"] for s in seeds] for T in Ts}
     slopes = [float(np.polyfit(np.log(Ts), np.log([kq[T][i] for T in Ts]), 1)[0]) for i in range(len(seeds))]
     parts.append(interval_part("key-query (d = 64) log-log slope of sigma_2 in T", slopes, (-0.6, -0.4)))
     numbers.update(key_query_sigma_2={str(T): v for T, v in kq.items()}, key_query_slopes=slopes)

@@ -355,7 +355,7 @@ def collapse(args: argparse.Namespace) -> dict:
     """Run ``sigprop lm collapse``: the last layer's rank residual at initialization over a grid of shapes.
     """
     from sigprop.core.checks import ArgumentError, integer
-    from sigprop.lm import collapse as col
+    from sigprop.lm import collapse as lm_collapse
     from sigprop.lm import corpus
     from sigprop.lm.transformer import Config
 
@@ -377,7 +377,7 @@ def collapse(args: argparse.Namespace) -> dict:
     from sigprop.core.threads import blas_threads
 
     with blas_threads(1):
-        result = col.at_init(data.ids["valid"], layers=args.layers, norms=norms, qk_inits=args.qk_inits,
+        result = lm_collapse.at_init(data.ids["valid"], layers=args.layers, norms=norms, qk_inits=args.qk_inits,
                              seeds=args.seeds, windows=args.windows, threshold=args.threshold, base=base)
     result["config"].update(corpus=args.corpus, tokenizer=args.tokenizer)
     result["data"] = data.description

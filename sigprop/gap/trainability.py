@@ -20,11 +20,11 @@ A seed whose loss becomes NaN or infinite is recorded as diverged (its later los
 from __future__ import annotations
 
 import numpy as np
-from tqdm import tqdm
 
 from sigprop.core import checks as _checks
 from sigprop.core.labelled import Result
-from sigprop.gap import protocol as P
+from sigprop.core.progress import iterate
+from sigprop.gap import protocol
 from sigprop.gap.stable_rank import seed_chunks
 from sigprop.model.optim import Adam
 
@@ -48,12 +48,12 @@ def inputs(seeds, samples: int, T: int, d: int) -> np.ndarray:
     out = []
     for s in seeds:
         rng = np.random.default_rng([int(s), 2])
-        out.append(np.stack([P.haar_rows(T, d, rng) for _ in range(samples)]))
+        out.append(np.stack([protocol.haar_rows(T, d, rng) for _ in range(samples)]))
     return np.stack(out)
 
 
 def run(
-    cfg: P.Config,
+    cfg: protocol.Config,
     target: str,
     lr: float,
     seeds,
@@ -65,9 +65,9 @@ def run(
     steps: int = 50,
 ) -> np.ndarray:
     """Training losses ``(S, steps + 1)``: the loss before each Adam step, then after the last."""
-    d = P.width(length, gamma)
+    d = protocol.width(length, gamma)
     f = TARGETS[target]
-    X0, params = P.init_params(cfg, seeds, length, d, layers, output_projection=True)
+    X0, params = protocol.init_params(cfg, seeds, length, d, layers, output_projection=True)
     X = inputs(seeds, samples, length, d)
     Y = f(X)
     flat = {f"{i}.{k}": v for i, p in enumerate(params) for k, v in p.items() if k != "kappa"}
@@ -77,14 +77,14 @@ def run(
     n = samples * length * d
     with np.errstate(all="ignore"):
         for t in range(steps + 1):
-            xs, caches = P.forward(cfg, params, X, keep=t < steps)
+            xs, caches = protocol.forward(cfg, params, X, keep=t < steps)
             err = xs[-1] - Y
             loss = (err**2).sum(axis=(1, 2, 3)) / n
             alive &= np.isfinite(loss)
             losses[alive, t] = loss[alive]
             if t == steps or not alive.any():
                 break
-            grads, _ = P.backward(cfg, params, caches, 2 * err / n)
+            grads, _ = protocol.backward(cfg, params, caches, 2 * err / n)
             opt.step(flat, {f"{i}.{k}": v for i, g in enumerate(grads) for k, v in g.items()})
     return losses
 
@@ -103,14 +103,14 @@ def train(
     progress: bool = False,
 ) -> Result:
     """Loss curves for every configuration, target, learning rate and seed (one record each)."""
-    cfgs = P.parse_many(configs)
+    cfgs = protocol.parse_many(configs)
     targets = [targets] if isinstance(targets, str) else list(targets)
     for t in targets:
         if t not in TARGETS:
             raise ValueError(f"targets must be among {', '.join(TARGETS)}, got {t!r}")
     lrs = [float(_checks.real("lrs", lr, positive=True)) for lr in np.atleast_1d(lrs)]
     length = _checks.integer("length", length, 2)
-    d = P.width(length, gamma)
+    d = protocol.width(length, gamma)
     layers = _checks.integer("layers", layers, 1)
     samples = _checks.integer("samples", samples, 1)
     steps = _checks.integer("steps", steps, 1)
@@ -120,7 +120,7 @@ def train(
     per_seed = 8.0 * layers * samples * (14 * length * d + 3 * length * length) + 8.0 * layers * 5 * d * d
     records = []
     todo = [(c, t, lr) for c in cfgs for t in targets for lr in lrs]
-    for cfg, target, lr in tqdm(todo, disable=not progress, desc="train", unit="run"):
+    for cfg, target, lr in iterate(todo, progress, desc="train", unit="run"):
         for chunk in seed_chunks(seeds, per_seed, budget=2**29):
             losses = run(
                 cfg,

@@ -40,10 +40,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from tqdm.auto import tqdm
 
 from sigprop.core import checks as _checks
 from sigprop.core.labelled import Result
+from sigprop.core.progress import iterate
 from sigprop.core.stats import t_interval
 from sigprop.gap.collapse import bulk_rescale
 from sigprop.gap.spectra import markov_matrix, predictions, rescale_factor, spectrum, spread
@@ -86,7 +86,7 @@ def measure(sigmas: ArrayLike = SIGMAS, lengths: ArrayLike = LENGTHS, *, seeds: 
     keys = QUANTITIES + ("largest_entry",)
     out = {k: np.empty((sig.size, Ts.size, seeds)) for k in keys}
     jobs = [(j, T, r) for j, T in enumerate(Ts) for r in range(seeds)]
-    for j, T, r in tqdm(jobs, disable=not progress, desc="gap validity", unit="matrix"):
+    for j, T, r in iterate(jobs, progress, desc="gap validity", unit="matrix"):
         for i, sg in enumerate(sig):
             cell = _cell(int(T), float(sg), np.random.default_rng([seed, int(T), r]))
             for k in keys:

@@ -15,12 +15,11 @@ import numpy as np
 
 from sigprop.core import checks as _checks
 from sigprop.lm import corpus as _corpus
-from sigprop.lm import instruments
-from sigprop.lm import transformer as tf
+from sigprop.lm import instruments, transformer
 
 
 def at_init(valid_ids: np.ndarray, *, layers=(1, 2, 4, 8), norms=("post", "pre"), qk_inits=(0.5, 1.0, 2.0, 4.0),
-            seeds=(0, 1), windows: int = 16, threshold: float = 0.5, base: tf.Config | None = None) -> dict:
+            seeds=(0, 1), windows: int = 16, threshold: float = 0.5, base: transformer.Config | None = None) -> dict:
     """The rank residual of the last layer and the normalized entropy at initialization per shape.
 
     Parameters
@@ -44,7 +43,7 @@ def at_init(valid_ids: np.ndarray, *, layers=(1, 2, 4, 8), norms=("post", "pre")
         ``config`` and ``rows``: per shape ``rank_residual_last`` and ``entropy_normalized``
         (mean over seeds), their per-seed values, and ``collapsed``.
     """
-    base = base or tf.Config()
+    base = base or transformer.Config()
     windows = _checks.integer("windows", windows, 1)
     threshold = float(_checks.real("threshold", threshold, minimum=0.0, maximum=1.0))
     seeds = [_checks.integer("seeds", s, 0) for s in seeds]
@@ -55,11 +54,12 @@ def at_init(valid_ids: np.ndarray, *, layers=(1, 2, 4, 8), norms=("post", "pre")
     for L in layers:
         for norm in norms:
             for s in qk_inits:
-                cfg = tf.Config(**dict(base.to_dict(), layers=int(L), norm=norm, qk_init=float(s), regularizer="none"))
+                cfg = transformer.Config(**dict(base.to_dict(), layers=int(L), norm=norm, qk_init=float(s),
+                                                regularizer="none"))
                 rank, ent = [], []
                 for seed in seeds:
                     init_seed = np.random.SeedSequence(seed).spawn(3)[0]
-                    m = instruments.heads(tf.init_params(cfg, init_seed), probe, cfg)
+                    m = instruments.heads(transformer.init_params(cfg, init_seed), probe, cfg)
                     rank.append(float(m["rank_residual"][-1]))
                     ent.append(float(m["entropy_normalized_mean"]))
                 rows.append(dict(layers=int(L), norm=norm, qk_init=float(s), rank_residual_last=float(np.mean(rank)),

@@ -12,16 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from sigprop.lm import transformer as tf
+from sigprop.lm import transformer
 from sigprop.lm.regularizers import locater_penalty
 from sigprop.model.gradcheck import numerical_gradient, relative_error
 
 TOLERANCE = 1e-6
 
 
-def check(cfg: tf.Config, *, batch: int = 2, seed: int = 0, h: float = 1e-6) -> dict:
+def check(cfg: transformer.Config, *, batch: int = 2, seed: int = 0, h: float = 1e-6) -> dict:
     """Relative error of every parameter's gradient, ``{name: error}``."""
-    params = tf.init_params(cfg, seed, dtype=np.float64)
+    params = transformer.init_params(cfg, seed, dtype=np.float64)
     rng = np.random.default_rng(seed + 1)
     for name in params:                          # move gains, biases and gammas off their init
         if params[name].ndim < 2:
@@ -41,8 +41,8 @@ def check(cfg: tf.Config, *, batch: int = 2, seed: int = 0, h: float = 1e-6) -> 
 def _evaluate(params, tokens, cfg, seed, drop, grads):
     rng = np.random.default_rng(seed + 2) if drop else None
     if grads:
-        return tf.loss_and_grads(params, tokens, cfg, rng=rng)
-    loss, _ = tf.forward(params, tokens, cfg, rng=rng)
+        return transformer.loss_and_grads(params, tokens, cfg, rng=rng)
+    loss, _ = transformer.forward(params, tokens, cfg, rng=rng)
     name, lam = cfg.reg
     penalty = 0.0
     if name == "locater":
@@ -50,7 +50,7 @@ def _evaluate(params, tokens, cfg, seed, drop, grads):
     return loss, penalty, None
 
 
-def configurations(*, vocab: int = 11, width: int = 8, length: int = 5, ff: int = 12) -> list[tf.Config]:
+def configurations(*, vocab: int = 11, width: int = 8, length: int = 5, ff: int = 12) -> list[transformer.Config]:
     """Post-LN and Pre-LN, one to three heads and layers, tied and untied, ReLU and GELU,
     dropout, and every regularizer."""
     base: dict[str, Any] = dict(vocab=vocab, width=width, length=length, ff=ff)
@@ -64,7 +64,7 @@ def configurations(*, vocab: int = 11, width: int = 8, length: int = 5, ff: int 
              dict(norm="pre", heads=2, layers=1, tied=True, regularizer="sigma-reparam"),
              dict(norm="post", heads=2, layers=2, tied=True, regularizer="qk-norm", activation="gelu"),
              dict(norm="pre", heads=1, layers=1, tied=False, regularizer="temperature:2.5")]
-    return [tf.Config(**base, **c) for c in cases]
+    return [transformer.Config(**base, **c) for c in cases]
 
 
 configurations_default = configurations

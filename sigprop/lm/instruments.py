@@ -45,7 +45,7 @@ import numpy as np
 
 from sigprop.core.checks import ArgumentError
 from sigprop.lm import regularizers as reg
-from sigprop.lm import transformer as tf
+from sigprop.lm import transformer
 from sigprop.model import locater
 from sigprop.model.attention import causal_mask
 from sigprop.model.measures import attention_entropy, max_attention, nanmean, rank_residual
@@ -56,12 +56,12 @@ from sigprop.rho.spectrum import eig_mean, eig_spread, eig_var
 from sigprop.rho.theory import theory
 
 
-def perplexity(params: dict, windows: np.ndarray, cfg: tf.Config, *, chunk: int = 16) -> tuple[float, float]:
+def perplexity(params: dict, windows: np.ndarray, cfg: transformer.Config, *, chunk: int = 16) -> tuple[float, float]:
     """``(loss, exp(loss))`` over all ``windows``, token-weighted."""
     total, count = 0.0, 0
     for start in range(0, windows.shape[0], chunk):
         batch = windows[start:start + chunk]
-        loss, _ = tf.forward(params, batch, cfg)
+        loss, _ = transformer.forward(params, batch, cfg)
         n = batch.shape[0] * (batch.shape[1] - 1)
         total += loss * n
         count += n
@@ -69,9 +69,9 @@ def perplexity(params: dict, windows: np.ndarray, cfg: tf.Config, *, chunk: int 
     return loss, float(np.exp(loss))
 
 
-def heads(params: dict, windows: np.ndarray, cfg: tf.Config) -> dict:
+def heads(params: dict, windows: np.ndarray, cfg: transformer.Config) -> dict:
     """The per-head and per-layer measures on ``windows`` (see the module doc)."""
-    _, cache = tf.forward(params, windows, cfg, keep=True)
+    _, cache = transformer.forward(params, windows, cfg, keep=True)
     P = cache["P"]
     T = windows.shape[1] - 1
     allowed = causal_mask(T)
@@ -104,17 +104,18 @@ def heads(params: dict, windows: np.ndarray, cfg: tf.Config) -> dict:
     return out
 
 
-def attention_inputs(params: dict, windows: np.ndarray, cfg: tf.Config, *, chunk: int = 16) -> list[np.ndarray]:
+def attention_inputs(params: dict, windows: np.ndarray, cfg: transformer.Config, *,
+                     chunk: int = 16) -> list[np.ndarray]:
     """Each layer's attention input on ``windows``: a list of ``(n, T, D)`` float64 arrays."""
     parts: list[list[np.ndarray]] = [[] for _ in range(cfg.layers)]
     for start in range(0, windows.shape[0], chunk):
-        _, cache = tf.forward(params, windows[start:start + chunk], cfg, keep=True)
+        _, cache = transformer.forward(params, windows[start:start + chunk], cfg, keep=True)
         for i, c in enumerate(cache["layers"]):
             parts[i].append(np.asarray(c["attn_in"], dtype=np.float64))
     return [np.concatenate(p) for p in parts]
 
 
-def datamodel(params: dict, fit: np.ndarray, cfg: tf.Config, *, exact: bool = False) -> dict:
+def datamodel(params: dict, fit: np.ndarray, cfg: transformer.Config, *, exact: bool = False) -> dict:
     """The data model's prediction of each head's last-query linear-regime share (module doc).
 
     Parameters
@@ -140,7 +141,7 @@ def datamodel(params: dict, fit: np.ndarray, cfg: tf.Config, *, exact: bool = Fa
         for k in keys:
             out[k] = [[None] * cfg.heads for _ in range(cfg.layers)]
         return {k: v for k, v in out.items() if k in keys}
-    P, _ = reg.reparam_forward(params, tf.reparametrized(cfg))
+    P, _ = reg.reparam_forward(params, transformer.reparametrized(cfg))
     T = fit.shape[1] - 1
     for i, X in enumerate(attention_inputs(params, fit, cfg)):
         model, Sigma, mu = _data.empirical(X)
@@ -191,7 +192,7 @@ def calibration(history: list) -> dict:
     return out
 
 
-def measure(params: dict, windows: np.ndarray, cfg: tf.Config, *, probe: int = 16, fit: int = 0,
+def measure(params: dict, windows: np.ndarray, cfg: transformer.Config, *, probe: int = 16, fit: int = 0,
             exact: bool = False) -> dict:
     """Perplexity over ``windows``, the head measures on the first ``probe`` of them and, with
     ``fit > 0``, the data model fitted on the next ``fit`` windows (:func:`datamodel`)."""

@@ -24,13 +24,13 @@ import numpy as np
 from sigprop.core import workers as _workers
 from sigprop.core.results import jsonable
 from sigprop.core.stats import t_interval
-from sigprop.lm import train as tr
+from sigprop.lm import train as lm_train
 
 SUMMARY = ("perplexity", "loss", "entropy_mean", "entropy_normalized_mean", "eig_mean", "eig_var", "spread_abs",
            "spread", "rho_theory_mean", "linear_share_last_mean", "rank_residual_last", "seconds", "step")
 
 
-def run_name(cfg: tr.TrainConfig) -> str:
+def run_name(cfg: lm_train.TrainConfig) -> str:
     """A folder name from the settings that differ between runs of a sweep."""
     m = cfg.model
     reg = m.regularizer.replace(":", "-")
@@ -38,7 +38,7 @@ def run_name(cfg: tr.TrainConfig) -> str:
     return f"L{m.layers}-H{m.heads}-D{m.width}-{m.norm}{qk}-{reg}-seed{cfg.seed}"
 
 
-def plan(base: tr.TrainConfig, regularizers, seeds, shapes=((None, None),)) -> list[tr.TrainConfig]:
+def plan(base: lm_train.TrainConfig, regularizers, seeds, shapes=((None, None),)) -> list[lm_train.TrainConfig]:
     """Every ``(layers, heads)`` of ``shapes`` (``None`` keeps the base) x regularizer x seed."""
     out = []
     for layers, heads in shapes:
@@ -68,13 +68,13 @@ def finished(folder: Path) -> dict | None:
     if "final" not in record:
         return None
     try:              # every field, those added later with their defaults, so that configurations compare
-        record["config"] = json.loads(json.dumps(tr.TrainConfig.from_dict(record["config"]).to_dict()))
+        record["config"] = json.loads(json.dumps(lm_train.TrainConfig.from_dict(record["config"]).to_dict()))
     except (TypeError, ValueError):
         pass
     return record
 
 
-def sweep(configs, data: tr.Data, out, *, progress: bool = False, log=None, workers: int = 1,
+def sweep(configs, data: lm_train.Data, out, *, progress: bool = False, log=None, workers: int = 1,
           threads: int | None = 1) -> list[dict]:
     """Run (or resume, or skip when finished) every configuration; return the run records.
 
@@ -116,7 +116,7 @@ def sweep(configs, data: tr.Data, out, *, progress: bool = False, log=None, work
         cfg = todo[k]
         if log:
             log(f"[{configs.index(cfg) + 1}/{len(configs)}] {run_name(cfg)}")
-        record = tr.train(cfg, data, out=out / run_name(cfg), resume=True, progress=progress and workers == 1,
+        record = lm_train.train(cfg, data, out=out / run_name(cfg), resume=True, progress=progress and workers == 1,
                           threads=threads)
         record.pop("params", None)
         report(1)

@@ -50,19 +50,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from sigprop._version import __version__
 from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
 from sigprop.core.memory import driver, matrices, require
+from sigprop.core.progress import progress_bar
 from sigprop.core.results import atomic_write
 from sigprop.core.threads import blas_threads
 from sigprop.lm import corpus as _corpus
-from sigprop.lm import instruments
+from sigprop.lm import instruments, transformer
 from sigprop.lm import regularizers as reg
-from sigprop.lm import transformer as tf
 from sigprop.model.optim import Adam
 
 LOCATER_MEANS = ("task", "free")
@@ -72,7 +71,7 @@ LOCATER_MEANS = ("task", "free")
 class TrainConfig:
     """Everything a run depends on (saved in the run record)."""
 
-    model: tf.Config = field(default_factory=tf.Config)
+    model: transformer.Config = field(default_factory=transformer.Config)
     corpus: str = "shakespeare"
     tokenizer: str = "bpe"
     steps: int = 2000
@@ -168,7 +167,7 @@ class TrainConfig:
         TrainConfig
         """
         d = dict(d)
-        d["model"] = tf.Config(**d["model"])
+        d["model"] = transformer.Config(**d["model"])
         return cls(**d)
 
     def same(self, other: dict) -> bool:
@@ -334,6 +333,75 @@ def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progr
     return record
 
 
+@dataclass
+class _Run:
+    """What a training run carries from step to step (and a checkpoint stores)."""
+    params: dict
+    opt: Adam
+    shadow: Adam | None                  # LocAteR with the task's mean: where the task loss alone moves tr(W_h)
+    data_rng: np.random.Generator
+    drop_rng: np.random.Generator
+    start: int
+    history: list
+    losses: list
+    elapsed: float
+    drift: float
+
+
+def _begin(cfg: TrainConfig, ckpt: Checkpoint | None, resume: bool) -> _Run:
+    """A new run from ``cfg``'s seed, or the one stored in ``ckpt`` when ``resume`` and it exists."""
+    model = cfg.model
+    init_seed, data_seed, drop_seed = np.random.SeedSequence(cfg.seed).spawn(3)
+    opt = Adam(cfg.lr, beta2=cfg.beta2)
+    name, lam = model.reg
+    hold = name == "locater" and lam > 0 and cfg.locater_mean == "task"
+    shadow = Adam(cfg.lr, beta2=cfg.beta2) if hold else None
+    if resume and ckpt is not None and ckpt.path.exists():
+        st = ckpt.load()
+        if not cfg.same(st["config"]):
+            raise ValueError(f"checkpoint {ckpt.path} belongs to another configuration")
+        opt.m, opt.v, opt.t = st["m"], st["v"], st["t"]
+        data_rng, drop_rng = np.random.default_rng(), np.random.default_rng()
+        data_rng.bit_generator.state, drop_rng.bit_generator.state = st["data_rng"], st["drop_rng"]
+        if shadow is not None:
+            shadow.m, shadow.v, shadow.t = st["sm"], st["sv"], st["shadow_t"]
+        return _Run(st["params"], opt, shadow, data_rng, drop_rng, st["step"], st["history"], st["losses"],
+                    st["elapsed"], st["drift"])
+    return _Run(transformer.init_params(model, init_seed), opt, shadow, np.random.default_rng(data_seed),
+                np.random.default_rng(drop_seed), 0, [], [], 0.0, 0.0)
+
+
+def _step(run: _Run, cfg: TrainConfig, data: Data, step: int) -> tuple[float, float, float]:
+    """One optimizer step (LocAteR's means held if asked); returns the loss, the penalty and the gradient norm."""
+    model, params, shadow = cfg.model, run.params, run.shadow
+    qk = reg.qk_names(model.layers)
+    drop = run.drop_rng if model.dropout > 0 else None
+    batch = _corpus.random_windows(data.ids["train"], model.length, cfg.batch, run.data_rng)
+    with np.errstate(over="ignore", invalid="ignore"):
+        task: dict = {}
+        loss, penalty, grads = transformer.loss_and_grads(params, batch, model, rng=drop, task=task)
+    if not np.isfinite(loss):
+        raise FloatingPointError(f"loss became {loss} at step {step}: lower lr (now {cfg.lr})")
+    norm = clip_gradients(grads, cfg.clip)
+    lr = learning_rate(step, cfg)
+    for key, value in params.items():
+        if _decayed(key, value):
+            value *= value.dtype.type(1 - lr * cfg.weight_decay)
+    if shadow is not None:                 # where the task loss alone would move each tr(W_h)
+        factor = min(1.0, cfg.clip / norm) if norm > 0 else 1.0
+        ghost = {k: params[k].copy() for k in qk}
+        shadow.lr = lr
+        shadow.step(ghost, {k: task[k] * task[k].dtype.type(factor) for k in qk})
+        targets = reg.head_traces(ghost, model.layers, model.heads)
+    run.opt.lr = lr
+    run.opt.step(params, grads)
+    if shadow is not None:
+        reg.hold_means(params, targets, model.heads)
+        now = reg.head_traces(params, model.layers, model.heads)
+        run.drift = max(run.drift, float(np.max(np.abs(now - targets) / np.maximum(np.abs(targets), 1e-30))))
+    return loss, penalty, norm
+
+
 def _train(cfg: TrainConfig, data: Data, *, out, resume: bool, progress: bool, stop_after: int | None) -> Result:
     model = cfg.model
     if data.vocab_size > model.vocab:
@@ -342,46 +410,25 @@ def _train(cfg: TrainConfig, data: Data, *, out, resume: bool, progress: bool, s
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     ckpt = Checkpoint(out / "checkpoint.npz") if out is not None else None
-    init_seed, data_seed, drop_seed = np.random.SeedSequence(cfg.seed).spawn(3)
     valid = _corpus.eval_windows(data.ids["valid"], model.length, cfg.eval_tokens)
-    opt = Adam(cfg.lr, beta2=cfg.beta2)
-    name, lam = model.reg
-    hold = name == "locater" and lam > 0 and cfg.locater_mean == "task"
-    shadow = Adam(cfg.lr, beta2=cfg.beta2) if hold else None
-    qk = reg.qk_names(model.layers)
     config = cfg.to_dict()
-    if resume and ckpt is not None and ckpt.path.exists():
-        st = ckpt.load()
-        if not cfg.same(st["config"]):
-            raise ValueError(f"checkpoint {ckpt.path} belongs to another configuration")
-        params, opt.m, opt.v, opt.t = st["params"], st["m"], st["v"], st["t"]
-        data_rng, drop_rng = np.random.default_rng(), np.random.default_rng()
-        data_rng.bit_generator.state, drop_rng.bit_generator.state = st["data_rng"], st["drop_rng"]
-        start, history, losses, elapsed = st["step"], st["history"], st["losses"], st["elapsed"]
-        drift = st["drift"]
-        if shadow is not None:
-            shadow.m, shadow.v, shadow.t = st["sm"], st["sv"], st["shadow_t"]
-    else:
-        params = tf.init_params(model, init_seed)
-        data_rng, drop_rng = np.random.default_rng(data_seed), np.random.default_rng(drop_seed)
-        start, history, losses, elapsed = 0, [], [], 0.0
-        drift = 0.0
-    drop = drop_rng if model.dropout > 0 else None
+    run = _begin(cfg, ckpt, resume)
+    history, losses = run.history, run.losses
     record = Result(dict(kind="lm-train", version=__version__, config=config, data=data.description,
                          history=history), kind="lm-train", keys={"history": ("step",)})
-    t0 = time.perf_counter() - elapsed
+    t0 = time.perf_counter() - run.elapsed
 
     def state(step):
-        return dict(params=params, opt=opt, data_rng=data_rng, drop_rng=drop_rng, history=history,
+        return dict(params=run.params, opt=run.opt, data_rng=run.data_rng, drop_rng=run.drop_rng, history=history,
                     losses=losses, config=config, step=step, elapsed=time.perf_counter() - t0,
-                    shadow=shadow, drift=drift)
+                    shadow=run.shadow, drift=run.drift)
 
     def evaluate(step):
         row = dict(step=step, train_loss=float(np.mean([x[0] for x in losses])) if losses else None,
                    penalty=float(np.mean([x[1] for x in losses])) if losses else None,
                    grad_norm=float(np.mean([x[2] for x in losses])) if losses else None,
                    lr=learning_rate(max(step, 1), cfg), seconds=time.perf_counter() - t0)
-        row.update(instruments.measure(params, valid, model, probe=cfg.probe, fit=cfg.datamodel,
+        row.update(instruments.measure(run.params, valid, model, probe=cfg.probe, fit=cfg.datamodel,
                                        exact=cfg.datamodel_exact))
         history.append(row)
         losses.clear()
@@ -392,61 +439,44 @@ def _train(cfg: TrainConfig, data: Data, *, out, resume: bool, progress: bool, s
     def save_best(step):
         if out is not None:
             buf = io.BytesIO()
-            np.savez(buf, step=np.int64(step), **params)
+            np.savez(buf, step=np.int64(step), **run.params)
             atomic_write(out / "best.npz", lambda tmp: Path(tmp).write_bytes(buf.getvalue()))
 
-    if start == 0:
+    if run.start == 0:
         evaluate(0)
         save_best(0)
     stopped = stopping(history, cfg.patience, cfg.min_improvement)[1]
-    bar = tqdm(range(start + 1, cfg.steps + 1), disable=not progress, desc="lm train", unit="step",
-               mininterval=1.0, initial=start, total=cfg.steps)
-    for step in bar:
-        if stopped:
-            break
-        batch = _corpus.random_windows(data.ids["train"], model.length, cfg.batch, data_rng)
-        with np.errstate(over="ignore", invalid="ignore"):
-            task: dict = {}
-            loss, penalty, grads = tf.loss_and_grads(params, batch, model, rng=drop, task=task)
-        if not np.isfinite(loss):
-            raise FloatingPointError(f"loss became {loss} at step {step}: lower lr (now {cfg.lr})")
-        norm = clip_gradients(grads, cfg.clip)
-        lr = learning_rate(step, cfg)
-        for key, value in params.items():
-            if _decayed(key, value):
-                value *= value.dtype.type(1 - lr * cfg.weight_decay)
-        if shadow is not None:                 # where the task loss alone would move each tr(W_h)
-            factor = min(1.0, cfg.clip / norm) if norm > 0 else 1.0
-            ghost = {k: params[k].copy() for k in qk}
-            shadow.lr = lr
-            shadow.step(ghost, {k: task[k] * task[k].dtype.type(factor) for k in qk})
-            targets = reg.head_traces(ghost, model.layers, model.heads)
-        opt.lr = lr
-        opt.step(params, grads)
-        if shadow is not None:
-            reg.hold_means(params, targets, model.heads)
-            now = reg.head_traces(params, model.layers, model.heads)
-            drift = max(drift, float(np.max(np.abs(now - targets) / np.maximum(np.abs(targets), 1e-30))))
-        losses.append((loss, penalty, norm))
-        if progress:
+    with progress_bar(cfg.steps, progress, desc="lm train", unit="step", mininterval=1.0, initial=run.start) as bar:
+        for step in range(run.start + 1, cfg.steps + 1):
+            if stopped:
+                break
+            loss, penalty, norm = _step(run, cfg, data, step)
+            losses.append((loss, penalty, norm))
             bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
-        if step % cfg.eval_every == 0 or step == cfg.steps:
-            evaluate(step)
-            best, stopped = stopping(history, cfg.patience, cfg.min_improvement)
-            if best == len(history) - 1:
-                save_best(step)
-        if ckpt is not None and (step % cfg.checkpoint_every == 0 or step == cfg.steps or step == stop_after
-                                 or stopped):
-            ckpt.save(state(step))
-        if stop_after is not None and step >= stop_after:
-            break
-    bar.close()
+            bar.update(1)
+            if step % cfg.eval_every == 0 or step == cfg.steps:
+                evaluate(step)
+                best, stopped = stopping(history, cfg.patience, cfg.min_improvement)
+                if best == len(history) - 1:
+                    save_best(step)
+            if ckpt is not None and (step % cfg.checkpoint_every == 0 or step == cfg.steps or step == stop_after
+                                     or stopped):
+                ckpt.save(state(step))
+            if stop_after is not None and step >= stop_after:
+                break
+    return _finish(record, run, cfg, data, out, stop_after, t0)
+
+
+def _finish(record: Result, run: _Run, cfg: TrainConfig, data: Data, out: Path | None, stop_after: int | None,
+            t0: float) -> Result:
+    """The run record with its summary (best and final evaluation), saved to ``out/run.json``."""
+    history = run.history
     best, stopped = stopping(history, cfg.patience, cfg.min_improvement)
     final = history[best] if cfg.patience > 0 else history[-1]
     if stop_after is not None and not stopped and history[-1]["step"] < cfg.steps:
         final = None                               # interrupted: not finished, no final record
     record.update(seconds=time.perf_counter() - t0, steps_done=history[-1]["step"],
-                  locater_mean_drift=drift if hold else None, stopped_early=stopped,
+                  locater_mean_drift=run.drift if run.shadow is not None else None, stopped_early=stopped,
                   best=dict(step=history[best]["step"], index=best, perplexity=history[best]["perplexity"]),
                   blas_threads=_blas_limit(), calibration=instruments.calibration(history))
     if final is not None:
@@ -455,7 +485,7 @@ def _train(cfg: TrainConfig, data: Data, *, out, resume: bool, progress: bool, s
                                  unigram_perplexity=data.description["unigram_perplexity"]["valid"]))
     if out is not None:
         record.save(out / "run.json")
-    record["params"] = params
+    record["params"] = run.params
     return record
 
 

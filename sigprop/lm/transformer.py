@@ -35,7 +35,7 @@ import numpy as np
 
 from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
-from sigprop.lm import layers as nn
+from sigprop.lm import layers as lm_layers
 from sigprop.lm import regularizers as reg
 
 NORMS = ("post", "pre")
@@ -69,8 +69,8 @@ class Config:
             raise ArgumentError("width", f"must be a multiple of heads ({self.heads}), got {self.width}")
         if self.norm not in NORMS:
             raise ArgumentError("norm", f"must be one of {', '.join(NORMS)}, got {self.norm!r}")
-        if self.activation not in nn.ACTIVATIONS:
-            raise ArgumentError("activation", f"must be one of {', '.join(nn.ACTIVATIONS)}, "
+        if self.activation not in lm_layers.ACTIVATIONS:
+            raise ArgumentError("activation", f"must be one of {', '.join(lm_layers.ACTIVATIONS)}, "
                                               f"got {self.activation!r}")
         _checks.real("dropout", self.dropout, minimum=0.0, maximum=1.0, open_max=True)
         _checks.real("qk_init", self.qk_init, positive=True)
@@ -158,7 +158,7 @@ def forward(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, keep: bo
     P, rcache = reg.reparam_forward(params, reparametrized(cfg))
     dtype = P["tok_emb"].dtype
     x = P["tok_emb"][inp] * dtype.type(np.sqrt(cfg.width)) + P["pos_emb"][:T]
-    masks = {"emb": nn.dropout_mask(x.shape, cfg.dropout, rng, dtype)}
+    masks = {"emb": lm_layers.dropout_mask(x.shape, cfg.dropout, rng, dtype)}
     if masks["emb"] is not None:
         x = x * masks["emb"]
     layers = []
@@ -168,46 +168,46 @@ def forward(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, keep: bo
                  if cfg.reg[0] == "qk-norm" else None)
         W = [P[f"l{i}.{w}"] for w in ("W_Q", "W_K", "W_V", "W_O")]
         if cfg.norm == "pre":
-            h, c["ln1"] = nn.layer_norm(x, P[f"l{i}.ln1.g"], P[f"l{i}.ln1.b"])
+            h, c["ln1"] = lm_layers.layer_norm(x, P[f"l{i}.ln1.g"], P[f"l{i}.ln1.b"])
         else:
             h = x
         if keep:
             c["attn_in"] = h                           # the attention's input (the data model's tokens)
-        a, c["attn"] = nn.attention(h, *W, heads=cfg.heads, scale=cfg.scale, qk_ln=qk_ln)
-        c["m1"] = nn.dropout_mask(a.shape, cfg.dropout, rng, dtype)
+        a, c["attn"] = lm_layers.attention(h, *W, heads=cfg.heads, scale=cfg.scale, qk_ln=qk_ln)
+        c["m1"] = lm_layers.dropout_mask(a.shape, cfg.dropout, rng, dtype)
         if c["m1"] is not None:
             a = a * c["m1"]
         if cfg.norm == "pre":
             x = x + a
-            h, c["ln2"] = nn.layer_norm(x, P[f"l{i}.ln2.g"], P[f"l{i}.ln2.b"])
+            h, c["ln2"] = lm_layers.layer_norm(x, P[f"l{i}.ln2.g"], P[f"l{i}.ln2.b"])
         else:
-            x, c["ln1"] = nn.layer_norm(x + a, P[f"l{i}.ln1.g"], P[f"l{i}.ln1.b"])
+            x, c["ln1"] = lm_layers.layer_norm(x + a, P[f"l{i}.ln1.g"], P[f"l{i}.ln1.b"])
             h = x
         c["u"] = h @ P[f"l{i}.W_1"] + P[f"l{i}.b_1"]
-        c["act"] = nn.activation(c["u"], cfg.activation)
+        c["act"] = lm_layers.activation(c["u"], cfg.activation)
         c["h"] = h
         f = c["act"] @ P[f"l{i}.W_2"] + P[f"l{i}.b_2"]
-        c["m2"] = nn.dropout_mask(f.shape, cfg.dropout, rng, dtype)
+        c["m2"] = lm_layers.dropout_mask(f.shape, cfg.dropout, rng, dtype)
         if c["m2"] is not None:
             f = f * c["m2"]
         if cfg.norm == "pre":
             x = x + f
         else:
-            x, c["ln2"] = nn.layer_norm(x + f, P[f"l{i}.ln2.g"], P[f"l{i}.ln2.b"])
+            x, c["ln2"] = lm_layers.layer_norm(x + f, P[f"l{i}.ln2.g"], P[f"l{i}.ln2.b"])
         if keep:
             c["out"] = x
         layers.append(c)
     lnf = None
     if cfg.norm == "pre":
-        x, lnf = nn.layer_norm(x, P["lnf.g"], P["lnf.b"])
+        x, lnf = lm_layers.layer_norm(x, P["lnf.g"], P["lnf.b"])
     W_out = P["tok_emb"].T if cfg.tied else P["W_out"]
     logits = x @ W_out
     logits += P["b_out"]
     if fused:
-        loss, dz = nn.softmax_cross_entropy(logits, tgt)
+        loss, dz = lm_layers.softmax_cross_entropy(logits, tgt)
         out = dict(dz=dz)
     else:
-        loss, probs = nn.cross_entropy(logits, tgt)
+        loss, probs = lm_layers.cross_entropy(logits, tgt)
         out = dict(probs=probs)
     cache = dict(P=P, rcache=rcache, inp=inp, tgt=tgt, masks=masks, layers=layers, lnf=lnf, x=x, **out)
     return loss, cache
@@ -224,7 +224,7 @@ def backward(params: dict, cache: dict, cfg: Config, *, overwrite: bool = False)
     if "dz" in cache:                                   # fused forward: the gradient is there
         dz = cache["dz"] if overwrite else cache["dz"].copy()
     else:
-        dz = nn.cross_entropy_backward(cache["probs"], cache["tgt"], overwrite=overwrite)
+        dz = lm_layers.cross_entropy_backward(cache["probs"], cache["tgt"], overwrite=overwrite)
     D = cfg.width
     x = cache["x"]
     dzf = dz.reshape(-1, dz.shape[-1])
@@ -236,11 +236,11 @@ def backward(params: dict, cache: dict, cfg: Config, *, overwrite: bool = False)
         g["W_out"] = x.reshape(-1, D).T @ dzf
     dx = dz @ W_out.T
     if cfg.norm == "pre":
-        dx, g["lnf.g"], g["lnf.b"] = nn.layer_norm_backward(dx, cache["lnf"])
+        dx, g["lnf.g"], g["lnf.b"] = lm_layers.layer_norm_backward(dx, cache["lnf"])
     for i in reversed(range(cfg.layers)):
         c = layers[i]
         if cfg.norm == "post":
-            dr, g[f"l{i}.ln2.g"], g[f"l{i}.ln2.b"] = nn.layer_norm_backward(dx, c["ln2"])
+            dr, g[f"l{i}.ln2.g"], g[f"l{i}.ln2.b"] = lm_layers.layer_norm_backward(dx, c["ln2"])
             df, dx = dr, dr
         else:
             df = dx
@@ -248,29 +248,29 @@ def backward(params: dict, cache: dict, cfg: Config, *, overwrite: bool = False)
             df = df * c["m2"]
         g[f"l{i}.b_2"] = df.reshape(-1, D).sum(axis=0)
         g[f"l{i}.W_2"] = c["act"].reshape(-1, c["act"].shape[-1]).T @ df.reshape(-1, D)
-        du = nn.activation_backward(df @ P[f"l{i}.W_2"].T, c["u"], cfg.activation)
+        du = lm_layers.activation_backward(df @ P[f"l{i}.W_2"].T, c["u"], cfg.activation)
         g[f"l{i}.b_1"] = du.reshape(-1, du.shape[-1]).sum(axis=0)
         g[f"l{i}.W_1"] = c["h"].reshape(-1, D).T @ du.reshape(-1, du.shape[-1])
         dh = du @ P[f"l{i}.W_1"].T
         if cfg.norm == "post":
             dx = dx + dh
-            dr, g[f"l{i}.ln1.g"], g[f"l{i}.ln1.b"] = nn.layer_norm_backward(dx, c["ln1"])
+            dr, g[f"l{i}.ln1.g"], g[f"l{i}.ln1.b"] = lm_layers.layer_norm_backward(dx, c["ln1"])
             da, dx = dr, dr
         else:
-            dxh, g[f"l{i}.ln2.g"], g[f"l{i}.ln2.b"] = nn.layer_norm_backward(dh, c["ln2"])
+            dxh, g[f"l{i}.ln2.g"], g[f"l{i}.ln2.b"] = lm_layers.layer_norm_backward(dh, c["ln2"])
             dx = dx + dxh
             da = dx
         if c["m1"] is not None:
             da = da * c["m1"]
         W = [P[f"l{i}.{w}"] for w in ("W_Q", "W_K", "W_V", "W_O")]
-        dh, *dW, dln = nn.attention_backward(da, c["attn"], *W)
+        dh, *dW, dln = lm_layers.attention_backward(da, c["attn"], *W)
         for w, d in zip(("W_Q", "W_K", "W_V", "W_O"), dW, strict=True):
             g[f"l{i}.{w}"] = d
         if dln is not None:
             for n, d in zip(("lnq.g", "lnq.b", "lnk.g"), dln, strict=True):
                 g[f"l{i}.{n}"] = d
         if cfg.norm == "pre":
-            dxh, g[f"l{i}.ln1.g"], g[f"l{i}.ln1.b"] = nn.layer_norm_backward(dh, c["ln1"])
+            dxh, g[f"l{i}.ln1.g"], g[f"l{i}.ln1.b"] = lm_layers.layer_norm_backward(dh, c["ln1"])
             dx = dx + dxh
         else:
             dx = dx + dh

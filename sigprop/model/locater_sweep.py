@@ -18,11 +18,11 @@ from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from sigprop._version import __version__
 from sigprop.core import checks as _checks
 from sigprop.core.labelled import Result
+from sigprop.core.progress import iterate
 from sigprop.core.stats import bootstrap_interval
 from sigprop.model.train import TrainConfig, train
 
@@ -71,7 +71,7 @@ def sweep(base: TrainConfig, lambdas, seeds, *, progress: bool = False) -> Resul
     seeds = [_checks.integer("seeds", s, 0) for s in seeds]
     runs = []
     jobs = [(lam, s) for lam in lambdas for s in seeds]
-    for lam, s in tqdm(jobs, disable=not progress, desc="sweep", unit="run"):
+    for lam, s in iterate(jobs, progress, desc="sweep", unit="run"):
         runs.append(dict(locater=lam, seed=s, **final_row(train(replace(base, locater=lam, seed=s)))))
     summary = []
     for lam in lambdas:

@@ -50,12 +50,12 @@ from dataclasses import asdict, dataclass, replace
 from types import SimpleNamespace
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from sigprop._version import __version__
 from sigprop.core import checks as _checks
 from sigprop.core.labelled import Result
 from sigprop.core.memory import driver, matrices, require
+from sigprop.core.progress import iterate
 from sigprop.core.stats import Moments, wilson_interval
 from sigprop.core.threads import blas_threads
 from sigprop.model import attention as att
@@ -272,8 +272,7 @@ def train(cfg: TrainConfig, *, progress: bool = False) -> Result:
 
     losses_seen: list[float] = []
     log(0)
-    for step in tqdm(range(1, cfg.steps + 1), disable=not progress, desc="training", unit="step",
-                     mininterval=0.5):
+    for step in iterate(range(1, cfg.steps + 1), progress, desc="training", unit="step", mininterval=0.5):
         X, target = task.draw(data, cfg.batch)
         with np.errstate(all="ignore"), blas_threads(1):   # small products: one BLAS thread
             loss, _, grads = loss_and_grads(params, X, target, model, 0.0)

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from sigprop._version import __version__
 from sigprop.core import checks as _checks
 from sigprop.core.labelled import Result
 from sigprop.core.memory import matrices, require
+from sigprop.core.progress import iterate
 from sigprop.core.vocabulary import keyword
 from sigprop.rho.compare import compare
 from sigprop.rho.logits import CHI2_ARRAYS
@@ -74,7 +74,7 @@ def study(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256),
     if not jobs:
         raise ValueError("dims and variances give no valid (d, v) pair (v must be 0 when d = 1)")
     rows = [case(d, v, m=m, T=T, shape=shape, samples=samples, seed=[seed, k])
-            for k, (d, v) in enumerate(tqdm(jobs, disable=not progress, desc="study", unit="case"))]
+            for k, (d, v) in enumerate(iterate(jobs, progress, desc="study", unit="case"))]
     return Result(dict(version=__version__,
                        config=dict(dims=list(dims), variances=list(variances), m=m, T=T, shape=shape,
                                    samples=samples, seed=seed), rows=rows),
@@ -147,7 +147,7 @@ def error_map(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
                         for T in (lengths if family == "symmetric" else general_lengths):
                             jobs.append((family, int(d), rank, float(mean), float(v), int(T)))
     rows = [map_case(family, d, rank, mean, v, T, seed=seed)
-            for family, d, rank, mean, v, T in tqdm(jobs, disable=not progress, desc="map", unit="case")]
+            for family, d, rank, mean, v, T in iterate(jobs, progress, desc="map", unit="case")]
     return Result(dict(version=__version__,
                        config=dict(command=f"sigprop gaussian-error --map --seed {seed}",
                                    dims=[int(d) for d in dims], means=list(means), variances=list(variances),

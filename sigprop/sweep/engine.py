@@ -22,9 +22,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tqdm.auto import tqdm
-
 from sigprop.core.checks import ArgumentError
+from sigprop.core.progress import progress_bar
 from sigprop.sweep import _deps
 from sigprop.sweep.cell import describe, execute
 from sigprop.sweep.spec import Spec
@@ -90,8 +89,8 @@ def _run(spec, st, *, workers, scheduler, client, retry_failed, progress, callba
     tasks = ((ix, spec.arguments(ix)) for ix in todo)
     kept = 0 if retry_failed else counts["failed"]
     state = dict(total=counts["total"], done=counts["done"], failed=kept, pending=len(todo), running=0, ran=0)
-    bar = tqdm(total=counts["total"], initial=counts["done"] + kept, unit="cell", desc=f"sweep {spec.study}",
-               file=sys.stderr, disable=not progress, dynamic_ncols=True)
+    bar = progress_bar(counts["total"], progress, initial=counts["done"] + kept, unit="cell",
+                       desc=f"sweep {spec.study}", file=sys.stderr, dynamic_ncols=True)
 
     def record(ix, outcome):
         result = st.write(ix, outcome)
