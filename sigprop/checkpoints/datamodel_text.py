@@ -58,9 +58,9 @@ import platform
 
 import numpy as np
 
-from sigprop.checkpoints.encoder_gap import _tokenizer, token_windows
+from sigprop.checkpoints.encoder_gap import checkpoint_tokenizer, token_windows
 from sigprop.checkpoints.heads import config_int, describe, head_matrices, load
-from sigprop.checkpoints.realtext import MODULES, _Weights, embed, encoder_states, spearman_ci
+from sigprop.checkpoints.realtext import MODULES, Weights, embed, encoder_states, spearman_ci
 from sigprop.core import checks as _checks
 from sigprop.core import stats as _stats
 from sigprop.core.progress import progress_bar
@@ -240,11 +240,11 @@ def study(checkpoint, *, length: int = 64, windows: int = 160, layers=None, seed
     layers = sorted({_checks.integer("layers", la, 0, n_layers - 1) for la in np.ravel(layers).tolist()})
     if not layers:
         raise _checks.ArgumentError("layers", f"must name at least one layer in [0, {n_layers - 1}]")
-    tok = _tokenizer(checkpoint)
+    tok = checkpoint_tokenizer(checkpoint)
     wins = token_windows(tok, T, windows, tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]"))
     if len(wins) < 8:
         raise _checks.ArgumentError("windows", f"needs at least 8 windows of {T} tokens, the text gives {len(wins)}")
-    weights = _Weights(tensors)
+    weights = Weights(tensors)
     n_heads = config_int(cfg, "num_attention_heads", "number of heads")
     X: dict[int, list[np.ndarray]] = {la: [] for la in layers}
     share = {la: np.zeros((n_heads, T, T)) for la in layers}

@@ -24,17 +24,16 @@ layers, with the attention as is and with the outlier removed in every attention
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
 
 from sigprop.checkpoints.heads import describe, load
-from sigprop.checkpoints.realtext import _Weights, embed, encoder_states, texts
+from sigprop.checkpoints.realtext import Weights, embed, encoder_states, texts
 from sigprop.core import checks as _checks
 from sigprop.core.labelled import Result
 from sigprop.core.progress import iterate
+from sigprop.core.stats import t_interval
 from sigprop.gap.stable_rank import stable_rank
 
 MODELS = ("pretrained", "random", "random-causal")
@@ -68,7 +67,9 @@ def token_windows(tokenizer, T: int, n: int, cls_id: int, sep_id: int) -> list[n
     ]
 
 
-def _tokenizer(checkpoint):
+def checkpoint_tokenizer(checkpoint):
+    """The ``tokenizers`` tokenizer of the ``tokenizer.json`` beside ``checkpoint`` (a one-line error if it is
+    missing or unreadable)."""
     path = Path(checkpoint).with_name("tokenizer.json")
     if not path.is_file():
         raise ValueError(f"tokenizer: file not found: {path}")
@@ -120,11 +121,11 @@ def study(
         raise ValueError(
             f"lengths must be <= {limit} (the checkpoint's max_position_embeddings), got {max(lengths)}"
         )
-    tok = _tokenizer(checkpoint)
+    tok = checkpoint_tokenizer(checkpoint)
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
-    weights = {"pretrained": _Weights(tensors)}
+    weights = {"pretrained": Weights(tensors)}
     if any(m != "pretrained" for m in models):
-        weights["random"] = _Weights(random_weights(tensors, cfg, seed))
+        weights["random"] = Weights(random_weights(tensors, cfg, seed))
     spectra: list = []
     rank_records: list = []
     used = {}
@@ -186,15 +187,13 @@ def bulk_exponents(spectra, model: str, key: str = "sigma_2", level: float = 0.9
                 slopes.append(np.polyfit(np.log(T), np.log(y), 1)[0])
     s = np.array(slopes)
     n = s.size
-    half = (
-        float(stats.t.ppf(0.5 + level / 2, n - 1) * s.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
-    )
+    low, high = (float(x) for x in t_interval(s, level)[1:]) if n > 1 else (float("nan"), float("nan"))
     return dict(
         model=model,
         key=key,
         heads=n,
         mean=float(s.mean()) if n else float("nan"),
-        low=float(s.mean() - half) if n else float("nan"),
-        high=float(s.mean() + half) if n else float("nan"),
+        low=low,
+        high=high,
         median=float(np.median(s)) if n else float("nan"),
     )

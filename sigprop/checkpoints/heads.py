@@ -151,7 +151,7 @@ def detect_layout(tensors: dict) -> tuple[str, dict]:
                      f"keys found: {shown or 'none'}")
 
 
-def _config_int(cfg: dict, names, what: str, default: int | None = None) -> int:
+def config_entry(cfg: dict, names, what: str, default: int | None = None) -> int:
     """The config's entry ``names[0]`` (or the first other name present) as an integer >= 1, or a
     one-line refusal naming ``config`` and the entry (``num_attention_heads = 0`` would divide by 0)."""
     for name in names:
@@ -169,7 +169,7 @@ def _config_int(cfg: dict, names, what: str, default: int | None = None) -> int:
 def config_int(cfg: dict, name: str, what: str) -> int:
     """The config's ``name`` as an integer >= 1 (``num_hidden_layers``, ``num_attention_heads``), or
     a one-line refusal naming ``config``."""
-    return _config_int(cfg, (name,), what)
+    return config_entry(cfg, (name,), what)
 
 
 def head_matrices(tensors: dict, cfg: dict) -> tuple[str, list[dict]]:
@@ -179,7 +179,7 @@ def head_matrices(tensors: dict, cfg: dict) -> tuple[str, list[dict]]:
     for layer, key in layers.items():
         if layout == "bert":
             Q, K = tensors[key], _partner(tensors, key, key.replace("query.weight", "key.weight"))
-            n_heads = _config_int(cfg, ("num_attention_heads", "n_head"), "number of heads")
+            n_heads = config_entry(cfg, ("num_attention_heads", "n_head"), "number of heads")
             n_kv = n_heads
         elif layout == "gpt2":
             fused = tensors[key]
@@ -187,12 +187,12 @@ def head_matrices(tensors: dict, cfg: dict) -> tuple[str, list[dict]]:
                 raise ValueError(f"checkpoint: {key} has shape {fused.shape}, expected (d, 3d)")
             d = fused.shape[0]
             Q, K = fused[:, :d].T, fused[:, d:2 * d].T
-            n_heads = _config_int(cfg, ("n_head", "num_attention_heads"), "number of heads")
+            n_heads = config_entry(cfg, ("n_head", "num_attention_heads"), "number of heads")
             n_kv = n_heads
         else:
             Q, K = tensors[key], _partner(tensors, key, key.replace("q_proj", "k_proj"))
-            n_heads = _config_int(cfg, ("num_attention_heads",), "number of heads")
-            n_kv = _config_int(cfg, ("num_key_value_heads",), "number of key-value heads", default=n_heads)
+            n_heads = config_entry(cfg, ("num_attention_heads",), "number of heads")
+            n_kv = config_entry(cfg, ("num_key_value_heads",), "number of key-value heads", default=n_heads)
         out.extend(_split_heads(layer, np.asarray(Q, dtype=np.float64), np.asarray(K, dtype=np.float64),
                                 n_heads, n_kv))
     return layout, out

@@ -33,7 +33,7 @@ import numpy as np
 from scipy.special import erf
 from scipy.stats import spearmanr
 
-from sigprop.checkpoints.heads import _config_int, config_int, describe, head_matrices, load
+from sigprop.checkpoints.heads import config_entry, config_int, describe, head_matrices, load
 from sigprop.core import checks as _checks
 from sigprop.core.progress import progress_bar
 from sigprop.model.measures import attention_entropy, max_attention
@@ -70,7 +70,7 @@ def _gelu(x):
     return 0.5 * x * (1 + erf(x / np.sqrt(2)))
 
 
-class _Weights(dict):
+class Weights(dict):
     """Encoder tensors by their name without a model prefix (``bert.`` ...), converted to
     float64 once; the word embeddings stay as stored and only the rows in use are converted."""
 
@@ -92,7 +92,7 @@ _WORDS = "embeddings.word_embeddings.weight"
 def encoder_attention(tensors: dict, cfg: dict, ids: np.ndarray):
     """Run the encoder on one sequence; yield ``(layer, logits, attention)`` per layer.
 
-    ``tensors`` may be the checkpoint's tensors or a prepared :class:`_Weights`.
+    ``tensors`` may be the checkpoint's tensors or a prepared :class:`Weights`.
     ``logits`` and ``attention`` have shape ``(heads, T, T)`` (query rows).
     """
     for layer, logits, A, _ in encoder_states(tensors, cfg, ids):
@@ -101,7 +101,7 @@ def encoder_attention(tensors: dict, cfg: dict, ids: np.ndarray):
 
 def embed(tensors: dict, cfg: dict, ids: np.ndarray) -> np.ndarray:
     """The encoder's input ``T x d``: word + position + token-type embeddings, then LayerNorm."""
-    w = tensors if isinstance(tensors, _Weights) else _Weights(tensors)
+    w = tensors if isinstance(tensors, Weights) else Weights(tensors)
     x = (w[_WORDS][ids].astype(np.float64) + w["embeddings.position_embeddings.weight"][:ids.size]
          + w["embeddings.token_type_embeddings.weight"][0])
     return _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"],
@@ -117,7 +117,7 @@ def encoder_states(tensors: dict, cfg: dict, ids: np.ndarray, *, remove_outlier:
     visible keys, ``1 1^T / T`` without a mask): the fix of [NNT24].  ``causal=True`` lets
     query ``q`` see keys ``i <= q`` only (a decoder's triangular attention).
     """
-    w = tensors if isinstance(tensors, _Weights) else _Weights(tensors)
+    w = tensors if isinstance(tensors, Weights) else Weights(tensors)
     eps = float(cfg.get("layer_norm_eps", 1e-12))
     n_heads = config_int(cfg, "num_attention_heads", "number of heads")
     T = ids.size
@@ -179,8 +179,8 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
     except ImportError:
         raise ValueError("the real-text study needs the 'tokenizers' package: pip install "
                          "'sigprop[heads]'") from None
-    n_layers = _config_int(cfg, ("num_hidden_layers",), "number of layers", default=len({r["layer"] for r in recs}))
-    positions = _Weights(tensors)["embeddings.position_embeddings.weight"].shape[0]
+    n_layers = config_entry(cfg, ("num_hidden_layers",), "number of layers", default=len({r["layer"] for r in recs}))
+    positions = Weights(tensors)["embeddings.position_embeddings.weight"].shape[0]
     limit = min(positions, int(cfg.get("max_position_embeddings", positions)))
     max_tokens = _checks.integer("max_tokens", max_tokens, 2, limit)
     if layers is not None:
@@ -200,7 +200,7 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
     sums = {key: np.zeros((n_layers, n_heads)) for key in ("attention_entropy", "linear_share",
                                                            "max_attention")}
     tokens = 0
-    weights = _Weights(tensors)                  # converted once for all texts
+    weights = Weights(tensors)                  # converted once for all texts
     bar = progress_bar(len(docs), progress, desc="texts", unit="text")
     for _, doc in docs:
         bar.update(1)

@@ -24,7 +24,7 @@ import os
 from sigprop.claims import rules
 from sigprop.claims.provenance import sigprop, summary
 from sigprop.claims.registry import ALPHA, REAL_HEADS, NotRun, register
-from sigprop.claims.rules import Decision, _g
+from sigprop.claims.rules import Decision, sig3
 
 #: Rule thresholds (stated in the rows' rules).
 RANK_FLOOR = 0.5          # lower end of the Spearman interval for "ranks the heads"
@@ -97,9 +97,9 @@ def prediction_rule(spearman: dict, calibration: dict, label: str) -> Decision:
             f"than {MIN_HEADS} heads or {MIN_LAYERS} layers -> inconclusive")
     err_high = max(calibration["high"], _t(calibration, "high", calibration["high"]))
     err_low = min(calibration["low"], _t(calibration, "low", calibration["low"]))
-    reason = (f"{label}: Spearman {_g(spearman['rho'])} [{_g(spearman['low'])}, {_g(spearman['high'])}] over "
+    reason = (f"{label}: Spearman {sig3(spearman['rho'])} [{sig3(spearman['low'])}, {sig3(spearman['high'])}] over "
               f"{spearman['n']} heads in {_layers(spearman, calibration)} layers; mean |predicted - measured| "
-              f"{_g(calibration['mean'])} [{_g(err_low)}, {_g(err_high)}]"
+              f"{sig3(calibration['mean'])} [{sig3(err_low)}, {sig3(err_high)}]"
               + (f" (cluster bootstrap: {spearman['resamples']} resamples, seed {spearman['seed']})"
                  if "resamples" in spearman else ""))
     if spearman["n"] < MIN_HEADS or _layers(spearman, calibration) < MIN_LAYERS:
@@ -134,12 +134,12 @@ def null_beaten(paired: dict) -> bool:
 
 def _gain_text(name: str, paired: dict) -> str:
     c, r = paired["calibration_gain"], paired["spearman_gain"]
-    t = "" if c.get("t") is None else f", t [{_g(c['t']['low'])}, {_g(c['t']['high'])}]"
+    t = "" if c.get("t") is None else f", t [{sig3(c['t']['low'])}, {sig3(c['t']['high'])}]"
     layers = _layers(c, r)
     outcome = (f"undecided ({layers} layer{'s' if layers != 1 else ''})" if layers < MIN_LAYERS
                else "beaten" if null_beaten(paired) else "not beaten")
-    return (f"against {name}: calibration gain {_g(c['mean'])} [{_g(c['low'])}, {_g(c['high'])}]{t}, "
-            f"Spearman gain {_g(r['mean'])} [{_g(r['low'])}, {_g(r['high'])}] -> {outcome}")
+    return (f"against {name}: calibration gain {sig3(c['mean'])} [{sig3(c['low'])}, {sig3(c['high'])}]{t}, "
+            f"Spearman gain {sig3(r['mean'])} [{sig3(r['low'])}, {sig3(r['high'])}] -> {outcome}")
 
 
 def null_rule(prediction: Decision, nulls: dict) -> Decision:
@@ -183,8 +183,8 @@ def improvement_rule(difference: dict, label: str) -> Decision:
     rule = ("mean over heads of |error of the random walk| - |error of the empirical model|, " + INTERVALS
             + f": both low ends > {RESOLUTION:g} -> supported; both high ends < -{RESOLUTION:g} -> refuted; otherwise "
             f"inconclusive; fewer than {MIN_LAYERS} layers -> inconclusive")
-    t = "" if difference.get("t") is None else f", t [{_g(difference['t']['low'])}, {_g(difference['t']['high'])}]"
-    reason = f"{label}: {_g(difference['mean'])} [{_g(difference['low'])}, {_g(difference['high'])}]{t}"
+    t = "" if difference.get("t") is None else f", t [{sig3(difference['t']['low'])}, {sig3(difference['t']['high'])}]"
+    reason = f"{label}: {sig3(difference['mean'])} [{sig3(difference['low'])}, {sig3(difference['high'])}]{t}"
     if _layers(difference) < MIN_LAYERS:
         verdict = "inconclusive"
     elif _above_zero(difference):

@@ -36,7 +36,8 @@ class Decision:
             raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {self.verdict!r}")
 
 
-def _g(x) -> str:
+def sig3(x) -> str:
+    """``x`` to 3 significant digits, as the rules' reasons print numbers."""
     return f"{x:.3g}"
 
 
@@ -78,10 +79,10 @@ def combine(statuses) -> str:
 def _band(band) -> str:
     a, b = band
     if a == -np.inf:
-        return f"<= {_g(b)}"
+        return f"<= {sig3(b)}"
     if b == np.inf:
-        return f">= {_g(a)}"
-    return f"in [{_g(a)}, {_g(b)}]"
+        return f">= {sig3(a)}"
+    return f"in [{sig3(a)}, {sig3(b)}]"
 
 
 def intervals(parts: list[dict], *, interval: str = "95% t-interval over seeds") -> Decision:
@@ -93,7 +94,7 @@ def intervals(parts: list[dict], *, interval: str = "95% t-interval over seeds")
     sts = [status(p["low"], p["high"], p["band"], p.get("refute")) for p in parts]
     verdict = combine(sts)
     words = {"inside": "within", "outside": "outside", "straddles": "straddles"}
-    reason = "; ".join(f"{p['name']} {_g(p['estimate'])} [{_g(p['low'])}, {_g(p['high'])}] "
+    reason = "; ".join(f"{p['name']} {sig3(p['estimate'])} [{sig3(p['low'])}, {sig3(p['high'])}] "
                        + (f"{words[s]} the band {_band(p['band'])}" if "refute" not in p else
                           {"inside": f"within the band {_band(p['band'])}",
                            "outside": f"within the refuting band {_band(p['refute'])}",
@@ -140,13 +141,13 @@ def closed_form_vs_monte_carlo(quoted_z: float, derived_z: float, comparisons: i
             f"critical value z* = {zc:.2f} (family level {alpha}); derived form above z* -> inconclusive "
             "(the check itself failed); else the quoted form above z* -> refuted; else supported")
     if derived_z > zc:
-        return Decision("inconclusive", f"the derived form's largest |z| = {_g(derived_z)} exceeds z* = {zc:.2f}: "
+        return Decision("inconclusive", f"the derived form's largest |z| = {sig3(derived_z)} exceeds z* = {zc:.2f}: "
                                         "the Monte Carlo check does not hold for the reference", rule)
     if quoted_z > zc:
-        return Decision("refuted", f"the quoted form's largest |z| = {_g(quoted_z)} exceeds z* = {zc:.2f}, "
-                                   f"while the derived form's is {_g(derived_z)}", rule)
-    return Decision("supported", f"the quoted form's largest |z| = {_g(quoted_z)} is below z* = {zc:.2f} "
-                                 f"(derived form {_g(derived_z)})", rule)
+        return Decision("refuted", f"the quoted form's largest |z| = {sig3(quoted_z)} exceeds z* = {zc:.2f}, "
+                                   f"while the derived form's is {sig3(derived_z)}", rule)
+    return Decision("supported", f"the quoted form's largest |z| = {sig3(quoted_z)} is below z* = {zc:.2f} "
+                                 f"(derived form {sig3(derived_z)})", rule)
 
 
 def approximation_error(errors: dict, tolerance: float = 0.02) -> Decision:
@@ -155,7 +156,7 @@ def approximation_error(errors: dict, tolerance: float = 0.02) -> Decision:
     verdict = combine(sts)
     good = [k for k, s in zip(errors, sts) if s == "inside"]
     bad = [k for k, s in zip(errors, sts) if s == "outside"]
-    parts = [f"{k}: {_g(e)}" for k, e in errors.items()]
+    parts = [f"{k}: {sig3(e)}" for k, e in errors.items()]
     reason = "largest error " + ", ".join(parts)
     if good:
         reason += f"; accurate (< {tolerance}) at {', '.join(good)}"
@@ -179,15 +180,15 @@ def shape_independence(max_difference: float, max_z: float, comparisons: int, ha
             "delta -> refuted; significant but smaller -> partly; no significant difference with resolution "
             "(Bonferroni half-width) below delta -> supported; otherwise inconclusive")
     sig = max_z > zc
-    desc = f"largest difference {_g(max_difference)}, largest |z| {_g(max_z)} (z* = {zc:.2f})"
+    desc = f"largest difference {sig3(max_difference)}, largest |z| {sig3(max_z)} (z* = {zc:.2f})"
     if sig and max_difference >= delta:
         return Decision("refuted", desc + f": {what} depends on the spectrum's shape by at least {delta}", rule)
     if sig:
         return Decision("partly", desc + f": a detectable dependence on the shape, below {delta}", rule)
     if halfwidth < delta:
-        return Decision("supported", desc + f": no dependence on the shape, resolution {_g(halfwidth)} < {delta}",
+        return Decision("supported", desc + f": no dependence on the shape, resolution {sig3(halfwidth)} < {delta}",
                         rule)
-    return Decision("inconclusive", desc + f": not significant, but the resolution {_g(halfwidth)} is not below "
+    return Decision("inconclusive", desc + f": not significant, but the resolution {sig3(halfwidth)} is not below "
                                            f"{delta}", rule)
 
 
@@ -204,7 +205,7 @@ def increasing(x, y, *, what: str, along: str) -> Decision:
         verdict, trend = "refuted", "never rises"
     else:
         verdict, trend = "partly", f"is not monotone (rises in {int(np.sum(steps > 0))} of {steps.size} steps)"
-    reason = f"{what} {trend} with {along}: " + ", ".join(_g(v) for v in y)
+    reason = f"{what} {trend} with {along}: " + ", ".join(sig3(v) for v in y)
     return Decision(verdict, reason, f"{what} strictly increasing in {along} -> supported; non-increasing -> "
                                      "refuted; otherwise partly (closed form, no sampling)")
 
@@ -229,8 +230,8 @@ def flat_and_flatter(entropy_zero_mean, entropy_reference, floor: float = 0.95, 
     flat = e0 >= floor
     flatter = e0 >= e1 - 1e-9
     sts = ["inside" if f and g else "outside" for f, g in zip(flat, flatter)]
-    reason = (f"normalized entropy at {label}: {', '.join(_g(v) for v in e0)} ({int(flat.sum())} of {e0.size} at least "
-              f"{floor}); at {reference}: {', '.join(_g(v) for v in e1)}")
+    reason = (f"normalized entropy at {label}: {', '.join(sig3(v) for v in e0)} ({int(flat.sum())} of {e0.size} "
+              f"at least {floor}); at {reference}: {', '.join(sig3(v) for v in e1)}")
     return Decision(combine(sts), reason,
                     f"at each variance, 'no localization' means normalized entropy >= {floor} and >= {reference}'s: "
                     "at every variance -> supported; at none -> refuted; at some -> partly "
@@ -276,17 +277,17 @@ def intervention(tests: list[dict], *, metrics: dict, manipulation: str, alpha: 
                 adv.append(s)
         if fav:
             holds.append(g)
-            state = f"holds at lambda {', '.join(_g(s) for s in fav)}"
+            state = f"holds at lambda {', '.join(sig3(s) for s in fav)}"
         elif adv:
             fails.append(g)
-            state = f"fails (adverse at lambda {', '.join(_g(s) for s in adv)})"
+            state = f"fails (adverse at lambda {', '.join(sig3(s) for s in adv)})"
         else:
             state = "undecided"
         details = ", ".join(
-            f"{t['metric']} {'+' if t['diff'] >= 0 else ''}{_g(t['diff'])} (p_holm {_g(t['p_holm'])}) "
-            f"at {_g(t['strength'])}"
+            f"{t['metric']} {'+' if t['diff'] >= 0 else ''}{sig3(t['diff'])} (p_holm {sig3(t['p_holm'])}) "
+            f"at {sig3(t['strength'])}"
             for t in tests if t["group"] == g and t["metric"] in metrics)
-        extra = f"; no effect on {manipulation} at lambda {', '.join(_g(s) for s in ineff)}" if ineff else ""
+        extra = f"; no effect on {manipulation} at lambda {', '.join(sig3(s) for s in ineff)}" if ineff else ""
         lines.append(f"{g}: {state}{extra} [{details}]")
     if len(holds) == len(groups):
         verdict = "supported"
@@ -316,7 +317,7 @@ def collapse_occurs(control, level: float) -> bool:
 def preconditions_words(pre: dict) -> str:
     """``group -> measure -> dict(control=[mean, low, high], level, occurs)`` in words."""
     def value(x) -> str:
-        return "-" if x is None else _g(x)
+        return "-" if x is None else sig3(x)
     return "; ".join(f"{g}: " + ", ".join(f"{k} control {value(v['control'][0])} [{value(v['control'][1])}, "
                                           f"{value(v['control'][2])}] {'<' if v['occurs'] else 'not <'} {v['level']}"
                                           for k, v in p.items()) for g, p in pre.items())
@@ -382,7 +383,7 @@ def negative_correlations(correlations: dict, control: dict, level: float) -> De
     below = {k: c["high"] < 0 for k, c in correlations.items()}
     above = {k: c["low"] > 0 for k, c in correlations.items()}
     stronger = {k: abs(c["rho"]) > abs(control[k]["rho"]) for k, c in correlations.items()}
-    parts = [f"{k}: rho {_g(c['rho'])} [{_g(c['low'])}, {_g(c['high'])}] (control {_g(control[k]['rho'])})"
+    parts = [f"{k}: rho {sig3(c['rho'])} [{sig3(c['low'])}, {sig3(c['high'])}] (control {sig3(control[k]['rho'])})"
              for k, c in correlations.items()]
     if any(above.values()):
         verdict, why = "refuted", "a correlation is significantly positive"
@@ -412,7 +413,7 @@ def localizes_per_model(entropy: dict, variances, floor: float = 0.95) -> Decisi
         rises = bool(np.all(np.diff(ent[np.argsort(variances)]) > 0))
         localized = bool(ent[int(np.argmin(variances))] < floor)
         sts.append("inside" if rises and localized else "outside")
-        parts.append(f"{name}: {', '.join(_g(v) for v in ent)} ({'rises' if rises else 'does not rise'}, "
+        parts.append(f"{name}: {', '.join(sig3(v) for v in ent)} ({'rises' if rises else 'does not rise'}, "
                      f"{'localized' if localized else 'not localized'} at the smallest v)")
     return Decision(combine(sts), "normalized entropy along v: " + "; ".join(parts),
                     f"per data model: entropy strictly increasing in v and below {floor} at the smallest v -> "

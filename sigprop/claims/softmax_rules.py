@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sigprop.claims.rules import Decision, _g, combine
+from sigprop.claims.rules import Decision, combine, sig3
 
 
 def _cells(cells: dict, classify: Callable, words: Callable) -> tuple[str, str]:
@@ -37,10 +37,10 @@ def localizes(cells: dict, *, margin: float, floor: float) -> Decision:
             return "outside"
         return "straddles"
 
-    verdict, reason = _cells(cells, classify, lambda name, n, st: f"{name}: {_g(n[0])} -> {_g(n[1])} ({st})")
+    verdict, reason = _cells(cells, classify, lambda name, n, st: f"{name}: {sig3(n[0])} -> {sig3(n[1])} ({st})")
     rule = (f"per cell, normalized entropy H at the smallest and the largest variance: H rises by more than "
             f"{margin} and H < {floor} at the smallest variance -> holds; H falls by more than {margin} or "
-            f"H >= {_g(floor + margin)} at the smallest variance -> fails; otherwise undecided; every cell "
+            f"H >= {sig3(floor + margin)} at the smallest variance -> fails; otherwise undecided; every cell "
             "holds -> supported, every cell fails -> refuted, both -> partly, else inconclusive")
     return Decision(verdict, "H at small -> large variance: " + reason, rule)
 
@@ -57,9 +57,9 @@ def flat(cells: dict, *, floor: float, margin: float, reference: str) -> Decisio
         return "inside" if h >= floor else "straddles"
 
     verdict, reason = _cells(cells, classify,
-                             lambda name, n, st: f"{name}: {_g(n[0])} ({reference} {_g(n[1])}; {st})")
+                             lambda name, n, st: f"{name}: {sig3(n[0])} ({reference} {sig3(n[1])}; {st})")
     rule = (f"per cell, 'no localization' means normalized entropy H >= {floor} and no more than {margin} below "
-            f"{reference}'s: holds; H < {_g(floor - margin)} or more than {margin} below {reference}'s -> fails; "
+            f"{reference}'s: holds; H < {sig3(floor - margin)} or more than {margin} below {reference}'s -> fails; "
             "otherwise undecided; every cell holds -> supported, every cell fails -> refuted, both -> partly, "
             "else inconclusive")
     return Decision(verdict, "normalized entropy " + reason, rule)
@@ -74,7 +74,7 @@ def accurate(parts: dict, *, tolerance: float) -> Decision:
     """
     verdict, reason = _cells(
         parts, lambda est, low, high: "inside" if high < tolerance else "outside" if low > tolerance else "straddles",
-        lambda name, n, st: f"{name}: {_g(n[0])} [{_g(n[1])}, {_g(n[2])}] ({st})")
+        lambda name, n, st: f"{name}: {sig3(n[0])} [{sig3(n[1])}, {sig3(n[2])}] ({st})")
     rule = (f"largest |approximation - reference| over positions over the profile's largest value, with a "
             f"Bonferroni interval from both standard errors: interval below {tolerance} -> accurate; above -> "
             "not accurate; every part accurate -> supported, none -> refuted, some -> partly, else inconclusive")

@@ -40,9 +40,9 @@ def integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> 
     rng = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         if not (isinstance(value, (float, np.floating)) and float(value).is_integer()):
-            raise ArgumentError(name, f"must be an integer {rng}, got {_short(value)}")
+            raise ArgumentError(name, f"must be an integer {rng}, got {short_repr(value)}")
     if value < minimum or (maximum is not None and value > maximum):
-        raise ArgumentError(name, f"must be an integer {rng}, got {_short(value)}")
+        raise ArgumentError(name, f"must be an integer {rng}, got {short_repr(value)}")
     return int(value)
 
 
@@ -55,7 +55,7 @@ def seed(name: str, value: Any) -> Any:
     items = value if isinstance(value, (list, tuple, np.ndarray)) else [value]
     for item in np.ravel(np.asarray(items, dtype=object)) if len(items) else [None]:
         if isinstance(item, (bool, np.bool_)) or not isinstance(item, (int, np.integer)) or item < 0:
-            raise ArgumentError(name, f"must be None, an integer >= 0 or a sequence of them, got {_short(value)}")
+            raise ArgumentError(name, f"must be None, an integer >= 0 or a sequence of them, got {short_repr(value)}")
     return value
 
 
@@ -66,29 +66,30 @@ def dtype(name: str, value: Any, allowed: tuple[str, ...] = ("float32", "float64
     except (TypeError, ValueError):
         dt = None
     if dt is None or dt.name not in allowed:
-        raise ArgumentError(name, f"must be one of {', '.join(allowed)}, got {_short(value)}")
+        raise ArgumentError(name, f"must be one of {', '.join(allowed)}, got {short_repr(value)}")
     return dt
 
 
 def _floats(name: str, value: Any, what: str) -> np.ndarray:
     """``value`` as a float array; complex, text, objects and ragged lists are refused."""
     if isinstance(value, (str, bytes)):
-        raise ArgumentError(name, f"must be {what}, got {_short(value)}")
+        raise ArgumentError(name, f"must be {what}, got {short_repr(value)}")
     try:
         raw = np.asarray(value)
     except (TypeError, ValueError):
-        raise ArgumentError(name, f"must be {what}, got {_short(value)}") from None
+        raise ArgumentError(name, f"must be {what}, got {short_repr(value)}") from None
     if np.issubdtype(raw.dtype, np.complexfloating):
         raise ArgumentError(name, "must be real, got a complex array (its imaginary part would be dropped)")
     if raw.dtype != object and not (np.issubdtype(raw.dtype, np.number) or raw.dtype == np.bool_):
-        raise ArgumentError(name, f"must be {what}, got {_short(value)}")
+        raise ArgumentError(name, f"must be {what}, got {short_repr(value)}")
     try:
         return np.asarray(raw, dtype=float)
     except (TypeError, ValueError, OverflowError):
-        raise ArgumentError(name, f"must be {what}, got {_short(value)}") from None
+        raise ArgumentError(name, f"must be {what}, got {short_repr(value)}") from None
 
 
-def _short(value: Any) -> str:
+def short_repr(value: Any) -> str:
+    """``value`` as a refusal shows it: its repr on one line (at most 60 characters), an array by shape and dtype."""
     if isinstance(value, np.ndarray) and value.size > 1:
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     text = " ".join(repr(value).split())
@@ -115,7 +116,7 @@ def scalar(name: str, value: Any, **bounds: Any) -> float:
     """``value`` as one finite float within ``bounds`` (those of :func:`real`)."""
     arr = real(name, value, **bounds)
     if arr.ndim != 0:
-        raise ArgumentError(name, f"must be a single number, got {_short(value)}")
+        raise ArgumentError(name, f"must be a single number, got {short_repr(value)}")
     return float(arr)
 
 

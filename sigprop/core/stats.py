@@ -198,7 +198,7 @@ def median_interval(values: ArrayLike, confidence: float = 0.95) -> tuple[float,
     """
     x = np.sort(np.asarray(values, dtype=float).ravel())
     if x.size == 0 or not np.all(np.isfinite(x)):
-        raise _checks.ArgumentError("values", f"must be one or more finite numbers, got {_checks._short(values)}")
+        raise _checks.ArgumentError("values", f"must be one or more finite numbers, got {_checks.short_repr(values)}")
     k = median_rank(x.size, confidence)
     if k is None:
         return None

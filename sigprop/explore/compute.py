@@ -56,9 +56,9 @@ class State:
         """Check every control as the API checks its arguments, with the explorer's bounds: a value
         from the browser is never trusted (a websocket client may send any)."""
         if self.method not in METHODS:
-            raise ArgumentError("method", f"must be one of {', '.join(METHODS)}, got {_checks._short(self.method)}")
+            raise ArgumentError("method", f"must be one of {', '.join(METHODS)}, got {_checks.short_repr(self.method)}")
         if self.data not in DATA:
-            raise ArgumentError("data", f"must be one of {', '.join(DATA)}, got {_checks._short(self.data)}")
+            raise ArgumentError("data", f"must be one of {', '.join(DATA)}, got {_checks.short_repr(self.data)}")
         checked = dict(m=_checks.scalar("m", self.m, minimum=-MAX_M, maximum=MAX_M),
                        v=_checks.scalar("v", self.v, minimum=0.0, maximum=MAX_V),
                        d=_checks.integer("d", self.d, 1, MAX_D), T=_checks.integer("T", self.T, 2, MAX_T))

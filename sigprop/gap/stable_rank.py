@@ -19,12 +19,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
 from sigprop.core import checks as _checks
 from sigprop.core.labelled import Result
 from sigprop.core.memory import require
 from sigprop.core.progress import iterate
+from sigprop.core.stats import t_interval
 from sigprop.gap import protocol
 
 PAPER_LENGTHS = tuple(range(20, 151, 10))
@@ -180,9 +180,9 @@ def seed_summary(records, value: str = "stable_rank", by=("config", "gamma", "le
         n = ok.size
         mean = float(ok.mean()) if n else float("nan")
         sd = float(ok.std(ddof=1)) if n > 1 else float("nan")
-        half = float(stats.t.ppf(0.5 + level / 2, n - 1) * sd / math.sqrt(n)) if n > 1 else float("nan")
+        low, high = (float(x) for x in t_interval(ok, level)[1:]) if n > 1 else (float("nan"), float("nan"))
         out.append(dict(zip(by, key), value=value, n=n, nan=int(v.size - n), mean=mean, sd=sd,
-                        low=mean - half, high=mean + half))
+                        low=low, high=high))
     return out
 
 
@@ -217,7 +217,6 @@ def width_verdict(records, config: str, gamma: float, layer: int, level: float =
     out = dict(config=config, gamma=gamma, layer=layer, seeds=n, rule=WIDTH_RULE)
     if n < 5:
         return dict(out, slope=float("nan"), low=float("nan"), high=float("nan"), verdict="inconclusive")
-    half = stats.t.ppf(0.5 + level / 2, n - 1) * s.std(ddof=1) / math.sqrt(n)
-    m = float(s.mean())
-    verdict = "high" if m - half > 0.5 else ("collapsed" if m + half < 0.25 else "inconclusive")
-    return dict(out, slope=m, low=float(m - half), high=float(m + half), verdict=verdict)
+    m, low, high = (float(x) for x in t_interval(s, level))
+    verdict = "high" if low > 0.5 else ("collapsed" if high < 0.25 else "inconclusive")
+    return dict(out, slope=m, low=low, high=high, verdict=verdict)

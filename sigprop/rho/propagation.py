@@ -208,11 +208,13 @@ def spectrum_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale:
     ``v_i = c^2 d (v + m^2)(alpha_i + beta_i^2)``.  ``m``, ``v``, ``d`` and
     ``scale`` broadcast; the result has shape ``broadcast + (T,)``.
     """
-    num, q, c = _spectrum_parts(*_spectrum_args(m, v, d, scale), T, limit)
+    num, q, c = spectrum_parts(*spectrum_args(m, v, d, scale), T, limit)
     return c * num + 0.0, (c * q) ** 2
 
 
-def _spectrum_args(m, v, d, scale) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | float]:
+def spectrum_args(m, v, d, scale) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | float]:
+    """``(m, v, d, scale)`` of the eigenspectrum form, checked (``v >= 0``, ``d`` an integer >= 1, ``v = 0``
+    when ``d = 1``), with the scale resolved (:func:`resolve_scale`)."""
     m = _checks.real("m", m)
     v = _checks.real("v", v, minimum=0.0)
     d = _checks.real("d", d, minimum=1.0)
@@ -223,7 +225,7 @@ def _spectrum_args(m, v, d, scale) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
     return m, v, d, resolve_scale(scale, d)
 
 
-def _spectrum_parts(m, v, d, c, T, limit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def spectrum_parts(m, v, d, c, T, limit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(num, q, scale)`` of the eigenspectrum form (see :func:`_band`).
 
     ``tr(W) = d m`` and ``tr(W^2) = ||W||_F^2 = d (v + m^2)``; with the spread
@@ -278,7 +280,8 @@ def published_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int) -> tuple
     return antrp_moments(m, v, d, T)
 
 
-def _profile(num, q, scale, config) -> Profile:
+def profile_from_parts(num, q, scale, config) -> Profile:
+    """The :class:`Profile` of the parts ``(num, q, scale)`` of :func:`spectrum_parts` (positions ``1..T``)."""
     num, q, scale = np.broadcast_arrays(num, q, scale)
     T = num.shape[-1]
     mean = scale * num + 0.0

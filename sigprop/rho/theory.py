@@ -100,7 +100,7 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None, form: str = "f
         return _finite(_solve(method, model), "W")
     with np.errstate(over="ignore"):
         parts = propagation.model_parts(model, form == "limit")
-        prof = propagation._profile(*parts, dict(T=model.T, form=form, scale=model.scale, method="gaussian",
+        prof = propagation.profile_from_parts(*parts, dict(T=model.T, form=form, scale=model.scale, method="gaussian",
                                                  **({} if model.is_walk else model.data_config)))
     return _finite(prof, "W")
 
@@ -168,8 +168,8 @@ def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: 
             mean, variance = propagation.antrp_moments(m, v, d, T)
             parts = (mean, np.sqrt(variance), np.ones_like(mean))
         else:
-            parts = propagation._spectrum_parts(*propagation._spectrum_args(m, v, d, scale), T, form == "limit")
-        prof = propagation._profile(*parts, dict(T=_checks.integer("T", T, 2), form=form, scale=scale,
+            parts = propagation.spectrum_parts(*propagation.spectrum_args(m, v, d, scale), T, form == "limit")
+        prof = propagation.profile_from_parts(*parts, dict(T=_checks.integer("T", T, 2), form=form, scale=scale,
                                                  method="gaussian"))
     return _labelled(_finite(prof, name), m, v, d)
 

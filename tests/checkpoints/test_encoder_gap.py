@@ -18,7 +18,7 @@ def quick():
 
 
 def test_windows_are_real_text_with_special_tokens():
-    tok = E._tokenizer(minilm_checkpoint())
+    tok = E.checkpoint_tokenizer(minilm_checkpoint())
     wins = E.token_windows(tok, 10, 3, 101, 102)
     assert len(wins) == 3 and all(w.size == 10 and w[0] == 101 and w[-1] == 102 for w in wins)
     assert len({tuple(w) for w in wins}) == 3 and 0 not in np.concatenate(wins)     # no [PAD]
@@ -35,7 +35,7 @@ def test_random_init_has_the_checkpoints_shapes_and_berts_law():
 
 def test_states_without_the_fix_are_the_encoder_and_with_it_rows_sum_to_zero():
     tensors, cfg = load(minilm_checkpoint())
-    w = realtext._Weights(tensors)
+    w = realtext.Weights(tensors)
     ids = np.array([101, 2023, 2003, 1037, 3231, 102])
     plain = list(realtext.encoder_attention(w, cfg, ids))
     states = list(realtext.encoder_states(w, cfg, ids))
