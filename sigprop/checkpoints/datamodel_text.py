@@ -208,6 +208,68 @@ def _inputs(weights, cfg, ids, layers):
     return out
 
 
+def _read_windows(weights, cfg: dict, wins: list, layers: list[int], n_heads: int, T: int,
+                  progress: bool) -> tuple[dict[int, list[np.ndarray]], dict[int, np.ndarray], int]:
+    """Every window through the encoder, alternately fit and held out: the fit windows' inputs per
+    layer, the held-out windows' summed linear-regime shares per layer and head, and how many were held out."""
+    X: dict[int, list[np.ndarray]] = {la: [] for la in layers}
+    share = {la: np.zeros((n_heads, T, T)) for la in layers}
+    held = 0
+    bar = progress_bar(len(wins), progress, desc="windows", unit="window")
+    for w, ids in enumerate(wins):
+        bar.update(1)
+        states = _inputs(weights, cfg, ids, set(layers))
+        fit = w % 2 == 0
+        held += not fit
+        for la in layers:
+            x, logits = states[la]
+            if fit:
+                X[la].append(x)
+            else:
+                share[la] += linear_regime(logits)
+    bar.close()
+    return X, share, held
+
+
+def _layer(la: int, Xf: np.ndarray, measured_all: np.ndarray, weights, heads: dict, n_heads: int, T: int,
+           rng: np.random.Generator, order: np.ndarray) -> tuple[dict, list[dict]]:
+    """Layer ``la``: the fitted data model's checks (one row) and, per head, the measured share against
+    the shares predicted with the fitted model, the random walk and the two nulls."""
+    model_K, Sigma, mu = _data.empirical(Xf)
+    Y = Xf - mu
+    K = model_K.covariance(T)
+    surrogate = (_data.factor(K) @ rng.standard_normal((Xf.shape[0], T, Sigma.shape[0]))
+                 @ _data.factor(Sigma).T)
+    rw = _data.random_walk().covariance(T)
+    rw = rw * (T / np.trace(rw))
+    layer_row = dict(layer=la, kronecker_error=kronecker_error(Y),
+                     kronecker_error_surrogate=kronecker_error(surrogate),
+                     lag_error=lag_errors(Y), lag_error_surrogate=lag_errors(surrogate),
+                     token_mean_norm=float(np.linalg.norm(mu)), sigma_trace=float(np.trace(Sigma)),
+                     K_first_last=float(K[0, -1]), K_lag1=float(np.mean(np.diag(K, 1))))
+    pre = f"encoder.layer.{la}.attention.self."
+    bq = weights[pre + "query.bias"]
+    Wk = weights[pre + "key.weight"]
+    rows = []
+    for h in range(n_heads):
+        rec = heads[(la, h)]
+        W, dh = rec["W"], rec["d_head"]
+        sl = slice(h * dh, (h + 1) * dh)
+        w0 = Wk[sl].T @ bq[sl] / np.sqrt(dh)
+        mu_eff = mu + np.linalg.lstsq(W, w0, rcond=None)[0]
+        measured = measured_all[h]
+        row = dict(layer=la, head=h, measured=float(measured.mean()),
+                   bias_residual=float(np.linalg.norm(W @ (mu_eff - mu) - w0) / max(np.linalg.norm(w0), 1e-300)))
+        for name, Kd in (("empirical", K), ("random_walk", rw), ("iid", np.eye(T)),
+                         ("shuffled", K[np.ix_(order, order)])):
+            pred = theory(LogitModel(W, T, step_cov=Sigma, scale=1.0, data=Kd, query="all",
+                                     token_mean=mu_eff), method="gaussian").rho
+            row[f"predicted_{name}"] = float(pred.mean())
+            row[f"profile_error_{name}"] = float(np.abs(pred.mean(axis=0) - measured.mean(axis=0)).mean())
+        rows.append(row)
+    return layer_row, rows
+
+
 def study(checkpoint, *, length: int = 64, windows: int = 160, layers=None, seed: int = 0,
           progress: bool = False) -> dict:
     """Predicted against measured linear-regime shares per head (module docstring).
@@ -246,60 +308,15 @@ def study(checkpoint, *, length: int = 64, windows: int = 160, layers=None, seed
         raise _checks.ArgumentError("windows", f"needs at least 8 windows of {T} tokens, the text gives {len(wins)}")
     weights = Weights(tensors)
     n_heads = config_int(cfg, "num_attention_heads", "number of heads")
-    X: dict[int, list[np.ndarray]] = {la: [] for la in layers}
-    share = {la: np.zeros((n_heads, T, T)) for la in layers}
-    held = 0
-    bar = progress_bar(len(wins), progress, desc="windows", unit="window")
-    for w, ids in enumerate(wins):
-        bar.update(1)
-        states = _inputs(weights, cfg, ids, set(layers))
-        fit = w % 2 == 0
-        held += not fit
-        for la in layers:
-            x, logits = states[la]
-            if fit:
-                X[la].append(x)
-            else:
-                share[la] += linear_regime(logits)
-    bar.close()
+    X, share, held = _read_windows(weights, cfg, wins, layers, n_heads, T, progress)
     rng = np.random.default_rng(seed)
     order = np.random.default_rng([seed, 1]).permutation(T)     # the shuffled null's positions
     heads = {(r["layer"], r["head"]): r for r in recs}
     rows, layer_rows = [], []
     for la in layers:
-        Xf = np.array(X[la])
-        model_K, Sigma, mu = _data.empirical(Xf)
-        Y = Xf - mu
-        K = model_K.covariance(T)
-        surrogate = (_data.factor(K) @ rng.standard_normal((Xf.shape[0], T, Sigma.shape[0]))
-                     @ _data.factor(Sigma).T)
-        rw = _data.random_walk().covariance(T)
-        rw = rw * (T / np.trace(rw))
-        layer_rows.append(dict(layer=la, kronecker_error=kronecker_error(Y),
-                               kronecker_error_surrogate=kronecker_error(surrogate),
-                               lag_error=lag_errors(Y), lag_error_surrogate=lag_errors(surrogate),
-                               token_mean_norm=float(np.linalg.norm(mu)), sigma_trace=float(np.trace(Sigma)),
-                               K_first_last=float(K[0, -1]), K_lag1=float(np.mean(np.diag(K, 1)))))
-        pre = f"encoder.layer.{la}.attention.self."
-        bq = weights[pre + "query.bias"]
-        Wk = weights[pre + "key.weight"]
-        measured_all = share[la] / held
-        for h in range(n_heads):
-            rec = heads[(la, h)]
-            W, dh = rec["W"], rec["d_head"]
-            sl = slice(h * dh, (h + 1) * dh)
-            w0 = Wk[sl].T @ bq[sl] / np.sqrt(dh)
-            mu_eff = mu + np.linalg.lstsq(W, w0, rcond=None)[0]
-            measured = measured_all[h]
-            row = dict(layer=la, head=h, measured=float(measured.mean()),
-                       bias_residual=float(np.linalg.norm(W @ (mu_eff - mu) - w0) / max(np.linalg.norm(w0), 1e-300)))
-            for name, Kd in (("empirical", K), ("random_walk", rw), ("iid", np.eye(T)),
-                             ("shuffled", K[np.ix_(order, order)])):
-                pred = theory(LogitModel(W, T, step_cov=Sigma, scale=1.0, data=Kd, query="all",
-                                         token_mean=mu_eff), method="gaussian").rho
-                row[f"predicted_{name}"] = float(pred.mean())
-                row[f"profile_error_{name}"] = float(np.abs(pred.mean(axis=0) - measured.mean(axis=0)).mean())
-            rows.append(row)
+        layer_row, head_rows = _layer(la, np.array(X[la]), share[la] / held, weights, heads, n_heads, T, rng, order)
+        layer_rows.append(layer_row)
+        rows += head_rows
     summary = summarize(rows, seed)
     return dict(config=dict(checkpoint=describe(checkpoint), length=T, windows=len(wins), fit_windows=len(wins) - held,
                             held_out_windows=held, layers=layers, seed=seed, queries="all", centering="all keys",

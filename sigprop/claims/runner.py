@@ -335,23 +335,54 @@ def run_rows(todo: list, quick: bool, *, evaluate: Callable, context: Callable, 
         ``computed`` and ``cached`` (row ids), ``groups`` (the ids of each group run) and
         ``seconds`` (per computed row, its wall time in its worker).
     """
-    from sigprop.core import threads
     from sigprop.core import workers as _workers
 
     claims = claims if claims is not None else todo
     keys = {c.id: row_key(c, quick, claims) for c in todo} if cache else {}
     folder = cache_dir() / "claims"
-    results: dict[str, dict] = {}
-    cached: list[str] = []
-    if cache and not fresh:
-        for c in todo:
-            entry = stored(folder / f"{keys[c.id]}.pkl")
-            if entry is not None:
-                results[c.id] = entry
-                cached.append(c.id)
+    results, cached = _stored_rows(todo, keys, folder) if cache and not fresh else ({}, [])
     pending = [c for c in todo if c.id not in results]
     parts = groups(pending)
+    task = _group_task(parts, quick, evaluate, context, not_run)
+    done = _workers.run_shown(task, len(parts), workers, total=len(pending), show=progress, desc="claims",
+                              unit="claim")
     computed_keys: dict[str, list[int]] = {}
+    notes: list[str] = []
+    for k, rows in enumerate(done):
+        for key in rows[-1]["computed"]:
+            computed_keys.setdefault(key, []).append(k)
+        for row in rows[:-1]:
+            results[row["id"]] = row
+            if cache and "entry" in row:
+                store(folder / f"{keys[row['id']]}.pkl", row)
+    twice = sorted(key for key, where in computed_keys.items() if len(where) > 1)
+    if twice:
+        notes.append("runner: shared experiments computed in more than one group of rows (a key the source "
+                     f"reading missed): {', '.join(twice)}")
+    entries = [results[c.id]["entry"] for c in todo if "entry" in results[c.id]]
+    notes = [results[c.id]["note"] for c in todo if "note" in results[c.id]] + notes
+    stats = dict(computed=[c.id for c in pending], cached=cached, groups=[[c.id for c in g] for g in parts],
+                 seconds={c.id: results[c.id]["seconds"] for c in pending})
+    return entries, notes, stats
+
+
+def _stored_rows(todo: list, keys: dict[str, str], folder: Path) -> tuple[dict[str, dict], list[str]]:
+    """The rows of ``todo`` found in the cache ``folder`` under their ``keys``, and their ids."""
+    results: dict[str, dict] = {}
+    cached: list[str] = []
+    for c in todo:
+        entry = stored(folder / f"{keys[c.id]}.pkl")
+        if entry is not None:
+            results[c.id] = entry
+            cached.append(c.id)
+    return results, cached
+
+
+def _group_task(parts: list[list], quick: bool, evaluate: Callable, context: Callable,
+                not_run: type[Exception]) -> Callable[[int, Callable[[int], None]], list[dict]]:
+    """The worker task of :func:`run_rows`: group ``k``'s rows in one context, each with the files it
+    read and its wall time, then the shared values the group computed."""
+    from sigprop.core import threads
 
     class RowContext(context):                        # type: ignore[misc, valid-type]
         """The ledger's context, recording which shared values it computed."""
@@ -377,23 +408,4 @@ def run_rows(todo: list, quick: bool, *, evaluate: Callable, context: Callable, 
                 report(1)
         out.append(dict(computed=ctx.computed))
         return out
-
-    done = _workers.run_shown(task, len(parts), workers, total=len(pending), show=progress, desc="claims",
-                              unit="claim")
-    notes: list[str] = []
-    for k, rows in enumerate(done):
-        for key in rows[-1]["computed"]:
-            computed_keys.setdefault(key, []).append(k)
-        for row in rows[:-1]:
-            results[row["id"]] = row
-            if cache and "entry" in row:
-                store(folder / f"{keys[row['id']]}.pkl", row)
-    twice = sorted(key for key, where in computed_keys.items() if len(where) > 1)
-    if twice:
-        notes.append("runner: shared experiments computed in more than one group of rows (a key the source "
-                     f"reading missed): {', '.join(twice)}")
-    entries = [results[c.id]["entry"] for c in todo if "entry" in results[c.id]]
-    notes = [results[c.id]["note"] for c in todo if "note" in results[c.id]] + notes
-    stats = dict(computed=[c.id for c in pending], cached=cached, groups=[[c.id for c in g] for g in parts],
-                 seconds={c.id: results[c.id]["seconds"] for c in pending})
-    return entries, notes, stats
+    return task

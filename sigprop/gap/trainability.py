@@ -89,6 +89,13 @@ def run(
     return losses
 
 
+def _record(cfg, target: str, lr: float, gamma: float, length: int, d: int, seed: int, layers: int, curve) -> dict:
+    """One trainability record: the run's settings and its loss curve."""
+    return dict(config=cfg.name, paper=cfg.paper, target=target, lr=lr, gamma=gamma, length=length, d=d, seed=seed,
+                layers=layers, initial=float(curve[0]), final=float(curve[-1]),
+                diverged=bool(not np.isfinite(curve[-1])), losses=[float(v) for v in curve])
+
+
 def train(
     configs=DEFAULT_CONFIGS,
     *,
@@ -133,24 +140,8 @@ def train(
                 samples=samples,
                 steps=steps,
             )
-            for s, curve in zip(chunk, losses, strict=True):
-                records.append(
-                    dict(
-                        config=cfg.name,
-                        paper=cfg.paper,
-                        target=target,
-                        lr=lr,
-                        gamma=gamma,
-                        length=length,
-                        d=d,
-                        seed=s,
-                        layers=layers,
-                        initial=float(curve[0]),
-                        final=float(curve[-1]),
-                        diverged=bool(not np.isfinite(curve[-1])),
-                        losses=[float(v) for v in curve],
-                    )
-                )
+            records += [_record(cfg, target, lr, gamma, length, d, s, layers, curve)
+                        for s, curve in zip(chunk, losses, strict=True)]
     config = dict(
         study="trainability",
         protocol="[NNT24] (isometric inputs, Adam on MSE, entrywise targets)",

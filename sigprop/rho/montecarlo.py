@@ -11,7 +11,9 @@ sample is one pass over the ``T d`` random numbers beyond drawing them.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -179,10 +181,9 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     streams : int, optional
         Independent random streams (default :data:`STREAMS` = 8): **the numbers depend only on
         ``seed`` and ``streams``**, recorded in ``config["streams"]``.  With ``streams=1`` they
-        are those of ``numpy.random.default_rng(seed)`` drawn in order (the simulation before
-        streams existed); with ``k > 1`` the seed's ``SeedSequence`` is spawned into ``k``
-        children and stream ``j`` simulates ``samples // k`` sequences (one more for
-        ``j < samples % k``); the streams' counts and moments are merged in stream order.
+        are those of ``numpy.random.default_rng(seed)`` drawn in order; with ``k > 1`` the seed's
+        ``SeedSequence`` is spawned into ``k`` children and stream ``j`` simulates ``samples // k``
+        sequences (one more for ``j < samples % k``); the streams' counts and moments are merged in stream order.
         Accepted: ``1 <= streams <= min(samples, MAX_STREAMS)`` (:data:`MAX_STREAMS` = 65536), so
         that no stream is empty; the default is ``min(8, samples)`` (the same numbers as 8
         streams, whose streams beyond ``samples`` would be empty).  A
@@ -205,18 +206,51 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
         batches, as their short calls would otherwise queue for the GIL.
     """
     model = as_model(W, T, step_cov, scale).single("simulation")
-    T, d = model.T, model.d
     samples = _checks.integer("samples", samples, 3)
     _checks.real("confidence", confidence, positive=True, maximum=1.0, open_max=True)   # before the work
+    plan = _plan(model, samples, seed, batch_size, dtype, streams, threads, processes)
+    with progress_bar(samples, progress, unit="seq", desc="simulating") as bar, _threads.blas_threads(1):
+        results = _workers.run(functools.partial(_run_unit, plan), len(plan.units), plan.workers,
+                               processes=plan.processes, progress=bar.update)
+    inside, moments = _merge(results)
+    mean, variance, mean_se, variance_se = moments.result()
+    low, high = wilson_interval(inside, samples, confidence)
+    T = model.T
+    config = dict(T=T, scale=model.scale, samples=samples, seed=seed, confidence=confidence, dtype=plan.dtype.name,
+                  streams=plan.streams, **({} if model.is_walk else model.data_config))
+    return Simulation(np.arange(1, T + 1), mean, variance, inside / samples, config,
+                      ci_low=low, ci_high=high, mean_se=mean_se, variance_se=variance_se,
+                      samples=samples)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """How :func:`simulate` splits its work: the model in the run's dtype, the batches, the streams
+    and their seeds, and the units of work (``(stream, first sequence, count)``) the workers take."""
+    model: Any
+    dtype: np.dtype
+    W: np.ndarray
+    factor: np.ndarray | None
+    shape: tuple[int, ...]
+    batch_size: int
+    piece: int
+    streams: int
+    seeds: list
+    units: list[tuple[int, int, int]]
+    workers: int
+    processes: bool
+
+
+def _plan(model, samples: int, seed, batch_size: int | None, dtype: DTypeLike, streams: int | None,
+          threads: int | None, processes: bool | None) -> _Plan:
+    """Check the run's settings and cut it into units of work (see :func:`simulate`'s parameters)."""
+    T, d = model.T, model.d
     if batch_size is not None:
         batch_size = _checks.integer("batch_size", batch_size, 1)
-    c = float(model.c)
     dtype = _checks.dtype("dtype", dtype)
     _checks.seed("seed", seed)
     _check_range(model, dtype)
-    W = model.W.astype(dtype)
     factor = model.step_factor
-    factor = None if factor is None else factor.astype(dtype)
     shape = (T,) if model.query != "all" else (T, T)
     if batch_size is None and model.is_walk:              # 8 MiB of random numbers per batch
         batch_size = walk.default_batch_size(T * d, dtype.itemsize)
@@ -246,7 +280,7 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     walk.batch_sizes(shares[0], T * d, batch_size, dtype.itemsize)   # refuse a batch too large, here
     if streams > 1:
         seeds = _spawn(seed, streams)
-    else:                                   # one stream: default_rng(seed), as before
+    else:                                   # one stream: the numbers of default_rng(seed)
         seeds = [np.random.SeedSequence() if seed is None else seed]   # a part re-creates its stream
     # float32 streams are cut into PARTS parts of whole batches, each jumped to, so that the
     # workers share finer units of work (a Generator or bit generator given as the one stream's
@@ -254,42 +288,44 @@ def simulate(W, T: int | None = None, *, step_cov=None, scale=None, samples: int
     whole = streams == 1 and isinstance(seed, (np.random.Generator, np.random.BitGenerator))
     parts = PARTS if dtype == np.float32 and not whole else 1
     units = [(k, first, count) for k, share in enumerate(shares) for first, count in _cut(share, batch_size, parts)]
+    return _Plan(model, dtype, model.W.astype(dtype), None if factor is None else factor.astype(dtype), shape,
+                 batch_size, piece, streams, seeds, units, workers, bool(processes))
 
-    def stream(u: int, report) -> tuple[np.ndarray, Moments]:
-        k, first, left = units[u]
-        moments = Moments()
-        inside = np.zeros(shape, dtype=np.int64)
-        if left == 0:
-            return inside, moments
-        zc = np.empty((min(batch_size, left), *shape), dtype=dtype)
-        rows = 0
-        with np.errstate(over="raise"):
-            for steps in walk.standard_steps(left, T, d, seed=seeds[k], batch_size=batch_size, dtype=dtype,
-                                             reuse=True, piece=piece, start=first):
-                b = steps.shape[0]
-                zc[rows:rows + b] = (centered_logits(steps, W, c, factor) if model.is_walk
-                                     else general_logits(steps, model, dtype))
-                rows += b
-                report(b)
-                if rows == min(batch_size, left):           # a whole batch
-                    inside += np.count_nonzero((zc[:rows] > 0) & (zc[:rows] < 1), axis=0)
-                    moments.add(zc[:rows])
-                    left -= rows
-                    rows = 0
+
+def _run_unit(plan: _Plan, u: int, report) -> tuple[np.ndarray, Moments]:
+    """Unit ``u`` of ``plan``: the band counts and the moments of its sequences (``report(b)`` after each piece)."""
+    model, dtype, batch_size = plan.model, plan.dtype, plan.batch_size
+    k, first, left = plan.units[u]
+    moments = Moments()
+    inside = np.zeros(plan.shape, dtype=np.int64)
+    if left == 0:
         return inside, moments
-    with progress_bar(samples, progress, unit="seq", desc="simulating") as bar, _threads.blas_threads(1):
-        results = _workers.run(stream, len(units), workers, processes=processes, progress=bar.update)
+    zc = np.empty((min(batch_size, left), *plan.shape), dtype=dtype)
+    rows = 0
+    c = float(model.c)
+    with np.errstate(over="raise"):
+        for steps in walk.standard_steps(left, model.T, model.d, seed=plan.seeds[k], batch_size=batch_size,
+                                         dtype=dtype, reuse=True, piece=plan.piece, start=first):
+            b = steps.shape[0]
+            zc[rows:rows + b] = (centered_logits(steps, plan.W, c, plan.factor) if model.is_walk
+                                 else general_logits(steps, model, dtype))
+            rows += b
+            report(b)
+            if rows == min(batch_size, left):           # a whole batch
+                inside += np.count_nonzero((zc[:rows] > 0) & (zc[:rows] < 1), axis=0)
+                moments.add(zc[:rows])
+                left -= rows
+                rows = 0
+    return inside, moments
+
+
+def _merge(results: list[tuple[np.ndarray, Moments]]) -> tuple[np.ndarray, Moments]:
+    """The units' band counts summed and their moments merged, in unit order."""
     inside, moments = results[0]
     for more, other in results[1:]:
         inside = inside + more
         moments.merge(other)
-    mean, variance, mean_se, variance_se = moments.result()
-    low, high = wilson_interval(inside, samples, confidence)
-    config = dict(T=T, scale=model.scale, samples=samples, seed=seed, confidence=confidence, dtype=dtype.name,
-                  streams=streams, **({} if model.is_walk else model.data_config))
-    return Simulation(np.arange(1, T + 1), mean, variance, inside / samples, config,
-                      ci_low=low, ci_high=high, mean_se=mean_se, variance_se=variance_se,
-                      samples=samples)
+    return inside, moments
 
 
 def _cut(share: int, batch_size: int, parts: int) -> list[tuple[int, int]]:
