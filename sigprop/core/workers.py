@@ -12,8 +12,8 @@ Two kinds of worker:
 * **processes** (``os.fork``, Linux only) share nothing but the task list: each is a copy of
   the caller, runs its tasks and sends their results back through a pipe (pickled).  No GIL
   is shared, so a task can work in small, cache-sized pieces (many short calls) without
-  waiting: on this project's two-core machine float32 Monte Carlo ran 1.6 times faster on two
-  threads and 2.0 times on two processes (docs/performance.md).  Forking costs about 3 ms a
+  waiting: float32 Monte Carlo gains more from two processes than from two threads
+  (docs/performance.md, "Two workers").  Forking costs about 3 ms a
   worker.  The children ignore Ctrl-C; the caller takes it, ends them and raises
   ``KeyboardInterrupt`` (SIGTERM, which the command line turns into a ``KeyboardInterrupt``,
   likewise).  A child ends with its caller however the caller ends, SIGKILL included: Linux

@@ -28,9 +28,9 @@ PARAMETER = {"ar1": 4.0, "fbm": 0.7}
 #: The range of each data model's parameter the page offers and the server accepts.
 PARAMETER_LIMITS = {"ar1": (0.5, 64.0), "fbm": (0.05, 0.95)}
 #: The largest ``d`` and ``T`` the explorer computes.  The Gaussian closed form follows every
-#: slider move in the server's event loop; its cost grows as ``d^3`` (0.6 s at ``d = 1024``,
-#: 5 s at 2048, 38 s at 4096 on this project's machine, ``T = 512``) and as ``T`` (0.03 s at
-#: ``T = 4096``, ``d = 256``).  The command line's ``--dim`` and ``--length`` are held to them.
+#: slider move in the server's event loop; its cost grows as ``d^3`` and as ``T`` (timings:
+#: docs/performance.md, "Gradient checks and the explorer"), and these limits keep one move
+#: under about a second.  The command line's ``--dim`` and ``--length`` are held to them.
 MAX_D, MAX_T = 1024, 4096
 #: The Monte Carlo sample counts the page offers and the server accepts.
 SAMPLES = (1000, 4000, 16000, 64000)

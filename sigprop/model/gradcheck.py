@@ -97,7 +97,7 @@ MAX_SECONDS = 600.0
 def seconds(d: float, d_k: float, batch: float, T: float) -> float:
     """The time of :func:`check_all` at these sizes: ``1.5e-4 s`` per forward pass plus ``8e-10 s``
     per multiply-add, fitted to ``(d, d_k, T, batch) = (5, 3, 6, 3), (16, 8, 16, 3), (32, 8, 16, 3)``
-    (1.1, 7.6 and 22.7 s on this project's busy two-core machine).  Two forward passes per entry of
+    (the measured times: docs/performance.md, "Gradient checks and the explorer").  Two forward passes per entry of
     ``W_Q, W_K`` (or ``W``) and ``X``, for each of the :data:`VARIANTS`; a pass is
     ``batch T (T d + d max(d, d_k))`` multiply-adds."""
     entries = d * d + 2 * d * d_k + batch * T * d

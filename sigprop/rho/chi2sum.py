@@ -328,8 +328,8 @@ def _root(fun, lo, hi, iterations):
     Always ``iterations`` steps (no early exit), so that the result is a continuous function of
     the weights wherever the steps converged (any ``t`` gives a valid Chernoff bound and a
     valid line of integration: the root only makes them good).  A converged row, whose Newton
-    step no longer moves it (it then sits on an end of its bracket), stays: formerly the
-    bisection fallback threw it off by half its bracket."""
+    step does not move it (it then sits on an end of its bracket), stays where it is: the
+    bisection fallback would throw it off by half its bracket."""
     t = 0.5 * (lo + hi)
     for _ in range(iterations):
         g, dg = fun(t)
