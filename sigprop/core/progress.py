@@ -49,6 +49,11 @@ def _stderr() -> Any:
     return sys.stderr
 
 
+def _now() -> float:
+    """The clock of the lines (monotonic seconds)."""
+    return time.monotonic()
+
+
 def is_terminal(stream: Any = None) -> bool:
     """Whether ``stream`` (default standard error) is a terminal (``False`` for closed or replaced streams)."""
     stream = _stderr() if stream is None else stream
@@ -109,7 +114,7 @@ class _Lines(_Silent):
         self.desc, self.unit, self.file = desc, unit, file
         self.n = int(initial)
         self.fraction, self.seconds = fraction, seconds
-        self.start = self.last = time.monotonic()
+        self.start = self.last = _now()
         self.tenths = self._tenths()
         self.postfix = ""
         self.closed = False
@@ -122,14 +127,14 @@ class _Lines(_Silent):
             f"{self.n} {self.unit}"
         head = f"{self.desc}: " if self.desc else ""
         tail = f", {self.postfix}" if self.postfix else ""
-        self.write(f"{head}{done}, {time.monotonic() - self.start:.0f} s{tail}", self.file)
-        self.last = time.monotonic()
+        self.write(f"{head}{done}, {_now() - self.start:.0f} s{tail}", self.file)
+        self.last = _now()
 
     def update(self, n: int = 1) -> None:
         """Count ``n`` more steps; a line when another fraction is done or a minute passed without one."""
         self.n += n
         tenths = self._tenths()
-        if tenths > self.tenths or time.monotonic() - self.last >= self.seconds:
+        if tenths > self.tenths or _now() - self.last >= self.seconds:
             self.tenths = max(tenths, self.tenths)
             self._line()
 
