@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from sigprop.cli import arguments as a
+from sigprop.cli import arguments
 from sigprop.cli.app import command
 from sigprop.cli.render import View
 
@@ -17,7 +17,7 @@ from sigprop.cli.render import View
 def _heads_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", metavar="CHECKPOINT.safetensors")
     p.add_argument("--config", metavar="config.json", help="default: config.json beside the checkpoint")
-    p.add_argument("--length", type=a.number(int), default=128, help="T of the prediction")
+    p.add_argument("--length", type=arguments.number(int), default=128, help="T of the prediction")
 
 
 @command("heads", help="query-key eigenspectra and predictions of a real checkpoint",
@@ -50,8 +50,8 @@ def _heads_text_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", metavar="CHECKPOINT.safetensors")
     p.add_argument("--config", metavar="config.json")
     p.add_argument("--tokenizer", metavar="tokenizer.json", help="default: tokenizer.json beside the checkpoint")
-    p.add_argument("--layers", type=a.numbers(int), help="layers to measure (default all)")
-    p.add_argument("--max-tokens", type=a.number(int), default=128)
+    p.add_argument("--layers", type=arguments.numbers(int), help="layers to measure (default all)")
+    p.add_argument("--max-tokens", type=arguments.number(int), default=128)
 
 
 @command("heads-text", help="real text through a BERT-style checkpoint, head by head",
@@ -73,11 +73,11 @@ def heads_text(args: argparse.Namespace) -> dict:
 def _heads_datamodel_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", metavar="CHECKPOINT.safetensors",
                    help="BERT-style checkpoint with config.json and tokenizer.json beside it")
-    p.add_argument("--length", type=a.number(int), default=64, help="window length T (default 64)")
-    p.add_argument("--windows", type=a.number(int), default=160,
+    p.add_argument("--length", type=arguments.number(int), default=64, help="window length T (default 64)")
+    p.add_argument("--windows", type=arguments.number(int), default=160,
                    help="windows of real text, alternately fit and held out (default 160: all there are at T = 64)")
-    p.add_argument("--layers", type=a.numbers(int), help="layers to study (default all)")
-    p.add_argument("--seed", type=a.seed, default=0, help="seed of the surrogate and the bootstrap (>= 0)")
+    p.add_argument("--layers", type=arguments.numbers(int), help="layers to study (default all)")
+    p.add_argument("--seed", type=arguments.seed, default=0, help="seed of the surrogate and the bootstrap (>= 0)")
 
 
 DATAMODEL_LINES = tuple(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from sigprop.cli import arguments as a
+from sigprop.cli import arguments
 from sigprop.cli.app import command
 from sigprop.cli.render import View
 
@@ -16,13 +16,13 @@ def _claims_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="smaller problems (under 2 minutes)")
     p.add_argument("--only", type=lambda v: [x.strip() for x in v.split(",") if x.strip()], metavar="ID[,ID...]",
                    help="run only these claims (ids as in CLAIMS.md)")
-    p.add_argument("--workers", type=a.number(int), default=None, metavar="N",
+    p.add_argument("--workers", type=arguments.number(int), default=None, metavar="N",
                    help="worker processes, one BLAS thread each (default: every core); the numbers do not "
                         "depend on it")
     p.add_argument("--fresh", action="store_true",
                    help="recompute every row instead of reading unchanged ones back from the cache "
                         "($XDG_CACHE_HOME/sigprop, default ~/.cache/sigprop)")
-    a.progress(p)
+    arguments.progress(p)
 
 
 @command("claims", help="one measured check per claim of the two papers, with verdicts",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from sigprop.cli import arguments as a
+from sigprop.cli import arguments
 from sigprop.cli.app import Terminated, UsageError, command
 
 DATA = ("random-walk", "iid", "ar1", "fbm")           # sigprop.explore.compute.DATA (a test checks)
@@ -17,13 +17,14 @@ METHODS = ("gaussian", "exact", "softmax")            # sigprop.explore.compute.
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", type=a.number(int), default=5006, help="port on localhost (1..65535, default 5006)")
+    p.add_argument("--port", type=arguments.number(int), default=5006,
+                   help="port on localhost (1..65535, default 5006)")
     p.add_argument("--no-browser", action="store_true", help="serve without opening a browser")
     g = p.add_argument_group("starting values of the sliders")
-    g.add_argument("--mean", type=a.number(float), default=0.5, help="eigenvalue mean m (default 0.5)")
-    g.add_argument("--var", type=a.number(float), default=0.1, help="eigenvalue variance v >= 0 (default 0.1)")
-    g.add_argument("--dim", type=a.number(int), default=64, help="dimension d >= 1 (default 64)")
-    g.add_argument("--length", type=a.number(int), default=64, help="length T >= 2 (default 64)")
+    g.add_argument("--mean", type=arguments.number(float), default=0.5, help="eigenvalue mean m (default 0.5)")
+    g.add_argument("--var", type=arguments.number(float), default=0.1, help="eigenvalue variance v >= 0 (default 0.1)")
+    g.add_argument("--dim", type=arguments.number(int), default=64, help="dimension d >= 1 (default 64)")
+    g.add_argument("--length", type=arguments.number(int), default=64, help="length T >= 2 (default 64)")
     g.add_argument("--data", choices=DATA, default="random-walk", help="data model (default random-walk)")
     g.add_argument("--method", choices=METHODS, default="gaussian", help="method (default gaussian)")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from sigprop.cli import arguments as a
+from sigprop.cli import arguments
 from sigprop.cli.app import command
 from sigprop.cli.render import View
 
@@ -30,19 +30,19 @@ def gap_model_arguments(p: argparse.ArgumentParser) -> None:
         The command's parser.
     """
     g = p.add_argument_group("attention at initialisation (docs/theory.md §6)")
-    g.add_argument("--sigma", type=a.number(float), default=0.5,
+    g.add_argument("--sigma", type=arguments.number(float), default=0.5,
                    help="logit standard deviation sigma >= 0 (default 0.5)")
     g.add_argument("--model", choices=MODELS, default="markov",
                    help="markov: rowsoftmax of i.i.d. N(0, sigma^2); attention: key-query "
                         "attention with Gaussian X, W_Q, W_K at the same logit variance")
-    g.add_argument("--dim", type=a.number(int), default=64, help="d (attention model)")
-    g.add_argument("--dk", type=a.number(int), help="d_k (default d)")
-    g.add_argument("--seed", type=a.seed, default=0)
+    g.add_argument("--dim", type=arguments.number(int), default=64, help="d (attention model)")
+    g.add_argument("--dk", type=arguments.number(int), help="d_k (default d)")
+    g.add_argument("--seed", type=arguments.seed, default=0)
 
 
 def _gap_arguments(p: argparse.ArgumentParser) -> None:
     gap_model_arguments(p)
-    p.add_argument("--length", type=a.number(int), required=True, help="T >= 2")
+    p.add_argument("--length", type=arguments.number(int), required=True, help="T >= 2")
 
 
 @command("gap", help="spectral gap of attention at initialisation [NNT24]",
@@ -65,9 +65,9 @@ def gap(args: argparse.Namespace) -> dict:
 
 def _width_arguments(p: argparse.ArgumentParser) -> None:
     gap_model_arguments(p)
-    p.add_argument("--lengths", type=a.numbers(int), default=[64, 256, 1024, 4096],
+    p.add_argument("--lengths", type=arguments.numbers(int), default=[64, 256, 1024, 4096],
                    help="comma-separated T (default 64,256,1024,4096)")
-    p.add_argument("--samples", type=a.number(int), default=8)
+    p.add_argument("--samples", type=arguments.number(int), default=8)
 
 
 @command("width", help="rank collapse in width for the three variants",
@@ -95,8 +95,8 @@ def width(args: argparse.Namespace) -> dict:
 
 def _depth_arguments(p: argparse.ArgumentParser) -> None:
     gap_model_arguments(p)
-    p.add_argument("--layers", type=a.number(int), required=True, help="L >= 1")
-    p.add_argument("--length", type=a.number(int), default=256, help="T (default 256)")
+    p.add_argument("--layers", type=arguments.number(int), required=True, help="L >= 1")
+    p.add_argument("--length", type=arguments.number(int), default=256, help="T (default 256)")
     p.add_argument("--values", action="store_true", help="random value matrices W_V in every layer")
 
 

