@@ -226,3 +226,7 @@ def localization_avoids_collapse(ctx):
                 decision=rules.avoidance(tests, present, metrics=metrics, manipulation="spread", alpha=ALPHA,
                                          levels_words=str(TOY_COLLAPSE_LEVEL), preconditions_words=words))
 
+
+
+# The rows are registered (sigprop.claims.registry.CLAIMS), not imported: the public names are the settings.
+__all__ = ["ANTRP_REGIME", "TOY_COLLAPSE_LEVEL", "WALK"]

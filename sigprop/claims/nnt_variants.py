@@ -127,3 +127,7 @@ def gap_removal_fix(ctx):
                              key_query_rescaled_scale_ratio=kq_scale,
                              markov_removed_final_scale=[r["markov"]["removed"]["scale"][-1] for r in dr["runs"]]),
                 decision=rules.intervals(parts))
+
+
+# The rows are registered (sigprop.claims.registry.CLAIMS), not imported: the public name is their regime.
+__all__ = ["NNT_SETUP"]
