@@ -265,7 +265,7 @@ def sweep(args: argparse.Namespace) -> dict:
     import sys
 
     from sigprop.core.checks import ArgumentError, integer
-    from sigprop.lm import sweep as sw
+    from sigprop.lm import sweep as lm_sweep
 
     workers = integer("workers", args.workers, 1)
     threads = integer("threads", args.threads, 1)
@@ -278,11 +278,11 @@ def sweep(args: argparse.Namespace) -> dict:
     shapes = args.shapes or [(args.layers, args.heads)]
     configs = [train_config(args, regularizer=r, seed=s, layers=L, heads=H)
                for s in args.seeds for (L, H) in shapes for r in regs]
-    records = sw.sweep(configs, _data(configs[0]), args.dir, progress=not args.no_progress,
+    records = lm_sweep.sweep(configs, _data(configs[0]), args.dir, progress=not args.no_progress,
                        log=lambda m: print(m, file=sys.stderr, flush=True), workers=workers, threads=threads)
     return dict(config=dict(regularizers=regs, seeds=args.seeds, shapes=shapes, dir=args.dir,
                             base=configs[0].to_dict(), workers=workers, threads=threads),
-                summary=sw.summarize(records), markdown=sw.markdown(sw.summarize(records)))
+                summary=lm_sweep.summarize(records), markdown=lm_sweep.markdown(lm_sweep.summarize(records)))
 
 
 def _summarize_arguments(p: argparse.ArgumentParser) -> None:

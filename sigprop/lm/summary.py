@@ -26,7 +26,7 @@ import numpy as np
 from scipy import stats
 
 from sigprop.core.checks import ArgumentError
-from sigprop.lm import sweep as sw
+from sigprop.lm import sweep as lm_sweep
 from sigprop.lm.corpus import compact_works
 
 #: Final measures compared between a regularizer and ``none`` (see :func:`sigprop.lm.sweep.final`).
@@ -45,7 +45,7 @@ def load(folders) -> list[dict]:
             raise ArgumentError("folders", f"must be folders of runs, not found: {folder}")
         runs = [folder] if (folder / "run.json").exists() else sorted(p for p in folder.iterdir() if p.is_dir())
         for run in runs:
-            record = sw.finished(run)
+            record = lm_sweep.finished(run)
             if record is not None:
                 record["name"] = run.name if run == folder else f"{folder.name}/{run.name}"
                 records.append(record)
@@ -57,7 +57,7 @@ def unfinished(folders) -> list[str]:
     out = []
     for folder in map(Path, folders):
         runs = [folder] if (folder / "run.json").exists() else sorted(p for p in folder.iterdir() if p.is_dir())
-        out += [r.name if r == folder else f"{folder.name}/{r.name}" for r in runs if sw.finished(r) is None]
+        out += [r.name if r == folder else f"{folder.name}/{r.name}" for r in runs if lm_sweep.finished(r) is None]
     return out
 
 
@@ -72,7 +72,7 @@ def _key(config: dict, *drop: str) -> str:
 
 
 def _t(diffs: np.ndarray, confidence: float) -> dict:
-    m, lo, hi = sw.mean_interval(diffs, confidence)
+    m, lo, hi = lm_sweep.mean_interval(diffs, confidence)
     if diffs.size < 2:
         return dict(mean=m, low=lo, high=hi, p=float("nan"))
     sd = float(diffs.std(ddof=1))
@@ -90,7 +90,7 @@ def paired(records, confidence: float = 0.95, measures=PAIRED) -> list[dict]:
     of the same seed: ``layers``, ``heads``, ``regularizer`` (as in the summary), ``seeds``,
     ``n``, ``differences`` (measure -> per-seed list) and, per measure, ``{mean, low, high, p}``.
     """
-    finals = [(r, sw.final(r)) for r in records]
+    finals = [(r, lm_sweep.final(r)) for r in records]
     # LocAteR's mean treatment does nothing without LocAteR: a none run pairs with either
     base = {(_key(r["config"], "seed", "regularizer", "locater_mean"), r["config"]["seed"]): f
             for r, f in finals if r["config"]["model"]["regularizer"] == "none"}
@@ -107,7 +107,7 @@ def paired(records, confidence: float = 0.95, measures=PAIRED) -> list[dict]:
         cfg = json.loads(key)
         row = dict(corpus=cfg["corpus"], layers=cfg["model"]["layers"], heads=cfg["model"]["heads"],
                    norm=cfg["model"]["norm"], steps=cfg["steps"], patience=cfg.get("patience", 0),
-                   regularizer=sw.label(cfg), seeds=[m[0]["config"]["seed"] for m in members], n=len(members),
+                   regularizer=lm_sweep.label(cfg), seeds=[m[0]["config"]["seed"] for m in members], n=len(members),
                    differences={})
         for k in measures:
             d = np.array([m[1][k] - m[2][k] for m in members], dtype=float)
@@ -129,18 +129,18 @@ def collect(folders, confidence: float = 0.95, *, history: bool = True) -> dict:
             r["data"] = dict(r["data"], works=compact_works(r["data"]["works"]))
         if r["data"] not in data:
             data.append(r["data"])
-        run = dict(name=r["name"], config=r["config"], data=data.index(r["data"]), final=sw.final(r),
+        run = dict(name=r["name"], config=r["config"], data=data.index(r["data"]), final=lm_sweep.final(r),
                    steps_done=r["steps_done"], seconds=r.get("seconds"),
                    locater_mean_drift=r.get("locater_mean_drift"), best=r.get("best"),
                    stopped_early=r.get("stopped_early"))
         if history:
             run["history"] = r["history"]
         runs.append(run)
-    summary = sw.summarize(records, confidence)
+    summary = lm_sweep.summarize(records, confidence)
     return dict(kind="lm-summary", config=dict(sources=[Path(f).name for f in folders], confidence=confidence,
                                                interval="Student-t over seeds", history=history),
                 data=data, runs=runs, unfinished=unfinished(folders), summary=summary,
-                paired=paired(records, confidence), markdown=sw.markdown(summary) + "\n\n" + markdown(
+                paired=paired(records, confidence), markdown=lm_sweep.markdown(summary) + "\n\n" + markdown(
                     paired(records, confidence)))
 
 
@@ -166,7 +166,7 @@ def tables(result: dict) -> str:
     """The Markdown tables of a summary document (``--format markdown``), rendered from its
     ``summary`` and ``paired`` rows with the current column labels (a stored document's own
     ``markdown`` keeps the labels of when it was written)."""
-    return sw.markdown(result["summary"]) + "\n\n" + markdown(result["paired"])
+    return lm_sweep.markdown(result["summary"]) + "\n\n" + markdown(result["paired"])
 
 
 def read(path) -> dict:
