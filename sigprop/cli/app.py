@@ -236,7 +236,7 @@ def _add_output(p: argparse.ArgumentParser, cmd: Command) -> None:
         o.add_argument("--out", metavar="FILE", help="also write the output here (atomically)")
     if not any("--no-progress" in a.option_strings for a in p._actions):
         o.add_argument("--no-progress", action="store_true",
-                       help="hide progress (also hidden when standard error is not a terminal)")
+                       help="hide progress (off a terminal progress is a line per tenth of the work, after 30 s)")
 
 
 # --- running -------------------------------------------------------------------------
@@ -280,9 +280,10 @@ def main(argv: list[str] | None = None) -> int:
     with ``sigprop CMD: terminated`` and exit code 143, both after the clean-up (no partial or
     temporary file, no worker process left).
     """
+    from sigprop.core.progress import for_command_line
     prog = "sigprop"
     try:
-        with terminate_as_interrupt():
+        with terminate_as_interrupt(), for_command_line():
             return _main(argv)
     except Terminated:                        # between the command's end and the handler's removal
         print(f"{prog}: terminated", file=sys.stderr)
@@ -297,7 +298,7 @@ def _main(argv: list[str] | None) -> int:
     cmd: Command = args._command
     prog = f"sigprop {cmd.name}"
     from sigprop.core.progress import wanted
-    if hasattr(args, "no_progress"):            # progress only on a terminal
+    if hasattr(args, "no_progress"):            # a bar on a terminal, delayed lines off it, or none
         args.no_progress = not wanted(not args.no_progress)
     failed: list[str] = []
     FIGURE_FAILURES.clear()

@@ -9,10 +9,12 @@ The rule (one for every study, the command line and the API alike):
   ``sweep rho: 30% (30/100 cell), 12 s``;
 * **not asked** (``progress=False``, ``--no-progress``), nothing.
 
-The command line asks for progress only on a terminal (:func:`wanted`): a command whose
-standard error is not a terminal prints no progress unless ``SIGPROP_PROGRESS=lines`` is set in
-its environment, which asks for the lines above (a long batch job whose log should show that it
-is alive).  A Python caller that passes ``progress=True`` gets the bar or the lines by the rule.
+The command line shows progress unless told not to (``--no-progress``, or
+``SIGPROP_PROGRESS=off`` in its environment): a bar on a terminal; off a terminal the lines
+above, the first of them only once the command has run :data:`COMMAND_LINE_DELAY` seconds, so
+that a batch job's log shows that a long run is alive while a short command prints nothing
+(``SIGPROP_PROGRESS=lines``: the lines from the start).  A Python caller that passes
+``progress=True`` gets the bar or the lines by the rule, from the start.
 
 * ``progress_bar(total, enabled, **options)``: the bar, the lines or a silent stand-in, all with
   ``update``/``close``/``set_postfix``/``set_postfix_str``/``write`` and the context-manager
@@ -41,8 +43,13 @@ T = TypeVar("T")
 LINE_FRACTION = 0.1
 #: ... and one after ``LINE_SECONDS`` without a line.
 LINE_SECONDS = 60.0
-#: The environment variable that asks the command line for lines off a terminal (value ``lines``).
+#: The environment variable of the command line's progress: ``off`` (none), ``lines`` (off a terminal,
+#: lines from the start); unset or anything else, the default rule.
 ENVIRONMENT = "SIGPROP_PROGRESS"
+#: Off a terminal, the command line's first line comes only after this many seconds of the command.
+COMMAND_LINE_DELAY = 30.0
+#: Seconds a run of lines stays silent from its start (0 for the API; set by :func:`for_command_line`).
+_quiet_start = 0.0
 
 
 def _stderr() -> Any:
@@ -110,6 +117,7 @@ class _Lines(_Silent):
 
     def __init__(self, total: int | None, *, desc: str = "", unit: str = "it", initial: int = 0, file: Any = None,
                  fraction: float = LINE_FRACTION, seconds: float = LINE_SECONDS, **_tqdm_only: Any) -> None:
+        self.quiet_until = _now() + _quiet_start
         self.total = int(total) if total else None
         self.desc, self.unit, self.file = desc, unit, file
         self.n = int(initial)
@@ -134,6 +142,8 @@ class _Lines(_Silent):
         """Count ``n`` more steps; a line when another fraction is done or a minute passed without one."""
         self.n += n
         tenths = self._tenths()
+        if _now() < self.quiet_until:
+            return
         if tenths > self.tenths or _now() - self.last >= self.seconds:
             self.tenths = max(tenths, self.tenths)
             self._line()
@@ -179,11 +189,23 @@ def iterate(iterable: Iterable[T], enabled: bool, *, total: int | None = None, *
 
 
 def wanted(flag: bool, stream: Any = None) -> bool:
-    """Whether the command line shows progress: ``flag`` and ``stream`` (default standard error) is a
-    terminal, or ``flag`` and ``SIGPROP_PROGRESS=lines`` (lines off a terminal)."""
-    if not flag:
-        return False
-    return is_terminal(stream) or os.environ.get(ENVIRONMENT, "").strip().lower() == "lines"
+    """Whether the command line shows progress: ``flag`` and ``SIGPROP_PROGRESS`` is not ``off``
+    (a bar on a terminal, lines off it: the module's rule)."""
+    return bool(flag) and os.environ.get(ENVIRONMENT, "").strip().lower() != "off"
+
+
+@contextmanager
+def for_command_line(stream: Any = None) -> Iterator[None]:
+    """The command line's rule while the block runs: off a terminal (``stream``, default standard
+    error), lines start after :data:`COMMAND_LINE_DELAY` seconds unless ``SIGPROP_PROGRESS=lines``;
+    the API's rule (lines from the start) again after the block."""
+    global _quiet_start
+    lines_now = os.environ.get(ENVIRONMENT, "").strip().lower() == "lines"
+    before, _quiet_start = _quiet_start, (0.0 if is_terminal(stream) or lines_now else COMMAND_LINE_DELAY)
+    try:
+        yield
+    finally:
+        _quiet_start = before
 
 
 @contextmanager
@@ -199,6 +221,7 @@ def activity(description: str, enabled: bool, *, delay: float = 2.0,
         return
     terminal = is_terminal()
     step = every if terminal else LINE_SECONDS
+    delay = delay if terminal else max(delay, _quiet_start)
     done = threading.Event()
     start = time.monotonic()
     shown = [False]
@@ -226,5 +249,5 @@ def activity(description: str, enabled: bool, *, delay: float = 2.0,
             sys.stderr.flush()
 
 
-__all__ = ["ENVIRONMENT", "LINE_FRACTION", "LINE_SECONDS", "activity", "is_terminal", "iterate", "progress_bar",
-           "wanted"]
+__all__ = ["COMMAND_LINE_DELAY", "ENVIRONMENT", "LINE_FRACTION", "LINE_SECONDS", "activity", "for_command_line",
+           "is_terminal", "iterate", "progress_bar", "wanted"]

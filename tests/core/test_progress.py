@@ -73,11 +73,25 @@ def test_the_api_follows_the_rule_off_a_terminal(monkeypatch):
     assert "\r" not in text and text.splitlines()[-1].startswith("simulating: 100% (2000/2000 seq)")
 
 
-def test_the_command_line_asks_for_lines_off_a_terminal_only_when_told(monkeypatch):
+def test_the_command_line_shows_lines_off_a_terminal_after_a_delay(monkeypatch):
     monkeypatch.delenv(progress.ENVIRONMENT, raising=False)
-    assert not progress.wanted(True, io.StringIO())
-    monkeypatch.setenv(progress.ENVIRONMENT, "lines")
     assert progress.wanted(True, io.StringIO()) and not progress.wanted(False, io.StringIO())
+    err, clock = io.StringIO(), Clock()
+    monkeypatch.setattr(progress, "_now", clock)
+    monkeypatch.setattr(progress, "_quiet_start", 0.0)
+    with progress.for_command_line(err):                   # not a terminal: quiet for the first seconds
+        bar = progress.progress_bar(10, True, desc="sweep", unit="cell", file=err)
+        bar.update(5)                                       # half done within the delay: no line
+        assert err.getvalue() == ""
+        clock.now = progress.COMMAND_LINE_DELAY
+        bar.update(1)                                       # after the delay, the next tenth: a line
+        assert err.getvalue() == f"sweep: 60% (6/10 cell), {progress.COMMAND_LINE_DELAY:.0f} s\n"
+    assert progress._quiet_start == 0.0                     # the API's rule again after the command
+    monkeypatch.setenv(progress.ENVIRONMENT, "lines")      # lines from the start
+    with progress.for_command_line(err):
+        assert progress._quiet_start == 0.0
+    monkeypatch.setenv(progress.ENVIRONMENT, "off")
+    assert not progress.wanted(True, io.StringIO())
 
 
 def test_activity_off_a_terminal_writes_whole_lines(monkeypatch):

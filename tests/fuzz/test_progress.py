@@ -1,4 +1,4 @@
-"""Progress is shown only on a terminal, and a timer appears for a single long call."""
+"""Progress is shown unless turned off, and a timer appears for a single long call."""
 import io
 import time
 
@@ -10,9 +10,12 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_progress_only_on_a_terminal():
+def test_progress_unless_turned_off(monkeypatch):
+    monkeypatch.delenv(progress.ENVIRONMENT, raising=False)
     assert progress.wanted(True, Terminal()) and not progress.wanted(False, Terminal())
-    assert not progress.wanted(True, io.StringIO())
+    assert progress.wanted(True, io.StringIO())             # off a terminal: lines (delayed on the command line)
+    monkeypatch.setenv(progress.ENVIRONMENT, "off")
+    assert not progress.wanted(True, Terminal()) and not progress.wanted(True, io.StringIO())
 
 
 def test_activity_shows_elapsed_time_and_erases_it(monkeypatch):
