@@ -18,13 +18,14 @@ from sigprop.cli.render import View
 # imports no scientific code; a test checks that they agree.
 NORMS = ("post", "pre")
 ACTIVATIONS = ("relu", "gelu", "none")
-RECURSIONS = ("gg", "sigprop")
+RECURSIONS = ("gg", "sigprop", "positional")
 
 FLAGS = {"layers": "--layers", "beta": "--beta", "T": "--length", "d": "--dim", "norm": "--norm",
          "activation": "--activation", "var_w": "--var-w", "var_v": "--var-v", "var_b": "--var-b",
          "var_o": "--var-o", "alpha_attention": "--alpha-attention", "alpha_mlp": "--alpha-mlp",
          "cosine0": "--cosine0", "T_init": "--t-init", "recursion": "--recursion", "seeds": "--seeds",
-         "confidence": "--confidence"}
+         "confidence": "--confidence", "causal": "--causal", "qk_mean": "--qk-mean",
+         "qk_variance": "--qk-variance", "input_scale": "--input-scale", "samples": "--samples"}
 
 group("stack", "signal propagation through a deep transformer at initialisation (docs/stack.md)")
 
@@ -51,13 +52,25 @@ def _stack_arguments(p: argparse.ArgumentParser) -> None:
                    help="strength of the MLP block's skip connection (default 1)")
     g.add_argument("--cosine0", type=a.number(float), default=0.2,
                    help="the input tokens' pairwise cosine in [0, 1) (default 0.2)")
+    g.add_argument("--causal", action="store_true",
+                   help="causal attention (keys j <= i); needs the positional recursion (chosen by default)")
+    g.add_argument("--qk-mean", type=a.number(float), default=None,
+                   help="[BHK24]'s symmetric query-key matrix: its eigenvalue mean m in [-1000, 1000] "
+                        "(logits x^T W x / sqrt(d); replaces --beta; needs the positional recursion)")
+    g.add_argument("--qk-variance", type=a.number(float), default=0.0,
+                   help="its eigenvalue variance v in [0, 1000] (default 0; with --qk-mean)")
+    g.add_argument("--input-scale", type=a.number(float), default=1.0,
+                   help="the input's second moment per coordinate, > 0 (default 1; [NNT24]'s isometric input: 1/d)")
+    g.add_argument("--samples", type=a.number(int), default=2048,
+                   help="positional recursion: draws of the limiting logits per layer, >= 16 (default 2048)")
 
 
 def _predict_arguments(p: argparse.ArgumentParser) -> None:
     _stack_arguments(p)
-    p.add_argument("--recursion", choices=RECURSIONS, default="sigprop",
+    p.add_argument("--recursion", choices=RECURSIONS, default=None,
                    help="gg: Giorlandino & Goldt's recursion as published (REM attention, T -> infinity); "
-                        "sigprop: attention overlaps exact in T (default)")
+                        "sigprop: attention overlaps exact in T (default); positional: the T x T Gram matrix "
+                        "per layer (default with --causal, --qk-mean or --input-scale)")
 
 
 def _simulate_arguments(p: argparse.ArgumentParser) -> None:
@@ -68,16 +81,21 @@ def _simulate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--confidence", type=a.number(float), default=0.95, help="level of the intervals (default 0.95)")
 
 
-def _config(args: argparse.Namespace, **extra):
+def _config(args: argparse.Namespace, recursion=None, **extra):
     from sigprop.stack import StackConfig
 
+    if recursion is None:
+        positional = args.causal or args.qk_mean is not None or args.input_scale != 1.0
+        recursion = "positional" if positional else "sigprop"
     return StackConfig(layers=args.layers, beta=args.beta, T=args.length, norm=args.norm, activation=args.activation,
                        var_w=args.var_w, var_v=args.var_v, var_b=args.var_b, var_o=args.var_o,
                        alpha_attention=args.alpha_attention, alpha_mlp=args.alpha_mlp, cosine0=args.cosine0,
-                       T_init=args.t_init, **extra)
+                       T_init=args.t_init, causal=args.causal, qk_mean=args.qk_mean, qk_variance=args.qk_variance,
+                       input_scale=args.input_scale, samples=args.samples, recursion=recursion, **extra)
 
 
-THEORY_FIELDS = ("layer", "cosine", "norm", "stable_rank", "attention_overlap", "attention_entropy")
+THEORY_FIELDS = ("layer", "cosine", "norm", "stable_rank", "attention_overlap", "attention_entropy", "linear_share",
+                 "rho_bhk")
 
 
 @command("stack predict", help="per-layer predictions of the deep-stack recursion",
@@ -97,7 +115,7 @@ def predict(args: argparse.Namespace) -> dict:
                      "Student-t interval over seeds of each quantity of 'sigprop stack predict'.",
          arguments=_simulate_arguments, flags=FLAGS,
          view=View(records="layers", fields=("layer", "cosine", "cosine_low", "cosine_high", "norm", "stable_rank",
-                                             "attention_overlap", "attention_entropy"), show=()))
+                                             "attention_overlap", "attention_entropy", "linear_share"), show=()))
 def simulate(args: argparse.Namespace) -> dict:
     """Run ``sigprop stack simulate``."""
     from sigprop.stack import simulate as run

@@ -31,11 +31,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 from sigprop.core import checks as _checks
 
 NORMS = ("post", "pre")
 ACTIVATIONS = ("relu", "gelu", "none")
-RECURSIONS = ("gg", "sigprop")
+RECURSIONS = ("gg", "sigprop", "positional")
 # [GG26]'s published encoder configuration (deep_prop_encoder.ipynb of the official code)
 GG_CONFIG: dict[str, Any] = dict(var_w=0.2, var_v=0.2, var_b=4e-4, alpha_attention=1.0, alpha_mlp=1.0, layers=50,
                  activation="relu", norm="post", d=720, T_init=512)
@@ -71,9 +73,22 @@ class StackConfig:
     T_init : int or None
         The ``T`` of the query-key initialisation ``sqrt(beta) log(T_init)^{1/4} / sqrt(d)``;
         None: ``T`` ([GG26] use their context length 512 whatever the sentence's length).
-    recursion : {"gg", "sigprop"}
+    recursion : {"gg", "sigprop", "positional"}
         ``"gg"``: [GG26]'s recursion as published (REM attention, ``T -> infinity``);
-        ``"sigprop"``: the same blocks with the attention overlaps exact in ``T``.
+        ``"sigprop"``: the same blocks with the attention overlaps exact in ``T``;
+        ``"positional"``: the whole ``T x T`` Gram matrix of the tokens per layer
+        (:mod:`sigprop.stack.positional`), needed by ``causal``, ``qk_mean`` and ``input_scale != 1``.
+    causal : bool
+        Causal attention: token ``i`` attends to keys ``j <= i``.
+    qk_mean, qk_variance : float or None, float
+        ``qk_mean`` given: one symmetric query-key matrix ``W`` per layer whose eigenvalues have mean
+        ``qk_mean`` and variance ``qk_variance >= 0`` (:func:`sigprop.rho.spectrum.make_weights`, Haar
+        eigenvectors), logits ``x_i^T W x_j / sqrt(d)`` ([BHK24]'s model; ``beta`` is then unused).
+        None: independent ``W_Q, W_K`` of strength ``beta``.
+    input_scale : float
+        The input tokens' second moment per coordinate ``> 0`` (1; [NNT24]'s isometric input: ``1 / d``).
+    samples : int
+        Draws of the limiting Gaussian logits per layer in the positional recursion (``>= 16``).
     """
     layers: int = 50
     beta: float = 0.5
@@ -90,6 +105,11 @@ class StackConfig:
     cosine0: float = 0.2
     T_init: int | None = None
     recursion: str = "sigprop"
+    causal: bool = False
+    qk_mean: float | None = None
+    qk_variance: float = 0.0
+    input_scale: float = 1.0
+    samples: int = 2048
 
     def __post_init__(self) -> None:
         def put(name, value):
@@ -111,6 +131,21 @@ class StackConfig:
         put("cosine0", _checks.scalar("cosine0", self.cosine0, minimum=0.0, maximum=1.0, open_max=True))
         if self.T_init is not None:
             put("T_init", _checks.integer("T_init", self.T_init, 2, 1 << 30))
+        if not isinstance(self.causal, (bool, np.bool_)):
+            raise _checks.ArgumentError("causal", f"must be True or False, got {self.causal!r}")
+        put("causal", bool(self.causal))
+        if self.qk_mean is not None:
+            put("qk_mean", _checks.scalar("qk_mean", self.qk_mean, minimum=-1e3, maximum=1e3))
+        put("qk_variance", _checks.scalar("qk_variance", self.qk_variance, minimum=0.0, maximum=1e3))
+        if self.qk_mean is None and self.qk_variance > 0:
+            raise _checks.ArgumentError("qk_mean", "must be given with qk_variance > 0 (the eigenvalue mean of W)")
+        put("input_scale", _checks.scalar("input_scale", self.input_scale, positive=True, maximum=1e6))
+        put("samples", _checks.integer("samples", self.samples, 16, 1 << 20))
+        needs = [name for name, on in (("causal", self.causal), ("qk_mean", self.qk_mean is not None),
+                                       ("input_scale", self.input_scale != 1.0)) if on]
+        if needs and self.recursion != "positional":
+            raise _checks.ArgumentError("recursion", f"must be 'positional' with {needs[0]} set (the tokens are "
+                                        f"no longer exchangeable, or their scale enters), got {self.recursion!r}")
         if self.norm == "post" and self.alpha_attention == 0 and self.var_v == 0 and self.var_b == 0:
             raise _checks.ArgumentError("var_v", "must be > 0 (or var_b > 0, or alpha_attention > 0): "
                                         "the Post-LN attention sub-block would output zeros")

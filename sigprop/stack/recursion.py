@@ -143,8 +143,17 @@ def predict(config=None, **fields) -> Result:
         the residual stream's root mean square per coordinate), ``stable_rank``, and for
         ``l >= 1`` the block's ``attention_overlap`` (``Y_self``), ``attention_cross``
         (``Y_cross``), ``attention_entropy`` and ``attention_norm`` (``sqrt(q_A)``).
+        ``recursion="positional"`` (:mod:`sigprop.stack.positional`) adds per layer
+        ``linear_share``, ``rho_bhk`` and the Monte Carlo errors ``<name>_mc_se``, and ``rho``:
+        per layer [BHK24]'s ``rho_i`` of the last query (``T`` values; NaN without ``qk_mean``).
     """
     cfg = as_config(config, **fields)
+    if cfg.recursion == "positional":
+        from sigprop.stack import positional
+
+        out = positional.run(cfg)
+        return Result(dict(version=__version__, method="theory", config=cfg.to_dict(), layers=out["rows"],
+                           rho=out["rho"].tolist()), kind=KIND, keys=RECORD_KEYS)
     q, p = 1.0, cfg.cosine0
     nan = float("nan")
     rows = [dict(layer=0, cosine=p, norm=1.0, stable_rank=stable_rank_equicorrelated(p, cfg.T),

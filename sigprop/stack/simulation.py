@@ -10,7 +10,11 @@ Measured per layer and seed: the mean off-diagonal cosine similarity of the toke
 residual stream's root mean square per coordinate, [NNT24]'s stable rank of ``X X^T``
 (:func:`sigprop.gap.stable_rank.stable_rank`), and the block's attention: mean row entropy
 ``-sum_j a_ij log a_ij``, mean participation ``sum_j a_ij^2``, mean overlap of two different
-rows ``sum_j a_ij a_kj`` and the root mean square of its output per coordinate.  The result
+rows ``sum_j a_ij a_kj``, the root mean square of its output per coordinate, and the last query's
+linear-regime share (its keys' share of centered logits ``zc_j = s_Tj - mean_k s_Tk`` in ``(0, 1)``,
+[BHK24]'s ``rho`` measured).  ``causal`` masks keys ``j > i``; ``qk_mean`` draws one symmetric
+query-key matrix per layer and seed (:func:`sigprop.rho.spectrum.make_weights`, Haar eigenvectors)
+with logits ``x_i^T W x_j / sqrt(d)``; ``input_scale`` scales the input.  The result
 reports the mean over seeds and its Student-t interval (:func:`sigprop.core.stats.t_interval`).
 """
 from __future__ import annotations
@@ -30,7 +34,7 @@ from sigprop.stack.recursion import KIND, RECORD_KEYS, gelu
 
 LN_EPS = 1e-12          # BERT's layer_norm_eps, as in [GG26]'s encoder
 MEASURES = ("cosine", "norm", "stable_rank", "attention_overlap", "attention_cross", "attention_entropy",
-            "attention_norm")
+            "attention_norm", "linear_share")
 
 
 def layer_norm(x: np.ndarray) -> np.ndarray:
@@ -51,7 +55,7 @@ def _inputs(cfg: StackConfig, rngs: list[np.random.Generator]) -> np.ndarray:
         else:
             shared = rng.standard_normal((1, d))
             xs.append(layer_norm(math.sqrt(c) * shared + math.sqrt(1 - c) * rng.standard_normal((T, d))))
-    return np.stack(xs)
+    return np.stack(xs) * math.sqrt(cfg.input_scale)
 
 
 def _gaussian(rngs, shape, var: float) -> np.ndarray:
@@ -70,12 +74,24 @@ def _measure(x: np.ndarray) -> dict:
 
 def _attention(cfg: StackConfig, x: np.ndarray, rngs) -> tuple[np.ndarray, dict]:
     S, T, d = x.shape
-    var_qk = cfg.beta * math.sqrt(math.log(cfg.T_init or cfg.T)) / d
-    wq = _gaussian(rngs, (d, d), var_qk)
-    wk = _gaussian(rngs, (d, d), var_qk)
+    if cfg.qk_mean is None:
+        var_qk = cfg.beta * math.sqrt(math.log(cfg.T_init or cfg.T)) / d
+        wq = _gaussian(rngs, (d, d), var_qk)
+        wk = _gaussian(rngs, (d, d), var_qk)
+    else:
+        from sigprop.rho.spectrum import make_weights
+        w = np.stack([make_weights(cfg.qk_mean, cfg.qk_variance, d, seed=int(rng.integers(1 << 62))) for rng in rngs])
     wv = _gaussian(rngs, (d, d), cfg.var_v / d)
     bv = _gaussian(rngs, (1, d), cfg.var_b)
-    logits = (x @ np.swapaxes(wq, -1, -2)) @ np.swapaxes(x @ np.swapaxes(wk, -1, -2), -1, -2) / math.sqrt(d)
+    if cfg.qk_mean is None:
+        logits = (x @ np.swapaxes(wq, -1, -2)) @ np.swapaxes(x @ np.swapaxes(wk, -1, -2), -1, -2) / math.sqrt(d)
+    else:
+        logits = (x @ w) @ np.swapaxes(x, -1, -2) / math.sqrt(d)
+    last = logits[:, -1, :]
+    zc = last - last.mean(axis=-1, keepdims=True)
+    linear_share = ((zc > 0) & (zc < 1)).mean(axis=-1)
+    if cfg.causal:
+        logits = np.where(np.tril(np.ones((T, T), dtype=bool)), logits, -np.inf)
     logits -= logits.max(axis=-1, keepdims=True)
     a = np.exp(logits)
     a /= a.sum(axis=-1, keepdims=True)
@@ -89,7 +105,7 @@ def _attention(cfg: StackConfig, x: np.ndarray, rngs) -> tuple[np.ndarray, dict]
     stats = dict(attention_overlap=diag / T,
                  attention_cross=(overlap.sum(axis=(-1, -2)) - diag) / (T * (T - 1)),
                  attention_entropy=entropy,
-                 attention_norm=np.sqrt((y * y).mean(axis=(-1, -2))))
+                 attention_norm=np.sqrt((y * y).mean(axis=(-1, -2))), linear_share=linear_share)
     return y, stats
 
 
@@ -135,7 +151,7 @@ def simulate(config=None, seeds=(0, 1, 2, 3, 4), confidence: float = 0.95, **fie
     x = _inputs(cfg, rngs)
     nan = np.full(S, np.nan)
     per_layer = [dict(_measure(x), attention_overlap=nan, attention_cross=nan, attention_entropy=nan,
-                      attention_norm=nan)]
+                      attention_norm=nan, linear_share=nan)]
     for _ in range(cfg.layers):
         inner = x if cfg.norm == "post" else layer_norm(x)
         y, att = _attention(cfg, inner, rngs)

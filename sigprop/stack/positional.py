@@ -1,0 +1,249 @@
+"""The positional recursion: the tokens' whole ``T x T`` Gram matrix, layer by layer (``docs/stack.md``).
+
+The scalar recursions (:mod:`sigprop.stack.recursion`) follow one cosine ``p`` shared by every pair
+of tokens; that closes only while the tokens are exchangeable.  A causal mask, a query-key matrix
+with a non-zero eigenvalue mean, or a sequence with positional structure break it.  This recursion
+follows instead the per-coordinate Gram matrix ``G_l = E[X_l X_l^T] / d`` (``T x T``), the temporal
+covariance ``K_l`` of [BHK24]'s data model of the layer's tokens (``Sigma = I`` at initialisation):
+at ``d -> infinity`` every feature column of ``X_l`` is a Gaussian ``T``-vector of covariance
+``G_l``, and the steps of a block are
+
+* **logits** on the attention's input Gram ``C`` (``G`` in Post-LN, ``D^-1/2 G D^-1/2`` in Pre-LN):
+  jointly Gaussian with
+
+  - independent ``W_Q, W_K`` (``qk_mean`` None): mean 0, ``Cov(s_ij, s_kl) = sigma^2 C_ik C_jl``,
+    ``sigma^2 = beta^2 log T_init`` (``derivations/stack_block.py`` step 1): ``s = sigma F Z F^T``;
+  - a symmetric ``W`` of eigenvalue mean ``m`` and variance ``v`` ([BHK24]'s model, logit scale
+    ``1 / sqrt(d)``): mean ``m sqrt(d) C_ij`` and ``Cov = (v + m^2)(C_ik C_jl + C_il C_jk)``
+    (``v`` from ``W``'s spread, ``m^2`` from the ``O(1/sqrt d)`` fluctuation of ``x_i . x_j / d``
+    around ``C_ij``, as in [BHK24]'s ``v_i``; ``derivations/stack_positional.py``):
+    ``s = m sqrt(d) C + sqrt(v + m^2) F (Z + Z^T) F^T / sqrt 2``,
+
+  with ``F F^T = C`` and ``Z`` a ``T x T`` standard Gaussian matrix; a causal mask keeps
+  ``j <= i``;
+* **attention branch**: ``G_A = var_o (var_v E[A C A^T] + var_b 1 1^T)`` (the value map and its
+  bias are independent of ``A``; rows of ``A`` sum to one);
+* **skip** ``G <- alpha^2 G + G_branch``; **LayerNorm** ``G <- D^-1/2 G D^-1/2``, ``D = diag G``;
+* **MLP** on unit-diagonal ``C``: entrywise ``var_w kappa(var_w + var_b, var_w C_ik + var_b) + var_b``
+  with the activation's kernel ``kappa`` of :mod:`sigprop.stack.recursion`.
+
+``E[A C A^T]`` and the attention's statistics are expectations over the ``T^2``-dimensional
+Gaussian logits: they are taken over ``samples`` draws (fixed seeds, so a prediction is
+deterministic), and each attention statistic carries its Monte Carlo standard error
+(``<name>_mc_se``).  Everything but that integral is closed form.  Without a mask, with
+``qk_mean`` None and an equicorrelated input, the recursion is the scalar ``"sigprop"`` one up to
+that Monte Carlo error (a test checks it).
+
+Per layer, from ``G_l``: the mean cosine, the norm, [NNT24]'s stable rank
+``sum lambda^2 / max lambda^2`` of ``G_l`` (the eigenvalues of ``X X^T / d`` at ``d -> infinity``)
+and ``stable_rank_d``, the mean stable rank of ``d`` Gaussian feature columns of covariance ``G_l``
+(:func:`stable_rank_width`: the finite-width value, 32 draws);
+from the logits: the attention's participation, cross overlap, entropy, and the last query's
+linear-regime share ``mean_j 1[0 < zc_j < 1]`` (``zc`` its centered logits); and with ``qk_mean``
+given, [BHK24]'s ``rho_i`` of the last query computed from the layer's own ``K_l = C`` by
+:func:`sigprop.rho.theory.theory` (Gaussian method, data model ``matrix(K_l)``, ``Sigma = I``):
+``rho`` per position and its mean ``rho_bhk``, the closed form's linear-regime share.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sigprop.core.memory import require
+from sigprop.stack.config import StackConfig
+
+_CHUNK_FLOATS = 1 << 22        # one chunk of logit draws: at most 4 Mi floats (32 MB) per array
+_KERNEL_GRID = np.linspace(-1.0, 1.0, 4001)
+
+
+def normalize(G: np.ndarray) -> np.ndarray:
+    """``D^-1/2 G D^-1/2`` (LayerNorm on the Gram matrix; rows of zero norm stay zero)."""
+    s = np.sqrt(np.maximum(np.diag(G), 0.0))
+    inv = np.where(s > 0, 1.0 / np.where(s > 0, s, 1.0), 0.0)
+    return G * inv[:, None] * inv[None, :]
+
+
+def factor(C: np.ndarray) -> np.ndarray:
+    """``F`` with ``F F^T = C`` for a positive semi-definite ``C`` (eigen-decomposition; negative rounding clipped)."""
+    lam, U = np.linalg.eigh(0.5 * (C + C.T))
+    return U * np.sqrt(np.maximum(lam, 0.0))
+
+
+def stable_rank_gram(G: np.ndarray) -> float:
+    """[NNT24]'s stable rank of ``X X^T`` whose expectation is ``G``: ``sum lambda^2 / max lambda^2``."""
+    lam = np.linalg.eigvalsh(0.5 * (G + G.T))
+    top = np.max(np.abs(lam))
+    return float(np.sum(lam * lam) / (top * top)) if top > 0 else float("nan")
+
+
+def stable_rank_width(G: np.ndarray, d: int, rng: np.random.Generator, draws: int = 32) -> float:
+    """The mean stable rank of ``X X^T`` for ``d`` i.i.d. Gaussian feature columns of covariance ``G``.
+
+    The finite-width counterpart of :func:`stable_rank_gram`: the fluctuation of ``X X^T / d`` around
+    ``G`` (Wishart, ``O(1/sqrt d)`` per entry) adds ``O(T / d)`` to the bulk of the spectrum, which the
+    mean Gram ignores; averaged over ``draws`` draws (fixed seed).
+    """
+    from sigprop.gap.stable_rank import stable_rank
+
+    T = G.shape[0]
+    F = factor(G)
+    chunk = max(1, _CHUNK_FLOATS // (T * d))
+    values = []
+    for start in range(0, draws, chunk):
+        k = min(chunk, draws - start)
+        values.append(stable_rank(F @ rng.standard_normal((k, T, d))))
+    return float(np.mean(np.concatenate(values)))
+
+
+def mean_cosine(G: np.ndarray) -> float:
+    """Mean off-diagonal entry of ``normalize(G)``."""
+    C = normalize(G)
+    T = C.shape[0]
+    return float((C.sum() - np.trace(C)) / (T * (T - 1)))
+
+
+def mlp_gram(cfg: StackConfig, C: np.ndarray) -> np.ndarray:
+    """The MLP branch's Gram on unit-diagonal ``C``: ``var_w kappa(q_1, var_w C + var_b) + var_b`` entrywise."""
+    from sigprop.stack.recursion import KERNELS
+
+    kernel = KERNELS[cfg.activation]
+    q1 = cfg.var_w + cfg.var_b
+    c = np.clip(C, -1.0, 1.0)
+    if cfg.activation == "relu":
+        r = (cfg.var_w * c + cfg.var_b) / q1 if q1 > 0 else np.ones_like(c)
+        r = np.clip(r, -1.0, 1.0)
+        k = q1 / 2 * (np.sqrt(1 - r * r) + r * (np.pi - np.arccos(r))) / np.pi
+    else:
+        table = np.array([kernel(q1, cfg.var_w * g + cfg.var_b) for g in _KERNEL_GRID])
+        k = np.interp(c, _KERNEL_GRID, table)
+        np.fill_diagonal(k, kernel(q1, q1))
+    return cfg.var_w * k + cfg.var_b
+
+
+def _logit_law(cfg: StackConfig, C: np.ndarray) -> tuple[np.ndarray | None, float, bool]:
+    """``(mean, scale, symmetric)``: the logits are ``mean + scale F Z F^T`` (or ``F (Z + Z^T) F^T / sqrt 2``)."""
+    if cfg.qk_mean is None:
+        return None, math.sqrt(cfg.logit_variance), False
+    m = cfg.qk_mean
+    return m * math.sqrt(cfg.d) * C, math.sqrt(cfg.qk_variance + m * m), True
+
+
+def attention_moments(cfg: StackConfig, C: np.ndarray, rng: np.random.Generator) -> dict:
+    """``E[A C A^T]`` and the attention's statistics over ``cfg.samples`` draws of the limiting logits.
+
+    Returns
+    -------
+    dict
+        ``ACA`` (``T x T``) and, each with its Monte Carlo standard error ``<name>_mc_se``:
+        ``attention_overlap`` (mean over rows of ``sum_j a_ij^2``), ``attention_cross`` (mean over
+        ``i != k`` of ``sum_j a_ij a_kj``), ``attention_entropy`` (mean row entropy) and
+        ``linear_share`` (the last query's share of keys with centered logit in ``(0, 1)``).
+    """
+    T = C.shape[0]
+    n = cfg.samples
+    F = factor(C)
+    mean, scale, symmetric = _logit_law(cfg, C)
+    mask = np.tril(np.ones((T, T), dtype=bool)) if cfg.causal else None
+    chunk = max(1, _CHUNK_FLOATS // (T * T))
+    aca = np.zeros((T, T))
+    stats: dict[str, list[np.ndarray]] = {k: [] for k in ("attention_overlap", "attention_cross",
+                                                          "attention_entropy", "linear_share")}
+    for start in range(0, n, chunk):
+        k = min(chunk, n - start)
+        Z = rng.standard_normal((k, T, T))
+        if symmetric:
+            Z = (Z + np.swapaxes(Z, -1, -2)) / math.sqrt(2.0)
+        s = scale * (F @ Z @ F.T)
+        if mean is not None:
+            s = s + mean
+        last = s[:, -1, :]
+        zc = last - last.mean(axis=-1, keepdims=True)
+        stats["linear_share"].append(((zc > 0) & (zc < 1)).mean(axis=-1))
+        if mask is not None:
+            s = np.where(mask, s, -np.inf)
+        s = s - s.max(axis=-1, keepdims=True)
+        a = np.exp(s)
+        a /= a.sum(axis=-1, keepdims=True)
+        aca += np.einsum("nij,jk,nlk->il", a, C, a, optimize=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stats["attention_entropy"].append(-np.where(a > 0, a * np.log(a), 0.0).sum(axis=-1).mean(axis=-1))
+        overlap = a @ np.swapaxes(a, -1, -2)
+        diag = np.trace(overlap, axis1=-2, axis2=-1)
+        stats["attention_overlap"].append(diag / T)
+        stats["attention_cross"].append((overlap.sum(axis=(-1, -2)) - diag) / (T * (T - 1)))
+    out: dict = dict(ACA=aca / n)
+    for name, parts in stats.items():
+        x = np.concatenate(parts)
+        out[name] = float(x.mean())
+        out[f"{name}_mc_se"] = float(x.std(ddof=1) / math.sqrt(x.size))
+    return out
+
+
+def bhk_rho(cfg: StackConfig, K: np.ndarray) -> np.ndarray:
+    """[BHK24]'s ``rho_i`` of the last query for the stack's query-key spectrum on tokens of covariance ``K ⊗ I``.
+
+    The Gaussian closed form of :func:`sigprop.rho.theory.theory` with data model ``matrix(K)``,
+    ``W`` the diagonal matrix of eigenvalues ``m + sqrt(v) z`` (``Sigma = I``: ``W``'s eigenvectors do
+    not enter) and logit scale ``1 / sqrt(d)``.
+    """
+    from sigprop.rho.data import matrix
+    from sigprop.rho.logits import LogitModel
+    from sigprop.rho.spectrum import make_weights
+    from sigprop.rho.theory import theory
+
+    assert cfg.qk_mean is not None
+    W = make_weights(cfg.qk_mean, cfg.qk_variance, cfg.d, basis="identity")
+    model = LogitModel(W, cfg.T, data=matrix(0.5 * (K + K.T)), scale=1.0 / math.sqrt(cfg.d))
+    return np.asarray(theory(model, method="gaussian").rho, dtype=float).reshape(-1)
+
+
+def run(cfg: StackConfig) -> dict:
+    """The positional recursion (module doc): per-layer rows, the Gram matrices and [BHK24]'s profiles.
+
+    Returns
+    -------
+    dict
+        ``rows`` (one record per layer ``0..L``: the fields of :func:`sigprop.stack.recursion.predict`
+        plus ``linear_share``, ``rho_bhk`` and the Monte Carlo errors), ``gram`` (``(L + 1, T, T)``: the
+        residual stream's ``G_l``) and ``rho`` (per layer the ``T`` values of [BHK24]'s ``rho_i`` at the
+        layer's attention input, NaN at layer 0 and without ``qk_mean``).
+    """
+    T = cfg.T
+    require(8.0 * (6 * min(cfg.samples, max(1, _CHUNK_FLOATS // (T * T))) * T * T + (cfg.layers + 1) * T * T),
+            "T", f"the positional recursion's {T} x {T} logit draws")
+    G = cfg.input_scale * ((1 - cfg.cosine0) * np.eye(T) + cfg.cosine0)
+    nan = float("nan")
+    empty = dict(attention_overlap=nan, attention_cross=nan, attention_entropy=nan, attention_norm=nan,
+                 linear_share=nan, rho_bhk=nan, attention_overlap_mc_se=nan, attention_cross_mc_se=nan,
+                 attention_entropy_mc_se=nan, linear_share_mc_se=nan)
+    width_rng = np.random.default_rng([0, 0x9052])
+    rows = [dict(layer=0, cosine=mean_cosine(G), norm=math.sqrt(float(np.mean(np.diag(G)))),
+                 stable_rank=stable_rank_gram(G), stable_rank_d=stable_rank_width(G, cfg.d, width_rng), **empty)]
+    grams, rhos = [G], [np.full(T, nan)]
+    scale_o = cfg.var_o if cfg.var_o is not None else 1.0
+    for layer in range(1, cfg.layers + 1):
+        rng = np.random.default_rng([layer, 0x9051])
+        C = G if cfg.norm == "post" else normalize(G)
+        att = attention_moments(cfg, C, rng)
+        rho = bhk_rho(cfg, C) if cfg.qk_mean is not None else np.full(T, nan)
+        G_a = scale_o * (cfg.var_v * att.pop("ACA") + cfg.var_b)
+        G = cfg.alpha_attention ** 2 * G + G_a
+        if cfg.norm == "post":
+            G = normalize(G)
+        if cfg.activation != "none":
+            inner = G if cfg.norm == "post" else normalize(G)
+            G = cfg.alpha_mlp ** 2 * G + mlp_gram(cfg, normalize(inner))
+            if cfg.norm == "post":
+                G = normalize(G)
+        if not np.all(np.isfinite(G)):
+            from sigprop.core.checks import ArgumentError
+            raise ArgumentError("layers", f"the residual stream's norm overflows at layer {layer}: fewer layers "
+                                "or smaller variances are needed")
+        rows.append(dict(layer=layer, cosine=mean_cosine(G), norm=math.sqrt(float(np.mean(np.diag(G)))),
+                         stable_rank=stable_rank_gram(G), stable_rank_d=stable_rank_width(G, cfg.d, width_rng),
+                         attention_norm=math.sqrt(float(np.mean(np.diag(G_a)))),
+                         rho_bhk=float(np.mean(rho)), **att))
+        grams.append(G)
+        rhos.append(rho)
+    return dict(rows=rows, gram=np.stack(grams), rho=np.stack(rhos))
