@@ -19,7 +19,8 @@ at ``d -> infinity`` every feature column of ``X_l`` is a Gaussian ``T``-vector 
     around ``C_ij``, as in [BHK24]'s ``v_i``; ``derivations/stack_positional.py``):
     ``s = m sqrt(d) C + sqrt(v + m^2) F (Z + Z^T) F^T / sqrt 2``,
 
-  with ``F F^T = C`` and ``Z`` a ``T x T`` standard Gaussian matrix; a causal mask keeps
+  with ``F F^T = C`` and ``Z`` a ``T x T`` standard Gaussian matrix (the ``m^2`` is left out at the
+  first layer when the input's Gram is exact, :func:`exact_input_gram`); a causal mask keeps
   ``j <= i``;
 * **attention branch**: ``G_A = var_o (var_v E[A C A^T] + var_b 1 1^T)`` (the value map and its
   bias are independent of ``A``; rows of ``A`` sum to one);
@@ -77,12 +78,12 @@ def stable_rank_gram(G: np.ndarray) -> float:
     return float(np.sum(lam * lam) / (top * top)) if top > 0 else float("nan")
 
 
-def stable_rank_width(G: np.ndarray, d: int, rng: np.random.Generator, draws: int = 32) -> float:
+def stable_rank_width(G: np.ndarray, d: int, rng: np.random.Generator, draws: int = 32) -> tuple[float, float]:
     """The mean stable rank of ``X X^T`` for ``d`` i.i.d. Gaussian feature columns of covariance ``G``.
 
     The finite-width counterpart of :func:`stable_rank_gram`: the fluctuation of ``X X^T / d`` around
     ``G`` (Wishart, ``O(1/sqrt d)`` per entry) adds ``O(T / d)`` to the bulk of the spectrum, which the
-    mean Gram ignores; averaged over ``draws`` draws (fixed seed).
+    mean Gram ignores; averaged over ``draws`` draws (fixed seed).  Returns the mean and its standard error.
     """
     from sigprop.gap.stable_rank import stable_rank
 
@@ -93,7 +94,13 @@ def stable_rank_width(G: np.ndarray, d: int, rng: np.random.Generator, draws: in
     for start in range(0, draws, chunk):
         k = min(chunk, draws - start)
         values.append(stable_rank(F @ rng.standard_normal((k, T, d))))
-    return float(np.mean(np.concatenate(values)))
+    x = np.concatenate(values)
+    return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size))
+
+
+def _width(G: np.ndarray, d: int, rng: np.random.Generator) -> dict:
+    mean, se = stable_rank_width(G, d, rng)
+    return dict(stable_rank_d=mean, stable_rank_d_mc_se=se)
 
 
 def mean_cosine(G: np.ndarray) -> float:
@@ -121,16 +128,29 @@ def mlp_gram(cfg: StackConfig, C: np.ndarray) -> np.ndarray:
     return cfg.var_w * k + cfg.var_b
 
 
-def _logit_law(cfg: StackConfig, C: np.ndarray) -> tuple[np.ndarray | None, float, bool]:
+def _logit_law(cfg: StackConfig, C: np.ndarray, gram_fluctuates: bool) -> tuple[np.ndarray | None, float, bool]:
     """``(mean, scale, symmetric)``: the logits are ``mean + scale F Z F^T`` (or ``F (Z + Z^T) F^T / sqrt 2``)."""
     if cfg.qk_mean is None:
         return None, math.sqrt(cfg.logit_variance), False
     m = cfg.qk_mean
-    return m * math.sqrt(cfg.d) * C, math.sqrt(cfg.qk_variance + m * m), True
+    return m * math.sqrt(cfg.d) * C, math.sqrt(cfg.qk_variance + (m * m if gram_fluctuates else 0.0)), True
 
 
-def attention_moments(cfg: StackConfig, C: np.ndarray, rng: np.random.Generator) -> dict:
+def exact_input_gram(cfg: StackConfig) -> bool:
+    """Whether the input tokens' Gram matrix is exact rather than Gaussian-distributed around ``G_0``.
+
+    ``sigprop.stack.simulate`` builds the input from ``T + 1`` orthogonal directions when ``d >= T + 2``
+    (as [NNT24]'s isometric input), so that ``x_i . x_j / d = G_0`` exactly: the first layer's logits
+    then have no ``m^2`` term.  Every later layer's Gram fluctuates.
+    """
+    return cfg.d >= cfg.T + 2
+
+
+def attention_moments(cfg: StackConfig, C: np.ndarray, rng: np.random.Generator, gram_fluctuates: bool = True) -> dict:
     """``E[A C A^T]`` and the attention's statistics over ``cfg.samples`` draws of the limiting logits.
+
+    ``gram_fluctuates``: whether the tokens' ``x_i . x_j / d`` fluctuates around ``C`` (adds ``m^2`` to the
+    logits' covariance with ``qk_mean``; False for an exact input Gram, :func:`exact_input_gram`).
 
     Returns
     -------
@@ -143,7 +163,7 @@ def attention_moments(cfg: StackConfig, C: np.ndarray, rng: np.random.Generator)
     T = C.shape[0]
     n = cfg.samples
     F = factor(C)
-    mean, scale, symmetric = _logit_law(cfg, C)
+    mean, scale, symmetric = _logit_law(cfg, C, gram_fluctuates)
     mask = np.tril(np.ones((T, T), dtype=bool)) if cfg.causal else None
     chunk = max(1, _CHUNK_FLOATS // (T * T))
     aca = np.zeros((T, T))
@@ -219,13 +239,13 @@ def run(cfg: StackConfig) -> dict:
                  attention_entropy_mc_se=nan, linear_share_mc_se=nan)
     width_rng = np.random.default_rng([0, 0x9052])
     rows = [dict(layer=0, cosine=mean_cosine(G), norm=math.sqrt(float(np.mean(np.diag(G)))),
-                 stable_rank=stable_rank_gram(G), stable_rank_d=stable_rank_width(G, cfg.d, width_rng), **empty)]
+                 stable_rank=stable_rank_gram(G), **_width(G, cfg.d, width_rng), **empty)]
     grams, rhos = [G], [np.full(T, nan)]
     scale_o = cfg.var_o if cfg.var_o is not None else 1.0
     for layer in range(1, cfg.layers + 1):
         rng = np.random.default_rng([layer, 0x9051])
         C = G if cfg.norm == "post" else normalize(G)
-        att = attention_moments(cfg, C, rng)
+        att = attention_moments(cfg, C, rng, gram_fluctuates=layer > 1 or not exact_input_gram(cfg))
         rho = bhk_rho(cfg, C) if cfg.qk_mean is not None else np.full(T, nan)
         G_a = scale_o * (cfg.var_v * att.pop("ACA") + cfg.var_b)
         G = cfg.alpha_attention ** 2 * G + G_a
@@ -241,7 +261,7 @@ def run(cfg: StackConfig) -> dict:
             raise ArgumentError("layers", f"the residual stream's norm overflows at layer {layer}: fewer layers "
                                 "or smaller variances are needed")
         rows.append(dict(layer=layer, cosine=mean_cosine(G), norm=math.sqrt(float(np.mean(np.diag(G)))),
-                         stable_rank=stable_rank_gram(G), stable_rank_d=stable_rank_width(G, cfg.d, width_rng),
+                         stable_rank=stable_rank_gram(G), **_width(G, cfg.d, width_rng),
                          attention_norm=math.sqrt(float(np.mean(np.diag(G_a)))),
                          rho_bhk=float(np.mean(rho)), **att))
         grams.append(G)
