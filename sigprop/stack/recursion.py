@@ -127,13 +127,16 @@ def _cosine(q: float, p: float) -> float:
     return min(1.0, p / q) if q > 0 else 1.0
 
 
-def predict(config=None, **fields) -> Result:
+def predict(config=None, input_gram=None, **fields) -> Result:
     """Per-layer predictions of the recursion (module doc) for a :class:`StackConfig`.
 
     Parameters
     ----------
     config : StackConfig or dict, optional
         The stack; ``fields`` update it (e.g. ``predict(beta=3.0, recursion="gg")``).
+    input_gram : array_like, optional
+        ``recursion="positional"`` only: the input tokens' ``T x T`` per-coordinate Gram matrix in place
+        of the equicorrelated one (:func:`sigprop.stack.positional.run`).
 
     Returns
     -------
@@ -148,10 +151,12 @@ def predict(config=None, **fields) -> Result:
         per layer [BHK24]'s ``rho_i`` of the last query (``T`` values; NaN without ``qk_mean``).
     """
     cfg = as_config(config, **fields)
+    if input_gram is not None and cfg.recursion != "positional":
+        raise ArgumentError("input_gram", f"needs recursion='positional', got {cfg.recursion!r}")
     if cfg.recursion == "positional":
         from sigprop.stack import positional
 
-        out = positional.run(cfg)
+        out = positional.run(cfg, input_gram)
         return Result(dict(version=__version__, method="theory", config=cfg.to_dict(), layers=out["rows"],
                            rho=out["rho"].tolist()), kind=KIND, keys=RECORD_KEYS)
     q, p = 1.0, cfg.cosine0

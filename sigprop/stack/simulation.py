@@ -120,7 +120,7 @@ def _mlp(cfg: StackConfig, x: np.ndarray, rngs) -> np.ndarray:
     return h @ np.swapaxes(w2, -1, -2) + b2
 
 
-def simulate(config=None, seeds=(0, 1, 2, 3, 4), confidence: float = 0.95, **fields) -> Result:
+def simulate(config=None, seeds=(0, 1, 2, 3, 4), confidence: float = 0.95, inputs=None, **fields) -> Result:
     """Per-layer measurements of random stacks, one per seed, with intervals over seeds.
 
     Parameters
@@ -131,6 +131,9 @@ def simulate(config=None, seeds=(0, 1, 2, 3, 4), confidence: float = 0.95, **fie
         At least 2 distinct seeds ``>= 0`` (the package's tests and studies use >= 5).
     confidence : float
         Level of the Student-t intervals over seeds, in ``(0, 1)``.
+    inputs : array_like, optional
+        ``(n, T, d)`` input sequences (e.g. real text, :mod:`sigprop.stack.text`), ``n >= len(seeds)``:
+        the ``k``-th seed's stack runs on ``inputs[k]`` (used as given) instead of the synthetic input.
 
     Returns
     -------
@@ -147,8 +150,15 @@ def simulate(config=None, seeds=(0, 1, 2, 3, 4), confidence: float = 0.95, **fie
     confidence = _checks.scalar("confidence", confidence, positive=True, maximum=1.0, open_max=True)
     S, T, d = len(seeds), cfg.T, cfg.d
     require(8.0 * S * (6 * d * d + 6 * T * d + 3 * T * T), "d", f"a batch of {S} stacks of width {d} and {T} tokens")
+    if inputs is not None:
+        inputs = np.asarray(_checks.real("inputs", inputs), dtype=float)
+        if inputs.ndim != 3 or inputs.shape[1:] != (T, d) or inputs.shape[0] < S:
+            raise _checks.ArgumentError("inputs", f"must have shape (n >= {S} seeds, T = {T}, d = {d}), "
+                                        f"got {inputs.shape}")
     rngs = [np.random.default_rng([seed, 0x5A7C]) for seed in seeds]
     x = _inputs(cfg, rngs)
+    if inputs is not None:
+        x = inputs[:S].copy()
     nan = np.full(S, np.nan)
     per_layer = [dict(_measure(x), attention_overlap=nan, attention_cross=nan, attention_entropy=nan,
                       attention_norm=nan, linear_share=nan)]

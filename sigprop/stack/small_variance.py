@@ -6,10 +6,57 @@ for two stacks, the positional recursion's cosine ``p_l``, attention entropy ``H
 ``rho`` (from the layer's own ``K_l``) at layers 1, 10, 20 and 50 over the grid
 :data:`sigprop.stack.phase.SPECTRUM_MEANS` x :data:`sigprop.stack.phase.SPECTRUM_VARIANCES`, with
 the labels of :func:`sigprop.stack.phase.spectrum_diagram`.
+
+``python -m sigprop.stack.small_variance --breakdown`` measures where the positional recursion parts
+from ``sigprop.stack.simulate`` on the same question (:func:`breakdown`): small ``d``, small ``T``
+and near the boundary between the regimes.
 """
 from __future__ import annotations
 
+import sys
+
 from sigprop.stack import phase
+
+#: (m, v) of the breakdown: near the boundary (0.5, 0.01), in rank collapse (0.2, 0.1), in entropy collapse (1, 0.1).
+BREAKDOWN_POINTS = ((0.5, 0.01), (0.2, 0.1), (1.0, 0.1))
+BREAKDOWN_SIZES = ((256, 32), (64, 32), (32, 32), (256, 8), (256, 4))       # (d, T)
+
+
+def breakdown(points=BREAKDOWN_POINTS, sizes=BREAKDOWN_SIZES, layers: int = 50, seeds=range(16)) -> list[dict]:
+    """Positional recursion against simulation on [GG26]'s encoder with a symmetric query-key matrix.
+
+    For each ``(m, v)`` and ``(d, T)``: the cosine at layers 10, 20 and 50 and the attention entropy at
+    layers 1 and 20, predicted and simulated (mean over ``seeds`` and its standard error), and the first
+    rank-collapsed layer (``p_l >= 0.9``) of each (the simulated one from the mean cosine).
+    """
+    from sigprop.stack.config import GG_CONFIG, StackConfig
+    from sigprop.stack.recursion import predict
+    from sigprop.stack.simulation import simulate
+
+    out = []
+    for m, v in points:
+        for d, T in sizes:
+            cfg = StackConfig(**dict(GG_CONFIG, T=T, d=d, cosine0=0.1, layers=layers, samples=256, qk_mean=m,
+                                     qk_variance=v, recursion="positional"))
+            th, mc = predict(cfg)["layers"], simulate(cfg, seeds=list(seeds))["layers"]
+            row = dict(m=m, v=v, d=d, T=T)
+            for name, at in (("cosine", (10, 20, 50)), ("attention_entropy", (1, 20))):
+                for k in at:
+                    row[f"{name}_{k}"] = (th[k][name], mc[k][name], mc[k][f"{name}_se"])
+            row["first_rank_collapse"] = tuple(next((r["layer"] for r in rows[1:] if r["cosine"] >= phase.RANK_COSINE),
+                                                    None) for rows in (th, mc))
+            out.append(row)
+    return out
+
+
+def _print_breakdown() -> None:
+    print("| m | v | d | T | p_10 predicted / simulated (se) | p_20 | p_50 | H_1 | H_20 | first rank collapse |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in breakdown():
+        cells = " | ".join(f"{r[k][0]:.3f} / {r[k][1]:.3f} ({r[k][2]:.3f})" for k in
+                           ("cosine_10", "cosine_20", "cosine_50", "attention_entropy_1", "attention_entropy_20"))
+        first = " / ".join(str(x) if x is not None else "none" for x in r["first_rank_collapse"])
+        print(f"| {r['m']:g} | {r['v']:g} | {r['d']} | {r['T']} | {cells} | {first} |")
 
 
 def _main() -> None:
@@ -36,4 +83,4 @@ def _main() -> None:
 
 
 if __name__ == "__main__":
-    _main()
+    _print_breakdown() if "--breakdown" in sys.argv[1:] else _main()

