@@ -112,7 +112,7 @@ def mean_cosine(G: np.ndarray) -> float:
 
 def mlp_gram(cfg: StackConfig, C: np.ndarray) -> np.ndarray:
     """The MLP branch's Gram on unit-diagonal ``C``: ``var_w kappa(q_1, var_w C + var_b) + var_b`` entrywise."""
-    from sigprop.stack.recursion import KERNELS
+    from sigprop.stack.kernels import KERNELS
 
     kernel = KERNELS[cfg.activation]
     q1 = cfg.var_w + cfg.var_b
