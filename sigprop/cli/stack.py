@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from sigprop.cli import arguments as a
+from sigprop.cli import arguments
 from sigprop.cli.app import command, group
 from sigprop.cli.render import View
 
@@ -33,38 +33,40 @@ group("stack", "signal propagation through a deep transformer at initialisation 
 
 def _stack_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("the stack (defaults: Giorlandino & Goldt's encoder, Post-LN, ReLU MLP)")
-    g.add_argument("--layers", type=a.number(int), default=50, help="number of blocks L >= 1 (default 50)")
-    g.add_argument("--beta", type=a.number(float), default=0.5,
+    g.add_argument("--layers", type=arguments.number(int), default=50, help="number of blocks L >= 1 (default 50)")
+    g.add_argument("--beta", type=arguments.number(float), default=0.5,
                    help="query-key strength beta >= 0: logit variance beta^2 log T_init (default 0.5)")
-    g.add_argument("--length", type=a.number(int), default=64, help="tokens T >= 2 (default 64)")
-    g.add_argument("--t-init", type=a.number(int), default=None,
+    g.add_argument("--length", type=arguments.number(int), default=64, help="tokens T >= 2 (default 64)")
+    g.add_argument("--t-init", type=arguments.number(int), default=None,
                    help="the T of the query-key initialisation sqrt(beta) log(T)^(1/4) / sqrt(d) (default: --length)")
     g.add_argument("--norm", choices=NORMS, default="post", help="Post-LN or Pre-LN blocks (default post)")
     g.add_argument("--activation", choices=ACTIVATIONS, default="relu",
                    help="the MLP's activation; none drops the MLP (default relu)")
-    g.add_argument("--var-w", type=a.number(float), default=0.2, help="MLP weights' fan-in variance (default 0.2)")
-    g.add_argument("--var-v", type=a.number(float), default=0.2, help="value weights' fan-in variance (default 0.2)")
-    g.add_argument("--var-b", type=a.number(float), default=4e-4, help="every bias's variance (default 4e-4)")
-    g.add_argument("--var-o", type=a.number(float), default=None,
+    g.add_argument("--var-w", type=arguments.number(float), default=0.2,
+                   help="MLP weights' fan-in variance (default 0.2)")
+    g.add_argument("--var-v", type=arguments.number(float), default=0.2,
+                   help="value weights' fan-in variance (default 0.2)")
+    g.add_argument("--var-b", type=arguments.number(float), default=4e-4, help="every bias's variance (default 4e-4)")
+    g.add_argument("--var-o", type=arguments.number(float), default=None,
                    help="output map's fan-in variance (default: no output map, as Giorlandino & Goldt)")
-    g.add_argument("--alpha-attention", type=a.number(float), default=1.0,
+    g.add_argument("--alpha-attention", type=arguments.number(float), default=1.0,
                    help="strength of the attention block's skip connection (default 1)")
-    g.add_argument("--alpha-mlp", type=a.number(float), default=1.0,
+    g.add_argument("--alpha-mlp", type=arguments.number(float), default=1.0,
                    help="strength of the MLP block's skip connection (default 1)")
-    g.add_argument("--cosine0", type=a.number(float), default=0.2,
+    g.add_argument("--cosine0", type=arguments.number(float), default=0.2,
                    help="the input tokens' pairwise cosine in [0, 1) (default 0.2)")
     g.add_argument("--causal", action="store_true",
                    help="causal attention (keys j <= i); needs the positional recursion (chosen by default)")
-    g.add_argument("--qk-mean", type=a.number(float), default=None,
+    g.add_argument("--qk-mean", type=arguments.number(float), default=None,
                    help="[BHK24]'s symmetric query-key matrix: its eigenvalue mean m in [-1000, 1000] "
                         "(logits x^T W x / sqrt(d); replaces --beta; needs the positional recursion)")
-    g.add_argument("--qk-variance", type=a.number(float), default=0.0,
+    g.add_argument("--qk-variance", type=arguments.number(float), default=0.0,
                    help="its eigenvalue variance v in [0, 1000] (default 0; with --qk-mean)")
-    g.add_argument("--input-scale", type=a.number(float), default=1.0,
+    g.add_argument("--input-scale", type=arguments.number(float), default=1.0,
                    help="the input's second moment per coordinate, > 0 (default 1; [NNT24]'s isometric input: 1/d)")
-    g.add_argument("--samples", type=a.number(int), default=2048,
+    g.add_argument("--samples", type=arguments.number(int), default=2048,
                    help="positional recursion: draws of the limiting logits per layer, >= 16 (default 2048)")
-    g.add_argument("--dim", type=a.number(int), default=None,
+    g.add_argument("--dim", type=arguments.number(int), default=None,
                    help="width d >= 2 (default 128; 384 with --text); the recursions other than positional "
                         "are its d -> infinity limit")
     g.add_argument("--text", action="store_true",
@@ -78,15 +80,16 @@ def _predict_arguments(p: argparse.ArgumentParser) -> None:
                    help="gg: Giorlandino & Goldt's recursion as published (REM attention, T -> infinity); "
                         "sigprop: attention overlaps exact in T (default); positional: the T x T Gram matrix "
                         "per layer (default with --causal, --qk-mean, --input-scale or --text)")
-    p.add_argument("--windows", type=a.number(int), default=16,
+    p.add_argument("--windows", type=arguments.number(int), default=16,
                    help="with --text: windows of text whose mean Gram matrix starts the recursion, >= 1 (default 16)")
 
 
 def _simulate_arguments(p: argparse.ArgumentParser) -> None:
     _stack_arguments(p)
-    p.add_argument("--seeds", type=a.seeds, default=[0, 1, 2, 3, 4],
+    p.add_argument("--seeds", type=arguments.seeds, default=[0, 1, 2, 3, 4],
                    help="comma-separated seeds, at least 2 (default 0,1,2,3,4)")
-    p.add_argument("--confidence", type=a.number(float), default=0.95, help="level of the intervals (default 0.95)")
+    p.add_argument("--confidence", type=arguments.number(float), default=0.95,
+                   help="level of the intervals (default 0.95)")
 
 
 def _config(args: argparse.Namespace, recursion=None, **extra):

@@ -38,14 +38,14 @@ def checkpoint_path() -> str:
 
 def minilm_inputs(T: int, n: int) -> np.ndarray:
     """``(n, T, 384)``: ``n`` consecutive windows of real text embedded by MiniLM, tokens normalized (module doc)."""
-    from sigprop.checkpoints.encoder_gap import _tokenizer, token_windows
+    from sigprop.checkpoints.encoder_gap import checkpoint_tokenizer, token_windows
     from sigprop.checkpoints.heads import load
     from sigprop.checkpoints.realtext import embed
     from sigprop.stack.simulation import layer_norm
 
     ck = checkpoint_path()
     tensors, cfg = load(ck)
-    tok = _tokenizer(ck)
+    tok = checkpoint_tokenizer(ck)
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     windows = token_windows(tok, T, n, cls_id, sep_id)
     if len(windows) < n:
