@@ -1,0 +1,202 @@
+"""The numbers the documentation shows from stored results are the stored results' numbers.
+
+A page declares where a table or paragraph comes from with an HTML comment on the line before it
+(invisible on the site)::
+
+    <!-- numbers: results/lm/summary.json summary paired -->
+    | layers x heads | ... |
+
+The first word is the stored file (a JSON document under ``results/`` or ``docs/figures/``, or a
+Markdown file such as ``CLAIMS.md``); the words after it are keys into the JSON document (dotted
+for nested keys, integers for list items, ``*`` for every item; none: the whole document; ``per-row``: each row of the
+table must be found in one item of the selected lists, a record per row), and ``except=A,B`` lists
+numbers of the block (without thousands separators) that are not from the source: labels, or
+numbers the page dates and sources in words beside the block.  The block is
+the lines after the comment up to the next blank line.  Every number of the block (outside code
+spans, link targets and a table's header row) must be one of the source's numbers as printed: a
+number leaf of the selected keys rounded to the printed decimals (``70.20`` for 70.2023...,
+``1.7e-07`` to the printed significant digits, ``1,214,975`` without its separators), or a number
+written in one of their text leaves (``locater:0.1``).  The pages say in words which command wrote
+each file; this test checks that the page and the file agree.
+"""
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DIRECTIVE = re.compile(r"^<!-- numbers: (\S+)((?: [^ ]+?)*) -->$")
+# a printed number: thousands separators, decimals, an exponent; not part of a word or a longer number
+PRINTED = re.compile(r"(?<![\w.^/])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[-+]?\d+)?(?![\w^]|\.\d)")
+LEAF_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def directives(page: Path) -> list[tuple[int, str, list[str], set[str], str]]:
+    """``(line, source, keys, exceptions, block)`` for every numbers comment of ``page``."""
+    lines = page.read_text(encoding="utf-8").splitlines()
+    found = []
+    for n, line in enumerate(lines):
+        m = DIRECTIVE.match(line.strip())
+        if not m:
+            continue
+        words = m.group(2).split()
+        keys = [w for w in words if not w.startswith("except=") and w != "per-row"]
+        exceptions = {x for w in words if w.startswith("except=") for x in w[len("except="):].split(",")}
+        block = []
+        for later in lines[n + 1:]:
+            if not later.strip():
+                if block:
+                    break
+                continue
+            block.append(later)
+        if "per-row" in words:
+            keys.append("per-row")
+        found.append((n + 1, m.group(1), keys, exceptions, "\n".join(block)))
+    return found
+
+
+def printed_numbers(block: str) -> list[str]:
+    """The numbers a reader sees in ``block``: not in code spans, link targets or a table's header."""
+    lines = block.splitlines()
+    if len(lines) > 1 and lines[0].lstrip().startswith("|") and set(lines[1].replace(" ", "")) <= set("|-:"):
+        lines = lines[2:]
+    text = "\n".join(lines)
+    text = re.sub(r"`[^`]*`", " ", text)
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    text = re.sub(r"\*+", "", text)
+    return PRINTED.findall(text)
+
+
+def _select(document, key: str):
+    """``key`` of ``document``: dotted, integers index lists, ``*`` takes every item (then a list)."""
+    head, _, rest = key.partition(".")
+    if head == "*":
+        items = document if isinstance(document, list) else list(document.values())
+        return [_select(item, rest) for item in items] if rest else items
+    document = document[int(head)] if isinstance(document, list) else document[head]
+    return _select(document, rest) if rest else document
+
+
+def _leaves(document, numbers: list[float], texts: set[str]) -> None:
+    if isinstance(document, dict):
+        for value in document.values():
+            _leaves(value, numbers, texts)
+    elif isinstance(document, list):
+        for value in document:
+            _leaves(value, numbers, texts)
+    elif isinstance(document, bool) or document is None:
+        return
+    elif isinstance(document, (int, float)):
+        numbers.append(float(document))
+    elif isinstance(document, str):
+        texts.update(LEAF_NUMBER.findall(document))
+        texts.update(PRINTED.findall(document))
+
+
+@lru_cache(maxsize=None)
+def _loaded(source: str):
+    path = ROOT / source
+    if path.suffix == ".json":
+        return json.loads(path.read_text(encoding="utf-8"))
+    return path.read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=None)
+def source_numbers(source: str, keys: tuple[str, ...]) -> tuple[tuple[float, ...], frozenset[str]]:
+    """The number leaves and the numbers written in text leaves of ``keys`` of ``source``."""
+    document = _loaded(source)
+    numbers: list[float] = []
+    texts: set[str] = set()
+    for part in ([_select(document, k) for k in keys] if keys else [document]):
+        _leaves(part, numbers, texts)
+    return tuple(numbers), frozenset(texts)
+
+
+def _plain(printed: str) -> str:
+    text = printed.replace(",", "").lstrip("+")
+    return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text
+
+
+def matches(printed: str, numbers, texts) -> bool:
+    """Whether ``printed`` is one of ``numbers`` rounded as printed, or one of ``texts``."""
+    plain = _plain(printed)
+    if printed in texts or plain in texts or printed.lstrip("+") in texts:
+        return True
+    if "e" in plain:
+        mantissa = plain.split("e")[0]
+        digits = len(mantissa.split(".")[1]) if "." in mantissa else 0
+        return any(float(f"{x:.{digits}e}") == float(plain) for x in numbers)
+    decimals = len(plain.split(".")[1]) if "." in plain else 0
+    return any(_plain(f"{x:.{decimals}f}") == plain for x in numbers)
+
+
+def unmatched(block: str, source: str, keys, exceptions) -> list[str]:
+    """The numbers of ``block`` that are not in ``source``; with ``per-row`` among ``keys``, every
+    row of a table must be found in one item of the selected lists (a row is one record)."""
+    def wanted(p):
+        return p not in exceptions and _plain(p) not in exceptions
+    keys = tuple(keys)
+    if "per-row" not in keys:
+        numbers, texts = source_numbers(source, keys)
+        return [p for p in printed_numbers(block) if wanted(p) and not matches(p, numbers, texts)]
+    keys = tuple(k for k in keys if k != "per-row")
+    document = _loaded(source)
+    items = [item for k in keys for item in _select(document, k)]
+    leaves = [source_numbers_of(item) for item in items]
+    lines = block.splitlines()
+    header = "\n".join(lines[:2]) + "\n" if len(lines) > 1 and lines[0].lstrip().startswith("|") else ""
+    missing = []
+    for row in lines[2:] if header else lines:
+        printed = [p for p in printed_numbers(header + row) if wanted(p)]
+        if printed and not any(all(matches(p, *leaf) for p in printed) for leaf in leaves):
+            best = min(leaves, key=lambda leaf: sum(not matches(p, *leaf) for p in printed))
+            missing += [p for p in printed if not matches(p, *best)]
+    return missing
+
+
+def source_numbers_of(document) -> tuple[tuple[float, ...], frozenset[str]]:
+    numbers: list[float] = []
+    texts: set[str] = set()
+    _leaves(document, numbers, texts)
+    return tuple(numbers), frozenset(texts)
+
+
+PAGES = sorted((ROOT / "docs").glob("*.md"))
+DECLARED = [(page, *d) for page in PAGES for d in directives(page)]
+
+
+def test_the_capability_pages_declare_their_stored_numbers():
+    declaring = {page.name for page, *_ in DECLARED}
+    assert {"lm.md", "nnt.md", "data-models.md", "exact.md", "findings.md"} <= declaring, sorted(declaring)
+
+
+@pytest.mark.parametrize("page, line, source, keys, exceptions, block", DECLARED,
+                         ids=[f"{p.name}:{d[0]}" for p, *d in DECLARED])
+def test_every_declared_number_is_in_its_stored_source(page, line, source, keys, exceptions, block):
+    assert (ROOT / source).is_file(), f"{page.name}:{line} cites {source}, which is not stored"
+    printed = printed_numbers(block)
+    assert printed, f"{page.name}:{line}: the declared block shows no number"
+    missing = unmatched(block, source, keys, exceptions)
+    assert missing == [], f"{page.name}:{line}: not in {source} {' '.join(keys)}: {missing}"
+
+
+def test_a_changed_digit_fails():
+    # a row of docs/lm.md's Wikipedia quick run, as stored and with one digit changed
+    keys = ("history",)
+    good = "| validation perplexity | 6,857 | 944 | 761 | 542 | **468.5** |"
+    assert unmatched(good, "results/lm/wikipedia_quick200.json", keys, set()) == []
+    bad = good.replace("468.5", "468.6")
+    assert unmatched(bad, "results/lm/wikipedia_quick200.json", keys, set()) == ["468.6"]
+    assert unmatched("-0.004 and +0.008, +0.03 `9.99` [x](y9.9)", "results/lm/wikipedia_quick200.json",
+                     ("calibration",), {"0.03"}) == []
+
+
+def test_printed_numbers_are_read_as_a_reader_reads_them():
+    table = "| a 95 | b |\n|---|---|\n| 1,214,975 | -0.0043 [-0.0049, +4.0] 1.7e-07 tr(W^2) |"
+    assert printed_numbers(table) == ["1,214,975", "-0.0043", "-0.0049", "+4.0", "1.7e-07"]
+    assert matches("1,214,975", (1214975.0,), frozenset()) and matches("1.7e-07", (1.74e-7,), frozenset())
+    assert not matches("1.8e-07", (1.74e-7,), frozenset()) and matches("-0.000", (-2e-5,), frozenset())
