@@ -7,7 +7,8 @@ A page declares where a table or paragraph comes from with an HTML comment on th
     | layers x heads | ... |
 
 The first word is the stored file (a JSON document under ``results/`` or ``docs/figures/``, or a
-Markdown file such as ``CLAIMS.md``); the words after it are keys into the JSON document (dotted
+Markdown file such as ``CLAIMS.md``); the words after it are keys into the JSON document (in a
+Markdown file the sections headed ``## KEY``, e.g. a ledger row of CLAIMS.md; in JSON dotted
 for nested keys, integers for list items, ``*`` for every item; none: the whole document; ``per-row``: each row of the
 table must be found in one item of the selected lists, a record per row), and ``except=A,B`` lists
 numbers of the block (without thousands separators) that are not from the source: labels, or
@@ -111,6 +112,12 @@ def source_numbers(source: str, keys: tuple[str, ...]) -> tuple[tuple[float, ...
     document = _loaded(source)
     numbers: list[float] = []
     texts: set[str] = set()
+    if isinstance(document, str):                   # Markdown: the sections headed ``## KEY``
+        sections = {s.split("\n", 1)[0].strip(): s for s in re.split(r"^## ", document, flags=re.M)[1:]}
+        for part in [sections[k] for k in keys] if keys else [document]:
+            texts.update(LEAF_NUMBER.findall(part))
+            texts.update(PRINTED.findall(part))
+        return (), frozenset(texts)
     for part in ([_select(document, k) for k in keys] if keys else [document]):
         _leaves(part, numbers, texts)
     return tuple(numbers), frozenset(texts)
