@@ -271,3 +271,32 @@ def test_the_nnt_table_check_fails_on_a_changed_digit():
     rows = nnt_t500_rows()
     assert rows[0].startswith("| identity | A+skip+LN | 1.002 | 0.865 [0.838, 0.892] |")
     assert rows[0].replace("0.865", "0.866") not in rows
+
+
+def _spec(label: str) -> str:
+    label = label.replace("`", "").strip()
+    if label.startswith("AR(1)"):
+        return "ar1:" + label.split("=")[1].strip()
+    if label.startswith("fBm"):
+        return "fbm:" + label.split("=")[1].strip()
+    return {"random walk": "random-walk", "iid": "iid"}[label]
+
+
+def test_the_localization_table_of_data_models_is_the_closed_form():
+    # docs/data-models.md, "Localization beyond the random walk": closed form (no sampling), so the
+    # table is recomputed here (`sigprop.rho.data_study.localization_over_data`, under a second)
+    from sigprop.rho.data_study import localization_over_data
+
+    page = (ROOT / "docs" / "data-models.md").read_text(encoding="utf-8")
+    start = page.index("| data | entropy | width | | data | entropy | width |")
+    cells = {}
+    for line in page[start:].split("\n\n", 1)[0].splitlines()[2:]:
+        parts = [p.strip() for p in line.strip().strip("|").split("|")]
+        for label, entropy, width in (parts[0:3], parts[4:7]):
+            if label:
+                cells[_spec(label)] = (entropy, width)
+    assert len(cells) == 13
+    rows = localization_over_data(0.5, (0.01,), 64, 128, list(cells))
+    computed = {spec: (f"{r['entropy_normalized']:.3f}", f"{r['width']:.1f}") for spec, r in zip(cells, rows, strict=True)}
+    assert cells == computed
+    assert computed["ar1:16"] != ("0.944", "33.0")           # a changed digit would fail
