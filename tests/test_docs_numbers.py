@@ -300,3 +300,39 @@ def test_the_localization_table_of_data_models_is_the_closed_form():
     computed = {spec: (f"{r['entropy_normalized']:.3f}", f"{r['width']:.1f}") for spec, r in zip(cells, rows, strict=True)}
     assert cells == computed
     assert computed["ar1:16"] != ("0.944", "33.0")           # a changed digit would fail
+
+
+def test_the_rule_table_of_the_exact_page_is_the_one_auto_uses():
+    # docs/exact.md prints `sigprop.rho.auto.envelope_markdown()` (tests/rho/test_auto.py derives it
+    # from results/gaussian_error/map.json)
+    from sigprop.rho.auto import envelope_markdown
+
+    page = (ROOT / "docs" / "exact.md").read_text(encoding="utf-8")
+    assert envelope_markdown().strip() in page
+    assert envelope_markdown().strip().replace("0.0134", "0.0135") not in page
+
+
+def exact_error_rows() -> dict[str, list[float]]:
+    """docs/exact.md's table of the Gaussian error at full rank and below, from the stored map."""
+    rows = [r for r in _loaded("results/gaussian_error/map.json")["rows"] if r["family"] == "symmetric"]
+    dims = sorted({r["d"] for r in rows})
+
+    def worst(keep):
+        return [max(r["gauss_vs_exact"] for r in rows if r["d"] == d and keep(r)) for d in dims]
+
+    return {"worst over `m`, `v`, `T`": worst(lambda r: r["rank"] == r["d"]),
+            "`m = 0.5, v = 0.1, T = 64`": worst(lambda r: r["rank"] == r["d"] and (r["m"], r["v"], r["T"]) == (0.5, 0.1, 64)),
+            "worst over ranks below `d`": worst(lambda r: r["rank"] < r["d"])}
+
+
+def test_the_gaussian_error_table_of_the_exact_page_is_the_stored_map():
+    page = (ROOT / "docs" / "exact.md").read_text(encoding="utf-8")
+    start = page.index("| d | 2 | 4 | 8 | 16 | 32 | 64 | 128 | 256 | 512 | 1024 |")
+    lines = page[start:].split("\n\n", 1)[0].splitlines()[2:]
+    shown = {parts[0]: parts[1:] for parts in ([p.strip() for p in line.strip().strip("|").split("|")] for line in lines)}
+    computed = exact_error_rows()
+    assert shown.keys() == computed.keys()
+    for name, values in computed.items():
+        bad = [(p, v) for p, v in zip(shown[name], values, strict=True) if not matches(p, (v,), frozenset())]
+        assert bad == [], (name, bad)
+    assert not matches("0.270", (computed["worst over `m`, `v`, `T`"][0],), frozenset())
