@@ -336,3 +336,23 @@ def test_the_gaussian_error_table_of_the_exact_page_is_the_stored_map():
         bad = [(p, v) for p, v in zip(shown[name], values, strict=True) if not matches(p, (v,), frozenset())]
         assert bad == [], (name, bad)
     assert not matches("0.270", (computed["worst over `m`, `v`, `T`"][0],), frozenset())
+
+
+def test_the_gaussian_error_table_of_the_findings_is_the_stored_map():
+    rows = [r for r in _loaded("results/gaussian_error/map.json")["rows"]
+            if r["family"] == "symmetric" and r["rank"] == r["d"] and r["m"] == 0.5 and r["T"] == 64]
+    page = (ROOT / "docs" / "findings.md").read_text(encoding="utf-8")
+    start = page.index("| d | v = 0.01 | v = 0.1 | v = 1 |")
+    lines = page[start:].split("\n\n", 1)[0].splitlines()[2:]
+    assert len(lines) == 8
+    for line in lines:
+        d, *shown = (p.strip() for p in line.strip().strip("|").split("|"))
+        stored = [next(r["gauss_vs_exact"] for r in rows if r["d"] == int(d) and r["v"] == v) for v in (0.01, 0.1, 1.0)]
+        assert [matches(p, (x,), frozenset()) for p, x in zip(shown, stored, strict=True)] == [True] * 3, (d, shown, stored)
+    d2 = next(r["gauss_vs_exact"] for r in rows if r["d"] == 2 and r["v"] == 0.01)
+    assert matches("0.112", (d2,), frozenset()) and not matches("0.113", (d2,), frozenset())
+
+
+def test_the_findings_count_the_ledger_as_it_is():
+    verdicts = (ROOT / "CLAIMS.md").read_text(encoding="utf-8").split("Verdicts: ", 1)[1].split("\n", 1)[0]
+    assert "Verdicts: " + verdicts in (ROOT / "docs" / "findings.md").read_text(encoding="utf-8")
