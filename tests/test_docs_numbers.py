@@ -181,7 +181,7 @@ DECLARED = [(page, *d) for page in PAGES for d in directives(page)]
 
 def test_the_capability_pages_declare_their_stored_numbers():
     declaring = {page.name for page, *_ in DECLARED}
-    assert {"lm.md", "nnt.md", "data-models.md", "exact.md", "findings.md"} <= declaring, sorted(declaring)
+    assert {"lm.md", "nnt.md", "data-models.md", "findings.md", "gap.md"} <= declaring, sorted(declaring)
 
 
 @pytest.mark.parametrize("page, line, source, keys, exceptions, block", DECLARED,
@@ -356,3 +356,24 @@ def test_the_gaussian_error_table_of_the_findings_is_the_stored_map():
 def test_the_findings_count_the_ledger_as_it_is():
     verdicts = (ROOT / "CLAIMS.md").read_text(encoding="utf-8").split("Verdicts: ", 1)[1].split("\n", 1)[0]
     assert "Verdicts: " + verdicts in (ROOT / "docs" / "findings.md").read_text(encoding="utf-8")
+
+
+def gap_from_lengths() -> dict[str, list[str]]:
+    """Per quantity, the smallest T from which each gap prediction holds, per sigma ("never")."""
+    region = _loaded("docs/figures/gap_validity.json")["region"]
+    return {q: ["never" if t is None else str(t) for t in region[q]["from_length"]]
+            for q in ("sigma_1", "sigma_2", "eig_2", "kappa")}
+
+
+@pytest.mark.parametrize("page, heading", [("gap.md", "| sigma | 0.25 | 0.5 | 0.75 | 1.0 | 1.25 | 1.5 | 2.0 |"),
+                                           ("findings.md", "| quantity | from T |")])
+def test_the_gap_validity_tables_are_the_stored_region(page, heading):
+    text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+    start = text.index(heading)
+    lines = text[start:].split("\n\n", 1)[0].splitlines()[2:]
+    shown = [re.findall(r"\b(?:\d+|never)\b", line)[-7:] for line in lines]
+    assert shown == list(gap_from_lengths().values())
+
+
+def test_the_gap_rule_would_see_a_changed_length():
+    assert gap_from_lengths()["sigma_2"][:3] == ["128", "128", "512"]
