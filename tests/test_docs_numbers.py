@@ -33,7 +33,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DIRECTIVE = re.compile(r"^<!-- numbers: (\S+)((?: [^ ]+?)*) -->$")
 # a printed number: thousands separators, decimals, an exponent; not part of a word or a longer number
-PRINTED = re.compile(r"(?<![\w.^/])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[-+]?\d+)?(?![\w^]|\.\d)")
+PRINTED = re.compile(r"(?<![\w.^/§])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[-+]?\d+)?(?![\w^]|\.\d)")
 LEAF_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 
 
