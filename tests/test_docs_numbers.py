@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -99,7 +99,7 @@ def _leaves(document, numbers: list[float], texts: set[str]) -> None:
         texts.update(PRINTED.findall(document))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _loaded(source: str):
     path = ROOT / source
     if path.suffix == ".json":
@@ -107,7 +107,7 @@ def _loaded(source: str):
     return path.read_text(encoding="utf-8")
 
 
-@lru_cache(maxsize=None)
+@cache
 def source_numbers(source: str, keys: tuple[str, ...]) -> tuple[tuple[float, ...], frozenset[str]]:
     """The number leaves and the numbers written in text leaves of ``keys`` of ``source``."""
     document = _loaded(source)
@@ -297,7 +297,8 @@ def test_the_localization_table_of_data_models_is_the_closed_form():
                 cells[_spec(label)] = (entropy, width)
     assert len(cells) == 13
     rows = localization_over_data(0.5, (0.01,), 64, 128, list(cells))
-    computed = {spec: (f"{r['entropy_normalized']:.3f}", f"{r['width']:.1f}") for spec, r in zip(cells, rows, strict=True)}
+    computed = {spec: (f"{r['entropy_normalized']:.3f}", f"{r['width']:.1f}")
+                for spec, r in zip(cells, rows, strict=True)}
     assert cells == computed
     assert computed["ar1:16"] != ("0.944", "33.0")           # a changed digit would fail
 
@@ -321,7 +322,8 @@ def exact_error_rows() -> dict[str, list[float]]:
         return [max(r["gauss_vs_exact"] for r in rows if r["d"] == d and keep(r)) for d in dims]
 
     return {"worst over `m`, `v`, `T`": worst(lambda r: r["rank"] == r["d"]),
-            "`m = 0.5, v = 0.1, T = 64`": worst(lambda r: r["rank"] == r["d"] and (r["m"], r["v"], r["T"]) == (0.5, 0.1, 64)),
+            "`m = 0.5, v = 0.1, T = 64`": worst(lambda r: r["rank"] == r["d"]
+                                                and (r["m"], r["v"], r["T"]) == (0.5, 0.1, 64)),
             "worst over ranks below `d`": worst(lambda r: r["rank"] < r["d"])}
 
 
@@ -329,7 +331,8 @@ def test_the_gaussian_error_table_of_the_exact_page_is_the_stored_map():
     page = (ROOT / "docs" / "exact.md").read_text(encoding="utf-8")
     start = page.index("| d | 2 | 4 | 8 | 16 | 32 | 64 | 128 | 256 | 512 | 1024 |")
     lines = page[start:].split("\n\n", 1)[0].splitlines()[2:]
-    shown = {parts[0]: parts[1:] for parts in ([p.strip() for p in line.strip().strip("|").split("|")] for line in lines)}
+    cells = ([p.strip() for p in line.strip().strip("|").split("|")] for line in lines)
+    shown = {parts[0]: parts[1:] for parts in cells}
     computed = exact_error_rows()
     assert shown.keys() == computed.keys()
     for name, values in computed.items():
@@ -348,7 +351,8 @@ def test_the_gaussian_error_table_of_the_findings_is_the_stored_map():
     for line in lines:
         d, *shown = (p.strip() for p in line.strip().strip("|").split("|"))
         stored = [next(r["gauss_vs_exact"] for r in rows if r["d"] == int(d) and r["v"] == v) for v in (0.01, 0.1, 1.0)]
-        assert [matches(p, (x,), frozenset()) for p, x in zip(shown, stored, strict=True)] == [True] * 3, (d, shown, stored)
+        agree = [matches(p, (x,), frozenset()) for p, x in zip(shown, stored, strict=True)]
+        assert agree == [True] * 3, (d, shown, stored)
     d2 = next(r["gauss_vs_exact"] for r in rows if r["d"] == 2 and r["v"] == 0.01)
     assert matches("0.112", (d2,), frozenset()) and not matches("0.113", (d2,), frozenset())
 
