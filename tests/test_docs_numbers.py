@@ -381,3 +381,57 @@ def test_the_gap_validity_tables_are_the_stored_region(page, heading):
 
 def test_the_gap_rule_would_see_a_changed_length():
     assert gap_from_lengths()["sigma_2"][:3] == ["128", "128", "512"]
+
+
+# docs/nnt.md's table at T = 32: the final training loss of the stored full run
+# (results/nnt/T32_trainability.json, `sigprop nnt train`'s defaults), mean and 95% t-interval over seeds.
+T32 = "results/nnt/T32_trainability.json"
+T32_TARGETS = {"identity": "identity", "square": "square", "shifted sigmoid": "shifted_sigmoid",
+               "Heaviside": "heaviside"}
+
+
+def nnt_t32_cell(target: str, lr: float, config: str) -> str:
+    finals = [r["final"] for r in sorted(_loaded(T32)["records"], key=lambda r: r["seed"])
+              if r["target"] == target and r["config"] == config and r["lr"] == lr]
+    assert len(finals) == 5
+    return "{:.3f} [{:.3f}, {:.3f}]".format(*_t_interval(finals))
+
+
+def test_the_nnt_table_at_t32_is_the_stored_full_run():
+    page = (ROOT / "docs" / "nnt.md").read_text(encoding="utf-8")
+    start = page.index("| target, lr | A+skip+LN | A_perp+skip+LN | A(X)+skip+LN | A(X)_perp+skip+LN |")
+    lines = page[start:].split("\n\n", 1)[0].splitlines()
+    configs = [c.strip() for c in lines[0].strip().strip("|").split("|")][1:]
+    assert len(lines) > 4
+    for line in lines[2:]:
+        label, *cells = (c.strip() for c in line.strip().strip("|").split("|"))
+        name, lr = label.rsplit(", ", 1)
+        stored = [nnt_t32_cell(T32_TARGETS[name], float(lr), config) for config in configs]
+        assert cells == stored, (label, cells, stored)
+    assert nnt_t32_cell("identity", 1e-3, "A+skip+LN") != "0.825 [0.821, 0.827]"
+
+
+def nnt_t32_paired() -> dict[str, str]:
+    """Fix minus no fix of the final loss at T = 32, per family, target and rate, as printed."""
+    out = {}
+    for family, (fixed, plain) in {"Markov": ("A_perp+skip+LN", "A+skip+LN"),
+                                   "key-query": ("A(X)_perp+skip+LN", "A(X)+skip+LN")}.items():
+        for target in T32_TARGETS.values():
+            for lr in (1e-3, 3e-3, 1e-2):
+                finals = {}
+                for config in (fixed, plain):
+                    finals[config] = [r["final"] for r in sorted(_loaded(T32)["records"], key=lambda r: r["seed"])
+                                      if r["target"] == target and r["config"] == config and r["lr"] == lr]
+                mean, low, high = _t_interval([a - b for a, b in zip(finals[fixed], finals[plain], strict=True)])
+                out[f"{family} {target} {lr:g}"] = f"{mean:+.3f} [{low:.3f}, {high:.3f}]"
+    return out
+
+
+def test_the_nnt_differences_at_t32_are_the_stored_full_run():
+    page = (ROOT / "docs" / "nnt.md").read_text(encoding="utf-8")
+    section = " ".join(page[page.index("**Rule**: in each (target, learning rate) cell"):
+                            page.index("![training losses]")].split())
+    shown = re.findall(r"[-+]\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\]", section)
+    assert len(shown) >= 8 and set(shown) <= set(nnt_t32_paired().values()), \
+        sorted(set(shown) - set(nnt_t32_paired().values()))
+    assert nnt_t32_paired()["key-query identity 0.01"] == "+0.173 [0.153, 0.193]"
