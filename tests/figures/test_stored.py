@@ -25,6 +25,13 @@ def test_the_stored_T500_runs_are_redrawn_unless_results_are_given(tmp_path):
     assert given == ["nnt_training.png", "nnt_training.pdf"]
 
 
+def test_the_T32_figure_reads_the_stored_full_run():
+    # docs/figures/nnt_training.png is drawn from it by `sigprop figures` (computing it takes 8 CPU-minutes)
+    run = nnt_training.stored_T32()
+    assert run is not None and run["config"]["length"] == 32 and run["config"]["samples"] == 50
+    assert len(run["records"]) == 4 * 4 * 3 * 5 and run["config"]["seeds"] == [0, 1, 2, 3, 4]
+
+
 def test_the_gaussian_error_map_is_redrawn(tmp_path, monkeypatch):
     """docs/figures/gaussian_error_map.png: drawn from the stored map the auto rule reads."""
     from pathlib import Path
