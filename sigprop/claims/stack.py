@@ -10,7 +10,7 @@ level ``0.05 / (number of parts)``, against stated bands.
 from __future__ import annotations
 
 from sigprop.claims import rules
-from sigprop.claims.provenance import Regime, Source, sigprop, summary
+from sigprop.claims.provenance import Regime, Source, nnt_code, sigprop, summary
 from sigprop.claims.registry import ALPHA, MIN_SEEDS, register, seed_list
 from sigprop.claims.statistics import t_interval
 from sigprop.stack import GG_BETAS, GG_CONFIG, StackConfig, predict, simulate
@@ -282,3 +282,65 @@ def stack_positional_causal(ctx):
              f"{layers} the Student-t interval over seeds of the simulated minus the predicted value at the Bonferroni "
              f"level 1 - {ALPHA} / {len(parts)}; bands {bands}")
     return dict(check=check, numbers=_numbers(parts), decision=rules.intervals(parts))
+
+
+# --- [NNT24]'s per-layer stable ranks predicted by the positional recursion -------------------------------------
+
+#: [NNT24]'s configuration whose first layers keep some rank (the others are at stable rank 1 from layer 1 on).
+NNT_STACK = "A(X)+skip/sqrt(d)+LN"
+NNT_GAMMAS = (1.0, 0.2)
+NNT_SEEDS = 20
+NNT_BAND = (0.75, 1.25)             # measured / predicted stable rank within it: agreement
+NNT_REFUTE = (0.7, 1.3)             # outside it: disagreement
+
+
+def _nnt_lengths(ctx) -> tuple[int, ...]:
+    return (20, 100) if ctx.quick else (20, 50, 150)
+
+
+@register("stack-nnt-stable-rank", evidence="simulation", randomized=True,
+          regime=Regime("paper-setting", f"[NNT24]'s key-query stack {NNT_STACK} at initialisation (isometric input, "
+                                         "W_Q, W_K of entries N(0, 1/d), W_O = I, Post-LN, no MLP), measured by the "
+                                         "protocol of its official code as sigprop reproduces it (sigprop.gap)"),
+          sources=[sigprop("docs/stack.md: [NNT24]'s stacks predicted by the positional recursion"),
+                   nnt_code("the per-layer stable rank of X_l X_l^T in its key-query stacks with LayerNorm "
+                            "(sigprop.gap.stable_rank.stable_ranks, the protocol sigprop matches it with)")],
+          claim="The positional recursion's stable rank of each layer's Gram matrix (its d -> infinity value) predicts "
+                "the per-layer stable rank [NNT24]'s protocol measures.")
+def stack_nnt_stable_rank(ctx):
+    """Measured over predicted stable rank at layers 1 and 2, per ``gamma = T / d`` and ``T``."""
+    import numpy as np
+
+    from sigprop.gap.stable_rank import stable_ranks
+    from sigprop.stack.nnt import config
+
+    lengths = _nnt_lengths(ctx)
+
+    def compute():
+        out = {}
+        for gamma in NNT_GAMMAS:
+            for T in lengths:
+                records = stable_ranks([NNT_STACK], (T,), (gamma,), 2, ctx.seeds(range(NNT_SEEDS)))["records"]
+                th = predict(config(NNT_STACK, T, gamma, 2, 512))["layers"]
+                out[gamma, T] = {k: dict(measured=[r["stable_rank"] for r in records if r["layer"] == k],
+                                         predicted=th[k]["stable_rank"], predicted_d=th[k]["stable_rank_d"])
+                                 for k in (1, 2)}
+        return out
+    runs = ctx.shared("stack-nnt-stable-rank-runs", compute)
+    level = 1 - ALPHA / (2 * len(NNT_GAMMAS) * len(lengths))
+    parts, numbers = [], {}
+    for (gamma, T), per_layer in runs.items():
+        for k, r in per_layer.items():
+            est, low, high = t_interval(np.asarray(r["measured"]) / r["predicted"], level)
+            name = f"gamma = {gamma:g}, T = {T}, layer {k}: measured / predicted stable rank"
+            parts.append(dict(name=name, estimate=est, low=low, high=high, band=NNT_BAND,
+                              refute=(float("-inf"), NNT_REFUTE[0]) if est < 1 else (NNT_REFUTE[1], float("inf"))))
+            numbers[name] = dict(estimate=est, low=low, high=high, predicted=r["predicted"],
+                                 predicted_at_width_d=r["predicted_d"], measured_mean=float(np.mean(r["measured"])))
+    check = (f"[NNT24]'s {NNT_STACK} at gamma = T / d in {list(NNT_GAMMAS)}, T in {list(lengths)}, {NNT_SEEDS} seeds "
+             f"of the paper's protocol (sigprop.gap.stable_rank.stable_ranks) against sigprop.stack.predict "
+             f"(positional recursion, 512 draws; d -> infinity stable rank, the width-d value beside it in the "
+             f"numbers); per layer 1 and 2 the Student-t interval over seeds of measured / predicted at the "
+             f"Bonferroni level 1 - {ALPHA} / {len(parts)}; agreement band {list(NNT_BAND)}, refuting outside "
+             f"{list(NNT_REFUTE)}")
+    return dict(check=check, numbers=numbers, decision=rules.intervals(parts))
