@@ -35,6 +35,10 @@ QUICK_VERDICTS = {
     # deep stacks at initialisation (sigprop/claims/stack.py); quick mode: fewer layers and seeds
     "gg-recursion-cosine": "inconclusive", "gg-rem-participation-finite-length": "inconclusive",
     "stack-recursion-exact-in-length": "inconclusive",
+    # quick mode: the attention-only stack (d = 128, 12 layers) of the small-variance question; two causal stacks
+    # at 4 layers; [NNT24]'s stack at T in {20, 100}
+    "localization-avoids-collapse-depth": "refuted", "stack-positional-causal": "supported",
+    "stack-nnt-stable-rank": "partly",
 }
 MINILM_ROWS = ("real-heads", "real-heads-softmax", "nnt-real-encoder", "realtext-datamodel-prediction",
                "realtext-walk-prediction", "realtext-datamodel-beats-walk")
