@@ -180,7 +180,9 @@ def localization_avoids_collapse_depth(ctx):
     stacks = _depth_stacks(ctx)
     cells = [(name, m, k) for name, (_, means) in stacks.items() for m in means for k in measures]
     level = 1 - ALPHA / (2 * len(cells))        # the control's and the small variance's interval of every cell
-    pre, parts, numbers = {}, [], {}
+    pre: dict[str, dict] = {}
+    parts: list[dict] = []
+    numbers: dict[str, dict] = {}
     for name, m, k in cells:
         fields = stacks[name][0]
         L = fields["layers"]
@@ -247,9 +249,9 @@ def _causal_size(ctx) -> dict:
 
 
 @register("stack-positional-causal", evidence="simulation", randomized=True,
-          regime=Regime("sigprop-setup", "two causal (masked) encoder stacks at initialisation, Post-LN with a ReLU MLP "
-                                         "and Pre-LN with a GELU MLP and an output map, on Gaussian input tokens of a "
-                                         "given cosine, drawn in NumPy by sigprop.stack.simulate"),
+          regime=Regime("sigprop-setup", "two causal (masked) encoder stacks at initialisation, Post-LN with a ReLU "
+                                         "MLP and Pre-LN with a GELU MLP and an output map, on Gaussian input tokens "
+                                         "of a given cosine, drawn in NumPy by sigprop.stack.simulate"),
           sources=[sigprop("docs/stack.md: the positional recursion, sigprop.stack.positional")],
           claim="The positional recursion (a T x T Gram matrix per layer, causal masks) predicts every layer's mean "
                 "cosine, attention participation and attention entropy of a causal stack at initialisation.")
@@ -263,7 +265,8 @@ def stack_positional_causal(ctx):
         out = {}
         for name, fields in CAUSAL_STACKS.items():
             cfg = StackConfig(**dict(fields, **size, causal=True, recursion="positional"))
-            out[name] = dict(theory=predict(cfg)["layers"], per_seed=simulate(cfg, seeds=ctx.seeds(range(CAUSAL_SEEDS)))["per_seed"])
+            out[name] = dict(theory=predict(cfg)["layers"],
+                             per_seed=simulate(cfg, seeds=ctx.seeds(range(CAUSAL_SEEDS)))["per_seed"])
         return out
     runs = ctx.shared("stack-positional-causal-runs", compute)
     level = 1 - ALPHA / (len(CAUSAL_STACKS) * len(layers) * len(CAUSAL_MEASURES))
@@ -277,8 +280,9 @@ def stack_positional_causal(ctx):
                                   low=low, high=high, band=(-band, band),
                                   refute=(refute, float("inf")) if est > 0 else (float("-inf"), -refute)))
     bands = ", ".join(f"{m} {b:g} (refuting {r:g})" for m, b, r in CAUSAL_MEASURES)
-    check = (f"causal stacks {list(CAUSAL_STACKS)} at T = {size['T']}, d = {size['d']}, {L} layers, {CAUSAL_SEEDS} seeds "
-             f"(sigprop.stack.simulate) against sigprop.stack.predict (positional recursion, 2048 draws); per layer in "
+    check = (f"causal stacks {list(CAUSAL_STACKS)} at T = {size['T']}, d = {size['d']}, {L} layers, "
+             f"{CAUSAL_SEEDS} seeds (sigprop.stack.simulate) against sigprop.stack.predict (positional recursion, 2048 "
+             f"draws); per layer in "
              f"{layers} the Student-t interval over seeds of the simulated minus the predicted value at the Bonferroni "
              f"level 1 - {ALPHA} / {len(parts)}; bands {bands}")
     return dict(check=check, numbers=_numbers(parts), decision=rules.intervals(parts))
