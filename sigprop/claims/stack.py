@@ -1,11 +1,17 @@
-"""Ledger rows of the deep-stack recursion (``docs/stack.md``): Giorlandino & Goldt's claims and sigprop's.
+"""Ledger rows of the deep-stack recursion (``docs/stack.md``): Giorlandino & Goldt's claims, sigprop's, and the
+ones of [BHK24] and [NNT24] that depth touches.
 
-Each row simulates [GG26]'s published encoder configuration (``sigprop.stack.GG_CONFIG``:
+The first three rows simulate [GG26]'s published encoder configuration (``sigprop.stack.GG_CONFIG``:
 Post-LN, ReLU MLP, ``var_w = var_v = 0.2``, ``var_b = 4e-4``, ``alpha = 1``, ``T_init = 512``) at
 ``beta`` in {0.5, 3} on ``T = 128`` input tokens of cosine 0.1, ``d = 720``, 50 layers, 5 seeds
 (quick: ``d = 128``, ``T = 64``, 12 layers), shared by the rows, and compares the simulated
 per-layer means with the predictions through Student-t intervals over seeds at the Bonferroni
 level ``0.05 / (number of parts)``, against stated bands.
+
+``localization-avoids-collapse-depth`` tests [BHK24]'s "small variance avoids both collapses" at depth at
+initialisation (small against large eigenvalue variance, only where the collapse occurs with the large one);
+``stack-positional-causal`` the positional recursion on two causal stacks; ``stack-nnt-stable-rank`` the
+recursion's stable ranks against [NNT24]'s protocol.
 """
 from __future__ import annotations
 
