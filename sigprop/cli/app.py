@@ -84,7 +84,7 @@ class Command:
         What ``--out FILE`` writes: ``"json"`` (the result), ``"text"`` (what is
         printed) or ``None`` (no ``--out``, or the command declares its own).
     plot
-        Name of a function of :mod:`sigprop.plotting` that draws the result to
+        Name of a function of :mod:`sigprop.plotting` (or ``"module:function"``) that draws the result to
         ``--plot FILE`` (``None``: no ``--plot``); ``transient`` keys are kept only for
         the plot and dropped before output.
     figures
@@ -156,6 +156,66 @@ def register(cmd: Command) -> Command:
     return cmd
 
 
+def study_command(study: Any, **overrides: Any) -> Command:
+    """The :class:`Command` of a study's descriptor (:class:`sigprop.core.study.Study`).
+
+    Its ``cli`` (:class:`sigprop.core.study.Cli`) names the words, the flags, the view and either
+    a command of its own (``run`` and ``arguments``, ``"module:function"``, imported when they
+    run) or nothing more: the command then offers the flags of ``cli.flags`` (typed by the
+    function's defaults; a parameter without one is required) and prints the typed result.
+    ``overrides`` replace fields of the :class:`Command`.
+    """
+    from sigprop.core.study import resolve
+
+    cli = study.cli
+    if cli is None:
+        raise ValueError(f"study {study.name!r} declares no command (its descriptor's cli is None)")
+    if cli.run is not None:
+        def run(args: argparse.Namespace) -> dict:
+            return resolve(cli.run)(args)
+    else:
+        def run(args: argparse.Namespace) -> dict:
+            kwargs = {p: getattr(args, _dest(f)) for p, f in cli.flags.items() if getattr(args, _dest(f)) is not None}
+            return resolve(study.function)(**kwargs).to_json()
+    if cli.arguments is not None:
+        def arguments(p: argparse.ArgumentParser) -> None:
+            resolve(cli.arguments)(p)
+    else:
+        def arguments(p: argparse.ArgumentParser) -> None:
+            _study_arguments(p, study)
+    kind = None if cli.run is not None else study.result_type().kind()
+    fields: dict[str, Any] = dict(arguments=arguments, help=cli.help or study.description,
+                                  description=study.description, view=View(**cli.view), flags=dict(cli.flags),
+                                  plot=study.figure, kind=kind)
+    fields.update(cli.options)
+    fields.update(overrides)
+    return Command(cli.command, run, **fields)
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
+
+
+def _study_arguments(p: argparse.ArgumentParser, study: Any) -> None:
+    """The flags of ``study.cli.flags``, typed by the API function's defaults (``bool``: a switch)."""
+    import inspect
+
+    from sigprop.cli import arguments as a
+
+    params = inspect.signature(study.api()).parameters
+    for name, flag in study.cli.flags.items():
+        param = params[name]
+        default = None if param.default is inspect.Parameter.empty else param.default
+        if isinstance(default, bool):
+            p.add_argument(flag, action="store_true", help=f"{name} (default off)")
+        elif name == "seed":
+            p.add_argument(flag, type=a.seed, default=default, help=f"{name} (>= 0, default {default})")
+        else:
+            kind = type(default) if isinstance(default, (int, float)) else str
+            p.add_argument(flag, type=a.number(kind) if kind is not str else str, default=default,
+                           required=default is None, help=name + ("" if default is None else f" (default {default})"))
+
+
 def group(name: str, help: str) -> None:
     """Describe the command group ``name`` (e.g. ``"lm"`` for ``sigprop lm train``)."""
     _GROUPS[name] = help
@@ -166,6 +226,7 @@ def commands(plugins: bool = True) -> dict[str, Command]:
     _load_families()
     if plugins:
         _load_plugins()
+    _load_studies()
     return dict(_COMMANDS)
 
 
@@ -178,6 +239,16 @@ def _load_families() -> None:
     for name in sorted(names, key=lambda n: (FAMILY_ORDER.index(n) if n in FAMILY_ORDER else len(FAMILY_ORDER), n)):
         if name not in INFRASTRUCTURE and not name.startswith("_"):
             importlib.import_module(f"{package}.{name}")
+
+
+def _load_studies() -> None:
+    """A command for every study descriptor (:mod:`sigprop.core.study`) with a ``cli`` whose
+    command no family registered (a family may register it itself, where it belongs in ``--help``)."""
+    from sigprop.core.study import studies
+
+    for study in studies().values():
+        if study.cli is not None and study.cli.command not in _COMMANDS:
+            register(study_command(study))
 
 
 def _load_plugins() -> None:
@@ -320,7 +391,8 @@ def _main(argv: list[str] | None) -> int:
             tagged = tagged_result(result, cmd)
             _write(failed, "--out", args.out, lambda: tagged.save(args.out))
         if cmd.plot and getattr(args, "plot", None):
-            drawing = getattr(importlib.import_module("sigprop.plotting"), cmd.plot)
+            drawing = (_resolve(cmd.plot) if ":" in cmd.plot else
+                       getattr(importlib.import_module("sigprop.plotting"), cmd.plot))
             draw(failed, "--plot", args.plot, lambda: drawing(result, args.plot))
         for key in cmd.transient:
             result.pop(key, None)
@@ -362,6 +434,12 @@ def _main(argv: list[str] | None) -> int:
     if failed:
         return 2
     return cmd.exit_code(result) if cmd.exit_code else 0
+
+
+def _resolve(path: str) -> Any:
+    from sigprop.core.study import resolve
+
+    return resolve(path)
 
 
 def tagged_result(result: dict, cmd: Command):

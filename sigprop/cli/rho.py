@@ -11,8 +11,9 @@ import argparse
 import sys
 
 from sigprop.cli import arguments as a
-from sigprop.cli.app import UsageError, command
+from sigprop.cli.app import UsageError, command, register, study_command
 from sigprop.cli.render import View
+from sigprop.rho.validation import STUDY as VALIDATION
 
 # The API's choices (sigprop.rho.spectrum.SHAPES, sigprop.rho.theory.FORMS and METHODS),
 # repeated here so that building the parser imports no scientific code; a test
@@ -33,18 +34,9 @@ SIMULATION_FLAGS = {"samples": "--samples", "seed": "--seed", "confidence": "--c
                     "streams": "--streams"}
 
 PROFILE = ("position=positions", "rho", "mean", "variance", "rho_error", "value", "se")
-VALIDATION = ("position=positions", "rho", "rho_mc", "ci_low", "ci_high", "mean", "mean_mc", "mean_se",
-              "variance", "variance_mc", "variance_se", "value", "se", "value_mc", "se_mc")
-SUMMARY = ("summary: largest |rho - rho_mc| = {max_abs_error:.4g} at i = {max_error_position}; the "
-           "{config.confidence:.0%} interval holds the closed form at {coverage:.1%} of positions; mean "
-           "and variance deviate by at most {mean_max_z:.2f} and {variance_max_z:.2f} standard errors")
 #: The method that ran and why, when ``--method auto`` chose it.
 METHOD_LINE = "method: {method} ({method_reason})"
 
-
-SOFTMAX_SUMMARY = ("summary: largest |semi-analytic - MC| = {max_abs_error:.4g} at i = {max_error_position}; "
-                   "the MC {config.confidence:.0%} interval holds it at {coverage:.1%} of positions; largest "
-                   "|z| = {max_z:.2f} (Bonferroni bound {bonferroni_z:.2f}: agree = {agree})")
 
 
 def model_arguments(p: argparse.ArgumentParser, methods: tuple[str, ...] = METHODS) -> None:
@@ -186,7 +178,8 @@ def simulation_arguments(p: argparse.ArgumentParser) -> None:
     a.progress(g)
 
 
-def _validate_arguments(p: argparse.ArgumentParser) -> None:
+def validate_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``sigprop validate`` (model, simulation, softmax attention)."""
     model_arguments(p, METHODS + ("both",))
     simulation_arguments(p)
     attention_arguments(p)
@@ -312,24 +305,16 @@ def predict(args: argparse.Namespace) -> dict:
     return dict(version=__version__, config=cfg, **_profile(_theory(args, cfg, W, sigma, args.method, opts)))
 
 
-@command("validate", help="closed form beside Monte Carlo, with intervals",
-         description="Closed form beside a Monte Carlo simulation of the random walk, compared "
-                     "position by position (sigprop.rho.compare).",
-         arguments=_validate_arguments, flags={**MODEL_FLAGS, **SIMULATION_FLAGS}, kind="validation",
-         formats=("table", "json", "csv"), plot="profile_figure",
-         view=View(columns=VALIDATION, show=("localization", "localization_mc", "methods"),
-                   lines=(METHOD_LINE, SUMMARY, SOFTMAX_SUMMARY)),
-         output_size=lambda args: (12 * (args.length or 0), "T"))  # 11 arrays of T positions, rho_error
 def validate(args: argparse.Namespace) -> dict:
-    """Run ``sigprop validate``: the closed form beside Monte Carlo, with intervals.
+    """Run ``sigprop validate``: :func:`sigprop.rho.validation.validate` (or ``validate_softmax``) of
+    the model the flags describe, ``W`` drawn from ``--mean/--var`` with the first seed of ``--seed``.
     """
     import numpy as np
 
     from sigprop._version import __version__
-    from sigprop.rho.compare import compare
     from sigprop.rho.localization import localization_metrics
-    from sigprop.rho.montecarlo import simulate
-    from sigprop.rho.spectrum import make_weights
+    from sigprop.rho.logits import LogitModel
+    from sigprop.rho.validation import validate as validation
 
     cfg, W, sigma = model(args)
     if args.attention == "softmax":
@@ -337,45 +322,36 @@ def validate(args: argparse.Namespace) -> dict:
     methods = ["gaussian", "exact"] if args.method == "both" else [args.method]
     if W is None and set(CHI2_METHODS + ("auto",)) & set(methods):
         cfg["shape"] = args.shape
-    from sigprop.rho.logits import LogitModel
-
-    opts = data_options(args, cfg)
-    # one validated model for every closed form and the simulation (W from --weights)
-    lm = None if W is None else LogitModel(np.asarray(W), cfg["T"], step_cov=sigma, scale=args.scale,
-                                           **(opts or {}))
-    profiles = {m: _theory(args, cfg, W, sigma, m, opts, model=lm) for m in methods}
-    profiles = {p.config["method"]: p for p in profiles.values()}      # auto: keyed by the method that ran
-    methods = list(profiles)
+    opts = data_options(args, cfg) or {}
     cfg.update(samples=args.samples, seed=args.seed, confidence=args.confidence,
                batch_size=args.batch_size, dtype=args.dtype)
     w_seed, mc_seed = np.random.SeedSequence(args.seed).spawn(2)
-    from sigprop.core.checks import ArgumentError
-
-    from_spectrum = lm is None
-    if from_spectrum:
+    if W is None:
         cfg["shape"] = args.shape
-        W = make_weights(cfg["m"], cfg["v"], cfg["d"], shape=args.shape, seed=w_seed)
-        lm = LogitModel(W, cfg["T"], scale=args.scale, **(opts or {}))
-    try:
-        sim = simulate(lm, cfg["T"], samples=args.samples,
-                       seed=mc_seed, batch_size=args.batch_size, confidence=args.confidence,
-                       progress=not args.no_progress, dtype=np.dtype(args.dtype), streams=args.streams,
-                       threads=args.threads)
-    except ArgumentError as exc:
-        if not (from_spectrum and exc.argument == "W"):
-            raise
-        # W was drawn from --mean/--var: name the one that makes it large (||W||_F^2 ~ d (m^2 + v))
-        raise ArgumentError("v" if cfg["v"] >= cfg["m"] ** 2 else "m", exc.detail) from None
-    cfg["streams"] = sim.config["streams"]
-    comparisons = {m: compare(p, sim) for m, p in profiles.items()}
-    first = methods[0]
-    out = dict(version=__version__, config=cfg, **_profile(profiles[first]))
-    out.update(methods={m: dict(rho=profiles[m].rho, **comparisons[m].as_dict()) for m in methods},
-               rho_mc=sim.rho, ci_low=sim.ci_low, ci_high=sim.ci_high, mean_mc=sim.mean,
-               mean_se=sim.mean_se, variance_mc=sim.variance, variance_se=sim.variance_se,
-               **comparisons[first].as_dict(),
-               localization_mc={k: _plain(x) for k, x in localization_metrics(sim.rho, empty="nan").items()})
+        lm = LogitModel.from_spectrum(cfg["m"], cfg["v"], cfg["d"], cfg["T"], shape=args.shape, scale=args.scale,
+                                      basis="random", seed=w_seed, **opts)
+    else:
+        lm = LogitModel(np.asarray(W), cfg["T"], step_cov=sigma, scale=args.scale, **opts)
+    res = validation(lm, methods, form=args.form, samples=args.samples, seed=mc_seed, confidence=args.confidence,
+                     batch_size=args.batch_size, dtype=args.dtype, streams=args.streams, threads=args.threads,
+                     progress=not args.no_progress)
+    cfg["streams"] = res.config["streams"]
+    first = res.methods[0]
+    out = dict(version=__version__, config=cfg, method=first,
+               **({} if res.method_reason is None else {"method_reason": res.method_reason}),
+               positions=res.positions, rho=res.rho[0], mean=res.mean[0], variance=res.variance[0],
+               localization={k: _plain(x) for k, x in localization_metrics(res.rho[0], empty="nan").items()})
+    if first in CHI2_METHODS:
+        out["rho_error"] = res.rho_error[0]
+    out.update(methods={m: dict(rho=res.rho[k], **res.comparison(k)) for k, m in enumerate(res.methods)},
+               rho_mc=res.rho_mc, ci_low=res.ci_low, ci_high=res.ci_high, mean_mc=res.mean_mc,
+               mean_se=res.mean_se, variance_mc=res.variance_mc, variance_se=res.variance_se, **res.comparison(0),
+               localization_mc={k: _plain(x) for k, x in localization_metrics(res.rho_mc, empty="nan").items()})
     return out
+
+
+# the command of the study's descriptor (sigprop.rho.validation.STUDY), here in the order of --help
+register(study_command(VALIDATION))
 
 
 def _softmax_model(args: argparse.Namespace, cfg: dict, W, sigma):
@@ -415,40 +391,23 @@ def _softmax_predict(args: argparse.Namespace, cfg: dict, W, sigma) -> dict:
 
 
 def _softmax_validate(args: argparse.Namespace, cfg: dict, W, sigma) -> dict:
-    import types
-
     import numpy as np
 
     from sigprop._version import __version__
-    from sigprop.core.stats import z_value
-    from sigprop.rho.compare import compare, z_scores
     from sigprop.rho.localization import localization_metrics
-    from sigprop.rho.softmax_profile import semi_analytic, simulate
+    from sigprop.rho.validation import validate_softmax
 
     lm = _softmax_model(args, cfg, W, sigma)
-    z = z_value(args.confidence)
     cfg.update(samples=args.samples, seed=args.seed, confidence=args.confidence, batch_size=args.batch_size)
-    sa_seed, mc_seed = np.random.SeedSequence(args.seed).spawn(2)
-    sa = semi_analytic(lm, quantity=args.quantity, samples=args.points, seed=sa_seed,
-                       progress=not args.no_progress)
-    mc = simulate(lm, quantity=args.quantity, samples=args.samples, seed=mc_seed, batch_size=args.batch_size,
-                  progress=not args.no_progress)
-    low, high = mc.value - z * mc.se, mc.value + z * mc.se
-    comparison = compare(types.SimpleNamespace(rho=sa.value),
-                         types.SimpleNamespace(rho=mc.value, ci_low=low, ci_high=high))
-    combined = z_scores(sa.value, mc.value, np.sqrt(sa.se ** 2 + mc.se ** 2))
-    T = lm.T
-    bound = float(z_value(1 - (1 - args.confidence) / T))       # Bonferroni over the T positions
-    summary = comparison.as_dict()
-    for key in ("mean_max_z", "variance_max_z"):
-        summary.pop(key)
-    return dict(version=__version__, config=cfg, method="semi-analytic", positions=sa.positions,
-                value=sa.value, se=sa.se, value_mc=mc.value, se_mc=mc.se, ci_low=low, ci_high=high,
-                **summary, max_z=float(combined.max()), bonferroni_z=bound,
-                agree=bool(combined.max() <= bound),
-                localization={k: float(x) for k, x in localization_metrics(sa.value, empty="nan").items()},
+    res = validate_softmax(lm, args.quantity, points=args.points, samples=args.samples, seed=args.seed,
+                           confidence=args.confidence, batch_size=args.batch_size, progress=not args.no_progress)
+    return dict(version=__version__, config=cfg, method="semi-analytic", positions=res.positions,
+                value=res.value, se=res.se, value_mc=res.value_mc, se_mc=res.se_mc, ci_low=res.ci_low,
+                ci_high=res.ci_high, max_abs_error=res.max_abs_error, max_error_position=res.max_error_position,
+                coverage=res.coverage, max_z=res.max_z, bonferroni_z=res.bonferroni_z, agree=res.agree,
+                localization={k: float(x) for k, x in localization_metrics(res.value, empty="nan").items()},
                 localization_mc={k: float(x) for k, x in
-                                 localization_metrics(np.clip(mc.value, 0, 1), empty="nan").items()})
+                                 localization_metrics(np.clip(res.value_mc, 0, 1), empty="nan").items()})
 
 
 def _gaussian_error_arguments(p: argparse.ArgumentParser) -> None:

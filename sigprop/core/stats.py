@@ -18,6 +18,20 @@ def z_value(confidence: float) -> float:
     return float(ndtri(0.5 + confidence / 2))
 
 
+def normal_interval(value: ArrayLike, se: ArrayLike, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """The normal interval ``value -+ z se`` at ``confidence`` (``z``: :func:`z_value`); vectorized."""
+    z = z_value(confidence)
+    value, se = np.asarray(value), np.asarray(se)
+    return value - z * se, value + z * se
+
+
+def bonferroni_z(confidence: float, tests: int) -> float:
+    """The ``|z|`` bound that ``tests`` two-sided tests share at family-wise ``confidence``:
+    ``z_value(1 - (1 - confidence) / tests)``."""
+    tests = _checks.integer("tests", tests, 1)
+    return float(z_value(1 - (1 - confidence) / tests))
+
+
 def wilson_interval(successes: ArrayLike, n: ArrayLike,
                     confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for a binomial proportion.

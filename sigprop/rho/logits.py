@@ -132,14 +132,21 @@ class LogitModel:
 
     @classmethod
     def from_spectrum(cls, m: ArrayLike, v: ArrayLike, d: int, T: int, *, shape: str = "gaussian",
-                      scale=None, **data) -> LogitModel:
-        """The diagonal ``W`` with eigenvalues ``m + sqrt(v) z``, ``z = standard_spectrum(d, shape)``.
+                      scale=None, basis: str = "identity", seed=None, **data) -> LogitModel:
+        """A model whose ``W`` has the eigenvalues ``m + sqrt(v) z``, ``z = standard_spectrum(d, shape)``.
+
+        ``basis="identity"`` (default): ``W`` is the diagonal matrix of these eigenvalues, and
+        ``m`` and ``v`` broadcast to a batch of models.  ``basis="random"``: ``W`` is that
+        diagonal rotated by a Haar orthogonal matrix drawn with ``seed``
+        (:func:`sigprop.rho.spectrum.make_weights`; scalar ``m`` and ``v``), so that a drawn ``W``
+        belongs to the model: a simulation uses it, while the closed forms, which depend on a
+        symmetric ``W`` only through its eigenvalues, read :attr:`spectrum`.
 
         ``data`` are the data-model keywords of the constructor (``data``, ``query``, ...).
-
-        ``Sigma = I``; ``m`` and ``v`` broadcast to a batch of models.  The eigenvalues
-        are kept, so the chi-square weights need no eigenproblem.
+        ``Sigma = I``.  The eigenvalues are kept, so the chi-square weights need no eigenproblem.
         """
+        if basis not in ("identity", "random"):
+            raise _checks.ArgumentError("basis", f"must be one of identity, random, got {basis!r}")
         m = _checks.real("m", m)
         v = _checks.real("v", v, minimum=0.0)
         d = _checks.integer("d", d, 1)
@@ -147,9 +154,38 @@ class LogitModel:
         if d == 1 and np.any(v > 0):
             raise _checks.ArgumentError("v", "must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
         mu = m[..., None] + np.sqrt(v)[..., None] * standard_spectrum(d, shape)
-        model = cls(mu[..., :, None] * np.eye(d), T, scale=scale, **data)
+        if basis == "random":
+            from sigprop.rho.spectrum import make_weights
+
+            if np.ndim(m) or np.ndim(v):
+                raise _checks.ArgumentError("m" if np.ndim(m) else "v",
+                                            "must be a single number with basis='random'")
+            model = cls(make_weights(float(m), float(v), d, shape=shape, basis="random", seed=seed), T,
+                        scale=scale, **data)
+        else:
+            model = cls(mu[..., :, None] * np.eye(d), T, scale=scale, **data)
         model.__dict__["_symmetric_spectrum"] = mu       # cached: eigenvalues of B = W
+        model.__dict__["spectrum"] = dict(m=m, v=v, d=d, shape=shape, basis=basis)
         return model
+
+    @property
+    def spectrum(self) -> dict | None:
+        """``dict(m, v, d, shape, basis)`` of a model built by :meth:`from_spectrum`, else None."""
+        return self.__dict__.get("spectrum")
+
+    def diagonal(self) -> LogitModel:
+        """The model with ``W`` replaced by the diagonal of its eigenvalues (a model of
+        :meth:`from_spectrum`), the same model otherwise: the closed forms of both are equal."""
+        spec = self.spectrum
+        if spec is None or spec["basis"] == "identity":
+            return self
+        return type(self).from_spectrum(spec["m"], spec["v"], spec["d"], self.T, shape=spec["shape"],
+                                        scale=self.scale, **self.data_keywords)
+
+    @property
+    def data_keywords(self) -> dict:
+        """The constructor's data-model keywords of this model (``data``, ``query``, ...)."""
+        return dict(data=self.data, query=self.query, causal=self.causal, token_mean=self.token_mean)
 
     @property
     def d(self) -> int:

@@ -1,8 +1,8 @@
 """Running one cell where it is scheduled (a Dask worker, or this process).
 
 :func:`execute` imports the study function by its path, calls it with the cell's
-arguments and returns ``("done", {var: float array})`` or ``("failed", "Error: message")``:
-a cell that raises never stops the sweep.  Only plain values cross the wire.
+arguments (a typed result gives its measures) and returns ``("done", {var: float array})`` or
+``("failed", "Error: message")``: a cell that raises never stops the sweep.  Only plain values cross the wire.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from sigprop.core.study import StudyResult
 from sigprop.sweep.registry import resolve
 
 ERROR_CHARS = 2000
@@ -20,6 +21,8 @@ def execute(function: str, kwargs: Mapping[str, Any], outputs: Mapping[str, int]
     """Run one cell; ``outputs`` maps each declared variable to its number of own dimensions."""
     try:
         result = resolve(function)(**kwargs)
+        if isinstance(result, StudyResult):       # a typed result: its measures
+            result = result.values()
         out = {}
         for name, ndim in outputs.items():
             if name not in result:

@@ -15,7 +15,11 @@ profile).  Its entry in :data:`STUDIES` names:
   full arguments (defaults included); when the size depends on an axis (``T``), the
   store holds the largest and shorter cells are padded with NaN.
 
-Registering a study is one table entry, or one decorator on the function::
+A study with a descriptor (:class:`sigprop.core.study.Study`, declared in its own module) is
+an entry too, derived from it (:func:`from_descriptor`): its cell function, axes and the sizes of
+its own dimensions, and as outputs the measures of its result type.
+
+Registering a study is one table entry, a descriptor, or one decorator on the function::
 
     @register("my-study", axes=("T", "sigma"), outputs={"gap": ()})
     def my_study(T, sigma, seed=0): ...
@@ -31,58 +35,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sigprop.core import study as descriptors
+from sigprop.core.study import Dim
 from sigprop.model.locater_sweep import COLUMNS
 from sigprop.sweep.studies import HISTORY, LM_FINAL, LM_HISTORY, STACK_OUTPUTS
 
-__all__ = ["STUDIES", "Dim", "Study", "get", "register", "resolve"]
-
-
-@dataclass(frozen=True)
-class Dim:
-    """An own dimension of a study: ``size(args) -> int`` and optional fixed ``labels``.
-
-    Coordinates are ``labels`` when given (the size is then ``len(labels)``), else
-    ``start, start + 1, ...`` (``start = 1`` for positions ``1..T``).
-    """
-    size: Callable[[Mapping[str, Any]], int] | None = None
-    labels: tuple | None = None
-    start: int = 0
-
-    def length(self, args: Mapping[str, Any]) -> int:
-        """The dimension's length for the study's arguments.
-
-        Parameters
-        ----------
-        args : mapping
-            The cell's arguments.
-
-        Returns
-        -------
-        int
-
-        Raises
-        ------
-        ValueError
-            If the dimension has neither labels nor a size.
-        """
-        if self.labels is not None:
-            return len(self.labels)
-        if self.size is None:
-            raise ValueError("a Dim needs size or labels")
-        return int(self.size(args))
-
-    def coords(self, n: int) -> list:
-        """The coordinate labels of a dimension of length ``n``.
-
-        Parameters
-        ----------
-        n : int
-
-        Returns
-        -------
-        list
-        """
-        return list(self.labels) if self.labels is not None else list(range(self.start, self.start + n))
+__all__ = ["STUDIES", "Dim", "Study", "from_descriptor", "get", "register", "resolve", "sync"]
 
 
 @dataclass(frozen=True)
@@ -271,8 +229,24 @@ def register(name: str, *, axes, outputs: Mapping[str, tuple[str, ...]],
     return wrap
 
 
+def from_descriptor(study: descriptors.Study) -> Study:
+    """The sweep's entry of a study descriptor: its cell function (``study.cell``, else the API
+    function), axes, dimensions, and the measures of its result type as outputs."""
+    return Study(study.cell or study.function, None if study.axes is None else tuple(study.axes),
+                 study.outputs(), dict(study.dims), study.description)
+
+
+def sync() -> dict[str, Study]:
+    """:data:`STUDIES` with an entry for every study descriptor not in it yet; returns it."""
+    for name, study in descriptors.studies().items():
+        if name not in STUDIES:
+            STUDIES[name] = from_descriptor(study)
+    return STUDIES
+
+
 def get(name: str) -> tuple[str, Study]:
-    """``(name, study)`` for a registered name or an import path ``"pkg.mod:function"``."""
+    """``(name, study)`` for a registered name (or descriptor) or an import path ``"pkg.mod:function"``."""
+    sync()
     if name in STUDIES:
         return name, STUDIES[name]
     if ":" in name:

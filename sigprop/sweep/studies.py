@@ -20,13 +20,11 @@ from sigprop.lm import train as lmtrain
 from sigprop.lm.transformer import Config as LMConfig
 from sigprop.model.locater_sweep import COLUMNS, final_row
 from sigprop.model.train import TrainConfig, train
-from sigprop.rho.compare import compare
 from sigprop.rho.localization import localization_metrics
 from sigprop.rho.logits import LogitModel
-from sigprop.rho.montecarlo import simulate
 from sigprop.rho.softmax_profile import QUANTITIES, semi_analytic
-from sigprop.rho.spectrum import make_weights
 from sigprop.rho.theory import theory_spectrum
+from sigprop.rho.validation import cell as validation_cell
 from sigprop.stack import recursion as stack_recursion
 
 _LOCALIZATION = ("total", "entropy_normalized", "peak", "width")
@@ -44,29 +42,18 @@ def profile(m: float, v: float, d: int, T: int, *, scale=None, form: str = "fini
 
 def validation(m: float, v: float, d: int, T: int, *, samples: int = 20_000, scale=None,
                shape: str = "gaussian", basis: str = "random", confidence: float = 0.95, seed=0) -> dict:
-    """Both closed forms beside Monte Carlo, as ``sigprop validate --seed SEED --streams 1`` does it.
-
-    ``w_seed, mc_seed = numpy.random.SeedSequence(seed).spawn(2)``;
-    ``W = make_weights(m, v, d, shape=shape, basis=basis, seed=w_seed)``;
-    ``simulate(W, T, scale=scale, samples=samples, seed=mc_seed, confidence=confidence, streams=1)``
-    against ``theory_spectrum(m, v, d, T, scale=scale)`` (the Gaussian form: ``rho``,
-    ``max_abs_error``, ``coverage``, ...) and against ``method="exact"`` with the same spectrum
-    shape (``rho_exact``, ``exact_max_abs_error``, ``exact_coverage``), compared by
-    :func:`sigprop.rho.compare.compare`.
+    """:func:`sigprop.rho.validation.cell` (the Gaussian and exact closed forms beside Monte Carlo, as
+    ``sigprop validate --method both --seed SEED --streams 1`` does it) under this study's names:
+    the Gaussian form's ``rho``, ``mean``, ``variance``, ``max_abs_error``, ``coverage``, ...; the
+    exact method's ``rho_exact``, ``exact_max_abs_error``, ``exact_coverage``.
     """
-    w_seed, mc_seed = np.random.SeedSequence(seed).spawn(2)
-    th = theory_spectrum(m, v, d, T, scale=scale, method="gaussian")
-    ex = theory_spectrum(m, v, d, T, scale=scale, method="exact", shape=shape)
-    W = make_weights(m, v, d, shape=shape, basis=basis, seed=w_seed)
-    sim = simulate(W, T, scale=scale, samples=samples, seed=mc_seed, confidence=confidence,
-                   streams=1, threads=1)        # one process per core already
-    c, e = compare(th, sim), compare(ex, sim)
-    return dict(rho=th.rho, rho_mc=sim.rho, ci_low=sim.ci_low, ci_high=sim.ci_high, mean=th.mean,
-                mean_mc=sim.mean, mean_se=sim.mean_se, variance=th.variance, variance_mc=sim.variance,
-                variance_se=sim.variance_se, max_abs_error=c.max_abs_error,
-                max_error_position=c.max_error_position, coverage=c.coverage, mean_max_z=c.mean_max_z,
-                variance_max_z=c.variance_max_z, rho_exact=ex.rho, exact_max_abs_error=e.max_abs_error,
-                exact_coverage=e.coverage)
+    res = validation_cell(m, v, d, T, samples=samples, scale=scale, shape=shape, basis=basis,
+                          confidence=confidence, seed=seed)
+    g, e = res.comparison(0), res.comparison(1)
+    return dict(rho=res.rho[0], rho_mc=res.rho_mc, ci_low=res.ci_low, ci_high=res.ci_high, mean=res.mean[0],
+                mean_mc=res.mean_mc, mean_se=res.mean_se, variance=res.variance[0], variance_mc=res.variance_mc,
+                variance_se=res.variance_se, **g, rho_exact=res.rho[1], exact_max_abs_error=e["max_abs_error"],
+                exact_coverage=e["coverage"])
 
 
 def exact(m: float, v: float, d: int, T: int, *, scale=None, shape: str = "gaussian") -> dict:

@@ -1,0 +1,317 @@
+"""Study descriptors: one object per study says what it computes and how every reader shows it.
+
+A *study* is an API function whose result is a *typed result*: a dataclass deriving from
+:class:`StudyResult` whose fields declare their dimensions (:func:`measure`) and which
+fields hold the coordinates of a dimension (:func:`coordinate`).  Its descriptor, a
+:class:`Study` declared in the study's own module and passed to :func:`register`, names
+
+* ``function`` and ``result``: the API function and the result type (``"module:name"``);
+* ``cli``: the command (:class:`Cli`): its words, the flags of the function's parameters, the
+  table view; :mod:`sigprop.cli.app` builds the command from it;
+* ``axes``, ``dims`` and ``cell``: what :mod:`sigprop.sweep` may sweep, the sizes of the
+  result's own dimensions as functions of a cell's arguments (:class:`Dim`), and the function
+  one cell calls (default ``function``); the sweep's outputs are the result type's measures;
+* ``figure``: ``"module:function"`` drawing a result to a file;
+* ``quick``: the arguments of the quick preset.
+
+:func:`sigprop.load` reads a saved result back as its type (the type tag is the class's
+``KIND``), and ``to_xarray()`` labels every array with its declared dimensions: nothing is
+guessed from key names.  The module imports neither NumPy nor xarray until a result is
+converted, so that the command line can read descriptors while it builds its parser.
+
+Examples
+--------
+>>> from dataclasses import dataclass
+>>> @dataclass(frozen=True)
+... class Ramp(StudyResult):
+...     KIND = "ramp"
+...     positions: object = coordinate("position")
+...     value: object = measure("position")
+...     config: dict = settings()
+>>> Ramp.outputs()
+{'value': ('position',)}
+"""
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+__all__ = ["Cli", "Dim", "Study", "StudyResult", "coordinate", "get", "measure", "register", "resolve",
+           "result_type", "settings", "studies"]
+
+# --- the typed result -------------------------------------------------------------------
+
+def measure(*dims: str, default: Any = dataclasses.MISSING) -> Any:
+    """A field of a result type: an array over the named dimensions ``dims`` (none: a scalar)."""
+    return field(default=default, metadata={"dims": tuple(dims)})
+
+
+def coordinate(dim: str) -> Any:
+    """A field of a result type holding the coordinates of the dimension ``dim``."""
+    return field(metadata={"coordinate": dim})
+
+
+def settings() -> Any:
+    """The field of a result type holding its configuration (the attributes of ``to_xarray()``)."""
+    return field(default_factory=dict, metadata={"settings": True})
+
+
+class StudyResult:
+    """What every typed result shares: ``to_xarray()``, ``to_json()``, ``save()``, ``from_json()``.
+
+    A subclass is a dataclass; ``KIND`` is its type tag (default: the class name).  Fields made
+    with :func:`measure` are the variables, with :func:`coordinate` the coordinates, with
+    :func:`settings` the configuration; any other field (a string, a number) is an attribute.
+    """
+
+    KIND: ClassVar[str] = ""
+
+    @classmethod
+    def kind(cls) -> str:
+        """The type tag of the result's files."""
+        return cls.KIND or cls.__name__
+
+    @classmethod
+    def outputs(cls) -> dict[str, tuple[str, ...]]:
+        """Every measure and its dimensions (the variables of ``to_xarray()`` and of a sweep)."""
+        return {f.name: f.metadata["dims"] for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+                if "dims" in f.metadata}
+
+    @classmethod
+    def coordinates(cls) -> dict[str, str]:
+        """Dimension -> the field holding its coordinates."""
+        return {f.metadata["coordinate"]: f.name for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+                if "coordinate" in f.metadata}
+
+    def _attributes(self) -> tuple[dict, dict]:
+        config: dict = {}
+        other: dict = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            if "settings" in f.metadata:
+                config.update(getattr(self, f.name) or {})
+            elif "dims" not in f.metadata and "coordinate" not in f.metadata:
+                other[f.name] = getattr(self, f.name)
+        return config, other
+
+    def values(self) -> dict[str, Any]:
+        """Every measure's value, by name (one sweep cell's outputs)."""
+        return {name: getattr(self, name) for name in self.outputs()}
+
+    def to_xarray(self) -> Any:
+        """The result as an :class:`xarray.Dataset`, every variable over its declared dimensions."""
+        import numpy as np
+
+        from sigprop.core.labelled import attributes, xarray
+
+        xr = xarray()
+        coords = {dim: (dim, np.asarray(getattr(self, name))) for dim, name in self.coordinates().items()}
+        data = {name: (dims, np.asarray(getattr(self, name))) for name, dims in self.outputs().items()}
+        config, other = self._attributes()
+        attrs = attributes(self.kind(), config, other.pop("version", None))
+        attrs.update({k: v for k, v in other.items() if isinstance(v, (str, int, float, bool))})
+        return xr.Dataset(data, coords=coords, attrs=attrs)
+
+    def to_json(self) -> dict:
+        """JSON-able data, type tag first (``sigprop.load`` reads it back)."""
+        from sigprop.core.labelled import TAG, _plain
+        from sigprop.core.results import jsonable
+
+        body = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        return jsonable({TAG: self.kind(), **_plain(body)})
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the result to ``path`` as JSON, atomically."""
+        from sigprop.core.results import write_json
+
+        write_json(path, self.to_json())
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Any:
+        """The result saved as ``data`` by :meth:`to_json` (``null`` in an array reads as NaN)."""
+        import numpy as np
+
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if f.name not in data:
+                continue
+            value = data[f.name]
+            if "dims" in f.metadata and f.metadata["dims"]:
+                arr = np.asarray(value)
+                value = np.asarray(value, dtype=float) if arr.dtype == object else arr
+            elif "coordinate" in f.metadata:
+                value = np.asarray(value)
+            values[f.name] = value
+        return cls(**values)
+
+
+# --- the descriptor ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Dim:
+    """An own dimension of a study: ``size(args) -> int`` and optional fixed ``labels``.
+
+    Coordinates are ``labels`` when given (the size is then ``len(labels)``), else
+    ``start, start + 1, ...`` (``start = 1`` for positions ``1..T``).
+    """
+    size: Callable[[Mapping[str, Any]], int] | None = None
+    labels: tuple | None = None
+    start: int = 0
+
+    def length(self, args: Mapping[str, Any]) -> int:
+        """The dimension's length for the study's arguments.
+
+        Parameters
+        ----------
+        args : mapping
+            The cell's arguments.
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        ValueError
+            If the dimension has neither labels nor a size.
+        """
+        if self.labels is not None:
+            return len(self.labels)
+        if self.size is None:
+            raise ValueError("a Dim needs size or labels")
+        return int(self.size(args))
+
+    def coords(self, n: int) -> list:
+        """The coordinate labels of a dimension of length ``n``.
+
+        Parameters
+        ----------
+        n : int
+
+        Returns
+        -------
+        list
+        """
+        return list(self.labels) if self.labels is not None else list(range(self.start, self.start + n))
+
+
+@dataclass(frozen=True)
+class Cli:
+    """The command of a study.
+
+    Attributes
+    ----------
+    command
+        Its words (``"validate"``, ``"lm train"``).
+    help
+        One line for ``sigprop --help``.
+    flags
+        API parameter -> flag.  Without ``arguments``, the command offers exactly these
+        parameters, typed by the function's defaults, and calls the function with them.
+    view
+        Keywords of :class:`sigprop.cli.render.View` (the table).
+    run, arguments
+        ``"module:function"`` of a command of its own: ``run(args) -> dict`` and
+        ``arguments(parser)`` (a thin adapter of the API function).
+    options
+        Further fields of :class:`sigprop.cli.app.Command` (``formats``, ``output_size``, ...).
+    """
+    command: str
+    help: str = ""
+    flags: Mapping[str, str] = field(default_factory=dict)
+    view: Mapping[str, Any] = field(default_factory=dict)
+    run: str | None = None
+    arguments: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Study:
+    """A study's descriptor (see the module doc)."""
+    name: str
+    function: str
+    result: str
+    cli: Cli | None = None
+    axes: tuple[str, ...] | None = None
+    dims: Mapping[str, Dim] = field(default_factory=dict)
+    cell: str | None = None
+    figure: str | None = None
+    quick: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def result_type(self) -> type:
+        """The result type (imported)."""
+        return resolve(self.result)
+
+    def outputs(self) -> dict[str, tuple[str, ...]]:
+        """The sweep's outputs: the result type's measures and their dimensions."""
+        return self.result_type().outputs()
+
+    def api(self) -> Callable[..., Any]:
+        """The API function (imported)."""
+        return resolve(self.function)
+
+
+_STUDIES: dict[str, Study] = {}
+
+#: The modules of sigprop that declare descriptors (imported by the readers when first asked;
+#: each keeps NumPy out of its module-level imports, so that ``sigprop --help`` stays light).
+MODULES = ("sigprop.rho.validation",)
+_loaded: set[str] = set()
+
+
+def _load() -> None:
+    for module in MODULES:
+        if module not in _loaded:
+            _loaded.add(module)
+            importlib.import_module(module)
+
+
+def register(study: Study) -> Study:
+    """Add ``study`` to the descriptors (a later one of the same name replaces it); returns it."""
+    if not isinstance(study, Study):
+        raise TypeError(f"register takes a Study, got {type(study).__name__}")
+    _STUDIES[study.name] = study
+    return study
+
+
+def studies() -> dict[str, Study]:
+    """Every registered descriptor, by name."""
+    _load()
+    return dict(_STUDIES)
+
+
+def get(name: str) -> Study | None:
+    """The descriptor named ``name``, or None."""
+    _load()
+    return _STUDIES.get(name)
+
+
+def result_type(kind: str) -> type | None:
+    """The registered result type whose type tag is ``kind``, or None."""
+    _load()
+    for study in _STUDIES.values():
+        cls = study.result_type()
+        if cls.kind() == kind:
+            return cls
+    return None
+
+
+def resolve(path: str) -> Any:
+    """The object at ``"package.module:qualname"``."""
+    module, _, name = path.partition(":")
+    if not module or not name:
+        raise ValueError(f"must be 'package.module:name', got {path!r}")
+    try:
+        obj: Any = importlib.import_module(module)
+    except ImportError as exc:
+        raise ValueError(f"cannot import {module!r} for {path!r}: {exc}") from None
+    for part in name.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise ValueError(f"{module!r} has no {name!r} ({path!r})") from None
+    return obj
