@@ -5,6 +5,8 @@ A result file is JSON with a type tag ``"sigprop_type"`` (:mod:`sigprop.core.lab
 * ``"Profile"``, ``"Simulation"``, ``"SoftmaxProfile"``: a
   :class:`~sigprop.rho.propagation.Profile`, :class:`~sigprop.rho.montecarlo.Simulation` or
   :class:`~sigprop.rho.softmax_profile.SoftmaxProfile` (written by their ``save``);
+* the type tag of a study descriptor's result type (:mod:`sigprop.core.study`, e.g.
+  ``"Validation"``): that type;
 * any other tag (a study, or a command's ``--out`` file, e.g. ``"validation"``,
   ``"gaussian-error"``, ``"lm-train"``): a :class:`~sigprop.core.labelled.Result`, the
   ``dict`` the study returned, whose ``to_xarray()`` labels it.
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sigprop.core.labelled import TAG, Result
+from sigprop.core.study import result_type
 from sigprop.core.vocabulary import canonical_config
 
 # Results whose configuration once used the flags' words (length, mean, var, dim): read with the
@@ -94,6 +97,9 @@ def load(path: str | os.PathLike[str]) -> Any:
         import importlib
 
         return getattr(importlib.import_module(CLASSES[kind]), kind).from_json(data)
+    typed = result_type(kind)                       # the result type of a study's descriptor
+    if typed is not None:
+        return typed.from_json(data)
     if kind in RHO_KINDS and isinstance(data.get("config"), dict):
         data["config"] = canonical_config(data["config"])
     return Result(data, kind=kind, **(UNTAGGED.get(kind, {}) if TAG not in data else {}))

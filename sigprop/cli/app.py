@@ -197,7 +197,8 @@ def _dest(flag: str) -> str:
 
 
 def _study_arguments(p: argparse.ArgumentParser, study: Any) -> None:
-    """The flags of ``study.cli.flags``, typed by the API function's defaults (``bool``: a switch)."""
+    """The flags of ``study.cli.flags``, typed by the API function's defaults or annotations
+    (``int``, ``float``, ``bool``: a switch; else text); a parameter without a default is required."""
     import inspect
 
     from sigprop.cli import arguments as a
@@ -206,14 +207,19 @@ def _study_arguments(p: argparse.ArgumentParser, study: Any) -> None:
     for name, flag in study.cli.flags.items():
         param = params[name]
         default = None if param.default is inspect.Parameter.empty else param.default
-        if isinstance(default, bool):
+        kind = _TYPES.get(getattr(param.annotation, "__name__", param.annotation), None)
+        kind = type(default) if isinstance(default, (bool, int, float)) else kind
+        if kind is bool:
             p.add_argument(flag, action="store_true", help=f"{name} (default off)")
         elif name == "seed":
             p.add_argument(flag, type=a.seed, default=default, help=f"{name} (>= 0, default {default})")
         else:
-            kind = type(default) if isinstance(default, (int, float)) else str
-            p.add_argument(flag, type=a.number(kind) if kind is not str else str, default=default,
-                           required=default is None, help=name + ("" if default is None else f" (default {default})"))
+            p.add_argument(flag, type=a.number(kind) if kind in (int, float) else str, default=default,
+                           required=param.default is inspect.Parameter.empty,
+                           help=name + ("" if default is None else f" (default {default})"))
+
+
+_TYPES = {"int": int, "float": float, "bool": bool}
 
 
 def group(name: str, help: str) -> None:

@@ -242,7 +242,7 @@ class Study:
     quick: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
 
-    def result_type(self) -> type:
+    def result_type(self) -> type[StudyResult]:
         """The result type (imported)."""
         return resolve(self.result)
 
@@ -290,7 +290,7 @@ def get(name: str) -> Study | None:
     return _STUDIES.get(name)
 
 
-def result_type(kind: str) -> type | None:
+def result_type(kind: str) -> type[StudyResult] | None:
     """The registered result type whose type tag is ``kind``, or None."""
     _load()
     for study in _STUDIES.values():
