@@ -110,6 +110,9 @@ class Command:
         dimensions in ``sigprop.load(FILE).to_xarray()``; inferred when not given), and the
         type tag of the ``--out`` file (default: the name, ``"lm sweep"`` -> ``"lm-sweep"``)
         when the API does not return a :class:`~sigprop.core.labelled.Result` of its own.
+    dims
+        The axes of the result's arrays, by field (``"rows_rank_residual_by_seed": ("seed",)``;
+        :func:`sigprop.core.labelled.dataset`), when the API does not declare them.
     """
 
     name: str
@@ -131,6 +134,7 @@ class Command:
     output_size: Callable[[argparse.Namespace], tuple[float, str]] | None = None
     keys: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     kind: str | None = None
+    dims: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
 
 _COMMANDS: dict[str, Command] = {}
@@ -248,11 +252,13 @@ def _load_families() -> None:
 
 
 def _load_studies() -> None:
-    """A command for every study descriptor (:mod:`sigprop.core.study`) with a ``cli`` whose
-    command no family registered (a family may register it itself, where it belongs in ``--help``)."""
+    """A command for every registered study descriptor (:mod:`sigprop.core.study`) with a ``cli``
+    whose command no family registered (a family may register it itself, where it belongs in
+    ``--help``).  The descriptors of :data:`sigprop.core.study.MODULES` are not imported here
+    (``sigprop --help`` stays light): a family shows a built-in study's command by importing it."""
     from sigprop.core.study import studies
 
-    for study in studies().values():
+    for study in studies(load=False).values():      # the families import the descriptors they show
         if study.cli is not None and study.cli.command not in _COMMANDS:
             register(study_command(study))
 
@@ -454,8 +460,9 @@ def tagged_result(result: dict, cmd: Command):
     from sigprop.core.labelled import Result
 
     if isinstance(result, Result):
-        return Result(result, kind=result.kind, keys={**cmd.keys, **result.keys_of})
-    return Result(result, kind=cmd.kind or cmd.name.replace(" ", "-"), keys=cmd.keys)
+        return Result(result, kind=result.kind, keys={**cmd.keys, **result.keys_of},
+                      dims={**cmd.dims, **result.dims_of})
+    return Result(result, kind=cmd.kind or cmd.name.replace(" ", "-"), keys=cmd.keys, dims=cmd.dims)
 
 
 def _write(failed: list[str], flag: str, path: str, write: Callable[[], None]) -> None:

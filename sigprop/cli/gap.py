@@ -105,6 +105,8 @@ def _depth_arguments(p: argparse.ArgumentParser) -> None:
                      "vanilla, gap removed, gap removed and rescaled (one row per layer; grad_w of "
                      "layer l is the gradient of W_Q in layer l).",
          arguments=_depth_arguments, flags=FLAGS, plot="depth_figure",
+         dims={**{v: ("layer",) for v in VARIANTS}, **{f"{v}_{k}": ("attention_layer",) for v in VARIANTS
+                                                     for k in ("kappa", "grad_w")}},
          view=View(show=("predicted_layer_factor", "kappa_predicted") + VARIANTS))
 def depth(args: argparse.Namespace) -> dict:
     """Run ``sigprop depth``: rank collapse and gradients through an attention-only stack.

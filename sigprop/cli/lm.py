@@ -347,6 +347,7 @@ def _collapse_arguments(p: argparse.ArgumentParser) -> None:
                      "query-key scale and measure the last layer's rank residual and the normalized attention "
                      "entropy on validation windows: where the control arm starts collapsed.",
          arguments=_collapse_arguments,
+         dims={"rows_rank_residual_by_seed": ("seed",), "rows_entropy_normalized_by_seed": ("seed",)},
          flags={"layers": "--layers", "norms": "--norms", "qk_inits": "--qk-inits", "seeds": "--seeds",
                 "windows": "--windows", "threshold": "--threshold", "corpus": "--corpus", "vocab": "--vocab",
                 "tokenizer": "--tokenizer", "qk_init": "--qk-inits", "norm": "--norms"},

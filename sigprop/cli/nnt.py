@@ -88,7 +88,7 @@ def _with_summary(result: Result, value: str, by=("config", "gamma", "length", "
     from sigprop.gap.stable_rank import seed_summary
 
     return Result(dict(version=__version__, **result, summary=seed_summary(result["records"], value, by=by)),
-                  kind=result.kind, keys={**result.keys_of, "summary": tuple(by)})
+                  kind=result.kind, keys={**result.keys_of, "summary": tuple(by)}, dims=result.dims_of)
 
 
 @command(
@@ -278,4 +278,4 @@ def encoder(args: argparse.Namespace) -> dict:
     from sigprop.core.labelled import Result
 
     return Result(dict(version=__version__, **res, summary=summary, exponents=exponents), kind=res.kind,
-                  keys={**res.keys_of, "summary": ("model", "removed", "length", "layer")})
+                  keys={**res.keys_of, "summary": ("model", "removed", "length", "layer")}, dims=res.dims_of)

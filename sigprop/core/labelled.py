@@ -20,6 +20,10 @@ result exist:
   named ``<list>_<field>`` (``records_stable_rank``);
 * a dict of dicts with the same fields (``methods``) becomes a dimension (``method``);
 * a dict of numbers (``localization``) becomes variables ``localization_total``, ...;
+* the other axes of an array are those the result declares for it (``Result(dims=...)``, a
+  study's typed result, :mod:`sigprop.core.study`): a declaration is used as given, and only
+  an array no declaration covers is labelled by the rule above (its last axis ``position``
+  when it has ``T`` entries) or, failing that, ``<name>_axis_k``;
 * the configuration goes to the attributes: ``config`` (the whole configuration as a JSON
   string) and each scalar entry on its own (``ds.attrs["T"]``); ``sigprop_type`` and
   ``version`` too.  Every attribute is JSON-able.
@@ -73,7 +77,9 @@ class Result(dict):
 
     def to_xarray(self) -> Any:
         """The result as an :class:`xarray.Dataset` (see the module doc)."""
-        return dataset(self, self.kind, self.keys_of, self.dims_of)
+        from sigprop.core.study import declared_arrays
+
+        return dataset(self, self.kind, self.keys_of, {**declared_arrays(self.kind), **self.dims_of})
 
     def to_netcdf(self, path: str | os.PathLike[str], engine: str | None = None) -> None:
         """Write :meth:`to_xarray` to ``path`` as netCDF, atomically (:func:`write_netcdf`)."""
@@ -237,7 +243,8 @@ def profile_dataset(kind: str, positions: Any, arrays: Mapping[str, Any], config
     The leading (batch) axes are named after the parameter of ``config`` listed in ``axes``
     (``m``, ``v``, ``d``; ``quantity`` for softmax profiles) that varies along that axis alone,
     which becomes its coordinate (a parameter that varies along no axis is a scalar coordinate;
-    an axis no parameter names is ``axis_k``).  Arrays of ``config`` with the profile's shape
+    an axis no parameter names is ``batch``, or ``batch_0``, ``batch_1``, ... when several are).
+    Arrays of ``config`` with the profile's shape
     (e.g. ``rho_error``) become variables; the rest of ``config`` goes to the attributes.
     """
     xr = xarray()
@@ -268,6 +275,9 @@ def profile_dataset(kind: str, positions: Any, arrays: Mapping[str, Any], config
             coords[name] = ((), value.reshape(-1)[0])
         else:
             later.append((name, full))
+    unnamed = [k for k, d in enumerate(dims) if d.startswith("axis_")]
+    for k in unnamed:                        # a batch of models no parameter labels
+        dims[k] = "batch" if len(unnamed) == 1 else f"batch_{unnamed.index(k)}"
     for name, full in later:                 # a parameter varying along several axes
         coords[name] = (tuple(dims), full)
     data: dict[str, Any] = {}
@@ -315,7 +325,7 @@ def dataset(result: Mapping[str, Any], kind: str, keys: Mapping[str, Sequence[st
     config = config if isinstance(config, Mapping) else {"config": config}
     ctx = _Context(T=len(result["positions"]) if "positions" in result else None,
                    lead="query" if config.get("query") == "all" else None, keys=dict(keys or {}),
-                   dims={k: tuple(v) for k, v in (dims or {}).items()}, config=config)
+                   dims={k: tuple(v) for k, v in (dims or {}).items()}, config=config, top=result)
     if ctx.T is not None:
         ctx.coords["position"] = ("position", np.asarray(result["positions"]))
     for name, value in result.items():
@@ -333,8 +343,10 @@ def dataset(result: Mapping[str, Any], kind: str, keys: Mapping[str, Sequence[st
 class _Context:
     """What :func:`dataset` gathers while it walks a result."""
 
-    def __init__(self, T: int | None, lead: str | None, keys: dict, dims: dict, config: Mapping[str, Any]):
+    def __init__(self, T: int | None, lead: str | None, keys: dict, dims: dict, config: Mapping[str, Any],
+                 top: Mapping[str, Any] | None = None):
         self.T, self.lead, self.keys, self.dims, self.config = T, lead, keys, dims, config
+        self.top: Mapping[str, Any] = top or {}
         self.data: dict[str, Any] = {}
         self.coords: dict[str, Any] = {}
         self.parts: list[Any] = []
@@ -351,13 +363,14 @@ class _Context:
         if isinstance(value, Mapping):
             if value and all(isinstance(v, Mapping) for v in value.values()):
                 dim = name[:-1] if name.endswith("s") and len(name) > 1 else f"{name}_key"
-                self.parts.append(records([dict(v, **{dim: k}) for k, v in value.items()], name, (dim,), self.T))
+                self.parts.append(records([dict(v, **{dim: k}) for k, v in value.items()], name, (dim,), self.T,
+                                          self.dims, self.lead))
                 return
             for k, v in value.items():
                 self.add(f"{name}_{k}", v)
             return
         if isinstance(value, (list, tuple)) and value and all(isinstance(v, Mapping) for v in value):
-            self.parts.append(records(value, name, self.keys.get(name), self.T))
+            self.parts.append(records(value, name, self.keys.get(name), self.T, self.dims, self.lead))
             return
         arr = _array(value)
         if arr is None:
@@ -366,31 +379,53 @@ class _Context:
         self.data[name] = (self.named(name, arr.shape) or _dims(name, arr.shape, self.T, self.lead), arr)
 
     def named(self, name: str, shape: tuple[int, ...]) -> tuple[str, ...] | None:
-        """The declared axes of the array ``name`` (with their coordinates), or None."""
-        owners = [k for k in self.dims if name == k or name.startswith(k + "_")]
-        if not owners or not shape:
-            return None
-        axes = self.dims[max(owners, key=len)][:len(shape)]
-        if len(axes) < len(shape):
+        """The declared axes of the array ``name`` (with their coordinates when known), or None.
+
+        A declaration is used as given (an array with fewer axes takes the first ones) unless it
+        contradicts the result: an axis whose coordinates are known has another length."""
+        axes = declared(self.dims, name, len(shape))
+        if axes is None:
             return None
         values = [self.coordinate(axis, n) for axis, n in zip(axes, shape)]
-        if any(v is None for v in values):
+        if any(v is CONTRADICTS for v in values):
             return None
         for axis, v in zip(axes, values):
-            self.coords.setdefault(axis, (axis, v))
+            if v is not None:
+                self.coords.setdefault(axis, (axis, v))
         return axes
 
-    def coordinate(self, axis: str, n: int) -> np.ndarray | None:
+    def coordinate(self, axis: str, n: int) -> Any:
+        """The coordinates of ``axis`` of length ``n``: known ones, ``config["<axis>s"]`` (or the
+        result's own list of that name), ``0..n-1`` (positions ``1..n``); None when ``config``
+        counts the axis otherwise (``layers = L`` beside ``L + 1`` values); :data:`CONTRADICTS` when
+        known coordinates have another length."""
         known = self.coords.get(axis)
         if known is not None:
-            return known[1] if len(known[1]) == n else None
+            return known[1] if len(known[1]) == n else CONTRADICTS
         for key in (axis + "s", axis):
-            value = self.config.get(key)
-            if isinstance(value, (list, tuple)) and len(value) == n:
-                return np.asarray(value)
+            value = self.config.get(key, self.top.get(key) if key == axis + "s" else None)
+            if isinstance(value, (list, tuple)):
+                return np.asarray(value) if len(value) == n else CONTRADICTS
             if isinstance(value, int) and not isinstance(value, bool) and value == n:
                 return np.arange(n)
-        return np.arange(n) if not any(k in self.config for k in (axis + "s", axis)) else None
+        if any(k in self.config for k in (axis + "s", axis)):
+            return None
+        return np.arange(1, n + 1) if axis == "position" else np.arange(n)
+
+
+#: What :meth:`_Context.coordinate` returns when the known coordinates of an axis have another length.
+CONTRADICTS = object()
+
+
+def declared(dims: Mapping[str, tuple[str, ...]], name: str, ndim: int) -> tuple[str, ...] | None:
+    """The axes declared for the array ``name`` of ``ndim`` axes: those of the longest key of ``dims``
+    that is ``name`` or a prefix ``key_`` of it, cut to ``ndim``; None when none is declared or
+    the declaration has fewer axes (or ``ndim`` is 0)."""
+    owners = [k for k in dims if name == k or name.startswith(k + "_")]
+    if not owners or ndim == 0:
+        return None
+    axes = tuple(dims[max(owners, key=len)])
+    return axes[:ndim] if len(axes) >= ndim else None
 
 
 def _array(value: Any) -> np.ndarray | None:
@@ -428,8 +463,12 @@ def infer_keys(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
     return tuple(fields) if fields and len(seen) == len(rows) else ()
 
 
-def records(rows: Sequence[Mapping[str, Any]], name: str, keys: Sequence[str] | None, T: int | None) -> Any:
-    """A Dataset of a list of records: one dimension per key field (or ``name`` when none identify them)."""
+def records(rows: Sequence[Mapping[str, Any]], name: str, keys: Sequence[str] | None, T: int | None,
+            dims: Mapping[str, tuple[str, ...]] | None = None, lead: str | None = None) -> Any:
+    """A Dataset of a list of records: one dimension per key field (or ``name`` when none identify them).
+
+    The axes of a field's arrays are those declared for ``<name>_<field>`` in ``dims``
+    (:func:`declared`), else the position axis (the last, of length ``T``) and ``lead``."""
     xr = xarray()
     import pandas as pd
 
@@ -447,7 +486,8 @@ def records(rows: Sequence[Mapping[str, Any]], name: str, keys: Sequence[str] | 
         arr = _array(column)
         if arr is None:
             arr = np.asarray([json.dumps(jsonable(v)) for v in column])
-        data[f"{name}_{f}"] = ((dim, *_dims(f"{name}_{f}", arr.shape[1:], T, None)), arr)
+        axes = declared(dims or {}, f"{name}_{f}", arr.ndim - 1)
+        data[f"{name}_{f}"] = ((dim, *(axes or _dims(f"{name}_{f}", arr.shape[1:], T, lead))), arr)
     if not keys:
         return xr.Dataset(data)
     index = pd.MultiIndex.from_arrays([[r[k] for r in rows] for k in keys], names=list(keys))

@@ -14,6 +14,9 @@ fields hold the coordinates of a dimension (:func:`coordinate`).  Its descriptor
 * ``figure``: ``"module:function"`` drawing a result to a file;
 * ``quick``: the arguments of the quick preset.
 
+A study whose result is still a plain :class:`~sigprop.core.labelled.Result` names its type
+tag (``kind``) and the axes of its arrays (``arrays``) instead: ``to_xarray()`` reads them.
+
 :func:`sigprop.load` reads a saved result back as its type (the type tag is the class's
 ``KIND``), and ``to_xarray()`` labels every array with its declared dimensions: nothing is
 guessed from key names.  The module imports neither NumPy nor xarray until a result is
@@ -40,8 +43,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-__all__ = ["Cli", "Dim", "Study", "StudyResult", "coordinate", "get", "measure", "register", "resolve",
-           "result_type", "settings", "studies"]
+__all__ = ["Cli", "Dim", "Study", "StudyResult", "coordinate", "declared_arrays", "get", "measure", "register",
+           "resolve", "result_type", "settings", "studies"]
 
 # --- the typed result -------------------------------------------------------------------
 
@@ -230,10 +233,15 @@ class Cli:
 
 @dataclass(frozen=True)
 class Study:
-    """A study's descriptor (see the module doc)."""
+    """A study's descriptor (see the module doc).
+
+    A study whose result is still a :class:`~sigprop.core.labelled.Result` (a ``dict``) names its
+    type tag ``kind`` instead of a ``result`` type, and ``arrays``: the axes of the arrays under
+    each field (``{"records_losses": ("step",)}``), which ``to_xarray()`` uses as declared.
+    """
     name: str
     function: str
-    result: str
+    result: str | None = None
     cli: Cli | None = None
     axes: tuple[str, ...] | None = None
     dims: Mapping[str, Dim] = field(default_factory=dict)
@@ -241,10 +249,18 @@ class Study:
     figure: str | None = None
     quick: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    kind: str | None = None
+    arrays: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def result_type(self) -> type[StudyResult]:
         """The result type (imported)."""
+        if self.result is None:
+            raise ValueError(f"study {self.name!r} has no typed result (its result is a {self.kind!r} Result)")
         return resolve(self.result)
+
+    def tag(self) -> str | None:
+        """The type tag of the study's result files."""
+        return self.kind if self.result is None else self.result_type().kind()
 
     def outputs(self) -> dict[str, tuple[str, ...]]:
         """The sweep's outputs: the result type's measures and their dimensions."""
@@ -259,7 +275,7 @@ _STUDIES: dict[str, Study] = {}
 
 #: The modules of sigprop that declare descriptors (imported by the readers when first asked;
 #: each keeps NumPy out of its module-level imports, so that ``sigprop --help`` stays light).
-MODULES = ("sigprop.rho.validation",)
+MODULES = ("sigprop.rho.validation", "sigprop.gap.trainability", "sigprop.model.train")
 _loaded: set[str] = set()
 
 
@@ -278,9 +294,10 @@ def register(study: Study) -> Study:
     return study
 
 
-def studies() -> dict[str, Study]:
-    """Every registered descriptor, by name."""
-    _load()
+def studies(load: bool = True) -> dict[str, Study]:
+    """Every registered descriptor, by name (``load=False``: without importing :data:`MODULES` first)."""
+    if load:
+        _load()
     return dict(_STUDIES)
 
 
@@ -294,10 +311,18 @@ def result_type(kind: str) -> type[StudyResult] | None:
     """The registered result type whose type tag is ``kind``, or None."""
     _load()
     for study in _STUDIES.values():
-        cls = study.result_type()
-        if cls.kind() == kind:
-            return cls
+        if study.result is not None and study.result_type().kind() == kind:
+            return study.result_type()
     return None
+
+
+def declared_arrays(kind: str) -> dict[str, tuple[str, ...]]:
+    """The axes a descriptor declares for the arrays of a ``kind`` result (``{}`` when none does)."""
+    _load()
+    for study in _STUDIES.values():
+        if study.result is None and study.kind == kind:
+            return {k: tuple(v) for k, v in study.arrays.items()}
+    return {}
 
 
 def resolve(path: str) -> Any:

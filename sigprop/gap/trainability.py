@@ -24,6 +24,7 @@ import numpy as np
 from sigprop.core import checks as _checks
 from sigprop.core.labelled import Result
 from sigprop.core.progress import iterate
+from sigprop.core.study import Study, register
 from sigprop.gap import protocol
 from sigprop.gap.stable_rank import seed_chunks
 from sigprop.model.optim import Adam
@@ -187,3 +188,12 @@ def merge(results) -> Result:
     return Result(dict(config=config, records=[rec for r in results for rec in r["records"]]), kind="trainability",
                   keys=RECORD_KEYS)
 
+
+
+#: The study's descriptor: its result is a ``trainability`` :class:`~sigprop.core.labelled.Result`
+#: whose records are labelled by :data:`RECORD_KEYS`, and whose loss curves run over ``step``.
+STUDY = register(Study(name="trainability", function="sigprop.gap.trainability:train", kind="trainability",
+                       arrays={"records_losses": ("step",)},
+                       quick=dict(configs=["A+skip+LN"], targets=["identity"], lrs=[0.01], length=6, layers=1,
+                                  seeds=[0, 1], samples=3, steps=2),
+                       description="[NNT24]'s trainability: loss curves per configuration, target, lr and seed"))

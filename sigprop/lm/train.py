@@ -415,7 +415,8 @@ def _train(cfg: TrainConfig, data: Data, *, out, resume: bool, progress: bool, s
     run = _begin(cfg, ckpt, resume)
     history, losses = run.history, run.losses
     record = Result(dict(kind="lm-train", version=__version__, config=config, data=data.description,
-                         history=history), kind="lm-train", keys={"history": ("step",)})
+                         history=history), kind="lm-train", keys={"history": ("step",)},
+                    dims={"history": ("layer", "head")})      # per-layer and per-head measures
     t0 = time.perf_counter() - run.elapsed
 
     def state(step):
@@ -434,7 +435,7 @@ def _train(cfg: TrainConfig, data: Data, *, out, resume: bool, progress: bool, s
         losses.clear()
         if out is not None:
             Result(dict(record, seconds=row["seconds"], steps_done=step), kind=record.kind,
-                   keys=record.keys_of).save(out / "run.json")
+                   keys=record.keys_of, dims=record.dims_of).save(out / "run.json")
 
     def save_best(step):
         if out is not None:
@@ -486,7 +487,27 @@ def _finish(record: Result, run: _Run, cfg: TrainConfig, data: Data, out: Path |
     if out is not None:
         record.save(out / "run.json")
     record["params"] = run.params
+    record.dims_of.update({f"params_{k}": axes for k in run.params if (axes := parameter_axes(k)) is not None})
     return record
+
+
+#: The axes of the language model's parameters by the last part of their name (``l0.W_Q`` -> ``W_Q``).
+PARAMETER_AXES = {"tok_emb": ("vocab", "width"), "pos_emb": ("length", "width"), "W_out": ("width", "vocab"),
+                  "b_out": ("vocab",), "W_Q": ("width", "width_out"), "W_K": ("width", "width_out"),
+                  "W_V": ("width", "width_out"), "W_O": ("width", "width_out"), "W_1": ("width", "ff"),
+                  "b_1": ("ff",), "W_2": ("ff", "width"), "b_2": ("width",)}
+
+
+def parameter_axes(name: str) -> tuple[str, ...] | None:
+    """The axes of the parameter ``name`` (:data:`PARAMETER_AXES`; a LayerNorm's gain and bias run over
+    ``width``, or ``head_dim`` for the query-key norms), None for a scalar or an unknown name."""
+    last = name.rsplit(".", 1)[-1]
+    if last in PARAMETER_AXES:
+        return PARAMETER_AXES[last]
+    parts = name.split(".")
+    if len(parts) >= 2 and parts[-2].startswith("ln") and last in ("g", "b"):
+        return ("head_dim",) if parts[-2] in ("lnq", "lnk") else ("width",)
+    return None
 
 
 def _blas_limit() -> int | None:

@@ -57,6 +57,7 @@ from sigprop.core.labelled import Result
 from sigprop.core.memory import driver, matrices, require
 from sigprop.core.progress import iterate
 from sigprop.core.stats import Moments, wilson_interval
+from sigprop.core.study import Study, register
 from sigprop.core.threads import blas_threads
 from sigprop.model import attention as att
 from sigprop.model import locater, optim
@@ -297,3 +298,11 @@ def train(cfg: TrainConfig, *, progress: bool = False) -> Result:
                        locater_mean_drift=drift if hold else None,
                        final=dict(W=att.qk_matrix(params), W_V=params["W_V"])),
                   kind="attention-training", keys={"history": ("step",)})
+
+
+#: The study's descriptor: its result is an ``attention-training`` :class:`~sigprop.core.labelled.Result`
+#: over ``step`` (the history), with the profiles over ``position`` and the final matrices.
+STUDY = register(Study(name="attention-training", function="sigprop.model.train:train", kind="attention-training",
+                       arrays={"history_rho_theory": ("position",), "history_profile_empirical": ("position",),
+                               "final_W": ("row", "column"), "final_W_V": ("row", "column")},
+                       description="training of the one-layer attention model: history and final matrices"))

@@ -192,4 +192,5 @@ def simulate(config=None, seeds=(0, 1, 2, 3, 4), confidence: float = 0.95, input
         rows.append(row)
     per_seed = {name: [np.asarray(values[name], dtype=float).tolist() for values in per_layer] for name in MEASURES}
     return Result(dict(version=__version__, method="simulation", config=cfg.to_dict(), seeds=seeds,
-                       confidence=confidence, layers=rows, per_seed=per_seed), kind=KIND, keys=RECORD_KEYS)
+                       confidence=confidence, layers=rows, per_seed=per_seed), kind=KIND, keys=RECORD_KEYS,
+                  dims={"seeds": ("seed",), "per_seed": ("layer", "seed")})

@@ -239,7 +239,7 @@ def from_descriptor(study: descriptors.Study) -> Study:
 def sync() -> dict[str, Study]:
     """:data:`STUDIES` with an entry for every study descriptor not in it yet; returns it."""
     for name, study in descriptors.studies().items():
-        if name not in STUDIES:
+        if name not in STUDIES and study.result is not None:
             STUDIES[name] = from_descriptor(study)
     return STUDIES
 
