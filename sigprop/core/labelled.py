@@ -57,6 +57,16 @@ def xarray() -> Any:
     return xr
 
 
+#: The axes of the arrays of each kind of result, declared by its study's descriptor
+#: (:func:`declare`, called by :func:`sigprop.core.study.register`); a result's own ``dims`` win.
+DECLARED: dict[str, dict[str, tuple[str, ...]]] = {}
+
+
+def declare(kind: str, dims: Mapping[str, Sequence[str]]) -> None:
+    """Declare the axes of the arrays of every ``kind`` result (``{"records_losses": ("step",)}``)."""
+    DECLARED[kind] = {str(k): tuple(v) for k, v in dims.items()}
+
+
 class Result(dict):
     """A study result: a ``dict`` that knows its ``kind``, its records' key fields and its arrays' axes.
 
@@ -77,9 +87,7 @@ class Result(dict):
 
     def to_xarray(self) -> Any:
         """The result as an :class:`xarray.Dataset` (see the module doc)."""
-        from sigprop.core.study import declared_arrays
-
-        return dataset(self, self.kind, self.keys_of, {**declared_arrays(self.kind), **self.dims_of})
+        return dataset(self, self.kind, self.keys_of, {**DECLARED.get(self.kind, {}), **self.dims_of})
 
     def to_netcdf(self, path: str | os.PathLike[str], engine: str | None = None) -> None:
         """Write :meth:`to_xarray` to ``path`` as netCDF, atomically (:func:`write_netcdf`)."""

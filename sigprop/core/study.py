@@ -43,7 +43,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-__all__ = ["Cli", "Dim", "Study", "StudyResult", "coordinate", "declared_arrays", "get", "measure", "register",
+__all__ = ["Cli", "Dim", "Study", "StudyResult", "coordinate", "get", "measure", "register",
            "resolve", "result_type", "settings", "studies"]
 
 # --- the typed result -------------------------------------------------------------------
@@ -291,6 +291,10 @@ def register(study: Study) -> Study:
     if not isinstance(study, Study):
         raise TypeError(f"register takes a Study, got {type(study).__name__}")
     _STUDIES[study.name] = study
+    if study.result is None and study.kind is not None:
+        from sigprop.core.labelled import declare
+
+        declare(study.kind, study.arrays)
     return study
 
 
@@ -314,15 +318,6 @@ def result_type(kind: str) -> type[StudyResult] | None:
         if study.result is not None and study.result_type().kind() == kind:
             return study.result_type()
     return None
-
-
-def declared_arrays(kind: str) -> dict[str, tuple[str, ...]]:
-    """The axes a descriptor declares for the arrays of a ``kind`` result (``{}`` when none does)."""
-    _load()
-    for study in _STUDIES.values():
-        if study.result is None and study.kind == kind:
-            return {k: tuple(v) for k, v in study.arrays.items()}
-    return {}
 
 
 def resolve(path: str) -> Any:

@@ -32,7 +32,8 @@ from typing import Any
 
 from sigprop.core.study import Cli, Dim, Study, StudyResult, coordinate, measure, register, settings
 
-__all__ = ["SOFTMAX_STUDY", "STUDY", "SoftmaxValidation", "Validation", "cell", "validate", "validate_softmax"]
+__all__ = ["SOFTMAX_STUDY", "STUDY", "SoftmaxValidation", "Validation", "cell", "softmax_cell", "validate",
+           "validate_softmax"]
 
 
 @dataclass(frozen=True)
@@ -253,6 +254,17 @@ def cell(m: float, v: float, d: int, T: int, *, samples: int = 20_000, scale=Non
                     streams=1, threads=1)
 
 
+def softmax_cell(m: float, v: float, d: int, T: int, *, quantity: str = "weight", points: int = 1 << 13,
+                 samples: int = 20_000, scale=None, shape: str = "gaussian", confidence: float = 0.95,
+                 seed=0) -> SoftmaxValidation:
+    """One sweep cell of the softmax validation: ``validate_softmax`` of
+    ``LogitModel.from_spectrum(m, v, d, T, shape=shape, scale=scale)`` with the cell's seed."""
+    from sigprop.rho.logits import LogitModel
+
+    model = LogitModel.from_spectrum(m, v, d, T, shape=shape, scale=scale)
+    return validate_softmax(model, quantity, points=points, samples=samples, seed=seed, confidence=confidence)
+
+
 def _positions(args) -> int:
     return int(args["T"])
 
@@ -292,9 +304,11 @@ STUDY = register(Study(
     quick=dict(m=0.5, v=0.1, d=16, T=32, samples=4000),
     description="Monte Carlo validation: Gaussian and exact closed forms beside simulate (sigprop.rho.compare)"))
 
-#: ``validate_softmax`` (``sigprop validate --attention softmax`` is its command).
+#: ``validate_softmax`` (``sigprop validate --attention softmax`` is its command; the sweep study
+#: ``validate-softmax``).
 SOFTMAX_STUDY = register(Study(
     name="validate-softmax", function="sigprop.rho.validation:validate_softmax",
     result="sigprop.rho.validation:SoftmaxValidation", dims={"position": Dim(size=_positions, start=1)},
-    quick=dict(points=1024, samples=4000),
+    axes=("m", "v", "d", "T", "quantity", "points", "samples", "scale", "shape", "confidence"),
+    cell="sigprop.rho.validation:softmax_cell", quick=dict(m=0.5, v=0.1, d=8, T=16, points=1024, samples=4000),
     description="a softmax quantity by the semi-analytic method beside Monte Carlo, Bonferroni over positions"))

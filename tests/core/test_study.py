@@ -125,3 +125,23 @@ def test_the_validation_study_is_a_descriptor_read_by_every_reader(tmp_path):
     assert ds.rho.dims == ("method", "position") and list(ds.method.values) == ["gaussian", "exact"]
     assert ds.rho_mc.dims == ("position",) and ds.coverage.dims == ("method",)
     _no_unnamed(ds)
+
+
+@pytest.mark.parametrize("name", ["validate", "validate-softmax"])
+def test_the_validation_sweep_studies_run_from_their_descriptors(name, tmp_path):
+    """One small cell of each: the sweep's variables are the typed result's measures, over the
+    declared dimensions (``method`` holds the Gaussian and exact forms, ``position`` 1..T)."""
+    pytest.importorskip("zarr")
+    import sigprop.sweep as sw
+
+    args = dict(m=0.5, v=0.1, T=6, samples=400, **({"points": 256} if name == "validate-softmax" else {}))
+    counts = sw.run({"study": name, "args": args, "axes": {"d": [4]}}, tmp_path / "s.zarr", workers=0,
+                    progress=False)
+    assert counts["done"] == 1 and counts["failed"] == 0
+    ds = sw.open(tmp_path / "s.zarr")
+    assert list(ds.position.values) == [1, 2, 3, 4, 5, 6]
+    if name == "validate":
+        assert ds.rho.dims == ("d", "method", "position") and list(ds.method.values) == ["gaussian", "exact"]
+    else:
+        assert ds.value.dims == ("d", "position") and ds.agree.dims == ("d",)
+    _no_unnamed(ds)
