@@ -187,7 +187,7 @@ def study_command(study: Any, **overrides: Any) -> Command:
     else:
         def arguments(p: argparse.ArgumentParser) -> None:
             _study_arguments(p, study)
-    kind = None if cli.run is not None else study.result_type().kind()
+    kind = study.kind if cli.run is not None else study.tag()      # the type tag of the --out file
     fields: dict[str, Any] = dict(arguments=arguments, help=cli.help or study.description,
                                   description=study.description, view=View(**cli.view), flags=dict(cli.flags),
                                   plot=study.figure, kind=kind)

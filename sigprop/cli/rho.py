@@ -13,6 +13,7 @@ import sys
 from sigprop.cli import arguments as a
 from sigprop.cli.app import UsageError, command, register, study_command
 from sigprop.cli.render import View
+from sigprop.rho.prediction import STUDY as PREDICTION
 from sigprop.rho.validation import STUDY as VALIDATION
 
 # The API's choices (sigprop.rho.spectrum.SHAPES, sigprop.rho.theory.FORMS and METHODS),
@@ -24,20 +25,6 @@ METHODS = ("auto", "gaussian", "exact", "saddlepoint")
 CHI2_METHODS = ("exact", "saddlepoint")      # need the whole spectrum (--shape)
 ATTENTIONS = ("pwl", "softmax")
 QUANTITIES = ("weight", "sensitivity", "gradient")    # sigprop.rho.softmax_profile.QUANTITIES
-
-MODEL_FLAGS = {"m": "--mean", "v": "--var", "d": "--dim", "T": "--length", "W": "--weights",
-               "step_cov": "--step-cov", "scale": "--scale", "form": "--form", "method": "--method",
-               "shape": "--shape", "data": "--data", "query": "--query", "causal": "--causal",
-               "token_mean": "--token-mean", "quantity": "--quantity"}
-SIMULATION_FLAGS = {"samples": "--samples", "seed": "--seed", "confidence": "--confidence",
-                    "batch_size": "--batch-size", "dtype": "--dtype", "threads": "--threads",
-                    "streams": "--streams"}
-
-PROFILE = ("position=positions", "rho", "mean", "variance", "rho_error", "value", "se")
-#: The method that ran and why, when ``--method auto`` chose it.
-METHOD_LINE = "method: {method} ({method_reason})"
-
-
 
 def model_arguments(p: argparse.ArgumentParser, methods: tuple[str, ...] = METHODS) -> None:
     """Add the options of the model: ``--mean/--var/--dim`` or ``--weights``, ``--length``, ``--method``, ...
@@ -145,7 +132,8 @@ def attention_arguments(p: argparse.ArgumentParser, seed: bool = False) -> None:
         g.add_argument("--seed", type=a.seed, help="seed of the semi-analytic method (>= 0, default 0)")
 
 
-def _predict_arguments(p: argparse.ArgumentParser) -> None:
+def predict_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the options of ``sigprop predict`` (model, softmax attention)."""
     model_arguments(p)
     attention_arguments(p, seed=True)
 
@@ -281,11 +269,6 @@ def _profile(prof) -> dict:
     return out
 
 
-@command("predict", help="closed-form signal propagation profile rho_i",
-         description="Closed-form signal propagation probability of every position.",
-         arguments=_predict_arguments, flags=MODEL_FLAGS, formats=("table", "json", "csv"), kind="prediction",
-         plot="profile_figure", view=View(columns=PROFILE, show=("localization",), lines=(METHOD_LINE,)),
-         output_size=lambda args: (5 * (args.length or 0), "T"))   # positions, rho, mean, variance, rho_error
 def predict(args: argparse.Namespace) -> dict:
     """Run ``sigprop predict``: the closed-form signal propagation profile ``rho_i``.
     """
@@ -350,7 +333,9 @@ def validate(args: argparse.Namespace) -> dict:
     return out
 
 
-# the command of the study's descriptor (sigprop.rho.validation.STUDY), here in the order of --help
+# the commands of the studies' descriptors (sigprop.rho.prediction, sigprop.rho.validation), in the
+# order of --help
+register(study_command(PREDICTION))
 register(study_command(VALIDATION))
 
 

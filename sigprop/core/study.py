@@ -275,7 +275,7 @@ _STUDIES: dict[str, Study] = {}
 
 #: The modules of sigprop that declare descriptors (imported by the readers when first asked;
 #: each keeps NumPy out of its module-level imports, so that ``sigprop --help`` stays light).
-MODULES = ("sigprop.rho.validation", "sigprop.gap.trainability", "sigprop.model.train")
+MODULES = ("sigprop.rho.prediction", "sigprop.rho.validation", "sigprop.gap.trainability", "sigprop.model.train")
 _loaded: set[str] = set()
 
 
@@ -291,8 +291,8 @@ def register(study: Study) -> Study:
     if not isinstance(study, Study):
         raise TypeError(f"register takes a Study, got {type(study).__name__}")
     _STUDIES[study.name] = study
-    if study.result is None and study.kind is not None:
-        from sigprop.core.labelled import declare
+    if study.result is None and study.kind is not None and study.arrays:
+        from sigprop.core.labelled import declare  # NumPy: only for a study that declares arrays
 
         declare(study.kind, study.arrays)
     return study

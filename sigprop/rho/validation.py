@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sigprop.core.study import Cli, Dim, Study, StudyResult, coordinate, measure, register, settings
+from sigprop.rho.prediction import MODEL_FLAGS, SIMULATION_FLAGS
 
 __all__ = ["SOFTMAX_STUDY", "STUDY", "SoftmaxValidation", "Validation", "cell", "softmax_cell", "validate",
            "validate_softmax"]
@@ -280,13 +281,7 @@ _SOFTMAX_SUMMARY = ("summary: largest |semi-analytic - MC| = {max_abs_error:.4g}
 STUDY = register(Study(
     name="validate", function="sigprop.rho.validation:validate", result="sigprop.rho.validation:Validation",
     cli=Cli("validate", help="closed form beside Monte Carlo, with intervals",
-            flags={"m": "--mean", "v": "--var", "d": "--dim", "T": "--length", "W": "--weights",
-                   "step_cov": "--step-cov", "scale": "--scale", "form": "--form", "method": "--method",
-                   "methods": "--method", "shape": "--shape", "data": "--data", "query": "--query",
-                   "causal": "--causal", "token_mean": "--token-mean", "quantity": "--quantity",
-                   "points": "--points", "samples": "--samples", "seed": "--seed", "confidence": "--confidence",
-                   "batch_size": "--batch-size", "dtype": "--dtype", "threads": "--threads",
-                   "streams": "--streams"},
+            flags={**MODEL_FLAGS, **SIMULATION_FLAGS, "methods": "--method", "points": "--points"},
             run="sigprop.cli.rho:validate", arguments="sigprop.cli.rho:validate_arguments",
             view=dict(columns=("position=positions", "rho", "rho_mc", "ci_low", "ci_high", "mean", "mean_mc",
                                "mean_se", "variance", "variance_mc", "variance_se", "value", "se", "value_mc",

@@ -15,9 +15,9 @@ profile).  Its entry in :data:`STUDIES` names:
   full arguments (defaults included); when the size depends on an axis (``T``), the
   store holds the largest and shorter cells are padded with NaN.
 
-A study with a descriptor (:class:`sigprop.core.study.Study`, declared in its own module) is
-an entry too, derived from it (:func:`from_descriptor`): its cell function, axes and the sizes of
-its own dimensions, and as outputs the measures of its result type.
+A study with a descriptor (:class:`sigprop.core.study.Study`, declared in its own module) needs
+no entry: :func:`get` and :func:`studies` derive one from it (:func:`from_descriptor`): its cell
+function, axes and the sizes of its own dimensions, and as outputs the measures of its result type.
 
 Registering a study is one table entry, a descriptor, or one decorator on the function::
 
@@ -40,7 +40,7 @@ from sigprop.core.study import Dim
 from sigprop.model.locater_sweep import COLUMNS
 from sigprop.sweep.studies import HISTORY, LM_FINAL, LM_HISTORY, STACK_OUTPUTS
 
-__all__ = ["STUDIES", "Dim", "Study", "from_descriptor", "get", "register", "resolve", "sync"]
+__all__ = ["STUDIES", "Dim", "Study", "from_descriptor", "get", "register", "resolve", "studies"]
 
 
 @dataclass(frozen=True)
@@ -236,17 +236,20 @@ def from_descriptor(study: descriptors.Study) -> Study:
                  study.outputs(), dict(study.dims), study.description)
 
 
-def sync() -> dict[str, Study]:
-    """:data:`STUDIES` with an entry for every study descriptor not in it yet; returns it."""
-    for name, study in descriptors.studies().items():
-        if name not in STUDIES and study.result is not None:
-            STUDIES[name] = from_descriptor(study)
-    return STUDIES
+def studies() -> dict[str, Study]:
+    """Every study a sweep may run: :data:`STUDIES` and an entry derived from every study descriptor
+    with a typed result (:func:`from_descriptor`; a table entry of the same name wins)."""
+    derived = {name: from_descriptor(study) for name, study in descriptors.studies().items()
+               if study.result is not None}
+    return {**derived, **STUDIES}
 
 
 def get(name: str) -> tuple[str, Study]:
     """``(name, study)`` for a registered name (or descriptor) or an import path ``"pkg.mod:function"``."""
-    sync()
+    if name not in STUDIES:
+        described = descriptors.get(name)
+        if described is not None and described.result is not None:
+            return name, from_descriptor(described)
     if name in STUDIES:
         return name, STUDIES[name]
     if ":" in name:
@@ -255,5 +258,5 @@ def get(name: str) -> tuple[str, Study]:
             if study.function == f"{fn.__module__}:{fn.__qualname__}":
                 return key, study
         raise ValueError(f"study {name!r} is not registered (decorate it with sigprop.sweep.register)")
-    raise ValueError(f"study must be one of {', '.join(sorted(STUDIES))} or 'package.module:function', "
+    raise ValueError(f"study must be one of {', '.join(sorted(studies()))} or 'package.module:function', "
                      f"got {name!r}")

@@ -69,7 +69,7 @@ class Spec:
                              f"(expected {', '.join(_TOP)})")
         if "study" not in data or not isinstance(data["study"], str):
             raise ValueError("the sweep specification needs study = \"NAME\" "
-                             f"(one of {', '.join(sorted(registry.sync()))})")
+                             f"(one of {', '.join(sorted(registry.studies()))})")
         name, study = registry.get(data["study"])
         seed = data.get("seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
