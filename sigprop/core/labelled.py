@@ -152,7 +152,7 @@ class LabelledProfile:
         """JSON-able data, with the type tag (``sigprop.load`` reads it back)."""
         arrays, scalars = self._split()
         return jsonable({TAG: type(self).__name__, "positions": self.positions,  # type: ignore[attr-defined]
-                         **arrays, **scalars, "config": _plain(self.config)})  # type: ignore[attr-defined]
+                         **arrays, **scalars, "config": json_safe(self.config)})  # type: ignore[attr-defined]
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the result to ``path`` as JSON, atomically."""
@@ -218,21 +218,22 @@ def write_netcdf(ds: Any, path: str | os.PathLike[str], engine: str | None = Non
 
 def attributes(kind: str, config: Mapping[str, Any], version: Any = None) -> dict:
     """JSON-able attributes: the tag, the version, the whole ``config`` as JSON and its scalars."""
-    plain = jsonable(_plain(dict(config)))
+    values = jsonable(json_safe(dict(config)))
     out: dict = {TAG: kind}
     if version is not None:
         out["version"] = str(version)
-    out["config"] = json.dumps(plain, sort_keys=True)
-    out.update({k: v for k, v in plain.items() if isinstance(v, (str, int, float, bool)) and k not in out})
+    out["config"] = json.dumps(values, sort_keys=True)
+    out.update({k: v for k, v in values.items() if isinstance(v, (str, int, float, bool)) and k not in out})
     return out
 
 
-def _plain(obj: Any) -> Any:
-    """``obj`` with objects JSON cannot hold (e.g. a ``SeedSequence``) replaced by their ``repr``."""
+def json_safe(obj: Any) -> Any:
+    """``obj`` with objects JSON cannot hold (e.g. a ``SeedSequence``) replaced by their ``repr``
+    (a path by its text, a ``SeedSequence`` by its entropy and spawn key)."""
     if isinstance(obj, Mapping):
-        return {str(k): _plain(v) for k, v in obj.items()}
+        return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if obj is None or isinstance(obj, (str, bool, int, float, np.ndarray, np.generic)):
         return obj
     if isinstance(obj, os.PathLike):

@@ -120,11 +120,11 @@ class StudyResult:
 
     def to_json(self) -> dict:
         """JSON-able data, type tag first (``sigprop.load`` reads it back)."""
-        from sigprop.core.labelled import TAG, _plain
+        from sigprop.core.labelled import TAG, json_safe
         from sigprop.core.results import jsonable
 
         body = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
-        return jsonable({TAG: self.kind(), **_plain(body)})
+        return jsonable({TAG: self.kind(), **json_safe(body)})
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the result to ``path`` as JSON, atomically."""
