@@ -28,6 +28,7 @@ default scale; gains 1, biases 0, ``gamma`` 1.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -142,13 +143,17 @@ def reparametrized(cfg: Config) -> list[str]:
 
 
 def forward(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, keep: bool = False,
-            fused: bool = False):
+            fused: bool = False, out: np.ndarray | None = None):
     """Mean cross-entropy of predicting ``tokens[:, 1:]`` from ``tokens[:, :-1]``, and the cache.
 
     ``rng`` (a Generator) switches dropout on; ``keep`` keeps per-layer attention and
     hidden states in the cache for the instruments.  ``fused`` computes the loss's gradient
-    with respect to the logits at once (:func:`sigprop.lm.layers.softmax_cross_entropy`) and
-    caches it in place of the probabilities.
+    with respect to the logits at once, as the factors ``e = exp(z - max z)`` and
+    ``r = 1 / (N s)`` of :func:`sigprop.lm.layers.softmax_cross_entropy_factored`, and caches
+    them in place of the probabilities.  ``out``, a C-contiguous ``(N, V)`` array of the
+    parameters' dtype (``N`` predicted tokens), receives the logits (then the probabilities or
+    ``e``) instead of a new array: a buffer reused from step to step spares the allocation of
+    ``N V`` fresh memory (its page faults cost as much as a pass over it).
     """
     tokens = np.asarray(tokens)
     inp, tgt = tokens[:, :-1], tokens[:, 1:]
@@ -201,15 +206,19 @@ def forward(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, keep: bo
     if cfg.norm == "pre":
         x, lnf = lm_layers.layer_norm(x, P["lnf.g"], P["lnf.b"])
     W_out = P["tok_emb"].T if cfg.tied else P["W_out"]
-    logits = x @ W_out
+    V = W_out.shape[1]
+    if out is not None and (out.shape != (B * T, V) or out.dtype != dtype or not out.flags.c_contiguous):
+        raise ArgumentError("out", f"must be a C-contiguous {dtype} array of shape {(B * T, V)}, "
+                                   f"got {out.dtype} {out.shape}")
+    logits = np.matmul(x.reshape(-1, x.shape[-1]), W_out, out=out).reshape(B, T, V)  # one 2-D product
     logits += P["b_out"]
     if fused:
-        loss, dz = lm_layers.softmax_cross_entropy(logits, tgt)
-        out = dict(dz=dz)
+        loss, e, r = lm_layers.softmax_cross_entropy_factored(logits, tgt)
+        found = dict(e=e, r=r)
     else:
         loss, probs = lm_layers.cross_entropy(logits, tgt)
-        out = dict(probs=probs)
-    cache = dict(P=P, rcache=rcache, inp=inp, tgt=tgt, masks=masks, layers=layers, lnf=lnf, x=x, **out)
+        found = dict(probs=probs)
+    cache = dict(P=P, rcache=rcache, inp=inp, tgt=tgt, masks=masks, layers=layers, lnf=lnf, x=x, **found)
     return loss, cache
 
 
@@ -217,24 +226,47 @@ def backward(params: dict, cache: dict, cfg: Config, *, overwrite: bool = False)
     """Gradients of the mean cross-entropy with respect to every parameter.
 
     ``overwrite`` lets the backward reuse the cached probabilities' memory (the cache is
-    then spent).
+    then spent).  After a fused forward the gradient with respect to the logits,
+    ``dz = r e - onehot(y) / N``, is never formed: with ``x_r = r x`` (each token's row scaled)
+    ``dW_out = x_r^T e - scatter_y(x) / N``, ``dx = r (e W_out^T) - W_out^T[y] / N`` and
+    ``db_out = r^T e - counts(y) / N``, the three output products at their floor's shapes and no
+    pass over ``N x V`` besides them but one matrix-vector product.
     """
     P, layers = cache["P"], cache["layers"]
     g: dict[str, Any] = {k: None for k in P}
-    if "dz" in cache:                                   # fused forward: the gradient is there
-        dz = cache["dz"] if overwrite else cache["dz"].copy()
-    else:
-        dz = lm_layers.cross_entropy_backward(cache["probs"], cache["tgt"], overwrite=overwrite)
     D = cfg.width
     x = cache["x"]
-    dzf = dz.reshape(-1, dz.shape[-1])
-    g["b_out"] = dzf.sum(axis=0)
+    xf = x.reshape(-1, D)
     W_out = P["tok_emb"].T if cfg.tied else P["W_out"]
-    if cfg.tied:
-        g["tok_emb"] = dzf.T @ x.reshape(-1, D)
+    V = W_out.shape[1]
+    scatter = None                          # (rows, values) of the one-hot term, for tok_emb's scatter
+    if "e" in cache:                        # fused forward: dz = r e - onehot(y) / N, never formed
+        ef = cache["e"].reshape(-1, V)
+        r = cache["r"].reshape(-1, 1)
+        tgt = cache["tgt"].reshape(-1)
+        inv_n = x.dtype.type(1.0 / tgt.size)
+        g["b_out"] = r[:, 0] @ ef
+        g["b_out"] -= np.bincount(tgt, minlength=V).astype(x.dtype) * inv_n
+        xr = xf * r
+        dx = ef @ W_out.T
+        dx *= r
+        dx -= W_out.T[tgt] * inv_n
+        dx = dx.reshape(x.shape)
+        if cfg.tied:
+            g["tok_emb"] = ef.T @ xr
+            scatter = (tgt, xf * -inv_n)
+        else:
+            g["W_out"] = xr.T @ ef
+            g["W_out"] -= lm_layers.scatter_rows(tgt, xf * inv_n, V).T
     else:
-        g["W_out"] = x.reshape(-1, D).T @ dzf
-    dx = dz @ W_out.T
+        dz = lm_layers.cross_entropy_backward(cache["probs"], cache["tgt"], overwrite=overwrite)
+        dzf = dz.reshape(-1, V)
+        g["b_out"] = dzf.sum(axis=0)
+        if cfg.tied:
+            g["tok_emb"] = dzf.T @ xf
+        else:
+            g["W_out"] = xf.T @ dzf
+        dx = dz @ W_out.T
     if cfg.norm == "pre":
         dx, g["lnf.g"], g["lnf.b"] = lm_layers.layer_norm_backward(dx, cache["lnf"])
     for i in reversed(range(cfg.layers)):
@@ -279,8 +311,10 @@ def backward(params: dict, cache: dict, cfg: Config, *, overwrite: bool = False)
     T = dx.shape[1]
     g["pos_emb"] = np.zeros_like(P["pos_emb"])
     g["pos_emb"][:T] = dx.sum(axis=0)
-    dE = np.zeros_like(P["tok_emb"])
-    np.add.at(dE, cache["inp"].reshape(-1), dx.reshape(-1, D) * dx.dtype.type(np.sqrt(D)))
+    rows, values = cache["inp"].reshape(-1), dx.reshape(-1, D) * dx.dtype.type(np.sqrt(D))
+    if scatter is not None:                 # the output layer's one-hot term joins the embedding's scatter
+        rows, values = np.concatenate((rows, scatter[0])), np.concatenate((values, scatter[1]))
+    dE = lm_layers.scatter_rows(rows, values, P["tok_emb"].shape[0])
     if g["tok_emb"] is None:
         g["tok_emb"] = dE
     else:
@@ -292,6 +326,20 @@ def backward(params: dict, cache: dict, cfg: Config, *, overwrite: bool = False)
     return g
 
 
+_WORKSPACE = threading.local()
+
+
+def _workspace(shape, dtype):
+    """This thread's ``shape`` buffer of ``dtype`` for the logits (one kept, replaced when the
+    shape or dtype changes): the memory of ``N x V`` logits is reused from step to step."""
+    if shape is None:
+        return None
+    buf = getattr(_WORKSPACE, "logits", None)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = _WORKSPACE.logits = np.empty(shape, dtype)
+    return buf
+
+
 def loss_and_grads(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, task: dict | None = None):
     """``(cross-entropy, penalty, gradients)`` of ``cross-entropy + penalty``.
 
@@ -299,8 +347,12 @@ def loss_and_grads(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, t
     ``task``, a dict, receives the cross-entropy's own gradients of ``W_Q, W_K`` (what
     the mean-holding step of :mod:`sigprop.lm.train` follows).
     """
-    loss, cache = forward(params, tokens, cfg, rng=rng, fused=True)
+    tokens = np.asarray(tokens)
+    shape = ((tokens.shape[0] * (tokens.shape[1] - 1), cfg.vocab) if tokens.ndim == 2 else None)
+    dtype = params["tok_emb"].dtype
+    loss, cache = forward(params, tokens, cfg, rng=rng, fused=True, out=_workspace(shape, dtype))
     grads = backward(params, cache, cfg, overwrite=True)
+    del cache                               # the logits' buffer is free again
     name, lam = cfg.reg
     penalty = 0.0
     if task is not None:
