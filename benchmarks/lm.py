@@ -212,7 +212,8 @@ def measure(vocab: int = 4096, batch: int = 16, repeats: int = 7, quick: bool = 
                 row["torch_tokens_per_s"] = tokens_per_step / row["torch_s"]
                 if threads == 1:             # one thread each: CPU time is the load-robust measure
                     row["step_over_torch_cpu"] = _ratio(times, "numpy", "torch", "cpu")
-                    row["step_over_floor_cpu"] = _ratio(times, "numpy", "floor", "cpu")
+            if threads == 1:
+                row["step_over_floor_cpu"] = _ratio(times, "numpy", "floor", "cpu")
             row["numpy_tokens_per_s"] = tokens_per_step / row["numpy_s"]
         res[label] = row
     res["load_average"] = [list(load_before), list(os.getloadavg())]

@@ -87,13 +87,24 @@ class Adam:
         for name, g in grads.items():
             if name not in params:
                 continue
-            m = self.m.setdefault(name, np.zeros_like(g))
-            v = self.v.setdefault(name, np.zeros_like(g))
+            if name not in self.m:
+                self.m[name], self.v[name] = np.zeros_like(g), np.zeros_like(g)
+            m, v = self.m[name], self.v[name]
+            step, den = np.empty_like(m), np.empty_like(v)      # the update, in place, no other temporaries
             m *= self.beta1
-            m += (1 - self.beta1) * g
+            np.multiply(g, 1 - self.beta1, out=step)
+            m += step
             v *= self.beta2
-            v += (1 - self.beta2) * g * g
-            params[name] -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
+            np.multiply(g, 1 - self.beta2, out=den)
+            den *= g
+            v += den
+            np.divide(m, c1, out=step)
+            step *= self.lr
+            np.divide(v, c2, out=den)
+            np.sqrt(den, out=den)
+            den += self.eps
+            step /= den
+            params[name] -= step
 
 
 def make(name: str, lr: float):
