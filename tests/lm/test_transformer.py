@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sigprop.core.checks import ArgumentError
 from sigprop.lm import gradcheck, layers, regularizers
 from sigprop.lm import transformer as tf
 from sigprop.model import locater
@@ -154,3 +155,68 @@ def test_qk_init_scales_only_queries_and_keys():
         assert np.array_equal(big[name], value * np.float32(factor)), name
     with pytest.raises(ValueError, match="qk_init"):
         tfm.Config(qk_init=0.0)
+
+
+@pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize("norm", ["pre", "post"])
+def test_float32_step_matches_a_float64_reference(tied, norm):
+    """The training step's loss and gradients in float32 (fused cross-entropy folded into the output
+    products, reused logits buffer, sparse scatter) against the unfused float64 forward and backward
+    on the same weights: every parameter within 1e-5 of its largest gradient entry (float32 rounding
+    through two layers gives about 5e-7), the loss within 1e-5 relative."""
+    cfg = tf.Config(vocab=512, width=32, heads=2, layers=2, length=16, ff=48, norm=norm, tied=tied)
+    p32 = tf.init_params(cfg, 7)
+    p64 = {k: v.astype(np.float64) for k, v in p32.items()}
+    tok = np.random.default_rng(2).integers(0, 512, size=(4, 17))
+    loss32, _, g32 = tf.loss_and_grads(p32, tok, cfg)
+    loss64, cache = tf.forward(p64, tok, cfg)
+    g64 = tf.backward(p64, cache, cfg)
+    assert loss32 == pytest.approx(loss64, rel=1e-5)
+    for k in g64:
+        assert g32[k].dtype == np.float32, k
+        np.testing.assert_allclose(g32[k], g64[k], rtol=0, atol=1e-5 * np.abs(g64[k]).max(), err_msg=k)
+    again = tf.loss_and_grads(p32, tok, cfg)                # the reused buffer changes nothing
+    assert again[0] == loss32 and all(np.array_equal(again[2][k], g32[k]) for k in g32)
+
+
+@pytest.mark.parametrize("kwargs", [dict(tied=False), dict(dropout=0.3), dict(regularizer="sigma-reparam"),
+                                    dict(regularizer="qk-norm", heads=2)])
+def test_fused_gradients_equal_the_unfused_ones_in_every_variant(kwargs):
+    """Untied output, dropout, reparametrized and QK-normed models: the fused step's gradients equal
+    the unfused forward and backward's to 1e-12 of each parameter's largest entry (float64)."""
+    cfg = tf.Config(**SMALL, layers=2, **kwargs)
+    params = tf.init_params(cfg, 5, dtype=np.float64)
+    tok = np.random.default_rng(1).integers(0, 11, size=(3, 6))
+    loss, _, grads = tf.loss_and_grads(params, tok, cfg, rng=np.random.default_rng(9))
+    loss0, cache = tf.forward(params, tok, cfg, rng=np.random.default_rng(9))
+    grads0 = tf.backward(params, cache, cfg)
+    assert loss == pytest.approx(loss0, rel=1e-12)
+    for k in grads0:
+        scale = np.abs(grads0[k]).max()
+        np.testing.assert_allclose(grads[k], grads0[k], rtol=0, atol=1e-12 * max(scale, 1e-300), err_msg=k)
+
+
+@given(st.integers(1, 40), st.integers(0, 60), st.integers(1, 4), st.sampled_from([np.float32, np.float64]),
+       st.integers(0, 2**31))
+def test_scatter_rows_is_add_at_bit_for_bit(rows, n, width, dtype, seed):
+    """The sparse scatter sums each row in np.add.at's order: equal to the last bit, any repeats."""
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, rows, n)
+    values = rng.standard_normal((n, width)).astype(dtype)
+    expected = np.zeros((rows, width), dtype)
+    np.add.at(expected, index, values)
+    found = layers.scatter_rows(index, values, rows)
+    assert found.dtype == dtype and np.array_equal(found, expected)
+
+
+def test_forward_refuses_a_wrong_logits_buffer():
+    cfg = tf.Config(**SMALL)
+    params = tf.init_params(cfg, 0)
+    tok = np.random.default_rng(0).integers(0, 11, size=(2, 6))
+    with pytest.raises(ArgumentError, match="out"):
+        tf.forward(params, tok, cfg, out=np.empty((10, 12), np.float32))
+    with pytest.raises(ArgumentError, match="out"):
+        tf.forward(params, tok, cfg, out=np.empty((10, 11), np.float64))
+    buf = np.empty((10, 11), np.float32)
+    loss, cache = tf.forward(params, tok, cfg, out=buf)
+    assert loss == tf.forward(params, tok, cfg)[0] and np.shares_memory(cache["probs"], buf)
