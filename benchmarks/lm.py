@@ -140,7 +140,9 @@ def _ratio(times: dict, a: str, b: str, clock: str = "wall") -> dict:
 def output_products(params: dict, tokens: np.ndarray, cfg: tf.Config):
     """The three products of the output layer a step cannot avoid, at the step's shapes and dtype:
     ``logits = x W_out`` (``N x D`` by ``D x V``), ``dW_out = dz^T x`` and ``dx = dz W_out^T``
-    (``N = batch x T`` tokens), for NumPy and for PyTorch on the same arrays."""
+    (``N = batch x T`` tokens), for NumPy and for PyTorch on the same arrays.  Each in its fastest
+    form: ``dW_out`` as the ``D x V`` product ``x^T dz`` (its transpose), about 15% faster at one
+    thread than ``dz^T x`` with OpenBLAS here, as the step computes it."""
     N, D = tokens.shape[0] * (tokens.shape[1] - 1), cfg.width
     rng = np.random.default_rng(1)
     dtype = params["tok_emb"].dtype
@@ -150,7 +152,7 @@ def output_products(params: dict, tokens: np.ndarray, cfg: tf.Config):
 
     def numpy_floor():
         x @ W
-        dz.T @ x
+        x.T @ dz
         dz @ W.T
 
     def torch_floor_fn():
@@ -159,7 +161,7 @@ def output_products(params: dict, tokens: np.ndarray, cfg: tf.Config):
 
         def run():
             tx @ tW
-            tdz.T @ tx
+            tx.T @ tdz
             tdz @ tW.T
         return run
     return numpy_floor, torch_floor_fn

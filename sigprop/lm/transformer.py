@@ -253,7 +253,7 @@ def backward(params: dict, cache: dict, cfg: Config, *, overwrite: bool = False)
         dx -= W_out.T[tgt] * inv_n
         dx = dx.reshape(x.shape)
         if cfg.tied:
-            g["tok_emb"] = ef.T @ xr
+            g["tok_emb"] = np.ascontiguousarray((xr.T @ ef).T)   # D x V product: faster than e^T x_r
             scatter = (tgt, xf * -inv_n)
         else:
             g["W_out"] = xr.T @ ef
