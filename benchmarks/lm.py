@@ -2,6 +2,8 @@
 the same model in PyTorch CPU autograd, float32.
 
 ``python benchmarks/lm.py [--vocab 4096] [--batch 16] [--repeats 7] [--format table|json] [--quick]``
+``python benchmarks/lm.py --profile [--repeats 15]``: each part of a step and the lowest step NumPy
+can reach (:func:`profile`).
 
 A step is forward, backward, gradient clipping and the AdamW update of the default model
 (1 layer, 1 head, width 128, feed-forward 128, Post-LN, ReLU, tied output, ``T = 128``).
@@ -222,6 +224,192 @@ def measure(vocab: int = 4096, batch: int = 16, repeats: int = 7, quick: bool = 
     return res
 
 
+def _step_parts(params: dict, tokens: np.ndarray, cfg: tf.Config, opt, acc: dict) -> None:
+    """One step of the default model (1 layer, 1 head, Post-LN, ReLU, tied, no dropout), the library's
+    operations in the order :func:`sigprop.lm.transformer.loss_and_grads`, clipping, weight decay and
+    Adam run them, each part's CPU time added to ``acc``."""
+    from sigprop.lm import layers as L
+
+    class part:
+        def __init__(self, name):
+            self.name = name
+
+        def __enter__(self):
+            self.t = time.process_time()
+
+        def __exit__(self, *exc):
+            acc[self.name] = acc.get(self.name, 0.0) + time.process_time() - self.t
+
+    P, D, V = params, cfg.width, cfg.vocab
+    f32 = P["tok_emb"].dtype.type
+    inp, tgt = tokens[:, :-1], tokens[:, 1:]
+    B, T = inp.shape
+    buf = tf._workspace((B * T, V), P["tok_emb"].dtype)
+    with part("embedding, O(N) parts"):
+        x = P["tok_emb"][inp] * f32(np.sqrt(D)) + P["pos_emb"][:T]
+    W = [P[f"l0.{w}"] for w in ("W_Q", "W_K", "W_V", "W_O")]
+    with part("attention"):
+        a, ca = L.attention(x, *W, heads=cfg.heads, scale=cfg.scale)
+    with part("layer norms"):
+        h, c1 = L.layer_norm(x + a, P["l0.ln1.g"], P["l0.ln1.b"])
+    with part("feed-forward"):
+        u = h @ P["l0.W_1"] + P["l0.b_1"]
+        act = L.activation(u, "relu")
+        f = act @ P["l0.W_2"] + P["l0.b_2"]
+    with part("layer norms"):
+        x, c2 = L.layer_norm(h + f, P["l0.ln2.g"], P["l0.ln2.b"])
+    xf = x.reshape(-1, D)
+    with part("output product: logits = x W_out"):
+        z = np.matmul(xf, P["tok_emb"].T, out=buf)
+    with part("cross-entropy: bias, max, subtract, sum"):
+        z += P["b_out"]
+        z -= z.max(axis=-1, keepdims=True)
+    t = tgt.reshape(-1)
+    with part("embedding, O(N) parts"):
+        picked = np.take_along_axis(z, t[:, None], axis=-1)[:, 0]
+    with part("cross-entropy: exp"):
+        np.exp(z, out=z)
+    with part("cross-entropy: bias, max, subtract, sum"):
+        r = z.sum(axis=-1, keepdims=True)
+    g = {}
+    inv_n = f32(1.0 / t.size)
+    with part("embedding, O(N) parts"):
+        float(np.mean(np.log(r[:, 0], dtype=np.float64) - picked))
+        np.reciprocal(r, out=r)
+        r *= inv_n
+    with part("db_out = r^T e"):
+        g["b_out"] = r[:, 0] @ z
+    with part("embedding, O(N) parts"):
+        g["b_out"] -= np.bincount(t, minlength=V).astype(z.dtype) * inv_n
+        xr = xf * r
+    with part("output product: dx = dz W_out^T"):
+        dx = z @ P["tok_emb"]
+    with part("embedding, O(N) parts"):
+        dx *= r
+        dx -= P["tok_emb"][t] * inv_n
+        dx = dx.reshape(x.shape)
+    with part("output product: dW_out = dz^T x"):
+        g["tok_emb"] = np.ascontiguousarray((xr.T @ z).T)
+    with part("layer norms"):
+        dr, g["l0.ln2.g"], g["l0.ln2.b"] = L.layer_norm_backward(dx, c2)
+    with part("feed-forward"):
+        g["l0.b_2"] = dr.reshape(-1, D).sum(0)
+        g["l0.W_2"] = act.reshape(-1, act.shape[-1]).T @ dr.reshape(-1, D)
+        du = L.activation_backward(dr @ P["l0.W_2"].T, u, "relu")
+        g["l0.b_1"] = du.reshape(-1, du.shape[-1]).sum(0)
+        g["l0.W_1"] = h.reshape(-1, D).T @ du.reshape(-1, du.shape[-1])
+        dx = dr + du @ P["l0.W_1"].T
+    with part("layer norms"):
+        dr, g["l0.ln1.g"], g["l0.ln1.b"] = L.layer_norm_backward(dx, c1)
+    with part("attention"):
+        dh, *dW, _ = L.attention_backward(dr, ca, *W)
+        dx = dr + dh
+    for w, d in zip(("W_Q", "W_K", "W_V", "W_O"), dW, strict=True):
+        g[f"l0.{w}"] = d
+    with part("embedding gradient (scatter)"):
+        g["pos_emb"] = np.zeros_like(P["pos_emb"])
+        g["pos_emb"][:T] = dx.sum(axis=0)
+        rows = np.concatenate((inp.reshape(-1), t))
+        values = np.concatenate((dx.reshape(-1, D) * f32(np.sqrt(D)), xf * -inv_n))
+        g["tok_emb"] += L.scatter_rows(rows, values, V)
+    with part("clipping, weight decay"):
+        tr.clip_gradients(g, 1.0)
+        for value in P.values():
+            if value.ndim >= 2:
+                value *= f32(1 - 1e-3 * 0.01)
+    with part("Adam"):
+        opt.step(P, g)
+
+
+def profile(vocab: int = 4096, batch: int = 16, repeats: int = 15) -> dict:
+    """One thread, CPU time: each part of a step (:func:`_step_parts`) and the lowest step NumPy can
+    reach, as medians over ``repeats`` alternated rounds.
+
+    The bound's terms, each alternated with the floor: ``exp`` (one pass of ``exp`` over the ``N x V``
+    logits into another buffer), ``exp_max_sum`` (with the row max and sum a stable softmax needs),
+    ``stable_softmax`` (NumPy's max, subtract, exp and sum) and ``other_products`` (the attention's and
+    feed-forward's products of a step at their shapes); ratios to the floor with their min and max.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from sigprop.model.optim import Adam
+    cfg = tf.Config(vocab=vocab)
+    if (cfg.layers, cfg.heads, cfg.norm, cfg.activation, cfg.tied) != (1, 1, "post", "relu", True):
+        raise ValueError("profile: the default model only")
+    params = tf.init_params(cfg, 0)
+    tokens = np.random.default_rng(0).integers(0, vocab, size=(batch, cfg.length + 1))
+    floor, _ = output_products(params, tokens, cfg)
+    rng = np.random.default_rng(3)
+    N, D = batch * cfg.length, cfg.width
+    x = rng.standard_normal((N, D)).astype(np.float32)
+    z = x @ np.ascontiguousarray(params["tok_emb"].T)
+    buf = np.empty_like(z)
+    Ws = [rng.standard_normal((D, D)).astype(np.float32) for _ in range(6)]
+    q, k, v, A = (rng.standard_normal((batch, 1, cfg.length, D)).astype(np.float32) for _ in range(4))
+    opt = Adam(1e-3, beta2=0.98)
+
+    def step_fn():
+        acc: dict = {}
+        _step_parts(params, tokens, cfg, opt, acc)
+        return acc
+
+    def exp():
+        np.exp(z, out=buf)
+
+    def exp_max_sum():
+        z.max(axis=1, keepdims=True)
+        np.exp(z, out=buf)
+        buf.sum(axis=1)
+
+    def stable_softmax():
+        np.subtract(z, z.max(axis=1, keepdims=True), out=buf)
+        np.exp(buf, out=buf)
+        buf.sum(axis=1)
+
+    def other_products():
+        for w in Ws:                                  # forward: Q, K, V, O, W_1, W_2
+            x @ w
+        q @ k.transpose(0, 1, 3, 2)
+        A @ v
+        for w in Ws:                                  # backward: each weight's gradient and input gradient
+            x.T @ x
+            x @ w.T
+        q @ v.transpose(0, 1, 3, 2)
+        A.transpose(0, 1, 3, 2) @ q
+        A @ k
+        A.transpose(0, 1, 3, 2) @ q
+
+    fns = dict(floor=floor, exp=exp, exp_max_sum=exp_max_sum, stable_softmax=stable_softmax,
+               other_products=other_products)
+    load_before = os.getloadavg()
+    with threadpool_limits(limits=1):
+        for _ in range(2):
+            step_fn()
+        for fn in fns.values():
+            fn()
+        times: dict = {k: [] for k in ("step", *fns)}
+        parts: dict = {}
+        names = ["step", *fns]
+        for r in range(repeats):
+            for name in (names if r % 2 == 0 else names[::-1]):
+                c0 = time.process_time()
+                acc = step_fn() if name == "step" else fns[name]()
+                times[name].append(time.process_time() - c0)
+                if name == "step":
+                    for key, value in acc.items():
+                        parts.setdefault(key, []).append(value)
+
+    def over_floor(name):
+        ratios = [a / b for a, b in zip(times[name], times["floor"], strict=True)]
+        return dict(ratio=statistics.median(ratios), min=min(ratios), max=max(ratios))
+    return dict(step_ms=1e3 * statistics.median(times["step"]), floor_ms=1e3 * statistics.median(times["floor"]),
+                parts_ms={k: 1e3 * statistics.median(v) for k, v in
+                          sorted(parts.items(), key=lambda kv: -statistics.median(kv[1]))},
+                step_over_floor=over_floor("step"),
+                bound={k: over_floor(k) for k in ("exp", "exp_max_sum", "stable_softmax", "other_products")},
+                load_average=[list(load_before), list(os.getloadavg())], repeats=repeats)
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--vocab", type=int, default=4096)
@@ -229,7 +417,23 @@ def main(argv=None) -> None:
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--format", choices=("table", "json"), default="table")
+    p.add_argument("--profile", action="store_true",
+                   help="time each part of a step and the lowest step NumPy can reach (one thread, CPU time)")
     args = p.parse_args(argv)
+    if args.profile:
+        prof = profile(args.vocab, args.batch, args.repeats)
+        if args.format == "json":
+            print(json.dumps(prof, indent=2))
+            return
+        print(f"lm step by part, one thread, CPU time, median of {prof['repeats']}; "
+              f"load average {prof['load_average']}")
+        for key, value in prof["parts_ms"].items():
+            print(f"  {key:42s} {value:7.2f} ms  {100 * value / prof['step_ms']:5.1f}%")
+        print(f"  {'step':42s} {prof['step_ms']:7.2f} ms; floor {prof['floor_ms']:.2f} ms; "
+              f"step / floor {prof['step_over_floor']['ratio']:.2f}")
+        for key, r in prof["bound"].items():
+            print(f"  {key} / floor: {r['ratio']:.3f} [{r['min']:.3f}, {r['max']:.3f}]")
+        return
     res = measure(args.vocab, args.batch, args.repeats, args.quick)
     if args.format == "json":
         print(json.dumps(res, indent=2))
