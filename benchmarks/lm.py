@@ -224,10 +224,11 @@ def measure(vocab: int = 4096, batch: int = 16, repeats: int = 7, quick: bool = 
     return res
 
 
-def _step_parts(params: dict, tokens: np.ndarray, cfg: tf.Config, opt, acc: dict) -> None:
+def step_parts(params: dict, tokens: np.ndarray, cfg: tf.Config, opt, acc: dict, buf=None) -> None:
     """One step of the default model (1 layer, 1 head, Post-LN, ReLU, tied, no dropout), the library's
     operations in the order :func:`sigprop.lm.transformer.loss_and_grads`, clipping, weight decay and
-    Adam run them, each part's CPU time added to ``acc``."""
+    Adam run them, each part's CPU time added to ``acc``; ``buf``, an ``N x V`` array kept between
+    steps, receives the logits (a new one when ``None``)."""
     from sigprop.lm import layers as L
 
     class part:
@@ -244,7 +245,8 @@ def _step_parts(params: dict, tokens: np.ndarray, cfg: tf.Config, opt, acc: dict
     f32 = P["tok_emb"].dtype.type
     inp, tgt = tokens[:, :-1], tokens[:, 1:]
     B, T = inp.shape
-    buf = tf._workspace((B * T, V), P["tok_emb"].dtype)
+    if buf is None:
+        buf = np.empty((B * T, V), P["tok_emb"].dtype)
     with part("embedding, O(N) parts"):
         x = P["tok_emb"][inp] * f32(np.sqrt(D)) + P["pos_emb"][:T]
     W = [P[f"l0.{w}"] for w in ("W_Q", "W_K", "W_V", "W_O")]
@@ -322,7 +324,7 @@ def _step_parts(params: dict, tokens: np.ndarray, cfg: tf.Config, opt, acc: dict
 
 
 def profile(vocab: int = 4096, batch: int = 16, repeats: int = 15) -> dict:
-    """One thread, CPU time: each part of a step (:func:`_step_parts`) and the lowest step NumPy can
+    """One thread, CPU time: each part of a step (:func:`step_parts`) and the lowest step NumPy can
     reach, as medians over ``repeats`` alternated rounds.
 
     The bound's terms, each alternated with the floor: ``exp`` (one pass of ``exp`` over the ``N x V``
@@ -347,10 +349,11 @@ def profile(vocab: int = 4096, batch: int = 16, repeats: int = 15) -> dict:
     Ws = [rng.standard_normal((D, D)).astype(np.float32) for _ in range(6)]
     q, k, v, A = (rng.standard_normal((batch, 1, cfg.length, D)).astype(np.float32) for _ in range(4))
     opt = Adam(1e-3, beta2=0.98)
+    logits = np.empty((N, vocab), np.float32)
 
     def step_fn():
         acc: dict = {}
-        _step_parts(params, tokens, cfg, opt, acc)
+        step_parts(params, tokens, cfg, opt, acc, logits)
         return acc
 
     def exp():

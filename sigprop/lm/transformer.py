@@ -222,18 +222,11 @@ def forward(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, keep: bo
     return loss, cache
 
 
-def backward(params: dict, cache: dict, cfg: Config, *, overwrite: bool = False) -> dict:
-    """Gradients of the mean cross-entropy with respect to every parameter.
-
-    ``overwrite`` lets the backward reuse the cached probabilities' memory (the cache is
-    then spent).  After a fused forward the gradient with respect to the logits,
-    ``dz = r e - onehot(y) / N``, is never formed: with ``x_r = r x`` (each token's row scaled)
-    ``dW_out = x_r^T e - scatter_y(x) / N``, ``dx = r (e W_out^T) - W_out^T[y] / N`` and
-    ``db_out = r^T e - counts(y) / N``, the three output products at their floor's shapes and no
-    pass over ``N x V`` besides them but one matrix-vector product.
-    """
-    P, layers = cache["P"], cache["layers"]
-    g: dict[str, Any] = {k: None for k in P}
+def _output_backward(cache: dict, cfg: Config, g: dict, overwrite: bool):
+    """The output layer's backward (see :func:`backward`): fills ``g["b_out"]`` and ``g["tok_emb"]``
+    (tied) or ``g["W_out"]``; returns ``dx`` and the one-hot term ``(rows, values)`` that the tied
+    embedding's scatter adds (or ``None``)."""
+    P = cache["P"]
     D = cfg.width
     x = cache["x"]
     xf = x.reshape(-1, D)
@@ -267,6 +260,23 @@ def backward(params: dict, cache: dict, cfg: Config, *, overwrite: bool = False)
         else:
             g["W_out"] = xf.T @ dzf
         dx = dz @ W_out.T
+    return dx, scatter
+
+
+def backward(params: dict, cache: dict, cfg: Config, *, overwrite: bool = False) -> dict:
+    """Gradients of the mean cross-entropy with respect to every parameter.
+
+    ``overwrite`` lets the backward reuse the cached probabilities' memory (the cache is
+    then spent).  After a fused forward the gradient with respect to the logits,
+    ``dz = r e - onehot(y) / N``, is never formed: with ``x_r = r x`` (each token's row scaled)
+    ``dW_out = x_r^T e - scatter_y(x) / N``, ``dx = r (e W_out^T) - W_out^T[y] / N`` and
+    ``db_out = r^T e - counts(y) / N``, the three output products at their floor's shapes and no
+    pass over ``N x V`` besides them but one matrix-vector product.
+    """
+    P, layers = cache["P"], cache["layers"]
+    g: dict[str, Any] = {k: None for k in P}
+    D = cfg.width
+    dx, scatter = _output_backward(cache, cfg, g, overwrite)
     if cfg.norm == "pre":
         dx, g["lnf.g"], g["lnf.b"] = lm_layers.layer_norm_backward(dx, cache["lnf"])
     for i in reversed(range(cfg.layers)):

@@ -22,7 +22,7 @@ def test_step_parts_is_the_training_step():
     tokens = np.random.default_rng(5).integers(0, 64, size=(3, 9))
     mine = {k: v.copy() for k, v in params.items()}
     opt, acc = Recorder(), {}
-    bench._step_parts(mine, tokens, cfg, opt, acc)
+    bench.step_parts(mine, tokens, cfg, opt, acc)
     _, _, grads = tf.loss_and_grads(params, tokens, cfg)
     tr.clip_gradients(grads, 1.0)
     assert acc and all(t >= 0 for t in acc.values()) and set(opt.grads) == set(grads)
