@@ -11,6 +11,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import stat
 import tempfile
 from collections.abc import Callable
@@ -131,19 +132,51 @@ def file_kind(mode: int) -> str:
     return "not a regular file"
 
 
+#: The temporary files of :func:`atomic_write` this process is writing now: a worker process ended
+#: by its caller (SIGTERM) removes them before it exits (:func:`remove_own_temporaries`).
+_WRITING: set[str] = set()
+
+
+def remove_own_temporaries() -> None:
+    """Remove the temporary files this process is writing (:data:`_WRITING`): called by a worker
+    process's SIGTERM handler, where no ``finally`` of :func:`atomic_write` would run."""
+    for tmp in list(_WRITING):
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        _WRITING.discard(tmp)
+
+
+@contextlib.contextmanager
+def _sigterm_blocked():
+    """SIGTERM held back while the block runs (in the main thread): a temporary file is created and
+    listed in :data:`_WRITING` as one step, so that a SIGTERM handler never misses it."""
+    try:
+        before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    except (AttributeError, OSError, ValueError):        # pragma: no cover - no signal masks here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[..., Any]) -> None:
     """Call ``write(tmp_path)`` and move the result to ``path`` atomically.
 
     The temporary file is ``.NAME.sigprop-tmp-<pid>-<random>SUFFIX`` in the target's folder
     (:func:`temporary_name`); it is removed on every way out this process controls (an error,
     Ctrl-C, SIGTERM), and the ones a killed writer left are removed after the next write of the
-    same target (:func:`remove_stale_temporaries`).  A target that exists and is not a regular
-    file is refused (:func:`check_target`): a FIFO or a device is never replaced.
+    same target (:func:`remove_stale_temporaries`).  A worker process (:mod:`sigprop.core.workers`)
+    ended by its caller removes the temporary files it is writing before it exits.  A target that
+    exists and is not a regular file is refused (:func:`check_target`): a FIFO or a device is never replaced.
     """
     path = Path(path)
     check_target(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
-                               prefix=f"{temporary_name(path)}{os.getpid()}-", suffix=path.suffix)
+    with _sigterm_blocked():
+        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
+                                   prefix=f"{temporary_name(path)}{os.getpid()}-", suffix=path.suffix)
+        _WRITING.add(tmp)
     os.close(fd)
     try:
         write(tmp)
@@ -155,6 +188,8 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[..., Any]) -> Non
         if os.path.lexists(tmp):
             os.unlink(tmp)
         raise
+    finally:
+        _WRITING.discard(tmp)
     remove_stale_temporaries(path)
 
 

@@ -16,7 +16,9 @@ Two kinds of worker:
   (docs/performance.md, "Two workers").  Forking costs about 3 ms a
   worker.  The children ignore Ctrl-C; the caller takes it, ends them and raises
   ``KeyboardInterrupt`` (SIGTERM, which the command line turns into a ``KeyboardInterrupt``,
-  likewise).  A child ends with its caller however the caller ends, SIGKILL included: Linux
+  likewise).  The caller ends a child with SIGTERM, on which the child removes the temporary
+  files of :func:`sigprop.core.results.atomic_write` it is writing and exits, then with SIGKILL
+  after :data:`GRACE_S` seconds.  A child ends with its caller however the caller ends, SIGKILL included: Linux
   sends it SIGKILL when the thread that forked it ends (``prctl(PR_SET_PDEATHSIG)``), and a
   child whose caller ended before that request ends at once.  An exception in a task ends the
   run and is raised again in the caller at once, the other workers killed (its traceback stays
@@ -40,6 +42,7 @@ import selectors
 import signal
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -206,10 +209,7 @@ def _processes(task: Task, count: int, workers: int, progress: Callable[[int], N
         jobs_r = -1
         payloads = _collect(children, done, progress, feed, reaped)
     except BaseException:
-        for pid in children:
-            if pid not in reaped:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+        _end(children, reaped)
         raise
     finally:
         feed.close()
@@ -228,6 +228,42 @@ def _processes(task: Task, count: int, workers: int, progress: Callable[[int], N
         for k, result in payload:
             results[k] = result
     return results
+
+
+#: Seconds a worker process is given to remove its temporary files after SIGTERM before SIGKILL.
+GRACE_S = 2.0
+
+
+def _end(children: dict[int, int], reaped: dict[int, int]) -> None:
+    """End the worker processes not yet reaped: SIGTERM (a worker then removes the temporary files
+    it is writing and exits, :func:`_child`), and SIGKILL for those still running after
+    :data:`GRACE_S` seconds (a worker inside a long call of compiled code takes no signal)."""
+    live = [pid for pid in children if pid not in reaped]
+    for pid in live:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + GRACE_S
+    while live and time.monotonic() < deadline:
+        for pid in list(live):
+            with contextlib.suppress(ChildProcessError):
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if not done:
+                    continue
+                reaped[pid] = status
+            live.remove(pid)
+        if live:
+            time.sleep(0.01)
+    for pid in live:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _terminated(signum, frame) -> None:  # pragma: no cover - runs in a worker process
+    """A worker's SIGTERM handler: remove the temporary files it is writing, then exit (143)."""
+    from sigprop.core.results import remove_own_temporaries
+
+    remove_own_temporaries()
+    os._exit(128 + signal.SIGTERM)
 
 
 @contextlib.contextmanager
@@ -290,7 +326,8 @@ def _child(task: Task, jobs: int, out: int, done: memoryview, slot: int, parent:
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the caller's to take
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)     # not the caller's handler: a SIGTERM ends it
+        signal.signal(signal.SIGTERM, _terminated)        # not the caller's handler: a SIGTERM ends it,
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})   # its temporary files removed
         if die_with_parent is not None:
             die_with_parent()
         if os.getppid() != parent:                        # the caller ended before the request

@@ -128,3 +128,58 @@ def test_ctrl_c_at_the_moment_of_a_fork_is_not_lost(tmp_path):
         assert _all_end(map(int, pids.read_text().split())) if pids.exists() else True
     finally:
         stop(proc)
+
+
+def test_a_worker_ended_by_its_caller_removes_the_temporary_file_it_writes(tmp_path):
+    # both workers are inside atomic_write (their temporary files exist) when the caller is interrupted
+    script = textwrap.dedent(f"""
+        import os, pathlib, time
+        from sigprop.core import results, workers
+        def task(k, report):
+            def write(tmp):
+                pathlib.Path(tmp).write_text("partial")
+                os.write(1, b"writing\\n")            # one write: the two workers share the pipe
+                time.sleep(60)
+            results.atomic_write(os.path.join({str(tmp_path)!r}, f"{{k}}.pdf"), write)
+        try:
+            workers.run(task, 2, 2, processes=True)
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+    """)
+    proc = start([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert [proc.stdout.readline().strip() for _ in range(2)] == ["writing", "writing"]
+        pids = children(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert out.strip() == "interrupted", err
+        assert _all_end(pids), "worker processes outlived the run"
+        assert not list(tmp_path.iterdir())                      # no temporary file left by a worker
+    finally:
+        stop(proc)
+
+
+@pytest.mark.parametrize("sig, code, word", [(signal.SIGTERM, 143, "terminated"),
+                                             (signal.SIGINT, 130, "interrupted")])
+def test_figures_with_two_workers_interrupted_while_writing_leaves_no_temporary_file(sig, code, word, tmp_path):
+    # the signal is sent as soon as a worker's temporary file appears in --out
+    pytest.importorskip("matplotlib")
+    argv = [sys.executable, "-m", "sigprop.cli", "figures", "--workers", "2", "--quick", "--fresh", "--no-progress",
+            "--out", str(tmp_path), "--only", "spectral_gap,rho_profiles,theory_vs_mc"]
+    proc = start(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        pids: set[int] = set()
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            pids |= children(proc.pid)
+            if len(pids) >= 2 and any(".sigprop-tmp-" in n for n in os.listdir(tmp_path)):
+                break
+            time.sleep(0.001)
+        assert proc.poll() is None, "the figures ended before a temporary file was seen"
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == code and err.strip() == f"sigprop figures: {word}", err
+        assert _all_end(pids), "worker processes outlived the command"
+        assert not [n for n in os.listdir(tmp_path) if ".sigprop-tmp-" in n]
+    finally:
+        stop(proc)
