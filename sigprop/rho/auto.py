@@ -217,12 +217,16 @@ def spectrum_features(m, v, d, scale=None, shape: str = "gaussian") -> dict[str,
 EXACT_PROFILE_ARRAYS = 8
 
 
-def require_exact(T: int, d: int, models: int) -> None:
+def require_exact(T: int, d: int, models: int, *, from_spectrum: bool = False) -> None:
     """Refuse (``ArgumentError`` naming ``T``, or ``d`` when ``2d > T``) the exact method on ``models``
     models one at a time when its memory exceeds the machine: one model's chi-square arrays
-    (:data:`sigprop.rho.logits.CHI2_ARRAYS` ``x T x 2d``) and :data:`EXACT_PROFILE_ARRAYS` ``x models x T``."""
+    (:data:`sigprop.rho.logits.CHI2_ARRAYS` ``x T x 2d``) and :data:`EXACT_PROFILE_ARRAYS` ``x models x T``;
+    with ``from_spectrum``, also the two ``d x d`` matrices of the model built from ``(m, v)``
+    (:meth:`sigprop.rho.logits.LogitModel.from_spectrum`, naming ``d``)."""
     from sigprop.rho.logits import CHI2_ARRAYS
 
+    if from_spectrum:
+        memory.require(memory.matrices(2, d, d), "d", f"{d} x {d} float64 matrices")
     memory.require(memory.matrices(CHI2_ARRAYS, T, 2 * d) + memory.matrices(EXACT_PROFILE_ARRAYS, models, T),
                    "T" if T >= 2 * d else "d",
                    f"{CHI2_ARRAYS} float64 arrays of {T} positions x {2 * d} chi-square weights and "

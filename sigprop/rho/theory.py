@@ -187,7 +187,8 @@ def _spectrum_auto(m, v, d, T, scale, form: str, shape: str) -> Profile:
                      dict(tolerance=auto.TOLERANCE))
     f = auto.spectrum_features(m, v, dd, scale, shape)
     d_max, models = int(np.max(dd)), int(np.size(f["effective_rank"]))
-    chosen, reason, details = auto.decide(f, T, lambda: auto.require_exact(T, d_max, models))
+    chosen, reason, details = auto.decide(f, T, lambda: auto.require_exact(T, d_max, models,
+                                                                                  from_spectrum=True))
     if chosen == "gaussian":
         return _auto(gauss, reason, details)
     del gauss
