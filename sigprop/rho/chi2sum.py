@@ -230,7 +230,9 @@ def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WO
     if rows.size:
         s = np.ldexp(1.0, np.frexp(big[rows])[1] - 1)          # exact: max |lambda| / s in [1, 2)
         ln = None if lin is None else lin[rows] / s[:, None]
-        Fr, er = _normalized(lam[rows] / s[:, None], xs[rows] / s, tol, work, ln)
+        with np.errstate(over="ignore"):               # |x| / s beyond the float range: F is 0 or 1 there
+            xr = xs[rows] / s
+        Fr, er = _normalized(lam[rows] / s[:, None], xr, tol, work, ln)
         F[rows], err[rows] = Fr, er
     bad = err > 10 * tol
     if bad.any():

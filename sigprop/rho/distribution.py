@@ -15,13 +15,21 @@ offers what a ``scipy.stats`` frozen distribution offers:
   logarithmic singularity at 0);
 * ``ppf(q)`` and ``isf(q)``: the root of ``cdf(x) = q`` by the Illinois (modified regula falsi)
   method in a bracket from Cantelli's inequality ``P(zc - mu <= -k sigma) <= 1 / (1 + k^2)``;
-  ``median()``, ``interval(confidence)``;
+  as in ``scipy.stats``, ``ppf(0)`` and ``ppf(1)`` are the ends of the support (``-inf`` and
+  ``inf`` where it is unbounded, e.g. the whole line); ``q`` outside ``[0, 1]`` is refused
+  (scipy returns NaN); ``median()``, ``interval(confidence)``;
 * ``mean()``, ``var()``, ``std()``: ``sum_k lambda_k``, ``2 sum_k lambda_k^2 + sum_k l_k^2``
   (equal to the closed-form moments (3.5), (3.20));
 * ``support()``: ``[0, inf)`` when every weight is ``>= 0`` and there is no linear term,
   ``(-inf, 0]`` when every weight is ``<= 0``, with linear terms and positive weights
   ``[-sum l_k^2 / (4 lambda_k), inf)``, else the whole line;
-* ``rvs(size, random_state)``: draws of ``sum_k lambda_k Z_k^2 + l_k Z_k``.
+* ``rvs(size, random_state)``: draws of ``sum_k lambda_k Z_k^2 + l_k Z_k`` (memory checked first).
+
+**A point mass.** Where every weight and linear coefficient is 0 (``W = 0``), the logit is the
+constant 0: ``cdf`` is the step at 0, ``ppf(q) = 0``, ``rvs`` gives zeros, the mean, variance and
+both ends of the support are 0; it has no density, and ``pdf`` refuses it (naming ``W``).
+A ``W`` so large that the logit's variance overflows float64 is refused when the distribution is
+made.  NumPy's floating-point warnings never escape: values that overflow are handled.
 
 Every method broadcasts its argument against the shape of the positions (``dist.shape``), as a
 frozen scipy distribution broadcasts against its parameters; a scalar position gives floats.
@@ -36,6 +44,7 @@ import numpy as np
 
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike, Seed
+from sigprop.core.memory import matrices, require
 from sigprop.rho.chi2sum import cdf as _chi2_cdf
 from sigprop.rho.logits import LogitModel, as_model, require_chi2
 
@@ -110,6 +119,10 @@ class LogitDistribution:
         self.weights = lam[positions - 1]
         self.linear = lin[positions - 1]
         self._linear = self.linear if np.any(self.linear) else None
+        with np.errstate(over="ignore", invalid="ignore"):
+            if not np.all(np.isfinite(self.var())):
+                raise _checks.ArgumentError("W", "is too large: the variance of the logit overflows float64 "
+                                                 "(beyond 1.8e308); scale it down")
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -140,8 +153,8 @@ class LogitDistribution:
         normal = np.any((lam == 0) & (lin != 0), axis=-1)
         with np.errstate(divide="ignore", invalid="ignore"):
             shift = np.sum(np.where(lam != 0, lin * lin / (4 * lam), 0.0), axis=-1)
-        low = np.where(np.all(lam >= 0, axis=-1) & ~normal, -shift, -np.inf)
-        high = np.where(np.all(lam <= 0, axis=-1) & ~normal, -shift, np.inf)
+        low = np.where(np.all(lam >= 0, axis=-1) & ~normal, 0.0 - shift, -np.inf)     # 0.0 - 0.0 is 0.0, not -0.0
+        high = np.where(np.all(lam <= 0, axis=-1) & ~normal, 0.0 - shift, np.inf)
         return self._out(low), self._out(high)
 
     # --- distribution function ----------------------------------------------------------------
@@ -166,11 +179,21 @@ class LogitDistribution:
         return self._out(1.0 - self._cdf(x)[0])
 
     def pdf(self, x: ArrayLike) -> Any:
-        """The density at ``x``: the five-point difference of :meth:`cdf` (module doc); 0 outside the support."""
+        """The density at ``x``: the five-point difference of :meth:`cdf` (module doc); 0 outside the support.
+
+        A point mass (``W = 0``: the logit is the constant 0) has no density: refused, naming ``W``.
+        """
         x = np.asarray(_checks.real("x", x), dtype=float)
-        h = np.asarray(self.std(), dtype=float) * PDF_STEP
+        sd = np.asarray(self.std(), dtype=float)
+        if np.any(sd == 0):
+            raise _checks.ArgumentError("W", "gives the logit the constant value 0 (a point mass) at position(s) "
+                                             f"{self.i[sd == 0].tolist()}: it has no density; cdf, ppf, rvs and "
+                                             "the moments treat it as that point mass")
+        h = sd * PDF_STEP
         steps = np.array([-2.0, -1.0, 1.0, 2.0]).reshape((4,) + (1,) * np.broadcast(x, h).ndim)
-        F = self._cdf(x + steps * h)[0]
+        big = np.finfo(float).max
+        with np.errstate(over="ignore"):              # far out, the stencil stays on the float range
+            F = self._cdf(np.clip(x + steps * h, -big, big))[0]
         f = (8 * (F[2] - F[1]) - (F[3] - F[0])) / (12 * h)
         low, high = self.support()
         return self._out(np.where((x < low) | (x > high), 0.0, np.maximum(f, 0.0)))
@@ -178,7 +201,11 @@ class LogitDistribution:
     # --- quantiles ----------------------------------------------------------------------------
 
     def ppf(self, q: ArrayLike) -> Any:
-        """The quantile: the ``x`` with ``cdf(x) = q`` (Illinois method; module doc), ``q`` in [0, 1]."""
+        """The quantile: the ``x`` with ``cdf(x) = q`` (Illinois method; module doc), ``q`` in [0, 1].
+
+        As in ``scipy.stats``, ``ppf(0)`` and ``ppf(1)`` are the lower and upper ends of the support
+        (:meth:`support`): ``-inf`` and ``inf`` where it is unbounded on that side.
+        """
         q = np.asarray(_checks.real("q", q, minimum=0.0, maximum=1.0), dtype=float)
         shape = np.broadcast_shapes(q.shape, self.shape)
         q = np.broadcast_to(q, shape).astype(float)
@@ -248,19 +275,38 @@ class LogitDistribution:
     def rvs(self, size: int | tuple[int, ...] | None = None, random_state: Seed = None) -> Any:
         """Draws of ``sum_k lambda_ik Z_k^2 + l_ik Z_k``, shape ``size`` (default ``shape``).
 
-        ``size`` must broadcast with ``shape`` (scipy's rule: the positions are the trailing axes);
-        ``random_state`` is anything :func:`numpy.random.default_rng` takes.
+        ``size`` is None, an integer ``>= 0`` or a tuple of them, and must broadcast with ``shape``
+        (scipy's rule: the positions are the trailing axes); ``random_state`` is None, an integer
+        ``>= 0``, a sequence of them, a ``SeedSequence`` or a ``Generator``.  The draws' memory
+        (three float64 arrays of ``size x 2d``) is checked first (``ArgumentError`` naming ``size``).
         """
-        shape: tuple[int, ...] = (self.shape if size is None else (int(size),) if isinstance(size, (int, np.integer))
-                                  else tuple(int(n) for n in size))
+        shape = self._size(size)
         try:
             np.broadcast_shapes(shape, self.shape)
         except ValueError:
             raise _checks.ArgumentError("size", f"must broadcast with the positions' shape {self.shape}, "
                                                 f"got {shape}") from None
+        random_state = _checks.seed("random_state", random_state)
+        require(matrices(3, float(np.prod(np.broadcast_shapes(shape, self.shape), dtype=float)),
+                         self.weights.shape[-1]), "size",
+                f"three float64 arrays of {shape} draws x {self.weights.shape[-1]} chi-square terms")
         rng = np.random.default_rng(random_state)
         Z = rng.standard_normal(shape + self.weights.shape[-1:])
         return self._out(np.sum(self.weights * Z * Z + self.linear * Z, axis=-1))
+
+    def _size(self, size: Any) -> tuple[int, ...]:
+        """``size`` of :meth:`rvs` as a shape: None (the positions' shape), an integer or a tuple of them."""
+        if size is None:
+            return self.shape
+        items = size if isinstance(size, (tuple, list)) else None
+        if items is None and not isinstance(size, (int, np.integer, float, np.floating)):
+            raise _checks.ArgumentError("size", f"must be None, an integer >= 0 or a tuple of them, "
+                                                f"got {size!r:.60}")
+        try:
+            return tuple(_checks.integer("size", n, 0) for n in (items if items is not None else [size]))
+        except _checks.ArgumentError:
+            raise _checks.ArgumentError("size", f"must be None, an integer >= 0 or a tuple of them, "
+                                                f"got {size!r:.60}") from None
 
     def __repr__(self) -> str:
         return f"LogitDistribution(T={self.model.T}, d={self.model.d}, i={self.i.tolist()!r})"

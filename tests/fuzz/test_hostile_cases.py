@@ -39,3 +39,76 @@ def test_predict_auto_at_a_large_dim_runs_the_gaussian_method_and_says_why(monke
     assert code == 0 and not err, err
     res = json.loads(out)
     assert res["method"] == "gaussian" and "but the exact method needs about 57.6 GB" in res["method_reason"]
+
+
+# --- sigprop.logit_distribution
+
+@pytest.fixture
+def dist():
+    import sigprop as sp
+    return sp.logit_distribution(sp.LogitModel.from_spectrum(0.5, 0.1, 8, 16), 16)
+
+
+def test_logit_distribution_of_w_zero_is_a_point_mass_at_zero_without_density():
+    import warnings
+
+    import sigprop as sp
+    from sigprop.core.checks import ArgumentError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                                # no RuntimeWarning escapes
+        z = sp.logit_distribution(np.zeros((4, 4)), 8, 8)
+        assert z.cdf([-1.0, 0.0, 1.0]).tolist() == [0.0, 1.0, 1.0]
+        assert z.ppf([0.0, 0.5, 1.0]).tolist() == [0.0, 0.0, 0.0] and not np.signbit(z.ppf(0.5))
+        assert z.support() == (0.0, 0.0) and z.mean() == 0.0 and z.var() == 0.0
+        assert z.rvs(3, random_state=0).tolist() == [0.0, 0.0, 0.0]
+        with pytest.raises(ArgumentError, match=r"^W gives the logit the constant value 0 \(a point mass\)") as e:
+            z.pdf(0.0)
+    assert e.value.argument == "W" and "\n" not in str(e.value)
+
+
+def test_logit_distribution_of_a_huge_w_is_refused_naming_w():
+    import sigprop as sp
+    from sigprop.core.checks import ArgumentError
+
+    with pytest.raises(ArgumentError, match="^W is too large: the variance of the logit overflows float64"):
+        sp.logit_distribution(np.eye(4) * 1e160, 8, 8)
+    z = sp.logit_distribution(np.eye(4) * 1e150, 8, 8)                # the largest that fits: finite values
+    assert np.isfinite(z.pdf(0.5)) and np.isfinite(z.ppf(0.3))
+
+
+def test_logit_distribution_far_points_give_no_warning(dist):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert dist.cdf(1e308) == 1.0 and dist.cdf(-1e308) == 0.0
+        assert dist.pdf([-1e308, 1e308]).tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("size, random_state, argument", [
+    ("3", None, "size"), (3.5, None, "size"), (-1, None, "size"), ([2, "a"], None, "size"), (object(), None, "size"),
+    (3, "a", "random_state"), (3, -1, "random_state"), (3, 1.5, "random_state"),
+])
+def test_logit_distribution_rvs_refuses_wrong_types(dist, size, random_state, argument):
+    from sigprop.core.checks import ArgumentError
+
+    with pytest.raises(ArgumentError) as e:
+        dist.rvs(size, random_state=random_state)
+    assert e.value.argument == argument and "\n" not in str(e.value)
+
+
+def test_logit_distribution_rvs_memory_is_checked_before_the_work(dist):
+    from sigprop.core.checks import ArgumentError
+
+    with pytest.raises(ArgumentError, match=r"^size needs about 384 GB of memory") as e:
+        dist.rvs(1e9)                                                  # 1e9 draws x 16 terms x 3 arrays
+    assert e.value.argument == "size"
+    assert dist.rvs(3.0, random_state=1).shape == (3,) and dist.rvs((2, 2), random_state=1).shape == (2, 2)
+
+
+def test_logit_distribution_ppf_at_0_and_1_are_the_ends_of_the_support_as_in_scipy(dist):
+    stats = pytest.importorskip("scipy.stats")
+    assert dist.support() == (-np.inf, np.inf)
+    assert dist.ppf([0.0, 1.0]).tolist() == [-np.inf, np.inf] == stats.norm.ppf([0.0, 1.0]).tolist()
+    assert stats.chi2(3).ppf([0.0, 1.0]).tolist() == [0.0, np.inf]    # scipy: the ends of a bounded support too
