@@ -26,6 +26,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from sigprop.core.checks import ArgumentError, MissingFileError
 from sigprop.core.labelled import TAG, Result
 from sigprop.core.study import result_type
 from sigprop.core.vocabulary import canonical_config
@@ -45,8 +46,9 @@ READ_BYTES_PER_BYTE = 4
 def load(path: str | os.PathLike[str]) -> Any:
     """Read the result file ``path`` back as the object that wrote it (see the module doc).
 
-    Raises ``ValueError`` (one line naming the file) for a file sigprop did not write or
-    cannot tell the type of, ``FileNotFoundError`` for a missing file.
+    Raises :class:`~sigprop.core.checks.ArgumentError` (a ``ValueError``; one line naming ``path``
+    and the file) for a file sigprop did not write or cannot tell the type of, and for a missing
+    file (then a :class:`~sigprop.core.checks.MissingFileError`, also a ``FileNotFoundError``).
 
     Examples
     --------
@@ -58,15 +60,17 @@ def load(path: str | os.PathLike[str]) -> Any:
     >>> type(q).__name__, bool(q.to_xarray().identical(p.to_xarray()))
     ('Profile', True)
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ArgumentError("path", f"must be a file name (str or path), got {type(path).__name__}")
     path = Path(path)
     if path.is_dir():
         if (path / ".zattrs").is_file():
             from sigprop.sweep.store import open_dataset
 
             return open_dataset(path)
-        raise ValueError(f"{path}: a folder, not a result file (nor a sweep store)")
+        raise ArgumentError("path", f"{path}: a folder, not a result file (nor a sweep store)")
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
+        raise MissingFileError("path", f"{path}: no such file")
     import stat
 
     from sigprop.core.memory import human, machine_bytes
@@ -74,24 +78,26 @@ def load(path: str | os.PathLike[str]) -> Any:
 
     info = path.stat()
     if not stat.S_ISREG(info.st_mode):                  # a FIFO or a device would be read for ever
-        raise ValueError(f"{path}: {file_kind(info.st_mode)}, not a result file")
+        raise ArgumentError("path", f"{path}: {file_kind(info.st_mode)}, not a result file")
     if not READ_BYTES_PER_BYTE * info.st_size <= machine_bytes():
-        raise ValueError(f"{path}: reading its {human(info.st_size)} needs about "
+        raise ArgumentError("path", f"{path}: reading its {human(info.st_size)} needs about "
                          f"{human(READ_BYTES_PER_BYTE * info.st_size)} of memory, more than this machine's "
                          f"{human(machine_bytes())}")
     try:
         data = json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not a sigprop result file (not JSON: {exc})") from None
+        raise ArgumentError("path", f"{path}: not a sigprop result file (not JSON: {exc})") from None
+    except OSError as exc:                              # e.g. not readable
+        raise ArgumentError("path", f"{path}: cannot read it: {exc.strerror or type(exc).__name__}") from None
     except RecursionError:                              # e.g. a 100 000-deep array
-        raise ValueError(f"{path}: not a sigprop result file (JSON nested too deeply to read)") from None
+        raise ArgumentError("path", f"{path}: not a sigprop result file (JSON nested too deeply to read)") from None
     if _heads_list(data):
         return _heads_result(data)
     if not isinstance(data, dict):
-        raise ValueError(f"{path}: not a sigprop result file (JSON {type(data).__name__}, not an object)")
+        raise ArgumentError("path", f"{path}: not a sigprop result file (JSON {type(data).__name__}, not an object)")
     kind = data.get(TAG) or _infer(data)
     if kind is None:
-        raise ValueError(f"{path}: no {TAG!r} tag and no known fields: not a result file sigprop wrote, "
+        raise ArgumentError("path", f"{path}: no {TAG!r} tag and no known fields: not a result file sigprop wrote, "
                          "or one written before its type was recorded")
     if kind in CLASSES:
         import importlib

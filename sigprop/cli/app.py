@@ -82,7 +82,8 @@ class Command:
         formats to ``"module:function"`` (``function(result) -> str``).
     out
         What ``--out FILE`` writes: ``"json"`` (the result), ``"text"`` (what is
-        printed) or ``None`` (no ``--out``, or the command declares its own).
+        printed; with ``--format json`` the result with its type tag, which ``sigprop.load``
+        reads) or ``None`` (no ``--out``, or the command declares its own).
     plot
         Name of a function of :mod:`sigprop.plotting` (or ``"module:function"``) that draws the result to
         ``--plot FILE`` (``None``: no ``--plot``); ``transient`` keys are kept only for
@@ -408,7 +409,8 @@ def _main(argv: list[str] | None) -> int:
             draw(failed, "--plot", args.plot, lambda: drawing(result, args.plot))
         for key in cmd.transient:
             result.pop(key, None)
-        if args.format == "json" and cmd.out == "json" and cmd.view.json is None and "json" not in cmd.renderers:
+        if args.format == "json" and cmd.out in ("json", "text") and cmd.view.json is None \
+                and "json" not in cmd.renderers:
             from sigprop.core.results import dumps
             text = dumps(tagged_result(result, cmd).to_json())   # what --out writes, type tag included
         else:

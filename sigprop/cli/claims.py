@@ -1,7 +1,10 @@
 """The ``claims`` command: one measured check per claim of the two papers, with verdicts.
 
 The checks live in the row modules of :mod:`sigprop.claims.ledger`; ``--format markdown``
-is the ledger's own rendering (:mod:`sigprop.claims.render`, ``CLAIMS.md``).
+is the ledger's own rendering (:mod:`sigprop.claims.render`, ``CLAIMS.md``); ``--format json``
+(printed, or written by ``--out``) carries the type tag ``"claims"``, so that ``sigprop.load``
+reads it back as a :class:`~sigprop.core.labelled.Result` whose ``to_xarray()`` has one entry
+per claim ``id``.
 """
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ def _claims_arguments(p: argparse.ArgumentParser) -> None:
          description="Run one check per claim of [BHK24] and [NNT24] and print the claim, the check, the "
                      "numbers and a verdict (supported, refuted, partly or inconclusive).",
          arguments=_claims_arguments, out="text", renderers={"markdown": "sigprop.claims.render:markdown"},
+
+         keys={"claims": ("id",)},
          view=View(records="claims", show=("notes",),
                    blocks=("[{verdict!u}] {id} ({evidence}): {claim}", "    source: {source}",
                            "    regime: {regime_text}", "    check: {check}", "    rule: {rule}",

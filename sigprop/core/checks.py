@@ -35,6 +35,18 @@ class ArgumentError(ValueError):
         return type(self), (self.argument, self.detail)
 
 
+class MissingFileError(ArgumentError, FileNotFoundError):
+    """A file argument that names no file: an :class:`ArgumentError` (one line naming the argument)
+    that is also the ``FileNotFoundError`` older callers catch.
+
+    Examples
+    --------
+    >>> e = MissingFileError("path", "x.json: no such file")
+    >>> str(e), isinstance(e, ValueError), isinstance(e, FileNotFoundError)
+    ('path x.json: no such file', True, True)
+    """
+
+
 def integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
     """``value`` as an ``int`` in ``[minimum, maximum]``."""
     rng = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"

@@ -112,3 +112,32 @@ def test_logit_distribution_ppf_at_0_and_1_are_the_ends_of_the_support_as_in_sci
     assert dist.support() == (-np.inf, np.inf)
     assert dist.ppf([0.0, 1.0]).tolist() == [-np.inf, np.inf] == stats.norm.ppf([0.0, 1.0]).tolist()
     assert stats.chi2(3).ppf([0.0, 1.0]).tolist() == [0.0, np.inf]    # scipy: the ends of a bounded support too
+
+
+# --- sigprop.load
+
+def test_load_of_a_missing_file_is_one_line_naming_path(tmp_path):
+    import sigprop as sp
+    from sigprop.core.checks import ArgumentError
+
+    with pytest.raises(ArgumentError, match=r"^path .*missing\.json: no such file$") as e:
+        sp.load(tmp_path / "missing.json")
+    assert e.value.argument == "path" and isinstance(e.value, FileNotFoundError)   # older callers catch that
+    with pytest.raises(ArgumentError, match="^path must be a file name"):
+        sp.load(3)
+
+
+def test_claims_json_carries_a_type_tag_and_loads_back(tmp_path, capsys, monkeypatch):
+    import sigprop as sp
+    from sigprop.claims import ledger
+
+    row = dict(id="a", claim="c", verdict="supported", numbers={"x": 1.0})
+    monkeypatch.setattr(ledger, "run", lambda **kw: dict(config=dict(quick=True), claims=[row], notes=[]))
+    out = tmp_path / "claims.json"
+    assert cli.main(["claims", "--quick", "--format", "json", "--no-progress", "--out", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["sigprop_type"] == "claims" and json.loads(out.read_text()) == printed
+    res = sp.load(out)
+    assert res.kind == "claims" and res["claims"][0]["id"] == "a"
+    pytest.importorskip("xarray")
+    assert res.to_xarray()["claims_verdict"].dims == ("id",)
