@@ -208,8 +208,11 @@ def _partner(tensors: dict, query: str, key: str) -> np.ndarray:
 def _split_heads(layer, Q, K, n_heads, n_kv):
     d = Q.shape[1]
     if Q.shape[0] % n_heads:
-        raise ValueError(f"inconsistent head counts: layer {layer} has {Q.shape[0]} query rows, "
-                         f"not divisible by {n_heads} heads")
+        divisors = [k for k in range(1, Q.shape[0] + 1) if Q.shape[0] % k == 0]
+        shown = ", ".join(map(str, divisors[:12])) + (", ..." if len(divisors) > 12 else "")
+        raise ArgumentError("config", f"has inconsistent head counts: {n_heads} heads do not divide the "
+                                      f"{Q.shape[0]} query rows of layer {layer}; the head count must be a divisor "
+                                      f"of {Q.shape[0]} ({shown})")
     d_head = Q.shape[0] // n_heads
     if n_kv < 1 or n_heads % n_kv:
         raise ValueError(f"inconsistent head counts: {n_heads} query heads cannot share {n_kv} key heads")

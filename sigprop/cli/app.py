@@ -679,7 +679,7 @@ def _inputs(args: argparse.Namespace, cmd: Command, outputs: set[str]) -> list[t
                 continue
             found.append((name, path))
             if path.suffix == ".safetensors":
-                found += [(name, path.with_name(n)) for n in ("config.json", "tokenizer.json")
+                found += [(f"{n} beside {name}", path.with_name(n)) for n in ("config.json", "tokenizer.json")
                           if path.with_name(n).is_file()]
     if cmd.reads is not None:
         found += [(name, Path(path)) for name, path in cmd.reads(args)]

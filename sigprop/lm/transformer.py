@@ -42,6 +42,11 @@ from sigprop.lm import regularizers as reg
 NORMS = ("post", "pre")
 
 
+#: The largest ``qk_init``: ``W_Q W_K^T`` then starts 1e12 times the default scale, every attention row
+#: one-hot; far beyond, the float32 weights and logits overflow (at about 1e19).
+QK_INIT_MAX = 1e6
+
+
 @dataclass(frozen=True)
 class Config:
     """Model shape and options; ``regularizer`` as in :func:`sigprop.lm.regularizers.parse`."""
@@ -74,7 +79,7 @@ class Config:
             raise ArgumentError("activation", f"must be one of {', '.join(lm_layers.ACTIVATIONS)}, "
                                               f"got {self.activation!r}")
         _checks.real("dropout", self.dropout, minimum=0.0, maximum=1.0, open_max=True)
-        _checks.real("qk_init", self.qk_init, positive=True)
+        _checks.real("qk_init", self.qk_init, positive=True, maximum=QK_INIT_MAX)
         reg.parse(self.regularizer)
 
     @property

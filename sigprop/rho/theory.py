@@ -92,11 +92,13 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None, form: str = "f
 
         chosen, reason, details = auto.choose(model, form)
         if chosen == "exact":
+            _moments_finite(model, "W")
             prof = _finite(_exact_items(model), "W")
             prof.config.update({} if model.is_walk else model.data_config)
             return _auto(prof, reason, details)
         return _auto(theory(model, form=form, method="gaussian"), reason, details)
     if method in SOLVERS:
+        _moments_finite(model, "W")
         return _finite(_solve(method, model), "W")
     with np.errstate(over="ignore"):
         parts = propagation.model_parts(model, form == "limit")
@@ -109,6 +111,17 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None, form: str = "f
 #: ``(v + m^2)(alpha_i + beta_i^2) <= v + m^2`` finite: beyond it an overflow is the spectrum's doing,
 #: below it a given scale's.
 _DEFAULT_SCALE_ROOM = 1e300
+
+
+def _moments_finite(model: LogitModel, name) -> None:
+    """Refuse (as :func:`_finite`, naming ``name``) a model whose logit moments overflow float64, before
+    a chi-square method runs on it (its weights would overflow inside the solver)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, variance = propagation.moments(model)
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(variance))):
+        raise ArgumentError(name if isinstance(name, str) else name(),
+                            "is too large: the variance of the logits overflows float64 (beyond 1.8e308); "
+                            "scale it down")
 
 
 def _finite(prof: Profile, name) -> Profile:
@@ -158,7 +171,9 @@ def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: 
     if _method(method, form) == "auto":
         return _spectrum_auto(m, v, d, T, scale, form, shape)
     if _method(method, form) in SOLVERS:
-        prof = _solve(method, LogitModel.from_spectrum(m, v, _checks.integer("d", d, 1), T, shape=shape, scale=scale))
+        spectrum = LogitModel.from_spectrum(m, v, _checks.integer("d", d, 1), T, shape=shape, scale=scale)
+        _moments_finite(spectrum, name)
+        prof = _solve(method, spectrum)
         prof.config.update(scale=scale, shape=shape)
         return _labelled(_finite(prof, name), m, v, d)
     with np.errstate(over="ignore"):

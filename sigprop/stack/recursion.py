@@ -49,6 +49,9 @@ __all__ = ["KERNELS", "gelu", "gelu_kernel", "relu_kernel", "predict", "stable_r
            "attention_step", "mlp_step"]
 
 KIND = "stack"
+#: The largest ``beta`` of :func:`predict`: the grids of :func:`sigprop.stack.softmax.overlaps` grow as
+#: ``beta^2`` (50 layers at ``T = 64``: 6 s at beta 10, 15 s at 15, 63 s at 30 on a loaded two-core machine).
+BETA_MAX = 30.0
 RECORD_KEYS = {"layers": ("layer",)}
 
 
@@ -128,6 +131,11 @@ def predict(config=None, input_gram=None, **fields) -> Result:
         out = positional.run(cfg, input_gram)
         return Result(dict(version=__version__, method="theory", config=cfg.to_dict(), layers=out["rows"],
                            rho=out["rho"].tolist()), kind=KIND, keys=RECORD_KEYS)
+    if cfg.beta > BETA_MAX:
+        raise ArgumentError("beta", f"must be in [0, {BETA_MAX:g}] for recursion {cfg.recursion!r}, got {cfg.beta:g}: its "
+                                    "attention statistics are integrated exactly in T on grids that grow "
+                                    "as beta^2 (about a minute a stack at 30); the simulation takes beta "
+                                    "up to 100")
     q, p = 1.0, cfg.cosine0
     nan = float("nan")
     rows = [dict(layer=0, cosine=p, norm=1.0, stable_rank=stable_rank_equicorrelated(p, cfg.T),

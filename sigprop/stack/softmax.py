@@ -37,6 +37,7 @@ import numpy as np
 
 _Z_HALF_RANGE = 8.5        # standard-normal integrals run over [-8.5, 8.5] (tail mass < 1e-16)
 _BELOW_ONE = 1.0 - 2.0 ** -53   # the largest float below 1: log1p(-x) stays finite
+_LOG_X_CAP = 700.0         # log(t e^g) beyond which e^{-t e^g} is 0 in float64 (and e^700 is finite)
 
 
 def beta_critical(p) -> np.ndarray:
@@ -102,19 +103,19 @@ def overlaps(p: float, s: float, T: int, cross: bool = True) -> dict:
     z, wz = _z_grid(s)
     tau = _tau_grid(s, T)
     dtau = tau[1] - tau[0]
-    t = np.exp(tau)[:, None]
     g = s * z[None, :]
-    x = t * np.exp(g)                                     # t e^g, (n_tau, n_z)
-    e = np.exp(-x)
+    # log(t e^g), capped where e^{-t e^g} is 0 in float64 (e^{-e^700}): x e^{-x}, x^2 e^{-x} stay finite
+    log_x = np.minimum(tau[:, None] + g, _LOG_X_CAP)
+    x = np.exp(log_x)                                     # t e^g, (n_tau, n_z)
     one_minus_L = (-np.expm1(-x)) @ wz                    # 1 - L(t), precise at small t
     log_L = np.log1p(-np.minimum(one_minus_L, _BELOW_ONE))
     powT1 = np.exp((T - 1) * log_L)
     # dt = t dtau: the integrands carry one extra t
-    m2 = (x * x * e) @ wz                                 # t^2 E[e^{2g} e^{-t e^g}]
+    m2 = np.exp(2 * log_x - x) @ wz                       # t^2 E[e^{2g} e^{-t e^g}]
     y_self = T * float(np.sum(m2 * powT1) * dtau)
-    m1g = (x * g * e) @ wz                                # t E[g e^g e^{-t e^g}]
+    m1g = (g * np.exp(log_x - x)) @ wz                    # t E[g e^g e^{-t e^g}]
     mean_ag = T * float(np.sum(m1g * powT1) * dtau)
-    frullani = np.exp(-t[:, 0]) - np.exp(T * log_L)       # (e^{-t} - L^T) / t * (t dtau)
+    frullani = np.exp(-np.exp(tau)) - np.exp(T * log_L)   # (e^{-t} - L^T) / t * (t dtau)
     log_z = float(np.sum(frullani) * dtau)
     out = dict(y_self=y_self, y_cross=float("nan"), entropy=log_z - mean_ag)
     if cross:
@@ -134,8 +135,9 @@ def _cross(p: float, s: float, T: int, tau: np.ndarray) -> float:
     u, wu = _z_grid(max(a, b)) if a > 0 else (np.zeros(1), np.ones(1))
     # row functions of x = tau + a u: f1 = E_v[e^{x + b v} exp(-e^{x + b v})], f0 = E_v[-expm1(-e^{x + b v})]
     xs = np.arange(tau[0] - a * _Z_HALF_RANGE - 1.0, tau[-1] + a * _Z_HALF_RANGE + 1.0, 0.04)
-    y = np.exp(xs[:, None] + b * v[None, :])
-    f1 = (y * np.exp(-y)) @ wv
+    log_y = np.minimum(xs[:, None] + b * v[None, :], _LOG_X_CAP)
+    y = np.exp(log_y)
+    f1 = np.exp(log_y - y) @ wv
     f0 = (-np.expm1(-y)) @ wv
     arg_a = tau[:, None] + a * u[None, :]
     arg_b = tau[:, None] + (a if p >= 0 else -a) * u[None, :]

@@ -141,3 +141,68 @@ def test_claims_json_carries_a_type_tag_and_loads_back(tmp_path, capsys, monkeyp
     assert res.kind == "claims" and res["claims"][0]["id"] == "a"
     pytest.importorskip("xarray")
     assert res.to_xarray()["claims_verdict"].dims == ("id",)
+
+
+# --- refusals that said "numerical trouble" now name the flag and its range
+
+def test_stack_predict_beta_beyond_the_recursions_range_is_refused_naming_beta(capsys):
+    code, out, err = _run(["stack", "predict", "--recursion", "gg", "--beta", "30.5"], capsys)
+    _one_line(code, out, err, "--beta")
+    assert "must be in [0, 30] for recursion 'gg'" in err
+
+
+def test_softmax_overlaps_at_a_large_spread_are_finite_without_overflow():
+    import warnings
+
+    from sigprop.stack import softmax
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                         # overflowed in t e^g at beta 15 before
+        out = softmax.overlaps(0.5, 40.0, 64)
+    assert all(np.isfinite(v) for v in out.values())
+    assert 1 / 64 <= out["y_self"] <= 1 and 0 <= out["entropy"] <= np.log(64)
+
+
+def test_exact_method_with_an_overflowing_scale_names_scale(capsys):
+    for method in ("exact", "saddlepoint"):
+        code, out, err = _run(["predict", "--scale", "1e300", "--method", method, "--mean", "0.5", "--var", "0.1",
+                               "--dim", "4", "--length", "8"], capsys)
+        _one_line(code, out, err, "--scale")
+        assert "the variance of the logits overflows float64" in err
+
+
+@pytest.mark.parametrize("flag, value, message", [("--qk-init", "1e300", "must be <= 1e+06"),
+                                                  ("--lr", "1e300", "must be <= 1,")])
+def test_lm_train_out_of_range_is_refused_before_the_work(flag, value, message, capsys):
+    code, out, err = _run(["lm", "train", "--steps", "3", "--tokenizer", "bytes", flag, value, "--no-progress"], capsys)
+    _one_line(code, out, err, flag)
+    assert message in err
+
+
+def test_lm_train_overflow_in_training_names_lr(monkeypatch, capsys):
+    from sigprop.lm import train as lmtrain
+
+    def overflow(*args, **kwargs):
+        raise RuntimeWarning("overflow encountered in exp")        # what the CLI's warning filter raises
+    monkeypatch.setattr(lmtrain, "train", overflow)
+    monkeypatch.setattr("sigprop.cli.lm._data", lambda cfg: None)
+    code, out, err = _run(["lm", "train", "--steps", "3", "--tokenizer", "bytes", "--lr", "1", "--no-progress"],
+                          capsys)
+    _one_line(code, out, err, "--lr")
+    assert "must be lower: the training overflowed float32" in err and "(0, 1]" in err
+
+
+def _checkpoint(tmp_path, n_head):
+    safetensors_numpy = pytest.importorskip("safetensors.numpy")
+    d = 8
+    safetensors_numpy.save_file({"h.0.attn.c_attn.weight": np.ones((d, 3 * d), np.float32),
+                                 "h.0.attn.c_attn.bias": np.zeros(3 * d, np.float32)},
+                                str(tmp_path / "model.safetensors"))
+    (tmp_path / "config.json").write_text(json.dumps({"n_head": n_head, "n_embd": d, "n_layer": 1}))
+    return str(tmp_path / "model.safetensors")
+
+
+def test_heads_with_a_head_count_that_does_not_divide_the_width_names_config(tmp_path, capsys):
+    code, out, err = _run(["heads", _checkpoint(tmp_path, 3), "--length", "8"], capsys)
+    _one_line(code, out, err, "--config")
+    assert "3 heads do not divide the 8 query rows of layer 0" in err and "divisor of 8 (1, 2, 4, 8)" in err
