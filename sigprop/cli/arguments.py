@@ -9,17 +9,29 @@ which the command line turns into ``numpy.random.SeedSequence`` itself.
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 
 def number(kind: type) -> Callable[[str], Any]:
-    """Parse an ``int`` or a ``float``."""
+    """Parse an ``int`` or a ``float``.
+
+    An integer may be written in floating-point notation when its value is a whole number below
+    ``2^63`` (``1e9``), so that the command's own check of it says the accepted range.
+    """
     def parse(text: str) -> Any:
         try:
             return kind(text)
         except ValueError:
+            if kind is int:
+                try:
+                    value = float(text)
+                except ValueError:
+                    value = math.nan
+                if math.isfinite(value) and value.is_integer() and abs(value) < 2.0 ** 63:
+                    return int(value)
             what = "an integer" if kind is int else "a number"
             raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
     parse.__name__ = kind.__name__        # argparse names the type in its messages
@@ -47,8 +59,11 @@ def numbers(kind: type) -> Callable[[str], list]:
 
 
 def seeds(text: str) -> list[int]:
-    """Parse a comma-separated list of seeds."""
-    return [seed(x.strip()) for x in text.split(",") if x.strip()] or [seed(text)]
+    """Parse a comma-separated list of seeds (integers >= 0; an empty item is refused)."""
+    items = [x.strip() for x in text.split(",")]
+    if len(items) > 1 and not all(items):
+        raise argparse.ArgumentTypeError(f"must be comma-separated integers >= 0 with no empty item, got {text!r}")
+    return [seed(x) for x in items]
 
 
 def npy(text: str) -> tuple[Path, Any]:

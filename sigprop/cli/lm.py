@@ -257,7 +257,8 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
          description="Train every regularizer x seed (x shape), one folder per run under --dir (finished "
                      "runs are skipped, interrupted ones resume from their checkpoint), and summarize the "
                      "final validation measures with 95% Student-t intervals over seeds.",
-         arguments=_sweep_arguments, flags={**FLAGS, "regularizer": "--regularizers", "seed": "--seeds"},
+         arguments=_sweep_arguments, flags={**FLAGS, "regularizer": "--regularizers", "seed": "--seeds",
+                                            "shapes": "--shapes"},
          folders=("--dir",),
          keys={"summary": ("layers", "heads", "regularizer")},
          view=View(records="summary", fields=("layers", "heads", "regularizer", "n", "perplexity",
@@ -281,10 +282,17 @@ def sweep(args: argparse.Namespace) -> dict:
         raise ArgumentError("seed", f"must be distinct (a repeated seed would count one run twice), got "
                                     f"{','.join(map(str, args.seeds))}")
     shapes = args.shapes or [(args.layers, args.heads)]
-    configs = [train_config(args, regularizer=r, seed=s, layers=L, heads=H)
-               for s in args.seeds for (L, H) in shapes for r in regs]
+    try:
+        configs = [train_config(args, regularizer=r, seed=s, layers=L, heads=H)
+                   for s in args.seeds for (L, H) in shapes for r in regs]
+    except ArgumentError as exc:               # with --shapes, the layers and heads are --shapes' values
+        if args.shapes and exc.argument in ("layers", "heads"):
+            raise ArgumentError("shapes", exc.detail) from None
+        raise
+    quiet = args.no_progress                  # --no-progress: no line per run either
     records = lm_sweep.sweep(configs, _data(configs[0]), args.dir, progress=not args.no_progress,
-                       log=lambda m: print(m, file=sys.stderr, flush=True), workers=workers, threads=threads)
+                       log=None if quiet else lambda m: print(m, file=sys.stderr, flush=True),
+                       workers=workers, threads=threads)
     return dict(config=dict(regularizers=regs, seeds=args.seeds, shapes=shapes, dir=args.dir,
                             base=configs[0].to_dict(), workers=workers, threads=threads),
                 summary=lm_sweep.summarize(records), markdown=lm_sweep.markdown(lm_sweep.summarize(records)))

@@ -8,7 +8,7 @@ approximation's error (:mod:`sigprop.rho.gaussian_error`).
 from __future__ import annotations
 
 import argparse
-import sys
+import warnings
 
 from sigprop.cli import arguments as a
 from sigprop.cli.app import UsageError, command, register, study_command
@@ -182,9 +182,9 @@ def model(args: argparse.Namespace) -> tuple[dict, object, object]:
     _unused(args, "--shape", args.shape is not None and args.weights is not None,
             "the spectrum is that of the matrix in --weights")
     args.shape = args.shape or "gaussian"
-    if args.form == "published":
-        print("sigprop: --form published is a deprecated alias of --form antrp: the closed form of the ANTRP code "
-              "(Everlyn-Labs/ANTRP), not of [BHK24] (docs/theory.md §3.4)", file=sys.stderr)
+    if args.form == "published":               # a notice after the result (none when the command is refused)
+        warnings.warn("--form published is a deprecated alias of --form antrp: the closed form of the ANTRP code "
+                      "(Everlyn-Labs/ANTRP), not of [BHK24] (docs/theory.md §3.4)", UserWarning, stacklevel=2)
         args.form = "antrp"
     cfg: dict = dict(T=args.length, form=args.form, method=args.method)
     sigma = None

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -45,11 +46,35 @@ def load(folders) -> list[dict]:
             raise ArgumentError("folders", f"must be folders of runs, not found: {folder}")
         runs = [folder] if (folder / "run.json").exists() else sorted(p for p in folder.iterdir() if p.is_dir())
         for run in runs:
-            record = lm_sweep.finished(run)
+            try:
+                record = lm_sweep.finished(run)
+            except (ValueError, TypeError, AttributeError, RecursionError, OSError) as exc:
+                raise ArgumentError("folders", f"{run / 'run.json'}: not a run record sigprop wrote "
+                                               f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]})") from None
             if record is not None:
+                _check_record(record, run / "run.json")
                 record["name"] = run.name if run == folder else f"{folder.name}/{run.name}"
                 records.append(record)
     return records
+
+
+#: The fields of a finished run record that the summary reads, and their JSON types.
+RECORD_FIELDS = {"config": dict, "data": dict, "history": list, "final": dict, "steps_done": int}
+
+
+def _check_record(record: Any, path: Path) -> None:
+    """Refuse (``ArgumentError`` on ``folders``, naming the file) a run record whose fields are not
+    those ``sigprop lm train`` writes (a record edited or damaged by hand)."""
+    if not isinstance(record, dict):
+        raise ArgumentError("folders", f"{path}: not a run record sigprop wrote (JSON {type(record).__name__})")
+    for name, kind in RECORD_FIELDS.items():
+        if not isinstance(record.get(name), kind) or isinstance(record.get(name), bool):
+            raise ArgumentError("folders", f"{path}: not a run record sigprop wrote (its {name!r} is "
+                                           f"{type(record.get(name)).__name__}, not {kind.__name__})")
+    if not isinstance(record["config"].get("model"), dict) or not all(isinstance(h, dict)
+                                                                      for h in record["history"]):
+        raise ArgumentError("folders", f"{path}: not a run record sigprop wrote (its config has no model, "
+                                       "or its history holds a row that is not an object)")
 
 
 def unfinished(folders) -> list[str]:
@@ -122,6 +147,14 @@ def collect(folders, confidence: float = 0.95, *, history: bool = True) -> dict:
     records = load(folders)
     if not records:
         raise ArgumentError("folders", f"hold no finished run: {', '.join(map(str, folders))}")
+    try:
+        return _collect(folders, records, confidence, history)
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:   # a field deeper in a record
+        raise ArgumentError("folders", f"a run record under {', '.join(map(str, folders))} is not one sigprop "
+                                       f"wrote ({type(exc).__name__}: {' '.join(str(exc).split())[:120]})") from None
+
+
+def _collect(folders, records: list[dict], confidence: float, history: bool) -> dict:
     data: list = []
     runs = []
     for r in records:

@@ -84,7 +84,11 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None, form: str = "f
     ``theory(W, T) ~ simulate(W, T, samples=n)``.
     """
     if form not in ("finite", "limit"):
-        raise ArgumentError("form", f"must be 'finite' or 'limit' for a weight matrix, got {form!r}")
+        data = isinstance(W, LogitModel) and not W.is_walk
+        what = "with a data model other than the random walk" if data else "for a weight matrix"
+        raise ArgumentError("form", f"must be 'finite' or 'limit' {what}, got {form!r}"
+                            + (" (the ANTRP form is of (m, v) and the random walk only)"
+                               if form in ("antrp", "published") else ""))
     method = _method(method, form)
     model = as_model(W, T, step_cov, scale)
     if method == "auto":

@@ -146,13 +146,17 @@ class StackConfig:
         if needs and self.recursion != "positional":
             raise _checks.ArgumentError("recursion", f"must be 'positional' with {needs[0]} set (the tokens are "
                                         f"no longer exchangeable, or their scale enters), got {self.recursion!r}")
-        if self.norm == "post" and self.alpha_attention == 0 and self.var_v == 0 and self.var_b == 0:
+        # a sub-block whose output is zero makes the tokens zero vectors (Post-LN: the LayerNorm after it;
+        # Pre-LN: the residual stream itself), whose cosine is undefined
+        zeros = "would output zeros" if self.norm == "post" else "would make the residual stream zero"
+        if self.alpha_attention == 0 and self.var_v == 0 and self.var_b == 0:
             raise _checks.ArgumentError("var_v", "must be > 0 (or var_b > 0, or alpha_attention > 0): "
-                                        "the Post-LN attention sub-block would output zeros")
-        if (self.norm == "post" and self.activation != "none" and self.alpha_mlp == 0
-                and self.var_w == 0 and self.var_b == 0):
+                                        f"the {self.norm.capitalize()}-LN attention sub-block {zeros} "
+                                        "(zero tokens have no cosine)")
+        if self.activation != "none" and self.alpha_mlp == 0 and self.var_w == 0 and self.var_b == 0:
             raise _checks.ArgumentError("var_w", "must be > 0 (or var_b > 0, or alpha_mlp > 0): "
-                                        "the Post-LN MLP sub-block would output zeros")
+                                        f"the {self.norm.capitalize()}-LN MLP sub-block {zeros} "
+                                        "(zero tokens have no cosine)")
 
     @property
     def logit_variance(self) -> float:

@@ -132,10 +132,10 @@ def predict(config=None, input_gram=None, **fields) -> Result:
         return Result(dict(version=__version__, method="theory", config=cfg.to_dict(), layers=out["rows"],
                            rho=out["rho"].tolist()), kind=KIND, keys=RECORD_KEYS)
     if cfg.beta > BETA_MAX:
-        raise ArgumentError("beta", f"must be in [0, {BETA_MAX:g}] for recursion {cfg.recursion!r}, got {cfg.beta:g}: its "
-                                    "attention statistics are integrated exactly in T on grids that grow "
-                                    "as beta^2 (about a minute a stack at 30); the simulation takes beta "
-                                    "up to 100")
+        raise ArgumentError("beta", f"must be in [0, {BETA_MAX:g}] for recursion {cfg.recursion!r}, got "
+                                    f"{cfg.beta:g}: its attention statistics are integrated exactly in T on grids "
+                                    "that grow as beta^2 (about a minute a stack at 30); the simulation takes "
+                                    "beta up to 100")
     q, p = 1.0, cfg.cosine0
     nan = float("nan")
     rows = [dict(layer=0, cosine=p, norm=1.0, stable_rank=stable_rank_equicorrelated(p, cfg.T),

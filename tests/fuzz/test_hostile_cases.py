@@ -9,7 +9,10 @@ from sigprop import cli
 
 
 def _run(argv, capsys):
-    code = cli.main(argv)
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:                 # argparse's own refusals
+        code = exc.code
     out, err = capsys.readouterr()
     return code, out, err.strip()
 
@@ -206,3 +209,99 @@ def test_heads_with_a_head_count_that_does_not_divide_the_width_names_config(tmp
     code, out, err = _run(["heads", _checkpoint(tmp_path, 3), "--length", "8"], capsys)
     _one_line(code, out, err, "--config")
     assert "3 heads do not divide the 8 query rows of layer 0" in err and "divisor of 8 (1, 2, 4, 8)" in err
+
+
+# --- misleading refusals
+
+def test_lm_sweep_shapes_beyond_memory_blames_shapes(tmp_path, capsys):
+    code, out, err = _run(["lm", "sweep", "--shapes", "1000000x1", "--dir", str(tmp_path / "sw"), "--tokenizer",
+                           "bytes", "--no-progress"], capsys)
+    _one_line(code, out, err, "--shapes")
+    assert "needs about" in err and "1000000 layer(s)" in err
+
+
+def test_form_antrp_with_a_data_model_says_data_model(capsys):
+    code, out, err = _run(["predict", "--form", "antrp", "--data", "iid", "--mean", "0.5", "--var", "0.1", "--dim",
+                           "4", "--length", "8"], capsys)
+    _one_line(code, out, err, "--form")
+    assert "with a data model other than the random walk" in err and "weight matrix" not in err
+
+
+def test_heads_out_on_the_config_beside_the_checkpoint_names_it(tmp_path, capsys):
+    ck = _checkpoint(tmp_path, 2)
+    code, out, err = _run(["heads", ck, "--out", str(tmp_path / "config.json"), "--length", "8"], capsys)
+    _one_line(code, out, err, "--out")
+    assert "is the input config.json beside CHECKPOINT.safetensors" in err
+
+
+@pytest.mark.parametrize("argv, flag, message", [
+    (["stack", "predict", "--layers", "1e9"], "--layers", "must be an integer in [1, 10000], got 1000000000"),
+    (["stack", "predict", "--length", "1e9"], "--length", "must be an integer in [2, 65536], got 1000000000"),
+    (["stack", "predict", "--layers", "2.5"], "--layers", "must be an integer, got '2.5'"),
+    (["stack", "predict", "--layers", "1e400"], "--layers", "must be an integer, got '1e400'"),
+])
+def test_an_integer_flag_in_float_notation_is_checked_against_its_range(argv, flag, message, capsys):
+    code, out, err = _run(argv, capsys)
+    _one_line(code, out, err, flag)
+    assert message in err
+
+
+def test_a_deprecated_form_refused_later_is_one_line_and_accepted_the_notice_follows_the_result(capsys):
+    code, out, err = _run(["predict", "--form", "published", "--mean", "0.5", "--var", "0.1", "--dim", "4",
+                           "--length", "8", "--scale", "2"], capsys)
+    _one_line(code, out, err, "--scale")
+    code, out, err = _run(["predict", "--form", "published", "--mean", "0.5", "--var", "0.1", "--dim", "4",
+                           "--length", "8"], capsys)
+    assert code == 0 and out and err == ("sigprop predict: warning: --form published is a deprecated alias of "
+                                         "--form antrp: the closed form of the ANTRP code (Everlyn-Labs/ANTRP), "
+                                         "not of [BHK24] (docs/theory.md §3.4)")
+
+
+# --- no fake number, no silent acceptance, quiet when asked, one line for a malformed record
+
+@pytest.mark.parametrize("command", ["predict", "simulate"])
+def test_stack_pre_ln_with_a_zero_residual_stream_is_refused(command, capsys):
+    argv = ["stack", command, "--norm", "pre", "--var-w", "0", "--var-v", "0", "--var-b", "0",
+            "--alpha-attention", "0", "--alpha-mlp", "0", "--layers", "2", "--length", "8"]
+    code, out, err = _run(argv + (["--dim", "8"] if command == "simulate" else []), capsys)
+    _one_line(code, out, err, "--var-v")
+    assert "would make the residual stream zero (zero tokens have no cosine)" in err
+    code, out, err = _run(["stack", "predict", "--norm", "pre", "--var-w", "0", "--var-b", "0", "--alpha-mlp", "0",
+                           "--layers", "2", "--length", "8"], capsys)
+    _one_line(code, out, err, "--var-w")
+
+
+@pytest.mark.parametrize("seeds", ["0,,1", "0,1,", ",0"])
+def test_stack_simulate_seeds_with_an_empty_item_are_refused(seeds, capsys):
+    code, out, err = _run(["stack", "simulate", "--seeds", seeds, "--layers", "1", "--dim", "8", "--length", "8"],
+                          capsys)
+    _one_line(code, out, err, "--seeds")
+    assert "no empty item" in err
+
+
+def test_lm_sweep_no_progress_prints_no_line_per_run(tmp_path, monkeypatch, capsys):
+    from sigprop.lm import sweep as sw
+
+    seen = {}
+
+    def fake(configs, data, out, *, progress, log, workers, threads):
+        seen.update(progress=progress, log=log)
+        return []
+    monkeypatch.setattr(sw, "sweep", fake)
+    monkeypatch.setattr(sw, "summarize", lambda records: [])
+    monkeypatch.setattr(sw, "markdown", lambda rows: "")
+    monkeypatch.setattr("sigprop.cli.lm._data", lambda cfg: None)
+    code, _, err = _run(["lm", "sweep", "--dir", str(tmp_path / "sw"), "--tokenizer", "bytes", "--seeds", "0",
+                         "--regularizers", "none", "--no-progress", "--format", "json"], capsys)
+    assert code == 0 and not err and seen == dict(progress=False, log=None)
+
+
+@pytest.mark.parametrize("text", ['{"kind": "lm-train", "config": {"model": {}}, "data": 3, "history": [], '
+                                  '"final": {}, "steps_done": 1}', "3", '{"final": 1'])
+def test_lm_summarize_of_a_malformed_record_is_one_line_naming_the_file(text, tmp_path, capsys):
+    run = tmp_path / "runs" / "r1"
+    run.mkdir(parents=True)
+    (run / "run.json").write_text(text)
+    code, out, err = _run(["lm", "summarize", str(tmp_path / "runs")], capsys)
+    _one_line(code, out, err, "DIR")
+    assert f"{run / 'run.json'}: not a run record sigprop wrote" in err
