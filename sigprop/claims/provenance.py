@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import ClassVar
 
+from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 
 #: Kinds of source, from the closest to the paper to sigprop's own.
@@ -46,8 +47,7 @@ class _Kinded:
     kind: str
 
     def __post_init__(self):
-        if self.kind not in self.KINDS:
-            raise ArgumentError("kind", f"must be one of {', '.join(self.KINDS)}, got {self.kind!r}")
+        _checks.choice("kind", self.kind, self.KINDS)
         field, what = self.TEXT
         if not getattr(self, field):
             raise ArgumentError(field, f"must {what}, got ''")
@@ -144,8 +144,7 @@ QUOTES = {
 
 def summary(key: str) -> Source:
     """The third-party summary that states claim ``key`` (a key of :data:`QUOTES`), with its words."""
-    if key not in QUOTES:
-        raise ArgumentError("key", f"must be one of {', '.join(QUOTES)}, got {key!r}")
+    _checks.choice("key", key, QUOTES)
     reference, words = QUOTES[key]
     return Source("third-party-summary", reference, words)
 

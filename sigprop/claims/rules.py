@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sigprop.claims.statistics import bonferroni_z, holm
+from sigprop.core import checks as _checks
 
 VERDICTS = ("supported", "partly", "refuted", "inconclusive")
 
@@ -32,8 +33,7 @@ class Decision:
     rule: str
 
     def __post_init__(self):
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {self.verdict!r}")
+        _checks.choice("verdict", self.verdict, VERDICTS)
 
 
 def sig3(x) -> str:

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sigprop.core.checks import ArgumentError
+
 FORMATS = ("table", "json", "csv")
 
 
@@ -78,7 +80,7 @@ def render(result: dict, fmt: str, view: View | None = None) -> str:
         return csv_text(data, view)
     if fmt == "table":
         return table(data, view)
-    raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    raise ArgumentError("format", f"must be one of {', '.join(FORMATS)}, got {fmt!r}")
 
 
 # --- values ----------------------------------------------------------------------

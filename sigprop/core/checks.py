@@ -8,6 +8,7 @@ exit with code 2.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,55 @@ def integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> 
     if value < minimum or (maximum is not None and value > maximum):
         raise ArgumentError(name, f"must be an integer {rng}, got {short_repr(value)}")
     return int(value)
+
+
+def choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
+    """``value`` if it is one of ``choices``, else ``ArgumentError`` listing them.
+
+    Examples
+    --------
+    >>> choice("form", "finite", ("finite", "limit"))
+    'finite'
+    >>> choice("form", "x", ("finite", "limit"))
+    Traceback (most recent call last):
+    ...
+    sigprop.core.checks.ArgumentError: form must be one of finite, limit, got 'x'
+    """
+    choices = tuple(choices)
+    try:
+        ok = value in choices
+    except TypeError:                         # an unhashable or incomparable value
+        ok = False
+    if not ok:
+        raise ArgumentError(name, f"must be one of {', '.join(map(str, choices))}, got {short_repr(value)}")
+    return value
+
+
+def spectrum(m: Any, v: Any, d: Any, *, single_d: bool = True) -> tuple[np.ndarray, np.ndarray, Any]:
+    """``(m, v, d)`` of an eigenspectrum: ``m`` finite, ``v`` finite and ``>= 0``, ``d`` an integer
+    ``>= 1`` (an ``int``, or with ``single_d=False`` a float array of whole numbers that broadcasts
+    with ``m`` and ``v``), and ``v = 0`` where ``d = 1`` (a ``1 x 1`` matrix has one eigenvalue).
+
+    Examples
+    --------
+    >>> spectrum(0.5, 0.1, 4)
+    (array(0.5), array(0.1), 4)
+    >>> spectrum(0.5, 0.1, 1)
+    Traceback (most recent call last):
+    ...
+    sigprop.core.checks.ArgumentError: v must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)
+    """
+    m = real("m", m)
+    v = real("v", v, minimum=0.0)
+    if single_d:
+        d = integer("d", d, 1)
+    else:
+        d = real("d", d, minimum=1.0)
+        if np.any(d != np.round(d)):
+            raise ArgumentError("d", f"must be an integer >= 1, got {short_repr(d)}")
+    if np.any((np.asarray(d) == 1) & (v > 0)):
+        raise ArgumentError("v", "must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
+    return m, v, d
 
 
 def seed(name: str, value: Any) -> Any:

@@ -55,10 +55,8 @@ class State:
     def __post_init__(self) -> None:
         """Check every control as the API checks its arguments, with the explorer's bounds: a value
         from the browser is never trusted (a websocket client may send any)."""
-        if self.method not in METHODS:
-            raise ArgumentError("method", f"must be one of {', '.join(METHODS)}, got {_checks.short_repr(self.method)}")
-        if self.data not in DATA:
-            raise ArgumentError("data", f"must be one of {', '.join(DATA)}, got {_checks.short_repr(self.data)}")
+        _checks.choice("method", self.method, METHODS)
+        _checks.choice("data", self.data, DATA)
         checked = dict(m=_checks.scalar("m", self.m, minimum=-MAX_M, maximum=MAX_M),
                        v=_checks.scalar("v", self.v, minimum=0.0, maximum=MAX_V),
                        d=_checks.integer("d", self.d, 1, MAX_D), T=_checks.integer("T", self.T, 2, MAX_T))

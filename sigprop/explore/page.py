@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 from sigprop.explore import compute
 from sigprop.rho.localization import METRICS
@@ -229,9 +230,9 @@ class _Explorer:
         self.generation += 1
         self.clear_requested()
         try:
-            if self.d.value == 1 and self.v.value > 0:
-                raise ArgumentError("v", "must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
-            g = compute.gaussian(self.state())
+            current = self.state()                 # the ranges of every value, then the d = 1 rule
+            _checks.spectrum(current.m, current.v, current.d)
+            g = compute.gaussian(current)
         except ValueError as exc:
             self.gauss_src.data = dict(x=[], y=[])
             self.column_of("gaussian", None)
@@ -270,8 +271,7 @@ class _Explorer:
             return
         try:
             st, gen = self.state(), self.generation
-            if self.samples.value not in SAMPLES:
-                raise ArgumentError("samples", f"must be one of {', '.join(SAMPLES)}, got {self.samples.value!r}")
+            _checks.choice("samples", self.samples.value, SAMPLES)
             n = int(self.samples.value)
             if kind == "method" and st.method == "gaussian":
                 raise ArgumentError("method", "must be exact or softmax to compute on request")

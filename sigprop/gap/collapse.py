@@ -66,8 +66,7 @@ def mix(A: np.ndarray, variant: str) -> np.ndarray:
     """The matrix that mixes the values in ``variant``."""
     if variant == "vanilla":
         return A
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {', '.join(VARIANTS)}, got {variant!r}")
+    _checks.choice("variant", variant, VARIANTS)
     kappa = bulk_rescale(A) if variant == "rescaled" else 1.0
     return att.remove_gap(A, scale=np.nan_to_num(kappa))
 
@@ -94,8 +93,7 @@ def _check(T, sigma, model, d, common, noise):
     d = _checks.integer("d", d, 1)
     _checks.scalar("common", common, minimum=0.0, maximum=1e100)
     _checks.scalar("noise", noise, positive=True, maximum=1e100)
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
+    _checks.choice("model", model, MODELS)
     return T, sigma, d
 
 

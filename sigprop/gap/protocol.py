@@ -85,10 +85,9 @@ class Config:
 
     def __post_init__(self):
         for field, allowed in (("attention", ATTENTIONS), ("fix", FIXES), ("skip", SKIPS)):
-            if getattr(self, field) not in allowed:
-                raise ValueError(f"{field} must be one of {', '.join(allowed)}, got {getattr(self, field)!r}")
+            _checks.choice(field, getattr(self, field), allowed)
         if self.attention == "identity" and self.fix != "none":
-            raise ValueError("fix must be 'none' for identity attention")
+            raise _checks.ArgumentError("fix", "must be 'none' for identity attention")
 
     @property
     def name(self) -> str:

@@ -111,7 +111,7 @@ def sample_matrix(model: str, T: int, sigma: float, rng: np.random.Generator, d:
     if model == "markov":
         return markov_matrix(T, sigma, rng)
     if model != "attention":
-        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
+        _checks.choice("model", model, MODELS)
     d_k = d_k or d
     sw = weight_std(sigma, d, sigma_x)
     X = sigma_x * rng.standard_normal((T, d))
@@ -149,8 +149,7 @@ def report(T: int, sigma: float, *, model: str = "markov", seed: Seed = 0, d: in
     d = _checks.integer("d", d, 1)
     d_k = _checks.integer("d_k", d_k, 1) if d_k is not None else d
     spread(sigma)
-    if model not in MODELS:
-        raise _checks.ArgumentError("model", f"must be one of {', '.join(MODELS)}, got {model!r}")
+    _checks.choice("model", model, MODELS)
     # the matrix, its logits, and the eigenvalue routine's copy and workspace
     def need(T: float, d: float, d_k: float) -> float:      # + X and the two weights for attention
         return matrices(4, T, T) + matrices(2, T, d) + (matrices(2, d + T, d_k) if model == "attention" else 0.0)

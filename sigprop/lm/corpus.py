@@ -431,8 +431,7 @@ def tokenizer(kind: str, train_text: str, vocab_size: int = 4096, *, cache=None)
     A trained BPE tokenizer is kept in ``cache`` (a folder) under the hash of its
     training text and size, so that runs share it.
     """
-    if kind not in TOKENIZERS:
-        raise ArgumentError("tokenizer", f"must be one of {', '.join(TOKENIZERS)}, got {kind!r}")
+    _checks.choice("tokenizer", kind, TOKENIZERS)
     if kind == "bytes":
         return ByteTokenizer()
     vocab_size = _checks.integer("vocab", vocab_size, 257)

@@ -115,12 +115,8 @@ class TrainConfig:
         _checks.integer("patience", self.patience, 0)
         _checks.integer("datamodel", self.datamodel, 0)
         _checks.real("min_improvement", self.min_improvement, minimum=0.0, maximum=1.0, open_max=True)
-        if self.locater_mean not in LOCATER_MEANS:
-            raise ArgumentError("locater_mean", f"must be one of {', '.join(LOCATER_MEANS)}, "
-                                                f"got {self.locater_mean!r}")
-        if self.tokenizer not in _corpus.TOKENIZERS:
-            raise ArgumentError("tokenizer", f"must be one of {', '.join(_corpus.TOKENIZERS)}, "
-                                             f"got {self.tokenizer!r}")
+        _checks.choice("locater_mean", self.locater_mean, LOCATER_MEANS)
+        _checks.choice("tokenizer", self.tokenizer, _corpus.TOKENIZERS)
         self._require_memory()
 
     def _require_memory(self) -> None:

@@ -73,11 +73,8 @@ class Config:
         _checks.integer("ff", self.ff, 1)
         if self.width % self.heads:
             raise ArgumentError("width", f"must be a multiple of heads ({self.heads}), got {self.width}")
-        if self.norm not in NORMS:
-            raise ArgumentError("norm", f"must be one of {', '.join(NORMS)}, got {self.norm!r}")
-        if self.activation not in lm_layers.ACTIVATIONS:
-            raise ArgumentError("activation", f"must be one of {', '.join(lm_layers.ACTIVATIONS)}, "
-                                              f"got {self.activation!r}")
+        _checks.choice("norm", self.norm, NORMS)
+        _checks.choice("activation", self.activation, lm_layers.ACTIVATIONS)
         _checks.real("dropout", self.dropout, minimum=0.0, maximum=1.0, open_max=True)
         _checks.real("qk_init", self.qk_init, positive=True, maximum=QK_INIT_MAX)
         reg.parse(self.regularizer)

@@ -51,10 +51,8 @@ class Config:
             _checks.integer("d_k", self.d_k, 1)
         if self.d_v is not None:
             _checks.integer("d_v", self.d_v, 1)
-        if self.attention not in ATTENTIONS:
-            raise ValueError(f"attention must be one of {', '.join(ATTENTIONS)}, got {self.attention!r}")
-        if self.mode not in MODES:
-            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        _checks.choice("attention", self.attention, ATTENTIONS)
+        _checks.choice("mode", self.mode, MODES)
         if self.causal and self.mode != "all":
             raise ValueError("causal=True needs mode='all'")
         if self.scale is not None:

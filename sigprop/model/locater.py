@@ -48,8 +48,7 @@ DEFAULT = "frobenius"
 
 def check_variant(variant: str) -> str:
     """``variant`` if it is one of :data:`VARIANTS`, else a one-line ``ValueError``."""
-    if variant not in VARIANTS:
-        raise _checks.ArgumentError("locater_variant", f"must be one of {', '.join(VARIANTS)}, got {variant!r}")
+    _checks.choice("locater_variant", variant, VARIANTS)
     return variant
 
 

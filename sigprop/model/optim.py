@@ -109,6 +109,5 @@ class Adam:
 
 def make(name: str, lr: float):
     """``"sgd"`` or ``"adam"`` with learning rate ``lr`` and default hyper-parameters."""
-    if name not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+    _checks.choice("optimizer", name, OPTIMIZERS)
     return SGD(lr) if name == "sgd" else Adam(lr)

@@ -98,8 +98,7 @@ class TrainConfig:
     init_scale: float = 1.0
 
     def __post_init__(self):
-        if self.task not in TASKS:
-            raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        _checks.choice("task", self.task, TASKS)
         for name, low in (("d", 1), ("T", 2), ("batch", 1), ("steps", 0), ("seed", 0),
                           ("log_every", 1), ("probe", 2)):
             _checks.integer(name, getattr(self, name), low)

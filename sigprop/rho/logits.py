@@ -145,14 +145,9 @@ class LogitModel:
         ``data`` are the data-model keywords of the constructor (``data``, ``query``, ...).
         ``Sigma = I``.  The eigenvalues are kept, so the chi-square weights need no eigenproblem.
         """
-        if basis not in ("identity", "random"):
-            raise _checks.ArgumentError("basis", f"must be one of identity, random, got {basis!r}")
-        m = _checks.real("m", m)
-        v = _checks.real("v", v, minimum=0.0)
-        d = _checks.integer("d", d, 1)
+        _checks.choice("basis", basis, ("identity", "random"))
+        m, v, d = _checks.spectrum(m, v, d)
         require(matrices(2 * max(1, np.broadcast(m, v).size), d, d), "d", f"{d} x {d} float64 matrices")
-        if d == 1 and np.any(v > 0):
-            raise _checks.ArgumentError("v", "must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
         mu = m[..., None] + np.sqrt(v)[..., None] * standard_spectrum(d, shape)
         if basis == "random":
             from sigprop.rho.spectrum import make_weights

@@ -215,13 +215,7 @@ def spectrum_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale:
 def spectrum_args(m, v, d, scale) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | float]:
     """``(m, v, d, scale)`` of the eigenspectrum form, checked (``v >= 0``, ``d`` an integer >= 1, ``v = 0``
     when ``d = 1``), with the scale resolved (:func:`resolve_scale`)."""
-    m = _checks.real("m", m)
-    v = _checks.real("v", v, minimum=0.0)
-    d = _checks.real("d", d, minimum=1.0)
-    if np.any(d != np.round(d)):
-        raise _checks.ArgumentError("d", f"must be an integer >= 1, got {d!r}")
-    if np.any((d == 1) & (v > 0)):
-        raise _checks.ArgumentError("v", "must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
+    m, v, d = _checks.spectrum(m, v, d, single_d=False)
     return m, v, d, resolve_scale(scale, d)
 
 

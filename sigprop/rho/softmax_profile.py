@@ -78,8 +78,7 @@ class SoftmaxProfile(LabelledProfile):
                 raise _checks.ArgumentError("quantity",
                                             f"must be {names!r} for this profile, got {quantity!r}")
             return self
-        if quantity not in names:
-            raise _checks.ArgumentError("quantity", f"must be one of {', '.join(names)}, got {quantity!r}")
+        _checks.choice("quantity", quantity, names)
         k = list(names).index(quantity)
         return SoftmaxProfile(positions=self.positions, value=self.value[k], se=self.se[k],
                               config={**self.config, "quantity": quantity})
@@ -91,8 +90,7 @@ def _quantities(quantity) -> tuple[list[str], bool]:
     if not names:
         raise _checks.ArgumentError("quantity", f"must name at least one of {', '.join(QUANTITIES)}")
     for q in names:
-        if q not in QUANTITIES:
-            raise _checks.ArgumentError("quantity", f"must be one of {', '.join(QUANTITIES)}, got {q!r}")
+        _checks.choice("quantity", q, QUANTITIES)
     return names, single
 
 

@@ -72,8 +72,7 @@ def standard_spectrum(d: int, shape: str = "gaussian") -> np.ndarray:
     (``a = b = 1`` for even ``d``).  ``d = 1`` gives ``[0]`` (variance 0).
     """
     d = _checks.integer("d", d, 1)
-    if shape not in SHAPES:
-        raise _checks.ArgumentError("shape", f"must be one of {', '.join(SHAPES)}, got {shape!r}")
+    _checks.choice("shape", shape, SHAPES)
     if d == 1:
         return np.zeros(1)
     k = np.arange(1, d + 1)
@@ -98,17 +97,14 @@ def make_weights(m: float, v: float, d: int, *, shape: str = "gaussian",
     orthogonal matrix drawn with ``seed``; ``basis="identity"`` returns the
     diagonal matrix.
     """
-    m = float(_checks.real("m", m))
-    v = float(_checks.real("v", v, minimum=0.0))
-    d = _checks.integer("d", d, 1)
-    if d == 1 and v > 0:
-        raise _checks.ArgumentError("v", f"must be 0 when d = 1 (one eigenvalue has no spread), got {v!r}")
+    m_, v_, d = _checks.spectrum(_checks.scalar("m", m), _checks.scalar("v", v, minimum=0.0), d)
+    m, v = float(m_), float(v_)
     require(matrices(3, d, d), "d", f"{d} x {d} float64 matrices")
     lam = m + np.sqrt(v) * standard_spectrum(d, shape)
     if basis == "identity":
         return np.diag(lam)
     if basis != "random":
-        raise ValueError(f"basis must be 'random' or 'identity', got {basis!r}")
+        _checks.choice("basis", basis, ("random", "identity"))
     rng = np.random.default_rng(_checks.seed("seed", seed))
     q, r = np.linalg.qr(rng.standard_normal((d, d)))
     q = q * np.sign(np.diag(r))

@@ -159,8 +159,7 @@ def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: 
     >>> p.rho.shape
     (2, 3, 128)
     """
-    if form not in FORMS:
-        raise ArgumentError("form", f"must be one of {', '.join(FORMS)}, got {form!r}")
+    _checks.choice("form", form, FORMS)
     if form == "published":
         warnings.warn("form='published' is deprecated: the form is the ANTRP code's (Everlyn-Labs/ANTRP), not "
                       "[BHK24]'s; use form='antrp'", DeprecationWarning, stacklevel=2)
@@ -237,8 +236,7 @@ def _labelled(prof: Profile, m, v, d) -> Profile:
 
 
 def _method(method: str, form: str) -> str:
-    if method not in METHODS:
-        raise ArgumentError("method", f"must be one of {', '.join(METHODS)}, got {method!r}")
+    _checks.choice("method", method, METHODS)
     if method in SOLVERS and form != "finite":
         raise ArgumentError("method", f"{method!r} needs form 'finite', got {form!r}")
     return method

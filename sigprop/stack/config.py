@@ -119,9 +119,7 @@ class StackConfig:
         put("T", _checks.integer("T", self.T, 2, 1 << 16))
         put("d", _checks.integer("d", self.d, 2, 1 << 16))
         for name, choices in (("norm", NORMS), ("activation", ACTIVATIONS), ("recursion", RECURSIONS)):
-            value = getattr(self, name)
-            if value not in choices:
-                raise _checks.ArgumentError(name, f"must be one of {', '.join(choices)}, got {value!r}")
+            _checks.choice(name, getattr(self, name), choices)
         for name in ("var_w", "var_v", "var_b"):
             put(name, _checks.scalar(name, getattr(self, name), minimum=0.0, maximum=1e6))
         if self.var_o is not None:

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sigprop.core import study as descriptors
+from sigprop.core.checks import ArgumentError
 from sigprop.core.study import Dim
 from sigprop.model.locater_sweep import COLUMNS
 from sigprop.sweep.studies import HISTORY, LM_FINAL, LM_HISTORY, STACK_OUTPUTS
@@ -257,6 +258,6 @@ def get(name: str) -> tuple[str, Study]:
         for key, study in STUDIES.items():
             if study.function == f"{fn.__module__}:{fn.__qualname__}":
                 return key, study
-        raise ValueError(f"study {name!r} is not registered (decorate it with sigprop.sweep.register)")
-    raise ValueError(f"study must be one of {', '.join(sorted(studies()))} or 'package.module:function', "
+        raise ArgumentError("study", f"{name!r} is not registered (decorate it with sigprop.sweep.register)")
+    raise ArgumentError("study", f"must be one of {', '.join(sorted(studies()))} or 'package.module:function', "
                      f"got {name!r}")
