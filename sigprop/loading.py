@@ -81,8 +81,8 @@ def load(path: str | os.PathLike[str]) -> Any:
         raise ArgumentError("path", f"{path}: {file_kind(info.st_mode)}, not a result file")
     if not READ_BYTES_PER_BYTE * info.st_size <= machine_bytes():
         raise ArgumentError("path", f"{path}: reading its {human(info.st_size)} needs about "
-                         f"{human(READ_BYTES_PER_BYTE * info.st_size)} of memory, more than this machine's "
-                         f"{human(machine_bytes())}")
+                                    f"{human(READ_BYTES_PER_BYTE * info.st_size)} of memory, more than this machine's "
+                                    f"{human(machine_bytes())}")
     try:
         data = json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -98,7 +98,7 @@ def load(path: str | os.PathLike[str]) -> Any:
     kind = data.get(TAG) or _infer(data)
     if kind is None:
         raise ArgumentError("path", f"{path}: no {TAG!r} tag and no known fields: not a result file sigprop wrote, "
-                         "or one written before its type was recorded")
+                                    "or one written before its type was recorded")
     if kind in CLASSES:
         import importlib
 

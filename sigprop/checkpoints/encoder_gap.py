@@ -31,6 +31,7 @@ import numpy as np
 from sigprop.checkpoints.heads import describe, load
 from sigprop.checkpoints.realtext import Weights, embed, encoder_states, texts
 from sigprop.core import checks as _checks
+from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
 from sigprop.core.progress import iterate
 from sigprop.core.stats import t_interval
@@ -72,7 +73,7 @@ def checkpoint_tokenizer(checkpoint):
     missing or unreadable)."""
     path = Path(checkpoint).with_name("tokenizer.json")
     if not path.is_file():
-        raise ValueError(f"tokenizer: file not found: {path}")
+        raise ArgumentError("tokenizer", f"file not found: {path}", separator=": ")
     try:
         from tokenizers import Tokenizer
     except ImportError:
@@ -82,8 +83,8 @@ def checkpoint_tokenizer(checkpoint):
     try:
         tok = Tokenizer.from_file(str(path))
     except Exception as exc:  # noqa: BLE001 - any unreadable tokenizer is one clear error
-        raise ValueError(f"tokenizer: cannot read {path} as a tokenizer.json "
-                         f"({' '.join(str(exc).split())[:80]})") from None
+        raise ArgumentError("tokenizer", f"cannot read {path} as a tokenizer.json "
+                                         f"({' '.join(str(exc).split())[:80]})", separator=": ") from None
     tok.no_padding()
     tok.no_truncation()
     return tok

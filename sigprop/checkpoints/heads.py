@@ -129,9 +129,9 @@ def _require_every_query(tensors: dict, layout: str, layers: dict) -> None:
         return
     missing = sorted({int(m.group(1)) for key in tensors if (m := pattern.match(key))} - set(layers))
     if missing:
-        raise ValueError(f"checkpoint: layer {missing[0]} has a key weight but no query weight"
-                         + (f" (layers without one: {', '.join(map(str, missing))})" if len(missing) > 1 else "")
-                         + "; a damaged or partial checkpoint")
+        raise ArgumentError("checkpoint", f"layer {missing[0]} has a key weight but no query weight"
+                            + (f" (layers without one: {', '.join(map(str, missing))})" if len(missing) > 1 else "")
+                            + "; a damaged or partial checkpoint", separator=": ")
 
 
 def detect_layout(tensors: dict) -> tuple[str, dict]:
@@ -147,8 +147,8 @@ def detect_layout(tensors: dict) -> tuple[str, dict]:
             return layout, dict(sorted(layers.items()))
     names = sorted(tensors)
     shown = ", ".join(names[:8]) + (f", ... ({len(names)} in all)" if len(names) > 8 else "")
-    raise ValueError(f"checkpoint: unknown layout (expected BERT, GPT-2 or LLaMA attention weights); "
-                     f"keys found: {shown or 'none'}")
+    raise ArgumentError("checkpoint", f"unknown layout (expected BERT, GPT-2 or LLaMA attention weights); "
+                                      f"keys found: {shown or 'none'}", separator=": ")
 
 
 def config_entry(cfg: dict, names, what: str, default: int | None = None) -> int:
@@ -162,8 +162,8 @@ def config_entry(cfg: dict, names, what: str, default: int | None = None) -> int
             return int(value)
     if default is not None:
         return default
-    raise ValueError(f"config: {what} unknown (none of {', '.join(names)} in the config); "
-                     "give --config with the checkpoint's config.json")
+    raise ArgumentError("config", f"{what} unknown (none of {', '.join(names)} in the config); "
+                                  "give --config with the checkpoint's config.json", separator=": ")
 
 
 def config_int(cfg: dict, name: str, what: str) -> int:
@@ -184,7 +184,7 @@ def head_matrices(tensors: dict, cfg: dict) -> tuple[str, list[dict]]:
         elif layout == "gpt2":
             fused = tensors[key]
             if fused.ndim != 2 or fused.shape[1] != 3 * fused.shape[0]:
-                raise ValueError(f"checkpoint: {key} has shape {fused.shape}, expected (d, 3d)")
+                raise ArgumentError("checkpoint", f"{key} has shape {fused.shape}, expected (d, 3d)", separator=": ")
             d = fused.shape[0]
             Q, K = fused[:, :d].T, fused[:, d:2 * d].T
             n_heads = config_entry(cfg, ("n_head", "num_attention_heads"), "number of heads")
@@ -201,7 +201,7 @@ def head_matrices(tensors: dict, cfg: dict) -> tuple[str, list[dict]]:
 def _partner(tensors: dict, query: str, key: str) -> np.ndarray:
     """The key weight that goes with the query weight ``query``, or a one-line refusal."""
     if key not in tensors:
-        raise ValueError(f"checkpoint: {query} has no key weight {key}")
+        raise ArgumentError("checkpoint", f"{query} has no key weight {key}", separator=": ")
     return tensors[key]
 
 

@@ -35,6 +35,7 @@ from scipy.stats import spearmanr
 
 from sigprop.checkpoints.heads import config_entry, config_int, describe, head_matrices, load
 from sigprop.core import checks as _checks
+from sigprop.core.checks import ArgumentError
 from sigprop.core.progress import progress_bar
 from sigprop.model.measures import attention_entropy, max_attention
 from sigprop.model.softmax import linear_regime, softmax
@@ -83,7 +84,7 @@ class Weights(dict):
                 self[name] = value if name == _WORDS else value.astype(np.float64)
 
     def __missing__(self, name):
-        raise ValueError(f"checkpoint: no tensor named ...{name} (needed to run the BERT encoder)")
+        raise ArgumentError("checkpoint", f"no tensor named ...{name} (needed to run the BERT encoder)", separator=": ")
 
 
 _WORDS = "embeddings.word_embeddings.weight"
@@ -173,7 +174,7 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
         raise ValueError(f"the real-text study runs BERT-style encoders only, this checkpoint is {layout}")
     tok_path = Path(tokenizer) if tokenizer else Path(checkpoint).with_name("tokenizer.json")
     if not tok_path.is_file():
-        raise ValueError(f"tokenizer: file not found: {tok_path}")
+        raise ArgumentError("tokenizer", f"file not found: {tok_path}", separator=": ")
     try:
         from tokenizers import Tokenizer
     except ImportError:

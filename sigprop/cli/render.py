@@ -20,8 +20,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sigprop.core.checks import ArgumentError
-
 FORMATS = ("table", "json", "csv")
 
 
@@ -80,6 +78,7 @@ def render(result: dict, fmt: str, view: View | None = None) -> str:
         return csv_text(data, view)
     if fmt == "table":
         return table(data, view)
+    from sigprop.core.checks import ArgumentError  # here: `sigprop --help` imports no NumPy
     raise ArgumentError("format", f"must be one of {', '.join(FORMATS)}, got {fmt!r}")
 
 

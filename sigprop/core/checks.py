@@ -15,7 +15,8 @@ import numpy as np
 
 
 class ArgumentError(ValueError):
-    """A bad value for the parameter ``argument``: ``str(error) == f"{argument} {detail}"``.
+    """A bad value for the parameter ``argument``: ``str(error) == f"{argument} {detail}"`` (or with
+    ``separator=": "``, ``f"{argument}: {detail}"``, for a detail that is not a sentence about it).
 
     Examples
     --------
@@ -26,14 +27,15 @@ class ArgumentError(ValueError):
     True
     """
 
-    def __init__(self, argument: str, detail: str):
-        super().__init__(f"{argument} {detail}")
+    def __init__(self, argument: str, detail: str, separator: str = " "):
+        super().__init__(f"{argument}{separator}{detail}")
         self.argument = argument
         self.detail = detail
+        self.separator = separator
 
     def __reduce__(self):
-        """Pickle as ``(argument, detail)``: a worker process sends its errors to the caller."""
-        return type(self), (self.argument, self.detail)
+        """Pickle as ``(argument, detail, separator)``: a worker process sends its errors to the caller."""
+        return type(self), (self.argument, self.detail, self.separator)
 
 
 class MissingFileError(ArgumentError, FileNotFoundError):

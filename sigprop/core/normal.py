@@ -23,6 +23,8 @@ import sys
 
 import numpy as np
 
+from sigprop.core.checks import ArgumentError
+
 #: Pairs per block of the Box-Muller transform: a block's temporaries (at most 3.5 MB) are
 #: allocated once per :class:`Normals` and reused, so that no batch touches fresh memory pages;
 #: blocks this long keep the many threads' hand-overs of Python's GIL rare.
@@ -102,7 +104,7 @@ class Normals:
         of words (the ziggurat's rejections), so float64 streams cannot skip.
         """
         if count < 0:
-            raise ValueError(f"count must be >= 0, got {count}")
+            raise ArgumentError("count", f"must be >= 0, got {count}")
         if self.dtype != np.float32 or not hasattr(self.rng.bit_generator, "advance"):
             raise ValueError("skip needs float32 numbers from a bit generator with advance (PCG64)")
         if self._spare and count:

@@ -10,6 +10,7 @@ from scipy.stats import rankdata
 
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike
+from sigprop.core.checks import ArgumentError
 
 
 def z_value(confidence: float) -> float:
@@ -78,7 +79,7 @@ def t_interval(values, confidence: float = 0.95, axis: int = -1):
     x = np.moveaxis(np.asarray(values, dtype=float), axis, -1)
     n = x.shape[-1]
     if n < 2:
-        raise ValueError(f"values must hold at least 2 samples along axis {axis}, got {n}")
+        raise ArgumentError("values", f"must hold at least 2 samples along axis {axis}, got {n}")
     confidence = _checks.scalar("confidence", confidence, positive=True, maximum=1.0, open_max=True)
     mean = x.mean(axis=-1)
     half = stdtrit(n - 1, 0.5 + confidence / 2) * x.std(axis=-1, ddof=1) / np.sqrt(n)
@@ -249,7 +250,7 @@ class Moments:
         """
         batch = np.asarray(batch, dtype=np.float64)
         if not np.all(np.isfinite(batch)):
-            raise ValueError("values must be finite (the computation overflowed)")
+            raise ArgumentError("values", "must be finite (the computation overflowed)")
         if self._shift is None:
             self._shift = batch.mean(axis=0)
             self._sums = [np.zeros_like(self._shift) for _ in range(4)]

@@ -37,6 +37,7 @@ import numpy as np
 
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike, Seed
+from sigprop.core.checks import ArgumentError
 from sigprop.core.memory import driver, matrices, require
 from sigprop.core.progress import activity
 from sigprop.model import attention as att
@@ -70,7 +71,7 @@ def rescale_factor(T: ArrayLike, sigma: ArrayLike) -> np.ndarray:
     """``kappa = sqrt(T) / s``: scales the gap-removed bulk back to unit radius."""
     s = spread(sigma)
     if np.any(s == 0):
-        raise ValueError("sigma must be > 0 for the rescaling (sigma = 0 leaves no bulk)")
+        raise ArgumentError("sigma", "must be > 0 for the rescaling (sigma = 0 leaves no bulk)")
     return np.sqrt(_checks.real("T", T, minimum=2.0)) / s
 
 

@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from sigprop.core import checks as _checks
+from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
 from sigprop.core.memory import require
 from sigprop.core.progress import iterate
@@ -36,7 +37,7 @@ def stable_rank(X) -> np.ndarray:
     X = np.asarray(X, dtype=float)
     with np.errstate(invalid="ignore", over="ignore"):
         if not np.all(np.isfinite(X)):
-            raise ValueError("X must be finite to take its stable rank (got NaN or inf)")
+            raise ArgumentError("X", "must be finite to take its stable rank (got NaN or inf)")
         s = np.linalg.svd(X, compute_uv=False)
         top = s.max(axis=-1, keepdims=True)
         r = np.where(top > 0, s / np.where(top > 0, top, 1.0), np.nan)

@@ -275,7 +275,7 @@ def load(source: str = "shakespeare", *, cache=None, download: bool = True) -> C
     folder = Path(source)
     if not folder.is_dir():
         raise ArgumentError("corpus", "must be 'shakespeare', 'wikipedia' or a directory with wiki.train.raw, "
-                            f"wiki.valid.raw, wiki.test.raw; got {source!r}")
+                                      f"wiki.valid.raw, wiki.test.raw; got {source!r}")
     texts = {}
     for split, names in RAW_NAMES.items():
         found = [folder / n for n in names if (folder / n).exists()]
@@ -473,7 +473,7 @@ def unigram_perplexity(train_ids, ids, vocab_size: int) -> float:
     train_ids = np.asarray(train_ids)
     ids = np.asarray(ids)
     if ids.size == 0:
-        raise ValueError("ids must hold at least one token")
+        raise ArgumentError("ids", "must hold at least one token")
     counts = np.bincount(train_ids, minlength=vocab_size).astype(float)
     logp = np.log(counts + 1.0) - np.log(train_ids.size + vocab_size)
     return float(np.exp(-logp[ids].mean()))

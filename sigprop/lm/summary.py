@@ -206,5 +206,6 @@ def read(path) -> dict:
     """A summary document written by :func:`collect` (via ``sigprop lm summarize --out``)."""
     doc = json.loads(Path(path).read_text())
     if doc.get("kind") != "lm-summary":
-        raise ValueError(f"path: {path} is not a language-model summary (kind {doc.get('kind')!r})")
+        raise ArgumentError("path", f"{path} is not a language-model summary (kind {doc.get('kind')!r})",
+                            separator=": ")
     return doc

@@ -360,7 +360,7 @@ def _begin(cfg: TrainConfig, ckpt: Checkpoint | None, resume: bool) -> _Run:
     if resume and ckpt is not None and ckpt.path.exists():
         st = ckpt.load()
         if not cfg.same(st["config"]):
-            raise ValueError(f"checkpoint {ckpt.path} belongs to another configuration")
+            raise ArgumentError("checkpoint", f"{ckpt.path} belongs to another configuration")
         opt.m, opt.v, opt.t = st["m"], st["v"], st["t"]
         data_rng, drop_rng = np.random.default_rng(), np.random.default_rng()
         data_rng.bit_generator.state, drop_rng.bit_generator.state = st["data_rng"], st["drop_rng"]

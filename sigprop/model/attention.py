@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from sigprop.core import checks as _checks
+from sigprop.core.checks import ArgumentError
 from sigprop.model.softmax import pwl_softmax, pwl_softmax_vjp, softmax, softmax_vjp
 
 ATTENTIONS = ("softmax", "pwl")
@@ -147,7 +148,7 @@ def forward(params: dict, X: np.ndarray, cfg: Config):
     """Output ``y`` (``(B, d_v)`` or ``(B, T, d_v)``) and the cache for :func:`backward`."""
     X = np.asarray(X, dtype=float)
     if X.ndim != 3 or X.shape[2] != cfg.d:
-        raise ValueError(f"X must have shape (batch, T, d={cfg.d}), got {X.shape}")
+        raise ArgumentError("X", f"must have shape (batch, T, d={cfg.d}), got {X.shape}")
     W = qk_matrix(params)
     Z, allowed = logits(X, W, cfg)
     A = weights(Z, allowed, cfg)

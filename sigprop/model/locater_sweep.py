@@ -21,6 +21,7 @@ import numpy as np
 
 from sigprop._version import __version__
 from sigprop.core import checks as _checks
+from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
 from sigprop.core.progress import iterate
 from sigprop.core.stats import bootstrap_interval
@@ -66,7 +67,7 @@ def final_row(record: dict) -> dict:
 def sweep(base: TrainConfig, lambdas, seeds, *, progress: bool = False) -> Result:
     """Train ``base`` for every ``lambda`` in ``lambdas`` and seed in ``seeds``."""
     if not len(lambdas) or not len(seeds):
-        raise ValueError("lambdas and seeds must not be empty")
+        raise ArgumentError("lambdas", "and seeds must not be empty")
     lambdas = [float(x) for x in _checks.real("lambdas", lambdas, minimum=0.0)]   # before any training
     seeds = [_checks.integer("seeds", s, 0) for s in seeds]
     runs = []

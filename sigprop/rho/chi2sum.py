@@ -126,6 +126,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import erf, erfc, erfcx, gammaln, roots_legendre
 
+from sigprop.core.checks import ArgumentError
+
 #: Gauss-Kronrod 7/15 rule on [-1, 1] (QUADPACK's qk15): the 15-point Kronrod
 #: estimate and the embedded 7-point Gauss estimate share their nodes, and their
 #: difference is the quadrature error estimate.
@@ -195,17 +197,17 @@ def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WO
     """
     lam = np.asarray(weights, dtype=float)
     if lam.ndim < 1 or not np.all(np.isfinite(lam)):
-        raise ValueError("weights must be a finite array of shape (..., n)")
+        raise ArgumentError("weights", "must be a finite array of shape (..., n)")
     xs = np.asarray(x, dtype=float)
     if not np.all(np.isfinite(xs)):
-        raise ValueError("x must be finite")
+        raise ArgumentError("x", "must be finite")
     if not tol > 0:
-        raise ValueError(f"tol must be > 0, got {tol!r}")
+        raise ArgumentError("tol", f"must be > 0, got {tol!r}")
     lin = None
     if linear is not None:
         lin = np.asarray(linear, dtype=float)
         if lin.ndim < 1 or not np.all(np.isfinite(lin)):
-            raise ValueError("linear must be a finite array of shape (..., n)")
+            raise ArgumentError("linear", "must be a finite array of shape (..., n)")
         lam, lin = np.broadcast_arrays(lam, lin)
         if not lin.any():
             lin = None

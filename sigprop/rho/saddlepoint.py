@@ -116,10 +116,10 @@ def cdf(weights: ArrayLike, x: ArrayLike, *, order: int = 2) -> np.ndarray:
     sign and ``x`` beyond the support, or all weights zero).
     """
     if order not in (1, 2):
-        raise ValueError(f"order must be 1 or 2, got {order!r}")
+        raise ArgumentError("order", f"must be 1 or 2, got {order!r}")
     lam = np.asarray(weights, dtype=float)
     if lam.ndim < 1 or not np.all(np.isfinite(lam)):
-        raise ValueError("weights must be a finite array of shape (..., n)")
+        raise ArgumentError("weights", "must be a finite array of shape (..., n)")
     xs = np.asarray(x, dtype=float)
     shape = np.broadcast_shapes(lam.shape[:-1], xs.shape)
     lam = np.broadcast_to(lam, shape + lam.shape[-1:]).reshape(-1, lam.shape[-1])
@@ -188,7 +188,7 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None, order: int = 2
     require_chi2(model)
     if model.token_mean is not None:
         raise ArgumentError("token_mean", "must be None for the saddle-point method (the non-central "
-                            "mixture of a token mean needs method 'exact')")
+                                          "mixture of a token mean needs method 'exact')")
     mean, variance = moments(model)
     rho = band(model.chi2_weights, order=order)
     return Profile(np.arange(1, model.T + 1), mean, variance, rho,

@@ -153,7 +153,7 @@ def predict(config=None, input_gram=None, **fields) -> Result:
                 q, p = 1.0, _cosine(q, p)
         if not (math.isfinite(q) and math.isfinite(p)):
             raise ArgumentError("layers", f"the residual stream's norm overflows at layer {layer}: fewer layers "
-                                "or smaller variances are needed")
+                                          "or smaller variances are needed")
         c = _cosine(q, p)
         rows.append(dict(layer=layer, cosine=c, norm=math.sqrt(q), stable_rank=stable_rank_equicorrelated(c, cfg.T),
                          attention_overlap=att["y_self"], attention_cross=att["y_cross"],

@@ -131,7 +131,7 @@ def _dask(tasks, function, outputs, record, state, bar, *, workers, scheduler, c
                 client = distributed.Client(scheduler, timeout="30s")
             except (OSError, TimeoutError, ValueError) as exc:
                 raise ArgumentError("scheduler", f"cannot reach a Dask scheduler at {scheduler!r}: "
-                                    f"{' '.join(str(exc).split())}") from None
+                                                 f"{' '.join(str(exc).split())}") from None
         else:
             with _workers_ignore_sigint():
                 cluster = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,

@@ -260,4 +260,4 @@ def get(name: str) -> tuple[str, Study]:
                 return key, study
         raise ArgumentError("study", f"{name!r} is not registered (decorate it with sigprop.sweep.register)")
     raise ArgumentError("study", f"must be one of {', '.join(sorted(studies()))} or 'package.module:function', "
-                     f"got {name!r}")
+                                 f"got {name!r}")

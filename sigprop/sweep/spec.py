@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from sigprop.core.checks import ArgumentError
 from sigprop.sweep import registry
 
 __all__ = ["Spec", "cell_seed", "load"]
@@ -73,21 +74,21 @@ class Spec:
         name, study = registry.get(data["study"])
         seed = data.get("seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+            raise ArgumentError("seed", f"must be an integer >= 0, got {seed!r}")
         args = data.get("args", {})
         if not isinstance(args, Mapping):
-            raise ValueError(f"args must be a table of fixed arguments, got {args!r}")
+            raise ArgumentError("args", f"must be a table of fixed arguments, got {args!r}")
         axes_in = data.get("axes")
         if not isinstance(axes_in, Mapping) or not axes_in:
             raise ValueError("the sweep specification needs an [axes] table with at least one axis")
         axes = {str(k): _expand(str(k), v) for k, v in axes_in.items()}
         description = data.get("description", "")
         if not isinstance(description, str):
-            raise ValueError(f"description must be a string, got {description!r}")
+            raise ArgumentError("description", f"must be a string, got {description!r}")
         spec = cls(name, axes, dict(args), int(seed), description)
         if spec.size > MAX_CELLS:
-            raise ValueError(f"axes: the grid has {spec.size} cells (at most {MAX_CELLS}; "
-                             f"{' x '.join(map(str, spec.shape))})")
+            raise ArgumentError("axes", f"the grid has {spec.size} cells (at most {MAX_CELLS}; "
+                                        f"{' x '.join(map(str, spec.shape))})", separator=": ")
         spec._check(study)
         return spec
 
@@ -118,8 +119,9 @@ class Spec:
                 raise ValueError(f"axis {name!r} is not an axis of study {self.study!r} "
                                  f"(axes: {', '.join(sorted(allowed))})")
         if "seed" in self.args:
-            raise ValueError("args.seed: a cell's seed is derived from the top-level seed and its "
-                             "coordinates; set seed = N at the top, or add a seed axis for replicates")
+            raise ArgumentError("args.seed", "a cell's seed is derived from the top-level seed and its "
+                                             "coordinates; set seed = N at the top, or add a seed axis for replicates",
+                                separator=": ")
         for name in self.args:
             if name not in params:
                 raise ValueError(f"args.{name}: study {self.study!r} has no argument {name!r} "
@@ -259,20 +261,20 @@ def _expand(name: str, value) -> list:
     elif isinstance(value, (list, tuple)):
         values = list(value)
     else:
-        raise ValueError(f"{where} must be a list of values or a range table, got {value!r}")
+        raise ArgumentError(where, f"must be a list of values or a range table, got {value!r}")
     if not values:
-        raise ValueError(f"{where} is empty")
+        raise ArgumentError(where, "is empty")
     values = [_plain(v) for v in values]
     kinds = {str if isinstance(v, str) else bool if isinstance(v, bool)
              else float if isinstance(v, (int, float)) else None for v in values}
     if None in kinds or len(kinds) != 1:
-        raise ValueError(f"{where} must hold numbers, strings or booleans of one kind, got {values!r}")
+        raise ArgumentError(where, f"must hold numbers, strings or booleans of one kind, got {values!r}")
     if kinds == {float} and any(isinstance(v, float) for v in values):
         values = [float(v) for v in values]          # 1 and 1.0 are one coordinate type
     if any(isinstance(v, float) and not np.isfinite(v) for v in values):
-        raise ValueError(f"{where} must hold finite numbers, got {values!r}")
+        raise ArgumentError(where, f"must hold finite numbers, got {values!r}")
     if len(set(values)) != len(values):
-        raise ValueError(f"{where} has repeated values: {values!r}")
+        raise ArgumentError(where, f"has repeated values: {values!r}")
     return values
 
 
@@ -280,8 +282,8 @@ def _range(where: str, table: Mapping) -> list:
     keys = set(table)
     allowed = {"start", "stop", "step", "num", "spacing"}
     if keys - allowed or not {"start", "stop"} <= keys or ("num" in keys and "step" in keys):
-        raise ValueError(f"{where}: a range is {{start, stop, step}} or {{start, stop, num, spacing}}, "
-                         f"got keys {', '.join(sorted(keys))}")
+        raise ArgumentError(where, f"a range is {{start, stop, step}} or {{start, stop, num, spacing}}, "
+                                   f"got keys {', '.join(sorted(keys))}", separator=": ")
     start, stop = table["start"], table["stop"]
     for key in ("start", "stop"):
         if isinstance(table[key], bool) or not isinstance(table[key], (int, float)):
@@ -294,20 +296,20 @@ def _range(where: str, table: Mapping) -> list:
             vals = np.linspace(start, stop, num)
         elif spacing == "log":
             if start <= 0 or stop <= 0:
-                raise ValueError(f"{where}: a log range needs start > 0 and stop > 0, "
-                                 f"got {start!r}, {stop!r}")
+                raise ArgumentError(where, f"a log range needs start > 0 and stop > 0, "
+                                           f"got {start!r}, {stop!r}", separator=": ")
             vals = np.geomspace(start, stop, num)
         else:
             raise ValueError(f"{where}.spacing must be 'linear' or 'log', got {spacing!r}")
         return [float(np.round(x, 12)) for x in vals]
     if "spacing" in table:
-        raise ValueError(f"{where}: spacing goes with num, not step")
+        raise ArgumentError(where, "spacing goes with num, not step", separator=": ")
     step = table.get("step", 1)
     if isinstance(step, bool) or not isinstance(step, (int, float)) or step == 0:
         raise ValueError(f"{where}.step must be a non-zero number, got {step!r}")
     count = int(np.ceil((stop - start) / step - 1e-9))
     if count > MAX_AXIS_VALUES:
-        raise ValueError(f"{where}: the range has {count} values (at most {MAX_AXIS_VALUES})")
+        raise ArgumentError(where, f"the range has {count} values (at most {MAX_AXIS_VALUES})", separator=": ")
     if isinstance(start, int) and isinstance(stop, int) and isinstance(step, int):
         return list(range(start, stop, step))
     return [float(np.round(start + k * step, 12)) for k in range(max(count, 0))]
