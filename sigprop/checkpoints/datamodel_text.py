@@ -291,7 +291,8 @@ def study(checkpoint, *, length: int = 64, windows: int = 160, layers=None, seed
     tensors, cfg = load(checkpoint)
     layout, recs = head_matrices(tensors, cfg)
     if layout != "bert":
-        raise ValueError(f"the data-model study runs BERT-style encoders only, this checkpoint is {layout}")
+        raise _checks.ArgumentError.about(
+            "checkpoint", f"the data-model study runs BERT-style encoders only, this checkpoint is {layout}")
     limit = int(cfg.get("max_position_embeddings", 512))
     T = _checks.integer("length", length, 4, limit)
     windows = _checks.integer("windows", windows, 8)

@@ -77,7 +77,7 @@ def checkpoint_tokenizer(checkpoint):
     try:
         from tokenizers import Tokenizer
     except ImportError:
-        raise ValueError(
+        raise ArgumentError.about("tokenizer",
             "the encoder study needs the 'tokenizers' package: pip install 'sigprop[heads]'"
         ) from None
     try:
@@ -115,11 +115,11 @@ def study(
     windows = _checks.integer("windows", windows, 1)
     for m in models:
         if m not in MODELS:
-            raise ValueError(f"models must be among {', '.join(MODELS)}, got {m!r}")
+            raise ArgumentError("models", f"must be among {', '.join(MODELS)}, got {m!r}")
     tensors, cfg = load(checkpoint)
     limit = int(cfg.get("max_position_embeddings", 512))
     if max(lengths) > limit:
-        raise ValueError(
+        raise ArgumentError.about("lengths",
             f"lengths must be <= {limit} (the checkpoint's max_position_embeddings), got {max(lengths)}"
         )
     tok = checkpoint_tokenizer(checkpoint)

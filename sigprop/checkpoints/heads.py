@@ -82,8 +82,8 @@ def _safetensors():
     try:
         from safetensors.numpy import load_file
     except ImportError:
-        raise ValueError("reading checkpoints needs the 'safetensors' package: "
-                         "pip install 'sigprop[heads]'") from None
+        raise ArgumentError.about("checkpoint", "reading checkpoints needs the 'safetensors' package: "
+                                                "pip install 'sigprop[heads]'") from None
     return load_file
 
 
@@ -215,10 +215,11 @@ def _split_heads(layer, Q, K, n_heads, n_kv):
                                       f"of {Q.shape[0]} ({shown})")
     d_head = Q.shape[0] // n_heads
     if n_kv < 1 or n_heads % n_kv:
-        raise ValueError(f"inconsistent head counts: {n_heads} query heads cannot share {n_kv} key heads")
+        raise ArgumentError.about(
+            "config", f"inconsistent head counts: {n_heads} query heads cannot share {n_kv} key heads")
     if K.shape != (n_kv * d_head, d):
-        raise ValueError(f"inconsistent head counts: layer {layer} key weight has shape {K.shape}, "
-                         f"expected ({n_kv * d_head}, {d}) for {n_kv} key heads of size {d_head}")
+        raise ArgumentError.about("config", f"inconsistent head counts: layer {layer} key weight has shape {K.shape}, "
+                                            f"expected ({n_kv * d_head}, {d}) for {n_kv} key heads of size {d_head}")
     group = n_heads // n_kv
     recs = []
     for h in range(n_heads):

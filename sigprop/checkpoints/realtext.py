@@ -171,15 +171,16 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
     tensors, cfg = load(checkpoint, config)
     layout, recs = head_matrices(tensors, cfg)
     if layout != "bert":
-        raise ValueError(f"the real-text study runs BERT-style encoders only, this checkpoint is {layout}")
+        raise ArgumentError.about(
+            "checkpoint", f"the real-text study runs BERT-style encoders only, this checkpoint is {layout}")
     tok_path = Path(tokenizer) if tokenizer else Path(checkpoint).with_name("tokenizer.json")
     if not tok_path.is_file():
         raise ArgumentError("tokenizer", f"file not found: {tok_path}", separator=": ")
     try:
         from tokenizers import Tokenizer
     except ImportError:
-        raise ValueError("the real-text study needs the 'tokenizers' package: pip install "
-                         "'sigprop[heads]'") from None
+        raise _checks.ArgumentError.about("tokenizer", "the real-text study needs the 'tokenizers' package: "
+                                                       "pip install 'sigprop[heads]'") from None
     n_layers = config_entry(cfg, ("num_hidden_layers",), "number of layers", default=len({r["layer"] for r in recs}))
     positions = Weights(tensors)["embeddings.position_embeddings.weight"].shape[0]
     limit = min(positions, int(cfg.get("max_position_embeddings", positions)))

@@ -22,6 +22,7 @@ import numpy as np
 
 from sigprop.claims.statistics import bonferroni_z, holm
 from sigprop.core import checks as _checks
+from sigprop.core.checks import ArgumentError
 
 VERDICTS = ("supported", "partly", "refuted", "inconclusive")
 
@@ -65,7 +66,7 @@ def combine(statuses) -> str:
     """Verdict from the statuses of a claim's parts (see the module doc)."""
     statuses = list(statuses)
     if not statuses:
-        raise ValueError("combine needs at least one status")
+        raise ArgumentError.about("statuses", "combine needs at least one status")
     inside, outside = statuses.count("inside"), statuses.count("outside")
     if inside == len(statuses):
         return "supported"

@@ -18,6 +18,7 @@ from scipy import stats
 from scipy.special import ndtri
 
 from sigprop.core import stats as _stats
+from sigprop.core.checks import ArgumentError
 from sigprop.core.stats import bootstrap_interval
 
 
@@ -35,7 +36,7 @@ def welch(a: ArrayLike, b: ArrayLike) -> dict:
     """
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.size < 2 or b.size < 2:
-        raise ValueError(f"welch needs at least 2 values per group, got {a.size} and {b.size}")
+        raise ArgumentError.about("a", f"welch needs at least 2 values per group, got {a.size} and {b.size}")
     diff = float(b.mean() - a.mean())
     va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
     if va + vb == 0:

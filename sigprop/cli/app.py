@@ -21,7 +21,6 @@ import contextlib
 import importlib
 import os
 import pkgutil
-import re
 import signal
 import sys
 import threading
@@ -174,7 +173,8 @@ def study_command(study: Any, **overrides: Any) -> Command:
 
     cli = study.cli
     if cli is None:
-        raise ValueError(f"study {study.name!r} declares no command (its descriptor's cli is None)")
+        from sigprop.core.checks import ArgumentError  # here: `sigprop --help` imports no NumPy
+        raise ArgumentError.about("study", f"study {study.name!r} declares no command (its descriptor's cli is None)")
     if cli.run is not None:
         def run(args: argparse.Namespace) -> dict:
             return resolve(cli.run)(args)
@@ -525,16 +525,12 @@ def error_message(exc: BaseException, cmd: Command, parser: argparse.ArgumentPar
     An :class:`~sigprop.core.checks.ArgumentError` names the flag the command declares for
     its parameter (``Command.flags``) or, when it declares none, the argument of ``parser``
     whose destination is the parameter (``step_cov`` -> ``--step-cov``, ``checkpoint`` ->
-    ``CHECKPOINT.safetensors``) or whose flag is ``--name-with-dashes``.  A plain ``ValueError``
-    whose message opens with such a name (``only must name ...``, ``checkpoint: file not
-    found: ...``) is named the same way; any other error is printed as it is, on one line.
+    ``CHECKPOINT.safetensors``) or whose flag is ``--name-with-dashes``.  The API raises an
+    ``ArgumentError`` for every argument it refuses, so that no message is parsed to guess the
+    argument; any other error is printed as it is, on one line.
     """
     argument = getattr(exc, "argument", None)
     detail = getattr(exc, "detail", None)
-    if argument is None and type(exc) is ValueError:
-        match = re.match(r"([A-Za-z_]\w*):? (.+)", _one_line(str(exc)), re.DOTALL)
-        if match:
-            argument, detail = match.groups()
     flag = _flag_of(argument, cmd, parser) if argument is not None and detail is not None else None
     if flag is not None:
         return _one_line(f"argument {flag}: {detail}")

@@ -140,7 +140,8 @@ def _data(cfg):
     try:
         text = corpus.load(cfg.corpus)
     except FileNotFoundError as err:
-        raise ValueError(f"corpus: {err}") from None
+        from sigprop.core.checks import ArgumentError
+        raise ArgumentError("corpus", f"{err}", separator=": ") from None
     return train.prepare(text, cfg.tokenizer, cfg.model.vocab, cache=corpus.cache_dir() / "tokenizers")
 
 
@@ -171,7 +172,7 @@ def train(args: argparse.Namespace) -> dict:
     from sigprop.lm import train as lmtrain
 
     if args.resume and not args.run_dir:
-        raise ValueError("argument --resume: needs --run-dir")
+        raise ArgumentError("resume", "needs --run-dir")
     threads = integer("threads", args.threads, 1)
     cfg = train_config(args, regularizer=args.regularizer, seed=args.seed)
     try:
@@ -386,7 +387,7 @@ def collapse(args: argparse.Namespace) -> dict:
     try:
         text = corpus.load(args.corpus)
     except FileNotFoundError as err:
-        raise ValueError(f"corpus: {err}") from None
+        raise ArgumentError("corpus", f"{err}", separator=": ") from None
     from sigprop.lm import train
     data = train.prepare(text, args.tokenizer, vocab, cache=corpus.cache_dir() / "tokenizers")
     from sigprop.core.threads import blas_threads

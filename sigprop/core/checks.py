@@ -27,11 +27,21 @@ class ArgumentError(ValueError):
     True
     """
 
-    def __init__(self, argument: str, detail: str, separator: str = " "):
-        super().__init__(f"{argument}{separator}{detail}")
+    def __init__(self, argument: str, detail: str, separator: str | None = " "):
+        super().__init__(detail if separator is None else f"{argument}{separator}{detail}")
         self.argument = argument
         self.detail = detail
         self.separator = separator
+
+    @classmethod
+    def about(cls, argument: str, message: str) -> ArgumentError:
+        """A refusal of ``argument`` whose ``message`` says what it refuses in its own words
+        (``str(error) == message == error.detail``; the command line names the flag before it).
+
+        >>> str(ArgumentError.about("axes", "the specification needs an [axes] table"))
+        'the specification needs an [axes] table'
+        """
+        return cls(argument, message, separator=None)
 
     def __reduce__(self):
         """Pickle as ``(argument, detail, separator)``: a worker process sends its errors to the caller."""

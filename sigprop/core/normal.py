@@ -106,7 +106,7 @@ class Normals:
         if count < 0:
             raise ArgumentError("count", f"must be >= 0, got {count}")
         if self.dtype != np.float32 or not hasattr(self.rng.bit_generator, "advance"):
-            raise ValueError("skip needs float32 numbers from a bit generator with advance (PCG64)")
+            raise ArgumentError.about("count", "skip needs float32 numbers from a bit generator with advance (PCG64)")
         if self._spare and count:
             self._spare.pop()
             count -= 1

@@ -92,7 +92,7 @@ def bootstrap_interval(x: ArrayLike, level: float = 0.95, *, resamples: int = 40
     drawn with ``seed``)."""
     x = np.asarray(x, dtype=float)
     if x.size < 2:
-        raise ValueError(f"bootstrap_interval needs at least 2 values, got {x.size}")
+        raise ArgumentError.about("x", f"bootstrap_interval needs at least 2 values, got {x.size}")
     rng = np.random.default_rng(seed)
     means = x[rng.integers(0, x.size, size=(resamples, x.size))].mean(axis=1)
     low, high = np.quantile(means, [0.5 - level / 2, 0.5 + level / 2])
@@ -300,7 +300,7 @@ class Moments:
         large-``n`` standard error of the sample variance.
         """
         if self.n < 2:
-            raise ValueError("at least 2 samples are needed for a variance")
+            raise ArgumentError.about("values", "at least 2 samples are needed for a variance")
         assert self._shift is not None
         n = self.n
         a1, a2, a3, a4 = (s / n for s in self._sums)
@@ -313,5 +313,5 @@ class Moments:
             out = (self._shift + u * a1, u * u * variance, u * np.sqrt(variance / n),
                    u * u * np.sqrt(np.maximum(m4 - m2 ** 2, 0.0) / n))
         if not all(np.all(np.isfinite(x)) for x in out):
-            raise ValueError("the sample moments overflow float64 (values too large)")
+            raise ArgumentError.about("values", "the sample moments overflow float64 (values too large)")
         return out

@@ -184,7 +184,8 @@ class Dim:
         if self.labels is not None:
             return len(self.labels)
         if self.size is None:
-            raise ValueError("a Dim needs size or labels")
+            from sigprop.core.checks import ArgumentError  # here: `sigprop --help` imports no NumPy
+            raise ArgumentError.about("size", "a Dim needs size or labels")
         return int(self.size(args))
 
     def coords(self, n: int) -> list:
@@ -255,7 +256,9 @@ class Study:
     def result_type(self) -> type[StudyResult]:
         """The result type (imported)."""
         if self.result is None:
-            raise ValueError(f"study {self.name!r} has no typed result (its result is a {self.kind!r} Result)")
+            from sigprop.core.checks import ArgumentError  # here: `sigprop --help` imports no NumPy
+            raise ArgumentError.about("study", f"study {self.name!r} has no typed result (its result is a "
+                                               f"{self.kind!r} Result)")
         return resolve(self.result)
 
     def tag(self) -> str | None:
@@ -324,14 +327,17 @@ def resolve(path: str) -> Any:
     """The object at ``"package.module:qualname"``."""
     module, _, name = path.partition(":")
     if not module or not name:
-        raise ValueError(f"must be 'package.module:name', got {path!r}")
+        from sigprop.core.checks import ArgumentError  # here: `sigprop --help` imports no NumPy
+        raise ArgumentError("path", f"must be 'package.module:name', got {path!r}")
     try:
         obj: Any = importlib.import_module(module)
     except ImportError as exc:
-        raise ValueError(f"cannot import {module!r} for {path!r}: {exc}") from None
+        from sigprop.core.checks import ArgumentError  # here: `sigprop --help` imports no NumPy
+        raise ArgumentError.about("path", f"cannot import {module!r} for {path!r}: {exc}") from None
     for part in name.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise ValueError(f"{module!r} has no {name!r} ({path!r})") from None
+            from sigprop.core.checks import ArgumentError  # here: `sigprop --help` imports no NumPy
+            raise ArgumentError.about("path", f"{module!r} has no {name!r} ({path!r})") from None
     return obj

@@ -121,7 +121,8 @@ def run(task: Task, count: int, workers: int, *, processes: bool = False,
         return [task(k, progress) for k in range(count)]
     if processes:
         if not forking():
-            raise ValueError("argument processes: worker processes need os.fork on Linux; use threads")
+            from sigprop.core.checks import ArgumentError
+            raise ArgumentError("processes", "worker processes need os.fork on Linux; use threads", separator=": ")
         return _processes(task, count, workers, progress)
     return _threads(task, count, workers, progress)
 

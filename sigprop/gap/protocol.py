@@ -313,7 +313,7 @@ def layer_forward(cfg: Config, p: dict, X: np.ndarray):
         M = A
     else:
         if cfg.fix == "rescaled" and "kappa" not in p:
-            raise ValueError("the rescaled fix needs calibrate() first (kappa per layer)")
+            raise _checks.ArgumentError.about("fix", "the rescaled fix needs calibrate() first (kappa per layer)")
         kappa = _seed_axis(p["kappa"], 3) if cfg.fix == "rescaled" else 1.0
         M = kappa * (A - 1.0 / T)
     V = X @ _seed_axis(p["W_V"], 1)

@@ -55,7 +55,7 @@ def _grid(configs, lengths, gammas, layers, seeds):
     layers = _checks.integer("layers", layers, 1)
     seeds = [_checks.integer("seeds", s, 0) for s in np.atleast_1d(seeds).tolist()]
     if not seeds or not lengths or not gammas:
-        raise ValueError("seeds, lengths and gammas must each hold at least one value")
+        raise ArgumentError.about("seeds", "seeds, lengths and gammas must each hold at least one value")
     return cfgs, lengths, gammas, layers, seeds
 
 

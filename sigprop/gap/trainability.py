@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from sigprop.core import checks as _checks
+from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
 from sigprop.core.progress import iterate
 from sigprop.core.study import Study, register
@@ -115,7 +116,7 @@ def train(
     targets = [targets] if isinstance(targets, str) else list(targets)
     for t in targets:
         if t not in TARGETS:
-            raise ValueError(f"targets must be among {', '.join(TARGETS)}, got {t!r}")
+            raise ArgumentError("targets", f"must be among {', '.join(TARGETS)}, got {t!r}")
     lrs = [float(_checks.real("lrs", lr, positive=True)) for lr in np.atleast_1d(lrs)]
     length = _checks.integer("length", length, 2)
     d = protocol.width(length, gamma)
@@ -124,7 +125,7 @@ def train(
     steps = _checks.integer("steps", steps, 1)
     seeds = [_checks.integer("seeds", s, 0) for s in np.atleast_1d(seeds).tolist()]
     if not (seeds and lrs and targets):
-        raise ValueError("seeds, lrs and targets must each hold at least one value")
+        raise ArgumentError.about("seeds", "seeds, lrs and targets must each hold at least one value")
     per_seed = 8.0 * layers * samples * (14 * length * d + 3 * length * length) + 8.0 * layers * 5 * d * d
     records = []
     todo = [(c, t, lr) for c in cfgs for t in targets for lr in lrs]
@@ -175,13 +176,14 @@ def merge(results) -> Result:
     """
     results = list(results)
     if not results:
-        raise ValueError("results must hold at least one trainability result")
+        raise ArgumentError("results", "must hold at least one trainability result")
     same = {k: v for k, v in results[0]["config"].items() if k not in ("targets", "lrs")}
     for r in results[1:]:
         other = {k: v for k, v in r["config"].items() if k not in ("targets", "lrs")}
         if other != same:
             diff = sorted(k for k in set(same) | set(other) if same.get(k) != other.get(k))
-            raise ValueError(f"results must differ only in targets and lrs; they differ in {', '.join(diff)}")
+            raise ArgumentError.about(
+                "results", f"results must differ only in targets and lrs; they differ in {', '.join(diff)}")
     config = dict(results[0]["config"],
                   targets=list(dict.fromkeys(t for r in results for t in r["config"]["targets"])),
                   lrs=list(dict.fromkeys(lr for r in results for lr in r["config"]["lrs"])))

@@ -199,7 +199,7 @@ def wikipedia_articles(path) -> dict:
                     raw = fh.read() if fh is not None else None
                     break
     if raw is None:
-        raise ValueError(f"{path} holds no {WIKI_MEMBER}")
+        raise ArgumentError.about("corpus", f"{path} holds no {WIKI_MEMBER}")
     data = json.loads(raw.decode("utf-8"))
     return {str(v.get("title", k)): str(v.get("extract") or "") for k, v in data.items()}
 
@@ -256,7 +256,7 @@ def split_works(works: dict) -> Corpus:
     """The fixed split by whole works (see the module doc)."""
     missing = [w for w in VALID_WORKS + TEST_WORKS if w not in works]
     if missing:
-        raise ValueError(f"archive lacks the works {missing}")
+        raise ArgumentError.about("corpus", f"archive lacks the works {missing}")
     names = {"valid": list(VALID_WORKS), "test": list(TEST_WORKS),
              "train": [w for w in works if w not in VALID_WORKS + TEST_WORKS]}
     texts = {s: "\n\n".join(works[w] for w in names[s]) for s in SPLITS}

@@ -161,7 +161,7 @@ def forward(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, keep: bo
     inp, tgt = tokens[:, :-1], tokens[:, 1:]
     B, T = inp.shape
     if T > cfg.length:
-        raise ValueError(f"sequence length must be <= {cfg.length}, got {T}")
+        raise ArgumentError.about("tokens", f"sequence length must be <= {cfg.length}, got {T}")
     P, rcache = reg.reparam_forward(params, reparametrized(cfg))
     dtype = P["tok_emb"].dtype
     x = P["tok_emb"][inp] * dtype.type(np.sqrt(cfg.width)) + P["pos_emb"][:T]

@@ -55,7 +55,7 @@ class Config:
         _checks.choice("attention", self.attention, ATTENTIONS)
         _checks.choice("mode", self.mode, MODES)
         if self.causal and self.mode != "all":
-            raise ValueError("causal=True needs mode='all'")
+            raise ArgumentError.about("causal", "causal=True needs mode='all'")
         if self.scale is not None:
             _checks.real("scale", self.scale, positive=True)
         _checks.real("gap_scale", self.gap_scale, positive=True)

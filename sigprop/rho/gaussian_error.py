@@ -14,6 +14,7 @@ import numpy as np
 
 from sigprop._version import __version__
 from sigprop.core import checks as _checks
+from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
 from sigprop.core.memory import matrices, require
 from sigprop.core.progress import iterate
@@ -72,7 +73,7 @@ def study(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256),
                 f"{CHI2_ARRAYS} float64 arrays of {T} positions x {2 * largest} chi-square weights")
     jobs = [(int(d), float(v)) for d in dims for v in variances if not (d == 1 and v > 0)]
     if not jobs:
-        raise ValueError("dims and variances give no valid (d, v) pair (v must be 0 when d = 1)")
+        raise ArgumentError("dims", "and variances give no valid (d, v) pair (v must be 0 when d = 1)")
     rows = [case(d, v, m=m, T=T, shape=shape, samples=samples, seed=[seed, k])
             for k, (d, v) in enumerate(iterate(jobs, progress, desc="study", unit="case"))]
     return Result(dict(version=__version__,

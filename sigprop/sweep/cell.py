@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from sigprop.core.checks import ArgumentError
 from sigprop.core.study import StudyResult
 from sigprop.sweep.registry import resolve
 
@@ -26,10 +27,10 @@ def execute(function: str, kwargs: Mapping[str, Any], outputs: Mapping[str, int]
         out = {}
         for name, ndim in outputs.items():
             if name not in result:
-                raise ValueError(f"the study returned no output {name!r}")
+                raise ArgumentError.about("study", f"the study returned no output {name!r}")
             value = np.asarray(result[name], dtype=float)
             if value.ndim != ndim:
-                raise ValueError(f"output {name!r} has {value.ndim} dimensions, declared {ndim}")
+                raise ArgumentError.about("study", f"output {name!r} has {value.ndim} dimensions, declared {ndim}")
             out[name] = value
         return "done", out
     except Exception as exc:            # recorded with the cell; the sweep goes on

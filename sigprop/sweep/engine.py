@@ -61,7 +61,7 @@ def run(spec, store, *, workers: int | None = None, scheduler: str | None = None
                                 or not 0 <= workers <= max_workers()):
         raise ArgumentError("workers", f"must be an integer in [0, {max_workers()}] (4 per core), got {workers!r}")
     if sum(x is not None for x in (workers, scheduler, client)) > 1:
-        raise ValueError("give at most one of workers, scheduler and client")
+        raise ArgumentError.about("workers", "give at most one of workers, scheduler and client")
     _deps.require()
     st = prepare(store, spec, overwrite=overwrite)
     st.lock()

@@ -57,7 +57,7 @@ class Study:
         for var, dims in self.outputs.items():
             missing = [d for d in dims if d not in self.dims]
             if missing:
-                raise ValueError(f"output {var!r} has dimension {missing[0]!r} with no entry in dims")
+                raise ArgumentError.about("dims", f"output {var!r} has dimension {missing[0]!r} with no entry in dims")
 
     def load(self) -> Callable[..., Mapping[str, Any]]:
         """The study function (imported)."""
@@ -96,16 +96,16 @@ def resolve(path: str) -> Callable:
     """The object at ``"package.module:qualname"``."""
     module, _, name = path.partition(":")
     if not module or not name:
-        raise ValueError(f"study function must be 'package.module:function', got {path!r}")
+        raise ArgumentError.about("path", f"study function must be 'package.module:function', got {path!r}")
     try:
         obj: Any = importlib.import_module(module)
     except ImportError as exc:
-        raise ValueError(f"cannot import {module!r} for study function {path!r}: {exc}") from None
+        raise ArgumentError.about("path", f"cannot import {module!r} for study function {path!r}: {exc}") from None
     for part in name.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            raise ValueError(f"{module!r} has no {name!r} (study function {path!r})") from None
+            raise ArgumentError.about("path", f"{module!r} has no {name!r} (study function {path!r})") from None
     return obj
 
 

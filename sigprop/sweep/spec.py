@@ -63,14 +63,15 @@ class Spec:
     def from_dict(cls, data: Mapping[str, Any]) -> Spec:
         """Validate ``data`` (the TOML layout above); one-line ``ValueError`` otherwise."""
         if not isinstance(data, Mapping):
-            raise ValueError(f"a sweep specification must be a table (dict), got {type(data).__name__}")
+            raise ArgumentError.about(
+                "spec", f"a sweep specification must be a table (dict), got {type(data).__name__}")
         unknown = [k for k in data if k not in _TOP]
         if unknown:
-            raise ValueError(f"unknown key {unknown[0]!r} in the sweep specification "
-                             f"(expected {', '.join(_TOP)})")
+            raise ArgumentError.about("spec", f"unknown key {unknown[0]!r} in the sweep specification "
+                                              f"(expected {', '.join(_TOP)})")
         if "study" not in data or not isinstance(data["study"], str):
-            raise ValueError("the sweep specification needs study = \"NAME\" "
-                             f"(one of {', '.join(sorted(registry.studies()))})")
+            raise ArgumentError.about("study", "the sweep specification needs study = \"NAME\" "
+                                               f"(one of {', '.join(sorted(registry.studies()))})")
         name, study = registry.get(data["study"])
         seed = data.get("seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -80,7 +81,7 @@ class Spec:
             raise ArgumentError("args", f"must be a table of fixed arguments, got {args!r}")
         axes_in = data.get("axes")
         if not isinstance(axes_in, Mapping) or not axes_in:
-            raise ValueError("the sweep specification needs an [axes] table with at least one axis")
+            raise ArgumentError.about("axes", "the sweep specification needs an [axes] table with at least one axis")
         axes = {str(k): _expand(str(k), v) for k, v in axes_in.items()}
         description = data.get("description", "")
         if not isinstance(description, str):
@@ -101,13 +102,13 @@ class Spec:
             return cls.from_dict(source)
         path = Path(source)
         if not path.is_file():
-            raise ValueError(f"sweep specification {str(path)!r} is not a file")
+            raise ArgumentError.about("path", f"sweep specification {str(path)!r} is not a file")
         toml = _toml()
         try:
             with open(path, "rb") as fh:
                 data = toml.load(fh)
         except toml.TOMLDecodeError as exc:
-            raise ValueError(f"{path}: not valid TOML: {exc}") from None
+            raise ArgumentError.about("path", f"{path}: not valid TOML: {exc}") from None
         return cls.from_dict(data)
 
     def _check(self, study: registry.Study) -> None:
@@ -116,23 +117,23 @@ class Spec:
         allowed = set(params if study.axes is None else study.axes) | ({"seed"} if takes_seed else set())
         for name in self.axes:
             if name not in allowed:
-                raise ValueError(f"axis {name!r} is not an axis of study {self.study!r} "
-                                 f"(axes: {', '.join(sorted(allowed))})")
+                raise ArgumentError.about("axes", f"axis {name!r} is not an axis of study {self.study!r} "
+                                                  f"(axes: {', '.join(sorted(allowed))})")
         if "seed" in self.args:
             raise ArgumentError("args.seed", "a cell's seed is derived from the top-level seed and its "
                                              "coordinates; set seed = N at the top, or add a seed axis for replicates",
                                 separator=": ")
         for name in self.args:
             if name not in params:
-                raise ValueError(f"args.{name}: study {self.study!r} has no argument {name!r} "
-                                 f"(arguments: {', '.join(p for p in params if p != 'seed')})")
+                raise ArgumentError.about("args", f"args.{name}: study {self.study!r} has no argument {name!r} "
+                                                  f"(arguments: {', '.join(p for p in params if p != 'seed')})")
             if name in self.axes:
-                raise ValueError(f"{name!r} is both a fixed argument and an axis")
+                raise ArgumentError.about("args", f"{name!r} is both a fixed argument and an axis")
         given = set(self.args) | set(self.axes) | {"seed"}
         missing = [k for k, p in params.items() if p.default is inspect.Parameter.empty and k not in given
                    and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
         if missing:
-            raise ValueError(f"study {self.study!r} needs {missing[0]!r}: give it in [args] or [axes]")
+            raise ArgumentError.about("args", f"study {self.study!r} needs {missing[0]!r}: give it in [args] or [axes]")
 
     # --- the grid ---------------------------------------------------------------
     @property
@@ -287,11 +288,11 @@ def _range(where: str, table: Mapping) -> list:
     start, stop = table["start"], table["stop"]
     for key in ("start", "stop"):
         if isinstance(table[key], bool) or not isinstance(table[key], (int, float)):
-            raise ValueError(f"{where}.{key} must be a number, got {table[key]!r}")
+            raise ArgumentError.about("axes", f"{where}.{key} must be a number, got {table[key]!r}")
     if "num" in table:
         num, spacing = table["num"], table.get("spacing", "linear")
         if isinstance(num, bool) or not isinstance(num, int) or not 1 <= num <= MAX_AXIS_VALUES:
-            raise ValueError(f"{where}.num must be an integer in [1, {MAX_AXIS_VALUES}], got {num!r}")
+            raise ArgumentError.about("axes", f"{where}.num must be an integer in [1, {MAX_AXIS_VALUES}], got {num!r}")
         if spacing == "linear":
             vals = np.linspace(start, stop, num)
         elif spacing == "log":
@@ -300,13 +301,13 @@ def _range(where: str, table: Mapping) -> list:
                                            f"got {start!r}, {stop!r}", separator=": ")
             vals = np.geomspace(start, stop, num)
         else:
-            raise ValueError(f"{where}.spacing must be 'linear' or 'log', got {spacing!r}")
+            raise ArgumentError.about("axes", f"{where}.spacing must be 'linear' or 'log', got {spacing!r}")
         return [float(np.round(x, 12)) for x in vals]
     if "spacing" in table:
         raise ArgumentError(where, "spacing goes with num, not step", separator=": ")
     step = table.get("step", 1)
     if isinstance(step, bool) or not isinstance(step, (int, float)) or step == 0:
-        raise ValueError(f"{where}.step must be a non-zero number, got {step!r}")
+        raise ArgumentError.about("axes", f"{where}.step must be a non-zero number, got {step!r}")
     count = int(np.ceil((stop - start) / step - 1e-9))
     if count > MAX_AXIS_VALUES:
         raise ArgumentError(where, f"the range has {count} values (at most {MAX_AXIS_VALUES})", separator=": ")

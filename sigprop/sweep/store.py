@@ -31,6 +31,7 @@ from typing import IO, Any
 import numpy as np
 
 from sigprop._version import __version__
+from sigprop.core.checks import ArgumentError
 from sigprop.core.memory import require
 from sigprop.core.results import remove_stale_temporaries, temporary_name
 from sigprop.sweep import _deps
@@ -48,11 +49,12 @@ class Store:
         zarr = _deps.require("zarr")
         self.path = Path(path)
         if not (self.path / ".zattrs").is_file():
-            raise ValueError(f"{self.path} is not a sweep store (no zarr attributes found)")
+            raise ArgumentError.about("store", f"{self.path} is not a sweep store (no zarr attributes found)")
         self.group = zarr.open_group(str(self.path), mode="r+", zarr_format=2)
         attrs = dict(self.group.attrs)
         if "sweep_spec" not in attrs:
-            raise ValueError(f"{self.path} is a zarr store but not a sweep store (no sweep_spec attribute)")
+            raise ArgumentError.about(
+                "store", f"{self.path} is a zarr store but not a sweep store (no sweep_spec attribute)")
         self.spec_dict = json.loads(attrs["sweep_spec"])
         self.spec = Spec.from_dict(self.spec_dict)
         self.outputs = dict(self.spec.registered.outputs)
@@ -63,8 +65,9 @@ class Store:
         stored = set(self.group.array_keys())
         missing = [name for name in self.outputs if name not in stored]
         if missing:
-            raise ValueError(f"{self.path} was written by another version of study {self.spec.study!r} "
-                             f"(no variable {missing[0]!r}); use overwrite (--overwrite) to start it again")
+            raise ArgumentError.about(
+                "store", f"{self.path} was written by another version of study {self.spec.study!r} "
+                         f"(no variable {missing[0]!r}); use overwrite (--overwrite) to start it again")
         self._arrays.update({name: self.group[name] for name in self.outputs})
 
     # --- reading ------------------------------------------------------------------
@@ -73,9 +76,9 @@ class Store:
         try:
             return np.asarray(self._arrays["status"][...])
         except Exception as exc:  # noqa: BLE001 - a damaged chunk (decompression, shape): one line
-            raise ValueError(f"store: {self.path} is damaged: its status cannot be read "
-                             f"({type(exc).__name__}: {' '.join(str(exc).split())[:100]}); "
-                             "use overwrite (--overwrite) to start it again") from None
+            raise ArgumentError("store", f"{self.path} is damaged: its status cannot be read "
+                                         f"({type(exc).__name__}: {' '.join(str(exc).split())[:100]}); "
+                                         "use overwrite (--overwrite) to start it again", separator=": ") from None
 
     def counts(self) -> dict[str, int]:
         """How many cells are done, failed and pending, and the total.
@@ -118,8 +121,8 @@ class Store:
         except BlockingIOError:
             self._lock.close()
             self._lock = None
-            raise ValueError(f"{self.path} is being written by another sigprop sweep (one runner per "
-                             "store; --status reads it meanwhile)") from None
+            raise ArgumentError.about("store", f"{self.path} is being written by another sigprop sweep (one runner per "
+                                               "store; --status reads it meanwhile)") from None
 
     def unlock(self) -> None:
         """Release the store's lock (closing the lock file); nothing if it holds none."""
@@ -148,7 +151,8 @@ class Store:
         full = self._arrays[name].shape[len(self.spec.shape):]
         value = np.asarray(value, dtype=float)
         if value.ndim != len(full) or any(n > m for n, m in zip(value.shape, full, strict=True)):
-            raise ValueError(f"output {name!r} has shape {value.shape}, the store holds at most {full}")
+            raise ArgumentError.about(
+                "store", f"output {name!r} has shape {value.shape}, the store holds at most {full}")
         if value.shape == full:
             return value
         out = np.full(full, np.nan)
@@ -169,8 +173,8 @@ def own_sizes(spec: Spec) -> dict[str, int]:
             try:
                 n = dim.length(args)
             except Exception as exc:
-                raise ValueError(f"cannot size dimension {name!r} of study {spec.study!r} from the "
-                                 f"arguments: {exc!r}") from None
+                raise ArgumentError.about("store", f"cannot size dimension {name!r} of study {spec.study!r} from the "
+                                                   f"arguments: {exc!r}") from None
             sizes[name] = max(sizes[name], n)
     _require_cell_outputs(spec, sizes)
     return sizes
@@ -250,18 +254,18 @@ def prepare(path, spec: Spec, *, overwrite: bool = False) -> Store:
         try:
             existing = Store(path)
         except ValueError as exc:
-            raise ValueError(f"{exc}; choose another path or overwrite it") from None
+            raise ArgumentError.about("store", f"{exc}; choose another path or overwrite it") from None
         diff = spec.differences(existing.spec_dict)
         if diff:
-            raise ValueError(f"{path} holds a different sweep (differs in {', '.join(diff)}); "
-                             "use overwrite (--overwrite) to replace it, or another store")
+            raise ArgumentError.about("store", f"{path} holds a different sweep (differs in {', '.join(diff)}); "
+                                               "use overwrite (--overwrite) to replace it, or another store")
         existing.check_outputs()
         before = existing.group.attrs.get("study_defaults")
         if before is not None and before != _defaults(spec):
             old, new = json.loads(before), json.loads(_defaults(spec))
             changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-            raise ValueError(f"{path} was written when study {spec.study!r} had other defaults (for "
-                             f"{', '.join(changed)}); use overwrite (--overwrite) to start it again")
+            raise ArgumentError.about("store", f"{path} was written when study {spec.study!r} had other defaults (for "
+                                               f"{', '.join(changed)}); use overwrite (--overwrite) to start it again")
         return existing
     trash = path.parent / f".{path.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     os.rename(path, trash)
@@ -283,7 +287,7 @@ def open_dataset(path):
     xr = _deps.require("xarray")
     path = Path(path)
     if not (path / ".zattrs").is_file():
-        raise ValueError(f"{path} is not a sweep store")
+        raise ArgumentError.about("store", f"{path} is not a sweep store")
     return xr.open_zarr(str(path), consolidated=True)
 
 

@@ -227,8 +227,12 @@ def test_error_message_finds_the_flag_of_an_unmapped_parameter():
              (ArgumentError("step_cov", "must be symmetric"), "argument --step-cov: must be symmetric"),
              (ArgumentError("config", "must be a name"), "argument --config: must be a name"),
              (ArgumentError("path", "file not found: a"), "argument FILE.npz: file not found: a"),
-             (ValueError("step_cov must be\n symmetric"), "argument --step-cov: must be symmetric"),
-             (ValueError("path: file not found: a"), "argument FILE.npz: file not found: a"),
+             (ArgumentError("path", "file not found: a", separator=": "), "argument FILE.npz: file not found: a"),
+             (ArgumentError.about("step_cov", "W's step_cov must be\n symmetric"),
+              "argument --step-cov: W's step_cov must be symmetric"),
+             # no message is parsed to guess the argument: a plain ValueError is printed as it is
+             (ValueError("step_cov must be\n symmetric"), "step_cov must be symmetric"),
+             (ValueError("path: file not found: a"), "path: file not found: a"),
              (ArgumentError("d", "must be >= 1"), "d must be >= 1"),            # no such flag: as it is
              (ValueError("the run diverged"), "the run diverged"),
              (UnicodeDecodeError("utf-8", b"\x93", 0, 1, "invalid start byte"),
