@@ -122,7 +122,8 @@ def run(task: Task, count: int, workers: int, *, processes: bool = False,
     if processes:
         if not forking():
             from sigprop.core.checks import ArgumentError
-            raise ArgumentError("processes", "worker processes need os.fork on Linux; use threads", separator=": ")
+            raise ArgumentError.about("processes", "argument processes: worker processes need os.fork on Linux; "
+                                                   "use threads")
         return _processes(task, count, workers, progress)
     return _threads(task, count, workers, progress)
 
