@@ -32,7 +32,7 @@ import numpy as np
 from sigprop.claims import rules
 from sigprop.claims.provenance import Regime, Source
 from sigprop.claims.statistics import t_interval
-from sigprop.core.checks import ArgumentError
+from sigprop.core.checks import ArgumentError, choice
 
 VERDICTS = rules.VERDICTS
 EVIDENCE = ("theory", "monte-carlo", "simulation", "training", "real-model")
@@ -82,8 +82,7 @@ def register(cid: str, *, claim: str, sources, regime: Regime, evidence: str, ra
         The check draws random numbers through ``ctx.seed``: in full mode it is run again on a
         disjoint seed set and is ``inconclusive`` when the two verdicts disagree.
     """
-    if evidence not in EVIDENCE:
-        raise ArgumentError("evidence", f"must be one of {', '.join(EVIDENCE)}, got {evidence!r}")
+    choice("evidence", evidence, EVIDENCE)
     sources = (sources,) if isinstance(sources, Source) else tuple(sources)
     if not sources or not all(isinstance(s, Source) for s in sources):
         raise ArgumentError("sources", f"must be one or more provenance.Source, got {sources!r}")

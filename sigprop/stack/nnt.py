@@ -34,11 +34,10 @@ CONFIGS = ("A(X)+LN", "A(X)+skip+LN", "A(X)+skip/sqrt(d)+LN")
 
 def config(name: str, T: int, gamma: float, layers: int = 10, samples: int = 512) -> StackConfig:
     """The :class:`StackConfig` of [NNT24]'s configuration ``name`` at length ``T`` and ``d = T / gamma``."""
-    from sigprop.core.checks import ArgumentError
+    from sigprop.core.checks import choice
     from sigprop.gap.protocol import width
 
-    if name not in CONFIGS:
-        raise ArgumentError("config", f"must be one of {', '.join(CONFIGS)}, got {name!r}")
+    choice("config", name, CONFIGS)
     d = width(T, gamma)
     return StackConfig(layers=layers, T=T, d=d, beta=1.0 / math.sqrt(math.log(T)), norm="post", activation="none",
                        var_v=1.0 if "sqrt(d)" in name else float(d), var_b=0.0,
