@@ -122,3 +122,24 @@ def test_rows_without_stored_results_are_not_run(tmp_path, monkeypatch):
 def test_strength_parses_the_summary_labels():
     assert claims_lm.strength("locater:0.01 (mean held)") == pytest.approx(0.01)
     assert claims_lm.strength("qk-norm") is None
+
+
+def _wikipedia(tmp_path, monkeypatch, effects):
+    """The Wikipedia row on synthetic runs of the paper's model (``effects`` as in :func:`_runs`)."""
+    _runs(tmp_path / "wiki", effects)
+    write_json(tmp_path / "wikipedia.json", summary.collect([tmp_path / "wiki"]))
+    monkeypatch.setattr(claims_lm, "RESULTS", tmp_path)
+    return ledger.run(only={"locater-entropy-perplexity-wikipedia"})["claims"][0]
+
+
+def test_wikipedia_row_is_decided_in_its_regime_with_five_seeds(tmp_path, monkeypatch):
+    e = _wikipedia(tmp_path / "a", monkeypatch, GOOD)
+    assert e["verdict"] == "supported" and e["regime"]["kind"] == "paper-setting"
+    assert "Wikipedia" in e["regime"]["description"]
+    ended = e["numbers"]["stopping"]
+    assert ended["runs"] == 10 and ended["stopped_by_rule"] == 0
+    assert "the stopping rule ended 0 of 10 runs" in e["check"]
+    assert _wikipedia(tmp_path / "b", monkeypatch, WORSE)["verdict"] == "refuted"
+    assert _wikipedia(tmp_path / "c", monkeypatch, NOISY)["verdict"] == "inconclusive"
+    # four seeds per arm: the same favourable differences, but fewer seeds than the ledger's five
+    assert _wikipedia(tmp_path / "d", monkeypatch, GOOD[:4])["verdict"] == "inconclusive"
