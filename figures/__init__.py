@@ -14,7 +14,7 @@ from pathlib import Path
 
 SCRIPTS = ("rho_profiles", "theory_vs_mc", "training", "spectral_gap", "gaussian_error", "gap_validity",
            "nnt_stable_rank", "nnt_gradients", "nnt_training", "nnt_encoder",
-           "data_models", "datamodel_text", "softmax_map", "lm_summary", "stack_gg", "stack_phase",
+           "data_models", "datamodel_text", "softmax_map", "lm_summary", "lm_theory_loop", "stack_gg", "stack_phase",
            "stack_small_variance", "gaussian_error_map")
 
 

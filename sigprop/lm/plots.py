@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sigprop.core.checks import ArgumentError
 from sigprop.plotting import _pyplot, save
 
 
@@ -97,5 +98,55 @@ def summary_figure(result: dict, path) -> None:
     steps = "/".join(str(s) for s in dict.fromkeys(s[2] for s in shapes))
     fig.suptitle(f"final validation measures, mean and 95% Student-t interval over {n} seeds "
                  f"(layers x heads (steps); {steps} steps)", fontsize=10)
+    fig.tight_layout()
+    save(fig, path)
+
+
+#: The predictions set beside the measured linear-regime share in a run with ``--datamodel``.
+PREDICTIONS = (("rho_datamodel", "data model, Gaussian", "tab:blue", "o"),
+               ("rho_datamodel_exact", "data model, exact", "tab:orange", "s"),
+               ("rho_theory", "random walk", "0.4", "^"))
+
+
+def theory_loop_figure(record: dict, path) -> None:
+    """Theory in the loop (a run with ``--datamodel``): each head's measured linear-regime share
+    (last query) through training beside the predictions of the empirical data model fitted on
+    that head's input (Gaussian and exact methods) and of the random walk; right, predicted
+    against measured over every head and evaluation, with each prediction's calibration
+    (``record["calibration"]``: mean absolute error and Spearman)."""
+    plt = _pyplot()
+    h = [r for r in record["history"] if "rho_datamodel" in r]
+    if not h:
+        raise ArgumentError("record", "must hold evaluations with the data model (a run trained with --datamodel N)")
+    steps = np.array([r["step"] for r in h])
+    measured = np.array([r["linear_share_last"] for r in h], dtype=float)          # evals x layers x heads
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    L, H = measured.shape[1:]
+    for layer in range(L):
+        for head in range(H):
+            lab = f" L{layer + 1}H{head + 1}" if L * H > 1 else ""
+            axes[0].plot(steps, measured[:, layer, head], "k-", lw=2, label="measured" + lab)
+            for key, name, color, marker in PREDICTIONS:
+                if key in h[0]:
+                    pred = np.array([r[key] for r in h], dtype=float)[:, layer, head]
+                    axes[0].plot(steps, pred, "--", color=color, marker=marker, ms=4, label=name + lab)
+    axes[0].set(xlabel="step", ylabel="linear-regime share of the last query", ylim=(0, 0.6))
+    axes[0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax = axes[1]
+    cal = record.get("calibration", {})
+    for key, name, color, marker in PREDICTIONS:
+        if key in h[0]:
+            pred = np.array([r[key] for r in h], dtype=float)
+            c = cal.get(key, {})
+            words = f" (MAE {c['mean_abs_error']:.3f}, Spearman {c['spearman']:.2f})" if c else ""
+            ax.plot(measured.ravel(), pred.ravel(), marker, color=color, ms=5, ls="none", label=name + words)
+    top = 0.6
+    ax.plot([0, top], [0, top], color="0.7", lw=0.8)
+    ax.set(xlabel="measured share", ylabel="predicted share", xlim=(0, top), ylim=(0, top))
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    m = record["config"]["model"]
+    fig.suptitle(f"theory in the loop: {m['layers']} layer(s), {m['heads']} head(s), width {m['width']}, "
+                 f"{m['norm']}-LN, {m['regularizer']}, {record['config']['corpus']}, seed {record['config']['seed']}; "
+                 f"data model fitted on {record['config']['datamodel']} validation windows", fontsize=9)
     fig.tight_layout()
     save(fig, path)

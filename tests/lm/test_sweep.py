@@ -54,3 +54,29 @@ def test_run_figure(data, tmp_path):  # noqa: F811
     rec.pop("params")
     plots.run_figure(json.loads(json.dumps(rec, default=float)), tmp_path / "run.png")
     assert (tmp_path / "run.png").stat().st_size > 1000
+
+
+def _plain(o):
+    return o.tolist() if hasattr(o, "tolist") else float(o)
+
+
+def test_theory_loop_figure(data, tmp_path):  # noqa: F811
+    from sigprop.core.checks import ArgumentError
+    from sigprop.lm import train as tr
+    from tests.figures.readable import problems
+    from tests.lm.test_train import config
+
+    rec = json.loads(json.dumps(tr.train(config(steps=4, eval_every=2, datamodel=6), data), default=_plain))
+    drawn = {}
+    import matplotlib.figure
+    real_save = plots.save
+    try:
+        plots.save = lambda fig, path: (drawn.setdefault("fig", fig), real_save(fig, path))
+        plots.theory_loop_figure(rec, tmp_path / "loop.png")
+    finally:
+        plots.save = real_save
+    assert (tmp_path / "loop.png").stat().st_size > 0 and isinstance(drawn["fig"], matplotlib.figure.Figure)
+    assert problems(drawn["fig"], "lm_theory_loop") == []
+    with pytest.raises(ArgumentError, match="record"):
+        plots.theory_loop_figure(json.loads(json.dumps(tr.train(config(steps=2), data), default=_plain)),
+                                 tmp_path / "none.png")
