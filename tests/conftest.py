@@ -1,7 +1,10 @@
 """Shared test settings.
 
 Hypothesis runs derandomized (the same examples every run) and without a
-per-example deadline: the suite checks correctness, never speed.
+per-example deadline: the suite checks correctness, never speed.  The command line's progress
+lines (off a terminal, after 30 s) are off (``SIGPROP_PROGRESS=off``), so that a command slowed by
+a loaded machine writes to standard error only what it writes on a quiet one; the tests of
+progress set the variable themselves.
 """
 import numpy as np
 import pytest
@@ -17,6 +20,7 @@ def _cache_home(tmp_path_factory):
     """The user cache (``sigprop claims`` stores its rows there) in a temporary folder."""
     mp = pytest.MonkeyPatch()
     mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    mp.setenv("SIGPROP_PROGRESS", "off")
     yield
     mp.undo()
 
