@@ -603,6 +603,11 @@ def _check_outputs(args: argparse.Namespace, cmd: Command) -> None:
             if _same_file(path, source):
                 raise UsageError(f"argument {flag}: {path} is the input {name} ({source}); writing it would "
                                  "destroy it, choose another file")
+    for name, folder in _input_folders(args, cmd, set(outputs)):
+        for flag, path in outputs.items():
+            if Path(path).is_file() and Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder)):
+                raise UsageError(f"argument {flag}: {path} is a file of the input {name} ({folder}); writing it "
+                                 "would destroy it, choose another file")
 
 
 def _check_folder(flag: str, path: str | None) -> None:
@@ -679,6 +684,29 @@ def _inputs(args: argparse.Namespace, cmd: Command, outputs: set[str]) -> list[t
                           if path.with_name(n).is_file()]
     if cmd.reads is not None:
         found += [(name, Path(path)) for name, path in cmd.reads(args)]
+    return found
+
+
+def _input_folders(args: argparse.Namespace, cmd: Command, outputs: set[str]) -> list[tuple[str, Path]]:
+    """``(argument, folder)`` of the existing folders the command reads (a corpus, run folders):
+    every argument naming an existing folder, other than the outputs and the folders the command
+    writes (``cmd.folders``); an existing file below one of them is an input."""
+    parser = getattr(args, "_parser", None)
+    found: list[tuple[str, Path]] = []
+    for dest, value in vars(args).items():
+        if dest.startswith("_"):
+            continue
+        name = _flag_of(dest, cmd, parser) or dest
+        if name in outputs or name in cmd.folders:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, (str, Path)) or not str(item) or "\0" in str(item):
+                continue
+            try:
+                if Path(item).is_dir():
+                    found.append((name, Path(item)))
+            except (OSError, ValueError):
+                continue
     return found
 
 

@@ -188,3 +188,18 @@ def test_nnt_stable_rank_draws_one_configuration(tmp_path, capsys):
                                tmp_path / f"F{gammas}.png", "--out", tmp_path / f"F{gammas}.json"], capsys)
         assert code == 0 and not err and "A(X)_perp+skip+LN" in out, err
         assert (tmp_path / f"F{gammas}.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("command", [["lm", "train", "--steps", "2", "--eval-every", "1"],
+                                     ["lm", "collapse", "--windows", "2", "--layers", "1", "--seeds", "1"]])
+def test_an_output_in_the_corpus_folder_is_refused(tmp_path, capsys, command):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for split in ("train", "valid", "test"):
+        (corpus / f"wiki.{split}.raw").write_text("hello world this is text\n" * 400)
+    before = (corpus / "wiki.valid.raw").read_bytes()
+    code, out, err = _run([*command, "--corpus", corpus, "--tokenizer", "bytes", "--out", corpus / "wiki.valid.raw"],
+                          capsys)
+    assert code == 2 and not out and len(err.splitlines()) == 1
+    assert "argument --out" in err and "is a file of the input --corpus" in err
+    assert (corpus / "wiki.valid.raw").read_bytes() == before
