@@ -223,8 +223,9 @@ def locater_entropy_perplexity_wikipedia(ctx):
         shakespeare = stored(ctx, "runs")
     except NotRun:
         shakespeare = []
+    keys = ("metric", "diff", "low", "high", "p_holm")
     out["numbers"]["replication"] = {
-        f"Shakespeare, {t['group']} lambda {t['strength']:g}": {k: t[k] for k in ("metric", "diff", "low", "high", "p_holm")}
+        f"Shakespeare, {t['group']} lambda {t['strength']:g}": {k: t[k] for k in keys}
         for t in tests([r for r in _locater([r for d in shakespeare for r in d["paired"]]) if _paper_full(r)],
                        list(metrics))}
     return out
@@ -299,6 +300,6 @@ def locater_depth_heads(ctx):
     return out
 
 
-__all__ = ["COLLAPSE_LEVELS", "DEPTH_STEPS", "DEPTH_STRENGTH", "FILES", "FULL_STEPS", "PAPER_LM", "PAPER_WIKI", "RESULTS",
-           "TEST", "WIKI_MAX_STEPS", "collapse_preconditions",
+__all__ = ["COLLAPSE_LEVELS", "DEPTH_STEPS", "DEPTH_STRENGTH", "FILES", "FULL_STEPS", "PAPER_LM", "PAPER_WIKI",
+           "RESULTS", "TEST", "WIKI_MAX_STEPS", "collapse_preconditions",
            "judge", "other_regimes", "shape", "stopping", "stored", "strength", "tests"]
