@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from sigprop.plotting import _pyplot, figure_paths, save
+from sigprop.plotting import figure_paths, pyplot, save
 from sigprop.rho.data_study import localization_over_data, profiles
 
 D, T, M = 64, 128, 0.5
 
 
 def make(out, quick: bool = False):
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.6))
     pos = np.arange(1, T + 1)
     groups = ((axes[0], ("random-walk", "iid", "ar1:4", "ar1:32", "ar1:256"), "data models"),

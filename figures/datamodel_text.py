@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sigprop.plotting import _pyplot, figure_paths, save
+from sigprop.plotting import figure_paths, pyplot, save
 
 STORED = Path(__file__).resolve().parent.parent / "results" / "heads_datamodel.json"
 
@@ -38,7 +38,7 @@ def _result(quick: bool) -> dict:
 
 def make(out, quick: bool = False):
     res = _result(quick)
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), sharex=True, sharey=True)
     rows = res["records"]
     measured = np.array([r["measured"] for r in rows])

@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 
-from sigprop.plotting import _pyplot, figure_paths, legend_below, save
+from sigprop.plotting import figure_paths, legend_below, pyplot, save
 from sigprop.rho import auto
 
 
@@ -17,7 +17,7 @@ def make(out, quick: bool = False):
     from sigprop_results import folder
 
     rows = json.loads((folder("gaussian_error") / "map.json").read_text())["rows"]
-    plt = _pyplot()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), sharey=True)
     for ax, family in zip(axes, ("symmetric", "general")):
         fam = [r for r in rows if r["family"] == family]

@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 
 from sigprop import localization_metrics, theory_spectrum
-from sigprop.plotting import _pyplot, figure_paths, save
+from sigprop.plotting import figure_paths, pyplot, save
 
 D, T = 64, 128
 
 
 def make(out, quick: bool = False):
-    plt = _pyplot()
+    plt = pyplot()
     means, variances = (0.0, 0.25, 0.5, 1.0), (0.01, 0.1, 1.0, 10.0)
     prof = theory_spectrum(np.array(means)[:, None], np.array(variances), D, T, method="gaussian").rho
     fig, axes = plt.subplots(1, len(means), figsize=(14, 3.4), sharey=True)

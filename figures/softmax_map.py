@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sigprop.plotting import _pyplot, figure_paths, legend_below, save
+from sigprop.plotting import figure_paths, legend_below, pyplot, save
 from sigprop.rho import softmax_map as M
 from sigprop.rho.logits import LogitModel
 from sigprop.rho.softmax_profile import QUANTITIES, semi_analytic
@@ -28,7 +28,7 @@ STYLES = {"rho": "k-", "weight": "C0--", "sensitivity": "C1-.", "gradient": "C2:
 
 
 def draw(result: dict, profiles: dict, paths) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     fig, (left, right, grid) = plt.subplots(1, 3, figsize=(16, 4.2), gridspec_kw=dict(width_ratios=(1, 1, 1.3)))
     d, T = max(result["config"]["dims"]), max(result["config"]["lengths"])
     for m, marker in ((0.5, "o"), (1.0, "s")):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sigprop.plotting import _pyplot, save
+from sigprop.plotting import pyplot, save
 from sigprop.stack import GG_BETAS, GG_CONFIG, StackConfig, predict, simulate
 
 T, COSINE0, SEEDS = 128, 0.1, (0, 1, 2, 3, 4)
@@ -48,7 +48,7 @@ def _value(x) -> float:
 
 def draw(result: dict, path) -> None:
     """Draw the figure from :func:`compute`'s result, or from ``stack_gg.json`` read back."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     for k, (beta, run) in enumerate(result["runs"].items()):
         colour = f"C{k}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sigprop.plotting import _pyplot, save
+from sigprop.plotting import pyplot, save
 from sigprop.stack import GG_CONFIG, phase_diagram
 
 BETAS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0)
@@ -38,7 +38,7 @@ def grids(result) -> tuple[np.ndarray, np.ndarray]:
 
 
 def draw(result, path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     betas, alphas = result["config"]["betas"], result["config"]["alphas"]
     first, entropy = grids(result)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))

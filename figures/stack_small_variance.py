@@ -11,7 +11,7 @@ CPU; ``--quick``: three means, one variance, 20 layers.
 """
 from __future__ import annotations
 
-from sigprop.plotting import _pyplot, save
+from sigprop.plotting import pyplot, save
 from sigprop.stack import GG_CONFIG
 from sigprop.stack.phase import spectrum_diagram
 from sigprop.stack.phase import summary as one
@@ -33,7 +33,7 @@ def summary(result) -> dict:
 
 
 def draw(result, path) -> None:
-    plt = _pyplot()
+    plt = pyplot()
     data = summary(result)
     layers = data["config"]["layers"]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))

@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 
 from sigprop import make_weights, simulate, theory
-from sigprop.plotting import _pyplot, figure_paths, save
+from sigprop.plotting import figure_paths, pyplot, save
 
 T = 64
 
 
 def make(out, quick: bool = False):
-    plt = _pyplot()
+    plt = pyplot()
     dims = (4, 16, 64)
     samples = 20_000 if quick else 200_000
     fig, axes = plt.subplots(1, len(dims), figsize=(14, 3.8), sharey=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 import numpy as np
 
 from sigprop.model.train import TrainConfig, train
-from sigprop.plotting import _pyplot, figure_paths, save
+from sigprop.plotting import figure_paths, pyplot, save
 
 
 def make(out, quick: bool = False):
-    plt = _pyplot()
+    plt = pyplot()
     steps = 150 if quick else 300
     runs = {lam: train(TrainConfig(task="next-token", steps=steps, seed=0, locater=lam,
                                    probe=512 if quick else 2048)) for lam in (0.0, 0.1)}

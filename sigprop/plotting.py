@@ -9,7 +9,8 @@ from sigprop.core.results import atomic_write
 from sigprop.core.vocabulary import canonical_config
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's ``pyplot`` on the Agg backend with the package's figure style (one place for it)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -23,7 +24,7 @@ def save(fig, path) -> None:
     for one in ([path] if isinstance(path, (str, Path)) else path):
         fmt = Path(one).suffix.lstrip(".").lower() or "png"
         atomic_write(one, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, bbox_inches="tight"))
-    _pyplot().close(fig)
+    pyplot().close(fig)
 
 
 def figure_paths(out, name: str) -> list[Path]:
@@ -33,7 +34,7 @@ def figure_paths(out, name: str) -> list[Path]:
 
 def profile_figure(result: dict, path) -> None:
     """``rho_i`` against position ``i`` (theory line; simulation with intervals if present)."""
-    plt = _pyplot()
+    plt = pyplot()
     cfg = result["config"]
     pos = np.asarray(result["positions"])
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
@@ -62,7 +63,7 @@ def _title(cfg: dict) -> str:
 
 def history_figure(record: dict, path) -> None:
     """Training history: losses, eigenspectrum, entropies, collapse, and profiles."""
-    plt = _pyplot()
+    plt = pyplot()
     cfg, hist = record["config"], record["history"]
     step = np.array([h["step"] for h in hist])
 
@@ -117,7 +118,7 @@ def history_figure(record: dict, path) -> None:
 
 def spectrum_figure(result: dict, path) -> None:
     """Eigenvalues in the complex plane with the predicted circle; singular values with the gap."""
-    plt = _pyplot()
+    plt = pyplot()
     cfg = result["config"]
     ev, sv = np.asarray(result["eigenvalues"]), np.asarray(result["singular_values"])
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.6))
@@ -151,7 +152,7 @@ _VARIANT_LABEL = {"vanilla": "vanilla A", "removed": "gap removed, A - U",
 
 def width_figure(result: dict, path) -> None:
     """Rank residual of one layer's output against T, simulated and predicted, per variant."""
-    plt = _pyplot()
+    plt = pyplot()
     cfg = result["config"]
     T = np.array([row["config"]["length"] for row in result["rows"]])
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -171,7 +172,7 @@ def width_figure(result: dict, path) -> None:
 
 def depth_figure(result: dict, path) -> None:
     """By-layer rank residual, signal scale and gradient norm for the three variants."""
-    plt = _pyplot()
+    plt = pyplot()
     cfg = result["config"]
     layers = np.arange(cfg["layers"] + 1)
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
@@ -198,7 +199,7 @@ def depth_figure(result: dict, path) -> None:
 
 def gaussian_error_figure(result: dict, path) -> None:
     """Largest error of the Gaussian rho against d, per eigenvalue variance."""
-    plt = _pyplot()
+    plt = pyplot()
     cfg, rows = canonical_config(result["config"]), result["rows"]
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     greys = ("k", "0.35", "0.6", "0.8")
@@ -223,7 +224,7 @@ def gaussian_error_figure(result: dict, path) -> None:
 
 def heads_figure(result: dict, path) -> None:
     """Layers x heads heat maps: eigenvalue variance and predicted localization."""
-    plt = _pyplot()
+    plt = pyplot()
     recs = result["records"]
     L = max(r["layer"] for r in recs) + 1
     H = max(r["head"] for r in recs) + 1
@@ -312,7 +313,7 @@ def nnt_stable_rank_figure(result: dict, path, *, against: str = "length", gamma
     One panel per attention ``{A, A_perp, A(X), A(X)_perp}``, one line per skip/LayerNorm variant,
     the identity-attention baseline dashed in every panel; bands are 95% t-intervals over seeds.
     """
-    plt = _pyplot()
+    plt = pyplot()
     cfg, recs = result["config"], result["records"]
     layer = cfg["layers"] if layer is None else layer
     length = max(cfg["lengths"]) if length is None else length
@@ -353,7 +354,7 @@ def nnt_stable_rank_figure(result: dict, path, *, against: str = "length", gamma
 def nnt_gradients_figure(result: dict, path, *, gamma: float = 1.0, length: int | None = None,
                          weight: str = "W_V") -> None:
     """``||d X_L / d W_l||_F`` against the layer ``l``, per configuration (bands over seeds)."""
-    plt = _pyplot()
+    plt = pyplot()
     cfg, recs = result["config"], result["records"]
     length = max(cfg["lengths"]) if length is None else length
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.9), sharey=True)
@@ -376,7 +377,7 @@ def nnt_gradients_figure(result: dict, path, *, gamma: float = 1.0, length: int 
 
 def nnt_training_figure(result: dict, path) -> None:
     """Training loss against step, one panel per (target, learning rate), with and without the fix."""
-    plt = _pyplot()
+    plt = pyplot()
     cfg, recs = result["config"], result["records"]
     targets, lrs = cfg["targets"], cfg["lrs"]
     fig, axes = plt.subplots(len(lrs), len(targets), figsize=(3.6 * len(targets), 2.8 * len(lrs)),
@@ -407,7 +408,7 @@ def nnt_training_figure(result: dict, path) -> None:
 
 def nnt_encoder_figure(result: dict, path) -> None:
     """MiniLM on real text: outlier and bulk against T; stable rank with and without the fix."""
-    plt = _pyplot()
+    plt = pyplot()
     cfg = result["config"]
     fig, axes = plt.subplots(1, 3, figsize=(15, 5))
     styles = {"pretrained": ("k", "o", "-"), "random": ("0.45", "s", "--"),
@@ -485,7 +486,7 @@ def validity_figure(result: dict, path) -> None:
     ``sigma_2`` diagnostic: ratio to the edge against the largest entry over the edge.
 
     ``result`` is :func:`sigprop.gap.validity.region` output."""
-    plt = _pyplot()
+    plt = pyplot()
     cfg = result["config"]
     sig, Ts = cfg["sigmas"], cfg["lengths"]
     names = dict(sigma_1="$\\sigma_1$", sigma_2="$\\sigma_2$", eig_2="$|\\lambda_2|$", kappa="$\\kappa$")

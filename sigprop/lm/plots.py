@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from sigprop.core.checks import ArgumentError
-from sigprop.plotting import _pyplot, save
+from sigprop.plotting import pyplot, save
 
 
 def run_figure(record: dict, path) -> None:
     """Four panels from ``record["history"]``, one line per layer and head."""
-    plt = _pyplot()
+    plt = pyplot()
     h = record["history"]
     steps = np.array([r["step"] for r in h])
     fig, axes = plt.subplots(2, 2, figsize=(10, 6.4))
@@ -59,7 +59,7 @@ def summary_figure(result: dict, path) -> None:
     perplexity and attention entropy per shape and regularizer, mean and 95% interval over
     seeds, and the paired differences from ``none`` (entropy against perplexity, both
     intervals)."""
-    plt = _pyplot()
+    plt = pyplot()
     rows = sorted(result["summary"], key=lambda r: (r["layers"], r["heads"], r["steps"],
                                                    r["regularizer"] != "none", r["regularizer"]))
     shapes = list(dict.fromkeys((r["layers"], r["heads"], r["steps"]) for r in rows))
@@ -114,7 +114,7 @@ def theory_loop_figure(record: dict, path) -> None:
     that head's input (Gaussian and exact methods) and of the random walk; right, predicted
     against measured over every head and evaluation, with each prediction's calibration
     (``record["calibration"]``: mean absolute error and Spearman)."""
-    plt = _pyplot()
+    plt = pyplot()
     h = [r for r in record["history"] if "rho_datamodel" in r]
     if not h:
         raise ArgumentError("record", "must hold evaluations with the data model (a run trained with --datamodel N)")

@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from sigprop.core.checks import ArgumentError
-from sigprop.plotting import _pyplot, save
+from sigprop.plotting import pyplot, save
 
 MAX_LEGEND = 10
 #: Where the lines' colours stop on viridis (its lighter end is pale yellow on white).
@@ -30,7 +30,7 @@ def sweep_figure(ds, var: str, path) -> None:
     da = ds[var].load()
     others = [d for d in da.dims if d != first]
     x = da[first].values
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     combos = list(itertools.product(*(range(da.sizes[d]) for d in others)))
     cmap = plt.get_cmap("viridis")

@@ -5,13 +5,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sigprop.plotting import _pyplot, legend_below
+from sigprop.plotting import legend_below, pyplot
 from tests.figures.readable import problems
 
 
 @pytest.fixture
 def plt():
-    p = _pyplot()
+    p = pyplot()
     yield p
     p.close("all")
 
