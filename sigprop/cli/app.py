@@ -653,35 +653,39 @@ def _same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
         return False
 
 
-def _inputs(args: argparse.Namespace, cmd: Command, outputs: set[str]) -> list[tuple[str, Path]]:
-    """``(argument, path)`` of the existing files the command reads: every argument (other than the
-    outputs) naming an existing file, as text, a path, a list of them or the ``(path, array)`` of
-    an ``.npy`` argument; the ``config.json`` and ``tokenizer.json`` beside a ``.safetensors``;
-    and what ``cmd.reads(args)`` lists."""
+def _path_arguments(args: argparse.Namespace, cmd: Command, outputs: set[str]):
+    """``(argument, path)`` for every argument value (other than the outputs) that is text or a path:
+    a value, each item of a list, the path of an ``.npy`` argument's ``(path, array)``."""
     parser = getattr(args, "_parser", None)
-    found: list[tuple[str, Path]] = []
     for dest, value in vars(args).items():
         if dest.startswith("_"):
             continue
         name = _flag_of(dest, cmd, parser) or dest
         if name in outputs:
             continue
-        items = value if isinstance(value, list) else [value]
-        for item in items:
+        for item in value if isinstance(value, list) else [value]:
             if isinstance(item, tuple) and item and isinstance(item[0], (str, Path)):
                 item = item[0]
-            if not isinstance(item, (str, Path)) or not str(item) or "\0" in str(item):
+            if isinstance(item, (str, Path)) and str(item) and "\0" not in str(item):
+                yield name, Path(item)
+
+
+def _inputs(args: argparse.Namespace, cmd: Command, outputs: set[str]) -> list[tuple[str, Path]]:
+    """``(argument, path)`` of the existing files the command reads: every argument (other than the
+    outputs) naming an existing file, as text, a path, a list of them or the ``(path, array)`` of
+    an ``.npy`` argument; the ``config.json`` and ``tokenizer.json`` beside a ``.safetensors``;
+    and what ``cmd.reads(args)`` lists."""
+    found: list[tuple[str, Path]] = []
+    for name, path in _path_arguments(args, cmd, outputs):
+        try:
+            if not path.is_file():
                 continue
-            try:
-                path = Path(item)
-                if not path.is_file():
-                    continue
-            except (OSError, ValueError):
-                continue
-            found.append((name, path))
-            if path.suffix == ".safetensors":
-                found += [(f"{n} beside {name}", path.with_name(n)) for n in ("config.json", "tokenizer.json")
-                          if path.with_name(n).is_file()]
+        except (OSError, ValueError):
+            continue
+        found.append((name, path))
+        if path.suffix == ".safetensors":
+            found += [(f"{n} beside {name}", path.with_name(n)) for n in ("config.json", "tokenizer.json")
+                      if path.with_name(n).is_file()]
     if cmd.reads is not None:
         found += [(name, Path(path)) for name, path in cmd.reads(args)]
     return found
@@ -691,22 +695,13 @@ def _input_folders(args: argparse.Namespace, cmd: Command, outputs: set[str]) ->
     """``(argument, folder)`` of the existing folders the command reads (a corpus, run folders):
     every argument naming an existing folder, other than the outputs and the folders the command
     writes (``cmd.folders``); an existing file below one of them is an input."""
-    parser = getattr(args, "_parser", None)
     found: list[tuple[str, Path]] = []
-    for dest, value in vars(args).items():
-        if dest.startswith("_"):
+    for name, path in _path_arguments(args, cmd, outputs):
+        try:
+            if name not in cmd.folders and path.is_dir():
+                found.append((name, path))
+        except (OSError, ValueError):
             continue
-        name = _flag_of(dest, cmd, parser) or dest
-        if name in outputs or name in cmd.folders:
-            continue
-        for item in value if isinstance(value, list) else [value]:
-            if not isinstance(item, (str, Path)) or not str(item) or "\0" in str(item):
-                continue
-            try:
-                if Path(item).is_dir():
-                    found.append((name, Path(item)))
-            except (OSError, ValueError):
-                continue
     return found
 
 
