@@ -59,7 +59,8 @@ def quick_entries():
 
 #: Rows judged from results stored in the repository (results/lm/): their verdicts follow the stored runs, which
 #: are regenerated when runs end; their rules are flipped in tests/claims/test_lm.py.
-STORED = ("locater-entropy-perplexity-lm", "localization-avoids-collapse-lm", "locater-depth-heads-lm")
+STORED = ("locater-entropy-perplexity-lm", "localization-avoids-collapse-lm", "locater-depth-heads-lm",
+          "locater-entropy-perplexity-wikipedia")
 
 
 def test_quick_ledger_verdicts(quick_entries):
