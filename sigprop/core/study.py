@@ -323,21 +323,23 @@ def result_type(kind: str) -> type[StudyResult] | None:
     return None
 
 
-def resolve(path: str) -> Any:
-    """The object at ``"package.module:qualname"``."""
-    module, _, name = path.partition(":")
-    if not module or not name:
+def resolve(path: str, what: str = "") -> Any:
+    """The object at ``"package.module:qualname"``; ``what`` names it in a refusal (e.g. ``"study function"``)."""
+    def refusal(message: str) -> Exception:
         from sigprop.core.checks import ArgumentError  # here: `sigprop --help` imports no NumPy
-        raise ArgumentError("path", f"must be 'package.module:name', got {path!r}")
+        return ArgumentError.about("path", message)
+
+    module, _, name = path.partition(":")
+    named = f"{what} {path!r}" if what else repr(path)
+    if not module or not name:
+        raise refusal(f"{what + ' ' if what else ''}must be 'package.module:name', got {path!r}")
     try:
         obj: Any = importlib.import_module(module)
     except ImportError as exc:
-        from sigprop.core.checks import ArgumentError  # here: `sigprop --help` imports no NumPy
-        raise ArgumentError.about("path", f"cannot import {module!r} for {path!r}: {exc}") from None
+        raise refusal(f"cannot import {module!r} for {named}: {exc}") from None
     for part in name.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError:
-            from sigprop.core.checks import ArgumentError  # here: `sigprop --help` imports no NumPy
-            raise ArgumentError.about("path", f"{module!r} has no {name!r} ({path!r})") from None
+            raise refusal(f"{module!r} has no {name!r} ({named})") from None
     return obj

@@ -29,7 +29,6 @@ importing the module runs the decorator.
 """
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -93,20 +92,10 @@ class Study:
 
 
 def resolve(path: str) -> Callable:
-    """The object at ``"package.module:qualname"``."""
-    module, _, name = path.partition(":")
-    if not module or not name:
-        raise ArgumentError.about("path", f"study function must be 'package.module:function', got {path!r}")
-    try:
-        obj: Any = importlib.import_module(module)
-    except ImportError as exc:
-        raise ArgumentError.about("path", f"cannot import {module!r} for study function {path!r}: {exc}") from None
-    for part in name.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise ArgumentError.about("path", f"{module!r} has no {name!r} (study function {path!r})") from None
-    return obj
+    """The study function at ``"package.module:qualname"`` (:func:`sigprop.core.study.resolve`)."""
+    from sigprop.core import study
+
+    return study.resolve(path, "study function")
 
 
 def _arg(name: str, extra: int = 0) -> Callable[[Mapping[str, Any]], int]:
