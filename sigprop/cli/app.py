@@ -603,11 +603,6 @@ def _check_outputs(args: argparse.Namespace, cmd: Command) -> None:
             if _same_file(path, source):
                 raise UsageError(f"argument {flag}: {path} is the input {name} ({source}); writing it would "
                                  "destroy it, choose another file")
-    for name, folder in _input_folders(args, cmd, set(outputs)):
-        for flag, path in outputs.items():
-            if Path(path).is_file() and Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder)):
-                raise UsageError(f"argument {flag}: {path} is a file of the input {name} ({folder}); writing it "
-                                 "would destroy it, choose another file")
 
 
 def _check_folder(flag: str, path: str | None) -> None:
@@ -688,20 +683,6 @@ def _inputs(args: argparse.Namespace, cmd: Command, outputs: set[str]) -> list[t
                       if path.with_name(n).is_file()]
     if cmd.reads is not None:
         found += [(name, Path(path)) for name, path in cmd.reads(args)]
-    return found
-
-
-def _input_folders(args: argparse.Namespace, cmd: Command, outputs: set[str]) -> list[tuple[str, Path]]:
-    """``(argument, folder)`` of the existing folders the command reads (a corpus, run folders):
-    every argument naming an existing folder, other than the outputs and the folders the command
-    writes (``cmd.folders``); an existing file below one of them is an input."""
-    found: list[tuple[str, Path]] = []
-    for name, path in _path_arguments(args, cmd, outputs):
-        try:
-            if name not in cmd.folders and path.is_dir():
-                found.append((name, path))
-        except (OSError, ValueError):
-            continue
     return found
 
 

@@ -155,11 +155,24 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plot", metavar="FILE.png", help="draw the run (perplexity, entropy, eigenvalues, rho)")
 
 
+def _corpus_reads(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The text files a ``--corpus DIR`` gives the command (none for the packaged corpora)."""
+    from pathlib import Path
+
+    from sigprop.lm.corpus import directory_files
+
+    corpus = getattr(args, "corpus", None)
+    if not isinstance(corpus, str) or corpus in ("shakespeare", "wikipedia") or not Path(corpus).is_dir():
+        return []
+    return [("--corpus", str(path)) for path in directory_files(corpus).values()]
+
+
 @command("lm train", help="train the transformer language model (hand-written gradients)",
          description="Train the NumPy transformer language model on real text, measuring the validation "
                      "split every --eval-every steps. Defaults: the paper's 1-layer, 1-head, width-128 "
                      "Post-LN model.",
          arguments=_train_arguments, flags=FLAGS, figures=("--plot",), folders=("--run-dir",),
+         reads=_corpus_reads,
          view=View(records="history", fields=HISTORY, show=(),
                    lines=("unigram perplexity (validation): {data.unigram_perplexity.valid:.1f}; final "
                           "validation perplexity {final.perplexity:.1f} (evaluation at step {final.step}) "
@@ -260,7 +273,7 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
                      "final validation measures with 95% Student-t intervals over seeds.",
          arguments=_sweep_arguments, flags={**FLAGS, "regularizer": "--regularizers", "seed": "--seeds",
                                             "shapes": "--shapes"},
-         folders=("--dir",),
+         folders=("--dir",), reads=_corpus_reads,
          keys={"summary": ("layers", "heads", "regularizer")},
          view=View(records="summary", fields=("layers", "heads", "regularizer", "n", "perplexity",
                                               "entropy_mean", "eig_mean", "tr(W^2)/D-m^2=eig_var",
@@ -360,7 +373,7 @@ def _collapse_arguments(p: argparse.ArgumentParser) -> None:
          description="Draw the language model at initialization for every layers x LayerNorm placement x initial "
                      "query-key scale and measure the last layer's rank residual and the normalized attention "
                      "entropy on validation windows: where the control arm starts collapsed.",
-         arguments=_collapse_arguments,
+         arguments=_collapse_arguments, reads=_corpus_reads,
          dims={"rows_rank_residual_by_seed": ("seed",), "rows_entropy_normalized_by_seed": ("seed",)},
          flags={"layers": "--layers", "norms": "--norms", "qk_inits": "--qk-inits", "seeds": "--seeds",
                 "windows": "--windows", "threshold": "--threshold", "corpus": "--corpus", "vocab": "--vocab",

@@ -276,13 +276,18 @@ def load(source: str = "shakespeare", *, cache=None, download: bool = True) -> C
     if not folder.is_dir():
         raise ArgumentError("corpus", "must be 'shakespeare', 'wikipedia' or a directory with wiki.train.raw, "
                                       f"wiki.valid.raw, wiki.test.raw; got {source!r}")
-    texts = {}
+    files = directory_files(folder)
     for split, names in RAW_NAMES.items():
-        found = [folder / n for n in names if (folder / n).exists()]
-        if not found:
+        if split not in files:
             raise ArgumentError("corpus", f"directory {source!r} has no {' or '.join(names)}")
-        texts[split] = found[0].read_text(encoding="utf-8")
-    return Corpus(str(folder.resolve()), texts)
+    return Corpus(str(folder.resolve()), {split: path.read_text(encoding="utf-8") for split, path in files.items()})
+
+
+def directory_files(folder) -> dict[str, Path]:
+    """The file a corpus directory gives each split (the first of :data:`RAW_NAMES` that exists)."""
+    folder = Path(folder)
+    found = {split: [folder / n for n in names if (folder / n).exists()] for split, names in RAW_NAMES.items()}
+    return {split: paths[0] for split, paths in found.items() if paths}
 
 
 class ByteTokenizer:

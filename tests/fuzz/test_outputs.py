@@ -201,5 +201,5 @@ def test_an_output_in_the_corpus_folder_is_refused(tmp_path, capsys, command):
     code, out, err = _run([*command, "--corpus", corpus, "--tokenizer", "bytes", "--out", corpus / "wiki.valid.raw"],
                           capsys)
     assert code == 2 and not out and len(err.splitlines()) == 1
-    assert "argument --out" in err and "is a file of the input --corpus" in err
+    assert "argument --out" in err and "is the input --corpus" in err
     assert (corpus / "wiki.valid.raw").read_bytes() == before
