@@ -225,9 +225,13 @@ def test_ctrl_c_stops_every_worker_thread(monkeypatch):
     """Ctrl-C (``interrupt_main``) while two threads simulate: KeyboardInterrupt in the caller,
     and the workers stop at their next batch: far fewer batches than the run holds are drawn."""
     import _thread
+    import signal
     import threading
 
     from sigprop.rho import walk
+    # interrupt_main acts as SIGINT does: a suite started with SIGINT ignored (nohup, a background
+    # job) would not see it, so the test restores Python's handler for its own duration
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     drawn, real, lock = [], walk.standard_steps, threading.Lock()
 
     def counting(*args, **kwargs):
@@ -240,9 +244,12 @@ def test_ctrl_c_stops_every_worker_thread(monkeypatch):
     monkeypatch.setattr(walk, "standard_steps", counting)
     before = set(threading.enumerate())
     W = spectrum.make_weights(0.5, 0.1, 4, seed=2)
-    with pytest.raises(KeyboardInterrupt):
-        M.simulate(W, 8, samples=10**6, seed=1, batch_size=100, threads=2,   # 10^4 batches: fails, not hangs
-                   processes=False)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            M.simulate(W, 8, samples=10**6, seed=1, batch_size=100, threads=2,   # 10^4 batches: fails, not hangs
+                       processes=False)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     left = [t for t in threading.enumerate() if t not in before and t.is_alive()
             and t.name.startswith("sigprop-worker")]
     assert len(drawn) < 5000 and not left, left                # stopped well before the end, workers ended
