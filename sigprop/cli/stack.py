@@ -14,11 +14,12 @@ from sigprop.cli import arguments
 from sigprop.cli.app import command, group
 from sigprop.cli.render import View
 
-# sigprop.stack.config.NORMS, ACTIVATIONS and RECURSIONS, repeated so that building the parser
+# sigprop.stack.config.NORMS, ACTIVATIONS, RECURSIONS and ATTENTIONS, repeated so that building the parser
 # imports no scientific code; a test checks that they agree.
 NORMS = ("post", "pre")
 ACTIVATIONS = ("relu", "gelu", "none")
 RECURSIONS = ("gg", "sigprop", "positional")
+ATTENTIONS = ("softmax", "linear")
 
 FLAGS = {"layers": "--layers", "beta": "--beta", "T": "--length", "d": "--dim", "norm": "--norm",
          "activation": "--activation", "var_w": "--var-w", "var_v": "--var-v", "var_b": "--var-b",
@@ -26,7 +27,7 @@ FLAGS = {"layers": "--layers", "beta": "--beta", "T": "--length", "d": "--dim", 
          "cosine0": "--cosine0", "T_init": "--t-init", "recursion": "--recursion", "seeds": "--seeds",
          "confidence": "--confidence", "causal": "--causal", "qk_mean": "--qk-mean",
          "qk_variance": "--qk-variance", "input_scale": "--input-scale", "samples": "--samples",
-         "inputs": "--text", "input_gram": "--text", "windows": "--windows"}
+         "inputs": "--text", "input_gram": "--text", "windows": "--windows", "attention": "--attention"}
 
 group("stack", "signal propagation through a deep transformer at initialisation (docs/stack.md)")
 
@@ -56,6 +57,9 @@ def _stack_arguments(p: argparse.ArgumentParser) -> None:
                    help="strength of the MLP block's skip connection (default 1)")
     g.add_argument("--cosine0", type=arguments.number(float), default=0.2,
                    help="the input tokens' pairwise cosine in [0, 1) (default 0.2)")
+    g.add_argument("--attention", choices=ATTENTIONS, default="softmax",
+                   help="softmax, or [BHK24]'s piecewise-linear softmax clip(s - mean s, 0, 1) (rows do not sum to "
+                        "one; not with --recursion gg) (default softmax)")
     g.add_argument("--causal", action="store_true",
                    help="causal attention (keys j <= i); needs the positional recursion (chosen by default)")
     g.add_argument("--qk-mean", type=arguments.number(float), default=None,
@@ -103,7 +107,8 @@ def _config(args: argparse.Namespace, recursion=None, **extra):
                        var_w=args.var_w, var_v=args.var_v, var_b=args.var_b, var_o=args.var_o,
                        alpha_attention=args.alpha_attention, alpha_mlp=args.alpha_mlp, cosine0=args.cosine0,
                        T_init=args.t_init, causal=args.causal, qk_mean=args.qk_mean, qk_variance=args.qk_variance,
-                       input_scale=args.input_scale, samples=args.samples, recursion=recursion, **extra)
+                       input_scale=args.input_scale, samples=args.samples, recursion=recursion,
+                       attention=args.attention, **extra)
 
 
 def _dim(args: argparse.Namespace) -> int:

@@ -38,6 +38,7 @@ from sigprop.core import checks as _checks
 NORMS = ("post", "pre")
 ACTIVATIONS = ("relu", "gelu", "none")
 RECURSIONS = ("gg", "sigprop", "positional")
+ATTENTIONS = ("softmax", "linear")
 # [GG26]'s published encoder configuration (deep_prop_encoder.ipynb of the official code)
 GG_CONFIG: dict[str, Any] = dict(var_w=0.2, var_v=0.2, var_b=4e-4, alpha_attention=1.0, alpha_mlp=1.0, layers=50,
                  activation="relu", norm="post", d=720, T_init=512)
@@ -88,7 +89,12 @@ class StackConfig:
     input_scale : float
         The input tokens' second moment per coordinate ``> 0`` (1; [NNT24]'s isometric input: ``1 / d``).
     samples : int
-        Draws of the limiting Gaussian logits per layer in the positional recursion (``>= 16``).
+        Draws of the limiting Gaussian logits per layer in the positional recursion (``>= 16``); with
+        ``attention="linear"`` also the rows of the ``"sigprop"`` recursion's entropy estimate.
+    attention : {"softmax", "linear"}
+        ``"softmax"``, or [BHK24]'s piecewise-linear softmax ``clip(s_ij - mean_k s_ik, 0, 1)`` (rows do not
+        sum to one; :mod:`sigprop.stack.linear`); ``"linear"`` needs ``recursion`` ``"sigprop"`` or
+        ``"positional"`` (the REM limit is a softmax result).
     """
     layers: int = 50
     beta: float = 0.5
@@ -110,6 +116,7 @@ class StackConfig:
     qk_variance: float = 0.0
     input_scale: float = 1.0
     samples: int = 2048
+    attention: str = "softmax"
 
     def __post_init__(self) -> None:
         def put(name, value):
@@ -118,7 +125,8 @@ class StackConfig:
         put("beta", _checks.scalar("beta", self.beta, minimum=0.0, maximum=100.0))
         put("T", _checks.integer("T", self.T, 2, 1 << 16))
         put("d", _checks.integer("d", self.d, 2, 1 << 16))
-        for name, choices in (("norm", NORMS), ("activation", ACTIVATIONS), ("recursion", RECURSIONS)):
+        for name, choices in (("norm", NORMS), ("activation", ACTIVATIONS), ("recursion", RECURSIONS),
+                              ("attention", ATTENTIONS)):
             _checks.choice(name, getattr(self, name), choices)
         for name in ("var_w", "var_v", "var_b"):
             put(name, _checks.scalar(name, getattr(self, name), minimum=0.0, maximum=1e6))
@@ -139,6 +147,9 @@ class StackConfig:
             raise _checks.ArgumentError("qk_mean", "must be given with qk_variance > 0 (the eigenvalue mean of W)")
         put("input_scale", _checks.scalar("input_scale", self.input_scale, positive=True, maximum=1e6))
         put("samples", _checks.integer("samples", self.samples, 16, 1 << 20))
+        if self.attention == "linear" and self.recursion == "gg":
+            raise _checks.ArgumentError("recursion", "must be 'sigprop' or 'positional' with attention 'linear' "
+                                        "(Giorlandino & Goldt's REM limit is a softmax result), got 'gg'")
         needs = [name for name, on in (("causal", self.causal), ("qk_mean", self.qk_mean is not None),
                                        ("input_scale", self.input_scale != 1.0)) if on]
         if needs and self.recursion != "positional":

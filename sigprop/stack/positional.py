@@ -22,8 +22,10 @@ at ``d -> infinity`` every feature column of ``X_l`` is a Gaussian ``T``-vector 
   with ``F F^T = C`` and ``Z`` a ``T x T`` standard Gaussian matrix (the ``m^2`` is left out at the
   first layer when the input's Gram is exact, :func:`exact_input_gram`); a causal mask keeps
   ``j <= i``;
-* **attention branch**: ``G_A = var_o (var_v E[A C A^T] + var_b 1 1^T)`` (the value map and its
-  bias are independent of ``A``; rows of ``A`` sum to one);
+* **attention branch**: ``G_A = var_o (var_v E[A C A^T] + var_b E[(A 1)(A 1)^T])`` (the value map
+  and its bias are independent of ``A``; softmax rows sum to one, so the bias term is ``var_b 1 1^T``;
+  ``attention="linear"``: [BHK24]'s piecewise-linear rows ``clip(s_ij - mean_k s_ik, 0, 1)``, the mean
+  over the keys the mask keeps, :mod:`sigprop.stack.linear`);
 * **skip** ``G <- alpha^2 G + G_branch``; **LayerNorm** ``G <- D^-1/2 G D^-1/2``, ``D = diag G``;
 * **MLP** on unit-diagonal ``C``: entrywise ``var_w kappa(var_w + var_b, var_w C_ik + var_b) + var_b``
   with the activation's kernel ``kappa`` of :mod:`sigprop.stack.recursion`.
@@ -53,6 +55,7 @@ import numpy as np
 
 from sigprop.core.memory import require
 from sigprop.stack.config import StackConfig
+from sigprop.stack.linear import normalized_entropy, weights
 
 _CHUNK_FLOATS = 1 << 22        # one chunk of logit draws: at most 4 Mi floats (32 MB) per array
 _KERNEL_GRID = np.linspace(-1.0, 1.0, 4001)
@@ -146,6 +149,17 @@ def exact_input_gram(cfg: StackConfig) -> bool:
     return cfg.d >= cfg.T + 2
 
 
+def attention_weights(cfg: StackConfig, s: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """Each row's attention over the last axis: softmax, or the piecewise-linear ``clip(s - mean s, 0, 1)``."""
+    if cfg.attention == "linear":
+        return weights(s, mask)
+    if mask is not None:
+        s = np.where(mask, s, -np.inf)
+    s = s - s.max(axis=-1, keepdims=True)
+    a = np.exp(s)
+    return a / a.sum(axis=-1, keepdims=True)
+
+
 def attention_moments(cfg: StackConfig, C: np.ndarray, rng: np.random.Generator, gram_fluctuates: bool = True) -> dict:
     """``E[A C A^T]`` and the attention's statistics over ``cfg.samples`` draws of the limiting logits.
 
@@ -155,7 +169,8 @@ def attention_moments(cfg: StackConfig, C: np.ndarray, rng: np.random.Generator,
     Returns
     -------
     dict
-        ``ACA`` (``T x T``) and, each with its Monte Carlo standard error ``<name>_mc_se``:
+        ``ACA`` (``T x T``), ``AJA = E[(A 1)(A 1)^T]`` (``1 1^T`` for softmax) and, each with its
+        Monte Carlo standard error ``<name>_mc_se``:
         ``attention_overlap`` (mean over rows of ``sum_j a_ij^2``), ``attention_cross`` (mean over
         ``i != k`` of ``sum_j a_ij a_kj``), ``attention_entropy`` (mean row entropy) and
         ``linear_share`` (the last query's share of keys with centered logit in ``(0, 1)``).
@@ -166,7 +181,7 @@ def attention_moments(cfg: StackConfig, C: np.ndarray, rng: np.random.Generator,
     mean, scale, symmetric = _logit_law(cfg, C, gram_fluctuates)
     mask = np.tril(np.ones((T, T), dtype=bool)) if cfg.causal else None
     chunk = max(1, _CHUNK_FLOATS // (T * T))
-    aca = np.zeros((T, T))
+    aca, aja = np.zeros((T, T)), np.zeros((T, T))
     stats: dict[str, list[np.ndarray]] = {k: [] for k in ("attention_overlap", "attention_cross",
                                                           "attention_entropy", "linear_share")}
     for start in range(0, n, chunk):
@@ -180,19 +195,16 @@ def attention_moments(cfg: StackConfig, C: np.ndarray, rng: np.random.Generator,
         last = s[:, -1, :]
         zc = last - last.mean(axis=-1, keepdims=True)
         stats["linear_share"].append(((zc > 0) & (zc < 1)).mean(axis=-1))
-        if mask is not None:
-            s = np.where(mask, s, -np.inf)
-        s = s - s.max(axis=-1, keepdims=True)
-        a = np.exp(s)
-        a /= a.sum(axis=-1, keepdims=True)
+        a = attention_weights(cfg, s, mask)
         aca += np.einsum("nij,jk,nlk->il", a, C, a, optimize=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            stats["attention_entropy"].append(-np.where(a > 0, a * np.log(a), 0.0).sum(axis=-1).mean(axis=-1))
+        mass = a.sum(axis=-1)
+        aja += np.einsum("ni,nl->il", mass, mass)
+        stats["attention_entropy"].append(normalized_entropy(a).mean(axis=-1))
         overlap = a @ np.swapaxes(a, -1, -2)
         diag = np.trace(overlap, axis1=-2, axis2=-1)
         stats["attention_overlap"].append(diag / T)
         stats["attention_cross"].append((overlap.sum(axis=(-1, -2)) - diag) / (T * (T - 1)))
-    out: dict = dict(ACA=aca / n)
+    out: dict = dict(ACA=aca / n, AJA=aja / n)
     for name, parts in stats.items():
         x = np.concatenate(parts)
         out[name] = float(x.mean())
@@ -256,7 +268,7 @@ def run(cfg: StackConfig, input_gram=None) -> dict:
         exact = exact_input_gram(cfg) or input_gram is not None
         att = attention_moments(cfg, C, rng, gram_fluctuates=layer > 1 or not exact)
         rho = bhk_rho(cfg, C) if cfg.qk_mean is not None else np.full(T, nan)
-        G_a = scale_o * (cfg.var_v * att.pop("ACA") + cfg.var_b)
+        G_a = scale_o * (cfg.var_v * att.pop("ACA") + cfg.var_b * att.pop("AJA"))
         G = cfg.alpha_attention ** 2 * G + G_a
         if cfg.norm == "post":
             G = normalize(G)

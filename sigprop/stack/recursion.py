@@ -12,6 +12,11 @@ weights at ``d -> infinity``; the mean cosine similarity is ``p / q``.  Each sub
       q_A = var_o^* (var_v (c + (1 - c) Y_self) + var_b),
       p_A = var_o^* (var_v (c + (1 - c) Y_cross) + var_b)      (var_o^* = var_o, or 1 without W_O)
 
+  With ``attention="linear"`` ([BHK24]'s piecewise-linear softmax, rows that do not sum to one) the
+  branch also carries the rows' masses ``S_self``, ``S_cross`` (:mod:`sigprop.stack.linear`)::
+
+      q_A = var_o^* (var_v ((1 - c) Y_self + c S_self) + var_b S_self),   p_A likewise with the cross terms.
+
 * **MLP** on tokens of cosine ``c``: ``q_1 = var_w + var_b``, ``p_1 = var_w c + var_b`` and
   ``q_M = var_w K(q_1, q_1) + var_b``, ``p_M = var_w K(q_1, p_1) + var_b`` with
   ``K(q, p) = E phi(u) phi(v)``, ``(u, v)`` Gaussian of variances ``q`` and covariance ``p``;
@@ -37,6 +42,8 @@ Gram matrix of cosine ``c`` (``d -> infinity``)::
 from __future__ import annotations
 
 import math
+
+import numpy as np
 
 from sigprop._version import __version__
 from sigprop.core.checks import ArgumentError
@@ -70,6 +77,9 @@ def attention_step(cfg: StackConfig, c: float, q: float, p: float) -> dict:
     """
     sigma2 = cfg.logit_variance
     s = math.sqrt(max(0.0, sigma2 * (1.0 - c)))
+    scale = cfg.var_o if cfg.var_o is not None else 1.0
+    if cfg.attention == "linear":
+        return _linear_step(cfg, c, s, scale)
     exact = _softmax.overlaps(c, s, cfg.T, cross=cfg.recursion == "sigprop")
     if cfg.recursion == "gg":
         if cfg.norm == "pre":
@@ -81,10 +91,21 @@ def attention_step(cfg: StackConfig, c: float, q: float, p: float) -> dict:
         y_cross = 0.0
     else:
         y_self, y_cross = exact["y_self"], exact["y_cross"]
-    scale = cfg.var_o if cfg.var_o is not None else 1.0
     q_a = scale * (cfg.var_v * (c + (1 - c) * y_self) + cfg.var_b)
     p_a = scale * (cfg.var_v * (c + (1 - c) * y_cross) + cfg.var_b)
     return dict(q=q_a, p=p_a, y_self=y_self, y_cross=y_cross, entropy=exact["entropy"])
+
+
+def _linear_step(cfg: StackConfig, c: float, s: float, scale: float) -> dict:
+    """The attention branch with piecewise-linear rows (:mod:`sigprop.stack.linear`): rows do not sum to one."""
+    from sigprop.stack import linear
+
+    o = linear.overlaps(c, s, cfg.T)
+    entropy, entropy_se = linear.row_entropy(s, cfg.T, cfg.samples, np.random.default_rng([cfg.T, 0x11EA]))
+    q_a = scale * (cfg.var_v * ((1 - c) * o["y_self"] + c * o["sum_self"]) + cfg.var_b * o["sum_self"])
+    p_a = scale * (cfg.var_v * ((1 - c) * o["y_cross"] + c * o["sum_cross"]) + cfg.var_b * o["sum_cross"])
+    return dict(q=q_a, p=p_a, y_self=o["y_self"], y_cross=o["y_cross"], entropy=entropy, entropy_mc_se=entropy_se,
+                mass=o["mass"])
 
 
 def mlp_step(cfg: StackConfig, c: float) -> tuple[float, float]:
@@ -118,6 +139,8 @@ def predict(config=None, input_gram=None, **fields) -> Result:
         the residual stream's root mean square per coordinate), ``stable_rank``, and for
         ``l >= 1`` the block's ``attention_overlap`` (``Y_self``), ``attention_cross``
         (``Y_cross``), ``attention_entropy`` and ``attention_norm`` (``sqrt(q_A)``).
+        ``attention="linear"`` adds ``attention_mass`` (``E sum_j a_ij``) and the Monte Carlo error
+        ``attention_entropy_mc_se`` of the entropy (of the rows normalized to sum one).
         ``recursion="positional"`` (:mod:`sigprop.stack.positional`) adds per layer
         ``linear_share``, ``rho_bhk`` and the Monte Carlo errors ``<name>_mc_se``, and ``rho``:
         per layer [BHK24]'s ``rho_i`` of the last query (``T`` values; NaN without ``qk_mean``).
@@ -157,6 +180,8 @@ def predict(config=None, input_gram=None, **fields) -> Result:
         c = _cosine(q, p)
         rows.append(dict(layer=layer, cosine=c, norm=math.sqrt(q), stable_rank=stable_rank_equicorrelated(c, cfg.T),
                          attention_overlap=att["y_self"], attention_cross=att["y_cross"],
-                         attention_entropy=att["entropy"], attention_norm=math.sqrt(att["q"])))
+                         attention_entropy=att["entropy"], attention_norm=math.sqrt(att["q"]),
+                         **({"attention_entropy_mc_se": att["entropy_mc_se"], "attention_mass": att["mass"]}
+                            if cfg.attention == "linear" else {})))
     return Result(dict(version=__version__, method="theory", config=cfg.to_dict(), layers=rows),
                   kind=KIND, keys=RECORD_KEYS)

@@ -30,6 +30,8 @@ from sigprop.core.memory import require
 from sigprop.core.stats import t_interval
 from sigprop.gap.stable_rank import stable_rank
 from sigprop.stack.config import StackConfig, as_config
+from sigprop.stack.linear import normalized_entropy
+from sigprop.stack.positional import attention_weights
 from sigprop.stack.recursion import KIND, RECORD_KEYS, gelu
 
 LN_EPS = 1e-12          # BERT's layer_norm_eps, as in [GG26]'s encoder
@@ -90,16 +92,11 @@ def _attention(cfg: StackConfig, x: np.ndarray, rngs) -> tuple[np.ndarray, dict]
     last = logits[:, -1, :]
     zc = last - last.mean(axis=-1, keepdims=True)
     linear_share = ((zc > 0) & (zc < 1)).mean(axis=-1)
-    if cfg.causal:
-        logits = np.where(np.tril(np.ones((T, T), dtype=bool)), logits, -np.inf)
-    logits -= logits.max(axis=-1, keepdims=True)
-    a = np.exp(logits)
-    a /= a.sum(axis=-1, keepdims=True)
+    a = attention_weights(cfg, logits, np.tril(np.ones((T, T), dtype=bool)) if cfg.causal else None)
     y = a @ (x @ np.swapaxes(wv, -1, -2) + bv)
     if cfg.var_o is not None:
         y = y @ np.swapaxes(_gaussian(rngs, (d, d), cfg.var_o / d), -1, -2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        entropy = -np.where(a > 0, a * np.log(a), 0.0).sum(axis=-1).mean(axis=-1)
+    entropy = normalized_entropy(a).mean(axis=-1)
     overlap = a @ np.swapaxes(a, -1, -2)                 # (S, T, T): sum_j a_ij a_kj
     diag = np.trace(overlap, axis1=-2, axis2=-1)
     stats = dict(attention_overlap=diag / T,
