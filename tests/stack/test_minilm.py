@@ -17,8 +17,16 @@ def test_compare_measures_every_layer_and_predicts_it():
             assert low <= mean <= high and math.isfinite(r[name + "_predicted"])
         assert 0 < r["cosine_predicted"] < 1 and 1 <= r["stable_rank_predicted"] <= 16
         assert 0 <= r["attention_entropy_predicted"] <= math.log(16) + 1e-9
+        assert 0 < r["cosine_free"] < 1 and 1 <= r["stable_rank_free"] <= 16
+        assert 0 <= r["attention_entropy_free"] <= math.log(16) + 1e-9
         assert r["surrogate"]["logit_var"] > 0 and r["beta"] == pytest.approx(
             math.sqrt(r["surrogate"]["logit_var"] / math.log(16)))
+
+
+    # the free-running chain starts from the measured input: its first layer is the teacher-forced one
+    first = out["rows"][0]
+    assert [first[f"{n}_free"] for n in ("cosine", "stable_rank", "attention_entropy")] == \
+        [first[f"{n}_predicted"] for n in ("cosine", "stable_rank", "attention_entropy")]
 
 
 def test_bad_arguments_are_refused_before_work(capsys):
