@@ -14,12 +14,13 @@ from sigprop.cli import arguments
 from sigprop.cli.app import command, group
 from sigprop.cli.render import View
 
-# sigprop.stack.config.NORMS, ACTIVATIONS, RECURSIONS and ATTENTIONS, repeated so that building the parser
+# sigprop.stack.config.NORMS, ACTIVATIONS, RECURSIONS, ATTENTIONS and MOMENTS, repeated so that building the parser
 # imports no scientific code; a test checks that they agree.
 NORMS = ("post", "pre")
 ACTIVATIONS = ("relu", "gelu", "none")
 RECURSIONS = ("gg", "sigprop", "positional")
 ATTENTIONS = ("softmax", "linear")
+MOMENTS = ("monte-carlo", "closed")
 
 FLAGS = {"layers": "--layers", "beta": "--beta", "T": "--length", "d": "--dim", "norm": "--norm",
          "activation": "--activation", "var_w": "--var-w", "var_v": "--var-v", "var_b": "--var-b",
@@ -27,7 +28,8 @@ FLAGS = {"layers": "--layers", "beta": "--beta", "T": "--length", "d": "--dim", 
          "cosine0": "--cosine0", "T_init": "--t-init", "recursion": "--recursion", "seeds": "--seeds",
          "confidence": "--confidence", "causal": "--causal", "qk_mean": "--qk-mean",
          "qk_variance": "--qk-variance", "input_scale": "--input-scale", "samples": "--samples",
-         "inputs": "--text", "input_gram": "--text", "windows": "--windows", "attention": "--attention"}
+         "inputs": "--text", "input_gram": "--text", "windows": "--windows", "attention": "--attention",
+         "moments": "--moments"}
 
 group("stack", "signal propagation through a deep transformer at initialisation (docs/stack.md)")
 
@@ -84,7 +86,10 @@ def _predict_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recursion", choices=RECURSIONS, default=None,
                    help="gg: Giorlandino & Goldt's recursion as published (REM attention, T -> infinity); "
                         "sigprop: attention overlaps exact in T (default); positional: the T x T Gram matrix "
-                        "per layer (default with --causal, --qk-mean, --input-scale or --text)")
+                        "per layer (default with --causal, --qk-mean, --input-scale, --text or --moments closed)")
+    p.add_argument("--moments", choices=MOMENTS, default="monte-carlo",
+                   help="positional recursion: E[A C A^T] over --samples draws, or closed (exact; only with "
+                        "--attention linear, no --causal, no --qk-mean) (default monte-carlo)")
     p.add_argument("--windows", type=arguments.number(int), default=16,
                    help="with --text: windows of text whose mean Gram matrix starts the recursion, >= 1 (default 16)")
 
@@ -101,14 +106,15 @@ def _config(args: argparse.Namespace, recursion=None, **extra):
     from sigprop.stack import StackConfig
 
     if recursion is None:
-        positional = args.causal or args.qk_mean is not None or args.input_scale != 1.0 or args.text
+        positional = (args.causal or args.qk_mean is not None or args.input_scale != 1.0 or args.text
+                      or getattr(args, "moments", "monte-carlo") == "closed")
         recursion = "positional" if positional else "sigprop"
     return StackConfig(layers=args.layers, beta=args.beta, T=args.length, norm=args.norm, activation=args.activation,
                        var_w=args.var_w, var_v=args.var_v, var_b=args.var_b, var_o=args.var_o,
                        alpha_attention=args.alpha_attention, alpha_mlp=args.alpha_mlp, cosine0=args.cosine0,
                        T_init=args.t_init, causal=args.causal, qk_mean=args.qk_mean, qk_variance=args.qk_variance,
                        input_scale=args.input_scale, samples=args.samples, recursion=recursion,
-                       attention=args.attention, **extra)
+                       attention=args.attention, moments=getattr(args, "moments", "monte-carlo"), **extra)
 
 
 def _dim(args: argparse.Namespace) -> int:

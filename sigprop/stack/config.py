@@ -39,6 +39,7 @@ NORMS = ("post", "pre")
 ACTIVATIONS = ("relu", "gelu", "none")
 RECURSIONS = ("gg", "sigprop", "positional")
 ATTENTIONS = ("softmax", "linear")
+MOMENTS = ("monte-carlo", "closed")
 # [GG26]'s published encoder configuration (deep_prop_encoder.ipynb of the official code)
 GG_CONFIG: dict[str, Any] = dict(var_w=0.2, var_v=0.2, var_b=4e-4, alpha_attention=1.0, alpha_mlp=1.0, layers=50,
                  activation="relu", norm="post", d=720, T_init=512)
@@ -95,6 +96,11 @@ class StackConfig:
         ``"softmax"``, or [BHK24]'s piecewise-linear softmax ``clip(s_ij - mean_k s_ik, 0, 1)`` (rows do not
         sum to one; :mod:`sigprop.stack.linear`); ``"linear"`` needs ``recursion`` ``"sigprop"`` or
         ``"positional"`` (the REM limit is a softmax result).
+    moments : {"monte-carlo", "closed"}
+        How the positional recursion takes ``E[A C A^T]``: over ``samples`` draws of the logits, or
+        ``"closed"``: exact (one-dimensional integrals, :func:`sigprop.stack.linear.gram_moments`), for
+        piecewise-linear attention without mask and with independent ``W_Q, W_K`` (softmax rows have no
+        closed form); the attention statistics reported per layer stay Monte Carlo estimates.
     """
     layers: int = 50
     beta: float = 0.5
@@ -117,6 +123,7 @@ class StackConfig:
     input_scale: float = 1.0
     samples: int = 2048
     attention: str = "softmax"
+    moments: str = "monte-carlo"
 
     def __post_init__(self) -> None:
         def put(name, value):
@@ -126,7 +133,7 @@ class StackConfig:
         put("T", _checks.integer("T", self.T, 2, 1 << 16))
         put("d", _checks.integer("d", self.d, 2, 1 << 16))
         for name, choices in (("norm", NORMS), ("activation", ACTIVATIONS), ("recursion", RECURSIONS),
-                              ("attention", ATTENTIONS)):
+                              ("attention", ATTENTIONS), ("moments", MOMENTS)):
             _checks.choice(name, getattr(self, name), choices)
         for name in ("var_w", "var_v", "var_b"):
             put(name, _checks.scalar(name, getattr(self, name), minimum=0.0, maximum=1e6))
@@ -150,6 +157,14 @@ class StackConfig:
         if self.attention == "linear" and self.recursion == "gg":
             raise _checks.ArgumentError("recursion", "must be 'sigprop' or 'positional' with attention 'linear' "
                                         "(Giorlandino & Goldt's REM limit is a softmax result), got 'gg'")
+        if self.moments == "closed":
+            for name, ok, want in (("recursion", self.recursion == "positional", "'positional'"),
+                                   ("attention", self.attention == "linear", "'linear'"),
+                                   ("causal", not self.causal, "False"), ("qk_mean", self.qk_mean is None, "None")):
+                if not ok:
+                    raise _checks.ArgumentError(name, f"must be {want} with moments 'closed' (E[A C A^T] has a closed "
+                                                f"form for unmasked piecewise-linear attention of independent W_Q, "
+                                                f"W_K), got {getattr(self, name)!r}")
         needs = [name for name, on in (("causal", self.causal), ("qk_mean", self.qk_mean is not None),
                                        ("input_scale", self.input_scale != 1.0)) if on]
         if needs and self.recursion != "positional":

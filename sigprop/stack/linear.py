@@ -34,9 +34,9 @@ import math
 import numpy as np
 from scipy.special import gammainc, ndtr
 
-__all__ = ["clip_mean", "clip_product", "clip_square", "overlaps", "row_entropy", "weights"]
+__all__ = ["clip_mean", "clip_product", "clip_products", "clip_square", "gram_moments", "normalized_entropy",
+           "overlaps", "row_entropy", "weights"]
 
-_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(96)
 _TAIL = 10.0               # standard deviations covered by the integral over U (mass beyond < 1e-22)
 
 
@@ -73,33 +73,16 @@ def clip_square(tau: float) -> float:
     return float(tau * tau * 0.5 * gammainc(1.5, 0.5 * b * b) + ndtr(-b))
 
 
-def _legendre(lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
-    half = 0.5 * (hi - lo)
-    return lo + half * (_NODES + 1.0), half * _WEIGHTS
-
-
 def clip_product(tau: float, r: float) -> float:
     """``E[clip(U, 0, 1) clip(V, 0, 1)]`` for ``U, V ~ N(0, tau^2)`` of correlation ``r`` in ``[-1, 1]``.
 
-    ``V = r U + sqrt(1 - r^2) tau W``: the inner expectation is :func:`clip_mean`, the outer one runs
-    over ``U`` in ``(0, 1)`` (weight ``U``) and ``(1, inf)`` (weight 1), where ``clip(U) > 0``, with
-    Gauss-Legendre rules on pieces split at the kink ``U = 1 / r`` of the inner function.
+    The equal-variance case of :func:`clip_products`; ``r = 1`` is :func:`clip_square`.
     """
-    r = float(np.clip(r, -1.0, 1.0))
     if tau <= 0:
         return 0.0
     if r >= 1.0:
         return clip_square(tau)
-    top = _TAIL * tau
-    cuts = sorted({0.0, min(1.0, top), *([1.0, top] if top > 1.0 else []),
-                   *([1.0 / r] if r > 0 and 1.0 < 1.0 / r < top else [])})
-    inner_sigma = math.sqrt(max(0.0, 1.0 - r * r)) * tau
-    total = 0.0
-    for lo, hi in zip(cuts[:-1], cuts[1:]):
-        u, w = _legendre(lo, hi)
-        density = _pdf(u / tau) / tau
-        total += float(np.sum(w * np.minimum(u, 1.0) * clip_mean(r * u, inner_sigma) * density))
-    return total
+    return float(clip_products(tau, tau, r))
 
 
 def overlaps(p: float, s: float, T: int) -> dict:
@@ -161,3 +144,65 @@ def row_entropy(s: float, T: int, samples: int, rng: np.random.Generator) -> tup
         values.append(normalized_entropy(weights(s * rng.standard_normal((min(chunk, samples - start), T)))))
     x = np.concatenate(values)
     return float(x.mean()), float(x.std(ddof=1) / math.sqrt(x.size))
+
+
+def clip_products(tau1, tau2, r, nodes: int = 48) -> np.ndarray:
+    """``E[clip(U, 0, 1) clip(V, 0, 1)]``, ``U ~ N(0, tau1^2)``, ``V ~ N(0, tau2^2)`` of correlation ``r``, elementwise.
+
+    Vectorized over broadcast arrays: ``V | U = u ~ N(r tau2 u / tau1, tau2^2 (1 - r^2))``, whose mean over
+    ``V`` is :func:`clip_mean`, and the integral over ``u`` runs on four
+    Gauss-Legendre pieces of ``nodes`` nodes each, split at ``u = 1`` (where ``clip(u)`` bends) and at
+    ``u = tau1 / (r tau2)`` (where the inner mean reaches 1).
+    """
+    tau1, tau2, r = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (tau1, tau2, r)))
+    r = np.clip(r, -1.0, 1.0)
+    top = _TAIL * tau1
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):     # an infinite kink lies past the top
+        kink = np.where(r * tau2 > 0, tau1 / np.where(r * tau2 > 0, r * tau2, 1.0), 0.0)
+    cuts = np.sort(np.stack([np.zeros_like(top), np.minimum(1.0, top), np.minimum(kink, top), top,
+                             np.minimum(1.0, top)], axis=-1), axis=-1)
+    x, w = np.polynomial.legendre.leggauss(nodes)
+    lo, hi = cuts[..., :-1, None], cuts[..., 1:, None]                       # (..., 4, 1)
+    u = lo + 0.5 * (hi - lo) * (x + 1.0)                                     # (..., 4, nodes)
+    weight = 0.5 * (hi - lo) * w
+    safe1 = np.where(tau1 > 0, tau1, 1.0)[..., None, None]
+    inner = clip_mean(r[..., None, None] * tau2[..., None, None] * u / safe1,
+                      (np.sqrt(1.0 - r * r) * tau2)[..., None, None])
+    density = _pdf(u / safe1) / safe1
+    total = np.sum(weight * np.minimum(u, 1.0) * inner * density, axis=(-1, -2))
+    return np.where((tau1 > 0) & (tau2 > 0), total, 0.0)
+
+
+def gram_moments(C: np.ndarray, sigma: float, nodes: int = 33) -> tuple[np.ndarray, np.ndarray]:
+    """``E[A C A^T]`` and ``E[(A 1)(A 1)^T]``: piecewise-linear rows, logits ``Cov(s_ij, s_lk) = sigma^2 C_il C_jk``.
+
+    ``C`` is a ``T x T`` Gram matrix with a constant diagonal ``q > 0`` (written here for ``q = 1``; otherwise
+    ``tau_j = sigma sqrt(q B_jj)`` and ``Phi`` is taken at ``C_il / q``), no mask.  Centering each row over its
+    keys gives ``Cov(zc_ij, zc_lk) = sigma^2 C_il B_jk``, ``B = P C P``, so that
+    ``E[a_ij a_lk] = kappa(tau_j, tau_k, C_il rho_jk)`` (:func:`clip_products`, ``tau_j = sigma sqrt(B_jj)``,
+    ``rho_jk = B_jk / sqrt(B_jj B_kk)``) and
+
+        E[A C A^T]_il = Phi(C_il),   Phi(c) = sum_jk C_jk kappa(tau_j, tau_k, c rho_jk)
+
+    (``Psi`` likewise without ``C_jk``): two functions of one variable, evaluated at ``nodes``
+    Chebyshev points of ``[-1, 1]`` (the end points included, so that ``c = 1`` on the diagonal is
+    exact) and interpolated there.
+    """
+    T = C.shape[0]
+    q = float(np.mean(np.diag(C)))
+    P = np.eye(T) - 1.0 / T
+    B = P @ C @ P
+    diag = np.maximum(np.diag(B), 0.0)
+    tau = sigma * np.sqrt(diag)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = np.where(np.outer(diag, diag) > 0, B / np.sqrt(np.outer(diag, diag)), 0.0)
+    tau = tau * np.sqrt(q)                 # Cov(zc_ij, zc_lk) = sigma^2 q (C_il / q) B_jk
+    j, k = np.triu_indices(T)
+    twice = np.where(j == k, 1.0, 2.0)                                       # (j, k) and (k, j)
+    grid = np.cos(np.pi * np.arange(nodes) / (nodes - 1))                    # Chebyshev extrema, 1 ... -1
+    kappa = clip_products(tau[j][None, :], tau[k][None, :], grid[:, None] * rho[j, k][None, :])
+    phi = kappa @ (twice * C[j, k])
+    psi = kappa @ twice
+    c = np.clip(C / q, -1.0, 1.0)
+    fit = np.polynomial.chebyshev.Chebyshev.fit
+    return fit(grid, phi, nodes - 1, domain=[-1, 1])(c), fit(grid, psi, nodes - 1, domain=[-1, 1])(c)

@@ -55,7 +55,7 @@ import numpy as np
 
 from sigprop.core.memory import require
 from sigprop.stack.config import StackConfig
-from sigprop.stack.linear import normalized_entropy, weights
+from sigprop.stack.linear import gram_moments, normalized_entropy, weights
 
 _CHUNK_FLOATS = 1 << 22        # one chunk of logit draws: at most 4 Mi floats (32 MB) per array
 _KERNEL_GRID = np.linspace(-1.0, 1.0, 4001)
@@ -205,6 +205,8 @@ def attention_moments(cfg: StackConfig, C: np.ndarray, rng: np.random.Generator,
         stats["attention_overlap"].append(diag / T)
         stats["attention_cross"].append((overlap.sum(axis=(-1, -2)) - diag) / (T * (T - 1)))
     out: dict = dict(ACA=aca / n, AJA=aja / n)
+    if cfg.moments == "closed":
+        out["ACA"], out["AJA"] = gram_moments(C, math.sqrt(cfg.logit_variance))
     for name, parts in stats.items():
         x = np.concatenate(parts)
         out[name] = float(x.mean())
@@ -253,6 +255,10 @@ def run(cfg: StackConfig, input_gram=None) -> dict:
     else:
         from sigprop.rho.data import check_covariance
         G = np.array(check_covariance("input_gram", input_gram, T), dtype=float)
+        if cfg.moments == "closed" and cfg.norm == "post" and np.ptp(np.diag(G)) > 1e-12 * np.max(np.diag(G)):
+            from sigprop.core.checks import ArgumentError
+            raise ArgumentError("input_gram", "must have a constant diagonal with moments 'closed' in Post-LN (the "
+                                "first block's attention sees it unnormalized), or use moments 'monte-carlo'")
     nan = float("nan")
     empty = dict(attention_overlap=nan, attention_cross=nan, attention_entropy=nan, attention_norm=nan,
                  linear_share=nan, rho_bhk=nan, attention_overlap_mc_se=nan, attention_cross_mc_se=nan,

@@ -15,6 +15,7 @@ def test_choices_agree_with_the_api():
     assert stack_cli.ACTIVATIONS == stack_config.ACTIVATIONS
     assert stack_cli.RECURSIONS == stack_config.RECURSIONS
     assert stack_cli.ATTENTIONS == stack_config.ATTENTIONS
+    assert stack_cli.MOMENTS == stack_config.MOMENTS
 
 
 def test_predict_gg_json_holds_the_published_recursion(capsys, tmp_path):

@@ -167,3 +167,71 @@ def test_gg_recursion_refuses_linear_attention():
     with pytest.raises(ArgumentError) as exc:
         StackConfig(attention="sparse")
     assert exc.value.argument == "attention"
+
+
+# --- E[A C A^T] in closed form (unmasked piecewise-linear attention) ---------------------------------
+
+def test_clip_products_equals_monte_carlo_on_unequal_variances():
+    rng = np.random.default_rng(3)
+    n = 400_000
+    cases = [(0.3, 2.0, 0.7), (3.0, 0.4, 0.95), (1.0, 1.5, -0.5), (0.05, 4.0, 0.3)]
+    z = bonferroni_z(FAMILY_ALPHA, len(cases))
+    for t1, t2, r in cases:
+        u = t1 * rng.standard_normal(n)
+        v = t2 * (r * u / t1 + math.sqrt(1 - r * r) * rng.standard_normal(n))
+        x = np.clip(u, 0, 1) * np.clip(v, 0, 1)
+        se = x.std(ddof=1) / math.sqrt(n)
+        assert abs(float(linear.clip_products(t1, t2, r)) - x.mean()) <= z * se, (t1, t2, r)
+
+
+@pytest.mark.parametrize("structure", ["ar", "blocks"])
+def test_gram_moments_equal_monte_carlo(structure):
+    """``E[A C A^T]`` and ``E[(A1)(A1)^T]`` on a positional ``C`` (T = 8) against 120 000 drawn logit matrices,
+    every entry within its Bonferroni interval (m = 2 x 64 entries x 2 structures)."""
+    from sigprop.stack.positional import factor
+
+    T, sigma = 8, 1.3
+    idx = np.arange(T)
+    C = 0.8 ** np.abs(idx[:, None] - idx[None, :]) if structure == "ar" else \
+        np.where((idx[:, None] < 4) == (idx[None, :] < 4), 0.7, 0.1) + 0.3 * np.eye(T)
+    aca, aja = linear.gram_moments(C, sigma)
+    rng, F = np.random.default_rng(17), factor(C)
+    parts_c, parts_j = [], []
+    for _ in range(4):
+        a = linear.weights(sigma * F @ rng.standard_normal((30_000, T, T)) @ F.T)
+        parts_c.append(np.einsum("nij,jk,nlk->nil", a, C, a))
+        mass = a.sum(-1)
+        parts_j.append(mass[:, :, None] * mass[:, None, :])
+    z = bonferroni_z(FAMILY_ALPHA, 2 * 64 * 2)
+    for exact, draws in ((aca, np.concatenate(parts_c)), (aja, np.concatenate(parts_j))):
+        se = draws.std(axis=0, ddof=1) / math.sqrt(draws.shape[0])
+        assert np.all(np.abs(exact - draws.mean(axis=0)) <= z * se), np.max(np.abs(exact - draws.mean(axis=0)) / se)
+
+
+@pytest.mark.parametrize("norm", ["post", "pre"])
+def test_closed_positional_recursion_is_the_scalar_one(norm):
+    """On exchangeable tokens the closed-form positional recursion and the scalar recursion are two closed forms
+    of one quantity: they agree to 1e-5 (quadrature and interpolation errors, measured below 1e-6)."""
+    fields = dict(layers=5, T=16, attention="linear", beta=0.8, norm=norm)
+    closed, scalar = predict(recursion="positional", moments="closed", **fields), predict(**fields)
+    for a, b in zip(closed["layers"], scalar["layers"]):
+        assert a["cosine"] == pytest.approx(b["cosine"], abs=1e-5) and a["norm"] == pytest.approx(b["norm"], abs=1e-5)
+
+
+@pytest.mark.parametrize("fields, argument", [
+    (dict(recursion="positional"), "attention"),
+    (dict(attention="linear"), "recursion"),
+    (dict(attention="linear", recursion="positional", causal=True), "causal"),
+    (dict(attention="linear", recursion="positional", qk_mean=0.1), "qk_mean"),
+])
+def test_closed_moments_refused_where_there_is_no_closed_form(fields, argument):
+    with pytest.raises(ArgumentError) as exc:
+        StackConfig(moments="closed", **fields)
+    assert exc.value.argument == argument
+
+
+def test_closed_moments_need_a_constant_diagonal_in_post_ln():
+    G = np.diag(np.linspace(0.5, 1.5, 6)) + 0.1
+    with pytest.raises(ArgumentError) as exc:
+        predict(layers=1, T=6, attention="linear", recursion="positional", moments="closed", input_gram=G)
+    assert exc.value.argument == "input_gram"
