@@ -18,8 +18,8 @@ recognised where their fields say what they are (a run record's ``"kind"``, a pr
 ``positions`` and ``rho``, the two study files kept in ``docs/figures``); anything else is
 refused with one line, as is a file whose fields do not fit its type or that holds ``NaN`` or
 ``Infinity`` (not JSON: sigprop writes an undefined value, e.g. the localization of a profile
-with no propagation, as ``null``, which is read back as NaN in an array, as stored).  A Zarr store written by ``sigprop sweep`` (a folder) is opened as the
-:class:`xarray.Dataset` it holds.
+with no propagation, as ``null``, which is read back as NaN in an array, as stored).  A Zarr
+store written by ``sigprop sweep`` (a folder) is opened as the :class:`xarray.Dataset` it holds.
 """
 from __future__ import annotations
 
