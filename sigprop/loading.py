@@ -86,8 +86,12 @@ def load(path: str | os.PathLike[str]) -> Any:
                                     f"{human(READ_BYTES_PER_BYTE * info.st_size)} of memory, more than this machine's "
                                     f"{human(machine_bytes())}")
     constants: list[str] = []
+
+    def constant(word: str) -> object:              # NaN, Infinity, -Infinity: marked, to be refused
+        constants.append(word)
+        return _CONSTANT
     try:
-        data = json.loads(path.read_text(), parse_constant=lambda word: constants.append(word) or _CONSTANT)
+        data = json.loads(path.read_text(), parse_constant=constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArgumentError("path", f"{path}: not a sigprop result file (not JSON: {exc})") from None
     except OSError as exc:                              # e.g. not readable

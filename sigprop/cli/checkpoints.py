@@ -117,5 +117,5 @@ def heads_datamodel(args: argparse.Namespace) -> dict:
     """
     from sigprop.checkpoints import datamodel_text
 
-    return datamodel_text.study(args.checkpoint, args.config, length=args.length, windows=args.windows, layers=args.layers,
-                                seed=args.seed, progress=not args.no_progress)
+    return datamodel_text.study(args.checkpoint, args.config, length=args.length, windows=args.windows,
+                                layers=args.layers, seed=args.seed, progress=not args.no_progress)

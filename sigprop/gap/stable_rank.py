@@ -12,8 +12,9 @@
 
 Both studies return one record per (configuration, gamma, T, seed, layer) with the configuration
 inside; a stack whose signal vanishes to 0 or overflows float64 (deep stacks without LayerNorm) gives
-NaN there (``null`` in JSON, ``-`` in tables, counted in ``nan`` by :func:`seed_summary`); :func:`seed_summary` gives means over seeds with Student-t intervals and
-:func:`width_verdict` applies the stated rule on rank collapse in width.
+NaN there (``null`` in JSON, ``-`` in tables, counted in ``nan`` by :func:`seed_summary`);
+:func:`seed_summary` gives means over seeds with Student-t intervals and :func:`width_verdict`
+applies the stated rule on rank collapse in width.
 """
 from __future__ import annotations
 

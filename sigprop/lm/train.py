@@ -130,14 +130,16 @@ class TrainConfig:
         for the larger of the training batch and the probe, and the boolean causal mask."""
         m = self.model
 
-        def need(length: float, batch: float, heads: float, layers: float) -> float:
-            return matrices(3 * layers * heads * batch, length, length, 4) + matrices(1, length, length, 1)
+        def need(length: float, rows: float, heads: float, layers: float) -> float:
+            return matrices(3 * layers * heads * rows, length, length, 4) + matrices(1, length, length, 1)
+
+        def need_of(**values: float) -> float:       # by name: the rows are named after the batch or the probe
+            return need(*values.values())
         rows = max(self.batch, self.probe)
         sequences = "probe" if self.probe > self.batch else "batch"     # the one that sets the rows
         require(need(m.length, rows, m.heads, m.layers),
-                driver(lambda length, heads, layers, **rows_: need(length, *rows_.values(), heads, layers),
-                       {"length": (m.length, 1), sequences: (rows, 1), "heads": (m.heads, 1),
-                        "layers": (m.layers, 1)}),
+                driver(need_of, {"length": (m.length, 1), sequences: (rows, 1), "heads": (m.heads, 1),
+                                 "layers": (m.layers, 1)}),
                 f"{m.layers} layer(s) of {m.heads} head(s) x {rows} sequences of {m.length} x {m.length} "
                 "float32 attention arrays")
 

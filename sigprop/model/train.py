@@ -114,7 +114,8 @@ class TrainConfig:
         with np.errstate(over="ignore"):        # the teacher's logit variance (scale 1/sqrt(d)): v + m^2
             spread = float(self.teacher_var) + float(np.float64(self.teacher_mean) ** 2)
         if not np.isfinite(spread):
-            name = "teacher_mean" if abs(float(self.teacher_mean)) >= np.sqrt(float(self.teacher_var)) else "teacher_var"
+            larger = abs(float(self.teacher_mean)) >= np.sqrt(float(self.teacher_var))
+            name = "teacher_mean" if larger else "teacher_var"
             raise _checks.ArgumentError(name, f"is too large ({getattr(self, name):g}): the variance of the teacher's "
                                               "logits, teacher_var + teacher_mean^2, overflows float64 (beyond "
                                               "1.8e308)")
