@@ -16,8 +16,10 @@ configuration's ``layout``, ``length`` and ``checkpoint`` in every record) is re
 ``"heads"`` result its ``--out`` file holds.  Files written before the tag existed are
 recognised where their fields say what they are (a run record's ``"kind"``, a profile's
 ``positions`` and ``rho``, the two study files kept in ``docs/figures``); anything else is
-refused with one line.  A Zarr store written by ``sigprop sweep`` (a folder) is opened as the
-:class:`xarray.Dataset` it holds.
+refused with one line, as is a file whose fields do not fit its type or that holds ``NaN`` or
+``Infinity`` (not JSON: sigprop writes an undefined value, e.g. the localization of a profile
+with no propagation, as ``null``, which is read back as NaN in an array, as stored).  A Zarr
+store written by ``sigprop sweep`` (a folder) is opened as the :class:`xarray.Dataset` it holds.
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sigprop.core.checks import ArgumentError, MissingFileError
+from sigprop.core.checks import ArgumentError, MissingFileError, short_repr
 from sigprop.core.labelled import TAG, Result
 from sigprop.core.study import result_type
 from sigprop.core.vocabulary import canonical_config
@@ -83,22 +85,67 @@ def load(path: str | os.PathLike[str]) -> Any:
         raise ArgumentError("path", f"{path}: reading its {human(info.st_size)} needs about "
                                     f"{human(READ_BYTES_PER_BYTE * info.st_size)} of memory, more than this machine's "
                                     f"{human(machine_bytes())}")
+    constants: list[str] = []
+
+    def constant(word: str) -> object:              # NaN, Infinity, -Infinity: marked, to be refused
+        constants.append(word)
+        return _CONSTANT
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(), parse_constant=constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArgumentError("path", f"{path}: not a sigprop result file (not JSON: {exc})") from None
     except OSError as exc:                              # e.g. not readable
         raise ArgumentError("path", f"{path}: cannot read it: {exc.strerror or type(exc).__name__}") from None
     except RecursionError:                              # e.g. a 100 000-deep array
         raise ArgumentError("path", f"{path}: not a sigprop result file (JSON nested too deeply to read)") from None
+    if constants:                                   # sigprop writes an undefined value as null, never NaN
+        raise ArgumentError("path", f"{path}: not a sigprop result file: {_where(data)} holds {constants[0]} "
+                                    "(not JSON; sigprop writes an undefined value as null)")
     if _heads_list(data):
-        return _heads_result(data)
+        return _build(path, "heads", lambda: _heads_result(data))
     if not isinstance(data, dict):
         raise ArgumentError("path", f"{path}: not a sigprop result file (JSON {type(data).__name__}, not an object)")
     kind = data.get(TAG) or _infer(data)
     if kind is None:
         raise ArgumentError("path", f"{path}: no {TAG!r} tag and no known fields: not a result file sigprop wrote, "
                                     "or one written before its type was recorded")
+    if not isinstance(kind, str):
+        raise ArgumentError("path", f"{path}: not a sigprop result file: its {TAG!r} tag is "
+                                    f"{short_repr(kind)}, not a type name")
+    return _build(path, kind, lambda: _typed(data, kind))
+
+
+#: What ``json`` gives for ``NaN``, ``Infinity`` and ``-Infinity`` while a file is read (:func:`_where`).
+_CONSTANT = object()
+
+
+def _where(data: Any) -> str:
+    """The key path (``positions[0]``, ``config.T``) of the first :data:`_CONSTANT` in ``data``."""
+    todo: list[tuple[str, Any]] = [("", data)]
+    while todo:                                     # iterative: a file may nest deeply
+        where, value = todo.pop()
+        if value is _CONSTANT:
+            return repr(where) if where else "the file"
+        if isinstance(value, dict):
+            todo.extend((f"{where}.{k}" if where else str(k), v) for k, v in reversed(list(value.items())))
+        elif isinstance(value, list):
+            todo.extend((f"{where}[{i}]", v) for i, v in reversed(list(enumerate(value))))
+    return "the file"
+
+
+def _build(path: Path, kind: str, make) -> Any:
+    """``make()``, the result of type ``kind``; a file whose fields do not fit the type (wrong types,
+    missing fields) is refused in one line naming ``path``."""
+    try:
+        return make()
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        detail = " ".join(str(exc).split())
+        raise ArgumentError("path", f"{path}: not a sigprop {kind!r} result: its fields do not fit the type "
+                                    f"({type(exc).__name__}: {detail[:200]})") from None
+
+
+def _typed(data: dict, kind: str) -> Any:
+    """The object of type tag ``kind`` from ``data`` (the module doc)."""
     if kind in CLASSES:
         import importlib
 

@@ -270,7 +270,7 @@ def _layer(la: int, Xf: np.ndarray, measured_all: np.ndarray, weights, heads: di
     return layer_row, rows
 
 
-def study(checkpoint, *, length: int = 64, windows: int = 160, layers=None, seed: int = 0,
+def study(checkpoint, config=None, *, length: int = 64, windows: int = 160, layers=None, seed: int = 0,
           progress: bool = False) -> dict:
     """Predicted against measured linear-regime shares per head (module docstring).
 
@@ -278,6 +278,8 @@ def study(checkpoint, *, length: int = 64, windows: int = 160, layers=None, seed
     ----------
     checkpoint : path
         A BERT-style ``.safetensors`` checkpoint with ``config.json`` and ``tokenizer.json`` beside it.
+    config : path, optional
+        The checkpoint's ``config.json`` (default: the one beside it).
     length : int
         Window length ``T`` (``4 <= T <=`` the checkpoint's ``max_position_embeddings``).
     windows : int
@@ -288,7 +290,7 @@ def study(checkpoint, *, length: int = 64, windows: int = 160, layers=None, seed
     seed : int
         Seed of the surrogate data and the bootstrap.
     """
-    tensors, cfg = load(checkpoint)
+    tensors, cfg = load(checkpoint, config)
     layout, recs = head_matrices(tensors, cfg)
     if layout != "bert":
         raise _checks.ArgumentError.about(

@@ -98,6 +98,11 @@ def load(path, config=None) -> tuple[dict, dict]:
         raise
     except Exception as exc:  # noqa: BLE001 - any unreadable file is one clear error
         raise ArgumentError("checkpoint", f"cannot read {path} as safetensors ({type(exc).__name__})") from None
+    for name, tensor in tensors.items():            # a NaN weight would give NaN eigenvalues and profiles
+        if np.issubdtype(tensor.dtype, np.floating) and not np.all(np.isfinite(tensor)):
+            bad = int(np.count_nonzero(~np.isfinite(tensor)))
+            raise ArgumentError("checkpoint", f"{path}: tensor {name} has {bad} NaN or infinite entries of "
+                                              f"{tensor.size}; the weights must be finite", separator=": ")
     cfg_path = Path(config) if config is not None else path.with_name("config.json")
     if config is not None and not cfg_path.is_file():
         raise ArgumentError("config", f"file not found: {cfg_path}")

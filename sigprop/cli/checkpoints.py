@@ -73,6 +73,7 @@ def heads_text(args: argparse.Namespace) -> dict:
 def _heads_datamodel_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", metavar="CHECKPOINT.safetensors",
                    help="BERT-style checkpoint with config.json and tokenizer.json beside it")
+    p.add_argument("--config", metavar="config.json", help="default: config.json beside the checkpoint")
     p.add_argument("--length", type=arguments.number(int), default=64, help="window length T (default 64)")
     p.add_argument("--windows", type=arguments.number(int), default=160,
                    help="windows of real text, alternately fit and held out (default 160: all there are at T = 64)")
@@ -104,7 +105,7 @@ DATAMODEL_LINES = tuple(
                      "model and with the random walk, and measure it on held-out text (docs/data-models.md).",
          arguments=_heads_datamodel_arguments,
          flags={"length": "--length", "windows": "--windows", "layers": "--layers", "seed": "--seed",
-                "checkpoint": "CHECKPOINT.safetensors"},
+                "checkpoint": "CHECKPOINT.safetensors", "config": "--config"},
          view=View(records="records", show=("layers",),
                    fields=("layer", "head", "measured", "predicted_empirical", "predicted_random_walk",
                            "predicted_iid", "profile_error_empirical", "profile_error_random_walk",
@@ -116,5 +117,5 @@ def heads_datamodel(args: argparse.Namespace) -> dict:
     """
     from sigprop.checkpoints import datamodel_text
 
-    return datamodel_text.study(args.checkpoint, length=args.length, windows=args.windows, layers=args.layers,
-                                seed=args.seed, progress=not args.no_progress)
+    return datamodel_text.study(args.checkpoint, args.config, length=args.length, windows=args.windows,
+                                layers=args.layers, seed=args.seed, progress=not args.no_progress)

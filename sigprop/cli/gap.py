@@ -86,8 +86,8 @@ def width(args: argparse.Namespace) -> dict:
     from sigprop._version import __version__
     from sigprop.gap import collapse
 
-    rows = [dict(length=T, **collapse.width(T, args.sigma, model=args.model, d=args.dim, samples=args.samples,
-                                            seed=args.seed, progress=not args.no_progress))
+    rows = [dict(length=T, **collapse.width(T, args.sigma, model=args.model, d=args.dim, d_k=args.dk,
+                                            samples=args.samples, seed=args.seed, progress=not args.no_progress))
             for T in args.lengths]
     shared = {k: v for k, v in rows[0]["config"].items() if k != "length"}      # each row holds its own T
     return dict(version=__version__, config=dict(shared, lengths=args.lengths), rows=rows)

@@ -98,19 +98,24 @@ def _check(T, sigma, model, d, common, noise):
 
 
 def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: int = 8,
-          common: float = 1.0, noise: float = 1.0, seed: Seed = 0, progress: bool = False) -> dict:
+          common: float = 1.0, noise: float = 1.0, seed: Seed = 0, progress: bool = False,
+          d_k: int | None = None) -> dict:
     """Rank residual of one attention layer's output at length ``T``, per variant.
 
     Mean and standard error over ``samples`` independent draws of ``A`` and ``X``,
     beside the mean of :func:`predicted_width` given each draw's ``||b||^2``;
-    ``scale`` is ``||Y||_F / ||X||_F``.
+    ``scale`` is ``||Y||_F / ||X||_F``.  ``model="attention"`` draws ``d x d_k`` weights
+    ``W_Q, W_K`` (``d_k`` default ``d``; the logit variance does not depend on it, the rank
+    ``min(d, d_k)`` of the logits does), as :func:`depth` and :func:`sigprop.gap.spectra.report`.
     """
     T, sigma, d = _check(T, sigma, model, d, common, noise)
     samples = _checks.integer("samples", samples, 2)
+    d_k = _checks.integer("d_k", d_k, 1) if d_k is not None else d
     # A, its mixes and their products with X, and the logits of the attention model
-    def need(T: float, d: float) -> float:
-        return matrices(5, T, T) + matrices(6, T, d) + (matrices(2, d, d) if model == "attention" else 0.0)
-    require(need(T, d), driver(need, dict(T=(T, 2), d=(d, 1))), f"{T} x {T} and {T} x {d} float64 matrices")
+    def need(T: float, d: float, d_k: float) -> float:
+        return matrices(5, T, T) + matrices(6, T, d) + (matrices(2, d, d_k) if model == "attention" else 0.0)
+    require(need(T, d, d_k), driver(need, dict(T=(T, 2), d=(d, 1), d_k=(d_k, 1))),
+            f"{T} x {T} and {T} x {d} float64 matrices")
     rng = np.random.default_rng(_checks.seed("seed", seed))
     sw = weight_std(sigma, d, np.sqrt(common ** 2 + noise ** 2))
     r: dict[str, list[Any]] = {v: [] for v in VARIANTS}
@@ -124,7 +129,7 @@ def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: 
         if model == "markov":
             A = markov_matrix(T, sigma, rng)
         else:
-            A = key_query_matrix(X, sw * rng.standard_normal((d, d)), sw * rng.standard_normal((d, d)))
+            A = key_query_matrix(X, sw * rng.standard_normal((d, d_k)), sw * rng.standard_normal((d, d_k)))
         kappas.append(bulk_rescale(A))
         for v in VARIANTS:
             Y = mix(A, v) @ X
@@ -132,7 +137,7 @@ def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: 
             scale[v].append(np.linalg.norm(Y) / np.linalg.norm(X))
     bar.close()
     pred = dict(predicted_width(T, sigma, d, common, noise), vanilla=float(np.mean(preds)))
-    out = dict(config=dict(length=T, sigma=sigma, model=model, d=d, samples=samples, common=common,
+    out = dict(config=dict(length=T, sigma=sigma, model=model, d=d, d_k=d_k, samples=samples, common=common,
                            noise=noise, seed=seed),
                kappa_predicted=float(rescale_factor(T, sigma)), kappa_measured=float(np.mean(kappas)))
     for v in VARIANTS:

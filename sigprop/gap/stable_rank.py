@@ -11,8 +11,10 @@
   relative standard error ``rel_se``, reported (about ``sqrt(2 / (k n_eff))``).
 
 Both studies return one record per (configuration, gamma, T, seed, layer) with the configuration
-inside; :func:`seed_summary` gives means over seeds with Student-t intervals and
-:func:`width_verdict` applies the stated rule on rank collapse in width.
+inside; a stack whose signal vanishes to 0 or overflows float64 (deep stacks without LayerNorm) gives
+NaN there (``null`` in JSON, ``-`` in tables, counted in ``nan`` by :func:`seed_summary`);
+:func:`seed_summary` gives means over seeds with Student-t intervals and :func:`width_verdict`
+applies the stated rule on rank collapse in width.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ import numpy as np
 from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
-from sigprop.core.memory import require
+from sigprop.core.memory import driver, require
 from sigprop.core.progress import iterate
 from sigprop.core.stats import t_interval
 from sigprop.gap import protocol
@@ -54,17 +56,37 @@ def _grid(configs, lengths, gammas, layers, seeds):
     gammas = [float(_checks.real("gammas", g, positive=True, maximum=1.0)) for g in np.atleast_1d(gammas)]
     layers = _checks.integer("layers", layers, 1)
     seeds = [_checks.integer("seeds", s, 0) for s in np.atleast_1d(seeds).tolist()]
-    if not seeds or not lengths or not gammas:
-        raise ArgumentError.about("seeds", "seeds, lengths and gammas must each hold at least one value")
+    for name, values in (("lengths", lengths), ("gammas", gammas), ("seeds", seeds)):
+        if not values:
+            raise ArgumentError(name, "must hold at least one value")
     return cfgs, lengths, gammas, layers, seeds
 
 
-def _require(todo, per_seed, what: str) -> None:
+#: Memory of one record of the studies (a dict of about ten entries; measured with ``tracemalloc``,
+#: 2026-12-06: 390 bytes a record of :func:`stable_ranks`, 830 of :func:`gradient_norms` for ``A(X)``).
+RECORD_BYTES = 1000
+
+
+def _require(todo, per_seed, what: str, layers: int) -> None:
     """Refuse, before any work, a run of ``todo`` (configuration, gamma, T) whose one seed needs
-    ``per_seed(T, d)`` bytes beyond the machine (``d = T / gamma`` grows with ``T``: named ``lengths``)."""
+    ``per_seed(T, d, layers)`` bytes beyond the machine, naming ``lengths`` (``d = T / gamma`` grows
+    with ``T``) or ``layers``, whichever drives the need (:func:`sigprop.core.memory.driver`)."""
     for _, gamma, T in todo:
         d = protocol.width(T, gamma)
-        require(per_seed(T, d), "lengths", f"{what} at T = {T}, d = {d}")
+
+        def need(lengths: float, layers: float, gamma=gamma) -> float:
+            return per_seed(lengths, protocol.width(int(lengths), gamma), layers)
+        require(need(T, layers), driver(need, dict(lengths=(T, 2), layers=(layers, 1))),
+                f"{what} at T = {T}, d = {d}")
+
+
+def _require_records(todo, layers: int, seeds: list) -> None:
+    """Refuse, before any work, a run whose records (one per configuration, gamma, T, seed and layer)
+    exceed the machine's memory, naming ``layers`` or ``seeds``, whichever drives it."""
+    def need(layers: float, seeds: float) -> float:
+        return RECORD_BYTES * len(todo) * (layers + 1) * seeds
+    require(need(layers, len(seeds)), driver(need, dict(layers=(layers, 1), seeds=(len(seeds), 1))),
+            f"{len(todo)} runs x {layers + 1} layers x {len(seeds)} seeds of records")
 
 
 def seed_chunks(seeds, bytes_per_seed: float, budget: float = 2 ** 28):
@@ -90,9 +112,10 @@ def stable_ranks(configs="all", lengths=PAPER_LENGTHS, gammas=PAPER_GAMMAS, laye
     cfgs, lengths, gammas, layers, seeds = _grid(configs, lengths, gammas, layers, seeds)
     records: list[dict] = []
     todo = [(c, g, t) for c in cfgs for g in gammas for t in lengths]
-    def per_seed(T: int, d: int) -> float:       # X X^T, a layer's d x d weights, the T x d activations
+    def per_seed(T: float, d: float, layers: float = 1) -> float:   # X X^T, a layer's d x d weights, T x d activations
         return 8.0 * (T * T + 5 * d * d + 4 * T * d)
-    _require(todo, per_seed, "one seed's T x T, d x d and T x d float64 matrices")
+    _require(todo, per_seed, "one seed's T x T, d x d and T x d float64 matrices", layers)
+    _require_records(todo, layers, seeds)
     for cfg, gamma, T in iterate(todo, progress, desc="stable rank", unit="run"):
         d = protocol.width(T, gamma)
         for chunk in seed_chunks(seeds, per_seed(T, d)):
@@ -100,8 +123,10 @@ def stable_ranks(configs="all", lengths=PAPER_LENGTHS, gammas=PAPER_GAMMAS, laye
             X = dr.X0[:, None]
             rows = [stable_rank(X[:, 0])]
             for _ in range(layers):
-                p = protocol.calibrate_layer(cfg, protocol.init_layer(cfg, dr.layer(protocol.needed(cfg))), X)
-                X = protocol.layer_forward(cfg, p, X)[0]
+                # a deep stack's signal may overflow float64: its stable rank is then NaN (module doc)
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                    p = protocol.calibrate_layer(cfg, protocol.init_layer(cfg, dr.layer(protocol.needed(cfg))), X)
+                    X = protocol.layer_forward(cfg, p, X)[0]
                 rows.append(stable_rank(X[:, 0]) if np.all(np.isfinite(X)) else np.full(len(chunk), np.nan))
             for i, s in enumerate(chunk):
                 records.extend(dict(config=cfg.name, paper=cfg.paper, gamma=gamma, length=T, d=d, seed=s, layer=k,
@@ -127,9 +152,10 @@ def gradient_norms(configs="all", lengths=(20, 50, 100), gammas=PAPER_GAMMAS, la
     probes = _checks.integer("probes", probes, 2)
     records = []
     todo = [(c, g, t) for c in cfgs for g in gammas for t in lengths]
-    def need(T: int, d: int) -> float:           # every layer's weights, activations and caches
+    def need(T: float, d: float, layers: float = layers) -> float:   # every layer's weights, activations, caches
         return 8.0 * layers * (4 * d * d + 8 * T * d + 3 * T * T)
-    _require(todo, need, f"one seed's {layers} layers of float64 weights and caches")
+    _require(todo, need, f"one seed's {layers} layers of float64 weights and caches", layers)
+    _require_records(todo, layers, seeds)
     require(8.0 * 4 * probes * layers * len(seeds), "probes",    # the seeds of one chunk: at most all
             f"{probes} probes x {layers} layers x {len(seeds)} seeds of squared gradient norms of up to 4 "
             "weights (float64)")
@@ -137,14 +163,16 @@ def gradient_norms(configs="all", lengths=(20, 50, 100), gammas=PAPER_GAMMAS, la
         d = protocol.width(T, gamma)
         for chunk in seed_chunks(seeds, need(T, d)):
             X0, params = protocol.init_params(cfg, chunk, T, d, layers)
-            xs, caches = protocol.forward(cfg, params, X0, keep=True)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                xs, caches = protocol.forward(cfg, params, X0, keep=True)   # an overflowed stack: NaN records
             names = [k for k in ("W_V", "W_Q", "W_K", "G") if k in params[0]]
             sq = {k: np.zeros((probes, layers, len(chunk))) for k in names}
             rngs = [_probe_rng(s) for s in chunk]
             finite = np.all(np.isfinite(xs[-1]), axis=(1, 2, 3))
             for j in range(probes):
                 g = np.stack([r.standard_normal((1, T, d)) for r in rngs])
-                grads, _ = protocol.backward(cfg, params, caches, g)
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                    grads, _ = protocol.backward(cfg, params, caches, g)
                 for layer, gl in enumerate(grads):
                     for k in names:
                         with np.errstate(over="ignore", invalid="ignore"):

@@ -124,8 +124,9 @@ def train(
     samples = _checks.integer("samples", samples, 1)
     steps = _checks.integer("steps", steps, 1)
     seeds = [_checks.integer("seeds", s, 0) for s in np.atleast_1d(seeds).tolist()]
-    if not (seeds and lrs and targets):
-        raise ArgumentError.about("seeds", "seeds, lrs and targets must each hold at least one value")
+    for name, values in (("targets", targets), ("lrs", lrs), ("seeds", seeds)):
+        if not values:
+            raise ArgumentError(name, "must hold at least one value")
     per_seed = 8.0 * layers * samples * (14 * length * d + 3 * length * length) + 8.0 * layers * 5 * d * d
     records = []
     todo = [(c, t, lr) for c in cfgs for t in targets for lr in lrs]

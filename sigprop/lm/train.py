@@ -105,6 +105,11 @@ class TrainConfig:
         _checks.integer("warmup", self.warmup, 0)
         _checks.real("min_lr", self.min_lr, minimum=0.0, maximum=1.0)
         _checks.real("weight_decay", self.weight_decay, minimum=0.0)
+        if self.lr * self.weight_decay > 1:      # each step multiplies the weights by 1 - lr weight_decay
+            raise _checks.ArgumentError(
+                "weight_decay", f"must be in [0, 1/lr] = [0, {1 / self.lr:g}] at lr = {self.lr:g} (each step "
+                                f"multiplies the weights by 1 - lr weight_decay, which must stay in [0, 1]), "
+                                f"got {self.weight_decay:g}")
         _checks.real("clip", self.clip, positive=True)
         _checks.real("beta2", self.beta2, minimum=0.0, maximum=1.0, open_max=True)
         _checks.integer("seed", self.seed, 0)
@@ -125,12 +130,16 @@ class TrainConfig:
         for the larger of the training batch and the probe, and the boolean causal mask."""
         m = self.model
 
-        def need(length: float, batch: float, heads: float, layers: float) -> float:
-            return matrices(3 * layers * heads * batch, length, length, 4) + matrices(1, length, length, 1)
+        def need(length: float, rows: float, heads: float, layers: float) -> float:
+            return matrices(3 * layers * heads * rows, length, length, 4) + matrices(1, length, length, 1)
+
+        def need_of(**values: float) -> float:       # by name: the rows are named after the batch or the probe
+            return need(*values.values())
         rows = max(self.batch, self.probe)
+        sequences = "probe" if self.probe > self.batch else "batch"     # the one that sets the rows
         require(need(m.length, rows, m.heads, m.layers),
-                driver(need, dict(length=(m.length, 1), batch=(rows, 1), heads=(m.heads, 1),
-                                  layers=(m.layers, 1))),
+                driver(need_of, {"length": (m.length, 1), sequences: (rows, 1), "heads": (m.heads, 1),
+                                 "layers": (m.layers, 1)}),
                 f"{m.layers} layer(s) of {m.heads} head(s) x {rows} sequences of {m.length} x {m.length} "
                 "float32 attention arrays")
 
@@ -139,10 +148,11 @@ class TrainConfig:
             # float64 draw of the largest matrix, and the logits, softmax and their gradient of a batch
             count = vocab * width * (1 if m.tied else 2) + length * width + layers * (4 * width ** 2 + 2 * width * ff)
             return 4.0 * 6 * count + 8.0 * max(vocab, ff, width) * width + 4.0 * 3 * batch * length * vocab
-        sizes: dict[str, tuple[float, float]] = dict(
-            vocab=(m.vocab, 2), width=(m.width, m.heads), ff=(m.ff, 1), layers=(m.layers, 1), batch=(rows, 1),
-            length=(m.length, 1))
-        require(weights(*(float(v) for v, _ in sizes.values())), driver(weights, sizes),
+        sizes: dict[str, tuple[float, float]] = {
+            "vocab": (m.vocab, 2), "width": (m.width, m.heads), "ff": (m.ff, 1), "layers": (m.layers, 1),
+            sequences: (rows, 1), "length": (m.length, 1)}
+        require(weights(*(float(v) for v, _ in sizes.values())),
+                driver(lambda **kw: weights(*kw.values()), sizes),
                 f"the parameters and optimizer state of a {m.vocab} x {m.width} embedding and {m.layers} layer(s), "
                 f"and {rows} x {m.length} x {m.vocab} float32 logits")
 

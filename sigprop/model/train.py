@@ -111,6 +111,14 @@ class TrainConfig:
                                                         f"got {self.locater_mean!r}")
         _checks.real("teacher_mean", self.teacher_mean)
         _checks.real("teacher_var", self.teacher_var, minimum=0.0)
+        with np.errstate(over="ignore"):        # the teacher's logit variance (scale 1/sqrt(d)): v + m^2
+            spread = float(self.teacher_var) + float(np.float64(self.teacher_mean) ** 2)
+        if not np.isfinite(spread):
+            larger = abs(float(self.teacher_mean)) >= np.sqrt(float(self.teacher_var))
+            name = "teacher_mean" if larger else "teacher_var"
+            raise _checks.ArgumentError(name, f"is too large ({getattr(self, name):g}): the variance of the teacher's "
+                                              "logits, teacher_var + teacher_mean^2, overflows float64 (beyond "
+                                              "1.8e308)")
         _checks.real("init_scale", self.init_scale, positive=True)
         if self.d == 1 and self.teacher_var > 0:
             raise _checks.ArgumentError("teacher_var", "must be 0 when d = 1")
@@ -230,6 +238,9 @@ def _tv(a, b) -> float:
 DIVERGED = 1e6
 #: Largest gradient entry the optimizers accept (Adam squares it).
 GRADIENT_MAX = 1e150
+#: Largest weight entry after a step: ``W = W_Q W_K^T`` then stays below ``d 1e100`` and its
+#: ``tr(W^2)`` finite (no trained run comes near; Adam moves a weight by about ``lr`` a step).
+WEIGHT_MAX = 1e50
 
 
 def _check_step(step: int, loss: float, grads: dict, cfg: TrainConfig, seen: list) -> None:
@@ -245,6 +256,15 @@ def _check_step(step: int, loss: float, grads: dict, cfg: TrainConfig, seen: lis
                 else f"a loss of {loss:.3g} (first step: {first:.3g})")
         raise _checks.ArgumentError(blame, f"is too large for this run ({getattr(cfg, blame):g}): training "
                                            f"diverged, with {what} at step {step}; lower it")
+
+
+def _check_weights(step: int, params: dict, cfg: TrainConfig) -> None:
+    """Refuse, naming ``lr``, a step that moved a weight beyond :data:`WEIGHT_MAX` (or to inf or NaN):
+    the moments of ``W = W_Q W_K^T`` that the next measure takes would overflow float64."""
+    biggest = max((float(np.max(np.abs(p), initial=0.0)) for p in params.values()), default=0.0)
+    if not biggest <= WEIGHT_MAX:
+        raise _checks.ArgumentError("lr", f"is too large for this run ({cfg.lr:g}): training diverged, with "
+                                          f"weights of size {biggest:.3g} after step {step}; lower it")
 
 
 def train(cfg: TrainConfig, *, progress: bool = False) -> Result:
@@ -288,6 +308,7 @@ def train(cfg: TrainConfig, *, progress: bool = False) -> Result:
         with np.errstate(all="ignore"):
             _check_step(step, loss, grads, cfg, losses_seen)
             opt.step(params, grads)
+            _check_weights(step, params, cfg)
         if hold:
             locater.project(params, target_trace)
             drift = max(drift, abs(locater.trace(params) - target_trace) / max(abs(target_trace), 1e-300))

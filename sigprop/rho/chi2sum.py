@@ -120,6 +120,7 @@ the quadrature estimate, and a bound on the floating-point rounding of the sums
 """
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -179,9 +180,9 @@ def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WO
     Parameters
     ----------
     weights : (..., n) array_like
-        Finite chi-square weights, any sign; zeros allowed.
+        Finite chi-square weights, any sign; zeros allowed (``n = 0``: the empty sum, 0).
     x : array_like
-        Points; broadcasts against ``weights[..., 0]``.
+        Points; broadcasts against ``weights[..., 0]`` (empty: empty results, as in ``scipy.stats``).
     tol : float
         Target absolute error per value (the bound returned may exceed it only when the
         cost cap bites, with a ``RuntimeWarning``).
@@ -208,14 +209,22 @@ def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WO
         lin = np.asarray(linear, dtype=float)
         if lin.ndim < 1 or not np.all(np.isfinite(lin)):
             raise ArgumentError("linear", "must be a finite array of shape (..., n)")
-        lam, lin = np.broadcast_arrays(lam, lin)
+        try:
+            lam, lin = np.broadcast_arrays(lam, lin)
+        except ValueError:
+            raise ArgumentError("linear", f"must broadcast against weights (shape {lam.shape}), got shape "
+                                          f"{lin.shape}") from None
         if not lin.any():
             lin = None
-    shape = np.broadcast_shapes(lam.shape[:-1], xs.shape)
-    n = lam.shape[-1]
-    lam = np.broadcast_to(lam, shape + (n,)).reshape(-1, n)
+    try:
+        shape = np.broadcast_shapes(lam.shape[:-1], xs.shape)
+    except ValueError:
+        raise ArgumentError("x", f"must broadcast against weights[..., 0] (shape {lam.shape[:-1]}), got shape "
+                                 f"{xs.shape}") from None
+    n, size = lam.shape[-1], math.prod(shape)       # n = 0: the empty sum, 0 (a step at x = 0)
+    lam = np.broadcast_to(lam, shape + (n,)).reshape(size, n)
     if lin is not None:
-        lin = np.broadcast_to(lin, shape + (n,)).reshape(-1, n)
+        lin = np.broadcast_to(lin, shape + (n,)).reshape(size, n)
     xs = np.broadcast_to(xs, shape).ravel()
     F, err = np.empty(xs.size), np.zeros(xs.size)
     big = np.abs(lam).max(axis=1) if n else np.zeros(xs.size)

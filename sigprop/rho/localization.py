@@ -37,7 +37,7 @@ def localization_metrics(rho: ArrayLike, axis: int = -1, *, empty: str = "refuse
     rho : array_like, values in [0, 1]
         One profile (1-D, ``T >= 2`` positions) or several (the positions along ``axis``).
     axis : int
-        The axis of the positions.
+        The axis of the positions, in ``[-rho.ndim, rho.ndim - 1]``.
     empty : {"refuse", "nan"}
         What a profile with no propagating position (all zero) gives: an ``ArgumentError`` (its
         normalized profile is undefined) or NaN metrics but ``total``.
@@ -53,6 +53,10 @@ def localization_metrics(rho: ArrayLike, axis: int = -1, *, empty: str = "refuse
     rho = _checks.real("rho", rho, minimum=0.0, maximum=1.0)    # refuses complex, text, NaN, out of [0, 1]
     if rho.ndim == 0:
         raise _checks.ArgumentError("rho", "must have at least 2 positions, got a scalar")
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)) \
+            or not -rho.ndim <= axis < rho.ndim:
+        raise _checks.ArgumentError("axis", f"must be an integer in [{-rho.ndim}, {rho.ndim - 1}] (an axis of "
+                                            f"rho, of shape {rho.shape}), got {_checks.short_repr(axis)}")
     rho = np.moveaxis(rho, axis, -1)
     if rho.shape[-1] < 2:
         raise _checks.ArgumentError("rho", f"must have at least 2 positions, got {rho.shape[-1]}")

@@ -88,6 +88,12 @@ def standard_spectrum(d: int, shape: str = "gaussian") -> np.ndarray:
     return z / np.sqrt(np.mean(z ** 2))
 
 
+#: Largest eigenvalue modulus of :func:`make_weights`: a quarter of float64's range, so that the
+#: rotation ``Q diag(lambda) Q^T`` (entries and partial sums at most ``max |lambda|``) and its
+#: symmetrization stay finite.
+WEIGHT_MAX = float(np.finfo(float).max) / 4
+
+
 def make_weights(m: float, v: float, d: int, *, shape: str = "gaussian",
                  basis: str = "random", seed: Seed = None) -> np.ndarray:
     """A symmetric ``d x d`` matrix with eigenvalue mean ``m`` and variance ``v``.
@@ -95,12 +101,20 @@ def make_weights(m: float, v: float, d: int, *, shape: str = "gaussian",
     Eigenvalues are ``m + sqrt(v) z`` with ``z = standard_spectrum(d, shape)``, so
     both moments hold to rounding.  ``basis="random"`` rotates them by a Haar
     orthogonal matrix drawn with ``seed``; ``basis="identity"`` returns the
-    diagonal matrix.
+    diagonal matrix.  Eigenvalues beyond :data:`WEIGHT_MAX` in modulus (``|m| + sqrt(v) max|z|``)
+    are refused, naming ``m`` or ``v``, whichever contributes more.
     """
     m_, v_, d = _checks.spectrum(_checks.scalar("m", m), _checks.scalar("v", v, minimum=0.0), d)
     m, v = float(m_), float(v_)
     require(matrices(3, d, d), "d", f"{d} x {d} float64 matrices")
-    lam = m + np.sqrt(v) * standard_spectrum(d, shape)
+    z = standard_spectrum(d, shape)
+    spread = float(np.sqrt(v) * np.max(np.abs(z), initial=0.0))
+    if abs(m) + spread > WEIGHT_MAX:       # |W_ij| <= max |lambda|: the entries stay below it too
+        name, value = ("m", m) if abs(m) >= spread else ("v", v)
+        raise _checks.ArgumentError(name, f"is too large ({value:g}): the eigenvalues m + sqrt(v) z reach "
+                                          f"{abs(m) + spread:.3g}; |m| + sqrt(v) max|z| must be at most "
+                                          f"{WEIGHT_MAX:g} for the weights to stay finite in float64")
+    lam = m + np.sqrt(v) * z
     if basis == "identity":
         return np.diag(lam)
     if basis != "random":
@@ -109,4 +123,4 @@ def make_weights(m: float, v: float, d: int, *, shape: str = "gaussian",
     q, r = np.linalg.qr(rng.standard_normal((d, d)))
     q = q * np.sign(np.diag(r))
     W = (q * lam) @ q.T
-    return 0.5 * (W + W.T)
+    return 0.5 * W + 0.5 * W.T

@@ -138,7 +138,9 @@ def predict(config=None, input_gram=None, **fields) -> Result:
         ``l = 0..L`` (0 is the input) with ``cosine`` (``p / q``), ``norm`` (``sqrt(q)``,
         the residual stream's root mean square per coordinate), ``stable_rank``, and for
         ``l >= 1`` the block's ``attention_overlap`` (``Y_self``), ``attention_cross``
-        (``Y_cross``), ``attention_entropy`` and ``attention_norm`` (``sqrt(q_A)``).
+        (``Y_cross``), ``attention_entropy`` and ``attention_norm`` (``sqrt(q_A)``); layer 0, the
+        input, has no attention block: its attention fields are NaN (``null`` in JSON, ``-`` in
+        tables), whatever the configuration.
         ``attention="linear"`` adds ``attention_mass`` (``E sum_j a_ij``) and the Monte Carlo error
         ``attention_entropy_mc_se`` of the entropy (of the rows normalized to sum one).
         ``recursion="positional"`` (:mod:`sigprop.stack.positional`) adds per layer

@@ -138,7 +138,9 @@ def simulate(config=None, seeds=(0, 1, 2, 3, 4), confidence: float = 0.95, input
         The type :func:`sigprop.stack.recursion.predict` returns, ``method="simulation"``, with
         ``seeds``, ``confidence`` and, per layer, each measure's mean over seeds, its interval
         ``<measure>_low``, ``<measure>_high`` and its standard error ``<measure>_se``;
-        ``per_seed`` holds every seed's values (``measure -> layers x seeds``).
+        ``per_seed`` holds every seed's values (``measure -> layers x seeds``).  Layer 0 (the
+        input) has no attention block: its attention measures and their intervals are NaN, as in
+        :func:`~sigprop.stack.recursion.predict`.
     """
     cfg = as_config(config, **fields)
     seeds = [_checks.integer("seeds", s, 0) for s in np.atleast_1d(np.asarray(seeds, dtype=object)).tolist()]

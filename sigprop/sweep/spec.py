@@ -109,6 +109,12 @@ class Spec:
                 data = toml.load(fh)
         except toml.TOMLDecodeError as exc:
             raise ArgumentError.about("path", f"{path}: not valid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:           # a binary file (e.g. a .npy) given as the spec
+            raise ArgumentError.about("path", f"{path}: not a TOML sweep specification (not UTF-8 text: "
+                                              f"byte {exc.start} is {exc.object[exc.start:exc.start + 1]!r})") from None
+        except OSError as exc:
+            raise ArgumentError.about("path", f"{path}: cannot read the sweep specification: "
+                                              f"{exc.strerror or type(exc).__name__}") from None
         return cls.from_dict(data)
 
     def _check(self, study: registry.Study) -> None:

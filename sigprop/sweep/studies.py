@@ -104,10 +104,11 @@ def spectral_gap(T: int, sigma: float, *, model: str = "markov", d: int = 64, d_
     return rep
 
 
-def collapse_width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: int = 8,
+def collapse_width(T: int, sigma: float, *, model: str = "markov", d: int = 64, d_k=None, samples: int = 8,
                    common: float = 1.0, noise: float = 1.0, seed=0) -> dict:
     """``sigprop.gap.collapse.width(...)`` with the same seed; per-variant values over ``variant``."""
-    res = collapse.width(T, sigma, model=model, d=d, samples=samples, common=common, noise=noise, seed=seed)
+    res = collapse.width(T, sigma, model=model, d=d, d_k=d_k, samples=samples, common=common, noise=noise,
+                         seed=seed)
     out = {k: [res[v][k] for v in collapse.VARIANTS] for k in ("rank_residual", "rank_residual_se",
                                                                  "predicted", "scale")}
     return dict(out, kappa_predicted=res["kappa_predicted"], kappa_measured=res["kappa_measured"])
