@@ -128,3 +128,22 @@ def children(pid: int) -> set[int]:
         except FileNotFoundError:
             continue
     return set()
+
+
+#: "Refused before the work": a refusal allocates less than this (traced by tracemalloc, NumPy's buffers
+#: included); the work a size check prevents would allocate gigabytes.
+BEFORE_THE_WORK_BYTES = 64 << 20
+
+
+def traced_peak(fn, *args, **kwargs):
+    """``(fn(*args, **kwargs), peak bytes allocated while it ran)``, as traced by :mod:`tracemalloc`.
+
+    Exceptions (``SystemExit`` included) propagate after tracing stops.
+    """
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        return fn(*args, **kwargs), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

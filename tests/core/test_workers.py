@@ -112,10 +112,9 @@ def test_ctrl_c_ends_the_worker_processes(tmp_path):
         deadline = time.monotonic() + 30
         while (not pids.exists() or len(pids.read_text().split()) < 2) and time.monotonic() < deadline:
             time.sleep(0.05)
-        started = time.monotonic()
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=30)
-        assert out.strip() == "interrupted" and time.monotonic() - started < 5
+        out, _ = proc.communicate(timeout=30)      # the tasks sleep 60 s: they were not waited for
+        assert out.strip() == "interrupted"
         for pid in map(int, pids.read_text().split()):
             with pytest.raises(ProcessLookupError):
                 os.kill(pid, 0)
@@ -171,17 +170,19 @@ def test_two_runs_at_once_in_two_threads():
 
 
 @pytest.mark.skipif(not workers.forking(), reason="no fork")
-def test_an_error_ends_the_run_at_once():
-    # the failing task is the first; the other worker's 40 tasks of 0.2 s are not waited for
+def test_an_error_ends_the_run_at_once(tmp_path):
+    # the failing task is the first; of the other 39 tasks (1 s each) at most the few that started before
+    # the failure was seen may finish: the rest are not run (counted by the files they write, not by time)
     def task(k, report):
         if k == 0:
             raise ValueError("task 0 failed")
-        time.sleep(0.2)
+        time.sleep(1.0)
+        (tmp_path / f"done-{k}").touch()
         return k
-    before, start = _children(), time.monotonic()
+    before = _children()
     with pytest.raises(ValueError, match="task 0 failed"):
         workers.run(task, 40, 2, processes=True)
-    assert time.monotonic() - start < 2.0 and _children() == before
+    assert len(list(tmp_path.glob("done-*"))) <= 5 and _children() == before
 
 
 @pytest.mark.skipif(not workers.forking(), reason="worker processes need os.fork")

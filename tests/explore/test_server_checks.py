@@ -8,7 +8,6 @@ import html
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -46,9 +45,7 @@ def _gaussian(doc) -> list:
 ])
 def test_a_value_beyond_the_range_is_refused_with_a_visible_message(doc, name, value, message):
     assert len(_gaussian(doc)) == 16
-    start = time.monotonic()
     doc.select_one({"name": name}).value = value          # as a websocket client sets it
-    assert time.monotonic() - start < 2                   # refused before any work
     assert message in _status(doc) and "#c00" in _status(doc)   # in the error colour
     assert _gaussian(doc) == []                           # no curve of refused values
 
@@ -68,13 +65,14 @@ def test_a_data_parameter_beyond_its_range_is_refused(doc):
     assert "parameter must be <= 0.95, got 1.5" in _status(doc)
 
 
-def test_a_sample_count_not_offered_is_refused_before_the_work(doc):
+def test_a_sample_count_not_offered_is_refused_before_the_work(doc, monkeypatch):
+    calls = []
+    monkeypatch.setattr(compute, "monte_carlo", lambda *a, **k: calls.append(a))
     doc.select_one({"name": "samples"}).value = "1000000000000"
-    start = time.monotonic()
     page_launch = doc.select_one({"name": "monte_carlo"})
     page_launch._trigger_event(_click(page_launch))
-    assert time.monotonic() - start < 2
     assert "samples must be one of 1000, 4000, 16000, 64000" in _status(doc)
+    assert calls == []                                    # no Monte Carlo started
 
 
 def _click(button):
@@ -100,7 +98,6 @@ def test_a_computation_in_progress_does_not_hold_the_process_at_exit():
         assert future.running()
         print("leaving", flush=True)
     """)
-    start = time.monotonic()
+    # the computation sleeps 60 s: an exit within the 50 s timeout shows it was not waited for
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=50)
     assert proc.returncode == 0 and proc.stdout.strip() == "leaving", proc.stderr
-    assert time.monotonic() - start < 20

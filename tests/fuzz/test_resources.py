@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from tests.helpers import start, stop
+from tests.helpers import BEFORE_THE_WORK_BYTES, start, stop, traced_peak
 
 PEAK = """
 import resource, signal, sys
@@ -57,11 +57,10 @@ def test_validate_memory_does_not_grow_with_the_sample_count_and_ctrl_c_is_clean
 @pytest.mark.parametrize("argv", [["gap", "--length", "100000"], ["width", "--lengths", "100000"]])
 def test_huge_matrices_are_refused_up_front_with_the_need(argv, capsys):
     from sigprop import cli
-    start = time.monotonic()
-    assert cli.main(argv) == 2
+    code, peak = traced_peak(cli.main, argv)
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "GB of memory" in err and "more than this machine" in err
-    assert time.monotonic() - start < 5
+    assert code == 2 and len(err.splitlines()) == 1 and "GB of memory" in err and "more than this machine" in err
+    assert peak < BEFORE_THE_WORK_BYTES                  # refused before the matrices
 
 
 def test_interrupt_of_a_running_command_is_one_line_and_exit_130():

@@ -1,29 +1,33 @@
 """Sizes are checked before any work or allocation, with memory models calibrated by measurement
-(docs/contract.md, "Sizes").  Each refusal must come within seconds: the work it prevents would take
-minutes or abort the process."""
+(docs/contract.md, "Sizes").  "Before the work" is measured in memory, not time: a refusal allocates
+less than ``tests.helpers.BEFORE_THE_WORK_BYTES`` (64 MB, traced by tracemalloc), where the work it
+prevents would allocate gigabytes or abort the process."""
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 
 from sigprop import cli
 from sigprop.core.memory import OUTPUT_BYTES_PER_NUMBER
+from tests.helpers import BEFORE_THE_WORK_BYTES, traced_peak
+
+
+def _main(argv) -> int:
+    try:
+        return cli.main([str(a) for a in argv])
+    except SystemExit as exc:                   # the parser's own refusals (argument types)
+        return exc.code
 
 
 def _refused(argv, capsys, flag, needle=""):
-    start = time.monotonic()
-    try:
-        code = cli.main([str(a) for a in argv])
-    except SystemExit as exc:                   # the parser's own refusals (argument types)
-        code = exc.code
+    code, peak = traced_peak(_main, argv)
     out, err = capsys.readouterr()
     err = err.strip()
     assert code == 2 and not out and len(err.splitlines()) == 1 and f"argument {flag}:" in err, (code, err)
     assert needle in err, err
-    assert time.monotonic() - start < 10, "refused only after the work"
+    assert peak < BEFORE_THE_WORK_BYTES, f"refused only after allocating {peak / 1e6:.0f} MB"
 
 
 @pytest.mark.parametrize("argv, flag, needle", [
@@ -56,10 +60,9 @@ def test_a_sweep_spec_with_a_huge_T_or_grid_is_refused_before_the_store(tmp_path
     grid = tmp_path / "grid.toml"
     grid.write_text('study = "profile"\n[args]\nm = 0.5\nT = 8\n[axes]\nd = {start = 1, stop = 10, num = 1000000000}'
                     '\nv = [0.1]\n')
-    start = time.monotonic()
-    assert cli.main(["sweep", str(grid), "--store", str(tmp_path / "g.zarr"), "--workers", "0"]) == 2
-    assert "axes.d.num must be an integer in [1, 1000000]" in capsys.readouterr().err
-    assert time.monotonic() - start < 10 and not list(tmp_path.glob("*.zarr"))
+    code, peak = traced_peak(cli.main, ["sweep", str(grid), "--store", str(tmp_path / "g.zarr"), "--workers", "0"])
+    assert code == 2 and "axes.d.num must be an integer in [1, 1000000]" in capsys.readouterr().err
+    assert peak < BEFORE_THE_WORK_BYTES and not list(tmp_path.glob("*.zarr"))
 
 
 def test_a_npy_is_checked_by_its_header_before_it_is_read(tmp_path, capsys):
