@@ -30,15 +30,17 @@ with a fixed Gaussian ``G``.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike, Seed
+from sigprop.core.labelled import Result
 from sigprop.core.memory import driver, matrices, require
 from sigprop.core.progress import progress_bar
+from sigprop.core.study import Dim, Study, register
 from sigprop.gap.spectra import MODELS, key_query_matrix, markov_matrix, rescale_factor, spread, weight_std
 from sigprop.model import attention as att
 from sigprop.model.measures import rank_residual
@@ -140,7 +142,7 @@ def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: 
         out[v] = dict(rank_residual=float(vals.mean()),
                       rank_residual_se=float(vals.std(ddof=1) / np.sqrt(samples)),
                       predicted=float(pred[v]), scale=float(np.mean(scale[v])))
-    return out
+    return Result(out, kind="collapse-width")
 
 
 def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d_k: int | None = None,
@@ -214,9 +216,43 @@ def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d
         if model == "attention":
             out[v]["grad_w"] = grad_w
     bar.close()
-    return out
+    return Result(out, kind="collapse-depth")
 
 
 def _attention_back(params, cache, cfg, g):
     grads = att.backward(params, cache, g[None], cfg)
     return grads["X"][0], float(np.linalg.norm(grads["W_Q"]))
+
+
+def _layers(args: Mapping[str, Any]) -> int:
+    return int(args["L"]) + 1              # X_0 .. X_L
+
+
+def _attention_layers(args: Mapping[str, Any]) -> int:
+    return int(args["L"])                  # layers 1 .. L
+
+
+VARIANT = Dim(labels=VARIANTS)
+
+#: :func:`width` (the sweep study ``collapse-width``; one cell is :func:`sigprop.sweep.studies.collapse_width`).
+WIDTH_STUDY = register(Study(
+    name="collapse-width", function="sigprop.gap.collapse:width", cell="sigprop.sweep.studies:collapse_width",
+    kind="collapse-width", axes=("T", "sigma", "model", "d", "samples", "common", "noise"),
+    dims={"variant": VARIANT},
+    cell_outputs={"rank_residual": ("variant",), "rank_residual_se": ("variant",), "predicted": ("variant",),
+                  "scale": ("variant",), "kappa_predicted": (), "kappa_measured": ()},
+    quick=dict(T=16, sigma=1.0, d=8, samples=2),
+    description="rank collapse in width, three variants (sigprop.gap.collapse.width)"))
+
+#: :func:`depth` (the sweep study ``collapse-depth``; one cell is :func:`sigprop.sweep.studies.collapse_depth`).
+DEPTH_STUDY = register(Study(
+    name="collapse-depth", function="sigprop.gap.collapse:depth", cell="sigprop.sweep.studies:collapse_depth",
+    kind="collapse-depth", axes=("L", "T", "sigma", "model", "d", "d_k", "values", "common", "noise"),
+    dims={"variant": VARIANT, "layer": Dim(size=_layers), "attention_layer": Dim(size=_attention_layers, start=1)},
+    cell_outputs={"rank_residual": ("variant", "layer"), "scale": ("variant", "layer"),
+                  "grad_x": ("variant", "layer"), "kappa": ("variant", "attention_layer"),
+                  "grad_w": ("variant", "attention_layer"), "kappa_predicted": (), "predicted_layer_factor": ()},
+    arrays={**{f"{v}_{k}": ("layer",) for v in VARIANTS for k in ("rank_residual", "scale", "grad_x")},
+            **{f"{v}_{k}": ("attention_layer",) for v in VARIANTS for k in ("kappa", "grad_w")}},
+    figure="depth_figure", quick=dict(L=2, T=8, sigma=1.0, d=4),
+    description="rank collapse and gradients through depth (sigprop.gap.collapse.depth)"))

@@ -38,8 +38,10 @@ import numpy as np
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike, Seed
 from sigprop.core.checks import ArgumentError
+from sigprop.core.labelled import Result
 from sigprop.core.memory import driver, matrices, require
 from sigprop.core.progress import activity
+from sigprop.core.study import Study, register
 from sigprop.model import attention as att
 from sigprop.model.softmax import softmax
 
@@ -138,8 +140,8 @@ def spectrum(A: np.ndarray, top: int | None = None) -> tuple[np.ndarray, np.ndar
 
 
 def report(T: int, sigma: float, *, model: str = "markov", seed: Seed = 0, d: int = 64,
-           d_k: int | None = None, keep_spectrum: bool = False, progress: bool = False) -> dict:
-    """Simulated ``sigma_1``, ``sigma_2``, ``eig_2`` beside the predictions.
+           d_k: int | None = None, keep_spectrum: bool = False, progress: bool = False) -> Result:
+    """Simulated ``sigma_1``, ``sigma_2``, ``eig_2`` beside the predictions (a ``spectral-gap`` result).
 
     ``keep_spectrum=True`` adds the arrays ``eigenvalues`` and ``singular_values``;
     ``progress`` shows the time spent on standard error (an eigendecomposition of a
@@ -168,4 +170,17 @@ def report(T: int, sigma: float, *, model: str = "markov", seed: Seed = 0, d: in
         out["predicted_low_rank_sigma_2"] = low_rank_sigma_2(sigma, d_k)
     if keep_spectrum:
         out.update(eigenvalues=ev, singular_values=sv)
-    return out
+    return Result(out, kind="spectral-gap")
+
+
+_GAP = ("sigma_1", "sigma_2", "eig_1", "eig_2", "gap", "predicted_sigma_1", "predicted_eig_1",
+        "predicted_eig_radius", "predicted_bulk_edge", "predicted_low_rank_sigma_2")
+
+#: The study's descriptor (the sweep study ``spectral-gap``; one cell is
+#: :func:`sigprop.sweep.studies.spectral_gap`).
+STUDY = register(Study(
+    name="spectral-gap", function="sigprop.gap.spectra:report", cell="sigprop.sweep.studies:spectral_gap",
+    kind="spectral-gap", axes=("T", "sigma", "model", "d", "d_k"), cell_outputs={k: () for k in _GAP},
+    arrays={"eigenvalues": ("eigenvalue",), "singular_values": ("singular_value",)},
+    figure="spectrum_figure", quick=dict(T=16, sigma=1.0, keep_spectrum=True),
+    description="spectral gap of attention at initialisation (sigprop.gap.spectra.report)"))

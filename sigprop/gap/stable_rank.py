@@ -26,6 +26,7 @@ from sigprop.core.labelled import Result
 from sigprop.core.memory import require
 from sigprop.core.progress import iterate
 from sigprop.core.stats import t_interval
+from sigprop.core.study import Dim, Study, register
 from sigprop.gap import protocol
 
 PAPER_LENGTHS = tuple(range(20, 151, 10))
@@ -221,3 +222,17 @@ def width_verdict(records, config: str, gamma: float, layer: int, level: float =
     m, low, high = (float(x) for x in t_interval(s, level))
     verdict = "high" if low > 0.5 else ("collapsed" if high < 0.25 else "inconclusive")
     return dict(out, slope=m, low=low, high=high, verdict=verdict)
+
+
+def _layers(args) -> int:
+    return int(args["L"]) + 1              # X_0 .. X_L
+
+
+#: :func:`stable_ranks` (the sweep study ``nnt-stable-rank``, one ``(config, T, gamma, L)`` and seed a cell:
+#: :func:`sigprop.sweep.studies.nnt_stable_rank`).
+STUDY = register(Study(
+    name="nnt-stable-rank", function="sigprop.gap.stable_rank:stable_ranks",
+    cell="sigprop.sweep.studies:nnt_stable_rank", kind="stable-ranks", axes=("config", "T", "gamma", "L"),
+    dims={"layer": Dim(size=_layers)}, cell_outputs={"stable_rank": ("layer",)},
+    figure="nnt_stable_rank_figure", quick=dict(configs=["A"], lengths=[6], gammas=[1.0], layers=2, seeds=[0, 1]),
+    description="[NNT24]'s protocol: stable rank of X_l X_l^T, l = 0..L (sigprop.gap.stable_rank)"))

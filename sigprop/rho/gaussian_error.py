@@ -18,6 +18,7 @@ from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
 from sigprop.core.memory import matrices, require
 from sigprop.core.progress import iterate
+from sigprop.core.study import Study, register
 from sigprop.core.vocabulary import keyword
 from sigprop.rho.compare import compare
 from sigprop.rho.logits import CHI2_ARRAYS
@@ -80,6 +81,16 @@ def study(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256),
                        config=dict(dims=list(dims), variances=list(variances), m=m, T=T, shape=shape,
                                    samples=samples, seed=seed), rows=rows),
                   kind="gaussian-error", keys={"rows": ("d", "v")})
+
+
+#: The sweep study ``gaussian-error``: one ``(d, v)`` a cell (:func:`case`); :func:`study` runs the grid.
+STUDY = register(Study(
+    name="gaussian-error", function="sigprop.rho.gaussian_error:study", cell="sigprop.rho.gaussian_error:case",
+    kind="gaussian-error", axes=("d", "v", "m", "T", "shape", "samples"),
+    cell_outputs={k: () for k in ("gauss_vs_exact", "position", "gauss_vs_mc", "exact_vs_mc", "exact_error_bound",
+                                  "ci_halfwidth", "exact_coverage")},
+    figure="gaussian_error_figure", quick=dict(dims=[2, 8, 32], variances=[0.1, 1.0], samples=4000),
+    description="error of the Gaussian approximation against exact rho and Monte Carlo (one (d, v) a cell)"))
 
 
 #: The map's families of ``W``: ``symmetric`` (eigenvalues ``m + sqrt(v) z`` on ``rank`` of the ``d``

@@ -1,4 +1,6 @@
-"""The closed-form profile study: its descriptor, :data:`STUDY` (``sigprop predict``).
+"""The closed-form profile studies: their descriptors, :data:`STUDY` (``sigprop predict``) and the
+sweep studies ``profile``, ``exact`` and ``saddlepoint`` (:data:`PROFILE`, :data:`EXACT`,
+:data:`SADDLEPOINT`: one cell of each is a function of :mod:`sigprop.sweep.studies`).
 
 The API is :func:`sigprop.rho.theory.theory_spectrum` (and :func:`~sigprop.rho.theory.theory` for
 a weight matrix); its result, as the command writes it, is a ``prediction``
@@ -10,9 +12,13 @@ while it builds its parser.
 """
 from __future__ import annotations
 
-from sigprop.core.study import Cli, Study, register
+from collections.abc import Mapping
+from typing import Any
 
-__all__ = ["MODEL_FLAGS", "SIMULATION_FLAGS", "STUDY"]
+from sigprop.core.study import Cli, Dim, Study, register
+
+__all__ = ["EXACT", "LOCALIZATION", "MODEL_AXES", "MODEL_FLAGS", "POSITION", "PROFILE", "SADDLEPOINT",
+           "SIMULATION_FLAGS", "STUDY"]
 
 #: API parameter -> flag, for the model (``LogitModel``, ``theory``).
 MODEL_FLAGS = {"m": "--mean", "v": "--var", "d": "--dim", "T": "--length", "W": "--weights",
@@ -36,3 +42,42 @@ STUDY = register(Study(
                          output_size=lambda args: (5 * (args.length or 0), "T"))),
     figure="profile_figure", quick=dict(m=0.5, v=0.1, d=64, T=128),
     description="closed-form profile rho_i of every position (sigprop.rho.theory)"))
+
+
+def positions(args: Mapping[str, Any]) -> int:
+    """The number of positions ``T`` of a cell's arguments."""
+    return int(args["T"])
+
+
+#: The dimension ``position`` (``1..T``) of a sweep cell's profiles.
+POSITION = Dim(size=positions, start=1)
+#: The localization metrics a sweep cell keeps (:func:`sigprop.rho.localization.localization_metrics`).
+LOCALIZATION = ("total", "entropy_normalized", "peak", "width")
+#: The model's parameters a closed-form sweep may sweep.
+MODEL_AXES = ("m", "v", "d", "T", "scale", "shape")
+_QUICK = dict(m=0.5, v=0.1, d=8, T=6)
+
+#: The sweep study ``profile``: ``theory_spectrum`` with its localization metrics, one cell per model.
+PROFILE = register(Study(
+    name="profile", function="sigprop.rho.theory:theory_spectrum", cell="sigprop.sweep.studies:profile",
+    kind="Profile", axes=MODEL_AXES + ("form", "method"), dims={"position": POSITION},
+    cell_outputs={"rho": ("position",), "mean": ("position",), "variance": ("position",),
+                  **{f"localization_{k}": () for k in LOCALIZATION}},
+    figure="profile_figure", quick=_QUICK,
+    description="closed-form profile rho_i (sigprop.theory_spectrum) with its localization metrics"))
+
+#: The sweep study ``exact``: the chi-square decomposition beside the Gaussian form.
+EXACT = register(Study(
+    name="exact", function="sigprop.rho.theory:theory_spectrum", cell="sigprop.sweep.studies:exact",
+    kind="Profile", axes=MODEL_AXES, dims={"position": POSITION},
+    cell_outputs={"rho": ("position",), "rho_error": ("position",), "rho_gaussian": ("position",)},
+    figure="profile_figure", quick=dict(_QUICK, method="exact"),
+    description="exact rho (chi-square decomposition) beside the Gaussian form"))
+
+#: The sweep study ``saddlepoint``: the saddle-point method beside the exact one.
+SADDLEPOINT = register(Study(
+    name="saddlepoint", function="sigprop.rho.theory:theory_spectrum", cell="sigprop.sweep.studies:saddlepoint",
+    kind="Profile", axes=MODEL_AXES, dims={"position": POSITION},
+    cell_outputs={"rho": ("position",), "rho_exact": ("position",), "max_abs_error": (), "exact_error_bound": ()},
+    figure="profile_figure", quick=dict(_QUICK, method="saddlepoint"),
+    description="saddle-point rho beside the exact method: where it is good to 1e-3"))
