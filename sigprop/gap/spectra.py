@@ -182,5 +182,5 @@ STUDY = register(Study(
     name="spectral-gap", function="sigprop.gap.spectra:report", cell="sigprop.sweep.studies:spectral_gap",
     kind="spectral-gap", axes=("T", "sigma", "model", "d", "d_k"), cell_outputs={k: () for k in _GAP},
     arrays={"eigenvalues": ("eigenvalue",), "singular_values": ("singular_value",)},
-    figure="spectrum_figure", quick=dict(T=16, sigma=1.0, keep_spectrum=True),
+    figure="spectrum_figure", quick=dict(T=16, sigma=1.0),
     description="spectral gap of attention at initialisation (sigprop.gap.spectra.report)"))
