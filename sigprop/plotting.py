@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from sigprop.core.results import atomic_write
+from sigprop.core.stats import t_band
 from sigprop.core.vocabulary import canonical_config
 
 
@@ -256,17 +257,6 @@ _NNT_STYLE = {"": ("k", "o", "-"), "+LN": ("0.45", "s", "-"), "+skip": ("k", "^"
               "+skip/sqrt(d)+LN": ("0.45", "x", ":")}
 
 
-def _t_band(values):
-    """Mean and 95% Student-t half-width over the first axis (NaN ignored)."""
-    from scipy import stats
-    v = np.asarray(values, dtype=float)
-    n = np.isfinite(v).sum(axis=0)
-    mean = np.nanmean(v, axis=0)
-    sd = np.nanstd(v, axis=0, ddof=1) if v.shape[0] > 1 else np.zeros_like(mean)
-    half = np.where(n > 1, stats.t.ppf(0.975, np.maximum(n - 1, 1)) * sd / np.sqrt(np.maximum(n, 1)), np.nan)
-    return mean, half
-
-
 def _series(records, value, x_key, **match):
     """``(x, values[seed, x])`` of ``value`` for the records matching ``match``."""
     rows = [r for r in records if all(r.get(k) == v for k, v in match.items())]
@@ -280,7 +270,7 @@ def _series(records, value, x_key, **match):
 
 def _band_plot(ax, x, grid, style, label):
     color, marker, ls = style
-    mean, half = _t_band(grid)
+    mean, half = t_band(grid)                # 95% Student-t band over seeds (sigprop.core.stats)
     ax.plot(x, mean, ls, color=color, marker=marker, ms=3.5, mfc="white", lw=1.2, label=label)
     ax.fill_between(x, mean - half, mean + half, color=color, alpha=0.15, lw=0)
 
