@@ -137,7 +137,7 @@ TRAINING_STUDY = register(Study(
     name="training", function="sigprop.model.train:train", cell="sigprop.sweep.studies:training",
     kind="attention-training", dims={"record": Dim(size=_records)},
     cell_outputs={**{f"final_{k}": () for k in COLUMNS}, **{f"history_{k}": ("record",) for k in HISTORY}},
-    figure="history_figure", quick=dict(d=4, d_k=4, T=6, batch=4, steps=4, log_every=2, probe=8),
+    figure="sigprop.model.train:history_figure", quick=dict(d=4, d_k=4, T=6, batch=4, steps=4, log_every=2, probe=8),
     description="training of the one-layer model (sigprop.model.train): final values and history"))
 
 #: :func:`sweep` (the sweep study ``locater``: the final measurements of one run per (locater, seed);

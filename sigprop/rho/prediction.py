@@ -40,7 +40,7 @@ STUDY = register(Study(
                          formats=("table", "json", "csv"),
                          # positions, rho, mean, variance, rho_error
                          output_size=lambda args: (5 * (args.length or 0), "T"))),
-    figure="profile_figure", quick=dict(m=0.5, v=0.1, d=64, T=128),
+    figure="sigprop.rho.prediction:profile_figure", quick=dict(m=0.5, v=0.1, d=64, T=128),
     description="closed-form profile rho_i of every position (sigprop.rho.theory)"))
 
 
@@ -63,7 +63,7 @@ PROFILE = register(Study(
     kind="Profile", axes=MODEL_AXES + ("form", "method"), dims={"position": POSITION},
     cell_outputs={"rho": ("position",), "mean": ("position",), "variance": ("position",),
                   **{f"localization_{k}": () for k in LOCALIZATION}},
-    figure="profile_figure", quick=_QUICK,
+    figure="sigprop.rho.prediction:profile_figure", quick=_QUICK,
     description="closed-form profile rho_i (sigprop.theory_spectrum) with its localization metrics"))
 
 #: The sweep study ``exact``: the chi-square decomposition beside the Gaussian form.
@@ -71,7 +71,7 @@ EXACT = register(Study(
     name="exact", function="sigprop.rho.theory:theory_spectrum", cell="sigprop.sweep.studies:exact",
     kind="Profile", axes=MODEL_AXES, dims={"position": POSITION},
     cell_outputs={"rho": ("position",), "rho_error": ("position",), "rho_gaussian": ("position",)},
-    figure="profile_figure", quick=dict(_QUICK, method="exact"),
+    figure="sigprop.rho.prediction:profile_figure", quick=dict(_QUICK, method="exact"),
     description="exact rho (chi-square decomposition) beside the Gaussian form"))
 
 #: The sweep study ``saddlepoint``: the saddle-point method beside the exact one.
@@ -79,5 +79,42 @@ SADDLEPOINT = register(Study(
     name="saddlepoint", function="sigprop.rho.theory:theory_spectrum", cell="sigprop.sweep.studies:saddlepoint",
     kind="Profile", axes=MODEL_AXES, dims={"position": POSITION},
     cell_outputs={"rho": ("position",), "rho_exact": ("position",), "max_abs_error": (), "exact_error_bound": ()},
-    figure="profile_figure", quick=dict(_QUICK, method="saddlepoint"),
+    figure="sigprop.rho.prediction:profile_figure", quick=dict(_QUICK, method="saddlepoint"),
     description="saddle-point rho beside the exact method: where it is good to 1e-3"))
+
+
+# --- figure ---------------------------------------------------------------------------------
+
+def profile_figure(result: dict, path) -> None:
+    """``rho_i`` against position ``i`` (theory line; simulation with intervals if present)."""
+    import numpy as np
+
+    from sigprop.plotting import pyplot, save
+
+    plt = pyplot()
+    cfg = result["config"]
+    pos = np.asarray(result["positions"])
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    ax.plot(pos, result["rho"], "k-", lw=1.6, label=f"closed form ({cfg['form']})")
+    if "rho_mc" in result:
+        rho_mc = np.asarray(result["rho_mc"])
+        err = np.vstack([rho_mc - np.asarray(result["ci_low"]), np.asarray(result["ci_high"]) - rho_mc])
+        ax.errorbar(pos, rho_mc, yerr=err, fmt="o", ms=2.5, color="0.45", mfc="white", elinewidth=0.8,
+                    label=f"Monte Carlo, {cfg['samples']} samples, {cfg['confidence']:.0%} Wilson CI")
+    ax.set_xlabel("position i (query = token T)")
+    ax.set_ylabel(r"$\rho_i = P(0 < zc_i < 1)$")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(_title(cfg), fontsize=9)
+    ax.legend(fontsize=8, loc="best")
+    save(fig, path)
+
+
+def _title(cfg: dict) -> str:
+    from sigprop.core.vocabulary import canonical_config
+
+    cfg = canonical_config(cfg)
+    if cfg.get("weights"):
+        head = f"W from {cfg['weights']}"
+    else:
+        head = f"eigenvalue mean m = {cfg['m']:g}, variance v = {cfg['v']:g}"
+    return f"{head}; d = {cfg['d']}, T = {cfg['T']}, c = {cfg['scale']:.4g}"

@@ -295,7 +295,7 @@ STUDY = register(Study(
                          output_size=lambda args: (12 * (args.length or 0), "T"))),
     axes=("m", "v", "d", "T", "scale", "shape", "samples", "basis", "confidence"),
     dims={"position": Dim(size=_positions, start=1), "method": Dim(labels=("gaussian", "exact"))},
-    cell="sigprop.rho.validation:cell", figure="profile_figure",
+    cell="sigprop.rho.validation:cell", figure="sigprop.rho.prediction:profile_figure",
     quick=dict(m=0.5, v=0.1, d=16, T=32, samples=4000),
     description="Monte Carlo validation: Gaussian and exact closed forms beside simulate (sigprop.rho.compare)"))
 
@@ -319,5 +319,5 @@ SWEEP_STUDY = register(Study(
     name="validation", function="sigprop.rho.validation:validate", cell="sigprop.sweep.studies:validation",
     kind="Validation", axes=MODEL_AXES + ("samples", "basis", "confidence"), dims={"position": POSITION},
     cell_outputs={**{k: ("position",) for k in _PER_POSITION}, **{k: () for k in _SUMMARIES}},
-    figure="profile_figure",
+    figure="sigprop.rho.prediction:profile_figure",
     description="Monte Carlo validation: Gaussian and exact closed forms beside simulate (sigprop.rho.compare)"))

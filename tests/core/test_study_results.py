@@ -118,3 +118,26 @@ def test_lm_gradcheck_file_reads_back_as_a_dataset(tmp_path, monkeypatch):
     assert dict(ds.sizes) == {"rows": 2} and bool(ds.passed) is True
     np.testing.assert_array_equal(ds.rows_max_error.values, [1e-9, 2e-9])
     assert list(ds.rows_worst.values) == ["l0.W_Q", "l0.W_Q"]
+
+
+def test_every_figure_a_study_names_is_a_function_beside_a_study():
+    from sigprop.core.study import resolve
+
+    for name, study in studies().items():
+        if study.figure is not None:
+            assert ":" in study.figure and callable(resolve(study.figure)), name
+
+
+def test_the_figures_that_left_plotting_keep_their_old_names_deprecated():
+    import warnings
+
+    from sigprop import plotting
+    from sigprop.core.study import resolve
+
+    for old, new in plotting.MOVED.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert getattr(plotting, old) is resolve(new)
+        assert [w.category for w in caught] == [DeprecationWarning], old
+    with pytest.raises(AttributeError, match="no attribute 'colour_figure'"):
+        plotting.colour_figure  # noqa: B018
