@@ -11,7 +11,8 @@ from pathlib import Path
 
 from sigprop.core.labelled import Result
 from sigprop.gap import validity
-from sigprop.plotting import figure_paths, validity_figure
+from sigprop.gap.validity import validity_figure
+from sigprop.plotting import figure_paths
 
 
 def make(out, quick: bool = False, progress: bool = False):

@@ -1,8 +1,9 @@
 """Largest error of the Gaussian approximation of rho against d and v (exact and Monte Carlo)."""
 from __future__ import annotations
 
-from sigprop.plotting import figure_paths, gaussian_error_figure
+from sigprop.plotting import figure_paths
 from sigprop.rho import gaussian_error as accuracy
+from sigprop.rho.gaussian_error import gaussian_error_figure
 
 
 def make(out, quick: bool = False):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from sigprop.plotting import figure_paths, nnt_encoder_figure
+from sigprop.checkpoints.encoder_gap import nnt_encoder_figure
+from sigprop.plotting import figure_paths
 
 
 def make(out, quick: bool = False, result: dict | None = None):

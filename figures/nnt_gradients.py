@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from sigprop.gap import stable_rank as SR
-from sigprop.plotting import figure_paths, nnt_gradients_figure
+from sigprop.gap.stable_rank import nnt_gradients_figure
+from sigprop.plotting import figure_paths
 
 
 def make(out, quick: bool = False, result: dict | None = None):

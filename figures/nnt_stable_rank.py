@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from sigprop.gap import stable_rank as SR
-from sigprop.plotting import figure_paths, nnt_stable_rank_figure
+from sigprop.gap.stable_rank import nnt_stable_rank_figure
+from sigprop.plotting import figure_paths
 
 
 def make(out, quick: bool = False, result: dict | None = None):

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 
 from sigprop.gap import trainability as TR
-from sigprop.plotting import figure_paths, nnt_training_figure
+from sigprop.gap.trainability import nnt_training_figure
+from sigprop.plotting import figure_paths
 
 #: The stored T = 500 runs, one file per target, merged in this order (docs/nnt.md).
 T500_TARGETS = ("identity", "square", "shifted_sigmoid", "heaviside")

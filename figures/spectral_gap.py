@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from sigprop.gap import collapse as rankcollapse
 from sigprop.gap import spectra as gap
-from sigprop.plotting import depth_figure, figure_paths, spectrum_figure, width_figure
+from sigprop.gap.collapse import depth_figure, width_figure
+from sigprop.gap.spectra import spectrum_figure
+from sigprop.plotting import figure_paths
 
 
 def make(out, quick: bool = False):

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sigprop.core.checks import ArgumentError, MissingFileError, short_repr
-from sigprop.core.labelled import TAG, Result
+from sigprop.core.labelled import KEYS, TAG, Result
 from sigprop.core.study import result_type
 from sigprop.core.vocabulary import canonical_config
 
@@ -155,8 +155,15 @@ def _typed(data: dict, kind: str) -> Any:
         return typed.from_json(data)
     if kind in RHO_KINDS and isinstance(data.get("config"), dict):
         data["config"] = canonical_config(data["config"])
-    return Result(data, kind=kind, **(UNTAGGED.get(kind, {}) if TAG not in data else {}))
+    labels = dict(UNTAGGED.get(kind, {}) if TAG not in data else {})
+    if KEYS not in data and kind in RECORD_KEYS:
+        labels["keys"] = RECORD_KEYS[kind]
+    return Result(data, kind=kind, **labels)
 
+
+# The record keys of the files a command wrote before it stored them (``sigprop lm gradcheck``: no
+# field of a row is a key, ``passed`` and ``worst`` are results)
+RECORD_KEYS: dict[str, dict] = {"lm-gradcheck": {"rows": ()}}
 
 # Labels of the untagged result files kept in the repository (docs/figures/*.json)
 UNTAGGED: dict[str, dict] = {

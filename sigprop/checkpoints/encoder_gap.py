@@ -198,3 +198,78 @@ def bulk_exponents(spectra, model: str, key: str = "sigma_2", level: float = 0.9
         high=high,
         median=float(np.median(s)) if n else float("nan"),
     )
+
+
+# --- figure ---------------------------------------------------------------------------------
+
+def nnt_encoder_figure(result: dict, path) -> None:
+    """MiniLM on real text: outlier and bulk against T; stable rank with and without the fix."""
+    from sigprop.plotting import band_plot, legend_below, pyplot, save
+
+    plt = pyplot()
+    cfg = result["config"]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5))
+    styles = {"pretrained": ("k", "o", "-"), "random": ("0.45", "s", "--"),
+              "random-causal": ("0.2", "^", ":")}
+    panels = ((("sigma_1", "sigma_2"), axes[0],
+               r"outlier $\sigma_1(A)$ (filled) and bulk edge $\sigma_2(A)$ (open)",
+               "singular value of A (mean over heads)"),
+              (("eig_2",), axes[1], r"second eigenvalue modulus $|\lambda_2(A)|$",
+               r"$|\lambda_2(A)|$ (mean over heads)"))
+    for keys, ax, title, ylabel in panels:
+        for key in keys:
+            for model in cfg["models"]:
+                rows = [r for r in result["spectra"] if r["model"] == model]
+                heads = sorted({(r["layer"], r["head"]) for r in rows})
+                Ts = sorted({r["length"] for r in rows})
+                grid = np.full((len(heads), len(Ts)), np.nan)
+                sums: dict = {}
+                for r in rows:
+                    cell = (heads.index((r["layer"], r["head"])), Ts.index(r["length"]))
+                    sums.setdefault(cell, []).append(r[key])
+                for (h, t), v in sums.items():
+                    grid[h, t] = np.mean(v)
+                color, marker, ls = styles[model]
+                band_plot(ax, np.array(Ts, float), grid, (color, marker, ls), f"{model} {key}")
+                if key == "sigma_1":
+                    ax.lines[-1].set_markerfacecolor(color)
+        T = np.array(cfg["lengths"], float)
+        ref = 2 / np.sqrt(T) if keys[-1] == "sigma_2" else 1 / np.sqrt(T)
+        ax.plot(T, ref, color="0.75", lw=1,
+                label=("$2/\\sqrt{T}$" if keys[-1] == "sigma_2" else "$1/\\sqrt{T}$")
+                + " (random Markov, s = 1)")
+        ax.set(xscale="log", yscale="log", xlabel="tokens T", ylabel=ylabel, title=title)
+        ax.set_xticks(T)
+        ax.set_xticklabels([f"{t:g}" for t in T])
+        ax.minorticks_off()
+        legend_below(ax, ncol=2, offset=0.16)
+    ax = axes[2]
+    T = max(cfg["lengths"])
+    ends = {}
+    for model in cfg["models"]:
+        for removed in (False, True):
+            rows = [r for r in result["stable_rank"] if r["model"] == model and r["removed"] == removed
+                    and r["length"] == T]
+            layers = sorted({r["layer"] for r in rows})
+            wins = sorted({r["window"] for r in rows})
+            grid = np.full((len(wins), len(layers)), np.nan)
+            for r in rows:
+                grid[wins.index(r["window"]), layers.index(r["layer"])] = r["stable_rank"]
+            color, marker, _ = styles[model]
+            band_plot(ax, np.array(layers, float), grid, (color, marker, "--" if removed else "-"),
+                       f"{model}, {'A - U' if removed else 'A'}")
+            ends[f"{model}, {'A - U' if removed else 'A'}"] = np.nanmean(grid, axis=0)
+    # curves within 2% of each other at every layer are drawn on top of one another: say which
+    names = list(ends)
+    together = [[b for b in names if np.allclose(ends[a], ends[b], rtol=0.02)] for a in names]
+    groups = sorted({tuple(g) for g in together if len(g) > 1})
+    ax.set(yscale="log", xlabel="layer (0 = embeddings)", ylabel="stable rank of $X_l X_l^T$",
+           title=f"stable rank through the encoder, T = {T}\n(dashed: A - U in every layer)")
+    legend = legend_below(ax, ncol=2, offset=0.16)
+    if groups:
+        legend.set_title("\n".join(f"drawn on one another (within 2%): {'; '.join(g)}" for g in groups),
+                         prop=dict(size=6.5))
+    fig.suptitle("all-MiniLM-L6-v2 on real text (Python docstrings): pretrained, random initialization, "
+                 "random causal", fontsize=10)
+    fig.tight_layout()
+    save(fig, path)

@@ -260,3 +260,32 @@ def analyse(path, config=None, *, T: int = 128) -> dict:
     d = recs[0]["W"].shape[0] if recs else 0
     return dict(config=dict(checkpoint=describe(path), layout=layout, d_model=d, heads=len(rows), length=T),
                 positions=np.arange(1, T + 1), records=rows)
+
+
+# --- figure ---------------------------------------------------------------------------------
+
+def heads_figure(result: dict, path) -> None:
+    """Layers x heads heat maps: eigenvalue variance and predicted localization."""
+    from sigprop.plotting import pyplot, save
+
+    plt = pyplot()
+    recs = result["records"]
+    L = max(r["layer"] for r in recs) + 1
+    H = max(r["head"] for r in recs) + 1
+    panels = (("eig_var", "eigenvalue variance of $W_h$ (log10 |v|)"),
+              ("rho_entropy", r"normalized entropy of the predicted $\rho$ profile"))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 0.5 * L + 2.2))
+    for ax, (key, title) in zip(axes, panels, strict=True):
+        grid = np.full((L, H), np.nan)
+        for r in recs:
+            value = r[key]
+            grid[r["layer"], r["head"]] = np.log10(abs(value) + 1e-12) if key == "eig_var" else value
+        im = ax.imshow(grid, cmap="Greys", aspect="auto", origin="lower")
+        ax.set(xlabel="head", ylabel="layer", title=title, xticks=range(H), yticks=range(L))
+        ax.grid(False)
+        fig.colorbar(im, ax=ax, shrink=0.85)
+    cfg = result["config"]
+    fig.suptitle(f"{Path(cfg['checkpoint']).name}: {cfg['layout']} layout, d = {cfg['d_model']}, "
+                 f"T = {cfg['length']}", fontsize=10)
+    fig.tight_layout()
+    save(fig, path)

@@ -25,7 +25,7 @@ def _heads_arguments(p: argparse.ArgumentParser) -> None:
                      "BERT, GPT-2 or LLaMA style .safetensors checkpoint.",
          arguments=_heads_arguments,
          flags={"T": "--length", "checkpoint": "CHECKPOINT.safetensors", "config": "--config"},
-         plot="heads_figure", keys={"records": ("layer", "head")},
+         plot="sigprop.checkpoints.heads:heads_figure", keys={"records": ("layer", "head")},
          view=View(records="records", show=(),
                    fields=("layer", "head", "eig_mean", "eig_var", "frobenius", "rho_total", "rho_entropy",
                            "rho_peak", "rho_width"),

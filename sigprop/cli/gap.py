@@ -47,7 +47,7 @@ def _gap_arguments(p: argparse.ArgumentParser) -> None:
 
 @command("gap", help="spectral gap of attention at initialisation [NNT24]",
          description="Simulated and predicted outlier and bulk of softmax attention.",
-         arguments=_gap_arguments, flags=FLAGS, plot="spectrum_figure",
+         arguments=_gap_arguments, flags=FLAGS, plot="sigprop.gap.spectra:spectrum_figure",
          transient=("eigenvalues", "singular_values"),
          view=View(show=("sigma_1", "predicted_sigma_1", "sigma_2", "predicted_bulk_edge", "eig_1",
                          "predicted_eig_1", "eig_2", "predicted_eig_radius", "gap",
@@ -73,7 +73,8 @@ def _width_arguments(p: argparse.ArgumentParser) -> None:
 @command("width", help="rank collapse in width for the three variants",
          description="Rank residual r = ||Y - mean row|| / ||Y|| of one attention layer's output Y = M X, "
                      "X = 1 b^T + Z, against T: mean (r), standard error (se) and prediction per variant.",
-         arguments=_width_arguments, flags={**FLAGS, "T": "--lengths"}, plot="width_figure", keys={"rows": ("length",)},
+         arguments=_width_arguments, flags={**FLAGS, "T": "--lengths"}, plot="sigprop.gap.collapse:width_figure",
+         keys={"rows": ("length",)},
          view=View(records="rows", show=(),
                    fields=("T=config.length",) + tuple(f"{v}.{short}={v}.{k}" for v in VARIANTS
                                                        for short, k in (("r", "rank_residual"),
@@ -104,7 +105,7 @@ def _depth_arguments(p: argparse.ArgumentParser) -> None:
          description="By-layer rank residual, scale and gradient norms of an attention-only stack: "
                      "vanilla, gap removed, gap removed and rescaled (one row per layer; grad_w of "
                      "layer l is the gradient of W_Q in layer l).",
-         arguments=_depth_arguments, flags=FLAGS, plot="depth_figure",
+         arguments=_depth_arguments, flags=FLAGS, plot="sigprop.gap.collapse:depth_figure",
          dims={**{v: ("layer",) for v in VARIANTS}, **{f"{v}_{k}": ("attention_layer",) for v in VARIANTS
                                                      for k in ("kappa", "grad_w")}},
          view=View(show=("predicted_layer_factor", "kappa_predicted") + VARIANTS))

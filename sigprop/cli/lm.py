@@ -212,6 +212,7 @@ def _gradcheck_arguments(p: argparse.ArgumentParser) -> None:
                      "parameter, for Post-LN and Pre-LN, several heads and layers, tied and untied output, "
                      "ReLU and GELU, dropout and every regularizer.",
          arguments=_gradcheck_arguments, flags={"threshold": "--threshold"},
+         keys={"rows": ()},     # one row per configuration checked: no field is a key (passed, worst are results)
          view=View(records="rows", fields=("norm=config.norm", "heads=config.heads", "layers=config.layers",
                                            "tied=config.tied", "activation=config.activation",
                                            "dropout=config.dropout", "regularizer=config.regularizer",

@@ -122,7 +122,7 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
 
 @command("train", help="train one-layer attention (hand-written gradients)",
          description="Train one-layer attention on the random walk, with instrumentation.",
-         arguments=_train_arguments, flags=TRAIN_FLAGS, plot="history_figure",
+         arguments=_train_arguments, flags=TRAIN_FLAGS, plot="sigprop.model.train:history_figure",
          view=View(records="history", fields=HISTORY, show=(), lines=(FINAL,)))
 def train(args: argparse.Namespace) -> dict:
     """Run ``sigprop train``: train one-layer attention on the random walk, with instrumentation.

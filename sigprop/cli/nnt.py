@@ -98,7 +98,7 @@ def _with_summary(result: Result, value: str, by=("config", "gamma", "length", "
     "configuration, gamma, T and seed, with the paper's protocol (docs/nnt.md).",
     arguments=lambda p: _grid_arguments(p, "20,30,50,70,100,150"),
     flags=FLAGS,
-    plot="nnt_stable_rank_figure",
+    plot="sigprop.gap.stable_rank:nnt_stable_rank_figure",
     view=SUMMARY,
 )
 def stable_rank(args: argparse.Namespace) -> dict:
@@ -130,7 +130,7 @@ def _gradient_arguments(p: argparse.ArgumentParser) -> None:
     "probes; the table shows log10 of the W_V norm, mean over seeds.",
     arguments=_gradient_arguments,
     flags=FLAGS,
-    plot="nnt_gradients_figure",
+    plot="sigprop.gap.stable_rank:nnt_gradients_figure",
     view=SUMMARY,
 )
 def gradients(args: argparse.Namespace) -> dict:
@@ -189,7 +189,7 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     "per configuration, target, learning rate and seed; the table shows the final loss.",
     arguments=_train_arguments,
     flags=FLAGS,
-    plot="nnt_training_figure",
+    plot="sigprop.gap.trainability:nnt_training_figure",
     view=View(records="summary", show=(), fields=("config", "target", "lr", "n", "mean", "low", "high")),
 )
 def train(args: argparse.Namespace) -> dict:
@@ -234,7 +234,7 @@ def _encoder_arguments(p: argparse.ArgumentParser) -> None:
     "outlier removed (A - U) in every attention layer.",
     arguments=_encoder_arguments,
     flags=FLAGS,
-    plot="nnt_encoder_figure",
+    plot="sigprop.checkpoints.encoder_gap:nnt_encoder_figure",
     view=View(
         records="summary",
         show=("exponents",),

@@ -414,7 +414,7 @@ def _gaussian_error_arguments(p: argparse.ArgumentParser) -> None:
 @command("gaussian-error", help="error of the Gaussian approximation against d and v",
          description="Largest error over positions of the Gaussian rho, against the exact method and "
                      "Monte Carlo, for a range of d and eigenvalue variances.",
-         arguments=_gaussian_error_arguments, plot="gaussian_error_figure",
+         arguments=_gaussian_error_arguments, plot="sigprop.rho.gaussian_error:gaussian_error_figure",
          flags={"dims": "--dims", "d": "--dims", "variances": "--vars", "v": "--vars", "m": "--mean",
                 "mean": "--mean", "T": "--length", "shape": "--shape", "samples": "--samples"},
          view=View(records="rows", fields=("d", "v", "gauss-exact=gauss_vs_exact", "at i=position",

@@ -17,7 +17,8 @@ result exist:
 * a list of records (dicts) becomes variables over the record's *key fields* (declared, or
   inferred: the fields holding strings, booleans or integers, when they identify each
   record), e.g. ``config``, ``gamma``, ``length``, ``layer``, ``seed``; the variables are
-  named ``<list>_<field>`` (``records_stable_rank``);
+  named ``<list>_<field>`` (``records_stable_rank``); declared keys ``()``: the records run
+  over the dimension ``<list>``;
 * a dict of dicts with the same fields (``methods``) becomes a dimension (``method``);
 * a dict of numbers (``localization``) becomes variables ``localization_total``, ...;
 * the other axes of an array are those the result declares for it (``Result(dims=...)``, a
@@ -476,13 +477,16 @@ def records(rows: Sequence[Mapping[str, Any]], name: str, keys: Sequence[str] | 
             dims: Mapping[str, tuple[str, ...]] | None = None, lead: str | None = None) -> Any:
     """A Dataset of a list of records: one dimension per key field (or ``name`` when none identify them).
 
+    ``keys`` None: the key fields are inferred (:func:`infer_keys`); ``()`` declares that no field
+    identifies a record (the records run over the dimension ``name``).
+
     The axes of a field's arrays are those declared for ``<name>_<field>`` in ``dims``
     (:func:`declared`), else the position axis (the last, of length ``T``) and ``lead``."""
     xr = xarray()
     import pandas as pd
 
     rows = [dict(_flatten(r)) for r in rows]
-    keys = tuple(keys) if keys else infer_keys(rows)
+    keys = tuple(keys) if keys is not None else infer_keys(rows)
     fields = list(dict.fromkeys(f for r in rows for f in r if f not in keys))
     dim = f"{name}_record" if keys else name
     data: dict[str, Any] = {}

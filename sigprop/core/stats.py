@@ -86,6 +86,27 @@ def t_interval(values, confidence: float = 0.95, axis: int = -1):
     return mean, mean - half, mean + half
 
 
+def t_band(values: ArrayLike, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Mean over the first axis of ``values`` and the half-width of its Student-t interval, NaN ignored.
+
+    Column by column, with ``n`` its finite values and ``sd`` their sample standard deviation, the
+    half-width is ``t sd / sqrt(n)`` (``t`` the two-sided quantile of Student's t with ``n - 1``
+    degrees of freedom), NaN where ``n < 2`` (the band of a figure over seeds).
+
+    Returns
+    -------
+    (mean, half) : tuple of ndarray
+    """
+    confidence = _checks.scalar("confidence", confidence, positive=True, maximum=1.0, open_max=True)
+    v = np.asarray(values, dtype=float)
+    n = np.isfinite(v).sum(axis=0)
+    mean = np.nanmean(v, axis=0)
+    sd = np.nanstd(v, axis=0, ddof=1) if v.shape[0] > 1 else np.zeros_like(mean)
+    half = np.where(n > 1, stdtrit(np.maximum(n - 1, 1), 0.5 + confidence / 2) * sd / np.sqrt(np.maximum(n, 1)),
+                    np.nan)
+    return mean, half
+
+
 def bootstrap_interval(x: ArrayLike, level: float = 0.95, *, resamples: int = 4000,
                        seed: int = 0) -> tuple[float, float, float]:
     """``(mean, low, high)``: percentile bootstrap interval of the mean of ``x`` (``resamples`` resamples

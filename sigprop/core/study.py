@@ -10,7 +10,8 @@ fields hold the coordinates of a dimension (:func:`coordinate`).  Its descriptor
   table view; :mod:`sigprop.cli.app` builds the command from it;
 * ``axes``, ``dims`` and ``cell``: what :mod:`sigprop.sweep` may sweep, the sizes of the
   result's own dimensions as functions of a cell's arguments (:class:`Dim`), and the function
-  one cell calls (default ``function``); the sweep's outputs are the result type's measures;
+  one cell calls (default ``function``); the sweep's outputs are the result type's measures, or
+  ``cell_outputs`` (variable -> dimensions) for a cell that returns a mapping of arrays;
 * ``figure``: ``"module:function"`` drawing a result to a file;
 * ``quick``: the arguments of the quick preset.
 
@@ -239,6 +240,8 @@ class Study:
     A study whose result is still a :class:`~sigprop.core.labelled.Result` (a ``dict``) names its
     type tag ``kind`` instead of a ``result`` type, and ``arrays``: the axes of the arrays under
     each field (``{"records_losses": ("step",)}``), which ``to_xarray()`` uses as declared.
+    A study whose sweep cell returns a mapping of arrays declares them as ``cell_outputs``
+    (variable -> its dimensions, each one of ``dims``).
     """
     name: str
     function: str
@@ -252,6 +255,7 @@ class Study:
     description: str = ""
     kind: str | None = None
     arrays: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    cell_outputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def result_type(self) -> type[StudyResult]:
         """The result type (imported)."""
@@ -266,8 +270,14 @@ class Study:
         return self.kind if self.result is None else self.result_type().kind()
 
     def outputs(self) -> dict[str, tuple[str, ...]]:
-        """The sweep's outputs: the result type's measures and their dimensions."""
+        """The sweep's outputs and their dimensions: ``cell_outputs`` if declared, else the result type's measures."""
+        if self.cell_outputs:
+            return {name: tuple(dims) for name, dims in self.cell_outputs.items()}
         return self.result_type().outputs()
+
+    def sweepable(self) -> bool:
+        """Whether a sweep may run the study (it declares ``cell_outputs`` or a typed result)."""
+        return bool(self.cell_outputs) or self.result is not None
 
     def api(self) -> Callable[..., Any]:
         """The API function (imported)."""
@@ -278,7 +288,10 @@ _STUDIES: dict[str, Study] = {}
 
 #: The modules of sigprop that declare descriptors (imported by the readers when first asked;
 #: each keeps NumPy out of its module-level imports, so that ``sigprop --help`` stays light).
-MODULES = ("sigprop.rho.prediction", "sigprop.rho.validation", "sigprop.gap.trainability", "sigprop.model.train")
+MODULES = ("sigprop.rho.prediction", "sigprop.rho.validation", "sigprop.rho.softmax_profile",
+           "sigprop.rho.gaussian_error", "sigprop.model.train", "sigprop.model.locater_sweep",
+           "sigprop.gap.spectra", "sigprop.gap.collapse", "sigprop.gap.stable_rank", "sigprop.gap.trainability",
+           "sigprop.stack.recursion", "sigprop.lm.train")
 _loaded: set[str] = set()
 
 

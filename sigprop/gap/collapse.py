@@ -30,16 +30,18 @@ with a fixed Gaussian ``G``.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike, Seed
+from sigprop.core.labelled import Result
 from sigprop.core.memory import driver, matrices, require
 from sigprop.core.progress import progress_bar
-from sigprop.gap.spectra import MODELS, key_query_matrix, markov_matrix, rescale_factor, spread, weight_std
+from sigprop.core.study import Dim, Study, register
+from sigprop.gap.spectra import MODEL_LABEL, MODELS, key_query_matrix, markov_matrix, rescale_factor, spread, weight_std
 from sigprop.model import attention as att
 from sigprop.model.measures import rank_residual
 
@@ -145,7 +147,7 @@ def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: 
         out[v] = dict(rank_residual=float(vals.mean()),
                       rank_residual_se=float(vals.std(ddof=1) / np.sqrt(samples)),
                       predicted=float(pred[v]), scale=float(np.mean(scale[v])))
-    return out
+    return Result(out, kind="collapse-width")
 
 
 def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d_k: int | None = None,
@@ -219,9 +221,103 @@ def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d
         if model == "attention":
             out[v]["grad_w"] = grad_w
     bar.close()
-    return out
+    return Result(out, kind="collapse-depth")
 
 
 def _attention_back(params, cache, cfg, g):
     grads = att.backward(params, cache, g[None], cfg)
     return grads["X"][0], float(np.linalg.norm(grads["W_Q"]))
+
+
+def _layers(args: Mapping[str, Any]) -> int:
+    return int(args["L"]) + 1              # X_0 .. X_L
+
+
+def _attention_layers(args: Mapping[str, Any]) -> int:
+    return int(args["L"])                  # layers 1 .. L
+
+
+VARIANT = Dim(labels=VARIANTS)
+
+#: :func:`width` (the sweep study ``collapse-width``; one cell is :func:`sigprop.sweep.studies.collapse_width`).
+WIDTH_STUDY = register(Study(
+    name="collapse-width", function="sigprop.gap.collapse:width", cell="sigprop.sweep.studies:collapse_width",
+    kind="collapse-width", axes=("T", "sigma", "model", "d", "samples", "common", "noise"),
+    dims={"variant": VARIANT},
+    cell_outputs={"rank_residual": ("variant",), "rank_residual_se": ("variant",), "predicted": ("variant",),
+                  "scale": ("variant",), "kappa_predicted": (), "kappa_measured": ()},
+    quick=dict(T=16, sigma=1.0, d=8, samples=2),
+    description="rank collapse in width, three variants (sigprop.gap.collapse.width)"))
+
+#: :func:`depth` (the sweep study ``collapse-depth``; one cell is :func:`sigprop.sweep.studies.collapse_depth`).
+DEPTH_STUDY = register(Study(
+    name="collapse-depth", function="sigprop.gap.collapse:depth", cell="sigprop.sweep.studies:collapse_depth",
+    kind="collapse-depth", axes=("L", "T", "sigma", "model", "d", "d_k", "values", "common", "noise"),
+    dims={"variant": VARIANT, "layer": Dim(size=_layers), "attention_layer": Dim(size=_attention_layers, start=1)},
+    cell_outputs={"rank_residual": ("variant", "layer"), "scale": ("variant", "layer"),
+                  "grad_x": ("variant", "layer"), "kappa": ("variant", "attention_layer"),
+                  "grad_w": ("variant", "attention_layer"), "kappa_predicted": (), "predicted_layer_factor": ()},
+    arrays={**{f"{v}_{k}": ("layer",) for v in VARIANTS for k in ("rank_residual", "scale", "grad_x")},
+            **{f"{v}_{k}": ("attention_layer",) for v in VARIANTS for k in ("kappa", "grad_w")}},
+    figure="sigprop.gap.collapse:depth_figure", quick=dict(L=2, T=8, sigma=1.0, d=4),
+    description="rank collapse and gradients through depth (sigprop.gap.collapse.depth)"))
+
+
+# --- figure ---------------------------------------------------------------------------------
+
+VARIANT_STYLE = {"vanilla": ("k", "o", "-"), "removed": ("0.45", "s", "--"), "rescaled": ("0.2", "^", ":")}
+
+
+VARIANT_LABEL = {"vanilla": "vanilla A", "removed": "gap removed, A - U",
+                  "rescaled": "gap removed, rescaled"}
+
+
+def width_figure(result: dict, path) -> None:
+    """Rank residual of one layer's output against T, simulated and predicted, per variant."""
+    from sigprop.plotting import pyplot, save
+
+    plt = pyplot()
+    cfg = result["config"]
+    T = np.array([row["config"]["length"] for row in result["rows"]])
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for v, (color, marker, ls) in VARIANT_STYLE.items():
+        r = np.array([row[v]["rank_residual"] for row in result["rows"]])
+        se = np.array([row[v]["rank_residual_se"] for row in result["rows"]])
+        pred = np.array([row[v]["predicted"] for row in result["rows"]])
+        ax.errorbar(T, r, yerr=se, fmt=marker, color=color, mfc="white",
+                    label=f"{VARIANT_LABEL[v]} (simulated)")
+        ax.plot(T, pred, ls, color=color, lw=1, label=f"{VARIANT_LABEL[v]} (predicted)")
+    ax.set(xscale="log", yscale="log", xlabel="context length T",
+           ylabel=r"rank residual $\|Y - 1\bar y^T\|_F / \|Y\|_F$",
+           title=f"rank collapse in width, {MODEL_LABEL[cfg['model']]}, $\\sigma$ = {cfg['sigma']}")
+    ax.legend(fontsize=7)
+    save(fig, path)
+
+
+def depth_figure(result: dict, path) -> None:
+    """By-layer rank residual, signal scale and gradient norm for the three variants."""
+    from sigprop.plotting import figure_legend_below, pyplot, save
+
+    plt = pyplot()
+    cfg = result["config"]
+    layers = np.arange(cfg["layers"] + 1)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    titles = {"rank_residual": "rank residual of $X_l$", "scale": r"scale $\|X_l\|_F/\sqrt{Td}$",
+              "grad_x": r"gradient $\|\partial L/\partial X_l\|_F/\sqrt{Td}$"}
+    ylabels = {"rank_residual": r"$\|X_l - 1\bar x_l^T\|_F / \|X_l\|_F$", "scale": r"$\|X_l\|_F/\sqrt{Td}$",
+               "grad_x": r"$\|\partial L/\partial X_l\|_F/\sqrt{Td}$"}
+    for ax, key in zip(axes, titles, strict=True):
+        for v, (color, marker, ls) in VARIANT_STYLE.items():
+            y = np.array(result[v][key], dtype=float)
+            y = np.where(y > 0, y, np.nan)
+            ax.plot(layers, y, ls, marker=marker, color=color, mfc="white", label=VARIANT_LABEL[v])
+        ax.set(yscale="log", xlabel="layer l", ylabel=ylabels[key], title=titles[key])
+    fig.suptitle(f"{cfg['layers']}-layer attention-only stack, {MODEL_LABEL[cfg['model']]}, T = "
+                 f"{cfg['length']}, "
+                 f"$\\sigma$ = {cfg['sigma']}" + (", random $W_V$" if cfg["values"] else ""), fontsize=10)
+    fig.tight_layout()
+    legend = figure_legend_below(fig, axes, ncol=3)
+    if np.allclose(result["removed"]["rank_residual"], result["rescaled"]["rank_residual"], rtol=1e-6):
+        legend.set_title("rank residual: the two gap-removed variants coincide (rescaling leaves it unchanged)",
+                         prop=dict(size=8))
+    save(fig, path)

@@ -38,8 +38,10 @@ import numpy as np
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike, Seed
 from sigprop.core.checks import ArgumentError
+from sigprop.core.labelled import Result
 from sigprop.core.memory import driver, matrices, require
 from sigprop.core.progress import activity
+from sigprop.core.study import Study, register
 from sigprop.model import attention as att
 from sigprop.model.softmax import softmax
 
@@ -138,8 +140,8 @@ def spectrum(A: np.ndarray, top: int | None = None) -> tuple[np.ndarray, np.ndar
 
 
 def report(T: int, sigma: float, *, model: str = "markov", seed: Seed = 0, d: int = 64,
-           d_k: int | None = None, keep_spectrum: bool = False, progress: bool = False) -> dict:
-    """Simulated ``sigma_1``, ``sigma_2``, ``eig_2`` beside the predictions.
+           d_k: int | None = None, keep_spectrum: bool = False, progress: bool = False) -> Result:
+    """Simulated ``sigma_1``, ``sigma_2``, ``eig_2`` beside the predictions (a ``spectral-gap`` result).
 
     ``keep_spectrum=True`` adds the arrays ``eigenvalues`` and ``singular_values``;
     ``progress`` shows the time spent on standard error (an eigendecomposition of a
@@ -168,4 +170,52 @@ def report(T: int, sigma: float, *, model: str = "markov", seed: Seed = 0, d: in
         out["predicted_low_rank_sigma_2"] = low_rank_sigma_2(sigma, d_k)
     if keep_spectrum:
         out.update(eigenvalues=ev, singular_values=sv)
-    return out
+    return Result(out, kind="spectral-gap")
+
+
+_GAP = ("sigma_1", "sigma_2", "eig_1", "eig_2", "gap", "predicted_sigma_1", "predicted_eig_1",
+        "predicted_eig_radius", "predicted_bulk_edge", "predicted_low_rank_sigma_2")
+
+#: The study's descriptor (the sweep study ``spectral-gap``; one cell is
+#: :func:`sigprop.sweep.studies.spectral_gap`).
+STUDY = register(Study(
+    name="spectral-gap", function="sigprop.gap.spectra:report", cell="sigprop.sweep.studies:spectral_gap",
+    kind="spectral-gap", axes=("T", "sigma", "model", "d", "d_k"), cell_outputs={k: () for k in _GAP},
+    arrays={"eigenvalues": ("eigenvalue",), "singular_values": ("singular_value",)},
+    figure="sigprop.gap.spectra:spectrum_figure", quick=dict(T=16, sigma=1.0),
+    description="spectral gap of attention at initialisation (sigprop.gap.spectra.report)"))
+
+
+# --- figure ---------------------------------------------------------------------------------
+
+MODEL_LABEL = {"markov": "random Markov attention", "attention": "key-query attention"}
+
+
+def spectrum_figure(result: dict, path) -> None:
+    """Eigenvalues in the complex plane with the predicted circle; singular values with the gap."""
+    from sigprop.plotting import pyplot, save
+
+    plt = pyplot()
+    cfg = result["config"]
+    ev, sv = np.asarray(result["eigenvalues"]), np.asarray(result["singular_values"])
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.6))
+    a1.plot(ev.real, ev.imag, ".", ms=2, color="0.35", label="eigenvalues of A")
+    t = np.linspace(0, 2 * np.pi, 400)
+    r = result["predicted_eig_radius"]
+    a1.plot(r * np.cos(t), r * np.sin(t), "k--", lw=1.2, label=f"predicted bulk radius {r:.3g}")
+    lim = 1.6 * max(r, float(np.abs(ev[1:]).max()))
+    a1.set(xlabel="Re $\\lambda$", ylabel="Im $\\lambda$", xlim=(-lim, lim), ylim=(-lim, lim),
+           title=f"bulk eigenvalues (the outlier |$\\lambda_1$| = {abs(ev[0]):.4f} is off scale)")
+    a1.set_aspect("equal")
+    a1.legend(fontsize=8, loc="upper left")
+    a2.hist(sv[1:], bins=60, color="0.6", edgecolor="0.3", label="singular values 2..T")
+    edge = result["predicted_bulk_edge"]
+    a2.axvline(edge, color="k", ls="--", lw=1.2, label=f"predicted bulk edge {edge:.3g}")
+    a2.set(xlabel="singular value of A", ylabel="count",
+           title=f"singular values: $\\sigma_1$ = {sv[0]:.4f} (outside), gap {sv[0] - sv[1]:.3f}")
+    a2.legend(fontsize=8)
+    fig.suptitle(f"{MODEL_LABEL[cfg['model']]} at initialisation, T = {cfg['length']}, $\\sigma$ = "
+                 f"{cfg['sigma']}",
+                 fontsize=10)
+    fig.tight_layout()
+    save(fig, path)

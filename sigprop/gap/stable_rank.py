@@ -28,6 +28,7 @@ from sigprop.core.labelled import Result
 from sigprop.core.memory import driver, require
 from sigprop.core.progress import iterate
 from sigprop.core.stats import t_interval
+from sigprop.core.study import Dim, Study, register
 from sigprop.gap import protocol
 
 PAPER_LENGTHS = tuple(range(20, 151, 10))
@@ -249,3 +250,106 @@ def width_verdict(records, config: str, gamma: float, layer: int, level: float =
     m, low, high = (float(x) for x in t_interval(s, level))
     verdict = "high" if low > 0.5 else ("collapsed" if high < 0.25 else "inconclusive")
     return dict(out, slope=m, low=low, high=high, verdict=verdict)
+
+
+def _layers(args) -> int:
+    return int(args["L"]) + 1              # X_0 .. X_L
+
+
+#: :func:`stable_ranks` (the sweep study ``nnt-stable-rank``, one ``(config, T, gamma, L)`` and seed a cell:
+#: :func:`sigprop.sweep.studies.nnt_stable_rank`).
+STUDY = register(Study(
+    name="nnt-stable-rank", function="sigprop.gap.stable_rank:stable_ranks",
+    cell="sigprop.sweep.studies:nnt_stable_rank", kind="stable-ranks", axes=("config", "T", "gamma", "L"),
+    dims={"layer": Dim(size=_layers)}, cell_outputs={"stable_rank": ("layer",)},
+    figure="sigprop.gap.stable_rank:nnt_stable_rank_figure",
+    quick=dict(configs=["A"], lengths=[6], gammas=[1.0], layers=2, seeds=[0, 1]),
+    description="[NNT24]'s protocol: stable rank of X_l X_l^T, l = 0..L (sigprop.gap.stable_rank)"))
+
+
+# --- figure ---------------------------------------------------------------------------------
+
+NNT_BASES = ("A", "A_perp", "A(X)", "A(X)_perp")
+
+
+NNT_STYLE = {"": ("k", "o", "-"), "+LN": ("0.45", "s", "-"), "+skip": ("k", "^", "--"),
+              "+skip/sqrt(d)": ("0.45", "v", "--"), "+skip+LN": ("k", "D", ":"),
+              "+skip/sqrt(d)+LN": ("0.45", "x", ":")}
+
+
+#: Legend text of the skip/LayerNorm variants; each panel's title names the attention.
+NNT_SUFFIX_LABEL = {"": "attention alone", "+LN": "+LN", "+skip": "+skip", "+skip/sqrt(d)": "+skip/sqrt(d)",
+                     "+skip+LN": "+skip+LN", "+skip/sqrt(d)+LN": "+skip/sqrt(d)+LN"}
+
+
+def nnt_stable_rank_figure(result: dict, path, *, against: str = "length", gamma: float = 1.0,
+                           layer: int | None = None, length: int | None = None) -> None:
+    """Stable rank of ``X_l X_l^T`` against ``T`` (at ``layer``) or depth (at ``length``), per configuration.
+
+    One panel per attention ``{A, A_perp, A(X), A(X)_perp}``, one line per skip/LayerNorm variant,
+    the identity-attention baseline dashed in every panel; bands are 95% t-intervals over seeds.
+    """
+    from sigprop.plotting import band_plot, figure_legend_below, pyplot, save, series
+
+    plt = pyplot()
+    cfg, recs = result["config"], result["records"]
+    layer = cfg["layers"] if layer is None else layer
+    length = max(cfg["lengths"]) if length is None else length
+    gamma = gamma if gamma in cfg["gammas"] else cfg["gammas"][0]     # the first one run, when 1 was not
+    lengths = np.array(sorted(cfg["lengths"]), dtype=float)
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.9), sharey=True)
+    for ax, base in zip(axes, NNT_BASES, strict=True):
+        for suffix, style in NNT_STYLE.items():
+            name = base + suffix
+            if name not in cfg["configs"]:
+                continue
+            if against == "length":
+                x, grid = series(recs, "stable_rank", "length", config=name, gamma=gamma, layer=layer)
+            else:
+                x, grid = series(recs, "stable_rank", "layer", config=name, gamma=gamma, length=length)
+            band_plot(ax, x, grid, style, NNT_SUFFIX_LABEL[suffix])
+        if "I" in cfg["configs"]:
+            if against == "length":
+                x, grid = series(recs, "stable_rank", "length", config="I", gamma=gamma, layer=layer)
+            else:
+                x, grid = series(recs, "stable_rank", "layer", config="I", gamma=gamma, length=length)
+            band_plot(ax, x, grid, ("0.7", "", "-."), "I (identity attention)")
+        if against == "length":               # the stable rank of the isometric input itself
+            ax.plot(lengths, lengths, color="0.8", lw=0.8, label="T (isometric input)")
+        ax.set(yscale="log", xlabel="context length T" if against == "length" else "layer l",
+               title=f"{base} (+ variant)")
+        if not any(base + suffix in cfg["configs"] for suffix in NNT_STYLE):   # a panel none of the runs is in
+            ax.text(0.5, 0.5, "not run", transform=ax.transAxes, ha="center", va="center", color="0.5")
+    axes[0].set_ylabel(r"stable rank of $X_l X_l^T$")
+    where = f"after layer {layer}" if against == "length" else f"T = {length}"
+    fig.suptitle(f"[NNT24] protocol: isometric inputs, d = T/$\\gamma$, $\\gamma$ = {gamma:g}, {where}; "
+                 f"{len(cfg['seeds'])} seeds, 95% t-bands", fontsize=10)
+    fig.tight_layout()
+    figure_legend_below(fig, axes, ncol=8)
+    save(fig, path)
+
+
+def nnt_gradients_figure(result: dict, path, *, gamma: float = 1.0, length: int | None = None,
+                         weight: str = "W_V") -> None:
+    """``||d X_L / d W_l||_F`` against the layer ``l``, per configuration (bands over seeds)."""
+    from sigprop.plotting import band_plot, figure_legend_below, pyplot, save, series
+
+    plt = pyplot()
+    cfg, recs = result["config"], result["records"]
+    length = max(cfg["lengths"]) if length is None else length
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.9), sharey=True)
+    for ax, base in zip(axes, NNT_BASES, strict=True):
+        for suffix, style in NNT_STYLE.items():
+            name = base + suffix
+            if name in cfg["configs"]:
+                x, grid = series(recs, f"grad_{weight}", "layer", config=name, gamma=gamma, length=length)
+                band_plot(ax, x, grid, style, NNT_SUFFIX_LABEL[suffix])
+        ax.set(yscale="log", xlabel="layer l", title=f"{base} (+ variant)")
+    axes[0].set_ylabel(f"$\\|\\partial X_L / \\partial {weight}^{{(l)}}\\|_F$")
+    fig.suptitle(f"[NNT24] protocol: gradient of the last layer's output, T = {length}, "
+                 f"$\\gamma$ = {gamma:g}, L = {cfg['layers']}, {cfg['probes']} Gaussian probes; "
+                 f"{len(cfg['seeds'])} seeds, 95% t-bands",
+                 fontsize=10)
+    fig.tight_layout()
+    figure_legend_below(fig, axes, ncol=6)
+    save(fig, path)

@@ -200,3 +200,38 @@ STUDY = register(Study(name="trainability", function="sigprop.gap.trainability:t
                        quick=dict(configs=["A+skip+LN"], targets=["identity"], lrs=[0.01], length=6, layers=1,
                                   seeds=[0, 1], samples=3, steps=2),
                        description="[NNT24]'s trainability: loss curves per configuration, target, lr and seed"))
+
+
+# --- figure ---------------------------------------------------------------------------------
+
+def nnt_training_figure(result: dict, path) -> None:
+    """Training loss against step, one panel per (target, learning rate), with and without the fix."""
+    from sigprop.plotting import band_plot, figure_legend_below, pyplot, save
+
+    plt = pyplot()
+    cfg, recs = result["config"], result["records"]
+    targets, lrs = cfg["targets"], cfg["lrs"]
+    fig, axes = plt.subplots(len(lrs), len(targets), figsize=(3.6 * len(targets), 2.8 * len(lrs)),
+                             squeeze=False, sharex=True)
+    styles = [("k", "", "-"), ("k", "", "--"), ("0.5", "", "-"), ("0.5", "", "--"), ("0.25", "", ":"),
+              ("0.65", "", ":")]
+    for i, lr in enumerate(lrs):
+        for j, target in enumerate(targets):
+            ax = axes[i, j]
+            for name, style in zip(cfg["configs"], styles[:len(cfg["configs"])], strict=False):
+                rows = [r for r in recs if r["config"] == name and r["target"] == target and r["lr"] == lr]
+                grid = np.array([r["losses"] for r in rows], dtype=float)
+                if grid.size:
+                    band_plot(ax, np.arange(grid.shape[1]), grid, style, name)
+            ax.set(yscale="log", title=f"{target}, lr = {lr:g}")
+            from matplotlib.ticker import NullFormatter
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            if i == len(lrs) - 1:
+                ax.set_xlabel("Adam step")
+            ax.set_ylabel("training MSE")
+    fig.suptitle(f"[NNT24] trainability: T = {cfg['length']}, d = {cfg['d']}, {cfg['layers']} layers, "
+                 f"{cfg['samples']} isometric inputs, full batch; {len(cfg['seeds'])} seeds, 95% t-bands",
+                 fontsize=10)
+    fig.tight_layout()
+    figure_legend_below(fig, axes.ravel(), ncol=min(len(cfg["configs"]), 4))
+    save(fig, path)

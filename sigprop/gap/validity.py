@@ -220,3 +220,56 @@ def typical_spike(T: ArrayLike, sigma: ArrayLike) -> np.ndarray:
     top = np.exp(sigma * M)
     x = top / (T * np.exp(sigma ** 2 / 2) + top) - 1 / T
     return x * np.sqrt(T) / spread(sigma)
+
+
+# --- figure ---------------------------------------------------------------------------------
+
+_VALIDITY_MARK = {"holds": "", "fails": "x", "undecided": "?"}
+
+
+def validity_figure(result: dict, path) -> None:
+    """The gap's validity map: mean ratio measured/predicted per ``(sigma, T)`` for each
+    quantity (grey scale centred on 1; ``x`` fails, ``?`` undecided, blank holds), and the
+    ``sigma_2`` diagnostic: ratio to the edge against the largest entry over the edge.
+
+    ``result`` is :func:`sigprop.gap.validity.region` output."""
+    from sigprop.plotting import legend_below, pyplot, save
+
+    plt = pyplot()
+    cfg = result["config"]
+    sig, Ts = cfg["sigmas"], cfg["lengths"]
+    names = dict(sigma_1="$\\sigma_1$", sigma_2="$\\sigma_2$", eig_2="$|\\lambda_2|$", kappa="$\\kappa$")
+    fig = plt.figure(figsize=(15, 8.4), layout="constrained")
+    grid = fig.add_gridspec(2, 3, width_ratios=(1, 1, 1.05))
+    axes = [fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]), fig.add_subplot(grid[1, 0]),
+            fig.add_subplot(grid[1, 1]), fig.add_subplot(grid[:, 2])]
+    tol = cfg["tol"]
+    for ax, (k, label) in zip(axes, names.items()):
+        m = np.asarray(result[k]["mean"])
+        im = ax.imshow(np.log2(m), cmap="RdGy_r", vmin=-1, vmax=1, origin="lower", aspect="auto")
+        for i in range(len(sig)):
+            for j in range(len(Ts)):
+                v = result[k]["verdict"][i][j]
+                ax.text(j, i, f"{m[i, j]:.2f}{_VALIDITY_MARK[v]}", ha="center", va="center", fontsize=9,
+                        color="w" if abs(np.log2(m[i, j])) > 0.6 else "k")
+        ax.set_xticks(range(len(Ts)), [str(t) for t in Ts], fontsize=9)
+        ax.set_yticks(range(len(sig)), [f"{s:g}" for s in sig], fontsize=9)
+        ax.set(xlabel="T", ylabel="$\\sigma$", title=f"{label}: measured / predicted")
+        ax.grid(False)
+    fig.colorbar(im, ax=axes[:4], label="log$_2$ ratio (x: fails, ?: undecided)", shrink=0.6)
+    ax = axes[4]
+    x = np.asarray(result["largest_entry_ratio"]["mean"])
+    y = np.asarray(result["sigma_2"]["mean"])
+    for i, s in enumerate(sig):
+        ax.plot(2 * x[i], y[i], "o-", ms=3, lw=0.8, color=str(0.75 * i / max(len(sig) - 1, 1)),
+                label=f"$\\sigma$ = {s:g}")
+    th = np.linspace(0.0, max(2.0, 2.1 * x.max()), 400)[1:]
+    ax.plot(th, np.where(th > 1, (th + 1 / th) / 2, 1.0), "k--", lw=1.2,
+            label="one spike: ($\\theta$+1/$\\theta$)/2 for $\\theta$ > 1")
+    ax.axhspan(1 - tol, 1 + tol, color="0.85", zorder=0)
+    ax.set(xlabel="$\\theta$ = largest entry / (s/$\\sqrt{T}$)",
+           ylabel="$\\sigma_2$ / (2s/$\\sqrt{T}$)", title="$\\sigma_2$ and the largest entry")
+    legend_below(ax, ncol=2, fontsize=8, offset=0.08)
+    fig.suptitle(f"random Markov attention: where the spectral-gap predictions hold to {100 * tol:g}% "
+                 f"({cfg['seeds']} seeds per cell, {100 * cfg['confidence']:g}% t-intervals)", fontsize=11)
+    save(fig, path)

@@ -58,6 +58,7 @@ from sigprop.core.labelled import Result
 from sigprop.core.memory import driver, matrices, require
 from sigprop.core.progress import progress_bar
 from sigprop.core.results import atomic_write
+from sigprop.core.study import Dim, Study, register
 from sigprop.core.threads import blas_threads
 from sigprop.lm import corpus as _corpus
 from sigprop.lm import instruments, transformer
@@ -529,3 +530,24 @@ def _blas_limit() -> int | None:
         return None
     counts = [int(i["num_threads"]) for i in threadpool_info() if i.get("user_api") == "blas"]
     return max(counts) if counts else None
+
+
+#: Final values and history entries of a language-model sweep cell.
+LM_FINAL = ("perplexity", "loss", "entropy_mean", "entropy_normalized_mean", "rho_theory_mean",
+            "linear_share_last_mean", "eig_mean", "eig_var", "rank_residual", "unigram_perplexity", "seconds")
+LM_HISTORY = ("step", "perplexity", "entropy_mean", "linear_share_last_mean")
+
+
+def _records(args) -> int:
+    steps, every = int(args["steps"]), int(args["eval_every"])
+    return 1 + steps // every + (1 if steps % every else 0)
+
+
+#: :func:`train` (the sweep study ``lm``: final validation measures and history, the fields of the model's
+#: and the training's configuration flat; one cell is :func:`sigprop.sweep.studies.lm`).
+STUDY = register(Study(
+    name="lm", function="sigprop.lm.train:train", cell="sigprop.sweep.studies:lm", kind="lm-train",
+    dims={"lm_record": Dim(size=_records)},
+    cell_outputs={**{k: () for k in LM_FINAL}, **{f"history_{k}": ("lm_record",) for k in LM_HISTORY}},
+    description="the transformer language model on real text (sigprop.lm.train): final validation measures "
+                "and history"))

@@ -25,6 +25,7 @@ from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
 from sigprop.core.progress import iterate
 from sigprop.core.stats import bootstrap_interval
+from sigprop.core.study import Dim, Study, register
 from sigprop.model.train import TrainConfig, train
 
 #: Final measurements reported per run, with the key path into the history record.
@@ -119,3 +120,30 @@ def locater_study(quick: bool, progress: bool = False, first_seed: int = 0) -> d
                 entry[k] = dict(mean=mean, low=low, high=high)
             summary.append(entry)
     return dict(config=config, runs=runs, summary=summary)
+
+
+#: History entries a training cell keeps, over the dimension ``record``.
+HISTORY = ("step", "train_loss", "heldout_loss", "attention_entropy", "eig_mean", "eig_var", "rank_residual")
+
+
+def _records(args) -> int:
+    steps, every = int(args["steps"]), int(args["log_every"])
+    return 1 + steps // every + (1 if steps % every else 0)
+
+
+#: The sweep study ``training``: :func:`sigprop.model.train.train` with the cell's seed, its final values
+#: (:func:`final_row`) and history (one cell is :func:`sigprop.sweep.studies.training`).
+TRAINING_STUDY = register(Study(
+    name="training", function="sigprop.model.train:train", cell="sigprop.sweep.studies:training",
+    kind="attention-training", dims={"record": Dim(size=_records)},
+    cell_outputs={**{f"final_{k}": () for k in COLUMNS}, **{f"history_{k}": ("record",) for k in HISTORY}},
+    figure="sigprop.model.train:history_figure", quick=dict(d=4, d_k=4, T=6, batch=4, steps=4, log_every=2, probe=8),
+    description="training of the one-layer model (sigprop.model.train): final values and history"))
+
+#: :func:`sweep` (the sweep study ``locater``: the final measurements of one run per (locater, seed);
+#: one cell is :func:`sigprop.sweep.studies.locater`).
+STUDY = register(Study(
+    name="locater", function="sigprop.model.locater_sweep:sweep", cell="sigprop.sweep.studies:locater",
+    kind="locater-sweep", cell_outputs={k: () for k in COLUMNS},
+    quick=dict(lambdas=[0.0, 0.1], seeds=[0, 1]),
+    description="the LocAteR sweep: final measurements of a training run per (locater, seed)"))

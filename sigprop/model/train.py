@@ -326,3 +326,62 @@ STUDY = register(Study(name="attention-training", function="sigprop.model.train:
                        arrays={"history_rho_theory": ("position",), "history_profile_empirical": ("position",),
                                "final_W": ("row", "column"), "final_W_V": ("row", "column")},
                        description="training of the one-layer attention model: history and final matrices"))
+
+
+# --- figure ---------------------------------------------------------------------------------
+
+def history_figure(record: dict, path) -> None:
+    """Training history: losses, eigenspectrum, entropies, collapse, and profiles."""
+    from sigprop.plotting import pyplot, save
+
+    plt = pyplot()
+    cfg, hist = record["config"], record["history"]
+    step = np.array([h["step"] for h in hist])
+
+    def series(key):
+        return np.array([np.nan if h.get(key) is None else h[key] for h in hist], dtype=float)
+
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
+    ax = axes[0, 0]
+    ax.semilogy(step[1:], series("train_loss")[1:], "k-", label="train L")
+    ax.semilogy(step, series("heldout_loss"), "k--", label="held-out L")
+    ax.set(xlabel="step", ylabel="loss L", title="loss")
+    ax.legend(fontsize=8)
+    ax = axes[0, 1]
+    ax.plot(step, series("eig_mean"), "k-", label="eigenvalue mean m")
+    ax.plot(step, series("eig_var"), "k--", label="eigenvalue variance v")
+    ax.set(xlabel="step", ylabel="value", title="QK eigenspectrum of W")
+    ax.legend(fontsize=8)
+    ax = axes[0, 2]
+    ax.plot(step, series("attention_entropy"), "k-", label="last query")
+    ax.plot(step, series("all_entropy"), "k--", label="all queries")
+    ax.plot(step, series("max_attention"), "k:", label="largest weight (all queries)")
+    ax.set(xlabel="step", ylabel="entropy / log T; largest weight", title="entropy collapse",
+           ylim=(0, 1.02))
+    ax.legend(fontsize=8)
+    ax = axes[1, 0]
+    ax.plot(step, series("rank_residual"), "k-")
+    ax.set(xlabel="step", ylabel=r"$\|Y - \bar y\|_F / \|Y\|_F$", title="rank collapse (0 = collapsed)")
+    ax = axes[1, 1]
+    ax.plot(step, series("profile_distance"), "k-")
+    ax.set(xlabel="step", ylabel="total variation", title="empirical vs closed-form profile")
+    ax = axes[1, 2]
+    pos = np.arange(1, cfg["T"] + 1)
+    pwl = cfg["attention"] == "pwl"
+    emp_label = "empirical $\\rho_i$" if pwl else "$E[p_i(1-p_i)]$"
+
+    def shown(x):          # softmax: both profiles as shares, as profile_distance compares them
+        x = np.asarray(x, dtype=float)
+        return x if pwl or x.sum() == 0 else x / x.sum()
+
+    for h, style, when in ((hist[0], "0.6", "start"), (hist[-1], "k", "end")):
+        ax.plot(pos, shown(h["rho_theory"]), "-", color=style, label=f"closed-form $\\rho_i$, {when}")
+        ax.plot(pos, shown(h["profile_empirical"]), "o", ms=3, mfc="white", color=style,
+                label=f"{emp_label}, {when}")
+    ax.set(xlabel="position i", ylabel="$\\rho_i$" if pwl else "share of the profile",
+           title="signal propagation profile")
+    ax.legend(fontsize=7)
+    fig.suptitle(f"task {cfg['task']}, {cfg['attention']} attention, d = {cfg['d']}, T = {cfg['T']}, "
+                 f"LocAteR $\\lambda$ = {cfg['locater']}, seed {cfg['seed']}", fontsize=10)
+    fig.tight_layout()
+    save(fig, path)

@@ -18,7 +18,8 @@ from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
 from sigprop.core.memory import matrices, require
 from sigprop.core.progress import iterate
-from sigprop.core.vocabulary import keyword
+from sigprop.core.study import Study, register
+from sigprop.core.vocabulary import canonical_config, keyword
 from sigprop.rho.compare import compare
 from sigprop.rho.logits import CHI2_ARRAYS
 from sigprop.rho.montecarlo import simulate
@@ -80,6 +81,17 @@ def study(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256),
                        config=dict(dims=list(dims), variances=list(variances), m=m, T=T, shape=shape,
                                    samples=samples, seed=seed), rows=rows),
                   kind="gaussian-error", keys={"rows": ("d", "v")})
+
+
+#: The sweep study ``gaussian-error``: one ``(d, v)`` a cell (:func:`case`); :func:`study` runs the grid.
+STUDY = register(Study(
+    name="gaussian-error", function="sigprop.rho.gaussian_error:study", cell="sigprop.rho.gaussian_error:case",
+    kind="gaussian-error", axes=("d", "v", "m", "T", "shape", "samples"),
+    cell_outputs={k: () for k in ("gauss_vs_exact", "position", "gauss_vs_mc", "exact_vs_mc", "exact_error_bound",
+                                  "ci_halfwidth", "exact_coverage")},
+    figure="sigprop.rho.gaussian_error:gaussian_error_figure",
+    quick=dict(dims=[2, 8, 32], variances=[0.1, 1.0], samples=4000),
+    description="error of the Gaussian approximation against exact rho and Monte Carlo (one (d, v) a cell)"))
 
 
 #: The map's families of ``W``: ``symmetric`` (eigenvalues ``m + sqrt(v) z`` on ``rank`` of the ``d``
@@ -156,3 +168,32 @@ def error_map(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
                                    general_lengths=list(general_lengths), seed=seed, families=list(FAMILIES)),
                        rows=rows),
                   kind="gaussian-error-map", keys={"rows": ("family", "d", "rank", "m", "v", "T")})
+
+
+# --- figure ---------------------------------------------------------------------------------
+
+def gaussian_error_figure(result: dict, path) -> None:
+    """Largest error of the Gaussian rho against d, per eigenvalue variance."""
+    from sigprop.plotting import pyplot, save
+
+    plt = pyplot()
+    cfg, rows = canonical_config(result["config"]), result["rows"]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    greys = ("k", "0.35", "0.6", "0.8")
+    markers = ("o", "s", "^", "D")
+    for j, v in enumerate(sorted({r["v"] for r in rows})):
+        sub = [r for r in rows if r["v"] == v]
+        d = np.array([r["d"] for r in sub])
+        color, marker = greys[j % 4], markers[j % 4]
+        ax.plot(d, [r["gauss_vs_exact"] for r in sub], "-", color=color, marker=marker, mfc=color,
+                label=f"v = {v:g}: Gaussian vs exact")
+        ax.plot(d, [r["gauss_vs_mc"] for r in sub], "none", marker=marker, mec=color, mfc="white", ms=8,
+                label=f"v = {v:g}: Gaussian vs Monte Carlo")
+    half = max(r["ci_halfwidth"] for r in rows)
+    ax.axhline(half, color="0.5", ls=":", lw=1,
+               label=f"Monte Carlo 95% half-width ({cfg['samples']} samples)")
+    ax.set(xscale="log", yscale="log", xlabel="dimension d",
+           ylabel=r"$\max_i |\rho_i^{\mathrm{Gauss}} - \rho_i|$",
+           title=f"error of the Gaussian approximation, m = {cfg['m']}, T = {cfg['T']}")
+    ax.legend(fontsize=7)
+    save(fig, path)

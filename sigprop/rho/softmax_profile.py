@@ -47,9 +47,11 @@ from sigprop.core import checks as _checks
 from sigprop.core.labelled import LabelledProfile
 from sigprop.core.progress import progress_bar
 from sigprop.core.stats import Moments
+from sigprop.core.study import Study, register
 from sigprop.rho import walk
 from sigprop.rho.logits import as_model
 from sigprop.rho.montecarlo import centered_logits, general_logits
+from sigprop.rho.prediction import LOCALIZATION, MODEL_AXES, POSITION
 
 QUANTITIES = ("weight", "sensitivity", "gradient")
 
@@ -401,3 +403,15 @@ def limit(W, T: int | None = None, *, quantity="weight", step_cov=None, scale=No
     config = _config(model, names, single, method="limit", samples=samples, replicates=replicates,
                      nodes=nodes, seed=seed)
     return _profile(model, _attended(model), mean, se, config, single)
+
+
+_PROFILES = ("rho",) + QUANTITIES          # sigprop.rho.softmax_map.KINDS
+
+#: The sweep study ``softmax``: every quantity by :func:`semi_analytic` beside ``rho``, with
+#: localization (one cell is :func:`sigprop.sweep.studies.softmax`).
+STUDY = register(Study(
+    name="softmax", function="sigprop.rho.softmax_profile:semi_analytic", cell="sigprop.sweep.studies:softmax",
+    kind="SoftmaxProfile", axes=MODEL_AXES + ("samples",), dims={"position": POSITION},
+    cell_outputs={**{k: ("position",) for k in _PROFILES + tuple(f"{q}_se" for q in QUANTITIES)},
+                  **{f"{k}_{m}": () for k in _PROFILES for m in LOCALIZATION}},
+    description="semi-analytic softmax weight, sensitivity and gradient share beside rho, with localization"))

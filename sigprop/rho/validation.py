@@ -31,10 +31,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sigprop.core.study import Cli, Dim, Study, StudyResult, coordinate, measure, register, settings
-from sigprop.rho.prediction import MODEL_FLAGS, SIMULATION_FLAGS
+from sigprop.rho.prediction import MODEL_AXES, MODEL_FLAGS, POSITION, SIMULATION_FLAGS
 
-__all__ = ["SOFTMAX_STUDY", "STUDY", "SoftmaxValidation", "Validation", "cell", "softmax_cell", "validate",
-           "validate_softmax"]
+__all__ = ["SOFTMAX_STUDY", "STUDY", "SWEEP_STUDY", "SoftmaxValidation", "Validation", "cell", "softmax_cell",
+           "validate", "validate_softmax"]
 
 
 @dataclass(frozen=True)
@@ -295,7 +295,7 @@ STUDY = register(Study(
                          output_size=lambda args: (12 * (args.length or 0), "T"))),
     axes=("m", "v", "d", "T", "scale", "shape", "samples", "basis", "confidence"),
     dims={"position": Dim(size=_positions, start=1), "method": Dim(labels=("gaussian", "exact"))},
-    cell="sigprop.rho.validation:cell", figure="profile_figure",
+    cell="sigprop.rho.validation:cell", figure="sigprop.rho.prediction:profile_figure",
     quick=dict(m=0.5, v=0.1, d=16, T=32, samples=4000),
     description="Monte Carlo validation: Gaussian and exact closed forms beside simulate (sigprop.rho.compare)"))
 
@@ -307,3 +307,17 @@ SOFTMAX_STUDY = register(Study(
     axes=("m", "v", "d", "T", "quantity", "points", "samples", "scale", "shape", "confidence"),
     cell="sigprop.rho.validation:softmax_cell", quick=dict(m=0.5, v=0.1, d=8, T=16, points=1024, samples=4000),
     description="a softmax quantity by the semi-analytic method beside Monte Carlo, Bonferroni over positions"))
+
+_PER_POSITION = ("rho", "rho_mc", "ci_low", "ci_high", "mean", "mean_mc", "mean_se", "variance", "variance_mc",
+                 "variance_se", "rho_exact")
+_SUMMARIES = ("max_abs_error", "max_error_position", "coverage", "mean_max_z", "variance_max_z",
+              "exact_max_abs_error", "exact_coverage")
+
+#: The sweep study ``validation``: :func:`cell` under flat names (the Gaussian form's ``rho``, ...,
+#: the exact method's ``rho_exact``, ...; one cell is :func:`sigprop.sweep.studies.validation`).
+SWEEP_STUDY = register(Study(
+    name="validation", function="sigprop.rho.validation:validate", cell="sigprop.sweep.studies:validation",
+    kind="Validation", axes=MODEL_AXES + ("samples", "basis", "confidence"), dims={"position": POSITION},
+    cell_outputs={**{k: ("position",) for k in _PER_POSITION}, **{k: () for k in _SUMMARIES}},
+    figure="sigprop.rho.prediction:profile_figure",
+    description="Monte Carlo validation: Gaussian and exact closed forms beside simulate (sigprop.rho.compare)"))

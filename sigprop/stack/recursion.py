@@ -48,12 +48,13 @@ import numpy as np
 from sigprop._version import __version__
 from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
+from sigprop.core.study import Dim, Study, register
 from sigprop.stack import softmax as _softmax
 from sigprop.stack.config import StackConfig, as_config
 from sigprop.stack.kernels import KERNELS, gelu, gelu_kernel, relu_kernel
 
-__all__ = ["KERNELS", "gelu", "gelu_kernel", "relu_kernel", "predict", "stable_rank_equicorrelated",
-           "attention_step", "mlp_step"]
+__all__ = ["KERNELS", "STACK_OUTPUTS", "STUDY", "gelu", "gelu_kernel", "relu_kernel", "predict",
+           "stable_rank_equicorrelated", "attention_step", "mlp_step"]
 
 KIND = "stack"
 #: The largest ``beta`` of :func:`predict`: the grids of :func:`sigprop.stack.softmax.overlaps` grow as
@@ -187,3 +188,21 @@ def predict(config=None, input_gram=None, **fields) -> Result:
                             if cfg.attention == "linear" else {})))
     return Result(dict(version=__version__, method="theory", config=cfg.to_dict(), layers=rows),
                   kind=KIND, keys=RECORD_KEYS)
+
+
+#: The per-layer outputs of a cell of the sweep study ``stack-predict``.
+STACK_OUTPUTS = ("cosine", "norm", "stable_rank", "attention_overlap", "attention_entropy")
+
+
+def _layers(args) -> int:
+    return int(args["L"]) + 1              # l = 0..L
+
+
+#: :func:`predict` (the sweep study ``stack-predict``, ``alpha`` setting both skips; one cell is
+#: :func:`sigprop.sweep.studies.stack_predict`).
+STUDY = register(Study(
+    name="stack-predict", function="sigprop.stack.recursion:predict", cell="sigprop.sweep.studies:stack_predict",
+    kind=KIND, dims={"layer": Dim(size=_layers)}, cell_outputs={k: ("layer",) for k in STACK_OUTPUTS},
+    quick=dict(layers=3, beta=1.0, T=8),
+    description="the deep-stack recursion: cosine, norm, stable rank, attention participation and entropy per layer "
+                "l = 0..L (sigprop.stack.predict; alpha sets both skips)"))

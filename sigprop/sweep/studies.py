@@ -1,8 +1,10 @@
-"""One cell of each registered study: the public API called once, its result as named arrays.
+"""One cell of each study whose descriptor names a cell here: the public API called once, its result as
+named arrays.
 
 Each function takes one cell's arguments (fixed arguments and coordinates; ``seed`` is the
-cell's seed, derived by the sweep from its coordinates) and returns the output variables
-declared in :data:`sigprop.sweep.registry.STUDIES`.  How a cell uses its seed is stated in
+cell's seed, derived by the sweep from its coordinates) and returns the output variables its
+study's descriptor declares (``cell_outputs`` of the :class:`sigprop.core.study.Study` in the
+study's own module, e.g. :data:`sigprop.rho.prediction.PROFILE`).  How a cell uses its seed is stated in
 each docstring, so that the same numbers come from a direct call with that seed.
 """
 from __future__ import annotations
@@ -17,17 +19,22 @@ from sigprop.gap import stable_rank as nnt_stable_rank_study
 from sigprop.gap.spectra import report
 from sigprop.lm import corpus as lmcorpus
 from sigprop.lm import train as lmtrain
+from sigprop.lm.train import LM_FINAL, LM_HISTORY
 from sigprop.lm.transformer import Config as LMConfig
-from sigprop.model.locater_sweep import COLUMNS, final_row
+from sigprop.model.locater_sweep import COLUMNS, HISTORY, final_row
 from sigprop.model.train import TrainConfig, train
 from sigprop.rho.localization import localization_metrics
 from sigprop.rho.logits import LogitModel
+from sigprop.rho.prediction import LOCALIZATION
 from sigprop.rho.softmax_profile import QUANTITIES, semi_analytic
 from sigprop.rho.theory import theory_spectrum
 from sigprop.rho.validation import cell as validation_cell
 from sigprop.stack import recursion as stack_recursion
+from sigprop.stack.recursion import STACK_OUTPUTS
 
-_LOCALIZATION = ("total", "entropy_normalized", "peak", "width")
+__all__ = ["HISTORY", "LM_FINAL", "LM_HISTORY", "STACK_OUTPUTS", "collapse_depth", "collapse_width", "exact", "lm",
+           "locater", "nnt_stable_rank", "profile", "saddlepoint", "softmax", "spectral_gap", "stack_predict",
+           "training", "validation"]
 
 
 def profile(m: float, v: float, d: int, T: int, *, scale=None, form: str = "finite",
@@ -36,7 +43,7 @@ def profile(m: float, v: float, d: int, T: int, *, scale=None, form: str = "fini
     p = theory_spectrum(m, v, d, T, scale=scale, form=form, method=method, shape=shape)
     out = dict(rho=p.rho, mean=p.mean, variance=p.variance)
     loc = localization_metrics(p.rho, empty="nan")
-    out.update({f"localization_{k}": loc[k] for k in _LOCALIZATION})
+    out.update({f"localization_{k}": loc[k] for k in LOCALIZATION})
     return out
 
 
@@ -92,7 +99,7 @@ def softmax(m: float, v: float, d: int, T: int, *, scale=None, shape: str = "gau
     out.update({f"{q}_se": se for q, se in zip(QUANTITIES, sa.se, strict=True)})
     for kind, prof in profiles.items():
         loc = localization_metrics(prof, empty="nan")
-        out.update({f"{kind}_{k}": loc[k] for k in _LOCALIZATION})
+        out.update({f"{kind}_{k}": loc[k] for k in LOCALIZATION})
     return out
 
 
@@ -133,9 +140,6 @@ def collapse_depth(L: int, T: int, sigma: float, *, model: str = "markov", d: in
     out["grad_w"] = [res[v].get("grad_w", [np.nan] * L) for v in collapse.VARIANTS]
     return dict(out, kappa_predicted=res["kappa_predicted"],
                 predicted_layer_factor=res["predicted_layer_factor"])
-
-
-STACK_OUTPUTS = ("cosine", "norm", "stable_rank", "attention_overlap", "attention_entropy")
 
 
 def stack_predict(beta: float, alpha: float, T: int, *, L: int = 50, recursion: str = "gg", norm: str = "post",
@@ -219,13 +223,7 @@ def _lm_signature() -> inspect.Signature:
     return inspect.Signature(params + [inspect.Parameter("seed", kw, default=0)])
 
 
-#: Final values and history entries of a language-model cell.
-LM_FINAL = ("perplexity", "loss", "entropy_mean", "entropy_normalized_mean", "rho_theory_mean",
-            "linear_share_last_mean", "eig_mean", "eig_var", "rank_residual", "unigram_perplexity", "seconds")
-LM_HISTORY = ("step", "perplexity", "entropy_mean", "linear_share_last_mean")
 lm.__signature__ = _lm_signature()               # type: ignore[attr-defined]
 
-#: History entries a training cell keeps, over the dimension ``record``.
-HISTORY = ("step", "train_loss", "heldout_loss", "attention_entropy", "eig_mean", "eig_var", "rank_residual")
 training.__signature__ = _train_signature()      # type: ignore[attr-defined]
 locater.__signature__ = _train_signature()       # type: ignore[attr-defined]

@@ -165,11 +165,11 @@ def test_a_write_killed_by_sigkill_leaves_a_temporary_the_next_write_removes(tmp
 
 
 def test_a_figure_that_fails_keeps_the_result(tmp_path, capsys, monkeypatch):
-    from sigprop import plotting
+    from sigprop.rho import prediction  # the study's figure lives beside it
 
     def broken(result, path):
         raise UnboundLocalError("cannot access local variable 'x'")
-    monkeypatch.setattr(plotting, "profile_figure", broken)
+    monkeypatch.setattr(prediction, "profile_figure", broken)
     code, out, err = _run(["predict", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8", "--out",
                            tmp_path / "r.json", "--plot", tmp_path / "r.png",
                            "--format", "json"], capsys)

@@ -56,10 +56,11 @@ def test_saddlepoint_map(tmp_path):
 
 def test_softmax_cells_are_direct_calls(tmp_path):
     from sigprop.rho.softmax_map import KINDS
-    from sigprop.sweep import registry
+    from sigprop.rho.softmax_profile import STUDY
     from sigprop.sweep.studies import softmax
 
-    assert registry._SOFTMAX == KINDS
+    # the descriptor's profiles (over position, beside their _se) are softmax_map's KINDS
+    assert tuple(k for k, dims in STUDY.outputs().items() if dims and not k.endswith("_se")) == KINDS
     ds = run(tmp_path, dict(study="softmax", seed=3, args=dict(d=4, T=6, m=0.5, samples=64),
                             axes=dict(v=[0.1, 1.0])))
     for v in (0.1, 1.0):
