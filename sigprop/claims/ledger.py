@@ -1,4 +1,4 @@
-"""The claims ledger: one measured check per claim of [BHK24] and [NNT24], verdicts computed: :func:`run`.
+"""The claims ledger: one measured check per claim of [BHK24], [NNT24] and [GG26], verdicts computed: :func:`run`.
 
 The ledger is three parts: the registry (:mod:`sigprop.claims.registry`: what a claim is,
 :func:`~sigprop.claims.registry.register`, the context a check sees, how one row is evaluated),

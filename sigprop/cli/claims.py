@@ -1,4 +1,4 @@
-"""The ``claims`` command: one measured check per claim of the two papers, with verdicts.
+"""The ``claims`` command: one measured check per claim of the three papers, with verdicts.
 
 The checks live in the row modules of :mod:`sigprop.claims.ledger`; ``--format markdown``
 is the ledger's own rendering (:mod:`sigprop.claims.render`, ``CLAIMS.md``); ``--format json``
@@ -28,8 +28,8 @@ def _claims_arguments(p: argparse.ArgumentParser) -> None:
     arguments.progress(p)
 
 
-@command("claims", help="one measured check per claim of the two papers, with verdicts",
-         description="Run one check per claim of [BHK24] and [NNT24] and print the claim, the check, the "
+@command("claims", help="one measured check per claim of the three papers, with verdicts",
+         description="Run one check per claim of [BHK24], [NNT24] and [GG26] and print the claim, the check, the "
                      "numbers and a verdict (supported, refuted, partly or inconclusive).",
          arguments=_claims_arguments, out="text", renderers={"markdown": "sigprop.claims.render:markdown"},
 
@@ -39,7 +39,7 @@ def _claims_arguments(p: argparse.ArgumentParser) -> None:
                            "    regime: {regime_text}", "    check: {check}", "    rule: {rule}",
                            "    why: {reason}")))
 def claims(args: argparse.Namespace) -> dict:
-    """Run ``sigprop claims``: one measured check per claim of the two papers, with verdicts.
+    """Run ``sigprop claims``: one measured check per claim of the three papers, with verdicts.
     """
     from sigprop.claims import ledger
 

@@ -169,33 +169,9 @@ _BENT_WEIGHTS = 64      # ... if they have at most this many weights
 _BENT_COST = 2.0        # cost of a node on the parabola, in nodes on the line
 
 
-def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WORK,
-        linear: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``P(sum_k (w_k Z_k^2 + l_k Z_k) <= x)`` and a bound on its absolute error (module docstring).
-
-    Without ``linear`` (or with ``linear = 0``) this is the central mixture ``sum_k w_k chi2_1``;
-    with it, the non-central mixture of :mod:`sigprop.rho.exact` (a token mean), computed by the
-    same integration with the non-central phase and modulus (module docstring, "Non-central").
-
-    Parameters
-    ----------
-    weights : (..., n) array_like
-        Finite chi-square weights, any sign; zeros allowed (``n = 0``: the empty sum, 0).
-    x : array_like
-        Points; broadcasts against ``weights[..., 0]`` (empty: empty results, as in ``scipy.stats``).
-    tol : float
-        Target absolute error per value (the bound returned may exceed it only when the
-        cost cap bites, with a ``RuntimeWarning``).
-    work : float
-        Budget of integrand terms (nodes times weights) for the whole call.
-    linear : (..., n) array_like, optional
-        Finite coefficients ``l_k`` of the linear terms, paired with ``weights`` (broadcast
-        against them); a zero weight with a non-zero ``l_k`` is a normal term.
-
-    Returns
-    -------
-    F, error : arrays of the broadcast shape
-    """
+def _arguments(weights, x, tol, linear):
+    """:func:`cdf`'s arguments checked and broadcast: ``(weights, linear or None, x)`` as ``(size, n)``,
+    ``(size, n)`` and ``(size,)`` arrays, and the result's shape."""
     lam = np.asarray(weights, dtype=float)
     if lam.ndim < 1 or not np.all(np.isfinite(lam)):
         raise ArgumentError("weights", "must be a finite array of shape (..., n)")
@@ -226,6 +202,38 @@ def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WO
     if lin is not None:
         lin = np.broadcast_to(lin, shape + (n,)).reshape(size, n)
     xs = np.broadcast_to(xs, shape).ravel()
+    return lam, lin, xs, shape
+
+
+def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WORK,
+        linear: ArrayLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``P(sum_k (w_k Z_k^2 + l_k Z_k) <= x)`` and a bound on its absolute error (module docstring).
+
+    Without ``linear`` (or with ``linear = 0``) this is the central mixture ``sum_k w_k chi2_1``;
+    with it, the non-central mixture of :mod:`sigprop.rho.exact` (a token mean), computed by the
+    same integration with the non-central phase and modulus (module docstring, "Non-central").
+
+    Parameters
+    ----------
+    weights : (..., n) array_like
+        Finite chi-square weights, any sign; zeros allowed (``n = 0``: the empty sum, 0).
+    x : array_like
+        Points; broadcasts against ``weights[..., 0]`` (empty: empty results, as in ``scipy.stats``).
+    tol : float
+        Target absolute error per value (the bound returned may exceed it only when the
+        cost cap bites, with a ``RuntimeWarning``).
+    work : float
+        Budget of integrand terms (nodes times weights) for the whole call.
+    linear : (..., n) array_like, optional
+        Finite coefficients ``l_k`` of the linear terms, paired with ``weights`` (broadcast
+        against them); a zero weight with a non-zero ``l_k`` is a normal term.
+
+    Returns
+    -------
+    F, error : arrays of the broadcast shape
+    """
+    lam, lin, xs, shape = _arguments(weights, x, tol, linear)
+    n = lam.shape[-1]
     F, err = np.empty(xs.size), np.zeros(xs.size)
     big = np.abs(lam).max(axis=1) if n else np.zeros(xs.size)
     zero = big == 0

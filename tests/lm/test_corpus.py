@@ -111,7 +111,6 @@ def test_windows():
         corpus.random_windows(ids, 60, 2, np.random.default_rng(0))
 
 
-@pytest.mark.network
 def test_shakespeare_download():
     """The real archive, in the user cache (skipped when it cannot be downloaded here)."""
     try:
