@@ -31,10 +31,10 @@ import time
 import numpy as np
 
 from sigprop.lm import train as tr
-from sigprop.lm import transformer as tf
+from sigprop.lm import transformer
 
 
-def torch_step(params: dict, tokens: np.ndarray, cfg: tf.Config, lr: float = 1e-3, wd: float = 0.01,
+def torch_step(params: dict, tokens: np.ndarray, cfg: transformer.Config, lr: float = 1e-3, wd: float = 0.01,
                clip: float = 1.0):
     """The same model and step in PyTorch autograd: returns ``(step, loss_and_grads)``."""
     import torch
@@ -95,7 +95,7 @@ def torch_step(params: dict, tokens: np.ndarray, cfg: tf.Config, lr: float = 1e-
     return step, loss_and_grads
 
 
-def numpy_step(params: dict, tokens: np.ndarray, cfg: tf.Config, lr: float = 1e-3, wd: float = 0.01,
+def numpy_step(params: dict, tokens: np.ndarray, cfg: transformer.Config, lr: float = 1e-3, wd: float = 0.01,
                clip: float = 1.0):
     """sigprop's training step (as in :func:`sigprop.lm.train.train`)."""
     from sigprop.model.optim import Adam
@@ -103,7 +103,7 @@ def numpy_step(params: dict, tokens: np.ndarray, cfg: tf.Config, lr: float = 1e-
     opt = Adam(lr, beta2=0.98)
 
     def step():
-        loss, _, grads = tf.loss_and_grads(params, tokens, cfg)
+        loss, _, grads = transformer.loss_and_grads(params, tokens, cfg)
         tr.clip_gradients(grads, clip)
         for value in params.values():
             if value.ndim >= 2:
@@ -139,7 +139,7 @@ def _ratio(times: dict, a: str, b: str, clock: str = "wall") -> dict:
                 clock=clock)
 
 
-def output_products(params: dict, tokens: np.ndarray, cfg: tf.Config):
+def output_products(params: dict, tokens: np.ndarray, cfg: transformer.Config):
     """The three products of the output layer a step cannot avoid, at the step's shapes and dtype:
     ``logits = x W_out`` (``N x D`` by ``D x V``), ``dW_out = dz^T x`` and ``dx = dz W_out^T``
     (``N = batch x T`` tokens), for NumPy and for PyTorch on the same arrays.  Each in its fastest
@@ -175,8 +175,8 @@ def measure(vocab: int = 4096, batch: int = 16, repeats: int = 7, quick: bool = 
     NumPy step / PyTorch step and PyTorch products / NumPy products with their 95% intervals."""
     if quick:
         vocab, batch, repeats = 256, 2, 1
-    cfg = tf.Config(vocab=vocab)
-    params = tf.init_params(cfg, 0)
+    cfg = transformer.Config(vocab=vocab)
+    params = transformer.init_params(cfg, 0)
     tokens = np.random.default_rng(0).integers(0, vocab, size=(batch, cfg.length + 1))
     load_before = os.getloadavg()
     res = dict(config=dict(model=cfg.to_dict(), batch=batch, repeats=repeats),
@@ -191,7 +191,7 @@ def measure(vocab: int = 4096, batch: int = 16, repeats: int = 7, quick: bool = 
     from threadpoolctl import threadpool_limits
     tokens_per_step = batch * cfg.length
     if torch is not None:
-        loss_np, _, g_np = tf.loss_and_grads(params, tokens, cfg)
+        loss_np, _, g_np = transformer.loss_and_grads(params, tokens, cfg)
         loss_t, g_t = torch_step(params, tokens, cfg)[1]()
         res["loss_numpy"], res["loss_torch"] = loss_np, loss_t
         res["max_grad_rel_diff"] = max(
@@ -224,7 +224,7 @@ def measure(vocab: int = 4096, batch: int = 16, repeats: int = 7, quick: bool = 
     return res
 
 
-def step_parts(params: dict, tokens: np.ndarray, cfg: tf.Config, opt, acc: dict, buf=None) -> None:
+def step_parts(params: dict, tokens: np.ndarray, cfg: transformer.Config, opt, acc: dict, buf=None) -> None:
     """One step of the default model (1 layer, 1 head, Post-LN, ReLU, tied, no dropout), the library's
     operations in the order :func:`sigprop.lm.transformer.loss_and_grads`, clipping, weight decay and
     Adam run them, each part's CPU time added to ``acc``; ``buf``, an ``N x V`` array kept between
@@ -335,10 +335,10 @@ def profile(vocab: int = 4096, batch: int = 16, repeats: int = 15) -> dict:
     from threadpoolctl import threadpool_limits
 
     from sigprop.model.optim import Adam
-    cfg = tf.Config(vocab=vocab)
+    cfg = transformer.Config(vocab=vocab)
     if (cfg.layers, cfg.heads, cfg.norm, cfg.activation, cfg.tied) != (1, 1, "post", "relu", True):
         raise ValueError("profile: the default model only")
-    params = tf.init_params(cfg, 0)
+    params = transformer.init_params(cfg, 0)
     tokens = np.random.default_rng(0).integers(0, vocab, size=(batch, cfg.length + 1))
     floor, _ = output_products(params, tokens, cfg)
     rng = np.random.default_rng(3)

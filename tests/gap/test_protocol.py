@@ -4,41 +4,41 @@ import math
 import numpy as np
 import pytest
 
-from sigprop.gap import protocol as P
+from sigprop.gap import protocol
 from sigprop.model.gradcheck import numerical_gradient, relative_error
 
 
 def test_names_round_trip_and_grid():
-    names = P.paper_configs()
+    names = protocol.paper_configs()
     assert len(names) == 25 and names[-1] == "I"
     for n in names + ["A_resc+skip", "A(X)_resc+skip/sqrt(d)+LN", "A(X)+skip+LN+double"]:
-        assert P.parse(n).name == n
-    assert P.parse(" A(X)_perp + skip + LN ").name == "A(X)_perp+skip+LN"
-    assert [c.name for c in P.parse_many("all")] == names
-    assert all(P.parse(n).paper for n in names) and not P.parse("A_resc").paper
+        assert protocol.parse(n).name == n
+    assert protocol.parse(" A(X)_perp + skip + LN ").name == "A(X)_perp+skip+LN"
+    assert [c.name for c in protocol.parse_many("all")] == names
+    assert all(protocol.parse(n).paper for n in names) and not protocol.parse("A_resc").paper
 
 
 @pytest.mark.parametrize("bad", ["B", "A+MLP", "I+LN", "A(X)_perp+LN+skip", ""])
 def test_bad_names_are_one_line_errors(bad):
     with pytest.raises(ValueError, match="config must be"):
-        P.parse(bad)
+        protocol.parse(bad)
 
 
 def test_width_and_bad_gamma():
-    assert P.width(150, 0.2) == 750 and P.width(20, 0.5) == 40 and P.width(30, 1) == 30
+    assert protocol.width(150, 0.2) == 750 and protocol.width(20, 0.5) == 40 and protocol.width(30, 1) == 30
     with pytest.raises(ValueError, match="gamma"):
-        P.width(20, 1.5)
+        protocol.width(20, 1.5)
 
 
 def test_isometric_inputs_and_weight_laws():
-    dr = P.Draws([3, 4], 30, 60)
+    dr = protocol.Draws([3, 4], 30, 60)
     X = dr.X0
     np.testing.assert_allclose(X @ X.swapaxes(1, 2), np.broadcast_to(np.eye(30), (2, 30, 30)), atol=1e-12)
-    big = P.Draws([0], 200, 200).layer()
+    big = protocol.Draws([0], 200, 200).layer()
     G = big["G"].ravel()
     # moments of 40000 draws: 5 standard errors
-    assert abs(G.mean() - P.MARKOV_MEAN) < 5 * math.sqrt(P.MARKOV_VAR / G.size)
-    assert abs(G.var() / P.MARKOV_VAR - 1) < 5 * math.sqrt(2 / G.size)
+    assert abs(G.mean() - protocol.MARKOV_MEAN) < 5 * math.sqrt(protocol.MARKOV_VAR / G.size)
+    assert abs(G.var() / protocol.MARKOV_VAR - 1) < 5 * math.sqrt(2 / G.size)
     e = np.exp(G)                                        # E e^G = 1, Var e^G = 1
     assert abs(e.mean() - 1) < 5 * e.std() / math.sqrt(e.size)
     assert abs(big["W_Q"].var() * 200 - 1) < 5 * math.sqrt(2 / big["W_Q"].size)
@@ -46,8 +46,8 @@ def test_isometric_inputs_and_weight_laws():
 
 
 def test_a_seed_does_not_depend_on_the_others():
-    a = P.Draws([7], 10, 20)
-    b = P.Draws([1, 7, 9], 10, 20)
+    a = protocol.Draws([7], 10, 20)
+    b = protocol.Draws([1, 7, 9], 10, 20)
     np.testing.assert_array_equal(a.X0[0], b.X0[1])
     np.testing.assert_array_equal(a.layer()["W_V"][0], b.layer()["W_V"][1])
 
@@ -55,9 +55,9 @@ def test_a_seed_does_not_depend_on_the_others():
 def test_forward_matches_the_definition_layer_by_layer():
     T, d = 5, 8
     for name in ("A_perp+skip/sqrt(d)+LN", "A(X)+skip", "A(X)_perp+LN", "I"):
-        cfg = P.parse(name)
-        X0, params = P.init_params(cfg, [2], T, d, 2)
-        xs, _ = P.forward(cfg, params, X0)
+        cfg = protocol.parse(name)
+        X0, params = protocol.init_params(cfg, [2], T, d, 2)
+        xs, _ = protocol.forward(cfg, params, X0)
         X = X0[0]
         for p, got in zip(params, xs[1:]):
             if cfg.attention == "markov":
@@ -78,14 +78,14 @@ def test_forward_matches_the_definition_layer_by_layer():
 
 
 def test_rescaled_fix_needs_calibration():
-    cfg = P.parse("A_resc")
-    dr = P.Draws([0], 4, 4)
-    p = P.init_layer(cfg, dr.layer(P.needed(cfg)))
+    cfg = protocol.parse("A_resc")
+    dr = protocol.Draws([0], 4, 4)
+    p = protocol.init_layer(cfg, dr.layer(protocol.needed(cfg)))
     with pytest.raises(ValueError, match="calibrate"):
-        P.layer_forward(cfg, p, dr.X0[:, None])
+        protocol.layer_forward(cfg, p, dr.X0[:, None])
 
 
-GRAD_NAMES = P.paper_configs() + ["A_resc+skip+LN", "A(X)_resc", "A(X)+skip+LN+double"]
+GRAD_NAMES = protocol.paper_configs() + ["A_resc+skip+LN", "A(X)_resc", "A(X)+skip+LN+double"]
 
 
 @pytest.mark.parametrize("name", GRAD_NAMES)
@@ -101,9 +101,9 @@ def test_backward_matches_finite_differences(name):
     rows) or nearly vanish (behind a saturated softmax).  At least two parameters per layer must
     have a gradient above ``1e-4 scale``, so the check is not vacuous.
     """
-    cfg = P.parse(name)
+    cfg = protocol.parse(name)
     T, d = 4, 6
-    X0, params = P.init_params(cfg, [0, 1], T, d, 3, output_projection=True)
+    X0, params = protocol.init_params(cfg, [0, 1], T, d, 3, output_projection=True)
     rng = np.random.default_rng(5)
     X0 = np.concatenate([2 * X0[:, None], 2.6 * X0[:, None]], axis=1)   # logits of order 1
     for p in params:
@@ -111,12 +111,12 @@ def test_backward_matches_finite_differences(name):
         for k in p:
             if k != "kappa":
                 p[k] = p[k] + 0.1 * rng.standard_normal(p[k].shape)
-    xs, caches = P.forward(cfg, params, X0, keep=True)
+    xs, caches = protocol.forward(cfg, params, X0, keep=True)
     G = rng.standard_normal(xs[-1].shape)
-    grads, dX0 = P.backward(cfg, params, caches, G)
+    grads, dX0 = protocol.backward(cfg, params, caches, G)
 
     def loss():
-        return float(np.sum(G * P.forward(cfg, params, X0)[0][-1]))
+        return float(np.sum(G * protocol.forward(cfg, params, X0)[0][-1]))
 
     scale = max(np.linalg.norm(g[k]) for g in grads for k in g)
     checked = 0

@@ -8,14 +8,14 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from sigprop.gap import protocol as P
+from sigprop.gap import protocol
 from sigprop.gap import stable_rank as SR
 from tests.gap import independent_nnt as indep
 
 
 def test_stable_rank_limits():
     rng = np.random.default_rng(0)
-    X = P.haar_rows(12, 30, rng)
+    X = protocol.haar_rows(12, 30, rng)
     assert SR.stable_rank(X) == pytest.approx(12, rel=1e-12)
     u, v = rng.standard_normal(12), rng.standard_normal(30)
     assert SR.stable_rank(np.outer(u, v)) == pytest.approx(1, rel=1e-12)
@@ -32,7 +32,7 @@ def test_stable_rank_range_and_invariances(T, d, scale, seed):
     s = SR.stable_rank(X)
     assume(np.linalg.matrix_rank(X) >= 1)
     assert 1 - 1e-12 <= s <= min(T, d) + 1e-9
-    Q = P.haar_rows(d, d, rng)
+    Q = protocol.haar_rows(d, d, rng)
     assert SR.stable_rank(scale * X @ Q) == pytest.approx(s, rel=1e-9)
     assert SR.stable_rank(X) == pytest.approx(indep.stable_rank_plain(X), rel=1e-8)
 
@@ -40,11 +40,11 @@ def test_stable_rank_range_and_invariances(T, d, scale, seed):
 def test_study_equals_the_independent_code_on_the_same_draws():
     """Fed the protocol's own draws, the independent code gives the same numbers (forward check)."""
     T, d, layers, seeds = 6, 12, 3, [0, 1]
-    for name in P.paper_configs():
-        cfg = P.parse(name)
+    for name in protocol.paper_configs():
+        cfg = protocol.parse(name)
         got = SR.stable_ranks(name, lengths=[T], gammas=[T / d], layers=layers, seeds=seeds)["records"]
         for s in seeds:
-            dr = P.Draws([s], T, d)
+            dr = protocol.Draws([s], T, d)
             weights = [{k: v[0] for k, v in dr.layer().items()} for _ in range(layers)]
             want = indep.stable_ranks(name, dr.X0[0], weights)
             mine = [r["stable_rank"] for r in got if r["seed"] == s]
@@ -61,11 +61,11 @@ def test_study_agrees_with_the_independent_implementation_within_seed_spread():
     """
     seeds, layers = 5, 3
     cases = [(20, 1.0), (20, 0.5)]
-    names = P.paper_configs()
+    names = protocol.paper_configs()
     comparisons = len(names) * len(cases) * 2
     t = stats.t.ppf(1 - 0.01 / (2 * comparisons), 2 * seeds - 2)
     for T, gamma in cases:
-        d = P.width(T, gamma)
+        d = protocol.width(T, gamma)
         res = SR.stable_ranks("all", lengths=[T], gammas=[gamma], layers=layers, seeds=range(seeds))[
             "records"
         ]
@@ -88,18 +88,18 @@ def test_gradient_norm_estimate_matches_the_exact_jacobian_norm():
     """
     T, d, layers = 3, 4, 3
     for name in ("A(X)+skip+LN", "A_perp"):
-        cfg = P.parse(name)
+        cfg = protocol.parse(name)
         res = SR.gradient_norms(name, lengths=[T], gammas=[T / d], layers=layers, seeds=[0], probes=400)[
             "records"
         ]
-        X0, params = P.init_params(cfg, [0], T, d, layers)
-        xs, caches = P.forward(cfg, params, X0, keep=True)
+        X0, params = protocol.init_params(cfg, [0], T, d, layers)
+        xs, caches = protocol.forward(cfg, params, X0, keep=True)
         exact = np.zeros(layers)
         for i in range(T):
             for j in range(d):
                 e = np.zeros((1, 1, T, d))
                 e[0, 0, i, j] = 1
-                grads, _ = P.backward(cfg, params, caches, e)
+                grads, _ = protocol.backward(cfg, params, caches, e)
                 exact += [float((g["W_V"] ** 2).sum()) for g in grads]
         for r in res:
             est = r["grad_W_V"] ** 2

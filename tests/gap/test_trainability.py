@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sigprop.gap import protocol as P
+from sigprop.gap import protocol
 from sigprop.gap import trainability as TR
 
 
@@ -15,7 +15,7 @@ def test_targets_are_the_papers_maps():
 
 
 def test_seeds_run_together_equal_seeds_run_alone():
-    cfg = P.parse("A(X)_perp+skip+LN")
+    cfg = protocol.parse("A(X)_perp+skip+LN")
     both = TR.run(cfg, "square", 1e-2, [0, 3], length=4, layers=2, samples=3, steps=4)
     alone = TR.run(cfg, "square", 1e-2, [3], length=4, layers=2, samples=3, steps=4)
     np.testing.assert_allclose(both[1], alone[0], rtol=1e-10)
@@ -23,12 +23,12 @@ def test_seeds_run_together_equal_seeds_run_alone():
 
 
 def test_initial_loss_is_the_mse_of_the_initial_stack_and_training_lowers_it():
-    cfg = P.parse("A+skip+LN")
+    cfg = protocol.parse("A+skip+LN")
     seeds, T, layers, samples = [1], 6, 2, 4
     losses = TR.run(cfg, "identity", 3e-3, seeds, length=T, layers=layers, samples=samples, steps=30)
-    X0, params = P.init_params(cfg, seeds, T, T, layers, output_projection=True)
+    X0, params = protocol.init_params(cfg, seeds, T, T, layers, output_projection=True)
     X = TR.inputs(seeds, samples, T, T)
-    want = float(((P.forward(cfg, params, X)[0][-1] - X) ** 2).mean())
+    want = float(((protocol.forward(cfg, params, X)[0][-1] - X) ** 2).mean())
     assert losses[0, 0] == pytest.approx(want, rel=1e-12)
     assert losses[0, -1] < 0.8 * losses[0, 0]
     assert np.all(np.diff(losses[0, :10]) < 0)  # a small Adam step on a smooth loss: monotone at first

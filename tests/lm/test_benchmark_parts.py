@@ -3,7 +3,7 @@ import numpy as np
 
 from benchmarks import lm as bench
 from sigprop.lm import train as tr
-from sigprop.lm import transformer as tf
+from sigprop.lm import transformer
 
 
 class Recorder:
@@ -17,13 +17,13 @@ def test_step_parts_is_the_training_step():
     """The part-by-part replica hands the optimizer the clipped gradients of ``loss_and_grads`` to
     float32 rounding (1e-6 of each parameter's largest entry: the same operations in the same order)
     and applies the same weight decay."""
-    cfg = tf.Config(vocab=64, width=16, length=8, ff=16)
-    params = tf.init_params(cfg, 4)
+    cfg = transformer.Config(vocab=64, width=16, length=8, ff=16)
+    params = transformer.init_params(cfg, 4)
     tokens = np.random.default_rng(5).integers(0, 64, size=(3, 9))
     mine = {k: v.copy() for k, v in params.items()}
     opt, acc = Recorder(), {}
     bench.step_parts(mine, tokens, cfg, opt, acc)
-    _, _, grads = tf.loss_and_grads(params, tokens, cfg)
+    _, _, grads = transformer.loss_and_grads(params, tokens, cfg)
     tr.clip_gradients(grads, 1.0)
     assert acc and all(t >= 0 for t in acc.values()) and set(opt.grads) == set(grads)
     for k in grads:

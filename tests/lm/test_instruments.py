@@ -2,11 +2,10 @@
 import numpy as np
 import pytest
 
-from sigprop.lm import instruments, regularizers
-from sigprop.lm import transformer as tf
+from sigprop.lm import instruments, regularizers, transformer
 from sigprop.rho.theory import theory
 
-CFG = tf.Config(vocab=13, width=8, heads=2, layers=2, length=6, ff=8)
+CFG = transformer.Config(vocab=13, width=8, heads=2, layers=2, length=6, ff=8)
 
 
 def windows(n=5):
@@ -15,7 +14,7 @@ def windows(n=5):
 
 def test_uniform_attention():
     """W_Q = 0: every row uniform, entropy log n, normalized 1, W_h = 0, no key in (0, 1)."""
-    p = tf.init_params(CFG, 0, dtype=np.float64)
+    p = transformer.init_params(CFG, 0, dtype=np.float64)
     for i in range(2):
         p[f"l{i}.W_Q"][:] = 0
     m = instruments.heads(p, windows(), CFG)
@@ -29,10 +28,10 @@ def test_uniform_attention():
 
 def test_linear_share_and_rho_by_hand():
     """The shares against a direct count on the logits, rho against the closed form of W_h."""
-    p = tf.init_params(CFG, 1, dtype=np.float64)
+    p = transformer.init_params(CFG, 1, dtype=np.float64)
     X = windows()
     m = instruments.heads(p, X, CFG)
-    _, cache = tf.forward(p, X, CFG, keep=True)
+    _, cache = transformer.forward(p, X, CFG, keep=True)
     for i in range(2):
         S = cache["layers"][i]["attn"]["S"]
         for h in range(2):
@@ -58,15 +57,15 @@ def test_linear_share_and_rho_by_hand():
 
 
 def test_perplexity_is_exp_of_token_mean():
-    p = tf.init_params(CFG, 2)
+    p = transformer.init_params(CFG, 2)
     X = windows(40)
     loss, ppl = instruments.perplexity(p, X, CFG, chunk=7)
-    whole, _ = tf.forward(p, X, CFG)
+    whole, _ = transformer.forward(p, X, CFG)
     assert loss == pytest.approx(whole, rel=1e-5) and ppl == pytest.approx(np.exp(loss))
 
 
 def test_rank_residual_per_layer():
-    m = instruments.measure(tf.init_params(CFG, 0), windows(), CFG, probe=3)
+    m = instruments.measure(transformer.init_params(CFG, 0), windows(), CFG, probe=3)
     assert len(m["rank_residual"]) == 2 and all(0 < r <= 1 for r in m["rank_residual"])
 
 
@@ -74,10 +73,10 @@ def test_rank_residual_per_layer():
 def test_attention_input_and_logit_convention(norm):
     """The last query's logits are c x_i^T W_h^T x_T with x the stored attention input: the
     convention z_i = c x_i^T W x_T of docs/theory.md (2.2) with W = W_h^T, as the data model uses."""
-    cfg = tf.Config(vocab=13, width=8, heads=2, layers=2, length=6, ff=8, norm=norm)
-    p = tf.init_params(cfg, 2, dtype=np.float64)
+    cfg = transformer.Config(vocab=13, width=8, heads=2, layers=2, length=6, ff=8, norm=norm)
+    p = transformer.init_params(cfg, 2, dtype=np.float64)
     X = windows()
-    _, cache = tf.forward(p, X, cfg, keep=True)
+    _, cache = transformer.forward(p, X, cfg, keep=True)
     inputs = instruments.attention_inputs(p, X, cfg, chunk=2)
     for i in range(2):
         x = inputs[i]
@@ -93,7 +92,7 @@ def test_attention_input_and_logit_convention(norm):
 def test_datamodel_prediction_is_the_closed_form_of_the_fitted_model():
     from sigprop.rho import data
     from sigprop.rho.logits import LogitModel
-    p = tf.init_params(CFG, 3, dtype=np.float64)
+    p = transformer.init_params(CFG, 3, dtype=np.float64)
     fit = np.random.default_rng(5).integers(0, 13, size=(9, 7))
     out = instruments.datamodel(p, fit, CFG, exact=True)
     x = instruments.attention_inputs(p, fit, CFG)[1]
@@ -104,8 +103,9 @@ def test_datamodel_prediction_is_the_closed_form_of_the_fitted_model():
     assert out["datamodel_token_mean_norm"][1] == pytest.approx(np.linalg.norm(mu), rel=1e-12)
     for key in ("rho_datamodel", "rho_datamodel_exact"):
         assert np.array(out[key]).shape == (2, 2) and np.all((np.array(out[key]) >= 0) & (np.array(out[key]) <= 1))
-    qk = tf.Config(vocab=13, width=8, heads=2, layers=2, length=6, ff=8, regularizer="qk-norm")
-    assert instruments.datamodel(tf.init_params(qk, 0), fit, qk)["rho_datamodel"] == [[None, None], [None, None]]
+    qk = transformer.Config(vocab=13, width=8, heads=2, layers=2, length=6, ff=8, regularizer="qk-norm")
+    fitted = instruments.datamodel(transformer.init_params(qk, 0), fit, qk)
+    assert fitted["rho_datamodel"] == [[None, None], [None, None]]
 
 
 def test_calibration_by_hand():

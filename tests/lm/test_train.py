@@ -4,9 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from sigprop.lm import corpus
+from sigprop.lm import corpus, transformer
 from sigprop.lm import train as tr
-from sigprop.lm import transformer as tf
 
 WORDS = "the king is dead long live the king and the queen is here to see the king".split()
 
@@ -31,7 +30,7 @@ def data(tmp_path_factory):
 def config(**kw):
     model = dict(vocab=300, width=16, heads=2, layers=1, length=16, ff=16)
     model.update(kw.pop("model", {}))
-    base = dict(model=tf.Config(**model), corpus="test", steps=60, batch=8, lr=1e-2, warmup=5,
+    base = dict(model=transformer.Config(**model), corpus="test", steps=60, batch=8, lr=1e-2, warmup=5,
                 eval_every=20, eval_tokens=512, probe=4, checkpoint_every=25)
     base.update(kw)
     return tr.TrainConfig(**base)

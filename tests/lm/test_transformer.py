@@ -5,8 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sigprop.core.checks import ArgumentError
-from sigprop.lm import gradcheck, layers, regularizers
-from sigprop.lm import transformer as tf
+from sigprop.lm import gradcheck, layers, regularizers, transformer
 from sigprop.model import locater
 
 SMALL = dict(vocab=11, width=8, length=5, ff=12)
@@ -16,7 +15,7 @@ SMALL = dict(vocab=11, width=8, length=5, ff=12)
                          f"{'tied' if c.tied else 'untied'}-{c.activation}-{c.regularizer}-p{c.dropout}")
 def test_gradcheck(cfg):
     errors = gradcheck.check(cfg)
-    params = tf.init_params(cfg, 0)
+    params = transformer.init_params(cfg, 0)
     assert set(errors) == set(params)                 # every parameter is checked
     worst = max(errors, key=errors.get)
     assert errors[worst] < gradcheck.TOLERANCE, (worst, errors[worst])
@@ -30,28 +29,28 @@ def test_gradcheck_catches_a_wrong_backward(monkeypatch):
         dx = rstd * (dxhat - dxhat.mean(axis=-1, keepdims=True))
         return dx, (dy * xhat).sum(axis=(0, 1)), dy.sum(axis=(0, 1))
     monkeypatch.setattr(layers, "layer_norm_backward", wrong)
-    errors = gradcheck.check(tf.Config(**SMALL))
+    errors = gradcheck.check(transformer.Config(**SMALL))
     assert max(errors.values()) > 1e-3
 
 
 def test_causal_and_float32():
     """Changing a later token leaves the loss terms of earlier positions unchanged;
     float32 agrees with float64 to float32 precision."""
-    cfg = tf.Config(**SMALL, heads=2, layers=2, norm="pre")
-    p64 = tf.init_params(cfg, 3, dtype=np.float64)
+    cfg = transformer.Config(**SMALL, heads=2, layers=2, norm="pre")
+    p64 = transformer.init_params(cfg, 3, dtype=np.float64)
     tok = np.random.default_rng(0).integers(0, 11, size=(3, 6))
-    _, c = tf.forward(p64, tok, cfg)
+    _, c = transformer.forward(p64, tok, cfg)
     tok2 = tok.copy()
     tok2[:, 4] = (tok2[:, 4] + 1) % 11
-    _, c2 = tf.forward(p64, tok2, cfg)
+    _, c2 = transformer.forward(p64, tok2, cfg)
     np.testing.assert_allclose(c["probs"][:, :4], c2["probs"][:, :4], rtol=1e-12)
     assert not np.allclose(c["probs"][:, 4], c2["probs"][:, 4])
     p32 = {k: v.astype(np.float32) for k, v in p64.items()}
-    l32, c32 = tf.forward(p32, tok, cfg)
-    l64, _ = tf.forward(p64, tok, cfg)
+    l32, c32 = transformer.forward(p32, tok, cfg)
+    l64, _ = transformer.forward(p64, tok, cfg)
     assert c32["probs"].dtype == np.float32
     assert l32 == pytest.approx(l64, rel=1e-5)
-    g32 = tf.loss_and_grads(p32, tok, cfg)[2]
+    g32 = transformer.loss_and_grads(p32, tok, cfg)[2]
     assert all(g.dtype == np.float32 for g in g32.values())
 
 
@@ -74,12 +73,12 @@ def test_fused_softmax_cross_entropy_equals_the_loss_and_its_backward(batch, T, 
 @pytest.mark.parametrize("norm", ["pre", "post"])
 def test_fused_training_gradients_equal_the_unfused_ones(norm):
     """Every parameter's gradient of the model, fused loss against the unfused path, to 1e-12 relative."""
-    cfg = tf.Config(**SMALL, heads=2, layers=2, norm=norm)
-    params = tf.init_params(cfg, 5, dtype=np.float64)
+    cfg = transformer.Config(**SMALL, heads=2, layers=2, norm=norm)
+    params = transformer.init_params(cfg, 5, dtype=np.float64)
     tok = np.random.default_rng(1).integers(0, 11, size=(3, 6))
-    loss, _, grads = tf.loss_and_grads(params, tok, cfg)                  # fused
-    loss0, cache = tf.forward(params, tok, cfg)
-    grads0 = tf.backward(params, cache, cfg)
+    loss, _, grads = transformer.loss_and_grads(params, tok, cfg)                  # fused
+    loss0, cache = transformer.forward(params, tok, cfg)
+    grads0 = transformer.backward(params, cache, cfg)
     assert "probs" in cache and loss == pytest.approx(loss0, rel=1e-12)
     for k in grads0:
         scale = np.abs(grads0[k]).max()
@@ -87,38 +86,39 @@ def test_fused_training_gradients_equal_the_unfused_ones(norm):
 
 
 def test_initial_loss_near_log_vocab():
-    cfg = tf.Config(vocab=64, width=16, length=8, ff=16)
-    loss, _ = tf.forward(tf.init_params(cfg, 0), np.random.default_rng(0).integers(0, 64, (8, 9)), cfg)
+    cfg = transformer.Config(vocab=64, width=16, length=8, ff=16)
+    tokens = np.random.default_rng(0).integers(0, 64, (8, 9))
+    loss, _ = transformer.forward(transformer.init_params(cfg, 0), tokens, cfg)
     assert abs(loss - np.log(64)) < 1.0
 
 
 def test_sigma_reparam_bounds_spectral_norm():
-    cfg = tf.Config(**SMALL, regularizer="sigma-reparam")
-    p = tf.init_params(cfg, 0, dtype=np.float64)
+    cfg = transformer.Config(**SMALL, regularizer="sigma-reparam")
+    p = transformer.init_params(cfg, 0, dtype=np.float64)
     p["l0.gamma_Q"] = np.asarray(0.7)
-    eff, _ = regularizers.reparam_forward(p, tf.reparametrized(cfg))
+    eff, _ = regularizers.reparam_forward(p, transformer.reparametrized(cfg))
     assert np.linalg.norm(eff["l0.W_Q"], 2) == pytest.approx(0.7, rel=1e-12)
     assert np.linalg.norm(eff["l0.W_1"], 2) == pytest.approx(1.0, rel=1e-12)
 
 
 def test_temperature_divides_the_logits():
-    base, hot = tf.Config(**SMALL), tf.Config(**SMALL, regularizer="temperature:4")
+    base, hot = transformer.Config(**SMALL), transformer.Config(**SMALL, regularizer="temperature:4")
     assert hot.scale == pytest.approx(base.scale / 4)
 
 
 def test_qk_norm_bounds_logits():
     """With unit gains and zero bias, |c LN(q)^T LN(k)| <= c dh whatever the weights."""
-    cfg = tf.Config(**SMALL, heads=2, regularizer="qk-norm")
-    p = tf.init_params(cfg, 0, dtype=np.float64)
+    cfg = transformer.Config(**SMALL, heads=2, regularizer="qk-norm")
+    p = transformer.init_params(cfg, 0, dtype=np.float64)
     p["l0.W_Q"] *= 1e3
-    _, c = tf.forward(p, np.random.default_rng(0).integers(0, 11, (2, 6)), cfg, keep=True)
+    _, c = transformer.forward(p, np.random.default_rng(0).integers(0, 11, (2, 6)), cfg, keep=True)
     S = c["layers"][0]["attn"]["S"]
     assert np.max(np.abs(S[np.isfinite(S)])) <= cfg.scale * cfg.head_dim + 1e-9
 
 
 def test_locater_per_head_matches_model_locater():
-    cfg = tf.Config(**SMALL, heads=2, regularizer="locater:1")
-    p = tf.init_params(cfg, 0, dtype=np.float64)
+    cfg = transformer.Config(**SMALL, heads=2, regularizer="locater:1")
+    p = transformer.init_params(cfg, 0, dtype=np.float64)
     R = regularizers.locater_penalty(p, 1, 2)
     W1 = p["l0.W_Q"][:, 4:] @ p["l0.W_K"][:, 4:].T
     assert R.shape == (1, 2) and R[0, 1] == pytest.approx(locater.penalty(W1), rel=1e-12)
@@ -143,7 +143,7 @@ def test_parse_rejects(spec):
                                           (dict(layers=0), "layers"), (dict(dropout=1.0), "dropout")])
 def test_config_rejects(kwargs, word):
     with pytest.raises(ValueError, match=word):
-        tf.Config(**kwargs)
+        transformer.Config(**kwargs)
 
 
 def test_qk_init_scales_only_queries_and_keys():
@@ -164,18 +164,18 @@ def test_float32_step_matches_a_float64_reference(tied, norm):
     products, reused logits buffer, sparse scatter) against the unfused float64 forward and backward
     on the same weights: every parameter within 1e-5 of its largest gradient entry (float32 rounding
     through two layers gives about 5e-7), the loss within 1e-5 relative."""
-    cfg = tf.Config(vocab=512, width=32, heads=2, layers=2, length=16, ff=48, norm=norm, tied=tied)
-    p32 = tf.init_params(cfg, 7)
+    cfg = transformer.Config(vocab=512, width=32, heads=2, layers=2, length=16, ff=48, norm=norm, tied=tied)
+    p32 = transformer.init_params(cfg, 7)
     p64 = {k: v.astype(np.float64) for k, v in p32.items()}
     tok = np.random.default_rng(2).integers(0, 512, size=(4, 17))
-    loss32, _, g32 = tf.loss_and_grads(p32, tok, cfg)
-    loss64, cache = tf.forward(p64, tok, cfg)
-    g64 = tf.backward(p64, cache, cfg)
+    loss32, _, g32 = transformer.loss_and_grads(p32, tok, cfg)
+    loss64, cache = transformer.forward(p64, tok, cfg)
+    g64 = transformer.backward(p64, cache, cfg)
     assert loss32 == pytest.approx(loss64, rel=1e-5)
     for k in g64:
         assert g32[k].dtype == np.float32, k
         np.testing.assert_allclose(g32[k], g64[k], rtol=0, atol=1e-5 * np.abs(g64[k]).max(), err_msg=k)
-    again = tf.loss_and_grads(p32, tok, cfg)                # the reused buffer changes nothing
+    again = transformer.loss_and_grads(p32, tok, cfg)                # the reused buffer changes nothing
     assert again[0] == loss32 and all(np.array_equal(again[2][k], g32[k]) for k in g32)
 
 
@@ -184,12 +184,12 @@ def test_float32_step_matches_a_float64_reference(tied, norm):
 def test_fused_gradients_equal_the_unfused_ones_in_every_variant(kwargs):
     """Untied output, dropout, reparametrized and QK-normed models: the fused step's gradients equal
     the unfused forward and backward's to 1e-12 of each parameter's largest entry (float64)."""
-    cfg = tf.Config(**SMALL, layers=2, **kwargs)
-    params = tf.init_params(cfg, 5, dtype=np.float64)
+    cfg = transformer.Config(**SMALL, layers=2, **kwargs)
+    params = transformer.init_params(cfg, 5, dtype=np.float64)
     tok = np.random.default_rng(1).integers(0, 11, size=(3, 6))
-    loss, _, grads = tf.loss_and_grads(params, tok, cfg, rng=np.random.default_rng(9))
-    loss0, cache = tf.forward(params, tok, cfg, rng=np.random.default_rng(9))
-    grads0 = tf.backward(params, cache, cfg)
+    loss, _, grads = transformer.loss_and_grads(params, tok, cfg, rng=np.random.default_rng(9))
+    loss0, cache = transformer.forward(params, tok, cfg, rng=np.random.default_rng(9))
+    grads0 = transformer.backward(params, cache, cfg)
     assert loss == pytest.approx(loss0, rel=1e-12)
     for k in grads0:
         scale = np.abs(grads0[k]).max()
@@ -210,13 +210,13 @@ def test_scatter_rows_is_add_at_bit_for_bit(rows, n, width, dtype, seed):
 
 
 def test_forward_refuses_a_wrong_logits_buffer():
-    cfg = tf.Config(**SMALL)
-    params = tf.init_params(cfg, 0)
+    cfg = transformer.Config(**SMALL)
+    params = transformer.init_params(cfg, 0)
     tok = np.random.default_rng(0).integers(0, 11, size=(2, 6))
     with pytest.raises(ArgumentError, match="out"):
-        tf.forward(params, tok, cfg, out=np.empty((10, 12), np.float32))
+        transformer.forward(params, tok, cfg, out=np.empty((10, 12), np.float32))
     with pytest.raises(ArgumentError, match="out"):
-        tf.forward(params, tok, cfg, out=np.empty((10, 11), np.float64))
+        transformer.forward(params, tok, cfg, out=np.empty((10, 11), np.float64))
     buf = np.empty((10, 11), np.float32)
-    loss, cache = tf.forward(params, tok, cfg, out=buf)
-    assert loss == tf.forward(params, tok, cfg)[0] and np.shares_memory(cache["probs"], buf)
+    loss, cache = transformer.forward(params, tok, cfg, out=buf)
+    assert loss == transformer.forward(params, tok, cfg)[0] and np.shares_memory(cache["probs"], buf)

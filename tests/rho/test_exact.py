@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 from scipy.special import ndtr
 
 from derivations import chi_square
-from sigprop.rho import chi2sum, exact, montecarlo, spectrum
-from sigprop.rho import propagation as P
+from sigprop.rho import chi2sum, exact, montecarlo, propagation, spectrum
 from sigprop.rho.theory import theory, theory_spectrum
 from tests.helpers import chi2_cdf_mp
 
@@ -29,7 +28,7 @@ def test_derivation_weights_match_package():
     assert all(r == 0 for r in chi_square.checks()[2:])
     W = spectrum.make_weights(0.3, 0.2, 5, seed=1)
     mu = np.linalg.eigvalsh(W)
-    alpha, beta = P.coefficients(9)
+    alpha, beta = propagation.coefficients(9)
     f = sp.lambdify((chi_square.alpha, chi_square.beta, chi_square.c, chi_square.mu), [wp, wm])
     want = np.sort(np.concatenate([np.array(f(a, b, 0.7, mu)).ravel()
                                    for a, b in zip(alpha, beta, strict=True)])
@@ -44,7 +43,7 @@ def test_weights_reproduce_the_exact_moments(d, seed):
     B = rng.standard_normal((d, d))
     sigma = B @ B.T + 0.1 * np.eye(d)
     lam = exact.chi2_weights(W, 7, step_cov=sigma, scale=0.6)
-    mean, var = P.logit_moments(W, 7, step_cov=sigma, scale=0.6)
+    mean, var = propagation.logit_moments(W, 7, step_cov=sigma, scale=0.6)
     assert np.allclose(lam.sum(axis=1), mean, atol=1e-10) and np.allclose(2 * (lam ** 2).sum(axis=1), var)
 
 

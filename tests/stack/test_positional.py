@@ -23,8 +23,7 @@ from scipy.special import stdtrit
 
 from sigprop import cli
 from sigprop.core.checks import ArgumentError
-from sigprop.stack import StackConfig, predict, simulate
-from sigprop.stack import positional as P
+from sigprop.stack import StackConfig, positional, predict, simulate
 from tests.helpers import bonferroni_z
 
 FAMILY_ALPHA = 1e-3
@@ -87,13 +86,13 @@ def test_causal_uniform_attention_is_exact():
     cfg = StackConfig(layers=1, T=T, d=64, beta=0.0, cosine0=c, activation="none", causal=True,
                       recursion="positional", var_v=1.0, var_b=0.0, alpha_attention=0.0, samples=16)
     C = (1 - c) * np.eye(T) + c
-    out = P.attention_moments(cfg, C, np.random.default_rng(0))
+    out = positional.attention_moments(cfg, C, np.random.default_rng(0))
     i = np.arange(1, T + 1)
     expected = c + (1 - c) / np.maximum(i[:, None], i[None, :])
     np.testing.assert_allclose(out["ACA"], expected, rtol=1e-12)
     assert out["attention_overlap"] == pytest.approx(np.mean(1 / i), rel=1e-12)
-    gram = P.run(cfg)["gram"][1]
-    np.testing.assert_allclose(gram, P.normalize(expected), rtol=1e-12)
+    gram = positional.run(cfg)["gram"][1]
+    np.testing.assert_allclose(gram, positional.normalize(expected), rtol=1e-12)
 
 
 # --- the positional recursion against the scalar one -------------------------------------------------
@@ -118,14 +117,14 @@ def test_positional_is_the_scalar_recursion_without_mask(norm, beta, cosine0, T)
 
 def test_gram_helpers():
     G = np.array([[4.0, 1.0], [1.0, 1.0]])
-    np.testing.assert_allclose(P.normalize(G), [[1.0, 0.5], [0.5, 1.0]])
-    F = P.factor(G)
+    np.testing.assert_allclose(positional.normalize(G), [[1.0, 0.5], [0.5, 1.0]])
+    F = positional.factor(G)
     np.testing.assert_allclose(F @ F.T, G, atol=1e-12)
     T, c = 10, 0.4
     C = (1 - c) * np.eye(T) + c
     from sigprop.stack.recursion import stable_rank_equicorrelated
-    assert P.stable_rank_gram(C) == pytest.approx(stable_rank_equicorrelated(c, T))
-    assert P.mean_cosine(3.0 * C) == pytest.approx(c)
+    assert positional.stable_rank_gram(C) == pytest.approx(stable_rank_equicorrelated(c, T))
+    assert positional.mean_cosine(3.0 * C) == pytest.approx(c)
 
 
 # --- interface ----------------------------------------------------------------------------------------
@@ -263,7 +262,7 @@ def test_given_inputs_and_input_gram():
     assert sim["per_seed"]["cosine"][0] == pytest.approx(cos, rel=1e-12)
     G = np.mean(x @ np.swapaxes(x, -1, -2), axis=0) / d
     th = predict(cfg, input_gram=G)
-    assert th["layers"][0]["stable_rank"] == pytest.approx(P.stable_rank_gram(G))
+    assert th["layers"][0]["stable_rank"] == pytest.approx(positional.stable_rank_gram(G))
     with pytest.raises(ArgumentError) as info:
         simulate(cfg, seeds=[0, 1, 2], inputs=x[:2])
     assert info.value.argument == "inputs"
