@@ -147,3 +147,16 @@ def traced_peak(fn, *args, **kwargs):
         return fn(*args, **kwargs), tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+def run_cli(argv, capsys):
+    """``(exit code, stdout, stderr stripped)`` of ``sigprop ARGV`` run in this process (argparse's own
+    refusals, a ``SystemExit``, give their code)."""
+    from sigprop import cli
+
+    try:
+        code = cli.main([str(a) for a in argv])
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err.strip()

@@ -7,21 +7,12 @@ import warnings
 import numpy as np
 import pytest
 
-from sigprop import cli
 from sigprop.core.checks import ArgumentError
-
-
-def _run(argv, capsys):
-    try:
-        code = cli.main(argv)
-    except SystemExit as exc:                 # argparse's own refusals
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err.strip()
+from tests.helpers import run_cli
 
 
 def _refused(argv, capsys, flag, *needles):
-    code, out, err = _run(argv, capsys)
+    code, out, err = run_cli(argv, capsys)
     assert code == 2 and not out and len(err.splitlines()) == 1, err
     assert f"error: argument {flag}: " in err, err
     assert "numerical trouble" not in err and "Traceback" not in err, err
@@ -103,7 +94,7 @@ def test_nnt_stable_rank_with_1e9_layers_is_refused_naming_layers(capsys):
 def test_a_deep_stack_that_overflows_gives_undefined_rows_not_numerical_trouble(capsys):
     # stack A (no LayerNorm, no skip) overflows float64 before layer 1000: its stable rank is undefined
     # there (NaN in the API, "-" in the table, null in JSON), as for a signal that vanishes
-    code, out, err = _run(["nnt", "stable-rank", "--config", "A", "--layers", "1000", "--format", "json"] + NNT,
+    code, out, err = run_cli(["nnt", "stable-rank", "--config", "A", "--layers", "1000", "--format", "json"] + NNT,
                           capsys)
     assert code == 0 and not err, err
     summary = json.loads(out)["summary"]
@@ -160,7 +151,7 @@ def test_heads_datamodel_offers_the_config_flag_its_refusals_name(tmp_path, caps
 def test_sweep_of_a_binary_file_says_it_is_not_a_toml_spec(tmp_path, capsys):
     spec = tmp_path / "W.npy"
     np.save(spec, np.eye(4))
-    code, out, err = _run(["sweep", str(spec), "--store", str(tmp_path / "s.zarr"), "--no-progress"], capsys)
+    code, out, err = run_cli(["sweep", str(spec), "--store", str(tmp_path / "s.zarr"), "--no-progress"], capsys)
     assert code == 2 and not out and len(err.splitlines()) == 1, err
     assert f"{spec}: not a TOML sweep specification (not UTF-8 text" in err and "codec" not in err, err
 
@@ -172,7 +163,7 @@ def test_width_honours_dk(capsys):
             "--no-progress"]
     runs = {}
     for dk in ("8", "2", None):
-        code, out, err = _run(base + (["--dk", dk] if dk else []), capsys)
+        code, out, err = run_cli(base + (["--dk", dk] if dk else []), capsys)
         assert code == 0 and not err, err
         runs[dk] = json.loads(out)
     assert runs["2"]["config"]["d_k"] == 2 and runs[None]["config"]["d_k"] == 8

@@ -6,15 +6,7 @@ import numpy as np
 import pytest
 
 from sigprop import cli
-
-
-def _run(argv, capsys):
-    try:
-        code = cli.main(argv)
-    except SystemExit as exc:                 # argparse's own refusals
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err.strip()
+from tests.helpers import run_cli
 
 
 def _one_line(code, out, err, flag):
@@ -37,7 +29,7 @@ def test_auto_falls_back_to_gaussian_when_the_spectrum_matrices_do_not_fit(monke
 
 def test_predict_auto_at_a_large_dim_runs_the_gaussian_method_and_says_why(monkeypatch, capsys):
     monkeypatch.setenv("SIGPROP_MEMORY_LIMIT", "20e9")             # 60000 x 60000 matrices need 57.6 GB
-    code, out, err = _run(["predict", "--dim", "60000", "--length", "8", "--mean", "0.1", "--var", "0.1",
+    code, out, err = run_cli(["predict", "--dim", "60000", "--length", "8", "--mean", "0.1", "--var", "0.1",
                            "--format", "json"], capsys)
     assert code == 0 and not err, err
     res = json.loads(out)
@@ -149,7 +141,7 @@ def test_claims_json_carries_a_type_tag_and_loads_back(tmp_path, capsys, monkeyp
 # --- refusals that said "numerical trouble" now name the flag and its range
 
 def test_stack_predict_beta_beyond_the_recursions_range_is_refused_naming_beta(capsys):
-    code, out, err = _run(["stack", "predict", "--recursion", "gg", "--beta", "30.5"], capsys)
+    code, out, err = run_cli(["stack", "predict", "--recursion", "gg", "--beta", "30.5"], capsys)
     _one_line(code, out, err, "--beta")
     assert "must be in [0, 30] for recursion 'gg'" in err
 
@@ -168,7 +160,7 @@ def test_softmax_overlaps_at_a_large_spread_are_finite_without_overflow():
 
 def test_exact_method_with_an_overflowing_scale_names_scale(capsys):
     for method in ("exact", "saddlepoint"):
-        code, out, err = _run(["predict", "--scale", "1e300", "--method", method, "--mean", "0.5", "--var", "0.1",
+        code, out, err = run_cli(["predict", "--scale", "1e300", "--method", method, "--mean", "0.5", "--var", "0.1",
                                "--dim", "4", "--length", "8"], capsys)
         _one_line(code, out, err, "--scale")
         assert "the variance of the logits overflows float64" in err
@@ -177,7 +169,8 @@ def test_exact_method_with_an_overflowing_scale_names_scale(capsys):
 @pytest.mark.parametrize("flag, value, message", [("--qk-init", "1e300", "must be <= 1e+06"),
                                                   ("--lr", "1e300", "must be <= 1,")])
 def test_lm_train_out_of_range_is_refused_before_the_work(flag, value, message, capsys):
-    code, out, err = _run(["lm", "train", "--steps", "3", "--tokenizer", "bytes", flag, value, "--no-progress"], capsys)
+    argv = ["lm", "train", "--steps", "3", "--tokenizer", "bytes", flag, value, "--no-progress"]
+    code, out, err = run_cli(argv, capsys)
     _one_line(code, out, err, flag)
     assert message in err
 
@@ -189,7 +182,7 @@ def test_lm_train_overflow_in_training_names_lr(monkeypatch, capsys):
         raise RuntimeWarning("overflow encountered in exp")        # what the CLI's warning filter raises
     monkeypatch.setattr(lmtrain, "train", overflow)
     monkeypatch.setattr("sigprop.cli.lm._data", lambda cfg: None)
-    code, out, err = _run(["lm", "train", "--steps", "3", "--tokenizer", "bytes", "--lr", "1", "--no-progress"],
+    code, out, err = run_cli(["lm", "train", "--steps", "3", "--tokenizer", "bytes", "--lr", "1", "--no-progress"],
                           capsys)
     _one_line(code, out, err, "--lr")
     assert "must be lower: the training overflowed float32" in err and "(0, 1]" in err
@@ -206,7 +199,7 @@ def _checkpoint(tmp_path, n_head):
 
 
 def test_heads_with_a_head_count_that_does_not_divide_the_width_names_config(tmp_path, capsys):
-    code, out, err = _run(["heads", _checkpoint(tmp_path, 3), "--length", "8"], capsys)
+    code, out, err = run_cli(["heads", _checkpoint(tmp_path, 3), "--length", "8"], capsys)
     _one_line(code, out, err, "--config")
     assert "3 heads do not divide the 8 query rows of layer 0" in err and "divisor of 8 (1, 2, 4, 8)" in err
 
@@ -214,14 +207,14 @@ def test_heads_with_a_head_count_that_does_not_divide_the_width_names_config(tmp
 # --- misleading refusals
 
 def test_lm_sweep_shapes_beyond_memory_blames_shapes(tmp_path, capsys):
-    code, out, err = _run(["lm", "sweep", "--shapes", "1000000x1", "--dir", str(tmp_path / "sw"), "--tokenizer",
+    code, out, err = run_cli(["lm", "sweep", "--shapes", "1000000x1", "--dir", str(tmp_path / "sw"), "--tokenizer",
                            "bytes", "--no-progress"], capsys)
     _one_line(code, out, err, "--shapes")
     assert "needs about" in err and "1000000 layer(s)" in err
 
 
 def test_form_antrp_with_a_data_model_says_data_model(capsys):
-    code, out, err = _run(["predict", "--form", "antrp", "--data", "iid", "--mean", "0.5", "--var", "0.1", "--dim",
+    code, out, err = run_cli(["predict", "--form", "antrp", "--data", "iid", "--mean", "0.5", "--var", "0.1", "--dim",
                            "4", "--length", "8"], capsys)
     _one_line(code, out, err, "--form")
     assert "with a data model other than the random walk" in err and "weight matrix" not in err
@@ -229,7 +222,7 @@ def test_form_antrp_with_a_data_model_says_data_model(capsys):
 
 def test_heads_out_on_the_config_beside_the_checkpoint_names_it(tmp_path, capsys):
     ck = _checkpoint(tmp_path, 2)
-    code, out, err = _run(["heads", ck, "--out", str(tmp_path / "config.json"), "--length", "8"], capsys)
+    code, out, err = run_cli(["heads", ck, "--out", str(tmp_path / "config.json"), "--length", "8"], capsys)
     _one_line(code, out, err, "--out")
     assert "is the input config.json beside CHECKPOINT.safetensors" in err
 
@@ -241,16 +234,16 @@ def test_heads_out_on_the_config_beside_the_checkpoint_names_it(tmp_path, capsys
     (["stack", "predict", "--layers", "1e400"], "--layers", "must be an integer, got '1e400'"),
 ])
 def test_an_integer_flag_in_float_notation_is_checked_against_its_range(argv, flag, message, capsys):
-    code, out, err = _run(argv, capsys)
+    code, out, err = run_cli(argv, capsys)
     _one_line(code, out, err, flag)
     assert message in err
 
 
 def test_a_deprecated_form_refused_later_is_one_line_and_accepted_the_notice_follows_the_result(capsys):
-    code, out, err = _run(["predict", "--form", "published", "--mean", "0.5", "--var", "0.1", "--dim", "4",
+    code, out, err = run_cli(["predict", "--form", "published", "--mean", "0.5", "--var", "0.1", "--dim", "4",
                            "--length", "8", "--scale", "2"], capsys)
     _one_line(code, out, err, "--scale")
-    code, out, err = _run(["predict", "--form", "published", "--mean", "0.5", "--var", "0.1", "--dim", "4",
+    code, out, err = run_cli(["predict", "--form", "published", "--mean", "0.5", "--var", "0.1", "--dim", "4",
                            "--length", "8"], capsys)
     assert code == 0 and out and err == ("sigprop predict: warning: --form published is a deprecated alias of "
                                          "--form antrp: the closed form of the ANTRP code (Everlyn-Labs/ANTRP), "
@@ -263,17 +256,17 @@ def test_a_deprecated_form_refused_later_is_one_line_and_accepted_the_notice_fol
 def test_stack_pre_ln_with_a_zero_residual_stream_is_refused(command, capsys):
     argv = ["stack", command, "--norm", "pre", "--var-w", "0", "--var-v", "0", "--var-b", "0",
             "--alpha-attention", "0", "--alpha-mlp", "0", "--layers", "2", "--length", "8"]
-    code, out, err = _run(argv + (["--dim", "8"] if command == "simulate" else []), capsys)
+    code, out, err = run_cli(argv + (["--dim", "8"] if command == "simulate" else []), capsys)
     _one_line(code, out, err, "--var-v")
     assert "would make the residual stream zero (zero tokens have no cosine)" in err
-    code, out, err = _run(["stack", "predict", "--norm", "pre", "--var-w", "0", "--var-b", "0", "--alpha-mlp", "0",
+    code, out, err = run_cli(["stack", "predict", "--norm", "pre", "--var-w", "0", "--var-b", "0", "--alpha-mlp", "0",
                            "--layers", "2", "--length", "8"], capsys)
     _one_line(code, out, err, "--var-w")
 
 
 @pytest.mark.parametrize("seeds", ["0,,1", "0,1,", ",0"])
 def test_stack_simulate_seeds_with_an_empty_item_are_refused(seeds, capsys):
-    code, out, err = _run(["stack", "simulate", "--seeds", seeds, "--layers", "1", "--dim", "8", "--length", "8"],
+    code, out, err = run_cli(["stack", "simulate", "--seeds", seeds, "--layers", "1", "--dim", "8", "--length", "8"],
                           capsys)
     _one_line(code, out, err, "--seeds")
     assert "no empty item" in err
@@ -291,7 +284,7 @@ def test_lm_sweep_no_progress_prints_no_line_per_run(tmp_path, monkeypatch, caps
     monkeypatch.setattr(sw, "summarize", lambda records: [])
     monkeypatch.setattr(sw, "markdown", lambda rows: "")
     monkeypatch.setattr("sigprop.cli.lm._data", lambda cfg: None)
-    code, _, err = _run(["lm", "sweep", "--dir", str(tmp_path / "sw"), "--tokenizer", "bytes", "--seeds", "0",
+    code, _, err = run_cli(["lm", "sweep", "--dir", str(tmp_path / "sw"), "--tokenizer", "bytes", "--seeds", "0",
                          "--regularizers", "none", "--no-progress", "--format", "json"], capsys)
     assert code == 0 and not err and seen == dict(progress=False, log=None)
 
@@ -302,6 +295,6 @@ def test_lm_summarize_of_a_malformed_record_is_one_line_naming_the_file(text, tm
     run = tmp_path / "runs" / "r1"
     run.mkdir(parents=True)
     (run / "run.json").write_text(text)
-    code, out, err = _run(["lm", "summarize", str(tmp_path / "runs")], capsys)
+    code, out, err = run_cli(["lm", "summarize", str(tmp_path / "runs")], capsys)
     _one_line(code, out, err, "DIR")
     assert f"{run / 'run.json'}: not a run record sigprop wrote" in err

@@ -173,14 +173,9 @@ def test_cli_bad_positional_input_exits_2_in_one_line(capsys, argv, needle):
 # --- per-layer positional structure: stable ranks, [BHK24]'s rho from K_l ---------------------------------
 
 def test_derivation_residuals_vanish():
-    import importlib.util
-    from pathlib import Path
+    from derivations import stack_positional
 
-    path = Path(__file__).resolve().parents[2] / "derivations" / "stack_positional.py"
-    spec = importlib.util.spec_from_file_location("stack_positional", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert all(value == 0 for value in module.checks().values())
+    assert all(value == 0 for value in stack_positional.checks().values())
 
 
 @settings(max_examples=4, deadline=None)
