@@ -14,7 +14,7 @@ import importlib
 from datetime import datetime, timezone
 
 from sigprop._version import __version__
-from sigprop.claims import bhk24, data, lm, nnt, nnt_variants, registry, runner, softmax, stack
+from sigprop.claims import bhk24, data, lm, nnt, nnt_variants, registry, runner, softmax, stack, stack_attention
 from sigprop.claims.registry import (
     ALPHA,
     CLAIMS,
@@ -38,7 +38,7 @@ from sigprop.core.checks import ArgumentError
 from sigprop.model.locater_sweep import LOCATER_METRICS, locater_study
 
 #: The row modules, in the order of the ledger's rows (each registers its rows when imported).
-CLAIM_MODULES = tuple(m.__name__ for m in (bhk24, nnt_variants, data, softmax, lm, nnt, stack))
+CLAIM_MODULES = tuple(m.__name__ for m in (bhk24, nnt_variants, data, softmax, lm, nnt, stack, stack_attention))
 
 # the rows in the order of their modules in CLAIM_MODULES (in each, the order of registration),
 # whichever module was imported first; rows registered elsewhere come last

@@ -39,6 +39,8 @@ QUICK_VERDICTS = {
     # at 4 layers; [NNT24]'s stack at T in {20, 100}
     "localization-avoids-collapse-depth": "refuted", "stack-positional-causal": "supported",
     "stack-nnt-stable-rank": "partly",
+    # the full configuration (a few seconds): piecewise-linear against softmax attention through 5 blocks
+    "piecewise-linear-attention-depth": "supported",
 }
 MINILM_ROWS = ("real-heads", "real-heads-softmax", "nnt-real-encoder", "realtext-datamodel-prediction",
                "realtext-walk-prediction", "realtext-datamodel-beats-walk")
