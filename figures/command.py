@@ -14,7 +14,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", default="figures/out", help="output folder (default figures/out)")
     p.add_argument("--only", type=lambda v: [x.strip() for x in v.split(",") if x.strip()], metavar="NAME[,NAME...]",
                    help="run only these scripts of figures/ (e.g. spectral_gap,gap_validity)")
-    p.add_argument("--workers", type=a.number(int), default=None, metavar="N",
+    p.add_argument("--workers", type=a.number(int, 1), default=None, metavar="N",
                    help="worker processes, one BLAS thread each (default: every core)")
     p.add_argument("--fresh", action="store_true",
                    help="run every script, even those whose code, data and files in --out are unchanged")

@@ -9,31 +9,48 @@ which the command line turns into ``numpy.random.SeedSequence`` itself.
 from __future__ import annotations
 
 import argparse
-import math
+import decimal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+#: The largest integer a flag accepts: NumPy's ``int64`` (``sigprop.core.checks.INT_MAX``).
+INT_MAX = 2 ** 63 - 1
+_FLOAT_MAX = decimal.Decimal(sys.float_info.max)
 
-def number(kind: type) -> Callable[[str], Any]:
+
+def number(kind: type, minimum: int | None = None) -> Callable[[str], Any]:
     """Parse an ``int`` or a ``float``.
 
-    An integer may be written in floating-point notation when its value is a whole number below
-    ``2^63`` (``1e9``), so that the command's own check of it says the accepted range.
+    An integer may be written in floating-point notation when its value is a whole number
+    (``1e9``).  An integer beyond ``int64`` (``2^63 - 1``) is refused here with the accepted range, from
+    ``minimum`` when given (``must be an integer in [1, 2^63 - 1], got '1e20'``): no value NumPy cannot
+    hold reaches the command.  Other ranges (``minimum`` included) are the command's own checks.
     """
     def parse(text: str) -> Any:
+        if kind is not int:
+            try:
+                return kind(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+        rng = f"[{'-2^63' if minimum is None else minimum}, 2^63 - 1]"
         try:
-            return kind(text)
+            value = int(text)
         except ValueError:
-            if kind is int:
-                try:
-                    value = float(text)
-                except ValueError:
-                    value = math.nan
-                if math.isfinite(value) and value.is_integer() and abs(value) < 2.0 ** 63:
-                    return int(value)
-            what = "an integer" if kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+            try:
+                exact = decimal.Decimal(text.strip())
+            except decimal.InvalidOperation:
+                exact = decimal.Decimal("NaN")
+            if exact.is_finite() and exact.copy_abs() > _FLOAT_MAX:      # not even a float64 (and no 10^9-digit int)
+                raise argparse.ArgumentTypeError(f"must be an integer, got {text!r} (the accepted range is {rng})") \
+                    from None
+            if not (exact.is_finite() and exact == exact.to_integral_value()):
+                raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+            value = int(exact)
+        if not -INT_MAX - 1 <= value <= INT_MAX:
+            raise argparse.ArgumentTypeError(f"must be an integer in {rng}, got {text!r}")
+        return value
     parse.__name__ = kind.__name__        # argparse names the type in its messages
     return parse
 

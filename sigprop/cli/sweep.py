@@ -23,7 +23,7 @@ def _arguments(p: argparse.ArgumentParser) -> None:
                    help="the sweep specification (with --status or --plot: the store to read)")
     p.add_argument("--store", metavar="RESULTS.zarr", help="the Zarr store (created, or resumed)")
     engine = p.add_mutually_exclusive_group()
-    engine.add_argument("--workers", type=arguments.number(int), metavar="N",
+    engine.add_argument("--workers", type=arguments.number(int, 0), metavar="N",
                         help="local Dask worker processes (default: one per core; 0: in this process)")
     engine.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                         help="address of an existing Dask scheduler")

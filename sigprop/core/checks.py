@@ -60,15 +60,60 @@ class MissingFileError(ArgumentError, FileNotFoundError):
     """
 
 
+#: The largest integer any argument accepts: NumPy's ``int64`` (a larger one overflows when NumPy converts it).
+INT_MAX = 2 ** 63 - 1
+
+
+def integer_range(minimum: int, maximum: int | None = None) -> str:
+    """The accepted range of an integer as a message says it: ``>= 1``, ``in [1, 8]``, or, when
+    the bound is only ``int64``'s, ``in [1, 2^63 - 1]``."""
+    if maximum is None:
+        return f">= {minimum}"
+    return f"in [{minimum}, {'2^63 - 1' if maximum >= INT_MAX else maximum}]"
+
+
 def integer(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
-    """``value`` as an ``int`` in ``[minimum, maximum]``."""
-    rng = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+    """``value`` as an ``int`` in ``[minimum, maximum]``; never beyond ``int64`` (:data:`INT_MAX`).
+
+    Examples
+    --------
+    >>> integer("T", 8.0, 2)
+    8
+    >>> integer("T", 10 ** 20, 2)
+    Traceback (most recent call last):
+    ...
+    sigprop.core.checks.ArgumentError: T must be an integer in [2, 2^63 - 1], got 100000000000000000000
+    """
+    top = INT_MAX if maximum is None else min(int(maximum), INT_MAX)
+    rng = integer_range(minimum, maximum)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         if not (isinstance(value, (float, np.floating)) and float(value).is_integer()):
             raise ArgumentError(name, f"must be an integer {rng}, got {short_repr(value)}")
-    if value < minimum or (maximum is not None and value > maximum):
+    if value > top:
+        raise ArgumentError(name, f"must be an integer {integer_range(minimum, top)}, got {short_repr(value)}")
+    if value < minimum:
         raise ArgumentError(name, f"must be an integer {rng}, got {short_repr(value)}")
     return int(value)
+
+
+def workers(name: str, value: Any, minimum: int = 1, *, per_core: int = 4) -> int:
+    """``value`` as a count of worker processes or threads: an integer in ``[minimum, per_core x
+    os.cpu_count()]`` (more than a few per core only share the cores, and each costs a process or a stack).
+
+    Examples
+    --------
+    >>> workers("workers", 1)
+    1
+    """
+    import os
+
+    cores = os.cpu_count() or 1
+    top = per_core * cores
+    try:
+        return integer(name, value, minimum, top)
+    except ArgumentError:
+        raise ArgumentError(name, f"must be an integer in [{minimum}, {top}] ({per_core} per core, "
+                                  f"{cores} core{'s' if cores > 1 else ''}), got {short_repr(value)}") from None
 
 
 def choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
