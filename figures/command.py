@@ -29,10 +29,11 @@ def figures(args: argparse.Namespace) -> dict:
     from pathlib import Path
 
     from sigprop._version import __version__
+    from sigprop.core import checks
     from sigprop.core.checks import ArgumentError
+    if args.workers is not None:
+        checks.workers("workers", args.workers)
     from sigprop_figures import make_all
-    if args.workers is not None and args.workers < 1:
-        raise ArgumentError("workers", f"must be an integer >= 1, got {args.workers}")
     if not args.out.strip():
         raise ArgumentError("out", "must name a folder, got an empty name")
     out = Path(args.out)

@@ -34,6 +34,7 @@ from sigprop.claims.registry import (
     seed_list,
 )
 from sigprop.claims.render import markdown
+from sigprop.core import checks
 from sigprop.core.checks import ArgumentError
 from sigprop.model.locater_sweep import LOCATER_METRICS, locater_study
 
@@ -71,8 +72,8 @@ def run(quick: bool = False, progress: bool = False, only=None, *, workers: int 
         unknown = sorted(set(only) - {c.id for c in registry.CLAIMS})
         if unknown:
             raise ArgumentError("only", f"must name registered claims (ids as in CLAIMS.md), got {', '.join(unknown)}")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ArgumentError("workers", f"must be an integer >= 1, got {workers!r}")
+    if workers is not None:
+        workers = checks.workers("workers", workers)
     todo = [c for c in registry.CLAIMS if only is None or c.id in only]
     entries, notes, _ = runner.run_rows(todo, quick, evaluate=evaluate, context=Context, not_run=NotRun,
                                         workers=workers, cache=cache, fresh=fresh, progress=progress,

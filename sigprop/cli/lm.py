@@ -181,12 +181,13 @@ def _corpus_reads(args: argparse.Namespace) -> list[tuple[str, str]]:
 def train(args: argparse.Namespace) -> dict:
     """Run ``sigprop lm train``: train the transformer language model on real text.
     """
-    from sigprop.core.checks import ArgumentError, integer
+    from sigprop.core import checks
+    from sigprop.core.checks import ArgumentError
     from sigprop.lm import train as lmtrain
 
     if args.resume and not args.run_dir:
         raise ArgumentError("resume", "needs --run-dir")
-    threads = integer("threads", args.threads, 1)
+    threads = checks.workers("threads", args.threads)
     cfg = train_config(args, regularizer=args.regularizer, seed=args.seed)
     try:
         record = lmtrain.train(cfg, _data(cfg), out=args.run_dir, resume=args.resume,
@@ -285,11 +286,12 @@ def sweep(args: argparse.Namespace) -> dict:
     """
     import sys
 
-    from sigprop.core.checks import ArgumentError, integer
+    from sigprop.core import checks
+    from sigprop.core.checks import ArgumentError
     from sigprop.lm import sweep as lm_sweep
 
-    workers = integer("workers", args.workers, 1)
-    threads = integer("threads", args.threads, 1)
+    workers = checks.workers("workers", args.workers)
+    threads = checks.workers("threads", args.threads)
     regs = [r.strip() for r in args.regularizers.split(",") if r.strip()]
     if not regs or len(set(regs)) < len(regs):
         raise ArgumentError("regularizer", f"must name one or more distinct regularizers, got {args.regularizers!r}")

@@ -109,11 +109,11 @@ def workers(name: str, value: Any, minimum: int = 1, *, per_core: int = 4) -> in
 
     cores = os.cpu_count() or 1
     top = per_core * cores
-    try:
-        return integer(name, value, minimum, top)
-    except ArgumentError:
+    count = integer(name, value, minimum)
+    if count > top:
         raise ArgumentError(name, f"must be an integer in [{minimum}, {top}] ({per_core} per core, "
-                                  f"{cores} core{'s' if cores > 1 else ''}), got {short_repr(value)}") from None
+                                  f"{cores} core{'s' if cores > 1 else ''}), got {short_repr(value)}")
+    return count
 
 
 def choice(name: str, value: Any, choices: Iterable[Any]) -> Any:

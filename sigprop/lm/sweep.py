@@ -103,7 +103,9 @@ def sweep(configs, data: lm_train.Data, out, *, progress: bool = False, log=None
     from sigprop.core import checks
 
     out = Path(out)
-    workers = checks.integer("workers", workers, 1)
+    workers = checks.workers("workers", workers)
+    if threads is not None:
+        threads = checks.workers("threads", threads)
     todo = []
     records: list = []
     for cfg in configs:

@@ -337,7 +337,7 @@ def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progr
     threads during the run (``None``: as they are).
     """
     if threads is not None:
-        threads = _checks.integer("threads", threads, 1)
+        threads = _checks.workers("threads", threads)
         with blas_threads(threads):
             record = _train(cfg, data, out=out, resume=resume, progress=progress, stop_after=stop_after)
     else:

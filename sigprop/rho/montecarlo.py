@@ -264,7 +264,7 @@ def _plan(model, samples: int, seed, batch_size: int | None, dtype: DTypeLike, s
             raise _checks.ArgumentError("streams", f"must be an integer in 1..min(samples, {MAX_STREAMS}) = "
                                                    f"{min(samples, MAX_STREAMS)} (every stream simulates at "
                                                    f"least one sequence), got {streams}")
-    threads = _threads.cores() if threads is None else _checks.integer("threads", threads, 1)
+    threads = _threads.cores() if threads is None else _checks.workers("threads", threads)
     workers = min(threads, streams)
     if processes is not None and not isinstance(processes, (bool, np.bool_)):
         raise _checks.ArgumentError("processes", f"must be True, False or None, got {processes!r}")

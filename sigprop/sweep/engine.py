@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from sigprop.core import checks
 from sigprop.core.checks import ArgumentError
 from sigprop.core.progress import progress_bar
 from sigprop.sweep import _deps
@@ -30,6 +31,9 @@ from sigprop.sweep.spec import Spec
 from sigprop.sweep.store import Store, prepare
 
 __all__ = ["run"]
+
+#: Local worker processes a sweep may start, per core (:func:`max_workers`).
+WORKERS_PER_CORE = 4
 
 
 def run(spec, store, *, workers: int | None = None, scheduler: str | None = None, client=None,
@@ -57,9 +61,12 @@ def run(spec, store, *, workers: int | None = None, scheduler: str | None = None
         by this call) and ``seconds``.
     """
     spec = Spec.load(spec)
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
-                                or not 0 <= workers <= max_workers()):
-        raise ArgumentError("workers", f"must be an integer in [0, {max_workers()}] (4 per core), got {workers!r}")
+    if workers is not None:
+        try:
+            workers = checks.workers("workers", workers, 0, per_core=WORKERS_PER_CORE)
+        except ArgumentError:
+            raise ArgumentError("workers", f"must be an integer in [0, {max_workers()}] ({WORKERS_PER_CORE} per "
+                                           f"core), got {workers!r}") from None
     if sum(x is not None for x in (workers, scheduler, client)) > 1:
         raise ArgumentError.about("workers", "give at most one of workers, scheduler and client")
     _deps.require()
@@ -75,7 +82,7 @@ def run(spec, store, *, workers: int | None = None, scheduler: str | None = None
 def max_workers() -> int:
     """The most local worker processes a sweep starts: 4 per core (each is a Python process of its
     own, ~100 MB, and the cells are computations: more workers than cores only share them)."""
-    return 4 * (os.cpu_count() or 1)
+    return WORKERS_PER_CORE * (os.cpu_count() or 1)
 
 
 def _run(spec, st, *, workers, scheduler, client, retry_failed, progress, callback) -> dict:
