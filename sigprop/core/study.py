@@ -241,7 +241,8 @@ class Study:
     type tag ``kind`` instead of a ``result`` type, and ``arrays``: the axes of the arrays under
     each field (``{"records_losses": ("step",)}``), which ``to_xarray()`` uses as declared.
     A study whose sweep cell returns a mapping of arrays declares them as ``cell_outputs``
-    (variable -> its dimensions, each one of ``dims``).
+    (variable -> its dimensions, each one of ``dims``), and ``check``: the function that refuses a
+    cell's arguments before any cell runs.
     """
     name: str
     function: str
@@ -256,6 +257,10 @@ class Study:
     kind: str | None = None
     arrays: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     cell_outputs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: ``"package.module:function"`` taking a sweep cell's keyword arguments and refusing
+    #: (``ArgumentError``) those its cell would refuse, without the work; a sweep calls it for every
+    #: cell in the driver, before the store or any worker (``None``: the cells check themselves).
+    check: str | None = None
 
     def result_type(self) -> type[StudyResult]:
         """The result type (imported)."""

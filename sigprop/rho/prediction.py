@@ -64,6 +64,7 @@ PROFILE = register(Study(
     cell_outputs={"rho": ("position",), "mean": ("position",), "variance": ("position",),
                   **{f"localization_{k}": () for k in LOCALIZATION}},
     figure="sigprop.rho.prediction:profile_figure", quick=_QUICK,
+    check="sigprop.sweep.studies:check_spectrum",
     description="closed-form profile rho_i (sigprop.theory_spectrum) with its localization metrics"))
 
 #: The sweep study ``exact``: the chi-square decomposition beside the Gaussian form.
@@ -72,6 +73,7 @@ EXACT = register(Study(
     kind="Profile", axes=MODEL_AXES, dims={"position": POSITION},
     cell_outputs={"rho": ("position",), "rho_error": ("position",), "rho_gaussian": ("position",)},
     figure="sigprop.rho.prediction:profile_figure", quick=dict(_QUICK, method="exact"),
+    check="sigprop.sweep.studies:check_exact",
     description="exact rho (chi-square decomposition) beside the Gaussian form"))
 
 #: The sweep study ``saddlepoint``: the saddle-point method beside the exact one.
@@ -80,6 +82,7 @@ SADDLEPOINT = register(Study(
     kind="Profile", axes=MODEL_AXES, dims={"position": POSITION},
     cell_outputs={"rho": ("position",), "rho_exact": ("position",), "max_abs_error": (), "exact_error_bound": ()},
     figure="sigprop.rho.prediction:profile_figure", quick=dict(_QUICK, method="saddlepoint"),
+    check="sigprop.sweep.studies:check_exact",
     description="saddle-point rho beside the exact method: where it is good to 1e-3"))
 
 

@@ -414,4 +414,5 @@ STUDY = register(Study(
     kind="SoftmaxProfile", axes=MODEL_AXES + ("samples",), dims={"position": POSITION},
     cell_outputs={**{k: ("position",) for k in _PROFILES + tuple(f"{q}_se" for q in QUANTITIES)},
                   **{f"{k}_{m}": () for k in _PROFILES for m in LOCALIZATION}},
+    check="sigprop.sweep.studies:check_spectrum",
     description="semi-analytic softmax weight, sensitivity and gradient share beside rho, with localization"))

@@ -319,5 +319,5 @@ SWEEP_STUDY = register(Study(
     name="validation", function="sigprop.rho.validation:validate", cell="sigprop.sweep.studies:validation",
     kind="Validation", axes=MODEL_AXES + ("samples", "basis", "confidence"), dims={"position": POSITION},
     cell_outputs={**{k: ("position",) for k in _PER_POSITION}, **{k: () for k in _SUMMARIES}},
-    figure="sigprop.rho.prediction:profile_figure",
+    figure="sigprop.rho.prediction:profile_figure", check="sigprop.sweep.studies:check_validation",
     description="Monte Carlo validation: Gaussian and exact closed forms beside simulate (sigprop.rho.compare)"))

@@ -69,6 +69,7 @@ def run(spec, store, *, workers: int | None = None, scheduler: str | None = None
                                            f"core), got {workers!r}") from None
     if sum(x is not None for x in (workers, scheduler, client)) > 1:
         raise ArgumentError.about("workers", "give at most one of workers, scheduler and client")
+    spec.check_cells()                       # every cell's arguments and sizes, before the store and the workers
     _deps.require()
     st = prepare(store, spec, overwrite=overwrite)
     st.lock()

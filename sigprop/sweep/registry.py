@@ -50,6 +50,10 @@ class Study:
     outputs: Mapping[str, tuple[str, ...]]
     dims: Mapping[str, Dim] = field(default_factory=dict)
     description: str = ""
+    #: ``"package.module:function"`` taking a cell's keyword arguments and refusing
+    #: (``ArgumentError``) those the study would refuse, without doing its work; the sweep driver
+    #: calls it for every cell before the store is created or any worker starts (``None``: no check).
+    check: str | None = None
 
     def __post_init__(self):
         for var, dims in self.outputs.items():
@@ -118,9 +122,9 @@ def register(name: str, *, axes, outputs: Mapping[str, tuple[str, ...]],
 
 def from_descriptor(study: descriptors.Study) -> Study:
     """The sweep's entry of a study descriptor: its cell function (``study.cell``, else the API
-    function), axes, dimensions, and the measures of its result type as outputs."""
+    function), axes, dimensions, the measures of its result type as outputs, and its cell check."""
     return Study(study.cell or study.function, None if study.axes is None else tuple(study.axes),
-                 study.outputs(), dict(study.dims), study.description)
+                 study.outputs(), dict(study.dims), study.description, study.check)
 
 
 def studies() -> dict[str, Study]:

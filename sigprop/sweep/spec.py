@@ -201,6 +201,32 @@ class Spec:
             out["seed"] = cell_seed(self.seed, coords)
         return out
 
+    def check_cells(self) -> None:
+        """Refuse, before any cell runs, a spec whose cells the study would refuse: every cell's
+        arguments go through the study's ``check`` (:attr:`sigprop.sweep.registry.Study.check`; their
+        types, ranges and memory), and a refusal names the spec key that holds the value (``args.T``, or
+        ``axes.v`` with the cell's coordinates) with the accepted range, in one line."""
+        study = self.registered
+        if study.check is None:
+            return
+        check = registry.resolve(study.check)
+        for index in self.cells():
+            try:
+                check(**self.arguments(index))
+            except ArgumentError as exc:
+                raise ArgumentError("spec", self._key(exc, index), separator=None) from None
+            except TypeError as exc:           # a value of a type the check cannot even compare
+                raise ArgumentError("spec", f"cell {self.coords(index)}: {exc}", separator=None) from None
+
+    def _key(self, exc: ArgumentError, index: tuple[int, ...]) -> str:
+        """The refusal ``exc`` of a cell's argument, naming the spec key that holds it."""
+        name = exc.argument
+        if name in self.axes:
+            return f"axes.{name} = {self.coords(index)[name]!r}: {exc.detail}"
+        if name in self.args:
+            return f"args.{name} {exc.detail}" if exc.separator == " " else f"args.{name}: {exc.detail}"
+        return f"{name} (default, in the cell {self.coords(index)}) {exc.detail}"
+
     def to_dict(self) -> dict[str, Any]:
         """The normalized specification (axes expanded), as stored with the results."""
         return json.loads(json.dumps(dict(study=self.study, seed=self.seed, description=self.description,

@@ -14,6 +14,7 @@ from dataclasses import fields
 
 import numpy as np
 
+from sigprop.core.checks import ArgumentError
 from sigprop.gap import collapse
 from sigprop.gap import stable_rank as nnt_stable_rank_study
 from sigprop.gap.spectra import report
@@ -35,6 +36,55 @@ from sigprop.stack.recursion import STACK_OUTPUTS
 __all__ = ["HISTORY", "LM_FINAL", "LM_HISTORY", "STACK_OUTPUTS", "collapse_depth", "collapse_width", "exact", "lm",
            "locater", "nnt_stable_rank", "profile", "saddlepoint", "softmax", "spectral_gap", "stack_predict",
            "training", "validation"]
+
+
+def check_spectrum(m, v, d, T, *, scale=None, shape: str = "gaussian", form: str = "finite",
+                   method: str = "gaussian", basis: str = "identity", chi2: bool = False, **_: object) -> None:
+    """Refuse (``ArgumentError`` naming the parameter, with its accepted range) a cell of a study of the
+    spectrum ``(m, v, d, T)`` (``profile``, ``validation``, ``exact``, ``saddlepoint``, ``softmax``) that
+    the study would refuse, before any work: the types and ranges of the arguments; the memory of the
+    weights drawn from ``(m, v)`` (``basis="random"``: three ``d x d`` matrices) and, with ``chi2`` or
+    ``method`` exact or saddlepoint, of the chi-square methods (:func:`sigprop.rho.auto.require_exact`);
+    and logits whose variance ``c^2 d (v + m^2)`` overflows float64.  The sweep driver calls it for
+    every cell before any worker starts (:meth:`sigprop.sweep.spec.Spec.check_cells`)."""
+    from sigprop.core import checks
+    from sigprop.core.memory import matrices, require
+    from sigprop.rho.auto import require_exact
+    from sigprop.rho.spectrum import SHAPES
+    from sigprop.rho.theory import FORMS, METHODS
+
+    m, v, d = checks.spectrum(m, v, d)
+    T = checks.integer("T", T, 2)
+    checks.choice("shape", shape, SHAPES)
+    checks.choice("form", form, FORMS)
+    checks.choice("method", method, METHODS)
+    checks.choice("basis", basis, ("identity", "random"))
+    c2 = 1.0 / d if scale is None else float(checks.scalar("scale", scale, positive=True)) ** 2
+    require(matrices(3 if basis == "random" else 2, d, d), "d", f"{d} x {d} float64 matrices")
+    if chi2 or method in ("exact", "saddlepoint"):
+        require_exact(T, d, 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        size = np.float64(c2) * d * (np.float64(v) + np.square(np.float64(m)))
+    if not np.isfinite(size):
+        raise ArgumentError("v" if float(v) >= abs(float(m)) * abs(float(m)) else "m",
+                            "is too large: the variance of the logits overflows float64 (beyond 1.8e308); "
+                            "scale it down")
+
+
+def check_validation(m, v, d, T, *, samples: int = 20_000, scale=None, shape: str = "gaussian",
+                     basis: str = "random", confidence: float = 0.95, seed=0) -> None:
+    """:func:`check_spectrum` for a cell of :func:`validation` (its Monte Carlo, the exact method)."""
+    from sigprop.core import checks
+
+    checks.seed("seed", seed)
+    check_spectrum(m, v, d, T, scale=scale, shape=shape, basis=basis, chi2=True)
+    checks.integer("samples", samples, 3)
+    checks.scalar("confidence", confidence, positive=True, maximum=1.0, open_max=True)
+
+
+def check_exact(m, v, d, T, *, scale=None, shape: str = "gaussian", **_: object) -> None:
+    """:func:`check_spectrum` for a cell of :func:`exact` or :func:`saddlepoint` (a chi-square method)."""
+    check_spectrum(m, v, d, T, scale=scale, shape=shape, chi2=True)
 
 
 def profile(m: float, v: float, d: int, T: int, *, scale=None, form: str = "finite",
