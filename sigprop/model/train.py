@@ -124,12 +124,17 @@ class TrainConfig:
             raise _checks.ArgumentError("teacher_var", "must be 0 when d = 1")
         optim.make(self.optimizer, self.lr)
         self.model()
-        # probe and batch sequences, the all-queries attention of the probe, the logits
-        def need(probe: float, batch: float, T: float, d: float) -> float:
-            return matrices(4, probe + batch, (T + 1) * d) + matrices(3 * min(probe, 512) + 2 * batch, T, T)
-        require(need(self.probe, self.batch, self.T, self.d),
-                driver(need, dict(T=(self.T, 2), batch=(self.batch, 1), probe=(self.probe, 1), d=(self.d, 1))),
-                f"{self.probe} probe and {self.batch} batch sequences of length {self.T}")
+        # probe and batch sequences, the all-queries attention of the probe, the logits; W_Q and W_K
+        # (d x d_k) with their gradients, optimizer moments and copies; the batch's queries and keys
+        def need(probe: float, batch: float, T: float, d: float, d_k: float) -> float:
+            return (matrices(4, probe + batch, (T + 1) * d) + matrices(3 * min(probe, 512) + 2 * batch, T, T)
+                    + matrices(2 * PARAMETER_COPIES, d, d_k) + matrices(4, probe + batch, T * d_k))
+        d_k = self.d if self.d_k is None else self.d_k          # None: a full-rank d x d W
+        require(need(self.probe, self.batch, self.T, self.d, d_k),
+                driver(need, dict(T=(self.T, 2), batch=(self.batch, 1), probe=(self.probe, 1), d=(self.d, 1),
+                                  d_k=(d_k, 1))),
+                f"{self.probe} probe and {self.batch} batch sequences of length {self.T}, and weights of "
+                f"{self.d} x {d_k}")
 
     def model(self) -> att.Config:
         """The attention model this configuration trains (last token as query).
@@ -139,6 +144,11 @@ class TrainConfig:
         sigprop.model.attention.Config
         """
         return att.Config(d=self.d, d_k=self.d_k, attention=self.attention, mode="last")
+
+
+#: Float64 copies of each weight matrix held while training: the weights, the gradient, the
+#: optimizer's two moments, its step and the best weights kept.
+PARAMETER_COPIES = 6
 
 
 class Task:
