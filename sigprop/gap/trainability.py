@@ -24,6 +24,7 @@ import numpy as np
 from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
+from sigprop.core.memory import driver, require, require_output
 from sigprop.core.progress import iterate
 from sigprop.core.study import Study, register
 from sigprop.gap import protocol
@@ -98,6 +99,14 @@ def _record(cfg, target: str, lr: float, gamma: float, length: int, d: int, seed
                 diverged=bool(not np.isfinite(curve[-1])), losses=[float(v) for v in curve])
 
 
+def seed_bytes(length: float, gamma: float, layers: float, samples: float) -> float:
+    """Bytes of one seed's training at ``d = length / gamma``: every layer's activations and caches
+    (``14 T d + 3 T^2`` float64 numbers a sequence), five ``d x d`` weights a layer, and the
+    ``d x d`` Gaussian draw of each isometric input (:func:`sigprop.gap.protocol.haar_rows`)."""
+    d = length / gamma
+    return 8.0 * layers * samples * (14 * length * d + 3 * length * length) + 8.0 * (5 * layers + 3) * d * d
+
+
 def train(
     configs=DEFAULT_CONFIGS,
     *,
@@ -127,9 +136,14 @@ def train(
     for name, values in (("targets", targets), ("lrs", lrs), ("seeds", seeds)):
         if not values:
             raise ArgumentError(name, "must hold at least one value")
-    per_seed = 8.0 * layers * samples * (14 * length * d + 3 * length * length) + 8.0 * layers * 5 * d * d
-    records = []
+    per_seed = seed_bytes(length, float(gamma), layers, samples)
+    sizes = dict(length=(length, 2), gamma=(float(gamma), 1.0), layers=(layers, 1), samples=(samples, 1))
+    require(per_seed, driver(seed_bytes, sizes),
+            f"one seed's {layers} layers of {samples} sequences of {length} x {d} float64 activations and caches")
     todo = [(c, t, lr) for c in cfgs for t in targets for lr in lrs]
+    # the loss curves: (steps + 1) numbers for every run and seed, kept in the records and written out
+    require_output(float(len(todo)) * len(seeds) * (steps + 1.0), "steps")
+    records = []
     for cfg, target, lr in iterate(todo, progress, desc="train", unit="run"):
         for chunk in seed_chunks(seeds, per_seed, budget=2**29):
             losses = run(
