@@ -400,6 +400,10 @@ def collapse(args: argparse.Namespace) -> dict:
     base = Config(vocab=vocab)
     for s in args.qk_inits:
         Config(qk_init=s)
+    from sigprop.lm.train import require_memory
+    # the deepest model at initialization on one window, before the tokenizer is trained (its vocabulary
+    # bounded as lm train's is); lm.collapse.at_init checks the windows it measures
+    require_memory(Config(vocab=vocab, layers=max(args.layers)), 1, copies=1)
     try:
         text = corpus.load(args.corpus)
     except FileNotFoundError as err:

@@ -16,6 +16,7 @@ import numpy as np
 from sigprop.core import checks as _checks
 from sigprop.lm import corpus as _corpus
 from sigprop.lm import instruments, transformer
+from sigprop.lm.train import require_memory
 
 
 def at_init(valid_ids: np.ndarray, *, layers=(1, 2, 4, 8), norms=("post", "pre"), qk_inits=(0.5, 1.0, 2.0, 4.0),
@@ -49,7 +50,11 @@ def at_init(valid_ids: np.ndarray, *, layers=(1, 2, 4, 8), norms=("post", "pre")
     seeds = [_checks.integer("seeds", s, 0) for s in seeds]
     if not seeds:
         raise _checks.ArgumentError("seeds", "must name at least one seed")
+    layers = [_checks.integer("layers", L, 1) for L in np.atleast_1d(layers).tolist()]
+    if not layers:
+        raise _checks.ArgumentError("layers", "must name at least one depth")
     probe = _corpus.eval_windows(np.asarray(valid_ids), base.length)[:windows]
+    require_memory(transformer.Config(**dict(base.to_dict(), layers=max(layers))), max(1, len(probe)), copies=1)
     rows = []
     for L in layers:
         for norm in norms:

@@ -73,6 +73,38 @@ LOCATER_MEANS = ("task", "free")
 LR_MAX = 1.0
 
 
+
+def require_memory(m, rows: int, copies: int = 6, sequences: str = "batch") -> None:
+    """Refuse (``ArgumentError`` naming the size that drives it; the rows are named ``sequences``) a model
+    ``m`` (a :class:`~sigprop.lm.transformer.Config`) run on ``rows`` sequences whose memory exceeds the
+    machine's, before any work: per layer, ``rows x heads`` float32 ``T x T`` score, probability and gradient
+    arrays (three) and the boolean causal mask; and ``copies`` float32 copies of the parameters (training: the
+    parameters, gradients, Adam's two moments and the shadow's two, 6; a forward pass at initialization: 1),
+    the float64 draw of the largest matrix, and the logits, softmax and their gradient of the rows."""
+    def need(length: float, rows: float, heads: float, layers: float) -> float:
+        return matrices(3 * layers * heads * rows, length, length, 4) + matrices(1, length, length, 1)
+
+    def need_of(**values: float) -> float:       # by name: the rows are named after the batch or the probe
+        return need(*values.values())
+    require(need(m.length, rows, m.heads, m.layers),
+            driver(need_of, {"length": (m.length, 1), sequences: (rows, 1), "heads": (m.heads, 1),
+                             "layers": (m.layers, 1)}),
+            f"{m.layers} layer(s) of {m.heads} head(s) x {rows} sequences of {m.length} x {m.length} "
+            "float32 attention arrays")
+
+    def weights(vocab: float, width: float, ff: float, layers: float, batch: float, length: float) -> float:
+        count = vocab * width * (1 if m.tied else 2) + length * width + layers * (4 * width ** 2 + 2 * width * ff)
+        return 4.0 * copies * count + 8.0 * max(vocab, ff, width) * width + 4.0 * 3 * batch * length * vocab
+    sizes: dict[str, tuple[float, float]] = {
+        "vocab": (m.vocab, 2), "width": (m.width, m.heads), "ff": (m.ff, 1), "layers": (m.layers, 1),
+        sequences: (rows, 1), "length": (m.length, 1)}
+    state = "the parameters and optimizer state" if copies > 1 else "the parameters"
+    require(weights(*(float(v) for v, _ in sizes.values())),
+            driver(lambda **kw: weights(*kw.values()), sizes),
+            f"{state} of a {m.vocab} x {m.width} embedding and {m.layers} layer(s), "
+            f"and {rows} x {m.length} x {m.vocab} float32 logits")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything a run depends on (saved in the run record)."""
@@ -126,36 +158,10 @@ class TrainConfig:
         self._require_memory()
 
     def _require_memory(self) -> None:
-        """Refuse (before any work) a run whose attention tensors exceed the machine's memory: per
-        layer, ``batch x heads`` float32 ``T x T`` score, probability and gradient arrays (three)
-        for the larger of the training batch and the probe, and the boolean causal mask."""
-        m = self.model
-
-        def need(length: float, rows: float, heads: float, layers: float) -> float:
-            return matrices(3 * layers * heads * rows, length, length, 4) + matrices(1, length, length, 1)
-
-        def need_of(**values: float) -> float:       # by name: the rows are named after the batch or the probe
-            return need(*values.values())
-        rows = max(self.batch, self.probe)
-        sequences = "probe" if self.probe > self.batch else "batch"     # the one that sets the rows
-        require(need(m.length, rows, m.heads, m.layers),
-                driver(need_of, {"length": (m.length, 1), sequences: (rows, 1), "heads": (m.heads, 1),
-                                 "layers": (m.layers, 1)}),
-                f"{m.layers} layer(s) of {m.heads} head(s) x {rows} sequences of {m.length} x {m.length} "
-                "float32 attention arrays")
-
-        def weights(vocab: float, width: float, ff: float, layers: float, batch: float, length: float) -> float:
-            # float32 parameters, gradients, Adam's two moments and the shadow's two (6 copies), the
-            # float64 draw of the largest matrix, and the logits, softmax and their gradient of a batch
-            count = vocab * width * (1 if m.tied else 2) + length * width + layers * (4 * width ** 2 + 2 * width * ff)
-            return 4.0 * 6 * count + 8.0 * max(vocab, ff, width) * width + 4.0 * 3 * batch * length * vocab
-        sizes: dict[str, tuple[float, float]] = {
-            "vocab": (m.vocab, 2), "width": (m.width, m.heads), "ff": (m.ff, 1), "layers": (m.layers, 1),
-            sequences: (rows, 1), "length": (m.length, 1)}
-        require(weights(*(float(v) for v, _ in sizes.values())),
-                driver(lambda **kw: weights(*kw.values()), sizes),
-                f"the parameters and optimizer state of a {m.vocab} x {m.width} embedding and {m.layers} layer(s), "
-                f"and {rows} x {m.length} x {m.vocab} float32 logits")
+        """Refuse (before any work) a run that exceeds the machine's memory (:func:`require_memory`
+        for the larger of the training batch and the probe, named after it, with the optimizer's state)."""
+        require_memory(self.model, max(self.batch, self.probe),
+                       sequences="probe" if self.probe > self.batch else "batch")
 
     def to_dict(self) -> dict:
         """The configuration as a plain dict (the model's configuration nested).
