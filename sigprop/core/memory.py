@@ -54,6 +54,23 @@ def require(nbytes: float, argument: str, what: str) -> None:
                                       f"this machine's {human(limit)}")
 
 
+#: The longest single computation accepted, in seconds of a measured cost model (e.g. the chi-square
+#: methods' :data:`sigprop.rho.logits.CHI2_SECONDS`): the API shows no progress, and a call estimated to run
+#: longer is refused before it starts, with the estimate (:func:`require_time`).
+MAX_SECONDS = 120.0
+
+
+def require_time(seconds: float, argument: str, what: str) -> None:
+    """Refuse (``ArgumentError`` on ``argument``) work estimated to take more than :data:`MAX_SECONDS`.
+
+    ``what`` says what the time is spent on, e.g. ``"the exact method on 8e+07 chi-square weights
+    (1.1e-05 s each, measured)"``.
+    """
+    if not seconds <= MAX_SECONDS:          # also refuses NaN and inf
+        raise ArgumentError(argument, f"makes {what} take about {float(seconds):.2g} s, more than the "
+                                      f"{MAX_SECONDS:g} s accepted for one call")
+
+
 def matrices(count: float, rows: float, cols: float, itemsize: int = 8) -> float:
     """Bytes of ``count`` dense ``rows x cols`` arrays (as a float: no integer overflow)."""
     return float(count) * float(rows) * float(cols) * itemsize

@@ -223,7 +223,7 @@ def require_exact(T: int, d: int, models: int, *, from_spectrum: bool = False) -
     (:data:`sigprop.rho.logits.CHI2_ARRAYS` ``x T x 2d``) and :data:`EXACT_PROFILE_ARRAYS` ``x models x T``;
     with ``from_spectrum``, also the two ``d x d`` matrices of the model built from ``(m, v)``
     (:meth:`sigprop.rho.logits.LogitModel.from_spectrum`, naming ``d``)."""
-    from sigprop.rho.logits import CHI2_ARRAYS
+    from sigprop.rho.logits import CHI2_ARRAYS, require_chi2_size
 
     if from_spectrum:
         memory.require(memory.matrices(2, d, d), "d", f"{d} x {d} float64 matrices")
@@ -231,6 +231,7 @@ def require_exact(T: int, d: int, models: int, *, from_spectrum: bool = False) -
                    "T" if T >= 2 * d else "d",
                    f"{CHI2_ARRAYS} float64 arrays of {T} positions x {2 * d} chi-square weights and "
                    f"{EXACT_PROFILE_ARRAYS} of {models} x {T}")
+    require_chi2_size(T, d, "exact", models)             # and its time
 
 
 def choose(model: LogitModel, form: str = "finite", tol: float = TOLERANCE) -> tuple[str, str, dict]:

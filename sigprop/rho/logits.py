@@ -38,7 +38,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from sigprop.core import checks as _checks
-from sigprop.core.memory import matrices, require
+from sigprop.core.memory import matrices, require, require_time
 from sigprop.rho import data as _data
 from sigprop.rho import walk
 from sigprop.rho.spectrum import standard_spectrum
@@ -412,12 +412,29 @@ class LogitModel:
 CHI2_ARRAYS = 24
 
 
-def require_chi2(model: LogitModel) -> None:
+#: Seconds per chi-square weight (one of ``T x 2d``) of each method, measured on ``theory(W, T,
+#: method=...)`` (2026-12-06, one core): exact 5.8e-6 (d = 4, T = 10^5) and 1.1e-5 (d = 32, T = 4000);
+#: saddle point 1.2e-5 (d = 4, T = 8000), 1.3e-5 (d = 32, T = 4000) and 1.8e-5 (d = 4, T = 10^5).  The
+#: larger of each is kept.
+CHI2_SECONDS = {"exact": 1.1e-5, "saddlepoint": 1.8e-5}
+
+
+def require_chi2(model: LogitModel, method: str = "exact", models: int = 1) -> None:
     """Refuse (``ArgumentError`` naming ``T``, or ``d`` when ``2d > T``) a chi-square method whose
-    ``CHI2_ARRAYS T 2d`` float64 numbers exceed the machine's memory, before any work."""
-    T, d = model.T, model.d
-    require(matrices(CHI2_ARRAYS, T, 2 * d), "T" if T >= 2 * d else "d",
+    ``CHI2_ARRAYS T 2d`` float64 numbers exceed the machine's memory, or whose ``models x T x 2d``
+    weights take longer than :data:`sigprop.core.memory.MAX_SECONDS` (:data:`CHI2_SECONDS`), before any work."""
+    require_chi2_size(model.T, model.d, method, models)
+
+
+def require_chi2_size(T: int, d: int, method: str = "exact", models: int = 1) -> None:
+    """:func:`require_chi2` from the sizes: ``T`` positions, dimension ``d``, ``models`` models one at a time."""
+    name = "T" if T >= 2 * d else "d"
+    require(matrices(CHI2_ARRAYS, T, 2 * d), name,
             f"{CHI2_ARRAYS} float64 arrays of {T} positions x {2 * d} chi-square weights")
+    weights = float(models) * float(T) * 2.0 * float(d)
+    require_time(weights * CHI2_SECONDS[method], name,
+                 f"the {method} method on {weights:.3g} chi-square weights ({models} model(s) x {T} positions x "
+                 f"{2 * d}; {CHI2_SECONDS[method]:.2g} s each, measured)")
 
 
 def _block_forms(B: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:

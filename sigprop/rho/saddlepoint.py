@@ -185,7 +185,7 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None, order: int = 2
     is the documented bound :func:`error_bound` (measured, not proven).
     """
     model = as_model(W, T, step_cov, scale).single("the saddle-point method")
-    require_chi2(model)
+    require_chi2(model, "saddlepoint")
     if model.token_mean is not None:
         raise ArgumentError("token_mean", "must be None for the saddle-point method (the non-central "
                                           "mixture of a token mean needs method 'exact')")

@@ -21,7 +21,7 @@ from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike
 from sigprop.core.checks import ArgumentError
 from sigprop.rho import propagation
-from sigprop.rho.logits import LogitModel, as_model
+from sigprop.rho.logits import LogitModel, as_model, require_chi2, require_chi2_size
 from sigprop.rho.propagation import Profile
 
 #: ``published`` is a deprecated alias of ``antrp`` (the form comes from the ANTRP code, not from [BHK24]).
@@ -102,6 +102,7 @@ def theory(W, T: int | None = None, *, step_cov=None, scale=None, form: str = "f
             return _auto(prof, reason, details)
         return _auto(theory(model, form=form, method="gaussian"), reason, details)
     if method in SOLVERS:
+        require_chi2(model, method)           # memory and time, before the moments
         _moments_finite(model, "W")
         return _finite(_solve(method, model), "W")
     with np.errstate(over="ignore"):
@@ -174,6 +175,7 @@ def theory_spectrum(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale: 
     if _method(method, form) == "auto":
         return _spectrum_auto(m, v, d, T, scale, form, shape)
     if _method(method, form) in SOLVERS:
+        require_chi2_size(_checks.integer("T", T, 2), _checks.integer("d", d, 1), _method(method, form))
         spectrum = LogitModel.from_spectrum(m, v, _checks.integer("d", d, 1), T, shape=shape, scale=scale)
         _moments_finite(spectrum, name)
         prof = _solve(method, spectrum)
@@ -203,8 +205,15 @@ def _spectrum_auto(m, v, d, T, scale, form: str, shape: str) -> Profile:
     if form != "finite":
         return _auto(gauss, f"auto: the exact method needs form 'finite', got {form!r}",
                      dict(tolerance=auto.TOLERANCE))
+    d_max = int(np.max(dd))
+    models = int(np.prod(np.broadcast_shapes(np.shape(m), np.shape(v), np.shape(dd),
+                                             np.shape(scale) if scale is not None else ())))
+    try:            # out of reach: the Gaussian method, without drawing d eigenvalues to estimate its error
+        auto.require_exact(T, d_max, models, from_spectrum=True)
+    except ArgumentError as exc:
+        return _auto(gauss, f"auto: Gaussian, its error not estimated (d = {d_max}); but the exact method "
+                            f"{exc.detail}", dict(tolerance=auto.TOLERANCE))
     f = auto.spectrum_features(m, v, dd, scale, shape)
-    d_max, models = int(np.max(dd)), int(np.size(f["effective_rank"]))
     chosen, reason, details = auto.decide(f, T, lambda: auto.require_exact(T, d_max, models,
                                                                                   from_spectrum=True))
     if chosen == "gaussian":
