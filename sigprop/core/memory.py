@@ -71,6 +71,17 @@ def require_time(seconds: float, argument: str, what: str) -> None:
                                       f"{MAX_SECONDS:g} s accepted for one call")
 
 
+#: Seconds per ``n^3`` of the dense ``n x n`` operations sized before they run (NumPy with one BLAS
+#: thread, measured 2026-12-06 at n = 1000 and 2000): an eigendecomposition (``eigh``), a QR
+#: factorization, a matrix product.
+CUBIC_SECONDS = {"eigh": 5.6e-10, "qr": 3.0e-10, "matmul": 1.0e-10}
+
+
+def cubic_seconds(n: float, *operations: str) -> float:
+    """Seconds of ``operations`` (keys of :data:`CUBIC_SECONDS`) on ``n x n`` matrices, one each."""
+    return sum(CUBIC_SECONDS[op] for op in operations) * float(n) ** 3
+
+
 def matrices(count: float, rows: float, cols: float, itemsize: int = 8) -> float:
     """Bytes of ``count`` dense ``rows x cols`` arrays (as a float: no integer overflow)."""
     return float(count) * float(rows) * float(cols) * itemsize

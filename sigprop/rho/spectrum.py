@@ -20,7 +20,7 @@ from scipy import special
 
 from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike, Seed
-from sigprop.core.memory import matrices, require
+from sigprop.core.memory import cubic_seconds, matrices, require, require_time
 
 SHAPES = ("gaussian", "uniform", "two-point")
 
@@ -107,6 +107,9 @@ def make_weights(m: float, v: float, d: int, *, shape: str = "gaussian",
     m_, v_, d = _checks.spectrum(_checks.scalar("m", m), _checks.scalar("v", v, minimum=0.0), d)
     m, v = float(m_), float(v_)
     require(matrices(3, d, d), "d", f"{d} x {d} float64 matrices")
+    if basis == "random":
+        require_time(cubic_seconds(d, "qr", "matmul"), "d", f"a Haar rotation of {d} x {d} (a QR factorization and "
+                                                          "a matrix product)")
     z = standard_spectrum(d, shape)
     spread = float(np.sqrt(v) * np.max(np.abs(z), initial=0.0))
     if abs(m) + spread > WEIGHT_MAX:       # |W_ij| <= max |lambda|: the entries stay below it too

@@ -17,7 +17,7 @@ import numpy as np
 from sigprop.core import checks as _checks
 from sigprop.core import normal
 from sigprop.core.aliases import ArrayLike, DTypeLike, Seed
-from sigprop.core.memory import require
+from sigprop.core.memory import matrices, require
 
 #: Number of float64 numbers one batch of random steps may hold (8 MiB); a float32 batch holds
 #: twice as many, the same bytes (:func:`batch_sizes`).
@@ -36,6 +36,7 @@ def step_covariance(step_cov: ArrayLike | None, d: int) -> np.ndarray:
         Embedding dimension.
     """
     d = _checks.integer("d", d, 1)
+    require(matrices(2, d, d), "d", f"the {d} x {d} float64 step covariance")
     if step_cov is None:
         return np.eye(d)
     arr = np.asarray(step_cov, dtype=float)
@@ -76,6 +77,11 @@ def step_factor(sigma: np.ndarray) -> np.ndarray | None:
     return square_roots(sigma)[0]
 
 
+#: Float64 arrays of ``T`` numbers :func:`coefficients` holds at its peak (4.0 measured with tracemalloc at
+#: ``T = 10^6``).
+COEFFICIENT_ARRAYS = 5
+
+
 def coefficients(T: int, *, limit: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """``(alpha_i, beta_i)`` for ``i = 1..T``, exact or in the ``T -> inf`` limit.
 
@@ -89,6 +95,7 @@ def coefficients(T: int, *, limit: bool = False) -> tuple[np.ndarray, np.ndarray
     ``alpha -> s^2 - s + 1/3`` and ``beta -> s - 1/2``.
     """
     T = _checks.integer("T", T, 2)
+    require(matrices(COEFFICIENT_ARRAYS, 1, T), "T", f"{COEFFICIENT_ARRAYS} float64 arrays of {T} positions")
     i = np.arange(1, T + 1, dtype=float)
     if limit:
         s = i / T

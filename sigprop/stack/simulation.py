@@ -26,7 +26,7 @@ import numpy as np
 from sigprop._version import __version__
 from sigprop.core import checks as _checks
 from sigprop.core.labelled import Result
-from sigprop.core.memory import require
+from sigprop.core.memory import driver, require
 from sigprop.core.stats import t_interval
 from sigprop.gap.stable_rank import stable_rank
 from sigprop.stack.config import StackConfig, as_config
@@ -143,6 +143,13 @@ def simulate(config=None, seeds=(0, 1, 2, 3, 4), confidence: float = 0.95, input
         :func:`~sigprop.stack.recursion.predict`.
     """
     cfg = as_config(config, **fields)
+    if hasattr(seeds, "__len__") and not isinstance(seeds, (str, bytes)):   # sized before it is read
+        S, T, d = len(seeds), cfg.T, cfg.d
+
+        def need(seeds: float, T: float, d: float) -> float:
+            return 8.0 * seeds * (6 * d * d + 6 * T * d + 3 * T * T)
+        require(need(S, T, d), driver(need, dict(seeds=(S, 2), T=(T, 2), d=(d, 1))),
+                f"a batch of {S} stacks of width {d} and {T} tokens")
     seeds = [_checks.integer("seeds", s, 0) for s in np.atleast_1d(np.asarray(seeds, dtype=object)).tolist()]
     if len(seeds) < 2 or len(set(seeds)) != len(seeds):
         raise _checks.ArgumentError("seeds", f"must be at least 2 distinct integers >= 0, got {seeds}")
