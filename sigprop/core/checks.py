@@ -160,6 +160,8 @@ def spectrum(m: Any, v: Any, d: Any, *, single_d: bool = True) -> tuple[np.ndarr
         d = real("d", d, minimum=1.0)
         if np.any(d != np.round(d)):
             raise ArgumentError("d", f"must be an integer >= 1, got {short_repr(d)}")
+        if np.any(d > INT_MAX):
+            raise ArgumentError("d", f"must be an integer {integer_range(1, INT_MAX)}, got {_show(d)}")
     if np.any((np.asarray(d) == 1) & (v > 0)):
         raise ArgumentError("v", "must be 0 when d = 1 (a 1 x 1 matrix has one eigenvalue)")
     return m, v, d
