@@ -79,7 +79,9 @@ def check_validation(m, v, d, T, *, samples: int = 20_000, scale=None, shape: st
     checks.seed("seed", seed)
     check_spectrum(m, v, d, T, scale=scale, shape=shape, basis=basis, chi2=True)
     checks.integer("samples", samples, 3)
-    checks.scalar("confidence", confidence, positive=True, maximum=1.0, open_max=True)
+    level = checks.scalar("confidence", confidence)
+    if not 0.0 < level < 1.0:
+        raise ArgumentError("confidence", f"must be in (0, 1), got {level!r}")
 
 
 def check_exact(m, v, d, T, *, scale=None, shape: str = "gaussian", **_: object) -> None:

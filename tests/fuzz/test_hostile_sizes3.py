@@ -271,7 +271,7 @@ SPECS = {
     "samples2": (BASE + 'd = 4\nT = 8\nv = 0.1\nsamples = 2\n[axes]\nm = [0.1]\n',
                  "args.samples must be an integer >= 3, got 2"),
     "confid": (BASE + 'd = 4\nT = 8\nv = 0.1\nsamples = 300\nconfidence = 1.5\n[axes]\nm = [0.1]\n',
-               "args.confidence must be < 1, got 1.5"),
+               "args.confidence must be in (0, 1), got 1.5"),
     "argtable": (BASE + 'd = {a = 1}\nT = 8\nv = 0.1\nsamples = 300\n[axes]\nm = [0.1]\n',
                  "args.d must be an integer >= 1, got {'a': 1}"),
     "axis_d_huge": (BASE + 'T = 8\nv = 0.1\nm = 0.1\nsamples = 300\n[axes]\nd = [4, 100000000]\n',
