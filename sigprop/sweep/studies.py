@@ -46,14 +46,21 @@ def check_spectrum(m, v, d, T, *, scale=None, shape: str = "gaussian", form: str
     weights drawn from ``(m, v)`` (``basis="random"``: three ``d x d`` matrices) and, with ``chi2`` or
     ``method`` exact or saddlepoint, of the chi-square methods (:func:`sigprop.rho.auto.require_exact`);
     and logits whose variance ``c^2 d (v + m^2)`` overflows float64.  The sweep driver calls it for
-    every cell before any worker starts (:meth:`sigprop.sweep.spec.Spec.check_cells`)."""
+    every cell before any worker starts (:meth:`sigprop.sweep.spec.Spec.check_cells`).  Each value is
+    checked against its own range; a combination only one cell refuses (``v > 0`` at ``d = 1``) is left
+    to that cell, which is recorded as failed while the others run."""
     from sigprop.core import checks
     from sigprop.core.memory import matrices, require
     from sigprop.rho.auto import require_exact
     from sigprop.rho.spectrum import SHAPES
     from sigprop.rho.theory import FORMS, METHODS
 
-    m, v, d = checks.spectrum(m, v, d)
+    m = checks.real("m", m)
+    v = checks.real("v", v, minimum=0.0)
+    if np.ndim(d) == 0:
+        d = checks.integer("d", d, 1)
+    else:                                       # a grid of dimensions in one cell: its largest is sized
+        d = int(np.max(checks.spectrum(0.0, 0.0, d, single_d=False)[2]))
     T = checks.integer("T", T, 2)
     checks.choice("shape", shape, SHAPES)
     checks.choice("form", form, FORMS)
@@ -64,9 +71,10 @@ def check_spectrum(m, v, d, T, *, scale=None, shape: str = "gaussian", form: str
     if chi2 or method in ("exact", "saddlepoint"):
         require_exact(T, d, 1)
     with np.errstate(over="ignore", invalid="ignore"):
-        size = np.float64(c2) * d * (np.float64(v) + np.square(np.float64(m)))
+        size = np.float64(c2) * d * (np.max(v) + np.max(np.square(m)))
     if not np.isfinite(size):
-        raise ArgumentError("v" if float(v) >= abs(float(m)) * abs(float(m)) else "m",
+        big_m = float(np.max(np.abs(m), initial=0.0))
+        raise ArgumentError("v" if float(np.max(v, initial=0.0)) >= big_m * big_m else "m",
                             "is too large: the variance of the logits overflows float64 (beyond 1.8e308); "
                             "scale it down")
 
