@@ -158,7 +158,28 @@ def _typed(data: dict, kind: str) -> Any:
     labels = dict(UNTAGGED.get(kind, {}) if TAG not in data else {})
     if KEYS not in data and kind in RECORD_KEYS:
         labels["keys"] = RECORD_KEYS[kind]
+    _declare_command_dims(kind)
     return Result(data, kind=kind, **labels)
+
+
+#: The type tag of the command whose files once carried only the API's ``"kind"`` field.
+COMMAND_TAGS = {"lm-summary": "lm-summarize"}
+
+
+def _declare_command_dims(kind: str) -> None:
+    """Declare for ``kind`` the axes its command declares (:class:`sigprop.cli.app.Command` ``dims``), so
+    that a file written before the command stored them (``sigprop_dims``) is labelled the same way."""
+    from sigprop.core.labelled import DECLARED, declare
+
+    if kind in DECLARED:
+        return
+    from sigprop.cli.app import commands               # here: only for a kind no study declares
+
+    tag = COMMAND_TAGS.get(kind, kind)
+    for cmd in commands().values():
+        if cmd.dims and (cmd.kind or cmd.name.replace(" ", "-")) == tag:
+            declare(kind, cmd.dims)
+            return
 
 
 # The record keys of the files a command wrote before it stored them (``sigprop lm gradcheck``: no
