@@ -176,7 +176,7 @@ def _declare_command_dims(kind: str) -> None:
 
     if kind in DECLARED:
         return
-    from sigprop.cli.app import commands               # here: only for a kind no study declares
+    from sigprop.cli.app import commands  # here: only for a kind no study declares
 
     tag = COMMAND_TAGS.get(kind, kind)
     for cmd in commands().values():
