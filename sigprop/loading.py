@@ -179,10 +179,11 @@ def _declare_command_dims(kind: str) -> None:
     from sigprop.cli.app import commands  # here: only for a kind no study declares
 
     tag = COMMAND_TAGS.get(kind, kind)
-    for cmd in commands().values():
-        if cmd.dims and (cmd.kind or cmd.name.replace(" ", "-")) == tag:
-            declare(kind, cmd.dims)
-            return
+    for plugins in (False, True):                     # the plugins' commands only when no family's fits
+        for cmd in commands(plugins).values():
+            if cmd.dims and (cmd.kind or cmd.name.replace(" ", "-")) == tag:
+                declare(kind, cmd.dims)
+                return
 
 
 # The record keys of the files a command wrote before it stored them (``sigprop lm gradcheck``: no
