@@ -25,6 +25,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
          description="Every performance ratio, each taken within one run (code in benchmarks/).",
          arguments=_arguments, out="json", formats=("table", "json", "markdown"),
          renderers={"markdown": "sigprop_benchmarks.suite:markdown"}, flags={"source": "--from"},
+         # every timing of a measure (its own count of repeats), the 1, 5 and 15 minute load averages
+         dims={"repeats": ("{}_repeat",), "machine_load": ("load_window",), "notes": ("note",),
+               "missed": ("missed_measure",)},
          exit_code=lambda result: 1 if result.get("config", {}).get("check") and result.get("missed") else 0,
          view=View(records="targets", fields=("measure", "value", "interval", "target", "verdict"),
                    show=("machine", "peak_mb", "notes", "missed")))

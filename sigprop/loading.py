@@ -9,13 +9,16 @@ A result file is JSON with a type tag ``"sigprop_type"`` (:mod:`sigprop.core.lab
   ``"Validation"``): that type;
 * any other tag (a study, or a command's ``--out`` file, e.g. ``"validation"``,
   ``"gaussian-error"``, ``"lm-train"``): a :class:`~sigprop.core.labelled.Result`, the
-  ``dict`` the study returned, whose ``to_xarray()`` labels it.
+  ``dict`` the study returned, whose ``to_xarray()`` labels it with the axes declared for its
+  kind (by its study's descriptor, or by the ``dims`` of the command that writes it: a file
+  written before the command stored them is labelled the same way).
 
 The JSON list that ``sigprop heads --format json`` prints (one record per head, with the
 configuration's ``layout``, ``length`` and ``checkpoint`` in every record) is read as the
 ``"heads"`` result its ``--out`` file holds.  Files written before the tag existed are
 recognised where their fields say what they are (a run record's ``"kind"``, a profile's
-``positions`` and ``rho``, the two study files kept in ``docs/figures``); anything else is
+``positions`` and ``rho``, the two study files kept in ``docs/figures``, a trainability run's
+``config["study"]``); anything else is
 refused with one line, as is a file whose fields do not fit its type or that holds ``NaN`` or
 ``Infinity`` (not JSON: sigprop writes an undefined value, e.g. the localization of a profile
 with no propagation, as ``null``, which is read back as NaN in an array, as stored).  A Zarr
@@ -158,7 +161,29 @@ def _typed(data: dict, kind: str) -> Any:
     labels = dict(UNTAGGED.get(kind, {}) if TAG not in data else {})
     if KEYS not in data and kind in RECORD_KEYS:
         labels["keys"] = RECORD_KEYS[kind]
+    _declare_command_dims(kind)
     return Result(data, kind=kind, **labels)
+
+
+#: The type tag of the command whose files once carried only the API's ``"kind"`` field.
+COMMAND_TAGS = {"lm-summary": "lm-summarize"}
+
+
+def _declare_command_dims(kind: str) -> None:
+    """Declare for ``kind`` the axes its command declares (:class:`sigprop.cli.app.Command` ``dims``), so
+    that a file written before the command stored them (``sigprop_dims``) is labelled the same way."""
+    from sigprop.core.labelled import DECLARED, declare
+
+    if kind in DECLARED:
+        return
+    from sigprop.cli.app import commands  # here: only for a kind no study declares
+
+    tag = COMMAND_TAGS.get(kind, kind)
+    for plugins in (False, True):                     # the plugins' commands only when no family's fits
+        for cmd in commands(plugins).values():
+            if cmd.dims and (cmd.kind or cmd.name.replace(" ", "-")) == tag:
+                declare(kind, cmd.dims)
+                return
 
 
 # The record keys of the files a command wrote before it stored them (``sigprop lm gradcheck``: no
@@ -170,6 +195,8 @@ UNTAGGED: dict[str, dict] = {
     "gap-validity": dict(dims={"measured": ("sigma", "length", "seed"), "predicted": ("sigma", "length"),
                                "region": ("sigma", "length")}),
     "softmax-map": dict(keys={"rows": ("m", "v", "d", "T")}),
+    # results/nnt/train_T500_*.json (`sigprop nnt train`): sigprop.gap.trainability.RECORD_KEYS and the summary's
+    "trainability": dict(keys={"records": ("config", "target", "lr", "seed"), "summary": ("config", "target", "lr")}),
 }
 
 
@@ -177,6 +204,9 @@ def _infer(data: dict) -> str | None:
     """The tag of an untagged file from its fields, or ``None``."""
     if isinstance(data.get("kind"), str):                   # run records: kind="lm-train"
         return data["kind"]
+    config = data.get("config")
+    if isinstance(config, dict) and config.get("study") == "trainability" and "records" in data:
+        return "trainability"                               # sigprop nnt train, before the tag
     if "measured" in data and "predicted" in data:          # figures/gap_validity.py
         return "gap-validity"
     rows = data.get("rows")

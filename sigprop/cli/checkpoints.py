@@ -104,6 +104,7 @@ DATAMODEL_LINES = tuple(
                      "English text, predict each head's linear-regime share (rho) from its own W with that data "
                      "model and with the random walk, and measure it on held-out text (docs/data-models.md).",
          arguments=_heads_datamodel_arguments,
+         dims={"layers_lag_error": ("lag",)},       # per lag of config["lags"] (and the surrogate's)
          flags={"length": "--length", "windows": "--windows", "layers": "--layers", "seed": "--seed",
                 "checkpoint": "CHECKPOINT.safetensors", "config": "--config"},
          view=View(records="records", show=("layers",),

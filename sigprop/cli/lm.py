@@ -269,6 +269,14 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
                         "the stored numbers do not depend on it")
 
 
+#: The axes of the arrays of ``lm sweep`` and ``lm summarize`` results: a summary value is the mean and
+#: the ends of its interval (``statistic``), over the seeds of ``seeds``; a paired difference has one
+#: value per seed of the pair; ``unfinished`` lists run folders, ``data`` the works of each split.
+SUMMARY_DIMS = {"summary": ("statistic",), "summary_seeds": ("seed",), "paired_seeds": ("paired_seed",),
+                "paired_differences": ("paired_seed",), "unfinished": ("unfinished_run",),
+                "data_works": ("{}_work",)}
+
+
 @command("lm sweep", help="regularizers x seeds (x layers and heads), resumable, with 95%% intervals",
          description="Train every regularizer x seed (x shape), one folder per run under --dir (finished "
                      "runs are skipped, interrupted ones resume from their checkpoint), and summarize the "
@@ -276,7 +284,7 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
          arguments=_sweep_arguments, flags={**FLAGS, "regularizer": "--regularizers", "seed": "--seeds",
                                             "shapes": "--shapes"},
          folders=("--dir",), reads=_corpus_reads,
-         keys={"summary": ("layers", "heads", "regularizer")},
+         keys={"summary": ("layers", "heads", "regularizer")}, dims=SUMMARY_DIMS,
          view=View(records="summary", fields=("layers", "heads", "regularizer", "n", "perplexity",
                                               "entropy_mean", "eig_mean", "tr(W^2)/D-m^2=eig_var",
                                               "mean|lambda-m|^2=spread_abs", "R(W)=spread", "rho_theory_mean",
@@ -337,6 +345,7 @@ def _summarize_reads(args: argparse.Namespace) -> list[tuple[str, str]]:
                      "configuration, and the paired-by-seed differences regularizer minus none with their "
                      "intervals (the documents of results/lm/).",
          arguments=_summarize_arguments, flags={"folders": "DIR"}, figures=("--plot",), reads=_summarize_reads,
+         dims=SUMMARY_DIMS,
          renderers={"markdown": "sigprop.lm.summary:tables"},
          view=View(records="summary", fields=("layers", "heads", "steps", "regularizer", "n", "perplexity",
                                               "entropy_mean", "eig_mean", "tr(W^2)/D-m^2=eig_var",

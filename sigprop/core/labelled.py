@@ -380,13 +380,23 @@ class _Context:
                 self.add(f"{name}_{k}", v)
             return
         if isinstance(value, (list, tuple)) and value and all(isinstance(v, Mapping) for v in value):
-            self.parts.append(records(value, name, self.keys.get(name), self.T, self.dims, self.lead))
+            self.parts.append(self.labelled(records(value, name, self.keys.get(name), self.T, self.dims, self.lead)))
             return
         arr = _array(value)
         if arr is None:
             self.extra[name] = json.dumps(jsonable(value))
             return
         self.data[name] = (self.named(name, arr.shape) or _dims(name, arr.shape, self.T, self.lead), arr)
+
+    def labelled(self, part: Any) -> Any:
+        """``part`` (the Dataset of a list of records) with the coordinates ``config["<axis>s"]`` of
+        its axes that have none (``lag`` from ``config["lags"]``) when the list has their length."""
+        coords = {}
+        for axis, n in part.sizes.items():
+            value = self.config.get(f"{axis}s")
+            if axis not in part.coords and isinstance(value, (list, tuple)) and len(value) == n:
+                coords[axis] = np.asarray(value)
+        return part.assign_coords(coords) if coords else part
 
     def named(self, name: str, shape: tuple[int, ...]) -> tuple[str, ...] | None:
         """The declared axes of the array ``name`` (with their coordinates when known), or None.
@@ -430,11 +440,15 @@ CONTRADICTS = object()
 def declared(dims: Mapping[str, tuple[str, ...]], name: str, ndim: int) -> tuple[str, ...] | None:
     """The axes declared for the array ``name`` of ``ndim`` axes: those of the longest key of ``dims``
     that is ``name`` or a prefix ``key_`` of it, cut to ``ndim``; None when none is declared or
-    the declaration has fewer axes (or ``ndim`` is 0)."""
+    the declaration has fewer axes (or ``ndim`` is 0).  ``{}`` in a declared axis stands for the
+    rest of ``name`` after ``key_`` (``{"repeats": ("{}_repeat",)}`` names the axis of
+    ``repeats_mc`` ``mc_repeat``): arrays of different lengths under one field get an axis each."""
     owners = [k for k in dims if name == k or name.startswith(k + "_")]
     if not owners or ndim == 0:
         return None
-    axes = tuple(dims[max(owners, key=len)])
+    owner = max(owners, key=len)
+    rest = name[len(owner) + 1:]
+    axes = tuple(axis.replace("{}", rest or owner) for axis in dims[owner])
     return axes[:ndim] if len(axes) >= ndim else None
 
 
@@ -463,11 +477,12 @@ def _dims(name: str, shape: tuple[int, ...], T: int | None, lead: str | None) ->
 
 
 def _key_value(v: Any) -> bool:
-    return isinstance(v, (str, bool, int, np.integer, np.bool_)) or v is None
+    return isinstance(v, (str, bool, int, np.integer, np.bool_))
 
 
 def infer_keys(rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
-    """The fields of ``rows`` holding only strings, booleans or integers, if they identify each row."""
+    """The fields of ``rows`` holding only strings, booleans or integers, if they identify each row
+    (a field that is ``null`` in a row is no key: a coordinate has no missing label)."""
     fields = [f for f in rows[0] if all(f in r and _key_value(r[f]) for r in rows)]
     seen = {tuple(r[f] for f in fields) for r in rows}
     return tuple(fields) if fields and len(seen) == len(rows) else ()
