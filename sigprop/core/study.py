@@ -159,11 +159,14 @@ class Dim:
     """An own dimension of a study: ``size(args) -> int`` and optional fixed ``labels``.
 
     Coordinates are ``labels`` when given (the size is then ``len(labels)``), else
-    ``start, start + 1, ...`` (``start = 1`` for positions ``1..T``).
+    ``start, start + 1, ...`` (``start = 1`` for positions ``1..T``); ``source`` names the argument
+    the size is read from.
     """
     size: Callable[[Mapping[str, Any]], int] | None = None
     labels: tuple | None = None
     start: int = 0
+    #: The argument the size is read from (``"T"``), named by a refusal of a grid too large.
+    source: str | None = None
 
     def length(self, args: Mapping[str, Any]) -> int:
         """The dimension's length for the study's arguments.

@@ -253,7 +253,8 @@ WIDTH_STUDY = register(Study(
 DEPTH_STUDY = register(Study(
     name="collapse-depth", function="sigprop.gap.collapse:depth", cell="sigprop.sweep.studies:collapse_depth",
     kind="collapse-depth", axes=("L", "T", "sigma", "model", "d", "d_k", "values", "common", "noise"),
-    dims={"variant": VARIANT, "layer": Dim(size=_layers), "attention_layer": Dim(size=_attention_layers, start=1)},
+    dims={"variant": VARIANT, "layer": Dim(size=_layers, source="L"),
+          "attention_layer": Dim(size=_attention_layers, start=1, source="L")},
     cell_outputs={"rank_residual": ("variant", "layer"), "scale": ("variant", "layer"),
                   "grad_x": ("variant", "layer"), "kappa": ("variant", "attention_layer"),
                   "grad_w": ("variant", "attention_layer"), "kappa_predicted": (), "predicted_layer_factor": ()},

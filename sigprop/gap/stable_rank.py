@@ -261,7 +261,7 @@ def _layers(args) -> int:
 STUDY = register(Study(
     name="nnt-stable-rank", function="sigprop.gap.stable_rank:stable_ranks",
     cell="sigprop.sweep.studies:nnt_stable_rank", kind="stable-ranks", axes=("config", "T", "gamma", "L"),
-    dims={"layer": Dim(size=_layers)}, cell_outputs={"stable_rank": ("layer",)},
+    dims={"layer": Dim(size=_layers, source="L")}, cell_outputs={"stable_rank": ("layer",)},
     figure="sigprop.gap.stable_rank:nnt_stable_rank_figure",
     quick=dict(configs=["A"], lengths=[6], gammas=[1.0], layers=2, seeds=[0, 1]),
     description="[NNT24]'s protocol: stable rank of X_l X_l^T, l = 0..L (sigprop.gap.stable_rank)"))

@@ -553,7 +553,8 @@ def _records(args) -> int:
 #: and the training's configuration flat; one cell is :func:`sigprop.sweep.studies.lm`).
 STUDY = register(Study(
     name="lm", function="sigprop.lm.train:train", cell="sigprop.sweep.studies:lm", kind="lm-train",
-    dims={"lm_record": Dim(size=_records)}, arrays={"history": ("layer", "head")},   # per layer, per head
+    dims={"lm_record": Dim(size=_records, source="steps")},
+    arrays={"history": ("layer", "head")},                              # per layer, per head
     cell_outputs={**{k: () for k in LM_FINAL}, **{f"history_{k}": ("lm_record",) for k in LM_HISTORY}},
     description="the transformer language model on real text (sigprop.lm.train): final validation measures "
                 "and history"))

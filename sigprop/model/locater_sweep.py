@@ -135,7 +135,7 @@ def _records(args) -> int:
 #: (:func:`final_row`) and history (one cell is :func:`sigprop.sweep.studies.training`).
 TRAINING_STUDY = register(Study(
     name="training", function="sigprop.model.train:train", cell="sigprop.sweep.studies:training",
-    kind="attention-training", dims={"record": Dim(size=_records)},
+    kind="attention-training", dims={"record": Dim(size=_records, source="steps")},
     cell_outputs={**{f"final_{k}": () for k in COLUMNS}, **{f"history_{k}": ("record",) for k in HISTORY}},
     figure="sigprop.model.train:history_figure", quick=dict(d=4, d_k=4, T=6, batch=4, steps=4, log_every=2, probe=8),
     description="training of the one-layer model (sigprop.model.train): final values and history"))

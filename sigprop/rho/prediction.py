@@ -50,7 +50,7 @@ def positions(args: Mapping[str, Any]) -> int:
 
 
 #: The dimension ``position`` (``1..T``) of a sweep cell's profiles.
-POSITION = Dim(size=positions, start=1)
+POSITION = Dim(size=positions, start=1, source="T")
 #: The localization metrics a sweep cell keeps (:func:`sigprop.rho.localization.localization_metrics`).
 LOCALIZATION = ("total", "entropy_normalized", "peak", "width")
 #: The model's parameters a closed-form sweep may sweep.

@@ -294,7 +294,7 @@ STUDY = register(Study(
                          # 11 arrays of T positions, rho_error
                          output_size=lambda args: (12 * (args.length or 0), "T"))),
     axes=("m", "v", "d", "T", "scale", "shape", "samples", "basis", "confidence"),
-    dims={"position": Dim(size=_positions, start=1), "method": Dim(labels=("gaussian", "exact"))},
+    dims={"position": Dim(size=_positions, start=1, source="T"), "method": Dim(labels=("gaussian", "exact"))},
     cell="sigprop.rho.validation:cell", figure="sigprop.rho.prediction:profile_figure",
     quick=dict(m=0.5, v=0.1, d=16, T=32, samples=4000),
     description="Monte Carlo validation: Gaussian and exact closed forms beside simulate (sigprop.rho.compare)"))
@@ -303,7 +303,7 @@ STUDY = register(Study(
 #: ``validate-softmax``).
 SOFTMAX_STUDY = register(Study(
     name="validate-softmax", function="sigprop.rho.validation:validate_softmax",
-    result="sigprop.rho.validation:SoftmaxValidation", dims={"position": Dim(size=_positions, start=1)},
+    result="sigprop.rho.validation:SoftmaxValidation", dims={"position": Dim(size=_positions, start=1, source="T")},
     axes=("m", "v", "d", "T", "quantity", "points", "samples", "scale", "shape", "confidence"),
     cell="sigprop.rho.validation:softmax_cell", quick=dict(m=0.5, v=0.1, d=8, T=16, points=1024, samples=4000),
     description="a softmax quantity by the semi-analytic method beside Monte Carlo, Bonferroni over positions"))

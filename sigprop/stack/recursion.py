@@ -202,7 +202,7 @@ def _layers(args) -> int:
 #: :func:`sigprop.sweep.studies.stack_predict`).
 STUDY = register(Study(
     name="stack-predict", function="sigprop.stack.recursion:predict", cell="sigprop.sweep.studies:stack_predict",
-    kind=KIND, dims={"layer": Dim(size=_layers)}, cell_outputs={k: ("layer",) for k in STACK_OUTPUTS},
+    kind=KIND, dims={"layer": Dim(size=_layers, source="L")}, cell_outputs={k: ("layer",) for k in STACK_OUTPUTS},
     quick=dict(layers=3, beta=1.0, T=8),
     description="the deep-stack recursion: cosine, norm, stable rank, attention participation and entropy per layer "
                 "l = 0..L (sigprop.stack.predict; alpha sets both skips)"))

@@ -194,7 +194,7 @@ def _require_cell_outputs(spec: Spec, sizes: dict[str, int]) -> None:
     if not sizes:
         return
     largest = max(sizes, key=lambda name: sizes[name])
-    source = getattr(study.dims[largest].size, "__qualname__", "").removeprefix("size_from_")
+    source = study.dims[largest].source
     where = ("axes." if source in spec.axes else "args.") + source if source else f"dimension {largest}"
     require(CELL_OUTPUT_COPIES * 8.0 * numbers, "spec",
             f"{CELL_OUTPUT_COPIES} copies of one cell's {numbers:.0f} float64 outputs; {largest} has "
