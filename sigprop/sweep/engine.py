@@ -138,7 +138,7 @@ def _dask(tasks, function, outputs, record, state, bar, *, workers, scheduler, c
     driver = threading.Thread(target=_drive, name="sigprop sweep: Dask", daemon=True,
                               args=(distributed, inbox, stop, tasks, function, outputs),
                               kwargs=dict(workers=workers, scheduler=scheduler, client=client, progress=progress))
-    with _quiet_dask():
+    with _quiet_dask() as quiet:
         driver.start()
         try:
             while True:
@@ -153,7 +153,8 @@ def _dask(tasks, function, outputs, record, state, bar, *, workers, scheduler, c
                 else:
                     break
         finally:
-            _finish(driver, stop, inbox)
+            # a driver still closing (a second Ctrl-C) keeps Dask silent until the process ends
+            quiet["keep"] = not _finish(driver, stop, inbox)
 
 
 #: Cells computed but not yet written that the driver may hold (memory stays bounded).
@@ -290,11 +291,11 @@ async def _close_workers(cluster, timeout: float) -> None:
                          return_exceptions=True)
 
 
-def _finish(driver: threading.Thread, stop: threading.Event, inbox: queue.Queue) -> None:
+def _finish(driver: threading.Thread, stop: threading.Event, inbox: queue.Queue) -> bool:
     """Stop the driver and wait until it has closed what it started (:data:`CLOSE_SECONDS` at most);
     the worker processes of this sweep still running then, or at a second Ctrl-C meanwhile, are killed.
     A second SIGTERM ends the process at once (``sigprop.cli.app``); its workers follow it (a Dask
-    worker process ends when the pipe from its parent closes)."""
+    worker process ends when the pipe from its parent closes).  Returns whether the driver ended."""
     stop.set()
     deadline = time.monotonic() + CLOSE_SECONDS
     while driver.is_alive() and time.monotonic() < deadline:
@@ -306,6 +307,8 @@ def _finish(driver: threading.Thread, stop: threading.Event, inbox: queue.Queue)
             break
     if driver.is_alive():
         _kill_workers()
+        return False
+    return True
 
 
 def _kill_workers() -> None:
@@ -339,16 +342,19 @@ _SILENT = logging.CRITICAL + 1
 
 @contextlib.contextmanager
 def _quiet_dask():
-    """Dask's, Tornado's and Bokeh's loggers in this process silent while the block runs, restored after."""
+    """Dask's, Tornado's and Bokeh's loggers in this process silent while the block runs, restored after
+    unless the block set ``keep`` in the dictionary it receives."""
     loggers = [logging.getLogger(name) for name in ("distributed", "tornado", "bokeh")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
         lg.setLevel(_SILENT)
+    state = {"keep": False}
     try:
-        yield
+        yield state
     finally:
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
+        if not state["keep"]:
+            for lg, level in zip(loggers, levels):
+                lg.setLevel(level)
 
 
 def _quiet_resource_tracker() -> None:

@@ -1,10 +1,11 @@
 """Signals the third hostile-input campaign found breaking the contract (docs/contract.md, "Signals").
 
-* ``sigprop sweep --workers 2`` (a local Dask cluster) stopped by SIGINT or SIGTERM before its
-  cluster exists, while the cluster starts, or during the run: one line (``interrupted``, 130;
+* ``sigprop sweep --workers 2`` (a local Dask cluster) stopped by SIGINT or SIGTERM while its store
+  is created, before its cluster exists, while the cluster starts, or during the run: one line (``interrupted``, 130;
   ``terminated``, 143), no traceback, no process left in the command's session; SIGINT was lost
   while the cluster started (the sweep ran on for a minute) and Dask printed 29-68 lines of
-  tracebacks.  A resume after the signal gives the store of an uninterrupted run.
+  tracebacks (and asyncio printed Zarr's interrupted tasks at exit).  A resume after the signal
+  gives the store of an uninterrupted run.
 * A sweep ended by a second SIGTERM or by SIGKILL prints nothing (the resource tracker printed two
   lines about leaked semaphores) and leaves no process.
 * ``sigprop explore`` ended by Ctrl-C exits 130 (it exited 0), by SIGTERM 143; a port in use is one
@@ -82,7 +83,7 @@ def wait_until(proc, condition, what: str) -> None:
     while not condition():
         assert proc.poll() is None, f"the command ended before {what}: {proc.communicate()}"
         assert time.monotonic() < deadline, f"no {what} after {HANG} s"
-        time.sleep(0.02)
+        time.sleep(0.005)
 
 
 def assert_session_empty(sid: int) -> None:
@@ -111,6 +112,8 @@ def send(proc, sig: int, group: bool) -> None:
 
 
 MOMENTS = {
+    # the store is being created (its temporary folder, or the store, appears)
+    "store-creation": lambda proc, store: any(p.suffix != ".toml" for p in store.parent.iterdir()),
     # the store exists: the cluster is not started yet, or just starting
     "before-cluster": lambda proc, store: (store / "status").is_dir(),
     # a worker process exists and no cell is written: the cluster is starting
@@ -133,6 +136,7 @@ def test_sweep_stopped_at_any_moment_is_one_line_and_leaves_no_process(sig, mome
         assert proc.returncode == code, (proc.returncode, err)
         assert err == f"sigprop sweep: {word}\n" and out == "", err
         assert_session_empty(proc.pid)
+        assert not list(tmp_path.glob(".*sigprop-tmp*")), sorted(os.listdir(tmp_path))
     finally:
         stop(proc)
 
