@@ -199,6 +199,34 @@ def test_an_interrupted_sweep_resumes_to_the_store_of_an_uninterrupted_run(sig, 
         np.testing.assert_array_equal(got[name].values, ref[name].values, err_msg=name)
 
 
+def test_ctrl_c_while_the_store_is_created_is_taken_once_it_is_in_place(tmp_path, monkeypatch):
+    # Zarr's writes go on in Zarr's thread after an interrupt: cut in the middle, they recreated the
+    # temporary folder the clean-up had removed.  Python's Ctrl-C handler is installed for the test's
+    # duration (a suite run with SIGINT ignored has none).
+    import sigprop.sweep.store as store_module
+    from sigprop.sweep.spec import Spec
+    from sigprop.sweep.store import Store
+
+    (tmp_path / "s.toml").write_text(SPEC)
+    spec = Spec.load(tmp_path / "s.toml")
+    real = store_module._write_new
+
+    def interrupted(*args):
+        os.kill(os.getpid(), signal.SIGINT)             # Ctrl-C as the writes begin
+        real(*args)
+
+    monkeypatch.setattr(store_module, "_write_new", interrupted)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            store_module.create(tmp_path / "s.zarr", spec)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    counts = Store(tmp_path / "s.zarr").counts()
+    assert counts == dict(pending=12, done=0, failed=0, total=12), counts
+    assert sorted(os.listdir(tmp_path)) == ["s.toml", "s.zarr"]
+
+
 # --- the explorer ----------------------------------------------------------------------
 
 def explore(port: int):
