@@ -1,7 +1,8 @@
 """The ``explore`` command: a local interactive page (Bokeh server) over the closed forms.
 
 ``sigprop explore [--port N] [--no-browser] [--mean M --var V --dim D --length T --data MODEL
---method METHOD]`` serves :mod:`sigprop.explore.page` at ``http://localhost:N/`` until Ctrl-C;
+--method METHOD]`` serves :mod:`sigprop.explore.page` at ``http://localhost:N/`` until Ctrl-C
+(``sigprop explore: interrupted``, exit code 130; SIGTERM: ``terminated``, 143);
 the model flags set the sliders' starting values (checked by the API before the server starts).
 Needs the optional extra ``explore`` (Bokeh).  Documented in docs/explore.md.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from sigprop.cli import arguments
-from sigprop.cli.app import Terminated, UsageError, command
+from sigprop.cli.app import UsageError, command
 
 DATA = ("random-walk", "iid", "ar1", "fbm")           # sigprop.explore.compute.DATA (a test checks)
 METHODS = ("gaussian", "exact", "softmax")            # sigprop.explore.compute.METHODS
@@ -38,7 +39,9 @@ def _arguments(p: argparse.ArgumentParser) -> None:
          flags={"port": "--port", "m": "--mean", "v": "--var", "d": "--dim", "T": "--length",
                 "data": "--data", "method": "--method"})
 def explore(args: argparse.Namespace) -> dict:
-    """Check the flags, then serve the page until Ctrl-C; returns the address and ``stopped``."""
+    """Check the flags, then serve the page until Ctrl-C or SIGTERM (which end the command as every
+    command: one line, exit code 130 or 143); returns the address and ``stopped`` should the server's
+    loop stop otherwise."""
     from sigprop.core.checks import ArgumentError
     from sigprop.explore import compute, page
 
@@ -48,10 +51,7 @@ def explore(args: argparse.Namespace) -> dict:
         raise UsageError(page.INSTALL)
     state = compute.State(m=args.mean, v=args.var, d=args.dim, T=args.length, data=args.data, method=args.method)
     compute.gaussian(state)                          # the API checks the starting values
-    try:
-        page.serve(args.port, show=not args.no_browser, initial=state)
-    except Terminated:                               # SIGTERM: exit code 143, as every command
-        raise
-    except KeyboardInterrupt:                        # Ctrl-C is how the page is closed
-        pass
+    # until Ctrl-C (`sigprop explore: interrupted`, exit code 130) or SIGTERM (`terminated`, 143),
+    # as every command; a port in use is refused before serving (ArgumentError naming --port)
+    page.serve(args.port, show=not args.no_browser, initial=state)
     return dict(url=f"http://localhost:{args.port}/", status="stopped")

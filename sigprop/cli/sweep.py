@@ -57,8 +57,12 @@ def sweep(args: argparse.Namespace) -> dict:
             raise UsageError("argument --figure: only with --plot")
         from sigprop import sweep as sw
 
-        res = sw.run(args.spec, args.store, workers=args.workers, scheduler=args.scheduler,
-                     overwrite=args.overwrite, progress=not args.no_progress)
+        try:
+            res = sw.run(args.spec, args.store, workers=args.workers, scheduler=args.scheduler,
+                         overwrite=args.overwrite, progress=not args.no_progress)
+        except KeyboardInterrupt:           # Ctrl-C or SIGTERM: the command ends with its one line
+            _quiet_pending_tasks()
+            raise
         config = {k: v for k, v in sw.load(args.spec).to_dict().items() if v != ""}
         return dict(version=__version__, config=dict(config, store=args.store), store=args.store, **res)
     except ImportError as exc:              # the sweep extra is missing: one line, exit 2
@@ -67,6 +71,17 @@ def sweep(args: argparse.Namespace) -> dict:
         store = args.store or args.spec
         raise UsageError(f"argument --store: cannot read {store}: {' '.join(str(exc).split())[:100]}; "
                          "the store is damaged (--overwrite starts it again)") from None
+
+
+def _quiet_pending_tasks() -> None:
+    """Silence ``asyncio``'s logger for the rest of the process: a signal that interrupts a Zarr
+    read or write leaves Zarr's task pending in its own event loop, and at exit asyncio printed
+    ``Task was destroyed but it is pending!`` and ``Future exception was never retrieved`` with
+    tracebacks after the command's one line (the store is coherent: a cell counts as done once its
+    status is written, last)."""
+    import logging
+
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL + 1)
 
 
 def _read(args: argparse.Namespace) -> dict:

@@ -196,7 +196,7 @@ def _processes(task: Task, count: int, workers: int, progress: Callable[[int], N
     die_with_parent = _parent_death_signal()  # looked up before the fork, not in every child
     try:
         for slot in range(workers):
-            with _FORK_LOCK, _signals_deferred(), warnings.catch_warnings():   # Python >= 3.12 warns on fork
+            with _FORK_LOCK, signals_deferred(), warnings.catch_warnings():   # Python >= 3.12 warns on fork
                 warnings.simplefilter("ignore", DeprecationWarning)   # with threads alive: the child runs only the task
                 read, write = os.pipe()
                 pid = os.fork()
@@ -269,8 +269,12 @@ def _terminated(signum, frame) -> None:  # pragma: no cover - runs in a worker p
 
 
 @contextlib.contextmanager
-def _signals_deferred():
+def signals_deferred():
     """In the main thread: SIGINT and SIGTERM received inside the block are handled when it ends.
+
+    For a short step that must not be cut in two: a fork (below), a sweep's store being created
+    (``sigprop.sweep.store.create``: Zarr's writes go on in Zarr's own thread after an interrupt and
+    recreated the temporary folder the clean-up had removed).
 
     ``os.fork`` runs the at-fork callbacks of other modules (``logging`` releases its lock); a
     ``KeyboardInterrupt`` raised by a signal handler inside one of them is printed and dropped by

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import signal
 import sys
 import threading
@@ -130,88 +131,255 @@ def _run(spec, st, *, workers, scheduler, client, retry_failed, progress, callba
 
 
 def _dask(tasks, function, outputs, record, state, bar, *, workers, scheduler, client, progress):
+    """Run the cells on Dask: a thread of its own drives Dask, this one writes the store.
+
+    Every call into Dask (starting and closing a local cluster, submitting, waiting) runs in the
+    driver thread (:func:`_drive`), where no signal handler raises: Ctrl-C or SIGTERM, at any moment
+    (before the cluster exists, while it starts, during the run, while it closes), interrupts only
+    this thread, which asks the driver to stop and waits for it to close the cluster the ordinary way
+    (:func:`_finish`).  Cells reach this thread through a bounded queue and are written here, so a
+    resume after an interrupt computes exactly the cells not yet written.
+    """
     distributed = _deps.require("distributed")
+    inbox: queue.Queue = queue.Queue(maxsize=_INBOX)
+    stop = threading.Event()
+    driver = threading.Thread(target=_drive, name="sigprop sweep: Dask", daemon=True,
+                              args=(distributed, inbox, stop, tasks, function, outputs),
+                              kwargs=dict(workers=workers, scheduler=scheduler, client=client, progress=progress))
+    with _quiet_dask() as quiet:
+        driver.start()
+        try:
+            while True:
+                kind, value = inbox.get()
+                if kind == "cell":
+                    ix, outcome, state["running"] = value
+                    record(ix, outcome)
+                elif kind == "note":
+                    bar.write(value, file=sys.stderr)
+                elif kind == "error":
+                    raise value
+                else:
+                    break
+        finally:
+            # a driver still closing (a second Ctrl-C) keeps Dask silent until the process ends
+            quiet["keep"] = not _finish(driver, stop, inbox)
+
+
+#: Cells computed but not yet written that the driver may hold (memory stays bounded).
+_INBOX = 64
+#: Seconds the clean-up gives the driver to close a local cluster the ordinary way before the worker
+#: processes are killed (a close takes about a second; a start in progress is completed first).
+CLOSE_SECONDS = 30.0
+
+
+def _drive(distributed, inbox, stop, tasks, function, outputs, *, workers, scheduler, client, progress):
+    """The driver thread: start (or connect to) Dask, keep a few cells per worker thread in flight,
+    hand each result to ``inbox``, and close what it started; ``("done", None)`` is its last message,
+    an exception it meets is sent as ``("error", exc)`` before it.
+
+    SIGINT is blocked in this thread, so in the threads it starts and the worker processes they spawn
+    (a signal mask survives ``fork`` and ``exec``): a Ctrl-C sent to the whole process group never
+    reaches a Dask worker, and this process takes it in its main thread (its handler is not changed).
+    """
+    if client is None and scheduler is None:
+        _quiet_resource_tracker()              # first: starting it unblocks SIGINT in the calling thread
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+    def send(kind, value):
+        while not stop.is_set():
+            try:
+                inbox.put((kind, value), timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
     cluster = None
     own = client is None
-    if client is None:
-        if scheduler is not None:
-            try:
-                client = distributed.Client(scheduler, timeout="30s")
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise ArgumentError("scheduler", f"cannot reach a Dask scheduler at {scheduler!r}: "
-                                                 f"{' '.join(str(exc).split())}") from None
-        else:
-            with _workers_ignore_sigint():
+    try:
+        if client is None:
+            if scheduler is not None:
+                try:
+                    client = distributed.Client(scheduler, timeout="30s")
+                except (OSError, TimeoutError, ValueError) as exc:
+                    raise ArgumentError("scheduler", f"cannot reach a Dask scheduler at {scheduler!r}: "
+                                                     f"{' '.join(str(exc).split())}") from None
+            else:
                 cluster = distributed.LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
                                                    processes=True, dashboard_address=":0",
-                                                   silence_logs=logging.ERROR)
-                client = distributed.Client(cluster)
-    try:
-        if progress and _has_dashboard():
-            bar.write(f"Dask dashboard: {client.dashboard_link}", file=sys.stderr)
-        ahead = distributed.as_completed()
-        keys: dict[str, tuple] = {}
-        window = [0, 0.0]                  # size, time of the last refresh
-
-        def capacity():
-            now = time.monotonic()
-            if now - window[1] > 2.0:
-                threads = sum(client.nthreads().values())
-                window[:] = [max(2, 2 * threads), now]
-            return window[0]
-
-        def submit():
-            while state["running"] < capacity():
-                item = next(tasks, None)
-                if item is None:
+                                                   silence_logs=_SILENT)
+                if stop.is_set():
                     return
-                ix, kwargs = item
-                fut = client.submit(execute, function, kwargs, outputs, pure=False,
-                                    key=f"sweep-cell-{'-'.join(map(str, ix))}-{os.urandom(4).hex()}")
-                keys[fut.key] = ix
-                ahead.add(fut)
-                state["running"] += 1
+                client = distributed.Client(cluster)
+        if progress and _has_dashboard():
+            send("note", f"Dask dashboard: {client.dashboard_link}")
+        _cells(distributed, client, send, stop, tasks, function, outputs)
+    except Exception as exc:
+        send("error", exc)
+    finally:
+        if own:
+            _close(client, cluster, quick=stop.is_set())
+        inbox.put(("done", None))        # the main thread reads until this message
 
-        submit()
-        for fut in ahead:
+
+def _cells(distributed, client, send, stop, tasks, function, outputs):
+    """Submit the cells, at most about two per worker thread in flight, and send each outcome."""
+    ahead = distributed.as_completed()
+    keys: dict[str, tuple] = {}
+    window = [0, 0.0]                  # size, time of the last refresh
+    running = 0
+
+    def capacity():
+        now = time.monotonic()
+        if now - window[1] > 2.0:
+            threads = sum(client.nthreads().values())
+            window[:] = [max(2, 2 * threads), now]
+        return window[0]
+
+    def submit():
+        nonlocal running
+        while running < capacity() and not stop.is_set():
+            item = next(tasks, None)
+            if item is None:
+                return
+            ix, kwargs = item
+            fut = client.submit(execute, function, kwargs, outputs, pure=False,
+                                key=f"sweep-cell-{'-'.join(map(str, ix))}-{os.urandom(4).hex()}")
+            keys[fut.key] = ix
+            ahead.add(fut)
+            running += 1
+
+    submit()
+    while not stop.is_set() and not ahead.is_empty():
+        batch = ahead.next_batch(block=False)
+        if not batch:
+            time.sleep(0.05)
+            continue
+        for fut in batch:
             ix = keys.pop(fut.key)
             try:
                 outcome = fut.result()
             except Exception as exc:           # e.g. KilledWorker: its workers kept dying
                 outcome = ("failed", describe(exc))
             fut.release()
-            state["running"] -= 1
-            record(ix, outcome)
-            submit()
-    finally:
-        if own:
+            running -= 1
+            send("cell", (ix, outcome, running))
+        submit()
+
+
+def _close(client, cluster, *, quick: bool) -> None:
+    """Close a client and a local cluster of this sweep; what Dask raises while closing is dropped
+    (every cell is written or pending either way).
+
+    ``quick`` (the sweep was interrupted): the workers are closed first with a grace of
+    :data:`QUICK_CLOSE_SECONDS`, after which their processes are killed (a worker otherwise waits for
+    the cell it computes, up to Dask's 4 s, and that cell's result would not be written anyway).
+    """
+    if client is not None:
+        with contextlib.suppress(Exception):
             client.close()
-            if cluster is not None:
-                cluster.close()
+    if cluster is None:
+        return
+    if quick:
+        with contextlib.suppress(Exception):
+            cluster.sync(_close_workers, cluster, QUICK_CLOSE_SECONDS)
+    with contextlib.suppress(Exception):
+        cluster.close()
+
+
+#: Seconds an interrupted sweep gives a local worker to close before its process is killed.
+QUICK_CLOSE_SECONDS = 0.5
+
+
+async def _close_workers(cluster, timeout: float) -> None:
+    """Close every worker (a ``Nanny``) of ``cluster`` with ``timeout``; runs in the cluster's loop."""
+    import asyncio
+
+    await asyncio.gather(*(w.close(timeout=timeout) for w in list(cluster.workers.values())),
+                         return_exceptions=True)
+
+
+def _finish(driver: threading.Thread, stop: threading.Event, inbox: queue.Queue) -> bool:
+    """Stop the driver and wait until it has closed what it started (:data:`CLOSE_SECONDS` at most);
+    the worker processes of this sweep still running then, or at a second Ctrl-C meanwhile, are killed.
+    A second SIGTERM ends the process at once (``sigprop.cli.app``); its workers follow it (a Dask
+    worker process ends when the pipe from its parent closes).  Returns whether the driver ended."""
+    stop.set()
+    deadline = time.monotonic() + CLOSE_SECONDS
+    while driver.is_alive() and time.monotonic() < deadline:
+        try:
+            with contextlib.suppress(queue.Empty):
+                inbox.get(timeout=0.1)            # a driver handing over a cell is not kept waiting
+            driver.join(0.05)
+        except KeyboardInterrupt:                 # Ctrl-C again: do not wait any longer
+            break
+    if driver.is_alive():
+        _kill_workers()
+        return False
+    return True
+
+
+def _kill_workers() -> None:
+    """SIGKILL the Dask worker processes this process spawned (Linux: its children started by
+    ``multiprocessing``'s spawn; its resource tracker ends by itself with this process)."""
+    try:
+        threads = os.listdir("/proc/self/task")
+    except OSError:                               # pragma: no cover - not Linux
+        return
+    for tid in threads:
+        try:
+            with open(f"/proc/self/task/{tid}/children") as f:
+                pids = [int(p) for p in f.read().split()]
+        except OSError:
+            continue
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    spawned = b"multiprocessing.spawn" in f.read()
+                if spawned:
+                    os.kill(pid, signal.SIGKILL)
+            except OSError:
+                continue
+
+
+#: The level of Dask's loggers while a sweep's own local cluster runs: above CRITICAL, so nothing
+#: (a worker losing its connection as the cluster closed logged a 30-60 line traceback); a failed
+#: cell is recorded in the store with its error and listed by ``sigprop sweep --status``.
+_SILENT = logging.CRITICAL + 1
 
 
 @contextlib.contextmanager
-def _workers_ignore_sigint():
-    """While a local cluster starts, its worker processes are made to ignore SIGINT.
-
-    Ctrl-C is sent by the terminal to the whole process group; workers that took it printed the
-    tracebacks of their interrupted imports or tasks (up to 79 lines).  A process started while
-    SIGINT is ignored ignores it too (``SIG_IGN`` survives ``exec``, and Python then installs no
-    handler of its own), so SIGINT is ignored while the cluster starts; it is also blocked in this
-    thread meanwhile, so that a Ctrl-C pressed then stays pending (Linux never drops a signal
-    that is blocked) and is taken here once the handler is back.  The caller closes the workers.
-    Only in the main thread (signal handlers live there).
-    """
-    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _quiet_dask():
+    """Dask's, Tornado's and Bokeh's loggers in this process silent while the block runs, restored after
+    unless the block set ``keep`` in the dictionary it receives."""
+    loggers = [logging.getLogger(name) for name in ("distributed", "tornado", "bokeh")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(_SILENT)
+    state = {"keep": False}
     try:
-        yield
+        yield state
     finally:
-        signal.signal(signal.SIGINT, handler)
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        if not state["keep"]:
+            for lg, level in zip(loggers, levels):
+                lg.setLevel(level)
+
+
+def _quiet_resource_tracker() -> None:
+    """Start ``multiprocessing``'s resource tracker (a process Dask's workers need) with its warnings
+    ignored: when this process is killed (SIGKILL, a second SIGTERM) the tracker removes the semaphores
+    left behind and printed a two-line ``UserWarning`` about them.  A tracker already running is kept."""
+    from multiprocessing import resource_tracker
+
+    option = "ignore::UserWarning"
+    added = option not in sys.warnoptions
+    if added:
+        sys.warnoptions.append(option)           # passed on as -W to the interpreter spawned now
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        if added:
+            sys.warnoptions.remove(option)
 
 
 def _has_dashboard() -> bool:

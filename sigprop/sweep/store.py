@@ -34,6 +34,7 @@ from sigprop._version import __version__
 from sigprop.core.checks import ArgumentError
 from sigprop.core.memory import require
 from sigprop.core.results import remove_stale_temporaries, temporary_name
+from sigprop.core.workers import signals_deferred
 from sigprop.sweep import _deps
 from sigprop.sweep.cell import ERROR_CHARS
 from sigprop.sweep.spec import Spec, cell_seed
@@ -220,22 +221,8 @@ def create(path, spec: Spec) -> Store:
                  description=spec.description or study.description)
     tmp = path.parent / f"{temporary_name(path)}{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
-        xr.Dataset(data, coords=coords, attrs=attrs).to_zarr(str(tmp), mode="w-", zarr_format=2,
-                                                            consolidated=False)
-        group = zarr.open_group(str(tmp), mode="r+", zarr_format=2)
-        cell_chunks = (1,) * len(axes)
-        for name, dims in study.outputs.items():
-            shape = spec.shape + tuple(sizes[d] for d in dims)
-            group.create_array(name, shape=shape, chunks=cell_chunks + shape[len(axes):], dtype="f8",
-                               fill_value=np.nan, attributes={"_ARRAY_DIMENSIONS": axes + list(dims)})
-        group.create_array("status", shape=spec.shape, chunks=cell_chunks, dtype="i1", fill_value=None,
-                           attributes={"_ARRAY_DIMENSIONS": axes, "flag_values": [PENDING, DONE, FAILED],
-                                       "flag_meanings": "pending done failed"})
-        group.create_array("error", shape=spec.shape, chunks=cell_chunks, dtype=str, fill_value=None,
-                           attributes={"_ARRAY_DIMENSIONS": axes,
-                                       "description": "the exception of a failed cell, '' otherwise"})
-        zarr.consolidate_metadata(str(tmp), zarr_format=2)
-        os.rename(tmp, path)
+        with signals_deferred():           # a Ctrl-C meanwhile is taken once the store is in place
+            _write_new(zarr, xr.Dataset(data, coords=coords, attrs=attrs), tmp, path, spec, study, sizes, axes)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -243,6 +230,26 @@ def create(path, spec: Spec) -> Store:
     store = Store(path)
     store.check_outputs()
     return store
+
+
+def _write_new(zarr, dataset, tmp: Path, path: Path, spec: Spec, study, sizes: dict, axes: list) -> None:
+    """Write the empty store (``dataset`` and the study's output, status and error arrays) in ``tmp``,
+    then rename it to ``path``."""
+    dataset.to_zarr(str(tmp), mode="w-", zarr_format=2, consolidated=False)
+    group = zarr.open_group(str(tmp), mode="r+", zarr_format=2)
+    cell_chunks = (1,) * len(axes)
+    for name, dims in study.outputs.items():
+        shape = spec.shape + tuple(sizes[d] for d in dims)
+        group.create_array(name, shape=shape, chunks=cell_chunks + shape[len(axes):], dtype="f8",
+                           fill_value=np.nan, attributes={"_ARRAY_DIMENSIONS": axes + list(dims)})
+    group.create_array("status", shape=spec.shape, chunks=cell_chunks, dtype="i1", fill_value=None,
+                       attributes={"_ARRAY_DIMENSIONS": axes, "flag_values": [PENDING, DONE, FAILED],
+                                   "flag_meanings": "pending done failed"})
+    group.create_array("error", shape=spec.shape, chunks=cell_chunks, dtype=str, fill_value=None,
+                       attributes={"_ARRAY_DIMENSIONS": axes,
+                                   "description": "the exception of a failed cell, '' otherwise"})
+    zarr.consolidate_metadata(str(tmp), zarr_format=2)
+    os.rename(tmp, path)
 
 
 def prepare(path, spec: Spec, *, overwrite: bool = False) -> Store:
