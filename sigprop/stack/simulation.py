@@ -117,6 +117,11 @@ def _mlp(cfg: StackConfig, x: np.ndarray, rngs) -> np.ndarray:
     return h @ np.swapaxes(w2, -1, -2) + b2
 
 
+def _batch_bytes(seeds: float, T: float, d: float) -> float:
+    """The simulation's memory: per seed the layer's weights and the tokens' arrays, float64."""
+    return 8.0 * seeds * (6 * d * d + 6 * T * d + 3 * T * T)
+
+
 def simulate(config=None, seeds=(0, 1, 2, 3, 4), confidence: float = 0.95, inputs=None, **fields) -> Result:
     """Per-layer measurements of random stacks, one per seed, with intervals over seeds.
 
@@ -145,17 +150,14 @@ def simulate(config=None, seeds=(0, 1, 2, 3, 4), confidence: float = 0.95, input
     cfg = as_config(config, **fields)
     if hasattr(seeds, "__len__") and not isinstance(seeds, (str, bytes)):   # sized before it is read
         S, T, d = len(seeds), cfg.T, cfg.d
-
-        def need(seeds: float, T: float, d: float) -> float:
-            return 8.0 * seeds * (6 * d * d + 6 * T * d + 3 * T * T)
-        require(need(S, T, d), driver(need, dict(seeds=(S, 2), T=(T, 2), d=(d, 1))),
+        require(_batch_bytes(S, T, d), driver(_batch_bytes, dict(seeds=(S, 2), T=(T, 2), d=(d, 1))),
                 f"a batch of {S} stacks of width {d} and {T} tokens")
     seeds = [_checks.integer("seeds", s, 0) for s in np.atleast_1d(np.asarray(seeds, dtype=object)).tolist()]
     if len(seeds) < 2 or len(set(seeds)) != len(seeds):
         raise _checks.ArgumentError("seeds", f"must be at least 2 distinct integers >= 0, got {seeds}")
     confidence = _checks.scalar("confidence", confidence, positive=True, maximum=1.0, open_max=True)
     S, T, d = len(seeds), cfg.T, cfg.d
-    require(8.0 * S * (6 * d * d + 6 * T * d + 3 * T * T), "d", f"a batch of {S} stacks of width {d} and {T} tokens")
+    require(_batch_bytes(S, T, d), "d", f"a batch of {S} stacks of width {d} and {T} tokens")
     if inputs is not None:
         inputs = np.asarray(_checks.real("inputs", inputs), dtype=float)
         if inputs.ndim != 3 or inputs.shape[1:] != (T, d) or inputs.shape[0] < S:
@@ -183,6 +185,14 @@ def simulate(config=None, seeds=(0, 1, 2, 3, 4), confidence: float = 0.95, input
             raise _checks.ArgumentError("layers", "the residual stream overflowed: fewer layers or smaller "
                                         "variances are needed")
         per_layer.append(dict(_measure(x), **att))
+    per_seed = {name: [np.asarray(values[name], dtype=float).tolist() for values in per_layer] for name in MEASURES}
+    return Result(dict(version=__version__, method="simulation", config=cfg.to_dict(), seeds=seeds,
+                       confidence=confidence, layers=_rows(per_layer, confidence), per_seed=per_seed), kind=KIND,
+                  keys=RECORD_KEYS, dims={"seeds": ("seed",), "per_seed": ("layer", "seed")})
+
+
+def _rows(per_layer: list[dict], confidence: float) -> list[dict]:
+    """One record per layer: each measure's mean over seeds, its Student-t interval and standard error."""
     rows = []
     for layer, values in enumerate(per_layer):
         row: dict = dict(layer=layer)
@@ -194,9 +204,6 @@ def simulate(config=None, seeds=(0, 1, 2, 3, 4), confidence: float = 0.95, input
                 continue
             mean, low, high = t_interval(v, confidence)
             row.update({name: float(mean), f"{name}_low": float(low), f"{name}_high": float(high),
-                        f"{name}_se": float(v.std(ddof=1) / math.sqrt(S))})
+                        f"{name}_se": float(v.std(ddof=1) / math.sqrt(v.size))})
         rows.append(row)
-    per_seed = {name: [np.asarray(values[name], dtype=float).tolist() for values in per_layer] for name in MEASURES}
-    return Result(dict(version=__version__, method="simulation", config=cfg.to_dict(), seeds=seeds,
-                       confidence=confidence, layers=rows, per_seed=per_seed), kind=KIND, keys=RECORD_KEYS,
-                  dims={"seeds": ("seed",), "per_seed": ("layer", "seed")})
+    return rows
