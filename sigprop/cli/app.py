@@ -335,10 +335,26 @@ class Terminated(KeyboardInterrupt):
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 
+#: The signals' exceptions Python dropped while a command ran: raised where an exception cannot
+#: propagate (a weakref callback, a ``__del__``), they were reported to ``sys.unraisablehook`` and the
+#: command went on; :func:`main` ends it with the signal's line and exit code all the same.
+DROPPED: list[type[BaseException]] = []
+
+
+def _keep_dropped_signals(previous):
+    def hook(unraisable):
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            DROPPED.append(type(unraisable.exc_value))
+            return
+        previous(unraisable)
+    return hook
+
+
 @contextlib.contextmanager
 def terminate_as_interrupt():
     """While the block runs (in the main thread), SIGTERM raises :class:`Terminated`; a second
-    SIGTERM during the clean-up ends the process at once (the default action)."""
+    SIGTERM during the clean-up ends the process at once (the default action).  A signal's
+    exception that Python drops (:data:`DROPPED`) is recorded instead of printed."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -351,10 +367,13 @@ def terminate_as_interrupt():
     except (ValueError, OSError):             # pragma: no cover - no signals here
         yield
         return
+    DROPPED.clear()
+    previous_hook, sys.unraisablehook = sys.unraisablehook, _keep_dropped_signals(sys.unraisablehook)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = previous_hook
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -435,6 +454,10 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if DROPPED:                                 # a signal whose exception Python dropped: the command ran on
+        terminated = Terminated in DROPPED
+        print(f"{prog}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     try:
         print(text)
         sys.stdout.flush()

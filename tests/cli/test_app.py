@@ -240,3 +240,27 @@ def test_error_message_finds_the_flag_of_an_unmapped_parameter():
     for exc, expected in cases:
         assert app.error_message(exc, cmd, parser) == expected
     assert app.error_message(ArgumentError("step_cov", "must be symmetric"), cmd) == "step_cov must be symmetric"
+
+
+def test_a_signal_exception_python_drops_is_kept_not_printed(capsys):
+    """SIGTERM's exception raised inside a weakref callback cannot propagate (Python reports it to
+    sys.unraisablehook and goes on): it is recorded, nothing is printed, and main ends the command
+    with the signal's line and code (tests/fuzz/test_hostile_signals3.py, the sweep's 'before-cluster')."""
+    import gc
+    import weakref
+
+    from sigprop.cli import app
+
+    class Thing:
+        pass
+
+    def callback(ref):
+        raise app.Terminated
+
+    with app.terminate_as_interrupt():
+        thing = Thing()
+        ref = weakref.ref(thing, callback)
+        del thing
+        gc.collect()
+    assert ref() is None and app.DROPPED == [app.Terminated]
+    assert capsys.readouterr().err == ""
