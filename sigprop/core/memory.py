@@ -54,21 +54,39 @@ def require(nbytes: float, argument: str, what: str) -> None:
                                       f"this machine's {human(limit)}")
 
 
-#: The longest single computation accepted, in seconds of a measured cost model (e.g. the chi-square
-#: methods' :data:`sigprop.rho.logits.CHI2_SECONDS`): the API shows no progress, and a call estimated to run
-#: longer is refused before it starts, with the estimate (:func:`require_time`).
+#: The longest single computation accepted by default, in seconds of a measured cost model (e.g. the
+#: chi-square methods' :data:`sigprop.rho.logits.CHI2_SECONDS`): the API shows no progress, and a call
+#: estimated to run longer is refused before it starts, with the estimate (:func:`require_time`), unless
+#: ``$SIGPROP_TIME_LIMIT`` allows more.
 MAX_SECONDS = 120.0
+#: Environment variable that sets the limit of :func:`require_time` (seconds; ``inf``: none).
+TIME_VARIABLE = "SIGPROP_TIME_LIMIT"
+
+
+def time_limit() -> float:
+    """The longest computation accepted: ``$SIGPROP_TIME_LIMIT`` seconds if set to a positive number,
+    else :data:`MAX_SECONDS`."""
+    value = os.environ.get(TIME_VARIABLE)
+    if value:
+        try:
+            limit = float(value)
+        except ValueError:
+            return MAX_SECONDS
+        if limit > 0:                       # NaN and non-positive values leave the default
+            return limit
+    return MAX_SECONDS
 
 
 def require_time(seconds: float, argument: str, what: str) -> None:
-    """Refuse (``ArgumentError`` on ``argument``) work estimated to take more than :data:`MAX_SECONDS`.
+    """Refuse (``ArgumentError`` on ``argument``) work estimated to take more than :func:`time_limit`.
 
     ``what`` says what the time is spent on, e.g. ``"the exact method on 8e+07 chi-square weights
     (1.1e-05 s each, measured)"``.
     """
-    if not seconds <= MAX_SECONDS:          # also refuses NaN and inf
+    limit = time_limit()
+    if not seconds <= limit:                # also refuses NaN and inf
         raise ArgumentError(argument, f"makes {what} take about {float(seconds):.2g} s, more than the "
-                                      f"{MAX_SECONDS:g} s accepted for one call")
+                                      f"{limit:g} s accepted for one call (set {TIME_VARIABLE} to allow longer)")
 
 
 #: Seconds per ``n^3`` of the dense ``n x n`` operations sized before they run (NumPy with one BLAS

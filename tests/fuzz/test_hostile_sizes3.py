@@ -322,3 +322,17 @@ def test_the_api_worker_counts_are_bounded_too():
     assert workers("threads", TOO_MANY - 1) == TOO_MANY - 1
     _api_refused(lambda: workers("threads", TOO_MANY), "threads", f"in [1, {TOO_MANY - 1}]")
     _api_refused(lambda: workers("threads", 0), "threads", "must be an integer >= 1, got 0")
+
+
+def test_the_time_limit_can_be_raised_by_the_environment(monkeypatch):
+    """A computation refused by the default limit runs when SIGPROP_TIME_LIMIT allows it (a researcher's
+    long exact run); an unreadable or non-positive value leaves the default."""
+    monkeypatch.delenv(memory.TIME_VARIABLE, raising=False)
+    with pytest.raises(ArgumentError, match=r"120 s accepted for one call \(set SIGPROP_TIME_LIMIT"):
+        memory.require_time(200.0, "T", "a test computation")
+    for value in ("300", "inf"):
+        monkeypatch.setenv(memory.TIME_VARIABLE, value)
+        memory.require_time(200.0, "T", "a test computation")
+    for value in ("abc", "-5", "nan", "0"):
+        monkeypatch.setenv(memory.TIME_VARIABLE, value)
+        assert memory.time_limit() == memory.MAX_SECONDS
