@@ -389,8 +389,18 @@ def main(argv: list[str] | None = None) -> int:
         with terminate_as_interrupt(), for_command_line():
             return _main(argv)
     except Terminated:                        # between the command's end and the handler's removal
-        print(f"{prog}: terminated", file=sys.stderr)
-        return EXIT_TERMINATED
+        return _stopped(prog, terminated=True)
+
+
+def _stopped(prog: str, terminated: bool) -> int:
+    """The end of a command stopped by SIGTERM or SIGINT: its one line and exit code.
+
+    Work the signal cut short may leave coroutines that were never awaited (Zarr's asynchronous
+    writes); the warnings they give when collected, up to the process's exit, are silenced.
+    """
+    warnings.filterwarnings("ignore", message=r"coroutine .* was never awaited", category=RuntimeWarning)
+    print(f"{prog}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+    return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
 def _main(argv: list[str] | None) -> int:
@@ -449,15 +459,11 @@ def _main(argv: list[str] | None) -> int:
               "the computation supports", file=sys.stderr)
         return 2
     except Terminated:
-        print(f"{prog}: terminated", file=sys.stderr)
-        return EXIT_TERMINATED
+        return _stopped(prog, terminated=True)
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return _stopped(prog, terminated=False)
     if DROPPED:                                 # a signal whose exception Python dropped: the command ran on
-        terminated = Terminated in DROPPED
-        print(f"{prog}: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
-        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
+        return _stopped(prog, terminated=Terminated in DROPPED)
     try:
         print(text)
         sys.stdout.flush()

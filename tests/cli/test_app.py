@@ -264,3 +264,27 @@ def test_a_signal_exception_python_drops_is_kept_not_printed(capsys):
         gc.collect()
     assert ref() is None and app.DROPPED == [app.Terminated]
     assert capsys.readouterr().err == ""
+
+
+def test_a_stopped_command_silences_coroutines_left_unawaited(capsys):
+    """Work a signal cut short may leave a coroutine never awaited (Zarr's asynchronous writes): the
+    warning it gives when collected does not add a line to the command's one (test_hostile_signals3,
+    Ctrl-C twice on a sweep)."""
+    import gc
+    import warnings
+
+    from sigprop.cli import app
+
+    async def write():
+        pass
+
+    with warnings.catch_warnings():
+        assert app._stopped("sigprop sweep", terminated=False) == app.EXIT_INTERRUPTED
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            app._stopped("sigprop sweep", terminated=False)
+            coroutine = write()
+            del coroutine
+            gc.collect()
+    assert not [w for w in caught if "never awaited" in str(w.message)]
+    assert capsys.readouterr().err == "sigprop sweep: interrupted\nsigprop sweep: interrupted\n"
