@@ -387,9 +387,22 @@ def main(argv: list[str] | None = None) -> int:
     prog = "sigprop"
     try:
         with terminate_as_interrupt(), for_command_line():
-            return _main(argv)
+            code = _main(argv)
     except Terminated:                        # between the command's end and the handler's removal
-        return _stopped(prog, terminated=True)
+        code = _stopped(prog, terminated=True)
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+        _quiet_after_stop()
+    return code
+
+
+def _quiet_after_stop() -> None:
+    """After a command's stop line, nothing more: libraries whose work the signal cut short report it at
+    exit (Zarr's event-loop thread: a logged warning and a traceback from its atexit callback, reported
+    to ``sys.unraisablehook``); both are silenced for the rest of the process."""
+    import logging
+
+    logging.getLogger("zarr").setLevel(logging.CRITICAL + 1)
+    sys.unraisablehook = lambda unraisable: None
 
 
 def _stopped(prog: str, terminated: bool) -> int:

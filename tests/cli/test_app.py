@@ -288,3 +288,18 @@ def test_a_stopped_command_silences_coroutines_left_unawaited(capsys):
             gc.collect()
     assert not [w for w in caught if "never awaited" in str(w.message)]
     assert capsys.readouterr().err == "sigprop sweep: interrupted\nsigprop sweep: interrupted\n"
+
+
+def test_after_a_stop_exit_time_reports_are_silenced(monkeypatch):
+    """Zarr's event-loop thread, cut short by a signal, logs a warning and raises in its atexit callback
+    (reported to sys.unraisablehook): after a command's stop line both are silenced."""
+    import logging
+
+    from sigprop.cli import app
+
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)
+    zarr_logger = logging.getLogger("zarr")
+    monkeypatch.setattr(zarr_logger, "level", zarr_logger.level)
+    app._quiet_after_stop()
+    assert not logging.getLogger("zarr.core.sync").isEnabledFor(logging.WARNING)
+    assert sys.unraisablehook(None) is None
