@@ -366,10 +366,15 @@ class _Run:
     drift: float
 
 
+def initial_params(cfg: TrainConfig) -> dict:
+    """The parameters a run of ``cfg`` starts from (drawn from the first stream its seed spawns)."""
+    return transformer.init_params(cfg.model, np.random.SeedSequence(cfg.seed).spawn(3)[0])
+
+
 def _begin(cfg: TrainConfig, ckpt: Checkpoint | None, resume: bool) -> _Run:
     """A new run from ``cfg``'s seed, or the one stored in ``ckpt`` when ``resume`` and it exists."""
     model = cfg.model
-    init_seed, data_seed, drop_seed = np.random.SeedSequence(cfg.seed).spawn(3)
+    _, data_seed, drop_seed = np.random.SeedSequence(cfg.seed).spawn(3)
     opt = Adam(cfg.lr, beta2=cfg.beta2)
     name, lam = model.reg
     hold = name == "locater" and lam > 0 and cfg.locater_mean == "task"
@@ -385,7 +390,7 @@ def _begin(cfg: TrainConfig, ckpt: Checkpoint | None, resume: bool) -> _Run:
             shadow.m, shadow.v, shadow.t = st["sm"], st["sv"], st["shadow_t"]
         return _Run(st["params"], opt, shadow, data_rng, drop_rng, st["step"], st["history"], st["losses"],
                     st["elapsed"], st["drift"])
-    return _Run(transformer.init_params(model, init_seed), opt, shadow, np.random.default_rng(data_seed),
+    return _Run(initial_params(cfg), opt, shadow, np.random.default_rng(data_seed),
                 np.random.default_rng(drop_seed), 0, [], [], 0.0, 0.0)
 
 

