@@ -148,16 +148,22 @@ def simulate(config=None, seeds=(0, 1, 2, 3, 4), confidence: float = 0.95, input
         :func:`~sigprop.stack.recursion.predict`.
     """
     cfg = as_config(config, **fields)
-    if hasattr(seeds, "__len__") and not isinstance(seeds, (str, bytes)):   # sized before it is read
-        S, T, d = len(seeds), cfg.T, cfg.d
+
+    def require_batch(S: int) -> None:
+        T, d = cfg.T, cfg.d
         require(_batch_bytes(S, T, d), driver(_batch_bytes, dict(seeds=(S, 2), T=(T, 2), d=(d, 1))),
                 f"a batch of {S} stacks of width {d} and {T} tokens")
+
+    sized = hasattr(seeds, "__len__") and not isinstance(seeds, (str, bytes))
+    if sized:                                                   # checked before the seeds are read
+        require_batch(len(seeds))
     seeds = [_checks.integer("seeds", s, 0) for s in np.atleast_1d(np.asarray(seeds, dtype=object)).tolist()]
     if len(seeds) < 2 or len(set(seeds)) != len(seeds):
         raise _checks.ArgumentError("seeds", f"must be at least 2 distinct integers >= 0, got {seeds}")
     confidence = _checks.scalar("confidence", confidence, positive=True, maximum=1.0, open_max=True)
     S, T, d = len(seeds), cfg.T, cfg.d
-    require(_batch_bytes(S, T, d), "d", f"a batch of {S} stacks of width {d} and {T} tokens")
+    if not sized:
+        require_batch(S)
     if inputs is not None:
         inputs = np.asarray(_checks.real("inputs", inputs), dtype=float)
         if inputs.ndim != 3 or inputs.shape[1:] != (T, d) or inputs.shape[0] < S:
