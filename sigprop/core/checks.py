@@ -191,8 +191,20 @@ def dtype(name: str, value: Any, allowed: tuple[str, ...] = ("float32", "float64
     return dt
 
 
-def _floats(name: str, value: Any, what: str) -> np.ndarray:
-    """``value`` as a float array; complex, text, objects and ragged lists are refused."""
+def floats(name: str, value: Any, what: str = "a real number") -> np.ndarray:
+    """``value`` as a float array (any shape; NaN and inf kept): complex numbers, text, objects and
+    ragged lists are refused with one line naming ``name`` (``must be {what}, got ...``).  The one
+    conversion of the package's array arguments (:func:`real`, :func:`square_matrix` build on it).
+
+    Examples
+    --------
+    >>> floats("x", [1, 2])
+    array([1., 2.])
+    >>> floats("x", "a", "a real array")
+    Traceback (most recent call last):
+    ...
+    sigprop.core.checks.ArgumentError: x must be a real array, got 'a'
+    """
     if isinstance(value, (str, bytes)):
         raise ArgumentError(name, f"must be {what}, got {short_repr(value)}")
     try:
@@ -220,7 +232,7 @@ def short_repr(value: Any) -> str:
 def real(name: str, value: Any, *, minimum: float | None = None, positive: bool = False,
          maximum: float | None = None, open_max: bool = False) -> np.ndarray:
     """``value`` as a finite float array, optionally bounded below/above."""
-    arr = _floats(name, value, "a real number")
+    arr = floats(name, value, "a real number")
     if not np.all(np.isfinite(arr)):
         raise ArgumentError(name, f"must be finite, got {_show(value)}")
     if positive and np.any(arr <= 0):
@@ -243,7 +255,7 @@ def scalar(name: str, value: Any, **bounds: Any) -> float:
 
 def square_matrix(name: str, value: Any) -> np.ndarray:
     """``value`` as a finite float array of shape ``(..., d, d)`` with ``d >= 1``."""
-    arr = _floats(name, value, "a real square matrix")
+    arr = floats(name, value, "a real square matrix")
     if arr.ndim < 2 or arr.shape[-1] != arr.shape[-2] or arr.shape[-1] < 1:
         raise ArgumentError(name, f"must be a square d x d matrix with d >= 1, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):

@@ -127,6 +127,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import erf, erfc, erfcx, gammaln, roots_legendre
 
+from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 
 #: Gauss-Kronrod 7/15 rule on [-1, 1] (QUADPACK's qk15): the 15-point Kronrod
@@ -169,20 +170,20 @@ _BENT_WEIGHTS = 64      # ... if they have at most this many weights
 _BENT_COST = 2.0        # cost of a node on the parabola, in nodes on the line
 
 
-def _arguments(weights, x, tol, linear):
+def _arguments(weights, x, tol, linear, work=1.0):
     """:func:`cdf`'s arguments checked and broadcast: ``(weights, linear or None, x)`` as ``(size, n)``,
     ``(size, n)`` and ``(size,)`` arrays, and the result's shape."""
-    lam = np.asarray(weights, dtype=float)
+    lam = _checks.floats("weights", weights, "a finite real array of shape (..., n)")
     if lam.ndim < 1 or not np.all(np.isfinite(lam)):
         raise ArgumentError("weights", "must be a finite array of shape (..., n)")
-    xs = np.asarray(x, dtype=float)
+    xs = _checks.floats("x", x, "a real number or array")
     if not np.all(np.isfinite(xs)):
         raise ArgumentError("x", "must be finite")
-    if not tol > 0:
-        raise ArgumentError("tol", f"must be > 0, got {tol!r}")
+    _checks.scalar("tol", tol, positive=True)
+    _checks.scalar("work", work, positive=True)
     lin = None
     if linear is not None:
-        lin = np.asarray(linear, dtype=float)
+        lin = _checks.floats("linear", linear, "a finite real array of shape (..., n)")
         if lin.ndim < 1 or not np.all(np.isfinite(lin)):
             raise ArgumentError("linear", "must be a finite array of shape (..., n)")
         try:
@@ -232,7 +233,7 @@ def cdf(weights: ArrayLike, x: ArrayLike, *, tol: float = 1e-7, work: float = WO
     -------
     F, error : arrays of the broadcast shape
     """
-    lam, lin, xs, shape = _arguments(weights, x, tol, linear)
+    lam, lin, xs, shape = _arguments(weights, x, tol, linear, work)
     n = lam.shape[-1]
     F, err = np.empty(xs.size), np.zeros(xs.size)
     big = np.abs(lam).max(axis=1) if n else np.zeros(xs.size)
@@ -265,12 +266,12 @@ def _normalized(lam, x, tol, work, lin=None):
     """:func:`cdf` for weights with ``max |lambda|`` in ``[1, 2)``."""
     F, err = np.empty(x.size), np.zeros(x.size)
     todo = np.arange(x.size)
-    bound, upper = chernoff(lam, x, linear=lin)
+    bound, upper = _chernoff(lam, x, linear=lin)
     far = bound <= tol
     F[far], err[far] = upper[far], bound[far]
     todo = todo[~far]
     lam, x = lam[todo], x[todo]
-    lam, dropped = drop_negligible(lam, tol / 4)
+    lam, dropped = _drop_negligible(lam, tol / 4)
     err[todo] = dropped
     if lin is not None:                    # non-central: the rows with linear terms go apart
         lin = lin[todo]
@@ -303,6 +304,33 @@ def _normalized(lam, x, tol, work, lin=None):
 
 
 def chernoff(lam, x, iterations: int = 16, linear=None):
+    """:func:`cdf`'s step 2 on ``(rows, n)`` weights ``lam`` and ``rows`` points ``x`` (``linear`` paired
+    with ``lam``), its arguments checked: see :func:`_chernoff`."""
+    lam = _rows("lam", lam)
+    x = _points("x", x, lam.shape[0])
+    iterations = _checks.integer("iterations", iterations, 1)
+    return _chernoff(lam, x, iterations, None if linear is None else _rows("linear", linear, lam.shape))
+
+
+def _rows(name, value, shape=None):
+    """``value`` as a finite ``(rows, n)`` float array (of ``shape`` if given), the arguments of the
+    steps of :func:`cdf` called on their own."""
+    arr = _checks.floats(name, value, "a finite real array of shape (rows, n)")
+    if arr.ndim != 2 or not np.all(np.isfinite(arr)) or (shape is not None and arr.shape != tuple(shape)):
+        want = "(rows, n)" if shape is None else f"{tuple(shape)}"
+        raise ArgumentError(name, f"must be a finite real array of shape {want}, got shape {arr.shape}")
+    return arr
+
+
+def _points(name, value, rows):
+    """``value`` as ``rows`` finite floats (a scalar is repeated)."""
+    arr = _checks.floats(name, value, "a real number or array")
+    if not np.all(np.isfinite(arr)) or arr.ndim > 1 or arr.size not in (1, rows):
+        raise ArgumentError(name, f"must be {rows} finite real numbers (one per row), got shape {arr.shape}")
+    return np.broadcast_to(arr, (rows,)).astype(float)
+
+
+def _chernoff(lam, x, iterations: int = 16, linear=None):
     """``(bound, side)``: ``P(Q >= x) <= bound`` with ``side = 1`` (``F`` is then near 1) above
     the mean ``sum lambda``, ``P(Q <= x) <= bound`` with ``side = 0`` below it; ``bound = 1`` at
     the mean.  ``t`` solves ``K'(t) = x`` (:func:`_root`); any ``t`` gives a valid bound.
@@ -368,6 +396,12 @@ def _density_constant(m):
 
 
 def drop_negligible(lam, budget):
+    """:func:`cdf`'s step 3 on ``(rows, n)`` weights ``lam``, its arguments checked: see
+    :func:`_drop_negligible`."""
+    return _drop_negligible(_rows("lam", lam), _checks.scalar("budget", budget, minimum=0.0))
+
+
+def _drop_negligible(lam, budget):
     """Zero the most weights whose effect on ``F`` is provably at most ``budget``.
 
     Returns ``(kept, bound)``: the weights with the dropped ones set to 0, and the bound on
@@ -427,6 +461,16 @@ def _two_weights(lam, x, nodes: int = 96):
 
 
 def truncation_bound(lam, x, U, lin=None):
+    """:func:`cdf`'s step 6 on ``(rows, n)`` weights ``lam``, ``rows`` points ``x`` and cut points ``U > 0``,
+    its arguments checked: see :func:`_truncation_bound`."""
+    lam = _rows("lam", lam)
+    x, U = _points("x", x, lam.shape[0]), _points("U", U, lam.shape[0])
+    if np.any(U <= 0):
+        raise ArgumentError("U", "must be > 0")
+    return _truncation_bound(lam, x, U, None if lin is None else _rows("lin", lin, lam.shape))
+
+
+def _truncation_bound(lam, x, U, lin=None):
     """Rigorous bound on ``(1/pi) |int_U^inf sin(theta)/(u rho) du|`` (module docstring, step 6;
     with ``lin``, the non-central bound of "Non-central")."""
     a = -np.sort(-np.abs(lam), axis=1)
@@ -470,7 +514,7 @@ def _cut_point(lam, x, target, lin=None):
     cand = np.ldexp(1.0, np.ceil(np.log2(U)).astype(int))
     for _ in range(80):                                 # integration by parts, or the non-central bound
         cand = cand / 2
-        ok = (_ibp_bound(lam, x, cand) if lin is None else truncation_bound(lam, x, cand, lin)) <= target
+        ok = (_ibp_bound(lam, x, cand) if lin is None else _truncation_bound(lam, x, cand, lin)) <= target
         U = np.where(ok, np.minimum(U, cand), U)
         if not (ok.any() or np.any(cand > 1e-3)):
             break
@@ -566,7 +610,7 @@ def _imhof(lam, x, tol, work, lin=None):
             break
         U = np.where(over, U / 2, U)
         knots, cum = _octaves(lam, x, U, lin)
-    trunc = truncation_bound(lam, x, U, lin)
+    trunc = _truncation_bound(lam, x, U, lin)
     panels = np.ldexp(1.0, np.ceil(np.log2(np.maximum(cum[:, -1], 16))).astype(int))
     F, quad = np.empty(rows), np.empty(rows)
     todo = np.arange(rows)

@@ -125,7 +125,7 @@ def fbm(hurst: float) -> DataModel:
 def check_covariance(name: str, K: ArrayLike, T: int | None = None) -> np.ndarray:
     """``K`` as a finite, symmetric, positive semi-definite ``T x T`` float matrix (``T >= 2``),
     else a one-line :class:`~sigprop.core.checks.ArgumentError` naming ``name``."""
-    K = np.asarray(K, dtype=float)
+    K = _checks.floats(name, K, "a real T x T matrix")
     if K.ndim != 2 or K.shape[0] != K.shape[1]:
         raise _checks.ArgumentError(name, f"must be one T x T matrix, got shape {K.shape}")
     K = _checks.square_matrix(name, K)
@@ -159,7 +159,7 @@ def empirical(tokens: ArrayLike) -> tuple[DataModel, np.ndarray, np.ndarray]:
     ``Sigma = mean(Y^T Y)/T`` and ``K = mean(Y Y^T)/tr(Sigma)``.  (Separability itself is
     not checked here.)
     """
-    X = np.asarray(tokens, dtype=float)
+    X = _checks.floats("tokens", tokens, "a real n x T x d array")
     if X.ndim != 3 or X.shape[0] < 2 or X.shape[1] < 2:
         raise _checks.ArgumentError("tokens", f"must be an n x T x d array with n, T >= 2, "
                                     f"got shape {X.shape}")

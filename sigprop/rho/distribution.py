@@ -106,10 +106,14 @@ class LogitDistribution:
     def __init__(self, model: LogitModel, i: ArrayLike, *, tol: float = 1e-8) -> None:
         if model.query == "all":
             raise _checks.ArgumentError("query", "must be a single position for the logit distribution, got 'all'")
-        positions = np.asarray(i)
+        try:
+            positions = np.asarray(i)
+        except (TypeError, ValueError):                  # a ragged list
+            positions = np.asarray(None)
         if positions.dtype.kind not in "iu" and not (positions.dtype.kind == "f"
                                                       and np.all(positions == np.round(positions))):
-            raise _checks.ArgumentError("i", f"must be integer positions in 1..T = {model.T}, got {i!r}")
+            raise _checks.ArgumentError("i", f"must be integer positions in 1..T = {model.T}, "
+                                             f"got {_checks.short_repr(i)}")
         positions = positions.astype(np.int64)
         if positions.size == 0 or positions.min() < 1 or positions.max() > model.T:
             raise _checks.ArgumentError("i", f"must be positions in 1..T = {model.T}, got {i!r}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sigprop.core import checks as _checks
 from sigprop.core.aliases import ArrayLike
 from sigprop.rho.chi2sum import GAUSS_WEIGHTS, GK_NODES, GK_WEIGHTS, cdf
 from sigprop.rho.logits import LogitModel, as_model, require_chi2
@@ -48,9 +49,10 @@ def band(weights, *, tol: float = 1e-7, linear=None) -> tuple[np.ndarray, np.nda
 
     The bound is the sum of the bounds of ``F(1)`` and ``F(0)``, each targeted at ``tol``.
     """
-    w = np.asarray(weights, dtype=float)
+    w = _checks.floats("weights", weights, "a finite real array of shape (..., n)")
     pair = np.array([1.0, 0.0]).reshape((2,) + (1,) * (w.ndim - 1))
-    lin = None if linear is None else np.stack([np.asarray(linear, dtype=float)] * 2)
+    lin = None if linear is None else np.stack([_checks.floats("linear", linear, "a finite real array of shape "
+                                                               "(..., n)")] * 2)
     F, e = cdf(np.stack([w, w]), pair, tol=tol, linear=lin)         # both points in one call
     return np.clip(F[0] - F[1], 0.0, 1.0), e[0] + e[1]
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 from sigprop.rho.logits import as_model, require_chi2
 from sigprop.rho.propagation import Profile, moments
@@ -117,11 +118,17 @@ def cdf(weights: ArrayLike, x: ArrayLike, *, order: int = 2) -> np.ndarray:
     """
     if order not in (1, 2):
         raise ArgumentError("order", f"must be 1 or 2, got {order!r}")
-    lam = np.asarray(weights, dtype=float)
+    lam = _checks.floats("weights", weights, "a finite real array of shape (..., n)")
     if lam.ndim < 1 or not np.all(np.isfinite(lam)):
         raise ArgumentError("weights", "must be a finite array of shape (..., n)")
-    xs = np.asarray(x, dtype=float)
-    shape = np.broadcast_shapes(lam.shape[:-1], xs.shape)
+    xs = _checks.floats("x", x, "a real number or array")
+    if not np.all(np.isfinite(xs)):
+        raise ArgumentError("x", "must be finite")
+    try:
+        shape = np.broadcast_shapes(lam.shape[:-1], xs.shape)
+    except ValueError:
+        raise ArgumentError("x", f"must broadcast against weights[..., 0] (shape {lam.shape[:-1]}), got shape "
+                                 f"{xs.shape}") from None
     lam = np.broadcast_to(lam, shape + lam.shape[-1:]).reshape(-1, lam.shape[-1])
     xs = np.broadcast_to(xs, shape).ravel().copy()
     big = np.abs(lam).max(axis=1, keepdims=True) if lam.shape[1] else np.zeros((lam.shape[0], 1))

@@ -39,7 +39,7 @@ def step_covariance(step_cov: ArrayLike | None, d: int) -> np.ndarray:
     require(matrices(2, d, d), "d", f"the {d} x {d} float64 step covariance")
     if step_cov is None:
         return np.eye(d)
-    arr = np.asarray(step_cov, dtype=float)
+    arr = _checks.floats("step_cov", step_cov, "a number, a length-d vector or a d x d matrix")
     if arr.ndim == 0:
         _checks.real("step_cov", arr, minimum=0.0)
         return float(arr) * np.eye(d)
