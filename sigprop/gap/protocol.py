@@ -152,11 +152,22 @@ def parse_many(names) -> list[Config]:
     return out
 
 
-def width(T: int, gamma: float) -> int:
-    """``d = T / gamma`` (rounded as the paper's code does, ``int(T / gamma)``)."""
+def width(T: int, gamma: float, name: str = "gamma") -> int:
+    """``d = T / gamma`` (rounded as the paper's code does, ``int(T / gamma)``).
+
+    ``gamma`` (named ``name`` in a refusal) is in ``(0, 1]`` and small enough only that ``d`` is an
+    integer of at most ``2^63 - 1``: ``gamma >= T / (2^63 - 1)`` (a smaller one made ``T / gamma``
+    infinite or beyond ``int64``; the memory of such a width is checked by the caller).
+    """
     T = _checks.integer("T", T, 2)
-    gamma = float(_checks.real("gamma", gamma, positive=True, maximum=1.0))
-    return int(round(T / gamma, 9))
+    gamma = float(_checks.real(name, gamma, positive=True, maximum=1.0))
+    with np.errstate(over="ignore"):
+        d = T / gamma
+    if not d <= _checks.INT_MAX:                       # also inf
+        raise _checks.ArgumentError(name, f"must be in [{T / _checks.INT_MAX:.3g}, 1] at T = {T}, so that the width "
+                                          f"d = T / gamma is an integer of at most 2^63 - 1; got {gamma!r} "
+                                          f"(d = {d:.3g})")
+    return int(round(d, 9))
 
 
 def haar_rows(T: int, d: int, rng) -> np.ndarray:

@@ -70,15 +70,16 @@ RECORD_BYTES = 1000
 
 def _require(todo, per_seed, what: str, layers: int) -> None:
     """Refuse, before any work, a run of ``todo`` (configuration, gamma, T) whose one seed needs
-    ``per_seed(T, d, layers)`` bytes beyond the machine, naming ``lengths`` (``d = T / gamma`` grows
-    with ``T``) or ``layers``, whichever drives the need (:func:`sigprop.core.memory.driver`)."""
-    for _, gamma, T in todo:
-        d = protocol.width(T, gamma)
+    ``per_seed(T, d, layers)`` bytes beyond the machine: the run that needs most is checked, naming
+    ``lengths``, ``gammas`` (``d = T / gamma``) or ``layers``, whichever drives its need
+    (:func:`sigprop.core.memory.driver`; ``gammas`` at its largest, 1, gives the smallest width)."""
+    widths = {(gamma, T): protocol.width(T, gamma, "gammas") for _, gamma, T in todo}
 
-        def need(lengths: float, layers: float, gamma=gamma) -> float:
-            return per_seed(lengths, protocol.width(int(lengths), gamma), layers)
-        require(need(T, layers), driver(need, dict(lengths=(T, 2), layers=(layers, 1))),
-                f"{what} at T = {T}, d = {d}")
+    def need(lengths: float, gammas: float, layers: float) -> float:
+        return per_seed(lengths, lengths / gammas, layers)
+    gamma, T = max(widths, key=lambda k: need(k[1], k[0], layers))
+    require(need(T, gamma, layers), driver(need, dict(lengths=(T, 2), gammas=(gamma, 1.0), layers=(layers, 1))),
+            f"{what} at T = {T}, d = {widths[gamma, T]}")
 
 
 def _require_records(todo, layers: int, seeds: list) -> None:
