@@ -70,8 +70,11 @@ def run(spec, store, *, workers: int | None = None, scheduler: str | None = None
                                            f"core), got {workers!r}") from None
     if sum(x is not None for x in (workers, scheduler, client)) > 1:
         raise ArgumentError.about("workers", "give at most one of workers, scheduler and client")
+    where = scheduler_address(scheduler) if scheduler is not None else None
     spec.check_cells()                       # every cell's arguments and sizes, before the store and the workers
     _deps.require()
+    if where is not None:
+        reach_scheduler(scheduler, *where)
     st = prepare(store, spec, overwrite=overwrite)
     st.lock()
     try:
@@ -79,6 +82,61 @@ def run(spec, store, *, workers: int | None = None, scheduler: str | None = None
                     progress=progress, callback=callback)
     finally:
         st.unlock()
+
+
+#: The address schemes of a Dask scheduler a sweep connects to (all over TCP).
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss")
+#: Seconds :func:`reach_scheduler` waits for a TCP connection to the scheduler.
+REACH_SECONDS = 10.0
+
+
+def scheduler_address(address: Any) -> tuple[str, int]:
+    """``(host, port)`` of a Dask scheduler's address ``SCHEME://HOST:PORT`` (``SCHEME`` one of
+    :data:`SCHEDULER_SCHEMES`, ``tcp`` if left out; an IPv6 host in brackets; ``PORT`` in 1..65535),
+    else a one-line :class:`~sigprop.core.checks.ArgumentError` naming ``scheduler``.
+
+    Examples
+    --------
+    >>> scheduler_address("tcp://127.0.0.1:8786")
+    ('127.0.0.1', 8786)
+    >>> scheduler_address("tcp://[::1]:8786")
+    ('::1', 8786)
+    """
+    form = f"must be an address SCHEME://HOST:PORT (SCHEME one of {', '.join(SCHEDULER_SCHEMES)}, PORT in [1, 65535])"
+    if not isinstance(address, str):
+        raise ArgumentError("scheduler", f"{form}, got {checks.short_repr(address)}")
+    scheme, sep, rest = address.strip().partition("://")
+    if not sep:
+        scheme, rest = "tcp", address.strip()
+    if scheme not in SCHEDULER_SCHEMES:
+        raise ArgumentError("scheduler", f"{form}, got the scheme {scheme!r} in {address!r}")
+    rest = rest.rstrip("/")
+    if rest.startswith("["):
+        host, closed, tail = rest[1:].partition("]")
+        port = tail[1:] if closed and tail.startswith(":") else ""
+    else:
+        host, colon, port = rest.rpartition(":")
+        host = host if colon else rest
+    if not host or any(c.isspace() or c in "/@" for c in host):
+        raise ArgumentError("scheduler", f"{form}, got no valid host in {address!r}")
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ArgumentError("scheduler", f"{form}, got the port {port!r} in {address!r}")
+    return host, int(port)
+
+
+def reach_scheduler(address: str, host: str, port: int, timeout: float = REACH_SECONDS) -> None:
+    """Refuse (one line naming ``scheduler``) a scheduler whose ``host:port`` accepts no TCP
+    connection within ``timeout`` seconds, before the store is created or any cell runs."""
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except (OSError, UnicodeError, ValueError) as exc:       # refused, unknown host, timeout, a bad name
+        reason = "no answer within {:g} s".format(timeout) if isinstance(exc, TimeoutError) else (
+            getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
+        raise ArgumentError("scheduler", f"cannot reach a Dask scheduler at {address!r}: {' '.join(reason.split())}; "
+                                         "start it (dask scheduler) or give the address it prints") from None
 
 
 def max_workers() -> int:
