@@ -116,7 +116,7 @@ def scheduler_address(address: Any) -> tuple[str, int]:
         port = tail[1:] if closed and tail.startswith(":") else ""
     else:
         host, colon, port = rest.rpartition(":")
-        host = host if colon else rest
+        host, port = (host, port) if colon else (rest, "")
     if not host or any(c.isspace() or c in "/@" for c in host):
         raise ArgumentError("scheduler", f"{form}, got no valid host in {address!r}")
     if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
