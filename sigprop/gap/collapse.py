@@ -41,7 +41,8 @@ from sigprop.core.labelled import Result
 from sigprop.core.memory import driver, matrices, require
 from sigprop.core.progress import progress_bar
 from sigprop.core.study import Dim, Study, register
-from sigprop.gap.spectra import MODEL_LABEL, MODELS, key_query_matrix, markov_matrix, rescale_factor, spread, weight_std
+from sigprop.gap.spectra import (MODEL_LABEL, MODELS, key_query_matrix, key_width, markov_matrix, rescale_factor, spread,
+                                  weight_std)
 from sigprop.model import attention as att
 from sigprop.model.measures import rank_residual
 
@@ -112,7 +113,7 @@ def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: 
     """
     T, sigma, d = _check(T, sigma, model, d, common, noise)
     samples = _checks.integer("samples", samples, 2)
-    d_k = _checks.integer("d_k", d_k, 1) if d_k is not None else d
+    d_k = key_width(d_k, d, model)
     # A, its mixes and their products with X, and the logits of the attention model
     def need(T: float, d: float, d_k: float) -> float:
         return matrices(5, T, T) + matrices(6, T, d) + (matrices(2, d, d_k) if model == "attention" else 0.0)
@@ -163,7 +164,7 @@ def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d
     """
     L = _checks.integer("L", L, 1)
     T, sigma, d = _check(T, sigma, model, d, common, noise)
-    d_k = _checks.integer("d_k", d_k, 1) if d_k is not None else d
+    d_k = key_width(d_k, d, model)
     # one T x T matrix per layer (markov), per-layer caches and activations
     def need(L: float, T: float, d: float, d_k: float) -> float:
         return L * (matrices(3, T, T) + matrices(4, T, d) + matrices(3, d, max(d, d_k))) + matrices(4, T, T)

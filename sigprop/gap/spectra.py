@@ -107,6 +107,25 @@ def key_query_matrix(X: np.ndarray, W_Q: np.ndarray, W_K: np.ndarray) -> np.ndar
     return att.weights(Z, allowed, cfg)[0]
 
 
+def key_width(d_k: int | None, d: int, model: str) -> int:
+    """``d_k`` of ``model``'s query and key weights: an integer >= 1, ``d`` when None.  Only the
+    attention model has such weights: a ``d_k`` given with another model is refused (it would be
+    ignored), naming ``d_k`` and the model it applies to.
+
+    Examples
+    --------
+    >>> key_width(None, 8, "markov"), key_width(4, 8, "attention")
+    (8, 4)
+    """
+    if d_k is None:
+        return d
+    d_k = _checks.integer("d_k", d_k, 1)
+    if model != "attention":
+        raise _checks.ArgumentError("d_k", f"applies only to model 'attention' (its d x d_k query and key weights); "
+                                           f"model {model!r} draws its logits without them, got d_k = {d_k}")
+    return d_k
+
+
 def sample_matrix(model: str, T: int, sigma: float, rng: np.random.Generator, d: int = 64,
                   d_k: int | None = None,
                   sigma_x: float = 1.0) -> np.ndarray:
@@ -150,9 +169,9 @@ def report(T: int, sigma: float, *, model: str = "markov", seed: Seed = 0, d: in
     T = _checks.integer("T", T, 2)
     sigma = _checks.scalar("sigma", sigma, minimum=0.0)
     d = _checks.integer("d", d, 1)
-    d_k = _checks.integer("d_k", d_k, 1) if d_k is not None else d
     spread(sigma)
     _checks.choice("model", model, MODELS)
+    d_k = key_width(d_k, d, model)
     # the matrix, its logits, and the eigenvalue routine's copy and workspace
     def need(T: float, d: float, d_k: float) -> float:      # + X and the two weights for attention
         return matrices(4, T, T) + matrices(2, T, d) + (matrices(2, d + T, d_k) if model == "attention" else 0.0)
