@@ -16,12 +16,11 @@ from sigprop._version import __version__
 from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
-from sigprop.core.memory import matrices, require
 from sigprop.core.progress import iterate
 from sigprop.core.study import Study, register
 from sigprop.core.vocabulary import canonical_config, keyword
 from sigprop.rho.compare import compare
-from sigprop.rho.logits import CHI2_ARRAYS
+from sigprop.rho.logits import require_chi2_size
 from sigprop.rho.montecarlo import simulate
 from sigprop.rho.spectrum import make_weights
 from sigprop.rho.theory import theory_spectrum
@@ -58,9 +57,9 @@ def study(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256),
           progress: bool = False, mean: float | None = None) -> Result:
     """Largest errors over positions for every ``(d, v)``; see the module doc.
 
-    Every argument is checked before the first case runs, and the memory of the largest case's
-    exact method (``CHI2_ARRAYS`` float64 arrays of ``T x 2d``, as :func:`sigprop.rho.logits.require_chi2`
-    counts them). ``mean`` is the deprecated name of ``m`` (:mod:`sigprop.core.vocabulary`).
+    Every argument is checked before the first case runs, and the memory and time of the largest
+    case's exact method (``CHI2_ARRAYS`` float64 arrays of ``T x 2d`` and ``CHI2_SECONDS`` per chi-square
+    weight, :func:`sigprop.rho.logits.require_chi2_size`). ``mean`` is the deprecated name of ``m`` (:mod:`sigprop.core.vocabulary`).
     """
     m = keyword("m", m, "mean", mean, 0.5)
     T = _checks.integer("T", T, 2)
@@ -70,8 +69,7 @@ def study(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256),
     variances = _checks.real("v", variances, minimum=0.0).ravel().tolist()
     if dims:
         largest = max(dims)
-        require(matrices(CHI2_ARRAYS, T, 2 * largest), "T" if T >= 2 * largest else "d",
-                f"{CHI2_ARRAYS} float64 arrays of {T} positions x {2 * largest} chi-square weights")
+        require_chi2_size(T, largest, "exact")        # its memory and its time, before the Gaussian form runs
     jobs = [(int(d), float(v)) for d in dims for v in variances if not (d == 1 and v > 0)]
     if not jobs:
         raise ArgumentError("dims", "and variances give no valid (d, v) pair (v must be 0 when d = 1)")
