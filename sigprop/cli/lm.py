@@ -189,6 +189,8 @@ def train(args: argparse.Namespace) -> dict:
         raise ArgumentError("resume", "needs --run-dir")
     threads = checks.workers("threads", args.threads)
     cfg = train_config(args, regularizer=args.regularizer, seed=args.seed)
+    if args.resume:
+        lmtrain.check_resume(cfg, args.run_dir)      # before the corpus and its tokenizer
     try:
         record = lmtrain.train(cfg, _data(cfg), out=args.run_dir, resume=args.resume,
                                progress=not args.no_progress, threads=threads)
@@ -282,7 +284,7 @@ SUMMARY_DIMS = {"summary": ("statistic",), "summary_seeds": ("seed",), "paired_s
                      "runs are skipped, interrupted ones resume from their checkpoint), and summarize the "
                      "final validation measures with 95% Student-t intervals over seeds.",
          arguments=_sweep_arguments, flags={**FLAGS, "regularizer": "--regularizers", "seed": "--seeds",
-                                            "shapes": "--shapes"},
+                                            "shapes": "--shapes", "run_dir": "--dir"},
          folders=("--dir",), reads=_corpus_reads,
          keys={"summary": ("layers", "heads", "regularizer")}, dims=SUMMARY_DIMS,
          view=View(records="summary", fields=("layers", "heads", "regularizer", "n", "perplexity",

@@ -206,6 +206,34 @@ class TrainConfig:
             return False
         return json.loads(json.dumps(other)) == json.loads(json.dumps(self.to_dict()))
 
+    def differences(self, other: dict) -> list[str]:
+        """The fields where the stored configuration ``other`` differs from this one, as
+        ``field: stored -> this`` (nested fields dotted, ``model.width: 16 -> 32``); empty when :meth:`same`.
+
+        Parameters
+        ----------
+        other : dict
+
+        Returns
+        -------
+        list of str
+        """
+        if self.same(other):
+            return []
+        try:
+            theirs = json.loads(json.dumps(TrainConfig.from_dict(other).to_dict()))
+        except (TypeError, ValueError):
+            return ["the stored configuration is not one this version reads"]
+        ours = json.loads(json.dumps(self.to_dict()))
+
+        def flat(d: dict, prefix: str = "") -> dict:
+            out: dict = {}
+            for k, v in d.items():
+                out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+            return out
+        a, b = flat(theirs), flat(ours)
+        return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+
 
 @dataclass
 class Data:
@@ -333,6 +361,52 @@ class Checkpoint:
         meta.update(params=parts["p"], m=parts["m"], v=parts["v"], sm=parts["sm"], sv=parts["sv"])
         return meta
 
+    def stored_config(self) -> dict:
+        """The configuration of the run stored in the checkpoint (only its metadata is read).
+
+        Returns
+        -------
+        dict
+            A :meth:`TrainConfig.to_dict` output.
+        """
+        try:
+            with np.load(self.path, allow_pickle=False) as z:
+                return dict(json.loads(bytes(z["meta"]).decode())["config"])
+        except Exception as exc:  # noqa: BLE001 - a truncated or damaged file (zip, JSON, key errors): one line
+            raise ArgumentError("run_dir", f"cannot resume from {self.path}: the checkpoint is damaged or "
+                                           f"incomplete ({type(exc).__name__}); remove it to start again") from None
+
+    def check_config(self, cfg: TrainConfig) -> None:
+        """Refuse (one line naming ``run_dir``) to resume the stored run with another configuration ``cfg``,
+        saying which fields differ and what to do.
+
+        Parameters
+        ----------
+        cfg : TrainConfig
+        """
+        changed = cfg.differences(self.stored_config())
+        if changed:
+            shown = "; ".join(changed[:4]) + (f"; and {len(changed) - 4} more" if len(changed) > 4 else "")
+            raise ArgumentError("run_dir", f"cannot resume from {self.path}: it holds a run of another configuration "
+                                           f"(stored -> given: {shown}); resume with the options the run was started "
+                                           "with, or give another folder (or remove the checkpoint to start again)")
+
+
+def check_resume(cfg: TrainConfig, out) -> None:
+    """Refuse, before any work (the corpus and its tokenizer included), to resume the run kept in the
+    folder ``out`` with a configuration other than its own (:meth:`Checkpoint.check_config`); a folder
+    without a checkpoint starts a new run.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+    out : path-like
+        The run's folder.
+    """
+    ckpt = Checkpoint(Path(out) / "checkpoint.npz")
+    if ckpt.path.exists():
+        ckpt.check_config(cfg)
+
 
 def train(cfg: TrainConfig, data: Data, *, out=None, resume: bool = False, progress: bool = False,
           stop_after: int | None = None, threads: int | None = 1) -> Result:
@@ -380,9 +454,8 @@ def _begin(cfg: TrainConfig, ckpt: Checkpoint | None, resume: bool) -> _Run:
     hold = name == "locater" and lam > 0 and cfg.locater_mean == "task"
     shadow = Adam(cfg.lr, beta2=cfg.beta2) if hold else None
     if resume and ckpt is not None and ckpt.path.exists():
+        ckpt.check_config(cfg)
         st = ckpt.load()
-        if not cfg.same(st["config"]):
-            raise ArgumentError("checkpoint", f"{ckpt.path} belongs to another configuration")
         opt.m, opt.v, opt.t = st["m"], st["v"], st["t"]
         data_rng, drop_rng = np.random.default_rng(), np.random.default_rng()
         data_rng.bit_generator.state, drop_rng.bit_generator.state = st["data_rng"], st["drop_rng"]
