@@ -292,6 +292,20 @@ def stored(path: Path) -> dict | None:
     return None
 
 
+def _writable(folder: Path) -> None:
+    """Refuse, before any row runs, a cache ``folder`` this process cannot write (its rows would be
+    computed, then lost): one line naming ``XDG_CACHE_HOME`` and what to do."""
+    from sigprop.core.checks import ArgumentError
+    from sigprop.core.results import unwritable_folder
+
+    reason = unwritable_folder(folder)
+    if reason is not None:
+        where = (f"XDG_CACHE_HOME={os.environ['XDG_CACHE_HOME']}" if os.environ.get("XDG_CACHE_HOME") else
+                 "XDG_CACHE_HOME is unset, so the cache is ~/.cache/sigprop")
+        raise ArgumentError.about("XDG_CACHE_HOME", f"XDG_CACHE_HOME: cannot write the claims cache {folder} ({reason}; "
+                                                    f"{where}); set XDG_CACHE_HOME to a writable folder")
+
+
 def store(path: Path, entry: dict) -> None:
     """Write ``entry`` at ``path`` (pickled; written aside, then moved in place)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -340,6 +354,8 @@ def run_rows(todo: list, quick: bool, *, evaluate: Callable, context: Callable, 
     claims = claims if claims is not None else todo
     keys = {c.id: row_key(c, quick, claims) for c in todo} if cache else {}
     folder = cache_dir() / "claims"
+    if cache:
+        _writable(folder)
     results, cached = _stored_rows(todo, keys, folder) if cache and not fresh else ({}, [])
     pending = [c for c in todo if c.id not in results]
     parts = groups(pending)

@@ -122,6 +122,18 @@ def check_target(path: str | os.PathLike[str], argument: str = "path") -> None:
                                       "choose a file name")
 
 
+def unwritable_folder(folder: str | os.PathLike[str]) -> str | None:
+    """Why this process cannot write files in ``folder`` (created, with its parents, if missing), or
+    None when it can: the reason of the ``OSError`` (``Permission denied``, ``Not a directory``,
+    ``Read-only file system``) or ``not writable``.
+    """
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None if os.access(folder, os.W_OK | os.X_OK) else "not writable"
+
+
 def file_kind(mode: int) -> str:
     """What a file of mode ``mode`` is, in words: ``a folder``, ``a FIFO (named pipe)``, ..."""
     for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),

