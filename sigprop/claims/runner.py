@@ -302,8 +302,8 @@ def _writable(folder: Path) -> None:
     if reason is not None:
         where = (f"XDG_CACHE_HOME={os.environ['XDG_CACHE_HOME']}" if os.environ.get("XDG_CACHE_HOME") else
                  "XDG_CACHE_HOME is unset, so the cache is ~/.cache/sigprop")
-        raise ArgumentError.about("XDG_CACHE_HOME", f"XDG_CACHE_HOME: cannot write the claims cache {folder} ({reason}; "
-                                                    f"{where}); set XDG_CACHE_HOME to a writable folder")
+        raise ArgumentError.about("XDG_CACHE_HOME", f"XDG_CACHE_HOME: cannot write the claims cache {folder} "
+                                                    f"({reason}; {where}); set XDG_CACHE_HOME to a writable folder")
 
 
 def store(path: Path, entry: dict) -> None:

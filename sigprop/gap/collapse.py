@@ -41,8 +41,16 @@ from sigprop.core.labelled import Result
 from sigprop.core.memory import driver, matrices, require
 from sigprop.core.progress import progress_bar
 from sigprop.core.study import Dim, Study, register
-from sigprop.gap.spectra import (MODEL_LABEL, MODELS, key_query_matrix, key_width, markov_matrix, rescale_factor, spread,
-                                  weight_std)
+from sigprop.gap.spectra import (
+    MODEL_LABEL,
+    MODELS,
+    key_query_matrix,
+    key_width,
+    markov_matrix,
+    rescale_factor,
+    spread,
+    weight_std,
+)
 from sigprop.model import attention as att
 from sigprop.model.measures import rank_residual
 

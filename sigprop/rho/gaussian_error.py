@@ -59,7 +59,8 @@ def study(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256),
 
     Every argument is checked before the first case runs, and the memory and time of the largest
     case's exact method (``CHI2_ARRAYS`` float64 arrays of ``T x 2d`` and ``CHI2_SECONDS`` per chi-square
-    weight, :func:`sigprop.rho.logits.require_chi2_size`). ``mean`` is the deprecated name of ``m`` (:mod:`sigprop.core.vocabulary`).
+    weight, :func:`sigprop.rho.logits.require_chi2_size`). ``mean`` is the deprecated name of ``m``
+    (:mod:`sigprop.core.vocabulary`).
     """
     m = keyword("m", m, "mean", mean, 0.5)
     T = _checks.integer("T", T, 2)

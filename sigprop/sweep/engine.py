@@ -73,7 +73,7 @@ def run(spec, store, *, workers: int | None = None, scheduler: str | None = None
     where = scheduler_address(scheduler) if scheduler is not None else None
     spec.check_cells()                       # every cell's arguments and sizes, before the store and the workers
     _deps.require()
-    if where is not None:
+    if scheduler is not None and where is not None:
         reach_scheduler(scheduler, *where)
     st = prepare(store, spec, overwrite=overwrite)
     st.lock()
@@ -133,7 +133,7 @@ def reach_scheduler(address: str, host: str, port: int, timeout: float = REACH_S
         with socket.create_connection((host, port), timeout=timeout):
             pass
     except (OSError, UnicodeError, ValueError) as exc:       # refused, unknown host, timeout, a bad name
-        reason = "no answer within {:g} s".format(timeout) if isinstance(exc, TimeoutError) else (
+        reason = f"no answer within {timeout:g} s" if isinstance(exc, TimeoutError) else (
             getattr(exc, "strerror", None) or str(exc) or type(exc).__name__)
         raise ArgumentError("scheduler", f"cannot reach a Dask scheduler at {address!r}: {' '.join(reason.split())}; "
                                          "start it (dask scheduler) or give the address it prints") from None
