@@ -49,14 +49,11 @@ def bench(args: argparse.Namespace) -> dict:
 
 def _stored(args: argparse.Namespace) -> dict:
     """The result stored in ``--from FILE`` (written by ``sigprop bench --out``), re-rendered."""
-    import json
-
     from sigprop.core.checks import ArgumentError
-    try:
-        with open(args.source, encoding="utf-8") as f:
-            result = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise ArgumentError("source", f"must be a JSON file written by `sigprop bench --out`: {exc}") from None
+    from sigprop.core.results import CONFIG_BYTES, read_json
+
+    result = read_json(args.source, "source", "a result written by `sigprop bench --out`",
+                       limit=CONFIG_BYTES)
     if not isinstance(result, dict) or "targets" not in result or "machine" not in result:
         raise ArgumentError("source", f"{args.source} is not a `sigprop bench --out` result")
     result.pop("sigprop_type", None)

@@ -26,7 +26,6 @@ store written by ``sigprop sweep`` (a folder) is opened as the :class:`xarray.Da
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -76,31 +75,16 @@ def load(path: str | os.PathLike[str]) -> Any:
         raise ArgumentError("path", f"{path}: a folder, not a result file (nor a sweep store)")
     if not path.exists():
         raise MissingFileError("path", f"{path}: no such file")
-    import stat
+    from sigprop.core.results import file_size, read_json
 
-    from sigprop.core.memory import human, machine_bytes
-    from sigprop.core.results import file_kind
-
-    info = path.stat()
-    if not stat.S_ISREG(info.st_mode):                  # a FIFO or a device would be read for ever
-        raise ArgumentError("path", f"{path}: {file_kind(info.st_mode)}, not a result file")
-    if not READ_BYTES_PER_BYTE * info.st_size <= machine_bytes():
-        raise ArgumentError("path", f"{path}: reading its {human(info.st_size)} needs about "
-                                    f"{human(READ_BYTES_PER_BYTE * info.st_size)} of memory, more than this machine's "
-                                    f"{human(machine_bytes())}")
+    file_size(path, "path", "a result file", per_byte=READ_BYTES_PER_BYTE)     # a FIFO would be read for ever
     constants: list[str] = []
 
     def constant(word: str) -> object:              # NaN, Infinity, -Infinity: marked, to be refused
         constants.append(word)
         return _CONSTANT
-    try:
-        data = json.loads(path.read_text(), parse_constant=constant)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ArgumentError("path", f"{path}: not a sigprop result file (not JSON: {exc})") from None
-    except OSError as exc:                              # e.g. not readable
-        raise ArgumentError("path", f"{path}: cannot read it: {exc.strerror or type(exc).__name__}") from None
-    except RecursionError:                              # e.g. a 100 000-deep array
-        raise ArgumentError("path", f"{path}: not a sigprop result file (JSON nested too deeply to read)") from None
+    data = read_json(path, "path", "a sigprop result file", per_byte=READ_BYTES_PER_BYTE, top=None,
+                     parse_constant=constant)
     if constants:                                   # sigprop writes an undefined value as null, never NaN
         raise ArgumentError("path", f"{path}: not a sigprop result file: {_where(data)} holds {constants[0]} "
                                     "(not JSON; sigprop writes an undefined value as null)")

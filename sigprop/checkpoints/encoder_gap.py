@@ -34,6 +34,7 @@ from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
 from sigprop.core.progress import iterate
+from sigprop.core.results import RECORD_BYTES, read_text
 from sigprop.core.stats import t_interval
 from sigprop.gap.stable_rank import stable_rank
 
@@ -72,8 +73,10 @@ def checkpoint_tokenizer(checkpoint):
     """The ``tokenizers`` tokenizer of the ``tokenizer.json`` beside ``checkpoint`` (a one-line error if it is
     missing or unreadable)."""
     path = Path(checkpoint).with_name("tokenizer.json")
-    if not path.is_file():
+    if not path.exists():
         raise ArgumentError("tokenizer", f"file not found: {path}", separator=": ")
+    text = read_text(path, "tokenizer", "a tokenizer.json", limit=RECORD_BYTES,
+                     message=lambda reason: f"cannot read {path} as a tokenizer.json ({reason})")
     try:
         from tokenizers import Tokenizer
     except ImportError:
@@ -81,7 +84,7 @@ def checkpoint_tokenizer(checkpoint):
             "the encoder study needs the 'tokenizers' package: pip install 'sigprop[heads]'"
         ) from None
     try:
-        tok = Tokenizer.from_file(str(path))
+        tok = Tokenizer.from_str(text)
     except Exception as exc:  # noqa: BLE001 - any unreadable tokenizer is one clear error
         raise ArgumentError("tokenizer", f"cannot read {path} as a tokenizer.json "
                                          f"({' '.join(str(exc).split())[:80]})", separator=": ") from None

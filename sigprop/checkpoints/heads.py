@@ -23,7 +23,6 @@ random-walk model with ``Sigma = I``.
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -32,6 +31,7 @@ import numpy as np
 from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 from sigprop.core.memory import matrices, require
+from sigprop.core.results import CONFIG_BYTES, read_json
 from sigprop.rho.localization import localization_metrics
 from sigprop.rho.propagation import COEFFICIENT_ARRAYS, PROFILE_ARRAYS
 from sigprop.rho.spectrum import eig_mean, eig_var
@@ -92,6 +92,14 @@ def load(path, config=None) -> tuple[dict, dict]:
     path = Path(path)
     if not path.is_file():
         raise ArgumentError("checkpoint", f"file not found: {path}")
+    cfg_path = Path(config) if config is not None else path.with_name("config.json")
+    if config is not None and not cfg_path.exists():
+        raise ArgumentError("config", f"file not found: {cfg_path}")
+    cfg = {}
+    if config is not None or cfg_path.is_file():     # read first: its size and form are checked before the tensors
+        cfg = read_json(cfg_path, "config", "the checkpoint's config.json", limit=CONFIG_BYTES,
+                        message=lambda reason: f"cannot read {cfg_path} as JSON text ({reason}); expected the "
+                                               "checkpoint's config.json, a JSON object")
     try:
         tensors = _safetensors()(str(path))
     except ValueError:
@@ -103,19 +111,6 @@ def load(path, config=None) -> tuple[dict, dict]:
             bad = int(np.count_nonzero(~np.isfinite(tensor)))
             raise ArgumentError("checkpoint", f"{path}: tensor {name} has {bad} NaN or infinite entries of "
                                               f"{tensor.size}; the weights must be finite", separator=": ")
-    cfg_path = Path(config) if config is not None else path.with_name("config.json")
-    if config is not None and not cfg_path.is_file():
-        raise ArgumentError("config", f"file not found: {cfg_path}")
-    cfg = {}
-    if cfg_path.is_file():
-        try:
-            cfg = json.loads(cfg_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ArgumentError("config", f"{cfg_path} is not valid JSON ({exc.msg}); expected the "
-                                          "checkpoint's config.json") from None
-        except (UnicodeDecodeError, OSError) as exc:
-            raise ArgumentError("config", f"cannot read {cfg_path} as JSON text ({type(exc).__name__}); "
-                                          "expected the checkpoint's config.json") from None
     return tensors, cfg
 
 

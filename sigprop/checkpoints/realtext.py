@@ -37,6 +37,7 @@ from sigprop.checkpoints.heads import config_entry, config_int, describe, head_m
 from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 from sigprop.core.progress import progress_bar
+from sigprop.core.results import RECORD_BYTES, read_text
 from sigprop.model.measures import attention_entropy, max_attention
 from sigprop.model.softmax import linear_regime, softmax
 from sigprop.rho.spectrum import eig_mean, eig_spread, eig_var
@@ -174,8 +175,10 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
         raise ArgumentError.about(
             "checkpoint", f"the real-text study runs BERT-style encoders only, this checkpoint is {layout}")
     tok_path = Path(tokenizer) if tokenizer else Path(checkpoint).with_name("tokenizer.json")
-    if not tok_path.is_file():
+    if not tok_path.exists():
         raise ArgumentError("tokenizer", f"file not found: {tok_path}", separator=": ")
+    tok_text = read_text(tok_path, "tokenizer", "a tokenizer.json", limit=RECORD_BYTES,
+                         message=lambda reason: f"cannot read {tok_path} as a tokenizer.json ({reason})")
     try:
         from tokenizers import Tokenizer
     except ImportError:
@@ -190,7 +193,7 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
         if not layers:
             raise _checks.ArgumentError("layers", f"must name at least one layer in [0, {n_layers - 1}]")
     try:
-        tok = Tokenizer.from_file(str(tok_path))
+        tok = Tokenizer.from_str(tok_text)
     except Exception as exc:  # noqa: BLE001 - any unreadable tokenizer is one clear error
         raise _checks.ArgumentError("tokenizer", f"cannot read {tok_path} as a tokenizer.json "
                                                  f"({' '.join(str(exc).split())[:80]})") from None

@@ -86,10 +86,24 @@ def seeds(text: str) -> list[int]:
 def npy(text: str) -> tuple[Path, Any]:
     """Read a real numeric ``.npy`` array: ``(path, array)``.
 
-    The header is read first (``numpy.lib.format``): an array that is not real and numeric, or
-    whose reading (the array and its float64 copy) would exceed the machine's memory
-    (:func:`sigprop.core.memory.require`), is refused before its data are read.
+    The header is read first (``numpy.lib.format``): an array that is not real and numeric, whose
+    file is shorter than its header says (a truncated file), or whose reading (the array and its
+    float64 copy) would exceed the machine's memory (:func:`sigprop.core.memory.require`), is refused
+    before its data are read.
     """
+    return _npy(text, 0)
+
+
+def npy_matrix(text: str) -> tuple[Path, Any]:
+    """:func:`npy` for a model's ``d x d`` matrix (``--weights``, ``--step-cov``): also refused before
+    its data are read when the model it makes, :data:`sigprop.rho.logits.MODEL_ARRAYS` float64 ``d x d``
+    matrices (``W``, ``Sigma`` and their products), would exceed the machine's memory."""
+    from sigprop.rho.logits import MODEL_ARRAYS
+
+    return _npy(text, MODEL_ARRAYS)
+
+
+def _npy(text: str, model_arrays: int) -> tuple[Path, Any]:
     import numpy as np
 
     from sigprop.core.memory import human, machine_bytes
@@ -102,14 +116,28 @@ def npy(text: str) -> tuple[Path, Any]:
             version = np.lib.format.read_magic(fh)
             shape, _, dtype = (np.lib.format.read_array_header_1_0(fh) if version == (1, 0)
                                else np.lib.format.read_array_header_2_0(fh))
+            offset = fh.tell()
     except Exception as exc:  # noqa: BLE001 - any unreadable header is one usage error
         raise argparse.ArgumentTypeError(f"cannot read {text} as a .npy array ({type(exc).__name__})") from None
     if not np.issubdtype(dtype, np.number) or np.issubdtype(dtype, np.complexfloating):
         raise argparse.ArgumentTypeError(f"{text} must hold a real numeric array, its header says {dtype}")
-    need = float(np.prod([float(n) for n in shape])) * (dtype.itemsize + 8)
+    count = float(np.prod([float(n) for n in shape]))
+    if path.stat().st_size < offset + count * dtype.itemsize:
+        raise argparse.ArgumentTypeError(f"{text} is truncated: its header says shape {tuple(shape)} of {dtype} "
+                                         f"({human(count * dtype.itemsize)}), the file holds "
+                                         f"{human(max(0, path.stat().st_size - offset))} after it")
+    need = count * (dtype.itemsize + 8)
     if not need <= machine_bytes():
         raise argparse.ArgumentTypeError(f"{text} holds an array of shape {tuple(shape)}: reading it needs about "
                                          f"{human(need)} of memory, more than this machine's {human(machine_bytes())}")
+    if model_arrays and len(shape) >= 2:
+        d = float(shape[-1])
+        model = model_arrays * max(1.0, count / (float(shape[-2]) * d)) * d * d * 8
+        if not model <= machine_bytes():
+            raise argparse.ArgumentTypeError(
+                f"{text} holds an array of shape {tuple(shape)}: the model needs about {human(model)} of memory "
+                f"({model_arrays} float64 matrices of {shape[-1]} x {shape[-1]}: W, Sigma and their products), "
+                f"more than this machine's {human(machine_bytes())}")
     try:
         arr = np.load(path, allow_pickle=False)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is one usage error

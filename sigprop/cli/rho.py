@@ -41,9 +41,9 @@ def model_arguments(p: argparse.ArgumentParser, methods: tuple[str, ...] = METHO
     g.add_argument("--var", type=a.number(float), help="eigenvalue variance v >= 0")
     g.add_argument("--dim", type=a.number(int, 1), help="embedding dimension d >= 1")
     g.add_argument("--length", type=a.number(int, 2), required=True, help="sequence length T >= 2")
-    g.add_argument("--weights", type=a.npy, metavar="FILE.npy",
+    g.add_argument("--weights", type=a.npy_matrix, metavar="FILE.npy",
                    help="a d x d query-key matrix W instead of --mean/--var")
-    g.add_argument("--step-cov", type=a.npy, metavar="FILE.npy",
+    g.add_argument("--step-cov", type=a.npy_matrix, metavar="FILE.npy",
                    help="step covariance Sigma (d x d matrix or length-d diagonal); with --weights")
     g.add_argument("--scale", type=a.number(float), help="logit scale c > 0 (default 1/sqrt(d))")
     g.add_argument("--method", choices=methods, default="auto",

@@ -216,3 +216,132 @@ def write_json(path: str | os.PathLike[str], obj: Any) -> None:
             os.fsync(fh.fileno())
 
     atomic_write(path, write)
+
+
+# --- Reading the files a user names -------------------------------------------------------------------
+# Every file sigprop reads from the user's arguments (a checkpoint's config.json, a tokenizer.json, a
+# sweep specification, a bench or run record, a corpus's text, a result file for sigprop.load) goes
+# through read_text / read_json: a file that is not regular is refused (a FIFO or a device would be read
+# for ever), and its size is checked by stat against the limit of its kind before a byte is read.
+
+#: Largest configuration file read (bytes): a checkpoint's ``config.json`` (a few kB), a sweep
+#: specification (TOML, a few kB for a million-cell grid), a ``sigprop bench --out`` result (20 kB).
+CONFIG_BYTES = 10 ** 7
+#: Largest record file read (bytes): a run's ``run.json`` (50 kB for a 10 000-step run with its history;
+#: it grows linearly with the evaluations), a ``tokenizer.json`` (0.7 MB for MiniLM; the largest public
+#: vocabularies, 256 000 tokens, about 35 MB).
+RECORD_BYTES = 10 ** 8
+
+
+def file_size(path: str | os.PathLike[str], argument: str, what: str, *, limit: float | None = None,
+              per_byte: float | None = None) -> int:
+    """The size of the regular file ``path`` (bytes), checked before it is read.
+
+    Parameters
+    ----------
+    path : str or path
+    argument : str
+        The argument refused (``ArgumentError.argument``).
+    what : str
+        What the file should be, in words (``"a checkpoint's config.json"``).
+    limit : float, optional
+        The most bytes accepted.
+    per_byte : float, optional
+        Bytes of memory reading one byte of the file takes: the file is refused when it would take more
+        than the machine's memory (:func:`sigprop.core.memory.machine_bytes`).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ArgumentError
+        One line naming ``path``: missing (:class:`~sigprop.core.checks.MissingFileError`), not a
+        regular file (a folder, a FIFO, a device), unreadable, or larger than accepted.
+    """
+    from sigprop.core.checks import MissingFileError
+    from sigprop.core.memory import human, machine_bytes
+
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise MissingFileError.about(argument, f"{path}: no such file (expected {what})") from None
+    except OSError as exc:
+        raise ArgumentError.about(argument, f"{path}: cannot read it: {exc.strerror or type(exc).__name__}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ArgumentError.about(argument, f"{path}: {file_kind(info.st_mode)}, not {what}")
+    size = int(info.st_size)
+    if limit is not None and not size <= limit:
+        raise ArgumentError.about(argument, f"{path}: {human(size)}, more than the {human(limit)} accepted "
+                                            f"for {what}")
+    if per_byte is not None and not per_byte * size <= machine_bytes():
+        raise ArgumentError.about(argument, f"{path}: reading its {human(size)} needs about "
+                                            f"{human(per_byte * size)} of memory, more than this machine's "
+                                            f"{human(machine_bytes())}")
+    return size
+
+
+def _not_utf8(exc: UnicodeDecodeError) -> str:
+    return f"not UTF-8 text: byte {exc.start} is {exc.object[exc.start:exc.start + 1]!r}"
+
+
+def read_text(path: str | os.PathLike[str], argument: str, what: str, *, limit: float | None = None,
+              per_byte: float | None = None, message: Callable[[str], str] | None = None) -> str:
+    """The UTF-8 text of ``path``, read once :func:`file_size` has accepted it.
+
+    ``message(reason)`` words a refusal of the content (default ``"PATH: not WHAT (REASON)"``); the
+    other parameters are :func:`file_size`'s.
+
+    Raises
+    ------
+    ArgumentError
+        One line naming ``path``: as :func:`file_size`, or the text is not UTF-8, or reading fails.
+    """
+    file_size(path, argument, what, limit=limit, per_byte=per_byte)
+    say = message or (lambda reason: f"{path}: not {what} ({reason})")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ArgumentError.about(argument, say(_not_utf8(exc))) from None
+    except OSError as exc:
+        raise ArgumentError.about(argument, f"{path}: cannot read it: {exc.strerror or type(exc).__name__}") from None
+
+
+#: The JSON type of each Python type :func:`read_json` may require at the top of a file.
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number",
+               float: "a number"}
+
+
+def read_json(path: str | os.PathLike[str], argument: str, what: str, *, limit: float | None = None,
+              per_byte: float | None = None, top: type | None = dict,
+              message: Callable[[str], str] | None = None, parse_constant: Callable[[str], Any] | None = None) -> Any:
+    """The JSON document of ``path``, read by :func:`read_text`.
+
+    Parameters
+    ----------
+    top : type or None
+        The type the document must have at its top (``dict``: a JSON object; ``None``: any).
+    parse_constant : callable, optional
+        :func:`json.loads`'s, for ``NaN``, ``Infinity``, ``-Infinity``.
+
+    Raises
+    ------
+    ArgumentError
+        One line naming ``path``: as :func:`read_text`, or not JSON, nested too deeply to read (a
+        100 000-deep array), or its top is not of type ``top``.
+    """
+    text = read_text(path, argument, what, limit=limit, per_byte=per_byte, message=message)
+    say = message or (lambda reason: f"{path}: not {what} ({reason})")
+    try:
+        data = json.loads(text, parse_constant=parse_constant)
+    except json.JSONDecodeError as exc:
+        raise ArgumentError.about(argument, say(f"not JSON: {exc}")) from None
+    except RecursionError:
+        raise ArgumentError.about(argument, say("JSON nested too deeply to read")) from None
+    if top is not None and not isinstance(data, top):
+        got = "null" if data is None else _JSON_TYPES.get(type(data), f"a {type(data).__name__}")
+        raise ArgumentError.about(argument, say(f"JSON {got}, not {_JSON_TYPES.get(top, top.__name__)}"))
+    return data

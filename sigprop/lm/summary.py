@@ -27,6 +27,7 @@ import numpy as np
 from scipy import stats
 
 from sigprop.core.checks import ArgumentError
+from sigprop.core.results import RECORD_BYTES, read_json
 from sigprop.lm import sweep as lm_sweep
 from sigprop.lm.corpus import compact_works
 
@@ -48,6 +49,8 @@ def load(folders) -> list[dict]:
         for run in runs:
             try:
                 record = lm_sweep.finished(run)
+            except ArgumentError:                   # read_json's one line: size, form, JSON
+                raise
             except (ValueError, TypeError, AttributeError, RecursionError, OSError) as exc:
                 raise ArgumentError("folders", f"{run / 'run.json'}: not a run record sigprop wrote "
                                                f"({type(exc).__name__}: {' '.join(str(exc).split())[:120]})") from None
@@ -204,7 +207,7 @@ def tables(result: dict) -> str:
 
 def read(path) -> dict:
     """A summary document written by :func:`collect` (via ``sigprop lm summarize --out``)."""
-    doc = json.loads(Path(path).read_text())
+    doc = read_json(path, "path", "a language-model summary", limit=RECORD_BYTES)
     if doc.get("kind") != "lm-summary":
         raise ArgumentError("path", f"{path} is not a language-model summary (kind {doc.get('kind')!r})",
                             separator=": ")

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from sigprop.core import workers as _workers
-from sigprop.core.results import jsonable
+from sigprop.core.results import RECORD_BYTES, jsonable, read_json
 from sigprop.core.stats import t_interval
 from sigprop.lm import train as lm_train
 
@@ -49,13 +49,17 @@ def plan(base: lm_train.TrainConfig, regularizers, seeds, shapes=((None, None),)
     return out
 
 
-def finished(folder: Path) -> dict | None:
+def finished(folder: Path, argument: str = "folders") -> dict | None:
     """The record of a finished run in ``folder``, or ``None``.
 
     Parameters
     ----------
     folder : pathlib.Path
         A run's folder; finished when its ``run.json`` holds a ``final`` record.
+    argument : str
+        The argument a ``run.json`` that cannot be read is refused on: not a regular file, larger
+        than :data:`~sigprop.core.results.RECORD_BYTES`, not JSON, nested too deeply or not a JSON
+        object (:func:`sigprop.core.results.read_json`).
 
     Returns
     -------
@@ -64,7 +68,7 @@ def finished(folder: Path) -> dict | None:
     path = Path(folder) / "run.json"
     if not path.exists():
         return None
-    record = json.loads(path.read_text())
+    record = read_json(path, argument, "a run record sigprop wrote", limit=RECORD_BYTES)
     if "final" not in record:
         return None
     try:              # every field, those added later with their defaults, so that configurations compare
@@ -109,7 +113,7 @@ def sweep(configs, data: lm_train.Data, out, *, progress: bool = False, log=None
     todo = []
     records: list = []
     for cfg in configs:
-        record = finished(out / run_name(cfg))
+        record = finished(out / run_name(cfg), "dir")
         records.append(record if record is not None and cfg.same(record["config"]) else None)
         if records[-1] is None:
             todo.append(cfg)

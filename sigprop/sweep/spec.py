@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from sigprop.core.checks import ArgumentError
+from sigprop.core.results import CONFIG_BYTES, read_text
 from sigprop.sweep import registry
 
 __all__ = ["Spec", "cell_seed", "load"]
@@ -101,20 +102,17 @@ class Spec:
         if isinstance(source, Mapping):
             return cls.from_dict(source)
         path = Path(source)
-        if not path.is_file():
+        if not path.exists():
             raise ArgumentError.about("path", f"sweep specification {str(path)!r} is not a file")
+        text = read_text(path, "path", "a TOML sweep specification", limit=CONFIG_BYTES)
         toml = _toml()
         try:
-            with open(path, "rb") as fh:
-                data = toml.load(fh)
+            data = toml.loads(text)
         except toml.TOMLDecodeError as exc:
             raise ArgumentError.about("path", f"{path}: not valid TOML: {exc}") from None
-        except UnicodeDecodeError as exc:           # a binary file (e.g. a .npy) given as the spec
-            raise ArgumentError.about("path", f"{path}: not a TOML sweep specification (not UTF-8 text: "
-                                              f"byte {exc.start} is {exc.object[exc.start:exc.start + 1]!r})") from None
-        except OSError as exc:
-            raise ArgumentError.about("path", f"{path}: cannot read the sweep specification: "
-                                              f"{exc.strerror or type(exc).__name__}") from None
+        except RecursionError:                      # e.g. a 100 000-deep inline array
+            raise ArgumentError.about("path", f"{path}: not a TOML sweep specification (nested too deeply "
+                                              "to read)") from None
         return cls.from_dict(data)
 
     def _check(self, study: registry.Study) -> None:
