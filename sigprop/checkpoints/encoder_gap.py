@@ -29,12 +29,11 @@ from pathlib import Path
 import numpy as np
 
 from sigprop.checkpoints.heads import describe, load
-from sigprop.checkpoints.realtext import Weights, embed, encoder_states, texts
+from sigprop.checkpoints.realtext import Weights, embed, encoder_states, texts, tokenizer_text
 from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
 from sigprop.core.progress import iterate
-from sigprop.core.results import RECORD_BYTES, read_text
 from sigprop.core.stats import t_interval
 from sigprop.gap.stable_rank import stable_rank
 
@@ -73,10 +72,7 @@ def checkpoint_tokenizer(checkpoint):
     """The ``tokenizers`` tokenizer of the ``tokenizer.json`` beside ``checkpoint`` (a one-line error if it is
     missing or unreadable)."""
     path = Path(checkpoint).with_name("tokenizer.json")
-    if not path.exists():
-        raise ArgumentError("tokenizer", f"file not found: {path}", separator=": ")
-    text = read_text(path, "tokenizer", "a tokenizer.json", limit=RECORD_BYTES,
-                     message=lambda reason: f"cannot read {path} as a tokenizer.json ({reason})")
+    text = tokenizer_text(path)
     try:
         from tokenizers import Tokenizer
     except ImportError:

@@ -159,6 +159,16 @@ def spearman_ci(x, y, level: float = 0.95) -> dict:
     return dict(rho=r, low=float(np.tanh(z - q * se)), high=float(np.tanh(z + q * se)), n=n)
 
 
+def tokenizer_text(path: Path) -> str:
+    """The text of the ``tokenizer.json`` at ``path``, read by :func:`sigprop.core.results.read_text` (a
+    regular file of at most :data:`~sigprop.core.results.RECORD_BYTES`, UTF-8), or a one-line refusal
+    naming ``tokenizer``."""
+    if not path.exists():
+        raise ArgumentError("tokenizer", f"file not found: {path}", separator=": ")
+    return read_text(path, "tokenizer", "a tokenizer.json", limit=RECORD_BYTES,
+                     message=lambda reason: f"cannot read {path} as a tokenizer.json ({reason})")
+
+
 def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, layers=None,
           progress: bool = False) -> dict:
     """Per-head measurements on real text and their rank correlation with ``eig_var``.
@@ -175,10 +185,7 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
         raise ArgumentError.about(
             "checkpoint", f"the real-text study runs BERT-style encoders only, this checkpoint is {layout}")
     tok_path = Path(tokenizer) if tokenizer else Path(checkpoint).with_name("tokenizer.json")
-    if not tok_path.exists():
-        raise ArgumentError("tokenizer", f"file not found: {tok_path}", separator=": ")
-    tok_text = read_text(tok_path, "tokenizer", "a tokenizer.json", limit=RECORD_BYTES,
-                         message=lambda reason: f"cannot read {tok_path} as a tokenizer.json ({reason})")
+    tok_text = tokenizer_text(tok_path)
     try:
         from tokenizers import Tokenizer
     except ImportError:

@@ -99,7 +99,7 @@ def test_config_of_the_wrong_form_is_one_line(command, text, words, bert, tmp_pa
 def test_huge_config_is_refused_by_its_size_before_it_is_read(command, bert, tmp_path, capsys):
     config = _sparse(tmp_path / "c.json")
     _refused([command, bert, "--config", config, "--no-progress"], capsys, "--config", config, "200 MB",
-             f"more than the 10 MB accepted for the checkpoint's config.json")
+             "more than the 10 MB accepted for the checkpoint's config.json")
 
 
 def test_huge_config_beside_the_checkpoint_is_refused_too(bert, capsys):
