@@ -88,8 +88,10 @@ def main() -> int:
     try:
         if sys.stdout is not None:
             sys.stdout.flush()
-    except (OSError, ValueError):
-        pass
+    except (OSError, ValueError):                        # the command reported its output's failure
+        null = os.open(os.devnull, os.O_WRONLY)          # what is left in the buffer goes nowhere at exit
+        os.dup2(null, 1)
+        os.close(null)
     return code
 
 
