@@ -24,6 +24,21 @@ this, so their docstrings give only what the command does;
 ``sigprop gap: error: argument --length: ...`` with exit code 2; ``view`` declares the
 table's columns.  A name with spaces (``"lm train"``) makes a nested group.
 """
-from sigprop.cli.app import Command, build_parser, command, main
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["Command", "build_parser", "command", "main"]
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors only
+    from sigprop.cli.app import Command, build_parser, command, main
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use (PEP 562): the program (``sigprop``, ``python -m sigprop.cli``) takes the
+    # signals (sigprop.cli._console) before it imports the machinery.
+    if name in __all__:
+        from sigprop.cli import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,6 @@
-"""``python -m sigprop.cli``."""
+"""``python -m sigprop.cli``: the program, as the console script runs it (:mod:`sigprop.cli._console`)."""
 import sys
 
-from sigprop.cli.app import main
+from sigprop.cli._console import main
 
 sys.exit(main())

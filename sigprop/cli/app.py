@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
 import os
 import pkgutil
@@ -32,6 +33,10 @@ from types import MappingProxyType
 from typing import Any
 
 from sigprop._version import __version__
+
+# SIGTERM's exception (a KeyboardInterrupt) and the exit codes of the two signals (128 + the signal's
+# number) belong to the program's entry point, whose handler raises it before this module is imported.
+from sigprop.cli._console import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
 from sigprop.cli.render import View
 
 ENTRY_POINT_GROUP = "sigprop.commands"
@@ -325,16 +330,6 @@ def _add_output(p: argparse.ArgumentParser, cmd: Command) -> None:
 
 # --- running -------------------------------------------------------------------------
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (``kill``, ``timeout``, a scheduler or a CI cancelling the job), raised in the main
-    thread as Ctrl-C raises ``KeyboardInterrupt``: every clean-up of an interrupt runs (worker
-    processes ended, temporary files removed); the command ends with ``terminated``, exit code 143."""
-
-
-#: Exit codes of the two signals that stop a command: 128 + the signal's number.
-EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
-
-
 #: The signals' exceptions Python dropped while a command ran: raised where an exception cannot
 #: propagate (a weakref callback, a ``__del__``), they were reported to ``sys.unraisablehook`` and the
 #: command went on; :func:`main` ends it with the signal's line and exit code all the same.
@@ -359,8 +354,11 @@ def terminate_as_interrupt():
         yield
         return
 
+    fired = []
+
     def terminate(signum, frame):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        fired.append(signum)
         raise Terminated
     try:
         previous = signal.signal(signal.SIGTERM, terminate)
@@ -372,7 +370,8 @@ def terminate_as_interrupt():
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if not fired:                         # after a SIGTERM, a second one still ends the process at once
+            signal.signal(signal.SIGTERM, previous)
         sys.unraisablehook = previous_hook
 
 
@@ -381,16 +380,25 @@ def main(argv: list[str] | None = None) -> int:
 
     Ctrl-C (SIGINT) ends a command with ``sigprop CMD: interrupted`` and exit code 130, SIGTERM
     with ``sigprop CMD: terminated`` and exit code 143, both after the clean-up (no partial or
-    temporary file, no worker process left).
+    temporary file, no worker process left); a signal while the command line is parsed, before the
+    command is known, gives ``sigprop: interrupted`` (``terminated``).
+
+    With ``argv=None`` main runs as the program (the console script and ``python -m sigprop.cli`` run
+    :func:`sigprop.cli._console.main`, which calls it so): after a stop line, the reports that libraries
+    give at the process's exit are silenced for the rest of the process (:func:`_quiet_after_stop`).
+    An in-process call with a list of arguments changes no process-wide hook beyond its return.
     """
-    from sigprop.core.progress import for_command_line
     prog = "sigprop"
     try:
-        with terminate_as_interrupt(), for_command_line():
-            code = _main(argv)
-    except Terminated:                        # between the command's end and the handler's removal
+        with terminate_as_interrupt():
+            from sigprop.core.progress import for_command_line
+            with for_command_line():
+                code = _main(argv)
+    except Terminated:                        # before the command is known, or after its end
         code = _stopped(prog, terminated=True)
-    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED):
+    except KeyboardInterrupt:
+        code = _stopped(prog, terminated=False)
+    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED) and argv is None:
         _quiet_after_stop()
     return code
 
@@ -478,11 +486,16 @@ def _main(argv: list[str] | None) -> int:
     if DROPPED:                                 # a signal whose exception Python dropped: the command ran on
         return _stopped(prog, terminated=Terminated in DROPPED)
     try:
+        if sys.stdout is None:                  # `sigprop ... >&-`: Python found no standard output
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
         print(text)
         sys.stdout.flush()
     except BrokenPipeError:                     # `sigprop ... | head`: the reader left; no traceback
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+        _abandon_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:                      # `> /dev/full`, a closed descriptor: one line, exit code 2
+        _abandon_stdout()
+        failed.insert(0, f"cannot write standard output: {exc.strerror or type(exc).__name__}")
     for note in notes:                          # a deliberate warning of the API: one line, no source
         print(f"{prog}: warning: {note}", file=sys.stderr)
     for message in failed:                      # the result is printed even when a file is not written
@@ -490,6 +503,28 @@ def _main(argv: list[str] | None) -> int:
     if failed:
         return 2
     return cmd.exit_code(result) if cmd.exit_code else 0
+
+
+#: The exit code of a command whose standard output's reader left (``sigprop ... | head``): 128 + SIGPIPE.
+EXIT_BROKEN_PIPE = 141
+
+
+def _abandon_stdout() -> None:
+    """After a failed write to standard output, point its descriptor at the null device, so that the
+    text still buffered is dropped at exit without a report (Python's ``Exception ignored ...``)."""
+    if sys.stdout is None:
+        return
+    try:
+        fd = sys.stdout.fileno()
+    except (OSError, ValueError):               # pragma: no cover - replaced by a stream without one
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+    except OSError:                             # pragma: no cover - the descriptor is gone
+        pass
+    finally:
+        os.close(null)
 
 
 def _resolve(path: str) -> Any:

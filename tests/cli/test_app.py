@@ -303,3 +303,78 @@ def test_after_a_stop_exit_time_reports_are_silenced(monkeypatch):
     app._quiet_after_stop()
     assert not logging.getLogger("zarr.core.sync").isEnabledFor(logging.WARNING)
     assert sys.unraisablehook(None) is None
+
+
+PREDICT = ["predict", "--mean", "0.1", "--var", "0.1", "--dim", "32", "--length", "64"]
+
+
+def _closing(fd: int):
+    """``preexec_fn`` of a child started with descriptor ``fd`` closed (``sigprop ... >&-``)."""
+    import os
+
+    return lambda: os.close(fd)
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+@pytest.mark.parametrize("stdout", ["full", "closed"])
+def test_an_unwritable_standard_output_is_one_line_and_exit_2(stdout, fmt, tmp_path):
+    # `> /dev/full` and `>&-` gave a traceback at print(text) / sys.stdout.flush() (and Python's own
+    # "Exception ignored" report at exit); --out is written all the same
+    import os
+
+    out = tmp_path / "p.json"
+    argv = [sys.executable, "-m", "sigprop.cli", *PREDICT, "--format", fmt, "--out", str(out)]
+    if stdout == "full":
+        if not os.path.exists("/dev/full"):
+            pytest.skip("no /dev/full here")
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True, timeout=240)
+        reason = "No space left on device"
+    else:
+        proc = subprocess.run(argv, stderr=subprocess.PIPE, text=True, timeout=240, preexec_fn=_closing(1))
+        reason = "Bad file descriptor"
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == f"sigprop predict: error: cannot write standard output: {reason}\n"
+    assert json.loads(out.read_text())["config"]["T"] == 64
+    assert not list(tmp_path.glob(".*sigprop-tmp*"))
+
+
+def test_a_closed_standard_error_changes_nothing_else():
+    # `2>&-`: the result is printed, and a refusal's line does not fall back to standard output
+    done = subprocess.run([sys.executable, "-m", "sigprop.cli", *PREDICT, "--format", "csv"], stdout=subprocess.PIPE,
+                          text=True, timeout=240, preexec_fn=_closing(2))
+    assert done.returncode == 0 and done.stdout.startswith("position,rho")
+    refused = subprocess.run([sys.executable, "-m", "sigprop.cli", "predict", "--length", "1"], stdout=subprocess.PIPE,
+                             text=True, timeout=240, preexec_fn=_closing(2))
+    assert refused.returncode == 2 and refused.stdout == ""
+
+
+def test_an_in_process_stop_leaves_the_process_hooks_alone(monkeypatch, capsys):
+    # cli.main called in-process: a stopped command does not replace sys.unraisablehook nor silence Zarr's
+    # logger beyond its return (the program, main() on sys.argv, does: test_after_a_stop_...)
+    import logging
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    cmd = app.commands()["predict"]
+    monkeypatch.setitem(app._COMMANDS, "predict", app.Command(**{**cmd.__dict__, "run": interrupted}))
+    hook, level = sys.unraisablehook, logging.getLogger("zarr").level
+    assert cli.main(["predict", "--length", "4"]) == 130
+    assert sys.unraisablehook is hook and logging.getLogger("zarr").level == level
+    assert capsys.readouterr().err == "sigprop predict: interrupted\n"
+    monkeypatch.setattr(sys, "unraisablehook", hook)              # restored by monkeypatch after the test
+    monkeypatch.setattr(logging.getLogger("zarr"), "level", level)
+    monkeypatch.setattr(sys, "argv", ["sigprop", "predict", "--length", "4"])
+    assert cli.main() == 130
+    assert sys.unraisablehook is not hook
+
+
+def test_an_interrupt_while_parsing_is_one_line(monkeypatch, capsys):
+    # parse_args ran outside the try of the command: Ctrl-C while argparse built the parser printed a traceback
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(app, "build_parser", interrupted)
+    assert cli.main(["predict", "--length", "4"]) == 130
+    assert capsys.readouterr().err == "sigprop: interrupted\n"

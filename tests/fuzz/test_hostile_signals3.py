@@ -19,6 +19,7 @@ cell recorded), not delays; the only time limits guard against a hang.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -104,6 +105,19 @@ def sweep(tmp_path: Path):
     return spec, store, proc
 
 
+@contextlib.contextmanager
+def running_sweep(tmp_path: Path, moment: str = "run"):
+    """``(spec, store, proc)`` of a sweep started in ``tmp_path`` once it reaches ``moment`` (a key of
+    :data:`MOMENTS`; by default a recorded cell); its process group is ended when the block leaves,
+    whatever happens."""
+    spec, store, proc = sweep(tmp_path)
+    try:
+        wait_until(proc, lambda: MOMENTS[moment](proc, store), moment)
+        yield spec, store, proc
+    finally:
+        stop(proc)
+
+
 def send(proc, sig: int, group: bool) -> None:
     if group:
         os.killpg(proc.pid, sig)          # as a terminal's Ctrl-C: the command and its workers
@@ -128,41 +142,31 @@ MOMENTS = {
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_sweep_stopped_at_any_moment_is_one_line_and_leaves_no_process(sig, moment, group, tmp_path):
     code, word = CODES[sig]
-    spec, store, proc = sweep(tmp_path)
-    try:
-        wait_until(proc, lambda: MOMENTS[moment](proc, store), moment)
+    with running_sweep(tmp_path, moment) as (spec, store, proc):
         send(proc, sig, group)
         out, err = proc.communicate(timeout=HANG)
         assert proc.returncode == code, (proc.returncode, err)
         assert err == f"sigprop sweep: {word}\n" and out == "", err
         assert_session_empty(proc.pid)
         assert not list(tmp_path.glob(".*sigprop-tmp*")), sorted(os.listdir(tmp_path))
-    finally:
-        stop(proc)
 
 
 def test_ctrl_c_twice_ends_the_sweep_with_one_line(tmp_path):
     # the second Ctrl-C arrives while the first one's clean-up closes the cluster: it stops waiting
-    spec, store, proc = sweep(tmp_path)
-    try:
-        wait_until(proc, lambda: recorded(store), "a recorded cell")
+    with running_sweep(tmp_path) as (spec, store, proc):
         os.killpg(proc.pid, signal.SIGINT)
         time.sleep(0.1)
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=HANG)
         assert proc.returncode == 130 and err == "sigprop sweep: interrupted\n" and out == "", err
         assert_session_empty(proc.pid)
-    finally:
-        stop(proc)
 
 
 @pytest.mark.parametrize("second", [signal.SIGTERM, signal.SIGKILL], ids=["TERMx2", "SIGKILL"])
 def test_a_sweep_killed_prints_nothing_and_leaves_no_process(second, tmp_path):
     # a second SIGTERM during the clean-up ends the process at once (docs/contract.md); SIGKILL too.
     # Its workers follow it, and the resource tracker does not warn about leaked semaphores.
-    spec, store, proc = sweep(tmp_path)
-    try:
-        wait_until(proc, lambda: recorded(store), "a recorded cell")
+    with running_sweep(tmp_path) as (spec, store, proc):
         if second == signal.SIGTERM:
             proc.send_signal(signal.SIGTERM)
         proc.send_signal(second)
@@ -171,8 +175,6 @@ def test_a_sweep_killed_prints_nothing_and_leaves_no_process(second, tmp_path):
         assert proc.returncode in (-second, 143), (proc.returncode, err)
         assert err in ("", "sigprop sweep: terminated\n") and out == "", err
         assert_session_empty(proc.pid)
-    finally:
-        stop(proc)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -180,14 +182,10 @@ def test_an_interrupted_sweep_resumes_to_the_store_of_an_uninterrupted_run(sig, 
     import sigprop.sweep as sw
     from sigprop.sweep.store import Store
 
-    spec, store, proc = sweep(tmp_path)
-    try:
-        wait_until(proc, lambda: recorded(store), "a recorded cell")
+    with running_sweep(tmp_path) as (spec, store, proc):
         send(proc, sig, group=True)
         proc.communicate(timeout=HANG)
         assert proc.returncode == CODES[sig][0]
-    finally:
-        stop(proc)
     counts = Store(store).counts()
     assert 1 <= counts["done"] < counts["total"] == 12 and counts["failed"] == 0, counts
     resumed = sw.run(spec, store, workers=0, progress=False)

@@ -1,0 +1,119 @@
+"""The ``sigprop`` program: the console script's entry point, and ``python -m sigprop.cli``.
+
+This module imports only ``os``, ``signal`` and ``sys``, so that it runs a few milliseconds after
+Python starts: :func:`main` takes SIGINT and SIGTERM first, and only then imports the command line
+(:mod:`sigprop.cli.app`, argparse, the command's modules) and runs it.  A signal at any moment from
+there on ends the program with one line and the signal's exit code (docs/contract.md, "Signals"):
+``sigprop: interrupted`` (130) or ``sigprop: terminated`` (143) while the command is not yet known,
+the command's own line (``sigprop predict: interrupted``) once it is, and nothing more after a
+command's line.  Before this module runs (Python's own start), SIGTERM has its default action and
+Ctrl-C Python's.
+
+In-process callers use :func:`sigprop.cli.main` (:func:`sigprop.cli.app.main`), which changes no
+signal handler or hook for longer than the command runs.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``, a scheduler or a CI cancelling the job), raised in the main
+    thread as Ctrl-C raises ``KeyboardInterrupt``: every clean-up of an interrupt runs (worker
+    processes ended, temporary files removed); the command ends with ``terminated``, exit code 143.
+    (Defined here so that the program's first handler raises it; :mod:`sigprop.cli.app` exports it.)"""
+
+
+#: Exit codes of the two signals that stop a command: 128 + the signal's number.
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+
+
+def _terminate(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)        # a second SIGTERM ends the process at once
+    raise Terminated
+
+
+def _standard_streams() -> None:
+    """A closed standard error (``2>&-``) is opened on the null device, so that the program's lines do not
+    fall back to standard output; a closed standard output keeps ``sys.stdout`` at ``None`` (the command
+    reports it) with the null device on its descriptor, so that no file the command opens takes it."""
+    for fd in (1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_WRONLY)
+            if null != fd:                               # the lowest free descriptor is the closed one
+                os.dup2(null, fd)
+                os.close(null)
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", closefd=False)         # noqa: SIM115 - the process's standard error
+
+
+def _line(text: str) -> None:
+    """Write one line to standard error, whatever standard error has become."""
+    try:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def main() -> int:
+    """Run ``sigprop`` on ``sys.argv[1:]`` as a program; returns the exit code.
+
+    SIGTERM raises :class:`Terminated` from the first line on (SIGINT raises ``KeyboardInterrupt``,
+    Python's own handler; an ignored SIGINT, ``nohup``, stays ignored); the command line is imported and
+    run inside the ``try`` that turns either into one line and exit code 130 or 143.  From the command's
+    return (or the stop line) to the process's end (Python's exit: threads joined, ``atexit`` callbacks),
+    a signal ends the process at once, with its line unless one was printed.
+    """
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
+    state = _State()
+    try:
+        _standard_streams()
+        from sigprop.cli import app
+
+        code = app.main()
+        state.code, state.line = code, code in (EXIT_INTERRUPTED, EXIT_TERMINATED)
+        _end_at_once(state)
+    except KeyboardInterrupt as exc:
+        code = EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+        state.code = code
+        _end_at_once(state)                              # first: a further signal ends the process at once
+        _line(f"sigprop: {'terminated' if code == EXIT_TERMINATED else 'interrupted'}")
+        state.line = True
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except (OSError, ValueError):                        # the command reported its output's failure
+        null = os.open(os.devnull, os.O_WRONLY)          # what is left in the buffer goes nowhere at exit
+        os.dup2(null, 1)
+        os.close(null)
+    return code
+
+
+class _State:
+    """The program's exit code once known, and whether a stop line was printed."""
+
+    def __init__(self) -> None:
+        self.code: int | None = None
+        self.line = False
+
+
+def _end_at_once(state: _State) -> None:
+    """Signal handlers that end the process at once: with the signal's line unless ``state.line`` (one
+    was printed), with ``state.code`` when it is already a signal's code, else the signal's."""
+    def end(signum, frame):
+        stop = EXIT_TERMINATED if signum == signal.SIGTERM else EXIT_INTERRUPTED
+        if not state.line:
+            state.line = True
+            _line(f"sigprop: {'terminated' if stop == EXIT_TERMINATED else 'interrupted'}")
+        code = state.code
+        os._exit(code if code is not None and code in (EXIT_INTERRUPTED, EXIT_TERMINATED) else stop)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(signum) not in (signal.SIG_IGN, None):
+            signal.signal(signum, end)
