@@ -331,15 +331,35 @@ def _add_output(p: argparse.ArgumentParser, cmd: Command) -> None:
 # --- running -------------------------------------------------------------------------
 
 #: The signals' exceptions Python dropped while a command ran: raised where an exception cannot
-#: propagate (a weakref callback, a ``__del__``), they were reported to ``sys.unraisablehook`` and the
-#: command went on; :func:`main` ends it with the signal's line and exit code all the same.
+#: propagate (a weakref callback, a ``__del__``), they were reported to ``sys.unraisablehook``.  Each is
+#: raised again in the main thread a moment later (:func:`_raise_again`), so that the command stops where
+#: it is; should that land in such a place again, it is dropped and raised again; and if the command ends
+#: first, :func:`main` ends it with the signal's line and exit code all the same.
 DROPPED: list[type[BaseException]] = []
+_RUNNING: list[object] = []        # while terminate_as_interrupt's block runs: one token for that block
+
+
+def _raise_again(kind: type[BaseException], delay: float = 0.05) -> None:
+    """Raise ``kind`` in the main thread after ``delay`` seconds, from a helper thread, if the block that
+    dropped it still runs (``PyThreadState_SetAsyncExc``: delivered at the main thread's next bytecode)."""
+    import ctypes
+
+    main_id = threading.main_thread().ident
+    token = _RUNNING[-1] if _RUNNING else None
+
+    def fire():
+        if token is not None and _RUNNING and _RUNNING[-1] is token and main_id is not None:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(main_id), ctypes.py_object(kind))
+    timer = threading.Timer(delay, fire)
+    timer.daemon = True
+    timer.start()
 
 
 def _keep_dropped_signals(previous):
     def hook(unraisable):
         if isinstance(unraisable.exc_value, KeyboardInterrupt):
             DROPPED.append(type(unraisable.exc_value))
+            _raise_again(type(unraisable.exc_value))
             return
         previous(unraisable)
     return hook
@@ -367,9 +387,11 @@ def terminate_as_interrupt():
         return
     DROPPED.clear()
     previous_hook, sys.unraisablehook = sys.unraisablehook, _keep_dropped_signals(sys.unraisablehook)
+    _RUNNING.append(object())
     try:
         yield
     finally:
+        _RUNNING.clear()
         if not fired:                         # after a SIGTERM, a second one still ends the process at once
             signal.signal(signal.SIGTERM, previous)
         sys.unraisablehook = previous_hook

@@ -242,11 +242,14 @@ def test_error_message_finds_the_flag_of_an_unmapped_parameter():
     assert app.error_message(ArgumentError("step_cov", "must be symmetric"), cmd) == "step_cov must be symmetric"
 
 
-def test_a_signal_exception_python_drops_is_kept_not_printed(capsys):
+def test_a_signal_exception_python_drops_stops_the_command_where_it_is(capsys):
     """SIGTERM's exception raised inside a weakref callback cannot propagate (Python reports it to
-    sys.unraisablehook and goes on): it is recorded, nothing is printed, and main ends the command
-    with the signal's line and code (tests/fuzz/test_hostile_signals3.py, the sweep's 'before-cluster')."""
+    sys.unraisablehook and goes on): it is recorded, nothing is printed, and it is raised again in the
+    main thread a moment later, so that the command's work does not run on to its end
+    (tests/fuzz/test_hostile_signals3.py, the sweep's 'before-cluster'; a SIGTERM at a sweep's start was
+    acted on only after the sweep)."""
     import gc
+    import time
     import weakref
 
     from sigprop.cli import app
@@ -257,12 +260,17 @@ def test_a_signal_exception_python_drops_is_kept_not_printed(capsys):
     def callback(ref):
         raise app.Terminated
 
-    with app.terminate_as_interrupt():
-        thing = Thing()
-        ref = weakref.ref(thing, callback)
-        del thing
-        gc.collect()
-    assert ref() is None and app.DROPPED == [app.Terminated]
+    steps = []
+    with pytest.raises(app.Terminated):
+        with app.terminate_as_interrupt():
+            thing = Thing()
+            ref = weakref.ref(thing, callback)
+            del thing
+            gc.collect()
+            for _ in range(6000):              # the command's work: up to 60 s, stopped long before
+                steps.append(1)
+                time.sleep(0.01)
+    assert ref() is None and app.DROPPED == [app.Terminated] and len(steps) < 6000
     assert capsys.readouterr().err == ""
 
 
