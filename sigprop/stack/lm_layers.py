@@ -17,9 +17,10 @@ Gram is measured, not modelled), and every structure of trained weights beyond t
 QK-LayerNorm has no counterpart in the engine (refused); sigma-reparametrization is taken through the
 effective weights, a temperature through the logit scale.
 
-Over runs, per layer and state: the mean and 95% Student-t interval over seeds of the measured values,
-of the predictions, and of the paired difference between the engine's absolute error and the null
-model's (negative: the engine is closer).
+Over runs, per layer and state: the mean and 95% Student-t interval over seeds of the measured values
+and of the predictions, and the paired difference between the engine's absolute error and the null
+model's (negative: the engine is closer), its interval at the Bonferroni level over every cell, and the
+verdict it gives (:func:`summarize`).
 """
 from __future__ import annotations
 
@@ -103,16 +104,27 @@ def _run(run_dir: Path, windows: int, samples: int) -> dict:
                 trained=compare(st["params"], ids, cfg.model, samples))
 
 
+def gain_confidence(layers: int) -> float:
+    """The level of the gain's intervals: 95% jointly over the ``2 x layers x 3`` cells (Bonferroni)."""
+    return 1 - 0.05 / (2 * layers * len(MEASURES))
+
+
 def summarize(runs: list[dict]) -> list[dict]:
     """Per state and layer, over runs: measured, predicted, free-running and null, and the engine's gain.
 
-    ``<measure>``: mean [95% interval] over runs of the measured means; ``<measure>_predicted`` and
-    ``_free`` likewise; ``<measure>_gain``: the paired difference ``|predicted - measured| - |null -
-    measured|`` (negative: the engine is closer than the null model), mean and interval over runs.
+    ``<measure>``: mean [95% interval] over runs of the measured means; ``<measure>_predicted``, ``_free``
+    and ``_null`` likewise; ``<measure>_gain``: the paired difference ``|predicted - measured| - |null -
+    measured|`` (negative: the engine is closer than the null model), mean and Student-t interval over runs
+    at the level :func:`gain_confidence` (Bonferroni over every cell), and ``<measure>_verdict``: ``closer``
+    (the interval below 0), ``farther`` (above 0) or ``inconclusive``.
     """
+    from sigprop.core.stats import t_interval
+
+    layers = len(runs[0]["init"])
+    level = gain_confidence(layers)
     out = []
     for state in ("init", "trained"):
-        for layer in range(len(runs[0][state])):
+        for layer in range(layers):
             rows = [r[state][layer] for r in runs]
             entry: dict = dict(state=state, layer=layer + 1, runs=len(rows))
             for m in MEASURES:
@@ -122,7 +134,9 @@ def summarize(runs: list[dict]) -> list[dict]:
                     entry[f"{m}_{kind}"] = interval([r[f"{m}_{kind}"] for r in rows])
                 gain = (np.abs([r[f"{m}_predicted"] for r in rows] - measured)
                         - np.abs([r[f"{m}_null"] for r in rows] - measured))
-                entry[f"{m}_gain"] = interval(gain)
+                mean, low, high = (float(v) for v in t_interval(gain, level))
+                entry[f"{m}_gain"] = [mean, low, high]
+                entry[f"{m}_verdict"] = "closer" if high < 0 else "farther" if low > 0 else "inconclusive"
             out.append(entry)
     return out
 
@@ -145,6 +159,7 @@ def study(run_dirs, windows: int = 16, samples: int = 1024) -> dict:
         raise ArgumentError("run_dirs", "must hold runs of one model shape (seeds differ, shapes not)")
     summary = summarize(runs) if len(runs) >= 2 else []
     return dict(study="stack-lm-layers", config=dict(windows=windows, samples=samples, runs=[r["run"] for r in runs],
+                                                     gain_confidence=gain_confidence(len(runs[0]["init"])),
                                                      model=runs[0]["config"]["model"],
                                                      corpus=runs[0]["config"]["corpus"]),
                 command="python -m sigprop.stack.lm_layers RUN_DIR ... --out FILE", runs=runs, summary=summary)

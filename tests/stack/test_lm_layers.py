@@ -99,6 +99,12 @@ def test_the_study_compares_both_states_and_the_first_layer_is_the_engines(runs)
     gains = [abs(r["stable_rank_predicted"] - r["stable_rank"][0]) - abs(r["stable_rank_null"] - r["stable_rank"][0])
              for r in rows]
     assert e["stable_rank_gain"][0] == pytest.approx(np.mean(gains)) and e["runs"] == 2
+    # the gain's interval is Bonferroni over the 2 states x 2 layers x 3 measures, and decides the verdict
+    assert out["config"]["gain_confidence"] == pytest.approx(1 - 0.05 / 12)
+    from sigprop.core.stats import t_interval
+    assert e["stable_rank_gain"][1:] == pytest.approx(list(t_interval(np.array(gains), 1 - 0.05 / 12)[1:]))
+    low, high = e["stable_rank_gain"][1:]
+    assert e["stable_rank_verdict"] == ("closer" if high < 0 else "farther" if low > 0 else "inconclusive")
     # the initial parameters are the ones training started from: a run of 0 steps would keep them
     st = tr.Checkpoint(dirs[0] / "checkpoint.npz").load()
     first = tr.initial_params(tr.TrainConfig.from_dict(st["config"]))
