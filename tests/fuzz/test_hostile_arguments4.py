@@ -38,17 +38,6 @@ def _api_refused(call, argument, *needles):
     return message
 
 
-@pytest.fixture
-def never(monkeypatch):
-    """``never(module, name)``: replace a work function by one that records its calls; the list of calls."""
-    calls = []
-
-    def put(module, name):
-        monkeypatch.setattr(module, name, lambda *a, **k: calls.append(name))
-        return calls
-    return put
-
-
 # --- 1. a gamma whose width T / gamma is no finite size -------------------------------------------------
 
 GRID = ["--lengths", "8", "--layers", "2", "--seeds", "1", "--no-progress"]

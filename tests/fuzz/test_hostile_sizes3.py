@@ -68,17 +68,6 @@ def _api_refused(call, argument, *needles, bound=REFUSAL_BYTES):
     return str(exc)
 
 
-@pytest.fixture
-def never(monkeypatch):
-    """``never(module, name)``: replace a work function by one that counts its calls; the list of calls."""
-    calls = []
-
-    def put(module, name):
-        monkeypatch.setattr(module, name, lambda *a, **k: calls.append(name))
-        return calls
-    return put
-
-
 # --- 1. integers beyond int64: the parser and checks.integer say the accepted range -----------------
 
 @pytest.mark.parametrize("argv, flag, text", [
