@@ -1,8 +1,8 @@
 """The ``sigprop`` program: the console script's entry point, and ``python -m sigprop.cli``.
 
-This module imports only ``os``, ``signal`` and ``sys``, so that it runs a few milliseconds after
-Python starts: :func:`main` takes SIGINT and SIGTERM first, and only then imports the command line
-(:mod:`sigprop.cli.app`, argparse, the command's modules) and runs it.  A signal at any moment from
+This module imports only ``os``, ``signal``, ``sys`` and :mod:`sigprop.cli._stop`, so that it runs a
+few milliseconds after Python starts: :func:`main` takes SIGINT and SIGTERM first, and only then imports
+the command line (:mod:`sigprop.cli.app`, argparse, the command's modules) and runs it.  A signal at any moment from
 there on ends the program with one line and the signal's exit code (docs/contract.md, "Signals"):
 ``sigprop: interrupted`` (130) or ``sigprop: terminated`` (143) while the command is not yet known,
 the command's own line (``sigprop predict: interrupted``) once it is, and nothing more after a
@@ -18,16 +18,7 @@ import os
 import signal
 import sys
 
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (``kill``, ``timeout``, a scheduler or a CI cancelling the job), raised in the main
-    thread as Ctrl-C raises ``KeyboardInterrupt``: every clean-up of an interrupt runs (worker
-    processes ended, temporary files removed); the command ends with ``terminated``, exit code 143.
-    (Defined here so that the program's first handler raises it; :mod:`sigprop.cli.app` exports it.)"""
-
-
-#: Exit codes of the two signals that stop a command: 128 + the signal's number.
-EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+from sigprop.cli._stop import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
 
 
 def _terminate(signum, frame):

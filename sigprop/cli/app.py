@@ -36,7 +36,7 @@ from sigprop._version import __version__
 
 # SIGTERM's exception (a KeyboardInterrupt) and the exit codes of the two signals (128 + the signal's
 # number) belong to the program's entry point, whose handler raises it before this module is imported.
-from sigprop.cli._console import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
+from sigprop.cli._stop import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
 from sigprop.cli.render import View
 
 ENTRY_POINT_GROUP = "sigprop.commands"

@@ -270,7 +270,8 @@ def test_a_signal_exception_python_drops_stops_the_command_where_it_is(capsys):
             for _ in range(6000):              # the command's work: up to 60 s, stopped long before
                 steps.append(1)
                 time.sleep(0.01)
-    assert ref() is None and app.DROPPED == [app.Terminated] and len(steps) < 6000
+    # raised again, it may land where it is dropped again (and is raised again): recorded each time
+    assert ref() is None and set(app.DROPPED) == {app.Terminated} and len(steps) < 6000
     assert capsys.readouterr().err == ""
 
 
