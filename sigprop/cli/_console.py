@@ -18,12 +18,18 @@ import os
 import signal
 import sys
 
-from sigprop.cli._stop import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
+from sigprop.cli._stop import EXIT_INTERRUPTED, EXIT_TERMINATED, FIRED, Terminated
 
 
 def _terminate(signum, frame):
     signal.signal(signal.SIGTERM, signal.SIG_DFL)        # a second SIGTERM ends the process at once
+    FIRED.append(signum)
     raise Terminated
+
+
+def _interrupt(signum, frame):
+    FIRED.append(signum)                                 # Python's own handler, recorded
+    raise KeyboardInterrupt
 
 
 def _standard_streams() -> None:
@@ -54,14 +60,17 @@ def _line(text: str) -> None:
 def main() -> int:
     """Run ``sigprop`` on ``sys.argv[1:]`` as a program; returns the exit code.
 
-    SIGTERM raises :class:`Terminated` from the first line on (SIGINT raises ``KeyboardInterrupt``,
-    Python's own handler; an ignored SIGINT, ``nohup``, stays ignored); the command line is imported and
-    run inside the ``try`` that turns either into one line and exit code 130 or 143.  From the command's
+    SIGTERM raises :class:`Terminated` from the first line on (SIGINT raises ``KeyboardInterrupt``, as
+    Python's own handler does; an ignored SIGINT, ``nohup``, stays ignored); both are recorded in
+    :data:`sigprop.cli._stop.FIRED`.  The command line is imported and run inside the ``try`` that turns
+    either, or any exception raised after one was received, into one line and exit code 130 or 143.  From the command's
     return (or the stop line) to the process's end (Python's exit: threads joined, ``atexit`` callbacks),
     a signal ends the process at once, with its line unless one was printed.
     """
     if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _terminate)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupt)
     state = _State()
     try:
         _standard_streams()
@@ -70,6 +79,16 @@ def main() -> int:
         code = app.main()
         state.code, state.line = code, code in (EXIT_INTERRUPTED, EXIT_TERMINATED)
         _end_at_once(state)
+    except Exception:
+        if not FIRED:
+            raise
+        # a signal's exception that the interrupted code turned into another (numpy's import raises
+        # ImportError when a signal stops it): the program was stopped all the same
+        code = EXIT_TERMINATED if FIRED[-1] == signal.SIGTERM else EXIT_INTERRUPTED
+        state.code = code
+        _end_at_once(state)
+        _line(f"sigprop: {'terminated' if code == EXIT_TERMINATED else 'interrupted'}")
+        state.line = True
     except KeyboardInterrupt as exc:
         code = EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
         state.code = code

@@ -15,3 +15,9 @@ class Terminated(KeyboardInterrupt):
 
 #: Exit codes of the two signals that stop a command: 128 + the signal's number.
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+
+#: The signals received while the program runs (their numbers, in order), recorded by the handlers of
+#: :mod:`sigprop.cli._console` and :func:`sigprop.cli.app.terminate_as_interrupt`: code that turns a
+#: signal's exception into another (a library's import catching it and raising ``ImportError``) does not
+#: hide that the program was stopped.
+FIRED: list[int] = []

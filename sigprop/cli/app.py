@@ -36,7 +36,7 @@ from sigprop._version import __version__
 
 # SIGTERM's exception (a KeyboardInterrupt) and the exit codes of the two signals (128 + the signal's
 # number) belong to the program's entry point, whose handler raises it before this module is imported.
-from sigprop.cli._stop import EXIT_INTERRUPTED, EXIT_TERMINATED, Terminated
+from sigprop.cli._stop import EXIT_INTERRUPTED, EXIT_TERMINATED, FIRED, Terminated
 from sigprop.cli.render import View
 
 ENTRY_POINT_GROUP = "sigprop.commands"
@@ -379,6 +379,7 @@ def terminate_as_interrupt():
     def terminate(signum, frame):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         fired.append(signum)
+        FIRED.append(signum)
         raise Terminated
     try:
         previous = signal.signal(signal.SIGTERM, terminate)
