@@ -11,6 +11,7 @@ same arguments give the same answer on the same machine.
 """
 from __future__ import annotations
 
+import math
 import os
 
 from sigprop.core.checks import ArgumentError
@@ -64,17 +65,18 @@ TIME_VARIABLE = "SIGPROP_TIME_LIMIT"
 
 
 def time_limit() -> float:
-    """The longest computation accepted: ``$SIGPROP_TIME_LIMIT`` seconds if set to a positive number,
-    else :data:`MAX_SECONDS`."""
+    """The longest computation accepted: ``$SIGPROP_TIME_LIMIT`` seconds if set (a number ``> 0``, ``inf``
+    for none; anything else is refused, naming the variable), else :data:`MAX_SECONDS`."""
     value = os.environ.get(TIME_VARIABLE)
-    if value:
-        try:
-            limit = float(value)
-        except ValueError:
-            return MAX_SECONDS
-        if limit > 0:                       # NaN and non-positive values leave the default
-            return limit
-    return MAX_SECONDS
+    if value is None or value == "":
+        return MAX_SECONDS
+    try:
+        limit = float(value)
+    except ValueError:
+        limit = math.nan
+    if not limit > 0:                       # NaN, zero, negative, text
+        raise ArgumentError(TIME_VARIABLE, f"must be a number of seconds > 0 (inf for no limit), got {value!r}")
+    return limit
 
 
 def require_time(seconds: float, argument: str, what: str) -> None:

@@ -315,13 +315,18 @@ def test_the_api_worker_counts_are_bounded_too():
 
 def test_the_time_limit_can_be_raised_by_the_environment(monkeypatch):
     """A computation refused by the default limit runs when SIGPROP_TIME_LIMIT allows it (a researcher's
-    long exact run); an unreadable or non-positive value leaves the default."""
+    long exact run); an unreadable or non-positive value is refused, naming the variable (the fourth
+    campaign: it was silently replaced by the default)."""
     monkeypatch.delenv(memory.TIME_VARIABLE, raising=False)
     with pytest.raises(ArgumentError, match=r"120 s accepted for one call \(set SIGPROP_TIME_LIMIT"):
         memory.require_time(200.0, "T", "a test computation")
     for value in ("300", "inf"):
         monkeypatch.setenv(memory.TIME_VARIABLE, value)
         memory.require_time(200.0, "T", "a test computation")
-    for value in ("abc", "-5", "nan", "0"):
+    for value in ("abc", "-5", "nan", "0", "-inf"):
         monkeypatch.setenv(memory.TIME_VARIABLE, value)
-        assert memory.time_limit() == memory.MAX_SECONDS
+        exc = _api_refused(lambda: memory.require_time(1.0, "T", "a test computation"), "SIGPROP_TIME_LIMIT",
+                           "must be a number of seconds > 0 (inf for no limit)")
+        assert repr(value) in exc
+    monkeypatch.setenv(memory.TIME_VARIABLE, "")              # set but empty: the default
+    assert memory.time_limit() == memory.MAX_SECONDS
