@@ -46,6 +46,40 @@ def _standard_streams() -> None:
                 os.close(null)
     if sys.stderr is None:
         sys.stderr = open(2, "w", closefd=False)         # noqa: SIM115 - the process's standard error
+    sys.stderr = _Tolerant(sys.stderr)
+
+
+class _Tolerant:
+    """Standard error whose writes never raise: a line that cannot be written (``2>/dev/full``) is lost,
+    and the command's exit code stays the one it chose (a refusal's 2, not 1 from the failed write)."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except (OSError, ValueError):
+            self._drop()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except (OSError, ValueError):
+            self._drop()
+
+    def _drop(self) -> None:
+        """Point the descriptor at the null device, so that the text left in the buffer goes nowhere."""
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self._stream.fileno())
+            os.close(null)
+        except (OSError, ValueError):
+            pass
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
 
 
 def _line(text: str) -> None:

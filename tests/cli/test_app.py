@@ -358,6 +358,23 @@ def test_a_closed_standard_error_changes_nothing_else():
     assert refused.returncode == 2 and refused.stdout == ""
 
 
+@pytest.mark.parametrize("stdout", ["pipe", "full"])
+def test_a_full_standard_error_keeps_the_exit_code(stdout):
+    # `2>/dev/full`: the refusal's line cannot be written; the exit code is still the refusal's 2 (the failed
+    # write made it 1, with a traceback nobody could see), also with standard output full
+    import os
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    argv = [sys.executable, "-m", "sigprop.cli"]
+    with open("/dev/full", "w") as full:
+        out = full if stdout == "full" else subprocess.PIPE
+        refused = subprocess.run([*argv, "predict", "--length", "1"], stdout=out, stderr=full, timeout=240)
+        done = subprocess.run([*argv, *PREDICT, "--format", "csv"], stdout=out, stderr=full, timeout=240)
+    assert refused.returncode == 2
+    assert done.returncode == (2 if stdout == "full" else 0)
+
+
 def test_an_in_process_stop_leaves_the_process_hooks_alone(monkeypatch, capsys):
     # cli.main called in-process: a stopped command does not replace sys.unraisablehook nor silence Zarr's
     # logger beyond its return (the program, main() on sys.argv, does: test_after_a_stop_...)
