@@ -182,8 +182,12 @@ def _main(argv) -> int:
     parser.add_argument("--samples", type=int, default=1024)
     parser.add_argument("--out")
     args = parser.parse_args(argv)
-    if args.out is not None and not Path(args.out).resolve().parent.is_dir():
-        parser.error(f"argument --out: the directory of {args.out!r} must exist")
+    if args.out is not None:
+        target = Path(args.out).resolve()
+        if not target.parent.is_dir():
+            parser.error(f"argument --out: the directory of {args.out!r} must exist")
+        if any(target.is_relative_to(Path(d).resolve()) for d in args.run_dirs):
+            parser.error(f"argument --out: {args.out!r} is inside a run directory it reads; give a path outside them")
     try:
         out = study(args.run_dirs, args.windows, args.samples)
     except ArgumentError as exc:

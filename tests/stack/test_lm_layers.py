@@ -140,3 +140,12 @@ def test_bad_run_directories_are_refused_in_one_line(tmp_path, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert "checkpoint.npz" in err[-1]
+
+
+def test_an_output_inside_a_run_directory_is_refused_before_the_work(runs, capsys):
+    dirs, _ = runs
+    before = (dirs[0] / "checkpoint.npz").read_bytes()
+    with pytest.raises(SystemExit) as exc:
+        lm_layers._main([str(dirs[0]), "--out", str(dirs[0] / "checkpoint.npz")])
+    assert exc.value.code == 2 and "inside a run directory" in capsys.readouterr().err
+    assert (dirs[0] / "checkpoint.npz").read_bytes() == before
