@@ -129,6 +129,9 @@ def test_page_loads_moves_computes_without_console_errors(server, tmp_path):
         want = compute.exact(state)
         np.testing.assert_allclose(data(page, "method_source"), want["rho"], rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(data(page, "difference_source"), want["difference"], rtol=1e-9, atol=1e-12)
+        # the table is a model of its own: under load its update can reach the browser after the curves'
+        wait_for(page, "() => Array.from(Bokeh.documents[0].get_model_by_name('metrics_source').data.method)"
+                       ".every((v) => v !== null && !Number.isNaN(v))")
         shown = data(page, "metrics_source", "method")           # the localization table's exact column
         np.testing.assert_allclose(shown, [want["metrics"][k] for k in compute.METRICS], rtol=1e-9)
         table = page.locator(".bk-clearfix", has_text="localization").first.inner_text()     # as rendered
