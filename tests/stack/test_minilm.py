@@ -29,9 +29,19 @@ def test_compare_measures_every_layer_and_predicts_it():
         [first[f"{n}_predicted"] for n in ("cosine", "stable_rank", "attention_entropy")]
 
 
-def test_bad_arguments_are_refused_before_work(capsys):
-    from sigprop.stack.minilm import _main
+def test_bad_arguments_are_refused_before_work(capsys, tmp_path, monkeypatch):
+    import os
 
-    assert _main(["--out"]) == 2 and _main(["--out", "/no/such/dir/x.json"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and all(line.startswith("error: ") for line in err)
+    from sigprop.stack import minilm, text
+    from tests.helpers import run_cli
+
+    calls = []
+    monkeypatch.setattr("sigprop.checkpoints.heads.load", lambda *a, **k: calls.append(1))
+    package = os.path.dirname(os.path.dirname(text.checkpoint_path()))
+    for argv, flag in [(["--out"], "--out"), (["--out", "/no/such/dir/x.json"], "--out"),
+                       (["--out", os.path.join(package, "model", "tokenizer.json")], "--out"),
+                       (["--out", str(tmp_path)], "--out"), (["--length", "1"], "--length"),
+                       (["--windows", "0"], "--windows"), (["--samples", "1e9"], "--samples")]:
+        code, out, err = run_cli(["stack", "minilm", *argv], capsys)
+        assert code == 2 and err.splitlines() == [err] and flag in err, err
+    assert calls == [] and minilm.compare.__name__ == "compare"
