@@ -209,6 +209,34 @@ def test_truncated_npy_is_refused_by_its_header(tmp_path, capsys):
 
 # --- sigprop.load -------------------------------------------------------------------------------------------
 
+def test_load_of_an_integer_python_cannot_convert_is_one_line(tmp_path):
+    # the fourth campaign: a ValueError ("Exceeds the limit (4300 digits)"), not an ArgumentError
+    path = tmp_path / "bignum.json"
+    path.write_text('{"a": ' + "9" * 100_000 + "}")
+    _api_refused(lambda: sigprop.load(path), "path", "a JSON number Python cannot read")
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "0", "nan", "-inf"])
+def test_a_memory_limit_that_is_no_number_of_bytes_is_refused(value, monkeypatch):
+    from sigprop.core import memory
+
+    monkeypatch.setenv("SIGPROP_MEMORY_LIMIT", value)
+    _api_refused(memory.machine_bytes, "SIGPROP_MEMORY_LIMIT", "must be a number of bytes > 0", repr(value))
+
+
+def test_an_infinite_memory_limit_leaves_physical_memory(monkeypatch):
+    # '1e309' (inf) overflowed int() with a traceback
+    from sigprop.core import memory
+
+    monkeypatch.delenv("SIGPROP_MEMORY_LIMIT", raising=False)
+    physical = memory.machine_bytes()
+    for value in ("1e309", "inf", str(10 * physical)):
+        monkeypatch.setenv("SIGPROP_MEMORY_LIMIT", value)
+        assert memory.machine_bytes() == physical
+    monkeypatch.setenv("SIGPROP_MEMORY_LIMIT", "1e6")
+    assert memory.machine_bytes() == 1_000_000
+
+
 def test_load_of_a_huge_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
     monkeypatch.setenv("SIGPROP_MEMORY_LIMIT", str(MEMORY))
     _api_refused(lambda: sigprop.load(_sparse(tmp_path / "r.json")), "path", "needs about 800 MB of memory")
@@ -218,6 +246,7 @@ def test_load_of_a_huge_file_is_refused_before_it_is_read(tmp_path, monkeypatch)
 
 @pytest.mark.parametrize("text, words", [(DEEP, "nested too deeply"), ("null", "JSON null, not an object"),
                                          ('"x"', "JSON a string, not an object"), ("{", "not JSON"),
+                                         ('{"a": ' + "9" * 100_000 + "}", "a JSON number Python cannot read"),
                                          (b"\x93", "not UTF-8 text: byte 0 is b'\\x93'")])
 def test_read_json_refuses_in_one_line_naming_the_file(text, words, tmp_path):
     path = tmp_path / "f.json"
