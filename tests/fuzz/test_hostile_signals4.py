@@ -111,6 +111,16 @@ def test_a_signal_from_the_programs_first_moment_is_one_line(sig, launcher, name
     assert os.listdir(tmp_path / "out") == []                  # no partial or temporary file
 
 
+def run_script(script: str) -> tuple[int, str, str]:
+    """``(exit code, stderr, stdout)`` of ``python -c script``, killed on timeout."""
+    proc = start([sys.executable, "-c", script], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=HANG)
+    finally:
+        stop(proc)
+    return proc.returncode, err, out
+
+
 @pytest.mark.parametrize("code, line, sig, expected", [
     (0, False, signal.SIGINT, (130, "sigprop: interrupted\n")),        # the command's work was done
     (2, False, signal.SIGTERM, (143, "sigprop: terminated\n")),
@@ -122,12 +132,7 @@ def test_a_signal_after_the_commands_return_ends_the_program_at_once(code, line,
     script = ("import os, signal, sys, time; from sigprop.cli import _console as c; s = c._State(); "
               f"s.code, s.line = {code}, {line}; c._end_at_once(s); os.kill(os.getpid(), {int(sig)}); "
               "time.sleep(60); sys.exit(5)")
-    proc = start([sys.executable, "-c", script], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = proc.communicate(timeout=HANG)
-    finally:
-        stop(proc)
-    assert (proc.returncode, err) == expected and out == ""
+    assert run_script(script) == (*expected, "")
 
 
 @pytest.mark.parametrize("sig, expected", [(signal.SIGTERM, (143, "sigprop: terminated\n")),
@@ -145,12 +150,7 @@ def test_a_signal_turned_into_another_exception_still_stops_the_program(sig, exp
               "        raise ImportError('numpy: PyCapsule_Import could not import module datetime') from None\n"
               "app.main = main\n"
               "sys.exit(c.main())")
-    proc = start([sys.executable, "-c", script], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        out, err = proc.communicate(timeout=HANG)
-    finally:
-        stop(proc)
-    assert (proc.returncode, err) == expected and out == ""
+    assert run_script(script) == (*expected, "")
 
 
 def test_the_program_takes_the_signals_before_importing_the_command_line():
