@@ -24,7 +24,8 @@ NOT_RESULTS = {
     # and its fields (study "stack-minilm", rows) are no sigprop result type
     "stack/minilm.json": "written by the script sigprop.stack.minilm, not a typed result",
     # written by `python -m sigprop.stack.lm_layers RUN_DIR ... --out ...` (a script, as the MiniLM one)
-    "stack/lm_layers_post.json": "written by the script sigprop.stack.lm_layers, not a typed result",
+    "stack/lm_layers_post.json": "written by sigprop stack lm-layers (a script's record), not a typed result",
+    "stack/lm_layers_pre.json": "written by sigprop stack lm-layers (a script's record), not a typed result",
 }
 
 
