@@ -24,7 +24,6 @@ verdict it gives (:func:`summarize`).
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -178,7 +177,7 @@ def study(run_dirs, windows: int = 16, samples: int = 1024, out=None) -> dict:
     if len({d.resolve() for d in dirs}) != len(dirs):
         raise ArgumentError("run_dirs", "must name each run directory once (a run counted twice is no second seed)")
     checked = [_checked_run(d) for d in dirs]
-    if len({json.dumps(cfg.model.to_dict(), sort_keys=True) for _, cfg in checked}) > 1:
+    if len({cfg.model for _, cfg in checked}) > 1:           # frozen dataclasses: equal shapes are equal
         raise ArgumentError("run_dirs", "must hold runs of one model shape (seeds differ, shapes not)")
     seeds = [cfg.seed for _, cfg in checked]
     if len(set(seeds)) != len(seeds):
