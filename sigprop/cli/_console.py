@@ -18,11 +18,11 @@ import os
 import signal
 import sys
 
-from sigprop.cli._stop import EXIT_INTERRUPTED, EXIT_TERMINATED, FIRED, Terminated
+from sigprop.cli._stop import EXIT_INTERRUPTED, EXIT_TERMINATED, FIRED, Terminated, after_first_sigterm
 
 
 def _terminate(signum, frame):
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)        # a second SIGTERM ends the process at once
+    signal.signal(signal.SIGTERM, after_first_sigterm())  # a later SIGTERM ends the process at once
     FIRED.append(signum)
     raise Terminated
 

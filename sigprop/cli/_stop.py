@@ -21,3 +21,35 @@ EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 #: signal's exception into another (a library's import catching it and raising ``ImportError``) does not
 #: hide that the program was stopped.
 FIRED: list[int] = []
+
+#: The program being stopped, as its stop line names it: ``sigprop`` until the command is known, then
+#: ``sigprop CMD`` (set by :mod:`sigprop.cli.app` once the arguments are parsed).
+PROGRAM: list[str] = ["sigprop"]
+
+#: A SIGTERM this many seconds or less after the first one is the same request to stop: ``timeout``
+#: and process managers signal the command and then its process group, so the command receives
+#: SIGTERM twice within microseconds, or a few milliseconds apart on a loaded machine.
+SAME_STOP_S = 1.0
+
+
+def after_first_sigterm():
+    """The SIGTERM handler once a first SIGTERM is being handled: a repeat within :data:`SAME_STOP_S`
+    seconds is ignored (the clean-up goes on); a later one ends the process at once, with the stop line
+    and exit code 143 (the clean-up is cut short: files it would have removed are removed by the next
+    write to the same target, and worker processes end with their parent)."""
+    import os
+    import sys
+    import time
+
+    first = time.monotonic()
+
+    def again(signum, frame):
+        if time.monotonic() - first <= SAME_STOP_S:
+            return
+        try:
+            sys.stderr.write(f"{PROGRAM[-1]}: terminated\n")
+            sys.stderr.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+        os._exit(EXIT_TERMINATED)
+    return again

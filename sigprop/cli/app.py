@@ -36,7 +36,7 @@ from sigprop._version import __version__
 
 # SIGTERM's exception (a KeyboardInterrupt) and the exit codes of the two signals (128 + the signal's
 # number) belong to the program's entry point, whose handler raises it before this module is imported.
-from sigprop.cli._stop import EXIT_INTERRUPTED, EXIT_TERMINATED, FIRED, Terminated
+from sigprop.cli._stop import EXIT_INTERRUPTED, EXIT_TERMINATED, FIRED, PROGRAM, Terminated, after_first_sigterm
 from sigprop.cli.render import View
 
 ENTRY_POINT_GROUP = "sigprop.commands"
@@ -367,8 +367,9 @@ def _keep_dropped_signals(previous):
 
 @contextlib.contextmanager
 def terminate_as_interrupt():
-    """While the block runs (in the main thread), SIGTERM raises :class:`Terminated`; a second
-    SIGTERM during the clean-up ends the process at once (the default action).  A signal's
+    """While the block runs (in the main thread), SIGTERM raises :class:`Terminated`; a repeat within
+    :data:`sigprop.cli._stop.SAME_STOP_S` is the same stop, a later SIGTERM during the clean-up ends the
+    process at once (:func:`sigprop.cli._stop.after_first_sigterm`).  A signal's
     exception that Python drops (:data:`DROPPED`) is recorded instead of printed."""
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -377,7 +378,7 @@ def terminate_as_interrupt():
     fired = []
 
     def terminate(signum, frame):
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, after_first_sigterm())
         fired.append(signum)
         FIRED.append(signum)
         raise Terminated
@@ -393,7 +394,7 @@ def terminate_as_interrupt():
         yield
     finally:
         _RUNNING.clear()
-        if not fired:                         # after a SIGTERM, a second one still ends the process at once
+        if not fired:                         # after a SIGTERM, a later one still ends the process at once
             signal.signal(signal.SIGTERM, previous)
         sys.unraisablehook = previous_hook
 
@@ -412,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     An in-process call with a list of arguments changes no process-wide hook beyond its return.
     """
     prog = "sigprop"
+    PROGRAM[:] = [prog]
     try:
         with terminate_as_interrupt():
             from sigprop.core.progress import for_command_line
@@ -454,6 +456,7 @@ def _main(argv: list[str] | None) -> int:
     args = build_parser(plugins=not builtin).parse_args(argv)
     cmd: Command = args._command
     prog = f"sigprop {cmd.name}"
+    PROGRAM[:] = ["sigprop", prog]
     from sigprop.core.progress import wanted
     if hasattr(args, "no_progress"):            # a bar on a terminal, delayed lines off it, or none
         args.no_progress = not wanted(not args.no_progress)

@@ -360,7 +360,7 @@ async def _close_workers(cluster, timeout: float) -> None:
 def _finish(driver: threading.Thread, stop: threading.Event, inbox: queue.Queue) -> bool:
     """Stop the driver and wait until it has closed what it started (:data:`CLOSE_SECONDS` at most);
     the worker processes of this sweep still running then, or at a second Ctrl-C meanwhile, are killed.
-    A second SIGTERM ends the process at once (``sigprop.cli.app``); its workers follow it (a Dask
+    A SIGTERM more than a second after the first ends the process at once (``sigprop.cli._stop``); its workers follow it (a Dask
     worker process ends when the pipe from its parent closes).  Returns whether the driver ended."""
     stop.set()
     deadline = time.monotonic() + CLOSE_SECONDS
@@ -425,7 +425,7 @@ def _quiet_dask():
 
 def _quiet_resource_tracker() -> None:
     """Start ``multiprocessing``'s resource tracker (a process Dask's workers need) with its warnings
-    ignored: when this process is killed (SIGKILL, a second SIGTERM) the tracker removes the semaphores
+    ignored: when this process is killed (SIGKILL, a later SIGTERM) the tracker removes the semaphores
     left behind and printed a two-line ``UserWarning`` about them.  A tracker already running is kept."""
     from multiprocessing import resource_tracker
 
