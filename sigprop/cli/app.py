@@ -62,6 +62,28 @@ class Parser(argparse.ArgumentParser):
         """
         self.exit(2, f"{self.prog}: error: {message}\n")
 
+    def _print_message(self, message: str, file=None) -> None:
+        """Write ``--help`` or ``--version`` (to standard output) or a usage error; a standard output that
+        cannot be written (``> /dev/full``) is one line and exit code 2, a reader that left (``| head``)
+        exit code 141, where argparse ignored the failure and exited 0."""
+        if not message:
+            return
+        try:
+            if file is None:                    # argparse's sys.stdout where Python found none (`>&-`)
+                raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+            file.write(message)
+            file.flush()
+        except BrokenPipeError:
+            _abandon_stdout()
+            raise SystemExit(EXIT_BROKEN_PIPE) from None
+        except (AttributeError, OSError) as exc:
+            if file not in (None, sys.stdout):
+                return
+            _abandon_stdout()
+            print(f"{self.prog}: error: cannot write standard output: "
+                  f"{getattr(exc, 'strerror', None) or type(exc).__name__}", file=sys.stderr)
+            raise SystemExit(2) from None
+
 
 @dataclass(frozen=True)
 class Command:
@@ -457,12 +479,13 @@ def _main(argv: list[str] | None) -> int:
     cmd: Command = args._command
     prog = f"sigprop {cmd.name}"
     PROGRAM[:] = ["sigprop", prog]
-    from sigprop.core.progress import wanted
-    if hasattr(args, "no_progress"):            # a bar on a terminal, delayed lines off it, or none
-        args.no_progress = not wanted(not args.no_progress)
     failed: list[str] = []
     FIGURE_FAILURES.clear()
     try:
+        from sigprop.core.progress import setting, wanted
+        setting()                               # $SIGPROP_PROGRESS other than off or lines: refused
+        if hasattr(args, "no_progress"):        # a bar on a terminal, delayed lines off it, or none
+            args.no_progress = not wanted(not args.no_progress)
         _check_outputs(args, cmd)
         if cmd.output_size is not None:
             from sigprop.core.memory import require_output

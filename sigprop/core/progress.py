@@ -44,8 +44,10 @@ LINE_FRACTION = 0.1
 #: ... and one after ``LINE_SECONDS`` without a line.
 LINE_SECONDS = 60.0
 #: The environment variable of the command line's progress: ``off`` (none), ``lines`` (off a terminal,
-#: lines from the start); unset or anything else, the default rule.
+#: lines from the start); unset or empty, the default rule; any other value is refused (:func:`setting`).
 ENVIRONMENT = "SIGPROP_PROGRESS"
+#: The values :data:`ENVIRONMENT` takes besides unset or empty.
+SETTINGS = ("off", "lines")
 #: Off a terminal, the command line's first line comes only after this many seconds of the command.
 COMMAND_LINE_DELAY = 30.0
 #: Seconds a run of lines stays silent from its start (0 for the API; set by :func:`for_command_line`).
@@ -188,10 +190,26 @@ def iterate(iterable: Iterable[T], enabled: bool, *, total: int | None = None, *
         bar.close()
 
 
+def setting(strict: bool = True) -> str:
+    """``$SIGPROP_PROGRESS``: ``"off"``, ``"lines"`` or ``""`` (unset or empty; case and surrounding
+    spaces ignored).  Any other value raises :class:`~sigprop.core.checks.ArgumentError` naming the
+    variable, or with ``strict=False`` reads as ``""``."""
+    value = os.environ.get(ENVIRONMENT, "").strip().lower()
+    if value in SETTINGS or value == "":
+        return value
+    if not strict:
+        return ""
+    from sigprop.core.checks import ArgumentError
+    raise ArgumentError(ENVIRONMENT, f"must be one of {', '.join(SETTINGS)} (or unset), got "
+                                     f"{os.environ.get(ENVIRONMENT)!r}")
+
+
 def wanted(flag: bool, stream: Any = None) -> bool:
     """Whether the command line shows progress: ``flag`` and ``SIGPROP_PROGRESS`` is not ``off``
-    (a bar on a terminal, lines off it: the module's rule)."""
-    return bool(flag) and os.environ.get(ENVIRONMENT, "").strip().lower() != "off"
+    (a bar on a terminal, lines off it: the module's rule); a value of ``SIGPROP_PROGRESS`` other than
+    ``off`` or ``lines`` is refused (:func:`setting`)."""
+    off = setting() == "off"
+    return bool(flag) and not off
 
 
 @contextmanager
@@ -200,7 +218,7 @@ def for_command_line(stream: Any = None) -> Iterator[None]:
     error), lines start after :data:`COMMAND_LINE_DELAY` seconds unless ``SIGPROP_PROGRESS=lines``;
     the API's rule (lines from the start) again after the block."""
     global _quiet_start
-    lines_now = os.environ.get(ENVIRONMENT, "").strip().lower() == "lines"
+    lines_now = setting(strict=False) == "lines"      # a wrong value is refused by the command (wanted)
     before, _quiet_start = _quiet_start, (0.0 if is_terminal(stream) or lines_now else COMMAND_LINE_DELAY)
     try:
         yield
@@ -249,5 +267,5 @@ def activity(description: str, enabled: bool, *, delay: float = 2.0,
             sys.stderr.flush()
 
 
-__all__ = ["COMMAND_LINE_DELAY", "ENVIRONMENT", "LINE_FRACTION", "LINE_SECONDS", "activity", "for_command_line",
-           "is_terminal", "iterate", "progress_bar", "wanted"]
+__all__ = ["COMMAND_LINE_DELAY", "ENVIRONMENT", "LINE_FRACTION", "LINE_SECONDS", "SETTINGS", "activity",
+           "for_command_line", "is_terminal", "setting", "iterate", "progress_bar", "wanted"]

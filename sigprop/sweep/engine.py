@@ -360,8 +360,9 @@ async def _close_workers(cluster, timeout: float) -> None:
 def _finish(driver: threading.Thread, stop: threading.Event, inbox: queue.Queue) -> bool:
     """Stop the driver and wait until it has closed what it started (:data:`CLOSE_SECONDS` at most);
     the worker processes of this sweep still running then, or at a second Ctrl-C meanwhile, are killed.
-    A SIGTERM more than a second after the first ends the process at once (``sigprop.cli._stop``); its workers follow it (a Dask
-    worker process ends when the pipe from its parent closes).  Returns whether the driver ended."""
+    A SIGTERM more than a second after the first ends the process at once (``sigprop.cli._stop``); its
+    workers follow it (a Dask worker process ends when the pipe from its parent closes).  Returns whether
+    the driver ended."""
     stop.set()
     deadline = time.monotonic() + CLOSE_SECONDS
     while driver.is_alive() and time.monotonic() < deadline:

@@ -348,6 +348,46 @@ def test_an_unwritable_standard_output_is_one_line_and_exit_2(stdout, fmt, tmp_p
     assert not list(tmp_path.glob(".*sigprop-tmp*"))
 
 
+@pytest.mark.parametrize("argv", [["--version"], ["predict", "--help"]], ids=["version", "help"])
+@pytest.mark.parametrize("stdout", ["full", "closed"])
+def test_help_and_version_to_an_unwritable_standard_output_are_one_line_and_exit_2(argv, stdout):
+    # argparse ignored the failed write of --help and --version and exited 0 (`> /dev/full`); with
+    # standard output closed it wrote them to standard error
+    import os
+
+    argv = [sys.executable, "-m", "sigprop.cli", *argv]
+    if stdout == "full":
+        if not os.path.exists("/dev/full"):
+            pytest.skip("no /dev/full here")
+        with open("/dev/full", "w") as full:
+            proc = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True, timeout=240)
+        reason = "No space left on device"
+    else:
+        proc = subprocess.run(argv, stderr=subprocess.PIPE, text=True, timeout=240, preexec_fn=_closing(1))
+        reason = "Bad file descriptor"
+    prog = "sigprop predict" if "predict" in argv else "sigprop"
+    assert (proc.returncode, proc.stderr) == (2, f"{prog}: error: cannot write standard output: {reason}\n")
+
+
+def test_help_and_version_to_a_writable_standard_output_are_unchanged():
+    done = subprocess.run([sys.executable, "-m", "sigprop.cli", "--version"], capture_output=True, text=True,
+                          timeout=240)
+    assert done.returncode == 0 and done.stdout.startswith("sigprop ") and done.stderr == ""
+    done = subprocess.run([sys.executable, "-m", "sigprop.cli", "predict", "--help"], capture_output=True,
+                          text=True, timeout=240)
+    assert done.returncode == 0 and done.stdout.startswith("usage: sigprop predict") and done.stderr == ""
+
+
+def test_an_unknown_progress_setting_is_refused_naming_the_variable(monkeypatch, capsys):
+    # SIGPROP_PROGRESS=banana was ignored (the default rule ran); --no-progress does not skip the check
+    monkeypatch.setenv("SIGPROP_PROGRESS", "banana")
+    assert cli.main(["predict", "--length", "8", "--no-progress"]) == 2
+    assert capsys.readouterr().err == ("sigprop predict: error: SIGPROP_PROGRESS must be one of off, lines "
+                                       "(or unset), got 'banana'\n")
+    monkeypatch.setenv("SIGPROP_PROGRESS", " Lines ")
+    assert cli.main(["predict", "--length", "8", "--mean", "0.1", "--var", "0.1", "--dim", "4"]) == 0
+
+
 def test_a_closed_standard_error_changes_nothing_else():
     # `2>&-`: the result is printed, and a refusal's line does not fall back to standard output
     done = subprocess.run([sys.executable, "-m", "sigprop.cli", *PREDICT, "--format", "csv"], stdout=subprocess.PIPE,
