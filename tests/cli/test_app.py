@@ -324,24 +324,29 @@ def _closing(fd: int):
     return lambda: os.close(fd)
 
 
+def _run_unwritable(argv: list[str], stdout: str) -> tuple[subprocess.CompletedProcess, str]:
+    """``sigprop ARGV`` with standard output ``full`` (``> /dev/full``) or ``closed`` (``>&-``), and the
+    reason the failed write gives."""
+    import os
+
+    argv = [sys.executable, "-m", "sigprop.cli", *argv]
+    if stdout == "full":
+        if not os.path.exists("/dev/full"):
+            pytest.skip("no /dev/full here")
+        with open("/dev/full", "w") as full:
+            return (subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True, timeout=240),
+                    "No space left on device")
+    return (subprocess.run(argv, stderr=subprocess.PIPE, text=True, timeout=240, preexec_fn=_closing(1)),
+            "Bad file descriptor")
+
+
 @pytest.mark.parametrize("fmt", ["table", "json"])
 @pytest.mark.parametrize("stdout", ["full", "closed"])
 def test_an_unwritable_standard_output_is_one_line_and_exit_2(stdout, fmt, tmp_path):
     # `> /dev/full` and `>&-` gave a traceback at print(text) / sys.stdout.flush() (and Python's own
     # "Exception ignored" report at exit); --out is written all the same
-    import os
-
     out = tmp_path / "p.json"
-    argv = [sys.executable, "-m", "sigprop.cli", *PREDICT, "--format", fmt, "--out", str(out)]
-    if stdout == "full":
-        if not os.path.exists("/dev/full"):
-            pytest.skip("no /dev/full here")
-        with open("/dev/full", "w") as full:
-            proc = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True, timeout=240)
-        reason = "No space left on device"
-    else:
-        proc = subprocess.run(argv, stderr=subprocess.PIPE, text=True, timeout=240, preexec_fn=_closing(1))
-        reason = "Bad file descriptor"
+    proc, reason = _run_unwritable([*PREDICT, "--format", fmt, "--out", str(out)], stdout)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr == f"sigprop predict: error: cannot write standard output: {reason}\n"
     assert json.loads(out.read_text())["config"]["T"] == 64
@@ -353,18 +358,7 @@ def test_an_unwritable_standard_output_is_one_line_and_exit_2(stdout, fmt, tmp_p
 def test_help_and_version_to_an_unwritable_standard_output_are_one_line_and_exit_2(argv, stdout):
     # argparse ignored the failed write of --help and --version and exited 0 (`> /dev/full`); with
     # standard output closed it wrote them to standard error
-    import os
-
-    argv = [sys.executable, "-m", "sigprop.cli", *argv]
-    if stdout == "full":
-        if not os.path.exists("/dev/full"):
-            pytest.skip("no /dev/full here")
-        with open("/dev/full", "w") as full:
-            proc = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True, timeout=240)
-        reason = "No space left on device"
-    else:
-        proc = subprocess.run(argv, stderr=subprocess.PIPE, text=True, timeout=240, preexec_fn=_closing(1))
-        reason = "Bad file descriptor"
+    proc, reason = _run_unwritable(argv, stdout)
     prog = "sigprop predict" if "predict" in argv else "sigprop"
     assert (proc.returncode, proc.stderr) == (2, f"{prog}: error: cannot write standard output: {reason}\n")
 
