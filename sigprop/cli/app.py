@@ -388,11 +388,13 @@ def _keep_dropped_signals(previous):
 
 
 @contextlib.contextmanager
-def terminate_as_interrupt():
+def terminate_as_interrupt(program: bool = False):
     """While the block runs (in the main thread), SIGTERM raises :class:`Terminated`; a repeat within
     :data:`sigprop.cli._stop.SAME_STOP_S` is the same stop, a later SIGTERM during the clean-up ends the
     process at once (:func:`sigprop.cli._stop.after_first_sigterm`).  A signal's
-    exception that Python drops (:data:`DROPPED`) is recorded instead of printed."""
+    exception that Python drops (:data:`DROPPED`) is recorded instead of printed.  After the block the
+    SIGTERM handler that was there is back, unless ``program`` (the process ends next) and a SIGTERM came:
+    then the repeat handler stays."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -416,7 +418,7 @@ def terminate_as_interrupt():
         yield
     finally:
         _RUNNING.clear()
-        if not fired:                         # after a SIGTERM, a later one still ends the process at once
+        if not (fired and program):           # the program: after a SIGTERM, a later one ends it at once
             signal.signal(signal.SIGTERM, previous)
         sys.unraisablehook = previous_hook
 
@@ -437,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     prog = "sigprop"
     PROGRAM[:] = [prog]
     try:
-        with terminate_as_interrupt():
+        with terminate_as_interrupt(program=argv is None):
             from sigprop.core.progress import for_command_line
             with for_command_line():
                 code = _main(argv)
@@ -471,6 +473,20 @@ def _stopped(prog: str, terminated: bool) -> int:
     return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
 
 
+def _before_the_work(args: argparse.Namespace, cmd: Command) -> None:
+    """What every command checks before its work: ``$SIGPROP_PROGRESS`` (refused unless ``off`` or
+    ``lines``) and the progress it asks for, the output paths, and the size of the output."""
+    from sigprop.core.progress import setting, wanted
+
+    setting()
+    if hasattr(args, "no_progress"):            # a bar on a terminal, delayed lines off it, or none
+        args.no_progress = not wanted(not args.no_progress)
+    _check_outputs(args, cmd)
+    if cmd.output_size is not None:
+        from sigprop.core.memory import require_output
+        require_output(*cmd.output_size(args))
+
+
 def _main(argv: list[str] | None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     first = argv[0].split()[0] if argv and argv[0].strip() else ""
@@ -482,14 +498,7 @@ def _main(argv: list[str] | None) -> int:
     failed: list[str] = []
     FIGURE_FAILURES.clear()
     try:
-        from sigprop.core.progress import setting, wanted
-        setting()                               # $SIGPROP_PROGRESS other than off or lines: refused
-        if hasattr(args, "no_progress"):        # a bar on a terminal, delayed lines off it, or none
-            args.no_progress = not wanted(not args.no_progress)
-        _check_outputs(args, cmd)
-        if cmd.output_size is not None:
-            from sigprop.core.memory import require_output
-            require_output(*cmd.output_size(args))
+        _before_the_work(args, cmd)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             # NumPy's floating-point warnings ("overflow encountered in ...") are refused
