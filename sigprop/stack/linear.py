@@ -173,6 +173,11 @@ def clip_products(tau1, tau2, r, nodes: int = 48) -> np.ndarray:
     return np.where((tau1 > 0) & (tau2 > 0), total, 0.0)
 
 
+#: Values of one temporary array of :func:`gram_moments`' quadrature (4 Mi floats, 32 MB): the pairs of keys
+#: are taken in steps of this many values, so that its memory does not grow with ``T``.
+PAIR_VALUES = 1 << 22
+
+
 def gram_moments(C: np.ndarray, sigma: float, nodes: int = 33) -> tuple[np.ndarray, np.ndarray]:
     """``E[A C A^T]`` and ``E[(A 1)(A 1)^T]``: piecewise-linear rows, logits ``Cov(s_ij, s_lk) = sigma^2 C_il C_jk``.
 
@@ -200,9 +205,13 @@ def gram_moments(C: np.ndarray, sigma: float, nodes: int = 33) -> tuple[np.ndarr
     j, k = np.triu_indices(T)
     twice = np.where(j == k, 1.0, 2.0)                                       # (j, k) and (k, j)
     grid = np.cos(np.pi * np.arange(nodes) / (nodes - 1))                    # Chebyshev extrema, 1 ... -1
-    kappa = clip_products(tau[j][None, :], tau[k][None, :], grid[:, None] * rho[j, k][None, :])
-    phi = kappa @ (twice * C[j, k])
-    psi = kappa @ twice
+    phi, psi = np.zeros(nodes), np.zeros(nodes)
+    chunk = max(1, PAIR_VALUES // (nodes * 4 * 48))      # pairs per step: clip_products' (nodes, pairs, 4, 48)
+    for start in range(0, j.size, chunk):
+        jc, kc = j[start:start + chunk], k[start:start + chunk]
+        kappa = clip_products(tau[jc][None, :], tau[kc][None, :], grid[:, None] * rho[jc, kc][None, :])
+        phi += kappa @ (twice[start:start + chunk] * C[jc, kc])
+        psi += kappa @ twice[start:start + chunk]
     c = np.clip(C / q, -1.0, 1.0)
     fit = np.polynomial.chebyshev.Chebyshev.fit
     return fit(grid, phi, nodes - 1, domain=[-1, 1])(c), fit(grid, psi, nodes - 1, domain=[-1, 1])(c)

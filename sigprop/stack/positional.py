@@ -53,11 +53,19 @@ import math
 
 import numpy as np
 
-from sigprop.core.memory import require
+from sigprop.core.memory import cubic_seconds, driver, require, require_time
+from sigprop.stack import linear
 from sigprop.stack.config import StackConfig
 from sigprop.stack.linear import gram_moments, normalized_entropy, weights
 
 _CHUNK_FLOATS = 1 << 22        # one chunk of logit draws: at most 4 Mi floats (32 MB) per array
+#: CPU seconds of the recursion, measured 2026-12-07 (one BLAS thread, ``process_time`` of :func:`run` at
+#: ``T`` = 64, 128, 256 with 16 to 512 draws, linear and softmax attention): per draw of the logits and
+#: ``T^3`` (``F Z F^T``, ``A C A^T``, ``A A^T``), and per pair of keys ``j <= k`` of the closed moments
+#: (:func:`sigprop.stack.linear.gram_moments`: 33 nodes x 192 quadrature points); three eigendecompositions
+#: a layer and two at its input (:data:`sigprop.core.memory.CUBIC_SECONDS`).
+DRAW_SECONDS = 3.7e-10
+PAIR_SECONDS = 5.1e-4
 _KERNEL_GRID = np.linspace(-1.0, 1.0, 4001)
 
 
@@ -232,6 +240,17 @@ def bhk_rho(cfg: StackConfig, K: np.ndarray) -> np.ndarray:
     return np.asarray(theory(model, method="gaussian").rho, dtype=float).reshape(-1)
 
 
+def seconds(cfg: StackConfig, T: float | None = None, samples: float | None = None) -> float:
+    """The CPU seconds :func:`run` takes for ``cfg`` (``T``, ``samples``: in place of the config's), by the
+    measured rates :data:`DRAW_SECONDS` and :data:`PAIR_SECONDS` and the eigendecompositions."""
+    T = float(cfg.T if T is None else T)
+    samples = float(cfg.samples if samples is None else samples)
+    layer = samples * DRAW_SECONDS * T ** 3 + cubic_seconds(T, "eigh", "eigh", "eigh")
+    if cfg.moments == "closed":
+        layer += PAIR_SECONDS * T * (T + 1) / 2
+    return cfg.layers * layer + cubic_seconds(T, "eigh", "eigh")
+
+
 def run(cfg: StackConfig, input_gram=None) -> dict:
     """The positional recursion (module doc): per-layer rows, the Gram matrices and [BHK24]'s profiles.
 
@@ -248,8 +267,15 @@ def run(cfg: StackConfig, input_gram=None) -> dict:
         layer's attention input, NaN at layer 0 and without ``qk_mean``).
     """
     T = cfg.T
-    require(8.0 * (6 * min(cfg.samples, max(1, _CHUNK_FLOATS // (T * T))) * T * T + (cfg.layers + 1) * T * T),
-            "T", f"the positional recursion's {T} x {T} logit draws")
+    quadrature = 16 * linear.PAIR_VALUES if cfg.moments == "closed" else 0     # gram_moments' temporaries
+    require(8.0 * (6 * min(cfg.samples, max(1, _CHUNK_FLOATS // (T * T))) * T * T + (cfg.layers + 1) * T * T
+                   + quadrature), "T", f"the positional recursion's {T} x {T} logit draws")
+    require_time(seconds(cfg), driver(lambda T, samples: seconds(cfg, T, samples),
+                                      {"T": (T, 2), "samples": (cfg.samples, 16)}),
+                 f"the positional recursion's {cfg.layers} layer(s) of {T} x {T} matrices with {cfg.samples} logit "
+                 f"draws ({DRAW_SECONDS:g} s x T^3 a draw"
+                 + (f", {PAIR_SECONDS:g} s a pair of keys for the closed moments" if cfg.moments == "closed" else "")
+                 + ", measured)")
     if input_gram is None:
         G = cfg.input_scale * ((1 - cfg.cosine0) * np.eye(T) + cfg.cosine0)
     else:

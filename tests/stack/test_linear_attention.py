@@ -231,3 +231,45 @@ def test_closed_moments_need_a_constant_diagonal_in_post_ln():
     with pytest.raises(ArgumentError) as exc:
         predict(layers=1, T=6, attention="linear", recursion="positional", moments="closed", input_gram=G)
     assert exc.value.argument == "input_gram"
+
+
+def test_gram_moments_memory_does_not_grow_with_T(monkeypatch):
+    # the quadrature held (33, T(T+1)/2, 4, 48) arrays at once: 3.5 GB each at T = 384, and the process
+    # was killed by the system (out of memory); it now takes the pairs of keys in steps of 4 Mi values
+    import tracemalloc
+
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((96, 400))
+    C = X @ X.T / 400
+    C = C / np.sqrt(np.outer(np.diag(C), np.diag(C)))               # constant diagonal 1
+    whole = linear.gram_moments(C, 0.7)
+    monkeypatch.setattr(linear, "PAIR_VALUES", 33 * 4 * 48 * 7)      # seven pairs a step
+    stepped = linear.gram_moments(C, 0.7)
+    for a, b in zip(whole, stepped):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    monkeypatch.undo()
+    tracemalloc.start()
+    linear.gram_moments(np.eye(384) * 0.5 + 0.5, 0.7)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # a temporary of 4 Mi float64 values is 32 MB; clip_products keeps about ten of them alive at once
+    assert peak < 16 * 8 * linear.PAIR_VALUES, peak
+
+
+def test_a_positional_recursion_beyond_the_time_limit_is_refused_before_the_work(monkeypatch):
+    # `stack predict --moments closed --length 4096` worked for minutes (about 1.7e5 s of CPU) before the
+    # harness killed it; it is refused before any T x T work (no eigendecomposition, no logit draw)
+    from sigprop.stack import positional
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the work started")
+
+    cfg = StackConfig(T=4096, d=4, layers=3, attention="linear", moments="closed", recursion="positional")
+    assert positional.seconds(cfg) > 1e5
+    monkeypatch.setattr(positional, "factor", no_work)
+    monkeypatch.setattr(positional, "stable_rank_gram", no_work)
+    with pytest.raises(ArgumentError, match=r"^T makes the positional recursion's 3 layer\(s\) of 4096 x 4096"):
+        positional.run(cfg)
+    monkeypatch.undo()
+    small = StackConfig(T=32, d=4, layers=2, recursion="positional", samples=64)
+    assert positional.seconds(small) < 1 and len(positional.run(small)["rows"]) == 3
