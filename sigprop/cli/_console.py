@@ -1,7 +1,8 @@
 """The ``sigprop`` program: the console script's entry point, and ``python -m sigprop.cli``.
 
 This module imports only ``os``, ``signal``, ``sys`` and :mod:`sigprop.cli._stop`, so that it runs a
-few milliseconds after Python starts: :func:`main` takes SIGINT and SIGTERM first, and only then imports
+few milliseconds after Python starts, and before those it imports :mod:`sigprop.cli._early`, whose handlers
+record a signal for :func:`main`: :func:`main` takes SIGINT and SIGTERM first, and only then imports
 the command line (:mod:`sigprop.cli.app`, argparse, the command's modules) and runs it.  A signal at any moment from
 there on ends the program with one line and the signal's exit code (docs/contract.md, "Signals"):
 ``sigprop: interrupted`` (130) or ``sigprop: terminated`` (143) while the command is not yet known,
@@ -14,11 +15,20 @@ signal handler or hook for longer than the command runs.
 """
 from __future__ import annotations
 
+# isort: off
+from sigprop.cli import _early  # first: SIGINT and SIGTERM recorded from here on, until main() takes them
 import os
 import signal
 import sys
+# isort: on
 
-from sigprop.cli._stop import EXIT_INTERRUPTED, EXIT_TERMINATED, FIRED, Terminated, after_first_sigterm
+from sigprop.cli._stop import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    FIRED,
+    Terminated,
+    after_first_sigterm,
+)
 
 
 def _terminate(signum, frame):
@@ -101,12 +111,15 @@ def main() -> int:
     return (or the stop line) to the process's end (Python's exit: threads joined, ``atexit`` callbacks),
     a signal ends the process at once, with its line unless one was printed.
     """
-    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, _early.record):
         signal.signal(signal.SIGTERM, _terminate)
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, _early.record):
         signal.signal(signal.SIGINT, _interrupt)
     state = _State()
     try:
+        if _early.EARLY:                                 # received while this module imported
+            FIRED.extend(_early.EARLY)
+            raise Terminated if _early.EARLY[-1] == signal.SIGTERM else KeyboardInterrupt
         _standard_streams()
         from sigprop.cli import app
 

@@ -36,7 +36,7 @@ def after_first_sigterm():
     """The SIGTERM handler once a first SIGTERM is being handled: a repeat within :data:`SAME_STOP_S`
     seconds is ignored (the clean-up goes on); a later one ends the process at once, with the stop line
     and exit code 143 (the clean-up is cut short: files it would have removed are removed by the next
-    write to the same target, and worker processes end with their parent)."""
+    write to the same target; Dask's worker processes are killed first, other workers end with it)."""
     import os
     import sys
     import time
@@ -46,6 +46,9 @@ def after_first_sigterm():
     def again(signum, frame):
         if time.monotonic() - first <= SAME_STOP_S:
             return
+        from sigprop.core.children import kill_children, worker
+
+        kill_children(worker)         # Dask's workers (Monte Carlo workers end with this process by themselves)
         try:
             sys.stderr.write(f"{PROGRAM[-1]}: terminated\n")
             sys.stderr.flush()

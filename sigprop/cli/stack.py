@@ -196,7 +196,8 @@ def lm_layers(args: argparse.Namespace) -> dict:
 
 
 def _minilm_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--length", type=arguments.number(int), default=64, help="tokens T in [2, 512] (default 64)")
+    p.add_argument("--length", type=arguments.number(int), default=64,
+                   help="tokens T in [3, 512]: [CLS], T - 2 tokens, [SEP] (default 64)")
     p.add_argument("--windows", type=arguments.number(int), default=16,
                    help="windows of real text, in [2, 4096] (default 16)")
     p.add_argument("--samples", type=arguments.number(int), default=1024,

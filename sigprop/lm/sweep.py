@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from sigprop.core import workers as _workers
+from sigprop.core.checks import ArgumentError
 from sigprop.core.results import RECORD_BYTES, jsonable, read_json
 from sigprop.core.stats import t_interval
 from sigprop.lm import train as lm_train
@@ -71,9 +72,12 @@ def finished(folder: Path, argument: str = "folders") -> dict | None:
     record = read_json(path, argument, "a run record sigprop wrote", limit=RECORD_BYTES)
     if "final" not in record:
         return None
+    config = record.get("config")
+    if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
+        raise ArgumentError(argument, f"{path}: not a run record sigprop wrote (no model configuration)")
     try:              # every field, those added later with their defaults, so that configurations compare
-        record["config"] = json.loads(json.dumps(lm_train.TrainConfig.from_dict(record["config"]).to_dict()))
-    except (TypeError, ValueError):
+        record["config"] = json.loads(json.dumps(lm_train.TrainConfig.from_dict(config).to_dict()))
+    except (KeyError, TypeError, ValueError):
         pass
     return record
 

@@ -132,6 +132,10 @@ class TrainConfig:
     datamodel_exact: bool = False
 
     def __post_init__(self):
+        if not isinstance(self.model, transformer.Config):
+            raise _checks.ArgumentError("model", f"must be a model configuration, got {type(self.model).__name__}")
+        if not isinstance(self.corpus, str) or not self.corpus.strip():
+            raise _checks.ArgumentError("corpus", f"must be a corpus name or folder (text), got {self.corpus!r:.80}")
         _checks.integer("steps", self.steps, 1)
         _checks.integer("batch", self.batch, 1)
         _checks.real("lr", self.lr, positive=True, maximum=LR_MAX)

@@ -53,7 +53,7 @@ def compare(T: int = 64, windows: int = 16, samples: int = 1024, out=None) -> di
     from sigprop.core.checks import ArgumentError, integer
     from sigprop.stack.simulation import layer_norm
 
-    T = integer("T", T, 2, 512)
+    T = integer("T", T, 3, 512)          # [CLS], at least one token, [SEP]
     windows = integer("windows", windows, 2, 4096)
     samples = integer("samples", samples, 16, 1 << 16)
     ck = checkpoint_path()

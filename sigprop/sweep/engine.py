@@ -381,24 +381,9 @@ def _finish(driver: threading.Thread, stop: threading.Event, inbox: queue.Queue)
 def _kill_workers() -> None:
     """SIGKILL the Dask worker processes this process spawned (Linux: its children started by
     ``multiprocessing``'s spawn; its resource tracker ends by itself with this process)."""
-    try:
-        threads = os.listdir("/proc/self/task")
-    except OSError:                               # pragma: no cover - not Linux
-        return
-    for tid in threads:
-        try:
-            with open(f"/proc/self/task/{tid}/children") as f:
-                pids = [int(p) for p in f.read().split()]
-        except OSError:
-            continue
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    spawned = b"multiprocessing.spawn" in f.read()
-                if spawned:
-                    os.kill(pid, signal.SIGKILL)
-            except OSError:
-                continue
+    from sigprop.core.children import kill_children, worker
+
+    kill_children(worker)
 
 
 #: The level of Dask's loggers while a sweep's own local cluster runs: above CRITICAL, so nothing

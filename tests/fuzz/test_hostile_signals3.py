@@ -172,18 +172,23 @@ def test_a_sweep_killed_prints_nothing_and_leaves_no_process(tmp_path):
         assert_session_empty(proc.pid)
 
 
-@pytest.mark.parametrize("gap", [0.0, 0.2], ids=["together", "after-the-handler"])
+@pytest.mark.parametrize("gap", [0.0, 0.2, 1.5], ids=["together", "after-the-handler", "later"])
 def test_sigterm_to_the_sweep_then_its_group_is_one_stop(gap, tmp_path):
     # what `timeout` and process managers do: SIGTERM to the command, then to its process group.  The
     # second arrives before the first one's handler ran (together) or after it (a loaded machine; the
     # sweep then died of the default action with no line): one stop, one line, 143, nothing left.
-    # A SIGTERM later than SAME_STOP_S ends the process at once: tests/cli/test_stop.py.
+    # Later than SAME_STOP_S (1 s) it ends the process at once, during the clean-up or after it: one
+    # line, 143, and Dask's worker processes killed first (they outlived it by a moment).  Should it land
+    # in Python's own teardown after the stop line (modules finalized, handlers back at their defaults:
+    # docs/contract.md), the process ends by the signal's default action: the shell's 143, a wait status
+    # of -15 here, and no second line.
     with running_sweep(tmp_path) as (spec, store, proc):
         proc.send_signal(signal.SIGTERM)
         time.sleep(gap)
         os.killpg(proc.pid, signal.SIGTERM)
         out, err = proc.communicate(timeout=HANG)
-        assert proc.returncode == 143 and err == "sigprop sweep: terminated\n" and out == "", (proc.returncode, err)
+        codes = (143, -signal.SIGTERM) if gap > 1 else (143,)
+        assert proc.returncode in codes and err == "sigprop sweep: terminated\n" and out == "", (proc.returncode, err)
         assert_session_empty(proc.pid)
 
 

@@ -164,3 +164,24 @@ def test_the_program_takes_the_signals_before_importing_the_command_line():
     loaded = set(proc.stdout.split())
     assert module in loaded and module != "sigprop.cli"
     assert not loaded & {"argparse", "sigprop.cli.app", "sigprop.cli.render", "numpy", "dataclasses"}, loaded
+
+
+@pytest.mark.parametrize("sig, expected", [(signal.SIGTERM, (143, "sigprop: terminated\n")),
+                                           (signal.SIGINT, (130, "sigprop: interrupted\n"))],
+                         ids=["SIGTERM", "SIGINT"])
+def test_a_signal_while_the_entry_point_imports_is_one_line(sig, expected):
+    # a SIGINT while sigprop.cli._console imported `signal` printed a KeyboardInterrupt traceback (fifth
+    # campaign, at 0.11 s); sigprop.cli._early records it from the entry point's first line and main()
+    # then ends the program with one line.  Here the signal arrives right after _early was imported.
+    script = ("import os, signal, sys\n"
+              "import sigprop.cli._early\n"
+              f"os.kill(os.getpid(), {int(sig)})\n"
+              "from sigprop.cli._console import main\n"
+              "sys.argv = ['sigprop', '--version']\n"
+              "sys.exit(main())\n")
+    proc = start([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        stop(proc)
+    assert (proc.returncode, err) == expected and out == ""
