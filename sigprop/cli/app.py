@@ -474,11 +474,16 @@ def _stopped(prog: str, terminated: bool) -> int:
 
 
 def _before_the_work(args: argparse.Namespace, cmd: Command) -> None:
-    """What every command checks before its work: ``$SIGPROP_PROGRESS`` (refused unless ``off`` or
-    ``lines``) and the progress it asks for, the output paths, and the size of the output."""
+    """What every command checks before its work: the environment's settings (``$SIGPROP_PROGRESS``
+    refused unless ``off`` or ``lines``; ``$SIGPROP_TIME_LIMIT`` and ``$SIGPROP_MEMORY_LIMIT`` unless a number
+    ``> 0`` or ``inf``, whether or not the command is sized by them), the progress it asks for, the output
+    paths, and the size of the output."""
+    from sigprop.core.memory import machine_bytes, time_limit
     from sigprop.core.progress import setting, wanted
 
     setting()
+    time_limit()
+    machine_bytes()
     if hasattr(args, "no_progress"):            # a bar on a terminal, delayed lines off it, or none
         args.no_progress = not wanted(not args.no_progress)
     _check_outputs(args, cmd)

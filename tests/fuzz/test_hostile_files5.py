@@ -44,3 +44,13 @@ def test_stack_minilm_length_below_three_is_refused_before_the_work(capsys):
                               "--no-progress"], capsys)
     assert (code, out, err) == (2, "", "sigprop stack minilm: error: argument --length: must be an integer in "
                                        "[3, 512], got 2")
+
+
+@pytest.mark.parametrize("variable, value", [("SIGPROP_TIME_LIMIT", "NaN"), ("SIGPROP_MEMORY_LIMIT", "-1"),
+                                             ("SIGPROP_PROGRESS", "on")])
+def test_a_wrong_setting_is_refused_by_every_command_whether_or_not_it_reads_it(variable, value, monkeypatch,
+                                                                                 capsys):
+    # SIGPROP_TIME_LIMIT=NaN was accepted by `stack lm-layers` (which sizes nothing by time) with exit 0
+    monkeypatch.setenv(variable, value)
+    code, out, err = run_cli(["gap", "--length", "8", "--no-progress"], capsys)
+    assert (code, out) == (2, "") and err.startswith(f"sigprop gap: error: {variable} must be ")
