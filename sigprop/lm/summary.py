@@ -39,14 +39,20 @@ PAIRED = ("perplexity", "loss", "entropy_mean", "entropy_normalized_mean", "spre
 def load(folders) -> list[dict]:
     """The finished run records under each of ``folders`` (a run folder, or a folder of run
     folders), sorted by folder name; unfinished runs are left out.  Each record gets its
-    ``name``: ``folder/run`` (or ``run`` for a run folder given itself)."""
+    ``name``: ``folder/run`` (or ``run`` for a run folder given itself).  A run reached twice (a folder
+    given twice, or a folder and one of its runs) is refused: counted twice, it would be a second seed."""
     records = []
+    seen: dict[Path, Path] = {}
     for folder in folders:
         folder = Path(folder)
         if not folder.is_dir():
             raise ArgumentError("folders", f"must be folders of runs, not found: {folder}")
         runs = [folder] if (folder / "run.json").exists() else sorted(p for p in folder.iterdir() if p.is_dir())
         for run in runs:
+            first = seen.setdefault(run.resolve(), run)
+            if first is not run:
+                raise ArgumentError("folders", f"must reach each run once: {run} is {first} again (a run counted "
+                                               "twice is no second seed)")
             try:
                 record = lm_sweep.finished(run)
             except ArgumentError:                   # read_json's one line: size, form, JSON

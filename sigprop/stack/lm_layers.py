@@ -95,10 +95,13 @@ def _checked_run(run_dir: Path) -> tuple:
         raise ArgumentError("run_dirs", f"{str(run_dir)!r} holds no checkpoint.npz (a --run-dir of sigprop lm train)")
     try:
         st = lm_train.Checkpoint(run_dir / "checkpoint.npz").load()
-        cfg = lm_train.TrainConfig.from_dict(st["config"])
     except ArgumentError:
         raise ArgumentError("run_dirs", f"{run_dir / 'checkpoint.npz'}: damaged or incomplete "
                                         "(not a checkpoint sigprop lm train wrote)") from None
+    try:
+        cfg = lm_train.TrainConfig.from_dict(st["config"])
+    except ArgumentError as exc:          # a field out of its range, or a model beyond the machine's memory
+        raise ArgumentError("run_dirs", f"{run_dir / 'checkpoint.npz'}: its configuration: {exc}") from None
     except (KeyError, TypeError, ValueError) as exc:
         raise ArgumentError("run_dirs", f"{run_dir / 'checkpoint.npz'}: its configuration is not one of sigprop lm "
                                         f"train ({type(exc).__name__})") from None

@@ -54,3 +54,13 @@ def test_a_wrong_setting_is_refused_by_every_command_whether_or_not_it_reads_it(
     monkeypatch.setenv(variable, value)
     code, out, err = run_cli(["gap", "--length", "8", "--no-progress"], capsys)
     assert (code, out) == (2, "") and err.startswith(f"sigprop gap: error: {variable} must be ")
+
+
+def test_lm_summarize_refuses_a_run_reached_twice(tmp_path, capsys):
+    # `lm summarize RUN RUN` (or a folder and one of its runs) counted the run as two seeds, exit 0
+    run = tmp_path / "runs" / "r0"
+    run.mkdir(parents=True)
+    (run / "run.json").write_text('{"steps_done": 1}')          # unfinished: read, then left out
+    for argv in ([run, run], [tmp_path / "runs", run]):
+        code, out, err = run_cli(["lm", "summarize", *argv, "--no-progress"], capsys)
+        assert (code, out) == (2, "") and "must reach each run once" in err and err.count("\n") == 0, err

@@ -184,6 +184,10 @@ def test_hostile_runs_are_refused_before_the_work(runs, tmp_path, capsys, monkey
     assert code == 2 and "distinct seeds" in err
     code, out, err = run_cli(["stack", "lm-layers", *dirs, "--windows", "100000"], capsys)
     assert code == 2 and "--windows" in err
+    # a model beyond the memory limit is that, not a damaged checkpoint (fifth campaign)
+    monkeypatch.setenv("SIGPROP_MEMORY_LIMIT", "1e5")
+    code, out, err = run_cli(["stack", "lm-layers", *dirs], capsys)
+    assert code == 2 and "its configuration: " in err and "of memory" in err and "damaged" not in err, err
     assert calls == []
 
 
