@@ -68,21 +68,19 @@ class Parser(argparse.ArgumentParser):
         exit code 141, where argparse ignored the failure and exited 0."""
         if not message:
             return
-        try:
-            if file is None:                    # argparse's sys.stdout where Python found none (`>&-`)
-                raise OSError(errno.EBADF, os.strerror(errno.EBADF))
-            file.write(message)
-            file.flush()
-        except BrokenPipeError:
-            _abandon_stdout()
-            raise SystemExit(EXIT_BROKEN_PIPE) from None
-        except (AttributeError, OSError) as exc:
-            if file not in (None, sys.stdout):
-                return
-            _abandon_stdout()
-            print(f"{self.prog}: error: cannot write standard output: "
-                  f"{getattr(exc, 'strerror', None) or type(exc).__name__}", file=sys.stderr)
-            raise SystemExit(2) from None
+        if file not in (None, sys.stdout):      # standard error: a line that cannot be written is lost
+            try:
+                file.write(message)
+                file.flush()
+            except (OSError, ValueError):
+                pass
+            return
+        failure = write_stdout(message)         # file None: argparse's sys.stdout where Python found none
+        if failure == EXIT_BROKEN_PIPE:
+            raise SystemExit(EXIT_BROKEN_PIPE)
+        if failure is not None:
+            print(f"{self.prog}: error: {failure}", file=sys.stderr)
+            raise SystemExit(2)
 
 
 @dataclass(frozen=True)
@@ -548,17 +546,11 @@ def _main(argv: list[str] | None) -> int:
         return _stopped(prog, terminated=False)
     if DROPPED:                                 # a signal whose exception Python dropped: the command ran on
         return _stopped(prog, terminated=Terminated in DROPPED)
-    try:
-        if sys.stdout is None:                  # `sigprop ... >&-`: Python found no standard output
-            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
-        print(text)
-        sys.stdout.flush()
-    except BrokenPipeError:                     # `sigprop ... | head`: the reader left; no traceback
-        _abandon_stdout()
+    failure = write_stdout(text + "\n")
+    if failure == EXIT_BROKEN_PIPE:             # `sigprop ... | head`: the reader left; no traceback
         return EXIT_BROKEN_PIPE
-    except OSError as exc:                      # `> /dev/full`, a closed descriptor: one line, exit code 2
-        _abandon_stdout()
-        failed.insert(0, f"cannot write standard output: {exc.strerror or type(exc).__name__}")
+    if failure is not None:                     # `> /dev/full`, a closed descriptor: one line, exit code 2
+        failed.insert(0, str(failure))
     for note in notes:                          # a deliberate warning of the API: one line, no source
         print(f"{prog}: warning: {note}", file=sys.stderr)
     for message in failed:                      # the result is printed even when a file is not written
@@ -570,6 +562,25 @@ def _main(argv: list[str] | None) -> int:
 
 #: The exit code of a command whose standard output's reader left (``sigprop ... | head``): 128 + SIGPIPE.
 EXIT_BROKEN_PIPE = 141
+
+
+def write_stdout(text: str) -> int | str | None:
+    """Write ``text`` to standard output and flush it: ``None`` once written, :data:`EXIT_BROKEN_PIPE` when
+    the reader left (``| head``), else the one-line reason, ``cannot write standard output: ...``
+    (``> /dev/full``; ``>&-``, where Python found no standard output).  After a failure the descriptor
+    points at the null device (:func:`_abandon_stdout`)."""
+    try:
+        if sys.stdout is None:
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _abandon_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        _abandon_stdout()
+        return f"cannot write standard output: {exc.strerror or type(exc).__name__}"
+    return None
 
 
 def _abandon_stdout() -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 from sigprop.core import checks
 from sigprop.core.checks import ArgumentError
+from sigprop.core.children import kill_children, worker
 from sigprop.core.progress import progress_bar
 from sigprop.sweep import _deps
 from sigprop.sweep.cell import describe, execute
@@ -373,17 +374,9 @@ def _finish(driver: threading.Thread, stop: threading.Event, inbox: queue.Queue)
         except KeyboardInterrupt:                 # Ctrl-C again: do not wait any longer
             break
     if driver.is_alive():
-        _kill_workers()
+        kill_children(worker)                    # Dask's workers, not the resource tracker (ends by itself)
         return False
     return True
-
-
-def _kill_workers() -> None:
-    """SIGKILL the Dask worker processes this process spawned (Linux: its children started by
-    ``multiprocessing``'s spawn; its resource tracker ends by itself with this process)."""
-    from sigprop.core.children import kill_children, worker
-
-    kill_children(worker)
 
 
 #: The level of Dask's loggers while a sweep's own local cluster runs: above CRITICAL, so nothing
