@@ -546,7 +546,7 @@ def _main(argv: list[str] | None) -> int:
         return _stopped(prog, terminated=False)
     if DROPPED:                                 # a signal whose exception Python dropped: the command ran on
         return _stopped(prog, terminated=Terminated in DROPPED)
-    failure = write_stdout(text + "\n")
+    failure = write_stdout(text, "\n")
     if failure == EXIT_BROKEN_PIPE:             # `sigprop ... | head`: the reader left; no traceback
         return EXIT_BROKEN_PIPE
     if failure is not None:                     # `> /dev/full`, a closed descriptor: one line, exit code 2
@@ -564,8 +564,10 @@ def _main(argv: list[str] | None) -> int:
 EXIT_BROKEN_PIPE = 141
 
 
-def write_stdout(text: str) -> int | str | None:
-    """Write ``text`` to standard output and flush it: ``None`` once written, :data:`EXIT_BROKEN_PIPE` when
+def write_stdout(text: str, end: str = "") -> int | str | None:
+    """Write ``text``, then ``end``, to standard output (as ``print`` does: with an unbuffered standard output,
+    ``PYTHONUNBUFFERED``, a reader that leaves during a long write cuts it short without an error, and the
+    write of ``end`` reports it) and flush: ``None`` once written, :data:`EXIT_BROKEN_PIPE` when
     the reader left (``| head``), else the one-line reason, ``cannot write standard output: ...``
     (``> /dev/full``; ``>&-``, where Python found no standard output).  After a failure the descriptor
     points at the null device (:func:`_abandon_stdout`)."""
@@ -573,6 +575,7 @@ def write_stdout(text: str) -> int | str | None:
         if sys.stdout is None:
             raise OSError(errno.EBADF, os.strerror(errno.EBADF))
         sys.stdout.write(text)
+        sys.stdout.write(end)
         sys.stdout.flush()
     except BrokenPipeError:
         _abandon_stdout()

@@ -175,6 +175,24 @@ def test_a_reader_that_leaves_early_gets_no_traceback():
     assert "Traceback" not in err and proc.returncode == 141, err
 
 
+@pytest.mark.parametrize("unbuffered", ["1", ""], ids=["unbuffered", "buffered"])
+def test_a_reader_that_leaves_during_the_write_gets_exit_141(unbuffered):
+    # `sigprop predict ... | head -c 10`: the reader leaves while the 1.1 MB result (far above a pipe's 64 kB)
+    # is being written; with an unbuffered standard output the cut-short write raises nothing, and the
+    # command exited 0 as if the whole result had been read
+    import os
+
+    env = dict(os.environ, PYTHONUNBUFFERED=unbuffered)
+    proc = subprocess.Popen([sys.executable, "-m", "sigprop.cli", "predict", "--mean", "0.1", "--var", "0.1",
+                             "--dim", "4", "--length", "20000", "--format", "csv"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert len(proc.stdout.read(10)) == 10
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert err == "" and proc.returncode == 141, (proc.returncode, err)
+
+
 def test_interrupt_is_one_line_and_exit_130(monkeypatch, capsys):
     def interrupted(args):
         raise KeyboardInterrupt
