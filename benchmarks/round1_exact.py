@@ -42,25 +42,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import erf, erfc, roots_legendre
 
-#: Gauss-Kronrod 7/15 rule on [-1, 1] (QUADPACK's qk15): the 15-point Kronrod
-#: estimate and the embedded 7-point Gauss estimate share their nodes, and their
-#: difference is the quadrature error estimate.
-_XK = np.array([0.991455371120812639206854697526329, 0.949107912342758524526189684047851,
-                0.864864423359769072789712788640926, 0.741531185599394439863864773280788,
-                0.586087235467691130294144845693013, 0.405845151377397166906606412076961,
-                0.207784955007898467600689403773245, 0.0])
-_WK = np.array([0.022935322010529224963732008058970, 0.063092092629978553290700663189204,
-                0.104790010322250183839876322541518, 0.140653259715525918745189590510238,
-                0.169004726639267902826583426598550, 0.190350578064785409913256402421014,
-                0.204432940075298892414161999234649, 0.209482141084727828012999174891714])
-_WG = np.array([0.129484966168869693270611432679082, 0.279705391489276667901467771423780,
-                0.381830050505118944950369775488975, 0.417959183673469387755102040816327])
-GK_NODES = np.concatenate([-_XK[:-1], _XK[::-1]])                  # 15 nodes, increasing
-GK_WEIGHTS = np.concatenate([_WK[:-1], _WK[::-1]])
-GAUSS_WEIGHTS = np.zeros(15)                                         # 7-point Gauss on the same nodes
-GAUSS_WEIGHTS[[1, 3, 5]] = _WG[:3]
-GAUSS_WEIGHTS[[9, 11, 13]] = _WG[2::-1]
-GAUSS_WEIGHTS[7] = _WG[3]
+# The Gauss-Kronrod 7/15 rule (QUADPACK's qk15) is the same in the frozen copy and in sigprop.
+from sigprop.rho.chi2sum import GAUSS_WEIGHTS, GK_NODES, GK_WEIGHTS
+
 _MAX_FLOATS = 1 << 22          # working memory of one block of the Imhof integral
 
 

@@ -242,7 +242,8 @@ def flat_and_flatter(entropy_zero_mean, entropy_reference, floor: float = 0.95, 
 # --- interventions over seeds ------------------------------------------------------------
 
 def intervention(tests: list[dict], *, metrics: dict, manipulation: str, alpha: float = 0.05,
-                 test: str = "Welch t-test of each strength against lambda = 0", group: str = "task") -> Decision:
+                 test: str = "Welch t-test of each strength against lambda = 0", group: str = "task",
+                 failed: dict | None = None) -> Decision:
     """Did an intervention (e.g. LocAteR at strength ``lambda``) move every metric the claimed way?
 
     ``tests``: one dict per (group, strength, metric) with ``group`` (e.g. the task),
@@ -254,6 +255,9 @@ def intervention(tests: list[dict], *, metrics: dict, manipulation: str, alpha: 
     *favorable* when effective and every metric moved significantly the claimed way;
     *adverse* when effective and some metric moved significantly the other way.
     A group *holds* if some strength is favorable, *fails* if none is and some is adverse.
+    ``failed``: ``(group, strength) -> reason`` for strengths that fail whatever the tests say
+    (e.g. the collapse to be avoided remains under the intervention, :func:`avoidance`): when
+    effective, such a strength counts as adverse, never favorable, and its reason is reported.
     ``test`` and ``group`` name, in the rule's words, the test that gave the p-values and
     what a group is.
     Verdict: every group holds -> supported; some hold -> partly; every group fails ->
@@ -262,17 +266,21 @@ def intervention(tests: list[dict], *, metrics: dict, manipulation: str, alpha: 
     def sig(t, sign):
         return t["p_holm"] < alpha and np.sign(t["diff"]) == sign
 
+    failed = failed or {}
     groups = list(dict.fromkeys(t["group"] for t in tests))
     lines, holds, fails = [], [], []
     for g in groups:
         strengths = list(dict.fromkeys(t["strength"] for t in tests if t["group"] == g))
-        fav, adv, ineff = [], [], []
+        fav, adv, ineff, why = [], [], [], []
         for s in strengths:
             by = {t["metric"]: t for t in tests if t["group"] == g and t["strength"] == s}
             if not sig(by[manipulation], -1):
                 ineff.append(s)
                 continue
-            if all(sig(by[m], d) for m, d in metrics.items()):
+            if (g, s) in failed:
+                adv.append(s)
+                why.append(f"at lambda {sig3(s)}: {failed[(g, s)]}")
+            elif all(sig(by[m], d) for m, d in metrics.items()):
                 fav.append(s)
             elif any(sig(by[m], -d) for m, d in metrics.items()):
                 adv.append(s)
@@ -281,7 +289,7 @@ def intervention(tests: list[dict], *, metrics: dict, manipulation: str, alpha: 
             state = f"holds at lambda {', '.join(sig3(s) for s in fav)}"
         elif adv:
             fails.append(g)
-            state = f"fails (adverse at lambda {', '.join(sig3(s) for s in adv)})"
+            state = f"fails (adverse at lambda {', '.join(sig3(s) for s in adv)}{''.join('; ' + w for w in why)})"
         else:
             state = "undecided"
         details = ", ".join(
@@ -326,18 +334,22 @@ def preconditions_words(pre: dict) -> str:
 
 def avoidance(tests: list[dict], present: set, *, metrics: dict, manipulation: str, alpha: float = 0.05,
               test: str = "Welch t-test of each strength against lambda = 0", group: str = "task",
-              levels_words: str = "", preconditions_words: str = "") -> Decision:
+              levels_words: str = "", preconditions_words: str = "", remains: dict | None = None) -> Decision:
     """Did an intervention avoid a collapse *where the collapse occurs*?
 
     ``present``: the ``(group, metric)`` pairs whose control arm shows the collapse
     (:func:`collapse_occurs`).  Only those pairs are tested (with the manipulation's tests of
     their groups), Holm-corrected among themselves, by :func:`intervention`; none present ->
     ``inconclusive`` (nothing to avoid).  ``tests`` as in :func:`intervention` with ``p``
-    (unadjusted) in each.
+    (unadjusted) in each.  ``remains``: ``(group, strength) -> words`` where the treated arm's own
+    95% interval also lies wholly below the level of a collapse present in the control: the
+    collapse was not avoided there, whatever the paired differences (adverse).
     """
     pre = (f"precondition: a collapse can be avoided only where it occurs in the control arm (its 95% interval "
            f"wholly below {levels_words}); only those (group, measure) pairs are tested; none -> inconclusive "
-           "(nothing to avoid)")
+           "(nothing to avoid)" + ("; a strength whose own arm's 95% interval is also wholly below the level has "
+                                   "not avoided the collapse (adverse, whatever the paired differences)"
+                                   if remains is not None else ""))
     if not present:
         return Decision("inconclusive", f"nothing to avoid: no collapse occurs in the control arm "
                                         f"({preconditions_words})",
@@ -348,7 +360,8 @@ def avoidance(tests: list[dict], present: set, *, metrics: dict, manipulation: s
     for t, p in zip(used, holm([t["p"] for t in used])):
         t["p_holm"] = float(p)
     kept = {k: v for k, v in metrics.items() if any(m == k for _, m in present)}
-    d = intervention(used, metrics=kept, manipulation=manipulation, alpha=alpha, test=test, group=group)
+    d = intervention(used, metrics=kept, manipulation=manipulation, alpha=alpha, test=test, group=group,
+                     failed={k: v for k, v in (remains or {}).items() if k[0] in groups})
     return Decision(d.verdict, d.reason + (f"; preconditions: {preconditions_words}" if preconditions_words else ""),
                     d.rule + "; " + pre)
 

@@ -25,7 +25,8 @@ def _runs(folder, effects, layers=1, heads=1, rank=0.8, steps=None):
     write(folder, recs)
 
 
-GOOD = [(-10.0, 1.5, 0.02), (-11.0, 1.6, 0.021), (-9.5, 1.45, 0.019), (-10.5, 1.55, 0.0205), (-9.8, 1.5, 0.0198)]
+# LocAteR's rank residual rises by about 0.3 in GOOD: from a collapsed control (0.1) out of the collapse (0.4 > 0.25)
+GOOD = [(-10.0, 1.5, 0.3), (-11.0, 1.6, 0.31), (-9.5, 1.45, 0.29), (-10.5, 1.55, 0.305), (-9.8, 1.5, 0.298)]
 WORSE = [(+10.0, 1.5, -0.02), (+11.0, 1.6, -0.021), (+9.5, 1.45, -0.019), (+10.5, 1.55, -0.0205),
          (+9.8, 1.5, -0.0198)]
 NOISY = [(-10.0, 1.5, 0.02), (+8.0, -1.0, -0.03), (-1.0, 0.2, 0.01), (+3.0, -0.5, -0.01), (-2.0, 0.1, 0.005)]
@@ -66,7 +67,9 @@ def test_rule_flips_with_the_paired_differences(tmp_path, monkeypatch):
     got = _ledger(tmp_path / "b", monkeypatch, WORSE, [(2, 1, WORSE), (1, 4, WORSE)], rank=0.1)
     assert _verdicts(got) == dict.fromkeys(IDS, "refuted")
     got = _ledger(tmp_path / "c", monkeypatch, NOISY, [(2, 1, NOISY), (1, 4, NOISY)], rank=0.1)
-    assert _verdicts(got) == dict.fromkeys(IDS, "inconclusive")
+    # no significant difference; for the collapse row LocAteR's own arm stays collapsed (about 0.1): not avoided
+    assert _verdicts(got) == {**dict.fromkeys(IDS, "inconclusive"), "localization-avoids-collapse-lm": "refuted"}
+    assert "the collapse remains" in got["localization-avoids-collapse-lm"]["reason"]
 
 
 def test_collapse_is_decided_only_where_the_control_collapses(tmp_path, monkeypatch):
@@ -157,3 +160,28 @@ def test_stopping_words_separate_runs_the_rule_ended_from_runs_that_ran_their_mo
                                                "1.0-1.0% over the last evaluation interval")
     everyone = claims_lm.stopping([dict(runs=docs[0]["runs"][:2])])
     assert claims_lm.stopping_words(everyone) == "the stopping rule ended 2 of 2 runs (at steps 9200-14800)"
+
+
+def _deep(tmp_path, monkeypatch, effects):
+    """The collapse row on the Wikipedia files alone: an 8-layer shape whose control's rank residual is
+    0.01 (rank collapse, below the level 0.25), LocAteR's shifted by ``effects`` (as in :func:`_runs`)."""
+    _runs(tmp_path / "deep", effects, layers=8, rank=0.01)
+    write_json(tmp_path / claims_lm.FILES["wikipedia_deep"], summary.collect([tmp_path / "deep"]))
+    monkeypatch.setattr(claims_lm, "RESULTS", tmp_path)
+    return ledger.run(only={"localization-avoids-collapse-lm"})["claims"][0]
+
+
+def test_a_collapse_that_remains_under_locater_is_not_avoided(tmp_path, monkeypatch):
+    # LocAteR raises the rank residual significantly (+0.002, every seed) but its own arm stays collapsed
+    # (about 0.012, wholly below 0.25): not avoided, whatever the paired test says
+    stays = [(-10.0, 1.5, 0.002 + 1e-4 * k) for k in range(5)]
+    e = _deep(tmp_path / "a", monkeypatch, stays)
+    assert e["verdict"] == "refuted" and "the collapse remains: rank_residual_last" in e["reason"]
+    assert "8 layers, 1 head, 20 steps" in e["reason"] and "also < 0.25" in e["reason"]
+    # the same shape where LocAteR's arm escapes the collapse (rank residual about 0.5): avoided
+    escapes = [(-10.0, 1.5, 0.5 + 1e-3 * k) for k in range(5)]
+    e = _deep(tmp_path / "b", monkeypatch, escapes)
+    assert e["verdict"] == "supported" and "the collapse remains" not in e["reason"]
+    # rules level: the remains map turns an otherwise favourable strength into a failing one
+    assert claims_lm.collapse_remains([summary.read(tmp_path / "b" / claims_lm.FILES["wikipedia_deep"])],
+                                      {("8 layers, 1 head, 20 steps", "rank_residual_last")}) == {}
