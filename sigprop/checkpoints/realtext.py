@@ -179,11 +179,7 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
     that shorter texts are measured on their own tokens.  ``layers`` must exist in the
     model (default: all).
     """
-    tensors, cfg = load(checkpoint, config)
-    layout, recs = head_matrices(tensors, cfg)
-    if layout != "bert":
-        raise ArgumentError.about(
-            "checkpoint", f"the real-text study runs BERT-style encoders only, this checkpoint is {layout}")
+    # the tokenizer first: a small file, checked before the checkpoint's tensors are read
     tok_path = Path(tokenizer) if tokenizer else Path(checkpoint).with_name("tokenizer.json")
     tok_text = tokenizer_text(tok_path)
     try:
@@ -191,6 +187,16 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
     except ImportError:
         raise _checks.ArgumentError.about("tokenizer", "the real-text study needs the 'tokenizers' package: "
                                                        "pip install 'sigprop[heads]'") from None
+    try:
+        tok = Tokenizer.from_str(tok_text)
+    except Exception as exc:  # noqa: BLE001 - any unreadable tokenizer is one clear error
+        raise _checks.ArgumentError("tokenizer", f"cannot read {tok_path} as a tokenizer.json "
+                                                 f"({' '.join(str(exc).split())[:80]})") from None
+    tensors, cfg = load(checkpoint, config)
+    layout, recs = head_matrices(tensors, cfg)
+    if layout != "bert":
+        raise ArgumentError.about(
+            "checkpoint", f"the real-text study runs BERT-style encoders only, this checkpoint is {layout}")
     n_layers = config_entry(cfg, ("num_hidden_layers",), "number of layers", default=len({r["layer"] for r in recs}))
     positions = Weights(tensors)["embeddings.position_embeddings.weight"].shape[0]
     limit = min(positions, int(cfg.get("max_position_embeddings", positions)))
@@ -199,11 +205,6 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
         layers = [_checks.integer("layers", layer, 0, n_layers - 1) for layer in np.ravel(layers).tolist()]
         if not layers:
             raise _checks.ArgumentError("layers", f"must name at least one layer in [0, {n_layers - 1}]")
-    try:
-        tok = Tokenizer.from_str(tok_text)
-    except Exception as exc:  # noqa: BLE001 - any unreadable tokenizer is one clear error
-        raise _checks.ArgumentError("tokenizer", f"cannot read {tok_path} as a tokenizer.json "
-                                                 f"({' '.join(str(exc).split())[:80]})") from None
     tok.no_padding()
     tok.enable_truncation(max_length=max_tokens)
     docs = texts()

@@ -60,7 +60,7 @@ class Parser(argparse.ArgumentParser):
         message : str
             What argparse found wrong.
         """
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {_one_line(message)}\n")
 
     def _print_message(self, message: str, file=None) -> None:
         """Write ``--help`` or ``--version`` (to standard output) or a usage error; a standard output that
@@ -706,8 +706,16 @@ def _flag_of(argument: str, cmd: Command, parser: argparse.ArgumentParser | None
     return None
 
 
+#: A word of an error line longer than this (a pasted value, a path) is shown by its ends and its length.
+LONGEST_WORD = 200
+
+
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """``text`` on one line, each word longer than :data:`LONGEST_WORD` characters shortened to its
+    first 80 and last 40 characters around ``...(N characters)...``, so that a refused 10,000-character
+    value is named without being printed whole."""
+    return " ".join(w if len(w) <= LONGEST_WORD else f"{w[:80]}...({len(w)} characters)...{w[-40:]}"
+                    for w in text.split())
 
 
 def _check_outputs(args: argparse.Namespace, cmd: Command) -> None:

@@ -192,10 +192,15 @@ def study(run_dirs, windows: int = 16, samples: int = 1024, out=None) -> dict:
             raise ArgumentError("out", f"{str(out)!r} is inside a folder the command reads (a run or its corpus); "
                                        "give a path outside them")
     data: dict = {}
-    for _, cfg in checked:
+    for d, (_, cfg) in zip(dirs, checked):
         key = (cfg.corpus, cfg.tokenizer, cfg.model.vocab)
         if key not in data:
-            prepared = lm_train.prepare(lm_corpus.load(cfg.corpus), cfg.tokenizer, cfg.model.vocab)
+            try:
+                text = lm_corpus.load(cfg.corpus)
+            except ArgumentError as exc:          # the corpus its configuration names is gone or unreadable
+                raise ArgumentError("run_dirs",
+                                    f"{d / 'checkpoint.npz'}: the corpus it was trained on: {exc}") from None
+            prepared = lm_train.prepare(text, cfg.tokenizer, cfg.model.vocab)
             data[key] = lm_corpus.eval_windows(prepared.ids["valid"], cfg.model.length)
         if data[key].shape[0] < windows:
             raise ArgumentError("windows", f"must be at most {data[key].shape[0]}, the validation windows of the "

@@ -235,6 +235,20 @@ def test_refusals_name_the_flag(argv, expected, audit_files, capsys):
     assert lines[0].startswith(f"sigprop {name}: error: {expected.replace('{d}', d)}"), err
 
 
+@pytest.mark.parametrize("argv", [["predict", "--mean", "1" * 10_000 + "x", "--var", "1", "--length", "8"],
+                                  ["gap", "--model", "m" * 10_000, "--length", "8"],
+                                  ["predict", "--mean", "0", "--var", "1", "--length", "8", "--method", "e" * 5000]])
+def test_a_long_refused_value_is_named_by_its_ends_and_length(argv, capsys):
+    """A 10,000-character value was echoed whole in the refusal (one line of 10 kB)."""
+    with pytest.raises(SystemExit) as stop:            # argparse's refusal
+        cli.main(argv)
+    code = stop.value.code
+    out, err = capsys.readouterr()
+    long = max(argv, key=len)
+    assert code == 2 and not out and len(err.strip().splitlines()) == 1, err
+    assert len(err) < 1000 and f"({len(long) + 2} characters)" in err and long[:60] in err, err
+
+
 def test_error_message_finds_the_flag_of_an_unmapped_parameter():
     parser = argparse.ArgumentParser()
     parser.add_argument("path", metavar="FILE.npz")

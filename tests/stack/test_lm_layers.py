@@ -184,6 +184,15 @@ def test_hostile_runs_are_refused_before_the_work(runs, tmp_path, capsys, monkey
     assert code == 2 and "distinct seeds" in err
     code, out, err = run_cli(["stack", "lm-layers", *dirs, "--windows", "100000"], capsys)
     assert code == 2 and "--windows" in err
+    # runs whose corpus folder is gone: one line naming the run and its corpus (it named no argument)
+    def elsewhere(a):
+        meta = json.loads(bytes(a["meta"]).decode())
+        meta["config"]["corpus"] = str(tmp_path / "gone")
+        a["meta"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    moved = [_damaged(tmp_path, [d], f"moved{k}", elsewhere) for k, d in enumerate(dirs)]
+    code, out, err = run_cli(["stack", "lm-layers", *moved], capsys)
+    assert code == 2 and err.splitlines() == [err] and "argument RUN_DIR" in err, err
+    assert "the corpus it was trained on" in err and "gone" in err, err
     # a model beyond the memory limit is that, not a damaged checkpoint (fifth campaign)
     monkeypatch.setenv("SIGPROP_MEMORY_LIMIT", "1e5")
     code, out, err = run_cli(["stack", "lm-layers", *dirs], capsys)
