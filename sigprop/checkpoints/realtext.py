@@ -179,7 +179,10 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
     that shorter texts are measured on their own tokens.  ``layers`` must exist in the
     model (default: all).
     """
-    # the tokenizer first: a small file, checked before the checkpoint's tensors are read
+    # the tokenizer first (a small file, checked before the checkpoint's tensors are read), once the
+    # checkpoint it defaults beside is known to exist
+    if not Path(checkpoint).is_file():
+        raise ArgumentError("checkpoint", f"file not found: {checkpoint}")
     tok_path = Path(tokenizer) if tokenizer else Path(checkpoint).with_name("tokenizer.json")
     tok_text = tokenizer_text(tok_path)
     try:

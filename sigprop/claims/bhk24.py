@@ -215,6 +215,10 @@ def localization_avoids_collapse(ctx):
                                                             TOY_COLLAPSE_LEVEL)) for k in metrics}
            for e in study["summary"] if e["locater"] == 0.0}
     present = {(g, k) for g, p in pre.items() for k, v in p.items() if v["occurs"]}
+    remains = rules.collapse_remains(((e["task"], e["locater"], {k: (e[k]["mean"], e[k]["low"], e[k]["high"])
+                                                                 for k in metrics})
+                                      for e in study["summary"] if e["locater"] > 0), present,
+                                     dict.fromkeys(metrics, TOY_COLLAPSE_LEVEL))
     words = rules.preconditions_words(pre)
     numbers = _locater_numbers(study, ["spread", *metrics], tests)
     numbers["preconditions"] = pre
@@ -224,7 +228,8 @@ def localization_avoids_collapse(ctx):
                                               f"interval lies wholly below {TOY_COLLAPSE_LEVEL}",
                 numbers=numbers,
                 decision=rules.avoidance(tests, present, metrics=metrics, manipulation="spread", alpha=ALPHA,
-                                         levels_words=str(TOY_COLLAPSE_LEVEL), preconditions_words=words))
+                                         levels_words=str(TOY_COLLAPSE_LEVEL), preconditions_words=words,
+                                         remains=remains))
 
 
 

@@ -282,16 +282,9 @@ def collapse_preconditions(docs: list[dict], levels: dict = COLLAPSE_LEVELS) -> 
 
 def collapse_remains(docs: list[dict], present: set, levels: dict = COLLAPSE_LEVELS) -> dict:
     """``(shape, LocAteR strength) -> words`` where a collapse present in the control arm (``present``:
-    ``(shape, metric)`` pairs) is present in the LocAteR arm as well: its own 95% interval lies wholly
-    below the level (:func:`sigprop.claims.rules.collapse_occurs`)."""
-    out: dict = {}
-    for r in _locater([r for d in docs for r in d["summary"]]):
-        for k, lvl in levels.items():
-            if (shape(r), k) in present and rules.collapse_occurs(r[k], lvl):
-                m, lo, hi = r[k]
-                out.setdefault((shape(r), strength(r["regularizer"])), []).append(
-                    f"{k} {rules.sig3(m)} [{rules.sig3(lo)}, {rules.sig3(hi)}] also < {lvl}")
-    return {g: "the collapse remains: " + ", ".join(w) for g, w in out.items()}
+    ``(shape, metric)`` pairs) is present in the LocAteR arm as well (:func:`sigprop.claims.rules.collapse_remains`)."""
+    return rules.collapse_remains(((shape(r), strength(r["regularizer"]), r)
+                                   for r in _locater([r for d in docs for r in d["summary"]])), present, levels)
 
 
 @register("localization-avoids-collapse-lm", sources=summary("avoids-collapse"), evidence="training",

@@ -323,6 +323,23 @@ def collapse_occurs(control, level: float) -> bool:
     return control[2] is not None and bool(control[2] < level)
 
 
+def collapse_remains(arms, present: set, levels: dict) -> dict:
+    """Where a collapse present in the control stays under the intervention.
+
+    ``arms``: ``(group, strength, intervals)`` of each treated arm, ``intervals``: measure ->
+    95% interval ``(mean, low, high)``; ``present``: the ``(group, measure)`` pairs whose control
+    collapses; ``levels``: measure -> level.  Returns ``(group, strength) -> words`` for the arms
+    whose own interval of a present measure also lies wholly below its level
+    (:func:`collapse_occurs`): the input of :func:`avoidance`'s ``remains``."""
+    out: dict = {}
+    for g, s, intervals in arms:
+        for k, lvl in levels.items():
+            if (g, k) in present and collapse_occurs(intervals[k], lvl):
+                m, lo, hi = intervals[k]
+                out.setdefault((g, s), []).append(f"{k} {sig3(m)} [{sig3(lo)}, {sig3(hi)}] also < {lvl}")
+    return {key: "the collapse remains: " + ", ".join(w) for key, w in out.items()}
+
+
 def preconditions_words(pre: dict) -> str:
     """``group -> measure -> dict(control=[mean, low, high], level, occurs)`` in words."""
     def value(x) -> str:

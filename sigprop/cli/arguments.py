@@ -64,14 +64,17 @@ def seed(text: str) -> int:
 
 
 def numbers(kind: type) -> Callable[[str], list]:
-    """Parse a comma-separated list of ``int`` or ``float``."""
+    """Parse a comma-separated list of ``int`` or ``float`` (an empty item, as in ``1,,2`` or ``1,``,
+    is refused: it is a typo more often than not, as for :func:`seeds`)."""
     item = number(kind)
 
     def parse(text: str) -> list:
-        values = [item(x.strip()) for x in text.split(",") if x.strip()]
-        if not values:
+        items = [x.strip() for x in text.split(",")]
+        if not any(items):
             raise argparse.ArgumentTypeError(f"must be a comma-separated list, got {text!r}")
-        return values
+        if not all(items):
+            raise argparse.ArgumentTypeError(f"must be a comma-separated list with no empty item, got {text!r}")
+        return [item(x) for x in items]
     return parse
 
 
@@ -109,7 +112,11 @@ def _npy(text: str, model_arrays: int) -> tuple[Path, Any]:
     from sigprop.core.memory import human, machine_bytes
 
     path = Path(text)
-    if not path.is_file():
+    try:
+        regular = path.is_file()
+    except (OSError, ValueError) as exc:       # a name too long, a NUL byte: pathlib raises, not False
+        raise argparse.ArgumentTypeError(f"cannot read {text}: {getattr(exc, 'strerror', None) or exc}") from None
+    if not regular:
         raise argparse.ArgumentTypeError(f"file not found: {text}")
     try:
         with open(path, "rb") as fh:
@@ -132,7 +139,7 @@ def _npy(text: str, model_arrays: int) -> tuple[Path, Any]:
                                          f"{human(need)} of memory, more than this machine's {human(machine_bytes())}")
     if model_arrays and len(shape) >= 2:
         d = float(shape[-1])
-        model = model_arrays * max(1.0, count / (float(shape[-2]) * d)) * d * d * 8
+        model = model_arrays * max(1.0, count / max(1.0, float(shape[-2]) * d)) * d * d * 8   # an empty array: 0
         if not model <= machine_bytes():
             raise argparse.ArgumentTypeError(
                 f"{text} holds an array of shape {tuple(shape)}: the model needs about {human(model)} of memory "

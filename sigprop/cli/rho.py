@@ -395,19 +395,26 @@ def _softmax_validate(args: argparse.Namespace, cfg: dict, W, sigma) -> dict:
                                  localization_metrics(np.clip(res.value_mc, 0, 1), empty="nan").items()})
 
 
+#: ``gaussian-error``'s grid: the defaults, and what ``--quick`` sets instead (given together with
+#: ``--quick`` or ``--map``, which set the grid themselves, a flag is refused rather than ignored).
+GAUSSIAN_ERROR_GRID = dict(dims=[2, 4, 8, 16, 32, 64, 128, 256], vars=[0.01, 0.1, 1.0], samples=20_000)
+GAUSSIAN_ERROR_QUICK = dict(dims=[2, 8, 32], vars=[0.1, 1.0], samples=4000)
+
+
 def _gaussian_error_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dims", type=a.numbers(int), default=[2, 4, 8, 16, 32, 64, 128, 256])
-    p.add_argument("--vars", type=a.numbers(float), default=[0.01, 0.1, 1.0])
-    p.add_argument("--mean", type=a.number(float), default=0.5)
-    p.add_argument("--length", type=a.number(int), default=64)
-    p.add_argument("--shape", choices=SHAPES, default="gaussian")
-    p.add_argument("--samples", type=a.number(int), default=20_000)
+    p.add_argument("--dims", type=a.numbers(int), help="d values (default 2,4,8,16,32,64,128,256)")
+    p.add_argument("--vars", type=a.numbers(float), help="eigenvalue variances v (default 0.01,0.1,1)")
+    p.add_argument("--mean", type=a.number(float), help="eigenvalue mean m (default 0.5)")
+    p.add_argument("--length", type=a.number(int), help="T (default 64)")
+    p.add_argument("--shape", choices=SHAPES, help="eigenvalue shape (default gaussian)")
+    p.add_argument("--samples", type=a.number(int), help="Monte Carlo samples (default 20000)")
     p.add_argument("--seed", type=a.seed, default=0)
-    p.add_argument("--quick", action="store_true", help="d in 2,8,32 and v in 0.1, 1; 4000 samples")
+    p.add_argument("--quick", action="store_true",
+                   help="d in 2,8,32 and v in 0.1, 1; 4000 samples (not with --dims, --vars, --samples)")
     p.add_argument("--map", action="store_true",
                    help="the map method='auto' reads (results/gaussian_error/map.json): Gaussian against exact "
                         "only, over d = 2..1024, the rank of W, m in 0, 0.5, 2, v in 0.01, 0.1, 1, T in 8, 64, 512 "
-                        "(the other options are ignored but --seed)")
+                        "(only --seed goes with it)")
     a.progress(p)
 
 
@@ -426,9 +433,20 @@ def gaussian_error(args: argparse.Namespace) -> dict:
     """
     from sigprop.rho import gaussian_error as study
 
+    grid = ("dims", "vars", "samples", "mean", "length", "shape")
     if args.map:
+        given = [f"--{k}" for k in grid if getattr(args, k) is not None] + (["--quick"] if args.quick else [])
+        if given:
+            raise UsageError(f"argument --map: sets its own grid; only --seed goes with it, got {', '.join(given)}")
         return study.error_map(seed=args.seed, progress=not args.no_progress)
     if args.quick:
-        args.dims, args.vars, args.samples = [2, 8, 32], [0.1, 1.0], 4000
-    return study.study(args.dims, args.vars, m=args.mean, T=args.length, shape=args.shape,
-                       samples=args.samples, seed=args.seed, progress=not args.no_progress)
+        given = [f"--{k}" for k in GAUSSIAN_ERROR_QUICK if getattr(args, k) is not None]
+        if given:
+            raise UsageError(f"argument --quick: sets --dims, --vars and --samples itself; give those or --quick, "
+                             f"got {', '.join(given)} too")
+    chosen = GAUSSIAN_ERROR_QUICK if args.quick else GAUSSIAN_ERROR_GRID
+    dims, variances, samples = (chosen[k] if getattr(args, k) is None else getattr(args, k)
+                                for k in ("dims", "vars", "samples"))
+    return study.study(dims, variances, m=0.5 if args.mean is None else args.mean,
+                       T=64 if args.length is None else args.length, shape=args.shape or "gaussian",
+                       samples=samples, seed=args.seed, progress=not args.no_progress)

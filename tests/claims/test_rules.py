@@ -264,3 +264,24 @@ def test_avoidance_is_decided_only_where_the_collapse_occurs():
     assert d.verdict == "supported" and "entropy" not in d.reason and "precondition" in d.rule
     d = rules.avoidance(_avoid_tests(-0.5), {("g", "rank")}, metrics=metrics, manipulation="spread")
     assert d.verdict == "refuted"
+
+
+def test_a_collapse_that_remains_under_the_intervention_is_not_avoided():
+    metrics = dict(rank=+1, entropy=+1)
+    present = {("g", "rank")}
+    levels = dict(rank=0.25, entropy=0.25)
+    # the treated arm rose significantly (+0.5 in the tests) but its own interval is still below 0.25
+    stayed = rules.collapse_remains([("g", 0.1, dict(rank=(0.1, 0.05, 0.2), entropy=(0.9, 0.8, 1.0)))], present,
+                                    levels)
+    assert stayed == {("g", 0.1): "the collapse remains: rank 0.1 [0.05, 0.2] also < 0.25"}
+    d = rules.avoidance(_avoid_tests(+0.5), present, metrics=metrics, manipulation="spread", remains=stayed)
+    assert d.verdict == "refuted" and "the collapse remains" in d.reason and "whatever the paired" in d.rule
+    # out of the collapse (interval above the level), or one seed (no interval): not "remains"
+    for interval in ((0.5, 0.4, 0.6), (0.1, None, None)):
+        arms = [("g", 0.1, dict(rank=interval, entropy=(0.9, 0.8, 1.0)))]
+        assert rules.collapse_remains(arms, present, levels) == {}
+    # entropy below the level in the treated arm counts only where the control's entropy collapses
+    arms = [("g", 0.1, dict(rank=(0.5, 0.4, 0.6), entropy=(0.1, 0.05, 0.2)))]
+    assert rules.collapse_remains(arms, present, levels) == {}
+    d = rules.avoidance(_avoid_tests(+0.5), present, metrics=metrics, manipulation="spread", remains={})
+    assert d.verdict == "supported"

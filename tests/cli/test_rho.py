@@ -258,3 +258,26 @@ def test_readme_main_job_prints_the_documented_summary(capsys):
     assert code == 0 and lines[-2].startswith("method: exact (auto: estimated Gaussian error ")
     readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
     assert f"The main job ends with `{lines[-2]}`" in readme and f"and `{lines[-1]}`" in readme
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--quick", "--vars", "1,nan"], "argument --quick: sets --dims, --vars and --samples itself"),
+    (["--quick", "--samples", "-1"], "got --samples too"),
+    (["--map", "--length", "8"], "argument --map: sets its own grid; only --seed goes with it, got --length"),
+    (["--map", "--quick"], "got --quick"),
+])
+def test_gaussian_error_refuses_flags_its_grid_options_would_ignore(argv, expected, capsys):
+    """--quick and --map replaced the grid the user gave without a word (--vars nan, --samples -1 ran
+    and exited 0: the sixth hostile-input campaign)."""
+    code, out, err = run(capsys, "gaussian-error", *argv, "--no-progress")
+    assert code == 2 and not out and err.count("\n") == 1 and expected in err, err
+
+
+@pytest.mark.parametrize("value", ["1,,2", "1,", ",1", ","])
+def test_lists_with_an_empty_item_are_refused(value, capsys):
+    """``1,,2`` ran as ``1,2`` (the sixth hostile-input campaign); seeds already refused it."""
+    with pytest.raises(SystemExit) as stop:          # argparse's refusal
+        cli.main(["gaussian-error", "--vars", value, "--no-progress"])
+    code = stop.value.code
+    out, err = capsys.readouterr()
+    assert code == 2 and not out and "argument --vars: must be a comma-separated list" in err, err
