@@ -110,6 +110,19 @@ def data_options(args: argparse.Namespace, cfg: dict) -> dict | None:
     return dict(data=spec, query=query, causal=args.causal, token_mean=mean)
 
 
+#: The semi-analytic method's replicates: ``--points`` is this many times a power of 2.
+REPLICATES = 16
+
+
+def _points(text: str) -> int:
+    """``--points``: 16 replicates times a power of 2, checked whatever ``--attention`` is."""
+    points = a.number(int, REPLICATES)(text)
+    per = points // REPLICATES
+    if points < REPLICATES or points % REPLICATES or per & (per - 1):
+        raise argparse.ArgumentTypeError(f"must be 16 times a power of 2, got {text!r}")
+    return points
+
+
 def attention_arguments(p: argparse.ArgumentParser, seed: bool = False) -> None:
     """Add the options of softmax attention (``--attention``, ``--quantity``, ``--points``).
 
@@ -126,7 +139,7 @@ def attention_arguments(p: argparse.ArgumentParser, seed: bool = False) -> None:
                         "quantity by the semi-analytic method (every --data model, one --query)")
     g.add_argument("--quantity", choices=QUANTITIES, default="weight",
                    help="softmax quantity: E[p_i], E[p_i(1-p_i)] or the gradient share (docs/softmax.md)")
-    g.add_argument("--points", type=a.number(int), default=1 << 16,
+    g.add_argument("--points", type=_points, default=1 << 16,
                    help="semi-analytic points: 16 replicates times a power of 2 (default 65536)")
     if seed:
         g.add_argument("--seed", type=a.seed, help="seed of the semi-analytic method (>= 0, default 0)")
@@ -348,12 +361,9 @@ def _softmax_model(args: argparse.Namespace, cfg: dict, W, sigma):
     if args.form != "finite" or args.method not in ("gaussian", "auto"):
         flag = "--form" if args.form != "finite" else "--method"
         raise UsageError(f"argument {flag}: only for --attention pwl (softmax uses the semi-analytic method)")
-    points, replicates = args.points, 16
-    if points < replicates or points % replicates or (points // replicates) & (points // replicates - 1):
-        raise UsageError(f"argument --points: must be 16 times a power of 2, got {points}")
     for key in ("form", "method"):
         cfg.pop(key, None)
-    cfg.update(attention="softmax", quantity=args.quantity, points=points, replicates=replicates)
+    cfg.update(attention="softmax", quantity=args.quantity, points=args.points, replicates=REPLICATES)
     opts = data_options(args, cfg) or {}
     if W is None:
         cfg["shape"] = args.shape

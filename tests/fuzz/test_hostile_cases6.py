@@ -28,3 +28,13 @@ def test_an_input_whose_name_is_too_long_is_one_line(argv, flag, capsys):
     assert (code, out) == (2, "") and err.count("\n") == 0, err
     assert f"error: argument {flag}: " in err and ("too long" in err or "File name too long" in err), err
     assert len(err) < 600, err                       # the 300-character name is shown by its ends
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "48", "17"])
+def test_points_is_checked_whatever_the_attention(value, capsys):
+    # --points is the semi-analytic method's (--attention softmax); with the default attention it was not
+    # checked at all, so --points=-1 ran and exited 0
+    code, out, err = run_cli(["predict", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8",
+                              f"--points={value}", "--no-progress"], capsys)
+    assert (code, out) == (2, "")
+    assert err == f"sigprop predict: error: argument --points: must be 16 times a power of 2, got '{value}'"
