@@ -430,8 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     command is known, gives ``sigprop: interrupted`` (``terminated``).
 
     With ``argv=None`` main runs as the program (the console script and ``python -m sigprop.cli`` run
-    :func:`sigprop.cli._console.main`, which calls it so): after a stop line, the reports that libraries
-    give at the process's exit are silenced for the rest of the process (:func:`_quiet_after_stop`).
+    :func:`sigprop.cli._console.main`, which calls it so): after a stop line or a refusal, the reports that
+    libraries give at the process's exit are silenced for the rest of the process (:func:`_quiet_after_stop`).
     An in-process call with a list of arguments changes no process-wide hook beyond its return.
     """
     prog = "sigprop"
@@ -445,18 +445,20 @@ def main(argv: list[str] | None = None) -> int:
         code = _stopped(prog, terminated=True)
     except KeyboardInterrupt:
         code = _stopped(prog, terminated=False)
-    if code in (EXIT_INTERRUPTED, EXIT_TERMINATED) and argv is None:
+    if code != 0 and argv is None:
         _quiet_after_stop()
     return code
 
 
 def _quiet_after_stop() -> None:
-    """After a command's stop line, nothing more: libraries whose work the signal cut short report it at
-    exit (Zarr's event-loop thread: a logged warning and a traceback from its atexit callback, reported
-    to ``sys.unraisablehook``); both are silenced for the rest of the process."""
+    """After a command's stop line or refusal, nothing more: libraries whose work was cut short report it
+    at exit (Zarr's event-loop thread: a logged warning, asyncio's "Task was destroyed but it is pending"
+    for the reads a damaged chunk stopped, and a traceback from its atexit callback, reported to
+    ``sys.unraisablehook``); all are silenced for the rest of the process."""
     import logging
 
-    logging.getLogger("zarr").setLevel(logging.CRITICAL + 1)
+    for name in ("zarr", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
     sys.unraisablehook = lambda unraisable: None
 
 
@@ -740,6 +742,8 @@ def _check_outputs(args: argparse.Namespace, cmd: Command) -> None:
             continue
         if not str(path).strip():
             raise UsageError(f"argument {flag}: must be a file name, got ''")
+        if str(path).endswith(("/", os.sep)):
+            raise UsageError(f"argument {flag}: {path} names a folder (it ends with '/'); give a file name")
         _check_name(flag, str(path))
         parent = Path(path).parent
         if not parent.is_dir():

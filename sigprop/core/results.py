@@ -110,10 +110,14 @@ def _alive(pid: int) -> bool:
 
 def check_target(path: str | os.PathLike[str], argument: str = "path") -> None:
     """Refuse (``ArgumentError`` on ``argument``) a target that exists and is not a regular file
-    (a folder, a FIFO, a device, a socket): an atomic write would replace it by a regular file."""
+    (a folder, a FIFO, a device, a socket), or that is a symbolic link to nothing: an atomic write would
+    replace it by a regular file.  (A link to a regular file is written through: :func:`atomic_write`.)"""
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
+        if os.path.islink(path):
+            raise ArgumentError(argument, f"{path} is a symbolic link to a missing file ({os.readlink(path)}); "
+                                          "choose a file name") from None
         return
     except OSError as exc:
         raise ArgumentError(argument, f"cannot write {path}: {exc.strerror or type(exc).__name__}") from None
@@ -181,10 +185,13 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[..., Any]) -> Non
     Ctrl-C, SIGTERM), and the ones a killed writer left are removed after the next write of the
     same target (:func:`remove_stale_temporaries`).  A worker process (:mod:`sigprop.core.workers`)
     ended by its caller removes the temporary files it is writing before it exits.  A target that
-    exists and is not a regular file is refused (:func:`check_target`): a FIFO or a device is never replaced.
+    exists and is not a regular file is refused (:func:`check_target`): a FIFO or a device is never replaced;
+    a symbolic link to a regular file is written through (the file it names is replaced, the link kept).
     """
     path = Path(path)
     check_target(path)
+    if path.is_symlink():                  # to a regular file (check_target): write the file, keep the link
+        path = Path(os.path.realpath(path))
     with _sigterm_blocked():
         fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".",
                                    prefix=f"{temporary_name(path)}{os.getpid()}-", suffix=path.suffix)

@@ -339,11 +339,27 @@ def test_after_a_stop_exit_time_reports_are_silenced(monkeypatch):
     from sigprop.cli import app
 
     monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)
-    zarr_logger = logging.getLogger("zarr")
-    monkeypatch.setattr(zarr_logger, "level", zarr_logger.level)
+    for name in ("zarr", "asyncio"):
+        logger = logging.getLogger(name)
+        monkeypatch.setattr(logger, "level", logger.level)
     app._quiet_after_stop()
     assert not logging.getLogger("zarr.core.sync").isEnabledFor(logging.WARNING)
+    # the reads of a damaged chunk, stopped by the refusal: "Task was destroyed but it is pending!" at exit
+    assert not logging.getLogger("asyncio").isEnabledFor(logging.ERROR)
     assert sys.unraisablehook(None) is None
+
+
+def test_after_a_refusal_exit_time_reports_are_silenced_too(monkeypatch, capsys):
+    """As the program (argv None), a refusal (exit 2) silences them as a stop does; an in-process call with
+    arguments changes no process-wide hook."""
+    from sigprop.cli import app
+
+    calls = []
+    monkeypatch.setattr(app, "_quiet_after_stop", lambda: calls.append(1))
+    monkeypatch.setattr(sys, "argv", ["sigprop", "gap", "--length", "1"])
+    assert app.main() == 2 and calls == [1]
+    assert app.main(["gap", "--length", "1"]) == 2 and calls == [1]
+    capsys.readouterr()
 
 
 PREDICT = ["predict", "--mean", "0.1", "--var", "0.1", "--dim", "32", "--length", "64"]

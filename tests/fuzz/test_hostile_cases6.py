@@ -38,3 +38,27 @@ def test_points_is_checked_whatever_the_attention(value, capsys):
                               f"--points={value}", "--no-progress"], capsys)
     assert (code, out) == (2, "")
     assert err == f"sigprop predict: error: argument --points: must be 16 times a power of 2, got '{value}'"
+
+
+PREDICT = ["predict", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "8", "--no-progress"]
+
+
+def test_an_output_that_is_a_link_to_nothing_or_ends_with_a_slash_is_refused(tmp_path, capsys):
+    # a dangling symbolic link was replaced by a regular file, and `x.json/` wrote x.json
+    (tmp_path / "dangling.json").symlink_to(tmp_path / "missing.json")
+    code, out, err = run_cli([*PREDICT, "--out", tmp_path / "dangling.json"], capsys)
+    assert (code, out) == (2, "") and "is a symbolic link to a missing file" in err, err
+    assert (tmp_path / "dangling.json").is_symlink() and not (tmp_path / "missing.json").exists()
+    code, out, err = run_cli([*PREDICT, "--out", f"{tmp_path}/x.json/"], capsys)
+    assert (code, out) == (2, "") and "names a folder (it ends with '/')" in err, err
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_an_output_that_is_a_link_to_a_file_is_written_through(tmp_path, capsys):
+    # the atomic rename replaced the link by a regular file and left the file it named as it was
+    (tmp_path / "real.json").write_text("old")
+    (tmp_path / "link.json").symlink_to("real.json")
+    code, out, err = run_cli([*PREDICT, "--out", tmp_path / "link.json"], capsys)
+    assert code == 0, err
+    assert (tmp_path / "link.json").is_symlink() and (tmp_path / "real.json").read_text().startswith("{")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "real.json"]      # no temporary left
