@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 from sigprop.cli import arguments
-from sigprop.cli.app import command, group
+from sigprop.cli.app import UsageError, command, group
 from sigprop.cli.render import View
 
 # The API's choices (sigprop.lm.transformer.NORMS, sigprop.lm.layers.ACTIVATIONS,
@@ -54,7 +54,8 @@ def model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--width", type=arguments.number(int), default=128, help="model width D (default 128)")
     g.add_argument("--ff", type=arguments.number(int), default=None, help="feed-forward width (default: --width)")
     g.add_argument("--length", type=arguments.number(int), default=128, help="context length T (default 128)")
-    g.add_argument("--vocab", type=arguments.number(int), default=4096, help="BPE vocabulary size (default 4096)")
+    g.add_argument("--vocab", type=arguments.number(int),
+                   help="BPE vocabulary size (default 4096; not with --tokenizer bytes)")
     g.add_argument("--norm", choices=NORMS, default="post", help="LayerNorm placement (default post)")
     g.add_argument("--activation", choices=ACTIVATIONS, default="relu")
     g.add_argument("--untied", action="store_true", help="a separate output projection")
@@ -100,6 +101,21 @@ def model_arguments(p: argparse.ArgumentParser) -> None:
     arguments.progress(p)
 
 
+#: The BPE vocabulary size when ``--vocab`` is not given; the byte tokenizer's is 256.
+DEFAULT_VOCAB = 4096
+
+
+def vocabulary(args: argparse.Namespace) -> int:
+    """The vocabulary size of ``--tokenizer`` and ``--vocab``: 256 for bytes (a ``--vocab`` given with it is
+    refused, not ignored), ``--vocab`` (default :data:`DEFAULT_VOCAB`) for BPE."""
+    if args.tokenizer == "bytes":
+        if args.vocab is not None:
+            raise UsageError(f"argument --vocab: applies only to --tokenizer bpe (bytes have 256 tokens), "
+                             f"got {args.vocab}")
+        return 256
+    return DEFAULT_VOCAB if args.vocab is None else args.vocab
+
+
 def train_config(args: argparse.Namespace, regularizer: str = "none", seed: int = 0, layers=None, heads=None):
     """The language model's training configuration from the command line.
 
@@ -121,7 +137,7 @@ def train_config(args: argparse.Namespace, regularizer: str = "none", seed: int 
     from sigprop.lm.train import TrainConfig
     from sigprop.lm.transformer import Config
 
-    vocab = 256 if args.tokenizer == "bytes" else args.vocab
+    vocab = vocabulary(args)
     model = Config(vocab=vocab, width=args.width, heads=heads or args.heads, layers=layers or args.layers,
                    length=args.length, ff=args.ff or args.width, norm=args.norm, activation=args.activation,
                    tied=not args.untied, dropout=args.dropout, regularizer=regularizer, qk_init=args.qk_init)
@@ -371,7 +387,8 @@ def _collapse_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", default="shakespeare",
                    help="'shakespeare', 'wikipedia' or a WikiText-2 folder (its validation split is measured)")
     p.add_argument("--tokenizer", choices=TOKENIZERS, default="bpe")
-    p.add_argument("--vocab", type=arguments.number(int), default=4096)
+    p.add_argument("--vocab", type=arguments.number(int),
+                   help="BPE vocabulary size (default 4096; not with --tokenizer bytes)")
     p.add_argument("--layers", type=arguments.numbers(int), default=[1, 2, 4, 8],
                    help="comma-separated (default 1,2,4,8)")
     p.add_argument("--norms", default="post,pre", help="comma-separated post, pre (default post,pre)")
@@ -407,7 +424,7 @@ def collapse(args: argparse.Namespace) -> dict:
         raise ArgumentError("norm", f"must be post and/or pre, got {args.norms!r}")
     for L in args.layers:
         integer("layers", L, 1)
-    vocab = 256 if args.tokenizer == "bytes" else args.vocab
+    vocab = vocabulary(args)
     base = Config(vocab=vocab)
     for s in args.qk_inits:
         Config(qk_init=s)

@@ -112,6 +112,7 @@ def test_lm_sweep_workers_same_numbers(capsys, tmp_path, folder):
 def test_lm_collapse_command(capsys, folder):
     import numpy as np
 
+    from sigprop.core.threads import blas_threads
     from sigprop.lm import instruments
 
     argv = ["lm", "collapse", "--corpus", folder, "--vocab", "300", "--layers", "1,3", "--norms", "post",
@@ -125,7 +126,8 @@ def test_lm_collapse_command(capsys, folder):
     cfg = transformer.Config(vocab=300, layers=3, qk_init=3.0)
     data = train.prepare(corpus.load(folder), "bpe", 300, cache=corpus.cache_dir() / "tokenizers")
     probe = corpus.eval_windows(data.ids["valid"], 128)[:2]
-    m = instruments.heads(transformer.init_params(cfg, np.random.SeedSequence(1).spawn(3)[0]), probe, cfg)
+    with blas_threads(1):                   # as the command measures: one BLAS thread, the same float32 sums
+        m = instruments.heads(transformer.init_params(cfg, np.random.SeedSequence(1).spawn(3)[0]), probe, cfg)
     assert rows[3]["rank_residual_by_seed"][1] == m["rank_residual"][-1]
     for r in rows:
         assert r["collapsed"] == (r["rank_residual_last"] < 0.9)

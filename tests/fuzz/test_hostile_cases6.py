@@ -62,3 +62,12 @@ def test_an_output_that_is_a_link_to_a_file_is_written_through(tmp_path, capsys)
     assert code == 0, err
     assert (tmp_path / "link.json").is_symlink() and (tmp_path / "real.json").read_text().startswith("{")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "real.json"]      # no temporary left
+
+
+@pytest.mark.parametrize("command", [["lm", "train", "--steps", "1"],
+                                     ["lm", "collapse", "--layers", "1", "--seeds", "0", "--windows", "2"]])
+def test_a_vocabulary_size_with_the_byte_tokenizer_is_refused_not_ignored(command, capsys):
+    # the byte tokenizer has 256 tokens: --vocab 1e9 with it ran (and --vocab 300 was silently replaced by 256)
+    code, out, err = run_cli([*command, "--tokenizer", "bytes", "--vocab", "300", "--no-progress"], capsys)
+    assert (code, out) == (2, "")
+    assert err.endswith("error: argument --vocab: applies only to --tokenizer bpe (bytes have 256 tokens), got 300")
