@@ -285,6 +285,9 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=arguments.number(int, 1), default=1,
                    help="runs trained at once, one process each with --threads BLAS threads (default 1); "
                         "the stored numbers do not depend on it")
+    p.add_argument("--records", metavar="DIR",
+                   help="also keep each finished run's run.json in DIR/<run>/ (no checkpoint), and skip the "
+                        "runs recorded there: a study's finished parts, for version control")
 
 
 #: The axes of the arrays of ``lm sweep`` and ``lm summarize`` results: a summary value is the mean and
@@ -300,8 +303,8 @@ SUMMARY_DIMS = {"summary": ("statistic",), "summary_seeds": ("seed",), "paired_s
                      "runs are skipped, interrupted ones resume from their checkpoint), and summarize the "
                      "final validation measures with 95% Student-t intervals over seeds.",
          arguments=_sweep_arguments, flags={**FLAGS, "regularizer": "--regularizers", "seed": "--seeds",
-                                            "shapes": "--shapes", "run_dir": "--dir"},
-         folders=("--dir",), reads=_corpus_reads,
+                                            "shapes": "--shapes", "run_dir": "--dir", "records": "--records"},
+         folders=("--dir", "--records"), reads=_corpus_reads,
          keys={"summary": ("layers", "heads", "regularizer")}, dims=SUMMARY_DIMS,
          view=View(records="summary", fields=("layers", "heads", "regularizer", "n", "perplexity",
                                               "entropy_mean", "eig_mean", "tr(W^2)/D-m^2=eig_var",
@@ -335,8 +338,8 @@ def sweep(args: argparse.Namespace) -> dict:
     quiet = args.no_progress                  # --no-progress: no line per run either
     records = lm_sweep.sweep(configs, _data(configs[0]), args.dir, progress=not args.no_progress,
                        log=None if quiet else lambda m: print(m, file=sys.stderr, flush=True),
-                       workers=workers, threads=threads)
-    return dict(config=dict(regularizers=regs, seeds=args.seeds, shapes=shapes, dir=args.dir,
+                       workers=workers, threads=threads, records=args.records)
+    return dict(config=dict(regularizers=regs, seeds=args.seeds, shapes=shapes, dir=args.dir, records=args.records,
                             base=configs[0].to_dict(), workers=workers, threads=threads),
                 summary=lm_sweep.summarize(records), markdown=lm_sweep.markdown(lm_sweep.summarize(records)))
 

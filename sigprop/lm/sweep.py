@@ -7,6 +7,8 @@ be run by independent processes (one run per process) since runs share nothing b
 tokenized corpus; ``workers=N`` does that itself: ``N`` forked processes
 (:func:`sigprop.core.workers.run`) take the runs in turn, each with ``threads`` BLAS threads,
 and every run's numbers are those of ``workers=1`` (each run depends on its seed alone).
+``records=DIR`` keeps a copy of each finished run's ``run.json`` in ``DIR/<name>/`` and skips the
+runs recorded there: the finished parts of a study, small enough for version control.
 
 :func:`summarize` groups finished runs by configuration without the seed and reports, for
 each group, the mean and the 95% Student-t interval over seeds
@@ -16,6 +18,7 @@ entropy, eigenvalue mean and variance, closed-form ``rho`` and measured linear s
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,7 +26,7 @@ import numpy as np
 
 from sigprop.core import workers as _workers
 from sigprop.core.checks import ArgumentError
-from sigprop.core.results import RECORD_BYTES, jsonable, read_json
+from sigprop.core.results import RECORD_BYTES, atomic_write, jsonable, read_json
 from sigprop.core.stats import t_interval
 from sigprop.lm import train as lm_train
 
@@ -83,7 +86,7 @@ def finished(folder: Path, argument: str = "folders") -> dict | None:
 
 
 def sweep(configs, data: lm_train.Data, out, *, progress: bool = False, log=None, workers: int = 1,
-          threads: int | None = 1) -> list[dict]:
+          threads: int | None = 1, records=None) -> list[dict]:
     """Run (or resume, or skip when finished) every configuration; return the run records.
 
     Parameters
@@ -102,6 +105,11 @@ def sweep(configs, data: lm_train.Data, out, *, progress: bool = False, log=None
         Runs trained at once, one per forked process (1: in this process).
     threads : int or None
         BLAS threads of each run (:func:`sigprop.lm.train.train`).
+    records : path-like, optional
+        A second home for the finished runs' records: each run that finishes has its ``run.json``
+        copied to ``records/<name>/run.json``, and a run whose record is there (finished, same
+        configuration) is skipped.  The records are small (no checkpoint), so a study split over
+        machines or sessions keeps its finished parts under version control.
 
     Returns
     -------
@@ -114,12 +122,15 @@ def sweep(configs, data: lm_train.Data, out, *, progress: bool = False, log=None
     workers = checks.workers("workers", workers)
     if threads is not None:
         threads = checks.workers("threads", threads)
+    kept = None if records is None else Path(records)
     todo = []
-    records: list = []
+    found: list = []
     for cfg in configs:
         record = finished(out / run_name(cfg), "dir")
-        records.append(record if record is not None and cfg.same(record["config"]) else None)
-        if records[-1] is None:
+        if (record is None or not cfg.same(record["config"])) and kept is not None:
+            record = finished(kept / run_name(cfg), "records")
+        found.append(record if record is not None and cfg.same(record["config"]) else None)
+        if found[-1] is None:
             todo.append(cfg)
 
     def task(k, report):
@@ -129,12 +140,18 @@ def sweep(configs, data: lm_train.Data, out, *, progress: bool = False, log=None
         record = lm_train.train(cfg, data, out=out / run_name(cfg), resume=True, progress=progress and workers == 1,
                           threads=threads)
         record.pop("params", None)
+        if kept is not None and "final" in record:
+            source = out / run_name(cfg) / "run.json"
+            atomic_write(kept / run_name(cfg) / "run.json", lambda tmp: shutil.copyfile(source, tmp))
         report(1)
         return json.loads(json.dumps(jsonable(record)))
+    if kept is not None:
+        for cfg in todo:
+            (kept / run_name(cfg)).mkdir(parents=True, exist_ok=True)
     done = _workers.run(task, len(todo), min(workers, max(len(todo), 1)),
                         processes=workers > 1 and _workers.forking())
     fresh = iter(done)
-    return [r if r is not None else next(fresh) for r in records]
+    return [r if r is not None else next(fresh) for r in found]
 
 
 def mean_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:

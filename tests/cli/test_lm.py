@@ -90,6 +90,25 @@ def test_lm_sweep_command(capsys, tmp_path, folder):
     assert all(r["n"] == 2 for r in res["summary"]) and len(list(tmp_path.iterdir())) == 4
 
 
+def test_lm_sweep_records_keep_the_finished_runs_and_skip_them(capsys, tmp_path, folder):
+    """--records DIR: each finished run's run.json (no checkpoint) copied there; a new --dir with the same
+    records trains nothing and gives the same summary (a study resumed in another session)."""
+    base = ["lm", "sweep", "--corpus", folder, *SMALL, "--steps", "5", "--regularizers", "none",
+            "--seeds", "0,1", "--records", str(tmp_path / "records"), "--format", "json", "--no-progress"]
+    assert cli.main([*base, "--dir", str(tmp_path / "a")]) == 0
+    first = json.loads(capsys.readouterr().out)
+    kept = sorted(p.relative_to(tmp_path / "records").as_posix() for p in (tmp_path / "records").rglob("*")
+                  if p.is_file())
+    assert kept == [f"{run.name}/run.json" for run in sorted((tmp_path / "a").iterdir())] and len(kept) == 2
+    for run in (tmp_path / "a").iterdir():
+        assert (tmp_path / "records" / run.name / "run.json").read_bytes() == (run / "run.json").read_bytes()
+    assert cli.main([*base, "--dir", str(tmp_path / "b")]) == 0
+    second = json.loads(capsys.readouterr().out)
+    b = tmp_path / "b"
+    assert not b.exists() or not any(b.iterdir())         # nothing trained: both runs were recorded
+    assert second["summary"] == first["summary"] and second["config"]["records"] == str(tmp_path / "records")
+
+
 def test_lm_sweep_workers_same_numbers(capsys, tmp_path, folder):
     """Two worker processes store the same numbers as one (each run depends on its seed alone)."""
     stored = []
