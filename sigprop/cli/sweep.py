@@ -15,7 +15,9 @@ from sigprop.cli import arguments
 from sigprop.cli.app import UsageError, command
 from sigprop.cli.render import View
 
-FLAGS = {"workers": "--workers", "scheduler": "--scheduler", "store": "--store", "var": "--plot"}
+#: The specification's own keys are refused naming the file (their messages name the key).
+FLAGS = {"workers": "--workers", "scheduler": "--scheduler", "store": "--store", "var": "--plot",
+         **dict.fromkeys(("spec", "path", "study", "seed", "args", "axes", "description"), "SPEC.toml")}
 
 
 def _arguments(p: argparse.ArgumentParser) -> None:

@@ -147,9 +147,10 @@ def get(name: str) -> tuple[str, Study]:
         for key, study in STUDIES.items():
             if study.function == f"{fn.__module__}:{fn.__qualname__}":
                 return key, study
-        raise ArgumentError("study", f"{name!r} is not registered (decorate it with sigprop.sweep.register)")
-    raise ArgumentError("study", f"must be one of {', '.join(sorted(studies()))} or 'package.module:function', "
-                                 f"got {name!r}")
+        raise ArgumentError.about("study", f"study {name!r} is not registered (decorate it with "
+                                           "sigprop.sweep.register)")
+    raise ArgumentError.about("study", f"study must be one of {', '.join(sorted(studies()))} or "
+                                       f"'package.module:function', got {name!r}")
 
 
 STUDIES.update({name: from_descriptor(study) for name, study in descriptors.studies().items() if study.cell_outputs})

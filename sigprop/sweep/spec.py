@@ -76,17 +76,17 @@ class Spec:
         name, study = registry.get(data["study"])
         seed = data.get("seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ArgumentError("seed", f"must be an integer >= 0, got {seed!r}")
+            raise ArgumentError.about("seed", f"seed must be an integer >= 0, got {seed!r}")
         args = data.get("args", {})
         if not isinstance(args, Mapping):
-            raise ArgumentError("args", f"must be a table of fixed arguments, got {args!r}")
+            raise ArgumentError.about("args", f"[args] must be a table of fixed arguments, got {args!r}")
         axes_in = data.get("axes")
         if not isinstance(axes_in, Mapping) or not axes_in:
             raise ArgumentError.about("axes", "the sweep specification needs an [axes] table with at least one axis")
         axes = {str(k): _expand(str(k), v) for k, v in axes_in.items()}
         description = data.get("description", "")
         if not isinstance(description, str):
-            raise ArgumentError("description", f"must be a string, got {description!r}")
+            raise ArgumentError.about("description", f"description must be a string, got {description!r}")
         spec = cls(name, axes, dict(args), int(seed), description)
         if spec.size > MAX_CELLS:
             raise ArgumentError("axes", f"the grid has {spec.size} cells (at most {MAX_CELLS}; "

@@ -277,7 +277,7 @@ def test_lm_sweep_no_progress_prints_no_line_per_run(tmp_path, monkeypatch, caps
 
     seen = {}
 
-    def fake(configs, data, out, *, progress, log, workers, threads):
+    def fake(configs, data, out, *, progress, log, workers, threads, records=None):
         seen.update(progress=progress, log=log)
         return []
     monkeypatch.setattr(sw, "sweep", fake)

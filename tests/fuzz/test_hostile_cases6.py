@@ -71,3 +71,20 @@ def test_a_vocabulary_size_with_the_byte_tokenizer_is_refused_not_ignored(comman
     code, out, err = run_cli([*command, "--tokenizer", "bytes", "--vocab", "300", "--no-progress"], capsys)
     assert (code, out) == (2, "")
     assert err.endswith("error: argument --vocab: applies only to --tokenizer bpe (bytes have 256 tokens), got 300")
+
+
+@pytest.mark.parametrize("body, message", [
+    ('study = "profile"\n[args]\nm = 0.5\nT = 8\n[axes]\nd = [4]\nv = {start = 0.1, stop = 1, num = 10000000}\n',
+     "axes.v.num must be an integer in [1, 1000000], got 10000000"),
+    ('study = "nope"\n[axes]\nd = [4]\n', "study must be one of"),
+    ('study = "profile"\nseed = -1\n[args]\nm = 0.5\nT = 8\n[axes]\nd = [4]\nv = [0.1]\n',
+     "seed must be an integer >= 0, got -1"),
+    ('study = "profile"\nargs = 3\n[axes]\nd = [4]\n', "[args] must be a table of fixed arguments, got 3"),
+])
+def test_a_sweep_specification_key_is_refused_naming_the_file(body, message, tmp_path, capsys):
+    # these refusals named no argument (`sigprop sweep: error: axes.v.num must be ...`)
+    (tmp_path / "s.toml").write_text(body)
+    code, out, err = run_cli(["sweep", tmp_path / "s.toml", "--store", tmp_path / "s.zarr", "--workers", "0",
+                              "--no-progress"], capsys)
+    assert (code, out) == (2, "") and err.startswith(f"sigprop sweep: error: argument SPEC.toml: {message}"), err
+    assert not (tmp_path / "s.zarr").exists()
