@@ -299,7 +299,7 @@ def test_workers_and_threads_are_bounded_by_the_cores(argv, flag, capsys, tmp_pa
 
 
 def test_figures_workers_are_bounded_by_the_cores_before_the_scripts_load():
-    from figures import command
+    from sigprop_figures import command  # the installed name: importing `figures` would register it again
 
     args = argparse.Namespace(workers=TOO_MANY, out="x", quick=True, only=None, no_progress=True, fresh=False)
     _api_refused(lambda: command.figures(args), "workers", "(4 per core", f"got {TOO_MANY}")
