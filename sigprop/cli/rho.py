@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import warnings
+from typing import Any
 
 from sigprop.cli import arguments as a
 from sigprop.cli.app import UsageError, command, register, study_command
@@ -407,8 +408,8 @@ def _softmax_validate(args: argparse.Namespace, cfg: dict, W, sigma) -> dict:
 
 #: ``gaussian-error``'s grid: the defaults, and what ``--quick`` sets instead (given together with
 #: ``--quick`` or ``--map``, which set the grid themselves, a flag is refused rather than ignored).
-GAUSSIAN_ERROR_GRID = dict(dims=[2, 4, 8, 16, 32, 64, 128, 256], vars=[0.01, 0.1, 1.0], samples=20_000)
-GAUSSIAN_ERROR_QUICK = dict(dims=[2, 8, 32], vars=[0.1, 1.0], samples=4000)
+GAUSSIAN_ERROR_GRID: dict[str, Any] = dict(dims=[2, 4, 8, 16, 32, 64, 128, 256], vars=[0.01, 0.1, 1.0], samples=20_000)
+GAUSSIAN_ERROR_QUICK: dict[str, Any] = dict(dims=[2, 8, 32], vars=[0.1, 1.0], samples=4000)
 
 
 def _gaussian_error_arguments(p: argparse.ArgumentParser) -> None:
@@ -455,8 +456,9 @@ def gaussian_error(args: argparse.Namespace) -> dict:
             raise UsageError(f"argument --quick: sets --dims, --vars and --samples itself; give those or --quick, "
                              f"got {', '.join(given)} too")
     chosen = GAUSSIAN_ERROR_QUICK if args.quick else GAUSSIAN_ERROR_GRID
-    dims, variances, samples = (chosen[k] if getattr(args, k) is None else getattr(args, k)
-                                for k in ("dims", "vars", "samples"))
+    dims = chosen["dims"] if args.dims is None else args.dims
+    variances = chosen["vars"] if args.vars is None else args.vars
+    samples = chosen["samples"] if args.samples is None else args.samples
     return study.study(dims, variances, m=0.5 if args.mean is None else args.mean,
                        T=64 if args.length is None else args.length, shape=args.shape or "gaussian",
                        samples=samples, seed=args.seed, progress=not args.no_progress)
