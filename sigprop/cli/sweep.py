@@ -70,9 +70,26 @@ def sweep(args: argparse.Namespace) -> dict:
     except ImportError as exc:              # the sweep extra is missing: one line, exit 2
         raise UsageError(str(exc)) from None
     except RuntimeError as exc:             # a damaged chunk of the store (e.g. blosc cannot decompress it)
+        stop = _signal_inside(exc)
+        if stop is not None:                # a signal raised where Python wraps it (__set_name__ while Dask
+            _quiet_pending_tasks()          # imports): the stop it is, not a damaged store
+            raise stop from None
         store = args.store or args.spec
         raise UsageError(f"argument --store: cannot read {store}: {' '.join(str(exc).split())[:100]}; "
                          "the store is damaged (--overwrite starts it again)") from None
+
+
+def _signal_inside(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM (a ``KeyboardInterrupt``) that ``exc`` wraps, by its cause or context chain:
+    Python 3.11 wraps an exception raised in ``__set_name__`` in a ``RuntimeError``, so a signal that
+    arrives while Dask defines its classes surfaced as one."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        exc = exc.__cause__ or exc.__context__          # type: ignore[assignment]
+    return None
 
 
 def _quiet_pending_tasks() -> None:
