@@ -165,9 +165,26 @@ def logit_moments(W, T: int | None = None, *, step_cov=None, scale=None, limit: 
     -------
     mean, variance : (..., T) arrays
         ``mu_i = c beta_i tr(W S)`` and
-        ``v_i = c^2 [alpha_i tr(S W S W^T) + beta_i^2 tr(W S W S)]``.
+        ``v_i = c^2 [alpha_i tr(S W S W^T) + beta_i^2 tr(W S W S)]``.  A ``W`` whose moments
+        overflow float64 is refused, naming ``W``.
     """
-    return moments(as_model(W, T, step_cov, scale), limit=limit)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = moments(as_model(W, T, step_cov, scale), limit=limit)
+    return _finite_moments(*out, "W")
+
+
+def _finite_moments(mean, variance, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(mean, variance)`` when both are finite, else a refusal naming ``name``: the logits' moments
+    overflow float64 (the public moment functions return no inf)."""
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(variance))):
+        raise _checks.ArgumentError(name, "is too large: the variance of the logits overflows float64 (beyond "
+                                          "1.8e308); scale it down")
+    return mean, variance
+
+
+def _larger(m, v) -> str:
+    """``"m"`` or ``"v"``, whichever drives ``v + m^2`` (the name a spectrum's overflow is refused on)."""
+    return "v" if np.max(np.sqrt(np.asarray(v, dtype=float)), initial=0.0) >= np.max(np.abs(m), initial=0.0) else "m"
 
 
 def moments(model: LogitModel, *, limit: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -220,8 +237,10 @@ def spectrum_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int, *, scale:
     ``v_i = c^2 d (v + m^2)(alpha_i + beta_i^2)``.  ``m``, ``v``, ``d`` and
     ``scale`` broadcast; the result has shape ``broadcast + (T,)``.
     """
-    num, q, c = spectrum_parts(*spectrum_args(m, v, d, scale), T, limit)
-    return c * num + 0.0, (c * q) ** 2
+    m, v, d, c = spectrum_args(m, v, d, scale)
+    num, q, c = spectrum_parts(m, v, d, c, T, limit)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _finite_moments(c * num + 0.0, (c * q) ** 2, _larger(m, v))
 
 
 def spectrum_args(m, v, d, scale) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | float]:
@@ -273,10 +292,12 @@ def antrp_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int) -> tuple[np.
     T = _checks.integer("T", T, 2)
     require_profile(np.broadcast(m, v, d).size, T, grid=_grid_name(m, v, d, 1.0))
     s = np.arange(1, T + 1) / T
+    name = _larger(m, v)
     m, v, d = (a[..., None] for a in np.broadcast_arrays(m, v, d))
-    mean = (s - 0.5) * d * m / np.sqrt(d)
-    variance = (2 * s * s + 7.0 / 12.0) * d * (v + m * m) / (d * d)
-    return mean, variance
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = (s - 0.5) * d * m / np.sqrt(d)
+        variance = (2 * s * s + 7.0 / 12.0) * d * (v + m * m) / (d * d)
+        return _finite_moments(mean, variance, name)
 
 
 def published_moments(m: ArrayLike, v: ArrayLike, d: ArrayLike, T: int) -> tuple[np.ndarray, np.ndarray]:

@@ -111,3 +111,24 @@ def test_a_signal_that_python_wraps_in_a_runtime_error_is_the_stop_not_a_damaged
     code, out, err = run_cli(["sweep", spec, "--store", tmp_path / "s.zarr", "--workers", "0", "--no-progress"],
                              capsys)
     assert (code, out) == (EXIT_TERMINATED, "") and err == "sigprop sweep: terminated", err
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda s: s.logit_moments(np.eye(4) * 1e300, 8), "W"),
+    (lambda s: s.spectrum_moments(1e200, 1e300, 4, 8), "m"),
+    (lambda s: s.spectrum_moments(0.0, 1e308, 4, 8, scale=1e10), "v"),
+    (lambda s: s.antrp_moments(1e200, 1e300, 4, 8), "m"),
+])
+def test_the_public_moment_functions_refuse_an_overflow_instead_of_returning_inf(call, name):
+    # they returned variances of inf (with NumPy's overflow warnings and source lines), where
+    # sigprop.theory refused the same model
+    import warnings
+
+    import sigprop
+    from sigprop.core.checks import ArgumentError
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                      # no RuntimeWarning on the way
+        with pytest.raises(ArgumentError, match=r"is too large: the variance of the logits overflows float64") as e:
+            call(sigprop)
+    assert e.value.argument == name
