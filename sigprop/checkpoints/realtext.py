@@ -169,6 +169,25 @@ def tokenizer_text(path: Path) -> str:
                      message=lambda reason: f"cannot read {path} as a tokenizer.json ({reason})")
 
 
+def _tokenizer(checkpoint, tok_path: Path):
+    """The study's tokenizer at ``tok_path``, read first (a small file, checked before the checkpoint's
+    tensors are read), once the checkpoint it defaults beside is known to exist; one-line refusals naming
+    ``checkpoint`` or ``tokenizer``."""
+    if not Path(checkpoint).is_file():
+        raise ArgumentError("checkpoint", f"file not found: {checkpoint}")
+    tok_text = tokenizer_text(tok_path)
+    try:
+        from tokenizers import Tokenizer
+    except ImportError:
+        raise _checks.ArgumentError.about("tokenizer", "the real-text study needs the 'tokenizers' package: "
+                                                       "pip install 'sigprop[heads]'") from None
+    try:
+        return Tokenizer.from_str(tok_text)
+    except Exception as exc:  # noqa: BLE001 - any unreadable tokenizer is one clear error
+        raise _checks.ArgumentError("tokenizer", f"cannot read {tok_path} as a tokenizer.json "
+                                                 f"({' '.join(str(exc).split())[:80]})") from None
+
+
 def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, layers=None,
           progress: bool = False) -> dict:
     """Per-head measurements on real text and their rank correlation with ``eig_var``.
@@ -179,22 +198,8 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
     that shorter texts are measured on their own tokens.  ``layers`` must exist in the
     model (default: all).
     """
-    # the tokenizer first (a small file, checked before the checkpoint's tensors are read), once the
-    # checkpoint it defaults beside is known to exist
-    if not Path(checkpoint).is_file():
-        raise ArgumentError("checkpoint", f"file not found: {checkpoint}")
     tok_path = Path(tokenizer) if tokenizer else Path(checkpoint).with_name("tokenizer.json")
-    tok_text = tokenizer_text(tok_path)
-    try:
-        from tokenizers import Tokenizer
-    except ImportError:
-        raise _checks.ArgumentError.about("tokenizer", "the real-text study needs the 'tokenizers' package: "
-                                                       "pip install 'sigprop[heads]'") from None
-    try:
-        tok = Tokenizer.from_str(tok_text)
-    except Exception as exc:  # noqa: BLE001 - any unreadable tokenizer is one clear error
-        raise _checks.ArgumentError("tokenizer", f"cannot read {tok_path} as a tokenizer.json "
-                                                 f"({' '.join(str(exc).split())[:80]})") from None
+    tok = _tokenizer(checkpoint, tok_path)
     tensors, cfg = load(checkpoint, config)
     layout, recs = head_matrices(tensors, cfg)
     if layout != "bert":
