@@ -69,7 +69,7 @@ class Config:
         _checks.integer("width", self.width, 1)
         _checks.integer("heads", self.heads, 1)
         _checks.integer("layers", self.layers, 1)
-        _checks.integer("length", self.length, 1)
+        _checks.integer("length", self.length, 2)          # attention over one token has nothing to measure
         _checks.integer("ff", self.ff, 1)
         if self.width % self.heads:
             raise ArgumentError("width", f"must be a multiple of heads ({self.heads}), got {self.width}")

@@ -132,3 +132,14 @@ def test_the_public_moment_functions_refuse_an_overflow_instead_of_returning_inf
         with pytest.raises(ArgumentError, match=r"is too large: the variance of the logits overflows float64") as e:
             call(sigprop)
     assert e.value.argument == name
+
+
+def test_a_language_model_of_one_position_is_refused_before_training(never, capsys):
+    # `lm train --length 1` built the model, loaded the corpus and ran the first evaluation (about 1 s, 16 s
+    # in a fresh environment) before the theory's T >= 2 refused it
+    from sigprop.lm import train as lm_train
+
+    calls = never(lm_train, "train")
+    code, out, err = run_cli(["lm", "train", "--length", "1", "--no-progress"], capsys)
+    assert (code, out, calls) == (2, "", [])
+    assert err == "sigprop lm train: error: argument --length: must be an integer >= 2, got 1"
