@@ -140,14 +140,12 @@ def sweep(configs, data: lm_train.Data, out, *, progress: bool = False, log=None
         record = lm_train.train(cfg, data, out=out / run_name(cfg), resume=True, progress=progress and workers == 1,
                           threads=threads)
         record.pop("params", None)
-        if kept is not None and "final" in record:
+        if kept is not None and "final" in record:         # the folder made here: no empty one for a stopped run
             source = out / run_name(cfg) / "run.json"
+            (kept / run_name(cfg)).mkdir(parents=True, exist_ok=True)
             atomic_write(kept / run_name(cfg) / "run.json", lambda tmp: shutil.copyfile(source, tmp))
         report(1)
         return json.loads(json.dumps(jsonable(record)))
-    if kept is not None:
-        for cfg in todo:
-            (kept / run_name(cfg)).mkdir(parents=True, exist_ok=True)
     done = _workers.run(task, len(todo), min(workers, max(len(todo), 1)),
                         processes=workers > 1 and _workers.forking())
     fresh = iter(done)
