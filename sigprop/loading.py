@@ -145,29 +145,94 @@ def _typed(data: dict, kind: str) -> Any:
     labels = dict(UNTAGGED.get(kind, {}) if TAG not in data else {})
     if KEYS not in data and kind in RECORD_KEYS:
         labels["keys"] = RECORD_KEYS[kind]
-    _declare_command_dims(kind)
+    cmd = _declare_command_dims(kind)
+    _check_fields(data, kind, cmd)
     return Result(data, kind=kind, **labels)
+
+
+#: The fields a command's file cannot lack, by type tag: each entry is a group of which at least one
+#: is present (a validation holds the simulation's ``rho_mc``, or ``value_mc`` for a softmax quantity).
+REQUIRED: dict[str, tuple[tuple[str, ...], ...]] = {
+    "prediction": (("config",), ("positions",), ("rho", "value")),
+    "validation": (("config",), ("positions",), ("rho_mc", "value_mc"), ("rho", "value")),
+    "gaussian-error": (("config",), ("rows",)),
+    "lm-train": (("config",), ("history",)),
+}
+
+
+def _check_fields(data: dict, kind: str, cmd: Any) -> None:
+    """Raise ``ValueError`` (or ``TypeError``) when the fields of ``data`` do not fit the type tag ``kind``.
+
+    What every file of a command holds: the fields :data:`REQUIRED` names; a ``config`` object;
+    ``positions`` a list of increasing positive integers; every per-position column of the command's
+    view (``rho``, ``rho_mc``, ...) a list of numbers (``null`` for undefined) with one entry per
+    position on its last axis; every list of
+    records named by the key fields (``sigprop_keys``, the command's ``keys``) a list of objects.
+    """
+    for group in REQUIRED.get(kind, ()):
+        if not any(name in data for name in group):
+            raise ValueError(f"no {' or '.join(map(repr, group))} field")
+    if "config" in data and not isinstance(data["config"], dict):
+        raise TypeError(f"'config' is {type(data['config']).__name__}, not an object")
+    n = None
+    if "positions" in data:
+        positions = data["positions"]
+        if (not isinstance(positions, list) or not positions
+                or not all(type(i) is int and i >= 1 for i in positions)
+                or any(b <= a for a, b in zip(positions, positions[1:]))):
+            raise ValueError(f"'positions' is {short_repr(positions)}, not a list of increasing positive integers")
+        n = len(positions)
+    columns = [c.split("=")[-1] for c in (getattr(cmd.view, "columns", None) or ())] if cmd is not None else []
+    for name in columns:
+        if name != "positions" and name in data:
+            shape = _numbers_shape(data[name], name)
+            if n is not None and shape[-1:] != (n,):
+                raise ValueError(f"{name!r} has {shape[-1] if shape else 'no'} entries per row, "
+                                 f"not one per position ({n})")
+    stored = data.get(KEYS)
+    keys: dict = stored if isinstance(stored, dict) else dict(getattr(cmd, "keys", None) or {})
+    for name, fields in keys.items():
+        rows = data.get(name)
+        if rows is not None and not (isinstance(rows, list) and all(isinstance(r, dict) for r in rows)):
+            raise TypeError(f"{name!r} is {short_repr(rows)}, not a list of records")
+        missing = [f for f in fields if rows and any(f not in r for r in rows)]
+        if missing:
+            raise KeyError(f"a record of {name!r} has no {missing[0]!r} field")
+
+
+def _numbers_shape(value: Any, name: str) -> tuple[int, ...]:
+    """The shape of the (nested, rectangular) list of numbers or ``null`` ``value``; ``ValueError`` otherwise."""
+    import numpy as np
+
+    try:
+        array = np.asarray([np.nan if v is None else v for v in value] if isinstance(value, list) else value,
+                           dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name!r} is {short_repr(value)}, not a list of numbers") from None
+    if not isinstance(value, list):
+        raise ValueError(f"{name!r} is {short_repr(value)}, not a list of numbers")
+    return array.shape
 
 
 #: The type tag of the command whose files once carried only the API's ``"kind"`` field.
 COMMAND_TAGS = {"lm-summary": "lm-summarize"}
 
 
-def _declare_command_dims(kind: str) -> None:
-    """Declare for ``kind`` the axes its command declares (:class:`sigprop.cli.app.Command` ``dims``), so
-    that a file written before the command stored them (``sigprop_dims``) is labelled the same way."""
+def _declare_command_dims(kind: str) -> Any:
+    """The command whose ``--out`` files carry the tag ``kind`` (:class:`sigprop.cli.app.Command`), or
+    ``None``; the axes it declares (``dims``) are declared for ``kind``, so that a file written before
+    the command stored them (``sigprop_dims``) is labelled the same way."""
+    from sigprop.cli.app import commands
     from sigprop.core.labelled import DECLARED, declare
-
-    if kind in DECLARED:
-        return
-    from sigprop.cli.app import commands  # here: only for a kind no study declares
 
     tag = COMMAND_TAGS.get(kind, kind)
     for plugins in (False, True):                     # the plugins' commands only when no family's fits
         for cmd in commands(plugins).values():
-            if cmd.dims and (cmd.kind or cmd.name.replace(" ", "-")) == tag:
-                declare(kind, cmd.dims)
-                return
+            if (cmd.kind or cmd.name.replace(" ", "-")) == tag:
+                if cmd.dims and kind not in DECLARED:
+                    declare(kind, cmd.dims)
+                return cmd
+    return None
 
 
 # The record keys of the files a command wrote before it stored them (``sigprop lm gradcheck``: no

@@ -251,6 +251,29 @@ def test_untagged_files_are_inferred_or_refused_in_one_line(tmp_path):
         sp.load(tmp_path / "missing.json")
 
 
+@pytest.mark.parametrize("change, message", [
+    (dict(sigprop_type="validation"), "no 'rho_mc' or 'value_mc' field"),   # a prediction re-tagged
+    (dict(rho="abc"), "'rho' is 'abc', not a list of numbers"),
+    (dict(rho=[0.5, 0.5]), "'rho' has 2 entries per row, not one per position"),
+    (dict(positions=[1, 1, 2, 3, 4, 5]), "not a list of increasing positive integers"),
+    (dict(config=[1]), "'config' is list, not an object"),
+    (dict(sigprop_type="gaussian-error", rows=3), "'rows' is 3, not a list of records"),
+])
+def test_a_file_whose_fields_do_not_fit_its_tag_is_refused_in_one_line(tmp_path, change, message):
+    from sigprop import cli
+
+    out = tmp_path / "p.json"
+    assert cli.main(["predict", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "6",
+                     "--out", str(out), "--format", "json"]) == 0
+    data = json.loads(out.read_text())
+    if change.get("sigprop_type") == "gaussian-error":
+        data[KEYS] = {"rows": ["d", "v"]}
+    out.write_text(json.dumps({**data, **change}))
+    with pytest.raises(ValueError, match="its fields do not fit the type") as info:
+        sp.load(out)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
 def test_a_sweep_store_opens_as_its_dataset(tmp_path):
     pytest.importorskip("zarr")
     ds = xr.Dataset({"rho": (("v", "position"), np.arange(6.0).reshape(2, 3))}, coords={"v": [0.1, 1.0]},

@@ -13,6 +13,21 @@ class Terminated(KeyboardInterrupt):
     (:mod:`sigprop.cli.app` exports it.)"""
 
 
+def signal_inside(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM (a ``KeyboardInterrupt``) that ``exc`` wraps, by its cause or context chain,
+    or ``None``: code that catches a signal's exception and raises another (Python 3.11 wraps an
+    exception raised in ``__set_name__`` in a ``RuntimeError``, so a signal that arrives while Dask
+    defines its classes surfaces as one; a command that reports a failed read as a damaged file) does
+    not hide that the command was stopped."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        exc = exc.__cause__ or exc.__context__          # type: ignore[assignment]
+    return None
+
+
 #: Exit codes of the two signals that stop a command: 128 + the signal's number.
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 

@@ -36,7 +36,15 @@ from sigprop._version import __version__
 
 # SIGTERM's exception (a KeyboardInterrupt) and the exit codes of the two signals (128 + the signal's
 # number) belong to the program's entry point, whose handler raises it before this module is imported.
-from sigprop.cli._stop import EXIT_INTERRUPTED, EXIT_TERMINATED, FIRED, PROGRAM, Terminated, after_first_sigterm
+from sigprop.cli._stop import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    FIRED,
+    PROGRAM,
+    Terminated,
+    after_first_sigterm,
+    signal_inside,
+)
 from sigprop.cli.render import View
 
 ENTRY_POINT_GROUP = "sigprop.commands"
@@ -502,6 +510,7 @@ def _main(argv: list[str] | None) -> int:
     PROGRAM[:] = ["sigprop", prog]
     failed: list[str] = []
     FIGURE_FAILURES.clear()
+    fired = len(FIRED)                          # signals recorded before this command
     try:
         _before_the_work(args, cmd)
         with warnings.catch_warnings(record=True) as caught:
@@ -532,15 +541,21 @@ def _main(argv: list[str] | None) -> int:
             from sigprop.core.results import atomic_write
             _write(failed, "--out", args.out,
                    lambda: atomic_write(args.out, lambda tmp: Path(tmp).write_text(text + "\n")))
-    except (UsageError, ValueError, FloatingPointError) as exc:
-        print(f"{prog}: error: {error_message(exc, cmd, getattr(args, '_parser', None))}", file=sys.stderr)
-        return 2
-    except OSError as exc:                       # a file or folder the system refused: one line naming it
-        print(f"{prog}: error: {os_error_message(exc, args, cmd)}", file=sys.stderr)
-        return 2
-    except RuntimeWarning as exc:
-        print(f"{prog}: error: numerical trouble ({_one_line(str(exc))}): the arguments are beyond what "
-              "the computation supports", file=sys.stderr)
+    except (UsageError, ValueError, FloatingPointError, OSError, RuntimeWarning, RuntimeError, ImportError) as exc:
+        stop = signal_inside(exc)               # a signal some code turned into another exception
+        if stop is not None or len(FIRED) > fired:
+            return _stopped(prog, terminated=isinstance(stop, Terminated) if stop is not None
+                            else FIRED[-1] == signal.SIGTERM)
+        if isinstance(exc, (RuntimeError, ImportError)):
+            raise
+        if isinstance(exc, OSError):             # a file or folder the system refused: one line naming it
+            message = os_error_message(exc, args, cmd)
+        elif isinstance(exc, RuntimeWarning):
+            message = (f"numerical trouble ({_one_line(str(exc))}): the arguments are beyond what the "
+                       "computation supports")
+        else:
+            message = error_message(exc, cmd, getattr(args, "_parser", None))
+        print(f"{prog}: error: {message}", file=sys.stderr)
         return 2
     except Terminated:
         return _stopped(prog, terminated=True)

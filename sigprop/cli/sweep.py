@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from sigprop.cli import arguments
+from sigprop.cli._stop import signal_inside
 from sigprop.cli.app import UsageError, command
 from sigprop.cli.render import View
 
@@ -69,27 +70,12 @@ def sweep(args: argparse.Namespace) -> dict:
         return dict(version=__version__, config=dict(config, store=args.store), store=args.store, **res)
     except ImportError as exc:              # the sweep extra is missing: one line, exit 2
         raise UsageError(str(exc)) from None
-    except RuntimeError as exc:             # a damaged chunk of the store (e.g. blosc cannot decompress it)
-        stop = _signal_inside(exc)
-        if stop is not None:                # a signal raised where Python wraps it (__set_name__ while Dask
-            _quiet_pending_tasks()          # imports): the stop it is, not a damaged store
-            raise stop from None
+    except RuntimeError as exc:             # a damaged chunk of the store (e.g. blosc cannot decompress it);
+        if signal_inside(exc) is not None:  # a signal inside is the stop it is (the command line's refusals)
+            _quiet_pending_tasks()
         store = args.store or args.spec
         raise UsageError(f"argument --store: cannot read {store}: {' '.join(str(exc).split())[:100]}; "
                          "the store is damaged (--overwrite starts it again)") from None
-
-
-def _signal_inside(exc: BaseException) -> KeyboardInterrupt | None:
-    """The Ctrl-C or SIGTERM (a ``KeyboardInterrupt``) that ``exc`` wraps, by its cause or context chain:
-    Python 3.11 wraps an exception raised in ``__set_name__`` in a ``RuntimeError``, so a signal that
-    arrives while Dask defines its classes surfaced as one."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, KeyboardInterrupt):
-            return exc
-        exc = exc.__cause__ or exc.__context__          # type: ignore[assignment]
-    return None
 
 
 def _quiet_pending_tasks() -> None:

@@ -203,6 +203,35 @@ def test_interrupt_is_one_line_and_exit_130(monkeypatch, capsys):
     assert capsys.readouterr().err == "sigprop predict: interrupted\n"
 
 
+@pytest.mark.parametrize("signal_exc, code, word", [(KeyboardInterrupt, 130, "interrupted"),
+                                                    (app.Terminated, 143, "terminated")])
+@pytest.mark.parametrize("wrapper", [ValueError, RuntimeError, OSError, ImportError])
+def test_a_signal_turned_into_another_exception_is_the_stop(monkeypatch, capsys, signal_exc, code, word, wrapper):
+    # a library that catches the signal's exception and raises its own (Python 3.11 wraps one raised in
+    # __set_name__ in a RuntimeError; an import that fails reports ImportError): the command was stopped,
+    # whichever command it is -- not a refusal (exit 2) nor a traceback
+    def run(args):
+        try:
+            raise signal_exc
+        except KeyboardInterrupt:
+            raise wrapper("cut short") from None
+
+    cmd = app.commands()["predict"]
+    monkeypatch.setitem(app._COMMANDS, "predict", app.Command(**{**cmd.__dict__, "run": run}))
+    assert cli.main(["predict", "--length", "4"]) == code
+    assert capsys.readouterr().err == f"sigprop predict: {word}\n"
+
+
+def test_a_runtime_error_without_a_signal_is_not_taken_for_a_stop(monkeypatch):
+    def run(args):
+        raise RuntimeError("a defect")
+
+    cmd = app.commands()["predict"]
+    monkeypatch.setitem(app._COMMANDS, "predict", app.Command(**{**cmd.__dict__, "run": run}))
+    with pytest.raises(RuntimeError, match="a defect"):
+        cli.main(["predict", "--length", "4"])
+
+
 @pytest.fixture
 def audit_files(tmp_path):
     import numpy as np
