@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 
 from sigprop.cli import arguments
-from sigprop.cli.app import command
+from sigprop.cli.app import UsageError, command
 from sigprop.cli.render import View
 
-# sigprop.gap.spectra.MODELS and sigprop.gap.collapse.VARIANTS, repeated so that building
-# the parser imports no scientific code; a test checks that they agree.
+# sigprop.gap.spectra.MODELS, sigprop.gap.collapse.VARIANTS and the API's default width d, repeated so
+# that building the parser imports no scientific code; a test checks that they agree.
 MODELS = ("markov", "attention")
 VARIANTS = ("vanilla", "removed", "rescaled")
+DEFAULT_DIM = 64
 
 FLAGS = {"sigma": "--sigma", "model": "--model", "d": "--dim", "d_k": "--dk", "T": "--length",
          "samples": "--samples", "L": "--layers"}
@@ -35,9 +36,15 @@ def gap_model_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--model", choices=MODELS, default="markov",
                    help="markov: rowsoftmax of i.i.d. N(0, sigma^2); attention: key-query "
                         "attention with Gaussian X, W_Q, W_K at the same logit variance")
-    g.add_argument("--dim", type=arguments.number(int), default=64, help="d (attention model)")
+    g.add_argument("--dim", type=arguments.number(int), help=f"d, the tokens' width (default {DEFAULT_DIM}; "
+                   "sigprop gap: the attention model only)")
     g.add_argument("--dk", type=arguments.number(int), help="d_k (default d)")
     g.add_argument("--seed", type=arguments.seed, default=0)
+
+
+def dim(args: argparse.Namespace) -> int:
+    """``--dim``, :data:`DEFAULT_DIM` when not given."""
+    return DEFAULT_DIM if args.dim is None else args.dim
 
 
 def _gap_arguments(p: argparse.ArgumentParser) -> None:
@@ -58,8 +65,11 @@ def gap(args: argparse.Namespace) -> dict:
     from sigprop._version import __version__
     from sigprop.gap import spectra
 
+    if args.model != "attention" and args.dim is not None:      # the Markov matrix has no tokens to be d wide
+        raise UsageError(f"argument --dim: applies only to model 'attention' (its tokens' width); model "
+                         f"{args.model!r} draws its logits without tokens, got d = {args.dim}")
     return dict(version=__version__, **spectra.report(args.length, args.sigma, model=args.model, seed=args.seed,
-                                                      d=args.dim, d_k=args.dk, keep_spectrum=bool(args.plot),
+                                                      d=dim(args), d_k=args.dk, keep_spectrum=bool(args.plot),
                                                       progress=not args.no_progress))
 
 
@@ -87,7 +97,7 @@ def width(args: argparse.Namespace) -> dict:
     from sigprop._version import __version__
     from sigprop.gap import collapse
 
-    rows = [dict(length=T, **collapse.width(T, args.sigma, model=args.model, d=args.dim, d_k=args.dk,
+    rows = [dict(length=T, **collapse.width(T, args.sigma, model=args.model, d=dim(args), d_k=args.dk,
                                             samples=args.samples, seed=args.seed, progress=not args.no_progress))
             for T in args.lengths]
     shared = {k: v for k, v in rows[0]["config"].items() if k != "length"}      # each row holds its own T
@@ -116,5 +126,5 @@ def depth(args: argparse.Namespace) -> dict:
     from sigprop.gap import collapse
 
     return dict(version=__version__, **collapse.depth(args.layers, args.length, args.sigma, model=args.model,
-                                                      d=args.dim, d_k=args.dk, values=args.values,
+                                                      d=dim(args), d_k=args.dk, values=args.values,
                                                       seed=args.seed, progress=not args.no_progress))

@@ -35,6 +35,8 @@ def test_width_and_depth_commands(capsys, tmp_path):
     (["depth", "--layers", "2", "--sigma", "0"], "argument --sigma: must be > 0"),
     (["width", "--lengths", "1,8"], "argument --lengths: must be an integer >= 2"),
     (["gap", "--length", "8", "--model", "rnn"], "argument --model: invalid choice"),
+    # the Markov matrix has no tokens: a width given with it was recorded in the result and ignored
+    (["gap", "--length", "8", "--dim", "8"], "argument --dim: applies only to model 'attention'"),
 ])
 def test_bad_gap_input_exits_2(capsys, argv, needle):
     with pytest.raises(SystemExit) as exc:

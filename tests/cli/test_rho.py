@@ -146,6 +146,9 @@ def test_choices_agree_with_the_api():
     assert set(model_cli.OPTIMIZERS) == set(optim.OPTIMIZERS)
     assert model_cli.LOCATER_VARIANTS == locater.VARIANTS
     assert gap_cli.MODELS == spectra.MODELS and gap_cli.VARIANTS == collapse.VARIANTS
+    import inspect
+    for function in (spectra.report, collapse.width, collapse.depth):
+        assert inspect.signature(function).parameters["d"].default == gap_cli.DEFAULT_DIM
 
 
 def test_validate_runs_only_the_method_asked_for(capsys, monkeypatch):
