@@ -167,7 +167,9 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
                    help="locater:LAMBDA | sigma-reparam | qk-norm | temperature:T | none (default none)")
     p.add_argument("--seed", type=arguments.seed, default=0, help="random seed (>= 0)")
     p.add_argument("--run-dir", metavar="DIR", help="keep checkpoint.npz and run.json here (resumable)")
-    p.add_argument("--resume", action="store_true", help="continue the run kept in --run-dir")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run kept in --run-dir (a folder holding none starts it: one command "
+                        "starts or continues)")
     p.add_argument("--plot", metavar="FILE.png", help="draw the run (perplexity, entropy, eigenvalues, rho)")
 
 
