@@ -56,6 +56,11 @@ def _stored(args: argparse.Namespace) -> dict:
                        limit=CONFIG_BYTES)
     if not isinstance(result, dict) or "targets" not in result or "machine" not in result:
         raise ArgumentError("source", f"{args.source} is not a `sigprop bench --out` result")
+    wrong = next((k for k, kind in (("config", dict), ("machine", dict)) if not isinstance(result.get(k, {}), kind)),
+                 None)
+    if wrong is not None:
+        raise ArgumentError("source", f"{args.source} is not a `sigprop bench --out` result (its {wrong!r} is "
+                                      f"{type(result[wrong]).__name__}, not an object)")
     result.pop("sigprop_type", None)
     from sigprop_benchmarks import suite
 

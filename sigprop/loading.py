@@ -21,11 +21,13 @@ recognised where their fields say what they are (a run record's ``"kind"``, a pr
 ``config["study"]``); anything else is
 refused with one line, as is a file whose fields do not fit its type or that holds ``NaN`` or
 ``Infinity`` (not JSON: sigprop writes an undefined value, e.g. the localization of a profile
-with no propagation, as ``null``, which is read back as NaN in an array, as stored).  A Zarr
+with no propagation, as ``null``, which is read back as NaN in an array, as stored), a number
+beyond float64 (``1e999``) or an integer of 2**128 or more.  A Zarr
 store written by ``sigprop sweep`` (a folder) is opened as the :class:`xarray.Dataset` it holds.
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,9 @@ RHO_KINDS = frozenset({"prediction", "validation", "gaussian-error"})
 CLASSES = {"Profile": "sigprop.rho.propagation", "Simulation": "sigprop.rho.montecarlo",
            "SoftmaxProfile": "sigprop.rho.softmax_profile"}
 
+
+#: The integers a result file may hold are below this in magnitude (a seed's entropy has 128 bits).
+LARGEST_INTEGER = 2 ** 128
 
 #: Memory per byte of a result file while it is read: the text, and the Python objects of its
 #: numbers (a 20-character number becomes a float and a list entry, 32 bytes).
@@ -67,6 +72,13 @@ def load(path: str | os.PathLike[str]) -> Any:
     if not isinstance(path, (str, os.PathLike)):
         raise ArgumentError("path", f"must be a file name (str or path), got {type(path).__name__}")
     path = Path(path)
+    try:
+        path.stat()
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as exc:            # a name too long, a loop of links, a NUL byte
+        raise ArgumentError("path", f"{short_repr(str(path))}: cannot read it "
+                                    f"({' '.join(str(getattr(exc, 'strerror', None) or exc).split())})") from None
     if path.is_dir():
         if (path / ".zattrs").is_file():
             from sigprop.sweep.store import open_dataset
@@ -81,13 +93,25 @@ def load(path: str | os.PathLike[str]) -> Any:
     constants: list[str] = []
 
     def constant(word: str) -> object:              # NaN, Infinity, -Infinity: marked, to be refused
-        constants.append(word)
+        constants.append(f"{word} (not JSON; sigprop writes an undefined value as null)")
+        return _CONSTANT
+
+    def real(word: str) -> object:                  # 1e999 is JSON, but no float64
+        value = float(word)
+        return value if math.isfinite(value) else constant_beyond(word, "float64")
+
+    def integer(word: str) -> object:               # seeds and counts; a seed's entropy has 128 bits
+        value = int(word)
+        return value if abs(value) < LARGEST_INTEGER else constant_beyond(word, "2**128")
+
+    def constant_beyond(word: str, limit: str) -> object:
+        constants.append(f"{short_repr(word)}, beyond {limit}")
         return _CONSTANT
     data = read_json(path, "path", "a sigprop result file", per_byte=READ_BYTES_PER_BYTE, top=None,
-                     parse_constant=constant)
-    if constants:                                   # sigprop writes an undefined value as null, never NaN
-        raise ArgumentError("path", f"{path}: not a sigprop result file: {_where(data)} holds {constants[0]} "
-                                    "(not JSON; sigprop writes an undefined value as null)")
+                     parse_constant=constant, parse_float=real, parse_int=integer)
+    if constants:
+        raise ArgumentError("path", f"{path}: not a sigprop result file: {_where(data)} holds "
+                                    f"{constants[0]}")
     if _heads_list(data):
         return _build(path, "heads", lambda: _heads_result(data))
     if not isinstance(data, dict):

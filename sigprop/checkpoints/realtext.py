@@ -104,10 +104,20 @@ def encoder_attention(tensors: dict, cfg: dict, ids: np.ndarray):
 def embed(tensors: dict, cfg: dict, ids: np.ndarray) -> np.ndarray:
     """The encoder's input ``T x d``: word + position + token-type embeddings, then LayerNorm."""
     w = tensors if isinstance(tensors, Weights) else Weights(tensors)
+    check_token_ids(int(np.max(ids, initial=0)), w[_WORDS].shape[0])
     x = (w[_WORDS][ids].astype(np.float64) + w["embeddings.position_embeddings.weight"][:ids.size]
          + w["embeddings.token_type_embeddings.weight"][0])
     return _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"],
                        float(cfg.get("layer_norm_eps", 1e-12)))
+
+
+def check_token_ids(largest: int, rows: int, tok_path=None) -> None:
+    """Refuse (one line naming ``tokenizer``) a tokenizer whose ids reach ``largest`` where the checkpoint
+    embeds ``rows`` tokens (a tokenizer.json of another model)."""
+    if largest >= rows:
+        where = f"{tok_path}: " if tok_path is not None else ""
+        raise ArgumentError("tokenizer", f"{where}gives token id {largest}, beyond the checkpoint's {rows} word "
+                                         "embeddings (the tokenizer of another model?)", separator=": ")
 
 
 def encoder_states(tensors: dict, cfg: dict, ids: np.ndarray, *, remove_outlier: bool = False,
@@ -215,6 +225,8 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
             raise _checks.ArgumentError("layers", f"must name at least one layer in [0, {n_layers - 1}]")
     tok.no_padding()
     tok.enable_truncation(max_length=max_tokens)
+    check_token_ids(max(tok.get_vocab(with_added_tokens=True).values(), default=0),
+                    Weights(tensors)[_WORDS].shape[0], tok_path)      # before the first text
     docs = texts()
     keep = set(range(n_layers) if layers is None else layers)
     n_heads = config_int(cfg, "num_attention_heads", "number of heads")

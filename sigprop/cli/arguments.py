@@ -78,6 +78,17 @@ def numbers(kind: type) -> Callable[[str], list]:
     return parse
 
 
+def words(text: str) -> list[str]:
+    """Parse a comma-separated list of names (``post,pre``; an empty item, as in ``post,,pre`` or ``A,``,
+    is refused, as for :func:`numbers`)."""
+    items = [x.strip() for x in text.split(",")]
+    if not any(items):
+        raise argparse.ArgumentTypeError(f"must be a comma-separated list of names, got {text!r}")
+    if not all(items):
+        raise argparse.ArgumentTypeError(f"must be a comma-separated list with no empty item, got {text!r}")
+    return items
+
+
 def seeds(text: str) -> list[int]:
     """Parse a comma-separated list of seeds (integers >= 0; an empty item is refused)."""
     items = [x.strip() for x in text.split(",")]

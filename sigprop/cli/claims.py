@@ -17,7 +17,7 @@ from sigprop.cli.render import View
 
 def _claims_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quick", action="store_true", help="smaller problems (under 2 minutes)")
-    p.add_argument("--only", type=lambda v: [x.strip() for x in v.split(",") if x.strip()], metavar="ID[,ID...]",
+    p.add_argument("--only", type=arguments.words, metavar="ID[,ID...]",
                    help="run only these claims (ids as in CLAIMS.md)")
     p.add_argument("--workers", type=arguments.number(int, 1), default=None, metavar="N",
                    help="worker processes, one BLAS thread each (default: every core); the numbers do not "

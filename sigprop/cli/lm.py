@@ -277,8 +277,8 @@ def _sweep_arguments(p: argparse.ArgumentParser) -> None:
     model_arguments(p)
     p.add_argument("--dir", required=True, metavar="DIR",
                    help="folder with one sub-folder per run (finished runs are skipped, others resume)")
-    p.add_argument("--regularizers",
-                   default="none,locater:0.01,locater:0.1,sigma-reparam,qk-norm,temperature:2",
+    p.add_argument("--regularizers", type=arguments.words,
+                   default=["none", "locater:0.01", "locater:0.1", "sigma-reparam", "qk-norm", "temperature:2"],
                    help="comma-separated regularizers (default none,locater:0.01,locater:0.1,sigma-reparam,"
                         "qk-norm,temperature:2)")
     p.add_argument("--seeds", type=arguments.seeds, default=[0, 1, 2], help="comma-separated seeds (default 0,1,2)")
@@ -323,9 +323,9 @@ def sweep(args: argparse.Namespace) -> dict:
 
     workers = checks.workers("workers", args.workers)
     threads = checks.workers("threads", args.threads)
-    regs = [r.strip() for r in args.regularizers.split(",") if r.strip()]
-    if not regs or len(set(regs)) < len(regs):
-        raise ArgumentError("regularizer", f"must name one or more distinct regularizers, got {args.regularizers!r}")
+    regs = args.regularizers
+    if len(set(regs)) < len(regs):
+        raise ArgumentError("regularizer", f"must name one or more distinct regularizers, got {','.join(regs)!r}")
     if len(set(args.seeds)) < len(args.seeds):
         raise ArgumentError("seed", f"must be distinct (a repeated seed would count one run twice), got "
                                     f"{','.join(map(str, args.seeds))}")
@@ -396,7 +396,8 @@ def _collapse_arguments(p: argparse.ArgumentParser) -> None:
                    help="BPE vocabulary size (default 4096; not with --tokenizer bytes)")
     p.add_argument("--layers", type=arguments.numbers(int), default=[1, 2, 4, 8],
                    help="comma-separated (default 1,2,4,8)")
-    p.add_argument("--norms", default="post,pre", help="comma-separated post, pre (default post,pre)")
+    p.add_argument("--norms", type=arguments.words, default=["post", "pre"],
+                   help="comma-separated post, pre (default post,pre)")
     p.add_argument("--qk-inits", type=arguments.numbers(float), default=[0.5, 1.0, 2.0, 4.0],
                    help="comma-separated initial query-key scales (default 0.5,1,2,4)")
     p.add_argument("--seeds", type=arguments.seeds, default=[0, 1], help="comma-separated seeds (default 0,1)")
@@ -424,9 +425,9 @@ def collapse(args: argparse.Namespace) -> dict:
     from sigprop.lm import corpus
     from sigprop.lm.transformer import Config
 
-    norms = [n.strip() for n in args.norms.split(",") if n.strip()]
-    if not norms or any(n not in NORMS for n in norms):
-        raise ArgumentError("norm", f"must be post and/or pre, got {args.norms!r}")
+    norms = args.norms
+    if any(n not in NORMS for n in norms):
+        raise ArgumentError("norm", f"must be post and/or pre, got {','.join(norms)!r}")
     for L in args.layers:
         integer("layers", L, 1)
     vocab = vocabulary(args)

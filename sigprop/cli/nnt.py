@@ -47,10 +47,9 @@ SUMMARY = View(
 
 
 def _configs(text: str) -> list[str]:
-    names = [t.strip() for t in text.split(",") if t.strip()] if "," in text else [text]
-    if not names:
+    if not text.strip():
         raise argparse.ArgumentTypeError("must name a configuration, e.g. 'A(X)_perp+skip+LN', or 'all'")
-    return names
+    return arguments.words(text) if "," in text else [text]
 
 
 def _grid_arguments(p: argparse.ArgumentParser, lengths: str, layers: int = 10) -> None:
@@ -166,7 +165,7 @@ def _train_arguments(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--targets",
-        type=lambda t: [x.strip() for x in t.split(",") if x.strip()],
+        type=arguments.words,
         default=["identity", "square", "shifted_sigmoid", "heaviside"],
         help="entrywise targets: identity, square, shifted_sigmoid, heaviside, expanded_sigmoid",
     )

@@ -324,15 +324,16 @@ _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a bo
 
 def read_json(path: str | os.PathLike[str], argument: str, what: str, *, limit: float | None = None,
               per_byte: float | None = None, top: type | None = dict,
-              message: Callable[[str], str] | None = None, parse_constant: Callable[[str], Any] | None = None) -> Any:
+              message: Callable[[str], str] | None = None, parse_constant: Callable[[str], Any] | None = None,
+              parse_float: Callable[[str], Any] | None = None, parse_int: Callable[[str], Any] | None = None) -> Any:
     """The JSON document of ``path``, read by :func:`read_text`.
 
     Parameters
     ----------
     top : type or None
         The type the document must have at its top (``dict``: a JSON object; ``None``: any).
-    parse_constant : callable, optional
-        :func:`json.loads`'s, for ``NaN``, ``Infinity``, ``-Infinity``.
+    parse_constant, parse_float, parse_int : callable, optional
+        :func:`json.loads`'s: for ``NaN``, ``Infinity``, ``-Infinity``; for every real number; for every integer.
 
     Raises
     ------
@@ -344,7 +345,7 @@ def read_json(path: str | os.PathLike[str], argument: str, what: str, *, limit: 
     text = read_text(path, argument, what, limit=limit, per_byte=per_byte, message=message)
     say = message or (lambda reason: f"{path}: not {what} ({reason})")
     try:
-        data = json.loads(text, parse_constant=parse_constant)
+        data = json.loads(text, parse_constant=parse_constant, parse_float=parse_float, parse_int=parse_int)
     except json.JSONDecodeError as exc:
         raise ArgumentError.about(argument, say(f"not JSON: {exc}")) from None
     except RecursionError:

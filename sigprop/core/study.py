@@ -352,12 +352,15 @@ def resolve(path: str, what: str = "") -> Any:
 
     module, _, name = path.partition(":")
     named = f"{what} {path!r}" if what else repr(path)
-    if not module or not name:
-        raise refusal(f"{what + ' ' if what else ''}must be 'package.module:name', got {path!r}")
+    if not module or not name or module.startswith("."):
+        raise refusal(f"{what + ' ' if what else ''}must be 'package.module:name' (a full module name), got {path!r}")
     try:
         obj: Any = importlib.import_module(module)
     except ImportError as exc:
         raise refusal(f"cannot import {module!r} for {named}: {exc}") from None
+    except Exception as exc:                # noqa: BLE001 - the module itself fails to run (SyntaxError, ...)
+        raise refusal(f"cannot import {module!r} for {named}: {type(exc).__name__}: "
+                      f"{' '.join(str(exc).split())[:200]}") from None
     for part in name.split("."):
         try:
             obj = getattr(obj, part)

@@ -177,6 +177,12 @@ def study(run_dirs, windows: int = 16, samples: int = 1024, out=None) -> dict:
     if isinstance(run_dirs, (str, Path)) or not list(run_dirs):
         raise ArgumentError("run_dirs", "must name at least one run directory")
     dirs = [Path(d) for d in run_dirs]
+    for d in dirs:
+        try:
+            d.resolve(strict=False)
+        except (OSError, RuntimeError) as exc:          # a loop of symbolic links (RuntimeError before 3.13)
+            raise ArgumentError("run_dirs", f"{str(d)!r}: cannot resolve it ({' '.join(str(exc).split())[:120]})") \
+                from None
     if len({d.resolve() for d in dirs}) != len(dirs):
         raise ArgumentError("run_dirs", "must name each run directory once (a run counted twice is no second seed)")
     checked = [_checked_run(d) for d in dirs]

@@ -51,12 +51,18 @@ class Store:
         self.path = Path(path)
         if not (self.path / ".zattrs").is_file():
             raise ArgumentError.about("store", f"{self.path} is not a sweep store (no zarr attributes found)")
-        self.group = zarr.open_group(str(self.path), mode="r+", zarr_format=2)
-        attrs = dict(self.group.attrs)
-        if "sweep_spec" not in attrs:
+        try:
+            self.group = zarr.open_group(str(self.path), mode="r+", zarr_format=2)
+            attrs = dict(self.group.attrs)
+            spec = json.loads(attrs["sweep_spec"]) if "sweep_spec" in attrs else None
+        except (ValueError, TypeError, KeyError, OSError) as exc:   # undecodable or not JSON (.zattrs, .zgroup)
+            raise ArgumentError.about("store", f"{self.path} is damaged: its metadata cannot be read "
+                                               f"({type(exc).__name__}: {' '.join(str(exc).split())[:100]}); "
+                                               "use overwrite (--overwrite) to start it again") from None
+        if not isinstance(spec, dict):
             raise ArgumentError.about(
                 "store", f"{self.path} is a zarr store but not a sweep store (no sweep_spec attribute)")
-        self.spec_dict = json.loads(attrs["sweep_spec"])
+        self.spec_dict = spec
         self.spec = Spec.from_dict(self.spec_dict)
         self.outputs = dict(self.spec.registered.outputs)
         self._arrays = {name: self.group[name] for name in ("status", "error")}
