@@ -290,6 +290,9 @@ def study(checkpoint, config=None, *, length: int = 64, windows: int = 160, laye
     seed : int
         Seed of the surrogate data and the bootstrap.
     """
+    _checks.integer("length", length, 4)                 # what needs no checkpoint, before it is read
+    windows = _checks.integer("windows", windows, 8)
+    seed = _checks.integer("seed", seed, 0)
     tensors, cfg = load(checkpoint, config)
     layout, recs = head_matrices(tensors, cfg)
     if layout != "bert":
@@ -297,8 +300,6 @@ def study(checkpoint, config=None, *, length: int = 64, windows: int = 160, laye
             "checkpoint", f"the data-model study runs BERT-style encoders only, this checkpoint is {layout}")
     limit = int(cfg.get("max_position_embeddings", 512))
     T = _checks.integer("length", length, 4, limit)
-    windows = _checks.integer("windows", windows, 8)
-    seed = _checks.integer("seed", seed, 0)
     n_layers = config_int(cfg, "num_hidden_layers", "number of layers")
     if layers is None:
         layers = list(range(n_layers))

@@ -75,7 +75,8 @@ def test_command_line_writes_the_study_and_refuses_bad_values(capsys):
                      "--format", "json", "--no-progress"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["config"]["length"] == 16 and res["summary"]["empirical"]["spearman"]["n"] == 12
-    for flags, message in ((["--length", "2"], "argument --length: must be an integer in [4, 512]"),
+    for flags, message in ((["--length", "2"], "argument --length: must be an integer >= 4"),   # before the checkpoint
+                           (["--length", "513"], "argument --length: must be an integer in [4, 512]"),
                            (["--windows", "3"], "argument --windows: must be an integer"),
                            (["--layers", "9"], "argument --layers: must be an integer in [0, 5]")):
         assert cli.main(["heads-datamodel", ck, *flags, "--no-progress"]) == 2

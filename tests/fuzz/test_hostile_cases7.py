@@ -121,3 +121,16 @@ def test_heads_text_refuses_a_tokenizer_of_ids_beyond_the_embeddings(tmp_path, c
                               "--max-tokens", "16", "--no-progress"], capsys)
     assert (code, out) == (2, "") and err.count("\n") == 0, err
     assert "error: argument --tokenizer: " in err and "token id 1000000, beyond the checkpoint's 30522" in err, err
+
+
+@pytest.mark.parametrize("flag, value, words", [("--windows", "4", "must be an integer >= 8"),
+                                                ("--length", "3", "must be an integer >= 4")])
+def test_heads_datamodel_checks_what_needs_no_checkpoint_before_reading_it(monkeypatch, capsys, flag, value, words):
+    # refused only after the 90 MB checkpoint was read and every head's matrices computed (5-7.5 s, 281 MB)
+    from sigprop.checkpoints import datamodel_text
+
+    def never(*args, **kwargs):
+        raise AssertionError("the checkpoint was read before the refusal")
+    monkeypatch.setattr(datamodel_text, "load", never)
+    code, out, err = run_cli(["heads-datamodel", minilm_checkpoint(), flag, value, "--no-progress"], capsys)
+    assert (code, out) == (2, "") and err.endswith(f"error: argument {flag}: {words}, got {value}"), err
