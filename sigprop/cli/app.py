@@ -548,13 +548,13 @@ def _main(argv: list[str] | None) -> int:
                             else FIRED[-1] == signal.SIGTERM)
         if isinstance(exc, (RuntimeError, ImportError)):
             raise
-        if isinstance(exc, OSError):             # a file or folder the system refused: one line naming it
+        if isinstance(exc, (UsageError, ValueError, FloatingPointError)):     # a refusal (MissingFileError too)
+            message = error_message(exc, cmd, getattr(args, "_parser", None))
+        elif isinstance(exc, OSError):           # a file or folder the system refused: one line naming it
             message = os_error_message(exc, args, cmd)
-        elif isinstance(exc, RuntimeWarning):
+        else:
             message = (f"numerical trouble ({_one_line(str(exc))}): the arguments are beyond what the "
                        "computation supports")
-        else:
-            message = error_message(exc, cmd, getattr(args, "_parser", None))
         print(f"{prog}: error: {message}", file=sys.stderr)
         return 2
     except Terminated:
