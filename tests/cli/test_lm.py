@@ -61,7 +61,7 @@ def test_lm_train_record_plot_and_resume(capsys, tmp_path, folder):
     (["lm", "sweep", "--dir", "x", "--shapes", "0x1"], "argument --shapes: layers and heads must be >= 1"),
     (["lm", "sweep", "--dir", "x", "--shapes", "1x1,1x1"], "argument --shapes: must not repeat a shape"),
     (["lm", "sweep", "--dir", "x", "--seeds", "0,0"], "argument --seeds: must be distinct"),
-    (["lm", "sweep", "--dir", "x", "--regularizers", ","], "argument --regularizers: must name one or more"),
+    (["lm", "sweep", "--dir", "x", "--regularizers", ","], "argument --regularizers: must be a comma-separated list"),
     # refused before any allocation (a 100000 x 100000 causal mask alone is 10 GB)
     (["lm", "train", "--length", "100000", "--batch", "2"], "argument --length: needs about 1.93 TB"),
     (["lm", "train", "--batch", "10000000", "--probe", "1"], "argument --batch: needs about"),

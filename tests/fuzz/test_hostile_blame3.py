@@ -73,7 +73,7 @@ def test_nnt_gradients_long_lengths_still_names_lengths(capsys):
 def test_nnt_train_empty_targets_names_targets_not_seeds(capsys):
     _refused(["nnt", "train", "--lengths", "8", "--gammas", "1", "--layers", "2", "--samples", "8", "--steps", "2",
               "--seeds", "1", "--lrs", "0.01", "--targets", "", "--no-progress"], capsys, "--targets",
-             "must hold at least one value")
+             "must be a comma-separated list of names")
 
 
 @pytest.mark.parametrize("empty", ["lengths", "gammas", "seeds"])
