@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from sigprop.checkpoints.heads import describe, load
-from sigprop.checkpoints.realtext import Weights, embed, encoder_states, texts, tokenizer_text
+from sigprop.checkpoints.realtext import Weights, embed, encoder_states, read_tokenizer, texts
 from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
@@ -69,21 +69,10 @@ def token_windows(tokenizer, T: int, n: int, cls_id: int, sep_id: int) -> list[n
 
 
 def checkpoint_tokenizer(checkpoint):
-    """The ``tokenizers`` tokenizer of the ``tokenizer.json`` beside ``checkpoint`` (a one-line error if it is
-    missing or unreadable)."""
-    path = Path(checkpoint).with_name("tokenizer.json")
-    text = tokenizer_text(path)
-    try:
-        from tokenizers import Tokenizer
-    except ImportError:
-        raise ArgumentError.about("tokenizer",
-            "the encoder study needs the 'tokenizers' package: pip install 'sigprop[heads]'"
-        ) from None
-    try:
-        tok = Tokenizer.from_str(text)
-    except Exception as exc:  # noqa: BLE001 - any unreadable tokenizer is one clear error
-        raise ArgumentError("tokenizer", f"cannot read {path} as a tokenizer.json "
-                                         f"({' '.join(str(exc).split())[:80]})", separator=": ") from None
+    """The ``tokenizers`` tokenizer of the ``tokenizer.json`` beside ``checkpoint``, without padding or
+    truncation (:func:`sigprop.checkpoints.realtext.read_tokenizer`: a one-line error if it is missing or
+    unreadable)."""
+    tok = read_tokenizer(Path(checkpoint).with_name("tokenizer.json"))
     tok.no_padding()
     tok.no_truncation()
     return tok

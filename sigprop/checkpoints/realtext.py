@@ -179,23 +179,28 @@ def tokenizer_text(path: Path) -> str:
                      message=lambda reason: f"cannot read {path} as a tokenizer.json ({reason})")
 
 
-def _tokenizer(checkpoint, tok_path: Path):
-    """The study's tokenizer at ``tok_path``, read first (a small file, checked before the checkpoint's
-    tensors are read), once the checkpoint it defaults beside is known to exist; one-line refusals naming
-    ``checkpoint`` or ``tokenizer``."""
-    if not Path(checkpoint).is_file():
-        raise ArgumentError("checkpoint", f"file not found: {checkpoint}")
-    tok_text = tokenizer_text(tok_path)
+def read_tokenizer(path: Path):
+    """The ``tokenizers`` tokenizer of the ``tokenizer.json`` at ``path``; one-line refusals naming
+    ``tokenizer`` (missing, unreadable, the ``tokenizers`` package not installed)."""
+    text = tokenizer_text(path)
     try:
         from tokenizers import Tokenizer
     except ImportError:
-        raise _checks.ArgumentError.about("tokenizer", "the real-text study needs the 'tokenizers' package: "
+        raise _checks.ArgumentError.about("tokenizer", "reading a tokenizer.json needs the 'tokenizers' package: "
                                                        "pip install 'sigprop[heads]'") from None
     try:
-        return Tokenizer.from_str(tok_text)
+        return Tokenizer.from_str(text)
     except Exception as exc:  # noqa: BLE001 - any unreadable tokenizer is one clear error
-        raise _checks.ArgumentError("tokenizer", f"cannot read {tok_path} as a tokenizer.json "
-                                                 f"({' '.join(str(exc).split())[:80]})") from None
+        raise _checks.ArgumentError("tokenizer", f"cannot read {path} as a tokenizer.json "
+                                                 f"({' '.join(str(exc).split())[:80]})", separator=": ") from None
+
+
+def _tokenizer(checkpoint, tok_path: Path):
+    """The study's tokenizer at ``tok_path``, read first (a small file, checked before the checkpoint's
+    tensors are read), once the checkpoint it defaults beside is known to exist."""
+    if not Path(checkpoint).is_file():
+        raise ArgumentError("checkpoint", f"file not found: {checkpoint}")
+    return read_tokenizer(tok_path)
 
 
 def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, layers=None,
