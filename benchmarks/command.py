@@ -54,17 +54,55 @@ def _stored(args: argparse.Namespace) -> dict:
 
     result = read_json(args.source, "source", "a result written by `sigprop bench --out`",
                        limit=CONFIG_BYTES)
-    if not isinstance(result, dict) or "targets" not in result or "machine" not in result:
-        raise ArgumentError("source", f"{args.source} is not a `sigprop bench --out` result")
-    wrong = next((k for k, kind in (("config", dict), ("machine", dict)) if not isinstance(result.get(k, {}), kind)),
-                 None)
-    if wrong is not None:
-        raise ArgumentError("source", f"{args.source} is not a `sigprop bench --out` result (its {wrong!r} is "
-                                      f"{type(result[wrong]).__name__}, not an object)")
+    _check_stored(result, args.source)
     result.pop("sigprop_type", None)
     from sigprop_benchmarks import suite
 
-    result["targets"] = suite.targets(result)      # today's rule on the stored numbers
-    result["missed"] = suite.missed(result["targets"])
+    try:
+        result["targets"] = suite.targets(result)      # today's rule on the stored numbers
+        result["missed"] = suite.missed(result["targets"])
+        suite.markdown(result)                         # every field --format markdown reads is there
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, ZeroDivisionError) as exc:
+        raise ArgumentError("source", f"{args.source} is not a `sigprop bench --out` result (a field it needs "
+                                      f"is missing or of the wrong type: {type(exc).__name__}: "
+                                      f"{' '.join(str(exc).split())[:120]})") from None
     result["config"]["check"] = bool(args.check)
     return result
+
+
+def _check_stored(result: object, source: str) -> None:
+    """Refuse (one line naming ``--from``) a stored result whose fields are not those ``sigprop bench --out``
+    writes: an object with ``targets``, ``machine`` and ``config`` (objects); every measure a number or
+    ``null``; ``repeats`` an object of lists of numbers (per measure); ``peak_mb`` an object of numbers;
+    ``only``, ``notes`` and ``missed`` lists of text (``only`` may be ``null``)."""
+    from sigprop.core.checks import ArgumentError
+    from sigprop.core.checks import short_repr as short
+    from sigprop_benchmarks import suite
+
+    def number(value: object) -> bool:
+        return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool))
+
+    def refuse(what: str) -> ArgumentError:
+        return ArgumentError("source", f"{source} is not a `sigprop bench --out` result ({what})")
+    if not isinstance(result, dict) or "targets" not in result or "machine" not in result or "config" not in result:
+        raise refuse("it needs the fields 'targets', 'machine' and 'config'")
+    for key in ("config", "machine"):
+        if not isinstance(result[key], dict):
+            raise refuse(f"its {key!r} is {type(result[key]).__name__}, not an object")
+    for key in ("repeats", "peak_mb"):
+        if key in result and not isinstance(result[key], dict):
+            raise refuse(f"its {key!r} is {type(result[key]).__name__}, not an object")
+    for key in ("only", "notes", "missed"):
+        value = result.get(key)
+        if value is not None and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            raise refuse(f"its {key!r} is {short(value)}, not a list of text")
+    for key in suite.KEYS:
+        if not number(result.get(key)):
+            raise refuse(f"its {key!r} is {short(result[key])}, not a number")
+    for key, value in result.get("peak_mb", {}).items():
+        if not number(value):
+            raise refuse(f"its 'peak_mb.{key}' is {short(value)}, not a number")
+    for key, value in result.get("repeats", {}).items():
+        if not (isinstance(value, list) and all(number(v) for v in value)):
+            raise refuse(f"its 'repeats.{key}' is {short(value)}, not a list of numbers")
+

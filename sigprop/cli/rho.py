@@ -322,6 +322,11 @@ def validate(args: argparse.Namespace) -> dict:
     opts = data_options(args, cfg) or {}
     cfg.update(samples=args.samples, seed=args.seed, confidence=args.confidence,
                batch_size=args.batch_size, dtype=args.dtype)
+    if set(CHI2_METHODS) & set(methods) and args.query != "all":
+        # the exact method's memory and time, before the weights' QR (14 s at d = 2048) and the simulation
+        from sigprop.rho.auto import require_exact
+
+        require_exact(cfg["T"], cfg["d"], 1, from_spectrum=W is None)
     w_seed, mc_seed = np.random.SeedSequence(args.seed).spawn(2)
     if W is None:
         cfg["shape"] = args.shape

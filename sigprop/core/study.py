@@ -149,7 +149,33 @@ class StudyResult:
             elif "coordinate" in f.metadata:
                 value = np.asarray(value)
             values[f.name] = value
+        cls._check_shapes(values)
         return cls(**values)
+
+    @classmethod
+    def _check_shapes(cls, values: Mapping[str, Any]) -> None:
+        """Raise ``ValueError`` when the read ``values`` do not fit the declared dimensions: a coordinate
+        not one-dimensional, a measure with another number of axes than its dimensions or not numbers, or
+        an axis whose length differs from its coordinate's (or, without one, from another measure's)."""
+        import numpy as np
+
+        sizes: dict[str, tuple[int, str]] = {}
+        for dim, name in cls.coordinates().items():
+            if name in values:
+                if np.ndim(values[name]) != 1:
+                    raise ValueError(f"{name!r} has shape {np.shape(values[name])}, not one coordinate per {dim}")
+                sizes[dim] = (len(values[name]), name)
+        for name, dims in cls.outputs().items():
+            if name not in values or not dims:
+                continue
+            value = values[name]
+            if value.ndim != len(dims) or value.dtype.kind not in "biuf":
+                raise ValueError(f"{name!r} has shape {value.shape} of {value.dtype}, not numbers over "
+                                 f"({', '.join(dims)})")
+            for dim, n in zip(dims, value.shape, strict=True):
+                if sizes.setdefault(dim, (n, name))[0] != n:
+                    raise ValueError(f"{name!r} has {n} entries along {dim!r}, where {sizes[dim][1]!r} has "
+                                     f"{sizes[dim][0]}")
 
 
 # --- the descriptor ----------------------------------------------------------------------

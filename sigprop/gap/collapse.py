@@ -108,6 +108,25 @@ def _check(T, sigma, model, d, common, noise):
     return T, sigma, d
 
 
+def check_width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: int = 8,
+                common: float = 1.0, noise: float = 1.0, seed: Seed = 0,
+                d_k: int | None = None) -> tuple[int, float, int, int, int]:
+    """Refuse (``ArgumentError`` naming the argument, with its accepted range) the arguments of
+    :func:`width` that it would refuse, before any work (types, ranges and the memory of one draw);
+    returns ``(T, sigma, d, samples, d_k)`` as :func:`width` uses them.  The sweep driver calls it for
+    every cell of ``collapse-width`` before the store is created."""
+    T, sigma, d = _check(T, sigma, model, d, common, noise)
+    samples = _checks.integer("samples", samples, 2)
+    d_k = key_width(d_k, d, model)
+    # A, its mixes and their products with X, and the logits of the attention model
+    def need(T: float, d: float, d_k: float) -> float:
+        return matrices(5, T, T) + matrices(6, T, d) + (matrices(2, d, d_k) if model == "attention" else 0.0)
+    require(need(T, d, d_k), driver(need, dict(T=(T, 2), d=(d, 1), d_k=(d_k, 1))),
+            f"{T} x {T} and {T} x {d} float64 matrices")
+    _checks.seed("seed", seed)
+    return T, sigma, d, samples, d_k
+
+
 def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: int = 8,
           common: float = 1.0, noise: float = 1.0, seed: Seed = 0, progress: bool = False,
           d_k: int | None = None) -> dict:
@@ -119,14 +138,8 @@ def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: 
     ``W_Q, W_K`` (``d_k`` default ``d``; the logit variance does not depend on it, the rank
     ``min(d, d_k)`` of the logits does), as :func:`depth` and :func:`sigprop.gap.spectra.report`.
     """
-    T, sigma, d = _check(T, sigma, model, d, common, noise)
-    samples = _checks.integer("samples", samples, 2)
-    d_k = key_width(d_k, d, model)
-    # A, its mixes and their products with X, and the logits of the attention model
-    def need(T: float, d: float, d_k: float) -> float:
-        return matrices(5, T, T) + matrices(6, T, d) + (matrices(2, d, d_k) if model == "attention" else 0.0)
-    require(need(T, d, d_k), driver(need, dict(T=(T, 2), d=(d, 1), d_k=(d_k, 1))),
-            f"{T} x {T} and {T} x {d} float64 matrices")
+    T, sigma, d, samples, d_k = check_width(T, sigma, model=model, d=d, samples=samples, common=common,
+                                            noise=noise, seed=seed, d_k=d_k)
     rng = np.random.default_rng(_checks.seed("seed", seed))
     sw = weight_std(sigma, d, np.sqrt(common ** 2 + noise ** 2))
     r: dict[str, list[Any]] = {v: [] for v in VARIANTS}
@@ -159,6 +172,25 @@ def width(T: int, sigma: float, *, model: str = "markov", d: int = 64, samples: 
     return Result(out, kind="collapse-width")
 
 
+def check_depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d_k: int | None = None,
+                values: bool = False, common: float = 1.0, noise: float = 1.0,
+                seed: Seed = 0) -> tuple[int, int, float, int, int]:
+    """Refuse (``ArgumentError`` naming the argument, with its accepted range) the arguments of
+    :func:`depth` that it would refuse, before any work (types, ranges and the memory of ``L`` layers);
+    returns ``(L, T, sigma, d, d_k)`` as :func:`depth` uses them.  The sweep driver calls it for every
+    cell of ``collapse-depth`` before the store is created."""
+    L = _checks.integer("L", L, 1)
+    T, sigma, d = _check(T, sigma, model, d, common, noise)
+    d_k = key_width(d_k, d, model)
+    # one T x T matrix per layer (markov), per-layer caches and activations
+    def need(L: float, T: float, d: float, d_k: float) -> float:
+        return L * (matrices(3, T, T) + matrices(4, T, d) + matrices(3, d, max(d, d_k))) + matrices(4, T, T)
+    require(need(L, T, d, d_k), driver(need, dict(L=(L, 1), T=(T, 2), d=(d, 1), d_k=(d_k, 1))),
+            f"{L} layers of {T} x {T} attention, {T} x {d} activations and {d} x {max(d, d_k)} weights")
+    _checks.seed("seed", seed)
+    return L, T, sigma, d, d_k
+
+
 def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d_k: int | None = None,
           values: bool = False, common: float = 1.0, noise: float = 1.0, seed: Seed = 0,
           progress: bool = False) -> dict:
@@ -170,14 +202,8 @@ def depth(L: int, T: int, sigma: float, *, model: str = "markov", d: int = 64, d
     ``attention`` also ``grad_w[l] = ||dL/dW_Q||_F`` of layer ``l + 1``.  Every
     variant sees the same inputs, matrices (``markov``) or weights (``attention``).
     """
-    L = _checks.integer("L", L, 1)
-    T, sigma, d = _check(T, sigma, model, d, common, noise)
-    d_k = key_width(d_k, d, model)
-    # one T x T matrix per layer (markov), per-layer caches and activations
-    def need(L: float, T: float, d: float, d_k: float) -> float:
-        return L * (matrices(3, T, T) + matrices(4, T, d) + matrices(3, d, max(d, d_k))) + matrices(4, T, T)
-    require(need(L, T, d, d_k), driver(need, dict(L=(L, 1), T=(T, 2), d=(d, 1), d_k=(d_k, 1))),
-            f"{L} layers of {T} x {T} attention, {T} x {d} activations and {d} x {max(d, d_k)} weights")
+    L, T, sigma, d, d_k = check_depth(L, T, sigma, model=model, d=d, d_k=d_k, common=common, noise=noise,
+                                      seed=seed)
     rng = np.random.default_rng(_checks.seed("seed", seed))
     X0, _ = structured_inputs(T, d, common, noise, rng)
     G = rng.standard_normal((T, d))
@@ -251,6 +277,7 @@ VARIANT = Dim(labels=VARIANTS)
 #: :func:`width` (the sweep study ``collapse-width``; one cell is :func:`sigprop.sweep.studies.collapse_width`).
 WIDTH_STUDY = register(Study(
     name="collapse-width", function="sigprop.gap.collapse:width", cell="sigprop.sweep.studies:collapse_width",
+    check="sigprop.gap.collapse:check_width",
     kind="collapse-width", axes=("T", "sigma", "model", "d", "samples", "common", "noise"),
     dims={"variant": VARIANT},
     cell_outputs={"rank_residual": ("variant",), "rank_residual_se": ("variant",), "predicted": ("variant",),
@@ -261,6 +288,7 @@ WIDTH_STUDY = register(Study(
 #: :func:`depth` (the sweep study ``collapse-depth``; one cell is :func:`sigprop.sweep.studies.collapse_depth`).
 DEPTH_STUDY = register(Study(
     name="collapse-depth", function="sigprop.gap.collapse:depth", cell="sigprop.sweep.studies:collapse_depth",
+    check="sigprop.gap.collapse:check_depth",
     kind="collapse-depth", axes=("L", "T", "sigma", "model", "d", "d_k", "values", "common", "noise"),
     dims={"variant": VARIANT, "layer": Dim(size=_layers, source="L"),
           "attention_layer": Dim(size=_attention_layers, start=1, source="L")},

@@ -158,14 +158,12 @@ def spectrum(A: np.ndarray, top: int | None = None) -> tuple[np.ndarray, np.ndar
     return ev, sv
 
 
-def report(T: int, sigma: float, *, model: str = "markov", seed: Seed = 0, d: int = 64,
-           d_k: int | None = None, keep_spectrum: bool = False, progress: bool = False) -> Result:
-    """Simulated ``sigma_1``, ``sigma_2``, ``eig_2`` beside the predictions (a ``spectral-gap`` result).
-
-    ``keep_spectrum=True`` adds the arrays ``eigenvalues`` and ``singular_values``;
-    ``progress`` shows the time spent on standard error (an eigendecomposition of a
-    ``T x T`` matrix takes minutes beyond ``T ~ 5000``).
-    """
+def check_report(T: int, sigma: float, *, model: str = "markov", seed: Seed = 0, d: int = 64,
+                 d_k: int | None = None) -> tuple[int, float, int, int]:
+    """Refuse (``ArgumentError`` naming the argument, with its accepted range) the arguments of
+    :func:`report` that it would refuse, before any work: their types and ranges, and the memory of the
+    ``T x T`` matrix with its eigenvalue workspace.  Returns ``(T, sigma, d, d_k)`` as :func:`report` uses
+    them.  The sweep driver calls it for every cell of ``spectral-gap`` before the store is created."""
     T = _checks.integer("T", T, 2)
     sigma = _checks.scalar("sigma", sigma, minimum=0.0)
     d = _checks.integer("d", d, 1)
@@ -178,6 +176,19 @@ def report(T: int, sigma: float, *, model: str = "markov", seed: Seed = 0, d: in
     require(need(T, d, d_k), driver(need, dict(T=(T, 2), d=(d, 1), d_k=(d_k, 1))),
             f"{T} x {T} and {T} x {d} float64 matrices" + (f" and two {d} x {d_k} weights" if model == "attention"
                                                           else ""))
+    _checks.seed("seed", seed)
+    return T, sigma, d, d_k
+
+
+def report(T: int, sigma: float, *, model: str = "markov", seed: Seed = 0, d: int = 64,
+           d_k: int | None = None, keep_spectrum: bool = False, progress: bool = False) -> Result:
+    """Simulated ``sigma_1``, ``sigma_2``, ``eig_2`` beside the predictions (a ``spectral-gap`` result).
+
+    ``keep_spectrum=True`` adds the arrays ``eigenvalues`` and ``singular_values``;
+    ``progress`` shows the time spent on standard error (an eigendecomposition of a
+    ``T x T`` matrix takes minutes beyond ``T ~ 5000``).
+    """
+    T, sigma, d, d_k = check_report(T, sigma, model=model, seed=seed, d=d, d_k=d_k)
     A = sample_matrix(model, T, sigma, np.random.default_rng(_checks.seed("seed", seed)), d=d, d_k=d_k)
     with activity(f"spectrum of a {T} x {T} matrix", progress):
         ev, sv = spectrum(A, top=None if keep_spectrum else 2)
@@ -199,6 +210,7 @@ _GAP = ("sigma_1", "sigma_2", "eig_1", "eig_2", "gap", "predicted_sigma_1", "pre
 #: :func:`sigprop.sweep.studies.spectral_gap`).
 STUDY = register(Study(
     name="spectral-gap", function="sigprop.gap.spectra:report", cell="sigprop.sweep.studies:spectral_gap",
+    check="sigprop.gap.spectra:check_report",
     kind="spectral-gap", axes=("T", "sigma", "model", "d", "d_k"), cell_outputs={k: () for k in _GAP},
     arrays={"eigenvalues": ("eigenvalue",), "singular_values": ("singular_value",)},
     figure="sigprop.gap.spectra:spectrum_figure", quick=dict(T=16, sigma=1.0),

@@ -104,6 +104,25 @@ def _config(kind, cfgs, lengths, gammas, layers, seeds, **extra):
                 **extra)
 
 
+def _stable_rank_bytes(T: float, d: float, layers: float = 1) -> float:
+    """Working memory of one seed of :func:`stable_ranks`: ``X X^T``, a layer's ``d x d`` weights and
+    ``T x d`` activations (float64)."""
+    return 8.0 * (T * T + 5 * d * d + 4 * T * d)
+
+
+def check_stable_ranks(configs="all", lengths=PAPER_LENGTHS, gammas=PAPER_GAMMAS, layers: int = 10,
+                       seeds=range(5)) -> tuple:
+    """Refuse (``ArgumentError`` naming the argument, with its accepted range) the arguments of
+    :func:`stable_ranks` that it would refuse, before any work (types, ranges, the memory of one seed and
+    of the records); returns ``(configs, lengths, gammas, layers, seeds)`` as it uses them.  The sweep
+    driver calls it for every cell of ``nnt-stable-rank`` before the store is created."""
+    cfgs, lengths, gammas, layers, seeds = _grid(configs, lengths, gammas, layers, seeds)
+    todo = [(c, g, t) for c in cfgs for g in gammas for t in lengths]
+    _require(todo, _stable_rank_bytes, "one seed's T x T, d x d and T x d float64 matrices", layers)
+    _require_records(todo, layers, seeds)
+    return cfgs, lengths, gammas, layers, seeds
+
+
 def stable_ranks(configs="all", lengths=PAPER_LENGTHS, gammas=PAPER_GAMMAS, layers: int = 10, seeds=range(5), *,
                  progress: bool = False) -> Result:
     """Stable rank of ``X_l X_l^T`` for ``l = 0..layers``, per configuration, gamma, T and seed.
@@ -111,16 +130,12 @@ def stable_ranks(configs="all", lengths=PAPER_LENGTHS, gammas=PAPER_GAMMAS, laye
     Seeds run together (vectorized); layers are drawn one at a time, so memory is one layer's
     weights for every seed.
     """
-    cfgs, lengths, gammas, layers, seeds = _grid(configs, lengths, gammas, layers, seeds)
+    cfgs, lengths, gammas, layers, seeds = check_stable_ranks(configs, lengths, gammas, layers, seeds)
     records: list[dict] = []
     todo = [(c, g, t) for c in cfgs for g in gammas for t in lengths]
-    def per_seed(T: float, d: float, layers: float = 1) -> float:   # X X^T, a layer's d x d weights, T x d activations
-        return 8.0 * (T * T + 5 * d * d + 4 * T * d)
-    _require(todo, per_seed, "one seed's T x T, d x d and T x d float64 matrices", layers)
-    _require_records(todo, layers, seeds)
     for cfg, gamma, T in iterate(todo, progress, desc="stable rank", unit="run"):
         d = protocol.width(T, gamma)
-        for chunk in seed_chunks(seeds, per_seed(T, d)):
+        for chunk in seed_chunks(seeds, _stable_rank_bytes(T, d)):
             dr = protocol.Draws(chunk, T, d)
             X = dr.X0[:, None]
             rows = [stable_rank(X[:, 0])]
@@ -261,7 +276,8 @@ def _layers(args) -> int:
 #: :func:`sigprop.sweep.studies.nnt_stable_rank`).
 STUDY = register(Study(
     name="nnt-stable-rank", function="sigprop.gap.stable_rank:stable_ranks",
-    cell="sigprop.sweep.studies:nnt_stable_rank", kind="stable-ranks", axes=("config", "T", "gamma", "L"),
+    cell="sigprop.sweep.studies:nnt_stable_rank",
+    check="sigprop.sweep.studies:check_nnt_stable_rank", kind="stable-ranks", axes=("config", "T", "gamma", "L"),
     dims={"layer": Dim(size=_layers, source="L")}, cell_outputs={"stable_rank": ("layer",)},
     figure="sigprop.gap.stable_rank:nnt_stable_rank_figure",
     quick=dict(configs=["A"], lengths=[6], gammas=[1.0], layers=2, seeds=[0, 1]),

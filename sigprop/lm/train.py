@@ -634,7 +634,8 @@ def _records(args) -> int:
 #: :func:`train` (the sweep study ``lm``: final validation measures and history, the fields of the model's
 #: and the training's configuration flat; one cell is :func:`sigprop.sweep.studies.lm`).
 STUDY = register(Study(
-    name="lm", function="sigprop.lm.train:train", cell="sigprop.sweep.studies:lm", kind="lm-train",
+    name="lm", function="sigprop.lm.train:train", cell="sigprop.sweep.studies:lm",
+    check="sigprop.sweep.studies:check_lm", kind="lm-train",
     dims={"lm_record": Dim(size=_records, source="steps")},
     arrays={"history": ("layer", "head")},                              # per layer, per head
     cell_outputs={**{k: () for k in LM_FINAL}, **{f"history_{k}": ("lm_record",) for k in LM_HISTORY}},

@@ -135,6 +135,7 @@ def _records(args) -> int:
 #: (:func:`final_row`) and history (one cell is :func:`sigprop.sweep.studies.training`).
 TRAINING_STUDY = register(Study(
     name="training", function="sigprop.model.train:train", cell="sigprop.sweep.studies:training",
+    check="sigprop.sweep.studies:check_training",
     kind="attention-training", dims={"record": Dim(size=_records, source="steps")},
     cell_outputs={**{f"final_{k}": () for k in COLUMNS}, **{f"history_{k}": ("record",) for k in HISTORY}},
     figure="sigprop.model.train:history_figure", quick=dict(d=4, d_k=4, T=6, batch=4, steps=4, log_every=2, probe=8),
@@ -144,6 +145,7 @@ TRAINING_STUDY = register(Study(
 #: one cell is :func:`sigprop.sweep.studies.locater`).
 STUDY = register(Study(
     name="locater", function="sigprop.model.locater_sweep:sweep", cell="sigprop.sweep.studies:locater",
+    check="sigprop.sweep.studies:check_training",
     kind="locater-sweep", cell_outputs={k: () for k in COLUMNS},
     quick=dict(lambdas=[0.0, 0.1], seeds=[0, 1]),
     description="the LocAteR sweep: final measurements of a training run per (locater, seed)"))

@@ -85,6 +85,7 @@ def study(dims: Sequence[int] = (2, 4, 8, 16, 32, 64, 128, 256),
 #: The sweep study ``gaussian-error``: one ``(d, v)`` a cell (:func:`case`); :func:`study` runs the grid.
 STUDY = register(Study(
     name="gaussian-error", function="sigprop.rho.gaussian_error:study", cell="sigprop.rho.gaussian_error:case",
+    check="sigprop.sweep.studies:check_gaussian_error",
     kind="gaussian-error", axes=("d", "v", "m", "T", "shape", "samples"),
     cell_outputs={k: () for k in ("gauss_vs_exact", "position", "gauss_vs_mc", "exact_vs_mc", "exact_error_bound",
                                   "ci_halfwidth", "exact_coverage")},

@@ -295,7 +295,8 @@ STUDY = register(Study(
                          output_size=lambda args: (12 * (args.length or 0), "T"))),
     axes=("m", "v", "d", "T", "scale", "shape", "samples", "basis", "confidence"),
     dims={"position": Dim(size=_positions, start=1, source="T"), "method": Dim(labels=("gaussian", "exact"))},
-    cell="sigprop.rho.validation:cell", figure="sigprop.rho.prediction:profile_figure",
+    cell="sigprop.rho.validation:cell",
+    check="sigprop.sweep.studies:check_validation", figure="sigprop.rho.prediction:profile_figure",
     quick=dict(m=0.5, v=0.1, d=16, T=32, samples=4000),
     description="Monte Carlo validation: Gaussian and exact closed forms beside simulate (sigprop.rho.compare)"))
 
@@ -305,7 +306,9 @@ SOFTMAX_STUDY = register(Study(
     name="validate-softmax", function="sigprop.rho.validation:validate_softmax",
     result="sigprop.rho.validation:SoftmaxValidation", dims={"position": Dim(size=_positions, start=1, source="T")},
     axes=("m", "v", "d", "T", "quantity", "points", "samples", "scale", "shape", "confidence"),
-    cell="sigprop.rho.validation:softmax_cell", quick=dict(m=0.5, v=0.1, d=8, T=16, points=1024, samples=4000),
+    cell="sigprop.rho.validation:softmax_cell",
+    check="sigprop.sweep.studies:check_validate_softmax",
+    quick=dict(m=0.5, v=0.1, d=8, T=16, points=1024, samples=4000),
     description="a softmax quantity by the semi-analytic method beside Monte Carlo, Bonferroni over positions"))
 
 _PER_POSITION = ("rho", "rho_mc", "ci_low", "ci_high", "mean", "mean_mc", "mean_se", "variance", "variance_mc",

@@ -251,6 +251,21 @@ def seconds(cfg: StackConfig, T: float | None = None, samples: float | None = No
     return cfg.layers * layer + cubic_seconds(T, "eigh", "eigh")
 
 
+def require_run(cfg: StackConfig) -> None:
+    """Refuse (``ArgumentError`` naming ``T`` or ``samples``) a positional recursion of ``cfg`` whose memory
+    or time exceeds the machine's, before any work (:func:`run` and the sweep's cell check call it)."""
+    T = cfg.T
+    quadrature = 16 * linear.PAIR_VALUES if cfg.moments == "closed" else 0     # gram_moments' temporaries
+    require(8.0 * (6 * min(cfg.samples, max(1, _CHUNK_FLOATS // (T * T))) * T * T + (cfg.layers + 1) * T * T
+                   + quadrature), "T", f"the positional recursion's {T} x {T} logit draws")
+    require_time(seconds(cfg), driver(lambda T, samples: seconds(cfg, T, samples),
+                                      {"T": (T, 2), "samples": (cfg.samples, 16)}),
+                 f"the positional recursion's {cfg.layers} layer(s) of {T} x {T} matrices with {cfg.samples} logit "
+                 f"draws ({DRAW_SECONDS:g} s x T^3 a draw"
+                 + (f", {PAIR_SECONDS:g} s a pair of keys for the closed moments" if cfg.moments == "closed" else "")
+                 + ", measured)")
+
+
 def run(cfg: StackConfig, input_gram=None) -> dict:
     """The positional recursion (module doc): per-layer rows, the Gram matrices and [BHK24]'s profiles.
 
@@ -266,16 +281,8 @@ def run(cfg: StackConfig, input_gram=None) -> dict:
         residual stream's ``G_l``) and ``rho`` (per layer the ``T`` values of [BHK24]'s ``rho_i`` at the
         layer's attention input, NaN at layer 0 and without ``qk_mean``).
     """
+    require_run(cfg)
     T = cfg.T
-    quadrature = 16 * linear.PAIR_VALUES if cfg.moments == "closed" else 0     # gram_moments' temporaries
-    require(8.0 * (6 * min(cfg.samples, max(1, _CHUNK_FLOATS // (T * T))) * T * T + (cfg.layers + 1) * T * T
-                   + quadrature), "T", f"the positional recursion's {T} x {T} logit draws")
-    require_time(seconds(cfg), driver(lambda T, samples: seconds(cfg, T, samples),
-                                      {"T": (T, 2), "samples": (cfg.samples, 16)}),
-                 f"the positional recursion's {cfg.layers} layer(s) of {T} x {T} matrices with {cfg.samples} logit "
-                 f"draws ({DRAW_SECONDS:g} s x T^3 a draw"
-                 + (f", {PAIR_SECONDS:g} s a pair of keys for the closed moments" if cfg.moments == "closed" else "")
-                 + ", measured)")
     if input_gram is None:
         G = cfg.input_scale * ((1 - cfg.cosine0) * np.eye(T) + cfg.cosine0)
     else:

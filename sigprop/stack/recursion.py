@@ -121,6 +121,26 @@ def _cosine(q: float, p: float) -> float:
     return min(1.0, p / q) if q > 0 else 1.0
 
 
+def check_predict(config=None, input_gram=None, **fields) -> StackConfig:
+    """Refuse (``ArgumentError`` naming the field, with its accepted range) a stack :func:`predict` would
+    refuse, before any work: the configuration's fields, ``beta`` within the exact recursions' grids, and
+    the positional recursion's memory and time; returns the configuration.  The sweep driver calls it for
+    every cell of ``stack-predict`` before the store is created."""
+    cfg = as_config(config, **fields)
+    if input_gram is not None and cfg.recursion != "positional":
+        raise ArgumentError("input_gram", f"needs recursion='positional', got {cfg.recursion!r}")
+    if cfg.recursion == "positional":
+        from sigprop.stack import positional
+
+        positional.require_run(cfg)
+    elif cfg.beta > BETA_MAX:
+        raise ArgumentError("beta", f"must be in [0, {BETA_MAX:g}] for recursion {cfg.recursion!r}, got "
+                                    f"{cfg.beta:g}: its attention statistics are integrated exactly in T on grids "
+                                    "that grow as beta^2 (about a minute a stack at 30); the simulation takes "
+                                    "beta up to 100")
+    return cfg
+
+
 def predict(config=None, input_gram=None, **fields) -> Result:
     """Per-layer predictions of the recursion (module doc) for a :class:`StackConfig`.
 
@@ -148,20 +168,13 @@ def predict(config=None, input_gram=None, **fields) -> Result:
         ``linear_share``, ``rho_bhk`` and the Monte Carlo errors ``<name>_mc_se``, and ``rho``:
         per layer [BHK24]'s ``rho_i`` of the last query (``T`` values; NaN without ``qk_mean``).
     """
-    cfg = as_config(config, **fields)
-    if input_gram is not None and cfg.recursion != "positional":
-        raise ArgumentError("input_gram", f"needs recursion='positional', got {cfg.recursion!r}")
+    cfg = check_predict(config, input_gram, **fields)
     if cfg.recursion == "positional":
         from sigprop.stack import positional
 
         out = positional.run(cfg, input_gram)
         return Result(dict(version=__version__, method="theory", config=cfg.to_dict(), layers=out["rows"],
                            rho=out["rho"].tolist()), kind=KIND, keys=RECORD_KEYS)
-    if cfg.beta > BETA_MAX:
-        raise ArgumentError("beta", f"must be in [0, {BETA_MAX:g}] for recursion {cfg.recursion!r}, got "
-                                    f"{cfg.beta:g}: its attention statistics are integrated exactly in T on grids "
-                                    "that grow as beta^2 (about a minute a stack at 30); the simulation takes "
-                                    "beta up to 100")
     q, p = 1.0, cfg.cosine0
     nan = float("nan")
     rows = [dict(layer=0, cosine=p, norm=1.0, stable_rank=stable_rank_equicorrelated(p, cfg.T),
@@ -202,6 +215,7 @@ def _layers(args) -> int:
 #: :func:`sigprop.sweep.studies.stack_predict`).
 STUDY = register(Study(
     name="stack-predict", function="sigprop.stack.recursion:predict", cell="sigprop.sweep.studies:stack_predict",
+    check="sigprop.sweep.studies:check_stack_predict",
     kind=KIND, dims={"layer": Dim(size=_layers, source="L")}, cell_outputs={k: ("layer",) for k in STACK_OUTPUTS},
     quick=dict(layers=3, beta=1.0, T=8),
     description="the deep-stack recursion: cosine, norm, stable rank, attention participation and entropy per layer "

@@ -97,6 +97,44 @@ def check_exact(m, v, d, T, *, scale=None, shape: str = "gaussian", **_: object)
     check_spectrum(m, v, d, T, scale=scale, shape=shape, chi2=True)
 
 
+def check_gaussian_error(d, v, *, m=0.5, T=64, shape: str = "gaussian", samples: int = 20_000, seed=0,
+                         mean=None) -> None:
+    """:func:`check_spectrum` for a cell of ``gaussian-error`` (:func:`sigprop.rho.gaussian_error.case`:
+    the exact method and a Monte Carlo of ``samples`` walks)."""
+    from sigprop.core import checks
+
+    checks.seed("seed", seed)
+    check_spectrum(m if mean is None else mean, v, d, T, shape=shape, chi2=True)
+    checks.integer("samples", samples, 3)
+
+
+def check_validate_softmax(m, v, d, T, *, quantity: str = "weight", points: int = 1 << 13, samples: int = 20_000,
+                           scale=None, shape: str = "gaussian", confidence: float = 0.95, seed=0) -> None:
+    """:func:`check_spectrum` for a cell of ``validate-softmax`` (:func:`sigprop.rho.validation.softmax_cell`)."""
+    from sigprop.core import checks
+    from sigprop.core.stats import z_value
+
+    checks.seed("seed", seed)
+    check_spectrum(m, v, d, T, scale=scale, shape=shape)
+    checks.choice("quantity", quantity, QUANTITIES)
+    checks.integer("points", points, 2)
+    checks.integer("samples", samples, 2)
+    z_value(confidence)
+
+
+def check_nnt_stable_rank(config: str, T: int, gamma: float = 1.0, *, L: int = 10, seed=0) -> None:
+    """A cell of :func:`nnt_stable_rank` refused as :func:`sigprop.gap.stable_rank.stable_ranks` would
+    refuse it (:func:`sigprop.gap.stable_rank.check_stable_ranks`), naming the cell's argument (``T`` for
+    the protocol's ``lengths``, ...)."""
+    names = dict(configs="config", lengths="T", gammas="gamma", layers="L", seeds="seed")
+    try:
+        nnt_stable_rank_study.check_stable_ranks(config, lengths=[T], gammas=[gamma], layers=L, seeds=[seed])
+    except ArgumentError as exc:
+        if exc.argument not in names:
+            raise
+        raise ArgumentError(names[exc.argument], exc.detail, exc.separator) from None
+
+
 def profile(m: float, v: float, d: int, T: int, *, scale=None, form: str = "finite",
             method: str = "gaussian", shape: str = "gaussian") -> dict:
     """``theory_spectrum(m, v, d, T, ...)``: ``rho``, ``mean``, ``variance`` and localization."""
@@ -207,10 +245,24 @@ def stack_predict(beta: float, alpha: float, T: int, *, L: int = 50, recursion: 
                   var_o=None, cosine0: float = 0.1, T_init=None) -> dict:
     """``sigprop.stack.predict`` with ``alpha_attention = alpha_mlp = alpha`` and ``L`` layers; per layer
     ``l = 0..L`` (over ``layer``) the cosine, norm, stable rank, attention participation and entropy."""
-    res = stack_recursion.predict(layers=L, beta=beta, T=T, norm=norm, activation=activation, var_w=var_w,
-                                  var_v=var_v, var_b=var_b, var_o=var_o, alpha_attention=alpha, alpha_mlp=alpha,
-                                  cosine0=cosine0, T_init=T_init, recursion=recursion)
+    res = stack_recursion.predict(_stack_fields(**locals()))
     return {k: [row[k] for row in res["layers"]] for k in STACK_OUTPUTS}
+
+
+def _stack_fields(beta, alpha, T, *, L, recursion, norm, activation, var_w, var_v, var_b, var_o, cosine0,
+                  T_init) -> dict:
+    """The :class:`~sigprop.stack.config.StackConfig` fields of a cell of :func:`stack_predict`."""
+    return dict(layers=L, beta=beta, T=T, norm=norm, activation=activation, var_w=var_w, var_v=var_v, var_b=var_b,
+                var_o=var_o, alpha_attention=alpha, alpha_mlp=alpha, cosine0=cosine0, T_init=T_init,
+                recursion=recursion)
+
+
+def check_stack_predict(*args, **kwargs) -> None:
+    """A cell of :func:`stack_predict` (the same arguments) refused as :func:`sigprop.stack.recursion.predict`
+    would refuse it (:func:`sigprop.stack.recursion.check_predict`)."""
+    bound = inspect.signature(stack_predict).bind(*args, **kwargs)
+    bound.apply_defaults()
+    stack_recursion.check_predict(_stack_fields(**bound.arguments))
 
 
 def _train_signature() -> inspect.Signature:
@@ -228,6 +280,12 @@ def _config(args: dict) -> TrainConfig:
     if args.pop("full_rank", False):
         args["d_k"] = None
     return TrainConfig(**args)
+
+
+def check_training(**args) -> None:
+    """A cell of :func:`training` or :func:`locater` refused as its ``TrainConfig`` refuses it (types,
+    ranges and memory, checked when the configuration is made)."""
+    _config(args)
 
 
 def training(**args) -> dict:
@@ -258,9 +316,7 @@ def lm(*, seed: int = 0, **args) -> dict:
     The arguments are the fields of :class:`sigprop.lm.transformer.Config` and of
     :class:`sigprop.lm.train.TrainConfig` (``model`` excepted), flat.
     """
-    model_fields = {f.name for f in fields(LMConfig)}
-    cfg = lmtrain.TrainConfig(model=LMConfig(**{k: v for k, v in args.items() if k in model_fields}),
-                              seed=seed, **{k: v for k, v in args.items() if k not in model_fields})
+    cfg = _lm_config(seed, args)
     data = lmtrain.prepare(lmcorpus.load(cfg.corpus), cfg.tokenizer, cfg.model.vocab,
                            cache=lmcorpus.cache_dir() / "tokenizers")
     record = lmtrain.train(cfg, data)
@@ -274,6 +330,18 @@ def lm(*, seed: int = 0, **args) -> dict:
     return out
 
 
+def _lm_config(seed: int, args: dict) -> lmtrain.TrainConfig:
+    """The run configuration of a cell of :func:`lm` (made and checked: types, ranges and memory)."""
+    model_fields = {f.name for f in fields(LMConfig)}
+    return lmtrain.TrainConfig(model=LMConfig(**{k: v for k, v in args.items() if k in model_fields}),
+                               seed=seed, **{k: v for k, v in args.items() if k not in model_fields})
+
+
+def check_lm(*, seed: int = 0, **args) -> None:
+    """A cell of :func:`lm` refused as its configuration refuses it (:func:`_lm_config`)."""
+    _lm_config(seed, args)
+
+
 def _lm_signature() -> inspect.Signature:
     """Every field of the language model's ``Config`` and ``TrainConfig`` (keyword-only)."""
     kw = inspect.Parameter.KEYWORD_ONLY
@@ -284,6 +352,8 @@ def _lm_signature() -> inspect.Signature:
 
 
 lm.__signature__ = _lm_signature()               # type: ignore[attr-defined]
+check_lm.__signature__ = _lm_signature()         # type: ignore[attr-defined]
 
 training.__signature__ = _train_signature()      # type: ignore[attr-defined]
 locater.__signature__ = _train_signature()       # type: ignore[attr-defined]
+check_training.__signature__ = _train_signature()  # type: ignore[attr-defined]

@@ -1,0 +1,172 @@
+"""Cases the eighth round of hostile input found or re-checked (docs/contract.md): each is refused in one
+line naming its argument (or the spec key that holds it), exit code 2, before any work."""
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.fuzz.test_hostile_sizes3 import _refused
+from tests.helpers import run_cli
+
+# --- D8: every study of a sweep checks each cell in the driver, before the store or a worker --------------
+# (these studies had no cell check: a bad or oversized value made the store, then failed in every cell;
+# T = 1e8 in a spec ran 65 s and took 5.7 GB before the cell refused it)
+
+CELL_SPECS = {
+    "gaussian-error": ('[args]\nv = 0.1\nT = 100000000\n[axes]\nd = [4]\n', "args.T needs about"),
+    "validate": ('[args]\nm = 0.5\nv = 0.1\nd = 4\nsamples = 300\n[axes]\nT = [8, -3]\n',
+                 "axes.T = -3: must be an integer >= 2, got -3"),
+    "validate-softmax": ('[args]\nm = 0.5\nv = 0.1\nd = 4\nT = 8\nquantity = "nope"\n[axes]\npoints = [64]\n',
+                         "args.quantity must be one of"),
+    "spectral-gap": ('[args]\nsigma = 0.5\n[axes]\nT = [10, 100000000]\n', "axes.T = 100000000: needs about"),
+    "collapse-width": ('[args]\nT = 8\nsigma = -1.0\n[axes]\nd = [4]\n', "args.sigma must be > 0, got -1.0"),
+    "collapse-depth": ('[args]\nL = 3\nsigma = 0.5\n[axes]\nT = [8, 10000000]\n',
+                       "axes.T = 10000000: needs about"),
+    "nnt-stable-rank": ('[args]\nconfig = "A(X)"\ngamma = 1.0\n[axes]\nT = [16, 10000000]\n',
+                        "axes.T = 10000000: needs about"),
+    "stack-predict": ('[args]\nalpha = 1.0\nT = 8\n[axes]\nbeta = [1.0, 1000000.0]\n', "axes.beta = 1000000.0"),
+    "training": ('[args]\nT = -3\n[axes]\nlr = [0.1]\n', "args.T must be an integer >= 2, got -3"),
+    "locater": ('[args]\nd = 0\n[axes]\nlr = [0.1]\n', "args.d must be an integer >= 1, got 0"),
+    "lm": ('[args]\nvocab = 1000000000\nsteps = 5\n[axes]\nlr = [0.001]\n', "args.vocab needs about"),
+}
+
+
+@pytest.mark.parametrize("study", sorted(CELL_SPECS))
+def test_every_study_refuses_a_bad_cell_before_the_store(study, tmp_path, capsys, never):
+    from sigprop.sweep import engine
+
+    body, needle = CELL_SPECS[study]
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'study = "{study}"\nseed = 0\n{body}')
+    calls = never(engine, "prepare") + never(engine, "_run")
+    _refused(["sweep", spec, "--store", tmp_path / "s.zarr", "--workers", "1", "--no-progress"], capsys,
+             "SPEC.toml", needle)
+    assert calls == [] and not (tmp_path / "s.zarr").exists()
+
+
+def test_every_study_of_sigprop_declares_its_cell_check():
+    # a study without one makes its store and then fails in every cell: the checks above would not run
+    from sigprop.sweep import registry
+
+    unchecked = sorted(name for name, study in registry.studies().items()
+                       if study.function.startswith("sigprop.") and study.check is None)
+    assert unchecked == []
+
+
+GOOD_CELLS = {
+    "gaussian-error": dict(d=4, v=0.1, T=16, samples=300),
+    "validate": dict(m=0.5, v=0.1, d=4, T=8, samples=300),
+    "validate-softmax": dict(m=0.5, v=0.1, d=4, T=8, quantity="weight", points=64),
+    "spectral-gap": dict(T=10, sigma=0.5, seed=3),
+    "collapse-width": dict(T=8, sigma=0.5, d=4),
+    "collapse-depth": dict(L=3, T=8, sigma=0.5),
+    "nnt-stable-rank": dict(config="A(X)", T=16, gamma=1.0),
+    "stack-predict": dict(beta=1.0, alpha=1.0, T=8),
+    "training": dict(T=8, lr=0.1),
+    "locater": dict(d=4, lr=0.1),
+    "lm": dict(steps=5, lr=0.001),
+}
+
+
+@pytest.mark.parametrize("study", sorted(CELL_SPECS))
+def test_a_good_cell_passes_its_check(study):
+    # the checks refuse what is wrong, not what is right: the spec above with its bad value made good
+    from sigprop.sweep import registry
+
+    entry = registry.get(study)[1]
+    registry.resolve(entry.check)(**GOOD_CELLS[study])
+
+
+# --- D9: validate checks the exact method's time before it draws the weights ------------------------------
+# (the 2048 x 2048 QR of the random basis ran 14 s, and the imports and the rest 25-65 s in all, before
+# the exact method's time limit refused --length 4096)
+
+def test_validate_refuses_the_exact_method_before_drawing_the_weights(capsys, never):
+    from sigprop.rho import logits
+
+    calls = never(logits.LogitModel, "from_spectrum")
+    _refused(["validate", "--mean", "0.5", "--var", "0.1", "--method", "exact", "--length", "4096", "--dim",
+              "2048"], capsys, "--length", "the exact method", "more than the 120 s accepted")
+    assert calls == []
+
+
+# --- D3: a file retagged as a typed result is read only when its fields fit the type's dimensions ----------
+# (the command's validation file retagged 'Validation' loaded, and to_xarray() then failed in xarray)
+
+def _typed_validation(tmp_path):
+    from sigprop.rho.logits import LogitModel
+    from sigprop.rho.validation import validate
+
+    res = validate(LogitModel.from_spectrum(0.5, 0.1, 4, 6, seed=1), ("gaussian", "exact"), samples=300, seed=2)
+    res.save(tmp_path / "V.json")
+    return json.loads((tmp_path / "V.json").read_text())
+
+
+def test_a_retagged_command_file_is_refused_as_a_typed_result(tmp_path, capsys):
+    import sigprop
+
+    code, _, _ = run_cli(["validate", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length", "6", "--samples",
+                          "300", "--out", tmp_path / "v.json"], capsys)
+    assert code == 0
+    data = json.loads((tmp_path / "v.json").read_text())
+    data["sigprop_type"] = "Validation"
+    (tmp_path / "x.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="not a sigprop 'Validation' result") as info:
+        sigprop.load(tmp_path / "x.json")
+    assert "'methods' has shape ()" in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d.update(rho=d["rho"][0]), "'rho' has shape (6,) of float64, not numbers over (method, position)"),
+    (lambda d: d.update(rho_mc=d["rho_mc"][:-1]), "'rho_mc' has 5 entries along 'position'"),
+    (lambda d: d.update(coverage=["a", "b"]), "'coverage' has shape (2,) of <U1"),
+    (lambda d: d.update(positions=[[1, 2]]), "'positions' has shape (1, 2)"),
+])
+def test_a_typed_file_whose_arrays_do_not_fit_is_refused(tmp_path, change, words):
+    import sigprop
+
+    data = _typed_validation(tmp_path)
+    change(data)
+    (tmp_path / "x.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="its fields do not fit the type") as info:
+        sigprop.load(tmp_path / "x.json")
+    assert words in str(info.value), str(info.value)
+
+
+def test_a_typed_file_as_written_loads_and_converts(tmp_path):
+    import sigprop
+
+    _typed_validation(tmp_path)
+    assert sigprop.load(tmp_path / "V.json").to_xarray().rho.dims == ("method", "position")
+
+
+# --- bench --from: a stored result whose fields are missing or of the wrong type is refused in one line -----
+# (KeyError, TypeError and AttributeError tracebacks in suite.targets, suite.markdown and the table)
+
+STORED = Path(__file__).parents[2] / "results" / "bench" / "full.json"
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d.pop("config"), "it needs the fields 'targets', 'machine' and 'config'"),
+    (lambda d: d.update(repeats="x"), "its 'repeats' is str, not an object"),
+    (lambda d: d.update(repeats={"mc_over_rng": "x"}), "its 'repeats.mc_over_rng' is 'x', not a list of numbers"),
+    (lambda d: d.update(only=5), "its 'only' is 5, not a list of text"),
+    (lambda d: d.update(notes=[7]), "its 'notes' is [7], not a list of text"),
+    (lambda d: d.update(mc_over_rng="x"), "its 'mc_over_rng' is 'x', not a number"),
+    (lambda d: d.update(peak_mb={"mc": "b"}), "its 'peak_mb.mc' is 'b', not a number"),
+    (lambda d: d.update(machine={}), "KeyError: 'platform'"),
+    (lambda d: d["config"].update(mc_threads_speedup_times=5), "AttributeError"),
+])
+@pytest.mark.parametrize("form", ["table", "markdown"])
+def test_bench_from_refuses_a_result_of_the_wrong_shape(tmp_path, capsys, change, words, form):
+    data = json.loads(STORED.read_text())
+    change(data)
+    (tmp_path / "b.json").write_text(json.dumps(data))
+    code, out, err = run_cli(["bench", "--from", tmp_path / "b.json", "--format", form], capsys)
+    assert (code, out) == (2, "") and len(err.strip().splitlines()) == 1, err
+    assert "argument --from:" in err and "is not a `sigprop bench --out` result" in err and words in err, err
+
+
+def test_bench_from_shows_the_stored_result(capsys):
+    code, out, _ = run_cli(["bench", "--from", STORED, "--format", "markdown"], capsys)
+    assert code == 0 and out.startswith("| measure | value |")
