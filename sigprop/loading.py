@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from sigprop.core.checks import ArgumentError, MissingFileError, short_repr
-from sigprop.core.labelled import KEYS, TAG, Result
+from sigprop.core.labelled import DIMS, KEYS, TAG, Result
 from sigprop.core.study import result_type
 from sigprop.core.vocabulary import canonical_config
 
@@ -193,6 +194,11 @@ def _check_fields(data: dict, kind: str, cmd: Any) -> None:
     position on its last axis; every list of
     records named by the key fields (``sigprop_keys``, the command's ``keys``) a list of objects.
     """
+    for tag in (KEYS, DIMS):                    # the record keys and array axes the file declares
+        declared = data.get(tag, {})
+        if not (isinstance(declared, dict) and all(isinstance(v, list) and all(isinstance(x, str) for x in v)
+                                                   for v in declared.values())):
+            raise TypeError(f"{tag!r} is {short_repr(declared)}, not an object of lists of names")
     for group in REQUIRED.get(kind, ()):
         if not any(name in data for name in group):
             raise ValueError(f"no {' or '.join(map(repr, group))} field")
@@ -222,6 +228,26 @@ def _check_fields(data: dict, kind: str, cmd: Any) -> None:
         missing = [f for f in fields if rows and any(f not in r for r in rows)]
         if missing:
             raise KeyError(f"a record of {name!r} has no {missing[0]!r} field")
+        for f in fields:                        # a key field labels the records: one value each
+            bad = next((r[f] for r in rows or () if isinstance(r[f], (list, dict))), None)
+            if bad is not None:
+                raise TypeError(f"a record of {name!r} has {f!r} = {short_repr(bad)}, not one value")
+        _unique(rows or [], fields, name)
+    for name in ("method", "method_reason"):    # the closed form's name and why it was chosen
+        if name in data and not isinstance(data[name], str):
+            raise TypeError(f"{name!r} is {short_repr(data[name])}, not text")
+
+
+def _unique(rows: list, fields: Sequence[str], name: str) -> None:
+    """Raise ``ValueError`` when two records of ``rows`` (the list ``name``) share their key ``fields``."""
+    if not fields:
+        return
+    seen: set = set()
+    for r in rows:
+        key = tuple(r[f] for f in fields)
+        if key in seen:
+            raise ValueError(f"two records of {name!r} have the same {', '.join(fields)} {short_repr(key)}")
+        seen.add(key)
 
 
 def _numbers_shape(value: Any, name: str) -> tuple[int, ...]:
@@ -304,6 +330,14 @@ def _heads_result(data: list) -> Result:
     """The ``"heads"`` result of the records ``data`` (:func:`_heads_list`), as its ``--out`` file reads."""
     config = {k: data[0][k] for k in HEAD_CONFIG if k in data[0]}
     records = [{k: v for k, v in r.items() if k not in HEAD_CONFIG} for r in data]
-    length = len(records[0]["rho"])
+    for r in records:                           # each head is named by two integers, its profile by numbers
+        bad = next((k for k in ("layer", "head") if type(r[k]) is not int), None)
+        if bad is not None:
+            raise TypeError(f"a record has {bad!r} = {short_repr(r[bad])}, not an integer")
+    _unique(records, ("layer", "head"), "records")
+    length = _numbers_shape(records[0]["rho"], "rho")[-1:] or (0,)
+    if any(_numbers_shape(r["rho"], "rho")[-1:] != length for r in records):
+        raise ValueError("the records' 'rho' differ in length")
+    length = length[0]
     return Result(dict(config=dict(config, heads=len(records)), positions=list(range(1, length + 1)),
                        records=records), kind="heads", keys={"records": ("layer", "head")})

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from sigprop.checkpoints.heads import describe, load
-from sigprop.checkpoints.realtext import Weights, embed, encoder_states, read_tokenizer, texts
+from sigprop.checkpoints.realtext import Weights, embed, encode, encoder_states, read_tokenizer, texts
 from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 from sigprop.core.labelled import Result
@@ -59,8 +59,8 @@ def random_weights(tensors: dict, cfg: dict, seed: int = 0) -> dict:
 def token_windows(tokenizer, T: int, n: int, cls_id: int, sep_id: int) -> list[np.ndarray]:
     """Up to ``n`` windows ``[CLS] + T - 2 tokens + [SEP]`` of the concatenated text stream."""
     stream = []
-    for _, doc in texts():
-        stream.extend(tokenizer.encode(doc, add_special_tokens=False).ids)
+    for module, doc in texts():
+        stream.extend(encode(tokenizer, module, doc, add_special_tokens=False).ids)
     body = T - 2
     return [
         np.array([cls_id] + stream[i * body : (i + 1) * body] + [sep_id])

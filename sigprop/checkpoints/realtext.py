@@ -28,6 +28,7 @@ import inspect
 import platform
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.special import erf
@@ -195,6 +196,20 @@ def read_tokenizer(path: Path):
                                                  f"({' '.join(str(exc).split())[:80]})", separator=": ") from None
 
 
+def encode(tok, module: str, text: str, **options) -> Any:
+    """``tok.encode(text, **options)``, refused in one line naming ``tokenizer`` when the tokenizer fails on
+    the text (e.g. a WordPiece vocabulary without its ``[UNK]`` token) or encodes it to no token."""
+    try:
+        enc = tok.encode(text, **options)
+    except Exception as exc:  # noqa: BLE001 - the tokenizers library raises a bare Exception
+        raise _checks.ArgumentError("tokenizer", f"cannot encode the text of {module} "
+                                                 f"({' '.join(str(exc).split())[:100]})", separator=": ") from None
+    if not enc.ids:
+        raise _checks.ArgumentError("tokenizer", f"encodes the text of {module} to no token (an empty "
+                                                 "vocabulary?)", separator=": ")
+    return enc
+
+
 def _tokenizer(checkpoint, tok_path: Path):
     """The study's tokenizer at ``tok_path``, read first (a small file, checked before the checkpoint's
     tensors are read), once the checkpoint it defaults beside is known to exist."""
@@ -240,9 +255,9 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
     tokens = 0
     weights = Weights(tensors)                  # converted once for all texts
     bar = progress_bar(len(docs), progress, desc="texts", unit="text")
-    for _, doc in docs:
+    for module, doc in docs:
         bar.update(1)
-        enc = tok.encode(doc)
+        enc = encode(tok, module, doc)
         ids = np.array(enc.ids)[np.array(enc.attention_mask, dtype=bool)]   # real tokens only
         tokens += ids.size
         for layer, logits, A in encoder_attention(weights, cfg, ids):

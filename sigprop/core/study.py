@@ -159,6 +159,9 @@ class StudyResult:
         an axis whose length differs from its coordinate's (or, without one, from another measure's)."""
         import numpy as np
 
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if "settings" in f.metadata and f.name in values and not isinstance(values[f.name], Mapping):
+                raise ValueError(f"{f.name!r} is {type(values[f.name]).__name__}, not an object")
         sizes: dict[str, tuple[int, str]] = {}
         for dim, name in cls.coordinates().items():
             if name in values:
@@ -384,6 +387,9 @@ def resolve(path: str, what: str = "") -> Any:
         obj: Any = importlib.import_module(module)
     except ImportError as exc:
         raise refusal(f"cannot import {module!r} for {named}: {exc}") from None
+    except SystemExit as exc:               # the module ends the process when imported
+        raise refusal(f"cannot import {module!r} for {named}: importing it exits (SystemExit: "
+                      f"{' '.join(str(exc.code).split())[:100]})") from None
     except Exception as exc:                # noqa: BLE001 - the module itself fails to run (SyntaxError, ...)
         raise refusal(f"cannot import {module!r} for {named}: {type(exc).__name__}: "
                       f"{' '.join(str(exc).split())[:200]}") from None
@@ -392,4 +398,6 @@ def resolve(path: str, what: str = "") -> Any:
             obj = getattr(obj, part)
         except AttributeError:
             raise refusal(f"{module!r} has no {name!r} ({named})") from None
+    if what.endswith("function") and not callable(obj):
+        raise refusal(f"{named} is {type(obj).__name__}, not a function")
     return obj

@@ -145,7 +145,7 @@ def get(name: str) -> tuple[str, Study]:
     if ":" in name:
         fn = resolve(name)                      # importing runs the module's @register
         for key, study in STUDIES.items():
-            if study.function == f"{fn.__module__}:{fn.__qualname__}":
+            if study.function == f"{getattr(fn, '__module__', None)}:{getattr(fn, '__qualname__', None)}":
                 return key, study
         raise ArgumentError.about("study", f"study {name!r} is not registered (decorate it with "
                                            "sigprop.sweep.register)")

@@ -63,8 +63,13 @@ class Store:
             raise ArgumentError.about(
                 "store", f"{self.path} is a zarr store but not a sweep store (no sweep_spec attribute)")
         self.spec_dict = spec
-        self.spec = Spec.from_dict(self.spec_dict)
-        self.outputs = dict(self.spec.registered.outputs)
+        try:
+            self.spec = Spec.from_dict(self.spec_dict)
+            self.outputs = dict(self.spec.registered.outputs)
+        except ArgumentError as exc:                # edited by hand, or by another version of sigprop
+            raise ArgumentError.about("store", f"{self.path} is damaged: its stored sweep specification is not "
+                                               f"valid ({' '.join(str(exc).split())[:400]}); use overwrite "
+                                               "(--overwrite) to start it again") from None
         self._arrays = {name: self.group[name] for name in ("status", "error")}
 
     def check_outputs(self) -> None:
@@ -267,7 +272,9 @@ def prepare(path, spec: Spec, *, overwrite: bool = False) -> Store:
         try:
             existing = Store(path)
         except ValueError as exc:
-            raise ArgumentError.about("store", f"{exc}; choose another path or overwrite it") from None
+            said = str(exc)                     # a damaged store's refusal already says what to do
+            raise ArgumentError.about("store", said if "--overwrite" in said else
+                                      f"{said}; choose another path or overwrite it (--overwrite)") from None
         diff = spec.differences(existing.spec_dict)
         if diff:
             raise ArgumentError.about("store", f"{path} holds a different sweep (differs in {', '.join(diff)}); "
@@ -301,7 +308,11 @@ def open_dataset(path):
     path = Path(path)
     if not (path / ".zattrs").is_file():
         raise ArgumentError.about("store", f"{path} is not a sweep store")
-    return xr.open_zarr(str(path), consolidated=True)
+    try:
+        return xr.open_zarr(str(path), consolidated=True)
+    except Exception as exc:  # noqa: BLE001 - undecodable or missing metadata (zarr's and JSON's own errors)
+        raise ArgumentError.about("store", f"{path} is damaged or not a sweep store: it cannot be opened "
+                                           f"({type(exc).__name__}: {' '.join(str(exc).split())[:150]})") from None
 
 
 def read_spec(path) -> Mapping[str, Any]:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.fuzz.test_hostile_sizes3 import _refused
-from tests.helpers import run_cli
+from tests.helpers import minilm_checkpoint, run_cli
 
 # --- D8: every study of a sweep checks each cell in the driver, before the store or a worker --------------
 # (these studies had no cell check: a bad or oversized value made the store, then failed in every cell;
@@ -170,3 +170,155 @@ def test_bench_from_refuses_a_result_of_the_wrong_shape(tmp_path, capsys, change
 def test_bench_from_shows_the_stored_result(capsys):
     code, out, _ = run_cli(["bench", "--from", STORED, "--format", "markdown"], capsys)
     assert code == 0 and out.startswith("| measure | value |")
+
+
+# --- a spec naming an object that is not a function, or a module that exits on import ---------------------
+
+@pytest.mark.parametrize("source, study, words", [
+    ("x = 5\n", "x", "study function 'hostile_mod8:x' is int, not a function"),
+    ("import sys\n", "sys", "study function 'hostile_mod8:sys' is module, not a function"),
+    ("raise SystemExit(0)\n", "f", "importing it exits (SystemExit: 0)"),
+    ("raise SystemExit('bye')\n", "f", "importing it exits (SystemExit: bye)"),
+])
+def test_a_spec_study_that_is_no_function_is_refused(tmp_path, capsys, monkeypatch, source, study, words):
+    import sys
+
+    (tmp_path / "hostile_mod8.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "hostile_mod8", raising=False)
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'study = "hostile_mod8:{study}"\n[axes]\nT = [1]\n')
+    code, out, err = run_cli(["sweep", spec, "--store", tmp_path / "s.zarr"], capsys)
+    assert (code, out) == (2, "") and len(err.strip().splitlines()) == 1 and words in err, err
+    assert not (tmp_path / "s.zarr").exists()
+
+
+# --- a store whose stored specification or metadata is damaged: one line naming the store -------------------
+
+@pytest.fixture(scope="module")
+def profile_store(tmp_path_factory):
+    from sigprop.sweep import run as run_sweep
+
+    folder = tmp_path_factory.mktemp("store8")
+    spec = folder / "s.toml"
+    spec.write_text('study = "profile"\n[args]\nm = 0.5\nv = 0.1\nd = 4\n[axes]\nT = [4, 5]\n')
+    run_sweep(spec, folder / "s.zarr", progress=False)
+    return spec, folder / "s.zarr"
+
+
+@pytest.mark.parametrize("stored", ["{}", '{"study": "nope", "axes": {}}', '{"study": "profile"}'])
+@pytest.mark.parametrize("status", [True, False])
+def test_a_store_with_a_damaged_specification_names_the_store(tmp_path, capsys, profile_store, stored, status):
+    import shutil
+
+    spec, store = profile_store
+    shutil.copytree(store, tmp_path / "d.zarr")
+    attrs = json.loads((tmp_path / "d.zarr" / ".zattrs").read_text())
+    attrs["sweep_spec"] = stored
+    (tmp_path / "d.zarr" / ".zattrs").write_text(json.dumps(attrs))
+    argv = [tmp_path / "d.zarr", "--status"] if status else [spec, "--store", tmp_path / "d.zarr"]
+    code, out, err = run_cli(["sweep", *argv], capsys)
+    assert (code, out) == (2, "") and len(err.strip().splitlines()) == 1, err
+    assert "argument --store:" in err and "is damaged: its stored sweep specification is not valid" in err, err
+    assert err.count("overwrite (--overwrite)") == 1, err
+
+
+@pytest.mark.parametrize("zattrs, zgroup", [("garbage", None), ("{}", None), (None, "xx")])
+def test_load_of_a_folder_with_damaged_zarr_metadata_is_one_line(tmp_path, profile_store, zattrs, zgroup):
+    import shutil
+
+    import sigprop
+
+    shutil.copytree(profile_store[1], tmp_path / "g")
+    for name, text in ((".zattrs", zattrs), (".zgroup", zgroup)):
+        if text is not None:
+            (tmp_path / "g" / name).write_text(text)
+    if zattrs is not None:
+        (tmp_path / "g" / ".zmetadata").unlink()
+    with pytest.raises(ValueError, match="is damaged or not a sweep store: it cannot be opened") as info:
+        sigprop.load(tmp_path / "g")
+    assert "\n" not in str(info.value)
+
+
+# --- a tokenizer that cannot encode the texts (an empty vocabulary): one line naming it ----------------------
+
+def test_heads_text_refuses_a_tokenizer_that_cannot_encode(tmp_path, capsys):
+    checkpoint = Path(minilm_checkpoint())
+    tok = json.loads((checkpoint.parent / "tokenizer.json").read_text())
+    tok["model"]["vocab"], tok["added_tokens"], tok["post_processor"] = {}, [], None
+    (tmp_path / "tokenizer.json").write_text(json.dumps(tok))
+    code, out, err = run_cli(["heads-text", checkpoint, "--tokenizer", tmp_path / "tokenizer.json"], capsys)
+    assert (code, out) == (2, "") and len(err.strip().splitlines()) == 1, err
+    assert "argument --tokenizer: cannot encode the text of" in err and "Missing [UNK]" in err, err
+
+
+# --- sigprop.load: fields that to_xarray() could not convert are refused when the file is read ----------------
+# (a mutation campaign over every field of a prediction, a validation (command and typed), a gaussian-error
+# map, a heads list and a language-model run found 62 files that loaded and then raised in to_xarray)
+
+def _command_file(tmp_path, capsys, argv, name):
+    code, _, _ = run_cli([*argv, "--out", tmp_path / name], capsys)
+    assert code == 0
+    return json.loads((tmp_path / name).read_text())
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d.update(method=5), "'method' is 5, not text"),
+    (lambda d: d.update(sigprop_dims={"rho": [[1]]}), "'sigprop_dims' is"),
+    (lambda d: d.update(sigprop_keys=5), "'sigprop_keys' is 5"),
+])
+def test_load_refuses_command_fields_of_the_wrong_type(tmp_path, capsys, change, words):
+    import sigprop
+
+    data = _command_file(tmp_path, capsys, ["validate", "--mean", "0.5", "--var", "0.1", "--dim", "4", "--length",
+                                            "6", "--samples", "300"], "v.json")
+    change(data)
+    (tmp_path / "x.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="its fields do not fit the type") as info:
+        sigprop.load(tmp_path / "x.json")
+    assert words in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda rows: rows[0].update(d=[4]), "a record of 'rows' has 'd' = [4], not one value"),
+    (lambda rows: rows[1].update(d=rows[0]["d"], v=rows[0]["v"]), "two records of 'rows' have the same d, v"),
+])
+def test_load_refuses_records_whose_keys_do_not_name_one_record(tmp_path, capsys, change, words):
+    import sigprop
+
+    data = _command_file(tmp_path, capsys, ["gaussian-error", "--dims", "2,4", "--vars", "0.1", "--length", "8",
+                                            "--samples", "300"], "g.json")
+    change(data["rows"])
+    (tmp_path / "x.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="its fields do not fit the type") as info:
+        sigprop.load(tmp_path / "x.json")
+    assert words in str(info.value), str(info.value)
+
+
+def test_load_refuses_a_typed_result_whose_config_is_no_object(tmp_path):
+    import sigprop
+
+    data = _typed_validation(tmp_path)
+    data["config"] = [1, 2]
+    (tmp_path / "x.json").write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="'config' is list, not an object"):
+        sigprop.load(tmp_path / "x.json")
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda rows: rows[0].update(head=[1]), "a record has 'head' = [1], not an integer"),
+    (lambda rows: rows[1].update(layer=rows[0]["layer"], head=rows[0]["head"]),
+     "two records of 'records' have the same layer, head"),
+    (lambda rows: rows[1].update(rho=rows[1]["rho"][:-1]), "the records' 'rho' differ in length"),
+])
+def test_load_refuses_a_heads_list_whose_records_do_not_fit(tmp_path, capsys, change, words):
+    import sigprop
+
+    code, out, _ = run_cli(["heads", minilm_checkpoint(), "--format", "json"], capsys)
+    assert code == 0
+    rows = json.loads(out)
+    change(rows)
+    (tmp_path / "h.json").write_text(json.dumps(rows))
+    with pytest.raises(ValueError, match="its fields do not fit the type") as info:
+        sigprop.load(tmp_path / "h.json")
+    assert words in str(info.value), str(info.value)
