@@ -335,9 +335,8 @@ def _heads_result(data: list) -> Result:
         if bad is not None:
             raise TypeError(f"a record has {bad!r} = {short_repr(r[bad])}, not an integer")
     _unique(records, ("layer", "head"), "records")
-    length = _numbers_shape(records[0]["rho"], "rho")[-1:] or (0,)
-    if any(_numbers_shape(r["rho"], "rho")[-1:] != length for r in records):
+    lengths = {(_numbers_shape(r["rho"], "rho")[-1:] or (0,))[0] for r in records}
+    if len(lengths) > 1:
         raise ValueError("the records' 'rho' differ in length")
-    length = length[0]
-    return Result(dict(config=dict(config, heads=len(records)), positions=list(range(1, length + 1)),
+    return Result(dict(config=dict(config, heads=len(records)), positions=list(range(1, lengths.pop() + 1)),
                        records=records), kind="heads", keys={"records": ("layer", "head")})
