@@ -100,6 +100,7 @@ def load(path, config=None) -> tuple[dict, dict]:
         cfg = read_json(cfg_path, "config", "the checkpoint's config.json", limit=CONFIG_BYTES,
                         message=lambda reason: f"cannot read {cfg_path} as JSON text ({reason}); expected the "
                                                "checkpoint's config.json, a JSON object")
+        layer_norm_eps(cfg)                         # checked with the config, before the tensors are read
     try:
         tensors = _safetensors()(str(path))
     except ValueError:
@@ -164,6 +165,15 @@ def config_entry(cfg: dict, names, what: str, default: int | None = None) -> int
         return default
     raise ArgumentError("config", f"{what} unknown (none of {', '.join(names)} in the config); "
                                   "give --config with the checkpoint's config.json", separator=": ")
+
+
+def layer_norm_eps(cfg: dict) -> float:
+    """The config's ``layer_norm_eps`` (default ``1e-12``, BERT's) as a finite number > 0, or a one-line
+    refusal naming ``config`` (a negative one gives a NaN LayerNorm where a token's variance is small)."""
+    value = cfg.get("layer_norm_eps", 1e-12) if isinstance(cfg, dict) else 1e-12
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ArgumentError("config", f"layer_norm_eps must be a finite number > 0, got {value!r}")
+    return float(value)
 
 
 def config_int(cfg: dict, name: str, what: str) -> int:

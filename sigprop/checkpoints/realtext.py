@@ -34,7 +34,7 @@ import numpy as np
 from scipy.special import erf
 from scipy.stats import spearmanr
 
-from sigprop.checkpoints.heads import config_entry, config_int, describe, head_matrices, load
+from sigprop.checkpoints.heads import config_entry, config_int, describe, head_matrices, layer_norm_eps, load
 from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 from sigprop.core.progress import progress_bar
@@ -109,7 +109,7 @@ def embed(tensors: dict, cfg: dict, ids: np.ndarray) -> np.ndarray:
     x = (w[_WORDS][ids].astype(np.float64) + w["embeddings.position_embeddings.weight"][:ids.size]
          + w["embeddings.token_type_embeddings.weight"][0])
     return _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"],
-                       float(cfg.get("layer_norm_eps", 1e-12)))
+                       layer_norm_eps(cfg))
 
 
 def check_token_ids(largest: int, rows: int, tok_path=None) -> None:
@@ -131,7 +131,7 @@ def encoder_states(tensors: dict, cfg: dict, ids: np.ndarray, *, remove_outlier:
     query ``q`` see keys ``i <= q`` only (a decoder's triangular attention).
     """
     w = tensors if isinstance(tensors, Weights) else Weights(tensors)
-    eps = float(cfg.get("layer_norm_eps", 1e-12))
+    eps = layer_norm_eps(cfg)
     n_heads = config_int(cfg, "num_attention_heads", "number of heads")
     T = ids.size
     allowed = np.tril(np.ones((T, T), dtype=bool)) if causal else None
@@ -228,6 +228,7 @@ def study(checkpoint, config=None, *, tokenizer=None, max_tokens: int = 128, lay
     that shorter texts are measured on their own tokens.  ``layers`` must exist in the
     model (default: all).
     """
+    _checks.integer("max_tokens", max_tokens, 2)      # its upper bound, the model's positions, once it is read
     tok_path = Path(tokenizer) if tokenizer else Path(checkpoint).with_name("tokenizer.json")
     tok = _tokenizer(checkpoint, tok_path)
     tensors, cfg = load(checkpoint, config)

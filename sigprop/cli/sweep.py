@@ -97,6 +97,11 @@ def _read(args: argparse.Namespace) -> dict:
     path = args.store or args.spec
     if path is None:
         raise UsageError("argument --store: required (the store to read)")
+    if args.status and args.plot:
+        raise UsageError("argument --plot: not allowed with --status (one reads the counts, the other draws a "
+                         "variable: run them one after the other)")
+    if args.status and args.figure:
+        raise UsageError("argument --figure: only with --plot")
     if args.status:
         st = sw.status(path)
         failures = [dict(coords, error=error) for coords, error in st.pop("failures")]

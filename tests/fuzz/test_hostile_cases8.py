@@ -1,6 +1,7 @@
 """Cases the eighth round of hostile input found or re-checked (docs/contract.md): each is refused in one
 line naming its argument (or the spec key that holds it), exit code 2, before any work."""
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -322,3 +323,39 @@ def test_load_refuses_a_heads_list_whose_records_do_not_fit(tmp_path, capsys, ch
     with pytest.raises(ValueError, match="its fields do not fit the type") as info:
         sigprop.load(tmp_path / "h.json")
     assert words in str(info.value), str(info.value)
+
+
+# --- borderline cases of the seventh campaign, now refused --------------------------------------------------
+
+def test_heads_text_refuses_max_tokens_below_two_before_reading_the_checkpoint(capsys, never):
+    # refused after 7.7 s (the tokenizer and the checkpoint read first); the upper bound needs the checkpoint
+    from sigprop.checkpoints import realtext
+
+    calls = never(realtext, "_tokenizer") + never(realtext, "load")
+    code, out, err = run_cli(["heads-text", minilm_checkpoint(), "--max-tokens", "0"], capsys)
+    assert (code, out) == (2, "") and "argument --max-tokens: must be an integer >= 2, got 0" in err, err
+    assert calls == []
+
+
+@pytest.mark.parametrize("extra, flag", [(["--plot", "rho"], "--plot"), (["--figure", "x.png"], "--figure")])
+def test_sweep_status_refuses_the_plot_options(tmp_path, capsys, profile_store, extra, flag):
+    # --status --plot VAR printed the counts and drew nothing
+    code, out, err = run_cli(["sweep", profile_store[1], "--status", *extra], capsys)
+    assert (code, out) == (2, "") and f"argument {flag}:" in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("eps", [-1, 0, "x", True, None])
+def test_a_checkpoint_config_with_a_bad_layer_norm_eps_is_refused_with_the_config(tmp_path, capsys, eps, never):
+    # a negative eps was read only when the first LayerNorm ran (after the tokenizer and the tensors)
+    from sigprop.checkpoints import heads
+
+    source = Path(minilm_checkpoint()).parent
+    for name in ("model.safetensors", "tokenizer.json"):
+        os.symlink(source / name, tmp_path / name)
+    config = json.loads((source / "config.json").read_text())
+    config["layer_norm_eps"] = eps
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    calls = never(heads, "_safetensors")
+    code, out, err = run_cli(["heads-text", tmp_path / "model.safetensors"], capsys)
+    assert (code, out) == (2, "") and "argument --config: layer_norm_eps must be a finite number > 0" in err, err
+    assert calls == []
