@@ -53,7 +53,11 @@ def at_init(valid_ids: np.ndarray, *, layers=(1, 2, 4, 8), norms=("post", "pre")
     layers = [_checks.integer("layers", L, 1) for L in np.atleast_1d(layers).tolist()]
     if not layers:
         raise _checks.ArgumentError("layers", "must name at least one depth")
-    probe = _corpus.eval_windows(np.asarray(valid_ids), base.length)[:windows]
+    available = _corpus.eval_windows(np.asarray(valid_ids), base.length)
+    if windows > len(available):
+        raise _checks.ArgumentError("windows", f"must be in [1, {len(available)}] (the validation split's windows of "
+                                               f"{base.length} tokens), got {windows}")
+    probe = available[:windows]
     require_memory(transformer.Config(**dict(base.to_dict(), layers=max(layers))), max(1, len(probe)), copies=1)
     rows = []
     for L in layers:

@@ -359,3 +359,19 @@ def test_a_checkpoint_config_with_a_bad_layer_norm_eps_is_refused_with_the_confi
     code, out, err = run_cli(["heads-text", tmp_path / "model.safetensors"], capsys)
     assert (code, out) == (2, "") and "argument --config: layer_norm_eps must be a finite number > 0" in err, err
     assert calls == []
+
+
+def test_lm_collapse_refuses_more_windows_than_the_split_holds():
+    # --windows 1000000 measured the split's 5 windows and said nothing (the config recorded 5)
+    import numpy as np
+
+    from sigprop.core.checks import ArgumentError
+    from sigprop.lm import collapse, transformer
+
+    ids = np.arange(5 * 16 + 3) % 50
+    with pytest.raises(ArgumentError, match=r"windows must be in \[1, 5\] \(the validation split's windows of 16"):
+        collapse.at_init(ids, layers=[1], norms=["post"], qk_inits=[1.0], seeds=[0], windows=1_000_000,
+                         base=transformer.Config(vocab=50, length=16, width=8, ff=8))
+    res = collapse.at_init(ids, layers=[1], norms=["post"], qk_inits=[1.0], seeds=[0], windows=5,
+                           base=transformer.Config(vocab=50, length=16, width=8, ff=8))
+    assert res["config"]["windows"] == 5
