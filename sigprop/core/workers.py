@@ -128,6 +128,28 @@ def run(task: Task, count: int, workers: int, *, processes: bool = False,
     return _threads(task, count, workers, progress)
 
 
+def interruptible(call: Callable[[], Any]) -> Any:
+    """``call()`` run in a daemon thread while the calling thread waits in steps of :data:`POLL_S`, so that
+    a signal (Ctrl-C, SIGTERM) is taken at once, not when a long LAPACK routine returns (an
+    eigendecomposition of a ``3000 x 3000`` matrix holds the interpreter's signal handlers for tens of
+    seconds).  The call's exception is raised in the caller; after a signal the abandoned call ends with
+    the process (the command line's case) or finishes unseen in its thread (in-process use)."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:          # noqa: BLE001 - handed to the caller
+            box["error"] = exc
+    thread = threading.Thread(target=run, name="sigprop-interruptible", daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(timeout=POLL_S)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
 def _threads(task: Task, count: int, workers: int, progress: Callable[[int], None]) -> list:
     """Worker threads.  The caller waits in steps of :data:`POLL_S`, so that Ctrl-C is taken at
     once; then (or when a task raises) every started thread is stopped at its next ``report``,

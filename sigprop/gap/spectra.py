@@ -42,6 +42,7 @@ from sigprop.core.labelled import Result
 from sigprop.core.memory import driver, matrices, require
 from sigprop.core.progress import activity
 from sigprop.core.study import Study, register
+from sigprop.core.workers import interruptible
 from sigprop.model import attention as att
 from sigprop.model.softmax import softmax
 
@@ -191,7 +192,7 @@ def report(T: int, sigma: float, *, model: str = "markov", seed: Seed = 0, d: in
     T, sigma, d, d_k = check_report(T, sigma, model=model, seed=seed, d=d, d_k=d_k)
     A = sample_matrix(model, T, sigma, np.random.default_rng(_checks.seed("seed", seed)), d=d, d_k=d_k)
     with activity(f"spectrum of a {T} x {T} matrix", progress):
-        ev, sv = spectrum(A, top=None if keep_spectrum else 2)
+        ev, sv = interruptible(lambda: spectrum(A, top=None if keep_spectrum else 2))
     out = dict(config=dict(length=T, sigma=sigma, model=model, seed=seed, d=d, d_k=d_k),
                sigma_1=float(sv[0]), sigma_2=float(sv[1]), eig_1=float(abs(ev[0])),
                eig_2=float(abs(ev[1])), gap=float(sv[0] - sv[1]))

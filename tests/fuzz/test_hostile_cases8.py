@@ -375,3 +375,38 @@ def test_lm_collapse_refuses_more_windows_than_the_split_holds():
     res = collapse.at_init(ids, layers=[1], norms=["post"], qk_inits=[1.0], seeds=[0], windows=5,
                            base=transformer.Config(vocab=50, length=16, width=8, ff=8))
     assert res["config"]["windows"] == 5
+
+
+# --- a signal during a long LAPACK call is taken at once (gap --length 3000 took it when eig returned) -------
+
+def test_interruptible_takes_a_signal_before_the_call_returns():
+    import signal
+    import threading
+
+    import numpy as np
+
+    from sigprop.core.workers import interruptible
+
+    finished = threading.Event()
+    A = np.random.default_rng(0).standard_normal((1500, 1500))
+
+    def call():
+        np.linalg.eigvals(A)                    # seconds in LAPACK, holding the main thread's handlers without it
+        finished.set()
+    # the suite may run with SIGINT ignored (nohup): the test installs Python's own handler for itself
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT)).start()
+        with pytest.raises(KeyboardInterrupt):
+            interruptible(call)
+        assert not finished.is_set()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_interruptible_returns_the_value_and_raises_the_error():
+    from sigprop.core.workers import interruptible
+
+    assert interruptible(lambda: 41 + 1) == 42
+    with pytest.raises(ZeroDivisionError):
+        interruptible(lambda: 1 / 0)
