@@ -380,12 +380,14 @@ def _softmax_model(args: argparse.Namespace, cfg: dict, W, sigma):
 
 def _softmax_predict(args: argparse.Namespace, cfg: dict, W, sigma) -> dict:
     from sigprop._version import __version__
+    from sigprop.core.checks import renamed
     from sigprop.rho.localization import localization_metrics
     from sigprop.rho.softmax_profile import semi_analytic
 
     lm = _softmax_model(args, cfg, W, sigma)
     cfg["seed"] = seed = args.seed if args.seed is not None else 0
-    prof = semi_analytic(lm, quantity=args.quantity, samples=args.points, seed=seed)
+    with renamed({"samples": "points"}):
+        prof = semi_analytic(lm, quantity=args.quantity, samples=args.points, seed=seed)
     return dict(version=__version__, config=cfg, method="semi-analytic", positions=prof.positions,
                 value=prof.value, se=prof.se,
                 localization={k: float(x) for k, x in localization_metrics(prof.value, empty="nan").items()})

@@ -8,7 +8,8 @@ exit with code 2.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -62,6 +63,28 @@ class MissingFileError(ArgumentError, FileNotFoundError):
 
 #: The largest integer any argument accepts: NumPy's ``int64`` (a larger one overflows when NumPy converts it).
 INT_MAX = 2 ** 63 - 1
+
+
+@contextlib.contextmanager
+def renamed(names: dict[str, str]) -> Iterator[None]:
+    """Within the block, an :class:`ArgumentError` about an argument of ``names`` names the caller's own
+    argument instead (``renamed({"samples": "points"})`` around a call that passes ``samples=points``).
+
+    >>> with contextlib.suppress(ArgumentError), renamed({"samples": "points"}):
+    ...     integer("samples", 0, 2)
+    >>> try:
+    ...     with renamed({"samples": "points"}):
+    ...         integer("samples", 0, 2)
+    ... except ArgumentError as e:
+    ...     print(e)
+    points must be an integer >= 2, got 0
+    """
+    try:
+        yield
+    except ArgumentError as exc:
+        if exc.argument not in names:
+            raise
+        raise type(exc)(names[exc.argument], exc.detail, exc.separator) from None
 
 
 def integer_range(minimum: int, maximum: int | None = None) -> str:

@@ -45,6 +45,7 @@ from scipy.stats import qmc
 
 from sigprop.core import checks as _checks
 from sigprop.core.labelled import LabelledProfile
+from sigprop.core.memory import require_time
 from sigprop.core.progress import progress_bar
 from sigprop.core.stats import Moments
 from sigprop.core.study import Study, register
@@ -319,6 +320,18 @@ def _normal(u: np.ndarray) -> np.ndarray:
     return special.ndtri(np.clip(u, 1e-16, 1 - 1e-16))
 
 
+#: Seconds of the semi-analytic method per point: per position or dimension (the normal quantiles, the
+#: softmax) and per pair of positions (the bridge's modes, ``points x T x T``); one BLAS thread, both
+#: cores busy, at (T, d) = (32, 16), (128, 16), (32, 128) and (256, 64), and 2^20 and 2^24 points at (32, 16)
+#: (7.2 s and 135 s; measured 2026-12-08).
+SEMI_ANALYTIC_SECONDS = (1.6e-7, 4.0e-10)
+
+
+def semi_analytic_seconds(points: float, T: float, d: float) -> float:
+    """Estimated seconds of :func:`semi_analytic` on ``points`` points (:data:`SEMI_ANALYTIC_SECONDS`)."""
+    return float(points) * (SEMI_ANALYTIC_SECONDS[0] * (float(T) + float(d)) + SEMI_ANALYTIC_SECONDS[1] * float(T) ** 2)
+
+
 def semi_analytic(W, T: int | None = None, *, quantity="weight", step_cov=None, scale=None,
                   samples: int = 1 << 16, seed=None, replicates: int = 16,
                   progress: bool = False) -> SoftmaxProfile:
@@ -341,6 +354,10 @@ def semi_analytic(W, T: int | None = None, *, quantity="weight", step_cov=None, 
     if d + sd.size > qmc.Sobol.MAXDIM:
         raise _checks.ArgumentError("T", f"plus d - 1 must be at most {qmc.Sobol.MAXDIM} (Sobol dimensions) "
                                          f"for the semi-analytic method, got T = {T}, d = {d}")
+    require_time(semi_analytic_seconds(samples, T, d), "samples",
+                 f"the semi-analytic method on {samples} points of {T} positions and {d} dimensions "
+                 f"({SEMI_ANALYTIC_SECONDS[0]:g} s a point per position or dimension, {SEMI_ANALYTIC_SECONDS[1]:g} s "
+                 "a point per pair of positions, measured)")
 
     def evaluate(u):
         y = _normal(u[:, :d])

@@ -214,13 +214,15 @@ def validate_softmax(model, quantity: str = "weight", *, points: int = 1 << 16, 
 
     import numpy as np
 
+    from sigprop.core.checks import renamed
     from sigprop.core.stats import bonferroni_z, normal_interval, z_value
     from sigprop.rho.compare import compare, z_scores
     from sigprop.rho.softmax_profile import semi_analytic, simulate
 
     z_value(confidence)                                   # refused before any work
     sa_seed, mc_seed = np.random.SeedSequence(seed).spawn(2)
-    sa = semi_analytic(model, quantity=quantity, samples=points, seed=sa_seed, progress=progress)
+    with renamed({"samples": "points"}):               # this function's points are semi_analytic's samples
+        sa = semi_analytic(model, quantity=quantity, samples=points, seed=sa_seed, progress=progress)
     mc = simulate(model, quantity=quantity, samples=samples, seed=mc_seed, batch_size=batch_size, progress=progress)
     low, high = normal_interval(mc.value, mc.se, confidence)
     comparison = compare(types.SimpleNamespace(rho=sa.value),

@@ -410,3 +410,37 @@ def test_interruptible_returns_the_value_and_raises_the_error():
     assert interruptible(lambda: 41 + 1) == 42
     with pytest.raises(ZeroDivisionError):
         interruptible(lambda: 1 / 0)
+
+
+# --- the semi-analytic method's time is checked before it runs (--points 2^30 ran for hours) ---------------
+
+@pytest.mark.parametrize("command", ["predict", "validate"])
+def test_softmax_points_beyond_the_time_limit_are_refused_naming_points(capsys, command, never):
+    from sigprop.rho import softmax_profile
+
+    calls = never(softmax_profile, "_rqmc")
+    code, out, err = run_cli([command, "--attention", "softmax", "--points", str(1 << 30), "--mean", "0.5", "--var",
+                              "0.1", "--dim", "16", "--length", "32"], capsys)
+    assert (code, out) == (2, "") and len(err.strip().splitlines()) == 1, err
+    assert "argument --points: makes the semi-analytic method on 1073741824 points" in err, err
+    assert "more than the 120 s accepted" in err and calls == []
+
+
+def test_the_semi_analytic_time_model_grows_with_points_positions_and_their_pairs():
+    from sigprop.rho.softmax_profile import SEMI_ANALYTIC_SECONDS, semi_analytic_seconds
+
+    a, b = SEMI_ANALYTIC_SECONDS
+    assert semi_analytic_seconds(1 << 20, 32, 16) == pytest.approx((1 << 20) * (a * 48 + b * 32 ** 2))
+    assert semi_analytic_seconds(2, 32, 16) == 2 * semi_analytic_seconds(1, 32, 16)
+    assert semi_analytic_seconds(1, 64, 16) > semi_analytic_seconds(1, 32, 16)
+
+
+def test_renamed_names_the_callers_argument_and_keeps_others():
+    from sigprop.core.checks import ArgumentError, integer, renamed
+
+    with pytest.raises(ArgumentError) as info, renamed({"samples": "points"}):
+        integer("samples", 1, 2)
+    assert (info.value.argument, str(info.value)) == ("points", "points must be an integer >= 2, got 1")
+    with pytest.raises(ArgumentError) as info, renamed({"samples": "points"}):
+        integer("T", 1, 2)
+    assert info.value.argument == "T"
