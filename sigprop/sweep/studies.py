@@ -126,13 +126,10 @@ def check_nnt_stable_rank(config: str, T: int, gamma: float = 1.0, *, L: int = 1
     """A cell of :func:`nnt_stable_rank` refused as :func:`sigprop.gap.stable_rank.stable_ranks` would
     refuse it (:func:`sigprop.gap.stable_rank.check_stable_ranks`), naming the cell's argument (``T`` for
     the protocol's ``lengths``, ...)."""
-    names = dict(configs="config", lengths="T", gammas="gamma", layers="L", seeds="seed")
-    try:
+    from sigprop.core.checks import renamed
+
+    with renamed(dict(configs="config", lengths="T", gammas="gamma", layers="L", seeds="seed")):
         nnt_stable_rank_study.check_stable_ranks(config, lengths=[T], gammas=[gamma], layers=L, seeds=[seed])
-    except ArgumentError as exc:
-        if exc.argument not in names:
-            raise
-        raise ArgumentError(names[exc.argument], exc.detail, exc.separator) from None
 
 
 def profile(m: float, v: float, d: int, T: int, *, scale=None, form: str = "finite",
