@@ -29,6 +29,8 @@ class ArgumentError(ValueError):
     """
 
     def __init__(self, argument: str, detail: str, separator: str | None = " "):
+        # one line, whatever the refused value holds (a file name with a newline in it)
+        detail = str(detail).replace("\r", "\\r").replace("\n", "\\n")
         super().__init__(detail if separator is None else f"{argument}{separator}{detail}")
         self.argument = argument
         self.detail = detail

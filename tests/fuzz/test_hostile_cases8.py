@@ -444,3 +444,17 @@ def test_renamed_names_the_callers_argument_and_keeps_others():
     with pytest.raises(ArgumentError) as info, renamed({"samples": "points"}):
         integer("T", 1, 2)
     assert info.value.argument == "T"
+
+
+def test_an_api_refusal_is_one_line_whatever_the_value_holds():
+    # sigprop.load("a\nb.json") said 'path a' and 'b.json: no such file' on two lines
+    import pickle
+
+    import sigprop
+    from sigprop.core.checks import ArgumentError
+
+    with pytest.raises(ArgumentError) as info:
+        sigprop.load("a\nb\rc.json")
+    assert str(info.value) == "path a\\nb\\rc.json: no such file"
+    again = pickle.loads(pickle.dumps(info.value))
+    assert str(again) == str(info.value) and again.argument == "path"
