@@ -29,8 +29,9 @@ class ArgumentError(ValueError):
     """
 
     def __init__(self, argument: str, detail: str, separator: str | None = " "):
-        # one line, whatever the refused value holds (a file name with a newline in it)
-        detail = str(detail).replace("\r", "\\r").replace("\n", "\\n")
+        detail = str(detail)
+        if "\n" in detail or "\r" in detail:    # one line, whatever the refused value holds (a file name)
+            detail = " ".join(part.strip() for part in detail.splitlines())
         super().__init__(detail if separator is None else f"{argument}{separator}{detail}")
         self.argument = argument
         self.detail = detail
