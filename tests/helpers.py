@@ -70,23 +70,35 @@ def minilm_checkpoint() -> str:
     return os.path.join(os.path.dirname(g.__file__), "model", "model.safetensors")
 
 
-def default_signals() -> None:
-    """``preexec_fn`` of a child a test sends signals to: SIGINT and SIGTERM back to their default
-    actions.  A suite started with SIGINT ignored (``nohup``, ``pytest &``, some CI runners) passes
-    that on to its children, and Python installs its Ctrl-C handler only where SIGINT is not ignored."""
-    import signal
+#: The program :func:`execed` runs first: it closes the descriptors of its first argument, puts SIGINT and
+#: SIGTERM back to their default actions and executes the rest of its arguments (same process).
+_EXEC = ("import os, signal, sys\n"
+         "for fd in (int(f) for f in sys.argv[1].split(',') if f): os.close(fd)\n"
+         "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+         "signal.signal(signal.SIGTERM, signal.SIG_DFL)\n"
+         "os.execvp(sys.argv[2], sys.argv[2:])\n")
 
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+def execed(argv, close=()) -> list[str]:
+    """``argv`` started through a small Python program that puts SIGINT and SIGTERM back to their default
+    actions (and closes the descriptors ``close``, e.g. ``(1,)`` for ``sigprop ... >&-``), then executes
+    ``argv`` in the same process.  A suite started with SIGINT ignored (``nohup``, ``pytest &``, some CI
+    runners) passes that on to its children, and Python installs its Ctrl-C handler only where SIGINT is
+    not ignored.  This is what a ``preexec_fn`` would do, without running Python code between ``fork`` and
+    ``exec`` in the test process: there a ``preexec_fn`` can deadlock, when another thread of the process
+    (Zarr's I/O thread, once a test has opened a store in-process) holds the import lock at the fork."""
+    import sys
+
+    return [sys.executable, "-c", _EXEC, ",".join(map(str, close)), *map(str, argv)]
 
 
 def start(argv, **options):
     """``subprocess.Popen(argv)`` for a test of signals: default signal actions in the child
-    (:func:`default_signals`) and a session of its own, so that :func:`stop` can end its whole
-    process group (its workers included)."""
+    (:func:`execed`) and a session of its own, so that :func:`stop` can end its whole process group
+    (its workers included)."""
     import subprocess
 
-    return subprocess.Popen(argv, preexec_fn=default_signals, start_new_session=True, **options)
+    return subprocess.Popen(execed(argv), start_new_session=True, **options)
 
 
 def stop(proc) -> None:

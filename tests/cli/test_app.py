@@ -10,6 +10,7 @@ from sigprop import cli
 from sigprop.cli import app
 from sigprop.cli.render import View
 from sigprop.core.checks import ArgumentError
+from tests.helpers import execed
 
 DOCUMENTED = {"predict", "validate", "gaussian-error", "train", "locater-sweep", "gradcheck", "gap", "width",
               "depth", "heads", "heads-text", "claims", "figures", "bench", "sweep", "explore"}
@@ -397,13 +398,6 @@ def test_after_a_refusal_exit_time_reports_are_silenced_too(monkeypatch, capsys)
 PREDICT = ["predict", "--mean", "0.1", "--var", "0.1", "--dim", "32", "--length", "64"]
 
 
-def _closing(fd: int):
-    """``preexec_fn`` of a child started with descriptor ``fd`` closed (``sigprop ... >&-``)."""
-    import os
-
-    return lambda: os.close(fd)
-
-
 def _run_unwritable(argv: list[str], stdout: str) -> tuple[subprocess.CompletedProcess, str]:
     """``sigprop ARGV`` with standard output ``full`` (``> /dev/full``) or ``closed`` (``>&-``), and the
     reason the failed write gives."""
@@ -416,7 +410,7 @@ def _run_unwritable(argv: list[str], stdout: str) -> tuple[subprocess.CompletedP
         with open("/dev/full", "w") as full:
             return (subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, text=True, timeout=240),
                     "No space left on device")
-    return (subprocess.run(argv, stderr=subprocess.PIPE, text=True, timeout=240, preexec_fn=_closing(1)),
+    return (subprocess.run(execed(argv, close=[1]), stderr=subprocess.PIPE, text=True, timeout=240),
             "Bad file descriptor")
 
 
@@ -464,11 +458,11 @@ def test_an_unknown_progress_setting_is_refused_naming_the_variable(monkeypatch,
 
 def test_a_closed_standard_error_changes_nothing_else():
     # `2>&-`: the result is printed, and a refusal's line does not fall back to standard output
-    done = subprocess.run([sys.executable, "-m", "sigprop.cli", *PREDICT, "--format", "csv"], stdout=subprocess.PIPE,
-                          text=True, timeout=240, preexec_fn=_closing(2))
+    done = subprocess.run(execed([sys.executable, "-m", "sigprop.cli", *PREDICT, "--format", "csv"], close=[2]),
+                          stdout=subprocess.PIPE, text=True, timeout=240)
     assert done.returncode == 0 and done.stdout.startswith("position,rho")
-    refused = subprocess.run([sys.executable, "-m", "sigprop.cli", "predict", "--length", "1"], stdout=subprocess.PIPE,
-                             text=True, timeout=240, preexec_fn=_closing(2))
+    refused = subprocess.run(execed([sys.executable, "-m", "sigprop.cli", "predict", "--length", "1"], close=[2]),
+                             stdout=subprocess.PIPE, text=True, timeout=240)
     assert refused.returncode == 2 and refused.stdout == ""
 
 
