@@ -332,6 +332,26 @@ def semi_analytic_seconds(points: float, T: float, d: float) -> float:
     return float(points) * (SEMI_ANALYTIC_SECONDS[0] * (float(T) + float(d)) + SEMI_ANALYTIC_SECONDS[1] * float(T) ** 2)
 
 
+def check_semi_analytic(samples, T: int, d: int, replicates=16, *, modes: int | None = None) -> int:
+    """Refuse (``ArgumentError`` naming ``samples``, ``replicates`` or ``T``) the semi-analytic method on
+    ``samples`` points for ``T`` positions and ``d`` dimensions, before any work: ``samples`` an integer,
+    ``replicates`` times a power of 2; ``d + modes`` Sobol dimensions at most ``qmc.Sobol.MAXDIM``
+    (``modes``: the process's modes, at most ``T - 1``, the random walk's bridge); its time
+    (:func:`semi_analytic_seconds`) within the limit.  Returns the points per replicate.
+    :func:`semi_analytic` calls it, and the sweep's checks of the studies that run it."""
+    samples = _checks.integer("samples", samples, 2)
+    replicates = _checks.integer("replicates", replicates, 2)
+    points = _points(samples, replicates)
+    if d + (T - 1 if modes is None else modes) > qmc.Sobol.MAXDIM:
+        raise _checks.ArgumentError("T", f"plus d - 1 must be at most {qmc.Sobol.MAXDIM} (Sobol dimensions) "
+                                         f"for the semi-analytic method, got T = {T}, d = {d}")
+    require_time(semi_analytic_seconds(samples, T, d), "samples",
+                 f"the semi-analytic method on {samples} points of {T} positions and {d} dimensions "
+                 f"({SEMI_ANALYTIC_SECONDS[0]:g} s a point per position or dimension, {SEMI_ANALYTIC_SECONDS[1]:g} s "
+                 "a point per pair of positions, measured)")
+    return points
+
+
 def semi_analytic(W, T: int | None = None, *, quantity="weight", step_cov=None, scale=None,
                   samples: int = 1 << 16, seed=None, replicates: int = 16,
                   progress: bool = False) -> SoftmaxProfile:
@@ -346,18 +366,9 @@ def semi_analytic(W, T: int | None = None, *, quantity="weight", step_cov=None, 
     """
     model = _single_query(as_model(W, T, step_cov, scale).single("the semi-analytic method"))
     names, single = _quantities(quantity)
-    samples = _checks.integer("samples", samples, 2)
-    replicates = _checks.integer("replicates", replicates, 2)
-    points = _points(samples, replicates)
     T, d = model.T, model.d
     s, sd, U = conditional_process(model)
-    if d + sd.size > qmc.Sobol.MAXDIM:
-        raise _checks.ArgumentError("T", f"plus d - 1 must be at most {qmc.Sobol.MAXDIM} (Sobol dimensions) "
-                                         f"for the semi-analytic method, got T = {T}, d = {d}")
-    require_time(semi_analytic_seconds(samples, T, d), "samples",
-                 f"the semi-analytic method on {samples} points of {T} positions and {d} dimensions "
-                 f"({SEMI_ANALYTIC_SECONDS[0]:g} s a point per position or dimension, {SEMI_ANALYTIC_SECONDS[1]:g} s "
-                 "a point per pair of positions, measured)")
+    points = check_semi_analytic(samples, T, d, replicates, modes=sd.size)
 
     def evaluate(u):
         y = _normal(u[:, :d])
@@ -431,5 +442,5 @@ STUDY = register(Study(
     kind="SoftmaxProfile", axes=MODEL_AXES + ("samples",), dims={"position": POSITION},
     cell_outputs={**{k: ("position",) for k in _PROFILES + tuple(f"{q}_se" for q in QUANTITIES)},
                   **{f"{k}_{m}": () for k in _PROFILES for m in LOCALIZATION}},
-    check="sigprop.sweep.studies:check_spectrum",
+    check="sigprop.sweep.studies:check_softmax",
     description="semi-analytic softmax weight, sensitivity and gradient share beside rho, with localization"))

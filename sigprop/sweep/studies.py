@@ -27,7 +27,7 @@ from sigprop.model.train import TrainConfig, train
 from sigprop.rho.localization import localization_metrics
 from sigprop.rho.logits import LogitModel
 from sigprop.rho.prediction import LOCALIZATION
-from sigprop.rho.softmax_profile import QUANTITIES, semi_analytic
+from sigprop.rho.softmax_profile import QUANTITIES, check_semi_analytic, semi_analytic
 from sigprop.rho.theory import theory_spectrum
 from sigprop.rho.validation import cell as validation_cell
 from sigprop.stack import recursion as stack_recursion
@@ -112,14 +112,26 @@ def check_validate_softmax(m, v, d, T, *, quantity: str = "weight", points: int 
                            scale=None, shape: str = "gaussian", confidence: float = 0.95, seed=0) -> None:
     """:func:`check_spectrum` for a cell of ``validate-softmax`` (:func:`sigprop.rho.validation.softmax_cell`)."""
     from sigprop.core import checks
+    from sigprop.core.checks import renamed
     from sigprop.core.stats import z_value
 
     checks.seed("seed", seed)
     check_spectrum(m, v, d, T, scale=scale, shape=shape)
     checks.choice("quantity", quantity, QUANTITIES)
-    checks.integer("points", points, 2)
+    with renamed({"samples": "points"}):
+        check_semi_analytic(points, int(T), int(np.max(d)))
     checks.integer("samples", samples, 2)
     z_value(confidence)
+
+
+def check_softmax(m, v, d, T, *, scale=None, shape: str = "gaussian", samples: int = 1 << 13, seed=0) -> None:
+    """:func:`check_spectrum` for a cell of :func:`softmax`, and its semi-analytic method's points and time
+    (:func:`sigprop.rho.softmax_profile.check_semi_analytic`)."""
+    from sigprop.core import checks
+
+    checks.seed("seed", seed)
+    check_spectrum(m, v, d, T, scale=scale, shape=shape)
+    check_semi_analytic(samples, int(T), int(np.max(d)))
 
 
 def check_nnt_stable_rank(config: str, T: int, gamma: float = 1.0, *, L: int = 10, seed=0) -> None:

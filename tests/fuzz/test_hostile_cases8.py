@@ -58,6 +58,7 @@ GOOD_CELLS = {
     "gaussian-error": dict(d=4, v=0.1, T=16, samples=300),
     "validate": dict(m=0.5, v=0.1, d=4, T=8, samples=300),
     "validate-softmax": dict(m=0.5, v=0.1, d=4, T=8, quantity="weight", points=64),
+    "softmax": dict(m=0.5, v=0.1, d=4, T=8, samples=1024),
     "spectral-gap": dict(T=10, sigma=0.5, seed=3),
     "collapse-width": dict(T=8, sigma=0.5, d=4),
     "collapse-depth": dict(L=3, T=8, sigma=0.5),
@@ -69,7 +70,7 @@ GOOD_CELLS = {
 }
 
 
-@pytest.mark.parametrize("study", sorted(CELL_SPECS))
+@pytest.mark.parametrize("study", sorted(GOOD_CELLS))
 def test_a_good_cell_passes_its_check(study):
     # the checks refuse what is wrong, not what is right: the spec above with its bad value made good
     from sigprop.sweep import registry
@@ -458,3 +459,25 @@ def test_an_api_refusal_is_one_line_whatever_the_value_holds():
     assert str(info.value) == "path a b c.json: no such file"
     again = pickle.loads(pickle.dumps(info.value))
     assert str(again) == str(info.value) and again.argument == "path"
+
+
+# --- campaign 8, G1: the softmax study's points were checked only in the cell (exit 1, a store of failures) --
+
+@pytest.mark.parametrize("study, key, value, words", [
+    ("softmax", "samples", 100, "args.samples must be replicates (16) times a power of 2, got 100"),
+    ("softmax", "samples", 10 ** 15, "args.samples must be replicates (16) times a power of 2"),
+    ("softmax", "samples", 16 * 2 ** 40, "args.samples makes the semi-analytic method on 17592186044416 points"),
+    ("validate-softmax", "points", 100, "args.points must be replicates (16) times a power of 2, got 100"),
+    ("validate-softmax", "points", 16 * 2 ** 40, "args.points makes the semi-analytic method"),
+])
+def test_the_semi_analytic_points_of_a_spec_are_checked_before_the_store(tmp_path, capsys, never, study, key, value,
+                                                                         words):
+    from sigprop.sweep import engine
+
+    spec = tmp_path / "s.toml"
+    spec.write_text(f'study = "{study}"\nseed = 0\n[args]\n{key} = {value}\n[axes]\nm = [0.5]\nv = [0.1]\nd = [4]\n'
+                    'T = [8]\n')
+    calls = never(engine, "prepare") + never(engine, "_run")
+    _refused(["sweep", spec, "--store", tmp_path / "s.zarr", "--workers", "0", "--no-progress"], capsys,
+             "SPEC.toml", words)
+    assert calls == [] and not (tmp_path / "s.zarr").exists()
