@@ -90,6 +90,32 @@ def renamed(names: dict[str, str]) -> Iterator[None]:
         raise type(exc)(names[exc.argument], exc.detail, exc.separator) from None
 
 
+def broadcast(**arrays: Any) -> np.broadcast:
+    """``numpy.broadcast`` of the named ``arrays``, or an :class:`ArgumentError` naming the first one that
+    does not broadcast with those before it (a ``ValueError`` from NumPy names no argument).
+
+    >>> broadcast(m=[0.1, 0.2], v=[[1.0], [2.0]]).shape
+    (2, 2)
+    >>> broadcast(m=[0.1, 0.2, 0.3], v=[1.0, 2.0])
+    Traceback (most recent call last):
+    ...
+    sigprop.core.checks.ArgumentError: v has shape (2,), which does not broadcast with m of shape (3,)
+    """
+    shapes = {name: np.shape(value) for name, value in arrays.items()}
+    try:
+        return np.broadcast(*(np.asarray(v) for v in arrays.values()))
+    except ValueError:
+        names = list(shapes)
+        for k in range(1, len(names)):
+            try:
+                np.broadcast_shapes(*(shapes[n] for n in names[:k + 1]))
+            except ValueError:
+                before = ", ".join(f"{n} of shape {shapes[n]}" for n in names[:k])
+                raise ArgumentError(names[k], f"has shape {shapes[names[k]]}, which does not broadcast with "
+                                              f"{before}") from None
+        raise
+
+
 def integer_range(minimum: int, maximum: int | None = None) -> str:
     """The accepted range of an integer as a message says it: ``>= 1``, ``in [1, 8]``, or, when
     the bound is only ``int64``'s, ``in [1, 2^63 - 1]``."""

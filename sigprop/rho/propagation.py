@@ -104,6 +104,7 @@ def band_probability(mean, variance) -> np.ndarray:
                 f"{BAND_ARRAYS} float64 arrays of {sizes[2]} probabilities")
     mean = _checks.real("mean", mean)
     sd = np.sqrt(_checks.real("variance", variance, minimum=0.0))
+    _checks.broadcast(mean=mean, variance=sd)
     mean, sd = np.broadcast_arrays(mean, sd)
     return _band(mean, sd, np.ones_like(sd), mean)
 
@@ -258,7 +259,7 @@ def spectrum_parts(m, v, d, c, T, limit) -> tuple[np.ndarray, np.ndarray, np.nda
     ``num = sqrt(d) (m / r) beta`` and ``sd = c sqrt(d) r sqrt(alpha + beta^2)``.
     """
     T = _checks.integer("T", T, 2)
-    require_profile(np.broadcast(m, v, d, c).size, T, grid=_grid_name(m, v, d, c))
+    require_profile(_checks.broadcast(m=m, v=v, d=d, c=c).size, T, grid=_grid_name(m, v, d, c))
     alpha, beta = coefficients(T, limit=limit)
     r = np.hypot(np.sqrt(v), m)
     zero = r == 0

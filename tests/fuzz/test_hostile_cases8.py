@@ -481,3 +481,22 @@ def test_the_semi_analytic_points_of_a_spec_are_checked_before_the_store(tmp_pat
     _refused(["sweep", spec, "--store", tmp_path / "s.zarr", "--workers", "0", "--no-progress"], capsys,
              "SPEC.toml", words)
     assert calls == [] and not (tmp_path / "s.zarr").exists()
+
+
+# --- campaign 8, B3: arrays that do not broadcast are refused naming the argument ---------------------------
+
+@pytest.mark.parametrize("call, argument, words", [
+    (lambda sp, np: sp.theory_spectrum(np.zeros(3), np.zeros(4) + 0.1, 4, 8), "v",
+     "v has shape (4,), which does not broadcast with m of shape (3,)"),
+    (lambda sp, np: sp.band_probability([1, 2], [1, 2, 3]), "variance",
+     "variance has shape (3,), which does not broadcast with mean of shape (2,)"),
+])
+def test_arrays_that_do_not_broadcast_are_refused_naming_the_argument(call, argument, words):
+    import numpy as np
+
+    import sigprop as sp
+    from sigprop.core.checks import ArgumentError
+
+    with pytest.raises(ArgumentError) as info:
+        call(sp, np)
+    assert info.value.argument == argument and str(info.value) == words
