@@ -31,7 +31,7 @@ import numpy as np
 from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 from sigprop.core.memory import matrices, require
-from sigprop.core.results import CONFIG_BYTES, read_json
+from sigprop.core.results import CONFIG_BYTES, not_a_file, read_json
 from sigprop.rho.localization import localization_metrics
 from sigprop.rho.propagation import COEFFICIENT_ARRAYS, PROFILE_ARRAYS
 from sigprop.rho.spectrum import eig_mean, eig_var
@@ -91,7 +91,7 @@ def load(path, config=None) -> tuple[dict, dict]:
     """Tensors of a ``.safetensors`` file and its config (``config.json`` beside it by default)."""
     path = Path(path)
     if not path.is_file():
-        raise ArgumentError("checkpoint", f"file not found: {path}")
+        raise ArgumentError("checkpoint", not_a_file(path))
     cfg_path = Path(config) if config is not None else path.with_name("config.json")
     if config is not None and not cfg_path.exists():
         raise ArgumentError("config", f"file not found: {cfg_path}")

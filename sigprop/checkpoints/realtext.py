@@ -38,7 +38,7 @@ from sigprop.checkpoints.heads import config_entry, config_int, describe, head_m
 from sigprop.core import checks as _checks
 from sigprop.core.checks import ArgumentError
 from sigprop.core.progress import progress_bar
-from sigprop.core.results import RECORD_BYTES, read_text
+from sigprop.core.results import RECORD_BYTES, not_a_file, read_text
 from sigprop.model.measures import attention_entropy, max_attention
 from sigprop.model.softmax import linear_regime, softmax
 from sigprop.rho.spectrum import eig_mean, eig_spread, eig_var
@@ -214,7 +214,7 @@ def _tokenizer(checkpoint, tok_path: Path):
     """The study's tokenizer at ``tok_path``, read first (a small file, checked before the checkpoint's
     tensors are read), once the checkpoint it defaults beside is known to exist."""
     if not Path(checkpoint).is_file():
-        raise ArgumentError("checkpoint", f"file not found: {checkpoint}")
+        raise ArgumentError("checkpoint", not_a_file(checkpoint))
     return read_tokenizer(tok_path)
 
 

@@ -128,7 +128,9 @@ def _npy(text: str, model_arrays: int) -> tuple[Path, Any]:
     except (OSError, ValueError) as exc:       # a name too long, a NUL byte: pathlib raises, not False
         raise argparse.ArgumentTypeError(f"cannot read {text}: {getattr(exc, 'strerror', None) or exc}") from None
     if not regular:
-        raise argparse.ArgumentTypeError(f"file not found: {text}")
+        from sigprop.core.results import not_a_file
+
+        raise argparse.ArgumentTypeError(not_a_file(text))
     try:
         with open(path, "rb") as fh:
             version = np.lib.format.read_magic(fh)

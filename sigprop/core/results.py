@@ -138,6 +138,18 @@ def unwritable_folder(folder: str | os.PathLike[str]) -> str | None:
     return None if os.access(folder, os.W_OK | os.X_OK) else "not writable"
 
 
+def not_a_file(path: str | os.PathLike[str]) -> str:
+    """Why ``path``, not a regular file, cannot be read as an input: ``file not found: PATH``, or what it is
+    (``PATH is a FIFO (named pipe), not a regular file``), or the system's reason (a loop of links)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:                   # missing, or a link to nothing
+        return f"file not found: {path}"
+    except (OSError, ValueError) as exc:        # a loop of links, a name too long, a NUL byte
+        return f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}"
+    return f"{path} is {file_kind(mode)}, not a regular file"
+
+
 def file_kind(mode: int) -> str:
     """What a file of mode ``mode`` is, in words: ``a folder``, ``a FIFO (named pipe)``, ..."""
     for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"),

@@ -500,3 +500,24 @@ def test_arrays_that_do_not_broadcast_are_refused_naming_the_argument(call, argu
     with pytest.raises(ArgumentError) as info:
         call(sp, np)
     assert info.value.argument == argument and str(info.value) == words
+
+
+# --- campaign 8, B2: an input that is not a regular file is named for what it is ---------------------------
+
+@pytest.mark.parametrize("kind, words", [("fifo", "is a FIFO (named pipe), not a regular file"),
+                                         ("folder", "is a folder, not a regular file"),
+                                         ("loop", "Too many levels of symbolic links"),
+                                         ("missing", "file not found:")])
+@pytest.mark.parametrize("argv, flag", [(["predict", "--length", "8", "--weights"], "--weights"),
+                                        (["heads"], "CHECKPOINT.safetensors")])
+def test_an_input_that_is_no_regular_file_is_named_for_what_it_is(tmp_path, capsys, kind, words, argv, flag):
+    path = tmp_path / "w"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "loop":
+        os.symlink(tmp_path / "v", path)
+        os.symlink(path, tmp_path / "v")
+    code, out, err = run_cli([*argv, path], capsys)
+    assert (code, out) == (2, "") and f"argument {flag}:" in err and words in err, err
