@@ -745,7 +745,7 @@ def _check_outputs(args: argparse.Namespace, cmd: Command) -> None:
     and what ``Command.reads`` lists); two outputs naming the same file; a figure path whose
     format matplotlib cannot write.
     """
-    from sigprop.core.results import check_target
+    from sigprop.core.results import cannot_create_in, check_target
 
     for flag in cmd.folders:
         _check_folder(flag, getattr(args, flag[2:].replace("-", "_"), None))
@@ -769,8 +769,9 @@ def _check_outputs(args: argparse.Namespace, cmd: Command) -> None:
             check_target(path, flag)
         except ValueError as exc:
             raise UsageError(f"argument {flag}: {getattr(exc, 'detail', exc)}") from None
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise UsageError(f"argument {flag}: folder not writable: {parent}")
+        reason = cannot_create_in(parent)
+        if reason is not None:
+            raise UsageError(f"argument {flag}: cannot write in the folder {parent}: {reason}")
         if flag != "--out":
             check_figure_format(flag, path)
         for other, other_path in outputs.items():
@@ -788,6 +789,8 @@ def _check_outputs(args: argparse.Namespace, cmd: Command) -> None:
 
 def _check_folder(flag: str, path: str | None) -> None:
     """Refuse an output folder that is a file, or that cannot be written or created."""
+    from sigprop.core.results import cannot_create_in
+
     if path is None:
         return
     if not str(path).strip():
@@ -799,8 +802,9 @@ def _check_folder(flag: str, path: str | None) -> None:
     if not existing.is_dir():
         what = "is not a folder" if existing == folder else f"cannot be created: {existing} is not a folder"
         raise UsageError(f"argument {flag}: {path} {what}")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise UsageError(f"argument {flag}: folder not writable: {existing}")
+    reason = cannot_create_in(existing)
+    if reason is not None:
+        raise UsageError(f"argument {flag}: cannot write in the folder {existing}: {reason}")
 
 
 def _check_name(flag: str, path: str) -> None:

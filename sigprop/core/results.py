@@ -126,6 +126,25 @@ def check_target(path: str | os.PathLike[str], argument: str = "path") -> None:
                                       "choose a file name")
 
 
+def cannot_create_in(folder: str | os.PathLike[str]) -> str | None:
+    """Why this process cannot create a file in the existing ``folder``, or None when it can: tried, not
+    inferred from the permissions (as root ``os.access`` says yes to ``/proc``, where no file can be made).
+    The probe ``.sigprop-probe-*`` is removed at once, also when a signal interrupts the check."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "not writable"
+    import tempfile
+
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".sigprop-probe-", dir=folder)
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    try:
+        os.close(fd)
+    finally:
+        os.unlink(probe)
+    return None
+
+
 def unwritable_folder(folder: str | os.PathLike[str]) -> str | None:
     """Why this process cannot write files in ``folder`` (created, with its parents, if missing), or
     None when it can: the reason of the ``OSError`` (``Permission denied``, ``Not a directory``,
@@ -135,7 +154,7 @@ def unwritable_folder(folder: str | os.PathLike[str]) -> str | None:
         Path(folder).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         return exc.strerror or type(exc).__name__
-    return None if os.access(folder, os.W_OK | os.X_OK) else "not writable"
+    return cannot_create_in(folder)
 
 
 def not_a_file(path: str | os.PathLike[str]) -> str:

@@ -521,3 +521,27 @@ def test_an_input_that_is_no_regular_file_is_named_for_what_it_is(tmp_path, caps
         os.symlink(path, tmp_path / "v")
     code, out, err = run_cli([*argv, path], capsys)
     assert (code, out) == (2, "") and f"argument {flag}:" in err and words in err, err
+
+
+# --- campaign 8, B1: a folder where no file can be made is refused before the work, even as root ------------
+# (as root, os.access says /proc is writable: the result was computed, printed, then not written)
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="no /proc here")
+@pytest.mark.parametrize("argv, flag", [
+    (["predict", "--mean", "0.1", "--var", "0.1", "--dim", "4", "--length", "8", "--out", "/proc/x.json"], "--out"),
+    (["gap", "--length", "8", "--plot", "/proc/p.png"], "--plot"),
+    (["lm", "sweep", "--dir", "/proc/zz", "--steps", "2"], "--dir"),
+])
+def test_a_folder_where_no_file_can_be_made_is_refused_first(capsys, never, argv, flag):
+    from sigprop.rho import theory
+
+    calls = never(theory, "theory_spectrum")
+    code, out, err = run_cli(argv, capsys)
+    assert (code, out) == (2, "") and f"argument {flag}: cannot write in the folder /proc" in err, err
+    assert calls == []
+
+
+def test_the_writability_probe_leaves_nothing(tmp_path):
+    from sigprop.core.results import cannot_create_in
+
+    assert cannot_create_in(tmp_path) is None and list(tmp_path.iterdir()) == []
